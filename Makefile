@@ -1,0 +1,52 @@
+# Two commands on a fresh machine (Python 3.11+, make, git): `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit install local bench clean build-HelpdeskLayer
+
+$(STAMP): pyproject.toml requirements-dev.txt layers/helpdesk/requirements.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/helpdesk demo
+
+local: $(STAMP)
+	$(BIN)/helpdesk local
+
+bench: $(STAMP)
+	$(BIN)/helpdesk bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/helpdesk validate
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+test: lint typecheck
+	$(BIN)/pytest -n 2
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Called by `sam build` (BuildMethod: makefile) for the layer: the pinned runtime
+# dependencies, the domain package and the validated ops config, as hash-based bytecode
+# so that a cold start never recompiles.
+build-HelpdeskLayer:
+	$(PYTHON) -m pip install --quiet --no-compile -r layers/helpdesk/requirements.txt -t "$(ARTIFACTS_DIR)/python"
+	cp -r layers/helpdesk/helpdesk "$(ARTIFACTS_DIR)/python/"
+	cp infra/helpdesk.yaml "$(ARTIFACTS_DIR)/python/helpdesk/helpdesk.yaml"
+	PYTHONPATH="$(ARTIFACTS_DIR)/python" $(PYTHON) -c "from helpdesk.config import load_config; load_config('$(ARTIFACTS_DIR)/python/helpdesk/helpdesk.yaml')"
+	$(PYTHON) -m compileall -q --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"

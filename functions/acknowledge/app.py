@@ -1,0 +1,53 @@
+"""acknowledge: mails customers, agents and leads as events about tickets arrive."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from helpdesk import clock
+from helpdesk.settings import require
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from helpdesk.services.notify import Notifier
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def notifier() -> Notifier:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.aws.ses import SesMailer
+    from helpdesk.runtime import load_config_once
+    from helpdesk.services.notify import Notifier
+
+    return Notifier(
+        repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
+        mailer=SesMailer(),
+        config=load_config_once(require("HELPDESK_CONFIG")),
+    )
+
+
+def record_handler(record: SQSRecord) -> None:
+    event = EventBridgeEvent(record.json_body)
+    logger.append_keys(ticket=event.detail.get("ref"))
+    notifier().handle(event.detail_type, event.detail, now=clock.now())
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

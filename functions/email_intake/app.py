@@ -1,0 +1,65 @@
+"""email_intake: SES stored a raw message in S3; S3 queued its key; make it a ticket."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from helpdesk import clock
+from helpdesk.settings import require
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from helpdesk.services.email_intake import EmailIntake
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def intake() -> EmailIntake:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.aws.events import EventBridgePublisher
+    from helpdesk.aws.s3 import S3MailStore
+    from helpdesk.runtime import load_config_once
+    from helpdesk.services.email_intake import EmailIntake
+
+    return EmailIntake(
+        repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
+        store=S3MailStore(require("RAW_BUCKET")),
+        publisher=EventBridgePublisher(require("EVENT_BUS_NAME")),
+        config=load_config_once(require("HELPDESK_CONFIG")),
+    )
+
+
+def s3_keys(body: dict[str, Any]) -> list[str]:
+    """Object keys of an S3 event notification (keys arrive URL-encoded; a test event has none)."""
+    return [
+        unquote_plus(record["s3"]["object"]["key"])
+        for record in body.get("Records", [])
+        if record.get("eventSource") == "aws:s3" and record.get("eventName", "").startswith("ObjectCreated")
+    ]
+
+
+def record_handler(record: SQSRecord) -> None:
+    for key in s3_keys(record.json_body):
+        result = intake().take_in(key, now=clock.now())
+        logger.info("inbound mail taken in", extra={"ticket": result.ref, "outcome": result.outcome,
+                                                     "suppressed": result.suppressed})
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

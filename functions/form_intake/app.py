@@ -1,0 +1,79 @@
+"""form_intake: the web form page (GET /form) and its submissions (POST /tickets)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from helpdesk import clock
+from helpdesk.errors import InvalidInput, RateLimited
+from helpdesk.settings import require
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from helpdesk.services.form_intake import FormDesk
+
+logger = Logger()
+app = APIGatewayHttpResolver()
+
+
+@cache
+def desk() -> FormDesk:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.aws.events import EventBridgePublisher
+    from helpdesk.runtime import load_config_once
+    from helpdesk.services.form_intake import FormDesk
+
+    return FormDesk(
+        repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
+        publisher=EventBridgePublisher(require("EVENT_BUS_NAME")),
+        config=load_config_once(require("HELPDESK_CONFIG")),
+    )
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type="application/json; charset=utf-8",
+        body=json.dumps(body, ensure_ascii=False),
+        headers=headers or {},
+    )
+
+
+@app.get("/form")
+def form_page() -> Response[str]:
+    query = app.current_event.query_string_parameters or {}
+    page = desk().page(
+        language=query.get("lang"), accept_language=app.current_event.headers.get("accept-language")
+    )
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=page)
+
+
+@app.post("/tickets")
+def submit() -> Response[str]:
+    event = app.current_event
+    try:
+        answer = desk().submit(
+            body=event.decoded_body or "",
+            content_type=event.headers.get("content-type", ""),
+            source_ip=event.request_context.http.source_ip,
+            now=clock.now(),
+        )
+    except InvalidInput as error:
+        return _json(error.status, {"detail": f"{error.field}: {error.reason}",
+                                    "field": error.field, "reason": error.reason})
+    except RateLimited as error:
+        return _json(429, {"detail": f"{error}; try again later"},
+                     {"Retry-After": str(error.retry_after_seconds)})
+    logger.info("form ticket opened", extra={"ticket": answer["ref"]})
+    return _json(201, answer)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

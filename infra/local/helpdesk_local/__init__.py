@@ -1,0 +1,1 @@
+"""Developer tooling, never deployed: the local stack on moto and the helpdesk CLI."""

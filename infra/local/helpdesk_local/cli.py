@@ -1,0 +1,75 @@
+"""The `helpdesk` command: demo, local, scenario, validate, bench, report, redrive."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from helpdesk_local.stack import REPO_ROOT
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from helpdesk.config import ConfigError, load_config
+    from helpdesk_local.checks import summary, template_problems
+
+    path = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
+    failed = False
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        failed = True
+    except FileNotFoundError:
+        print(f"{path}: no such file", file=sys.stderr)
+        failed = True
+    for problem in template_problems(REPO_ROOT):
+        print(f"template.yaml: {problem}", file=sys.stderr)
+        failed = True
+    if failed:
+        return 1
+    print(f"OK {path}: {summary(config)}; template.yaml agrees with the code")
+    return 0
+
+
+def _scenario(args: argparse.Namespace) -> int:
+    from helpdesk_local.scenario import ScenarioError, dumps, run_scenario
+
+    try:
+        state = run_scenario(Path(args.file))
+    except ScenarioError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(dumps(state))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from helpdesk_local.demo import run_demo
+
+    return run_demo(fast=args.fast)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="helpdesk", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="play the bundled demo day, narrated")
+    demo.add_argument("--fast", action="store_true", help="no pauses between steps")
+    demo.set_defaults(run=_demo)
+
+    scenario = commands.add_parser("scenario", help="play a scenario file, print the state JSON")
+    scenario.add_argument("file")
+    scenario.set_defaults(run=_scenario)
+
+    validate = commands.add_parser("validate", help="check the config file and the template")
+    validate.add_argument("config", nargs="?")
+    validate.set_defaults(run=_validate)
+
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

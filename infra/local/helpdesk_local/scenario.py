@@ -1,0 +1,471 @@
+"""Scenario files (CONTRACT section 3): emails, forms, replies, clock advances and survey
+clicks, played against a fresh local stack; the final state is printed as JSON.
+
+A broken scenario file is reported as ``file:line: key.path: reason`` and nothing runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from helpdesk.durations import parse_duration
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be played, with where and why."""
+
+    def __init__(self, source: str, line: int | None, path: str, message: str) -> None:
+        self.source, self.line, self.path, self.message = source, line, path, message
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {path}: {message}" if path else f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class EmailStep:
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class FormStep:
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReplyStep:
+    ticket: int
+    sender: str  # "agent" | "customer" | an address
+    text: str
+    headers: dict[str, str | None]
+    subject: str | None = None
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
+class AdvanceStep:
+    by: timedelta
+
+
+@dataclass(frozen=True)
+class SurveyStep:
+    ticket: int
+    score: int
+    comment: str | None = None
+    effort: int | None = None
+
+
+Step = EmailStep | FormStep | ReplyStep | AdvanceStep | SurveyStep
+
+
+@dataclass(frozen=True)
+class Faults:
+    rate: float
+    seed: int | None = None
+    services: tuple[str, ...] = ()
+
+
+@dataclass
+class Scenario:
+    source: str
+    start: datetime | None
+    config: Path | None
+    steps: list[tuple[int, Step]] = field(default_factory=list)  # (line, step)
+    faults: Faults | None = None
+
+
+FAULT_SERVICES = ("dynamodb", "s3", "sqs", "events", "ses", "ssm")
+
+
+# ---------------------------------------------------------------------- loading
+class _Reader:
+    """Walks the composed YAML so that every problem names its line and key path."""
+
+    def __init__(self, source: str, base: Path) -> None:
+        self.source = source
+        self.base = base
+
+    def fail(self, node: yaml.Node | None, path: str, message: str) -> ScenarioError:
+        line = node.start_mark.line + 1 if node is not None else None
+        return ScenarioError(self.source, line, path, message)
+
+    def mapping(self, node: yaml.Node, path: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, path, "must be a mapping (key: value)")
+        result: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in result:
+                raise self.fail(key_node, f"{path}.{key}".lstrip("."), "appears twice")
+            result[key] = (key_node, value_node)
+        return result
+
+    def value(self, node: yaml.Node) -> Any:
+        return yaml.safe_load(yaml.serialize(node))
+
+    def text(self, node: yaml.Node, path: str) -> str:
+        value = self.value(node)
+        if not isinstance(value, str | int | float):
+            raise self.fail(node, path, "must be text")
+        return str(value)
+
+    def integer(self, node: yaml.Node, path: str, low: int, high: int | None = None) -> int:
+        value = self.value(node)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(node, path, "must be a whole number")
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise self.fail(node, path, f"must be {bound} (got {value})")
+        return value
+
+    def only(self, items: dict[str, tuple[yaml.Node, yaml.Node]], allowed: set[str],
+             path: str) -> None:
+        for key, (key_node, _) in items.items():
+            if key not in allowed:
+                raise self.fail(
+                    key_node, f"{path}.{key}".lstrip("."),
+                    f"unknown key (expected one of: {', '.join(sorted(allowed))})",
+                )
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and check a scenario file; :class:`ScenarioError` on any problem."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(source, None, "", "no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError(source, None, "", f"cannot be read ({error})") from None
+    return parse_scenario(text, source=source, base=path.parent)
+
+
+def parse_scenario(text: str, *, source: str = "<scenario>", base: Path = Path()) -> Scenario:
+    reader = _Reader(source, base)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(error, "problem", None) or str(error)
+        raise ScenarioError(source, line, "", f"not valid YAML: {problem}") from None
+    if root is None:
+        raise ScenarioError(source, None, "", "is empty (expected start/config/steps)")
+    top = reader.mapping(root, "")
+    reader.only(top, {"start", "config", "steps", "faults", "description", "name"}, "")
+    scenario = Scenario(source=source, start=None, config=None)
+    if "start" in top:
+        node = top["start"][1]
+        value = reader.value(node)
+        try:
+            start = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        except ValueError:
+            raise reader.fail(node, "start", "must be an ISO 8601 time such as "
+                              "2026-11-23T08:55:00+00:00") from None
+        if start.tzinfo is None:
+            raise reader.fail(node, "start", "needs a UTC offset (e.g. +00:00)")
+        scenario.start = start
+    if "config" in top:
+        node = top["config"][1]
+        config = (base / reader.text(node, "config")).resolve()
+        if not config.is_file():
+            raise reader.fail(node, "config", f"file not found: {config}")
+        scenario.config = config
+    if "faults" in top:
+        scenario.faults = _faults(reader, top["faults"][1])
+    if "steps" not in top:
+        raise ScenarioError(source, root.start_mark.line + 1, "steps", "is required")
+    steps_node = top["steps"][1]
+    if not isinstance(steps_node, yaml.SequenceNode):
+        raise reader.fail(steps_node, "steps", "must be a list of steps")
+    for index, step_node in enumerate(steps_node.value):
+        scenario.steps.append((step_node.start_mark.line + 1, _step(reader, step_node, index)))
+    return scenario
+
+
+def _faults(reader: _Reader, node: yaml.Node) -> Faults:
+    items = reader.mapping(node, "faults")
+    reader.only(items, {"seed", "rate", "services"}, "faults")
+    rate = 0.0
+    if "rate" in items:
+        value = reader.value(items["rate"][1])
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+            raise reader.fail(items["rate"][1], "faults.rate", "must be a number from 0 to below 1")
+        rate = float(value)
+    seed = reader.integer(items["seed"][1], "faults.seed", 0) if "seed" in items else None
+    services: tuple[str, ...] = ()
+    if "services" in items:
+        value = reader.value(items["services"][1])
+        if not isinstance(value, list) or any(s not in FAULT_SERVICES for s in value):
+            raise reader.fail(
+                items["services"][1], "faults.services",
+                f"must be a list of: {', '.join(FAULT_SERVICES)}",
+            )
+        services = tuple(value)
+    return Faults(rate=rate, seed=seed, services=services)
+
+
+def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
+    path = f"steps[{index}]"
+    items = reader.mapping(node, path)
+    kinds = {"email", "form", "reply", "advance", "survey"}
+    if len(items) != 1 or next(iter(items)) not in kinds:
+        raise reader.fail(node, path, f"a step is exactly one of: {', '.join(sorted(kinds))}")
+    kind, (_, body) = next(iter(items.items()))
+    path = f"{path}.{kind}"
+    if kind == "advance":
+        text = reader.text(body, path)
+        try:
+            return AdvanceStep(parse_duration(text))
+        except ValueError as error:
+            raise reader.fail(body, path, str(error)) from None
+    fields = reader.mapping(body, path)
+    if kind == "email":
+        reader.only(fields, {"file", "raw"}, path)
+        if ("file" in fields) == ("raw" in fields):
+            raise reader.fail(body, path, "needs exactly one of file or raw")
+        if "raw" in fields:
+            return EmailStep(reader.text(fields["raw"][1], f"{path}.raw").encode("utf-8"))
+        file_node = fields["file"][1]
+        mail_path = (reader.base / reader.text(file_node, f"{path}.file")).resolve()
+        try:
+            return EmailStep(mail_path.read_bytes())
+        except OSError:
+            raise reader.fail(file_node, f"{path}.file", f"file not found: {mail_path}") from None
+    if kind == "form":
+        return FormStep({key: reader.value(value) for key, (_, value) in fields.items()})
+    if kind == "reply":
+        reader.only(fields, {"ticket", "from", "text", "headers", "subject"}, path)
+        for required in ("ticket", "from", "text"):
+            if required not in fields:
+                raise reader.fail(body, f"{path}.{required}", "is required")
+        headers: dict[str, str | None] = {}
+        if "headers" in fields:
+            raw_headers = reader.value(fields["headers"][1])
+            if not isinstance(raw_headers, dict):
+                raise reader.fail(fields["headers"][1], f"{path}.headers", "must be a mapping")
+            headers = {str(k): (None if v is None else str(v)) for k, v in raw_headers.items()}
+        sender = reader.text(fields["from"][1], f"{path}.from")
+        if sender not in ("agent", "customer") and "@" not in sender:
+            raise reader.fail(fields["from"][1], f"{path}.from",
+                              "must be agent, customer or an email address")
+        return ReplyStep(
+            ticket=reader.integer(fields["ticket"][1], f"{path}.ticket", 1),
+            sender=sender,
+            text=reader.text(fields["text"][1], f"{path}.text"),
+            headers=headers,
+            subject=reader.text(fields["subject"][1], f"{path}.subject")
+            if "subject" in fields else None,
+        )
+    reader.only(fields, {"ticket", "score", "comment", "effort"}, path)
+    for required in ("ticket", "score"):
+        if required not in fields:
+            raise reader.fail(body, f"{path}.{required}", "is required")
+    return SurveyStep(
+        ticket=reader.integer(fields["ticket"][1], f"{path}.ticket", 1),
+        score=reader.integer(fields["score"][1], f"{path}.score", 1, 5),
+        comment=reader.text(fields["comment"][1], f"{path}.comment") if "comment" in fields else None,
+        effort=reader.integer(fields["effort"][1], f"{path}.effort", 1, 5) if "effort" in fields else None,
+    )
+
+
+# ---------------------------------------------------------------------- playing
+SES_PASS_HEADERS = {
+    # What SES puts on top of a message that passed every check (its receipt action adds
+    # these before the message is stored in S3).
+    "Authentication-Results": "amazonses.com; spf=pass (spf: domain of {domain} designates "
+    "192.0.2.10 as permitted sender) smtp.mailfrom={sender}; dkim=pass header.i=@{domain}; "
+    "dmarc=pass header.from={domain};",
+    "Received-SPF": "pass (spfCheck: domain of {domain} designates 192.0.2.10 as permitted "
+    "sender) client-ip=192.0.2.10; envelope-from={sender}; helo=mail.{domain};",
+    "X-SES-Spam-Verdict": "PASS",
+    "X-SES-Virus-Verdict": "PASS",
+}
+
+
+class Player:
+    """Plays a scenario's steps on a stack, step by step, keeping what the state needs."""
+
+    def __init__(self, stack: Any, scenario: Scenario,
+                 narrate: Callable[[int, Step, Any], None] | None = None) -> None:
+        self.stack = stack
+        self.scenario = scenario
+        self.narrate = narrate
+        self.rejected: list[dict[str, Any]] = []
+        self.ticket_refs: list[str] = []
+
+    def play(self) -> dict[str, Any]:
+        from helpdesk_local.state import build_state
+
+        for number, (_, step) in enumerate(self.scenario.steps, start=1):
+            outcome = self.run(number, step)
+            if self.narrate is not None:
+                self.narrate(number, step, outcome)
+        return build_state(self.stack, rejected=self.rejected)
+
+    def run(self, number: int, step: Step) -> Any:
+        stack = self.stack
+        if isinstance(step, EmailStep):
+            stack.deliver_email(step.raw)
+            stack.drain()
+            return None
+        if isinstance(step, FormStep):
+            response = stack.post_form(step.fields)
+            if response.status >= 400:
+                try:
+                    body = response.json()
+                except ValueError:
+                    body = {"detail": response.body}
+                self.rejected.append({"step": number, "status": response.status, "body": body})
+            return response
+        if isinstance(step, AdvanceStep):
+            stack.advance(step.by)
+            return None
+        if isinstance(step, ReplyStep):
+            stack.deliver_email(self.reply_mail(step))
+            stack.drain()
+            return None
+        return self.survey(step)
+
+    # ---------------------------------------------------------------- helpers
+    def ticket(self, number: int) -> dict[str, Any]:
+        from helpdesk_local.state import scan_items, ticket_views
+
+        tickets = ticket_views(scan_items(self.stack))
+        if number > len(tickets):
+            raise ScenarioError(self.scenario.source, None, "", f"ticket {number} does not exist "
+                                f"(only {len(tickets)} so far)")
+        return tickets[number - 1]
+
+    def reply_mail(self, step: ReplyStep) -> bytes:
+        """A reply to the newest outbound mail of the ticket, as a mail client writes it."""
+        from helpdesk_local.state import outbox
+
+        ticket = self.ticket(step.ticket)
+        if step.sender == "agent":
+            sender = ticket["assignee"] or self._first_agent()
+        elif step.sender == "customer":
+            sender = ticket["contact"]["email"]
+        else:
+            sender = step.sender
+        mails = [m for m in outbox(self.stack) if m["ticket"] == ticket["ref"]]
+        to_sender = [m for m in mails if sender.lower() in (t.lower() for t in m["to"])]
+        answered = (to_sender or mails or [None])[-1]
+        domain = sender.rsplit("@", 1)[-1]
+        message = EmailMessage(policy=policy.SMTP)
+        message["From"] = sender
+        if answered is not None:
+            message["To"] = answered["headers"].get("Reply-To") or answered["from"]
+            subject = answered["subject"]
+            message["Subject"] = step.subject or (subject if subject.lower().startswith("re:")
+                                                  else f"Re: {subject}")
+            parent = answered["headers"].get("Message-ID", "")
+            message["In-Reply-To"] = parent
+            message["References"] = " ".join(
+                filter(None, [answered["headers"].get("References", ""), parent])
+            )
+            quoted = "\n".join("> " + line for line in answered["text"].splitlines())
+            when = format_datetime(self.stack.clock.peek())
+            body = f"{step.text.rstrip()}\n\nOn {when}, {answered['from']} wrote:\n{quoted}\n"
+        else:
+            message["To"] = self._helpdesk_address()
+            message["Subject"] = step.subject or f"Re: [#{ticket['ref']}] {ticket['subject']}"
+            body = step.text
+        message["Date"] = format_datetime(self.stack.clock.peek().astimezone(UTC))
+        message["Message-ID"] = f"<{uuid.uuid4().hex}@{domain}>"
+        message.set_content(body)
+        for name, template in SES_PASS_HEADERS.items():
+            message[name] = template.format(domain=domain, sender=sender)
+        for name, value in step.headers.items():
+            del message[name]
+            if value is not None:
+                message[name] = value
+        raw = message.as_bytes()
+        # SES prepends its headers above the client's; keep that order for the parser.
+        return _move_to_top(raw, list(SES_PASS_HEADERS))
+
+    def _first_agent(self) -> str:
+        from helpdesk.runtime import load_config_once
+
+        config = load_config_once(str(self.stack.config_path))
+        return config.agents[0].email
+
+    def _helpdesk_address(self) -> str:
+        from helpdesk.runtime import load_config_once
+
+        return load_config_once(str(self.stack.config_path)).helpdesk.address
+
+    def survey(self, step: SurveyStep) -> Any:
+        """Follow the score link of the survey mail, then submit the page's form."""
+        from helpdesk_local.state import outbox
+
+        ticket = self.ticket(step.ticket)
+        surveys = [m for m in outbox(self.stack)
+                   if m["kind"] == "survey" and m["ticket"] == ticket["ref"]]
+        if not surveys:
+            return None
+        links = re.findall(r"https?://\S+/survey/[^\s\"'<>]+", surveys[-1]["text"])
+        chosen = next((u for u in links if re.search(rf"[?&]score={step.score}\b", u)), None)
+        if chosen is None:
+            return None
+        parts = urlsplit(chosen)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        page = self.stack.http("GET", path)
+        form = {"score": str(step.score)}
+        if step.effort is not None:
+            form["effort"] = str(step.effort)
+        if step.comment is not None:
+            form["comment"] = step.comment
+        from urllib.parse import urlencode
+
+        answer = self.stack.http(
+            "POST", parts.path, body=urlencode(form),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        return (page, answer)
+
+
+def _move_to_top(raw: bytes, names: list[str]) -> bytes:
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    lines: list[bytes] = []
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t") and lines:
+            lines[-1] += b"\r\n" + line
+        else:
+            lines.append(line)
+    lowered = [n.lower().encode() + b":" for n in names]
+    top = [ln for ln in lines if any(ln.lower().startswith(n) for n in lowered)]
+    rest = [ln for ln in lines if ln not in top]
+    return b"\r\n".join(top + rest) + sep + body
+
+
+def run_scenario(path: Path, *, narrate: Callable[[int, Step, Any], None] | None = None
+                 ) -> dict[str, Any]:
+    """Play a scenario file on a fresh local stack and return the final state."""
+    from helpdesk_local.stack import LocalStack
+
+    scenario = load_scenario(path)
+    faults = scenario.faults
+    with LocalStack(
+        config_path=scenario.config,
+        start=scenario.start,
+        fault_rate=faults.rate if faults else 0.0,
+        fault_seed=faults.seed if faults else None,
+        fault_services=faults.services if faults else (),
+    ) as stack:
+        return Player(stack, scenario, narrate).play()
+
+
+def dumps(state: dict[str, Any]) -> str:
+    return json.dumps(state, ensure_ascii=False, indent=2)

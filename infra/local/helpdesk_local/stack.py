@@ -1,0 +1,830 @@
+"""The local stack: every resource of template.yaml on moto, in this process.
+
+It creates tables, queues (with their redrive policies), the bucket and its notification,
+the event bus, its rules and targets, the SES identity, by **reading template.yaml**; then it
+plays AWS's part: it delivers mail the way SES does (raw MIME into the bucket, whose
+notification feeds the intake queue), polls each queue into its function with the SQS
+batch event and honours partial-batch responses, redelivers failures until
+``maxReceiveCount`` sends them to the dead-letter queue, answers HTTP API routes with
+payload-2.0 events (emulating the JWT authorizer), and fires the schedules from a clock
+that only moves when told to.
+
+moto's known gaps are filled here: it ignores the SAM transform (so SAM resources are read
+directly), its Scheduler never fires and TTL never expires (the clock drives both), and it
+does not receive mail (``deliver_email`` does what SES would).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import importlib.util
+import json
+import os
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from helpdesk_local.cfn import (
+    Resolver,
+    function_properties,
+    load_template,
+    parameter_defaults,
+    resources_of_type,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+# Credentials and region for moto: fake on purpose, so nothing can reach real AWS.
+BASE_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_RETRY_MODE": "standard",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+}
+
+# The development key that signs agent API tokens and survey links locally. Deployed
+# stacks read theirs from SSM / the identity provider; this value is public on purpose.
+LOCAL_SIGNING_KEY = "helpdesk-local-development-signing-key-not-a-secret"  # noqa: S105
+LOCAL_JWT_KEY = "helpdesk-local-development-jwt-key-not-a-secret"  # noqa: S105
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda context object that handlers and powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    function_version: str = "$LATEST"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class HttpRoute:
+    method: str
+    path: str
+    pattern: re.Pattern[str]
+    function: str
+    authorizer: str | None
+
+
+@dataclass
+class Schedule:
+    function: str
+    every: timedelta
+    next_at: datetime
+    retries: int
+
+
+@dataclass
+class LocalFunction:
+    logical_id: str
+    name: str
+    code_dir: Path
+    environment: dict[str, str]
+    module: ModuleType | None = None
+    invocations: int = 0
+
+    def load(self) -> ModuleType:
+        if self.module is None:
+            path = self.code_dir / "app.py"
+            spec = importlib.util.spec_from_file_location(f"hd_fn_{self.name}", path)
+            if spec is None or spec.loader is None:
+                raise RuntimeError(f"{path}: cannot load the handler")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self.module = module
+        return self.module
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def _parse_rate(expression: str) -> timedelta:
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    if not match:
+        raise ValueError(f"schedule {expression!r}: only rate(...) is supported locally")
+    amount, unit = int(match.group(1)), match.group(2).rstrip("s")
+    return timedelta(**{f"{unit}s": amount})
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class MonotonicClock:
+    """The stack's clock. It moves only when told to, except that every read is a
+    microsecond later than the one before, so that two tickets made "at the same time"
+    still sort in the order they were made."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start.astimezone(UTC)
+        self._lock = threading.Lock()
+
+    def read(self) -> datetime:
+        with self._lock:
+            self._now += timedelta(microseconds=1)
+            return self._now
+
+    def peek(self) -> datetime:
+        return self._now
+
+    def set(self, instant: datetime) -> None:
+        with self._lock:
+            self._now = max(self._now, instant.astimezone(UTC))
+
+
+class LocalStack:
+    """Every resource of template.yaml, on moto, driven by a clock you control."""
+
+    def __init__(
+        self,
+        *,
+        root: Path = REPO_ROOT,
+        config_path: Path | None = None,
+        start: datetime | None = None,
+        fault_rate: float = 0.0,
+        fault_seed: int | None = None,
+        fault_services: tuple[str, ...] = (),
+    ) -> None:
+        self.root = root
+        self.template = load_template(root / "template.yaml")
+        self.config_path = (config_path or root / "infra" / "helpdesk.yaml").resolve()
+        self.clock = MonotonicClock(start or datetime.now(UTC).replace(microsecond=0))
+        self.functions: dict[str, LocalFunction] = {}
+        self.queue_urls: dict[str, str] = {}
+        self.queue_sources: dict[str, tuple[str, int]] = {}  # queue logical id -> (function, batch)
+        self.dead_letter_queues: dict[str, str] = {}  # queue logical id -> its DLQ logical id
+        self.routes: list[HttpRoute] = []
+        self.schedules: list[Schedule] = []
+        self.fault_rate = fault_rate
+        self.fault_seed = fault_seed
+        self.fault_services = fault_services
+        self._mock: Any = None
+        self._env_lock = threading.RLock()
+        self._saved_environ: dict[str, str] | None = None
+        self.resolver: Resolver | None = None
+        self.faults: Any = None
+        self.invocation_errors: list[str] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start moto, create every resource from the template, wire the clock."""
+        from moto import mock_aws
+
+        self._saved_environ = dict(os.environ)
+        os.environ.update(BASE_ENVIRONMENT)
+        self._mock = mock_aws()
+        self._mock.start()
+        import boto3
+
+        # The stack's own clients live in their own session so that injected faults,
+        # registered on the default session the functions use, never hit the stack.
+        self.session = boto3.session.Session(region_name=REGION)
+        self.sqs = self.session.client("sqs")
+        self.s3 = self.session.client("s3")
+        self.dynamodb = self.session.client("dynamodb")
+        self.events = self.session.client("events")
+        self.ses = self.session.client("ses")
+        self.ssm = self.session.client("ssm")
+        self._create_resources()
+        from helpdesk import clock
+
+        clock.set_source(self.clock.read)
+        if self.fault_rate > 0:
+            from helpdesk_local.faults import FaultInjector
+
+            self.faults = FaultInjector(
+                rate=self.fault_rate, seed=self.fault_seed, services=self.fault_services
+            )
+            self.faults.install()
+        self._reset_function_clients()
+
+    def stop(self) -> None:
+        from helpdesk import clock
+
+        clock.set_source(None)
+        if self.faults is not None:
+            self.faults.uninstall()
+        self._reset_function_clients()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        if self._saved_environ is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_environ)
+
+    def _reset_function_clients(self) -> None:
+        """Forget the functions' cached clients and composition roots, as a new container would."""
+        import boto3
+
+        boto3.DEFAULT_SESSION = None
+        with contextlib.suppress(ImportError):
+            from helpdesk.aws import clients
+
+            clients.reset()
+        for function in self.functions.values():
+            function.module = None
+
+    # ------------------------------------------------------------------ resources
+    def _create_resources(self) -> None:
+        template = self.template
+        resolver = Resolver(parameters=parameter_defaults(template))
+        resolver.parameters["HelpdeskConfig"] = str(self.config_path)
+        self.resolver = resolver
+        for name, expression in template.get("Conditions", {}).items():
+            resolver.conditions[name] = bool(resolver.resolve(expression))
+        resources = template["Resources"]
+
+        for logical_id, resource in resources_of_type(template, "AWS::DynamoDB::Table").items():
+            self._create_table(logical_id, resource["Properties"], resolver)
+
+        queues = resources_of_type(template, "AWS::SQS::Queue")
+        # Dead-letter queues first: a queue's redrive policy names its DLQ's ARN.
+        ordered = sorted(queues, key=lambda lid: "RedrivePolicy" in queues[lid].get("Properties", {}))
+        for logical_id in ordered:
+            self._create_queue(logical_id, queues[logical_id].get("Properties", {}), resolver)
+
+        for logical_id in resources_of_type(template, "AWS::Events::EventBus"):
+            name = resolver.resolve(resources[logical_id]["Properties"]["Name"])
+            self.events.create_event_bus(Name=name)
+            resolver.refs[logical_id] = name
+            resolver.attributes[(logical_id, "Arn")] = (
+                f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}"
+            )
+            resolver.attributes[(logical_id, "Name")] = name
+
+        for logical_id in resources_of_type(template, "AWS::Events::Rule"):
+            self._create_rule(logical_id, resources[logical_id]["Properties"], resolver)
+
+        for logical_id in resources_of_type(template, "AWS::S3::Bucket"):
+            self._create_bucket(logical_id, resources[logical_id]["Properties"], resolver)
+
+        for logical_id in resources_of_type(template, "AWS::SES::EmailIdentity"):
+            domain = resolver.resolve(resources[logical_id]["Properties"]["EmailIdentity"])
+            self.ses.verify_domain_identity(Domain=domain)
+        resolver.refs.setdefault("HttpApi", "local")
+
+        for logical_id in resources_of_type(template, "AWS::Serverless::HttpApi"):
+            resolver.refs[logical_id] = "local"
+        for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+            self._create_function(logical_id, resolver)
+
+        signing_parameter = resolver.parameters.get("SigningKeyParameter")
+        if signing_parameter:
+            self.ssm.put_parameter(
+                Name=signing_parameter, Value=LOCAL_SIGNING_KEY, Type="SecureString"
+            )
+
+    def _create_table(self, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
+        props = resolver.resolve(props)
+        name = props.get("TableName") or f"helpdesk-local-{logical_id}"
+        args: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        self.dynamodb.create_table(**args)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            self.dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        resolver.refs[logical_id] = name
+        resolver.attributes[(logical_id, "Arn")] = (
+            f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        )
+
+    def _create_queue(self, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
+        props = resolver.resolve(props)
+        name = props.get("QueueName") or f"helpdesk-local-{logical_id}"
+        attributes: dict[str, str] = {}
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds"):
+            if key in props:
+                attributes[key] = str(props[key])
+        if "RedrivePolicy" in props:
+            policy = props["RedrivePolicy"]
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": policy["deadLetterTargetArn"],
+                    "maxReceiveCount": int(policy["maxReceiveCount"]),
+                }
+            )
+            dlq_name = policy["deadLetterTargetArn"].rsplit(":", 1)[1]
+            for dlq_id, url in self.queue_urls.items():
+                if url.endswith("/" + dlq_name):
+                    self.dead_letter_queues[logical_id] = dlq_id
+        url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        self.queue_urls[logical_id] = url
+        resolver.refs[logical_id] = url
+        resolver.attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+        resolver.attributes[(logical_id, "QueueName")] = name
+        resolver.attributes[(logical_id, "QueueUrl")] = url
+
+    def _create_rule(self, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
+        props = resolver.resolve(props)
+        bus = props.get("EventBusName", "default")
+        name = f"helpdesk-local-{logical_id}"
+        self.events.put_rule(
+            Name=name, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"])
+        )
+        self.events.put_targets(
+            Rule=name,
+            EventBusName=bus,
+            Targets=[{"Id": t["Id"], "Arn": t["Arn"]} for t in props.get("Targets", [])],
+        )
+        resolver.attributes[(logical_id, "Arn")] = (
+            f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{bus}/{name}"
+        )
+
+    def _create_bucket(self, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
+        name = resolver.resolve(props.get("BucketName")) or f"helpdesk-local-{logical_id.lower()}"
+        self.s3.create_bucket(Bucket=name)
+        resolver.refs[logical_id] = name
+        resolver.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+        notification = resolver.resolve(props.get("NotificationConfiguration", {}))
+        queue_configs = []
+        for config in notification.get("QueueConfigurations", []):
+            entry: dict[str, Any] = {"QueueArn": config["Queue"], "Events": [config["Event"]]}
+            rules = config.get("Filter", {}).get("S3Key", {}).get("Rules")
+            if rules:
+                entry["Filter"] = {"Key": {"FilterRules": rules}}
+            queue_configs.append(entry)
+        if queue_configs:
+            self.s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"QueueConfigurations": queue_configs}
+            )
+            # S3 announces a new notification configuration with an s3:TestEvent message
+            # (AWS does the same); the intake skips it, but the stack starts clean.
+            for config in queue_configs:
+                url = self._queue_url_by_arn(config["QueueArn"])
+                self.sqs.purge_queue(QueueUrl=url)
+
+    def _queue_url_by_arn(self, arn: str) -> str:
+        name = arn.rsplit(":", 1)[1]
+        for url in self.queue_urls.values():
+            if url.endswith("/" + name):
+                return url
+        raise KeyError(arn)
+
+    def _queue_logical_id_by_arn(self, arn: str) -> str:
+        url = self._queue_url_by_arn(arn)
+        return next(lid for lid, u in self.queue_urls.items() if u == url)
+
+    def _create_function(self, logical_id: str, resolver: Resolver) -> None:
+        props = function_properties(self.template, logical_id)
+        code_dir = self.root / str(props["CodeUri"]).rstrip("/")
+        name = code_dir.name
+        environment = {
+            key: str(resolver.resolve(value))
+            for key, value in props["Environment"]["Variables"].items()
+        }
+        # Deployed functions find the ops config inside the layer; locally it is the file
+        # the scenario (or the developer) chose.
+        if "HELPDESK_CONFIG" in environment:
+            environment["HELPDESK_CONFIG"] = str(self.config_path)
+        function = LocalFunction(logical_id, name, code_dir, environment)
+        self.functions[name] = function
+        for event in props.get("Events", {}).values():
+            kind, event_props = event["Type"], resolver.resolve(event.get("Properties", {}))
+            if kind == "SQS":
+                queue_id = self._queue_logical_id_by_arn(event_props["Queue"])
+                self.queue_sources[queue_id] = (name, int(event_props.get("BatchSize", 10)))
+            elif kind == "HttpApi":
+                path = event_props["Path"]
+                pattern = re.compile(
+                    "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$"
+                )
+                self.routes.append(
+                    HttpRoute(
+                        method=event_props["Method"].upper(),
+                        path=path,
+                        pattern=pattern,
+                        function=name,
+                        authorizer=(event_props.get("Auth") or {}).get("Authorizer"),
+                    )
+                )
+            elif kind in ("Schedule", "ScheduleV2"):
+                every = _parse_rate(event_props["ScheduleExpression"])
+                start = self.clock.peek()
+                epoch = datetime(2000, 1, 1, tzinfo=UTC)
+                periods = (start - epoch) // every + 1
+                self.schedules.append(
+                    Schedule(
+                        function=name,
+                        every=every,
+                        next_at=epoch + periods * every,
+                        retries=int(
+                            (event_props.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 2)
+                        ),
+                    )
+                )
+
+    # ------------------------------------------------------------------ invoking
+    @contextlib.contextmanager
+    def _function_environment(self, function: LocalFunction) -> Iterator[None]:
+        """Run with exactly the environment the template gives the function."""
+        with self._env_lock:
+            saved = dict(os.environ)
+            # Nothing another function was given leaks in: a variable the template does
+            # not set for this function is simply absent, as in AWS.
+            template_keys = {k for f in self.functions.values() for k in f.environment}
+            os.environ.clear()
+            os.environ.update(
+                {k: v for k, v in saved.items() if k not in template_keys and not k.startswith("AWS_")}
+            )
+            os.environ.update(BASE_ENVIRONMENT)
+            os.environ.update(function.environment)
+            os.environ["AWS_LAMBDA_FUNCTION_NAME"] = function.name
+            try:
+                yield
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+
+    def invoke(self, name: str, event: Mapping[str, Any]) -> Any:
+        """Invoke a function's real handler with an event shaped as AWS delivers it."""
+        function = self.functions[name]
+        with self._function_environment(function):
+            module = function.load()
+            function.invocations += 1
+            return module.handler(dict(event), LambdaContext(function_name=name))
+
+    def invoke_concurrently(self, name: str, events: list[Mapping[str, Any]]) -> list[Any]:
+        """Invoke one function with many events at once, from threads (concurrency tests).
+
+        The environment is set once for all of them; each thread is a warm container.
+        """
+        function = self.functions[name]
+        results: list[Any] = [None] * len(events)
+        errors: list[BaseException] = []
+        with self._function_environment(function):
+            module = function.load()
+
+            def run(index: int, event: Mapping[str, Any]) -> None:
+                try:
+                    results[index] = module.handler(dict(event), LambdaContext(function_name=name))
+                except BaseException as error:  # noqa: BLE001 - reported to the caller
+                    errors.append(error)
+
+            threads = [
+                threading.Thread(target=run, args=(i, e)) for i, e in enumerate(events)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            function.invocations += len(events)
+        if errors:
+            raise errors[0]
+        return results
+
+    # ------------------------------------------------------------------ queues
+    def drain(self, max_rounds: int = 10_000) -> None:
+        """Poll every queue into its function until all of them are empty."""
+        for _ in range(max_rounds):
+            if not any(self._poll_once(queue_id) for queue_id in self.queue_sources):
+                return
+        raise RuntimeError("queues did not drain: is something looping?")
+
+    def _poll_once(self, queue_id: str) -> bool:
+        function, batch_size = self.queue_sources[queue_id]
+        url = self.queue_urls[queue_id]
+        received = self.sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=min(batch_size, 10),
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return False
+        arn = self.resolver.get_att(queue_id, "Arn") if self.resolver else ""
+        event = {"Records": [self._sqs_record(message, arn) for message in received]}
+        failed: set[str]
+        try:
+            response = self.invoke(function, event)
+            failures = (response or {}).get("batchItemFailures", []) if isinstance(
+                response, dict
+            ) else []
+            failed = {item["itemIdentifier"] for item in failures}
+        except Exception:  # noqa: BLE001 - a crashed invocation fails the whole batch, as in AWS
+            import traceback
+
+            self.invocation_errors.append(traceback.format_exc())
+            failed = {message["MessageId"] for message in received}
+        for message in received:
+            if message["MessageId"] in failed:
+                # Visible again at once: the local clock does not wait for the visibility
+                # timeout. After maxReceiveCount receives, SQS (moto) moves it to the DLQ.
+                self.sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return True
+
+    @staticmethod
+    def _sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
+        attributes = message.get("Attributes", {})
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": {
+                "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+                "SentTimestamp": attributes.get("SentTimestamp", "0"),
+                "SenderId": attributes.get("SenderId", ACCOUNT),
+                "ApproximateFirstReceiveTimestamp": attributes.get(
+                    "ApproximateFirstReceiveTimestamp", "0"
+                ),
+            },
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": arn,
+            "awsRegion": REGION,
+        }
+
+    # ------------------------------------------------------------------ mail in
+    @property
+    def raw_bucket(self) -> str:
+        assert self.resolver is not None
+        return self.resolver.ref("RawMailBucket")
+
+    def deliver_email(self, raw: bytes) -> str:
+        """Deliver a raw RFC 5322 message exactly as SES's S3 action does: stored under
+        ``inbound/`` with an SES-style object key; the bucket notification then queues it."""
+        key = "inbound/" + uuid.uuid4().hex + uuid.uuid4().hex[:8]
+        self.s3.put_object(Bucket=self.raw_bucket, Key=key, Body=raw)
+        return key
+
+    # ------------------------------------------------------------------ HTTP API
+    def http(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: str | bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        source_ip: str = "198.51.100.7",
+        host: str = "127.0.0.1:8080",
+    ) -> HttpResponse:
+        """Answer an HTTP request the way API Gateway (HTTP API, payload 2.0) would."""
+        raw_path, _, query = path.partition("?")
+        lower_headers = {k.lower(): v for k, v in (headers or {}).items()}
+        lower_headers.setdefault("host", host)
+        for route in self.routes:
+            match = route.pattern.match(raw_path)
+            if route.method == method.upper() and match:
+                break
+        else:
+            return HttpResponse(404, {"content-type": "application/json"}, '{"message":"Not Found"}')
+        event: dict[str, Any] = {
+            "version": "2.0",
+            "routeKey": f"{route.method} {route.path}",
+            "rawPath": raw_path,
+            "rawQueryString": query,
+            "headers": lower_headers,
+            "requestContext": {
+                "accountId": ACCOUNT,
+                "apiId": "local",
+                "domainName": lower_headers["host"],
+                "domainPrefix": "local",
+                "http": {
+                    "method": route.method,
+                    "path": raw_path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": source_ip,
+                    "userAgent": lower_headers.get("user-agent", ""),
+                },
+                "requestId": uuid.uuid4().hex,
+                "routeKey": f"{route.method} {route.path}",
+                "stage": "$default",
+                "time": self.clock.peek().strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "timeEpoch": int(self.clock.peek().timestamp() * 1000),
+            },
+            "isBase64Encoded": False,
+        }
+        if query:
+            event["queryStringParameters"] = dict(parse_qsl(query, keep_blank_values=True))
+        if match.groupdict():
+            event["pathParameters"] = match.groupdict()
+        if body is not None:
+            if isinstance(body, bytes):
+                try:
+                    event["body"] = body.decode("utf-8")
+                except UnicodeDecodeError:
+                    event["body"] = base64.b64encode(body).decode("ascii")
+                    event["isBase64Encoded"] = True
+            else:
+                event["body"] = body
+        if route.authorizer:
+            claims = self._authorize(lower_headers.get("authorization", ""))
+            if claims is None:
+                return HttpResponse(
+                    401, {"content-type": "application/json"}, '{"message":"Unauthorized"}'
+                )
+            event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+        result = self.invoke(route.function, event)
+        response = self._http_response(result)
+        self.drain()
+        return response
+
+    def _authorize(self, header: str) -> dict[str, Any] | None:
+        """API Gateway's JWT authorizer: signature, issuer, audience and expiry checked before
+        the function runs. Locally the tokens are signed with the development key (HS256)."""
+        import jwt
+
+        assert self.resolver is not None
+        token = header.removeprefix("Bearer ").strip()
+        if not token:
+            return None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                LOCAL_JWT_KEY,
+                algorithms=["HS256"],
+                audience=self.resolver.parameters["AgentTokenAudience"],
+                issuer=self.resolver.parameters["AgentTokenIssuer"],
+                options={"require": ["exp", "iss", "aud", "sub"]},
+                leeway=0,
+            )
+        except jwt.PyJWTError:
+            return None
+        return claims
+
+    def agent_token(self, email: str, *, lifetime: timedelta = timedelta(hours=1)) -> str:
+        """A development token for an agent, accepted by the local JWT authorizer."""
+        import jwt
+
+        assert self.resolver is not None
+        now = datetime.now(UTC)
+        return jwt.encode(
+            {
+                "sub": email,
+                "email": email,
+                "iss": self.resolver.parameters["AgentTokenIssuer"],
+                "aud": self.resolver.parameters["AgentTokenAudience"],
+                "iat": int(now.timestamp()),
+                "exp": int((now + lifetime).timestamp()),
+            },
+            LOCAL_JWT_KEY,
+            algorithm="HS256",
+        )
+
+    @staticmethod
+    def _http_response(result: Any) -> HttpResponse:
+        # Payload 2.0: a dict with statusCode is used as is; anything else is a 200 JSON body.
+        if isinstance(result, dict) and "statusCode" in result:
+            body = result.get("body") or ""
+            if result.get("isBase64Encoded"):
+                body = base64.b64decode(body).decode("utf-8", "replace")
+            headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+            return HttpResponse(int(result["statusCode"]), headers, body)
+        return HttpResponse(200, {"content-type": "application/json"}, json.dumps(result))
+
+    def post_form(self, fields: Mapping[str, Any], *, lang: str | None = None) -> HttpResponse:
+        """POST the web form's JSON, as the form page's script does."""
+        path = "/tickets" + (f"?{urlencode({'lang': lang})}" if lang else "")
+        return self.http(
+            "POST",
+            path,
+            body=json.dumps(dict(fields)),
+            headers={"content-type": "application/json"},
+        )
+
+    # ------------------------------------------------------------------ time
+    def advance(self, by: timedelta, *, on_tick: Callable[[datetime], None] | None = None) -> None:
+        """Move the clock; every schedule due in between runs, in order, queues drained
+        after each."""
+        target = self.clock.peek() + by
+        while True:
+            due = [s for s in self.schedules if s.next_at <= target]
+            if not due:
+                break
+            schedule = min(due, key=lambda s: (s.next_at, s.function))
+            self.clock.set(schedule.next_at)
+            self._fire(schedule)
+            schedule.next_at += schedule.every
+            if on_tick is not None:
+                on_tick(self.clock.peek())
+        self.clock.set(target)
+        self.drain()
+
+    def _fire(self, schedule: Schedule) -> None:
+        if not self._schedule_has_work(schedule):
+            return
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.scheduler",
+            "account": ACCOUNT,
+            "time": schedule.next_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": REGION,
+            "resources": [],
+            "detail": {},
+        }
+        # EventBridge Scheduler invokes asynchronously: a failure is retried, then the
+        # event goes to the schedule's dead-letter queue.
+        for attempt in range(schedule.retries + 1):
+            try:
+                self.invoke(schedule.function, event)
+                break
+            except Exception:  # noqa: BLE001 - recorded, retried, then dead-lettered
+                import traceback
+
+                self.invocation_errors.append(traceback.format_exc())
+                if attempt == schedule.retries:
+                    self.sqs.send_message(
+                        QueueUrl=self.queue_urls["ScheduleDLQ"], MessageBody=json.dumps(event)
+                    )
+        self.drain()
+
+    def _schedule_has_work(self, schedule: Schedule) -> bool:
+        """Skip sweeps that would find nothing due, so that advancing by days stays fast.
+
+        Only for the timer sweeps, whose work is exactly the due items of the timer index;
+        any other schedule always fires.
+        """
+        from helpdesk import timers
+
+        kinds = timers.KINDS_BY_SWEEPER.get(schedule.function)
+        if kinds is None:
+            return True
+        table = self.resolver.ref("DomainTable") if self.resolver else ""
+        shards = int(self.functions[schedule.function].environment.get("TIMER_SHARDS", "1"))
+        now_key = timers.due_key(self.clock.peek())
+        for kind in kinds:
+            for shard in range(shards):
+                found = self.dynamodb.query(
+                    TableName=table,
+                    IndexName="TimerIndex",
+                    KeyConditionExpression="TPK = :p AND TSK <= :n",
+                    ExpressionAttributeValues={
+                        ":p": {"S": timers.partition(kind, shard)},
+                        ":n": {"S": now_key + "~"},
+                    },
+                    Limit=1,
+                ).get("Items")
+                if found:
+                    return True
+        return False
+
+    # ------------------------------------------------------------------ inspection
+    def dead_letters(self) -> list[dict[str, str]]:
+        letters = []
+        for queue_id, url in self.queue_urls.items():
+            if queue_id not in self.dead_letter_queues.values() and queue_id != "ScheduleDLQ":
+                continue
+            seen: list[dict[str, Any]] = []
+            while True:
+                messages = self.sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60
+                ).get("Messages", [])
+                if not messages:
+                    break
+                seen.extend(messages)
+            for message in seen:
+                letters.append({"queue": queue_id, "body": message["Body"]})
+                # Leave them where they were, for `helpdesk redrive` or another look.
+                self.sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+        return letters

@@ -1,0 +1,181 @@
+"""The state JSON (CONTRACT section 4): what the desk holds and sent, read off the stack.
+
+This is developer tooling: it may scan the local table (deployed code never scans).
+"""
+
+from __future__ import annotations
+
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import TYPE_CHECKING, Any
+
+from helpdesk.aws.dynamodb import decode, message_from_item, ticket_from_item
+from helpdesk.clock import iso, parse_iso
+from helpdesk.sla import SlaState
+
+if TYPE_CHECKING:
+    from helpdesk_local.stack import LocalStack
+
+OUTBOX_HEADERS = (
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Reply-To",
+    "Auto-Submitted",
+    "X-Auto-Response-Suppress",
+    "X-Helpdesk-Kind",
+    "X-Helpdesk-Ticket",
+    "Date",
+    "Cc",
+)
+
+
+def scan_items(stack: LocalStack) -> list[dict[str, Any]]:
+    table = stack.resolver.ref("DomainTable") if stack.resolver else ""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table}
+    while True:
+        response = stack.dynamodb.scan(**kwargs)
+        items.extend(decode(item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return items
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _contact_view(items_by_key: dict[tuple[str, str], dict[str, Any]], email: str, name: str,
+                  tier: str) -> dict[str, Any]:
+    contact = items_by_key.get((f"CONTACT#{email.lower()}", "META"), {})
+    return {"email": email, "name": contact.get("name") or name, "tier": tier}
+
+
+def ticket_views(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_key = {(i["PK"], i["SK"]): i for i in items}
+    tickets = sorted(
+        (ticket_from_item(i) for i in items if i.get("type") == "ticket"),
+        key=lambda t: (t.created_at, t.ref),
+    )
+    views = []
+    for ticket in tickets:
+        messages = sorted(
+            (
+                message_from_item(i)
+                for i in items
+                if i.get("type") == "message" and i["PK"] == f"TICKET#{ticket.ref}"
+            ),
+            key=lambda m: m.at,
+        )
+        sla_view = SlaState.from_dict(ticket.sla).public_view() if ticket.sla else None
+        survey = ticket.survey or {}
+        views.append(
+            {
+                "ref": ticket.ref,
+                "status": ticket.status,
+                "priority": ticket.priority,
+                "channel": ticket.channel,
+                "category": ticket.category,
+                "team": ticket.team,
+                "assignee": ticket.assignee,
+                "language": ticket.language,
+                "subject": ticket.subject,
+                "created_at": iso(ticket.created_at),
+                "contact": _contact_view(
+                    by_key, ticket.contact_email, ticket.contact_name, ticket.tier
+                ),
+                "flags": list(ticket.flags),
+                "tags": list(ticket.tags),
+                "linked_to": ticket.linked_to,
+                "participants": list(ticket.participants),
+                "sla": sla_view,
+                "survey": {
+                    "sent_at": survey.get("sent_at"),
+                    "score": survey.get("score"),
+                    "effort": survey.get("effort"),
+                    "comment": survey.get("comment"),
+                },
+                "messages": [
+                    {
+                        "direction": m.direction,
+                        "from": m.author,
+                        "at": iso(m.at),
+                        "text": m.text,
+                        "attachments": [a.public() for a in m.attachments if not a.inline]
+                        + [
+                            {**a.public(), "inline": True}
+                            for a in m.attachments
+                            if a.inline
+                        ],
+                    }
+                    for m in messages
+                ],
+            }
+        )
+    return views
+
+
+def _body(message: EmailMessage, subtype: str) -> str | None:
+    part = message.get_body(preferencelist=(subtype,))
+    if part is None:
+        return None
+    content = part.get_content()
+    return content if isinstance(content, str) else None
+
+
+def outbox(stack: LocalStack) -> list[dict[str, Any]]:
+    """Every mail SES (moto) accepted, in the order it was sent."""
+    from moto.ses.models import ses_backends
+
+    backend = ses_backends["123456789012"]["us-east-1"]
+    mails = []
+    for sent in backend.sent_messages:
+        raw = getattr(sent, "raw_data", None)
+        if raw is None:
+            continue
+        data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
+        message = BytesParser(policy=policy.default).parsebytes(data)
+        assert isinstance(message, EmailMessage)
+        headers = {name: str(message[name]) for name in OUTBOX_HEADERS if message[name] is not None}
+        date = message["Date"]
+        mails.append(
+            {
+                "kind": str(message.get("X-Helpdesk-Kind", "")),
+                "ticket": str(message["X-Helpdesk-Ticket"]) if message["X-Helpdesk-Ticket"] else None,
+                "to": [str(a.addr_spec) for a in message["To"].addresses] if message["To"] else [],
+                "from": str(message["From"].addresses[0].addr_spec) if message["From"] else "",
+                "subject": str(message["Subject"] or ""),
+                "at": iso(parse_iso(date.datetime.isoformat())) if date is not None and date.datetime else None,
+                "text": _body(message, "plain") or "",
+                "html": _body(message, "html"),
+                "headers": headers,
+            }
+        )
+    return mails
+
+
+def suppressed(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    entries = sorted((i for i in items if i.get("type") == "suppressed"), key=lambda i: i["at"])
+    return [
+        {
+            "reason": i["reason"],
+            "from": i.get("from", ""),
+            "subject": i.get("subject", ""),
+            "ticket": i.get("ref"),
+            "at": iso(parse_iso(i["at"])),
+        }
+        for i in entries
+    ]
+
+
+def build_state(
+    stack: LocalStack, *, rejected: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The whole state JSON of CONTRACT section 4."""
+    items = scan_items(stack)
+    return {
+        "clock": iso(stack.clock.peek()),
+        "tickets": ticket_views(items),
+        "outbox": outbox(stack),
+        "suppressed": suppressed(items),
+        "rejected": list(rejected or []),
+        "dead_letters": stack.dead_letters(),
+    }

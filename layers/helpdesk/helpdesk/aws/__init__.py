@@ -1,0 +1,1 @@
+"""Adapters: one module per AWS service. Only this package imports boto3."""

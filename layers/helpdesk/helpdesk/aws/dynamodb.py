@@ -1,0 +1,621 @@
+"""DynamoDB adapter: the single-table repository of tickets, messages, contacts and timers.
+
+Access patterns (docs/ARCHITECTURE.md keeps the full table):
+
+| item       | PK                      | SK                        | index keys                         |
+| ---------- | ----------------------- | ------------------------- | ---------------------------------- |
+| ticket     | TICKET#<ref>            | META                      | GSI1: CONTACT#<email> / <created>#<ref> |
+| message    | TICKET#<ref>            | MSG#<at>#<id>             |                                    |
+| history    | TICKET#<ref>            | EVT#<at>#<kind>           |                                    |
+| outbound   | TICKET#<ref>            | OUT#<key>                 |                                    |
+| timer      | TICKET#<ref>            | TIMER#<kind>              | TimerIndex: TIMER#<kind>#<shard> / <due>#<ref> |
+| contact    | CONTACT#<email>         | META                      |                                    |
+| message-id | MSGID#<Message-ID>      | MSGID                     |                                    |
+| delivery   | RAW#<s3 key>            | RAW                       |                                    |
+| suppressed | SUPPRESSED#<day>        | <at>#<id>                 |                                    |
+| counter    | RATE#<scope>#<window>   | RATE                      | (TTL)                              |
+
+Every AWS error leaves this module as a domain error (``raise ... from``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from helpdesk.aws.clients import client
+from helpdesk.clock import parse_iso
+from helpdesk.errors import AlreadyDone, Conflict, NotFound, TransientError
+from helpdesk.model import AttachmentMeta, Contact, Message, Ticket
+from helpdesk.timers import partition, shard_of, sort_key
+
+_THROTTLING = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+def _to_attr(value: Any) -> dict[str, Any]:
+    # A small codec instead of boto3's TypeSerializer: that one rejects float and returns
+    # Decimal, and the domain speaks int/float/str.
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float | Decimal):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, datetime):
+        return {"S": value.isoformat()}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): _to_attr(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [_to_attr(v) for v in value]}
+    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
+
+
+def _from_attr(attr: Mapping[str, Any]) -> Any:
+    (kind, value), = attr.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        number = Decimal(value)
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == "BOOL":
+        return bool(value)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: _from_attr(v) for k, v in value.items()}
+    if kind == "L":
+        return [_from_attr(v) for v in value]
+    if kind == "SS":
+        return set(value)
+    raise TypeError(f"unexpected DynamoDB type {kind}")
+
+
+def encode(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A Python mapping as a DynamoDB item (None values are left out)."""
+    return {k: _to_attr(v) for k, v in item.items() if v is not None}
+
+
+def decode(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as a Python dict."""
+    return {k: _from_attr(v) for k, v in item.items()}
+
+
+def _time(value: Any) -> datetime | None:
+    return parse_iso(value) if value else None
+
+
+# ---------------------------------------------------------------------- codecs
+def ticket_item(ticket: Ticket) -> dict[str, Any]:
+    """The stored form of a ticket (META item), with its GSI1 keys."""
+    return {
+        "PK": f"TICKET#{ticket.ref}",
+        "SK": "META",
+        "type": "ticket",
+        "GSI1PK": f"CONTACT#{ticket.contact_email.lower()}",
+        "GSI1SK": f"{ticket.created_at.isoformat()}#{ticket.ref}",
+        "ref": ticket.ref,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "channel": ticket.channel,
+        "subject": ticket.subject,
+        "created_at": ticket.created_at.isoformat(),
+        "contact_email": ticket.contact_email,
+        "contact_name": ticket.contact_name,
+        "tier": ticket.tier,
+        "language": ticket.language,
+        "team": ticket.team,
+        "policy": ticket.policy,
+        "category": ticket.category,
+        "assignee": ticket.assignee,
+        "flags": list(ticket.flags),
+        "tags": list(ticket.tags),
+        "participants": list(ticket.participants),
+        "sla": ticket.sla,
+        "survey": ticket.survey,
+        "linked_to": ticket.linked_to,
+        "form": ticket.form,
+        "updated_at": ticket.updated_at.isoformat() if ticket.updated_at else None,
+        "solved_at": ticket.solved_at.isoformat() if ticket.solved_at else None,
+        "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
+        "version": ticket.version,
+    }
+
+
+def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
+    return Ticket(
+        ref=data["ref"],
+        status=data["status"],
+        priority=data["priority"],
+        channel=data["channel"],
+        subject=data.get("subject", ""),
+        created_at=parse_iso(data["created_at"]),
+        contact_email=data["contact_email"],
+        contact_name=data.get("contact_name", ""),
+        tier=data.get("tier", ""),
+        language=data.get("language", ""),
+        team=data.get("team", ""),
+        policy=data.get("policy", ""),
+        category=data.get("category"),
+        assignee=data.get("assignee"),
+        flags=list(data.get("flags", [])),
+        tags=list(data.get("tags", [])),
+        participants=list(data.get("participants", [])),
+        sla=dict(data.get("sla") or {}),
+        survey=dict(data.get("survey") or {}),
+        linked_to=data.get("linked_to"),
+        form=dict(data.get("form") or {}),
+        updated_at=_time(data.get("updated_at")),
+        solved_at=_time(data.get("solved_at")),
+        closed_at=_time(data.get("closed_at")),
+        version=int(data.get("version", 0)),
+    )
+
+
+def message_item(message: Message) -> dict[str, Any]:
+    return {
+        "PK": f"TICKET#{message.ticket}",
+        "SK": f"MSG#{message.at.isoformat()}#{message.id}",
+        "type": "message",
+        "id": message.id,
+        "ticket": message.ticket,
+        "direction": message.direction,
+        "author": message.author,
+        "author_name": message.author_name,
+        "at": message.at.isoformat(),
+        "text": message.text,
+        "full_text": message.full_text,
+        "html": message.html,
+        "subject": message.subject,
+        "message_id": message.message_id,
+        "raw_key": message.raw_key,
+        "kind": message.kind,
+        "attachments": [
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "key": a.key,
+                "inline": a.inline,
+                "content_id": a.content_id,
+                "dropped": a.dropped,
+            }
+            for a in message.attachments
+        ],
+        "flags": list(message.flags),
+    }
+
+
+def message_from_item(data: Mapping[str, Any]) -> Message:
+    return Message(
+        id=data["id"],
+        ticket=data["ticket"],
+        direction=data["direction"],
+        author=data.get("author", ""),
+        author_name=data.get("author_name", ""),
+        at=parse_iso(data["at"]),
+        text=data.get("text", ""),
+        full_text=data.get("full_text"),
+        html=data.get("html"),
+        subject=data.get("subject"),
+        message_id=data.get("message_id"),
+        raw_key=data.get("raw_key"),
+        kind=data.get("kind"),
+        attachments=tuple(
+            AttachmentMeta(
+                filename=a["filename"],
+                content_type=a["content_type"],
+                size=int(a["size"]),
+                key=a.get("key"),
+                inline=bool(a.get("inline", False)),
+                content_id=a.get("content_id"),
+                dropped=a.get("dropped"),
+            )
+            for a in data.get("attachments", [])
+        ),
+        flags=tuple(data.get("flags", [])),
+    )
+
+
+def contact_from_item(data: Mapping[str, Any]) -> Contact:
+    return Contact(
+        email=data["email"],
+        name=data.get("name", ""),
+        tier=data.get("tier", ""),
+        language=data.get("language", ""),
+        created_at=parse_iso(data["created_at"]),
+        ticket_count=int(data.get("ticket_count", 0)),
+        last_survey_at=_time(data.get("last_survey_at")),
+    )
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A running clock's next due instant, as stored in the sparse timer index."""
+
+    kind: str
+    due: datetime
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    ref: str
+    kind: str
+    due_key: str
+
+
+class DynamoRepository:
+    """Tickets and everything around them, in one DynamoDB table."""
+
+    def __init__(self, table: str, *, timer_shards: int = 4) -> None:
+        self.table = table
+        self.timer_shards = timer_shards
+        self._db = client("dynamodb")
+
+    # ------------------------------------------------------------------ errors
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        try:
+            return getattr(self._db, operation)(**kwargs)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "ConditionalCheckFailedException":
+                raise Conflict(f"{operation}: condition failed") from error
+            if code == "TransactionCanceledException":
+                reasons = [
+                    r.get("Code", "None")
+                    for r in error.response.get("CancellationReasons", [])
+                ]
+                if "ConditionalCheckFailed" in reasons:
+                    conflict = Conflict(f"{operation}: condition failed ({reasons})")
+                    conflict.reasons = reasons  # type: ignore[attr-defined]
+                    raise conflict from error
+                raise TransientError(f"{operation}: transaction cancelled ({reasons})") from error
+            if code in _THROTTLING:
+                raise TransientError(f"{operation}: {code}") from error
+            raise
+
+    # ------------------------------------------------------------------ reads
+    def get_item(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:
+        response = self._call(
+            "get_item",
+            TableName=self.table,
+            Key={"PK": {"S": pk}, "SK": {"S": sk}},
+            ConsistentRead=consistent,
+        )
+        item = response.get("Item")
+        return decode(item) if item else None
+
+    def get_ticket(self, ref: str) -> Ticket:
+        data = self.get_item(f"TICKET#{ref}", "META")
+        if data is None:
+            raise NotFound(f"ticket {ref}")
+        return ticket_from_item(data)
+
+    def find_ticket(self, ref: str) -> Ticket | None:
+        data = self.get_item(f"TICKET#{ref}", "META")
+        return ticket_from_item(data) if data else None
+
+    def get_contact(self, email: str) -> Contact | None:
+        data = self.get_item(f"CONTACT#{email.lower()}", "META")
+        return contact_from_item(data) if data else None
+
+    def ticket_for_message_id(self, message_id: str) -> str | None:
+        data = self.get_item(f"MSGID#{message_id}", "MSGID")
+        return str(data["ref"]) if data and data.get("ref") else None
+
+    def ticket_for_delivery(self, raw_key: str) -> str | None:
+        data = self.get_item(f"RAW#{raw_key}", "RAW")
+        return str(data["ref"]) if data and data.get("ref") else None
+
+    def query_partition(
+        self, pk: str, *, prefix: str = "", newest_first: bool = False, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Items of one partition (optionally a sort-key prefix), paginated."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk"
+            + (" AND begins_with(SK, :prefix)" if prefix else ""),
+            "ExpressionAttributeValues": {":pk": {"S": pk}}
+            | ({":prefix": {"S": prefix}} if prefix else {}),
+            "ScanIndexForward": not newest_first,
+        }
+        yielded = 0
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - yielded
+            response = self._call("query", **kwargs)
+            for item in response.get("Items", []):
+                yield decode(item)
+                yielded += 1
+            if "LastEvaluatedKey" not in response or (limit is not None and yielded >= limit):
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def messages(self, ref: str) -> list[Message]:
+        return [message_from_item(d) for d in self.query_partition(f"TICKET#{ref}", prefix="MSG#")]
+
+    def contact_tickets(self, email: str, *, limit: int = 6) -> list[Ticket]:
+        """A contact's tickets, newest first (GSI1)."""
+        response = self._call(
+            "query",
+            TableName=self.table,
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"CONTACT#{email.lower()}"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [ticket_from_item(decode(item)) for item in response.get("Items", [])]
+
+    def due_timers(self, kind: str, now_key: str, *, page_size: int = 100) -> Iterator[DueTimer]:
+        """Timers of ``kind`` due at or before ``now_key``, shard by shard, paginated."""
+        for shard in range(self.timer_shards):
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": "TimerIndex",
+                "KeyConditionExpression": "TPK = :p AND TSK <= :n",
+                "ExpressionAttributeValues": {
+                    ":p": {"S": partition(kind, shard)},
+                    ":n": {"S": now_key + "~"},
+                },
+                "Limit": page_size,
+            }
+            while True:
+                response = self._call("query", **kwargs)
+                for item in response.get("Items", []):
+                    data = decode(item)
+                    yield DueTimer(
+                        ref=data["PK"].removeprefix("TICKET#"),
+                        kind=kind,
+                        due_key=data["TSK"].split("#", 1)[0],
+                    )
+                if "LastEvaluatedKey" not in response:
+                    break
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # ------------------------------------------------------------------ writes
+    def timer_item(self, ref: str, timer: Timer) -> dict[str, Any]:
+        return {
+            "PK": f"TICKET#{ref}",
+            "SK": f"TIMER#{timer.kind}",
+            "TPK": partition(timer.kind, shard_of(ref, self.timer_shards)),
+            "TSK": sort_key(timer.due, ref),
+            "due": timer.due.isoformat(),
+        }
+
+    def put(self, item: Mapping[str, Any], *, condition: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.table, "Item": encode(item)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        self._call("put_item", **kwargs)
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        *,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+        condition: str | None = None,
+        return_new: bool = False,
+    ) -> dict[str, Any] | None:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
+            "UpdateExpression": expression,
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = encode(values)
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if return_new:
+            kwargs["ReturnValues"] = "ALL_NEW"
+        response = self._call("update_item", **kwargs)
+        return decode(response["Attributes"]) if return_new else None
+
+    def count_in_window(self, scope: str, window: str, *, limit: int, expires_at: int) -> bool:
+        """Atomically count one more event in ``scope`` for ``window``; False once over ``limit``.
+
+        A conditional ADD: two intakes at once can never both take the last slot.
+        """
+        try:
+            self.update(
+                f"RATE#{scope}#{window}",
+                "RATE",
+                "ADD hits :one SET expires_at = :exp",
+                values={":one": 1, ":limit": limit, ":exp": expires_at},
+                condition="attribute_not_exists(hits) OR hits < :limit",
+            )
+        except Conflict:
+            return False
+        return True
+
+    def commit(
+        self,
+        ticket: Ticket,
+        *,
+        creating: bool = False,
+        messages: Iterable[Message] = (),
+        timers: Mapping[str, datetime | None] | None = None,
+        claims: Iterable[tuple[str, str, Mapping[str, Any]]] = (),
+        contact: Contact | None = None,
+        history: Iterable[tuple[str, Mapping[str, Any]]] = (),
+    ) -> Ticket:
+        """Write a ticket and everything that changes with it, all or nothing.
+
+        Optimistic concurrency: a new ticket must not exist yet (a colliding reference
+        fails), an existing one must still have the version it was read at, so two writers
+        on one ticket never overwrite each other; the loser gets :class:`Conflict` and
+        re-reads. ``claims`` are marker items that must not exist (Message-IDs, deliveries,
+        submission ids): a duplicate delivery fails the whole write. ``timers`` maps a
+        timer kind to its next due instant, or None to stop that clock.
+        Returns the ticket as stored (version incremented).
+        """
+        stored = Ticket(**{**ticket.__dict__, "version": 0 if creating else ticket.version + 1})
+        operations: list[dict[str, Any]] = []
+        if creating:
+            operations.append({"put": ticket_item(stored), "condition": "attribute_not_exists(PK)"})
+        else:
+            operations.append(
+                {
+                    "put": ticket_item(stored),
+                    "condition": "#v = :v",
+                }
+            )
+        for pk, sk, attributes in claims:
+            operations.append(
+                {
+                    "put": {"PK": pk, "SK": sk, **attributes},
+                    "condition": "attribute_not_exists(PK)",
+                }
+            )
+        for message in messages:
+            operations.append({"put": message_item(message)})
+        for kind, due in (timers or {}).items():
+            if due is None:
+                operations.append({"delete": {"PK": f"TICKET#{ticket.ref}", "SK": f"TIMER#{kind}"}})
+            else:
+                operations.append({"put": self.timer_item(ticket.ref, Timer(kind, due))})
+        if contact is not None:
+            operations.append(
+                {
+                    "update": {"PK": f"CONTACT#{contact.email.lower()}", "SK": "META"},
+                    "expression": (
+                        "SET email = :e, #n = if_not_exists(#n, :n), tier = :t, "
+                        "#l = if_not_exists(#l, :l), created_at = if_not_exists(created_at, :c) "
+                        + ("ADD ticket_count :one" if creating else "")
+                    ),
+                    "names": {"#n": "name", "#l": "language"},
+                    "values": {
+                        ":e": contact.email.lower(),
+                        ":n": contact.name,
+                        ":t": contact.tier,
+                        ":l": contact.language,
+                        ":c": contact.created_at.isoformat(),
+                    }
+                    | ({":one": 1} if creating else {}),
+                }
+            )
+        for kind, detail in history:
+            at = stored.updated_at or stored.created_at
+            operations.append(
+                {
+                    "put": {
+                        "PK": f"TICKET#{ticket.ref}",
+                        "SK": f"EVT#{at.isoformat()}#{kind}",
+                        "kind": kind,
+                        "at": at.isoformat(),
+                        "detail": dict(detail),
+                    }
+                }
+            )
+        if not creating:
+            # The version check of the ticket put needs its placeholders.
+            put = operations[0]
+            put["names"] = {"#v": "version"}
+            put["values"] = {":v": ticket.version}
+        self.transact(operations)
+        return stored
+
+    def transact(self, operations: Iterable[Mapping[str, Any]]) -> None:
+        """One all-or-nothing write of several items.
+
+        Each operation is ``{"put": item}``, ``{"update": key, "expression": ...}``,
+        ``{"delete": key}`` or ``{"check": key}``, each with an optional ``condition``,
+        ``names`` and ``values``.
+        """
+        items = []
+        for op in operations:
+            if "put" in op:
+                kind, entry = "Put", {"TableName": self.table, "Item": encode(op["put"])}
+            elif "update" in op:
+                kind, entry = "Update", {
+                    "TableName": self.table,
+                    "Key": encode(op["update"]),
+                    "UpdateExpression": op["expression"],
+                }
+            elif "check" in op:
+                kind, entry = "ConditionCheck", {"TableName": self.table, "Key": encode(op["check"])}
+            else:
+                kind, entry = "Delete", {"TableName": self.table, "Key": encode(op["delete"])}
+            if op.get("condition"):
+                entry["ConditionExpression"] = op["condition"]
+            if op.get("names"):
+                entry["ExpressionAttributeNames"] = op["names"]
+            if op.get("values"):
+                entry["ExpressionAttributeValues"] = encode(op["values"])
+            items.append({kind: entry})
+        self._call("transact_write_items", TransactItems=items)
+
+    def record_suppressed(
+        self,
+        *,
+        at: datetime,
+        reason: str,
+        sender: str,
+        subject: str,
+        raw_key: str | None,
+        ref: str | None = None,
+        message_id: str | None = None,
+    ) -> None:
+        """List an inbound mail that got no automatic answer, with the reason (idempotent
+        per delivery: the sort key is the raw object's key)."""
+        ident = raw_key or message_id or at.isoformat()
+        self.put(
+            {
+                "PK": f"SUPPRESSED#{at.date().isoformat()}",
+                "SK": f"{ident}#{reason}",
+                "type": "suppressed",
+                "at": at.isoformat(),
+                "reason": reason,
+                "from": sender,
+                "subject": subject,
+                "raw_key": raw_key,
+                "ref": ref,
+            }
+        )
+
+    def delete(self, pk: str, sk: str) -> None:
+        self._call(
+            "delete_item", TableName=self.table, Key={"PK": {"S": pk}, "SK": {"S": sk}}
+        )
+
+    def claim(self, pk: str, sk: str, *, attributes: Mapping[str, Any] | None = None) -> bool:
+        """Create a marker item once; False when it already exists (work already claimed)."""
+        try:
+            self.put(
+                {"PK": pk, "SK": sk, **(attributes or {})},
+                condition="attribute_not_exists(PK)",
+            )
+        except Conflict:
+            return False
+        return True
+
+
+__all__ = [
+    "AlreadyDone",
+    "DueTimer",
+    "DynamoRepository",
+    "Timer",
+    "contact_from_item",
+    "decode",
+    "encode",
+    "message_from_item",
+    "ticket_from_item",
+    "ticket_item",
+]

@@ -1,0 +1,1 @@
+"""Mail: parsing inbound MIME, recognising robots, composing outbound mail."""

@@ -1,0 +1,129 @@
+"""Tickets, messages and contacts: the nouns of the help desk.
+
+Plain dataclasses (no pydantic) because every handler imports them on its cold-start path.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Status = Literal["new", "open", "pending", "solved", "closed"]
+Direction = Literal["in", "out", "note"]
+Channel = Literal["email", "form"]
+
+STATUSES: tuple[str, ...] = ("new", "open", "pending", "solved", "closed")
+PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
+
+# Crockford-style alphabet without 0/O, 1/I/L and U: a reference is read over the phone and
+# typed from a printed mail, so nothing in it may be mistaken for something else.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_LENGTH = 6
+
+
+def new_reference() -> str:
+    """A short, random, human-friendly ticket reference such as ``HD-7K3M9Q``.
+
+    Random rather than sequential: no global counter (a hot key at scale) and nothing a
+    stranger can guess. 30**6 ≈ 7.3e8 values; the repository creates tickets with a
+    conditional put and draws again on the rare collision.
+    """
+    return "HD-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def is_reference(text: str) -> bool:
+    """True when ``text`` has the shape of a ticket reference (case-insensitive)."""
+    text = text.upper()
+    return (
+        len(text) == 3 + REFERENCE_LENGTH
+        and text.startswith("HD-")
+        and all(ch in REFERENCE_ALPHABET for ch in text[3:])
+    )
+
+
+@dataclass(frozen=True)
+class AttachmentMeta:
+    """What a message says about one of its attachments; the bytes live in S3 (``key``)."""
+
+    filename: str
+    content_type: str
+    size: int
+    key: str | None = None
+    inline: bool = False
+    content_id: str | None = None
+    dropped: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {"filename": self.filename, "content_type": self.content_type, "size": self.size}
+
+
+@dataclass
+class Contact:
+    """A customer, found by address."""
+
+    email: str
+    name: str
+    tier: str
+    language: str
+    created_at: datetime
+    ticket_count: int = 0
+    last_survey_at: datetime | None = None
+
+
+@dataclass
+class Message:
+    """One entry in a ticket's conversation: a customer mail, an agent reply or a note."""
+
+    id: str
+    ticket: str
+    direction: Direction
+    author: str
+    at: datetime
+    text: str
+    author_name: str = ""
+    full_text: str | None = None
+    html: str | None = None
+    subject: str | None = None
+    message_id: str | None = None
+    raw_key: str | None = None
+    kind: str | None = None
+    attachments: tuple[AttachmentMeta, ...] = ()
+    flags: tuple[str, ...] = ()
+
+
+@dataclass
+class Ticket:
+    """A customer's request and everything the desk knows and promised about it."""
+
+    ref: str
+    status: str
+    priority: str
+    channel: str
+    subject: str
+    created_at: datetime
+    contact_email: str
+    contact_name: str
+    tier: str
+    language: str
+    team: str
+    policy: str
+    category: str | None = None
+    assignee: str | None = None
+    flags: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    participants: list[str] = field(default_factory=list)
+    sla: dict[str, Any] = field(default_factory=dict)
+    survey: dict[str, Any] = field(default_factory=dict)
+    linked_to: str | None = None
+    form: dict[str, str] = field(default_factory=dict)
+    updated_at: datetime | None = None
+    solved_at: datetime | None = None
+    closed_at: datetime | None = None
+    version: int = 0
+
+    def involves(self, address: str) -> bool:
+        """True when ``address`` is the ticket's contact or one of its participants (Cc)."""
+        key = address.lower()
+        return key == self.contact_email.lower() or key in (p.lower() for p in self.participants)

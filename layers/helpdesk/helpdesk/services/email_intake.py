@@ -1,0 +1,328 @@
+"""Email intake: every inbound message ends as a ticket, a message on a ticket, or a
+``suppressed`` entry with its reason, and no robot ever gets an answer.
+
+The raw message is already in S3 (SES stored it there before anything else ran), so a
+message that cannot be parsed still becomes a ticket flagged ``unparsed`` with the raw
+mail kept for a human.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from helpdesk.errors import Conflict
+from helpdesk.mail.parse import Attachment, ParsedMail, parse_mail
+from helpdesk.mail.robots import is_spoofed, robot_reason
+from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
+from helpdesk.services.tickets import DuplicateDelivery, NewRequest, open_ticket, opened_event
+
+if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import Config
+    from helpdesk.ports import MailStore, Publisher
+
+_SUBJECT_TOKEN = re.compile(r"\[#\s*(HD-[0-9A-Za-z]{6})\s*\]")
+TEXT_LIMIT = 100_000  # characters of text kept on the message item (the raw mail has all)
+HTML_LIMIT = 150_000
+
+
+@dataclass
+class IntakeResult:
+    """What became of one inbound message (for logs and tests)."""
+
+    outcome: str  # "opened" | "appended" | "duplicate" | "suppressed" | "skipped"
+    ref: str | None = None
+    suppressed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EmailIntake:
+    """The email intake use case with its ports."""
+
+    repo: DynamoRepository
+    store: MailStore
+    publisher: Publisher
+    config: Config
+
+    def take_in(self, raw_key: str, *, now: datetime) -> IntakeResult:
+        """Take in the raw message SES stored at ``raw_key``."""
+        already = self.repo.ticket_for_delivery(raw_key)
+        if already is not None:
+            return IntakeResult("duplicate", already)
+        raw = self.store.read(raw_key)
+        limits = self.config.limits
+        mail = parse_mail(
+            raw,
+            attachment_max_bytes=limits.attachment_max_bytes,
+            attachments_max_count=limits.attachments_max_count,
+        )
+        del raw  # the parsed parts are all we need from here on; do not hold two copies
+        return self._route(mail, raw_key, now)
+
+    # ------------------------------------------------------------------ decisions
+    def _route(self, mail: ParsedMail, raw_key: str, now: datetime) -> IntakeResult:
+        config = self.config
+        own_domain = config.helpdesk.mail_domain
+        sender = mail.sender.email.lower() if mail.sender else ""
+        flags: list[str] = []
+        suppress: list[str] = []
+        if mail.unparsed:
+            flags.append("unparsed")
+        robot = robot_reason(mail, own_domain=own_domain)
+        if robot is not None:
+            flags.append("bounce" if robot == "bounce" else "auto_reply")
+            suppress.append(robot)
+        if is_spoofed(
+            mail, own_domain=own_domain, agent_emails={a.email.lower() for a in config.agents}
+        ):
+            flags.append("spoofed")
+            suppress.append("spoofed")
+        if (mail.virus_verdict or "").upper() == "FAIL":
+            flags.append("virus")
+            suppress.append("virus")
+        if (mail.spam_verdict or "").upper() == "FAIL":
+            flags.append("spam")
+            suppress.append("spam")
+        if not sender:
+            suppress.append("no_sender")
+
+        existing = None if "spoofed" in flags else self._thread(mail, sender)
+        if existing is not None and existing.status != "closed":
+            return self._append(existing, mail, raw_key, now, flags, suppress)
+
+        if suppress == [] and not self._within_ack_limit(sender, now):
+            suppress.append("loop_limit")
+        return self._open(mail, raw_key, now, flags, suppress, linked_to=existing)
+
+    def _thread(self, mail: ParsedMail, sender: str) -> Ticket | None:
+        """Find the ticket this message continues.
+
+        In-Reply-To/References first (RFC 5322 §3.6.4): they name Message-IDs we sent or
+        received. Then the plus-address (support+REF@) and the ``[#REF]`` subject token,
+        which only count when the sender is on that ticket, so that nobody can write
+        themselves into another customer's ticket by guessing a reference.
+        """
+        for message_id in (*mail.in_reply_to, *reversed(mail.references)):
+            ref = self.repo.ticket_for_message_id(message_id)
+            if ref is not None:
+                ticket = self.repo.find_ticket(ref)
+                if ticket is not None:
+                    return ticket
+        for ref in self._token_refs(mail):
+            ticket = self.repo.find_ticket(ref)
+            if ticket is not None and (ticket.involves(sender) or self._is_agent(sender)):
+                return ticket
+        return None
+
+    def _token_refs(self, mail: ParsedMail) -> list[str]:
+        local, _, domain = self.config.helpdesk.address.partition("@")
+        refs = []
+        for address in mail.delivered_to:
+            addr_local, _, addr_domain = address.partition("@")
+            base, plus, tag = addr_local.partition("+")
+            if plus and base == local and addr_domain == domain and is_reference(tag):
+                refs.append(tag.upper())
+        refs.extend(match.upper() for match in _SUBJECT_TOKEN.findall(mail.subject))
+        return [r for r in dict.fromkeys(refs) if is_reference(r)]
+
+    def _is_agent(self, address: str) -> bool:
+        return self.config.agent(address) is not None
+
+    def _within_ack_limit(self, sender: str, now: datetime) -> bool:
+        """At most N acknowledgements per sender per hour, counted atomically, so that two
+        autoresponders that slipped past the robot checks can never ping-pong."""
+        limit = self.config.limits.acknowledgements_per_sender_per_hour
+        window = now.strftime("%Y%m%d%H")
+        return self.repo.count_in_window(
+            f"ACK#{sender}", window, limit=limit, expires_at=int(now.timestamp()) + 7200
+        )
+
+    # ------------------------------------------------------------------ writes
+    def _message(
+        self, mail: ParsedMail, raw_key: str, now: datetime, ref: str, flags: list[str]
+    ) -> Message:
+        message_key = hashlib.sha256(raw_key.encode()).hexdigest()[:20]
+        attachments = self._store_attachments(message_key, mail.attachments, flags)
+        return Message(
+            id=message_key,
+            ticket=ref,
+            direction="in",
+            author=mail.sender.email.lower() if mail.sender else "",
+            author_name=mail.sender.name if mail.sender else "",
+            at=now,
+            text=(mail.text or mail.full_text)[:TEXT_LIMIT],
+            full_text=mail.full_text[:TEXT_LIMIT] if mail.full_text != mail.text else None,
+            html=mail.html[:HTML_LIMIT] if mail.html else None,
+            subject=mail.subject,
+            message_id=mail.message_id,
+            raw_key=raw_key,
+            attachments=attachments,
+            flags=tuple(flags),
+        )
+
+    def _store_attachments(
+        self, message_key: str, attachments: tuple[Attachment, ...], flags: list[str]
+    ) -> tuple[AttachmentMeta, ...]:
+        """Keep each attachment in S3 under the message's key (known before the ticket's
+        reference is drawn, so a new ticket needs no second write)."""
+        stored = []
+        for index, attachment in enumerate(attachments):
+            dropped = attachment.dropped
+            if "virus" in flags:
+                dropped = "virus"  # keep the ticket, never the infected files
+            key = None
+            if dropped is None and attachment.data:
+                key = self.store.write(
+                    f"attachments/{message_key}/{index}-{attachment.filename}",
+                    attachment.data,
+                    attachment.content_type,
+                )
+            stored.append(
+                AttachmentMeta(
+                    filename=attachment.filename,
+                    content_type=attachment.content_type,
+                    size=attachment.size,
+                    key=key,
+                    inline=attachment.inline,
+                    content_id=attachment.content_id,
+                    dropped=dropped,
+                )
+            )
+        return tuple(stored)
+
+    def _claims(self, mail: ParsedMail, raw_key: str) -> list[tuple[str, str, dict[str, str]]]:
+        claims = [(f"RAW#{raw_key}", "RAW", {})]
+        if mail.message_id:
+            sender = mail.sender.email.lower() if mail.sender else ""
+            # The same Message-ID from the same sender is the same message delivered twice
+            # (a resend, a second recipient address of ours): one ticket, one answer.
+            claims.append((f"MSGID#{mail.message_id}", "MSGID", {"sender": sender}))
+        return claims
+
+    def _open(
+        self,
+        mail: ParsedMail,
+        raw_key: str,
+        now: datetime,
+        flags: list[str],
+        suppress: list[str],
+        *,
+        linked_to: Ticket | None,
+    ) -> IntakeResult:
+        sender = mail.sender
+        participants = [
+            a.email.lower()
+            for a in (*mail.to, *mail.cc)
+            if a.email.lower() != self.config.helpdesk.address
+            and not a.email.lower().endswith("@" + self.config.helpdesk.mail_domain)
+        ]
+        request = NewRequest(
+            channel="email",
+            subject=mail.subject or "(no subject)",
+            text=mail.text or mail.full_text,
+            contact_email=(sender.email if sender else f"unknown@{self.config.helpdesk.mail_domain}"),
+            contact_name=sender.name if sender else "",
+            flags=flags,
+            participants=participants,
+            linked_to=linked_to.ref if linked_to else None,
+        )
+        placeholder = self._message(mail, raw_key, now, "", flags)
+        try:
+            ticket = open_ticket(
+                request,
+                repo=self.repo,
+                config=self.config,
+                now=now,
+                first_message=placeholder,
+                claims=self._claims(mail, raw_key),
+            )
+        except DuplicateDelivery as duplicate:
+            if duplicate.ref is None:
+                raise
+            ticket = self.repo.get_ticket(duplicate.ref)
+            return self._announce(ticket, placeholder, suppress, mail, raw_key, now, "duplicate")
+        return self._announce(ticket, placeholder, suppress, mail, raw_key, now, "opened")
+
+    def _announce(
+        self,
+        ticket: Ticket,
+        message: Message,
+        suppress: list[str],
+        mail: ParsedMail,
+        raw_key: str,
+        now: datetime,
+        outcome: str,
+    ) -> IntakeResult:
+        for reason in suppress:
+            self.repo.record_suppressed(
+                at=now,
+                reason=reason,
+                sender=mail.sender.email if mail.sender else "",
+                subject=mail.subject,
+                raw_key=raw_key,
+                ref=ticket.ref,
+            )
+        stored = Message(**{**message.__dict__, "ticket": ticket.ref})
+        # Published even for a duplicate delivery: if the first try crashed before it
+        # published, this heals it; the consumers are idempotent per ticket.
+        self.publisher.publish([opened_event(ticket, stored, notify=not suppress)])
+        return IntakeResult(outcome, ticket.ref, suppress)
+
+    def _append(
+        self,
+        ticket: Ticket,
+        mail: ParsedMail,
+        raw_key: str,
+        now: datetime,
+        flags: list[str],
+        suppress: list[str],
+    ) -> IntakeResult:
+        """A customer's (or participant's) follow-up on an open ticket."""
+        message = self._message(mail, raw_key, now, ticket.ref, flags)
+        sender = message.author
+        for _ in range(5):
+            updated = Ticket(**ticket.__dict__)
+            updated.updated_at = now
+            if updated.status in ("pending", "solved"):
+                updated.status = "open"
+            if sender and not updated.involves(sender) and not self._is_agent(sender):
+                updated.participants = [*updated.participants, sender]
+            try:
+                self.repo.commit(
+                    updated,
+                    messages=[message],
+                    claims=self._claims(mail, raw_key),
+                    history=[("customer_replied", {"from": sender})],
+                )
+                break
+            except Conflict:
+                if self.repo.ticket_for_delivery(raw_key) is not None:
+                    return IntakeResult("duplicate", ticket.ref)
+                ticket = self.repo.get_ticket(ticket.ref)
+        else:
+            raise Conflict(f"{ticket.ref}: too many concurrent changes")
+        for reason in suppress:
+            self.repo.record_suppressed(
+                at=now, reason=reason, sender=sender, subject=mail.subject, raw_key=raw_key,
+                ref=ticket.ref,
+            )
+        if not suppress:
+            self.publisher.publish(
+                [
+                    (
+                        "CustomerReplied",
+                        {
+                            "ref": ticket.ref,
+                            "from": sender,
+                            "text": message.text[:4000],
+                            "status": "open",
+                            "previous_status": ticket.status,
+                        },
+                    )
+                ]
+            )
+        return IntakeResult("appended", ticket.ref, suppress)

@@ -1,0 +1,247 @@
+"""The web form: validation with answers that name the field, then a ticket with its promise."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from helpdesk import sla
+from helpdesk.errors import InvalidInput
+from helpdesk.model import PRIORITIES, Message
+from helpdesk.services.tickets import DuplicateDelivery, NewRequest, open_ticket, opened_event
+
+if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import Config
+    from helpdesk.ports import Publisher
+
+NAME_MAX = 200
+SUBJECT_MAX = 300
+ORDER_ID_MAX = 64
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x85]+")
+
+KNOWN_FIELDS = frozenset(
+    {"name", "email", "subject", "message", "category", "urgency", "language", "order_id",
+     "website", "submission_id"}
+)
+
+
+@dataclass(frozen=True)
+class FormSubmission:
+    """A validated form submission: every field safe to store and to show."""
+
+    name: str
+    email: str
+    subject: str
+    message: str
+    category: str | None
+    urgency: str | None
+    language: str | None
+    order_id: str | None
+    honeypot: bool
+    submission_id: str
+
+
+def _one_line(value: str) -> str:
+    # Names and subjects end up in mail headers: no line break may survive.
+    return " ".join(_LINE_BREAKS.sub(" ", _CONTROL.sub("", value)).split())
+
+
+def _text_field(body: Mapping[str, Any], name: str, *, required: bool, max_len: int) -> str:
+    value = body.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidInput(name, "is required")
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(name, "must be text")
+    if len(value) > max_len:
+        raise InvalidInput(name, f"is too long (at most {max_len} characters)")
+    return value
+
+
+def validate_form(body: Any, config: Config) -> FormSubmission:
+    """Check a submitted form; :class:`InvalidInput` names the first bad field and why."""
+    if not isinstance(body, Mapping):
+        raise InvalidInput("body", "must be a JSON object")
+    unknown = sorted(k for k in body if k not in KNOWN_FIELDS)
+    if unknown:
+        raise InvalidInput(str(unknown[0]), "is not a field of this form")
+    name = _one_line(_text_field(body, "name", required=True, max_len=NAME_MAX))
+    email = _one_line(_text_field(body, "email", required=True, max_len=254)).strip()
+    if not _ADDRESS.match(email):
+        raise InvalidInput("email", "is not a valid email address")
+    subject = _one_line(_text_field(body, "subject", required=True, max_len=SUBJECT_MAX))
+    message_limit = config.limits.form_message_max_chars
+    raw_message = body.get("message")
+    if isinstance(raw_message, str) and len(raw_message) > message_limit:
+        raise InvalidInput(
+            "message", f"is too long (at most {message_limit} characters)", status=413
+        )
+    message = _CONTROL.sub("", _text_field(body, "message", required=True, max_len=message_limit))
+    category = _one_line(_text_field(body, "category", required=False, max_len=64)) or None
+    urgency = _one_line(_text_field(body, "urgency", required=False, max_len=16)).lower() or None
+    if urgency is not None and urgency not in PRIORITIES:
+        raise InvalidInput("urgency", f"must be one of {', '.join(PRIORITIES)}")
+    language = _one_line(_text_field(body, "language", required=False, max_len=8)).lower() or None
+    if language is not None and language not in config.helpdesk.languages:
+        language = None  # a language we do not serve falls back; not the customer's fault
+    order_id = _one_line(_text_field(body, "order_id", required=False, max_len=ORDER_ID_MAX))
+    if order_id and not re.fullmatch(r"[A-Za-z0-9#/_.-]+", order_id):
+        raise InvalidInput("order_id", "may contain only letters, digits and # / _ . -")
+    honeypot = bool(body.get("website"))
+    submission_id = _one_line(_text_field(body, "submission_id", required=False, max_len=64))
+    if not submission_id:
+        # A double click posts the same form twice: the same content makes one ticket.
+        digest = hashlib.sha256(f"{email.lower()}\n{subject}\n{message}".encode()).hexdigest()
+        submission_id = digest[:32]
+    return FormSubmission(
+        name=name,
+        email=email,
+        subject=subject,
+        message=message,
+        category=category,
+        urgency=urgency,
+        language=language,
+        order_id=order_id or None,
+        honeypot=honeypot,
+        submission_id=submission_id,
+    )
+
+
+def take_in_form(
+    submission: FormSubmission,
+    *,
+    repo: DynamoRepository,
+    publisher: Publisher,
+    config: Config,
+    now: datetime,
+) -> dict[str, Any]:
+    """Open a ticket from a valid submission; the answer states the reference and the
+    promised first-response time. A repeated submission answers with the same ticket."""
+    form_fields = {
+        k: v
+        for k, v in {
+            "category": submission.category,
+            "urgency": submission.urgency,
+            "order_id": submission.order_id,
+        }.items()
+        if v
+    }
+    text = submission.message
+    if submission.order_id:
+        text = f"{text}\n\nOrder: {submission.order_id}"
+    message = Message(
+        id="form-" + submission.submission_id,
+        ticket="",
+        direction="in",
+        author=submission.email.lower(),
+        author_name=submission.name,
+        at=now,
+        text=text,
+        subject=submission.subject,
+    )
+    try:
+        ticket = open_ticket(
+            NewRequest(
+                channel="form",
+                subject=submission.subject,
+                text=text,
+                contact_email=submission.email,
+                contact_name=submission.name,
+                language=submission.language,
+                category=submission.category,
+                urgency=submission.urgency,
+                form=form_fields,
+            ),
+            repo=repo,
+            config=config,
+            now=now,
+            first_message=message,
+            claims=[(f"FORM#{submission.submission_id}", "FORM", {})],
+        )
+    except DuplicateDelivery as duplicate:
+        if duplicate.ref is None:
+            raise
+        ticket = repo.get_ticket(duplicate.ref)
+    # Published after the commit, and again for a repeated submission: if the first try
+    # crashed between the two, the retry heals it; consumers are idempotent per ticket.
+    stored_message = Message(**{**message.__dict__, "ticket": ticket.ref})
+    publisher.publish([opened_event(ticket, stored_message, notify=True)])
+    view = sla.SlaState.from_dict(ticket.sla).public_view()
+    return {
+        "ref": ticket.ref,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "language": ticket.language,
+        "promised_by": view["first_response_due"],
+    }
+
+
+@dataclass(frozen=True)
+class FormDesk:
+    """The form route's use cases: the page, and a submission from raw HTTP to ticket."""
+
+    repo: DynamoRepository
+    publisher: Publisher
+    config: Config
+
+    def page(self, *, language: str | None, accept_language: str | None) -> str:
+        from helpdesk.web import form_page
+
+        return form_page(self.config, language=language, accept_language=accept_language)
+
+    def submit(
+        self, *, body: str, content_type: str, source_ip: str, now: datetime
+    ) -> dict[str, Any]:
+        """Validate and take in one POST; errors are :class:`InvalidInput` (with the HTTP
+        status to answer) or :class:`RateLimited`."""
+        import json
+
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type != "application/json":
+            raise InvalidInput("content-type", "must be application/json", status=415)
+        if len(body.encode("utf-8")) > self.config.limits.form_body_max_bytes:
+            raise InvalidInput(
+                "body",
+                f"is too large (at most {self.config.limits.form_body_max_bytes} bytes)",
+                status=413,
+            )
+        try:
+            data = json.loads(body) if body else None
+        except ValueError:
+            raise InvalidInput("body", "is not valid JSON") from None
+        submission = validate_form(data, self.config)
+        self._limit(submission.email, source_ip, now)
+        if submission.honeypot:
+            # Only robots fill the hidden field; they get a plain success and no ticket.
+            return {"ref": None, "status": "received"}
+        return take_in_form(
+            submission, repo=self.repo, publisher=self.publisher, config=self.config, now=now
+        )
+
+    def _limit(self, email: str, source_ip: str, now: datetime) -> None:
+        """Per-address and per-IP hourly limits (atomic counters with a TTL)."""
+        from helpdesk.errors import RateLimited
+
+        window = now.strftime("%Y%m%d%H")
+        expires = int(now.timestamp()) + 7200
+        retry_after = 3600 - (now.minute * 60 + now.second)
+        limits = self.config.limits
+        if not self.repo.count_in_window(
+            f"FORM-IP#{source_ip}", window, limit=limits.form_per_ip_per_hour, expires_at=expires
+        ):
+            raise RateLimited("address", retry_after)
+        if not self.repo.count_in_window(
+            f"FORM-EMAIL#{email.lower()}",
+            window,
+            limit=limits.form_per_address_per_hour,
+            expires_at=expires,
+        ):
+            raise RateLimited("email address", retry_after)

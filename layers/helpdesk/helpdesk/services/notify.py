@@ -1,0 +1,111 @@
+"""Notifications: the mail that follows from what happened to a ticket.
+
+The acknowledge function feeds every event here. Each mail is sent at most once per
+(ticket, kind, cause) through :func:`helpdesk.services.outbound.send_once`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from helpdesk.clock import parse_iso
+from helpdesk.mail.compose import OutboundMail, subject_with_token
+from helpdesk.services.outbound import SendResult, send_once
+
+if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import Config
+    from helpdesk.ports import Mailer
+
+
+@dataclass(frozen=True)
+class Notifier:
+    repo: DynamoRepository
+    mailer: Mailer
+    config: Config
+
+    @property
+    def domain(self) -> str:
+        return self.config.helpdesk.mail_domain
+
+    def plus_address(self, ref: str) -> str:
+        local, _, domain = self.config.helpdesk.address.partition("@")
+        return f"{local}+{ref.lower()}@{domain}"
+
+    def handle(self, detail_type: str, detail: Mapping[str, Any], *, now: datetime) -> None:
+        """Send what an event calls for (nothing for events that mail nobody)."""
+        handler = getattr(self, f"_on_{detail_type}", None)
+        if handler is not None:
+            handler(detail, now)
+
+    # ------------------------------------------------------------------ events
+    def _on_TicketOpened(self, detail: Mapping[str, Any], now: datetime) -> None:  # noqa: N802
+        if not detail.get("notify", True):
+            return
+        self.acknowledge(detail, now)
+
+    def acknowledge(self, detail: Mapping[str, Any], now: datetime) -> SendResult:
+        """Tell the customer that the request arrived, its reference and by when a person
+        will answer (a local date and time with its zone, in the customer's language)."""
+        from helpdesk.render import format_local_datetime, render
+
+        ref = str(detail["ref"])
+        language = self._language(str(detail.get("language") or ""))
+        contact = detail["contact"]
+        due = detail.get("sla", {}).get("first_response_due")
+        policy = self.config.policy(str(detail.get("policy") or self.config.sla_policies[-1].name))
+        timezone = self.config.calendar(policy.calendar).timezone
+        promised = format_local_datetime(parse_iso(due), timezone, language) if due else ""
+        rendered = render(
+            "acknowledgement",
+            language,
+            {
+                "ref": ref,
+                "subject": detail.get("subject", ""),
+                "customer_name": contact.get("name") or "",
+                "promised_by": promised,
+                "helpdesk_name": self.config.helpdesk.name,
+                "reply_hint": self.plus_address(ref),
+            },
+            fallback_language=self.config.default_language,
+        )
+        incoming = (detail.get("message") or {}).get("message_id")
+        mail = OutboundMail(
+            kind="acknowledgement",
+            ticket=ref,
+            sender=self.config.helpdesk.address,
+            sender_name=self.config.helpdesk.name,
+            to=(str(contact["email"]),),
+            subject=subject_with_token(rendered.subject, ref),
+            text=rendered.text,
+            html=rendered.html,
+            reply_to=self.plus_address(ref),
+            in_reply_to=incoming,
+            references=(incoming,) if incoming else (),
+            automatic=True,
+        )
+        return self._send(mail, key="first", now=now)
+
+    # ------------------------------------------------------------------ helpers
+    def _language(self, language: str) -> str:
+        return language if language in self.config.helpdesk.languages else self.config.default_language
+
+    def _send(self, mail: OutboundMail, *, key: str, now: datetime) -> SendResult:
+        result = send_once(
+            mail,
+            key=key,
+            repo=self.repo,
+            mailer=self.mailer,
+            domain=self.domain,
+            now=now,
+            recipient_limit_per_hour=self.config.limits.outbound_per_recipient_per_hour,
+        )
+        if result.sent and mail.ticket:
+            # Replies to this mail thread back to the ticket through its Message-ID.
+            self.repo.claim(
+                f"MSGID#{result.message_id}", "MSGID", attributes={"ref": mail.ticket, "sender": ""}
+            )
+        return result

@@ -1,0 +1,99 @@
+"""Sending mail exactly once: the intent is recorded before the send and the send after it.
+
+Every mail the desk sends goes through :func:`send_once`, keyed on what caused it (the
+ticket, the kind, the event). A retried delivery of the same event finds the record and
+sends nothing; a delivery that failed before SES accepted the mail releases its claim so
+the retry sends it. The one window left, a crash between SES accepting the mail and the
+record being marked, is closed by the lease (the retry waits it out, then sends again) and
+softened by the deterministic Message-ID: mail clients collapse a second copy with the same
+Message-ID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from helpdesk.errors import Conflict, TransientError
+from helpdesk.mail.compose import OutboundMail, compose, make_message_id
+
+if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.ports import Mailer
+
+LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    sent: bool
+    message_id: str
+    reason: str | None = None
+
+
+def send_once(
+    mail: OutboundMail,
+    *,
+    key: str,
+    repo: DynamoRepository,
+    mailer: Mailer,
+    domain: str,
+    now: datetime,
+    recipient_limit_per_hour: int | None = None,
+) -> SendResult:
+    """Send ``mail`` unless a mail with the same ``key`` was already sent for its ticket."""
+    message_id = mail.message_id or make_message_id(mail.ticket, mail.kind, key, domain)
+    pk = f"TICKET#{mail.ticket}" if mail.ticket else f"OUTBOX#{mail.kind}"
+    sk = f"OUT#{mail.kind}#{key}"
+    try:
+        repo.put(
+            {
+                "PK": pk,
+                "SK": sk,
+                "state": "pending",
+                "lease_until": (now + LEASE).isoformat(),
+                "message_id": message_id,
+                "to": list(mail.to),
+            },
+            condition="attribute_not_exists(PK)",
+        )
+    except Conflict:
+        existing = repo.get_item(pk, sk) or {}
+        if existing.get("state") == "sent":
+            return SendResult(False, message_id, "already_sent")
+        if existing.get("state") == "pending" and existing.get("lease_until", "") > now.isoformat():
+            raise TransientError(f"{sk}: another delivery is sending it") from None
+        repo.update(pk, sk, "SET lease_until = :l", values={":l": (now + LEASE).isoformat()})
+    if recipient_limit_per_hour is not None:
+        window = now.strftime("%Y%m%d%H")
+        for recipient in mail.to:
+            if not repo.count_in_window(
+                f"OUT#{recipient.lower()}",
+                window,
+                limit=recipient_limit_per_hour,
+                expires_at=int(now.timestamp()) + 7200,
+            ):
+                repo.update(pk, sk, "SET #s = :s", names={"#s": "state"}, values={":s": "limited"})
+                return SendResult(False, message_id, "recipient_limit")
+    raw = compose(_with_id(mail, message_id), domain=domain, date=now)
+    try:
+        mailer.send(raw, sender=mail.sender, recipients=[*mail.to, *mail.cc])
+    except Exception:
+        # SES did not take it: release the claim so that the retry sends it.
+        repo.delete(pk, sk)
+        raise
+    repo.update(
+        pk,
+        sk,
+        "SET #s = :s, sent_at = :t",
+        names={"#s": "state"},
+        values={":s": "sent", ":t": now.isoformat()},
+    )
+    return SendResult(True, message_id)
+
+
+def _with_id(mail: OutboundMail, message_id: str) -> OutboundMail:
+    from dataclasses import replace
+
+    return replace(mail, message_id=message_id)
