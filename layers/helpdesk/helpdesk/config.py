@@ -1,0 +1,1221 @@
+"""The ops config file (``infra/helpdesk.yaml``): its schema, its checks and its loader.
+
+The file is edited by people, so every problem is reported the way a person fixes it: all
+problems at once, each as ``file:line: key.path[index]: reason``. Field-level checks are
+pydantic's; checks that relate sections to each other (a policy naming a calendar, an agent
+naming a team) run afterwards over whatever parts of the file are valid, so that one
+mistake in one section does not hide the mistakes in the others.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Literal,
+    TypeAlias,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+)
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from helpdesk.durations import format_duration, parse_duration
+
+if TYPE_CHECKING:
+    from helpdesk.calendar import BusinessCalendar
+
+__all__ = [
+    "PRIORITY_ORDER",
+    "WEEKDAYS",
+    "Agent",
+    "CalendarConfig",
+    "Channel",
+    "Config",
+    "ConfigError",
+    "ConfigProblem",
+    "HelpdeskSection",
+    "Limits",
+    "PolicyCondition",
+    "Priority",
+    "Reports",
+    "RoutingRule",
+    "RuleCondition",
+    "RuleSet",
+    "SlaPolicy",
+    "Surveys",
+    "Targets",
+    "Team",
+    "Tier",
+    "Weekday",
+    "default_config_path",
+    "load_config",
+    "parse_config",
+    "parse_day_hours",
+]
+
+Priority = Literal["low", "normal", "high", "urgent"]
+PRIORITY_ORDER: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+Channel = Literal["email", "form"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# Index = Python's date.weekday(): Monday is 0.
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MINUTES_PER_DAY = 1440
+
+_T = TypeVar("_T")
+Loc: TypeAlias = tuple[int | str, ...]
+
+
+# --- field types -------------------------------------------------------------------------
+
+# Deliberately loose (one @, no spaces, a dot in the domain): the strict RFC 5322 grammar
+# accepts addresses no mail system delivers to and refuses none that ops would type here.
+_EMAIL = re.compile(r"[^@\s,;<>]+@(?:[^@\s,;<>.]+\.)+[^@\s,;<>.]+")
+_DOMAIN = re.compile(r"(?:[^@\s,;<>.]+\.)+[^@\s,;<>.]+")
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+_CLOCK_TIME = re.compile(r"\s*(\d{1,2}):(\d{2})\s*")
+_INTERVAL = re.compile(r"\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*")
+
+
+def _email_address(value: str) -> str:
+    address = value.strip().lower()
+    if not _EMAIL.fullmatch(address):
+        raise ValueError(f"{value!r} is not an email address")
+    return address
+
+
+def _mail_domain(value: str) -> str:
+    domain = value.strip().lower().removeprefix("@")
+    if not _DOMAIN.fullmatch(domain):
+        raise ValueError(f"{value!r} is not a mail domain like example.com")
+    return domain
+
+
+def _language_code(value: str) -> str:
+    if not _LANGUAGE_CODE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a language code: use lowercase ISO 639 like en or zh")
+    return value
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}: use an IANA name like Europe/Berlin or UTC"
+        ) from None
+    return value
+
+
+def _to_duration(value: object) -> object:
+    if isinstance(value, timedelta):
+        return value
+    # A bare number goes through the parser too, so that it is refused in the same words.
+    return parse_duration(value if isinstance(value, str) else repr(value))
+
+
+def _positive_duration(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    return value
+
+
+def _to_time_of_day(value: object) -> object:
+    if isinstance(value, time):
+        return value
+    match = _CLOCK_TIME.fullmatch(value) if isinstance(value, str) else None
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f'{value!r} is not a time of day: write it like "08:00"')
+    return time(int(match[1]), int(match[2]))
+
+
+def _one_or_many(value: object) -> object:
+    return (value,) if isinstance(value, str) else value
+
+
+def _keyword(value: object) -> object:
+    # An unquoted error code (`keywords: [404, 500]`) arrives from YAML as a number.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _fraction(value: float) -> float:
+    if not 0 < value < 1:
+        raise ValueError(
+            f"{value:g} is not between 0 and 1: 0.8 warns when 80% of a target has elapsed"
+        )
+    return value
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
+MailDomain = Annotated[str, AfterValidator(_mail_domain)]
+LanguageCode = Annotated[str, AfterValidator(_language_code)]
+TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_to_duration),
+    PlainSerializer(format_duration, when_used="json"),
+]
+PositiveDuration = Annotated[Duration, AfterValidator(_positive_duration)]
+TimeOfDay = Annotated[time, BeforeValidator(_to_time_of_day)]
+Keyword = Annotated[
+    str, BeforeValidator(_keyword), StringConstraints(strip_whitespace=True, min_length=1)
+]
+Fraction = Annotated[float, AfterValidator(_fraction)]
+Count = Annotated[int, Field(ge=1)]
+# A condition written as one value or as a list of values (any of which matches).
+OneOrMany = Annotated[tuple[_T, ...] | None, BeforeValidator(_one_or_many)]
+
+
+class _Section(BaseModel):
+    """Every part of the file: a typo'd key is an error, and a loaded config never changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- helpdesk ----------------------------------------------------------------------------
+
+
+class HelpdeskSection(_Section):
+    """Who the desk is: its name, the address customers write to, the languages it speaks."""
+
+    name: Name
+    address: EmailAddress
+    languages: tuple[LanguageCode, ...] = Field(min_length=1)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages_are_unique(cls, languages: tuple[str, ...]) -> tuple[str, ...]:
+        _require_unique(languages, "language")
+        return languages
+
+    @property
+    def mail_domain(self) -> str:
+        """The domain of ``address`` (``support.example``)."""
+        return self.address.rpartition("@")[2]
+
+
+# --- calendars ---------------------------------------------------------------------------
+
+
+def _minute_of_day(clock: str, *, is_end: bool) -> int:
+    hours_text, _, minutes_text = clock.partition(":")
+    hours, minutes = int(hours_text), int(minutes_text)
+    if is_end and (hours, minutes) == (24, 0):
+        return MINUTES_PER_DAY
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"{clock!r} is not a time of day")
+    return hours * 60 + minutes
+
+
+def _clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def parse_day_hours(text: str) -> tuple[tuple[int, int], ...]:
+    """``"09:00-12:00,13:00-17:00"`` as sorted half-open minute-of-day intervals.
+
+    ``24:00`` is allowed as an end (the end of the day); intervals may touch but not overlap.
+    """
+    intervals: list[tuple[int, int]] = []
+    for part in text.split(","):
+        match = _INTERVAL.fullmatch(part)
+        if match is None:
+            raise ValueError(
+                f'{part.strip()!r} is not a time range: write it like "09:00-17:00" or'
+                ' "09:00-12:00,13:00-17:00" (leave a closed day out)'
+            )
+        start = _minute_of_day(match[1], is_end=False)
+        end = _minute_of_day(match[2], is_end=True)
+        if end <= start:
+            raise ValueError(f"{part.strip()!r} ends before it starts")
+        intervals.append((start, end))
+    intervals.sort()
+    for earlier, later in pairwise(intervals):
+        if later[0] < earlier[1]:
+            raise ValueError(
+                f"{_clock(earlier[0])}-{_clock(earlier[1])} and"
+                f" {_clock(later[0])}-{_clock(later[1])} overlap"
+            )
+    return tuple(intervals)
+
+
+def _check_day_hours(text: str) -> str:
+    parse_day_hours(text)
+    return text
+
+
+def _only_24x7(value: object) -> object:
+    if value != "24x7":
+        raise ValueError(
+            f'{value!r} is not a kind of hours: write "24x7" or one range per weekday,'
+            ' like {mon: "09:00-17:00"}'
+        )
+    return value
+
+
+def _hours_kind(value: object) -> str:
+    return "24x7" if isinstance(value, str) else "by_day"
+
+
+DayHours = Annotated[str, AfterValidator(_check_day_hours)]
+# Tagged so that an error names the one shape that was meant: text must be "24x7", anything
+# else must be a weekday mapping (without tags pydantic reports both shapes' complaints).
+Hours = Annotated[
+    Union[  # noqa: UP007 - the tagged members need Annotated, which `|` cannot carry here
+        Annotated[Literal["24x7"], BeforeValidator(_only_24x7), Tag("24x7")],
+        Annotated[dict[Weekday, DayHours], Tag("by_day")],
+    ],
+    Discriminator(_hours_kind),
+]
+
+
+class CalendarConfig(_Section):
+    """Business hours in one time zone: weekly opening hours and holidays."""
+
+    timezone: TimeZoneName
+    hours: Hours
+    holidays: tuple[date, ...] = ()
+
+    @property
+    def weekly(self) -> dict[int, tuple[tuple[int, int], ...]]:
+        """Opening hours per weekday (Monday=0), as half-open minute-of-day intervals.
+
+        Every weekday is present; a closed day has no intervals.
+        """
+        if self.hours == "24x7":
+            return {weekday: ((0, MINUTES_PER_DAY),) for weekday in range(7)}
+        return {
+            weekday: parse_day_hours(self.hours[name]) if name in self.hours else ()
+            for weekday, name in enumerate(WEEKDAYS)
+        }
+
+    def to_calendar(self) -> BusinessCalendar:
+        """The business calendar that computes working time with these hours."""
+        from helpdesk.calendar import BusinessCalendar
+
+        return BusinessCalendar(self.timezone, self.weekly, self.holidays)
+
+
+# --- tiers and SLA policies --------------------------------------------------------------
+
+
+class Tier(_Section):
+    """A class of customers, recognised by mail domain or exact address."""
+
+    name: Name
+    domains: tuple[MailDomain, ...] = ()
+    emails: tuple[EmailAddress, ...] = ()
+
+    @property
+    def has_conditions(self) -> bool:
+        """False for the catch-all tier, which every customer matches."""
+        return bool(self.domains or self.emails)
+
+    def matches(self, email: str) -> bool:
+        """True when ``email`` is listed or its domain is (case-insensitive)."""
+        if not self.has_conditions:
+            return True
+        address = email.strip().lower()
+        return address in self.emails or address.rpartition("@")[2] in self.domains
+
+
+class Targets(_Section):
+    """How long the desk may take, in business time, for one priority."""
+
+    first_response: PositiveDuration
+    next_response: PositiveDuration
+    resolution: PositiveDuration
+
+
+class PolicyCondition(_Section):
+    """Which tickets an SLA policy is for; every given field must match, none given: all."""
+
+    tier: Name | None = None
+    priority: Priority | None = None
+    channel: Channel | None = None
+    category: Name | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the condition matches every ticket."""
+        return all(value is None for value in self.model_dump().values())
+
+    def matches(self, tier: str, priority: str, channel: str, category: str | None) -> bool:
+        """True when the ticket has every property this condition names."""
+        return (
+            self.tier in (None, tier)
+            and self.priority in (None, priority)
+            and self.channel in (None, channel)
+            and self.category in (None, category)
+        )
+
+
+class SlaPolicy(_Section):
+    """Response and resolution targets for the tickets its ``when`` matches."""
+
+    name: Name
+    when: PolicyCondition = PolicyCondition()
+    calendar: Name
+    targets: dict[Priority, Targets] = Field(default_factory=dict, validate_default=True)
+    warn_at: Fraction = 0.8
+    escalate_to: Name | None = None
+
+    @field_validator("targets")
+    @classmethod
+    def _every_priority_has_targets(cls, targets: dict[str, Targets]) -> dict[str, Targets]:
+        if not targets:
+            raise ValueError(
+                "a policy without targets: give first_response, next_response and"
+                " resolution for each of low, normal, high and urgent"
+            )
+        missing = [priority for priority in PRIORITY_ORDER if priority not in targets]
+        if missing:
+            raise ValueError(
+                f"no targets for {', '.join(missing)}: every policy needs low, normal,"
+                " high and urgent"
+            )
+        return targets
+
+    def target(self, priority: str) -> Targets:
+        """The targets for ``priority``."""
+        return self.targets[priority]  # type: ignore[index]  # keys are checked Priority
+
+
+# --- people ------------------------------------------------------------------------------
+
+
+class Team(_Section):
+    """A queue of tickets, with the leads who get its reports and escalations."""
+
+    name: Name
+    lead: EmailAddress | None = None
+    listed_leads: tuple[EmailAddress, ...] = Field(default=(), alias="leads")
+
+    @property
+    def leads(self) -> tuple[str, ...]:
+        """Every lead address, whether written as ``lead:`` or ``leads:``."""
+        named = (self.lead,) if self.lead else ()
+        return tuple(dict.fromkeys(named + self.listed_leads))
+
+
+class Agent(_Section):
+    """A person who answers tickets."""
+
+    email: EmailAddress
+    name: Name
+    teams: tuple[Name, ...] = ()
+    capacity: Count = 10
+    languages: tuple[LanguageCode, ...] | None = None
+    timezone: TimeZoneName | None = None
+    away: bool = False
+
+
+# --- routing -----------------------------------------------------------------------------
+
+
+class RuleCondition(_Section):
+    """What a ticket must have for a routing rule to apply; all given fields must match."""
+
+    keywords: tuple[Keyword, ...] = ()
+    tier: OneOrMany[Name] = None
+    channel: OneOrMany[Channel] = None
+    language: OneOrMany[LanguageCode] = None
+    category: OneOrMany[Name] = None
+    urgency: OneOrMany[Priority] = None
+
+
+class RuleSet(_Section):
+    """What a matching routing rule sets on the ticket."""
+
+    priority: Priority | None = None
+    category: Name | None = None
+    team: Name | None = None
+    tags: tuple[Name, ...] = ()
+
+    @model_validator(mode="after")
+    def _sets_something(self) -> RuleSet:
+        if not (self.priority or self.category or self.team or self.tags):
+            raise ValueError("a rule that sets nothing: give priority, category, team or tags")
+        return self
+
+
+class RoutingRule(_Section):
+    """``when`` a ticket matches, ``set`` its properties (the key is ``set`` in the file)."""
+
+    when: RuleCondition = RuleCondition()
+    set_: RuleSet = Field(alias="set")
+
+
+# --- the rest ----------------------------------------------------------------------------
+
+
+class Surveys(_Section):
+    """When satisfaction surveys go out, and when solved tickets close."""
+
+    delay: Duration = timedelta(hours=1)
+    fatigue: Duration = timedelta(days=30)
+    close_after: PositiveDuration = timedelta(days=4)
+    link_ttl: PositiveDuration = timedelta(days=14)
+
+    @field_validator("delay", "fatigue")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative")
+        return value
+
+
+class Limits(_Section):
+    """Abuse and size limits."""
+
+    acknowledgements_per_sender_per_hour: Count = 3
+    attachment_max_bytes: Count = 10_485_760
+    attachments_max_count: Count = 20
+    form_message_max_chars: Count = 20_000
+    form_body_max_bytes: Count = 65_536
+    form_per_address_per_hour: Count = 5
+    form_per_ip_per_hour: Count = 20
+    outbound_per_recipient_per_hour: Count = 20
+    outbound_per_ticket_per_hour: Count = 10
+
+
+class Reports(_Section):
+    """When team leads get their daily and weekly reports."""
+
+    daily_at: TimeOfDay = time(8, 0)
+    weekly_on: Weekday = "mon"
+
+
+class Config(_Section):
+    """The whole ops config file, checked within and across sections."""
+
+    helpdesk: HelpdeskSection
+    calendars: dict[Name, CalendarConfig] = Field(min_length=1)
+    tiers: tuple[Tier, ...] = Field(default=(Tier(name="standard"),), min_length=1)
+    sla_policies: tuple[SlaPolicy, ...] = Field(min_length=1)
+    teams: tuple[Team, ...] = Field(min_length=1)
+    agents: tuple[Agent, ...] = ()
+    routing: tuple[RoutingRule, ...] = ()
+    default_team: Name
+    assignment: Literal["least_loaded", "round_robin"] = "least_loaded"
+    surveys: Surveys = Surveys()
+    limits: Limits = Limits()
+    reports: Reports = Reports()
+
+    @model_validator(mode="after")
+    def _references_hold(self) -> Config:
+        problems = _cross_section_problems(_Sections.of_config(self))
+        if problems:
+            raise _CrossSectionProblems(problems)
+        return self
+
+    def team(self, name: str) -> Team:
+        """The team called ``name``; KeyError if there is none."""
+        for team in self.teams:
+            if team.name == name:
+                return team
+        raise KeyError(f"no team {name!r} in the config")
+
+    def agent(self, email: str) -> Agent | None:
+        """The agent with address ``email`` (case-insensitive), or None."""
+        address = email.strip().lower()
+        return next((agent for agent in self.agents if agent.email == address), None)
+
+    def agents_of(self, team: str) -> tuple[Agent, ...]:
+        """The agents in ``team``, in config order, away ones included."""
+        return tuple(agent for agent in self.agents if team in agent.teams)
+
+    def languages_of(self, agent: Agent) -> tuple[str, ...]:
+        """The languages ``agent`` answers in: their own list, else the desk's default."""
+        return agent.languages or (self.default_language,)
+
+    def calendar(self, name: str) -> CalendarConfig:
+        """The calendar called ``name``; KeyError if there is none."""
+        try:
+            return self.calendars[name]
+        except KeyError:
+            raise KeyError(f"no calendar {name!r} in the config") from None
+
+    def policy(self, name: str) -> SlaPolicy:
+        """The SLA policy called ``name``; KeyError if there is none."""
+        for policy in self.sla_policies:
+            if policy.name == name:
+                return policy
+        raise KeyError(f"no SLA policy {name!r} in the config")
+
+    @property
+    def team_names(self) -> tuple[str, ...]:
+        """Every team's name, in config order."""
+        return tuple(team.name for team in self.teams)
+
+    @property
+    def default_language(self) -> str:
+        """The language used when a customer's cannot be told or is not served."""
+        return self.helpdesk.languages[0]
+
+    @property
+    def report_timezone(self) -> str:
+        """The time zone reports are dated in: the first calendar's."""
+        return next(iter(self.calendars.values())).timezone
+
+
+# --- checks across sections --------------------------------------------------------------
+
+
+class _CrossSectionProblems(ValueError):
+    """Raised inside validation so that pydantic carries every cross-section problem out."""
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        super().__init__("; ".join(f"{_format_path(loc)}: {message}" for loc, message in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class _Sections:
+    """What the cross-section checks look at, with each entry's index in its list.
+
+    Built from a valid Config, or from the entries of a partly invalid file that are valid
+    on their own. A set of names that could not be read is None, which turns off the
+    checks against it rather than report every reference to it as unknown.
+    """
+
+    languages: tuple[str, ...] | None
+    calendar_names: frozenset[str] | None
+    tiers: Sequence[tuple[int, Tier]]
+    tier_count: int
+    tier_names: frozenset[str] | None
+    policies: Sequence[tuple[int, SlaPolicy]]
+    policy_count: int
+    teams: Sequence[tuple[int, Team]]
+    team_names: frozenset[str] | None
+    agents: Sequence[tuple[int, Agent]]
+    routing: Sequence[tuple[int, RoutingRule]]
+    default_team: str | None
+
+    @classmethod
+    def of_config(cls, config: Config) -> _Sections:
+        return cls(
+            languages=config.helpdesk.languages,
+            calendar_names=frozenset(config.calendars),
+            tiers=list(enumerate(config.tiers)),
+            tier_count=len(config.tiers),
+            tier_names=frozenset(tier.name for tier in config.tiers),
+            policies=list(enumerate(config.sla_policies)),
+            policy_count=len(config.sla_policies),
+            teams=list(enumerate(config.teams)),
+            team_names=frozenset(config.team_names),
+            agents=list(enumerate(config.agents)),
+            routing=list(enumerate(config.routing)),
+            default_team=config.default_team,
+        )
+
+    @classmethod
+    def of_raw(cls, data: Mapping[str, Any]) -> _Sections:
+        helpdesk = _valid_or_none(HelpdeskSection, data.get("helpdesk"))
+        calendars = data.get("calendars")
+        tiers, tier_count = _valid_entries(Tier, data.get("tiers"))
+        policies, policy_count = _valid_entries(SlaPolicy, data.get("sla_policies"))
+        teams, _ = _valid_entries(Team, data.get("teams"))
+        default_team = data.get("default_team")
+        return cls(
+            languages=helpdesk.languages if helpdesk else None,
+            calendar_names=(
+                frozenset(str(name) for name in calendars) if isinstance(calendars, dict) else None
+            ),
+            tiers=tiers,
+            tier_count=tier_count,
+            tier_names=_raw_names(data.get("tiers"))
+            if "tiers" in data
+            else frozenset({"standard"}),
+            policies=policies,
+            policy_count=policy_count,
+            teams=teams,
+            team_names=_raw_names(data.get("teams")),
+            agents=_valid_entries(Agent, data.get("agents"))[0],
+            routing=_valid_entries(RoutingRule, data.get("routing"))[0],
+            default_team=default_team if isinstance(default_team, str) else None,
+        )
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _valid_or_none(model: type[_M], raw: object) -> _M | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        return None
+
+
+def _valid_entries(model: type[_M], raw: object) -> tuple[list[tuple[int, _M]], int]:
+    if not isinstance(raw, list):
+        return [], 0
+    valid = [
+        (index, entry)
+        for index, item in enumerate(raw)
+        if (entry := _valid_or_none(model, item)) is not None
+    ]
+    return valid, len(raw)
+
+
+def _raw_names(raw: object) -> frozenset[str] | None:
+    if not isinstance(raw, list):
+        return None
+    return frozenset(
+        item["name"].strip()
+        for item in raw
+        if isinstance(item, dict) and isinstance(item.get("name"), str)
+    )
+
+
+def _known(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names)) or "none"
+
+
+def _cross_section_problems(sections: _Sections) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    problems += _duplicates("tiers", "name", ((i, tier.name) for i, tier in sections.tiers))
+    problems += _duplicates(
+        "sla_policies", "name", ((i, policy.name) for i, policy in sections.policies)
+    )
+    problems += _duplicates("teams", "name", ((i, team.name) for i, team in sections.teams))
+    problems += _duplicates("agents", "email", ((i, agent.email) for i, agent in sections.agents))
+    problems += _tier_order_problems(sections)
+    problems += _policy_problems(sections)
+    problems += _agent_problems(sections)
+    problems += _routing_problems(sections)
+    teams = sections.team_names
+    if (
+        teams is not None
+        and sections.default_team is not None
+        and sections.default_team not in teams
+    ):
+        problems.append(
+            (("default_team",), f"unknown team {sections.default_team!r} (known: {_known(teams)})")
+        )
+    return problems
+
+
+def _duplicates(
+    section: str, key: str, entries: Iterable[tuple[int, str]]
+) -> list[tuple[Loc, str]]:
+    first_index: dict[str, int] = {}
+    problems: list[tuple[Loc, str]] = []
+    for index, name in entries:
+        if name in first_index:
+            problems.append(
+                (
+                    (section, index, key),
+                    f"{name!r} is already used by {section}[{first_index[name]}]",
+                )
+            )
+        else:
+            first_index[name] = index
+    return problems
+
+
+def _tier_order_problems(sections: _Sections) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    last = sections.tier_count - 1
+    for index, tier in sections.tiers:
+        if index == last and tier.has_conditions:
+            problems.append(
+                (
+                    ("tiers", index),
+                    "the last tier is the default for every other customer, so it cannot list"
+                    " domains or emails: add a last entry such as {name: standard}",
+                )
+            )
+        elif index < last and not tier.has_conditions:
+            problems.append(
+                (
+                    ("tiers", index),
+                    f"tier {tier.name!r} lists no domains or emails, so it matches every"
+                    " customer and the tiers after it are never used",
+                )
+            )
+    return problems
+
+
+def _policy_problems(sections: _Sections) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    last = sections.policy_count - 1
+    for index, policy in sections.policies:
+        here: Loc = ("sla_policies", index)
+        if index == last and not policy.when.is_empty:
+            problems.append(
+                (
+                    (*here, "when"),
+                    "the last SLA policy must have no `when`, so that every ticket gets a"
+                    " policy: remove it or add a last policy without one",
+                )
+            )
+        elif index < last and policy.when.is_empty:
+            problems.append(
+                (
+                    here,
+                    f"policy {policy.name!r} has no `when`, so it matches every ticket and the"
+                    " policies after it are never used",
+                )
+            )
+        calendars = sections.calendar_names
+        if calendars is not None and policy.calendar not in calendars:
+            problems.append(
+                (
+                    (*here, "calendar"),
+                    f"unknown calendar {policy.calendar!r} (known: {_known(calendars)})",
+                )
+            )
+        teams = sections.team_names
+        if teams is not None and policy.escalate_to is not None and policy.escalate_to not in teams:
+            problems.append(
+                (
+                    (*here, "escalate_to"),
+                    f"unknown team {policy.escalate_to!r} (known: {_known(teams)})",
+                )
+            )
+        tiers = sections.tier_names
+        if tiers is not None and policy.when.tier is not None and policy.when.tier not in tiers:
+            problems.append(
+                (
+                    (*here, "when", "tier"),
+                    f"unknown tier {policy.when.tier!r} (known: {_known(tiers)})",
+                )
+            )
+    return problems
+
+
+def _agent_problems(sections: _Sections) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    teams, languages = sections.team_names, sections.languages
+    for index, agent in sections.agents:
+        if teams is not None:
+            problems += [
+                (
+                    ("agents", index, "teams", position),
+                    f"unknown team {team!r} (known: {_known(teams)})",
+                )
+                for position, team in enumerate(agent.teams)
+                if team not in teams
+            ]
+        if languages is not None and agent.languages is not None:
+            problems += [
+                (
+                    ("agents", index, "languages", position),
+                    f"the desk does not serve {language!r}: add it to helpdesk.languages"
+                    f" ({', '.join(languages)}) or remove it here",
+                )
+                for position, language in enumerate(agent.languages)
+                if language not in languages
+            ]
+    return problems
+
+
+def _routing_problems(sections: _Sections) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    teams, tiers, languages = sections.team_names, sections.tier_names, sections.languages
+    for index, rule in sections.routing:
+        here: Loc = ("routing", index)
+        if teams is not None and rule.set_.team is not None and rule.set_.team not in teams:
+            problems.append(
+                (
+                    (*here, "set", "team"),
+                    f"unknown team {rule.set_.team!r} (known: {_known(teams)})",
+                )
+            )
+        if tiers is not None:
+            problems += [
+                (loc, f"unknown tier {tier!r} (known: {_known(tiers)})")
+                for loc, tier in _listed((*here, "when", "tier"), rule.when.tier)
+                if tier not in tiers
+            ]
+        if languages is not None:
+            # Detection only ever answers with a served language, so such a rule never fires.
+            problems += [
+                (
+                    loc,
+                    f"the desk does not serve {language!r}, so this rule never matches"
+                    f" (served: {', '.join(languages)})",
+                )
+                for loc, language in _listed((*here, "when", "language"), rule.when.language)
+                if language not in languages
+            ]
+    return problems
+
+
+def _listed(loc: Loc, values: tuple[str, ...] | None) -> Iterator[tuple[Loc, str]]:
+    """Each value with its location; a single value may have been written without a list."""
+    if not values:
+        return
+    if len(values) == 1:
+        yield loc, values[0]
+        return
+    for position, value in enumerate(values):
+        yield (*loc, position), value
+
+
+def _require_unique(values: Sequence[str], what: str) -> None:
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise ValueError(f"{what} listed more than once: {', '.join(repeated)}")
+
+
+# --- loading and reporting ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with the config file, located by line and key path."""
+
+    source: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        return f"{where}: {self.path}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; ``problems`` lists everything wrong with it."""
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        heading = f"{count} problem{'s' if count != 1 else ''} in the helpdesk config:"
+        super().__init__("\n".join([heading, *(f"  {problem}" for problem in self.problems)]))
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 scalars for the values ops write unquoted here.
+
+    YAML 1.1 (PyYAML's default) reads ``no`` (Norwegian) as false, ``18:30`` as the
+    sexagesimal number 1110 and ``010`` as octal; and it turns dates into objects before
+    the schema can report a bad one with its key path. Only 1.2's true/false, decimal
+    numbers and plain floats are resolved; everything else stays text for the schema.
+    """
+
+
+_REPLACED_TAGS = {
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:timestamp",
+}
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _REPLACED_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
+)
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."),
+)
+
+
+def default_config_path() -> Path:
+    """Where the bundled config is: next to the package in the Lambda layer, else infra/."""
+    here = Path(__file__).resolve().parent
+    bundled = here / "helpdesk.yaml"
+    if bundled.is_file():
+        return bundled
+    # layers/helpdesk/helpdesk/config.py -> the repository root is three folders up.
+    return here.parents[2] / "infra" / "helpdesk.yaml"
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check the config file at ``path``; ConfigError lists every problem."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(
+            [ConfigProblem(source, None, "(file)", f"cannot read it: {error}")]
+        ) from None
+    return parse_config(text, source)
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    """Check the config file's ``text``; ConfigError lists every problem, with lines."""
+    try:
+        root, data = _parse_yaml(text)
+    except yaml.YAMLError as error:
+        raise ConfigError([_syntax_problem(error, text, source)]) from None
+
+    found: list[tuple[Loc, int | None, str]] = []
+    if root is not None:
+        found += _duplicate_keys(root, ())
+    if not isinstance(data, dict):
+        what = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        message = (
+            f"the file is {what}: it needs at least helpdesk, calendars, sla_policies,"
+            " teams and default_team"
+        )
+        raise ConfigError([ConfigProblem(source, 1, "(top level)", message)])
+
+    config: Config | None = None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as error:
+        field_errors = False
+        details = error.errors()
+        for detail in details:
+            context = detail.get("ctx") or {}
+            cause = context.get("error")
+            if detail["type"] == "value_error" and isinstance(cause, _CrossSectionProblems):
+                found += [(loc, None, message) for loc, message in cause.problems]
+            elif not _is_echo(detail, details):
+                field_errors = True
+                loc = _clean_loc(detail["loc"])
+                found.append((loc, None, _human_message(detail, loc)))
+        if field_errors:
+            found += [
+                (loc, None, message)
+                for loc, message in _cross_section_problems(_Sections.of_raw(data))
+            ]
+    if not found and config is not None:
+        return config
+
+    problems = {
+        ConfigProblem(source, line or _line_of(root, loc), _format_path(loc), message)
+        for loc, line, message in found
+    }
+    raise ConfigError(sorted(problems, key=lambda problem: (problem.line or 0, problem.path)))
+
+
+def _is_echo(detail: ErrorDetails, details: Sequence[ErrorDetails]) -> bool:
+    """True for "too short" about a list whose entries have errors of their own.
+
+    pydantic counts only the valid entries against ``min_length``, so a list whose every
+    entry is broken would also be reported as empty, which it is not.
+    """
+    if detail["type"] != "too_short":
+        return False
+    loc = detail["loc"]
+    return any(
+        other["loc"][: len(loc)] == loc and len(other["loc"]) > len(loc) for other in details
+    )
+
+
+def _parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    loader = _ConfigLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    return root, data
+
+
+def _syntax_problem(error: yaml.YAMLError, text: str, source: str) -> ConfigProblem:
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        line: int | None = error.problem_mark.line + 1
+        reason = error.problem or "cannot be read"
+        if error.context and error.context_mark is not None:
+            reason += f" ({error.context} at line {error.context_mark.line + 1})"
+    elif isinstance(error, yaml.reader.ReaderError):
+        line = text.count("\n", 0, error.position) + 1
+        reason = f"character {error.character!r} is not allowed in YAML"
+    else:
+        line, reason = None, str(error)
+    return ConfigProblem(source, line, "(syntax)", f"not valid YAML: {reason}")
+
+
+def _duplicate_keys(
+    node: yaml.Node, loc: Loc, seen: set[int] | None = None
+) -> list[tuple[Loc, int | None, str]]:
+    """Keys given twice in one mapping: YAML silently keeps the last, ops meant both."""
+    seen = set() if seen is None else seen
+    if id(node) in seen:  # an alias refers back to a node already walked
+        return []
+    seen.add(id(node))
+    problems: list[tuple[Loc, int | None, str]] = []
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                problems.append(
+                    (
+                        (*loc, key),
+                        line,
+                        f"{key!r} is given twice (first at line {first_line[key]}); YAML would"
+                        " silently keep only this one",
+                    )
+                )
+            else:
+                first_line[key] = line
+            problems += _duplicate_keys(value_node, (*loc, key), seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _duplicate_keys(item, (*loc, index), seen)
+    return problems
+
+
+def _line_of(root: yaml.Node | None, loc: Loc) -> int | None:
+    """The 1-based line of the key at ``loc``, or of its nearest ancestor in the file."""
+    if root is None:
+        return None
+    node, line = root, root.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            # The last of repeated keys, because that is the one YAML keeps.
+            pairs = [pair for pair in node.value if str(pair[0].value) == str(part)]
+            if not pairs:
+                break
+            key_node, node = pairs[-1]
+            line = key_node.start_mark.line + 1
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _clean_loc(loc: Sequence[int | str]) -> Loc:
+    """pydantic's error location as the key path in the file.
+
+    pydantic adds ``[key]`` after a mapping key that failed, and the tag of the tagged
+    union member it tried (after ``calendars.<name>.hours``); neither is in the file.
+    """
+    is_hours = len(loc) > 3 and loc[0] == "calendars" and loc[2] == "hours"
+    return tuple(
+        part
+        for position, part in enumerate(loc)
+        if part != "[key]" and not (is_hours and position == 3)
+    )
+
+
+def _format_path(loc: Loc) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f"{'.' if path else ''}{part}"
+    return path or "(top level)"
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _human_message(error: ErrorDetails, loc: Loc) -> str:
+    """pydantic's complaint in the words of someone editing the YAML file."""
+    kind, value = error["type"], error["input"]
+    context = error.get("ctx") or {}
+    if kind in ("value_error", "assertion_error"):
+        return str(context.get("error", error["msg"]))
+    if kind == "missing":
+        return "required, but missing"
+    if kind == "extra_forbidden":
+        return _unknown_key_message(loc)
+    if kind == "literal_error":
+        role = "as a key here" if error["loc"][-1:] == ("[key]",) else "here"
+        return f"{_short(value)} is not allowed {role}: use {context.get('expected')}"
+    if kind in ("too_short", "string_too_short"):
+        return "must not be empty"
+    if kind.startswith("string"):
+        return f"expected text, got {_short(value)} (quote it)"
+    if kind.startswith("int"):
+        return f"expected a whole number, got {_short(value)}"
+    if kind.startswith("float"):
+        return f"expected a number, got {_short(value)}"
+    if kind.startswith("bool"):
+        return f"expected true or false, got {_short(value)}"
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return f"expected a list like [a, b], got {_short(value)}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping of keys to values, got {_short(value)}"
+    if kind.startswith("date"):
+        return f'{_short(value)} is not a date: write it like "2026-12-25"'
+    if kind == "greater_than_equal":
+        return f"must be at least {context.get('ge')}, got {_short(value)}"
+    return str(error["msg"])
+
+
+def _unknown_key_message(loc: Loc) -> str:
+    key = str(loc[-1]) if loc else ""
+    allowed = _keys_at(loc[:-1])
+    suggestion = difflib.get_close_matches(key, allowed, n=1)
+    if suggestion:
+        return f"unknown key {key!r} (did you mean {suggestion[0]!r}?)"
+    if allowed:
+        return f"unknown key {key!r} (allowed here: {', '.join(allowed)})"
+    return f"unknown key {key!r}"
+
+
+def _keys_at(loc: Loc) -> list[str]:
+    """The keys the schema allows in the mapping at ``loc``."""
+    current: Any = Config
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            fields = {field.alias or name: field for name, field in current.model_fields.items()}
+            if part not in fields:
+                return []
+            current = fields[str(part)].annotation
+        elif get_origin(current) in (tuple, list) and isinstance(part, int):
+            current = get_args(current)[0]
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [field.alias or name for name, field in current.model_fields.items()]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The type under ``Annotated[...]`` and ``X | None``."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            members = [arg for arg in get_args(annotation) if arg is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation

@@ -1,0 +1,76 @@
+"""Choosing among the desk's languages: by script first, then py3langid, else the default."""
+
+import pytest
+from helpdesk.language import detect_language
+
+DESK = ("en", "zh", "ru")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello, my invoice is wrong and I would like a refund, please.", "en"),
+        ("我的发票有问题，请帮我处理一下。", "zh"),
+        ("我的發票有問題，請幫我處理一下。", "zh"),
+        ("Здравствуйте! У меня проблема со счётом, помогите, пожалуйста.", "ru"),
+        ("谢谢", "zh"),
+        ("我的MacBook Pro无法开机", "zh"),
+        ("请看 https://example.com/a/very/long/path?with=parameters 谢谢", "zh"),
+    ],
+)
+def test_the_language_of_a_message_is_found_among_the_desks(text: str, expected: str) -> None:
+    assert detect_language(text, DESK) == expected
+
+
+@pytest.mark.parametrize("text", ["", "   ", "ok", "?!", "12345", "support@desk.example"])
+def test_a_message_too_short_to_tell_gets_the_default(text: str) -> None:
+    assert detect_language(text, DESK) == "en"
+    assert detect_language(text, DESK, default="ru") == "ru"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "こんにちは、請求書について質問があります。",
+        "مرحبا، لدي مشكلة في الفاتورة",
+        "Γεια σας, έχω πρόβλημα με τον λογαριασμό μου",
+    ],
+)
+def test_a_language_the_desk_does_not_serve_falls_back_to_the_default(text: str) -> None:
+    assert detect_language(text, DESK) == "en"
+    assert detect_language(text, DESK, default="ru") == "ru"
+
+
+def test_a_latin_message_on_a_desk_without_a_latin_language_falls_back() -> None:
+    assert detect_language("Ich habe eine Frage zu meiner Rechnung", ("zh", "ru")) == "zh"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello, my invoice is wrong, please help me with it.", "en"),
+        ("Ich habe eine Frage zu meiner Rechnung, bitte helfen Sie mir.", "de"),
+        ("Bonjour, j'ai un problème avec ma facture, pouvez-vous m'aider ?", "fr"),
+    ],
+)
+def test_languages_sharing_a_script_are_told_apart_by_the_model(text: str, expected: str) -> None:
+    assert detect_language(text, ("en", "de", "fr")) == expected
+
+
+def test_when_the_model_is_unsure_the_default_is_used() -> None:
+    spanish = "Hola, tengo un problema con mi factura"
+
+    assert detect_language(spanish, ("en", "de", "fr"), default="de") == "de"
+
+
+def test_chinese_and_japanese_are_told_apart() -> None:
+    desk = ("zh", "ja")
+
+    assert detect_language("我的发票有问题，请帮我处理一下。", desk) == "zh"
+    assert detect_language("請求書について質問があります。", desk) == "ja"
+
+
+def test_without_languages_or_a_default_there_is_nothing_to_choose() -> None:
+    with pytest.raises(ValueError, match="no languages"):
+        detect_language("hello", ())
+    assert detect_language("hello there", (), default="en") == "en"
