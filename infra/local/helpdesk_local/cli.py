@@ -18,14 +18,11 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         config = load_config(path)
     except ConfigError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
+        for config_problem in error.problems:
+            print(config_problem, file=sys.stderr)
         failed = True
-    except FileNotFoundError:
-        print(f"{path}: no such file", file=sys.stderr)
-        failed = True
-    for problem in template_problems(REPO_ROOT):
-        print(f"template.yaml: {problem}", file=sys.stderr)
+    for template_problem in template_problems(REPO_ROOT):
+        print(f"template.yaml: {template_problem}", file=sys.stderr)
         failed = True
     if failed:
         return 1

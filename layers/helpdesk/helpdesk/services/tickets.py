@@ -109,7 +109,7 @@ def open_ticket(
         language=existing.language if existing and existing.language else language,
         created_at=existing.created_at if existing else now,
     )
-    next_due = sla.next_due(clocks, calendar)
+    next_due = sla.next_due(clocks)
     for _ in range(MAX_REFERENCE_ATTEMPTS):
         ref = new_reference()
         ticket = Ticket(

@@ -1,0 +1,106 @@
+"""template.yaml and the code must agree: handlers, environment, queues, tables, no Scan."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from helpdesk_local.cfn import function_properties, load_template, resources_of_type
+from helpdesk_local.checks import env_reads, scans_in, template_problems
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
+EXPECTED_FUNCTIONS = {
+    "email_intake", "form_intake", "acknowledge", "route", "sla_check",
+    "survey_dispatch", "survey_response", "agent_api", "report",
+}
+
+
+def test_every_designed_function_is_in_the_template_with_its_own_folder() -> None:
+    code_dirs = {
+        Path(str(function_properties(TEMPLATE, lid)["CodeUri"])).name for lid in FUNCTIONS
+    }
+    assert code_dirs == EXPECTED_FUNCTIONS
+
+
+def test_the_template_and_the_code_have_no_disagreement() -> None:
+    assert template_problems(ROOT) == []
+
+
+def test_every_environment_variable_a_function_reads_is_set_by_the_template() -> None:
+    for logical_id in FUNCTIONS:
+        props = function_properties(TEMPLATE, logical_id)
+        code_dir = ROOT / str(props["CodeUri"])
+        missing = env_reads(code_dir) - set(props["Environment"]["Variables"])
+        assert not missing, f"{logical_id} reads {missing}"
+
+
+def test_a_function_that_reads_a_variable_the_template_lacks_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "functions" / "x").mkdir(parents=True)
+    (tmp_path / "functions" / "x" / "app.py").write_text(
+        'from helpdesk.settings import require\n\ndef handler(e, c):\n    return require("NOPE")\n'
+    )
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  X:\n    Type: AWS::Serverless::Function\n"
+        "    Properties: {CodeUri: functions/x/, Handler: app.handler}\n"
+    )
+    assert template_problems(tmp_path) == ["X: reads NOPE but template.yaml does not set it"]
+
+
+def test_every_queue_is_either_a_dead_letter_queue_or_has_one() -> None:
+    queues = resources_of_type(TEMPLATE, "AWS::SQS::Queue")
+    dlqs = {
+        q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for q in queues.values()
+        if "RedrivePolicy" in q.get("Properties", {})
+    }
+    for logical_id, queue in queues.items():
+        if logical_id in dlqs or logical_id == "ScheduleDLQ":
+            continue
+        assert "RedrivePolicy" in queue["Properties"], logical_id
+
+
+def test_queue_visibility_is_at_least_six_times_the_consumer_timeout() -> None:
+    queues = resources_of_type(TEMPLATE, "AWS::SQS::Queue")
+    for logical_id in FUNCTIONS:
+        props = function_properties(TEMPLATE, logical_id)
+        for event in props.get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue
+            queue_id = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+            visibility = int(queues[queue_id]["Properties"]["VisibilityTimeout"])
+            assert visibility >= 6 * int(props["Timeout"]), (logical_id, queue_id)
+
+
+def test_every_table_the_code_uses_exists_with_the_keys_it_uses() -> None:
+    tables = resources_of_type(TEMPLATE, "AWS::DynamoDB::Table")
+    domain = tables["DomainTable"]["Properties"]
+    keys = {k["AttributeName"] for k in domain["KeySchema"]}
+    assert keys == {"PK", "SK"}
+    indexes = {i["IndexName"]: {k["AttributeName"] for k in i["KeySchema"]}
+               for i in domain["GlobalSecondaryIndexes"]}
+    code = "\n".join(p.read_text() for p in (ROOT / "layers/helpdesk/helpdesk").rglob("*.py"))
+    for index in set(re.findall(r'IndexName["\']?\s*[:=]\s*["\'](\w+)["\']', code)):
+        assert index in indexes, f"the code queries {index}, which the template lacks"
+    assert indexes["TimerIndex"] == {"TPK", "TSK"}
+    assert indexes["GSI1"] == {"GSI1PK", "GSI1SK"}
+    idempotency = tables["IdempotencyTable"]["Properties"]
+    assert [k["AttributeName"] for k in idempotency["KeySchema"]] == ["id"]
+    assert idempotency["TimeToLiveSpecification"]["AttributeName"] == "expiration"
+
+
+def test_no_deployed_code_scans_a_table() -> None:
+    assert scans_in([ROOT / "functions", ROOT / "layers"]) == []
+
+
+def test_only_the_adapter_modules_import_boto3() -> None:
+    domain = ROOT / "layers/helpdesk/helpdesk"
+    offenders = [
+        str(path.relative_to(domain))
+        for path in domain.rglob("*.py")
+        if path.parent.name != "aws"
+        and re.search(r"^\s*(import boto3|from boto3|import botocore|from botocore)",
+                      path.read_text(), re.M)
+    ]
+    assert offenders == []
