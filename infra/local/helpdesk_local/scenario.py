@@ -156,10 +156,14 @@ def parse_scenario(text: str, *, source: str = "<scenario>", base: Path = Path()
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
+        # An unclosed bracket is noticed only at the end of the file; the line where the
+        # unclosed thing started (the context mark) is where a human should look.
+        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(error, "problem", None) or str(error)
-        raise ScenarioError(source, line, "", f"not valid YAML: {problem}") from None
+        context = getattr(error, "context", None)
+        detail = f"{problem} ({context})" if context else problem
+        raise ScenarioError(source, line, "", f"not valid YAML: {detail}") from None
     if root is None:
         raise ScenarioError(source, None, "", "is empty (expected start/config/steps)")
     top = reader.mapping(root, "")

@@ -22,6 +22,7 @@ import importlib.util
 import json
 import os
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -174,6 +175,7 @@ class LocalStack:
         fault_rate: float = 0.0,
         fault_seed: int | None = None,
         fault_services: tuple[str, ...] = (),
+        log_level: str = "WARNING",
     ) -> None:
         self.root = root
         self.template = load_template(root / "template.yaml")
@@ -194,6 +196,7 @@ class LocalStack:
         self.resolver: Resolver | None = None
         self.faults: Any = None
         self.invocation_errors: list[str] = []
+        self.log_level = log_level
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalStack:
@@ -419,6 +422,9 @@ class LocalStack:
         # the scenario (or the developer) chose.
         if "HELPDESK_CONFIG" in environment:
             environment["HELPDESK_CONFIG"] = str(self.config_path)
+        # The functions' structured logs would drown a terminal; locally only warnings
+        # and errors show (on stderr, see invoke), unless asked for.
+        environment["POWERTOOLS_LOG_LEVEL"] = self.log_level
         function = LocalFunction(logical_id, name, code_dir, environment)
         self.functions[name] = function
         for event in props.get("Events", {}).values():
@@ -473,7 +479,10 @@ class LocalStack:
             os.environ.update(function.environment)
             os.environ["AWS_LAMBDA_FUNCTION_NAME"] = function.name
             try:
-                yield
+                # Lambda logs go to stdout; locally stdout is the state JSON's, so the
+                # functions' loggers (created on first load, here) write to stderr.
+                with contextlib.redirect_stdout(sys.stderr):
+                    yield
             finally:
                 os.environ.clear()
                 os.environ.update(saved)

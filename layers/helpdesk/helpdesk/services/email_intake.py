@@ -91,6 +91,14 @@ class EmailIntake:
             suppress.append("no_sender")
 
         existing = None if "spoofed" in flags else self._thread(mail, sender)
+        if existing is not None and self._is_agent(sender) and not suppress:
+            if mail.auth.passed:
+                from helpdesk.services.agent_mail import take_agent_reply
+
+                return take_agent_reply(self, existing, mail, raw_key, now)
+            # From an agent's address but not authenticated: no agent power (DESIGN: an
+            # agent reply counts only with SPF or DKIM pass and DMARC not failing).
+            flags.append("unauthenticated_agent")
         if existing is not None and existing.status != "closed":
             return self._append(existing, mail, raw_key, now, flags, suppress)
 

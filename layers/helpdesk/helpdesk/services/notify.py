@@ -1,12 +1,15 @@
 """Notifications: the mail that follows from what happened to a ticket.
 
-The acknowledge function feeds every event here. Each mail is sent at most once per
-(ticket, kind, cause) through :func:`helpdesk.services.outbound.send_once`.
+The acknowledge function feeds every event here. :data:`NOTICES` maps an event's
+detail-type to the function that mails about it (each in its own module, imported only
+when such an event arrives). Each mail is sent at most once per (ticket, kind, cause)
+through :func:`helpdesk.services.outbound.send_once`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -19,6 +22,12 @@ if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.ports import Mailer
+
+
+# detail-type -> "module:function"; the function takes (notifier, detail, now).
+NOTICES: dict[str, str] = {
+    "TicketOpened": "helpdesk.services.notify:acknowledge_opened",
+}
 
 
 @dataclass(frozen=True)
@@ -37,15 +46,14 @@ class Notifier:
 
     def handle(self, detail_type: str, detail: Mapping[str, Any], *, now: datetime) -> None:
         """Send what an event calls for (nothing for events that mail nobody)."""
-        handler = getattr(self, f"_on_{detail_type}", None)
-        if handler is not None:
-            handler(detail, now)
-
-    # ------------------------------------------------------------------ events
-    def _on_TicketOpened(self, detail: Mapping[str, Any], now: datetime) -> None:  # noqa: N802
-        if not detail.get("notify", True):
+        target = NOTICES.get(detail_type)
+        if target is None:
             return
-        self.acknowledge(detail, now)
+        module_name, _, function_name = target.partition(":")
+        notice: Callable[[Notifier, Mapping[str, Any], datetime], object] = getattr(
+            importlib.import_module(module_name), function_name
+        )
+        notice(self, detail, now)
 
     def acknowledge(self, detail: Mapping[str, Any], now: datetime) -> SendResult:
         """Tell the customer that the request arrived, its reference and by when a person
@@ -53,7 +61,7 @@ class Notifier:
         from helpdesk.render import format_local_datetime, render
 
         ref = str(detail["ref"])
-        language = self._language(str(detail.get("language") or ""))
+        language = self.language(str(detail.get("language") or ""))
         contact = detail["contact"]
         due = detail.get("sla", {}).get("first_response_due")
         policy = self.config.policy(str(detail.get("policy") or self.config.sla_policies[-1].name))
@@ -87,13 +95,16 @@ class Notifier:
             references=(incoming,) if incoming else (),
             automatic=True,
         )
-        return self._send(mail, key="first", now=now)
+        return self.send(mail, key="first", now=now)
 
     # ------------------------------------------------------------------ helpers
-    def _language(self, language: str) -> str:
+    def language(self, language: str) -> str:
+        """``language`` if the desk serves it, else the desk's first language."""
         return language if language in self.config.helpdesk.languages else self.config.default_language
 
-    def _send(self, mail: OutboundMail, *, key: str, now: datetime) -> SendResult:
+    def send(self, mail: OutboundMail, *, key: str, now: datetime) -> SendResult:
+        """Send once per (ticket, kind, key), within the per-recipient hourly limit; the
+        Message-ID is recorded so that replies thread back to the ticket."""
         result = send_once(
             mail,
             key=key,
@@ -109,3 +120,9 @@ class Notifier:
                 f"MSGID#{result.message_id}", "MSGID", attributes={"ref": mail.ticket, "sender": ""}
             )
         return result
+
+
+def acknowledge_opened(notifier: Notifier, detail: Mapping[str, Any], now: datetime) -> None:
+    """TicketOpened: acknowledge, unless intake decided nobody is to be answered."""
+    if detail.get("notify", True):
+        notifier.acknowledge(detail, now)
