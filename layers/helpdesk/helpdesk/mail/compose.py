@@ -1,0 +1,340 @@
+"""Composing outbound mail: RFC 5322 bytes that no user-supplied text can add headers to.
+
+Everything here is pure: the caller hands in an :class:`OutboundMail` view model and gets
+bytes back for SES ``SendRawEmail``. Values that came from users (names, subjects, file names)
+go through :func:`safe_header_text`, addresses through :func:`valid_address`, and message ids
+through a strict msg-id check, so that the only header lines in the output are the ones
+written here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy as email_policy
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import Policy
+from email.utils import format_datetime
+
+__all__ = [
+    "ANSWERING_KINDS",
+    "MAIL_KINDS",
+    "OutboundMail",
+    "compose",
+    "make_message_id",
+    "safe_header_text",
+    "subject_with_token",
+    "valid_address",
+]
+
+MAIL_KINDS = frozenset(
+    {
+        "acknowledgement", "reply", "notification", "assignment", "survey", "escalation",
+        "alert", "report", "error", "warning",
+    }
+)  # fmt: skip
+
+# Kinds sent in direct response to what a person submitted; the rest are auto-generated.
+ANSWERING_KINDS = frozenset({"acknowledgement", "reply", "error"})
+
+# Mail clients thread on the root and the nearest ancestors; RFC 5537 §3.4.4 trims the same
+# way (keep the first, drop from the middle) so an endless thread keeps a bounded header.
+MAX_REFERENCES = 20
+
+# 7bit bodies (quoted-printable or base64 for non-ASCII text) instead of the SMTP policy's
+# 8bit default: relays without 8BITMIME (RFC 6152) would otherwise have to re-encode, and
+# some mangle the body instead.
+_POLICY: Policy = email_policy.SMTP.clone(cte_type="7bit")
+
+# RFC 5321 §4.5.3.1: 64 octets of local part, 255 of domain, 256 of path including the
+# angle brackets, hence 254 for the bare address.
+_MAX_LOCAL_PART = 64
+_MAX_ADDRESS = 254
+_MAX_MESSAGE_ID = 250
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# At least two labels and an alphabetic (or IDNA "xn--") top-level label: mail to
+# "localhost" or to a bare IP address is never a customer.
+_DOMAIN = rf"(?:{_LABEL}\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})"
+_ADDR_SPEC = re.compile(rf"(?P<local>{_DOT_ATOM})@(?P<domain>{_DOMAIN})")
+_DOMAIN_ONLY = re.compile(_DOMAIN)
+# RFC 5322 §3.6.4 msg-id without the obsolete forms and without domain literals.
+_MESSAGE_ID = re.compile(rf"{_DOT_ATOM}@{_DOT_ATOM}")
+_ID_PART = re.compile(r"[a-z0-9][a-z0-9-]*")
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+# Reply prefixes of common mail clients in the languages we serve and their neighbours:
+# "Re", German "AW", Dutch "Antw", Nordic "SV"/"VS", Polish "Odp", Turkish "YNT", Russian
+# "Ответ"/"Отв", Chinese "回复"/"回覆"/"答复"; each with an optional counter ("Re[2]:",
+# "Re^2:") and an ASCII or full-width colon, which French clients precede with a space.
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:re|aw|antw|sv|vs|odp|ynt|ответ|отв|回复|回覆|答复)"
+    r"\s*(?:\[\d+\]|\^\d+|\(\d+\))?\s*[:：]\s*",
+    re.IGNORECASE,
+)
+_HEADER_CONTROL_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# U+2060 WORD JOINER: invisible and non-breaking, so "=?" reads the same to a person while
+# no parser can take it for the start of an RFC 2047 encoded word.
+_ENCODED_WORD_START = "=?"
+_DEFUSED_ENCODED_WORD_START = "=\u2060?"
+
+
+@dataclass(frozen=True)
+class OutboundMail:
+    """One mail the help desk sends: what the caller decided, before any encoding.
+
+    ``subject`` is final (callers add the ticket token with :func:`subject_with_token`);
+    ``message_id``, ``in_reply_to`` and ``references`` are msg-ids without angle brackets.
+    ``automatic`` marks mail written by the help desk itself (RFC 3834 §5); a relayed human
+    agent reply sets it to False.
+    """
+
+    kind: str
+    ticket: str | None
+    sender: str
+    sender_name: str
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None = None
+    reply_to: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    automatic: bool = True
+    message_id: str | None = None
+    cc: tuple[str, ...] = ()
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
+
+
+class _MessageIdListHeader(str):
+    """In-Reply-To or References, folded between msg-ids and never as encoded words.
+
+    The library takes both fields for unstructured text and RFC 2047-encodes a long msg-id
+    to wrap it, which mail clients do not decode there, so threading breaks. A value with a
+    ``name`` and a ``fold`` method is a header object to ``email.policy`` and is written as
+    it folds itself.
+    """
+
+    name: str
+    message_ids: tuple[str, ...]
+
+    def __new__(cls, name: str, message_ids: Iterable[str]) -> _MessageIdListHeader:
+        bracketed = tuple(f"<{message_id}>" for message_id in message_ids)
+        header = super().__new__(cls, " ".join(bracketed))
+        header.name = name
+        header.message_ids = bracketed
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        """Return the header line, one msg-id per line (RFC 5322 §3.6.4 allows FWS between)."""
+        return f"{self.name}: " + f"{policy.linesep} ".join(self.message_ids) + policy.linesep
+
+
+def safe_header_text(value: str, max_len: int = 200) -> str:
+    """Return ``value`` made safe to put into a header as text.
+
+    Removes CR, LF, NUL and every other control, line- and paragraph-separator character,
+    collapses runs of whitespace to one space, cuts the result to ``max_len`` characters
+    (ending in "…" when cut), and defuses RFC 2047 encoded-word openers ("=?") with an
+    invisible word joiner: Python's header parser decodes encoded words found in plain
+    input, even inside quoted display names, so "=?utf-8?q?=0D=0ABcc:?=" would otherwise
+    come back as a line break in the folded header.
+    """
+    if max_len < 1:
+        raise ValueError(f"max_len must be positive, not {max_len}")
+    visible = "".join(
+        " " if unicodedata.category(char) in _HEADER_CONTROL_CATEGORIES else char
+        for char in value.replace(_DEFUSED_ENCODED_WORD_START, _ENCODED_WORD_START)
+    )
+    collapsed = " ".join(visible.split())
+    if len(collapsed) > max_len:
+        collapsed = collapsed[: max_len - 1].rstrip() + "…"
+    return collapsed.replace(_ENCODED_WORD_START, _DEFUSED_ENCODED_WORD_START)
+
+
+def valid_address(addr: str) -> bool:
+    """Whether ``addr`` is a bare, strict addr-spec we are willing to send to.
+
+    ASCII dot-atom local part (no quoted strings, no comments, no display name), a domain
+    of at least two LDH labels with an alphabetic top-level label, and the RFC 5321 length
+    limits. Anything ``email.headerregistry`` would read differently is refused too.
+    """
+    if not addr.isascii() or len(addr) > _MAX_ADDRESS:
+        return False
+    match = _ADDR_SPEC.fullmatch(addr)
+    if match is None or len(match["local"]) > _MAX_LOCAL_PART:
+        return False
+    # The library's parser decodes RFC 2047 encoded words even inside a local part.
+    if _ENCODED_WORD_START in addr:
+        return False
+    try:
+        parsed = Address(addr_spec=addr)
+    except (ValueError, IndexError, HeaderParseError):
+        return False
+    return parsed.addr_spec == addr and not parsed.display_name
+
+
+def make_message_id(ticket: str | None, kind: str, key: str, domain: str) -> str:
+    """A deterministic Message-ID (without angle brackets) for one mail of one ticket.
+
+    ``hd.<ticket or x>.<kind>.<16 hex digits of sha256(key)>@<domain>``: a send retried
+    after a crash carries the same id, which mail clients collapse as a duplicate, and the
+    inbound robot check recognises our own echoes by the ``hd.`` prefix and our domain.
+    """
+    ticket_part = "x" if ticket is None else ticket.lower()
+    kind_part = kind.lower()
+    if _ID_PART.fullmatch(ticket_part) is None:
+        raise ValueError(f"{ticket!r} is not a ticket reference usable in a Message-ID")
+    if _ID_PART.fullmatch(kind_part) is None:
+        raise ValueError(f"{kind!r} is not a mail kind usable in a Message-ID")
+    if _DOMAIN_ONLY.fullmatch(domain) is None:
+        raise ValueError(f"{domain!r} is not a mail domain")
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return f"hd.{ticket_part}.{kind_part}.{digest}@{domain.lower()}"
+
+
+def subject_with_token(subject: str, ref: str) -> str:
+    """Return ``subject`` carrying the ticket token ``[#ref]``, with reply prefixes tidied.
+
+    Stacked reply prefixes in any of the languages mail clients use ("Re: AW: Ответ: …")
+    become a single "Re: " when there was at least one; the token is put in front of the
+    rest unless it is already somewhere in the subject.
+    """
+    token = f"[#{ref}]"
+    rest = " ".join(subject.split())
+    was_reply = False
+    while (prefix := _REPLY_PREFIX.match(rest)) is not None:
+        was_reply = True
+        rest = rest[prefix.end() :]
+    if token.casefold() not in rest.casefold():
+        rest = f"{token} {rest}".rstrip()
+    return f"Re: {rest}" if was_reply else rest
+
+
+def compose(mail: OutboundMail, *, domain: str, date: datetime) -> bytes:
+    """Return ``mail`` as RFC 5322 bytes with CRLF line ends, ready for SES SendRawEmail.
+
+    ``domain`` names the right-hand side of a generated Message-ID; ``date`` must be aware.
+    Raises ValueError for an invalid sender, recipient or Reply-To address, for a mail
+    without recipients, for an unknown kind and for a malformed ``message_id``; malformed
+    msg-ids from inbound mail in ``in_reply_to`` and ``references`` are left out rather
+    than failing the send.
+    """
+    if mail.kind not in MAIL_KINDS:
+        raise ValueError(f"{mail.kind!r} is not a mail kind ({', '.join(sorted(MAIL_KINDS))})")
+    if date.tzinfo is None or date.utcoffset() is None:
+        raise ValueError("the Date of a mail needs a time zone")
+    if not mail.to:
+        raise ValueError("a mail needs at least one recipient")
+    for role, addresses in (
+        ("sender", (mail.sender,)),
+        ("recipient", mail.to + mail.cc),
+        ("Reply-To", () if mail.reply_to is None else (mail.reply_to,)),
+    ):
+        for address in addresses:
+            if not valid_address(address):
+                raise ValueError(f"invalid {role} address {address!r}")
+
+    message_id = mail.message_id
+    if message_id is None:
+        message_id = make_message_id(mail.ticket, mail.kind, _content_key(mail), domain)
+    elif not _valid_message_id(message_id):
+        raise ValueError(f"invalid Message-ID {message_id!r}")
+    in_reply_to = mail.in_reply_to if _valid_message_id(mail.in_reply_to) else None
+    references = _thread_references(mail.references, in_reply_to)
+
+    message = EmailMessage(policy=_POLICY)
+    sender_name = safe_header_text(mail.sender_name)
+    message["From"] = Address(display_name=sender_name, addr_spec=mail.sender)
+    message["To"] = [Address(addr_spec=address) for address in mail.to]
+    if mail.cc:
+        message["Cc"] = [Address(addr_spec=address) for address in mail.cc]
+    if mail.reply_to is not None:
+        message["Reply-To"] = Address(addr_spec=mail.reply_to)
+    message["Subject"] = safe_header_text(mail.subject, max_len=250)
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = f"<{message_id}>"
+    if in_reply_to is not None:
+        message["In-Reply-To"] = _MessageIdListHeader("In-Reply-To", (in_reply_to,))
+    if references:
+        message["References"] = _MessageIdListHeader("References", references)
+    message["X-Helpdesk-Kind"] = mail.kind
+    if mail.ticket is not None:
+        message["X-Helpdesk-Ticket"] = safe_header_text(mail.ticket, max_len=40)
+    if mail.automatic:
+        # RFC 3834 §5.2: "auto-replied" answers something a person sent (a mail or a web
+        # form), "auto-generated" is what the help desk writes on its own schedule (warnings,
+        # surveys, reports). Precedence is left out: it was never standardised and
+        # Auto-Submitted is what RFC 3834 puts in its place. X-Auto-Response-Suppress keeps
+        # Exchange from answering with out-of-office notes and read receipts.
+        answers_someone = mail.kind in ANSWERING_KINDS
+        message["Auto-Submitted"] = "auto-replied" if answers_someone else "auto-generated"
+        message["X-Auto-Response-Suppress"] = "All"
+
+    message.set_content(mail.text, subtype="plain", charset="utf-8")
+    if mail.html is not None:
+        message.add_alternative(mail.html, subtype="html", charset="utf-8")
+    for filename, content_type, data in mail.attachments:
+        maintype, subtype = _attachment_type(content_type)
+        message.add_attachment(
+            data, maintype=maintype, subtype=subtype, filename=_attachment_filename(filename)
+        )
+    # The library stamps MIME-Version on every part it creates; RFC 2045 §4 wants it once,
+    # at the top, and spam filters count the stray copies against a sender.
+    for part in message.walk():
+        if part is not message:
+            del part["MIME-Version"]
+    return message.as_bytes(policy=_POLICY)
+
+
+def _valid_message_id(message_id: str | None) -> bool:
+    return (
+        message_id is not None
+        and len(message_id) <= _MAX_MESSAGE_ID
+        and message_id.isascii()
+        and _MESSAGE_ID.fullmatch(message_id) is not None
+        # Python reads "=?...?=" inside In-Reply-To and References as encoded words.
+        and _ENCODED_WORD_START not in message_id
+    )
+
+
+def _thread_references(references: Iterable[str], in_reply_to: str | None) -> tuple[str, ...]:
+    """RFC 5322 §3.6.4: the parent's References followed by the parent's own id, bounded."""
+    chain = [reference for reference in references if _valid_message_id(reference)]
+    if in_reply_to is not None:
+        chain.append(in_reply_to)
+    # Keep each id's last place, so the parent stays last even when it was listed before.
+    unique = tuple(reversed(dict.fromkeys(reversed(chain))))
+    if len(unique) <= MAX_REFERENCES:
+        return unique
+    return (unique[0], *unique[-(MAX_REFERENCES - 1) :])
+
+
+def _content_key(mail: OutboundMail) -> str:
+    """What makes a mail the same mail again when a crashed send is retried."""
+    return "\x1f".join(
+        (mail.kind, ",".join(mail.to), mail.in_reply_to or "", mail.subject, mail.text)
+    )
+
+
+def _attachment_type(content_type: str) -> tuple[str, str]:
+    normalized = content_type.strip().lower()
+    if _MIME_TYPE.fullmatch(normalized) is None:
+        normalized = "application/octet-stream"
+    maintype, subtype = normalized.split("/", 1)
+    if maintype in {"multipart", "message"}:
+        # Attached as opaque data: a nested MIME structure of user origin is not ours to vouch for.
+        return "application", "octet-stream"
+    return maintype, subtype
+
+
+def _attachment_filename(filename: str) -> str:
+    # Only the last path component: some clients save to the path a file name spells out.
+    base = re.split(r"[\\/]", filename)[-1]
+    return safe_header_text(base, max_len=120).lstrip(".") or "attachment"

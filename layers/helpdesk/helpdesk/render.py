@@ -1,0 +1,269 @@
+"""Localized mail and page texts: Jinja2 templates per language, dates and durations by Babel.
+
+Templates live in ``helpdesk/templates/<language>/``: ``<name>.subject.txt``, ``<name>.txt``
+and ``<name>.html`` for a mail, ``<name>.html`` alone for a web page. Words shared by
+several templates of a language (names of SLA clocks, survey labels) are in that folder's
+``_words.jinja``. HTML is always autoescaped; every template runs with ``StrictUndefined``
+so a view model missing a variable fails loudly instead of sending a blank.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    import jinja2
+    from babel import Locale
+
+__all__ = [
+    "RenderedMail",
+    "available_languages",
+    "effort_labels",
+    "format_duration_words",
+    "format_local_datetime",
+    "render",
+    "render_page",
+    "score_labels",
+]
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+_TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_LANGUAGE_FOLDER = re.compile(r"[a-z]{2,3}")
+# Babel's bare "en" is US English (12-hour clock). Readers of a help desk are everywhere;
+# British English gives the day-month order and 24-hour clock most of them read without
+# thinking. A caller who wants US English asks for "en-US".
+_DEFAULT_REGION = {"en": "en_GB"}
+_DURATION_UNITS: tuple[tuple[Literal["day", "hour", "minute"], int], ...] = (
+    ("day", 86_400),
+    ("hour", 3_600),
+    ("minute", 60),
+)
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    """A rendered mail: a one-line subject, the text/plain body and the text/html body."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def render(
+    template: str,
+    language: str,
+    context: Mapping[str, Any],
+    *,
+    fallback_language: str = "en",
+) -> RenderedMail:
+    """Render the mail ``template`` in ``language`` (or ``fallback_language``) with ``context``.
+
+    ``language`` may carry a region or script ("zh-CN", "ru_RU"); a language without
+    templates falls back. Raises ``jinja2.UndefinedError`` when ``context`` lacks a
+    variable the template uses and LookupError when neither language has the template.
+    """
+    folder = _template_language(template, ".subject.txt", language, fallback_language)
+    environment = _environment()
+    subject = environment.get_template(f"{folder}/{template}.subject.txt").render(context)
+    text = environment.get_template(f"{folder}/{template}.txt").render(context)
+    html = environment.get_template(f"{folder}/{template}.html").render(context)
+    # A subject is one header line whatever the template or the data did with whitespace.
+    return RenderedMail(subject=" ".join(subject.split()), text=_tidy_text(text), html=html)
+
+
+def render_page(
+    template: str,
+    language: str,
+    context: Mapping[str, Any],
+    *,
+    fallback_language: str = "en",
+) -> str:
+    """Render the web page ``template`` (``<language>/<template>.html``) to an HTML string."""
+    folder = _template_language(template, ".html", language, fallback_language)
+    return _environment().get_template(f"{folder}/{template}.html").render(context)
+
+
+@lru_cache(maxsize=1)
+def available_languages() -> frozenset[str]:
+    """The languages that have a template folder, e.g. ``frozenset({"en", "ru", "zh"})``."""
+    return frozenset(
+        folder.name
+        for folder in TEMPLATES_DIR.iterdir()
+        if folder.is_dir() and _LANGUAGE_FOLDER.fullmatch(folder.name)
+    )
+
+
+def score_labels(language: str, *, fallback_language: str = "en") -> dict[int, str]:
+    """Survey scores 1..5 and their words in ``language`` (1 is "very unsatisfied")."""
+    return _words(language, fallback_language, "score_labels")
+
+
+def effort_labels(language: str, *, fallback_language: str = "en") -> dict[int, str]:
+    """Customer effort answers 1..5 and their words in ``language`` (1 is "very easy")."""
+    return _words(language, fallback_language, "effort_labels")
+
+
+def format_local_datetime(instant: datetime, timezone: str, language: str) -> str:
+    """``instant`` in ``timezone`` as a full date, a short time and the zone, in ``language``.
+
+    For 2026-11-23 11:30 UTC in Europe/Berlin: "Monday, 23 November 2026, 12:30 CET",
+    "2026年11月23日星期一 12:30 CET", "понедельник, 23 ноября 2026 г., 12:30 CET". Zones
+    without a letter abbreviation show their offset ("GMT+04:00"). ``instant`` must be aware.
+    """
+    from babel.dates import format_date, format_time, get_timezone_gmt
+
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("a time to show to people needs a time zone")
+    locale = _babel_locale(language)
+    local = instant.astimezone(ZoneInfo(timezone))
+    zone_name = local.tzname() or ""
+    if not zone_name.isalpha():
+        # tzdata writes "+04" where a zone has no abbreviation in use; CLDR's GMT format
+        # is what each locale's readers expect instead.
+        zone_name = get_timezone_gmt(local, width="long", locale=locale)
+    date_text = format_date(local, "full", locale=locale)
+    time_text = format_time(local, "short", tzinfo=local.tzinfo, locale=locale)
+    # The locale decides how date and time join ("{1}, {0}" in Russian, "{1} {0}" in Chinese).
+    joined = str(locale.datetime_formats["full"]).replace("'", "")
+    return f"{joined.replace('{1}', date_text).replace('{0}', time_text)} {zone_name}"
+
+
+def format_duration_words(td: timedelta, language: str) -> str:
+    """``td`` in words, to the minute: "4 hours", "1 hour, 30 minutes", "4小时", "4 часа".
+
+    Each unit is exact: Babel's ``format_timedelta`` alone rounds 1h30m up to "2 hours",
+    which would make an SLA look longer than it is. Negative durations raise ValueError.
+    """
+    from babel.dates import format_timedelta
+    from babel.lists import format_list
+
+    if td < timedelta(0):
+        raise ValueError(f"{td} is negative; say 'overdue by' with a positive duration")
+    locale = _babel_locale(language)
+    remaining = round(td.total_seconds() / 60) * 60
+    parts = []
+    for unit, size in _DURATION_UNITS:
+        count, remaining = divmod(remaining, size)
+        if count:
+            # granularity plus an infinite threshold pins Babel to exactly this unit.
+            parts.append(
+                format_timedelta(
+                    timedelta(seconds=count * size),
+                    granularity=unit,
+                    threshold=float("inf"),
+                    locale=locale,
+                )
+            )
+    if not parts:
+        return str(
+            format_timedelta(
+                timedelta(0), granularity="minute", threshold=float("inf"), locale=locale
+            )
+        )
+    return str(format_list(parts, style="unit", locale=locale))
+
+
+def _template_language(template: str, suffix: str, language: str, fallback: str) -> str:
+    if _TEMPLATE_NAME.fullmatch(template) is None:
+        raise ValueError(f"{template!r} is not a template name")
+    return _folder_with(f"{template}{suffix}", language, fallback)
+
+
+def _folder_with(filename: str, language: str, fallback: str) -> str:
+    names = _template_names()
+    for candidate in (_language_folder(language), _language_folder(fallback)):
+        if f"{candidate}/{filename}" in names:
+            return candidate
+    raise LookupError(f"no template {filename!r} in {language!r} nor in {fallback!r}")
+
+
+def _language_folder(language: str) -> str:
+    """Map "zh-Hans-CN", "ru_RU", "EN" to "zh", "ru", "en": templates exist per language."""
+    return language.replace("_", "-").split("-", 1)[0].strip().lower()
+
+
+def _words(language: str, fallback: str, name: str) -> dict[int, str]:
+    folder = _folder_with("_words.jinja", language, fallback)
+    module = _environment().get_template(f"{folder}/_words.jinja").module
+    words: Mapping[int, str] = getattr(module, name)
+    return dict(words)
+
+
+def _tidy_text(text: str) -> str:
+    """Trailing spaces off every line except the RFC 3676 §4.3 signature separator "-- "."""
+    lines = [line if line == "-- " else line.rstrip() for line in text.strip("\n").split("\n")]
+    return "\n".join(lines) + "\n"
+
+
+@lru_cache(maxsize=1)
+def _template_names() -> frozenset[str]:
+    return frozenset(_environment().list_templates())
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    environment.filters["oneline"] = _one_line
+    environment.filters["quoted"] = _quoted
+    environment.filters["filesize"] = _file_size
+    return environment
+
+
+def _one_line(value: object) -> str:
+    """Collapse whitespace so that a name or subject cannot start lines of its own.
+
+    In a text mail to an agent, a customer named "Lena\\nPriority: low" must not add a
+    "Priority" line that looks like ours.
+    """
+    return " ".join(str(value).split())
+
+
+def _quoted(value: object) -> str:
+    """Prefix every line with "> " (RFC 3676 §4.5) so quoted user text has a visible edge."""
+    return "\n".join(f"> {line}".rstrip() for line in str(value).splitlines()) or ">"
+
+
+def _file_size(size: object, language: str) -> str:
+    """A byte count in the largest fitting unit, in ``language`` ("1.2 MB", "1,2 МБ")."""
+    from babel.units import format_unit
+
+    if not isinstance(size, int):
+        return str(size)
+    locale = _babel_locale(language)
+    for unit, factor in (("megabyte", 1_000_000), ("kilobyte", 1_000)):
+        if size >= factor:
+            return str(
+                format_unit(
+                    round(size / factor, 1), f"digital-{unit}", length="short", locale=locale
+                )
+            )
+    return str(format_unit(size, "digital-byte", length="long", locale=locale))
+
+
+@lru_cache(maxsize=32)
+def _babel_locale(language: str) -> Locale:
+    from babel import Locale, UnknownLocaleError
+
+    tag = language.replace("-", "_").strip()
+    tag = _DEFAULT_REGION.get(tag.lower(), tag)
+    try:
+        return Locale.parse(tag)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(_DEFAULT_REGION["en"])
