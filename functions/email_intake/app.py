@@ -47,15 +47,22 @@ def s3_keys(body: dict[str, Any]) -> list[str]:
     return [
         unquote_plus(record["s3"]["object"]["key"])
         for record in body.get("Records", [])
-        if record.get("eventSource") == "aws:s3" and record.get("eventName", "").startswith("ObjectCreated")
+        if record.get("eventSource") == "aws:s3"
+        and record.get("eventName", "").startswith("ObjectCreated")
     ]
 
 
 def record_handler(record: SQSRecord) -> None:
     for key in s3_keys(record.json_body):
         result = intake().take_in(key, now=clock.now())
-        logger.info("inbound mail taken in", extra={"ticket": result.ref, "outcome": result.outcome,
-                                                     "suppressed": result.suppressed})
+        logger.info(
+            "inbound mail taken in",
+            extra={
+                "ticket": result.ref,
+                "outcome": result.outcome,
+                "suppressed": result.suppressed,
+            },
+        )
 
 
 @logger.inject_lambda_context

@@ -36,7 +36,9 @@ def desk() -> FormDesk:
     )
 
 
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+def _json(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[str]:
     return Response(
         status_code=status,
         content_type="application/json; charset=utf-8",
@@ -65,11 +67,20 @@ def submit() -> Response[str]:
             now=clock.now(),
         )
     except InvalidInput as error:
-        return _json(error.status, {"detail": f"{error.field}: {error.reason}",
-                                    "field": error.field, "reason": error.reason})
+        return _json(
+            error.status,
+            {
+                "detail": f"{error.field}: {error.reason}",
+                "field": error.field,
+                "reason": error.reason,
+            },
+        )
     except RateLimited as error:
-        return _json(429, {"detail": f"{error}; try again later"},
-                     {"Retry-After": str(error.retry_after_seconds)})
+        return _json(
+            429,
+            {"detail": f"{error}; try again later"},
+            {"Retry-After": str(error.retry_after_seconds)},
+        )
     logger.info("form ticket opened", extra={"ticket": answer["ref"]})
     return _json(201, answer)
 

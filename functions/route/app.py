@@ -22,8 +22,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record: SQSRecord) -> None:
     event = EventBridgeEvent(record.json_body)
-    logger.info("routing event received", extra={"ticket": event.detail.get("ref"),
-                                                  "kind": event.detail_type})
+    logger.info(
+        "routing event received",
+        extra={"ticket": event.detail.get("ref"), "kind": event.detail_type},
+    )
 
 
 @logger.inject_lambda_context

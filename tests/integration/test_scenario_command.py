@@ -23,8 +23,11 @@ def test_a_one_form_scenario_prints_one_ticket_and_one_acknowledgement(
     assert ticket["status"] == "new"
     assert ticket["channel"] == "form"
     assert ticket["subject"] == "Where is my order?"
-    assert ticket["contact"] == {"email": "anna@example.com", "name": "Anna Schmidt",
-                                 "tier": "standard"}
+    assert ticket["contact"] == {
+        "email": "anna@example.com",
+        "name": "Anna Schmidt",
+        "tier": "standard",
+    }
     assert ticket["messages"][0]["text"] == "It has been two weeks."
     assert ticket["sla"]["first_response_due"] is not None
     [ack] = [m for m in state["outbox"] if m["kind"] == "acknowledgement"]
@@ -48,7 +51,10 @@ def test_a_missing_scenario_file_exits_non_zero_naming_the_file(
     [
         ("steps:\n  - form: [unclosed\n", ":2: not valid YAML"),
         ("steps:\n  - advance: 2x\n", ":2: steps[0].advance: '2x' is not a duration"),
-        ("steps:\n  - survey: {ticket: 1, score: 9}\n", ":2: steps[0].survey.score: must be between 1 and 5"),
+        (
+            "steps:\n  - survey: {ticket: 1, score: 9}\n",
+            ":2: steps[0].survey.score: must be between 1 and 5",
+        ),
         ("steps:\n  - teleport: now\n", ":2: steps[0]: a step is exactly one of"),
         ("start: yesterday\nsteps: []\n", ":1: start: must be an ISO 8601 time"),
         ("steps:\n  - email: {file: missing.eml}\n", ":2: steps[0].email.file: file not found"),

@@ -12,15 +12,20 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
 FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
 EXPECTED_FUNCTIONS = {
-    "email_intake", "form_intake", "acknowledge", "route", "sla_check",
-    "survey_dispatch", "survey_response", "agent_api", "report",
+    "email_intake",
+    "form_intake",
+    "acknowledge",
+    "route",
+    "sla_check",
+    "survey_dispatch",
+    "survey_response",
+    "agent_api",
+    "report",
 }
 
 
 def test_every_designed_function_is_in_the_template_with_its_own_folder() -> None:
-    code_dirs = {
-        Path(str(function_properties(TEMPLATE, lid)["CodeUri"])).name for lid in FUNCTIONS
-    }
+    code_dirs = {Path(str(function_properties(TEMPLATE, lid)["CodeUri"])).name for lid in FUNCTIONS}
     assert code_dirs == EXPECTED_FUNCTIONS
 
 
@@ -78,8 +83,10 @@ def test_every_table_the_code_uses_exists_with_the_keys_it_uses() -> None:
     domain = tables["DomainTable"]["Properties"]
     keys = {k["AttributeName"] for k in domain["KeySchema"]}
     assert keys == {"PK", "SK"}
-    indexes = {i["IndexName"]: {k["AttributeName"] for k in i["KeySchema"]}
-               for i in domain["GlobalSecondaryIndexes"]}
+    indexes = {
+        i["IndexName"]: {k["AttributeName"] for k in i["KeySchema"]}
+        for i in domain["GlobalSecondaryIndexes"]
+    }
     code = "\n".join(p.read_text() for p in (ROOT / "layers/helpdesk/helpdesk").rglob("*.py"))
     for index in set(re.findall(r'IndexName["\']?\s*[:=]\s*["\'](\w+)["\']', code)):
         assert index in indexes, f"the code queries {index}, which the template lacks"
@@ -100,7 +107,8 @@ def test_only_the_adapter_modules_import_boto3() -> None:
         str(path.relative_to(domain))
         for path in domain.rglob("*.py")
         if path.parent.name != "aws"
-        and re.search(r"^\s*(import boto3|from boto3|import botocore|from botocore)",
-                      path.read_text(), re.M)
+        and re.search(
+            r"^\s*(import boto3|from boto3|import botocore|from botocore)", path.read_text(), re.M
+        )
     ]
     assert offenders == []

@@ -90,7 +90,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             handler = self._functions().get(key)
             if handler is not None:
                 return handler(arg)
@@ -98,7 +98,7 @@ class Resolver:
 
     def _functions(self) -> Mapping[str, Callable[[Any], Any]]:
         return {
-            "Ref": lambda arg: self.ref(arg),
+            "Ref": self.ref,
             "Fn::GetAtt": lambda arg: self.get_att(arg[0], arg[1]),
             "Fn::Sub": self._sub,
             "Fn::If": self._if,
@@ -139,8 +139,7 @@ class Resolver:
 def parameter_defaults(template: Mapping[str, Any]) -> dict[str, str]:
     """The template's parameters at their defaults (as strings, like CloudFormation)."""
     return {
-        name: str(spec.get("Default", ""))
-        for name, spec in template.get("Parameters", {}).items()
+        name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
     }
 
 

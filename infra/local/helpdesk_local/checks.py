@@ -24,9 +24,7 @@ def has_handler(path: Path, name: str) -> bool:
     if not path.is_file():
         return False
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return any(
-        isinstance(node, ast.FunctionDef) and node.name == name for node in tree.body
-    )
+    return any(isinstance(node, ast.FunctionDef) and node.name == name for node in tree.body)
 
 
 def template_problems(root: Path) -> list[str]:
@@ -44,7 +42,9 @@ def template_problems(root: Path) -> list[str]:
         module, _, attribute = str(props.get("Handler", "")).rpartition(".")
         handler_file = code_dir / f"{module}.py"
         if not has_handler(handler_file, attribute):
-            problems.append(f"{logical_id}: handler {props.get('Handler')} not found in {handler_file}")
+            problems.append(
+                f"{logical_id}: handler {props.get('Handler')} not found in {handler_file}"
+            )
             continue
         env = set(props["Environment"]["Variables"])
         for name in sorted(env_reads(code_dir) - env):
@@ -57,7 +57,11 @@ def template_problems(root: Path) -> list[str]:
     }
     for logical_id, queue in queues.items():
         props = queue.get("Properties", {})
-        if logical_id not in dlqs and "RedrivePolicy" not in props and not logical_id.endswith("DLQ"):
+        if (
+            logical_id not in dlqs
+            and "RedrivePolicy" not in props
+            and not logical_id.endswith("DLQ")
+        ):
             problems.append(f"{logical_id}: queue without a dead-letter queue")
     for logical_id in functions:
         props = function_properties(template, logical_id)
@@ -65,7 +69,9 @@ def template_problems(root: Path) -> list[str]:
             if event.get("Type") == "SQS":
                 types = event.get("Properties", {}).get("FunctionResponseTypes", [])
                 if "ReportBatchItemFailures" not in types:
-                    problems.append(f"{logical_id}.{name}: SQS source without ReportBatchItemFailures")
+                    problems.append(
+                        f"{logical_id}.{name}: SQS source without ReportBatchItemFailures"
+                    )
     return problems
 
 

@@ -129,12 +129,14 @@ class _Reader:
             raise self.fail(node, path, f"must be {bound} (got {value})")
         return value
 
-    def only(self, items: dict[str, tuple[yaml.Node, yaml.Node]], allowed: set[str],
-             path: str) -> None:
+    def only(
+        self, items: dict[str, tuple[yaml.Node, yaml.Node]], allowed: set[str], path: str
+    ) -> None:
         for key, (key_node, _) in items.items():
             if key not in allowed:
                 raise self.fail(
-                    key_node, f"{path}.{key}".lstrip("."),
+                    key_node,
+                    f"{path}.{key}".lstrip("."),
                     f"unknown key (expected one of: {', '.join(sorted(allowed))})",
                 )
 
@@ -175,8 +177,9 @@ def parse_scenario(text: str, *, source: str = "<scenario>", base: Path = Path()
         try:
             start = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
         except ValueError:
-            raise reader.fail(node, "start", "must be an ISO 8601 time such as "
-                              "2026-11-23T08:55:00+00:00") from None
+            raise reader.fail(
+                node, "start", "must be an ISO 8601 time such as 2026-11-23T08:55:00+00:00"
+            ) from None
         if start.tzinfo is None:
             raise reader.fail(node, "start", "needs a UTC offset (e.g. +00:00)")
         scenario.start = start
@@ -213,7 +216,8 @@ def _faults(reader: _Reader, node: yaml.Node) -> Faults:
         value = reader.value(items["services"][1])
         if not isinstance(value, list) or any(s not in FAULT_SERVICES for s in value):
             raise reader.fail(
-                items["services"][1], "faults.services",
+                items["services"][1],
+                "faults.services",
                 f"must be a list of: {', '.join(FAULT_SERVICES)}",
             )
         services = tuple(value)
@@ -262,15 +266,17 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
             headers = {str(k): (None if v is None else str(v)) for k, v in raw_headers.items()}
         sender = reader.text(fields["from"][1], f"{path}.from")
         if sender not in ("agent", "customer") and "@" not in sender:
-            raise reader.fail(fields["from"][1], f"{path}.from",
-                              "must be agent, customer or an email address")
+            raise reader.fail(
+                fields["from"][1], f"{path}.from", "must be agent, customer or an email address"
+            )
         return ReplyStep(
             ticket=reader.integer(fields["ticket"][1], f"{path}.ticket", 1),
             sender=sender,
             text=reader.text(fields["text"][1], f"{path}.text"),
             headers=headers,
             subject=reader.text(fields["subject"][1], f"{path}.subject")
-            if "subject" in fields else None,
+            if "subject" in fields
+            else None,
         )
     reader.only(fields, {"ticket", "score", "comment", "effort"}, path)
     for required in ("ticket", "score"):
@@ -279,8 +285,12 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
     return SurveyStep(
         ticket=reader.integer(fields["ticket"][1], f"{path}.ticket", 1),
         score=reader.integer(fields["score"][1], f"{path}.score", 1, 5),
-        comment=reader.text(fields["comment"][1], f"{path}.comment") if "comment" in fields else None,
-        effort=reader.integer(fields["effort"][1], f"{path}.effort", 1, 5) if "effort" in fields else None,
+        comment=reader.text(fields["comment"][1], f"{path}.comment")
+        if "comment" in fields
+        else None,
+        effort=reader.integer(fields["effort"][1], f"{path}.effort", 1, 5)
+        if "effort" in fields
+        else None,
     )
 
 
@@ -301,8 +311,12 @@ SES_PASS_HEADERS = {
 class Player:
     """Plays a scenario's steps on a stack, step by step, keeping what the state needs."""
 
-    def __init__(self, stack: Any, scenario: Scenario,
-                 narrate: Callable[[int, Step, Any], None] | None = None) -> None:
+    def __init__(
+        self,
+        stack: Any,
+        scenario: Scenario,
+        narrate: Callable[[int, Step, Any], None] | None = None,
+    ) -> None:
         self.stack = stack
         self.scenario = scenario
         self.narrate = narrate
@@ -348,8 +362,12 @@ class Player:
 
         tickets = ticket_views(scan_items(self.stack))
         if number > len(tickets):
-            raise ScenarioError(self.scenario.source, None, "", f"ticket {number} does not exist "
-                                f"(only {len(tickets)} so far)")
+            raise ScenarioError(
+                self.scenario.source,
+                None,
+                "",
+                f"ticket {number} does not exist (only {len(tickets)} so far)",
+            )
         return tickets[number - 1]
 
     def reply_mail(self, step: ReplyStep) -> bytes:
@@ -372,8 +390,9 @@ class Player:
         if answered is not None:
             message["To"] = answered["headers"].get("Reply-To") or answered["from"]
             subject = answered["subject"]
-            message["Subject"] = step.subject or (subject if subject.lower().startswith("re:")
-                                                  else f"Re: {subject}")
+            message["Subject"] = step.subject or (
+                subject if subject.lower().startswith("re:") else f"Re: {subject}"
+            )
             parent = answered["headers"].get("Message-ID", "")
             message["In-Reply-To"] = parent
             message["References"] = " ".join(
@@ -415,8 +434,9 @@ class Player:
         from helpdesk_local.state import outbox
 
         ticket = self.ticket(step.ticket)
-        surveys = [m for m in outbox(self.stack)
-                   if m["kind"] == "survey" and m["ticket"] == ticket["ref"]]
+        surveys = [
+            m for m in outbox(self.stack) if m["kind"] == "survey" and m["ticket"] == ticket["ref"]
+        ]
         if not surveys:
             return None
         links = re.findall(r"https?://\S+/survey/[^\s\"'<>]+", surveys[-1]["text"])
@@ -434,7 +454,9 @@ class Player:
         from urllib.parse import urlencode
 
         answer = self.stack.http(
-            "POST", parts.path, body=urlencode(form),
+            "POST",
+            parts.path,
+            body=urlencode(form),
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
         return (page, answer)
@@ -454,8 +476,9 @@ def _move_to_top(raw: bytes, names: list[str]) -> bytes:
     return b"\r\n".join(top + rest) + sep + body
 
 
-def run_scenario(path: Path, *, narrate: Callable[[int, Step, Any], None] | None = None
-                 ) -> dict[str, Any]:
+def run_scenario(
+    path: Path, *, narrate: Callable[[int, Step, Any], None] | None = None
+) -> dict[str, Any]:
     """Play a scenario file on a fresh local stack and return the final state."""
     from helpdesk_local.stack import LocalStack
 

@@ -58,8 +58,8 @@ BASE_ENVIRONMENT = {
 
 # The development key that signs agent API tokens and survey links locally. Deployed
 # stacks read theirs from SSM / the identity provider; this value is public on purpose.
-LOCAL_SIGNING_KEY = "helpdesk-local-development-signing-key-not-a-secret"  # noqa: S105
-LOCAL_JWT_KEY = "helpdesk-local-development-jwt-key-not-a-secret"  # noqa: S105
+LOCAL_SIGNING_KEY = "helpdesk-local-development-signing-key-not-a-secret"
+LOCAL_JWT_KEY = "helpdesk-local-development-jwt-key-not-a-secret"
 
 
 @dataclass
@@ -279,7 +279,9 @@ class LocalStack:
 
         queues = resources_of_type(template, "AWS::SQS::Queue")
         # Dead-letter queues first: a queue's redrive policy names its DLQ's ARN.
-        ordered = sorted(queues, key=lambda lid: "RedrivePolicy" in queues[lid].get("Properties", {}))
+        ordered = sorted(
+            queues, key=lambda lid: "RedrivePolicy" in queues[lid].get("Properties", {})
+        )
         for logical_id in ordered:
             self._create_queue(logical_id, queues[logical_id].get("Properties", {}), resolver)
 
@@ -473,7 +475,11 @@ class LocalStack:
             template_keys = {k for f in self.functions.values() for k in f.environment}
             os.environ.clear()
             os.environ.update(
-                {k: v for k, v in saved.items() if k not in template_keys and not k.startswith("AWS_")}
+                {
+                    k: v
+                    for k, v in saved.items()
+                    if k not in template_keys and not k.startswith("AWS_")
+                }
             )
             os.environ.update(BASE_ENVIRONMENT)
             os.environ.update(function.environment)
@@ -509,12 +515,10 @@ class LocalStack:
             def run(index: int, event: Mapping[str, Any]) -> None:
                 try:
                     results[index] = module.handler(dict(event), LambdaContext(function_name=name))
-                except BaseException as error:  # noqa: BLE001 - reported to the caller
+                except BaseException as error:
                     errors.append(error)
 
-            threads = [
-                threading.Thread(target=run, args=(i, e)) for i, e in enumerate(events)
-            ]
+            threads = [threading.Thread(target=run, args=(i, e)) for i, e in enumerate(events)]
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -548,11 +552,11 @@ class LocalStack:
         failed: set[str]
         try:
             response = self.invoke(function, event)
-            failures = (response or {}).get("batchItemFailures", []) if isinstance(
-                response, dict
-            ) else []
+            failures = (
+                (response or {}).get("batchItemFailures", []) if isinstance(response, dict) else []
+            )
             failed = {item["itemIdentifier"] for item in failures}
-        except Exception:  # noqa: BLE001 - a crashed invocation fails the whole batch, as in AWS
+        except Exception:
             import traceback
 
             self.invocation_errors.append(traceback.format_exc())
@@ -623,7 +627,9 @@ class LocalStack:
             if route.method == method.upper() and match:
                 break
         else:
-            return HttpResponse(404, {"content-type": "application/json"}, '{"message":"Not Found"}')
+            return HttpResponse(
+                404, {"content-type": "application/json"}, '{"message":"Not Found"}'
+            )
         event: dict[str, Any] = {
             "version": "2.0",
             "routeKey": f"{route.method} {route.path}",
@@ -776,7 +782,7 @@ class LocalStack:
             try:
                 self.invoke(schedule.function, event)
                 break
-            except Exception:  # noqa: BLE001 - recorded, retried, then dead-lettered
+            except Exception:
                 import traceback
 
                 self.invocation_errors.append(traceback.format_exc())

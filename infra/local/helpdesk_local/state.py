@@ -43,8 +43,9 @@ def scan_items(stack: LocalStack) -> list[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
-def _contact_view(items_by_key: dict[tuple[str, str], dict[str, Any]], email: str, name: str,
-                  tier: str) -> dict[str, Any]:
+def _contact_view(
+    items_by_key: dict[tuple[str, str], dict[str, Any]], email: str, name: str, tier: str
+) -> dict[str, Any]:
     contact = items_by_key.get((f"CONTACT#{email.lower()}", "META"), {})
     return {"email": email, "name": contact.get("name") or name, "tier": tier}
 
@@ -100,11 +101,7 @@ def ticket_views(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "at": iso(m.at),
                         "text": m.text,
                         "attachments": [a.public() for a in m.attachments if not a.inline]
-                        + [
-                            {**a.public(), "inline": True}
-                            for a in m.attachments
-                            if a.inline
-                        ],
+                        + [{**a.public(), "inline": True} for a in m.attachments if a.inline],
                     }
                     for m in messages
                 ],
@@ -139,11 +136,15 @@ def outbox(stack: LocalStack) -> list[dict[str, Any]]:
         mails.append(
             {
                 "kind": str(message.get("X-Helpdesk-Kind", "")),
-                "ticket": str(message["X-Helpdesk-Ticket"]) if message["X-Helpdesk-Ticket"] else None,
+                "ticket": str(message["X-Helpdesk-Ticket"])
+                if message["X-Helpdesk-Ticket"]
+                else None,
                 "to": [str(a.addr_spec) for a in message["To"].addresses] if message["To"] else [],
                 "from": str(message["From"].addresses[0].addr_spec) if message["From"] else "",
                 "subject": str(message["Subject"] or ""),
-                "at": iso(parse_iso(date.datetime.isoformat())) if date is not None and date.datetime else None,
+                "at": iso(parse_iso(date.datetime.isoformat()))
+                if date is not None and date.datetime
+                else None,
                 "text": _body(message, "plain") or "",
                 "html": _body(message, "html"),
                 "headers": headers,

@@ -8,9 +8,7 @@ if TYPE_CHECKING:
     from helpdesk.config import Config
 
 
-def pick_language(
-    config: Config, *, language: str | None, accept_language: str | None
-) -> str:
+def pick_language(config: Config, *, language: str | None, accept_language: str | None) -> str:
     """``?lang=`` first, then the best served language of ``Accept-Language`` (RFC 9110
     §12.5.4 q-values), then the desk's first language."""
     served = config.helpdesk.languages

@@ -34,7 +34,9 @@ def _describe(step: Step) -> str:
         mail = message_from_bytes(step.raw, policy=policy.default)
         return f"A mail arrives from {mail['From']}: “{mail['Subject']}”"
     if isinstance(step, ReplyStep):
-        who = {"agent": "The assigned agent", "customer": "The customer"}.get(step.sender, step.sender)
+        who = {"agent": "The assigned agent", "customer": "The customer"}.get(
+            step.sender, step.sender
+        )
         return f"{who} replies by email on ticket {step.ticket}"
     if isinstance(step, AdvanceStep):
         return f"Time passes: {step.by}"
@@ -62,8 +64,10 @@ def run_demo(*, fast: bool = False) -> int:
             if isinstance(step, FormStep) and outcome is not None:
                 body: Any = outcome.json() if outcome.body else {}
                 if outcome.status == 201:
-                    _say(f"        the form answers {outcome.status}: ticket {body.get('ref')}, "
-                         f"a person will answer by {body.get('promised_by')}")
+                    _say(
+                        f"        the form answers {outcome.status}: ticket {body.get('ref')}, "
+                        f"a person will answer by {body.get('promised_by')}"
+                    )
                 else:
                     _say(f"        the form refuses it ({outcome.status}): {body.get('detail')}")
             state = build_state(stack)
@@ -77,10 +81,15 @@ def run_demo(*, fast: bool = False) -> int:
     _say("End of the day:")
     for ticket in state["tickets"]:
         due = (ticket.get("sla") or {}).get("first_response_due")
-        _say(f"  {ticket['ref']}  {ticket['status']:<8} {ticket['priority']:<7} "
-             f"team {ticket['team']:<8} {ticket['language']}  {ticket['subject']}  (answer due {due})")
-    _say(f"  {len(state['outbox'])} mails sent, {len(state['suppressed'])} suppressed, "
-         f"{len(state['dead_letters'])} dead letters")
+        _say(
+            f"  {ticket['ref']}  {ticket['status']:<8} {ticket['priority']:<7} "
+            f"team {ticket['team']:<8} {ticket['language']}  {ticket['subject']}"
+            f"  (answer due {due})"
+        )
+    _say(
+        f"  {len(state['outbox'])} mails sent, {len(state['suppressed'])} suppressed, "
+        f"{len(state['dead_letters'])} dead letters"
+    )
     _say(f"(played in {time.monotonic() - started:.1f} s)")
     return 0 if not state["dead_letters"] else 1
 

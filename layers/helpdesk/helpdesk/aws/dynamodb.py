@@ -1,19 +1,10 @@
 """DynamoDB adapter: the single-table repository of tickets, messages, contacts and timers.
 
-Access patterns (docs/ARCHITECTURE.md keeps the full table):
-
-| item       | PK                      | SK                        | index keys                         |
-| ---------- | ----------------------- | ------------------------- | ---------------------------------- |
-| ticket     | TICKET#<ref>            | META                      | GSI1: CONTACT#<email> / <created>#<ref> |
-| message    | TICKET#<ref>            | MSG#<at>#<id>             |                                    |
-| history    | TICKET#<ref>            | EVT#<at>#<kind>           |                                    |
-| outbound   | TICKET#<ref>            | OUT#<key>                 |                                    |
-| timer      | TICKET#<ref>            | TIMER#<kind>              | TimerIndex: TIMER#<kind>#<shard> / <due>#<ref> |
-| contact    | CONTACT#<email>         | META                      |                                    |
-| message-id | MSGID#<Message-ID>      | MSGID                     |                                    |
-| delivery   | RAW#<s3 key>            | RAW                       |                                    |
-| suppressed | SUPPRESSED#<day>        | <at>#<id>                 |                                    |
-| counter    | RATE#<scope>#<window>   | RATE                      | (TTL)                              |
+One table holds tickets (``TICKET#<ref>``/``META``), their messages, history, outbound
+records and timers (same partition), contacts (``CONTACT#<email>``), threading markers
+(``MSGID#<Message-ID>``), delivery markers (``RAW#<key>``, ``FORM#<id>``), suppressed mail
+(``SUPPRESSED#<day>``) and rate counters (``RATE#...``, TTL). docs/ARCHITECTURE.md keeps
+the access-pattern table.
 
 Every AWS error leaves this module as a domain error (``raise ... from``).
 """
@@ -62,7 +53,7 @@ def _to_attr(value: Any) -> dict[str, Any]:
 
 
 def _from_attr(attr: Mapping[str, Any]) -> Any:
-    (kind, value), = attr.items()
+    ((kind, value),) = attr.items()
     if kind == "S":
         return value
     if kind == "N":
@@ -274,8 +265,7 @@ class DynamoRepository:
                 raise Conflict(f"{operation}: condition failed") from error
             if code == "TransactionCanceledException":
                 reasons = [
-                    r.get("Code", "None")
-                    for r in error.response.get("CancellationReasons", [])
+                    r.get("Code", "None") for r in error.response.get("CancellationReasons", [])
                 ]
                 if "ConditionalCheckFailed" in reasons:
                     conflict = Conflict(f"{operation}: condition failed ({reasons})")
@@ -544,13 +534,19 @@ class DynamoRepository:
             if "put" in op:
                 kind, entry = "Put", {"TableName": self.table, "Item": encode(op["put"])}
             elif "update" in op:
-                kind, entry = "Update", {
-                    "TableName": self.table,
-                    "Key": encode(op["update"]),
-                    "UpdateExpression": op["expression"],
-                }
+                kind, entry = (
+                    "Update",
+                    {
+                        "TableName": self.table,
+                        "Key": encode(op["update"]),
+                        "UpdateExpression": op["expression"],
+                    },
+                )
             elif "check" in op:
-                kind, entry = "ConditionCheck", {"TableName": self.table, "Key": encode(op["check"])}
+                kind, entry = (
+                    "ConditionCheck",
+                    {"TableName": self.table, "Key": encode(op["check"])},
+                )
             else:
                 kind, entry = "Delete", {"TableName": self.table, "Key": encode(op["delete"])}
             if op.get("condition"):
@@ -591,9 +587,7 @@ class DynamoRepository:
         )
 
     def delete(self, pk: str, sk: str) -> None:
-        self._call(
-            "delete_item", TableName=self.table, Key={"PK": {"S": pk}, "SK": {"S": sk}}
-        )
+        self._call("delete_item", TableName=self.table, Key={"PK": {"S": pk}, "SK": {"S": sk}})
 
     def claim(self, pk: str, sk: str, *, attributes: Mapping[str, Any] | None = None) -> bool:
         """Create a marker item once; False when it already exists (work already claimed)."""

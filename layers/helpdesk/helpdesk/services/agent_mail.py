@@ -37,15 +37,17 @@ def take_agent_reply(
         message_id=mail.message_id,
         raw_key=raw_key,
     )
+    from helpdesk.services.clocks import Change, apply
+
     for _ in range(5):
-        updated = Ticket(**ticket.__dict__)
-        updated.updated_at = now
-        if updated.status == "new":
-            updated.status = "open"
+        updated, timer_changes = apply(
+            ticket, Change(agent_reply=True), at=now, config=intake.config
+        )
         try:
             repo.commit(
                 updated,
                 messages=[message],
+                timers=timer_changes,
                 claims=[(f"RAW#{raw_key}", "RAW", {"ref": ticket.ref})],
                 history=[("agent_replied", {"from": sender})],
             )
@@ -57,7 +59,11 @@ def take_agent_reply(
     else:
         raise Conflict(f"{ticket.ref}: too many concurrent changes")
     intake.publisher.publish(
-        [("AgentReplied", {"ref": ticket.ref, "from": sender, "message": message.id,
-                           "text": message.text})]
+        [
+            (
+                "AgentReplied",
+                {"ref": ticket.ref, "from": sender, "message": message.id, "text": message.text},
+            )
+        ]
     )
     return IntakeResult("appended", ticket.ref)

@@ -100,7 +100,9 @@ class EmailIntake:
             # agent reply counts only with SPF or DKIM pass and DMARC not failing).
             flags.append("unauthenticated_agent")
         if existing is not None and existing.status != "closed":
-            return self._append(existing, mail, raw_key, now, flags, suppress)
+            return self._append(
+                existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
+            )
 
         if suppress == [] and not self._within_ack_limit(sender, now):
             suppress.append("loop_limit")
@@ -232,32 +234,51 @@ class EmailIntake:
             channel="email",
             subject=mail.subject or "(no subject)",
             text=mail.text or mail.full_text,
-            contact_email=(sender.email if sender else f"unknown@{self.config.helpdesk.mail_domain}"),
+            contact_email=(
+                sender.email if sender else f"unknown@{self.config.helpdesk.mail_domain}"
+            ),
             contact_name=sender.name if sender else "",
             flags=flags,
             participants=participants,
             linked_to=linked_to.ref if linked_to else None,
         )
-        placeholder = self._message(mail, raw_key, now, "", flags)
+        message = self._message(mail, raw_key, now, "", flags)
         try:
             ticket = open_ticket(
                 request,
                 repo=self.repo,
                 config=self.config,
                 now=now,
-                first_message=placeholder,
+                first_message=message,
                 claims=self._claims(mail, raw_key),
             )
         except DuplicateDelivery as duplicate:
             if duplicate.ref is None:
                 raise
             ticket = self.repo.get_ticket(duplicate.ref)
-            return self._announce(ticket, placeholder, suppress, mail, raw_key, now, "duplicate")
-        return self._announce(ticket, placeholder, suppress, mail, raw_key, now, "opened")
+            return self._announce(
+                ticket,
+                message=message,
+                suppress=suppress,
+                mail=mail,
+                raw_key=raw_key,
+                now=now,
+                outcome="duplicate",
+            )
+        return self._announce(
+            ticket,
+            message=message,
+            suppress=suppress,
+            mail=mail,
+            raw_key=raw_key,
+            now=now,
+            outcome="opened",
+        )
 
     def _announce(
         self,
         ticket: Ticket,
+        *,
         message: Message,
         suppress: list[str],
         mail: ParsedMail,
@@ -283,6 +304,7 @@ class EmailIntake:
     def _append(
         self,
         ticket: Ticket,
+        *,
         mail: ParsedMail,
         raw_key: str,
         now: datetime,
@@ -292,17 +314,19 @@ class EmailIntake:
         """A customer's (or participant's) follow-up on an open ticket."""
         message = self._message(mail, raw_key, now, ticket.ref, flags)
         sender = message.author
+        from helpdesk.services.clocks import Change, apply
+
         for _ in range(5):
-            updated = Ticket(**ticket.__dict__)
-            updated.updated_at = now
-            if updated.status in ("pending", "solved"):
-                updated.status = "open"
+            updated, timer_changes = apply(
+                ticket, Change(customer_message=True), at=now, config=self.config
+            )
             if sender and not updated.involves(sender) and not self._is_agent(sender):
                 updated.participants = [*updated.participants, sender]
             try:
                 self.repo.commit(
                     updated,
                     messages=[message],
+                    timers=timer_changes,
                     claims=self._claims(mail, raw_key),
                     history=[("customer_replied", {"from": sender})],
                 )
@@ -315,7 +339,11 @@ class EmailIntake:
             raise Conflict(f"{ticket.ref}: too many concurrent changes")
         for reason in suppress:
             self.repo.record_suppressed(
-                at=now, reason=reason, sender=sender, subject=mail.subject, raw_key=raw_key,
+                at=now,
+                reason=reason,
+                sender=sender,
+                subject=mail.subject,
+                raw_key=raw_key,
                 ref=ticket.ref,
             )
         if not suppress:
@@ -327,7 +355,7 @@ class EmailIntake:
                             "ref": ticket.ref,
                             "from": sender,
                             "text": message.text[:4000],
-                            "status": "open",
+                            "status": updated.status,
                             "previous_status": ticket.status,
                         },
                     )

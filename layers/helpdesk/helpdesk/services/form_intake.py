@@ -22,13 +22,25 @@ if TYPE_CHECKING:
 NAME_MAX = 200
 SUBJECT_MAX = 300
 ORDER_ID_MAX = 64
-_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$")
+_ADDRESS = re.compile(
+    r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$"
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x85]+")
 
 KNOWN_FIELDS = frozenset(
-    {"name", "email", "subject", "message", "category", "urgency", "language", "order_id",
-     "website", "submission_id"}
+    {
+        "name",
+        "email",
+        "subject",
+        "message",
+        "category",
+        "urgency",
+        "language",
+        "order_id",
+        "website",
+        "submission_id",
+    }
 )
 
 

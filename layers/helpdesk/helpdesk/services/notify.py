@@ -100,7 +100,9 @@ class Notifier:
     # ------------------------------------------------------------------ helpers
     def language(self, language: str) -> str:
         """``language`` if the desk serves it, else the desk's first language."""
-        return language if language in self.config.helpdesk.languages else self.config.default_language
+        return (
+            language if language in self.config.helpdesk.languages else self.config.default_language
+        )
 
     def send(self, mail: OutboundMail, *, key: str, now: datetime) -> SendResult:
         """Send once per (ticket, kind, key), within the per-recipient hourly limit; the
