@@ -1,0 +1,238 @@
+"""Turning the bytes of a mail body or encoded word into text, whatever the label says.
+
+Mail clients label their text with the charset they think they used, and are often wrong in
+well-known ways: Chinese Windows clients say ``gb2312`` and send GBK (CP936), Big5 mail from
+Hong Kong carries HKSCS characters, Korean Outlook says ``ks_c_5601-1987`` and sends CP949,
+Japanese clients say ``shift_jis`` and use the Windows CP932 extensions (circled numbers,
+NEC/IBM kanji), and a lot of Western software says ``iso-8859-1`` or ``us-ascii`` while sending
+Windows-1252 or UTF-8.  The WHATWG Encoding Standard (https://encoding.spec.whatwg.org/#names-
+and-labels) codifies most of these: browsers decode those labels with the superset.  We do
+the same, and only when the label plainly lies do we guess with charset-normalizer.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from functools import lru_cache
+
+__all__ = ["decode_bytes", "normalize_charset"]
+
+# Labels that Python does not know but real mail carries (WHATWG label table and observed
+# Outlook/Java/Apple labels); mapped to the Python codec that decodes them.
+_LABEL_ALIASES: dict[str, str] = {
+    "x-gbk": "gbk",
+    "gb_2312-80": "gb2312",
+    "csgb2312": "gb2312",
+    "x-gb2312": "gb2312",
+    "euc-cn": "gb2312",
+    "x-euc-cn": "gb2312",
+    "chinese": "gb2312",
+    "x-big5": "big5",
+    "cn-big5": "big5",
+    "csbig5": "big5",
+    "big5-hkscs": "big5hkscs",
+    "x-windows-949": "cp949",
+    "windows-949": "cp949",
+    "ks_c_5601": "cp949",
+    "ksc_5601": "cp949",
+    "ksc5601": "cp949",
+    "x-sjis": "cp932",
+    "windows-31j": "cp932",
+    "x-mac-cyrillic": "mac-cyrillic",
+    "x-mac-ukrainian": "mac-cyrillic",
+    "x-mac-roman": "mac-roman",
+    "windows-874": "cp874",
+    "x-windows-874": "cp874",
+    "iso-8859-8-i": "iso8859-8",
+    "iso-8859-6-i": "iso8859-6",
+    "x-cp1250": "cp1250",
+    "x-cp1251": "cp1251",
+    "x-cp1252": "cp1252",
+    "ansi_x3.4-1968": "ascii",
+    "ascii": "ascii",
+    "unicode-1-1-utf-8": "utf-8",
+    "utf8": "utf-8",
+    "x-unicode20utf8": "utf-8",
+}
+
+# Codecs that Python calls text encodings but that no mail charset label may select: they
+# interpret escapes or are not charsets at all, so a hostile label must not reach them.
+_FORBIDDEN_CODECS = frozenset(
+    {"unicode-escape", "raw-unicode-escape", "punycode", "idna", "undefined", "mbcs", "oem"}
+)
+
+# The legacy multi-byte labels are decoded with their de-facto supersets when the strict
+# decode with the label fails (the superset decodes everything the subset does identically).
+_SUPERSETS: dict[str, tuple[str, ...]] = {
+    # Windows "gb2312" is CP936/GBK; GB18030 is a superset of both (WHATWG: gb2312 -> GBK).
+    "gb2312": ("gb18030",),
+    "gbk": ("gb18030",),
+    "hz": ("gb18030",),
+    # Big5 as written in Hong Kong carries HKSCS; Windows' CP950 adds the euro sign and a
+    # few symbols that Big5-HKSCS lacks, so it comes last.
+    "big5": ("big5hkscs", "cp950"),
+    "big5hkscs": ("cp950",),
+    # Korean Outlook labels Unified Hangul Code (CP949) as ks_c_5601-1987 / euc-kr.
+    "euc_kr": ("cp949",),
+    # Windows' Shift_JIS is CP932 (NEC row 13 and IBM extensions); JIS X 0213 after that.
+    "shift_jis": ("cp932", "shift_jis_2004"),
+    "euc_jp": ("euc_jis_2004", "euc_jisx0213"),
+    # ISO-2022-JP mail often switches to JIS X 0201 katakana (ESC ( I) or JIS X 0212.
+    "iso2022_jp": ("iso2022_jp_ext", "iso2022_jp_2", "iso2022_jp_2004"),
+    # us-ascii with 8-bit bytes is a lie; UTF-8 is the likeliest truth, then Windows-1252.
+    "ascii": ("utf-8", "cp1252"),
+}
+
+# Single-byte charsets decode every byte sequence "cleanly", so decoding success proves
+# nothing about them; see _single_byte_choice for how we judge them instead.
+_SINGLE_BYTE_PREFIXES = ("iso8859-", "cp125", "koi8-", "mac-", "cp8", "cp4", "tis-620")
+
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
+# KOI8-U differs from KOI8-R only where KOI8-R has box-drawing characters; box drawing in a
+# mail body is far less likely than Ukrainian letters under a KOI8-R label.
+_KOI8R_BOX_DRAWING_FOR_UKRAINIAN = re.compile("[\u2553\u2555\u2556\u255c\u2562\u2564\u2565\u256b]")
+
+# charset-normalizer is only asked about a sample: its verdict on 200 kB is as good as on
+# 25 MB and costs far less.
+_DETECTION_SAMPLE_BYTES = 200_000
+
+
+def normalize_charset(label: str | None) -> str | None:
+    """Return the Python codec name for a MIME charset label, or None when unknown or unsafe.
+
+    Accepts the quoting and RFC 2231 section 5 language suffix (``utf-8*en``) found in the
+    wild, and WHATWG/Outlook labels that Python does not know.
+    """
+    if not label:
+        return None
+    cleaned = label.strip().strip("\"'").split("*", 1)[0].strip().lower()
+    if not cleaned or len(cleaned) > 40:
+        return None
+    cleaned = _LABEL_ALIASES.get(cleaned, cleaned)
+    return _lookup_codec(cleaned)
+
+
+@lru_cache(maxsize=256)
+def _lookup_codec(label: str) -> str | None:
+    try:
+        info = codecs.lookup(label)
+    except (LookupError, ValueError):
+        return None
+    name = info.name
+    if name in _FORBIDDEN_CODECS or not getattr(info, "_is_text_encoding", True):
+        return None
+    return name
+
+
+def decode_bytes(data: bytes, declared: str | None) -> tuple[str, str]:
+    """Decode ``data`` to text; return the text and the codec actually used.
+
+    The declared charset wins when it decodes cleanly; legacy labels fall back to their
+    supersets (gb2312/gbk -> gb18030, big5 -> big5hkscs, euc-kr -> cp949, shift_jis -> cp932,
+    iso-2022-jp -> its extensions, us-ascii/iso-8859-1 -> windows-1252).  Unknown labels and
+    labels that plainly lie go to charset-normalizer, and as a last resort UTF-8 with U+FFFD
+    replacement.  Never raises.
+    """
+    if not data:
+        return "", normalize_charset(declared) or "utf-8"
+    codec = normalize_charset(declared)
+    if codec is not None:
+        decoded = _decode_as_declared(data, codec)
+        if decoded is not None:
+            return decoded
+    elif data.isascii():
+        return data.decode("ascii"), "ascii"
+    else:
+        utf8 = _strict(data, "utf-8")
+        if utf8 is not None:
+            return utf8, "utf-8"
+    if codec == "utf-8":
+        mostly_utf8 = _mostly_utf8(data)
+        if mostly_utf8 is not None:
+            return mostly_utf8, "utf-8"
+    detected = _detect(data)
+    if detected is not None:
+        return detected
+    if codec is not None and codec.startswith(_SINGLE_BYTE_PREFIXES):
+        return data.decode(codec, errors="replace"), codec
+    return data.decode("utf-8", errors="replace"), "utf-8"
+
+
+def _decode_as_declared(data: bytes, codec: str) -> tuple[str, str] | None:
+    if codec.startswith(_SINGLE_BYTE_PREFIXES):
+        return _single_byte_choice(data, codec)
+    for candidate in (codec, *_SUPERSETS.get(codec, ())):
+        text = _strict(data, candidate)
+        if text is not None:
+            return _without_bom(text), candidate
+    return None
+
+
+def _single_byte_choice(data: bytes, codec: str) -> tuple[str, str] | None:
+    if data.isascii():
+        return data.decode("ascii"), codec
+    # A client that declares its locale's single-byte charset while sending UTF-8 is the
+    # commonest lie in mail; natural text in a single-byte charset is practically never
+    # valid UTF-8 with multi-byte sequences, so validity is strong evidence.
+    utf8 = _strict(data, "utf-8")
+    if utf8 is not None:
+        return _without_bom(utf8), "utf-8"
+    if codec == "iso8859-1":
+        # WHATWG: the iso-8859-1 and us-ascii labels mean windows-1252 (C1 controls in
+        # Latin-1 are Windows "smart quotes" and the euro sign in practice).
+        cp1252 = _strict(data, "cp1252")
+        if cp1252 is not None:
+            return cp1252, "cp1252"
+    text = _strict(data, codec)
+    if text is None:
+        return None
+    if codec == "koi8-r" and _KOI8R_BOX_DRAWING_FOR_UKRAINIAN.search(text):
+        return data.decode("koi8-u"), "koi8-u"
+    if _C1_CONTROLS.search(text) and codec != "iso8859-1":
+        return None
+    return text, codec
+
+
+def _strict(data: bytes, codec: str) -> str | None:
+    try:
+        return data.decode(codec)
+    except (UnicodeDecodeError, LookupError, ValueError):
+        return None
+
+
+def _without_bom(text: str) -> str:
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    # A UTF-8 body with a handful of broken bytes (a truncated multi-byte character, one
+    # pasted Latin-1 byte) is still UTF-8: replacing the few bad bytes beats re-guessing
+    # the whole text as some single-byte charset.
+    # Valid multi-byte sequences almost never occur by chance in legacy-charset text, so
+    # more of them than broken bytes means UTF-8.
+    text = data.decode("utf-8", errors="replace")
+    replacements = text.count("\ufffd")
+    multibyte = sum(1 for char in text if ord(char) > 0x7F) - replacements
+    if multibyte > 0 and replacements <= multibyte:
+        return _without_bom(text)
+    return None
+
+
+def _detect(data: bytes) -> tuple[str, str] | None:
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data[:_DETECTION_SAMPLE_BYTES]).best()
+    except Exception:
+        return None
+    if best is None or not best.encoding:
+        return None
+    detected = normalize_charset(best.encoding)
+    if detected is None:
+        return None
+    for candidate in (detected, *_SUPERSETS.get(detected, ())):
+        text = _strict(data, candidate)
+        if text is not None:
+            return _without_bom(text), candidate
+    return data.decode(detected, errors="replace"), detected

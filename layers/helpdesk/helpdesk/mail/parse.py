@@ -1,0 +1,1012 @@
+"""Parsing inbound mail, from any client in any charset, into what a ticket needs.
+
+``parse_mail`` never raises: a part that cannot be decoded degrades (and is noted in
+``defects``), a message that is not MIME at all still yields its recovered text.  The MIME
+structure comes from the standard ``email`` package (``email.policy.default``); header
+values, parameters and charsets are decoded here from the raw header text, because the
+standard decoders trust the declared charset (a ``gb2312`` label on GBK text, the rule in
+Chinese mail, fails there) and give up on encoded words that real clients break.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.generator
+import email.message
+import email.policy
+import email.utils
+import io
+import mimetypes
+import re
+import unicodedata
+import urllib.parse
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.feedparser import BytesFeedParser
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any
+
+from helpdesk.mail.auth import AuthResults, parse_auth
+from helpdesk.mail.charsets import decode_bytes, normalize_charset
+from helpdesk.mail.html import html_to_text, sanitize_html
+from helpdesk.mail.quotes import strip_quoted, strip_quoted_html
+
+__all__ = [
+    "Address",
+    "Attachment",
+    "AuthResults",
+    "DeliveryReport",
+    "ParsedMail",
+    "decode_header_text",
+    "parse_mail",
+]
+
+DEFAULT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_ATTACHMENTS_MAX_COUNT = 20
+
+
+@dataclass(frozen=True)
+class Address:
+    """A mailbox: ``email`` keeps the local part as written and lower-cases the domain."""
+
+    email: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        """The address for comparisons (local parts are case-insensitive in practice)."""
+        return self.email.lower()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A non-body part of a mail; ``data`` is empty when ``dropped`` says why."""
+
+    filename: str
+    content_type: str
+    size: int
+    content_id: str | None
+    inline: bool
+    data: bytes
+    dropped: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """The machine-readable part of a delivery status notification (RFC 3464)."""
+
+    original_message_id: str | None
+    recipients: tuple[str, ...]
+    action: str | None
+    status: str | None
+    diagnostic: str | None
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    """Everything the helpdesk reads from one inbound message."""
+
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    sender: Address | None
+    reply_to: tuple[Address, ...]
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    delivered_to: tuple[str, ...]
+    return_path: str | None
+    subject: str
+    date: datetime | None
+    text: str
+    full_text: str
+    html: str | None
+    attachments: tuple[Attachment, ...]
+    headers: Mapping[str, tuple[str, ...]]
+    auth: AuthResults
+    spam_verdict: str | None
+    virus_verdict: str | None
+    report: DeliveryReport | None
+    defects: tuple[str, ...]
+    unparsed: bool
+
+
+# Header names that only real mail has; a "message" none of whose header names is one of
+# these is text (or garbage) that lost its headers, not MIME.
+_KNOWN_HEADERS = frozenset(
+    {
+        "from", "to", "cc", "subject", "date", "message-id", "received", "return-path",
+        "mime-version", "content-type", "reply-to", "sender", "delivered-to", "x-original-to",
+        "in-reply-to", "references", "dkim-signature", "authentication-results",
+        "received-spf", "content-transfer-encoding", "x-ses-spam-verdict", "x-mailer",
+    }
+)  # fmt: skip
+_FEED_CHUNK_BYTES = 64 * 1024
+_MAX_STRUCTURED_HEADER_CHARS = 4096
+_MAX_NESTING = 30
+_MAX_DEFECTS = 50
+_RECOVERY_LIMIT_BYTES = 1024 * 1024
+_MAX_FILENAME_CHARS = 150
+
+_FOLDING = re.compile(r"\r?\n(?=[ \t])")
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LINE_BREAKS_AND_TABS = re.compile(r"[\r\n\t\v\f]+")
+_SPACE_RUNS = re.compile(r" {2,}")
+# RFC 2047 section 2 caps an encoded word at 75 characters; broken clients write longer
+# ones, but a bound keeps a header full of unterminated "=?" starts from costing n².
+_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([bBqQ])\?(.{0,2000}?)\?=", re.DOTALL)
+# No honest header value comes near this; beyond it the text is kept undecoded.
+_MAX_DECODED_HEADER_CHARS = 65_536
+_BASE64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+_ANGLE_ID = re.compile(r"<([^<>\s]+)>")
+_CONTENT_TYPE_VALUE = re.compile(r"^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$")
+# RFC 2045 section 5.1 parameters, RFC 2231 sections 3-4 continuations ("name*0*=") and
+# charset/language ("name*=utf-8'en'%E2%82%AC"); quoted values may be unterminated.
+_PARAMETER = re.compile(
+    r';\s*([^\s=;*]+)(?:\*(\d{1,3}))?(\*)?\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)', re.DOTALL
+)
+_HTML_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_:.-]+)", re.I)
+_CID_REFERENCE = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
+_WINDOWS_RESERVED = re.compile(r'[<>:"|?*]')
+_PLAUSIBLE_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+$")
+_RETURNED_MESSAGE_ID = re.compile(r"(?im)^message-id\s*:\s*(<[^>]*>|\S+)")
+
+
+def parse_mail(
+    raw: bytes,
+    *,
+    attachment_max_bytes: int = DEFAULT_ATTACHMENT_MAX_BYTES,
+    attachments_max_count: int = DEFAULT_ATTACHMENTS_MAX_COUNT,
+) -> ParsedMail:
+    """Parse one raw inbound message; never raises.
+
+    Attachments larger than ``attachment_max_bytes`` or beyond ``attachments_max_count``
+    (and all of them when SES says the mail carries a virus) keep their metadata but lose
+    their data, with the reason in ``Attachment.dropped``.
+    """
+    notes = _Notes()
+    try:
+        return _parse(raw, notes, attachment_max_bytes, attachments_max_count)
+    except Exception as error:  # the contract is "never raises"; a bug must not lose mail
+        notes.add(f"parser failure ({type(error).__name__}); text recovered from raw bytes")
+        return _recovered(raw, notes)
+
+
+class _Notes:
+    """The defects list, bounded: a hostile message could otherwise produce millions."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, None] = {}
+
+    def add(self, note: str) -> None:
+        if len(self._items) < _MAX_DEFECTS:
+            self._items[note] = None
+
+    def as_tuple(self) -> tuple[str, ...]:
+        return tuple(self._items)
+
+
+@dataclass
+class _Draft:
+    filename: str | None
+    content_type: str
+    size: int
+    content_id: str | None
+    disposition: str | None
+    in_related: bool
+    data: bytes
+    dropped: str | None
+
+
+@dataclass
+class _Body:
+    """What the walk over the MIME tree collects; alternatives get their own, then merge."""
+
+    plain: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    first_charset: str | None = None
+
+
+@dataclass
+class _Walk:
+    notes: _Notes
+    max_bytes: int
+    max_count: int
+    virus: bool
+    drafts: list[_Draft] = field(default_factory=list)
+    dsn_fields: list[dict[str, str]] | None = None
+    returned_message_id: str | None = None
+
+
+def _parse(raw: bytes, notes: _Notes, max_bytes: int, max_count: int) -> ParsedMail:
+    raw = _without_nul_in_header_section(raw, notes)
+    message = _feed_parse(raw, notes)
+    if message is None:
+        return _recovered(raw, notes)
+    raw_headers = _raw_headers(message)
+    if not any(name.lower() in _KNOWN_HEADERS for name, _ in raw_headers):
+        notes.add("no mail headers found; text recovered from raw bytes")
+        return _recovered(raw, notes)
+
+    ascii_headers = _group(raw_headers)
+    virus_verdict = _verdict(ascii_headers.get("x-ses-virus-verdict"))
+    walk = _Walk(
+        notes=notes, max_bytes=max_bytes, max_count=max_count, virus=virus_verdict == "FAIL"
+    )
+    body = _Body()
+    _walk_part(message, body, walk, depth=0, in_related=False, default_type="text/plain")
+    _collect_mime_defects(message, notes)
+
+    hint = body.first_charset
+    headers = MappingProxyType(
+        {name: tuple(decode_header_text(value, hint) for value in values)
+         for name, values in ascii_headers.items()}
+    )  # fmt: skip
+    sender_list = _addresses(ascii_headers.get("from", []), hint)
+    to = _addresses(ascii_headers.get("to", []), hint)
+    cc = _addresses(ascii_headers.get("cc", []), hint)
+    plain = "\n\n".join(part for part in body.plain if part.strip())
+    joined_html = "\n".join(body.html) if body.html else None
+    full_text, text = _texts(plain, joined_html)
+    html_references = {cid.lower() for cid in _cid_references(joined_html or "")}
+
+    return ParsedMail(
+        message_id=_message_id(_first(ascii_headers, "message-id")),
+        in_reply_to=_id_list(ascii_headers.get("in-reply-to", [])),
+        references=_id_list(ascii_headers.get("references", [])),
+        sender=sender_list[0] if sender_list else None,
+        reply_to=_addresses(ascii_headers.get("reply-to", []), hint),
+        to=to,
+        cc=cc,
+        delivered_to=_delivered_to(to, cc, ascii_headers, hint),
+        return_path=_return_path(_first(ascii_headers, "return-path")),
+        subject=_one_line(decode_header_text(_first(ascii_headers, "subject") or "", hint)),
+        date=_date(_first(ascii_headers, "date"), notes),
+        text=text,
+        full_text=full_text,
+        html=sanitize_html(joined_html) if joined_html is not None else None,
+        attachments=tuple(
+            _attachment(draft, number, html_references)
+            for number, draft in enumerate(walk.drafts, start=1)
+        ),
+        headers=headers,
+        auth=parse_auth(headers),
+        spam_verdict=_verdict(ascii_headers.get("x-ses-spam-verdict")),
+        virus_verdict=virus_verdict,
+        report=_delivery_report(walk),
+        defects=notes.as_tuple(),
+        unparsed=False,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Reading the MIME structure
+
+
+def _without_nul_in_header_section(raw: bytes, notes: _Notes) -> bytes:
+    # A NUL inside a header name ends the header section for the feed parser (its header
+    # pattern excludes it), which would push From/Subject into the body.
+    end = _header_section_end(raw)
+    if b"\x00" not in raw[:end]:
+        return raw
+    notes.add("NUL bytes removed from the header section")
+    return raw[:end].replace(b"\x00", b"") + raw[end:]
+
+
+def _header_section_end(raw: bytes) -> int:
+    ends = [position for position in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if position >= 0]
+    return min(ends) if ends else len(raw)
+
+
+class _BoundedPolicy(email.policy.EmailPolicy):
+    """``email.policy.default``, except that over-long header values stay plain strings.
+
+    The default policy's header parser is quadratic on some inputs (a 90 kB Content-Type
+    of repeated ``a="`` takes 27 s on CPython 3.11); compat32's string handling is linear,
+    and no honest structured header comes near the limit.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if len(value) > _MAX_STRUCTURED_HEADER_CHARS:
+            return email.policy.compat32.header_fetch_parse(name, value)
+        return super().header_fetch_parse(name, value)
+
+
+def _feed_parse(raw: bytes, notes: _Notes) -> email.message.Message | None:
+    # Fed in slices so that the parser never holds the whole message as one str (the
+    # surrogate-escaped copy of 25 MB of 8-bit text would be 50-100 MB on its own).
+    for policy in (_BoundedPolicy(), email.policy.compat32):
+        try:
+            parser = BytesFeedParser(policy=policy)
+            view = memoryview(raw)
+            for start in range(0, len(raw), _FEED_CHUNK_BYTES):
+                parser.feed(bytes(view[start : start + _FEED_CHUNK_BYTES]))
+            return parser.close()
+        except Exception as error:
+            notes.add(f"MIME parser failed with {policy!r} ({type(error).__name__})")
+    return None
+
+
+def _raw_headers(message: email.message.Message) -> list[tuple[str, str]]:
+    # raw_items() gives the header source text without the policy's (raising) parsing.
+    try:
+        return [(str(name), str(value)) for name, value in message.raw_items()]
+    except Exception:
+        return []
+
+
+def _group(raw_headers: list[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for name, value in raw_headers:
+        clean_name = _CONTROL_CHARS.sub("", name).strip().lower()
+        if clean_name:
+            grouped.setdefault(clean_name, []).append(_unfold(value))
+    return grouped
+
+
+def _header(part: email.message.Message, name: str) -> str | None:
+    for header_name, value in _raw_headers(part):
+        if header_name.strip().lower() == name:
+            return _unfold(value)
+    return None
+
+
+def _unfold(value: str) -> str:
+    # RFC 5322 section 2.2.3: unfolding removes a CRLF that is followed by white space.
+    return _FOLDING.sub("", value).strip()
+
+
+def _collect_mime_defects(message: email.message.Message, notes: _Notes) -> None:
+    for part in _iter_parts(message, 0):
+        for defect in getattr(part, "defects", ()):
+            notes.add(f"MIME defect: {type(defect).__name__}")
+
+
+def _iter_parts(part: email.message.Message, depth: int) -> Iterator[email.message.Message]:
+    yield part
+    payload = part.get_payload() if depth < _MAX_NESTING else None
+    if isinstance(payload, list):
+        for child in payload:
+            if isinstance(child, email.message.Message):
+                yield from _iter_parts(child, depth + 1)
+
+
+def _content_type(part: email.message.Message, default: str) -> tuple[str, dict[str, str]]:
+    raw = _header(part, "content-type")
+    if raw is None:
+        return default, {}
+    value, _, _ = raw.partition(";")
+    content_type = value.strip().lower()
+    params = _parameters(raw)
+    # RFC 2045 section 5.2: an unparseable Content-Type means text/plain.
+    if not _CONTENT_TYPE_VALUE.match(content_type):
+        return default, params
+    return content_type, params
+
+
+def _disposition(part: email.message.Message) -> tuple[str | None, dict[str, str]]:
+    raw = _header(part, "content-disposition")
+    if raw is None:
+        return None, {}
+    value, _, _ = raw.partition(";")
+    return value.strip().lower() or None, _parameters(raw)
+
+
+def _parameters(raw: str) -> dict[str, str]:
+    simple: dict[str, str] = {}
+    sections: dict[str, dict[int, tuple[str, bool]]] = {}
+    for match in _PARAMETER.finditer(raw):
+        name = match.group(1).lower()
+        value = match.group(4).strip()
+        if value.startswith('"'):
+            closed = value.endswith('"') and len(value) > 1
+            value = re.sub(r"\\(.)", r"\1", value[1:-1] if closed else value[1:])
+        if match.group(2) is None and match.group(3) is None:
+            simple.setdefault(name, value)
+        else:
+            sections.setdefault(name, {})[int(match.group(2) or 0)] = (value, bool(match.group(3)))
+    # RFC 2231 values are the more precise ones (they carry a charset), so they win.
+    for name, pieces in sections.items():
+        simple[name] = _rfc2231_value(pieces)
+    return simple
+
+
+def _rfc2231_value(pieces: dict[int, tuple[str, bool]]) -> str:
+    charset: str | None = None
+    data = bytearray()
+    for index in sorted(pieces):
+        value, encoded = pieces[index]
+        if encoded and index == min(pieces) and value.count("'") >= 2:
+            charset, _, value = value.split("'", 2)
+        if encoded:
+            data += urllib.parse.unquote_to_bytes(value.encode("utf-8", "surrogateescape"))
+        else:
+            data += value.encode("utf-8", "surrogateescape")
+    return decode_bytes(bytes(data), charset or None)[0]
+
+
+def _walk_part(
+    part: email.message.Message,
+    body: _Body,
+    walk: _Walk,
+    *,
+    depth: int,
+    in_related: bool,
+    default_type: str,
+) -> None:
+    if depth > _MAX_NESTING:
+        walk.notes.add("MIME nesting too deep; inner parts ignored")
+        return
+    try:
+        content_type, params = _content_type(part, default_type)
+        children = part.get_payload()
+        if isinstance(children, list) and content_type.startswith("multipart/"):
+            _walk_multipart(
+                content_type, params, children, body, walk, depth=depth, in_related=in_related
+            )
+        elif isinstance(children, list) and content_type.startswith("message/"):
+            _walk_message(part, content_type, children, walk, in_related=in_related)
+        elif isinstance(children, list):
+            walk.notes.add(f"{content_type} part has sub-parts; read as multipart/mixed")
+            _walk_multipart(
+                "multipart/mixed", {}, children, body, walk, depth=depth, in_related=in_related
+            )
+        else:
+            _walk_leaf(part, content_type, params, body, walk, in_related=in_related)
+    except Exception as error:
+        walk.notes.add(f"a MIME part could not be read ({type(error).__name__}); skipped")
+
+
+def _walk_multipart(
+    content_type: str,
+    params: dict[str, str],
+    children: Sequence[object],
+    body: _Body,
+    walk: _Walk,
+    *,
+    depth: int,
+    in_related: bool,
+) -> None:
+    parts = [child for child in children if isinstance(child, email.message.Message)]
+    # RFC 2046 section 5.1.5: the parts of a digest default to message/rfc822.
+    child_default = "message/rfc822" if content_type == "multipart/digest" else "text/plain"
+    related = in_related or content_type == "multipart/related"
+    if content_type == "multipart/alternative":
+        _walk_alternative(parts, body, walk, depth, related)
+        return
+    is_dsn = content_type == "multipart/report" and (
+        params.get("report-type", "").lower() == "delivery-status"
+    )
+    for child in parts:
+        if is_dsn and _read_report_part(child, walk):
+            continue
+        _walk_part(
+            child, body, walk, depth=depth + 1, in_related=related, default_type=child_default
+        )
+
+
+def _walk_alternative(
+    parts: list[email.message.Message], body: _Body, walk: _Walk, depth: int, in_related: bool
+) -> None:
+    # RFC 2046 section 5.1.4 ranks alternatives by fidelity, but for tickets we want the
+    # sender's own plain text when there is any; the richest HTML is kept for display.
+    branches: list[_Body] = []
+    for child in parts:
+        branch = _Body()
+        _walk_part(
+            child, branch, walk, depth=depth + 1, in_related=in_related, default_type="text/plain"
+        )
+        branches.append(branch)
+    plain = next((branch.plain for branch in branches if any(t.strip() for t in branch.plain)), [])
+    html = next((branch.html for branch in reversed(branches) if branch.html), [])
+    body.plain.extend(plain)
+    body.html.extend(html)
+    if body.first_charset is None:
+        body.first_charset = next((b.first_charset for b in branches if b.first_charset), None)
+
+
+def _read_report_part(part: email.message.Message, walk: _Walk) -> bool:
+    content_type, _ = _content_type(part, "text/plain")
+    if content_type in ("message/delivery-status", "message/global-delivery-status"):
+        walk.dsn_fields = _dsn_field_groups(part)
+        return True
+    if content_type in ("text/rfc822-headers", "message/global-headers"):
+        text = _decoded_text(part, walk.notes)[0]
+        match = _RETURNED_MESSAGE_ID.search(text)
+        if match and walk.returned_message_id is None:
+            walk.returned_message_id = _message_id(match.group(1))
+        return True
+    if content_type in ("message/rfc822", "message/global"):
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner and isinstance(inner[0], email.message.Message):
+            walk.returned_message_id = walk.returned_message_id or _message_id(
+                _header(inner[0], "message-id")
+            )
+    return False
+
+
+def _dsn_field_groups(part: email.message.Message) -> list[dict[str, str]]:
+    # The feed parser reads message/delivery-status as a list of header blocks (RFC 3464
+    # section 2.1: per-message fields, then one block per recipient); other parsers and
+    # broken MTAs leave it as text, which we split the same way.
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return [
+            {name: values[0] for name, values in _group(_raw_headers(block)).items()}
+            for block in payload
+            if isinstance(block, email.message.Message)
+        ]
+    data = part.get_payload(decode=True)
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(payload)
+    groups: list[dict[str, str]] = []
+    for block in re.split(r"\r?\n[ \t]*\r?\n", text):
+        fields: dict[str, str] = {}
+        for line in _unfold(block).splitlines():
+            name, colon, value = line.partition(":")
+            if colon and name.strip():
+                fields.setdefault(name.strip().lower(), value.strip())
+        if fields:
+            groups.append(fields)
+    return groups
+
+
+def _walk_message(
+    part: email.message.Message,
+    content_type: str,
+    children: Sequence[object],
+    walk: _Walk,
+    *,
+    in_related: bool,
+) -> None:
+    # A forwarded message (RFC 2046 section 5.2.1) is kept whole as an .eml attachment; its
+    # headers live in the sub-message, so they never mix with the outer message's.
+    inner = next((child for child in children if isinstance(child, email.message.Message)), None)
+    data = _message_bytes(inner) if inner is not None else b""
+    disposition, disposition_params = _disposition(part)
+    _, params = _content_type(part, content_type)
+    filename = disposition_params.get("filename") or params.get("name")
+    if not filename and inner is not None:
+        subject = _one_line(decode_header_text(_header(inner, "subject") or "", None))
+        filename = f"{subject}.eml" if subject else None
+    _add_draft(
+        part,
+        walk,
+        data,
+        filename=filename,
+        content_type=content_type,
+        disposition=disposition,
+        in_related=in_related,
+    )
+
+
+def _message_bytes(message: email.message.Message) -> bytes:
+    buffer = io.BytesIO()
+    # refold_source="none" writes the forwarded headers back exactly as they came.
+    for policy in (email.policy.default.clone(refold_source="none"), email.policy.compat32):
+        try:
+            email.generator.BytesGenerator(buffer, mangle_from_=False, policy=policy).flatten(
+                message
+            )
+            return buffer.getvalue()
+        except Exception:
+            buffer = io.BytesIO()
+    return b""
+
+
+def _walk_leaf(
+    part: email.message.Message,
+    content_type: str,
+    params: dict[str, str],
+    body: _Body,
+    walk: _Walk,
+    *,
+    in_related: bool,
+) -> None:
+    disposition, disposition_params = _disposition(part)
+    filename = disposition_params.get("filename") or params.get("name")
+    is_body_text = (
+        content_type in ("text/plain", "text/html") and disposition != "attachment" and not filename
+    )
+    if not is_body_text:
+        data = _payload_bytes(part, walk.notes)
+        _add_draft(
+            part,
+            walk,
+            data,
+            filename=filename,
+            content_type=content_type,
+            disposition=disposition,
+            in_related=in_related,
+        )
+        return
+    text, charset = _decoded_text(part, walk.notes, html=content_type == "text/html")
+    if body.first_charset is None and text.strip():
+        body.first_charset = charset
+    if content_type == "text/html":
+        body.html.append(text)
+    else:
+        body.plain.append(text)
+
+
+def _add_draft(
+    part: email.message.Message,
+    walk: _Walk,
+    data: bytes,
+    *,
+    filename: str | None,
+    content_type: str,
+    disposition: str | None,
+    in_related: bool,
+) -> None:
+    dropped: str | None = None
+    if walk.virus:
+        dropped = "virus"
+    elif len(walk.drafts) >= walk.max_count:
+        dropped = "count_limit"
+    elif len(data) > walk.max_bytes:
+        dropped = "too_large"
+    if dropped is not None:
+        walk.notes.add(f"attachment data dropped: {dropped}")
+    content_id = _message_id(_header(part, "content-id"))
+    walk.drafts.append(
+        _Draft(
+            filename=filename,
+            content_type=content_type,
+            size=len(data),
+            content_id=content_id,
+            disposition=disposition,
+            in_related=in_related,
+            data=b"" if dropped else data,
+            dropped=dropped,
+        )
+    )
+
+
+def _payload_bytes(part: email.message.Message, notes: _Notes) -> bytes:
+    fast = _base64_payload(part)
+    if fast is not None:
+        return fast
+    # get_payload(decode=True) tolerates bad base64 padding, stray characters and broken
+    # quoted-printable escapes, recording defects instead of raising.
+    try:
+        data = part.get_payload(decode=True)
+    except Exception as error:
+        notes.add(f"payload could not be decoded ({type(error).__name__}); kept raw")
+        raw = part.get_payload()
+        return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    return data if isinstance(data, bytes) else b""
+
+
+def _base64_payload(part: email.message.Message) -> bytes | None:
+    # Well-formed base64 (nearly every attachment) decodes in one pass here: a2b_base64
+    # skips the line breaks itself, where get_payload(decode=True) first splits the payload
+    # into a list of lines and joins it again, two more full-size copies of a 25 MB file.
+    encoding = (_header(part, "content-transfer-encoding") or "").strip().lower()
+    payload = part.get_payload()
+    if encoding != "base64" or not isinstance(payload, str) or not payload.isascii():
+        return None
+    try:
+        return binascii.a2b_base64(payload.encode("ascii"))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _decoded_text(
+    part: email.message.Message, notes: _Notes, *, html: bool = False
+) -> tuple[str, str]:
+    data = _payload_bytes(part, notes)
+    _, params = _content_type(part, "text/plain")
+    declared = params.get("charset")
+    if declared is None and html:
+        meta = _HTML_META_CHARSET.search(data[:4096])
+        declared = meta.group(1).decode("ascii") if meta else None
+    text, used = decode_bytes(data, declared)
+    wanted = normalize_charset(declared)
+    if declared and used != wanted:
+        notes.add(f"charset {declared!r} did not fit the text; decoded as {used}")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL_CHARS.sub("", text), used
+
+
+# ---------------------------------------------------------------------------------------
+# Headers
+
+
+def decode_header_text(value: str, fallback_charset: str | None = None) -> str:
+    """Decode an unfolded header value: RFC 2047 encoded words and raw 8-bit text.
+
+    Adjacent encoded words in the same charset are joined before decoding, because clients
+    split multi-byte characters across words; white space between encoded words is dropped
+    (RFC 2047 section 6.2).  Raw 8-bit bytes are UTF-8 (RFC 6532) or, failing that, the
+    charset of the body (``fallback_charset``), as legacy clients write them.
+    """
+    pieces: list[tuple[bytes | str, str | None]] = []
+    position = 0
+    for match in _ENCODED_WORD.finditer(value, 0, _MAX_DECODED_HEADER_CHARS):
+        between = value[position : match.start()]
+        previous_was_word = bool(pieces) and pieces[-1][1] is not None
+        if between and not (previous_was_word and between.isspace()):
+            pieces.append((between, None))
+        charset = match.group(1).split("*", 1)[0].lower()
+        data = _decode_encoded_word(match.group(2), match.group(3))
+        last = pieces[-1] if pieces else None
+        if last is not None and last[1] == charset and isinstance(last[0], bytes):
+            pieces[-1] = (last[0] + data, charset)
+        else:
+            pieces.append((data, charset))
+        position = match.end()
+    if position == 0:
+        return _decode_raw_text(value, fallback_charset)
+    pieces.append((value[position:], None))
+    decoded: list[str] = []
+    for piece, charset in pieces:
+        if isinstance(piece, bytes):
+            decoded.append(decode_bytes(piece, charset)[0])
+        else:
+            decoded.append(_decode_raw_text(piece, fallback_charset))
+    return "".join(decoded)
+
+
+def _decode_encoded_word(encoding: str, payload: str) -> bytes:
+    data = payload.encode("utf-8", "surrogateescape")
+    if encoding in "bB":
+        # Missing padding and stray characters are common; decode what is there.
+        cleaned = _BASE64_JUNK.sub(b"", data)
+        if len(cleaned) % 4 == 1:
+            cleaned = cleaned[:-1]
+        try:
+            return base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4))
+        except (binascii.Error, ValueError):
+            return data
+    return binascii.a2b_qp(data, header=True)
+
+
+def _decode_raw_text(value: str, fallback_charset: str | None) -> str:
+    if value.isascii():
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode_bytes(data, fallback_charset)[0]
+
+
+def _one_line(text: str) -> str:
+    text = _LINE_BREAKS_AND_TABS.sub(" ", text)
+    text = "".join(char for char in text if unicodedata.category(char) != "Cc")
+    return _SPACE_RUNS.sub(" ", text).strip()
+
+
+def _first(headers: Mapping[str, list[str]], name: str) -> str | None:
+    values = headers.get(name)
+    return values[0] if values else None
+
+
+def _verdict(values: list[str] | None) -> str | None:
+    if not values:
+        return None
+    return _one_line(values[0]).upper() or None
+
+
+def _message_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = _CONTROL_CHARS.sub("", value)
+    match = _ANGLE_ID.search(value)
+    if match:
+        return match.group(1)
+    token = value.strip().strip("<>").split()
+    return token[0] if token else None
+
+
+def _id_list(values: list[str]) -> tuple[str, ...]:
+    ids: dict[str, None] = {}
+    for raw_value in values:
+        value = _CONTROL_CHARS.sub("", raw_value)
+        found = _ANGLE_ID.findall(value)
+        if not found:
+            # Some clients drop the angle brackets (RFC 5322 section 3.6.4 requires them).
+            found = [token.strip("<>") for token in re.split(r"[\s,]+", value) if "@" in token]
+        for message_id in found:
+            ids.setdefault(message_id, None)
+    return tuple(ids)
+
+
+def _addresses(values: list[str], hint: str | None) -> tuple[Address, ...]:
+    found: list[Address] = []
+    try:
+        pairs = email.utils.getaddresses([_CONTROL_CHARS.sub(" ", value) for value in values])
+    except Exception:
+        return ()
+    for name, address in pairs:
+        mailbox = _decode_raw_text(address, hint).strip().strip("<>")
+        if not _PLAUSIBLE_ADDRESS.match(mailbox):
+            continue
+        local, _, domain = mailbox.rpartition("@")
+        found.append(
+            Address(
+                email=f"{local}@{domain.lower()}", name=_one_line(decode_header_text(name, hint))
+            )
+        )
+    return tuple(found)
+
+
+def _delivered_to(
+    to: tuple[Address, ...],
+    cc: tuple[Address, ...],
+    headers: Mapping[str, list[str]],
+    hint: str | None,
+) -> tuple[str, ...]:
+    recipients: dict[str, None] = {}
+    envelope = [
+        *headers.get("delivered-to", []),
+        *headers.get("x-original-to", []),
+    ]
+    for address in (*to, *cc, *_addresses(envelope, hint)):
+        recipients.setdefault(address.key, None)
+    return tuple(recipients)
+
+
+def _return_path(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = _CONTROL_CHARS.sub("", value)
+    match = re.search(r"<([^<>]*)>", value)
+    return (match.group(1) if match else value).strip()
+
+
+def _date(value: str | None, notes: _Notes) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        notes.add("Date header could not be read")
+        return None
+    # RFC 5322 section 3.3: "-0000" means the zone is unknown; UTC is the honest reading.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------------------
+# Bodies and attachments
+
+
+def _texts(plain: str, html: str | None) -> tuple[str, str]:
+    if plain.strip():
+        return plain, strip_quoted(plain)
+    if html is None:
+        return plain, plain
+    full_text = html_to_text(html)
+    new_part = strip_quoted(html_to_text(strip_quoted_html(html)))
+    return full_text, new_part or full_text
+
+
+def _cid_references(html: str) -> Iterator[str]:
+    # RFC 2392: a cid: URL is the Content-ID without brackets, %-encoded.
+    for match in _CID_REFERENCE.finditer(html):
+        yield urllib.parse.unquote(match.group(1))
+
+
+def _attachment(draft: _Draft, number: int, html_references: set[str]) -> Attachment:
+    referenced = draft.content_id is not None and draft.content_id.lower() in html_references
+    inline = draft.content_id is not None and (
+        referenced or (draft.in_related and draft.disposition != "attachment")
+    )
+    return Attachment(
+        filename=_safe_filename(draft.filename, draft.content_type, number),
+        content_type=draft.content_type,
+        size=draft.size,
+        content_id=draft.content_id,
+        inline=inline,
+        data=draft.data,
+        dropped=draft.dropped,
+    )
+
+
+def _safe_filename(raw: str | None, content_type: str, number: int) -> str:
+    name = decode_header_text(raw) if raw else ""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _LINE_BREAKS_AND_TABS.sub(" ", name)
+    # Control and format characters go too: U+202E (right-to-left override) is the classic
+    # way to make "invoice\u202Efdp.exe" display as "invoiceexe.pdf".
+    name = "".join(char for char in name if unicodedata.category(char) not in ("Cc", "Cf", "Cs"))
+    # Agents download on Windows, which refuses these characters in file names.
+    name = _WINDOWS_RESERVED.sub("_", name)
+    name = " ".join(name.split()).lstrip(". ").rstrip(". ")
+    if len(name) > _MAX_FILENAME_CHARS:
+        stem, dot, extension = name.rpartition(".")
+        if dot and 0 < len(extension) <= 16:
+            name = f"{stem[: _MAX_FILENAME_CHARS - len(extension) - 1].rstrip()}.{extension}"
+        else:
+            name = name[:_MAX_FILENAME_CHARS].rstrip()
+    return name or f"attachment-{number}{_extension(content_type)}"
+
+
+@lru_cache(maxsize=1)
+def _mime_types() -> mimetypes.MimeTypes:
+    # A fresh MimeTypes knows only Python's built-in table, so the names do not depend on
+    # the machine's /etc/mime.types.
+    return mimetypes.MimeTypes()
+
+
+def _extension(content_type: str) -> str:
+    return _mime_types().guess_extension(content_type) or ".bin"
+
+
+def _delivery_report(walk: _Walk) -> DeliveryReport | None:
+    if walk.dsn_fields is None:
+        return None
+    recipient_groups = [
+        group for group in walk.dsn_fields if "final-recipient" in group or "action" in group
+    ]
+    failed = next(
+        (group for group in recipient_groups if group.get("action", "").lower() == "failed"),
+        recipient_groups[0] if recipient_groups else {},
+    )
+    recipients = tuple(
+        _typed_value(group.get("final-recipient") or group.get("original-recipient") or "")
+        for group in recipient_groups
+    )
+    return DeliveryReport(
+        original_message_id=walk.returned_message_id,
+        recipients=tuple(recipient for recipient in recipients if recipient),
+        action=(failed.get("action") or "").strip().lower() or None,
+        status=(failed.get("status") or "").strip() or None,
+        diagnostic=_typed_value(failed.get("diagnostic-code") or "") or None,
+    )
+
+
+def _typed_value(value: str) -> str:
+    # RFC 3464 sections 2.3.2 and 2.3.6: "type ; value" ("rfc822; user@example.com",
+    # "smtp; 550 5.1.1 unknown user").
+    kind, semicolon, typed = value.partition(";")
+    return _one_line(typed if semicolon and " " not in kind.strip() else value)
+
+
+# ---------------------------------------------------------------------------------------
+# Not MIME at all
+
+
+def _recovered(raw: bytes, notes: _Notes) -> ParsedMail:
+    sample = raw[:_RECOVERY_LIMIT_BYTES]
+    if _looks_binary(sample):
+        text = sample.decode("utf-8", errors="replace")
+    else:
+        text = decode_bytes(sample, None)[0]
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufffd", "")
+    text = "".join(
+        char for char in text if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cs")
+    )
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return ParsedMail(
+        message_id=None,
+        in_reply_to=(),
+        references=(),
+        sender=None,
+        reply_to=(),
+        to=(),
+        cc=(),
+        delivered_to=(),
+        return_path=None,
+        subject="",
+        date=None,
+        text=text,
+        full_text=text,
+        html=None,
+        attachments=(),
+        headers=MappingProxyType({}),
+        auth=AuthResults(spf=None, dkim=None, dmarc=None),
+        spam_verdict=None,
+        virus_verdict=None,
+        report=None,
+        defects=notes.as_tuple(),
+        unparsed=True,
+    )
+
+
+def _looks_binary(data: bytes) -> bool:
+    controls = sum(1 for byte in data[:4096] if byte < 0x20 and byte not in (9, 10, 13))
+    return controls * 20 > min(len(data), 4096)

@@ -1,0 +1,114 @@
+"""Telling machine-written mail from mail a person wrote, and spotting spoofed insiders."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.mail.parse import ParsedMail, parse_mail
+from helpdesk.mail.robots import is_spoofed, robot_reason
+
+OWN = "support.example"
+
+
+def mail(*header_lines: str, sender: str = "Jane <jane@customer.example>") -> ParsedMail:
+    head = "\n".join((f"From: {sender}", "To: support@support.example", *header_lines))
+    return parse_mail(f"{head}\nSubject: Hi\n\nHello\n".encode())
+
+
+def test_a_plain_customer_mail_is_not_a_robot() -> None:
+    assert robot_reason(mail(), own_domain=OWN) is None
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Auto-Submitted: auto-replied", "Auto-Submitted: Auto-Notified", "Auto-Submitted: x-custom"],
+)
+def test_any_auto_submitted_value_but_no_is_an_auto_reply(header: str) -> None:
+    assert robot_reason(mail(header), own_domain=OWN) == "auto_reply"
+
+
+def test_auto_submitted_no_is_a_person() -> None:
+    assert robot_reason(mail("Auto-Submitted: No"), own_domain=OWN) is None
+
+
+def test_an_empty_vendor_auto_reply_header_is_not_a_signal() -> None:
+    assert robot_reason(mail("X-Auto-Response-Suppress:"), own_domain=OWN) is None
+
+
+def test_a_dsn_is_a_bounce_even_when_it_also_says_auto_submitted() -> None:
+    dsn = parse_mail(
+        b"From: MAILER-DAEMON@mx.example\nAuto-Submitted: auto-replied\nReturn-Path: <>\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+        b"--b\nContent-Type: text/plain\n\nfailed\n"
+        b"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\n"
+        b"Final-Recipient: rfc822; x@y.example\nAction: failed\nStatus: 5.0.0\n--b--\n"
+    )
+    assert robot_reason(dsn, own_domain=OWN) == "bounce"
+    assert dsn.report is not None
+    assert dsn.report.recipients == ("x@y.example",)
+
+
+def test_our_own_message_id_coming_back_is_an_echo_whatever_its_case() -> None:
+    echo = mail("Message-ID: <HD.01ABC.7@Support.Example>")
+    assert robot_reason(echo, own_domain=OWN) == "echo"
+
+
+def test_a_similar_message_id_from_another_domain_is_not_an_echo() -> None:
+    other = mail("Message-ID: <hd.01ABC.7@support.example.attacker.example>")
+    assert robot_reason(other, own_domain=OWN) is None
+
+
+@pytest.mark.parametrize(
+    ("sender", "reason"),
+    [
+        ("Mailer-Daemon@mx.example", "bounce"),
+        ("postmaster@customer.example", "bounce"),
+        ("noreply@shop.example", "auto_reply"),
+        ("No_Reply@shop.example", "auto_reply"),
+        ("donotreply@shop.example", "auto_reply"),
+        ("noreply-orders@shop.example", "auto_reply"),
+        ("noreplyjohn@customer.example", None),
+        ('"noreply" <john@customer.example>', None),
+    ],
+)
+def test_system_senders_are_recognised_by_their_local_part(sender: str, reason: str | None) -> None:
+    assert robot_reason(mail(sender=sender), own_domain=OWN) == reason
+
+
+def test_a_null_return_path_on_a_report_is_a_bounce() -> None:
+    report = mail(
+        "Return-Path: <>",
+        "Content-Type: multipart/report; report-type=disposition-notification; boundary=z",
+    )
+    assert robot_reason(report, own_domain=OWN) == "auto_reply"
+    dsn_like = mail("Return-Path: <>", "Content-Type: multipart/report; boundary=z")
+    assert robot_reason(dsn_like, own_domain=OWN) == "bounce"
+
+
+def authenticated(sender: str, results: str) -> ParsedMail:
+    return mail(f"Authentication-Results: amazonses.com; {results}", sender=sender)
+
+
+def test_our_domain_failing_dmarc_is_spoofed() -> None:
+    forged = authenticated("boss@support.example", "spf=pass; dkim=pass; dmarc=fail")
+    assert is_spoofed(forged, own_domain=OWN, agent_emails=())
+
+
+def test_an_agent_address_without_spf_or_dkim_pass_is_spoofed() -> None:
+    forged = authenticated("Alice <ALICE@agents.example>", "spf=softfail; dkim=none")
+    assert is_spoofed(forged, own_domain=OWN, agent_emails=["alice@agents.example"])
+
+
+def test_an_authenticated_agent_is_not_spoofed() -> None:
+    real = authenticated("alice@support.example", "spf=pass; dkim=none; dmarc=pass")
+    assert not is_spoofed(real, own_domain=OWN, agent_emails=["alice@support.example"])
+
+
+def test_a_subdomain_of_our_domain_counts_as_ours() -> None:
+    forged = authenticated("it@eu.support.example", "spf=fail; dkim=fail")
+    assert is_spoofed(forged, own_domain=OWN, agent_emails=())
+
+
+def test_customers_failing_authentication_are_not_called_spoofed() -> None:
+    customer = authenticated("jane@customer.example", "spf=fail; dkim=fail; dmarc=fail")
+    assert not is_spoofed(customer, own_domain=OWN, agent_emails=["alice@support.example"])
