@@ -41,7 +41,9 @@ MAIL_KINDS = frozenset(
 )  # fmt: skip
 
 # Kinds sent in direct response to what a person submitted; the rest are auto-generated.
-ANSWERING_KINDS = frozenset({"acknowledgement", "reply", "error"})
+# Progress notifications answer the customer's own request (issue 6 asks for auto-replied on
+# the customer-facing automatic mail), so they count as answering too.
+ANSWERING_KINDS = frozenset({"acknowledgement", "reply", "error", "notification"})
 
 # Mail clients thread on the root and the nearest ancestors; RFC 5537 §3.4.4 trims the same
 # way (keep the first, drop from the middle) so an endless thread keeps a bounded header.
