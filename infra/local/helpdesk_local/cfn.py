@@ -35,7 +35,7 @@ def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.No
     return {name: value}
 
 
-_CfnLoader.add_multi_constructor("!", _construct_intrinsic)  # type: ignore[no-untyped-call]
+_CfnLoader.add_multi_constructor("!", _construct_intrinsic)
 
 
 def load_template(path: Path) -> dict[str, Any]:

@@ -383,7 +383,7 @@ class Player:
             sender = step.sender
         mails = [m for m in outbox(self.stack) if m["ticket"] == ticket["ref"]]
         to_sender = [m for m in mails if sender.lower() in (t.lower() for t in m["to"])]
-        answered = (to_sender or mails or [None])[-1]
+        answered: dict[str, Any] | None = (to_sender or mails)[-1] if (to_sender or mails) else None
         domain = sender.rsplit("@", 1)[-1]
         message = EmailMessage(policy=policy.SMTP)
         message["From"] = sender

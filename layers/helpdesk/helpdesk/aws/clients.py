@@ -31,7 +31,7 @@ def client(service: str) -> Any:
                 read_timeout=10,
                 tcp_keepalive=True,
             )
-            _clients[service] = boto3.client(service, config=config)  # type: ignore[call-overload]
+            _clients[service] = boto3.client(service, config=config)
         return _clients[service]
 
 

@@ -70,7 +70,7 @@ def apply(
         state = sla.retarget(
             state,
             policy.name,
-            policy.targets[updated.priority],
+            policy.target(updated.priority),
             warn_at=policy.warn_at,
             at=at,
             calendar=new_calendar,

@@ -205,7 +205,7 @@ class EmailIntake:
         return tuple(stored)
 
     def _claims(self, mail: ParsedMail, raw_key: str) -> list[tuple[str, str, dict[str, str]]]:
-        claims = [(f"RAW#{raw_key}", "RAW", {})]
+        claims: list[tuple[str, str, dict[str, str]]] = [(f"RAW#{raw_key}", "RAW", {})]
         if mail.message_id:
             sender = mail.sender.email.lower() if mail.sender else ""
             # The same Message-ID from the same sender is the same message delivered twice
