@@ -49,11 +49,17 @@ def _json(
 
 @app.get("/form")
 def form_page() -> Response[str]:
+    from helpdesk.web import page_headers
+
     query = app.current_event.query_string_parameters or {}
     page = desk().page(
         language=query.get("lang"), accept_language=app.current_event.headers.get("accept-language")
     )
-    return Response(status_code=200, content_type="text/html; charset=utf-8", body=page)
+    # The language follows Accept-Language unless ?lang= says otherwise (RFC 9110 §12.5.5).
+    headers = {**page_headers(page), "Vary": "Accept-Language"}
+    return Response(
+        status_code=200, content_type="text/html; charset=utf-8", body=page, headers=headers
+    )
 
 
 @app.post("/tickets")
@@ -81,7 +87,8 @@ def submit() -> Response[str]:
             {"detail": f"{error}; try again later"},
             {"Retry-After": str(error.retry_after_seconds)},
         )
-    logger.info("form ticket opened", extra={"ticket": answer["ref"]})
+    if answer["ref"] is not None:
+        logger.info("form ticket opened", extra={"ticket": answer["ref"]})
     return _json(201, answer)
 
 

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 NAME_MAX = 200
 SUBJECT_MAX = 300
 ORDER_ID_MAX = 64
+SUBMISSION_ID_MAX = 64
+EMAIL_MAX = 254  # RFC 5321 §4.5.3.1.3: a path is at most 256 octets, brackets included
+# The choices of the form's category select; routing rules in the config may match them.
+FORM_CATEGORIES: tuple[str, ...] = ("general", "billing", "shipping", "technical")
+_SUBMISSION_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 _ADDRESS = re.compile(
     r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$"
 )
@@ -86,7 +91,7 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
     if unknown:
         raise InvalidInput(str(unknown[0]), "is not a field of this form")
     name = _one_line(_text_field(body, "name", required=True, max_len=NAME_MAX))
-    email = _one_line(_text_field(body, "email", required=True, max_len=254)).strip()
+    email = _one_line(_text_field(body, "email", required=True, max_len=EMAIL_MAX)).strip()
     if not _ADDRESS.match(email):
         raise InvalidInput("email", "is not a valid email address")
     subject = _one_line(_text_field(body, "subject", required=True, max_len=SUBJECT_MAX))
@@ -98,6 +103,8 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
         )
     message = _CONTROL.sub("", _text_field(body, "message", required=True, max_len=message_limit))
     category = _one_line(_text_field(body, "category", required=False, max_len=64)) or None
+    if category is not None and category not in FORM_CATEGORIES:
+        raise InvalidInput("category", f"must be one of {', '.join(FORM_CATEGORIES)}")
     urgency = _one_line(_text_field(body, "urgency", required=False, max_len=16)).lower() or None
     if urgency is not None and urgency not in PRIORITIES:
         raise InvalidInput("urgency", f"must be one of {', '.join(PRIORITIES)}")
@@ -108,7 +115,12 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
     if order_id and not re.fullmatch(r"[A-Za-z0-9#/_.-]+", order_id):
         raise InvalidInput("order_id", "may contain only letters, digits and # / _ . -")
     honeypot = bool(body.get("website"))
-    submission_id = _one_line(_text_field(body, "submission_id", required=False, max_len=64))
+    submission_id = _text_field(
+        body, "submission_id", required=False, max_len=SUBMISSION_ID_MAX
+    ).strip()
+    if submission_id and not _SUBMISSION_ID.fullmatch(submission_id):
+        # It becomes part of a table key and a message id: letters, digits and dashes only.
+        raise InvalidInput("submission_id", "must be 8 to 64 letters, digits or dashes")
     if not submission_id:
         # A double click posts the same form twice: the same content makes one ticket.
         digest = hashlib.sha256(f"{email.lower()}\n{subject}\n{message}".encode()).hexdigest()
@@ -225,35 +237,37 @@ class FormDesk:
                 f"is too large (at most {self.config.limits.form_body_max_bytes} bytes)",
                 status=413,
             )
+        # A flood of junk is still a flood: the client address counts before parsing.
+        self._limit(f"FORM-IP#{source_ip}", self.config.limits.form_per_ip_per_hour, "address", now)
         try:
             data = json.loads(body) if body else None
         except ValueError:
             raise InvalidInput("body", "is not valid JSON") from None
         submission = validate_form(data, self.config)
-        self._limit(submission.email, source_ip, now)
+        self._limit(
+            f"FORM-EMAIL#{submission.email.lower()}",
+            self.config.limits.form_per_address_per_hour,
+            "email address",
+            now,
+        )
         if submission.honeypot:
             # Only robots fill the hidden field; they get a plain success and no ticket.
-            return {"ref": None, "status": "received"}
+            return {"ref": None, "status": "received", "promised_by": None}
         return take_in_form(
             submission, repo=self.repo, publisher=self.publisher, config=self.config, now=now
         )
 
-    def _limit(self, email: str, source_ip: str, now: datetime) -> None:
-        """Per-address and per-IP hourly limits (atomic counters with a TTL)."""
+    def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:
+        """One more hit on an hourly counter of ``scope``; :class:`RateLimited` once over.
+
+        Counters are keyed by the hour, so an old one is never read again; its TTL
+        (``expires_at``, the table's TTL attribute) lets DynamoDB delete it an hour later.
+        """
         from helpdesk.errors import RateLimited
 
-        window = now.strftime("%Y%m%d%H")
-        expires = int(now.timestamp()) + 7200
-        retry_after = 3600 - (now.minute * 60 + now.second)
-        limits = self.config.limits
+        window_start = now.replace(minute=0, second=0, microsecond=0)
+        window_end = int(window_start.timestamp()) + 3600
         if not self.repo.count_in_window(
-            f"FORM-IP#{source_ip}", window, limit=limits.form_per_ip_per_hour, expires_at=expires
+            scope, window_start.strftime("%Y%m%d%H"), limit=limit, expires_at=window_end + 3600
         ):
-            raise RateLimited("address", retry_after)
-        if not self.repo.count_in_window(
-            f"FORM-EMAIL#{email.lower()}",
-            window,
-            limit=limits.form_per_address_per_hour,
-            expires_at=expires,
-        ):
-            raise RateLimited("email address", retry_after)
+            raise RateLimited(what, max(1, window_end - int(now.timestamp())))
