@@ -48,6 +48,24 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(fast=args.fast)
 
 
+def _local(args: argparse.Namespace) -> int:
+    from helpdesk_local.server import run_local
+
+    return run_local(
+        port=args.port,
+        smtp_port=args.smtp_port,
+        speed=args.speed,
+        config_path=Path(args.config) if args.config else None,
+    )
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="helpdesk", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +73,20 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="play the bundled demo day, narrated")
     demo.add_argument("--fast", action="store_true", help="no pauses between steps")
     demo.set_defaults(run=_demo)
+
+    local = commands.add_parser(
+        "local", help="serve the local stack on 127.0.0.1: HTTP routes, SMTP, a running clock"
+    )
+    local.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
+    local.add_argument("--smtp-port", type=int, default=2525, help="SMTP port (default 2525)")
+    local.add_argument(
+        "--speed",
+        type=_non_negative,
+        default=1.0,
+        help="stack seconds per wall-clock second (default 1; 0 stops the clock)",
+    )
+    local.add_argument("--config", help="ops config file (default infra/helpdesk.yaml)")
+    local.set_defaults(run=_local)
 
     scenario = commands.add_parser("scenario", help="play a scenario file, print the state JSON")
     scenario.add_argument("file")

@@ -1,0 +1,456 @@
+"""`helpdesk local`: the local stack behind real sockets, on 127.0.0.1 only.
+
+- HTTP: the template's API routes (``/form``, ``/tickets``, ``/survey/{token}``,
+  ``/agent/...``) answered by the functions, as API Gateway would; plus developer pages
+  under ``/_local/``: ``state`` (the state JSON), ``advance`` (POST ``{"by": "1h"}``),
+  ``outbox`` and ``tickets``.
+- SMTP: every accepted message is delivered as SES would (its verdict and authentication
+  headers on top, stored in the bucket, the queue notified), then the queues drain.
+- Time: the stack's clock runs at ``speed`` times real time; schedules fire as it passes
+  them.
+
+The stack is single-threaded (moto, the functions' environment, the clock seam), so every
+request, mail and tick takes one lock.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from helpdesk_local.stack import HttpResponse, LocalStack
+
+HOST = "127.0.0.1"
+# API Gateway refuses payloads above 10 MB (HTTP API quota); so does the local server.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+TICK_SECONDS = 1.0
+PAGES_DIR = Path(__file__).parent / "pages"
+_URL = re.compile(r"https?://[^\s\"'<>]+")
+
+
+@dataclass
+class LocalServer:
+    """A running `helpdesk local`: its addresses, and :meth:`stop` to end it cleanly."""
+
+    stack: LocalStack
+    http_port: int
+    smtp_port: int
+    speed: float
+    lock: threading.RLock
+    _httpd: ThreadingHTTPServer
+    _smtp: Any
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def url(self) -> str:
+        """Base URL of the HTTP server, e.g. ``http://127.0.0.1:8080``."""
+        return f"http://{HOST}:{self.http_port}"
+
+    def urls(self) -> dict[str, str]:
+        """What a developer opens, by name."""
+        return {
+            "form": f"{self.url}/form",
+            "outbox": f"{self.url}/_local/outbox",
+            "tickets": f"{self.url}/_local/tickets",
+            "state": f"{self.url}/_local/state",
+            "advance": f"{self.url}/_local/advance",
+            "smtp": f"smtp://{HOST}:{self.smtp_port}",
+        }
+
+    def stop(self) -> None:
+        """Stop the clock, both listeners and the stack; safe to call twice."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._smtp.stop()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        with self.lock:
+            self.stack.stop()
+
+
+def serve(
+    *,
+    port: int = 8080,
+    smtp_port: int = 2525,
+    speed: float = 1.0,
+    start: datetime | None = None,
+    config_path: Path | None = None,
+    fault_rate: float = 0.0,
+) -> LocalServer:
+    """Start a local stack and serve it on 127.0.0.1; returns once both listeners accept.
+
+    ``port`` or ``smtp_port`` 0 picks a free port (tests). ``speed`` is how many seconds of
+    stack time pass per second of wall time (0 stops the clock; ``POST /_local/advance``
+    still moves it). ``fault_rate`` injects AWS faults, as a scenario's ``faults.rate``.
+    """
+    from aiosmtpd.controller import Controller
+
+    from helpdesk_local.stack import LocalStack
+
+    if speed < 0:
+        raise ValueError("speed must not be negative")
+    stack = LocalStack(start=start, config_path=config_path, fault_rate=fault_rate)
+    stack.start()
+    lock = threading.RLock()
+    try:
+        httpd = ThreadingHTTPServer((HOST, port), _handler_class(stack, lock))
+        httpd.daemon_threads = True
+        smtp = Controller(
+            SesDelivery(stack, lock),
+            hostname=HOST,
+            port=smtp_port or _free_port(),
+            enable_SMTPUTF8=True,
+            decode_data=False,
+        )
+        smtp.start()
+    except BaseException:
+        stack.stop()
+        raise
+    server = LocalServer(
+        stack=stack,
+        http_port=httpd.server_address[1],
+        smtp_port=smtp.port,
+        speed=speed,
+        lock=lock,
+        _httpd=httpd,
+        _smtp=smtp,
+    )
+    http_thread = threading.Thread(target=httpd.serve_forever, name="helpdesk-http", daemon=True)
+    clock_thread = threading.Thread(
+        target=_run_clock, args=(server,), name="helpdesk-clock", daemon=True
+    )
+    server._threads.extend([http_thread, clock_thread])
+    http_thread.start()
+    clock_thread.start()
+    return server
+
+
+def run_local(
+    *,
+    port: int,
+    smtp_port: int,
+    speed: float,
+    config_path: Path | None = None,
+    fault_rate: float = 0.0,
+) -> int:
+    """The `helpdesk local` command: serve until Ctrl-C, then stop cleanly."""
+    try:
+        server = serve(
+            port=port,
+            smtp_port=smtp_port,
+            speed=speed,
+            config_path=config_path,
+            fault_rate=fault_rate,
+        )
+    except OSError as error:
+        print(f"error: cannot listen on {HOST}: {error}", file=sys.stderr)
+        return 1
+    print(f"helpdesk local: clock at {server.stack.clock.peek().isoformat()}, x{speed:g} speed")
+    for name, url in server.urls().items():
+        print(f"  {name:<8} {url}")
+    print("Ctrl-C stops it.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+    finally:
+        server.stop()
+    print("stopped")
+    return 0
+
+
+def _free_port() -> int:
+    # aiosmtpd's controller checks readiness by connecting to the port it was given, so it
+    # needs a real number, not 0.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def _run_clock(server: LocalServer) -> None:
+    """Advance the stack by ``speed`` times the wall time that passed, once a second."""
+    last = time.monotonic()
+    while not server._stopping.wait(TICK_SECONDS):
+        now = time.monotonic()
+        elapsed, last = now - last, now
+        if server.speed == 0:
+            continue
+        with server.lock:
+            if server._stopping.is_set():
+                return
+            try:
+                server.stack.advance(timedelta(seconds=elapsed * server.speed))
+            except Exception:
+                traceback.print_exc()
+
+
+# ---------------------------------------------------------------------- SMTP
+class SesDelivery:
+    """aiosmtpd handler that takes mail in the way SES's receipt rule does.
+
+    Recipients outside the mail domain are refused at RCPT time (the receipt rule lists only
+    that domain); an accepted message gets SES's verdict and authentication headers on
+    top and is stored in the bucket, whose notification queues it for intake.
+    """
+
+    def __init__(self, stack: LocalStack, lock: threading.RLock) -> None:
+        self.stack = stack
+        self.lock = lock
+        assert stack.resolver is not None
+        self.domain = str(stack.resolver.parameters["MailDomain"]).lower()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        domain = address.rpartition("@")[2].lower()
+        if domain != self.domain and not domain.endswith("." + self.domain):
+            return f"550 5.1.1 {address}: this server receives mail for {self.domain} only"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import asyncio
+
+        raw = envelope.original_content or envelope.content
+        data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+        sender = str(envelope.mail_from or "")
+        # The intake is slow next to the SMTP loop: run it off the loop's thread.
+        await asyncio.get_running_loop().run_in_executor(None, self.deliver, sender, data)
+        return "250 2.0.0 Ok: queued"
+
+    def deliver(self, sender: str, raw: bytes) -> str:
+        """Deliver one message as SES would, then run the queues dry; returns the S3 key."""
+        with self.lock:
+            key = self.stack.deliver_email(with_ses_headers(raw, sender))
+            self.stack.drain()
+            return key
+
+
+def with_ses_headers(raw: bytes, sender: str) -> bytes:
+    """``raw`` with the headers SES's receipt action puts on top of a message that passed
+    SPF, DKIM, DMARC and the spam and virus scans."""
+    from helpdesk_local.scenario import SES_PASS_HEADERS
+
+    sender = sender.strip("<>") or "postmaster@localhost"
+    domain = sender.rpartition("@")[2] or "localhost"
+    top = "".join(
+        f"{name}: {value.format(domain=domain, sender=sender)}\r\n"
+        for name, value in SES_PASS_HEADERS.items()
+    )
+    return top.encode("utf-8") + raw
+
+
+# ---------------------------------------------------------------------- HTTP
+def _handler_class(stack: LocalStack, lock: threading.RLock) -> type[BaseHTTPRequestHandler]:
+    class Handler(LocalRequestHandler):
+        pass
+
+    Handler.stack = stack
+    Handler.lock = lock
+    return Handler
+
+
+class LocalRequestHandler(BaseHTTPRequestHandler):
+    """One HTTP request: a ``/_local/`` page, or an API route answered by the stack."""
+
+    stack: ClassVar[LocalStack]
+    lock: ClassVar[threading.RLock]
+    server_version = "helpdesk-local"
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+    def _dispatch(self, method: str) -> None:
+        path = self.path.split("?", 1)[0]
+        try:
+            body = self._read_body()
+        except ValueError as error:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _json_body({"message": str(error)}))
+            return
+        local_pages: dict[tuple[str, str], Callable[[bytes], tuple[int, dict[str, str], str]]] = {
+            ("GET", "/"): self._home,
+            ("GET", "/_local/state"): self._state,
+            ("POST", "/_local/advance"): self._advance,
+            ("GET", "/_local/outbox"): self._outbox,
+            ("GET", "/_local/tickets"): self._tickets,
+        }
+        page = local_pages.get((method, path))
+        try:
+            with self.lock:
+                if page is not None:
+                    status, headers, text = page(body)
+                else:
+                    status, headers, text = self._api(method, body)
+        except Exception:
+            traceback.print_exc()
+            # What API Gateway answers when the integration fails.
+            self._send(500, _json_body({"message": "Internal Server Error"}))
+            return
+        self._send(status, (headers, text))
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            raise ValueError("Request Entity Too Large")
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, status: int, response: tuple[dict[str, str], str]) -> None:
+        headers, text = response
+        payload = text.encode("utf-8")
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    # ------------------------------------------------------------ API routes
+    def _api(self, method: str, body: bytes) -> tuple[int, dict[str, str], str]:
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        response: HttpResponse = self.stack.http(
+            method,
+            self.path,
+            body=body if body or method in ("POST", "PATCH", "PUT") else None,
+            headers=headers,
+            source_ip=self.client_address[0],
+            host=headers.get("host", self._host()),
+        )
+        return response.status, response.headers, response.body
+
+    # ------------------------------------------------------------ developer pages
+    def _home(self, _: bytes) -> tuple[int, dict[str, str], str]:
+        return 302, {"Location": "/form"}, ""
+
+    def _state(self, _: bytes) -> tuple[int, dict[str, str], str]:
+        from helpdesk_local.state import build_state
+
+        return 200, *_json_body(build_state(self.stack))
+
+    def _advance(self, body: bytes) -> tuple[int, dict[str, str], str]:
+        from helpdesk.clock import iso
+        from helpdesk.durations import parse_duration
+
+        try:
+            request = json.loads(body or b"{}")
+            by = parse_duration(str(request["by"]))
+        except (ValueError, KeyError, TypeError) as error:
+            detail = str(error) if isinstance(error, ValueError) else 'expected {"by": "1h"}'
+            return 422, *_json_body({"detail": f"by: {detail}", "field": "by"})
+        self.stack.advance(by)
+        return 200, *_json_body({"clock": iso(self.stack.clock.peek())})
+
+    def _outbox(self, _: bytes) -> tuple[int, dict[str, str], str]:
+        from helpdesk_local.state import outbox
+
+        rewrite = _link_rewriter(self.stack, self._base_url())
+        mails = []
+        for mail in reversed(outbox(self.stack)):
+            text = rewrite(mail["text"])
+            mails.append(
+                {
+                    **mail,
+                    "text": text,
+                    "html": _framed(rewrite(mail["html"])) if mail["html"] else None,
+                    "links": list(dict.fromkeys(_URL.findall(text))),
+                }
+            )
+        return self._page("outbox.html", mails=mails)
+
+    def _tickets(self, _: bytes) -> tuple[int, dict[str, str], str]:
+        from helpdesk_local.state import scan_items, ticket_views
+
+        tickets = list(reversed(ticket_views(scan_items(self.stack))))
+        return self._page("tickets.html", tickets=tickets)
+
+    def _page(self, template: str, **context: Any) -> tuple[int, dict[str, str], str]:
+        from helpdesk.clock import iso
+
+        text = _pages().get_template(template).render(clock=iso(self.stack.clock.peek()), **context)
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, text
+
+    def _base_url(self) -> str:
+        return f"http://{self.headers.get('Host') or self._host()}"
+
+    def _host(self) -> str:
+        return f"{HOST}:{cast('ThreadingHTTPServer', self.server).server_port}"
+
+
+def _json_body(value: Any) -> tuple[dict[str, str], str]:
+    return {"Content-Type": "application/json; charset=utf-8"}, json.dumps(
+        value, ensure_ascii=False, indent=2
+    )
+
+
+def _link_rewriter(stack: LocalStack, base_url: str) -> Callable[[str], str]:
+    """Point links the functions made for the deployed API (their ``PUBLIC_URL``) at this
+    server, so that a survey link in a mail opens the local survey page."""
+    public_urls = {
+        function.environment["PUBLIC_URL"].rstrip("/")
+        for function in stack.functions.values()
+        if function.environment.get("PUBLIC_URL")
+    }
+
+    def rewrite(text: str) -> str:
+        for public_url in public_urls:
+            text = text.replace(public_url + "/", base_url + "/")
+        return text
+
+    return rewrite
+
+
+def _framed(mail_html: str) -> str:
+    # In a sandboxed frame a link would open inside the frame; <base target> sends every
+    # link to a new tab instead (the sandbox allows popups, never scripts).
+    return '<base target="_blank">' + mail_html
+
+
+@lru_cache(maxsize=1)
+def _pages() -> jinja2.Environment:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PAGES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )

@@ -1,0 +1,230 @@
+"""`helpdesk local` over real sockets: the form over HTTP, mail over SMTP, the clock and the
+developer pages, as a developer's browser and mail client meet them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from conftest import MONDAY_MORNING
+from helpdesk.clock import parse_iso
+from helpdesk_local.server import LocalServer, serve
+from helpdesk_local.stack import REPO_ROOT
+
+FORM = {
+    "name": "Anna Schmidt",
+    "email": "anna@example.com",
+    "subject": "Where is my order?",
+    "message": "It has been two weeks.",
+    "submission_id": "0d6f6a3e-5b1c-4d0e-8f4e-2b7c9a1d3e5f",
+}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    """One local server on free ports, its clock standing still unless a test moves it."""
+    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING)
+    yield running
+    running.stop()
+
+
+def request(
+    server: LocalServer, method: str, path: str, body: Any = None, **headers: str
+) -> tuple[int, dict[str, str], str]:
+    data = json.dumps(body).encode() if body is not None else None
+    if data is not None:
+        headers.setdefault("Content-Type", "application/json")
+    call = urllib.request.Request(server.url + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(call, timeout=60) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+def state(server: LocalServer) -> dict[str, Any]:
+    status, _, body = request(server, "GET", "/_local/state")
+    assert status == 200
+    return dict(json.loads(body))
+
+
+def customer_mail(sender: str, subject: str, to: str = "support@support.example") -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = f"Carol <{sender}>"
+    mail["To"] = to
+    mail["Subject"] = subject
+    mail["Message-ID"] = f"<{subject.replace(' ', '.')}@example.org>"
+    mail.set_content("The printer says PC LOAD LETTER.")
+    return mail
+
+
+def test_the_form_page_is_served_over_http(server: LocalServer) -> None:
+    status, headers, body = request(server, "GET", "/form?lang=zh")
+
+    assert status == 200
+    assert headers["content-type"].startswith("text/html")
+    assert '<html lang="zh">' in body
+    assert "Content-Security-Policy" in headers or "content-security-policy" in headers
+
+
+def test_a_form_posted_over_http_becomes_a_ticket(server: LocalServer) -> None:
+    status, _, body = request(server, "POST", "/tickets", FORM)
+
+    assert status == 201
+    ref = json.loads(body)["ref"]
+    [ticket] = [t for t in state(server)["tickets"] if t["ref"] == ref]
+    assert ticket["channel"] == "form"
+    assert ticket["subject"] == "Where is my order?"
+
+
+def test_a_mail_to_the_smtp_port_becomes_a_ticket_with_an_acknowledgement(
+    server: LocalServer,
+) -> None:
+    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=60) as smtp:
+        smtp.send_message(customer_mail("carol@example.org", "Printer on fire"))
+
+    now = state(server)
+    [ticket] = [t for t in now["tickets"] if t["subject"] == "Printer on fire"]
+    assert ticket["channel"] == "email"
+    assert ticket["contact"]["email"] == "carol@example.org"
+    [ack] = [
+        m for m in now["outbox"] if m["ticket"] == ticket["ref"] and m["kind"] == "acknowledgement"
+    ]
+    assert ack["to"] == ["carol@example.org"]
+    assert server.stack.invocation_errors == []
+
+
+def test_mail_for_another_domain_is_refused_like_ses_would(server: LocalServer) -> None:
+    mail = customer_mail("carol@example.org", "Lost", to="someone@elsewhere.example")
+
+    with (
+        smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=60) as smtp,
+        pytest.raises(smtplib.SMTPRecipientsRefused),
+    ):
+        smtp.send_message(mail)
+
+
+def test_advancing_moves_the_clock_and_answers_the_new_time(server: LocalServer) -> None:
+    before = parse_iso(state(server)["clock"])
+
+    status, _, body = request(server, "POST", "/_local/advance", {"by": "1h30m"})
+
+    assert status == 200
+    assert parse_iso(json.loads(body)["clock"]) == before + timedelta(hours=1, minutes=30)
+    assert parse_iso(state(server)["clock"]) == before + timedelta(hours=1, minutes=30)
+
+
+@pytest.mark.parametrize("body", [{"by": "soon"}, {"until": "1h"}, ["1h"]])
+def test_advancing_by_something_that_is_not_a_duration_answers_422(
+    server: LocalServer, body: Any
+) -> None:
+    status, _, answer = request(server, "POST", "/_local/advance", body)
+
+    assert status == 422
+    assert json.loads(answer)["field"] == "by"
+
+
+def test_the_clock_runs_at_the_given_speed(server: LocalServer) -> None:
+    before = parse_iso(state(server)["clock"])
+    server.speed = 3600.0  # an hour a second
+    try:
+        deadline = time.monotonic() + 30
+        while parse_iso(state(server)["clock"]) < before + timedelta(hours=1):
+            assert time.monotonic() < deadline, "the clock did not move"
+            time.sleep(0.2)
+    finally:
+        server.speed = 0.0
+
+
+def test_the_outbox_page_shows_the_mails_newest_first_in_a_sandboxed_frame(
+    server: LocalServer,
+) -> None:
+    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=60) as smtp:
+        smtp.send_message(customer_mail("dave@example.org", "First <b>question</b>"))
+        smtp.send_message(customer_mail("erin@example.org", "Second question"))
+
+    status, headers, body = request(server, "GET", "/_local/outbox")
+
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert body.index("Second question") < body.index("First &lt;b&gt;question&lt;/b&gt;")
+    assert "<b>question</b>" not in body.split("<iframe")[0]
+    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in body
+    assert "srcdoc=" in body
+
+
+def test_the_tickets_page_shows_each_ticket_with_its_messages(server: LocalServer) -> None:
+    request(server, "POST", "/tickets", {**FORM, "submission_id": "5e0c1b11-aaaa-4bbb-8ccc"})
+
+    status, _, body = request(server, "GET", "/_local/tickets")
+
+    assert status == 200
+    assert "Where is my order?" in body
+    assert "It has been two weeks." in body
+
+
+def test_an_unknown_path_answers_404_as_api_gateway_does(server: LocalServer) -> None:
+    status, _, body = request(server, "GET", "/nowhere")
+
+    assert status == 404
+    assert json.loads(body) == {"message": "Not Found"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_the_command_prints_its_urls_and_ctrl_c_stops_it_cleanly() -> None:
+    http_port, smtp_port = free_port(), free_port()
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(REPO_ROOT / "layers" / "helpdesk"), str(REPO_ROOT / "infra" / "local")]
+        ),
+    }
+    command = [sys.executable, "-m", "helpdesk_local.cli", "local"]
+    options = ["--port", str(http_port), "--smtp-port", str(smtp_port), "--speed", "0"]
+    process = subprocess.Popen(
+        command + options,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        assert process.stdout is not None
+        printed = []
+        for line in process.stdout:
+            printed.append(line)
+            if "Ctrl-C" in line:
+                break
+        output = "".join(printed)
+        assert f"http://127.0.0.1:{http_port}/form" in output
+        assert f"smtp://127.0.0.1:{smtp_port}" in output
+
+        process.send_signal(signal.SIGINT)
+        rest, errors = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, errors
+    assert "stopped" in rest
+    for port in (http_port, smtp_port):
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0
