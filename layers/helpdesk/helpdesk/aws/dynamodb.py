@@ -445,6 +445,7 @@ class DynamoRepository:
         claims: Iterable[tuple[str, str, Mapping[str, Any]]] = (),
         contact: Contact | None = None,
         history: Iterable[tuple[str, Mapping[str, Any]]] = (),
+        also: Iterable[Mapping[str, Any]] = (),
     ) -> Ticket:
         """Write a ticket and everything that changes with it, all or nothing.
 
@@ -453,7 +454,9 @@ class DynamoRepository:
         on one ticket never overwrite each other; the loser gets :class:`Conflict` and
         re-reads. ``claims`` are marker items that must not exist (Message-IDs, deliveries,
         submission ids): a duplicate delivery fails the whole write. ``timers`` maps a
-        timer kind to its next due instant, or None to stop that clock.
+        timer kind to its next due instant, or None to stop that clock. ``also`` are more
+        :meth:`transact` operations that must happen with the ticket change (an agent's
+        load, a queue marker), after the ticket's own.
         Returns the ticket as stored (version incremented).
         """
         stored = Ticket(**{**ticket.__dict__, "version": 0 if creating else ticket.version + 1})
@@ -519,7 +522,7 @@ class DynamoRepository:
             put = operations[0]
             put["names"] = {"#v": "version"}
             put["values"] = {":v": ticket.version}
-        self.transact(operations)
+        self.transact([*operations, *also])
         return stored
 
     def transact(self, operations: Iterable[Mapping[str, Any]]) -> None:
@@ -599,6 +602,29 @@ class DynamoRepository:
         except Conflict:
             return False
         return True
+
+    def index_items(
+        self, gsi1pk: str, *, newest_first: bool = False, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Items of one GSI1 partition (a team's queue), in GSI1SK order, paginated."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": gsi1pk}},
+            "ScanIndexForward": not newest_first,
+        }
+        yielded = 0
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - yielded
+            response = self._call("query", **kwargs)
+            for item in response.get("Items", []):
+                yield decode(item)
+                yielded += 1
+            if "LastEvaluatedKey" not in response or (limit is not None and yielded >= limit):
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 __all__ = [
