@@ -306,6 +306,7 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             return
         local_pages: dict[tuple[str, str], Callable[[bytes], tuple[int, dict[str, str], str]]] = {
             ("GET", "/"): self._home,
+            ("GET", "/favicon.ico"): self._no_icon,
             ("GET", "/_local/state"): self._state,
             ("POST", "/_local/advance"): self._advance,
             ("GET", "/_local/outbox"): self._outbox,
@@ -359,6 +360,10 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------ developer pages
     def _home(self, _: bytes) -> tuple[int, dict[str, str], str]:
         return 302, {"Location": "/form"}, ""
+
+    def _no_icon(self, _: bytes) -> tuple[int, dict[str, str], str]:
+        # Browsers ask for it on every page; "no content" keeps their consoles quiet.
+        return 204, {}, ""
 
     def _state(self, _: bytes) -> tuple[int, dict[str, str], str]:
         from helpdesk_local.state import build_state
