@@ -229,6 +229,9 @@ class LocalStack:
         from helpdesk import clock
 
         clock.set_source(self.clock.read)
+        # Reset first: the injector hooks the fresh default session that the functions'
+        # clients are then created from (a reset afterwards would drop the hook).
+        self._reset_function_clients()
         if self.fault_rate > 0:
             from helpdesk_local.faults import FaultInjector
 
@@ -236,7 +239,6 @@ class LocalStack:
                 rate=self.fault_rate, seed=self.fault_seed, services=self.fault_services
             )
             self.faults.install()
-        self._reset_function_clients()
 
     def stop(self) -> None:
         from helpdesk import clock

@@ -11,6 +11,7 @@ Message-ID.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from helpdesk.ports import Mailer
 
 LEASE = timedelta(minutes=5)
+SETTLE_ATTEMPTS = 3  # each is a whole botocore call with its own retries
 
 
 @dataclass(frozen=True)
@@ -65,32 +67,53 @@ def send_once(
         if existing.get("state") == "pending" and existing.get("lease_until", "") > now.isoformat():
             raise TransientError(f"{sk}: another delivery is sending it") from None
         repo.update(pk, sk, "SET lease_until = :l", values={":l": (now + LEASE).isoformat()})
-    if recipient_limit_per_hour is not None:
-        window = now.strftime("%Y%m%d%H")
-        for recipient in mail.to:
-            if not repo.count_in_window(
-                f"OUT#{recipient.lower()}",
-                window,
-                limit=recipient_limit_per_hour,
-                expires_at=int(now.timestamp()) + 7200,
-            ):
-                repo.update(pk, sk, "SET #s = :s", names={"#s": "state"}, values={":s": "limited"})
-                return SendResult(False, message_id, "recipient_limit")
-    raw = compose(_with_id(mail, message_id), domain=domain, date=now)
     try:
+        if recipient_limit_per_hour is not None:
+            window = now.strftime("%Y%m%d%H")
+            for recipient in mail.to:
+                if not repo.count_in_window(
+                    f"OUT#{recipient.lower()}",
+                    window,
+                    limit=recipient_limit_per_hour,
+                    expires_at=int(now.timestamp()) + 7200,
+                ):
+                    repo.update(
+                        pk, sk, "SET #s = :s", names={"#s": "state"}, values={":s": "limited"}
+                    )
+                    return SendResult(False, message_id, "recipient_limit")
+        raw = compose(_with_id(mail, message_id), domain=domain, date=now)
         mailer.send(raw, sender=mail.sender, recipients=[*mail.to, *mail.cc])
     except Exception:
-        # SES did not take it: release the claim so that the retry sends it.
-        repo.delete(pk, sk)
+        # SES did not take it: release the claim so that the retry sends it (a claim left
+        # pending would hold every retry back until the lease runs out).
+        _settle(lambda: repo.delete(pk, sk))
         raise
-    repo.update(
-        pk,
-        sk,
-        "SET #s = :s, sent_at = :t",
-        names={"#s": "state"},
-        values={":s": "sent", ":t": now.isoformat()},
+    _settle(
+        lambda: repo.update(
+            pk,
+            sk,
+            "SET #s = :s, sent_at = :t",
+            names={"#s": "state"},
+            values={":s": "sent", ":t": now.isoformat()},
+        )
     )
     return SendResult(True, message_id)
+
+
+def _settle(write: Callable[[], object]) -> None:
+    """Make a write that follows SES's answer stick, trying again when throttled.
+
+    Giving up here leaves the record pending: every retry then waits out the lease, and the
+    one after it sends the mail a second time. Both writes are idempotent (a delete, a SET),
+    so trying them again is safe.
+    """
+    for attempt in range(SETTLE_ATTEMPTS):
+        try:
+            write()
+            return
+        except TransientError:
+            if attempt == SETTLE_ATTEMPTS - 1:
+                raise
 
 
 def _with_id(mail: OutboundMail, message_id: str) -> OutboundMail:

@@ -1,0 +1,112 @@
+"""Fixtures for the reliability tests: a stack whose functions' AWS requests fail, and
+scenario runs compared with and without faults."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpdesk_local.scenario import FormStep, Player, Step, load_scenario
+from helpdesk_local.stack import LocalStack
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+# Monday 23 November 2026, 08:55 UTC = 09:55 in Berlin: inside office hours.
+MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+FAULT_RATE = 0.15
+FAULT_SEED = 10
+_MESSAGE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
+
+
+@pytest.fixture
+def faulty_stack() -> Iterator[LocalStack]:
+    """A local stack on which 15% of the functions' AWS requests are throttled or fail
+    (seeded, so a failing run can be replayed); ``stack.faults.injected`` counts them."""
+    with LocalStack(start=MONDAY_MORNING, fault_rate=FAULT_RATE, fault_seed=FAULT_SEED) as local:
+        yield local
+
+
+def normalised(state: dict[str, Any]) -> dict[str, Any]:
+    """The state with what differs between two equal runs replaced: ticket references are
+    random (numbered in creation order instead), Message-IDs contain them or are random,
+    dead letters carry S3 keys and times."""
+    text = json.dumps({k: v for k, v in state.items() if k != "dead_letters"}, ensure_ascii=False)
+    for number, ticket in enumerate(state["tickets"], start=1):
+        text = re.sub(re.escape(ticket["ref"]), f"HD-TICKET{number}", text, flags=re.IGNORECASE)
+    normal: dict[str, Any] = json.loads(_MESSAGE_ID.sub("<message-id>", text))
+    return normal
+
+
+@pytest.fixture(scope="session")
+def normalise() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """:func:`normalised`, for test modules (which cannot rely on importing a conftest)."""
+    return normalised
+
+
+class ChaosPlayer(Player):
+    """Plays a scenario as its users would under faults: a browser whose form post failed
+    with a 5xx (the function raised) posts it again, as the form page's script does."""
+
+    def run(self, number: int, step: Step) -> Any:
+        if not isinstance(step, FormStep):
+            return super().run(number, step)
+        for _ in range(5):
+            try:
+                return super().run(number, step)
+            except Exception:
+                self.stack.drain()
+        return super().run(number, step)
+
+
+PlayScenario = Callable[..., tuple[dict[str, Any], LocalStack]]
+
+
+@pytest.fixture(scope="session")
+def calm_state() -> Callable[[str], dict[str, Any]]:
+    """The final state of a scenario played without its faults (played once per session:
+    several chaos runs compare with it)."""
+    states: dict[str, dict[str, Any]] = {}
+
+    def state(name: str) -> dict[str, Any]:
+        if name not in states:
+            scenario = load_scenario(SCENARIOS / name)
+            with LocalStack(config_path=scenario.config, start=scenario.start) as stack:
+                states[name] = Player(stack, scenario).play()
+        return states[name]
+
+    return state
+
+
+@pytest.fixture
+def play_scenario() -> Iterator[PlayScenario]:
+    """Play a scenario file from tests/scenarios; ``faults=False`` drops its faults,
+    ``rate``/``seed`` override them. Returns the state and the (stopped) stack."""
+
+    def play(
+        name: str, *, faults: bool = True, rate: float | None = None, seed: int | None = None
+    ) -> tuple[dict[str, Any], LocalStack]:
+        scenario = load_scenario(SCENARIOS / name)
+        chosen = scenario.faults if faults else None
+        if chosen is not None and (rate is not None or seed is not None):
+            chosen = replace(
+                chosen,
+                rate=chosen.rate if rate is None else rate,
+                seed=chosen.seed if seed is None else seed,
+            )
+        with LocalStack(
+            config_path=scenario.config,
+            start=scenario.start,
+            fault_rate=chosen.rate if chosen else 0.0,
+            fault_seed=chosen.seed if chosen else None,
+            fault_services=chosen.services if chosen else (),
+        ) as stack:
+            state = ChaosPlayer(stack, scenario).play()
+        return state, stack
+
+    yield play
