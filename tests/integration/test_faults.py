@@ -87,9 +87,9 @@ def test_botocore_gets_its_backoff_sleep_back_when_the_stack_stops() -> None:
     assert botocore.endpoint.time is time
 
 
-def test_an_injector_refuses_a_rate_that_would_fail_everything() -> None:
+def test_an_injector_refuses_a_rate_above_one_and_services_it_does_not_know() -> None:
     with pytest.raises(ValueError, match="rate"):
-        FaultInjector(rate=1.0)
+        FaultInjector(rate=1.5)
     with pytest.raises(ValueError, match="unknown fault services: lambda"):
         FaultInjector(rate=0.1, services=("lambda",))
 

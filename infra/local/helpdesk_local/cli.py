@@ -56,7 +56,28 @@ def _local(args: argparse.Namespace) -> int:
         smtp_port=args.smtp_port,
         speed=args.speed,
         config_path=Path(args.config) if args.config else None,
+        fault_rate=args.faults,
     )
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    """Dead letters of a deployed stack back to their queues (SQS message-move tasks)."""
+    from helpdesk_local.redrive import RedriveError, describe, redrive_aws
+
+    try:
+        results = redrive_aws(args.stack_name, args.queue)
+    except RedriveError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(describe(results)))
+    return 0
+
+
+def _fault_rate(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a rate from 0 to below 1")
+    return value
 
 
 def _non_negative(text: str) -> float:
@@ -86,6 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         help="stack seconds per wall-clock second (default 1; 0 stops the clock)",
     )
     local.add_argument("--config", help="ops config file (default infra/helpdesk.yaml)")
+    local.add_argument(
+        "--faults",
+        type=_fault_rate,
+        default=0.0,
+        metavar="RATE",
+        help="throttle or fail this share of the functions' AWS requests (e.g. 0.15)",
+    )
     local.set_defaults(run=_local)
 
     scenario = commands.add_parser("scenario", help="play a scenario file, print the state JSON")
@@ -95,6 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="check the config file and the template")
     validate.add_argument("config", nargs="?")
     validate.set_defaults(run=_validate)
+
+    redrive = commands.add_parser(
+        "redrive", help="move a deployed stack's dead letters back to their queues"
+    )
+    redrive.add_argument("queue", nargs="?", help="one DLQ, e.g. EmailIntakeDLQ (default: all)")
+    redrive.add_argument("--stack-name", default="helpdesk", help="CloudFormation stack name")
+    redrive.set_defaults(run=_redrive)
 
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -21,8 +21,12 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from helpdesk_local.stack import LocalStack
 
 # Scenario files name services by their client name; botocore's events use the service id.
 SERVICE_IDS = {
@@ -141,8 +145,8 @@ class FaultInjector:
     def __init__(
         self, *, rate: float, seed: int | None = None, services: tuple[str, ...] = ()
     ) -> None:
-        if not 0 <= rate < 1:
-            raise ValueError(f"fault rate {rate}: must be from 0 to below 1")
+        if not 0 <= rate <= 1:
+            raise ValueError(f"fault rate {rate}: must be from 0 to 1 (1 is an outage)")
         unknown = [s for s in services if s not in SERVICE_IDS]
         if unknown:
             raise ValueError(f"unknown fault services: {', '.join(unknown)}")
@@ -255,6 +259,23 @@ def _response(request: Any, fault: Fault) -> Any:
         # SQS's JSON errors carry the legacy query error code in this header as well.
         headers["x-amzn-query-error"] = f"{fault.code};Sender"
     return AWSResponse(getattr(request, "url", ""), fault.status, headers, _Body(fault.body))
+
+
+@contextmanager
+def faults_on(
+    stack: LocalStack, *, rate: float, seed: int | None = None, services: tuple[str, ...] = ()
+) -> Iterator[FaultInjector]:
+    """Faults for a stretch of a running stack's life (an outage in a test): the functions
+    get fresh clients that see them, and fresh ones again afterwards. For a stack started
+    without faults of its own."""
+    injector = FaultInjector(rate=rate, seed=seed, services=services)
+    stack._reset_function_clients()
+    injector.install()
+    try:
+        yield injector
+    finally:
+        injector.uninstall()
+        stack._reset_function_clients()
 
 
 class _NoSleep:

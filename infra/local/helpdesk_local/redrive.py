@@ -1,0 +1,163 @@
+"""`helpdesk redrive [QUEUE]`: dead letters go back to the queue they came from, for another try.
+
+Against AWS it starts an SQS message-move task from each dead-letter queue named in the
+stack's outputs (``<Queue>DLQUrl``); without a destination SQS moves every message back to
+the queue it was dead-lettered from. A DLQ that no queue sends to (the schedules' one: the
+sweeps re-run by themselves every few minutes) has nowhere to go back to and is reported.
+
+Locally (tests, a scenario's stack) the stack knows which DLQ belongs to which queue; the
+messages are moved back with their bodies and attributes, then the queues are drained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from helpdesk_local.stack import LocalStack
+
+DLQ_OUTPUT_SUFFIX = "DLQUrl"
+
+
+class RedriveError(Exception):
+    """A queue that cannot be redriven (unknown name, no stack, no source queue)."""
+
+
+@dataclass(frozen=True)
+class Redriven:
+    """What one redrive did for one dead-letter queue."""
+
+    dead_letter_queue: str
+    moved: int | None  # None when the move runs in AWS (a task, counted there)
+    task: str | None = None
+    note: str | None = None
+
+
+def _matches(dlq_name: str, source_name: str | None, wanted: str | None) -> bool:
+    if wanted is None:
+        return True
+    wanted = wanted.removesuffix(DLQ_OUTPUT_SUFFIX)
+    return wanted in (dlq_name, source_name) or wanted + "DLQ" == dlq_name
+
+
+# ---------------------------------------------------------------------- local
+def redrive(
+    stack: LocalStack, queue_logical_id: str | None = None, *, drain: bool = True
+) -> list[Redriven]:
+    """Move the local stack's dead letters back to their source queues (all DLQs, or the one
+    named by its own or its source queue's logical id), then drain the queues."""
+    sources: dict[str, str] = {}
+    for queue, its_dlq in stack.dead_letter_queues.items():
+        sources.setdefault(its_dlq, queue)
+    dead_letter_queues = sorted({*sources, *(q for q in stack.queue_urls if q.endswith("DLQ"))})
+    chosen = [d for d in dead_letter_queues if _matches(d, sources.get(d), queue_logical_id)]
+    if not chosen:
+        raise RedriveError(
+            f"{queue_logical_id}: not a dead-letter queue of this stack "
+            f"(one of: {', '.join(dead_letter_queues)})"
+        )
+    results = []
+    for dlq in chosen:
+        source = sources.get(dlq)
+        if source is None:
+            results.append(Redriven(dlq, 0, note="no queue sends to it; nothing to move back"))
+            continue
+        moved = _move(stack, stack.queue_urls[dlq], stack.queue_urls[source])
+        results.append(Redriven(dlq, moved))
+    if drain:
+        stack.drain()
+    return results
+
+
+def _move(stack: LocalStack, from_url: str, to_url: str) -> int:
+    moved = 0
+    while True:
+        messages = stack.sqs.receive_message(
+            QueueUrl=from_url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=60,
+        ).get("Messages", [])
+        if not messages:
+            return moved
+        for message in messages:
+            extra: dict[str, Any] = {}
+            if message.get("MessageAttributes"):
+                extra["MessageAttributes"] = message["MessageAttributes"]
+            # Sent before it is deleted: a crash in between leaves a copy in both queues,
+            # which the idempotent consumers absorb, rather than none.
+            stack.sqs.send_message(QueueUrl=to_url, MessageBody=message["Body"], **extra)
+            stack.sqs.delete_message(QueueUrl=from_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+
+
+# ---------------------------------------------------------------------- AWS
+def dead_letter_queue_urls(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    """The stack's DLQs by logical name, from its ``<Name>DLQUrl`` outputs."""
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        raise RedriveError(f"stack {stack_name}: {error}") from error
+    outputs: Iterable[dict[str, str]] = stacks[0].get("Outputs", []) if stacks else []
+    return {
+        output["OutputKey"].removesuffix("Url"): output["OutputValue"]
+        for output in outputs
+        if output["OutputKey"].endswith(DLQ_OUTPUT_SUFFIX)
+    }
+
+
+def redrive_aws(
+    stack_name: str,
+    queue: str | None = None,
+    *,
+    cloudformation: Any = None,
+    sqs: Any = None,
+) -> list[Redriven]:
+    """Start a message-move task from each of the stack's DLQs (or the one named) back to
+    the queue its messages came from."""
+    import boto3
+
+    cloudformation = cloudformation or boto3.client("cloudformation")
+    sqs = sqs or boto3.client("sqs")
+    urls = dead_letter_queue_urls(cloudformation, stack_name)
+    if not urls:
+        raise RedriveError(f"stack {stack_name} names no dead-letter queue in its outputs")
+    results = []
+    for name, url in sorted(urls.items()):
+        if not _matches(name, _source_logical_name(name), queue):
+            continue
+        sources = sqs.list_dead_letter_source_queues(QueueUrl=url).get("queueUrls", [])
+        if not sources:
+            results.append(Redriven(name, None, note="no queue sends to it; nothing to move back"))
+            continue
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        # Without DestinationArn SQS returns each message to the queue it came from.
+        task = sqs.start_message_move_task(SourceArn=arn)["TaskHandle"]
+        results.append(Redriven(name, None, task=task))
+    if not results:
+        raise RedriveError(f"{queue}: not a dead-letter queue of {stack_name} ({', '.join(urls)})")
+    return results
+
+
+def _source_logical_name(dlq_name: str) -> str | None:
+    # EmailIntakeDLQ receives from EmailIntakeQueue (the template's naming convention).
+    return dlq_name.removesuffix("DLQ") + "Queue" if dlq_name.endswith("DLQ") else None
+
+
+def describe(results: Iterable[Redriven]) -> list[str]:
+    """One line per dead-letter queue, for the command's output."""
+    lines = []
+    for result in results:
+        if result.note:
+            lines.append(f"{result.dead_letter_queue}: {result.note}")
+        elif result.task:
+            lines.append(f"{result.dead_letter_queue}: move task started ({result.task})")
+        else:
+            lines.append(f"{result.dead_letter_queue}: {result.moved} message(s) moved back")
+    return lines
