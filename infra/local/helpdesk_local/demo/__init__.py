@@ -1,9 +1,15 @@
-"""The bundled demo day (played by `make demo`), narrated for a support lead."""
+"""The bundled demo day (played by `make demo`), narrated for a support lead.
+
+Each step says what happens in plain words, then what the desk did about it: tickets
+opened and their promise, mails sent, robots ignored, SLA warnings and breaches, status
+changes. The day ends with the daily report the team lead receives.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
@@ -20,29 +26,87 @@ from helpdesk_local.scenario import (
 
 DAY = Path(__file__).with_name("day.yaml")
 
+KIND_WORDS = {
+    "acknowledgement": "acknowledgement",
+    "assignment": "assignment",
+    "reply": "reply relayed",
+    "notification": "progress note",
+    "warning": "SLA warning",
+    "escalation": "escalation",
+    "survey": "survey",
+    "alert": "low-score alert",
+    "report": "report",
+    "error": "command error",
+}
+
 
 def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _describe(step: Step) -> str:
+def _describe(step: Step, tickets: list[dict[str, Any]]) -> str:
+    def ref(number: int) -> str:
+        return tickets[number - 1]["ref"] if number <= len(tickets) else f"#{number}"
+
     if isinstance(step, FormStep):
         return f"{step.fields.get('name')} fills in the web form: “{step.fields.get('subject')}”"
     if isinstance(step, EmailStep):
-        from email import message_from_bytes, policy
-
         mail = message_from_bytes(step.raw, policy=policy.default)
         return f"A mail arrives from {mail['From']}: “{mail['Subject']}”"
     if isinstance(step, ReplyStep):
-        who = {"agent": "The assigned agent", "customer": "The customer"}.get(
-            step.sender, step.sender
-        )
-        return f"{who} replies by email on ticket {step.ticket}"
+        first = step.text.strip().splitlines()[0] if step.text.strip() else ""
+        if step.sender == "agent":
+            return f"The agent answers {ref(step.ticket)} by email: “{first[:70]}”"
+        return f"The customer of {ref(step.ticket)} writes back: “{first[:70]}”"
     if isinstance(step, AdvanceStep):
-        return f"Time passes: {step.by}"
+        return f"Time passes: {_duration(step.by.total_seconds())}"
     if isinstance(step, SurveyStep):
-        return f"The customer of ticket {step.ticket} clicks score {step.score} in the survey"
+        return f"The customer of {ref(step.ticket)} clicks {step.score}/5 in the survey" + (
+            f" and comments “{step.comment}”" if step.comment else ""
+        )
     return str(step)
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [
+        f"{days} d" if days else "",
+        f"{hours} h" if hours else "",
+        f"{minutes} min" if minutes else "",
+    ]
+    return " ".join(p for p in parts if p) or "0 min"
+
+
+def _narrate_changes(before: dict[str, Any], after: dict[str, Any]) -> None:
+    old = {t["ref"]: t for t in before["tickets"]}
+    for ticket in after["tickets"]:
+        previous = old.get(ticket["ref"])
+        if previous is None:
+            flags = f" [{', '.join(ticket['flags'])}]" if ticket["flags"] else ""
+            due = (ticket.get("sla") or {}).get("first_response_due")
+            _say(
+                f"      → ticket {ticket['ref']} opened{flags}: {ticket['language']}, "
+                f"{ticket['priority']}, team {ticket['team']}, tier {ticket['contact']['tier']}"
+                + (f", answer promised by {due}" if due else "")
+            )
+            continue
+        for field in ("status", "priority", "team", "assignee"):
+            if previous.get(field) != ticket.get(field) and ticket.get(field):
+                _say(f"      → {ticket['ref']} {field}: {previous.get(field)} → {ticket[field]}")
+        sla_before, sla_after = previous.get("sla") or {}, ticket.get("sla") or {}
+        for clock in sla_after.get("warnings", []):
+            if clock not in sla_before.get("warnings", []):
+                _say(f"      ⚠ {ticket['ref']}: {clock.replace('_', ' ')} is close to its deadline")
+        for clock in sla_after.get("breaches", []):
+            if clock not in sla_before.get("breaches", []):
+                _say(f"      ✖ {ticket['ref']}: {clock.replace('_', ' ')} deadline missed")
+    for mail in after["outbox"][len(before["outbox"]) :]:
+        kind = KIND_WORDS.get(mail["kind"], mail["kind"])
+        _say(f"      ✉ {kind} to {', '.join(mail['to'])}: {mail['subject']}")
+    for entry in after["suppressed"][len(before["suppressed"]) :]:
+        _say(f"      ⊘ no answer to {entry['from']} ({entry['reason'].replace('_', ' ')})")
 
 
 def run_demo(*, fast: bool = False) -> int:
@@ -52,44 +116,50 @@ def run_demo(*, fast: bool = False) -> int:
 
     scenario = load_scenario(DAY)
     started = time.monotonic()
-    _say("helpdesk demo: one day at Example Support, on a local stack built from template.yaml")
+    _say("helpdesk demo: a day at Example Support, on a local stack built from template.yaml")
+    _say(
+        "(infra/helpdesk.yaml: Berlin office hours, VIP customers on a 24x7 SLA, "
+        "agents Lena, Wei and Omar)"
+    )
     _say("")
-    seen_outbox = 0
     with LocalStack(start=scenario.start) as stack:
         player = Player(stack, scenario)
         total = len(scenario.steps)
-        for number, (_, step) in enumerate(scenario.steps, start=1):
-            _say(f"[{number}/{total}] {stack.clock.peek():%a %H:%M} UTC  {_describe(step)}")
-            outcome = player.run(number, step)
-            if isinstance(step, FormStep) and outcome is not None:
-                body: Any = outcome.json() if outcome.body else {}
-                if outcome.status == 201:
-                    _say(
-                        f"        the form answers {outcome.status}: ticket {body.get('ref')}, "
-                        f"a person will answer by {body.get('promised_by')}"
-                    )
-                else:
-                    _say(f"        the form refuses it ({outcome.status}): {body.get('detail')}")
-            state = build_state(stack)
-            for mail in state["outbox"][seen_outbox:]:
-                _say(f"        ✉ {mail['kind']} to {', '.join(mail['to'])}: {mail['subject']}")
-            seen_outbox = len(state["outbox"])
-            if not fast:
-                time.sleep(0.05)
         state = build_state(stack)
+        for number, (_, step) in enumerate(scenario.steps, start=1):
+            when = f"{stack.clock.peek():%a %d %b %H:%M} UTC"
+            _say(f"[{number:2}/{total}] {when}  {_describe(step, state['tickets'])}")
+            outcome = player.run(number, step)
+            if isinstance(step, FormStep) and outcome is not None and outcome.status >= 400:
+                _say(
+                    f"      the form refuses it ({outcome.status}): {outcome.json().get('detail')}"
+                )
+            after = build_state(stack, rejected=player.rejected)
+            _narrate_changes(state, after)
+            state = after
+            if not fast:
+                time.sleep(0.02)
     _say("")
-    _say("End of the day:")
+    _say("At the end of the week:")
     for ticket in state["tickets"]:
-        due = (ticket.get("sla") or {}).get("first_response_due")
         _say(
-            f"  {ticket['ref']}  {ticket['status']:<8} {ticket['priority']:<7} "
-            f"team {ticket['team']:<8} {ticket['language']}  {ticket['subject']}"
-            f"  (answer due {due})"
+            f"  {ticket['ref']}  {ticket['status']:<7} {ticket['priority']:<7} "
+            f"{ticket['team']:<8} {ticket['language']}  {ticket['subject'][:48]}"
         )
     _say(
-        f"  {len(state['outbox'])} mails sent, {len(state['suppressed'])} suppressed, "
+        f"  {len(state['tickets'])} tickets, {len(state['outbox'])} mails sent, "
+        f"{len(state['suppressed'])} robots or loops not answered, "
         f"{len(state['dead_letters'])} dead letters"
     )
+    reports = [m for m in state["outbox"] if m["kind"] == "report"]
+    if reports:
+        first_daily = reports[0]
+        _say("")
+        _say(f"The team lead's daily report ({first_daily['subject']}):")
+        _say("")
+        for line in first_daily["text"].splitlines():
+            _say("  " + line)
+    _say("")
     _say(f"(played in {time.monotonic() - started:.1f} s)")
     return 0 if not state["dead_letters"] else 1
 
