@@ -1,17 +1,41 @@
-"""report: scheduled sweep."""
+"""report: hourly; sends the daily and weekly reports to team leads when the config says
+they are due (reports.daily_at in the report time zone), each once per lead and period."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from helpdesk import clock
+from helpdesk.settings import require
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from helpdesk.services.reports import ReportDesk
 
 logger = Logger()
 
 
+@cache
+def desk() -> ReportDesk:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.aws.ses import SesMailer
+    from helpdesk.runtime import load_config_once
+    from helpdesk.services.reports import ReportDesk
+
+    return ReportDesk(
+        repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
+        mailer=SesMailer(),
+        config=load_config_once(require("HELPDESK_CONFIG")),
+    )
+
+
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return {"done": 0}
+    sent = desk().run(now=clock.now())
+    if sent:
+        logger.info("reports sent", extra={"reports": [f"{lead} {key}" for lead, key in sent]})
+    return {"sent": len(sent)}

@@ -42,6 +42,42 @@ def _scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    """The report of the last N full days, as leads get it by mail (its text part): of a
+    scenario played on a fresh local stack, or of a deployed stack's table."""
+    from datetime import UTC, datetime
+
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import load_config
+    from helpdesk.services.reports import report_text
+
+    if args.scenario:
+        from helpdesk_local.scenario import Player, ScenarioError, load_scenario
+        from helpdesk_local.stack import LocalStack
+
+        try:
+            scenario = load_scenario(Path(args.scenario))
+        except ScenarioError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        with LocalStack(config_path=scenario.config, start=scenario.start) as stack:
+            Player(stack, scenario).play()
+            table = stack.resolver.ref("DomainTable") if stack.resolver else ""
+            config = load_config(stack.config_path)
+            repo = DynamoRepository(table)
+            text = report_text(repo, config, days=args.days, now=stack.clock.peek())
+        print(text, end="")
+        return 0
+    if not args.table:
+        print("error: give --scenario FILE, or --table NAME of a deployed stack", file=sys.stderr)
+        return 2
+    config_path = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
+    config = load_config(config_path)
+    text = report_text(DynamoRepository(args.table), config, days=args.days, now=datetime.now(UTC))
+    print(text, end="")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from helpdesk_local.demo import run_demo
 
@@ -119,6 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     scenario = commands.add_parser("scenario", help="play a scenario file, print the state JSON")
     scenario.add_argument("file")
     scenario.set_defaults(run=_scenario)
+
+    report = commands.add_parser(
+        "report", help="print the report of the last N full days (the daily/weekly mail's figures)"
+    )
+    report.add_argument("--days", type=int, default=1, help="1 = the daily report, 7 = the weekly")
+    report.add_argument("--scenario", help="play this scenario file first, then report on it")
+    report.add_argument("--table", help="the DomainTable of a deployed stack to read instead")
+    report.add_argument("--config", help="ops config file (default infra/helpdesk.yaml)")
+    report.set_defaults(run=_report)
 
     validate = commands.add_parser("validate", help="check the config file and the template")
     validate.add_argument("config", nargs="?")

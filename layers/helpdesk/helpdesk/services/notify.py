@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # detail-type -> "module:function"; the function takes (notifier, detail, now).
 NOTICES: dict[str, str] = {
     "TicketOpened": "helpdesk.services.notify:acknowledge_opened",
+    "SurveyAnswered": "helpdesk.services.survey_notices:alert_low_score",
 }
 
 

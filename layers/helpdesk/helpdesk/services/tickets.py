@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from helpdesk import sla, timers
 from helpdesk.errors import Conflict
 from helpdesk.model import Contact, Message, Ticket, new_reference
+from helpdesk.services.stats import ticket_changes
 from helpdesk.triage import TriageInput, tier_for, triage
 
 if TYPE_CHECKING:
@@ -147,6 +148,7 @@ def open_ticket(
                 claims=ticket_claims,
                 contact=contact,
                 history=[("created", {"channel": request.channel, "priority": ticket.priority})],
+                also=ticket_changes(None, ticket, at=now, config=config),
             )
         except Conflict as conflict:
             reasons = getattr(conflict, "reasons", [])

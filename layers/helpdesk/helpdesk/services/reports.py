@@ -1,0 +1,512 @@
+"""Daily and weekly reports for team leads, computed from the per-day aggregates only.
+
+A report reads the day partitions of its period and of the period before it (for what
+grew), and each team's backlog counters; never a ticket, never the history (see
+:mod:`helpdesk.services.stats`). Days are dates in the report time zone
+(``config.report_timezone``).
+
+Conventions, stated once so that a hand count agrees with the mail:
+
+- times are business time of each ticket's SLA calendar, in minutes;
+- the median is the middle value (the mean of the two middle ones for an even count), the
+  90th percentile the nearest-rank value: the smallest value with at least 90% of the
+  values at or below it;
+- SLA compliance counts every first response and resolution that had a target: met when it
+  was not breached;
+- CSAT is the share of answers scoring 4 or 5; the response rate is answers received in
+  the period over surveys sent in it; CES is the mean effort (1 very easy .. 5 very hard)
+  of the answers that gave one;
+- the backlog is every ticket in new, open or pending, aged by the day it was created.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from helpdesk.config import WEEKDAYS
+from helpdesk.services import stats
+
+if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import Config
+    from helpdesk.ports import Mailer
+    from helpdesk.render import RenderedMail
+
+DIMENSIONS = ("channel", "category", "tier", "language")
+AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("1 day or less", 0, 1),
+    ("2-3 days", 2, 3),
+    ("4-7 days", 4, 7),
+    ("over a week", 8, None),
+)
+GROWTH_SHOWN = 5
+BAR_WIDTH = 20  # characters of the widest bar in the text part
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a report covers, both ends included."""
+
+    kind: str  # "daily" | "weekly" | "days"
+    first: date
+    last: date
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+    @property
+    def previous(self) -> Period:
+        """The period of the same length just before this one."""
+        length = (self.last - self.first).days + 1
+        return Period(
+            self.kind, self.first - timedelta(days=length), self.first - timedelta(days=1)
+        )
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}#{self.first.isoformat()}#{self.last.isoformat()}"
+
+    @property
+    def label(self) -> str:
+        if self.first == self.last:
+            return self.first.strftime("%a %d %b %Y")
+        return f"{self.first.strftime('%a %d %b')} - {self.last.strftime('%a %d %b %Y')}"
+
+
+def last_days(today: date, days: int, kind: str = "days") -> Period:
+    """The ``days`` full days before ``today``."""
+    return Period(kind, today - timedelta(days=days), today - timedelta(days=1))
+
+
+# ---------------------------------------------------------------------- figures
+@dataclass(frozen=True)
+class Distribution:
+    """Count, median and 90th percentile of durations, in business minutes."""
+
+    count: int
+    median: float | None
+    p90: float | None
+
+    @classmethod
+    def of(cls, minutes: Sequence[float]) -> Distribution:
+        if not minutes:
+            return cls(0, None, None)
+        ordered = sorted(minutes)
+        rank = math.ceil(0.9 * len(ordered))
+        return cls(len(ordered), float(statistics.median(ordered)), float(ordered[rank - 1]))
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """Share of SLA targets met for one policy and priority."""
+
+    policy: str
+    priority: str
+    met: int
+    total: int
+
+    @property
+    def rate(self) -> float:
+        return self.met / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """CSAT, response rate and CES of a set of survey answers."""
+
+    answers: int
+    satisfied: int
+    sent: int
+    efforts: tuple[int, ...]
+
+    @property
+    def csat(self) -> float | None:
+        return self.satisfied / self.answers if self.answers else None
+
+    @property
+    def response_rate(self) -> float | None:
+        return min(self.answers / self.sent, 1.0) if self.sent else None
+
+    @property
+    def ces(self) -> float | None:
+        return sum(self.efforts) / len(self.efforts) if self.efforts else None
+
+
+@dataclass(frozen=True)
+class Growth:
+    """A category or tag counted in this period and the one before."""
+
+    name: str
+    now: int
+    before: int
+
+    @property
+    def change(self) -> int:
+        return self.now - self.before
+
+
+@dataclass(frozen=True)
+class AgentCard:
+    """One agent's line of the scorecard."""
+
+    agent: str
+    handled: int
+    first_response: Distribution
+    resolution: Distribution
+    met: int
+    with_target: int
+    satisfaction: Satisfaction
+
+    @property
+    def compliance(self) -> float | None:
+        return self.met / self.with_target if self.with_target else None
+
+
+@dataclass
+class Report:
+    """Every figure of one report."""
+
+    period: Period
+    as_of: date
+    created: int
+    created_by: dict[str, dict[str, int]]
+    first_response: Distribution
+    resolution: Distribution
+    compliance: list[Compliance]
+    breaches: int
+    breaches_by_clock: dict[str, int]
+    breaches_by_policy: dict[str, int]
+    satisfaction: Satisfaction
+    backlog: dict[str, dict[str, int]]
+    categories_grown: list[Growth]
+    tags_grown: list[Growth]
+    agents: list[AgentCard] = field(default_factory=list)
+
+    @property
+    def backlog_total(self) -> int:
+        return sum(sum(buckets.values()) for buckets in self.backlog.values())
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing happened in the period: no mail (a quiet Sunday, or the days before the
+        desk went live), however many tickets wait; the next report shows the backlog."""
+        return (
+            self.created == 0
+            and self.first_response.count == 0
+            and self.resolution.count == 0
+            and self.breaches == 0
+            and self.satisfaction.answers == 0
+            and self.satisfaction.sent == 0
+            and not self.tags_grown
+        )
+
+
+def _minutes(facts: Iterable[Mapping[str, Any]]) -> list[float]:
+    return [int(f["seconds"]) / 60 for f in facts]
+
+
+def _satisfaction(answers: Sequence[Mapping[str, Any]], sent: int) -> Satisfaction:
+    return Satisfaction(
+        answers=len(answers),
+        satisfied=sum(1 for a in answers if int(a["score"]) >= 4),
+        sent=sent,
+        efforts=tuple(int(a["effort"]) for a in answers if a.get("effort") is not None),
+    )
+
+
+def _growth(now: Mapping[str, int], before: Mapping[str, int]) -> list[Growth]:
+    grown = [Growth(name, n, before.get(name, 0)) for name, n in now.items()]
+    grown = [g for g in grown if g.change > 0]
+    grown.sort(key=lambda g: (-g.change, -g.now, g.name))
+    return grown[:GROWTH_SHOWN]
+
+
+def _age_bucket(age_days: int) -> str:
+    for label, low, high in AGE_BUCKETS:
+        if age_days >= low and (high is None or age_days <= high):
+            return label
+    return AGE_BUCKETS[0][0]
+
+
+def figures(
+    current: stats.DayFigures,
+    previous: stats.DayFigures,
+    backlog_by_team: Mapping[str, Mapping[str, int]],
+    *,
+    period: Period,
+    as_of: date,
+) -> Report:
+    """The report of ``period`` from its aggregates (pure: the unit tests' entry point)."""
+    counters = current.counters
+    first_responses = current.facts.get(stats.FIRST_RESPONSE, [])
+    resolutions = current.facts.get(stats.RESOLUTION, [])
+    answers = current.facts.get(stats.SURVEY, [])
+
+    compliance: dict[tuple[str, str], list[int]] = {}
+    for fact in (*first_responses, *resolutions):
+        if not fact.get("has_target", True):
+            continue
+        entry = compliance.setdefault((str(fact["policy"]), str(fact["priority"])), [0, 0])
+        entry[0] += 0 if fact.get("breached") else 1
+        entry[1] += 1
+
+    backlog: dict[str, dict[str, int]] = {}
+    for team, by_day in backlog_by_team.items():
+        buckets = {label: 0 for label, _, _ in AGE_BUCKETS}
+        for day, count in by_day.items():
+            buckets[_age_bucket((as_of - date.fromisoformat(day)).days)] += count
+        backlog[team] = buckets
+
+    agents: dict[str, AgentCard] = {}
+    names = {str(f.get("agent") or "") for f in (*first_responses, *resolutions, *answers)}
+    for agent in sorted(n for n in names if n):
+        mine_fr = [f for f in first_responses if f.get("agent") == agent]
+        mine_res = [f for f in resolutions if f.get("agent") == agent]
+        mine_answers = [a for a in answers if a.get("agent") == agent]
+        targeted = [f for f in (*mine_fr, *mine_res) if f.get("has_target", True)]
+        agents[agent] = AgentCard(
+            agent=agent,
+            handled=len({f["ref"] for f in (*mine_fr, *mine_res)}),
+            first_response=Distribution.of(_minutes(mine_fr)),
+            resolution=Distribution.of(_minutes(mine_res)),
+            met=sum(1 for f in targeted if not f.get("breached")),
+            with_target=len(targeted),
+            satisfaction=_satisfaction(mine_answers, 0),
+        )
+
+    return Report(
+        period=period,
+        as_of=as_of,
+        created=counters.get("created", 0),
+        created_by={d: stats.counters_with_prefix(counters, f"created#{d}#") for d in DIMENSIONS},
+        first_response=Distribution.of(_minutes(first_responses)),
+        resolution=Distribution.of(_minutes(resolutions)),
+        compliance=[
+            Compliance(policy, priority, met, total)
+            for (policy, priority), (met, total) in sorted(compliance.items())
+        ],
+        breaches=counters.get("breach", 0),
+        breaches_by_clock=stats.counters_with_prefix(counters, "breach#clock#"),
+        breaches_by_policy=stats.counters_with_prefix(counters, "breach#policy#"),
+        satisfaction=_satisfaction(answers, counters.get("survey#sent", 0)),
+        backlog=backlog,
+        categories_grown=_growth(
+            stats.counters_with_prefix(counters, "created#category#"),
+            stats.counters_with_prefix(previous.counters, "created#category#"),
+        ),
+        tags_grown=_growth(
+            stats.counters_with_prefix(counters, "tag#"),
+            stats.counters_with_prefix(previous.counters, "tag#"),
+        ),
+        agents=list(agents.values()),
+    )
+
+
+def build_report(repo: DynamoRepository, config: Config, period: Period, *, as_of: date) -> Report:
+    """Read the aggregates of ``period`` (and the one before it) and compute the report."""
+    current = stats.merge(stats.read_day(repo, day) for day in period.days)
+    previous = stats.merge(stats.read_day(repo, day) for day in period.previous.days)
+    backlog = {team: stats.read_backlog(repo, team) for team in config.team_names}
+    return figures(current, previous, backlog, period=period, as_of=as_of)
+
+
+# ---------------------------------------------------------------------- presenting
+def duration_text(minutes: float | None) -> str:
+    """Business minutes as ``2h 05m`` (``-`` when there is nothing to measure)."""
+    if minutes is None:
+        return "-"
+    total = round(minutes)
+    hours, rest = divmod(total, 60)
+    return f"{hours}h {rest:02d}m" if hours else f"{rest}m"
+
+
+def percent(share: float | None) -> str:
+    """A share as a whole percentage (``-`` when undefined)."""
+    return "-" if share is None else f"{round(share * 100)}%"
+
+
+def _bars(values: Mapping[str, int]) -> list[dict[str, Any]]:
+    widest = max(values.values(), default=0)
+    return [
+        {
+            "name": name,
+            "count": count,
+            "percent": round(100 * count / widest) if widest else 0,
+            "text_bar": "#" * (round(BAR_WIDTH * count / widest) if widest else 0),
+        }
+        for name, count in values.items()
+    ]
+
+
+def context(report: Report, config: Config) -> dict[str, Any]:
+    """The view model of the report templates (``report.subject.txt/.txt/.html``)."""
+
+    def dist(d: Distribution) -> dict[str, Any]:
+        return {"count": d.count, "median": duration_text(d.median), "p90": duration_text(d.p90)}
+
+    def sat(s: Satisfaction) -> dict[str, Any]:
+        return {
+            "answers": s.answers,
+            "satisfied": s.satisfied,
+            "sent": s.sent,
+            "csat": percent(s.csat),
+            "response_rate": percent(s.response_rate),
+            "ces": "-" if s.ces is None else f"{s.ces:.1f}",
+        }
+
+    return {
+        "helpdesk_name": config.helpdesk.name,
+        "kind": report.period.kind,
+        "period": report.period.label,
+        "first_day": report.period.first.isoformat(),
+        "last_day": report.period.last.isoformat(),
+        "timezone": config.report_timezone,
+        "created": report.created,
+        "created_by": [{"dimension": d, "bars": _bars(report.created_by[d])} for d in DIMENSIONS],
+        "first_response": dist(report.first_response),
+        "resolution": dist(report.resolution),
+        "compliance": [
+            {
+                "policy": c.policy,
+                "priority": c.priority,
+                "met": c.met,
+                "total": c.total,
+                "rate": percent(c.rate),
+                "percent": round(c.rate * 100),
+            }
+            for c in report.compliance
+        ],
+        "breaches": report.breaches,
+        "breaches_by_clock": report.breaches_by_clock,
+        "breaches_by_policy": report.breaches_by_policy,
+        "satisfaction": sat(report.satisfaction),
+        "backlog_total": report.backlog_total,
+        "backlog_buckets": [label for label, _, _ in AGE_BUCKETS],
+        "backlog": [
+            {"team": team, "total": sum(b.values()), "buckets": b}
+            for team, b in report.backlog.items()
+        ],
+        "backlog_bars": _bars({t: sum(b.values()) for t, b in report.backlog.items()}),
+        "categories_grown": [
+            {"name": g.name, "now": g.now, "before": g.before, "change": g.change}
+            for g in report.categories_grown
+        ],
+        "tags_grown": [
+            {"name": g.name, "now": g.now, "before": g.before, "change": g.change}
+            for g in report.tags_grown
+        ],
+        "agents": [
+            {
+                "agent": a.agent,
+                "handled": a.handled,
+                "first_response": dist(a.first_response),
+                "resolution": dist(a.resolution),
+                "compliance": percent(a.compliance),
+                "csat": percent(a.satisfaction.csat),
+                "answers": a.satisfaction.answers,
+            }
+            for a in report.agents
+        ],
+    }
+
+
+def render_report(report: Report, config: Config) -> RenderedMail:
+    """The report mail: subject, plain text and HTML (leads read the desk's first language)."""
+    from helpdesk.render import render
+
+    return render(
+        "report",
+        config.default_language,
+        context(report, config),
+        fallback_language="en",
+    )
+
+
+# ---------------------------------------------------------------------- sending
+def leads(config: Config) -> tuple[str, ...]:
+    """Every team lead, once, in config order."""
+    return tuple(dict.fromkeys(lead.lower() for team in config.teams for lead in team.leads))
+
+
+def due_periods(now: datetime, config: Config) -> list[Period]:
+    """The reports due at ``now``: in the hour that starts at ``daily_at`` (report time
+    zone), the previous day's, and on ``weekly_on`` also the last seven days.
+
+    The function runs hourly, so exactly one run falls in that hour; the other 23 read
+    nothing. A run that fails is retried by the scheduler and lands in the schedule's
+    dead-letter queue (alarmed) if it keeps failing.
+    """
+    local = now.astimezone(ZoneInfo(config.report_timezone))
+    today = local.date()
+    start = datetime.combine(today, config.reports.daily_at, tzinfo=local.tzinfo)
+    if not start <= local < start + timedelta(hours=1):
+        return []
+    periods = [last_days(today, 1, "daily")]
+    if WEEKDAYS[today.weekday()] == config.reports.weekly_on:
+        periods.append(last_days(today, 7, "weekly"))
+    return periods
+
+
+@dataclass(frozen=True)
+class ReportDesk:
+    """The hourly report run: each due report to each lead, exactly once per period."""
+
+    repo: DynamoRepository
+    mailer: Mailer
+    config: Config
+
+    def run(self, *, now: datetime) -> list[tuple[str, str]]:
+        """Send what is due; the (lead, period key) pairs that were sent now."""
+        from helpdesk.mail.compose import OutboundMail
+        from helpdesk.services.notify import Notifier
+
+        notifier = Notifier(repo=self.repo, mailer=self.mailer, config=self.config)
+        sent: list[tuple[str, str]] = []
+        today = now.astimezone(ZoneInfo(self.config.report_timezone)).date()
+        for period in due_periods(now, self.config):
+            waiting = [lead for lead in leads(self.config) if not self._already_sent(period, lead)]
+            if not waiting:
+                continue
+            report = build_report(self.repo, self.config, period, as_of=today)
+            if report.is_empty:
+                continue
+            rendered = render_report(report, self.config)
+            for lead in waiting:
+                mail = OutboundMail(
+                    kind="report",
+                    ticket=None,
+                    sender=self.config.helpdesk.address,
+                    sender_name=self.config.helpdesk.name,
+                    to=(lead,),
+                    subject=rendered.subject,
+                    text=rendered.text,
+                    html=rendered.html,
+                    automatic=True,
+                )
+                if notifier.send(mail, key=_send_key(period, lead), now=now).sent:
+                    sent.append((lead, period.key))
+        return sent
+
+    def _already_sent(self, period: Period, lead: str) -> bool:
+        record = self.repo.get_item("OUTBOX#report", f"OUT#report#{_send_key(period, lead)}")
+        return bool(record and record.get("state") == "sent")
+
+
+def _send_key(period: Period, lead: str) -> str:
+    return f"{period.key}#{lead}"
+
+
+def report_text(repo: DynamoRepository, config: Config, *, days: int, now: datetime) -> str:
+    """The text part of the report of the ``days`` full days before ``now`` (what
+    ``helpdesk report`` prints: 1 day is the daily mail, 7 the weekly one)."""
+    today = now.astimezone(ZoneInfo(config.report_timezone)).date()
+    kind = {1: "daily", 7: "weekly"}.get(days, "days")
+    report = build_report(repo, config, last_days(today, days, kind), as_of=today)
+    return render_report(report, config).text

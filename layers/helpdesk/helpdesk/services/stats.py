@@ -1,0 +1,226 @@
+"""Per-day aggregates for reports, written in the same transaction as the ticket change.
+
+Reports never scan tickets or read history: every fact a report needs is written when it
+becomes known, next to the ticket write that makes it true (``repo.commit(..., extra=...)``),
+so a counter can never drift from the tickets it counts.
+
+Layout (all in the domain table):
+
+- ``PK = STATS#<yyyy-mm-dd>`` (the day in the report time zone), ``SK = C#<counter>#<shard>``:
+  a counter, ``ADD n``. The shard (crc32 of the ticket reference) spreads concurrent
+  transactions over several items: two transactions on one item conflict, and a report
+  sums one day's partition anyway, so the shards cost nothing to read.
+- ``PK = STATS#<day>``, ``SK = F#<fact>#<ref>``: one item per ticket and fact for the
+  measures that need a distribution (first response, resolution) or may be replaced
+  (a survey answer submitted again): a report takes medians and percentiles from these.
+- ``PK = BACKLOG#<team>``, ``SK = <created day>#<shard>``: open tickets of a team by the
+  day they were created, ``ADD n`` (+1 when a ticket enters new/open/pending, -1 when it
+  leaves): the backlog and its age without reading a single ticket.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from helpdesk import sla
+
+if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import Config
+    from helpdesk.model import Ticket
+
+SHARDS = 8
+OPEN_STATUSES = frozenset({"new", "open", "pending"})
+FIRST_RESPONSE = "first_response"
+RESOLUTION = "resolution"
+SURVEY = "survey"
+
+Operation = dict[str, Any]
+
+
+def local_day(at: datetime, config: Config) -> str:
+    """The report day (``yyyy-mm-dd`` in the report time zone) an instant belongs to."""
+    return at.astimezone(ZoneInfo(config.report_timezone)).date().isoformat()
+
+
+def _shard(ref: str) -> int:
+    return zlib.crc32(ref.encode("utf-8")) % SHARDS
+
+
+def _counter_op(day: str, name: str, amount: int, ref: str) -> Operation:
+    return {
+        "update": {"PK": f"STATS#{day}", "SK": f"C#{name}#{_shard(ref)}"},
+        "expression": "ADD n :n",
+        "values": {":n": amount},
+    }
+
+
+def _backlog_op(team: str, created_day: str, amount: int, ref: str) -> Operation:
+    return {
+        "update": {"PK": f"BACKLOG#{team}", "SK": f"{created_day}#{_shard(ref)}"},
+        "expression": "ADD n :n",
+        "values": {":n": amount},
+    }
+
+
+def ticket_changes(
+    before: Ticket | None,
+    after: Ticket,
+    *,
+    at: datetime,
+    config: Config,
+    actor: str | None = None,
+) -> list[Operation]:
+    """The aggregate writes that go with changing ``before`` into ``after`` at ``at``.
+
+    ``before`` is None for a new ticket. ``actor`` is the agent who acted (a reply's
+    author); without it the ticket's assignee gets the credit. Pure: it compares the two
+    tickets and returns operations for ``DynamoRepository.commit(extra=...)``.
+    """
+    day = local_day(at, config)
+    ref = after.ref
+    counters: Counter[str] = Counter()
+    operations: list[Operation] = []
+    agent = actor or after.assignee or ""
+    if before is None:
+        counters["created"] += 1
+        for dimension, value in (
+            ("channel", after.channel),
+            ("category", after.category or "none"),
+            ("tier", after.tier),
+            ("language", after.language),
+            ("team", after.team),
+        ):
+            counters[f"created#{dimension}#{value}"] += 1
+    added_tags = [t for t in after.tags if before is None or t not in before.tags]
+    for tag in dict.fromkeys(added_tags):
+        counters[f"tag#{tag}"] += 1
+
+    old_state = sla.SlaState.from_dict(before.sla) if before is not None and before.sla else None
+    new_state = sla.SlaState.from_dict(after.sla) if after.sla else None
+    if new_state is not None:
+        for name in sla.CLOCK_NAMES:
+            clock = new_state.clocks.get(name)
+            if clock is None:
+                continue
+            old = old_state.clocks.get(name) if old_state is not None else None
+            same_run = old is not None and old.started_at == clock.started_at
+            if clock.breached and not (same_run and old is not None and old.breached):
+                counters["breach"] += 1
+                counters[f"breach#clock#{name}"] += 1
+                counters[f"breach#policy#{new_state.policy}/{after.priority}"] += 1
+            newly_achieved = clock.achieved_at is not None and not (
+                same_run and old is not None and old.achieved_at is not None
+            )
+            if newly_achieved and name in (FIRST_RESPONSE, RESOLUTION):
+                operations.append(
+                    {
+                        "put": {
+                            "PK": f"STATS#{day}",
+                            "SK": f"F#{name}#{ref}",
+                            "ref": ref,
+                            "seconds": int(clock.used.total_seconds()),
+                            "breached": clock.breached,
+                            "has_target": clock.target is not None,
+                            "policy": new_state.policy,
+                            "priority": after.priority,
+                            "team": after.team,
+                            "agent": agent,
+                            "at": at.isoformat(),
+                        }
+                    }
+                )
+
+    was_open = before is not None and before.status in OPEN_STATUSES
+    is_open = after.status in OPEN_STATUSES
+    created_day = local_day(after.created_at, config)
+    if before is not None and was_open and (not is_open or before.team != after.team):
+        operations.append(_backlog_op(before.team, created_day, -1, ref))
+    if is_open and (not was_open or (before is not None and before.team != after.team)):
+        operations.append(_backlog_op(after.team, created_day, 1, ref))
+    operations.extend(_counter_op(day, name, n, ref) for name, n in sorted(counters.items()))
+    return operations
+
+
+def survey_sent(ref: str, *, at: datetime, config: Config) -> list[Operation]:
+    """The aggregate write that goes with sending a survey."""
+    return [_counter_op(local_day(at, config), "survey#sent", 1, ref)]
+
+
+def survey_answered(ticket: Ticket, *, config: Config) -> list[Operation]:
+    """The answer fact of ``ticket.survey`` (which must hold ``score`` and the time of the
+    first answer, ``first_answered_at``).
+
+    Keyed by the day of the first answer, so that a later submit replaces the earlier
+    answer instead of counting twice.
+    """
+    survey = ticket.survey
+    first = datetime.fromisoformat(str(survey["first_answered_at"]))
+    return [
+        {
+            "put": {
+                "PK": f"STATS#{local_day(first, config)}",
+                "SK": f"F#{SURVEY}#{ticket.ref}",
+                "ref": ticket.ref,
+                "score": int(survey["score"]),
+                "effort": survey.get("effort"),
+                "team": ticket.team,
+                "agent": ticket.assignee or "",
+                "at": str(survey.get("answered_at") or first.isoformat()),
+            }
+        }
+    ]
+
+
+# ---------------------------------------------------------------------- reading
+@dataclass
+class DayFigures:
+    """What one day's partition holds: summed counters and the facts by kind."""
+
+    day: str
+    counters: Counter[str] = field(default_factory=Counter)
+    facts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def read_day(repo: DynamoRepository, day: date) -> DayFigures:
+    """One day's aggregates (one Query of the day's partition, paginated)."""
+    figures = DayFigures(day.isoformat())
+    for item in repo.query_partition(f"STATS#{day.isoformat()}"):
+        key = str(item["SK"])
+        if key.startswith("C#"):
+            name = key[2:].rsplit("#", 1)[0]
+            figures.counters[name] += int(item.get("n", 0))
+        elif key.startswith("F#"):
+            kind = key[2:].split("#", 1)[0]
+            figures.facts.setdefault(kind, []).append(item)
+    return figures
+
+
+def read_backlog(repo: DynamoRepository, team: str) -> dict[str, int]:
+    """Open tickets of ``team`` by the day they were created (days with none left out)."""
+    by_day: Counter[str] = Counter()
+    for item in repo.query_partition(f"BACKLOG#{team}"):
+        by_day[str(item["SK"]).split("#", 1)[0]] += int(item.get("n", 0))
+    return {day: n for day, n in sorted(by_day.items()) if n > 0}
+
+
+def merge(days: Iterable[DayFigures]) -> DayFigures:
+    """Several days' figures as one period (facts of the same ticket on two days both count)."""
+    merged = DayFigures("")
+    for figures in days:
+        merged.counters.update(figures.counters)
+        for kind, facts in figures.facts.items():
+            merged.facts.setdefault(kind, []).extend(facts)
+    return merged
+
+
+def counters_with_prefix(counters: Mapping[str, int], prefix: str) -> dict[str, int]:
+    """``{value: n}`` of the counters named ``<prefix><value>``, largest first."""
+    found = {k.removeprefix(prefix): n for k, n in counters.items() if k.startswith(prefix) and n}
+    return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))

@@ -1,0 +1,459 @@
+"""Satisfaction surveys after resolution, their answers, and auto-closing quiet tickets.
+
+A survey link is ``{public_url}/survey/{token}?score=N``. The token carries the ticket
+reference and an expiry, signed with HMAC-SHA256 under a key from SSM Parameter Store (the
+config file is readable by too many people to hold it): a link cannot be forged for another
+ticket, altered, or used after it expires. The score is only a pre-selection on the page,
+so it is not signed; the customer may change it before submitting.
+
+Following a link records nothing: mail security scanners open every link in a mail, so
+only the page's POST counts as an answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
+
+from helpdesk import timers
+from helpdesk.errors import Conflict, InvalidInput
+from helpdesk.model import is_reference
+from helpdesk.services import stats
+
+if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import Config
+    from helpdesk.model import Ticket
+    from helpdesk.ports import Mailer, Publisher
+
+MAX_ATTEMPTS = 5
+COMMENT_LIMIT = 4000
+LOW_SCORES = frozenset({1, 2})
+# Domain separation: the signing key may one day sign other things; a survey token must
+# never verify as one of them, nor the other way round.
+_PURPOSE = b"helpdesk-survey-link\x00"
+
+
+# ---------------------------------------------------------------------- links
+class LinkRefused(Exception):
+    """A survey link that must not be honoured; ``reason`` is forged, malformed or expired."""
+
+    def __init__(self, reason: str, ref: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.ref = ref
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, _PURPOSE + payload, hashlib.sha256).digest()
+
+
+def make_token(ref: str, expires: datetime, key: bytes) -> str:
+    """A token naming ``ref`` that verifies until ``expires``: ``payload.signature``."""
+    payload = f"{ref}.{int(expires.timestamp())}".encode("ascii")
+    return f"{_b64(payload)}.{_b64(_signature(key, payload))}"
+
+
+def verify_token(token: str, key: bytes, *, now: datetime) -> str:
+    """The ticket reference of a genuine, unexpired token; :class:`LinkRefused` otherwise.
+
+    The signature is compared in constant time (``hmac.compare_digest``) so that timing
+    does not reveal how much of a guessed signature was right.
+    """
+    encoded_payload, dot, encoded_signature = token.partition(".")
+    try:
+        payload = _unb64(encoded_payload)
+        signature = _unb64(encoded_signature)
+    except (binascii.Error, ValueError):
+        raise LinkRefused("malformed") from None
+    if not dot or not hmac.compare_digest(signature, _signature(key, payload)):
+        raise LinkRefused("forged")
+    ref, _, expiry = payload.decode("ascii", "replace").partition(".")
+    if not is_reference(ref) or not expiry.isdigit():
+        raise LinkRefused("malformed")
+    if now >= datetime.fromtimestamp(int(expiry), UTC):
+        raise LinkRefused("expired", ref)
+    return ref
+
+
+def score_url(public_url: str, token: str, score: int) -> str:
+    """The one-click link for ``score``."""
+    return f"{public_url.rstrip('/')}/survey/{token}?score={score}"
+
+
+# ---------------------------------------------------------------------- dispatch
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep did (for logs, metrics and tests)."""
+
+    surveys_sent: list[str]
+    skipped: list[str]
+    closed: list[str]
+
+
+@dataclass(frozen=True)
+class SurveyDispatch:
+    """The scheduled sweep: surveys that are due, solved tickets that may close."""
+
+    repo: DynamoRepository
+    mailer: Mailer
+    publisher: Publisher
+    config: Config
+    signing_key: bytes
+    public_url: str
+
+    def sweep(self, *, now: datetime) -> SweepResult:
+        """Handle every due survey and auto-close timer (the timer index, never a Scan)."""
+        sent: list[str] = []
+        skipped: list[str] = []
+        closed: list[str] = []
+        due_key = timers.due_key(now)
+        for due in list(self.repo.due_timers(timers.SURVEY, due_key)):
+            (sent if self.survey(due.ref, now=now) else skipped).append(due.ref)
+        for due in list(self.repo.due_timers(timers.AUTOCLOSE, due_key)):
+            if self.autoclose(due.ref, now=now):
+                closed.append(due.ref)
+        return SweepResult(sent, skipped, closed)
+
+    def survey(self, ref: str, *, now: datetime) -> bool:
+        """Send the survey of ``ref`` if it is still solved and its contact is not tired of
+        surveys; True when a survey went out. The timer stops either way."""
+        ticket = self.repo.find_ticket(ref)
+        if ticket is None:
+            self.repo.delete(f"TICKET#{ref}", f"TIMER#{timers.SURVEY}")
+            return False
+        if ticket.status != "solved" or ticket.survey.get("sent_at"):
+            self._stop(ticket, timers.SURVEY, now=now, note=None)
+            return False
+        if not self._claim_contact(ticket, now):
+            self._stop(ticket, timers.SURVEY, now=now, note="fatigue")
+            return False
+        self._send_survey(ticket, now)
+        for _ in range(MAX_ATTEMPTS):
+            updated = replace(ticket, survey={**ticket.survey, "sent_at": now.isoformat()})
+            try:
+                self.repo.commit(
+                    updated,
+                    timers={timers.SURVEY: None},
+                    history=[("survey_sent", {"to": ticket.contact_email})],
+                    also=stats.survey_sent(ref, at=now, config=self.config),
+                )
+                return True
+            except Conflict:
+                ticket = self.repo.get_ticket(ref)
+        raise Conflict(f"{ref}: too many concurrent changes")
+
+    def _claim_contact(self, ticket: Ticket, now: datetime) -> bool:
+        """Take the contact's survey slot: a conditional update, so two sweeps (or two
+        tickets of one contact) cannot both send. A retry for the same ticket keeps it."""
+        cutoff = timers.due_key(now - self.config.surveys.fatigue)
+        try:
+            self.repo.update(
+                f"CONTACT#{ticket.contact_email.lower()}",
+                "META",
+                "SET last_survey_at = :now, last_survey_ref = :ref",
+                values={":now": timers.due_key(now), ":ref": ticket.ref, ":cutoff": cutoff},
+                condition=(
+                    "attribute_not_exists(last_survey_at) OR last_survey_at <= :cutoff "
+                    "OR last_survey_ref = :ref"
+                ),
+            )
+        except Conflict:
+            return False
+        return True
+
+    def _send_survey(self, ticket: Ticket, now: datetime) -> None:
+        from helpdesk.mail.compose import OutboundMail, subject_with_token
+        from helpdesk.render import render, score_labels
+        from helpdesk.services.notify import Notifier
+
+        notifier = Notifier(repo=self.repo, mailer=self.mailer, config=self.config)
+        language = notifier.language(ticket.language)
+        token = make_token(ticket.ref, now + self.config.surveys.link_ttl, self.signing_key)
+        labels = score_labels(language, fallback_language=self.config.default_language)
+        rendered = render(
+            "survey",
+            language,
+            {
+                "ref": ticket.ref,
+                "subject": ticket.subject,
+                "customer_name": ticket.contact_name,
+                "score_links": [
+                    {"score": s, "url": score_url(self.public_url, token, s), "label": labels[s]}
+                    for s in range(1, 6)
+                ],
+                "helpdesk_name": self.config.helpdesk.name,
+            },
+            fallback_language=self.config.default_language,
+        )
+        mail = OutboundMail(
+            kind="survey",
+            ticket=ticket.ref,
+            sender=self.config.helpdesk.address,
+            sender_name=self.config.helpdesk.name,
+            to=(ticket.contact_email,),
+            subject=subject_with_token(rendered.subject, ticket.ref),
+            text=rendered.text,
+            html=rendered.html,
+            reply_to=notifier.plus_address(ticket.ref),
+            automatic=True,
+        )
+        notifier.send(mail, key="survey", now=now)
+
+    def autoclose(self, ref: str, *, now: datetime) -> bool:
+        """Close ``ref`` if it is still solved and quiet for ``surveys.close_after``."""
+        from helpdesk.services.clocks import Change, apply
+
+        for _ in range(MAX_ATTEMPTS):
+            ticket = self.repo.find_ticket(ref)
+            if ticket is None:
+                self.repo.delete(f"TICKET#{ref}", f"TIMER#{timers.AUTOCLOSE}")
+                return False
+            quiet_until = (ticket.solved_at or now) + self.config.surveys.close_after
+            if ticket.status != "solved" or quiet_until > now:
+                # A customer reply reopened it (apply stops this timer then); a stale timer
+                # item is all that is left to remove.
+                if ticket.status != "solved":
+                    self._stop(ticket, timers.AUTOCLOSE, now=now, note=None)
+                return False
+            updated, timer_changes = apply(
+                ticket, Change(status="closed"), at=now, config=self.config
+            )
+            try:
+                self.repo.commit(
+                    updated,
+                    timers=timer_changes,
+                    history=[("closed", {"by": "autoclose", "solved_at": ticket.solved_at})],
+                    also=stats.ticket_changes(ticket, updated, at=now, config=self.config),
+                )
+            except Conflict:
+                continue
+            self.publisher.publish(
+                [
+                    (
+                        "StatusChanged",
+                        {
+                            "ref": ref,
+                            "status": "closed",
+                            "previous_status": "solved",
+                            "by": "autoclose",
+                        },
+                    )
+                ]
+            )
+            return True
+        raise Conflict(f"{ref}: too many concurrent changes")
+
+    def _stop(self, ticket: Ticket, kind: str, *, now: datetime, note: str | None) -> None:
+        """Stop a timer through a versioned ticket write (a plain delete could remove a timer
+        that a concurrent change has just set again)."""
+        for _ in range(MAX_ATTEMPTS):
+            survey = {**ticket.survey, "skipped": note} if note else ticket.survey
+            try:
+                self.repo.commit(
+                    replace(ticket, survey=survey),
+                    timers={kind: None},
+                    history=[("survey_skipped", {"reason": note})] if note else [],
+                )
+                return
+            except Conflict:
+                ticket = self.repo.get_ticket(ticket.ref)
+
+
+# ---------------------------------------------------------------------- answers
+@dataclass(frozen=True)
+class Page:
+    """An HTML answer of the survey route."""
+
+    status: int
+    html: str
+
+
+@dataclass(frozen=True)
+class SurveyDesk:
+    """The page behind each score link and the submission of its form."""
+
+    repo: DynamoRepository
+    publisher: Publisher
+    config: Config
+    signing_key: bytes
+
+    def page(self, token: str, score: str | None, *, now: datetime) -> Page:
+        """The survey page with ``score`` pre-selected; records nothing."""
+        try:
+            ticket = self._ticket(token, now)
+        except LinkRefused as refused:
+            return self._refused(refused)
+        return Page(200, self._form(ticket, token, _score_or_none(score), error=None))
+
+    def submit(self, token: str, body: str, content_type: str, *, now: datetime) -> Page:
+        """Record the answer posted from the page (replacing an earlier one)."""
+        try:
+            ticket = self._ticket(token, now)
+        except LinkRefused as refused:
+            return self._refused(refused)
+        if not content_type.lower().startswith("application/x-www-form-urlencoded"):
+            return Page(415, self._form(ticket, token, None, error=self._invalid(ticket)))
+        fields = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        try:
+            effort = _answer(fields.get("effort"), "effort", required=False)
+            score = _answer(fields.get("score"), "score", required=True)
+            if score is None:
+                raise InvalidInput("score", "is required")
+        except InvalidInput:
+            return Page(
+                422,
+                self._form(
+                    ticket, token, _score_or_none(fields.get("score")), error=self._invalid(ticket)
+                ),
+            )
+        comment = (fields.get("comment") or "").strip()[:COMMENT_LIMIT] or None
+        stored = self._record(ticket, score=score, effort=effort, comment=comment, now=now)
+        self.publisher.publish(
+            [
+                (
+                    "SurveyAnswered",
+                    {
+                        "ref": stored.ref,
+                        "score": score,
+                        "effort": effort,
+                        "comment": comment,
+                        "low": score in LOW_SCORES,
+                        "team": stored.team,
+                        "answered_at": now.isoformat(),
+                    },
+                )
+            ]
+        )
+        from helpdesk.render import render_page
+
+        return Page(
+            200,
+            render_page(
+                "survey_thanks",
+                self._language(stored),
+                {"ref": stored.ref, "helpdesk_name": self.config.helpdesk.name},
+                fallback_language=self.config.default_language,
+            ),
+        )
+
+    def _record(
+        self, ticket: Ticket, *, score: int, effort: int | None, comment: str | None, now: datetime
+    ) -> Ticket:
+        """Write the answer with a versioned commit: it cannot overwrite a concurrent
+        auto-close (nor be overwritten by it); the loser re-reads and writes again."""
+        for _ in range(MAX_ATTEMPTS):
+            survey = {
+                **ticket.survey,
+                "score": score,
+                "effort": effort,
+                "comment": comment,
+                "answered_at": now.isoformat(),
+                "first_answered_at": ticket.survey.get("first_answered_at") or now.isoformat(),
+            }
+            updated = replace(ticket, survey=survey, updated_at=now)
+            try:
+                return self.repo.commit(
+                    updated,
+                    history=[("survey_answered", {"score": score, "effort": effort})],
+                    also=stats.survey_answered(updated, config=self.config),
+                )
+            except Conflict:
+                ticket = self.repo.get_ticket(ticket.ref)
+        raise Conflict(f"{ticket.ref}: too many concurrent changes")
+
+    # ------------------------------------------------------------------ helpers
+    def _ticket(self, token: str, now: datetime) -> Ticket:
+        ref = verify_token(token, self.signing_key, now=now)
+        ticket = self.repo.find_ticket(ref)
+        if ticket is None:
+            raise LinkRefused("forged")
+        return ticket
+
+    def _language(self, ticket: Ticket | None) -> str:
+        language = ticket.language if ticket is not None else ""
+        served = self.config.helpdesk.languages
+        return language if language in served else self.config.default_language
+
+    def _form(self, ticket: Ticket, token: str, score: int | None, *, error: str | None) -> str:
+        from helpdesk.render import render_page, score_labels
+
+        language = self._language(ticket)
+        labels = score_labels(language, fallback_language=self.config.default_language)
+        return render_page(
+            "survey_page",
+            language,
+            {
+                "ref": ticket.ref,
+                "score": score,
+                # Relative: the page lives at /survey/<token>, so the form posts back to
+                # the same path whatever host or stage the API is served under.
+                "action_url": token,
+                "scores": [{"score": s, "label": labels[s]} for s in range(1, 6)],
+                "message": None,
+                "error": error,
+            },
+            fallback_language=self.config.default_language,
+        )
+
+    def _invalid(self, ticket: Ticket) -> str:
+        """The localized line that asks for a score (the form's only required answer)."""
+        from helpdesk.render import render_page
+
+        return render_page(
+            "survey_invalid",
+            self._language(ticket),
+            {"ref": ticket.ref},
+            fallback_language=self.config.default_language,
+        ).strip()
+
+    def _refused(self, refused: LinkRefused) -> Page:
+        from helpdesk.render import render_page
+
+        ticket = self.repo.find_ticket(refused.ref) if refused.ref else None
+        return Page(
+            403,
+            render_page(
+                "survey_refused",
+                self._language(ticket),
+                {
+                    "reason": refused.reason,
+                    "ref": ticket.ref if ticket else None,
+                    "helpdesk_name": self.config.helpdesk.name,
+                },
+                fallback_language=self.config.default_language,
+            ),
+        )
+
+
+def _score_or_none(text: str | None) -> int | None:
+    try:
+        return _answer(text, "score", required=False)
+    except InvalidInput:
+        return None
+
+
+def _answer(text: str | None, field: str, *, required: bool) -> int | None:
+    """A 1..5 answer from a form field."""
+    if text is None or not text.strip():
+        if required:
+            raise InvalidInput(field, "is required")
+        return None
+    value = text.strip()
+    if value not in {"1", "2", "3", "4", "5"}:
+        raise InvalidInput(field, "must be a whole number from 1 to 5")
+    return int(value)
