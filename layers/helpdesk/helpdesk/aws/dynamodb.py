@@ -385,6 +385,28 @@ class DynamoRepository:
             "due": timer.due.isoformat(),
         }
 
+    def move_timer(self, ref: str, kind: str, *, expected_key: str, due: datetime | None) -> bool:
+        """Move a timer to ``due`` (None: stop it) only while it is still due at ``expected_key``.
+
+        ``expected_key`` is the due key a sweep saw (``DueTimer.due_key``). A writer that
+        changed the timer in between computed it from newer state and wins: the move is
+        then skipped and False returned. No ticket version is involved.
+        """
+        key = {"PK": {"S": f"TICKET#{ref}"}, "SK": {"S": f"TIMER#{kind}"}}
+        condition = {
+            "ConditionExpression": "TSK = :expected",
+            "ExpressionAttributeValues": {":expected": {"S": f"{expected_key}#{ref}"}},
+        }
+        try:
+            if due is None:
+                self._call("delete_item", TableName=self.table, Key=key, **condition)
+            else:
+                item = encode(self.timer_item(ref, Timer(kind, due)))
+                self._call("put_item", TableName=self.table, Item=item, **condition)
+        except Conflict:
+            return False
+        return True
+
     def put(self, item: Mapping[str, Any], *, condition: str | None = None) -> None:
         kwargs: dict[str, Any] = {"TableName": self.table, "Item": encode(item)}
         if condition:

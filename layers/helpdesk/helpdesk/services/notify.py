@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 # detail-type -> "module:function"; the function takes (notifier, detail, now).
 NOTICES: dict[str, str] = {
     "TicketOpened": "helpdesk.services.notify:acknowledge_opened",
+    "SlaWarning": "helpdesk.services.sla_notices:sla_warning",
+    "SlaBreached": "helpdesk.services.sla_notices:sla_breached",
     "SurveyAnswered": "helpdesk.services.survey_notices:alert_low_score",
 }
 
