@@ -69,3 +69,28 @@ def test_passed_means_spf_or_dkim_passed_and_dmarc_did_not_fail(
 def test_a_hostile_deeply_nested_comment_does_not_hang() -> None:
     value = "mx; spf=pass " + "(" * 5000 + ")" * 5000
     assert parse_auth({"authentication-results": (value,)}).spf == "pass"
+
+
+def test_a_topmost_block_from_another_server_is_not_trusted_when_one_is_named() -> None:
+    headers = {
+        "authentication-results": (
+            "mx.attacker.example; spf=pass; dkim=pass; dmarc=pass",
+            "amazonses.com; spf=pass; dkim=pass; dmarc=pass",
+        ),
+        "received-spf": ("pass (forged)",),
+    }
+    assert parse_auth(headers) == AuthResults(spf="pass", dkim="pass", dmarc="pass")
+    trusted = parse_auth(headers, trusted_authserv_id="amazonses.com")
+    assert trusted == AuthResults(spf=None, dkim=None, dmarc=None)
+    assert not trusted.passed
+
+
+def test_the_named_server_is_recognised_with_a_version_and_in_any_case() -> None:
+    headers = {"authentication-results": ("AmazonSES.com 1; spf=pass; dkim=none; dmarc=none",)}
+    assert parse_auth(headers, trusted_authserv_id="amazonses.com").passed
+
+
+def test_without_any_authentication_results_a_named_server_trusts_nothing() -> None:
+    headers = {"received-spf": ("pass (spfCheck: domain designates) client-ip=192.0.2.1",)}
+    assert parse_auth(headers).spf == "pass"
+    assert parse_auth(headers, trusted_authserv_id="amazonses.com").spf is None

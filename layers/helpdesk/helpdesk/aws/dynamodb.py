@@ -457,6 +457,38 @@ class DynamoRepository:
             return False
         return True
 
+    def count_once_in_window(
+        self, scope: str, window: str, member: str, *, limit: int, expires_at: int
+    ) -> bool:
+        """Like :meth:`count_in_window`, but ``member`` (a delivery, a Message-ID) counts
+        once however often it is retried: True while it is among the first ``limit``.
+
+        The members are a string set on the counter item, added and checked in one
+        conditional update, so a redelivered message never takes a second slot.
+        """
+        if limit <= 0:
+            return False
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key={"PK": {"S": f"RATE#{scope}#{window}"}, "SK": {"S": "RATE"}},
+                UpdateExpression="ADD members :member SET expires_at = :exp",
+                ConditionExpression=(
+                    "attribute_not_exists(members) OR size(members) < :limit"
+                    " OR contains(members, :one)"
+                ),
+                ExpressionAttributeValues={
+                    ":member": {"SS": [member]},
+                    ":one": {"S": member},
+                    ":limit": {"N": str(limit)},
+                    ":exp": {"N": str(expires_at)},
+                },
+            )
+        except Conflict:
+            return False
+        return True
+
     def commit(
         self,
         ticket: Ticket,

@@ -37,14 +37,26 @@ _RESULT = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:/\s*\d+)?\s*=\s*([A-Za-z0-9_-]
 _RESULT_WORD = re.compile(r"^\s*([A-Za-z0-9_-]+)")
 
 
-def parse_auth(headers: Mapping[str, Sequence[str]]) -> AuthResults:
+def parse_auth(
+    headers: Mapping[str, Sequence[str]], *, trusted_authserv_id: str | None = None
+) -> AuthResults:
     """Return the SPF/DKIM/DMARC results from the topmost authentication headers only.
 
     ``headers`` maps lower-case header names to their values in message order (topmost
     first).  ``Authentication-Results`` (RFC 8601) supplies all three; ``Received-SPF``
     (RFC 7208 section 9.1) supplies SPF when the former does not mention it.
+
+    With ``trusted_authserv_id``, the topmost ``Authentication-Results`` must have been
+    written by that server (its authserv-id, RFC 8601 section 2.2), otherwise nothing is
+    trusted and every result is None: a receiving server that stamps its verdicts always
+    stamps this header, so a topmost one from anyone else was written by the sender.
     """
-    results = _authentication_results(_topmost(headers, "authentication-results"))
+    topmost = _topmost(headers, "authentication-results")
+    if trusted_authserv_id is not None and (
+        topmost is None or _authserv_id(topmost) != trusted_authserv_id.lower()
+    ):
+        return AuthResults(spf=None, dkim=None, dmarc=None)
+    results = _authentication_results(topmost)
     spf = results.get("spf")
     if spf is None:
         spf = _received_spf(_topmost(headers, "received-spf"))
@@ -54,6 +66,12 @@ def parse_auth(headers: Mapping[str, Sequence[str]]) -> AuthResults:
 def _topmost(headers: Mapping[str, Sequence[str]], name: str) -> str | None:
     values = headers.get(name)
     return values[0] if values else None
+
+
+def _authserv_id(value: str) -> str:
+    # RFC 8601 section 2.2: authserv-id [ CFWS authres-version ] before the first ";".
+    head = _strip_comments(value).split(";", 1)[0].split()
+    return head[0].lower() if head else ""
 
 
 def _authentication_results(value: str | None) -> dict[str, str]:

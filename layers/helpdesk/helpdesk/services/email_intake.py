@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk.errors import Conflict
+from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.parse import Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
 _SUBJECT_TOKEN = re.compile(r"\[#\s*(HD-[0-9A-Za-z]{6})\s*\]")
 TEXT_LIMIT = 100_000  # characters of text kept on the message item (the raw mail has all)
 HTML_LIMIT = 150_000
+# DESIGN, "Email is hard": trust only the authentication block SES adds on top. SES
+# prepends its Authentication-Results with this authserv-id to every message it receives,
+# so a topmost block naming anyone else was written by the sender.
+SES_AUTHSERV_ID = "amazonses.com"
+OPEN_ATTEMPTS = 5
 
 
 @dataclass
@@ -49,19 +55,40 @@ class EmailIntake:
     config: Config
 
     def take_in(self, raw_key: str, *, now: datetime) -> IntakeResult:
-        """Take in the raw message SES stored at ``raw_key``."""
-        already = self.repo.ticket_for_delivery(raw_key)
-        if already is not None:
-            return IntakeResult("duplicate", already)
-        raw = self.store.read(raw_key)
+        """Take in the raw message SES stored at ``raw_key``.
+
+        A redelivered object is taken in again rather than skipped: its writes are refused
+        as duplicates and what follows them (suppressed entries, the event that gets the
+        ticket acknowledged and routed) is repeated, idempotently, so that a try which
+        crashed between its write and its event is healed by the retry. The same message
+        resent under another key (same Message-ID, same sender) is a duplicate at once.
+        """
+        mail = self._parse(raw_key)
+        earlier = self._earlier_delivery(mail)
+        if earlier is not None and earlier.get("raw_key") != raw_key:
+            return IntakeResult("duplicate", earlier.get("ref"))
+        return self._route(mail, raw_key, now)
+
+    def _parse(self, raw_key: str) -> ParsedMail:
         limits = self.config.limits
+        # The raw bytes are referenced by the call alone, so they are freed as soon as the
+        # parse returns: a 25 MB message is never held next to its parsed parts for longer.
         mail = parse_mail(
-            raw,
+            self.store.read(raw_key),
             attachment_max_bytes=limits.attachment_max_bytes,
             attachments_max_count=limits.attachments_max_count,
         )
-        del raw  # the parsed parts are all we need from here on; do not hold two copies
-        return self._route(mail, raw_key, now)
+        report = mail.report
+        if report is not None and report.original_message_id:
+            report = replace(report, original_message_id=_storable(report.original_message_id))
+        return replace(
+            mail,
+            auth=parse_auth(mail.headers, trusted_authserv_id=SES_AUTHSERV_ID),
+            message_id=_storable(mail.message_id) if mail.message_id else None,
+            in_reply_to=tuple(_storable(i) for i in mail.in_reply_to),
+            references=tuple(_storable(i) for i in mail.references),
+            report=report,
+        )
 
     # ------------------------------------------------------------------ decisions
     def _route(self, mail: ParsedMail, raw_key: str, now: datetime) -> IntakeResult:
@@ -72,10 +99,12 @@ class EmailIntake:
         suppress: list[str] = []
         if mail.unparsed:
             flags.append("unparsed")
+            suppress.append("unparsed")  # no sender could be read: nobody to answer
         robot = robot_reason(mail, own_domain=own_domain)
         if robot is not None:
             flags.append("bounce" if robot == "bounce" else "auto_reply")
-            suppress.append(robot)
+            # Our own mail coming back is automatic mail: CONTRACT's reasons have no "echo".
+            suppress.append("auto_reply" if robot == "echo" else robot)
         if is_spoofed(
             mail, own_domain=own_domain, agent_emails={a.email.lower() for a in config.agents}
         ):
@@ -87,10 +116,16 @@ class EmailIntake:
         if (mail.spam_verdict or "").upper() == "FAIL":
             flags.append("spam")
             suppress.append("spam")
-        if not sender:
+        if not sender and not mail.unparsed:
             suppress.append("no_sender")
 
         existing = None if "spoofed" in flags else self._thread(mail, sender)
+        if robot is not None and "spoofed" not in flags:
+            existing = self._bounced_ticket(mail) or existing
+            if existing is not None:
+                return self._attach(
+                    existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
+                )
         if existing is not None and self._is_agent(sender) and not suppress:
             if mail.auth.passed:
                 from helpdesk.services.agent_mail import take_agent_reply
@@ -104,7 +139,7 @@ class EmailIntake:
                 existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
             )
 
-        if suppress == [] and not self._within_ack_limit(sender, now):
+        if suppress == [] and not self._within_ack_limit(sender, mail, raw_key, now):
             suppress.append("loop_limit")
         return self._open(mail, raw_key, now, flags, suppress, linked_to=existing)
 
@@ -128,6 +163,14 @@ class EmailIntake:
                 return ticket
         return None
 
+    def _bounced_ticket(self, mail: ParsedMail) -> Ticket | None:
+        """The ticket whose mail a delivery status notification reports on: RFC 3464
+        section 2 returns the original's headers, and its Message-ID is one we sent."""
+        if mail.report is None or not mail.report.original_message_id:
+            return None
+        ref = self.repo.ticket_for_message_id(mail.report.original_message_id)
+        return self.repo.find_ticket(ref) if ref else None
+
     def _token_refs(self, mail: ParsedMail) -> list[str]:
         local, _, domain = self.config.helpdesk.address.partition("@")
         refs = []
@@ -142,13 +185,18 @@ class EmailIntake:
     def _is_agent(self, address: str) -> bool:
         return self.config.agent(address) is not None
 
-    def _within_ack_limit(self, sender: str, now: datetime) -> bool:
+    def _within_ack_limit(self, sender: str, mail: ParsedMail, raw_key: str, now: datetime) -> bool:
         """At most N acknowledgements per sender per hour, counted atomically, so that two
-        autoresponders that slipped past the robot checks can never ping-pong."""
+        autoresponders that slipped past the robot checks can never ping-pong. A retried
+        delivery is the same member of the count, never a second one."""
         limit = self.config.limits.acknowledgements_per_sender_per_hour
         window = now.strftime("%Y%m%d%H")
-        return self.repo.count_in_window(
-            f"ACK#{sender}", window, limit=limit, expires_at=int(now.timestamp()) + 7200
+        return self.repo.count_once_in_window(
+            f"ACK#{sender}",
+            window,
+            mail.message_id or raw_key,
+            limit=limit,
+            expires_at=int(now.timestamp()) + 7200,
         )
 
     # ------------------------------------------------------------------ writes
@@ -180,14 +228,14 @@ class EmailIntake:
         """Keep each attachment in S3 under the message's key (known before the ticket's
         reference is drawn, so a new ticket needs no second write)."""
         stored = []
-        for index, attachment in enumerate(attachments):
+        for number, attachment in enumerate(attachments, start=1):
             dropped = attachment.dropped
             if "virus" in flags:
                 dropped = "virus"  # keep the ticket, never the infected files
             key = None
             if dropped is None and attachment.data:
                 key = self.store.write(
-                    f"attachments/{message_key}/{index}-{attachment.filename}",
+                    f"attachments/{message_key}/{number}-{attachment.filename}",
                     attachment.data,
                     attachment.content_type,
                 )
@@ -204,14 +252,45 @@ class EmailIntake:
             )
         return tuple(stored)
 
-    def _claims(self, mail: ParsedMail, raw_key: str) -> list[tuple[str, str, dict[str, str]]]:
-        claims: list[tuple[str, str, dict[str, str]]] = [(f"RAW#{raw_key}", "RAW", {})]
+    def _claims(
+        self, mail: ParsedMail, raw_key: str, ref: str | None = None
+    ) -> list[tuple[str, str, dict[str, str]]]:
+        """The markers this delivery writes with its message; one that exists already
+        makes the write fail as a duplicate. ``ref`` is given when the ticket is known
+        (``open_ticket`` adds the new ticket's itself)."""
+        on_ticket = {"ref": ref} if ref else {}
+        claims: list[tuple[str, str, dict[str, str]]] = [(f"RAW#{raw_key}", "RAW", on_ticket)]
         if mail.message_id:
-            sender = mail.sender.email.lower() if mail.sender else ""
             # The same Message-ID from the same sender is the same message delivered twice
-            # (a resend, a second recipient address of ours): one ticket, one answer.
-            claims.append((f"MSGID#{mail.message_id}", "MSGID", {"sender": sender}))
+            # (a resend, a second recipient address of ours): one ticket, one answer. From
+            # another sender it is another message (a reused or forged ID), so the marker
+            # is per sender.
+            claims.append((*self._sender_marker(mail), {"raw_key": raw_key, **on_ticket}))
+            pointer = f"MSGID#{mail.message_id}"
+            # The threading pointer belongs to the first message that carried the ID; a
+            # later one from someone else must neither take it over nor fail on it.
+            if self.repo.get_item(pointer, "MSGID") is None:
+                claims.append((pointer, "MSGID", {"sender": _sender(mail), **on_ticket}))
         return claims
+
+    def _sender_marker(self, mail: ParsedMail) -> tuple[str, str]:
+        return f"MSGID#{mail.message_id}", f"FROM#{_sender(mail)}"
+
+    def _earlier_delivery(self, mail: ParsedMail) -> dict[str, str] | None:
+        """The marker of this message from this sender, if it was taken in already."""
+        if not mail.message_id:
+            return None
+        return self.repo.get_item(*self._sender_marker(mail))
+
+    def _taken_in_before(self, mail: ParsedMail, raw_key: str) -> bool:
+        """This delivery, or the same message from the same sender, is already on a ticket.
+
+        A resent message arrives under a new S3 key with its Message-ID unchanged (RFC 5322
+        §3.6.4), so the delivery marker alone would let it in a second time.
+        """
+        if self.repo.get_item(f"RAW#{raw_key}", "RAW") is not None:
+            return True
+        return self._earlier_delivery(mail) is not None
 
     def _open(
         self,
@@ -243,28 +322,32 @@ class EmailIntake:
             linked_to=linked_to.ref if linked_to else None,
         )
         message = self._message(mail, raw_key, now, "", flags)
-        try:
-            ticket = open_ticket(
-                request,
-                repo=self.repo,
-                config=self.config,
-                now=now,
-                first_message=message,
-                claims=self._claims(mail, raw_key),
-            )
-        except DuplicateDelivery as duplicate:
-            if duplicate.ref is None:
-                raise
-            ticket = self.repo.get_ticket(duplicate.ref)
-            return self._announce(
-                ticket,
-                message=message,
-                suppress=suppress,
-                mail=mail,
-                raw_key=raw_key,
-                now=now,
-                outcome="duplicate",
-            )
+        for _ in range(OPEN_ATTEMPTS):
+            try:
+                ticket = open_ticket(
+                    request,
+                    repo=self.repo,
+                    config=self.config,
+                    now=now,
+                    first_message=message,
+                    claims=self._claims(mail, raw_key),
+                )
+                outcome = "opened"
+                break
+            except DuplicateDelivery:
+                ref = self.repo.ticket_for_delivery(raw_key)
+                if ref is not None:
+                    # This very object again: the try that wrote the ticket may have
+                    # stopped before announcing it, so the announcement is repeated.
+                    ticket, outcome = self.repo.get_ticket(ref), "duplicate"
+                    break
+                if self._taken_in_before(mail, raw_key):
+                    # Resent under another key: that delivery answers for the message.
+                    return IntakeResult("duplicate", None)
+                # Only the Message-ID's threading pointer was taken meanwhile, by another
+                # sender's message: try again without it.
+        else:
+            raise Conflict(f"{raw_key}: could not open a ticket")
         return self._announce(
             ticket,
             message=message,
@@ -272,7 +355,7 @@ class EmailIntake:
             mail=mail,
             raw_key=raw_key,
             now=now,
-            outcome="opened",
+            outcome=outcome,
         )
 
     def _announce(
@@ -301,6 +384,48 @@ class EmailIntake:
         self.publisher.publish([opened_event(ticket, stored, notify=not suppress)])
         return IntakeResult(outcome, ticket.ref, suppress)
 
+    def _attach(
+        self,
+        ticket: Ticket,
+        *,
+        mail: ParsedMail,
+        raw_key: str,
+        now: datetime,
+        flags: list[str],
+        suppress: list[str],
+    ) -> IntakeResult:
+        """Keep a robot's mail (a bounce, an auto-reply, an echo) on the ticket it is about.
+
+        Nobody is told and the ticket's state stays as it was: an out-of-office notice is
+        not the customer answering, so it neither reopens the ticket nor moves its clocks.
+        """
+        message = self._message(mail, raw_key, now, ticket.ref, flags)
+        for _ in range(OPEN_ATTEMPTS):
+            try:
+                self.repo.commit(
+                    replace(ticket, updated_at=now),
+                    messages=[message],
+                    claims=self._claims(mail, raw_key, ticket.ref),
+                    history=[("robot_mail", {"from": message.author, "reasons": suppress})],
+                )
+                break
+            except Conflict:
+                if self._taken_in_before(mail, raw_key):
+                    break  # a retry: the suppressed entries below are repeated, idempotently
+                ticket = self.repo.get_ticket(ticket.ref)
+        else:
+            raise Conflict(f"{ticket.ref}: too many concurrent changes")
+        for reason in suppress:
+            self.repo.record_suppressed(
+                at=now,
+                reason=reason,
+                sender=message.author,
+                subject=mail.subject,
+                raw_key=raw_key,
+                ref=ticket.ref,
+            )
+        return IntakeResult("appended", ticket.ref, suppress)
+
     def _append(
         self,
         ticket: Ticket,
@@ -315,6 +440,8 @@ class EmailIntake:
         message = self._message(mail, raw_key, now, ticket.ref, flags)
         sender = message.author
         from helpdesk.services.clocks import Change, apply
+        from helpdesk.services.routing import load_change
+        from helpdesk.services.stats import ticket_changes
 
         for _ in range(5):
             updated, timer_changes = apply(
@@ -327,12 +454,17 @@ class EmailIntake:
                     updated,
                     messages=[message],
                     timers=timer_changes,
-                    claims=self._claims(mail, raw_key),
+                    claims=self._claims(mail, raw_key, ticket.ref),
                     history=[("customer_replied", {"from": sender})],
+                    also=[
+                        *ticket_changes(ticket, updated, at=now, config=self.config),
+                        # A reopened ticket goes back to its agent's load.
+                        *load_change(ticket, updated).operations,
+                    ],
                 )
                 break
             except Conflict:
-                if self.repo.ticket_for_delivery(raw_key) is not None:
+                if self._taken_in_before(mail, raw_key):
                     return IntakeResult("duplicate", ticket.ref)
                 ticket = self.repo.get_ticket(ticket.ref)
         else:
@@ -361,4 +493,33 @@ class EmailIntake:
                     )
                 ]
             )
+        if updated.status != ticket.status:
+            self.publisher.publish(
+                [
+                    (
+                        "StatusChanged",
+                        {
+                            "ref": ticket.ref,
+                            "status": updated.status,
+                            "previous_status": ticket.status,
+                            "by": sender,
+                            "version": ticket.version + 1,
+                        },
+                    )
+                ]
+            )
         return IntakeResult("appended", ticket.ref, suppress)
+
+
+def _sender(mail: ParsedMail) -> str:
+    return mail.sender.email.lower() if mail.sender else ""
+
+
+def _storable(message_id: str) -> str:
+    """A Message-ID as text that DynamoDB keys can hold.
+
+    RFC 5322 section 3.6.4 allows only ASCII there, but the raw header bytes of a broken
+    message reach us surrogate-escaped, and a lone surrogate cannot be encoded in a key.
+    Replacing those characters keeps the ID stable, so duplicates and replies still match.
+    """
+    return message_id.encode("utf-8", "replace").decode("utf-8")

@@ -1,0 +1,132 @@
+"""Email intake as a user sees it: tests/scenarios/intake_*.yaml played on the local stack,
+asserting on the state JSON that ``helpdesk scenario`` prints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpdesk_local.cli import main
+from helpdesk_local.scenario import Player, load_scenario
+from helpdesk_local.stack import LocalStack
+from helpdesk_local.state import build_state
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def _play(name: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    assert main(["scenario", str(SCENARIOS / name)]) == 0
+    state: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert state["dead_letters"] == []
+    return state
+
+
+def _acknowledgements(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return [mail for mail in state["outbox"] if mail["kind"] == "acknowledgement"]
+
+
+def _to_customers(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return [mail for mail in state["outbox"] if mail["kind"] != "assignment"]
+
+
+def test_the_same_mail_delivered_twice_or_resent_makes_one_ticket_and_one_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = _play("intake_duplicates.yaml", capsys)
+    anna, bob = state["tickets"]
+    assert anna["contact"]["email"] == "anna@example.com"
+    assert [m["text"] for m in anna["messages"]] == [
+        "It has been two weeks since I ordered the blue kettle."
+    ]
+    # Another sender reusing the Message-ID is another message, not a duplicate.
+    assert bob["contact"]["email"] == "bob@elsewhere.example"
+    assert bob["subject"] == "My invoice is wrong"
+    assert sorted(m["to"][0] for m in _acknowledgements(state)) == [
+        "anna@example.com",
+        "bob@elsewhere.example",
+    ]
+    assert state["suppressed"] == []
+
+
+def test_a_fourth_mail_within_the_hour_is_a_ticket_but_gets_no_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = _play("intake_loop_limit.yaml", capsys)
+    assert [t["subject"] for t in state["tickets"]] == [f"Your message {n}" for n in range(1, 5)]
+    assert [m["ticket"] for m in _acknowledgements(state)] == [
+        t["ref"] for t in state["tickets"][:3]
+    ]
+    [suppressed] = state["suppressed"]
+    assert suppressed["reason"] == "loop_limit"
+    assert suppressed["from"] == "echo@loop.example"
+    assert suppressed["ticket"] == state["tickets"][3]["ref"]
+
+
+def test_replies_thread_by_every_rule_and_reply_all_from_cc_stays_on_the_ticket(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = _play("intake_threading.yaml", capsys)
+    [ticket] = state["tickets"]
+    assert ticket["participants"] == ["carl@example.com"]
+    assert [(m["from"], m["text"].splitlines()[0]) for m in ticket["messages"]] == [
+        ("anna@example.com", "Since this morning every page comes out blank."),
+        ("anna@example.com", "The model is a LaserJet 4000."),
+        ("anna@example.com", "It is connected by USB."),
+        ("anna@example.com", "I tried another cable."),
+        ("anna@example.com", "And a new toner cartridge."),
+        ("carl@example.com", "Same here on the second floor."),
+        ("carl@example.com", "Now the third floor as well."),
+        ("anna@example.com", "I am out of the office until Monday."),
+    ]
+    # One acknowledgement for the ticket; replies and the out-of-office get nothing.
+    assert [m["kind"] for m in _to_customers(state)] == ["acknowledgement"]
+    [suppressed] = state["suppressed"]
+    assert (suppressed["reason"], suppressed["ticket"]) == ("auto_reply", ticket["ref"])
+    assert "auto_reply" not in ticket["flags"]
+
+
+def test_a_stranger_with_a_tickets_reference_gets_a_ticket_of_their_own(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = _play("intake_hijack.yaml", capsys)
+    anna, *strangers = state["tickets"]
+    assert [m["from"] for m in anna["messages"]] == ["anna@example.com"]
+    assert anna["participants"] == []
+    assert [t["contact"]["email"] for t in strangers] == ["mallory@evil.example"] * 2
+    assert [t["messages"][0]["text"].splitlines()[0] for t in strangers] == [
+        "Please send it to 1 Evil Street instead.",
+        "Use 1 Evil Street.",
+    ]
+    assert all(t["linked_to"] is None for t in strangers)
+
+
+def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_linked_to_it() -> None:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.runtime import load_config_once
+    from helpdesk.services.clocks import Change, apply
+
+    scenario = load_scenario(SCENARIOS / "intake_reply_to_closed_ticket.yaml")
+    assert scenario.start is not None
+    with LocalStack(start=scenario.start) as stack:
+        player = Player(stack, scenario)
+        (_, opening), (_, reply) = scenario.steps
+        player.run(1, opening)
+        # Closing is the auto-close sweep's job, days after solving; here it is done
+        # directly, the way every writer changes a ticket.
+        repo = DynamoRepository(stack.resolver.ref("DomainTable") if stack.resolver else "")
+        config = load_config_once(str(stack.config_path))
+        first = repo.get_ticket(player.ticket(1)["ref"])
+        closed, timers = apply(first, Change(status="closed"), at=stack.clock.read(), config=config)
+        repo.commit(closed, timers=timers)
+        player.run(2, reply)
+        state = build_state(stack)
+
+    old, new = state["tickets"]
+    assert old["status"] == "closed" and len(old["messages"]) == 1
+    assert new["linked_to"] == old["ref"]
+    assert new["messages"][0]["text"].startswith("It came back broken, the lid is cracked.")
+    assert [m["ticket"] for m in _acknowledgements(state)] == [old["ref"], new["ref"]]
+    assert state["dead_letters"] == []
