@@ -1,7 +1,9 @@
-"""route: decides who works on a ticket (on TicketOpened, escalation, freed capacity)."""
+"""route: decides who works on a ticket (on TicketOpened, escalation, team change, freed
+capacity) and sends the agent the assignment mail."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -13,24 +15,49 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from helpdesk import clock
+from helpdesk.settings import require
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from helpdesk.services.routing import Router
+
 logger = Logger()
-processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def router() -> Router:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.aws.ses import SesMailer
+    from helpdesk.runtime import load_config_once
+    from helpdesk.services.notify import Notifier
+    from helpdesk.services.routing import Router
+
+    repo = DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS")))
+    config = load_config_once(require("HELPDESK_CONFIG"))
+    return Router(
+        repo=repo, notifier=Notifier(repo=repo, mailer=SesMailer(), config=config), config=config
+    )
 
 
 def record_handler(record: SQSRecord) -> None:
     event = EventBridgeEvent(record.json_body)
+    result = router().handle(
+        event.detail_type, event.detail, event_id=event.get_id, now=clock.now()
+    )
     logger.info(
-        "routing event received",
-        extra={"ticket": event.detail.get("ref"), "kind": event.detail_type},
+        "routed",
+        extra={"ticket": result.ref, "outcome": result.outcome, "kind": event.detail_type},
     )
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    # One processor per invocation: it keeps the batch's results, and a warm container
+    # may run several invocations at once (the concurrency test does).
+    processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -1,69 +1,118 @@
-"""Agents answer by email: their reply is relayed to the customer under the desk's address.
+"""Agents answer by email: commands on the first lines change the ticket, the rest is
+relayed to the customer under the desk's address (by the acknowledge function, on
+``AgentReplied``), and ``#note`` keeps the rest of the mail inside the desk.
 
-Only an authenticated mail from a configured agent reaches this module (email intake
-checks both).
+Only an authenticated mail from a configured agent reaches this module: email intake
+checks both (an agent address that fails SPF/DKIM/DMARC is ``spoofed`` and has no agent
+power). The parser has already cut the agent's quote of our mail ("On ... wrote:").
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from helpdesk.errors import Conflict
-from helpdesk.model import Message, Ticket
+from helpdesk.services.commands import (
+    AgentAction,
+    Command,
+    TicketClosed,
+    carry_out,
+    edit_from_commands,
+    split_commands,
+)
 
 if TYPE_CHECKING:
     from helpdesk.mail.parse import ParsedMail
+    from helpdesk.model import Ticket
     from helpdesk.services.email_intake import EmailIntake, IntakeResult
 
 
 def take_agent_reply(
     intake: EmailIntake, ticket: Ticket, mail: ParsedMail, raw_key: str, now: datetime
 ) -> IntakeResult:
-    """Record an agent's reply on the ticket and publish AgentReplied for the relay."""
+    """Carry out an agent's mail on ``ticket``: all its commands and its reply, or nothing
+    at all and an error mail to the agent when any command is wrong."""
     from helpdesk.services.email_intake import IntakeResult
 
-    repo = intake.repo
     sender = mail.sender.email.lower() if mail.sender else ""
-    message = Message(
-        id=raw_key.rsplit("/", 1)[-1][:40],
-        ticket=ticket.ref,
-        direction="out",
-        author=sender,
-        author_name=mail.sender.name if mail.sender else "",
-        at=now,
-        text=mail.text.strip(),
-        subject=mail.subject,
-        message_id=mail.message_id,
-        raw_key=raw_key,
-    )
-    from helpdesk.services.clocks import Change, apply
-
-    for _ in range(5):
-        updated, timer_changes = apply(
-            ticket, Change(agent_reply=True), at=now, config=intake.config
+    message_key = hashlib.sha256(raw_key.encode()).hexdigest()[:20]
+    text = split_commands(mail.text or "")
+    edit, problems = edit_from_commands(text.commands, intake.config)
+    if ticket.status == "closed":
+        problems.append(
+            f"{ticket.ref} is closed: nothing was changed or sent; a reply from the customer"
+            " opens a new ticket linked to it"
         )
-        try:
-            repo.commit(
-                updated,
-                messages=[message],
-                timers=timer_changes,
-                claims=[(f"RAW#{raw_key}", "RAW", {"ref": ticket.ref})],
-                history=[("agent_replied", {"from": sender})],
-            )
-            break
-        except Conflict:
-            if repo.ticket_for_delivery(raw_key) is not None:
-                return IntakeResult("duplicate", ticket.ref)
-            ticket = repo.get_ticket(ticket.ref)
-    else:
-        raise Conflict(f"{ticket.ref}: too many concurrent changes")
+    if problems:
+        _reject(
+            intake, ticket.ref, sender, problems, commands=text.commands, key=message_key, mail=mail
+        )
+        return IntakeResult("rejected", ticket.ref)
+    if edit.is_empty and not text.reply and not text.note:
+        return IntakeResult("skipped", ticket.ref)
+    action = AgentAction(
+        agent=sender,
+        agent_name=mail.sender.name if mail.sender else "",
+        edit=edit,
+        reply=text.reply,
+        note=text.note,
+        message_key=message_key,
+        message_id=mail.message_id,
+        subject=mail.subject,
+        raw_key=raw_key,
+        # A resent mail arrives under a new S3 key with its Message-ID unchanged (RFC 5322
+        # §3.6.4): claiming the Message-ID carries it out once however often it arrives.
+        claim=(f"MSGID#{mail.message_id}", "MSGID")
+        if mail.message_id
+        else (f"RAW#{raw_key}", "RAW"),
+    )
+    try:
+        result = carry_out(
+            action,
+            ticket.ref,
+            repo=intake.repo,
+            publisher=intake.publisher,
+            config=intake.config,
+            now=now,
+        )
+    except TicketClosed as closed:
+        _reject(
+            intake,
+            ticket.ref,
+            sender,
+            [str(closed)],
+            commands=text.commands,
+            key=message_key,
+            mail=mail,
+        )
+        return IntakeResult("rejected", ticket.ref)
+    return IntakeResult("duplicate" if result.duplicate else "appended", ticket.ref)
+
+
+def _reject(
+    intake: EmailIntake,
+    ref: str,
+    agent: str,
+    problems: list[str],
+    *,
+    commands: Sequence[Command],
+    key: str,
+    mail: ParsedMail,
+) -> None:
     intake.publisher.publish(
         [
             (
-                "AgentReplied",
-                {"ref": ticket.ref, "from": sender, "message": message.id, "text": message.text},
+                "CommandRejected",
+                {
+                    "ref": ref,
+                    "agent": agent,
+                    "errors": problems,
+                    "commands": [command.line for command in commands],
+                    "key": key,
+                    "message_id": mail.message_id,
+                },
             )
         ]
     )
-    return IntakeResult("appended", ticket.ref)

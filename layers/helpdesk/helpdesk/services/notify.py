@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 # detail-type -> "module:function"; the function takes (notifier, detail, now).
 NOTICES: dict[str, str] = {
     "TicketOpened": "helpdesk.services.notify:acknowledge_opened",
+    "AgentReplied": "helpdesk.services.ticket_notices:relay_agent_reply",
+    "StatusChanged": "helpdesk.services.ticket_notices:notify_progress",
+    "CommandRejected": "helpdesk.services.ticket_notices:reject_commands",
+    "TicketAssigned": "helpdesk.services.ticket_notices:tell_assignee",
     "SlaWarning": "helpdesk.services.sla_notices:sla_warning",
     "SlaBreached": "helpdesk.services.sla_notices:sla_breached",
     "SurveyAnswered": "helpdesk.services.survey_notices:alert_low_score",

@@ -1,0 +1,417 @@
+"""What an agent does to a ticket, by email commands or through the agent API.
+
+Both paths validate with the same functions and carry the change out with
+:func:`carry_out`: one version-checked write of the ticket, its messages, its clocks and
+the agents' loads, then the events that follow (``AgentReplied``, ``StatusChanged``,
+``TicketAssigned``, ``TeamChanged``, ``CapacityFreed``).
+
+Email commands stand on the first lines of the agent's reply::
+
+    #status pending
+    #tag late-shipper
+    Could you send us the tracking number?
+
+Every command is checked before anything changes: one bad command and the whole mail is
+refused (the agent gets an error mail), so a half-applied mail never surprises anyone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from helpdesk.errors import Conflict, HelpdeskError, InvalidInput
+from helpdesk.model import PRIORITIES, Message, Ticket
+
+if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import Config
+    from helpdesk.ports import Publisher
+
+AGENT_STATUSES: tuple[str, ...] = ("new", "open", "pending", "solved")
+COMMAND_NAMES: tuple[str, ...] = ("status", "priority", "assign", "team", "tag", "note")
+EVENT_TEXT_LIMIT = 4000
+MAX_ATTEMPTS = 5
+
+# A command is "#" and a word at the start of a line; "#1 priority for us" is prose.
+_COMMAND_LINE = re.compile(r"#([A-Za-z]+)(?:[ \t]+(.*))?")
+_TAG = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+
+
+class TicketClosed(HelpdeskError):
+    """A closed ticket takes no more changes (a customer's reply opens a linked one)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command line as the agent wrote it."""
+
+    name: str
+    argument: str
+    line: str
+
+
+@dataclass(frozen=True)
+class AgentText:
+    """An agent's mail split into its commands, the text for the customer and a note."""
+
+    commands: tuple[Command, ...]
+    reply: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class TicketEdit:
+    """The changes an agent asked for; None (or empty) leaves a property as it is."""
+
+    status: str | None = None
+    priority: str | None = None
+    assignee: str | None = None
+    team: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing is to change."""
+        return self == TicketEdit()
+
+
+def split_commands(text: str) -> AgentText:
+    """Take the commands off the first lines of ``text``; ``#note`` makes the rest a note.
+
+    Blank lines between commands are allowed; the first other line starts the reply.
+    """
+    lines = text.splitlines()
+    commands: list[Command] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index].strip()
+        if not line:
+            index += 1
+            continue
+        match = _COMMAND_LINE.fullmatch(line)
+        if match is None:
+            break
+        name, argument = match[1].lower(), (match[2] or "").strip()
+        commands.append(Command(name, argument, line))
+        index += 1
+        if name == "note":
+            note = "\n".join([argument, *lines[index:]]).strip()
+            return AgentText(tuple(commands), "", note)
+    return AgentText(tuple(commands), "\n".join(lines[index:]).strip(), None)
+
+
+# ---------------------------------------------------------------------- validation
+def valid_status(value: object) -> str:
+    """A status an agent may set; InvalidInput("status") otherwise."""
+    status = str(value).strip().lower() if isinstance(value, str) else None
+    if status not in AGENT_STATUSES:
+        raise InvalidInput("status", f"{value!r} is not a status: use {_choices(AGENT_STATUSES)}")
+    return status
+
+
+def valid_priority(value: object) -> str:
+    """A priority; InvalidInput("priority") otherwise."""
+    priority = str(value).strip().lower() if isinstance(value, str) else None
+    if priority not in PRIORITIES:
+        raise InvalidInput("priority", f"{value!r} is not a priority: use {_choices(PRIORITIES)}")
+    return priority
+
+
+def valid_assignee(value: object, config: Config) -> str:
+    """The address of the agent named by ``value`` (name or address, any case)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("assignee", "name an agent by name or address")
+    wanted = value.strip().strip("<>").lower()
+    by_address = config.agent(wanted)
+    if by_address is not None:
+        return by_address.email
+    named = [a for a in config.agents if a.name.lower() == wanted]
+    if len(named) == 1:
+        return named[0].email
+    if len(named) > 1:
+        raise InvalidInput(
+            "assignee",
+            f"{value!r} names several agents: use an address"
+            f" ({_choices([a.email for a in named])})",
+        )
+    raise InvalidInput(
+        "assignee",
+        f"{value!r} is not an agent: use one of {_choices([a.name for a in config.agents])}",
+    )
+
+
+def valid_team(value: object, config: Config) -> str:
+    """A configured team's name (any case); InvalidInput("team") otherwise."""
+    wanted = value.strip().lower() if isinstance(value, str) else ""
+    for name in config.team_names:
+        if name.lower() == wanted:
+            return name
+    raise InvalidInput("team", f"{value!r} is not a team: use {_choices(config.team_names)}")
+
+
+def valid_tag(value: object) -> str:
+    """A reason tag such as ``late-shipper``: lower case, digits, ``-``, ``_`` and ``.``."""
+    tag = value.strip().lower() if isinstance(value, str) else ""
+    if not _TAG.fullmatch(tag):
+        raise InvalidInput(
+            "tag",
+            f"{value!r} is not a tag: one word of letters, digits and - _ . such as late-shipper",
+        )
+    return tag
+
+
+def edit_from_commands(commands: Sequence[Command], config: Config) -> tuple[TicketEdit, list[str]]:
+    """The edit the commands ask for, and every problem with them (in the agent's words)."""
+    values: dict[str, str] = {}
+    tags: list[str] = []
+    problems: list[str] = []
+    checks: dict[str, Callable[[str], str]] = {
+        "status": valid_status,
+        "priority": valid_priority,
+        "assign": lambda value: valid_assignee(value, config),
+        "team": lambda value: valid_team(value, config),
+    }
+    for command in commands:
+        if command.name == "note":
+            continue
+        if command.name not in COMMAND_NAMES:
+            problems.append(
+                f"{command.line}: unknown command; the commands are "
+                + ", ".join(f"#{name}" for name in COMMAND_NAMES)
+            )
+            continue
+        try:
+            if command.name == "tag":
+                tags.append(valid_tag(command.argument))
+                continue
+            value = checks[command.name](command.argument)
+        except InvalidInput as error:
+            problems.append(f"{command.line}: {error.reason}")
+            continue
+        if command.name in values and values[command.name] != value:
+            problems.append(
+                f"{command.line}: #{command.name} is given twice, with different values"
+            )
+        values[command.name] = value
+    edit = TicketEdit(
+        status=values.get("status"),
+        priority=values.get("priority"),
+        assignee=values.get("assign"),
+        team=values.get("team"),
+        tags=tuple(dict.fromkeys(tags)),
+    )
+    return edit, problems
+
+
+def _choices(options: Sequence[str]) -> str:
+    quoted = list(options)
+    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else "".join(quoted)
+
+
+# ---------------------------------------------------------------------- carrying out
+@dataclass(frozen=True)
+class AgentAction:
+    """Everything one agent does to one ticket at once."""
+
+    agent: str
+    agent_name: str = ""
+    edit: TicketEdit = TicketEdit()
+    reply: str = ""
+    note: str | None = None
+    message_key: str = ""
+    message_id: str | None = None
+    subject: str | None = None
+    raw_key: str | None = None
+    # A marker that must not exist yet (an inbound delivery): a retried delivery of the
+    # same mail finds it and changes nothing twice.
+    claim: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """The ticket after the action, the messages written, and whether it was a repeat."""
+
+    ticket: Ticket
+    messages: tuple[Message, ...] = ()
+    duplicate: bool = False
+
+
+def carry_out(
+    action: AgentAction,
+    ref: str,
+    *,
+    repo: DynamoRepository,
+    publisher: Publisher,
+    config: Config,
+    now: datetime,
+) -> ActionResult:
+    """Apply ``action`` to ticket ``ref`` in one write and publish what follows from it.
+
+    Raises :class:`TicketClosed` for a closed ticket and NotFound for an unknown one.
+    """
+    from helpdesk.services.clocks import Change, apply
+    from helpdesk.services.routing import load_change
+    from helpdesk.services.stats import ticket_changes
+
+    edit = action.edit
+    for _ in range(MAX_ATTEMPTS):
+        ticket = repo.get_ticket(ref)
+        if ticket.status == "closed":
+            raise TicketClosed(
+                f"{ref} is closed; a reply from the customer opens a new ticket linked to it"
+            )
+        updated, timer_changes = apply(
+            ticket,
+            Change(
+                agent_reply=bool(action.reply),
+                status=edit.status,
+                priority=edit.priority,
+                team=edit.team,
+            ),
+            at=now,
+            config=config,
+        )
+        if edit.assignee is not None:
+            updated = replace(updated, assignee=edit.assignee)
+        if edit.tags:
+            updated.tags = list(dict.fromkeys([*updated.tags, *edit.tags]))
+        messages = _messages(action, ref, now)
+        load = load_change(ticket, updated)
+        try:
+            stored = repo.commit(
+                updated,
+                messages=messages,
+                timers=timer_changes,
+                claims=[(*action.claim, {"ref": ref})] if action.claim else [],
+                history=_history(action, ticket, updated),
+                also=[
+                    *ticket_changes(ticket, updated, at=now, config=config, actor=action.agent),
+                    *load.operations,
+                ],
+            )
+            break
+        except Conflict:
+            if action.claim and repo.get_item(*action.claim) is not None:
+                return ActionResult(ticket, duplicate=True)
+    else:
+        raise Conflict(f"{ref}: too many concurrent changes")
+    publisher.publish(
+        _events(action, ticket, stored, messages, released=load.released, config=config)
+    )
+    return ActionResult(stored, tuple(messages))
+
+
+def _messages(action: AgentAction, ref: str, now: datetime) -> list[Message]:
+    messages = []
+    if action.reply:
+        messages.append(
+            Message(
+                id=action.message_key or f"r{now.strftime('%Y%m%d%H%M%S%f')}",
+                ticket=ref,
+                direction="out",
+                author=action.agent,
+                author_name=action.agent_name,
+                at=now,
+                text=action.reply,
+                subject=action.subject,
+                message_id=action.message_id,
+                raw_key=action.raw_key,
+            )
+        )
+    if action.note:
+        messages.append(
+            Message(
+                id=(action.message_key or f"n{now.strftime('%Y%m%d%H%M%S%f')}") + "-note",
+                ticket=ref,
+                direction="note",
+                author=action.agent,
+                author_name=action.agent_name,
+                at=now,
+                text=action.note,
+                raw_key=action.raw_key,
+            )
+        )
+    return messages
+
+
+def _history(
+    action: AgentAction, before: Ticket, after: Ticket
+) -> list[tuple[str, dict[str, Any]]]:
+    by = action.agent
+    entries: list[tuple[str, dict[str, Any]]] = []
+    if action.reply:
+        entries.append(("agent_replied", {"from": by}))
+    if action.note:
+        entries.append(("note", {"from": by}))
+    for name in ("status", "priority", "team", "assignee"):
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            entries.append((f"{name}_changed", {"from": old, "to": new, "by": by}))
+    added = [tag for tag in after.tags if tag not in before.tags]
+    if added:
+        entries.append(("tagged", {"tags": added, "by": by}))
+    # History items are keyed by time and kind: one item per kind and instant.
+    return list({kind: (kind, detail) for kind, detail in entries}.values())
+
+
+def _events(
+    action: AgentAction,
+    before: Ticket,
+    after: Ticket,
+    messages: Sequence[Message],
+    *,
+    released: Sequence[str],
+    config: Config,
+) -> list[tuple[str, dict[str, Any]]]:
+    from helpdesk.services.routing import capacity_freed
+
+    events: list[tuple[str, dict[str, Any]]] = []
+    reply = next((m for m in messages if m.direction == "out"), None)
+    if reply is not None:
+        events.append(
+            (
+                "AgentReplied",
+                {
+                    "ref": after.ref,
+                    "from": action.agent,
+                    "message": reply.id,
+                    "text": reply.text[:EVENT_TEXT_LIMIT],
+                },
+            )
+        )
+    if after.status != before.status:
+        events.append(
+            (
+                "StatusChanged",
+                {
+                    "ref": after.ref,
+                    "status": after.status,
+                    "previous_status": before.status,
+                    "by": action.agent,
+                    "version": after.version,
+                },
+            )
+        )
+    if after.assignee != before.assignee and after.assignee not in (None, action.agent):
+        events.append(
+            (
+                "TicketAssigned",
+                {
+                    "ref": after.ref,
+                    "agent": after.assignee,
+                    "by": action.agent,
+                    "version": after.version,
+                },
+            )
+        )
+    if after.team != before.team and action.edit.assignee is None:
+        # Route finds the new team an agent unless the same action named one.
+        events.append(
+            ("TeamChanged", {"ref": after.ref, "team": after.team, "previous_team": before.team})
+        )
+    events.extend(capacity_freed(agent, config) for agent in released)
+    return events

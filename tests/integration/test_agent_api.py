@@ -1,0 +1,129 @@
+"""The agent API: the same rules and mail as the email path, with clear HTTP answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from helpdesk_local.stack import LocalStack
+from helpdesk_local.state import build_state
+
+LENA = "lena@support.example"
+
+
+def open_ticket(stack: LocalStack) -> str:
+    response = stack.post_form(
+        {
+            "name": "Anna Schmidt",
+            "email": "anna@example.com",
+            "subject": "Where is my order?",
+            "message": "It has been two weeks.",
+        }
+    )
+    return str(response.json()["ref"])
+
+
+def call(
+    stack: LocalStack, method: str, path: str, body: Any = None, *, agent: str = LENA
+) -> tuple[int, Any]:
+    response = stack.http(
+        method,
+        path,
+        body=None if body is None else json.dumps(body),
+        headers={
+            "authorization": f"Bearer {stack.agent_token(agent)}",
+            "content-type": "application/json",
+        },
+    )
+    return response.status, response.json()
+
+
+def test_an_agent_reads_the_queue_and_a_ticket_with_its_conversation(stack: LocalStack) -> None:
+    ref = open_ticket(stack)
+    status, queue = call(stack, "GET", "/agent/queue?team=general")
+    assert status == 200
+    assert [(t["ref"], t["assignee"]) for t in queue["tickets"]] == [(ref, LENA)]
+    status, ticket = call(stack, "GET", f"/agent/tickets/{ref}")
+    assert status == 200
+    assert ticket["subject"] == "Where is my order?"
+    assert ticket["contact"] == {"email": "anna@example.com", "name": "Anna Schmidt"}
+    assert [(m["direction"], m["text"]) for m in ticket["messages"]] == [
+        ("in", "It has been two weeks.")
+    ]
+
+
+def test_a_public_reply_is_relayed_and_a_note_is_not(stack: LocalStack) -> None:
+    ref = open_ticket(stack)
+    status, answer = call(
+        stack, "POST", f"/agent/tickets/{ref}/replies", {"text": "It ships today."}
+    )
+    assert status == 201
+    assert answer["message"]["direction"] == "out"
+    status, _ = call(
+        stack,
+        "POST",
+        f"/agent/tickets/{ref}/replies",
+        {"text": "Shipper is slow again.", "public": False},
+    )
+    assert status == 201
+    state = build_state(stack)
+    [ticket] = state["tickets"]
+    assert ticket["status"] == "open"
+    assert [m["direction"] for m in ticket["messages"]] == ["in", "out", "note"]
+    [reply] = [m for m in state["outbox"] if m["kind"] == "reply"]
+    assert reply["to"] == ["anna@example.com"]
+    assert reply["text"].startswith("It ships today.")
+    assert not [m for m in state["outbox"] if "Shipper is slow" in m["text"]]
+
+
+def test_changes_follow_the_command_rules_and_name_the_wrong_field(stack: LocalStack) -> None:
+    ref = open_ticket(stack)
+    for body, field in (
+        ({"status": "closed"}, "status"),
+        ({"priority": "asap"}, "priority"),
+        ({"assignee": "nobody"}, "assignee"),
+        ({"team": "space"}, "team"),
+        ({"colour": "red"}, "colour"),
+    ):
+        status, answer = call(stack, "PATCH", f"/agent/tickets/{ref}", body)
+        assert (status, answer["field"]) == (422, field)
+        assert answer["detail"].startswith(f"{field}: ")
+    [unchanged] = build_state(stack)["tickets"]
+    assert (unchanged["status"], unchanged["priority"]) == ("new", "normal")
+
+    status, ticket = call(
+        stack,
+        "PATCH",
+        f"/agent/tickets/{ref}",
+        {"status": "pending", "priority": "high", "assignee": "Wei", "tags": ["late-shipper"]},
+    )
+    assert status == 200
+    assert (ticket["status"], ticket["priority"], ticket["assignee"], ticket["tags"]) == (
+        "pending",
+        "high",
+        "wei@support.example",
+        ["late-shipper"],
+    )
+    outbox = build_state(stack)["outbox"]
+    assert [m["kind"] for m in outbox if m["to"] == ["anna@example.com"]] == [
+        "acknowledgement",
+        "notification",
+    ]
+    assert [m["kind"] for m in outbox if m["to"] == ["wei@support.example"]] == ["assignment"]
+
+
+def test_strangers_unknown_tickets_and_unknown_teams_get_clear_answers(
+    stack: LocalStack,
+) -> None:
+    assert stack.http("GET", "/agent/queue?team=general").status == 401
+    status, answer = call(stack, "GET", "/agent/queue?team=general", agent="eve@example.com")
+    assert (status, answer["detail"]) == (
+        403,
+        "eve@example.com is not an agent of this help desk",
+    )
+    status, answer = call(stack, "GET", "/agent/tickets/HD-222222")
+    assert (status, answer["detail"]) == (404, "no ticket HD-222222")
+    status, answer = call(stack, "GET", "/agent/queue?team=space")
+    assert status == 422 and answer["field"] == "team"
+    status, answer = call(stack, "POST", "/agent/tickets/HD-222222/replies", {"text": ""})
+    assert status == 422 and answer["field"] == "text"

@@ -1,0 +1,183 @@
+"""Capacity: a full agent's tickets wait in the team queue, freed capacity takes the oldest,
+and routers running at once never push an agent over capacity."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpdesk_local.stack import LocalStack
+from helpdesk_local.state import build_state
+
+CONFIGS = Path(__file__).resolve().parents[1] / "data" / "config"
+MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+LENA = "lena@support.example"  # the only agent of one_agent.yaml, capacity 3
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    with LocalStack(start=MONDAY_MORNING, config_path=CONFIGS / "one_agent.yaml") as local:
+        yield local
+
+
+def table(stack: LocalStack) -> str:
+    return stack.resolver.ref("DomainTable") if stack.resolver else ""
+
+
+def load_of(stack: LocalStack, agent: str) -> int:
+    item = stack.dynamodb.get_item(
+        TableName=table(stack), Key={"PK": {"S": f"AGENT#{agent}"}, "SK": {"S": "LOAD"}}
+    ).get("Item")
+    return int(item["open"]["N"]) if item else 0
+
+
+def agent_headers(stack: LocalStack) -> dict[str, str]:
+    return {
+        "authorization": f"Bearer {stack.agent_token(LENA)}",
+        "content-type": "application/json",
+    }
+
+
+def route_event(ref: str, *, event_id: str | None = None) -> dict[str, Any]:
+    """The SQS batch event the route function receives for one TicketOpened."""
+    envelope = {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": "TicketOpened",
+        "source": "helpdesk",
+        "account": "123456789012",
+        "time": "2026-11-23T08:55:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"ref": ref},
+    }
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "local",
+                "body": json.dumps(envelope),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:route",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+
+
+def unrouted_tickets(stack: LocalStack, count: int) -> list[str]:
+    """Tickets written straight to the table, with no TicketOpened published: only the
+    test's own route invocations decide who gets them."""
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import load_config
+    from helpdesk.model import Message
+    from helpdesk.services.tickets import NewRequest, open_ticket
+
+    repo = DynamoRepository(table(stack))
+    config = load_config(CONFIGS / "one_agent.yaml")
+    refs = []
+    for number in range(count):
+        now = stack.clock.read()
+        ticket = open_ticket(
+            NewRequest(
+                channel="form",
+                subject=f"Order {number}",
+                text="Where is it?",
+                contact_email=f"c{number}@example.com",
+                contact_name=f"Customer {number}",
+                language="en",
+            ),
+            repo=repo,
+            config=config,
+            now=now,
+            first_message=Message(
+                id=f"m{number}", ticket="", direction="in", author="", at=now, text="Where?"
+            ),
+            detect_language=False,
+        )
+        refs.append(ticket.ref)
+    return refs
+
+
+def test_a_full_agents_next_ticket_waits_and_is_assigned_when_one_is_solved(
+    stack: LocalStack,
+) -> None:
+    refs = [
+        stack.post_form(
+            {"name": "C", "email": f"c{n}@example.com", "subject": "Order", "message": "Where?"}
+        ).json()["ref"]
+        for n in range(4)
+    ]
+    tickets = build_state(stack)["tickets"]
+    assert [t["assignee"] for t in tickets] == [LENA, LENA, LENA, None]
+    assert load_of(stack, LENA) == 3
+    queue = stack.http("GET", "/agent/queue?team=general", headers=agent_headers(stack)).json()
+    assert [t["ref"] for t in queue["tickets"]] == [refs[3], *refs[:3]]
+    assert queue["tickets"][0]["assignee"] is None
+
+    solved = stack.http(
+        "PATCH",
+        f"/agent/tickets/{refs[0]}",
+        body=json.dumps({"status": "solved"}),
+        headers=agent_headers(stack),
+    )
+    assert solved.status == 200, solved.body
+    tickets = build_state(stack)["tickets"]
+    assert [t["assignee"] for t in tickets] == [LENA, LENA, LENA, LENA]
+    assert load_of(stack, LENA) == 3
+    mails = [m for m in build_state(stack)["outbox"] if m["kind"] == "assignment"]
+    assert [m["ticket"] for m in mails] == refs
+    assert stack.invocation_errors == []
+
+
+@pytest.fixture
+def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each AWS request applied atomically, as DynamoDB applies each write.
+
+    moto's in-memory backend is not thread-safe (a transaction deep-copies a table that
+    another thread is writing); one lock per request gives exactly DynamoDB's guarantee
+    and nothing more: between two requests of one router, the others run freely.
+    """
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    process = BotocoreStubber.process_request
+
+    def atomically(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return process(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", atomically)
+
+
+@pytest.mark.usefixtures("atomic_requests")
+def test_routers_running_at_once_never_push_an_agent_over_capacity(stack: LocalStack) -> None:
+    refs = unrouted_tickets(stack, 12)
+    results = stack.invoke_concurrently("route", [route_event(ref) for ref in refs])
+    assert all(result["batchItemFailures"] == [] for result in results)
+    tickets = build_state(stack)["tickets"]
+    assert sum(t["assignee"] == LENA for t in tickets) == 3
+    assert load_of(stack, LENA) == 3
+    waiting = stack.http("GET", "/agent/queue?team=general", headers=agent_headers(stack)).json()
+    assert sum(t["assignee"] is None for t in waiting["tickets"]) == 9
+
+
+def test_a_redelivered_routing_event_assigns_and_mails_once(stack: LocalStack) -> None:
+    [ref] = unrouted_tickets(stack, 1)
+    event = route_event(ref, event_id="same-event")
+    stack.invoke("route", event)
+    stack.invoke("route", event)
+    assert load_of(stack, LENA) == 1
+    assignments = [m for m in build_state(stack)["outbox"] if m["kind"] == "assignment"]
+    assert [m["ticket"] for m in assignments] == [ref]
