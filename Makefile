@@ -50,3 +50,19 @@ build-HelpdeskLayer:
 	cp infra/helpdesk.yaml "$(ARTIFACTS_DIR)/python/helpdesk/helpdesk.yaml"
 	PYTHONPATH="$(ARTIFACTS_DIR)/python" $(PYTHON) -c "from helpdesk.config import load_config; load_config('$(ARTIFACTS_DIR)/python/helpdesk/helpdesk.yaml')"
 	$(PYTHON) -m compileall -q --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
+
+# Called by `sam build` for each function (BuildMethod: makefile with ContextPath: . in
+# template.yaml), inside a scratch copy of the function's folder: the handler with its
+# hash-based bytecode, so that a cold start never compiles app.py (/var/task is read-only,
+# so Lambda would compile it again on every cold start). Bytecode is only used by the
+# Python that wrote it: build with the runtime's, e.g. `sam build --use-container` or
+# PYTHON=python3.12.
+FUNCTION_BUILDS := build-EmailIntakeFunction build-FormIntakeFunction \
+	build-AcknowledgeFunction build-RouteFunction build-SlaCheckFunction \
+	build-SurveyDispatchFunction build-SurveyResponseFunction build-AgentApiFunction \
+	build-ReportFunction
+.PHONY: $(FUNCTION_BUILDS)
+
+$(FUNCTION_BUILDS):
+	cp app.py "$(ARTIFACTS_DIR)/"
+	$(PYTHON) -m compileall -q --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)"

@@ -78,6 +78,20 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    import json
+
+    from helpdesk_local.bench import BenchError, render_table, run_bench, simulate_scale
+
+    try:
+        result = simulate_scale() if args.scale else run_bench()
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2) if args.json or args.scale else render_table(result))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from helpdesk_local.demo import run_demo
 
@@ -164,6 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--table", help="the DomainTable of a deployed stack to read instead")
     report.add_argument("--config", help="ops config file (default infra/helpdesk.yaml)")
     report.set_defaults(run=_report)
+
+    bench = commands.add_parser(
+        "bench", help="speed, cost, memory and scale against their floors (under two minutes)"
+    )
+    bench.add_argument("--json", action="store_true", help="the figures as JSON, not a table")
+    bench.add_argument(
+        "--scale", action="store_true", help="simulate a burst on the local stack (docs/SCALE.md)"
+    )
+    bench.set_defaults(run=_bench)
 
     validate = commands.add_parser("validate", help="check the config file and the template")
     validate.add_argument("config", nargs="?")
