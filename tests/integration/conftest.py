@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -52,6 +53,26 @@ def normalised(state: dict[str, Any]) -> dict[str, Any]:
 def normalise() -> Callable[[dict[str, Any]], dict[str, Any]]:
     """:func:`normalised`, for test modules (which cannot rely on importing a conftest)."""
     return normalised
+
+
+@pytest.fixture
+def atomic_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each AWS request applied atomically, as the services apply each request.
+
+    moto's in-memory backends are not thread-safe (a transaction deep-copies a table that
+    another thread is writing); one lock per request gives exactly the services' guarantee
+    and nothing more: between two requests of one invocation, the others run freely.
+    """
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    process = BotocoreStubber.process_request
+
+    def atomically(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return process(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", atomically)
 
 
 class ChaosPlayer(Player):

@@ -109,14 +109,19 @@ class LocalFunction:
 
     def load(self) -> ModuleType:
         if self.module is None:
-            path = self.code_dir / "app.py"
-            spec = importlib.util.spec_from_file_location(f"hd_fn_{self.name}", path)
-            if spec is None or spec.loader is None:
-                raise RuntimeError(f"{path}: cannot load the handler")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            self.module = module
+            self.module = self.fresh()
         return self.module
+
+    def fresh(self) -> ModuleType:
+        """A new instance of the handler's module: another container running the same code
+        (module-level state such as a batch processor is its own)."""
+        path = self.code_dir / "app.py"
+        spec = importlib.util.spec_from_file_location(f"hd_fn_{self.name}", path)
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"{path}: cannot load the handler")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
 
 
 @dataclass
@@ -506,17 +511,19 @@ class LocalStack:
     def invoke_concurrently(self, name: str, events: list[Mapping[str, Any]]) -> list[Any]:
         """Invoke one function with many events at once, from threads (concurrency tests).
 
-        The environment is set once for all of them; each thread is a warm container.
+        The environment is set once for all of them; each thread is a container of its own,
+        as Lambda runs concurrent invocations (one invocation per container at a time).
         """
         function = self.functions[name]
         results: list[Any] = [None] * len(events)
         errors: list[BaseException] = []
         with self._function_environment(function):
-            module = function.load()
+            modules = [function.fresh() for _ in events]
 
             def run(index: int, event: Mapping[str, Any]) -> None:
                 try:
-                    results[index] = module.handler(dict(event), LambdaContext(function_name=name))
+                    handler = modules[index].handler
+                    results[index] = handler(dict(event), LambdaContext(function_name=name))
                 except BaseException as error:
                     errors.append(error)
 

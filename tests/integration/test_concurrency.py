@@ -1,0 +1,186 @@
+"""Two writers meet: many invocations at once, from threads, each a container of its own.
+
+Mails arriving together on one ticket are all kept and no version is lost (the ticket write
+is version-checked and retried); the same delivery handed to several containers at once
+makes one ticket and one answer; routers running at once never push an agent over capacity
+(the slot is taken with a conditional update).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections import Counter
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import pytest
+
+from helpdesk_local.stack import LocalStack
+from helpdesk_local.state import build_state, scan_items
+
+pytestmark = pytest.mark.usefixtures("atomic_aws")
+
+FORM = {
+    "name": "Anna Schmidt",
+    "email": "anna@example.com",
+    "subject": "Where is my order?",
+    "message": "It has been two weeks.",
+}
+
+
+def take_from_queue(stack: LocalStack, queue: str, count: int) -> list[dict[str, Any]]:
+    """The next ``count`` messages of a queue as single-record SQS events, held invisible
+    (as Lambda's poller holds what it hands to a function)."""
+    url = stack.queue_urls[queue]
+    arn = stack.resolver.get_att(queue, "Arn") if stack.resolver else ""
+    messages: list[dict[str, Any]] = []
+    while len(messages) < count:
+        batch = stack.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300, AttributeNames=["All"]
+        ).get("Messages", [])
+        assert batch, f"{queue} holds {len(messages)} messages, expected {count}"
+        messages.extend(batch)
+    return [{"Records": [stack._sqs_record(m, arn)]} for m in messages]
+
+
+def settle(stack: LocalStack, queue: str, events: list[dict[str, Any]]) -> None:
+    """Hand every taken message back to its queue and drain: what failed under contention
+    is retried, what succeeded arrives again (SQS's at-least-once) and must be a no-op."""
+    for event in events:
+        stack.sqs.change_message_visibility(
+            QueueUrl=stack.queue_urls[queue],
+            ReceiptHandle=event["Records"][0]["receiptHandle"],
+            VisibilityTimeout=0,
+        )
+    stack.drain()
+
+
+def invoke_at_once(stack: LocalStack, function: str, events: list[dict[str, Any]]) -> None:
+    # A record that lost its race five times fails its invocation; SQS retries it (settle).
+    with contextlib.suppress(Exception):
+        stack.invoke_concurrently(function, events)
+
+
+def customer_reply(stack: LocalStack, number: int, acknowledgement: dict[str, Any]) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Anna Schmidt <anna@example.com>"
+    message["To"] = acknowledgement["headers"]["Reply-To"]
+    message["Subject"] = "Re: " + acknowledgement["subject"]
+    message["Message-ID"] = f"<anna-{number}@example.com>"
+    message["In-Reply-To"] = acknowledgement["headers"]["Message-ID"]
+    message["Date"] = format_datetime(stack.clock.peek())
+    message.set_content(f"Additional detail number {number}: the parcel number is 55{number}.")
+    return message.as_bytes()
+
+
+def ticket_item(stack: LocalStack, ref: str) -> dict[str, Any]:
+    [item] = [i for i in scan_items(stack) if i["PK"] == f"TICKET#{ref}" and i["SK"] == "META"]
+    return item
+
+
+def test_mails_arriving_at_once_on_one_ticket_are_all_kept_and_no_version_is_lost(
+    stack: LocalStack,
+) -> None:
+    assert stack.post_form(FORM).status == 201
+    [acknowledgement] = [m for m in build_state(stack)["outbox"] if m["kind"] == "acknowledgement"]
+    ref = acknowledgement["ticket"]
+    version_before = ticket_item(stack, ref)["version"]
+    for number in range(8):
+        stack.deliver_email(customer_reply(stack, number, acknowledgement))
+
+    events = take_from_queue(stack, "EmailIntakeQueue", 8)
+    invoke_at_once(stack, "email_intake", events)
+    settle(stack, "EmailIntakeQueue", events)
+
+    [ticket] = build_state(stack)["tickets"]
+    texts = [m["text"] for m in ticket["messages"][1:]]
+    assert sorted(texts) == sorted(
+        f"Additional detail number {n}: the parcel number is 55{n}." for n in range(8)
+    )
+    history = [i for i in scan_items(stack) if i["PK"] == f"TICKET#{ref}" and "kind" in i]
+    assert sum(i["kind"] == "customer_replied" for i in history) == 8
+    # Every one of the eight writes moved the version on by one: none overwrote another.
+    assert ticket_item(stack, ref)["version"] - version_before >= 8
+    assert build_state(stack)["dead_letters"] == []
+
+
+def test_one_delivery_handed_to_several_containers_at_once_makes_one_ticket_and_one_answer(
+    stack: LocalStack,
+) -> None:
+    stack.deliver_email(
+        b"From: Ivan Petrov <ivan@example.ru>\r\nTo: support@support.example\r\n"
+        b"Subject: Invoice missing\r\nMessage-ID: <ivan-race@example.ru>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nWhere is the invoice for 5512?\r\n"
+    )
+    [event] = take_from_queue(stack, "EmailIntakeQueue", 1)
+
+    invoke_at_once(stack, "email_intake", [event] * 6)
+    settle(stack, "EmailIntakeQueue", [event])
+
+    state = build_state(stack)
+    [ticket] = state["tickets"]
+    assert len(ticket["messages"]) == 1
+    assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
+        ["ivan@example.ru"]
+    ]
+    assert state["dead_letters"] == []
+
+
+def test_the_same_event_in_several_acknowledge_containers_at_once_sends_one_mail(
+    stack: LocalStack,
+) -> None:
+    routing = stack.queue_sources.pop("AcknowledgeQueue")
+    try:
+        assert stack.post_form(FORM).status == 201
+    finally:
+        stack.queue_sources["AcknowledgeQueue"] = routing
+    [event] = take_from_queue(stack, "AcknowledgeQueue", 1)
+
+    invoke_at_once(stack, "acknowledge", [event] * 6)
+    settle(stack, "AcknowledgeQueue", [event])
+
+    acknowledgements = [m for m in build_state(stack)["outbox"] if m["kind"] == "acknowledgement"]
+    assert [m["to"] for m in acknowledgements] == [["anna@example.com"]]
+
+
+def test_routers_at_once_never_give_an_agent_more_tickets_than_their_capacity(
+    stack: LocalStack,
+) -> None:
+    from helpdesk.runtime import load_config_once
+
+    capacity = {a.email: a.capacity for a in load_config_once(str(stack.config_path)).agents}
+    routing = stack.queue_sources.pop("RouteQueue")
+    try:
+        for number in range(20):
+            response = stack.http(
+                "POST",
+                "/tickets",
+                body=json.dumps(
+                    {**FORM, "email": f"customer{number}@example.com", "subject": f"Order {number}"}
+                ),
+                headers={"content-type": "application/json"},
+                source_ip=f"198.51.100.{number + 1}",
+            )
+            assert response.status == 201, response.body
+    finally:
+        stack.queue_sources["RouteQueue"] = routing
+    events = take_from_queue(stack, "RouteQueue", 20)
+
+    invoke_at_once(stack, "route", events)
+    settle(stack, "RouteQueue", events)
+
+    state = build_state(stack)
+    held = Counter(t["assignee"] for t in state["tickets"] if t["assignee"])
+    assert held and all(held[agent] <= capacity[agent] for agent in held), held
+    loads = {
+        i["PK"].removeprefix("AGENT#"): i.get("open", 0)
+        for i in scan_items(stack)
+        if i["PK"].startswith("AGENT#") and i["SK"] == "LOAD"
+    }
+    assert loads == dict(held)
+    # The general team's two agents are full; the other tickets wait in its queue.
+    assert sum(held.values()) == 16
+    assignments = Counter(m["ticket"] for m in state["outbox"] if m["kind"] == "assignment")
+    assert set(assignments.values()) == {1} and len(assignments) == 16
