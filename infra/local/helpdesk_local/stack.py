@@ -434,6 +434,10 @@ class LocalStack:
         # The functions' structured logs would drown a terminal; locally only warnings
         # and errors show (on stderr, see invoke), unless asked for.
         environment["POWERTOOLS_LOG_LEVEL"] = self.log_level
+        # EMF metrics are log lines for CloudWatch; locally they are noise unless the
+        # developer asked for the logs.
+        if self.log_level.upper() not in ("DEBUG", "INFO"):
+            environment["POWERTOOLS_METRICS_DISABLED"] = "true"
         function = LocalFunction(logical_id, name, code_dir, environment)
         self.functions[name] = function
         for event in props.get("Events", {}).values():
