@@ -112,6 +112,7 @@ def serve(
     stack = LocalStack(start=start, config_path=config_path, fault_rate=fault_rate)
     stack.start()
     lock = threading.RLock()
+    httpd: ThreadingHTTPServer | None = None
     try:
         httpd = ThreadingHTTPServer((HOST, port), _handler_class(stack, lock))
         httpd.daemon_threads = True
@@ -124,6 +125,8 @@ def serve(
         )
         smtp.start()
     except BaseException:
+        if httpd is not None:
+            httpd.server_close()
         stack.stop()
         raise
     server = LocalServer(

@@ -14,9 +14,8 @@ if TYPE_CHECKING:
 # The page's own inline <script> and <style> elements; their hashes are the only code and
 # styles its Content-Security-Policy allows (CSP Level 3 §8.4 hash-source).
 _INLINE_ELEMENT = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
-# A browser has no time zone of the desk's choosing; Intl formats the promise in the
-# reader's own zone, in these locales (British English reads day-month and a 24-hour clock,
-# as the mails do).
+# The page's script formats the promised time with Intl, in the reader's own time zone and
+# in these locales (British English: day-month order and a 24-hour clock, as in the mails).
 _INTL_LOCALES = {"en": "en-GB", "zh": "zh-CN", "ru": "ru-RU"}
 
 
@@ -99,7 +98,11 @@ def language_name(code: str) -> str:
 def page_headers(html: str) -> dict[str, str]:
     """Security headers for a rendered page: a Content-Security-Policy that allows only the
     page's own inline script and styles (by hash), requests to its own origin and nothing
-    from elsewhere; no framing, no sniffing, no referrer."""
+    from elsewhere; no framing, no sniffing, no referrer.
+
+    The page templates write their ``<script>`` and ``<style>`` elements without attributes,
+    which is what is hashed here.
+    """
     hashes: dict[str, list[str]] = {"script": [], "style": []}
     for element, content in _INLINE_ELEMENT.findall(html):
         digest = base64.b64encode(hashlib.sha256(content.encode("utf-8")).digest()).decode()
