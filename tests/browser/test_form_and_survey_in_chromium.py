@@ -184,3 +184,26 @@ def test_the_servers_refusal_shows_next_to_the_field_it_names(
     assert page.locator("#form-alert").inner_text() == "请检查标出的字段。"
     assert page.locator("#ticket-form").is_visible()
     assert tickets_of(server, "wang@example.cn") == []
+
+
+def test_the_keyboard_walks_every_field_in_order_and_never_reaches_the_trap(
+    server: LocalServer, page: Any
+) -> None:
+    page.goto(server.url + "/form?lang=ru")
+    page.locator("#name").focus()
+
+    visited = [page.evaluate("document.activeElement.id")]
+    for _ in range(7):
+        page.keyboard.press("Tab")
+        visited.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+
+    assert visited == [
+        "name",
+        "email",
+        "subject",
+        "category",
+        "urgency",
+        "order_id",
+        "message",
+        "BUTTON",
+    ]
