@@ -159,12 +159,6 @@ def test_mail_taken_in_during_an_event_bus_outage_is_acknowledged_after_the_redr
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/commands.carry_out: a repeat of an agent mail whose first try was "
-    "written but not published returns 'duplicate' without publishing AgentReplied, so the "
-    "reply never reaches the customer (owner: agent workflow)",
-)
 def test_an_agent_reply_taken_in_during_an_event_bus_outage_is_relayed_after_the_redrive(
     stack: LocalStack,
 ) -> None:

@@ -17,6 +17,7 @@ refused (the agent gets an error mail), so a half-applied mail never surprises a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -281,12 +282,25 @@ def carry_out(
             updated.tags = list(dict.fromkeys([*updated.tags, *edit.tags]))
         messages = _messages(action, ref, now)
         load = load_change(ticket, updated)
+        events = _events(
+            action,
+            ticket,
+            replace(updated, version=ticket.version + 1),
+            messages,
+            released=load.released,
+            config=config,
+        )
+        # The claim keeps the events, so that a retry of a delivery whose write succeeded
+        # but whose publish did not (a crash, an event bus outage) publishes them again.
+        claims = (
+            [(*action.claim, {"ref": ref, "events": json.dumps(events)})] if action.claim else []
+        )
         try:
             stored = repo.commit(
                 updated,
                 messages=messages,
                 timers=timer_changes,
-                claims=[(*action.claim, {"ref": ref})] if action.claim else [],
+                claims=claims,
                 history=_history(action, ticket, updated),
                 also=[
                     *ticket_changes(ticket, updated, at=now, config=config, actor=action.agent),
@@ -295,13 +309,15 @@ def carry_out(
             )
             break
         except Conflict:
-            if action.claim and repo.get_item(*action.claim) is not None:
+            claimed = repo.get_item(*action.claim) if action.claim else None
+            if claimed is not None:
+                # Every consumer is idempotent per event, so publishing twice is harmless.
+                earlier = json.loads(str(claimed.get("events") or "[]"))
+                publisher.publish([(str(kind), dict(detail)) for kind, detail in earlier])
                 return ActionResult(ticket, duplicate=True)
     else:
         raise Conflict(f"{ref}: too many concurrent changes")
-    publisher.publish(
-        _events(action, ticket, stored, messages, released=load.released, config=config)
-    )
+    publisher.publish(events)
     return ActionResult(stored, tuple(messages))
 
 
