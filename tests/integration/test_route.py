@@ -150,3 +150,24 @@ def test_moving_a_ticket_to_another_team_routes_it_to_that_team(stack: LocalStac
         ["lena@support.example"],
         ["omar@support.example"],
     ]
+
+
+def test_an_escalated_ticket_moves_to_an_agent_of_the_new_team(stack: LocalStack) -> None:
+    from datetime import timedelta
+
+    # A VIP ticket (policy vip: first response within 30 minutes, escalates to tier2).
+    ref = stack.post_form({"name": "Vera", "email": "vera@bigcorp.example", **ENGLISH}).json()[
+        "ref"
+    ]
+    assert assignees(stack) == ["lena@support.example"]
+    stack.advance(timedelta(minutes=45))
+    [ticket] = build_state(stack)["tickets"]
+    assert ticket["team"] == "tier2"
+    assert ticket["assignee"] == "omar@support.example"
+    assert load_of(stack, "lena@support.example") == 0
+    assert load_of(stack, "omar@support.example") == 1
+    assert [m["to"] for m in agent_mail(stack, "assignment") if m["ticket"] == ref] == [
+        ["lena@support.example"],
+        ["omar@support.example"],
+    ]
+    assert stack.invocation_errors == []
