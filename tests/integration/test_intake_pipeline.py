@@ -4,10 +4,13 @@ and its event, forged authentication results, attachments in S3, the contact."""
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import MONDAY_MORNING
 from helpdesk.aws.dynamodb import message_from_item
 from helpdesk.model import Message
 from helpdesk_local.stack import LocalStack
@@ -224,7 +227,58 @@ def test_a_message_that_cannot_be_parsed_is_a_ticket_with_its_raw_mail_kept(
     assert [m for m in state["outbox"] if m["kind"] == "acknowledgement"] == []
 
 
-def _b64(data: bytes) -> str:
-    import base64
+def test_an_attachment_over_the_configured_size_is_dropped_but_listed(tmp_path: Path) -> None:
+    default = Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml"
+    config = tmp_path / "helpdesk.yaml"
+    config.write_text(
+        default.read_text("utf-8").replace(
+            "attachment_max_bytes: 10485760", "attachment_max_bytes: 1000"
+        ),
+        "utf-8",
+    )
+    small, large = b"ok" * 100, b"x" * 5000
+    with LocalStack(start=MONDAY_MORNING, config_path=config) as stack:
+        stack.deliver_email(
+            _mail(
+                "From: Boss <boss@bigcorp.example>",
+                "To: support@support.example",
+                "Subject: Two files",
+                "Message-ID: <files-1@bigcorp.example>",
+                "MIME-Version: 1.0",
+                'Content-Type: multipart/mixed; boundary="M"',
+                body=(
+                    "--M\r\nContent-Type: text/plain\r\n\r\nTwo files attached.\r\n"
+                    '--M\r\nContent-Type: text/plain; name="small.txt"\r\n'
+                    "Content-Disposition: attachment\r\nContent-Transfer-Encoding: base64"
+                    f"\r\n\r\n{_b64(small)}\r\n"
+                    '--M\r\nContent-Type: application/octet-stream; name="large.bin"\r\n'
+                    "Content-Disposition: attachment\r\nContent-Transfer-Encoding: base64"
+                    f"\r\n\r\n{_b64(large)}\r\n--M--"
+                ),
+            )
+        )
+        stack.drain()
+        [ticket] = build_state(stack)["tickets"]
+        [message] = _messages(stack)
+        kept, dropped = message.attachments
+        listed = list(
+            stack.s3.list_objects_v2(Bucket=stack.raw_bucket, Prefix="attachments/")["Contents"]
+        )
 
+    assert ticket["contact"]["tier"] == "vip"  # tiers: bigcorp.example is vip in the config
+    assert [a["filename"] for a in ticket["messages"][0]["attachments"]] == [
+        "small.txt",
+        "large.bin",
+    ]
+    assert (kept.filename, kept.size, kept.dropped) == ("small.txt", 200, None)
+    assert (dropped.filename, dropped.size, dropped.dropped, dropped.key) == (
+        "large.bin",
+        5000,
+        "too_large",
+        None,
+    )
+    assert [o["Key"] for o in listed] == [f"attachments/{message.id}/1-small.txt"]
+
+
+def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")

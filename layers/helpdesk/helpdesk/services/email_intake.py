@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from helpdesk.errors import Conflict
 from helpdesk.mail.auth import parse_auth
+from helpdesk.mail.compose import valid_address
 from helpdesk.mail.parse import Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
@@ -118,6 +119,10 @@ class EmailIntake:
             suppress.append("spam")
         if not sender and not mail.unparsed:
             suppress.append("no_sender")
+        elif sender and not valid_address(sender):
+            # A From that no mail could reach ("jane@localhost", non-ASCII): the ticket is
+            # kept for a human, and no acknowledgement is attempted that could only fail.
+            suppress.append("invalid_sender")
 
         existing = None if "spoofed" in flags else self._thread(mail, sender)
         if robot is not None and "spoofed" not in flags:
