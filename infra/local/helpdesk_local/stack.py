@@ -211,10 +211,20 @@ class LocalStack:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    _running: LocalStack | None = None
+
     def start(self) -> None:
         """Start moto, create every resource from the template, wire the clock."""
         from moto import mock_aws
 
+        # moto keeps one set of backends per process: a second stack would share (and
+        # collide with) the first one's tables, queues and outbox.
+        if LocalStack._running is not None:
+            raise RuntimeError(
+                "another LocalStack is running in this process; stop it first "
+                "(a module-scoped stack fixture cannot overlap a per-test one)"
+            )
+        LocalStack._running = self
         self._saved_environ = dict(os.environ)
         os.environ.update(BASE_ENVIRONMENT)
         self._mock = mock_aws()
@@ -248,6 +258,8 @@ class LocalStack:
     def stop(self) -> None:
         from helpdesk import clock
 
+        if LocalStack._running is self:
+            LocalStack._running = None
         clock.set_source(None)
         if self.faults is not None:
             self.faults.uninstall()
