@@ -205,7 +205,11 @@ class LocalStack:
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalStack:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -258,8 +262,9 @@ class LocalStack:
     def stop(self) -> None:
         from helpdesk import clock
 
-        if LocalStack._running is self:
-            LocalStack._running = None
+        if LocalStack._running is not self:
+            return  # never started (or refused to start): nothing of ours to undo
+        LocalStack._running = None
         clock.set_source(None)
         if self.faults is not None:
             self.faults.uninstall()
