@@ -72,6 +72,10 @@ def submit() -> Response[str]:
             source_ip=event.request_context.http.source_ip,
             now=clock.now(),
         )
+    except UnicodeDecodeError:
+        # API Gateway base64-encodes a body that is not UTF-8; JSON must be (RFC 8259 §8.1).
+        reason = "is not UTF-8 text"
+        return _json(400, {"detail": f"body: {reason}", "field": "body", "reason": reason})
     except InvalidInput as error:
         return _json(
             error.status,

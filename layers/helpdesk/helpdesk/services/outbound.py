@@ -12,12 +12,12 @@ Message-ID.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from helpdesk.errors import Conflict, TransientError
-from helpdesk.mail.compose import OutboundMail, compose, make_message_id
+from helpdesk.mail.compose import OutboundMail, compose, make_message_id, valid_address
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
@@ -44,8 +44,17 @@ def send_once(
     now: datetime,
     recipient_limit_per_hour: int | None = None,
 ) -> SendResult:
-    """Send ``mail`` unless a mail with the same ``key`` was already sent for its ticket."""
+    """Send ``mail`` unless a mail with the same ``key`` was already sent for its ticket.
+
+    An address no mail can carry (see :func:`valid_address`: SES takes no SMTPUTF8 local
+    parts) is left out of Cc; when no recipient is left the mail is refused at once, since
+    retrying the event could never send it and would only end in a dead-letter queue.
+    """
     message_id = mail.message_id or make_message_id(mail.ticket, mail.kind, key, domain)
+    if not all(valid_address(a) for a in mail.to):
+        return SendResult(False, message_id, "invalid_recipient")
+    if not all(valid_address(a) for a in mail.cc):
+        mail = replace(mail, cc=tuple(a for a in mail.cc if valid_address(a)))
     pk = f"TICKET#{mail.ticket}" if mail.ticket else f"OUTBOX#{mail.kind}"
     sk = f"OUT#{mail.kind}#{key}"
     try:
@@ -117,6 +126,4 @@ def _settle(write: Callable[[], object]) -> None:
 
 
 def _with_id(mail: OutboundMail, message_id: str) -> OutboundMail:
-    from dataclasses import replace
-
     return replace(mail, message_id=message_id)
