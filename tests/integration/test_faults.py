@@ -115,3 +115,18 @@ def test_a_form_on_the_faulty_stack_still_gets_its_ticket_and_one_acknowledgemen
         f"customer{n}@example.com" for n in range(6)
     ]
     assert state["dead_letters"] == []
+
+
+def test_helpdesk_local_takes_a_fault_rate_and_refuses_one_above_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import helpdesk_local.server
+    from helpdesk_local.cli import main
+
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(helpdesk_local.server, "run_local", lambda **kw: served.update(kw) or 0)
+    assert main(["local", "--faults", "0.15"]) == 0
+    assert served["fault_rate"] == 0.15
+    with pytest.raises(SystemExit):
+        main(["local", "--faults", "1.5"])
+    assert "not a rate from 0 to below 1" in capsys.readouterr().err

@@ -169,3 +169,25 @@ def test_every_mail_however_broken_becomes_a_ticket_or_a_suppressed_entry() -> N
 
         deliver()
         assert stack.dead_letters() == []
+
+
+# ---------------------------------------------------------------------- what the fuzzing found
+def test_a_form_body_that_is_not_utf8_is_a_400_not_a_crash(stack: LocalStack) -> None:
+    response = stack.http(
+        "POST", "/tickets", body=b"\x80\xff{", headers={"content-type": "application/json"}
+    )
+    assert response.status == 400
+    assert response.json()["field"] == "body"
+
+
+def test_mail_from_an_address_no_mail_can_reach_is_kept_and_never_dead_letters(
+    stack: LocalStack,
+) -> None:
+    key = stack.deliver_email(
+        "From: Jöhn <jöhn@customer.example>\r\nTo: support@support.example\r\n"
+        "Subject: Hello\r\nMessage-ID: <j1@customer.example>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nMy order is late.\r\n".encode()
+    )
+    stack.drain()
+    assert accounted_for(stack, key)
+    assert stack.invocation_errors == [] and stack.dead_letters() == []
