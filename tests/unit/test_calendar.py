@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from helpdesk.calendar import BusinessCalendar
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -15,9 +15,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from helpdesk.calendar import MINUTES_PER_DAY, BusinessCalendar
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
+from helpdesk.calendar import MINUTES_PER_DAY, BusinessCalendar
 
 MINUTE = timedelta(minutes=1)
 

@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
 from helpdesk.config import (
     PRIORITY_ORDER,
     Config,
@@ -15,7 +17,6 @@ from helpdesk.config import (
     load_config,
     parse_config,
 )
-from pydantic import ValidationError
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "infra" / "helpdesk.yaml"

@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 import pytest
-from helpdesk.durations import format_duration, parse_duration
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from helpdesk.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Choosing among the desk's languages: by script first, then py3langid, else the default."""
 
 import pytest
+
 from helpdesk.language import detect_language
 
 DESK = ("en", "zh", "ru")

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpdesk import sla
-from helpdesk.calendar import BusinessCalendar
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from helpdesk import sla
+from helpdesk.calendar import BusinessCalendar
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = BusinessCalendar("Europe/Berlin", {weekday: [(9 * 60, 17 * 60)] for weekday in range(5)})

@@ -4,10 +4,11 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from helpdesk.config import PRIORITY_ORDER, Config, load_config, parse_config
-from helpdesk.triage import Triage, TriageInput, keywords_match, policy_for, tier_for, triage
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from helpdesk.config import PRIORITY_ORDER, Config, load_config, parse_config
+from helpdesk.triage import Triage, TriageInput, keywords_match, policy_for, tier_for, triage
 
 SHIPPED = Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml"
 
