@@ -93,7 +93,17 @@ def submit() -> Response[str]:
         )
     if answer["ref"] is not None:
         logger.info("form ticket opened", extra={"ticket": answer["ref"]})
+        _count_ticket_created()
     return _json(201, answer)
+
+
+def _count_ticket_created() -> None:
+    """One EMF metric (Helpdesk/TicketsCreated), flushed at once; imported on first use
+    (cold start)."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name="TicketsCreated", unit=MetricUnit.Count, value=1):
+        pass
 
 
 @logger.inject_lambda_context

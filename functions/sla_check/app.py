@@ -60,6 +60,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     for ref, error in result.failed:
         logger.error("ticket not swept", extra={"ticket": ref}, exc_info=error)
     logger.info("sla sweep done", extra=summary)
+    if result.breaches:
+        # EMF (Helpdesk/SlaBreaches): the template's breach-rate alarm divides it by
+        # TicketsCreated. Imported only when there is something to count (cold start).
+        from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+        with single_metric(name="SlaBreaches", unit=MetricUnit.Count, value=result.breaches):
+            pass
     if result.failed:
         raise SweepIncomplete(f"{len(result.failed)} of {result.due} due tickets not swept")
     return summary

@@ -80,6 +80,10 @@ def verify_token(token: str, key: bytes, *, now: datetime) -> str:
         signature = _unb64(encoded_signature)
     except (binascii.Error, ValueError):
         raise LinkRefused("malformed") from None
+    if _b64(payload) != encoded_payload or _b64(signature) != encoded_signature:
+        # base64 ignores the spare low bits of a last character: without this, an altered
+        # link could still decode to the genuine bytes.
+        raise LinkRefused("malformed")
     if not dot or not hmac.compare_digest(signature, _signature(key, payload)):
         raise LinkRefused("forged")
     ref, _, expiry = payload.decode("ascii", "replace").partition(".")

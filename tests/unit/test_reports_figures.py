@@ -1,0 +1,180 @@
+"""Report figures from per-day aggregates: medians, percentiles, compliance, CSAT, growth,
+backlog age, and when a report is due."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpdesk.config import Config, load_config
+from helpdesk.services.reports import (
+    Distribution,
+    Period,
+    context,
+    due_periods,
+    figures,
+    render_report,
+)
+from helpdesk.services.stats import DayFigures
+
+CONFIG_PATH = Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml"
+MONDAY = Period("daily", date(2026, 11, 23), date(2026, 11, 23))
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config(CONFIG_PATH)
+
+
+def reply(ref: str, minutes: int, *, breached: bool = False, agent: str = "lena") -> dict[str, Any]:
+    return {
+        "ref": ref,
+        "seconds": minutes * 60,
+        "breached": breached,
+        "has_target": True,
+        "policy": "standard",
+        "priority": "normal",
+        "agent": agent,
+    }
+
+
+def day(counters: dict[str, int] | None = None, **facts: list[dict[str, Any]]) -> DayFigures:
+    return DayFigures("", Counter(counters or {}), dict(facts))
+
+
+@pytest.mark.parametrize(
+    ("minutes", "median", "p90"),
+    [
+        ([30], 30, 30),
+        ([10, 30, 330], 30, 330),
+        ([40, 10, 30, 20], 25, 40),
+        (list(range(1, 11)), 5.5, 9),
+        (list(range(1, 12)), 6, 10),
+    ],
+)
+def test_the_median_is_the_middle_and_the_90th_percentile_the_nearest_rank(
+    minutes: list[int], median: float, p90: float
+) -> None:
+    assert Distribution.of([float(m) for m in minutes]) == Distribution(len(minutes), median, p90)
+
+
+def test_no_durations_give_no_median() -> None:
+    assert Distribution.of([]) == Distribution(0, None, None)
+
+
+def test_compliance_counts_targets_met_per_policy_and_priority(config: Config) -> None:
+    current = day(
+        first_response=[reply("A", 30), reply("B", 330, breached=True)],
+        resolution=[reply("B", 330), {**reply("C", 5), "has_target": False}],
+    )
+
+    report = figures(current, day(), {}, period=MONDAY, as_of=date(2026, 11, 24))
+
+    [standard] = report.compliance
+    assert (standard.policy, standard.priority, standard.met, standard.total) == (
+        "standard",
+        "normal",
+        2,
+        3,
+    )
+
+
+def test_csat_is_the_share_of_fours_and_fives_and_ces_the_mean_effort(config: Config) -> None:
+    answers = [
+        {"ref": "A", "score": 5, "effort": 1, "agent": "lena"},
+        {"ref": "B", "score": 4, "effort": None, "agent": "lena"},
+        {"ref": "C", "score": 2, "effort": 4, "agent": "wei"},
+        {"ref": "D", "score": 3, "effort": 2, "agent": "wei"},
+    ]
+
+    report = figures(
+        day({"survey#sent": 8}, survey=answers), day(), {}, period=MONDAY, as_of=MONDAY.last
+    )
+
+    assert report.satisfaction.csat == 0.5
+    assert report.satisfaction.response_rate == 0.5
+    assert report.satisfaction.ces == pytest.approx(7 / 3)
+    cards = {card.agent: card for card in report.agents}
+    assert cards["lena"].satisfaction.csat == 1.0 and cards["wei"].satisfaction.csat == 0.0
+
+
+def test_what_grew_most_is_listed_first_and_what_shrank_not_at_all() -> None:
+    now = {"created#category#billing": 5, "created#category#shipping": 3, "tag#refund": 4}
+    before = {"created#category#billing": 4, "created#category#shipping": 0, "tag#refund": 6}
+
+    report = figures(day(now), day(before), {}, period=MONDAY, as_of=MONDAY.last)
+
+    assert [(g.name, g.change) for g in report.categories_grown] == [
+        ("shipping", 3),
+        ("billing", 1),
+    ]
+    assert report.tags_grown == []
+
+
+def test_the_backlog_is_aged_from_the_day_each_ticket_was_opened() -> None:
+    by_day = {"general": {"2026-11-23": 2, "2026-11-21": 1, "2026-11-10": 4}, "tier2": {}}
+
+    report = figures(day(), day(), by_day, period=MONDAY, as_of=date(2026, 11, 24))
+
+    assert report.backlog["general"] == {
+        "1 day or less": 2,
+        "2-3 days": 1,
+        "4-7 days": 0,
+        "over a week": 4,
+    }
+    assert report.backlog_total == 7
+    assert report.is_empty  # nothing happened in the period itself
+
+
+@pytest.mark.parametrize(
+    ("now", "due"),
+    [
+        (datetime(2026, 11, 24, 6, 59, tzinfo=UTC), []),
+        (datetime(2026, 11, 24, 7, 0, tzinfo=UTC), ["daily#2026-11-23#2026-11-23"]),
+        (datetime(2026, 11, 24, 7, 59, tzinfo=UTC), ["daily#2026-11-23#2026-11-23"]),
+        (datetime(2026, 11, 24, 8, 0, tzinfo=UTC), []),
+        (
+            datetime(2026, 11, 30, 7, 30, tzinfo=UTC),
+            ["daily#2026-11-29#2026-11-29", "weekly#2026-11-23#2026-11-29"],
+        ),
+        # Summer time: 08:00 in Berlin is 06:00 UTC.
+        (datetime(2026, 7, 14, 6, 10, tzinfo=UTC), ["daily#2026-07-13#2026-07-13"]),
+    ],
+)
+def test_reports_are_due_in_the_hour_after_eight_in_berlin_and_weekly_on_monday(
+    config: Config, now: datetime, due: list[str]
+) -> None:
+    assert [period.key for period in due_periods(now, config)] == due
+
+
+def test_names_from_tickets_are_escaped_in_the_html_part(config: Config) -> None:
+    current = day(
+        {"created": 1, "created#category#<b>x</b>": 1, "tag#<script>": 1},
+        first_response=[reply("A", 30, agent="<img src=x>")],
+    )
+
+    mail = render_report(figures(current, day(), {}, period=MONDAY, as_of=MONDAY.last), config)
+
+    assert "<script>" not in mail.html and "&lt;script&gt;" in mail.html
+    assert "<img" not in mail.html and "<b>x</b>" not in mail.html
+    assert "#<script>" in mail.text
+
+
+def test_the_text_and_html_parts_carry_the_same_figures(config: Config) -> None:
+    current = day(
+        {"created": 2, "created#channel#email": 2, "breach": 1, "breach#clock#first_response": 1},
+        first_response=[reply("A", 30), reply("B", 330, breached=True)],
+    )
+    report = figures(current, day(), {}, period=MONDAY, as_of=MONDAY.last)
+
+    mail = render_report(report, config)
+    view = context(report, config)
+
+    assert view["first_response"] == {"count": 2, "median": "3h 00m", "p90": "5h 30m"}
+    for figure in ("3h 00m", "5h 30m", "1/2", "50%"):
+        assert figure in mail.text and figure in mail.html, figure
+    assert "daily report" in mail.subject and "2 new" in mail.subject
