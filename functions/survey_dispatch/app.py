@@ -51,8 +51,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "survey sweep done",
         extra={"surveyed": result.surveys_sent, "skipped": result.skipped, "closed": result.closed},
     )
+    for ref, error in result.failed:
+        # Its timer stays due: the next sweep, five minutes on, tries it again.
+        logger.warning("ticket not swept", extra={"ticket": ref, "error": str(error)})
     return {
         "surveys_sent": len(result.surveys_sent),
         "skipped": len(result.skipped),
         "closed": len(result.closed),
+        "failed": len(result.failed),
     }

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import pytest
+
 from helpdesk.aws.dynamodb import DynamoRepository
 from helpdesk.config import load_config
 from helpdesk.services.clocks import Change, apply
@@ -25,6 +27,9 @@ from helpdesk_local.state import build_state
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 LINK = re.compile(r"https?://\S+/survey/[^\s\"'<>]+")
 FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+# Every test starts a local stack; the auto-close ones play days of schedules.
+pytestmark = pytest.mark.slow
 
 
 def repository(stack: LocalStack) -> DynamoRepository:

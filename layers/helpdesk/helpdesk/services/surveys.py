@@ -16,13 +16,13 @@ import base64
 import binascii
 import hashlib
 import hmac
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from helpdesk import timers
-from helpdesk.errors import Conflict, InvalidInput
+from helpdesk.errors import Conflict, InvalidInput, TransientError
 from helpdesk.model import is_reference
 from helpdesk.services import stats
 
@@ -102,11 +102,13 @@ def score_url(public_url: str, token: str, score: int) -> str:
 # ---------------------------------------------------------------------- dispatch
 @dataclass(frozen=True)
 class SweepResult:
-    """What one sweep did (for logs, metrics and tests)."""
+    """What one sweep did (for logs, metrics and tests). ``failed`` tickets keep their
+    timers, so the next sweep (or the scheduler's retry) tries them again."""
 
-    surveys_sent: list[str]
-    skipped: list[str]
-    closed: list[str]
+    surveys_sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, Exception]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -121,17 +123,27 @@ class SurveyDispatch:
     public_url: str
 
     def sweep(self, *, now: datetime) -> SweepResult:
-        """Handle every due survey and auto-close timer (the timer index, never a Scan)."""
-        sent: list[str] = []
-        skipped: list[str] = []
-        closed: list[str] = []
+        """Handle every due survey and auto-close timer (the timer index, never a Scan).
+
+        One ticket that fails (another sweep is sending its survey this instant, a
+        throttled write) does not hold up the others.
+        """
+        result = SweepResult()
         due_key = timers.due_key(now)
         for due in list(self.repo.due_timers(timers.SURVEY, due_key)):
-            (sent if self.survey(due.ref, now=now) else skipped).append(due.ref)
+            try:
+                sent = self.survey(due.ref, now=now)
+            except (Conflict, TransientError) as error:
+                result.failed.append((due.ref, error))
+                continue
+            (result.surveys_sent if sent else result.skipped).append(due.ref)
         for due in list(self.repo.due_timers(timers.AUTOCLOSE, due_key)):
-            if self.autoclose(due.ref, now=now):
-                closed.append(due.ref)
-        return SweepResult(sent, skipped, closed)
+            try:
+                if self.autoclose(due.ref, now=now):
+                    result.closed.append(due.ref)
+            except (Conflict, TransientError) as error:
+                result.failed.append((due.ref, error))
+        return result
 
     def survey(self, ref: str, *, now: datetime) -> bool:
         """Send the survey of ``ref`` if it is still solved and its contact is not tired of
