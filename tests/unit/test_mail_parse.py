@@ -149,3 +149,16 @@ def test_encoded_words_decode_even_when_clients_bend_rfc_2047(encoded: str, deco
 def test_raw_8_bit_header_text_uses_the_given_fallback_charset() -> None:
     raw = "订单".encode("gbk").decode("ascii", "surrogateescape")
     assert decode_header_text(raw, "gbk") == "订单"
+
+
+def test_an_address_smuggled_in_an_encoded_display_name_does_not_become_the_sender() -> None:
+    raw = (
+        b"From: =?utf-8?q?Boris=0D=0ABcc:_evil@attacker.example?= <boris@example.com>\r\n"
+        b"To: support@support.example, \"Doe, Jane\" <jane@example.org>\r\n"
+        b"Subject: hello\r\n\r\nhi\r\n"
+    )
+    mail = parse_mail(raw)
+    assert mail.sender is not None
+    assert mail.sender.email == "boris@example.com"
+    assert "\n" not in mail.sender.name and "\r" not in mail.sender.name
+    assert [a.email for a in mail.to] == ["support@support.example", "jane@example.org"]

@@ -814,10 +814,36 @@ def _id_list(values: list[str]) -> tuple[str, ...]:
     return tuple(ids)
 
 
+_SINGLE_ANGLE_ADDR = re.compile(r"^(?P<name>[^<>]*)<(?P<addr>[^<>\s]+@[^<>\s]+)>\s*$")
+
+
+def _address_pairs(values: list[str]) -> list[tuple[str, str]]:
+    """(display name, address) pairs, the address taken from the raw header.
+
+    A mailbox written as ``name <addr>`` is split at the angle brackets first: a display
+    name that is a malformed encoded word with specials in it
+    (``=?utf-8?q?Boris=0D=0ABcc:_evil@attacker.example?= <boris@example.com>``) would
+    otherwise be read by getaddresses as a group and yield the attacker's address.
+    Encoded words are decoded only in the name, after the split (RFC 2047 section 5).
+    """
+    pairs: list[tuple[str, str]] = []
+    rest: list[str] = []
+    for value in values:
+        cleaned = _CONTROL_CHARS.sub(" ", value)
+        single = _SINGLE_ANGLE_ADDR.match(cleaned)
+        if single and cleaned.count("<") == 1 and "=?" in single.group("name"):
+            pairs.append((single.group("name").strip().strip('"'), single.group("addr")))
+        else:
+            rest.append(cleaned)
+    if rest:
+        pairs.extend(email.utils.getaddresses(rest))
+    return pairs
+
+
 def _addresses(values: list[str], hint: str | None) -> tuple[Address, ...]:
     found: list[Address] = []
     try:
-        pairs = email.utils.getaddresses([_CONTROL_CHARS.sub(" ", value) for value in values])
+        pairs = _address_pairs(values)
     except Exception:
         return ()
     for name, address in pairs:
