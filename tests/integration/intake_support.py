@@ -7,9 +7,9 @@ from helpdesk_local.state import scan_items
 
 
 def forget_everything(stack: LocalStack) -> None:
-    """Empty the domain table, the outbox and the dead-letter queues, so that the next input meets a desk that
-    has seen nothing: no duplicates of an earlier input, no loop-limit counts, no tickets
-    to thread into, no mail sent."""
+    """Empty the domain table, the outbox and the dead-letter queues, so that the next
+    input meets a desk that has seen nothing: no duplicates of an earlier input, no
+    loop-limit counts, no tickets to thread into, no mail sent, no dead letters."""
     from moto.ses.models import ses_backends
 
     table = stack.resolver.ref("DomainTable") if stack.resolver else ""
