@@ -8,6 +8,7 @@ of the bodies and for the local signing keys.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -38,6 +39,24 @@ steps:
 """
 
 
+@pytest.fixture
+def fresh_function_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The functions' logger configured afresh, as in a new container: powertools sets the
+    level and the output stream only the first time a service's logger is made, and an
+    earlier test in this process may have made it (at another level, on another stream)."""
+    from aws_lambda_powertools.logging.constants import (
+        LOGGER_ATTRIBUTE_POWERTOOLS_HANDLER,
+        LOGGER_ATTRIBUTE_PRECONFIGURED,
+    )
+
+    logger = logging.getLogger("helpdesk")  # POWERTOOLS_SERVICE_NAME in the template
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "level", logger.level)
+    monkeypatch.setattr(logger, LOGGER_ATTRIBUTE_PRECONFIGURED, False, raising=False)
+    monkeypatch.setattr(logger, LOGGER_ATTRIBUTE_POWERTOOLS_HANDLER, None, raising=False)
+
+
+@pytest.mark.usefixtures("fresh_function_loggers")
 def test_no_log_line_contains_a_message_body_or_a_signing_key(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
