@@ -139,11 +139,20 @@ class FaultInjector:
     """Fails a seeded share of the functions' AWS requests with AWS's own error responses.
 
     ``services`` (client names such as ``dynamodb`` or ``events``) limits the faults to
-    those services; empty means all of them. ``injected`` counts the faults per service.
+    those services; empty means all of them; ``operations`` (``PutItem``) narrows them
+    further, and ``limit`` stops after that many faults. ``lost_responses`` lets the request
+    reach the service before the fault is answered. ``injected`` counts faults per service.
     """
 
     def __init__(
-        self, *, rate: float, seed: int | None = None, services: tuple[str, ...] = ()
+        self,
+        *,
+        rate: float,
+        seed: int | None = None,
+        services: tuple[str, ...] = (),
+        lost_responses: bool = False,
+        operations: tuple[str, ...] = (),
+        limit: int | None = None,
     ) -> None:
         if not 0 <= rate <= 1:
             raise ValueError(f"fault rate {rate}: must be from 0 to 1 (1 is an outage)")
@@ -151,6 +160,11 @@ class FaultInjector:
         if unknown:
             raise ValueError(f"unknown fault services: {', '.join(unknown)}")
         self.rate = rate
+        # A fault after the service acted (a timeout on the way back): the write happened,
+        # the caller cannot know, and its retry meets its own earlier write.
+        self.lost_responses = lost_responses
+        self.operations = frozenset(operations)
+        self.limit = limit
         self.services = frozenset(SERVICE_IDS[s] for s in services) or frozenset(FAULTS)
         self.injected: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
@@ -208,11 +222,15 @@ class FaultInjector:
     # ------------------------------------------------------------------ the hook
     def _before_send(self, request: Any, event_name: str = "", **kwargs: Any) -> Any:
         fault = self._draw(event_name)
-        if fault is not None:
-            return _response(request, fault)
-        if self._downstream is not None:
-            return self._downstream(event_name=event_name, request=request, **kwargs)
-        return None
+        if fault is None or self.lost_responses:
+            answer = (
+                self._downstream(event_name=event_name, request=request, **kwargs)
+                if self._downstream is not None
+                else None
+            )
+            if fault is None:
+                return answer
+        return _response(request, fault)
 
     def _draw(self, event_name: str) -> Fault | None:
         """The fault for this request, or None to let it through."""
@@ -220,9 +238,13 @@ class FaultInjector:
         service_id = parts[1] if len(parts) > 1 else ""
         if service_id not in self.services:
             return None
+        if self.operations and (len(parts) < 3 or parts[2] not in self.operations):
+            return None
         name = _CLIENT_NAMES.get(service_id, service_id)
         with self._lock:
             self.requests[name] += 1
+            if self.limit is not None and self.total >= self.limit:
+                return None
             if self._random.random() >= self.rate:
                 return None
             self.injected[name] += 1
@@ -263,12 +285,26 @@ def _response(request: Any, fault: Fault) -> Any:
 
 @contextmanager
 def faults_on(
-    stack: LocalStack, *, rate: float, seed: int | None = None, services: tuple[str, ...] = ()
+    stack: LocalStack,
+    *,
+    rate: float,
+    seed: int | None = None,
+    services: tuple[str, ...] = (),
+    lost_responses: bool = False,
+    operations: tuple[str, ...] = (),
+    limit: int | None = None,
 ) -> Iterator[FaultInjector]:
     """Faults for a stretch of a running stack's life (an outage in a test): the functions
     get fresh clients that see them, and fresh ones again afterwards. For a stack started
     without faults of its own."""
-    injector = FaultInjector(rate=rate, seed=seed, services=services)
+    injector = FaultInjector(
+        rate=rate,
+        seed=seed,
+        services=services,
+        lost_responses=lost_responses,
+        operations=operations,
+        limit=limit,
+    )
     stack._reset_function_clients()
     injector.install()
     try:

@@ -11,6 +11,7 @@ Message-ID.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -57,6 +58,9 @@ def send_once(
         mail = replace(mail, cc=tuple(a for a in mail.cc if valid_address(a)))
     pk = f"TICKET#{mail.ticket}" if mail.ticket else f"OUTBOX#{mail.kind}"
     sk = f"OUT#{mail.kind}#{key}"
+    # Names this attempt in its claim: when the answer to the claim is lost (a timeout after
+    # DynamoDB wrote it) the SDK's retry meets the claim, and must know it as its own.
+    attempt = uuid.uuid4().hex
     try:
         repo.put(
             {
@@ -66,6 +70,7 @@ def send_once(
                 "lease_until": (now + LEASE).isoformat(),
                 "message_id": message_id,
                 "to": list(mail.to),
+                "attempt": attempt,
             },
             condition="attribute_not_exists(PK)",
         )
@@ -73,7 +78,11 @@ def send_once(
         existing = repo.get_item(pk, sk) or {}
         if existing.get("state") == "sent":
             return SendResult(False, message_id, "already_sent")
-        if existing.get("state") == "pending" and existing.get("lease_until", "") > now.isoformat():
+        if (
+            existing.get("state") == "pending"
+            and existing.get("attempt") != attempt
+            and existing.get("lease_until", "") > now.isoformat()
+        ):
             raise TransientError(f"{sk}: another delivery is sending it") from None
         repo.update(pk, sk, "SET lease_until = :l", values={":l": (now + LEASE).isoformat()})
     try:
