@@ -282,3 +282,22 @@ def test_an_attachment_over_the_configured_size_is_dropped_but_listed(tmp_path: 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def test_a_robots_ticket_runs_no_sla_clock_so_nobody_is_warned_or_escalated(stack) -> None:
+    from datetime import timedelta
+
+    from helpdesk_local.state import build_state
+
+    stack.deliver_email(
+        b"From: Peter <peter@partner.example>\r\nTo: support@support.example\r\n"
+        b"Subject: Out of office\r\nAuto-Submitted: auto-replied\r\n"
+        b"Message-ID: <ooo-sla@partner.example>\r\n\r\nI am away until Monday.\r\n"
+    )
+    stack.drain()
+    stack.advance(timedelta(days=3))
+    state = build_state(stack)
+    [ticket] = state["tickets"]
+    assert ticket["flags"] == ["auto_reply"]
+    assert ticket["sla"] is None
+    assert [m["kind"] for m in state["outbox"]] == []

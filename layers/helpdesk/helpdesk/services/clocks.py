@@ -41,19 +41,25 @@ def calendar_of(policy_name: str, config: Config) -> BusinessCalendar:
 def apply(
     ticket: Ticket, change: Change, *, at: datetime, config: Config
 ) -> tuple[Ticket, dict[str, datetime | None]]:
-    """The ticket after ``change`` at ``at`` and the timers that change with it."""
-    state = sla.SlaState.from_dict(ticket.sla)
+    """The ticket after ``change`` at ``at`` and the timers that change with it.
+
+    A ticket without SLA clocks (mail from a robot: nobody was promised anything) changes
+    status and survey timers like any other, and never gets an SLA timer.
+    """
+    state = sla.SlaState.from_dict(ticket.sla) if ticket.sla else None
     calendar = calendar_of(ticket.policy, config)
     updated = replace(ticket, updated_at=at, flags=list(ticket.flags), tags=list(ticket.tags))
     timer_changes: dict[str, datetime | None] = {}
 
     new_status = change.status
     if change.customer_message:
-        state = sla.customer_replied(state, at, calendar)
+        if state is not None:
+            state = sla.customer_replied(state, at, calendar)
         if ticket.status in ("pending", "solved") and new_status is None:
             new_status = "open"
     if change.agent_reply:
-        state = sla.agent_replied(state, at, calendar)
+        if state is not None:
+            state = sla.agent_replied(state, at, calendar)
         if ticket.status == "new" and new_status is None:
             new_status = "open"
 
@@ -67,20 +73,22 @@ def apply(
             updated.tier, updated.priority, updated.channel, updated.category, config
         )
         new_calendar = calendar_of(policy.name, config)
-        state = sla.retarget(
-            state,
-            policy.name,
-            policy.target(updated.priority),
-            warn_at=policy.warn_at,
-            at=at,
-            calendar=new_calendar,
-            previous_calendar=calendar,
-        )
+        if state is not None:
+            state = sla.retarget(
+                state,
+                policy.name,
+                policy.target(updated.priority),
+                warn_at=policy.warn_at,
+                at=at,
+                calendar=new_calendar,
+                previous_calendar=calendar,
+            )
         updated.policy = policy.name
         calendar = new_calendar
 
     if new_status is not None and new_status != ticket.status:
-        state = sla.status_changed(state, ticket.status, new_status, at, calendar)
+        if state is not None:
+            state = sla.status_changed(state, ticket.status, new_status, at, calendar)
         updated.status = new_status
         if new_status == "solved":
             updated.solved_at = at
@@ -96,6 +104,6 @@ def apply(
             timer_changes[timers.SURVEY] = None
             timer_changes[timers.AUTOCLOSE] = None
 
-    updated.sla = state.to_dict()
-    timer_changes[timers.SLA] = sla.next_due(state)
+    updated.sla = state.to_dict() if state is not None else {}
+    timer_changes[timers.SLA] = sla.next_due(state) if state is not None else None
     return updated, timer_changes

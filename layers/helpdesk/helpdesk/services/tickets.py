@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from helpdesk.config import Config
 
 MAX_REFERENCE_ATTEMPTS = 5
+UNPROMISED_FLAGS = frozenset({"auto_reply", "bounce", "spam", "virus", "spoofed"})
 EVENT_TEXT_LIMIT = 4000  # characters of the first message carried in TicketOpened
 
 
@@ -112,7 +113,11 @@ def open_ticket(
         language=existing.language if existing and existing.language else language,
         created_at=existing.created_at if existing else now,
     )
-    next_due = sla.next_due(clocks)
+    # Mail from robots (and mail we could not trust) is kept for a human to look at, but
+    # nobody was promised an answer: no SLA clock runs, so no warning, breach or
+    # escalation is ever raised for an out-of-office note.
+    promised = not (set(request.flags) & UNPROMISED_FLAGS)
+    next_due = sla.next_due(clocks) if promised else None
     for _ in range(MAX_REFERENCE_ATTEMPTS):
         ref = new_reference()
         ticket = Ticket(
@@ -132,7 +137,7 @@ def open_ticket(
             flags=list(dict.fromkeys(request.flags)),
             tags=list(decision.tags),
             participants=[p.lower() for p in request.participants],
-            sla=clocks.to_dict(),
+            sla=clocks.to_dict() if promised else {},
             linked_to=request.linked_to,
             form=dict(request.form),
             updated_at=now,
@@ -192,7 +197,7 @@ def opened_event(ticket: Ticket, message: Message, *, notify: bool) -> tuple[str
             "policy": ticket.policy,
             "contact": {"email": ticket.contact_email, "name": ticket.contact_name},
             "created_at": ticket.created_at.isoformat(),
-            "sla": sla.SlaState.from_dict(ticket.sla).public_view(),
+            "sla": sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {},
             "flags": list(ticket.flags),
             "notify": notify,
             "message": {
