@@ -141,7 +141,8 @@ def outbox(stack: LocalStack) -> list[dict[str, Any]]:
                 else None,
                 "to": [str(a.addr_spec) for a in message["To"].addresses] if message["To"] else [],
                 "from": str(message["From"].addresses[0].addr_spec) if message["From"] else "",
-                "subject": str(message["Subject"] or ""),
+                # A folded long subject reads back with the fold's leading space.
+                "subject": str(message["Subject"] or "").strip(),
                 "at": iso(parse_iso(date.datetime.isoformat()))
                 if date is not None and date.datetime
                 else None,

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from helpdesk_local.scenario import (
     AdvanceStep,
@@ -40,6 +42,17 @@ KIND_WORDS = {
 }
 
 
+OFFICE = ZoneInfo("Europe/Berlin")  # the shipped config's office calendar and report zone
+
+
+def _local(instant: datetime | str | None) -> str:
+    """An instant as the Berlin office reads it: "Mon 09:55"."""
+    if instant is None:
+        return "-"
+    value = datetime.fromisoformat(instant) if isinstance(instant, str) else instant
+    return f"{value.astimezone(OFFICE):%a %H:%M}"
+
+
 def _say(text: str = "") -> None:
     print(text, flush=True)
 
@@ -54,10 +67,14 @@ def _describe(step: Step, tickets: list[dict[str, Any]]) -> str:
         mail = message_from_bytes(step.raw, policy=policy.default)
         return f"A mail arrives from {mail['From']}: “{mail['Subject']}”"
     if isinstance(step, ReplyStep):
-        first = step.text.strip().splitlines()[0] if step.text.strip() else ""
+        lines = [line.strip() for line in step.text.strip().splitlines() if line.strip()]
+        commands = [line for line in lines if line.startswith("#")]
+        words = next((line for line in lines if not line.startswith("#")), "")
+        said = f"“{words[:60]}{'…' if len(words) > 60 else ''}”" if words else ""
         if step.sender == "agent":
-            return f"The agent answers {ref(step.ticket)} by email: “{first[:70]}”"
-        return f"The customer of {ref(step.ticket)} writes back: “{first[:70]}”"
+            orders = f" with {', '.join(commands)}" if commands else ""
+            return f"The agent answers {ref(step.ticket)} by email{orders}: {said}".rstrip(": ")
+        return f"The customer of {ref(step.ticket)} writes back: {said}"
     if isinstance(step, AdvanceStep):
         return f"Time passes: {_duration(step.by.total_seconds())}"
     if isinstance(step, SurveyStep):
@@ -89,7 +106,7 @@ def _narrate_changes(before: dict[str, Any], after: dict[str, Any]) -> None:
             _say(
                 f"      → ticket {ticket['ref']} opened{flags}: {ticket['language']}, "
                 f"{ticket['priority']}, team {ticket['team']}, tier {ticket['contact']['tier']}"
-                + (f", answer promised by {due}" if due else "")
+                + (f", a person answers by {_local(due)}" if due else ", no promise (robot)")
             )
             continue
         for field in ("status", "priority", "team", "assignee"):
@@ -104,7 +121,9 @@ def _narrate_changes(before: dict[str, Any], after: dict[str, Any]) -> None:
                 _say(f"      ✖ {ticket['ref']}: {clock.replace('_', ' ')} deadline missed")
     for mail in after["outbox"][len(before["outbox"]) :]:
         kind = KIND_WORDS.get(mail["kind"], mail["kind"])
-        _say(f"      ✉ {kind} to {', '.join(mail['to'])}: {mail['subject']}")
+        _say(
+            f"      ✉ {_local(mail.get('at'))} {kind} to {', '.join(mail['to'])}: {mail['subject']}"
+        )
     for entry in after["suppressed"][len(before["suppressed"]) :]:
         _say(f"      ⊘ no answer to {entry['from']} ({entry['reason'].replace('_', ' ')})")
 
@@ -119,7 +138,7 @@ def run_demo(*, fast: bool = False) -> int:
     _say("helpdesk demo: a day at Example Support, on a local stack built from template.yaml")
     _say(
         "(infra/helpdesk.yaml: Berlin office hours, VIP customers on a 24x7 SLA, "
-        "agents Lena, Wei and Omar)"
+        "agents Lena, Wei and Omar; times are Berlin time)"
     )
     _say("")
     with LocalStack(start=scenario.start) as stack:
@@ -127,7 +146,7 @@ def run_demo(*, fast: bool = False) -> int:
         total = len(scenario.steps)
         state = build_state(stack)
         for number, (_, step) in enumerate(scenario.steps, start=1):
-            when = f"{stack.clock.peek():%a %d %b %H:%M} UTC"
+            when = f"{stack.clock.peek().astimezone(OFFICE):%a %d %b %H:%M}"
             _say(f"[{number:2}/{total}] {when}  {_describe(step, state['tickets'])}")
             outcome = player.run(number, step)
             if isinstance(step, FormStep) and outcome is not None and outcome.status >= 400:
@@ -140,7 +159,7 @@ def run_demo(*, fast: bool = False) -> int:
             if not fast:
                 time.sleep(0.02)
     _say("")
-    _say("At the end of the week:")
+    _say(f"Where things stand on {stack.clock.peek().astimezone(OFFICE):%A %d %B}:")
     for ticket in state["tickets"]:
         _say(
             f"  {ticket['ref']}  {ticket['status']:<7} {ticket['priority']:<7} "
