@@ -25,7 +25,7 @@ from helpdesk_local.state import build_state, scan_items
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "mail"
 NAMES = sorted(path.stem for path in CORPUS.glob("*.eml"))
-# robot_reason's verdicts as the suppressed reasons of the state JSON (CONTRACT section 4
+# robot_reason's verdicts as the suppressed reasons of the state JSON (docs/SCENARIOS.md
 # has no "echo": our own mail coming back is automatic mail).
 REASON_OF_ROBOT = {
     "auto_reply": "auto_reply",

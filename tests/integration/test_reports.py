@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ import pytest
 from helpdesk_local.cli import main
 from helpdesk_local.scenario import Player, load_scenario
 from helpdesk_local.stack import LocalStack
+from helpdesk_local.state import build_state
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 WEEK = SCENARIOS / "report_week.yaml"
@@ -164,3 +166,31 @@ def test_helpdesk_report_prints_the_same_figures_as_the_daily_mail() -> None:
 
     assert lines(printed.getvalue()) == lines(mail["text"])
     assert "  First response: 1 answered, median 45m, 90th percentile 45m" in lines(mail["text"])
+
+
+def test_a_quiet_weekend_day_is_still_reported_while_a_ticket_waits() -> None:
+    # A ticket sent on Friday evening waits all weekend: nothing happens on Saturday (the
+    # office calendar stops its SLA clocks), yet Maria, lead of general, gets Saturday's
+    # report on Sunday at eight with the ticket in the backlog.
+    friday_evening = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+    with LocalStack(start=friday_evening) as stack:
+        assert (
+            stack.post_form(
+                {
+                    "name": "Anna Schmidt",
+                    "email": "anna@example.com",
+                    "subject": "Where is my order?",
+                    "message": "It has been two weeks.",
+                }
+            ).status
+            == 201
+        )
+        stack.advance(timedelta(hours=37, minutes=30))  # Sunday 08:30 in Berlin
+        state = build_state(stack)
+        assert stack.invocation_errors == []
+
+    saturday = reports(state, "daily report Sat 28 Nov 2026")
+    assert "maria@support.example" in [m["to"][0] for m in saturday]
+    text = lines(saturday[0]["text"])
+    assert "TICKETS CREATED: 0" in text
+    assert "BACKLOG (open now): 1" in text

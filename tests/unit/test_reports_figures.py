@@ -4,16 +4,22 @@ backlog age, and when a report is due."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from helpdesk import sla
 from helpdesk.config import Config, load_config
+from helpdesk.model import Ticket
+from helpdesk.services import stats
+from helpdesk.services.clocks import Change, apply
 from helpdesk.services.reports import (
     Distribution,
     Period,
+    build_report,
     context,
     due_periods,
     figures,
@@ -39,6 +45,21 @@ def reply(ref: str, minutes: int, *, breached: bool = False, agent: str = "lena"
         "policy": "standard",
         "priority": "normal",
         "agent": agent,
+    }
+
+
+def target(
+    ref: str, *, met: bool, clock: str = "first_response", agent: str = "lena", at: str = "10:00"
+) -> dict[str, Any]:
+    return {
+        "target": f"{ref}#{clock}#2026-11-23T08:00:00+00:00",
+        "ref": ref,
+        "clock": clock,
+        "met": met,
+        "policy": "standard",
+        "priority": "normal",
+        "agent": agent,
+        "at": f"2026-11-23T{at}:00+00:00",
     }
 
 
@@ -68,19 +89,37 @@ def test_no_durations_give_no_median() -> None:
 
 def test_compliance_counts_targets_met_per_policy_and_priority(config: Config) -> None:
     current = day(
-        first_response=[reply("A", 30), reply("B", 330, breached=True)],
-        resolution=[reply("B", 330), {**reply("C", 5), "has_target": False}],
+        target=[
+            target("A", met=True),
+            target("B", met=False),
+            target("B", met=True, clock="resolution"),
+            {**target("V", met=True), "policy": "vip", "priority": "urgent"},
+        ],
     )
 
     report = figures(current, day(), {}, period=MONDAY, as_of=date(2026, 11, 24))
 
-    [standard] = report.compliance
-    assert (standard.policy, standard.priority, standard.met, standard.total) == (
-        "standard",
-        "normal",
-        2,
-        3,
+    assert [(c.policy, c.priority, c.met, c.total) for c in report.compliance] == [
+        ("standard", "normal", 2, 3),
+        ("vip", "urgent", 1, 1),
+    ]
+
+
+def test_a_resolution_settled_again_on_a_later_day_counts_once_with_its_later_outcome() -> None:
+    solved_in_time = target("A", met=True, clock="resolution", at="10:00")
+    reopened_and_late = {
+        **target("A", met=False, clock="resolution"),
+        "at": "2026-11-25T10:00:00+00:00",
+    }
+    week = Period("weekly", date(2026, 11, 23), date(2026, 11, 29))
+
+    report = figures(
+        day(target=[reopened_and_late, solved_in_time]), day(), {}, period=week, as_of=week.last
     )
+
+    [standard] = report.compliance
+    assert (standard.met, standard.total) == (0, 1)
+    assert report.agents[0].compliance == 0.0
 
 
 def test_csat_is_the_share_of_fours_and_fives_and_ces_the_mean_effort(config: Config) -> None:
@@ -127,7 +166,13 @@ def test_the_backlog_is_aged_from_the_day_each_ticket_was_opened() -> None:
         "over a week": 4,
     }
     assert report.backlog_total == 7
-    assert report.is_empty  # nothing happened in the period itself
+
+
+def test_a_quiet_day_with_tickets_waiting_is_still_reported() -> None:
+    waiting = {"general": {"2026-11-20": 2}}
+
+    assert not figures(day(), day(), waiting, period=MONDAY, as_of=MONDAY.last).is_empty
+    assert figures(day(), day(), {"general": {}}, period=MONDAY, as_of=MONDAY.last).is_empty
 
 
 @pytest.mark.parametrize(
@@ -168,6 +213,7 @@ def test_the_text_and_html_parts_carry_the_same_figures(config: Config) -> None:
     current = day(
         {"created": 2, "created#channel#email": 2, "breach": 1, "breach#clock#first_response": 1},
         first_response=[reply("A", 30), reply("B", 330, breached=True)],
+        target=[target("A", met=True), target("B", met=False)],
     )
     report = figures(current, day(), {}, period=MONDAY, as_of=MONDAY.last)
 
@@ -178,3 +224,91 @@ def test_the_text_and_html_parts_carry_the_same_figures(config: Config) -> None:
     for figure in ("3h 00m", "5h 30m", "1/2", "50%"):
         assert figure in mail.text and figure in mail.html, figure
     assert "daily report" in mail.subject and "2 new" in mail.subject
+
+
+OPENED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)  # Monday 09:55 in Berlin
+
+
+def opened(config: Config, ref: str) -> Ticket:
+    policy = config.policy("standard")
+    calendar = config.calendar(policy.calendar).to_calendar()
+    clocks = sla.start(OPENED, policy.name, policy.targets["normal"], policy.warn_at, calendar)
+    return Ticket(
+        ref=ref,
+        status="open",
+        priority="normal",
+        channel="form",
+        subject="Where is my order?",
+        created_at=OPENED,
+        contact_email="anna@example.com",
+        contact_name="Anna",
+        tier="standard",
+        language="en",
+        team="general",
+        policy="standard",
+        sla=clocks.to_dict(),
+        assignee="lena@support.example",
+    )
+
+
+def answer(ticket: Ticket, *, at: datetime, config: Config) -> tuple[Ticket, list[dict[str, Any]]]:
+    answered, _ = apply(ticket, Change(agent_reply=True), at=at, config=config)
+    return answered, stats.ticket_changes(ticket, answered, at=at, config=config)
+
+
+def swept(ticket: Ticket, *, at: datetime, config: Config) -> tuple[Ticket, list[dict[str, Any]]]:
+    state, _ = sla.sweep(sla.SlaState.from_dict(ticket.sla), at)
+    breached = replace(ticket, sla=state.to_dict())
+    return breached, stats.ticket_changes(ticket, breached, at=at, config=config)
+
+
+class DayTable:
+    """The STATS# items that ``stats.ticket_changes`` writes, as DynamoDB would hold them."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def write(self, operations: list[dict[str, Any]]) -> None:
+        for op in operations:
+            if "put" in op:
+                self.items[(op["put"]["PK"], op["put"]["SK"])] = dict(op["put"])
+            else:
+                key = (op["update"]["PK"], op["update"]["SK"])
+                item = self.items.setdefault(key, {"PK": key[0], "SK": key[1], "n": 0})
+                item["n"] += op["values"][":n"]
+
+    def query_partition(self, pk: str) -> list[dict[str, Any]]:
+        return [item for (key, _), item in sorted(self.items.items()) if key == pk]
+
+
+def test_a_breach_on_a_ticket_still_open_counts_as_a_target_due_and_missed(config: Config) -> None:
+    # Three standard/normal tickets opened Monday 09:55 Berlin: first response due 13:55
+    # (4 business hours), which is 12:55 UTC. By hand: Anna answered after 30m (met); Bob's
+    # breach recorded by the 13:00 sweep, then answered at 14:00 (late: the same target,
+    # missed once); Carl's breach recorded at 13:00, never answered (missed). 1/3 met, 2
+    # breaches, and Lena, who holds all three, has an SLA figure of 1/3.
+    table = DayTable()
+    anna, bob, carl = (opened(config, ref) for ref in ("HD-ANNA", "HD-BOB", "HD-CARL"))
+    for ticket in (anna, bob, carl):
+        table.write(stats.ticket_changes(None, ticket, at=OPENED, config=config))
+    table.write(answer(anna, at=OPENED + timedelta(minutes=30), config=config)[1])
+    sweep_at = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    bob_breached, operations = swept(bob, at=sweep_at, config=config)
+    table.write(operations)
+    table.write(swept(carl, at=sweep_at, config=config)[1])
+    table.write(
+        answer(bob_breached, at=datetime(2026, 11, 23, 14, 0, tzinfo=UTC), config=config)[1]
+    )
+
+    report = build_report(table, config, MONDAY, as_of=date(2026, 11, 24))  # type: ignore[arg-type]
+
+    assert [(c.policy, c.priority, c.met, c.total) for c in report.compliance] == [
+        ("standard", "normal", 1, 3)
+    ]
+    assert (report.breaches, report.breaches_by_policy) == (2, {"standard/normal": 2})
+    assert report.first_response.count == 2
+    [lena] = report.agents
+    assert (lena.agent, lena.met, lena.with_target) == ("lena@support.example", 1, 3)
+    text = render_report(report, config).text
+    assert "standard / normal      1/3  33%" in text
+    assert "SLA 33%" in text

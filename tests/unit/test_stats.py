@@ -220,3 +220,51 @@ def test_a_survey_answer_is_keyed_by_the_day_of_the_first_answer_so_resubmitting
     assert operation["put"]["PK"] == "STATS#2026-11-23"
     assert operation["put"]["SK"] == "F#survey#HD-7K3M9Q"
     assert (operation["put"]["score"], operation["put"]["effort"]) == (2, 4)
+
+
+def targets(operations: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
+    """(day, clock, met) of each settled SLA target the operations record."""
+    return [
+        (op["put"]["PK"].removeprefix("STATS#"), op["put"]["clock"], op["put"]["met"])
+        for op in operations
+        if "put" in op and str(op["put"]["SK"]).startswith("F#target#")
+    ]
+
+
+def test_an_answer_in_time_settles_its_target_as_met(config: Config) -> None:
+    ticket = new_ticket(config)
+    at = OPENED + timedelta(minutes=30)
+    replied, _ = apply(ticket, Change(agent_reply=True), at=at, config=config)
+
+    assert targets(stats.ticket_changes(ticket, replied, at=at, config=config)) == [
+        ("2026-11-23", "first_response", True)
+    ]
+
+
+def test_a_breach_recorded_by_the_sweep_is_a_missed_target_and_the_late_answer_adds_none(
+    config: Config,
+) -> None:
+    ticket = new_ticket(config)
+    sweep_at = OPENED + timedelta(hours=5)
+    swept, _ = sla.sweep(sla.SlaState.from_dict(ticket.sla), sweep_at)
+    breached = replace(ticket, sla=swept.to_dict())
+    answered_at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    answered, _ = apply(breached, Change(agent_reply=True), at=answered_at, config=config)
+
+    at_breach = stats.ticket_changes(ticket, breached, at=sweep_at, config=config)
+    at_answer = stats.ticket_changes(breached, answered, at=answered_at, config=config)
+
+    assert targets(at_breach) == [("2026-11-23", "first_response", False)]
+    assert targets(at_answer) == []
+    assert counters(at_answer) == {}
+
+
+def test_a_late_answer_no_sweep_saw_is_one_missed_target_and_one_breach(config: Config) -> None:
+    ticket = new_ticket(config)
+    late = OPENED + timedelta(hours=5)
+    answered, _ = apply(ticket, Change(agent_reply=True), at=late, config=config)
+
+    operations = stats.ticket_changes(ticket, answered, at=late, config=config)
+
+    assert targets(operations) == [("2026-11-23", "first_response", False)]
+    assert counters(operations)["breach#policy#standard/normal"] == 1

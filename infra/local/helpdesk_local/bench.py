@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from helpdesk_local.stack import LocalStack
 
 # ---------------------------------------------------------------------------- list prices
-PRICES_SOURCE = "AWS pricing pages, us-east-1, as quoted in issue 9, 2026-11"
+PRICES_SOURCE = "AWS pricing pages, us-east-1, list prices as of 2026-11"
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Prices:
 
 PRICES = Prices()
 
-# Targets of issue 9, printed next to the figures.
+# The performance targets (docs/PERFORMANCE.md), printed next to the figures.
 IMPORT_RATIO_TARGET = 1.25
 COST_RATIO_TARGET = 1.15
 CALLS_PER_TICKET_TARGET = 14
@@ -990,7 +990,7 @@ def run_bench(
     closed_tickets: int = 20_000,
     rss_sizes: Mapping[str, int] = DEFAULT_RSS_SIZES,
 ) -> dict[str, Any]:
-    """Every figure of CONTRACT section 6 (plus their details), as one JSON-ready dict."""
+    """Every figure of `helpdesk bench --json` (docs/PERFORMANCE.md), JSON-ready."""
     from helpdesk_local.stack import LocalStack
 
     started = time.perf_counter()

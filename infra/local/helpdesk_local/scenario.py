@@ -1,4 +1,4 @@
-"""Scenario files (CONTRACT section 3): emails, forms, replies, clock advances and survey
+"""Scenario files (docs/SCENARIOS.md): emails, forms, replies, clock advances and survey
 clicks, played against a fresh local stack; the final state is printed as JSON.
 
 A broken scenario file is reported as ``file:line: key.path: reason`` and nothing runs.

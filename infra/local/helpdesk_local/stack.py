@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import importlib.util
+import io
 import json
 import os
 import re
@@ -144,6 +145,33 @@ def _parse_rate(expression: str) -> timedelta:
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class _FunctionOutput(io.TextIOBase):
+    """Where the functions' stdout goes locally: stderr, minus the EMF metric lines
+    (CloudWatch reads those from the log; on a terminal they are noise) unless the
+    developer asked for DEBUG or INFO logs. powertools' single_metric prints even when
+    POWERTOOLS_METRICS_DISABLED is set, hence the filter."""
+
+    def __init__(self, log_level: str) -> None:
+        self.keep_metrics = log_level.upper() in ("DEBUG", "INFO")
+        self._dropped_line = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        # print() writes the line and its newline separately: drop both.
+        dropping = not self.keep_metrics and (
+            text.startswith('{"_aws"') or (self._dropped_line and text == "\n")
+        )
+        self._dropped_line = dropping and text != "\n"
+        if not dropping:
+            sys.stderr.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 class MonotonicClock:
@@ -515,7 +543,7 @@ class LocalStack:
             try:
                 # Lambda logs go to stdout; locally stdout is the state JSON's, so the
                 # functions' loggers (created on first load, here) write to stderr.
-                with contextlib.redirect_stdout(sys.stderr):
+                with contextlib.redirect_stdout(_FunctionOutput(self.log_level)):
                     yield
             finally:
                 os.environ.clear()
@@ -831,37 +859,43 @@ class LocalStack:
         """
         from helpdesk import timers
 
+        earliest_by_kind = self._earliest_timers()
         for schedule in self.schedules:
             kinds = timers.KINDS_BY_SWEEPER.get(schedule.function)
             if kinds is None:
                 continue
-            earliest = self._earliest_timer(schedule.function, kinds)
+            dues = [earliest_by_kind[k] for k in kinds if k in earliest_by_kind]
+            earliest = min(dues) if dues else None
             wake = target + schedule.every if earliest is None or earliest > target else earliest
             if wake > schedule.next_at:
                 periods = -((schedule.next_at - wake) // schedule.every)  # ceiling division
                 schedule.next_at += periods * schedule.every
 
-    def _earliest_timer(self, function: str, kinds: tuple[str, ...]) -> datetime | None:
-        from helpdesk import timers
+    def _earliest_timers(self) -> dict[str, datetime]:
+        """The earliest due instant of each timer kind.
 
+        One scan of the timer items (local tooling may scan; moto answers a GSI query by
+        scanning the table anyway, so one pass beats one query per kind and shard).
+        """
         table = self.resolver.ref("DomainTable") if self.resolver else ""
-        shards = int(self.functions[function].environment.get("TIMER_SHARDS", "1"))
-        earliest: datetime | None = None
-        for kind in kinds:
-            for shard in range(shards):
-                items = self.dynamodb.query(
-                    TableName=table,
-                    IndexName="TimerIndex",
-                    KeyConditionExpression="TPK = :p",
-                    ExpressionAttributeValues={":p": {"S": timers.partition(kind, shard)}},
-                    Limit=1,
-                ).get("Items", [])
-                if items:
-                    due = datetime.strptime(
-                        items[0]["TSK"]["S"].split("#", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ"
-                    ).replace(tzinfo=UTC)
-                    earliest = due if earliest is None else min(earliest, due)
-        return earliest
+        earliest: dict[str, datetime] = {}
+        kwargs: dict[str, Any] = {
+            "TableName": table,
+            "FilterExpression": "attribute_exists(TPK)",
+            "ProjectionExpression": "TPK, TSK",
+        }
+        while True:
+            response = self.dynamodb.scan(**kwargs)
+            for item in response.get("Items", []):
+                kind = item["TPK"]["S"].split("#")[1]
+                due = datetime.strptime(
+                    item["TSK"]["S"].split("#", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ"
+                ).replace(tzinfo=UTC)
+                if kind not in earliest or due < earliest[kind]:
+                    earliest[kind] = due
+            if "LastEvaluatedKey" not in response:
+                return earliest
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # ------------------------------------------------------------------ inspection
     def dead_letters(self) -> list[dict[str, str]]:

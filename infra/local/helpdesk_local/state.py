@@ -1,4 +1,4 @@
-"""The state JSON (CONTRACT section 4): what the desk holds and sent, read off the stack.
+"""The state JSON (docs/SCENARIOS.md): what the desk holds and sent, read off the stack.
 
 This is developer tooling: it may scan the local table (deployed code never scans).
 """
@@ -171,7 +171,7 @@ def suppressed(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def build_state(
     stack: LocalStack, *, rejected: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """The whole state JSON of CONTRACT section 4."""
+    """The whole state JSON (docs/SCENARIOS.md)."""
     items = scan_items(stack)
     return {
         "clock": iso(stack.clock.peek()),

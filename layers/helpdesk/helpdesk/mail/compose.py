@@ -41,7 +41,7 @@ MAIL_KINDS = frozenset(
 )  # fmt: skip
 
 # Kinds sent in direct response to what a person submitted; the rest are auto-generated.
-# Progress notifications answer the customer's own request (issue 6 asks for auto-replied on
+# Progress notifications answer the customer's own request (auto-replied on
 # the customer-facing automatic mail), so they count as answering too.
 ANSWERING_KINDS = frozenset({"acknowledgement", "reply", "error", "notification"})
 

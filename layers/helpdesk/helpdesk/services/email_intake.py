@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 _SUBJECT_TOKEN = re.compile(r"\[#\s*(HD-[0-9A-Za-z]{6})\s*\]")
 TEXT_LIMIT = 100_000  # characters of text kept on the message item (the raw mail has all)
 HTML_LIMIT = 150_000
-# DESIGN, "Email is hard": trust only the authentication block SES adds on top. SES
+# Trust only the authentication block SES adds on top. SES
 # prepends its Authentication-Results with this authserv-id to every message it receives,
 # so a topmost block naming anyone else was written by the sender.
 SES_AUTHSERV_ID = "amazonses.com"
@@ -104,7 +104,7 @@ class EmailIntake:
         robot = robot_reason(mail, own_domain=own_domain)
         if robot is not None:
             flags.append("bounce" if robot == "bounce" else "auto_reply")
-            # Our own mail coming back is automatic mail: CONTRACT's reasons have no "echo".
+            # Our own mail coming back is automatic mail (the public reasons have no "echo").
             suppress.append("auto_reply" if robot == "echo" else robot)
         if is_spoofed(
             mail, own_domain=own_domain, agent_emails={a.email.lower() for a in config.agents}
@@ -136,7 +136,7 @@ class EmailIntake:
                 from helpdesk.services.agent_mail import take_agent_reply
 
                 return take_agent_reply(self, existing, mail, raw_key, now)
-            # From an agent's address but not authenticated: no agent power (DESIGN: an
+            # From an agent's address but not authenticated: no agent power (an
             # agent reply counts only with SPF or DKIM pass and DMARC not failing).
             flags.append("unauthenticated_agent")
         if existing is not None and existing.status != "closed":

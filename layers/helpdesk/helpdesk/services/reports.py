@@ -11,8 +11,11 @@ Conventions, stated once so that a hand count agrees with the mail:
 - the median is the middle value (the mean of the two middle ones for an even count), the
   90th percentile the nearest-rank value: the smallest value with at least 90% of the
   values at or below it;
-- SLA compliance counts every first response and resolution that had a target: met when it
-  was not breached;
+- SLA compliance counts every target (first response, next response, resolution) that fell
+  due in the period, answered or still open: met when achieved before its due instant,
+  missed when its breach was recorded (a target answered late is missed once, on the day
+  it was late), so the targets missed per policy are the breaches per policy; an agent's
+  SLA figure counts the same targets, credited to whoever answered or held the ticket;
 - CSAT is the share of answers scoring 4 or 5; the response rate is answers received in
   the period over surveys sent in it; CES is the mean effort (1 very easy .. 5 very hard)
   of the answers that gave one;
@@ -195,10 +198,13 @@ class Report:
 
     @property
     def is_empty(self) -> bool:
-        """Nothing happened in the period: no mail (a quiet Sunday, or the days before the
-        desk went live), however many tickets wait; the next report shows the backlog."""
+        """A truly empty desk: nothing happened in the period and no ticket waits (the days
+        before the desk went live). A quiet day with a backlog is still reported: a lead
+        expects the mail every morning, and a missing one reads like a broken desk."""
         return (
-            self.created == 0
+            self.backlog_total == 0
+            and not self.compliance
+            and self.created == 0
             and self.first_response.count == 0
             and self.resolution.count == 0
             and self.breaches == 0
@@ -219,6 +225,18 @@ def _satisfaction(answers: Sequence[Mapping[str, Any]], sent: int) -> Satisfacti
         sent=sent,
         efforts=tuple(int(a["effort"]) for a in answers if a.get("effort") is not None),
     )
+
+
+def _settled_targets(facts: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """One outcome per target: a resolution reopened and settled again on a later day of
+    the period left a fact on each day, and only the later one still holds."""
+    latest: dict[str, Mapping[str, Any]] = {}
+    for fact in facts:
+        key = str(fact["target"])
+        settled = datetime.fromisoformat(str(fact["at"]))
+        if key not in latest or settled >= datetime.fromisoformat(str(latest[key]["at"])):
+            latest[key] = fact
+    return list(latest.values())
 
 
 def _growth(now: Mapping[str, int], before: Mapping[str, int]) -> list[Growth]:
@@ -248,13 +266,12 @@ def figures(
     first_responses = current.facts.get(stats.FIRST_RESPONSE, [])
     resolutions = current.facts.get(stats.RESOLUTION, [])
     answers = current.facts.get(stats.SURVEY, [])
+    targets = _settled_targets(current.facts.get(stats.TARGET, []))
 
     compliance: dict[tuple[str, str], list[int]] = {}
-    for fact in (*first_responses, *resolutions):
-        if not fact.get("has_target", True):
-            continue
+    for fact in targets:
         entry = compliance.setdefault((str(fact["policy"]), str(fact["priority"])), [0, 0])
-        entry[0] += 0 if fact.get("breached") else 1
+        entry[0] += 1 if fact["met"] else 0
         entry[1] += 1
 
     backlog: dict[str, dict[str, int]] = {}
@@ -265,19 +282,21 @@ def figures(
         backlog[team] = buckets
 
     agents: dict[str, AgentCard] = {}
-    names = {str(f.get("agent") or "") for f in (*first_responses, *resolutions, *answers)}
+    names = {
+        str(f.get("agent") or "") for f in (*first_responses, *resolutions, *answers, *targets)
+    }
     for agent in sorted(n for n in names if n):
         mine_fr = [f for f in first_responses if f.get("agent") == agent]
         mine_res = [f for f in resolutions if f.get("agent") == agent]
         mine_answers = [a for a in answers if a.get("agent") == agent]
-        targeted = [f for f in (*mine_fr, *mine_res) if f.get("has_target", True)]
+        mine_targets = [f for f in targets if f.get("agent") == agent]
         agents[agent] = AgentCard(
             agent=agent,
             handled=len({f["ref"] for f in (*mine_fr, *mine_res)}),
             first_response=Distribution.of(_minutes(mine_fr)),
             resolution=Distribution.of(_minutes(mine_res)),
-            met=sum(1 for f in targeted if not f.get("breached")),
-            with_target=len(targeted),
+            met=sum(1 for f in mine_targets if f["met"]),
+            with_target=len(mine_targets),
             satisfaction=_satisfaction(mine_answers, 0),
         )
 

@@ -13,6 +13,12 @@ Layout (all in the domain table):
 - ``PK = STATS#<day>``, ``SK = F#<fact>#<ref>``: one item per ticket and fact for the
   measures that need a distribution (first response, resolution) or may be replaced
   (a survey answer submitted again): a report takes medians and percentiles from these.
+- ``PK = STATS#<day>``, ``SK = F#target#<ref>#<clock>#<run start>``: one item per SLA target
+  (one clock run with a target) on the day its outcome was settled: met when achieved
+  before its due instant, missed when the breach is recorded (by the sweep, or by a late
+  answer no sweep saw coming). A target achieved after its recorded breach writes nothing
+  more: it was counted, as missed, when it fell due. A resolution reopened and settled
+  again writes the same key, so a period holding both days keeps the later outcome.
 - ``PK = BACKLOG#<team>``, ``SK = <created day>#<shard>``: open tickets of a team by the
   day they were created, ``ADD n`` (+1 when a ticket enters new/open/pending, -1 when it
   leaves): the backlog and its age without reading a single ticket.
@@ -40,6 +46,7 @@ OPEN_STATUSES = frozenset({"new", "open", "pending"})
 FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
 SURVEY = "survey"
+TARGET = "target"
 
 Operation = dict[str, Any]
 
@@ -111,13 +118,22 @@ def ticket_changes(
                 continue
             old = old_state.clocks.get(name) if old_state is not None else None
             same_run = old is not None and old.started_at == clock.started_at
-            if clock.breached and not (same_run and old is not None and old.breached):
+            newly_breached = clock.breached and not (
+                same_run and old is not None and old.breached
+            )
+            if newly_breached:
                 counters["breach"] += 1
                 counters[f"breach#clock#{name}"] += 1
                 counters[f"breach#policy#{new_state.policy}/{after.priority}"] += 1
             newly_achieved = clock.achieved_at is not None and not (
                 same_run and old is not None and old.achieved_at is not None
             )
+            if clock.target is not None and (
+                newly_breached or (newly_achieved and not clock.breached)
+            ):
+                operations.append(
+                    _target_fact(clock, after, policy=new_state.policy, agent=agent, at=at, day=day)
+                )
             if newly_achieved and name in (FIRST_RESPONSE, RESOLUTION):
                 operations.append(
                     {
@@ -146,6 +162,29 @@ def ticket_changes(
         operations.append(_backlog_op(after.team, created_day, 1, ref))
     operations.extend(_counter_op(day, name, n, ref) for name, n in sorted(counters.items()))
     return operations
+
+
+def _target_fact(
+    clock: sla.Clock, after: Ticket, *, policy: str, agent: str, at: datetime, day: str
+) -> Operation:
+    """The settled outcome of one SLA target (one run of one clock)."""
+    ref = after.ref
+    target = f"{ref}#{clock.name}#{clock.started_at.isoformat()}"
+    return {
+        "put": {
+            "PK": f"STATS#{day}",
+            "SK": f"F#{TARGET}#{target}",
+            "target": target,
+            "ref": ref,
+            "clock": clock.name,
+            "met": not clock.breached,
+            "policy": policy,
+            "priority": after.priority,
+            "team": after.team,
+            "agent": agent,
+            "at": at.isoformat(),
+        }
+    }
 
 
 def survey_sent(ref: str, *, at: datetime, config: Config) -> list[Operation]:
