@@ -309,6 +309,20 @@ class DynamoRepository:
         data = self.get_item(f"RAW#{raw_key}", "RAW")
         return str(data["ref"]) if data and data.get("ref") else None
 
+    def _paginate(self, kwargs: dict[str, Any], limit: int | None) -> Iterator[dict[str, Any]]:
+        """Every item a Query answers, page by page, up to ``limit``."""
+        yielded = 0
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - yielded
+            response = self._call("query", **kwargs)
+            for item in response.get("Items", []):
+                yield decode(item)
+                yielded += 1
+            if "LastEvaluatedKey" not in response or (limit is not None and yielded >= limit):
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def query_partition(
         self, pk: str, *, prefix: str = "", newest_first: bool = False, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
@@ -321,17 +335,7 @@ class DynamoRepository:
             | ({":prefix": {"S": prefix}} if prefix else {}),
             "ScanIndexForward": not newest_first,
         }
-        yielded = 0
-        while True:
-            if limit is not None:
-                kwargs["Limit"] = limit - yielded
-            response = self._call("query", **kwargs)
-            for item in response.get("Items", []):
-                yield decode(item)
-                yielded += 1
-            if "LastEvaluatedKey" not in response or (limit is not None and yielded >= limit):
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return self._paginate(kwargs, limit)
 
     def messages(self, ref: str) -> list[Message]:
         return [message_from_item(d) for d in self.query_partition(f"TICKET#{ref}", prefix="MSG#")]
@@ -668,17 +672,7 @@ class DynamoRepository:
             "ExpressionAttributeValues": {":pk": {"S": gsi1pk}},
             "ScanIndexForward": not newest_first,
         }
-        yielded = 0
-        while True:
-            if limit is not None:
-                kwargs["Limit"] = limit - yielded
-            response = self._call("query", **kwargs)
-            for item in response.get("Items", []):
-                yield decode(item)
-                yielded += 1
-            if "LastEvaluatedKey" not in response or (limit is not None and yielded >= limit):
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return self._paginate(kwargs, limit)
 
 
 __all__ = [
