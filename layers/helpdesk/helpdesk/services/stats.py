@@ -118,9 +118,7 @@ def ticket_changes(
                 continue
             old = old_state.clocks.get(name) if old_state is not None else None
             same_run = old is not None and old.started_at == clock.started_at
-            newly_breached = clock.breached and not (
-                same_run and old is not None and old.breached
-            )
+            newly_breached = clock.breached and not (same_run and old is not None and old.breached)
             if newly_breached:
                 counters["breach"] += 1
                 counters[f"breach#clock#{name}"] += 1
