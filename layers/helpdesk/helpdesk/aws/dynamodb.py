@@ -287,6 +287,38 @@ class DynamoRepository:
         item = response.get("Item")
         return decode(item) if item else None
 
+    def get_items(
+        self, keys: Iterable[tuple[str, str]], *, consistent: bool = True
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """Several items in one BatchGetItem (at most 100 keys), by (PK, SK); missing items
+        are absent. Keys DynamoDB leaves unprocessed (throttling) are asked for again."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        if not wanted:
+            return found
+        request: dict[str, Any] = {
+            self.table: {
+                "Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in wanted],
+                "ConsistentRead": consistent,
+            }
+        }
+        while request:
+            response = self._call("batch_get_item", RequestItems=request)
+            for raw in response.get("Responses", {}).get(self.table, []):
+                item = decode(raw)
+                found[(str(item["PK"]), str(item["SK"]))] = item
+            request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def get_contact_and_items(
+        self, email: str, keys: Iterable[tuple[str, str]]
+    ) -> tuple[Contact | None, dict[tuple[str, str], dict[str, Any]]]:
+        """A contact and other items by (PK, SK), in one BatchGetItem."""
+        contact_key = (f"CONTACT#{email.lower()}", "META")
+        found = self.get_items([contact_key, *keys])
+        data = found.get(contact_key)
+        return (contact_from_item(data) if data else None), found
+
     def get_ticket(self, ref: str) -> Ticket:
         data = self.get_item(f"TICKET#{ref}", "META")
         if data is None:

@@ -258,11 +258,17 @@ class EmailIntake:
         return tuple(stored)
 
     def _claims(
-        self, mail: ParsedMail, raw_key: str, ref: str | None = None
+        self,
+        mail: ParsedMail,
+        raw_key: str,
+        ref: str | None = None,
+        *,
+        pointer: bool | None = None,
     ) -> list[tuple[str, str, dict[str, str]]]:
         """The markers this delivery writes with its message; one that exists already
         makes the write fail as a duplicate. ``ref`` is given when the ticket is known
-        (``open_ticket`` adds the new ticket's itself)."""
+        (``open_ticket`` adds the new ticket's itself). ``pointer`` says whether to claim
+        the Message-ID's threading pointer; None looks whether it is free."""
         on_ticket = {"ref": ref} if ref else {}
         claims: list[tuple[str, str, dict[str, str]]] = [(f"RAW#{raw_key}", "RAW", on_ticket)]
         if mail.message_id:
@@ -271,11 +277,14 @@ class EmailIntake:
             # another sender it is another message (a reused or forged ID), so the marker
             # is per sender.
             claims.append((*self._sender_marker(mail), {"raw_key": raw_key, **on_ticket}))
-            pointer = f"MSGID#{mail.message_id}"
             # The threading pointer belongs to the first message that carried the ID; a
             # later one from someone else must neither take it over nor fail on it.
-            if self.repo.get_item(pointer, "MSGID") is None:
-                claims.append((pointer, "MSGID", {"sender": _sender(mail), **on_ticket}))
+            if pointer is None:
+                pointer = self.repo.get_item(f"MSGID#{mail.message_id}", "MSGID") is None
+            if pointer:
+                claims.append(
+                    (f"MSGID#{mail.message_id}", "MSGID", {"sender": _sender(mail), **on_ticket})
+                )
         return claims
 
     def _sender_marker(self, mail: ParsedMail) -> tuple[str, str]:
@@ -327,6 +336,9 @@ class EmailIntake:
             linked_to=linked_to.ref if linked_to else None,
         )
         message = self._message(mail, raw_key, now, "", flags)
+        # The pointer is claimed without looking first: when it is taken, the write fails
+        # as a duplicate, and the checks below tell that case from a real one.
+        claim_pointer = True
         for _ in range(OPEN_ATTEMPTS):
             try:
                 ticket = open_ticket(
@@ -335,7 +347,7 @@ class EmailIntake:
                     config=self.config,
                     now=now,
                     first_message=message,
-                    claims=self._claims(mail, raw_key),
+                    claims=self._claims(mail, raw_key, pointer=claim_pointer),
                 )
                 outcome = "opened"
                 break
@@ -349,8 +361,9 @@ class EmailIntake:
                 if self._taken_in_before(mail, raw_key):
                     # Resent under another key: that delivery answers for the message.
                     return IntakeResult("duplicate", None)
-                # Only the Message-ID's threading pointer was taken meanwhile, by another
-                # sender's message: try again without it.
+                # Only the Message-ID's threading pointer was taken, by another sender's
+                # message: try again without it.
+                claim_pointer = False
         else:
             raise Conflict(f"{raw_key}: could not open a ticket")
         return self._announce(

@@ -114,21 +114,22 @@ class Notifier:
     def send(self, mail: OutboundMail, *, key: str, now: datetime) -> SendResult:
         """Send once per (ticket, kind, key), within the per-recipient hourly limit; the
         Message-ID is recorded so that replies thread back to the ticket."""
-        result = send_once(
+        # The limit stops loops with outside mailboxes; mail to the desk's own agents only
+        # (assignments, alerts) is addressed by the desk to itself and needs no counter.
+        internal = bool(mail.to) and all(self.config.agent(a) is not None for a in mail.to)
+        return send_once(
             mail,
             key=key,
             repo=self.repo,
             mailer=self.mailer,
             domain=self.domain,
             now=now,
-            recipient_limit_per_hour=self.config.limits.outbound_per_recipient_per_hour,
-        )
-        if result.sent and mail.ticket:
+            recipient_limit_per_hour=(
+                None if internal else self.config.limits.outbound_per_recipient_per_hour
+            ),
             # Replies to this mail thread back to the ticket through its Message-ID.
-            self.repo.claim(
-                f"MSGID#{result.message_id}", "MSGID", attributes={"ref": mail.ticket, "sender": ""}
-            )
-        return result
+            record_message_id=True,
+        )
 
 
 def acknowledge_opened(notifier: Notifier, detail: Mapping[str, Any], now: datetime) -> None:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from helpdesk.errors import Conflict, TransientError
 from helpdesk.mail.compose import OutboundMail, compose, make_message_id, valid_address
@@ -44,8 +44,12 @@ def send_once(
     domain: str,
     now: datetime,
     recipient_limit_per_hour: int | None = None,
+    record_message_id: bool = False,
 ) -> SendResult:
     """Send ``mail`` unless a mail with the same ``key`` was already sent for its ticket.
+
+    With ``record_message_id`` a ticket's mail also claims its Message-ID for the ticket
+    (so that replies thread back), in the same write that marks it sent.
 
     An address no mail can carry (see :func:`valid_address`: SES takes no SMTPUTF8 local
     parts) is left out of Cc; when no recipient is left the mail is refused at once, since
@@ -106,16 +110,40 @@ def send_once(
         # pending would hold every retry back until the lease runs out).
         _settle(lambda: repo.delete(pk, sk))
         raise
-    _settle(
-        lambda: repo.update(
-            pk,
-            sk,
-            "SET #s = :s, sent_at = :t",
-            names={"#s": "state"},
-            values={":s": "sent", ":t": now.isoformat()},
-        )
-    )
+    thread_ref = mail.ticket if record_message_id and mail.ticket else None
+    _settle(lambda: _mark_sent(repo, pk, sk, now, message_id=message_id, thread_ref=thread_ref))
     return SendResult(True, message_id)
+
+
+def _mark_sent(
+    repo: DynamoRepository,
+    pk: str,
+    sk: str,
+    now: datetime,
+    *,
+    message_id: str,
+    thread_ref: str | None,
+) -> None:
+    """Mark the record sent and, for ``thread_ref``, claim the Message-ID: one request."""
+    expression = "SET #s = :s, sent_at = :t"
+    names = {"#s": "state"}
+    values = {":s": "sent", ":t": now.isoformat()}
+    mark: dict[str, Any] = {
+        "update": {"PK": pk, "SK": sk},
+        "expression": expression,
+        "names": names,
+        "values": values,
+    }
+    if thread_ref is not None:
+        pointer = {"PK": f"MSGID#{message_id}", "SK": "MSGID", "ref": thread_ref, "sender": ""}
+        try:
+            repo.transact([mark, {"put": pointer, "condition": "attribute_not_exists(PK)"}])
+            return
+        except Conflict:
+            # The Message-ID is claimed already (by an earlier try of this send, or by a
+            # message that carried it first): its first owner keeps it, the mark alone goes.
+            pass
+    repo.update(pk, sk, expression, names=names, values=values)
 
 
 def _settle(write: Callable[[], object]) -> None:

@@ -45,6 +45,7 @@ from helpdesk.model import Ticket
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Agent, Config
+    from helpdesk.model import Contact
     from helpdesk.services.notify import Notifier
 
 ACTIVE_STATUSES = frozenset({"new", "open", "pending"})
@@ -219,9 +220,10 @@ class Router:
                     self.repo.delete(f"TICKET#{ref}", "QUEUE")
                 kept = ticket.assignee if holder(ticket) else None
                 return RouteResult("kept" if kept else "skipped", ref, kept)
-            outcome, agent = self._assign(ticket, event_id, now)
-            if outcome == "assigned" and agent is not None:
-                self._tell(ref, agent, key=event_id, now=now)
+            outcome, agent, assigned, contact = self._assign(ticket, event_id, now)
+            if outcome == "assigned" and agent is not None and assigned is not None:
+                mail = assignment_mail(self.notifier, assigned, agent, contact=contact)
+                self.notifier.send(mail, key=event_id, now=now)
                 return RouteResult("assigned", ref, agent)
             if outcome == "routed":
                 done = self.repo.get_item(f"TICKET#{ref}", f"ROUTED#{event_id}") or {}
@@ -272,10 +274,12 @@ class Router:
         member = self.config.agent(ticket.assignee)
         return member is None or ticket.team not in member.teams
 
-    def candidates(self, ticket: Ticket) -> list[Agent]:
-        """The agents to try for ``ticket``, best first, all of them with room."""
+    def candidates(self, ticket: Ticket, *, loads: Mapping[str, int] | None = None) -> list[Agent]:
+        """The agents to try for ``ticket``, best first, all of them with room (``loads``:
+        the open tickets of its team's members, when already read)."""
         members = [a for a in self.config.agents_of(ticket.team) if not a.away]
-        loads = {a.email: self._load(a.email) for a in members}
+        if loads is None:
+            loads = self._loads_and_contact([a.email for a in members], None)[0]
         with_room = [a for a in members if loads[a.email] < a.capacity]
         speaks = [a for a in with_room if ticket.language in self.config.languages_of(a)]
         others = [a for a in with_room if a not in speaks]
@@ -290,12 +294,18 @@ class Router:
         return sorted(speaks, key=by_load) + sorted(others, key=by_load)
 
     # ------------------------------------------------------------------ writes
-    def _assign(self, ticket: Ticket, event_id: str, now: datetime) -> tuple[str, str | None]:
-        """Try the candidates in order; "assigned", "full" (nobody had room), "stale" (the
-        ticket changed meanwhile) or "routed" (this event did it already)."""
+    def _assign(
+        self, ticket: Ticket, event_id: str, now: datetime
+    ) -> tuple[str, str | None, Ticket | None, Contact | None]:
+        """Try the candidates in order; "assigned" (with the agent, the ticket as stored
+        and its contact), "full" (nobody had room), "stale" (the ticket changed meanwhile)
+        or "routed" (this event did it already)."""
         from dataclasses import replace
 
-        for agent in self.candidates(ticket):
+        members = [a.email for a in self.config.agents_of(ticket.team) if not a.away]
+        # The contact is read with the loads, for the assignment mail that follows.
+        loads, contact = self._loads_and_contact(members, ticket.contact_email)
+        for agent in self.candidates(ticket, loads=loads):
             updated = replace(ticket, assignee=agent.email, updated_at=now)
             operations = take_slot(agent.email, updated, capacity=agent.capacity)
             previous = holder(ticket)
@@ -303,7 +313,7 @@ class Router:
                 operations += give_back_slot(previous, ticket.ref)
             operations.append({"delete": queue_key(ticket.ref)})
             try:
-                self.repo.commit(
+                stored = self.repo.commit(
                     updated,
                     claims=[
                         (
@@ -323,12 +333,12 @@ class Router:
             except Conflict as conflict:
                 reasons = list(getattr(conflict, "reasons", []))
                 if reasons[:1] == ["ConditionalCheckFailed"] or not reasons:
-                    return "stale", None
+                    return "stale", None, None, None
                 if reasons[1:2] == ["ConditionalCheckFailed"]:
-                    return "routed", None
+                    return "routed", None, None, None
                 continue  # that agent's last slot went to another router: try the next
-            return "assigned", agent.email
-        return "full", None
+            return "assigned", agent.email, stored, contact
+        return "full", None, None, None
 
     def _queue(self, ticket: Ticket, now: datetime) -> None:
         self.repo.put(
@@ -346,9 +356,18 @@ class Router:
     def _waiting(self, ref: str) -> bool:
         return self.repo.get_item(f"TICKET#{ref}", "QUEUE") is not None
 
-    def _load(self, agent: str) -> int:
-        item = self.repo.get_item(f"AGENT#{agent.lower()}", "LOAD")
-        return int(item.get("open", 0)) if item else 0
+    def _loads_and_contact(
+        self, agents: Sequence[str], contact_email: str | None
+    ) -> tuple[dict[str, int], Contact | None]:
+        """The open tickets of each agent (and a contact, when asked), in one request."""
+        keys = {agent: (f"AGENT#{agent.lower()}", "LOAD") for agent in agents}
+        contact = None
+        if contact_email is None:
+            items = self.repo.get_items(keys.values())
+        else:
+            contact, items = self.repo.get_contact_and_items(contact_email, keys.values())
+        loads = {agent: int(items.get(key, {}).get("open", 0)) for agent, key in keys.items()}
+        return loads, contact
 
     def _next_turn(self, team: str) -> int:
         item = self.repo.update(
@@ -380,8 +399,11 @@ def _rotated(agents: Sequence[Agent], turn: int) -> list[Agent]:
 
 
 # ---------------------------------------------------------------------- the agent's mail
-def assignment_mail(notifier: Notifier, ticket: Ticket, agent_email: str) -> OutboundMail:
-    """The mail that gives an agent everything to answer without asking "who are you?"."""
+def assignment_mail(
+    notifier: Notifier, ticket: Ticket, agent_email: str, *, contact: Contact | None = None
+) -> OutboundMail:
+    """The mail that gives an agent everything to answer without asking "who are you?"
+    (``contact``: the ticket's, when already read)."""
     from helpdesk.render import format_local_datetime, render
     from helpdesk.sla import SlaState
 
@@ -397,10 +419,16 @@ def assignment_mail(notifier: Notifier, ticket: Ticket, agent_email: str) -> Out
 
     messages = notifier.repo.messages(ticket.ref)
     request = next((m for m in messages if m.direction == "in"), None)
-    earlier = [
-        t for t in notifier.repo.contact_tickets(ticket.contact_email) if t.ref != ticket.ref
-    ]
-    contact = notifier.repo.get_contact(ticket.contact_email)
+    if contact is None:
+        contact = notifier.repo.get_contact(ticket.contact_email)
+    # Every new ticket counts on its contact in the same transaction, so a count of one is
+    # this ticket alone: there is no history to look up.
+    first_ticket = contact is not None and contact.ticket_count == 1
+    earlier = (
+        []
+        if first_ticket
+        else [t for t in notifier.repo.contact_tickets(ticket.contact_email) if t.ref != ticket.ref]
+    )
     rendered = render(
         "assignment",
         language,

@@ -80,7 +80,9 @@ def open_ticket(
     was taken in before and :class:`DuplicateDelivery` is raised (nothing is written).
     """
     claims = list(claims)
-    existing = repo.get_contact(request.contact_email)
+    # The stored contact only matters for a request that brings no name: the contact write
+    # below keeps a stored name, language and creation time (if_not_exists) either way.
+    existing = None if request.contact_name else repo.get_contact(request.contact_email)
     tier = tier_for(request.contact_email, config)
     language = request.language or (
         _detect(request.subject + "\n" + request.text, config)
