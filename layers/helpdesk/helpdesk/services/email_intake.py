@@ -387,20 +387,41 @@ class EmailIntake:
         now: datetime,
         outcome: str,
     ) -> IntakeResult:
-        for reason in suppress:
-            self.repo.record_suppressed(
-                at=now,
-                reason=reason,
-                sender=mail.sender.email if mail.sender else "",
-                subject=mail.subject,
-                raw_key=raw_key,
-                ref=ticket.ref,
-            )
+        self._list_suppressed(
+            suppress,
+            sender=mail.sender.email if mail.sender else "",
+            mail=mail,
+            raw_key=raw_key,
+            now=now,
+            ref=ticket.ref,
+        )
         stored = Message(**{**message.__dict__, "ticket": ticket.ref})
         # Published even for a duplicate delivery: if the first try crashed before it
         # published, this heals it; the consumers are idempotent per ticket.
         self.publisher.publish([opened_event(ticket, stored, notify=not suppress)])
         return IntakeResult(outcome, ticket.ref, suppress)
+
+    def _list_suppressed(
+        self,
+        suppress: list[str],
+        *,
+        sender: str,
+        mail: ParsedMail,
+        raw_key: str,
+        now: datetime,
+        ref: str,
+    ) -> None:
+        """One ``suppressed`` entry per reason this mail got no automatic answer
+        (idempotent per delivery, so a retry repeats them harmlessly)."""
+        for reason in suppress:
+            self.repo.record_suppressed(
+                at=now,
+                reason=reason,
+                sender=sender,
+                subject=mail.subject,
+                raw_key=raw_key,
+                ref=ref,
+            )
 
     def _attach(
         self,
@@ -433,15 +454,9 @@ class EmailIntake:
                 ticket = self.repo.get_ticket(ticket.ref)
         else:
             raise Conflict(f"{ticket.ref}: too many concurrent changes")
-        for reason in suppress:
-            self.repo.record_suppressed(
-                at=now,
-                reason=reason,
-                sender=message.author,
-                subject=mail.subject,
-                raw_key=raw_key,
-                ref=ticket.ref,
-            )
+        self._list_suppressed(
+            suppress, sender=message.author, mail=mail, raw_key=raw_key, now=now, ref=ticket.ref
+        )
         return IntakeResult("appended", ticket.ref, suppress)
 
     def _append(
@@ -487,15 +502,9 @@ class EmailIntake:
                 ticket = self.repo.get_ticket(ticket.ref)
         else:
             raise Conflict(f"{ticket.ref}: too many concurrent changes")
-        for reason in suppress:
-            self.repo.record_suppressed(
-                at=now,
-                reason=reason,
-                sender=sender,
-                subject=mail.subject,
-                raw_key=raw_key,
-                ref=ticket.ref,
-            )
+        self._list_suppressed(
+            suppress, sender=sender, mail=mail, raw_key=raw_key, now=now, ref=ticket.ref
+        )
         if not suppress:
             self.publisher.publish(
                 [
