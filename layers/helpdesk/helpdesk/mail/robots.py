@@ -18,8 +18,42 @@ __all__ = ["RobotReason", "is_spoofed", "robot_reason"]
 
 RobotReason = Literal["auto_reply", "bounce", "list", "echo"]
 
-_BOUNCE_SENDERS = frozenset({"mailer-daemon", "postmaster"})
 _NO_REPLY_SENDER = re.compile(r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply)(?:[-+_.].*)?$")
+# The daemon mailboxes that MTAs write bounces from, as a local part or a display name:
+# "MAILER-DAEMON" (sendmail, Postfix, DragonFly), "postmaster" (RFC 5321 section 4.5.1;
+# "post_master" at Verizon), "Mail Delivery System"/"Subsystem" (Exim, sendmail, and the
+# "Mail.Delivery.System@" mailbox of sisimai's lhost-x3 fixtures).
+_DAEMON = re.compile(
+    r"^(?:mailer[-_.]?daemon|post[-_.]?master|mail[-_. ]delivery[-_. ]sub)"
+    r"|^mail[-_. ]delivery[-_. ]system$",
+    re.IGNORECASE,
+)
+# Subjects that only non-delivery notices start with (Postfix, Exim, sendmail, qmail,
+# Exchange, Lotus Domino, Gmail, and their German, French, Chinese and Russian wordings).
+# Anchored at the start, so "Re:" and "Fwd:" (a person forwarding a bounce) do not match.
+_BOUNCE_SUBJECT = re.compile(
+    r"^\s*(?:undelivered mail returned to sender|undeliverable\b|undelivered message"
+    r"|mail delivery failed|returned mail\b|delivery status notification"
+    r"|delivery (?:has )?failure|failure notice|mail system error - returned mail"
+    r"|non[- ]?deliver(?:y|able)|delivery notification: delivery has failed"
+    r"|warning: could not send message|message delivery failure"
+    # Outlook.com's junk-mail reporting program (JMRP) names the sending IP address.
+    r"|complaint about message from \d"
+    r"|unzustellbar|nicht zustellbar|non remis|échec de (?:la )?remise"
+    r"|退信|未送达|邮件(?:发送|投递)失败|не ?доставлен|недоставленное сообщение)",
+    re.IGNORECASE,
+)
+# Out-of-office subjects, for responders that set no header at all (Lotus Notes writes
+# "AUTO: <name> is out of the office", older Exchange "Out of Office AutoReply:", Outlook
+# "Automatic reply:", Apple Mail "Auto reply:"), in English and the desk's languages.
+_OUT_OF_OFFICE_SUBJECT = re.compile(
+    r"^\s*(?:auto:\s[^\r\n]*\b(?:out of (?:the )?office|abwesend|außer haus|absent)"
+    r"|auto[- ]?reply\b|auto[- ]?response\b|autorespons|automatic reply\b"
+    r"|automatische antwort|abwesenheitsnotiz|réponse automatique|out of (?:the )?office\b"
+    r"|i am out of the office|away until\b|on vacation\b"
+    r"|自动回复|自動回覆|自動応答|автоответ|автоматический ответ|вне офиса)",
+    re.IGNORECASE,
+)
 
 
 def robot_reason(mail: ParsedMail, *, own_domain: str) -> RobotReason | None:
@@ -28,19 +62,7 @@ def robot_reason(mail: ParsedMail, *, own_domain: str) -> RobotReason | None:
     ``own_domain`` is the helpdesk's own mail domain, used to recognise echoes of the mail
     the helpdesk itself sent.
     """
-    checks: tuple[Callable[[ParsedMail, str], RobotReason | None], ...] = (
-        _echo_of_own_message,
-        _delivery_status_notification,
-        _bounce_sender,
-        _auto_submitted,
-        _read_receipt,
-        _vendor_auto_reply_headers,
-        _precedence,
-        _list_headers,
-        _null_return_path,
-        _no_reply_sender,
-    )
-    for check in checks:
+    for check in _CHECKS:
         reason = check(mail, own_domain)
         if reason is not None:
             return reason
@@ -67,11 +89,53 @@ def _delivery_status_notification(mail: ParsedMail, own_domain: str) -> RobotRea
     return "bounce" if mail.report is not None else None
 
 
+def _report_structure(mail: ParsedMail, own_domain: str) -> RobotReason | None:
+    # RFC 6522: multipart/report is only ever written by software. A read receipt (RFC 8098
+    # disposition-notification) is an automatic notice; a delivery report without a
+    # parsable delivery-status part (sisimai's lhost-x3 fixtures), an abuse feedback report
+    # (RFC 5965 feedback-report, sisimai's arf fixtures) or any other report concerns mail
+    # that was sent, and answering it helps nobody.
+    content_type = (_topmost(mail, "content-type") or "").lower()
+    if not content_type.startswith("multipart/report"):
+        return None
+    return "auto_reply" if "disposition-notification" in content_type else "bounce"
+
+
+def _bounce_return_path(mail: ParsedMail, own_domain: str) -> RobotReason | None:
+    # The envelope sender of a bounce is the daemon whatever the From says (sisimai's
+    # lhost-x3: "Return-Path: <MAILER-DAEMON@...>", "From: Mail Delivery System <...>").
+    local_part = (mail.return_path or "").rpartition("@")[0] or (mail.return_path or "")
+    return "bounce" if _DAEMON.match(local_part) else None
+
+
 def _bounce_sender(mail: ParsedMail, own_domain: str) -> RobotReason | None:
     # MTAs send non-standard bounces from MAILER-DAEMON; RFC 5321 section 4.5.1 reserves
-    # "postmaster" for the mail administrator, whom MTAs also use as the bounce author.
-    local_part = mail.sender.key.rpartition("@")[0] if mail.sender else ""
-    return "bounce" if local_part in _BOUNCE_SENDERS else None
+    # "postmaster" for the mail administrator, whom MTAs also use as the bounce author. The
+    # raw From counts too: "MAILER-DAEMON <>" (DragonFly) and "<MAILER-DAEMON>" (sendmail)
+    # carry no address a parser keeps.
+    if mail.sender is not None:
+        local_part = mail.sender.key.rpartition("@")[0]
+        if _DAEMON.match(local_part) or _DAEMON.match(mail.sender.name.strip()):
+            return "bounce"
+    raw_from = (_topmost(mail, "from") or "")[:_MAX_FROM_CHARS].strip()
+    if raw_from == "<>":
+        # The null reverse-path written into From: only MTAs do that (McAfee Email
+        # Gateway's "Delivery Status", sisimai's lhost-mcafee-04).
+        return "bounce"
+    return "bounce" if _DAEMON.match(raw_from.strip('"<>')) else None
+
+
+def _bounce_subject(mail: ParsedMail, own_domain: str) -> RobotReason | None:
+    # Vendors' non-standard bounces (qmail's "failure notice", Domino's "DELIVERY FAILURE",
+    # McAfee's "Delivery Status" from "<>") often carry neither a report nor a daemon
+    # sender; their subjects are fixed strings that a person does not start a mail with.
+    return "bounce" if _BOUNCE_SUBJECT.match(mail.subject) else None
+
+
+def _out_of_office_subject(mail: ParsedMail, own_domain: str) -> RobotReason | None:
+    # Responders without RFC 3834 headers (Lotus Notes, older Exchange, Apple's vacation
+    # reply in sisimai's rfc3834-03) still say what they are in the subject.
+    return "auto_reply" if _OUT_OF_OFFICE_SUBJECT.match(mail.subject) else None
 
 
 def _auto_submitted(mail: ParsedMail, own_domain: str) -> RobotReason | None:
@@ -84,22 +148,20 @@ def _auto_submitted(mail: ParsedMail, own_domain: str) -> RobotReason | None:
     return "auto_reply" if keyword and keyword != "no" else None
 
 
-def _read_receipt(mail: ParsedMail, own_domain: str) -> RobotReason | None:
-    # RFC 8098: read receipts are multipart/report; report-type=disposition-notification.
-    content_type = (_topmost(mail, "content-type") or "").lower()
-    if content_type.startswith("multipart/report") and "disposition-notification" in content_type:
-        return "auto_reply"
-    return None
-
-
 def _vendor_auto_reply_headers(mail: ParsedMail, own_domain: str) -> RobotReason | None:
     # Not standardised but widely sent: X-Autoreply (Yahoo, Zimbra), X-Autorespond
     # (cPanel/Exim vacation), X-Auto-Response-Suppress (Exchange marks its own automatic
     # mail so that others do not answer it), and SES/WorkMail's X-Amazon-Mail-Relay-Type.
-    for name in ("x-autoreply", "x-autorespond", "x-auto-response-suppress"):
+    # Also X-Autogenerated (Reply), X-AutoReply-From, X-Mail-Autoreply and X-Autoresponder
+    # (qmail/vpopmail and hosting panels), and Apple iCloud's X-Apple-Action: VACATION.
+    for name in _AUTO_REPLY_HEADERS:
         if _topmost(mail, name):
             return "auto_reply"
     if (_topmost(mail, "x-amazon-mail-relay-type") or "").upper() == "NOTIFICATION":
+        return "auto_reply"
+    if (_topmost(mail, "x-apple-action") or "").upper() == "VACATION":
+        return "auto_reply"
+    if "autoresponder" in (_topmost(mail, "x-post-messageclass") or "").lower():
         return "auto_reply"
     return None
 
@@ -118,8 +180,11 @@ def _precedence(mail: ParsedMail, own_domain: str) -> RobotReason | None:
 def _list_headers(mail: ParsedMail, own_domain: str) -> RobotReason | None:
     # RFC 2919 (List-Id) and RFC 2369 (List-Unsubscribe): the mail came through a list or
     # a bulk sender.
-    if _topmost(mail, "list-id") or _topmost(mail, "list-unsubscribe"):
-        return "list"
+    # Older list managers name themselves instead: fml's X-MLServer and X-ML-Name (sisimai's
+    # lhost-fml fixtures), ezmlm's Mailing-List, Mailman's X-Mailman-Version.
+    for name in _LIST_HEADERS:
+        if _topmost(mail, name):
+            return "list"
     return None
 
 
@@ -137,6 +202,34 @@ def _no_reply_sender(mail: ParsedMail, own_domain: str) -> RobotReason | None:
     # answers, so a reply would only bounce.
     local_part = mail.sender.key.rpartition("@")[0] if mail.sender else ""
     return "auto_reply" if _NO_REPLY_SENDER.match(local_part) else None
+
+
+_MAX_FROM_CHARS = 256
+_AUTO_REPLY_HEADERS = (
+    "x-autoreply", "x-autorespond", "x-auto-response-suppress", "x-autogenerated",
+    "x-autoreply-from", "x-mail-autoreply", "x-autoresponder",
+)  # fmt: skip
+_LIST_HEADERS = (
+    "list-id", "list-unsubscribe", "x-mlserver", "x-ml-name", "mailing-list",
+    "x-mailman-version",
+)  # fmt: skip
+
+# Most specific first: the first check that fires names the reason.
+_CHECKS: tuple[Callable[[ParsedMail, str], RobotReason | None], ...] = (
+    _echo_of_own_message,
+    _delivery_status_notification,
+    _report_structure,
+    _bounce_return_path,
+    _bounce_sender,
+    _auto_submitted,
+    _vendor_auto_reply_headers,
+    _precedence,
+    _list_headers,
+    _null_return_path,
+    _bounce_subject,
+    _out_of_office_subject,
+    _no_reply_sender,
+)
 
 
 def is_spoofed(mail: ParsedMail, *, own_domain: str, agent_emails: Collection[str]) -> bool:
