@@ -229,3 +229,11 @@ def test_vendor_auto_reply_headers_mark_an_auto_reply(header: str) -> None:
 )
 def test_older_list_managers_mark_list_mail(header: str) -> None:
     assert robot_reason(mail(header), own_domain=OWN) == "list"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Autoreply not working in my account", "Out of office hours support?", "Auto: Bremsen"],
+)
+def test_a_customer_asking_about_auto_replies_is_a_person(subject: str) -> None:
+    assert robot_reason(mail(f"Subject: {subject}"), own_domain=OWN) is None

@@ -45,13 +45,16 @@ _BOUNCE_SUBJECT = re.compile(
 )
 # Out-of-office subjects, for responders that set no header at all (Lotus Notes writes
 # "AUTO: <name> is out of the office", older Exchange "Out of Office AutoReply:", Outlook
-# "Automatic reply:", Apple Mail "Auto reply:"), in English and the desk's languages.
+# "Automatic reply:", Apple Mail "Auto reply:"), in English and the desk's languages. Each
+# is a prefix ending in a colon (ASCII or full-width), as responders put it before the
+# original subject, so that a customer asking "Autoreply not working?" is still a person.
 _OUT_OF_OFFICE_SUBJECT = re.compile(
     r"^\s*(?:auto:\s[^\r\n]*\b(?:out of (?:the )?office|abwesend|außer haus|absent)"
-    r"|auto[- ]?reply\b|auto[- ]?response\b|autorespons|automatic reply\b"
-    r"|automatische antwort|abwesenheitsnotiz|réponse automatique|out of (?:the )?office\b"
-    r"|i am out of the office|away until\b|on vacation\b"
-    r"|自动回复|自動回覆|自動応答|автоответ|автоматический ответ|вне офиса)",
+    r"|(?:(?:auto(?:matic)?[- ]?repl(?:y|ied)|auto[- ]?respons\w*|out of (?:the )?office"
+    r"(?: auto[- ]?reply)?|automatische antwort|abwesenheitsnotiz|réponse automatique"
+    r"|risposta automatica|respuesta automática|自动回复|自動回覆|自動応答|автоответ"
+    r"|автоматический ответ)\s*[:：])"
+    r")",
     re.IGNORECASE,
 )
 
