@@ -14,9 +14,11 @@ What a built layer must be (AWS documentation):
 * An extension module is loadable only on its own architecture and CPython ABI: the ELF
   header's e_machine (x86_64 = 62, aarch64 = 183) and the file name's ``cpython-3XY`` or
   ``abi3`` tag (PEP 3149, PEP 384).
-* "Deployment package (.zip file archive) size: 50 MB (zipped, when uploading through the
-  Lambda API or SDKs) ... 250 MB: the maximum size of the contents of a deployment package,
-  including layers" ("Lambda quotas").
+* Lambda quotas (API reference, AccountLimit): CodeSizeUnzipped, "the maximum size of a
+  function's deployment package and layers when they're extracted", is 250 MB.
+  CodeSizeZipped (50 MB) applies only to a package "uploaded directly to Lambda. Use Amazon
+  S3 for larger files": `sam deploy` uploads the layer to S3, so it does not apply here
+  (the zipped layer is about 50 MB; docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -42,10 +44,10 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
 LAYER_ID = "HelpdeskLayer"
-MB = 1_000_000
-# Lambda quotas: a function's unzipped code and layers together; a zip uploaded directly.
+# Lambda counts its quotas in MiB: GetAccountSettings answers CodeSizeUnzipped 262144000.
+MB = 1024 * 1024
+# Lambda quotas: a function's unzipped code and layers together.
 UNZIPPED_LIMIT_MB = 250
-DIRECT_UPLOAD_ZIP_LIMIT_MB = 50
 # aws-lambda-builders' custom_make workflow: CopySourceAction(..., excludes=EXCLUDED_FILES).
 SAM_EXCLUDED = (".aws-sam", ".git")
 ELF_MACHINES = {"x86_64": 62, "arm64": 183}
