@@ -436,6 +436,7 @@ def test_sam_build_produces_the_same_layer(tmp_path: Path) -> None:
         [sam, "build", "--template-file", str(ROOT / "template.yaml"),
          "--build-dir", str(tmp_path / "build"), LAYER_ID],
         cwd=ROOT,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
         check=True,
         capture_output=True,
         timeout=1200,
