@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
 import re
 import shutil
@@ -197,28 +198,59 @@ def compile_bytecode(folder: Path, interpreter: str | None) -> None:
     )  # fmt: skip
 
 
-def validate_config(site: Path, interpreter: str | None) -> None:
+# Prints the languages the desk renders in: its own and every agent's (the form and the
+# intake only ever pick one of the desk's languages; render.py falls back to English).
+_CONFIG_PROBE = """
+import json, sys
+from helpdesk.config import load_config
+config = load_config(sys.argv[1])
+languages = set(config.helpdesk.languages) | {"en"}
+languages |= {language for agent in config.agents for language in config.languages_of(agent)}
+print(json.dumps(sorted(languages)))
+"""
+
+
+def validate_config(site: Path, interpreter: str | None) -> list[str]:
     """Refuse a broken ops config, with the layer's own packages where this host can run
-    them (the runtime's interpreter and nothing else on its path), else with this Python."""
-    config = site / "helpdesk" / "helpdesk.yaml"
-    probe = (
-        "import sys; from helpdesk.config import load_config; "
-        f"load_config({str(config)!r}); print('config ok', file=sys.stderr)"
-    )
+    them (the runtime's interpreter and nothing else on its path), else with this Python;
+    answer the languages it renders in."""
+    config = str(site / "helpdesk" / "helpdesk.yaml")
     if interpreter is not None and can_run_here():
-        command = [interpreter, "-I", "-S", "-c", f"import sys; sys.path[:0] = [{str(site)!r}]; "
-                   + probe]  # fmt: skip
-        subprocess.run(command, check=True)  # noqa: S603
-        return
+        probe = f"import sys; sys.path[:0] = [{str(site)!r}]\n{_CONFIG_PROBE}"
+        command = [interpreter, "-I", "-S", "-c", probe, config]
+        answer = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603
+        return list(json.loads(answer.stdout))
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "helpdesk")}
     try:
-        subprocess.run([sys.executable, "-c", probe], check=True, env=environment)  # noqa: S603
-    except subprocess.CalledProcessError:
+        answer = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", _CONFIG_PROBE, config],
+            check=True,
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+    except subprocess.CalledProcessError as error:
         raise SystemExit(
-            "lambda_build: could not validate infra/helpdesk.yaml: either the config is "
-            f"broken, or this Python ({sys.executable}) lacks the project's packages; run "
-            "`make install` first (the Makefile then builds with .venv/bin/python)"
+            f"{error.stderr}\nlambda_build: could not validate infra/helpdesk.yaml: either the "
+            f"config is broken (above), or this Python ({sys.executable}) lacks the project's "
+            "packages; run `make install` first (the Makefile then builds with .venv/bin/python)"
         ) from None
+    return list(json.loads(answer.stdout))
+
+
+def keep_locale_data(site: Path, languages: list[str]) -> None:
+    """Babel's locale data for the languages the desk renders in, and nothing else.
+
+    Babel ships ~1,000 locales (29 MiB, the largest part of the layer). The config is
+    bundled with the layer, so a language added to it means a new build anyway. A locale's
+    parents (en_GB -> en_001 -> en -> root, zh -> zh_Hans_CN -> zh_Hans) always share its
+    language subtag, so keeping every file of that language keeps them.
+    """
+    data = site / "babel" / "locale-data"
+    wanted = {language.replace("-", "_").split("_", 1)[0].lower() for language in languages}
+    for path in data.glob("*.dat"):
+        if path.stem != "root" and path.stem.split("_", 1)[0].lower() not in wanted:
+            path.unlink()
 
 
 def build_layer(artifacts: Path) -> None:
@@ -229,7 +261,7 @@ def build_layer(artifacts: Path) -> None:
     copy_sources(ROOT / "layers" / "helpdesk" / "helpdesk", site / "helpdesk")
     shutil.copy2(ROOT / "infra" / "helpdesk.yaml", site / "helpdesk" / "helpdesk.yaml")
     interpreter = runtime_interpreter()
-    validate_config(site, interpreter)
+    keep_locale_data(site, validate_config(site, interpreter))
     compile_bytecode(site, interpreter)
 
 

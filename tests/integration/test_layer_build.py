@@ -331,6 +331,22 @@ def test_the_layer_holds_the_domain_package_and_its_config_without_stale_bytecod
     assert foreign == [], "bytecode of another Python is dead weight"
 
 
+def test_the_layer_carries_babels_locale_data_for_the_configured_languages_only(
+    layer: Build,
+) -> None:
+    from helpdesk.config import load_config
+
+    config = load_config(ROOT / "infra" / "helpdesk.yaml")
+    spoken = set(config.helpdesk.languages) | {"en"}
+    spoken |= {language for agent in config.agents for language in config.languages_of(agent)}
+    carried = {
+        path.stem.split("_", 1)[0]
+        for path in (layer.site / "babel" / "locale-data").glob("*.dat")
+        if path.stem != "root"
+    }
+    assert carried == {language.split("-", 1)[0] for language in spoken}
+
+
 def test_the_layer_and_the_largest_function_fit_lambdas_size_limits(
     layer: Build, functions: dict[str, Path]
 ) -> None:
@@ -380,8 +396,13 @@ for module in pkgutil.walk_packages(helpdesk.__path__, "helpdesk."):
     importlib.import_module(module.name)
 from helpdesk.config import load_config
 from helpdesk.language import detect_language
-load_config(sys.argv[2] + "/helpdesk/helpdesk.yaml")
+from helpdesk.web import language_name
+config = load_config(sys.argv[2] + "/helpdesk/helpdesk.yaml")
 assert detect_language("Hello, my invoice is wrong and I want a refund.", ("en", "de")) == "en"
+spoken = set(config.helpdesk.languages)
+spoken |= {language for agent in config.agents for language in config.languages_of(agent)}
+unnamed = [code for code in sorted(spoken) if language_name(code) == code]
+assert unnamed == [], f"no babel locale data in the layer for {unnamed}"
 allowed = (sys.argv[1], sys.argv[2], sys.base_prefix)
 outside = [m.__file__ for m in list(sys.modules.values())
            if getattr(m, "__file__", None) and not m.__file__.startswith(allowed)]
