@@ -41,22 +41,25 @@ test: lint typecheck
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-# Called by `sam build` (BuildMethod: makefile) for the layer: the pinned runtime
-# dependencies, the domain package and the validated ops config, as hash-based bytecode
-# so that a cold start never recompiles.
-build-HelpdeskLayer:
-	$(PYTHON) -m pip install --quiet --no-compile -r layers/helpdesk/requirements.txt -t "$(ARTIFACTS_DIR)/python"
-	cp -r layers/helpdesk/helpdesk "$(ARTIFACTS_DIR)/python/"
-	cp infra/helpdesk.yaml "$(ARTIFACTS_DIR)/python/helpdesk/helpdesk.yaml"
-	PYTHONPATH="$(ARTIFACTS_DIR)/python" $(PYTHON) -c "from helpdesk.config import load_config; load_config('$(ARTIFACTS_DIR)/python/helpdesk/helpdesk.yaml')"
-	$(PYTHON) -m compileall -q --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
+# The Lambda builds, called by `sam build` (BuildMethod: makefile; template.yaml's Metadata
+# points ContextPath at this folder). SAM runs `make --makefile <this file> build-<LogicalId>`
+# with ARTIFACTS_DIR set, in a scratch copy of the resource's ContentUri/CodeUri folder
+# (aws-lambda-builders' custom_make workflow, which leaves out only .aws-sam and .git), so
+# paths here are taken from this file's own folder, never from the working directory.
+# infra/lambda_build.py does the work with the standard library and pip only: wheels for
+# the runtime's platform and Python at the locked versions, the package's sources without
+# caches, bytecode only from the runtime's own interpreter (see its docstring).
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+BUILD_PYTHON ?= $(if $(wildcard $(ROOT)/$(BIN)/python),$(ROOT)/$(BIN)/python,$(PYTHON))
 
-# Called by `sam build` for each function (BuildMethod: makefile with ContextPath: . in
-# template.yaml), inside a scratch copy of the function's folder: the handler with its
-# hash-based bytecode, so that a cold start never compiles app.py (/var/task is read-only,
-# so Lambda would compile it again on every cold start). Bytecode is only used by the
-# Python that wrote it: build with the runtime's, e.g. `sam build --use-container` or
-# PYTHON=python3.12.
+# The layer: the pinned runtime dependencies, the domain package and the validated ops
+# config (the build refuses a broken file), into $(ARTIFACTS_DIR)/python.
+build-HelpdeskLayer:
+	$(BUILD_PYTHON) "$(ROOT)/infra/lambda_build.py" layer "$(ARTIFACTS_DIR)"
+
+# Each function (CodeUri: functions/<name>/, ContextPath: .): the handler, with the
+# runtime's hash-based bytecode when this host has the runtime's Python, so that a cold
+# start does not compile app.py (/var/task is read-only, so Lambda cannot cache it).
 FUNCTION_BUILDS := build-EmailIntakeFunction build-FormIntakeFunction \
 	build-AcknowledgeFunction build-RouteFunction build-SlaCheckFunction \
 	build-SurveyDispatchFunction build-SurveyResponseFunction build-AgentApiFunction \
@@ -64,5 +67,4 @@ FUNCTION_BUILDS := build-EmailIntakeFunction build-FormIntakeFunction \
 .PHONY: $(FUNCTION_BUILDS)
 
 $(FUNCTION_BUILDS):
-	cp app.py "$(ARTIFACTS_DIR)/"
-	$(PYTHON) -m compileall -q --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)"
+	$(BUILD_PYTHON) "$(ROOT)/infra/lambda_build.py" function . "$(ARTIFACTS_DIR)"

@@ -27,6 +27,7 @@ CONTRACT_KEYS = {
     "floor_tickets_per_s",
     "own_ms_per_ticket",
     "intake_peak_rss_mb",
+    "layer_unzipped_mb",
 }
 CLOSED = 40
 pytestmark = pytest.mark.slow

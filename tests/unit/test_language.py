@@ -1,4 +1,4 @@
-"""Choosing among the desk's languages: by script first, then py3langid, else the default."""
+"""Choosing among the desk's languages: by script first, then CLD2 (pycld2), else the default."""
 
 import pytest
 
@@ -75,3 +75,14 @@ def test_without_languages_or_a_default_there_is_nothing_to_choose() -> None:
     with pytest.raises(ValueError, match="no languages"):
         detect_language("hello", ())
     assert detect_language("hello there", (), default="en") == "en"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello\x00 there, my invoice is wrong \x07 and I want a refund, please.",
+        "Hello \ud800 there, my invoice is wrong and I want a refund, please.",
+    ],
+)
+def test_control_characters_and_broken_unicode_do_not_hide_the_language(text: str) -> None:
+    assert detect_language(text, ("en", "de", "fr"), default="de") == "en"

@@ -48,6 +48,8 @@ class Prices:
 
     lambda_request: float = 0.20 / 1e6
     lambda_gb_second_arm64: float = 0.0000133334
+    # template.yaml declares x86_64 (docs/PERFORMANCE.md, "Layer"): the price used below.
+    lambda_gb_second_x86_64: float = 0.0000166667
     dynamodb_write_unit: float = 0.625 / 1e6
     dynamodb_read_unit: float = 0.125 / 1e6
     sqs_request_per_64kb: float = 0.40 / 1e6
@@ -474,6 +476,45 @@ def measure_imports(runs: int = 5) -> tuple[dict[str, float], float]:
     return medians, floor
 
 
+# ---------------------------------------------------------------------------- the layer
+# Lambda's CodeSizeUnzipped quota, function and layers together: 250 MB, counted in MiB
+# (GetAccountSettings answers 262144000 bytes).
+LAYER_UNZIPPED_LIMIT_MB = 250.0
+
+
+def measure_layer() -> dict[str, Any]:
+    """Builds the layer as `sam build` does (the Makefile's build-HelpdeskLayer into a fresh
+    ARTIFACTS_DIR) and measures it: unzipped and zipped MiB, and the largest packages."""
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory(prefix="helpdesk-layer-") as scratch:
+        artifacts = Path(scratch) / "artifacts"
+        subprocess.run(  # noqa: S603 - our own Makefile target
+            ["make", "--makefile", str(REPO_ROOT / "Makefile"), "build-HelpdeskLayer"],  # noqa: S607
+            cwd=scratch,
+            env={**os.environ, "ARTIFACTS_DIR": str(artifacts)},
+            check=True,
+            capture_output=True,
+        )
+        files = [path for path in artifacts.rglob("*") if path.is_file()]
+        unzipped = sum(path.stat().st_size for path in files)
+        archive = Path(scratch) / "layer.zip"
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+            for path in files:
+                zipped.write(path, path.relative_to(artifacts))
+        site = artifacts / "python"
+        by_folder: Counter[str] = Counter()
+        for path in files:
+            top = path.relative_to(site).parts[0]
+            by_folder[top.removesuffix(".libs")] += path.stat().st_size
+        return {
+            "unzipped_mb": round(unzipped / MIB, 1),
+            "zipped_mb": round(archive.stat().st_size / MIB, 1),
+            "largest_mb": {name: round(size / MIB, 1) for name, size in by_folder.most_common(8)},
+        }
+
+
 # ---------------------------------------------------------------------------- the pipeline
 @dataclass
 class PipelineFigures:
@@ -577,7 +618,7 @@ def cost_per_ticket(figures: PipelineFigures, prices: Prices = PRICES) -> dict[s
         # SES's S3 action stores the mail (one PUT); the functions' GETs and PUTs follow.
         "s3": (1 + figures.s3_puts) * prices.s3_put + figures.s3_gets * prices.s3_get,
         "lambda": figures.lambda_invocations * prices.lambda_request
-        + figures.gb_seconds * prices.lambda_gb_second_arm64,
+        + figures.gb_seconds * prices.lambda_gb_second_x86_64,
         "dynamodb": figures.write_units * prices.dynamodb_write_unit
         + figures.read_units * prices.dynamodb_read_unit,
         "sqs": (figures.sqs_trigger_requests + figures.calls.get("sqs", 0))
@@ -1001,6 +1042,8 @@ def run_bench(
 
     import_ms, import_floor = measure_imports(import_runs)
     lap("imports")
+    layer = measure_layer()
+    lap("layer")
     with LocalStack(start=MONDAY_MORNING) as stack, moto_backs_up_each_table_once():
         pipeline = measure_pipeline(stack, tickets=pipeline_tickets)
         lap("pipeline")
@@ -1019,6 +1062,7 @@ def run_bench(
     calls["lambda_invocations"] = round(pipeline.lambda_invocations, 2)
     return {
         "import_ms": import_ms,
+        "layer_unzipped_mb": layer["unzipped_mb"],
         "import_floor_ms": import_floor,
         "aws_calls_per_ticket": calls,
         "cost_per_1000_tickets_usd": round(cost_1000, 5),
@@ -1055,6 +1099,7 @@ def run_bench(
             "own_ms_per_ticket_by_function": throughput.own_ms_per_ticket_by_function,
             "sla_sweep_method": sweep_method(),
             "intake_memory": memory,
+            "layer": layer,
             "prices_source": PRICES_SOURCE,
             "machine": {
                 "cores": os.cpu_count(),
@@ -1145,6 +1190,16 @@ def render_table(result: Mapping[str, Any]) -> str:
             "",
             "",
             f"<= {OWN_MS_TARGET} {_verdict(own <= OWN_MS_TARGET)}",
+        )
+    )
+    layer_mb = result["layer_unzipped_mb"]
+    rows.append(
+        (
+            "layer unzipped (MiB)",
+            f"{layer_mb:.1f}",
+            "",
+            "",
+            f"< {LAYER_UNZIPPED_LIMIT_MB:g} {_verdict(layer_mb < LAYER_UNZIPPED_LIMIT_MB)}",
         )
     )
     for name, peak in result["intake_peak_rss_mb"].items():

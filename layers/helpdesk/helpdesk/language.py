@@ -2,31 +2,35 @@
 
 Two steps. First the writing system: it alone settles most cases (Chinese, Russian and
 English on a desk that serves those three), and it is right even on a two-character
-message, where a statistical model has too little to go on — py3langid reads "谢谢" as
-Chinese with low confidence and "Hi" as Serbian. Text in a script that no served language
-uses (Japanese kana, Arabic on such a desk) falls back to the default instead of being
-forced onto the nearest served language. Only when the script leaves more than one served
-language (English or German, both Latin) does py3langid decide, restricted to those.
+message, where a statistical model has too little to go on. Text in a script that no served
+language uses (Japanese kana, Arabic on such a desk) falls back to the default instead of
+being forced onto the nearest served language. Only when the script leaves more than one
+served language (English or German, both Latin) does a model decide: Google's Compact
+Language Detector 2 (pycld2), whose tables are compiled into its extension. It replaced
+py3langid, which needs numpy: 74 MB of the Lambda layer, a second of model loading at a
+cold start and about 118 MB of memory (docs/PERFORMANCE.md, "Layer"). The model's own
+verdict is kept: when it finds a language the desk does not serve, or is not sure, the
+default is used rather than the nearest served language.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import Any
 
 __all__ = ["detect_language"]
 
 # Below this many letters (a CJK character counts as three, it carries a word's worth of
 # meaning) a message says too little about its language: "ok", "Hi", "?".
 _MIN_LETTERS = 4
-# py3langid's probability, normalised over the candidate languages, below which it is
-# guessing (it gives "Bonjour ..." to English over German at about 0.67).
-_MIN_CONFIDENCE = 0.8
+# CLD2's share of the text in its top language, in percent, below which it is guessing.
+_MIN_PERCENT = 50
+# Control characters (a stray NUL or escape in a mail) that CLD2 refuses as input.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# CLD2's codes that are not the ISO 639-1 code the desk's config uses.
+_CLD2_CODES = {"iw": "he", "jw": "jv", "zh-Hant": "zh"}
 _CJK_WEIGHT = 3
 
 # Languages written in a script other than Latin, by the first word of the Unicode
@@ -71,7 +75,8 @@ _ADDRESSES_AND_LINKS = re.compile(r"\S+@\S+|(?:https?://|www\.)\S+", re.IGNORECA
 
 def detect_language(text: str, allowed: Sequence[str], default: str | None = None) -> str:
     """The language of ``text`` among ``allowed``; ``default`` (else ``allowed[0]``) when
-    the text is too short, is in a script none of them uses, or py3langid is unsure.
+    the text is too short, is in a script none of them uses, or the model finds another
+    language or is unsure.
     """
     if not allowed and default is None:
         raise ValueError("no languages to choose from")
@@ -84,11 +89,8 @@ def detect_language(text: str, allowed: Sequence[str], default: str | None = Non
     candidates = sorted({language for language in allowed if _writes(language, script)})
     if len(candidates) <= 1:
         return candidates[0] if candidates else fallback
-    identifier = _identifier_for(tuple(candidates))
-    if identifier is None:
-        return fallback
-    language, confidence = identifier.classify(text)
-    return str(language) if confidence >= _MIN_CONFIDENCE else fallback
+    language = _model_language(text)
+    return language if language in candidates else fallback
 
 
 def _script_of(character: str) -> str:
@@ -118,22 +120,19 @@ def _writes(language: str, script: str) -> bool:
     return language in _SCRIPT_LANGUAGES.get(script, frozenset())
 
 
-@lru_cache(maxsize=1)
-def _full_identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+def _model_language(text: str) -> str | None:
+    """CLD2's language for ``text`` (ISO 639-1), or None when it is unsure."""
+    import pycld2
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-@lru_cache(maxsize=32)
-def _identifier_for(languages: tuple[str, ...]) -> Any:
-    """py3langid restricted to ``languages`` (those it knows), or None if it knows < 2."""
-    full = _full_identifier()
-    known = [language for language in languages if language in full.labels]
-    if len(known) < 2:
+    try:
+        reliable, _, details = pycld2.detect(
+            _CONTROL_CHARACTERS.sub(" ", text).encode("utf-8", "replace"),
+            isPlainText=True,
+            bestEffort=True,
+        )
+    except pycld2.error:  # input CLD2 still refuses: no verdict, the default answers
         return None
-    # A shallow copy shares the loaded model, which is read once (it takes about half a
-    # second); set_languages then slices the copy's own view of it.
-    restricted = copy.copy(full)
-    restricted.set_languages(known)
-    return restricted
+    _, code, percent, _ = details[0]
+    if not reliable or code == "un" or percent < _MIN_PERCENT:
+        return None
+    return _CLD2_CODES.get(str(code), str(code).split("-", 1)[0].lower())
