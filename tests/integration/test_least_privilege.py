@@ -9,8 +9,11 @@ lifecycle, encrypted queues, log retention for every function and an alarm on ev
 
 from __future__ import annotations
 
+import importlib.resources
+import json
 import re
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +177,36 @@ def test_a_function_that_sends_mail_may_send_it_and_release_its_outbound_claim(
     # send_once deletes its pending record when SES refuses the mail, so that the retry
     # sends it; without the grant the retry waits out the lease and may send it twice.
     assert ("dynamodb:DeleteItem", "${DomainTable.Arn}") in granted, function
+
+
+@cache
+def iam_actions() -> dict[str, set[str]]:
+    """Each service prefix's IAM actions (lower case), from cfn-lint's copy of AWS's
+    Service Authorization Reference (cfnlint/data/AdditionalSpecs/Policies.json)."""
+    source = importlib.resources.files("cfnlint.data.AdditionalSpecs") / "Policies.json"
+    services = json.loads(source.read_text(encoding="utf-8"))
+    return {prefix: set(service["Actions"]) for prefix, service in services.items()}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_action_granted_is_an_iam_action(function: str) -> None:
+    # An API operation is not always an action: TransactWriteItems is authorized as its
+    # items' PutItem/UpdateItem/DeleteItem/ConditionCheckItem ("Using IAM with DynamoDB
+    # transactions", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
+    # transaction-apis-iam.html), and a grant of it grants nothing.
+    unknown = [
+        action
+        for actions, _ in data_statements(function)
+        for action in actions
+        if action.split(":", 1)[1].lower() not in iam_actions()[action.split(":", 1)[0]]
+    ]
+    assert unknown == [], f"{function} grants what IAM does not know: {unknown}"
+
+
+def test_a_transaction_is_not_an_iam_action_and_its_items_are() -> None:
+    dynamodb = iam_actions()["dynamodb"]
+    assert "transactwriteitems" not in dynamodb and "transactgetitems" not in dynamodb
+    assert {"putitem", "updateitem", "deleteitem", "conditioncheckitem"} <= dynamodb
 
 
 def test_nobody_may_scan_a_table() -> None:

@@ -309,6 +309,15 @@ class LocalStack:
         import boto3
 
         boto3.DEFAULT_SESSION = None
+        if LocalStack._running is self:
+            # The functions' clients come from this fresh default session: on it, the
+            # limits AWS enforces and the recorder of the calls IAM must allow.
+            from helpdesk_local import aws_calls, aws_limits
+
+            boto3.setup_default_session()
+            assert boto3.DEFAULT_SESSION is not None
+            aws_limits.install(boto3.DEFAULT_SESSION.events, self.dynamodb)
+            aws_calls.install(boto3.DEFAULT_SESSION.events, REGION, ACCOUNT)
         with contextlib.suppress(ImportError):
             from helpdesk.aws import clients
 
@@ -551,11 +560,16 @@ class LocalStack:
 
     def invoke(self, name: str, event: Mapping[str, Any]) -> Any:
         """Invoke a function's real handler with an event shaped as AWS delivers it."""
+        from helpdesk_local.aws_limits import check_invocation_payload
+
         function = self.functions[name]
+        check_invocation_payload(event, asynchronous=False)
         with self._function_environment(function):
             module = function.load()
             function.invocations += 1
-            return module.handler(dict(event), LambdaContext(function_name=name))
+            result = module.handler(dict(event), LambdaContext(function_name=name))
+        check_invocation_payload(result, asynchronous=False, what="response")
+        return result
 
     def invoke_concurrently(self, name: str, events: list[Mapping[str, Any]]) -> list[Any]:
         """Invoke one function with many events at once, from threads (concurrency tests).

@@ -1,0 +1,316 @@
+"""Every AWS request a function makes is allowed by its role, and every grant is used.
+
+moto does not enforce IAM: a function whose role lacks a permission passes every local test
+and is denied in AWS. Here the local stack records each request of each function, as IAM
+authorizes it (helpdesk_local.aws_calls: a transaction as its per-item actions, a Query on
+an index as the index ARN), while a tour of the desk runs: mail and form intake, routing, the
+agent's mail commands and API, a returning customer handed to another agent, SLA warnings
+and breaches, the survey mail, page and answer, and the daily report. The template is
+translated by the SAM translator (as CloudFormation would), each function's role policies
+resolved to the local stack's ARNs, and each recorded call evaluated against them.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpdesk_local import aws_calls
+from helpdesk_local.aws_calls import AwsCall
+from helpdesk_local.cfn import Resolver, load_template
+from helpdesk_local.scenario import Player, parse_scenario
+from helpdesk_local.stack import LocalStack
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+LENA = "lena@support.example"
+
+# A day at the desk that reaches every AWS request the functions make; the code below
+# adds the agent API, a repeated form, SES failing a send, the autoclose and the reports.
+TOUR_TEMPLATE = """
+start: "2026-11-23T08:55:00+00:00"
+steps:
+  - form:
+      name: Anna Schmidt
+      email: anna@example.com
+      subject: Where is my order?
+      message: It has been two weeks since I ordered the blue kettle.
+  - email:
+      raw: {mail}
+  # Ticket 2 went to Wei; handing it to Lena mails her Anna's earlier tickets (GSI1).
+  - reply:
+      ticket: 2
+      from: agent
+      text: "#assign Lena"
+  - reply:
+      ticket: 1
+      from: customer
+      text: Any news?
+  - reply:
+      ticket: 1
+      from: agent
+      text: "#priority high\\n#tag late-shipper\\nWe are on it."
+  - advance: 3h
+  - reply:
+      ticket: 1
+      from: agent
+      text: "#status solved\\nA new kettle left our warehouse today."
+  - advance: 1h10m
+  - survey:
+      ticket: 1
+      score: 2
+      effort: 4
+      comment: The kettle arrived broken again.
+"""
+# Anna again, by mail, with a photo (the intake stores attachments under attachments/).
+LID_MAIL = (
+    "From: Anna Schmidt <anna@example.com>\r\n"
+    "To: support@support.example\r\n"
+    "Subject: The lid is broken\r\n"
+    "Message-ID: <lid-1@example.com>\r\n"
+    "Date: Mon, 23 Nov 2026 09:00:00 +0000\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=b1\r\n"
+    "\r\n"
+    "--b1\r\n"
+    "Content-Type: text/plain\r\n"
+    "\r\n"
+    "The lid of my old kettle broke, photo attached.\r\n"
+    "--b1\r\n"
+    "Content-Type: image/png; name=lid.png\r\n"
+    "Content-Disposition: attachment; filename=lid.png\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==\r\n"
+    "--b1--\r\n"
+)
+# A JSON string is a YAML double-quoted scalar.
+TOUR = TOUR_TEMPLATE.replace("{mail}", json.dumps(LID_MAIL))
+
+BOB = {
+    "name": "Bob Meyer",
+    "email": "bob@example.com",
+    "subject": "Invoice",
+    "message": "My invoice shows the wrong address.",
+    "submission_id": "3f0c1d52-8a5e-4a8e-9d7e-1b2c3d4e5f60",
+}
+
+
+def _agent_api_tour(stack: LocalStack) -> None:
+    """The agent API (queue, ticket, change, reply, note), a form sent twice, and SES
+    refusing the relayed reply until the retry (the outbound claim is released)."""
+    from helpdesk_local.faults import faults_on
+
+    def call(method: str, path: str, body: Any = None) -> Any:
+        response = stack.http(
+            method,
+            path,
+            body=None if body is None else json.dumps(body),
+            headers={
+                "authorization": f"Bearer {stack.agent_token(LENA)}",
+                "content-type": "application/json",
+            },
+        )
+        assert response.status < 300, (method, path, response.status, response.body)
+        return response.json()
+
+    ref = stack.post_form(BOB).json()["ref"]
+    assert stack.post_form(BOB).json()["ref"] == ref
+    assert stack.http("GET", "/form").status == 200
+    call("GET", "/agent/queue?team=general")
+    call("GET", f"/agent/tickets/{ref}")
+    call("PATCH", f"/agent/tickets/{ref}", {"priority": "high"})
+    call("POST", f"/agent/tickets/{ref}/replies", {"text": "Checked.", "public": False})
+    # Every attempt of the first send fails (the first and its five retries, see
+    # helpdesk.aws.clients): the send raises and releases its outbound claim.
+    with faults_on(stack, rate=1.0, services=("ses",), limit=6):
+        call("POST", f"/agent/tickets/{ref}/replies", {"text": "We corrected it."})
+    call("PATCH", f"/agent/tickets/{ref}", {"status": "solved"})
+
+
+def _days_later(stack: LocalStack) -> None:
+    """Surveys, the autoclose of quiet solved tickets, then the reports (SES refusing the
+    first one's sends, so its claim is released too)."""
+    from helpdesk_local.faults import faults_on
+
+    stack.advance(timedelta(days=5))
+    with faults_on(stack, rate=1.0, services=("ses",), limit=6):
+        stack.advance(timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Grant:
+    function: str  # logical id
+    action: str
+    resource: str
+
+
+@dataclass
+class Tour:
+    calls: set[AwsCall]
+    roles: dict[str, list[Grant]]  # function logical id -> its grants (Policies block)
+    names: dict[str, str]  # local function name -> logical id
+    dead_letters: list[dict[str, str]]
+    errors: list[str]
+
+
+def translated_template() -> dict[str, Any]:
+    """template.yaml through the SAM translator, as CloudFormation runs it.
+
+    The code locations become S3 URIs first, as ``sam package`` leaves them (the translator
+    accepts nothing else). No policy is named by a managed-policy name or a policy template
+    here, so the managed-policy map is empty; a name in it would be left as is and fail
+    the resolution below.
+    """
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    template = copy.deepcopy(load_template(ROOT / "template.yaml"))
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = "s3://helpdesk-artifacts/" + properties[key].strip("/")
+    translator = Translator(
+        None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1")
+    )
+    translated: dict[str, Any] = translator.translate(
+        template, parameter_values={}, get_managed_policy_map=lambda: {}
+    )
+    return translated
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def role_grants(translated: dict[str, Any], resolver: Resolver) -> dict[str, list[Grant]]:
+    """Each function's grants from its ``Policies:`` block (the translator names those
+    policies ``<Function>RolePolicy<n>``), resolved to the local stack's ARNs. The managed
+    policies SAM adds (logs, X-Ray, the SQS poller) are the Lambda service's, not the code's."""
+    grants: dict[str, list[Grant]] = {}
+    resources = translated["Resources"]
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        role_id = resource["Properties"]["Role"]["Fn::GetAtt"][0]
+        found = grants.setdefault(logical_id, [])
+        for policy in resources[role_id]["Properties"].get("Policies", []):
+            if not re.fullmatch(rf"{role_id}Policy\d+", policy["PolicyName"]):
+                continue
+            for statement in _as_list(policy["PolicyDocument"]["Statement"]):
+                assert statement.get("Effect") == "Allow", (logical_id, statement)
+                assert "Condition" not in statement and "NotAction" not in statement
+                for action in _as_list(statement["Action"]):
+                    for arn in _as_list(resolver.resolve(statement["Resource"])):
+                        found.append(Grant(logical_id, action, str(arn)))
+    return grants
+
+
+def allows(grant: Grant, call: AwsCall) -> bool:
+    """IAM's matching: action case-insensitive with ``*``/``?`` wildcards, resource with
+    wildcards, case-sensitive (IAM User Guide, "IAM JSON policy elements: Action" and
+    "Resource")."""
+    action_matches = fnmatch.fnmatchcase(call.action.lower(), grant.action.lower())
+    return action_matches and fnmatch.fnmatchcase(call.resource, grant.resource)
+
+
+@pytest.fixture(scope="module")
+def tour() -> Iterator[Tour]:
+    scenario = parse_scenario(TOUR, source="IAM tour", base=ROOT)
+    with aws_calls.recording() as recorder, LocalStack(start=scenario.start) as stack:
+        Player(stack, scenario).play()
+        _agent_api_tour(stack)
+        _days_later(stack)
+        assert stack.resolver is not None
+        yield Tour(
+            calls=set(recorder.calls),
+            roles=role_grants(translated_template(), stack.resolver),
+            names={f.name: f.logical_id for f in stack.functions.values()},
+            dead_letters=stack.dead_letters(),
+            errors=list(stack.invocation_errors),
+        )
+
+
+def test_the_tour_runs_every_function_without_an_error(tour: Tour) -> None:
+    # The only failures are the injected SES throttling, and their retries succeeded.
+    assert [e for e in tour.errors if "Throttling" not in e] == []
+    assert tour.dead_letters == []
+    assert {tour.names[c.function] for c in tour.calls} == set(tour.roles)
+
+
+def test_every_call_a_function_makes_is_granted_by_its_role(tour: Tour) -> None:
+    denied = sorted(
+        f"{tour.names[c.function]}: {c.action} on {c.resource} ({c.operation})"
+        for c in tour.calls
+        if not any(allows(g, c) for g in tour.roles[tour.names[c.function]])
+    )
+    assert denied == [], "AWS would deny:\n" + "\n".join(denied)
+
+
+def test_every_grant_is_used_by_some_call(tour: Tour) -> None:
+    unused = sorted(
+        f"{g.function}: {g.action} on {g.resource}"
+        for grants in tour.roles.values()
+        for g in grants
+        if not any(tour.names[c.function] == g.function and allows(g, c) for c in tour.calls)
+    )
+    assert unused == [], "granted but never used:\n" + "\n".join(unused)
+
+
+# Object ARNs may end in a wildcard below a named prefix (inbound/*), nothing else may.
+OBJECTS_BELOW_A_PREFIX = re.compile(r"arn:aws:s3:::[^/*]+/[A-Za-z0-9_-]+/\*")
+
+
+def test_no_grant_uses_a_wildcard_on_data(tour: Tour) -> None:
+    broad = sorted(
+        f"{g.function}: {g.action} on {g.resource}"
+        for grants in tour.roles.values()
+        for g in grants
+        if "*" in g.action
+        or "?" in g.action
+        or ("*" in g.resource and not OBJECTS_BELOW_A_PREFIX.fullmatch(g.resource))
+    )
+    assert broad == []
+
+
+def test_a_transaction_is_authorized_as_its_items_and_an_index_query_on_the_index() -> None:
+    hook = aws_calls.CallHook("us-east-1", "123456789012")
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/t"
+    transaction = {
+        "TransactItems": [
+            {"Put": {"TableName": "t", "Item": {}}},
+            {"Update": {"TableName": "t", "Key": {}}},
+            {"ConditionCheck": {"TableName": "t", "Key": {}}},
+        ]
+    }
+    assert hook.permissions("dynamodb", "TransactWriteItems", transaction) == [
+        ("dynamodb:ConditionCheckItem", table),
+        ("dynamodb:PutItem", table),
+        ("dynamodb:UpdateItem", table),
+    ]
+    assert hook.permissions("dynamodb", "Query", {"TableName": "t", "IndexName": "GSI1"}) == [
+        ("dynamodb:Query", f"{table}/index/GSI1")
+    ]
+
+
+def test_a_grant_on_the_table_does_not_cover_its_index() -> None:
+    table = "arn:aws:dynamodb:us-east-1:1:table/t"
+    grant = Grant("F", "dynamodb:Query", table)
+    assert allows(grant, AwsCall("f", "dynamodb:Query", table, "Query"))
+    assert not allows(grant, AwsCall("f", "dynamodb:Query", f"{table}/index/GSI1", "Query"))
+    assert allows(
+        Grant("F", "s3:GetObject", "arn:aws:s3:::b/inbound/*"),
+        AwsCall("f", "s3:GetObject", "arn:aws:s3:::b/inbound/k", "GetObject"),
+    )
