@@ -1,8 +1,9 @@
 """agent_api: the agents' JSON API (queue, ticket, reply, change) behind the JWT authorizer.
 
-API Gateway has already checked the token (401 never reaches this code); here the token's
-``email`` claim must name a configured agent (403 otherwise), and domain errors become
-status codes with a ``{"detail": ...}`` body.
+API Gateway has already checked the token (401 never reaches this code); here its verified
+identity claim must name a configured agent or team lead, and the ticket must be in one of
+their teams (403 otherwise); domain errors become status codes with a ``{"detail": ...}``
+body, and a body that cannot be read is a 400, never a 500.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from helpdesk.settings import require
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from helpdesk.config import Agent
-    from helpdesk.services.agent_api import AgentDesk
+    from helpdesk.services.agent_api import AgentDesk, Caller
 
 logger = Logger()
 app = APIGatewayHttpResolver()
@@ -50,21 +50,28 @@ def _json(status: int, body: dict[str, Any]) -> Response[str]:
     )
 
 
-def _agent() -> Agent:
-    context = app.current_event.raw_event.get("requestContext", {})
+def _caller() -> Caller:
+    context = app.current_event.raw_event.get("requestContext") or {}
     claims = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
-    return desk().agent(claims)
+    return desk().caller(claims)
+
+
+def _body() -> str:
+    from helpdesk.web import request_text
+
+    event = app.current_event
+    return request_text(event.body, is_base64_encoded=event.is_base64_encoded)
 
 
 def _answer(status: int, work: Callable[[], dict[str, Any]]) -> Response[str]:
     """Run ``work`` and turn domain errors into HTTP answers (only handlers do that)."""
     from helpdesk.errors import Conflict, InvalidInput, NotFound
-    from helpdesk.services.agent_api import NotAnAgent
+    from helpdesk.services.agent_api import NotAnAgent, OutOfScope
     from helpdesk.services.commands import TicketClosed
 
     try:
         return _json(status, work())
-    except NotAnAgent as error:
+    except (NotAnAgent, OutOfScope) as error:
         return _json(403, {"detail": str(error)})
     except NotFound as error:
         return _json(404, {"detail": f"no {error}"})
@@ -86,8 +93,7 @@ def queue() -> Response[str]:
     team = (app.current_event.query_string_parameters or {}).get("team")
 
     def work() -> dict[str, Any]:
-        _agent()
-        return desk().queue(team)
+        return desk().queue(_caller(), team)
 
     return _answer(200, work)
 
@@ -95,22 +101,19 @@ def queue() -> Response[str]:
 @app.get("/agent/tickets/<ref>")
 def ticket(ref: str) -> Response[str]:
     def work() -> dict[str, Any]:
-        _agent()
-        return desk().ticket(ref)
+        return desk().ticket(_caller(), ref)
 
     return _answer(200, work)
 
 
 @app.post("/agent/tickets/<ref>/replies")
 def reply(ref: str) -> Response[str]:
-    body = app.current_event.decoded_body or ""
-    return _answer(201, lambda: desk().reply(_agent(), ref, body, now=clock.now()))
+    return _answer(201, lambda: desk().reply(_caller(), ref, _body(), now=clock.now()))
 
 
 @app.patch("/agent/tickets/<ref>")
 def change(ref: str) -> Response[str]:
-    body = app.current_event.decoded_body or ""
-    return _answer(200, lambda: desk().change(_agent(), ref, body, now=clock.now()))
+    return _answer(200, lambda: desk().change(_caller(), ref, _body(), now=clock.now()))
 
 
 @logger.inject_lambda_context

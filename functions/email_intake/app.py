@@ -44,13 +44,29 @@ def intake() -> EmailIntake:
 
 
 def s3_keys(body: dict[str, Any]) -> list[str]:
-    """Object keys of an S3 event notification (keys arrive URL-encoded; a test event has none)."""
-    return [
-        unquote_plus(record["s3"]["object"]["key"])
-        for record in body.get("Records", [])
-        if record.get("eventSource") == "aws:s3"
-        and record.get("eventName", "").startswith("ObjectCreated")
-    ]
+    """Keys of the mail objects an S3 event notification names.
+
+    The notification's format is in the S3 User Guide ("Event message structure"): keys
+    arrive URL-encoded, sizes in bytes. The ``s3:TestEvent`` S3 sends when the notification
+    is configured has no ``Records``; folder markers, empty objects, SES's setup notice and
+    objects outside the inbound prefix are not mail (``is_mail_object``) and are skipped.
+    """
+    from helpdesk.services.email_intake import is_mail_object
+
+    keys = []
+    for record in body.get("Records", []):
+        if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith(
+            "ObjectCreated"
+        ):
+            continue
+        s3_object = record.get("s3", {}).get("object", {})
+        key = unquote_plus(str(s3_object.get("key", "")))
+        size = s3_object.get("size")
+        if is_mail_object(key, size if isinstance(size, int) else None):
+            keys.append(key)
+        else:
+            logger.info("not a mail: skipped", extra={"key": key[:300], "size": size})
+    return keys
 
 
 def record_handler(record: SQSRecord) -> None:

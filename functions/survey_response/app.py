@@ -69,13 +69,18 @@ def survey_page(token: str) -> Response[str]:
 
 @app.post("/survey/<token>")
 def survey_submit(token: str) -> Response[str]:
+    from helpdesk.errors import InvalidInput
+    from helpdesk.services.surveys import Page
+    from helpdesk.web import request_text
+
     event = app.current_event
-    page = desk().submit(
-        token,
-        event.decoded_body or "",
-        event.headers.get("content-type", ""),
-        now=clock.now(),
-    )
+    try:
+        body = request_text(event.body, is_base64_encoded=event.is_base64_encoded)
+    except InvalidInput:
+        # A body that is not UTF-8 form fields: the page again (or its refusal) with a 400.
+        page = desk().page(token, None, now=clock.now())
+        return _html(Page(400, page.html) if page.status == 200 else page)
+    page = desk().submit(token, body, event.headers.get("content-type", ""), now=clock.now())
     if page.status == 200:
         # One metric, and only on an answer: most requests are page views that count nothing.
         with single_metric(name="CsatAnswers", unit=MetricUnit.Count, value=1):

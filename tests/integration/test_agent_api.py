@@ -125,5 +125,8 @@ def test_strangers_unknown_tickets_and_unknown_teams_get_clear_answers(
     assert (status, answer["detail"]) == (404, "no ticket HD-222222")
     status, answer = call(stack, "GET", "/agent/queue?team=space")
     assert status == 422 and answer["field"] == "team"
-    status, answer = call(stack, "POST", "/agent/tickets/HD-222222/replies", {"text": ""})
+    status, answer = call(stack, "POST", "/agent/tickets/HD-222222/replies", {"text": "Hi"})
+    assert (status, answer["detail"]) == (404, "no ticket HD-222222")
+    ref = open_ticket(stack)
+    status, answer = call(stack, "POST", f"/agent/tickets/{ref}/replies", {"text": ""})
     assert status == 422 and answer["field"] == "text"

@@ -167,12 +167,12 @@ def test_a_missing_or_malformed_field_answers_422_naming_the_field_and_the_reaso
 
 
 @pytest.mark.parametrize("body", ["{not json", "[1, 2, 3]", ""])
-def test_a_body_that_is_not_a_json_object_answers_422_naming_the_body(
+def test_a_body_that_is_not_a_json_object_answers_400_naming_the_body(
     stack: LocalStack, body: str
 ) -> None:
     response = post(stack, body=body)
 
-    assert response.status == 422
+    assert response.status == 400
     assert response.json()["field"] == "body"
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from helpdesk_local.stack import LocalStack
@@ -161,6 +161,8 @@ def test_every_mail_however_broken_becomes_a_ticket_or_a_suppressed_entry() -> N
                 raw = data.draw(st.binary(max_size=2000))
             else:
                 raw = _mutate(data.draw(st.sampled_from(CORPUS)).read_bytes(), data)
+            # An empty object is a folder marker, not a mail: skipped (test_documented_events).
+            assume(raw)
             key = stack.deliver_email(raw)
             stack.drain()
             assert stack.invocation_errors == [], stack.invocation_errors[-1]

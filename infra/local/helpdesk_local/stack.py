@@ -786,6 +786,8 @@ class LocalStack:
             {
                 "sub": email,
                 "email": email,
+                # As Cognito's ID token carries it: the IdP checked the address.
+                "email_verified": True,
                 "iss": self.resolver.parameters["AgentTokenIssuer"],
                 "aud": self.resolver.parameters["AgentTokenAudience"],
                 "iat": int(now.timestamp()),

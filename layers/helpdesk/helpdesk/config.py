@@ -516,6 +516,21 @@ class Reports(_Section):
     weekly_on: Weekday = "mon"
 
 
+class AgentApi(_Section):
+    """Whom the agent API takes a verified token for (the JWT authorizer has checked its
+    signature, issuer, audience and expiry; these name the agent inside it).
+
+    ``identity_claim`` holds the agent's address; with ``require_verified`` the token must
+    also carry ``verified_claim`` as true, which is how OpenID Connect says the IdP checked
+    that the address belongs to the user (OIDC Core 1.0 §5.1 ``email_verified``). An IdP
+    whose identity claim is only ever set by its admins may turn the check off.
+    """
+
+    identity_claim: Name = "email"
+    require_verified: bool = True
+    verified_claim: Name = "email_verified"
+
+
 class Config(_Section):
     """The whole ops config file, checked within and across sections."""
 
@@ -531,6 +546,7 @@ class Config(_Section):
     surveys: Surveys = Surveys()
     limits: Limits = Limits()
     reports: Reports = Reports()
+    agent_api: AgentApi = AgentApi()
 
     @model_validator(mode="after")
     def _references_hold(self) -> Config:

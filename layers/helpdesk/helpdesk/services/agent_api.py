@@ -3,20 +3,24 @@
 The same rules as the email path: changes are validated by the functions that check email
 commands and carried out by :func:`helpdesk.services.commands.carry_out`, so a reply
 relayed from the API and one relayed from a mail are the same event and the same mail.
-Who is asking comes from the JWT the HTTP API's authorizer already verified; only a
-configured agent may use the API.
+Who is asking comes from the JWT the HTTP API's authorizer already verified: the claim the
+config names (``agent_api.identity_claim``, ``email`` by default), and only when the IdP says
+it verified that address (``email_verified``). What they may see and change is their scope:
+the tickets of the teams they belong to (``agents[].teams``) and of the teams they lead
+(``teams[].lead``), internal notes included; anything else is 403, and the queue lists only
+those teams.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.clock import iso
-from helpdesk.errors import HelpdeskError, InvalidInput
+from helpdesk.errors import HelpdeskError, InvalidInput, NotFound
+from helpdesk.model import is_reference
 from helpdesk.services.commands import (
     AgentAction,
     TicketEdit,
@@ -28,10 +32,11 @@ from helpdesk.services.commands import (
     valid_team,
 )
 from helpdesk.services.routing import ACTIVE_STATUSES
+from helpdesk.web import json_object
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
-    from helpdesk.config import Agent, Config
+    from helpdesk.config import Config
     from helpdesk.model import Message, Ticket
     from helpdesk.ports import Publisher
 
@@ -40,7 +45,29 @@ CHANGEABLE = ("status", "priority", "assignee", "team", "tags")
 
 
 class NotAnAgent(HelpdeskError):
-    """The token is valid but names nobody in the config's agents."""
+    """The token is valid but names nobody in the config's agents or team leads, or its
+    address is not one the IdP verified."""
+
+
+class OutOfScope(HelpdeskError):
+    """The ticket or team belongs to a team the caller neither works in nor leads."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling the API, and which teams' tickets they may read and change."""
+
+    email: str
+    name: str
+    teams: frozenset[str]  # the teams they work in (agents[].teams)
+    led: frozenset[str]  # the teams they lead (teams[].lead)
+
+    @property
+    def scope(self) -> frozenset[str]:
+        return self.teams | self.led
+
+    def may_work_on(self, team: str | None) -> bool:
+        return team is not None and team in self.scope
 
 
 @dataclass(frozen=True)
@@ -51,28 +78,61 @@ class AgentDesk:
     publisher: Publisher
     config: Config
 
-    def agent(self, claims: Mapping[str, Any]) -> Agent:
-        """The agent the token's ``email`` claim names; :class:`NotAnAgent` otherwise."""
-        email = claims.get("email")
-        agent = self.config.agent(email) if isinstance(email, str) else None
-        if agent is None:
-            raise NotAnAgent(f"{email or 'this token'} is not an agent of this help desk")
-        return agent
-
-    def queue(self, team: str | None) -> dict[str, Any]:
-        """A team's work: tickets waiting for an agent (oldest first), then the open
-        tickets its agents hold (oldest first)."""
-        if not team:
-            raise InvalidInput("team", f"required: one of {', '.join(self.config.team_names)}")
-        if team not in self.config.team_names:
-            raise InvalidInput(
-                "team", f"{team!r} is not a team: use one of {', '.join(self.config.team_names)}"
+    def caller(self, claims: Mapping[str, Any]) -> Caller:
+        """Who the verified token names (the configured identity claim, verified by the
+        IdP); :class:`NotAnAgent` when it names nobody this desk knows."""
+        settings = self.config.agent_api
+        claimed = claims.get(settings.identity_claim)
+        if not isinstance(claimed, str) or not claimed.strip():
+            raise NotAnAgent(f"this token has no {settings.identity_claim} claim")
+        email = claimed.strip().lower()
+        if settings.require_verified and not _claims_true(claims.get(settings.verified_claim)):
+            raise NotAnAgent(
+                f"{email} is not verified by the identity provider "
+                f"(the token's {settings.verified_claim} claim is not true)"
             )
+        agent = self.config.agent(email)
+        led = frozenset(
+            team.name
+            for team in self.config.teams
+            if email in (lead.lower() for lead in team.leads)
+        )
+        if agent is None and not led:
+            raise NotAnAgent(f"{email} is not an agent of this help desk")
+        return Caller(
+            email=email,
+            name=agent.name if agent is not None else email,
+            teams=frozenset(agent.teams) if agent is not None else frozenset(),
+            led=led,
+        )
+
+    def queue(self, caller: Caller, team: str | None) -> dict[str, Any]:
+        """A team's work: tickets waiting for an agent (oldest first), then the open
+        tickets its agents hold (oldest first). Without ``team``: every team in the
+        caller's scope, one after the other in config order."""
+        if team:
+            if team not in self.config.team_names:
+                raise InvalidInput(
+                    "team",
+                    f"{team!r} is not a team: use one of {', '.join(self.config.team_names)}",
+                )
+            if not caller.may_work_on(team):
+                raise OutOfScope(f"{caller.email} is not in team {team} and does not lead it")
+            teams = [team]
+        else:
+            teams = [name for name in self.config.team_names if caller.may_work_on(name)]
+        tickets: list[Ticket] = []
+        for name in teams:
+            tickets.extend(self._team_queue(name))
+        return {"team": team or None, "teams": teams, "tickets": [_summary(t) for t in tickets]}
+
+    def _team_queue(self, team: str) -> list[Ticket]:
         waiting = [
             ticket
             for entry in self.repo.index_items(f"QUEUE#{team}")
             if (ticket := self.repo.find_ticket(str(entry["ref"]))) is not None
             and ticket.status in ACTIVE_STATUSES
+            and ticket.team == team
         ]
         held: list[Ticket] = []
         for member in self.config.agents_of(team):
@@ -81,19 +141,33 @@ class AgentDesk:
                 if ticket and ticket.team == team and ticket.status in ACTIVE_STATUSES:
                     held.append(ticket)
         held.sort(key=lambda t: (t.created_at, t.ref))
-        return {"team": team, "tickets": [_summary(t) for t in [*waiting, *held]]}
+        return [*waiting, *held]
 
-    def ticket(self, ref: str) -> dict[str, Any]:
+    def ticket(self, caller: Caller, ref: str) -> dict[str, Any]:
         """A ticket with its whole conversation, internal notes included."""
-        ticket = self.repo.get_ticket(ref.upper())
+        ticket = self._in_scope(caller, ref)
         return {
             **_summary(ticket),
             "messages": [_message(m) for m in self.repo.messages(ticket.ref)],
         }
 
-    def reply(self, agent: Agent, ref: str, body: str, *, now: datetime) -> dict[str, Any]:
+    def _in_scope(self, caller: Caller, ref: str) -> Ticket:
+        """The ticket ``ref`` if the caller may work on it: :class:`NotFound` for what is
+        not a reference or not a ticket, :class:`OutOfScope` for another team's."""
+        if not is_reference(ref.upper()):
+            raise NotFound(f"ticket {ref[:40]}")
+        ticket = self.repo.get_ticket(ref.upper())
+        if not caller.may_work_on(ticket.team):
+            raise OutOfScope(
+                f"{ticket.ref} belongs to team {ticket.team}, "
+                f"which {caller.email} neither works in nor leads"
+            )
+        return ticket
+
+    def reply(self, caller: Caller, ref: str, body: str, *, now: datetime) -> dict[str, Any]:
         """Answer the customer (``public``, the default) or add an internal note."""
-        data = _json_object(body)
+        ticket = self._in_scope(caller, ref)
+        data = json_object(body)
         _only(data, ("text", "public"))
         text = data.get("text")
         if not isinstance(text, str) or not text.strip():
@@ -104,14 +178,14 @@ class AgentDesk:
         if not isinstance(public, bool):
             raise InvalidInput("public", "must be true (to the customer) or false (a note)")
         action = AgentAction(
-            agent=agent.email,
-            agent_name=agent.name,
+            agent=caller.email,
+            agent_name=caller.name,
             reply=text.strip() if public else "",
             note=None if public else text.strip(),
         )
         result = carry_out(
             action,
-            ref.upper(),
+            ticket.ref,
             repo=self.repo,
             publisher=self.publisher,
             config=self.config,
@@ -120,9 +194,11 @@ class AgentDesk:
         [message] = result.messages
         return {"ref": result.ticket.ref, "message": _message(message)}
 
-    def change(self, agent: Agent, ref: str, body: str, *, now: datetime) -> dict[str, Any]:
-        """Change status, priority, assignee, team or tags, as the email commands do."""
-        data = _json_object(body)
+    def change(self, caller: Caller, ref: str, body: str, *, now: datetime) -> dict[str, Any]:
+        """Change status, priority, assignee, team or tags, as the email commands do. A
+        ticket handed to another team leaves the caller's scope with the change."""
+        ticket = self._in_scope(caller, ref)
+        data = json_object(body)
         _only(data, CHANGEABLE)
         if not data:
             raise InvalidInput("body", f"give at least one of {', '.join(CHANGEABLE)}")
@@ -137,8 +213,8 @@ class AgentDesk:
             tags=tuple(dict.fromkeys(valid_tag(tag) for tag in tags)),
         )
         result = carry_out(
-            AgentAction(agent=agent.email, agent_name=agent.name, edit=edit),
-            ref.upper(),
+            AgentAction(agent=caller.email, agent_name=caller.name, edit=edit),
+            ticket.ref,
             repo=self.repo,
             publisher=self.publisher,
             config=self.config,
@@ -147,14 +223,13 @@ class AgentDesk:
         return _summary(result.ticket)
 
 
-def _json_object(body: str) -> dict[str, Any]:
-    try:
-        data = json.loads(body or "{}")
-    except ValueError:
-        raise InvalidInput("body", "not valid JSON", status=400) from None
-    if not isinstance(data, dict):
-        raise InvalidInput("body", "must be a JSON object", status=400)
-    return data
+def _claims_true(value: object) -> bool:
+    """A boolean claim as IdPs and API Gateway deliver it: JSON ``true`` in the token, the
+    string ``"true"`` where the claims were passed on as strings (API Gateway hands JWT
+    claims to the function as strings; Cognito's own authorizers always did)."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() == "true"
 
 
 def _only(data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:

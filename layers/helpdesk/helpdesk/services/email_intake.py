@@ -35,6 +35,25 @@ HTML_LIMIT = 150_000
 # so a topmost block naming anyone else was written by the sender.
 SES_AUTHSERV_ID = "amazonses.com"
 OPEN_ATTEMPTS = 5
+# Where SES's S3 action stores inbound mail (template.yaml: the receipt rule's
+# ObjectKeyPrefix and the bucket notification's prefix filter, which a test compares).
+INBOUND_PREFIX = "inbound/"
+# The object SES writes under the S3 action's prefix when the receipt rule is created, to
+# show it can write there: a notice from AWS, not a customer's mail.
+SES_SETUP_NOTIFICATION = "AMAZON_SES_SETUP_NOTIFICATION"
+
+
+def is_mail_object(key: str, size: int | None = None) -> bool:
+    """Whether the object at ``key`` is a mail SES stored: under the inbound prefix, not the
+    setup notification, not a folder marker (a key ending in "/", or no bytes at all)."""
+    name = key.removeprefix(INBOUND_PREFIX)
+    return (
+        key.startswith(INBOUND_PREFIX)
+        and bool(name)
+        and not name.endswith("/")
+        and name.rsplit("/", 1)[-1] != SES_SETUP_NOTIFICATION
+        and size != 0
+    )
 
 
 @dataclass
@@ -63,7 +82,10 @@ class EmailIntake:
         ticket acknowledged and routed) is repeated, idempotently, so that a try which
         crashed between its write and its event is healed by the retry. The same message
         resent under another key (same Message-ID, same sender) is a duplicate at once.
+        Objects that are not mail (see :func:`is_mail_object`) are skipped.
         """
+        if not is_mail_object(raw_key):
+            return IntakeResult("skipped")
         mail = self._parse(raw_key)
         earlier = self._earlier_delivery(mail)
         if earlier is not None and earlier.get("raw_key") != raw_key:
