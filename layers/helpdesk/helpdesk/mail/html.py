@@ -115,8 +115,11 @@ _IMPLIED_SEARCH = 4
 
 # A tag as a tokenizer sees it; "[^<>]*" stops at the next "<", so matches never overlap
 # and a document of unterminated "<div" costs one pass.
-_TAG_TOKEN = re.compile(r"<(/?)([A-Za-z][^\s/<>]*)[^<>]*>?")
-_WHITESPACE_RUN = re.compile(r"\s{%d,}" % (MAX_WHITESPACE_RUN + 1))
+_TOKEN = re.compile(r"<(?:!--|(/?)([a-z][^\s/<>]*)[^<>]*>?)", re.IGNORECASE)
+_RAW_TEXT_ENDS = {name: re.compile(f"</{name}", re.IGNORECASE) for name in _RAW_TEXT_TAGS}
+# Text runs longer than this are cut into several text nodes (see _split_text_run).
+_MAX_TEXT_RUN = 4096
+_WHITESPACE_RUN = re.compile(rf"\s{{{MAX_WHITESPACE_RUN + 1},}}")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CLEAN_TAG = re.compile(r"<(/?)([a-z0-9]+)>")
 _COLLAPSIBLE_SPACE = re.compile(r"[ \t\n\r\f]+")
@@ -208,34 +211,35 @@ def _shortened_run(match: re.Match[str]) -> str:
 
 
 def _bound_depth(html: str) -> str:
-    lower = html.lower()
     pieces: list[str] = []
-    kept_until = 0
+    kept_until = 0  # html[:kept_until] is in pieces
+    text_from = 0  # where the text run before the next token starts
+    skip_until = 0  # inside a comment or raw-text element
     stack: list[str] = []
     open_counts: dict[str, int] = {}
     dropped: dict[str, int] = {}
     lingering: dict[str, int] = {}
     lingering_total = 0
-    position = 0
-    while True:
-        start = lower.find("<", position)
-        if start < 0:
-            break
-        if lower.startswith("<!--", start):
-            end = lower.find("-->", start + 4)
-            position = len(html) if end < 0 else end + 3
+    for token in _TOKEN.finditer(html):
+        start = token.start()
+        if start < skip_until:
             continue
-        token = _TAG_TOKEN.match(lower, start)
-        if token is None:
-            position = start + 1
+        if start - text_from > _MAX_TEXT_RUN:
+            pieces.append(html[kept_until:text_from])
+            pieces.append(_split_text_run(html[text_from:start]))
+            kept_until = start
+        text_from = token.end()
+        name = token.group(2)
+        if name is None:  # a comment: to its end, or to the end of the document
+            end = html.find("-->", start + 4)
+            skip_until = text_from = len(html) if end < 0 else end + 3
             continue
-        position = token.end()
-        closing, name = token.group(1) == "/", token.group(2)
-        if closing:
+        name = name.lower()
+        if token.group(1):  # an end tag
             if dropped.get(name):
                 dropped[name] -= 1
                 pieces.append(html[kept_until:start])
-                kept_until = position
+                kept_until = text_from
             elif open_counts.get(name):
                 while stack:
                     popped = stack.pop()
@@ -252,23 +256,36 @@ def _bound_depth(html: str) -> str:
         if name in _VOID_TAGS:
             continue
         if name in _RAW_TEXT_TAGS:
-            # The content up to the matching end tag is text, not markup (13.2.5.2-4); an
-            # unterminated element runs to the end, as in a browser.
-            end = lower.find(f"</{name}", position)
-            position = len(html) if end < 0 else end
+            # Its content up to the matching end tag is text, not markup (13.2.5.2-4); an
+            # unterminated element runs to the end of the document, as in a browser.
+            end_tag = _RAW_TEXT_ENDS[name].search(html, text_from)
+            skip_until = len(html) if end_tag is None else end_tag.start()
             continue
         _close_implied(name, stack, open_counts)
         if len(stack) + lingering_total >= MAX_HTML_DEPTH:
             dropped[name] = dropped.get(name, 0) + 1
             pieces.append(html[kept_until:start])
-            kept_until = position
+            kept_until = text_from
             continue
         stack.append(name)
         open_counts[name] = open_counts.get(name, 0) + 1
+    if len(html) - text_from > _MAX_TEXT_RUN and text_from >= skip_until:
+        pieces.append(html[kept_until:text_from])
+        pieces.append(_split_text_run(html[text_from:]))
+        kept_until = len(html)
     if not pieces:
         return html
     pieces.append(html[kept_until:])
     return "".join(pieces)
+
+
+def _split_text_run(text: str) -> str:
+    # An empty comment between two halves of a text run makes two text nodes, which
+    # sanitising strips again: html5ever's serialiser is quadratic in the escaped characters
+    # (&, no-break space) of one text node (200,000 "&nbsp;" took 3 s).
+    return "<!---->".join(
+        text[offset : offset + _MAX_TEXT_RUN] for offset in range(0, len(text), _MAX_TEXT_RUN)
+    )
 
 
 def _close_implied(name: str, stack: list[str], open_counts: dict[str, int]) -> None:
@@ -359,8 +376,8 @@ def _tidy(text: str) -> str:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept: list[str] = []
     blank = False
-    for line in lines:
-        line = line.rstrip(" \t\u00a0")
+    for raw_line in lines:
+        line = raw_line.rstrip(" \t\u00a0")
         if not line:
             blank = bool(kept)
             continue
