@@ -1,15 +1,44 @@
-"""Making inbound HTML mail safe to show to agents, and turning it into plain text."""
+"""Making inbound HTML mail safe to show to agents, and turning it into plain text.
+
+Both go through one HTML5 parser, html5ever (inside nh3/ammonia), after a linear pass that
+bounds what it is given (:func:`bound_html`): html5ever, like every HTML5 tree builder, does
+work proportional to the depth of the open-element stack for each tag (scope checks,
+reconstructing the active formatting elements), so 30,000 nested ``<div>`` cost seconds
+while the same bytes of flat markup cost milliseconds.  With the input capped in size and
+in nesting depth, every step after it is linear in the input.
+
+Text is rendered from ammonia's own output reduced to structural tags: that output is
+well-formed and escaped (a ``<`` in it always opens a tag), so a single linear scan turns it
+into lines without a second parser (inscriptis + lxml took ~1 s per MB and 12 MB of layer).
+"""
 
 from __future__ import annotations
 
 import html as html_entities
 import re
-from functools import lru_cache
-from typing import Any
 
 import nh3
 
-__all__ = ["html_to_text", "sanitize_html"]
+__all__ = [
+    "MAX_HTML_BYTES",
+    "MAX_HTML_DEPTH",
+    "MAX_WHITESPACE_RUN",
+    "bound_html",
+    "html_to_text",
+    "sanitize_html",
+]
+
+# A part beyond this many bytes is cut (the raw mail stays in S3 whole).  4 MiB holds any
+# real HTML mail (a 2.5 MB order table included) and keeps the worst case near a second.
+MAX_HTML_BYTES = 4 * 1024 * 1024
+# Open elements deeper than this are unwrapped (their text kept).  Real mail nests about 30
+# levels (Outlook's tables in tables); browsers stop somewhere between 200 (Firefox's
+# reflow limit) and 512 (WebKit's parser limit); lxml refused anything past 256.
+MAX_HTML_DEPTH = 128
+# Longer runs of white space are shortened: no screen line is wider, and outside <pre>
+# HTML renders any run as one space anyway.
+MAX_WHITESPACE_RUN = 256
+CUT_MARK = "[…]"
 
 _ALLOWED_TAGS = frozenset(
     {
@@ -40,12 +69,60 @@ _IMAGE_SCHEMES = ("cid:", "https:")
 # Elements whose *content* is not text for a reader (and must not survive sanitising).
 _CONTENT_DROPPED_TAGS = frozenset({"script", "style", "title", "noscript", "template", "head"})
 
-_BLANK_LINE_RUNS = re.compile(r"\n[ \t\u00a0]*(?:\n[ \t\u00a0]*)+\n")
-_TRAILING_SPACE = re.compile(r"[ \t\u00a0]+\n")
-_TAG = re.compile(r"<[^>]*>")
-_INVISIBLE_BLOCKS = re.compile(
-    r"<(script|style|title|head|noscript|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL
-)
+# Text rendering: elements that start a paragraph (a blank line around them), a line, or a
+# table cell; everything else is inline and only its text counts.
+_PARAGRAPH_TAGS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol", "dl", "table",
+     "hr", "address", "figure", "details", "fieldset"}
+)  # fmt: skip
+_LINE_TAGS = frozenset(
+    {"div", "li", "tr", "dt", "dd", "caption", "center", "section", "article", "header",
+     "footer", "nav", "aside", "main", "figcaption", "summary", "legend", "form"}
+)  # fmt: skip
+_CELL_TAGS = frozenset({"td", "th"})
+_TEXT_TAGS = _PARAGRAPH_TAGS | _LINE_TAGS | _CELL_TAGS | {"br"}
+_CELL_SEPARATOR = "  "
+
+# The tree builder's view, for bounding (WHATWG HTML, "13.2.6 Tree construction").
+_VOID_TAGS = frozenset(
+    {"area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "img",
+     "input", "keygen", "link", "meta", "param", "source", "track", "wbr"}
+)  # fmt: skip
+# Elements whose content is raw text to the tokenizer: tags inside are not tags.
+_RAW_TEXT_TAGS = frozenset(
+    {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes",
+     "plaintext"}
+)  # fmt: skip
+# "Formatting elements" stay in the list of active formatting elements when an ancestor
+# closes them, and are re-opened for the next text: they count as open until their own end.
+_FORMATTING_TAGS = frozenset(
+    {"a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong",
+     "tt", "u"}
+)  # fmt: skip
+# Start tags that close an open element of the same group ("optional end tags", 13.1.2.4).
+_IMPLIED_END_GROUPS: dict[str, frozenset[str]] = {
+    name: group
+    for group in (
+        frozenset({"p"}), frozenset({"li"}), frozenset({"dt", "dd"}), frozenset({"tr"}),
+        frozenset({"td", "th"}), frozenset({"option"}), frozenset({"optgroup"}),
+        frozenset({"tbody", "thead", "tfoot"}), frozenset({"rb", "rt", "rp", "rtc"}),
+    )
+    for name in group
+}  # fmt: skip
+# A block start tag closes an open <p> first.
+_CLOSES_P = _PARAGRAPH_TAGS | _LINE_TAGS - {"li", "dt", "dd", "tr", "caption"}
+_IMPLIED_SEARCH = 4
+
+# A tag as a tokenizer sees it; "[^<>]*" stops at the next "<", so matches never overlap
+# and a document of unterminated "<div" costs one pass.
+_TOKEN = re.compile(r"<(?:!--|(/?)([a-z][^\s/<>]*)[^<>]*>?)", re.IGNORECASE)
+_RAW_TEXT_ENDS = {name: re.compile(f"</{name}", re.IGNORECASE) for name in _RAW_TEXT_TAGS}
+# Text runs longer than this are cut into several text nodes (see _split_text_run).
+_MAX_TEXT_RUN = 4096
+_WHITESPACE_RUN = re.compile(rf"\s{{{MAX_WHITESPACE_RUN + 1},}}")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CLEAN_TAG = re.compile(r"<(/?)([a-z0-9]+)>")
+_COLLAPSIBLE_SPACE = re.compile(r"[ \t\n\r\f]+")
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -58,67 +135,254 @@ def sanitize_html(html: str) -> str:
     """Return ``html`` reduced to a safe allowlist of tags and attributes (nh3/ammonia).
 
     Scripts, styles and event handlers are removed with their content; images may only
-    point at ``cid:`` parts or https URLs; links get ``rel="noopener noreferrer"``.
+    point at ``cid:`` parts or https URLs; links get ``rel="noopener noreferrer"``.  The
+    input is bounded first (:func:`bound_html`).
     """
+    bounded = bound_html(html)
     try:
-        return nh3.clean(
-            html,
-            tags=set(_ALLOWED_TAGS),
-            clean_content_tags=set(_CONTENT_DROPPED_TAGS),
-            attributes=_ALLOWED_ATTRIBUTES,
-            attribute_filter=_keep_attribute,
-            url_schemes=set(_LINK_SCHEMES | {"cid"}),
-            link_rel="noopener noreferrer",
-            strip_comments=True,
-        )
+        return _clean_for_agents(bounded)
     except Exception:
-        # nh3 refuses only pathological input (e.g. lone surrogates); an escaped copy is
-        # still safe to show.
-        return html_entities.escape(_plain_fallback(html))
+        # nh3 refuses only text Rust cannot hold (lone surrogates from broken decoding).
+        return _clean_for_agents(_surrogates_replaced(bounded))
+
+
+def _clean_for_agents(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=set(_ALLOWED_TAGS),
+        clean_content_tags=set(_CONTENT_DROPPED_TAGS),
+        attributes=_ALLOWED_ATTRIBUTES,
+        attribute_filter=_keep_attribute,
+        url_schemes=set(_LINK_SCHEMES | {"cid"}),
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
 
 
 def html_to_text(html: str) -> str:
-    """Render ``html`` as readable plain text (inscriptis), without script/style content.
+    """Render ``html`` as readable plain text, without script/style content.
 
-    Entities are decoded, trailing spaces dropped, and runs of blank lines collapsed to one.
+    Paragraphs are separated by a blank line, block elements and ``<br>`` start a line,
+    table cells are separated by two spaces; entities are decoded, trailing spaces dropped,
+    and runs of blank lines collapsed to one.
     """
     if not html.strip():
         return ""
+    bounded = bound_html(html)
     try:
-        text = _inscriptis_text(html)
+        structure = _structure(bounded)
     except Exception:
-        # lxml rejects some inputs outright ("Document is empty", NUL bytes); a tag strip
-        # keeps the words.
-        text = _plain_fallback(html)
-    return _tidy(text)
+        structure = _structure(_surrogates_replaced(bounded))
+    return _tidy(_render(structure))
 
 
-def _inscriptis_text(html: str) -> str:
-    from inscriptis import get_text
-
-    # lxml refuses NUL and other C0 controls, which broken mail does contain.
-    text: str = get_text(re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", html), _inscriptis_config())
-    return text
-
-
-@lru_cache(maxsize=1)
-def _inscriptis_config() -> Any:
-    from inscriptis.css_profiles import CSS_PROFILES
-    from inscriptis.model.config import ParserConfig
-
-    # The "strict" profile renders block elements without the "relaxed" profile's
-    # two-space indentation of every <div>, which mail clients nest deeply.
-    return ParserConfig(css=CSS_PROFILES["strict"].copy())
+def _structure(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=set(_TEXT_TAGS),
+        clean_content_tags=set(_CONTENT_DROPPED_TAGS),
+        attributes={},
+        link_rel=None,
+        strip_comments=True,
+    )
 
 
-def _plain_fallback(html: str) -> str:
-    without_invisible = _INVISIBLE_BLOCKS.sub(" ", html)
-    with_breaks = re.sub(r"<(br|/p|/div|/tr|/li|/h\d)\b[^>]*>", "\n", without_invisible, flags=re.I)
-    return html_entities.unescape(_TAG.sub("", with_breaks))
+def bound_html(html: str) -> str:
+    """``html`` cut to :data:`MAX_HTML_BYTES`, nested at most :data:`MAX_HTML_DEPTH` deep and
+    with no white-space run longer than :data:`MAX_WHITESPACE_RUN`; one linear pass.
+
+    Tags beyond the depth are dropped with their matching end tags, keeping their content,
+    so the text survives; what is cut for size ends with :data:`CUT_MARK`.
+    """
+    cut = False
+    if len(html) * 4 > MAX_HTML_BYTES and len(html.encode("utf-8", "surrogatepass")) > (
+        MAX_HTML_BYTES
+    ):
+        html = html.encode("utf-8", "surrogatepass")[:MAX_HTML_BYTES].decode("utf-8", "ignore")
+        cut = True
+    html = _CONTROL_CHARS.sub("", html)
+    html = _WHITESPACE_RUN.sub(_shortened_run, html)
+    bounded = _bound_depth(html)
+    return f"{bounded}<p>{CUT_MARK}</p>" if cut else bounded
+
+
+def _shortened_run(match: re.Match[str]) -> str:
+    return match.group(0)[:MAX_WHITESPACE_RUN]
+
+
+def _bound_depth(html: str) -> str:
+    pieces: list[str] = []
+    kept_until = 0  # html[:kept_until] is in pieces
+    text_from = 0  # where the text run before the next token starts
+    skip_until = 0  # inside a comment or raw-text element
+    stack: list[str] = []
+    open_counts: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    lingering: dict[str, int] = {}
+    lingering_total = 0
+    for token in _TOKEN.finditer(html):
+        start = token.start()
+        if start < skip_until:
+            continue
+        if start - text_from > _MAX_TEXT_RUN:
+            pieces.append(html[kept_until:text_from])
+            pieces.append(_split_text_run(html[text_from:start]))
+            kept_until = start
+        text_from = token.end()
+        name = token.group(2)
+        if name is None:  # a comment: to its end, or to the end of the document
+            end = html.find("-->", start + 4)
+            skip_until = text_from = len(html) if end < 0 else end + 3
+            continue
+        name = name.lower()
+        if token.group(1):  # an end tag
+            if dropped.get(name):
+                dropped[name] -= 1
+                pieces.append(html[kept_until:start])
+                kept_until = text_from
+            elif open_counts.get(name):
+                while stack:
+                    popped = stack.pop()
+                    open_counts[popped] -= 1
+                    if popped == name:
+                        break
+                    if popped in _FORMATTING_TAGS:
+                        lingering[popped] = lingering.get(popped, 0) + 1
+                        lingering_total += 1
+            elif lingering.get(name):
+                lingering[name] -= 1
+                lingering_total -= 1
+            continue
+        if name in _VOID_TAGS:
+            continue
+        if name in _RAW_TEXT_TAGS:
+            # Its content up to the matching end tag is text, not markup (13.2.5.2-4); an
+            # unterminated element runs to the end of the document, as in a browser.
+            end_tag = _RAW_TEXT_ENDS[name].search(html, text_from)
+            skip_until = len(html) if end_tag is None else end_tag.start()
+            continue
+        _close_implied(name, stack, open_counts)
+        if len(stack) + lingering_total >= MAX_HTML_DEPTH:
+            dropped[name] = dropped.get(name, 0) + 1
+            pieces.append(html[kept_until:start])
+            kept_until = text_from
+            continue
+        stack.append(name)
+        open_counts[name] = open_counts.get(name, 0) + 1
+    if len(html) - text_from > _MAX_TEXT_RUN and text_from >= skip_until:
+        pieces.append(html[kept_until:text_from])
+        pieces.append(_split_text_run(html[text_from:]))
+        kept_until = len(html)
+    if not pieces:
+        return html
+    pieces.append(html[kept_until:])
+    return "".join(pieces)
+
+
+def _split_text_run(text: str) -> str:
+    # An empty comment between two halves of a text run makes two text nodes, which
+    # sanitising strips again: html5ever's serialiser is quadratic in the escaped characters
+    # (&, no-break space) of one text node (200,000 "&nbsp;" took 3 s).
+    return "<!---->".join(
+        text[offset : offset + _MAX_TEXT_RUN] for offset in range(0, len(text), _MAX_TEXT_RUN)
+    )
+
+
+def _close_implied(name: str, stack: list[str], open_counts: dict[str, int]) -> None:
+    group = _IMPLIED_END_GROUPS.get(name)
+    if group is None and name in _CLOSES_P and stack and stack[-1] == "p":
+        group = _IMPLIED_END_GROUPS["p"]
+    if group is None:
+        return
+    for depth in range(len(stack) - 1, max(-1, len(stack) - 1 - _IMPLIED_SEARCH), -1):
+        if stack[depth] in group:
+            for popped in stack[depth:]:
+                open_counts[popped] -= 1
+            del stack[depth:]
+            return
+
+
+def _surrogates_replaced(text: str) -> str:
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _render(structure: str) -> str:
+    """Lines from ammonia's output, which holds only :data:`_TEXT_TAGS` without attributes."""
+    parts = _CLEAN_TAG.split(structure)
+    out: list[str] = []
+    breaks = 0  # newlines owed before the next text
+    at_line_start = True
+    separator = ""
+    pre_depth = 0
+    list_counters: list[int | None] = []
+    for index in range(0, len(parts), 3):
+        text = parts[index]
+        if text:
+            if not pre_depth:
+                text = _COLLAPSIBLE_SPACE.sub(" ", text)
+                if at_line_start or breaks:
+                    text = text.lstrip(" ")
+            if text:
+                if out and breaks:
+                    out.append("\n" * breaks)
+                    at_line_start = True
+                breaks = 0
+                if separator and not at_line_start:
+                    out.append(separator)
+                separator = ""
+                decoded = html_entities.unescape(text).replace("\u00a0", " ")
+                out.append(decoded)
+                at_line_start = decoded.endswith("\n")
+        if index + 2 >= len(parts):
+            break
+        closing, name = parts[index + 1] == "/", parts[index + 2]
+        if name == "br":
+            if breaks:
+                out.append("\n" * breaks)
+                breaks = 0
+            out.append("\n")
+            at_line_start = True
+            separator = ""
+        elif name in _CELL_TAGS:
+            if not closing:
+                separator = _CELL_SEPARATOR
+        elif name in _PARAGRAPH_TAGS or name in _LINE_TAGS:
+            breaks = max(breaks, 2 if name in _PARAGRAPH_TAGS else 1)
+            separator = ""
+            if name == "pre":
+                pre_depth += -1 if closing else 1
+            elif name in ("ul", "ol"):
+                if closing:
+                    if list_counters:
+                        list_counters.pop()
+                else:
+                    list_counters.append(0 if name == "ol" else None)
+            elif name == "li" and not closing:
+                out.append("\n" * breaks if out else "")
+                breaks = 0
+                number = list_counters[-1] if list_counters else None
+                if number is None:
+                    out.append("* ")
+                else:
+                    list_counters[-1] = number + 1
+                    out.append(f"{number + 1}. ")
+                at_line_start = False
+    return "".join(out)
 
 
 def _tidy(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _TRAILING_SPACE.sub("\n", text)
-    text = _BLANK_LINE_RUNS.sub("\n\n", text)
-    return text.strip("\n").rstrip()
+    # Line by line rather than with patterns: "[ \t]+\n" over 200,000 spaces without a
+    # newline backtracks quadratically.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kept: list[str] = []
+    blank = False
+    for raw_line in lines:
+        line = raw_line.rstrip(" \t\u00a0")
+        if not line:
+            blank = bool(kept)
+            continue
+        if blank:
+            kept.append("")
+            blank = False
+        kept.append(line)
+    return "\n".join(kept)
