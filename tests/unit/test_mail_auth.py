@@ -4,6 +4,8 @@ grammar of RFC 8601, and what power they give the address in From (RFC 7489 sect
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpdesk.mail.auth import (
     MAX_HEADER_CHARS,
@@ -281,3 +283,29 @@ def test_each_combination_of_verdicts_and_domains_gives_its_power(
     sender: str, stamped: str, expected: str
 ) -> None:
     assert power(sender, stamped) == expected
+
+
+# ------------------------------------------------------------------ properties
+QTEXT = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=126, exclude_characters='"\\'),
+    max_size=80,
+)
+
+
+@given(local=QTEXT)
+def test_no_quoted_envelope_address_changes_a_failing_verdict(local: str) -> None:
+    block = (
+        "amazonses.com; spf=fail (spfCheck: no) client-ip=203.0.113.66;"
+        f' envelope-from="{local}"@attacker.example; helo=mx.attacker.example;'
+        " dkim=none; dmarc=none header.from=support.example;"
+    )
+    results = parse_auth(verdicts(block), trusted_authserv_id=SES)
+    assert words(results) == ("fail", "none", "none")
+    assert results.spf_domain == "attacker.example"
+    assert not results.authenticates("lena@support.example")
+
+
+@given(value=st.text(max_size=300))
+def test_any_header_text_is_read_without_error(value: str) -> None:
+    results = parse_auth(verdicts(value), trusted_authserv_id=SES)
+    results.authenticates("lena@support.example")

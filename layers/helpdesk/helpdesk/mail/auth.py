@@ -31,7 +31,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -42,6 +42,7 @@ __all__ = ["AuthResults", "DkimResult", "organizational_domain", "parse_auth"]
 # read in part (a cut could drop the "dmarc=fail" that vetoes the rest).
 MAX_HEADER_CHARS = 8192
 _MAX_ELEMENTS = 64
+_MAX_TOKENS = 512  # SES's block has about 30
 _KEYWORD = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _DOMAIN = re.compile(r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_-]+")
 _SPECIALS = frozenset(' \t\r\n();="')
@@ -178,8 +179,7 @@ def _topmost(headers: Mapping[str, Sequence[str]], name: str) -> str | None:
 
 
 # ---------------------------------------------------------------------- the grammar
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     text: str  # ";" or "=" for those specials; a word (atom or quoted string) otherwise
     special: bool
     spaced: bool  # CFWS came before it
@@ -191,13 +191,15 @@ _Pairs = list[tuple[str, str]]
 def _tokens(value: str) -> list[_Token] | None:
     """Words, ";" and "=" of a header value, CFWS dropped (RFC 5322 section 3.2.2: comments
     nest and hold quoted-pairs; quoted strings hold any of the specials). One pass; None
-    when a comment or quoted string is left open or a ")" has no "(": the header is then
-    not read at all."""
+    when a comment or quoted string is left open, a ")" has no "(", or there are more
+    parts or tokens than any real block has: the header is then not read at all."""
     tokens: list[_Token] = []
     word: list[str] = []
     word_spaced = spaced = True
-    index, length = 0, len(value)
+    index, length, separators = 0, len(value), 0
     while index < length:
+        if len(tokens) > _MAX_TOKENS:
+            return None
         char = value[index]
         if char in " \t\r\n()=;":
             if word:
@@ -206,6 +208,10 @@ def _tokens(value: str) -> list[_Token] | None:
             if char == ")":
                 return None
             if char in "=;":
+                if char == ";":
+                    separators += 1
+                    if separators >= _MAX_ELEMENTS:
+                        return None
                 tokens.append(_Token(char, special=True, spaced=spaced))
                 spaced = False
                 index += 1
@@ -270,8 +276,6 @@ def _elements(value: str) -> tuple[list[str], list[_Pairs]] | None:
             parts.append([])
         else:
             parts[-1].append(token)
-    if len(parts) > _MAX_ELEMENTS:
-        return None
     head = [token.text for token in parts[0] if not token.special]
     return head, [_pairs(part) for part in parts[1:]]
 
