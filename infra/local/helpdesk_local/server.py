@@ -181,8 +181,10 @@ def run_local(
             "  mail to the SMTP port is stamped as authenticated for its From domain"
             " (--trust-local-agents): anyone who can reach it may act as an agent"
         )
-    print("Ctrl-C stops it.", flush=True)
     try:
+        # Inside the try: a Ctrl-C that arrives as soon as this line is read still stops
+        # the server cleanly.
+        print("Ctrl-C stops it.", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
