@@ -86,3 +86,23 @@ def test_every_spoofed_mail_is_kept_and_listed() -> None:
     state = _state()
     assert len(state["tickets"]) == 1 + len(SPOOFED)
     assert [s["reason"] for s in state["suppressed"]] == ["spoofed"] * len(SPOOFED)
+
+
+def test_a_neighbour_under_the_same_public_suffix_is_not_the_agents_domain() -> None:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["scenario", str(SCENARIOS / "agent_spoofing_public_suffix.yaml")]) == 0
+    state = json.loads(out.getvalue())
+    ticket, *spoofed = state["tickets"]
+    assert ticket["tags"] == ["own-subdomain"]
+    assert [_case(m["text"]) for m in state["outbox"] if m["kind"] == "reply"] == [
+        "own-subdomain"
+    ]
+    assert [t["messages"][0]["text"].split("\n")[0] for t in spoofed] == [
+        "#tag neighbour",
+        "#tag suffix-signature",
+    ]
+    assert all(t["flags"] == ["spoofed"] for t in spoofed)
