@@ -98,9 +98,7 @@ def test_a_neighbour_under_the_same_public_suffix_is_not_the_agents_domain() -> 
     state = json.loads(out.getvalue())
     ticket, *spoofed = state["tickets"]
     assert ticket["tags"] == ["own-subdomain"]
-    assert [_case(m["text"]) for m in state["outbox"] if m["kind"] == "reply"] == [
-        "own-subdomain"
-    ]
+    assert [_case(m["text"]) for m in state["outbox"] if m["kind"] == "reply"] == ["own-subdomain"]
     assert [t["messages"][0]["text"].split("\n")[0] for t in spoofed] == [
         "#tag neighbour",
         "#tag suffix-signature",
