@@ -41,7 +41,9 @@ MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
-    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING)
+    # The test writes as the assigned agent from a mail client, as a developer would with
+    # `helpdesk local --trust-local-agents`.
+    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING, trust_local_agents=True)
     yield running
     running.stop()
 

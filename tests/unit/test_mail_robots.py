@@ -100,8 +100,26 @@ def test_an_agent_address_without_spf_or_dkim_pass_is_spoofed() -> None:
 
 
 def test_an_authenticated_agent_is_not_spoofed() -> None:
-    real = authenticated("alice@support.example", "spf=pass; dkim=none; dmarc=pass")
+    real = authenticated(
+        "alice@support.example", "spf=pass; dkim=none; dmarc=pass header.from=support.example"
+    )
     assert not is_spoofed(real, own_domain=OWN, agent_emails=["alice@support.example"])
+
+
+def test_an_agent_address_passing_for_the_senders_own_domain_is_spoofed() -> None:
+    forged = authenticated(
+        "alice@support.example",
+        "spf=pass smtp.mailfrom=x@attacker.example; dkim=pass header.d=attacker.example;"
+        " dmarc=none header.from=support.example",
+    )
+    assert is_spoofed(forged, own_domain=OWN, agent_emails=["alice@support.example"])
+
+
+def test_an_agent_address_with_a_dkim_pass_aligned_with_its_domain_is_not_spoofed() -> None:
+    real = authenticated(
+        "alice@agents.example", "spf=none; dkim=pass header.i=@mail.agents.example; dmarc=none"
+    )
+    assert not is_spoofed(real, own_domain=OWN, agent_emails=["alice@agents.example"])
 
 
 def test_a_subdomain_of_our_domain_counts_as_ours() -> None:

@@ -107,6 +107,7 @@ def _local(args: argparse.Namespace) -> int:
         speed=args.speed,
         config_path=Path(args.config) if args.config else None,
         fault_rate=args.faults,
+        trust_local_agents=args.trust_local_agents,
     )
 
 
@@ -163,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         metavar="RATE",
         help="throttle or fail this share of the functions' AWS requests (e.g. 0.15)",
+    )
+    local.add_argument(
+        "--trust-local-agents",
+        action="store_true",
+        help="stamp mail to the SMTP port as SPF, DKIM and DMARC pass for its From domain, so"
+        " that a mail from an agent's address acts as that agent (default: stamped as SES"
+        " would stamp an unauthenticated client, and an agent's address has no power)",
     )
     local.set_defaults(run=_local)
 

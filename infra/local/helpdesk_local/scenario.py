@@ -297,10 +297,13 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
 # ---------------------------------------------------------------------- playing
 SES_PASS_HEADERS = {
     # What SES puts on top of a message that passed every check (its receipt action adds
-    # these before the message is stored in S3).
-    "Authentication-Results": "amazonses.com; spf=pass (spf: domain of {domain} designates "
-    "192.0.2.10 as permitted sender) smtp.mailfrom={sender}; dkim=pass header.i=@{domain}; "
-    "dmarc=pass header.from={domain};",
+    # these before the message is stored in S3), in the layout of the AWS SES Developer
+    # Guide's "Sample incoming email event": SPF passed for the envelope sender, DKIM for
+    # the From domain, DMARC for the From domain. {domain} is the From domain and {sender}
+    # the From address, so SPF and DKIM are aligned with From (RFC 7489 section 3.1).
+    "Authentication-Results": "amazonses.com; spf=pass (spfCheck: domain of {domain} designates "
+    "192.0.2.10 as permitted sender) client-ip=192.0.2.10; envelope-from={sender}; "
+    "helo=mail.{domain}; dkim=pass header.i=@{domain}; dmarc=pass header.from={domain};",
     "Received-SPF": "pass (spfCheck: domain of {domain} designates 192.0.2.10 as permitted "
     "sender) client-ip=192.0.2.10; envelope-from={sender}; helo=mail.{domain};",
     "X-SES-Spam-Verdict": "PASS",

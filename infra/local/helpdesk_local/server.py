@@ -96,12 +96,15 @@ def serve(
     start: datetime | None = None,
     config_path: Path | None = None,
     fault_rate: float = 0.0,
+    trust_local_agents: bool = False,
 ) -> LocalServer:
     """Start a local stack and serve it on 127.0.0.1; returns once both listeners accept.
 
     ``port`` or ``smtp_port`` 0 picks a free port (tests). ``speed`` is how many seconds of
     stack time pass per second of wall time (0 stops the clock; ``POST /_local/advance``
     still moves it). ``fault_rate`` injects AWS faults, as a scenario's ``faults.rate``.
+    ``trust_local_agents`` stamps mail to the SMTP port as authenticated for its From
+    domain, so that a developer can act as an agent by hand (see :class:`SesDelivery`).
     """
     from aiosmtpd.controller import Controller
 
@@ -117,7 +120,7 @@ def serve(
         httpd = ThreadingHTTPServer((HOST, port), _handler_class(stack, lock))
         httpd.daemon_threads = True
         smtp = Controller(
-            SesDelivery(stack, lock),
+            SesDelivery(stack, lock, trust_local_agents=trust_local_agents),
             hostname=HOST,
             port=smtp_port or _free_port(),
             enable_SMTPUTF8=True,
@@ -155,6 +158,7 @@ def run_local(
     speed: float,
     config_path: Path | None = None,
     fault_rate: float = 0.0,
+    trust_local_agents: bool = False,
 ) -> int:
     """The `helpdesk local` command: serve until Ctrl-C, then stop cleanly."""
     try:
@@ -164,6 +168,7 @@ def run_local(
             speed=speed,
             config_path=config_path,
             fault_rate=fault_rate,
+            trust_local_agents=trust_local_agents,
         )
     except OSError as error:
         print(f"error: cannot listen on {HOST}: {error}", file=sys.stderr)
@@ -171,8 +176,15 @@ def run_local(
     print(f"helpdesk local: clock at {server.stack.clock.peek().isoformat()}, x{speed:g} speed")
     for name, url in server.urls().items():
         print(f"  {name:<8} {url}")
-    print("Ctrl-C stops it.", flush=True)
+    if trust_local_agents:
+        print(
+            "  mail to the SMTP port is stamped as authenticated for its From domain"
+            " (--trust-local-agents): anyone who can reach it may act as an agent"
+        )
     try:
+        # Inside the try: a Ctrl-C that arrives as soon as this line is read still stops
+        # the server cleanly.
+        print("Ctrl-C stops it.", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
@@ -215,11 +227,21 @@ class SesDelivery:
     Recipients outside the mail domain are refused at RCPT time (the receipt rule lists only
     that domain); an accepted message gets SES's verdict and authentication headers on
     top and is stored in the bucket, whose notification queues it for intake.
+
+    The authentication headers are what SES would stamp for this connection: a client on
+    127.0.0.1 that signs nothing and that no SPF record names. So nothing passes, and a
+    mail whose From is an agent's address has no agent power, exactly as a forged one
+    would have in production. With ``trust_local_agents`` (``helpdesk local
+    --trust-local-agents``) every message is stamped as SPF, DKIM and DMARC pass for its
+    From domain instead, so a developer can write as an agent from a mail client.
     """
 
-    def __init__(self, stack: LocalStack, lock: threading.RLock) -> None:
+    def __init__(
+        self, stack: LocalStack, lock: threading.RLock, *, trust_local_agents: bool = False
+    ) -> None:
         self.stack = stack
         self.lock = lock
+        self.trust_local_agents = trust_local_agents
         assert stack.resolver is not None
         self.domain = str(stack.resolver.parameters["MailDomain"]).lower()
 
@@ -237,31 +259,121 @@ class SesDelivery:
 
         raw = envelope.original_content or envelope.content
         data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
-        sender = str(envelope.mail_from or "")
+        connection = Connection(
+            sender=str(envelope.mail_from or ""),
+            client_ip=str(session.peer[0]) if session.peer else HOST,
+            helo=str(session.host_name or ""),
+        )
         # The intake is slow next to the SMTP loop: run it off the loop's thread.
-        await asyncio.get_running_loop().run_in_executor(None, self.deliver, sender, data)
+        await asyncio.get_running_loop().run_in_executor(None, self.deliver, connection, data)
         return "250 2.0.0 Ok: queued"
 
-    def deliver(self, sender: str, raw: bytes) -> str:
+    def deliver(self, connection: Connection, raw: bytes) -> str:
         """Deliver one message as SES would, then run the queues dry; returns the S3 key."""
+        stamped = with_ses_headers(
+            raw, connection, mail_domain=self.domain, trusted=self.trust_local_agents
+        )
         with self.lock:
-            key = self.stack.deliver_email(with_ses_headers(raw, sender))
+            key = self.stack.deliver_email(stamped)
             self.stack.drain()
             return key
 
 
-def with_ses_headers(raw: bytes, sender: str) -> bytes:
-    """``raw`` with the headers SES's receipt action puts on top of a message that passed
-    SPF, DKIM, DMARC and the spam and virus scans."""
-    from helpdesk_local.scenario import SES_PASS_HEADERS
+@dataclass(frozen=True)
+class Connection:
+    """What SES knows of an SMTP client when it stamps its verdicts."""
 
-    sender = sender.strip("<>") or "postmaster@localhost"
-    domain = sender.rpartition("@")[2] or "localhost"
-    top = "".join(
-        f"{name}: {value.format(domain=domain, sender=sender)}\r\n"
-        for name, value in SES_PASS_HEADERS.items()
-    )
-    return top.encode("utf-8") + raw
+    sender: str  # MAIL FROM, "" for the null reverse-path
+    client_ip: str = HOST
+    helo: str = ""
+
+
+_HELO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\]")
+_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,252})")
+
+
+def with_ses_headers(
+    raw: bytes, connection: Connection, *, mail_domain: str, trusted: bool = False
+) -> bytes:
+    """``raw`` with the headers SES's receipt action puts on top of it, in SES's layout
+    (AWS SES Developer Guide, "Sample incoming email event"): its spam and virus verdicts
+    (PASS: nothing local scans), ``Received-SPF`` and ``Authentication-Results``.
+
+    Untrusted (the default), the verdicts are those SES gives a client that signs nothing
+    from an address no SPF record lists: SPF ``fail`` when the envelope names the desk's
+    own domain (its record lists SES, not this machine) and ``none`` for any other domain
+    (nothing is looked up locally), DKIM ``none``, DMARC ``fail`` for a From in the desk's
+    own domain (the deployer publishes a policy there, docs/SECURITY.md) and ``none``
+    otherwise. ``trusted`` stamps pass for all three, aligned with the From domain.
+    """
+    from helpdesk.mail.auth import aligned
+
+    sender, envelope_domain = _envelope(connection.sender)
+    helo = connection.helo if _HELO.fullmatch(connection.helo) else "unknown"
+    ip = _one_line(connection.client_ip)
+    from_domain = _from_domain(raw)
+    identity = f"client-ip={ip}; envelope-from={sender}; helo={helo};"
+    checked = envelope_domain or helo
+    if trusted:
+        spf = f"pass (spfCheck: domain of {checked} designates {ip} as permitted sender)"
+        dkim = f"pass header.i=@{from_domain}" if from_domain else "none"
+        dmarc = "pass"
+    else:
+        if envelope_domain and aligned(envelope_domain, mail_domain):
+            refused = f"does not designate {ip} as permitted sender"
+            spf = f"fail (spfCheck: domain of {checked} {refused})"
+        else:
+            spf = f"none (spfCheck: {ip} is neither permitted nor denied by domain of {checked})"
+        dkim = "none"
+        dmarc = "fail" if from_domain and aligned(from_domain, mail_domain) else "none"
+    dmarc_part = f"dmarc={dmarc} header.from={from_domain};" if from_domain else f"dmarc={dmarc};"
+    top = {
+        "X-SES-Spam-Verdict": "PASS",
+        "X-SES-Virus-Verdict": "PASS",
+        "Received-SPF": f"{spf} {identity}",
+        "Authentication-Results": f"amazonses.com; spf={spf} {identity} dkim={dkim}; {dmarc_part}",
+    }
+    head = "".join(f"{name}: {value}\r\n" for name, value in top.items())
+    return head.encode("utf-8") + raw
+
+
+def _from_domain(raw: bytes) -> str:
+    """The domain of the first address in the message's first From header, lower case, or
+    "" when there is none that looks like a domain."""
+    from email.parser import BytesHeaderParser
+    from email.policy import compat32
+    from email.utils import getaddresses
+
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    values = [str(value) for value in headers.get_all("From") or []][:1]
+    addresses = getaddresses(values)
+    domain = addresses[0][1].rpartition("@")[2].lower() if addresses else ""
+    return domain if _DOMAIN.fullmatch(domain) else ""
+
+
+_ATEXT_DOT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+")
+
+
+def _envelope(path: str) -> tuple[str, str]:
+    """The envelope sender as SES writes it (RFC 5321 section 4.1.2: a local part that is
+    not a dot-string is a quoted string) and its domain; ("", "") for the null path."""
+    address = _one_line(path.strip().removeprefix("<").removesuffix(">"))
+    if not address:
+        return "", ""
+    local, at, domain = address.rpartition("@")
+    domain = domain.lower()
+    if not at or not _DOMAIN.fullmatch(domain):
+        local, domain = address, ""
+    if not _ATEXT_DOT.fullmatch(local):
+        body = local[1:-1] if len(local) > 1 and local[0] == local[-1] == '"' else local
+        body = body.replace("\\", "").replace('"', "")
+        local = f'"{body}"'
+    return (f"{local}@{domain}" if domain else local), domain
+
+
+def _one_line(text: str) -> str:
+    # Header values written here never carry a line break (no header injection).
+    return "".join(char for char in text if char >= " " and char != "\x7f")
 
 
 # ---------------------------------------------------------------------- HTTP

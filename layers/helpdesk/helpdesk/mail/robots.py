@@ -236,8 +236,11 @@ _CHECKS: tuple[Callable[[ParsedMail, str], RobotReason | None], ...] = (
 
 
 def is_spoofed(mail: ParsedMail, *, own_domain: str, agent_emails: Collection[str]) -> bool:
-    """Whether ``mail`` claims to come from the helpdesk's domain or an agent but did not
-    authenticate: DMARC failed, or neither SPF nor DKIM passed.
+    """Whether ``mail`` claims to come from the helpdesk's domain or an agent but its
+    authentication does not prove that From domain: no DMARC pass for it, and no SPF or
+    DKIM pass for a domain aligned with it (RFC 7489 section 3.1; see
+    :meth:`AuthResults.authenticates`). A pass for the sender's own server's domain proves
+    nothing about ours.
 
     Mail that claims no internal sender is never "spoofed" here; outsiders are customers.
     """
@@ -247,4 +250,4 @@ def is_spoofed(mail: ParsedMail, *, own_domain: str, agent_emails: Collection[st
     own = own_domain.lower()
     agents = {address.lower() for address in agent_emails}
     claims_internal = domain == own or domain.endswith(f".{own}") or mail.sender.key in agents
-    return claims_internal and not mail.auth.passed
+    return claims_internal and not mail.auth.authenticates(mail.sender.key)

@@ -2,9 +2,10 @@
 relayed to the customer under the desk's address (by the acknowledge function, on
 ``AgentReplied``), and ``#note`` keeps the rest of the mail inside the desk.
 
-Only an authenticated mail from a configured agent reaches this module: email intake
-checks both (an agent address that fails SPF/DKIM/DMARC is ``spoofed`` and has no agent
-power). The parser has already cut the agent's quote of our mail ("On ... wrote:").
+Only a mail that :func:`has_agent_power` reaches this module: email intake asks it before
+handing the mail over (an agent address whose authentication does not prove its domain is
+``spoofed`` and has no agent power). The parser has already cut the agent's quote of our
+mail ("On ... wrote:").
 """
 
 from __future__ import annotations
@@ -24,9 +25,21 @@ from helpdesk.services.commands import (
 )
 
 if TYPE_CHECKING:
+    from helpdesk.config import Config
     from helpdesk.mail.parse import ParsedMail
     from helpdesk.model import Ticket
     from helpdesk.services.email_intake import EmailIntake, IntakeResult
+
+
+def has_agent_power(mail: ParsedMail, config: Config) -> bool:
+    """Whether ``mail`` may act as an agent: its From is a configured agent and the
+    receiving server's verdicts authenticate that From's domain (DMARC pass, or SPF or DKIM
+    pass aligned with it, RFC 7489 section 3.1). A pass for any other domain, the sender's
+    own server's for instance, gives no power: anyone can pass SPF and DKIM for a domain
+    they own while writing an agent's address in From."""
+    if mail.sender is None or config.agent(mail.sender.key) is None:
+        return False
+    return mail.auth.authenticates(mail.sender.key)
 
 
 def take_agent_reply(

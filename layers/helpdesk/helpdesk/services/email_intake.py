@@ -154,12 +154,11 @@ class EmailIntake:
                     existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
                 )
         if existing is not None and self._is_agent(sender) and not suppress:
-            if mail.auth.passed:
-                from helpdesk.services.agent_mail import take_agent_reply
+            from helpdesk.services.agent_mail import has_agent_power, take_agent_reply
 
+            if has_agent_power(mail, config):
                 return take_agent_reply(self, existing, mail, raw_key, now)
-            # From an agent's address but not authenticated: no agent power (an
-            # agent reply counts only with SPF or DKIM pass and DMARC not failing).
+            # From an agent's address but not authenticated for its domain: no agent power.
             flags.append("unauthenticated_agent")
         if existing is not None and existing.status != "closed":
             return self._append(
