@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from intake_support import forget_everything
 
@@ -95,6 +95,8 @@ def shared_stack() -> Iterator[LocalStack]:
 def test_any_bytes_delivered_end_as_a_kept_message_and_nothing_fails(
     shared_stack: LocalStack, raw: bytes
 ) -> None:
+    # An empty object is a folder marker, not a mail: skipped (test_documented_events).
+    assume(raw)
     stack = shared_stack
     forget_everything(stack)
     errors_before = len(stack.invocation_errors)

@@ -224,9 +224,10 @@ class AgentDesk:
 
 
 def _claims_true(value: object) -> bool:
-    """A boolean claim as IdPs and API Gateway deliver it: JSON ``true`` in the token, the
-    string ``"true"`` where the claims were passed on as strings (API Gateway hands JWT
-    claims to the function as strings; Cognito's own authorizers always did)."""
+    """A boolean claim as it may reach the function: JSON ``true`` as Cognito's ID token
+    carries it, or the string ``"true"``, as API Gateway passes claims on (its payload 2.0
+    example shows every claim value as a string; the REST API Cognito authorizer always
+    sent ``"email_verified": "true"``)."""
     if isinstance(value, bool):
         return value
     return isinstance(value, str) and value.strip().lower() == "true"
