@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from helpdesk.errors import Conflict
@@ -35,6 +37,8 @@ HTML_LIMIT = 150_000
 # so a topmost block naming anyone else was written by the sender.
 SES_AUTHSERV_ID = "amazonses.com"
 OPEN_ATTEMPTS = 5
+# Message-IDs of In-Reply-To and References looked up per mail (the nearest first).
+THREAD_LOOKUPS = 10
 
 
 @dataclass
@@ -124,7 +128,11 @@ class EmailIntake:
             # kept for a human, and no acknowledgement is attempted that could only fail.
             suppress.append("invalid_sender")
 
-        existing = None if "spoofed" in flags else self._thread(mail, sender)
+        existing, named = (None, None) if "spoofed" in flags else self._thread(mail, sender)
+        if existing is None and named is not None:
+            # The mail names a ticket its sender takes no part in: it becomes a ticket of
+            # the sender's own, linked for the agent to see, and never joins the other.
+            flags.append("outsider")
         if robot is not None and "spoofed" not in flags:
             existing = self._bounced_ticket(mail) or existing
             if existing is not None:
@@ -146,27 +154,50 @@ class EmailIntake:
 
         if suppress == [] and not self._within_ack_limit(sender, mail, raw_key, now):
             suppress.append("loop_limit")
-        return self._open(mail, raw_key, now, flags, suppress, linked_to=existing)
+        return self._open(mail, raw_key, now, flags, suppress, linked_to=existing or named)
 
-    def _thread(self, mail: ParsedMail, sender: str) -> Ticket | None:
-        """Find the ticket this message continues.
+    def _thread(self, mail: ParsedMail, sender: str) -> tuple[Ticket | None, Ticket | None]:
+        """The ticket this message continues, and else the first ticket it names.
 
         In-Reply-To/References first (RFC 5322 §3.6.4): they name Message-IDs we sent or
-        received. Then the plus-address (support+REF@) and the ``[#REF]`` subject token,
-        which only count when the sender is on that ticket, so that nobody can write
-        themselves into another customer's ticket by guessing a reference.
+        received. Then the plus-address (support+REF@) and the ``[#REF]`` subject token.
+        Every one of them only attaches the mail when its sender takes part in the ticket
+        (:meth:`_takes_part`): a Message-ID or a reference is known to whoever saw one mail
+        of the conversation (a forward, a reply-all, a guess), and knowing it must never
+        put anyone into another customer's conversation. A ticket named by a sender who
+        takes no part in it comes back second, for the new ticket to link to.
         """
-        for message_id in (*mail.in_reply_to, *reversed(mail.references)):
+        named: Ticket | None = None
+        for ticket in self._named_tickets(mail):
+            if self._takes_part(ticket, sender):
+                return ticket, None
+            named = named or ticket
+        return None, named
+
+    def _named_tickets(self, mail: ParsedMail) -> Iterator[Ticket]:
+        """The tickets a mail's threading headers and tokens name, nearest first.
+
+        At most :data:`THREAD_LOOKUPS` Message-IDs are looked up: In-Reply-To, then the
+        last of References, which RFC 5322 §3.6.4 orders from the root to the parent, so
+        the last are the nearest. A mail listing thousands of guessed IDs costs no more
+        than a real reply.
+        """
+        message_ids = dict.fromkeys((*mail.in_reply_to, *reversed(mail.references)))
+        for message_id in islice(message_ids, THREAD_LOOKUPS):
             ref = self.repo.ticket_for_message_id(message_id)
-            if ref is not None:
-                ticket = self.repo.find_ticket(ref)
-                if ticket is not None:
-                    return ticket
-        for ref in self._token_refs(mail):
+            ticket = self.repo.find_ticket(ref) if ref is not None else None
+            if ticket is not None:
+                yield ticket
+        # A subject can carry any number of tokens: the same bound holds for them.
+        for ref in islice(self._token_refs(mail), THREAD_LOOKUPS):
             ticket = self.repo.find_ticket(ref)
-            if ticket is not None and (ticket.involves(sender) or self._is_agent(sender)):
-                return ticket
-        return None
+            if ticket is not None:
+                yield ticket
+
+    def _takes_part(self, ticket: Ticket, sender: str) -> bool:
+        """The sender is the ticket's contact, one of its participants (the addresses the
+        contact's opening mail was sent to or copied to) or an agent."""
+        return bool(sender) and (ticket.involves(sender) or self._is_agent(sender))
 
     def _bounced_ticket(self, mail: ParsedMail) -> Ticket | None:
         """The ticket whose mail a delivery status notification reports on: RFC 3464
@@ -469,7 +500,9 @@ class EmailIntake:
         flags: list[str],
         suppress: list[str],
     ) -> IntakeResult:
-        """A customer's (or participant's) follow-up on an open ticket."""
+        """A customer's (or participant's) follow-up on an open ticket. Only mail from
+        someone who takes part reaches here (:meth:`_thread`), so writing never makes
+        anyone a participant."""
         message = self._message(mail, raw_key, now, ticket.ref, flags)
         sender = message.author
         from helpdesk.services.clocks import Change, apply
@@ -480,8 +513,6 @@ class EmailIntake:
             updated, timer_changes = apply(
                 ticket, Change(customer_message=True), at=now, config=self.config
             )
-            if sender and not updated.involves(sender) and not self._is_agent(sender):
-                updated.participants = [*updated.participants, sender]
             try:
                 self.repo.commit(
                     updated,
