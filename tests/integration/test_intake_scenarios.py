@@ -162,3 +162,16 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_linked_to_it() -> None:
     assert new["messages"][0]["text"].startswith("It came back broken, the lid is cracked.")
     assert [m["ticket"] for m in _acknowledgements(state)] == [old["ref"], new["ref"]]
     assert state["dead_letters"] == []
+
+
+def test_an_autoresponder_varying_its_plus_address_gets_no_more_than_the_cap(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = _play("intake_loop_plus_addresses.yaml", capsys)
+    senders = [f"support+{n}@vendor.example" for n in range(1001, 1013)]
+    assert [t["contact"]["email"] for t in state["tickets"]] == senders
+    # The shipped config: three acknowledgements per mailbox and hour.
+    assert [m["to"] for m in _acknowledgements(state)] == [[s] for s in senders[:3]]
+    assert [(s["reason"], s["from"]) for s in state["suppressed"]] == [
+        ("loop_limit", sender) for sender in senders[3:]
+    ]

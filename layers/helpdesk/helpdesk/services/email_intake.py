@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from helpdesk.errors import Conflict
 from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.compose import valid_address
+from helpdesk.mail.mailbox import domain_of, mailbox_key
 from helpdesk.mail.parse import Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
@@ -222,17 +223,36 @@ class EmailIntake:
         return self.config.agent(address) is not None
 
     def _within_ack_limit(self, sender: str, mail: ParsedMail, raw_key: str, now: datetime) -> bool:
-        """At most N acknowledgements per sender per hour, counted atomically, so that two
-        autoresponders that slipped past the robot checks can never ping-pong. A retried
-        delivery is the same member of the count, never a second one."""
-        limit = self.config.limits.acknowledgements_per_sender_per_hour
+        """At most N acknowledgements per sender's mailbox per hour, and M per domain,
+        counted atomically, so that two autoresponders that slipped past the robot checks
+        can never ping-pong, not even one that varies its address (support+1001@,
+        support+1002@: one mailbox; anything@vendor.example: one domain). The free-mail
+        domains and the desk's own are capped per mailbox only: their users are strangers
+        to each other. A retried delivery is the same member of the count, never a second
+        one."""
+        limits = self.config.limits
         window = now.strftime("%Y%m%d%H")
-        return self.repo.count_once_in_window(
-            f"ACK#{sender}",
+        expires_at = int(now.timestamp()) + 7200
+        # Hashed: a member's size is bounded whatever the Message-ID's.
+        member = hashlib.sha256(f"{sender}\n{mail.message_id or raw_key}".encode()).hexdigest()
+        mailbox = mailbox_key(sender)
+        if not self.repo.count_once_in_window(
+            f"ACK#{mailbox}",
             window,
-            mail.message_id or raw_key,
-            limit=limit,
-            expires_at=int(now.timestamp()) + 7200,
+            member[:32],
+            limit=limits.acknowledgements_per_sender_per_hour,
+            expires_at=expires_at,
+        ):
+            return False
+        domain = domain_of(mailbox)
+        if domain in limits.free_mail_domains or domain == self.config.helpdesk.mail_domain:
+            return True
+        return self.repo.count_once_in_window(
+            f"ACK-DOMAIN#{domain}",
+            window,
+            member[:32],
+            limit=limits.acknowledgements_per_domain_per_hour,
+            expires_at=expires_at,
         )
 
     # ------------------------------------------------------------------ writes
