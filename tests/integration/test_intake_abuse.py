@@ -124,3 +124,68 @@ def test_an_autoresponder_varying_its_whole_address_is_capped_per_domain(tmp_pat
         ("loop_limit", "queue-4@vendor.example"),
         ("loop_limit", "queue-5@vendor.example"),
     ]
+
+
+def test_robot_mail_threads_only_from_a_participant_but_a_bounce_finds_its_ticket(
+    stack: LocalStack,
+) -> None:
+    stack.deliver_email(
+        _mail(
+            "From: Anna Schmidt <anna@example.com>",
+            "To: support@support.example",
+            "Subject: Where is my order?",
+            "Message-ID: <order-7@example.com>",
+            body="It has been two weeks.",
+        )
+    )
+    stack.drain()
+    [ack] = [m for m in build_state(stack)["outbox"] if m["kind"] == "acknowledgement"]
+    ack_id = ack["headers"]["Message-ID"]
+    # An out-of-office note from someone the acknowledgement was forwarded to.
+    stack.deliver_email(
+        _mail(
+            "From: Carl <carl@elsewhere.example>",
+            "To: support@support.example",
+            f"Subject: Out of office: {ack['subject']}",
+            "Message-ID: <ooo-1@elsewhere.example>",
+            "Auto-Submitted: auto-replied",
+            f"In-Reply-To: {ack_id}",
+            body="I am away until Monday.",
+        )
+    )
+    # A bounce that names our mail in In-Reply-To and in its report.
+    stack.deliver_email(
+        _mail(
+            "Return-Path: <>",
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>",
+            "To: support@support.example",
+            "Subject: Undelivered Mail Returned to Sender",
+            "Message-ID: <dsn-1@mx.example.com>",
+            f"In-Reply-To: {ack_id}",
+            "MIME-Version: 1.0",
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="R"',
+            body=(
+                "--R\r\nContent-Type: text/plain\r\n\r\nCould not be delivered.\r\n"
+                "--R\r\nContent-Type: message/delivery-status\r\n\r\n"
+                "Reporting-MTA: dns; mx.example.com\r\n\r\n"
+                "Final-Recipient: rfc822; anna@example.com\r\nAction: failed\r\n"
+                "Status: 5.1.1\r\n\r\n"
+                "--R\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+                f"From: support@support.example\r\nTo: anna@example.com\r\n"
+                f"Message-ID: {ack_id}\r\n\r\n--R--"
+            ),
+        )
+    )
+    stack.drain()
+    state = build_state(stack)
+
+    anna, carl = state["tickets"]
+    assert [m["from"] for m in anna["messages"]] == [
+        "anna@example.com",
+        "mailer-daemon@mx.example.com",
+    ]
+    assert "outsider" not in anna["flags"] and anna["participants"] == []
+    assert carl["contact"]["email"] == "carl@elsewhere.example"
+    assert carl["linked_to"] == anna["ref"]
+    assert set(carl["flags"]) == {"auto_reply", "outsider"}
+    assert [m["kind"] for m in state["outbox"]] == ["acknowledgement", "assignment"]

@@ -130,10 +130,6 @@ class EmailIntake:
             suppress.append("invalid_sender")
 
         existing, named = (None, None) if "spoofed" in flags else self._thread(mail, sender)
-        if existing is None and named is not None:
-            # The mail names a ticket its sender takes no part in: it becomes a ticket of
-            # the sender's own, linked for the agent to see, and never joins the other.
-            flags.append("outsider")
         if robot is not None and "spoofed" not in flags:
             existing = self._bounced_ticket(mail) or existing
             if existing is not None:
@@ -153,6 +149,10 @@ class EmailIntake:
                 existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
             )
 
+        if existing is None and named is not None:
+            # The mail names a ticket its sender takes no part in: it becomes a ticket of
+            # the sender's own, linked for the agent to see, and never joins the other.
+            flags.append("outsider")
         if suppress == [] and not self._within_ack_limit(sender, mail, raw_key, now):
             suppress.append("loop_limit")
         return self._open(mail, raw_key, now, flags, suppress, linked_to=existing or named)
