@@ -31,6 +31,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def notifier() -> Notifier:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.aws.ses import SesMailer
+    from helpdesk.aws.ssm import secret_parameter
     from helpdesk.runtime import load_config_once
     from helpdesk.services.notify import Notifier
 
@@ -38,6 +39,8 @@ def notifier() -> Notifier:
         repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
         mailer=SesMailer(),
         config=load_config_once(require("HELPDESK_CONFIG")),
+        # Read once per container: it keys the Message-IDs of the mail sent.
+        signing_key=secret_parameter(require("SIGNING_KEY_PARAMETER")),
     )
 
 

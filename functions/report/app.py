@@ -23,6 +23,7 @@ logger = Logger()
 def desk() -> ReportDesk:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.aws.ses import SesMailer
+    from helpdesk.aws.ssm import secret_parameter
     from helpdesk.runtime import load_config_once
     from helpdesk.services.reports import ReportDesk
 
@@ -30,6 +31,8 @@ def desk() -> ReportDesk:
         repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
         mailer=SesMailer(),
         config=load_config_once(require("HELPDESK_CONFIG")),
+        # Read once per container: it keys the Message-IDs of the reports.
+        signing_key=secret_parameter(require("SIGNING_KEY_PARAMETER")),
     )
 
 

@@ -31,15 +31,21 @@ logger = Logger()
 def router() -> Router:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.aws.ses import SesMailer
+    from helpdesk.aws.ssm import secret_parameter
     from helpdesk.runtime import load_config_once
     from helpdesk.services.notify import Notifier
     from helpdesk.services.routing import Router
 
     repo = DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS")))
     config = load_config_once(require("HELPDESK_CONFIG"))
-    return Router(
-        repo=repo, notifier=Notifier(repo=repo, mailer=SesMailer(), config=config), config=config
+    # The signing key (read once per container) keys the Message-IDs of the mail sent.
+    notifier = Notifier(
+        repo=repo,
+        mailer=SesMailer(),
+        config=config,
+        signing_key=secret_parameter(require("SIGNING_KEY_PARAMETER")),
     )
+    return Router(repo=repo, notifier=notifier, config=config)
 
 
 def record_handler(record: SQSRecord) -> None:

@@ -271,3 +271,33 @@ def test_markup_and_line_breaks_in_the_form_never_reach_a_header_or_unescaped_ht
     html = html_part.get_content()
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_flood_aimed_at_one_mailbox_through_plus_addresses_answers_429(
+    stack: LocalStack,
+) -> None:
+    victim = next(_customers).split("@")[0]
+    # Each from a client of its own: only the mailbox is common to them.
+    spellings = [f"{victim}+{n}@example.com" for n in range(PER_ADDRESS)]
+    accepted = [post(stack, a_form(email=email)).status for email in spellings]
+
+    flooded = post(stack, a_form(email=f"{victim.upper()}+{PER_ADDRESS}@EXAMPLE.com"))
+
+    assert accepted == [201] * PER_ADDRESS
+    assert flooded.status == 429
+    assert "email address" in flooded.json()["detail"]
+    victim_mail = [m for m in build_state(stack)["outbox"] if m["to"][0].startswith(f"{victim}+")]
+    assert len(victim_mail) == PER_ADDRESS
+
+
+def test_a_flood_from_one_ipv6_network_answers_429_whatever_the_addresses_in_it(
+    stack: LocalStack,
+) -> None:
+    # One subscriber's /64: every address in it is the same client.
+    clients = [f"2001:db8:7:42::{n:x}" for n in range(1, PER_CLIENT + 2)]
+
+    statuses = [post(stack, a_form(), client=client).status for client in clients]
+
+    assert statuses == [201] * PER_CLIENT + [429]
+    # Another subscriber's network is another client.
+    assert post(stack, a_form(), client="2001:db8:7:43::1").status == 201

@@ -100,7 +100,39 @@ def test_a_stranger_with_a_tickets_reference_gets_a_ticket_of_their_own(
         "Please send it to 1 Evil Street instead.",
         "Use 1 Evil Street.",
     ]
-    assert all(t["linked_to"] is None for t in strangers)
+    # The agent sees where the stranger pointed; the stranger is on no ticket but their own.
+    assert all(t["linked_to"] == anna["ref"] for t in strangers)
+    assert all("outsider" in t["flags"] for t in strangers)
+    assert all(t["participants"] == [] for t in strangers)
+
+
+def test_a_stranger_answering_our_mail_to_a_customer_never_joins_her_ticket(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = _play("intake_hijack_headers.yaml", capsys)
+    anna, *strangers = state["tickets"]
+    assert anna["participants"] == []
+    assert [(m["from"], m["text"].splitlines()[0]) for m in anna["messages"]] == [
+        ("anna@example.com", "My card ending 4242 was charged twice for order 5521."),
+        ("lena@support.example", "We are looking into the double charge."),
+        ("lena@support.example", "The second charge is refunded to card 4242."),
+    ]
+    # In-Reply-To alone, References alone, reply-all: three tickets of Mallory's own.
+    assert [t["contact"]["email"] for t in strangers] == ["mallory@evil.example"] * 3
+    assert [t["messages"][0]["text"].splitlines()[0] for t in strangers] == [
+        "Please send the refund to my new card instead.",
+        "Any news on my refund?",
+        "Thanks, and please copy me on everything.",
+    ]
+    assert all(t["linked_to"] == anna["ref"] and "outsider" in t["flags"] for t in strangers)
+    # Nothing about Anna's ticket ever goes to Mallory: not as To, not as Cc.
+    about_anna = [m for m in state["outbox"] if m["ticket"] == anna["ref"]]
+    assert [m["kind"] for m in about_anna] == ["acknowledgement", "assignment", "reply", "reply"]
+    for mail in about_anna:
+        assert "mallory@evil.example" not in [*mail["to"], mail["headers"].get("Cc", "")]
+    to_mallory = [m for m in state["outbox"] if "mallory@evil.example" in m["to"]]
+    assert {m["ticket"] for m in to_mallory} <= {t["ref"] for t in strangers}
+    assert all("4242" not in m["text"] for m in to_mallory)
 
 
 def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_linked_to_it() -> None:
@@ -130,3 +162,16 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_linked_to_it() -> None:
     assert new["messages"][0]["text"].startswith("It came back broken, the lid is cracked.")
     assert [m["ticket"] for m in _acknowledgements(state)] == [old["ref"], new["ref"]]
     assert state["dead_letters"] == []
+
+
+def test_an_autoresponder_varying_its_plus_address_gets_no_more_than_the_cap(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = _play("intake_loop_plus_addresses.yaml", capsys)
+    senders = [f"support+{n}@vendor.example" for n in range(1001, 1013)]
+    assert [t["contact"]["email"] for t in state["tickets"]] == senders
+    # The shipped config: three acknowledgements per mailbox and hour.
+    assert [m["to"] for m in _acknowledgements(state)] == [[s] for s in senders[:3]]
+    assert [(s["reason"], s["from"]) for s in state["suppressed"]] == [
+        ("loop_limit", sender) for sender in senders[3:]
+    ]

@@ -30,6 +30,7 @@ from helpdesk.mail.compose import (
 )
 
 DOMAIN = "support.example"
+KEY = b"test-signing-key"
 WHEN = datetime(2026, 11, 23, 11, 30, tzinfo=UTC)
 WORD_JOINER = "\u2060"
 
@@ -62,7 +63,7 @@ SINGLE_PART_HEADERS = {
 
 
 def composed(mail: OutboundMail, date: datetime = WHEN) -> bytes:
-    return compose(mail, domain=DOMAIN, date=date)
+    return compose(mail, domain=DOMAIN, date=date, message_id_key=KEY)
 
 
 def parsed(mail: OutboundMail) -> EmailMessage:
@@ -276,15 +277,37 @@ def test_a_relayed_agent_reply_is_not_marked_automatic() -> None:
 
 
 def test_message_ids_are_deterministic_and_shaped_for_the_echo_check() -> None:
-    first = make_message_id("HD-7K3M9Q", "reply", "event-42", "support.example")
-    again = make_message_id("HD-7K3M9Q", "reply", "event-42", "support.example")
-    other = make_message_id("HD-7K3M9Q", "reply", "event-43", "support.example")
+    first = make_message_id("HD-7K3M9Q", "reply", "event-42", "support.example", secret=KEY)
+    again = make_message_id("HD-7K3M9Q", "reply", "event-42", "support.example", secret=KEY)
+    other = make_message_id("HD-7K3M9Q", "reply", "event-43", "support.example", secret=KEY)
 
     assert first == again
     assert first != other
     assert first.startswith("hd.hd-7k3m9q.reply.")
     assert first.endswith("@support.example")
-    assert make_message_id(None, "report", "2026-11", "support.example").startswith("hd.x.report.")
+    report = make_message_id(None, "report", "2026-11", "support.example", secret=KEY)
+    assert report.startswith("hd.x.report.")
+
+
+def test_a_message_id_cannot_be_computed_from_the_reference_without_the_key() -> None:
+    # What the unkeyed scheme gave: sha256 of the cause, known from the reference alone.
+    import hashlib
+
+    ours = make_message_id("HD-7K3M9Q", "acknowledgement", "first", DOMAIN, secret=KEY)
+    guessed = hashlib.sha256(b"first").hexdigest()[:16]
+    other_desk = make_message_id(
+        "HD-7K3M9Q", "acknowledgement", "first", DOMAIN, secret=b"another desk's key"
+    )
+
+    assert ours.split(".")[3].split("@")[0] != guessed
+    assert ours != other_desk
+
+
+def test_a_message_id_is_never_made_without_a_key() -> None:
+    with pytest.raises(ValueError, match="key"):
+        make_message_id("HD-7K3M9Q", "reply", "event-42", DOMAIN, secret=b"")
+    with pytest.raises(ValueError, match="Message-ID"):
+        compose(ACKNOWLEDGEMENT, domain=DOMAIN, date=datetime(2026, 11, 23, tzinfo=UTC))
 
 
 @pytest.mark.parametrize(
@@ -300,7 +323,7 @@ def test_message_ids_refuse_parts_that_would_break_the_msg_id_syntax(
     ticket: str, kind: str, domain: str
 ) -> None:
     with pytest.raises(ValueError):
-        make_message_id(ticket, kind, "key", domain)
+        make_message_id(ticket, kind, "key", domain, secret=KEY)
 
 
 def test_a_retried_send_of_the_same_mail_carries_the_same_message_id() -> None:

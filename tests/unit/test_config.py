@@ -594,3 +594,30 @@ def test_priorities_are_ordered_from_low_to_urgent() -> None:
         "high",
         "urgent",
     ]
+
+
+def test_caps_per_domain_default_to_thirty_with_the_big_free_mail_domains_exempt() -> None:
+    limits = parse_config(BASE).limits
+
+    assert limits.acknowledgements_per_domain_per_hour == 30
+    assert {"gmail.com", "outlook.com", "qq.com", "mail.ru"} <= set(limits.free_mail_domains)
+
+
+def test_free_mail_domains_are_written_in_lower_case_and_checked() -> None:
+    config = parse_config(BASE + "limits:\n  free_mail_domains: [Mail.Example, '@post.example']\n")
+    assert config.limits.free_mail_domains == ("mail.example", "post.example")
+
+    text = BASE + "limits:\n  free_mail_domains: [mail.example, not a domain]\n"
+    (problem,) = problems_of(text)
+    assert problem.path == "limits.free_mail_domains[1]"
+    assert "not a mail domain" in problem.message
+
+
+def test_a_domain_cap_below_the_cap_per_sender_is_refused() -> None:
+    text = BASE + (
+        "limits:\n  acknowledgements_per_sender_per_hour: 5\n"
+        "  acknowledgements_per_domain_per_hour: 4\n"
+    )
+    (problem,) = problems_of(text)
+    assert problem.path == "limits"
+    assert "at least acknowledgements_per_sender_per_hour" in problem.message

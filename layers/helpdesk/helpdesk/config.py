@@ -495,10 +495,28 @@ class Surveys(_Section):
         return value
 
 
+# Mailbox providers whose one domain serves millions of unrelated people: a cap per domain
+# would let one of them silence all the others, so these are capped per mailbox only. The
+# biggest by users worldwide, and those of the desk's languages (Chinese, Russian, German).
+FREE_MAIL_DOMAINS: tuple[str, ...] = (
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
+    "yahoo.com", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "proton.me",
+    "protonmail.com", "zoho.com", "mail.com", "gmx.com", "gmx.net", "gmx.de", "web.de",
+    "t-online.de", "qq.com", "foxmail.com", "163.com", "126.com", "yeah.net", "sina.com",
+    "aliyun.com", "mail.ru", "inbox.ru", "list.ru", "bk.ru", "yandex.ru", "yandex.com",
+    "ya.ru", "rambler.ru",
+)  # fmt: skip
+
+
 class Limits(_Section):
-    """Abuse and size limits."""
+    """Abuse and size limits. Caps on senders count mailboxes (plus tags, case and Gmail's
+    dots removed: :func:`helpdesk.mail.mailbox.mailbox_key`), not spellings."""
 
     acknowledgements_per_sender_per_hour: Count = 3
+    # Every mailbox of one domain together (an autoresponder that varies its whole local
+    # part), except the free-mail domains below and the desk's own.
+    acknowledgements_per_domain_per_hour: Count = 30
+    free_mail_domains: tuple[MailDomain, ...] = FREE_MAIL_DOMAINS
     attachment_max_bytes: Count = 10_485_760
     attachments_max_count: Count = 20
     form_message_max_chars: Count = 20_000
@@ -507,6 +525,15 @@ class Limits(_Section):
     form_per_ip_per_hour: Count = 20
     outbound_per_recipient_per_hour: Count = 20
     outbound_per_ticket_per_hour: Count = 10
+
+    @model_validator(mode="after")
+    def _domain_cap_holds_a_mailbox(self) -> Limits:
+        if self.acknowledgements_per_domain_per_hour < self.acknowledgements_per_sender_per_hour:
+            raise ValueError(
+                "acknowledgements_per_domain_per_hour must be at least "
+                "acknowledgements_per_sender_per_hour (a domain holds every one of its senders)"
+            )
+        return self
 
 
 class Reports(_Section):

@@ -9,7 +9,6 @@ written here.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -21,6 +20,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import Policy
 from email.utils import format_datetime
+
+from helpdesk.signing import keyed_digest
 
 __all__ = [
     "ANSWERING_KINDS",
@@ -84,6 +85,8 @@ _HEADER_CONTROL_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 # U+2060 WORD JOINER: invisible and non-breaking, so "=?" reads the same to a person while
 # no parser can take it for the start of an RFC 2047 encoded word.
 _ENCODED_WORD_START = "=?"
+# Domain separation under the signing key (see helpdesk.signing).
+_MESSAGE_ID_PURPOSE = b"helpdesk-message-id\x00"
 _DEFUSED_ENCODED_WORD_START = "=\u2060?"
 
 
@@ -182,12 +185,15 @@ def valid_address(addr: str) -> bool:
     return parsed.addr_spec == addr and not parsed.display_name
 
 
-def make_message_id(ticket: str | None, kind: str, key: str, domain: str) -> str:
+def make_message_id(ticket: str | None, kind: str, key: str, domain: str, *, secret: bytes) -> str:
     """A deterministic Message-ID (without angle brackets) for one mail of one ticket.
 
-    ``hd.<ticket or x>.<kind>.<16 hex digits of sha256(key)>@<domain>``: a send retried
-    after a crash carries the same id, which mail clients collapse as a duplicate, and the
-    inbound robot check recognises our own echoes by the ``hd.`` prefix and our domain.
+    ``hd.<ticket or x>.<kind>.<16 hex digits of HMAC(secret, ticket, kind, key)>@<domain>``:
+    a send retried after a crash carries the same id, which mail clients collapse as a
+    duplicate, and the inbound robot check recognises our own echoes by the ``hd.`` prefix
+    and our domain. Keyed with the desk's signing key, so that nobody can compute the id of
+    a ticket's mail from its reference; knowing one is still no way into a ticket (intake
+    threads a mail only when its sender takes part in the ticket).
     """
     ticket_part = "x" if ticket is None else ticket.lower()
     kind_part = kind.lower()
@@ -197,7 +203,8 @@ def make_message_id(ticket: str | None, kind: str, key: str, domain: str) -> str
         raise ValueError(f"{kind!r} is not a mail kind usable in a Message-ID")
     if _DOMAIN_ONLY.fullmatch(domain) is None:
         raise ValueError(f"{domain!r} is not a mail domain")
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    payload = "\x1f".join((ticket_part, kind_part, key)).encode("utf-8")
+    digest = keyed_digest(secret, _MESSAGE_ID_PURPOSE, payload).hex()[:16]
     return f"hd.{ticket_part}.{kind_part}.{digest}@{domain.lower()}"
 
 
@@ -219,10 +226,13 @@ def subject_with_token(subject: str, ref: str) -> str:
     return f"Re: {rest}" if was_reply else rest
 
 
-def compose(mail: OutboundMail, *, domain: str, date: datetime) -> bytes:
+def compose(
+    mail: OutboundMail, *, domain: str, date: datetime, message_id_key: bytes | None = None
+) -> bytes:
     """Return ``mail`` as RFC 5322 bytes with CRLF line ends, ready for SES SendRawEmail.
 
-    ``domain`` names the right-hand side of a generated Message-ID; ``date`` must be aware.
+    ``domain`` names the right-hand side of a generated Message-ID, keyed with
+    ``message_id_key`` (needed when ``mail.message_id`` is None); ``date`` must be aware.
     Raises ValueError for an invalid sender, recipient or Reply-To address, for a mail
     without recipients, for an unknown kind and for a malformed ``message_id``; malformed
     msg-ids from inbound mail in ``in_reply_to`` and ``references`` are left out rather
@@ -245,7 +255,11 @@ def compose(mail: OutboundMail, *, domain: str, date: datetime) -> bytes:
 
     message_id = mail.message_id
     if message_id is None:
-        message_id = make_message_id(mail.ticket, mail.kind, _content_key(mail), domain)
+        if message_id_key is None:
+            raise ValueError("a mail needs its Message-ID, or the key to make one")
+        message_id = make_message_id(
+            mail.ticket, mail.kind, _content_key(mail), domain, secret=message_id_key
+        )
     elif not _valid_message_id(message_id):
         raise ValueError(f"invalid Message-ID {message_id!r}")
     in_reply_to = mail.in_reply_to if _valid_message_id(mail.in_reply_to) else None

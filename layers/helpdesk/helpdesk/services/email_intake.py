@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from helpdesk.errors import Conflict
 from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.compose import valid_address
+from helpdesk.mail.mailbox import domain_of, mailbox_key
 from helpdesk.mail.parse import Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
@@ -54,6 +57,8 @@ def is_mail_object(key: str, size: int | None = None) -> bool:
         and name.rsplit("/", 1)[-1] != SES_SETUP_NOTIFICATION
         and size != 0
     )
+# Message-IDs of In-Reply-To and References looked up per mail (the nearest first).
+THREAD_LOOKUPS = 10
 
 
 @dataclass
@@ -146,7 +151,7 @@ class EmailIntake:
             # kept for a human, and no acknowledgement is attempted that could only fail.
             suppress.append("invalid_sender")
 
-        existing = None if "spoofed" in flags else self._thread(mail, sender)
+        existing, named = (None, None) if "spoofed" in flags else self._thread(mail, sender)
         if robot is not None and "spoofed" not in flags:
             existing = self._bounced_ticket(mail) or existing
             if existing is not None:
@@ -165,29 +170,56 @@ class EmailIntake:
                 existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
             )
 
+        if existing is None and named is not None:
+            # The mail names a ticket its sender takes no part in: it becomes a ticket of
+            # the sender's own, linked for the agent to see, and never joins the other.
+            flags.append("outsider")
         if suppress == [] and not self._within_ack_limit(sender, mail, raw_key, now):
             suppress.append("loop_limit")
-        return self._open(mail, raw_key, now, flags, suppress, linked_to=existing)
+        return self._open(mail, raw_key, now, flags, suppress, linked_to=existing or named)
 
-    def _thread(self, mail: ParsedMail, sender: str) -> Ticket | None:
-        """Find the ticket this message continues.
+    def _thread(self, mail: ParsedMail, sender: str) -> tuple[Ticket | None, Ticket | None]:
+        """The ticket this message continues, and else the first ticket it names.
 
         In-Reply-To/References first (RFC 5322 §3.6.4): they name Message-IDs we sent or
-        received. Then the plus-address (support+REF@) and the ``[#REF]`` subject token,
-        which only count when the sender is on that ticket, so that nobody can write
-        themselves into another customer's ticket by guessing a reference.
+        received. Then the plus-address (support+REF@) and the ``[#REF]`` subject token.
+        Every one of them only attaches the mail when its sender takes part in the ticket
+        (:meth:`_takes_part`): a Message-ID or a reference is known to whoever saw one mail
+        of the conversation (a forward, a reply-all, a guess), and knowing it must never
+        put anyone into another customer's conversation. A ticket named by a sender who
+        takes no part in it comes back second, for the new ticket to link to.
         """
-        for message_id in (*mail.in_reply_to, *reversed(mail.references)):
+        named: Ticket | None = None
+        for ticket in self._named_tickets(mail):
+            if self._takes_part(ticket, sender):
+                return ticket, None
+            named = named or ticket
+        return None, named
+
+    def _named_tickets(self, mail: ParsedMail) -> Iterator[Ticket]:
+        """The tickets a mail's threading headers and tokens name, nearest first.
+
+        At most :data:`THREAD_LOOKUPS` Message-IDs are looked up: In-Reply-To, then the
+        last of References, which RFC 5322 §3.6.4 orders from the root to the parent, so
+        the last are the nearest. A mail listing thousands of guessed IDs costs no more
+        than a real reply.
+        """
+        message_ids = dict.fromkeys((*mail.in_reply_to, *reversed(mail.references)))
+        for message_id in islice(message_ids, THREAD_LOOKUPS):
             ref = self.repo.ticket_for_message_id(message_id)
-            if ref is not None:
-                ticket = self.repo.find_ticket(ref)
-                if ticket is not None:
-                    return ticket
-        for ref in self._token_refs(mail):
+            ticket = self.repo.find_ticket(ref) if ref is not None else None
+            if ticket is not None:
+                yield ticket
+        # A subject can carry any number of tokens: the same bound holds for them.
+        for ref in islice(self._token_refs(mail), THREAD_LOOKUPS):
             ticket = self.repo.find_ticket(ref)
-            if ticket is not None and (ticket.involves(sender) or self._is_agent(sender)):
-                return ticket
-        return None
+            if ticket is not None:
+                yield ticket
+
+    def _takes_part(self, ticket: Ticket, sender: str) -> bool:
+        """The sender is the ticket's contact, one of its participants (the addresses the
+        contact's opening mail was sent to or copied to) or an agent."""
+        return bool(sender) and (ticket.involves(sender) or self._is_agent(sender))
 
     def _bounced_ticket(self, mail: ParsedMail) -> Ticket | None:
         """The ticket whose mail a delivery status notification reports on: RFC 3464
@@ -212,17 +244,36 @@ class EmailIntake:
         return self.config.agent(address) is not None
 
     def _within_ack_limit(self, sender: str, mail: ParsedMail, raw_key: str, now: datetime) -> bool:
-        """At most N acknowledgements per sender per hour, counted atomically, so that two
-        autoresponders that slipped past the robot checks can never ping-pong. A retried
-        delivery is the same member of the count, never a second one."""
-        limit = self.config.limits.acknowledgements_per_sender_per_hour
+        """At most N acknowledgements per sender's mailbox per hour, and M per domain,
+        counted atomically, so that two autoresponders that slipped past the robot checks
+        can never ping-pong, not even one that varies its address (support+1001@,
+        support+1002@: one mailbox; anything@vendor.example: one domain). The free-mail
+        domains and the desk's own are capped per mailbox only: their users are strangers
+        to each other. A retried delivery is the same member of the count, never a second
+        one."""
+        limits = self.config.limits
         window = now.strftime("%Y%m%d%H")
-        return self.repo.count_once_in_window(
-            f"ACK#{sender}",
+        expires_at = int(now.timestamp()) + 7200
+        # Hashed: a member's size is bounded whatever the Message-ID's.
+        member = hashlib.sha256(f"{sender}\n{mail.message_id or raw_key}".encode()).hexdigest()
+        mailbox = mailbox_key(sender)
+        if not self.repo.count_once_in_window(
+            f"ACK#{mailbox}",
             window,
-            mail.message_id or raw_key,
-            limit=limit,
-            expires_at=int(now.timestamp()) + 7200,
+            member[:32],
+            limit=limits.acknowledgements_per_sender_per_hour,
+            expires_at=expires_at,
+        ):
+            return False
+        domain = domain_of(mailbox)
+        if domain in limits.free_mail_domains or domain == self.config.helpdesk.mail_domain:
+            return True
+        return self.repo.count_once_in_window(
+            f"ACK-DOMAIN#{domain}",
+            window,
+            member[:32],
+            limit=limits.acknowledgements_per_domain_per_hour,
+            expires_at=expires_at,
         )
 
     # ------------------------------------------------------------------ writes
@@ -490,7 +541,9 @@ class EmailIntake:
         flags: list[str],
         suppress: list[str],
     ) -> IntakeResult:
-        """A customer's (or participant's) follow-up on an open ticket."""
+        """A customer's (or participant's) follow-up on an open ticket. Only mail from
+        someone who takes part reaches here (:meth:`_thread`), so writing never makes
+        anyone a participant."""
         message = self._message(mail, raw_key, now, ticket.ref, flags)
         sender = message.author
         from helpdesk.services.clocks import Change, apply
@@ -501,8 +554,6 @@ class EmailIntake:
             updated, timer_changes = apply(
                 ticket, Change(customer_message=True), at=now, config=self.config
             )
-            if sender and not updated.involves(sender) and not self._is_agent(sender):
-                updated.participants = [*updated.participants, sender]
             try:
                 self.repo.commit(
                     updated,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk import sla
 from helpdesk.errors import InvalidInput
+from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import PRIORITIES, Message
 from helpdesk.services.tickets import DuplicateDelivery, NewRequest, open_ticket, opened_event
 
@@ -208,6 +210,24 @@ def take_in_form(
     }
 
 
+def client_key(source_ip: str) -> str:
+    """The client a request counts against: its IPv4 address, or its IPv6 /64 network.
+
+    One IPv6 subscriber gets a whole /64 (RFC 6177 section 2; SLAAC addresses are drawn
+    from it, RFC 4291 section 2.5.1), so a counter per IPv6 address is no counter at all.
+    ``source_ip`` is API Gateway's requestContext.http.sourceIp, which a client cannot set.
+    """
+    try:
+        address = ipaddress.ip_address(source_ip.strip())
+    except ValueError:
+        return source_ip.strip().lower()
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 @dataclass(frozen=True)
 class FormDesk:
     """The form route's use cases: the page, and a submission from raw HTTP to ticket."""
@@ -238,12 +258,18 @@ class FormDesk:
                 status=413,
             )
         # A flood of junk is still a flood: the client address counts before parsing.
-        self._limit(f"FORM-IP#{source_ip}", self.config.limits.form_per_ip_per_hour, "address", now)
+        self._limit(
+            f"FORM-IP#{client_key(source_ip)}",
+            self.config.limits.form_per_ip_per_hour,
+            "address",
+            now,
+        )
         # Size, nesting and syntax are checked by the one loader of every HTTP edge (400).
         data = json_object(body, max_bytes=self.config.limits.form_body_max_bytes)
         submission = validate_form(data, self.config)
+        # Per mailbox, not per spelling: victim+1@, victim+2@ ... flood one inbox.
         self._limit(
-            f"FORM-EMAIL#{submission.email.lower()}",
+            f"FORM-EMAIL#{mailbox_key(submission.email)}",
             self.config.limits.form_per_address_per_hour,
             "email address",
             now,

@@ -42,6 +42,8 @@ class Notifier:
     repo: DynamoRepository
     mailer: Mailer
     config: Config
+    # The desk's signing key (SSM): it keys the Message-IDs of the mail sent.
+    signing_key: bytes
 
     @property
     def domain(self) -> str:
@@ -124,6 +126,7 @@ class Notifier:
             mailer=self.mailer,
             domain=self.domain,
             now=now,
+            message_id_key=self.signing_key,
             recipient_limit_per_hour=(
                 None if internal else self.config.limits.outbound_per_recipient_per_hour
             ),

@@ -5,8 +5,8 @@ ticket, the kind, the event). A retried delivery of the same event finds the rec
 sends nothing; a delivery that failed before SES accepted the mail releases its claim so
 the retry sends it. The one window left, a crash between SES accepting the mail and the
 record being marked, is closed by the lease (the retry waits it out, then sends again) and
-softened by the deterministic Message-ID: mail clients collapse a second copy with the same
-Message-ID.
+softened by the deterministic (and keyed) Message-ID: mail clients collapse a second copy
+with the same Message-ID.
 """
 
 from __future__ import annotations
@@ -43,19 +43,24 @@ def send_once(
     mailer: Mailer,
     domain: str,
     now: datetime,
+    message_id_key: bytes,
     recipient_limit_per_hour: int | None = None,
     record_message_id: bool = False,
 ) -> SendResult:
     """Send ``mail`` unless a mail with the same ``key`` was already sent for its ticket.
 
     With ``record_message_id`` a ticket's mail also claims its Message-ID for the ticket
-    (so that replies thread back), in the same write that marks it sent.
+    (so that replies thread back), in the same write that marks it sent. The Message-ID is
+    deterministic per (ticket, kind, key), keyed with ``message_id_key`` (the desk's
+    signing key) so that it cannot be computed from the ticket's reference.
 
     An address no mail can carry (see :func:`valid_address`: SES takes no SMTPUTF8 local
     parts) is left out of Cc; when no recipient is left the mail is refused at once, since
     retrying the event could never send it and would only end in a dead-letter queue.
     """
-    message_id = mail.message_id or make_message_id(mail.ticket, mail.kind, key, domain)
+    message_id = mail.message_id or make_message_id(
+        mail.ticket, mail.kind, key, domain, secret=message_id_key
+    )
     if not all(valid_address(a) for a in mail.to):
         return SendResult(False, message_id, "invalid_recipient")
     if not all(valid_address(a) for a in mail.cc):

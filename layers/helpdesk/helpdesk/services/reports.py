@@ -480,13 +480,16 @@ class ReportDesk:
     repo: DynamoRepository
     mailer: Mailer
     config: Config
+    signing_key: bytes  # keys the Message-IDs of the reports (see Notifier)
 
     def run(self, *, now: datetime) -> list[tuple[str, str]]:
         """Send what is due; the (lead, period key) pairs that were sent now."""
         from helpdesk.mail.compose import OutboundMail
         from helpdesk.services.notify import Notifier
 
-        notifier = Notifier(repo=self.repo, mailer=self.mailer, config=self.config)
+        notifier = Notifier(
+            repo=self.repo, mailer=self.mailer, config=self.config, signing_key=self.signing_key
+        )
         sent: list[tuple[str, str]] = []
         today = now.astimezone(ZoneInfo(self.config.report_timezone)).date()
         for period in due_periods(now, self.config):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from helpdesk import timers
 from helpdesk.errors import Conflict, InvalidInput, TransientError
 from helpdesk.model import is_reference
 from helpdesk.services import stats
+from helpdesk.signing import keyed_digest
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
@@ -59,7 +59,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _signature(key: bytes, payload: bytes) -> bytes:
-    return hmac.new(key, _PURPOSE + payload, hashlib.sha256).digest()
+    return keyed_digest(key, _PURPOSE, payload)
 
 
 def make_token(ref: str, expires: datetime, key: bytes) -> str:
@@ -197,7 +197,9 @@ class SurveyDispatch:
         from helpdesk.render import render, score_labels
         from helpdesk.services.notify import Notifier
 
-        notifier = Notifier(repo=self.repo, mailer=self.mailer, config=self.config)
+        notifier = Notifier(
+            repo=self.repo, mailer=self.mailer, config=self.config, signing_key=self.signing_key
+        )
         language = notifier.language(ticket.language)
         token = make_token(ticket.ref, now + self.config.surveys.link_ttl, self.signing_key)
         labels = score_labels(language, fallback_language=self.config.default_language)

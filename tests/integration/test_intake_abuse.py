@@ -1,0 +1,191 @@
+"""Threading and caps on the local stack, for what a scenario file cannot say: how many
+lookups a mail's threading headers cost, and the cap per domain under another config."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from conftest import MONDAY_MORNING
+from helpdesk.aws.clients import client
+from helpdesk_local.stack import REPO_ROOT, LocalStack
+from helpdesk_local.state import build_state
+
+
+def _mail(*headers: str, body: str = "Hello.") -> bytes:
+    return ("\r\n".join(headers) + "\r\n\r\n" + body + "\r\n").encode("utf-8")
+
+
+@contextmanager
+def _dynamodb_requests() -> Iterator[list[str]]:
+    """The DynamoDB operations the functions call while the block runs."""
+    calls: list[str] = []
+
+    def count(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    events = client("dynamodb").meta.events
+    events.register("before-call.dynamodb", count)
+    try:
+        yield calls
+    finally:
+        events.unregister("before-call.dynamodb", count)
+
+
+def _intake_cost(stack: LocalStack, raw: bytes) -> int:
+    with _dynamodb_requests() as calls:
+        stack.deliver_email(raw)
+        stack.drain()
+    return len(calls)
+
+
+def test_a_mail_naming_five_thousand_guessed_message_ids_costs_what_a_plain_mail_costs(
+    stack: LocalStack,
+) -> None:
+    plain = _mail(
+        "From: Anna Schmidt <anna@example.com>",
+        "To: support@support.example",
+        "Subject: Where is my order?",
+        "Message-ID: <order-7@example.com>",
+        body="It has been two weeks.",
+    )
+    guessed = " ".join(f"<hd.guess-{n}.acknowledgement@support.example>" for n in range(5000))
+    hostile = _mail(
+        "From: Bob <bob@example.org>",
+        "To: support@support.example",
+        "Subject: Where is my parcel?",
+        "Message-ID: <parcel-1@example.org>",
+        "In-Reply-To: <hd.guess-x.acknowledgement@support.example>",
+        f"References: {guessed}",
+        body="It has been three weeks.",
+    )
+    plain_cost = _intake_cost(stack, plain)
+    hostile_cost = _intake_cost(stack, hostile)
+    state = build_state(stack)
+    assert [t["contact"]["email"] for t in state["tickets"]] == [
+        "anna@example.com",
+        "bob@example.org",
+    ]
+    # In-Reply-To and the nine nearest References, two requests each at most.
+    assert hostile_cost <= plain_cost + 2 * 10
+
+
+def _desk_with_limits(tmp_path: Path, **limits: int) -> Path:
+    config = (REPO_ROOT / "infra" / "helpdesk.yaml").read_text()
+    for key, value in limits.items():
+        config, replaced = re.subn(rf"{key}: \d+", f"{key}: {value}", config)
+        assert replaced == 1, key
+    path = tmp_path / "helpdesk.yaml"
+    path.write_text(config)
+    return path
+
+
+def test_an_autoresponder_varying_its_whole_address_is_capped_per_domain(tmp_path: Path) -> None:
+    path = _desk_with_limits(
+        tmp_path,
+        acknowledgements_per_sender_per_hour=3,
+        acknowledgements_per_domain_per_hour=4,
+    )
+    with LocalStack(start=MONDAY_MORNING, config_path=path) as stack:
+        for n in range(6):
+            stack.deliver_email(
+                _mail(
+                    f"From: Robot <queue-{n}@vendor.example>",
+                    "To: support@support.example",
+                    "Subject: Re: [#HD-AAAAAA] We received your request",
+                    f"Message-ID: <auto-{n}@vendor.example>",
+                    body="Your message has been received.",
+                )
+            )
+            stack.drain()
+        # Six people at a free-mail provider are strangers to each other: all answered.
+        for n in range(6):
+            stack.deliver_email(
+                _mail(
+                    f"From: Person {n} <person.{n}@gmail.com>",
+                    "To: support@support.example",
+                    "Subject: My order",
+                    f"Message-ID: <order-{n}@mail.gmail.com>",
+                    body="Where is my order?",
+                )
+            )
+            stack.drain()
+        state = build_state(stack)
+
+    assert len(state["tickets"]) == 12
+    answered = [m["to"][0] for m in state["outbox"] if m["kind"] == "acknowledgement"]
+    assert answered == [f"queue-{n}@vendor.example" for n in range(4)] + [
+        f"person.{n}@gmail.com" for n in range(6)
+    ]
+    assert [(s["reason"], s["from"]) for s in state["suppressed"]] == [
+        ("loop_limit", "queue-4@vendor.example"),
+        ("loop_limit", "queue-5@vendor.example"),
+    ]
+
+
+def test_robot_mail_threads_only_from_a_participant_but_a_bounce_finds_its_ticket(
+    stack: LocalStack,
+) -> None:
+    stack.deliver_email(
+        _mail(
+            "From: Anna Schmidt <anna@example.com>",
+            "To: support@support.example",
+            "Subject: Where is my order?",
+            "Message-ID: <order-7@example.com>",
+            body="It has been two weeks.",
+        )
+    )
+    stack.drain()
+    [ack] = [m for m in build_state(stack)["outbox"] if m["kind"] == "acknowledgement"]
+    ack_id = ack["headers"]["Message-ID"]
+    # An out-of-office note from someone the acknowledgement was forwarded to.
+    stack.deliver_email(
+        _mail(
+            "From: Carl <carl@elsewhere.example>",
+            "To: support@support.example",
+            f"Subject: Out of office: {ack['subject']}",
+            "Message-ID: <ooo-1@elsewhere.example>",
+            "Auto-Submitted: auto-replied",
+            f"In-Reply-To: {ack_id}",
+            body="I am away until Monday.",
+        )
+    )
+    # A bounce that names our mail in In-Reply-To and in its report.
+    stack.deliver_email(
+        _mail(
+            "Return-Path: <>",
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>",
+            "To: support@support.example",
+            "Subject: Undelivered Mail Returned to Sender",
+            "Message-ID: <dsn-1@mx.example.com>",
+            f"In-Reply-To: {ack_id}",
+            "MIME-Version: 1.0",
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="R"',
+            body=(
+                "--R\r\nContent-Type: text/plain\r\n\r\nCould not be delivered.\r\n"
+                "--R\r\nContent-Type: message/delivery-status\r\n\r\n"
+                "Reporting-MTA: dns; mx.example.com\r\n\r\n"
+                "Final-Recipient: rfc822; anna@example.com\r\nAction: failed\r\n"
+                "Status: 5.1.1\r\n\r\n"
+                "--R\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+                f"From: support@support.example\r\nTo: anna@example.com\r\n"
+                f"Message-ID: {ack_id}\r\n\r\n--R--"
+            ),
+        )
+    )
+    stack.drain()
+    state = build_state(stack)
+
+    anna, carl = state["tickets"]
+    assert [m["from"] for m in anna["messages"]] == [
+        "anna@example.com",
+        "mailer-daemon@mx.example.com",
+    ]
+    assert "outsider" not in anna["flags"] and anna["participants"] == []
+    assert carl["contact"]["email"] == "carl@elsewhere.example"
+    assert carl["linked_to"] == anna["ref"]
+    assert set(carl["flags"]) == {"auto_reply", "outsider"}
+    assert [m["kind"] for m in state["outbox"]] == ["acknowledgement", "assignment"]
