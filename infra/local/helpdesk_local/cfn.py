@@ -174,7 +174,7 @@ def sam_translate(
     import copy
     import os
 
-    from samtranslator.translator.transform import transform
+    from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
 
     class _NoManagedPolicies:
         def load(self) -> dict[str, str]:
