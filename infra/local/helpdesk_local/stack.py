@@ -236,6 +236,7 @@ class LocalStack:
         fault_seed: int | None = None,
         fault_services: tuple[str, ...] = (),
         log_level: str = "WARNING",
+        ses_max_send_rate: float | None = None,
     ) -> None:
         self.root = root
         self.template = load_template(root / "template.yaml")
@@ -255,6 +256,8 @@ class LocalStack:
         self.fault_rate = fault_rate
         self.fault_seed = fault_seed
         self.fault_services = fault_services
+        # SES's maximum send rate (messages a second) enforced on the functions' sends.
+        self.ses_max_send_rate = ses_max_send_rate
         self._mock: Any = None
         self._env_lock = threading.RLock()
         self._saved_environ: dict[str, str] | None = None
@@ -311,11 +314,14 @@ class LocalStack:
         # Reset first: the injector hooks the fresh default session that the functions'
         # clients are then created from (a reset afterwards would drop the hook).
         self._reset_function_clients()
-        if self.fault_rate > 0:
+        if self.fault_rate > 0 or self.ses_max_send_rate is not None:
             from helpdesk_local.faults import FaultInjector
 
             self.faults = FaultInjector(
-                rate=self.fault_rate, seed=self.fault_seed, services=self.fault_services
+                rate=self.fault_rate,
+                seed=self.fault_seed,
+                services=self.fault_services,
+                ses_max_send_rate=self.ses_max_send_rate,
             )
             self.faults.install()
 
