@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from helpdesk_local.state import build_state
 # Tuesday 24 November 2026, 06:50 UTC = 07:50 in Berlin: ten minutes before the daily
 # report (reports.daily_at 08:00) and before office hours, so no SLA or survey timer is due
 # and the report is the only sweep that runs.
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 TUESDAY_BEFORE_THE_REPORT = datetime(2026, 11, 24, 6, 50, tzinfo=UTC)
 REPORT_RUN = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
 FORM = {
@@ -136,3 +138,31 @@ def test_a_redrive_leaves_scheduler_dead_letters_where_they_are(
     [result] = redrive(stack, "ScheduleDLQ")
     assert result.moved == 0 and result.note is not None
     assert len(messages(stack, "ScheduleDLQ")) == 1
+
+
+@pytest.mark.slow
+def test_a_survey_sweep_that_could_not_send_is_recorded_and_redriven(stack: LocalStack) -> None:
+    from helpdesk_local.scenario import Player, load_scenario
+
+    scenario = load_scenario(SCENARIOS / "survey_solved.yaml")
+    player = Player(stack, scenario)
+    for number, (_, step) in enumerate(scenario.steps, start=1):
+        player.run(number, step)
+    assert player.ticket(1)["status"] == "solved"
+    # SES is down when the survey falls due (an hour after solving): the sweep raises, so
+    # the function errors alarm fires and, after Lambda's retries, the record is kept.
+    with faults_on(stack, rate=1.0, services=("ses",)):
+        stack.advance(timedelta(minutes=70))
+    records = messages(stack, "SweepFailureDLQ")
+    assert records, "the failed survey sweep left no record"
+    assert {r["requestContext"]["functionArn"].split(":")[6] for r in records} == {
+        "survey_dispatch"
+    }
+    assert {r["responsePayload"]["errorType"] for r in records} == {"SweepIncomplete"}
+    assert [m for m in build_state(stack)["outbox"] if m["kind"] == "survey"] == []
+
+    redrive(stack, "SweepFailureDLQ")
+
+    [survey] = [m for m in build_state(stack)["outbox"] if m["kind"] == "survey"]
+    assert survey["to"] == ["anna@example.com"]
+    assert messages(stack, "SweepFailureDLQ") == []
