@@ -21,6 +21,12 @@ logger = Logger()
 metrics = Metrics()
 
 
+class SweepIncomplete(RuntimeError):
+    """Some due tickets could not be swept. Failing the invocation raises the function
+    errors alarm; Lambda retries it (the sweep is idempotent) and records it in the
+    on-failure destination when every attempt failed."""
+
+
 @cache
 def dispatch() -> SurveyDispatch:
     from helpdesk.aws.dynamodb import DynamoRepository
@@ -52,8 +58,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         extra={"surveyed": result.surveys_sent, "skipped": result.skipped, "closed": result.closed},
     )
     for ref, error in result.failed:
-        # Its timer stays due: the next sweep, five minutes on, tries it again.
+        # Its timer stays due: a retry, or the next sweep five minutes on, tries it again.
         logger.warning("ticket not swept", extra={"ticket": ref, "error": str(error)})
+    if result.failed:
+        due = len(result.surveys_sent) + len(result.skipped) + len(result.closed)
+        raise SweepIncomplete(
+            f"{len(result.failed)} of {due + len(result.failed)} due tickets not swept"
+        )
     return {
         "surveys_sent": len(result.surveys_sent),
         "skipped": len(result.skipped),

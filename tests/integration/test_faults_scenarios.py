@@ -27,14 +27,24 @@ def test_a_scenario_under_faults_ends_exactly_as_without_them(
     assert chaotic["dead_letters"] == [] and calm["dead_letters"] == []
 
 
-@pytest.mark.parametrize("scenario", ["faults_lifecycle.yaml", "faults_duplicates.yaml"])
+# The seed draws which requests fail; it must draw at least one fault that outlasts the
+# SDK's retries (the precondition below). Any change in the number or order of requests
+# (or in the retries: SES makes seven attempts) moves the draws: faults_duplicates.yaml
+# takes seed 2 here since SES got its longer backoff (its own seed, 33, then drew none).
+@pytest.mark.parametrize(
+    ("scenario", "seed"), [("faults_lifecycle.yaml", None), ("faults_duplicates.yaml", 2)]
+)
 def test_faults_that_outlast_the_sdk_retries_are_redelivered_and_still_change_nothing(
-    play_scenario: Play, calm_state: Callable[[str], State], normalise: Normalise, scenario: str
+    play_scenario: Play,
+    calm_state: Callable[[str], State],
+    normalise: Normalise,
+    scenario: str,
+    seed: int | None,
 ) -> None:
-    # At 50% a request fails all six of botocore's attempts often enough that functions
+    # At 50% a request fails all of botocore's attempts often enough that functions
     # fail, queues redeliver and the form page posts again: the at-least-once paths.
     calm = calm_state(scenario)
-    chaotic, stack = play_scenario(scenario, rate=0.5)
+    chaotic, stack = play_scenario(scenario, rate=0.5, seed=seed)
     assert stack.invocation_errors, "no fault got past the SDK's retries"
     assert normalise(chaotic) == normalise(calm)
     message_ids = [m["headers"]["Message-ID"] for m in chaotic["outbox"]]

@@ -3,6 +3,7 @@ and against a deployed stack (SQS message-move tasks from the DLQs in the output
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -11,7 +12,7 @@ from botocore.stub import Stubber
 
 from helpdesk_local.cli import main
 from helpdesk_local.faults import faults_on
-from helpdesk_local.redrive import RedriveError, redrive, redrive_aws
+from helpdesk_local.redrive import RedriveError, describe, redrive, redrive_aws
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
 
@@ -119,12 +120,98 @@ def test_against_aws_each_dead_letter_queue_gets_a_move_task_back_to_its_source(
     sqs_stub.add_response(
         "list_dead_letter_source_queues", {"queueUrls": []}, {"QueueUrl": SCHEDULE_URL}
     )
+    # No queue sends to ScheduleDLQ: it is read for Lambda invocation records; it has none.
+    sqs_stub.add_response("receive_message", {"Messages": []}, None)
     with cfn_stub, sqs_stub:
-        results = redrive_aws("helpdesk", cloudformation=cloudformation, sqs=sqs)
+        results = redrive_aws(
+            "helpdesk", cloudformation=cloudformation, sqs=sqs, lambda_client=object()
+        )
         sqs_stub.assert_no_pending_responses()
     assert [(r.dead_letter_queue, r.task) for r in results] == [
         ("EmailIntakeDLQ", "task-1"),
         ("ScheduleDLQ", None),
+    ]
+
+
+SWEEP_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-SweepFailureDLQ-GHI"
+REPORT_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:helpdesk-ReportFunction-XYZ"
+# An on-failure invocation record as Lambda writes it (the documented fields), written for
+# this test: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+SCHEDULED_EVENT = {"source": "aws.scheduler", "time": "2026-11-24T07:00:00Z", "detail": {}}
+INVOCATION_RECORD = {
+    "version": "1.0",
+    "timestamp": "2026-11-24T07:03:00.120Z",
+    "requestContext": {
+        "requestId": "c5b1a0e2-0d4f-4c1e-9a51-7b3e2f6d9a10",
+        "functionArn": REPORT_ARN + ":$LATEST",
+        "condition": "RetriesExhausted",
+        "approximateInvokeCount": 3,
+    },
+    "requestPayload": SCHEDULED_EVENT,
+    "responseContext": {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    },
+    "responsePayload": {"errorMessage": "ses send: throttled", "errorType": "TransientError"},
+}
+
+
+def test_against_aws_a_recorded_sweep_failure_is_invoked_again_with_its_event() -> None:
+    cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
+    sqs = boto3.client("sqs", region_name="eu-west-1")
+    lambda_client = boto3.client("lambda", region_name="eu-west-1")
+    cfn_stub, sqs_stub, lambda_stub = Stubber(cloudformation), Stubber(sqs), Stubber(lambda_client)
+    cfn_stub.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": "helpdesk",
+                    "CreationTime": "2026-11-01T00:00:00Z",
+                    "StackStatus": "UPDATE_COMPLETE",
+                    "Outputs": [{"OutputKey": "SweepFailureDLQUrl", "OutputValue": SWEEP_URL}],
+                }
+            ]
+        },
+        {"StackName": "helpdesk"},
+    )
+    sqs_stub.add_response(
+        "list_dead_letter_source_queues", {"queueUrls": []}, {"QueueUrl": SWEEP_URL}
+    )
+    sqs_stub.add_response(
+        "receive_message",
+        {
+            "Messages": [
+                {"MessageId": "m1", "ReceiptHandle": "r1", "Body": json.dumps(INVOCATION_RECORD)}
+            ]
+        },
+        None,
+    )
+    # Invoked as Scheduler invoked it (asynchronously), with the event it failed on.
+    lambda_stub.add_response(
+        "invoke",
+        {"StatusCode": 202},
+        {
+            "FunctionName": REPORT_ARN + ":$LATEST",
+            "InvocationType": "Event",
+            "Payload": json.dumps(SCHEDULED_EVENT).encode(),
+        },
+    )
+    sqs_stub.add_response("delete_message", {}, {"QueueUrl": SWEEP_URL, "ReceiptHandle": "r1"})
+    sqs_stub.add_response("receive_message", {"Messages": []}, None)
+    with cfn_stub, sqs_stub, lambda_stub:
+        results = redrive_aws(
+            "helpdesk",
+            "SweepFailureDLQ",
+            cloudformation=cloudformation,
+            sqs=sqs,
+            lambda_client=lambda_client,
+        )
+        sqs_stub.assert_no_pending_responses()
+        lambda_stub.assert_no_pending_responses()
+    assert describe(results) == [
+        "SweepFailureDLQ: 1 failed invocation(s) run again (helpdesk-ReportFunction-XYZ)"
     ]
 
 

@@ -60,8 +60,17 @@ def test_every_queue_is_either_a_dead_letter_queue_or_has_one() -> None:
         for q in queues.values()
         if "RedrivePolicy" in q.get("Properties", {})
     }
+    # Where the other dead letters land: Scheduler's DLQ and the sweeps' on-failure
+    # destination (Lambda's asynchronous invocation records).
+    destinations = {"ScheduleDLQ"} | {
+        function_properties(TEMPLATE, lid)["EventInvokeConfig"]["DestinationConfig"]["OnFailure"][
+            "Destination"
+        ]["Fn::GetAtt"][0]
+        for lid in FUNCTIONS
+        if "EventInvokeConfig" in function_properties(TEMPLATE, lid)
+    }
     for logical_id, queue in queues.items():
-        if logical_id in dlqs or logical_id == "ScheduleDLQ":
+        if logical_id in dlqs or logical_id in destinations:
             continue
         assert "RedrivePolicy" in queue["Properties"], logical_id
 

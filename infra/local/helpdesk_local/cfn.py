@@ -162,3 +162,37 @@ def function_properties(template: Mapping[str, Any], logical_id: str) -> dict[st
     env.update(props.get("Environment", {}).get("Variables", {}))
     merged["Environment"] = {"Variables": env}
     return merged
+
+
+def sam_translate(
+    template: Mapping[str, Any], parameters: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The CloudFormation template that AWS's SAM transform makes of ``template`` (the
+    aws-sam-translator package, the code CloudFormation runs for the transform), as
+    ``sam package`` would hand it over: code locations become S3 URIs. Needs no account:
+    the region and credentials are fake, and no managed policy is looked up by name."""
+    import copy
+    import os
+
+    from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
+
+    class _NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    packaged = copy.deepcopy(dict(template))
+    for resource in packaged["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                props[key] = f"s3://helpdesk-artifacts/{props[key].strip('/.') or 'root'}.zip"
+    saved = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = saved or "us-east-1"
+    try:
+        translated: dict[str, Any] = transform(
+            packaged, dict(parameters or {}), _NoManagedPolicies()
+        )
+    finally:
+        if saved is None:
+            os.environ.pop("AWS_DEFAULT_REGION", None)
+    return translated

@@ -11,6 +11,14 @@ function, whose queue redelivers the message, exactly as in AWS.
 The stack's own clients come from a separate session and never see a fault. Backoff
 sleeps are skipped while the injector is installed, so that a chaos run takes as long as
 a calm one.
+
+``ses_max_send_rate`` adds SES's sending quota: sends beyond the account's maximum send
+rate (messages per second, with a one-second burst) are refused with the error SES answers,
+``Throttling`` / "Maximum sending rate exceeded"
+(https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas-errors.html). The rate
+is measured on a simulated clock that moves by the time each send takes
+(``ses_send_seconds``) and by every backoff sleep the SDK skips, so a throttled sender
+that backs off finds the tokens its wait would have earned, however fast the machine.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import random
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -125,6 +133,33 @@ FAULTS: dict[str, tuple[Fault, ...]] = {
 }
 
 
+SES_SENDING_OPERATIONS = frozenset(
+    {"SendRawEmail", "SendEmail", "SendTemplatedEmail", "SendBulkTemplatedEmail"}
+)
+SES_MAXIMUM_SENDING_RATE_EXCEEDED = _query_error("Throttling", "Maximum sending rate exceeded.")
+
+
+class SendingRateLimiter:
+    """SES's maximum send rate as a token bucket: ``rate`` sends a second, up to ``rate``
+    at once (the burst of one second). Time is given by the caller (simulated seconds)."""
+
+    def __init__(self, rate: float) -> None:
+        if rate <= 0:
+            raise ValueError(f"SES sending rate {rate}: must be above 0 messages a second")
+        self.rate = rate
+        self._tokens = rate
+        self._last = 0.0
+
+    def allow(self, now: float) -> bool:
+        """Take one send at ``now``; False when the rate is exceeded (a throttled send)."""
+        self._tokens = min(self.rate, self._tokens + (now - self._last) * self.rate)
+        self._last = max(self._last, now)
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+
 class _Body:
     """The raw body of an injected response: what ``AWSResponse.content`` streams."""
 
@@ -153,6 +188,8 @@ class FaultInjector:
         lost_responses: bool = False,
         operations: tuple[str, ...] = (),
         limit: int | None = None,
+        ses_max_send_rate: float | None = None,
+        ses_send_seconds: float = 0.05,
     ) -> None:
         if not 0 <= rate <= 1:
             raise ValueError(f"fault rate {rate}: must be from 0 to 1 (1 is an outage)")
@@ -168,6 +205,15 @@ class FaultInjector:
         self.services = frozenset(SERVICE_IDS[s] for s in services) or frozenset(FAULTS)
         self.injected: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
+        # SES's sending quota on a simulated clock (seconds): each send takes
+        # ses_send_seconds, each skipped backoff sleep adds its length.
+        self.ses_limiter = (
+            SendingRateLimiter(ses_max_send_rate) if ses_max_send_rate is not None else None
+        )
+        self.ses_send_seconds = ses_send_seconds
+        self.simulated_seconds = 0.0
+        self.ses_throttled = 0
+        self.ses_sent = 0
         self._random = random.Random(seed)
         # Concurrent invocations share one draw sequence; the lock keeps it a sequence.
         self._lock = threading.Lock()
@@ -197,7 +243,7 @@ class FaultInjector:
         # botocore sleeps between attempts with ``time.sleep`` in its endpoint module; the
         # local clock does not move while it sleeps, so the wait only slows the run.
         self._saved_sleep = botocore.endpoint.time
-        botocore.endpoint.time = _NoSleep()
+        botocore.endpoint.time = _NoSleep(self._slept)
 
     def uninstall(self) -> None:
         """Remove the hook and give botocore its sleep back."""
@@ -219,9 +265,13 @@ class FaultInjector:
     def __exit__(self, *exc: object) -> None:
         self.uninstall()
 
+    def _slept(self, seconds: float) -> None:
+        with self._lock:
+            self.simulated_seconds += seconds
+
     # ------------------------------------------------------------------ the hook
     def _before_send(self, request: Any, event_name: str = "", **kwargs: Any) -> Any:
-        fault = self._draw(event_name)
+        fault = self._sending_quota(event_name) or self._draw(event_name)
         if fault is None or self.lost_responses:
             answer = (
                 self._downstream(event_name=event_name, request=request, **kwargs)
@@ -231,6 +281,21 @@ class FaultInjector:
             if fault is None:
                 return answer
         return _response(request, fault)
+
+    def _sending_quota(self, event_name: str) -> Fault | None:
+        """SES's answer to a send beyond the maximum send rate, or None."""
+        if self.ses_limiter is None:
+            return None
+        parts = event_name.split(".")
+        if len(parts) < 3 or parts[1] != "ses" or parts[2] not in SES_SENDING_OPERATIONS:
+            return None
+        with self._lock:
+            self.simulated_seconds += self.ses_send_seconds
+            if self.ses_limiter.allow(self.simulated_seconds):
+                self.ses_sent += 1
+                return None
+            self.ses_throttled += 1
+            return SES_MAXIMUM_SENDING_RATE_EXCEEDED
 
     def _draw(self, event_name: str) -> Fault | None:
         """The fault for this request, or None to let it through."""
@@ -315,13 +380,17 @@ def faults_on(
 
 
 class _NoSleep:
-    """Stands in for the ``time`` module inside ``botocore.endpoint``: no waiting."""
+    """Stands in for the ``time`` module inside ``botocore.endpoint``: no waiting; the wait
+    is counted instead (simulated time, for SES's sending rate)."""
+
+    def __init__(self, on_sleep: Callable[[float], None] | None = None) -> None:
+        self._on_sleep = on_sleep
 
     def __getattr__(self, name: str) -> Any:
         import time
 
         return getattr(time, name)
 
-    @staticmethod
-    def sleep(_seconds: float) -> None:
-        return None
+    def sleep(self, seconds: float) -> None:
+        if self._on_sleep is not None:
+            self._on_sleep(seconds)

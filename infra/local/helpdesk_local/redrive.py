@@ -2,8 +2,16 @@
 
 Against AWS it starts an SQS message-move task from each dead-letter queue named in the
 stack's outputs (``<Queue>DLQUrl``); without a destination SQS moves every message back to
-the queue it was dead-lettered from. A DLQ that no queue sends to (the schedules' one: the
-sweeps re-run by themselves every few minutes) has nowhere to go back to and is reported.
+the queue it was dead-lettered from.
+
+A DLQ that no queue sends to holds one of two things:
+- Lambda's invocation records (``SweepFailureDLQ``, the on-failure destination of the
+  scheduled sweeps): each one's function is invoked again, asynchronously, with the event
+  it failed on (``requestPayload``), and the record is deleted; see
+  https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+- Scheduler's dead-letter events (``ScheduleDLQ``: invocations Scheduler could not make,
+  such as a missing function or permission). They are left where they are and reported:
+  once the cause is fixed the sweeps catch up on their next run by themselves.
 
 Locally (tests, a scenario's stack) the stack knows which DLQ belongs to which queue; the
 messages are moved back with their bodies and attributes, then the queues are drained.
@@ -11,6 +19,7 @@ messages are moved back with their bodies and attributes, then the queues are dr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -62,13 +71,70 @@ def redrive(
     for dlq in chosen:
         source = sources.get(dlq)
         if source is None:
-            results.append(Redriven(dlq, 0, note="no queue sends to it; nothing to move back"))
+            results.append(_reinvoke_local(stack, dlq))
             continue
         moved = _move(stack, stack.queue_urls[dlq], stack.queue_urls[source])
         results.append(Redriven(dlq, moved))
     if drain:
         stack.drain()
     return results
+
+
+def invocation_record_target(body: str) -> tuple[str, Any] | None:
+    """The function ARN and the event of a Lambda invocation record, or None for any other
+    message (a Scheduler dead-letter event, say)."""
+    try:
+        record = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    context = record.get("requestContext")
+    if not isinstance(context, dict) or "functionArn" not in context:
+        return None
+    if "requestPayload" not in record:
+        return None
+    return str(context["functionArn"]), record["requestPayload"]
+
+
+def _function_name(arn: str) -> str:
+    # arn:aws:lambda:region:account:function:name[:qualifier]
+    return arn.split(":")[6]
+
+
+def _reinvoke_local(stack: LocalStack, dlq: str) -> Redriven:
+    url = stack.queue_urls[dlq]
+    reinvoked: list[str] = []
+    kept = []
+    while True:
+        messages = stack.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60
+        ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            target = invocation_record_target(message["Body"])
+            if target is None:
+                kept.append(message)
+                continue
+            arn, payload = target
+            stack.invoke_async(_function_name(arn), payload)
+            stack.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            reinvoked.append(_function_name(arn))
+    for message in kept:
+        stack.sqs.change_message_visibility(
+            QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+    return _reinvoked_result(dlq, reinvoked, len(kept))
+
+
+def _reinvoked_result(dlq: str, reinvoked: list[str], kept: int) -> Redriven:
+    if not reinvoked:
+        return Redriven(dlq, 0, note="no queue sends to it; nothing to move back")
+    note = f"{len(reinvoked)} failed invocation(s) run again ({', '.join(sorted(set(reinvoked)))})"
+    if kept:
+        note += f"; {kept} other message(s) left"
+    return Redriven(dlq, len(reinvoked), note=note)
 
 
 def _move(stack: LocalStack, from_url: str, to_url: str) -> int:
@@ -116,9 +182,11 @@ def redrive_aws(
     *,
     cloudformation: Any = None,
     sqs: Any = None,
+    lambda_client: Any = None,
 ) -> list[Redriven]:
     """Start a message-move task from each of the stack's DLQs (or the one named) back to
-    the queue its messages came from."""
+    the queue its messages came from; invoke again the functions whose invocation records
+    fill an on-failure destination."""
     import boto3
 
     cloudformation = cloudformation or boto3.client("cloudformation")
@@ -132,7 +200,8 @@ def redrive_aws(
             continue
         sources = sqs.list_dead_letter_source_queues(QueueUrl=url).get("queueUrls", [])
         if not sources:
-            results.append(Redriven(name, None, note="no queue sends to it; nothing to move back"))
+            lambda_client = lambda_client or boto3.client("lambda")
+            results.append(_reinvoke_aws(name, url, sqs, lambda_client))
             continue
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -143,6 +212,33 @@ def redrive_aws(
     if not results:
         raise RedriveError(f"{queue}: not a dead-letter queue of {stack_name} ({', '.join(urls)})")
     return results
+
+
+def _reinvoke_aws(name: str, url: str, sqs: Any, lambda_client: Any) -> Redriven:
+    """Invoke each recorded function again with its event, asynchronously as Scheduler did
+    (so Lambda's retries and the destination apply again), then delete the record."""
+    reinvoked: list[str] = []
+    kept = 0
+    while True:
+        # A long poll (1 s) asks every SQS server; a short one may miss a message.
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300, WaitTimeSeconds=1
+        ).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            target = invocation_record_target(message["Body"])
+            if target is None:
+                # Not ours to replay: it becomes visible again when the timeout ends.
+                kept += 1
+                continue
+            arn, payload = target
+            lambda_client.invoke(
+                FunctionName=arn, InvocationType="Event", Payload=json.dumps(payload).encode()
+            )
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            reinvoked.append(_function_name(arn))
+    return _reinvoked_result(name, reinvoked, kept)
 
 
 def _source_logical_name(dlq_name: str) -> str | None:

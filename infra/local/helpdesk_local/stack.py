@@ -96,7 +96,34 @@ class Schedule:
     function: str
     every: timedelta
     next_at: datetime
-    retries: int
+    retries: int  # Scheduler's RetryPolicy: delivery retries, not the function's errors
+    dead_letter_queue: str | None = None  # logical id of its DeadLetterConfig queue
+
+
+@dataclass(frozen=True)
+class AsyncInvokeConfig:
+    """A function's EventInvokeConfig: how Lambda retries an asynchronous invocation that
+    failed, and where the record of one that failed every attempt goes."""
+
+    maximum_retry_attempts: int = 2
+    on_failure_queue: str | None = None  # logical id of the SQS on-failure destination
+
+
+@dataclass
+class PendingAsyncRetry:
+    """An asynchronous invocation that failed and waits in Lambda's queue for its retry."""
+
+    function: str
+    event: dict[str, Any]
+    request_id: str
+    attempts: int  # made so far
+    due: datetime
+
+
+# Lambda's waits before the retries of a failed asynchronous invocation: "a one-minute wait
+# between the first two attempts, and two minutes between the second and third".
+# https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+ASYNC_RETRY_WAITS = (timedelta(minutes=1), timedelta(minutes=2))
 
 
 @dataclass
@@ -209,6 +236,7 @@ class LocalStack:
         fault_seed: int | None = None,
         fault_services: tuple[str, ...] = (),
         log_level: str = "WARNING",
+        ses_max_send_rate: float | None = None,
     ) -> None:
         self.root = root
         self.template = load_template(root / "template.yaml")
@@ -220,9 +248,16 @@ class LocalStack:
         self.dead_letter_queues: dict[str, str] = {}  # queue logical id -> its DLQ logical id
         self.routes: list[HttpRoute] = []
         self.schedules: list[Schedule] = []
+        self.async_configs: dict[str, AsyncInvokeConfig] = {}  # function name -> its config
+        self.async_retries: list[PendingAsyncRetry] = []
+        # Asynchronous events that failed every attempt with no destination: AWS drops them.
+        self.discarded_events: list[dict[str, Any]] = []
+        self._retry_request_id: str | None = None
         self.fault_rate = fault_rate
         self.fault_seed = fault_seed
         self.fault_services = fault_services
+        # SES's maximum send rate (messages a second) enforced on the functions' sends.
+        self.ses_max_send_rate = ses_max_send_rate
         self._mock: Any = None
         self._env_lock = threading.RLock()
         self._saved_environ: dict[str, str] | None = None
@@ -279,11 +314,14 @@ class LocalStack:
         # Reset first: the injector hooks the fresh default session that the functions'
         # clients are then created from (a reset afterwards would drop the hook).
         self._reset_function_clients()
-        if self.fault_rate > 0:
+        if self.fault_rate > 0 or self.ses_max_send_rate is not None:
             from helpdesk_local.faults import FaultInjector
 
             self.faults = FaultInjector(
-                rate=self.fault_rate, seed=self.fault_seed, services=self.fault_services
+                rate=self.fault_rate,
+                seed=self.fault_seed,
+                services=self.fault_services,
+                ses_max_send_rate=self.ses_max_send_rate,
             )
             self.faults.install()
 
@@ -494,6 +532,16 @@ class LocalStack:
             environment["POWERTOOLS_METRICS_DISABLED"] = "true"
         function = LocalFunction(logical_id, name, code_dir, environment)
         self.functions[name] = function
+        invoke_config = resolver.resolve(props.get("EventInvokeConfig") or {})
+        on_failure = (invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}
+        self.async_configs[name] = AsyncInvokeConfig(
+            maximum_retry_attempts=int(invoke_config.get("MaximumRetryAttempts", 2)),
+            on_failure_queue=(
+                self._queue_logical_id_by_arn(on_failure["Destination"])
+                if on_failure.get("Type") == "SQS"
+                else None
+            ),
+        )
         for event in props.get("Events", {}).values():
             kind, event_props = event["Type"], resolver.resolve(event.get("Properties", {}))
             if kind == "SQS":
@@ -525,6 +573,11 @@ class LocalStack:
                         next_at=epoch + periods * every,
                         retries=int(
                             (event_props.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 2)
+                        ),
+                        dead_letter_queue=(
+                            self._queue_logical_id_by_arn(event_props["DeadLetterConfig"]["Arn"])
+                            if (event_props.get("DeadLetterConfig") or {}).get("Arn")
+                            else None
                         ),
                     )
                 )
@@ -563,13 +616,101 @@ class LocalStack:
         from helpdesk_local.aws_limits import check_invocation_payload
 
         function = self.functions[name]
+        context = LambdaContext(function_name=name)
+        # A retried asynchronous invocation keeps its request id (invoke_async).
+        request_id, self._retry_request_id = self._retry_request_id, None
+        if request_id is not None:
+            context.aws_request_id = request_id
         check_invocation_payload(event, asynchronous=False)
         with self._function_environment(function):
             module = function.load()
             function.invocations += 1
-            result = module.handler(dict(event), LambdaContext(function_name=name))
+            result = module.handler(dict(event), context)
         check_invocation_payload(result, asynchronous=False, what="response")
         return result
+
+    def invoke_async(
+        self,
+        name: str,
+        event: Mapping[str, Any],
+        *,
+        request_id: str | None = None,
+        attempts: int = 0,
+    ) -> None:
+        """An asynchronous invocation (``InvocationType=Event``), as Lambda runs it.
+
+        Lambda has accepted the event, so the caller (Scheduler) is done with it. When the
+        function raises, Lambda retries it after one minute and again two minutes later on
+        the stack's clock (the function's ``MaximumRetryAttempts``); when the last attempt
+        fails too, the invocation record goes to the on-failure destination, or the event
+        is dropped when there is none.
+        https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+        """
+        from helpdesk_local.aws_limits import check_invocation_payload
+
+        # Lambda refuses an asynchronous event over its limit before accepting it.
+        check_invocation_payload(event, asynchronous=True)
+        request_id = request_id or str(uuid.uuid4())
+        attempts += 1
+        try:
+            self._retry_request_id = request_id
+            self.invoke(name, event)
+            return
+        except Exception as error:
+            import traceback
+
+            self.invocation_errors.append(traceback.format_exc())
+            failure = error
+        config = self.async_configs.get(name, AsyncInvokeConfig())
+        if attempts <= config.maximum_retry_attempts:
+            wait = ASYNC_RETRY_WAITS[min(attempts, len(ASYNC_RETRY_WAITS)) - 1]
+            self.async_retries.append(
+                PendingAsyncRetry(name, dict(event), request_id, attempts, self.clock.peek() + wait)
+            )
+            return
+        record = self._invocation_record(name, event, request_id, attempts, failure)
+        if config.on_failure_queue is None:
+            self.discarded_events.append(record)
+            return
+        self.sqs.send_message(
+            QueueUrl=self.queue_urls[config.on_failure_queue], MessageBody=json.dumps(record)
+        )
+
+    def _invocation_record(
+        self,
+        name: str,
+        event: Mapping[str, Any],
+        request_id: str,
+        attempts: int,
+        error: BaseException,
+    ) -> dict[str, Any]:
+        """What Lambda sends to an on-failure destination: the documented invocation record,
+        with the Python runtime's error payload as ``responsePayload``.
+        https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html"""
+        import traceback
+
+        return {
+            "version": "1.0",
+            "timestamp": self.clock.peek().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "requestContext": {
+                "requestId": request_id,
+                "functionArn": LambdaContext(function_name=name).invoked_function_arn + ":$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": dict(event),
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": {
+                "errorMessage": str(error),
+                "errorType": type(error).__name__,
+                "requestId": request_id,
+                "stackTrace": traceback.format_tb(error.__traceback__),
+            },
+        }
 
     def invoke_concurrently(self, name: str, events: list[Mapping[str, Any]]) -> list[Any]:
         """Invoke one function with many events at once, from threads (concurrency tests).
@@ -826,12 +967,27 @@ class LocalStack:
         while True:
             self._skip_idle_sweeps(target)
             due = [s for s in self.schedules if s.next_at <= target]
-            if not due:
+            retries = [r for r in self.async_retries if r.due <= target]
+            if not due and not retries:
                 break
-            schedule = min(due, key=lambda s: (s.next_at, s.function))
-            self.clock.set(schedule.next_at)
-            self._fire(schedule)
-            schedule.next_at += schedule.every
+            retry = min(retries, key=lambda r: r.due) if retries else None
+            schedule = min(due, key=lambda s: (s.next_at, s.function)) if due else None
+            if retry is not None and (schedule is None or retry.due <= schedule.next_at):
+                # Lambda's own retry of a failed asynchronous invocation.
+                self.async_retries.remove(retry)
+                self.clock.set(retry.due)
+                self.invoke_async(
+                    retry.function,
+                    retry.event,
+                    request_id=retry.request_id,
+                    attempts=retry.attempts,
+                )
+                self.drain()
+            else:
+                assert schedule is not None
+                self.clock.set(schedule.next_at)
+                self._fire(schedule)
+                schedule.next_at += schedule.every
             if on_tick is not None:
                 on_tick(self.clock.peek())
         self.clock.set(target)
@@ -849,21 +1005,37 @@ class LocalStack:
             "resources": [],
             "detail": {},
         }
-        # EventBridge Scheduler invokes asynchronously: a failure is retried, then the
-        # event goes to the schedule's dead-letter queue.
-        for attempt in range(schedule.retries + 1):
-            try:
-                self.invoke(schedule.function, event)
-                break
-            except Exception:
-                import traceback
-
-                self.invocation_errors.append(traceback.format_exc())
-                if attempt == schedule.retries:
-                    self.sqs.send_message(
-                        QueueUrl=self.queue_urls["ScheduleDLQ"], MessageBody=json.dumps(event)
-                    )
+        # EventBridge Scheduler invokes the function asynchronously: once Lambda has taken
+        # the event, a function error is Lambda's to retry (invoke_async). Scheduler's own
+        # retries and dead-letter queue are only for an invocation it could not deliver
+        # (no such function, no permission), as here a function the stack does not have.
+        # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
+        if schedule.function in self.functions:
+            self.invoke_async(schedule.function, event)
+        elif schedule.dead_letter_queue is not None:
+            self._scheduler_dead_letter(schedule, event)
         self.drain()
+
+    def _scheduler_dead_letter(self, schedule: Schedule, event: dict[str, Any]) -> None:
+        """Scheduler's dead-letter event after its retries: the target's input as the body,
+        what went wrong in message attributes."""
+        arn = LambdaContext(function_name=schedule.function).invoked_function_arn
+
+        def text(value: str) -> dict[str, str]:
+            return {"DataType": "String", "StringValue": value}
+
+        assert schedule.dead_letter_queue is not None
+        self.sqs.send_message(
+            QueueUrl=self.queue_urls[schedule.dead_letter_queue],
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "ERROR_CODE": text("ResourceNotFoundException"),
+                "ERROR_MESSAGE": text(f"Function not found: {arn}"),
+                "EXHAUSTED_RETRY_CONDITION": text("MaximumRetryAttempts"),
+                "RETRY_ATTEMPTS": {"DataType": "Number", "StringValue": str(schedule.retries)},
+                "TARGET_ARN": text(arn),
+            },
+        )
 
     def _skip_idle_sweeps(self, target: datetime) -> None:
         """Jump the timer sweeps over ticks that would find nothing due.
@@ -916,8 +1088,13 @@ class LocalStack:
     # ------------------------------------------------------------------ inspection
     def dead_letters(self) -> list[dict[str, str]]:
         letters = []
+        failure_queues = {
+            *self.dead_letter_queues.values(),
+            *(s.dead_letter_queue for s in self.schedules if s.dead_letter_queue),
+            *(c.on_failure_queue for c in self.async_configs.values() if c.on_failure_queue),
+        }
         for queue_id, url in self.queue_urls.items():
-            if queue_id not in self.dead_letter_queues.values() and queue_id != "ScheduleDLQ":
+            if queue_id not in failure_queues:
                 continue
             seen: list[dict[str, Any]] = []
             while True:
