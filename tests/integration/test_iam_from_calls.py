@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from helpdesk.aws.clients import MAX_ATTEMPTS
 from helpdesk_local import aws_calls
 from helpdesk_local.aws_calls import AwsCall
 from helpdesk_local.cfn import Resolver, load_template
@@ -34,6 +35,8 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 LENA = "lena@support.example"
+# The first attempt and every retry botocore makes (its max_attempts counts the retries).
+SES_ATTEMPTS = MAX_ATTEMPTS["ses"] + 1
 
 # A day at the desk that reaches every AWS request the functions make; the code below
 # adds the agent API, a repeated form, SES failing a send, the autoclose and the reports.
@@ -131,9 +134,9 @@ def _agent_api_tour(stack: LocalStack) -> None:
     call("GET", f"/agent/tickets/{ref}")
     call("PATCH", f"/agent/tickets/{ref}", {"priority": "high"})
     call("POST", f"/agent/tickets/{ref}/replies", {"text": "Checked.", "public": False})
-    # Every attempt of the first send fails (the first and its five retries, see
+    # Every attempt of the first send fails (the first and all its retries, see
     # helpdesk.aws.clients): the send raises and releases its outbound claim.
-    with faults_on(stack, rate=1.0, services=("ses",), limit=6):
+    with faults_on(stack, rate=1.0, services=("ses",), limit=SES_ATTEMPTS):
         call("POST", f"/agent/tickets/{ref}/replies", {"text": "We corrected it."})
     call("PATCH", f"/agent/tickets/{ref}", {"status": "solved"})
 
@@ -144,7 +147,7 @@ def _days_later(stack: LocalStack) -> None:
     from helpdesk_local.faults import faults_on
 
     stack.advance(timedelta(days=5))
-    with faults_on(stack, rate=1.0, services=("ses",), limit=6):
+    with faults_on(stack, rate=1.0, services=("ses",), limit=SES_ATTEMPTS):
         stack.advance(timedelta(days=1))
 
 
