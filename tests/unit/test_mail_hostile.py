@@ -116,7 +116,9 @@ def test_paragraphs_lists_and_cells_render_as_lines() -> None:
         "<ol><li>x</li><li>y</li></ol><table><tr><td>Order</td><td>5521</td></tr></table>"
         "<pre>  keep\n    indent</pre>"
     )
-    assert text == "One\n\nTwo\nthree\n\n* a\n* b\n\n1. x\n2. y\n\nOrder  5521\n\n  keep\n    indent"
+    assert (
+        text == "One\n\nTwo\nthree\n\n* a\n* b\n\n1. x\n2. y\n\nOrder  5521\n\n  keep\n    indent"
+    )
 
 
 def test_a_from_header_of_many_at_signs_is_read_linearly_and_loses_nothing_else() -> None:
