@@ -128,7 +128,7 @@ _IMPLIED_SEARCH = 4
 # Formatting elements left open by a closed ancestor are re-opened before every later text
 # (the "Noah's Ark" clause limits only identical ones to three): 20,000 "<b id=N><p>x" made
 # html5ever build 20,000 x 128 elements.  More than this many left open are dropped.
-_MAX_LINGERING = 4
+_MAX_LINGERING = 2
 
 # A tag as a tokenizer sees it; "[^<>]*" stops at the next "<", so matches never overlap
 # and a document of unterminated "<div" costs one pass.
