@@ -28,6 +28,8 @@ CONTRACT_KEYS = {
     "own_ms_per_ticket",
     "intake_peak_rss_mb",
     "layer_unzipped_mb",
+    "parse_hostile_ratio",
+    "parse_slowest_s_per_mb",
 }
 CLOSED = 40
 pytestmark = pytest.mark.slow
@@ -41,6 +43,7 @@ def result() -> Iterator[dict[str, Any]]:
         throughput_tickets=2,
         closed_tickets=CLOSED,
         rss_sizes={"mail_100kb": 20 * 1024, "mail_25mb": 300 * 1024},
+        parse_size=20 * 1024,
     )
 
 
@@ -113,3 +116,17 @@ def test_the_floor_is_what_ses_and_s3_charge_for_one_mail_in_and_two_out() -> No
     # $0.0004 a GET; all per 1,000.
     assert floor_cost_per_ticket(figures) * 1000 == pytest.approx(0.3954)
     assert sum(cost_per_ticket(figures).values()) * 1000 == pytest.approx(0.3954)
+
+
+def test_the_bench_times_every_hostile_mail_against_a_benign_one(result: dict[str, Any]) -> None:
+    hostile = result["details"]["parse_hostile"]
+    assert {
+        "nested_divs",
+        "from_of_many_at_signs",
+        "script_openers_before_gmail_quote",
+        "pre_of_spaces",
+        "many_small_parts",
+        "big_table",
+    } <= hostile["ratios"].keys()
+    assert result["parse_hostile_ratio"] == max(hostile["ratios"].values()) > 0
+    assert result["parse_slowest_s_per_mb"] == max(hostile["s_per_mb"].values()) > 0

@@ -1019,6 +1019,165 @@ def start_intake_memory(sizes: Mapping[str, int]) -> Callable[[], dict[str, dict
     return collect
 
 
+# ---------------------------------------------------------------------------- hostile mail
+PARSE_HOSTILE_RATIO_TARGET = 2.0
+PARSE_S_PER_MB_TARGET = 1.0
+
+
+def _html_mail(body: str, *, sender: str = "Anna <anna@example.com>", kind: str = "html") -> bytes:
+    return (
+        f"From: {sender}\r\nTo: support@support.example\r\nSubject: Order 5521\r\n"
+        "Message-ID: <bench-hostile@example.com>\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: text/{kind}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        f"{body}"
+    ).encode()
+
+
+def _benign_html(size: int) -> str:
+    """An HTML reply as clients write it: styled paragraphs, links, tables, lists, a quote."""
+    generator = random.Random(size)
+    words = [
+        "order",
+        "parcel",
+        "refund",
+        "invoice",
+        "delivery",
+        "tracking",
+        "hello",
+        "thanks",
+        "week",
+        "address",
+    ]
+
+    def sentence() -> str:
+        return " ".join(generator.choice(words) for _ in range(generator.randint(6, 16))) + "."
+
+    blocks: list[str] = []
+    length = 0
+    while length < size:
+        kind = generator.randrange(4)
+        if kind == 0:
+            block = f'<p style="margin:0;font-family:Arial">{sentence()} {sentence()}</p>\n'
+        elif kind == 1:
+            block = f'<div dir="ltr"><span>{sentence()}</span> <a href="https://shop.example/o/{length}">order</a></div>\n'
+        elif kind == 2:
+            cells = "".join(
+                f"<tr><td>{generator.choice(words)}</td><td>{n}</td><td>{sentence()}</td></tr>"
+                for n in range(4)
+            )
+            block = f'<table cellpadding="0" width="100%"><tbody>{cells}</tbody></table>\n'
+        else:
+            block = f"<ul><li>{sentence()}</li><li>{sentence()}</li></ul><br>\n"
+        blocks.append(block)
+        length += len(block)
+    return (
+        '<html><body><div dir="ltr">Where is my order?</div><div class="gmail_quote">'
+        f"On Mon, 23 Nov 2026, Support &lt;support@support.example&gt; wrote:<br>{''.join(blocks)}"
+        "</div></body></html>"
+    )
+
+
+def _repeat(unit: str, size: int) -> str:
+    return unit * max(1, size // len(unit))
+
+
+def hostile_mails(size: int) -> dict[str, tuple[str, bytes]]:
+    """Mails of about ``size`` bytes built to hit each known costly path of parsing (issue 14),
+    each with the kind of benign mail it is compared with: "html" or "plain"."""
+    text = "<p>Order 5521 is late.</p>"
+    parts = "".join(
+        f"--b0\r\nContent-Type: text/plain\r\n\r\npart {n}\r\n" for n in range(max(1, size // 40))
+    )
+    many_parts = (
+        "From: anna@example.com\r\nTo: support@support.example\r\nSubject: parts\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b0"\r\n\r\n'
+        f"{parts}--b0--\r\n"
+    ).encode()
+    return {
+        "script_openers_before_gmail_quote": (
+            "html",
+            _html_mail(text + _repeat("<script>", size) + '<div class="gmail_quote">old</div>'),
+        ),
+        "nested_divs": (
+            "html",
+            _html_mail(_repeat("<div>" * 30_000 + "text" + "</div>" * 30_000, size)),
+        ),
+        "pre_of_spaces": ("html", _html_mail("<pre>" + " " * size + "x</pre>" + text)),
+        "reopened_formatting": (
+            "html",
+            _html_mail(text + "".join(f"<b id=b{n}><p>x" for n in range(size // 14))),
+        ),
+        "nested_tables": ("html", _html_mail(_repeat("<table><tr><td>", size) + text)),
+        "no_break_spaces": ("html", _html_mail("<p>" + _repeat("&nbsp;", size) + "</p>" + text)),
+        "unterminated_tags": ("html", _html_mail(text + _repeat("<div", size))),
+        "unterminated_comments": ("html", _html_mail(text + _repeat("<!--", size))),
+        "big_table": (
+            "html",
+            _html_mail(
+                text
+                + "<table>"
+                + _repeat(
+                    "<tr><td>order</td><td>5521</td><td>shipped to the customer</td></tr>", size
+                )
+                + "</table>"
+            ),
+        ),
+        "long_line_without_spaces": ("html", _html_mail(text + "<p>" + "x" * size + "</p>")),
+        "from_of_many_at_signs": (
+            "plain",
+            _html_mail("Order 5521 is late.", sender="@" * size, kind="plain"),
+        ),
+        "many_small_parts": ("plain", many_parts),
+        "lines_starting_with_on": (
+            "plain",
+            _html_mail(_repeat("On " + "a " * 198 + "\n", size), kind="plain"),
+        ),
+    }
+
+
+def _parse_seconds(raw: bytes, runs: int) -> float:
+    from helpdesk.mail.parse import parse_mail
+
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        parse_mail(raw)
+        samples.append(time.perf_counter() - started)
+    return min(samples)
+
+
+def measure_parse_hostility(size: int = MIB, *, runs: int = 3) -> dict[str, Any]:
+    """Parse time (``parse_mail``: the intake's own entry, HTML to text, sanitising and quote
+    stripping included) of each hostile mail against a benign mail of the same size and
+    kind; the best of ``runs`` each, so that the machine's noise does not count."""
+    seconds: dict[str, float] = {}
+    benign = {
+        "html": _html_mail(_benign_html(size)),
+        "plain": _html_mail(
+            _repeat("Hello, my order has not arrived yet. Where is it?\n", size), kind="plain"
+        ),
+    }
+    benign_seconds = {kind: _parse_seconds(raw, runs) for kind, raw in benign.items()}
+    ratios: dict[str, float] = {}
+    per_mb: dict[str, float] = {}
+    for name, (kind, raw) in hostile_mails(size).items():
+        seconds[name] = _parse_seconds(raw, runs)
+        # Each hostile mail is compared with a benign one of its own size.
+        reference = benign_seconds[kind] * len(raw) / len(benign[kind])
+        ratios[name] = round(seconds[name] / reference, 2)
+        per_mb[name] = round(seconds[name] / (len(raw) / 1e6), 3)
+    for kind, raw in benign.items():
+        per_mb[f"benign_{kind}"] = round(benign_seconds[kind] / (len(raw) / 1e6), 3)
+    return {
+        "ratio": max(ratios.values()),
+        "slowest_s_per_mb": max(per_mb.values()),
+        "ratios": ratios,
+        "s_per_mb": per_mb,
+        "benign_seconds": {kind: round(value, 4) for kind, value in benign_seconds.items()},
+        "size_bytes": size,
+    }
+
+
 # ---------------------------------------------------------------------------- the bench
 DEFAULT_RSS_SIZES = {"mail_100kb": 100 * 1024, "mail_25mb": 25 * MIB}
 
@@ -1030,6 +1189,7 @@ def run_bench(
     throughput_tickets: int = 20,
     closed_tickets: int = 20_000,
     rss_sizes: Mapping[str, int] = DEFAULT_RSS_SIZES,
+    parse_size: int = MIB,
 ) -> dict[str, Any]:
     """Every figure of `helpdesk bench --json` (docs/PERFORMANCE.md), JSON-ready."""
     from helpdesk_local.stack import LocalStack
@@ -1055,6 +1215,8 @@ def run_bench(
     lap("sweep")
     memory = collect_memory()
     lap("memory")
+    hostile = measure_parse_hostility(parse_size)
+    lap("parse_hostile")
     cost = cost_per_ticket(pipeline)
     cost_1000 = sum(cost.values()) * 1000
     floor_1000 = floor_cost_per_ticket(pipeline) * 1000
@@ -1072,7 +1234,10 @@ def run_bench(
         "floor_tickets_per_s": throughput.floor_tickets_per_s,
         "own_ms_per_ticket": throughput.own_ms_per_ticket,
         "intake_peak_rss_mb": {name: figure["peak_mb"] for name, figure in memory.items()},
+        "parse_hostile_ratio": hostile["ratio"],
+        "parse_slowest_s_per_mb": hostile["slowest_s_per_mb"],
         "details": {
+            "parse_hostile": hostile,
             "import_ratio": {n: round(ms / import_floor, 2) for n, ms in import_ms.items()},
             "cost_ratio": round(cost_1000 / floor_1000, 3),
             "cost_breakdown_per_1000_tickets_usd": {k: round(v * 1000, 5) for k, v in cost.items()},
@@ -1216,6 +1381,25 @@ def render_table(result: Mapping[str, Any]) -> str:
                 target,
             )
         )
+    ratio, per_mb = result["parse_hostile_ratio"], result["parse_slowest_s_per_mb"]
+    rows.append(
+        (
+            "parse: hostile / benign",
+            f"{ratio:.2f}",
+            "",
+            "",
+            f"<= {PARSE_HOSTILE_RATIO_TARGET:g} {_verdict(ratio <= PARSE_HOSTILE_RATIO_TARGET)}",
+        )
+    )
+    rows.append(
+        (
+            "parse: slowest s per MB",
+            f"{per_mb:.2f}",
+            "",
+            "",
+            f"<= {PARSE_S_PER_MB_TARGET:g} {_verdict(per_mb <= PARSE_S_PER_MB_TARGET)}",
+        )
+    )
     widths = [max(len(row[column]) for row in rows) for column in range(5)]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

@@ -109,9 +109,26 @@ _IMPLIED_END_GROUPS: dict[str, frozenset[str]] = {
     )
     for name in group
 }  # fmt: skip
+# Where the search for the element a start tag closes stops (the scopes of 13.2.4.2): a
+# <tr> inside a cell's own table closes nothing outside that table.
+_BUTTON_SCOPE = frozenset(
+    {"table", "td", "th", "caption", "html", "template", "object", "applet", "marquee",
+     "button"}
+)  # fmt: skip
+_TABLE_SCOPE = frozenset({"table", "html", "template"})
+_LIST_ITEM_STOPS = _BUTTON_SCOPE | {"ul", "ol", "dl", "blockquote"}
+_IMPLIED_END_STOPS: dict[str, frozenset[str]] = {
+    "p": _BUTTON_SCOPE, "li": _LIST_ITEM_STOPS, "dd": _LIST_ITEM_STOPS, "tr": _TABLE_SCOPE,
+    "td": _TABLE_SCOPE, "option": frozenset({"select"}), "optgroup": frozenset({"select"}),
+    "tbody": _TABLE_SCOPE, "rb": frozenset({"ruby"}),
+}  # fmt: skip
 # A block start tag closes an open <p> first.
 _CLOSES_P = _PARAGRAPH_TAGS | _LINE_TAGS - {"li", "dt", "dd", "tr", "caption"}
 _IMPLIED_SEARCH = 4
+# Formatting elements left open by a closed ancestor are re-opened before every later text
+# (the "Noah's Ark" clause limits only identical ones to three): 20,000 "<b id=N><p>x" made
+# html5ever build 20,000 x 128 elements.  More than this many left open are dropped.
+_MAX_LINGERING = 2
 
 # A tag as a tokenizer sees it; "[^<>]*" stops at the next "<", so matches never overlap
 # and a document of unterminated "<div" costs one pass.
@@ -188,6 +205,19 @@ def _structure(html: str) -> str:
 
 
 def bound_html(html: str) -> str:
+    """See :func:`_bound_html`; the last result is reused for the same string object, since
+    a mail's HTML is bounded once for its text and once for sanitising."""
+    if _last_bounded and _last_bounded[0][0] is html:
+        return _last_bounded[0][1]
+    bounded = _bound_html(html)
+    _last_bounded[:] = [(html, bounded)]
+    return bounded
+
+
+_last_bounded: list[tuple[str, str]] = []
+
+
+def _bound_html(html: str) -> str:
     """``html`` cut to :data:`MAX_HTML_BYTES`, nested at most :data:`MAX_HTML_DEPTH` deep and
     with no white-space run longer than :data:`MAX_WHITESPACE_RUN`; one linear pass.
 
@@ -261,8 +291,13 @@ def _bound_depth(html: str) -> str:
             end_tag = _RAW_TEXT_ENDS[name].search(html, text_from)
             skip_until = len(html) if end_tag is None else end_tag.start()
             continue
-        _close_implied(name, stack, open_counts)
-        if len(stack) + lingering_total >= MAX_HTML_DEPTH:
+        for popped in _close_implied(name, stack, open_counts):
+            if popped in _FORMATTING_TAGS:
+                lingering[popped] = lingering.get(popped, 0) + 1
+                lingering_total += 1
+        if len(stack) + lingering_total >= MAX_HTML_DEPTH or (
+            lingering_total >= _MAX_LINGERING and name in _FORMATTING_TAGS
+        ):
             dropped[name] = dropped.get(name, 0) + 1
             pieces.append(html[kept_until:start])
             kept_until = text_from
@@ -288,18 +323,24 @@ def _split_text_run(text: str) -> str:
     )
 
 
-def _close_implied(name: str, stack: list[str], open_counts: dict[str, int]) -> None:
+def _close_implied(name: str, stack: list[str], open_counts: dict[str, int]) -> list[str]:
+    """Pop what a start tag ``name`` closes implicitly; return the popped elements."""
     group = _IMPLIED_END_GROUPS.get(name)
     if group is None and name in _CLOSES_P and stack and stack[-1] == "p":
         group = _IMPLIED_END_GROUPS["p"]
     if group is None:
-        return
+        return []
+    stops = _IMPLIED_END_STOPS[min(group)]
     for depth in range(len(stack) - 1, max(-1, len(stack) - 1 - _IMPLIED_SEARCH), -1):
+        if stack[depth] in stops:
+            return []
         if stack[depth] in group:
-            for popped in stack[depth:]:
-                open_counts[popped] -= 1
+            popped = stack[depth:]
+            for element in popped:
+                open_counts[element] -= 1
             del stack[depth:]
-            return
+            return popped[1:]
+    return []
 
 
 def _surrogates_replaced(text: str) -> str:

@@ -925,7 +925,8 @@ def _texts(plain: str, html: str | None) -> tuple[str, str]:
     if html is None:
         return plain, plain
     full_text = html_to_text(html)
-    new_part = strip_quoted(html_to_text(strip_quoted_html(html)))
+    stripped = strip_quoted_html(html)  # the same object when there is no quote to cut
+    new_part = strip_quoted(full_text if stripped is html else html_to_text(stripped))
     return full_text, new_part or full_text
 
 

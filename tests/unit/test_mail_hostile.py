@@ -1,0 +1,168 @@
+"""Hostile mail: every parse path stays linear, and the mail still gives its text.
+
+The mails are generated here (nothing large is committed).  Timing lives in `helpdesk bench`
+(`parse_hostile_ratio`, `parse_slowest_s_per_mb`); these tests count work instead: the
+HTML that reaches the HTML5 parser is bounded in depth and size, and the parser's own output
+(nh3 serialises html5ever's tree) is no deeper and no larger than that bound allows.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nh3
+import pytest
+
+from helpdesk.mail.html import (
+    CUT_MARK,
+    MAX_HTML_BYTES,
+    MAX_HTML_DEPTH,
+    MAX_WHITESPACE_RUN,
+    bound_html,
+    html_to_text,
+    sanitize_html,
+)
+from helpdesk.mail.parse import parse_mail
+from helpdesk.mail.quotes import strip_quoted, strip_quoted_html
+
+
+def a_mail(body: str, *, sender: str = "Anna <anna@example.com>", kind: str = "html") -> bytes:
+    return (
+        f"From: {sender}\r\nTo: support@support.example\r\nSubject: Order 5521\r\n"
+        "Message-ID: <hostile@example.com>\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: text/{kind}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        f"{body}"
+    ).encode()
+
+
+HOSTILE_HTML = {
+    "script openers before a Gmail quote": "<p>Order 5521 is late.</p>"
+    + "<script>" * 60_000
+    + '<div class="gmail_quote">old</div>',
+    "30,000 nested divs": "<div>" * 30_000 + "Order 5521 is late." + "</div>" * 30_000,
+    "a pre of 200,000 spaces": "<pre>" + " " * 200_000 + "Order 5521 is late.</pre>",
+    "formatting elements reopened in every paragraph": "<p>Order 5521 is late.</p>"
+    + "".join(f"<b id=b{n}><p>x" for n in range(20_000)),
+    "tables nested in cells": "<table><tr><td>" * 20_000 + "Order 5521 is late.",
+    "200,000 no-break spaces": "<p>Order 5521 is late." + "&nbsp;" * 200_000 + "</p>",
+    "unterminated tags": "<p>Order 5521 is late.</p>" + "<div" * 100_000,
+    "unterminated comments": "<p>Order 5521 is late.</p>" + "<!--" * 100_000,
+    "a 2.5 MB table": "<p>Order 5521 is late.</p><table>"
+    + "<tr><td>order</td><td>5521</td><td>shipped to the customer</td></tr>" * 38_000
+    + "</table>",
+    "a long line without spaces": "<p>Order 5521 is late. " + "x" * 1_000_000 + "</p>",
+}
+
+
+def serialised_depth(html: str) -> int:
+    """Depth of the tree nh3 serialises (html5ever's tree: every element is closed)."""
+    depth = deepest = 0
+    for closing, name in re.findall(r"<(/?)([a-z0-9]+)[^>]*>", html):
+        if name in ("br", "hr", "img", "col"):
+            continue
+        depth += -1 if closing else 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_HTML))
+def test_a_hostile_html_mail_still_becomes_text(name: str) -> None:
+    mail = parse_mail(a_mail(HOSTILE_HTML[name]))
+    assert mail.sender is not None and mail.sender.email == "anna@example.com"
+    assert "Order 5521 is late." in mail.full_text
+    assert "Order 5521 is late." in mail.text
+    assert mail.html is not None and "<script" not in mail.html
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_HTML))
+def test_the_html5_parser_gets_bounded_input_and_builds_a_bounded_tree(name: str) -> None:
+    html = HOSTILE_HTML[name]
+    bounded = bound_html(html)
+    assert len(bounded.encode()) <= MAX_HTML_BYTES + 64
+    assert max((len(run) for run in re.findall(r"\s+", bounded)), default=0) <= MAX_WHITESPACE_RUN
+    tree = nh3.clean(bounded, tags={"div", "p", "b", "table", "tr", "td", "pre"}, attributes={})
+    # Reconstructed formatting elements would show as a tree deeper than the bound, and as
+    # an output many times larger than the input.
+    assert serialised_depth(tree) <= MAX_HTML_DEPTH + 4
+    assert len(tree) <= 4 * len(html) + 1000
+
+
+def test_thirty_thousand_nested_divs_keep_their_text_and_lose_only_the_excess_levels() -> None:
+    html = "<div>" * 30_000 + "deep text" + "</div>" * 30_000
+    bounded = bound_html(html)
+    assert bounded.count("<div>") == MAX_HTML_DEPTH
+    assert bounded.count("</div>") == MAX_HTML_DEPTH
+    assert html_to_text(html) == "deep text"
+
+
+def test_html_over_the_size_cap_is_cut_and_says_so() -> None:
+    html = "<p>start</p>" + "<p>more words here</p>" * (MAX_HTML_BYTES // 20)
+    text = html_to_text(html)
+    assert text.startswith("start") and text.endswith(CUT_MARK)
+    assert CUT_MARK in sanitize_html(html)
+
+
+def test_benign_html_is_not_changed_by_bounding() -> None:
+    html = (
+        '<div dir="ltr"><p>Hello &amp; welcome</p><table><tr><td>a</td><td>b</td></tr></table>'
+        "<ul><li>one<li>two</ul><!-- <div><div><div> --><script>'<div>'</script></div>"
+    )
+    assert bound_html(html) == html
+
+
+def test_paragraphs_lists_and_cells_render_as_lines() -> None:
+    text = html_to_text(
+        "<p>One</p><p>Two<br>three</p><ul><li>a</li><li>b</li></ul>"
+        "<ol><li>x</li><li>y</li></ol><table><tr><td>Order</td><td>5521</td></tr></table>"
+        "<pre>  keep\n    indent</pre>"
+    )
+    assert (
+        text == "One\n\nTwo\nthree\n\n* a\n* b\n\n1. x\n2. y\n\nOrder  5521\n\n  keep\n    indent"
+    )
+
+
+def test_a_from_header_of_many_at_signs_is_read_linearly_and_loses_nothing_else() -> None:
+    mail = parse_mail(a_mail("<p>Order 5521 is late.</p>", sender="@" * 200_000))
+    assert mail.sender is None
+    assert mail.text == "Order 5521 is late."
+
+
+def test_an_over_long_address_list_still_gives_every_address_in_order() -> None:
+    recipients = ", ".join(f"Customer {n} <c{n}@example.com>" for n in range(500))
+    mail = parse_mail(a_mail("<p>hi</p>", sender=recipients))
+    assert mail.sender is not None and mail.sender.email == "c0@example.com"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ("On " + "a " * 198 + "\n") * 300,
+        ("@" * 399 + ":\n") * 300,
+        "\n" * 200_000 + "Order 5521 is late.",
+        ("> On x wrote:\n" * 20_000) + "Order 5521 is late.",
+    ],
+    ids=["lines starting with On", "lines of at signs", "leading blank lines", "quote lines"],
+)
+def test_quote_detection_on_hostile_text_keeps_the_new_text(text: str) -> None:
+    kept = strip_quoted(text)
+    assert kept.strip()
+
+
+def test_html_quote_stripping_with_unclosed_scripts_keeps_the_visible_text() -> None:
+    html = "<p>New text</p>" + "<script>" * 50_000 + '<div class="gmail_quote">old</div>'
+    assert strip_quoted_html(html).startswith("<p>New text</p>")
+
+
+def test_ten_thousand_small_parts_parse_with_their_text() -> None:
+    boundary = "b0undary"
+    parts = "".join(
+        f"--{boundary}\r\nContent-Type: text/plain\r\n\r\npart {n}\r\n" for n in range(10_000)
+    )
+    raw = (
+        "From: anna@example.com\r\nTo: support@support.example\r\nSubject: parts\r\n"
+        f'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'
+        f"{parts}--{boundary}--\r\n"
+    ).encode()
+    mail = parse_mail(raw)
+    assert mail.sender is not None
+    assert "part 0" in mail.full_text
