@@ -69,11 +69,9 @@ def test_cfn_lint_finds_nothing_in_the_translated_template() -> None:
     from cfnlint.api import ManualArgs, lint
 
     # The regions the desk runs in need SES receiving (us-east-1, eu-west-1 among them).
-    # W3037 (an IAM action cfn-lint does not know) belongs to the IAM work of issue 13,
-    # which removes dynamodb:TransactWriteItems; drop it from this list once merged.
+    # Nothing is ignored: W3037 (an IAM action that does not exist) included.
     matches = lint(
-        json.dumps(translated()),
-        config=ManualArgs(regions=["us-east-1", "eu-west-1"], ignore_checks=["W3037"]),
+        json.dumps(translated()), config=ManualArgs(regions=["us-east-1", "eu-west-1"])
     )
     assert [str(match) for match in matches] == []
 
