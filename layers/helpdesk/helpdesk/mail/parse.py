@@ -355,8 +355,9 @@ def _repaired_header_section(raw: bytes, notes: _Notes) -> bytes:
             if not line.strip():
                 changed = True
                 continue  # stray blank-ish line ("\r") between fields
-            line = b" " + line
+            repaired.append(b" " + line)
             changed = True
+            continue
         repaired.append(line)
     if not changed:
         return raw
