@@ -4,18 +4,22 @@ letter), and every one of them ends as a message on a ticket, its raw mail kept.
 
 from __future__ import annotations
 
+import base64
+import quopri
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dynamodb_sizes import violations
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from intake_support import forget_everything
 
 from conftest import MONDAY_MORNING
 from helpdesk.aws.dynamodb import message_from_item
+from helpdesk.mail.parse import parse_mail
 from helpdesk_local.stack import LocalStack
-from helpdesk_local.state import scan_items
+from helpdesk_local.state import build_state, scan_items
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "mail"
 FIXTURES = {path.stem: path.read_bytes() for path in sorted(CORPUS.glob("*.eml"))}
@@ -113,3 +117,148 @@ def test_any_bytes_delivered_end_as_a_kept_message_and_nothing_fails(
     assert message.ticket == ticket["ref"]
     suppressed = [i for i in items if i.get("type") == "suppressed"]
     assert all(entry["ref"] == ticket["ref"] for entry in suppressed)
+
+
+# ---------------------------------------------------------------------------------------
+# Mail of any size SES accepts. SES receives messages of up to 40 MB, headers included
+# (Amazon SES Developer Guide, "Service quotas in Amazon SES",
+# https://docs.aws.amazon.com/ses/latest/dg/quotas.html); DynamoDB counts bytes, keys and
+# items ("Constraints in Amazon DynamoDB"). Inputs are built by repeating a drawn seed, so
+# a megabyte costs no more to draw than a line.
+SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024
+MULTIBYTE_SEEDS = st.text(
+    alphabet=st.sampled_from("订单还没有到请帮我查一下物流您好謝謝счётвозвратпожалуйста😀é€ ")
+    | st.characters(min_codepoint=0x80, max_codepoint=0x2FFFF, categories=["L", "N", "P", "S"]),
+    min_size=1,
+    max_size=40,
+)
+
+
+@st.composite
+def big_text(draw: st.DrawFn) -> str:
+    seed = draw(MULTIBYTE_SEEDS)
+    target = draw(st.sampled_from([10, 5_000, 70_000, 160_000]))
+    return (seed * (target // len(seed) + 1))[:target]
+
+
+def _encoded(text: str, encoding: str) -> tuple[str, bytes]:
+    data = text.encode("utf-8")
+    if encoding == "base64":
+        return encoding, base64.encodebytes(data).replace(b"\n", b"\r\n")
+    if encoding == "quoted-printable":
+        return encoding, quopri.encodestring(data).replace(b"\n", b"\r\n")
+    lines = data.replace(b"\r", b"").split(b"\n")
+    return "8bit", b"\r\n".join(lines)
+
+
+def _part(content_type: str, text: str, encoding: str) -> bytes:
+    cte, payload = _encoded(text, encoding)
+    head = f"Content-Type: {content_type}; charset=utf-8\r\nContent-Transfer-Encoding: {cte}\r\n"
+    return head.encode() + b"\r\n" + payload
+
+
+def _multipart(subtype: str, parts: list[bytes], boundary: str) -> bytes:
+    head = f'Content-Type: multipart/{subtype}; boundary="{boundary}"\r\n\r\n'.encode()
+    inner = b"".join(b"--" + boundary.encode() + b"\r\n" + p + b"\r\n" for p in parts)
+    return head + inner + b"--" + boundary.encode() + b"--\r\n"
+
+
+@st.composite
+def big_mail(draw: st.DrawFn) -> bytes:
+    """A mail near the limits: long multi-byte bodies in text and HTML, many parts, long
+    header values (Message-ID, Subject, names and addresses, recipient lists)."""
+    text = draw(big_text())
+    encoding = draw(st.sampled_from(["base64", "quoted-printable", "8bit"]))
+    html = f"<html><body><p>{draw(big_text())}</p></body></html>"
+    shape = draw(st.sampled_from(["plain", "html", "alternative", "html_then_plain"]))
+    body_parts = {
+        "plain": [_part("text/plain", text, encoding)],
+        "html": [_part("text/html", html, encoding)],
+        "alternative": [
+            _multipart(
+                "alternative",
+                [_part("text/plain", text, encoding), _part("text/html", html, encoding)],
+                "alt",
+            )
+        ],
+        "html_then_plain": [
+            _part("text/html", html, encoding),
+            _part("text/plain", text, encoding),
+        ],
+    }[shape]
+    part_count = draw(st.sampled_from([0, 1, 30, 150]))
+    name_length = draw(st.sampled_from([8, 200, 3_000] if part_count < 100 else [8]))
+    extra_parts = [
+        f"Content-Type: application/octet-stream\r\nContent-ID: <{'c' * name_length}{n}@x>\r\n"
+        f'Content-Disposition: attachment; filename="{"名" * (name_length // 3)}{n}.bin"\r\n'
+        f"\r\nx".encode()
+        for n in range(part_count)
+    ]
+    big_attachment = draw(st.sampled_from([0, 0, 0, 0, 0, 0, 0, 11 * 1024 * 1024]))
+    if big_attachment:
+        extra_parts.append(
+            b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+            b'Content-Disposition: attachment; filename="big.pdf"\r\n\r\n'
+            + base64.encodebytes(b"%PDF" * (big_attachment // 4)).replace(b"\n", b"\r\n")
+        )
+    body = (
+        _multipart("mixed", [*body_parts, *extra_parts], "mixed")
+        if len(body_parts) > 1 or extra_parts
+        else body_parts[0]
+    )
+    id_length = draw(st.sampled_from([10, 1_000, 3_000]))
+    local_length = draw(st.sampled_from([4, 64, 300]))
+    seed = draw(MULTIBYTE_SEEDS)
+    name = seed * (draw(st.sampled_from([1, 300, 3_000])) // len(seed) + 1)
+    subject = seed * (draw(st.sampled_from([1, 2_000, 20_000])) // len(seed) + 1)
+    recipients = draw(st.sampled_from([1, 5, 300]))
+    references = draw(st.sampled_from([0, 3, 60]))
+    long_id = "r" * id_length
+    headers = (
+        f"From: {name} <{'w' * local_length}@customer.example>\r\n"
+        f"To: {', '.join(f'r{n}@customer.example' for n in range(recipients))}, "
+        "support@support.example\r\n"
+        f"Subject: {subject}\r\n"
+        f"Message-ID: <{'m' * id_length}@customer.example>\r\n"
+        f"References: {' '.join(f'<{n}{long_id}@x>' for n in range(references))}\r\n"
+        "Date: Mon, 23 Nov 2026 09:00:00 +0100\r\nMIME-Version: 1.0\r\n"
+    ).encode()
+    raw = headers + body
+    assert len(raw) <= SES_MAX_MESSAGE_BYTES
+    return raw
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
+@given(raw=big_mail())
+def test_any_mail_ses_accepts_ends_as_a_ticket_read_whole_never_as_a_dead_letter(
+    shared_stack: LocalStack, raw: bytes
+) -> None:
+    stack = shared_stack
+    forget_everything(stack)
+    errors_before = len(stack.invocation_errors)
+
+    key = stack.deliver_email(raw)
+    stack.drain()
+
+    assert stack.invocation_errors[errors_before:] == []
+    assert stack.dead_letters() == []
+    items = scan_items(stack)
+    assert violations(items) == []
+    state = build_state(stack)
+    [ticket] = state["tickets"]
+    [message] = ticket["messages"]
+    [stored] = [message_from_item(i) for i in items if i.get("type") == "message"]
+    assert stored.raw_key == key
+    parsed = parse_mail(raw)
+    assert message["text"] == (parsed.text or parsed.full_text)
+    assert all(entry["ticket"] == ticket["ref"] for entry in state["suppressed"])

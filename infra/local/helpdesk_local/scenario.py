@@ -361,9 +361,9 @@ class Player:
 
     # ---------------------------------------------------------------- helpers
     def ticket(self, number: int) -> dict[str, Any]:
-        from helpdesk_local.state import scan_items, ticket_views
+        from helpdesk_local.state import object_reader, scan_items, ticket_views
 
-        tickets = ticket_views(scan_items(self.stack))
+        tickets = ticket_views(scan_items(self.stack), object_reader(self.stack))
         if number > len(tickets):
             raise ScenarioError(
                 self.scenario.source,

@@ -516,9 +516,9 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         return self._page("outbox.html", mails=mails)
 
     def _tickets(self, _: bytes) -> tuple[int, dict[str, str], str]:
-        from helpdesk_local.state import scan_items, ticket_views
+        from helpdesk_local.state import object_reader, scan_items, ticket_views
 
-        tickets = list(reversed(ticket_views(scan_items(self.stack))))
+        tickets = list(reversed(ticket_views(scan_items(self.stack), object_reader(self.stack))))
         return self._page("tickets.html", tickets=tickets)
 
     def _page(self, template: str, **context: Any) -> tuple[int, dict[str, str], str]:

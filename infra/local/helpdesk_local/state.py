@@ -5,6 +5,7 @@ This is developer tooling: it may scan the local table (deployed code never scan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk.aws.dynamodb import decode, message_from_item, ticket_from_item
 from helpdesk.clock import iso, parse_iso
+from helpdesk.model import Message
+from helpdesk.services.message_bodies import whole
 from helpdesk.sla import SlaState
 
 if TYPE_CHECKING:
@@ -50,7 +53,26 @@ def _contact_view(
     return {"email": email, "name": contact.get("name") or name, "tier": tier}
 
 
-def ticket_views(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _message_view(message: Message) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "direction": message.direction,
+        "from": message.author,
+        "at": iso(message.at),
+        "text": message.text,
+        "attachments": [a.public() for a in message.attachments if not a.inline]
+        + [{**a.public(), "inline": True} for a in message.attachments if a.inline],
+    }
+    if message.attachments_total is not None:
+        # More attachments than the message lists: the raw mail in S3 has them all.
+        view["attachments_total"] = message.attachments_total
+    return view
+
+
+def ticket_views(
+    items: list[dict[str, Any]], read: Callable[[str], bytes] | None = None
+) -> list[dict[str, Any]]:
+    """The tickets of the state JSON; ``read`` fetches an S3 object, for the messages
+    whose whole text is kept there (without it, their excerpts are shown)."""
     by_key = {(i["PK"], i["SK"]): i for i in items}
     tickets = sorted(
         (ticket_from_item(i) for i in items if i.get("type") == "ticket"),
@@ -95,15 +117,7 @@ def ticket_views(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "comment": survey.get("comment"),
                 },
                 "messages": [
-                    {
-                        "direction": m.direction,
-                        "from": m.author,
-                        "at": iso(m.at),
-                        "text": m.text,
-                        "attachments": [a.public() for a in m.attachments if not a.inline]
-                        + [{**a.public(), "inline": True} for a in m.attachments if a.inline],
-                    }
-                    for m in messages
+                    _message_view(whole(m, read) if read is not None else m) for m in messages
                 ],
             }
         )
@@ -168,6 +182,16 @@ def suppressed(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def object_reader(stack: LocalStack) -> Callable[[str], bytes]:
+    """Reads an object of the stack's mail bucket (where long message bodies are kept)."""
+
+    def read(key: str) -> bytes:
+        response = stack.s3.get_object(Bucket=stack.raw_bucket, Key=key)
+        return bytes(response["Body"].read())
+
+    return read
+
+
 def build_state(
     stack: LocalStack, *, rejected: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
@@ -175,7 +199,7 @@ def build_state(
     items = scan_items(stack)
     return {
         "clock": iso(stack.clock.peek()),
-        "tickets": ticket_views(items),
+        "tickets": ticket_views(items, object_reader(stack)),
         "outbox": outbox(stack),
         "suppressed": suppressed(items),
         "rejected": list(rejected or []),

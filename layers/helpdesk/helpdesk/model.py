@@ -91,6 +91,12 @@ class Message:
     kind: str | None = None
     attachments: tuple[AttachmentMeta, ...] = ()
     flags: tuple[str, ...] = ()
+    # Where the whole text and HTML are kept when they are too large for the message's
+    # item (then ``text``, ``full_text`` and ``html`` hold excerpts): read through
+    # helpdesk.services.message_bodies.
+    body_key: str | None = None
+    # How many attachments the mail had, when more than ``attachments`` lists.
+    attachments_total: int | None = None
 
 
 @dataclass

@@ -184,6 +184,8 @@ def message_item(message: Message) -> dict[str, Any]:
             for a in message.attachments
         ],
         "flags": list(message.flags),
+        "body_key": message.body_key,
+        "attachments_total": message.attachments_total,
     }
 
 
@@ -215,6 +217,8 @@ def message_from_item(data: Mapping[str, Any]) -> Message:
             for a in data.get("attachments", [])
         ),
         flags=tuple(data.get("flags", [])),
+        body_key=data.get("body_key"),
+        attachments_total=data.get("attachments_total"),
     )
 
 

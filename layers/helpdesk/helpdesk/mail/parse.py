@@ -30,7 +30,12 @@ from types import MappingProxyType
 from typing import Any
 
 from helpdesk.mail.auth import AuthResults, parse_auth
-from helpdesk.mail.charsets import decode_bytes, normalize_charset
+from helpdesk.mail.charsets import (
+    decode_bytes,
+    decode_header_bytes,
+    looks_iso_2022_jp,
+    normalize_charset,
+)
 from helpdesk.mail.html import html_to_text, sanitize_html
 from helpdesk.mail.quotes import strip_quoted, strip_quoted_html
 
@@ -207,6 +212,9 @@ class _Body:
     plain: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     first_charset: str | None = None
+    # The body parts in the order they came, one per leaf or chosen alternative, each
+    # ("plain" | "html", text): multipart/mixed may hold HTML then a plain signature.
+    sequence: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -222,6 +230,7 @@ class _Walk:
 
 def _parse(raw: bytes, notes: _Notes, max_bytes: int, max_count: int) -> ParsedMail:
     raw = _without_nul_in_header_section(raw, notes)
+    raw = _repaired_header_section(raw, notes)
     message = _feed_parse(raw, notes)
     if message is None:
         return _recovered(raw, notes)
@@ -244,10 +253,12 @@ def _parse(raw: bytes, notes: _Notes, max_bytes: int, max_count: int) -> ParsedM
         {name: tuple(decode_header_text(value, hint) for value in values)
          for name, values in ascii_headers.items()}
     )  # fmt: skip
-    sender_list = _addresses(ascii_headers.get("from", []), hint)
+    sender_list = _addresses(ascii_headers.get("from", []), hint) or _recovered_sender(
+        ascii_headers.get("from", []), hint
+    )
     to = _addresses(ascii_headers.get("to", []), hint)
     cc = _addresses(ascii_headers.get("cc", []), hint)
-    plain = "\n\n".join(part for part in body.plain if part.strip())
+    plain = _joined_plain(body)
     joined_html = "\n".join(body.html) if body.html else None
     full_text, text = _texts(plain, joined_html)
     html_references = {cid.lower() for cid in _cid_references(joined_html or "")}
@@ -293,6 +304,65 @@ def _without_nul_in_header_section(raw: bytes, notes: _Notes) -> bytes:
         return raw
     notes.add("NUL bytes removed from the header section")
     return raw[:end].replace(b"\x00", b"") + raw[end:]
+
+
+# A header field line: a field name of printable ASCII without colon or space, then a colon
+# (RFC 5322 section 2.2; the obsolete syntax of section 4.5 allows white space before it).
+_FIELD_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
+_KNOWN_FIELD_LINE = re.compile(
+    rb"(?i)(from|to|cc|subject|date|message-id|received|return-path|mime-version|"
+    rb"content-type|reply-to|delivered-to|in-reply-to|references)[ \t]*:"
+)
+# Header sections beyond this are not repaired (no real one comes near it).
+_REPAIR_SCAN_BYTES = 256 * 1024
+# Stray lines that may stand before the first header field and be dropped.
+_MAX_LEADING_JUNK_LINES = 3
+
+
+def _repaired_header_section(raw: bytes, notes: _Notes) -> bytes:
+    """The header section read liberally, as RFC 5322 section 2.2.3 / RFC 1122 section
+    1.2.2 ask of a receiver ("be liberal in what you accept").
+
+    Two breakages real clients and gateways produce would otherwise end the header block
+    early, pushing From and Subject into the body: a folded line that lost its leading
+    white space (a continuation without WSP), and a stray line before the first field (a
+    ">From " mbox line, a banner a gateway prepended). A line that is not a field stands
+    for a continuation when more fields follow it before the blank line, and is dropped
+    when it comes before the first field and real fields follow. One pass over the lines.
+    """
+    end = min(_header_section_end(raw), _REPAIR_SCAN_BYTES)
+    lines = raw[:end].split(b"\n")
+    fields = [
+        index
+        for index, line in enumerate(lines)
+        if _FIELD_LINE.match(line) and not (index == 0 and line.startswith(b"From "))
+    ]
+    if not fields or not any(_KNOWN_FIELD_LINE.match(lines[i]) for i in fields[:50]):
+        return raw
+    first, last = fields[0], fields[-1]
+    if first > _MAX_LEADING_JUNK_LINES:
+        return raw  # text that merely contains a colon line: a body without headers
+    # An mbox "From " line first is the parser's own business (it keeps it as unixfrom).
+    keep_from = 1 if lines[0].startswith(b"From ") else 0
+    field_set = set(fields)
+    repaired: list[bytes] = []
+    changed = False
+    for index, line in enumerate(lines):
+        if keep_from <= index < first:
+            changed = True
+            continue
+        if first <= index < last and index not in field_set and line[:1] not in (b" ", b"\t"):
+            if not line.strip():
+                changed = True
+                continue  # stray blank-ish line ("\r") between fields
+            repaired.append(b" " + line)
+            changed = True
+            continue
+        repaired.append(line)
+    if not changed:
+        return raw
+    notes.add("header section repaired (stray line before the fields or unindented fold)")
+    return b"\n".join(repaired) + raw[end:]
 
 
 def _header_section_end(raw: bytes) -> int:
@@ -499,10 +569,15 @@ def _walk_alternative(
             child, branch, walk, depth=depth + 1, in_related=in_related, default_type="text/plain"
         )
         branches.append(branch)
-    plain = next((branch.plain for branch in branches if any(t.strip() for t in branch.plain)), [])
+    chosen = next((b for b in branches if any(t.strip() for t in b.plain)), None)
+    plain = chosen.plain if chosen is not None else []
     html = next((branch.html for branch in reversed(branches) if branch.html), [])
     body.plain.extend(plain)
     body.html.extend(html)
+    if chosen is not None:
+        body.sequence.extend(chosen.sequence)
+    else:
+        body.sequence.extend(("html", text) for text in html)
     if body.first_charset is None:
         body.first_charset = next((b.first_charset for b in branches if b.first_charset), None)
 
@@ -626,8 +701,10 @@ def _walk_leaf(
         body.first_charset = charset
     if content_type == "text/html":
         body.html.append(text)
+        body.sequence.append(("html", text))
     else:
         body.plain.append(text)
+        body.sequence.append(("plain", text))
 
 
 def _add_draft(
@@ -765,12 +842,16 @@ def _decode_encoded_word(encoding: str, payload: str) -> bytes:
 
 def _decode_raw_text(value: str, fallback_charset: str | None) -> str:
     if value.isascii():
+        if "\x1b" in value and looks_iso_2022_jp(value.encode("ascii")):
+            # Undeclared ISO-2022-JP (RFC 1468) is 7-bit: it would pass for ASCII.
+            return decode_bytes(value.encode("ascii"), "iso-2022-jp")[0]
         return value
     data = value.encode("utf-8", "surrogateescape")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        return decode_bytes(data, fallback_charset)[0]
+        # The header's own charset, which need not be the body's.
+        return decode_header_bytes(data, fallback_charset)
 
 
 def _one_line(text: str) -> str:
@@ -879,6 +960,30 @@ def _addresses(values: list[str], hint: str | None) -> tuple[Address, ...]:
     return tuple(found)
 
 
+_BARE_ADDRESS_TOKEN = re.compile(r"[^\s<>\"(),;:]+@[^\s<>\"(),;:]+")
+
+
+def _recovered_sender(values: list[str], hint: str | None) -> tuple[Address, ...]:
+    """The sender of a From the address parser found nothing in, when it still names one
+    plain address: ``Test test@example.com`` (a display name without angle brackets, an
+    obsolete form clients still write) means test@example.com, named Test. Only a single
+    address is taken, so that nothing ambiguous is guessed. One regex pass, linear."""
+    if len(values) != 1 or len(values[0]) > _MAX_STRUCTURED_HEADER_CHARS:
+        return ()
+    value = _CONTROL_CHARS.sub(" ", values[0])
+    found = _BARE_ADDRESS_TOKEN.findall(value)
+    if len(found) != 1:
+        return ()
+    address = _decode_raw_text(found[0], hint).strip(".'")
+    if not _PLAUSIBLE_ADDRESS.match(address):
+        return ()
+    local, _, domain = address.rpartition("@")
+    name = value.replace(found[0], " ").replace("<", " ").replace(">", " ").strip(" \"'")
+    return (
+        Address(email=f"{local}@{domain.lower()}", name=_one_line(decode_header_text(name, hint))),
+    )
+
+
 def _delivered_to(
     to: tuple[Address, ...],
     cc: tuple[Address, ...],
@@ -917,6 +1022,18 @@ def _date(value: str | None, notes: _Notes) -> datetime | None:
 
 # ---------------------------------------------------------------------------------------
 # Bodies and attachments
+
+
+def _joined_plain(body: _Body) -> str:
+    """The plain text of the body parts in order. When multipart/mixed holds an HTML part
+    and plain ones (an HTML message with a plain signature or disclaimer appended by a
+    gateway, RFC 2046 section 5.1.3: mixed parts are all shown, in order), the HTML's text
+    takes its place among them, or the message's main content would be lost."""
+    kinds = {kind for kind, _ in body.sequence}
+    if kinds != {"plain", "html"}:
+        return "\n\n".join(part for part in body.plain if part.strip())
+    pieces = (text if kind == "plain" else html_to_text(text) for kind, text in body.sequence)
+    return "\n\n".join(piece.strip("\n") for piece in pieces if piece.strip())
 
 
 def _texts(plain: str, html: str | None) -> tuple[str, str]:

@@ -20,10 +20,12 @@ from helpdesk.errors import Conflict
 from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import domain_of, mailbox_key
-from helpdesk.mail.parse import Attachment, ParsedMail, parse_mail
+from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
+from helpdesk.services import message_bodies
 from helpdesk.services.tickets import DuplicateDelivery, NewRequest, open_ticket, opened_event
+from helpdesk.sizes import bounded_identifier, cut_utf8, utf8_size
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
@@ -31,8 +33,17 @@ if TYPE_CHECKING:
     from helpdesk.ports import MailStore, Publisher
 
 _SUBJECT_TOKEN = re.compile(r"\[#\s*(HD-[0-9A-Za-z]{6})\s*\]")
-TEXT_LIMIT = 100_000  # characters of text kept on the message item (the raw mail has all)
-HTML_LIMIT = 150_000
+# How many attachments a message item lists (metadata only; the bytes of at most
+# ``limits.attachments_max_count`` of them are kept in S3): a mail of 10,000 parts would
+# otherwise need an item of megabytes. The raw mail in S3 keeps every part.
+LISTED_ATTACHMENTS_MAX = 100
+# RFC 5321 section 4.5.3.1.3: a path is at most 256 octets with its angle brackets. A longer
+# "address" reaches nobody, and would make contact and marker keys too long for DynamoDB.
+ADDRESS_MAX_BYTES = 254
+NAME_MAX_BYTES = 256
+SUBJECT_MAX_BYTES = 2048
+# To and Cc addresses kept (they become a new ticket's participants, on its item).
+RECIPIENTS_MAX = 50
 # Trust only the authentication block SES adds on top. SES
 # prepends its Authentication-Results with this authserv-id to every message it receives,
 # so a topmost block naming anyone else was written by the sender.
@@ -116,6 +127,10 @@ class EmailIntake:
             in_reply_to=tuple(_storable(i) for i in mail.in_reply_to),
             references=tuple(_storable(i) for i in mail.references),
             report=report,
+            sender=_storable_address(mail.sender),
+            to=_storable_addresses(mail.to),
+            cc=_storable_addresses(mail.cc),
+            subject=cut_utf8(mail.subject, SUBJECT_MAX_BYTES),
         )
 
     # ------------------------------------------------------------------ decisions
@@ -281,7 +296,19 @@ class EmailIntake:
         self, mail: ParsedMail, raw_key: str, now: datetime, ref: str, flags: list[str]
     ) -> Message:
         message_key = hashlib.sha256(raw_key.encode()).hexdigest()[:20]
-        attachments = self._store_attachments(message_key, mail.attachments, flags)
+        listed = mail.attachments[:LISTED_ATTACHMENTS_MAX]
+        attachments = self._store_attachments(message_key, listed, flags)
+        # Sizes in bytes, as DynamoDB counts them: what does not fit on the item is kept
+        # whole in S3 and the item points to it.
+        bodies, body_key = message_bodies.keep(
+            message_key,
+            message_bodies.Bodies(
+                text=mail.text or mail.full_text,
+                full_text=mail.full_text if mail.full_text != mail.text else None,
+                html=mail.html or None,
+            ),
+            self.store,
+        )
         return Message(
             id=message_key,
             ticket=ref,
@@ -289,14 +316,18 @@ class EmailIntake:
             author=mail.sender.email.lower() if mail.sender else "",
             author_name=mail.sender.name if mail.sender else "",
             at=now,
-            text=(mail.text or mail.full_text)[:TEXT_LIMIT],
-            full_text=mail.full_text[:TEXT_LIMIT] if mail.full_text != mail.text else None,
-            html=mail.html[:HTML_LIMIT] if mail.html else None,
+            text=bodies.text,
+            full_text=bodies.full_text,
+            html=bodies.html,
             subject=mail.subject,
             message_id=mail.message_id,
             raw_key=raw_key,
             attachments=attachments,
             flags=tuple(flags),
+            body_key=body_key,
+            attachments_total=(
+                len(mail.attachments) if len(mail.attachments) > len(listed) else None
+            ),
         )
 
     def _store_attachments(
@@ -319,11 +350,15 @@ class EmailIntake:
             stored.append(
                 AttachmentMeta(
                     filename=attachment.filename,
-                    content_type=attachment.content_type,
+                    # RFC 6838 section 4.2: type and subtype names are at most 127
+                    # characters each; anything longer is not a media type.
+                    content_type=cut_utf8(attachment.content_type, 255),
                     size=attachment.size,
                     key=key,
                     inline=attachment.inline,
-                    content_id=attachment.content_id,
+                    content_id=(
+                        bounded_identifier(attachment.content_id) if attachment.content_id else None
+                    ),
                     dropped=dropped,
                 )
             )
@@ -620,5 +655,23 @@ def _storable(message_id: str) -> str:
     RFC 5322 section 3.6.4 allows only ASCII there, but the raw header bytes of a broken
     message reach us surrogate-escaped, and a lone surrogate cannot be encoded in a key.
     Replacing those characters keeps the ID stable, so duplicates and replies still match.
+    An ID longer than a key may be (a partition key holds 2,048 bytes, a sort key 1,024)
+    is replaced by a stable hash: every ID a mail names (its own, In-Reply-To, References,
+    a bounce's original) passes through here, so an ID is written and looked up alike.
     """
-    return message_id.encode("utf-8", "replace").decode("utf-8")
+    return bounded_identifier(message_id.encode("utf-8", "replace").decode("utf-8"))
+
+
+def _storable_addresses(addresses: tuple[Address, ...]) -> tuple[Address, ...]:
+    kept = (a for a in map(_storable_address, addresses) if a is not None)
+    return tuple(kept)[:RECIPIENTS_MAX]
+
+
+def _storable_address(address: Address | None) -> Address | None:
+    """The address, unless it is longer than any deliverable one (RFC 5321 section
+    4.5.3.1.3); its display name cut to a bound in bytes."""
+    if address is None or utf8_size(address.email) > ADDRESS_MAX_BYTES:
+        return None
+    if utf8_size(address.name) <= NAME_MAX_BYTES:
+        return address
+    return replace(address, name=cut_utf8(address.name, NAME_MAX_BYTES))

@@ -1,0 +1,94 @@
+"""Message bodies too large for a DynamoDB item live in S3, behind a pointer.
+
+A DynamoDB item holds at most 400 KB, attribute names included ("Constraints in Amazon
+DynamoDB", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html),
+and SES accepts mail of up to 40 MB: the text of one mail can be a hundred times what an
+item holds. The message item keeps a bounded excerpt of each body (so lists, events and
+notifications read one item as before) and ``body_key`` names the S3 object with all of
+it; whoever shows a message to a person reads it through :func:`whole`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from helpdesk.sizes import cut_utf8, utf8_size
+
+if TYPE_CHECKING:
+    from helpdesk.model import Message
+    from helpdesk.ports import MailStore
+
+# Bytes of UTF-8 kept on the item: with the subject, addresses and the bounded attachment
+# list, a message item stays well below 400 KB, and a transaction of a few such items far
+# below the 4 MB a TransactWriteItems call may carry.
+TEXT_INLINE_BYTES = 64 * 1024
+FULL_TEXT_INLINE_BYTES = 64 * 1024
+HTML_INLINE_BYTES = 128 * 1024
+BODY_CONTENT_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class Bodies:
+    """A message's text as read (``text``), with quotes (``full_text``) and as HTML."""
+
+    text: str
+    full_text: str | None
+    html: str | None
+
+    def fits_inline(self) -> bool:
+        return (
+            utf8_size(self.text) <= TEXT_INLINE_BYTES
+            and utf8_size(self.full_text or "") <= FULL_TEXT_INLINE_BYTES
+            and utf8_size(self.html or "") <= HTML_INLINE_BYTES
+        )
+
+    def excerpts(self) -> Bodies:
+        return Bodies(
+            text=cut_utf8(self.text, TEXT_INLINE_BYTES),
+            full_text=None
+            if self.full_text is None
+            else cut_utf8(self.full_text, FULL_TEXT_INLINE_BYTES),
+            html=None if self.html is None else cut_utf8(self.html, HTML_INLINE_BYTES),
+        )
+
+    def to_json(self) -> bytes:
+        document = {"text": self.text, "full_text": self.full_text, "html": self.html}
+        return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Bodies:
+        document = json.loads(data.decode("utf-8"))
+        return cls(
+            text=str(document.get("text") or ""),
+            full_text=document.get("full_text"),
+            html=document.get("html"),
+        )
+
+
+def body_key(message_key: str) -> str:
+    """The S3 key of a message's bodies: next to its attachments (whose keys start with a
+    number), under the prefix the intake may already write."""
+    return f"attachments/{message_key}/body.json"
+
+
+def keep(message_key: str, bodies: Bodies, store: MailStore) -> tuple[Bodies, str | None]:
+    """What goes on the message item, and the pointer to the rest (None when all fits).
+
+    Written before the item that points to it, under a key derived from the delivery, so
+    that a retried intake writes the same object again and no item ever points nowhere.
+    """
+    if bodies.fits_inline():
+        return bodies, None
+    key = store.write(body_key(message_key), bodies.to_json(), BODY_CONTENT_TYPE)
+    return bodies.excerpts(), key
+
+
+def whole(message: Message, read: Callable[[str], bytes]) -> Message:
+    """``message`` with its whole text and HTML, read through its pointer when it has one."""
+    if not message.body_key:
+        return message
+    bodies = Bodies.from_json(read(message.body_key))
+    return replace(message, text=bodies.text, full_text=bodies.full_text, html=bodies.html)
