@@ -6,6 +6,7 @@ cannot be created twice, senders faster than SES lets them send."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from functools import cache
 from pathlib import Path
@@ -70,9 +71,7 @@ def test_cfn_lint_finds_nothing_in_the_translated_template() -> None:
 
     # The regions the desk runs in need SES receiving (us-east-1, eu-west-1 among them).
     # Nothing is ignored: W3037 (an IAM action that does not exist) included.
-    matches = lint(
-        json.dumps(translated()), config=ManualArgs(regions=["us-east-1", "eu-west-1"])
-    )
+    matches = lint(json.dumps(translated()), config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
     assert [str(match) for match in matches] == []
 
 
@@ -243,3 +242,129 @@ def test_the_mail_sending_consumers_cap_their_concurrency_from_the_ses_rate_para
         assert mappings[sender]["ScalingConfig"] == {
             "MaximumConcurrency": {"Ref": "SenderMaximumConcurrency"}
         }, sender
+
+
+# ---------------------------------------------------------------------- mail in (SES)
+@pytest.mark.parametrize("existing_rule_set", ["", "production-inbound"])
+def test_the_receipt_rule_stops_the_rule_set_after_storing_the_mail(
+    existing_rule_set: str,
+) -> None:
+    """AWS::SES::ReceiptRule: a rule without ``After`` goes first in its set, so every later
+    rule (a catch-all of another stack) would also act on the desk's mail unless this one
+    ends with a stop action of scope RuleSet (SES "Stop action")."""
+    template = translated(ExistingReceiptRuleSetName=existing_rule_set)
+    actions = template["Resources"]["InboundRule"]["Properties"]["Rule"]["Actions"]
+    assert [next(iter(action)) for action in actions] == ["S3Action", "StopAction"]
+    assert actions[-1]["StopAction"] == {"Scope": "RuleSet"}
+
+
+@pytest.mark.parametrize("existing_rule_set", ["", "production-inbound"])
+def test_only_the_stacks_receipt_rule_may_store_mail_in_the_bucket(
+    existing_rule_set: str,
+) -> None:
+    """SES "Giving permissions to Amazon SES for email receiving": the bucket policy names
+    the receipt rule's ARN (AWS:SourceArn) and the account (AWS:SourceAccount)."""
+    template = translated(ExistingReceiptRuleSetName=existing_rule_set)
+    resolver = _resolver_for(template, "helpdesk", "0a1b2c3d-0000-0000-0000-000000000001")
+    resolver.parameters["ExistingReceiptRuleSetName"] = existing_rule_set
+    for name, expression in template["Conditions"].items():
+        resolver.conditions[name] = bool(resolver.resolve(expression))
+    rule = template["Resources"]["InboundRule"]["Properties"]
+    rule_arn = (
+        f"arn:aws:ses:{resolver.pseudo['AWS::Region']}:{resolver.pseudo['AWS::AccountId']}:"
+        f"receipt-rule-set/{resolver.resolve(rule['RuleSetName'])}"
+        f":receipt-rule/{resolver.resolve(rule['Rule']['Name'])}"
+    )
+    policy = template["Resources"]["RawMailBucketPolicy"]["Properties"]["PolicyDocument"]
+    ses_principal = {"Service": "ses.amazonaws.com"}
+    [ses] = [s for s in policy["Statement"] if s.get("Principal") == ses_principal]
+    condition = resolver.resolve(ses["Condition"])
+    assert condition["StringEquals"] == {
+        "AWS:SourceAccount": resolver.pseudo["AWS::AccountId"],
+        "AWS:SourceArn": rule_arn,
+    }
+
+
+def test_only_the_stacks_bucket_may_notify_the_intake_queue() -> None:
+    """S3 "Granting permissions to publish event notification messages": the queue policy
+    conditions on the bucket's ARN and the owner's account. The bucket's name pattern stands
+    in for its ARN (the bucket depends on this policy, so a GetAtt would be a cycle)."""
+    template = translated()
+    resolver = _resolver_for(template, "helpdesk", "0a1b2c3d-0000-0000-0000-000000000001")
+    bucket_name = resolver.resolve(
+        template["Resources"]["RawMailBucket"]["Properties"]["BucketName"]
+    )
+    policy = template["Resources"]["EmailIntakeQueuePolicy"]["Properties"]["PolicyDocument"]
+    [s3] = policy["Statement"]
+    condition = resolver.resolve(s3["Condition"])
+    assert condition["StringEquals"] == {"aws:SourceAccount": resolver.pseudo["AWS::AccountId"]}
+    [(key, pattern)] = condition["ArnLike"].items()
+    assert key == "aws:SourceArn"
+    assert fnmatch.fnmatchcase(f"arn:aws:s3:::{bucket_name}", pattern)
+    assert not fnmatch.fnmatchcase("arn:aws:s3:::someone-elses-bucket", pattern)
+
+
+# ---------------------------------------------------------------------- event rules
+def test_every_event_rule_target_has_a_dead_letter_queue_it_may_write_with_an_alarm() -> None:
+    """An event EventBridge cannot deliver to a target (a missing queue policy, SQS
+    unavailable) is dropped after its retries unless the target names a dead-letter queue;
+    EventBridge sends to it only if the queue's policy allows events.amazonaws.com for that
+    rule ("Using dead-letter queues to process undelivered events in EventBridge",
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)."""
+    template = translated()
+    rules = resources(template, "AWS::Events::Rule")
+    assert {"AcknowledgeRule", "RouteRule"} <= set(rules)
+    alarmed_queues = {
+        dimension["Value"]["Fn::GetAtt"][0]
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+        for dimension in alarm["Properties"].get("Dimensions", [])
+        if dimension["Name"] == "QueueName"
+    }
+    policies = resources(template, "AWS::SQS::QueuePolicy").values()
+    for rule_id, rule in rules.items():
+        for target in rule["Properties"]["Targets"]:
+            retry = target.get("RetryPolicy", {})
+            # EventBridge's bounds: 0-185 retries, 60-86400 s of event age.
+            assert 0 <= retry.get("MaximumRetryAttempts", -1) <= 185, rule_id
+            assert 60 <= retry.get("MaximumEventAgeInSeconds", 0) <= 86400, rule_id
+            dlq = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+            assert template["Resources"][dlq]["Type"] == "AWS::SQS::Queue"
+            assert dlq in alarmed_queues, f"{rule_id}: nothing alarms on {dlq}"
+            allowed = [
+                statement
+                for policy in policies
+                if {"Ref": dlq} in policy["Properties"]["Queues"]
+                for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+                if statement["Principal"] == {"Service": "events.amazonaws.com"}
+                and statement["Action"] == "sqs:SendMessage"
+            ]
+            assert any(
+                {"Fn::GetAtt": [rule_id, "Arn"]}
+                in statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+                for statement in allowed
+            ), f"{dlq} does not let {rule_id} write to it"
+
+
+# ---------------------------------------------------------------------- sweeps
+PERIOD_SECONDS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400}
+
+
+def _period(expression: str) -> int:
+    count, unit = expression.removeprefix("rate(").removesuffix(")").split()
+    return int(count) * PERIOD_SECONDS[unit]
+
+
+def test_a_sweep_event_is_dropped_once_later_runs_have_made_it_pointless() -> None:
+    """Without a maximum age, Lambda keeps a failed asynchronous event for up to six hours
+    and Scheduler retries for up to a day: a minute's SLA sweep retried hours late only piles
+    up behind the runs that followed it. Each sweep's events age out after at most five of
+    its periods (Lambda EventInvokeConfig MaximumEventAgeInSeconds, 60-21600; Scheduler
+    RetryPolicy MaximumEventAgeInSeconds, 60-86400)."""
+    for logical_id in _scheduled_functions(translated()):
+        properties = TEMPLATE["Resources"][logical_id]["Properties"]
+        [event] = properties["Events"].values()
+        ceiling = 5 * _period(event["Properties"]["ScheduleExpression"])
+        lambda_age = properties["EventInvokeConfig"].get("MaximumEventAgeInSeconds", 21600)
+        scheduler_age = event["Properties"]["RetryPolicy"].get("MaximumEventAgeInSeconds", 86400)
+        assert 60 <= lambda_age <= min(ceiling, 21600), logical_id
+        assert 60 <= scheduler_age <= min(ceiling, 86400), logical_id
