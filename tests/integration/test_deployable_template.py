@@ -368,3 +368,55 @@ def test_a_sweep_event_is_dropped_once_later_runs_have_made_it_pointless() -> No
         scheduler_age = event["Properties"]["RetryPolicy"].get("MaximumEventAgeInSeconds", 86400)
         assert 60 <= lambda_age <= min(ceiling, 21600), logical_id
         assert 60 <= scheduler_age <= min(ceiling, 86400), logical_id
+
+
+# ---------------------------------------------------------------------- parameters
+@pytest.mark.parametrize(
+    "name", ["MailDomain", "HelpdeskAddress", "AgentTokenIssuer", "AgentTokenAudience"]
+)
+def test_a_parameter_without_a_working_value_has_no_default_to_deploy_silently(name: str) -> None:
+    # A placeholder default lets `sam deploy --guided` (Enter, Enter...) deploy a desk that
+    # receives no mail and admits no agent; without one CloudFormation refuses the stack.
+    assert "Default" not in TEMPLATE["Parameters"][name]
+
+
+def test_the_signing_key_parameter_must_be_an_ssm_path() -> None:
+    # GetParameter takes the name the functions read; the template's IAM grant builds its
+    # ARN as parameter${SigningKeyParameter}, which needs the leading slash.
+    assert TEMPLATE["Parameters"]["SigningKeyParameter"]["AllowedPattern"] == "^/.*"
+
+
+def test_the_functions_read_the_config_file_the_layer_build_ships() -> None:
+    # infra/lambda_build.py copies infra/helpdesk.yaml to python/helpdesk/helpdesk.yaml; a
+    # parameter naming another file would break every cold start.
+    assert "ConfigFile" not in TEMPLATE["Parameters"]
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["HELPDESK_CONFIG"] == "/opt/python/helpdesk/helpdesk.yaml"
+
+
+# ---------------------------------------------------------------------- what outlives a stack
+def test_the_domain_table_survives_a_deleted_stack_and_a_careless_delete_table() -> None:
+    # DeletionProtectionEnabled refuses DeleteTable from anyone until it is switched off
+    # (AWS::DynamoDB::Table; docs/DEPLOY.md, teardown, says how).
+    table = TEMPLATE["Resources"]["DomainTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+
+
+def test_the_ses_identity_survives_a_deleted_stack() -> None:
+    # Deleting the identity would stop the desk's DKIM signing and sending for the domain,
+    # and its DKIM records would have to be published again.
+    identity = TEMPLATE["Resources"]["MailIdentity"]
+    assert identity["DeletionPolicy"] == "Retain"
+    assert identity["UpdateReplacePolicy"] == "Retain"
+
+
+def test_every_table_is_used_by_a_function() -> None:
+    template = translated()
+    used = {
+        value["Ref"]
+        for function in resources(template, "AWS::Lambda::Function").values()
+        for value in function["Properties"].get("Environment", {}).get("Variables", {}).values()
+        if isinstance(value, dict) and "Ref" in value
+    }
+    assert set(resources(template, "AWS::DynamoDB::Table")) <= used

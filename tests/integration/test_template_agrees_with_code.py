@@ -108,9 +108,6 @@ def test_every_table_the_code_uses_exists_with_the_keys_it_uses() -> None:
         assert index in indexes, f"the code queries {index}, which the template lacks"
     assert indexes["TimerIndex"] == {"TPK", "TSK"}
     assert indexes["GSI1"] == {"GSI1PK", "GSI1SK"}
-    idempotency = tables["IdempotencyTable"]["Properties"]
-    assert [k["AttributeName"] for k in idempotency["KeySchema"]] == ["id"]
-    assert idempotency["TimeToLiveSpecification"]["AttributeName"] == "expiration"
 
 
 def test_no_deployed_code_scans_a_table() -> None:

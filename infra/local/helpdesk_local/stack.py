@@ -61,6 +61,14 @@ BASE_ENVIRONMENT = {
 # stacks read theirs from SSM / the identity provider; this value is public on purpose.
 LOCAL_SIGNING_KEY = "helpdesk-local-development-signing-key-not-a-secret"
 LOCAL_JWT_KEY = "helpdesk-local-development-jwt-key-not-a-secret"
+# The local stack's values of the template parameters that have no default (a deployed
+# stack must be given real ones; template.yaml says why).
+LOCAL_PARAMETERS = {
+    "MailDomain": "support.example",
+    "HelpdeskAddress": "support@support.example",
+    "AgentTokenIssuer": "https://auth.support.example/",
+    "AgentTokenAudience": "helpdesk-agent-api",
+}
 
 
 @dataclass
@@ -366,7 +374,7 @@ class LocalStack:
     # ------------------------------------------------------------------ resources
     def _create_resources(self) -> None:
         template = self.template
-        resolver = Resolver(parameters=parameter_defaults(template))
+        resolver = Resolver(parameters={**parameter_defaults(template), **LOCAL_PARAMETERS})
         resolver.parameters["HelpdeskConfig"] = str(self.config_path)
         self.resolver = resolver
         for name, expression in template.get("Conditions", {}).items():
