@@ -420,3 +420,23 @@ def test_every_table_is_used_by_a_function() -> None:
         if isinstance(value, dict) and "Ref" in value
     }
     assert set(resources(template, "AWS::DynamoDB::Table")) <= used
+
+
+# ---------------------------------------------------------------------- logs
+def test_every_function_logs_to_the_stacks_group_which_exists_before_the_function() -> None:
+    """A group named /aws/lambda/${Function} can only be created after the function; a
+    scheduled function that runs first makes Lambda create the group, and the stack's own
+    then fails ("already exists") or is left without retention. LoggingConfig.LogGroup
+    names a group the stack creates first (AWS::Lambda::Function LoggingConfig:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-lambda-function-loggingconfig.html)."""
+    template = translated()
+    groups = resources(template, "AWS::Logs::LogGroup")
+    functions = resources(template, "AWS::Lambda::Function")
+    used = []
+    for logical_id, function in functions.items():
+        group = function["Properties"].get("LoggingConfig", {}).get("LogGroup", {})
+        assert isinstance(group, dict) and group.get("Ref") in groups, logical_id
+        name = groups[group["Ref"]]["Properties"]["LogGroupName"]
+        assert f"${{{logical_id}}}" not in json.dumps(name), logical_id
+        used.append(group["Ref"])
+    assert len(set(used)) == len(functions)
