@@ -192,7 +192,10 @@ def compile_bytecode(folder: Path, interpreter: str | None) -> None:
         )
         return
     subprocess.run(  # noqa: S603 - the runtime's interpreter on our own folder
-        [interpreter, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
+        # -f: rewrite any pyc already there; compileall skips a pyc it thinks is current
+        # whatever its invalidation mode, and only unchecked-hash pycs survive SAM's zip, which
+        # stamps every file 1980-01-01 (PEP 552; importlib "Cached bytecode invalidation").
+        [interpreter, "-m", "compileall", "-q", "-f", "--invalidation-mode", "unchecked-hash",
          str(folder)],
         check=True,
     )  # fmt: skip
@@ -217,7 +220,9 @@ def validate_config(site: Path, interpreter: str | None) -> list[str]:
     config = str(site / "helpdesk" / "helpdesk.yaml")
     if interpreter is not None and can_run_here():
         probe = f"import sys; sys.path[:0] = [{str(site)!r}]\n{_CONFIG_PROBE}"
-        command = [interpreter, "-I", "-S", "-c", probe, config]
+        # -B: the probe imports the layer's own packages and must not leave timestamp pycs
+        # there, which compileall below would then skip as up to date (see compile_bytecode).
+        command = [interpreter, "-B", "-I", "-S", "-c", probe, config]
         answer = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603
         return list(json.loads(answer.stdout))
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "helpdesk")}

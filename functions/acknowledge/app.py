@@ -6,15 +6,11 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from helpdesk import clock
+from helpdesk.aws.sqs_batch import process_while_time_remains
 from helpdesk.settings import require
 
 if TYPE_CHECKING:
@@ -24,7 +20,6 @@ if TYPE_CHECKING:
     from helpdesk.services.notify import Notifier
 
 logger = Logger()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @cache
@@ -52,6 +47,5 @@ def record_handler(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    # Records are begun only while one more send fits in the time left (helpdesk.aws.sqs_batch).
+    return process_while_time_remains(event, record_handler, context)

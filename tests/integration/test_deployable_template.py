@@ -6,6 +6,7 @@ cannot be created twice, senders faster than SES lets them send."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from functools import cache
 from pathlib import Path
@@ -70,9 +71,7 @@ def test_cfn_lint_finds_nothing_in_the_translated_template() -> None:
 
     # The regions the desk runs in need SES receiving (us-east-1, eu-west-1 among them).
     # Nothing is ignored: W3037 (an IAM action that does not exist) included.
-    matches = lint(
-        json.dumps(translated()), config=ManualArgs(regions=["us-east-1", "eu-west-1"])
-    )
+    matches = lint(json.dumps(translated()), config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
     assert [str(match) for match in matches] == []
 
 
@@ -243,3 +242,201 @@ def test_the_mail_sending_consumers_cap_their_concurrency_from_the_ses_rate_para
         assert mappings[sender]["ScalingConfig"] == {
             "MaximumConcurrency": {"Ref": "SenderMaximumConcurrency"}
         }, sender
+
+
+# ---------------------------------------------------------------------- mail in (SES)
+@pytest.mark.parametrize("existing_rule_set", ["", "production-inbound"])
+def test_the_receipt_rule_stops_the_rule_set_after_storing_the_mail(
+    existing_rule_set: str,
+) -> None:
+    """AWS::SES::ReceiptRule: a rule without ``After`` goes first in its set, so every later
+    rule (a catch-all of another stack) would also act on the desk's mail unless this one
+    ends with a stop action of scope RuleSet (SES "Stop action")."""
+    template = translated(ExistingReceiptRuleSetName=existing_rule_set)
+    actions = template["Resources"]["InboundRule"]["Properties"]["Rule"]["Actions"]
+    assert [next(iter(action)) for action in actions] == ["S3Action", "StopAction"]
+    assert actions[-1]["StopAction"] == {"Scope": "RuleSet"}
+
+
+@pytest.mark.parametrize("existing_rule_set", ["", "production-inbound"])
+def test_only_the_stacks_receipt_rule_may_store_mail_in_the_bucket(
+    existing_rule_set: str,
+) -> None:
+    """SES "Giving permissions to Amazon SES for email receiving": the bucket policy names
+    the receipt rule's ARN (AWS:SourceArn) and the account (AWS:SourceAccount)."""
+    template = translated(ExistingReceiptRuleSetName=existing_rule_set)
+    resolver = _resolver_for(template, "helpdesk", "0a1b2c3d-0000-0000-0000-000000000001")
+    resolver.parameters["ExistingReceiptRuleSetName"] = existing_rule_set
+    for name, expression in template["Conditions"].items():
+        resolver.conditions[name] = bool(resolver.resolve(expression))
+    rule = template["Resources"]["InboundRule"]["Properties"]
+    rule_arn = (
+        f"arn:aws:ses:{resolver.pseudo['AWS::Region']}:{resolver.pseudo['AWS::AccountId']}:"
+        f"receipt-rule-set/{resolver.resolve(rule['RuleSetName'])}"
+        f":receipt-rule/{resolver.resolve(rule['Rule']['Name'])}"
+    )
+    policy = template["Resources"]["RawMailBucketPolicy"]["Properties"]["PolicyDocument"]
+    ses_principal = {"Service": "ses.amazonaws.com"}
+    [ses] = [s for s in policy["Statement"] if s.get("Principal") == ses_principal]
+    condition = resolver.resolve(ses["Condition"])
+    assert condition["StringEquals"] == {
+        "AWS:SourceAccount": resolver.pseudo["AWS::AccountId"],
+        "AWS:SourceArn": rule_arn,
+    }
+
+
+def test_only_the_stacks_bucket_may_notify_the_intake_queue() -> None:
+    """S3 "Granting permissions to publish event notification messages": the queue policy
+    conditions on the bucket's ARN and the owner's account. The bucket's name pattern stands
+    in for its ARN (the bucket depends on this policy, so a GetAtt would be a cycle)."""
+    template = translated()
+    resolver = _resolver_for(template, "helpdesk", "0a1b2c3d-0000-0000-0000-000000000001")
+    bucket_name = resolver.resolve(
+        template["Resources"]["RawMailBucket"]["Properties"]["BucketName"]
+    )
+    policy = template["Resources"]["EmailIntakeQueuePolicy"]["Properties"]["PolicyDocument"]
+    [s3] = policy["Statement"]
+    condition = resolver.resolve(s3["Condition"])
+    assert condition["StringEquals"] == {"aws:SourceAccount": resolver.pseudo["AWS::AccountId"]}
+    [(key, pattern)] = condition["ArnLike"].items()
+    assert key == "aws:SourceArn"
+    assert fnmatch.fnmatchcase(f"arn:aws:s3:::{bucket_name}", pattern)
+    assert not fnmatch.fnmatchcase("arn:aws:s3:::someone-elses-bucket", pattern)
+
+
+# ---------------------------------------------------------------------- event rules
+def test_every_event_rule_target_has_a_dead_letter_queue_it_may_write_with_an_alarm() -> None:
+    """An event EventBridge cannot deliver to a target (a missing queue policy, SQS
+    unavailable) is dropped after its retries unless the target names a dead-letter queue;
+    EventBridge sends to it only if the queue's policy allows events.amazonaws.com for that
+    rule ("Using dead-letter queues to process undelivered events in EventBridge",
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)."""
+    template = translated()
+    rules = resources(template, "AWS::Events::Rule")
+    assert {"AcknowledgeRule", "RouteRule"} <= set(rules)
+    alarmed_queues = {
+        dimension["Value"]["Fn::GetAtt"][0]
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+        for dimension in alarm["Properties"].get("Dimensions", [])
+        if dimension["Name"] == "QueueName"
+    }
+    policies = resources(template, "AWS::SQS::QueuePolicy").values()
+    for rule_id, rule in rules.items():
+        for target in rule["Properties"]["Targets"]:
+            retry = target.get("RetryPolicy", {})
+            # EventBridge's bounds: 0-185 retries, 60-86400 s of event age.
+            assert 0 <= retry.get("MaximumRetryAttempts", -1) <= 185, rule_id
+            assert 60 <= retry.get("MaximumEventAgeInSeconds", 0) <= 86400, rule_id
+            dlq = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+            assert template["Resources"][dlq]["Type"] == "AWS::SQS::Queue"
+            assert dlq in alarmed_queues, f"{rule_id}: nothing alarms on {dlq}"
+            allowed = [
+                statement
+                for policy in policies
+                if {"Ref": dlq} in policy["Properties"]["Queues"]
+                for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+                if statement["Principal"] == {"Service": "events.amazonaws.com"}
+                and statement["Action"] == "sqs:SendMessage"
+            ]
+            assert any(
+                {"Fn::GetAtt": [rule_id, "Arn"]}
+                in statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+                for statement in allowed
+            ), f"{dlq} does not let {rule_id} write to it"
+
+
+# ---------------------------------------------------------------------- sweeps
+PERIOD_SECONDS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400}
+
+
+def _period(expression: str) -> int:
+    count, unit = expression.removeprefix("rate(").removesuffix(")").split()
+    return int(count) * PERIOD_SECONDS[unit]
+
+
+def test_a_sweep_event_is_dropped_once_later_runs_have_made_it_pointless() -> None:
+    """Without a maximum age, Lambda keeps a failed asynchronous event for up to six hours
+    and Scheduler retries for up to a day: a minute's SLA sweep retried hours late only piles
+    up behind the runs that followed it. Each sweep's events age out after at most five of
+    its periods (Lambda EventInvokeConfig MaximumEventAgeInSeconds, 60-21600; Scheduler
+    RetryPolicy MaximumEventAgeInSeconds, 60-86400)."""
+    for logical_id in _scheduled_functions(translated()):
+        properties = TEMPLATE["Resources"][logical_id]["Properties"]
+        [event] = properties["Events"].values()
+        ceiling = 5 * _period(event["Properties"]["ScheduleExpression"])
+        lambda_age = properties["EventInvokeConfig"].get("MaximumEventAgeInSeconds", 21600)
+        scheduler_age = event["Properties"]["RetryPolicy"].get("MaximumEventAgeInSeconds", 86400)
+        assert 60 <= lambda_age <= min(ceiling, 21600), logical_id
+        assert 60 <= scheduler_age <= min(ceiling, 86400), logical_id
+
+
+# ---------------------------------------------------------------------- parameters
+@pytest.mark.parametrize(
+    "name", ["MailDomain", "HelpdeskAddress", "AgentTokenIssuer", "AgentTokenAudience"]
+)
+def test_a_parameter_without_a_working_value_has_no_default_to_deploy_silently(name: str) -> None:
+    # A placeholder default lets `sam deploy --guided` (Enter, Enter...) deploy a desk that
+    # receives no mail and admits no agent; without one CloudFormation refuses the stack.
+    assert "Default" not in TEMPLATE["Parameters"][name]
+
+
+def test_the_signing_key_parameter_must_be_an_ssm_path() -> None:
+    # GetParameter takes the name the functions read; the template's IAM grant builds its
+    # ARN as parameter${SigningKeyParameter}, which needs the leading slash.
+    assert TEMPLATE["Parameters"]["SigningKeyParameter"]["AllowedPattern"] == "^/.*"
+
+
+def test_the_functions_read_the_config_file_the_layer_build_ships() -> None:
+    # infra/lambda_build.py copies infra/helpdesk.yaml to python/helpdesk/helpdesk.yaml; a
+    # parameter naming another file would break every cold start.
+    assert "ConfigFile" not in TEMPLATE["Parameters"]
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["HELPDESK_CONFIG"] == "/opt/python/helpdesk/helpdesk.yaml"
+
+
+# ---------------------------------------------------------------------- what outlives a stack
+def test_the_domain_table_survives_a_deleted_stack_and_a_careless_delete_table() -> None:
+    # DeletionProtectionEnabled refuses DeleteTable from anyone until it is switched off
+    # (AWS::DynamoDB::Table; docs/DEPLOY.md, teardown, says how).
+    table = TEMPLATE["Resources"]["DomainTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+
+
+def test_the_ses_identity_survives_a_deleted_stack() -> None:
+    # Deleting the identity would stop the desk's DKIM signing and sending for the domain,
+    # and its DKIM records would have to be published again.
+    identity = TEMPLATE["Resources"]["MailIdentity"]
+    assert identity["DeletionPolicy"] == "Retain"
+    assert identity["UpdateReplacePolicy"] == "Retain"
+
+
+def test_every_table_is_used_by_a_function() -> None:
+    template = translated()
+    used = {
+        value["Ref"]
+        for function in resources(template, "AWS::Lambda::Function").values()
+        for value in function["Properties"].get("Environment", {}).get("Variables", {}).values()
+        if isinstance(value, dict) and "Ref" in value
+    }
+    assert set(resources(template, "AWS::DynamoDB::Table")) <= used
+
+
+# ---------------------------------------------------------------------- logs
+def test_every_function_logs_to_the_stacks_group_which_exists_before_the_function() -> None:
+    """A group named /aws/lambda/${Function} can only be created after the function; a
+    scheduled function that runs first makes Lambda create the group, and the stack's own
+    then fails ("already exists") or is left without retention. LoggingConfig.LogGroup
+    names a group the stack creates first (AWS::Lambda::Function LoggingConfig:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-lambda-function-loggingconfig.html)."""
+    template = translated()
+    groups = resources(template, "AWS::Logs::LogGroup")
+    functions = resources(template, "AWS::Lambda::Function")
+    used = []
+    for logical_id, function in functions.items():
+        group = function["Properties"].get("LoggingConfig", {}).get("LogGroup", {})
+        assert isinstance(group, dict) and group.get("Ref") in groups, logical_id
+        name = groups[group["Ref"]]["Properties"]["LogGroupName"]
+        assert f"${{{logical_id}}}" not in json.dumps(name), logical_id
+        used.append(group["Ref"])
+    assert len(set(used)) == len(functions)

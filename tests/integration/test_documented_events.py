@@ -91,7 +91,8 @@ def test_the_template_stores_and_notifies_under_the_prefix_the_intake_reads() ->
         "QueueConfigurations"
     ]
     assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": INBOUND_PREFIX}]
-    [action] = resources["InboundRule"]["Properties"]["Rule"]["Actions"]
+    # The S3 action stores the mail; the stop action after it ends the rule set.
+    action, _stop = resources["InboundRule"]["Properties"]["Rule"]["Actions"]
     assert action["S3Action"]["ObjectKeyPrefix"] == INBOUND_PREFIX
 
 

@@ -375,6 +375,33 @@ def test_bytecode_in_the_layer_was_written_by_the_runtimes_python(layer: Build) 
     assert {path.read_bytes()[:4].hex() for path in compiled} == {magic}
 
 
+# PEP 552 and the importlib docs ("Cached bytecode invalidation"): the second 4-byte word of a
+# .pyc is a bit field; 0 means timestamp-based, 0b01 hash-based unchecked, 0b11 hash-based
+# checked. `sam build` zips every file stamped 1980-01-01 (aws-lambda-builders' zip), so a
+# timestamp pyc never matches its source's mtime on Lambda: Python ignores it and recompiles at
+# every cold start (and cannot write the result to the read-only /opt or /var/task).
+UNCHECKED_HASH_FLAGS = 0b01
+
+
+def pyc_flags(path: Path) -> int:
+    (flags,) = struct.unpack("<I", path.read_bytes()[4:8])
+    return int(flags)
+
+
+def test_every_pyc_of_the_layer_and_the_functions_is_unchecked_hash_based(
+    layer: Build, functions: dict[str, Path]
+) -> None:
+    if runtime_interpreter() is None:
+        pytest.skip(f"no {declared_runtime()} interpreter on this machine: no bytecode shipped")
+    folders = [layer.artifacts, *functions.values()]
+    compiled = [path for folder in folders for path in folder.rglob("*.pyc")]
+    assert compiled
+    not_unchecked = sorted(
+        str(path) for path in compiled if pyc_flags(path) != UNCHECKED_HASH_FLAGS
+    )
+    assert not_unchecked == [], f"{len(not_unchecked)} pyc files Lambda would recompile"
+
+
 # ---------------------------------------------------------------------------- functions
 def test_each_function_build_is_its_handler_and_only_the_runtimes_bytecode(
     functions: dict[str, Path],

@@ -251,14 +251,11 @@ def test_every_queue_is_encrypted_at_rest(queue: str) -> None:
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_every_function_logs_to_a_group_with_a_retention(function: str) -> None:
-    groups = [
-        resource["Properties"]
-        for resource in resources_of_type(TEMPLATE, "AWS::Logs::LogGroup").values()
-        if function in names_in(text_of(resource["Properties"].get("LogGroupName", "")))
-    ]
-    assert len(groups) == 1, f"{function} has {len(groups)} log groups"
-    assert groups[0].get("RetentionInDays"), f"{function}'s logs are kept forever"
-    assert text_of(groups[0]["LogGroupName"]).startswith("/aws/lambda/")
+    # The function names its group (LoggingConfig.LogGroup); see test_deployable_template.
+    group_id = RESOURCES[function]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    group = resources_of_type(TEMPLATE, "AWS::Logs::LogGroup")[group_id]["Properties"]
+    assert group.get("RetentionInDays"), f"{function}'s logs are kept forever"
+    assert text_of(group["LogGroupName"]).startswith("/aws/lambda/")
 
 
 def dead_letter_queues() -> set[str]:

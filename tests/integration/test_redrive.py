@@ -229,3 +229,59 @@ def test_the_redrive_command_names_the_task_it_started(
     with cfn_stub, sqs_stub:
         assert main(["redrive", "EmailIntakeDLQ", "--stack-name", "helpdesk"]) == 0
     assert capsys.readouterr().out.strip() == "EmailIntakeDLQ: move task started (task-7)"
+
+
+def test_an_event_eventbridge_could_not_deliver_reaches_its_target_queue_after_the_redrive(
+    stack: LocalStack,
+) -> None:
+    """EventBridge's dead letter is the event itself with RULE_ARN, TARGET_ARN, ERROR_CODE
+    and ERROR_MESSAGE message attributes (https://docs.aws.amazon.com/eventbridge/latest/
+    userguide/eb-rule-dlq.html); the redrive sends it to the target queue it missed."""
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import load_config
+    from helpdesk.services.form_intake import take_in_form, validate_form
+
+    assert stack.resolver is not None
+    config = load_config(stack.config_path)
+    repo = DynamoRepository(
+        stack.resolver.ref("DomainTable"),
+        timer_shards=int(stack.functions["acknowledge"].environment["TIMER_SHARDS"]),
+    )
+    published: list[tuple[str, dict[str, Any]]] = []
+
+    class Keep:
+        def publish(self, events: Any) -> None:
+            published.extend(events)
+
+    take_in_form(validate_form(FORM, config), repo=repo, publisher=Keep(), config=config,
+                 now=stack.clock.peek())  # fmt: skip
+    [(detail_type, detail)] = published
+    event = {
+        "version": "0", "id": "5e1f0c2a-9d3b-4f6e-8a71-2c4b6d8e0f13",
+        "detail-type": detail_type, "source": "helpdesk", "account": "123456789012",
+        "time": "2026-11-23T08:55:00Z", "region": "us-east-1", "resources": [],
+        "detail": detail,
+    }  # fmt: skip
+
+    def text(value: str) -> dict[str, str]:
+        return {"DataType": "String", "StringValue": value}
+
+    stack.sqs.send_message(
+        QueueUrl=stack.queue_urls["EventDeliveryDLQ"],
+        MessageBody=json.dumps(event),
+        MessageAttributes={
+            "RULE_ARN": text(stack.resolver.get_att("AcknowledgeRule", "Arn")),
+            "TARGET_ARN": text(stack.resolver.get_att("AcknowledgeQueue", "Arn")),
+            "ERROR_CODE": text("SQS.AWS.SQS.NonExistentQueue"),
+            "ERROR_MESSAGE": text("The specified queue does not exist."),
+        },
+    )
+    assert build_state(stack)["outbox"] == []
+
+    [result] = redrive(stack, "EventDeliveryDLQ")
+
+    assert result.moved == 1
+    state = build_state(stack)
+    assert state["dead_letters"] == []
+    [acknowledgement] = [m for m in state["outbox"] if m["kind"] == "acknowledgement"]
+    assert acknowledgement["to"] == ["anna@example.com"]

@@ -69,6 +69,13 @@ def test_every_queue_is_either_a_dead_letter_queue_or_has_one() -> None:
         for lid in FUNCTIONS
         if "EventInvokeConfig" in function_properties(TEMPLATE, lid)
     }
+    # ... and EventBridge's, for events it could not deliver to a rule's target.
+    destinations |= {
+        target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        for rule in resources_of_type(TEMPLATE, "AWS::Events::Rule").values()
+        for target in rule["Properties"]["Targets"]
+        if "DeadLetterConfig" in target
+    }
     for logical_id, queue in queues.items():
         if logical_id in dlqs or logical_id in destinations:
             continue
@@ -101,9 +108,6 @@ def test_every_table_the_code_uses_exists_with_the_keys_it_uses() -> None:
         assert index in indexes, f"the code queries {index}, which the template lacks"
     assert indexes["TimerIndex"] == {"TPK", "TSK"}
     assert indexes["GSI1"] == {"GSI1PK", "GSI1SK"}
-    idempotency = tables["IdempotencyTable"]["Properties"]
-    assert [k["AttributeName"] for k in idempotency["KeySchema"]] == ["id"]
-    assert idempotency["TimeToLiveSpecification"]["AttributeName"] == "expiration"
 
 
 def test_no_deployed_code_scans_a_table() -> None:

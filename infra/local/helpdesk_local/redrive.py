@@ -9,6 +9,10 @@ A DLQ that no queue sends to holds one of two things:
   scheduled sweeps): each one's function is invoked again, asynchronously, with the event
   it failed on (``requestPayload``), and the record is deleted; see
   https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+- EventBridge's dead-letter events (``EventDeliveryDLQ``: events a rule could not deliver
+  to its target queue). Each is the event itself with a ``TARGET_ARN`` message attribute
+  (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html); it is sent
+  to that queue and deleted.
 - Scheduler's dead-letter events (``ScheduleDLQ``: invocations Scheduler could not make,
   such as a missing function or permission). They are left where they are and reported:
   once the cause is fixed the sweeps catch up on their next run by themselves.
@@ -97,6 +101,23 @@ def invocation_record_target(body: str) -> tuple[str, Any] | None:
     return str(context["functionArn"]), record["requestPayload"]
 
 
+def event_target_queue(message: dict[str, Any]) -> tuple[str, str] | None:
+    """The (queue name, account) of the SQS target an EventBridge dead letter missed, from
+    its TARGET_ARN attribute (arn:aws:sqs:region:account:name), or None."""
+    attribute = message.get("MessageAttributes", {}).get("TARGET_ARN", {})
+    parts = str(attribute.get("StringValue", "")).split(":")
+    if len(parts) != 6 or parts[:3] != ["arn", parts[1], "sqs"] or not parts[5]:
+        return None
+    return parts[5], parts[4]
+
+
+def _resend_to_target(sqs: Any, message: dict[str, Any], target: tuple[str, str]) -> None:
+    name, account = target
+    url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+    # Sent before the dead letter is deleted: the idempotent consumers absorb a second copy.
+    sqs.send_message(QueueUrl=url, MessageBody=message["Body"])
+
+
 def _function_name(arn: str) -> str:
     # arn:aws:lambda:region:account:function:name[:qualifier]
     return arn.split(":")[6]
@@ -108,11 +129,18 @@ def _reinvoke_local(stack: LocalStack, dlq: str) -> Redriven:
     kept = []
     while True:
         messages = stack.sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60
-        ).get("Messages", [])
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])  # fmt: skip
         if not messages:
             break
         for message in messages:
+            queue = event_target_queue(message)
+            if queue is not None:
+                _resend_to_target(stack.sqs, message, queue)
+                stack.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                reinvoked.append(f"event to {queue[0]}")
+                continue
             target = invocation_record_target(message["Body"])
             if target is None:
                 kept.append(message)
@@ -222,11 +250,18 @@ def _reinvoke_aws(name: str, url: str, sqs: Any, lambda_client: Any) -> Redriven
     while True:
         # A long poll (1 s) asks every SQS server; a short one may miss a message.
         messages = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300, WaitTimeSeconds=1
-        ).get("Messages", [])
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300, WaitTimeSeconds=1,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])  # fmt: skip
         if not messages:
             break
         for message in messages:
+            queue = event_target_queue(message)
+            if queue is not None:
+                _resend_to_target(sqs, message, queue)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                reinvoked.append(f"event to {queue[0]}")
+                continue
             target = invocation_record_target(message["Body"])
             if target is None:
                 # Not ours to replay: it becomes visible again when the timeout ends.

@@ -61,6 +61,14 @@ BASE_ENVIRONMENT = {
 # stacks read theirs from SSM / the identity provider; this value is public on purpose.
 LOCAL_SIGNING_KEY = "helpdesk-local-development-signing-key-not-a-secret"
 LOCAL_JWT_KEY = "helpdesk-local-development-jwt-key-not-a-secret"
+# The local stack's values of the template parameters that have no default (a deployed
+# stack must be given real ones; template.yaml says why).
+LOCAL_PARAMETERS = {
+    "MailDomain": "support.example",
+    "HelpdeskAddress": "support@support.example",
+    "AgentTokenIssuer": "https://auth.support.example/",
+    "AgentTokenAudience": "helpdesk-agent-api",
+}
 
 
 @dataclass
@@ -366,7 +374,7 @@ class LocalStack:
     # ------------------------------------------------------------------ resources
     def _create_resources(self) -> None:
         template = self.template
-        resolver = Resolver(parameters=parameter_defaults(template))
+        resolver = Resolver(parameters={**parameter_defaults(template), **LOCAL_PARAMETERS})
         resolver.parameters["HelpdeskConfig"] = str(self.config_path)
         self.resolver = resolver
         for name, expression in template.get("Conditions", {}).items():
@@ -613,10 +621,15 @@ class LocalStack:
 
     def invoke(self, name: str, event: Mapping[str, Any]) -> Any:
         """Invoke a function's real handler with an event shaped as AWS delivers it."""
+        return self.invoke_with_context(name, event, LambdaContext(function_name=name))
+
+    def invoke_with_context(
+        self, name: str, event: Mapping[str, Any], context: LambdaContext
+    ) -> Any:
+        """:meth:`invoke` with a context of the caller's (a test's: one short of time)."""
         from helpdesk_local.aws_limits import check_invocation_payload
 
         function = self.functions[name]
-        context = LambdaContext(function_name=name)
         # A retried asynchronous invocation keeps its request id (invoke_async).
         request_id, self._retry_request_id = self._retry_request_id, None
         if request_id is not None:

@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.ports import Mailer
 
-LEASE = timedelta(minutes=5)
+# No longer than the senders' queue visibility timeout less their function timeout
+# (template.yaml: 180 s and 30 s): a message redelivered after a timeout must find the lease
+# run out, or it fails again with "another delivery is sending it".
+LEASE = timedelta(seconds=150)
 SETTLE_ATTEMPTS = 3  # each is a whole botocore call with its own retries
 
 
