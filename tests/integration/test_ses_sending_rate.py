@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from helpdesk_local.bench import moto_backs_up_each_table_once, sample_mail
+from helpdesk_local.bench import moto_backs_up_each_table_once, sample_mail, sample_sender
 from helpdesk_local.faults import SendingRateLimiter
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
@@ -110,5 +110,5 @@ def test_a_burst_of_mail_over_the_ses_rate_gets_every_ticket_and_acknowledgement
     assert throttled >= 3, f"SES throttled only {throttled} sends: no pressure"
     assert len(state["tickets"]) == BURST
     acknowledged = sorted(m["to"][0] for m in state["outbox"] if m["kind"] == "acknowledgement")
-    assert acknowledged == sorted(f"customer{index}@example.com" for index in range(BURST))
+    assert acknowledged == sorted(sample_sender(index) for index in range(BURST))
     assert state["dead_letters"] == []

@@ -86,3 +86,10 @@ def test_without_languages_or_a_default_there_is_nothing_to_choose() -> None:
 )
 def test_control_characters_and_broken_unicode_do_not_hide_the_language(text: str) -> None:
     assert detect_language(text, ("en", "de", "fr"), default="de") == "en"
+
+
+def test_a_request_followed_by_half_a_megabyte_without_spaces_is_read_from_its_beginning() -> None:
+    # The attacker's mail of issue 14: the address pattern used to rescan such a run from
+    # every position (minutes of intake time for one mail).
+    text = "Здравствуйте, мой заказ не пришёл, помогите пожалуйста. " + "7" * 500_000
+    assert detect_language(text, ["en", "zh", "ru"]) == "ru"

@@ -81,13 +81,19 @@ class BenchError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------- mail samples
+def sample_sender(index: int) -> str:
+    """The address :func:`sample_mail` writes from."""
+    return f"customer{index}@shop{index}.example"
+
+
 def sample_mail(
     index: int, *, body_bytes: int = 5000, attachment_bytes: Sequence[int] = ()
 ) -> bytes:
-    """A plain customer request from a distinct sender (so no per-sender limit interferes),
-    with ``body_bytes`` of text and optional binary attachments."""
+    """A plain customer request from a distinct sender at a distinct domain (so neither the
+    per-sender nor the per-domain acknowledgement cap interferes), with ``body_bytes`` of
+    text and optional binary attachments."""
     message = EmailMessage()
-    message["From"] = f"Customer {index} <customer{index}@example.com>"
+    message["From"] = f"Customer {index} <{sample_sender(index)}>"
     message["To"] = "support@support.example"
     message["Subject"] = f"Order {index} has not arrived"
     message["Message-ID"] = f"<bench-{index}-{random.getrandbits(32):08x}@example.com>"
