@@ -175,3 +175,16 @@ def test_an_autoresponder_varying_its_plus_address_gets_no_more_than_the_cap(
     assert [(s["reason"], s["from"]) for s in state["suppressed"]] == [
         ("loop_limit", sender) for sender in senders[3:]
     ]
+
+
+def test_a_forged_customer_mail_copying_the_forger_gets_the_forger_no_answer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = _play("intake_forged_customer_cc.yaml", capsys)
+    _, forged = state["tickets"]
+    assert forged["contact"]["email"] == "anna@example.com"
+    [reply] = [mail for mail in state["outbox"] if mail["kind"] == "reply"]
+    assert reply["to"] == ["anna@example.com"]
+    for mail in state["outbox"]:
+        recipients = " ".join([*mail["to"], str(mail["headers"].get("Cc", ""))])
+        assert "evil.example" not in recipients, mail["kind"]

@@ -44,6 +44,8 @@ NAME_MAX_BYTES = 256
 SUBJECT_MAX_BYTES = 2048
 # To and Cc addresses kept (they become a new ticket's participants, on its item).
 RECIPIENTS_MAX = 50
+# Of those, the ones a new ticket keeps as participants (Cc'd on agents' answers).
+PARTICIPANTS_MAX = 10
 # Trust only the authentication block SES adds on top. SES
 # prepends its Authentication-Results with this authserv-id to every message it receives,
 # so a topmost block naming anyone else was written by the sender.
@@ -424,12 +426,21 @@ class EmailIntake:
         linked_to: Ticket | None,
     ) -> IntakeResult:
         sender = mail.sender
-        participants = [
-            a.email.lower()
-            for a in (*mail.to, *mail.cc)
-            if a.email.lower() != self.config.helpdesk.address
-            and not a.email.lower().endswith("@" + self.config.helpdesk.mail_domain)
-        ]
+        # The people the customer copied follow the conversation (agents' answers are Cc'd
+        # to them), but only when the mail is authenticated for its From domain: anyone can
+        # write a customer's address in From, and a forged opening mail Cc'ing the forger
+        # would otherwise have every answer about that customer copied to them. A bounded
+        # number, so that agents' answers stay within SES's 50 recipients per message.
+        participants = (
+            [
+                a.email.lower()
+                for a in (*mail.to, *mail.cc)
+                if a.email.lower() != self.config.helpdesk.address
+                and not a.email.lower().endswith("@" + self.config.helpdesk.mail_domain)
+            ][:PARTICIPANTS_MAX]
+            if sender is not None and mail.auth.authenticates(sender.email)
+            else []
+        )
         request = NewRequest(
             channel="email",
             subject=mail.subject or "(no subject)",
