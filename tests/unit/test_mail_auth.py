@@ -309,3 +309,17 @@ def test_no_quoted_envelope_address_changes_a_failing_verdict(local: str) -> Non
 def test_any_header_text_is_read_without_error(value: str) -> None:
     results = parse_auth(verdicts(value), trusted_authserv_id=SES)
     results.authenticates("lena@support.example")
+
+
+def test_a_verdict_folded_in_after_the_dmarc_result_makes_the_block_untrusted() -> None:
+    # The outsider review's attack: the sender's own header, starting with white space,
+    # right under SES's block, continues it with a passing signature for the agents'
+    # domain. SES writes dmarc last, so anything after it is not SES's.
+    headers = verdicts(
+        "amazonses.com; spf=none (spfCheck: x) client-ip=198.51.100.7; "
+        "envelope-from=m@evil.example; helo=mail.evil.example; dkim=none; "
+        "dmarc=none header.from=support.example;\r\n\tdkim=pass header.i=@support.example;"
+    )
+    assert not parse_auth(headers, trusted_authserv_id="amazonses.com").authenticates(
+        "lena@support.example"
+    )

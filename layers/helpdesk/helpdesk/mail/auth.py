@@ -327,6 +327,10 @@ def _results(resinfos: Sequence[_Pairs]) -> AuthResults | None:
         properties = dict(reversed(pairs[1:]))  # the first of each name wins
         if method in ("spf", "dkim", "dmarc") and not _KEYWORD.fullmatch(result):
             return None
+        if method in ("spf", "dkim", "dmarc") and dmarc is not None:
+            # SES writes spf, dkim, dmarc in that order, dmarc last: a verdict after it is
+            # the sender's own header line folded into SES's block.
+            return None
         if method == "spf":
             if spf is not None:
                 return None  # SES writes one; two means one was smuggled in
