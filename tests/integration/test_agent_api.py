@@ -84,6 +84,8 @@ def test_changes_follow_the_command_rules_and_name_the_wrong_field(stack: LocalS
         ({"assignee": "nobody"}, "assignee"),
         ({"team": "space"}, "team"),
         ({"colour": "red"}, "colour"),
+        # 3,000 tags in one change was a 500 (a transaction over DynamoDB's 100 items).
+        ({"tags": [f"t{n}" for n in range(3000)]}, "tags"),
     ):
         status, answer = call(stack, "PATCH", f"/agent/tickets/{ref}", body)
         assert (status, answer["field"]) == (422, field)

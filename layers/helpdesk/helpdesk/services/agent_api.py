@@ -28,7 +28,7 @@ from helpdesk.services.commands import (
     valid_assignee,
     valid_priority,
     valid_status,
-    valid_tag,
+    valid_tags,
     valid_team,
 )
 from helpdesk.services.routing import ACTIVE_STATUSES
@@ -210,7 +210,7 @@ class AgentDesk:
             priority=valid_priority(data["priority"]) if "priority" in data else None,
             assignee=valid_assignee(data["assignee"], self.config) if "assignee" in data else None,
             team=valid_team(data["team"], self.config) if "team" in data else None,
-            tags=tuple(dict.fromkeys(valid_tag(tag) for tag in tags)),
+            tags=valid_tags(tags),
         )
         result = carry_out(
             AgentAction(agent=caller.email, agent_name=caller.name, edit=edit),

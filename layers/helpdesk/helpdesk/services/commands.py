@@ -154,6 +154,19 @@ def valid_team(value: object, config: Config) -> str:
     raise InvalidInput("team", f"{value!r} is not a team: use {_choices(config.team_names)}")
 
 
+# Tags one change may add: each new tag is written with the change (its history and report
+# items ride in the change's transaction, which DynamoDB caps at 100 items).
+MAX_TAGS_PER_CHANGE = 20
+
+
+def valid_tags(values: Sequence[object]) -> tuple[str, ...]:
+    """The distinct valid tags of one change, at most :data:`MAX_TAGS_PER_CHANGE`."""
+    tags = tuple(dict.fromkeys(valid_tag(value) for value in values))
+    if len(tags) > MAX_TAGS_PER_CHANGE:
+        raise InvalidInput("tags", f"at most {MAX_TAGS_PER_CHANGE} tags at once")
+    return tags
+
+
 def valid_tag(value: object) -> str:
     """A reason tag such as ``late-shipper``: lower case, digits, ``-``, ``_`` and ``.``."""
     tag = value.strip().lower() if isinstance(value, str) else ""
@@ -198,12 +211,17 @@ def edit_from_commands(commands: Sequence[Command], config: Config) -> tuple[Tic
                 f"{command.line}: #{command.name} is given twice, with different values"
             )
         values[command.name] = value
+    try:
+        distinct_tags = valid_tags(tags)
+    except InvalidInput as error:
+        problems.append(f"#tag: {error.reason}")
+        distinct_tags = ()
     edit = TicketEdit(
         status=values.get("status"),
         priority=values.get("priority"),
         assignee=values.get("assign"),
         team=values.get("team"),
-        tags=tuple(dict.fromkeys(tags)),
+        tags=distinct_tags,
     )
     return edit, problems
 
