@@ -136,3 +136,22 @@ def play_scenario() -> Iterator[PlayScenario]:
         return state, stack
 
     yield play
+
+
+@pytest.fixture(scope="module")
+def shared_stack() -> Iterator[LocalStack]:
+    """One local stack for a module that delivers many inputs (see ``stack``)."""
+    with LocalStack(start=MONDAY_MORNING) as local:
+        yield local
+
+
+@pytest.fixture
+def desk(shared_stack: LocalStack) -> LocalStack:
+    """The module's shared stack as if new: an empty domain table (no loop-limit counts, no
+    tickets to thread into) and an empty outbox. Much cheaper than a new stack, and moto
+    copies the whole table in every transaction, so a table that kept growing would make
+    each write slower than the one before."""
+    from intake_support import forget_everything
+
+    forget_everything(shared_stack)
+    return shared_stack

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from helpdesk_local.stack import LocalStack
@@ -26,15 +25,7 @@ def open_ticket(stack: LocalStack) -> str:
 def call(
     stack: LocalStack, method: str, path: str, body: Any = None, *, agent: str = LENA
 ) -> tuple[int, Any]:
-    response = stack.http(
-        method,
-        path,
-        body=None if body is None else json.dumps(body),
-        headers={
-            "authorization": f"Bearer {stack.agent_token(agent)}",
-            "content-type": "application/json",
-        },
-    )
+    response = stack.call_agent_api(method, path, body, agent=agent)
     return response.status, response.json()
 
 

@@ -49,15 +49,7 @@ def call(
     agent: str = LENA,
     bearer: str | None = None,
 ) -> tuple[int, Any]:
-    response = stack.http(
-        method,
-        path,
-        body=None if body is None else json.dumps(body),
-        headers={
-            "authorization": f"Bearer {bearer or stack.agent_token(agent)}",
-            "content-type": "application/json",
-        },
-    )
+    response = stack.call_agent_api(method, path, body, agent=agent, bearer=bearer)
     return response.status, response.json()
 
 

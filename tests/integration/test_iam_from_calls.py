@@ -115,15 +115,7 @@ def _agent_api_tour(stack: LocalStack) -> None:
     from helpdesk_local.faults import faults_on
 
     def call(method: str, path: str, body: Any = None) -> Any:
-        response = stack.http(
-            method,
-            path,
-            body=None if body is None else json.dumps(body),
-            headers={
-                "authorization": f"Bearer {stack.agent_token(LENA)}",
-                "content-type": "application/json",
-            },
-        )
+        response = stack.call_agent_api(method, path, body, agent=LENA)
         assert response.status < 300, (method, path, response.status, response.body)
         return response.json()
 

@@ -5,29 +5,13 @@ bodies too large for an item kept in S3 behind a pointer."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
-import pytest
 from dynamodb_sizes import violations
-from intake_support import forget_everything
 
-from conftest import MONDAY_MORNING
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state, scan_items
 
 CHINESE = "您好，我的订单还没有到，请帮我查一下物流信息。谢谢！"
-
-
-@pytest.fixture(scope="module")
-def shared_stack() -> Iterator[LocalStack]:
-    with LocalStack(start=MONDAY_MORNING) as local:
-        yield local
-
-
-@pytest.fixture
-def stack(shared_stack: LocalStack) -> LocalStack:
-    forget_everything(shared_stack)
-    return shared_stack
 
 
 def _headers(message_id: str = "<big@customer.example>", extra: str = "") -> str:
@@ -45,19 +29,19 @@ def _b64(text: str) -> str:
     return base64.encodebytes(text.encode("utf-8")).decode("ascii").replace("\n", "\r\n")
 
 
-def _take_in(stack: LocalStack, raw: bytes) -> dict[str, object]:
-    errors_before = len(stack.invocation_errors)
-    stack.deliver_email(raw)
-    stack.drain()
-    state = build_state(stack)
-    assert stack.invocation_errors[errors_before:] == []
+def _take_in(desk: LocalStack, raw: bytes) -> dict[str, object]:
+    errors_before = len(desk.invocation_errors)
+    desk.deliver_email(raw)
+    desk.drain()
+    state = build_state(desk)
+    assert desk.invocation_errors[errors_before:] == []
     assert state["dead_letters"] == []
-    assert violations(scan_items(stack)) == []
+    assert violations(scan_items(desk)) == []
     return state
 
 
 def test_a_long_chinese_mail_with_text_and_html_is_a_ticket_whose_whole_text_reads_back(
-    stack: LocalStack,
+    desk: LocalStack,
 ) -> None:
     body = (CHINESE * 3500)[:82_000]  # 82,000 characters, 246 kB of UTF-8
     html = f"<html><body><p>{body}</p></body></html>"
@@ -70,7 +54,7 @@ def test_a_long_chinese_mail_with_text_and_html_is_a_ticket_whose_whole_text_rea
         "Content-Transfer-Encoding: base64\r\n\r\n" + _b64(html) + "\r\n--b--\r\n"
     ).encode()
 
-    state = _take_in(stack, raw)
+    state = _take_in(desk, raw)
 
     [ticket] = state["tickets"]  # type: ignore[misc]
     assert ticket["contact"]["email"] == "wang@customer.example"
@@ -81,7 +65,7 @@ def test_a_long_chinese_mail_with_text_and_html_is_a_ticket_whose_whole_text_rea
 
 
 def test_a_mail_of_ten_thousand_parts_is_a_ticket_listing_how_many_parts_it_had(
-    stack: LocalStack,
+    desk: LocalStack,
 ) -> None:
     parts = "".join(
         f"--b\r\nContent-Type: application/octet-stream\r\n"
@@ -95,7 +79,7 @@ def test_a_mail_of_ten_thousand_parts_is_a_ticket_listing_how_many_parts_it_had(
         + "--b--\r\n"
     ).encode()
 
-    state = _take_in(stack, raw)
+    state = _take_in(desk, raw)
 
     [ticket] = state["tickets"]  # type: ignore[misc]
     [message] = ticket["messages"]
@@ -105,11 +89,11 @@ def test_a_mail_of_ten_thousand_parts_is_a_ticket_listing_how_many_parts_it_had(
 
 
 def test_a_three_kilobyte_message_id_is_a_ticket_and_a_reply_naming_it_threads_onto_it(
-    stack: LocalStack,
+    desk: LocalStack,
 ) -> None:
     long_id = "<" + "a" * 3000 + "@customer.example>"
     first = _headers(long_id, "Content-Type: text/plain; charset=utf-8\r\n") + "\r\nHello\r\n"
-    _take_in(stack, first.encode())
+    _take_in(desk, first.encode())
     reply = (
         "From: Wang Fang <wang@customer.example>\r\n"
         "To: support@support.example\r\n"
@@ -119,7 +103,7 @@ def test_a_three_kilobyte_message_id_is_a_ticket_and_a_reply_naming_it_threads_o
         "Content-Type: text/plain; charset=utf-8\r\n\r\nAny news?\r\n"
     )
 
-    state = _take_in(stack, reply.encode())
+    state = _take_in(desk, reply.encode())
 
     [ticket] = state["tickets"]  # type: ignore[misc]
     assert [m["text"] for m in ticket["messages"]] == ["Hello", "Any news?"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import quopri
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from intake_support import forget_everything
 
-from conftest import MONDAY_MORNING
 from helpdesk.aws.dynamodb import message_from_item
 from helpdesk.mail.parse import parse_mail
 from helpdesk_local.stack import LocalStack
@@ -82,12 +80,6 @@ def random_mime(draw: st.DrawFn) -> bytes:
     )
     body = b"\r\n".join(boundary + b"\r\n" + content for boundary, content in parts)
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
-
-
-@pytest.fixture(scope="module")
-def shared_stack() -> Iterator[LocalStack]:
-    with LocalStack(start=MONDAY_MORNING) as local:
-        yield local
 
 
 @settings(

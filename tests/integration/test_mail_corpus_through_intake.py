@@ -9,15 +9,12 @@ that could not be parsed, or has no sender, is a ticket for a human that nobody 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from intake_support import forget_everything
 
-from conftest import MONDAY_MORNING
 from helpdesk.aws.dynamodb import message_from_item
 from helpdesk.model import Message
 from helpdesk_local.stack import LocalStack
@@ -41,22 +38,6 @@ TICKET_FLAG_OF_ROBOT = {
 }
 
 
-@pytest.fixture(scope="module")
-def shared_stack() -> Iterator[LocalStack]:
-    with LocalStack(start=MONDAY_MORNING) as local:
-        yield local
-
-
-@pytest.fixture
-def stack(shared_stack: LocalStack) -> LocalStack:
-    """The module's stack as if new: an empty domain table (no loop-limit counts, no
-    tickets to thread into) and an empty outbox. Much cheaper than a new stack, and moto
-    copies the whole table in every transaction, so a table that kept growing would make
-    each write slower than the one before."""
-    forget_everything(shared_stack)
-    return shared_stack
-
-
 def _expected_reasons(expected: dict[str, Any]) -> list[str]:
     reasons = []
     if expected.get("unparsed"):
@@ -74,25 +55,25 @@ def _expected_reasons(expected: dict[str, Any]) -> list[str]:
     return reasons
 
 
-def _messages(stack: LocalStack) -> list[Message]:
-    return [message_from_item(i) for i in scan_items(stack) if i.get("type") == "message"]
+def _messages(desk: LocalStack) -> list[Message]:
+    return [message_from_item(i) for i in scan_items(desk) if i.get("type") == "message"]
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_corpus_message_ends_as_a_ticket_answered_only_when_a_person_wrote_it(
-    stack: LocalStack, name: str
+    desk: LocalStack, name: str
 ) -> None:
     expected: dict[str, Any] = yaml.safe_load((CORPUS / f"{name}.yaml").read_text("utf-8"))
-    errors_before = len(stack.invocation_errors)
+    errors_before = len(desk.invocation_errors)
 
-    raw_key = stack.deliver_email((CORPUS / f"{name}.eml").read_bytes())
-    stack.drain()
+    raw_key = desk.deliver_email((CORPUS / f"{name}.eml").read_bytes())
+    desk.drain()
 
-    state = build_state(stack)
-    assert stack.invocation_errors[errors_before:] == []
+    state = build_state(desk)
+    assert desk.invocation_errors[errors_before:] == []
     assert state["dead_letters"] == []
     [ticket] = state["tickets"]
-    [message] = _messages(stack)
+    [message] = _messages(desk)
     assert message.raw_key == raw_key and message.direction == "in"
     sent = state["outbox"]
     to_sender = [mail for mail in sent if mail["kind"] != "assignment"]
@@ -120,10 +101,10 @@ def test_corpus_message_ends_as_a_ticket_answered_only_when_a_person_wrote_it(
         assert (reason in flags) is (reason in reasons), reason
     if expected.get("subject"):
         assert ticket["subject"] == expected["subject"]
-    _check_attachments(stack, message, expected)
+    _check_attachments(desk, message, expected)
 
 
-def _check_attachments(stack: LocalStack, message: Message, expected: dict[str, Any]) -> None:
+def _check_attachments(desk: LocalStack, message: Message, expected: dict[str, Any]) -> None:
     wanted = expected.get("attachments")
     if wanted is None:
         return
@@ -140,7 +121,7 @@ def _check_attachments(stack: LocalStack, message: Message, expected: dict[str, 
             assert attachment.key is not None
             assert attachment.key.startswith(f"attachments/{message.id}/")
             assert attachment.key.endswith(f"-{attachment.filename}")
-            stored = stack.s3.head_object(Bucket=stack.raw_bucket, Key=attachment.key)
+            stored = desk.s3.head_object(Bucket=desk.raw_bucket, Key=attachment.key)
             assert stored["ContentLength"] == attachment.size
         else:
             assert attachment.key is None

@@ -10,13 +10,10 @@ mails of the corpus get exactly one acknowledgement.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from intake_support import forget_everything
 
-from conftest import MONDAY_MORNING
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
 
@@ -31,30 +28,18 @@ def _one_per_sender_software() -> list[str]:
     return sorted(chosen.values())
 
 
-@pytest.fixture(scope="module")
-def shared_stack() -> Iterator[LocalStack]:
-    with LocalStack(start=MONDAY_MORNING) as local:
-        yield local
-
-
-@pytest.fixture
-def stack(shared_stack: LocalStack) -> LocalStack:
-    forget_everything(shared_stack)
-    return shared_stack
-
-
 def test_the_pipeline_sample_covers_every_sending_software() -> None:
     assert len(_one_per_sender_software()) >= 75
 
 
 @pytest.mark.parametrize("name", _one_per_sender_software())
 def test_real_robot_mail_becomes_a_suppressed_ticket_and_nobody_is_answered(
-    stack: LocalStack, name: str
+    desk: LocalStack, name: str
 ) -> None:
-    stack.deliver_email((ROBOTS / "sisimai" / name).read_bytes())
-    stack.drain()
+    desk.deliver_email((ROBOTS / "sisimai" / name).read_bytes())
+    desk.drain()
 
-    state = build_state(stack)
+    state = build_state(desk)
     assert state["dead_letters"] == []
     assert state["outbox"] == []
     [ticket] = state["tickets"]
@@ -65,12 +50,12 @@ def test_real_robot_mail_becomes_a_suppressed_ticket_and_nobody_is_answered(
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROBOTS / "persons").glob("*.eml")))
 def test_a_real_person_whose_mail_mentions_delivery_is_acknowledged(
-    stack: LocalStack, name: str
+    desk: LocalStack, name: str
 ) -> None:
-    stack.deliver_email((ROBOTS / "persons" / name).read_bytes())
-    stack.drain()
+    desk.deliver_email((ROBOTS / "persons" / name).read_bytes())
+    desk.drain()
 
-    state = build_state(stack)
+    state = build_state(desk)
     [ticket] = state["tickets"]
     acknowledgements = [mail for mail in state["outbox"] if mail["kind"] == "acknowledgement"]
     assert [mail["to"] for mail in acknowledgements] == [[ticket["contact"]["email"]]]

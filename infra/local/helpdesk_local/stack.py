@@ -962,6 +962,21 @@ class LocalStack:
             return HttpResponse(int(result["statusCode"]), headers, body)
         return HttpResponse(200, {"content-type": "application/json"}, json.dumps(result))
 
+    def call_agent_api(
+        self, method: str, path: str, body: Any = None, *, agent: str, bearer: str | None = None
+    ) -> HttpResponse:
+        """Call the agent API as ``agent`` (with a development token), or with ``bearer``,
+        sending ``body`` as JSON."""
+        return self.http(
+            method,
+            path,
+            body=None if body is None else json.dumps(body),
+            headers={
+                "authorization": f"Bearer {bearer or self.agent_token(agent)}",
+                "content-type": "application/json",
+            },
+        )
+
     def post_form(self, fields: Mapping[str, Any], *, lang: str | None = None) -> HttpResponse:
         """POST the web form's JSON, as the form page's script does."""
         path = "/tickets" + (f"?{urlencode({'lang': lang})}" if lang else "")
