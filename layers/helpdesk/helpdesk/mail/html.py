@@ -22,6 +22,7 @@ import nh3
 __all__ = [
     "MAX_HTML_BYTES",
     "MAX_HTML_DEPTH",
+    "MAX_TAG_ATTRIBUTES",
     "MAX_WHITESPACE_RUN",
     "bound_html",
     "html_to_text",
@@ -38,6 +39,14 @@ MAX_HTML_DEPTH = 128
 # Longer runs of white space are shortened: no screen line is wider, and outside <pre>
 # HTML renders any run as one space anyway.
 MAX_WHITESPACE_RUN = 256
+# Attributes of one tag beyond this many are dropped.  html5ever checks each new attribute
+# against the tag's earlier ones (the duplicate rule of WHATWG HTML 13.2.5.33), quadratic
+# in their number: one <a> with 100,000 attributes took 5 s in nh3 alone and 45 s per mail.
+# Real mail carries a dozen; 256 distinct ones cost html5ever well under a millisecond.
+MAX_TAG_ATTRIBUTES = 256
+# A tag longer than this may hold more attributes than the cap and is read attribute by
+# attribute (shorter ones cannot: an attribute takes at least two characters).
+_LONG_TAG_CHARS = 2 * MAX_TAG_ATTRIBUTES
 CUT_MARK = "[…]"
 
 _ALLOWED_TAGS = frozenset(
@@ -133,6 +142,9 @@ _MAX_LINGERING = 2
 # A tag as a tokenizer sees it; "[^<>]*" stops at the next "<", so matches never overlap
 # and a document of unterminated "<div" costs one pass.
 _TOKEN = re.compile(r"<(?:!--|(/?)([a-z][^\s/<>]*)[^<>]*>?)", re.IGNORECASE)
+# One attribute as the tokenizer reads it (13.2.5.32-38): a name, then maybe "=" and a
+# double-quoted, single-quoted or unquoted value; "/" between attributes is ignored.
+_ATTRIBUTE = re.compile(r"""([^\s/>][^\s/>=]*)(?:\s*=\s*("[^"]*"?|'[^']*'?|[^\s>]*))?""")
 _RAW_TEXT_ENDS = {name: re.compile(f"</{name}", re.IGNORECASE) for name in _RAW_TEXT_TAGS}
 # Text runs longer than this are cut into several text nodes (see _split_text_run).
 _MAX_TEXT_RUN = 4096
@@ -265,6 +277,12 @@ def _bound_depth(html: str) -> str:
             skip_until = text_from = len(html) if end < 0 else end + 3
             continue
         name = name.lower()
+        if text_from - start > _LONG_TAG_CHARS:
+            short_tag = _with_bounded_attributes(token, closing=bool(token.group(1)))
+            if short_tag is not None:
+                pieces.append(html[kept_until:start])
+                pieces.append(short_tag)
+                kept_until = text_from
         if token.group(1):  # an end tag
             if dropped.get(name):
                 dropped[name] -= 1
@@ -312,6 +330,31 @@ def _bound_depth(html: str) -> str:
         return html
     pieces.append(html[kept_until:])
     return "".join(pieces)
+
+
+def _with_bounded_attributes(token: re.Match[str], *, closing: bool) -> str | None:
+    """The tag ``token`` with at most :data:`MAX_TAG_ATTRIBUTES` distinct attributes, or
+    None when it has no more than that.  As in the tokenizer, a repeated name is ignored
+    (13.2.5.33); an end tag's attributes mean nothing (13.2.6) and are dropped."""
+    name_end = token.end(2)
+    tag_end = token.end() - 1 if token.group(0).endswith(">") else token.end()
+    text = token.string[name_end:tag_end]
+    opening = token.string[token.start() : name_end]
+    if closing:
+        return f"{opening}>"
+    seen: set[str] = set()
+    kept: list[str] = []
+    for attribute in _ATTRIBUTE.finditer(text):
+        attribute_name = attribute.group(1).lower()
+        if attribute_name in seen:
+            continue
+        if len(seen) >= MAX_TAG_ATTRIBUTES:
+            break
+        seen.add(attribute_name)
+        kept.append(attribute.group(0))
+    else:
+        return None
+    return f"{opening} {' '.join(kept)}>"
 
 
 def _split_text_run(text: str) -> str:
