@@ -260,3 +260,20 @@ def test_parsing_many_parts_builds_no_header_objects(monkeypatch: pytest.MonkeyP
     mail = parse_mail(many_parts_mail(500))
     assert "part 499" in mail.full_text
     assert parsed == []
+
+
+def test_formatting_left_open_in_a_paragraph_is_not_cloned_into_every_later_one() -> None:
+    html = "<p>Order</p>" + "".join(f"<b id=b{n}><p>x" for n in range(2_000))
+    tree = nh3.clean(bound_html(html), tags={"p", "b"}, attributes={})
+    assert tree.count("<b>") <= 2_000
+    assert tree.count("<p>") == 2_001
+
+
+def test_formatting_after_unclosed_bold_paragraphs_is_kept() -> None:
+    html = (
+        "<p><b>one<p><b>two<p><b>three<p>Order <i>5521</i> is <a href='https://x.example/'>late</a>"
+    )
+    sanitized = sanitize_html(html)
+    assert "<i>5521</i>" in sanitized
+    assert '<a href="https://x.example/" rel="noopener noreferrer">late</a>' in sanitized
+    assert html_to_text(html) == "one\n\ntwo\n\nthree\n\nOrder 5521 is late"

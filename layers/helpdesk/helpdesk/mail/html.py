@@ -134,10 +134,11 @@ _IMPLIED_END_STOPS: dict[str, frozenset[str]] = {
 # A block start tag closes an open <p> first.
 _CLOSES_P = _PARAGRAPH_TAGS | _LINE_TAGS - {"li", "dt", "dd", "tr", "caption"}
 _IMPLIED_SEARCH = 4
-# Formatting elements left open by a closed ancestor are re-opened before every later text
-# (the "Noah's Ark" clause limits only identical ones to three): 20,000 "<b id=N><p>x" made
-# html5ever build 20,000 x 128 elements.  More than this many left open are dropped.
-_MAX_LINGERING = 2
+# Formatting elements left open by a closed ancestor stay in the list of active formatting
+# elements and are re-opened before every later text (13.2.4.3; the "Noah's Ark" clause
+# limits only identical ones to three): 20,000 "<b id=N><p>x" made html5ever build and
+# clone elements for every paragraph.  Such elements get an explicit end tag where their
+# ancestor closes, so none lingers (the formatting then ends with its block).
 
 # A tag as a tokenizer sees it; "[^<>]*" stops at the next "<", so matches never overlap
 # and a document of unterminated "<div" costs one pass.
@@ -260,8 +261,6 @@ def _bound_depth(html: str) -> str:
     stack: list[str] = []
     open_counts: dict[str, int] = {}
     dropped: dict[str, int] = {}
-    lingering: dict[str, int] = {}
-    lingering_total = 0
     for token in _TOKEN.finditer(html):
         start = token.start()
         if start < skip_until:
@@ -271,57 +270,58 @@ def _bound_depth(html: str) -> str:
             pieces.append(_split_text_run(html[text_from:start]))
             kept_until = start
         text_from = token.end()
-        name = token.group(2)
+        closing, name = token.group(1, 2)
         if name is None:  # a comment: to its end, or to the end of the document
             end = html.find("-->", start + 4)
             skip_until = text_from = len(html) if end < 0 else end + 3
             continue
         name = name.lower()
-        if text_from - start > _LONG_TAG_CHARS:
-            short_tag = _with_bounded_attributes(token, closing=bool(token.group(1)))
-            if short_tag is not None:
-                pieces.append(html[kept_until:start])
-                pieces.append(short_tag)
-                kept_until = text_from
-        if token.group(1):  # an end tag
+        if closing:  # an end tag
             if dropped.get(name):
                 dropped[name] -= 1
                 pieces.append(html[kept_until:start])
                 kept_until = text_from
-            elif open_counts.get(name):
+                continue
+            if open_counts.get(name):
+                closed: list[str] = []
                 while stack:
                     popped = stack.pop()
                     open_counts[popped] -= 1
                     if popped == name:
                         break
                     if popped in _FORMATTING_TAGS:
-                        lingering[popped] = lingering.get(popped, 0) + 1
-                        lingering_total += 1
-            elif lingering.get(name):
-                lingering[name] -= 1
-                lingering_total -= 1
-            continue
-        if name in _VOID_TAGS:
-            continue
-        if name in _RAW_TEXT_TAGS:
+                        closed.append(popped)
+                if closed:
+                    pieces.append(html[kept_until:start])
+                    pieces.append(_end_tags(closed))
+                    kept_until = start
+        elif name in _VOID_TAGS:
+            pass
+        elif name in _RAW_TEXT_TAGS:
             # Its content up to the matching end tag is text, not markup (13.2.5.2-4); an
             # unterminated element runs to the end of the document, as in a browser.
             end_tag = _RAW_TEXT_ENDS[name].search(html, text_from)
             skip_until = len(html) if end_tag is None else end_tag.start()
-            continue
-        for popped in _close_implied(name, stack, open_counts):
-            if popped in _FORMATTING_TAGS:
-                lingering[popped] = lingering.get(popped, 0) + 1
-                lingering_total += 1
-        if len(stack) + lingering_total >= MAX_HTML_DEPTH or (
-            lingering_total >= _MAX_LINGERING and name in _FORMATTING_TAGS
-        ):
-            dropped[name] = dropped.get(name, 0) + 1
-            pieces.append(html[kept_until:start])
-            kept_until = text_from
-            continue
-        stack.append(name)
-        open_counts[name] = open_counts.get(name, 0) + 1
+        else:
+            implied = _close_implied(name, stack, open_counts)
+            closed = [popped for popped in reversed(implied) if popped in _FORMATTING_TAGS]
+            if closed:
+                pieces.append(html[kept_until:start])
+                pieces.append(_end_tags(closed))
+                kept_until = start
+            if len(stack) >= MAX_HTML_DEPTH:
+                dropped[name] = dropped.get(name, 0) + 1
+                pieces.append(html[kept_until:start])
+                kept_until = text_from
+                continue
+            stack.append(name)
+            open_counts[name] = open_counts.get(name, 0) + 1
+        if text_from - start > _LONG_TAG_CHARS:
+            short_tag = _with_bounded_attributes(token, closing=bool(closing))
+            if short_tag is not None:
+                pieces.append(html[kept_until:start])
+                pieces.append(short_tag)
+                kept_until = text_from
     if len(html) - text_from > _MAX_TEXT_RUN and text_from >= skip_until:
         pieces.append(html[kept_until:text_from])
         pieces.append(_split_text_run(html[text_from:]))
@@ -330,6 +330,10 @@ def _bound_depth(html: str) -> str:
         return html
     pieces.append(html[kept_until:])
     return "".join(pieces)
+
+
+def _end_tags(names: list[str]) -> str:
+    return "".join(f"</{name}>" for name in names)
 
 
 def _with_bounded_attributes(token: re.Match[str], *, closing: bool) -> str | None:
