@@ -261,6 +261,8 @@ def _bound_depth(html: str) -> str:
     stack: list[str] = []
     open_counts: dict[str, int] = {}
     dropped: dict[str, int] = {}
+    # The last formatting element opened: (name, start of its tag, end of its tag).
+    empty: tuple[str, int, int] = ("", -1, -1)
     for token in _TOKEN.finditer(html):
         start = token.start()
         if start < skip_until:
@@ -303,12 +305,21 @@ def _bound_depth(html: str) -> str:
             end_tag = _RAW_TEXT_ENDS[name].search(html, text_from)
             skip_until = len(html) if end_tag is None else end_tag.start()
         else:
-            implied = _close_implied(name, stack, open_counts)
-            closed = [popped for popped in reversed(implied) if popped in _FORMATTING_TAGS]
-            if closed:
-                pieces.append(html[kept_until:start])
-                pieces.append(_end_tags(closed))
-                kept_until = start
+            implied = (
+                _close_implied(name, stack, open_counts)
+                if name in _IMPLIED_END_GROUPS or name in _CLOSES_P
+                else None
+            )
+            if implied:
+                closed = [popped for popped in reversed(implied) if popped in _FORMATTING_TAGS]
+                if closed == [empty[0]] and start == empty[2] and kept_until <= empty[1]:
+                    # An element closed right after its start tag holds nothing: both go.
+                    pieces.append(html[kept_until : empty[1]])
+                    kept_until = start
+                elif closed:
+                    pieces.append(html[kept_until:start])
+                    pieces.append(_end_tags(closed))
+                    kept_until = start
             if len(stack) >= MAX_HTML_DEPTH:
                 dropped[name] = dropped.get(name, 0) + 1
                 pieces.append(html[kept_until:start])
@@ -316,6 +327,8 @@ def _bound_depth(html: str) -> str:
                 continue
             stack.append(name)
             open_counts[name] = open_counts.get(name, 0) + 1
+            if name in _FORMATTING_TAGS:
+                empty = (name, start, text_from)
         if text_from - start > _LONG_TAG_CHARS:
             short_tag = _with_bounded_attributes(token, closing=bool(closing))
             if short_tag is not None:
