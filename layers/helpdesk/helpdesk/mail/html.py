@@ -131,6 +131,9 @@ _IMPLIED_END_STOPS: dict[str, frozenset[str]] = {
     "td": _TABLE_SCOPE, "option": frozenset({"select"}), "optgroup": frozenset({"select"}),
     "tbody": _TABLE_SCOPE, "rb": frozenset({"ruby"}),
 }  # fmt: skip
+_IMPLIED_STOPS_BY_NAME = {
+    name: _IMPLIED_END_STOPS[min(group)] for name, group in _IMPLIED_END_GROUPS.items()
+}
 # A block start tag closes an open <p> first.
 _CLOSES_P = _PARAGRAPH_TAGS | _LINE_TAGS - {"li", "dt", "dd", "tr", "caption"}
 _IMPLIED_SEARCH = 4
@@ -307,7 +310,7 @@ def _bound_depth(html: str) -> str:
         else:
             implied = (
                 _close_implied(name, stack, open_counts)
-                if name in _IMPLIED_END_GROUPS or name in _CLOSES_P
+                if name in _IMPLIED_END_GROUPS or (name in _CLOSES_P and stack and stack[-1] == "p")
                 else None
             )
             if implied:
@@ -385,16 +388,15 @@ def _split_text_run(text: str) -> str:
 
 def _close_implied(name: str, stack: list[str], open_counts: dict[str, int]) -> list[str]:
     """Pop what a start tag ``name`` closes implicitly; return the popped elements."""
-    group = _IMPLIED_END_GROUPS.get(name)
-    if group is None and name in _CLOSES_P and stack and stack[-1] == "p":
-        group = _IMPLIED_END_GROUPS["p"]
-    if group is None:
-        return []
-    stops = _IMPLIED_END_STOPS[min(group)]
+    if name not in _IMPLIED_END_GROUPS:
+        name = "p"  # a block start tag closing the open <p> on top (see the caller)
+    group = _IMPLIED_END_GROUPS[name]
+    stops = _IMPLIED_STOPS_BY_NAME[name]
     for depth in range(len(stack) - 1, max(-1, len(stack) - 1 - _IMPLIED_SEARCH), -1):
-        if stack[depth] in stops:
+        element = stack[depth]
+        if element in stops:
             return []
-        if stack[depth] in group:
+        if element in group:
             popped = stack[depth:]
             for element in popped:
                 open_counts[element] -= 1
