@@ -385,8 +385,9 @@ def _with_bounded_parts(raw: bytes, notes: _Notes) -> bytes:
     """``raw`` cut before the delimiter line of its (MAX_MIME_PARTS + 1)th part; one pass.
 
     A delimiter line is "--" and a boundary declared in the mail, then white space (RFC
-    2046 section 5.1.1; the close delimiter has "--" after the boundary and opens no part).  The parts before the
-    cut parse as usual; the parser notes the missing close delimiter.
+    2046 section 5.1.1; the close delimiter has "--" after the boundary and opens no
+    part).  The parts before the cut parse as usual; the parser notes the missing close
+    delimiter.
     """
     if raw.count(b"\n--") <= MAX_MIME_PARTS:
         return raw  # the common case: not even that many lines start with "--"
