@@ -8,6 +8,7 @@ HTML that reaches the HTML5 parser is bounded in depth and size, and the parser'
 
 from __future__ import annotations
 
+import email.policy
 import re
 
 import nh3
@@ -17,12 +18,13 @@ from helpdesk.mail.html import (
     CUT_MARK,
     MAX_HTML_BYTES,
     MAX_HTML_DEPTH,
+    MAX_TAG_ATTRIBUTES,
     MAX_WHITESPACE_RUN,
     bound_html,
     html_to_text,
     sanitize_html,
 )
-from helpdesk.mail.parse import parse_mail
+from helpdesk.mail.parse import MAX_MIME_PARTS, parse_mail
 from helpdesk.mail.quotes import strip_quoted, strip_quoted_html
 
 
@@ -51,6 +53,9 @@ HOSTILE_HTML = {
     + "<tr><td>order</td><td>5521</td><td>shipped to the customer</td></tr>" * 38_000
     + "</table>",
     "a long line without spaces": "<p>Order 5521 is late. " + "x" * 1_000_000 + "</p>",
+    "one link with 100,000 attributes": '<p>Order 5521 is late.</p><a href="https://shop.example/o"'
+    + "".join(f" data-a{n}=x" for n in range(100_000))
+    + ">order</a>",
 }
 
 
@@ -166,3 +171,109 @@ def test_ten_thousand_small_parts_parse_with_their_text() -> None:
     mail = parse_mail(raw)
     assert mail.sender is not None
     assert "part 0" in mail.full_text
+
+
+def tag_attributes(html: str, tag: str) -> list[str]:
+    """The attribute names of the first ``tag`` in ``html``."""
+    match = re.search(rf"<{tag}\b([^<>]*)>", html)
+    assert match is not None
+    return re.findall(r"([^\s=/]+)(?:=(?:\"[^\"]*\"|'[^']*'|[^\s>]*))?", match.group(1))
+
+
+def test_a_tag_with_100000_attributes_reaches_the_html5_parser_with_the_first_few_hundred() -> None:
+    html = (
+        '<p>Order</p><a href="https://shop.example/o"'
+        + "".join(f" data-a{n}=x" for n in range(100_000))
+        + ">order</a><p>5521</p>"
+    )
+    bounded = bound_html(html)
+    names = tag_attributes(bounded, "a")
+    assert len(names) == MAX_TAG_ATTRIBUTES
+    assert names[:3] == ["href", "data-a0", "data-a1"]
+    assert bounded.endswith(">order</a><p>5521</p>")
+    mail = parse_mail(a_mail(html))
+    assert mail.html is not None and 'href="https://shop.example/o"' in mail.html
+    assert mail.text == "Order\n\norder\n\n5521"
+
+
+def test_repeated_attributes_count_once_as_in_the_html5_tokenizer() -> None:
+    html = "<td" + " title=a" * 5_000 + " colspan=2>cell</td>"
+    names = tag_attributes(bound_html(html), "td")
+    assert "colspan" in names
+
+
+def test_an_end_tag_with_many_attributes_loses_them() -> None:
+    html = "<p>a</p" + " x=1" * 2_000 + "><p>b</p>"
+    assert bound_html(html) == "<p>a</p><p>b</p>"
+
+
+def test_a_tag_of_few_long_attributes_is_kept_as_written() -> None:
+    html = '<a href="https://shop.example/track?' + "q" * 10_000 + '" title="Order">o</a>'
+    assert bound_html(html) == html
+
+
+def many_parts_mail(count: int, *, attachments: bool = False) -> bytes:
+    disposition = 'Content-Disposition: attachment; filename="p.txt"\r\n' if attachments else ""
+    parts = "".join(
+        f"--b0\r\nContent-Type: text/plain\r\n{disposition}\r\npart {n}\r\n" for n in range(count)
+    )
+    return (
+        "From: anna@example.com\r\nTo: support@support.example\r\nSubject: parts\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n boundary="b0"\r\n\r\n'
+        f"{parts}--b0--\r\n"
+    ).encode()
+
+
+def test_a_mail_of_26000_parts_is_parsed_up_to_the_part_limit_and_says_so() -> None:
+    mail = parse_mail(many_parts_mail(26_000, attachments=True))
+    assert mail.sender is not None and mail.subject == "parts"
+    assert len(mail.attachments) == MAX_MIME_PARTS
+    assert mail.attachments[0].data == b"part 0"
+    assert [a.dropped for a in mail.attachments[-2:]] == ["count_limit", "count_limit"]
+    assert any(f"beyond {MAX_MIME_PARTS}" in defect for defect in mail.defects)
+
+
+def test_a_mail_of_as_many_parts_as_the_limit_is_read_whole() -> None:
+    mail = parse_mail(many_parts_mail(MAX_MIME_PARTS))
+    assert f"part {MAX_MIME_PARTS - 1}" in mail.full_text
+    assert not any("beyond" in defect for defect in mail.defects)
+
+
+def test_lines_starting_with_dashes_that_are_no_boundary_do_not_count_as_parts() -> None:
+    text = "".join(f"-- item {n}\n" for n in range(3 * MAX_MIME_PARTS)) + "Order 5521 is late."
+    raw = many_parts_mail(1).replace(b"part 0", text.encode())
+    mail = parse_mail(raw)
+    assert mail.full_text.endswith("Order 5521 is late.")
+    assert not any("beyond" in defect for defect in mail.defects)
+
+
+def test_parsing_many_parts_builds_no_header_objects(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The default policy's header registry costs about 1 ms for every part's Content-Type.
+    parsed: list[str] = []
+    original = email.policy.EmailPolicy.header_fetch_parse
+
+    def counting(self: email.policy.EmailPolicy, name: str, value: str) -> object:
+        parsed.append(name)
+        return original(self, name, value)
+
+    monkeypatch.setattr(email.policy.EmailPolicy, "header_fetch_parse", counting)
+    mail = parse_mail(many_parts_mail(500))
+    assert "part 499" in mail.full_text
+    assert parsed == []
+
+
+def test_formatting_left_open_in_a_paragraph_is_not_cloned_into_every_later_one() -> None:
+    html = "<p>Order</p>" + "".join(f"<b id=b{n}><p>x" for n in range(2_000))
+    tree = nh3.clean(bound_html(html), tags={"p", "b"}, attributes={})
+    assert tree.count("<b>") <= 2_000
+    assert tree.count("<p>") == 2_001
+
+
+def test_formatting_after_unclosed_bold_paragraphs_is_kept() -> None:
+    html = (
+        "<p><b>one<p><b>two<p><b>three<p>Order <i>5521</i> is <a href='https://x.example/'>late</a>"
+    )
+    sanitized = sanitize_html(html)
+    assert "<i>5521</i>" in sanitized
+    assert '<a href="https://x.example/" rel="noopener noreferrer">late</a>' in sanitized
+    assert html_to_text(html) == "one\n\ntwo\n\nthree\n\nOrder 5521 is late"

@@ -1129,6 +1129,15 @@ def hostile_mails(size: int) -> dict[str, tuple[str, bytes]]:
             ),
         ),
         "long_line_without_spaces": ("html", _html_mail(text + "<p>" + "x" * size + "</p>")),
+        "tag_of_many_attributes": (
+            "html",
+            _html_mail(
+                text
+                + '<a href="https://shop.example/o"'
+                + "".join(f" a{n}=x" for n in range(max(1, size // 10)))
+                + ">order</a>"
+            ),
+        ),
         "from_of_many_at_signs": (
             "plain",
             _html_mail("Order 5521 is late.", sender="@" * size, kind="plain"),

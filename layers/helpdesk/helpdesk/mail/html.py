@@ -22,6 +22,7 @@ import nh3
 __all__ = [
     "MAX_HTML_BYTES",
     "MAX_HTML_DEPTH",
+    "MAX_TAG_ATTRIBUTES",
     "MAX_WHITESPACE_RUN",
     "bound_html",
     "html_to_text",
@@ -38,6 +39,14 @@ MAX_HTML_DEPTH = 128
 # Longer runs of white space are shortened: no screen line is wider, and outside <pre>
 # HTML renders any run as one space anyway.
 MAX_WHITESPACE_RUN = 256
+# Attributes of one tag beyond this many are dropped.  html5ever checks each new attribute
+# against the tag's earlier ones (the duplicate rule of WHATWG HTML 13.2.5.33), quadratic
+# in their number: one <a> with 100,000 attributes took 5 s in nh3 alone and 45 s per mail.
+# Real mail carries a dozen; 256 distinct ones cost html5ever well under a millisecond.
+MAX_TAG_ATTRIBUTES = 256
+# A tag longer than this may hold more attributes than the cap and is read attribute by
+# attribute (shorter ones cannot: an attribute takes at least two characters).
+_LONG_TAG_CHARS = 2 * MAX_TAG_ATTRIBUTES
 CUT_MARK = "[…]"
 
 _ALLOWED_TAGS = frozenset(
@@ -122,17 +131,24 @@ _IMPLIED_END_STOPS: dict[str, frozenset[str]] = {
     "td": _TABLE_SCOPE, "option": frozenset({"select"}), "optgroup": frozenset({"select"}),
     "tbody": _TABLE_SCOPE, "rb": frozenset({"ruby"}),
 }  # fmt: skip
+_IMPLIED_STOPS_BY_NAME = {
+    name: _IMPLIED_END_STOPS[min(group)] for name, group in _IMPLIED_END_GROUPS.items()
+}
 # A block start tag closes an open <p> first.
 _CLOSES_P = _PARAGRAPH_TAGS | _LINE_TAGS - {"li", "dt", "dd", "tr", "caption"}
 _IMPLIED_SEARCH = 4
-# Formatting elements left open by a closed ancestor are re-opened before every later text
-# (the "Noah's Ark" clause limits only identical ones to three): 20,000 "<b id=N><p>x" made
-# html5ever build 20,000 x 128 elements.  More than this many left open are dropped.
-_MAX_LINGERING = 2
+# Formatting elements left open by a closed ancestor stay in the list of active formatting
+# elements and are re-opened before every later text (13.2.4.3; the "Noah's Ark" clause
+# limits only identical ones to three): 20,000 "<b id=N><p>x" made html5ever build and
+# clone elements for every paragraph.  Such elements get an explicit end tag where their
+# ancestor closes, so none lingers (the formatting then ends with its block).
 
 # A tag as a tokenizer sees it; "[^<>]*" stops at the next "<", so matches never overlap
 # and a document of unterminated "<div" costs one pass.
 _TOKEN = re.compile(r"<(?:!--|(/?)([a-z][^\s/<>]*)[^<>]*>?)", re.IGNORECASE)
+# One attribute as the tokenizer reads it (13.2.5.32-38): a name, then maybe "=" and a
+# double-quoted, single-quoted or unquoted value; "/" between attributes is ignored.
+_ATTRIBUTE = re.compile(r"""([^\s/>][^\s/>=]*)(?:\s*=\s*("[^"]*"?|'[^']*'?|[^\s>]*))?""")
 _RAW_TEXT_ENDS = {name: re.compile(f"</{name}", re.IGNORECASE) for name in _RAW_TEXT_TAGS}
 # Text runs longer than this are cut into several text nodes (see _split_text_run).
 _MAX_TEXT_RUN = 4096
@@ -248,8 +264,8 @@ def _bound_depth(html: str) -> str:
     stack: list[str] = []
     open_counts: dict[str, int] = {}
     dropped: dict[str, int] = {}
-    lingering: dict[str, int] = {}
-    lingering_total = 0
+    # The last formatting element opened: (name, start of its tag, end of its tag).
+    empty: tuple[str, int, int] = ("", -1, -1)
     for token in _TOKEN.finditer(html):
         start = token.start()
         if start < skip_until:
@@ -259,51 +275,69 @@ def _bound_depth(html: str) -> str:
             pieces.append(_split_text_run(html[text_from:start]))
             kept_until = start
         text_from = token.end()
-        name = token.group(2)
+        closing, name = token.group(1, 2)
         if name is None:  # a comment: to its end, or to the end of the document
             end = html.find("-->", start + 4)
             skip_until = text_from = len(html) if end < 0 else end + 3
             continue
         name = name.lower()
-        if token.group(1):  # an end tag
+        if closing:  # an end tag
             if dropped.get(name):
                 dropped[name] -= 1
                 pieces.append(html[kept_until:start])
                 kept_until = text_from
-            elif open_counts.get(name):
+                continue
+            if open_counts.get(name):
+                closed: list[str] = []
                 while stack:
                     popped = stack.pop()
                     open_counts[popped] -= 1
                     if popped == name:
                         break
                     if popped in _FORMATTING_TAGS:
-                        lingering[popped] = lingering.get(popped, 0) + 1
-                        lingering_total += 1
-            elif lingering.get(name):
-                lingering[name] -= 1
-                lingering_total -= 1
-            continue
-        if name in _VOID_TAGS:
-            continue
-        if name in _RAW_TEXT_TAGS:
+                        closed.append(popped)
+                if closed:
+                    pieces.append(html[kept_until:start])
+                    pieces.append(_end_tags(closed))
+                    kept_until = start
+        elif name in _VOID_TAGS:
+            pass
+        elif name in _RAW_TEXT_TAGS:
             # Its content up to the matching end tag is text, not markup (13.2.5.2-4); an
             # unterminated element runs to the end of the document, as in a browser.
             end_tag = _RAW_TEXT_ENDS[name].search(html, text_from)
             skip_until = len(html) if end_tag is None else end_tag.start()
-            continue
-        for popped in _close_implied(name, stack, open_counts):
-            if popped in _FORMATTING_TAGS:
-                lingering[popped] = lingering.get(popped, 0) + 1
-                lingering_total += 1
-        if len(stack) + lingering_total >= MAX_HTML_DEPTH or (
-            lingering_total >= _MAX_LINGERING and name in _FORMATTING_TAGS
-        ):
-            dropped[name] = dropped.get(name, 0) + 1
-            pieces.append(html[kept_until:start])
-            kept_until = text_from
-            continue
-        stack.append(name)
-        open_counts[name] = open_counts.get(name, 0) + 1
+        else:
+            implied = (
+                _close_implied(name, stack, open_counts)
+                if name in _IMPLIED_END_GROUPS or (name in _CLOSES_P and stack and stack[-1] == "p")
+                else None
+            )
+            if implied:
+                closed = [popped for popped in reversed(implied) if popped in _FORMATTING_TAGS]
+                if closed == [empty[0]] and start == empty[2] and kept_until <= empty[1]:
+                    # An element closed right after its start tag holds nothing: both go.
+                    pieces.append(html[kept_until : empty[1]])
+                    kept_until = start
+                elif closed:
+                    pieces.append(html[kept_until:start])
+                    pieces.append(_end_tags(closed))
+                    kept_until = start
+            if len(stack) >= MAX_HTML_DEPTH:
+                dropped[name] = dropped.get(name, 0) + 1
+                pieces.append(html[kept_until:start])
+                kept_until = text_from
+                continue
+            stack.append(name)
+            open_counts[name] = open_counts.get(name, 0) + 1
+            if name in _FORMATTING_TAGS:
+                empty = (name, start, text_from)
+        if text_from - start > _LONG_TAG_CHARS:
+            short_tag = _with_bounded_attributes(token, closing=bool(closing))
+            if short_tag is not None:
+                pieces.append(html[kept_until:start])
+                pieces.append(short_tag)
+                kept_until = text_from
     if len(html) - text_from > _MAX_TEXT_RUN and text_from >= skip_until:
         pieces.append(html[kept_until:text_from])
         pieces.append(_split_text_run(html[text_from:]))
@@ -312,6 +346,35 @@ def _bound_depth(html: str) -> str:
         return html
     pieces.append(html[kept_until:])
     return "".join(pieces)
+
+
+def _end_tags(names: list[str]) -> str:
+    return "".join(f"</{name}>" for name in names)
+
+
+def _with_bounded_attributes(token: re.Match[str], *, closing: bool) -> str | None:
+    """The tag ``token`` with at most :data:`MAX_TAG_ATTRIBUTES` distinct attributes, or
+    None when it has no more than that.  As in the tokenizer, a repeated name is ignored
+    (13.2.5.33); an end tag's attributes mean nothing (13.2.6) and are dropped."""
+    name_end = token.end(2)
+    tag_end = token.end() - 1 if token.group(0).endswith(">") else token.end()
+    text = token.string[name_end:tag_end]
+    opening = token.string[token.start() : name_end]
+    if closing:
+        return f"{opening}>"
+    seen: set[str] = set()
+    kept: list[str] = []
+    for attribute in _ATTRIBUTE.finditer(text):
+        attribute_name = attribute.group(1).lower()
+        if attribute_name in seen:
+            continue
+        if len(seen) >= MAX_TAG_ATTRIBUTES:
+            break
+        seen.add(attribute_name)
+        kept.append(attribute.group(0))
+    else:
+        return None
+    return f"{opening} {' '.join(kept)}>"
 
 
 def _split_text_run(text: str) -> str:
@@ -325,16 +388,15 @@ def _split_text_run(text: str) -> str:
 
 def _close_implied(name: str, stack: list[str], open_counts: dict[str, int]) -> list[str]:
     """Pop what a start tag ``name`` closes implicitly; return the popped elements."""
-    group = _IMPLIED_END_GROUPS.get(name)
-    if group is None and name in _CLOSES_P and stack and stack[-1] == "p":
-        group = _IMPLIED_END_GROUPS["p"]
-    if group is None:
-        return []
-    stops = _IMPLIED_END_STOPS[min(group)]
+    if name not in _IMPLIED_END_GROUPS:
+        name = "p"  # a block start tag closing the open <p> on top (see the caller)
+    group = _IMPLIED_END_GROUPS[name]
+    stops = _IMPLIED_STOPS_BY_NAME[name]
     for depth in range(len(stack) - 1, max(-1, len(stack) - 1 - _IMPLIED_SEARCH), -1):
-        if stack[depth] in stops:
+        element = stack[depth]
+        if element in stops:
             return []
-        if stack[depth] in group:
+        if element in group:
             popped = stack[depth:]
             for element in popped:
                 open_counts[element] -= 1

@@ -2,7 +2,7 @@
 
 ``parse_mail`` never raises: a part that cannot be decoded degrades (and is noted in
 ``defects``), a message that is not MIME at all still yields its recovered text.  The MIME
-structure comes from the standard ``email`` package (``email.policy.default``); header
+structure comes from the standard ``email`` package (``email.policy.compat32``); header
 values, parameters and charsets are decoded here from the raw header text, because the
 standard decoders trust the declared charset (a ``gb2312`` label on GBK text, the rule in
 Chinese mail, fails there) and give up on encoded words that real clients break.
@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from email.feedparser import BytesFeedParser
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
 
 from helpdesk.mail.auth import AuthResults, parse_auth
 from helpdesk.mail.charsets import (
@@ -132,6 +131,11 @@ _FEED_CHUNK_BYTES = 64 * 1024
 _MAX_STRUCTURED_HEADER_CHARS = 4096
 _MAX_NESTING = 30
 _MAX_DEFECTS = 50
+# MIME parts beyond this many are not parsed (the raw mail in S3 keeps them).  The feed
+# parser does Python work for every part, so a 1 MB mail of 26,000 tiny parts cost 80
+# times a plain mail of its size; real mail has a few dozen parts at most, and only
+# DEFAULT_ATTACHMENTS_MAX_COUNT attachments keep their data anyway.
+MAX_MIME_PARTS = 1000
 _RECOVERY_LIMIT_BYTES = 1024 * 1024
 _MAX_FILENAME_CHARS = 150
 
@@ -231,7 +235,7 @@ class _Walk:
 def _parse(raw: bytes, notes: _Notes, max_bytes: int, max_count: int) -> ParsedMail:
     raw = _without_nul_in_header_section(raw, notes)
     raw = _repaired_header_section(raw, notes)
-    message = _feed_parse(raw, notes)
+    message = _feed_parse(_with_bounded_parts(raw, notes), notes)
     if message is None:
         return _recovered(raw, notes)
     raw_headers = _raw_headers(message)
@@ -370,32 +374,51 @@ def _header_section_end(raw: bytes) -> int:
     return min(ends) if ends else len(raw)
 
 
-class _BoundedPolicy(email.policy.EmailPolicy):
-    """``email.policy.default``, except that over-long header values stay plain strings.
+# A multipart boundary parameter (RFC 2046 section 5.1.1: 1-70 characters, quoted or not).
+_BOUNDARY_PARAMETER = re.compile(
+    rb"""(?i)[;\s]boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))"""
+)
+_DASH_LINE = re.compile(rb"(?m)^--[^\r\n]*")
 
-    The default policy's header parser is quadratic on some inputs (a 90 kB Content-Type
-    of repeated ``a="`` takes 27 s on CPython 3.11); compat32's string handling is linear,
-    and no honest structured header comes near the limit.
+
+def _with_bounded_parts(raw: bytes, notes: _Notes) -> bytes:
+    """``raw`` cut before the delimiter line of its (MAX_MIME_PARTS + 1)th part; one pass.
+
+    A delimiter line is "--" and a boundary declared in the mail, then white space (RFC
+    2046 section 5.1.1; the close delimiter has "--" after the boundary and opens no
+    part).  The parts before the cut parse as usual; the parser notes the missing close
+    delimiter.
     """
-
-    def header_fetch_parse(self, name: str, value: str) -> Any:
-        if len(value) > _MAX_STRUCTURED_HEADER_CHARS:
-            return email.policy.compat32.header_fetch_parse(name, value)
-        return super().header_fetch_parse(name, value)
+    if raw.count(b"\n--") <= MAX_MIME_PARTS:
+        return raw  # the common case: not even that many lines start with "--"
+    boundaries = {
+        quoted or bare for quoted, bare in _BOUNDARY_PARAMETER.findall(raw)
+    }  # fmt: skip
+    delimiters = 0
+    for line in _DASH_LINE.finditer(raw):
+        rest = line.group(0)[2:].rstrip(b" \t")
+        if rest in boundaries:  # a delimiter opening a part (a close delimiter opens none)
+            delimiters += 1
+            if delimiters > MAX_MIME_PARTS:
+                notes.add(f"MIME parts beyond {MAX_MIME_PARTS} not read (the raw mail has them)")
+                return raw[: line.start()]
+    return raw
 
 
 def _feed_parse(raw: bytes, notes: _Notes) -> email.message.Message | None:
+    # compat32 reads the structure without building header objects: the default policy's
+    # header registry parses Content-Type again for every part (about 1 ms each), and
+    # headers are decoded here from the raw text anyway (see _raw_headers).
     # Fed in slices so that the parser never holds the whole message as one str (the
     # surrogate-escaped copy of 25 MB of 8-bit text would be 50-100 MB on its own).
-    for policy in (_BoundedPolicy(), email.policy.compat32):
-        try:
-            parser = BytesFeedParser(policy=policy)
-            view = memoryview(raw)
-            for start in range(0, len(raw), _FEED_CHUNK_BYTES):
-                parser.feed(bytes(view[start : start + _FEED_CHUNK_BYTES]))
-            return parser.close()
-        except Exception as error:
-            notes.add(f"MIME parser failed with {policy!r} ({type(error).__name__})")
+    try:
+        parser = BytesFeedParser(policy=email.policy.compat32)
+        view = memoryview(raw)
+        for start in range(0, len(raw), _FEED_CHUNK_BYTES):
+            parser.feed(bytes(view[start : start + _FEED_CHUNK_BYTES]))
+        return parser.close()
+    except Exception as error:
+        notes.add(f"MIME parser failed ({type(error).__name__})")
     return None
 
 
