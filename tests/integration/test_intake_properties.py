@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import quopri
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dynamodb_sizes import violations
@@ -82,6 +83,18 @@ def random_mime(draw: st.DrawFn) -> bytes:
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
+def _delivered_alone(stack: LocalStack, raw: bytes) -> tuple[str, list[dict[str, Any]]]:
+    """Deliver ``raw`` to a desk that has seen nothing; it must run without an error or a
+    dead letter. The raw key and every item the desk then holds."""
+    forget_everything(stack)
+    errors_before = len(stack.invocation_errors)
+    key = stack.deliver_email(raw)
+    stack.drain()
+    assert stack.invocation_errors[errors_before:] == []
+    assert stack.dead_letters() == []
+    return key, scan_items(stack)
+
+
 @settings(
     max_examples=40,
     deadline=None,
@@ -94,15 +107,7 @@ def test_any_bytes_delivered_end_as_a_kept_message_and_nothing_fails(
     # An empty object is a folder marker, not a mail: skipped (test_documented_events).
     assume(raw)
     stack = shared_stack
-    forget_everything(stack)
-    errors_before = len(stack.invocation_errors)
-
-    key = stack.deliver_email(raw)
-    stack.drain()
-
-    assert stack.invocation_errors[errors_before:] == []
-    assert stack.dead_letters() == []
-    items = scan_items(stack)
+    key, items = _delivered_alone(stack, raw)
     [message] = [message_from_item(i) for i in items if i.get("type") == "message"]
     assert message.raw_key == key
     [ticket] = [i for i in items if i.get("type") == "ticket"]
@@ -236,15 +241,7 @@ def test_any_mail_ses_accepts_ends_as_a_ticket_read_whole_never_as_a_dead_letter
     shared_stack: LocalStack, raw: bytes
 ) -> None:
     stack = shared_stack
-    forget_everything(stack)
-    errors_before = len(stack.invocation_errors)
-
-    key = stack.deliver_email(raw)
-    stack.drain()
-
-    assert stack.invocation_errors[errors_before:] == []
-    assert stack.dead_letters() == []
-    items = scan_items(stack)
+    key, items = _delivered_alone(stack, raw)
     assert violations(items) == []
     state = build_state(stack)
     [ticket] = state["tickets"]

@@ -24,7 +24,7 @@ messages are moved back with their bodies and attributes, then the queues are dr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -125,35 +125,53 @@ def _function_name(arn: str) -> str:
 
 def _reinvoke_local(stack: LocalStack, dlq: str) -> Redriven:
     url = stack.queue_urls[dlq]
-    reinvoked: list[str] = []
-    kept = []
-    while True:
-        messages = stack.sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60,
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])  # fmt: skip
-        if not messages:
-            break
-        for message in messages:
-            queue = event_target_queue(message)
-            if queue is not None:
-                _resend_to_target(stack.sqs, message, queue)
-                stack.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                reinvoked.append(f"event to {queue[0]}")
-                continue
-            target = invocation_record_target(message["Body"])
-            if target is None:
-                kept.append(message)
-                continue
-            arn, payload = target
-            stack.invoke_async(_function_name(arn), payload)
-            stack.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            reinvoked.append(_function_name(arn))
+    reinvoked, kept = _replay(
+        stack.sqs,
+        url,
+        visibility=60,
+        wait=0,
+        invoke=lambda arn, payload: stack.invoke_async(_function_name(arn), payload),
+    )
     for message in kept:
         stack.sqs.change_message_visibility(
             QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
         )
     return _reinvoked_result(dlq, reinvoked, len(kept))
+
+
+def _replay(
+    sqs: Any,
+    url: str,
+    *,
+    visibility: int,
+    wait: int,
+    invoke: Callable[[str, Any], None],
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Replay every message of a failure queue: an EventBridge dead letter goes back to its
+    target queue, a Lambda invocation record is invoked again with ``invoke(arn, event)``;
+    each is then deleted. Returns what was replayed and the messages that are neither."""
+    reinvoked: list[str] = []
+    kept: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=visibility,
+            WaitTimeSeconds=wait, MessageAttributeNames=["All"],
+        ).get("Messages", [])  # fmt: skip
+        if not messages:
+            return reinvoked, kept
+        for message in messages:
+            queue = event_target_queue(message)
+            target = None if queue is not None else invocation_record_target(message["Body"])
+            if queue is not None:
+                _resend_to_target(sqs, message, queue)
+                reinvoked.append(f"event to {queue[0]}")
+            elif target is not None:
+                invoke(*target)
+                reinvoked.append(_function_name(target[0]))
+            else:
+                kept.append(message)
+                continue
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def _reinvoked_result(dlq: str, reinvoked: list[str], kept: int) -> Redriven:
@@ -244,36 +262,17 @@ def redrive_aws(
 
 def _reinvoke_aws(name: str, url: str, sqs: Any, lambda_client: Any) -> Redriven:
     """Invoke each recorded function again with its event, asynchronously as Scheduler did
-    (so Lambda's retries and the destination apply again), then delete the record."""
-    reinvoked: list[str] = []
-    kept = 0
-    while True:
-        # A long poll (1 s) asks every SQS server; a short one may miss a message.
-        messages = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300, WaitTimeSeconds=1,
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])  # fmt: skip
-        if not messages:
-            break
-        for message in messages:
-            queue = event_target_queue(message)
-            if queue is not None:
-                _resend_to_target(sqs, message, queue)
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                reinvoked.append(f"event to {queue[0]}")
-                continue
-            target = invocation_record_target(message["Body"])
-            if target is None:
-                # Not ours to replay: it becomes visible again when the timeout ends.
-                kept += 1
-                continue
-            arn, payload = target
-            lambda_client.invoke(
-                FunctionName=arn, InvocationType="Event", Payload=json.dumps(payload).encode()
-            )
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            reinvoked.append(_function_name(arn))
-    return _reinvoked_result(name, reinvoked, kept)
+    (so Lambda's retries and the destination apply again), then delete the record. Other
+    messages are not ours to replay: they become visible again when the timeout ends."""
+
+    def invoke(arn: str, payload: Any) -> None:
+        lambda_client.invoke(
+            FunctionName=arn, InvocationType="Event", Payload=json.dumps(payload).encode()
+        )
+
+    # A long poll (1 s) asks every SQS server; a short one may miss a message.
+    reinvoked, kept = _replay(sqs, url, visibility=300, wait=1, invoke=invoke)
+    return _reinvoked_result(name, reinvoked, len(kept))
 
 
 def _source_logical_name(dlq_name: str) -> str | None:
