@@ -178,10 +178,10 @@ class EmailIntake:
         if existing is not None and self._is_agent(sender) and not suppress:
             from helpdesk.services.agent_mail import has_agent_power, take_agent_reply
 
+            # Not spoofed (above), so already authenticated for the agent's domain; asked
+            # again here so that agent power never rests on the spoofing check alone.
             if has_agent_power(mail, config):
                 return take_agent_reply(self, existing, mail, raw_key, now)
-            # From an agent's address but not authenticated for its domain: no agent power.
-            flags.append("unauthenticated_agent")
         if existing is not None and existing.status != "closed":
             return self._append(
                 existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
