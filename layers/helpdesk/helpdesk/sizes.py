@@ -18,7 +18,8 @@ _KEPT_PREFIX_BYTES = 64
 
 
 def utf8_size(text: str) -> int:
-    """The bytes ``text`` takes in UTF-8 (a lone surrogate counts as the 3 bytes of U+FFFD)."""
+    """The bytes ``text`` takes in UTF-8 (a lone surrogate, which UTF-8 cannot
+    hold, counts as the 1 byte of the "?" that replaces it)."""
     return len(text.encode("utf-8", "replace"))
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -84,7 +84,7 @@ class AuthResults:
         Any other DMARC result (fail, temperror, permerror) vetoes: the owner's policy,
         strict alignment included, was applied by SES and not met, or could not be read.
         """
-        from_domain = _normal_domain(address.rpartition("@")[2])
+        from_domain = _address_domain(address)
         if from_domain is None:
             return False
         if self.dmarc == "pass" and self.dmarc_from == from_domain:
@@ -162,14 +162,7 @@ def parse_auth(
         return NO_RESULTS
     if results.spf is None:
         spf, spf_domain = _received_spf(_topmost(headers, "received-spf"))
-        return AuthResults(
-            spf=spf,
-            dkim=results.dkim,
-            dmarc=results.dmarc,
-            spf_domain=spf_domain,
-            dkim_signatures=results.dkim_signatures,
-            dmarc_from=results.dmarc_from,
-        )
+        return replace(results, spf=spf, spf_domain=spf_domain)
     return results
 
 

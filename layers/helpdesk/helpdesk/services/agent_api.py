@@ -95,7 +95,7 @@ class AgentDesk:
         led = frozenset(
             team.name
             for team in self.config.teams
-            if email in (lead.lower() for lead in team.leads)
+            if email in team.leads
         )
         if agent is None and not led:
             raise NotAnAgent(f"{email} is not an agent of this help desk")

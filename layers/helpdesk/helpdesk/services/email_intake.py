@@ -151,7 +151,7 @@ class EmailIntake:
             # Our own mail coming back is automatic mail (the public reasons have no "echo").
             suppress.append("auto_reply" if robot == "echo" else robot)
         if is_spoofed(
-            mail, own_domain=own_domain, agent_emails={a.email.lower() for a in config.agents}
+            mail, own_domain=own_domain, agent_emails={a.email for a in config.agents}
         ):
             flags.append("spoofed")
             suppress.append("spoofed")
