@@ -152,7 +152,7 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_linked_to_it() -> None:
         config = load_config_once(str(stack.config_path))
         first = repo.get_ticket(player.ticket(1)["ref"])
         closed, timers = apply(first, Change(status="closed"), at=stack.clock.read(), config=config)
-        repo.commit(closed, timers=timers)
+        repo.commit_legacy(closed, timers=timers)
         player.run(2, reply)
         state = build_state(stack)
 

@@ -46,7 +46,7 @@ def solve(stack: LocalStack, ref: str) -> None:
     ticket = repo.get_ticket(ref)
     now = stack.clock.read()
     updated, timer_changes = apply(ticket, Change(status="solved"), at=now, config=config)
-    repo.commit(
+    repo.commit_legacy(
         updated,
         timers=timer_changes,
         history=[("status", {"to": "solved"})],

@@ -249,7 +249,7 @@ def test_an_answer_committed_while_the_sweep_looked_is_not_reported_as_late() ->
         answered, changes = apply(
             ticket, Change(agent_reply=True), at=DUE - timedelta(minutes=1), config=STANDARD
         )
-        repo.commit(answered, timers=changes)
+        repo.commit_legacy(answered, timers=changes)
 
     repo.before_commit = agent_replies_just_in_time
     result = sweep.run(DUE)

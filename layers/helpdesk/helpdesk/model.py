@@ -10,11 +10,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Status = Literal["new", "open", "pending", "solved", "closed"]
 Direction = Literal["in", "out", "note"]
 Channel = Literal["email", "form"]
 
-STATUSES: tuple[str, ...] = ("new", "open", "pending", "solved", "closed")
+# A ticket is active (someone owes the customer an answer, an agent holds it, it counts in
+# its team's backlog) while it is new, open or pending.
+ACTIVE_STATUSES = frozenset({"new", "open", "pending"})
+# Mail from machines (bounces, auto-replies), spam and viruses, and mail that claimed an
+# internal sender without authenticating: kept for a human to look at, but nobody was
+# promised an answer (no SLA clock) and no agent's capacity goes to it (never routed).
+UNATTENDED_FLAGS = frozenset({"auto_reply", "bounce", "spam", "virus", "spoofed"})
+# The statuses are defined once, in helpdesk.sla (Status, STATUSES).
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 
 # Crockford-style alphabet without 0/O, 1/I/L and U: a reference is read over the phone and

@@ -1,13 +1,46 @@
-"""The small interfaces between the domain services and the AWS adapters.
+"""The interfaces between the domain services and the AWS adapters, named in domain terms.
 
-Unit tests pass fakes that implement these; the composition root of each handler passes
-the real adapters from ``helpdesk.aws``.
+Unit tests pass the fakes of ``tests/fakes.py``; the composition root passes the adapters
+of ``helpdesk.aws``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from helpdesk.events import DomainEvent
+    from helpdesk.model import Contact, Message, Ticket
+    from helpdesk.unit_of_work import Claim, TicketChange
+
+
+class TicketUnitOfWork(Protocol):
+    """Tickets, read and changed all or nothing.
+
+    :meth:`commit` writes the ticket, its messages, claims, contact, history, the effects
+    the change derives (timers, load, report figures) and its events (the outbox) in one
+    transaction, and raises :class:`~helpdesk.unit_of_work.StaleTicket` when the ticket
+    changed since it was read, :class:`~helpdesk.unit_of_work.ReferenceTaken` when a new
+    ticket's reference exists, :class:`~helpdesk.unit_of_work.AlreadyClaimed` when a claim
+    was made before, and :class:`~helpdesk.unit_of_work.NoCapacity` when a slot taken
+    under a capacity is gone. The events are published after the commit, however the
+    process ends (the outbox).
+    """
+
+    def load(self, ref: str) -> Ticket: ...
+
+    def find(self, ref: str) -> Ticket | None: ...
+
+    def commit(self, change: TicketChange) -> Ticket: ...
+
+    def claimed(self, claims: Iterable[Claim]) -> str | None:
+        """The ticket the first of ``claims`` that was made belongs to, if any."""
+        ...
+
+    def messages(self, ref: str) -> list[Message]: ...
+
+    def contact(self, email: str) -> Contact | None: ...
 
 
 class MailStore(Protocol):
@@ -21,4 +54,7 @@ class Mailer(Protocol):
 
 
 class Publisher(Protocol):
-    def publish(self, events: Sequence[tuple[str, dict[str, Any]]]) -> None: ...
+    """Puts events on the bus. Only the outbox relay uses it: services record events on
+    the change they commit instead."""
+
+    def publish(self, events: Sequence[DomainEvent]) -> None: ...

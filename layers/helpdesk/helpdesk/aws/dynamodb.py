@@ -529,7 +529,7 @@ class DynamoRepository:
             return False
         return True
 
-    def commit(
+    def commit_legacy(
         self,
         ticket: Ticket,
         *,

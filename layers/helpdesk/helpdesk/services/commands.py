@@ -314,7 +314,7 @@ def carry_out(
             [(*action.claim, {"ref": ref, "events": json.dumps(events)})] if action.claim else []
         )
         try:
-            stored = repo.commit(
+            stored = repo.commit_legacy(
                 updated,
                 messages=messages,
                 timers=timer_changes,

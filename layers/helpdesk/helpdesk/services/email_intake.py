@@ -559,7 +559,7 @@ class EmailIntake:
         message = self._message(mail, raw_key, now, ticket.ref, flags)
         for _ in range(OPEN_ATTEMPTS):
             try:
-                self.repo.commit(
+                self.repo.commit_legacy(
                     replace(ticket, updated_at=now),
                     messages=[message],
                     claims=self._claims(mail, raw_key, ticket.ref),
@@ -601,7 +601,7 @@ class EmailIntake:
                 ticket, Change(customer_message=True), at=now, config=self.config
             )
             try:
-                self.repo.commit(
+                self.repo.commit_legacy(
                     updated,
                     messages=[message],
                     timers=timer_changes,

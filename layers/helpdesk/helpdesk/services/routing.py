@@ -313,7 +313,7 @@ class Router:
                 operations += give_back_slot(previous, ticket.ref)
             operations.append({"delete": queue_key(ticket.ref)})
             try:
-                stored = self.repo.commit(
+                stored = self.repo.commit_legacy(
                     updated,
                     claims=[
                         (

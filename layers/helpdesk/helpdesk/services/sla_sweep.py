@@ -183,7 +183,7 @@ class SlaSweep:
             updated, ours, history = self._plan(ticket, swept, events, now)
             hold = now + LEASE
             try:
-                self.repo.commit(
+                self.repo.commit_legacy(
                     updated,
                     timers={timers.SLA: hold},
                     claims=[

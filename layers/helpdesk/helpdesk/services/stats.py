@@ -1,7 +1,7 @@
 """Per-day aggregates for reports, written in the same transaction as the ticket change.
 
 Reports never scan tickets or read history: every fact a report needs is written when it
-becomes known, next to the ticket write that makes it true (``repo.commit(..., extra=...)``),
+becomes known, next to the ticket write that makes it true (``repo.commit_legacy(..., extra=...)``),
 so a counter can never drift from the tickets it counts.
 
 Layout (all in the domain table):
@@ -26,7 +26,6 @@ Layout (all in the domain table):
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from helpdesk import sla
+from helpdesk.effects import Count, CountBacklog, Effect, RecordFact
+from helpdesk.model import ACTIVE_STATUSES
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
@@ -42,58 +43,34 @@ if TYPE_CHECKING:
     from helpdesk.model import Ticket
 
 SHARDS = 8
-OPEN_STATUSES = frozenset({"new", "open", "pending"})
 FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
 SURVEY = "survey"
 TARGET = "target"
-
-Operation = dict[str, Any]
-
 
 def local_day(at: datetime, config: Config) -> str:
     """The report day (``yyyy-mm-dd`` in the report time zone) an instant belongs to."""
     return at.astimezone(ZoneInfo(config.report_timezone)).date().isoformat()
 
 
-def _shard(ref: str) -> int:
-    return zlib.crc32(ref.encode("utf-8")) % SHARDS
-
-
-def _counter_op(day: str, name: str, amount: int, ref: str) -> Operation:
-    return {
-        "update": {"PK": f"STATS#{day}", "SK": f"C#{name}#{_shard(ref)}"},
-        "expression": "ADD n :n",
-        "values": {":n": amount},
-    }
-
-
-def _backlog_op(team: str, created_day: str, amount: int, ref: str) -> Operation:
-    return {
-        "update": {"PK": f"BACKLOG#{team}", "SK": f"{created_day}#{_shard(ref)}"},
-        "expression": "ADD n :n",
-        "values": {":n": amount},
-    }
-
-
-def ticket_changes(
+def ticket_figures(
     before: Ticket | None,
     after: Ticket,
     *,
     at: datetime,
     config: Config,
     actor: str | None = None,
-) -> list[Operation]:
-    """The aggregate writes that go with changing ``before`` into ``after`` at ``at``.
+) -> list[Effect]:
+    """The report figures that change with ``before`` into ``after`` at ``at``.
 
     ``before`` is None for a new ticket. ``actor`` is the agent who acted (a reply's
     author); without it the ticket's assignee gets the credit. Pure: it compares the two
-    tickets and returns operations for ``DynamoRepository.commit(extra=...)``.
+    tickets; the counters of one change travel as one :class:`Count`.
     """
     day = local_day(at, config)
     ref = after.ref
     counters: Counter[str] = Counter()
-    operations: list[Operation] = []
+    effects: list[Effect] = []
     agent = actor or after.assignee or ""
     if before is None:
         counters["created"] += 1
@@ -129,15 +106,16 @@ def ticket_changes(
             if clock.target is not None and (
                 newly_breached or (newly_achieved and not clock.breached)
             ):
-                operations.append(
+                effects.append(
                     _target_fact(clock, after, policy=new_state.policy, agent=agent, at=at, day=day)
                 )
             if newly_achieved and name in (FIRST_RESPONSE, RESOLUTION):
-                operations.append(
-                    {
-                        "put": {
-                            "PK": f"STATS#{day}",
-                            "SK": f"F#{name}#{ref}",
+                effects.append(
+                    RecordFact(
+                        day,
+                        name,
+                        ref,
+                        {
                             "ref": ref,
                             "seconds": int(clock.used.total_seconds()),
                             "breached": clock.breached,
@@ -147,31 +125,33 @@ def ticket_changes(
                             "team": after.team,
                             "agent": agent,
                             "at": at.isoformat(),
-                        }
-                    }
+                        },
+                    )
                 )
 
-    was_open = before is not None and before.status in OPEN_STATUSES
-    is_open = after.status in OPEN_STATUSES
+    was_open = before is not None and before.status in ACTIVE_STATUSES
+    is_open = after.status in ACTIVE_STATUSES
     created_day = local_day(after.created_at, config)
     if before is not None and was_open and (not is_open or before.team != after.team):
-        operations.append(_backlog_op(before.team, created_day, -1, ref))
+        effects.append(CountBacklog(before.team, created_day, -1, ref))
     if is_open and (not was_open or (before is not None and before.team != after.team)):
-        operations.append(_backlog_op(after.team, created_day, 1, ref))
-    operations.extend(_counter_op(day, name, n, ref) for name, n in sorted(counters.items()))
-    return operations
+        effects.append(CountBacklog(after.team, created_day, 1, ref))
+    if counters:
+        effects.append(Count(day, dict(sorted(counters.items())), ref))
+    return effects
 
 
 def _target_fact(
     clock: sla.Clock, after: Ticket, *, policy: str, agent: str, at: datetime, day: str
-) -> Operation:
+) -> RecordFact:
     """The settled outcome of one SLA target (one run of one clock)."""
     ref = after.ref
     target = f"{ref}#{clock.name}#{clock.started_at.isoformat()}"
-    return {
-        "put": {
-            "PK": f"STATS#{day}",
-            "SK": f"F#{TARGET}#{target}",
+    return RecordFact(
+        day,
+        TARGET,
+        target,
+        {
             "target": target,
             "ref": ref,
             "clock": clock.name,
@@ -181,16 +161,16 @@ def _target_fact(
             "team": after.team,
             "agent": agent,
             "at": at.isoformat(),
-        }
-    }
+        },
+    )
 
 
-def survey_sent(ref: str, *, at: datetime, config: Config) -> list[Operation]:
-    """The aggregate write that goes with sending a survey."""
-    return [_counter_op(local_day(at, config), "survey#sent", 1, ref)]
+def survey_sent(ref: str, *, at: datetime, config: Config) -> list[Effect]:
+    """The figure that goes with sending a survey."""
+    return [Count(local_day(at, config), {"survey#sent": 1}, ref)]
 
 
-def survey_answered(ticket: Ticket, *, config: Config) -> list[Operation]:
+def survey_answered(ticket: Ticket, *, config: Config) -> list[Effect]:
     """The answer fact of ``ticket.survey`` (which must hold ``score`` and the time of the
     first answer, ``first_answered_at``).
 
@@ -200,18 +180,19 @@ def survey_answered(ticket: Ticket, *, config: Config) -> list[Operation]:
     survey = ticket.survey
     first = datetime.fromisoformat(str(survey["first_answered_at"]))
     return [
-        {
-            "put": {
-                "PK": f"STATS#{local_day(first, config)}",
-                "SK": f"F#{SURVEY}#{ticket.ref}",
+        RecordFact(
+            local_day(first, config),
+            SURVEY,
+            ticket.ref,
+            {
                 "ref": ticket.ref,
                 "score": int(survey["score"]),
                 "effort": survey.get("effort"),
                 "team": ticket.team,
                 "agent": ticket.assignee or "",
                 "at": str(survey.get("answered_at") or first.isoformat()),
-            }
-        }
+            },
+        )
     ]
 
 

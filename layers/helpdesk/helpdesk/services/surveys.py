@@ -162,7 +162,7 @@ class SurveyDispatch:
         for _ in range(MAX_ATTEMPTS):
             updated = replace(ticket, survey={**ticket.survey, "sent_at": now.isoformat()})
             try:
-                self.repo.commit(
+                self.repo.commit_legacy(
                     updated,
                     timers={timers.SURVEY: None},
                     history=[("survey_sent", {"to": ticket.contact_email})],
@@ -252,7 +252,7 @@ class SurveyDispatch:
                 ticket, Change(status="closed"), at=now, config=self.config
             )
             try:
-                self.repo.commit(
+                self.repo.commit_legacy(
                     updated,
                     timers=timer_changes,
                     history=[("closed", {"by": "autoclose", "solved_at": ticket.solved_at})],
@@ -282,7 +282,7 @@ class SurveyDispatch:
         for _ in range(MAX_ATTEMPTS):
             survey = {**ticket.survey, "skipped": note} if note else ticket.survey
             try:
-                self.repo.commit(
+                self.repo.commit_legacy(
                     replace(ticket, survey=survey),
                     timers={kind: None},
                     history=[("survey_skipped", {"reason": note})] if note else [],
@@ -385,7 +385,7 @@ class SurveyDesk:
             }
             updated = replace(ticket, survey=survey, updated_at=now)
             try:
-                return self.repo.commit(
+                return self.repo.commit_legacy(
                     updated,
                     history=[("survey_answered", {"score": score, "effort": effort})],
                     also=stats.survey_answered(updated, config=self.config),

@@ -147,7 +147,7 @@ def open_ticket(
         message = Message(**{**first_message.__dict__, "ticket": ref})
         ticket_claims = [(pk, sk, {**attrs, "ref": ref}) for pk, sk, attrs in claims]
         try:
-            return repo.commit(
+            return repo.commit_legacy(
                 ticket,
                 creating=True,
                 messages=[message],

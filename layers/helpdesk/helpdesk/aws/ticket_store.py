@@ -1,0 +1,360 @@
+"""The unit of work on DynamoDB: a ticket change, its effects and its events in one
+transaction.
+
+Every key a commit writes is made here (docs/ARCHITECTURE.md keeps the access patterns):
+
+| item | PK | SK |
+| --- | --- | --- |
+| ticket | ``TICKET#<ref>`` | ``META`` |
+| message | ``TICKET#<ref>`` | ``MSG#<at>#<id>`` |
+| history + outbox | ``TICKET#<ref>`` | ``EVT#<at>#<version>`` (one per commit) |
+| timer | ``TICKET#<ref>`` | ``TIMER#<kind>`` (TimerIndex: ``TPK``/``TSK``) |
+| queue entry | ``TICKET#<ref>`` | ``QUEUE`` (GSI1: ``QUEUE#<team>``) |
+| routed event | ``TICKET#<ref>`` | ``ROUTED#<event id>`` |
+| delivery | ``RAW#<key>`` | ``RAW`` |
+| Message-ID from a sender | ``MSGID#<id>`` | ``FROM#<sender>`` |
+| thread pointer | ``MSGID#<id>`` | ``MSGID`` |
+| form submission | ``FORM#<id>`` | ``FORM`` |
+| contact | ``CONTACT#<email>`` | ``META`` |
+| agent's load / holding | ``AGENT#<email>`` | ``LOAD`` / ``TICKET#<ref>`` |
+| report counters | ``STATS#<day>`` | ``C#<shard>`` (one attribute per counter) |
+| report fact | ``STATS#<day>`` | ``F#<kind>#<key>`` |
+| backlog | ``BACKLOG#<team>`` | ``<created day>#<shard>`` |
+
+The outbox: a commit with events writes them into its history item, marked
+``type = "outbox"``; the table's stream carries that insert to the publish function,
+which puts the events on the bus. The events are published if and only if the change
+was committed, whatever happens to the process after the commit (AWS Prescriptive
+Guidance, "Transactional outbox pattern"; the stream keeps records for 24 hours).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from helpdesk.aws.dynamodb import (
+    DynamoRepository,
+    Timer,
+    contact_from_item,
+    message_item,
+    ticket_from_item,
+    ticket_item,
+)
+from helpdesk.effects import (
+    Count,
+    CountBacklog,
+    Effect,
+    GiveBackSlot,
+    RecordFact,
+    StartWaiting,
+    StopWaiting,
+    TakeSlot,
+)
+from helpdesk.errors import Conflict, NotFound
+from helpdesk.events import with_kind
+from helpdesk.unit_of_work import (
+    AlreadyClaimed,
+    Claim,
+    NoCapacity,
+    ReferenceTaken,
+    StaleTicket,
+    TicketChange,
+    plan,
+)
+
+if TYPE_CHECKING:
+    from helpdesk.config import Config
+    from helpdesk.model import Contact, Message, Ticket
+    from helpdesk.services.stats import DayFigures
+
+# Report items are spread over this many shards (crc32 of the reference): two
+# transactions on one item conflict, and a report reads a day's partition whole anyway.
+STATS_SHARDS = 8
+
+Operation = dict[str, Any]
+
+
+def _shard(ref: str, shards: int) -> int:
+    return zlib.crc32(ref.encode("utf-8")) % shards
+
+
+def claim_key(claim: Claim, ref: str) -> tuple[str, str]:
+    """The (PK, SK) of a claim's marker item."""
+    if claim.kind == "delivery":
+        return f"RAW#{claim.key}", "RAW"
+    if claim.kind == "message":
+        return f"MSGID#{claim.key}", f"FROM#{claim.qualifier}"
+    if claim.kind == "thread":
+        return f"MSGID#{claim.key}", "MSGID"
+    if claim.kind == "submission":
+        return f"FORM#{claim.key}", "FORM"
+    return f"TICKET#{ref}", f"ROUTED#{claim.key}"
+
+
+class DynamoTicketStore(DynamoRepository):
+    """Tickets on DynamoDB, changed through :meth:`commit` (the unit of work)."""
+
+    def __init__(self, table: str, *, config: Config, timer_shards: int = 4) -> None:
+        super().__init__(table, timer_shards=timer_shards)
+        self.config = config
+
+    # ------------------------------------------------------------------ reads
+    def load(self, ref: str) -> Ticket:
+        return self.get_ticket(ref)
+
+    def find(self, ref: str) -> Ticket | None:
+        return self.find_ticket(ref)
+
+    def contact(self, email: str) -> Contact | None:
+        return self.get_contact(email)
+
+    def claimed(self, claims: Iterable[Claim]) -> str | None:
+        for claim in claims:
+            item = self.get_item(*claim_key(claim, ""))
+            if item and item.get("ref"):
+                return str(item["ref"])
+        return None
+
+    # ------------------------------------------------------------------ the commit
+    def commit(self, change: TicketChange) -> Ticket:
+        """Write ``change`` whole, or raise the domain error that says why not."""
+        after = change.after
+        creating = change.before is None
+        stored = type(after)(**{**after.__dict__, "version": 0 if creating else after.version + 1})
+        derived = plan(change, self.config)
+        roles: list[str] = []
+        operations: list[Operation] = []
+
+        def add(role: str, operation: Operation) -> None:
+            roles.append(role)
+            operations.append(operation)
+
+        ticket_put: Operation = {"put": ticket_item(stored)}
+        if creating:
+            ticket_put["condition"] = "attribute_not_exists(PK)"
+        else:
+            ticket_put |= {
+                "condition": "#v = :v",
+                "names": {"#v": "version"},
+                "values": {":v": after.version},
+            }
+        add("ticket", ticket_put)
+        for claim in change.claims:
+            pk, sk = claim_key(claim, after.ref)
+            attributes: dict[str, Any] = {"ref": after.ref}
+            if claim.kind == "thread":
+                attributes["sender"] = claim.qualifier
+            add(
+                "claim",
+                {"put": {"PK": pk, "SK": sk, **attributes}, "condition": "attribute_not_exists(PK)"},
+            )
+        for message in change.messages:
+            add("message", {"put": message_item(message)})
+        for kind, due in derived.timers.items():
+            if due is None:
+                add("timer", {"delete": {"PK": f"TICKET#{after.ref}", "SK": f"TIMER#{kind}"}})
+            else:
+                add("timer", {"put": self.timer_item(after.ref, Timer(kind, due))})
+        if change.contact is not None:
+            add("contact", _contact_upsert(change.contact, creating=creating))
+        record = self._history_item(stored, change, derived.events)
+        if record is not None:
+            add("history", {"put": record})
+        for effect in derived.effects:
+            for operation in self._effect_operations(effect):
+                add(
+                    "slot" if isinstance(effect, TakeSlot) and effect.capacity else "effect",
+                    operation,
+                )
+        try:
+            self.transact(operations)
+        except Conflict as conflict:
+            raise self._why(conflict, roles, change, creating) from conflict
+        return stored
+
+    def _why(
+        self, conflict: Conflict, roles: list[str], change: TicketChange, creating: bool
+    ) -> Conflict:
+        """The domain error of a cancelled transaction, from the first failed condition."""
+        reasons: list[str] = list(getattr(conflict, "reasons", []))
+        failed = next(
+            (roles[i] for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"),
+            "ticket",
+        )
+        if failed == "claim":
+            return AlreadyClaimed(self.claimed(change.claims))
+        if failed == "slot":
+            return NoCapacity(f"{change.after.ref}: the agent's last slot is gone")
+        if failed == "ticket":
+            return ReferenceTaken(change.after.ref) if creating else StaleTicket(change.after.ref)
+        return conflict
+
+    def _history_item(
+        self, stored: Ticket, change: TicketChange, events: list[Any]
+    ) -> dict[str, Any] | None:
+        """The commit's audit entries and, when it has events, its outbox (one item)."""
+        if not change.history and not events:
+            return None
+        at = change.at.isoformat()
+        item: dict[str, Any] = {
+            "PK": f"TICKET#{stored.ref}",
+            "SK": f"EVT#{at}#{stored.version:010d}",
+            "at": at,
+            "entries": [{"kind": kind, "detail": dict(detail)} for kind, detail in change.history],
+        }
+        if events:
+            item["type"] = "outbox"
+            # A JSON string: the publish function passes it on as it is.
+            item["events"] = json.dumps(
+                [with_kind(event) for event in events], default=str, ensure_ascii=False
+            )
+        return item
+
+    def _effect_operations(self, effect: Effect) -> list[Operation]:
+        if isinstance(effect, TakeSlot):
+            update: Operation = {
+                "update": {"PK": f"AGENT#{effect.agent.lower()}", "SK": "LOAD"},
+                "expression": "ADD #open :one SET #type = :type",
+                "names": {"#open": "open", "#type": "type"},
+                "values": {":one": 1, ":type": "agent_load"},
+            }
+            if effect.capacity is not None:
+                update["condition"] = "attribute_not_exists(#open) OR #open < :capacity"
+                update["values"] = {**update["values"], ":capacity": effect.capacity}
+            holding = {
+                "PK": f"AGENT#{effect.agent.lower()}",
+                "SK": f"TICKET#{effect.ref}",
+                "type": "holding",
+                "ref": effect.ref,
+                "team": effect.team,
+            }
+            return [update, {"put": holding}]
+        if isinstance(effect, GiveBackSlot):
+            return [
+                {"delete": {"PK": f"AGENT#{effect.agent.lower()}", "SK": f"TICKET#{effect.ref}"}},
+                {
+                    "update": {"PK": f"AGENT#{effect.agent.lower()}", "SK": "LOAD"},
+                    "expression": "ADD #open :minus",
+                    "names": {"#open": "open"},
+                    "values": {":minus": -1},
+                },
+            ]
+        if isinstance(effect, StopWaiting):
+            return [{"delete": {"PK": f"TICKET#{effect.ref}", "SK": "QUEUE"}}]
+        if isinstance(effect, StartWaiting):
+            return [
+                {
+                    "put": {
+                        "PK": f"TICKET#{effect.ref}",
+                        "SK": "QUEUE",
+                        "type": "queued",
+                        "GSI1PK": f"QUEUE#{effect.team}",
+                        "GSI1SK": f"{effect.created_at.isoformat()}#{effect.ref}",
+                        "ref": effect.ref,
+                        "team": effect.team,
+                    }
+                }
+            ]
+        if isinstance(effect, Count):
+            names = {f"#c{i}": name for i, name in enumerate(effect.counts)}
+            values = {f":c{i}": n for i, n in enumerate(effect.counts.values())}
+            return [
+                {
+                    "update": {
+                        "PK": f"STATS#{effect.day}",
+                        "SK": f"C#{_shard(effect.ref, STATS_SHARDS)}",
+                    },
+                    "expression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(names))),
+                    "names": names,
+                    "values": values,
+                }
+            ]
+        if isinstance(effect, CountBacklog):
+            return [
+                {
+                    "update": {
+                        "PK": f"BACKLOG#{effect.team}",
+                        "SK": f"{effect.created_day}#{_shard(effect.ref, STATS_SHARDS)}",
+                    },
+                    "expression": "ADD n :n",
+                    "values": {":n": effect.amount},
+                }
+            ]
+        assert isinstance(effect, RecordFact)
+        return [
+            {
+                "put": {
+                    "PK": f"STATS#{effect.day}",
+                    "SK": f"F#{effect.kind}#{effect.key}",
+                    **effect.attributes,
+                }
+            }
+        ]
+
+    # ------------------------------------------------------------------ report figures
+    def read_day(self, day: date) -> DayFigures:
+        """One day's figures (one Query of the day's partition, paginated)."""
+        from helpdesk.services.stats import DayFigures
+
+        figures = DayFigures(day.isoformat())
+        for item in self.query_partition(f"STATS#{day.isoformat()}"):
+            key = str(item["SK"])
+            if key.startswith("C#"):
+                figures.counters.update(
+                    {
+                        name: int(value)
+                        for name, value in item.items()
+                        if name not in ("PK", "SK") and isinstance(value, int)
+                    }
+                )
+            elif key.startswith("F#"):
+                kind = key[2:].split("#", 1)[0]
+                figures.facts.setdefault(kind, []).append(item)
+        return figures
+
+    def read_backlog(self, team: str) -> dict[str, int]:
+        """Open tickets of ``team`` by the day they were created (days with none left out)."""
+        by_day: Counter[str] = Counter()
+        for item in self.query_partition(f"BACKLOG#{team}"):
+            by_day[str(item["SK"]).split("#", 1)[0]] += int(item.get("n", 0))
+        return {day: n for day, n in sorted(by_day.items()) if n > 0}
+
+    def messages(self, ref: str) -> list[Message]:
+        return super().messages(ref)
+
+
+def _contact_upsert(contact: Contact, *, creating: bool) -> Operation:
+    """The contact keeps a stored name, language and creation time (if_not_exists)."""
+    return {
+        "update": {"PK": f"CONTACT#{contact.email.lower()}", "SK": "META"},
+        "expression": (
+            "SET email = :e, #n = if_not_exists(#n, :n), tier = :t, "
+            "#l = if_not_exists(#l, :l), created_at = if_not_exists(created_at, :c) "
+            + ("ADD ticket_count :one" if creating else "")
+        ),
+        "names": {"#n": "name", "#l": "language"},
+        "values": {
+            ":e": contact.email.lower(),
+            ":n": contact.name,
+            ":t": contact.tier,
+            ":l": contact.language,
+            ":c": contact.created_at.isoformat(),
+        }
+        | ({":one": 1} if creating else {}),
+    }
+
+
+def contact_of(item: Mapping[str, Any]) -> Contact:
+    return contact_from_item(item)
+
+
+def ticket_of(item: Mapping[str, Any]) -> Ticket:
+    return ticket_from_item(item)
+
+
+__all__ = ["STATS_SHARDS", "DynamoTicketStore", "NotFound", "claim_key"]

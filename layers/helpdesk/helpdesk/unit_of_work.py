@@ -1,0 +1,159 @@
+"""One way to change a ticket: decide, commit with everything that follows, retry once
+the ticket moved on.
+
+A service says what happens to a ticket (:class:`TicketChange`); the unit of work
+(``helpdesk.ports.TicketUnitOfWork``) commits it with the effects :func:`helpdesk.effects.
+derive` finds and with its events, in one transaction. :func:`retry_on_conflict` is the
+one retry loop of the desk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from helpdesk.errors import Conflict
+
+if TYPE_CHECKING:
+    from helpdesk.config import Config
+    from helpdesk.effects import Effect
+    from helpdesk.events import DomainEvent
+    from helpdesk.model import Contact, Message, Ticket
+    from helpdesk.ports import TicketUnitOfWork
+
+# Attempts of one change against concurrent writers (each attempt re-reads the ticket).
+MAX_ATTEMPTS = 5
+
+T = TypeVar("T")
+
+
+class StaleTicket(Conflict):
+    """The ticket changed since it was read: read it again and decide again."""
+
+
+class ReferenceTaken(Conflict):
+    """A new ticket's random reference exists already: draw another."""
+
+
+class AlreadyClaimed(Conflict):
+    """A claim of this change was made before: the work was done (``ref`` is its ticket)."""
+
+    def __init__(self, ref: str | None) -> None:
+        super().__init__(f"already taken in as {ref}")
+        self.ref = ref
+
+
+class NoCapacity(Conflict):
+    """The agent's last slot went to another ticket meanwhile."""
+
+
+ClaimKind = Literal["delivery", "message", "thread", "submission", "event"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A marker that lets a change happen once.
+
+    ``delivery``: a stored mail (its S3 key); ``message``: a Message-ID from a sender
+    (``qualifier``); ``thread``: a Message-ID replies may name, pointing at the ticket;
+    ``submission``: a form submission id; ``event``: an event a consumer acted on.
+    """
+
+    kind: ClaimKind
+    key: str
+    qualifier: str = ""
+
+
+@dataclass
+class TicketChange:
+    """What a service decided about one ticket; the unit of work commits it whole."""
+
+    before: Ticket | None  # None: a new ticket
+    after: Ticket
+    at: datetime
+    messages: Sequence[Message] = ()
+    events: Sequence[DomainEvent] = ()
+    # (kind, detail) entries of the ticket's audit trail
+    history: Sequence[tuple[str, Mapping[str, Any]]] = ()
+    claims: Sequence[Claim] = ()
+    contact: Contact | None = None
+    # who acted (an agent's reply credits the agent in the reports)
+    actor: str | None = None
+    # timers set or stopped beyond what the change derives (a survey sent stops its timer)
+    timers: Mapping[str, datetime | None] = field(default_factory=dict)
+    # effects beyond the derived ones (routing's slot taken under a capacity, a queue entry)
+    effects: Sequence[Effect] = ()
+
+
+def retry_on_conflict(
+    attempt: Callable[[], T],
+    *,
+    retry: tuple[type[Conflict], ...] = (StaleTicket,),
+    attempts: int = MAX_ATTEMPTS,
+    what: str = "ticket",
+) -> T:
+    """``attempt()`` until it does not raise one of ``retry``: the one retry loop."""
+    for _ in range(attempts):
+        try:
+            return attempt()
+        except retry:
+            continue
+    raise Conflict(f"{what}: too many concurrent changes")
+
+
+def change_ticket(
+    uow: TicketUnitOfWork,
+    ref: str,
+    decide: Callable[[Ticket], TicketChange | None],
+) -> Ticket:
+    """Read ``ref``, let ``decide`` say what changes (None: nothing), commit it; read and
+    decide again when another writer got there first. Returns the ticket as it now is."""
+
+    def attempt() -> Ticket:
+        ticket = uow.load(ref)
+        change = decide(ticket)
+        return ticket if change is None else uow.commit(change)
+
+    return retry_on_conflict(attempt, what=ref)
+
+
+def open_ticket(uow: TicketUnitOfWork, build: Callable[[str], TicketChange]) -> Ticket:
+    """Commit the new ticket ``build(ref)`` makes under a fresh reference, drawing another
+    while the reference is taken."""
+    from helpdesk.model import new_reference
+
+    return retry_on_conflict(
+        lambda: uow.commit(build(new_reference())), retry=(ReferenceTaken,), what="new ticket"
+    )
+
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one commit writes besides the ticket: what :func:`plan` derives."""
+
+    effects: list[Effect]
+    timers: dict[str, datetime | None]
+    events: list[DomainEvent]
+
+
+def plan(change: TicketChange, config: Config) -> Plan:
+    """The effects, timers and events of ``change``: the derived ones (effects.derive),
+    the change's own, and a ``CapacityFreed`` for every agent whose slot it gave back."""
+    from helpdesk.effects import derive
+    from helpdesk.events import CapacityFreed
+
+    derived = derive(change.before, change.after, at=change.at, config=config, actor=change.actor)
+    freed: list[DomainEvent] = []
+    for agent in derived.released:
+        member = config.agent(agent)
+        freed.append(
+            CapacityFreed(change.after.ref, agent, list(member.teams) if member else [])
+        )
+    return Plan(
+        effects=[*change.effects, *derived.effects],
+        timers={**derived.timers, **change.timers},
+        events=[*change.events, *freed],
+    )
