@@ -114,9 +114,12 @@ class FakeUnitOfWork:
             raise AlreadyClaimed(self.claimed(change.claims))
         derived = plan(change, self.config)
         for effect in derived.effects:
-            if isinstance(effect, TakeSlot) and effect.capacity is not None:
-                if self.loads[effect.agent] >= effect.capacity:
-                    raise NoCapacity(after.ref)
+            if (
+                isinstance(effect, TakeSlot)
+                and effect.capacity is not None
+                and self.loads[effect.agent] >= effect.capacity
+            ):
+                raise NoCapacity(after.ref)
         stored = replace(after, version=0 if change.before is None else after.version + 1)
         self.tickets[after.ref] = stored
         self.conversation.setdefault(after.ref, []).extend(change.messages)

@@ -29,16 +29,14 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @cache
 def intake() -> EmailIntake:
-    from helpdesk.aws.dynamodb import DynamoRepository
-    from helpdesk.aws.events import EventBridgePublisher
     from helpdesk.aws.s3 import S3MailStore
-    from helpdesk.runtime import load_config_once
+    from helpdesk.runtime import load_config_once, ticket_store
     from helpdesk.services.email_intake import EmailIntake
 
     return EmailIntake(
-        repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
+        uow=ticket_store(),
+        repo=ticket_store(),
         store=S3MailStore(require("RAW_BUCKET")),
-        publisher=EventBridgePublisher(require("EVENT_BUS_NAME")),
         config=load_config_once(require("HELPDESK_CONFIG")),
     )
 

@@ -24,14 +24,12 @@ app = APIGatewayHttpResolver()
 
 @cache
 def desk() -> FormDesk:
-    from helpdesk.aws.dynamodb import DynamoRepository
-    from helpdesk.aws.events import EventBridgePublisher
-    from helpdesk.runtime import load_config_once
+    from helpdesk.runtime import load_config_once, ticket_store
     from helpdesk.services.form_intake import FormDesk
 
     return FormDesk(
-        repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
-        publisher=EventBridgePublisher(require("EVENT_BUS_NAME")),
+        uow=ticket_store(),
+        repo=ticket_store(),
         config=load_config_once(require("HELPDESK_CONFIG")),
     )
 

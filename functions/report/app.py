@@ -21,14 +21,13 @@ logger = Logger()
 
 @cache
 def desk() -> ReportDesk:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.aws.ses import SesMailer
     from helpdesk.aws.ssm import secret_parameter
-    from helpdesk.runtime import load_config_once
+    from helpdesk.runtime import load_config_once, ticket_store
     from helpdesk.services.reports import ReportDesk
 
     return ReportDesk(
-        repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
+        repo=ticket_store(),
         mailer=SesMailer(),
         config=load_config_once(require("HELPDESK_CONFIG")),
         # Read once per container: it keys the Message-IDs of the reports.

@@ -25,14 +25,13 @@ logger = Logger()
 
 @cache
 def router() -> Router:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.aws.ses import SesMailer
     from helpdesk.aws.ssm import secret_parameter
-    from helpdesk.runtime import load_config_once
+    from helpdesk.runtime import load_config_once, ticket_store
     from helpdesk.services.notify import Notifier
     from helpdesk.services.routing import Router
 
-    repo = DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS")))
+    repo = ticket_store()
     config = load_config_once(require("HELPDESK_CONFIG"))
     # The signing key (read once per container) keys the Message-IDs of the mail sent.
     notifier = Notifier(
@@ -41,7 +40,7 @@ def router() -> Router:
         config=config,
         signing_key=secret_parameter(require("SIGNING_KEY_PARAMETER")),
     )
-    return Router(repo=repo, notifier=notifier, config=config)
+    return Router(uow=repo, repo=repo, notifier=notifier, config=config)
 
 
 def record_handler(record: SQSRecord) -> None:

@@ -29,17 +29,15 @@ class SweepIncomplete(RuntimeError):
 
 @cache
 def dispatch() -> SurveyDispatch:
-    from helpdesk.aws.dynamodb import DynamoRepository
-    from helpdesk.aws.events import EventBridgePublisher
     from helpdesk.aws.ses import SesMailer
     from helpdesk.aws.ssm import secret_parameter
-    from helpdesk.runtime import load_config_once
+    from helpdesk.runtime import load_config_once, ticket_store
     from helpdesk.services.surveys import SurveyDispatch
 
     return SurveyDispatch(
-        repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
+        uow=ticket_store(),
+        repo=ticket_store(),
         mailer=SesMailer(),
-        publisher=EventBridgePublisher(require("EVENT_BUS_NAME")),
         config=load_config_once(require("HELPDESK_CONFIG")),
         # Read once per container: the key changes only with a deployment.
         signing_key=secret_parameter(require("SIGNING_KEY_PARAMETER")),

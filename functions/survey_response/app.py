@@ -34,15 +34,13 @@ _HEADERS = {
 
 @cache
 def desk() -> SurveyDesk:
-    from helpdesk.aws.dynamodb import DynamoRepository
-    from helpdesk.aws.events import EventBridgePublisher
     from helpdesk.aws.ssm import secret_parameter
-    from helpdesk.runtime import load_config_once
+    from helpdesk.runtime import load_config_once, ticket_store
     from helpdesk.services.surveys import SurveyDesk
 
     return SurveyDesk(
-        repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
-        publisher=EventBridgePublisher(require("EVENT_BUS_NAME")),
+        uow=ticket_store(),
+        repo=ticket_store(),
         config=load_config_once(require("HELPDESK_CONFIG")),
         # Read once per container: the key changes only with a deployment.
         signing_key=secret_parameter(require("SIGNING_KEY_PARAMETER")),

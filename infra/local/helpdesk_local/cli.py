@@ -47,7 +47,7 @@ def _report(args: argparse.Namespace) -> int:
     scenario played on a fresh local stack, or of a deployed stack's table."""
     from datetime import UTC, datetime
 
-    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import load_config
     from helpdesk.services.reports import report_text
 
@@ -64,7 +64,7 @@ def _report(args: argparse.Namespace) -> int:
             Player(stack, scenario).play()
             table = stack.resolver.ref("DomainTable") if stack.resolver else ""
             config = load_config(stack.config_path)
-            repo = DynamoRepository(table)
+            repo = DynamoTicketStore(table, config=config)
             text = report_text(repo, config, days=args.days, now=stack.clock.peek())
         print(text, end="")
         return 0
@@ -73,7 +73,9 @@ def _report(args: argparse.Namespace) -> int:
         return 2
     config_path = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
     config = load_config(config_path)
-    text = report_text(DynamoRepository(args.table), config, days=args.days, now=datetime.now(UTC))
+    text = report_text(
+        DynamoTicketStore(args.table, config=config), config, days=args.days, now=datetime.now(UTC)
+    )
     print(text, end="")
     return 0
 

@@ -124,15 +124,15 @@ def load_effects(before: Ticket, after: Ticket) -> tuple[list[Effect], tuple[str
     return effects, released
 
 
-def timer_changes(before: Ticket | None, after: Ticket, *, config: Config) -> dict[str, datetime | None]:
+def timer_changes(
+    before: Ticket | None, after: Ticket, *, config: Config
+) -> dict[str, datetime | None]:
     """The timers that start, move or stop with ``before -> after`` (unchanged ones are
     left out: a write that does not move a clock costs nothing)."""
     changes: dict[str, datetime | None] = {}
-    old_due = _sla_due(before)
     new_due = _sla_due(after)
-    if before is None or old_due != new_due:
-        if new_due is not None or before is not None:
-            changes[timers.SLA] = new_due
+    if new_due != _sla_due(before):
+        changes[timers.SLA] = new_due
     was_solved = before is not None and before.status == "solved"
     if after.status == "solved" and not was_solved:
         solved_at = after.solved_at or after.updated_at or after.created_at

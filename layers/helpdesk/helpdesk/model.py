@@ -103,6 +103,9 @@ class Message:
     body_key: str | None = None
     # How many attachments the mail had, when more than ``attachments`` lists.
     attachments_total: int | None = None
+    # True when ``text`` is an excerpt of a mail whose whole text (and HTML) is read again
+    # from the raw mail at ``raw_key`` (helpdesk.services.message_bodies.whole).
+    excerpt: bool = False
 
 
 @dataclass

@@ -10,8 +10,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from helpdesk.events import DomainEvent
     from helpdesk.model import Contact, Message, Ticket
+    from helpdesk.services.stats import DayFigures
     from helpdesk.unit_of_work import Claim, TicketChange
 
 
@@ -58,3 +61,11 @@ class Publisher(Protocol):
     the change they commit instead."""
 
     def publish(self, events: Sequence[DomainEvent]) -> None: ...
+
+
+class ReportFigures(Protocol):
+    """The report figures the commits kept (helpdesk.services.stats)."""
+
+    def read_day(self, day: date) -> DayFigures: ...
+
+    def read_backlog(self, team: str) -> dict[str, int]: ...

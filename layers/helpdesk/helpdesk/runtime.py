@@ -6,6 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import Config
 
 
@@ -15,3 +16,17 @@ def load_config_once(path: str) -> Config:
     from helpdesk.config import load_config
 
     return load_config(path)
+
+
+@cache
+def ticket_store() -> DynamoTicketStore:
+    """The unit of work on the function's table (it is also the repository of the
+    function's other records), created once per container."""
+    from helpdesk.aws.ticket_store import DynamoTicketStore
+    from helpdesk.settings import require
+
+    return DynamoTicketStore(
+        require("TABLE_NAME"),
+        config=load_config_once(require("HELPDESK_CONFIG")),
+        timer_shards=int(require("TIMER_SHARDS")),
+    )

@@ -129,7 +129,6 @@ def open_ticket(uow: TicketUnitOfWork, build: Callable[[str], TicketChange]) -> 
     )
 
 
-
 @dataclass(frozen=True)
 class Plan:
     """Everything one commit writes besides the ticket: what :func:`plan` derives."""
@@ -142,18 +141,21 @@ class Plan:
 def plan(change: TicketChange, config: Config) -> Plan:
     """The effects, timers and events of ``change``: the derived ones (effects.derive),
     the change's own, and a ``CapacityFreed`` for every agent whose slot it gave back."""
-    from helpdesk.effects import derive
+    from helpdesk.effects import TakeSlot, derive
     from helpdesk.events import CapacityFreed
 
     derived = derive(change.before, change.after, at=change.at, config=config, actor=change.actor)
+    # A slot the change takes itself (routing, under a capacity) replaces the derived one.
+    taken = {(e.agent, e.ref) for e in change.effects if isinstance(e, TakeSlot)}
+    derived_effects = [
+        e for e in derived.effects if not (isinstance(e, TakeSlot) and (e.agent, e.ref) in taken)
+    ]
     freed: list[DomainEvent] = []
     for agent in derived.released:
         member = config.agent(agent)
-        freed.append(
-            CapacityFreed(change.after.ref, agent, list(member.teams) if member else [])
-        )
+        freed.append(CapacityFreed(change.after.ref, agent, list(member.teams) if member else []))
     return Plan(
-        effects=[*change.effects, *derived.effects],
+        effects=[*change.effects, *derived_effects],
         timers={**derived.timers, **change.timers},
         events=[*change.events, *freed],
     )

@@ -23,6 +23,10 @@ from helpdesk.errors import AlreadyDone, Conflict, NotFound, TransientError
 from helpdesk.model import AttachmentMeta, Contact, Message, Ticket
 from helpdesk.timers import partition, shard_of, sort_key
 
+# Items read for one Message-ID: the desk's pointer and the first senders' claims (the
+# same ID from more senders than this is a forgery campaign, not a conversation).
+THREAD_CANDIDATES = 10
+
 _THROTTLING = {
     "ThrottlingException",
     "ProvisionedThroughputExceededException",
@@ -186,6 +190,7 @@ def message_item(message: Message) -> dict[str, Any]:
         "flags": list(message.flags),
         "body_key": message.body_key,
         "attachments_total": message.attachments_total,
+        "excerpt": message.excerpt or None,
     }
 
 
@@ -219,6 +224,7 @@ def message_from_item(data: Mapping[str, Any]) -> Message:
         flags=tuple(data.get("flags", [])),
         body_key=data.get("body_key"),
         attachments_total=data.get("attachments_total"),
+        excerpt=bool(data.get("excerpt", False)),
     )
 
 
@@ -338,8 +344,16 @@ class DynamoRepository:
         return contact_from_item(data) if data else None
 
     def ticket_for_message_id(self, message_id: str) -> str | None:
-        data = self.get_item(f"MSGID#{message_id}", "MSGID")
-        return str(data["ref"]) if data and data.get("ref") else None
+        """The ticket a Message-ID belongs to: the desk's own mail (``MSGID``), else the
+        first message that carried it (the claims ``FROM#<sender>``, by when they were
+        made: a later mail reusing the ID, forged or not, never takes the thread over)."""
+        found = list(self.query_partition(f"MSGID#{message_id}", limit=THREAD_CANDIDATES))
+        ours = [item for item in found if item["SK"] == "MSGID" and item.get("ref")]
+        claims = sorted(
+            (item for item in found if item.get("ref")), key=lambda item: str(item.get("at", ""))
+        )
+        first = (ours or claims or [None])[0]
+        return str(first["ref"]) if first else None
 
     def ticket_for_delivery(self, raw_key: str) -> str | None:
         data = self.get_item(f"RAW#{raw_key}", "RAW")
@@ -528,96 +542,6 @@ class DynamoRepository:
         except Conflict:
             return False
         return True
-
-    def commit_legacy(
-        self,
-        ticket: Ticket,
-        *,
-        creating: bool = False,
-        messages: Iterable[Message] = (),
-        timers: Mapping[str, datetime | None] | None = None,
-        claims: Iterable[tuple[str, str, Mapping[str, Any]]] = (),
-        contact: Contact | None = None,
-        history: Iterable[tuple[str, Mapping[str, Any]]] = (),
-        also: Iterable[Mapping[str, Any]] = (),
-    ) -> Ticket:
-        """Write a ticket and everything that changes with it, all or nothing.
-
-        Optimistic concurrency: a new ticket must not exist yet (a colliding reference
-        fails), an existing one must still have the version it was read at, so two writers
-        on one ticket never overwrite each other; the loser gets :class:`Conflict` and
-        re-reads. ``claims`` are marker items that must not exist (Message-IDs, deliveries,
-        submission ids): a duplicate delivery fails the whole write. ``timers`` maps a
-        timer kind to its next due instant, or None to stop that clock. ``also`` are more
-        :meth:`transact` operations that must happen with the ticket change (an agent's
-        load, a queue marker), after the ticket's own.
-        Returns the ticket as stored (version incremented).
-        """
-        stored = Ticket(**{**ticket.__dict__, "version": 0 if creating else ticket.version + 1})
-        operations: list[dict[str, Any]] = []
-        if creating:
-            operations.append({"put": ticket_item(stored), "condition": "attribute_not_exists(PK)"})
-        else:
-            operations.append(
-                {
-                    "put": ticket_item(stored),
-                    "condition": "#v = :v",
-                }
-            )
-        for pk, sk, attributes in claims:
-            operations.append(
-                {
-                    "put": {"PK": pk, "SK": sk, **attributes},
-                    "condition": "attribute_not_exists(PK)",
-                }
-            )
-        for message in messages:
-            operations.append({"put": message_item(message)})
-        for kind, due in (timers or {}).items():
-            if due is None:
-                operations.append({"delete": {"PK": f"TICKET#{ticket.ref}", "SK": f"TIMER#{kind}"}})
-            else:
-                operations.append({"put": self.timer_item(ticket.ref, Timer(kind, due))})
-        if contact is not None:
-            operations.append(
-                {
-                    "update": {"PK": f"CONTACT#{contact.email.lower()}", "SK": "META"},
-                    "expression": (
-                        "SET email = :e, #n = if_not_exists(#n, :n), tier = :t, "
-                        "#l = if_not_exists(#l, :l), created_at = if_not_exists(created_at, :c) "
-                        + ("ADD ticket_count :one" if creating else "")
-                    ),
-                    "names": {"#n": "name", "#l": "language"},
-                    "values": {
-                        ":e": contact.email.lower(),
-                        ":n": contact.name,
-                        ":t": contact.tier,
-                        ":l": contact.language,
-                        ":c": contact.created_at.isoformat(),
-                    }
-                    | ({":one": 1} if creating else {}),
-                }
-            )
-        for kind, detail in history:
-            at = stored.updated_at or stored.created_at
-            operations.append(
-                {
-                    "put": {
-                        "PK": f"TICKET#{ticket.ref}",
-                        "SK": f"EVT#{at.isoformat()}#{kind}",
-                        "kind": kind,
-                        "at": at.isoformat(),
-                        "detail": dict(detail),
-                    }
-                }
-            )
-        if not creating:
-            # The version check of the ticket put needs its placeholders.
-            put = operations[0]
-            put["names"] = {"#v": "version"}
-            put["values"] = {":v": ticket.version}
-        self.transact([*operations, *also])
-        return stored
 
     def transact(self, operations: Iterable[Mapping[str, Any]]) -> None:
         """One all-or-nothing write of several items.

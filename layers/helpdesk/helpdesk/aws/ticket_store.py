@@ -33,8 +33,8 @@ from __future__ import annotations
 import json
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from datetime import date
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.aws.dynamodb import (
@@ -146,12 +146,15 @@ class DynamoTicketStore(DynamoRepository):
         add("ticket", ticket_put)
         for claim in change.claims:
             pk, sk = claim_key(claim, after.ref)
-            attributes: dict[str, Any] = {"ref": after.ref}
+            attributes: dict[str, Any] = {"ref": after.ref, "at": change.at.isoformat()}
             if claim.kind == "thread":
                 attributes["sender"] = claim.qualifier
             add(
                 "claim",
-                {"put": {"PK": pk, "SK": sk, **attributes}, "condition": "attribute_not_exists(PK)"},
+                {
+                    "put": {"PK": pk, "SK": sk, **attributes},
+                    "condition": "attribute_not_exists(PK)",
+                },
             )
         for message in change.messages:
             add("message", {"put": message_item(message)})
@@ -295,6 +298,22 @@ class DynamoTicketStore(DynamoRepository):
                 }
             }
         ]
+
+    # ------------------------------------------------------------------ the queue
+    def wait_in_queue(self, ref: str, *, team: str, created_at: datetime, at: datetime) -> None:
+        """Ticket ``ref`` waits in ``team``'s queue (GSI1 ``QUEUE#<team>``, oldest first)."""
+        waiting = self._effect_operations(StartWaiting(ref, team, created_at))[0]["put"]
+        self.put({**waiting, "queued_at": at.isoformat()})
+
+    def is_waiting(self, ref: str) -> bool:
+        return self.get_item(f"TICKET#{ref}", "QUEUE") is not None
+
+    def stop_waiting(self, ref: str) -> None:
+        self.delete(f"TICKET#{ref}", "QUEUE")
+
+    def waiting(self, team: str, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Queue entries of ``team``, oldest first."""
+        return self.index_items(f"QUEUE#{team}", limit=limit)
 
     # ------------------------------------------------------------------ report figures
     def read_day(self, day: date) -> DayFigures:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk.clock import iso
 from helpdesk.errors import HelpdeskError, InvalidInput, NotFound
-from helpdesk.model import is_reference
+from helpdesk.model import ACTIVE_STATUSES, is_reference
 from helpdesk.services.commands import (
     AgentAction,
     TicketEdit,
@@ -31,14 +31,13 @@ from helpdesk.services.commands import (
     valid_tags,
     valid_team,
 )
-from helpdesk.services.routing import ACTIVE_STATUSES
 from helpdesk.web import json_object
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.model import Message, Ticket
-    from helpdesk.ports import Publisher
+    from helpdesk.ports import TicketUnitOfWork
 
 REPLY_MAX_CHARS = 100_000
 CHANGEABLE = ("status", "priority", "assignee", "team", "tags")
@@ -74,8 +73,8 @@ class Caller:
 class AgentDesk:
     """The agent API's use cases with their ports."""
 
+    uow: TicketUnitOfWork
     repo: DynamoRepository
-    publisher: Publisher
     config: Config
 
     def caller(self, claims: Mapping[str, Any]) -> Caller:
@@ -92,11 +91,7 @@ class AgentDesk:
                 f"(the token's {settings.verified_claim} claim is not true)"
             )
         agent = self.config.agent(email)
-        led = frozenset(
-            team.name
-            for team in self.config.teams
-            if email in team.leads
-        )
+        led = frozenset(team.name for team in self.config.teams if email in team.leads)
         if agent is None and not led:
             raise NotAnAgent(f"{email} is not an agent of this help desk")
         return Caller(
@@ -186,8 +181,7 @@ class AgentDesk:
         result = carry_out(
             action,
             ticket.ref,
-            repo=self.repo,
-            publisher=self.publisher,
+            uow=self.uow,
             config=self.config,
             now=now,
         )
@@ -215,8 +209,7 @@ class AgentDesk:
         result = carry_out(
             AgentAction(agent=caller.email, agent_name=caller.name, edit=edit),
             ticket.ref,
-            repo=self.repo,
-            publisher=self.publisher,
+            uow=self.uow,
             config=self.config,
             now=now,
         )

@@ -10,11 +10,15 @@ mail ("On ... wrote:").
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from helpdesk.events import CommandRejected
+from helpdesk.model import Ticket
 from helpdesk.services.commands import (
     AgentAction,
     Command,
@@ -23,11 +27,11 @@ from helpdesk.services.commands import (
     edit_from_commands,
     split_commands,
 )
+from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.mail.parse import ParsedMail
-    from helpdesk.model import Ticket
     from helpdesk.services.email_intake import EmailIntake, IntakeResult
 
 
@@ -52,6 +56,11 @@ def take_agent_reply(
     sender = mail.sender.email.lower() if mail.sender else ""
     message_key = hashlib.sha256(raw_key.encode()).hexdigest()[:20]
     text = split_commands(mail.text or "")
+    # A resent mail arrives under a new S3 key with its Message-ID unchanged (RFC 5322
+    # §3.6.4): claiming the Message-ID carries it out once however often it arrives.
+    claim = (
+        Claim("message", mail.message_id, sender) if mail.message_id else Claim("delivery", raw_key)
+    )
     edit, problems = edit_from_commands(text.commands, intake.config)
     if ticket.status == "closed":
         problems.append(
@@ -60,7 +69,15 @@ def take_agent_reply(
         )
     if problems:
         _reject(
-            intake, ticket.ref, sender, problems, commands=text.commands, key=message_key, mail=mail
+            intake,
+            ticket.ref,
+            sender,
+            problems,
+            commands=text.commands,
+            key=message_key,
+            mail=mail,
+            claim=claim,
+            now=now,
         )
         return IntakeResult("rejected", ticket.ref)
     if edit.is_empty and not text.reply and not text.note:
@@ -75,18 +92,13 @@ def take_agent_reply(
         message_id=mail.message_id,
         subject=mail.subject,
         raw_key=raw_key,
-        # A resent mail arrives under a new S3 key with its Message-ID unchanged (RFC 5322
-        # §3.6.4): claiming the Message-ID carries it out once however often it arrives.
-        claim=(f"MSGID#{mail.message_id}", "MSGID")
-        if mail.message_id
-        else (f"RAW#{raw_key}", "RAW"),
+        claim=claim,
     )
     try:
         result = carry_out(
             action,
             ticket.ref,
-            repo=intake.repo,
-            publisher=intake.publisher,
+            uow=intake.uow,
             config=intake.config,
             now=now,
         )
@@ -99,6 +111,8 @@ def take_agent_reply(
             commands=text.commands,
             key=message_key,
             mail=mail,
+            claim=claim,
+            now=now,
         )
         return IntakeResult("rejected", ticket.ref)
     return IntakeResult("duplicate" if result.duplicate else "appended", ticket.ref)
@@ -113,19 +127,29 @@ def _reject(
     commands: Sequence[Command],
     key: str,
     mail: ParsedMail,
+    claim: Claim,
+    now: datetime,
 ) -> None:
-    intake.publisher.publish(
-        [
-            (
-                "CommandRejected",
-                {
-                    "ref": ref,
-                    "agent": agent,
-                    "errors": problems,
-                    "commands": [command.line for command in commands],
-                    "key": key,
-                    "message_id": mail.message_id,
-                },
-            )
-        ]
+    rejected = CommandRejected(
+        ref=ref,
+        agent=agent,
+        errors=problems,
+        commands=[command.line for command in commands],
+        key=key,
+        message_id=mail.message_id,
     )
+
+    def record(ticket: Ticket) -> TicketChange:
+        # On the ticket's record, and told to the agent from the outbox; claimed, so that
+        # the same mail again is not refused twice.
+        return TicketChange(
+            before=ticket,
+            after=replace(ticket, updated_at=now),
+            at=now,
+            events=[rejected],
+            history=[("commands_rejected", {"by": agent, "errors": problems})],
+            claims=[claim],
+        )
+
+    with contextlib.suppress(AlreadyClaimed):
+        change_ticket(intake.uow, ref, record)

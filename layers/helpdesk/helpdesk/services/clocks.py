@@ -1,9 +1,9 @@
-"""What a change to a ticket does to its clocks: SLA, survey and auto-close timers.
+"""What a change to a ticket does to its status and SLA clocks.
 
 One function for every writer (email intake, agent commands, the agent API, sweeps), so
 that a status change pauses resolution the same way wherever it comes from. Pure: it
-returns the changed ticket and the timers to set (a due instant) or stop (None); the
-caller commits both in one write.
+returns the changed ticket; the timers that follow are derived when it is committed
+(helpdesk.effects.timer_changes).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from helpdesk import sla, timers
+from helpdesk import sla
 from helpdesk.model import Ticket
 from helpdesk.triage import policy_for
 
@@ -38,18 +38,16 @@ def calendar_of(policy_name: str, config: Config) -> BusinessCalendar:
     return config.calendar(config.policy(policy_name).calendar).to_calendar()
 
 
-def apply(
-    ticket: Ticket, change: Change, *, at: datetime, config: Config
-) -> tuple[Ticket, dict[str, datetime | None]]:
-    """The ticket after ``change`` at ``at`` and the timers that change with it.
+def apply(ticket: Ticket, change: Change, *, at: datetime, config: Config) -> Ticket:
+    """The ticket after ``change`` at ``at``: its status, SLA clocks and policy.
 
-    A ticket without SLA clocks (mail from a robot: nobody was promised anything) changes
-    status and survey timers like any other, and never gets an SLA timer.
+    The timers that follow (SLA, survey, auto-close) are derived from the change when it
+    is committed (helpdesk.effects). A ticket without SLA clocks (mail from a robot:
+    nobody was promised anything) changes status like any other.
     """
     state = sla.SlaState.from_dict(ticket.sla) if ticket.sla else None
     calendar = calendar_of(ticket.policy, config)
     updated = replace(ticket, updated_at=at, flags=list(ticket.flags), tags=list(ticket.tags))
-    timer_changes: dict[str, datetime | None] = {}
 
     new_status = change.status
     if change.customer_message:
@@ -92,18 +90,8 @@ def apply(
         updated.status = new_status
         if new_status == "solved":
             updated.solved_at = at
-            timer_changes[timers.SURVEY] = at + config.surveys.delay
-            timer_changes[timers.AUTOCLOSE] = at + config.surveys.close_after
-        elif ticket.status == "solved":
-            # Reopened before the survey went out or the ticket closed: both wait for
-            # the next resolution.
-            timer_changes[timers.SURVEY] = None
-            timer_changes[timers.AUTOCLOSE] = None
         if new_status == "closed":
             updated.closed_at = at
-            timer_changes[timers.SURVEY] = None
-            timer_changes[timers.AUTOCLOSE] = None
 
     updated.sla = state.to_dict() if state is not None else {}
-    timer_changes[timers.SLA] = sla.next_due(state) if state is not None else None
-    return updated, timer_changes
+    return updated

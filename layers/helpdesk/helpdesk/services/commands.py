@@ -17,25 +17,30 @@ refused (the agent gets an error mail), so a half-applied mail never surprises a
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from helpdesk.errors import Conflict, HelpdeskError, InvalidInput
+from helpdesk.errors import HelpdeskError, InvalidInput
+from helpdesk.events import (
+    EVENT_TEXT_LIMIT,
+    AgentReplied,
+    DomainEvent,
+    StatusChanged,
+    TeamChanged,
+    TicketAssigned,
+)
 from helpdesk.model import PRIORITIES, Message, Ticket
+from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
-    from helpdesk.ports import Publisher
+    from helpdesk.ports import TicketUnitOfWork
 
 AGENT_STATUSES: tuple[str, ...] = ("new", "open", "pending", "solved")
 COMMAND_NAMES: tuple[str, ...] = ("status", "priority", "assign", "team", "tag", "note")
-EVENT_TEXT_LIMIT = 4000
-MAX_ATTEMPTS = 5
 
 # A command is "#" and a word at the start of a line; "#1 priority for us" is prose.
 _COMMAND_LINE = re.compile(r"#([A-Za-z]+)(?:[ \t]+(.*))?")
@@ -247,7 +252,7 @@ class AgentAction:
     raw_key: str | None = None
     # A marker that must not exist yet (an inbound delivery): a retried delivery of the
     # same mail finds it and changes nothing twice.
-    claim: tuple[str, str] | None = None
+    claim: Claim | None = None
 
 
 @dataclass(frozen=True)
@@ -263,27 +268,25 @@ def carry_out(
     action: AgentAction,
     ref: str,
     *,
-    repo: DynamoRepository,
-    publisher: Publisher,
+    uow: TicketUnitOfWork,
     config: Config,
     now: datetime,
 ) -> ActionResult:
-    """Apply ``action`` to ticket ``ref`` in one write and publish what follows from it.
+    """Apply ``action`` to ticket ``ref`` in one commit, with the events that follow.
 
     Raises :class:`TicketClosed` for a closed ticket and NotFound for an unknown one.
     """
     from helpdesk.services.clocks import Change, apply
-    from helpdesk.services.routing import load_change
-    from helpdesk.services.stats import ticket_changes
 
     edit = action.edit
-    for _ in range(MAX_ATTEMPTS):
-        ticket = repo.get_ticket(ref)
+    written: list[Message] = []
+
+    def act(ticket: Ticket) -> TicketChange:
         if ticket.status == "closed":
             raise TicketClosed(
                 f"{ref} is closed; a reply from the customer opens a new ticket linked to it"
             )
-        updated, timer_changes = apply(
+        updated = apply(
             ticket,
             Change(
                 agent_reply=bool(action.reply),
@@ -299,44 +302,24 @@ def carry_out(
         if edit.tags:
             updated.tags = list(dict.fromkeys([*updated.tags, *edit.tags]))
         messages = _messages(action, ref, now)
-        load = load_change(ticket, updated)
-        events = _events(
-            action,
-            ticket,
-            replace(updated, version=ticket.version + 1),
-            messages,
-            released=load.released,
-            config=config,
+        written[:] = messages
+        return TicketChange(
+            before=ticket,
+            after=updated,
+            at=now,
+            messages=messages,
+            events=_events(action, ticket, replace(updated, version=ticket.version + 1), messages),
+            history=_history(action, ticket, updated),
+            claims=[action.claim] if action.claim else [],
+            actor=action.agent,
         )
-        # The claim keeps the events, so that a retry of a delivery whose write succeeded
-        # but whose publish did not (a crash, an event bus outage) publishes them again.
-        claims = (
-            [(*action.claim, {"ref": ref, "events": json.dumps(events)})] if action.claim else []
-        )
-        try:
-            stored = repo.commit_legacy(
-                updated,
-                messages=messages,
-                timers=timer_changes,
-                claims=claims,
-                history=_history(action, ticket, updated),
-                also=[
-                    *ticket_changes(ticket, updated, at=now, config=config, actor=action.agent),
-                    *load.operations,
-                ],
-            )
-            break
-        except Conflict:
-            claimed = repo.get_item(*action.claim) if action.claim else None
-            if claimed is not None:
-                # Every consumer is idempotent per event, so publishing twice is harmless.
-                earlier = json.loads(str(claimed.get("events") or "[]"))
-                publisher.publish([(str(kind), dict(detail)) for kind, detail in earlier])
-                return ActionResult(ticket, duplicate=True)
-    else:
-        raise Conflict(f"{ref}: too many concurrent changes")
-    publisher.publish(events)
-    return ActionResult(stored, tuple(messages))
+
+    try:
+        stored = change_ticket(uow, ref, act)
+    except AlreadyClaimed:
+        # The same mail again: its commit published what followed.
+        return ActionResult(uow.load(ref), duplicate=True)
+    return ActionResult(stored, tuple(written))
 
 
 def _messages(action: AgentAction, ref: str, now: datetime) -> list[Message]:
@@ -393,59 +376,38 @@ def _history(
 
 
 def _events(
-    action: AgentAction,
-    before: Ticket,
-    after: Ticket,
-    messages: Sequence[Message],
-    *,
-    released: Sequence[str],
-    config: Config,
-) -> list[tuple[str, dict[str, Any]]]:
-    from helpdesk.services.routing import capacity_freed
-
-    events: list[tuple[str, dict[str, Any]]] = []
+    action: AgentAction, before: Ticket, after: Ticket, messages: Sequence[Message]
+) -> list[DomainEvent]:
+    """What the action tells others (``CapacityFreed`` follows from the commit itself)."""
+    events: list[DomainEvent] = []
     reply = next((m for m in messages if m.direction == "out"), None)
     if reply is not None:
+        # The relay reads the reply's message; the text is there for when it cannot.
         events.append(
-            (
-                "AgentReplied",
-                {
-                    "ref": after.ref,
-                    "from": action.agent,
-                    "message": reply.id,
-                    "text": reply.text[:EVENT_TEXT_LIMIT],
-                },
+            AgentReplied(
+                ref=after.ref,
+                sender=action.agent,
+                message=reply.id,
+                text=reply.text[:EVENT_TEXT_LIMIT],
             )
         )
     if after.status != before.status:
         events.append(
-            (
-                "StatusChanged",
-                {
-                    "ref": after.ref,
-                    "status": after.status,
-                    "previous_status": before.status,
-                    "by": action.agent,
-                    "version": after.version,
-                },
+            StatusChanged(
+                ref=after.ref,
+                status=after.status,
+                previous_status=before.status,
+                by=action.agent,
+                version=after.version,
             )
         )
     if after.assignee != before.assignee and after.assignee not in (None, action.agent):
         events.append(
-            (
-                "TicketAssigned",
-                {
-                    "ref": after.ref,
-                    "agent": after.assignee,
-                    "by": action.agent,
-                    "version": after.version,
-                },
+            TicketAssigned(
+                ref=after.ref, agent=after.assignee, by=action.agent, version=after.version
             )
         )
     if after.team != before.team and action.edit.assignee is None:
         # Route finds the new team an agent unless the same action named one.
-        events.append(
-            ("TeamChanged", {"ref": after.ref, "team": after.team, "previous_team": before.team})
-        )
-    events.extend(capacity_freed(agent, config) for agent in released)
+        events.append(TeamChanged(ref=after.ref, team=after.team, previous_team=before.team))
     return events

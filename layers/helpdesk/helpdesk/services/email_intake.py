@@ -8,6 +8,7 @@ mail kept for a human.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from helpdesk.errors import Conflict
+from helpdesk.events import CustomerReplied, DomainEvent, StatusChanged
 from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import domain_of, mailbox_key
@@ -24,13 +25,14 @@ from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
 from helpdesk.services import message_bodies
-from helpdesk.services.tickets import DuplicateDelivery, NewRequest, open_ticket, opened_event
+from helpdesk.services.tickets import EVENT_TEXT_BYTES, NewRequest, open_ticket
 from helpdesk.sizes import bounded_identifier, cut_utf8, utf8_size
+from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
-    from helpdesk.ports import MailStore, Publisher
+    from helpdesk.ports import MailStore, TicketUnitOfWork
 
 _SUBJECT_TOKEN = re.compile(r"\[#\s*(HD-[0-9A-Za-z]{6})\s*\]")
 # How many attachments a message item lists (metadata only; the bytes of at most
@@ -50,7 +52,6 @@ PARTICIPANTS_MAX = 10
 # prepends its Authentication-Results with this authserv-id to every message it receives,
 # so a topmost block naming anyone else was written by the sender.
 SES_AUTHSERV_ID = "amazonses.com"
-OPEN_ATTEMPTS = 5
 # Where SES's S3 action stores inbound mail (template.yaml: the receipt rule's
 # ObjectKeyPrefix and the bucket notification's prefix filter, which a test compares).
 INBOUND_PREFIX = "inbound/"
@@ -70,6 +71,8 @@ def is_mail_object(key: str, size: int | None = None) -> bool:
         and name.rsplit("/", 1)[-1] != SES_SETUP_NOTIFICATION
         and size != 0
     )
+
+
 # Message-IDs of In-Reply-To and References looked up per mail (the nearest first).
 THREAD_LOOKUPS = 10
 
@@ -87,27 +90,26 @@ class IntakeResult:
 class EmailIntake:
     """The email intake use case with its ports."""
 
+    # Ticket changes go through the unit of work; the repository keeps the intake's own
+    # records (acknowledgement counters, suppressed mail, thread lookups).
+    uow: TicketUnitOfWork
     repo: DynamoRepository
     store: MailStore
-    publisher: Publisher
     config: Config
 
     def take_in(self, raw_key: str, *, now: datetime) -> IntakeResult:
         """Take in the raw message SES stored at ``raw_key``.
 
-        A redelivered object is taken in again rather than skipped: its writes are refused
-        as duplicates and what follows them (suppressed entries, the event that gets the
-        ticket acknowledged and routed) is repeated, idempotently, so that a try which
-        crashed between its write and its event is healed by the retry. The same message
-        resent under another key (same Message-ID, same sender) is a duplicate at once.
-        Objects that are not mail (see :func:`is_mail_object`) are skipped.
+        A redelivered object, or the same message resent under another key (same
+        Message-ID, same sender), is a duplicate: its claim was made by the commit that took
+        it in, and that commit's events were published from the outbox. Only the
+        suppressed entries are listed again (idempotently), in case the first try stopped
+        before it listed them. Objects that are not mail (see :func:`is_mail_object`) are
+        skipped.
         """
         if not is_mail_object(raw_key):
             return IntakeResult("skipped")
         mail = self._parse(raw_key)
-        earlier = self._earlier_delivery(mail)
-        if earlier is not None and earlier.get("raw_key") != raw_key:
-            return IntakeResult("duplicate", earlier.get("ref"))
         return self._route(mail, raw_key, now)
 
     def _parse(self, raw_key: str) -> ParsedMail:
@@ -150,9 +152,7 @@ class EmailIntake:
             flags.append("bounce" if robot == "bounce" else "auto_reply")
             # Our own mail coming back is automatic mail (the public reasons have no "echo").
             suppress.append("auto_reply" if robot == "echo" else robot)
-        if is_spoofed(
-            mail, own_domain=own_domain, agent_emails={a.email for a in config.agents}
-        ):
+        if is_spoofed(mail, own_domain=own_domain, agent_emails={a.email for a in config.agents}):
             flags.append("spoofed")
             suppress.append("spoofed")
         if (mail.virus_verdict or "").upper() == "FAIL":
@@ -300,16 +300,13 @@ class EmailIntake:
         message_key = hashlib.sha256(raw_key.encode()).hexdigest()[:20]
         listed = mail.attachments[:LISTED_ATTACHMENTS_MAX]
         attachments = self._store_attachments(message_key, listed, flags)
-        # Sizes in bytes, as DynamoDB counts them: what does not fit on the item is kept
-        # whole in S3 and the item points to it.
-        bodies, body_key = message_bodies.keep(
-            message_key,
+        # The item keeps an excerpt; the whole text and the HTML are read from the raw mail.
+        text, excerpt = message_bodies.mail_excerpt(
             message_bodies.Bodies(
                 text=mail.text or mail.full_text,
                 full_text=mail.full_text if mail.full_text != mail.text else None,
                 html=mail.html or None,
-            ),
-            self.store,
+            )
         )
         return Message(
             id=message_key,
@@ -318,18 +315,16 @@ class EmailIntake:
             author=mail.sender.email.lower() if mail.sender else "",
             author_name=mail.sender.name if mail.sender else "",
             at=now,
-            text=bodies.text,
-            full_text=bodies.full_text,
-            html=bodies.html,
+            text=text,
             subject=mail.subject,
             message_id=mail.message_id,
             raw_key=raw_key,
             attachments=attachments,
             flags=tuple(flags),
-            body_key=body_key,
             attachments_total=(
                 len(mail.attachments) if len(mail.attachments) > len(listed) else None
             ),
+            excerpt=excerpt,
         )
 
     def _store_attachments(
@@ -366,54 +361,18 @@ class EmailIntake:
             )
         return tuple(stored)
 
-    def _claims(
-        self,
-        mail: ParsedMail,
-        raw_key: str,
-        ref: str | None = None,
-        *,
-        pointer: bool | None = None,
-    ) -> list[tuple[str, str, dict[str, str]]]:
-        """The markers this delivery writes with its message; one that exists already
-        makes the write fail as a duplicate. ``ref`` is given when the ticket is known
-        (``open_ticket`` adds the new ticket's itself). ``pointer`` says whether to claim
-        the Message-ID's threading pointer; None looks whether it is free."""
-        on_ticket = {"ref": ref} if ref else {}
-        claims: list[tuple[str, str, dict[str, str]]] = [(f"RAW#{raw_key}", "RAW", on_ticket)]
-        if mail.message_id:
-            # The same Message-ID from the same sender is the same message delivered twice
-            # (a resend, a second recipient address of ours): one ticket, one answer. From
-            # another sender it is another message (a reused or forged ID), so the marker
-            # is per sender.
-            claims.append((*self._sender_marker(mail), {"raw_key": raw_key, **on_ticket}))
-            # The threading pointer belongs to the first message that carried the ID; a
-            # later one from someone else must neither take it over nor fail on it.
-            if pointer is None:
-                pointer = self.repo.get_item(f"MSGID#{mail.message_id}", "MSGID") is None
-            if pointer:
-                claims.append(
-                    (f"MSGID#{mail.message_id}", "MSGID", {"sender": _sender(mail), **on_ticket})
-                )
-        return claims
+    def _claims(self, mail: ParsedMail, raw_key: str) -> list[Claim]:
+        """The marker that makes this message a ticket or a message once.
 
-    def _sender_marker(self, mail: ParsedMail) -> tuple[str, str]:
-        return f"MSGID#{mail.message_id}", f"FROM#{_sender(mail)}"
-
-    def _earlier_delivery(self, mail: ParsedMail) -> dict[str, str] | None:
-        """The marker of this message from this sender, if it was taken in already."""
-        if not mail.message_id:
-            return None
-        return self.repo.get_item(*self._sender_marker(mail))
-
-    def _taken_in_before(self, mail: ParsedMail, raw_key: str) -> bool:
-        """This delivery, or the same message from the same sender, is already on a ticket.
-
-        A resent message arrives under a new S3 key with its Message-ID unchanged (RFC 5322
-        §3.6.4), so the delivery marker alone would let it in a second time.
+        The same Message-ID from the same sender is the same message delivered twice (a
+        redelivery, a resend, a second recipient address of ours): one ticket, one answer.
+        From another sender it is another message (a reused or forged ID), so the marker
+        is per sender; it also points replies that name the ID at the ticket
+        (``ticket_for_message_id``). A mail without a Message-ID is claimed by its delivery.
         """
-        if self.repo.get_item(f"RAW#{raw_key}", "RAW") is not None:
-            return True
-        return self._earlier_delivery(mail) is not None
+        if mail.message_id:
+            return [Claim("message", mail.message_id, _sender(mail))]
+        return [Claim("delivery", raw_key)]
 
     def _open(
         self,
@@ -454,70 +413,34 @@ class EmailIntake:
             linked_to=linked_to.ref if linked_to else None,
         )
         message = self._message(mail, raw_key, now, "", flags)
-        # The pointer is claimed without looking first: when it is taken, the write fails
-        # as a duplicate, and the checks below tell that case from a real one.
-        claim_pointer = True
-        for _ in range(OPEN_ATTEMPTS):
-            try:
-                ticket = open_ticket(
-                    request,
-                    repo=self.repo,
-                    config=self.config,
-                    now=now,
-                    first_message=message,
-                    claims=self._claims(mail, raw_key, pointer=claim_pointer),
-                )
-                outcome = "opened"
-                break
-            except DuplicateDelivery:
-                ref = self.repo.ticket_for_delivery(raw_key)
-                if ref is not None:
-                    # This very object again: the try that wrote the ticket may have
-                    # stopped before announcing it, so the announcement is repeated.
-                    ticket, outcome = self.repo.get_ticket(ref), "duplicate"
-                    break
-                if self._taken_in_before(mail, raw_key):
-                    # Resent under another key: that delivery answers for the message.
-                    return IntakeResult("duplicate", None)
-                # Only the Message-ID's threading pointer was taken, by another sender's
-                # message: try again without it.
-                claim_pointer = False
+        try:
+            ticket = open_ticket(
+                request,
+                uow=self.uow,
+                config=self.config,
+                now=now,
+                first_message=message,
+                claims=self._claims(mail, raw_key),
+                notify=not suppress,
+            )
+            outcome = "opened"
+        except AlreadyClaimed as taken:
+            # Taken in before (this delivery again, or the same message resent): its commit
+            # published what followed; the suppressed entries are listed again below.
+            if taken.ref is None:
+                return IntakeResult("duplicate", None)
+            ref, outcome = taken.ref, "duplicate"
         else:
-            raise Conflict(f"{raw_key}: could not open a ticket")
-        return self._announce(
-            ticket,
-            message=message,
-            suppress=suppress,
-            mail=mail,
-            raw_key=raw_key,
-            now=now,
-            outcome=outcome,
-        )
-
-    def _announce(
-        self,
-        ticket: Ticket,
-        *,
-        message: Message,
-        suppress: list[str],
-        mail: ParsedMail,
-        raw_key: str,
-        now: datetime,
-        outcome: str,
-    ) -> IntakeResult:
+            ref = ticket.ref
         self._list_suppressed(
             suppress,
             sender=mail.sender.email if mail.sender else "",
             mail=mail,
             raw_key=raw_key,
             now=now,
-            ref=ticket.ref,
+            ref=ref,
         )
-        stored = Message(**{**message.__dict__, "ticket": ticket.ref})
-        # Published even for a duplicate delivery: if the first try crashed before it
-        # published, this heals it; the consumers are idempotent per ticket.
-        self.publisher.publish([opened_event(ticket, stored, notify=not suppress)])
-        return IntakeResult(outcome, ticket.ref, suppress)
+        return IntakeResult(outcome, ref, suppress)
 
     def _list_suppressed(
         self,
@@ -557,21 +480,20 @@ class EmailIntake:
         not the customer answering, so it neither reopens the ticket nor moves its clocks.
         """
         message = self._message(mail, raw_key, now, ticket.ref, flags)
-        for _ in range(OPEN_ATTEMPTS):
-            try:
-                self.repo.commit_legacy(
-                    replace(ticket, updated_at=now),
-                    messages=[message],
-                    claims=self._claims(mail, raw_key, ticket.ref),
-                    history=[("robot_mail", {"from": message.author, "reasons": suppress})],
-                )
-                break
-            except Conflict:
-                if self._taken_in_before(mail, raw_key):
-                    break  # a retry: the suppressed entries below are repeated, idempotently
-                ticket = self.repo.get_ticket(ticket.ref)
-        else:
-            raise Conflict(f"{ticket.ref}: too many concurrent changes")
+
+        def keep(current: Ticket) -> TicketChange:
+            return TicketChange(
+                before=current,
+                after=replace(current, updated_at=now),
+                at=now,
+                messages=[message],
+                claims=self._claims(mail, raw_key),
+                history=[("robot_mail", {"from": message.author, "reasons": suppress})],
+            )
+
+        # A retry: its suppressed entries below are listed again, idempotently.
+        with contextlib.suppress(AlreadyClaimed):
+            change_ticket(self.uow, ticket.ref, keep)
         self._list_suppressed(
             suppress, sender=message.author, mail=mail, raw_key=raw_key, now=now, ref=ticket.ref
         )
@@ -593,66 +515,47 @@ class EmailIntake:
         message = self._message(mail, raw_key, now, ticket.ref, flags)
         sender = message.author
         from helpdesk.services.clocks import Change, apply
-        from helpdesk.services.routing import load_change
-        from helpdesk.services.stats import ticket_changes
 
-        for _ in range(5):
-            updated, timer_changes = apply(
-                ticket, Change(customer_message=True), at=now, config=self.config
-            )
-            try:
-                self.repo.commit_legacy(
-                    updated,
-                    messages=[message],
-                    timers=timer_changes,
-                    claims=self._claims(mail, raw_key, ticket.ref),
-                    history=[("customer_replied", {"from": sender})],
-                    also=[
-                        *ticket_changes(ticket, updated, at=now, config=self.config),
-                        # A reopened ticket goes back to its agent's load.
-                        *load_change(ticket, updated).operations,
-                    ],
+        def reply(current: Ticket) -> TicketChange:
+            updated = apply(current, Change(customer_message=True), at=now, config=self.config)
+            events: list[DomainEvent] = []
+            if not suppress:
+                events.append(
+                    CustomerReplied(
+                        ref=current.ref,
+                        sender=sender,
+                        text=cut_utf8(message.text, EVENT_TEXT_BYTES),
+                        status=updated.status,
+                        previous_status=current.status,
+                    )
                 )
-                break
-            except Conflict:
-                if self._taken_in_before(mail, raw_key):
-                    return IntakeResult("duplicate", ticket.ref)
-                ticket = self.repo.get_ticket(ticket.ref)
-        else:
-            raise Conflict(f"{ticket.ref}: too many concurrent changes")
+            if updated.status != current.status:
+                events.append(
+                    StatusChanged(
+                        ref=current.ref,
+                        status=updated.status,
+                        previous_status=current.status,
+                        by=sender,
+                        version=current.version + 1,
+                    )
+                )
+            return TicketChange(
+                before=current,
+                after=updated,
+                at=now,
+                messages=[message],
+                events=events,
+                claims=self._claims(mail, raw_key),
+                history=[("customer_replied", {"from": sender})],
+            )
+
+        try:
+            change_ticket(self.uow, ticket.ref, reply)
+        except AlreadyClaimed:
+            return IntakeResult("duplicate", ticket.ref)
         self._list_suppressed(
             suppress, sender=sender, mail=mail, raw_key=raw_key, now=now, ref=ticket.ref
         )
-        if not suppress:
-            self.publisher.publish(
-                [
-                    (
-                        "CustomerReplied",
-                        {
-                            "ref": ticket.ref,
-                            "from": sender,
-                            "text": message.text[:4000],
-                            "status": updated.status,
-                            "previous_status": ticket.status,
-                        },
-                    )
-                ]
-            )
-        if updated.status != ticket.status:
-            self.publisher.publish(
-                [
-                    (
-                        "StatusChanged",
-                        {
-                            "ref": ticket.ref,
-                            "status": updated.status,
-                            "previous_status": ticket.status,
-                            "by": sender,
-                            "version": ticket.version + 1,
-                        },
-                    )
-                ]
-            )
         return IntakeResult("appended", ticket.ref, suppress)
 
 

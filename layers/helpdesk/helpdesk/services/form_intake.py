@@ -14,12 +14,13 @@ from helpdesk import sla
 from helpdesk.errors import InvalidInput
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import PRIORITIES, Message
-from helpdesk.services.tickets import DuplicateDelivery, NewRequest, open_ticket, opened_event
+from helpdesk.services.tickets import NewRequest, open_ticket
+from helpdesk.unit_of_work import AlreadyClaimed, Claim
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
-    from helpdesk.ports import Publisher
+    from helpdesk.ports import TicketUnitOfWork
 
 NAME_MAX = 200
 SUBJECT_MAX = 300
@@ -144,8 +145,7 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
 def take_in_form(
     submission: FormSubmission,
     *,
-    repo: DynamoRepository,
-    publisher: Publisher,
+    uow: TicketUnitOfWork,
     config: Config,
     now: datetime,
 ) -> dict[str, Any]:
@@ -186,20 +186,17 @@ def take_in_form(
                 urgency=submission.urgency,
                 form=form_fields,
             ),
-            repo=repo,
+            uow=uow,
             config=config,
             now=now,
             first_message=message,
-            claims=[(f"FORM#{submission.submission_id}", "FORM", {})],
+            claims=[Claim("submission", submission.submission_id)],
         )
-    except DuplicateDelivery as duplicate:
+    except AlreadyClaimed as duplicate:
+        # The same submission again (a retried POST): the answer the first one got.
         if duplicate.ref is None:
             raise
-        ticket = repo.get_ticket(duplicate.ref)
-    # Published after the commit, and again for a repeated submission: if the first try
-    # crashed between the two, the retry heals it; consumers are idempotent per ticket.
-    stored_message = Message(**{**message.__dict__, "ticket": ticket.ref})
-    publisher.publish([opened_event(ticket, stored_message, notify=True)])
+        ticket = uow.load(duplicate.ref)
     view = sla.SlaState.from_dict(ticket.sla).public_view()
     return {
         "ref": ticket.ref,
@@ -232,8 +229,8 @@ def client_key(source_ip: str) -> str:
 class FormDesk:
     """The form route's use cases: the page, and a submission from raw HTTP to ticket."""
 
+    uow: TicketUnitOfWork
     repo: DynamoRepository
-    publisher: Publisher
     config: Config
 
     def page(self, *, language: str | None, accept_language: str | None) -> str:
@@ -277,9 +274,7 @@ class FormDesk:
         if submission.honeypot:
             # Only robots fill the hidden field; they get a plain success and no ticket.
             return {"ref": None, "status": "received", "promised_by": None}
-        return take_in_form(
-            submission, repo=self.repo, publisher=self.publisher, config=self.config, now=now
-        )
+        return take_in_form(submission, uow=self.uow, config=self.config, now=now)
 
     def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:
         """One more hit on an hourly counter of ``scope``; :class:`RateLimited` once over.

@@ -28,6 +28,8 @@ TEXT_INLINE_BYTES = 64 * 1024
 FULL_TEXT_INLINE_BYTES = 64 * 1024
 HTML_INLINE_BYTES = 128 * 1024
 BODY_CONTENT_TYPE = "application/json"
+# Bytes of a mail's text its message item keeps (the rest is read from the raw mail).
+MAIL_EXCERPT_BYTES = 1000
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,29 @@ def keep(message_key: str, bodies: Bodies, store: MailStore) -> tuple[Bodies, st
     return bodies.excerpts(), key
 
 
+def mail_excerpt(bodies: Bodies) -> tuple[str, bool]:
+    """What a mail's message item keeps: an excerpt of its text, and whether anything
+    (more text, the quoted text, the HTML) was left to the raw mail.
+
+    The raw mail is in S3 already (SES stored it before intake ran), so a second copy of
+    its bodies in DynamoDB would be paid twice, in a transaction that bills each KB twice:
+    the item carries what lists and notices show, and :func:`whole` reads the rest.
+    """
+    text = cut_utf8(bodies.text, MAIL_EXCERPT_BYTES)
+    return text, text != bodies.text or bool(bodies.full_text) or bool(bodies.html)
+
+
 def whole(message: Message, read: Callable[[str], bytes]) -> Message:
-    """``message`` with its whole text and HTML, read through its pointer when it has one."""
+    """``message`` with its whole text and HTML: from the raw mail when the item keeps an
+    excerpt, through its pointer when it has one."""
+    if message.excerpt and message.raw_key:
+        from helpdesk.mail.parse import parse_mail
+
+        mail = parse_mail(read(message.raw_key))
+        full_text = mail.full_text if mail.full_text != mail.text else None
+        return replace(
+            message, text=mail.text or mail.full_text, full_text=full_text, html=mail.html or None
+        )
     if not message.body_key:
         return message
     bodies = Bodies.from_json(read(message.body_key))

@@ -36,9 +36,9 @@ from helpdesk.config import WEEKDAYS
 from helpdesk.services import stats
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import Config
-    from helpdesk.ports import Mailer
+    from helpdesk.ports import Mailer, ReportFigures
     from helpdesk.render import RenderedMail
 
 DIMENSIONS = ("channel", "category", "tier", "language")
@@ -328,11 +328,11 @@ def figures(
     )
 
 
-def build_report(repo: DynamoRepository, config: Config, period: Period, *, as_of: date) -> Report:
+def build_report(store: ReportFigures, config: Config, period: Period, *, as_of: date) -> Report:
     """Read the aggregates of ``period`` (and the one before it) and compute the report."""
-    current = stats.merge(stats.read_day(repo, day) for day in period.days)
-    previous = stats.merge(stats.read_day(repo, day) for day in period.previous.days)
-    backlog = {team: stats.read_backlog(repo, team) for team in config.team_names}
+    current = stats.merge(store.read_day(day) for day in period.days)
+    previous = stats.merge(store.read_day(day) for day in period.previous.days)
+    backlog = {team: store.read_backlog(team) for team in config.team_names}
     return figures(current, previous, backlog, period=period, as_of=as_of)
 
 
@@ -477,7 +477,7 @@ def due_periods(now: datetime, config: Config) -> list[Period]:
 class ReportDesk:
     """The hourly report run: each due report to each lead, exactly once per period."""
 
-    repo: DynamoRepository
+    repo: DynamoTicketStore
     mailer: Mailer
     config: Config
     signing_key: bytes  # keys the Message-IDs of the reports (see Notifier)
@@ -525,7 +525,7 @@ def _send_key(period: Period, lead: str) -> str:
     return f"{period.key}#{lead}"
 
 
-def report_text(repo: DynamoRepository, config: Config, *, days: int, now: datetime) -> str:
+def report_text(repo: ReportFigures, config: Config, *, days: int, now: datetime) -> str:
     """The text part of the report of the ``days`` full days before ``now`` (what
     ``helpdesk report`` prints: 1 day is the daily mail, 7 the weekly one)."""
     today = now.astimezone(ZoneInfo(config.report_timezone)).date()

@@ -32,26 +32,32 @@ for a human to look at.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from helpdesk.clock import parse_iso
-from helpdesk.errors import Conflict
+from helpdesk.effects import TakeSlot, holder
 from helpdesk.mail.compose import OutboundMail, subject_with_token
-from helpdesk.model import Ticket
+from helpdesk.model import ACTIVE_STATUSES, UNATTENDED_FLAGS, Ticket
+from helpdesk.unit_of_work import (
+    AlreadyClaimed,
+    Claim,
+    NoCapacity,
+    StaleTicket,
+    TicketChange,
+    retry_on_conflict,
+)
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import Agent, Config
     from helpdesk.model import Contact
+    from helpdesk.ports import TicketUnitOfWork
     from helpdesk.services.notify import Notifier
 
-ACTIVE_STATUSES = frozenset({"new", "open", "pending"})
-UNROUTED_FLAGS = frozenset({"bounce", "auto_reply", "spam", "virus", "spoofed"})
 EARLIER_TICKETS_SHOWN = 5
-MAX_ROUTING_ATTEMPTS = 5
 # A freed slot looks at most this many queue entries for one that still needs an agent
 # (entries of tickets solved or assigned by hand meanwhile are cleared on the way).
 QUEUE_LOOKAHEAD = 10
@@ -85,100 +91,6 @@ COMMANDS_HELP: dict[str, tuple[str, ...]] = {
 }
 
 
-# ---------------------------------------------------------------------- load bookkeeping
-def load_key(agent: str) -> dict[str, str]:
-    """The key of an agent's load item."""
-    return {"PK": f"AGENT#{agent.lower()}", "SK": "LOAD"}
-
-
-def holding_key(agent: str, ref: str) -> dict[str, str]:
-    """The key of the item that says ``agent`` holds ticket ``ref``."""
-    return {"PK": f"AGENT#{agent.lower()}", "SK": f"TICKET#{ref}"}
-
-
-def queue_key(ref: str) -> dict[str, str]:
-    """The key of the marker that says ticket ``ref`` waits for an agent."""
-    return {"PK": f"TICKET#{ref}", "SK": "QUEUE"}
-
-
-def holder(ticket: Ticket) -> str | None:
-    """The agent whose capacity ``ticket`` takes, if any."""
-    return ticket.assignee if ticket.assignee and ticket.status in ACTIVE_STATUSES else None
-
-
-def take_slot(agent: str, ticket: Ticket, *, capacity: int | None) -> list[dict[str, Any]]:
-    """Operations that make ``agent`` hold ``ticket``; with ``capacity`` only if under it."""
-    update: dict[str, Any] = {
-        "update": load_key(agent),
-        "expression": "ADD #open :one SET #type = :type",
-        "names": {"#open": "open", "#type": "type"},
-        "values": {":one": 1, ":type": "agent_load"},
-    }
-    if capacity is not None:
-        update["condition"] = "attribute_not_exists(#open) OR #open < :capacity"
-        update["values"] = {**update["values"], ":capacity": capacity}
-    holding = {
-        "put": {
-            **holding_key(agent, ticket.ref),
-            "type": "holding",
-            "ref": ticket.ref,
-            "team": ticket.team,
-        }
-    }
-    return [update, holding]
-
-
-def give_back_slot(agent: str, ref: str) -> list[dict[str, Any]]:
-    """Operations that release ``agent``'s slot for ticket ``ref``.
-
-    Unconditional on purpose: they always travel with the version-checked ticket write
-    whose change released the slot, which already makes them happen exactly once.
-    """
-    return [
-        {"delete": holding_key(agent, ref)},
-        {
-            "update": load_key(agent),
-            "expression": "ADD #open :minus",
-            "names": {"#open": "open"},
-            "values": {":minus": -1},
-        },
-    ]
-
-
-@dataclass(frozen=True)
-class LoadChange:
-    """What a ticket change does to agents' loads: operations to commit with it, and the
-    agents whose capacity it freed (to announce with ``CapacityFreed`` after the commit)."""
-
-    operations: list[dict[str, Any]] = field(default_factory=list)
-    released: tuple[str, ...] = ()
-
-
-def load_change(before: Ticket, after: Ticket) -> LoadChange:
-    """The load bookkeeping of any ticket change (status, assignee), to commit with it."""
-    old, new = holder(before), holder(after)
-    operations: list[dict[str, Any]] = []
-    released: tuple[str, ...] = ()
-    if old != new:
-        if old is not None:
-            operations += give_back_slot(old, before.ref)
-            released = (old,)
-        if new is not None:
-            operations += take_slot(new, after, capacity=None)
-    waiting_ends = (new is not None and old is None) or (
-        before.status in ACTIVE_STATUSES and after.status not in ACTIVE_STATUSES
-    )
-    if waiting_ends:
-        operations.append({"delete": queue_key(before.ref)})
-    return LoadChange(operations, released)
-
-
-def capacity_freed(agent: str, config: Config) -> tuple[str, dict[str, Any]]:
-    """The ``CapacityFreed`` event for ``agent`` (route fills the slot from their teams)."""
-    member = config.agent(agent)
-    return ("CapacityFreed", {"agent": agent, "teams": list(member.teams) if member else []})
-
-
 # ---------------------------------------------------------------------- the router
 @dataclass(frozen=True)
 class RouteResult:
@@ -193,7 +105,8 @@ class RouteResult:
 class Router:
     """The route use case: assign tickets to agents, or queue them, and tell the agent."""
 
-    repo: DynamoRepository
+    uow: TicketUnitOfWork
+    repo: DynamoTicketStore
     notifier: Notifier
     config: Config
 
@@ -206,36 +119,35 @@ class Router:
         return self.route(str(detail["ref"]), event_id=event_id, now=now)
 
     def route(self, ref: str, *, event_id: str, now: datetime) -> RouteResult:
-        """Give ticket ``ref`` an agent of its team, or queue it; idempotent per event."""
-        done = self.repo.get_item(f"TICKET#{ref}", f"ROUTED#{event_id}")
-        if done is not None:
-            return self._already_routed(ref, str(done["assignee"]), event_id, now)
+        """Give ticket ``ref`` an agent of its team, or queue it; idempotent per event (the
+        event's claim is committed with the assignment)."""
         queued = False
-        for _ in range(MAX_ROUTING_ATTEMPTS):
-            ticket = self.repo.find_ticket(ref)
+
+        def attempt() -> RouteResult:
+            nonlocal queued
+            ticket = self.uow.find(ref)
             if ticket is None:
                 return RouteResult("missing", ref)
             if not self.needs_agent(ticket):
-                if queued or self._waiting(ref):
-                    self.repo.delete(f"TICKET#{ref}", "QUEUE")
+                if queued or self.repo.is_waiting(ref):
+                    self.repo.stop_waiting(ref)
                 kept = ticket.assignee if holder(ticket) else None
                 return RouteResult("kept" if kept else "skipped", ref, kept)
-            outcome, agent, assigned, contact = self._assign(ticket, event_id, now)
-            if outcome == "assigned" and agent is not None and assigned is not None:
-                mail = assignment_mail(self.notifier, assigned, agent, contact=contact)
-                self.notifier.send(mail, key=event_id, now=now)
-                return RouteResult("assigned", ref, agent)
-            if outcome == "routed":
-                done = self.repo.get_item(f"TICKET#{ref}", f"ROUTED#{event_id}") or {}
-                return self._already_routed(ref, str(done.get("assignee", "")), event_id, now)
-            if outcome == "full":
-                if queued:
-                    return RouteResult("queued", ref)
-                # Queue first, then look once more: a slot freed between our look and the
-                # queue write announced itself to a router that did not see this ticket yet.
-                self._queue(ticket, now)
-                queued = True
-        raise Conflict(f"{ref}: too many concurrent changes while routing")
+            try:
+                assigned = self._assign(ticket, event_id, now)
+            except AlreadyClaimed:
+                return self._already_routed(ref, event_id, now)
+            if assigned is not None:
+                return assigned
+            if queued:
+                return RouteResult("queued", ref)
+            # Queue first, then look once more: a slot freed between our look and the queue
+            # write announced itself to a router that did not see this ticket yet.
+            self.repo.wait_in_queue(ref, team=ticket.team, created_at=ticket.created_at, at=now)
+            queued = True
+            raise StaleTicket(ref)
+
+        return retry_on_conflict(attempt, what=ref)
 
     def fill_freed_slot(
         self, detail: Mapping[str, Any], *, event_id: str, now: datetime
@@ -248,7 +160,7 @@ class Router:
         for _ in range(QUEUE_LOOKAHEAD):
             oldest: dict[str, Any] | None = None
             for team in teams:
-                for entry in self.repo.index_items(f"QUEUE#{team}", limit=len(seen) + 1):
+                for entry in self.repo.waiting(team, limit=len(seen) + 1):
                     if entry["ref"] in seen:
                         continue
                     if oldest is None or entry["GSI1SK"] < oldest["GSI1SK"]:
@@ -267,7 +179,7 @@ class Router:
     def needs_agent(self, ticket: Ticket) -> bool:
         """Whether routing should (re)assign ``ticket``: it is active, written by a person,
         and nobody of its team holds it."""
-        if ticket.status not in ACTIVE_STATUSES or UNROUTED_FLAGS.intersection(ticket.flags):
+        if ticket.status not in ACTIVE_STATUSES or UNATTENDED_FLAGS.intersection(ticket.flags):
             return False
         if ticket.assignee is None:
             return True
@@ -294,67 +206,38 @@ class Router:
         return sorted(speaks, key=by_load) + sorted(others, key=by_load)
 
     # ------------------------------------------------------------------ writes
-    def _assign(
-        self, ticket: Ticket, event_id: str, now: datetime
-    ) -> tuple[str, str | None, Ticket | None, Contact | None]:
-        """Try the candidates in order; "assigned" (with the agent, the ticket as stored
-        and its contact), "full" (nobody had room), "stale" (the ticket changed meanwhile)
-        or "routed" (this event did it already)."""
-        from dataclasses import replace
-
+    def _assign(self, ticket: Ticket, event_id: str, now: datetime) -> RouteResult | None:
+        """Try the candidates in order: the assignment (the agent is told), or None when
+        nobody had room. Raises StaleTicket when the ticket changed meanwhile and
+        AlreadyClaimed when this event routed it already."""
         members = [a.email for a in self.config.agents_of(ticket.team) if not a.away]
         # The contact is read with the loads, for the assignment mail that follows.
         loads, contact = self._loads_and_contact(members, ticket.contact_email)
         for agent in self.candidates(ticket, loads=loads):
             updated = replace(ticket, assignee=agent.email, updated_at=now)
-            operations = take_slot(agent.email, updated, capacity=agent.capacity)
-            previous = holder(ticket)
-            if previous is not None:
-                operations += give_back_slot(previous, ticket.ref)
-            operations.append({"delete": queue_key(ticket.ref)})
             try:
-                stored = self.repo.commit_legacy(
-                    updated,
-                    claims=[
-                        (
-                            f"TICKET#{ticket.ref}",
-                            f"ROUTED#{event_id}",
-                            {"assignee": agent.email, "at": now.isoformat()},
-                        )
-                    ],
-                    history=[
-                        (
-                            "assigned",
-                            {"agent": agent.email, "by": "route", "previous": ticket.assignee},
-                        )
-                    ],
-                    also=operations,
+                stored = self.uow.commit(
+                    TicketChange(
+                        before=ticket,
+                        after=updated,
+                        at=now,
+                        claims=[Claim("event", event_id)],
+                        history=[
+                            (
+                                "assigned",
+                                {"agent": agent.email, "by": "route", "previous": ticket.assignee},
+                            )
+                        ],
+                        # The slot is taken only while the agent is under capacity.
+                        effects=[TakeSlot(agent.email, ticket.ref, ticket.team, agent.capacity)],
+                    )
                 )
-            except Conflict as conflict:
-                reasons = list(getattr(conflict, "reasons", []))
-                if reasons[:1] == ["ConditionalCheckFailed"] or not reasons:
-                    return "stale", None, None, None
-                if reasons[1:2] == ["ConditionalCheckFailed"]:
-                    return "routed", None, None, None
+            except NoCapacity:
                 continue  # that agent's last slot went to another router: try the next
-            return "assigned", agent.email, stored, contact
-        return "full", None, None, None
-
-    def _queue(self, ticket: Ticket, now: datetime) -> None:
-        self.repo.put(
-            {
-                **queue_key(ticket.ref),
-                "type": "queued",
-                "GSI1PK": f"QUEUE#{ticket.team}",
-                "GSI1SK": f"{ticket.created_at.isoformat()}#{ticket.ref}",
-                "ref": ticket.ref,
-                "team": ticket.team,
-                "queued_at": now.isoformat(),
-            }
-        )
-
-    def _waiting(self, ref: str) -> bool:
-        return self.repo.get_item(f"TICKET#{ref}", "QUEUE") is not None
+            mail = assignment_mail(self.notifier, stored, agent.email, contact=contact)
+            self.notifier.send(mail, key=event_id, now=now)
+            return RouteResult("assigned", ticket.ref, agent.email)
+        return None
 
     def _loads_and_contact(
         self, agents: Sequence[str], contact_email: str | None
@@ -380,11 +263,14 @@ class Router:
         )
         return int((item or {}).get("turn", 1)) - 1
 
-    def _already_routed(self, ref: str, agent: str, event_id: str, now: datetime) -> RouteResult:
-        ticket = self.repo.find_ticket(ref)
-        if ticket is not None and agent and ticket.assignee == agent:
+    def _already_routed(self, ref: str, event_id: str, now: datetime) -> RouteResult:
+        """This event assigned the ticket before: the mail to its agent is sent once more
+        (it is sent once per event, so a retry after a crash completes it)."""
+        ticket = self.uow.load(ref)
+        agent = holder(ticket)
+        if agent is not None:
             self._tell(ref, agent, key=event_id, now=now)
-        return RouteResult("assigned", ref, agent or None)
+        return RouteResult("assigned", ref, agent)
 
     def _tell(self, ref: str, agent: str, *, key: str, now: datetime) -> None:
         ticket = self.repo.get_ticket(ref)

@@ -1,13 +1,16 @@
 """Per-day aggregates for reports, written in the same transaction as the ticket change.
 
 Reports never scan tickets or read history: every fact a report needs is written when it
-becomes known, next to the ticket write that makes it true (``repo.commit_legacy(..., extra=...)``),
-so a counter can never drift from the tickets it counts.
+becomes known, in the same commit as the ticket change that makes it true (the unit of
+work asks :func:`ticket_figures` through ``helpdesk.effects.derive``), so a counter can never
+drift from the tickets it counts. The DynamoDB adapter (``helpdesk.aws.ticket_store``) keeps
+them and reads them back (``read_day``, ``read_backlog``).
 
 Layout (all in the domain table):
 
-- ``PK = STATS#<yyyy-mm-dd>`` (the day in the report time zone), ``SK = C#<counter>#<shard>``:
-  a counter, ``ADD n``. The shard (crc32 of the ticket reference) spreads concurrent
+- ``PK = STATS#<yyyy-mm-dd>`` (the day in the report time zone), ``SK = C#<shard>``: the
+  day's counters, one attribute per counter, all the counters of one change added in one
+  write (``ADD``). The shard (crc32 of the ticket reference) spreads concurrent
   transactions over several items: two transactions on one item conflict, and a report
   sums one day's partition anyway, so the shards cost nothing to read.
 - ``PK = STATS#<day>``, ``SK = F#<fact>#<ref>``: one item per ticket and fact for the
@@ -29,7 +32,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -38,7 +41,6 @@ from helpdesk.effects import Count, CountBacklog, Effect, RecordFact
 from helpdesk.model import ACTIVE_STATUSES
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.model import Ticket
 
@@ -47,6 +49,7 @@ FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
 SURVEY = "survey"
 TARGET = "target"
+
 
 def local_day(at: datetime, config: Config) -> str:
     """The report day (``yyyy-mm-dd`` in the report time zone) an instant belongs to."""
@@ -204,28 +207,6 @@ class DayFigures:
     day: str
     counters: Counter[str] = field(default_factory=Counter)
     facts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-
-def read_day(repo: DynamoRepository, day: date) -> DayFigures:
-    """One day's aggregates (one Query of the day's partition, paginated)."""
-    figures = DayFigures(day.isoformat())
-    for item in repo.query_partition(f"STATS#{day.isoformat()}"):
-        key = str(item["SK"])
-        if key.startswith("C#"):
-            name = key[2:].rsplit("#", 1)[0]
-            figures.counters[name] += int(item.get("n", 0))
-        elif key.startswith("F#"):
-            kind = key[2:].split("#", 1)[0]
-            figures.facts.setdefault(kind, []).append(item)
-    return figures
-
-
-def read_backlog(repo: DynamoRepository, team: str) -> dict[str, int]:
-    """Open tickets of ``team`` by the day they were created (days with none left out)."""
-    by_day: Counter[str] = Counter()
-    for item in repo.query_partition(f"BACKLOG#{team}"):
-        by_day[str(item["SK"]).split("#", 1)[0]] += int(item.get("n", 0))
-    return {day: n for day, n in sorted(by_day.items()) if n > 0}
 
 
 def merge(days: Iterable[DayFigures]) -> DayFigures:

@@ -22,17 +22,19 @@ from urllib.parse import parse_qs
 
 from helpdesk import timers
 from helpdesk.errors import Conflict, InvalidInput, TransientError
+from helpdesk.events import StatusChanged, SurveyAnswered
 from helpdesk.model import is_reference
 from helpdesk.services import stats
+from helpdesk.services.clocks import Change, apply
 from helpdesk.signing import keyed_digest
+from helpdesk.unit_of_work import TicketChange, change_ticket
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.model import Ticket
-    from helpdesk.ports import Mailer, Publisher
+    from helpdesk.ports import Mailer, TicketUnitOfWork
 
-MAX_ATTEMPTS = 5
 COMMENT_LIMIT = 4000
 LOW_SCORES = frozenset({1, 2})
 # Domain separation: the signing key may one day sign other things; a survey token must
@@ -115,9 +117,9 @@ class SweepResult:
 class SurveyDispatch:
     """The scheduled sweep: surveys that are due, solved tickets that may close."""
 
+    uow: TicketUnitOfWork
     repo: DynamoRepository
     mailer: Mailer
-    publisher: Publisher
     config: Config
     signing_key: bytes
     public_url: str
@@ -159,19 +161,19 @@ class SurveyDispatch:
             self._stop(ticket, timers.SURVEY, now=now, note="fatigue")
             return False
         self._send_survey(ticket, now)
-        for _ in range(MAX_ATTEMPTS):
-            updated = replace(ticket, survey={**ticket.survey, "sent_at": now.isoformat()})
-            try:
-                self.repo.commit_legacy(
-                    updated,
-                    timers={timers.SURVEY: None},
-                    history=[("survey_sent", {"to": ticket.contact_email})],
-                    also=stats.survey_sent(ref, at=now, config=self.config),
-                )
-                return True
-            except Conflict:
-                ticket = self.repo.get_ticket(ref)
-        raise Conflict(f"{ref}: too many concurrent changes")
+
+        def sent(current: Ticket) -> TicketChange:
+            return TicketChange(
+                before=current,
+                after=replace(current, survey={**current.survey, "sent_at": now.isoformat()}),
+                at=now,
+                timers={timers.SURVEY: None},
+                history=[("survey_sent", {"to": current.contact_email})],
+                effects=stats.survey_sent(ref, at=now, config=self.config),
+            )
+
+        change_ticket(self.uow, ref, sent)
+        return True
 
     def _claim_contact(self, ticket: Ticket, now: datetime) -> bool:
         """Take the contact's survey slot: a conditional update, so two sweeps (or two
@@ -234,62 +236,59 @@ class SurveyDispatch:
 
     def autoclose(self, ref: str, *, now: datetime) -> bool:
         """Close ``ref`` if it is still solved and quiet for ``surveys.close_after``."""
-        from helpdesk.services.clocks import Change, apply
+        if self.uow.find(ref) is None:
+            self.repo.delete(f"TICKET#{ref}", f"TIMER#{timers.AUTOCLOSE}")
+            return False
+        closed = False
 
-        for _ in range(MAX_ATTEMPTS):
-            ticket = self.repo.find_ticket(ref)
-            if ticket is None:
-                self.repo.delete(f"TICKET#{ref}", f"TIMER#{timers.AUTOCLOSE}")
-                return False
+        def close(ticket: Ticket) -> TicketChange | None:
+            nonlocal closed
+            closed = False
             quiet_until = (ticket.solved_at or now) + self.config.surveys.close_after
             if ticket.status != "solved" or quiet_until > now:
-                # A customer reply reopened it (apply stops this timer then); a stale timer
+                # A customer reply reopened it (which stopped this timer); a stale timer
                 # item is all that is left to remove.
                 if ticket.status != "solved":
-                    self._stop(ticket, timers.AUTOCLOSE, now=now, note=None)
-                return False
-            updated, timer_changes = apply(
-                ticket, Change(status="closed"), at=now, config=self.config
-            )
-            try:
-                self.repo.commit_legacy(
-                    updated,
-                    timers=timer_changes,
-                    history=[("closed", {"by": "autoclose", "solved_at": ticket.solved_at})],
-                    also=stats.ticket_changes(ticket, updated, at=now, config=self.config),
-                )
-            except Conflict:
-                continue
-            self.publisher.publish(
-                [
-                    (
-                        "StatusChanged",
-                        {
-                            "ref": ref,
-                            "status": "closed",
-                            "previous_status": "solved",
-                            "by": "autoclose",
-                        },
+                    return _stopping(ticket, timers.AUTOCLOSE, now=now, note=None)
+                return None
+            closed = True
+            updated = apply(ticket, Change(status="closed"), at=now, config=self.config)
+            return TicketChange(
+                before=ticket,
+                after=updated,
+                at=now,
+                events=[
+                    StatusChanged(
+                        ref=ref,
+                        status="closed",
+                        previous_status="solved",
+                        by="autoclose",
+                        version=ticket.version + 1,
                     )
-                ]
+                ],
+                history=[("closed", {"by": "autoclose", "solved_at": ticket.solved_at})],
             )
-            return True
-        raise Conflict(f"{ref}: too many concurrent changes")
+
+        change_ticket(self.uow, ref, close)
+        return closed
 
     def _stop(self, ticket: Ticket, kind: str, *, now: datetime, note: str | None) -> None:
         """Stop a timer through a versioned ticket write (a plain delete could remove a timer
         that a concurrent change has just set again)."""
-        for _ in range(MAX_ATTEMPTS):
-            survey = {**ticket.survey, "skipped": note} if note else ticket.survey
-            try:
-                self.repo.commit_legacy(
-                    replace(ticket, survey=survey),
-                    timers={kind: None},
-                    history=[("survey_skipped", {"reason": note})] if note else [],
-                )
-                return
-            except Conflict:
-                ticket = self.repo.get_ticket(ticket.ref)
+        change_ticket(
+            self.uow, ticket.ref, lambda current: _stopping(current, kind, now=now, note=note)
+        )
+
+
+def _stopping(ticket: Ticket, kind: str, *, now: datetime, note: str | None) -> TicketChange:
+    survey = {**ticket.survey, "skipped": note} if note else ticket.survey
+    return TicketChange(
+        before=ticket,
+        after=replace(ticket, survey=survey),
+        at=now,
+        timers={kind: None},
+        history=[("survey_skipped", {"reason": note})] if note else [],
+    )
 
 
 # ---------------------------------------------------------------------- answers
@@ -305,8 +304,8 @@ class Page:
 class SurveyDesk:
     """The page behind each score link and the submission of its form."""
 
+    uow: TicketUnitOfWork
     repo: DynamoRepository
-    publisher: Publisher
     config: Config
     signing_key: bytes
 
@@ -341,22 +340,6 @@ class SurveyDesk:
             )
         comment = (fields.get("comment") or "").strip()[:COMMENT_LIMIT] or None
         stored = self._record(ticket, score=score, effort=effort, comment=comment, now=now)
-        self.publisher.publish(
-            [
-                (
-                    "SurveyAnswered",
-                    {
-                        "ref": stored.ref,
-                        "score": score,
-                        "effort": effort,
-                        "comment": comment,
-                        "low": score in LOW_SCORES,
-                        "team": stored.team,
-                        "answered_at": now.isoformat(),
-                    },
-                )
-            ]
-        )
         from helpdesk.render import render_page
 
         return Page(
@@ -374,25 +357,37 @@ class SurveyDesk:
     ) -> Ticket:
         """Write the answer with a versioned commit: it cannot overwrite a concurrent
         auto-close (nor be overwritten by it); the loser re-reads and writes again."""
-        for _ in range(MAX_ATTEMPTS):
+
+        def answered(current: Ticket) -> TicketChange:
             survey = {
-                **ticket.survey,
+                **current.survey,
                 "score": score,
                 "effort": effort,
                 "comment": comment,
                 "answered_at": now.isoformat(),
-                "first_answered_at": ticket.survey.get("first_answered_at") or now.isoformat(),
+                "first_answered_at": current.survey.get("first_answered_at") or now.isoformat(),
             }
-            updated = replace(ticket, survey=survey, updated_at=now)
-            try:
-                return self.repo.commit_legacy(
-                    updated,
-                    history=[("survey_answered", {"score": score, "effort": effort})],
-                    also=stats.survey_answered(updated, config=self.config),
-                )
-            except Conflict:
-                ticket = self.repo.get_ticket(ticket.ref)
-        raise Conflict(f"{ticket.ref}: too many concurrent changes")
+            updated = replace(current, survey=survey, updated_at=now)
+            return TicketChange(
+                before=current,
+                after=updated,
+                at=now,
+                events=[
+                    SurveyAnswered(
+                        ref=current.ref,
+                        score=score,
+                        effort=effort,
+                        comment=comment,
+                        low=score in LOW_SCORES,
+                        team=current.team,
+                        answered_at=now.isoformat(),
+                    )
+                ],
+                history=[("survey_answered", {"score": score, "effort": effort})],
+                effects=stats.survey_answered(updated, config=self.config),
+            )
+
+        return change_ticket(self.uow, ticket.ref, answered)
 
     # ------------------------------------------------------------------ helpers
     def _ticket(self, token: str, now: datetime) -> Ticket:

@@ -6,24 +6,27 @@ the acknowledgement and the form's answer can both state the promise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from helpdesk import sla, timers
-from helpdesk.errors import Conflict
-from helpdesk.model import Contact, Message, Ticket, new_reference
-from helpdesk.services.stats import ticket_changes
+from helpdesk import sla
+from helpdesk.events import TicketOpened
+from helpdesk.model import UNATTENDED_FLAGS, Contact, Message, Ticket
+from helpdesk.sizes import cut_utf8, utf8_size
 from helpdesk.triage import TriageInput, tier_for, triage
+from helpdesk.unit_of_work import Claim, TicketChange
+from helpdesk.unit_of_work import open_ticket as open_new_ticket
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
+    from helpdesk.ports import TicketUnitOfWork
 
-MAX_REFERENCE_ATTEMPTS = 5
-UNPROMISED_FLAGS = frozenset({"auto_reply", "bounce", "spam", "virus", "spoofed"})
-EVENT_TEXT_LIMIT = 4000  # characters of the first message carried in TicketOpened
+# Bytes of the first message an event carries: a notice's excerpt, small enough that the
+# commit's outbox item stays within a write unit or two. Whoever needs the whole message
+# reads it (helpdesk.services.message_bodies).
+EVENT_TEXT_BYTES = 1000
 
 
 @dataclass(frozen=True)
@@ -44,45 +47,27 @@ class NewRequest:
     linked_to: str | None = None
 
 
-@dataclass(frozen=True)
-class Opened:
-    ticket: Ticket
-    duplicate: bool = False
-
-
-class DuplicateDelivery(Conflict):
-    """The request was already taken in (same delivery, Message-ID or submission)."""
-
-    def __init__(self, ref: str | None) -> None:
-        super().__init__(f"already taken in as {ref}")
-        self.ref = ref
-
-
-def sla_calendar(ticket_policy: str, config: Config) -> Any:
-    """The business calendar of an SLA policy."""
-    policy = config.policy(ticket_policy)
-    return config.calendar(policy.calendar).to_calendar()
-
-
 def open_ticket(
     request: NewRequest,
     *,
-    repo: DynamoRepository,
+    uow: TicketUnitOfWork,
     config: Config,
     now: datetime,
     first_message: Message,
-    claims: Iterable[tuple[str, str, Mapping[str, Any]]] = (),
+    claims: Sequence[Claim] = (),
     detect_language: bool = True,
+    notify: bool = True,
 ) -> Ticket:
-    """Create a ticket with its contact, first message, deadlines and running timers.
+    """Create a ticket with its contact, first message, deadlines and running timers, and
+    record ``TicketOpened`` (``notify``: whether the customer is to be acknowledged).
 
-    ``claims`` are the dedupe markers of this delivery; if any exists already the request
-    was taken in before and :class:`DuplicateDelivery` is raised (nothing is written).
+    ``claims`` are the dedupe markers of this request; if any was made before, the request
+    was taken in before and :class:`~helpdesk.unit_of_work.AlreadyClaimed` is raised
+    (nothing is written).
     """
-    claims = list(claims)
     # The stored contact only matters for a request that brings no name: the contact write
-    # below keeps a stored name, language and creation time (if_not_exists) either way.
-    existing = None if request.contact_name else repo.get_contact(request.contact_email)
+    # keeps a stored name, language and creation time (if_not_exists) either way.
+    existing = None if request.contact_name else uow.contact(request.contact_email)
     tier = tier_for(request.contact_email, config)
     language = request.language or (
         _detect(request.subject + "\n" + request.text, config)
@@ -105,9 +90,7 @@ def open_ticket(
     )
     policy = config.policy(decision.policy)
     calendar = config.calendar(policy.calendar).to_calendar()
-    clocks = sla.start(
-        now, policy.name, policy.target(decision.priority), policy.warn_at, calendar
-    )
+    clocks = sla.start(now, policy.name, policy.target(decision.priority), policy.warn_at, calendar)
     contact = Contact(
         email=request.contact_email.lower(),
         name=(existing.name if existing and existing.name else request.contact_name),
@@ -118,10 +101,9 @@ def open_ticket(
     # Mail from robots (and mail we could not trust) is kept for a human to look at, but
     # nobody was promised an answer: no SLA clock runs, so no warning, breach or
     # escalation is ever raised for an out-of-office note.
-    promised = not (set(request.flags) & UNPROMISED_FLAGS)
-    next_due = sla.next_due(clocks) if promised else None
-    for _ in range(MAX_REFERENCE_ATTEMPTS):
-        ref = new_reference()
+    promised = not (set(request.flags) & UNATTENDED_FLAGS)
+
+    def build(ref: str) -> TicketChange:
         ticket = Ticket(
             ref=ref,
             status="new",
@@ -144,36 +126,19 @@ def open_ticket(
             form=dict(request.form),
             updated_at=now,
         )
-        message = Message(**{**first_message.__dict__, "ticket": ref})
-        ticket_claims = [(pk, sk, {**attrs, "ref": ref}) for pk, sk, attrs in claims]
-        try:
-            return repo.commit_legacy(
-                ticket,
-                creating=True,
-                messages=[message],
-                timers={timers.SLA: next_due},
-                claims=ticket_claims,
-                contact=contact,
-                history=[("created", {"channel": request.channel, "priority": ticket.priority})],
-                also=ticket_changes(None, ticket, at=now, config=config),
-            )
-        except Conflict as conflict:
-            reasons = getattr(conflict, "reasons", [])
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                continue  # the random reference is taken: draw another
-            duplicate_of = _first_claimed(repo, claims)
-            raise DuplicateDelivery(duplicate_of) from conflict
-    raise Conflict("could not find a free ticket reference")
+        message = replace(first_message, ticket=ref)
+        return TicketChange(
+            before=None,
+            after=ticket,
+            at=now,
+            messages=[message],
+            events=[opened_event(ticket, message, notify=notify)],
+            history=[("created", {"channel": request.channel, "priority": ticket.priority})],
+            claims=claims,
+            contact=contact,
+        )
 
-
-def _first_claimed(
-    repo: DynamoRepository, claims: Iterable[tuple[str, str, Mapping[str, Any]]]
-) -> str | None:
-    for pk, sk, _ in claims:
-        item = repo.get_item(pk, sk)
-        if item and item.get("ref"):
-            return str(item["ref"])
-    return None
+    return open_new_ticket(uow, build)
 
 
 def _detect(text: str, config: Config) -> str:
@@ -182,31 +147,30 @@ def _detect(text: str, config: Config) -> str:
     return detect_language(text, config.helpdesk.languages, config.default_language)
 
 
-def opened_event(ticket: Ticket, message: Message, *, notify: bool) -> tuple[str, dict[str, Any]]:
-    """The TicketOpened event: a snapshot that lets consumers act without re-reading."""
-    return (
-        "TicketOpened",
-        {
-            "ref": ticket.ref,
-            "subject": ticket.subject,
-            "status": ticket.status,
-            "priority": ticket.priority,
-            "team": ticket.team,
-            "category": ticket.category,
-            "language": ticket.language,
-            "channel": ticket.channel,
-            "tier": ticket.tier,
-            "policy": ticket.policy,
-            "contact": {"email": ticket.contact_email, "name": ticket.contact_name},
-            "created_at": ticket.created_at.isoformat(),
-            "sla": sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {},
-            "flags": list(ticket.flags),
-            "notify": notify,
-            "message": {
-                "id": message.id,
-                "message_id": message.message_id,
-                "text": message.text[:EVENT_TEXT_LIMIT],
-                "attachments": [a.public() for a in message.attachments],
-            },
+def opened_event(ticket: Ticket, message: Message, *, notify: bool) -> TicketOpened:
+    """TicketOpened: a snapshot that lets consumers act without re-reading."""
+    return TicketOpened(
+        ref=ticket.ref,
+        subject=ticket.subject,
+        status=ticket.status,
+        priority=ticket.priority,
+        team=ticket.team,
+        category=ticket.category,
+        language=ticket.language,
+        channel=ticket.channel,
+        tier=ticket.tier,
+        policy=ticket.policy,
+        contact={"email": ticket.contact_email, "name": ticket.contact_name},
+        created_at=ticket.created_at.isoformat(),
+        sla=sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {},
+        flags=list(ticket.flags),
+        notify=notify,
+        message={
+            "id": message.id,
+            "at": message.at.isoformat(),
+            "message_id": message.message_id,
+            "text": cut_utf8(message.text, EVENT_TEXT_BYTES),
+            "excerpt": message.excerpt or utf8_size(message.text) > EVENT_TEXT_BYTES,
+            "attachments": [a.public() for a in message.attachments],
         },
     )
