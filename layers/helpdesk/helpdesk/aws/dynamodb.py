@@ -352,8 +352,8 @@ class DynamoRepository:
         claims = sorted(
             (item for item in found if item.get("ref")), key=lambda item: str(item.get("at", ""))
         )
-        first = (ours or claims or [None])[0]
-        return str(first["ref"]) if first else None
+        first = (ours or claims)[:1]
+        return str(first[0]["ref"]) if first else None
 
     def ticket_for_delivery(self, raw_key: str) -> str | None:
         data = self.get_item(f"RAW#{raw_key}", "RAW")
