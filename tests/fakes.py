@@ -9,13 +9,15 @@ stack (tests/integration) is where the real adapters run.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from email import message_from_bytes
 from email.message import Message as EmailMessage
 from typing import Any
 
+from helpdesk import timers as timer_kinds
+from helpdesk.aws.dynamodb import DueTimer
 from helpdesk.config import Config
 from helpdesk.effects import (
     Count,
@@ -26,9 +28,13 @@ from helpdesk.effects import (
     StopWaiting,
     TakeSlot,
 )
-from helpdesk.errors import NotFound
+from helpdesk.errors import NotFound, TransientError
 from helpdesk.events import DomainEvent
+from helpdesk.mail.compose import OutboundMail
 from helpdesk.model import Contact, Message, Ticket
+from helpdesk.services.notify import Notifier
+from helpdesk.services.outbound import SendResult
+from helpdesk.services.stats import DayFigures
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
     Claim,
@@ -67,13 +73,17 @@ class FakeUnitOfWork:
     timers: dict[tuple[str, str], datetime] = field(default_factory=dict)
     loads: Counter[str] = field(default_factory=Counter)
     holdings: dict[str, set[str]] = field(default_factory=dict)
-    queue: dict[str, str] = field(default_factory=dict)  # ref -> team
+    queue: dict[str, StartWaiting] = field(default_factory=dict)  # ref -> its entry
     counters: dict[str, Counter[str]] = field(default_factory=dict)  # day -> counters
     backlog: Counter[tuple[str, str]] = field(default_factory=Counter)
     facts: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     commits: int = 0
     # Makes the next commits fail as if another writer got there first (one per entry).
     interleaved: list[Ticket] = field(default_factory=list)
+    # Another writer's work that lands just before the next commit (one per entry, in order).
+    meanwhile: list[Callable[[], object]] = field(default_factory=list)
+    # The next commits fail whole (a throttled transaction): nothing written, nothing published.
+    failures: int = 0
 
     # ------------------------------------------------------------------ reads
     def load(self, ref: str) -> Ticket:
@@ -101,6 +111,11 @@ class FakeUnitOfWork:
     # ------------------------------------------------------------------ the commit
     def commit(self, change: TicketChange) -> Ticket:
         after = change.after
+        if self.meanwhile:
+            self.meanwhile.pop(0)()
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("transact_write_items: throttled")
         if self.interleaved:
             # Another writer's change lands first: this commit finds a newer version.
             other = self.interleaved.pop(0)
@@ -151,7 +166,7 @@ class FakeUnitOfWork:
             self.loads[effect.agent] -= 1
             self.holdings.setdefault(effect.agent, set()).discard(effect.ref)
         elif isinstance(effect, StartWaiting):
-            self.queue[effect.ref] = effect.team
+            self.queue[effect.ref] = effect
         elif isinstance(effect, StopWaiting):
             self.queue.pop(effect.ref, None)
         elif isinstance(effect, Count):
@@ -169,6 +184,30 @@ class FakeUnitOfWork:
 
     def events(self) -> list[DomainEvent]:
         return list(self.bus.events)
+
+    def hold(self, agent: str, *tickets: Ticket) -> None:
+        """``agent`` holds ``tickets`` (added as if committed earlier, with their slots)."""
+        for ticket in tickets:
+            self.add(replace(ticket, assignee=agent))
+            self.loads[agent] += 1
+            self.holdings.setdefault(agent, set()).add(ticket.ref)
+
+    # ------------------------------------------------------------------ report figures
+    def read_day(self, day: date) -> DayFigures:
+        """The figures a report reads for ``day`` (helpdesk.ports.ReportFigures)."""
+        figures = DayFigures(day.isoformat())
+        figures.counters.update(self.counters.get(day.isoformat(), Counter()))
+        for (fact_day, kind, _), attributes in sorted(self.facts.items()):
+            if fact_day == day.isoformat():
+                figures.facts.setdefault(kind, []).append(dict(attributes))
+        return figures
+
+    def read_backlog(self, team: str) -> dict[str, int]:
+        return {
+            created: n
+            for (of_team, created), n in sorted(self.backlog.items())
+            if of_team == team and n > 0
+        }
 
 
 @dataclass
@@ -192,8 +231,6 @@ class FakeMailer:
     def send(self, raw: bytes, *, sender: str, recipients: list[str]) -> str:
         if self.fail_next:
             self.fail_next -= 1
-            from helpdesk.errors import TransientError
-
             raise TransientError("ses: throttled")
         self.sent.append(SentMail(raw, sender, list(recipients)))
         return f"ses-{len(self.sent)}"
@@ -214,3 +251,182 @@ class FakeMailStore:
         del content_type
         self.objects[key] = data
         return key
+
+
+@dataclass
+class FakeRecords:
+    """What services keep beside the tickets (the rest of ``DynamoRepository``): thread
+    lookups, hourly counters, suppressed mail, the timer index, the teams' queues and the
+    agents' loads, kept on the unit of work's state so that both tell one story."""
+
+    uow: FakeUnitOfWork
+    suppressed: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    windows: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    turns: Counter[str] = field(default_factory=Counter)
+
+    # ------------------------------------------------------------------ tickets
+    def find_ticket(self, ref: str) -> Ticket | None:
+        return self.uow.find(ref)
+
+    def get_ticket(self, ref: str) -> Ticket:
+        return self.uow.load(ref)
+
+    def get_contact(self, email: str) -> Contact | None:
+        return self.uow.contact(email)
+
+    def messages(self, ref: str) -> list[Message]:
+        return self.uow.messages(ref)
+
+    def contact_tickets(self, email: str, *, limit: int = 6) -> list[Ticket]:
+        mine = [t for t in self.uow.tickets.values() if t.contact_email == email.lower()]
+        return sorted(mine, key=lambda t: t.created_at, reverse=True)[:limit]
+
+    def ticket_for_message_id(self, message_id: str) -> str | None:
+        """The desk's own mail first (a ``thread`` claim), else the first message that
+        carried the ID (claims are kept in the order they were made)."""
+        ours = self.uow.claims.get(("thread", message_id, ""))
+        if ours is not None:
+            return ours
+        return next(
+            (
+                ref
+                for (kind, key, _), ref in self.uow.claims.items()
+                if kind == "message" and key == message_id
+            ),
+            None,
+        )
+
+    # ------------------------------------------------------------------ hourly counters
+    def count_in_window(self, scope: str, window: str, *, limit: int, expires_at: int) -> bool:
+        hits = self.windows.setdefault((scope, window), [])
+        if len(hits) >= limit:
+            return False
+        hits.append(str(len(hits)))
+        return True
+
+    def count_once_in_window(
+        self, scope: str, window: str, member: str, *, limit: int, expires_at: int
+    ) -> bool:
+        members = self.windows.setdefault((scope, window), [])
+        if member in members:
+            return True
+        if len(members) >= limit:
+            return False
+        members.append(member)
+        return True
+
+    def record_suppressed(
+        self,
+        *,
+        at: datetime,
+        reason: str,
+        sender: str,
+        subject: str,
+        raw_key: str | None,
+        ref: str | None = None,
+        message_id: str | None = None,
+    ) -> None:
+        ident = raw_key or message_id or at.isoformat()
+        self.suppressed[(ident, reason)] = {
+            "reason": reason,
+            "from": sender,
+            "subject": subject,
+            "ref": ref,
+        }
+
+    def suppressed_reasons(self, ref: str) -> list[str]:
+        return sorted(entry["reason"] for entry in self.suppressed.values() if entry["ref"] == ref)
+
+    # ------------------------------------------------------------------ the timer index
+    def due_timers(self, kind: str, now_key: str, *, page_size: int = 100) -> Iterator[DueTimer]:
+        due = sorted(
+            (timer_kinds.due_key(at), ref)
+            for (ref, timer_kind), at in self.uow.timers.items()
+            if timer_kind == kind
+        )
+        for key, ref in due:
+            if key <= now_key:
+                yield DueTimer(ref=ref, kind=kind, due_key=key)
+
+    def move_timer(self, ref: str, kind: str, *, expected_key: str, due: datetime | None) -> bool:
+        current = self.uow.timers.get((ref, kind))
+        if current is None or timer_kinds.due_key(current) != expected_key:
+            return False
+        if due is None:
+            del self.uow.timers[(ref, kind)]
+        else:
+            self.uow.timers[(ref, kind)] = due
+        return True
+
+    # ------------------------------------------------------------------ the teams' queues
+    def wait_in_queue(self, ref: str, *, team: str, created_at: datetime, at: datetime) -> None:
+        self.uow.queue[ref] = StartWaiting(ref, team, created_at)
+
+    def is_waiting(self, ref: str) -> bool:
+        return ref in self.uow.queue
+
+    def stop_waiting(self, ref: str) -> None:
+        self.uow.queue.pop(ref, None)
+
+    def waiting(self, team: str, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """``team``'s queue entries, oldest first, as routing reads them."""
+        entries = sorted(
+            (entry for entry in self.uow.queue.values() if entry.team == team),
+            key=lambda entry: (entry.created_at, entry.ref),
+        )
+        for entry in entries[:limit]:
+            yield {
+                "ref": entry.ref,
+                "team": entry.team,
+                "GSI1SK": f"{entry.created_at.isoformat()}#{entry.ref}",
+            }
+
+    # ------------------------------------------------------------------ agents' loads
+    # Routing still reads loads by their table keys (AGENT#<email>, LOAD) and turns a team's
+    # round-robin cursor (TEAM#<team>, CURSOR); these answer from the unit of work's loads.
+    def get_items(
+        self, keys: Iterable[tuple[str, str]], *, consistent: bool = True
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for pk, sk in keys:
+            agent = pk.removeprefix("AGENT#")
+            if sk == "LOAD" and pk.startswith("AGENT#") and agent in self.uow.loads:
+                found[(pk, sk)] = {"open": self.uow.loads[agent]}
+        return found
+
+    def get_contact_and_items(
+        self, email: str, keys: Iterable[tuple[str, str]]
+    ) -> tuple[Contact | None, dict[tuple[str, str], dict[str, Any]]]:
+        return self.uow.contact(email), self.get_items(keys)
+
+    def update(self, pk: str, sk: str, expression: str, **_: Any) -> dict[str, Any] | None:
+        assert pk.startswith("TEAM#") and sk == "CURSOR", (pk, sk)
+        self.turns[pk.removeprefix("TEAM#")] += 1
+        return {"turn": self.turns[pk.removeprefix("TEAM#")]}
+
+
+@dataclass(frozen=True)
+class FakeNotifier(Notifier):
+    """The notifier with its language and address rules, keeping each mail instead of
+    sending it, once per (ticket, kind, key) as ``send_once`` does."""
+
+    outbox: dict[tuple[str | None, str, str], OutboundMail] = field(default_factory=dict)
+
+    def send(self, mail: OutboundMail, *, key: str, now: datetime) -> SendResult:
+        sent_before = (mail.ticket, mail.kind, key) in self.outbox
+        self.outbox.setdefault((mail.ticket, mail.kind, key), mail)
+        return SendResult(
+            not sent_before, f"<{mail.kind}.{key}@fake>", "already_sent" if sent_before else None
+        )
+
+    def mails(self) -> list[OutboundMail]:
+        return list(self.outbox.values())
+
+
+def fake_notifier(records: FakeRecords, config: Config) -> FakeNotifier:
+    return FakeNotifier(
+        repo=records,  # type: ignore[arg-type]
+        mailer=FakeMailer(),
+        config=config,
+        signing_key=b"unit-test-signing-key",
+    )

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from fakes import FakeUnitOfWork
 from helpdesk import sla
 from helpdesk.config import Config, load_config
 from helpdesk.model import Ticket
-from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
 from helpdesk.services.reports import (
     Distribution,
@@ -26,6 +26,7 @@ from helpdesk.services.reports import (
     render_report,
 )
 from helpdesk.services.stats import DayFigures
+from helpdesk.unit_of_work import TicketChange
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml"
 MONDAY = Period("daily", date(2026, 11, 23), date(2026, 11, 23))
@@ -251,34 +252,20 @@ def opened(config: Config, ref: str) -> Ticket:
     )
 
 
-def answer(ticket: Ticket, *, at: datetime, config: Config) -> tuple[Ticket, list[dict[str, Any]]]:
-    answered, _ = apply(ticket, Change(agent_reply=True), at=at, config=config)
-    return answered, stats.ticket_changes(ticket, answered, at=at, config=config)
+def answer(desk: FakeUnitOfWork, ref: str, *, at: datetime, config: Config) -> Ticket:
+    """The ticket's agent answers at ``at`` (committed, with the figures it adds)."""
+    ticket = desk.load(ref)
+    answered = apply(ticket, Change(agent_reply=True), at=at, config=config)
+    return desk.commit(TicketChange(before=ticket, after=answered, at=at))
 
 
-def swept(ticket: Ticket, *, at: datetime, config: Config) -> tuple[Ticket, list[dict[str, Any]]]:
+def swept(desk: FakeUnitOfWork, ref: str, *, at: datetime) -> Ticket:
+    """The SLA sweep records what is due at ``at`` (committed)."""
+    ticket = desk.load(ref)
     state, _ = sla.sweep(sla.SlaState.from_dict(ticket.sla), at)
-    breached = replace(ticket, sla=state.to_dict())
-    return breached, stats.ticket_changes(ticket, breached, at=at, config=config)
-
-
-class DayTable:
-    """The STATS# items that ``stats.ticket_changes`` writes, as DynamoDB would hold them."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def write(self, operations: list[dict[str, Any]]) -> None:
-        for op in operations:
-            if "put" in op:
-                self.items[(op["put"]["PK"], op["put"]["SK"])] = dict(op["put"])
-            else:
-                key = (op["update"]["PK"], op["update"]["SK"])
-                item = self.items.setdefault(key, {"PK": key[0], "SK": key[1], "n": 0})
-                item["n"] += op["values"][":n"]
-
-    def query_partition(self, pk: str) -> list[dict[str, Any]]:
-        return [item for (key, _), item in sorted(self.items.items()) if key == pk]
+    return desk.commit(
+        TicketChange(before=ticket, after=replace(ticket, sla=state.to_dict()), at=at)
+    )
 
 
 def test_a_breach_on_a_ticket_still_open_counts_as_a_target_due_and_missed(config: Config) -> None:
@@ -287,20 +274,16 @@ def test_a_breach_on_a_ticket_still_open_counts_as_a_target_due_and_missed(confi
     # breach recorded by the 13:00 sweep, then answered at 14:00 (late: the same target,
     # missed once); Carl's breach recorded at 13:00, never answered (missed). 1/3 met, 2
     # breaches, and Lena, who holds all three, has an SLA figure of 1/3.
-    table = DayTable()
-    anna, bob, carl = (opened(config, ref) for ref in ("HD-ANNA", "HD-BOB", "HD-CARL"))
-    for ticket in (anna, bob, carl):
-        table.write(stats.ticket_changes(None, ticket, at=OPENED, config=config))
-    table.write(answer(anna, at=OPENED + timedelta(minutes=30), config=config)[1])
+    desk = FakeUnitOfWork(config)
+    for ref in ("HD-ANNA", "HD-BOB", "HD-CARL"):
+        desk.commit(TicketChange(before=None, after=opened(config, ref), at=OPENED))
+    answer(desk, "HD-ANNA", at=OPENED + timedelta(minutes=30), config=config)
     sweep_at = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
-    bob_breached, operations = swept(bob, at=sweep_at, config=config)
-    table.write(operations)
-    table.write(swept(carl, at=sweep_at, config=config)[1])
-    table.write(
-        answer(bob_breached, at=datetime(2026, 11, 23, 14, 0, tzinfo=UTC), config=config)[1]
-    )
+    swept(desk, "HD-BOB", at=sweep_at)
+    swept(desk, "HD-CARL", at=sweep_at)
+    answer(desk, "HD-BOB", at=datetime(2026, 11, 23, 14, 0, tzinfo=UTC), config=config)
 
-    report = build_report(table, config, MONDAY, as_of=date(2026, 11, 24))  # type: ignore[arg-type]
+    report = build_report(desk, config, MONDAY, as_of=date(2026, 11, 24))
 
     assert [(c.policy, c.priority, c.met, c.total) for c in report.compliance] == [
         ("standard", "normal", 1, 3)

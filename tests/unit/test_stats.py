@@ -11,6 +11,7 @@ import pytest
 
 from helpdesk import sla
 from helpdesk.config import Config, load_config
+from helpdesk.effects import Count, CountBacklog, Effect, RecordFact
 from helpdesk.model import Ticket
 from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
@@ -48,31 +49,27 @@ def new_ticket(config: Config, *, at: datetime = OPENED, tags: list[str] | None 
     )
 
 
-def counters(operations: list[dict[str, Any]]) -> dict[str, int]:
-    """Counter name -> amount, from the ADD updates on STATS# items."""
+def counters(effects: list[Effect]) -> dict[str, int]:
+    """Counter name -> amount, from the change's Count."""
     found: dict[str, int] = {}
-    for op in operations:
-        key = op.get("update", {})
-        if str(key.get("PK", "")).startswith("STATS#"):
-            name = str(key["SK"])[2:].rsplit("#", 1)[0]
-            found[name] = found.get(name, 0) + int(op["values"][":n"])
+    for effect in effects:
+        if isinstance(effect, Count):
+            for name, n in effect.counts.items():
+                found[name] = found.get(name, 0) + n
     return found
 
 
-def facts(operations: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {
-        str(op["put"]["SK"]).split("#")[1]: op["put"]
-        for op in operations
-        if "put" in op and str(op["put"]["SK"]).startswith("F#")
-    }
+def days(effects: list[Effect]) -> set[str]:
+    """The report days the change counts on."""
+    return {e.day for e in effects if isinstance(e, Count | RecordFact)}
 
 
-def backlog(operations: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
-    return [
-        (op["update"]["PK"], op["update"]["SK"].split("#")[0], op["values"][":n"])
-        for op in operations
-        if "update" in op and str(op["update"]["PK"]).startswith("BACKLOG#")
-    ]
+def facts(effects: list[Effect]) -> dict[str, dict[str, Any]]:
+    return {e.kind: dict(e.attributes) for e in effects if isinstance(e, RecordFact)}
+
+
+def backlog(effects: list[Effect]) -> list[tuple[str, str, int]]:
+    return [(e.team, e.created_day, e.amount) for e in effects if isinstance(e, CountBacklog)]
 
 
 def test_a_new_ticket_is_counted_once_in_each_dimension_and_joins_its_teams_backlog(
@@ -80,9 +77,9 @@ def test_a_new_ticket_is_counted_once_in_each_dimension_and_joins_its_teams_back
 ) -> None:
     ticket = new_ticket(config, tags=["vip-customer"])
 
-    operations = stats.ticket_changes(None, ticket, at=OPENED, config=config)
+    effects = stats.ticket_figures(None, ticket, at=OPENED, config=config)
 
-    assert counters(operations) == {
+    assert counters(effects) == {
         "created": 1,
         "created#channel#form": 1,
         "created#category#none": 1,
@@ -91,8 +88,8 @@ def test_a_new_ticket_is_counted_once_in_each_dimension_and_joins_its_teams_back
         "created#team#general": 1,
         "tag#vip-customer": 1,
     }
-    assert backlog(operations) == [("BACKLOG#general", "2026-11-23", 1)]
-    assert {op["update"]["PK"] for op in operations if "update" in op} >= {"STATS#2026-11-23"}
+    assert backlog(effects) == [("general", "2026-11-23", 1)]
+    assert days(effects) == {"2026-11-23"}
 
 
 def test_a_ticket_opened_late_in_the_utc_evening_counts_on_the_next_berlin_day(
@@ -100,36 +97,33 @@ def test_a_ticket_opened_late_in_the_utc_evening_counts_on_the_next_berlin_day(
 ) -> None:
     late = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
 
-    operations = stats.ticket_changes(None, new_ticket(config, at=late), at=late, config=config)
+    effects = stats.ticket_figures(None, new_ticket(config, at=late), at=late, config=config)
 
-    assert {op["update"]["PK"] for op in operations if "update" in op} == {
-        "STATS#2026-11-24",
-        "BACKLOG#general",
-    }
+    assert days(effects) == {"2026-11-24"}
+    # The backlog is kept by the day the ticket was created, in the report time zone too.
+    assert backlog(effects) == [("general", "2026-11-24", 1)]
 
 
 def test_the_first_reply_records_its_business_minutes_and_who_answered(config: Config) -> None:
     ticket = new_ticket(config)
     at = OPENED + timedelta(minutes=30)
-    replied, _ = apply(ticket, Change(agent_reply=True), at=at, config=config)
+    replied = apply(ticket, Change(agent_reply=True), at=at, config=config)
 
-    operations = stats.ticket_changes(ticket, replied, at=at, config=config, actor="wei@x.example")
+    effects = stats.ticket_figures(ticket, replied, at=at, config=config, actor="wei@x.example")
 
-    fact = facts(operations)["first_response"]
+    fact = facts(effects)["first_response"]
     assert (fact["seconds"], fact["breached"], fact["agent"]) == (1800, False, "wei@x.example")
     assert (fact["policy"], fact["priority"]) == ("standard", "normal")
-    assert counters(operations) == {} and backlog(operations) == []
+    assert counters(effects) == {} and backlog(effects) == []
 
 
 def test_a_second_reply_records_no_second_first_response(config: Config) -> None:
     ticket = new_ticket(config)
-    first, _ = apply(
-        ticket, Change(agent_reply=True), at=OPENED + timedelta(minutes=5), config=config
-    )
+    first = apply(ticket, Change(agent_reply=True), at=OPENED + timedelta(minutes=5), config=config)
     later = OPENED + timedelta(hours=1)
-    second, _ = apply(first, Change(agent_reply=True), at=later, config=config)
+    second = apply(first, Change(agent_reply=True), at=later, config=config)
 
-    assert stats.ticket_changes(first, second, at=later, config=config) == []
+    assert stats.ticket_figures(first, second, at=later, config=config) == []
 
 
 def test_solving_leaves_the_backlog_with_the_resolution_time_and_a_reply_brings_it_back(
@@ -137,16 +131,16 @@ def test_solving_leaves_the_backlog_with_the_resolution_time_and_a_reply_brings_
 ) -> None:
     ticket = new_ticket(config)
     solved_at = OPENED + timedelta(hours=2)
-    solved, _ = apply(ticket, Change(status="solved"), at=solved_at, config=config)
+    solved = apply(ticket, Change(status="solved"), at=solved_at, config=config)
 
-    leaving = stats.ticket_changes(ticket, solved, at=solved_at, config=config)
+    leaving = stats.ticket_figures(ticket, solved, at=solved_at, config=config)
     reopened_at = solved_at + timedelta(hours=1)
-    reopened, _ = apply(solved, Change(customer_message=True), at=reopened_at, config=config)
-    returning = stats.ticket_changes(solved, reopened, at=reopened_at, config=config)
+    reopened = apply(solved, Change(customer_message=True), at=reopened_at, config=config)
+    returning = stats.ticket_figures(solved, reopened, at=reopened_at, config=config)
 
     assert facts(leaving)["resolution"]["seconds"] == 2 * 3600
-    assert backlog(leaving) == [("BACKLOG#general", "2026-11-23", -1)]
-    assert backlog(returning) == [("BACKLOG#general", "2026-11-23", 1)]
+    assert backlog(leaving) == [("general", "2026-11-23", -1)]
+    assert backlog(returning) == [("general", "2026-11-23", 1)]
     assert "resolution" not in facts(returning)
 
 
@@ -157,8 +151,8 @@ def test_a_breach_is_counted_once_by_policy_and_priority(config: Config) -> None
     breached = replace(ticket, sla=swept.to_dict())
     again, _ = sla.sweep(swept, late + timedelta(minutes=1))
 
-    first = stats.ticket_changes(ticket, breached, at=late, config=config)
-    second = stats.ticket_changes(
+    first = stats.ticket_figures(ticket, breached, at=late, config=config)
+    second = stats.ticket_figures(
         breached, replace(breached, sla=again.to_dict()), at=late, config=config
     )
 
@@ -174,32 +168,44 @@ def test_only_tags_that_were_added_are_counted(config: Config) -> None:
     ticket = new_ticket(config, tags=["refund"])
     tagged = replace(ticket, tags=["refund", "late-shipper"])
 
-    operations = stats.ticket_changes(ticket, tagged, at=OPENED, config=config)
+    effects = stats.ticket_figures(ticket, tagged, at=OPENED, config=config)
 
-    assert counters(operations) == {"tag#late-shipper": 1}
+    assert counters(effects) == {"tag#late-shipper": 1}
 
 
 def test_a_team_move_moves_the_ticket_between_backlogs(config: Config) -> None:
     ticket = replace(new_ticket(config), status="open")
     moved = replace(ticket, team="tier2")
 
-    operations = stats.ticket_changes(ticket, moved, at=OPENED, config=config)
+    effects = stats.ticket_figures(ticket, moved, at=OPENED, config=config)
 
-    assert backlog(operations) == [
-        ("BACKLOG#general", "2026-11-23", -1),
-        ("BACKLOG#tier2", "2026-11-23", 1),
+    assert backlog(effects) == [
+        ("general", "2026-11-23", -1),
+        ("tier2", "2026-11-23", 1),
     ]
 
 
-def test_one_change_never_writes_the_same_item_twice(config: Config) -> None:
-    # DynamoDB refuses a transaction that names one item twice.
+def test_one_change_names_each_report_item_once(config: Config) -> None:
+    # DynamoDB refuses a transaction that names one item twice: the counters of one change
+    # travel as one Count, and no fact or backlog entry is named twice.
     ticket = new_ticket(config, tags=["a", "b", "a"])
-    keys = [
-        (op.get("update") or op["put"])["PK"] + "|" + (op.get("update") or op["put"])["SK"]
-        for op in stats.ticket_changes(None, ticket, at=OPENED, config=config)
-    ]
+    at = OPENED + timedelta(minutes=30)
+    answered_and_solved = replace(
+        apply(ticket, Change(agent_reply=True, status="solved"), at=at, config=config),
+        tags=["a", "b", "late-shipper", "late-shipper"],
+    )
 
-    assert len(keys) == len(set(keys))
+    for effects in (
+        stats.ticket_figures(None, ticket, at=OPENED, config=config),
+        stats.ticket_figures(ticket, answered_and_solved, at=at, config=config),
+    ):
+        assert len([e for e in effects if isinstance(e, Count)]) == 1
+        fact_keys = [(e.day, e.kind, e.key) for e in effects if isinstance(e, RecordFact)]
+        assert len(fact_keys) == len(set(fact_keys))
+        backlog_keys = [(team, day) for team, day, _ in backlog(effects)]
+        assert len(backlog_keys) == len(set(backlog_keys))
+    assert counters(stats.ticket_figures(None, ticket, at=OPENED, config=config))["tag#a"] == 1
+    assert set(facts(effects)) == {"first_response", "resolution", "target"}
 
 
 def test_a_survey_answer_is_keyed_by_the_day_of_the_first_answer_so_resubmitting_replaces_it(
@@ -215,28 +221,29 @@ def test_a_survey_answer_is_keyed_by_the_day_of_the_first_answer_so_resubmitting
         },
     )
 
-    [operation] = stats.survey_answered(ticket, config=config)
+    [fact] = stats.survey_answered(ticket, config=config)
 
-    assert operation["put"]["PK"] == "STATS#2026-11-23"
-    assert operation["put"]["SK"] == "F#survey#HD-7K3M9Q"
-    assert (operation["put"]["score"], operation["put"]["effort"]) == (2, 4)
+    assert isinstance(fact, RecordFact)
+    # The first answer came 23:30 in Berlin on the 23rd; the later submit replaces it there.
+    assert (fact.day, fact.kind, fact.key) == ("2026-11-23", "survey", "HD-7K3M9Q")
+    assert (fact.attributes["score"], fact.attributes["effort"]) == (2, 4)
 
 
-def targets(operations: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
-    """(day, clock, met) of each settled SLA target the operations record."""
+def targets(effects: list[Effect]) -> list[tuple[str, str, bool]]:
+    """(day, clock, met) of each settled SLA target the effects record."""
     return [
-        (op["put"]["PK"].removeprefix("STATS#"), op["put"]["clock"], op["put"]["met"])
-        for op in operations
-        if "put" in op and str(op["put"]["SK"]).startswith("F#target#")
+        (e.day, e.attributes["clock"], e.attributes["met"])
+        for e in effects
+        if isinstance(e, RecordFact) and e.kind == "target"
     ]
 
 
 def test_an_answer_in_time_settles_its_target_as_met(config: Config) -> None:
     ticket = new_ticket(config)
     at = OPENED + timedelta(minutes=30)
-    replied, _ = apply(ticket, Change(agent_reply=True), at=at, config=config)
+    replied = apply(ticket, Change(agent_reply=True), at=at, config=config)
 
-    assert targets(stats.ticket_changes(ticket, replied, at=at, config=config)) == [
+    assert targets(stats.ticket_figures(ticket, replied, at=at, config=config)) == [
         ("2026-11-23", "first_response", True)
     ]
 
@@ -249,10 +256,10 @@ def test_a_breach_recorded_by_the_sweep_is_a_missed_target_and_the_late_answer_a
     swept, _ = sla.sweep(sla.SlaState.from_dict(ticket.sla), sweep_at)
     breached = replace(ticket, sla=swept.to_dict())
     answered_at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-    answered, _ = apply(breached, Change(agent_reply=True), at=answered_at, config=config)
+    answered = apply(breached, Change(agent_reply=True), at=answered_at, config=config)
 
-    at_breach = stats.ticket_changes(ticket, breached, at=sweep_at, config=config)
-    at_answer = stats.ticket_changes(breached, answered, at=answered_at, config=config)
+    at_breach = stats.ticket_figures(ticket, breached, at=sweep_at, config=config)
+    at_answer = stats.ticket_figures(breached, answered, at=answered_at, config=config)
 
     assert targets(at_breach) == [("2026-11-23", "first_response", False)]
     assert targets(at_answer) == []
@@ -262,9 +269,9 @@ def test_a_breach_recorded_by_the_sweep_is_a_missed_target_and_the_late_answer_a
 def test_a_late_answer_no_sweep_saw_is_one_missed_target_and_one_breach(config: Config) -> None:
     ticket = new_ticket(config)
     late = OPENED + timedelta(hours=5)
-    answered, _ = apply(ticket, Change(agent_reply=True), at=late, config=config)
+    answered = apply(ticket, Change(agent_reply=True), at=late, config=config)
 
-    operations = stats.ticket_changes(ticket, answered, at=late, config=config)
+    effects = stats.ticket_figures(ticket, answered, at=late, config=config)
 
-    assert targets(operations) == [("2026-11-23", "first_response", False)]
-    assert counters(operations)["breach#policy#standard/normal"] == 1
+    assert targets(effects) == [("2026-11-23", "first_response", False)]
+    assert counters(effects)["breach#policy#standard/normal"] == 1
