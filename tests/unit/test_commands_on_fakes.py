@@ -1,0 +1,199 @@
+"""Carrying out what an agent does to a ticket (``carry_out``), on the fakes: what the
+ticket becomes, what the bus hears, and what the agents' loads and the reports keep."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from fakes import FakeUnitOfWork
+from helpdesk import timers
+from helpdesk.config import load_config
+from helpdesk.events import (
+    AgentReplied,
+    CapacityFreed,
+    StatusChanged,
+    TeamChanged,
+    TicketAssigned,
+    to_detail,
+)
+from helpdesk.model import Message, Ticket
+from helpdesk.services.commands import AgentAction, TicketClosed, TicketEdit, carry_out
+from helpdesk.services.tickets import NewRequest, open_ticket
+from helpdesk.unit_of_work import Claim
+
+CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
+# Monday 23 November 2026, 09:55 in Berlin: office hours.
+OPENED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+LATER = OPENED + timedelta(minutes=30)
+LENA = "lena@support.example"
+WEI = "wei@support.example"
+
+
+def opened(uow: FakeUnitOfWork) -> Ticket:
+    """Anna's form request, opened through the one path intake takes."""
+    text = "My order 1234 has not arrived."
+    return open_ticket(
+        NewRequest(
+            channel="form",
+            subject="Where is my order?",
+            text=text,
+            contact_email="anna@example.com",
+            contact_name="Anna Schmidt",
+            language="en",
+        ),
+        uow=uow,
+        config=CONFIG,
+        now=OPENED,
+        first_message=Message(
+            id="form-1", ticket="", direction="in", author="anna@example.com", at=OPENED, text=text
+        ),
+    )
+
+
+def desk() -> tuple[FakeUnitOfWork, Ticket]:
+    uow = FakeUnitOfWork(CONFIG)
+    ticket = opened(uow)
+    uow.bus.events.clear()  # what follows is what the agent's action tells
+    return uow, ticket
+
+
+def test_an_agents_reply_is_kept_opens_the_ticket_and_is_announced_for_the_relay() -> None:
+    uow, ticket = desk()
+
+    result = carry_out(
+        AgentAction(agent=LENA, agent_name="Lena", reply="It left our warehouse today."),
+        ticket.ref,
+        uow=uow,
+        config=CONFIG,
+        now=LATER,
+    )
+
+    assert result.ticket.status == "open"
+    [reply] = [m for m in uow.messages(ticket.ref) if m.direction == "out"]
+    assert (reply.author, reply.text) == (LENA, "It left our warehouse today.")
+    assert uow.bus.kinds() == ["AgentReplied", "StatusChanged"]
+    replied, changed = uow.events()
+    assert isinstance(replied, AgentReplied) and isinstance(changed, StatusChanged)
+    assert to_detail(replied) | {"from": LENA, "message": reply.id} == to_detail(replied)
+    assert (changed.previous_status, changed.status, changed.by) == ("new", "open", LENA)
+    # The first response is on the day's report, credited to Lena, after 30 business minutes.
+    [fact] = uow.read_day(OPENED.date()).facts["first_response"]
+    assert (fact["agent"], fact["seconds"]) == (LENA, 1800)
+
+
+def test_assigning_a_colleague_gives_them_the_slot_and_tells_them() -> None:
+    uow, ticket = desk()
+
+    carry_out(
+        AgentAction(agent=LENA, edit=TicketEdit(assignee=WEI)),
+        ticket.ref,
+        uow=uow,
+        config=CONFIG,
+        now=LATER,
+    )
+
+    assert uow.tickets[ticket.ref].assignee == WEI
+    assert uow.loads[WEI] == 1 and uow.holdings[WEI] == {ticket.ref}
+    assert uow.events() == [TicketAssigned(ref=ticket.ref, agent=WEI, by=LENA, version=1)]
+
+
+def test_solving_gives_the_agents_slot_back_and_says_it_is_free() -> None:
+    uow, ticket = desk()
+    carry_out(
+        AgentAction(agent=LENA, edit=TicketEdit(assignee=LENA)),
+        ticket.ref,
+        uow=uow,
+        config=CONFIG,
+        now=LATER,
+    )
+    assert uow.loads[LENA] == 1
+
+    carry_out(
+        AgentAction(agent=LENA, edit=TicketEdit(status="solved")),
+        ticket.ref,
+        uow=uow,
+        config=CONFIG,
+        now=LATER + timedelta(minutes=5),
+    )
+
+    assert uow.loads[LENA] == 0 and uow.holdings[LENA] == set()
+    assert uow.bus.kinds() == ["StatusChanged", "CapacityFreed"]
+    assert uow.events()[-1] == CapacityFreed(ticket.ref, LENA, ["general", "billing"])
+    # The survey and the auto-close wait for their time; the ticket left the backlog.
+    assert (ticket.ref, timers.SURVEY) in uow.timers
+    assert (ticket.ref, timers.AUTOCLOSE) in uow.timers
+    assert uow.read_backlog("general") == {}
+
+
+def test_moving_a_ticket_to_another_team_asks_routing_for_an_agent_there() -> None:
+    uow, ticket = desk()
+
+    carry_out(
+        AgentAction(agent=LENA, edit=TicketEdit(team="billing")),
+        ticket.ref,
+        uow=uow,
+        config=CONFIG,
+        now=LATER,
+    )
+
+    assert uow.events() == [TeamChanged(ref=ticket.ref, team="billing", previous_team="general")]
+    assert uow.read_backlog("billing") == {"2026-11-23": 1}
+
+
+def test_a_closed_ticket_is_refused_and_nothing_changes() -> None:
+    uow, ticket = desk()
+    uow.add(replace(uow.tickets[ticket.ref], status="closed"))
+    commits = uow.commits
+
+    with pytest.raises(TicketClosed):
+        carry_out(
+            AgentAction(agent=LENA, reply="Anything else?"),
+            ticket.ref,
+            uow=uow,
+            config=CONFIG,
+            now=LATER,
+        )
+
+    assert uow.commits == commits
+    assert uow.events() == []
+    assert [m.direction for m in uow.messages(ticket.ref)] == ["in"]
+
+
+def test_the_same_claimed_mail_carried_out_twice_is_one_change() -> None:
+    uow, ticket = desk()
+    action = AgentAction(
+        agent=LENA,
+        reply="It left our warehouse today.",
+        edit=TicketEdit(status="pending"),
+        message_key="m1",
+        claim=Claim("message", "<reply-1@support.example>", LENA),
+    )
+
+    first = carry_out(action, ticket.ref, uow=uow, config=CONFIG, now=LATER)
+    second = carry_out(action, ticket.ref, uow=uow, config=CONFIG, now=LATER + timedelta(1))
+
+    assert (first.duplicate, second.duplicate) == (False, True)
+    assert second.ticket.status == "pending"
+    assert [m.direction for m in uow.messages(ticket.ref)] == ["in", "out"]
+    assert uow.bus.kinds() == ["AgentReplied", "StatusChanged"]
+
+
+def test_a_change_that_lost_a_race_is_decided_again_on_the_newer_ticket() -> None:
+    uow, ticket = desk()
+    # Another writer's change lands between the read and the commit.
+    uow.interleaved.append(uow.load(ticket.ref))
+
+    result = carry_out(
+        AgentAction(agent=LENA, edit=TicketEdit(priority="high")),
+        ticket.ref,
+        uow=uow,
+        config=CONFIG,
+        now=LATER,
+    )
+
+    assert result.ticket.priority == "high" and result.ticket.version == 2
+    assert uow.commits == 2  # the opening and this change, once

@@ -1,0 +1,266 @@
+"""Email intake (``EmailIntake.take_in``) on the fakes: a raw mail in the store becomes a
+ticket, a message on one, or a linked ticket of its own, and the bus hears it once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from fakes import FakeMailStore, FakeRecords, FakeUnitOfWork
+from helpdesk.config import load_config
+from helpdesk.events import CommandRejected, CustomerReplied, TicketOpened
+from helpdesk.services.email_intake import EmailIntake, IntakeResult
+
+CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
+# Monday 23 November 2026, 09:55 in Berlin: office hours.
+NOW = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+
+
+def mail(
+    *,
+    sender: str = "Anna Schmidt <anna@example.com>",
+    subject: str = "Where is my order?",
+    message_id: str = "<order-1@mail.example.com>",
+    in_reply_to: str | None = None,
+    body: str = "Hello,\nmy order 1234 has not arrived yet.\nAnna",
+    extra: str = "",
+) -> bytes:
+    """A plain RFC 5322 message as SES stores it."""
+    threading = (
+        f"In-Reply-To: {in_reply_to}\r\nReferences: {in_reply_to}\r\n" if in_reply_to else ""
+    )
+    return (
+        f"From: {sender}\r\n"
+        "To: support@support.example\r\n"
+        f"Subject: {subject}\r\n"
+        f"Message-ID: {message_id}\r\n"
+        f"{threading}{extra}"
+        "Date: Mon, 23 Nov 2026 09:50:00 +0100\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        f"{body.replace(chr(10), chr(13) + chr(10))}\r\n"
+    ).encode()
+
+
+class Desk:
+    """The intake with its fakes, and the mail SES has stored so far."""
+
+    def __init__(self) -> None:
+        self.uow = FakeUnitOfWork(CONFIG)
+        self.records = FakeRecords(self.uow)
+        self.store = FakeMailStore()
+        self.intake = EmailIntake(
+            uow=self.uow,
+            repo=self.records,  # type: ignore[arg-type]
+            store=self.store,
+            config=CONFIG,
+        )
+
+    def deliver(self, key: str, raw: bytes, *, at: datetime = NOW) -> IntakeResult:
+        self.store.objects[f"inbound/{key}"] = raw
+        return self.intake.take_in(f"inbound/{key}", now=at)
+
+
+def test_a_customers_mail_becomes_a_ticket_and_the_bus_hears_it_opened() -> None:
+    desk = Desk()
+
+    result = desk.deliver("m1", mail())
+
+    assert result.outcome == "opened"
+    [ticket] = desk.uow.tickets.values()
+    assert (ticket.status, ticket.channel, ticket.subject) == ("new", "email", "Where is my order?")
+    assert (ticket.contact_email, ticket.contact_name) == ("anna@example.com", "Anna Schmidt")
+    [message] = desk.uow.messages(ticket.ref)
+    assert message.direction == "in" and "order 1234" in message.text
+    assert message.raw_key == "inbound/m1"
+    [opened] = desk.uow.events()
+    assert isinstance(opened, TicketOpened)
+    assert (opened.ref, opened.notify, opened.channel) == (ticket.ref, True, "email")
+    assert opened.contact == {"email": "anna@example.com", "name": "Anna Schmidt"}
+    assert opened.sla["first_response_due"]  # the acknowledgement states the promise
+    assert desk.uow.read_day(NOW.date()).counters["created#channel#email"] == 1
+
+
+def test_the_contacts_follow_up_is_appended_and_told_as_a_customer_reply() -> None:
+    desk = Desk()
+    desk.deliver("m1", mail())
+    [ticket] = desk.uow.tickets.values()
+
+    result = desk.deliver(
+        "m2",
+        mail(
+            subject="Re: Where is my order?",
+            message_id="<order-2@mail.example.com>",
+            in_reply_to="<order-1@mail.example.com>",
+            body="Any news?",
+        ),
+        at=NOW + timedelta(hours=1),
+    )
+
+    assert (result.outcome, result.ref) == ("appended", ticket.ref)
+    assert len(desk.uow.tickets) == 1
+    assert [m.text for m in desk.uow.messages(ticket.ref)][-1] == "Any news?"
+    assert desk.uow.bus.kinds() == ["TicketOpened", "CustomerReplied"]
+    replied = desk.uow.events()[-1]
+    assert isinstance(replied, CustomerReplied)
+    assert (replied.ref, replied.sender, replied.text) == (
+        ticket.ref,
+        "anna@example.com",
+        "Any news?",
+    )
+
+
+def test_the_same_mail_delivered_twice_or_resent_under_another_key_is_one_ticket() -> None:
+    desk = Desk()
+
+    first = desk.deliver("m1", mail())
+    again = desk.deliver("m1", mail())
+    resent = desk.deliver("m1-resent", mail())
+
+    assert first.outcome == "opened"
+    assert [again.outcome, resent.outcome] == ["duplicate", "duplicate"]
+    assert len(desk.uow.tickets) == 1
+    assert desk.uow.bus.kinds() == ["TicketOpened"]
+    [ticket] = desk.uow.tickets.values()
+    assert len(desk.uow.messages(ticket.ref)) == 1
+
+
+def test_a_stranger_naming_a_ticket_gets_a_linked_ticket_of_their_own() -> None:
+    desk = Desk()
+    desk.deliver("m1", mail())
+    [annas] = desk.uow.tickets.values()
+
+    result = desk.deliver(
+        "m2",
+        mail(
+            sender="Mallory <mallory@elsewhere.example>",
+            subject=f"Re: [#{annas.ref}] Where is my order?",
+            message_id="<guess-1@elsewhere.example>",
+            in_reply_to="<order-1@mail.example.com>",
+            body="Please send me the delivery address of this order.",
+        ),
+    )
+
+    assert result.outcome == "opened"
+    assert result.ref is not None
+    strangers = desk.uow.tickets[result.ref]
+    assert strangers.ref != annas.ref
+    assert strangers.contact_email == "mallory@elsewhere.example"
+    assert "outsider" in strangers.flags and strangers.linked_to == annas.ref
+    # Anna's conversation is untouched: nothing joined it and nothing was told about it.
+    assert len(desk.uow.messages(annas.ref)) == 1
+    assert [e.ref for e in desk.uow.events()] == [annas.ref, strangers.ref]
+
+
+def test_an_auto_reply_is_kept_as_a_ticket_that_nobody_is_told_about() -> None:
+    desk = Desk()
+
+    result = desk.deliver(
+        "m1",
+        mail(
+            subject="Out of office",
+            message_id="<ooo-1@mail.example.com>",
+            extra="Auto-Submitted: auto-replied\r\n",
+            body="I am away until Monday.",
+        ),
+    )
+
+    assert result.ref is not None
+    ticket = desk.uow.tickets[result.ref]
+    assert "auto_reply" in ticket.flags and ticket.sla == {}
+    [opened] = desk.uow.events()
+    assert isinstance(opened, TicketOpened) and opened.notify is False
+    assert desk.records.suppressed_reasons(ticket.ref) == ["auto_reply"]
+
+
+MAIL_DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "reason"),
+    [
+        ("robot_dsn_bounce", "bounce"),
+        ("ses_spam_fail", "spam"),
+        ("ses_virus_fail", "virus"),
+        ("spoofed_agent_address", "spoofed"),
+    ],
+)
+def test_mail_nobody_may_answer_still_becomes_a_ticket_with_its_reason_listed(
+    fixture: str, reason: str
+) -> None:
+    desk = Desk()
+
+    result = desk.deliver(fixture, (MAIL_DATA / f"{fixture}.eml").read_bytes())
+
+    assert result.outcome == "opened" and result.ref is not None
+    ticket = desk.uow.tickets[result.ref]
+    assert reason in ticket.flags
+    assert reason in desk.records.suppressed_reasons(ticket.ref)
+    [opened] = desk.uow.events()
+    assert isinstance(opened, TicketOpened) and opened.notify is False
+    if reason == "virus":
+        # No infected file is ever kept, only its name.
+        assert not [key for key in desk.store.objects if key.startswith("attachments/")]
+        [message] = desk.uow.messages(ticket.ref)
+        assert [(a.filename, a.dropped) for a in message.attachments] == [("invoice.exe", "virus")]
+
+
+AGENT_AUTHENTICATED = (
+    "Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=lena@support.example;"
+    " dkim=pass header.i=@support.example; dmarc=pass header.from=support.example\r\n"
+)
+
+
+def test_an_authenticated_agents_mail_carries_out_its_commands_and_relays_the_rest() -> None:
+    desk = Desk()
+    desk.deliver("m1", mail())
+    [ticket] = desk.uow.tickets.values()
+
+    result = desk.deliver(
+        "m2",
+        mail(
+            sender="Lena <lena@support.example>",
+            subject=f"Re: [#{ticket.ref}] Where is my order?",
+            message_id="<lena-1@support.example>",
+            in_reply_to="<order-1@mail.example.com>",
+            body="#status pending\nCould you send us the tracking number?",
+            extra=AGENT_AUTHENTICATED,
+        ),
+        at=NOW + timedelta(minutes=20),
+    )
+
+    assert (result.outcome, result.ref) == ("appended", ticket.ref)
+    assert desk.uow.tickets[ticket.ref].status == "pending"
+    [reply] = [m for m in desk.uow.messages(ticket.ref) if m.direction == "out"]
+    assert reply.text == "Could you send us the tracking number?"
+    assert desk.uow.bus.kinds() == ["TicketOpened", "AgentReplied", "StatusChanged"]
+
+
+def test_an_agents_mail_with_a_bad_command_changes_nothing_and_is_refused_once() -> None:
+    desk = Desk()
+    desk.deliver("m1", mail())
+    [ticket] = desk.uow.tickets.values()
+    refused = mail(
+        sender="Lena <lena@support.example>",
+        subject=f"Re: [#{ticket.ref}] Where is my order?",
+        message_id="<lena-2@support.example>",
+        in_reply_to="<order-1@mail.example.com>",
+        body="#status done\nAll sorted.",
+        extra=AGENT_AUTHENTICATED,
+    )
+
+    first = desk.deliver("m2", refused)
+    desk.deliver("m2", refused)
+
+    assert first.outcome == "rejected"
+    assert desk.uow.tickets[ticket.ref].status == "new"
+    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in"]
+    assert desk.uow.bus.kinds() == ["TicketOpened", "CommandRejected"]
+    rejected = desk.uow.events()[-1]
+    assert isinstance(rejected, CommandRejected)
+    assert rejected.errors == [
+        "#status done: 'done' is not a status: use new, open, pending or solved"
+    ]
