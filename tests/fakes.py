@@ -413,11 +413,14 @@ class FakeNotifier(Notifier):
     outbox: dict[tuple[str | None, str, str], OutboundMail] = field(default_factory=dict)
 
     def send(self, mail: OutboundMail, *, key: str, now: datetime) -> SendResult:
-        sent_before = (mail.ticket, mail.kind, key) in self.outbox
-        self.outbox.setdefault((mail.ticket, mail.kind, key), mail)
-        return SendResult(
-            not sent_before, f"<{mail.kind}.{key}@fake>", "already_sent" if sent_before else None
-        )
+        message_id = f"<{mail.kind}.{key}@fake>"
+        if (mail.ticket, mail.kind, key) in self.outbox:
+            return SendResult(False, message_id, "already_sent")
+        # The mailer may fail (FakeMailer.fail_next): then nothing is recorded and a retry
+        # sends the mail, as send_once releases its claim.
+        self.mailer.send(mail.text.encode(), sender=mail.sender, recipients=[*mail.to, *mail.cc])
+        self.outbox[(mail.ticket, mail.kind, key)] = mail
+        return SendResult(True, message_id)
 
     def mails(self) -> list[OutboundMail]:
         return list(self.outbox.values())

@@ -1,0 +1,81 @@
+"""Form intake (``take_in_form``) on the fakes: a valid submission becomes a ticket with
+its promise, and the same submission again answers with the same ticket."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import helpdesk.model
+from fakes import FakeUnitOfWork
+from helpdesk.config import load_config
+from helpdesk.events import TicketOpened
+from helpdesk.services.form_intake import take_in_form, validate_form
+
+CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
+# Monday 23 November 2026, 09:55 in Berlin: office hours.
+NOW = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+FORM = {
+    "name": "Anna Schmidt",
+    "email": "Anna@Example.com",
+    "subject": "Refund for order 1234",
+    "message": "I sent the parcel back a week ago.",
+    "category": "billing",
+    "order_id": "1234",
+}
+
+
+def test_a_submission_becomes_a_ticket_whose_answer_states_the_promise() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+
+    answer = take_in_form(validate_form(FORM, CONFIG), uow=uow, config=CONFIG, now=NOW)
+
+    ticket = uow.tickets[str(answer["ref"])]
+    assert (answer["status"], answer["language"]) == ("new", "en")
+    # Four business hours from 09:55 Berlin: 13:55 CET.
+    assert answer["promised_by"] == "2026-11-23T12:55:00+00:00"
+    assert (ticket.channel, ticket.team, ticket.category) == ("form", "billing", "billing")
+    assert ticket.contact_email == "anna@example.com"
+    assert ticket.form == {"category": "billing", "order_id": "1234"}
+    [message] = uow.messages(ticket.ref)
+    assert message.text.endswith("Order: 1234")
+    [opened] = uow.events()
+    assert isinstance(opened, TicketOpened)
+    assert (opened.ref, opened.channel, opened.notify) == (ticket.ref, "form", True)
+    assert uow.contacts["anna@example.com"].ticket_count == 1
+
+
+def test_the_same_submission_posted_twice_is_one_ticket_and_the_same_answer() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    submission = validate_form(FORM, CONFIG)
+
+    first = take_in_form(submission, uow=uow, config=CONFIG, now=NOW)
+    again = take_in_form(submission, uow=uow, config=CONFIG, now=NOW + timedelta(seconds=2))
+
+    assert again == first
+    assert len(uow.tickets) == 1
+    assert uow.bus.kinds() == ["TicketOpened"]
+    assert uow.contacts["anna@example.com"].ticket_count == 1
+
+
+def test_a_new_reference_is_drawn_while_the_one_drawn_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    take_in_form(validate_form(FORM, CONFIG), uow=uow, config=CONFIG, now=NOW)
+    [taken] = uow.tickets.values()
+    draws = iter([taken.ref, taken.ref, "HD-NEW234"])
+    monkeypatch.setattr(helpdesk.model, "new_reference", lambda: next(draws))
+
+    answer = take_in_form(
+        validate_form({**FORM, "subject": "Another question"}, CONFIG),
+        uow=uow,
+        config=CONFIG,
+        now=NOW,
+    )
+
+    assert answer["ref"] == "HD-NEW234"
+    assert uow.tickets[taken.ref].subject == "Refund for order 1234"
+    assert len(uow.tickets) == 2

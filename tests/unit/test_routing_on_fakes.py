@@ -1,0 +1,149 @@
+"""Routing (``Router``) on the fakes: who gets a ticket, what a full team does with it,
+and that one event assigns once and tells the agent once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from fakes import FakeMailer, FakeNotifier, FakeRecords, FakeUnitOfWork, fake_notifier
+from helpdesk.config import load_config
+from helpdesk.errors import TransientError
+from helpdesk.events import CapacityFreed, to_detail
+from helpdesk.model import Ticket
+from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
+from helpdesk.services.routing import Router
+
+CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
+NOW = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+LENA = "lena@support.example"  # general and billing, capacity 8, English
+WEI = "wei@support.example"  # general, capacity 8, Chinese and English
+
+
+def ticket(ref: str, *, language: str = "en", minutes_ago: int = 0) -> Ticket:
+    return Ticket(
+        ref=ref,
+        status="new",
+        priority="normal",
+        channel="email",
+        subject="Where is my order?",
+        created_at=NOW - timedelta(minutes=minutes_ago),
+        contact_email="anna@example.com",
+        contact_name="Anna Schmidt",
+        tier="standard",
+        language=language,
+        team="general",
+        policy="standard",
+    )
+
+
+class Desk:
+    def __init__(self) -> None:
+        self.uow = FakeUnitOfWork(CONFIG)
+        self.records = FakeRecords(self.uow)
+        self.notifier: FakeNotifier = fake_notifier(self.records, CONFIG)
+        self.router = Router(
+            uow=self.uow,
+            repo=self.records,  # type: ignore[arg-type]
+            notifier=self.notifier,
+            config=CONFIG,
+        )
+
+    def busy(self, agent: str, tickets: int) -> None:
+        """``agent`` already holds ``tickets`` open tickets."""
+        initial = agent[0].upper()
+        self.uow.hold(agent, *(ticket(f"HD-{initial}{n:05d}") for n in range(tickets)))
+
+    @property
+    def mailer(self) -> FakeMailer:
+        assert isinstance(self.notifier.mailer, FakeMailer)
+        return self.notifier.mailer
+
+
+def test_a_ticket_goes_to_the_least_loaded_agent_of_its_team_who_is_told() -> None:
+    desk = Desk()
+    desk.busy(LENA, 3)
+    desk.busy(WEI, 1)
+    desk.uow.add(ticket("HD-ANNA01"))
+
+    result = desk.router.route("HD-ANNA01", event_id="e1", now=NOW)
+
+    assert (result.outcome, result.agent) == ("assigned", WEI)
+    assert desk.uow.tickets["HD-ANNA01"].assignee == WEI
+    assert (desk.uow.loads[WEI], desk.uow.loads[LENA]) == (2, 3)
+    assert "HD-ANNA01" in desk.uow.holdings[WEI]
+    [mail] = desk.notifier.mails()
+    assert (mail.kind, mail.to) == ("assignment", (WEI,))
+    assert "HD-ANNA01" in mail.subject
+
+
+def test_an_agent_who_answers_in_the_tickets_language_comes_first() -> None:
+    desk = Desk()
+    desk.busy(WEI, 5)
+    desk.uow.add(ticket("HD-CHEN01", language="zh"))
+
+    result = desk.router.route("HD-CHEN01", event_id="e1", now=NOW)
+
+    assert result.agent == WEI  # Lena has more room but does not answer in Chinese
+
+
+def test_a_full_team_queues_the_ticket_and_a_freed_slot_takes_the_oldest() -> None:
+    desk = Desk()
+    desk.busy(LENA, 8)
+    desk.busy(WEI, 8)
+    desk.uow.add(ticket("HD-OLDER1", minutes_ago=10))
+    desk.uow.add(ticket("HD-NEWER1"))
+
+    queued = [desk.router.route(ref, event_id=ref, now=NOW) for ref in ("HD-NEWER1", "HD-OLDER1")]
+
+    assert [r.outcome for r in queued] == ["queued", "queued"]
+    assert set(desk.uow.queue) == {"HD-NEWER1", "HD-OLDER1"}
+    assert desk.notifier.mails() == []
+
+    # Lena solves one of hers: the commit says her slot is free, and routing fills it.
+    carry_out(
+        AgentAction(agent=LENA, edit=TicketEdit(status="solved")),
+        "HD-L00000",
+        uow=desk.uow,
+        config=CONFIG,
+        now=NOW + timedelta(minutes=5),
+    )
+    [freed] = [e for e in desk.uow.events() if isinstance(e, CapacityFreed)]
+    result = desk.router.handle(
+        freed.kind, to_detail(freed), event_id="freed-1", now=NOW + timedelta(minutes=5)
+    )
+
+    assert (result.outcome, result.ref, result.agent) == ("assigned", "HD-OLDER1", LENA)
+    assert set(desk.uow.queue) == {"HD-NEWER1"}
+    assert desk.uow.loads[LENA] == 8
+
+
+def test_the_same_event_delivered_twice_assigns_once_and_mails_once() -> None:
+    desk = Desk()
+    desk.uow.add(ticket("HD-ANNA01"))
+
+    first = desk.router.route("HD-ANNA01", event_id="e1", now=NOW)
+    again = desk.router.route("HD-ANNA01", event_id="e1", now=NOW)
+
+    assert first.agent == again.agent
+    assert sum(desk.uow.loads.values()) == 1
+    assert len(desk.notifier.mails()) == 1
+    assert [kind for kind, _ in desk.uow.history["HD-ANNA01"]] == ["assigned"]
+
+
+def test_an_assignment_whose_mail_failed_is_told_when_the_event_comes_again() -> None:
+    desk = Desk()
+    desk.uow.add(ticket("HD-ANNA01"))
+    desk.mailer.fail_next = 1
+
+    with pytest.raises(TransientError):
+        desk.router.route("HD-ANNA01", event_id="e1", now=NOW)
+    assert desk.uow.tickets["HD-ANNA01"].assignee is not None  # committed before the mail
+    again = desk.router.route("HD-ANNA01", event_id="e1", now=NOW + timedelta(seconds=30))
+
+    assert again.outcome == "assigned"
+    [mail] = desk.notifier.mails()
+    assert mail.to == (desk.uow.tickets["HD-ANNA01"].assignee,)
+    assert sum(desk.uow.loads.values()) == 1
