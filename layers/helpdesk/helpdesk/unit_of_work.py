@@ -58,7 +58,8 @@ class Claim:
 
     ``delivery``: a stored mail (its S3 key); ``message``: a Message-ID from a sender
     (``qualifier``); ``thread``: a Message-ID replies may name, pointing at the ticket;
-    ``submission``: a form submission id; ``event``: an event a consumer acted on.
+    ``submission``: a form submission id; ``event``: an event a consumer acted on (its
+    ``qualifier`` is the ticket).
     """
 
     kind: ClaimKind

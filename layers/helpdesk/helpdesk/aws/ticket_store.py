@@ -93,7 +93,8 @@ def claim_key(claim: Claim, ref: str) -> tuple[str, str]:
         return f"MSGID#{claim.key}", "MSGID"
     if claim.kind == "submission":
         return f"FORM#{claim.key}", "FORM"
-    return f"TICKET#{ref}", f"ROUTED#{claim.key}"
+    # An event's claim lives under its ticket (the qualifier), so that it can be read back.
+    return f"TICKET#{claim.qualifier or ref}", f"ROUTED#{claim.key}"
 
 
 class DynamoTicketStore(DynamoRepository):

@@ -132,6 +132,10 @@ class Router:
                 if queued or self.repo.is_waiting(ref):
                     self.repo.stop_waiting(ref)
                 kept = ticket.assignee if holder(ticket) else None
+                if kept and self.uow.claimed([Claim("event", event_id, ref)]) is not None:
+                    # This event assigned it (a redelivery, after the agent's mail failed):
+                    # the mail is sent once per event, so telling again completes it.
+                    return self._already_routed(ref, event_id, now)
                 return RouteResult("kept" if kept else "skipped", ref, kept)
             try:
                 assigned = self._assign(ticket, event_id, now)
@@ -221,7 +225,7 @@ class Router:
                         before=ticket,
                         after=updated,
                         at=now,
-                        claims=[Claim("event", event_id)],
+                        claims=[Claim("event", event_id, ticket.ref)],
                         history=[
                             (
                                 "assigned",
