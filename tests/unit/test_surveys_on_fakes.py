@@ -1,0 +1,151 @@
+"""Survey answers and auto-closing on the fakes: what the ticket keeps, what the bus hears,
+and what the reports count."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fakes import FakeMailer, FakeRecords, FakeUnitOfWork
+from helpdesk import timers
+from helpdesk.config import load_config
+from helpdesk.events import StatusChanged, SurveyAnswered
+from helpdesk.model import Ticket
+from helpdesk.services.surveys import SurveyDesk, SurveyDispatch, make_token
+
+CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
+KEY = b"unit-test-signing-key"
+SOLVED_AT = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+ANSWERED_AT = SOLVED_AT + timedelta(hours=3)
+FORM = "application/x-www-form-urlencoded"
+
+
+def solved(ref: str = "HD-5RVY42") -> Ticket:
+    return Ticket(
+        ref=ref,
+        status="solved",
+        priority="normal",
+        channel="email",
+        subject="Where is my order?",
+        created_at=SOLVED_AT - timedelta(hours=5),
+        contact_email="anna@example.com",
+        contact_name="Anna Schmidt",
+        tier="standard",
+        language="en",
+        team="general",
+        policy="standard",
+        assignee="lena@support.example",
+        solved_at=SOLVED_AT,
+        survey={"sent_at": (SOLVED_AT + timedelta(hours=1)).isoformat()},
+    )
+
+
+def survey_desk(uow: FakeUnitOfWork) -> SurveyDesk:
+    return SurveyDesk(
+        uow=uow,
+        repo=FakeRecords(uow),  # type: ignore[arg-type]
+        config=CONFIG,
+        signing_key=KEY,
+    )
+
+
+def token(ref: str = "HD-5RVY42") -> str:
+    return make_token(ref, SOLVED_AT + timedelta(days=14), KEY)
+
+
+def test_an_answer_is_kept_on_the_ticket_counted_and_a_low_score_announced() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(solved())
+
+    page = survey_desk(uow).submit(
+        token(), "score=2&effort=4&comment=Took+a+week", FORM, now=ANSWERED_AT
+    )
+
+    assert page.status == 200
+    survey = uow.tickets["HD-5RVY42"].survey
+    assert (survey["score"], survey["effort"], survey["comment"]) == (2, 4, "Took a week")
+    [answered] = uow.events()
+    assert answered == SurveyAnswered(
+        ref="HD-5RVY42",
+        score=2,
+        effort=4,
+        comment="Took a week",
+        low=True,
+        team="general",
+        answered_at=ANSWERED_AT.isoformat(),
+    )
+    [fact] = uow.read_day(ANSWERED_AT.date()).facts["survey"]
+    assert (fact["score"], fact["agent"]) == (2, "lena@support.example")
+
+
+def test_an_answer_submitted_again_replaces_the_first_in_the_report() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(solved())
+    desk = survey_desk(uow)
+
+    desk.submit(token(), "score=2", FORM, now=ANSWERED_AT)
+    desk.submit(token(), "score=5", FORM, now=ANSWERED_AT + timedelta(minutes=3))
+
+    assert uow.tickets["HD-5RVY42"].survey["score"] == 5
+    [fact] = uow.read_day(ANSWERED_AT.date()).facts["survey"]
+    assert fact["score"] == 5
+    assert [e.low for e in uow.events() if isinstance(e, SurveyAnswered)] == [True, False]
+
+
+def test_an_answer_without_a_score_is_refused_and_records_nothing() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(solved())
+
+    page = survey_desk(uow).submit(token(), "comment=hello", FORM, now=ANSWERED_AT)
+
+    assert page.status == 422
+    assert "score" not in uow.tickets["HD-5RVY42"].survey
+    assert uow.events() == [] and uow.commits == 0
+
+
+def test_a_solved_ticket_quiet_long_enough_is_closed_and_its_timer_stops() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(solved())
+    closes_at = SOLVED_AT + CONFIG.surveys.close_after
+    uow.timers[("HD-5RVY42", timers.AUTOCLOSE)] = closes_at
+    dispatch = SurveyDispatch(
+        uow=uow,
+        repo=FakeRecords(uow),  # type: ignore[arg-type]
+        mailer=FakeMailer(),
+        config=CONFIG,
+        signing_key=KEY,
+        public_url="https://support.example",
+    )
+
+    too_early = dispatch.autoclose("HD-5RVY42", now=closes_at - timedelta(minutes=1))
+    closed = dispatch.autoclose("HD-5RVY42", now=closes_at)
+
+    assert (too_early, closed) == (False, True)
+    assert uow.tickets["HD-5RVY42"].status == "closed"
+    assert uow.events() == [
+        StatusChanged(
+            ref="HD-5RVY42", status="closed", previous_status="solved", by="autoclose", version=1
+        )
+    ]
+    assert ("HD-5RVY42", timers.AUTOCLOSE) not in uow.timers
+
+
+def test_a_reopened_ticket_is_not_closed_by_its_old_timer() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(replace(solved(), status="open"))
+    closes_at = SOLVED_AT + CONFIG.surveys.close_after
+    uow.timers[("HD-5RVY42", timers.AUTOCLOSE)] = closes_at
+    dispatch = SurveyDispatch(
+        uow=uow,
+        repo=FakeRecords(uow),  # type: ignore[arg-type]
+        mailer=FakeMailer(),
+        config=CONFIG,
+        signing_key=KEY,
+        public_url="https://support.example",
+    )
+
+    assert dispatch.autoclose("HD-5RVY42", now=closes_at) is False
+    assert uow.tickets["HD-5RVY42"].status == "open"
+    assert uow.events() == []
+    assert ("HD-5RVY42", timers.AUTOCLOSE) not in uow.timers
