@@ -3,6 +3,7 @@ ticket, a message on one, or a linked ticket of its own, and the bus hears it on
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,12 +11,14 @@ import pytest
 
 from fakes import FakeMailStore, FakeRecords, FakeUnitOfWork
 from helpdesk.config import load_config
-from helpdesk.events import CommandRejected, CustomerReplied, TicketOpened
+from helpdesk.events import CommandRejected, CustomerReplied, StatusChanged, TicketOpened
+from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
 from helpdesk.services.email_intake import EmailIntake, IntakeResult
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 # Monday 23 November 2026, 09:55 in Berlin: office hours.
 NOW = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+LENA = "lena@support.example"
 
 
 def mail(
@@ -264,3 +267,89 @@ def test_an_agents_mail_with_a_bad_command_changes_nothing_and_is_refused_once()
     assert rejected.errors == [
         "#status done: 'done' is not a status: use new, open, pending or solved"
     ]
+
+
+def test_a_reply_to_a_solved_ticket_reopens_it_with_its_agent() -> None:
+    desk = Desk()
+    desk.deliver("m1", mail())
+    [ticket] = desk.uow.tickets.values()
+    desk.uow.tickets[ticket.ref] = replace(
+        ticket, status="solved", assignee=LENA, solved_at=NOW + timedelta(hours=1)
+    )
+
+    desk.deliver(
+        "m2",
+        mail(
+            subject="Re: Where is my order?",
+            message_id="<order-2@mail.example.com>",
+            in_reply_to="<order-1@mail.example.com>",
+            body="It still has not come.",
+        ),
+        at=NOW + timedelta(hours=2),
+    )
+
+    reopened = desk.uow.tickets[ticket.ref]
+    assert (reopened.status, reopened.assignee) == ("open", LENA)
+    assert desk.uow.loads[LENA] == 1  # back with Lena, whatever her load
+    assert desk.uow.bus.kinds() == ["TicketOpened", "CustomerReplied", "StatusChanged"]
+    changed = desk.uow.events()[-1]
+    assert isinstance(changed, StatusChanged)
+    assert (changed.previous_status, changed.status) == ("solved", "open")
+
+
+def test_a_reply_to_a_closed_ticket_opens_a_new_one_linked_to_it() -> None:
+    desk = Desk()
+    desk.deliver("m1", mail())
+    [old] = desk.uow.tickets.values()
+    desk.uow.tickets[old.ref] = replace(old, status="closed")
+
+    result = desk.deliver(
+        "m2",
+        mail(
+            subject="Re: Where is my order?",
+            message_id="<order-3@mail.example.com>",
+            in_reply_to="<order-1@mail.example.com>",
+            body="Another question about the same order.",
+        ),
+        at=NOW + timedelta(days=10),
+    )
+
+    assert result.outcome == "opened" and result.ref != old.ref
+    assert result.ref is not None
+    new = desk.uow.tickets[result.ref]
+    assert (new.linked_to, new.contact_email) == (old.ref, "anna@example.com")
+    assert "outsider" not in new.flags
+    assert desk.uow.tickets[old.ref].status == "closed"
+    assert len(desk.uow.messages(old.ref)) == 1
+
+
+def test_a_follow_up_that_raced_an_agents_change_is_decided_again_on_the_newer_ticket() -> None:
+    desk = Desk()
+    desk.deliver("m1", mail())
+    [ticket] = desk.uow.tickets.values()
+    # Lena solves the ticket between intake's read and its commit.
+    desk.uow.meanwhile.append(
+        lambda: carry_out(
+            AgentAction(agent=LENA, reply="Delivered today.", edit=TicketEdit(status="solved")),
+            ticket.ref,
+            uow=desk.uow,
+            config=CONFIG,
+            now=NOW + timedelta(minutes=30),
+        )
+    )
+
+    desk.deliver(
+        "m2",
+        mail(
+            subject="Re: Where is my order?",
+            message_id="<order-2@mail.example.com>",
+            in_reply_to="<order-1@mail.example.com>",
+            body="It is not here.",
+        ),
+        at=NOW + timedelta(minutes=31),
+    )
+
+    assert desk.uow.tickets[ticket.ref].status == "open"
+    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in", "out", "in"]
+    replied = [e for e in desk.uow.events() if isinstance(e, CustomerReplied)]
+    assert [(e.previous_status, e.status) for e in replied] == [("solved", "open")]
