@@ -3,6 +3,7 @@ and that one event assigns once and tells the agent once."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
 from helpdesk.services.routing import Router
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
+CONFIGS = Path(__file__).resolve().parents[1] / "data" / "config"
 NOW = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
 LENA = "lena@support.example"  # general and billing, capacity 8, English
 WEI = "wei@support.example"  # general, capacity 8, Chinese and English
@@ -147,3 +149,70 @@ def test_an_assignment_whose_mail_failed_is_told_when_the_event_comes_again() ->
     [mail] = desk.notifier.mails()
     assert mail.to == (desk.uow.tickets["HD-ANNA01"].assignee,)
     assert sum(desk.uow.loads.values()) == 1
+
+
+def test_an_agent_whose_last_slot_went_to_another_router_meanwhile_is_passed_over() -> None:
+    desk = Desk()
+    # One slot left each; equal loads keep the config's order, so Lena is tried first.
+    desk.busy(LENA, 7)
+    desk.busy(WEI, 7)
+    desk.uow.add(ticket("HD-ANNA01"))
+
+    def another_router_takes_lenas_last_slot() -> None:
+        desk.uow.loads[LENA] += 1
+
+    desk.uow.meanwhile.append(another_router_takes_lenas_last_slot)
+    result = desk.router.route("HD-ANNA01", event_id="e1", now=NOW)
+
+    assert result.agent == WEI
+    assert (desk.uow.loads[LENA], desk.uow.loads[WEI]) == (8, 8)
+    assert [mail.to for mail in desk.notifier.mails()] == [(WEI,)]
+
+
+def test_a_freed_slot_passes_over_queued_tickets_solved_meanwhile() -> None:
+    desk = Desk()
+    desk.busy(LENA, 8)
+    desk.busy(WEI, 8)
+    desk.uow.add(ticket("HD-OLDER1", minutes_ago=10))
+    desk.uow.add(ticket("HD-NEWER1"))
+    for ref in ("HD-OLDER1", "HD-NEWER1"):
+        desk.router.route(ref, event_id=ref, now=NOW)
+    older = desk.uow.tickets["HD-OLDER1"]
+    desk.uow.tickets["HD-OLDER1"] = replace(older, status="solved")  # answered from the queue
+    desk.uow.loads[LENA] -= 1
+
+    result = desk.router.handle(
+        "CapacityFreed",
+        {"ref": "HD-L00000", "agent": LENA, "teams": ["general"]},
+        event_id="freed-1",
+        now=NOW,
+    )
+
+    assert (result.outcome, result.ref, result.agent) == ("assigned", "HD-NEWER1", LENA)
+    assert desk.uow.queue == {}
+
+
+def test_round_robin_takes_the_agents_in_turn_and_skips_those_away() -> None:
+    config = load_config(
+        Path(__file__).resolve().parents[1] / "data" / "config" / "round_robin.yaml"
+    )
+    uow = FakeUnitOfWork(config)
+    records = FakeRecords(uow)
+    router = Router(
+        uow=uow,
+        repo=records,  # type: ignore[arg-type]
+        notifier=fake_notifier(records, config),
+        config=config,
+    )
+    refs = [f"HD-RR{n:04d}" for n in range(4)]
+    for ref in refs:
+        uow.add(ticket(ref))
+
+    agents = [router.route(ref, event_id=ref, now=NOW).agent for ref in refs]
+
+    assert agents == [
+        "ann@support.example",
+        "bob@support.example",
+        "cid@support.example",
+        "ann@support.example",
+    ]
