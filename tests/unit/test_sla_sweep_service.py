@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from fakes import FakeRecords, FakeUnitOfWork
+from fakes import FakeRecords, FakeUnitOfWork, fake_notifier
 from helpdesk import sla, timers
 from helpdesk.config import Config, load_config
-from helpdesk.events import to_detail
+from helpdesk.events import CapacityFreed, to_detail
 from helpdesk.model import Ticket
 from helpdesk.services.clocks import Change, apply, calendar_of
+from helpdesk.services.routing import Router
 from helpdesk.services.sla_notices import (
     escalation_recipients,
     reader_language,
@@ -242,3 +243,26 @@ def test_agents_read_in_their_first_language_and_everyone_else_in_the_desks() ->
     assert reader_language("wei@support.example", STANDARD) == "zh"
     assert reader_language("lena@support.example", STANDARD) == "en"
     assert reader_language("maria@support.example", STANDARD) == "en"
+
+
+def test_an_escalated_ticket_goes_to_the_new_teams_agent_and_frees_the_old_agents_slot() -> None:
+    uow, sweep = desk(ESCALATING)
+    uow.loads["lena@support.example"] = 1  # the ticket's slot
+    records = FakeRecords(uow)
+    router = Router(
+        uow=uow,
+        repo=records,  # type: ignore[arg-type]
+        notifier=fake_notifier(records, ESCALATING),
+        config=ESCALATING,
+    )
+
+    sweep.run(DUE)
+    [escalated] = [e for e in uow.events() if e.kind == "TicketEscalated"]
+    result = router.handle(escalated.kind, to_detail(escalated), event_id="x1", now=DUE)
+
+    assert (result.outcome, result.agent) == ("assigned", "omar@support.example")
+    assert uow.tickets["HD-AAAAAA"].assignee == "omar@support.example"
+    assert (uow.loads["lena@support.example"], uow.loads["omar@support.example"]) == (0, 1)
+    assert uow.events()[-1] == CapacityFreed(
+        "HD-AAAAAA", "lena@support.example", ["general", "billing"]
+    )
