@@ -136,9 +136,7 @@ def test_a_stranger_answering_our_mail_to_a_customer_never_joins_her_ticket(
 
 
 def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_linked_to_it() -> None:
-    from helpdesk.aws.dynamodb import DynamoRepository
-    from helpdesk.runtime import load_config_once
-    from helpdesk.services.clocks import Change, apply
+    from committing import set_status
 
     scenario = load_scenario(SCENARIOS / "intake_reply_to_closed_ticket.yaml")
     assert scenario.start is not None
@@ -148,11 +146,7 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_linked_to_it() -> None:
         player.run(1, opening)
         # Closing is the auto-close sweep's job, days after solving; here it is done
         # directly, the way every writer changes a ticket.
-        repo = DynamoRepository(stack.resolver.ref("DomainTable") if stack.resolver else "")
-        config = load_config_once(str(stack.config_path))
-        first = repo.get_ticket(player.ticket(1)["ref"])
-        closed, timers = apply(first, Change(status="closed"), at=stack.clock.read(), config=config)
-        repo.commit_legacy(closed, timers=timers)
+        set_status(stack, player.ticket(1)["ref"], "closed")
         player.run(2, reply)
         state = build_state(stack)
 

@@ -82,7 +82,7 @@ def test_a_breached_ticket_moves_to_tier2_and_its_lead_is_mailed() -> None:
                 ":evt": {"S": "EVT#"},
             },
         )["Items"]
-        kinds = [item["kind"]["S"] for item in history]
+        kinds = [entry["M"]["kind"]["S"] for item in history for entry in item["entries"]["L"]]
         assert "sla_breach" in kinds and "escalated" in kinds
 
 

@@ -15,11 +15,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from committing import set_status
 
 from helpdesk.aws.dynamodb import DynamoRepository
-from helpdesk.config import load_config
-from helpdesk.services.clocks import Change, apply
-from helpdesk.services.stats import ticket_changes
 from helpdesk_local.scenario import Player, ReplyStep, load_scenario
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
@@ -40,18 +38,8 @@ def repository(stack: LocalStack) -> DynamoRepository:
 
 
 def solve(stack: LocalStack, ref: str) -> None:
-    """What ``#status solved`` does: the clocks' change committed with its aggregates."""
-    repo = repository(stack)
-    config = load_config(stack.config_path)
-    ticket = repo.get_ticket(ref)
-    now = stack.clock.read()
-    updated, timer_changes = apply(ticket, Change(status="solved"), at=now, config=config)
-    repo.commit_legacy(
-        updated,
-        timers=timer_changes,
-        history=[("status", {"to": "solved"})],
-        also=ticket_changes(ticket, updated, at=now, config=config),
-    )
+    """What ``#status solved`` does: the change committed with everything that follows."""
+    set_status(stack, ref, "solved")
 
 
 def play(stack: LocalStack, name: str) -> Player:

@@ -7,12 +7,11 @@ of ``helpdesk.aws``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from datetime import date
 
-    from helpdesk.events import DomainEvent
     from helpdesk.model import Contact, Message, Ticket
     from helpdesk.services.stats import DayFigures
     from helpdesk.unit_of_work import Claim, TicketChange
@@ -57,10 +56,10 @@ class Mailer(Protocol):
 
 
 class Publisher(Protocol):
-    """Puts events on the bus. Only the outbox relay uses it: services record events on
-    the change they commit instead."""
+    """Puts ``(detail-type, detail)`` pairs on the bus. Only the outbox relay uses it:
+    services record events on the change they commit instead (the outbox)."""
 
-    def publish(self, events: Sequence[DomainEvent]) -> None: ...
+    def publish(self, events: Sequence[tuple[str, dict[str, Any]]]) -> None: ...
 
 
 class ReportFigures(Protocol):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk import sla, timers
 from helpdesk.clock import iso
+from helpdesk.errors import NotFound
 from helpdesk.events import DomainEvent, SlaBreached, SlaWarning, TicketEscalated
 from helpdesk.model import Ticket
 from helpdesk.unit_of_work import TicketChange, change_ticket
@@ -107,10 +108,11 @@ class SlaSweep:
                 before=ticket, after=updated, at=now, events=notices, history=history
             )
 
-        if self.uow.find(ref) is None:
+        try:
+            ticket = change_ticket(self.uow, ref, sweep)
+        except NotFound:
             self.repo.move_timer(ref, timers.SLA, expected_key=timer.due_key, due=None)
             return
-        ticket = change_ticket(self.uow, ref, sweep)
         if reported:
             _count(result, reported)
             return
