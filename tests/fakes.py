@@ -8,6 +8,7 @@ stack (tests/integration) is where the real adapters run.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,7 @@ from helpdesk.effects import (
     TakeSlot,
 )
 from helpdesk.errors import NotFound, TransientError
-from helpdesk.events import DomainEvent
+from helpdesk.events import DomainEvent, parse, to_detail
 from helpdesk.mail.compose import OutboundMail
 from helpdesk.model import Contact, Message, Ticket
 from helpdesk.services.notify import Notifier
@@ -48,15 +49,27 @@ from helpdesk.unit_of_work import (
 
 @dataclass
 class FakePublisher:
-    """The bus: every event published, in order."""
+    """The bus: every ``(detail-type, detail)`` pair put on it, in order, as the outbox relay
+    puts them (helpdesk.ports.Publisher). ``events`` reads them back as typed events, so
+    every test also checks that what a commit records survives the wire."""
 
-    events: list[DomainEvent] = field(default_factory=list)
+    entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        self.events.extend(events)
+    def publish(self, events: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        # Through JSON, as the outbox item carries them (ticket_store: a JSON string).
+        self.entries.extend(
+            (kind, json.loads(json.dumps(detail, default=str, ensure_ascii=False)))
+            for kind, detail in events
+        )
+
+    @property
+    def events(self) -> list[DomainEvent]:
+        parsed = [parse(kind, detail) for kind, detail in self.entries]
+        assert all(event is not None for event in parsed), self.kinds()
+        return [event for event in parsed if event is not None]
 
     def kinds(self) -> list[str]:
-        return [event.kind for event in self.events]
+        return [kind for kind, _ in self.entries]
 
 
 @dataclass
@@ -155,7 +168,8 @@ class FakeUnitOfWork:
         for effect in derived.effects:
             self._apply(effect)
         self.commits += 1
-        self.bus.publish(derived.events)
+        # The relay publishes the commit's outbox item once it is written (and only then).
+        self.bus.publish([(event.kind, to_detail(event)) for event in derived.events])
         return stored
 
     def _apply(self, effect: object) -> None:

@@ -57,7 +57,7 @@ def opened(uow: FakeUnitOfWork) -> Ticket:
 def desk() -> tuple[FakeUnitOfWork, Ticket]:
     uow = FakeUnitOfWork(CONFIG)
     ticket = opened(uow)
-    uow.bus.events.clear()  # what follows is what the agent's action tells
+    uow.bus.entries.clear()  # what follows is what the agent's action tells
     return uow, ticket
 
 
