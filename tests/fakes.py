@@ -382,41 +382,24 @@ class FakeRecords:
     def stop_waiting(self, ref: str) -> None:
         self.uow.queue.pop(ref, None)
 
-    def waiting(self, team: str, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        """``team``'s queue entries, oldest first, as routing reads them."""
+    def waiting(self, team: str, *, limit: int | None = None) -> Iterator[StartWaiting]:
+        """``team``'s queue entries, oldest first."""
         entries = sorted(
             (entry for entry in self.uow.queue.values() if entry.team == team),
             key=lambda entry: (entry.created_at, entry.ref),
         )
-        for entry in entries[:limit]:
-            yield {
-                "ref": entry.ref,
-                "team": entry.team,
-                "GSI1SK": f"{entry.created_at.isoformat()}#{entry.ref}",
-            }
+        yield from entries[:limit]
 
     # ------------------------------------------------------------------ agents' loads
-    # Routing still reads loads by their table keys (AGENT#<email>, LOAD) and turns a team's
-    # round-robin cursor (TEAM#<team>, CURSOR); these answer from the unit of work's loads.
-    def get_items(
-        self, keys: Iterable[tuple[str, str]], *, consistent: bool = True
-    ) -> dict[tuple[str, str], dict[str, Any]]:
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        for pk, sk in keys:
-            agent = pk.removeprefix("AGENT#")
-            if sk == "LOAD" and pk.startswith("AGENT#") and agent in self.uow.loads:
-                found[(pk, sk)] = {"open": self.uow.loads[agent]}
-        return found
+    def agent_loads(
+        self, agents: Iterable[str], *, contact_email: str | None = None
+    ) -> tuple[dict[str, int], Contact | None]:
+        contact = self.uow.contact(contact_email) if contact_email else None
+        return {agent: self.uow.loads[agent] for agent in agents}, contact
 
-    def get_contact_and_items(
-        self, email: str, keys: Iterable[tuple[str, str]]
-    ) -> tuple[Contact | None, dict[tuple[str, str], dict[str, Any]]]:
-        return self.uow.contact(email), self.get_items(keys)
-
-    def update(self, pk: str, sk: str, expression: str, **_: Any) -> dict[str, Any] | None:
-        assert pk.startswith("TEAM#") and sk == "CURSOR", (pk, sk)
-        self.turns[pk.removeprefix("TEAM#")] += 1
-        return {"turn": self.turns[pk.removeprefix("TEAM#")]}
+    def next_turn(self, team: str) -> int:
+        self.turns[team] += 1
+        return self.turns[team] - 1
 
 
 @dataclass(frozen=True)

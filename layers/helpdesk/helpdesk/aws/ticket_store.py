@@ -45,6 +45,7 @@ from helpdesk.aws.dynamodb import (
     ticket_from_item,
     ticket_item,
 )
+from helpdesk.clock import parse_iso
 from helpdesk.effects import (
     Count,
     CountBacklog,
@@ -312,9 +313,37 @@ class DynamoTicketStore(DynamoRepository):
     def stop_waiting(self, ref: str) -> None:
         self.delete(f"TICKET#{ref}", "QUEUE")
 
-    def waiting(self, team: str, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        """Queue entries of ``team``, oldest first."""
-        return self.index_items(f"QUEUE#{team}", limit=limit)
+    def waiting(self, team: str, *, limit: int | None = None) -> Iterator[StartWaiting]:
+        """Tickets waiting in ``team``'s queue, oldest first."""
+        for item in self.index_items(f"QUEUE#{team}", limit=limit):
+            created, _, ref = str(item["GSI1SK"]).rpartition("#")
+            yield StartWaiting(ref, team, parse_iso(created))
+
+    # ------------------------------------------------------------------ agents
+    def agent_loads(
+        self, agents: Iterable[str], *, contact_email: str | None = None
+    ) -> tuple[dict[str, int], Contact | None]:
+        """The open tickets each agent holds (and a contact, when asked), in one request."""
+        keys = {agent: (f"AGENT#{agent.lower()}", "LOAD") for agent in agents}
+        if contact_email is None:
+            contact, items = None, self.get_items(keys.values())
+        else:
+            contact, items = self.get_contact_and_items(contact_email, keys.values())
+        return {
+            agent: int(items.get(key, {}).get("open", 0)) for agent, key in keys.items()
+        }, contact
+
+    def next_turn(self, team: str) -> int:
+        """The team's round-robin turn (an atomic counter: two routers never share a turn)."""
+        item = self.update(
+            f"TEAM#{team}",
+            "CURSOR",
+            "ADD #turn :one",
+            names={"#turn": "turn"},
+            values={":one": 1},
+            return_new=True,
+        )
+        return int((item or {}).get("turn", 1)) - 1
 
     # ------------------------------------------------------------------ report figures
     def read_day(self, day: date) -> DayFigures:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from helpdesk.clock import parse_iso
-from helpdesk.effects import TakeSlot, holder
+from helpdesk.effects import StartWaiting, TakeSlot, holder
 from helpdesk.mail.compose import OutboundMail, subject_with_token
 from helpdesk.model import ACTIVE_STATUSES, UNATTENDED_FLAGS, Ticket
 from helpdesk.unit_of_work import (
@@ -162,17 +162,20 @@ class Router:
         teams = detail.get("teams") or (list(member.teams) if member else [])
         seen: set[str] = set()
         for _ in range(QUEUE_LOOKAHEAD):
-            oldest: dict[str, Any] | None = None
+            oldest: StartWaiting | None = None
             for team in teams:
                 for entry in self.repo.waiting(team, limit=len(seen) + 1):
-                    if entry["ref"] in seen:
+                    if entry.ref in seen:
                         continue
-                    if oldest is None or entry["GSI1SK"] < oldest["GSI1SK"]:
+                    if oldest is None or (entry.created_at, entry.ref) < (
+                        oldest.created_at,
+                        oldest.ref,
+                    ):
                         oldest = entry
                     break
             if oldest is None:
                 return RouteResult("empty")
-            ref = str(oldest["ref"])
+            ref = oldest.ref
             seen.add(ref)
             result = self.route(ref, event_id=event_id, now=now)
             if result.outcome in ("assigned", "queued"):
@@ -195,12 +198,12 @@ class Router:
         the open tickets of its team's members, when already read)."""
         members = [a for a in self.config.agents_of(ticket.team) if not a.away]
         if loads is None:
-            loads = self._loads_and_contact([a.email for a in members], None)[0]
+            loads = self.repo.agent_loads([a.email for a in members])[0]
         with_room = [a for a in members if loads[a.email] < a.capacity]
         speaks = [a for a in with_room if ticket.language in self.config.languages_of(a)]
         others = [a for a in with_room if a not in speaks]
         if self.config.assignment == "round_robin":
-            turn = self._next_turn(ticket.team)
+            turn = self.repo.next_turn(ticket.team)
             return _rotated(speaks, turn) + _rotated(others, turn)
 
         def by_load(agent: Agent) -> tuple[float, int]:
@@ -216,7 +219,7 @@ class Router:
         AlreadyClaimed when this event routed it already."""
         members = [a.email for a in self.config.agents_of(ticket.team) if not a.away]
         # The contact is read with the loads, for the assignment mail that follows.
-        loads, contact = self._loads_and_contact(members, ticket.contact_email)
+        loads, contact = self.repo.agent_loads(members, contact_email=ticket.contact_email)
         for agent in self.candidates(ticket, loads=loads):
             updated = replace(ticket, assignee=agent.email, updated_at=now)
             try:
@@ -242,30 +245,6 @@ class Router:
             self.notifier.send(mail, key=event_id, now=now)
             return RouteResult("assigned", ticket.ref, agent.email)
         return None
-
-    def _loads_and_contact(
-        self, agents: Sequence[str], contact_email: str | None
-    ) -> tuple[dict[str, int], Contact | None]:
-        """The open tickets of each agent (and a contact, when asked), in one request."""
-        keys = {agent: (f"AGENT#{agent.lower()}", "LOAD") for agent in agents}
-        contact = None
-        if contact_email is None:
-            items = self.repo.get_items(keys.values())
-        else:
-            contact, items = self.repo.get_contact_and_items(contact_email, keys.values())
-        loads = {agent: int(items.get(key, {}).get("open", 0)) for agent, key in keys.items()}
-        return loads, contact
-
-    def _next_turn(self, team: str) -> int:
-        item = self.repo.update(
-            f"TEAM#{team}",
-            "CURSOR",
-            "ADD #turn :one",
-            names={"#turn": "turn"},
-            values={":one": 1},
-            return_new=True,
-        )
-        return int((item or {}).get("turn", 1)) - 1
 
     def _already_routed(self, ref: str, event_id: str, now: datetime) -> RouteResult:
         """This event assigned the ticket before: the mail to its agent is sent once more
