@@ -18,15 +18,18 @@ def load_config_once(path: str) -> Config:
     return load_config(path)
 
 
-@cache
 def ticket_store() -> DynamoTicketStore:
     """The unit of work on the function's table (it is also the repository of the
-    function's other records), created once per container."""
-    from helpdesk.aws.ticket_store import DynamoTicketStore
+    function's other records), created once per container and configuration."""
     from helpdesk.settings import require
 
-    return DynamoTicketStore(
-        require("TABLE_NAME"),
-        config=load_config_once(require("HELPDESK_CONFIG")),
-        timer_shards=int(require("TIMER_SHARDS")),
+    return _ticket_store(
+        require("TABLE_NAME"), require("HELPDESK_CONFIG"), int(require("TIMER_SHARDS"))
     )
+
+
+@cache
+def _ticket_store(table: str, config_path: str, timer_shards: int) -> DynamoTicketStore:
+    from helpdesk.aws.ticket_store import DynamoTicketStore
+
+    return DynamoTicketStore(table, config=load_config_once(config_path), timer_shards=timer_shards)
