@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from helpdesk.aws.ticket_store import DynamoTicketStore
-from helpdesk.config import load_config
+from helpdesk.config import Config, load_config
+from helpdesk.events import to_detail
 from helpdesk.model import Ticket
 from helpdesk.services.clocks import Change, apply
 from helpdesk.unit_of_work import TicketChange, change_ticket
@@ -32,3 +36,27 @@ def set_status(stack: LocalStack, ref: str, status: str) -> Ticket:
         )
 
     return change_ticket(store, ref, change)
+
+
+class KeptEventsStore(DynamoTicketStore):
+    """The unit of work, keeping each commit's events for the test instead of writing them
+    to the outbox: the test alone decides where they are delivered (as a consumer's input
+    of a documented shape, or not at all)."""
+
+    def __init__(self, table: str, *, config: Config, timer_shards: int = 4) -> None:
+        super().__init__(table, config=config, timer_shards=timer_shards)
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def commit(self, change: TicketChange) -> Ticket:
+        self.events.extend((event.kind, to_detail(event)) for event in change.events)
+        return super().commit(replace(change, events=()))
+
+
+def kept_events_store(stack: LocalStack, config: Config | None = None) -> KeptEventsStore:
+    """A :class:`KeptEventsStore` on the stack's table."""
+    shards = int(stack.functions["survey_dispatch"].environment["TIMER_SHARDS"])
+    return KeptEventsStore(
+        stack.resolver.ref("DomainTable") if stack.resolver else "",
+        config=config or load_config(stack.config_path),
+        timer_shards=shards,
+    )

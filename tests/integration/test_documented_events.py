@@ -179,29 +179,14 @@ def test_an_object_outside_the_inbound_prefix_is_not_a_ticket(stack: LocalStack)
 # ------------------------------------------------------------------ EventBridge -> SQS
 
 
-class Recorder:
-    """A publisher that keeps the events instead of putting them on the bus: the test then
-    delivers each, in the documented envelope, to the function under test."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def publish(self, events: Any) -> None:
-        self.events.extend(events)
-
-
 def test_the_documented_eventbridge_envelope_through_sqs_acknowledges_and_routes(
     stack: LocalStack,
 ) -> None:
-    from helpdesk.aws.dynamodb import DynamoRepository
+    from committing import kept_events_store
 
     config = load_config(stack.config_path)
     assert stack.resolver is not None
-    repo = DynamoRepository(
-        stack.resolver.ref("DomainTable"),
-        timer_shards=int(stack.functions["acknowledge"].environment["TIMER_SHARDS"]),
-    )
-    recorder = Recorder()
+    store = kept_events_store(stack, config)
     submission = validate_form(
         {
             "name": "Anna",
@@ -211,8 +196,8 @@ def test_the_documented_eventbridge_envelope_through_sqs_acknowledges_and_routes
         },
         config,
     )
-    take_in_form(submission, repo=repo, publisher=recorder, config=config, now=MONDAY_MORNING)
-    [(detail_type, detail)] = recorder.events
+    take_in_form(submission, uow=store, config=config, now=MONDAY_MORNING)
+    [(detail_type, detail)] = store.events
 
     envelope = event("eventbridge_envelope.json")
     envelope["detail-type"] = detail_type

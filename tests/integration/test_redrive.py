@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from committing import kept_events_store
 
 from helpdesk_local.cli import main
 from helpdesk_local.faults import faults_on
@@ -237,25 +238,14 @@ def test_an_event_eventbridge_could_not_deliver_reaches_its_target_queue_after_t
     """EventBridge's dead letter is the event itself with RULE_ARN, TARGET_ARN, ERROR_CODE
     and ERROR_MESSAGE message attributes (https://docs.aws.amazon.com/eventbridge/latest/
     userguide/eb-rule-dlq.html); the redrive sends it to the target queue it missed."""
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import load_config
     from helpdesk.services.form_intake import take_in_form, validate_form
 
     assert stack.resolver is not None
     config = load_config(stack.config_path)
-    repo = DynamoRepository(
-        stack.resolver.ref("DomainTable"),
-        timer_shards=int(stack.functions["acknowledge"].environment["TIMER_SHARDS"]),
-    )
-    published: list[tuple[str, dict[str, Any]]] = []
-
-    class Keep:
-        def publish(self, events: Any) -> None:
-            published.extend(events)
-
-    take_in_form(validate_form(FORM, config), repo=repo, publisher=Keep(), config=config,
-                 now=stack.clock.peek())  # fmt: skip
-    [(detail_type, detail)] = published
+    store = kept_events_store(stack, config)
+    take_in_form(validate_form(FORM, config), uow=store, config=config, now=stack.clock.peek())
+    [(detail_type, detail)] = store.events
     event = {
         "version": "0", "id": "5e1f0c2a-9d3b-4f6e-8a71-2c4b6d8e0f13",
         "detail-type": detail_type, "source": "helpdesk", "account": "123456789012",

@@ -77,13 +77,14 @@ def route_event(ref: str, *, event_id: str | None = None) -> dict[str, Any]:
 def unrouted_tickets(stack: LocalStack, count: int) -> list[str]:
     """Tickets written straight to the table, with no TicketOpened published: only the
     test's own route invocations decide who gets them."""
-    from helpdesk.aws.dynamodb import DynamoRepository
+    from committing import KeptEventsStore
+
     from helpdesk.config import load_config
     from helpdesk.model import Message
     from helpdesk.services.tickets import NewRequest, open_ticket
 
-    repo = DynamoRepository(table(stack))
     config = load_config(CONFIGS / "one_agent.yaml")
+    store = KeptEventsStore(table(stack), config=config)
     refs = []
     for number in range(count):
         now = stack.clock.read()
@@ -96,7 +97,7 @@ def unrouted_tickets(stack: LocalStack, count: int) -> list[str]:
                 contact_name=f"Customer {number}",
                 language="en",
             ),
-            repo=repo,
+            uow=store,
             config=config,
             now=now,
             first_message=Message(

@@ -46,37 +46,24 @@ class DwindlingContext(LambdaContext):
         return value
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def publish(self, events: Any) -> None:
-        self.events.extend(events)
-
-
 def ticket_opened_batch(stack: LocalStack, customers: list[str], queue: str) -> dict[str, Any]:
     """One SQS batch holding the TicketOpened event of a new ticket per customer, in the
     EventBridge envelope the rule delivers (tests/data/events)."""
-    from helpdesk.aws.dynamodb import DynamoRepository
+    from committing import kept_events_store
 
     assert stack.resolver is not None
     config = load_config(stack.config_path)
-    repo = DynamoRepository(
-        stack.resolver.ref("DomainTable"),
-        timer_shards=int(stack.functions["acknowledge"].environment["TIMER_SHARDS"]),
-    )
-    recorder = Recorder()
+    store = kept_events_store(stack, config)
     for customer in customers:
         fields = {"name": "Anna", "email": customer, "subject": "Where is my order?",
                   "message": "It has been two weeks."}  # fmt: skip
         submission = validate_form(fields, config)
-        take_in_form(submission, repo=repo, publisher=recorder, config=config,
-                     now=MONDAY_MORNING)  # fmt: skip
+        take_in_form(submission, uow=store, config=config, now=MONDAY_MORNING)
     events = REPO / "tests" / "data" / "events"
     envelope = json.loads((events / "eventbridge_envelope.json").read_text(encoding="utf-8"))
     [record] = json.loads((events / "sqs_event.json").read_text(encoding="utf-8"))["Records"]
     records = []
-    for detail_type, detail in recorder.events:
+    for detail_type, detail in store.events:
         body = {**envelope, "id": str(uuid.uuid4()), "detail-type": detail_type,
                 "detail": detail}  # fmt: skip
         one = copy.deepcopy(record)

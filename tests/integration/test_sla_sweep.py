@@ -223,4 +223,3 @@ def put_closed_tickets(stack: LocalStack, count: int) -> None:
                 }
             ),
         )
-
