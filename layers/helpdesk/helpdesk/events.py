@@ -1,0 +1,241 @@
+"""What happened to a ticket: one frozen dataclass per event kind.
+
+An event's kind is its class name; it is the EventBridge detail-type, and the consumers'
+table (:data:`helpdesk.routes.CONSUMERS`) and the template's rules speak of the same names.
+Each event carries a snapshot of what its consumers need, so that none re-reads the ticket.
+
+Events are recorded by a change to a ticket and written with it, in the same transaction,
+as the commit's outbox item; the publish function puts them on the bus from the table's
+stream (docs/ARCHITECTURE.md, "Publishing"). :func:`to_detail` and :func:`parse` are the
+two directions of the wire format: the keys are the ones the consumers read since the
+first wave (``from`` is spelled ``sender`` in Python).
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar
+
+# Characters of a message carried in an event: enough for a notice's excerpt, small
+# enough that the outbox item stays within a write unit or two.
+EVENT_TEXT_LIMIT = 4000
+
+
+def _wire(key: str) -> Any:
+    """A field whose key on the wire differs from its Python name (``from``)."""
+    return field(metadata={"key": key})
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    ref: str
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+
+@dataclass(frozen=True)
+class TicketOpened(DomainEvent):
+    subject: str
+    status: str
+    priority: str
+    team: str
+    category: str | None
+    language: str
+    channel: str
+    tier: str
+    policy: str
+    contact: dict[str, str]
+    created_at: str
+    sla: dict[str, Any]
+    flags: list[str]
+    # False when intake decided that nobody is to be answered (a robot, a loop, a cap).
+    notify: bool
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CustomerReplied(DomainEvent):
+    sender: str = _wire("from")
+    text: str = ""
+    status: str = ""
+    previous_status: str = ""
+
+
+@dataclass(frozen=True)
+class AgentReplied(DomainEvent):
+    sender: str = _wire("from")
+    message: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class StatusChanged(DomainEvent):
+    status: str
+    previous_status: str
+    by: str
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class TicketAssigned(DomainEvent):
+    agent: str
+    by: str
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class TeamChanged(DomainEvent):
+    team: str
+    previous_team: str
+
+
+@dataclass(frozen=True)
+class CapacityFreed(DomainEvent):
+    """An agent's open load went down (``ref`` is the ticket that left it): route fills
+    the slot from the agent's teams."""
+
+    agent: str
+    teams: list[str]
+
+
+@dataclass(frozen=True)
+class CommandRejected(DomainEvent):
+    agent: str
+    errors: list[str]
+    commands: list[str]
+    key: str
+    message_id: str | None
+
+
+@dataclass(frozen=True)
+class _SlaNotice(DomainEvent):
+    event_id: str
+    kind_of_event: str = _wire("kind")
+    clock: str = ""
+    due: str = ""
+    at: str = ""
+    priority: str = ""
+    status: str = ""
+    team: str = ""
+    new_team: str | None = None
+    assignee: str | None = None
+    subject: str = ""
+    contact: dict[str, str] = field(default_factory=dict)
+    language: str = ""
+    policy: str = ""
+    sla: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SlaWarning(_SlaNotice):
+    pass
+
+
+@dataclass(frozen=True)
+class SlaBreached(_SlaNotice):
+    pass
+
+
+@dataclass(frozen=True)
+class TicketEscalated(DomainEvent):
+    event_id: str
+    team: str
+    previous_team: str
+    reason: str
+    clock: str
+    assignee: str | None
+    priority: str
+    status: str
+    category: str | None
+    language: str
+    channel: str
+    tier: str
+    subject: str
+    contact: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SurveyAnswered(DomainEvent):
+    score: int
+    effort: int | None
+    comment: str | None
+    low: bool
+    team: str
+    answered_at: str
+
+
+KINDS: dict[str, type[DomainEvent]] = {
+    cls.__name__: cls
+    for cls in (
+        TicketOpened,
+        CustomerReplied,
+        AgentReplied,
+        StatusChanged,
+        TicketAssigned,
+        TeamChanged,
+        CapacityFreed,
+        CommandRejected,
+        SlaWarning,
+        SlaBreached,
+        TicketEscalated,
+        SurveyAnswered,
+    )
+}
+
+
+def _key(name: str, metadata: Any) -> str:
+    return str(metadata.get("key", name))
+
+
+def to_detail(event: DomainEvent) -> dict[str, Any]:
+    """The event's detail as the bus carries it (JSON-ready)."""
+    return {_key(f.name, f.metadata): getattr(event, f.name) for f in fields(event)}
+
+
+def parse(kind: str, detail: dict[str, Any]) -> DomainEvent | None:
+    """The event of detail-type ``kind``; None for a kind this desk does not know.
+
+    Keys the class does not have are ignored and missing optional ones take their
+    defaults, so that an event written by the previous version still reads.
+    """
+    cls = KINDS.get(kind)
+    if cls is None:
+        return None
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        key = _key(f.name, f.metadata)
+        if key in detail:
+            values[f.name] = detail[key]
+        elif f.default is MISSING and f.default_factory is MISSING:
+            values[f.name] = None
+    return cls(**values)
+
+
+def with_kind(event: DomainEvent) -> dict[str, Any]:
+    """``{"kind": ..., "detail": ...}``: one entry of a commit's outbox item."""
+    return {"kind": event.kind, "detail": to_detail(event)}
+
+
+__all__ = [
+    "EVENT_TEXT_LIMIT",
+    "KINDS",
+    "AgentReplied",
+    "CapacityFreed",
+    "ClassVar",
+    "CommandRejected",
+    "CustomerReplied",
+    "DomainEvent",
+    "SlaBreached",
+    "SlaWarning",
+    "StatusChanged",
+    "SurveyAnswered",
+    "TeamChanged",
+    "TicketAssigned",
+    "TicketEscalated",
+    "TicketOpened",
+    "parse",
+    "to_detail",
+    "with_kind",
+]
