@@ -28,8 +28,8 @@ def router() -> Router:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.aws.ses import SesMailer
     from helpdesk.aws.ssm import secret_parameter
+    from helpdesk.notices import Notifier
     from helpdesk.runtime import load_config_once
-    from helpdesk.services.notify import Notifier
     from helpdesk.services.routing import Router
 
     repo = DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS")))

@@ -9,19 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from helpdesk import sla, timers
 from helpdesk.aws.dynamodb import DueTimer
 from helpdesk.config import Config, load_config
 from helpdesk.errors import Conflict, TransientError
 from helpdesk.model import Ticket
 from helpdesk.services.clocks import Change, apply, calendar_of
-from helpdesk.services.sla_notices import (
-    escalation_recipients,
-    reader_language,
-    warning_recipients,
-)
 from helpdesk.services.sla_sweep import LEASE, MARKER_PREFIX, SlaSweep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -326,27 +319,3 @@ def test_one_ticket_that_cannot_be_swept_does_not_hold_up_the_others() -> None:
 
     assert [ref for ref, _ in result.failed] == ["HD-BBBBBB"]
     assert publisher.types() == ["SlaWarning"]
-
-
-@pytest.mark.parametrize(
-    ("assignee", "expected"),
-    [("lena@support.example", ("lena@support.example",)), (None, ("maria@support.example",))],
-)
-def test_a_warning_goes_to_the_assignee_or_else_to_the_team_lead(
-    assignee: str | None, expected: tuple[str, ...]
-) -> None:
-    assert warning_recipients({"assignee": assignee, "team": "general"}, STANDARD) == expected
-
-
-def test_an_escalation_reaches_both_teams_leads_and_the_assignee_once_each() -> None:
-    detail = {"team": "general", "new_team": "tier2", "assignee": "omar@support.example"}
-    assert escalation_recipients(detail, STANDARD) == (
-        "maria@support.example",
-        "omar@support.example",
-    )
-
-
-def test_agents_read_in_their_first_language_and_everyone_else_in_the_desks() -> None:
-    assert reader_language("wei@support.example", STANDARD) == "zh"
-    assert reader_language("lena@support.example", STANDARD) == "en"
-    assert reader_language("maria@support.example", STANDARD) == "en"
