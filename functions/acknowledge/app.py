@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from helpdesk import clock, events
+from helpdesk import clock
 from helpdesk.aws.sqs_batch import process_while_time_remains
 from helpdesk.settings import require
 
@@ -42,10 +42,10 @@ def notifier() -> Notifier:
 def record_handler(record: SQSRecord) -> None:
     event = EventBridgeEvent(record.json_body)
     logger.append_keys(ticket=event.detail.get("ref"))
+    from helpdesk import events, notices
+
     typed = events.parse(event.detail_type, event.detail)
     if typed is not None:
-        from helpdesk import notices
-
         notices.handle(typed, notifier(), now=clock.now())
 
 

@@ -11,7 +11,7 @@ Exactly once, through overlapping sweeps and crashes, per (ticket, clock, kind, 
    timer is held ``LEASE`` ahead. Of two overlapping sweeps one commits; the other re-reads
    and finds nothing left to report.
 2. The events are published. Each carries ``event_id`` = ``<clock>:<kind>:<due>``, on which
-   consumers de-duplicate (the mail keys of :mod:`helpdesk.services.sla_notices`).
+   consumers de-duplicate (the mail keys of :mod:`helpdesk.notices.sla`).
 3. The markers are deleted and the timer handed back to the clock's next due instant,
    unless a writer moved it meanwhile.
 
