@@ -13,16 +13,8 @@ from conftest import MONDAY_MORNING
 from helpdesk.aws.dynamodb import DynamoRepository
 from helpdesk.aws.sent_mail import DynamoSentMail
 from helpdesk.mail.compose import OutboundMail
-from helpdesk.notices.outbound import (
-    LEASE,
-    Claim,
-    MailClaimed,
-    Quota,
-    QuotaSpent,
-    SentRecord,
-    message_id_of,
-    send_once,
-)
+from helpdesk.notices import outbound
+from helpdesk.notices.outbound import Claim, MailClaimed, Quota, QuotaSpent, SentRecord
 from helpdesk_local.stack import LocalStack
 
 KEY = b"s" * 32
@@ -45,15 +37,29 @@ def repo() -> Iterator[DynamoRepository]:
         yield DynamoRepository(stack.resolver.ref("DomainTable"))
 
 
-def mail(ref: str | None = "HD-AAAAAA", to: str = "anna@example.com") -> OutboundMail:
+def mail() -> OutboundMail:
     return OutboundMail(
         kind="acknowledgement",
-        ticket=ref,
+        ticket="HD-AAAAAA",
         sender="support@support.example",
         sender_name="Example Support",
-        to=(to,),
+        to=("anna@example.com",),
         subject="[#HD-AAAAAA] We have your request",
         text="Thank you.\n",
+    )
+
+
+def send(repo: DynamoRepository, mailer: Mailer, *, days_later: int = 0) -> outbound.SendResult:
+    """The acknowledgement of HD-AAAAAA, sent once."""
+    return outbound.send_once(
+        mail(),
+        key="first",
+        sent_mail=DynamoSentMail(repo),
+        mailer=mailer,
+        domain=DOMAIN,
+        now=MONDAY_MORNING + timedelta(days=days_later),
+        message_id_key=KEY,
+        quotas=[quota(20)],
     )
 
 
@@ -63,13 +69,15 @@ def quota(limit: int) -> Quota:
 
 def claim(key: str, attempt: str = "a1") -> Claim:
     return Claim(
-        message_id_of("HD-AAAAAA", "acknowledgement", key, domain=DOMAIN, message_id_key=KEY),
+        outbound.message_id_of(
+            "HD-AAAAAA", "acknowledgement", key, domain=DOMAIN, message_id_key=KEY
+        ),
         "HD-AAAAAA",
         "acknowledgement",
         key,
         ("anna@example.com",),
         attempt,
-        MONDAY_MORNING + LEASE,
+        MONDAY_MORNING + outbound.LEASE,
     )
 
 
@@ -77,16 +85,7 @@ def test_a_sent_mail_is_one_record_that_threads_a_reply_back_to_its_ticket(
     repo: DynamoRepository,
 ) -> None:
     mailer = Mailer()
-    result = send_once(
-        mail(),
-        key="first",
-        sent_mail=DynamoSentMail(repo),
-        mailer=mailer,
-        domain=DOMAIN,
-        now=MONDAY_MORNING,
-        message_id_key=KEY,
-        quotas=[quota(20)],
-    )
+    result = send(repo, mailer)
 
     assert result.sent and len(mailer.sent) == 1
     assert f"Message-ID: <{result.message_id}>".encode() in mailer.sent[0]
@@ -142,14 +141,6 @@ def test_a_threading_pointer_written_before_the_records_moved_reads_as_a_sent_ma
     repo.put({"PK": f"MSGID#{message_id}", "SK": "MSGID", "ref": "HD-AAAAAA", "sender": ""})
     mailer = Mailer()
 
-    result = send_once(
-        mail(),
-        key="first",
-        sent_mail=DynamoSentMail(repo),
-        mailer=mailer,
-        domain=DOMAIN,
-        now=MONDAY_MORNING + timedelta(days=1),
-        message_id_key=KEY,
-    )
+    result = send(repo, mailer, days_later=1)
 
     assert (result.sent, result.reason, mailer.sent) == (False, "already_sent", [])

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from helpdesk.mail.compose import OutboundMail, subject_with_token
 from helpdesk.notices.outbound import (
@@ -25,6 +25,7 @@ from helpdesk.notices.outbound import (
 )
 
 if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.model import Contact, Message, Ticket
     from helpdesk.ports import Mailer
@@ -59,11 +60,13 @@ class Notifier:
 
     @cached_property
     def records(self) -> SentMail:
+        """The records of sent mail: ``sent_mail``, else those kept in the table of the
+        repository (the composition roots that do not pass their own give a DynamoDB one)."""
         if self.sent_mail is not None:
             return self.sent_mail
         from helpdesk.aws.sent_mail import DynamoSentMail
 
-        return DynamoSentMail(self.repo)  # type: ignore[arg-type]
+        return DynamoSentMail(cast("DynamoRepository", self.repo))
 
     def plus_address(self, ref: str) -> str:
         """The ticket's own address: a reply to it lands on the ticket whatever its subject."""

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk.errors import Conflict
 from helpdesk.model import Ticket
-from helpdesk.notices import tickets as notices
+from helpdesk.notices import tickets as ticket_notices
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
@@ -191,7 +191,7 @@ class Router:
                 return RouteResult("kept" if kept else "skipped", ref, kept)
             outcome, agent, assigned, contact = self._assign(ticket, event_id, now)
             if outcome == "assigned" and agent is not None and assigned is not None:
-                notices.assignment(
+                ticket_notices.assignment(
                     self.notifier, assigned, agent, key=event_id, now=now, contact=contact
                 )
                 return RouteResult("assigned", ref, agent)
@@ -358,7 +358,7 @@ class Router:
 
     def _tell(self, ref: str, agent: str, *, key: str, now: datetime) -> None:
         ticket = self.repo.get_ticket(ref)
-        notices.assignment(self.notifier, ticket, agent, key=key, now=now)
+        ticket_notices.assignment(self.notifier, ticket, agent, key=key, now=now)
 
 
 def _rotated(agents: Sequence[Agent], turn: int) -> list[Agent]:
