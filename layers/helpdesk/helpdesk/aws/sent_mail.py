@@ -9,9 +9,9 @@ mark of a mail that was sent: it reads as sent.
 
 Hourly counts are ``RATE#<scope>#<window>`` / ``RATE`` items with ``hits`` (the format of
 :meth:`DynamoRepository.count_in_window`). A claim with counts is one TransactWriteItems:
-DynamoDB applies all of it or none, and its CancellationReasons list one entry per item in
-request order, so the item whose condition failed says which limit was reached (DynamoDB
-API Reference, "TransactWriteItems", CancellationReasons).
+DynamoDB applies all of it or none, and its cancellation reasons are "ordered according to
+the ordering of the TransactWriteItems request parameter" (DynamoDB API Reference,
+"CancellationReason"), so the item whose condition failed says which limit was reached.
 """
 
 from __future__ import annotations
