@@ -33,8 +33,8 @@ from helpdesk.errors import NotFound, TransientError
 from helpdesk.events import DomainEvent, parse, to_detail
 from helpdesk.mail.compose import OutboundMail
 from helpdesk.model import Contact, Message, Ticket
-from helpdesk.services.notify import Notifier
-from helpdesk.services.outbound import SendResult
+from helpdesk.notices import Notifier
+from helpdesk.notices.outbound import SendResult
 from helpdesk.services.stats import DayFigures
 from helpdesk.unit_of_work import (
     AlreadyClaimed,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from helpdesk.services.notify import Notifier
+    from helpdesk.notices import Notifier
 
 logger = Logger()
 
@@ -27,8 +27,8 @@ def notifier() -> Notifier:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.aws.ses import SesMailer
     from helpdesk.aws.ssm import secret_parameter
+    from helpdesk.notices import Notifier
     from helpdesk.runtime import load_config_once
-    from helpdesk.services.notify import Notifier
 
     return Notifier(
         repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
@@ -42,7 +42,11 @@ def notifier() -> Notifier:
 def record_handler(record: SQSRecord) -> None:
     event = EventBridgeEvent(record.json_body)
     logger.append_keys(ticket=event.detail.get("ref"))
-    notifier().handle(event.detail_type, event.detail, now=clock.now())
+    from helpdesk import events, notices
+
+    typed = events.parse(event.detail_type, event.detail)
+    if typed is not None:
+        notices.handle(typed, notifier(), now=clock.now())
 
 
 @logger.inject_lambda_context

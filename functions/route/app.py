@@ -27,8 +27,8 @@ logger = Logger()
 def router() -> Router:
     from helpdesk.aws.ses import SesMailer
     from helpdesk.aws.ssm import secret_parameter
+    from helpdesk.notices import Notifier
     from helpdesk.runtime import load_config_once, ticket_store
-    from helpdesk.services.notify import Notifier
     from helpdesk.services.routing import Router
 
     repo = ticket_store()

@@ -143,24 +143,37 @@ FORM = {
 }
 
 
+@pytest.mark.parametrize(
+    ("queue", "operation", "kind"),
+    [
+        # To a customer: the claim and the recipient's hourly count are one transaction.
+        ("AcknowledgeQueue", "TransactWriteItems", "acknowledgement"),
+        # To an agent (no hourly count): the claim alone.
+        ("RouteQueue", "PutItem", "assignment"),
+    ],
+)
 def test_a_mail_whose_claim_was_written_but_whose_answer_was_lost_is_sent_once(
-    stack: LocalStack,
+    stack: LocalStack, queue: str, operation: str, kind: str
 ) -> None:
-    routing = stack.queue_sources.pop("RouteQueue")
+    held = {name: stack.queue_sources.pop(name) for name in ("AcknowledgeQueue", "RouteQueue")}
     try:
+        assert stack.post_form(FORM).status == 201
+        stack.queue_sources[queue] = held.pop(queue)
         with faults_on(
             stack,
             rate=1.0,
             services=("dynamodb",),
-            operations=("PutItem",),
+            operations=(operation,),
             lost_responses=True,
             limit=1,
         ) as faults:
-            assert stack.post_form(FORM).status == 201
+            stack.drain()
     finally:
-        stack.queue_sources["RouteQueue"] = routing
+        stack.queue_sources.update(held)
+    stack.drain()
     state = build_state(stack)
     assert faults.total == 1
+    assert len([m for m in state["outbox"] if m["kind"] == kind]) == 1
     assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
         ["anna@example.com"]
     ]

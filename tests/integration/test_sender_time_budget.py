@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from helpdesk.config import load_config
+from helpdesk.notices.outbound import LEASE
 from helpdesk.services.form_intake import take_in_form, validate_form
-from helpdesk.services.outbound import LEASE
 from helpdesk_local.cfn import load_template
 from helpdesk_local.stack import LambdaContext, LocalStack
 from helpdesk_local.state import build_state
@@ -112,7 +112,7 @@ def test_a_sender_with_time_to_spare_handles_the_whole_batch(stack: LocalStack) 
 @pytest.mark.parametrize("queue", ["AcknowledgeQueue", "RouteQueue"])
 def test_a_redelivered_message_finds_the_outbound_lease_run_out(queue: str) -> None:
     """SQS hides a received message for the queue's visibility timeout; the sender claims
-    its mail (services/outbound.py) at most one function timeout later. Were the lease longer,
+    its mail (notices/outbound.py) at most one function timeout later. Were the lease longer,
     the redelivery would find the claim still held and fail again ("another delivery is
     sending it")."""
     visibility = TEMPLATE["Resources"][queue]["Properties"]["VisibilityTimeout"]

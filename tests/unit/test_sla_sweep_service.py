@@ -16,11 +16,6 @@ from helpdesk.events import CapacityFreed, to_detail
 from helpdesk.model import Ticket
 from helpdesk.services.clocks import Change, apply, calendar_of
 from helpdesk.services.routing import Router
-from helpdesk.services.sla_notices import (
-    escalation_recipients,
-    reader_language,
-    warning_recipients,
-)
 from helpdesk.services.sla_sweep import SlaSweep
 from helpdesk.unit_of_work import TicketChange
 
@@ -219,30 +214,6 @@ def test_one_ticket_that_cannot_be_swept_does_not_hold_up_the_others() -> None:
 
     assert [ref for ref, _ in result.failed] == ["HD-BBBBBB"]
     assert uow.bus.kinds() == ["SlaWarning"]
-
-
-@pytest.mark.parametrize(
-    ("assignee", "expected"),
-    [("lena@support.example", ("lena@support.example",)), (None, ("maria@support.example",))],
-)
-def test_a_warning_goes_to_the_assignee_or_else_to_the_team_lead(
-    assignee: str | None, expected: tuple[str, ...]
-) -> None:
-    assert warning_recipients({"assignee": assignee, "team": "general"}, STANDARD) == expected
-
-
-def test_an_escalation_reaches_both_teams_leads_and_the_assignee_once_each() -> None:
-    detail = {"team": "general", "new_team": "tier2", "assignee": "omar@support.example"}
-    assert escalation_recipients(detail, STANDARD) == (
-        "maria@support.example",
-        "omar@support.example",
-    )
-
-
-def test_agents_read_in_their_first_language_and_everyone_else_in_the_desks() -> None:
-    assert reader_language("wei@support.example", STANDARD) == "zh"
-    assert reader_language("lena@support.example", STANDARD) == "en"
-    assert reader_language("maria@support.example", STANDARD) == "en"
 
 
 def test_an_escalated_ticket_goes_to_the_new_teams_agent_and_frees_the_old_agents_slot() -> None:

@@ -449,11 +449,6 @@ def render_report(report: Report, config: Config) -> RenderedMail:
 
 
 # ---------------------------------------------------------------------- sending
-def leads(config: Config) -> tuple[str, ...]:
-    """Every team lead, once, in config order."""
-    return tuple(dict.fromkeys(lead.lower() for team in config.teams for lead in team.leads))
-
-
 def due_periods(now: datetime, config: Config) -> list[Period]:
     """The reports due at ``now``: in the hour that starts at ``daily_at`` (report time
     zone), the previous day's, and on ``weekly_on`` also the last seven days.
@@ -484,8 +479,7 @@ class ReportDesk:
 
     def run(self, *, now: datetime) -> list[tuple[str, str]]:
         """Send what is due; the (lead, period key) pairs that were sent now."""
-        from helpdesk.mail.compose import OutboundMail
-        from helpdesk.services.notify import Notifier
+        from helpdesk.notices import Notifier, reports
 
         notifier = Notifier(
             repo=self.repo, mailer=self.mailer, config=self.config, signing_key=self.signing_key
@@ -493,7 +487,11 @@ class ReportDesk:
         sent: list[tuple[str, str]] = []
         today = now.astimezone(ZoneInfo(self.config.report_timezone)).date()
         for period in due_periods(now, self.config):
-            waiting = [lead for lead in leads(self.config) if not self._already_sent(period, lead)]
+            waiting = [
+                lead
+                for lead in reports.readers(self.config)
+                if not reports.already_sent(notifier, lead, period.key)
+            ]
             if not waiting:
                 continue
             report = build_report(self.repo, self.config, period, as_of=today)
@@ -501,28 +499,9 @@ class ReportDesk:
                 continue
             rendered = render_report(report, self.config)
             for lead in waiting:
-                mail = OutboundMail(
-                    kind="report",
-                    ticket=None,
-                    sender=self.config.helpdesk.address,
-                    sender_name=self.config.helpdesk.name,
-                    to=(lead,),
-                    subject=rendered.subject,
-                    text=rendered.text,
-                    html=rendered.html,
-                    automatic=True,
-                )
-                if notifier.send(mail, key=_send_key(period, lead), now=now).sent:
+                if reports.report(notifier, lead, period.key, rendered, now=now):
                     sent.append((lead, period.key))
         return sent
-
-    def _already_sent(self, period: Period, lead: str) -> bool:
-        record = self.repo.get_item("OUTBOX#report", f"OUT#report#{_send_key(period, lead)}")
-        return bool(record and record.get("state") == "sent")
-
-
-def _send_key(period: Period, lead: str) -> str:
-    return f"{period.key}#{lead}"
 
 
 def report_text(repo: ReportFigures, config: Config, *, days: int, now: datetime) -> str:

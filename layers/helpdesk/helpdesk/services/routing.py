@@ -35,11 +35,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from helpdesk.clock import parse_iso
 from helpdesk.effects import StartWaiting, TakeSlot, holder
-from helpdesk.mail.compose import OutboundMail, subject_with_token
+from helpdesk.notices import tickets as ticket_notices
 from helpdesk.model import ACTIVE_STATUSES, UNATTENDED_FLAGS, Ticket
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
@@ -55,40 +53,11 @@ if TYPE_CHECKING:
     from helpdesk.config import Agent, Config
     from helpdesk.model import Contact
     from helpdesk.ports import TicketUnitOfWork
-    from helpdesk.services.notify import Notifier
+    from helpdesk.notices import Notifier
 
-EARLIER_TICKETS_SHOWN = 5
 # A freed slot looks at most this many queue entries for one that still needs an agent
 # (entries of tickets solved or assigned by hand meanwhile are cleared on the way).
 QUEUE_LOOKAHEAD = 10
-
-# The reply commands, explained in the agent's language (the assignment mail lists them).
-COMMANDS_HELP: dict[str, tuple[str, ...]] = {
-    "en": (
-        "#status new|open|pending|solved   change the status",
-        "#priority low|normal|high|urgent  change the priority",
-        "#assign <agent name or address>   give the ticket to a colleague",
-        "#team <team>                      move the ticket to another team",
-        "#tag <reason>                     record why the customer wrote (e.g. late-shipper)",
-        "#note                             the rest of the mail is an internal note",
-    ),
-    "zh": (
-        "#status new|open|pending|solved   更改状态",
-        "#priority low|normal|high|urgent  更改优先级",
-        "#assign <客服姓名或邮箱>          转交给同事",
-        "#team <团队>                      转到其他团队",
-        "#tag <原因>                       记录客户来信的原因（如 late-shipper）",
-        "#note                             邮件其余部分为内部备注，不发送给客户",
-    ),
-    "ru": (
-        "#status new|open|pending|solved   изменить статус",
-        "#priority low|normal|high|urgent  изменить приоритет",
-        "#assign <имя или адрес агента>    передать заявку коллеге",
-        "#team <команда>                   перевести заявку в другую команду",
-        "#tag <причина>                    записать, почему клиент написал (напр. late-shipper)",
-        "#note                             остаток письма: внутренняя заметка, клиенту не уходит",
-    ),
-}
 
 
 # ---------------------------------------------------------------------- the router
@@ -241,8 +210,9 @@ class Router:
                 )
             except NoCapacity:
                 continue  # that agent's last slot went to another router: try the next
-            mail = assignment_mail(self.notifier, stored, agent.email, contact=contact)
-            self.notifier.send(mail, key=event_id, now=now)
+            ticket_notices.assignment(
+                self.notifier, stored, agent.email, key=event_id, now=now, contact=contact
+            )
             return RouteResult("assigned", ticket.ref, agent.email)
         return None
 
@@ -257,7 +227,7 @@ class Router:
 
     def _tell(self, ref: str, agent: str, *, key: str, now: datetime) -> None:
         ticket = self.repo.get_ticket(ref)
-        self.notifier.send(assignment_mail(self.notifier, ticket, agent), key=key, now=now)
+        ticket_notices.assignment(self.notifier, ticket, agent, key=key, now=now)
 
 
 def _rotated(agents: Sequence[Agent], turn: int) -> list[Agent]:
@@ -265,82 +235,3 @@ def _rotated(agents: Sequence[Agent], turn: int) -> list[Agent]:
         return []
     start = turn % len(agents)
     return [*agents[start:], *agents[:start]]
-
-
-# ---------------------------------------------------------------------- the agent's mail
-def assignment_mail(
-    notifier: Notifier, ticket: Ticket, agent_email: str, *, contact: Contact | None = None
-) -> OutboundMail:
-    """The mail that gives an agent everything to answer without asking "who are you?"
-    (``contact``: the ticket's, when already read)."""
-    from helpdesk.render import format_local_datetime, render
-    from helpdesk.sla import SlaState
-
-    config = notifier.config
-    agent = config.agent(agent_email)
-    language = notifier.language(config.languages_of(agent)[0] if agent else "")
-    timezone = config.calendar(config.policy(ticket.policy).calendar).timezone
-    sla = SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
-
-    def due(name: str) -> str:
-        value = sla.get(name)
-        return format_local_datetime(parse_iso(value), timezone, language) if value else "-"
-
-    messages = notifier.repo.messages(ticket.ref)
-    request = next((m for m in messages if m.direction == "in"), None)
-    if contact is None:
-        contact = notifier.repo.get_contact(ticket.contact_email)
-    # Every new ticket counts on its contact in the same transaction, so a count of one is
-    # this ticket alone: there is no history to look up.
-    first_ticket = contact is not None and contact.ticket_count == 1
-    earlier = (
-        []
-        if first_ticket
-        else [t for t in notifier.repo.contact_tickets(ticket.contact_email) if t.ref != ticket.ref]
-    )
-    rendered = render(
-        "assignment",
-        language,
-        {
-            "ref": ticket.ref,
-            "subject": ticket.subject,
-            "customer_name": ticket.contact_name or (contact.name if contact else ""),
-            "customer_email": ticket.contact_email,
-            "tier": ticket.tier,
-            "language": ticket.language,
-            "priority": ticket.priority,
-            "team": ticket.team,
-            "due_first_response": due("first_response_due"),
-            "due_resolution": due("resolution_due"),
-            "message_text": request.text if request else "",
-            "attachments": [
-                {"filename": a.filename, "size": a.size}
-                for a in (request.attachments if request else ())
-                if not a.inline
-            ],
-            "earlier_tickets": [
-                {
-                    "ref": t.ref,
-                    "subject": t.subject,
-                    "status": t.status,
-                    "created": t.created_at.astimezone(ZoneInfo(timezone)).date().isoformat(),
-                }
-                for t in earlier[:EARLIER_TICKETS_SHOWN]
-            ],
-            "commands_help": list(COMMANDS_HELP.get(language, COMMANDS_HELP["en"])),
-        },
-        fallback_language=config.default_language,
-    )
-    return OutboundMail(
-        kind="assignment",
-        ticket=ticket.ref,
-        sender=config.helpdesk.address,
-        sender_name=config.helpdesk.name,
-        to=(agent_email,),
-        subject=subject_with_token(rendered.subject, ticket.ref),
-        text=rendered.text,
-        html=rendered.html,
-        # The agent's answer goes to the ticket's own address and threads by our Message-ID.
-        reply_to=notifier.plus_address(ticket.ref),
-        automatic=True,
-    )

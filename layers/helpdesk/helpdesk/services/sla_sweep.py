@@ -9,7 +9,8 @@ warned/breached flags), the escalation and the events are one commit of the unit
 under the ticket's version check; of two overlapping sweeps one commits and the other
 re-reads and finds nothing left to report. The events leave through the commit's outbox,
 so a crash after the commit loses none of them. Each carries ``event_id`` =
-``<clock>:<kind>:<due>``, on which the notices de-duplicate their mail.
+``<clock>:<kind>:<due>``, on which the notices de-duplicate their mail
+(:mod:`helpdesk.notices.sla`).
 """
 
 from __future__ import annotations

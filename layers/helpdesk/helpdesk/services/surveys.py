@@ -195,44 +195,15 @@ class SurveyDispatch:
         return True
 
     def _send_survey(self, ticket: Ticket, now: datetime) -> None:
-        from helpdesk.mail.compose import OutboundMail, subject_with_token
-        from helpdesk.render import render, score_labels
-        from helpdesk.services.notify import Notifier
+        from helpdesk.notices import Notifier, surveys
 
         notifier = Notifier(
             repo=self.repo, mailer=self.mailer, config=self.config, signing_key=self.signing_key
         )
-        language = notifier.language(ticket.language)
         token = make_token(ticket.ref, now + self.config.surveys.link_ttl, self.signing_key)
-        labels = score_labels(language, fallback_language=self.config.default_language)
-        rendered = render(
-            "survey",
-            language,
-            {
-                "ref": ticket.ref,
-                "subject": ticket.subject,
-                "customer_name": ticket.contact_name,
-                "score_links": [
-                    {"score": s, "url": score_url(self.public_url, token, s), "label": labels[s]}
-                    for s in range(1, 6)
-                ],
-                "helpdesk_name": self.config.helpdesk.name,
-            },
-            fallback_language=self.config.default_language,
+        surveys.invitation(
+            notifier, ticket, lambda score: score_url(self.public_url, token, score), now=now
         )
-        mail = OutboundMail(
-            kind="survey",
-            ticket=ticket.ref,
-            sender=self.config.helpdesk.address,
-            sender_name=self.config.helpdesk.name,
-            to=(ticket.contact_email,),
-            subject=subject_with_token(rendered.subject, ticket.ref),
-            text=rendered.text,
-            html=rendered.html,
-            reply_to=notifier.plus_address(ticket.ref),
-            automatic=True,
-        )
-        notifier.send(mail, key="survey", now=now)
 
     def autoclose(self, ref: str, *, now: datetime) -> bool:
         """Close ``ref`` if it is still solved and quiet for ``surveys.close_after``."""
@@ -398,9 +369,9 @@ class SurveyDesk:
         return ticket
 
     def _language(self, ticket: Ticket | None) -> str:
-        language = ticket.language if ticket is not None else ""
-        served = self.config.helpdesk.languages
-        return language if language in served else self.config.default_language
+        from helpdesk.notices.audience import customer_language
+
+        return customer_language(ticket.language if ticket is not None else "", self.config)
 
     def _form(self, ticket: Ticket, token: str, score: int | None, *, error: str | None) -> str:
         from helpdesk.render import render_page, score_labels

@@ -1,0 +1,43 @@
+"""Notices: the mail that follows from what happens to a ticket, in one package.
+
+:func:`handle` is the one dispatcher: :data:`NOTICES` maps each kind of event (a class of
+:mod:`helpdesk.events`) to the function that mails about it; an event no notice follows
+mails nobody. Who hears about an event and in which language is decided in
+:mod:`~helpdesk.notices.audience`; each family of notices is a module with one function per
+notice (:mod:`~.tickets`, :mod:`~.sla`, :mod:`~.surveys`, :mod:`~.reports`); every mail is
+put together by :meth:`Notifier.mail` and sent once by :meth:`Notifier.send`
+(:mod:`~.outbound`). The acknowledge function feeds every event here; route, the survey
+dispatch and the report run call their family's function directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from helpdesk import events
+from helpdesk.notices import sla, surveys, tickets
+from helpdesk.notices.desk import Notifier
+
+# The event's class -> the notice it calls for; each takes (notifier, event, now).
+NOTICES: dict[type[events.DomainEvent], Callable[[Notifier, Any, datetime], object]] = {
+    events.TicketOpened: tickets.acknowledge,
+    events.AgentReplied: tickets.relay_agent_reply,
+    events.StatusChanged: tickets.progress,
+    events.CommandRejected: tickets.command_rejected,
+    events.TicketAssigned: tickets.assigned_by_colleague,
+    events.SlaWarning: sla.warning,
+    events.SlaBreached: sla.breached,
+    events.SurveyAnswered: surveys.low_score_alert,
+}
+
+
+def handle(event: events.DomainEvent, notifier: Notifier, *, now: datetime) -> None:
+    """Send what ``event`` calls for (nothing for events that mail nobody)."""
+    notice = NOTICES.get(type(event))
+    if notice is not None:
+        notice(notifier, event, now)
+
+
+__all__ = ["NOTICES", "Notifier", "handle"]

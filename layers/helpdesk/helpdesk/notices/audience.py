@@ -1,0 +1,89 @@
+"""Who hears about what happens to a ticket, and in which language: decided here only.
+
+The customer reads the desk's mail in the ticket's language when the desk serves it, else
+in the desk's first language; a person of the desk (an agent, a lead) reads it in their
+own first language (the config only lets an agent list languages the desk serves), else in
+the desk's. The leads of a team are the team's ``lead``/``leads``; a team no longer in the
+config has none, and whoever must hear of a ticket without a lead hears through every lead.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from helpdesk.mail.compose import valid_address
+
+if TYPE_CHECKING:
+    from helpdesk.config import Config
+    from helpdesk.model import Ticket
+
+
+# ---------------------------------------------------------------------- languages
+def customer_language(language: str | None, config: Config) -> str:
+    """``language`` (a ticket's) if the desk serves it, else the desk's first language."""
+    return language if language in config.helpdesk.languages else config.default_language
+
+
+def reader_language(address: str, config: Config) -> str:
+    """The language ``address`` reads desk mail in: an agent's first, else the desk's."""
+    agent = config.agent(address) if address else None
+    return config.languages_of(agent)[0] if agent is not None else config.default_language
+
+
+def agent_name(address: str | None, config: Config) -> str:
+    """How a mail names the agent at ``address``: their name, else the desk's name."""
+    agent = config.agent(address) if address else None
+    return agent.name if agent is not None else config.helpdesk.name
+
+
+def agent_label(address: str, config: Config) -> str:
+    """ "Name (address)" for an agent, the bare address for anybody else."""
+    agent = config.agent(address)
+    return f"{agent.name} ({agent.email})" if agent is not None else address
+
+
+# ---------------------------------------------------------------------- people
+def customer_and_participants(ticket: Ticket) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(To, Cc) of a mail to the customer: the contact, and the people they copied in
+    (addresses no mail can carry are left out; To is empty when the contact's is one)."""
+    to = (ticket.contact_email,) if valid_address(ticket.contact_email) else ()
+    return to, tuple(p for p in ticket.participants if valid_address(p))
+
+
+def team_leads(team: str | None, config: Config) -> tuple[str, ...]:
+    """The lead addresses of ``team``; none for a team no longer in the config."""
+    if not team:
+        return ()
+    try:
+        return config.team(team).leads
+    except KeyError:
+        return ()
+
+
+def every_lead(config: Config) -> tuple[str, ...]:
+    """Every team lead, once, in config order (addresses are lower case in the config)."""
+    return tuple(dict.fromkeys(lead for team in config.teams for lead in team.leads))
+
+
+def leads_or_every_lead(team: str | None, config: Config) -> tuple[str, ...]:
+    """The leads of ``team``, or every lead when it has none: somebody must hear."""
+    return team_leads(team, config) or every_lead(config)
+
+
+def warning_recipients(assignee: str | None, team: str | None, config: Config) -> tuple[str, ...]:
+    """Who is warned that a deadline is close: the assignee, or the team's lead(s) while
+    nobody is assigned."""
+    if assignee:
+        return (assignee.lower(),)
+    return team_leads(team, config)
+
+
+def escalation_recipients(
+    assignee: str | None, team: str | None, new_team: str | None, config: Config
+) -> tuple[str, ...]:
+    """Who hears of a breach: the lead(s) of the ticket's team, of the team it is escalated
+    to, and the assignee, each once."""
+    addresses = [*team_leads(team, config), *team_leads(new_team, config)]
+    if assignee:
+        addresses.append(assignee)
+    return tuple(dict.fromkeys(address.lower() for address in addresses))

@@ -1,0 +1,149 @@
+"""The desk's voice: what every notice needs to write a mail and send it once.
+
+:class:`Notifier` holds the tickets (to read), the mailer, the config and the signing key;
+:meth:`Notifier.mail` is the one place a mail from the desk is put together (sender,
+reply-to plus-address, threading headers, the ticket's token in the subject) and
+:meth:`Notifier.send` the one way it leaves (:func:`helpdesk.notices.outbound.send_once`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from helpdesk.mail.compose import OutboundMail, subject_with_token
+from helpdesk.notices.outbound import (
+    SendResult,
+    SentMail,
+    message_id_of,
+    recipient_quotas,
+    send_once,
+    ticket_quota,
+)
+
+if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import Config
+    from helpdesk.model import Contact, Message, Ticket
+    from helpdesk.ports import Mailer
+    from helpdesk.render import RenderedMail
+
+
+class TicketReader(Protocol):
+    """What notices read of tickets (the DynamoDB repository in AWS)."""
+
+    def get_ticket(self, ref: str) -> Ticket: ...
+
+    def messages(self, ref: str) -> list[Message]: ...
+
+    def get_contact(self, email: str) -> Contact | None: ...
+
+    def contact_tickets(self, email: str, *, limit: int = 6) -> list[Ticket]: ...
+
+
+@dataclass(frozen=True)
+class Notifier:
+    repo: TicketReader
+    mailer: Mailer
+    config: Config
+    # The desk's signing key (SSM): it keys the Message-IDs of the mail sent.
+    signing_key: bytes
+    # Where sent mail is recorded; by default the records in the repository's table.
+    sent_mail: SentMail | None = None
+
+    @property
+    def domain(self) -> str:
+        return self.config.helpdesk.mail_domain
+
+    @cached_property
+    def records(self) -> SentMail:
+        """The records of sent mail: ``sent_mail``, else those kept in the table of the
+        repository (the composition roots that do not pass their own give a DynamoDB one)."""
+        if self.sent_mail is not None:
+            return self.sent_mail
+        from helpdesk.aws.sent_mail import DynamoSentMail
+
+        return DynamoSentMail(cast("DynamoRepository", self.repo))
+
+    def plus_address(self, ref: str) -> str:
+        """The ticket's own address: a reply to it lands on the ticket whatever its subject."""
+        local, _, domain = self.config.helpdesk.address.partition("@")
+        return f"{local}+{ref.lower()}@{domain}"
+
+    def render(self, template: str, language: str, context: Mapping[str, Any]) -> RenderedMail:
+        from helpdesk.render import render
+
+        return render(template, language, context, fallback_language=self.config.default_language)
+
+    def mail(
+        self,
+        kind: str,
+        ref: str | None,
+        to: Sequence[str],
+        rendered: RenderedMail,
+        *,
+        cc: Sequence[str] = (),
+        sender_name: str | None = None,
+        in_reply_to: str | None = None,
+        references: Sequence[str] = (),
+        automatic: bool = True,
+    ) -> OutboundMail:
+        """A mail from the desk. Mail about a ticket carries its token in the subject and
+        the ticket's plus-address as Reply-To, so that the answer finds the ticket."""
+        return OutboundMail(
+            kind=kind,
+            ticket=ref,
+            sender=self.config.helpdesk.address,
+            sender_name=sender_name or self.config.helpdesk.name,
+            to=tuple(to),
+            cc=tuple(cc),
+            subject=subject_with_token(rendered.subject, ref) if ref else rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            reply_to=self.plus_address(ref) if ref else None,
+            in_reply_to=in_reply_to,
+            references=tuple(references),
+            automatic=automatic,
+        )
+
+    def send(
+        self, mail: OutboundMail, *, key: str, now: datetime, ticket_limit: bool = False
+    ) -> SendResult:
+        """Send once per (ticket, kind, key), within the per-recipient hourly limit (and,
+        with ``ticket_limit``, the ticket's); replies thread back by the Message-ID."""
+        limits = self.config.limits
+        # The limit stops loops with outside mailboxes; mail to the desk's own agents only
+        # (assignments, alerts) is addressed by the desk to itself and needs no counter.
+        internal = bool(mail.to) and all(self.config.agent(a) is not None for a in mail.to)
+        quotas = (
+            [] if internal else recipient_quotas(mail, now, limits.outbound_per_recipient_per_hour)
+        )
+        if ticket_limit and mail.ticket:
+            quotas.append(ticket_quota(mail.ticket, now, limits.outbound_per_ticket_per_hour))
+        return send_once(
+            mail,
+            key=key,
+            sent_mail=self.records,
+            mailer=self.mailer,
+            domain=self.domain,
+            now=now,
+            message_id_key=self.signing_key,
+            quotas=quotas,
+        )
+
+    def sent_message_id(self, ref: str | None, kind: str, key: str) -> str | None:
+        """The Message-ID of the mail of ``kind`` for ``key``, if it was sent (or is being)."""
+        message_id = message_id_of(
+            ref, kind, key, domain=self.domain, message_id_key=self.signing_key
+        )
+        return message_id if self.records.record(message_id) is not None else None
+
+    def was_sent(self, ref: str | None, kind: str, key: str) -> bool:
+        message_id = message_id_of(
+            ref, kind, key, domain=self.domain, message_id_key=self.signing_key
+        )
+        record = self.records.record(message_id)
+        return record is not None and record.state == "sent"

@@ -1,0 +1,100 @@
+"""Mail about satisfaction surveys: the invitation to the customer, and the alert that
+brings an unhappy answer to the team's leads the same day."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from helpdesk.clock import iso
+from helpdesk.notices import audience
+
+if TYPE_CHECKING:
+    from helpdesk.events import SurveyAnswered
+    from helpdesk.model import Message, Ticket
+    from helpdesk.notices.desk import Notifier
+    from helpdesk.notices.outbound import SendResult
+
+SUMMARY_MESSAGES = 6  # the latest messages shown; the lead opens the ticket for the rest
+EXCERPT_CHARS = 300
+SCORES = range(1, 6)
+
+
+def invitation(
+    notifier: Notifier, ticket: Ticket, score_url: Callable[[int], str], *, now: datetime
+) -> SendResult:
+    """The survey: one link per score (``score_url``), once per ticket."""
+    from helpdesk.render import score_labels
+
+    config = notifier.config
+    language = audience.customer_language(ticket.language, config)
+    labels = score_labels(language, fallback_language=config.default_language)
+    rendered = notifier.render(
+        "survey",
+        language,
+        {
+            "ref": ticket.ref,
+            "subject": ticket.subject,
+            "customer_name": ticket.contact_name,
+            "score_links": [
+                {"score": score, "url": score_url(score), "label": labels[score]}
+                for score in SCORES
+            ],
+            "helpdesk_name": config.helpdesk.name,
+        },
+    )
+    mail = notifier.mail("survey", ticket.ref, (ticket.contact_email,), rendered)
+    return notifier.send(mail, key="survey", now=now)
+
+
+def low_score_alert(notifier: Notifier, event: SurveyAnswered, now: datetime) -> None:
+    """SurveyAnswered with a low score (``low``: decided by the survey, see
+    :data:`helpdesk.services.surveys.LOW_SCORES`): mail each lead of the ticket's team (every
+    lead when it has none) an ``alert`` with the ticket's summary and the customer's
+    comment; once per (ticket, lead), however often the customer resubmits."""
+    if not event.low:
+        return
+    ticket = notifier.repo.get_ticket(event.ref)
+    config = notifier.config
+    rendered = notifier.render(
+        "alert",
+        # One text for every lead, in the desk's language.
+        config.default_language,
+        {
+            "ref": ticket.ref,
+            "subject": ticket.subject,
+            "customer_name": ticket.contact_name,
+            "customer_email": ticket.contact_email,
+            "score": event.score,
+            "effort": event.effort,
+            "comment": event.comment,
+            "assignee": ticket.assignee,
+            "ticket_summary": ticket_summary(ticket, notifier.repo.messages(ticket.ref)),
+        },
+    )
+    for lead in audience.leads_or_every_lead(ticket.team, config):
+        mail = notifier.mail("alert", ticket.ref, (lead,), rendered)
+        notifier.send(mail, key=f"survey-low#{lead.lower()}", now=now)
+
+
+def ticket_summary(ticket: Ticket, messages: list[Message]) -> str:
+    """A few lines a lead reads in ten seconds: the ticket's facts, then its latest messages."""
+    lines = [
+        f"Opened {iso(ticket.created_at)} by {ticket.channel}; status {ticket.status}, "
+        f"priority {ticket.priority}, team {ticket.team}"
+        + (f", category {ticket.category}" if ticket.category else "")
+        + (f"; solved {iso(ticket.solved_at)}" if ticket.solved_at else "")
+        + ".",
+        f"{len(messages)} message(s) in the conversation.",
+    ]
+    shown = messages[-SUMMARY_MESSAGES:]
+    if len(messages) > len(shown):
+        lines.append(f"(the {len(messages) - len(shown)} earlier ones are on the ticket)")
+    for message in shown:
+        who = {"in": "customer", "out": "agent", "note": "note"}.get(message.direction, "")
+        text = " ".join(message.text.split())
+        if len(text) > EXCERPT_CHARS:
+            text = text[: EXCERPT_CHARS - 1] + "…"
+        lines.append(f"- {iso(message.at)} {who} {message.author}: {text}")
+    return "\n".join(lines)

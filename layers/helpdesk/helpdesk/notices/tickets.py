@@ -1,0 +1,272 @@
+"""Mail about a ticket's conversation: the acknowledgement, relayed replies, progress
+notices, command errors and assignments.
+
+A relayed reply is a person's answer: it is sent from the desk's address with the agent's
+name ("Lena via Example Support"), threaded under the customer's last message, and NOT
+marked automatic, so the customer's autoresponder may answer it as it would any person.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from helpdesk.clock import parse_iso
+from helpdesk.notices import audience
+
+if TYPE_CHECKING:
+    from helpdesk.events import (
+        AgentReplied,
+        CommandRejected,
+        StatusChanged,
+        TicketAssigned,
+        TicketOpened,
+    )
+    from helpdesk.model import Contact, Message, Ticket
+    from helpdesk.notices.desk import Notifier
+    from helpdesk.notices.outbound import SendResult
+
+# The statuses the customer is told about: the ticket waits on them, or is solved.
+PROGRESS_STATUSES = frozenset({"pending", "solved"})
+EARLIER_TICKETS_SHOWN = 5
+ACKNOWLEDGEMENT = ("acknowledgement", "first")  # (kind, key): one per ticket
+
+# The reply commands, explained in the agent's language (the assignment mail lists them).
+COMMANDS_HELP: dict[str, tuple[str, ...]] = {
+    "en": (
+        "#status new|open|pending|solved   change the status",
+        "#priority low|normal|high|urgent  change the priority",
+        "#assign <agent name or address>   give the ticket to a colleague",
+        "#team <team>                      move the ticket to another team",
+        "#tag <reason>                     record why the customer wrote (e.g. late-shipper)",
+        "#note                             the rest of the mail is an internal note",
+    ),
+    "zh": (
+        "#status new|open|pending|solved   更改状态",
+        "#priority low|normal|high|urgent  更改优先级",
+        "#assign <客服姓名或邮箱>          转交给同事",
+        "#team <团队>                      转到其他团队",
+        "#tag <原因>                       记录客户来信的原因（如 late-shipper）",
+        "#note                             邮件其余部分为内部备注，不发送给客户",
+    ),
+    "ru": (
+        "#status new|open|pending|solved   изменить статус",
+        "#priority low|normal|high|urgent  изменить приоритет",
+        "#assign <имя или адрес агента>    передать заявку коллеге",
+        "#team <команда>                   перевести заявку в другую команду",
+        "#tag <причина>                    записать, почему клиент написал (напр. late-shipper)",
+        "#note                             остаток письма: внутренняя заметка, клиенту не уходит",
+    ),
+}
+
+
+def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendResult | None:
+    """TicketOpened: tell the customer that the request arrived, its reference and by when
+    a person will answer (a local date and time with its zone, in the customer's language);
+    nothing when intake decided that nobody is to be answered."""
+    if event.notify is False:
+        return None
+    from helpdesk.render import format_local_datetime
+
+    config = notifier.config
+    language = audience.customer_language(event.language, config)
+    due = (event.sla or {}).get("first_response_due")
+    policy = config.policy(event.policy or config.sla_policies[-1].name)
+    timezone = config.calendar(policy.calendar).timezone
+    rendered = notifier.render(
+        "acknowledgement",
+        language,
+        {
+            "ref": event.ref,
+            "subject": event.subject or "",
+            "customer_name": event.contact.get("name") or "",
+            "promised_by": format_local_datetime(parse_iso(due), timezone, language) if due else "",
+            "helpdesk_name": config.helpdesk.name,
+            "reply_hint": notifier.plus_address(event.ref),
+        },
+    )
+    incoming = (event.message or {}).get("message_id")
+    mail = notifier.mail(
+        ACKNOWLEDGEMENT[0],
+        event.ref,
+        (str(event.contact["email"]),),
+        rendered,
+        in_reply_to=incoming,
+        references=(incoming,) if incoming else (),
+    )
+    return notifier.send(mail, key=ACKNOWLEDGEMENT[1], now=now)
+
+
+def relay_agent_reply(notifier: Notifier, event: AgentReplied, now: datetime) -> None:
+    """AgentReplied: send the agent's text to the customer (and the people on Cc)."""
+    ticket = notifier.repo.get_ticket(event.ref)
+    to, cc = audience.customer_and_participants(ticket)
+    if not to:
+        return  # nobody to relay to (the ticket keeps the reply for a person to see)
+    messages = notifier.repo.messages(ticket.ref)
+    reply = next((m for m in messages if m.id == event.message), None)
+    agent_name = audience.agent_name(event.sender, notifier.config)
+    rendered = notifier.render(
+        "reply",
+        audience.customer_language(ticket.language, notifier.config),
+        {
+            "ref": ticket.ref,
+            "subject": ticket.subject,
+            "body": reply.text if reply is not None else event.text,
+            "agent_name": agent_name,
+            "helpdesk_name": notifier.config.helpdesk.name,
+        },
+    )
+    parent, references = _thread(notifier, messages)
+    mail = notifier.mail(
+        "reply",
+        ticket.ref,
+        to,
+        rendered,
+        cc=cc,
+        sender_name=f"{agent_name} via {notifier.config.helpdesk.name}",
+        in_reply_to=parent,
+        references=references,
+        automatic=False,
+    )
+    notifier.send(mail, key=str(event.message or event.text or ""), now=now)
+
+
+def progress(notifier: Notifier, event: StatusChanged, now: datetime) -> None:
+    """StatusChanged: tell the customer when the ticket waits on them or is solved (at
+    most ``limits.outbound_per_ticket_per_hour`` such mails per ticket and hour)."""
+    if event.status not in PROGRESS_STATUSES:
+        return
+    ticket = notifier.repo.get_ticket(event.ref)
+    to, _ = audience.customer_and_participants(ticket)
+    if not to:
+        return
+    rendered = notifier.render(
+        f"progress_{event.status}",
+        audience.customer_language(ticket.language, notifier.config),
+        {
+            "ref": ticket.ref,
+            "subject": ticket.subject,
+            "customer_name": ticket.contact_name,
+            "agent_name": audience.agent_name(event.by or ticket.assignee, notifier.config),
+            "helpdesk_name": notifier.config.helpdesk.name,
+        },
+    )
+    parent, references = _thread(notifier, notifier.repo.messages(ticket.ref))
+    mail = notifier.mail(
+        "notification", ticket.ref, to, rendered, in_reply_to=parent, references=references
+    )
+    version = "" if event.version is None else event.version
+    notifier.send(mail, key=f"{event.status}#{version}", now=now, ticket_limit=True)
+
+
+def command_rejected(notifier: Notifier, event: CommandRejected, now: datetime) -> None:
+    """CommandRejected: tell the agent what was wrong (nothing was changed or sent)."""
+    rendered = notifier.render(
+        "command_error",
+        audience.reader_language(event.agent, notifier.config),
+        {
+            "ref": event.ref,
+            "errors": list(event.errors or []),
+            "original_commands": list(event.commands or []),
+        },
+    )
+    incoming = str(event.message_id) if event.message_id else None
+    mail = notifier.mail("error", event.ref, (event.agent,), rendered, in_reply_to=incoming)
+    notifier.send(mail, key=str(event.key or ""), now=now)
+
+
+def assigned_by_colleague(notifier: Notifier, event: TicketAssigned, now: datetime) -> None:
+    """TicketAssigned (by a colleague): the new assignee gets the assignment mail."""
+    ticket = notifier.repo.get_ticket(event.ref)
+    if ticket.assignee != event.agent:
+        return  # reassigned again meanwhile: the later event tells the later agent
+    version = "" if event.version is None else event.version
+    assignment(notifier, ticket, event.agent, key=f"{event.agent}#{version}", now=now)
+
+
+def assignment(
+    notifier: Notifier,
+    ticket: Ticket,
+    agent_email: str,
+    *,
+    key: str,
+    now: datetime,
+    contact: Contact | None = None,
+) -> SendResult:
+    """The mail that gives an agent everything to answer without asking "who are you?"
+    (``contact``: the ticket's, when already read). Sent by route as it assigns, and for
+    an assignment by a colleague."""
+    from zoneinfo import ZoneInfo
+
+    from helpdesk.render import format_local_datetime
+    from helpdesk.sla import SlaState
+
+    config = notifier.config
+    language = audience.reader_language(agent_email, config)
+    timezone = config.calendar(config.policy(ticket.policy).calendar).timezone
+    sla = SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
+
+    def due(name: str) -> str:
+        value = sla.get(name)
+        return format_local_datetime(parse_iso(value), timezone, language) if value else "-"
+
+    messages = notifier.repo.messages(ticket.ref)
+    request = next((m for m in messages if m.direction == "in"), None)
+    if contact is None:
+        contact = notifier.repo.get_contact(ticket.contact_email)
+    # Every new ticket counts on its contact in the same transaction, so a count of one is
+    # this ticket alone: there is no history to look up.
+    first_ticket = contact is not None and contact.ticket_count == 1
+    earlier = (
+        []
+        if first_ticket
+        else [t for t in notifier.repo.contact_tickets(ticket.contact_email) if t.ref != ticket.ref]
+    )
+    rendered = notifier.render(
+        "assignment",
+        language,
+        {
+            "ref": ticket.ref,
+            "subject": ticket.subject,
+            "customer_name": ticket.contact_name or (contact.name if contact else ""),
+            "customer_email": ticket.contact_email,
+            "tier": ticket.tier,
+            "language": ticket.language,
+            "priority": ticket.priority,
+            "team": ticket.team,
+            "due_first_response": due("first_response_due"),
+            "due_resolution": due("resolution_due"),
+            "message_text": request.text if request else "",
+            "attachments": [
+                {"filename": a.filename, "size": a.size}
+                for a in (request.attachments if request else ())
+                if not a.inline
+            ],
+            "earlier_tickets": [
+                {
+                    "ref": t.ref,
+                    "subject": t.subject,
+                    "status": t.status,
+                    "created": t.created_at.astimezone(ZoneInfo(timezone)).date().isoformat(),
+                }
+                for t in earlier[:EARLIER_TICKETS_SHOWN]
+            ],
+            "commands_help": list(COMMANDS_HELP.get(language, COMMANDS_HELP["en"])),
+        },
+    )
+    # The agent's answer goes to the ticket's own address and threads by our Message-ID.
+    mail = notifier.mail("assignment", ticket.ref, (agent_email,), rendered)
+    return notifier.send(mail, key=key, now=now)
+
+
+# ---------------------------------------------------------------------- helpers
+def _thread(notifier: Notifier, messages: list[Message]) -> tuple[str | None, tuple[str, ...]]:
+    """What a mail to the customer answers (RFC 5322 §3.6.4): their last message, or, for a
+    web-form ticket that has none, our acknowledgement, so their mail client threads it."""
+    inbound = [m.message_id for m in messages if m.direction == "in" and m.message_id]
+    if inbound:
+        return inbound[-1], tuple(inbound[:-1])
+    ref = messages[0].ticket if messages else ""
+    acknowledgement = notifier.sent_message_id(ref, *ACKNOWLEDGEMENT) if ref else None
+    return acknowledgement, ()

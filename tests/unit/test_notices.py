@@ -1,0 +1,583 @@
+"""Notices on fakes: who hears about an event, in which language, and that each mail
+leaves once, within its hourly limits (the local stack tests the DynamoDB records)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpdesk import events
+from helpdesk.config import Config, load_config
+from helpdesk.errors import NotFound, TransientError
+from helpdesk.model import Contact, Message, Ticket
+from helpdesk.notices import NOTICES, Notifier, audience, handle
+from helpdesk.notices.outbound import (
+    LEASE,
+    Claim,
+    MailClaimed,
+    Quota,
+    QuotaSpent,
+    SentRecord,
+    message_id_of,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = load_config(ROOT / "infra" / "helpdesk.yaml")
+NOW = datetime(2026, 11, 23, 12, 7, tzinfo=UTC)
+KEY = b"k" * 32
+
+
+# ---------------------------------------------------------------------- fakes
+@dataclass
+class FakeTickets:
+    tickets: dict[str, Ticket] = field(default_factory=dict)
+    conversation: dict[str, list[Message]] = field(default_factory=dict)
+
+    def get_ticket(self, ref: str) -> Ticket:
+        if ref not in self.tickets:
+            raise NotFound(ref)
+        return self.tickets[ref]
+
+    def messages(self, ref: str) -> list[Message]:
+        return self.conversation.get(ref, [])
+
+    def get_contact(self, email: str) -> Contact | None:
+        return None
+
+    def contact_tickets(self, email: str, *, limit: int = 6) -> list[Ticket]:
+        return [t for t in self.tickets.values() if t.contact_email == email][:limit]
+
+
+@dataclass
+class FakeMailer:
+    """SES: the mails it took, parsed as a mail client reads them."""
+
+    sent: list[tuple[EmailMessage, list[str]]] = field(default_factory=list)
+    refusals: int = 0
+
+    def send(self, raw: bytes, *, sender: str, recipients: list[str]) -> str:
+        if self.refusals:
+            self.refusals -= 1
+            raise TransientError("Throttling")
+        mail = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(mail, EmailMessage)
+        self.sent.append((mail, recipients))
+        return f"ses-{len(self.sent)}"
+
+    def kinds(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [(_kind(m), tuple(to)) for m, to in self.sent]
+
+
+def _kind(mail: EmailMessage) -> str:
+    # hd.<ticket>.<kind>.<digest>@<domain>: the kind is the third part.
+    return str(mail["Message-ID"]).strip("<>").split(".")[2]
+
+
+@dataclass
+class FakeSentMail:
+    """The records of sent mail, with the promises of helpdesk.aws.sent_mail: a claim and
+    its counts are written all or nothing; a record is taken over only from the attempt
+    that was read."""
+
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def record(self, message_id: str) -> SentRecord | None:
+        item = self.records.get(message_id)
+        if item is None:
+            return None
+        if item["state"] != "pending":
+            return SentRecord("sent")
+        return SentRecord("pending", item["attempt"], item["lease_until"])
+
+    def claim(self, claim: Claim, quotas: Sequence[Quota], *, replacing: str | None) -> None:
+        item = self.records.get(claim.message_id)
+        if (replacing is None and item is not None) or (
+            replacing is not None and (item is None or item.get("attempt") != replacing)
+        ):
+            raise MailClaimed(claim.message_id)
+        for quota in quotas:
+            if self.counts.get((quota.scope, quota.window), 0) >= quota.limit:
+                raise QuotaSpent(quota)
+        for quota in quotas:
+            self.counts[quota.scope, quota.window] = (
+                self.counts.get((quota.scope, quota.window), 0) + 1
+            )
+        self.records[claim.message_id] = {
+            "state": "pending",
+            "attempt": claim.attempt,
+            "lease_until": claim.lease_until,
+            "ticket": claim.ticket,
+        }
+
+    def mark_sent(self, message_id: str, at: datetime) -> None:
+        self.records[message_id]["state"] = "sent"
+
+    def release(self, message_id: str) -> None:
+        self.records.pop(message_id, None)
+
+
+def ticket(**changes: Any) -> Ticket:
+    return replace(
+        Ticket(
+            ref="HD-AAAAAA",
+            status="open",
+            priority="normal",
+            channel="email",
+            subject="Where is my order?",
+            created_at=datetime(2026, 11, 23, 8, 55, tzinfo=UTC),
+            contact_email="anna@example.com",
+            contact_name="Anna Schmidt",
+            tier="standard",
+            language="en",
+            team="general",
+            policy="standard",
+            assignee="wei@support.example",
+        ),
+        **changes,
+    )
+
+
+@dataclass
+class Desk:
+    tickets: FakeTickets = field(default_factory=FakeTickets)
+    mailer: FakeMailer = field(default_factory=FakeMailer)
+    records: FakeSentMail = field(default_factory=FakeSentMail)
+    config: Config = CONFIG
+
+    @property
+    def notifier(self) -> Notifier:
+        return Notifier(
+            repo=self.tickets,
+            mailer=self.mailer,
+            config=self.config,
+            signing_key=KEY,
+            sent_mail=self.records,
+        )
+
+    def on(self, detail_type: str, now: datetime = NOW, /, **detail: Any) -> None:
+        """Deliver an event as the bus does: its detail-type and JSON detail."""
+        event = events.parse(detail_type, detail)
+        assert event is not None
+        handle(event, self.notifier, now=now)
+
+    def add(self, t: Ticket, *messages: Message) -> Ticket:
+        self.tickets.tickets[t.ref] = t
+        self.tickets.conversation[t.ref] = list(messages)
+        return t
+
+
+def sla_event(**changes: Any) -> dict[str, Any]:
+    return {
+        "ref": "HD-AAAAAA",
+        "event_id": "first_response:warning:2026-11-23T12:55:00+00:00",
+        "kind": "warning",
+        "clock": "first_response",
+        "due": "2026-11-23T12:55:00+00:00",
+        "priority": "normal",
+        "team": "general",
+        "new_team": None,
+        "assignee": "wei@support.example",
+        "subject": "Where is my order?",
+        "contact": {"email": "anna@example.com", "name": "Anna Schmidt"},
+        "language": "en",
+        "policy": "standard",
+    } | changes
+
+
+def opened(**changes: Any) -> dict[str, Any]:
+    return {
+        "ref": "HD-AAAAAA",
+        "subject": "Where is my order?",
+        "status": "new",
+        "priority": "normal",
+        "team": "general",
+        "category": None,
+        "language": "ru",
+        "channel": "email",
+        "tier": "standard",
+        "policy": "standard",
+        "contact": {"email": "anna@example.com", "name": "Anna Schmidt"},
+        "created_at": "2026-11-23T08:55:00+00:00",
+        "sla": {"first_response_due": "2026-11-23T12:55:00+00:00"},
+        "flags": [],
+        "notify": True,
+        "message": {"message_id": "abc@mail.example"},
+    } | changes
+
+
+def text(mail: EmailMessage) -> str:
+    body = mail.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+# ---------------------------------------------------------------------- the dispatcher
+def test_every_event_a_notice_follows_is_a_kind_of_the_bus() -> None:
+    assert set(NOTICES) <= set(events.KINDS.values())
+
+
+def test_the_acknowledge_rule_routes_exactly_the_events_a_notice_follows() -> None:
+    from helpdesk_local.cfn import load_template
+
+    rule = load_template(ROOT / "template.yaml")["Resources"]["AcknowledgeRule"]
+    routed = set(rule["Properties"]["EventPattern"]["detail-type"])
+    assert routed == {kind.__name__ for kind in NOTICES}
+
+
+def test_an_event_no_notice_follows_mails_nobody() -> None:
+    desk = Desk()
+    desk.on("TeamChanged", ref="HD-AAAAAA", team="billing", previous_team="general")
+    desk.on("CapacityFreed", ref="HD-AAAAAA", agent="lena@support.example", teams=["general"])
+    assert desk.mailer.sent == []
+
+
+def test_a_new_ticket_is_acknowledged_once_in_the_customers_language_under_their_mail() -> None:
+    desk = Desk()
+    desk.on("TicketOpened", **opened())
+    desk.on("TicketOpened", **opened())  # the bus delivers at least once
+
+    [(mail, to)] = desk.mailer.sent
+    assert to == ["anna@example.com"]
+    assert mail["Subject"].startswith("[#HD-AAAAAA]") or "[#HD-AAAAAA]" in mail["Subject"]
+    assert mail["In-Reply-To"] == "<abc@mail.example>"
+    assert mail["Reply-To"] == "support+hd-aaaaaa@support.example"
+    assert mail["Auto-Submitted"] == "auto-replied"
+    assert "13:55" in text(mail)  # 12:55 UTC in Berlin, the policy's calendar
+    assert text(mail) != "" and any("\u0400" <= c <= "\u04ff" for c in text(mail))  # Russian
+
+
+def test_a_ticket_intake_chose_not_to_answer_gets_no_acknowledgement() -> None:
+    desk = Desk()
+    desk.on("TicketOpened", **opened(notify=False))
+    assert desk.mailer.sent == []
+
+
+def test_a_customer_in_a_language_the_desk_does_not_serve_reads_the_desks_first() -> None:
+    assert audience.customer_language("de", CONFIG) == "en"
+    assert audience.customer_language("zh", CONFIG) == "zh"
+    assert audience.customer_language(None, CONFIG) == "en"
+
+
+# ---------------------------------------------------------------------- who hears
+@pytest.mark.parametrize(
+    ("assignee", "expected"),
+    [("lena@support.example", ("lena@support.example",)), (None, ("maria@support.example",))],
+)
+def test_a_warning_goes_to_the_assignee_or_else_to_the_team_lead(
+    assignee: str | None, expected: tuple[str, ...]
+) -> None:
+    assert audience.warning_recipients(assignee, "general", CONFIG) == expected
+
+
+def test_an_escalation_reaches_both_teams_leads_and_the_assignee_once_each() -> None:
+    assert audience.escalation_recipients("omar@support.example", "general", "tier2", CONFIG) == (
+        "maria@support.example",
+        "omar@support.example",
+    )
+
+
+def test_agents_read_in_their_first_language_and_everyone_else_in_the_desks() -> None:
+    assert audience.reader_language("wei@support.example", CONFIG) == "zh"
+    assert audience.reader_language("lena@support.example", CONFIG) == "en"
+    assert audience.reader_language("maria@support.example", CONFIG) == "en"
+
+
+def test_a_team_without_a_lead_hands_its_news_to_every_lead_once() -> None:
+    assert audience.every_lead(CONFIG) == ("maria@support.example", "omar@support.example")
+    assert audience.leads_or_every_lead("gone", CONFIG) == audience.every_lead(CONFIG)
+    assert audience.leads_or_every_lead("tier2", CONFIG) == ("omar@support.example",)
+
+
+# ---------------------------------------------------------------------- SLA notices
+def test_a_warning_reaches_the_assignee_in_their_language_with_the_office_time() -> None:
+    desk = Desk()
+    desk.on("SlaWarning", **sla_event())
+
+    [(mail, to)] = desk.mailer.sent
+    assert (_kind(mail), to) == ("warning", ["wei@support.example"])
+    assert "[#HD-AAAAAA]" in mail["Subject"]
+    assert "2026年11月23日" in text(mail) and "13:55 CET" in text(mail)  # Berlin, not UTC
+    assert mail["Reply-To"] == "support+hd-aaaaaa@support.example"
+
+
+def test_an_unassigned_ticket_warns_the_team_lead_in_the_desks_language() -> None:
+    desk = Desk()
+    desk.on("SlaWarning", **sla_event(assignee=None))
+
+    [(mail, to)] = desk.mailer.sent
+    assert to == ["maria@support.example"]
+    assert "Monday, 23 November 2026, 13:55 CET" in text(mail)
+
+
+def test_a_breach_tells_each_lead_and_the_assignee_once_where_the_ticket_went() -> None:
+    desk = Desk()
+    breach = sla_event(kind="breach", new_team="tier2", assignee="lena@support.example")
+    desk.on("SlaBreached", **breach)
+    desk.on("SlaBreached", **breach)  # republished after a crash of the sweep
+
+    mails = {to[0]: mail for mail, to in desk.mailer.sent}
+    assert sorted(mails) == [
+        "lena@support.example",
+        "maria@support.example",
+        "omar@support.example",
+    ]
+    assert len(desk.mailer.sent) == 3
+    for mail in mails.values():
+        assert _kind(mail) == "escalation"
+        assert "escalated to tier2" in text(mail)
+        assert "Lena (lena@support.example)" in text(mail)
+        assert "Anna Schmidt" in text(mail)
+
+
+# ---------------------------------------------------------------------- survey notices
+def survey_answer(score: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "ref": "HD-AAAAAA",
+        "score": score,
+        "effort": 4,
+        "comment": "Nobody answered for days.",
+        "low": score in (1, 2),
+        "team": "general",
+        "answered_at": NOW.isoformat(),
+    } | changes
+
+
+def test_a_low_score_alerts_the_teams_lead_once_however_often_it_is_resubmitted() -> None:
+    desk = Desk()
+    desk.add(ticket(status="solved"))
+    desk.on("SurveyAnswered", **survey_answer(1))
+    desk.on("SurveyAnswered", **survey_answer(2))
+
+    [(mail, to)] = desk.mailer.sent
+    assert (_kind(mail), to) == ("alert", ["maria@support.example"])
+    assert "Nobody answered for days." in text(mail)
+
+
+def test_a_low_score_on_a_team_without_a_lead_reaches_every_lead() -> None:
+    desk = Desk()
+    desk.add(ticket(team="gone"))
+    desk.on("SurveyAnswered", **survey_answer(1, team="gone"))
+
+    assert sorted(to[0] for _, to in desk.mailer.sent) == [
+        "maria@support.example",
+        "omar@support.example",
+    ]
+
+
+def test_a_fair_score_alerts_nobody() -> None:
+    desk = Desk()
+    desk.add(ticket())
+    desk.on("SurveyAnswered", **survey_answer(3))
+    assert desk.mailer.sent == []
+
+
+# ---------------------------------------------------------------------- ticket notices
+def customer_mail(ref: str = "HD-AAAAAA", message_id: str | None = "m1@mail.example") -> Message:
+    return Message(
+        id="01",
+        ticket=ref,
+        direction="in",
+        author="anna@example.com",
+        at=NOW - timedelta(hours=1),
+        text="Where is it?",
+        message_id=message_id,
+    )
+
+
+def test_a_relayed_reply_is_a_persons_answer_threaded_under_the_customers_mail() -> None:
+    desk = Desk()
+    desk.add(ticket(participants=["bob@example.com"]), customer_mail())
+    desk.on(
+        "AgentReplied",
+        ref="HD-AAAAAA",
+        **{"from": "lena@support.example"},
+        message="",
+        text="It ships today.",
+    )
+
+    [(mail, to)] = desk.mailer.sent
+    assert to == ["anna@example.com", "bob@example.com"]
+    assert mail["From"].addresses[0].display_name == "Lena via Example Support"
+    assert mail["In-Reply-To"] == "<m1@mail.example>"
+    assert mail["Auto-Submitted"] is None  # a person's answer, not an automatic one
+    assert "It ships today." in text(mail)
+
+
+def test_a_solved_web_form_ticket_threads_its_notice_under_the_acknowledgement() -> None:
+    desk = Desk()
+    desk.add(ticket(channel="form"), customer_mail(message_id=None))
+    desk.on("TicketOpened", **opened(message={}, language="en", channel="form"))
+    [(acknowledgement, _)] = desk.mailer.sent
+
+    desk.on(
+        "StatusChanged",
+        ref="HD-AAAAAA",
+        status="solved",
+        previous_status="open",
+        by="lena@support.example",
+        version=4,
+    )
+
+    [_, (notice, to)] = desk.mailer.sent
+    assert (_kind(notice), to) == ("notification", ["anna@example.com"])
+    assert notice["In-Reply-To"] == acknowledgement["Message-ID"]
+
+
+def test_status_changes_stop_mailing_a_customer_at_the_tickets_hourly_limit() -> None:
+    desk = Desk(
+        config=CONFIG.model_copy(
+            update={"limits": CONFIG.limits.model_copy(update={"outbound_per_ticket_per_hour": 2})}
+        )
+    )
+    desk.add(ticket(), customer_mail())
+    for version in range(1, 6):
+        status = "pending" if version % 2 else "solved"
+        desk.on(
+            "StatusChanged",
+            ref="HD-AAAAAA",
+            status=status,
+            previous_status="open",
+            by="lena@support.example",
+            version=version,
+        )
+    assert len(desk.mailer.sent) == 2
+    desk.on(
+        "StatusChanged",
+        NOW + timedelta(hours=1),
+        ref="HD-AAAAAA",
+        status="solved",
+        previous_status="open",
+        by="lena@support.example",
+        version=9,
+    )
+    assert len(desk.mailer.sent) == 3  # the next hour counts anew
+
+
+def test_an_open_status_tells_the_customer_nothing() -> None:
+    desk = Desk()
+    desk.add(ticket(), customer_mail())
+    desk.on(
+        "StatusChanged",
+        ref="HD-AAAAAA",
+        status="open",
+        previous_status="new",
+        by="lena@support.example",
+        version=2,
+    )
+    assert desk.mailer.sent == []
+
+
+def test_a_rejected_command_is_explained_to_the_agent_in_their_language() -> None:
+    desk = Desk()
+    desk.on(
+        "CommandRejected",
+        ref="HD-AAAAAA",
+        agent="wei@support.example",
+        errors=["#status: unknown status 'done'"],
+        commands=["#status done"],
+        key="k1",
+        message_id="agent-1@support.example",
+    )
+    [(mail, to)] = desk.mailer.sent
+    assert (_kind(mail), to) == ("error", ["wei@support.example"])
+    assert mail["In-Reply-To"] == "<agent-1@support.example>"
+    assert "#status done" in text(mail)
+
+
+def test_an_assignment_by_a_colleague_reaches_the_agent_only_while_they_hold_it() -> None:
+    desk = Desk()
+    desk.add(ticket(assignee="lena@support.example"), customer_mail())
+    desk.on(
+        "TicketAssigned",
+        ref="HD-AAAAAA",
+        agent="wei@support.example",
+        by="lena@support.example",
+        version=3,
+    )
+    assert desk.mailer.sent == []  # reassigned again since: the later event tells the later agent
+    desk.on(
+        "TicketAssigned",
+        ref="HD-AAAAAA",
+        agent="lena@support.example",
+        by="omar@support.example",
+        version=4,
+    )
+    [(mail, to)] = desk.mailer.sent
+    assert (_kind(mail), to) == ("assignment", ["lena@support.example"])
+    assert "Where is it?" in text(mail)
+
+
+# ---------------------------------------------------------------------- sending once
+def test_a_customer_gets_no_more_mail_in_an_hour_than_the_recipient_limit() -> None:
+    desk = Desk(
+        config=CONFIG.model_copy(
+            update={
+                "limits": CONFIG.limits.model_copy(update={"outbound_per_recipient_per_hour": 2})
+            }
+        )
+    )
+    for n in range(4):
+        desk.on("TicketOpened", **opened(ref=f"HD-AAAAA{'BCDE'[n]}"))
+    assert len(desk.mailer.sent) == 2
+    # A mail held back claimed nothing: the next hour sends it.
+    desk.on("TicketOpened", NOW + timedelta(hours=1), **opened(ref="HD-AAAAAD"))
+    assert len(desk.mailer.sent) == 3
+
+
+def test_mail_to_agents_is_not_held_back_by_the_recipient_limit() -> None:
+    desk = Desk(
+        config=CONFIG.model_copy(
+            update={
+                "limits": CONFIG.limits.model_copy(update={"outbound_per_recipient_per_hour": 1})
+            }
+        )
+    )
+    for due in ("12:55", "13:55", "14:55"):
+        desk.on("SlaWarning", **sla_event(due=f"2026-11-23T{due}:00+00:00"))
+    assert len(desk.mailer.sent) == 3
+
+
+def test_a_mail_ses_refused_is_sent_by_the_retry() -> None:
+    desk = Desk()
+    desk.mailer.refusals = 1
+    with pytest.raises(TransientError):
+        desk.on("TicketOpened", **opened())
+    desk.on("TicketOpened", **opened())
+    assert len(desk.mailer.sent) == 1
+
+
+def test_a_delivery_meeting_anothers_claim_waits_then_sends_once_the_lease_ran_out() -> None:
+    desk = Desk()
+    # Another container claimed the acknowledgement and died before SES answered.
+    message_id = message_id_of(
+        "HD-AAAAAA", "acknowledgement", "first", domain="support.example", message_id_key=KEY
+    )
+    desk.records.claim(
+        Claim(
+            message_id,
+            "HD-AAAAAA",
+            "acknowledgement",
+            "first",
+            ("anna@example.com",),
+            attempt="crashed",
+            lease_until=NOW + LEASE,
+        ),
+        (),
+        replacing=None,
+    )
+
+    with pytest.raises(TransientError, match="another delivery is sending it"):
+        desk.on("TicketOpened", NOW + LEASE - timedelta(seconds=1), **opened())
+    desk.on("TicketOpened", NOW + LEASE + timedelta(seconds=1), **opened())
+    desk.on("TicketOpened", NOW + 2 * LEASE, **opened())
+
+    [(mail, _)] = desk.mailer.sent
+    assert mail["Message-ID"] == f"<{message_id}>"
