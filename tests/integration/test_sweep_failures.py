@@ -166,3 +166,65 @@ def test_a_survey_sweep_that_could_not_send_is_recorded_and_redriven(stack: Loca
     [survey] = [m for m in build_state(stack)["outbox"] if m["kind"] == "survey"]
     assert survey["to"] == ["anna@example.com"]
     assert messages(stack, "SweepFailureDLQ") == []
+
+
+TWO_CUSTOMERS_SOLVED = """
+start: "2026-11-23T08:55:00+00:00"
+steps:
+  - form:
+      name: Anna Schmidt
+      email: anna@example.com
+      subject: Where is my order?
+      message: It has been two weeks since I ordered the blue kettle.
+  - form:
+      name: Boris Petrov
+      email: boris@example.com
+      subject: Wrong colour
+      message: The kettle came in red; I ordered blue.
+  - advance: 20m
+  - reply:
+      ticket: 1
+      from: agent
+      text: "#status solved\\nHello Anna, it left our warehouse today."
+  - reply:
+      ticket: 2
+      from: agent
+      text: "#status solved\\nHello Boris, a blue one is on its way."
+"""
+
+
+@pytest.mark.slow
+def test_a_survey_sweep_that_meets_a_ticket_it_cannot_survey_surveys_the_others_then_fails(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever stops one ticket (here SES out of reach for one send, after the SDK's own
+    retries), the sweep surveys the rest and then fails, as the SLA sweep does, so that the
+    errors alarm and the on-failure destination see it."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from helpdesk.aws.ses import SesMailer
+    from helpdesk_local.scenario import Player, parse_scenario
+
+    scenario = parse_scenario(TWO_CUSTOMERS_SOLVED)
+    player = Player(stack, scenario)
+    for number, (_, step) in enumerate(scenario.steps, start=1):
+        player.run(number, step)
+    assert player.ticket(1)["status"] == player.ticket(2)["status"] == "solved"
+    send = SesMailer.send
+
+    def unreachable_for_anna(
+        mailer: SesMailer, raw: bytes, *, sender: str, recipients: list[str]
+    ) -> str:
+        if recipients == ["anna@example.com"]:
+            raise EndpointConnectionError(endpoint_url="https://email.eu-west-1.amazonaws.com/")
+        return send(mailer, raw, sender=sender, recipients=recipients)
+
+    monkeypatch.setattr(SesMailer, "send", unreachable_for_anna)
+    stack.advance(timedelta(minutes=70))
+
+    [survey] = [m for m in build_state(stack)["outbox"] if m["kind"] == "survey"]
+    assert survey["to"] == ["boris@example.com"]
+    records = messages(stack, "SweepFailureDLQ")
+    assert records, "the failed survey sweep left no record"
+    assert {r["responsePayload"]["errorType"] for r in records} == {"SweepIncomplete"}
+    assert all(r["responsePayload"]["errorMessage"].startswith("1 of ") for r in records)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from helpdesk.errors import Conflict, HelpdeskError, InvalidInput
+from helpdesk.errors import Conflict, InvalidInput, StateConflict
 from helpdesk.model import PRIORITIES, Message, Ticket
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ _COMMAND_LINE = re.compile(r"#([A-Za-z]+)(?:[ \t]+(.*))?")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
-class TicketClosed(HelpdeskError):
+class TicketClosed(StateConflict):
     """A closed ticket takes no more changes (a customer's reply opens a linked one)."""
 
 
