@@ -168,28 +168,17 @@ def test_a_survey_sweep_that_could_not_send_is_recorded_and_redriven(stack: Loca
     assert messages(stack, "SweepFailureDLQ") == []
 
 
+# Two customers whose tickets an agent solves; their surveys fall due an hour later.
 TWO_CUSTOMERS_SOLVED = """
 start: "2026-11-23T08:55:00+00:00"
 steps:
-  - form:
-      name: Anna Schmidt
-      email: anna@example.com
-      subject: Where is my order?
-      message: It has been two weeks since I ordered the blue kettle.
-  - form:
-      name: Boris Petrov
-      email: boris@example.com
-      subject: Wrong colour
-      message: The kettle came in red; I ordered blue.
+  - form: {name: Clara Ruiz, email: clara@example.com, subject: Late parcel,
+           message: My parcel is a week late.}
+  - form: {name: Boris Petrov, email: boris@example.com, subject: Wrong colour,
+           message: The kettle came in red; I ordered blue.}
   - advance: 20m
-  - reply:
-      ticket: 1
-      from: agent
-      text: "#status solved\\nHello Anna, it left our warehouse today."
-  - reply:
-      ticket: 2
-      from: agent
-      text: "#status solved\\nHello Boris, a blue one is on its way."
+  - reply: {ticket: 1, from: agent, text: "#status solved\\nHello Clara, it left today."}
+  - reply: {ticket: 2, from: agent, text: "#status solved\\nHello Boris, a blue one is coming."}
 """
 
 
@@ -212,14 +201,14 @@ def test_a_survey_sweep_that_meets_a_ticket_it_cannot_survey_surveys_the_others_
     assert player.ticket(1)["status"] == player.ticket(2)["status"] == "solved"
     send = SesMailer.send
 
-    def unreachable_for_anna(
+    def unreachable_for_clara(
         mailer: SesMailer, raw: bytes, *, sender: str, recipients: list[str]
     ) -> str:
-        if recipients == ["anna@example.com"]:
+        if recipients == ["clara@example.com"]:
             raise EndpointConnectionError(endpoint_url="https://email.eu-west-1.amazonaws.com/")
         return send(mailer, raw, sender=sender, recipients=recipients)
 
-    monkeypatch.setattr(SesMailer, "send", unreachable_for_anna)
+    monkeypatch.setattr(SesMailer, "send", unreachable_for_clara)
     stack.advance(timedelta(minutes=70))
 
     [survey] = [m for m in build_state(stack)["outbox"] if m["kind"] == "survey"]
