@@ -9,7 +9,6 @@ from aws_lambda_powertools import Logger
 
 from helpdesk import clock
 from helpdesk.composition import Composition
-from helpdesk.runtime import end_sweep
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,6 +23,8 @@ SAFETY_MARGIN_MS = 10_000
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from helpdesk.runtime import end_sweep
+
     result = root.sla_sweep.run(
         clock.now(),
         keep_going=lambda: context.get_remaining_time_in_millis() > SAFETY_MARGIN_MS,

@@ -10,7 +10,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from helpdesk import clock
 from helpdesk.composition import Composition
-from helpdesk.runtime import end_sweep
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,6 +22,8 @@ root = Composition()
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from helpdesk.runtime import end_sweep
+
     result = root.survey_dispatch.sweep(now=clock.now())
     metrics.add_metric(name="SurveysSent", unit=MetricUnit.Count, value=len(result.surveys_sent))
     metrics.add_metric(name="TicketsAutoClosed", unit=MetricUnit.Count, value=len(result.closed))

@@ -15,11 +15,10 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from helpdesk.environment import Environment
-
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
+    from helpdesk.environment import Environment
     from helpdesk.ports import Mailer, MailStore, Publisher
     from helpdesk.services.agent_api import AgentDesk
     from helpdesk.services.email_intake import EmailIntake
@@ -40,6 +39,8 @@ class Composition:
     # ------------------------------------------------------------------ settings and ports
     @cached_property
     def environment(self) -> Environment:
+        from helpdesk.environment import Environment
+
         return self._given if self._given is not None else Environment.from_os()
 
     @cached_property
