@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk.clock import iso
 from helpdesk.errors import Forbidden, InvalidInput, NotFound, TooLarge
+from helpdesk.json_input import json_object
 from helpdesk.model import is_reference
 from helpdesk.services.commands import (
     AgentAction,
@@ -32,7 +33,6 @@ from helpdesk.services.commands import (
     valid_team,
 )
 from helpdesk.services.routing import ACTIVE_STATUSES
-from helpdesk.web import json_object
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository

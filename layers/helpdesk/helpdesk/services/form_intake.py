@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk import sla
 from helpdesk.errors import InvalidInput, TooLarge, UnsupportedMediaType
+from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import PRIORITIES, Message
 from helpdesk.services.tickets import DuplicateDelivery, NewRequest, open_ticket, opened_event
@@ -239,8 +240,6 @@ class FormDesk:
     ) -> dict[str, Any]:
         """Validate and take in one POST; errors are :class:`InvalidInput` (its subclasses
         say how the input is wrong) or :class:`RateLimited`."""
-        from helpdesk.web import json_object
-
         media_type = content_type.split(";", 1)[0].strip().lower()
         if media_type != "application/json":
             raise UnsupportedMediaType("content-type", "must be application/json")
