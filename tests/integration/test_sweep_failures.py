@@ -217,3 +217,26 @@ def test_a_survey_sweep_that_meets_a_ticket_it_cannot_survey_surveys_the_others_
     assert records, "the failed survey sweep left no record"
     assert {r["responsePayload"]["errorType"] for r in records} == {"SweepIncomplete"}
     assert all(r["responsePayload"]["errorMessage"].startswith("1 of ") for r in records)
+
+
+@pytest.mark.slow
+def test_an_sla_sweep_that_cannot_publish_a_warning_fails_alike_and_the_warning_still_goes_out(
+    stack: LocalStack,
+) -> None:
+    # Created 08:55 UTC on Monday 23 November 2026: the first-response warning is due at
+    # 12:07 UTC (80% of four business hours in Berlin).
+    assert stack.post_form(FORM).status == 201
+    advance_to(stack, datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+    with faults_on(stack, rate=1.0, services=("events",)):
+        advance_to(stack, datetime(2026, 11, 23, 12, 8, tzinfo=UTC))
+    # The sweep raised (the function errors alarm counts it) after logging what it did.
+    assert any(
+        "SweepIncomplete: 1 of 1 due tickets not swept" in error
+        for error in stack.invocation_errors
+    )
+    assert [m for m in build_state(stack)["outbox"] if m["kind"] == "warning"] == []
+
+    # The warning was committed with its marker: once EventBridge answers again, the sweep
+    # that comes after the lease publishes it, once.
+    advance_to(stack, datetime(2026, 11, 23, 12, 30, tzinfo=UTC))
+    assert len([m for m in build_state(stack)["outbox"] if m["kind"] == "warning"]) == 1
