@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -11,32 +10,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from helpdesk import clock
 from helpdesk.aws.sqs_batch import process_while_time_remains
-from helpdesk.settings import require
+from helpdesk.composition import Composition
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from helpdesk.notices import Notifier
-
 logger = Logger()
-
-
-@cache
-def notifier() -> Notifier:
-    from helpdesk.aws.dynamodb import DynamoRepository
-    from helpdesk.aws.ses import SesMailer
-    from helpdesk.aws.ssm import secret_parameter
-    from helpdesk.notices import Notifier
-    from helpdesk.runtime import load_config_once
-
-    return Notifier(
-        repo=DynamoRepository(require("TABLE_NAME"), timer_shards=int(require("TIMER_SHARDS"))),
-        mailer=SesMailer(),
-        config=load_config_once(require("HELPDESK_CONFIG")),
-        # Read once per container: it keys the Message-IDs of the mail sent.
-        signing_key=secret_parameter(require("SIGNING_KEY_PARAMETER")),
-    )
+root = Composition()
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -46,7 +27,7 @@ def record_handler(record: SQSRecord) -> None:
 
     typed = events.parse(event.detail_type, event.detail)
     if typed is not None:
-        notices.handle(typed, notifier(), now=clock.now())
+        notices.handle(typed, root.notifier, now=clock.now())
 
 
 @logger.inject_lambda_context

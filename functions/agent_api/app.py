@@ -3,55 +3,34 @@
 API Gateway has already checked the token (401 never reaches this code); here its verified
 identity claim must name a configured agent or team lead, and the ticket must be in one of
 their teams (403 otherwise); domain errors become status codes with a ``{"detail": ...}``
-body, and a body that cannot be read is a 400, never a 500.
+body (helpdesk.http), and a body that cannot be read is a 400, never a 500.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from helpdesk import clock
-from helpdesk.settings import require
+from helpdesk.composition import Composition
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from helpdesk.services.agent_api import AgentDesk, Caller
+    from helpdesk.services.agent_api import Caller
 
 logger = Logger()
 app = APIGatewayHttpResolver()
-
-
-@cache
-def desk() -> AgentDesk:
-    from helpdesk.runtime import load_config_once, ticket_store
-    from helpdesk.services.agent_api import AgentDesk
-
-    return AgentDesk(
-        uow=ticket_store(),
-        repo=ticket_store(),
-        config=load_config_once(require("HELPDESK_CONFIG")),
-    )
-
-
-def _json(status: int, body: dict[str, Any]) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type="application/json; charset=utf-8",
-        body=json.dumps(body, ensure_ascii=False),
-    )
+root = Composition()
 
 
 def _caller() -> Caller:
     context = app.current_event.raw_event.get("requestContext") or {}
     claims = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
-    return desk().caller(claims)
+    return root.agent_desk.caller(claims)
 
 
 def _body() -> str:
@@ -62,28 +41,9 @@ def _body() -> str:
 
 
 def _answer(status: int, work: Callable[[], dict[str, Any]]) -> Response[str]:
-    """Run ``work`` and turn domain errors into HTTP answers (only handlers do that)."""
-    from helpdesk.errors import Conflict, InvalidInput, NotFound
-    from helpdesk.services.agent_api import NotAnAgent, OutOfScope
-    from helpdesk.services.commands import TicketClosed
+    from helpdesk.http import json_answer
 
-    try:
-        return _json(status, work())
-    except (NotAnAgent, OutOfScope) as error:
-        return _json(403, {"detail": str(error)})
-    except NotFound as error:
-        return _json(404, {"detail": f"no {error}"})
-    except InvalidInput as error:
-        return _json(
-            error.status,
-            {
-                "detail": f"{error.field}: {error.reason}",
-                "field": error.field,
-                "reason": error.reason,
-            },
-        )
-    except (TicketClosed, Conflict) as error:
-        return _json(409, {"detail": str(error)})
+    return json_answer(status, work)
 
 
 @app.get("/agent/queue")
@@ -91,7 +51,7 @@ def queue() -> Response[str]:
     team = (app.current_event.query_string_parameters or {}).get("team")
 
     def work() -> dict[str, Any]:
-        return desk().queue(_caller(), team)
+        return root.agent_desk.queue(_caller(), team)
 
     return _answer(200, work)
 
@@ -99,19 +59,19 @@ def queue() -> Response[str]:
 @app.get("/agent/tickets/<ref>")
 def ticket(ref: str) -> Response[str]:
     def work() -> dict[str, Any]:
-        return desk().ticket(_caller(), ref)
+        return root.agent_desk.ticket(_caller(), ref)
 
     return _answer(200, work)
 
 
 @app.post("/agent/tickets/<ref>/replies")
 def reply(ref: str) -> Response[str]:
-    return _answer(201, lambda: desk().reply(_caller(), ref, _body(), now=clock.now()))
+    return _answer(201, lambda: root.agent_desk.reply(_caller(), ref, _body(), now=clock.now()))
 
 
 @app.patch("/agent/tickets/<ref>")
 def change(ref: str) -> Response[str]:
-    return _answer(200, lambda: desk().change(_caller(), ref, _body(), now=clock.now()))
+    return _answer(200, lambda: root.agent_desk.change(_caller(), ref, _body(), now=clock.now()))
 
 
 @logger.inject_lambda_context

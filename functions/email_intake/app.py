@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
@@ -15,30 +14,15 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from helpdesk import clock
-from helpdesk.settings import require
+from helpdesk.composition import Composition
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from helpdesk.services.email_intake import EmailIntake
-
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS)
-
-
-@cache
-def intake() -> EmailIntake:
-    from helpdesk.aws.s3 import S3MailStore
-    from helpdesk.runtime import load_config_once, ticket_store
-    from helpdesk.services.email_intake import EmailIntake
-
-    return EmailIntake(
-        uow=ticket_store(),
-        repo=ticket_store(),
-        store=S3MailStore(require("RAW_BUCKET")),
-        config=load_config_once(require("HELPDESK_CONFIG")),
-    )
+root = Composition()
 
 
 def s3_keys(body: dict[str, Any]) -> list[str]:
@@ -69,7 +53,7 @@ def s3_keys(body: dict[str, Any]) -> list[str]:
 
 def record_handler(record: SQSRecord) -> None:
     for key in s3_keys(record.json_body):
-        result = intake().take_in(key, now=clock.now())
+        result = root.email_intake.take_in(key, now=clock.now())
         logger.info(
             "inbound mail taken in",
             extra={

@@ -3,7 +3,6 @@ capacity) and sends the agent the assignment mail."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -12,40 +11,19 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from helpdesk import clock
 from helpdesk.aws.sqs_batch import process_while_time_remains
-from helpdesk.settings import require
+from helpdesk.composition import Composition
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from helpdesk.services.routing import Router
-
 logger = Logger()
-
-
-@cache
-def router() -> Router:
-    from helpdesk.aws.ses import SesMailer
-    from helpdesk.aws.ssm import secret_parameter
-    from helpdesk.notices import Notifier
-    from helpdesk.runtime import load_config_once, ticket_store
-    from helpdesk.services.routing import Router
-
-    repo = ticket_store()
-    config = load_config_once(require("HELPDESK_CONFIG"))
-    # The signing key (read once per container) keys the Message-IDs of the mail sent.
-    notifier = Notifier(
-        repo=repo,
-        mailer=SesMailer(),
-        config=config,
-        signing_key=secret_parameter(require("SIGNING_KEY_PARAMETER")),
-    )
-    return Router(uow=repo, repo=repo, notifier=notifier, config=config)
+root = Composition()
 
 
 def record_handler(record: SQSRecord) -> None:
     event = EventBridgeEvent(record.json_body)
-    result = router().handle(
+    result = root.router.handle(
         event.detail_type, event.detail, event_id=event.get_id, now=clock.now()
     )
     logger.info(

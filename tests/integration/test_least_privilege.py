@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from helpdesk_local.cfn import function_properties, load_template, resources_of_type
+from helpdesk_local.checks import builders_used, env_reads
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -82,19 +83,18 @@ def referenced(expression: Any) -> set[str]:
     return set()
 
 
-def source_of(logical_id: str) -> str:
-    """The function's own code (its composition root)."""
-    code_dir = ROOT / str(function_properties(TEMPLATE, logical_id)["CodeUri"])
-    return "\n".join(path.read_text() for path in sorted(code_dir.rglob("*.py")))
+def code_dir_of(logical_id: str) -> Path:
+    return ROOT / str(function_properties(TEMPLATE, logical_id)["CodeUri"])
 
 
 def variables_read(logical_id: str) -> set[str]:
-    """The environment variables a function's composition root reads."""
-    return set(re.findall(r"require\(\"([A-Z0-9_]+)\"\)", source_of(logical_id)))
+    """The environment variables a function reads (those of the composition builders its
+    handler uses)."""
+    return env_reads(code_dir_of(logical_id))
 
 
 def sends_mail(logical_id: str) -> bool:
-    return "SesMailer(" in source_of(logical_id)
+    return "mailer" in builders_used(code_dir_of(logical_id))
 
 
 def reachable(logical_id: str) -> set[str]:

@@ -166,3 +166,77 @@ def test_a_survey_sweep_that_could_not_send_is_recorded_and_redriven(stack: Loca
     [survey] = [m for m in build_state(stack)["outbox"] if m["kind"] == "survey"]
     assert survey["to"] == ["anna@example.com"]
     assert messages(stack, "SweepFailureDLQ") == []
+
+
+# Two customers whose tickets an agent solves; their surveys fall due an hour later.
+TWO_CUSTOMERS_SOLVED = """
+start: "2026-11-23T08:55:00+00:00"
+steps:
+  - form: {name: Clara Ruiz, email: clara@example.com, subject: Late parcel,
+           message: My parcel is a week late.}
+  - form: {name: Boris Petrov, email: boris@example.com, subject: Wrong colour,
+           message: The kettle came in red; I ordered blue.}
+  - advance: 20m
+  - reply: {ticket: 1, from: agent, text: "#status solved\\nHello Clara, it left today."}
+  - reply: {ticket: 2, from: agent, text: "#status solved\\nHello Boris, a blue one is coming."}
+"""
+
+
+@pytest.mark.slow
+def test_a_survey_sweep_that_meets_a_ticket_it_cannot_survey_surveys_the_others_then_fails(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever stops one ticket (here SES out of reach for one send, after the SDK's own
+    retries), the sweep surveys the rest and then fails, as the SLA sweep does, so that the
+    errors alarm and the on-failure destination see it."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from helpdesk.aws.ses import SesMailer
+    from helpdesk_local.scenario import Player, parse_scenario
+
+    scenario = parse_scenario(TWO_CUSTOMERS_SOLVED)
+    player = Player(stack, scenario)
+    for number, (_, step) in enumerate(scenario.steps, start=1):
+        player.run(number, step)
+    assert player.ticket(1)["status"] == player.ticket(2)["status"] == "solved"
+    send = SesMailer.send
+
+    def unreachable_for_clara(
+        mailer: SesMailer, raw: bytes, *, sender: str, recipients: list[str]
+    ) -> str:
+        if recipients == ["clara@example.com"]:
+            raise EndpointConnectionError(endpoint_url="https://email.eu-west-1.amazonaws.com/")
+        return send(mailer, raw, sender=sender, recipients=recipients)
+
+    monkeypatch.setattr(SesMailer, "send", unreachable_for_clara)
+    stack.advance(timedelta(minutes=70))
+
+    [survey] = [m for m in build_state(stack)["outbox"] if m["kind"] == "survey"]
+    assert survey["to"] == ["boris@example.com"]
+    records = messages(stack, "SweepFailureDLQ")
+    assert records, "the failed survey sweep left no record"
+    assert {r["responsePayload"]["errorType"] for r in records} == {"SweepIncomplete"}
+    assert all(r["responsePayload"]["errorMessage"].startswith("1 of ") for r in records)
+
+
+@pytest.mark.slow
+def test_an_sla_sweep_that_cannot_publish_a_warning_fails_alike_and_the_warning_still_goes_out(
+    stack: LocalStack,
+) -> None:
+    # Created 08:55 UTC on Monday 23 November 2026: the first-response warning is due at
+    # 12:07 UTC (80% of four business hours in Berlin).
+    assert stack.post_form(FORM).status == 201
+    advance_to(stack, datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+    with faults_on(stack, rate=1.0, services=("events",)):
+        advance_to(stack, datetime(2026, 11, 23, 12, 8, tzinfo=UTC))
+    # The sweep raised (the function errors alarm counts it) after logging what it did.
+    assert any(
+        "SweepIncomplete: 1 of 1 due tickets not swept" in error
+        for error in stack.invocation_errors
+    )
+    assert [m for m in build_state(stack)["outbox"] if m["kind"] == "warning"] == []
+
+    # The warning was committed with its marker: once EventBridge answers again, the sweep
+    # that comes after the lease publishes it, once.
+    advance_to(stack, datetime(2026, 11, 23, 12, 30, tzinfo=UTC))
+    assert len([m for m in build_state(stack)["outbox"] if m["kind"] == "warning"]) == 1

@@ -42,15 +42,27 @@ def test_every_environment_variable_a_function_reads_is_set_by_the_template() ->
 
 
 def test_a_function_that_reads_a_variable_the_template_lacks_is_reported(tmp_path: Path) -> None:
+    # The mail store reads RAW_BUCKET; the email intake service reads it through the store.
     (tmp_path / "functions" / "x").mkdir(parents=True)
     (tmp_path / "functions" / "x" / "app.py").write_text(
-        'from helpdesk.settings import require\n\ndef handler(e, c):\n    return require("NOPE")\n'
+        "from helpdesk.composition import Composition\n\nroot = Composition()\n\n"
+        "def handler(e, c):\n    return root.email_intake.take_in(e, now=None)\n"
     )
     (tmp_path / "template.yaml").write_text(
         "Resources:\n  X:\n    Type: AWS::Serverless::Function\n"
-        "    Properties: {CodeUri: functions/x/, Handler: app.handler}\n"
+        "    Properties:\n      CodeUri: functions/x/\n      Handler: app.handler\n"
+        "      Environment:\n        Variables:\n"
+        "          TABLE_NAME: t\n          TIMER_SHARDS: '4'\n          HELPDESK_CONFIG: c\n"
+        "          EVENT_BUS_NAME: b\n"
     )
-    assert template_problems(tmp_path) == ["X: reads NOPE but template.yaml does not set it"]
+    assert template_problems(tmp_path) == ["X: reads RAW_BUCKET but template.yaml does not set it"]
+
+
+def test_a_function_reads_what_the_builders_it_uses_read_and_nothing_else() -> None:
+    form = env_reads(ROOT / "functions" / "form_intake")
+    assert form == {"TABLE_NAME", "TIMER_SHARDS", "HELPDESK_CONFIG", "EVENT_BUS_NAME"}
+    assert "PUBLIC_URL" in env_reads(ROOT / "functions" / "survey_dispatch")
+    assert "RAW_BUCKET" not in env_reads(ROOT / "functions" / "survey_dispatch")
 
 
 def test_every_queue_is_either_a_dead_letter_queue_or_has_one() -> None:

@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from fakes import FakeRecords, FakeUnitOfWork, fake_notifier
 from helpdesk import sla, timers
 from helpdesk.config import Config, load_config

@@ -3,6 +3,8 @@ and what the reports count."""
 
 from __future__ import annotations
 
+import pytest
+
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +14,7 @@ from helpdesk import timers
 from helpdesk.config import load_config
 from helpdesk.events import StatusChanged, SurveyAnswered
 from helpdesk.model import Ticket
-from helpdesk.services.surveys import SurveyDesk, SurveyDispatch, make_token
+from helpdesk.services.surveys import AnswerNotTaken, SurveyDesk, SurveyDispatch, make_token
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 KEY = b"unit-test-signing-key"
@@ -58,11 +60,11 @@ def test_an_answer_is_kept_on_the_ticket_counted_and_a_low_score_announced() -> 
     uow = FakeUnitOfWork(CONFIG)
     uow.add(solved())
 
-    page = survey_desk(uow).submit(
+    stored = survey_desk(uow).submit(
         token(), "score=2&effort=4&comment=Took+a+week", FORM, now=ANSWERED_AT
     )
 
-    assert page.status == 200
+    assert stored.ref == "HD-5RVY42"
     survey = uow.tickets["HD-5RVY42"].survey
     assert (survey["score"], survey["effort"], survey["comment"]) == (2, 4, "Took a week")
     [answered] = uow.events()
@@ -97,9 +99,10 @@ def test_an_answer_without_a_score_is_refused_and_records_nothing() -> None:
     uow = FakeUnitOfWork(CONFIG)
     uow.add(solved())
 
-    page = survey_desk(uow).submit(token(), "comment=hello", FORM, now=ANSWERED_AT)
+    with pytest.raises(AnswerNotTaken) as refused:
+        survey_desk(uow).submit(token(), "comment=hello", FORM, now=ANSWERED_AT)
 
-    assert page.status == 422
+    assert refused.value.problem.field == "score"
     assert "score" not in uow.tickets["HD-5RVY42"].survey
     assert uow.events() == [] and uow.commits == 0
 

@@ -9,15 +9,79 @@ from typing import Any
 
 from helpdesk_local.cfn import function_properties, load_template, resources_of_type
 
-_REQUIRE = re.compile(r"""\b(?:require|optional)\(\s*["']([A-Z0-9_]+)["']""")
-
 
 def env_reads(code_dir: Path) -> set[str]:
-    """Environment variables a function's handler reads (through helpdesk.settings)."""
-    names: set[str] = set()
+    """Environment variables a function reads: those the composition builders its handler
+    uses read (helpdesk.composition, helpdesk.environment), followed through the builders
+    each of them uses."""
+    from helpdesk.environment import Environment
+
+    variables = Environment.variables()
+    graph = _composition_graph()
+    return {variables[name] for builder in builders_used(code_dir) for name in graph[builder][0]}
+
+
+def builders_used(code_dir: Path) -> set[str]:
+    """The composition builders a function's handler reaches: each ``root.<builder>`` on a
+    ``root = Composition()`` of its code, and every builder those use in turn."""
+    graph = _composition_graph()
+    used: set[str] = set()
     for path in code_dir.rglob("*.py"):
-        names.update(_REQUIRE.findall(path.read_text(encoding="utf-8")))
-    return names
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        roots = {
+            target.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name)
+            and node.value.func.id == "Composition"
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        used.update(
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in roots
+            and node.attr in graph
+        )
+    reached: set[str] = set()
+    while used - reached:
+        builder = (used - reached).pop()
+        reached.add(builder)
+        used |= graph[builder][1]
+    return reached
+
+
+def _composition_graph() -> dict[str, tuple[set[str], set[str]]]:
+    """Per builder of ``helpdesk.composition.Composition``: the Environment fields it reads
+    and the other builders it uses (``self.<builder>``), read from its source."""
+    from helpdesk import composition
+    from helpdesk.environment import Environment
+
+    tree = ast.parse(Path(composition.__file__).read_text(encoding="utf-8"))
+    [root] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Composition"]
+    builders = {
+        node.name: node
+        for node in root.body
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
+    }
+    fields = Environment.variables()
+    graph: dict[str, tuple[set[str], set[str]]] = {}
+    for name, builder in builders.items():
+        reads: set[str] = set()
+        uses: set[str] = set()
+        for node in ast.walk(builder):
+            if not isinstance(node, ast.Attribute):
+                continue
+            if node.attr in fields:
+                reads.add(node.attr)
+            on_self = isinstance(node.value, ast.Name) and node.value.id == "self"
+            if on_self and node.attr in builders:
+                uses.add(node.attr)
+        graph[name] = (reads, uses)
+    return graph
 
 
 def has_handler(path: Path, name: str) -> bool:

@@ -1075,9 +1075,14 @@ class LocalStack:
         """
         from helpdesk import timers
 
+        # Which scheduled function sweeps which timers (a local table: AWS runs every tick).
+        kinds_by_sweeper = {
+            "sla_check": (timers.SLA,),
+            "survey_dispatch": (timers.SURVEY, timers.AUTOCLOSE),
+        }
         earliest_by_kind = self._earliest_timers()
         for schedule in self.schedules:
-            kinds = timers.KINDS_BY_SWEEPER.get(schedule.function)
+            kinds = kinds_by_sweeper.get(schedule.function)
             if kinds is None:
                 continue
             dues = [earliest_by_kind[k] for k in kinds if k in earliest_by_kind]

@@ -1,5 +1,5 @@
-"""Domain errors. Adapters turn AWS errors into these (``raise ... from``); only HTTP
-handlers turn them into status codes."""
+"""Domain errors. Adapters turn AWS errors into these (``raise ... from``); only the HTTP
+edge (helpdesk.http) turns them into status codes."""
 
 from __future__ import annotations
 
@@ -20,17 +20,40 @@ class AlreadyDone(Conflict):
     """An idempotent step found its record: the work was done by an earlier delivery."""
 
 
+class StateConflict(HelpdeskError):
+    """The ticket's state does not take this (a closed ticket takes no change): unlike a
+    lost race (:class:`Conflict`), asking again will not help."""
+
+
+class Forbidden(HelpdeskError):
+    """The caller may not do this: not an agent of this desk, not one of their teams'
+    tickets, a survey link that is forged or expired."""
+
+
 class InvalidInput(HelpdeskError):
     """Input from outside (a form, an API call, a command) is not acceptable.
 
-    ``field`` names what is wrong, ``reason`` says why, in words a user understands.
+    ``field`` names what is wrong, ``reason`` says why, in words a user understands. The
+    subclasses say how it is wrong; only the HTTP edge (helpdesk.http) turns that into a
+    status code.
     """
 
-    def __init__(self, field: str, reason: str, status: int = 422) -> None:
+    def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
-        self.status = status
+
+
+class MalformedInput(InvalidInput):
+    """The input cannot be read at all: not base64, not UTF-8, not JSON, not an object."""
+
+
+class TooLarge(InvalidInput):
+    """The input, or one of its fields, is larger than the desk takes."""
+
+
+class UnsupportedMediaType(InvalidInput):
+    """The input comes in a format the route does not take (its Content-Type)."""
 
 
 class RateLimited(HelpdeskError):
@@ -44,3 +67,12 @@ class RateLimited(HelpdeskError):
 
 class TransientError(HelpdeskError):
     """AWS throttled or failed after the SDK's own retries; the delivery should be retried."""
+
+
+class SweepIncomplete(HelpdeskError):
+    """A scheduled sweep could not handle some due tickets (each keeps its timer).
+
+    Failing the invocation raises the function errors alarm; Lambda retries it (the sweeps
+    are idempotent) and records it in the on-failure destination when every attempt failed
+    (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+    """

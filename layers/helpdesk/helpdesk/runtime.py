@@ -1,12 +1,16 @@
-"""Pieces that every composition root needs: the config, loaded once per container."""
+"""What the handlers share at run time: the config loaded once, and how a sweep ends."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from helpdesk.errors import SweepIncomplete
 
 if TYPE_CHECKING:
-    from helpdesk.aws.ticket_store import DynamoTicketStore
+    from aws_lambda_powertools import Logger
+
     from helpdesk.config import Config
 
 
@@ -18,18 +22,27 @@ def load_config_once(path: str) -> Config:
     return load_config(path)
 
 
-def ticket_store() -> DynamoTicketStore:
-    """The unit of work on the function's table (it is also the repository of the
-    function's other records), created once per container and configuration."""
-    from helpdesk.settings import require
+def end_sweep(
+    logger: Logger,
+    what: str,
+    summary: Mapping[str, Any],
+    *,
+    due: int,
+    failed: Sequence[tuple[str, BaseException]],
+    details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Record what a sweep did, then fail the invocation if any due ticket failed.
 
-    return _ticket_store(
-        require("TABLE_NAME"), require("HELPDESK_CONFIG"), int(require("TIMER_SHARDS"))
-    )
-
-
-@cache
-def _ticket_store(table: str, config_path: str, timer_shards: int) -> DynamoTicketStore:
-    from helpdesk.aws.ticket_store import DynamoTicketStore
-
-    return DynamoTicketStore(table, config=load_config_once(config_path), timer_shards=timer_shards)
+    Every sweep ends this way: each failure is logged with its traceback and the summary
+    with its counts, so the logs say what was done before the error that the alarm and the
+    on-failure destination see (:class:`SweepIncomplete`). ``summary`` (counts) is logged
+    and returned; ``details`` (the tickets' references) only logged.
+    """
+    for ref, error in failed:
+        # Its timer stays due: Lambda's retry, or the next sweep, tries it again.
+        logger.error("ticket not swept", extra={"ticket": ref}, exc_info=error)
+    counts = {**summary, "due": due, "failed": len(failed)}
+    logger.info(f"{what} done", extra={**counts, **(details or {})})
+    if failed:
+        raise SweepIncomplete(f"{len(failed)} of {due} due tickets not swept")
+    return counts

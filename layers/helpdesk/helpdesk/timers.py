@@ -17,13 +17,6 @@ SURVEY = "survey"
 AUTOCLOSE = "autoclose"
 KINDS: tuple[str, ...] = (SLA, SURVEY, AUTOCLOSE)
 
-# Which scheduled function sweeps which timers (the local stack uses this to skip sweeps
-# that would find nothing due).
-KINDS_BY_SWEEPER: dict[str, tuple[str, ...]] = {
-    "sla_check": (SLA,),
-    "survey_dispatch": (SURVEY, AUTOCLOSE),
-}
-
 
 def shard_of(ref: str, shards: int) -> int:
     """A stable shard for a ticket (crc32: the same on every host, unlike hash())."""

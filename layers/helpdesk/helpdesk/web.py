@@ -1,31 +1,22 @@
-"""What the HTTP API's edges share: the request body as text and as bounded JSON, and the
-pages it serves (the web form)."""
+"""What the HTTP API's edges share: the request body as text, and the pages it serves (the
+web form, the survey page and its answers). Bounded JSON is helpdesk.json_input: services
+read their bodies with it, and nothing here is imported by a service."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
-import json
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from helpdesk.errors import InvalidInput
+from helpdesk.errors import MalformedInput
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
-
-# The deepest JSON any route accepts: the form and the agent API take flat objects (a list
-# of tags is the deepest value), so 32 levels leave room without letting a body of nested
-# brackets reach the parser's recursion limit (60 kB of "[" is a RecursionError there).
-JSON_MAX_DEPTH = 32
-# A body no route accepts more of, whatever its own limit says (the form's is 64 kB).
-JSON_MAX_BYTES = 1_048_576
-# The tokens that decide the nesting: brackets and braces outside strings, the quotes that
-# open and close strings, and escapes (a backslash and the character it escapes). Outside a
-# string a backslash is invalid JSON: the parser stops there, before any deeper nesting.
-_STRUCTURE = re.compile(r'\\.|["\[\]{}]', re.DOTALL)
+    from helpdesk.model import Ticket
+    from helpdesk.services.surveys import LinkRefused, SurveyForm
 
 # The page's own inline <script> and <style> elements; their hashes are the only code and
 # styles its Content-Security-Policy allows (CSP Level 3 §8.4 hash-source).
@@ -140,6 +131,76 @@ def page_headers(html: str) -> dict[str, str]:
     }
 
 
+# ---------------------------------------------------------------------------- survey pages
+
+
+def _ticket_language(config: Config, ticket: Ticket | None) -> str:
+    """The ticket's language if the desk serves it, else the desk's first language."""
+    language = ticket.language if ticket is not None else ""
+    return language if language in config.helpdesk.languages else config.default_language
+
+
+def survey_page(config: Config, form: SurveyForm, *, ask_for_score: bool = False) -> str:
+    """The survey of one ticket, ``form.score`` pre-selected; with ``ask_for_score`` the
+    localized line that asks for a score (the form's only required answer)."""
+    from helpdesk.render import render_page, score_labels
+
+    language = _ticket_language(config, form.ticket)
+    error = None
+    if ask_for_score:
+        error = render_page(
+            "survey_invalid",
+            language,
+            {"ref": form.ticket.ref},
+            fallback_language=config.default_language,
+        ).strip()
+    labels = score_labels(language, fallback_language=config.default_language)
+    return render_page(
+        "survey_page",
+        language,
+        {
+            "ref": form.ticket.ref,
+            "score": form.score,
+            # Relative: the page lives at /survey/<token>, so the form posts back to the
+            # same path whatever host or stage the API is served under.
+            "action_url": form.token,
+            "scores": [{"score": s, "label": labels[s]} for s in range(1, 6)],
+            "message": None,
+            "error": error,
+        },
+        fallback_language=config.default_language,
+    )
+
+
+def survey_thanks_page(config: Config, ticket: Ticket) -> str:
+    """The page after an answer was recorded."""
+    from helpdesk.render import render_page
+
+    return render_page(
+        "survey_thanks",
+        _ticket_language(config, ticket),
+        {"ref": ticket.ref, "helpdesk_name": config.helpdesk.name},
+        fallback_language=config.default_language,
+    )
+
+
+def survey_refused_page(config: Config, refused: LinkRefused) -> str:
+    """Why a survey link is not honoured, in its ticket's language when it names one."""
+    from helpdesk.render import render_page
+
+    ticket = refused.ticket
+    return render_page(
+        "survey_refused",
+        _ticket_language(config, ticket),
+        {
+            "reason": refused.reason,
+            "ref": ticket.ref if ticket else None,
+            "helpdesk_name": config.helpdesk.name,
+        },
+        fallback_language=config.default_language,
+    )
+
+
 # ---------------------------------------------------------------------------- request bodies
 
 
@@ -148,7 +209,8 @@ def request_text(body: str | None, *, is_base64_encoded: bool | None) -> str:
 
     API Gateway base64-encodes a body it does not take for text (``isBase64Encoded``, e.g.
     a form post or a body that is not UTF-8); JSON and form fields must be UTF-8 (RFC 8259
-    §8.1, WHATWG URL §5.1), so anything else is a 400 naming the body, never a 500.
+    §8.1, WHATWG URL §5.1), so anything else is :class:`MalformedInput` naming the body (a
+    400, never a 500).
     """
     if not body:
         return ""
@@ -157,93 +219,8 @@ def request_text(body: str | None, *, is_base64_encoded: bool | None) -> str:
     try:
         raw = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidInput("body", "is not valid base64", status=400) from None
+        raise MalformedInput("body", "is not valid base64") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidInput("body", "is not UTF-8 text", status=400) from None
-
-
-def json_body(
-    text: str, *, max_bytes: int = JSON_MAX_BYTES, max_depth: int = JSON_MAX_DEPTH
-) -> Any:
-    """Parse a JSON request body (RFC 8259) with its size and nesting bounded first.
-
-    Every way a body can be wrong is :class:`InvalidInput` on ``body`` with a reason (413
-    too large, 400 otherwise): never a RecursionError or an encoding error further on. The
-    depth is checked in one pass over the text that stops at the first level too deep, so
-    its cost is linear in the body and the parser never sees a body nested past
-    ``max_depth``.
-    """
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > max_bytes:
-        raise InvalidInput("body", f"is too large (at most {max_bytes} bytes)", status=413)
-    if not text.strip():
-        raise InvalidInput("body", "is empty: send a JSON object", status=400)
-    _check_depth(text, max_depth)
-    try:
-        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError) as error:
-        # ValueError covers JSONDecodeError and integers too long to convert (Python's
-        # 4300-digit limit); the depth check above keeps RecursionError out, this is a guard.
-        raise InvalidInput("body", f"is not valid JSON ({_why(error)})", status=400) from None
-    try:
-        # A "\ud800" escape parses into a lone surrogate, which no UTF-8 store accepts.
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(
-            "body", "is not valid JSON (a \\u escape names half a character)", status=400
-        ) from None
-    return data
-
-
-def json_object(
-    text: str, *, max_bytes: int = JSON_MAX_BYTES, max_depth: int = JSON_MAX_DEPTH
-) -> dict[str, Any]:
-    """:func:`json_body` that must be an object (what every route here takes)."""
-    data = json_body(text, max_bytes=max_bytes, max_depth=max_depth)
-    if not isinstance(data, dict):
-        raise InvalidInput("body", "must be a JSON object", status=400)
-    return data
-
-
-def _check_depth(text: str, max_depth: int) -> None:
-    depth = 0
-    in_string = False
-    for match in _STRUCTURE.finditer(text):
-        piece = match.group()
-        if in_string:
-            # An escape (two characters, or \uXXXX whose digits are not structure) stays
-            # inside the string; only a bare quote ends it.
-            in_string = piece != '"'
-        elif piece == '"':
-            in_string = True
-        elif piece in "[{":
-            depth += 1
-            if depth > max_depth:
-                raise InvalidInput(
-                    "body",
-                    f"nests deeper than {max_depth} levels of arrays and objects",
-                    status=400,
-                )
-        elif piece in "]}":
-            depth -= 1
-
-
-def _no_constant(name: str) -> Any:
-    # Python's parser takes NaN and Infinity, which RFC 8259 §6 does not allow.
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    # 1e400 parses as infinity, which JSON cannot carry back out (RFC 8259 §6).
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise ValueError(f"{text[:20]} is too large a number")
-    return number
-
-
-def _why(error: BaseException) -> str:
-    if isinstance(error, json.JSONDecodeError):
-        return f"{error.msg} at line {error.lineno} column {error.colno}"
-    return str(error).split(";", 1)[0] or type(error).__name__
+        raise MalformedInput("body", "is not UTF-8 text") from None

@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.clock import iso
-from helpdesk.errors import HelpdeskError, InvalidInput, NotFound
+from helpdesk.errors import Forbidden, InvalidInput, NotFound, TooLarge
+from helpdesk.json_input import json_object
 from helpdesk.model import ACTIVE_STATUSES, is_reference
 from helpdesk.services.commands import (
     AgentAction,
@@ -31,7 +32,6 @@ from helpdesk.services.commands import (
     valid_tags,
     valid_team,
 )
-from helpdesk.web import json_object
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
@@ -43,12 +43,12 @@ REPLY_MAX_CHARS = 100_000
 CHANGEABLE = ("status", "priority", "assignee", "team", "tags")
 
 
-class NotAnAgent(HelpdeskError):
+class NotAnAgent(Forbidden):
     """The token is valid but names nobody in the config's agents or team leads, or its
     address is not one the IdP verified."""
 
 
-class OutOfScope(HelpdeskError):
+class OutOfScope(Forbidden):
     """The ticket or team belongs to a team the caller neither works in nor leads."""
 
 
@@ -168,7 +168,7 @@ class AgentDesk:
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("text", "required: the text of the reply")
         if len(text) > REPLY_MAX_CHARS:
-            raise InvalidInput("text", f"longer than {REPLY_MAX_CHARS} characters", status=413)
+            raise TooLarge("text", f"longer than {REPLY_MAX_CHARS} characters")
         public = data.get("public", True)
         if not isinstance(public, bool):
             raise InvalidInput("public", "must be true (to the customer) or false (a note)")

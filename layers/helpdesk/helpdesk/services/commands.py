@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from helpdesk.errors import HelpdeskError, InvalidInput
+from helpdesk.errors import InvalidInput, StateConflict
 from helpdesk.events import (
     EVENT_TEXT_LIMIT,
     AgentReplied,
@@ -47,7 +47,7 @@ _COMMAND_LINE = re.compile(r"#([A-Za-z]+)(?:[ \t]+(.*))?")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
-class TicketClosed(HelpdeskError):
+class TicketClosed(StateConflict):
     """A closed ticket takes no more changes (a customer's reply opens a linked one)."""
 
 

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk import sla
-from helpdesk.errors import InvalidInput
+from helpdesk.errors import InvalidInput, TooLarge, UnsupportedMediaType
+from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import PRIORITIES, Message
 from helpdesk.services.tickets import NewRequest, open_ticket
@@ -101,9 +102,7 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
     message_limit = config.limits.form_message_max_chars
     raw_message = body.get("message")
     if isinstance(raw_message, str) and len(raw_message) > message_limit:
-        raise InvalidInput(
-            "message", f"is too long (at most {message_limit} characters)", status=413
-        )
+        raise TooLarge("message", f"is too long (at most {message_limit} characters)")
     message = _CONTROL.sub("", _text_field(body, "message", required=True, max_len=message_limit))
     category = _one_line(_text_field(body, "category", required=False, max_len=64)) or None
     if category is not None and category not in FORM_CATEGORIES:
@@ -227,32 +226,23 @@ def client_key(source_ip: str) -> str:
 
 @dataclass(frozen=True)
 class FormDesk:
-    """The form route's use cases: the page, and a submission from raw HTTP to ticket."""
+    """The form route's use case: a submission from its raw body to a ticket."""
 
     uow: TicketUnitOfWork
     repo: DynamoRepository
     config: Config
 
-    def page(self, *, language: str | None, accept_language: str | None) -> str:
-        from helpdesk.web import form_page
-
-        return form_page(self.config, language=language, accept_language=accept_language)
-
     def submit(
         self, *, body: str, content_type: str, source_ip: str, now: datetime
     ) -> dict[str, Any]:
-        """Validate and take in one POST; errors are :class:`InvalidInput` (with the HTTP
-        status to answer) or :class:`RateLimited`."""
-        from helpdesk.web import json_object
-
+        """Validate and take in one POST; errors are :class:`InvalidInput` (its subclasses
+        say how the input is wrong) or :class:`RateLimited`."""
         media_type = content_type.split(";", 1)[0].strip().lower()
         if media_type != "application/json":
-            raise InvalidInput("content-type", "must be application/json", status=415)
+            raise UnsupportedMediaType("content-type", "must be application/json")
         if len(body.encode("utf-8")) > self.config.limits.form_body_max_bytes:
-            raise InvalidInput(
-                "body",
-                f"is too large (at most {self.config.limits.form_body_max_bytes} bytes)",
-                status=413,
+            raise TooLarge(
+                "body", f"is too large (at most {self.config.limits.form_body_max_bytes} bytes)"
             )
         # A flood of junk is still a flood: the client address counts before parsing.
         self._limit(

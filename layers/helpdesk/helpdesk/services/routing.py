@@ -37,8 +37,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.effects import StartWaiting, TakeSlot, holder
-from helpdesk.notices import tickets as ticket_notices
 from helpdesk.model import ACTIVE_STATUSES, UNATTENDED_FLAGS, Ticket
+from helpdesk.notices import tickets as ticket_notices
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
     Claim,
@@ -51,9 +51,8 @@ from helpdesk.unit_of_work import (
 if TYPE_CHECKING:
     from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import Agent, Config
-    from helpdesk.model import Contact
-    from helpdesk.ports import TicketUnitOfWork
     from helpdesk.notices import Notifier
+    from helpdesk.ports import TicketUnitOfWork
 
 # A freed slot looks at most this many queue entries for one that still needs an agent
 # (entries of tickets solved or assigned by hand meanwhile are cleared on the way).

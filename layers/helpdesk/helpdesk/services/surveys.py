@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from helpdesk import timers
-from helpdesk.errors import Conflict, InvalidInput, TransientError
+from helpdesk.errors import (
+    Conflict,
+    Forbidden,
+    HelpdeskError,
+    InvalidInput,
+    UnsupportedMediaType,
+)
 from helpdesk.events import StatusChanged, SurveyAnswered
 from helpdesk.model import is_reference
 from helpdesk.services import stats
@@ -43,13 +49,15 @@ _PURPOSE = b"helpdesk-survey-link\x00"
 
 
 # ---------------------------------------------------------------------- links
-class LinkRefused(Exception):
-    """A survey link that must not be honoured; ``reason`` is forged, malformed or expired."""
+class LinkRefused(Forbidden):
+    """A survey link that must not be honoured; ``reason`` is forged, malformed or expired.
+    ``ticket`` is the ticket an expired link names, when it still exists."""
 
     def __init__(self, reason: str, ref: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.ref = ref
+        self.ticket: Ticket | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -112,6 +120,11 @@ class SweepResult:
     closed: list[str] = field(default_factory=list)
     failed: list[tuple[str, Exception]] = field(default_factory=list)
 
+    @property
+    def due(self) -> int:
+        """How many due timers the sweep looked at."""
+        return len(self.surveys_sent) + len(self.skipped) + len(self.closed) + len(self.failed)
+
 
 @dataclass(frozen=True)
 class SurveyDispatch:
@@ -127,15 +140,17 @@ class SurveyDispatch:
     def sweep(self, *, now: datetime) -> SweepResult:
         """Handle every due survey and auto-close timer (the timer index, never a Scan).
 
-        One ticket that fails (another sweep is sending its survey this instant, a
-        throttled write) does not hold up the others.
+        One ticket that fails, for whatever reason (another sweep is sending its survey
+        this instant, a throttled write, SES out of reach), does not hold up the others:
+        it is listed in ``failed``, keeps its timer, and the caller fails the run after
+        recording it, as the SLA sweep does.
         """
         result = SweepResult()
         due_key = timers.due_key(now)
         for due in list(self.repo.due_timers(timers.SURVEY, due_key)):
             try:
                 sent = self.survey(due.ref, now=now)
-            except (Conflict, TransientError) as error:
+            except Exception as error:
                 result.failed.append((due.ref, error))
                 continue
             (result.surveys_sent if sent else result.skipped).append(due.ref)
@@ -143,7 +158,7 @@ class SurveyDispatch:
             try:
                 if self.autoclose(due.ref, now=now):
                     result.closed.append(due.ref)
-            except (Conflict, TransientError) as error:
+            except Exception as error:
                 result.failed.append((due.ref, error))
         return result
 
@@ -264,64 +279,59 @@ def _stopping(ticket: Ticket, kind: str, *, now: datetime, note: str | None) -> 
 
 # ---------------------------------------------------------------------- answers
 @dataclass(frozen=True)
-class Page:
-    """An HTML answer of the survey route."""
+class SurveyForm:
+    """A survey link that may be answered: its ticket, and the score to pre-select."""
 
-    status: int
-    html: str
+    ticket: Ticket
+    token: str
+    score: int | None
+
+
+class AnswerNotTaken(HelpdeskError):
+    """A posted answer that cannot be recorded: ``problem`` says why (the form is not form
+    fields, or no valid score), ``form`` is the survey to show again."""
+
+    def __init__(self, form: SurveyForm, problem: InvalidInput) -> None:
+        super().__init__(str(problem))
+        self.form = form
+        self.problem = problem
 
 
 @dataclass(frozen=True)
 class SurveyDesk:
-    """The page behind each score link and the submission of its form."""
+    """The survey behind each score link and the answer posted from its form."""
 
     uow: TicketUnitOfWork
     repo: DynamoRepository
     config: Config
     signing_key: bytes
 
-    def page(self, token: str, score: str | None, *, now: datetime) -> Page:
-        """The survey page with ``score`` pre-selected; records nothing."""
-        try:
-            ticket = self._ticket(token, now)
-        except LinkRefused as refused:
-            return self._refused(refused)
-        return Page(200, self._form(ticket, token, _score_or_none(score), error=None))
+    def open(self, token: str, score: str | None, *, now: datetime) -> SurveyForm:
+        """The survey of a genuine link with ``score`` pre-selected; records nothing.
+        :class:`LinkRefused` otherwise."""
+        return SurveyForm(self._ticket(token, now), token, _score_or_none(score))
 
-    def submit(self, token: str, body: str, content_type: str, *, now: datetime) -> Page:
-        """Record the answer posted from the page (replacing an earlier one)."""
-        try:
-            ticket = self._ticket(token, now)
-        except LinkRefused as refused:
-            return self._refused(refused)
+    def submit(self, token: str, body: str, content_type: str, *, now: datetime) -> Ticket:
+        """Record the answer posted from the page (replacing an earlier one); the ticket as
+        stored. :class:`LinkRefused` or :class:`AnswerNotTaken` otherwise."""
+        ticket = self._ticket(token, now)
         if not content_type.lower().startswith("application/x-www-form-urlencoded"):
-            return Page(415, self._form(ticket, token, None, error=self._invalid(ticket)))
+            raise AnswerNotTaken(
+                SurveyForm(ticket, token, None),
+                UnsupportedMediaType("content-type", "must be application/x-www-form-urlencoded"),
+            )
         fields = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
         try:
             effort = _answer(fields.get("effort"), "effort", required=False)
             score = _answer(fields.get("score"), "score", required=True)
             if score is None:
                 raise InvalidInput("score", "is required")
-        except InvalidInput:
-            return Page(
-                422,
-                self._form(
-                    ticket, token, _score_or_none(fields.get("score")), error=self._invalid(ticket)
-                ),
-            )
+        except InvalidInput as problem:
+            form = SurveyForm(ticket, token, _score_or_none(fields.get("score")))
+            raise AnswerNotTaken(form, problem) from None
         comment = (fields.get("comment") or "").strip()[:COMMENT_LIMIT] or None
         stored = self._record(ticket, score=score, effort=effort, comment=comment, now=now)
-        from helpdesk.render import render_page
-
-        return Page(
-            200,
-            render_page(
-                "survey_thanks",
-                self._language(stored),
-                {"ref": stored.ref, "helpdesk_name": self.config.helpdesk.name},
-                fallback_language=self.config.default_language,
-            ),
-        )
+        return stored
 
     def _record(
         self, ticket: Ticket, *, score: int, effort: int | None, comment: str | None, now: datetime
@@ -362,66 +372,17 @@ class SurveyDesk:
 
     # ------------------------------------------------------------------ helpers
     def _ticket(self, token: str, now: datetime) -> Ticket:
-        ref = verify_token(token, self.signing_key, now=now)
+        try:
+            ref = verify_token(token, self.signing_key, now=now)
+        except LinkRefused as refused:
+            # An expired link still names its ticket: the refusal speaks its language.
+            if refused.ref is not None:
+                refused.ticket = self.repo.find_ticket(refused.ref)
+            raise
         ticket = self.repo.find_ticket(ref)
         if ticket is None:
             raise LinkRefused("forged")
         return ticket
-
-    def _language(self, ticket: Ticket | None) -> str:
-        from helpdesk.notices.audience import customer_language
-
-        return customer_language(ticket.language if ticket is not None else "", self.config)
-
-    def _form(self, ticket: Ticket, token: str, score: int | None, *, error: str | None) -> str:
-        from helpdesk.render import render_page, score_labels
-
-        language = self._language(ticket)
-        labels = score_labels(language, fallback_language=self.config.default_language)
-        return render_page(
-            "survey_page",
-            language,
-            {
-                "ref": ticket.ref,
-                "score": score,
-                # Relative: the page lives at /survey/<token>, so the form posts back to
-                # the same path whatever host or stage the API is served under.
-                "action_url": token,
-                "scores": [{"score": s, "label": labels[s]} for s in range(1, 6)],
-                "message": None,
-                "error": error,
-            },
-            fallback_language=self.config.default_language,
-        )
-
-    def _invalid(self, ticket: Ticket) -> str:
-        """The localized line that asks for a score (the form's only required answer)."""
-        from helpdesk.render import render_page
-
-        return render_page(
-            "survey_invalid",
-            self._language(ticket),
-            {"ref": ticket.ref},
-            fallback_language=self.config.default_language,
-        ).strip()
-
-    def _refused(self, refused: LinkRefused) -> Page:
-        from helpdesk.render import render_page
-
-        ticket = self.repo.find_ticket(refused.ref) if refused.ref else None
-        return Page(
-            403,
-            render_page(
-                "survey_refused",
-                self._language(ticket),
-                {
-                    "reason": refused.reason,
-                    "ref": ticket.ref if ticket else None,
-                    "helpdesk_name": self.config.helpdesk.name,
-                },
-                fallback_language=self.config.default_language,
-            ),
-        )
 
 
 def _score_or_none(text: str | None) -> int | None:

@@ -1,0 +1,168 @@
+"""The one composition root: what a function's handler uses, each built once per container.
+
+A handler module makes one ``Composition()`` at import (a Lambda container imports it
+once; the local stack loads one module per simulated container) and asks it for the one
+service it calls. Every builder is a cached property that imports its adapter or service
+on first use, so a cold start pays only for what its handler reaches, and the environment
+(helpdesk.environment) is read once, on the first builder that needs it.
+
+Which variables a function reads is what its builders read: ``helpdesk_local.checks``
+follows ``self.<builder>`` and ``environment.<field>`` here to check the template.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from helpdesk.aws.ticket_store import DynamoTicketStore
+    from helpdesk.config import Config
+    from helpdesk.environment import Environment
+    from helpdesk.notices import Notifier
+    from helpdesk.ports import Mailer, MailStore, Publisher
+    from helpdesk.services.agent_api import AgentDesk
+    from helpdesk.services.email_intake import EmailIntake
+    from helpdesk.services.form_intake import FormDesk
+    from helpdesk.services.reports import ReportDesk
+    from helpdesk.services.routing import Router
+    from helpdesk.services.sla_sweep import SlaSweep
+    from helpdesk.services.surveys import SurveyDesk, SurveyDispatch
+
+
+class Composition:
+    """Adapters and services of one container, built on first use."""
+
+    def __init__(self, environment: Environment | None = None) -> None:
+        self._given = environment
+
+    # ------------------------------------------------------------------ settings and ports
+    @cached_property
+    def environment(self) -> Environment:
+        from helpdesk.environment import Environment
+
+        return self._given if self._given is not None else Environment.from_os()
+
+    @cached_property
+    def config(self) -> Config:
+        from helpdesk.runtime import load_config_once
+
+        return load_config_once(self.environment.config_path)
+
+    @cached_property
+    def repository(self) -> DynamoTicketStore:
+        """The unit of work on the function's table, and the repository of the records kept
+        beside the tickets (counters, suppressed mail, queues, sent mail)."""
+        from helpdesk.aws.ticket_store import DynamoTicketStore
+
+        environment = self.environment
+        return DynamoTicketStore(
+            environment.table_name, config=self.config, timer_shards=environment.timer_shards
+        )
+
+    @cached_property
+    def publisher(self) -> Publisher:
+        from helpdesk.aws.events import EventBridgePublisher
+
+        return EventBridgePublisher(self.environment.event_bus_name)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        from helpdesk.aws.ses import SesMailer
+
+        return SesMailer()
+
+    @cached_property
+    def mail_store(self) -> MailStore:
+        from helpdesk.aws.s3 import S3MailStore
+
+        return S3MailStore(self.environment.raw_bucket)
+
+    @cached_property
+    def signing_key(self) -> bytes:
+        """Read once per container: it signs survey links and keys the Message-IDs of the
+        mail sent, and changes only with a deployment."""
+        from helpdesk.aws.ssm import secret_parameter
+
+        return secret_parameter(self.environment.signing_key_parameter)
+
+    # ------------------------------------------------------------------ services
+    @cached_property
+    def email_intake(self) -> EmailIntake:
+        from helpdesk.services.email_intake import EmailIntake
+
+        return EmailIntake(
+            uow=self.repository, repo=self.repository, store=self.mail_store, config=self.config
+        )
+
+    @cached_property
+    def form_desk(self) -> FormDesk:
+        from helpdesk.services.form_intake import FormDesk
+
+        return FormDesk(uow=self.repository, repo=self.repository, config=self.config)
+
+    @cached_property
+    def agent_desk(self) -> AgentDesk:
+        from helpdesk.services.agent_api import AgentDesk
+
+        return AgentDesk(uow=self.repository, repo=self.repository, config=self.config)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        from helpdesk.notices import Notifier
+
+        return Notifier(
+            repo=self.repository,
+            mailer=self.mailer,
+            config=self.config,
+            signing_key=self.signing_key,
+        )
+
+    @cached_property
+    def router(self) -> Router:
+        from helpdesk.services.routing import Router
+
+        return Router(
+            uow=self.repository, repo=self.repository, notifier=self.notifier, config=self.config
+        )
+
+    @cached_property
+    def sla_sweep(self) -> SlaSweep:
+        from helpdesk.services.sla_sweep import SlaSweep
+
+        return SlaSweep(uow=self.repository, repo=self.repository, config=self.config)
+
+    @cached_property
+    def survey_dispatch(self) -> SurveyDispatch:
+        from helpdesk.services.surveys import SurveyDispatch
+
+        return SurveyDispatch(
+            uow=self.repository,
+            repo=self.repository,
+            mailer=self.mailer,
+            config=self.config,
+            signing_key=self.signing_key,
+            public_url=self.environment.public_url,
+        )
+
+    @cached_property
+    def survey_desk(self) -> SurveyDesk:
+        from helpdesk.services.surveys import SurveyDesk
+
+        return SurveyDesk(
+            uow=self.repository,
+            repo=self.repository,
+            config=self.config,
+            signing_key=self.signing_key,
+        )
+
+    @cached_property
+    def report_desk(self) -> ReportDesk:
+        from helpdesk.services.reports import ReportDesk
+
+        return ReportDesk(
+            repo=self.repository,
+            mailer=self.mailer,
+            config=self.config,
+            signing_key=self.signing_key,
+        )

@@ -1,0 +1,159 @@
+"""The HTTP edge: the one place where domain results and errors become status codes,
+headers and bodies, for the web form, the survey page and the agents' API.
+
+Services raise domain errors (helpdesk.errors) and return domain results; the routes'
+handlers hand both to the functions here. JSON errors carry ``{"detail", "field",
+"reason"}`` for bad input and ``{"detail"}`` otherwise; the survey answers with pages.
+Status codes follow RFC 9110 §15 (400, 403, 404, 409, 413, 415, 422) and RFC 6585 §4 (429
+with Retry-After).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from helpdesk.errors import (
+    Conflict,
+    Forbidden,
+    HelpdeskError,
+    InvalidInput,
+    MalformedInput,
+    NotFound,
+    RateLimited,
+    StateConflict,
+    TooLarge,
+    UnsupportedMediaType,
+)
+
+if TYPE_CHECKING:
+    from helpdesk.config import Config
+    from helpdesk.services.surveys import SurveyDesk
+
+JSON = "application/json; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+
+# The first class an error is an instance of decides its status (subclasses first).
+STATUS_OF_ERROR: tuple[tuple[type[HelpdeskError], int], ...] = (
+    (MalformedInput, 400),
+    (TooLarge, 413),
+    (UnsupportedMediaType, 415),
+    (InvalidInput, 422),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (StateConflict, 409),
+    (Conflict, 409),
+    (RateLimited, 429),
+)
+ANSWERED = tuple(kind for kind, _ in STATUS_OF_ERROR)
+
+# The survey page is about one customer's ticket: never cached by a proxy, never framed,
+# and it loads nothing from elsewhere (the layout inlines its styles).
+SURVEY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def status_of(error: HelpdeskError) -> int:
+    """The HTTP status that answers ``error`` (500 for an error no client caused)."""
+    for kind, status in STATUS_OF_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def json_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=JSON,
+        body=json.dumps(body, ensure_ascii=False),
+        headers=headers or {},
+    )
+
+
+def error_response(error: HelpdeskError) -> Response[str]:
+    """The JSON answer to a domain error: what is wrong, and for bad input which field and
+    why."""
+    status = status_of(error)
+    if isinstance(error, InvalidInput):
+        detail = {"detail": str(error), "field": error.field, "reason": error.reason}
+        return json_response(status, detail)
+    if isinstance(error, RateLimited):
+        return json_response(
+            status,
+            {"detail": f"{error}; try again later"},
+            {"Retry-After": str(error.retry_after_seconds)},
+        )
+    if isinstance(error, NotFound):
+        return json_response(status, {"detail": f"no {error}"})
+    return json_response(status, {"detail": str(error)})
+
+
+def json_answer(status: int, work: Callable[[], dict[str, Any]]) -> Response[str]:
+    """``work``'s result as JSON with ``status``, or the answer to the domain error it
+    raised; any other error is the platform's 500."""
+    try:
+        return json_response(status, work())
+    except ANSWERED as error:
+        return error_response(error)
+
+
+def html_response(status: int, html: str, headers: dict[str, str]) -> Response[str]:
+    return Response(status_code=status, content_type=HTML, body=html, headers=headers)
+
+
+def form_page_response(
+    config: Config, *, language: str | None, accept_language: str | None
+) -> Response[str]:
+    """The web form in the language asked for, with the headers that let only its own
+    script and styles run."""
+    from helpdesk.web import form_page, page_headers
+
+    page = form_page(config, language=language, accept_language=accept_language)
+    # The language follows Accept-Language unless ?lang= says otherwise (RFC 9110 §12.5.5).
+    headers = {**page_headers(page), "Vary": "Accept-Language"}
+    return html_response(200, page, headers)
+
+
+def survey_page_response(
+    desk: SurveyDesk, token: str, score: str | None, *, now: datetime, status: int = 200
+) -> Response[str]:
+    """The survey behind a score link (``status`` 200, or 400 for a post that could not be
+    read), or its refusal (403)."""
+    from helpdesk.services.surveys import LinkRefused
+    from helpdesk.web import survey_page, survey_refused_page
+
+    try:
+        form = desk.open(token, score, now=now)
+    except LinkRefused as refused:
+        return html_response(403, survey_refused_page(desk.config, refused), SURVEY_HEADERS)
+    return html_response(status, survey_page(desk.config, form), SURVEY_HEADERS)
+
+
+def survey_answer_response(
+    desk: SurveyDesk, token: str, body: str, content_type: str, *, now: datetime
+) -> Response[str]:
+    """The thanks page for a recorded answer; else the survey again asking for a score
+    (415, 422) or the link's refusal (403)."""
+    from helpdesk.services.surveys import AnswerNotTaken, LinkRefused
+    from helpdesk.web import survey_page, survey_refused_page, survey_thanks_page
+
+    try:
+        stored = desk.submit(token, body, content_type, now=now)
+    except LinkRefused as refused:
+        return html_response(403, survey_refused_page(desk.config, refused), SURVEY_HEADERS)
+    except AnswerNotTaken as not_taken:
+        page = survey_page(desk.config, not_taken.form, ask_for_score=True)
+        return html_response(status_of(not_taken.problem), page, SURVEY_HEADERS)
+    return html_response(200, survey_thanks_page(desk.config, stored), SURVEY_HEADERS)
