@@ -3,11 +3,11 @@ and what the reports count."""
 
 from __future__ import annotations
 
-import pytest
-
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from fakes import FakeMailer, FakeRecords, FakeUnitOfWork
 from helpdesk import timers
