@@ -287,17 +287,18 @@ def _fill(words: str, **values: object) -> Markup:
     Markup stays as it is; everything else, the words included, is escaped. A name the
     words use and the markup does not pass is an error, as an undefined variable is.
     """
-    from markupsafe import Markup
+    from markupsafe import Markup, escape
 
-    # split() with the one group alternates text and placeholder names: text, name, text...
-    pieces: list[object] = _PLACEHOLDER.split(words)
-    for index in range(1, len(pieces), 2):
-        name = str(pieces[index])
-        if name not in values:
-            raise KeyError(f"the words {words!r} use {{{name}}}, which the template does not pass")
-        pieces[index] = values[name]
-    # join escapes every piece that is not Markup already.
-    return Markup("").join(pieces)
+    html = []
+    # split() with its one group alternates text and placeholder names: text, name, text...
+    for index, piece in enumerate(_PLACEHOLDER.split(words)):
+        if index % 2 == 0:
+            html.append(escape(piece))
+        elif piece in values:
+            html.append(escape(values[piece]))
+        else:
+            raise KeyError(f"the words {words!r} use {{{piece}}}, which the template does not pass")
+    return Markup("").join(html)
 
 
 def _file_size(size: object, language: str) -> str:
