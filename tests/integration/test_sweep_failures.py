@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from helpdesk_local.faults import faults_on
+from helpdesk_local.faults import FaultInjector, faults_on
 from helpdesk_local.redrive import describe, redrive
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
@@ -64,7 +64,7 @@ def test_a_failing_sweep_is_retried_by_lambda_after_one_and_two_minutes_then_rec
 ) -> None:
     stack = waiting_desk
     report = stack.functions["report"]
-    with faults_on(stack, rate=1.0, services=("dynamodb",)):
+    with faults_on(stack, FaultInjector(rate=1.0, services=("dynamodb",))):
         advance_to(stack, REPORT_RUN + timedelta(seconds=30))
         assert report.invocations == 1
         advance_to(stack, REPORT_RUN + timedelta(minutes=1, seconds=30))
@@ -92,7 +92,7 @@ def test_a_sweep_that_succeeds_on_lambdas_retry_leaves_no_record(
     waiting_desk: LocalStack,
 ) -> None:
     stack = waiting_desk
-    with faults_on(stack, rate=1.0, services=("dynamodb",)):
+    with faults_on(stack, FaultInjector(rate=1.0, services=("dynamodb",))):
         advance_to(stack, REPORT_RUN + timedelta(seconds=30))
     advance_to(stack, REPORT_RUN + timedelta(minutes=5))
     assert stack.functions["report"].invocations == 2
@@ -116,7 +116,7 @@ def test_redriving_the_sweep_failures_runs_the_failed_sweep_again(
     waiting_desk: LocalStack,
 ) -> None:
     stack = waiting_desk
-    with faults_on(stack, rate=1.0, services=("dynamodb",)):
+    with faults_on(stack, FaultInjector(rate=1.0, services=("dynamodb",))):
         advance_to(stack, REPORT_RUN + timedelta(minutes=4))
     assert reports(stack) == [] and len(messages(stack, "SweepFailureDLQ")) == 1
 
@@ -151,7 +151,7 @@ def test_a_survey_sweep_that_could_not_send_is_recorded_and_redriven(stack: Loca
     assert player.ticket(1)["status"] == "solved"
     # SES is down when the survey falls due (an hour after solving): the sweep raises, so
     # the function errors alarm fires and, after Lambda's retries, the record is kept.
-    with faults_on(stack, rate=1.0, services=("ses",)):
+    with faults_on(stack, FaultInjector(rate=1.0, services=("ses",))):
         stack.advance(timedelta(minutes=70))
     records = messages(stack, "SweepFailureDLQ")
     assert records, "the failed survey sweep left no record"
