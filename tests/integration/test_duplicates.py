@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from helpdesk_local.faults import FaultInjector, faults_on
+from helpdesk_local.faults import outage
 from helpdesk_local.redrive import redrive
 from helpdesk_local.scenario import Player, ReplyStep, load_scenario, parse_scenario
 from helpdesk_local.stack import LocalStack
@@ -129,7 +129,7 @@ def test_a_form_posted_again_after_an_event_bus_outage_is_acknowledged_once(
     stack: LocalStack,
 ) -> None:
     with (
-        faults_on(stack, FaultInjector(rate=1.0, services=("events",))),
+        outage(stack, "events"),
         pytest.raises(ClientError),
     ):
         stack.post_form(FORM)  # API Gateway answers 500; the ticket is already written
@@ -147,7 +147,7 @@ def test_a_form_posted_again_after_an_event_bus_outage_is_acknowledged_once(
 def delivered_in_a_bus_outage_then_redriven(stack: LocalStack, raw: bytes) -> dict[str, Any]:
     """Deliver ``raw`` while EventBridge refuses every event: intake gives up on it and it
     waits in the intake's dead-letter queue, alone; then redrive it. The state after."""
-    with faults_on(stack, FaultInjector(rate=1.0, services=("events",))):
+    with outage(stack, "events"):
         stack.deliver_email(raw)
         stack.drain()
     assert [d["queue"] for d in build_state(stack)["dead_letters"]] == ["EmailIntakeDLQ"]

@@ -11,7 +11,7 @@ import pytest
 from botocore.stub import Stubber
 
 from helpdesk_local.cli import main
-from helpdesk_local.faults import FaultInjector, faults_on
+from helpdesk_local.faults import outage
 from helpdesk_local.redrive import RedriveError, describe, redrive, redrive_aws
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
@@ -27,7 +27,7 @@ FORM = {
 def test_mail_that_failed_during_an_ses_outage_is_sent_after_the_redrive(
     stack: LocalStack,
 ) -> None:
-    with faults_on(stack, FaultInjector(rate=1.0, services=("ses",))):
+    with outage(stack, "ses"):
         assert stack.post_form(FORM).status == 201
     stranded = build_state(stack)
     assert stranded["outbox"] == []
@@ -44,7 +44,7 @@ def test_mail_that_failed_during_an_ses_outage_is_sent_after_the_redrive(
 
 
 def test_a_redrive_of_one_queue_leaves_the_others_alone(stack: LocalStack) -> None:
-    with faults_on(stack, FaultInjector(rate=1.0, services=("ses",))):
+    with outage(stack, "ses"):
         stack.post_form(FORM)
     before = {letter["queue"] for letter in build_state(stack)["dead_letters"]}
 

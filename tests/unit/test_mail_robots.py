@@ -180,22 +180,25 @@ def test_a_daemon_sender_is_a_bounce_even_without_a_usable_address(sender: str) 
     assert robot_reason(mail(sender=sender), own_domain=OWN) == "bounce"
 
 
-def test_a_report_without_its_delivery_status_part_is_a_bounce() -> None:
-    report = raw(
-        "From: Jane <jane@customer.example>\nSubject: Delivery status notification\n"
-        "Content-Type: multipart/report; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
-        "Delivery to the following recipients failed permanently\n--b--\n"
-    )
-    assert robot_reason(report, own_domain=OWN) == "bounce"
-
-
-def test_an_abuse_feedback_report_is_a_bounce() -> None:
-    arf = raw(
-        "From: abuse@isp.example\nSubject: FW: hello\n"
-        "Content-Type: multipart/report; report-type=feedback-report; boundary=b\n\n"
-        "--b\nContent-Type: text/plain\n\nThis is an abuse report\n--b--\n"
-    )
-    assert robot_reason(arf, own_domain=OWN) == "bounce"
+@pytest.mark.parametrize(
+    "report",
+    [
+        pytest.param(
+            "From: Jane <jane@customer.example>\nSubject: Delivery status notification\n"
+            "Content-Type: multipart/report; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+            "Delivery to the following recipients failed permanently\n--b--\n",
+            id="a report without its delivery status part",
+        ),
+        pytest.param(
+            "From: abuse@isp.example\nSubject: FW: hello\n"
+            "Content-Type: multipart/report; report-type=feedback-report; boundary=b\n\n"
+            "--b\nContent-Type: text/plain\n\nThis is an abuse report\n--b--\n",
+            id="an abuse feedback report",
+        ),
+    ],
+)
+def test_any_multipart_report_is_a_bounce(report: str) -> None:
+    assert robot_reason(raw(report), own_domain=OWN) == "bounce"
 
 
 @pytest.mark.parametrize(

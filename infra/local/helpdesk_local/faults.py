@@ -29,7 +29,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -360,6 +360,12 @@ def faults_on(stack: LocalStack, injector: FaultInjector) -> Iterator[FaultInjec
     finally:
         injector.uninstall()
         stack._reset_function_clients()
+
+
+def outage(stack: LocalStack, service: str) -> AbstractContextManager[FaultInjector]:
+    """``service`` (a client name: "ses", "events", "dynamodb") refuses every call for a
+    stretch of a running stack's life (see :func:`faults_on`)."""
+    return faults_on(stack, FaultInjector(rate=1.0, services=(service,)))
 
 
 class _NoSleep:
