@@ -276,6 +276,13 @@ def test_a_translation_places_only_values_the_english_text_has(language: str) ->
                 assert placeholders(text) <= placeholders(english[section][key]), where
 
 
+def test_no_text_is_named_like_a_mapping_method_that_jinja_would_find_first() -> None:
+    # words.items in a template is the method, not a text named "items".
+    for section, texts in words_of("en").items():
+        for key in texts if isinstance(texts, dict) else ():
+            assert not hasattr({}, key), f"[{section}] {key}"
+
+
 def test_words_are_escaped_in_html_even_where_a_translation_writes_markup() -> None:
     # The help desk's own environment: its "fill" filter places values in a translation.
     words = {"lang": "en", "title": "<b>{ref}</b> & co"}

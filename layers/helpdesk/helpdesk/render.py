@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -186,15 +187,20 @@ def format_duration_words(td: timedelta, language: str) -> str:
 
 def _render_html(template: str, folder: str, context: Mapping[str, Any]) -> str:
     """``_<template>.html``, the one markup for every language, with ``folder``'s words."""
-    catalogue = _catalogue(folder)
-    if template not in catalogue:
-        raise LookupError(f"{folder}/words.toml has no [{template}] section")
-    words = {"lang": catalogue["lang"], **catalogue[template]}
     return (
         _environment()
         .get_template(f"_{template}.html")
-        .render({**context, "words": words, "language_folder": folder})
+        .render({**context, "words": _html_words(folder, template), "language_folder": folder})
     )
+
+
+@lru_cache(maxsize=128)
+def _html_words(folder: str, template: str) -> Mapping[str, Any]:
+    """The ``[template]`` section of ``folder``'s words, with its ``lang`` (the html tag)."""
+    catalogue = _catalogue(folder)
+    if template not in catalogue:
+        raise LookupError(f"{folder}/words.toml has no [{template}] section")
+    return MappingProxyType({"lang": catalogue["lang"], **catalogue[template]})
 
 
 @lru_cache(maxsize=16)
@@ -256,6 +262,9 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # The templates ship with the code and never change under a running process: no
+        # stat of every template in a mail's chain on every render.
+        auto_reload=False,
     )
     environment.filters["oneline"] = _one_line
     environment.filters["quoted"] = _quoted
@@ -289,16 +298,27 @@ def _fill(words: str, **values: object) -> Markup:
     """
     from markupsafe import Markup, escape
 
-    html = []
+    texts, names = _words_and_places(words)
+    html = [texts[0]]
+    for name, text in zip(names, texts[1:], strict=True):
+        if name not in values:
+            raise KeyError(f"the words {words!r} use {{{name}}}, which the template does not pass")
+        html += [escape(values[name]), text]
+    # Every piece is escaped above (the texts once, when cut): joined as they are.
+    return Markup("".join(html))  # noqa: S704
+
+
+@lru_cache(maxsize=2048)
+def _words_and_places(words: str) -> tuple[tuple[Markup, ...], tuple[str, ...]]:
+    """``words`` cut at its placeholders: the escaped texts around them, and their names.
+
+    A translation is the same string at every render, so it is cut and escaped once.
+    """
+    from markupsafe import escape
+
     # split() with its one group alternates text and placeholder names: text, name, text...
-    for index, piece in enumerate(_PLACEHOLDER.split(words)):
-        if index % 2 == 0:
-            html.append(escape(piece))
-        elif piece in values:
-            html.append(escape(values[piece]))
-        else:
-            raise KeyError(f"the words {words!r} use {{{piece}}}, which the template does not pass")
-    return Markup("").join(html)
+    pieces = _PLACEHOLDER.split(words)
+    return tuple(escape(text) for text in pieces[0::2]), tuple(pieces[1::2])
 
 
 def _file_size(size: object, language: str) -> str:
