@@ -608,6 +608,16 @@ def test_the_survey_page_shows_a_thank_you_and_an_error_when_given() -> None:
     assert 'aria-describedby="form-error"' in page
 
 
+@pytest.mark.parametrize("language", ["de", "../en", "en/../../..", "x" * 300])
+def test_a_page_asked_in_a_language_without_words_is_in_the_fallback_language(
+    language: str,
+) -> None:
+    page = render_page("survey_page", language, survey_page_context("en"))
+
+    assert '<html lang="en">' in page
+    assert "How did we do on HD-7K3M9Q?" in page
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_score_and_effort_words_exist_for_one_to_five(language: str) -> None:
     for labels in (score_labels(language), effort_labels(language)):
