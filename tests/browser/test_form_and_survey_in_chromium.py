@@ -116,16 +116,27 @@ def solve_by_mail(server: LocalServer, ref: str) -> None:
         smtp.send_message(reply)
 
 
+def fill_in(page: Any, fields: dict[str, str]) -> None:
+    """Type each value into the field its label names, as a reader finds the fields."""
+    for label, value in fields.items():
+        page.get_by_label(label).fill(value)
+
+
 def test_a_customer_files_a_request_in_the_form_then_scores_the_answer(
     server: LocalServer, page: Any
 ) -> None:
     page.goto(server.url + "/form?lang=en")
-    page.get_by_label("Your name").fill("Anna Schmidt")
-    page.get_by_label("Your email address").fill("anna@example.com")
-    page.get_by_label("Subject").fill("Where is my order?")
+    fill_in(
+        page,
+        {
+            "Your name": "Anna Schmidt",
+            "Your email address": "anna@example.com",
+            "Subject": "Where is my order?",
+            "Order number": "A-1042",
+            "Your message": "It has been two weeks since I ordered the kettle.",
+        },
+    )
     page.get_by_label("Topic").select_option("shipping")
-    page.get_by_label("Order number").fill("A-1042")
-    page.get_by_label("Your message").fill("It has been two weeks since I ordered the kettle.")
     page.get_by_role("button", name="Send request").click()
 
     result = page.locator("#form-result")
@@ -171,10 +182,15 @@ def test_the_servers_refusal_shows_next_to_the_field_it_names(
     server: LocalServer, page: Any
 ) -> None:
     page.goto(server.url + "/form?lang=zh")
-    page.get_by_label("您的姓名").fill("王芳")
-    page.get_by_label("您的电子邮件地址").fill("wang@example.cn")
-    page.get_by_label("主题").fill("发票")
-    page.get_by_label("您的留言").fill("请重新开具发票。")
+    fill_in(
+        page,
+        {
+            "您的姓名": "王芳",
+            "您的电子邮件地址": "wang@example.cn",
+            "主题": "发票",
+            "您的留言": "请重新开具发票。",
+        },
+    )
     # A topic the page never offers: only the server can refuse it.
     page.evaluate("document.getElementById('category').add(new Option('lottery', 'lottery'))")
     page.get_by_label("类别").select_option("lottery")

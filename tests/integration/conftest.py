@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from helpdesk_local.scenario import FormStep, Player, Step, load_scenario
+from helpdesk_local.scenario import FormStep, Player, Step, load_scenario, stack_for
 from helpdesk_local.stack import LocalStack
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -125,13 +125,7 @@ def play_scenario() -> Iterator[PlayScenario]:
                 rate=chosen.rate if rate is None else rate,
                 seed=chosen.seed if seed is None else seed,
             )
-        with LocalStack(
-            config_path=scenario.config,
-            start=scenario.start,
-            fault_rate=chosen.rate if chosen else 0.0,
-            fault_seed=chosen.seed if chosen else None,
-            fault_services=chosen.services if chosen else (),
-        ) as stack:
+        with stack_for(scenario, chosen) as stack:
             state = ChaosPlayer(stack, scenario).play()
         return state, stack
 

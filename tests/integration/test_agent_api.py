@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from desk_support import open_form_ticket
+
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
 
 LENA = "lena@support.example"
-
-
-def open_ticket(stack: LocalStack) -> str:
-    response = stack.post_form(
-        {
-            "name": "Anna Schmidt",
-            "email": "anna@example.com",
-            "subject": "Where is my order?",
-            "message": "It has been two weeks.",
-        }
-    )
-    return str(response.json()["ref"])
 
 
 def call(
@@ -30,7 +20,7 @@ def call(
 
 
 def test_an_agent_reads_the_queue_and_a_ticket_with_its_conversation(stack: LocalStack) -> None:
-    ref = open_ticket(stack)
+    ref = open_form_ticket(stack)
     status, queue = call(stack, "GET", "/agent/queue?team=general")
     assert status == 200
     assert [(t["ref"], t["assignee"]) for t in queue["tickets"]] == [(ref, LENA)]
@@ -44,7 +34,7 @@ def test_an_agent_reads_the_queue_and_a_ticket_with_its_conversation(stack: Loca
 
 
 def test_a_public_reply_is_relayed_and_a_note_is_not(stack: LocalStack) -> None:
-    ref = open_ticket(stack)
+    ref = open_form_ticket(stack)
     status, answer = call(
         stack, "POST", f"/agent/tickets/{ref}/replies", {"text": "It ships today."}
     )
@@ -68,7 +58,7 @@ def test_a_public_reply_is_relayed_and_a_note_is_not(stack: LocalStack) -> None:
 
 
 def test_changes_follow_the_command_rules_and_name_the_wrong_field(stack: LocalStack) -> None:
-    ref = open_ticket(stack)
+    ref = open_form_ticket(stack)
     for body, field in (
         ({"status": "closed"}, "status"),
         ({"priority": "asap"}, "priority"),
@@ -120,6 +110,6 @@ def test_strangers_unknown_tickets_and_unknown_teams_get_clear_answers(
     assert status == 422 and answer["field"] == "team"
     status, answer = call(stack, "POST", "/agent/tickets/HD-222222/replies", {"text": "Hi"})
     assert (status, answer["detail"]) == (404, "no ticket HD-222222")
-    ref = open_ticket(stack)
+    ref = open_form_ticket(stack)
     status, answer = call(stack, "POST", f"/agent/tickets/{ref}/replies", {"text": ""})
     assert status == 422 and answer["field"] == "text"

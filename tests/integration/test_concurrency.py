@@ -16,6 +16,7 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from desk_support import held_back
 
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state, scan_items
@@ -136,11 +137,8 @@ def test_one_delivery_handed_to_several_containers_at_once_makes_one_ticket_and_
 def test_the_same_event_in_several_acknowledge_containers_at_once_sends_one_mail(
     stack: LocalStack,
 ) -> None:
-    routing = stack.queue_sources.pop("AcknowledgeQueue")
-    try:
+    with held_back(stack, "AcknowledgeQueue"):
         assert stack.post_form(FORM).status == 201
-    finally:
-        stack.queue_sources["AcknowledgeQueue"] = routing
     [event] = take_from_queue(stack, "AcknowledgeQueue", 1)
 
     invoke_at_once(stack, "acknowledge", [event] * 6)
@@ -156,8 +154,7 @@ def test_routers_at_once_never_give_an_agent_more_tickets_than_their_capacity(
     from helpdesk.runtime import load_config_once
 
     capacity = {a.email: a.capacity for a in load_config_once(str(stack.config_path)).agents}
-    routing = stack.queue_sources.pop("RouteQueue")
-    try:
+    with held_back(stack, "RouteQueue"):
         for number in range(20):
             response = stack.http(
                 "POST",
@@ -169,8 +166,6 @@ def test_routers_at_once_never_give_an_agent_more_tickets_than_their_capacity(
                 source_ip=f"198.51.100.{number + 1}",
             )
             assert response.status == 201, response.body
-    finally:
-        stack.queue_sources["RouteQueue"] = routing
     events = take_from_queue(stack, "RouteQueue", 20)
 
     invoke_at_once(stack, "route", events)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 import pytest
+from desk_support import open_form_ticket
 
 from helpdesk.config import load_config
 from helpdesk.services.email_intake import INBOUND_PREFIX
@@ -233,14 +234,7 @@ def test_the_sweeps_run_on_the_schedulers_default_payload(stack: LocalStack, fun
 def test_the_report_sweep_on_the_default_payload_mails_the_leads_their_daily_report(
     stack: LocalStack,
 ) -> None:
-    stack.post_form(
-        {
-            "name": "Anna",
-            "email": "anna@example.com",
-            "subject": "Where is my order?",
-            "message": "It has been two weeks.",
-        }
-    )
+    open_form_ticket(stack)
     stack.advance(timedelta(days=1))
     sent_before = [m for m in build_state(stack)["outbox"] if m["kind"] == "report"]
 
@@ -305,14 +299,7 @@ def test_a_form_post_with_a_base64_body_cookies_and_a_repeated_query_makes_a_tic
 def test_an_agent_patch_with_cognito_claims_passed_as_strings_changes_the_ticket(
     stack: LocalStack,
 ) -> None:
-    ref = stack.post_form(
-        {
-            "name": "Anna",
-            "email": "anna@example.com",
-            "subject": "Where is my order?",
-            "message": "It has been two weeks.",
-        }
-    ).json()["ref"]
+    ref = open_form_ticket(stack)
     request = http_event("http_agent_patch.json", path=f"/agent/tickets/{ref}")
     request["pathParameters"] = {"ref": ref}
 
@@ -329,15 +316,7 @@ def test_an_agent_patch_with_cognito_claims_passed_as_strings_changes_the_ticket
 
 
 def test_a_survey_answer_posted_as_a_base64_form_is_recorded(stack: LocalStack) -> None:
-    ref = stack.post_form(
-        {
-            "name": "Anna",
-            "email": "anna@example.com",
-            "subject": "Where is my order?",
-            "message": "It has been two weeks.",
-            "language": "ru",
-        }
-    ).json()["ref"]
+    ref = open_form_ticket(stack, language="ru")
     token = make_token(ref, MONDAY_MORNING + timedelta(days=14), LOCAL_SIGNING_KEY.encode())
     request = http_event(
         "http_survey_post.json",

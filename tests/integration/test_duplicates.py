@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from helpdesk_local.faults import faults_on
+from helpdesk_local.faults import outage
 from helpdesk_local.redrive import redrive
 from helpdesk_local.scenario import Player, ReplyStep, load_scenario, parse_scenario
 from helpdesk_local.stack import LocalStack
@@ -128,7 +128,10 @@ def test_every_message_and_schedule_delivered_twice_changes_nothing(
 def test_a_form_posted_again_after_an_event_bus_outage_is_acknowledged_once(
     stack: LocalStack,
 ) -> None:
-    with faults_on(stack, rate=1.0, services=("events",)), pytest.raises(ClientError):
+    with (
+        outage(stack, "events"),
+        pytest.raises(ClientError),
+    ):
         stack.post_form(FORM)  # API Gateway answers 500; the ticket is already written
     assert len(build_state(stack)["tickets"]) == 1
 
@@ -141,17 +144,24 @@ def test_a_form_posted_again_after_an_event_bus_outage_is_acknowledged_once(
     ]
 
 
-def test_mail_taken_in_during_an_event_bus_outage_is_acknowledged_after_the_redrive(
-    stack: LocalStack,
-) -> None:
-    with faults_on(stack, rate=1.0, services=("events",)):
-        stack.deliver_email(CUSTOMER_MAIL)
+def delivered_in_a_bus_outage_then_redriven(stack: LocalStack, raw: bytes) -> dict[str, Any]:
+    """Deliver ``raw`` while EventBridge refuses every event: intake gives up on it and it
+    waits in the intake's dead-letter queue, alone; then redrive it. The state after."""
+    with outage(stack, "events"):
+        stack.deliver_email(raw)
         stack.drain()
     assert [d["queue"] for d in build_state(stack)["dead_letters"]] == ["EmailIntakeDLQ"]
 
     redrive(stack, "EmailIntakeDLQ")
 
-    state = build_state(stack)
+    return build_state(stack)
+
+
+def test_mail_taken_in_during_an_event_bus_outage_is_acknowledged_after_the_redrive(
+    stack: LocalStack,
+) -> None:
+    state = delivered_in_a_bus_outage_then_redriven(stack, CUSTOMER_MAIL)
+
     [ticket] = state["tickets"]
     assert len(ticket["messages"]) == 1 and state["dead_letters"] == []
     assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
@@ -167,14 +177,8 @@ def test_an_agent_reply_taken_in_during_an_event_bus_outage_is_relayed_after_the
     reply = player.reply_mail(
         ReplyStep(ticket=1, sender="agent", text="Your parcel left today.", headers={})
     )
-    with faults_on(stack, rate=1.0, services=("events",)):
-        stack.deliver_email(reply)
-        stack.drain()
-    assert [d["queue"] for d in build_state(stack)["dead_letters"]] == ["EmailIntakeDLQ"]
+    state = delivered_in_a_bus_outage_then_redriven(stack, reply)
 
-    redrive(stack, "EmailIntakeDLQ")
-
-    state = build_state(stack)
     replies = [m for m in state["tickets"][0]["messages"] if m["direction"] == "out"]
     assert [m["text"] for m in replies] == ["Your parcel left today."]
     relayed = [m for m in state["outbox"] if m["kind"] == "reply"]

@@ -10,6 +10,7 @@ import botocore.endpoint
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from desk_support import held_back
 
 from conftest import MONDAY_MORNING
 from helpdesk_local.faults import FaultInjector, faults_on
@@ -143,6 +144,13 @@ FORM = {
 }
 
 
+def one_lost_answer(operation: str) -> FaultInjector:
+    """The next DynamoDB ``operation`` reaches the table, but its answer is lost."""
+    return FaultInjector(
+        rate=1.0, services=("dynamodb",), operations=(operation,), lost_responses=True, limit=1
+    )
+
+
 @pytest.mark.parametrize(
     ("queue", "operation", "kind"),
     [
@@ -159,14 +167,7 @@ def test_a_mail_whose_claim_was_written_but_whose_answer_was_lost_is_sent_once(
     try:
         assert stack.post_form(FORM).status == 201
         stack.queue_sources[queue] = held.pop(queue)
-        with faults_on(
-            stack,
-            rate=1.0,
-            services=("dynamodb",),
-            operations=(operation,),
-            lost_responses=True,
-            limit=1,
-        ) as faults:
+        with faults_on(stack, one_lost_answer(operation)) as faults:
             stack.drain()
     finally:
         stack.queue_sources.update(held)
@@ -188,19 +189,9 @@ def test_a_mail_whose_claim_was_written_but_whose_answer_was_lost_is_sent_once(
 def test_an_assignment_whose_answer_was_lost_is_still_mailed_to_the_agent(
     stack: LocalStack,
 ) -> None:
-    routing = stack.queue_sources.pop("RouteQueue")
-    try:
+    with held_back(stack, "RouteQueue"):
         assert stack.post_form(FORM).status == 201
-    finally:
-        stack.queue_sources["RouteQueue"] = routing
-    with faults_on(
-        stack,
-        rate=1.0,
-        services=("dynamodb",),
-        operations=("TransactWriteItems",),
-        lost_responses=True,
-        limit=1,
-    ) as faults:
+    with faults_on(stack, one_lost_answer("TransactWriteItems")) as faults:
         stack.drain()
     state = build_state(stack)
     assert faults.total == 1

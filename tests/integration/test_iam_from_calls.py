@@ -112,7 +112,7 @@ BOB = {
 def _agent_api_tour(stack: LocalStack) -> None:
     """The agent API (queue, ticket, change, reply, note), a form sent twice, and SES
     refusing the relayed reply until the retry (the outbound claim is released)."""
-    from helpdesk_local.faults import faults_on
+    from helpdesk_local.faults import FaultInjector, faults_on
 
     def call(method: str, path: str, body: Any = None) -> Any:
         response = stack.call_agent_api(method, path, body, agent=LENA)
@@ -128,7 +128,7 @@ def _agent_api_tour(stack: LocalStack) -> None:
     call("POST", f"/agent/tickets/{ref}/replies", {"text": "Checked.", "public": False})
     # Every attempt of the first send fails (the first and all its retries, see
     # helpdesk.aws.clients): the send raises and releases its outbound claim.
-    with faults_on(stack, rate=1.0, services=("ses",), limit=SES_ATTEMPTS):
+    with faults_on(stack, FaultInjector(rate=1.0, services=("ses",), limit=SES_ATTEMPTS)):
         call("POST", f"/agent/tickets/{ref}/replies", {"text": "We corrected it."})
     call("PATCH", f"/agent/tickets/{ref}", {"status": "solved"})
 
@@ -136,10 +136,10 @@ def _agent_api_tour(stack: LocalStack) -> None:
 def _days_later(stack: LocalStack) -> None:
     """Surveys, the autoclose of quiet solved tickets, then the reports (SES refusing the
     first one's sends, so its claim is released too)."""
-    from helpdesk_local.faults import faults_on
+    from helpdesk_local.faults import FaultInjector, faults_on
 
     stack.advance(timedelta(days=5))
-    with faults_on(stack, rate=1.0, services=("ses",), limit=SES_ATTEMPTS):
+    with faults_on(stack, FaultInjector(rate=1.0, services=("ses",), limit=SES_ATTEMPTS)):
         stack.advance(timedelta(days=1))
 
 

@@ -4,6 +4,7 @@ asserting on the state JSON that ``helpdesk scenario`` prints."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,20 @@ from helpdesk_local.state import build_state
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
-def _play(name: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
-    assert main(["scenario", str(SCENARIOS / name)]) == 0
-    state: dict[str, Any] = json.loads(capsys.readouterr().out)
-    assert state["dead_letters"] == []
-    return state
+Play = Callable[[str], dict[str, Any]]
+
+
+@pytest.fixture
+def play(capsys: pytest.CaptureFixture[str]) -> Play:
+    """``helpdesk scenario`` on a scenario file: the state it prints (no dead letters)."""
+
+    def played(name: str) -> dict[str, Any]:
+        assert main(["scenario", str(SCENARIOS / name)]) == 0
+        state: dict[str, Any] = json.loads(capsys.readouterr().out)
+        assert state["dead_letters"] == []
+        return state
+
+    return played
 
 
 def _acknowledgements(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -33,9 +43,9 @@ def _to_customers(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_the_same_mail_delivered_twice_or_resent_makes_one_ticket_and_one_answer(
-    capsys: pytest.CaptureFixture[str],
+    play: Play,
 ) -> None:
-    state = _play("intake_duplicates.yaml", capsys)
+    state = play("intake_duplicates.yaml")
     anna, bob = state["tickets"]
     assert anna["contact"]["email"] == "anna@example.com"
     assert [m["text"] for m in anna["messages"]] == [
@@ -51,10 +61,8 @@ def test_the_same_mail_delivered_twice_or_resent_makes_one_ticket_and_one_answer
     assert state["suppressed"] == []
 
 
-def test_a_fourth_mail_within_the_hour_is_a_ticket_but_gets_no_answer(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    state = _play("intake_loop_limit.yaml", capsys)
+def test_a_fourth_mail_within_the_hour_is_a_ticket_but_gets_no_answer(play: Play) -> None:
+    state = play("intake_loop_limit.yaml")
     assert [t["subject"] for t in state["tickets"]] == [f"Your message {n}" for n in range(1, 5)]
     assert [m["ticket"] for m in _acknowledgements(state)] == [
         t["ref"] for t in state["tickets"][:3]
@@ -65,10 +73,8 @@ def test_a_fourth_mail_within_the_hour_is_a_ticket_but_gets_no_answer(
     assert suppressed["ticket"] == state["tickets"][3]["ref"]
 
 
-def test_replies_thread_by_every_rule_and_reply_all_from_cc_stays_on_the_ticket(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    state = _play("intake_threading.yaml", capsys)
+def test_replies_thread_by_every_rule_and_reply_all_from_cc_stays_on_the_ticket(play: Play) -> None:
+    state = play("intake_threading.yaml")
     [ticket] = state["tickets"]
     assert ticket["participants"] == ["carl@example.com"]
     assert [(m["from"], m["text"].splitlines()[0]) for m in ticket["messages"]] == [
@@ -88,10 +94,8 @@ def test_replies_thread_by_every_rule_and_reply_all_from_cc_stays_on_the_ticket(
     assert "auto_reply" not in ticket["flags"]
 
 
-def test_a_stranger_with_a_tickets_reference_gets_a_ticket_of_their_own(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    state = _play("intake_hijack.yaml", capsys)
+def test_a_stranger_with_a_tickets_reference_gets_a_ticket_of_their_own(play: Play) -> None:
+    state = play("intake_hijack.yaml")
     anna, *strangers = state["tickets"]
     assert [m["from"] for m in anna["messages"]] == ["anna@example.com"]
     assert anna["participants"] == []
@@ -106,10 +110,8 @@ def test_a_stranger_with_a_tickets_reference_gets_a_ticket_of_their_own(
     assert all(t["participants"] == [] for t in strangers)
 
 
-def test_a_stranger_answering_our_mail_to_a_customer_never_joins_her_ticket(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    state = _play("intake_hijack_headers.yaml", capsys)
+def test_a_stranger_answering_our_mail_to_a_customer_never_joins_her_ticket(play: Play) -> None:
+    state = play("intake_hijack_headers.yaml")
     anna, *strangers = state["tickets"]
     assert anna["participants"] == []
     assert [(m["from"], m["text"].splitlines()[0]) for m in anna["messages"]] == [
@@ -158,10 +160,8 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_linked_to_it() -> None:
     assert state["dead_letters"] == []
 
 
-def test_an_autoresponder_varying_its_plus_address_gets_no_more_than_the_cap(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    state = _play("intake_loop_plus_addresses.yaml", capsys)
+def test_an_autoresponder_varying_its_plus_address_gets_no_more_than_the_cap(play: Play) -> None:
+    state = play("intake_loop_plus_addresses.yaml")
     senders = [f"support+{n}@vendor.example" for n in range(1001, 1013)]
     assert [t["contact"]["email"] for t in state["tickets"]] == senders
     # The shipped config: three acknowledgements per mailbox and hour.
@@ -171,10 +171,8 @@ def test_an_autoresponder_varying_its_plus_address_gets_no_more_than_the_cap(
     ]
 
 
-def test_a_forged_customer_mail_copying_the_forger_gets_the_forger_no_answer(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    state = _play("intake_forged_customer_cc.yaml", capsys)
+def test_a_forged_customer_mail_copying_the_forger_gets_the_forger_no_answer(play: Play) -> None:
+    state = play("intake_forged_customer_cc.yaml")
     _, forged = state["tickets"]
     assert forged["contact"]["email"] == "anna@example.com"
     [reply] = [mail for mail in state["outbox"] if mail["kind"] == "reply"]

@@ -24,6 +24,7 @@ What a built layer must be (AWS documentation):
 from __future__ import annotations
 
 import fcntl
+import importlib.metadata
 import os
 import re
 import shutil
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from helpdesk_local.cfn import load_template, resources_of_type
 
@@ -193,26 +196,25 @@ def wheel_tags(site: Path) -> dict[str, list[str]]:
 
 
 def read_pins(path: Path) -> dict[str, str]:
+    """``name -> version`` of every ``name==version`` line, read by PyPA's own parser (the
+    build has a small one of its own, so that it needs nothing outside the standard library:
+    this checks it from the outside)."""
     pins: dict[str, str] = {}
     for raw in path.read_text(encoding="utf-8").splitlines():
         line = raw.split("#", 1)[0].strip()
-        if "==" in line:
-            name, version = line.split("==", 1)
-            pins[normalised(name.split("[", 1)[0])] = version.strip()
+        if line and not line.startswith("-"):
+            requirement = Requirement(line)
+            [pin] = requirement.specifier
+            pins[canonicalize_name(requirement.name)] = pin.version
     return pins
 
 
-def normalised(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def installed(site: Path) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for metadata in site.glob("*.dist-info/METADATA"):
-        headers = metadata.read_text(encoding="utf-8").split("\n\n", 1)[0]
-        fields = dict(line.split(": ", 1) for line in headers.splitlines() if ": " in line)
-        found[normalised(fields["Name"])] = fields["Version"]
-    return found
+    """``name -> version`` of every distribution in ``site``, as importlib.metadata reads it."""
+    return {
+        canonicalize_name(distribution.metadata["Name"]): distribution.version
+        for distribution in importlib.metadata.distributions(path=[str(site)])
+    }
 
 
 def tree_bytes(folder: Path) -> int:

@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from committing import kept_events_store
 
 from helpdesk_local.cli import main
-from helpdesk_local.faults import faults_on
+from helpdesk_local.faults import outage
 from helpdesk_local.redrive import RedriveError, describe, redrive, redrive_aws
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
@@ -28,7 +28,7 @@ FORM = {
 def test_mail_that_failed_during_an_ses_outage_is_sent_after_the_redrive(
     stack: LocalStack,
 ) -> None:
-    with faults_on(stack, rate=1.0, services=("ses",)):
+    with outage(stack, "ses"):
         assert stack.post_form(FORM).status == 201
     stranded = build_state(stack)
     assert stranded["outbox"] == []
@@ -45,7 +45,7 @@ def test_mail_that_failed_during_an_ses_outage_is_sent_after_the_redrive(
 
 
 def test_a_redrive_of_one_queue_leaves_the_others_alone(stack: LocalStack) -> None:
-    with faults_on(stack, rate=1.0, services=("ses",)):
+    with outage(stack, "ses"):
         stack.post_form(FORM)
     before = {letter["queue"] for letter in build_state(stack)["dead_letters"]}
 
@@ -77,7 +77,17 @@ DLQ_ARN = "arn:aws:sqs:eu-west-1:111122223333:helpdesk-EmailIntakeDLQ-ABC"
 SCHEDULE_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-ScheduleDLQ-DEF"
 
 
-def stubbed_clients() -> tuple[Any, Any, Stubber, Stubber]:
+def stubbed_clients(
+    outputs: dict[str, str] | None = None,
+) -> tuple[Any, Any, Stubber, Stubber]:
+    """CloudFormation and SQS clients, stubbed; the stack "helpdesk" describes itself once,
+    with ``outputs`` (by default two dead-letter queues and the API's URL)."""
+    if outputs is None:
+        outputs = {
+            "EmailIntakeDLQUrl": DLQ_URL,
+            "ScheduleDLQUrl": SCHEDULE_URL,
+            "ApiUrl": "https://example.com",
+        }
     cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
     sqs = boto3.client("sqs", region_name="eu-west-1")
     cfn_stub, sqs_stub = Stubber(cloudformation), Stubber(sqs)
@@ -90,9 +100,7 @@ def stubbed_clients() -> tuple[Any, Any, Stubber, Stubber]:
                     "CreationTime": "2026-11-01T00:00:00Z",
                     "StackStatus": "UPDATE_COMPLETE",
                     "Outputs": [
-                        {"OutputKey": "EmailIntakeDLQUrl", "OutputValue": DLQ_URL},
-                        {"OutputKey": "ScheduleDLQUrl", "OutputValue": SCHEDULE_URL},
-                        {"OutputKey": "ApiUrl", "OutputValue": "https://example.com"},
+                        {"OutputKey": key, "OutputValue": value} for key, value in outputs.items()
                     ],
                 }
             ]
@@ -159,24 +167,9 @@ INVOCATION_RECORD = {
 
 
 def test_against_aws_a_recorded_sweep_failure_is_invoked_again_with_its_event() -> None:
-    cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
-    sqs = boto3.client("sqs", region_name="eu-west-1")
+    cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients({"SweepFailureDLQUrl": SWEEP_URL})
     lambda_client = boto3.client("lambda", region_name="eu-west-1")
-    cfn_stub, sqs_stub, lambda_stub = Stubber(cloudformation), Stubber(sqs), Stubber(lambda_client)
-    cfn_stub.add_response(
-        "describe_stacks",
-        {
-            "Stacks": [
-                {
-                    "StackName": "helpdesk",
-                    "CreationTime": "2026-11-01T00:00:00Z",
-                    "StackStatus": "UPDATE_COMPLETE",
-                    "Outputs": [{"OutputKey": "SweepFailureDLQUrl", "OutputValue": SWEEP_URL}],
-                }
-            ]
-        },
-        {"StackName": "helpdesk"},
-    )
+    lambda_stub = Stubber(lambda_client)
     sqs_stub.add_response(
         "list_dead_letter_source_queues", {"queueUrls": []}, {"QueueUrl": SWEEP_URL}
     )

@@ -59,6 +59,14 @@ def reports(state: dict[str, Any], title: str) -> list[dict[str, Any]]:
     return [m for m in state["outbox"] if m["kind"] == "report" and title in m["subject"]]
 
 
+def one_to_each_lead_at(state: dict[str, Any], title: str, at: str) -> list[dict[str, Any]]:
+    """The reports titled ``title``, checked to be one to each lead, all sent at ``at``."""
+    sent = reports(state, title)
+    assert sorted(m["to"][0] for m in sent) == LEADS
+    assert {m["at"] for m in sent} == {at}
+    return sent
+
+
 def lines(text: str) -> list[str]:
     return [line.rstrip() for line in text.strip().splitlines()]
 
@@ -77,10 +85,8 @@ def test_the_week_went_as_scripted(week: dict[str, Any]) -> None:
 def test_every_lead_gets_the_daily_report_of_monday_at_eight_on_tuesday(
     week: dict[str, Any],
 ) -> None:
-    daily = reports(week, "daily report Mon 23 Nov 2026")
+    daily = one_to_each_lead_at(week, "daily report Mon 23 Nov 2026", "2026-11-24T07:00:00+00:00")
 
-    assert sorted(m["to"][0] for m in daily) == LEADS
-    assert {m["at"] for m in daily} == {"2026-11-24T07:00:00+00:00"}
     assert all("3 new, backlog 1, CSAT 50%" in m["subject"] for m in daily)
 
 
@@ -119,10 +125,10 @@ def test_the_daily_report_shows_the_hand_counted_figures(week: dict[str, Any]) -
 def test_every_lead_gets_the_weekly_report_on_monday_with_the_weeks_figures(
     week: dict[str, Any],
 ) -> None:
-    weekly = reports(week, "weekly report Mon 23 Nov - Sun 29 Nov 2026")
+    weekly = one_to_each_lead_at(
+        week, "weekly report Mon 23 Nov - Sun 29 Nov 2026", "2026-11-30T07:00:00+00:00"
+    )
 
-    assert sorted(m["to"][0] for m in weekly) == LEADS
-    assert {m["at"] for m in weekly} == {"2026-11-30T07:00:00+00:00"}
     text = lines(weekly[0]["text"])
     for expected in [
         "TICKETS CREATED: 3",

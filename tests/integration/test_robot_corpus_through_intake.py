@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,13 @@ def _one_per_sender_software() -> list[str]:
     return sorted(chosen.values())
 
 
+def state_after_delivering(desk: LocalStack, path: Path) -> dict[str, Any]:
+    """The desk's state once the mail in ``path`` has gone through intake and its effects."""
+    desk.deliver_email(path.read_bytes())
+    desk.drain()
+    return build_state(desk)
+
+
 def test_the_pipeline_sample_covers_every_sending_software() -> None:
     assert len(_one_per_sender_software()) >= 75
 
@@ -36,10 +44,8 @@ def test_the_pipeline_sample_covers_every_sending_software() -> None:
 def test_real_robot_mail_becomes_a_suppressed_ticket_and_nobody_is_answered(
     desk: LocalStack, name: str
 ) -> None:
-    desk.deliver_email((ROBOTS / "sisimai" / name).read_bytes())
-    desk.drain()
+    state = state_after_delivering(desk, ROBOTS / "sisimai" / name)
 
-    state = build_state(desk)
     assert state["dead_letters"] == []
     assert state["outbox"] == []
     [ticket] = state["tickets"]
@@ -52,10 +58,8 @@ def test_real_robot_mail_becomes_a_suppressed_ticket_and_nobody_is_answered(
 def test_a_real_person_whose_mail_mentions_delivery_is_acknowledged(
     desk: LocalStack, name: str
 ) -> None:
-    desk.deliver_email((ROBOTS / "persons" / name).read_bytes())
-    desk.drain()
+    state = state_after_delivering(desk, ROBOTS / "persons" / name)
 
-    state = build_state(desk)
     [ticket] = state["tickets"]
     acknowledgements = [mail for mail in state["outbox"] if mail["kind"] == "acknowledgement"]
     assert [mail["to"] for mail in acknowledgements] == [[ticket["contact"]["email"]]]

@@ -140,29 +140,7 @@ def test_a_full_agents_next_ticket_waits_and_is_assigned_when_one_is_solved(
     assert stack.invocation_errors == []
 
 
-@pytest.fixture
-def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each AWS request applied atomically, as DynamoDB applies each write.
-
-    moto's in-memory backend is not thread-safe (a transaction deep-copies a table that
-    another thread is writing); one lock per request gives exactly DynamoDB's guarantee
-    and nothing more: between two requests of one router, the others run freely.
-    """
-    import threading
-
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    lock = threading.Lock()
-    process = BotocoreStubber.process_request
-
-    def atomically(self: BotocoreStubber, request: Any) -> Any:
-        with lock:
-            return process(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", atomically)
-
-
-@pytest.mark.usefixtures("atomic_requests")
+@pytest.mark.usefixtures("atomic_aws")
 def test_routers_running_at_once_never_push_an_agent_over_capacity(stack: LocalStack) -> None:
     refs = unrouted_tickets(stack, 12)
     results = stack.invoke_concurrently("route", [route_event(ref) for ref in refs])

@@ -134,6 +134,15 @@ def test_a_low_score_is_recorded_and_alerts_the_team_lead_with_the_comment(
     assert "&lt;again&gt;" in (alert["html"] or "") and "<again>" not in (alert["html"] or "")
 
 
+def survey_of_a_solved_ticket(stack: LocalStack) -> dict[str, Any]:
+    """The survey mail of the ticket survey_solved.yaml solves, two hours on (past the
+    configured surveys.delay)."""
+    play(stack, "survey_solved.yaml")
+    stack.advance(timedelta(hours=2))
+    [survey] = mails(stack, "survey")
+    return survey
+
+
 def test_a_good_score_alerts_nobody(stack: LocalStack) -> None:
     play(stack, "survey_good_score.yaml")
 
@@ -144,9 +153,7 @@ def test_a_good_score_alerts_nobody(stack: LocalStack) -> None:
 def test_following_a_score_link_shows_the_page_with_that_score_and_records_nothing(
     stack: LocalStack,
 ) -> None:
-    play(stack, "survey_solved.yaml")
-    stack.advance(timedelta(hours=2))
-    [survey] = mails(stack, "survey")
+    survey = survey_of_a_solved_ticket(stack)
 
     page = stack.http("GET", path_of(score_links(survey)[4]))
 
@@ -174,9 +181,7 @@ def test_a_later_answer_replaces_the_earlier_one(stack: LocalStack) -> None:
 
 
 def test_a_submission_without_a_score_asks_for_one_and_stores_nothing(stack: LocalStack) -> None:
-    play(stack, "survey_solved.yaml")
-    stack.advance(timedelta(hours=2))
-    [survey] = mails(stack, "survey")
+    survey = survey_of_a_solved_ticket(stack)
     path = urlsplit(score_links(survey)[5]).path
 
     answer = stack.http("POST", path, body=urlencode({"score": "9"}), headers=FORM)
@@ -203,9 +208,7 @@ def _forgeries(url: str) -> list[str]:
 def test_a_forged_or_altered_link_is_refused_with_403_and_stores_nothing(
     stack: LocalStack,
 ) -> None:
-    play(stack, "survey_solved.yaml")
-    stack.advance(timedelta(hours=2))
-    [survey] = mails(stack, "survey")
+    survey = survey_of_a_solved_ticket(stack)
 
     for forged in _forgeries(score_links(survey)[1]):
         page = stack.http("GET", forged + "?score=1")
@@ -218,9 +221,7 @@ def test_a_forged_or_altered_link_is_refused_with_403_and_stores_nothing(
 
 
 def test_an_expired_link_is_refused_with_403_and_stores_nothing(stack: LocalStack) -> None:
-    play(stack, "survey_solved.yaml")
-    stack.advance(timedelta(hours=2))
-    [survey] = mails(stack, "survey")
+    survey = survey_of_a_solved_ticket(stack)
     stack.advance(timedelta(days=15))
 
     answer = stack.http(

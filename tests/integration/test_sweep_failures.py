@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from helpdesk_local.faults import faults_on
+from helpdesk_local.faults import outage
 from helpdesk_local.redrive import describe, redrive
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
@@ -45,6 +45,14 @@ def waiting_desk() -> Iterator[LocalStack]:
         yield stack
 
 
+@pytest.fixture
+def desk_without_its_report_function(waiting_desk: LocalStack) -> LocalStack:
+    """The waiting desk whose report function is gone (deleted by hand, say): Scheduler's
+    invocation itself fails."""
+    del waiting_desk.functions["report"]
+    return waiting_desk
+
+
 def messages(stack: LocalStack, queue: str) -> list[dict[str, Any]]:
     return [
         json.loads(letter["body"]) for letter in stack.dead_letters() if letter["queue"] == queue
@@ -59,12 +67,19 @@ def reports(stack: LocalStack) -> list[dict[str, Any]]:
     return [m for m in build_state(stack)["outbox"] if m["kind"] == "report"]
 
 
+def dynamodb_down_from_the_report_run_for(stack: LocalStack, outage_length: timedelta) -> None:
+    """The clock moves to the report's run and on; DynamoDB refuses every call until
+    ``outage_length`` after the run."""
+    with outage(stack, "dynamodb"):
+        advance_to(stack, REPORT_RUN + outage_length)
+
+
 def test_a_failing_sweep_is_retried_by_lambda_after_one_and_two_minutes_then_recorded(
     waiting_desk: LocalStack,
 ) -> None:
     stack = waiting_desk
     report = stack.functions["report"]
-    with faults_on(stack, rate=1.0, services=("dynamodb",)):
+    with outage(stack, "dynamodb"):
         advance_to(stack, REPORT_RUN + timedelta(seconds=30))
         assert report.invocations == 1
         advance_to(stack, REPORT_RUN + timedelta(minutes=1, seconds=30))
@@ -92,8 +107,7 @@ def test_a_sweep_that_succeeds_on_lambdas_retry_leaves_no_record(
     waiting_desk: LocalStack,
 ) -> None:
     stack = waiting_desk
-    with faults_on(stack, rate=1.0, services=("dynamodb",)):
-        advance_to(stack, REPORT_RUN + timedelta(seconds=30))
+    dynamodb_down_from_the_report_run_for(stack, timedelta(seconds=30))
     advance_to(stack, REPORT_RUN + timedelta(minutes=5))
     assert stack.functions["report"].invocations == 2
     assert stack.dead_letters() == []
@@ -101,11 +115,9 @@ def test_a_sweep_that_succeeds_on_lambdas_retry_leaves_no_record(
 
 
 def test_a_schedule_scheduler_cannot_deliver_goes_to_the_schedule_dead_letter_queue(
-    waiting_desk: LocalStack,
+    desk_without_its_report_function: LocalStack,
 ) -> None:
-    stack = waiting_desk
-    # The function is gone (deleted by hand, say): Scheduler's invocation itself fails.
-    del stack.functions["report"]
+    stack = desk_without_its_report_function
     advance_to(stack, REPORT_RUN + timedelta(minutes=5))
     [event] = messages(stack, "ScheduleDLQ")
     assert event["source"] == "aws.scheduler" and event["time"] == "2026-11-24T07:00:00Z"
@@ -116,8 +128,7 @@ def test_redriving_the_sweep_failures_runs_the_failed_sweep_again(
     waiting_desk: LocalStack,
 ) -> None:
     stack = waiting_desk
-    with faults_on(stack, rate=1.0, services=("dynamodb",)):
-        advance_to(stack, REPORT_RUN + timedelta(minutes=4))
+    dynamodb_down_from_the_report_run_for(stack, timedelta(minutes=4))
     assert reports(stack) == [] and len(messages(stack, "SweepFailureDLQ")) == 1
 
     results = redrive(stack, "SweepFailureDLQ")
@@ -130,10 +141,9 @@ def test_redriving_the_sweep_failures_runs_the_failed_sweep_again(
 
 
 def test_a_redrive_leaves_scheduler_dead_letters_where_they_are(
-    waiting_desk: LocalStack,
+    desk_without_its_report_function: LocalStack,
 ) -> None:
-    stack = waiting_desk
-    del stack.functions["report"]
+    stack = desk_without_its_report_function
     advance_to(stack, REPORT_RUN + timedelta(minutes=1))
     [result] = redrive(stack, "ScheduleDLQ")
     assert result.moved == 0 and result.note is not None
@@ -151,7 +161,7 @@ def test_a_survey_sweep_that_could_not_send_is_recorded_and_redriven(stack: Loca
     assert player.ticket(1)["status"] == "solved"
     # SES is down when the survey falls due (an hour after solving): the sweep raises, so
     # the function errors alarm fires and, after Lambda's retries, the record is kept.
-    with faults_on(stack, rate=1.0, services=("ses",)):
+    with outage(stack, "ses"):
         stack.advance(timedelta(minutes=70))
     records = messages(stack, "SweepFailureDLQ")
     assert records, "the failed survey sweep left no record"

@@ -33,67 +33,77 @@ def test_the_new_text_above_a_quote_is_kept_and_the_quote_dropped(quote: str) ->
     assert strip_quoted(NEW + quote) == "New text."
 
 
-def test_windows_line_endings_are_understood() -> None:
-    reply = "New text.\r\n\r\nOn Tue, Jan 2, 2024, Support wrote:\r\n> old\r\n"
-    assert strip_quoted(reply) == "New text."
+FORWARD = (
+    "Please look at this.\n\n---------- Forwarded message ---------\n"
+    "From: Billing <b@shop.example>\nDate: Mon, Jan 1, 2024\nSubject: Invoice\n\nTotal 99 EUR."
+)
+PROSE = "My colleague wrote:\nthe printer is broken since Monday.\n\nFrom: the 3rd floor"
+ONLY_QUOTE = "> Which order?\n> Support"
 
 
-def test_a_bottom_posted_reply_keeps_the_text_below_the_quote() -> None:
-    reply = (
-        "On 02/01/2024 10:00, Support wrote:\n> Which order?\n>\n> Support\n\n"
-        "Order 5521.\n\n-- \nJane"
-    )
-    assert strip_quoted(reply) == "Order 5521.\n\n--\nJane"
+@pytest.mark.parametrize(
+    ("reply", "kept"),
+    [
+        pytest.param(
+            "New text.\r\n\r\nOn Tue, Jan 2, 2024, Support wrote:\r\n> old\r\n",
+            "New text.",
+            id="windows line endings are understood",
+        ),
+        pytest.param(
+            "On 02/01/2024 10:00, Support wrote:\n> Which order?\n>\n> Support\n\n"
+            "Order 5521.\n\n-- \nJane",
+            "Order 5521.\n\n--\nJane",
+            id="a bottom-posted reply keeps the text below the quote",
+        ),
+        pytest.param(
+            "Support wrote:\n> Which model?\nThe X200.\n> Since when?\nSince Monday.",
+            "The X200.\nSince Monday.",
+            id="inline answers between quoted questions are kept",
+        ),
+        pytest.param(FORWARD, FORWARD, id="a forwarded message is content, not a quote"),
+        pytest.param(PROSE, PROSE, id="prose that mentions writing is not a separator"),
+        pytest.param(
+            ONLY_QUOTE,
+            ONLY_QUOTE,
+            id="a message that is only a quote is returned whole rather than empty",
+        ),
+        pytest.param(
+            "  Hello,\n\n  indented code\n",
+            "  Hello,\n\n  indented code",
+            id="text without any quote is returned as is",
+        ),
+    ],
+)
+def test_a_reply_keeps_what_its_writer_wrote_and_only_that(reply: str, kept: str) -> None:
+    assert strip_quoted(reply) == kept
 
 
-def test_inline_answers_between_quoted_questions_are_kept() -> None:
-    reply = "Support wrote:\n> Which model?\nThe X200.\n> Since when?\nSince Monday."
-    assert strip_quoted(reply) == "The X200.\nSince Monday."
-
-
-def test_a_forwarded_message_is_content_not_a_quote() -> None:
-    forward = (
-        "Please look at this.\n\n---------- Forwarded message ---------\n"
-        "From: Billing <b@shop.example>\nDate: Mon, Jan 1, 2024\nSubject: Invoice\n\nTotal 99 EUR."
-    )
-    assert strip_quoted(forward) == forward
-
-
-def test_prose_that_mentions_writing_is_not_a_separator() -> None:
-    text = "My colleague wrote:\nthe printer is broken since Monday.\n\nFrom: the 3rd floor"
-    assert strip_quoted(text) == text
-
-
-def test_a_message_that_is_only_a_quote_is_returned_whole_rather_than_empty() -> None:
-    only_quote = "> Which order?\n> Support"
-    assert strip_quoted(only_quote) == only_quote
-
-
-def test_text_without_any_quote_is_returned_as_is() -> None:
-    assert strip_quoted("  Hello,\n\n  indented code\n") == "  Hello,\n\n  indented code"
-
-
-def test_outlook_html_is_cut_at_div_rply_fwd_msg() -> None:
-    html = '<p>New</p><div id="divRplyFwdMsg"><b>From:</b> Support</div><p>old</p>'
-    assert strip_quoted_html(html) == "<p>New</p>"
-
-
-def test_gmail_html_is_cut_at_gmail_quote() -> None:
-    html = (
-        '<div dir="ltr">New</div><div class="gmail_quote gmail_quote_container">'
-        "On x wrote:<blockquote>old</blockquote></div>"
-    )
-    assert strip_quoted_html(html) == '<div dir="ltr">New</div>'
-
-
-def test_thunderbird_bottom_posted_html_keeps_the_text_after_the_quote() -> None:
-    html = (
-        '<div class="moz-cite-prefix">On x, Support wrote:</div>'
-        '<blockquote type="cite">Which <blockquote type="cite">deep</blockquote>'
-        " order?</blockquote>"
-        "<p>Order 5521.</p>"
-    )
-    assert strip_quoted_html(html) == "<p>Order 5521.</p>"
+@pytest.mark.parametrize(
+    ("html", "kept"),
+    [
+        pytest.param(
+            '<p>New</p><div id="divRplyFwdMsg"><b>From:</b> Support</div><p>old</p>',
+            "<p>New</p>",
+            id="outlook html is cut at divRplyFwdMsg",
+        ),
+        pytest.param(
+            '<div dir="ltr">New</div><div class="gmail_quote gmail_quote_container">'
+            "On x wrote:<blockquote>old</blockquote></div>",
+            '<div dir="ltr">New</div>',
+            id="gmail html is cut at gmail_quote",
+        ),
+        pytest.param(
+            '<div class="moz-cite-prefix">On x, Support wrote:</div>'
+            '<blockquote type="cite">Which <blockquote type="cite">deep</blockquote>'
+            " order?</blockquote>"
+            "<p>Order 5521.</p>",
+            "<p>Order 5521.</p>",
+            id="thunderbird bottom-posted html keeps the text after the quote",
+        ),
+    ],
+)
+def test_an_html_reply_is_cut_where_its_client_starts_the_quote(html: str, kept: str) -> None:
+    assert strip_quoted_html(html) == kept
 
 
 def test_html_without_quote_markers_or_with_only_a_quote_is_unchanged() -> None:

@@ -89,47 +89,69 @@ def authenticated(sender: str, results: str) -> ParsedMail:
     return mail(f"Authentication-Results: amazonses.com; {results}", sender=sender)
 
 
-def test_our_domain_failing_dmarc_is_spoofed() -> None:
-    forged = authenticated("boss@support.example", "spf=pass; dkim=pass; dmarc=fail")
-    assert is_spoofed(forged, own_domain=OWN, agent_emails=())
-
-
-def test_an_agent_address_without_spf_or_dkim_pass_is_spoofed() -> None:
-    forged = authenticated("Alice <ALICE@agents.example>", "spf=softfail; dkim=none")
-    assert is_spoofed(forged, own_domain=OWN, agent_emails=["alice@agents.example"])
-
-
-def test_an_authenticated_agent_is_not_spoofed() -> None:
-    real = authenticated(
-        "alice@support.example", "spf=pass; dkim=none; dmarc=pass header.from=support.example"
-    )
-    assert not is_spoofed(real, own_domain=OWN, agent_emails=["alice@support.example"])
-
-
-def test_an_agent_address_passing_for_the_senders_own_domain_is_spoofed() -> None:
-    forged = authenticated(
+SPOOFED = [
+    pytest.param(
+        "boss@support.example",
+        "spf=pass; dkim=pass; dmarc=fail",
+        (),
+        id="our domain failing dmarc",
+    ),
+    pytest.param(
+        "Alice <ALICE@agents.example>",
+        "spf=softfail; dkim=none",
+        ["alice@agents.example"],
+        id="an agent address without spf or dkim pass",
+    ),
+    pytest.param(
         "alice@support.example",
         "spf=pass smtp.mailfrom=x@attacker.example; dkim=pass header.d=attacker.example;"
         " dmarc=none header.from=support.example",
-    )
-    assert is_spoofed(forged, own_domain=OWN, agent_emails=["alice@support.example"])
+        ["alice@support.example"],
+        id="an agent address passing for the sender's own domain",
+    ),
+    pytest.param(
+        "it@eu.support.example",
+        "spf=fail; dkim=fail",
+        (),
+        id="a subdomain of our domain, which counts as ours",
+    ),
+]
+NOT_SPOOFED = [
+    pytest.param(
+        "alice@support.example",
+        "spf=pass; dkim=none; dmarc=pass header.from=support.example",
+        ["alice@support.example"],
+        id="an authenticated agent",
+    ),
+    pytest.param(
+        "alice@agents.example",
+        "spf=none; dkim=pass header.i=@mail.agents.example; dmarc=none",
+        ["alice@agents.example"],
+        id="an agent address with a dkim pass aligned with its domain",
+    ),
+    pytest.param(
+        "jane@customer.example",
+        "spf=fail; dkim=fail; dmarc=fail",
+        ["alice@support.example"],
+        id="a customer failing authentication",
+    ),
+]
 
 
-def test_an_agent_address_with_a_dkim_pass_aligned_with_its_domain_is_not_spoofed() -> None:
-    real = authenticated(
-        "alice@agents.example", "spf=none; dkim=pass header.i=@mail.agents.example; dmarc=none"
-    )
-    assert not is_spoofed(real, own_domain=OWN, agent_emails=["alice@agents.example"])
+@pytest.mark.parametrize(("sender", "results", "agent_emails"), SPOOFED)
+def test_mail_claiming_our_domain_or_an_agent_without_authenticating_so_is_spoofed(
+    sender: str, results: str, agent_emails: list[str]
+) -> None:
+    forged = authenticated(sender, results)
+    assert is_spoofed(forged, own_domain=OWN, agent_emails=agent_emails)
 
 
-def test_a_subdomain_of_our_domain_counts_as_ours() -> None:
-    forged = authenticated("it@eu.support.example", "spf=fail; dkim=fail")
-    assert is_spoofed(forged, own_domain=OWN, agent_emails=())
-
-
-def test_customers_failing_authentication_are_not_called_spoofed() -> None:
-    customer = authenticated("jane@customer.example", "spf=fail; dkim=fail; dmarc=fail")
-    assert not is_spoofed(customer, own_domain=OWN, agent_emails=["alice@support.example"])
+@pytest.mark.parametrize(("sender", "results", "agent_emails"), NOT_SPOOFED)
+def test_authenticated_agents_and_customers_failing_authentication_are_not_called_spoofed(
+    sender: str, results: str, agent_emails: list[str]
+) -> None:
+    real = authenticated(sender, results)
+    assert not is_spoofed(real, own_domain=OWN, agent_emails=agent_emails)
 
 
 def raw(text: str) -> ParsedMail:
@@ -158,22 +180,25 @@ def test_a_daemon_sender_is_a_bounce_even_without_a_usable_address(sender: str) 
     assert robot_reason(mail(sender=sender), own_domain=OWN) == "bounce"
 
 
-def test_a_report_without_its_delivery_status_part_is_a_bounce() -> None:
-    report = raw(
-        "From: Jane <jane@customer.example>\nSubject: Delivery status notification\n"
-        "Content-Type: multipart/report; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
-        "Delivery to the following recipients failed permanently\n--b--\n"
-    )
-    assert robot_reason(report, own_domain=OWN) == "bounce"
-
-
-def test_an_abuse_feedback_report_is_a_bounce() -> None:
-    arf = raw(
-        "From: abuse@isp.example\nSubject: FW: hello\n"
-        "Content-Type: multipart/report; report-type=feedback-report; boundary=b\n\n"
-        "--b\nContent-Type: text/plain\n\nThis is an abuse report\n--b--\n"
-    )
-    assert robot_reason(arf, own_domain=OWN) == "bounce"
+@pytest.mark.parametrize(
+    "report",
+    [
+        pytest.param(
+            "From: Jane <jane@customer.example>\nSubject: Delivery status notification\n"
+            "Content-Type: multipart/report; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+            "Delivery to the following recipients failed permanently\n--b--\n",
+            id="a report without its delivery status part",
+        ),
+        pytest.param(
+            "From: abuse@isp.example\nSubject: FW: hello\n"
+            "Content-Type: multipart/report; report-type=feedback-report; boundary=b\n\n"
+            "--b\nContent-Type: text/plain\n\nThis is an abuse report\n--b--\n",
+            id="an abuse feedback report",
+        ),
+    ],
+)
+def test_any_multipart_report_is_a_bounce(report: str) -> None:
+    assert robot_reason(raw(report), own_domain=OWN) == "bounce"
 
 
 @pytest.mark.parametrize(

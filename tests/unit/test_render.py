@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from jinja2 import meta, nodes
 
 from helpdesk.render import (
     TEMPLATES_DIR,
+    _environment,
     available_languages,
     effort_labels,
     format_duration_words,
@@ -203,15 +205,28 @@ def test_a_missing_variable_fails_loudly_instead_of_leaving_a_blank(template: st
 def test_each_template_documents_every_variable_it_uses(template: str, language: str) -> None:
     environment = jinja2.Environment(autoescape=True)
     # Only the names matter here: the help desk's own filters, as stand-ins.
-    environment.filters.update(dict.fromkeys(("oneline", "quoted", "filesize"), str))
+    environment.filters.update(dict.fromkeys(("oneline", "quoted", "filesize", "fill"), str))
     documentation = (TEMPLATES_DIR / language / f"{template}.txt").read_text(encoding="utf-8")
     comment = documentation.split("-#}", 1)[0]
-    for suffix in (".subject.txt", ".txt", ".html"):
-        source = (TEMPLATES_DIR / language / f"{template}{suffix}").read_text(encoding="utf-8")
-        tree = environment.parse(source)
-        used = meta.find_undeclared_variables(tree) - {"self"} - names_defined_in(tree)
+    # The HTML is one markup for every language; render.py itself gives it these two.
+    from_render = {"self", "words", "language_folder"}
+    paths = [
+        f"{language}/{template}.subject.txt",
+        f"{language}/{template}.txt",
+        f"_{template}.html",
+    ]
+    while paths:
+        path = paths.pop()
+        tree = environment.parse((TEMPLATES_DIR / path).read_text(encoding="utf-8"))
+        used = meta.find_undeclared_variables(tree) - from_render - names_defined_in(tree)
         undocumented = {name for name in used if not re.search(rf"\b{name}\b", comment)}
-        assert not undocumented, f"{language}/{template}{suffix} uses {undocumented}"
+        assert not undocumented, f"{path} uses {undocumented}"
+        # Markup shared by several mails (_progress.html) is checked as theirs; frames are not.
+        paths += [
+            parent
+            for parent in meta.find_referenced_templates(tree)
+            if parent and parent not in ("_layout.html", "_macros.html") and "/" not in parent
+        ]
 
 
 def names_defined_in(tree: nodes.Template) -> set[str]:
@@ -231,6 +246,53 @@ def names_defined_in(tree: nodes.Template) -> set[str]:
 
 def test_all_three_languages_have_templates() -> None:
     assert available_languages() == frozenset(LANGUAGES)
+
+
+def words_of(language: str) -> dict[str, Any]:
+    with (TEMPLATES_DIR / language / "words.toml").open("rb") as catalogue:
+        return tomllib.load(catalogue)
+
+
+@pytest.mark.parametrize("language", ["zh", "ru"])
+def test_every_language_words_every_html_text_english_has(language: str) -> None:
+    english, translated = words_of("en"), words_of(language)
+
+    assert translated.keys() == english.keys()
+    for section, texts in english.items():
+        if isinstance(texts, dict):
+            assert translated[section].keys() == texts.keys(), section
+
+
+@pytest.mark.parametrize("language", ["zh", "ru"])
+def test_a_translation_places_only_values_the_english_text_has(language: str) -> None:
+    def placeholders(text: str) -> set[str]:
+        return set(re.findall(r"\{([a-z_]+)\}", text))
+
+    english = words_of("en")
+    for section, texts in words_of(language).items():
+        for key, text in texts.items() if isinstance(texts, dict) else ():
+            if isinstance(text, str):
+                where = f"{language}/words.toml [{section}] {key}"
+                assert placeholders(text) <= placeholders(english[section][key]), where
+
+
+def test_no_text_is_named_like_a_mapping_method_that_jinja_would_find_first() -> None:
+    # words.items in a template is the method, not a text named "items".
+    for section, texts in words_of("en").items():
+        for key in texts if isinstance(texts, dict) else ():
+            assert not hasattr({}, key), f"[{section}] {key}"
+
+
+def test_words_are_escaped_in_html_even_where_a_translation_writes_markup() -> None:
+    # The help desk's own environment: its "fill" filter places values in a translation.
+    words = {"lang": "en", "title": "<b>{ref}</b> & co"}
+    html = (
+        _environment()
+        .from_string("{{ words.title|fill(ref=ref) }}")
+        .render(words=words, ref="<i>HD-1</i>")
+    )
+
+    assert html == "&lt;b&gt;&lt;i&gt;HD-1&lt;/i&gt;&lt;/b&gt; &amp; co"
 
 
 def test_every_language_has_the_same_templates() -> None:
@@ -544,6 +606,16 @@ def test_the_survey_page_shows_a_thank_you_and_an_error_when_given() -> None:
     assert '<p class="message" role="status">Thank you!</p>' in page
     assert 'role="alert" id="form-error">Bad &lt;script&gt;' in page
     assert 'aria-describedby="form-error"' in page
+
+
+@pytest.mark.parametrize("language", ["de", "../en", "en/../../..", "x" * 300])
+def test_a_page_asked_in_a_language_without_words_is_in_the_fallback_language(
+    language: str,
+) -> None:
+    page = render_page("survey_page", language, survey_page_context("en"))
+
+    assert '<html lang="en">' in page
+    assert "How did we do on HD-7K3M9Q?" in page
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

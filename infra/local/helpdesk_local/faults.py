@@ -29,7 +29,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -349,27 +349,10 @@ def _response(request: Any, fault: Fault) -> Any:
 
 
 @contextmanager
-def faults_on(
-    stack: LocalStack,
-    *,
-    rate: float,
-    seed: int | None = None,
-    services: tuple[str, ...] = (),
-    lost_responses: bool = False,
-    operations: tuple[str, ...] = (),
-    limit: int | None = None,
-) -> Iterator[FaultInjector]:
-    """Faults for a stretch of a running stack's life (an outage in a test): the functions
-    get fresh clients that see them, and fresh ones again afterwards. For a stack started
-    without faults of its own."""
-    injector = FaultInjector(
-        rate=rate,
-        seed=seed,
-        services=services,
-        lost_responses=lost_responses,
-        operations=operations,
-        limit=limit,
-    )
+def faults_on(stack: LocalStack, injector: FaultInjector) -> Iterator[FaultInjector]:
+    """``injector``'s faults for a stretch of a running stack's life (an outage in a test):
+    the functions get fresh clients that see them, and fresh ones again afterwards. For a
+    stack started without faults of its own."""
     stack._reset_function_clients()
     injector.install()
     try:
@@ -377,6 +360,12 @@ def faults_on(
     finally:
         injector.uninstall()
         stack._reset_function_clients()
+
+
+def outage(stack: LocalStack, service: str) -> AbstractContextManager[FaultInjector]:
+    """``service`` (a client name: "ses", "events", "dynamodb") refuses every call for a
+    stretch of a running stack's life (see :func:`faults_on`)."""
+    return faults_on(stack, FaultInjector(rate=1.0, services=(service,)))
 
 
 class _NoSleep:

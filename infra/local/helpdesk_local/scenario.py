@@ -16,12 +16,15 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
 
 from helpdesk.durations import parse_duration
+
+if TYPE_CHECKING:
+    from helpdesk_local.stack import LocalStack
 
 
 class ScenarioError(Exception):
@@ -483,18 +486,23 @@ def run_scenario(
     path: Path, *, narrate: Callable[[int, Step, Any], None] | None = None
 ) -> dict[str, Any]:
     """Play a scenario file on a fresh local stack and return the final state."""
+    scenario = load_scenario(path)
+    with stack_for(scenario, scenario.faults) as stack:
+        return Player(stack, scenario, narrate).play()
+
+
+def stack_for(scenario: Scenario, faults: Faults | None) -> LocalStack:
+    """A fresh local stack (not started) with the scenario's configuration, start time and
+    ``faults`` (the scenario's own, none, or a test's variation of them)."""
     from helpdesk_local.stack import LocalStack
 
-    scenario = load_scenario(path)
-    faults = scenario.faults
-    with LocalStack(
+    return LocalStack(
         config_path=scenario.config,
         start=scenario.start,
         fault_rate=faults.rate if faults else 0.0,
         fault_seed=faults.seed if faults else None,
         fault_services=faults.services if faults else (),
-    ) as stack:
-        return Player(stack, scenario, narrate).play()
+    )
 
 
 def dumps(state: dict[str, Any]) -> str:

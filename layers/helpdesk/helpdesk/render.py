@@ -1,10 +1,13 @@
 """Localized mail and page texts: Jinja2 templates per language, dates and durations by Babel.
 
-Templates live in ``helpdesk/templates/<language>/``: ``<name>.subject.txt``, ``<name>.txt``
-and ``<name>.html`` for a mail, ``<name>.html`` alone for a web page. Words shared by
-several templates of a language (names of SLA clocks, survey labels) are in that folder's
-``_words.jinja``. HTML is always autoescaped; every template runs with ``StrictUndefined``
-so a view model missing a variable fails loudly instead of sending a blank.
+A mail is ``<language>/<name>.subject.txt`` and ``<language>/<name>.txt`` (plain text is
+prose, written per language) and an HTML part. HTML exists once: ``_<name>.html`` holds the
+markup of a mail or web page for every language and takes its words from the ``[<name>]``
+section of ``<language>/words.toml``, where ``{value}`` marks the place of a value, so a
+translator never reads markup. Words shared by several templates of a language (names of
+SLA clocks, survey labels) are in that folder's ``_words.jinja``. HTML is always autoescaped;
+every template runs with ``StrictUndefined`` so a view model missing a variable fails
+loudly instead of sending a blank. templates/README.md says how to add a language.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     import jinja2
     from babel import Locale
+    from markupsafe import Markup
 
 __all__ = [
     "RenderedMail",
@@ -37,6 +42,7 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 _TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _LANGUAGE_FOLDER = re.compile(r"[a-z]{2,3}")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # Babel's bare "en" is US English (12-hour clock). Readers of a help desk are everywhere;
 # British English gives the day-month order and 24-hour clock most of them read without
 # thinking. A caller who wants US English asks for "en-US".
@@ -74,7 +80,7 @@ def render(
     environment = _environment()
     subject = environment.get_template(f"{folder}/{template}.subject.txt").render(context)
     text = environment.get_template(f"{folder}/{template}.txt").render(context)
-    html = environment.get_template(f"{folder}/{template}.html").render(context)
+    html = _render_html(template, folder, context)
     # A subject is one header line whatever the template or the data did with whitespace.
     return RenderedMail(subject=" ".join(subject.split()), text=_tidy_text(text), html=html)
 
@@ -86,7 +92,15 @@ def render_page(
     *,
     fallback_language: str = "en",
 ) -> str:
-    """Render the web page ``template`` (``<language>/<template>.html``) to an HTML string."""
+    """Render the web page ``template`` to an HTML string: ``_<template>.html`` with the
+    language's words, or, for a page that is words alone, ``<language>/<template>.html``."""
+    if _TEMPLATE_NAME.fullmatch(template) is None:
+        raise ValueError(f"{template!r} is not a template name")
+    if f"_{template}.html" in _template_names():
+        for candidate in (_language_folder(language), _language_folder(fallback_language)):
+            if template in _catalogue(candidate):
+                return _render_html(template, candidate, context)
+        raise LookupError(f"no words for {template!r} in {language!r} nor in {fallback_language!r}")
     folder = _template_language(template, ".html", language, fallback_language)
     return _environment().get_template(f"{folder}/{template}.html").render(context)
 
@@ -171,6 +185,35 @@ def format_duration_words(td: timedelta, language: str) -> str:
     return str(format_list(parts, style="unit", locale=locale))
 
 
+def _render_html(template: str, folder: str, context: Mapping[str, Any]) -> str:
+    """``_<template>.html``, the one markup for every language, with ``folder``'s words."""
+    return (
+        _environment()
+        .get_template(f"_{template}.html")
+        .render({**context, "words": _html_words(folder, template), "language_folder": folder})
+    )
+
+
+@lru_cache(maxsize=128)
+def _html_words(folder: str, template: str) -> Mapping[str, Any]:
+    """The ``[template]`` section of ``folder``'s words, with its ``lang`` (the html tag)."""
+    catalogue = _catalogue(folder)
+    if template not in catalogue:
+        raise LookupError(f"{folder}/words.toml has no [{template}] section")
+    return MappingProxyType({"lang": catalogue["lang"], **catalogue[template]})
+
+
+@lru_cache(maxsize=16)
+def _catalogue(folder: str) -> Mapping[str, Any]:
+    """The words of ``folder``'s HTML mails and pages (``<folder>/words.toml``), or none."""
+    import tomllib
+
+    path = TEMPLATES_DIR / folder / "words.toml"
+    if not _LANGUAGE_FOLDER.fullmatch(folder) or not path.is_file():
+        return {}
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
 def _template_language(template: str, suffix: str, language: str, fallback: str) -> str:
     if _TEMPLATE_NAME.fullmatch(template) is None:
         raise ValueError(f"{template!r} is not a template name")
@@ -219,10 +262,14 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # The templates ship with the code and never change under a running process: no
+        # stat of every template in a mail's chain on every render.
+        auto_reload=False,
     )
     environment.filters["oneline"] = _one_line
     environment.filters["quoted"] = _quoted
     environment.filters["filesize"] = _file_size
+    environment.filters["fill"] = _fill
     return environment
 
 
@@ -238,6 +285,40 @@ def _one_line(value: object) -> str:
 def _quoted(value: object) -> str:
     """Prefix every line with "> " (RFC 3676 §4.5) so quoted user text has a visible edge."""
     return "\n".join(f"> {line}".rstrip() for line in str(value).splitlines()) or ">"
+
+
+def _fill(words: str, **values: object) -> Markup:
+    """HTML of ``words`` with each ``{name}`` in it replaced by ``values[name]``, escaped.
+
+    The shared markup of a mail or page passes the values (already wrapped in ``<strong>``
+    where it emphasises them); the language's words say where they go, so that a
+    translation keeps its own word order and never holds markup. A value that is already
+    Markup stays as it is; everything else, the words included, is escaped. A name the
+    words use and the markup does not pass is an error, as an undefined variable is.
+    """
+    from markupsafe import Markup, escape
+
+    texts, names = _words_and_places(words)
+    html = [texts[0]]
+    for name, text in zip(names, texts[1:], strict=True):
+        if name not in values:
+            raise KeyError(f"the words {words!r} use {{{name}}}, which the template does not pass")
+        html += [escape(values[name]), text]
+    # Every piece is escaped above (the texts once, when cut): joined as they are.
+    return Markup("".join(html))  # noqa: S704
+
+
+@lru_cache(maxsize=2048)
+def _words_and_places(words: str) -> tuple[tuple[Markup, ...], tuple[str, ...]]:
+    """``words`` cut at its placeholders: the escaped texts around them, and their names.
+
+    A translation is the same string at every render, so it is cut and escaped once.
+    """
+    from markupsafe import escape
+
+    # split() with its one group alternates text and placeholder names: text, name, text...
+    pieces = _PLACEHOLDER.split(words)
+    return tuple(escape(text) for text in pieces[0::2]), tuple(pieces[1::2])
 
 
 def _file_size(size: object, language: str) -> str:

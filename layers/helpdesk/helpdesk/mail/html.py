@@ -171,25 +171,7 @@ def sanitize_html(html: str) -> str:
     point at ``cid:`` parts or https URLs; links get ``rel="noopener noreferrer"``.  The
     input is bounded first (:func:`bound_html`).
     """
-    bounded = bound_html(html)
-    try:
-        return _clean_for_agents(bounded)
-    except Exception:
-        # nh3 refuses only text Rust cannot hold (lone surrogates from broken decoding).
-        return _clean_for_agents(_surrogates_replaced(bounded))
-
-
-def _clean_for_agents(html: str) -> str:
-    return nh3.clean(
-        html,
-        tags=set(_ALLOWED_TAGS),
-        clean_content_tags=set(_CONTENT_DROPPED_TAGS),
-        attributes=_ALLOWED_ATTRIBUTES,
-        attribute_filter=_keep_attribute,
-        url_schemes=set(_LINK_SCHEMES | {"cid"}),
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-    )
+    return _bounded_and_cleaned(html, _FOR_AGENTS)
 
 
 def html_to_text(html: str) -> str:
@@ -201,23 +183,35 @@ def html_to_text(html: str) -> str:
     """
     if not html.strip():
         return ""
+    return _tidy(_render(_bounded_and_cleaned(html, _TO_STRUCTURE)))
+
+
+# Built once: a Cleaner keeps its allowlists rather than taking them anew for every mail.
+# Both drop script and style elements with their content, and comments.
+_FOR_AGENTS = nh3.Cleaner(
+    tags=set(_ALLOWED_TAGS),
+    clean_content_tags=set(_CONTENT_DROPPED_TAGS),
+    attributes=_ALLOWED_ATTRIBUTES,
+    attribute_filter=_keep_attribute,
+    url_schemes=set(_LINK_SCHEMES | {"cid"}),
+    link_rel="noopener noreferrer",
+)
+# What html_to_text renders: block structure only, no attributes.
+_TO_STRUCTURE = nh3.Cleaner(
+    tags=set(_TEXT_TAGS),
+    clean_content_tags=set(_CONTENT_DROPPED_TAGS),
+    attributes={},
+    link_rel=None,
+)
+
+
+def _bounded_and_cleaned(html: str, cleaner: nh3.Cleaner) -> str:
     bounded = bound_html(html)
     try:
-        structure = _structure(bounded)
+        return cleaner.clean(bounded)
     except Exception:
-        structure = _structure(_surrogates_replaced(bounded))
-    return _tidy(_render(structure))
-
-
-def _structure(html: str) -> str:
-    return nh3.clean(
-        html,
-        tags=set(_TEXT_TAGS),
-        clean_content_tags=set(_CONTENT_DROPPED_TAGS),
-        attributes={},
-        link_rel=None,
-        strip_comments=True,
-    )
+        # nh3 refuses only text Rust cannot hold (lone surrogates from broken decoding).
+        return cleaner.clean(_surrogates_replaced(bounded))
 
 
 def bound_html(html: str) -> str:

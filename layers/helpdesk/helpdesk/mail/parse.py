@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from email.feedparser import BytesFeedParser
 from functools import lru_cache
 from types import MappingProxyType
+from typing import NamedTuple
 
 from helpdesk.mail.auth import AuthResults, parse_auth
 from helpdesk.mail.charsets import (
@@ -662,21 +663,11 @@ def _walk_message(
     # headers live in the sub-message, so they never mix with the outer message's.
     inner = next((child for child in children if isinstance(child, email.message.Message)), None)
     data = _message_bytes(inner) if inner is not None else b""
-    disposition, disposition_params = _disposition(part)
-    _, params = _content_type(part, content_type)
-    filename = disposition_params.get("filename") or params.get("name")
-    if not filename and inner is not None:
+    naming = _naming(part, content_type, _content_type(part, content_type)[1])
+    if not naming.filename and inner is not None:
         subject = _one_line(decode_header_text(_header(inner, "subject") or "", None))
-        filename = f"{subject}.eml" if subject else None
-    _add_draft(
-        part,
-        walk,
-        data,
-        filename=filename,
-        content_type=content_type,
-        disposition=disposition,
-        in_related=in_related,
-    )
+        naming = naming._replace(filename=f"{subject}.eml" if subject else None)
+    _add_draft(part, walk, data, naming, in_related=in_related)
 
 
 def _message_bytes(message: email.message.Message) -> bytes:
@@ -702,22 +693,14 @@ def _walk_leaf(
     *,
     in_related: bool,
 ) -> None:
-    disposition, disposition_params = _disposition(part)
-    filename = disposition_params.get("filename") or params.get("name")
+    naming = _naming(part, content_type, params)
     is_body_text = (
-        content_type in ("text/plain", "text/html") and disposition != "attachment" and not filename
+        content_type in ("text/plain", "text/html")
+        and naming.disposition != "attachment"
+        and not naming.filename
     )
     if not is_body_text:
-        data = _payload_bytes(part, walk.notes)
-        _add_draft(
-            part,
-            walk,
-            data,
-            filename=filename,
-            content_type=content_type,
-            disposition=disposition,
-            in_related=in_related,
-        )
+        _add_draft(part, walk, _payload_bytes(part, walk.notes), naming, in_related=in_related)
         return
     text, charset = _decoded_text(part, walk.notes, html=content_type == "text/html")
     if body.first_charset is None and text.strip():
@@ -730,14 +713,28 @@ def _walk_leaf(
         body.sequence.append(("plain", text))
 
 
+class _Naming(NamedTuple):
+    """What a part's headers say of it as a file: its type, disposition and name."""
+
+    content_type: str
+    disposition: str | None
+    filename: str | None
+
+
+def _naming(part: email.message.Message, content_type: str, params: Mapping[str, str]) -> _Naming:
+    disposition, disposition_params = _disposition(part)
+    # RFC 2183 section 2.3's filename, else the name parameter of Content-Type that older
+    # clients still send instead.
+    filename = disposition_params.get("filename") or params.get("name")
+    return _Naming(content_type, disposition, filename)
+
+
 def _add_draft(
     part: email.message.Message,
     walk: _Walk,
     data: bytes,
+    naming: _Naming,
     *,
-    filename: str | None,
-    content_type: str,
-    disposition: str | None,
     in_related: bool,
 ) -> None:
     dropped: str | None = None
@@ -752,11 +749,11 @@ def _add_draft(
     content_id = _message_id(_header(part, "content-id"))
     walk.drafts.append(
         _Draft(
-            filename=filename,
-            content_type=content_type,
+            filename=naming.filename,
+            content_type=naming.content_type,
             size=len(data),
             content_id=content_id,
-            disposition=disposition,
+            disposition=naming.disposition,
             in_related=in_related,
             data=b"" if dropped else data,
             dropped=dropped,
