@@ -122,8 +122,13 @@ class Composition:
     def router(self) -> Router:
         from helpdesk.services.routing import Router
 
+        from dataclasses import replace
+
+        # The assignment shows the agent the whole first message: the raw mail is read when
+        # the message item keeps an excerpt.
+        notifier = replace(self.notifier, mail_store=self.mail_store)
         return Router(
-            uow=self.repository, repo=self.repository, notifier=self.notifier, config=self.config
+            uow=self.repository, repo=self.repository, notifier=notifier, config=self.config
         )
 
     @cached_property

@@ -119,8 +119,10 @@ class Clock:
         return self.used + calendar.elapsed(self.running_since, at)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form: ISO 8601 strings and whole seconds."""
-        return {
+        """JSON-safe form: ISO 8601 strings and whole seconds. What is unset (None) or not
+        yet true is left out: the clocks live on the ticket item, which is written at every
+        change, in a transaction that bills each KB twice."""
+        stored = {
             "name": self.name,
             "started_at": _iso(self.started_at),
             "target_seconds": _seconds(self.target),
@@ -132,6 +134,9 @@ class Clock:
             "warned": self.warned,
             "breached": self.breached,
         }
+        return {
+            key: value for key, value in stored.items() if value is not None and value is not False
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Clock:
@@ -139,14 +144,14 @@ class Clock:
         return cls(
             name=_clock_name(data["name"]),
             started_at=_required_instant(data["started_at"]),
-            target=_duration(data["target_seconds"]),
+            target=_duration(data.get("target_seconds")),
             used=_required_duration(data["used_seconds"]),
-            running_since=_parse_instant(data["running_since"]),
-            due=_parse_instant(data["due"]),
-            warning_at=_parse_instant(data["warning_at"]),
-            achieved_at=_parse_instant(data["achieved_at"]),
-            warned=bool(data["warned"]),
-            breached=bool(data["breached"]),
+            running_since=_parse_instant(data.get("running_since")),
+            due=_parse_instant(data.get("due")),
+            warning_at=_parse_instant(data.get("warning_at")),
+            achieved_at=_parse_instant(data.get("achieved_at")),
+            warned=bool(data.get("warned", False)),
+            breached=bool(data.get("breached", False)),
         )
 
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.model import Contact, Message, Ticket
-    from helpdesk.ports import Mailer
+    from helpdesk.ports import Mailer, MailStore
     from helpdesk.render import RenderedMail
 
 
@@ -53,6 +53,17 @@ class Notifier:
     signing_key: bytes
     # Where sent mail is recorded; by default the records in the repository's table.
     sent_mail: SentMail | None = None
+    # Where the raw mail is kept: a message item keeps an excerpt of a long mail, and the
+    # notices that show the whole message (the agent's assignment) read the rest there.
+    mail_store: MailStore | None = None
+
+    def whole(self, message: Message) -> Message:
+        """``message`` with its whole text (helpdesk.services.message_bodies.whole)."""
+        if self.mail_store is None:
+            return message
+        from helpdesk.services.message_bodies import whole
+
+        return whole(message, self.mail_store.read)
 
     @property
     def domain(self) -> str:

@@ -212,7 +212,7 @@ def assignment(
         return format_local_datetime(parse_iso(value), timezone, language) if value else "-"
 
     messages = notifier.repo.messages(ticket.ref)
-    request = next((m for m in messages if m.direction == "in"), None)
+    request = next((notifier.whole(m) for m in messages if m.direction == "in"), None)
     if contact is None:
         contact = notifier.repo.get_contact(ticket.contact_email)
     # Every new ticket counts on its contact in the same transaction, so a count of one is

@@ -29,7 +29,7 @@ FULL_TEXT_INLINE_BYTES = 64 * 1024
 HTML_INLINE_BYTES = 128 * 1024
 BODY_CONTENT_TYPE = "application/json"
 # Bytes of a mail's text its message item keeps (the rest is read from the raw mail).
-MAIL_EXCERPT_BYTES = 1000
+MAIL_EXCERPT_BYTES = 600
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 # Bytes of the first message an event carries: a notice's excerpt, small enough that the
 # commit's outbox item stays within a write unit or two. Whoever needs the whole message
 # reads it (helpdesk.services.message_bodies).
-EVENT_TEXT_BYTES = 1000
+EVENT_TEXT_BYTES = 300
 
 
 @dataclass(frozen=True)
