@@ -120,9 +120,9 @@ class Composition:
 
     @cached_property
     def router(self) -> Router:
-        from helpdesk.services.routing import Router
-
         from dataclasses import replace
+
+        from helpdesk.services.routing import Router
 
         # The assignment shows the agent the whole first message: the raw mail is read when
         # the message item keeps an excerpt.
