@@ -224,14 +224,6 @@ def test_every_event_a_notice_follows_is_a_kind_of_the_bus() -> None:
     assert set(NOTICES) <= set(events.KINDS.values())
 
 
-def test_the_acknowledge_rule_routes_exactly_the_events_a_notice_follows() -> None:
-    from helpdesk_local.cfn import load_template
-
-    rule = load_template(ROOT / "template.yaml")["Resources"]["AcknowledgeRule"]
-    routed = set(rule["Properties"]["EventPattern"]["detail-type"])
-    assert routed == {kind.__name__ for kind in NOTICES}
-
-
 def test_an_event_no_notice_follows_mails_nobody() -> None:
     desk = Desk()
     desk.on("TeamChanged", ref="HD-AAAAAA", team="billing", previous_team="general")

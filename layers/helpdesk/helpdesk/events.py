@@ -1,7 +1,7 @@
 """What happened to a ticket: one frozen dataclass per event kind.
 
 An event's kind is its class name; it is the EventBridge detail-type, and the consumers'
-table (:data:`helpdesk.routes.CONSUMERS`) and the template's rules speak of the same names.
+tables and the template's rules speak of the same names.
 Each event carries a snapshot of what its consumers need, so that none re-reads the ticket.
 
 Events are recorded by a change to a ticket and written with it, in the same transaction,
@@ -14,7 +14,7 @@ first wave (``from`` is spelled ``sender`` in Python).
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any
 
 # Characters of a message carried in an event: enough for a notice's excerpt, small
 # enough that the outbox item stays within a write unit or two.
@@ -185,6 +185,13 @@ KINDS: dict[str, type[DomainEvent]] = {
 }
 
 
+# Events no consumer acts on yet, and why: each is still recorded in the outbox and on the
+# bus (an ops tool or a later consumer may subscribe without a change here).
+UNCONSUMED: dict[str, str] = {
+    "CustomerReplied": "kept on the ticket's record; relaying it to the assignee is issue 16",
+}
+
+
 def _key(name: str, metadata: Any) -> str:
     return str(metadata.get("key", name))
 
@@ -221,9 +228,9 @@ def with_kind(event: DomainEvent) -> dict[str, Any]:
 __all__ = [
     "EVENT_TEXT_LIMIT",
     "KINDS",
+    "UNCONSUMED",
     "AgentReplied",
     "CapacityFreed",
-    "ClassVar",
     "CommandRejected",
     "CustomerReplied",
     "DomainEvent",

@@ -54,6 +54,10 @@ if TYPE_CHECKING:
     from helpdesk.notices import Notifier
     from helpdesk.ports import TicketUnitOfWork
 
+# The events route acts on (template.yaml's RouteRule routes exactly these: a test checks):
+# a new ticket, a ticket moved to another team (escalated or by an agent) need an agent; a
+# freed slot takes the oldest waiting ticket.
+ROUTED_KINDS = frozenset({"TicketOpened", "TicketEscalated", "TeamChanged", "CapacityFreed"})
 # A freed slot looks at most this many queue entries for one that still needs an agent
 # (entries of tickets solved or assigned by hand meanwhile are cleared on the way).
 QUEUE_LOOKAHEAD = 10
@@ -81,7 +85,10 @@ class Router:
     def handle(
         self, detail_type: str, detail: Mapping[str, Any], *, event_id: str, now: datetime
     ) -> RouteResult:
-        """Act on one event of the route rule."""
+        """Act on one event of the route rule (:data:`ROUTED_KINDS`); another kind is a
+        deployment that routes more than this code knows, and fails loudly."""
+        if detail_type not in ROUTED_KINDS:
+            raise ValueError(f"route does not act on {detail_type!r} events")
         if detail_type == "CapacityFreed":
             return self.fill_freed_slot(detail, event_id=event_id, now=now)
         return self.route(str(detail["ref"]), event_id=event_id, now=now)
