@@ -8,7 +8,6 @@ mail kept for a human.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
 from helpdesk.services import message_bodies
+from helpdesk.services.clocks import Change, apply
 from helpdesk.services.tickets import EVENT_TEXT_BYTES, NewRequest, open_ticket
 from helpdesk.sizes import bounded_identifier, cut_utf8, utf8_size
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
@@ -172,8 +172,14 @@ class EmailIntake:
         if robot is not None and "spoofed" not in flags:
             existing = self._bounced_ticket(mail) or existing
             if existing is not None:
-                return self._attach(
-                    existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
+                return self._append(
+                    existing,
+                    mail=mail,
+                    raw_key=raw_key,
+                    now=now,
+                    flags=flags,
+                    suppress=suppress,
+                    from_robot=True,
                 )
         if existing is not None and self._is_agent(sender) and not suppress:
             from helpdesk.services.agent_mail import has_agent_power, take_agent_reply
@@ -464,41 +470,6 @@ class EmailIntake:
                 ref=ref,
             )
 
-    def _attach(
-        self,
-        ticket: Ticket,
-        *,
-        mail: ParsedMail,
-        raw_key: str,
-        now: datetime,
-        flags: list[str],
-        suppress: list[str],
-    ) -> IntakeResult:
-        """Keep a robot's mail (a bounce, an auto-reply, an echo) on the ticket it is about.
-
-        Nobody is told and the ticket's state stays as it was: an out-of-office notice is
-        not the customer answering, so it neither reopens the ticket nor moves its clocks.
-        """
-        message = self._message(mail, raw_key, now, ticket.ref, flags)
-
-        def keep(current: Ticket) -> TicketChange:
-            return TicketChange(
-                before=current,
-                after=replace(current, updated_at=now),
-                at=now,
-                messages=[message],
-                claims=self._claims(mail, raw_key),
-                history=[("robot_mail", {"from": message.author, "reasons": suppress})],
-            )
-
-        # A retry: its suppressed entries below are listed again, idempotently.
-        with contextlib.suppress(AlreadyClaimed):
-            change_ticket(self.uow, ticket.ref, keep)
-        self._list_suppressed(
-            suppress, sender=message.author, mail=mail, raw_key=raw_key, now=now, ref=ticket.ref
-        )
-        return IntakeResult("appended", ticket.ref, suppress)
-
     def _append(
         self,
         ticket: Ticket,
@@ -508,16 +479,27 @@ class EmailIntake:
         now: datetime,
         flags: list[str],
         suppress: list[str],
+        from_robot: bool = False,
     ) -> IntakeResult:
-        """A customer's (or participant's) follow-up on an open ticket. Only mail from
-        someone who takes part reaches here (:meth:`_thread`), so writing never makes
-        anyone a participant."""
+        """A follow-up on an open ticket, or a robot's mail about it.
+
+        Only mail from someone who takes part reaches here (:meth:`_thread`), so writing
+        never makes anyone a participant. A robot's mail (a bounce, an auto-reply, an echo)
+        is kept on the ticket it is about, and nobody is told: an out-of-office notice is not
+        the customer answering, so it neither reopens the ticket nor moves its clocks.
+        The same mail again changes nothing; its suppressed entries are listed again
+        (idempotently), in case the first try stopped before it listed them.
+        """
         message = self._message(mail, raw_key, now, ticket.ref, flags)
         sender = message.author
-        from helpdesk.services.clocks import Change, apply
 
-        def reply(current: Ticket) -> TicketChange:
-            updated = apply(current, Change(customer_message=True), at=now, config=self.config)
+        def follow_up(current: Ticket) -> TicketChange:
+            if from_robot:
+                updated = replace(current, updated_at=now)
+                history = ("robot_mail", {"from": sender, "reasons": suppress})
+            else:
+                updated = apply(current, Change(customer_message=True), at=now, config=self.config)
+                history = ("customer_replied", {"from": sender})
             events: list[DomainEvent] = []
             if not suppress:
                 events.append(
@@ -546,17 +528,18 @@ class EmailIntake:
                 messages=[message],
                 events=events,
                 claims=self._claims(mail, raw_key),
-                history=[("customer_replied", {"from": sender})],
+                history=[history],
             )
 
+        outcome = "appended"
         try:
-            change_ticket(self.uow, ticket.ref, reply)
+            change_ticket(self.uow, ticket.ref, follow_up)
         except AlreadyClaimed:
-            return IntakeResult("duplicate", ticket.ref)
+            outcome = "duplicate"
         self._list_suppressed(
             suppress, sender=sender, mail=mail, raw_key=raw_key, now=now, ref=ticket.ref
         )
-        return IntakeResult("appended", ticket.ref, suppress)
+        return IntakeResult(outcome, ticket.ref, suppress)
 
 
 def _sender(mail: ParsedMail) -> str:
