@@ -67,55 +67,39 @@ def take_agent_reply(
             f"{ticket.ref} is closed: nothing was changed or sent; a reply from the customer"
             " opens a new ticket linked to it"
         )
-    if problems:
-        _reject(
-            intake,
-            ticket.ref,
-            sender,
-            problems,
-            commands=text.commands,
-            key=message_key,
-            mail=mail,
+    if not problems:
+        if edit.is_empty and not text.reply and not text.note:
+            return IntakeResult("skipped", ticket.ref)
+        action = AgentAction(
+            agent=sender,
+            agent_name=mail.sender.name if mail.sender else "",
+            edit=edit,
+            reply=text.reply,
+            note=text.note,
+            message_key=message_key,
+            message_id=mail.message_id,
+            subject=mail.subject,
+            raw_key=raw_key,
             claim=claim,
-            now=now,
         )
-        return IntakeResult("rejected", ticket.ref)
-    if edit.is_empty and not text.reply and not text.note:
-        return IntakeResult("skipped", ticket.ref)
-    action = AgentAction(
-        agent=sender,
-        agent_name=mail.sender.name if mail.sender else "",
-        edit=edit,
-        reply=text.reply,
-        note=text.note,
-        message_key=message_key,
-        message_id=mail.message_id,
-        subject=mail.subject,
-        raw_key=raw_key,
+        try:
+            result = carry_out(action, ticket.ref, uow=intake.uow, config=intake.config, now=now)
+        except TicketClosed as closed:
+            problems = [str(closed)]
+        else:
+            return IntakeResult("duplicate" if result.duplicate else "appended", ticket.ref)
+    _reject(
+        intake,
+        ticket.ref,
+        sender,
+        problems,
+        commands=text.commands,
+        key=message_key,
+        mail=mail,
         claim=claim,
+        now=now,
     )
-    try:
-        result = carry_out(
-            action,
-            ticket.ref,
-            uow=intake.uow,
-            config=intake.config,
-            now=now,
-        )
-    except TicketClosed as closed:
-        _reject(
-            intake,
-            ticket.ref,
-            sender,
-            [str(closed)],
-            commands=text.commands,
-            key=message_key,
-            mail=mail,
-            claim=claim,
-            now=now,
-        )
-        return IntakeResult("rejected", ticket.ref)
-    return IntakeResult("duplicate" if result.duplicate else "appended", ticket.ref)
+    return IntakeResult("rejected", ticket.ref)
 
 
 def _reject(

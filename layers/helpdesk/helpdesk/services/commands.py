@@ -32,7 +32,7 @@ from helpdesk.events import (
     TeamChanged,
     TicketAssigned,
 )
-from helpdesk.model import PRIORITIES, Message, Ticket
+from helpdesk.model import PRIORITIES, Direction, Message, Ticket
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
@@ -322,37 +322,33 @@ def carry_out(
     return ActionResult(stored, tuple(written))
 
 
+OUT: Direction = "out"
+NOTE: Direction = "note"
+
+
 def _messages(action: AgentAction, ref: str, now: datetime) -> list[Message]:
-    messages = []
-    if action.reply:
-        messages.append(
-            Message(
-                id=action.message_key or f"r{now.strftime('%Y%m%d%H%M%S%f')}",
-                ticket=ref,
-                direction="out",
-                author=action.agent,
-                author_name=action.agent_name,
-                at=now,
-                text=action.reply,
-                subject=action.subject,
-                message_id=action.message_id,
-                raw_key=action.raw_key,
-            )
+    """The reply (to the customer) and the note (inside the desk) the action writes."""
+    key = action.message_key or now.strftime("%Y%m%d%H%M%S%f")
+    written = [
+        Message(
+            id=message_id,
+            ticket=ref,
+            direction=direction,
+            author=action.agent,
+            author_name=action.agent_name,
+            at=now,
+            text=text,
+            subject=action.subject if direction == "out" else None,
+            message_id=action.message_id if direction == "out" else None,
+            raw_key=action.raw_key,
         )
-    if action.note:
-        messages.append(
-            Message(
-                id=(action.message_key or f"n{now.strftime('%Y%m%d%H%M%S%f')}") + "-note",
-                ticket=ref,
-                direction="note",
-                author=action.agent,
-                author_name=action.agent_name,
-                at=now,
-                text=action.note,
-                raw_key=action.raw_key,
-            )
+        for direction, message_id, text in (
+            (OUT, action.message_key or f"r{key}", action.reply),
+            (NOTE, (action.message_key or f"n{key}") + "-note", action.note),
         )
-    return messages
+        if text
+    ]
+    return written
 
 
 def _history(
