@@ -1,0 +1,45 @@
+"""publish: the outbox relay. Each committed outbox item arrives from the table's stream
+(filtered to outbox INSERTs by the event source mapping) and its events go on the bus
+(helpdesk.aws.outbox_relay)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from helpdesk.aws.outbox_relay import Publish, relay
+from helpdesk.settings import require
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+
+
+@cache
+def publisher() -> Publish:
+    from helpdesk.aws.events import EventBridgePublisher
+
+    return EventBridgePublisher(require("EVENT_BUS_NAME")).publish
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
+    records = event.get("Records") or []
+    result = relay(records, publisher())
+    if result.failed_sequence_number is not None:
+        # Lambda retries from this record and, after the mapping's retries, sends the
+        # batch's position to PublishFailureDLQ, whose alarm then fires.
+        logger.error(
+            "outbox record not published",
+            extra={
+                "sequence_number": result.failed_sequence_number,
+                "failure": result.failure,
+                "published": result.published,
+            },
+        )
+    else:
+        logger.info("published", extra={"items": result.published, "events": result.events})
+    return result.response()
