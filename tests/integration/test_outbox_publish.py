@@ -4,20 +4,16 @@ one is kept in PublishFailureDLQ, never lost; a failed batch is replayed from th
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from botocore.response import StreamingBody
-from botocore.stub import Stubber
 
 from helpdesk_local.faults import faults_on
-from helpdesk_local.redrive import describe, redrive, redrive_aws
+from helpdesk_local.redrive import redrive
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
 
@@ -43,32 +39,22 @@ def commit_outbox_item(
     """What a commit with events writes (DESIGN, issue 15): the outbox item, in a
     transaction beside the ticket's other items (here one history item)."""
     text = events if isinstance(events, str) else json.dumps(events)
+    items = [
+        {
+            "PK": {"S": f"TICKET#{ref}"},
+            "SK": {"S": f"PUB#{version:010d}"},
+            "type": {"S": "outbox"},
+            "events": {"S": text},
+            "expires_at": {"N": str(int(time.time()) + DAYS_14)},
+        },
+        {
+            "PK": {"S": f"TICKET#{ref}"},
+            "SK": {"S": f"HIST#{version:010d}"},
+            "type": {"S": "history"},
+        },
+    ]
     stack.dynamodb.transact_write_items(
-        TransactItems=[
-            {
-                "Put": {
-                    "TableName": table(stack),
-                    "Item": {
-                        "PK": {"S": f"TICKET#{ref}"},
-                        "SK": {"S": f"PUB#{version:010d}"},
-                        "type": {"S": "outbox"},
-                        "events": {"S": text},
-                        "expires_at": {"N": str(int(time.time()) + DAYS_14)},
-                    },
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": table(stack),
-                    "Item": {
-                        "PK": {"S": f"TICKET#{ref}"},
-                        "SK": {"S": f"HIST#{version:010d}"},
-                        "type": {"S": "history"},
-                    },
-                }
-            },
-        ]
+        TransactItems=[{"Put": {"TableName": table(stack), "Item": item}} for item in items]
     )
 
 
@@ -180,154 +166,3 @@ def test_a_batch_whose_records_still_fail_stays_in_the_dead_letter_queue(
     (result,) = redrive(stack, "PublishFailureDLQ")
     assert result.moved == 0
     assert [d["queue"] for d in stack.dead_letters()] == ["PublishFailureDLQ"]
-
-
-# ---------------------------------------------------------------------- against AWS
-PUBLISH_DLQ_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-PublishFailureDLQ-J"
-PUBLISH_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:helpdesk-PublishFunction-Q"
-STREAM_ARN = (
-    "arn:aws:dynamodb:eu-west-1:111122223333:table/helpdesk-DomainTable-1/stream/"
-    "2026-11-01T00:00:00.000"
-)
-SHARD = "shardId-00000001762000000000-1a2b3c4d"
-# Lambda's record of a stream batch it gave up on, with the documented fields, written for
-# this test: https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
-STREAM_FAILURE = {
-    "requestContext": {
-        "requestId": "4f7c2b1e-9d3a-4e8b-a1c2-0b9d8e7f6a51",
-        "functionArn": PUBLISH_ARN,
-        "condition": "RetryAttemptsExhausted",
-        "approximateInvokeCount": 11,
-    },
-    "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
-    "version": "1.0",
-    "timestamp": "2026-11-24T07:03:00.120Z",
-    "DDBStreamBatchInfo": {
-        "shardId": SHARD,
-        "startSequenceNumber": "700000000000000000101",
-        "endSequenceNumber": "700000000000000000102",
-        "approximateArrivalOfFirstRecord": "2026-11-24T07:02:58Z",
-        "approximateArrivalOfLastRecord": "2026-11-24T07:02:59Z",
-        "batchSize": 2,
-        "streamArn": STREAM_ARN,
-    },
-}
-
-
-def api_record(sequence: int) -> dict[str, Any]:
-    """A record as DynamoDB Streams' GetRecords answers it (StreamRecord, API reference)."""
-    return {
-        "eventID": f"e{sequence}",
-        "eventName": "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "eu-west-1",
-        "dynamodb": {
-            "ApproximateCreationDateTime": datetime(2026, 11, 24, 7, 2, 58, tzinfo=UTC),
-            "Keys": {"PK": {"S": "TICKET#HD-AWS"}, "SK": {"S": f"PUB#{sequence:010d}"}},
-            "NewImage": {
-                "PK": {"S": "TICKET#HD-AWS"},
-                "SK": {"S": f"PUB#{sequence:010d}"},
-                "type": {"S": "outbox"},
-                "events": {"S": json.dumps([rejected("HD-AWS", f"k{sequence}")])},
-            },
-            "SequenceNumber": f"700000000000000000{sequence}",
-            "SizeBytes": 200,
-            "StreamViewType": "NEW_IMAGE",
-        },
-    }
-
-
-def test_against_aws_a_failed_stream_batch_is_read_again_and_handed_to_the_relay(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
-    sqs = boto3.client("sqs", region_name="eu-west-1")
-    lambda_client = boto3.client("lambda", region_name="eu-west-1")
-    streams = boto3.client("dynamodbstreams", region_name="eu-west-1")
-    monkeypatch.setattr(boto3, "client", lambda name, **_: {"dynamodbstreams": streams}[name])
-    stubs = [Stubber(c) for c in (cloudformation, sqs, lambda_client, streams)]
-    cfn_stub, sqs_stub, lambda_stub, streams_stub = stubs
-    cfn_stub.add_response(
-        "describe_stacks",
-        {
-            "Stacks": [
-                {
-                    "StackName": "helpdesk",
-                    "CreationTime": "2026-11-01T00:00:00Z",
-                    "StackStatus": "UPDATE_COMPLETE",
-                    "Outputs": [
-                        {"OutputKey": "PublishFailureDLQUrl", "OutputValue": PUBLISH_DLQ_URL}
-                    ],
-                }
-            ]
-        },
-        {"StackName": "helpdesk"},
-    )
-    sqs_stub.add_response(
-        "list_dead_letter_source_queues", {"queueUrls": []}, {"QueueUrl": PUBLISH_DLQ_URL}
-    )
-    sqs_stub.add_response(
-        "receive_message",
-        {
-            "Messages": [
-                {"MessageId": "m1", "ReceiptHandle": "r1", "Body": json.dumps(STREAM_FAILURE)}
-            ]
-        },
-        None,
-    )
-    # The range, from its first sequence number, over two pages; the second page goes past it.
-    streams_stub.add_response(
-        "get_shard_iterator",
-        {"ShardIterator": "it-1"},
-        {
-            "StreamArn": STREAM_ARN,
-            "ShardId": SHARD,
-            "ShardIteratorType": "AT_SEQUENCE_NUMBER",
-            "SequenceNumber": "700000000000000000101",
-        },
-    )
-    streams_stub.add_response(
-        "get_records",
-        {"Records": [api_record(101)], "NextShardIterator": "it-2"},
-        {"ShardIterator": "it-1", "Limit": 1000},
-    )
-    streams_stub.add_response(
-        "get_records",
-        {"Records": [api_record(102), api_record(103)], "NextShardIterator": "it-3"},
-        {"ShardIterator": "it-2", "Limit": 1000},
-    )
-    # Handed to the relay synchronously, as the mapping would have: epoch seconds, the ARN.
-    replayed = [api_record(101), api_record(102)]
-    for record in replayed:
-        record["dynamodb"]["ApproximateCreationDateTime"] = datetime(
-            2026, 11, 24, 7, 2, 58, tzinfo=UTC
-        ).timestamp()
-        record["eventSourceARN"] = STREAM_ARN
-    answer = b'{"batchItemFailures": []}'
-    lambda_stub.add_response(
-        "invoke",
-        {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(answer), len(answer))},
-        {
-            "FunctionName": PUBLISH_ARN,
-            "InvocationType": "RequestResponse",
-            "Payload": json.dumps({"Records": replayed}),
-        },
-    )
-    sqs_stub.add_response(
-        "delete_message", {}, {"QueueUrl": PUBLISH_DLQ_URL, "ReceiptHandle": "r1"}
-    )
-    sqs_stub.add_response("receive_message", {"Messages": []}, None)
-    with cfn_stub, sqs_stub, lambda_stub, streams_stub:
-        results = redrive_aws(
-            "helpdesk",
-            "PublishFailureDLQ",
-            cloudformation=cloudformation,
-            sqs=sqs,
-            lambda_client=lambda_client,
-        )
-        for stub in stubs:
-            stub.assert_no_pending_responses()
-    assert describe(results) == [
-        "PublishFailureDLQ: 1 failed invocation(s) run again (helpdesk-PublishFunction-Q)"
-    ]

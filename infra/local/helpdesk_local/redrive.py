@@ -94,39 +94,39 @@ def redrive(
     return results
 
 
-def invocation_record_target(body: str) -> tuple[str, Any] | None:
-    """The function ARN and the event of a Lambda invocation record, or None for any other
-    message (a Scheduler dead-letter event, say)."""
+def _lambda_record(body: str) -> tuple[str, dict[str, Any]] | None:
+    """The function ARN and the whole of a record Lambda writes to a failure destination
+    (its ``requestContext`` names the function), or None for any other message."""
     try:
         record = json.loads(body)
     except ValueError:
         return None
-    if not isinstance(record, dict):
-        return None
-    context = record.get("requestContext")
+    context = record.get("requestContext") if isinstance(record, dict) else None
     if not isinstance(context, dict) or "functionArn" not in context:
         return None
-    if "requestPayload" not in record:
+    return str(context["functionArn"]), record
+
+
+def invocation_record_target(body: str) -> tuple[str, Any] | None:
+    """The function ARN and the event of a Lambda invocation record, or None for any other
+    message (a Scheduler dead-letter event, say)."""
+    found = _lambda_record(body)
+    if found is None or "requestPayload" not in found[1]:
         return None
-    return str(context["functionArn"]), record["requestPayload"]
+    return found[0], found[1]["requestPayload"]
 
 
 def stream_batch_target(body: str) -> tuple[str, dict[str, Any]] | None:
     """The function ARN and the ``DDBStreamBatchInfo`` of a Lambda record of a stream batch
     it gave up on, or None for any other message."""
-    try:
-        record = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(record, dict):
-        return None
-    context, info = record.get("requestContext"), record.get("DDBStreamBatchInfo")
-    if not isinstance(context, dict) or "functionArn" not in context:
-        return None
+    found = _lambda_record(body)
+    info = found[1].get("DDBStreamBatchInfo") if found is not None else None
     keys = ("streamArn", "shardId", "startSequenceNumber", "endSequenceNumber")
-    if not isinstance(info, dict) or not all(isinstance(info.get(k), str) for k in keys):
+    if found is None or not isinstance(info, dict):
         return None
-    return str(context["functionArn"]), info
+    if not all(isinstance(info.get(k), str) for k in keys):
+        return None
+    return found[0], info
 
 
 def read_stream_range(

@@ -781,12 +781,15 @@ class LocalStack:
             )
             return
         record = self._invocation_record(name, event, request_id, attempts, failure)
-        if config.on_failure_queue is None:
+        self._on_failure(config.on_failure_queue, record)
+
+    def _on_failure(self, queue: str | None, record: dict[str, Any]) -> None:
+        """Lambda's record of what it gave up on, to the on-failure destination (an SQS
+        queue's logical id); with none, AWS drops it."""
+        if queue is None:
             self.discarded_events.append(record)
             return
-        self.sqs.send_message(
-            QueueUrl=self.queue_urls[config.on_failure_queue], MessageBody=json.dumps(record)
-        )
+        self.sqs.send_message(QueueUrl=self.queue_urls[queue], MessageBody=json.dumps(record))
 
     def _invocation_record(
         self,
@@ -887,10 +890,11 @@ class LocalStack:
     def _poll_stream(self, source: StreamSource) -> bool:
         """Hand the records written since the checkpoint to the function, a batch at a time;
         True if there were any."""
+        started = time.thread_time()
         shard = self._stream_shard(source.table)
         if shard is None or source.position >= len(shard.items):
+            self.event_source_cpu += time.thread_time() - started
             return False
-        started = time.thread_time()
         considered = shard.items[source.position : source.position + source.batch_size]
         # Filtered before they are copied: most writes are not for this mapping.
         batch = [
@@ -1014,12 +1018,7 @@ class LocalStack:
                 "streamArn": source.stream_arn,
             },
         }
-        if source.on_failure_queue is None:
-            self.discarded_events.append(letter)
-            return
-        self.sqs.send_message(
-            QueueUrl=self.queue_urls[source.on_failure_queue], MessageBody=json.dumps(letter)
-        )
+        self._on_failure(source.on_failure_queue, letter)
 
     def stream_records(
         self, stream_arn: str, shard_id: str, first: str, last: str
