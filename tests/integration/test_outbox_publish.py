@@ -8,13 +8,15 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from helpdesk_local.cfn import function_properties, load_template
 from helpdesk_local.faults import faults_on
 from helpdesk_local.redrive import redrive
-from helpdesk_local.stack import LocalStack
+from helpdesk_local.stack import LocalStack, filter_matches
 from helpdesk_local.state import build_state
 
 MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
@@ -166,3 +168,39 @@ def test_a_batch_whose_records_still_fail_stays_in_the_dead_letter_queue(
     (result,) = redrive(stack, "PublishFailureDLQ")
     assert result.moved == 0
     assert [d["queue"] for d in stack.dead_letters()] == ["PublishFailureDLQ"]
+
+
+# ---------------------------------------------------------------------- the filter
+DESIGNED_FILTER = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"type": {"S": ["outbox"]}}}}
+
+
+def template_filters() -> list[dict[str, Any]]:
+    template = load_template(Path(__file__).resolve().parents[2] / "template.yaml")
+    (event,) = function_properties(template, "PublishFunction")["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    return [json.loads(f["Pattern"]) for f in event["Properties"]["FilterCriteria"]["Filters"]]
+
+
+def documented_record() -> dict[str, Any]:
+    path = Path(__file__).resolve().parents[1] / "data" / "events" / "dynamodb_stream_outbox.json"
+    record: dict[str, Any] = json.loads(path.read_text())["Records"][0]
+    return record
+
+
+def test_the_mapping_filters_exactly_as_designed() -> None:
+    assert template_filters() == [DESIGNED_FILTER]
+
+
+def test_the_filter_passes_an_outbox_insert_and_drops_every_other_record() -> None:
+    insert = documented_record()
+    assert filter_matches(DESIGNED_FILTER, insert)
+    modify = {**insert, "eventName": "MODIFY"}
+    history = json.loads(json.dumps(insert))
+    history["dynamodb"]["NewImage"]["type"] = {"S": "history"}
+    removed = {**insert, "eventName": "REMOVE", "dynamodb": {"Keys": insert["dynamodb"]["Keys"]}}
+    assert not any(filter_matches(DESIGNED_FILTER, r) for r in (modify, history, removed))
+
+
+def test_a_filter_operator_the_stack_does_not_emulate_is_refused_not_ignored() -> None:
+    with pytest.raises(NotImplementedError):
+        filter_matches({"eventName": [{"anything-but": ["REMOVE"]}]}, documented_record())
