@@ -167,6 +167,23 @@ def test_a_batch_whose_records_still_fail_stays_in_the_dead_letter_queue(
     stack.drain()
     (result,) = redrive(stack, "PublishFailureDLQ")
     assert result.moved == 0
+    assert result.note is not None and result.note.startswith("1 stream batch(es) not replayed")
+    assert [d["queue"] for d in stack.dead_letters()] == ["PublishFailureDLQ"]
+
+
+def test_a_batch_whose_records_the_stream_has_trimmed_stays_and_is_reported(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpdesk_local import stack as local_stack
+
+    # The stream keeps nothing once read: as AWS after 24 hours.
+    monkeypatch.setattr(local_stack, "STREAM_RECORDS_KEPT", 0)
+    with faults_on(stack, rate=1.0, services=("events",)):
+        commit_outbox_item(stack, "HD-OUTBX8", 1, [rejected("HD-OUTBX8", "reject-8")])
+        stack.drain()
+    (result,) = redrive(stack, "PublishFailureDLQ")
+    assert result.moved == 0 and result.note is not None and "not replayed" in result.note
+    assert error_mails(stack, "HD-OUTBX8") == []
     assert [d["queue"] for d in stack.dead_letters()] == ["PublishFailureDLQ"]
 
 

@@ -233,7 +233,7 @@ def _reinvoke_local(stack: LocalStack, dlq: str) -> Redriven:
         stack.sqs.change_message_visibility(
             QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
         )
-    return _reinvoked_result(dlq, reinvoked, len(kept))
+    return _reinvoked_result(dlq, reinvoked, kept)
 
 
 def _replay(
@@ -277,12 +277,23 @@ def _replay(
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def _reinvoked_result(dlq: str, reinvoked: list[str], kept: int) -> Redriven:
+def _reinvoked_result(dlq: str, reinvoked: list[str], kept: list[dict[str, Any]]) -> Redriven:
+    stuck = sum(1 for message in kept if stream_batch_target(message["Body"]) is not None)
+    # A stream batch left behind failed again, or its records are trimmed (after 24 hours).
+    stuck_note = (
+        f"{stuck} stream batch(es) not replayed (the function failed again, or the stream "
+        "no longer holds the records: docs/DEPLOY.md, 'Publishing')"
+        if stuck
+        else ""
+    )
     if not reinvoked:
-        return Redriven(dlq, 0, note="no queue sends to it; nothing to move back")
+        note = stuck_note or "no queue sends to it; nothing to move back"
+        return Redriven(dlq, 0, note=note)
     note = f"{len(reinvoked)} failed invocation(s) run again ({', '.join(sorted(set(reinvoked)))})"
-    if kept:
-        note += f"; {kept} other message(s) left"
+    if len(kept) > stuck:
+        note += f"; {len(kept) - stuck} other message(s) left"
+    if stuck_note:
+        note += f"; {stuck_note}"
     return Redriven(dlq, len(reinvoked), note=note)
 
 
@@ -398,7 +409,7 @@ def _reinvoke_aws(name: str, url: str, sqs: Any, lambda_client: Any) -> Redriven
 
     # A long poll (1 s) asks every SQS server; a short one may miss a message.
     reinvoked, kept = _replay(sqs, url, visibility=300, wait=1, invoke=invoke, replay_stream=replay)
-    return _reinvoked_result(name, reinvoked, len(kept))
+    return _reinvoked_result(name, reinvoked, kept)
 
 
 def _source_logical_name(dlq_name: str) -> str | None:
