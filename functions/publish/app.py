@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 
 logger = Logger()
 
+# What one PutEvents may take when EventBridge throttles: helpdesk/aws/clients.py gives it
+# five retries in botocore's standard mode, each waiting a random time below 1, 2, 4, 8 and
+# 16 s (https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html). A record
+# is begun only while this much time is left (template.yaml: Timeout 60).
+ONE_PUBLISH_MS = 31_000
+
 
 @cache
 def publisher() -> Publish:
@@ -28,7 +34,11 @@ def publisher() -> Publish:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
     records = event.get("Records") or []
-    result = relay(records, publisher())
+    result = relay(
+        records,
+        publisher(),
+        time_for_one_more=lambda: context.get_remaining_time_in_millis() > ONE_PUBLISH_MS,
+    )
     if result.failed_sequence_number is not None:
         # Lambda retries from this record and, after the mapping's retries, sends the
         # batch's position to PublishFailureDLQ, whose alarm then fires.

@@ -154,7 +154,7 @@ def test_raw_8_bit_header_text_uses_the_given_fallback_charset() -> None:
 def test_an_address_smuggled_in_an_encoded_display_name_does_not_become_the_sender() -> None:
     raw = (
         b"From: =?utf-8?q?Boris=0D=0ABcc:_evil@attacker.example?= <boris@example.com>\r\n"
-        b"To: support@support.example, \"Doe, Jane\" <jane@example.org>\r\n"
+        b'To: support@support.example, "Doe, Jane" <jane@example.org>\r\n'
         b"Subject: hello\r\n\r\nhi\r\n"
     )
     mail = parse_mail(raw)

@@ -141,3 +141,16 @@ def test_an_outbox_item_with_no_events_publishes_nothing_and_succeeds() -> None:
     bus = Bus()
     assert relay([outbox_record(61, [])], bus.publish).response() == {"batchItemFailures": []}
     assert bus.calls == []
+
+
+def test_records_not_begun_for_lack_of_time_are_reported_from_the_first() -> None:
+    bus = Bus()
+    records = [
+        outbox_record(71, [{"kind": "TicketOpened", "detail": {"ref": "HD-A"}}]),
+        outbox_record(72, [{"kind": "TicketOpened", "detail": {"ref": "HD-B"}}]),
+        outbox_record(73, [{"kind": "TicketOpened", "detail": {"ref": "HD-C"}}]),
+    ]
+    budget = iter([True, False])
+    result = relay(records, bus.publish, time_for_one_more=lambda: next(budget))
+    assert result.response() == {"batchItemFailures": [{"itemIdentifier": "72"}]}
+    assert bus.calls == [[("TicketOpened", {"ref": "HD-A"})]]

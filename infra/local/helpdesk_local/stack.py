@@ -86,13 +86,15 @@ class LambdaContext:
     log_group_name: str = ""
     log_stream_name: str = "local"
     function_version: str = "$LATEST"
+    # The function's Timeout (template.yaml): a local invocation never runs short of time.
+    remaining_ms: int = 30_000
 
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return self.remaining_ms
 
 
 @dataclass
@@ -201,6 +203,7 @@ class LocalFunction:
     environment: dict[str, str]
     module: ModuleType | None = None
     invocations: int = 0
+    timeout_ms: int = 30_000
 
     def load(self) -> ModuleType:
         if self.module is None:
@@ -609,7 +612,9 @@ class LocalStack:
         # developer asked for the logs.
         if self.log_level.upper() not in ("DEBUG", "INFO"):
             environment["POWERTOOLS_METRICS_DISABLED"] = "true"
-        function = LocalFunction(logical_id, name, code_dir, environment)
+        function = LocalFunction(
+            logical_id, name, code_dir, environment, timeout_ms=int(props["Timeout"]) * 1000
+        )
         self.functions[name] = function
         invoke_config = resolver.resolve(props.get("EventInvokeConfig") or {})
         on_failure = (invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}
@@ -720,7 +725,8 @@ class LocalStack:
 
     def invoke(self, name: str, event: Mapping[str, Any]) -> Any:
         """Invoke a function's real handler with an event shaped as AWS delivers it."""
-        return self.invoke_with_context(name, event, LambdaContext(function_name=name))
+        context = LambdaContext(function_name=name, remaining_ms=self.functions[name].timeout_ms)
+        return self.invoke_with_context(name, event, context)
 
     def invoke_with_context(
         self, name: str, event: Mapping[str, Any], context: LambdaContext
@@ -842,7 +848,8 @@ class LocalStack:
             def run(index: int, event: Mapping[str, Any]) -> None:
                 try:
                     handler = modules[index].handler
-                    results[index] = handler(dict(event), LambdaContext(function_name=name))
+                    context = LambdaContext(function_name=name, remaining_ms=function.timeout_ms)
+                    results[index] = handler(dict(event), context)
                 except BaseException as error:
                     errors.append(error)
 

@@ -111,13 +111,24 @@ class RelayResult:
         return {"batchItemFailures": [{"itemIdentifier": self.failed_sequence_number}]}
 
 
-def relay(records: Sequence[Mapping[str, Any]], publish: Publish) -> RelayResult:
-    """Publish the events of each outbox record in order; stop at the first that fails."""
+def relay(
+    records: Sequence[Mapping[str, Any]],
+    publish: Publish,
+    *,
+    time_for_one_more: Callable[[], bool] = lambda: True,
+) -> RelayResult:
+    """Publish the events of each outbox record in order; stop at the first that fails.
+
+    A record is begun only while ``time_for_one_more()``: were the invocation to time out,
+    Lambda would retry the whole batch (the records already published included); the
+    records not begun are reported from the first, and Lambda hands them over again."""
     published = events = 0
     for record in records:
         if not is_outbox_insert(record):
             continue  # not ours: another write the filter should have dropped
         sequence_number = str((record.get("dynamodb") or {}).get("SequenceNumber") or "")
+        if sequence_number and not time_for_one_more():
+            return RelayResult(published, events, sequence_number, "not begun: out of time")
         try:
             item = decode_outbox_item(record)
             if item.events:

@@ -92,11 +92,7 @@ class AgentDesk:
                 f"(the token's {settings.verified_claim} claim is not true)"
             )
         agent = self.config.agent(email)
-        led = frozenset(
-            team.name
-            for team in self.config.teams
-            if email in team.leads
-        )
+        led = frozenset(team.name for team in self.config.teams if email in team.leads)
         if agent is None and not led:
             raise NotAnAgent(f"{email} is not an agent of this help desk")
         return Caller(

@@ -70,6 +70,8 @@ def is_mail_object(key: str, size: int | None = None) -> bool:
         and name.rsplit("/", 1)[-1] != SES_SETUP_NOTIFICATION
         and size != 0
     )
+
+
 # Message-IDs of In-Reply-To and References looked up per mail (the nearest first).
 THREAD_LOOKUPS = 10
 
@@ -150,9 +152,7 @@ class EmailIntake:
             flags.append("bounce" if robot == "bounce" else "auto_reply")
             # Our own mail coming back is automatic mail (the public reasons have no "echo").
             suppress.append("auto_reply" if robot == "echo" else robot)
-        if is_spoofed(
-            mail, own_domain=own_domain, agent_emails={a.email for a in config.agents}
-        ):
+        if is_spoofed(mail, own_domain=own_domain, agent_emails={a.email for a in config.agents}):
             flags.append("spoofed")
             suppress.append("spoofed")
         if (mail.virus_verdict or "").upper() == "FAIL":

@@ -105,9 +105,7 @@ def open_ticket(
     )
     policy = config.policy(decision.policy)
     calendar = config.calendar(policy.calendar).to_calendar()
-    clocks = sla.start(
-        now, policy.name, policy.target(decision.priority), policy.warn_at, calendar
-    )
+    clocks = sla.start(now, policy.name, policy.target(decision.priority), policy.warn_at, calendar)
     contact = Contact(
         email=request.contact_email.lower(),
         name=(existing.name if existing and existing.name else request.contact_name),
