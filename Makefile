@@ -63,7 +63,7 @@ build-HelpdeskLayer:
 FUNCTION_BUILDS := build-EmailIntakeFunction build-FormIntakeFunction \
 	build-AcknowledgeFunction build-RouteFunction build-SlaCheckFunction \
 	build-SurveyDispatchFunction build-SurveyResponseFunction build-AgentApiFunction \
-	build-ReportFunction
+	build-ReportFunction build-PublishFunction
 .PHONY: $(FUNCTION_BUILDS)
 
 $(FUNCTION_BUILDS):

@@ -30,6 +30,7 @@ CONTRACT_KEYS = {
     "layer_unzipped_mb",
     "parse_hostile_ratio",
     "parse_slowest_s_per_mb",
+    "dynamodb_write_units_per_ticket",
 }
 CLOSED = 40
 pytestmark = pytest.mark.slow
@@ -90,6 +91,9 @@ def test_the_table_names_each_figure_and_its_target(result: dict[str, Any]) -> N
     assert "import email_intake (ms)" in table
     assert "USD per 1000 tickets" in table
     assert "<= 14" in table and "<= 160" in table
+    # Issue 15's goals, each next to its figure.
+    assert "DynamoDB write units per email ticket" in table and "<= 25" in table
+    assert "<= 1.05" in table and "<= 8.0" in table
 
 
 def test_the_floor_is_what_ses_and_s3_charge_for_one_mail_in_and_two_out() -> None:

@@ -440,3 +440,53 @@ def test_every_function_logs_to_the_stacks_group_which_exists_before_the_functio
         assert f"${{{logical_id}}}" not in json.dumps(name), logical_id
         used.append(group["Ref"])
     assert len(set(used)) == len(functions)
+
+
+# ---------------------------------------------------------------------- the outbox relay
+def test_every_stream_mapping_reports_partial_failures_and_keeps_what_it_gives_up_on() -> None:
+    """A stream mapping retries a failing record for 24 hours by default, holding up its
+    shard, and then drops it silently; with ReportBatchItemFailures the relay's answer is
+    read, a bounded MaximumRetryAttempts lets the shard move on, and the on-failure
+    destination (an alarmed queue the redrive finds in the outputs) keeps the batch's
+    position ("Lambda parameters for Amazon DynamoDB event source mappings",
+    https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html;
+    https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html)."""
+    template = translated()
+    mappings = {
+        lid: m["Properties"]
+        for lid, m in resources(template, "AWS::Lambda::EventSourceMapping").items()
+        if "StartingPosition" in m["Properties"]
+    }
+    assert set(mappings) == {"PublishFunctionOutbox"}
+    alarmed_queues = {
+        dimension["Value"]["Fn::GetAtt"][0]
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+        for dimension in alarm["Properties"].get("Dimensions", [])
+        if dimension["Name"] == "QueueName"
+    }
+    for logical_id, mapping in mappings.items():
+        assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["DomainTable", "StreamArn"]}
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical_id
+        assert mapping["BisectBatchOnFunctionError"] is True
+        assert 0 <= mapping["MaximumRetryAttempts"] <= 100
+        # Outbox items committed before the mapping's first poll are published too.
+        assert mapping["StartingPosition"] == "TRIM_HORIZON"
+        destination = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        assert destination in alarmed_queues
+        assert f"{destination}Url" in template["Outputs"]
+        # The mapping's role may send there (SAM adds the grant for the destination).
+        role = template["Resources"]["PublishFunctionRole"]["Properties"]
+        sends = [
+            s
+            for policy in role["Policies"]
+            for s in policy["PolicyDocument"]["Statement"]
+            if s["Action"] == "sqs:SendMessage"
+        ]
+        assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": [destination, "Arn"]}]
+
+
+def test_the_table_streams_new_images_for_the_relay() -> None:
+    table = TEMPLATE["Resources"]["DomainTable"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    # The outbox items expire with the table's TTL attribute.
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}

@@ -133,6 +133,33 @@ def _agent_api_tour(stack: LocalStack) -> None:
     call("PATCH", f"/agent/tickets/{ref}", {"status": "solved"})
 
 
+def _an_outbox_commit(stack: LocalStack) -> None:
+    """A commit's outbox item (DESIGN, issue 15), written as the unit of work writes it, so
+    that the relay's calls are seen whether or not the services write outbox items yet. Its
+    event (CustomerReplied) is routed to no queue: it changes nothing else in the tour."""
+    import time
+
+    assert stack.resolver is not None
+    events = [{"kind": "CustomerReplied", "detail": {"ref": "HD-IAMTOUR"}}]
+    stack.dynamodb.transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": stack.resolver.ref("DomainTable"),
+                    "Item": {
+                        "PK": {"S": "TICKET#HD-IAMTOUR"},
+                        "SK": {"S": "PUB#0000000001"},
+                        "type": {"S": "outbox"},
+                        "events": {"S": json.dumps(events)},
+                        "expires_at": {"N": str(int(time.time()) + 14 * 86400)},
+                    },
+                }
+            }
+        ]
+    )
+    stack.drain()
+
+
 def _days_later(stack: LocalStack) -> None:
     """Surveys, the autoclose of quiet solved tickets, then the reports (SES refusing the
     first one's sends, so its claim is released too)."""
@@ -227,6 +254,7 @@ def tour() -> Iterator[Tour]:
     with aws_calls.recording() as recorder, LocalStack(start=scenario.start) as stack:
         Player(stack, scenario).play()
         _agent_api_tour(stack)
+        _an_outbox_commit(stack)
         _days_later(stack)
         assert stack.resolver is not None
         yield Tour(

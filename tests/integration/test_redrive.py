@@ -3,11 +3,14 @@ and against a deployed stack (SQS message-move tasks from the DLQs in the output
 
 from __future__ import annotations
 
+import io
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
+from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from committing import kept_events_store
 
@@ -80,8 +83,8 @@ SCHEDULE_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-Schedu
 def stubbed_clients(
     outputs: dict[str, str] | None = None,
 ) -> tuple[Any, Any, Stubber, Stubber]:
-    """CloudFormation and SQS clients, stubbed; the stack "helpdesk" describes itself once,
-    with ``outputs`` (by default two dead-letter queues and the API's URL)."""
+    """CloudFormation and SQS clients of a deployed stack named helpdesk whose outputs are
+    ``outputs`` (by default two DLQs and the API's URL)."""
     if outputs is None:
         outputs = {
             "EmailIntakeDLQUrl": DLQ_URL,
@@ -99,9 +102,7 @@ def stubbed_clients(
                     "StackName": "helpdesk",
                     "CreationTime": "2026-11-01T00:00:00Z",
                     "StackStatus": "UPDATE_COMPLETE",
-                    "Outputs": [
-                        {"OutputKey": key, "OutputValue": value} for key, value in outputs.items()
-                    ],
+                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
                 }
             ]
         },
@@ -142,6 +143,13 @@ def test_against_aws_each_dead_letter_queue_gets_a_move_task_back_to_its_source(
     ]
 
 
+def failure_queue_holds(sqs_stub: Stubber, url: str, record: dict[str, Any]) -> None:
+    """A dead-letter queue no queue sends to (a failure destination), holding one record."""
+    sqs_stub.add_response("list_dead_letter_source_queues", {"queueUrls": []}, {"QueueUrl": url})
+    message = {"MessageId": "m1", "ReceiptHandle": "r1", "Body": json.dumps(record)}
+    sqs_stub.add_response("receive_message", {"Messages": [message]}, None)
+
+
 SWEEP_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-SweepFailureDLQ-GHI"
 REPORT_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:helpdesk-ReportFunction-XYZ"
 # An on-failure invocation record as Lambda writes it (the documented fields), written for
@@ -170,18 +178,7 @@ def test_against_aws_a_recorded_sweep_failure_is_invoked_again_with_its_event() 
     cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients({"SweepFailureDLQUrl": SWEEP_URL})
     lambda_client = boto3.client("lambda", region_name="eu-west-1")
     lambda_stub = Stubber(lambda_client)
-    sqs_stub.add_response(
-        "list_dead_letter_source_queues", {"queueUrls": []}, {"QueueUrl": SWEEP_URL}
-    )
-    sqs_stub.add_response(
-        "receive_message",
-        {
-            "Messages": [
-                {"MessageId": "m1", "ReceiptHandle": "r1", "Body": json.dumps(INVOCATION_RECORD)}
-            ]
-        },
-        None,
-    )
+    failure_queue_holds(sqs_stub, SWEEP_URL, INVOCATION_RECORD)
     # Invoked as Scheduler invoked it (asynchronously), with the event it failed on.
     lambda_stub.add_response(
         "invoke",
@@ -268,3 +265,130 @@ def test_an_event_eventbridge_could_not_deliver_reaches_its_target_queue_after_t
     assert state["dead_letters"] == []
     [acknowledgement] = [m for m in state["outbox"] if m["kind"] == "acknowledgement"]
     assert acknowledgement["to"] == ["anna@example.com"]
+
+
+# ---------------------------------------------------------------------- against AWS
+PUBLISH_DLQ_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-PublishFailureDLQ-J"
+PUBLISH_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:helpdesk-PublishFunction-Q"
+STREAM_ARN = (
+    "arn:aws:dynamodb:eu-west-1:111122223333:table/helpdesk-DomainTable-1/stream/"
+    "2026-11-01T00:00:00.000"
+)
+SHARD = "shardId-00000001762000000000-1a2b3c4d"
+# Lambda's record of a stream batch it gave up on, with the documented fields, written for
+# this test: https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
+STREAM_FAILURE = {
+    "requestContext": {
+        "requestId": "4f7c2b1e-9d3a-4e8b-a1c2-0b9d8e7f6a51",
+        "functionArn": PUBLISH_ARN,
+        "condition": "RetryAttemptsExhausted",
+        "approximateInvokeCount": 11,
+    },
+    "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+    "version": "1.0",
+    "timestamp": "2026-11-24T07:03:00.120Z",
+    "DDBStreamBatchInfo": {
+        "shardId": SHARD,
+        "startSequenceNumber": "700000000000000000101",
+        "endSequenceNumber": "700000000000000000102",
+        "approximateArrivalOfFirstRecord": "2026-11-24T07:02:58Z",
+        "approximateArrivalOfLastRecord": "2026-11-24T07:02:59Z",
+        "batchSize": 2,
+        "streamArn": STREAM_ARN,
+    },
+}
+
+
+def api_record(sequence: int) -> dict[str, Any]:
+    """A record as DynamoDB Streams' GetRecords answers it (StreamRecord, API reference)."""
+    return {
+        "eventID": f"e{sequence}",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": datetime(2026, 11, 24, 7, 2, 58, tzinfo=UTC),
+            "Keys": {"PK": {"S": "TICKET#HD-AWS"}, "SK": {"S": f"PUB#{sequence:010d}"}},
+            "NewImage": {
+                "PK": {"S": "TICKET#HD-AWS"},
+                "SK": {"S": f"PUB#{sequence:010d}"},
+                "type": {"S": "outbox"},
+                "events": {
+                    "S": json.dumps([{"kind": "CustomerReplied", "detail": {"ref": "HD-AWS"}}])
+                },
+            },
+            "SequenceNumber": f"700000000000000000{sequence}",
+            "SizeBytes": 200,
+            "StreamViewType": "NEW_IMAGE",
+        },
+    }
+
+
+def test_against_aws_a_failed_stream_batch_is_read_again_and_handed_to_the_relay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients(
+        {"PublishFailureDLQUrl": PUBLISH_DLQ_URL}
+    )
+    lambda_client = boto3.client("lambda", region_name="eu-west-1")
+    streams = boto3.client("dynamodbstreams", region_name="eu-west-1")
+    monkeypatch.setattr(boto3, "client", lambda name, **_: {"dynamodbstreams": streams}[name])
+    lambda_stub, streams_stub = Stubber(lambda_client), Stubber(streams)
+    stubs = [cfn_stub, sqs_stub, lambda_stub, streams_stub]
+    failure_queue_holds(sqs_stub, PUBLISH_DLQ_URL, STREAM_FAILURE)
+    # The range, from its first sequence number, over two pages; the second page goes past it.
+    streams_stub.add_response(
+        "get_shard_iterator",
+        {"ShardIterator": "it-1"},
+        {
+            "StreamArn": STREAM_ARN,
+            "ShardId": SHARD,
+            "ShardIteratorType": "AT_SEQUENCE_NUMBER",
+            "SequenceNumber": "700000000000000000101",
+        },
+    )
+    streams_stub.add_response(
+        "get_records",
+        {"Records": [api_record(101)], "NextShardIterator": "it-2"},
+        {"ShardIterator": "it-1", "Limit": 1000},
+    )
+    streams_stub.add_response(
+        "get_records",
+        {"Records": [api_record(102), api_record(103)], "NextShardIterator": "it-3"},
+        {"ShardIterator": "it-2", "Limit": 1000},
+    )
+    # Handed to the relay synchronously, as the mapping would have: epoch seconds, the ARN.
+    replayed = [api_record(101), api_record(102)]
+    for record in replayed:
+        record["dynamodb"]["ApproximateCreationDateTime"] = datetime(
+            2026, 11, 24, 7, 2, 58, tzinfo=UTC
+        ).timestamp()
+        record["eventSourceARN"] = STREAM_ARN
+    answer = b'{"batchItemFailures": []}'
+    lambda_stub.add_response(
+        "invoke",
+        {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(answer), len(answer))},
+        {
+            "FunctionName": PUBLISH_ARN,
+            "InvocationType": "RequestResponse",
+            "Payload": json.dumps({"Records": replayed}),
+        },
+    )
+    sqs_stub.add_response(
+        "delete_message", {}, {"QueueUrl": PUBLISH_DLQ_URL, "ReceiptHandle": "r1"}
+    )
+    sqs_stub.add_response("receive_message", {"Messages": []}, None)
+    with cfn_stub, sqs_stub, lambda_stub, streams_stub:
+        results = redrive_aws(
+            "helpdesk",
+            "PublishFailureDLQ",
+            cloudformation=cloudformation,
+            sqs=sqs,
+            lambda_client=lambda_client,
+        )
+        for stub in stubs:
+            stub.assert_no_pending_responses()
+    assert describe(results) == [
+        "PublishFailureDLQ: 1 failed invocation(s) run again (helpdesk-PublishFunction-Q)"
+    ]

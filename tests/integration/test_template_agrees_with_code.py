@@ -21,6 +21,7 @@ EXPECTED_FUNCTIONS = {
     "survey_response",
     "agent_api",
     "report",
+    "publish",
 }
 
 
@@ -80,6 +81,14 @@ def test_every_queue_is_either_a_dead_letter_queue_or_has_one() -> None:
         ]["Fn::GetAtt"][0]
         for lid in FUNCTIONS
         if "EventInvokeConfig" in function_properties(TEMPLATE, lid)
+    }
+    # ... and the on-failure destinations of stream event source mappings (Lambda's
+    # records of stream batches it gave up on) ...
+    destinations |= {
+        event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        for lid in FUNCTIONS
+        for event in function_properties(TEMPLATE, lid).get("Events", {}).values()
+        if event["Type"] == "DynamoDB"
     }
     # ... and EventBridge's, for events it could not deliver to a rule's target.
     destinations |= {

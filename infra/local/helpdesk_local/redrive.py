@@ -13,6 +13,16 @@ A DLQ that no queue sends to holds one of two things:
   to its target queue). Each is the event itself with a ``TARGET_ARN`` message attribute
   (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html); it is sent
   to that queue and deleted.
+- Lambda's records of stream batches it gave up on (``PublishFailureDLQ``, the on-failure
+  destination of the outbox relay's DynamoDB stream mapping). Such a record holds the
+  batch's position, not its records: ``DDBStreamBatchInfo`` names the stream, the shard and
+  the first and last sequence numbers
+  (https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html). The range is
+  read from the stream again (GetShardIterator AT_SEQUENCE_NUMBER, then GetRecords) and
+  handed to the function, synchronously; the record is deleted only when the function
+  reports no failure. The stream keeps records 24 hours: a record older than that cannot be
+  replayed from it and is left in the queue and reported (docs/DEPLOY.md, "Publishing",
+  says how to republish from the outbox items, which the table keeps 14 days).
 - Scheduler's dead-letter events (``ScheduleDLQ``: invocations Scheduler could not make,
   such as a missing function or permission). They are left where they are and reported:
   once the cause is fixed the sweeps catch up on their next run by themselves.
@@ -84,21 +94,93 @@ def redrive(
     return results
 
 
-def invocation_record_target(body: str) -> tuple[str, Any] | None:
-    """The function ARN and the event of a Lambda invocation record, or None for any other
-    message (a Scheduler dead-letter event, say)."""
+def _lambda_record(body: str) -> tuple[str, dict[str, Any]] | None:
+    """The function ARN and the whole of a record Lambda writes to a failure destination
+    (its ``requestContext`` names the function), or None for any other message."""
     try:
         record = json.loads(body)
     except ValueError:
         return None
-    if not isinstance(record, dict):
-        return None
-    context = record.get("requestContext")
+    context = record.get("requestContext") if isinstance(record, dict) else None
     if not isinstance(context, dict) or "functionArn" not in context:
         return None
-    if "requestPayload" not in record:
+    return str(context["functionArn"]), record
+
+
+def invocation_record_target(body: str) -> tuple[str, Any] | None:
+    """The function ARN and the event of a Lambda invocation record, or None for any other
+    message (a Scheduler dead-letter event, say)."""
+    found = _lambda_record(body)
+    if found is None or "requestPayload" not in found[1]:
         return None
-    return str(context["functionArn"]), record["requestPayload"]
+    return found[0], found[1]["requestPayload"]
+
+
+def stream_batch_target(body: str) -> tuple[str, dict[str, Any]] | None:
+    """The function ARN and the ``DDBStreamBatchInfo`` of a Lambda record of a stream batch
+    it gave up on, or None for any other message."""
+    found = _lambda_record(body)
+    info = found[1].get("DDBStreamBatchInfo") if found is not None else None
+    keys = ("streamArn", "shardId", "startSequenceNumber", "endSequenceNumber")
+    if found is None or not isinstance(info, dict):
+        return None
+    if not all(isinstance(info.get(k), str) for k in keys):
+        return None
+    return found[0], info
+
+
+def read_stream_range(
+    streams: Any, stream_arn: str, shard_id: str, first: str, last: str
+) -> list[dict[str, Any]]:
+    """The records of one shard from sequence number ``first`` to ``last``, as a stream
+    event source mapping hands them to a function (creation time in epoch seconds, the
+    stream's ARN). Sequence numbers grow within a shard; they compare as numbers.
+    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetShardIterator.html"""
+    from datetime import datetime
+
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn,
+        ShardId=shard_id,
+        ShardIteratorType="AT_SEQUENCE_NUMBER",
+        SequenceNumber=first,
+    ).get("ShardIterator")
+    records: list[dict[str, Any]] = []
+    while iterator:
+        response = streams.get_records(ShardIterator=iterator, Limit=1000)
+        page = response.get("Records", [])
+        for record in page:
+            if int(record["dynamodb"]["SequenceNumber"]) > int(last):
+                return records
+            created = record["dynamodb"].get("ApproximateCreationDateTime")
+            if isinstance(created, datetime):
+                record["dynamodb"]["ApproximateCreationDateTime"] = float(int(created.timestamp()))
+            record["eventSourceARN"] = stream_arn
+            records.append(record)
+        if not page:
+            return records
+        iterator = response.get("NextShardIterator")
+    return records
+
+
+def replay_stream_batch(
+    info: dict[str, Any],
+    records_of: Callable[[dict[str, Any]], list[dict[str, Any]]],
+    invoke: Callable[[dict[str, Any]], Any],
+) -> bool:
+    """Hand a failed stream batch's records, read again, to its function; True when it
+    reports no failure. False (the record stays) when the records cannot be read (trimmed
+    after 24 hours) or the function fails again."""
+    try:
+        records = records_of(info)
+    except Exception:  # the stream refused the range: trimmed, or its shard is gone
+        return False
+    if not records:
+        return False
+    try:
+        response = invoke({"Records": records})
+    except Exception:
+        return False
+    return not (isinstance(response, dict) and response.get("batchItemFailures"))
 
 
 def event_target_queue(message: dict[str, Any]) -> tuple[str, str] | None:
@@ -125,18 +207,33 @@ def _function_name(arn: str) -> str:
 
 def _reinvoke_local(stack: LocalStack, dlq: str) -> Redriven:
     url = stack.queue_urls[dlq]
+
+    def replay(arn: str, info: dict[str, Any]) -> bool:
+        def records_of(batch: dict[str, Any]) -> list[dict[str, Any]]:
+            return stack.stream_records(
+                batch["streamArn"],
+                batch["shardId"],
+                batch["startSequenceNumber"],
+                batch["endSequenceNumber"],
+            )
+
+        return replay_stream_batch(
+            info, records_of, lambda event: stack.invoke(_function_name(arn), event)
+        )
+
     reinvoked, kept = _replay(
         stack.sqs,
         url,
         visibility=60,
         wait=0,
         invoke=lambda arn, payload: stack.invoke_async(_function_name(arn), payload),
+        replay_stream=replay,
     )
     for message in kept:
         stack.sqs.change_message_visibility(
             QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
         )
-    return _reinvoked_result(dlq, reinvoked, len(kept))
+    return _reinvoked_result(dlq, reinvoked, kept)
 
 
 def _replay(
@@ -146,10 +243,13 @@ def _replay(
     visibility: int,
     wait: int,
     invoke: Callable[[str, Any], None],
+    replay_stream: Callable[[str, dict[str, Any]], bool],
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Replay every message of a failure queue: an EventBridge dead letter goes back to its
-    target queue, a Lambda invocation record is invoked again with ``invoke(arn, event)``;
-    each is then deleted. Returns what was replayed and the messages that are neither."""
+    target queue, a Lambda invocation record is invoked again with ``invoke(arn, event)``,
+    a stream batch's records are read again and handed to their function with
+    ``replay_stream(arn, batch info)``; each is then deleted. Returns what was replayed and
+    the messages left (neither, or a stream batch that could not be replayed)."""
     reinvoked: list[str] = []
     kept: list[dict[str, Any]] = []
     while True:
@@ -162,24 +262,38 @@ def _replay(
         for message in messages:
             queue = event_target_queue(message)
             target = None if queue is not None else invocation_record_target(message["Body"])
+            batch = None if queue or target else stream_batch_target(message["Body"])
             if queue is not None:
                 _resend_to_target(sqs, message, queue)
                 reinvoked.append(f"event to {queue[0]}")
             elif target is not None:
                 invoke(*target)
                 reinvoked.append(_function_name(target[0]))
+            elif batch is not None and replay_stream(*batch):
+                reinvoked.append(_function_name(batch[0]))
             else:
                 kept.append(message)
                 continue
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def _reinvoked_result(dlq: str, reinvoked: list[str], kept: int) -> Redriven:
+def _reinvoked_result(dlq: str, reinvoked: list[str], kept: list[dict[str, Any]]) -> Redriven:
+    stuck = sum(1 for message in kept if stream_batch_target(message["Body"]) is not None)
+    # A stream batch left behind failed again, or its records are trimmed (after 24 hours).
+    stuck_note = (
+        f"{stuck} stream batch(es) not replayed (the function failed again, or the stream "
+        "no longer holds the records: docs/DEPLOY.md, 'Publishing')"
+        if stuck
+        else ""
+    )
     if not reinvoked:
-        return Redriven(dlq, 0, note="no queue sends to it; nothing to move back")
+        note = stuck_note or "no queue sends to it; nothing to move back"
+        return Redriven(dlq, 0, note=note)
     note = f"{len(reinvoked)} failed invocation(s) run again ({', '.join(sorted(set(reinvoked)))})"
-    if kept:
-        note += f"; {kept} other message(s) left"
+    if len(kept) > stuck:
+        note += f"; {len(kept) - stuck} other message(s) left"
+    if stuck_note:
+        note += f"; {stuck_note}"
     return Redriven(dlq, len(reinvoked), note=note)
 
 
@@ -270,9 +384,32 @@ def _reinvoke_aws(name: str, url: str, sqs: Any, lambda_client: Any) -> Redriven
             FunctionName=arn, InvocationType="Event", Payload=json.dumps(payload).encode()
         )
 
+    def replay(arn: str, info: dict[str, Any]) -> bool:
+        def records_of(batch: dict[str, Any]) -> list[dict[str, Any]]:
+            import boto3
+
+            return read_stream_range(
+                boto3.client("dynamodbstreams"),
+                batch["streamArn"],
+                batch["shardId"],
+                batch["startSequenceNumber"],
+                batch["endSequenceNumber"],
+            )
+
+        def invoke_now(event: dict[str, Any]) -> Any:
+            # Synchronously: the record is deleted only when the relay published them all.
+            answer = lambda_client.invoke(
+                FunctionName=arn, InvocationType="RequestResponse", Payload=json.dumps(event)
+            )
+            if answer.get("FunctionError"):
+                raise RuntimeError(f"{arn}: {answer['FunctionError']}")
+            return json.loads(answer["Payload"].read() or b"null")
+
+        return replay_stream_batch(info, records_of, invoke_now)
+
     # A long poll (1 s) asks every SQS server; a short one may miss a message.
-    reinvoked, kept = _replay(sqs, url, visibility=300, wait=1, invoke=invoke)
-    return _reinvoked_result(name, reinvoked, len(kept))
+    reinvoked, kept = _replay(sqs, url, visibility=300, wait=1, invoke=invoke, replay_stream=replay)
+    return _reinvoked_result(name, reinvoked, kept)
 
 
 def _source_logical_name(dlq_name: str) -> str | None:

@@ -6,8 +6,12 @@ plays AWS's part: it delivers mail the way SES does (raw MIME into the bucket, w
 notification feeds the intake queue), polls each queue into its function with the SQS
 batch event and honours partial-batch responses, redelivers failures until
 ``maxReceiveCount`` sends them to the dead-letter queue, answers HTTP API routes with
-payload-2.0 events (emulating the JWT authorizer), and fires the schedules from a clock
-that only moves when told to.
+payload-2.0 events (emulating the JWT authorizer), fires the schedules from a clock
+that only moves when told to, and runs the DynamoDB event source mappings: the table's
+stream (moto records every write in it, a transaction's too) read after every write, its
+records filtered by the mapping's FilterCriteria and handed to the function in batches, with
+partial batch responses, bisection, retries and the on-failure destination
+(:class:`StreamSource`).
 
 moto's known gaps are filled here: it ignores the SAM transform (so SAM resources are read
 directly), its Scheduler never fires and TTL never expires (the clock drives both), and it
@@ -25,6 +29,7 @@ import os
 import re
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -81,13 +86,15 @@ class LambdaContext:
     log_group_name: str = ""
     log_stream_name: str = "local"
     function_version: str = "$LATEST"
+    # The function's Timeout (template.yaml): a local invocation never runs short of time.
+    remaining_ms: int = 30_000
 
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return self.remaining_ms
 
 
 @dataclass
@@ -128,6 +135,60 @@ class PendingAsyncRetry:
     due: datetime
 
 
+@dataclass
+class StreamSource:
+    """A DynamoDB event source mapping (SAM event type ``DynamoDB``), as Lambda runs it.
+
+    Lambda reads the stream shard by shard, in order, drops the records that match none of
+    the filters, and invokes the function with up to ``batch_size`` of the others. With
+    ReportBatchItemFailures it checkpoints before the lowest sequence number the function
+    reports and retries from there; a function error bisects the batch (without spending a
+    retry); after ``maximum_retry_attempts`` retries the batch's position goes to the
+    on-failure destination and the shard moves on.
+    https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html
+    https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html
+    https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html
+    """
+
+    function: str
+    table: str  # the table's name
+    stream_arn: str
+    batch_size: int
+    filters: list[dict[str, Any]]  # parsed FilterCriteria patterns (none: every record)
+    report_batch_item_failures: bool
+    bisect_on_function_error: bool
+    maximum_retry_attempts: int  # -1: until the record expires (24 h)
+    on_failure_queue: str | None  # logical id of the SQS on-failure destination
+    position: int = 0  # records of the shard read so far (the checkpoint)
+
+
+# Locally a record never expires, so "retry until the record expires" needs an end.
+STREAM_RETRIES_WITHOUT_LIMIT = 10_000
+# Records the local stream keeps behind the mappings' checkpoints, for `helpdesk redrive` to
+# read again (AWS keeps 24 hours of them); older ones are trimmed, as AWS trims them, so that
+# moto's copy of the table on every transaction does not grow with the stack's history.
+STREAM_RECORDS_KEPT = 1_000
+
+
+def filter_matches(pattern: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    """Lambda's event filtering, for the patterns the template uses: nested objects whose
+    leaves list the exact values allowed ("Filter rule syntax", Control which events Lambda
+    sends to your function, https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html)."""
+    for key, expected in pattern.items():
+        value = record.get(key) if isinstance(record, Mapping) else None
+        if isinstance(expected, Mapping):
+            if not isinstance(value, Mapping) or not filter_matches(expected, value):
+                return False
+        elif isinstance(expected, list):
+            if any(isinstance(allowed, Mapping) for allowed in expected):
+                raise NotImplementedError(f"filter operator {expected!r}: not emulated locally")
+            if value not in expected:
+                return False
+        else:
+            raise ValueError(f"filter {key!r}: a pattern's leaves are lists of values")
+    return True
+
+
 # Lambda's waits before the retries of a failed asynchronous invocation: "a one-minute wait
 # between the first two attempts, and two minutes between the second and third".
 # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
@@ -142,6 +203,7 @@ class LocalFunction:
     environment: dict[str, str]
     module: ModuleType | None = None
     invocations: int = 0
+    timeout_ms: int = 30_000
 
     def load(self) -> ModuleType:
         if self.module is None:
@@ -258,6 +320,10 @@ class LocalStack:
         self.schedules: list[Schedule] = []
         self.async_configs: dict[str, AsyncInvokeConfig] = {}  # function name -> its config
         self.async_retries: list[PendingAsyncRetry] = []
+        self.stream_sources: list[StreamSource] = []
+        # CPU seconds the emulated mappings spend reading and filtering the stream (Lambda's
+        # work, not the functions'; the bench leaves it out of the functions' own time).
+        self.event_source_cpu = 0.0
         # Asynchronous events that failed every attempt with no destination: AWS drops them.
         self.discarded_events: list[dict[str, Any]] = []
         self._retry_request_id: str | None = None
@@ -434,7 +500,15 @@ class LocalStack:
         }
         if props.get("GlobalSecondaryIndexes"):
             args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        self.dynamodb.create_table(**args)
+        stream = props.get("StreamSpecification")
+        if stream:
+            args["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": stream["StreamViewType"],
+            }
+        description = self.dynamodb.create_table(**args)["TableDescription"]
+        if stream:
+            resolver.attributes[(logical_id, "StreamArn")] = description["LatestStreamArn"]
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
             self.dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
@@ -538,7 +612,9 @@ class LocalStack:
         # developer asked for the logs.
         if self.log_level.upper() not in ("DEBUG", "INFO"):
             environment["POWERTOOLS_METRICS_DISABLED"] = "true"
-        function = LocalFunction(logical_id, name, code_dir, environment)
+        function = LocalFunction(
+            logical_id, name, code_dir, environment, timeout_ms=int(props["Timeout"]) * 1000
+        )
         self.functions[name] = function
         invoke_config = resolver.resolve(props.get("EventInvokeConfig") or {})
         on_failure = (invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}
@@ -569,6 +645,8 @@ class LocalStack:
                         authorizer=(event_props.get("Auth") or {}).get("Authorizer"),
                     )
                 )
+            elif kind == "DynamoDB":
+                self.stream_sources.append(self._stream_source(name, event_props))
             elif kind in ("Schedule", "ScheduleV2"):
                 every = _parse_rate(event_props["ScheduleExpression"])
                 start = self.clock.peek()
@@ -589,6 +667,32 @@ class LocalStack:
                         ),
                     )
                 )
+
+    def _stream_source(self, function: str, props: dict[str, Any]) -> StreamSource:
+        arn = str(props["Stream"])
+        on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure")) or {}
+        source = StreamSource(
+            function=function,
+            table=arn.split(":table/", 1)[1].split("/stream/", 1)[0],
+            stream_arn=arn,
+            batch_size=int(props.get("BatchSize", 100)),
+            filters=[
+                json.loads(entry["Pattern"])
+                for entry in (props.get("FilterCriteria") or {}).get("Filters", [])
+            ],
+            report_batch_item_failures="ReportBatchItemFailures"
+            in (props.get("FunctionResponseTypes") or []),
+            bisect_on_function_error=bool(props.get("BisectBatchOnFunctionError", False)),
+            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+            on_failure_queue=(
+                self._queue_logical_id_by_arn(on_failure["Destination"])
+                if on_failure.get("Destination")
+                else None
+            ),
+        )
+        if props.get("StartingPosition") == "LATEST":
+            source.position = len(self._stream_shard(source.table).items)
+        return source
 
     # ------------------------------------------------------------------ invoking
     @contextlib.contextmanager
@@ -621,7 +725,8 @@ class LocalStack:
 
     def invoke(self, name: str, event: Mapping[str, Any]) -> Any:
         """Invoke a function's real handler with an event shaped as AWS delivers it."""
-        return self.invoke_with_context(name, event, LambdaContext(function_name=name))
+        context = LambdaContext(function_name=name, remaining_ms=self.functions[name].timeout_ms)
+        return self.invoke_with_context(name, event, context)
 
     def invoke_with_context(
         self, name: str, event: Mapping[str, Any], context: LambdaContext
@@ -682,12 +787,15 @@ class LocalStack:
             )
             return
         record = self._invocation_record(name, event, request_id, attempts, failure)
-        if config.on_failure_queue is None:
+        self._on_failure(config.on_failure_queue, record)
+
+    def _on_failure(self, queue: str | None, record: dict[str, Any]) -> None:
+        """Lambda's record of what it gave up on, to the on-failure destination (an SQS
+        queue's logical id); with none, AWS drops it."""
+        if queue is None:
             self.discarded_events.append(record)
             return
-        self.sqs.send_message(
-            QueueUrl=self.queue_urls[config.on_failure_queue], MessageBody=json.dumps(record)
-        )
+        self.sqs.send_message(QueueUrl=self.queue_urls[queue], MessageBody=json.dumps(record))
 
     def _invocation_record(
         self,
@@ -740,7 +848,8 @@ class LocalStack:
             def run(index: int, event: Mapping[str, Any]) -> None:
                 try:
                     handler = modules[index].handler
-                    results[index] = handler(dict(event), LambdaContext(function_name=name))
+                    context = LambdaContext(function_name=name, remaining_ms=function.timeout_ms)
+                    results[index] = handler(dict(event), context)
                 except BaseException as error:
                     errors.append(error)
 
@@ -756,11 +865,190 @@ class LocalStack:
 
     # ------------------------------------------------------------------ queues
     def drain(self, max_rounds: int = 10_000) -> None:
-        """Poll every queue into its function until all of them are empty."""
+        """Poll every stream and queue into its function until no stream record, queue
+        message or event is left: a write may publish (the stream), a publication fills
+        queues (the bus's targets), a queue's consumer writes again."""
         for _ in range(max_rounds):
-            if not any(self._poll_once(queue_id) for queue_id in self.queue_sources):
+            streamed = [self._poll_stream(source) for source in self.stream_sources]
+            polled = [self._poll_once(queue_id) for queue_id in self.queue_sources]
+            if not any(streamed) and not any(polled):
                 return
         raise RuntimeError("queues did not drain: is something looping?")
+
+    # ------------------------------------------------------------------ streams
+    def _stream_shard(self, table: str) -> Any:
+        """moto's shard of a table's stream (it keeps one): its records in write order."""
+        from moto.dynamodb.models import dynamodb_backends
+
+        return dynamodb_backends[ACCOUNT][REGION].get_table(table).stream_shard
+
+    def _stream_record(self, source: StreamSource, stored: Any) -> dict[str, Any]:
+        """A stream record as the mapping hands it to the function: the record of the
+        DynamoDB Streams API with the stream's ARN, its creation time in epoch seconds."""
+        import copy
+
+        record: dict[str, Any] = copy.deepcopy(stored.to_json())
+        created = record["dynamodb"].get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            record["dynamodb"]["ApproximateCreationDateTime"] = float(int(created.timestamp()))
+        record["eventSourceARN"] = source.stream_arn
+        return record
+
+    def _poll_stream(self, source: StreamSource) -> bool:
+        """Hand the records written since the checkpoint to the function, a batch at a time;
+        True if there were any."""
+        started = time.thread_time()
+        shard = self._stream_shard(source.table)
+        if shard is None or source.position >= len(shard.items):
+            self.event_source_cpu += time.thread_time() - started
+            return False
+        considered = shard.items[source.position : source.position + source.batch_size]
+        # Filtered before they are copied: most writes are not for this mapping.
+        batch = [
+            self._stream_record(source, stored)
+            for stored in considered
+            if not source.filters or any(filter_matches(p, stored.record) for p in source.filters)
+        ]
+        self.event_source_cpu += time.thread_time() - started
+        if batch:
+            self._deliver_stream_batch(source, batch, shard.id)
+        started = time.thread_time()
+        source.position += len(considered)
+        self._trim_stream(shard)
+        self.event_source_cpu += time.thread_time() - started
+        return True
+
+    def _trim_stream(self, shard: Any) -> None:
+        """Drop the records every mapping has read, but the last STREAM_RECORDS_KEPT."""
+        read = min(
+            (s.position for s in self.stream_sources if self._stream_shard(s.table) is shard),
+            default=0,
+        )
+        surplus = read - STREAM_RECORDS_KEPT
+        if surplus <= 0:
+            return
+        del shard.items[:surplus]
+        shard.starting_sequence_number += surplus  # moto numbers records from it
+        for source in self.stream_sources:
+            if self._stream_shard(source.table) is shard:
+                source.position -= surplus
+
+    def _deliver_stream_batch(
+        self, source: StreamSource, batch: list[dict[str, Any]], shard_id: str, retries: int = 0
+    ) -> None:
+        """Invoke until the batch succeeds, or its retries are spent and its position goes
+        to the on-failure destination."""
+        limit = source.maximum_retry_attempts
+        limit = STREAM_RETRIES_WITHOUT_LIMIT if limit < 0 else limit
+        pending = batch
+        while True:
+            function_error = False
+            try:
+                response = self.invoke(source.function, {"Records": pending})
+                failed = self._first_reported_failure(source, pending, response)
+            except Exception:
+                import traceback
+
+                self.invocation_errors.append(traceback.format_exc())
+                if source.bisect_on_function_error and len(pending) > 1:
+                    # Bisecting spends no retry; each half is retried on its own.
+                    half = len(pending) // 2
+                    self._deliver_stream_batch(source, pending[:half], shard_id, retries)
+                    self._deliver_stream_batch(source, pending[half:], shard_id, retries)
+                    return
+                failed, function_error = 0, True
+            if failed is None:
+                return
+            # Everything before the failed record is checkpointed; the rest is retried.
+            pending = pending[failed:]
+            retries += 1
+            if retries > limit:
+                self._stream_dead_letter(source, pending, shard_id, retries, function_error)
+                return
+
+    @staticmethod
+    def _first_reported_failure(
+        source: StreamSource, batch: list[dict[str, Any]], response: Any
+    ) -> int | None:
+        """The index of the lowest sequence number the function reported, or None. An
+        identifier that is empty or names no record of the batch fails the whole batch."""
+        if not source.report_batch_item_failures or not isinstance(response, dict):
+            return None
+        reported = response.get("batchItemFailures") or []
+        if not reported:
+            return None
+        sequence = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        indexes = []
+        for item in reported:
+            identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+            if identifier not in sequence:
+                return 0
+            indexes.append(sequence.index(identifier))
+        return min(indexes)
+
+    def _stream_dead_letter(
+        self,
+        source: StreamSource,
+        records: list[dict[str, Any]],
+        shard_id: str,
+        invocations: int,
+        function_error: bool,
+    ) -> None:
+        """What Lambda sends an on-failure destination for a stream batch: the position of
+        the records (shard, sequence range, arrival times), not the records themselves.
+        https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html"""
+
+        def arrival(record: dict[str, Any]) -> str:
+            seconds = float(record["dynamodb"].get("ApproximateCreationDateTime") or 0)
+            return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+        if function_error:
+            response_context["functionError"] = "Unhandled"
+        letter = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": LambdaContext(function_name=source.function).invoked_function_arn,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": invocations,
+            },
+            "responseContext": response_context,
+            "version": "1.0",
+            "timestamp": self.clock.peek().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": arrival(records[0]),
+                "approximateArrivalOfLastRecord": arrival(records[-1]),
+                "batchSize": len(records),
+                "streamArn": source.stream_arn,
+            },
+        }
+        self._on_failure(source.on_failure_queue, letter)
+
+    def stream_records(
+        self, stream_arn: str, shard_id: str, first: str, last: str
+    ) -> list[dict[str, Any]]:
+        """The records of a stream's sequence range, read again for `helpdesk redrive` and
+        filtered as the stream's mapping filters them. Read from moto's record of the
+        stream: moto 5.2's DynamoDB Streams API answers 404 to botocore 1.44 (in AWS,
+        helpdesk_local.redrive.read_stream_range reads it through GetShardIterator and
+        GetRecords). A range trimmed from the stream raises LookupError, as AWS answers
+        TrimmedDataAccessException."""
+        source = next(s for s in self.stream_sources if s.stream_arn == stream_arn)
+        shard = self._stream_shard(source.table)
+        if shard is None or shard.id != shard_id:
+            raise LookupError(f"{stream_arn}: no shard {shard_id}")
+        if int(first) < shard.starting_sequence_number:
+            raise LookupError(f"{stream_arn}: {first} is trimmed from the stream")
+        records = [self._stream_record(source, stored) for stored in shard.items]
+        return [
+            r
+            for r in records
+            if int(first) <= int(r["dynamodb"]["SequenceNumber"]) <= int(last)
+            and (not source.filters or any(filter_matches(p, r) for p in source.filters))
+        ]
 
     def _poll_once(self, queue_id: str) -> bool:
         function, batch_size = self.queue_sources[queue_id]
@@ -1125,6 +1413,7 @@ class LocalStack:
             *self.dead_letter_queues.values(),
             *(s.dead_letter_queue for s in self.schedules if s.dead_letter_queue),
             *(c.on_failure_queue for c in self.async_configs.values() if c.on_failure_queue),
+            *(s.on_failure_queue for s in self.stream_sources if s.on_failure_queue),
         }
         for queue_id, url in self.queue_urls.items():
             if queue_id not in failure_queues:
