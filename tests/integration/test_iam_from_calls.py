@@ -89,6 +89,9 @@ LID_MAIL = (
     "Content-Type: text/plain\r\n"
     "\r\n"
     "The lid of my old kettle broke, photo attached.\r\n"
+    # Longer than a message item keeps: the agent's assignment reads the raw mail.
+    + "It broke at the hinge while I was pouring water for tea this morning. " * 12
+    + "\r\n"
     "--b1\r\n"
     "Content-Type: image/png; name=lid.png\r\n"
     "Content-Disposition: attachment; filename=lid.png\r\n"
@@ -133,31 +136,25 @@ def _agent_api_tour(stack: LocalStack) -> None:
     call("PATCH", f"/agent/tickets/{ref}", {"status": "solved"})
 
 
-def _an_outbox_commit(stack: LocalStack) -> None:
-    """A commit's outbox item (DESIGN, issue 15), written as the unit of work writes it, so
-    that the relay's calls are seen whether or not the services write outbox items yet. Its
-    event (CustomerReplied) is routed to no queue: it changes nothing else in the tour."""
-    import time
+def _a_timer_whose_ticket_is_gone(stack: LocalStack) -> None:
+    """An SLA timer left by a ticket that no longer exists (removed by an operator): the
+    sweep stops it (DeleteItem), rather than finding it due every minute."""
+    from helpdesk.timers import SLA, due_key, partition, shard_of, sort_key
 
     assert stack.resolver is not None
-    events = [{"kind": "CustomerReplied", "detail": {"ref": "HD-IAMTOUR"}}]
-    stack.dynamodb.transact_write_items(
-        TransactItems=[
-            {
-                "Put": {
-                    "TableName": stack.resolver.ref("DomainTable"),
-                    "Item": {
-                        "PK": {"S": "TICKET#HD-IAMTOUR"},
-                        "SK": {"S": "PUB#0000000001"},
-                        "type": {"S": "outbox"},
-                        "events": {"S": json.dumps(events)},
-                        "expires_at": {"N": str(int(time.time()) + 14 * 86400)},
-                    },
-                }
-            }
-        ]
+    ref, now = "HD-G0NE22", stack.clock.peek()
+    shards = int(stack.functions["sla_check"].environment["TIMER_SHARDS"])
+    stack.dynamodb.put_item(
+        TableName=stack.resolver.ref("DomainTable"),
+        Item={
+            "PK": {"S": f"TICKET#{ref}"},
+            "SK": {"S": f"TIMER#{SLA}"},
+            "TPK": {"S": partition(SLA, shard_of(ref, shards))},
+            "TSK": {"S": sort_key(now, ref)},
+            "due": {"S": due_key(now)},
+        },
     )
-    stack.drain()
+    stack.advance(timedelta(minutes=1))
 
 
 def _days_later(stack: LocalStack) -> None:
@@ -254,7 +251,7 @@ def tour() -> Iterator[Tour]:
     with aws_calls.recording() as recorder, LocalStack(start=scenario.start) as stack:
         Player(stack, scenario).play()
         _agent_api_tour(stack)
-        _an_outbox_commit(stack)
+        _a_timer_whose_ticket_is_gone(stack)
         _days_later(stack)
         assert stack.resolver is not None
         yield Tour(
