@@ -35,6 +35,7 @@ from helpdesk.mail.compose import OutboundMail
 from helpdesk.model import Contact, Message, Ticket
 from helpdesk.notices import Notifier
 from helpdesk.notices.outbound import SendResult
+from helpdesk.ports import RoutingView
 from helpdesk.services.stats import DayFigures
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
@@ -396,6 +397,26 @@ class FakeRecords:
     ) -> tuple[dict[str, int], Contact | None]:
         contact = self.uow.contact(contact_email) if contact_email else None
         return {agent: self.uow.loads[agent] for agent in agents}, contact
+
+    def routing_view(
+        self,
+        ref: str,
+        agents: Iterable[str],
+        *,
+        contact_email: str | None,
+        first_message: tuple[str, str] | None,
+    ) -> RoutingView:
+        ticket = self.uow.find(ref)
+        loads, contact = self.agent_loads(agents, contact_email=contact_email)
+        message = next(
+            (
+                m
+                for m in self.uow.messages(ref)
+                if first_message and (m.at.isoformat(), m.id) == first_message
+            ),
+            None,
+        )
+        return RoutingView(ticket, loads, contact, message)
 
     def next_turn(self, team: str) -> int:
         self.turns[team] += 1

@@ -136,6 +136,9 @@ class Ticket:
     updated_at: datetime | None = None
     solved_at: datetime | None = None
     closed_at: datetime | None = None
+    # The event that last assigned the ticket by routing: a redelivered event finds its
+    # work done on the ticket itself (and tells the agent again), with no marker item.
+    routed_by: str | None = None
     version: int = 0
 
     def involves(self, address: str) -> bool:

@@ -7,6 +7,7 @@ of ``helpdesk.aws``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -68,3 +69,14 @@ class ReportFigures(Protocol):
     def read_day(self, day: date) -> DayFigures: ...
 
     def read_backlog(self, team: str) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class RoutingView:
+    """What routing reads about one ticket at once: the ticket, its team's loads, its
+    contact and its first message (the last two when the event named them)."""
+
+    ticket: Ticket | None
+    loads: dict[str, int]
+    contact: Contact | None
+    first_message: Message | None

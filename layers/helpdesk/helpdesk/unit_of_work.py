@@ -49,17 +49,17 @@ class NoCapacity(Conflict):
     """The agent's last slot went to another ticket meanwhile."""
 
 
-ClaimKind = Literal["delivery", "message", "thread", "submission", "event"]
+ClaimKind = Literal["delivery", "message", "submission"]
 
 
 @dataclass(frozen=True)
 class Claim:
     """A marker that lets a change happen once.
 
-    ``delivery``: a stored mail (its S3 key); ``message``: a Message-ID from a sender
-    (``qualifier``); ``thread``: a Message-ID replies may name, pointing at the ticket;
-    ``submission``: a form submission id; ``event``: an event a consumer acted on (its
-    ``qualifier`` is the ticket).
+    ``delivery``: a stored mail without a Message-ID (its S3 key); ``message``: a
+    Message-ID from a sender (``qualifier``), which also lets replies naming the ID find
+    the ticket; ``submission``: a form submission id. (An event that routed a ticket is
+    recorded on the ticket itself: ``Ticket.routed_by``.)
     """
 
     kind: ClaimKind

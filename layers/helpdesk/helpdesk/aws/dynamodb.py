@@ -125,6 +125,7 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
         "updated_at": ticket.updated_at.isoformat() if ticket.updated_at else None,
         "solved_at": ticket.solved_at.isoformat() if ticket.solved_at else None,
         "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
+        "routed_by": ticket.routed_by,
         "version": ticket.version,
     }
 
@@ -155,6 +156,7 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
         updated_at=_time(data.get("updated_at")),
         solved_at=_time(data.get("solved_at")),
         closed_at=_time(data.get("closed_at")),
+        routed_by=data.get("routed_by"),
         version=int(data.get("version", 0)),
     )
 

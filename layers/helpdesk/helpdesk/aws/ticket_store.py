@@ -10,10 +10,8 @@ Every key a commit writes is made here (docs/ARCHITECTURE.md keeps the access pa
 | history + outbox | ``TICKET#<ref>`` | ``EVT#<at>#<version>`` (one per commit) |
 | timer | ``TICKET#<ref>`` | ``TIMER#<kind>`` (TimerIndex: ``TPK``/``TSK``) |
 | queue entry | ``TICKET#<ref>`` | ``QUEUE`` (GSI1: ``QUEUE#<team>``) |
-| routed event | ``TICKET#<ref>`` | ``ROUTED#<event id>`` |
 | delivery | ``RAW#<key>`` | ``RAW`` |
 | Message-ID from a sender | ``MSGID#<id>`` | ``FROM#<sender>`` |
-| thread pointer | ``MSGID#<id>`` | ``MSGID`` |
 | form submission | ``FORM#<id>`` | ``FORM`` |
 | contact | ``CONTACT#<email>`` | ``META`` |
 | agent's load / holding | ``AGENT#<email>`` | ``LOAD`` / ``TICKET#<ref>`` |
@@ -41,6 +39,7 @@ from helpdesk.aws.dynamodb import (
     DynamoRepository,
     Timer,
     contact_from_item,
+    message_from_item,
     message_item,
     ticket_from_item,
     ticket_item,
@@ -58,6 +57,8 @@ from helpdesk.effects import (
 )
 from helpdesk.errors import Conflict, NotFound
 from helpdesk.events import with_kind
+from helpdesk.model import Contact, Message, Ticket
+from helpdesk.ports import RoutingView
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
     Claim,
@@ -70,8 +71,8 @@ from helpdesk.unit_of_work import (
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
-    from helpdesk.model import Contact, Message, Ticket
     from helpdesk.services.stats import DayFigures
+
 
 # Report items are spread over this many shards (crc32 of the reference): two
 # transactions on one item conflict, and a report reads a day's partition whole anyway.
@@ -84,18 +85,13 @@ def _shard(ref: str, shards: int) -> int:
     return zlib.crc32(ref.encode("utf-8")) % shards
 
 
-def claim_key(claim: Claim, ref: str) -> tuple[str, str]:
+def claim_key(claim: Claim) -> tuple[str, str]:
     """The (PK, SK) of a claim's marker item."""
     if claim.kind == "delivery":
         return f"RAW#{claim.key}", "RAW"
     if claim.kind == "message":
         return f"MSGID#{claim.key}", f"FROM#{claim.qualifier}"
-    if claim.kind == "thread":
-        return f"MSGID#{claim.key}", "MSGID"
-    if claim.kind == "submission":
-        return f"FORM#{claim.key}", "FORM"
-    # An event's claim lives under its ticket (the qualifier), so that it can be read back.
-    return f"TICKET#{claim.qualifier or ref}", f"ROUTED#{claim.key}"
+    return f"FORM#{claim.key}", "FORM"
 
 
 class DynamoTicketStore(DynamoRepository):
@@ -117,7 +113,7 @@ class DynamoTicketStore(DynamoRepository):
 
     def claimed(self, claims: Iterable[Claim]) -> str | None:
         for claim in claims:
-            item = self.get_item(*claim_key(claim, ""))
+            item = self.get_item(*claim_key(claim))
             if item and item.get("ref"):
                 return str(item["ref"])
         return None
@@ -147,10 +143,8 @@ class DynamoTicketStore(DynamoRepository):
             }
         add("ticket", ticket_put)
         for claim in change.claims:
-            pk, sk = claim_key(claim, after.ref)
+            pk, sk = claim_key(claim)
             attributes: dict[str, Any] = {"ref": after.ref, "at": change.at.isoformat()}
-            if claim.kind == "thread":
-                attributes["sender"] = claim.qualifier
             add(
                 "claim",
                 {
@@ -332,6 +326,37 @@ class DynamoTicketStore(DynamoRepository):
         return {
             agent: int(items.get(key, {}).get("open", 0)) for agent, key in keys.items()
         }, contact
+
+    def routing_view(
+        self,
+        ref: str,
+        agents: Iterable[str],
+        *,
+        contact_email: str | None,
+        first_message: tuple[str, str] | None,
+    ) -> RoutingView:
+        """What routing reads about one ticket, in one BatchGetItem (consistent): the
+        ticket, the loads of ``agents``, its contact and its first message (``(at, id)``,
+        as TicketOpened names it), when those are known."""
+        ticket_key = (f"TICKET#{ref}", "META")
+        load_keys = {agent: (f"AGENT#{agent.lower()}", "LOAD") for agent in agents}
+        contact_key = (f"CONTACT#{contact_email.lower()}", "META") if contact_email else None
+        message_key = (
+            (f"TICKET#{ref}", f"MSG#{first_message[0]}#{first_message[1]}")
+            if first_message
+            else None
+        )
+        keys = [ticket_key, *load_keys.values(), *(k for k in (contact_key, message_key) if k)]
+        found = self.get_items(keys)
+        ticket = found.get(ticket_key)
+        contact = found.get(contact_key) if contact_key else None
+        message = found.get(message_key) if message_key else None
+        return RoutingView(
+            ticket=ticket_from_item(ticket) if ticket else None,
+            loads={a: int(found.get(k, {}).get("open", 0)) for a, k in load_keys.items()},
+            contact=contact_from_item(contact) if contact else None,
+            first_message=message_from_item(message) if message else None,
+        )
 
     def next_turn(self, team: str) -> int:
         """The team's round-robin turn (an atomic counter: two routers never share a turn)."""

@@ -193,10 +193,11 @@ def assignment(
     key: str,
     now: datetime,
     contact: Contact | None = None,
+    request: Message | None = None,
 ) -> SendResult:
     """The mail that gives an agent everything to answer without asking "who are you?"
-    (``contact``: the ticket's, when already read). Sent by route as it assigns, and for
-    an assignment by a colleague."""
+    (``contact`` and ``request``, the first message: the ticket's, when already read).
+    Sent by route as it assigns, and for an assignment by a colleague."""
     from zoneinfo import ZoneInfo
 
     from helpdesk.render import format_local_datetime
@@ -211,8 +212,10 @@ def assignment(
         value = sla.get(name)
         return format_local_datetime(parse_iso(value), timezone, language) if value else "-"
 
-    messages = notifier.repo.messages(ticket.ref)
-    request = next((notifier.whole(m) for m in messages if m.direction == "in"), None)
+    if request is None:
+        messages = notifier.repo.messages(ticket.ref)
+        request = next((m for m in messages if m.direction == "in"), None)
+    request = notifier.whole(request) if request is not None else None
     if contact is None:
         contact = notifier.repo.get_contact(ticket.contact_email)
     # Every new ticket counts on its contact in the same transaction, so a count of one is

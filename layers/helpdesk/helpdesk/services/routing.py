@@ -40,8 +40,6 @@ from helpdesk.effects import StartWaiting, TakeSlot, holder
 from helpdesk.model import ACTIVE_STATUSES, UNATTENDED_FLAGS, Ticket
 from helpdesk.notices import tickets as ticket_notices
 from helpdesk.unit_of_work import (
-    AlreadyClaimed,
-    Claim,
     NoCapacity,
     StaleTicket,
     TicketChange,
@@ -51,6 +49,7 @@ from helpdesk.unit_of_work import (
 if TYPE_CHECKING:
     from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import Agent, Config
+    from helpdesk.model import Contact, Message
     from helpdesk.notices import Notifier
     from helpdesk.ports import TicketUnitOfWork
 
@@ -64,6 +63,26 @@ QUEUE_LOOKAHEAD = 10
 
 
 # ---------------------------------------------------------------------- the router
+@dataclass(frozen=True)
+class Known:
+    """What an event says about its ticket, before the ticket is read."""
+
+    team: str | None = None
+    contact_email: str | None = None
+    first_message: tuple[str, str] | None = None  # (at, id) of TicketOpened's message
+
+    @classmethod
+    def from_detail(cls, detail: Mapping[str, Any]) -> Known:
+        contact = detail.get("contact") or {}
+        message = detail.get("message") or {}
+        first = (str(message["at"]), str(message["id"])) if "at" in message else None
+        return cls(
+            team=str(detail["team"]) if detail.get("team") else None,
+            contact_email=str(contact["email"]) if contact.get("email") else None,
+            first_message=first,
+        )
+
+
 @dataclass(frozen=True)
 class RouteResult:
     """What routing did with one event (for logs and tests)."""
@@ -91,31 +110,61 @@ class Router:
             raise ValueError(f"route does not act on {detail_type!r} events")
         if detail_type == "CapacityFreed":
             return self.fill_freed_slot(detail, event_id=event_id, now=now)
-        return self.route(str(detail["ref"]), event_id=event_id, now=now)
+        return self.route(
+            str(detail["ref"]), event_id=event_id, now=now, known=Known.from_detail(detail)
+        )
 
-    def route(self, ref: str, *, event_id: str, now: datetime) -> RouteResult:
+    def route(
+        self, ref: str, *, event_id: str, now: datetime, known: Known | None = None
+    ) -> RouteResult:
         """Give ticket ``ref`` an agent of its team, or queue it; idempotent per event (the
-        event's claim is committed with the assignment)."""
+        ticket records the event that routed it, in the same commit as the assignment).
+
+        ``known``: what the event already says (the team, the contact, the first message),
+        so that the ticket, the team's loads, the contact and the message the agent is
+        shown are read in one request."""
+        known = known or Known()
         queued = False
 
         def attempt() -> RouteResult:
             nonlocal queued
-            ticket = self.uow.find(ref)
+            members = self._members(known.team) if known.team else []
+            view = self.repo.routing_view(
+                ref,
+                members,
+                contact_email=known.contact_email,
+                first_message=known.first_message,
+            )
+            ticket = view.ticket
             if ticket is None:
                 return RouteResult("missing", ref)
+            agent = holder(ticket)
+            if agent is not None and ticket.routed_by == event_id:
+                # This event assigned it (a redelivery, after the agent's mail failed): the
+                # mail is sent once per event, so telling again completes it.
+                ticket_notices.assignment(
+                    self.notifier,
+                    ticket,
+                    agent,
+                    key=event_id,
+                    now=now,
+                    contact=view.contact,
+                    request=view.first_message,
+                )
+                return RouteResult("assigned", ref, agent)
             if not self.needs_agent(ticket):
                 if queued or self.repo.is_waiting(ref):
                     self.repo.stop_waiting(ref)
-                kept = ticket.assignee if holder(ticket) else None
-                if kept and self.uow.claimed([Claim("event", event_id, ref)]) is not None:
-                    # This event assigned it (a redelivery, after the agent's mail failed):
-                    # the mail is sent once per event, so telling again completes it.
-                    return self._already_routed(ref, event_id, now)
-                return RouteResult("kept" if kept else "skipped", ref, kept)
-            try:
-                assigned = self._assign(ticket, event_id, now)
-            except AlreadyClaimed:
-                return self._already_routed(ref, event_id, now)
+                return RouteResult("kept" if agent else "skipped", ref, agent)
+            assigned = self._assign(
+                ticket,
+                event_id,
+                now,
+                # The loads read with the ticket are its team's only if the event was right.
+                loads=view.loads if known.team == ticket.team else None,
+                contact=view.contact,
+                first_message=view.first_message,
+            )
             if assigned is not None:
                 return assigned
             if queued:
@@ -188,22 +237,33 @@ class Router:
         return sorted(speaks, key=by_load) + sorted(others, key=by_load)
 
     # ------------------------------------------------------------------ writes
-    def _assign(self, ticket: Ticket, event_id: str, now: datetime) -> RouteResult | None:
+    def _members(self, team: str) -> list[str]:
+        return [a.email for a in self.config.agents_of(team) if not a.away]
+
+    def _assign(
+        self,
+        ticket: Ticket,
+        event_id: str,
+        now: datetime,
+        *,
+        loads: Mapping[str, int] | None,
+        contact: Contact | None,
+        first_message: Message | None,
+    ) -> RouteResult | None:
         """Try the candidates in order: the assignment (the agent is told), or None when
-        nobody had room. Raises StaleTicket when the ticket changed meanwhile and
-        AlreadyClaimed when this event routed it already."""
-        members = [a.email for a in self.config.agents_of(ticket.team) if not a.away]
-        # The contact is read with the loads, for the assignment mail that follows.
-        loads, contact = self.repo.agent_loads(members, contact_email=ticket.contact_email)
+        nobody had room. Raises StaleTicket when the ticket changed meanwhile."""
+        if loads is None:
+            loads, contact = self.repo.agent_loads(
+                self._members(ticket.team), contact_email=ticket.contact_email
+            )
         for agent in self.candidates(ticket, loads=loads):
-            updated = replace(ticket, assignee=agent.email, updated_at=now)
+            updated = replace(ticket, assignee=agent.email, updated_at=now, routed_by=event_id)
             try:
                 stored = self.uow.commit(
                     TicketChange(
                         before=ticket,
                         after=updated,
                         at=now,
-                        claims=[Claim("event", event_id, ticket.ref)],
                         history=[
                             (
                                 "assigned",
@@ -217,23 +277,16 @@ class Router:
             except NoCapacity:
                 continue  # that agent's last slot went to another router: try the next
             ticket_notices.assignment(
-                self.notifier, stored, agent.email, key=event_id, now=now, contact=contact
+                self.notifier,
+                stored,
+                agent.email,
+                key=event_id,
+                now=now,
+                contact=contact,
+                request=first_message,
             )
             return RouteResult("assigned", ticket.ref, agent.email)
         return None
-
-    def _already_routed(self, ref: str, event_id: str, now: datetime) -> RouteResult:
-        """This event assigned the ticket before: the mail to its agent is sent once more
-        (it is sent once per event, so a retry after a crash completes it)."""
-        ticket = self.uow.load(ref)
-        agent = holder(ticket)
-        if agent is not None:
-            self._tell(ref, agent, key=event_id, now=now)
-        return RouteResult("assigned", ref, agent)
-
-    def _tell(self, ref: str, agent: str, *, key: str, now: datetime) -> None:
-        ticket = self.repo.get_ticket(ref)
-        ticket_notices.assignment(self.notifier, ticket, agent, key=key, now=now)
 
 
 def _rotated(agents: Sequence[Agent], turn: int) -> list[Agent]:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from helpdesk import sla
 from helpdesk.events import TicketOpened
 from helpdesk.model import UNATTENDED_FLAGS, Contact, Message, Ticket
-from helpdesk.sizes import cut_utf8, utf8_size
 from helpdesk.triage import TriageInput, tier_for, triage
 from helpdesk.unit_of_work import Claim, TicketChange
 from helpdesk.unit_of_work import open_ticket as open_new_ticket
@@ -165,12 +164,12 @@ def opened_event(ticket: Ticket, message: Message, *, notify: bool) -> TicketOpe
         sla=sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {},
         flags=list(ticket.flags),
         notify=notify,
+        # Where the first message is (route reads it for the agent): its text is not
+        # repeated here, where it would be written a second time, in the outbox.
         message={
             "id": message.id,
             "at": message.at.isoformat(),
             "message_id": message.message_id,
-            "text": cut_utf8(message.text, EVENT_TEXT_BYTES),
-            "excerpt": message.excerpt or utf8_size(message.text) > EVENT_TEXT_BYTES,
             "attachments": [a.public() for a in message.attachments],
         },
     )
