@@ -149,6 +149,7 @@ class FakeUnitOfWork:
                 and self.loads[effect.agent] >= effect.capacity
             ):
                 raise NoCapacity(after.ref)
+        after = derived.ticket
         stored = replace(after, version=0 if change.before is None else after.version + 1)
         self.tickets[after.ref] = stored
         self.conversation.setdefault(after.ref, []).extend(change.messages)
@@ -374,15 +375,6 @@ class FakeRecords:
         return True
 
     # ------------------------------------------------------------------ the teams' queues
-    def wait_in_queue(self, ref: str, *, team: str, created_at: datetime, at: datetime) -> None:
-        self.uow.queue[ref] = StartWaiting(ref, team, created_at)
-
-    def is_waiting(self, ref: str) -> bool:
-        return ref in self.uow.queue
-
-    def stop_waiting(self, ref: str) -> None:
-        self.uow.queue.pop(ref, None)
-
     def waiting(self, team: str, *, limit: int | None = None) -> Iterator[StartWaiting]:
         """``team``'s queue entries, oldest first."""
         entries = sorted(

@@ -29,11 +29,23 @@ def test_solving_a_ticket_gives_its_agents_slot_back_and_says_whose() -> None:
     effects, released = load_effects(TICKET, replace(TICKET, status="solved"))
 
     assert released == ("lena@support.example",)
-    assert effects == [
-        GiveBackSlot("lena@support.example", "HD-7K3M9Q"),
-        # The ticket no longer waits anywhere either.
-        StopWaiting("HD-7K3M9Q"),
-    ]
+    assert effects == [GiveBackSlot("lena@support.example", "HD-7K3M9Q")]
+
+
+def test_a_waiting_ticket_solved_by_hand_leaves_its_teams_queue() -> None:
+    waiting = replace(TICKET, assignee=None, waiting=True)
+
+    effects, _ = load_effects(waiting, replace(waiting, status="solved"))
+
+    assert effects == [StopWaiting("HD-7K3M9Q")]
+
+
+def test_a_ticket_that_never_waited_has_no_queue_entry_to_remove() -> None:
+    unassigned = replace(TICKET, assignee=None)
+
+    effects, _ = load_effects(unassigned, replace(unassigned, assignee="wei@support.example"))
+
+    assert effects == [TakeSlot("wei@support.example", "HD-7K3M9Q", "general")]
 
 
 def test_reassigning_moves_the_slot_from_one_agent_to_the_other() -> None:

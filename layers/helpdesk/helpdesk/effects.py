@@ -119,7 +119,7 @@ def load_effects(before: Ticket, after: Ticket) -> tuple[list[Effect], tuple[str
     waiting_ends = (new is not None and old is None) or (
         before.status in ACTIVE_STATUSES and after.status not in ACTIVE_STATUSES
     )
-    if waiting_ends:
+    if waiting_ends and before.waiting:
         effects.append(StopWaiting(before.ref))
     return effects, released
 

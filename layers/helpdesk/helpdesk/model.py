@@ -139,6 +139,8 @@ class Ticket:
     # The event that last assigned the ticket by routing: a redelivered event finds its
     # work done on the ticket itself (and tells the agent again), with no marker item.
     routed_by: str | None = None
+    # In its team's queue, waiting for an agent with room (the queue entry exists).
+    waiting: bool = False
     version: int = 0
 
     def involves(self, address: str) -> bool:

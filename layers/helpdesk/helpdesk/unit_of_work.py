@@ -10,7 +10,7 @@ one retry loop of the desk.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -132,8 +132,10 @@ def open_ticket(uow: TicketUnitOfWork, build: Callable[[str], TicketChange]) -> 
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything one commit writes besides the ticket: what :func:`plan` derives."""
+    """Everything one commit writes: what :func:`plan` derives, and the ticket as it
+    stands after its effects (whether it waits in its team's queue)."""
 
+    ticket: Ticket
     effects: list[Effect]
     timers: dict[str, datetime | None]
     events: list[DomainEvent]
@@ -142,7 +144,7 @@ class Plan:
 def plan(change: TicketChange, config: Config) -> Plan:
     """The effects, timers and events of ``change``: the derived ones (effects.derive),
     the change's own, and a ``CapacityFreed`` for every agent whose slot it gave back."""
-    from helpdesk.effects import TakeSlot, derive
+    from helpdesk.effects import StartWaiting, StopWaiting, TakeSlot, derive
     from helpdesk.events import CapacityFreed
 
     derived = derive(change.before, change.after, at=change.at, config=config, actor=change.actor)
@@ -155,8 +157,15 @@ def plan(change: TicketChange, config: Config) -> Plan:
     for agent in derived.released:
         member = config.agent(agent)
         freed.append(CapacityFreed(change.after.ref, agent, list(member.teams) if member else []))
+    effects = [*change.effects, *derived_effects]
+    ticket = change.after
+    if any(isinstance(e, StartWaiting) for e in effects):
+        ticket = replace(ticket, waiting=True)
+    elif any(isinstance(e, StopWaiting) for e in effects):
+        ticket = replace(ticket, waiting=False)
     return Plan(
-        effects=[*change.effects, *derived_effects],
+        ticket=ticket,
+        effects=effects,
         timers={**derived.timers, **change.timers},
         events=[*change.events, *freed],
     )

@@ -126,6 +126,7 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
         "solved_at": ticket.solved_at.isoformat() if ticket.solved_at else None,
         "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
         "routed_by": ticket.routed_by,
+        "waiting": ticket.waiting or None,
         "version": ticket.version,
     }
 
@@ -157,6 +158,7 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
         solved_at=_time(data.get("solved_at")),
         closed_at=_time(data.get("closed_at")),
         routed_by=data.get("routed_by"),
+        waiting=bool(data.get("waiting", False)),
         version=int(data.get("version", 0)),
     )
 

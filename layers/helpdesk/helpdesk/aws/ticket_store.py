@@ -32,7 +32,8 @@ import json
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.aws.dynamodb import (
@@ -121,10 +122,10 @@ class DynamoTicketStore(DynamoRepository):
     # ------------------------------------------------------------------ the commit
     def commit(self, change: TicketChange) -> Ticket:
         """Write ``change`` whole, or raise the domain error that says why not."""
-        after = change.after
-        creating = change.before is None
-        stored = type(after)(**{**after.__dict__, "version": 0 if creating else after.version + 1})
         derived = plan(change, self.config)
+        after = derived.ticket
+        creating = change.before is None
+        stored = replace(after, version=0 if creating else after.version + 1)
         roles: list[str] = []
         operations: list[Operation] = []
 
@@ -296,17 +297,6 @@ class DynamoTicketStore(DynamoRepository):
         ]
 
     # ------------------------------------------------------------------ the queue
-    def wait_in_queue(self, ref: str, *, team: str, created_at: datetime, at: datetime) -> None:
-        """Ticket ``ref`` waits in ``team``'s queue (GSI1 ``QUEUE#<team>``, oldest first)."""
-        waiting = self._effect_operations(StartWaiting(ref, team, created_at))[0]["put"]
-        self.put({**waiting, "queued_at": at.isoformat()})
-
-    def is_waiting(self, ref: str) -> bool:
-        return self.get_item(f"TICKET#{ref}", "QUEUE") is not None
-
-    def stop_waiting(self, ref: str) -> None:
-        self.delete(f"TICKET#{ref}", "QUEUE")
-
     def waiting(self, team: str, *, limit: int | None = None) -> Iterator[StartWaiting]:
         """Tickets waiting in ``team``'s queue, oldest first."""
         for item in self.index_items(f"QUEUE#{team}", limit=limit):

@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from helpdesk.effects import StartWaiting, TakeSlot, holder
+from helpdesk.effects import StartWaiting, StopWaiting, TakeSlot, holder
 from helpdesk.model import ACTIVE_STATUSES, UNATTENDED_FLAGS, Ticket
 from helpdesk.notices import tickets as ticket_notices
 from helpdesk.unit_of_work import (
@@ -153,8 +153,14 @@ class Router:
                 )
                 return RouteResult("assigned", ref, agent)
             if not self.needs_agent(ticket):
-                if queued or self.repo.is_waiting(ref):
-                    self.repo.stop_waiting(ref)
+                if ticket.waiting:
+                    # Left in the queue by a change that did not end the wait (a team
+                    # moved back, a flag set): the entry goes.
+                    self.uow.commit(
+                        TicketChange(
+                            before=ticket, after=ticket, at=now, effects=[StopWaiting(ref)]
+                        )
+                    )
                 return RouteResult("kept" if agent else "skipped", ref, agent)
             assigned = self._assign(
                 ticket,
@@ -171,7 +177,11 @@ class Router:
                 return RouteResult("queued", ref)
             # Queue first, then look once more: a slot freed between our look and the queue
             # write announced itself to a router that did not see this ticket yet.
-            self.repo.wait_in_queue(ref, team=ticket.team, created_at=ticket.created_at, at=now)
+            if not ticket.waiting:
+                waits = StartWaiting(ref, ticket.team, ticket.created_at)
+                self.uow.commit(
+                    TicketChange(before=ticket, after=ticket, at=now, effects=[waits])
+                )
             queued = True
             raise StaleTicket(ref)
 
