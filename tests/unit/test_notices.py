@@ -4,7 +4,7 @@ leaves once, within its hourly limits (the local stack tests the DynamoDB record
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import fakes
 from helpdesk import events
 from helpdesk.config import Config, load_config
 from helpdesk.errors import NotFound, TransientError
@@ -125,24 +126,9 @@ class FakeSentMail:
 
 
 def ticket(**changes: Any) -> Ticket:
-    return replace(
-        Ticket(
-            ref="HD-AAAAAA",
-            status="open",
-            priority="normal",
-            channel="email",
-            subject="Where is my order?",
-            created_at=datetime(2026, 11, 23, 8, 55, tzinfo=UTC),
-            contact_email="anna@example.com",
-            contact_name="Anna Schmidt",
-            tier="standard",
-            language="en",
-            team="general",
-            policy="standard",
-            assignee="wei@support.example",
-        ),
-        **changes,
-    )
+    """Anna's open ticket, Wei's."""
+    open_for_wei = {"ref": "HD-AAAAAA", "status": "open", "assignee": "wei@support.example"}
+    return fakes.ticket(**(open_for_wei | changes))
 
 
 @dataclass

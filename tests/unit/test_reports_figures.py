@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from fakes import FakeUnitOfWork
+from fakes import FakeUnitOfWork, started_clocks, ticket
 from helpdesk import sla
 from helpdesk.config import Config, load_config
 from helpdesk.model import Ticket
@@ -231,23 +231,12 @@ OPENED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)  # Monday 09:55 in Berlin
 
 
 def opened(config: Config, ref: str) -> Ticket:
-    policy = config.policy("standard")
-    calendar = config.calendar(policy.calendar).to_calendar()
-    clocks = sla.start(OPENED, policy.name, policy.targets["normal"], policy.warn_at, calendar)
-    return Ticket(
+    return ticket(
         ref=ref,
         status="open",
-        priority="normal",
         channel="form",
-        subject="Where is my order?",
         created_at=OPENED,
-        contact_email="anna@example.com",
-        contact_name="Anna",
-        tier="standard",
-        language="en",
-        team="general",
-        policy="standard",
-        sla=clocks.to_dict(),
+        sla=started_clocks(config, OPENED),
         assignee="lena@support.example",
     )
 

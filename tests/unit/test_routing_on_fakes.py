@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import fakes
 from fakes import FakeMailer, FakeNotifier, FakeRecords, FakeUnitOfWork, fake_notifier
 from helpdesk.config import load_config
 from helpdesk.errors import TransientError
@@ -25,20 +26,7 @@ WEI = "wei@support.example"  # general, capacity 8, Chinese and English
 
 
 def ticket(ref: str, *, language: str = "en", minutes_ago: int = 0) -> Ticket:
-    return Ticket(
-        ref=ref,
-        status="new",
-        priority="normal",
-        channel="email",
-        subject="Where is my order?",
-        created_at=NOW - timedelta(minutes=minutes_ago),
-        contact_email="anna@example.com",
-        contact_name="Anna Schmidt",
-        tier="standard",
-        language=language,
-        team="general",
-        policy="standard",
-    )
+    return fakes.ticket(ref=ref, language=language, created_at=NOW - timedelta(minutes=minutes_ago))
 
 
 class Desk:

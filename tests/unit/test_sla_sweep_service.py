@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import fakes
 from fakes import FakeRecords, FakeUnitOfWork, fake_notifier
 from helpdesk import sla, timers
 from helpdesk.config import Config, load_config
 from helpdesk.events import CapacityFreed, to_detail
 from helpdesk.model import Ticket
-from helpdesk.services.clocks import Change, apply, calendar_of
+from helpdesk.services.clocks import Change, apply
 from helpdesk.services.routing import Router
 from helpdesk.services.sla_sweep import SlaSweep
 from helpdesk.unit_of_work import TicketChange
@@ -29,32 +30,15 @@ DUE = datetime(2026, 11, 23, 12, 55, tzinfo=UTC)
 
 
 def new_ticket(config: Config, ref: str = "HD-AAAAAA", **changes: Any) -> Ticket:
-    policy = config.policy("standard")
-    state = sla.start(
-        CREATED,
-        "standard",
-        policy.target("normal"),
-        policy.warn_at,
-        calendar_of("standard", config),
-    )
-    ticket = Ticket(
+    lenas = fakes.ticket(
         ref=ref,
-        status="new",
-        priority="normal",
         channel="form",
-        subject="Where is my order?",
         created_at=CREATED,
-        contact_email="anna@example.com",
-        contact_name="Anna Schmidt",
-        tier="standard",
-        language="en",
-        team="general",
-        policy="standard",
         assignee="lena@support.example",
-        sla=state.to_dict(),
+        sla=fakes.started_clocks(config, CREATED),
         updated_at=CREATED,
     )
-    return replace(ticket, **changes)
+    return replace(lenas, **changes)
 
 
 def desk(config: Config = STANDARD, *tickets: Ticket) -> tuple[FakeUnitOfWork, SlaSweep]:

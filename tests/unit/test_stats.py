@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from fakes import started_clocks, ticket
 from helpdesk import sla
 from helpdesk.config import Config, load_config
 from helpdesk.effects import Count, CountBacklog, Effect, RecordFact
@@ -27,24 +28,11 @@ def config() -> Config:
 
 
 def new_ticket(config: Config, *, at: datetime = OPENED, tags: list[str] | None = None) -> Ticket:
-    policy = config.policy("standard")
-    calendar = config.calendar(policy.calendar).to_calendar()
-    clocks = sla.start(at, policy.name, policy.targets["normal"], policy.warn_at, calendar)
-    return Ticket(
-        ref="HD-7K3M9Q",
-        status="new",
-        priority="normal",
+    return ticket(
         channel="form",
-        subject="Where is my order?",
         created_at=at,
-        contact_email="anna@example.com",
-        contact_name="Anna",
-        tier="standard",
-        language="en",
-        team="general",
-        policy="standard",
         tags=tags or [],
-        sla=clocks.to_dict(),
+        sla=started_clocks(config, at),
         assignee="lena@support.example",
     )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fakes import FakeMailer, FakeRecords, FakeUnitOfWork
+from fakes import FakeMailer, FakeRecords, FakeUnitOfWork, ticket
 from helpdesk import timers
 from helpdesk.config import load_config
 from helpdesk.events import StatusChanged, SurveyAnswered
@@ -24,19 +24,10 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def solved(ref: str = "HD-5RVY42") -> Ticket:
-    return Ticket(
+    return ticket(
         ref=ref,
         status="solved",
-        priority="normal",
-        channel="email",
-        subject="Where is my order?",
         created_at=SOLVED_AT - timedelta(hours=5),
-        contact_email="anna@example.com",
-        contact_name="Anna Schmidt",
-        tier="standard",
-        language="en",
-        team="general",
-        policy="standard",
         assignee="lena@support.example",
         solved_at=SOLVED_AT,
         survey={"sent_at": (SOLVED_AT + timedelta(hours=1)).isoformat()},
