@@ -29,6 +29,7 @@ from helpdesk.model import Contact, Message, Ticket
 from helpdesk.notices import Notifier
 from helpdesk.notices.outbound import SendResult
 from helpdesk.services.clocks import calendar_of
+from helpdesk.services.routing import Router
 from helpdesk.services.stats import DayFigures
 from helpdesk.unit_of_work import Claim, TicketChange
 
@@ -444,4 +445,15 @@ def fake_notifier(records: FakeRecords, config: Config) -> FakeNotifier:
         mailer=FakeMailer(),
         config=config,
         signing_key=b"unit-test-signing-key",
+    )
+
+
+def fake_router(uow: FakeUnitOfWork, config: Config) -> Router:
+    """Routing on the fakes, its notifier a ``FakeNotifier`` that keeps the mail it sends."""
+    records = FakeRecords(uow)
+    return Router(
+        uow=uow,
+        repo=records,  # type: ignore[arg-type]
+        notifier=fake_notifier(records, config),
+        config=config,
     )

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import fakes
-from fakes import FakeRecords, FakeUnitOfWork, fake_notifier
+from fakes import FakeRecords, FakeUnitOfWork, fake_router
 from helpdesk import sla, timers
 from helpdesk.config import Config, load_config
 from helpdesk.events import CapacityFreed, to_detail
 from helpdesk.model import Ticket
 from helpdesk.services.clocks import Change, apply
-from helpdesk.services.routing import Router
 from helpdesk.services.sla_sweep import SlaSweep
 from helpdesk.unit_of_work import TicketChange
 
@@ -201,13 +200,7 @@ def test_one_ticket_that_cannot_be_swept_does_not_hold_up_the_others() -> None:
 def test_an_escalated_ticket_goes_to_the_new_teams_agent_and_frees_the_old_agents_slot() -> None:
     uow, sweep = desk(ESCALATING)
     uow.loads["lena@support.example"] = 1  # the ticket's slot
-    records = FakeRecords(uow)
-    router = Router(
-        uow=uow,
-        repo=records,  # type: ignore[arg-type]
-        notifier=fake_notifier(records, ESCALATING),
-        config=ESCALATING,
-    )
+    router = fake_router(uow, ESCALATING)
 
     sweep.run(DUE)
     [escalated] = [e for e in uow.events() if e.kind == "TicketEscalated"]
