@@ -60,6 +60,27 @@ def ticket(**changes: Any) -> Ticket:
     )
 
 
+# The SlaWarning the SLA sweep publishes for Anna's ticket HD-AAAAAA (``ticket``, assigned
+# to Lena, standard policy): its first response, four business hours from Monday 09:55, is
+# due at 13:55 in Berlin. The sweep's tests check that it publishes this; the notices' tests
+# deliver it.
+FIRST_RESPONSE_WARNING: dict[str, Any] = {
+    "ref": "HD-AAAAAA",
+    "event_id": "first_response:warning:2026-11-23T12:55:00+00:00",
+    "kind": "warning",
+    "clock": "first_response",
+    "due": "2026-11-23T12:55:00+00:00",
+    "priority": "normal",
+    "team": "general",
+    "new_team": None,
+    "assignee": "lena@support.example",
+    "subject": "Where is my order?",
+    "contact": {"email": "anna@example.com", "name": "Anna Schmidt"},
+    "language": "en",
+    "policy": "standard",
+}
+
+
 def started_clocks(config: Config, at: datetime, *, priority: str = "normal") -> dict[str, Any]:
     """The SLA clocks of a standard-policy ticket of ``priority`` opened at ``at``, as
     ``open_ticket`` starts them."""

@@ -161,21 +161,8 @@ class Desk:
 
 
 def sla_event(**changes: Any) -> dict[str, Any]:
-    return {
-        "ref": "HD-AAAAAA",
-        "event_id": "first_response:warning:2026-11-23T12:55:00+00:00",
-        "kind": "warning",
-        "clock": "first_response",
-        "due": "2026-11-23T12:55:00+00:00",
-        "priority": "normal",
-        "team": "general",
-        "new_team": None,
-        "assignee": "wei@support.example",
-        "subject": "Where is my order?",
-        "contact": {"email": "anna@example.com", "name": "Anna Schmidt"},
-        "language": "en",
-        "policy": "standard",
-    } | changes
+    """The first response warning on Anna's ticket, Wei's."""
+    return fakes.FIRST_RESPONSE_WARNING | {"assignee": "wei@support.example"} | changes
 
 
 def opened(**changes: Any) -> dict[str, Any]:
