@@ -31,26 +31,39 @@ from helpdesk.notices.outbound import SendResult
 from helpdesk.services.clocks import calendar_of
 from helpdesk.services.routing import Router
 from helpdesk.services.stats import DayFigures
+from helpdesk.services.tickets import NewRequest
 from helpdesk.unit_of_work import Claim, TicketChange
 
 # Monday 23 November 2026, 08:55 UTC = 09:55 in Berlin: inside office hours.
 MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
 
 
+# Anna's question as intake takes it in; ``ticket`` is what it became.
+ANNAS_REQUEST = NewRequest(
+    channel="email",
+    subject="Where is my order?",
+    text="My order 1234 has not arrived.",
+    contact_email="anna@example.com",
+    contact_name="Anna Schmidt",
+    language="en",
+)
+
+
 def ticket(**changes: Any) -> Ticket:
-    """Anna's question as a ticket of infra/helpdesk.yaml: new, normal priority, standard
+    """Anna's request as a ticket of infra/helpdesk.yaml: new, normal priority, standard
     tier and policy, team general, in English, unassigned, no SLA clocks, opened on Monday
     morning. ``changes`` set the fields a test is about."""
+    request = ANNAS_REQUEST
     return replace(
         Ticket(
             ref="HD-7K3M9Q",
             status="new",
             priority="normal",
-            channel="email",
-            subject="Where is my order?",
+            channel=request.channel,
+            subject=request.subject,
             created_at=MONDAY_MORNING,
-            contact_email="anna@example.com",
-            contact_name="Anna Schmidt",
+            contact_email=request.contact_email,
+            contact_name=request.contact_name,
             tier="standard",
             language="en",
             team="general",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fakes import FakeUnitOfWork
+from fakes import ANNAS_REQUEST, FakeUnitOfWork
 from helpdesk import timers
 from helpdesk.config import load_config
 from helpdesk.events import (
@@ -28,7 +28,7 @@ from helpdesk.services.commands import (
     TicketEdit,
     carry_out,
 )
-from helpdesk.services.tickets import NewRequest, open_ticket
+from helpdesk.services.tickets import open_ticket
 from helpdesk.unit_of_work import Claim
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
@@ -41,23 +41,10 @@ WEI = "wei@support.example"
 
 def opened(uow: FakeUnitOfWork) -> Ticket:
     """Anna's form request, opened through the one path intake takes."""
-    text = "My order 1234 has not arrived."
-    return open_ticket(
-        NewRequest(
-            channel="form",
-            subject="Where is my order?",
-            text=text,
-            contact_email="anna@example.com",
-            contact_name="Anna Schmidt",
-            language="en",
-        ),
-        uow=uow,
-        config=CONFIG,
-        now=OPENED,
-        first_message=Message(
-            id="form-1", ticket="", direction="in", author="anna@example.com", at=OPENED, text=text
-        ),
-    )
+    request = replace(ANNAS_REQUEST, channel="form")
+    author, text = request.contact_email, request.text
+    first = Message(id="form-1", ticket="", direction="in", author=author, at=OPENED, text=text)
+    return open_ticket(request, uow=uow, config=CONFIG, now=OPENED, first_message=first)
 
 
 def carried_out(
