@@ -4,12 +4,12 @@ ticket becomes, what the bus hears, and what the agents' loads and the reports k
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from fakes import ANNAS_REQUEST, FakeUnitOfWork
+from fakes import ANNAS_REQUEST, MONDAY_MORNING, FakeUnitOfWork
 from helpdesk import timers
 from helpdesk.config import load_config
 from helpdesk.events import (
@@ -32,8 +32,7 @@ from helpdesk.services.tickets import open_ticket
 from helpdesk.unit_of_work import Claim
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
-# Monday 23 November 2026, 09:55 in Berlin: office hours.
-OPENED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+OPENED = MONDAY_MORNING  # 09:55 in Berlin: office hours
 LATER = OPENED + timedelta(minutes=30)
 LENA = "lena@support.example"
 WEI = "wei@support.example"

@@ -4,12 +4,12 @@ ticket, a message on one, or a linked ticket of its own, and the bus hears it on
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from fakes import FakeMailStore, FakeRecords, FakeUnitOfWork
+from fakes import MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork
 from helpdesk.config import load_config
 from helpdesk.events import CommandRejected, CustomerReplied, StatusChanged, TicketOpened
 from helpdesk.model import Ticket
@@ -17,8 +17,7 @@ from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
 from helpdesk.services.email_intake import EmailIntake, IntakeResult
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
-# Monday 23 November 2026, 09:55 in Berlin: office hours.
-NOW = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 LENA = "lena@support.example"
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from fakes import FakeUnitOfWork, started_clocks, ticket
+from fakes import MONDAY_MORNING, FakeUnitOfWork, started_clocks, ticket
 from helpdesk import sla
 from helpdesk.config import Config, load_config
 from helpdesk.model import Ticket
@@ -227,7 +227,7 @@ def test_the_text_and_html_parts_carry_the_same_figures(config: Config) -> None:
     assert "daily report" in mail.subject and "2 new" in mail.subject
 
 
-OPENED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)  # Monday 09:55 in Berlin
+OPENED = MONDAY_MORNING  # 09:55 in Berlin
 
 
 def opened(config: Config, ref: str) -> Ticket:

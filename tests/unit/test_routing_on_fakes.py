@@ -4,13 +4,13 @@ and that one event assigns once and tells the agent once."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 import fakes
-from fakes import FakeMailer, FakeNotifier, FakeUnitOfWork, fake_router
+from fakes import MONDAY_MORNING, FakeMailer, FakeNotifier, FakeUnitOfWork, fake_router
 from helpdesk.config import load_config
 from helpdesk.errors import TransientError
 from helpdesk.events import CapacityFreed, to_detail
@@ -19,7 +19,7 @@ from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "config"
-NOW = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 LENA = "lena@support.example"  # general and billing, capacity 8, English
 WEI = "wei@support.example"  # general, capacity 8, Chinese and English
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import fakes
-from fakes import FakeRecords, FakeUnitOfWork, fake_router
+from fakes import MONDAY_MORNING, FakeRecords, FakeUnitOfWork, fake_router
 from helpdesk import sla, timers
 from helpdesk.config import Config, load_config
 from helpdesk.events import CapacityFreed, to_detail
@@ -23,7 +23,7 @@ ESCALATING = load_config(ROOT / "tests" / "data" / "config" / "escalation.yaml")
 
 # Monday 23 November 2026, 09:55 in Berlin. A normal standard ticket's first response
 # (4 business hours, warned at 80%) is warned at 13:07 CET and due at 13:55 CET.
-CREATED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+CREATED = MONDAY_MORNING
 WARNING_AT = datetime(2026, 11, 23, 12, 7, tzinfo=UTC)
 DUE = datetime(2026, 11, 23, 12, 55, tzinfo=UTC)
 

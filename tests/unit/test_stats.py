@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fakes import started_clocks, ticket
+from fakes import MONDAY_MORNING, started_clocks, ticket
 from helpdesk import sla
 from helpdesk.config import Config, load_config
 from helpdesk.effects import Count, CountBacklog, Effect, RecordFact
@@ -18,8 +18,7 @@ from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml"
-# Monday 23 November 2026, 09:55 in Berlin (office hours 09:00-17:00).
-OPENED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+OPENED = MONDAY_MORNING  # 09:55 in Berlin: office hours
 
 
 @pytest.fixture(scope="module")
