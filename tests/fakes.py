@@ -8,27 +8,20 @@ stack (tests/integration) is where the real adapters run.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from email import message_from_bytes
 from email.message import Message as EmailMessage
 from typing import Any
 
+from helpdesk import effects, sla, unit_of_work
 from helpdesk import timers as timer_kinds
-from helpdesk.aws.dynamodb import DueTimer
+from helpdesk.aws.dynamodb import DueTimer, DynamoRepository
 from helpdesk.config import Config
-from helpdesk.effects import (
-    Count,
-    CountBacklog,
-    GiveBackSlot,
-    RecordFact,
-    StartWaiting,
-    StopWaiting,
-    TakeSlot,
-)
 from helpdesk.errors import NotFound, TransientError
 from helpdesk.events import DomainEvent, parse, to_detail
 from helpdesk.mail.compose import OutboundMail
@@ -36,16 +29,78 @@ from helpdesk.model import Contact, Message, Ticket
 from helpdesk.notices import Notifier
 from helpdesk.notices.outbound import SendResult
 from helpdesk.ports import RoutingView
+from helpdesk.services.clocks import calendar_of
+from helpdesk.services.routing import Router
 from helpdesk.services.stats import DayFigures
-from helpdesk.unit_of_work import (
-    AlreadyClaimed,
-    Claim,
-    NoCapacity,
-    ReferenceTaken,
-    StaleTicket,
-    TicketChange,
-    plan,
+from helpdesk.services.tickets import NewRequest
+from helpdesk.unit_of_work import Claim, TicketChange
+
+# Monday 23 November 2026, 08:55 UTC = 09:55 in Berlin: inside office hours.
+MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+
+
+# Anna's question as intake takes it in; ``ticket`` is what it became.
+ANNAS_REQUEST = NewRequest(
+    channel="email",
+    subject="Where is my order?",
+    text="My order 1234 has not arrived.",
+    contact_email="anna@example.com",
+    contact_name="Anna Schmidt",
+    language="en",
 )
+
+
+def ticket(**changes: Any) -> Ticket:
+    """Anna's request as a ticket of infra/helpdesk.yaml: new, normal priority, standard
+    tier and policy, team general, in English, unassigned, no SLA clocks, opened on Monday
+    morning. ``changes`` set the fields a test is about."""
+    request = ANNAS_REQUEST
+    return replace(
+        Ticket(
+            ref="HD-7K3M9Q",
+            status="new",
+            priority="normal",
+            channel=request.channel,
+            subject=request.subject,
+            created_at=MONDAY_MORNING,
+            contact_email=request.contact_email,
+            contact_name=request.contact_name,
+            tier="standard",
+            language="en",
+            team="general",
+            policy="standard",
+        ),
+        **changes,
+    )
+
+
+# The SlaWarning the SLA sweep publishes for Anna's ticket HD-AAAAAA (``ticket``, assigned
+# to Lena, standard policy): its first response, four business hours from Monday 09:55, is
+# due at 13:55 in Berlin. The sweep's tests check that it publishes this; the notices' tests
+# deliver it.
+FIRST_RESPONSE_WARNING: dict[str, Any] = {
+    "ref": "HD-AAAAAA",
+    "event_id": "first_response:warning:2026-11-23T12:55:00+00:00",
+    "kind": "warning",
+    "clock": "first_response",
+    "due": "2026-11-23T12:55:00+00:00",
+    "priority": "normal",
+    "team": "general",
+    "new_team": None,
+    "assignee": "lena@support.example",
+    "subject": "Where is my order?",
+    "contact": {"email": "anna@example.com", "name": "Anna Schmidt"},
+    "language": "en",
+    "policy": "standard",
+}
+
+
+def started_clocks(config: Config, at: datetime, *, priority: str = "normal") -> dict[str, Any]:
+    """The SLA clocks of a standard-policy ticket of ``priority`` opened at ``at``, as
+    ``open_ticket`` starts them."""
+    policy = config.policy("standard")
+    calendar = calendar_of(policy.name, config)
+    return sla.start(at, policy.name, policy.target(priority), policy.warn_at, calendar).to_dict()
 
 
 @dataclass
@@ -87,7 +142,7 @@ class FakeUnitOfWork:
     timers: dict[tuple[str, str], datetime] = field(default_factory=dict)
     loads: Counter[str] = field(default_factory=Counter)
     holdings: dict[str, set[str]] = field(default_factory=dict)
-    queue: dict[str, StartWaiting] = field(default_factory=dict)  # ref -> its entry
+    queue: dict[str, effects.StartWaiting] = field(default_factory=dict)  # ref -> its entry
     counters: dict[str, Counter[str]] = field(default_factory=dict)  # day -> counters
     backlog: Counter[tuple[str, str]] = field(default_factory=Counter)
     facts: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
@@ -136,19 +191,19 @@ class FakeUnitOfWork:
             self.tickets[other.ref] = replace(other, version=other.version + 1)
         if change.before is None:
             if after.ref in self.tickets:
-                raise ReferenceTaken(after.ref)
+                raise unit_of_work.ReferenceTaken(after.ref)
         elif self.tickets[after.ref].version != after.version:
-            raise StaleTicket(after.ref)
+            raise unit_of_work.StaleTicket(after.ref)
         if self.claimed(change.claims) is not None:
-            raise AlreadyClaimed(self.claimed(change.claims))
-        derived = plan(change, self.config)
+            raise unit_of_work.AlreadyClaimed(self.claimed(change.claims))
+        derived = unit_of_work.plan(change, self.config)
         for effect in derived.effects:
             if (
-                isinstance(effect, TakeSlot)
+                isinstance(effect, effects.TakeSlot)
                 and effect.capacity is not None
                 and self.loads[effect.agent] >= effect.capacity
             ):
-                raise NoCapacity(after.ref)
+                raise unit_of_work.NoCapacity(after.ref)
         after = derived.ticket
         stored = replace(after, version=0 if change.before is None else after.version + 1)
         self.tickets[after.ref] = stored
@@ -175,21 +230,21 @@ class FakeUnitOfWork:
         return stored
 
     def _apply(self, effect: object) -> None:
-        if isinstance(effect, TakeSlot):
+        if isinstance(effect, effects.TakeSlot):
             self.loads[effect.agent] += 1
             self.holdings.setdefault(effect.agent, set()).add(effect.ref)
-        elif isinstance(effect, GiveBackSlot):
+        elif isinstance(effect, effects.GiveBackSlot):
             self.loads[effect.agent] -= 1
             self.holdings.setdefault(effect.agent, set()).discard(effect.ref)
-        elif isinstance(effect, StartWaiting):
+        elif isinstance(effect, effects.StartWaiting):
             self.queue[effect.ref] = effect
-        elif isinstance(effect, StopWaiting):
+        elif isinstance(effect, effects.StopWaiting):
             self.queue.pop(effect.ref, None)
-        elif isinstance(effect, Count):
+        elif isinstance(effect, effects.Count):
             self.counters.setdefault(effect.day, Counter()).update(effect.counts)
-        elif isinstance(effect, CountBacklog):
+        elif isinstance(effect, effects.CountBacklog):
             self.backlog[(effect.team, effect.created_day)] += effect.amount
-        elif isinstance(effect, RecordFact):
+        elif isinstance(effect, effects.RecordFact):
             self.facts[(effect.day, effect.kind, effect.key)] = dict(effect.attributes)
 
     # ------------------------------------------------------------------ for tests
@@ -331,23 +386,18 @@ class FakeRecords:
         members.append(member)
         return True
 
-    def record_suppressed(
-        self,
-        *,
-        at: datetime,
-        reason: str,
-        sender: str,
-        subject: str,
-        raw_key: str | None,
-        ref: str | None = None,
-        message_id: str | None = None,
-    ) -> None:
-        ident = raw_key or message_id or at.isoformat()
-        self.suppressed[(ident, reason)] = {
-            "reason": reason,
-            "from": sender,
-            "subject": subject,
-            "ref": ref,
+    def record_suppressed(self, **listing: Any) -> None:
+        """Takes exactly the keywords the adapter takes: they are bound to its signature, so
+        the fake cannot drift from ``DynamoRepository.record_suppressed``."""
+        given = inspect.signature(DynamoRepository.record_suppressed).bind(self, **listing)
+        given.apply_defaults()
+        entry = given.arguments
+        ident = entry["raw_key"] or entry["message_id"] or entry["at"].isoformat()
+        self.suppressed[(ident, entry["reason"])] = {
+            "reason": entry["reason"],
+            "from": entry["sender"],
+            "subject": entry["subject"],
+            "ref": entry["ref"],
         }
 
     def suppressed_reasons(self, ref: str) -> list[str]:
@@ -375,7 +425,7 @@ class FakeRecords:
         return True
 
     # ------------------------------------------------------------------ the teams' queues
-    def waiting(self, team: str, *, limit: int | None = None) -> Iterator[StartWaiting]:
+    def waiting(self, team: str, *, limit: int | None = None) -> Iterator[effects.StartWaiting]:
         """``team``'s queue entries, oldest first."""
         entries = sorted(
             (entry for entry in self.uow.queue.values() if entry.team == team),
@@ -442,4 +492,15 @@ def fake_notifier(records: FakeRecords, config: Config) -> FakeNotifier:
         mailer=FakeMailer(),
         config=config,
         signing_key=b"unit-test-signing-key",
+    )
+
+
+def fake_router(uow: FakeUnitOfWork, config: Config) -> Router:
+    """Routing on the fakes, its notifier a ``FakeNotifier`` that keeps the mail it sends."""
+    records = FakeRecords(uow)
+    return Router(
+        uow=uow,
+        repo=records,  # type: ignore[arg-type]
+        notifier=fake_notifier(records, config),
+        config=config,
     )

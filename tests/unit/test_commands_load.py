@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
+from fakes import ticket
 from helpdesk.effects import GiveBackSlot, StopWaiting, TakeSlot, load_effects
-from helpdesk.model import Ticket
 
-TICKET = Ticket(
-    ref="HD-7K3M9Q",
-    status="open",
-    priority="normal",
-    channel="email",
-    subject="Where is my order?",
-    created_at=datetime(2026, 11, 23, 8, 55, tzinfo=UTC),
-    contact_email="anna@example.com",
-    contact_name="Anna",
-    tier="standard",
-    language="en",
-    team="general",
-    policy="standard",
-    assignee="lena@support.example",
-)
+TICKET = ticket(status="open", assignee="lena@support.example")
 
 
 def test_solving_a_ticket_gives_its_agents_slot_back_and_says_whose() -> None:

@@ -4,12 +4,12 @@ ticket becomes, what the bus hears, and what the agents' loads and the reports k
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from fakes import FakeUnitOfWork
+from fakes import ANNAS_REQUEST, MONDAY_MORNING, FakeUnitOfWork
 from helpdesk import timers
 from helpdesk.config import load_config
 from helpdesk.events import (
@@ -21,13 +21,18 @@ from helpdesk.events import (
     to_detail,
 )
 from helpdesk.model import Message, Ticket
-from helpdesk.services.commands import AgentAction, TicketClosed, TicketEdit, carry_out
-from helpdesk.services.tickets import NewRequest, open_ticket
+from helpdesk.services.commands import (
+    ActionResult,
+    AgentAction,
+    TicketClosed,
+    TicketEdit,
+    carry_out,
+)
+from helpdesk.services.tickets import open_ticket
 from helpdesk.unit_of_work import Claim
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
-# Monday 23 November 2026, 09:55 in Berlin: office hours.
-OPENED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+OPENED = MONDAY_MORNING  # 09:55 in Berlin: office hours
 LATER = OPENED + timedelta(minutes=30)
 LENA = "lena@support.example"
 WEI = "wei@support.example"
@@ -35,23 +40,17 @@ WEI = "wei@support.example"
 
 def opened(uow: FakeUnitOfWork) -> Ticket:
     """Anna's form request, opened through the one path intake takes."""
-    text = "My order 1234 has not arrived."
-    return open_ticket(
-        NewRequest(
-            channel="form",
-            subject="Where is my order?",
-            text=text,
-            contact_email="anna@example.com",
-            contact_name="Anna Schmidt",
-            language="en",
-        ),
-        uow=uow,
-        config=CONFIG,
-        now=OPENED,
-        first_message=Message(
-            id="form-1", ticket="", direction="in", author="anna@example.com", at=OPENED, text=text
-        ),
-    )
+    request = replace(ANNAS_REQUEST, channel="form")
+    author, text = request.contact_email, request.text
+    first = Message(id="form-1", ticket="", direction="in", author=author, at=OPENED, text=text)
+    return open_ticket(request, uow=uow, config=CONFIG, now=OPENED, first_message=first)
+
+
+def carried_out(
+    uow: FakeUnitOfWork, ticket: Ticket, action: AgentAction, *, at: datetime = LATER
+) -> ActionResult:
+    """``action`` carried out on ``ticket`` at ``at`` (by default half an hour after it opened)."""
+    return carry_out(action, ticket.ref, uow=uow, config=CONFIG, now=at)
 
 
 def desk() -> tuple[FakeUnitOfWork, Ticket]:
@@ -64,12 +63,10 @@ def desk() -> tuple[FakeUnitOfWork, Ticket]:
 def test_an_agents_reply_is_kept_opens_the_ticket_and_is_announced_for_the_relay() -> None:
     uow, ticket = desk()
 
-    result = carry_out(
+    result = carried_out(
+        uow,
+        ticket,
         AgentAction(agent=LENA, agent_name="Lena", reply="It left our warehouse today."),
-        ticket.ref,
-        uow=uow,
-        config=CONFIG,
-        now=LATER,
     )
 
     assert result.ticket.status == "open"
@@ -88,13 +85,7 @@ def test_an_agents_reply_is_kept_opens_the_ticket_and_is_announced_for_the_relay
 def test_assigning_a_colleague_gives_them_the_slot_and_tells_them() -> None:
     uow, ticket = desk()
 
-    carry_out(
-        AgentAction(agent=LENA, edit=TicketEdit(assignee=WEI)),
-        ticket.ref,
-        uow=uow,
-        config=CONFIG,
-        now=LATER,
-    )
+    carried_out(uow, ticket, AgentAction(agent=LENA, edit=TicketEdit(assignee=WEI)))
 
     assert uow.tickets[ticket.ref].assignee == WEI
     assert uow.loads[WEI] == 1 and uow.holdings[WEI] == {ticket.ref}
@@ -103,21 +94,14 @@ def test_assigning_a_colleague_gives_them_the_slot_and_tells_them() -> None:
 
 def test_solving_gives_the_agents_slot_back_and_says_it_is_free() -> None:
     uow, ticket = desk()
-    carry_out(
-        AgentAction(agent=LENA, edit=TicketEdit(assignee=LENA)),
-        ticket.ref,
-        uow=uow,
-        config=CONFIG,
-        now=LATER,
-    )
+    carried_out(uow, ticket, AgentAction(agent=LENA, edit=TicketEdit(assignee=LENA)))
     assert uow.loads[LENA] == 1
 
-    carry_out(
+    carried_out(
+        uow,
+        ticket,
         AgentAction(agent=LENA, edit=TicketEdit(status="solved")),
-        ticket.ref,
-        uow=uow,
-        config=CONFIG,
-        now=LATER + timedelta(minutes=5),
+        at=LATER + timedelta(minutes=5),
     )
 
     assert uow.loads[LENA] == 0 and uow.holdings[LENA] == set()
@@ -132,13 +116,7 @@ def test_solving_gives_the_agents_slot_back_and_says_it_is_free() -> None:
 def test_moving_a_ticket_to_another_team_asks_routing_for_an_agent_there() -> None:
     uow, ticket = desk()
 
-    carry_out(
-        AgentAction(agent=LENA, edit=TicketEdit(team="billing")),
-        ticket.ref,
-        uow=uow,
-        config=CONFIG,
-        now=LATER,
-    )
+    carried_out(uow, ticket, AgentAction(agent=LENA, edit=TicketEdit(team="billing")))
 
     assert uow.events() == [TeamChanged(ref=ticket.ref, team="billing", previous_team="general")]
     assert uow.read_backlog("billing") == {"2026-11-23": 1}
@@ -150,13 +128,7 @@ def test_a_closed_ticket_is_refused_and_nothing_changes() -> None:
     commits = uow.commits
 
     with pytest.raises(TicketClosed):
-        carry_out(
-            AgentAction(agent=LENA, reply="Anything else?"),
-            ticket.ref,
-            uow=uow,
-            config=CONFIG,
-            now=LATER,
-        )
+        carried_out(uow, ticket, AgentAction(agent=LENA, reply="Anything else?"))
 
     assert uow.commits == commits
     assert uow.events() == []
@@ -173,8 +145,8 @@ def test_the_same_claimed_mail_carried_out_twice_is_one_change() -> None:
         claim=Claim("message", "<reply-1@support.example>", LENA),
     )
 
-    first = carry_out(action, ticket.ref, uow=uow, config=CONFIG, now=LATER)
-    second = carry_out(action, ticket.ref, uow=uow, config=CONFIG, now=LATER + timedelta(1))
+    first = carried_out(uow, ticket, action)
+    second = carried_out(uow, ticket, action, at=LATER + timedelta(1))
 
     assert (first.duplicate, second.duplicate) == (False, True)
     assert second.ticket.status == "pending"
@@ -187,13 +159,7 @@ def test_a_change_that_lost_a_race_is_decided_again_on_the_newer_ticket() -> Non
     # Another writer's change lands between the read and the commit.
     uow.interleaved.append(uow.load(ticket.ref))
 
-    result = carry_out(
-        AgentAction(agent=LENA, edit=TicketEdit(priority="high")),
-        ticket.ref,
-        uow=uow,
-        config=CONFIG,
-        now=LATER,
-    )
+    result = carried_out(uow, ticket, AgentAction(agent=LENA, edit=TicketEdit(priority="high")))
 
     assert result.ticket.priority == "high" and result.ticket.version == 2
     assert uow.commits == 2  # the opening and this change, once

@@ -4,20 +4,20 @@ ticket, a message on one, or a linked ticket of its own, and the bus hears it on
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from fakes import FakeMailStore, FakeRecords, FakeUnitOfWork
+from fakes import MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork
 from helpdesk.config import load_config
 from helpdesk.events import CommandRejected, CustomerReplied, StatusChanged, TicketOpened
+from helpdesk.model import Ticket
 from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
 from helpdesk.services.email_intake import EmailIntake, IntakeResult
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
-# Monday 23 November 2026, 09:55 in Berlin: office hours.
-NOW = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 LENA = "lena@support.example"
 
 
@@ -48,6 +48,17 @@ def mail(
     ).encode()
 
 
+def follow_up(body: str, **headers: str) -> bytes:
+    """A reply in the thread of Anna's first mail (``mail()``), from Anna unless
+    ``headers`` say otherwise."""
+    thread = {
+        "subject": "Re: Where is my order?",
+        "message_id": "<order-2@mail.example.com>",
+        "in_reply_to": "<order-1@mail.example.com>",
+    }
+    return mail(body=body, **(thread | headers))
+
+
 class Desk:
     """The intake with its fakes, and the mail SES has stored so far."""
 
@@ -65,6 +76,12 @@ class Desk:
     def deliver(self, key: str, raw: bytes, *, at: datetime = NOW) -> IntakeResult:
         self.store.objects[f"inbound/{key}"] = raw
         return self.intake.take_in(f"inbound/{key}", now=at)
+
+    def opened(self) -> Ticket:
+        """Anna's first mail, delivered: her ticket."""
+        self.deliver("m1", mail())
+        [ticket] = self.uow.tickets.values()
+        return ticket
 
 
 def test_a_customers_mail_becomes_a_ticket_and_the_bus_hears_it_opened() -> None:
@@ -89,19 +106,9 @@ def test_a_customers_mail_becomes_a_ticket_and_the_bus_hears_it_opened() -> None
 
 def test_the_contacts_follow_up_is_appended_and_told_as_a_customer_reply() -> None:
     desk = Desk()
-    desk.deliver("m1", mail())
-    [ticket] = desk.uow.tickets.values()
+    ticket = desk.opened()
 
-    result = desk.deliver(
-        "m2",
-        mail(
-            subject="Re: Where is my order?",
-            message_id="<order-2@mail.example.com>",
-            in_reply_to="<order-1@mail.example.com>",
-            body="Any news?",
-        ),
-        at=NOW + timedelta(hours=1),
-    )
+    result = desk.deliver("m2", follow_up("Any news?"), at=NOW + timedelta(hours=1))
 
     assert (result.outcome, result.ref) == ("appended", ticket.ref)
     assert len(desk.uow.tickets) == 1
@@ -133,17 +140,15 @@ def test_the_same_mail_delivered_twice_or_resent_under_another_key_is_one_ticket
 
 def test_a_stranger_naming_a_ticket_gets_a_linked_ticket_of_their_own() -> None:
     desk = Desk()
-    desk.deliver("m1", mail())
-    [annas] = desk.uow.tickets.values()
+    annas = desk.opened()
 
     result = desk.deliver(
         "m2",
-        mail(
+        follow_up(
+            "Please send me the delivery address of this order.",
             sender="Mallory <mallory@elsewhere.example>",
             subject=f"Re: [#{annas.ref}] Where is my order?",
             message_id="<guess-1@elsewhere.example>",
-            in_reply_to="<order-1@mail.example.com>",
-            body="Please send me the delivery address of this order.",
         ),
     )
 
@@ -217,20 +222,27 @@ AGENT_AUTHENTICATED = (
 )
 
 
+def lenas_reply(ticket: Ticket, body: str, message_id: str) -> bytes:
+    """Lena's reply on ``ticket`` from the desk's own domain, authenticated as SES stamps it."""
+    return follow_up(
+        body,
+        sender="Lena <lena@support.example>",
+        subject=f"Re: [#{ticket.ref}] Where is my order?",
+        message_id=message_id,
+        extra=AGENT_AUTHENTICATED,
+    )
+
+
 def test_an_authenticated_agents_mail_carries_out_its_commands_and_relays_the_rest() -> None:
     desk = Desk()
-    desk.deliver("m1", mail())
-    [ticket] = desk.uow.tickets.values()
+    ticket = desk.opened()
 
     result = desk.deliver(
         "m2",
-        mail(
-            sender="Lena <lena@support.example>",
-            subject=f"Re: [#{ticket.ref}] Where is my order?",
-            message_id="<lena-1@support.example>",
-            in_reply_to="<order-1@mail.example.com>",
-            body="#status pending\nCould you send us the tracking number?",
-            extra=AGENT_AUTHENTICATED,
+        lenas_reply(
+            ticket,
+            "#status pending\nCould you send us the tracking number?",
+            "<lena-1@support.example>",
         ),
         at=NOW + timedelta(minutes=20),
     )
@@ -244,16 +256,8 @@ def test_an_authenticated_agents_mail_carries_out_its_commands_and_relays_the_re
 
 def test_an_agents_mail_with_a_bad_command_changes_nothing_and_is_refused_once() -> None:
     desk = Desk()
-    desk.deliver("m1", mail())
-    [ticket] = desk.uow.tickets.values()
-    refused = mail(
-        sender="Lena <lena@support.example>",
-        subject=f"Re: [#{ticket.ref}] Where is my order?",
-        message_id="<lena-2@support.example>",
-        in_reply_to="<order-1@mail.example.com>",
-        body="#status done\nAll sorted.",
-        extra=AGENT_AUTHENTICATED,
-    )
+    ticket = desk.opened()
+    refused = lenas_reply(ticket, "#status done\nAll sorted.", "<lena-2@support.example>")
 
     first = desk.deliver("m2", refused)
     desk.deliver("m2", refused)
@@ -271,22 +275,12 @@ def test_an_agents_mail_with_a_bad_command_changes_nothing_and_is_refused_once()
 
 def test_a_reply_to_a_solved_ticket_reopens_it_with_its_agent() -> None:
     desk = Desk()
-    desk.deliver("m1", mail())
-    [ticket] = desk.uow.tickets.values()
+    ticket = desk.opened()
     desk.uow.tickets[ticket.ref] = replace(
         ticket, status="solved", assignee=LENA, solved_at=NOW + timedelta(hours=1)
     )
 
-    desk.deliver(
-        "m2",
-        mail(
-            subject="Re: Where is my order?",
-            message_id="<order-2@mail.example.com>",
-            in_reply_to="<order-1@mail.example.com>",
-            body="It still has not come.",
-        ),
-        at=NOW + timedelta(hours=2),
-    )
+    desk.deliver("m2", follow_up("It still has not come."), at=NOW + timedelta(hours=2))
 
     reopened = desk.uow.tickets[ticket.ref]
     assert (reopened.status, reopened.assignee) == ("open", LENA)
@@ -299,17 +293,13 @@ def test_a_reply_to_a_solved_ticket_reopens_it_with_its_agent() -> None:
 
 def test_a_reply_to_a_closed_ticket_opens_a_new_one_linked_to_it() -> None:
     desk = Desk()
-    desk.deliver("m1", mail())
-    [old] = desk.uow.tickets.values()
+    old = desk.opened()
     desk.uow.tickets[old.ref] = replace(old, status="closed")
 
     result = desk.deliver(
         "m2",
-        mail(
-            subject="Re: Where is my order?",
-            message_id="<order-3@mail.example.com>",
-            in_reply_to="<order-1@mail.example.com>",
-            body="Another question about the same order.",
+        follow_up(
+            "Another question about the same order.", message_id="<order-3@mail.example.com>"
         ),
         at=NOW + timedelta(days=10),
     )
@@ -325,8 +315,7 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_one_linked_to_it() -> None:
 
 def test_a_follow_up_that_raced_an_agents_change_is_decided_again_on_the_newer_ticket() -> None:
     desk = Desk()
-    desk.deliver("m1", mail())
-    [ticket] = desk.uow.tickets.values()
+    ticket = desk.opened()
     # Lena solves the ticket between intake's read and its commit.
     desk.uow.meanwhile.append(
         lambda: carry_out(
@@ -338,16 +327,7 @@ def test_a_follow_up_that_raced_an_agents_change_is_decided_again_on_the_newer_t
         )
     )
 
-    desk.deliver(
-        "m2",
-        mail(
-            subject="Re: Where is my order?",
-            message_id="<order-2@mail.example.com>",
-            in_reply_to="<order-1@mail.example.com>",
-            body="It is not here.",
-        ),
-        at=NOW + timedelta(minutes=31),
-    )
+    desk.deliver("m2", follow_up("It is not here."), at=NOW + timedelta(minutes=31))
 
     assert desk.uow.tickets[ticket.ref].status == "open"
     assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in", "out", "in"]

@@ -3,20 +3,19 @@ its promise, and the same submission again answers with the same ticket."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 import helpdesk.model
-from fakes import FakeUnitOfWork
+from fakes import MONDAY_MORNING, FakeUnitOfWork
 from helpdesk.config import load_config
 from helpdesk.events import TicketOpened
 from helpdesk.services.form_intake import take_in_form, validate_form
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
-# Monday 23 November 2026, 09:55 in Berlin: office hours.
-NOW = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 FORM = {
     "name": "Anna Schmidt",
     "email": "Anna@Example.com",

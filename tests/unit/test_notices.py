@@ -4,7 +4,7 @@ leaves once, within its hourly limits (the local stack tests the DynamoDB record
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import fakes
 from helpdesk import events
 from helpdesk.config import Config, load_config
 from helpdesk.errors import NotFound, TransientError
@@ -125,24 +126,9 @@ class FakeSentMail:
 
 
 def ticket(**changes: Any) -> Ticket:
-    return replace(
-        Ticket(
-            ref="HD-AAAAAA",
-            status="open",
-            priority="normal",
-            channel="email",
-            subject="Where is my order?",
-            created_at=datetime(2026, 11, 23, 8, 55, tzinfo=UTC),
-            contact_email="anna@example.com",
-            contact_name="Anna Schmidt",
-            tier="standard",
-            language="en",
-            team="general",
-            policy="standard",
-            assignee="wei@support.example",
-        ),
-        **changes,
-    )
+    """Anna's open ticket, Wei's."""
+    open_for_wei = {"ref": "HD-AAAAAA", "status": "open", "assignee": "wei@support.example"}
+    return fakes.ticket(**(open_for_wei | changes))
 
 
 @dataclass
@@ -175,21 +161,8 @@ class Desk:
 
 
 def sla_event(**changes: Any) -> dict[str, Any]:
-    return {
-        "ref": "HD-AAAAAA",
-        "event_id": "first_response:warning:2026-11-23T12:55:00+00:00",
-        "kind": "warning",
-        "clock": "first_response",
-        "due": "2026-11-23T12:55:00+00:00",
-        "priority": "normal",
-        "team": "general",
-        "new_team": None,
-        "assignee": "wei@support.example",
-        "subject": "Where is my order?",
-        "contact": {"email": "anna@example.com", "name": "Anna Schmidt"},
-        "language": "en",
-        "policy": "standard",
-    } | changes
+    """The first response warning on Anna's ticket, Wei's."""
+    return fakes.FIRST_RESPONSE_WARNING | {"assignee": "wei@support.example"} | changes
 
 
 def opened(**changes: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from fakes import FakeUnitOfWork
+from fakes import MONDAY_MORNING, FakeUnitOfWork, started_clocks, ticket
 from helpdesk import sla
 from helpdesk.config import Config, load_config
 from helpdesk.model import Ticket
@@ -227,27 +227,16 @@ def test_the_text_and_html_parts_carry_the_same_figures(config: Config) -> None:
     assert "daily report" in mail.subject and "2 new" in mail.subject
 
 
-OPENED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)  # Monday 09:55 in Berlin
+OPENED = MONDAY_MORNING  # 09:55 in Berlin
 
 
 def opened(config: Config, ref: str) -> Ticket:
-    policy = config.policy("standard")
-    calendar = config.calendar(policy.calendar).to_calendar()
-    clocks = sla.start(OPENED, policy.name, policy.targets["normal"], policy.warn_at, calendar)
-    return Ticket(
+    return ticket(
         ref=ref,
         status="open",
-        priority="normal",
         channel="form",
-        subject="Where is my order?",
         created_at=OPENED,
-        contact_email="anna@example.com",
-        contact_name="Anna",
-        tier="standard",
-        language="en",
-        team="general",
-        policy="standard",
-        sla=clocks.to_dict(),
+        sla=started_clocks(config, OPENED),
         assignee="lena@support.example",
     )
 

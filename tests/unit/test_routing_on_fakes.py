@@ -4,59 +4,50 @@ and that one event assigns once and tells the agent once."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from fakes import FakeMailer, FakeNotifier, FakeRecords, FakeUnitOfWork, fake_notifier
+import fakes
+from fakes import MONDAY_MORNING, FakeMailer, FakeNotifier, FakeUnitOfWork, fake_router
 from helpdesk.config import load_config
 from helpdesk.errors import TransientError
 from helpdesk.events import CapacityFreed, to_detail
 from helpdesk.model import Ticket
 from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
-from helpdesk.services.routing import Router
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "config"
-NOW = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 LENA = "lena@support.example"  # general and billing, capacity 8, English
 WEI = "wei@support.example"  # general, capacity 8, Chinese and English
 
 
 def ticket(ref: str, *, language: str = "en", minutes_ago: int = 0) -> Ticket:
-    return Ticket(
-        ref=ref,
-        status="new",
-        priority="normal",
-        channel="email",
-        subject="Where is my order?",
-        created_at=NOW - timedelta(minutes=minutes_ago),
-        contact_email="anna@example.com",
-        contact_name="Anna Schmidt",
-        tier="standard",
-        language=language,
-        team="general",
-        policy="standard",
-    )
+    return fakes.ticket(ref=ref, language=language, created_at=NOW - timedelta(minutes=minutes_ago))
 
 
 class Desk:
     def __init__(self) -> None:
         self.uow = FakeUnitOfWork(CONFIG)
-        self.records = FakeRecords(self.uow)
-        self.notifier: FakeNotifier = fake_notifier(self.records, CONFIG)
-        self.router = Router(
-            uow=self.uow,
-            repo=self.records,  # type: ignore[arg-type]
-            notifier=self.notifier,
-            config=CONFIG,
-        )
+        self.router = fake_router(self.uow, CONFIG)
+        assert isinstance(self.router.notifier, FakeNotifier)
+        self.notifier = self.router.notifier
 
     def busy(self, agent: str, tickets: int) -> None:
         """``agent`` already holds ``tickets`` open tickets."""
         initial = agent[0].upper()
         self.uow.hold(agent, *(ticket(f"HD-{initial}{n:05d}") for n in range(tickets)))
+
+    def full(self) -> Desk:
+        """Lena and Wei hold eight tickets each (their capacity), and two more came in, ten
+        minutes apart."""
+        self.busy(LENA, 8)
+        self.busy(WEI, 8)
+        self.uow.add(ticket("HD-OLDER1", minutes_ago=10))
+        self.uow.add(ticket("HD-NEWER1"))
+        return self
 
     @property
     def mailer(self) -> FakeMailer:
@@ -92,11 +83,7 @@ def test_an_agent_who_answers_in_the_tickets_language_comes_first() -> None:
 
 
 def test_a_full_team_queues_the_ticket_and_a_freed_slot_takes_the_oldest() -> None:
-    desk = Desk()
-    desk.busy(LENA, 8)
-    desk.busy(WEI, 8)
-    desk.uow.add(ticket("HD-OLDER1", minutes_ago=10))
-    desk.uow.add(ticket("HD-NEWER1"))
+    desk = Desk().full()
 
     queued = [desk.router.route(ref, event_id=ref, now=NOW) for ref in ("HD-NEWER1", "HD-OLDER1")]
 
@@ -170,11 +157,7 @@ def test_an_agent_whose_last_slot_went_to_another_router_meanwhile_is_passed_ove
 
 
 def test_a_freed_slot_passes_over_queued_tickets_solved_meanwhile() -> None:
-    desk = Desk()
-    desk.busy(LENA, 8)
-    desk.busy(WEI, 8)
-    desk.uow.add(ticket("HD-OLDER1", minutes_ago=10))
-    desk.uow.add(ticket("HD-NEWER1"))
+    desk = Desk().full()
     for ref in ("HD-OLDER1", "HD-NEWER1"):
         desk.router.route(ref, event_id=ref, now=NOW)
     older = desk.uow.tickets["HD-OLDER1"]
@@ -197,13 +180,7 @@ def test_round_robin_takes_the_agents_in_turn_and_skips_those_away() -> None:
         Path(__file__).resolve().parents[1] / "data" / "config" / "round_robin.yaml"
     )
     uow = FakeUnitOfWork(config)
-    records = FakeRecords(uow)
-    router = Router(
-        uow=uow,
-        repo=records,  # type: ignore[arg-type]
-        notifier=fake_notifier(records, config),
-        config=config,
-    )
+    router = fake_router(uow, config)
     refs = [f"HD-RR{n:04d}" for n in range(4)]
     for ref in refs:
         uow.add(ticket(ref))

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from fakes import MONDAY_MORNING, started_clocks, ticket
 from helpdesk import sla
 from helpdesk.config import Config, load_config
 from helpdesk.effects import Count, CountBacklog, Effect, RecordFact
@@ -17,8 +18,7 @@ from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml"
-# Monday 23 November 2026, 09:55 in Berlin (office hours 09:00-17:00).
-OPENED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+OPENED = MONDAY_MORNING  # 09:55 in Berlin: office hours
 
 
 @pytest.fixture(scope="module")
@@ -27,24 +27,11 @@ def config() -> Config:
 
 
 def new_ticket(config: Config, *, at: datetime = OPENED, tags: list[str] | None = None) -> Ticket:
-    policy = config.policy("standard")
-    calendar = config.calendar(policy.calendar).to_calendar()
-    clocks = sla.start(at, policy.name, policy.targets["normal"], policy.warn_at, calendar)
-    return Ticket(
-        ref="HD-7K3M9Q",
-        status="new",
-        priority="normal",
+    return ticket(
         channel="form",
-        subject="Where is my order?",
         created_at=at,
-        contact_email="anna@example.com",
-        contact_name="Anna",
-        tier="standard",
-        language="en",
-        team="general",
-        policy="standard",
         tags=tags or [],
-        sla=clocks.to_dict(),
+        sla=started_clocks(config, at),
         assignee="lena@support.example",
     )
 

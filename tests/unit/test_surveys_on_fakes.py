@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fakes import FakeMailer, FakeRecords, FakeUnitOfWork
+from fakes import FakeMailer, FakeRecords, FakeUnitOfWork, ticket
 from helpdesk import timers
 from helpdesk.config import load_config
 from helpdesk.events import StatusChanged, SurveyAnswered
@@ -24,19 +24,10 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def solved(ref: str = "HD-5RVY42") -> Ticket:
-    return Ticket(
+    return ticket(
         ref=ref,
         status="solved",
-        priority="normal",
-        channel="email",
-        subject="Where is my order?",
         created_at=SOLVED_AT - timedelta(hours=5),
-        contact_email="anna@example.com",
-        contact_name="Anna Schmidt",
-        tier="standard",
-        language="en",
-        team="general",
-        policy="standard",
         assignee="lena@support.example",
         solved_at=SOLVED_AT,
         survey={"sent_at": (SOLVED_AT + timedelta(hours=1)).isoformat()},
@@ -107,11 +98,13 @@ def test_an_answer_without_a_score_is_refused_and_records_nothing() -> None:
     assert uow.events() == [] and uow.commits == 0
 
 
-def test_a_solved_ticket_quiet_long_enough_is_closed_and_its_timer_stops() -> None:
+def autoclosing(ticket: Ticket) -> tuple[FakeUnitOfWork, SurveyDispatch, datetime]:
+    """``ticket`` on the desk with its auto-close timer due when a solved ticket has been
+    quiet long enough (surveys.close_after), the dispatch that runs it, and that instant."""
     uow = FakeUnitOfWork(CONFIG)
-    uow.add(solved())
+    uow.add(ticket)
     closes_at = SOLVED_AT + CONFIG.surveys.close_after
-    uow.timers[("HD-5RVY42", timers.AUTOCLOSE)] = closes_at
+    uow.timers[(ticket.ref, timers.AUTOCLOSE)] = closes_at
     dispatch = SurveyDispatch(
         uow=uow,
         repo=FakeRecords(uow),  # type: ignore[arg-type]
@@ -120,6 +113,11 @@ def test_a_solved_ticket_quiet_long_enough_is_closed_and_its_timer_stops() -> No
         signing_key=KEY,
         public_url="https://support.example",
     )
+    return uow, dispatch, closes_at
+
+
+def test_a_solved_ticket_quiet_long_enough_is_closed_and_its_timer_stops() -> None:
+    uow, dispatch, closes_at = autoclosing(solved())
 
     too_early = dispatch.autoclose("HD-5RVY42", now=closes_at - timedelta(minutes=1))
     closed = dispatch.autoclose("HD-5RVY42", now=closes_at)
@@ -135,18 +133,7 @@ def test_a_solved_ticket_quiet_long_enough_is_closed_and_its_timer_stops() -> No
 
 
 def test_a_reopened_ticket_is_not_closed_by_its_old_timer() -> None:
-    uow = FakeUnitOfWork(CONFIG)
-    uow.add(replace(solved(), status="open"))
-    closes_at = SOLVED_AT + CONFIG.surveys.close_after
-    uow.timers[("HD-5RVY42", timers.AUTOCLOSE)] = closes_at
-    dispatch = SurveyDispatch(
-        uow=uow,
-        repo=FakeRecords(uow),  # type: ignore[arg-type]
-        mailer=FakeMailer(),
-        config=CONFIG,
-        signing_key=KEY,
-        public_url="https://support.example",
-    )
+    uow, dispatch, closes_at = autoclosing(replace(solved(), status="open"))
 
     assert dispatch.autoclose("HD-5RVY42", now=closes_at) is False
     assert uow.tickets["HD-5RVY42"].status == "open"

@@ -1,5 +1,6 @@
 """Triage with the shipped routing rules and with rules written to probe each behaviour."""
 
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -18,27 +19,13 @@ def shipped() -> Config:
     return load_config(SHIPPED)
 
 
-def ticket(
-    text: str = "Hello, I have a question.",
-    *,
-    subject: str = "Question",
-    channel: str = "email",
-    tier: str = "standard",
-    language: str = "en",
-    category: str | None = None,
-    urgency: str | None = None,
-    priority: str | None = None,
-) -> TriageInput:
-    return TriageInput(
-        subject=subject,
-        text=text,
-        channel=channel,
-        tier=tier,
-        language=language,
-        category=category,
-        urgency=urgency,
-        priority=priority,
+def ticket(text: str = "Hello, I have a question.", **changes: str | None) -> TriageInput:
+    """A plain question by mail from a standard customer in English; ``changes`` set the
+    fields a test is about."""
+    question = TriageInput(
+        subject="Question", text=text, channel="email", tier="standard", language="en"
     )
+    return replace(question, **changes)
 
 
 def test_a_plain_question_is_normal_priority_for_the_default_team() -> None:
