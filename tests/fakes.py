@@ -28,7 +28,7 @@ from helpdesk.mail.compose import OutboundMail
 from helpdesk.model import Contact, Message, Ticket
 from helpdesk.notices import Notifier
 from helpdesk.notices.outbound import SendResult
-from helpdesk.ports import RoutingView
+from helpdesk.ports import Known, RoutingView
 from helpdesk.services.clocks import calendar_of
 from helpdesk.services.routing import Router
 from helpdesk.services.stats import DayFigures
@@ -440,16 +440,10 @@ class FakeRecords:
         contact = self.uow.contact(contact_email) if contact_email else None
         return {agent: self.uow.loads[agent] for agent in agents}, contact
 
-    def routing_view(
-        self,
-        ref: str,
-        agents: Iterable[str],
-        *,
-        contact_email: str | None,
-        first_message: tuple[str, str] | None,
-    ) -> RoutingView:
+    def routing_view(self, ref: str, agents: Iterable[str], known: Known) -> RoutingView:
         ticket = self.uow.find(ref)
-        loads, contact = self.agent_loads(agents, contact_email=contact_email)
+        loads, contact = self.agent_loads(agents, contact_email=known.contact_email)
+        first_message = known.first_message
         message = next(
             (
                 m

@@ -14,7 +14,10 @@ first wave (``from`` is spelled ``sender`` in Python).
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from helpdesk.model import Ticket
 
 # Characters of a message carried in an event: enough for a notice's excerpt, small
 # enough that the outbox item stays within a write unit or two.
@@ -192,6 +195,23 @@ UNCONSUMED: dict[str, str] = {
 }
 
 
+def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
+    """The fields of a ticket that events about its routing carry (TicketOpened,
+    TicketEscalated): who it is from, what it is about, where it is."""
+    return {
+        "ref": ticket.ref,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "team": ticket.team,
+        "category": ticket.category,
+        "language": ticket.language,
+        "channel": ticket.channel,
+        "tier": ticket.tier,
+        "contact": {"email": ticket.contact_email, "name": ticket.contact_name},
+    }
+
+
 def _key(name: str, metadata: Any) -> str:
     return str(metadata.get("key", name))
 
@@ -243,6 +263,7 @@ __all__ = [
     "TicketEscalated",
     "TicketOpened",
     "parse",
+    "ticket_snapshot",
     "to_detail",
     "with_kind",
 ]

@@ -6,7 +6,7 @@ of ``helpdesk.aws``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -80,3 +80,24 @@ class RoutingView:
     loads: dict[str, int]
     contact: Contact | None
     first_message: Message | None
+
+
+@dataclass(frozen=True)
+class Known:
+    """What an event says about its ticket before the ticket is read (routing reads the
+    rest with the ticket, in one request)."""
+
+    team: str | None = None
+    contact_email: str | None = None
+    first_message: tuple[str, str] | None = None  # (at, id) of TicketOpened's message
+
+    @classmethod
+    def from_detail(cls, detail: Mapping[str, Any]) -> Known:
+        contact = detail.get("contact") or {}
+        message = detail.get("message") or {}
+        first = (str(message["at"]), str(message["id"])) if "at" in message else None
+        return cls(
+            team=str(detail["team"]) if detail.get("team") else None,
+            contact_email=str(contact["email"]) if contact.get("email") else None,
+            first_message=first,
+        )

@@ -59,7 +59,7 @@ from helpdesk.effects import (
 from helpdesk.errors import Conflict, NotFound
 from helpdesk.events import with_kind
 from helpdesk.model import Contact, Message, Ticket
-from helpdesk.ports import RoutingView
+from helpdesk.ports import Known, RoutingView
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
     Claim,
@@ -317,17 +317,11 @@ class DynamoTicketStore(DynamoRepository):
             agent: int(items.get(key, {}).get("open", 0)) for agent, key in keys.items()
         }, contact
 
-    def routing_view(
-        self,
-        ref: str,
-        agents: Iterable[str],
-        *,
-        contact_email: str | None,
-        first_message: tuple[str, str] | None,
-    ) -> RoutingView:
+    def routing_view(self, ref: str, agents: Iterable[str], known: Known) -> RoutingView:
         """What routing reads about one ticket, in one BatchGetItem (consistent): the
-        ticket, the loads of ``agents``, its contact and its first message (``(at, id)``,
-        as TicketOpened names it), when those are known."""
+        ticket, the loads of ``agents``, and its contact and first message when the event
+        named them (``known``)."""
+        contact_email, first_message = known.contact_email, known.first_message
         ticket_key = (f"TICKET#{ref}", "META")
         load_keys = {agent: (f"AGENT#{agent.lower()}", "LOAD") for agent in agents}
         contact_key = (f"CONTACT#{contact_email.lower()}", "META") if contact_email else None

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from helpdesk.effects import StartWaiting, StopWaiting, TakeSlot, holder
 from helpdesk.model import ACTIVE_STATUSES, UNATTENDED_FLAGS, Ticket
 from helpdesk.notices import tickets as ticket_notices
+from helpdesk.ports import Known
 from helpdesk.unit_of_work import (
     NoCapacity,
     StaleTicket,
@@ -63,26 +64,6 @@ QUEUE_LOOKAHEAD = 10
 
 
 # ---------------------------------------------------------------------- the router
-@dataclass(frozen=True)
-class Known:
-    """What an event says about its ticket, before the ticket is read."""
-
-    team: str | None = None
-    contact_email: str | None = None
-    first_message: tuple[str, str] | None = None  # (at, id) of TicketOpened's message
-
-    @classmethod
-    def from_detail(cls, detail: Mapping[str, Any]) -> Known:
-        contact = detail.get("contact") or {}
-        message = detail.get("message") or {}
-        first = (str(message["at"]), str(message["id"])) if "at" in message else None
-        return cls(
-            team=str(detail["team"]) if detail.get("team") else None,
-            contact_email=str(contact["email"]) if contact.get("email") else None,
-            first_message=first,
-        )
-
-
 @dataclass(frozen=True)
 class RouteResult:
     """What routing did with one event (for logs and tests)."""
@@ -129,12 +110,7 @@ class Router:
         def attempt() -> RouteResult:
             nonlocal queued
             members = self._members(known.team) if known.team else []
-            view = self.repo.routing_view(
-                ref,
-                members,
-                contact_email=known.contact_email,
-                first_message=known.first_message,
-            )
+            view = self.repo.routing_view(ref, members, known)
             ticket = view.ticket
             if ticket is None:
                 return RouteResult("missing", ref)
@@ -179,9 +155,7 @@ class Router:
             # write announced itself to a router that did not see this ticket yet.
             if not ticket.waiting:
                 waits = StartWaiting(ref, ticket.team, ticket.created_at)
-                self.uow.commit(
-                    TicketChange(before=ticket, after=ticket, at=now, effects=[waits])
-                )
+                self.uow.commit(TicketChange(before=ticket, after=ticket, at=now, effects=[waits]))
             queued = True
             raise StaleTicket(ref)
 

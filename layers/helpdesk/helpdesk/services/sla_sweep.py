@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from helpdesk import sla, timers
 from helpdesk.clock import iso
 from helpdesk.errors import NotFound
-from helpdesk.events import DomainEvent, SlaBreached, SlaWarning, TicketEscalated
+from helpdesk.events import (
+    DomainEvent,
+    SlaBreached,
+    SlaWarning,
+    TicketEscalated,
+    ticket_snapshot,
+)
 from helpdesk.model import Ticket
 from helpdesk.unit_of_work import TicketChange, change_ticket
 
@@ -215,19 +221,10 @@ def _snapshot(
 def _escalation(ticket: Ticket, *, previous_team: str, event: sla.SlaEvent) -> TicketEscalated:
     """TicketEscalated: the ticket is with a new team, whose agents route may assign."""
     return TicketEscalated(
-        ref=ticket.ref,
+        **ticket_snapshot(ticket),
         event_id=event_id(event),
-        team=ticket.team,
         previous_team=previous_team,
         reason="sla_breach",
         clock=event.clock,
         assignee=ticket.assignee,
-        priority=ticket.priority,
-        status=ticket.status,
-        category=ticket.category,
-        language=ticket.language,
-        channel=ticket.channel,
-        tier=ticket.tier,
-        subject=ticket.subject,
-        contact={"email": ticket.contact_email, "name": ticket.contact_name},
     )

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk import sla
-from helpdesk.events import TicketOpened
+from helpdesk.events import TicketOpened, ticket_snapshot
 from helpdesk.model import UNATTENDED_FLAGS, Contact, Message, Ticket
 from helpdesk.triage import TriageInput, tier_for, triage
 from helpdesk.unit_of_work import Claim, TicketChange
@@ -149,17 +149,8 @@ def _detect(text: str, config: Config) -> str:
 def opened_event(ticket: Ticket, message: Message, *, notify: bool) -> TicketOpened:
     """TicketOpened: a snapshot that lets consumers act without re-reading."""
     return TicketOpened(
-        ref=ticket.ref,
-        subject=ticket.subject,
-        status=ticket.status,
-        priority=ticket.priority,
-        team=ticket.team,
-        category=ticket.category,
-        language=ticket.language,
-        channel=ticket.channel,
-        tier=ticket.tier,
+        **ticket_snapshot(ticket),
         policy=ticket.policy,
-        contact={"email": ticket.contact_email, "name": ticket.contact_name},
         created_at=ticket.created_at.isoformat(),
         sla=sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {},
         flags=list(ticket.flags),
