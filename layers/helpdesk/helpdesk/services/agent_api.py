@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk.clock import iso
 from helpdesk.errors import Forbidden, InvalidInput, NotFound, TooLarge
+from helpdesk.events import ticket_snapshot
 from helpdesk.json_input import json_object
 from helpdesk.model import ACTIVE_STATUSES, is_reference
 from helpdesk.services.commands import (
@@ -236,16 +237,8 @@ def _summary(ticket: Ticket) -> dict[str, Any]:
     from helpdesk.sla import SlaState
 
     return {
-        "ref": ticket.ref,
-        "subject": ticket.subject,
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "team": ticket.team,
+        **ticket_snapshot(ticket),
         "assignee": ticket.assignee,
-        "language": ticket.language,
-        "channel": ticket.channel,
-        "tier": ticket.tier,
-        "contact": {"email": ticket.contact_email, "name": ticket.contact_name},
         "tags": list(ticket.tags),
         "flags": list(ticket.flags),
         "linked_to": ticket.linked_to,
