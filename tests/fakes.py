@@ -498,3 +498,19 @@ def fake_router(uow: FakeUnitOfWork, config: Config) -> Router:
         notifier=fake_notifier(records, config),
         config=config,
     )
+
+
+def desk_mail(**changes: Any) -> OutboundMail:
+    """An acknowledgement from the desk to Anna (fields replaced by ``changes``)."""
+    return replace(
+        OutboundMail(
+            kind="acknowledgement",
+            ticket="HD-AAAAAA",
+            sender="support@support.example",
+            sender_name="Example Support",
+            to=("anna@example.com",),
+            subject="[#HD-AAAAAA] We have your request",
+            text="Thank you.\n",
+        ),
+        **changes,
+    )

@@ -90,7 +90,8 @@ LID_MAIL = (
     "\r\n"
     "The lid of my old kettle broke, photo attached.\r\n"
     # Longer than a message item keeps: the agent's assignment reads the raw mail.
-    + "It broke at the hinge while I was pouring water for tea this morning. " * 12
+    + "It broke at the hinge while I was pouring water for tea this morning. "
+    * 12
     + "\r\n"
     "--b1\r\n"
     "Content-Type: image/png; name=lid.png\r\n"

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from conftest import MONDAY_MORNING
+from fakes import desk_mail
 from helpdesk.aws.dynamodb import DynamoRepository
 from helpdesk.aws.sent_mail import DynamoSentMail
 from helpdesk.mail.compose import OutboundMail
@@ -38,15 +39,7 @@ def repo() -> Iterator[DynamoRepository]:
 
 
 def mail() -> OutboundMail:
-    return OutboundMail(
-        kind="acknowledgement",
-        ticket="HD-AAAAAA",
-        sender="support@support.example",
-        sender_name="Example Support",
-        to=("anna@example.com",),
-        subject="[#HD-AAAAAA] We have your request",
-        text="Thank you.\n",
-    )
+    return desk_mail()
 
 
 def send(repo: DynamoRepository, mailer: Mailer, *, days_later: int = 0) -> outbound.SendResult:

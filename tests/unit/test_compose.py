@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fakes import desk_mail
 from helpdesk.mail.compose import (
     MAX_REFERENCES,
     OutboundMail,
@@ -34,11 +35,8 @@ KEY = b"test-signing-key"
 WHEN = datetime(2026, 11, 23, 11, 30, tzinfo=UTC)
 WORD_JOINER = "\u2060"
 
-ACKNOWLEDGEMENT = OutboundMail(
-    kind="acknowledgement",
+ACKNOWLEDGEMENT = desk_mail(
     ticket="HD-7K3M9Q",
-    sender="support@support.example",
-    sender_name="Example Support",
     to=("lena@customer.example",),
     subject="[#HD-7K3M9Q] We received your request: Printer jams",
     text="Hello Lena,\n\nwe received your request.\n",
