@@ -181,11 +181,6 @@ def test_a_mail_whose_claim_was_written_but_whose_answer_was_lost_is_sent_once(
     assert state["dead_letters"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/routing: when the answer to the assignment write is lost, the retry "
-    "finds the ticket assigned and sends no assignment mail (owner: routing)",
-)
 def test_an_assignment_whose_answer_was_lost_is_still_mailed_to_the_agent(
     stack: LocalStack,
 ) -> None:
