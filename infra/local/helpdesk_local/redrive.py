@@ -22,7 +22,8 @@ A DLQ that no queue sends to holds one of two things:
   handed to the function, synchronously; the record is deleted only when the function
   reports no failure. The stream keeps records 24 hours: a record older than that cannot be
   replayed from it and is left in the queue and reported (docs/DEPLOY.md, "Publishing",
-  says how to republish from the outbox items, which the table keeps 14 days).
+  says how to republish from the outbox items, which stay in the table with the ticket's
+  history).
 - Scheduler's dead-letter events (``ScheduleDLQ``: invocations Scheduler could not make,
   such as a missing function or permission). They are left where they are and reported:
   once the cause is fixed the sweeps catch up on their next run by themselves.

@@ -1,8 +1,9 @@
 """The transactional outbox's relay: stream records of outbox items -> events on the bus.
 
-Every commit that has events writes, in its own DynamoDB transaction, one outbox item under
-the ticket (``PK = TICKET#<ref>``, ``SK = PUB#<version>``, ``type = "outbox"``, ``events`` a
-JSON string of ``[{"kind": ..., "detail": {...}}, ...]``, ``expires_at`` a TTL). The table's
+Every commit that has events writes them, in its own DynamoDB transaction, into its history
+item under the ticket (``PK = TICKET#<ref>``, ``SK = EVT#<at>#<version>``, ``type =
+"outbox"``, ``events`` a JSON string of ``[{"kind": ..., "detail": {...}}, ...]``;
+helpdesk.aws.ticket_store). The table's
 stream (NEW_IMAGE) hands the INSERT of each such item to ``functions/publish``; Lambda's
 filter has already dropped every other write (template.yaml, PublishFunction).
 
