@@ -137,6 +137,62 @@ def _agent_api_tour(stack: LocalStack) -> None:
     call("PATCH", f"/agent/tickets/{ref}", {"status": "solved"})
 
 
+def _a_ticket_that_waits_then_is_routed_twice(stack: LocalStack) -> None:
+    """A ticket of a full team waits in its queue (route commits the wait); once there is
+    room, its event is delivered twice, as SQS may: the first assigns it and removes its
+    queue entry (DeleteItem, in the transaction), the second finds the event's work done
+    and the agent's mail sent (reading the sent-mail record: GetItem)."""
+    from helpdesk.config import load_config
+
+    assert stack.resolver is not None
+    table = stack.resolver.ref("DomainTable")
+    general = load_config(stack.config_path).agents_of("general")
+
+    def loads(full: bool) -> None:
+        for agent in general:
+            stack.dynamodb.put_item(
+                TableName=table,
+                Item={
+                    "PK": {"S": f"AGENT#{agent.email}"},
+                    "SK": {"S": "LOAD"},
+                    "open": {"N": str(agent.capacity if full else 0)},
+                },
+            )
+
+    loads(full=True)
+    answer = stack.post_form(
+        {
+            "name": "Carla Rossi",
+            "email": "carla@example.com",
+            "subject": "Where is my order?",
+            "message": "It has been two weeks since I ordered.",
+        }
+    )
+    assert answer.status == 201
+    ref = answer.json()["ref"]
+    loads(full=False)
+    opened = {
+        "version": "0",
+        "id": "7d1c1f0e-5b8a-4f3e-9c2d-0a1b2c3d4e5f",
+        "detail-type": "TicketOpened",
+        "source": "helpdesk",
+        "account": "123456789012",
+        "time": "2026-11-23T09:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"ref": ref},
+    }
+    for _ in range(2):
+        stack.sqs.send_message(
+            QueueUrl=stack.queue_urls["RouteQueue"], MessageBody=json.dumps(opened)
+        )
+        stack.drain()
+    ticket = stack.dynamodb.get_item(
+        TableName=table, Key={"PK": {"S": f"TICKET#{ref}"}, "SK": {"S": "META"}}
+    )["Item"]
+    assert ticket["assignee"]["S"] in {agent.email for agent in general}
+
+
 def _a_timer_whose_ticket_is_gone(stack: LocalStack) -> None:
     """An SLA timer left by a ticket that no longer exists (removed by an operator): the
     sweep stops it (DeleteItem), rather than finding it due every minute."""
@@ -252,6 +308,7 @@ def tour() -> Iterator[Tour]:
     with aws_calls.recording() as recorder, LocalStack(start=scenario.start) as stack:
         Player(stack, scenario).play()
         _agent_api_tour(stack)
+        _a_ticket_that_waits_then_is_routed_twice(stack)
         _a_timer_whose_ticket_is_gone(stack)
         _days_later(stack)
         assert stack.resolver is not None
