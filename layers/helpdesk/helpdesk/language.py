@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 __all__ = ["detect_language"]
 
@@ -100,6 +101,9 @@ def detect_language(text: str, allowed: Sequence[str], default: str | None = Non
     return language if language in candidates else fallback
 
 
+# A text repeats a few dozen letters; unicodedata.name is looked up once per letter, not
+# once per occurrence (bounded: a hostile text of many scripts cannot grow it without end).
+@lru_cache(maxsize=4096)
 def _script_of(character: str) -> str:
     first_word = unicodedata.name(character, "").split(" ", 1)[0]
     return "KANA" if first_word in _KANA_NAMES else first_word
