@@ -353,11 +353,8 @@ class FakeRecords:
         return sorted(mine, key=lambda t: t.created_at, reverse=True)[:limit]
 
     def ticket_for_message_id(self, message_id: str) -> str | None:
-        """The desk's own mail first (a ``thread`` claim), else the first message that
-        carried the ID (claims are kept in the order they were made)."""
-        ours = self.uow.claims.get(("thread", message_id, ""))
-        if ours is not None:
-            return ours
+        """The first ticket that carried the ID (claims are kept in the order they were
+        made; the adapter keeps a first-writer pointer)."""
         return next(
             (
                 ref

@@ -106,6 +106,8 @@ class Message:
     # True when ``text`` is an excerpt of a mail whose whole text (and HTML) is read again
     # from the raw mail at ``raw_key`` (helpdesk.services.message_bodies.whole).
     excerpt: bool = False
+    # Bytes of the raw mail at ``raw_key`` (whether reading it again is affordable).
+    raw_size: int | None = None
 
 
 @dataclass

@@ -23,10 +23,6 @@ from helpdesk.errors import AlreadyDone, Conflict, NotFound, TransientError
 from helpdesk.model import AttachmentMeta, Contact, Message, Ticket
 from helpdesk.timers import partition, shard_of, sort_key
 
-# Items read for one Message-ID: the desk's pointer and the first senders' claims (the
-# same ID from more senders than this is a forgery campaign, not a conversation).
-THREAD_CANDIDATES = 10
-
 _THROTTLING = {
     "ThrottlingException",
     "ProvisionedThroughputExceededException",
@@ -197,6 +193,7 @@ def message_item(message: Message) -> dict[str, Any]:
         "body_key": message.body_key,
         "attachments_total": message.attachments_total,
         "excerpt": message.excerpt or None,
+        "raw_size": message.raw_size,
     }
 
 
@@ -231,6 +228,7 @@ def message_from_item(data: Mapping[str, Any]) -> Message:
         body_key=data.get("body_key"),
         attachments_total=data.get("attachments_total"),
         excerpt=bool(data.get("excerpt", False)),
+        raw_size=data.get("raw_size"),
     )
 
 
@@ -350,16 +348,11 @@ class DynamoRepository:
         return contact_from_item(data) if data else None
 
     def ticket_for_message_id(self, message_id: str) -> str | None:
-        """The ticket a Message-ID belongs to: the desk's own mail (``MSGID``), else the
-        first message that carried it (the claims ``FROM#<sender>``, by when they were
-        made: a later mail reusing the ID, forged or not, never takes the thread over)."""
-        found = list(self.query_partition(f"MSGID#{message_id}", limit=THREAD_CANDIDATES))
-        ours = [item for item in found if item["SK"] == "MSGID" and item.get("ref")]
-        claims = sorted(
-            (item for item in found if item.get("ref")), key=lambda item: str(item.get("at", ""))
-        )
-        first = (ours or claims)[:1]
-        return str(first[0]["ref"]) if first else None
+        """The ticket a Message-ID belongs to: the desk's own mail, else the first ticket
+        that carried it (the pointer is kept with ``if_not_exists``: a later mail reusing
+        the ID never takes it over)."""
+        data = self.get_item(f"MSGID#{message_id}", "MSGID")
+        return str(data["ref"]) if data and data.get("ref") else None
 
     def ticket_for_delivery(self, raw_key: str) -> str | None:
         data = self.get_item(f"RAW#{raw_key}", "RAW")

@@ -12,6 +12,7 @@ Every key a commit writes is made here (docs/ARCHITECTURE.md keeps the access pa
 | queue entry | ``TICKET#<ref>`` | ``QUEUE`` (GSI1: ``QUEUE#<team>``) |
 | delivery | ``RAW#<key>`` | ``RAW`` |
 | Message-ID from a sender | ``MSGID#<id>`` | ``FROM#<sender>`` |
+| thread pointer (first ticket) | ``MSGID#<id>`` | ``MSGID`` |
 | form submission | ``FORM#<id>`` | ``FORM`` |
 | contact | ``CONTACT#<email>`` | ``META`` |
 | agent's load / holding | ``AGENT#<email>`` | ``LOAD`` / ``TICKET#<ref>`` |
@@ -33,7 +34,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.aws.dynamodb import (
@@ -153,6 +154,12 @@ class DynamoTicketStore(DynamoRepository):
                     "condition": "attribute_not_exists(PK)",
                 },
             )
+            if claim.kind == "message":
+                # The thread pointer replies naming the ID are looked up by: the first
+                # ticket that carried it keeps it (if_not_exists, no condition, so a later
+                # mail reusing the ID, forged or not, never takes the thread over and never
+                # fails on it). The desk's own mail (sent-mail records) holds it already.
+                add("effect", _thread_pointer(claim.key, after.ref, change.at))
         for message in change.messages:
             add("message", {"put": message_item(message)})
         for kind, due in derived.timers.items():
@@ -384,6 +391,15 @@ class DynamoTicketStore(DynamoRepository):
 
     def messages(self, ref: str) -> list[Message]:
         return super().messages(ref)
+
+
+def _thread_pointer(message_id: str, ref: str, at: datetime) -> Operation:
+    return {
+        "update": {"PK": f"MSGID#{message_id}", "SK": "MSGID"},
+        "expression": "SET #ref = if_not_exists(#ref, :ref), #at = if_not_exists(#at, :at)",
+        "names": {"#ref": "ref", "#at": "at"},
+        "values": {":ref": ref, ":at": at.isoformat()},
+    }
 
 
 def _contact_upsert(contact: Contact, *, creating: bool) -> Operation:

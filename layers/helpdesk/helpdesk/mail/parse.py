@@ -116,6 +116,8 @@ class ParsedMail:
     report: DeliveryReport | None
     defects: tuple[str, ...]
     unparsed: bool
+    # Bytes of the raw mail (whoever reads it again later can decide whether to).
+    raw_size: int = 0
 
 
 # Header names that only real mail has; a "message" none of whose header names is one of

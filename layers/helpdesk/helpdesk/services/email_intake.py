@@ -116,16 +116,20 @@ class EmailIntake:
         limits = self.config.limits
         # The raw bytes are referenced by the call alone, so they are freed as soon as the
         # parse returns: a 25 MB message is never held next to its parsed parts for longer.
+        raw = self.store.read(raw_key)
+        raw_size = len(raw)
         mail = parse_mail(
-            self.store.read(raw_key),
+            raw,
             attachment_max_bytes=limits.attachment_max_bytes,
             attachments_max_count=limits.attachments_max_count,
         )
+        del raw
         report = mail.report
         if report is not None and report.original_message_id:
             report = replace(report, original_message_id=_storable(report.original_message_id))
         return replace(
             mail,
+            raw_size=raw_size,
             auth=parse_auth(mail.headers, trusted_authserv_id=SES_AUTHSERV_ID),
             message_id=_storable(mail.message_id) if mail.message_id else None,
             in_reply_to=tuple(_storable(i) for i in mail.in_reply_to),
@@ -331,6 +335,7 @@ class EmailIntake:
                 len(mail.attachments) if len(mail.attachments) > len(listed) else None
             ),
             excerpt=excerpt,
+            raw_size=mail.raw_size or None,
         )
 
     def _store_attachments(

@@ -30,6 +30,9 @@ HTML_INLINE_BYTES = 128 * 1024
 BODY_CONTENT_TYPE = "application/json"
 # Bytes of a mail's text its message item keeps (the rest is read from the raw mail).
 MAIL_EXCERPT_BYTES = 600
+# The raw mails read again to show a whole text, and the text shown at most.
+WHOLE_MAIL_MAX_BYTES = 10 * 1024 * 1024
+WHOLE_TEXT_MAX_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,22 @@ def whole(message: Message, read: Callable[[str], bytes]) -> Message:
     """``message`` with its whole text and HTML: from the raw mail when the item keeps an
     excerpt, through its pointer when it has one."""
     if message.excerpt and message.raw_key:
+        # Bounded: a mail of tens of megabytes of text would otherwise be read and parsed
+        # again (hundreds of MB of memory) wherever it is shown, and mailed whole to an
+        # agent past SES's 10 MB. Beyond the bound the excerpt stands; the raw mail stays.
+        if message.raw_size is None or message.raw_size > WHOLE_MAIL_MAX_BYTES:
+            return message
         from helpdesk.mail.parse import parse_mail
 
-        mail = parse_mail(read(message.raw_key))
+        # Attachments are not shown here: their bytes are not even kept.
+        mail = parse_mail(read(message.raw_key), attachment_max_bytes=0, attachments_max_count=0)
+        text = cut_utf8(mail.text or mail.full_text, WHOLE_TEXT_MAX_BYTES)
         full_text = mail.full_text if mail.full_text != mail.text else None
         return replace(
-            message, text=mail.text or mail.full_text, full_text=full_text, html=mail.html or None
+            message,
+            text=text,
+            full_text=cut_utf8(full_text, WHOLE_TEXT_MAX_BYTES) if full_text else None,
+            html=cut_utf8(mail.html, WHOLE_TEXT_MAX_BYTES) if mail.html else None,
         )
     if not message.body_key:
         return message
