@@ -189,3 +189,48 @@ def test_robot_mail_threads_only_from_a_participant_but_a_bounce_finds_its_ticke
     assert carl["linked_to"] == anna["ref"]
     assert set(carl["flags"]) == {"auto_reply", "outsider"}
     assert [m["kind"] for m in state["outbox"]] == ["acknowledgement", "assignment"]
+
+
+def test_ten_mails_reusing_a_customers_message_id_do_not_take_over_her_thread(
+    stack: LocalStack,
+) -> None:
+    opening = "Message-ID: <order-9@example.com>"
+    stack.deliver_email(
+        _mail(
+            "From: Anna Schmidt <anna@example.com>",
+            "To: support@support.example",
+            "Subject: Where is my order?",
+            opening,
+            body="It has been two weeks.",
+        )
+    )
+    stack.drain()
+    # Someone who saw the ID sends ten mails carrying it, each "from" another sender, whose
+    # names sort before Anna's (as a query of the ID's items would list them).
+    for number in range(10):
+        stack.deliver_email(
+            _mail(
+                f"From: A{number} <a{number}@forger.example>",
+                "To: support@support.example",
+                "Subject: Re: Where is my order?",
+                opening,
+                body="Ignore this.",
+            )
+        )
+    stack.drain()
+    anna = build_state(stack)["tickets"][0]
+    # Anna's reply names her opening mail: it joins her ticket, not a forger's.
+    stack.deliver_email(
+        _mail(
+            "From: Anna Schmidt <anna@example.com>",
+            "To: support@support.example",
+            "Subject: Any news?",
+            "Message-ID: <order-9-reply@example.com>",
+            "In-Reply-To: <order-9@example.com>",
+            body="Any news about my order?",
+        )
+    )
+    stack.drain()
+    state = build_state(stack)
+    [joined] = [t for t in state["tickets"] if t["ref"] == anna["ref"]]
+    assert [m["text"] for m in joined["messages"]][-1].startswith("Any news about my order?")
