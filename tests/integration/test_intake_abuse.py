@@ -207,16 +207,18 @@ def test_ten_mails_reusing_a_customers_message_id_do_not_take_over_her_thread(
     stack.drain()
     # Someone who saw the ID sends ten mails carrying it, each "from" another sender, whose
     # names sort before Anna's (as a query of the ID's items would list them).
-    for number in range(10):
-        stack.deliver_email(
-            _mail(
-                f"From: A{number} <a{number}@forger.example>",
-                "To: support@support.example",
-                "Subject: Re: Where is my order?",
-                opening,
-                body="Ignore this.",
-            )
+    forged = [
+        _mail(
+            f"From: A{number} <a{number}@forger.example>",
+            "To: support@support.example",
+            "Subject: Re: Where is my order?",
+            opening,
+            body="Ignore this.",
         )
+        for number in range(10)
+    ]
+    for raw in forged:
+        stack.deliver_email(raw)
     stack.drain()
     anna = build_state(stack)["tickets"][0]
     # Anna's reply names her opening mail: it joins her ticket, not a forger's.

@@ -12,7 +12,7 @@ Every AWS error leaves this module as a domain error (``raise ... from``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -160,76 +160,39 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
 
 
 def message_item(message: Message) -> dict[str, Any]:
+    """The stored form of a message: its fields as they are (None left out by encode),
+    the instant as ISO 8601, attachments as maps."""
+    stored = {f.name: getattr(message, f.name) for f in fields(Message)}
+    stored.update(
+        at=message.at.isoformat(),
+        attachments=[asdict(a) for a in message.attachments],
+        flags=list(message.flags),
+        excerpt=message.excerpt or None,
+    )
     return {
         "PK": f"TICKET#{message.ticket}",
         "SK": f"MSG#{message.at.isoformat()}#{message.id}",
         "type": "message",
-        "id": message.id,
-        "ticket": message.ticket,
-        "direction": message.direction,
-        "author": message.author,
-        "author_name": message.author_name,
-        "at": message.at.isoformat(),
-        "text": message.text,
-        "full_text": message.full_text,
-        "html": message.html,
-        "subject": message.subject,
-        "message_id": message.message_id,
-        "raw_key": message.raw_key,
-        "kind": message.kind,
-        "attachments": [
-            {
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "key": a.key,
-                "inline": a.inline,
-                "content_id": a.content_id,
-                "dropped": a.dropped,
-            }
-            for a in message.attachments
-        ],
-        "flags": list(message.flags),
-        "body_key": message.body_key,
-        "attachments_total": message.attachments_total,
-        "excerpt": message.excerpt or None,
-        "raw_size": message.raw_size,
+        **stored,
     }
 
 
 def message_from_item(data: Mapping[str, Any]) -> Message:
-    return Message(
-        id=data["id"],
-        ticket=data["ticket"],
-        direction=data["direction"],
-        author=data.get("author", ""),
-        author_name=data.get("author_name", ""),
+    """The message :func:`message_item` stored (fields it left out take their defaults)."""
+    known = {f.name for f in fields(Message)}
+    values = {name: value for name, value in data.items() if name in known}
+    values.update(
         at=parse_iso(data["at"]),
+        author=data.get("author", ""),
         text=data.get("text", ""),
-        full_text=data.get("full_text"),
-        html=data.get("html"),
-        subject=data.get("subject"),
-        message_id=data.get("message_id"),
-        raw_key=data.get("raw_key"),
-        kind=data.get("kind"),
         attachments=tuple(
-            AttachmentMeta(
-                filename=a["filename"],
-                content_type=a["content_type"],
-                size=int(a["size"]),
-                key=a.get("key"),
-                inline=bool(a.get("inline", False)),
-                content_id=a.get("content_id"),
-                dropped=a.get("dropped"),
-            )
+            AttachmentMeta(**{**a, "size": int(a["size"]), "inline": bool(a.get("inline"))})
             for a in data.get("attachments", [])
         ),
         flags=tuple(data.get("flags", [])),
-        body_key=data.get("body_key"),
-        attachments_total=data.get("attachments_total"),
         excerpt=bool(data.get("excerpt", False)),
-        raw_size=data.get("raw_size"),
     )
+    return Message(**values)
 
 
 def contact_from_item(data: Mapping[str, Any]) -> Contact:
