@@ -26,16 +26,7 @@ from helpdesk.mail.html import (
 )
 from helpdesk.mail.parse import MAX_MIME_PARTS, parse_mail
 from helpdesk.mail.quotes import strip_quoted, strip_quoted_html
-
-
-def a_mail(body: str, *, sender: str = "Anna <anna@example.com>", kind: str = "html") -> bytes:
-    return (
-        f"From: {sender}\r\nTo: support@support.example\r\nSubject: Order 5521\r\n"
-        "Message-ID: <hostile@example.com>\r\nMIME-Version: 1.0\r\n"
-        f"Content-Type: text/{kind}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-        f"{body}"
-    ).encode()
-
+from helpdesk_local.mail_samples import text_mail as a_mail
 
 HOSTILE_HTML = {
     "script openers before a Gmail quote": "<p>Order 5521 is late.</p>"

@@ -33,6 +33,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from helpdesk_local.mail_samples import text_mail
 from helpdesk_local.stack import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -1160,15 +1161,6 @@ PARSE_HOSTILE_RATIO_TARGET = 2.0
 PARSE_S_PER_MB_TARGET = 1.0
 
 
-def _html_mail(body: str, *, sender: str = "Anna <anna@example.com>", kind: str = "html") -> bytes:
-    return (
-        f"From: {sender}\r\nTo: support@support.example\r\nSubject: Order 5521\r\n"
-        "Message-ID: <bench-hostile@example.com>\r\nMIME-Version: 1.0\r\n"
-        f"Content-Type: text/{kind}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-        f"{body}"
-    ).encode()
-
-
 def _benign_html(size: int) -> str:
     """An HTML reply as clients write it: styled paragraphs, links, tables, lists, a quote."""
     generator = random.Random(size)
@@ -1232,24 +1224,24 @@ def hostile_mails(size: int) -> dict[str, tuple[str, bytes]]:
     return {
         "script_openers_before_gmail_quote": (
             "html",
-            _html_mail(text + _repeat("<script>", size) + '<div class="gmail_quote">old</div>'),
+            text_mail(text + _repeat("<script>", size) + '<div class="gmail_quote">old</div>'),
         ),
         "nested_divs": (
             "html",
-            _html_mail(_repeat("<div>" * 30_000 + "text" + "</div>" * 30_000, size)),
+            text_mail(_repeat("<div>" * 30_000 + "text" + "</div>" * 30_000, size)),
         ),
-        "pre_of_spaces": ("html", _html_mail("<pre>" + " " * size + "x</pre>" + text)),
+        "pre_of_spaces": ("html", text_mail("<pre>" + " " * size + "x</pre>" + text)),
         "reopened_formatting": (
             "html",
-            _html_mail(text + "".join(f"<b id=b{n}><p>x" for n in range(size // 14))),
+            text_mail(text + "".join(f"<b id=b{n}><p>x" for n in range(size // 14))),
         ),
-        "nested_tables": ("html", _html_mail(_repeat("<table><tr><td>", size) + text)),
-        "no_break_spaces": ("html", _html_mail("<p>" + _repeat("&nbsp;", size) + "</p>" + text)),
-        "unterminated_tags": ("html", _html_mail(text + _repeat("<div", size))),
-        "unterminated_comments": ("html", _html_mail(text + _repeat("<!--", size))),
+        "nested_tables": ("html", text_mail(_repeat("<table><tr><td>", size) + text)),
+        "no_break_spaces": ("html", text_mail("<p>" + _repeat("&nbsp;", size) + "</p>" + text)),
+        "unterminated_tags": ("html", text_mail(text + _repeat("<div", size))),
+        "unterminated_comments": ("html", text_mail(text + _repeat("<!--", size))),
         "big_table": (
             "html",
-            _html_mail(
+            text_mail(
                 text
                 + "<table>"
                 + _repeat(
@@ -1258,10 +1250,10 @@ def hostile_mails(size: int) -> dict[str, tuple[str, bytes]]:
                 + "</table>"
             ),
         ),
-        "long_line_without_spaces": ("html", _html_mail(text + "<p>" + "x" * size + "</p>")),
+        "long_line_without_spaces": ("html", text_mail(text + "<p>" + "x" * size + "</p>")),
         "tag_of_many_attributes": (
             "html",
-            _html_mail(
+            text_mail(
                 text
                 + '<a href="https://shop.example/o"'
                 + "".join(f" a{n}=x" for n in range(max(1, size // 10)))
@@ -1270,12 +1262,12 @@ def hostile_mails(size: int) -> dict[str, tuple[str, bytes]]:
         ),
         "from_of_many_at_signs": (
             "plain",
-            _html_mail("Order 5521 is late.", sender="@" * size, kind="plain"),
+            text_mail("Order 5521 is late.", sender="@" * size, kind="plain"),
         ),
         "many_small_parts": ("plain", many_parts),
         "lines_starting_with_on": (
             "plain",
-            _html_mail(_repeat("On " + "a " * 198 + "\n", size), kind="plain"),
+            text_mail(_repeat("On " + "a " * 198 + "\n", size), kind="plain"),
         ),
     }
 
@@ -1297,8 +1289,8 @@ def measure_parse_hostility(size: int = MIB, *, runs: int = 3) -> dict[str, Any]
     kind; the best of ``runs`` each, so that the machine's noise does not count."""
     seconds: dict[str, float] = {}
     benign = {
-        "html": _html_mail(_benign_html(size)),
-        "plain": _html_mail(
+        "html": text_mail(_benign_html(size)),
+        "plain": text_mail(
             _repeat("Hello, my order has not arrived yet. Where is it?\n", size), kind="plain"
         ),
     }
