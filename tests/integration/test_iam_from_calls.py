@@ -117,6 +117,7 @@ def _agent_api_tour(stack: LocalStack) -> None:
     """The agent API (queue, ticket, change, reply, note), a form sent twice, and SES
     refusing the relayed reply until the retry (the outbound claim is released)."""
     from helpdesk_local.faults import FaultInjector, faults_on
+    from helpdesk_local.state import build_state
 
     def call(method: str, path: str, body: Any = None) -> Any:
         response = stack.call_agent_api(method, path, body, agent=LENA)
@@ -128,6 +129,10 @@ def _agent_api_tour(stack: LocalStack) -> None:
     assert stack.http("GET", "/form").status == 200
     call("GET", "/agent/queue?team=general")
     call("GET", f"/agent/tickets/{ref}")
+    # Anna's long mail: its item keeps an excerpt, the agent reads the whole text.
+    [lid] = [t for t in build_state(stack)["tickets"] if t["subject"] == "The lid is broken"]
+    whole = call("GET", f"/agent/tickets/{lid['ref']}")
+    assert "pouring water for tea" in whole["messages"][0]["text"]
     call("PATCH", f"/agent/tickets/{ref}", {"priority": "high"})
     call("POST", f"/agent/tickets/{ref}/replies", {"text": "Checked.", "public": False})
     # Every attempt of the first send fails (the first and all its retries, see

@@ -117,7 +117,8 @@ def ticket_views(
                     "comment": survey.get("comment"),
                 },
                 "messages": [
-                    _message_view(whole(m, read) if read is not None else m) for m in messages
+                    _message_view(whole(m, read, bounded=False) if read is not None else m)
+                    for m in messages
                 ],
             }
         )

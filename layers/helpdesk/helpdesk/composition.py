@@ -105,7 +105,9 @@ class Composition:
     def agent_desk(self) -> AgentDesk:
         from helpdesk.services.agent_api import AgentDesk
 
-        return AgentDesk(uow=self.repository, repo=self.repository, config=self.config)
+        return AgentDesk(
+            uow=self.repository, repo=self.repository, config=self.config, store=self.mail_store
+        )
 
     @cached_property
     def notifier(self) -> Notifier:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.model import Message, Ticket
-    from helpdesk.ports import TicketUnitOfWork
+    from helpdesk.ports import MailStore, TicketUnitOfWork
 
 REPLY_MAX_CHARS = 100_000
 CHANGEABLE = ("status", "priority", "assignee", "team", "tags")
@@ -77,6 +77,8 @@ class AgentDesk:
     uow: TicketUnitOfWork
     repo: DynamoRepository
     config: Config
+    # Where the raw mail is: the whole text of a long mail is read from it.
+    store: MailStore | None = None
 
     def caller(self, claims: Mapping[str, Any]) -> Caller:
         """Who the verified token names (the configured identity claim, verified by the
@@ -142,10 +144,13 @@ class AgentDesk:
     def ticket(self, caller: Caller, ref: str) -> dict[str, Any]:
         """A ticket with its whole conversation, internal notes included."""
         ticket = self._in_scope(caller, ref)
-        return {
-            **_summary(ticket),
-            "messages": [_message(m) for m in self.repo.messages(ticket.ref)],
-        }
+        messages = self.repo.messages(ticket.ref)
+        if self.store is not None:
+            # A mail's item keeps an excerpt: the agent reads the whole text (bounded).
+            from helpdesk.services.message_bodies import whole
+
+            messages = [whole(m, self.store.read) for m in messages]
+        return {**_summary(ticket), "messages": [_message(m) for m in messages]}
 
     def _in_scope(self, caller: Caller, ref: str) -> Ticket:
         """The ticket ``ref`` if the caller may work on it: :class:`NotFound` for what is

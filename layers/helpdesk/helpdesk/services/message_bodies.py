@@ -103,28 +103,34 @@ def mail_excerpt(bodies: Bodies) -> tuple[str, bool]:
     return text, text != bodies.text or bool(bodies.full_text) or bool(bodies.html)
 
 
-def whole(message: Message, read: Callable[[str], bytes]) -> Message:
+def whole(message: Message, read: Callable[[str], bytes], *, bounded: bool = True) -> Message:
     """``message`` with its whole text and HTML: from the raw mail when the item keeps an
-    excerpt, through its pointer when it has one."""
+    excerpt, through its pointer when it has one. ``bounded`` (the default, for what is
+    mailed to people) reads a raw mail only up to WHOLE_MAIL_MAX_BYTES and shows at most
+    WHOLE_TEXT_MAX_BYTES; the state of a local stack reads everything."""
     if message.excerpt and message.raw_key:
         # Bounded: a mail of tens of megabytes of text would otherwise be read and parsed
         # again (hundreds of MB of memory) wherever it is shown, and mailed whole to an
         # agent past SES's 10 MB. Beyond the bound the excerpt stands; the raw mail stays.
-        if message.raw_size is None or message.raw_size > WHOLE_MAIL_MAX_BYTES:
+        if bounded and (message.raw_size is None or message.raw_size > WHOLE_MAIL_MAX_BYTES):
             return message
         from helpdesk.mail.parse import parse_mail
 
         # Attachments are not shown here: their bytes are not even kept.
         mail = parse_mail(read(message.raw_key), attachment_max_bytes=0, attachments_max_count=0)
-        text = cut_utf8(mail.text or mail.full_text, WHOLE_TEXT_MAX_BYTES)
+        limit = WHOLE_TEXT_MAX_BYTES if bounded else None
         full_text = mail.full_text if mail.full_text != mail.text else None
         return replace(
             message,
-            text=text,
-            full_text=cut_utf8(full_text, WHOLE_TEXT_MAX_BYTES) if full_text else None,
-            html=cut_utf8(mail.html, WHOLE_TEXT_MAX_BYTES) if mail.html else None,
+            text=_shown(mail.text or mail.full_text, limit) or "",
+            full_text=_shown(full_text, limit),
+            html=_shown(mail.html or None, limit),
         )
     if not message.body_key:
         return message
     bodies = Bodies.from_json(read(message.body_key))
     return replace(message, text=bodies.text, full_text=bodies.full_text, html=bodies.html)
+
+
+def _shown(text: str | None, limit: int | None) -> str | None:
+    return cut_utf8(text, limit) if text is not None and limit is not None else text
