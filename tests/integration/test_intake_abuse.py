@@ -236,3 +236,44 @@ def test_ten_mails_reusing_a_customers_message_id_do_not_take_over_her_thread(
     state = build_state(stack)
     [joined] = [t for t in state["tickets"] if t["ref"] == anna["ref"]]
     assert [m["text"] for m in joined["messages"]][-1].startswith("Any news about my order?")
+
+
+def test_a_report_naming_a_customers_own_message_id_is_not_filed_on_her_ticket(
+    stack: LocalStack,
+) -> None:
+    stack.deliver_email(
+        _mail(
+            "From: Anna Schmidt <anna@example.com>",
+            "To: support@support.example",
+            "Subject: Where is my order?",
+            "Message-ID: <order-11@example.com>",
+            body="It has been two weeks.",
+        )
+    )
+    stack.drain()
+    # A stranger's "delivery report" quoting Anna's own Message-ID.
+    stack.deliver_email(
+        _mail(
+            "Return-Path: <>",
+            "From: Mail Delivery System <MAILER-DAEMON@forger.example>",
+            "To: support@support.example",
+            "Subject: Undelivered Mail Returned to Sender",
+            "Message-ID: <dsn-11@forger.example>",
+            "MIME-Version: 1.0",
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="R"',
+            body=(
+                "--R\r\nContent-Type: text/plain\r\n\r\nPlease call +1 555 0100 at once.\r\n"
+                "--R\r\nContent-Type: message/delivery-status\r\n\r\n"
+                "Reporting-MTA: dns; forger.example\r\n\r\n"
+                "Final-Recipient: rfc822; anna@example.com\r\nAction: failed\r\n"
+                "Status: 5.1.1\r\n\r\n"
+                "--R\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+                "From: anna@example.com\r\nTo: support@support.example\r\n"
+                "Message-ID: <order-11@example.com>\r\n\r\n--R--"
+            ),
+        )
+    )
+    stack.drain()
+    tickets = build_state(stack)["tickets"]
+    [annas] = [t for t in tickets if t["contact"]["email"] == "anna@example.com"]
+    assert len(annas["messages"]) == 1, "the forged report joined Anna's conversation"

@@ -253,7 +253,13 @@ class EmailIntake:
         section 2 returns the original's headers, and its Message-ID is one we sent."""
         if mail.report is None or not mail.report.original_message_id:
             return None
-        ref = self.repo.ticket_for_message_id(mail.report.original_message_id)
+        original = mail.report.original_message_id
+        # Only our own mail bounces back to us: a "report" naming a customer's Message-ID
+        # (known to anyone who saw her mail) would file a stranger's text on her ticket.
+        local, _, domain = original.strip("<>").rpartition("@")
+        if domain.lower() != self.config.helpdesk.mail_domain or not local.startswith("hd."):
+            return None
+        ref = self.repo.ticket_for_message_id(original)
         return self.repo.find_ticket(ref) if ref else None
 
     def _token_refs(self, mail: ParsedMail) -> list[str]:
