@@ -19,6 +19,41 @@ def _mail(*headers: str, body: str = "Hello.") -> bytes:
     return ("\r\n".join(headers) + "\r\n\r\n" + body + "\r\n").encode("utf-8")
 
 
+def _anna_asks(stack: LocalStack, message_id: str) -> None:
+    """Anna asks where her order is, in a mail with ``message_id``."""
+    stack.deliver_email(
+        _mail(
+            "From: Anna Schmidt <anna@example.com>",
+            "To: support@support.example",
+            "Subject: Where is my order?",
+            f"Message-ID: {message_id}",
+            body="It has been two weeks.",
+        )
+    )
+    stack.drain()
+
+
+# A delivery status notification (RFC 3464): its headers, and its body by _report.
+REPORT = (
+    "MIME-Version: 1.0",
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="R"',
+)
+
+
+def _report(mta: str, text: str, original_message_id: str) -> str:
+    """A report from ``mta`` that a mail to Anna, ``original_message_id``, failed."""
+    return (
+        f"--R\r\nContent-Type: text/plain\r\n\r\n{text}\r\n"
+        "--R\r\nContent-Type: message/delivery-status\r\n\r\n"
+        f"Reporting-MTA: dns; {mta}\r\n\r\n"
+        "Final-Recipient: rfc822; anna@example.com\r\nAction: failed\r\n"
+        "Status: 5.1.1\r\n\r\n"
+        "--R\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        "From: support@support.example\r\nTo: anna@example.com\r\n"
+        f"Message-ID: {original_message_id}\r\n\r\n--R--"
+    )
+
+
 @contextmanager
 def _dynamodb_requests() -> Iterator[list[str]]:
     """The DynamoDB operations the functions call while the block runs."""
@@ -129,15 +164,7 @@ def test_an_autoresponder_varying_its_whole_address_is_capped_per_domain(tmp_pat
 def test_robot_mail_threads_only_from_a_participant_but_a_bounce_finds_its_ticket(
     stack: LocalStack,
 ) -> None:
-    stack.deliver_email(
-        _mail(
-            "From: Anna Schmidt <anna@example.com>",
-            "To: support@support.example",
-            "Subject: Where is my order?",
-            "Message-ID: <order-7@example.com>",
-            body="It has been two weeks.",
-        )
-    )
+    _anna_asks(stack, "<order-7@example.com>")
     stack.drain()
     [ack] = [m for m in build_state(stack)["outbox"] if m["kind"] == "acknowledgement"]
     ack_id = ack["headers"]["Message-ID"]
@@ -162,18 +189,8 @@ def test_robot_mail_threads_only_from_a_participant_but_a_bounce_finds_its_ticke
             "Subject: Undelivered Mail Returned to Sender",
             "Message-ID: <dsn-1@mx.example.com>",
             f"In-Reply-To: {ack_id}",
-            "MIME-Version: 1.0",
-            'Content-Type: multipart/report; report-type=delivery-status; boundary="R"',
-            body=(
-                "--R\r\nContent-Type: text/plain\r\n\r\nCould not be delivered.\r\n"
-                "--R\r\nContent-Type: message/delivery-status\r\n\r\n"
-                "Reporting-MTA: dns; mx.example.com\r\n\r\n"
-                "Final-Recipient: rfc822; anna@example.com\r\nAction: failed\r\n"
-                "Status: 5.1.1\r\n\r\n"
-                "--R\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-                f"From: support@support.example\r\nTo: anna@example.com\r\n"
-                f"Message-ID: {ack_id}\r\n\r\n--R--"
-            ),
+            *REPORT,
+            body=_report("mx.example.com", "Could not be delivered.", ack_id),
         )
     )
     stack.drain()
@@ -195,15 +212,7 @@ def test_ten_mails_reusing_a_customers_message_id_do_not_take_over_her_thread(
     stack: LocalStack,
 ) -> None:
     opening = "Message-ID: <order-9@example.com>"
-    stack.deliver_email(
-        _mail(
-            "From: Anna Schmidt <anna@example.com>",
-            "To: support@support.example",
-            "Subject: Where is my order?",
-            opening,
-            body="It has been two weeks.",
-        )
-    )
+    _anna_asks(stack, "<order-9@example.com>")
     stack.drain()
     # Someone who saw the ID sends ten mails carrying it, each "from" another sender, whose
     # names sort before Anna's (as a query of the ID's items would list them).
@@ -241,15 +250,7 @@ def test_ten_mails_reusing_a_customers_message_id_do_not_take_over_her_thread(
 def test_a_report_naming_a_customers_own_message_id_is_not_filed_on_her_ticket(
     stack: LocalStack,
 ) -> None:
-    stack.deliver_email(
-        _mail(
-            "From: Anna Schmidt <anna@example.com>",
-            "To: support@support.example",
-            "Subject: Where is my order?",
-            "Message-ID: <order-11@example.com>",
-            body="It has been two weeks.",
-        )
-    )
+    _anna_asks(stack, "<order-11@example.com>")
     stack.drain()
     # A stranger's "delivery report" quoting Anna's own Message-ID.
     stack.deliver_email(
@@ -259,18 +260,8 @@ def test_a_report_naming_a_customers_own_message_id_is_not_filed_on_her_ticket(
             "To: support@support.example",
             "Subject: Undelivered Mail Returned to Sender",
             "Message-ID: <dsn-11@forger.example>",
-            "MIME-Version: 1.0",
-            'Content-Type: multipart/report; report-type=delivery-status; boundary="R"',
-            body=(
-                "--R\r\nContent-Type: text/plain\r\n\r\nPlease call +1 555 0100 at once.\r\n"
-                "--R\r\nContent-Type: message/delivery-status\r\n\r\n"
-                "Reporting-MTA: dns; forger.example\r\n\r\n"
-                "Final-Recipient: rfc822; anna@example.com\r\nAction: failed\r\n"
-                "Status: 5.1.1\r\n\r\n"
-                "--R\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-                "From: anna@example.com\r\nTo: support@support.example\r\n"
-                "Message-ID: <order-11@example.com>\r\n\r\n--R--"
-            ),
+            *REPORT,
+            body=_report("forger.example", "Please call +1 555 0100.", "<order-11@example.com>"),
         )
     )
     stack.drain()

@@ -72,12 +72,12 @@ class Caller:
 
 @dataclass(frozen=True)
 class AgentDesk:
-    """The agent API's use cases with their ports."""
+    """The agent API's use cases with their ports (``store``: the raw mail, where the
+    whole text of a long mail is read)."""
 
     uow: TicketUnitOfWork
     repo: DynamoRepository
     config: Config
-    # Where the raw mail is: the whole text of a long mail is read from it.
     store: MailStore | None = None
 
     def caller(self, claims: Mapping[str, Any]) -> Caller:
