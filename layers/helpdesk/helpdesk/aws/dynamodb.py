@@ -317,10 +317,6 @@ class DynamoRepository:
         data = self.get_item(f"MSGID#{message_id}", "MSGID")
         return str(data["ref"]) if data and data.get("ref") else None
 
-    def ticket_for_delivery(self, raw_key: str) -> str | None:
-        data = self.get_item(f"RAW#{raw_key}", "RAW")
-        return str(data["ref"]) if data and data.get("ref") else None
-
     def _paginate(self, kwargs: dict[str, Any], limit: int | None) -> Iterator[dict[str, Any]]:
         """Every item a Query answers, page by page, up to ``limit``."""
         yielded = 0
@@ -571,17 +567,6 @@ class DynamoRepository:
 
     def delete(self, pk: str, sk: str) -> None:
         self._call("delete_item", TableName=self.table, Key={"PK": {"S": pk}, "SK": {"S": sk}})
-
-    def claim(self, pk: str, sk: str, *, attributes: Mapping[str, Any] | None = None) -> bool:
-        """Create a marker item once; False when it already exists (work already claimed)."""
-        try:
-            self.put(
-                {"PK": pk, "SK": sk, **(attributes or {})},
-                condition="attribute_not_exists(PK)",
-            )
-        except Conflict:
-            return False
-        return True
 
     def index_items(
         self, gsi1pk: str, *, newest_first: bool = False, limit: int | None = None

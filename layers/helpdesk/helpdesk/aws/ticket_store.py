@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -57,9 +57,9 @@ from helpdesk.effects import (
     StopWaiting,
     TakeSlot,
 )
-from helpdesk.errors import Conflict, NotFound
+from helpdesk.errors import Conflict
 from helpdesk.events import with_kind
-from helpdesk.model import Contact, Message, Ticket
+from helpdesk.model import Contact, Ticket
 from helpdesk.ports import Known, RoutingView
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
@@ -311,6 +311,11 @@ class DynamoTicketStore(DynamoRepository):
             yield StartWaiting(ref, team, parse_iso(created))
 
     # ------------------------------------------------------------------ agents
+    def held_by(self, agent: str) -> list[str]:
+        """The tickets ``agent`` holds (their references)."""
+        items = self.query_partition(f"AGENT#{agent.lower()}", prefix="TICKET#")
+        return [str(item["ref"]) for item in items]
+
     def agent_loads(
         self, agents: Iterable[str], *, contact_email: str | None = None
     ) -> tuple[dict[str, int], Contact | None]:
@@ -389,9 +394,6 @@ class DynamoTicketStore(DynamoRepository):
             by_day[str(item["SK"]).split("#", 1)[0]] += int(item.get("n", 0))
         return {day: n for day, n in sorted(by_day.items()) if n > 0}
 
-    def messages(self, ref: str) -> list[Message]:
-        return super().messages(ref)
-
 
 def _thread_pointer(message_id: str, ref: str, at: datetime) -> Operation:
     return {
@@ -423,12 +425,4 @@ def _contact_upsert(contact: Contact, *, creating: bool) -> Operation:
     }
 
 
-def contact_of(item: Mapping[str, Any]) -> Contact:
-    return contact_from_item(item)
-
-
-def ticket_of(item: Mapping[str, Any]) -> Ticket:
-    return ticket_from_item(item)
-
-
-__all__ = ["STATS_SHARDS", "DynamoTicketStore", "NotFound", "claim_key"]
+__all__ = ["STATS_SHARDS", "DynamoTicketStore", "claim_key"]

@@ -35,7 +35,7 @@ from helpdesk.services.commands import (
 )
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import Config
     from helpdesk.model import Message, Ticket
     from helpdesk.ports import MailStore, TicketUnitOfWork
@@ -76,7 +76,7 @@ class AgentDesk:
     whole text of a long mail is read)."""
 
     uow: TicketUnitOfWork
-    repo: DynamoRepository
+    repo: DynamoTicketStore
     config: Config
     store: MailStore | None = None
 
@@ -127,15 +127,15 @@ class AgentDesk:
     def _team_queue(self, team: str) -> list[Ticket]:
         waiting = [
             ticket
-            for entry in self.repo.index_items(f"QUEUE#{team}")
-            if (ticket := self.repo.find_ticket(str(entry["ref"]))) is not None
+            for entry in self.repo.waiting(team)
+            if (ticket := self.repo.find_ticket(entry.ref)) is not None
             and ticket.status in ACTIVE_STATUSES
             and ticket.team == team
         ]
         held: list[Ticket] = []
         for member in self.config.agents_of(team):
-            for item in self.repo.query_partition(f"AGENT#{member.email}", prefix="TICKET#"):
-                ticket = self.repo.find_ticket(str(item["ref"]))
+            for ref in self.repo.held_by(member.email):
+                ticket = self.repo.find_ticket(ref)
                 if ticket and ticket.team == team and ticket.status in ACTIVE_STATUSES:
                     held.append(ticket)
         held.sort(key=lambda t: (t.created_at, t.ref))
