@@ -12,6 +12,7 @@ loudly instead of sending a blank. templates/README.md says how to add a languag
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ __all__ = [
     "effort_labels",
     "format_duration_words",
     "format_local_datetime",
+    "language_words",
     "render",
     "render_page",
     "score_labels",
@@ -113,6 +115,20 @@ def available_languages() -> frozenset[str]:
         for folder in TEMPLATES_DIR.iterdir()
         if folder.is_dir() and _LANGUAGE_FOLDER.fullmatch(folder.name)
     )
+
+
+def language_words(
+    section: str, language: str, *, fallback_language: str = "en"
+) -> Mapping[str, Any]:
+    """The ``[section]`` of ``language``'s ``words.toml`` (else the fallback language's),
+    with its ``lang``: the words that code passes on rather than a template reading them,
+    such as the reply-command help lines (``[assignment] commands_help``) and the locale a
+    page's script formats times in (``[form_page] intl_locale``). Everything a language says
+    lives in its folder, so that a new language is one folder (templates/README.md)."""
+    for candidate in (_language_folder(language), _language_folder(fallback_language)):
+        if section in _catalogue(candidate):
+            return _html_words(candidate, section)
+    raise LookupError(f"no [{section}] words in {language!r} nor in {fallback_language!r}")
 
 
 def score_labels(language: str, *, fallback_language: str = "en") -> dict[int, str]:
@@ -255,7 +271,16 @@ def _template_names() -> frozenset[str]:
 def _environment() -> jinja2.Environment:
     import jinja2
 
-    environment = jinja2.Environment(
+    class Templates(jinja2.Environment):
+        def join_path(self, template: str, parent: str) -> str:
+            # "./_words.jinja" imported by de/alert.txt is de/_words.jinja: a language's
+            # texts take the shared words of their own folder, so a copied folder needs no
+            # edit of its imports (Jinja's documented hook for relative template names).
+            if template.startswith("./"):
+                return posixpath.join(posixpath.dirname(parent), template[2:])
+            return template
+
+    environment = Templates(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
