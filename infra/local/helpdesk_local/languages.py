@@ -133,7 +133,7 @@ def _words_problems(path: Path, reference_path: Path) -> list[TemplateProblem]:
                     line,
                     where,
                     f"missing: {reference_path.parent.name}/words.toml has it"
-                    f" ({_short(expected)}); translate it here",
+                    f" ({_described(expected)}); translate it here",
                 )
             )
         elif isinstance(expected, str):
@@ -383,7 +383,9 @@ def _places(text: str) -> str:
     return ", ".join(f"{{{name}}}" for name in names) if names else "no values"
 
 
-def _short(value: object) -> str:
+def _described(value: object) -> str:
+    if isinstance(value, list):
+        return f"a list of {len(value)} lines"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
