@@ -48,11 +48,16 @@ class Narrator:
 
     def news(self) -> list[str]:
         happened: list[tuple[str, str]] = []  # (when, line): events first, then mails
-        for sequence, record in self._records():
+        records = list(self._records())
+        if records and records[-1][0] < self._last_sequence:
+            self._last_sequence = 0  # a new table (the stack was started again)
+        for sequence, record in records:
             if sequence > self._last_sequence:
                 self._last_sequence = sequence
                 happened += _record_lines(record)
         sent = _sent_messages()
+        if len(sent) < self._mails_seen:
+            self._mails_seen = 0  # a new SES backend (the stack was started again)
         for message in sent[self._mails_seen :]:
             raw = getattr(message, "raw_data", None)
             if raw is not None:
