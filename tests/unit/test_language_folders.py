@@ -44,6 +44,16 @@ def templates(tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.fixture
+def german(templates: Path) -> Path:
+    """The copy with the tags that name the language set to German (the guide's step 2)."""
+    words = templates / "de" / "words.toml"
+    text = words.read_text(encoding="utf-8")
+    text = text.replace('lang = "en"', 'lang = "de"').replace('"en-GB"', '"de-DE"')
+    words.write_text(text, encoding="utf-8")
+    return templates
+
+
 def problems_of(templates: Path) -> list[str]:
     return [str(problem) for problem in folder_problems(templates / "de", templates / "en")]
 
@@ -76,103 +86,117 @@ def test_validate_accepts_the_languages_the_desk_ships(
     assert "every language has its templates" in capsys.readouterr().out
 
 
-def test_a_complete_copy_of_english_has_no_problems(templates: Path) -> None:
-    assert problems_of(templates) == []
+def test_a_copy_that_still_says_it_is_english_is_named(templates: Path) -> None:
+    words = templates / "de" / "words.toml"
+    lang_line = line_of(words, 'lang = "en"')
+    locale_line = line_of(words, 'intl_locale = "en-GB"')
+    advice = "(left from the copied folder?): write 'de' or 'de' with a region, like de-DE"
+
+    found = problems_of(templates)
+
+    assert found == [
+        f"{words}:{lang_line}: lang: 'en' is not a tag of 'de' {advice}",
+        f"{words}:{locale_line}: [form_page] intl_locale: 'en-GB' is not a tag of 'de' {advice}",
+    ]
 
 
-def test_a_language_missing_a_file_english_has_is_named_with_the_file(templates: Path) -> None:
-    (templates / "de" / "reply.txt").unlink()
+def test_a_complete_german_folder_has_no_problems(german: Path) -> None:
+    assert problems_of(german) == []
 
-    [problem] = problems_of(templates)
 
-    assert problem.startswith(f"{templates / 'de' / 'reply.txt'}: missing")
+def test_a_language_missing_a_file_english_has_is_named_with_the_file(german: Path) -> None:
+    (german / "de" / "reply.txt").unlink()
+
+    [problem] = problems_of(german)
+
+    assert problem.startswith(f"{german / 'de' / 'reply.txt'}: missing")
     assert "en/reply.txt" in problem
 
 
-def test_a_missing_words_key_is_named_with_the_line_of_its_section(templates: Path) -> None:
-    words = templates / "de" / "words.toml"
+def test_a_missing_words_key_is_named_with_the_line_of_its_section(german: Path) -> None:
+    words = german / "de" / "words.toml"
     text = words.read_text(encoding="utf-8")
     words.write_text(re.sub(r"(?m)^example = .*\n", "", text, count=1), encoding="utf-8")
 
-    [problem] = problems_of(templates)
+    [problem] = problems_of(german)
 
     assert problem.startswith(f"{words}:{line_of(words, '[assignment]')}: [assignment] example:")
     assert "missing" in problem
 
 
 def test_a_missing_section_is_named_in_the_configured_languages_problems(
-    templates: Path, tmp_path: Path
+    german: Path, tmp_path: Path
 ) -> None:
-    words = templates / "de" / "words.toml"
+    words = german / "de" / "words.toml"
     text = words.read_text(encoding="utf-8")
     words.write_text(text.replace("[survey_thanks]", "[survey_thanked]"), encoding="utf-8")
     config = config_serving(tmp_path, "[en, de]")
 
-    found = [str(p) for p in language_problems(config, ("en", "de"), templates=templates)]
+    found = [str(p) for p in language_problems(config, ("en", "de"), templates=german)]
 
     assert found and all("[survey_thanks] " in problem for problem in found)
 
 
-def test_a_translation_may_not_use_a_value_the_english_text_lacks(templates: Path) -> None:
-    words = templates / "de" / "words.toml"
+def test_a_translation_may_not_use_a_value_the_english_text_lacks(german: Path) -> None:
+    words = german / "de" / "words.toml"
     text = words.read_text(encoding="utf-8")
     words.write_text(
         text.replace('title = "We received your request"', 'title = "Danke, {customer}"', 1),
         encoding="utf-8",
     )
 
-    [problem] = problems_of(templates)
+    [problem] = problems_of(german)
 
     line = line_of(words, 'title = "Danke, {customer}"')
     assert problem.startswith(f"{words}:{line}: [acknowledgement] title: uses {{customer}}")
 
 
-def test_the_command_help_keeps_a_line_per_english_line(templates: Path) -> None:
-    words = templates / "de" / "words.toml"
+def test_the_command_help_keeps_a_line_per_english_line(german: Path) -> None:
+    words = german / "de" / "words.toml"
     text = words.read_text(encoding="utf-8")
     words.write_text(re.sub(r'(?m)^    "#note .*\n', "", text), encoding="utf-8")
 
-    [problem] = problems_of(templates)
+    [problem] = problems_of(german)
 
     assert "[assignment] commands_help: must be a list of 6 lines" in problem
 
 
-def test_a_text_that_takes_english_words_is_named(templates: Path) -> None:
-    warning = templates / "de" / "warning.txt"
+def test_a_text_that_takes_english_words_is_named(german: Path) -> None:
+    warning = german / "de" / "warning.txt"
     text = warning.read_text(encoding="utf-8")
     warning.write_text(text.replace('"./_words.jinja"', '"en/_words.jinja"'), encoding="utf-8")
 
-    [problem] = problems_of(templates)
+    [problem] = problems_of(german)
 
     line = line_of(warning, '{% from "en/_words.jinja" import clock_words %}')
     assert problem.startswith(f"{warning}:{line}: takes words from en/_words.jinja")
 
 
-def test_a_template_that_cannot_be_read_is_named_with_its_line(templates: Path) -> None:
-    reply = templates / "de" / "reply.txt"
+def test_a_template_that_cannot_be_read_is_named_with_its_line(german: Path) -> None:
+    reply = german / "de" / "reply.txt"
     reply.write_text(reply.read_text(encoding="utf-8") + "{% if agent_name %}\n", encoding="utf-8")
 
-    [problem] = problems_of(templates)
+    [problem] = problems_of(german)
 
     assert problem.startswith(f"{reply}:")
     assert "cannot be read" in problem
 
 
-def test_a_misspelt_value_in_a_text_mail_is_named(templates: Path) -> None:
-    subject = templates / "de" / "acknowledgement.subject.txt"
+def test_a_misspelt_value_in_a_text_mail_is_named(german: Path) -> None:
+    subject = german / "de" / "acknowledgement.subject.txt"
     subject.write_text("[#{{ reference }}] Anfrage erhalten\n", encoding="utf-8")
 
-    [problem] = problems_of(templates)
+    [problem] = problems_of(german)
 
     assert problem.startswith(f"{subject}:1: reference: the English templates")
 
 
-def test_shared_words_need_every_score_english_has(templates: Path) -> None:
-    words = templates / "de" / "_words.jinja"
+def test_shared_words_need_every_score_english_has(german: Path) -> None:
+    words = german / "de" / "_words.jinja"
     text = words.read_text(encoding="utf-8")
     words.write_text(text.replace('  5: "Very satisfied",\n', ""), encoding="utf-8")
 
-    [problem] = problems_of(templates)
+    [problem] = problems_of(german)
 
     assert "_words.jinja" in problem and "score_labels: needs the keys" in problem
 

@@ -122,6 +122,20 @@ def _words_problems(path: Path, reference_path: Path) -> list[TemplateProblem]:
     english = tomllib.loads(reference_path.read_text(encoding="utf-8"))
     lines = _toml_lines(text)
     problems = []
+    language = path.parent.name
+    for keys in _LANGUAGE_TAGS:
+        tag = _lookup(words, keys)
+        if isinstance(tag, str) and tag.replace("_", "-").split("-")[0].lower() != language:
+            problems.append(
+                TemplateProblem(
+                    _shown(path),
+                    _nearest_line(lines, keys),
+                    _toml_key(keys),
+                    f"{tag!r} is not a tag of {language!r} (left from the copied folder?):"
+                    f" write {language!r} or {language!r} with a region, like"
+                    f" {language}-{language.upper()}",
+                )
+            )
     for keys, expected in _leaves(english):
         where = _toml_key(keys)
         line = _nearest_line(lines, keys)
@@ -173,6 +187,9 @@ def _words_problems(path: Path, reference_path: Path) -> list[TemplateProblem]:
 
 
 _MISSING = object()
+# Keys of words.toml that name the language itself (BCP 47): the html lang attribute and
+# the locale of the form's script.
+_LANGUAGE_TAGS: tuple[tuple[str, ...], ...] = (("lang",), ("form_page", "intl_locale"))
 
 
 def _leaves(
