@@ -12,6 +12,7 @@ import pytest
 
 import fakes
 from fakes import MONDAY_MORNING, FakeRecords, FakeUnitOfWork
+from helpdesk import events
 from helpdesk.config import load_config
 from helpdesk.errors import InvalidInput
 from helpdesk.model import Message
@@ -141,3 +142,58 @@ def test_the_timezone_is_a_field_of_the_form_and_other_unknown_fields_still_are_
     with pytest.raises(InvalidInput) as refused:
         validate_form(FORM | {"time_zone": "Europe/Berlin"}, CONFIG)
     assert refused.value.field == "time_zone"
+
+
+# ---------------------------------------------------------------------- the desk's own people
+def low_score_alert(config_language: str) -> str:
+    """The alert a lead gets for a low score on Anna's solved ticket, as text."""
+    config = CONFIG.model_copy(
+        update={
+            "helpdesk": CONFIG.helpdesk.model_copy(
+                update={"languages": (config_language, *CONFIG.helpdesk.languages)}
+            )
+        }
+    ) if config_language != CONFIG.default_language else CONFIG  # fmt: skip
+    uow = FakeUnitOfWork(config)
+    notifier = fakes.fake_notifier(FakeRecords(uow), config)
+    solved = NOW + timedelta(hours=3, minutes=7, seconds=42)
+    uow.add(
+        fakes.ticket(
+            ref="HD-AAAAAA", status="solved", priority="urgent", category="billing",
+            solved_at=solved,
+        )
+    )  # fmt: skip
+    uow.conversation["HD-AAAAAA"] = [
+        Message(
+            id="m-1", ticket="HD-AAAAAA", direction="in", author="anna@example.com",
+            at=NOW, text="Where is my order?",
+        )
+    ]  # fmt: skip
+    event = events.parse(
+        "SurveyAnswered",
+        {
+            "ref": "HD-AAAAAA", "score": 1, "effort": 5, "comment": "Too slow.", "low": True,
+            "team": "general", "answered_at": solved.isoformat(),
+        },
+    )  # fmt: skip
+    assert event is not None
+    handle(event, notifier, now=solved)
+    [mail] = notifier.mails()
+    return mail.text
+
+
+def test_a_leads_alert_shows_the_tickets_times_in_the_office_zone_not_utc_iso() -> None:
+    text = low_score_alert("en")
+
+    assert "Opened 23 Nov 2026, 09:55 Berlin time by email" in text
+    assert "solved 23 Nov 2026, 13:02 Berlin time" in text
+    assert "- 23 Nov 2026, 09:55 Berlin time customer anna@example.com: Where is my order?" in text
+    assert "2026-11-23T" not in text and "+00:00" not in text
+
+
+def test_a_leads_alert_names_status_priority_and_category_in_the_desks_language() -> None:
+    text = low_score_alert("zh")
+
+    assert "2026年11月23日 09:55 柏林时间" in text
+    assert "已解决" in text and "紧急" in text and "账单与付款" in text
+    assert "urgent" not in text.split("#")[0]

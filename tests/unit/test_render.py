@@ -208,7 +208,9 @@ def test_a_missing_variable_fails_loudly_instead_of_leaving_a_blank(template: st
 def test_each_template_documents_every_variable_it_uses(template: str, language: str) -> None:
     environment = jinja2.Environment(autoescape=True)
     # Only the names matter here: the help desk's own filters, as stand-ins.
-    environment.filters.update(dict.fromkeys(("oneline", "quoted", "filesize", "fill"), str))
+    environment.filters.update(
+        dict.fromkeys(("oneline", "quoted", "filesize", "fill", "term"), str)
+    )
     documentation = (TEMPLATES_DIR / language / f"{template}.txt").read_text(encoding="utf-8")
     comment = documentation.split("-#}", 1)[0]
     # The HTML is one markup for every language; render.py itself gives it these two.
@@ -759,3 +761,34 @@ def test_durations_are_exact_words_in_the_language(
 def test_a_negative_duration_is_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         format_duration_words(timedelta(minutes=-5), "en")
+
+
+# The reader's language for what the desk stores in English (issue 16: "分配给您的工单（urgent）")
+PRIORITY_WORDS = {"en": "high", "zh": "高", "ru": "высокий"}
+STATUS_WORDS = {"en": "closed", "zh": "已关闭", "ru": "закрыта"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_agent_reads_the_priority_and_status_in_their_own_language(language: str) -> None:
+    mails = {
+        name: render(name, language, contexts(language)[name])
+        for name in ("assignment", "warning", "escalation")
+    }
+    high, closed = PRIORITY_WORDS[language], STATUS_WORDS[language]
+    urgent = term("priority", "urgent", language)
+
+    assert f"{high})" in mails["assignment"].subject.replace("）", ")")
+    assert f"({urgent})" in mails["escalation"].subject.replace("（", "(").replace("）", ")")
+    for name, mail in mails.items():
+        priority = urgent if name == "escalation" else high
+        assert priority in mail.text, name
+        assert priority in mail.html, name
+    assert f"HD-2B4C6D  {closed}  2026-10-01" in mails["assignment"].text
+    assert closed in mails["assignment"].html
+    if language != "en":
+        # The English words are gone from the lines that name the value (the reply commands
+        # keep theirs: "#priority low|normal|high|urgent" is what the agent types).
+        for mail in mails.values():
+            lines = [line for line in mail.text.splitlines() if not line.lstrip().startswith("#")]
+            assert not any(re.search(r"\b(high|urgent|closed)\b", line) for line in lines)
+            assert "high" not in mail.subject and "urgent" not in mail.subject

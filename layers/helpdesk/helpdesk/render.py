@@ -93,6 +93,8 @@ def render(
     """
     folder = _template_language(template, ".subject.txt", language, fallback_language)
     environment = _environment()
+    # The folder tells the "term" filter whose words to use.
+    context = {**context, "language_folder": folder}
     subject = environment.get_template(f"{folder}/{template}.subject.txt").render(context)
     text = environment.get_template(f"{folder}/{template}.txt").render(context)
     html = _render_html(template, folder, context)
@@ -391,6 +393,8 @@ def _environment() -> jinja2.Environment:
     environment.filters["quoted"] = _quoted
     environment.filters["filesize"] = _file_size
     environment.filters["fill"] = _fill
+    # A context filter: the language is the template's, not the caller's to pass.
+    environment.filters["term"] = jinja2.pass_context(_term_filter)
     return environment
 
 
@@ -401,6 +405,13 @@ def _one_line(value: object) -> str:
     "Priority" line that looks like ours.
     """
     return " ".join(str(value).split())
+
+
+def _term_filter(context: Mapping[str, Any], value: object, kind: str) -> str:
+    """``{{ priority|term("priority") }}``: the word of the template's language for a value
+    the desk stores in English (:func:`term`)."""
+    return term(kind, value, str(context["language_folder"]))
+
 
 
 def _quoted(value: object) -> str:
