@@ -413,7 +413,6 @@ def _term_filter(context: Mapping[str, Any], value: object, kind: str) -> str:
     return term(kind, value, str(context["language_folder"]))
 
 
-
 def _quoted(value: object) -> str:
     """Prefix every line with "> " (RFC 3676 §4.5) so quoted user text has a visible edge."""
     return "\n".join(f"> {line}".rstrip() for line in str(value).splitlines()) or ">"
