@@ -44,7 +44,11 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
     language = audience.customer_language(event.language, config)
     due = (event.sla or {}).get("first_response_due")
     policy = config.policy(event.policy or config.sla_policies[-1].name)
-    timezone = config.calendar(policy.calendar).timezone
+    # The customer's own zone when their browser gave it (now or on an earlier ticket).
+    timezone = audience.customer_timezone(
+        notifier.repo.get_contact(str(event.contact["email"])),
+        config.calendar(policy.calendar).timezone,
+    )
     rendered = notifier.render(
         "acknowledgement",
         language,
