@@ -483,6 +483,7 @@ def test_a_relayed_reply_carries_the_agents_files_within_what_one_mail_may_hold(
             AttachmentMeta(
                 "huge.iso", "application/x-iso9660-image", 20_000_000, dropped="too_large"
             ),
+            AttachmentMeta("gone.pdf", "application/pdf", 5, key="attachments/k/5-gone.pdf"),
         ),
     )
     desk.add(ticket(), customer_mail(), reply)
@@ -499,6 +500,7 @@ def test_a_relayed_reply_carries_the_agents_files_within_what_one_mail_may_hold(
     assert "attached file" in text(mail)
     # Those too large for one mail are named, so the customer knows to ask.
     assert "film.mp4" in text(mail) and "huge.iso" in text(mail)
+    assert "gone.pdf" in text(mail)  # no longer in the bucket: named, and the reply goes
     assert "logo.png" not in text(mail)
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk.clock import parse_iso
+from helpdesk.errors import NotFound
 from helpdesk.notices import audience
 
 if TYPE_CHECKING:
@@ -188,7 +189,11 @@ def _files_to_send(
         if meta.size > room:
             left.append(meta)
             continue
-        data = notifier.mail_store.read(meta.key)
+        try:
+            data = notifier.mail_store.read(meta.key)
+        except NotFound:
+            left.append(meta)  # gone from the bucket: the reply still goes, naming it
+            continue
         attached.append((meta.filename, meta.content_type, data))
         room -= len(data)
     return attached, left
