@@ -27,7 +27,7 @@ def record_handler(record: SQSRecord) -> None:
 
     typed = events.parse(event.detail_type, event.detail)
     if typed is not None:
-        notices.handle(typed, root.notifier, now=clock.now())
+        notices.handle(typed, root.acknowledge_notifier, now=clock.now())
 
 
 @logger.inject_lambda_context

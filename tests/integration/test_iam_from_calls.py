@@ -68,6 +68,9 @@ steps:
       ticket: 1
       from: agent
       text: "#status solved\\nA new kettle left our warehouse today."
+      # The agent's file: the relay reads it from attachments/ (acknowledge).
+      attachments:
+        - {filename: receipt.pdf, content_type: application/pdf, content: "%PDF receipt"}
   - advance: 1h10m
   - survey:
       ticket: 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -271,6 +273,78 @@ def test_an_agents_mail_with_a_bad_command_changes_nothing_and_is_refused_once()
     assert rejected.errors == [
         "#status done: 'done' is not a status: use new, open, pending or solved"
     ]
+
+
+def lenas_files(ticket: Ticket, body: str, files: dict[str, bytes]) -> bytes:
+    """Lena's authenticated reply on ``ticket`` with ``files`` attached, and a logo inside
+    her signature (an inline part, which is not one of her files)."""
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = "Lena <lena@support.example>"
+    message["To"] = "support@support.example"
+    message["Subject"] = f"Re: [#{ticket.ref}] Where is my order?"
+    message["Message-ID"] = "<lena-files@support.example>"
+    message["In-Reply-To"] = "<order-1@mail.example.com>"
+    message.set_content(body)
+    message.add_alternative(f"<p>{body}</p><img src='cid:logo@support.example'>", subtype="html")
+    html = message.get_payload()[1]
+    html.add_related(b"\x89PNG logo", maintype="image", subtype="png", cid="<logo@support.example>")
+    for name, data in files.items():
+        message.add_attachment(data, maintype="application", subtype="pdf", filename=name)
+    return AGENT_AUTHENTICATED.encode() + message.as_bytes()
+
+
+def test_an_agents_files_are_kept_with_the_reply_even_without_text() -> None:
+    desk = Desk()
+    ticket = desk.opened()
+
+    result = desk.deliver(
+        "m2",
+        lenas_files(
+            ticket,
+            "On Mon, 23 Nov 2026, support@support.example wrote:\n> Assigned to you",
+            {"../../label.pdf": b"%PDF label"},
+        ),
+    )
+
+    assert result.outcome == "appended"
+    [reply] = [m for m in desk.uow.messages(ticket.ref) if m.direction == "out"]
+    # Only the quote of our mail was written: nothing of it is relayed.
+    assert reply.text == ""
+    [kept] = reply.attachments
+    assert kept.filename == "label.pdf"  # a safe name, as for a customer's file
+    assert kept.key is not None and desk.store.objects[kept.key] == b"%PDF label"
+    assert desk.uow.bus.kinds() == ["TicketOpened", "AgentReplied", "StatusChanged"]
+    # Sending a file answers the customer: the first response is kept.
+    assert desk.uow.tickets[ticket.ref].sla["clocks"]["first_response"]["achieved_at"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "On Mon, 23 Nov 2026, support@support.example wrote:\n> Assigned to you",
+        "",
+        "#priority normal\n#status new",
+    ],
+)
+def test_an_agents_mail_that_changes_nothing_is_told_once_and_listed(body: str) -> None:
+    desk = Desk()
+    ticket = desk.opened()
+    nothing = lenas_reply(ticket, body, "<lena-3@support.example>")
+
+    first = desk.deliver("m2", nothing)
+    desk.deliver("m3", nothing)  # the same mail again
+
+    assert first.outcome == "unchanged"
+    assert desk.uow.tickets[ticket.ref].status == "new"
+    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in"]
+    assert desk.uow.bus.kinds() == ["TicketOpened", "CommandRejected"]
+    told = desk.uow.events()[-1]
+    assert isinstance(told, CommandRejected)
+    assert told.errors == []
+    assert told.agent == LENA
+    assert told.empty is (not body.startswith("#"))
+    assert told.unchanged == (["#priority normal", "#status new"] if body.startswith("#") else [])
+    assert desk.records.suppressed_reasons(ticket.ref) == ["no_change"]
 
 
 def test_a_reply_to_a_solved_ticket_reopens_it_with_its_agent() -> None:

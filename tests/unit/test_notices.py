@@ -4,7 +4,7 @@ leaves once, within its hourly limits (the local stack tests the DynamoDB record
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -17,8 +17,9 @@ import fakes
 from helpdesk import events
 from helpdesk.config import Config, load_config
 from helpdesk.errors import NotFound, TransientError
-from helpdesk.model import Contact, Message, Ticket
+from helpdesk.model import AttachmentMeta, Contact, Message, Ticket
 from helpdesk.notices import NOTICES, Notifier, audience, handle
+from helpdesk.notices import sla as sla_notices
 from helpdesk.notices.outbound import (
     LEASE,
     Claim,
@@ -28,6 +29,7 @@ from helpdesk.notices.outbound import (
     SentRecord,
     message_id_of,
 )
+from helpdesk.notices.tickets import RELAY_ATTACHMENTS_MAX_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "infra" / "helpdesk.yaml")
@@ -242,10 +244,18 @@ def test_a_warning_goes_to_the_assignee_or_else_to_the_team_lead(
     assert audience.warning_recipients(assignee, "general", CONFIG) == expected
 
 
-def test_an_escalation_reaches_both_teams_leads_and_the_assignee_once_each() -> None:
+def test_a_breach_reaches_the_teams_lead_and_the_assignee_once_each() -> None:
     assert audience.escalation_recipients("omar@support.example", "general", "tier2", CONFIG) == (
         "maria@support.example",
         "omar@support.example",
+    )
+    # The lead of the team it moves to hears from route, unless they hold it or were told.
+    assert audience.new_team_leads(
+        "tier2", holder=None, told=("maria@support.example",), config=CONFIG
+    ) == ("omar@support.example",)
+    assert (
+        audience.new_team_leads("tier2", holder="omar@support.example", told=(), config=CONFIG)
+        == ()
     )
 
 
@@ -289,17 +299,66 @@ def test_a_breach_tells_each_lead_and_the_assignee_once_where_the_ticket_went() 
     desk.on("SlaBreached", **breach)  # republished after a crash of the sweep
 
     mails = {to[0]: mail for mail, to in desk.mailer.sent}
-    assert sorted(mails) == [
-        "lena@support.example",
-        "maria@support.example",
-        "omar@support.example",
-    ]
-    assert len(desk.mailer.sent) == 3
+    # The tier-2 lead hears from route, once it knows who takes the ticket (below).
+    assert sorted(mails) == ["lena@support.example", "maria@support.example"]
+    assert len(desk.mailer.sent) == 2
     for mail in mails.values():
         assert _kind(mail) == "escalation"
         assert "escalated to tier2" in text(mail)
         assert "Lena (lena@support.example)" in text(mail)
         assert "Anna Schmidt" in text(mail)
+
+
+def escalated(**changes: Any) -> events.TicketEscalated:
+    """Route's view of the escalation of Lena's ticket from general to tier2."""
+    detail = {
+        "ref": "HD-AAAAAA",
+        "event_id": "first_response:breach:2026-11-23T12:55:00+00:00",
+        "team": "tier2",
+        "previous_team": "general",
+        "reason": "sla_breach",
+        "clock": "first_response",
+        "assignee": "lena@support.example",
+        "priority": "normal",
+        "status": "new",
+        "category": None,
+        "language": "en",
+        "channel": "email",
+        "tier": "standard",
+        "subject": "Where is my order?",
+        "contact": {"email": "anna@example.com", "name": "Anna Schmidt"},
+    } | changes
+    event = events.parse("TicketEscalated", detail)
+    assert isinstance(event, events.TicketEscalated)
+    return event
+
+
+def test_the_new_teams_lead_who_takes_the_escalated_ticket_gets_no_second_mail() -> None:
+    desk = Desk()
+    desk.add(ticket(assignee="omar@support.example", team="tier2"))
+    sla_notices.escalated(desk.notifier, escalated(), holder="omar@support.example", now=NOW)
+    assert desk.mailer.sent == []
+
+
+def test_the_new_teams_lead_hears_of_an_escalated_ticket_someone_else_took_or_nobody() -> None:
+    desk = Desk()
+    desk.add(ticket(assignee=None, team="tier2"))
+    sla_notices.escalated(desk.notifier, escalated(), holder=None, now=NOW)
+    sla_notices.escalated(desk.notifier, escalated(), holder=None, now=NOW)  # redelivered
+    [(mail, to)] = desk.mailer.sent
+    assert (_kind(mail), to) == ("escalation", ["omar@support.example"])
+    assert "escalated to tier2" in text(mail)
+    assert "Assignee:   nobody" in text(mail)
+
+
+def test_a_lead_of_both_teams_hears_of_an_escalation_once() -> None:
+    desk = Desk()
+    desk.add(ticket(assignee=None, team="billing"))
+    breach = sla_event(kind="breach", team="general", new_team="billing", assignee=None)
+    desk.on("SlaBreached", **breach)
+    moved = escalated(team="billing", assignee=None)
+    sla_notices.escalated(desk.notifier, moved, holder=None, now=NOW)
+    assert [to for _, to in desk.mailer.sent] == [["maria@support.example"]]
 
 
 # ---------------------------------------------------------------------- survey notices
@@ -374,6 +433,75 @@ def test_a_relayed_reply_is_a_persons_answer_threaded_under_the_customers_mail()
     assert mail["In-Reply-To"] == "<m1@mail.example>"
     assert mail["Auto-Submitted"] is None  # a person's answer, not an automatic one
     assert "It ships today." in text(mail)
+
+
+def test_a_reply_that_solves_the_ticket_is_the_customers_one_mail_about_it() -> None:
+    desk = Desk()
+    desk.add(ticket(status="solved"), customer_mail())
+    desk.on(
+        "AgentReplied",
+        ref="HD-AAAAAA",
+        **{"from": "wei@support.example"},
+        message="",
+        text="It ships today.",
+        status="solved",
+        previous_status="open",
+    )
+    desk.on(
+        "StatusChanged",
+        ref="HD-AAAAAA",
+        status="solved",
+        previous_status="open",
+        by="wei@support.example",
+        version=3,
+        in_reply=True,
+    )
+    [(mail, to)] = desk.mailer.sent
+    assert (_kind(mail), to) == ("reply", ["anna@example.com"])
+    assert "It ships today." in text(mail)
+    assert "We consider your request solved" in text(mail)
+
+
+def test_a_relayed_reply_carries_the_agents_files_within_what_one_mail_may_hold() -> None:
+    store = fakes.FakeMailStore({"attachments/k/1-label.pdf": b"%PDF label"})
+    desk = Desk()
+    reply = Message(
+        id="r1",
+        ticket="HD-AAAAAA",
+        direction="out",
+        author="wei@support.example",
+        at=NOW,
+        text="",
+        attachments=(
+            AttachmentMeta("label.pdf", "application/pdf", 10, key="attachments/k/1-label.pdf"),
+            AttachmentMeta(
+                "logo.png", "image/png", 99, key="attachments/k/2-logo.png", inline=True
+            ),
+            AttachmentMeta(
+                "film.mp4", "video/mp4", RELAY_ATTACHMENTS_MAX_BYTES + 1, key="attachments/k/3"
+            ),
+            AttachmentMeta(
+                "huge.iso", "application/x-iso9660-image", 20_000_000, dropped="too_large"
+            ),
+            AttachmentMeta("gone.pdf", "application/pdf", 5, key="attachments/k/5-gone.pdf"),
+        ),
+    )
+    desk.add(ticket(), customer_mail(), reply)
+    notifier = replace(desk.notifier, mail_store=store)
+    event = events.parse(
+        "AgentReplied", {"ref": "HD-AAAAAA", "from": "wei@support.example", "message": "r1"}
+    )
+    assert event is not None
+    handle(event, notifier, now=NOW)
+
+    [(mail, _)] = desk.mailer.sent
+    files = {part.get_filename(): part.get_content() for part in mail.iter_attachments()}
+    assert files == {"label.pdf": b"%PDF label"}
+    assert "attached file" in text(mail)
+    # Those too large for one mail are named, so the customer knows to ask.
+    assert "film.mp4" in text(mail) and "huge.iso" in text(mail)
+    assert "gone.pdf" in text(mail)  # no longer in the bucket: named, and the reply goes
+    assert "logo.png" not in text(mail)
 
 
 def test_a_solved_web_form_ticket_threads_its_notice_under_the_acknowledgement() -> None:

@@ -68,6 +68,10 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             "body": "Hello Lena,\n\nplease switch it off and on again.\n\nMax",
             "agent_name": "Max Mustermann",
             "helpdesk_name": "Example Support",
+            "status": "solved",
+            "signed": True,
+            "attachments": [{"filename": "manual.pdf", "size": 52_000}],
+            "not_attached": [{"filename": "firmware.bin", "size": 9_000_000}],
         },
         "assignment": ticket
         | {
@@ -100,6 +104,8 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
                 "#tag <tag>",
                 "#note <text>",
             ],
+            "overdue": [{"clock": "first_response", "due": PROMISED[language]}],
+            "escalated_to": "tier2",
         },
         "warning": ticket
         | {"clock": "first_response", "due": PROMISED[language], "priority": "high"},
@@ -117,6 +123,11 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             "ref": "HD-7K3M9Q",
             "errors": ["#status done: unknown status (use open, pending or solved)"],
             "original_commands": ["#status done", "#tag printer"],
+        },
+        "nothing_changed": {
+            "ref": "HD-7K3M9Q",
+            "empty": False,
+            "unchanged": ["#priority normal", "#tag printer"],
         },
         "survey": ticket
         | {
@@ -387,7 +398,8 @@ def test_the_solved_notice_tells_the_customer_a_reply_reopens_the_request() -> N
 
 def test_a_relayed_reply_shows_the_agent_text_as_it_is_in_plain_text() -> None:
     body = "Hello Lena,\n\n  1. switch it off\n  2. wait <10 s>\n\nMax"
-    context = contexts("en")["reply"] | {"body": body}
+    plain = {"status": "", "signed": False, "attachments": [], "not_attached": []}
+    context = contexts("en")["reply"] | plain | {"body": body}
 
     mail = render("reply", "en", context)
 

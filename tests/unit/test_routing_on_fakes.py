@@ -13,7 +13,7 @@ import fakes
 from fakes import MONDAY_MORNING, FakeMailer, FakeNotifier, FakeUnitOfWork, fake_router
 from helpdesk.config import load_config
 from helpdesk.errors import TransientError
-from helpdesk.events import CapacityFreed, to_detail
+from helpdesk.events import CapacityFreed, TicketEscalated, ticket_snapshot, to_detail
 from helpdesk.model import Ticket
 from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
 
@@ -193,3 +193,49 @@ def test_round_robin_takes_the_agents_in_turn_and_skips_those_away() -> None:
         "cid@support.example",
         "ann@support.example",
     ]
+
+
+# ---------------------------------------------------------------------- escalations
+def escalated_to_tier2(uow: FakeUnitOfWork) -> dict[str, object]:
+    """Lena's general ticket, breached and moved to tier2: the TicketEscalated detail."""
+    moved = uow.add(fakes.ticket(ref="HD-ESC001", team="tier2", assignee=LENA))
+    return to_detail(
+        TicketEscalated(
+            **ticket_snapshot(moved),
+            event_id="first_response:breach:2026-11-23T12:55:00+00:00",
+            previous_team="general",
+            reason="sla_breach",
+            clock="first_response",
+            assignee=LENA,
+        )
+    )
+
+
+def test_the_tier2_lead_who_takes_an_escalated_ticket_gets_one_mail_saying_so() -> None:
+    config = load_config(CONFIGS / "escalation.yaml")
+    uow = FakeUnitOfWork(config)
+    router = fake_router(uow, config)
+    assert isinstance(router.notifier, FakeNotifier)
+
+    result = router.handle("TicketEscalated", escalated_to_tier2(uow), event_id="e1", now=NOW)
+
+    assert result.agent == "omar@support.example"
+    assert [(m.kind, m.to) for m in router.notifier.mails()] == [
+        ("assignment", ("omar@support.example",))
+    ]
+
+
+def test_the_tier2_lead_hears_of_an_escalated_ticket_that_waits_for_room() -> None:
+    config = load_config(CONFIGS / "escalation.yaml")
+    uow = FakeUnitOfWork(config)
+    uow.hold("omar@support.example", *(ticket(f"HD-OMAR{n:02d}") for n in range(5)))
+    router = fake_router(uow, config)
+    assert isinstance(router.notifier, FakeNotifier)
+
+    result = router.handle("TicketEscalated", escalated_to_tier2(uow), event_id="e1", now=NOW)
+    router.handle("TicketEscalated", escalated_to_tier2(uow), event_id="e1", now=NOW)
+
+    assert result.outcome == "queued"
+    [mail] = router.notifier.mails()
+    assert (mail.kind, mail.to) == ("escalation", ("omar@support.example",))
+    assert "escalated to tier2" in mail.text

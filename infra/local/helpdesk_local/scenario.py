@@ -7,6 +7,7 @@ A broken scenario file is reported as ``file:line: key.path: reason`` and nothin
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
 import uuid
 from collections.abc import Callable
@@ -257,7 +258,7 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
     if kind == "form":
         return FormStep({key: reader.value(value) for key, (_, value) in fields.items()})
     if kind == "reply":
-        reader.only(fields, {"ticket", "from", "text", "headers", "subject"}, path)
+        reader.only(fields, {"ticket", "from", "text", "headers", "subject", "attachments"}, path)
         for required in ("ticket", "from", "text"):
             if required not in fields:
                 raise reader.fail(body, f"{path}.{required}", "is required")
@@ -280,6 +281,9 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
             subject=reader.text(fields["subject"][1], f"{path}.subject")
             if "subject" in fields
             else None,
+            attachments=_attachments(reader, fields["attachments"][1], f"{path}.attachments")
+            if "attachments" in fields
+            else (),
         )
     reader.only(fields, {"ticket", "score", "comment", "effort"}, path)
     for required in ("ticket", "score"):
@@ -295,6 +299,40 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
         if "effort" in fields
         else None,
     )
+
+
+def _attachments(reader: _Reader, node: yaml.Node, path: str) -> tuple[tuple[str, str, bytes], ...]:
+    """A reply's attachments: each a filename, an optional content_type, and exactly one of
+    file (a path relative to the scenario) or content (text, sent as UTF-8)."""
+    if not isinstance(node, yaml.SequenceNode):
+        raise reader.fail(node, path, "must be a list of attachments")
+    attachments = []
+    for index, item in enumerate(node.value):
+        where = f"{path}[{index}]"
+        fields = reader.mapping(item, where)
+        reader.only(fields, {"filename", "content_type", "file", "content"}, where)
+        if "filename" not in fields:
+            raise reader.fail(item, f"{where}.filename", "is required")
+        if ("file" in fields) == ("content" in fields):
+            raise reader.fail(item, where, "needs exactly one of file or content")
+        filename = reader.text(fields["filename"][1], f"{where}.filename")
+        content_type = (
+            reader.text(fields["content_type"][1], f"{where}.content_type")
+            if "content_type" in fields
+            else mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        )
+        if "content" in fields:
+            data = reader.text(fields["content"][1], f"{where}.content").encode("utf-8")
+        else:
+            file_node = fields["file"][1]
+            file_path = (reader.base / reader.text(file_node, f"{where}.file")).resolve()
+            try:
+                data = file_path.read_bytes()
+            except OSError:
+                missing = f"file not found: {file_path}"
+                raise reader.fail(file_node, f"{where}.file", missing) from None
+        attachments.append((filename, content_type, data))
+    return tuple(attachments)
 
 
 # ---------------------------------------------------------------------- playing
@@ -414,6 +452,9 @@ class Player:
         message["Date"] = format_datetime(self.stack.clock.peek().astimezone(UTC))
         message["Message-ID"] = f"<{uuid.uuid4().hex}@{domain}>"
         message.set_content(body)
+        for filename, content_type, data in step.attachments:
+            maintype, _, subtype = content_type.partition("/")
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
         for name, template in SES_PASS_HEADERS.items():
             message[name] = template.format(domain=domain, sender=sender)
         for name, value in step.headers.items():

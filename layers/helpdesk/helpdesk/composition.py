@@ -121,6 +121,14 @@ class Composition:
         )
 
     @cached_property
+    def acknowledge_notifier(self) -> Notifier:
+        """The acknowledge function's notifier: a relayed reply carries the agent's files,
+        read from the mail bucket."""
+        from dataclasses import replace
+
+        return replace(self.notifier, mail_store=self.mail_store)
+
+    @cached_property
     def router(self) -> Router:
         from dataclasses import replace
 

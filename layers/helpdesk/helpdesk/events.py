@@ -71,6 +71,10 @@ class AgentReplied(DomainEvent):
     sender: str = _wire("from")
     message: str = ""
     text: str = ""
+    # The status the same action set (equal when it set none): the relayed reply says in
+    # its own words what a change to pending or solved means, so no second mail is sent.
+    status: str = ""
+    previous_status: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ class StatusChanged(DomainEvent):
     previous_status: str
     by: str
     version: int | None = None
+    # True when an agent's reply of the same action tells the customer (AgentReplied).
+    in_reply: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,10 @@ class CommandRejected(DomainEvent):
     commands: list[str]
     key: str
     message_id: str | None
+    # An agent's mail that was valid but changed nothing: ``empty`` when it held no text, no
+    # note, no command and no file; ``unchanged`` the command lines already in effect.
+    empty: bool = False
+    unchanged: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,14 @@ def strip_quoted(text: str) -> str:
     the unquoted lines between and below ``>`` blocks.  When nothing would be left (a message
     that is only a quote), the whole text is returned rather than nothing.
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return new_part(text) or _tidy(_lines(text))
+
+
+def new_part(text: str) -> str:
+    """The new part of a plain-text reply, as :func:`strip_quoted`, but empty when the
+    message is only a quote: an agent's mail that quotes ours and adds nothing has nothing
+    to relay (a customer's is kept whole by :func:`strip_quoted` instead)."""
+    lines = _lines(text)
     normalised = [line.translate(_INVISIBLE_CHARS).strip() for line in lines]
     separators = _find_separators(normalised)
     kept: list[str] = []
@@ -108,8 +115,11 @@ def strip_quoted(text: str) -> str:
             break
         kept.append(lines[index])
         index += 1
-    new_part = _tidy(kept)
-    return new_part if new_part else _tidy(lines)
+    return _tidy(kept)
+
+
+def _lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def _next_non_blank(lines: Sequence[str], start: int) -> int | None:

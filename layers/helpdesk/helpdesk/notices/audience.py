@@ -91,9 +91,20 @@ def warning_recipients(assignee: str | None, team: str | None, config: Config) -
 def escalation_recipients(
     assignee: str | None, team: str | None, new_team: str | None, config: Config
 ) -> tuple[str, ...]:
-    """Who hears of a breach: the lead(s) of the ticket's team, of the team it is escalated
-    to, and the assignee, each once."""
-    addresses = [*team_leads(team, config), *team_leads(new_team, config)]
+    """Who hears of a breach from the breach itself: the lead(s) of the ticket's team and
+    the assignee, each once. When the ticket moves to ``new_team``, that team's leads hear
+    from route instead (:func:`new_team_leads`), once it knows who takes the ticket: a lead
+    who takes it gets one assignment that says why, not an escalation and an assignment."""
+    addresses = [*team_leads(team, config)]
     if assignee:
         addresses.append(assignee)
     return tuple(dict.fromkeys(address.lower() for address in addresses))
+
+
+def new_team_leads(
+    new_team: str, *, holder: str | None, told: tuple[str, ...], config: Config
+) -> tuple[str, ...]:
+    """The leads of the team a ticket was escalated to who still need to hear of it: not
+    the one who now holds it (their assignment says so), not those told of the breach."""
+    skip = {address.lower() for address in (*told, holder or "")}
+    return tuple(lead for lead in team_leads(new_team, config) if lead.lower() not in skip)

@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.clock import parse_iso
+from helpdesk.events import SlaBreached
 from helpdesk.notices import audience
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
-    from helpdesk.events import SlaBreached, SlaWarning
+    from helpdesk.events import SlaWarning, TicketEscalated
     from helpdesk.notices.desk import Notifier
 
 
@@ -54,6 +55,48 @@ def breached(notifier: Notifier, event: SlaBreached, now: datetime) -> None:
         recipients=audience.escalation_recipients(
             event.assignee, event.team, event.new_team, config
         ),
+        context=context,
+    )
+
+
+def escalated(
+    notifier: Notifier, event: TicketEscalated, *, holder: str | None, now: datetime
+) -> None:
+    """TicketEscalated, once route has decided who takes the ticket (``holder``, or None
+    while it waits in the new team's queue): the new team's leads hear of it, except the
+    one who holds it (their assignment mail says why) and those the breach told already.
+    The mail is the breach's escalation mail, sent under the same key as
+    :func:`breached`'s, so that a lead of both teams hears once."""
+    config = notifier.config
+    # helpdesk.services.sla_sweep.event_id: "<clock>:<kind>:<due>" (the due has colons).
+    clock, _kind, due = event.event_id.split(":", 2)
+    told = audience.escalation_recipients(event.assignee, event.previous_team, None, config)
+    ticket = notifier.repo.get_ticket(event.ref)
+
+    def context() -> dict[str, Any]:
+        return {
+            "team": event.previous_team or "",
+            "new_team": event.team,
+            "assignee": audience.agent_label(holder, config) if holder else None,
+            "customer_name": (event.contact or {}).get("name") or "",
+        }
+
+    breach = SlaBreached(
+        ref=event.ref,
+        event_id=event.event_id,
+        kind_of_event="breach",
+        clock=clock,
+        due=due,
+        priority=event.priority,
+        subject=event.subject,
+        policy=ticket.policy,
+    )
+    _send_each(
+        notifier,
+        breach,
+        now,
+        kind="escalation",
+        recipients=audience.new_team_leads(event.team, holder=holder, told=told, config=config),
         context=context,
     )
 

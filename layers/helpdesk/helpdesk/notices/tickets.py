@@ -8,10 +8,13 @@ marked automatic, so the customer's autoresponder may answer it as it would any 
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk.clock import parse_iso
+from helpdesk.errors import NotFound
 from helpdesk.notices import audience
 
 if TYPE_CHECKING:
@@ -22,7 +25,7 @@ if TYPE_CHECKING:
         TicketAssigned,
         TicketOpened,
     )
-    from helpdesk.model import Contact, Message, Ticket
+    from helpdesk.model import AttachmentMeta, Contact, Message, Ticket
     from helpdesk.notices.desk import Notifier
     from helpdesk.notices.outbound import SendResult
 
@@ -30,6 +33,14 @@ if TYPE_CHECKING:
 PROGRESS_STATUSES = frozenset({"pending", "solved"})
 EARLIER_TICKETS_SHOWN = 5
 ACKNOWLEDGEMENT = ("acknowledgement", "first")  # (kind, key): one per ticket
+# The last lines of an agent's text searched for their sign-off (signed_by).
+SIGN_OFF_LINES = 2
+# The files relayed with one reply, in raw bytes. SES's SendRawEmail (v1, which the desk
+# uses) takes a message of at most 10 MB after base64 encoding ("Service quotas in Amazon
+# SES"); base64 turns 3 bytes into 4 (RFC 2045 section 6.8), so 10 MB carries 7.5 MB of
+# files; 7 MB leaves room for the text, the HTML and the headers. A larger file stays on
+# the ticket and the reply names it.
+RELAY_ATTACHMENTS_MAX_BYTES = 7 * 1024 * 1024
 
 
 def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendResult | None:
@@ -74,7 +85,9 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
 
 
 def relay_agent_reply(notifier: Notifier, event: AgentReplied, now: datetime) -> None:
-    """AgentReplied: send the agent's text to the customer (and the people on Cc)."""
+    """AgentReplied: send the agent's text and files to the customer (and the people on
+    Cc), in one mail that also says what a status change of the same answer means (the
+    progress notice of that change is not sent: one mail per person per event)."""
     ticket = notifier.repo.get_ticket(event.ref)
     to, cc = audience.customer_and_participants(ticket)
     if not to:
@@ -82,15 +95,21 @@ def relay_agent_reply(notifier: Notifier, event: AgentReplied, now: datetime) ->
     messages = notifier.repo.messages(ticket.ref)
     reply = next((m for m in messages if m.id == event.message), None)
     agent_name = audience.agent_name(event.sender, notifier.config)
+    body = reply.text if reply is not None else event.text
+    attached, not_attached = _files_to_send(notifier, reply)
     rendered = notifier.render(
         "reply",
         audience.customer_language(ticket.language, notifier.config),
         {
             "ref": ticket.ref,
             "subject": ticket.subject,
-            "body": reply.text if reply is not None else event.text,
+            "body": body,
             "agent_name": agent_name,
             "helpdesk_name": notifier.config.helpdesk.name,
+            "status": _announced_status(event),
+            "signed": signed_by(body, agent_name),
+            "attachments": [{"filename": name, "size": len(data)} for name, _, data in attached],
+            "not_attached": [{"filename": a.filename, "size": a.size} for a in not_attached],
         },
     )
     parent, references = _thread(notifier, messages)
@@ -105,13 +124,62 @@ def relay_agent_reply(notifier: Notifier, event: AgentReplied, now: datetime) ->
         references=references,
         automatic=False,
     )
+    mail = replace(mail, attachments=tuple(attached))
     notifier.send(mail, key=str(event.message or event.text or ""), now=now)
+
+
+def _announced_status(event: AgentReplied) -> str:
+    """The status the reply announces: pending or solved, when the same answer set it."""
+    changed = event.status and event.status != event.previous_status
+    return event.status if changed and event.status in PROGRESS_STATUSES else ""
+
+
+def signed_by(text: str, name: str) -> bool:
+    """Whether ``text`` ends with the agent's own sign-off: one of its last
+    :data:`SIGN_OFF_LINES` non-blank lines holds the agent's configured name, or its first
+    word, as a word of its own ("Best, Lena", "Lena Berg", "-- Lena"). Then the relayed
+    reply adds only the desk's name below it, never the agent's name a second time."""
+    name_words = re.findall(r"\w+", name.casefold())
+    names = {" ".join(name_words), *name_words[:1]} - {""}
+    lines = [line for line in text.casefold().splitlines() if line.strip()]
+    for line in lines[-SIGN_OFF_LINES:]:
+        spaced = " ".join(re.findall(r"\w+", line))
+        if any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", spaced) for n in names):
+            return True
+    return False
+
+
+def _files_to_send(
+    notifier: Notifier, reply: Message | None
+) -> tuple[list[tuple[str, str, bytes]], list[AttachmentMeta]]:
+    """The reply's files that go with the mail (read from S3, in order, while they fit
+    within :data:`RELAY_ATTACHMENTS_MAX_BYTES`), and those kept on the ticket only."""
+    files = [a for a in (reply.attachments if reply else ()) if not a.inline]
+    attached: list[tuple[str, str, bytes]] = []
+    left: list[AttachmentMeta] = []
+    room = RELAY_ATTACHMENTS_MAX_BYTES
+    for meta in files:
+        if meta.key is None or meta.dropped is not None or notifier.mail_store is None:
+            left.append(meta)
+            continue
+        if meta.size > room:
+            left.append(meta)
+            continue
+        try:
+            data = notifier.mail_store.read(meta.key)
+        except NotFound:
+            left.append(meta)  # gone from the bucket: the reply still goes, naming it
+            continue
+        attached.append((meta.filename, meta.content_type, data))
+        room -= len(data)
+    return attached, left
 
 
 def progress(notifier: Notifier, event: StatusChanged, now: datetime) -> None:
     """StatusChanged: tell the customer when the ticket waits on them or is solved (at
-    most ``limits.outbound_per_ticket_per_hour`` such mails per ticket and hour)."""
-    if event.status not in PROGRESS_STATUSES:
+    most ``limits.outbound_per_ticket_per_hour`` such mails per ticket and hour), unless
+    the agent's reply of the same change tells them already (``in_reply``)."""
+    if event.status not in PROGRESS_STATUSES or event.in_reply:
         return
     ticket = notifier.repo.get_ticket(event.ref)
     to, _ = audience.customer_and_participants(ticket)
@@ -137,16 +205,29 @@ def progress(notifier: Notifier, event: StatusChanged, now: datetime) -> None:
 
 
 def command_rejected(notifier: Notifier, event: CommandRejected, now: datetime) -> None:
-    """CommandRejected: tell the agent what was wrong (nothing was changed or sent)."""
-    rendered = notifier.render(
-        "command_error",
-        audience.reader_language(event.agent, notifier.config),
-        {
-            "ref": event.ref,
-            "errors": list(event.errors or []),
-            "original_commands": list(event.commands or []),
-        },
-    )
+    """CommandRejected: tell the agent what was wrong (nothing was changed or sent), or,
+    for a valid mail that changed nothing, why nothing happened."""
+    language = audience.reader_language(event.agent, notifier.config)
+    if event.errors:
+        rendered = notifier.render(
+            "command_error",
+            language,
+            {
+                "ref": event.ref,
+                "errors": list(event.errors),
+                "original_commands": list(event.commands or []),
+            },
+        )
+    else:
+        rendered = notifier.render(
+            "nothing_changed",
+            language,
+            {
+                "ref": event.ref,
+                "empty": bool(event.empty) or not event.unchanged,
+                "unchanged": list(event.unchanged or []),
+            },
+        )
     incoming = str(event.message_id) if event.message_id else None
     mail = notifier.mail("error", event.ref, (event.agent,), rendered, in_reply_to=incoming)
     notifier.send(mail, key=str(event.key or ""), now=now)
@@ -187,6 +268,15 @@ def assignment(
     def due(name: str) -> str:
         value = sla.get(name)
         return format_local_datetime(parse_iso(value), timezone, language) if value else "-"
+
+    # The promises already broken and not kept since: an escalated ticket's new agent (who
+    # may also lead the new team) learns it here, in the one mail they get for it.
+    overdue = [
+        {"clock": clock, "due": due(f"{clock}_due")}
+        for clock in sla.get("breaches", ())
+        if sla.get(f"{clock}_due") and not sla.get(f"{clock}_at")
+    ]
+    escalate_to = config.policy(ticket.policy).escalate_to
 
     if request is None:
         messages = notifier.repo.messages(ticket.ref)
@@ -237,6 +327,8 @@ def assignment(
                     "commands_help"
                 ]
             ),
+            "overdue": overdue,
+            "escalated_to": ticket.team if overdue and ticket.team == escalate_to else "",
         },
     )
     # The agent's answer goes to the ticket's own address and threads by our Message-ID.

@@ -18,11 +18,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk.events import CommandRejected
+from helpdesk.mail.quotes import new_part
 from helpdesk.model import Ticket
 from helpdesk.services.commands import (
     AgentAction,
     Command,
     TicketClosed,
+    TicketEdit,
     carry_out,
     edit_from_commands,
     split_commands,
@@ -49,18 +51,25 @@ def has_agent_power(mail: ParsedMail, config: Config) -> bool:
 def take_agent_reply(
     intake: EmailIntake, ticket: Ticket, mail: ParsedMail, raw_key: str, now: datetime
 ) -> IntakeResult:
-    """Carry out an agent's mail on ``ticket``: all its commands and its reply, or nothing
-    at all and an error mail to the agent when any command is wrong."""
-    from helpdesk.services.email_intake import IntakeResult
+    """Carry out an agent's mail on ``ticket``: all its commands, its reply and its files,
+    or nothing at all and an error mail to the agent when any command is wrong. A mail that
+    would change nothing (no text, note, file or command, or only commands already in
+    effect) is never dropped in silence: the agent is told why and it is listed as
+    suppressed (``no_change``)."""
+    from helpdesk.services.email_intake import LISTED_ATTACHMENTS_MAX, IntakeResult
 
     sender = mail.sender.email.lower() if mail.sender else ""
     message_key = hashlib.sha256(raw_key.encode()).hexdigest()[:20]
-    text = split_commands(mail.text or "")
+    # Only what the agent wrote above the quote of our mail: a mail that is only the quote
+    # relays nothing (the parser keeps a customer's quote-only mail whole instead).
+    text = split_commands(new_part(mail.text or ""))
     # A resent mail arrives under a new S3 key with its Message-ID unchanged (RFC 5322
     # §3.6.4): claiming the Message-ID carries it out once however often it arrives.
     claim = (
         Claim("message", mail.message_id, sender) if mail.message_id else Claim("delivery", raw_key)
     )
+    # Files the agent attached (an image inside a signature is not one of them).
+    files = [a for a in mail.attachments[:LISTED_ATTACHMENTS_MAX] if not a.inline]
     edit, problems = edit_from_commands(text.commands, intake.config)
     if ticket.status == "closed":
         problems.append(
@@ -68,8 +77,24 @@ def take_agent_reply(
             " opens a new ticket linked to it"
         )
     if not problems:
-        if edit.is_empty and not text.reply and not text.note:
-            return IntakeResult("skipped", ticket.ref)
+        if not text.reply and not text.note and not files:
+            unchanged = _in_effect(edit, text.commands, ticket)
+            if unchanged is not None:
+                _tell_no_change(
+                    intake,
+                    ticket.ref,
+                    sender,
+                    unchanged,
+                    mail=mail,
+                    raw_key=raw_key,
+                    key=message_key,
+                    claim=claim,
+                    now=now,
+                )
+                return IntakeResult("unchanged", ticket.ref, ["no_change"])
+        # Kept as an inbound customer's files are: the same size and count limits, safe
+        # names, under the message's key (the raw mail with every part is already in S3).
+        attachments = intake._store_attachments(message_key, tuple(files), [])
         action = AgentAction(
             agent=sender,
             agent_name=mail.sender.name if mail.sender else "",
@@ -80,6 +105,7 @@ def take_agent_reply(
             message_id=mail.message_id,
             subject=mail.subject,
             raw_key=raw_key,
+            attachments=attachments,
             claim=claim,
         )
         try:
@@ -100,6 +126,66 @@ def take_agent_reply(
         now=now,
     )
     return IntakeResult("rejected", ticket.ref)
+
+
+def _in_effect(edit: TicketEdit, commands: Sequence[Command], ticket: Ticket) -> list[str] | None:
+    """The command lines of a mail whose every command sets what ``ticket`` already has
+    (none for an empty mail); None when the mail changes something."""
+    wanted = (
+        (edit.status, ticket.status),
+        (edit.priority, ticket.priority),
+        (edit.assignee, ticket.assignee),
+        (edit.team, ticket.team),
+    )
+    if any(value is not None and value != current for value, current in wanted):
+        return None
+    if any(tag not in ticket.tags for tag in edit.tags):
+        return None
+    return [command.line for command in commands if command.name != "note"]
+
+
+def _tell_no_change(
+    intake: EmailIntake,
+    ref: str,
+    agent: str,
+    unchanged: list[str],
+    *,
+    mail: ParsedMail,
+    raw_key: str,
+    key: str,
+    claim: Claim,
+    now: datetime,
+) -> None:
+    """Record on the ticket that the agent's mail changed nothing and tell the agent why
+    (the notice of ``CommandRejected``, in the agent's language); list it as suppressed."""
+    told = CommandRejected(
+        ref=ref,
+        agent=agent,
+        errors=[],
+        commands=list(unchanged),
+        key=key,
+        message_id=mail.message_id,
+        empty=not unchanged,
+        unchanged=list(unchanged),
+    )
+
+    def record(ticket: Ticket) -> TicketChange:
+        return TicketChange(
+            before=ticket,
+            after=replace(ticket, updated_at=now),
+            at=now,
+            events=[told],
+            history=[("agent_mail_changed_nothing", {"by": agent, "commands": unchanged})],
+            claims=[claim],
+        )
+
+    try:
+        change_ticket(intake.uow, ref, record)
+    except AlreadyClaimed:
+        return  # the same mail again (perhaps under another key): told and listed once
+    intake.repo.record_suppressed(
+        at=now, reason="no_change", sender=agent, subject=mail.subject, raw_key=raw_key, ref=ref
+    )
 
 
 def _reject(

@@ -32,7 +32,7 @@ from helpdesk.events import (
     TeamChanged,
     TicketAssigned,
 )
-from helpdesk.model import PRIORITIES, Direction, Message, Ticket
+from helpdesk.model import PRIORITIES, AttachmentMeta, Direction, Message, Ticket
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
@@ -250,6 +250,9 @@ class AgentAction:
     message_id: str | None = None
     subject: str | None = None
     raw_key: str | None = None
+    # The files of the agent's mail, already kept in S3: they go with the reply to the
+    # customer (with the note, inside the desk, when the mail is a #note).
+    attachments: tuple[AttachmentMeta, ...] = ()
     # A marker that must not exist yet (an inbound delivery): a retried delivery of the
     # same mail finds it and changes nothing twice.
     claim: Claim | None = None
@@ -289,7 +292,8 @@ def carry_out(
         updated = apply(
             ticket,
             Change(
-                agent_reply=bool(action.reply),
+                # A file sent to the customer is an answer as much as a text is.
+                agent_reply=bool(action.reply or (action.attachments and action.note is None)),
                 status=edit.status,
                 priority=edit.priority,
                 team=edit.team,
@@ -327,8 +331,11 @@ NOTE: Direction = "note"
 
 
 def _messages(action: AgentAction, ref: str, now: datetime) -> list[Message]:
-    """The reply (to the customer) and the note (inside the desk) the action writes."""
+    """The reply (to the customer) and the note (inside the desk) the action writes; the
+    mail's files go with the note when there is one, else with the reply (a reply may be
+    files alone)."""
     key = action.message_key or now.strftime("%Y%m%d%H%M%S%f")
+    files_with: Direction = NOTE if action.note is not None else OUT
     written = [
         Message(
             id=message_id,
@@ -337,16 +344,17 @@ def _messages(action: AgentAction, ref: str, now: datetime) -> list[Message]:
             author=action.agent,
             author_name=action.agent_name,
             at=now,
-            text=text,
+            text=text or "",
             subject=action.subject if direction == "out" else None,
             message_id=action.message_id if direction == "out" else None,
             raw_key=action.raw_key,
+            attachments=action.attachments if direction == files_with else (),
         )
         for direction, message_id, text in (
             (OUT, action.message_key or f"r{key}", action.reply),
             (NOTE, (action.message_key or f"n{key}") + "-note", action.note),
         )
-        if text
+        if text or (direction == files_with and action.attachments)
     ]
     return written
 
@@ -356,7 +364,7 @@ def _history(
 ) -> list[tuple[str, dict[str, Any]]]:
     by = action.agent
     entries: list[tuple[str, dict[str, Any]]] = []
-    if action.reply:
+    if action.reply or (action.attachments and action.note is None):
         entries.append(("agent_replied", {"from": by}))
     if action.note:
         entries.append(("note", {"from": by}))
@@ -385,6 +393,8 @@ def _events(
                 sender=action.agent,
                 message=reply.id,
                 text=reply.text[:EVENT_TEXT_LIMIT],
+                status=after.status,
+                previous_status=before.status,
             )
         )
     if after.status != before.status:
@@ -395,6 +405,7 @@ def _events(
                 previous_status=before.status,
                 by=action.agent,
                 version=after.version,
+                in_reply=reply is not None,
             )
         )
     if after.assignee != before.assignee and after.assignee not in (None, action.agent):

@@ -81,7 +81,9 @@ THREAD_LOOKUPS = 10
 class IntakeResult:
     """What became of one inbound message (for logs and tests)."""
 
-    outcome: str  # "opened" | "appended" | "duplicate" | "suppressed" | "skipped"
+    # "opened" | "appended" | "duplicate" | "suppressed" | "skipped", and for an agent's
+    # mail "rejected" (a wrong command) | "unchanged" (the agent is told why)
+    outcome: str
     ref: str | None = None
     suppressed: list[str] = field(default_factory=list)
 

@@ -37,7 +37,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.effects import StartWaiting, StopWaiting, TakeSlot, holder
+from helpdesk.events import TicketEscalated, parse
 from helpdesk.model import ACTIVE_STATUSES, UNATTENDED_FLAGS, Ticket
+from helpdesk.notices import sla as sla_notices
 from helpdesk.notices import tickets as ticket_notices
 from helpdesk.ports import Known
 from helpdesk.unit_of_work import (
@@ -91,9 +93,14 @@ class Router:
             raise ValueError(f"route does not act on {detail_type!r} events")
         if detail_type == "CapacityFreed":
             return self.fill_freed_slot(detail, event_id=event_id, now=now)
-        return self.route(
+        result = self.route(
             str(detail["ref"]), event_id=event_id, now=now, known=Known.from_detail(detail)
         )
+        escalation = parse(detail_type, dict(detail))
+        if isinstance(escalation, TicketEscalated) and result.outcome != "missing":
+            # The new team's leads hear once route knows who took the ticket.
+            sla_notices.escalated(self.notifier, escalation, holder=result.agent, now=now)
+        return result
 
     def route(
         self, ref: str, *, event_id: str, now: datetime, known: Known | None = None
