@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -16,8 +18,17 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from helpdesk.notices import Notifier
+
 logger = Logger()
 root = Composition()
+
+
+@cache
+def notifier() -> Notifier:
+    # A customer's message relayed to the agent carries her files and her whole text, both
+    # read from the raw-mail bucket.
+    return replace(root.notifier, mail_store=root.mail_store)
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -27,7 +38,7 @@ def record_handler(record: SQSRecord) -> None:
 
     typed = events.parse(event.detail_type, event.detail)
     if typed is not None:
-        notices.handle(typed, root.notifier, now=clock.now())
+        notices.handle(typed, notifier(), now=clock.now())
 
 
 @logger.inject_lambda_context

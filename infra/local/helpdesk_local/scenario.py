@@ -257,7 +257,7 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
     if kind == "form":
         return FormStep({key: reader.value(value) for key, (_, value) in fields.items()})
     if kind == "reply":
-        reader.only(fields, {"ticket", "from", "text", "headers", "subject"}, path)
+        reader.only(fields, {"ticket", "from", "text", "headers", "subject", "attachments"}, path)
         for required in ("ticket", "from", "text"):
             if required not in fields:
                 raise reader.fail(body, f"{path}.{required}", "is required")
@@ -280,6 +280,9 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
             subject=reader.text(fields["subject"][1], f"{path}.subject")
             if "subject" in fields
             else None,
+            attachments=_attachments(reader, fields["attachments"][1], f"{path}.attachments")
+            if "attachments" in fields
+            else (),
         )
     reader.only(fields, {"ticket", "score", "comment", "effort"}, path)
     for required in ("ticket", "score"):
@@ -295,6 +298,45 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
         if "effort" in fields
         else None,
     )
+
+
+def _attachments(reader: _Reader, node: yaml.Node, path: str) -> tuple[tuple[str, str, bytes], ...]:
+    """A reply's files: each ``{file: path}`` (relative to the scenario) or ``{name: ...,
+    text: ...}``, with an optional ``content_type`` (else guessed from the name)."""
+    import mimetypes
+
+    if not isinstance(node, yaml.SequenceNode):
+        raise reader.fail(node, path, "must be a list of files")
+    files = []
+    for index, item in enumerate(node.value):
+        where = f"{path}[{index}]"
+        fields = reader.mapping(item, where)
+        reader.only(fields, {"file", "name", "text", "content_type"}, where)
+        if ("file" in fields) == ("text" in fields):
+            raise reader.fail(item, where, "needs exactly one of file or text")
+        if "file" in fields:
+            file_node = fields["file"][1]
+            file_path = (reader.base / reader.text(file_node, f"{where}.file")).resolve()
+            try:
+                data = file_path.read_bytes()
+            except OSError:
+                raise reader.fail(
+                    file_node, f"{where}.file", f"file not found: {file_path}"
+                ) from None
+            name = file_path.name
+        else:
+            if "name" not in fields:
+                raise reader.fail(item, f"{where}.name", "is required with text")
+            data = reader.text(fields["text"][1], f"{where}.text").encode("utf-8")
+        if "name" in fields:
+            name = reader.text(fields["name"][1], f"{where}.name")
+        content_type = (
+            reader.text(fields["content_type"][1], f"{where}.content_type")
+            if "content_type" in fields
+            else mimetypes.guess_type(name)[0] or "application/octet-stream"
+        )
+        files.append((name, content_type, data))
+    return tuple(files)
 
 
 # ---------------------------------------------------------------------- playing
@@ -414,6 +456,9 @@ class Player:
         message["Date"] = format_datetime(self.stack.clock.peek().astimezone(UTC))
         message["Message-ID"] = f"<{uuid.uuid4().hex}@{domain}>"
         message.set_content(body)
+        for filename, content_type, data in step.attachments:
+            maintype, _, subtype = content_type.partition("/")
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
         for name, template in SES_PASS_HEADERS.items():
             message[name] = template.format(domain=domain, sender=sender)
         for name, value in step.headers.items():
