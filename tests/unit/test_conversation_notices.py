@@ -291,3 +291,39 @@ def test_a_team_names_who_hears_unassigned_messages_as_lead_or_members() -> None
             team.model_dump(by_alias=True) | {"notify_unassigned": "everyone"}
         )
     assert team.notify_unassigned == "lead"
+
+
+# ---------------------------------------------------------------------- the events' sources
+def test_a_customers_follow_up_names_its_message_for_the_relay() -> None:
+    from test_email_intake_on_fakes import Desk as IntakeDesk
+    from test_email_intake_on_fakes import follow_up
+
+    from helpdesk import events
+
+    desk = IntakeDesk()
+    ticket = desk.opened()
+    desk.deliver("m2", follow_up("Any news?"), at=NOW + timedelta(hours=1))
+
+    replied = desk.uow.events()[-1]
+    assert isinstance(replied, events.CustomerReplied)
+    [message] = [m for m in desk.uow.messages(ticket.ref) if m.text == "Any news?"]
+    assert replied.message == message.id
+
+
+def test_an_agents_note_is_told_with_its_message_and_its_author() -> None:
+    from test_commands_on_fakes import carried_out
+    from test_commands_on_fakes import desk as command_desk
+
+    from helpdesk import events
+    from helpdesk.services.commands import AgentAction
+
+    uow, ticket = command_desk()
+    carried_out(uow, ticket, AgentAction(agent=WEI, note="She called: refund instead."))
+
+    [note] = [m for m in uow.messages(ticket.ref) if m.direction == "note"]
+    [added] = [e for e in uow.events() if isinstance(e, events.NoteAdded)]
+    assert (added.sender, added.message, added.text) == (
+        WEI,
+        note.id,
+        "She called: refund instead.",
+    )
