@@ -327,3 +327,13 @@ def test_an_agents_note_is_told_with_its_message_and_its_author() -> None:
         note.id,
         "She called: refund instead.",
     )
+
+
+def test_a_participant_without_a_name_is_named_by_address_not_as_the_contact() -> None:
+    desk = RelayDesk()
+    carls = replace(annas_reply(), author="carl@example.com", author_name="")
+    desk.add(annas_ticket(participants=["carl@example.com"]), carls)
+    desk.on("CustomerReplied", **replied(**{"from": "carl@example.com"}))
+
+    [(mail, _)] = desk.mailer.sent
+    assert mail["Subject"] == "[#HD-AAAAAA] carl@example.com wrote: Where is my order?"

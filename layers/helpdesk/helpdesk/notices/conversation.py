@@ -114,18 +114,14 @@ def _relay(
     *,
     now: datetime,
 ) -> None:
+    if not recipients:
+        return
     config = notifier.config
     whole = notifier.whole(message)
-    files: list[RelayedFile] | None = None  # read once, for the first reader
+    files = _files(notifier, message, config.limits.relay_attachment_max_bytes)
     note = message.direction == "note"
-    author = (
-        audience.agent_name(message.author, config)
-        if note
-        else message.author_name or ticket.contact_name or message.author
-    )
+    author = audience.agent_name(message.author, config) if note else _writer(message, ticket)
     for recipient in recipients:
-        if files is None:
-            files = _files(notifier, message, config.limits.relay_attachment_max_bytes)
         language = audience.reader_language(recipient, config)
         due_reply, due_resolution = _due(ticket, config, language)
         rendered = notifier.render(
@@ -158,6 +154,16 @@ def _relay(
         mail = _with_attachments(mail, files)
         # One mail per message and reader: a redelivered event finds it sent.
         notifier.send(mail, key=f"{message.id}:{recipient}", now=now)
+
+
+def _writer(message: Message, ticket: Ticket) -> str:
+    """How the mail names the customer who wrote: their name in the mail, else the
+    contact's name when the contact wrote (a participant on Cc is not the contact)."""
+    if message.author_name:
+        return message.author_name
+    if message.author.lower() == ticket.contact_email.lower() and ticket.contact_name:
+        return ticket.contact_name
+    return message.author
 
 
 def _with_attachments(mail: OutboundMail, files: list[RelayedFile]) -> OutboundMail:
