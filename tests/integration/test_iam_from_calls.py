@@ -55,10 +55,13 @@ steps:
       ticket: 2
       from: agent
       text: "#assign Lena"
+  # Anna's answer with her receipt is mailed to her agent, the file attached (read from S3).
   - reply:
       ticket: 1
       from: customer
       text: Any news?
+      attachments:
+        - {name: receipt.txt, text: "Order 1234, paid 23 November"}
   - reply:
       ticket: 1
       from: agent

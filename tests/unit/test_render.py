@@ -107,6 +107,23 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             "overdue": [{"clock": "first_response", "due": PROMISED[language]}],
             "escalated_to": "tier2",
         },
+        "customer_message": ticket
+        | {
+            "note": False,
+            "author": "Lena Schmidt",
+            "author_email": "lena@customer.example",
+            "message_text": "It jams again.\nPhoto attached.",
+            "status": "open",
+            "due_reply": PROMISED[language],
+            "due_resolution": "-",
+            "attachments": [
+                {"filename": "jam.jpg", "size": 1_234_567, "state": "attached"},
+                {"filename": "video.mp4", "size": 9_000_000, "state": "kept"},
+                {"filename": "tool.exe", "size": 532, "state": "dropped"},
+            ],
+            "attachment_limit": 5_000_000,
+            "helpdesk_name": "Example Support",
+        },
         "warning": ticket
         | {"clock": "first_response", "due": PROMISED[language], "priority": "high"},
         "escalation": ticket

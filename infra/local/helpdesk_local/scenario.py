@@ -302,28 +302,25 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
 
 
 def _attachments(reader: _Reader, node: yaml.Node, path: str) -> tuple[tuple[str, str, bytes], ...]:
-    """A reply's attachments: each a filename, an optional content_type, and exactly one of
-    file (a path relative to the scenario) or content (text, sent as UTF-8)."""
+    """A reply's files: each ``{file: path}`` (relative to the scenario) or inline
+    ``content`` (or ``text``: the same, sent as UTF-8) with its ``filename`` (or ``name``),
+    and an optional ``content_type`` (else guessed from the name). A ``filename`` also
+    renames a ``file``."""
     if not isinstance(node, yaml.SequenceNode):
         raise reader.fail(node, path, "must be a list of attachments")
     attachments = []
     for index, item in enumerate(node.value):
         where = f"{path}[{index}]"
         fields = reader.mapping(item, where)
-        reader.only(fields, {"filename", "content_type", "file", "content"}, where)
-        if "filename" not in fields:
-            raise reader.fail(item, f"{where}.filename", "is required")
-        if ("file" in fields) == ("content" in fields):
-            raise reader.fail(item, where, "needs exactly one of file or content")
-        filename = reader.text(fields["filename"][1], f"{where}.filename")
-        content_type = (
-            reader.text(fields["content_type"][1], f"{where}.content_type")
-            if "content_type" in fields
-            else mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        )
-        if "content" in fields:
-            data = reader.text(fields["content"][1], f"{where}.content").encode("utf-8")
-        else:
+        reader.only(fields, {"filename", "name", "content_type", "file", "content", "text"}, where)
+        inline = [key for key in ("content", "text") if key in fields]
+        if len(inline) + ("file" in fields) != 1:
+            raise reader.fail(item, where, "needs exactly one of file, content or text")
+        names = [key for key in ("filename", "name") if key in fields]
+        if len(names) > 1:
+            raise reader.fail(item, where, "takes filename or name, not both")
+        name = reader.text(fields[names[0]][1], f"{where}.{names[0]}") if names else ""
+        if "file" in fields:
             file_node = fields["file"][1]
             file_path = (reader.base / reader.text(file_node, f"{where}.file")).resolve()
             try:
@@ -331,7 +328,17 @@ def _attachments(reader: _Reader, node: yaml.Node, path: str) -> tuple[tuple[str
             except OSError:
                 missing = f"file not found: {file_path}"
                 raise reader.fail(file_node, f"{where}.file", missing) from None
-        attachments.append((filename, content_type, data))
+            name = name or file_path.name
+        else:
+            if not name:
+                raise reader.fail(item, f"{where}.filename", "is required")
+            data = reader.text(fields[inline[0]][1], f"{where}.{inline[0]}").encode("utf-8")
+        content_type = (
+            reader.text(fields["content_type"][1], f"{where}.content_type")
+            if "content_type" in fields
+            else mimetypes.guess_type(name)[0] or "application/octet-stream"
+        )
+        attachments.append((name, content_type, data))
     return tuple(attachments)
 
 

@@ -164,6 +164,15 @@ def outbox(stack: LocalStack) -> list[dict[str, Any]]:
                 "text": _body(message, "plain") or "",
                 "html": _body(message, "html"),
                 "headers": headers,
+                "attachments": [
+                    {
+                        "filename": part.get_filename() or "",
+                        "content_type": part.get_content_type(),
+                        "size": len(part.get_payload(decode=True) or b""),
+                    }
+                    for part in message.iter_attachments()
+                    if isinstance(part, EmailMessage)
+                ],
             }
         )
     return mails

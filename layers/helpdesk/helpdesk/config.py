@@ -421,6 +421,9 @@ class Team(_Section):
     name: Name
     lead: EmailAddress | None = None
     listed_leads: tuple[EmailAddress, ...] = Field(default=(), alias="leads")
+    # Who hears a customer's message on a ticket nobody holds: the lead(s), one accountable
+    # reader (the default), or every agent of the team who is not away.
+    notify_unassigned: Literal["lead", "members"] = "lead"
 
     @property
     def leads(self) -> tuple[str, ...]:
@@ -509,6 +512,10 @@ FREE_MAIL_DOMAINS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+# 6 MB of attachments are 8 MB in base64, leaving room for the texts under SES's 10 MB.
+RELAY_ATTACHMENT_CEILING = 6_000_000
+
+
 class Limits(_Section):
     """Abuse and size limits. Caps on senders count mailboxes (plus tags, case and Gmail's
     dots removed: :func:`helpdesk.mail.mailbox.mailbox_key`), not spellings."""
@@ -526,6 +533,20 @@ class Limits(_Section):
     form_per_ip_per_hour: Count = 20
     outbound_per_recipient_per_hour: Count = 20
     outbound_per_ticket_per_hour: Count = 10
+    # Bytes of a customer's attachments mailed along with their message to the agent, all
+    # together; the rest are listed, kept with the ticket (docs/SECURITY.md).
+    relay_attachment_max_bytes: Count = 5_000_000
+
+    @model_validator(mode="after")
+    def _relayed_attachments_fit_a_mail(self) -> Limits:
+        # SES SendRawEmail takes 10 MB per message after base64, which makes attachments a
+        # third larger ("Service quotas in Amazon SES"); the texts need room too.
+        if self.relay_attachment_max_bytes > RELAY_ATTACHMENT_CEILING:
+            raise ValueError(
+                f"relay_attachment_max_bytes must be at most {RELAY_ATTACHMENT_CEILING}"
+                " (SES takes 10 MB per mail, and base64 makes attachments a third larger)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _domain_cap_holds_a_mailbox(self) -> Limits:

@@ -64,6 +64,9 @@ class CustomerReplied(DomainEvent):
     text: str = ""
     status: str = ""
     previous_status: str = ""
+    # The id of the message on the ticket (its attachments and whole text are read from
+    # it); empty in events of the version before issue 16.
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,16 @@ class AgentReplied(DomainEvent):
     # its own words what a change to pending or solved means, so no second mail is sent.
     status: str = ""
     previous_status: str = ""
+
+
+@dataclass(frozen=True)
+class NoteAdded(DomainEvent):
+    """An agent wrote an internal note (by ``#note`` or the agent API); the customer never
+    sees it, the assignee hears of it when a colleague wrote it."""
+
+    sender: str = _wire("from")
+    message: str = ""
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -185,6 +198,7 @@ KINDS: dict[str, type[DomainEvent]] = {
         TicketOpened,
         CustomerReplied,
         AgentReplied,
+        NoteAdded,
         StatusChanged,
         TicketAssigned,
         TeamChanged,
@@ -200,9 +214,7 @@ KINDS: dict[str, type[DomainEvent]] = {
 
 # Events no consumer acts on yet, and why: each is still recorded in the outbox and on the
 # bus (an ops tool or a later consumer may subscribe without a change here).
-UNCONSUMED: dict[str, str] = {
-    "CustomerReplied": "kept on the ticket's record; relaying it to the assignee is issue 16",
-}
+UNCONSUMED: dict[str, str] = {}
 
 
 def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
@@ -264,6 +276,7 @@ __all__ = [
     "CommandRejected",
     "CustomerReplied",
     "DomainEvent",
+    "NoteAdded",
     "SlaBreached",
     "SlaWarning",
     "StatusChanged",

@@ -39,6 +39,7 @@ KIND_WORDS = {
     "alert": "low-score alert",
     "report": "report",
     "error": "command error",
+    "relay": "relayed message",  # a customer's message (or a colleague's note) to the agent
 }
 
 
@@ -124,8 +125,31 @@ def _narrate_changes(before: dict[str, Any], after: dict[str, Any]) -> None:
         _say(
             f"      ✉ {_local(mail.get('at'))} {kind} to {', '.join(mail['to'])}: {mail['subject']}"
         )
+        if mail["kind"] == "relay":
+            _narrate_relay(mail)
     for entry in after["suppressed"][len(before["suppressed"]) :]:
         _say(f"      ⊘ no answer to {entry['from']} ({entry['reason'].replace('_', ' ')})")
+
+
+def _narrate_relay(mail: dict[str, Any]) -> None:
+    """What the agent reads in a relayed message: its words, the ticket's state, its files
+    (answering that mail answers the customer)."""
+    quoted = [line[2:] for line in mail["text"].splitlines() if line.startswith("> ")]
+    if quoted:
+        words = " ".join(quoted)
+        _say(f"        “{words[:70]}{'…' if len(words) > 70 else ''}”")
+    facts = [
+        line.split(":", 1)[1].strip()
+        for line in mail["text"].splitlines()
+        if line.startswith(("Status:", "Next answer:"))
+    ]
+    files = [a["filename"] for a in mail.get("attachments", [])]
+    details = [
+        f"status {facts[0]}" if facts else "",
+        f"next answer {facts[1]}" if len(facts) > 1 else "",
+    ]
+    details.append(f"attached: {', '.join(files)}" if files else "")
+    _say("        " + "; ".join(d for d in details if d) + " (a reply to it answers the customer)")
 
 
 def run_demo(*, fast: bool = False) -> int:

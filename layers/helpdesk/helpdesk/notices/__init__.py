@@ -4,10 +4,10 @@
 :mod:`helpdesk.events`) to the function that mails about it; an event no notice follows
 mails nobody. Who hears about an event and in which language is decided in
 :mod:`~helpdesk.notices.audience`; each family of notices is a module with one function per
-notice (:mod:`~.tickets`, :mod:`~.sla`, :mod:`~.surveys`, :mod:`~.reports`); every mail is
-put together by :meth:`Notifier.mail` and sent once by :meth:`Notifier.send`
-(:mod:`~.outbound`). The acknowledge function feeds every event here; route, the survey
-dispatch and the report run call their family's function directly.
+notice (:mod:`~.tickets`, :mod:`~.conversation`, :mod:`~.sla`, :mod:`~.surveys`,
+:mod:`~.reports`); every mail is put together by :meth:`Notifier.mail` and sent once by
+:meth:`Notifier.send` (:mod:`~.outbound`). The acknowledge function feeds every event here;
+route, the survey dispatch and the report run call their family's function directly.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk import events
-from helpdesk.notices import sla, surveys, tickets
+from helpdesk.notices import conversation, sla, surveys, tickets
 from helpdesk.notices.desk import Notifier
 
 # The event's class -> the notice it calls for; each takes (notifier, event, now).
@@ -30,6 +30,8 @@ NOTICES: dict[type[events.DomainEvent], Callable[[Notifier, Any, datetime], obje
     events.SlaWarning: sla.warning,
     events.SlaBreached: sla.breached,
     events.SurveyAnswered: surveys.low_score_alert,
+    events.CustomerReplied: conversation.customer_message,
+    events.NoteAdded: conversation.colleague_note,
 }
 
 

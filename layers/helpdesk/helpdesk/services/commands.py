@@ -28,6 +28,7 @@ from helpdesk.events import (
     EVENT_TEXT_LIMIT,
     AgentReplied,
     DomainEvent,
+    NoteAdded,
     StatusChanged,
     TeamChanged,
     TicketAssigned,
@@ -395,6 +396,17 @@ def _events(
                 text=reply.text[:EVENT_TEXT_LIMIT],
                 status=after.status,
                 previous_status=before.status,
+            )
+        )
+    note = next((m for m in messages if m.direction == "note"), None)
+    if note is not None:
+        # The assignee hears of a colleague's note (helpdesk.notices.conversation).
+        events.append(
+            NoteAdded(
+                ref=after.ref,
+                sender=action.agent,
+                message=note.id,
+                text=note.text[:EVENT_TEXT_LIMIT],
             )
         )
     if after.status != before.status:

@@ -522,6 +522,7 @@ class EmailIntake:
                         text=cut_utf8(message.text, EVENT_TEXT_BYTES),
                         status=updated.status,
                         previous_status=current.status,
+                        message=message.id,
                     )
                 )
             if updated.status != current.status:

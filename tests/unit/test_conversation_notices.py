@@ -1,0 +1,339 @@
+"""Agents hear their customers: a customer's message (and a colleague's note) reaches whoever
+works on the ticket by mail, with its text, the ticket's status and deadline, and the
+customer's files, once; read here as the agent's mail client reads the mail."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from test_notices import CONFIG, NOW, Desk, _kind, text
+
+import fakes
+from helpdesk.config import Config
+from helpdesk.model import AttachmentMeta, Message
+from helpdesk.notices import NOTICES, Notifier, handle
+from helpdesk.notices.conversation import customer_message_recipients
+
+ANNA = "anna@example.com"
+WEI = "wei@support.example"
+LENA = "lena@support.example"
+MARIA = "maria@support.example"
+PHOTO = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+OPENED = fakes.MONDAY_MORNING
+
+
+class RelayDesk(Desk):
+    """The notices with the raw-mail store (the acknowledge function reads attachments)."""
+
+    store: fakes.FakeMailStore
+
+    def __init__(self, config: Config = CONFIG) -> None:
+        super().__init__(config=config)
+        self.store = fakes.FakeMailStore()
+
+    @property
+    def notifier(self) -> Notifier:
+        return replace(super().notifier, mail_store=self.store)
+
+    def on(self, detail_type: str, now: Any = NOW, /, **detail: Any) -> None:
+        from helpdesk import events
+
+        event = events.parse(detail_type, detail)
+        assert event is not None
+        handle(event, self.notifier, now=now)
+
+    def mails_to(self, address: str) -> list[EmailMessage]:
+        return [mail for mail, to in self.mailer.sent if to == [address]]
+
+
+def annas_ticket(**changes: Any) -> Any:
+    """Anna's open ticket, Lena's, its first response due 13:55 in Berlin."""
+    held = {"ref": "HD-AAAAAA", "status": "open", "assignee": LENA}
+    return fakes.ticket(**(held | {"sla": fakes.started_clocks(CONFIG, OPENED)} | changes))
+
+
+def annas_reply(*attachments: AttachmentMeta, text: str = "The lid is cracked too.") -> Message:
+    return Message(
+        id="m2",
+        ticket="HD-AAAAAA",
+        direction="in",
+        author=ANNA,
+        author_name="Anna Schmidt",
+        at=NOW - timedelta(minutes=1),
+        text=text,
+        message_id="reply-2@example.com",
+        raw_key="inbound/reply-2",
+        attachments=attachments,
+    )
+
+
+def replied(message: str = "m2", **changes: Any) -> dict[str, Any]:
+    return {
+        "ref": "HD-AAAAAA",
+        "from": ANNA,
+        "text": "The lid is cracked too.",
+        "status": "open",
+        "previous_status": "pending",
+        "message": message,
+    } | changes
+
+
+def photo(name: str = "lid.png", size: int = len(PHOTO), **changes: Any) -> AttachmentMeta:
+    stored = {"key": f"attachments/m2/1-{name}"}
+    return AttachmentMeta(filename=name, content_type="image/png", size=size, **(stored | changes))
+
+
+def attached(mail: EmailMessage) -> list[tuple[str, str, bytes]]:
+    return [
+        (str(part.get_filename()), part.get_content_type(), part.get_payload(decode=True))
+        for part in mail.iter_attachments()
+    ]
+
+
+# ---------------------------------------------------------------------- the customer's message
+def test_the_assignee_reads_the_customers_new_message_with_status_deadline_and_file() -> None:
+    desk = RelayDesk()
+    desk.add(annas_ticket(), annas_reply(photo()))
+    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
+
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, to)] = desk.mailer.sent
+    assert to == [LENA]
+    assert _kind(mail) == "relay"
+    assert mail["Subject"] == "[#HD-AAAAAA] Anna Schmidt wrote: Where is my order?"
+    body = text(mail)
+    # The new text first, then what the ticket needs: its status and the promise in Berlin.
+    assert body.index("> The lid is cracked too.") < body.index("Status:")
+    assert "Status:       open" in body
+    assert "Next answer:  due Monday, 23 November 2026, 13:55 CET" in body
+    assert "lid.png (208 bytes): attached" in body
+    assert attached(mail) == [("lid.png", "image/png", PHOTO)]
+    # Answering it answers the customer: the reply goes to the ticket's own address.
+    assert mail["Reply-To"] == "support+hd-aaaaaa@support.example"
+    assert str(mail["From"].addresses[0].display_name) == "Anna Schmidt via Example Support"
+
+
+def test_a_redelivered_reply_event_mails_the_assignee_once() -> None:
+    desk = RelayDesk()
+    desk.add(annas_ticket(), annas_reply())
+    desk.on("CustomerReplied", **replied())
+    desk.on("CustomerReplied", **replied())
+
+    assert len(desk.mailer.sent) == 1
+
+
+def test_the_assignee_reads_it_in_their_own_language() -> None:
+    desk = RelayDesk()
+    desk.add(annas_ticket(assignee=WEI), annas_reply())
+    desk.on("CustomerReplied", **replied())
+
+    [mail] = desk.mails_to(WEI)
+    assert "来信" in mail["Subject"]
+    assert "状态：        处理中" in text(mail)
+    assert "2026年11月23日" in text(mail) and "13:55 CET" in text(mail)
+
+
+def test_while_nobody_holds_the_ticket_the_teams_lead_reads_the_message() -> None:
+    desk = RelayDesk()
+    desk.add(annas_ticket(assignee=None), annas_reply())
+    desk.on("CustomerReplied", **replied())
+
+    assert [to for _, to in desk.mailer.sent] == [[MARIA]]
+
+
+def members_config() -> Config:
+    teams = tuple(
+        team.model_copy(update={"notify_unassigned": "members"}) if team.name == "general" else team
+        for team in CONFIG.teams
+    )
+    agents = tuple(
+        agent.model_copy(update={"away": True}) if agent.email == WEI else agent
+        for agent in CONFIG.agents
+    )
+    return CONFIG.model_copy(update={"teams": teams, "agents": agents})
+
+
+def test_a_team_that_asks_for_it_hears_unassigned_messages_through_every_member_not_away() -> None:
+    config = members_config()
+    desk = RelayDesk(config)
+    desk.add(annas_ticket(assignee=None), annas_reply())
+    desk.on("CustomerReplied", **replied())
+
+    # Wei is away; Lena is the one member at work (the lead is no member of general).
+    assert [to for _, to in desk.mailer.sent] == [[LENA]]
+
+
+def test_who_hears_an_unassigned_message_falls_back_to_the_leads() -> None:
+    config = members_config()
+    nobody_at_work = config.model_copy(
+        update={"agents": tuple(a.model_copy(update={"away": True}) for a in config.agents)}
+    )
+    assert customer_message_recipients(annas_ticket(assignee=None), nobody_at_work) == (MARIA,)
+    gone = annas_ticket(assignee=None, team="gone")
+    assert customer_message_recipients(gone, CONFIG) == (MARIA, "omar@support.example")
+
+
+def test_files_beyond_the_relay_limit_are_listed_and_kept_not_mailed() -> None:
+    limits = CONFIG.limits.model_copy(update={"relay_attachment_max_bytes": 1000})
+    desk = RelayDesk(CONFIG.model_copy(update={"limits": limits}))
+    big = photo("scan.pdf", size=900)
+    small = photo("lid.png")
+    refused = photo("tool.exe", key=None, dropped="too_large")
+    desk.add(annas_ticket(), annas_reply(big, small, refused))
+    desk.store.objects[big.key or ""] = b"%PDF" + b"0" * 896
+    desk.store.objects[small.key or ""] = PHOTO
+
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, _)] = desk.mailer.sent
+    # In the customer's order while they fit: the scan (900) leaves no room for the photo.
+    assert [name for name, _, _ in attached(mail)] == ["scan.pdf"]
+    body = text(mail)
+    assert "lid.png (208 bytes): not attached, kept with the ticket" in body
+    assert "tool.exe (208 bytes): not kept (refused when the mail came in)" in body
+    assert "GET /agent/tickets/HD-AAAAAA" in body
+
+
+def test_inline_images_of_the_html_are_not_relayed_as_files() -> None:
+    desk = RelayDesk()
+    logo = photo("logo.png", inline=True, content_id="logo@x")
+    desk.add(annas_ticket(), annas_reply(logo))
+    desk.store.objects[logo.key or ""] = PHOTO
+
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, _)] = desk.mailer.sent
+    assert attached(mail) == []
+    assert "logo.png" not in text(mail)
+
+
+def test_an_event_from_before_the_message_field_relays_its_own_text() -> None:
+    desk = RelayDesk()
+    desk.add(annas_ticket())
+    desk.on("CustomerReplied", **replied(message=""))
+    desk.on("CustomerReplied", **replied(message=""))
+
+    [(mail, to)] = desk.mailer.sent
+    assert to == [LENA] and "> The lid is cracked too." in text(mail)
+
+
+def test_a_customers_html_reaches_the_agent_escaped() -> None:
+    desk = RelayDesk()
+    desk.add(annas_ticket(), annas_reply(text="<script>alert(1)</script> hello"))
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, _)] = desk.mailer.sent
+    html = mail.get_body(("html",))
+    assert html is not None
+    content = str(html.get_content())
+    assert "<script>" not in content and "&lt;script&gt;alert(1)&lt;/script&gt; hello" in content
+
+
+# ---------------------------------------------------------------------- a colleague's note
+def note(author: str, text: str = "Customer called: she wants a refund instead.") -> Message:
+    return Message(
+        id="n1-note", ticket="HD-AAAAAA", direction="note", author=author, at=NOW, text=text
+    )
+
+
+def noted(author: str) -> dict[str, Any]:
+    return {"ref": "HD-AAAAAA", "from": author, "message": "n1-note", "text": "x"}
+
+
+def test_a_colleagues_note_reaches_the_assignee() -> None:
+    desk = RelayDesk()
+    desk.add(annas_ticket(), note(WEI))
+    desk.on("NoteAdded", **noted(WEI))
+
+    [(mail, to)] = desk.mailer.sent
+    assert to == [LENA]
+    assert mail["Subject"] == "[#HD-AAAAAA] Note from Wei: Where is my order?"
+    assert "Wei left an internal note on HD-AAAAAA (the customer does not see it)" in text(mail)
+    assert "> Customer called: she wants a refund instead." in text(mail)
+
+
+@pytest.mark.parametrize("assignee", [LENA, None])
+def test_the_assignees_own_note_and_a_note_on_an_unheld_ticket_mail_nobody(
+    assignee: str | None,
+) -> None:
+    desk = RelayDesk()
+    desk.add(annas_ticket(assignee=assignee), note(LENA))
+    desk.on("NoteAdded", **noted(LENA.upper()))
+
+    assert desk.mailer.sent == []
+
+
+def test_both_events_are_heard_by_the_acknowledge_function() -> None:
+    from helpdesk import events
+
+    assert events.CustomerReplied in NOTICES and events.NoteAdded in NOTICES
+    assert events.UNCONSUMED == {}
+
+
+# ---------------------------------------------------------------------- the config
+def test_the_relay_limit_cannot_exceed_what_one_ses_mail_carries() -> None:
+    with pytest.raises(ValidationError, match="relay_attachment_max_bytes must be at most"):
+        CONFIG.limits.model_validate(
+            CONFIG.limits.model_dump() | {"relay_attachment_max_bytes": 8_000_000}
+        )
+
+
+def test_a_team_names_who_hears_unassigned_messages_as_lead_or_members() -> None:
+    team = CONFIG.teams[0]
+    with pytest.raises(ValidationError, match="notify_unassigned"):
+        type(team).model_validate(
+            team.model_dump(by_alias=True) | {"notify_unassigned": "everyone"}
+        )
+    assert team.notify_unassigned == "lead"
+
+
+# ---------------------------------------------------------------------- the events' sources
+def test_a_customers_follow_up_names_its_message_for_the_relay() -> None:
+    from test_email_intake_on_fakes import Desk as IntakeDesk
+    from test_email_intake_on_fakes import follow_up
+
+    from helpdesk import events
+
+    desk = IntakeDesk()
+    ticket = desk.opened()
+    desk.deliver("m2", follow_up("Any news?"), at=NOW + timedelta(hours=1))
+
+    replied = desk.uow.events()[-1]
+    assert isinstance(replied, events.CustomerReplied)
+    [message] = [m for m in desk.uow.messages(ticket.ref) if m.text == "Any news?"]
+    assert replied.message == message.id
+
+
+def test_an_agents_note_is_told_with_its_message_and_its_author() -> None:
+    from test_commands_on_fakes import carried_out
+    from test_commands_on_fakes import desk as command_desk
+
+    from helpdesk import events
+    from helpdesk.services.commands import AgentAction
+
+    uow, ticket = command_desk()
+    carried_out(uow, ticket, AgentAction(agent=WEI, note="She called: refund instead."))
+
+    [note] = [m for m in uow.messages(ticket.ref) if m.direction == "note"]
+    [added] = [e for e in uow.events() if isinstance(e, events.NoteAdded)]
+    assert (added.sender, added.message, added.text) == (
+        WEI,
+        note.id,
+        "She called: refund instead.",
+    )
+
+
+def test_a_participant_without_a_name_is_named_by_address_not_as_the_contact() -> None:
+    desk = RelayDesk()
+    carls = replace(annas_reply(), author="carl@example.com", author_name="")
+    desk.add(annas_ticket(participants=["carl@example.com"]), carls)
+    desk.on("CustomerReplied", **replied(**{"from": "carl@example.com"}))
+
+    [(mail, _)] = desk.mailer.sent
+    assert mail["Subject"] == "[#HD-AAAAAA] carl@example.com wrote: Where is my order?"
