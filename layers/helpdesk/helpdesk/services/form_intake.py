@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk import sla
+from helpdesk.config import FORM_TOPICS
 from helpdesk.errors import InvalidInput, TooLarge, UnsupportedMediaType
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
@@ -28,8 +29,9 @@ SUBJECT_MAX = 300
 ORDER_ID_MAX = 64
 SUBMISSION_ID_MAX = 64
 EMAIL_MAX = 254  # RFC 5321 §4.5.3.1.3: a path is at most 256 octets, brackets included
-# The choices of the form's category select; routing rules in the config may match them.
-FORM_CATEGORIES: tuple[str, ...] = ("general", "billing", "shipping", "technical")
+# The choices of the form's category select (its "topic"); the config's `form.topics` maps
+# them to categories, and routing rules may match those.
+FORM_CATEGORIES: tuple[str, ...] = FORM_TOPICS
 _SUBMISSION_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 _ADDRESS = re.compile(
     r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$"
