@@ -97,9 +97,7 @@ def test_a_desk_can_trust_the_customers_urgency_only_up_to_high() -> None:
 
 
 def test_a_topic_mapped_to_null_takes_the_default_category() -> None:
-    config = desk(
-        "default_category: other\nform: {topics: {general: null, shipping: orders}}\n"
-    )
+    config = desk("default_category: other\nform: {topics: {general: null, shipping: orders}}\n")
 
     assert triage(form(topic="general"), config).category == "other"
     assert triage(form(topic="shipping"), config).category == "orders"

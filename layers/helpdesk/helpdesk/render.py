@@ -33,6 +33,7 @@ __all__ = [
     "effort_labels",
     "format_duration_words",
     "format_local_datetime",
+    "page_words",
     "render",
     "render_page",
     "score_labels",
@@ -103,6 +104,16 @@ def render_page(
         raise LookupError(f"no words for {template!r} in {language!r} nor in {fallback_language!r}")
     folder = _template_language(template, ".html", language, fallback_language)
     return _environment().get_template(f"{folder}/{template}.html").render(context)
+
+
+def page_words(template: str, language: str, *, fallback_language: str = "en") -> Mapping[str, Any]:
+    """The words of the page ``template`` in ``language`` (else ``fallback_language``): its
+    ``[template]`` section of words.toml, for what a page's route says outside its markup
+    (the form's refusals, in the JSON its script shows)."""
+    for candidate in (_language_folder(language), _language_folder(fallback_language)):
+        if template in _catalogue(candidate):
+            return _html_words(candidate, template)
+    raise LookupError(f"no words for {template!r} in {language!r} nor in {fallback_language!r}")
 
 
 @lru_cache(maxsize=1)
