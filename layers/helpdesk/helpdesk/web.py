@@ -11,14 +11,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from helpdesk.errors import (
-    HelpdeskError,
-    InvalidInput,
-    MalformedInput,
-    RateLimited,
-    TooLarge,
-    UnsupportedMediaType,
-)
+from helpdesk.errors import HelpdeskError, InvalidInput, MalformedInput, RateLimited, TooLarge
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -167,20 +160,17 @@ def form_refusal(
     words = page_words("form_page", language, fallback_language=config.default_language)
     if isinstance(error, RateLimited):
         return {"message": words["too_many"]}
-    if isinstance(error, MalformedInput | UnsupportedMediaType):
-        return {"message": words["unsupported"]}
-    if isinstance(error, InvalidInput):
-        rule = error.rule if isinstance(error, FieldRefused) else None
-        if isinstance(error, TooLarge):
-            rule = "too_long"
-        if rule == "reload":
-            return {"message": words["errors"]["reload"]}
-        by_rule = form_field_errors(config, language).get(error.field, {})
-        if rule in by_rule:
-            return {"message": by_rule[rule]}
-        if isinstance(error, TooLarge):
-            return {"message": words["too_large"]}
-    return {"message": words["failed"]}
+    if not isinstance(error, InvalidInput):
+        return {"message": words["failed"]}
+    by_rule = form_field_errors(config, language).get(error.field, {})
+    if isinstance(error, TooLarge):
+        return {"message": by_rule.get("too_long", words["too_large"])}
+    if isinstance(error, FieldRefused) and error.rule == "reload":
+        return {"message": words["errors"]["reload"]}
+    if isinstance(error, FieldRefused) and error.rule in by_rule:
+        return {"message": by_rule[error.rule]}
+    # The body itself (not JSON, not an object, not JSON at all): the page did not send it.
+    return {"message": words["unsupported"]}
 
 
 def _posted_language(config: Config, body: str | None, *, is_base64_encoded: bool | None) -> str:
