@@ -33,7 +33,7 @@ def form_page() -> Response[str]:
 @app.post("/tickets")
 def submit() -> Response[str]:
     from helpdesk.http import json_answer
-    from helpdesk.web import request_text
+    from helpdesk.web import form_refusal, request_text
 
     event = app.current_event
 
@@ -51,7 +51,18 @@ def submit() -> Response[str]:
             _count_ticket_created()
         return answer
 
-    return json_answer(201, work)
+    # A refusal also says what is wrong in the page's language, for the page to show.
+    return json_answer(
+        201,
+        work,
+        explain=lambda error: form_refusal(
+            root.config,
+            error,
+            body=event.body,
+            is_base64_encoded=event.is_base64_encoded,
+            accept_language=event.headers.get("accept-language"),
+        ),
+    )
 
 
 def _count_ticket_created() -> None:

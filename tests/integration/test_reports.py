@@ -97,7 +97,7 @@ def test_the_daily_report_shows_the_hand_counted_figures(week: dict[str, Any]) -
     for expected in [
         "TICKETS CREATED: 3",
         "    form              3  ####################",
-        "    none              2  ####################",
+        "    general           2  ####################",
         "    billing           1  ##########",
         "    vip               1  ##########",
         "    en                3  ####################",
@@ -112,7 +112,7 @@ def test_the_daily_report_shows_the_hand_counted_figures(week: dict[str, Any]) -
         "  Customer effort (1 very easy .. 5 very hard): 2.5",
         "BACKLOG (open now): 1",
         "  general       1  1 day or less: 1, 2-3 days: 0, 4-7 days: 0, over a week: 0",
-        "  Categories: none 0 -> 2 (+2); billing 0 -> 1 (+1)",
+        "  Categories: general 0 -> 2 (+2); billing 0 -> 1 (+1)",
         "  Tags:       #outage 0 -> 1 (+1)",
         "  lena@support.example: 2 handled; first response median 3h 00m, p90 5h 30m; "
         "resolution median 5h 30m, p90 5h 30m; SLA 67%; CSAT 0% of 1 answer(s)",

@@ -28,10 +28,10 @@ def ticket(text: str = "Hello, I have a question.", **changes: str | None) -> Tr
     return replace(question, **changes)
 
 
-def test_a_plain_question_is_normal_priority_for_the_default_team() -> None:
+def test_a_plain_question_is_normal_priority_for_the_default_team_and_category() -> None:
     assert triage(ticket(), shipped()) == Triage(
         priority="normal",
-        category=None,
+        category="general",
         team="general",
         policy="standard",
         language="en",

@@ -61,6 +61,8 @@ __all__ = [
     "Config",
     "ConfigError",
     "ConfigProblem",
+    "FormSection",
+    "FormTopic",
     "HelpdeskSection",
     "Limits",
     "PolicyCondition",
@@ -85,6 +87,10 @@ __all__ = [
 Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITY_ORDER: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 Channel = Literal["email", "form"]
+# The topics the web form offers (each has its words in [form_page.categories] of every
+# language's words.toml); `form.topics` maps them to categories.
+FormTopic = Literal["general", "billing", "shipping", "technical"]
+FORM_TOPICS: tuple[FormTopic, ...] = get_args(FormTopic)
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 # Index = Python's date.weekday(): Monday is 0.
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -480,6 +486,30 @@ class RoutingRule(_Section):
     set_: RuleSet = Field(alias="set")
 
 
+class FormSection(_Section):
+    """What the web form's choices make of a ticket.
+
+    ``urgency``: the urgency a customer picks -> the ticket's priority before the routing
+    rules run (they may raise it, never lower it); an urgency not listed, or no map at all,
+    leaves the priority at normal. ``topics``: the topic picked -> the ticket's category (a
+    topic not listed is its own category; null gives no category, so ``default_category``
+    applies).
+    """
+
+    urgency: dict[Priority, Priority] = Field(default_factory=dict)
+    topics: dict[FormTopic, Name | None] = Field(default_factory=dict)
+
+    def priority_for(self, urgency: str | None) -> str | None:
+        """The base priority of a form ticket whose customer picked ``urgency``, or None."""
+        return next((p for u, p in self.urgency.items() if u == urgency), None)
+
+    def category_for(self, topic: str | None) -> str | None:
+        """The category of a form ticket whose customer picked ``topic``, or None."""
+        if not topic:
+            return None
+        return next((c for t, c in self.topics.items() if t == topic), topic)
+
+
 # --- the rest ----------------------------------------------------------------------------
 
 
@@ -591,6 +621,10 @@ class Config(_Section):
     agents: tuple[Agent, ...] = ()
     routing: tuple[RoutingRule, ...] = ()
     default_team: Name
+    # The category of a ticket that neither the form's topic nor a rule gives one, so that a
+    # mail and a form about nothing in particular land in the same report bucket.
+    default_category: Name | None = None
+    form: FormSection = FormSection()
     assignment: Literal["least_loaded", "round_robin"] = "least_loaded"
     surveys: Surveys = Surveys()
     limits: Limits = Limits()

@@ -11,7 +11,7 @@ with Retry-After).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -82,31 +82,37 @@ def json_response(
     )
 
 
-def error_response(error: HelpdeskError) -> Response[str]:
+def error_response(
+    error: HelpdeskError, explained: Mapping[str, Any] | None = None
+) -> Response[str]:
     """The JSON answer to a domain error: what is wrong, and for bad input which field and
-    why."""
+    why; ``explained`` adds keys (the form's ``message`` in its reader's language)."""
     status = status_of(error)
+    headers: dict[str, str] = {}
     if isinstance(error, InvalidInput):
-        detail = {"detail": str(error), "field": error.field, "reason": error.reason}
-        return json_response(status, detail)
-    if isinstance(error, RateLimited):
-        return json_response(
-            status,
-            {"detail": f"{error}; try again later"},
-            {"Retry-After": str(error.retry_after_seconds)},
-        )
-    if isinstance(error, NotFound):
-        return json_response(status, {"detail": f"no {error}"})
-    return json_response(status, {"detail": str(error)})
+        body = {"detail": str(error), "field": error.field, "reason": error.reason}
+    elif isinstance(error, RateLimited):
+        body = {"detail": f"{error}; try again later"}
+        headers = {"Retry-After": str(error.retry_after_seconds)}
+    elif isinstance(error, NotFound):
+        body = {"detail": f"no {error}"}
+    else:
+        body = {"detail": str(error)}
+    return json_response(status, {**body, **(explained or {})}, headers)
 
 
-def json_answer(status: int, work: Callable[[], dict[str, Any]]) -> Response[str]:
+def json_answer(
+    status: int,
+    work: Callable[[], dict[str, Any]],
+    *,
+    explain: Callable[[HelpdeskError], Mapping[str, Any]] | None = None,
+) -> Response[str]:
     """``work``'s result as JSON with ``status``, or the answer to the domain error it
-    raised; any other error is the platform's 500."""
+    raised (with what ``explain`` adds to it); any other error is the platform's 500."""
     try:
         return json_response(status, work())
     except ANSWERED as error:
-        return error_response(error)
+        return error_response(error, explain(error) if explain else None)
 
 
 def html_response(status: int, html: str, headers: dict[str, str]) -> Response[str]:

@@ -79,14 +79,18 @@ def triage(inp: TriageInput, config: Config) -> Triage:
     """Apply the routing rules in order; each matching rule applies its ``set``.
 
     A rule only ever raises the priority (the base is ``inp.priority`` when an agent set
-    one, else normal), the last rule that sets a team or a category wins (the team
-    defaults to ``default_team``, the category to the form's), and tags accumulate.
+    one, else what ``form.urgency`` makes of the form's urgency, else normal), the last
+    rule that sets a team or a category wins (the team defaults to ``default_team``, the
+    category to what ``form.topics`` makes of the form's topic, else ``default_category``),
+    and tags accumulate.
     A rule's ``category`` condition sees the category as set by the rules before it.
     """
     if inp.priority is not None and inp.priority not in PRIORITY_ORDER:
         raise ValueError(f"unknown priority {inp.priority!r}")
-    priority = inp.priority or "normal"
-    category = inp.category
+    # The config says what the form's urgency and topic mean; a ticket no topic names gets
+    # the desk's default category, whichever channel it came by.
+    priority = inp.priority or config.form.priority_for(inp.urgency) or "normal"
+    category = config.form.category_for(inp.category) or config.default_category
     team: str | None = None
     tags: dict[str, None] = {}
     searchable = _fold(f"{inp.subject}\n{inp.text}")

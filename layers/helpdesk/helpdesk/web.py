@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from helpdesk.errors import MalformedInput
+from helpdesk.errors import HelpdeskError, InvalidInput, MalformedInput, RateLimited, TooLarge
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -21,14 +21,28 @@ if TYPE_CHECKING:
 # The page's own inline <script> and <style> elements; their hashes are the only code and
 # styles its Content-Security-Policy allows (CSP Level 3 §8.4 hash-source).
 _INLINE_ELEMENT = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
+# The rules each field of the form can break (helpdesk.services.form_intake.FieldRefused),
+# so that the page carries the words of exactly these for its script.
+_FIELD_RULES: dict[str, tuple[str, ...]] = {
+    "name": ("required", "text", "too_long"),
+    "email": ("required", "text", "too_long", "email"),
+    "subject": ("required", "text", "too_long"),
+    "category": ("text", "too_long", "choice"),
+    "urgency": ("text", "too_long", "choice"),
+    "order_id": ("text", "too_long", "characters"),
+    "message": ("required", "text", "too_long"),
+}
+_PLACE = re.compile(r"\{([a-z_]+)\}")
 
 
 def pick_language(config: Config, *, language: str | None, accept_language: str | None) -> str:
     """``?lang=`` first, then the best served language of ``Accept-Language`` (RFC 9110
     §12.5.4 q-values), then the desk's first language."""
     served = config.helpdesk.languages
-    if language and language.lower() in served:
-        return language.lower()
+    # "zh-CN" (the html lang of a page, a browser's tag) reads zh.
+    primary = (language or "").replace("_", "-").split("-", 1)[0].strip().lower()
+    if primary in served:
+        return primary
     ranked: list[tuple[float, str]] = []
     for part in (accept_language or "").split(","):
         tag, _, params = part.strip().partition(";")
@@ -59,6 +73,7 @@ def form_page(config: Config, *, language: str | None, accept_language: str | No
         FORM_CATEGORIES,
         NAME_MAX,
         ORDER_ID_MAX,
+        ORDER_ID_RULE,
         SUBJECT_MAX,
     )
 
@@ -86,10 +101,98 @@ def form_page(config: Config, *, language: str | None, accept_language: str | No
             "email_max": EMAIL_MAX,
             "subject_max": SUBJECT_MAX,
             "order_id_max": ORDER_ID_MAX,
+            "order_id_pattern": ORDER_ID_RULE.html_pattern(),
             "message_max": config.limits.form_message_max_chars,
+            "field_errors": form_field_errors(config, chosen),
         },
         fallback_language=config.default_language,
     )
+
+
+def form_field_errors(config: Config, language: str) -> dict[str, dict[str, str]]:
+    """What the form says next to a field that breaks a rule, in ``language``: field ->
+    rule -> text, each naming the field by its label (and its limit where it has one).
+
+    One set of words for both sides: the page carries them for its script's own checks,
+    and the route answers a refused submission with the same text.
+    """
+    from helpdesk.render import language_words
+    from helpdesk.services.form_intake import EMAIL_MAX, NAME_MAX, ORDER_ID_MAX, SUBJECT_MAX
+
+    words = language_words("form_page", language, fallback_language=config.default_language)
+    limits = {
+        "name": NAME_MAX,
+        "email": EMAIL_MAX,
+        "subject": SUBJECT_MAX,
+        "category": 64,
+        "urgency": 16,
+        "order_id": ORDER_ID_MAX,
+        "message": config.limits.form_message_max_chars,
+    }
+    return {
+        field: {
+            rule: _filled(words["errors"][rule], field=words[field], limit=limits[field])
+            for rule in rules
+        }
+        for field, rules in _FIELD_RULES.items()
+    }
+
+
+def form_refusal(
+    config: Config,
+    error: HelpdeskError,
+    *,
+    body: str | None,
+    is_base64_encoded: bool | None,
+    accept_language: str | None,
+) -> dict[str, str]:
+    """``{"message": ...}``: what the form page shows for a refused submission, in the
+    page's language (the form's ``language`` field, else Accept-Language), naming the
+    field when one is at fault. The JSON answer keeps its English ``detail`` and its
+    ``field`` and ``reason`` for other clients; this is added to it."""
+    from helpdesk.render import language_words
+    from helpdesk.services.form_intake import FieldRefused
+
+    language = pick_language(
+        config,
+        language=_posted_language(config, body, is_base64_encoded=is_base64_encoded),
+        accept_language=accept_language,
+    )
+    words = language_words("form_page", language, fallback_language=config.default_language)
+    if isinstance(error, RateLimited):
+        return {"message": words["too_many"]}
+    if not isinstance(error, InvalidInput):
+        return {"message": words["failed"]}
+    by_rule = form_field_errors(config, language).get(error.field, {})
+    if isinstance(error, TooLarge):
+        return {"message": by_rule.get("too_long", words["too_large"])}
+    if isinstance(error, FieldRefused) and error.rule == "reload":
+        return {"message": words["errors"]["reload"]}
+    if isinstance(error, FieldRefused) and error.rule in by_rule:
+        return {"message": by_rule[error.rule]}
+    # The body itself (not JSON, not an object, not JSON at all): the page did not send it.
+    return {"message": words["unsupported"]}
+
+
+def _posted_language(config: Config, body: str | None, *, is_base64_encoded: bool | None) -> str:
+    """The ``language`` field of a form post, or "" when the body cannot tell."""
+    from helpdesk.json_input import json_body
+
+    try:
+        data = json_body(
+            request_text(body, is_base64_encoded=is_base64_encoded),
+            max_bytes=config.limits.form_body_max_bytes,
+        )
+    except InvalidInput:
+        return ""
+    language = data.get("language") if isinstance(data, dict) else None
+    return language if isinstance(language, str) else ""
+
+
+def _filled(words: str, **values: object) -> str:
+    """``words`` with each ``{name}`` replaced by ``values[name]`` (plain text: the page's
+    script shows it with textContent, and autoescaping escapes it in an attribute)."""
+    return _PLACE.sub(lambda place: str(values[place[1]]), words)
 
 
 @lru_cache(maxsize=16)

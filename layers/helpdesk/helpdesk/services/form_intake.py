@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk import sla
+from helpdesk.config import FORM_TOPICS
 from helpdesk.errors import InvalidInput, TooLarge, UnsupportedMediaType
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
@@ -29,13 +31,20 @@ SUBJECT_MAX = 300
 ORDER_ID_MAX = 64
 SUBMISSION_ID_MAX = 64
 EMAIL_MAX = 254  # RFC 5321 §4.5.3.1.3: a path is at most 256 octets, brackets included
-# The choices of the form's category select; routing rules in the config may match them.
-FORM_CATEGORIES: tuple[str, ...] = ("general", "billing", "shipping", "technical")
+# The choices of the form's category select (its "topic"); the config's `form.topics` maps
+# them to categories, and routing rules may match those.
+FORM_CATEGORIES: tuple[str, ...] = FORM_TOPICS
 _SUBMISSION_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 _ADDRESS = re.compile(
     r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Characters a JavaScript pattern must escape inside a class: the HTML pattern attribute is
+# compiled with the v flag (HTML Standard, "compiled pattern regular expression"), where
+# ECMAScript's ClassSetSyntaxCharacter and ClassSetReservedPunctuator need a backslash
+# (ECMA-262, RegExp pattern syntax). A pattern that does not compile is ignored by the
+# browser without a word: the browser test checks that this one refuses what it should.
+_CLASS_SET_ESCAPED = frozenset("()[]{}/-\\|&!#%,:;<=>@`~")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x85]+")
 
 KNOWN_FIELDS = frozenset(
@@ -53,6 +62,50 @@ KNOWN_FIELDS = frozenset(
         "timezone",
     }
 )
+
+
+class FieldRefused(InvalidInput):
+    """A field of the form breaks one of its rules. ``rule`` names which (``required``,
+    ``text``, ``too_long``, ``email``, ``choice``, ``characters``, ``reload``): the page
+    shows that rule's words in its language ([form_page.errors] of words.toml), and its
+    script uses the same words for the same rules before it sends anything."""
+
+    def __init__(self, field: str, rule: str, reason: str) -> None:
+        super().__init__(field, reason)
+        self.rule = rule
+
+
+@dataclass(frozen=True)
+class CharacterRule:
+    """The characters a field takes: letters and digits of any script (Unicode general
+    categories L and N) and ``punctuation``, after NFKC (full-width ＡＢ１２, which a
+    Chinese or Japanese input method types, is AB12).
+
+    One definition for both sides: the server calls :meth:`allows`, the page's input gets
+    :meth:`html_pattern` (``\\p{L}`` and ``\\p{N}`` are the same categories in ECMAScript)
+    and its script normalizes to NFKC before it checks.
+    """
+
+    punctuation: str
+
+    def normalized(self, value: str) -> str:
+        return unicodedata.normalize("NFKC", value)
+
+    def allows(self, value: str) -> bool:
+        return bool(value) and all(
+            unicodedata.category(char)[0] in "LN" or char in self.punctuation for char in value
+        )
+
+    def html_pattern(self) -> str:
+        escaped = "".join(f"\\{c}" if c in _CLASS_SET_ESCAPED else c for c in self.punctuation)
+        return f"[\\p{{L}}\\p{{N}}{escaped}]+"
+
+
+# An order number is read by a person, never matched by the desk: letters of any script are
+# taken, so a customer typing on a Russian or Chinese keyboard (where А-1042 may be
+# Cyrillic) keeps her request; spaces, markup and invisible format characters (bidi
+# overrides, zero-width joiners) stay out of the agent's mail.
+ORDER_ID_RULE = CharacterRule(punctuation="#/_.-")
 
 
 @dataclass(frozen=True)
@@ -81,12 +134,12 @@ def _text_field(body: Mapping[str, Any], name: str, *, required: bool, max_len: 
     value = body.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise InvalidInput(name, "is required")
+            raise FieldRefused(name, "required", "is required")
         return ""
     if not isinstance(value, str):
-        raise InvalidInput(name, "must be text")
+        raise FieldRefused(name, "text", "must be text")
     if len(value) > max_len:
-        raise InvalidInput(name, f"is too long (at most {max_len} characters)")
+        raise FieldRefused(name, "too_long", f"is too long (at most {max_len} characters)")
     return value
 
 
@@ -96,11 +149,11 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
         raise InvalidInput("body", "must be a JSON object")
     unknown = sorted(k for k in body if k not in KNOWN_FIELDS)
     if unknown:
-        raise InvalidInput(str(unknown[0]), "is not a field of this form")
+        raise FieldRefused(str(unknown[0]), "reload", "is not a field of this form")
     name = _one_line(_text_field(body, "name", required=True, max_len=NAME_MAX))
     email = _one_line(_text_field(body, "email", required=True, max_len=EMAIL_MAX)).strip()
     if not _ADDRESS.match(email):
-        raise InvalidInput("email", "is not a valid email address")
+        raise FieldRefused("email", "email", "is not a valid email address")
     subject = _one_line(_text_field(body, "subject", required=True, max_len=SUBJECT_MAX))
     message_limit = config.limits.form_message_max_chars
     raw_message = body.get("message")
@@ -109,10 +162,10 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
     message = _CONTROL.sub("", _text_field(body, "message", required=True, max_len=message_limit))
     category = _one_line(_text_field(body, "category", required=False, max_len=64)) or None
     if category is not None and category not in FORM_CATEGORIES:
-        raise InvalidInput("category", f"must be one of {', '.join(FORM_CATEGORIES)}")
+        raise FieldRefused("category", "choice", f"must be one of {', '.join(FORM_CATEGORIES)}")
     urgency = _one_line(_text_field(body, "urgency", required=False, max_len=16)).lower() or None
     if urgency is not None and urgency not in PRIORITIES:
-        raise InvalidInput("urgency", f"must be one of {', '.join(PRIORITIES)}")
+        raise FieldRefused("urgency", "choice", f"must be one of {', '.join(PRIORITIES)}")
     language = _one_line(_text_field(body, "language", required=False, max_len=8)).lower() or None
     if language is not None and language not in config.helpdesk.languages:
         language = None  # a language we do not serve falls back; not the customer's fault
@@ -121,15 +174,22 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
     # zone) rather than refused: a 422 would stop a request over nothing its writer can fix.
     timezone = known_timezone(body.get("timezone"))
     order_id = _one_line(_text_field(body, "order_id", required=False, max_len=ORDER_ID_MAX))
-    if order_id and not re.fullmatch(r"[A-Za-z0-9#/_.-]+", order_id):
-        raise InvalidInput("order_id", "may contain only letters, digits and # / _ . -")
+    order_id = ORDER_ID_RULE.normalized(order_id)
+    if len(order_id) > ORDER_ID_MAX:  # NFKC may lengthen: one ㍿ is four characters
+        raise FieldRefused(
+            "order_id", "too_long", f"is too long (at most {ORDER_ID_MAX} characters)"
+        )
+    if order_id and not ORDER_ID_RULE.allows(order_id):
+        raise FieldRefused(
+            "order_id", "characters", "may contain only letters, digits and # / _ . -"
+        )
     honeypot = bool(body.get("website"))
     submission_id = _text_field(
         body, "submission_id", required=False, max_len=SUBMISSION_ID_MAX
     ).strip()
     if submission_id and not _SUBMISSION_ID.fullmatch(submission_id):
         # It becomes part of a table key and a message id: letters, digits and dashes only.
-        raise InvalidInput("submission_id", "must be 8 to 64 letters, digits or dashes")
+        raise FieldRefused("submission_id", "reload", "must be 8 to 64 letters, digits or dashes")
     if not submission_id:
         # A double click posts the same form twice: the same content makes one ticket.
         digest = hashlib.sha256(f"{email.lower()}\n{subject}\n{message}".encode()).hexdigest()
