@@ -5,10 +5,10 @@ Every key a commit writes is made here (docs/ARCHITECTURE.md keeps the access pa
 
 | item | PK | SK |
 | --- | --- | --- |
-| ticket | ``TICKET#<ref>`` | ``META`` |
 | message | ``TICKET#<ref>`` | ``MSG#<at>#<id>`` |
 | history + outbox | ``TICKET#<ref>`` | ``EVT#<at>#<version>`` (one per commit) |
-| timer | ``TICKET#<ref>`` | ``TIMER#<kind>`` (TimerIndex: ``TPK``/``TSK``) |
+| ticket | ``TICKET#<ref>`` | ``META`` (its SLA clock: TimerIndex ``TPK``/``TSK``) |
+| survey / auto-close timer | ``TICKET#<ref>`` | ``TIMER#<kind>`` (TimerIndex: ``TPK``/``TSK``) |
 | queue entry | ``TICKET#<ref>`` | ``QUEUE`` (GSI1: ``QUEUE#<team>``) |
 | delivery | ``RAW#<key>`` | ``RAW`` |
 | Message-ID: thread pointer (first ticket) and each sender's claim | ``MSGID#<id>`` | ``MSGID`` |
@@ -36,6 +36,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from helpdesk import effects, timers
 from helpdesk.aws.dynamodb import (
     DynamoRepository,
     Timer,
@@ -146,6 +147,12 @@ class DynamoTicketStore(DynamoRepository):
             operations.append(operation)
 
         ticket_put: Operation = {"put": ticket_item(stored)}
+        # The SLA clock rides on the ticket's own item (TimerIndex is sparse: a ticket whose
+        # clocks are all stopped is not in it): its due instant follows from the ticket, so
+        # every commit writes it as it is, and no timer item costs two more write units.
+        sla_due = effects.sla_due(stored)
+        if sla_due is not None:
+            ticket_put["put"] |= self.timer_keys(after.ref, Timer(timers.SLA, sla_due))
         if creating:
             ticket_put["condition"] = "attribute_not_exists(PK)"
         else:
@@ -171,6 +178,8 @@ class DynamoTicketStore(DynamoRepository):
         for message in change.messages:
             add("message", {"put": message_item(message)})
         for kind, due in derived.timers.items():
+            if kind == timers.SLA:
+                continue  # on the ticket's item (above)
             if due is None:
                 add("timer", {"delete": {"PK": f"TICKET#{after.ref}", "SK": f"TIMER#{kind}"}})
             else:
