@@ -130,8 +130,8 @@ def timer_changes(
     """The timers that start, move or stop with ``before -> after`` (unchanged ones are
     left out: a write that does not move a clock costs nothing)."""
     changes: dict[str, datetime | None] = {}
-    new_due = _sla_due(after)
-    if new_due != _sla_due(before):
+    new_due = sla_due(after)
+    if new_due != sla_due(before):
         changes[timers.SLA] = new_due
     was_solved = before is not None and before.status == "solved"
     if after.status == "solved" and not was_solved:
@@ -145,7 +145,8 @@ def timer_changes(
     return changes
 
 
-def _sla_due(ticket: Ticket | None) -> datetime | None:
+def sla_due(ticket: Ticket | None) -> datetime | None:
+    """When the ticket's SLA clocks next need a look (a warning or a breach), if ever."""
     if ticket is None or not ticket.sla:
         return None
     return sla.next_due(sla.SlaState.from_dict(ticket.sla))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 
 # A key part longer than this is replaced by a readable prefix and its hash: far below the
-# 1,024 bytes of a sort key, so a prefix ("MSGID#", "FROM#") still fits around it.
+# 1,024 bytes of a sort key, so a prefix ("MSGID#", "from:") still fits around it.
 IDENTIFIER_MAX_BYTES = 512
 _KEPT_PREFIX_BYTES = 64
 

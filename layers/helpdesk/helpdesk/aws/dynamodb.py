@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from helpdesk.aws import sla_codec
 from helpdesk.aws.clients import client
 from helpdesk.clock import parse_iso
 from helpdesk.errors import AlreadyDone, Conflict, NotFound, TransientError
@@ -114,7 +115,7 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
         "flags": list(ticket.flags) or None,
         "tags": list(ticket.tags) or None,
         "participants": list(ticket.participants) or None,
-        "sla": ticket.sla or None,
+        "sla": sla_codec.pack(ticket.sla) if ticket.sla else None,
         "survey": ticket.survey or None,
         "linked_to": ticket.linked_to,
         "form": ticket.form or None,
@@ -146,7 +147,7 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
         flags=list(data.get("flags", [])),
         tags=list(data.get("tags", [])),
         participants=list(data.get("participants", [])),
-        sla=dict(data.get("sla") or {}),
+        sla=sla_codec.unpack(data.get("sla") or {}),
         survey=dict(data.get("survey") or {}),
         linked_to=data.get("linked_to"),
         form=dict(data.get("form") or {}),
@@ -389,12 +390,18 @@ class DynamoRepository:
                 kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # ------------------------------------------------------------------ writes
+    def timer_keys(self, ref: str, timer: Timer) -> dict[str, str]:
+        """The TimerIndex keys of a running clock (on the item that carries it)."""
+        return {
+            "TPK": partition(timer.kind, shard_of(ref, self.timer_shards)),
+            "TSK": sort_key(timer.due, ref),
+        }
+
     def timer_item(self, ref: str, timer: Timer) -> dict[str, Any]:
         return {
             "PK": f"TICKET#{ref}",
             "SK": f"TIMER#{timer.kind}",
-            "TPK": partition(timer.kind, shard_of(ref, self.timer_shards)),
-            "TSK": sort_key(timer.due, ref),
+            **self.timer_keys(ref, timer),
             "due": timer.due.isoformat(),
         }
 

@@ -5,14 +5,13 @@ Every key a commit writes is made here (docs/ARCHITECTURE.md keeps the access pa
 
 | item | PK | SK |
 | --- | --- | --- |
-| ticket | ``TICKET#<ref>`` | ``META`` |
 | message | ``TICKET#<ref>`` | ``MSG#<at>#<id>`` |
 | history + outbox | ``TICKET#<ref>`` | ``EVT#<at>#<version>`` (one per commit) |
-| timer | ``TICKET#<ref>`` | ``TIMER#<kind>`` (TimerIndex: ``TPK``/``TSK``) |
+| ticket | ``TICKET#<ref>`` | ``META`` (its SLA clock: TimerIndex ``TPK``/``TSK``) |
+| survey / auto-close timer | ``TICKET#<ref>`` | ``TIMER#<kind>`` (TimerIndex: ``TPK``/``TSK``) |
 | queue entry | ``TICKET#<ref>`` | ``QUEUE`` (GSI1: ``QUEUE#<team>``) |
 | delivery | ``RAW#<key>`` | ``RAW`` |
-| Message-ID from a sender | ``MSGID#<id>`` | ``FROM#<sender>`` |
-| thread pointer (first ticket) | ``MSGID#<id>`` | ``MSGID`` |
+| Message-ID: thread pointer (first ticket) and each sender's claim | ``MSGID#<id>`` | ``MSGID`` |
 | form submission | ``FORM#<id>`` | ``FORM`` |
 | contact | ``CONTACT#<email>`` | ``META`` |
 | agent's load / holding | ``AGENT#<email>`` | ``LOAD`` / ``TICKET#<ref>`` |
@@ -37,6 +36,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from helpdesk import effects, timers
 from helpdesk.aws.dynamodb import (
     DynamoRepository,
     Timer,
@@ -92,8 +92,20 @@ def claim_key(claim: Claim) -> tuple[str, str]:
     if claim.kind == "delivery":
         return f"RAW#{claim.key}", "RAW"
     if claim.kind == "message":
-        return f"MSGID#{claim.key}", f"FROM#{claim.qualifier}"
+        return f"MSGID#{claim.key}", "MSGID"
     return f"FORM#{claim.key}", "FORM"
+
+
+def claim_attribute(claim: Claim) -> str:
+    """The attribute of a claim's item that holds the ticket it went to.
+
+    A Message-ID's item is shared: its ``ref`` is the thread pointer (the first ticket that
+    carried the ID, which replies naming it find), and each sender that used the ID claims
+    it in an attribute of its own (``from:<sender>``), so a forged copy from someone else
+    neither blocks the real mail nor takes the thread. One item instead of two saves two
+    write units per mail in the commit's transaction (issue 15).
+    """
+    return f"from:{claim.qualifier.lower()}" if claim.kind == "message" else "ref"
 
 
 class DynamoTicketStore(DynamoRepository):
@@ -116,8 +128,8 @@ class DynamoTicketStore(DynamoRepository):
     def claimed(self, claims: Iterable[Claim]) -> str | None:
         for claim in claims:
             item = self.get_item(*claim_key(claim))
-            if item and item.get("ref"):
-                return str(item["ref"])
+            if item and item.get(claim_attribute(claim)):
+                return str(item[claim_attribute(claim)])
         return None
 
     # ------------------------------------------------------------------ the commit
@@ -135,6 +147,12 @@ class DynamoTicketStore(DynamoRepository):
             operations.append(operation)
 
         ticket_put: Operation = {"put": ticket_item(stored)}
+        # The SLA clock rides on the ticket's own item (TimerIndex is sparse: a ticket whose
+        # clocks are all stopped is not in it): its due instant follows from the ticket, so
+        # every commit writes it as it is, and no timer item costs two more write units.
+        sla_due = effects.sla_due(stored)
+        if sla_due is not None:
+            ticket_put["put"] |= self.timer_keys(after.ref, Timer(timers.SLA, sla_due))
         if creating:
             ticket_put["condition"] = "attribute_not_exists(PK)"
         else:
@@ -145,6 +163,9 @@ class DynamoTicketStore(DynamoRepository):
             }
         add("ticket", ticket_put)
         for claim in change.claims:
+            if claim.kind == "message":
+                add("claim", _message_claim(claim, after.ref, change.at))
+                continue
             pk, sk = claim_key(claim)
             attributes: dict[str, Any] = {"ref": after.ref, "at": change.at.isoformat()}
             add(
@@ -154,15 +175,11 @@ class DynamoTicketStore(DynamoRepository):
                     "condition": "attribute_not_exists(PK)",
                 },
             )
-            if claim.kind == "message":
-                # The thread pointer replies naming the ID are looked up by: the first
-                # ticket that carried it keeps it (if_not_exists, no condition, so a later
-                # mail reusing the ID, forged or not, never takes the thread over and never
-                # fails on it). The desk's own mail (sent-mail records) holds it already.
-                add("effect", _thread_pointer(claim.key, after.ref, change.at))
         for message in change.messages:
             add("message", {"put": message_item(message)})
         for kind, due in derived.timers.items():
+            if kind == timers.SLA:
+                continue  # on the ticket's item (above)
             if due is None:
                 add("timer", {"delete": {"PK": f"TICKET#{after.ref}", "SK": f"TIMER#{kind}"}})
             else:
@@ -395,11 +412,20 @@ class DynamoTicketStore(DynamoRepository):
         return {day: n for day, n in sorted(by_day.items()) if n > 0}
 
 
-def _thread_pointer(message_id: str, ref: str, at: datetime) -> Operation:
+def _message_claim(claim: Claim, ref: str, at: datetime) -> Operation:
+    """Claim a Message-ID for its sender, and point the ID's thread at ``ref`` unless a
+    ticket holds it already: the first ticket that carried the ID keeps it (if_not_exists,
+    so a later mail reusing the ID, forged or not, never takes the thread over). The
+    desk's own mail (sent-mail records) holds the pointer already. Only the sender's own
+    claim is a condition: the same mail delivered twice fails here."""
+    pk, sk = claim_key(claim)
     return {
-        "update": {"PK": f"MSGID#{message_id}", "SK": "MSGID"},
-        "expression": "SET #ref = if_not_exists(#ref, :ref), #at = if_not_exists(#at, :at)",
-        "names": {"#ref": "ref", "#at": "at"},
+        "update": {"PK": pk, "SK": sk},
+        "expression": (
+            "SET #ref = if_not_exists(#ref, :ref), #at = if_not_exists(#at, :at), #from = :ref"
+        ),
+        "condition": "attribute_not_exists(#from)",
+        "names": {"#ref": "ref", "#at": "at", "#from": claim_attribute(claim)},
         "values": {":ref": ref, ":at": at.isoformat()},
     }
 
@@ -430,4 +456,4 @@ def _contact_upsert(contact: Contact, *, creating: bool) -> Operation:
     }
 
 
-__all__ = ["STATS_SHARDS", "DynamoTicketStore", "claim_key"]
+__all__ = ["STATS_SHARDS", "DynamoTicketStore", "claim_attribute", "claim_key"]
