@@ -75,7 +75,7 @@ def test_a_customers_reply_reaches_the_assignee_with_its_text_and_photo() -> Non
     assert "> Here it is, the crack runs along the hinge." in text
     # Her answer reopened the ticket: the agent sees it open and when the next answer is due.
     assert "Status:       open" in text
-    assert "Next answer:  due Tuesday, 24 November 2026, 09:55 CET" in text
+    assert "Next answer:  due Tuesday, 24 November 2026, 09:55 Berlin time" in text
     [photo] = list(customer_reply.iter_attachments())
     assert (photo.get_filename(), photo.get_content_type()) == ("cracked-lid.png", "image/png")
     assert photo.get_payload(decode=True) == PHOTO

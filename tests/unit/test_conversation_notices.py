@@ -111,7 +111,7 @@ def test_the_assignee_reads_the_customers_new_message_with_status_deadline_and_f
     # The new text first, then what the ticket needs: its status and the promise in Berlin.
     assert body.index("> The lid is cracked too.") < body.index("Status:")
     assert "Status:       open" in body
-    assert "Next answer:  due Monday, 23 November 2026, 13:55 CET" in body
+    assert "Next answer:  due Monday, 23 November 2026, 13:55 Berlin time" in body
     assert "lid.png (208 bytes): attached" in body
     assert attached(mail) == [("lid.png", "image/png", PHOTO)]
     # Answering it answers the customer: the reply goes to the ticket's own address.
@@ -136,7 +136,7 @@ def test_the_assignee_reads_it_in_their_own_language() -> None:
     [mail] = desk.mails_to(WEI)
     assert "来信" in mail["Subject"]
     assert "状态：        处理中" in text(mail)
-    assert "2026年11月23日" in text(mail) and "13:55 CET" in text(mail)
+    assert "2026年11月23日" in text(mail) and "13:55 柏林时间" in text(mail)
 
 
 def test_while_nobody_holds_the_ticket_the_teams_lead_reads_the_message() -> None:
