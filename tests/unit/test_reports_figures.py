@@ -423,7 +423,13 @@ def test_a_report_in_chinese_or_russian_has_no_english_headings(
     config: Config, language: str
 ) -> None:
     current = day(
-        {"created": 1, "created#channel#email": 1, "breach": 1, "breach#clock#first_response": 1},
+        {
+            "created": 1,
+            "created#channel#form": 1,
+            "breach": 1,
+            "breach#clock#first_response": 1,
+            "breach#policy#standard/normal": 1,
+        },
         first_response=[reply("A", 30)],
         target=[target("A", met=False)],
     )
@@ -442,6 +448,8 @@ def test_a_report_in_chinese_or_russian_has_no_english_headings(
         "unassigned",
         "Needs attention",
         "The whole desk",
+        "normal",
+        "form ",
     ):
         assert english not in mail.text, english
         assert english not in mail.html, english
