@@ -304,6 +304,17 @@ def test_each_lead_gets_the_teams_they_lead_and_desk_wide_readers_the_whole_desk
         ("omar@support.example", ("tier2",)),
     ]
     assert readers(with_manager)[0] == ("boss@support.example", None)
+    maria_for_all = config.model_copy(
+        update={
+            "reports": config.reports.model_copy(
+                update={"desk_wide_to": ("maria@support.example",)}
+            )
+        }
+    )
+    assert readers(maria_for_all) == [
+        ("maria@support.example", None),
+        ("omar@support.example", ("tier2",)),
+    ]
 
 
 def test_open_tickets_past_due_are_overdue_and_those_near_their_warning_at_risk(

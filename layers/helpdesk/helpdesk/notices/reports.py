@@ -1,4 +1,5 @@
-"""The daily and weekly report mail: one to each lead, once per period."""
+"""The daily and weekly report mail: to each lead the teams they lead, to the addresses of
+``reports.desk_wide_to`` the whole desk; once per reader and period."""
 
 from __future__ import annotations
 

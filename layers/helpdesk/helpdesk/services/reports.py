@@ -1,8 +1,10 @@
 """Daily and weekly reports for team leads, computed from the per-day aggregates only.
 
-A report reads the day partitions of its period and of the period before it (for what
-grew), and each team's backlog counters; never a ticket, never the history (see
-:mod:`helpdesk.services.stats`). Days are dates in the report time zone
+A report reads the day partitions of its period, of the period before it (for what grew)
+and of the four weeks of its trend (28 at most, each read once per run however many
+leads' reports use it), each team's backlog counters, and the open tickets of its teams by
+key (those queued or held: the agents' capacity bounds them); never a scan, never the
+history (see :mod:`helpdesk.services.stats`). Days are dates in the report time zone
 (``config.report_timezone``).
 
 Conventions, stated once so that a hand count agrees with the mail:
