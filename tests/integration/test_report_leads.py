@@ -114,7 +114,9 @@ def test_the_out_of_office_ticket_is_kept_but_not_counted_as_new_nor_in_the_back
     assert "TICKETS CREATED: 3" in text
     assert "BACKLOG (open now): 2" in text
     assert "Automatic replies kept for review: 1" in text
-    assert refs(day)["robot"] not in text
+    # Listed by reference for review, with when it came and what it said.
+    assert f"    {refs(day)['robot']}  2026-11-23 09:55  Out of office: back on 30 November" in text
+    assert refs(day)["robot"] not in report_to(day, OMAR)["text"]
 
 
 def test_an_out_of_office_ticket_closes_a_week_after_its_last_mail() -> None:

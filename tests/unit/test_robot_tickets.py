@@ -91,6 +91,9 @@ def test_an_out_of_office_ticket_is_counted_apart_and_never_in_the_backlog() -> 
     assert "auto_reply" in desk.uow.tickets[robot].flags
     assert report.created == 1 and report.created_by["channel"] == {"email": 1}
     assert report.robots == 1
+    assert [(t.ref, t.subject) for t in report.robot_tickets] == [
+        (robot, "Out of office: back on 30 November")
+    ]
     assert report.backlog_total == 1  # Anna's ticket only
 
 

@@ -264,6 +264,7 @@ class Report:
     first_response_calendar: Distribution = Distribution(0, None, None)
     resolution_calendar: Distribution = Distribution(0, None, None)
     robots: int = 0
+    robot_tickets: list[TicketLine] = field(default_factory=list)
     breached: list[TicketLine] = field(default_factory=list)  # in the period
     attention: list[TicketLine] = field(default_factory=list)  # open now
     trend: list[Week] = field(default_factory=list)
@@ -492,6 +493,18 @@ def figures(
         first_response_calendar=Distribution.of(_calendar_minutes(first_responses)),
         resolution_calendar=Distribution.of(_calendar_minutes(resolutions)),
         robots=counters.get(stats.ROBOT, 0),
+        robot_tickets=[
+            TicketLine(
+                ref=str(fact["ref"]),
+                team=str(fact.get("team") or ""),
+                assignee="",
+                clock="",
+                due=_instant(fact.get("at")),
+                state="robot",
+                subject=str(fact.get("subject") or ""),
+            )
+            for fact in sorted(current.facts.get(stats.ROBOT, []), key=lambda f: str(f["at"]))
+        ],
         breached=breached_in(targets),
         attention=needs_attention(open_tickets, now=now) if now is not None else [],
         trend=list(trend),
@@ -661,6 +674,7 @@ def context(report: Report, config: Config) -> dict[str, Any]:
         "created": report.created,
         "robots": report.robots,
         "robot_close_after": _days_text(config.robots.close_after),
+        "robot_tickets": _lines(report.robot_tickets, config),
         "first_response_calendar": dist(report.first_response_calendar),
         "resolution_calendar": dist(report.resolution_calendar),
         "attention": _lines(report.attention, config),

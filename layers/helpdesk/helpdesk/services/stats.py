@@ -100,8 +100,22 @@ def ticket_figures(
     agent = actor or after.assignee or ""
     robot = is_robot(after)
     if before is None and robot:
-        # An out-of-office notice is nobody's request: kept for review, counted apart.
+        # An out-of-office notice is nobody's request: kept for review, counted apart,
+        # and listed by reference so that the lead can look through them.
         counters[ROBOT] += 1
+        effects.append(
+            RecordFact(
+                day,
+                ROBOT,
+                ref,
+                {
+                    "ref": ref,
+                    "team": after.team,
+                    "subject": after.subject[:80],
+                    "at": at.isoformat(),
+                },
+            )
+        )
     elif before is None:
         counters["created"] += 1
         for dimension, value in (
