@@ -214,7 +214,9 @@ class FakeUnitOfWork:
         for claim in change.claims:
             self.claims[(claim.kind, claim.key, claim.qualifier)] = after.ref
         if change.contact is not None:
-            self.contacts.setdefault(change.contact.email.lower(), change.contact)
+            stored_contact = self.contacts.setdefault(change.contact.email.lower(), change.contact)
+            if change.contact.timezone:  # as the adapter: a zone given replaces the stored one
+                stored_contact.timezone = change.contact.timezone
             if change.before is None:
                 self.contacts[change.contact.email.lower()].ticket_count += 1
         for kind, due in derived.timers.items():

@@ -26,9 +26,12 @@ def test_each_customer_is_acknowledged_in_their_language_with_the_promised_local
     acks = {m["ticket"]: m for m in state["outbox"] if m["kind"] == "acknowledgement"}
     # Monday 09:55 in Berlin plus four business hours of the standard policy.
     promised = {
-        "en": ("We received your request", "Monday, 23 November 2026, 13:55 CET"),
-        "zh": ("我们已收到您的请求", "2026年11月23日星期一 13:55 CET"),
-        "ru": ("Мы получили ваше обращение", "понедельник, 23 ноября 2026 г., 13:55 CET"),
+        "en": ("We received your request", "Monday, 23 November 2026, 13:55 Berlin time"),
+        "zh": ("我们已收到您的请求", "2026年11月23日星期一 13:55 柏林时间"),
+        "ru": (
+            "Мы получили ваше обращение",
+            "понедельник, 23 ноября 2026 г., 13:55 (часовой пояс: Берлин)",
+        ),
     }
     for ticket in tickets:
         ack = acks[ticket["ref"]]

@@ -102,7 +102,7 @@ def test_each_assignment_mails_the_agent_the_customer_and_their_earlier_tickets(
     assert "Tier:            standard" in text
     assert "Language:        en" in text
     # Due times in the policy's zone (Europe/Berlin), as a person reads them.
-    assert "First response:  due Monday, 23 November 2026, 13:55 CET" in text
+    assert "First response:  due Monday, 23 November 2026, 13:55 Berlin time" in text
     assert "> It has been two weeks, please help." in text
     assert f"- {first}  new  2026-11-23  Broken lid" in text
     assert "#status new|open|pending|solved" in text

@@ -50,7 +50,7 @@ def test_a_friday_afternoon_ticket_is_warned_on_monday_morning_and_breached_afte
         assert warning["at"] == "2026-11-30T09:12:00+00:00"  # Monday 10:12 CET, not the weekend
         assert warning["to"] == [worker]
         assert ticket["ref"] in warning["subject"]
-        assert "11:00 CET" in warning["text"]
+        assert "11:00 Berlin time" in warning["text"]
 
         escalations = sla_mail(state, "escalation")
         assert {mail["at"] for mail in escalations} == {"2026-11-30T10:00:00+00:00"}
@@ -117,7 +117,7 @@ def test_priority_urgent_recomputes_the_first_response_due_time() -> None:
 
         [warning] = sla_mail(state, "warning")
         assert warning["at"] == "2026-11-23T09:43:00+00:00"
-        assert "10:55 CET" in warning["text"]
+        assert "10:55 Berlin time" in warning["text"]
         assert {mail["at"] for mail in sla_mail(state, "escalation")} == {
             "2026-11-23T09:55:00+00:00"
         }

@@ -269,7 +269,7 @@ def test_a_warning_reaches_the_assignee_in_their_language_with_the_office_time()
     [(mail, to)] = desk.mailer.sent
     assert (_kind(mail), to) == ("warning", ["wei@support.example"])
     assert "[#HD-AAAAAA]" in mail["Subject"]
-    assert "2026年11月23日" in text(mail) and "13:55 CET" in text(mail)  # Berlin, not UTC
+    assert "2026年11月23日" in text(mail) and "13:55 柏林时间" in text(mail)  # Berlin, not UTC
     assert mail["Reply-To"] == "support+hd-aaaaaa@support.example"
 
 
@@ -279,7 +279,7 @@ def test_an_unassigned_ticket_warns_the_team_lead_in_the_desks_language() -> Non
 
     [(mail, to)] = desk.mailer.sent
     assert to == ["maria@support.example"]
-    assert "Monday, 23 November 2026, 13:55 CET" in text(mail)
+    assert "Monday, 23 November 2026, 13:55 Berlin time" in text(mail)
 
 
 def test_a_breach_tells_each_lead_and_the_assignee_once_where_the_ticket_went() -> None:

@@ -20,17 +20,20 @@ from helpdesk.render import (
     effort_labels,
     format_duration_words,
     format_local_datetime,
+    format_local_short,
+    known_timezone,
     render,
     render_page,
     score_labels,
+    term,
 )
 
 LANGUAGES = ("en", "zh", "ru")
 SCRIPT = "<script>alert(1)</script>"
 PROMISED = {
-    "en": "Monday, 23 November 2026, 12:30 CET",
-    "zh": "2026年11月23日星期一 12:30 CET",
-    "ru": "понедельник, 23 ноября 2026\u202fг., 12:30 CET",
+    "en": "Monday, 23 November 2026, 12:30 Berlin time",
+    "zh": "2026年11月23日星期一 12:30 柏林时间",
+    "ru": "понедельник, 23 ноября 2026\u202fг., 12:30 (часовой пояс: Берлин)",
 }
 
 
@@ -205,7 +208,9 @@ def test_a_missing_variable_fails_loudly_instead_of_leaving_a_blank(template: st
 def test_each_template_documents_every_variable_it_uses(template: str, language: str) -> None:
     environment = jinja2.Environment(autoescape=True)
     # Only the names matter here: the help desk's own filters, as stand-ins.
-    environment.filters.update(dict.fromkeys(("oneline", "quoted", "filesize", "fill"), str))
+    environment.filters.update(
+        dict.fromkeys(("oneline", "quoted", "filesize", "fill", "term"), str)
+    )
     documentation = (TEMPLATES_DIR / language / f"{template}.txt").read_text(encoding="utf-8")
     comment = documentation.split("-#}", 1)[0]
     # The HTML is one markup for every language; render.py itself gives it these two.
@@ -323,9 +328,7 @@ def test_the_english_acknowledgement_says_what_to_do_next() -> None:
 
     assert mail.subject == "[#HD-7K3M9Q] We received your request: Printer on floor 3 jams"
     assert "Hello Lena Schmidt," in mail.text
-    assert "A member of our team will answer you by Monday, 23 November 2026, 12:30 CET." in (
-        mail.text
-    )
+    assert "will answer you by Monday, 23 November 2026, 12:30 Berlin time." in (mail.text)
     assert "simply reply to this email" in mail.text
     assert "Please keep [#HD-7K3M9Q] in the subject" in mail.text
     assert "There is nothing else you need to do." in mail.text
@@ -423,7 +426,7 @@ def test_the_assignment_gives_the_agent_everything_to_answer_without_asking() ->
         "Language:        de",
         "Priority:        high",
         "Team:            hardware",
-        "First response:  due Monday, 23 November 2026, 12:30 CET",
+        "First response:  due Monday, 23 November 2026, 12:30 Berlin time",
         "> the printer jams on every page.",
         "- jam.jpg (1.2 MB)",
         "- log.txt (532 bytes)",
@@ -635,10 +638,10 @@ def test_score_words_of_an_unknown_language_are_english() -> None:
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("en", "Monday, 23 November 2026, 12:30 CET"),
-        ("zh", "2026年11月23日星期一 12:30 CET"),
-        ("ru", "понедельник, 23 ноября 2026\u202fг., 12:30 CET"),
-        ("en-US", "Monday, November 23, 2026, 12:30\u202fPM CET"),
+        ("en", "Monday, 23 November 2026, 12:30 Berlin time"),
+        ("zh", "2026年11月23日星期一 12:30 柏林时间"),
+        ("ru", "понедельник, 23 ноября 2026\u202fг., 12:30 (часовой пояс: Берлин)"),
+        ("en-US", "Monday, November 23, 2026, 12:30\u202fPM Berlin time"),
     ],
 )
 def test_local_times_are_written_the_way_each_language_reads_them(
@@ -649,18 +652,84 @@ def test_local_times_are_written_the_way_each_language_reads_them(
     assert format_local_datetime(instant, "Europe/Berlin", language) == expected
 
 
-def test_local_times_show_summer_time_as_its_own_zone() -> None:
+def test_summer_time_is_the_same_place_one_hour_on() -> None:
     instant = datetime(2026, 7, 6, 7, 0, tzinfo=UTC)
 
     assert (
-        format_local_datetime(instant, "Europe/Berlin", "en") == "Monday, 6 July 2026, 09:00 CEST"
+        format_local_datetime(instant, "Europe/Berlin", "en")
+        == "Monday, 6 July 2026, 09:00 Berlin time"
     )
 
 
-def test_a_zone_without_letters_shows_its_offset() -> None:
+@pytest.mark.parametrize(
+    ("zone", "language", "expected"),
+    [
+        # A zone is named by its place, in the reader's language (CLDR's exemplar city).
+        ("Asia/Dubai", "en", "15:30 Dubai time"),
+        ("Europe/Moscow", "ru", "14:30 (часовой пояс: Москва)"),
+        ("America/New_York", "zh", "06:30 纽约时间"),
+        # Chinese readers know China's zone as Beijing time, whatever the zone's city.
+        ("Asia/Shanghai", "zh", "19:30 北京时间"),
+        ("Asia/Shanghai", "en", "19:30 Shanghai time"),
+        # A zone the tz database renamed keeps its CLDR name under the old one.
+        ("Asia/Kolkata", "ru", "17:00 (часовой пояс: Калькутта)"),
+        ("America/Argentina/Buenos_Aires", "en", "08:30 Buenos Aires time"),
+        # Universal time is UTC, and a zone with no place is its offset.
+        ("Etc/UTC", "en", "11:30 UTC"),
+        ("Etc/GMT+5", "zh", "06:30 GMT-05:00"),
+    ],
+)
+def test_a_zone_is_named_plainly_by_its_place_in_the_readers_language(
+    zone: str, language: str, expected: str
+) -> None:
     instant = datetime(2026, 11, 23, 11, 30, tzinfo=UTC)
 
-    assert format_local_datetime(instant, "Asia/Dubai", "en").endswith("15:30 GMT+04:00")
+    assert format_local_datetime(instant, zone, language).endswith(expected)
+
+
+def test_a_short_local_time_has_a_medium_date_and_no_seconds() -> None:
+    instant = datetime(2026, 11, 23, 8, 55, 31, tzinfo=UTC)
+
+    assert format_local_short(instant, "Europe/Berlin", "en") == "23 Nov 2026, 09:55 Berlin time"
+    assert format_local_short(instant, "Asia/Shanghai", "zh") == "2026年11月23日 16:55 北京时间"
+
+
+@pytest.mark.parametrize(
+    "name", ["Europe/Berlin", "America/Argentina/Buenos_Aires", "Asia/Calcutta", "UTC", "Etc/GMT+5"]
+)
+def test_a_zone_the_browser_names_is_known(name: str) -> None:
+    assert known_timezone(name) == name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        None, 7, "", "Mars/Olympus_Mons", "Europe", "America", "localtime", "posixrules",
+        "Factory", "../../etc/passwd", "/usr/share/zoneinfo/UTC", "Europe/Berlin\n",
+        "Europe/Berlin\r\nBcc: x@y.example", "Europe/" + "x" * 80, ["Europe/Berlin"],
+    ],
+)  # fmt: skip
+def test_anything_else_is_no_zone(name: object) -> None:
+    assert known_timezone(name) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "language", "expected"),
+    [
+        ("priority", "urgent", "zh", "紧急"),
+        ("priority", "urgent", "ru", "срочный"),
+        ("priority", "high", "en", "high"),
+        ("status", "pending", "zh", "等待客户回复"),
+        ("status", "solved", "ru", "решена"),
+        ("category", "billing", "zh", "账单与付款"),
+        # A category only this desk's config knows is shown as the config names it.
+        ("category", "warranty", "ru", "warranty"),
+    ],
+)
+def test_stored_values_read_in_the_readers_language(
+    kind: str, value: str, language: str, expected: str
+) -> None:
+    assert term(kind, value, language) == expected
 
 
 def test_a_time_without_zone_is_refused_for_display() -> None:
@@ -692,3 +761,34 @@ def test_durations_are_exact_words_in_the_language(
 def test_a_negative_duration_is_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         format_duration_words(timedelta(minutes=-5), "en")
+
+
+# The reader's language for what the desk stores in English (issue 16: "分配给您的工单（urgent）")
+PRIORITY_WORDS = {"en": "high", "zh": "高", "ru": "высокий"}
+STATUS_WORDS = {"en": "closed", "zh": "已关闭", "ru": "закрыта"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_agent_reads_the_priority_and_status_in_their_own_language(language: str) -> None:
+    mails = {
+        name: render(name, language, contexts(language)[name])
+        for name in ("assignment", "warning", "escalation")
+    }
+    high, closed = PRIORITY_WORDS[language], STATUS_WORDS[language]
+    urgent = term("priority", "urgent", language)
+
+    assert f"{high})" in mails["assignment"].subject.replace("）", ")")
+    assert f"({urgent})" in mails["escalation"].subject.replace("（", "(").replace("）", ")")
+    for name, mail in mails.items():
+        priority = urgent if name == "escalation" else high
+        assert priority in mail.text, name
+        assert priority in mail.html, name
+    assert f"HD-2B4C6D  {closed}  2026-10-01" in mails["assignment"].text
+    assert closed in mails["assignment"].html
+    if language != "en":
+        # The English words are gone from the lines that name the value (the reply commands
+        # keep theirs: "#priority low|normal|high|urgent" is what the agent types).
+        for mail in mails.values():
+            lines = [line for line in mail.text.splitlines() if not line.lstrip().startswith("#")]
+            assert not any(re.search(r"\b(high|urgent|closed)\b", line) for line in lines)
+            assert "high" not in mail.subject and "urgent" not in mail.subject

@@ -2,12 +2,15 @@
 
 - HTTP: the template's API routes (``/form``, ``/tickets``, ``/survey/{token}``,
   ``/agent/...``) answered by the functions, as API Gateway would; plus developer pages
-  under ``/_local/``: ``state`` (the state JSON), ``advance`` (POST ``{"by": "1h"}``),
-  ``outbox`` and ``tickets``.
+  under ``/_local/``: ``state`` (the state JSON), ``advance`` (POST ``{"by": "1h"}``, or
+  the outbox page's form; GET explains it), ``outbox`` and ``tickets``.
 - SMTP: every accepted message is delivered as SES would (its verdict and authentication
   headers on top, stored in the bucket, the queue notified), then the queues drain.
 - Time: the stack's clock runs at ``speed`` times real time; schedules fire as it passes
   them.
+- The terminal: one line per thing that happened (a ticket opened, a mail sent and to
+  whom, an SLA warning or breach), told by :class:`helpdesk_local.narration.Narrator`
+  after every request, mail and tick.
 
 The stack is single-threaded (moto, the functions' environment, the clock seam), so every
 request, mail and tick takes one lock.
@@ -34,6 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 if TYPE_CHECKING:
     import jinja2
 
+    from helpdesk_local.narration import Narrator
     from helpdesk_local.stack import HttpResponse, LocalStack
 
 HOST = "127.0.0.1"
@@ -42,6 +46,8 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024
 TICK_SECONDS = 1.0
 PAGES_DIR = Path(__file__).parent / "pages"
 _URL = re.compile(r"https?://[^\s\"'<>]+")
+# The pages whose clock form may send the browser back to them after moving the clock.
+_CLOCK_PAGES = frozenset({"/_local/outbox", "/_local/tickets", "/_local/advance"})
 
 
 @dataclass
@@ -55,6 +61,7 @@ class LocalServer:
     lock: threading.RLock
     _httpd: ThreadingHTTPServer
     _smtp: Any
+    narrator: Narrator | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -97,6 +104,7 @@ def serve(
     config_path: Path | None = None,
     fault_rate: float = 0.0,
     trust_local_agents: bool = False,
+    narrate: Callable[[str], None] | None = None,
 ) -> LocalServer:
     """Start a local stack and serve it on 127.0.0.1; returns once both listeners accept.
 
@@ -105,9 +113,11 @@ def serve(
     still moves it). ``fault_rate`` injects AWS faults, as a scenario's ``faults.rate``.
     ``trust_local_agents`` stamps mail to the SMTP port as authenticated for its From
     domain, so that a developer can act as an agent by hand (see :class:`SesDelivery`).
+    ``narrate`` is given one line per thing that happens on the stack (the terminal's).
     """
     from aiosmtpd.controller import Controller
 
+    from helpdesk_local.narration import Narrator
     from helpdesk_local.stack import LocalStack
 
     if speed < 0:
@@ -115,12 +125,13 @@ def serve(
     stack = LocalStack(start=start, config_path=config_path, fault_rate=fault_rate)
     stack.start()
     lock = threading.RLock()
+    narrator = Narrator(stack, narrate) if narrate is not None else None
     httpd: ThreadingHTTPServer | None = None
     try:
-        httpd = ThreadingHTTPServer((HOST, port), _handler_class(stack, lock))
+        httpd = ThreadingHTTPServer((HOST, port), _handler_class(stack, lock, narrator))
         httpd.daemon_threads = True
         smtp = Controller(
-            SesDelivery(stack, lock, trust_local_agents=trust_local_agents),
+            SesDelivery(stack, lock, trust_local_agents=trust_local_agents, narrator=narrator),
             hostname=HOST,
             port=smtp_port or _free_port(),
             enable_SMTPUTF8=True,
@@ -140,6 +151,7 @@ def serve(
         lock=lock,
         _httpd=httpd,
         _smtp=smtp,
+        narrator=narrator,
     )
     http_thread = threading.Thread(target=httpd.serve_forever, name="helpdesk-http", daemon=True)
     clock_thread = threading.Thread(
@@ -169,6 +181,7 @@ def run_local(
             config_path=config_path,
             fault_rate=fault_rate,
             trust_local_agents=trust_local_agents,
+            narrate=_say,
         )
     except OSError as error:
         print(f"error: cannot listen on {HOST}: {error}", file=sys.stderr)
@@ -184,7 +197,7 @@ def run_local(
     try:
         # Inside the try: a Ctrl-C that arrives as soon as this line is read still stops
         # the server cleanly.
-        print("Ctrl-C stops it.", flush=True)
+        print("What happens is told below, one line each. Ctrl-C stops it.", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
@@ -193,6 +206,20 @@ def run_local(
         server.stop()
     print("stopped")
     return 0
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def tell(narrator: Narrator | None) -> None:
+    """Have ``narrator`` say what happened; a failure to tell never fails the stack."""
+    if narrator is None:
+        return
+    try:
+        narrator.narrate()
+    except Exception:
+        traceback.print_exc()
 
 
 def _free_port() -> int:
@@ -218,6 +245,7 @@ def _run_clock(server: LocalServer) -> None:
                 server.stack.advance(timedelta(seconds=elapsed * server.speed))
             except Exception:
                 traceback.print_exc()
+            tell(server.narrator)
 
 
 # ---------------------------------------------------------------------- SMTP
@@ -237,11 +265,17 @@ class SesDelivery:
     """
 
     def __init__(
-        self, stack: LocalStack, lock: threading.RLock, *, trust_local_agents: bool = False
+        self,
+        stack: LocalStack,
+        lock: threading.RLock,
+        *,
+        trust_local_agents: bool = False,
+        narrator: Narrator | None = None,
     ) -> None:
         self.stack = stack
         self.lock = lock
         self.trust_local_agents = trust_local_agents
+        self.narrator = narrator
         assert stack.resolver is not None
         self.domain = str(stack.resolver.parameters["MailDomain"]).lower()
 
@@ -276,6 +310,7 @@ class SesDelivery:
         with self.lock:
             key = self.stack.deliver_email(stamped)
             self.stack.drain()
+            tell(self.narrator)
             return key
 
 
@@ -377,12 +412,15 @@ def _one_line(text: str) -> str:
 
 
 # ---------------------------------------------------------------------- HTTP
-def _handler_class(stack: LocalStack, lock: threading.RLock) -> type[BaseHTTPRequestHandler]:
+def _handler_class(
+    stack: LocalStack, lock: threading.RLock, narrator: Narrator | None = None
+) -> type[BaseHTTPRequestHandler]:
     class Handler(LocalRequestHandler):
         pass
 
     Handler.stack = stack
     Handler.lock = lock
+    Handler.narrator = narrator
     return Handler
 
 
@@ -391,6 +429,7 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
 
     stack: ClassVar[LocalStack]
     lock: ClassVar[threading.RLock]
+    narrator: ClassVar[Narrator | None] = None
     server_version = "helpdesk-local"
     protocol_version = "HTTP/1.1"
 
@@ -423,6 +462,7 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             ("GET", "/"): self._home,
             ("GET", "/favicon.ico"): self._no_icon,
             ("GET", "/_local/state"): self._state,
+            ("GET", "/_local/advance"): self._advance_page,
             ("POST", "/_local/advance"): self._advance,
             ("GET", "/_local/outbox"): self._outbox,
             ("GET", "/_local/tickets"): self._tickets,
@@ -434,6 +474,7 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
                     status, headers, text = page(body)
                 else:
                     status, headers, text = self._api(method, body)
+                tell(self.narrator)
         except Exception:
             traceback.print_exc()
             # What API Gateway answers when the integration fails.
@@ -486,9 +527,16 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         return 200, *_json_body(build_state(self.stack))
 
     def _advance(self, body: bytes) -> tuple[int, dict[str, str], str]:
+        """Move the clock: JSON ``{"by": "1h"}`` answers the new time (CONTRACT section 2);
+        the outbox page's form (``by=1h``) goes back to the page it came from."""
         from helpdesk.clock import iso
         from helpdesk.durations import parse_duration
 
+        if not self._from_this_server():
+            return 403, *_json_body({"message": "the clock moves only from this server's pages"})
+        content_type = self.headers.get_content_type()
+        if content_type == "application/x-www-form-urlencoded":
+            return self._advance_from_form(body)
         try:
             request = json.loads(body or b"{}")
             by = parse_duration(str(request["by"]))
@@ -497,6 +545,39 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             return 422, *_json_body({"detail": f"by: {detail}", "field": "by"})
         self.stack.advance(by)
         return 200, *_json_body({"clock": iso(self.stack.clock.peek())})
+
+    def _advance_from_form(self, body: bytes) -> tuple[int, dict[str, str], str]:
+        from urllib.parse import parse_qs
+
+        from helpdesk.durations import parse_duration
+
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=8)
+        by = (fields.get("by") or [""])[0]
+        try:
+            duration = parse_duration(by)
+        except ValueError as error:
+            _, headers, page = self._page(
+                "advance.html", error=str(error), by=by, url=self._base_url()
+            )
+            return 422, headers, page
+        self.stack.advance(duration)
+        back = (fields.get("back") or [""])[0]
+        # Post/Redirect/Get: a reload of the page does not move the clock again. Only back
+        # to a page of this server (never an address the form was given).
+        return 303, {"Location": back if back in _CLOCK_PAGES else "/_local/outbox"}, ""
+
+    def _advance_page(self, _: bytes) -> tuple[int, dict[str, str], str]:
+        """What a browser gets at /_local/advance: how to move the clock, and a form."""
+        return self._page("advance.html", error=None, by="1h", url=self._base_url())
+
+    def _from_this_server(self) -> bool:
+        """False for a request a page of another site made a browser send (its Origin, or
+        Fetch Metadata's Sec-Fetch-Site, says so; curl and scripts send neither): another
+        site must not move a developer's clock."""
+        origin = self.headers.get("Origin")
+        if origin is not None and origin != self._base_url():
+            return False
+        return self.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
 
     def _outbox(self, _: bytes) -> tuple[int, dict[str, str], str]:
         from helpdesk_local.state import outbox
@@ -524,7 +605,11 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
     def _page(self, template: str, **context: Any) -> tuple[int, dict[str, str], str]:
         from helpdesk.clock import iso
 
-        text = _pages().get_template(template).render(clock=iso(self.stack.clock.peek()), **context)
+        text = (
+            _pages()
+            .get_template(template)
+            .render(clock=iso(self.stack.clock.peek()), path=self.path.split("?", 1)[0], **context)
+        )
         return 200, {"Content-Type": "text/html; charset=utf-8"}, text
 
     def _base_url(self) -> str:

@@ -79,6 +79,7 @@ __all__ = [
     "load_config",
     "parse_config",
     "parse_day_hours",
+    "problem_at",
 ]
 
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -1077,6 +1078,17 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         for loc, line, message in found
     }
     raise ConfigError(sorted(problems, key=lambda problem: (problem.line or 0, problem.path)))
+
+
+def problem_at(path: str | Path, loc: Loc, message: str) -> ConfigProblem:
+    """A problem that a check outside the schema found with the loaded file at ``path``
+    (``helpdesk validate``: a configured language without its templates), located the
+    way the schema's own problems are: the line of the key at ``loc`` and its path."""
+    try:
+        root, _ = _parse_yaml(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        root = None
+    return ConfigProblem(str(path), _line_of(root, loc), _format_path(loc), message)
 
 
 def _is_echo(detail: ErrorDetails, details: Sequence[ErrorDetails]) -> bool:

@@ -80,6 +80,9 @@ class Contact:
     created_at: datetime
     ticket_count: int = 0
     last_survey_at: datetime | None = None
+    # The IANA zone the customer's browser reported (the web form), e.g. "Europe/Berlin":
+    # every mail to them shows times in it. None until a browser told us.
+    timezone: str | None = None
 
 
 @dataclass

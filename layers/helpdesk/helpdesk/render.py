@@ -12,6 +12,7 @@ loudly instead of sending a blank. templates/README.md says how to add a languag
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any, Literal, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 if TYPE_CHECKING:
     import jinja2
@@ -33,9 +34,14 @@ __all__ = [
     "effort_labels",
     "format_duration_words",
     "format_local_datetime",
+    "format_local_short",
+    "known_timezone",
+    "language_words",
     "render",
     "render_page",
     "score_labels",
+    "term",
+    "zone_label",
 ]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -47,6 +53,17 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # British English gives the day-month order and 24-hour clock most of them read without
 # thinking. A caller who wants US English asks for "en-US".
 _DEFAULT_REGION = {"en": "en_GB"}
+# IANA zone names as browsers report them (Intl.DateTimeFormat().resolvedOptions().timeZone):
+# "Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "UTC". The longest IANA
+# name has 32 characters; anything longer, or not shaped like one, is not a zone.
+MAX_TIMEZONE_LENGTH = 64
+_TIMEZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+){1,2}")
+_BARE_TIMEZONES = frozenset({"UTC", "GMT"})
+# Zones that are Coordinated Universal Time by another name: named "UTC", not a city.
+_UTC_ZONES = frozenset(
+    {"UTC", "GMT", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "Etc/GMT", "Etc/GMT0",
+     "Etc/GMT+0", "Etc/GMT-0", "Etc/Greenwich"}
+)  # fmt: skip
 _DURATION_UNITS: tuple[tuple[Literal["day", "hour", "minute"], int], ...] = (
     ("day", 86_400),
     ("hour", 3_600),
@@ -78,6 +95,8 @@ def render(
     """
     folder = _template_language(template, ".subject.txt", language, fallback_language)
     environment = _environment()
+    # The folder tells the "term" filter whose words to use.
+    context = {**context, "language_folder": folder}
     subject = environment.get_template(f"{folder}/{template}.subject.txt").render(context)
     text = environment.get_template(f"{folder}/{template}.txt").render(context)
     html = _render_html(template, folder, context)
@@ -115,6 +134,20 @@ def available_languages() -> frozenset[str]:
     )
 
 
+def language_words(
+    section: str, language: str, *, fallback_language: str = "en"
+) -> Mapping[str, Any]:
+    """The ``[section]`` of ``language``'s ``words.toml`` (else the fallback language's),
+    with its ``lang``: the words that code passes on rather than a template reading them,
+    such as the reply-command help lines (``[assignment] commands_help``) and the locale a
+    page's script formats times in (``[form_page] intl_locale``). Everything a language says
+    lives in its folder, so that a new language is one folder (templates/README.md)."""
+    for candidate in (_language_folder(language), _language_folder(fallback_language)):
+        if section in _catalogue(candidate):
+            return _html_words(candidate, section)
+    raise LookupError(f"no [{section}] words in {language!r} nor in {fallback_language!r}")
+
+
 def score_labels(language: str, *, fallback_language: str = "en") -> dict[int, str]:
     """Survey scores 1..5 and their words in ``language`` (1 is "very unsatisfied")."""
     return _words(language, fallback_language, "score_labels")
@@ -125,29 +158,135 @@ def effort_labels(language: str, *, fallback_language: str = "en") -> dict[int, 
     return _words(language, fallback_language, "effort_labels")
 
 
+def known_timezone(name: object) -> str | None:
+    """``name`` when it is an IANA time zone the desk can show times in, else None.
+
+    What a browser reports is a hint the customer never typed: a name of the wrong shape,
+    too long, or unknown to the tz database is no zone (the caller keeps the request and
+    shows the calendar's zone instead). Only names with an area ("Europe/Berlin") and the
+    bare "UTC" and "GMT" are taken: the database's other files ("localtime", "posixrules",
+    "Factory") are not places anybody lives.
+    """
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_TIMEZONE_LENGTH:
+        return None
+    if name not in _BARE_TIMEZONES and _TIMEZONE_NAME.fullmatch(name) is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    return name
+
+
 def format_local_datetime(instant: datetime, timezone: str, language: str) -> str:
     """``instant`` in ``timezone`` as a full date, a short time and the zone, in ``language``.
 
-    For 2026-11-23 11:30 UTC in Europe/Berlin: "Monday, 23 November 2026, 12:30 CET",
-    "2026年11月23日星期一 12:30 CET", "понедельник, 23 ноября 2026 г., 12:30 CET". Zones
-    without a letter abbreviation show their offset ("GMT+04:00"). ``instant`` must be aware.
+    For 2026-11-23 11:30 UTC in Europe/Berlin: "Monday, 23 November 2026, 12:30 Berlin
+    time", "2026年11月23日星期一 12:30 柏林时间", "понедельник, 23 ноября 2026 г., 12:30
+    (часовой пояс: Берлин)": the zone is named by its place (:func:`zone_label`), which a
+    reader anywhere understands, rather than by an abbreviation ("CET") that few do.
+    ``instant`` must be aware.
     """
-    from babel.dates import format_date, format_time, get_timezone_gmt
+    from babel.dates import format_date, format_time
 
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError("a time to show to people needs a time zone")
+    local = _local(instant, timezone)
     locale = _babel_locale(language)
-    local = instant.astimezone(ZoneInfo(timezone))
-    zone_name = local.tzname() or ""
-    if not zone_name.isalpha():
-        # tzdata writes "+04" where a zone has no abbreviation in use; CLDR's GMT format
-        # is what each locale's readers expect instead.
-        zone_name = get_timezone_gmt(local, width="long", locale=locale)
     date_text = format_date(local, "full", locale=locale)
     time_text = format_time(local, "short", tzinfo=local.tzinfo, locale=locale)
     # The locale decides how date and time join ("{1}, {0}" in Russian, "{1} {0}" in Chinese).
     joined = str(locale.datetime_formats["full"]).replace("'", "")
-    return f"{joined.replace('{1}', date_text).replace('{0}', time_text)} {zone_name}"
+    when = joined.replace("{1}", date_text).replace("{0}", time_text)
+    return f"{when} {zone_label(timezone, language, at=local)}"
+
+
+def format_local_short(instant: datetime, timezone: str, language: str) -> str:
+    """``instant`` in ``timezone`` with a medium date, a short time and the zone: "23 Nov
+    2026, 09:55 Berlin time" (lists of events, where a full date would crowd the line)."""
+    from babel.dates import format_date, format_time
+
+    local = _local(instant, timezone)
+    locale = _babel_locale(language)
+    date_text = format_date(local, "medium", locale=locale)
+    # A short time: a person reads a list of events to the minute, not the second.
+    time_text = format_time(local, "short", tzinfo=local.tzinfo, locale=locale)
+    joined = str(locale.datetime_formats["medium"]).replace("'", "")
+    when = joined.replace("{1}", date_text).replace("{0}", time_text)
+    return f"{when} {zone_label(timezone, language, at=local)}"
+
+
+def zone_label(timezone: str, language: str, *, at: datetime | None = None) -> str:
+    """``timezone`` named plainly in ``language``: its place and the word for time ("Berlin
+    time", "北京时间", "часовой пояс: Берлин"), "UTC" for universal time, and the offset
+    ("GMT-05:00") for a zone with no place (Etc/GMT+5), as of ``at`` (default: now).
+
+    The place is the language's ``[zone.cities]`` word when it has one (Chinese readers
+    know China's zone as Beijing time), else the CLDR exemplar city of the zone (Babel's
+    data, by the zone's name or one of its aliases), else the zone name's last part.
+    """
+    from babel.dates import get_timezone_gmt
+
+    if timezone in _UTC_ZONES:
+        return "UTC"
+    words = _zone_words(language)
+    city = _zone_city(timezone, language, words)
+    if city is None:
+        local = (at or datetime.now(ZoneInfo("UTC"))).astimezone(ZoneInfo(timezone))
+        return str(get_timezone_gmt(local, width="long", locale=_babel_locale(language)))
+    return str(words["named"]).replace("{city}", city)
+
+
+def term(kind: str, value: object, language: str, *, fallback_language: str = "en") -> str:
+    """The word ``language`` uses for the ``kind`` value ``value`` (``[terms.<kind>]`` of its
+    words: a priority, a status, a category); the value itself when it has none (a
+    category only this desk's config knows)."""
+    text = str(value)
+    for folder in (_language_folder(language), _language_folder(fallback_language)):
+        terms = _catalogue(folder).get("terms", {}).get(kind)
+        if terms is not None:
+            return str(terms.get(text, text))
+    return text
+
+
+def _local(instant: datetime, timezone: str) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("a time to show to people needs a time zone")
+    return instant.astimezone(ZoneInfo(timezone))
+
+
+def _zone_words(language: str) -> Mapping[str, Any]:
+    for folder in (_language_folder(language), "en"):
+        words = _catalogue(folder).get("zone")
+        if words is not None:
+            return cast("Mapping[str, Any]", words)
+    return {"named": "{city} time", "cities": {}}
+
+
+def _zone_city(timezone: str, language: str, words: Mapping[str, Any]) -> str | None:
+    cities: Mapping[str, str] = words.get("cities", {})
+    names = _zone_names(timezone)
+    for name in names:
+        if name in cities:
+            return cities[name]
+    zones = _babel_locale(language).time_zones
+    for name in names:
+        city = zones.get(name, {}).get("city")
+        if city:
+            return str(city)
+    if "/" not in timezone or timezone.startswith("Etc/"):
+        return None
+    return timezone.rsplit("/", 1)[-1].replace("_", " ")
+
+
+@lru_cache(maxsize=256)
+def _zone_names(timezone: str) -> tuple[str, ...]:
+    """``timezone`` and the names CLDR may file it under: the tz database renamed zones
+    ("Asia/Calcutta" is now "Asia/Kolkata") and CLDR keeps some under the old name."""
+    from babel.core import get_global
+
+    aliases: Mapping[str, str] = get_global("zone_aliases")
+    canonical = aliases.get(timezone, timezone)
+    others = sorted(alias for alias, target in aliases.items() if target == canonical)
+    return tuple(dict.fromkeys((timezone, canonical, *others)))
 
 
 def format_duration_words(td: timedelta, language: str) -> str:
@@ -255,7 +394,16 @@ def _template_names() -> frozenset[str]:
 def _environment() -> jinja2.Environment:
     import jinja2
 
-    environment = jinja2.Environment(
+    class Templates(jinja2.Environment):
+        def join_path(self, template: str, parent: str) -> str:
+            # "./_words.jinja" imported by de/alert.txt is de/_words.jinja: a language's
+            # texts take the shared words of their own folder, so a copied folder needs no
+            # edit of its imports (Jinja's documented hook for relative template names).
+            if template.startswith("./"):
+                return posixpath.join(posixpath.dirname(parent), template[2:])
+            return template
+
+    environment = Templates(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
@@ -270,6 +418,8 @@ def _environment() -> jinja2.Environment:
     environment.filters["quoted"] = _quoted
     environment.filters["filesize"] = _file_size
     environment.filters["fill"] = _fill
+    # A context filter: the language is the template's, not the caller's to pass.
+    environment.filters["term"] = jinja2.pass_context(_term_filter)
     return environment
 
 
@@ -280,6 +430,12 @@ def _one_line(value: object) -> str:
     "Priority" line that looks like ours.
     """
     return " ".join(str(value).split())
+
+
+def _term_filter(context: Mapping[str, Any], value: object, kind: str) -> str:
+    """``{{ priority|term("priority") }}``: the word of the template's language for a value
+    the desk stores in English (:func:`term`)."""
+    return term(kind, value, str(context["language_folder"]))
 
 
 def _quoted(value: object) -> str:

@@ -21,9 +21,6 @@ if TYPE_CHECKING:
 # The page's own inline <script> and <style> elements; their hashes are the only code and
 # styles its Content-Security-Policy allows (CSP Level 3 §8.4 hash-source).
 _INLINE_ELEMENT = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
-# The page's script formats the promised time with Intl, in the reader's own time zone and
-# in these locales (British English: day-month order and a 24-hour clock, as in the mails).
-_INTL_LOCALES = {"en": "en-GB", "zh": "zh-CN", "ru": "ru-RU"}
 
 
 def pick_language(config: Config, *, language: str | None, accept_language: str | None) -> str:
@@ -56,7 +53,7 @@ def form_page(config: Config, *, language: str | None, accept_language: str | No
     any stage or path prefix of the API.
     """
     from helpdesk.model import PRIORITIES
-    from helpdesk.render import render_page
+    from helpdesk.render import language_words, render_page
     from helpdesk.services.form_intake import (
         EMAIL_MAX,
         FORM_CATEGORIES,
@@ -73,7 +70,11 @@ def form_page(config: Config, *, language: str | None, accept_language: str | No
             "helpdesk_name": config.helpdesk.name,
             "helpdesk_address": config.helpdesk.address,
             "language": chosen,
-            "intl_locale": _INTL_LOCALES.get(chosen, chosen),
+            # The page's script formats the promised time with Intl, in the reader's own
+            # zone and in the locale the language's words name (en-GB: day-month, 24-hour).
+            "intl_locale": language_words(
+                "form_page", chosen, fallback_language=config.default_language
+            )["intl_locale"],
             "languages": [
                 {"code": code, "name": language_name(code)} for code in config.helpdesk.languages
             ],

@@ -204,6 +204,7 @@ def contact_from_item(data: Mapping[str, Any]) -> Contact:
         created_at=parse_iso(data["created_at"]),
         ticket_count=int(data.get("ticket_count", 0)),
         last_survey_at=_time(data.get("last_survey_at")),
+        timezone=data.get("timezone"),
     )
 
 

@@ -422,15 +422,19 @@ def _thread_pointer(message_id: str, ref: str, at: datetime) -> Operation:
 
 
 def _contact_upsert(contact: Contact, *, creating: bool) -> Operation:
-    """The contact keeps a stored name, language and creation time (if_not_exists)."""
+    """The contact keeps a stored name, language and creation time (if_not_exists); a time
+    zone a browser gave replaces the stored one (a mail without one leaves it)."""
     return {
         "update": {"PK": f"CONTACT#{contact.email.lower()}", "SK": "META"},
         "expression": (
             "SET email = :e, #n = if_not_exists(#n, :n), tier = :t, "
-            "#l = if_not_exists(#l, :l), created_at = if_not_exists(created_at, :c) "
-            + ("ADD ticket_count :one" if creating else "")
+            "#l = if_not_exists(#l, :l), created_at = if_not_exists(created_at, :c)"
+            # An alias, as for name and language: DynamoDB reserves many plain words.
+            + (", #z = :z" if contact.timezone else "")
+            + (" ADD ticket_count :one" if creating else "")
         ),
-        "names": {"#n": "name", "#l": "language"},
+        "names": {"#n": "name", "#l": "language"}
+        | ({"#z": "timezone"} if contact.timezone else {}),
         "values": {
             ":e": contact.email.lower(),
             ":n": contact.name,
@@ -438,6 +442,7 @@ def _contact_upsert(contact: Contact, *, creating: bool) -> Operation:
             ":l": contact.language,
             ":c": contact.created_at.isoformat(),
         }
+        | ({":z": contact.timezone} if contact.timezone else {})
         | ({":one": 1} if creating else {}),
     }
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email import policy as email_policy
 from email.errors import HeaderParseError
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import Policy
@@ -139,6 +140,36 @@ class _MessageIdListHeader(str):
     def fold(self, *, policy: Policy) -> str:
         """Return the header line, one msg-id per line (RFC 5322 §3.6.4 allows FWS between)."""
         return f"{self.name}: " + f"{policy.linesep} ".join(self.message_ids) + policy.linesep
+
+
+class _TextHeader(str):
+    """An unstructured field (Subject) whose text survives folding byte for byte.
+
+    RFC 2047 §6.2: whitespace between two adjacent encoded-words is ignored when they are
+    decoded, so a space of the text must be inside an encoded-word, never the folding
+    whitespace between two of them. The modern ``email.policy`` folder breaks that rule:
+    it puts a space that falls at a fold between two encoded-words ("прошла по" reads back
+    as "прошлапо"; CPython gh-92081, gh-120930 and gh-144156, fixed only in releases newer
+    than the runtimes the desk runs on). ``email.header.Header`` encodes the whole text
+    into encoded-words cut at character boundaries, spaces included (RFC 2047 §5 (1),
+    §2: each at most 75 characters, each line at most ``max_line_length``), and folds
+    plain ASCII at its own spaces, which unfolding (RFC 5322 §2.2.3) gives back.
+    """
+
+    name: str
+
+    def __new__(cls, name: str, text: str) -> _TextHeader:
+        header = super().__new__(cls, text)
+        header.name = name
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        """Return the header line, folded at ``policy.max_line_length`` with CRLF."""
+        charset = "us-ascii" if self.isascii() else "utf-8"
+        value = Header(
+            str(self), charset, maxlinelen=policy.max_line_length, header_name=self.name
+        ).encode(linesep=policy.linesep)
+        return f"{self.name}: {value}{policy.linesep}"
 
 
 def safe_header_text(value: str, max_len: int = 200) -> str:
@@ -273,7 +304,7 @@ def compose(
         message["Cc"] = [Address(addr_spec=address) for address in mail.cc]
     if mail.reply_to is not None:
         message["Reply-To"] = Address(addr_spec=mail.reply_to)
-    message["Subject"] = safe_header_text(mail.subject, max_len=250)
+    message["Subject"] = _TextHeader("Subject", safe_header_text(mail.subject, max_len=250))
     message["Date"] = format_datetime(date)
     message["Message-ID"] = f"<{message_id}>"
     if in_reply_to is not None:

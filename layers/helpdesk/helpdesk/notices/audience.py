@@ -15,7 +15,7 @@ from helpdesk.mail.compose import valid_address
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
-    from helpdesk.model import Ticket
+    from helpdesk.model import Contact, Ticket
 
 
 # ---------------------------------------------------------------------- languages
@@ -28,6 +28,16 @@ def reader_language(address: str, config: Config) -> str:
     """The language ``address`` reads desk mail in: an agent's first, else the desk's."""
     agent = config.agent(address) if address else None
     return config.languages_of(agent)[0] if agent is not None else config.default_language
+
+
+def customer_timezone(contact: Contact | None, calendar_zone: str) -> str:
+    """The zone a customer reads times in: the one their browser gave (kept on the contact,
+    helpdesk.services.form_intake), else ``calendar_zone``, the zone of the promise's
+    calendar (a zone since removed from the tz database counts as none)."""
+    from helpdesk.render import known_timezone
+
+    zone = known_timezone(contact.timezone) if contact is not None else None
+    return zone or calendar_zone
 
 
 def agent_name(address: str | None, config: Config) -> str:

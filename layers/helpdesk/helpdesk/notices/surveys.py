@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from helpdesk.clock import iso
 from helpdesk.notices import audience
 
 if TYPE_CHECKING:
+    from helpdesk.config import Config
     from helpdesk.events import SurveyAnswered
     from helpdesk.model import Message, Ticket
     from helpdesk.notices.desk import Notifier
@@ -70,7 +70,12 @@ def low_score_alert(notifier: Notifier, event: SurveyAnswered, now: datetime) ->
             "effort": event.effort,
             "comment": event.comment,
             "assignee": ticket.assignee,
-            "ticket_summary": ticket_summary(ticket, notifier.repo.messages(ticket.ref)),
+            "ticket_summary": ticket_summary(
+                ticket,
+                notifier.repo.messages(ticket.ref),
+                language=config.default_language,
+                timezone=_calendar_zone(ticket, config),
+            ),
         },
     )
     for lead in audience.leads_or_every_lead(ticket.team, config):
@@ -78,13 +83,25 @@ def low_score_alert(notifier: Notifier, event: SurveyAnswered, now: datetime) ->
         notifier.send(mail, key=f"survey-low#{lead.lower()}", now=now)
 
 
-def ticket_summary(ticket: Ticket, messages: list[Message]) -> str:
-    """A few lines a lead reads in ten seconds: the ticket's facts, then its latest messages."""
+def ticket_summary(
+    ticket: Ticket, messages: list[Message], *, language: str = "en", timezone: str = "UTC"
+) -> str:
+    """A few lines a lead reads in ten seconds: the ticket's facts, then its latest messages.
+
+    Times are in ``timezone`` (the ticket's calendar) and named, to the minute; the
+    status, priority and category are in ``language``'s words (helpdesk.render.term).
+    """
+    from helpdesk.render import format_local_short, term
+
+    def when(instant: datetime) -> str:
+        return format_local_short(instant, timezone, language)
+
     lines = [
-        f"Opened {iso(ticket.created_at)} by {ticket.channel}; status {ticket.status}, "
-        f"priority {ticket.priority}, team {ticket.team}"
-        + (f", category {ticket.category}" if ticket.category else "")
-        + (f"; solved {iso(ticket.solved_at)}" if ticket.solved_at else "")
+        f"Opened {when(ticket.created_at)} by {ticket.channel}; "
+        f"status {term('status', ticket.status, language)}, "
+        f"priority {term('priority', ticket.priority, language)}, team {ticket.team}"
+        + (f", category {term('category', ticket.category, language)}" if ticket.category else "")
+        + (f"; solved {when(ticket.solved_at)}" if ticket.solved_at else "")
         + ".",
         f"{len(messages)} message(s) in the conversation.",
     ]
@@ -96,5 +113,13 @@ def ticket_summary(ticket: Ticket, messages: list[Message]) -> str:
         text = " ".join(message.text.split())
         if len(text) > EXCERPT_CHARS:
             text = text[: EXCERPT_CHARS - 1] + "…"
-        lines.append(f"- {iso(message.at)} {who} {message.author}: {text}")
+        lines.append(f"- {when(message.at)} {who} {message.author}: {text}")
     return "\n".join(lines)
+
+
+def _calendar_zone(ticket: Ticket, config: Config) -> str:
+    """The zone of the ticket's SLA calendar: the office's clock its people read."""
+    try:
+        return config.calendar(config.policy(ticket.policy).calendar).timezone
+    except KeyError:
+        return config.report_timezone  # a policy since removed: the desk's first zone

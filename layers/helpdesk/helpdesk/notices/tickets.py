@@ -31,34 +31,6 @@ PROGRESS_STATUSES = frozenset({"pending", "solved"})
 EARLIER_TICKETS_SHOWN = 5
 ACKNOWLEDGEMENT = ("acknowledgement", "first")  # (kind, key): one per ticket
 
-# The reply commands, explained in the agent's language (the assignment mail lists them).
-COMMANDS_HELP: dict[str, tuple[str, ...]] = {
-    "en": (
-        "#status new|open|pending|solved   change the status",
-        "#priority low|normal|high|urgent  change the priority",
-        "#assign <agent name or address>   give the ticket to a colleague",
-        "#team <team>                      move the ticket to another team",
-        "#tag <reason>                     record why the customer wrote (e.g. late-shipper)",
-        "#note                             the rest of the mail is an internal note",
-    ),
-    "zh": (
-        "#status new|open|pending|solved   更改状态",
-        "#priority low|normal|high|urgent  更改优先级",
-        "#assign <客服姓名或邮箱>          转交给同事",
-        "#team <团队>                      转到其他团队",
-        "#tag <原因>                       记录客户来信的原因（如 late-shipper）",
-        "#note                             邮件其余部分为内部备注，不发送给客户",
-    ),
-    "ru": (
-        "#status new|open|pending|solved   изменить статус",
-        "#priority low|normal|high|urgent  изменить приоритет",
-        "#assign <имя или адрес агента>    передать заявку коллеге",
-        "#team <команда>                   перевести заявку в другую команду",
-        "#tag <причина>                    записать, почему клиент написал (напр. late-shipper)",
-        "#note                             остаток письма: внутренняя заметка, клиенту не уходит",
-    ),
-}
-
 
 def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendResult | None:
     """TicketOpened: tell the customer that the request arrived, its reference and by when
@@ -72,7 +44,11 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
     language = audience.customer_language(event.language, config)
     due = (event.sla or {}).get("first_response_due")
     policy = config.policy(event.policy or config.sla_policies[-1].name)
-    timezone = config.calendar(policy.calendar).timezone
+    # The customer's own zone when their browser gave it (now or on an earlier ticket).
+    timezone = audience.customer_timezone(
+        notifier.repo.get_contact(str(event.contact["email"])),
+        config.calendar(policy.calendar).timezone,
+    )
     rendered = notifier.render(
         "acknowledgement",
         language,
@@ -200,7 +176,7 @@ def assignment(
     Sent by route as it assigns, and for an assignment by a colleague."""
     from zoneinfo import ZoneInfo
 
-    from helpdesk.render import format_local_datetime
+    from helpdesk.render import format_local_datetime, language_words
     from helpdesk.sla import SlaState
 
     config = notifier.config
@@ -255,7 +231,12 @@ def assignment(
                 }
                 for t in earlier[:EARLIER_TICKETS_SHOWN]
             ],
-            "commands_help": list(COMMANDS_HELP.get(language, COMMANDS_HELP["en"])),
+            # The reply commands explained in the agent's language (its folder's words).
+            "commands_help": list(
+                language_words("assignment", language, fallback_language=config.default_language)[
+                    "commands_help"
+                ]
+            ),
         },
     )
     # The agent's answer goes to the ticket's own address and threads by our Message-ID.

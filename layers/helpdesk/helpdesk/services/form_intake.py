@@ -15,6 +15,7 @@ from helpdesk.errors import InvalidInput, TooLarge, UnsupportedMediaType
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import PRIORITIES, Message
+from helpdesk.render import known_timezone
 from helpdesk.services.tickets import NewRequest, open_ticket
 from helpdesk.unit_of_work import AlreadyClaimed, Claim
 
@@ -49,6 +50,7 @@ KNOWN_FIELDS = frozenset(
         "order_id",
         "website",
         "submission_id",
+        "timezone",
     }
 )
 
@@ -67,6 +69,7 @@ class FormSubmission:
     order_id: str | None
     honeypot: bool
     submission_id: str
+    timezone: str | None = None
 
 
 def _one_line(value: str) -> str:
@@ -113,6 +116,10 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
     language = _one_line(_text_field(body, "language", required=False, max_len=8)).lower() or None
     if language is not None and language not in config.helpdesk.languages:
         language = None  # a language we do not serve falls back; not the customer's fault
+    # The zone the page's script read from the browser: a hint the customer never typed
+    # nor sees, so a zone we do not know is dropped (times are then shown in the calendar's
+    # zone) rather than refused: a 422 would stop a request over nothing its writer can fix.
+    timezone = known_timezone(body.get("timezone"))
     order_id = _one_line(_text_field(body, "order_id", required=False, max_len=ORDER_ID_MAX))
     if order_id and not re.fullmatch(r"[A-Za-z0-9#/_.-]+", order_id):
         raise InvalidInput("order_id", "may contain only letters, digits and # / _ . -")
@@ -138,6 +145,7 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
         order_id=order_id or None,
         honeypot=honeypot,
         submission_id=submission_id,
+        timezone=timezone,
     )
 
 
@@ -184,6 +192,7 @@ def take_in_form(
                 category=submission.category,
                 urgency=submission.urgency,
                 form=form_fields,
+                timezone=submission.timezone,
             ),
             uow=uow,
             config=config,

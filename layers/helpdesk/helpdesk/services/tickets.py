@@ -44,6 +44,8 @@ class NewRequest:
     flags: Sequence[str] = ()
     participants: Sequence[str] = ()
     linked_to: str | None = None
+    # The customer's IANA zone (helpdesk.render.known_timezone), when their browser gave it.
+    timezone: str | None = None
 
 
 def open_ticket(
@@ -96,6 +98,7 @@ def open_ticket(
         tier=tier,
         language=existing.language if existing and existing.language else language,
         created_at=existing.created_at if existing else now,
+        timezone=request.timezone,
     )
     # Mail from robots (and mail we could not trust) is kept for a human to look at, but
     # nobody was promised an answer: no SLA clock runs, so no warning, breach or
