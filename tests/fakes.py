@@ -25,7 +25,7 @@ from helpdesk.config import Config
 from helpdesk.errors import NotFound, TransientError
 from helpdesk.events import DomainEvent, parse, to_detail
 from helpdesk.mail.compose import OutboundMail
-from helpdesk.model import Contact, Message, Ticket
+from helpdesk.model import ACTIVE_STATUSES, Contact, Message, Ticket
 from helpdesk.notices import Notifier
 from helpdesk.notices.outbound import SendResult
 from helpdesk.ports import Known, RoutingView
@@ -274,6 +274,17 @@ class FakeUnitOfWork:
             if fact_day == day.isoformat():
                 figures.facts.setdefault(kind, []).append(dict(attributes))
         return figures
+
+    def open_tickets(self, team: str) -> list[Ticket]:
+        """``team``'s active tickets: waiting in its queue or held by its agents."""
+        refs = {ref for ref, entry in self.queue.items() if entry.team == team}
+        for agent in self.config.agents_of(team):
+            refs |= self.holdings.get(agent.email, set())
+        found = [self.tickets[ref] for ref in refs if ref in self.tickets]
+        return sorted(
+            (t for t in found if t.team == team and t.status in ACTIVE_STATUSES),
+            key=lambda t: (t.created_at, t.ref),
+        )
 
     def read_backlog(self, team: str) -> dict[str, int]:
         return {

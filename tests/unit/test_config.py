@@ -621,3 +621,41 @@ def test_a_domain_cap_below_the_cap_per_sender_is_refused() -> None:
     (problem,) = problems_of(text)
     assert problem.path == "limits"
     assert "at least acknowledgements_per_sender_per_hour" in problem.message
+
+
+def test_robots_close_after_a_week_and_only_leads_get_reports_by_default() -> None:
+    config = parse_config(BASE)
+
+    assert config.robots.close_after == timedelta(days=7)
+    assert config.reports.desk_wide_to == ()
+
+
+def test_the_whole_desks_report_goes_to_the_addresses_the_config_names() -> None:
+    config = parse_config(
+        changed("  weekly_on: mon", "  weekly_on: mon\n  desk_wide_to: [Boss@Desk.example]")
+    )
+
+    assert config.reports.desk_wide_to == ("boss@desk.example",)
+
+
+@pytest.mark.parametrize(
+    ("added", "path", "reason"),
+    [
+        ("  desk_wide_to: [not-an-address]", "reports.desk_wide_to[0]", "address"),
+        ("robots: {close_after: soon}", "robots.close_after", "soon"),
+        ("robots: {close_after: 0m}", "robots.close_after", ""),
+    ],
+)
+def test_a_bad_desk_wide_address_or_robot_quiet_period_is_named(
+    added: str, path: str, reason: str
+) -> None:
+    text = (
+        changed("  weekly_on: mon", "  weekly_on: mon\n" + added)
+        if added.startswith("  ")
+        else BASE + added + "\n"
+    )
+
+    problems = problems_of(text)
+
+    assert [p.path for p in problems] == [path]
+    assert reason in problems[0].message

@@ -3,6 +3,7 @@ backlog age, and when a report is due."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -284,3 +285,186 @@ def test_a_breach_on_a_ticket_still_open_counts_as_a_target_due_and_missed(confi
     text = render_report(report, config).text
     assert "standard / normal      1/3  33%" in text
     assert "SLA 33%" in text
+
+
+# ---------------------------------------------------------------------- issue 16: leads
+def test_each_lead_gets_the_teams_they_lead_and_desk_wide_readers_the_whole_desk(
+    config: Config,
+) -> None:
+    from helpdesk.notices.reports import readers
+
+    with_manager = config.model_copy(
+        update={
+            "reports": config.reports.model_copy(update={"desk_wide_to": ("boss@support.example",)})
+        }
+    )
+
+    assert readers(config) == [
+        ("maria@support.example", ("general", "billing")),
+        ("omar@support.example", ("tier2",)),
+    ]
+    assert readers(with_manager)[0] == ("boss@support.example", None)
+    maria_for_all = config.model_copy(
+        update={
+            "reports": config.reports.model_copy(
+                update={"desk_wide_to": ("maria@support.example",)}
+            )
+        }
+    )
+    assert readers(maria_for_all) == [
+        ("maria@support.example", None),
+        ("omar@support.example", ("tier2",)),
+    ]
+
+
+def test_open_tickets_past_due_are_overdue_and_those_near_their_warning_at_risk(
+    config: Config,
+) -> None:
+    from helpdesk.services.reports import needs_attention
+
+    # First response of a ticket opened Monday 09:55 Berlin is due 13:55 (12:55 UTC), its
+    # warning at 80%: 13:07 Berlin. The report runs on Tuesday 08:00 Berlin (07:00 UTC).
+    monday = opened(config, "HD-LATE22")
+    friday = replace(
+        opened(config, "HD-SOON22"),
+        created_at=datetime(2026, 11, 24, 6, 0, tzinfo=UTC),
+        sla=started_clocks(config, datetime(2026, 11, 24, 6, 0, tzinfo=UTC)),
+        assignee=None,
+    )
+    far = replace(
+        opened(config, "HD-FAR222"),
+        sla=started_clocks(config, datetime(2026, 11, 26, 9, 0, tzinfo=UTC)),
+    )
+    report_time = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+
+    lines = needs_attention([far, friday, monday], now=report_time)
+
+    assert [(x.ref, x.state, x.clock, x.assignee) for x in lines] == [
+        ("HD-LATE22", "overdue", "first_response", "lena@support.example"),
+        ("HD-SOON22", "at_risk", "first_response", ""),
+    ]
+    assert lines[0].due == datetime(2026, 11, 23, 12, 55, tzinfo=UTC)
+
+
+def test_a_leads_report_holds_their_teams_tickets_only(config: Config) -> None:
+    from helpdesk.services.reports import Scope
+
+    desk = FakeUnitOfWork(config)
+    general = opened(config, "HD-GENRL2")
+    tier2 = replace(opened(config, "HD-TIER22"), team="tier2", assignee="omar@support.example")
+    for ticket_ in (general, tier2):
+        desk.commit(TicketChange(before=None, after=ticket_, at=OPENED))
+    # As routing left them: each held by its agent.
+    desk.holdings = {"lena@support.example": {general.ref}, "omar@support.example": {tier2.ref}}
+    tuesday_eight = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+    sweep_at = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    swept(desk, "HD-GENRL2", at=sweep_at)
+    swept(desk, "HD-TIER22", at=sweep_at)
+
+    def report_of(*teams: str) -> Any:
+        return build_report(
+            desk, config, MONDAY, as_of=date(2026, 11, 24), scope=Scope(teams), now=tuesday_eight
+        )
+
+    maria, omar = report_of("general", "billing"), report_of("tier2")
+
+    assert (maria.created, omar.created) == (1, 1)
+    assert [x.ref for x in maria.breached] == ["HD-GENRL2"]
+    assert [x.ref for x in omar.breached] == ["HD-TIER22"]
+    assert [x.ref for x in maria.attention] == ["HD-GENRL2"]
+    assert [x.ref for x in omar.attention] == ["HD-TIER22"]
+    assert list(maria.backlog) == ["general", "billing"] and maria.backlog_total == 1
+    text = render_report(maria, config).text
+    assert "Teams: general, billing." in text
+    assert "HD-GENRL2  OVERDUE: first response due 2026-11-23 13:55  Lena  (general)" in text
+    assert "HD-GENRL2  first response due 2026-11-23 13:55  Lena  (general)" in text
+    assert "HD-TIER22" not in text
+    assert "(general, billing)" in render_report(maria, config).subject
+
+
+def test_business_and_calendar_times_are_both_shown_and_labelled(config: Config) -> None:
+    early = {**reply("A", 0), "calendar_seconds": 8 * 3600 + 22 * 60}
+    report = figures(day(first_response=[early]), day(), {}, period=MONDAY, as_of=MONDAY.last)
+
+    mail = render_report(report, config)
+
+    text = lines_of(mail.text)
+    assert "  First response: 1 answered, median 0m, 90th percentile 0m" in text
+    assert "  First response: 1 answered, median 8h 22m, 90th percentile 8h 22m" in text
+    assert any(line.startswith("TIMES (business hours") for line in text)
+    assert any(line.startswith("TIMES (calendar time") for line in text)
+    assert "First response, business hours" in mail.html
+    assert "First response, calendar time" in mail.html and "8h 22m" in mail.html
+
+
+def test_the_trend_chart_is_drawn_with_table_cells_that_outlook_renders(config: Config) -> None:
+    from helpdesk.services.reports import Week
+
+    weeks = [
+        Week(date(2026, 11, 2), date(2026, 11, 8), 4, 0, 4, 4, Distribution.of([30.0])),
+        Week(date(2026, 11, 9), date(2026, 11, 15), 8, 2, 6, 8, Distribution.of([50.0])),
+        Week(date(2026, 11, 16), date(2026, 11, 22), 2, 1, 2, 3, Distribution.of([])),
+        Week(date(2026, 11, 23), date(2026, 11, 29), 0, 0, 0, 0, Distribution.of([])),
+    ]
+    report = figures(day({"created": 0}), day(), {}, period=MONDAY, as_of=MONDAY.last, trend=weeks)
+
+    html = render_report(report, config).html
+
+    assert "<svg" not in html.lower() and "<img" not in html.lower()
+    # The widest week is a full bar, the others in proportion, each a cell with the width
+    # and colour both as attributes (Word) and as CSS (everyone else).
+    assert 'width="100%" height="12" bgcolor="#1f5fbf"' in html
+    assert 'width="50%" height="12" bgcolor="#1f5fbf"' in html
+    assert 'width="25%" height="12" bgcolor="#1f5fbf"' in html
+    assert "background-color:#1f5fbf" in html
+    assert 'width="50%" height="12" bgcolor="#b42318"' in html  # breaches 1 of at most 2
+    # No bar is a div: Word ignores a div's width and height.
+    assert not re.search(r"<div[^>]*width:\s*\d+%", html)
+    for week in ("2026-11-02 – 2026-11-08", "2026-11-23 – 2026-11-29"):
+        assert week in html
+    text = render_report(report, config).text
+    assert (
+        "  2026-11-09 - 2026-11-15     8 ####################    2 !!!!!!!!!!!!!!!!!!!!   75%  50m"
+        in text
+    )
+
+
+@pytest.mark.parametrize("language", ["zh", "ru"])
+def test_a_report_in_chinese_or_russian_has_no_english_headings(
+    config: Config, language: str
+) -> None:
+    current = day(
+        {
+            "created": 1,
+            "created#channel#form": 1,
+            "breach": 1,
+            "breach#clock#first_response": 1,
+            "breach#policy#standard/normal": 1,
+        },
+        first_response=[reply("A", 30)],
+        target=[target("A", met=False)],
+    )
+    report = figures(
+        current, day(), {"general": {"2026-11-23": 1}}, period=MONDAY, as_of=MONDAY.last
+    )
+
+    mail = render_report(report, config, language)
+
+    for english in (
+        "by channel",
+        "1 day or less",
+        "first_response",
+        "Mon 23 Nov",
+        "calendar time",
+        "unassigned",
+        "Needs attention",
+        "The whole desk",
+        "normal",
+        "form ",
+    ):
+        assert english not in mail.text, english
+        assert english not in mail.html, english
+
+
+def lines_of(text: str) -> list[str]:
+    return [line.rstrip() for line in text.splitlines()]

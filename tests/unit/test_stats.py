@@ -36,12 +36,19 @@ def new_ticket(config: Config, *, at: datetime = OPENED, tags: list[str] | None 
     )
 
 
-def counters(effects: list[Effect]) -> dict[str, int]:
-    """Counter name -> amount, from the change's Count."""
+def counters(effects: list[Effect], *, team: str | None = None) -> dict[str, int]:
+    """Counter name -> amount, from the change's Count: the desk's counters, or with
+    ``team`` that team's own (named as the desk's)."""
     found: dict[str, int] = {}
+    prefix = f"team#{team}#" if team else None
     for effect in effects:
         if isinstance(effect, Count):
-            for name, n in effect.counts.items():
+            for counted, n in effect.counts.items():
+                if prefix is None and counted.startswith("team#"):
+                    continue
+                if prefix is not None and not counted.startswith(prefix):
+                    continue
+                name = counted.removeprefix(prefix) if prefix else counted
                 found[name] = found.get(name, 0) + n
     return found
 
@@ -262,3 +269,77 @@ def test_a_late_answer_no_sweep_saw_is_one_missed_target_and_one_breach(config: 
 
     assert targets(effects) == [("2026-11-23", "first_response", False)]
     assert counters(effects)["breach#policy#standard/normal"] == 1
+
+
+def test_a_new_ticket_is_counted_for_its_team_too(config: Config) -> None:
+    effects = stats.ticket_figures(
+        None, new_ticket(config, tags=["refund"]), at=OPENED, config=config
+    )
+
+    assert counters(effects, team="general") == {
+        "created": 1,
+        "created#channel#form": 1,
+        "created#category#none": 1,
+        "created#tier#standard": 1,
+        "created#language#en": 1,
+        "tag#refund": 1,
+    }
+    assert counters(effects, team="billing") == {}
+
+
+def test_a_lead_reads_only_the_counters_and_facts_of_the_teams_they_lead(config: Config) -> None:
+    general = stats.ticket_figures(None, new_ticket(config), at=OPENED, config=config)
+    billing = stats.ticket_figures(
+        None, replace(new_ticket(config), ref="HD-BBBBBB", team="billing"), at=OPENED, config=config
+    )
+    day = stats.DayFigures("2026-11-23")
+    for effect in (*general, *billing):
+        if isinstance(effect, Count):
+            day.counters.update(effect.counts)
+    day.facts["first_response"] = [{"ref": "HD-7K3M9Q", "team": "general", "seconds": 60}]
+
+    mine = stats.for_teams(day, ["billing"], config.team_names)
+
+    assert mine.counters["created"] == 1 and day.counters["created"] == 2
+    assert "team#billing#created" not in mine.counters
+    assert mine.facts == {}
+    assert stats.for_teams(day, ["general", "billing"], config.team_names).counters["created"] == 2
+
+
+def test_a_team_whose_name_extends_another_keeps_its_own_counters(config: Config) -> None:
+    day = stats.DayFigures("d")
+    day.counters.update({"team#a#created": 1, "team#a#b#created": 5})
+
+    assert stats.for_teams(day, ["a"], ["a", "a#b"]).counters == {"created": 1}
+    assert stats.for_teams(day, ["a#b"], ["a", "a#b"]).counters == {"created": 5}
+
+
+def test_a_reply_before_opening_is_zero_business_minutes_and_its_calendar_time(
+    config: Config,
+) -> None:
+    # Sunday 22:00 in Berlin: the office calendar opens on Monday at 09:00. Lena answers on
+    # Monday at 06:22, before opening: 0 business minutes, 8h 22m of calendar time.
+    sunday_night = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)
+    opened = new_ticket(config, at=sunday_night)
+    replied_at = datetime(2026, 11, 23, 5, 22, tzinfo=UTC)
+    answered = apply(opened, Change(agent_reply=True), at=replied_at, config=config)
+
+    fact = facts(stats.ticket_figures(opened, answered, at=replied_at, config=config))[
+        "first_response"
+    ]
+
+    assert fact["seconds"] == 0
+    assert fact["calendar_seconds"] == 8 * 3600 + 22 * 60
+
+
+def test_a_missed_target_records_when_it_was_due(config: Config) -> None:
+    opened = new_ticket(config)
+    state = sla.SlaState.from_dict(opened.sla)
+    late = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    swept, _ = sla.sweep(state, late)
+
+    fact = facts(
+        stats.ticket_figures(opened, replace(opened, sla=swept.to_dict()), at=late, config=config)
+    )["target"]
+
+    assert (fact["met"], fact["due"]) == (False, "2026-11-23T12:55:00+00:00")

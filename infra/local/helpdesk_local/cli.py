@@ -74,7 +74,7 @@ def _report(args: argparse.Namespace) -> int:
             table = stack.resolver.ref("DomainTable") if stack.resolver else ""
             config = load_config(stack.config_path)
             repo = DynamoTicketStore(table, config=config)
-            text = report_text(repo, config, days=args.days, now=stack.clock.peek())
+            text = report_text(repo, config, days=args.days, now=stack.clock.peek(), lead=args.lead)
         print(text, end="")
         return 0
     if not args.table:
@@ -83,7 +83,11 @@ def _report(args: argparse.Namespace) -> int:
     config_path = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
     config = load_config(config_path)
     text = report_text(
-        DynamoTicketStore(args.table, config=config), config, days=args.days, now=datetime.now(UTC)
+        DynamoTicketStore(args.table, config=config),
+        config,
+        days=args.days,
+        now=datetime.now(UTC),
+        lead=args.lead,
     )
     print(text, end="")
     return 0
@@ -196,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--scenario", help="play this scenario file first, then report on it")
     report.add_argument("--table", help="the DomainTable of a deployed stack to read instead")
     report.add_argument("--config", help="ops config file (default infra/helpdesk.yaml)")
+    report.add_argument(
+        "--lead", help="the report this address gets (its teams); default: the whole desk's"
+    )
     report.set_defaults(run=_report)
 
     bench = commands.add_parser(

@@ -589,10 +589,25 @@ class Limits(_Section):
 
 
 class Reports(_Section):
-    """When team leads get their daily and weekly reports."""
+    """When team leads get their daily and weekly reports, and who gets the whole desk's.
+
+    Each lead gets the report of the teams they lead; an address in ``desk_wide_to`` gets
+    the report of the whole desk instead (a support manager, a lead of every team).
+    """
 
     daily_at: TimeOfDay = time(8, 0)
     weekly_on: Weekday = "mon"
+    desk_wide_to: tuple[EmailAddress, ...] = ()
+
+
+class Robots(_Section):
+    """Tickets that machines opened (an out-of-office notice, a delivery report).
+
+    They are kept for someone to look through, outside the new-ticket counts and the
+    backlog, and closed after ``close_after`` without new mail unless an agent took one up.
+    """
+
+    close_after: PositiveDuration = timedelta(days=7)
 
 
 class AgentApi(_Section):
@@ -629,6 +644,7 @@ class Config(_Section):
     surveys: Surveys = Surveys()
     limits: Limits = Limits()
     reports: Reports = Reports()
+    robots: Robots = Robots()
     agent_api: AgentApi = AgentApi()
 
     @model_validator(mode="after")

@@ -20,6 +20,10 @@ ACTIVE_STATUSES = frozenset({"new", "open", "pending"})
 # internal sender without authenticating: kept for a human to look at, but nobody was
 # promised an answer (no SLA clock) and no agent's capacity goes to it (never routed).
 UNATTENDED_FLAGS = frozenset({"auto_reply", "bounce", "spam", "virus", "spoofed"})
+# Mail machines wrote on their own (an out-of-office notice, a delivery report): kept for
+# someone to look through, but nobody's request: while no agent takes one up, it stays out
+# of the new-ticket counts and the backlog, and closes after ``robots.close_after`` quiet.
+ROBOT_FLAGS = frozenset({"auto_reply", "bounce"})
 # The statuses are defined once, in helpdesk.sla (Status, STATUSES).
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 
@@ -152,3 +156,18 @@ class Ticket:
         """True when ``address`` is the ticket's contact or one of its participants (Cc)."""
         key = address.lower()
         return key == self.contact_email.lower() or key in (p.lower() for p in self.participants)
+
+
+def is_robot(ticket: Ticket) -> bool:
+    """True when a machine opened ``ticket`` (an auto-reply or a bounce)."""
+    return bool(ROBOT_FLAGS.intersection(ticket.flags))
+
+
+def awaits_review(ticket: Ticket) -> bool:
+    """A robot's ticket that no agent has taken up: kept, but nobody's work yet."""
+    return is_robot(ticket) and not ticket.assignee
+
+
+def in_backlog(ticket: Ticket) -> bool:
+    """The ticket counts in its team's backlog: someone owes work on it."""
+    return ticket.status in ACTIVE_STATUSES and not awaits_review(ticket)

@@ -70,6 +70,11 @@ class ReportFigures(Protocol):
 
     def read_backlog(self, team: str) -> dict[str, int]: ...
 
+    def open_tickets(self, team: str) -> list[Ticket]:
+        """The active tickets of ``team`` (waiting in its queue or held by its agents),
+        read by key: the overdue and at-risk lists of a lead's report."""
+        ...
+
 
 @dataclass(frozen=True)
 class RoutingView:

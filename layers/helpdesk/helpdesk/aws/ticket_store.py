@@ -59,7 +59,7 @@ from helpdesk.effects import (
 )
 from helpdesk.errors import Conflict
 from helpdesk.events import with_kind
-from helpdesk.model import Contact, Ticket
+from helpdesk.model import ACTIVE_STATUSES, Contact, Ticket
 from helpdesk.ports import Known, RoutingView
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
@@ -403,6 +403,23 @@ class DynamoTicketStore(DynamoRepository):
                 kind = key[2:].split("#", 1)[0]
                 figures.facts.setdefault(kind, []).append(item)
         return figures
+
+    def open_tickets(self, team: str) -> list[Ticket]:
+        """The active tickets of ``team``: those waiting in its queue and those its agents
+        hold (a Query each, then BatchGetItem by key, 100 at a time; never a scan). Its
+        cost follows the team's open work, which capacity bounds."""
+        refs = [entry.ref for entry in self.waiting(team)]
+        for agent in self.config.agents_of(team):
+            refs.extend(self.held_by(agent.email))
+        keys = [(f"TICKET#{ref}", "META") for ref in dict.fromkeys(refs)]
+        tickets: list[Ticket] = []
+        for start in range(0, len(keys), 100):
+            found = self.get_items(keys[start : start + 100], consistent=False)
+            for item in found.values():
+                ticket = ticket_from_item(item)
+                if ticket.team == team and ticket.status in ACTIVE_STATUSES:
+                    tickets.append(ticket)
+        return sorted(tickets, key=lambda t: (t.created_at, t.ref))
 
     def read_backlog(self, team: str) -> dict[str, int]:
         """Open tickets of ``team`` by the day they were created (days with none left out)."""

@@ -1,4 +1,5 @@
-"""The daily and weekly report mail: one to each lead, once per period."""
+"""The daily and weekly report mail: to each lead the teams they lead, to the addresses of
+``reports.desk_wide_to`` the whole desk; once per reader and period."""
 
 from __future__ import annotations
 
@@ -15,9 +16,20 @@ if TYPE_CHECKING:
 KIND = "report"
 
 
-def readers(config: Config) -> tuple[str, ...]:
-    """Who gets the reports: every team lead, once."""
-    return audience.every_lead(config)
+def readers(config: Config) -> list[tuple[str, tuple[str, ...] | None]]:
+    """Who gets a report, and of which teams (None: the whole desk): each address of
+    ``reports.desk_wide_to`` the whole desk's, every other lead the teams they lead."""
+    every = dict.fromkeys((*config.reports.desk_wide_to, *audience.every_lead(config)))
+    return [(address, scope_of(address, config)) for address in every]
+
+
+def scope_of(address: str, config: Config) -> tuple[str, ...] | None:
+    """The teams whose report ``address`` gets: None (all, as one desk) for an address of
+    ``reports.desk_wide_to`` or one that leads no team, else the teams it leads."""
+    if address in config.reports.desk_wide_to:
+        return None
+    led = tuple(team.name for team in config.teams if address in team.leads)
+    return led or None
 
 
 def already_sent(notifier: Notifier, lead: str, period_key: str) -> bool:

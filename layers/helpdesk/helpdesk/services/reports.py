@@ -1,13 +1,17 @@
 """Daily and weekly reports for team leads, computed from the per-day aggregates only.
 
-A report reads the day partitions of its period and of the period before it (for what
-grew), and each team's backlog counters; never a ticket, never the history (see
-:mod:`helpdesk.services.stats`). Days are dates in the report time zone
+A report reads the day partitions of its period, of the period before it (for what grew)
+and of the four weeks of its trend (28 at most, each read once per run however many
+leads' reports use it), each team's backlog counters, and the open tickets of its teams by
+key (those queued or held: the agents' capacity bounds them); never a scan, never the
+history (see :mod:`helpdesk.services.stats`). Days are dates in the report time zone
 (``config.report_timezone``).
 
 Conventions, stated once so that a hand count agrees with the mail:
 
-- times are business time of each ticket's SLA calendar, in minutes;
+- times are shown twice, labelled: business time of each ticket's SLA calendar (what the
+  SLA counts: a reply at 06:22, before opening, took 0 business minutes) and calendar
+  time (what the customer waited: from the clock's start to the answer, nights included);
 - the median is the middle value (the mean of the two middle ones for an even count), the
   90th percentile the nearest-rank value: the smallest value with at least 90% of the
   values at or below it;
@@ -19,7 +23,16 @@ Conventions, stated once so that a hand count agrees with the mail:
 - CSAT is the share of answers scoring 4 or 5; the response rate is answers received in
   the period over surveys sent in it; CES is the mean effort (1 very easy .. 5 very hard)
   of the answers that gave one;
-- the backlog is every ticket in new, open or pending, aged by the day it was created.
+- the backlog is every ticket in new, open or pending, aged by the day it was created;
+  tickets robots opened (out-of-office notices, delivery reports) are counted apart and
+  outside the backlog while nobody takes them up (helpdesk.model.awaits_review);
+- a lead's report holds the teams they lead only (the team counters and the facts of
+  their tickets, :func:`helpdesk.services.stats.for_teams`); ``reports.desk_wide_to`` get
+  the whole desk's;
+- "needs attention" lists the scope's open tickets read now (queued or held: bounded by
+  the agents' capacity): overdue when a clock still running or paused has breached, at
+  risk when a running clock reaches its warning point before the next daily report;
+- the trend covers the four weeks (of 7 days) that end with the report's last day.
 """
 
 from __future__ import annotations
@@ -28,16 +41,18 @@ import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from helpdesk import sla
 from helpdesk.config import WEEKDAYS
 from helpdesk.services import stats
 
 if TYPE_CHECKING:
     from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import Config
+    from helpdesk.model import Ticket
     from helpdesk.ports import Mailer, ReportFigures
     from helpdesk.render import RenderedMail
 
@@ -48,8 +63,32 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("4-7 days", 4, 7),
     ("over a week", 8, None),
 )
+# Keys of the age buckets (the words of each language name them).
+BUCKET_KEYS = {"1 day or less": "day", "2-3 days": "days_2_3", "4-7 days": "days_4_7",
+               "over a week": "older"}  # fmt: skip
 GROWTH_SHOWN = 5
 BAR_WIDTH = 20  # characters of the widest bar in the text part
+LISTED = 25  # tickets listed by reference per list; the rest are counted
+AT_RISK_WITHIN = timedelta(hours=24)  # the next daily report
+TREND_WEEKS = 4
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose report: the teams a lead leads, or the whole desk (``teams`` None)."""
+
+    teams: tuple[str, ...] | None = None
+
+    def of(self, figures: stats.DayFigures, config: Config) -> stats.DayFigures:
+        if self.teams is None:
+            return figures
+        return stats.for_teams(figures, self.teams, config.team_names)
+
+    def team_names(self, config: Config) -> tuple[str, ...]:
+        return config.team_names if self.teams is None else self.teams
+
+
+DESK = Scope()
 
 
 @dataclass(frozen=True)
@@ -172,6 +211,37 @@ class AgentCard:
         return self.met / self.with_target if self.with_target else None
 
 
+@dataclass(frozen=True)
+class TicketLine:
+    """One ticket a lead should look at: which clock, due when, and who holds it."""
+
+    ref: str
+    team: str
+    assignee: str
+    clock: str
+    due: datetime | None
+    state: str  # "overdue" | "at_risk" | "breached" (in the period)
+    subject: str = ""
+    priority: str = ""
+
+
+@dataclass(frozen=True)
+class Week:
+    """One week of the trend."""
+
+    first: date
+    last: date
+    created: int
+    breaches: int
+    met: int
+    targets: int
+    first_response: Distribution
+
+    @property
+    def compliance(self) -> float | None:
+        return self.met / self.targets if self.targets else None
+
+
 @dataclass
 class Report:
     """Every figure of one report."""
@@ -191,6 +261,14 @@ class Report:
     categories_grown: list[Growth]
     tags_grown: list[Growth]
     agents: list[AgentCard] = field(default_factory=list)
+    first_response_calendar: Distribution = Distribution(0, None, None)
+    resolution_calendar: Distribution = Distribution(0, None, None)
+    robots: int = 0
+    robot_tickets: list[TicketLine] = field(default_factory=list)
+    breached: list[TicketLine] = field(default_factory=list)  # in the period
+    attention: list[TicketLine] = field(default_factory=list)  # open now
+    trend: list[Week] = field(default_factory=list)
+    teams: tuple[str, ...] | None = None  # None: the whole desk
 
     @property
     def backlog_total(self) -> int:
@@ -211,11 +289,91 @@ class Report:
             and self.satisfaction.answers == 0
             and self.satisfaction.sent == 0
             and not self.tags_grown
+            and self.robots == 0
+            and not self.attention
         )
 
 
 def _minutes(facts: Iterable[Mapping[str, Any]]) -> list[float]:
     return [int(f["seconds"]) / 60 for f in facts]
+
+
+def _calendar_minutes(facts: Iterable[Mapping[str, Any]]) -> list[float]:
+    """Calendar minutes of the facts that know them (facts written before they did not)."""
+    return [int(f["calendar_seconds"]) / 60 for f in facts if f.get("calendar_seconds") is not None]
+
+
+def _instant(text: Any) -> datetime | None:
+    return datetime.fromisoformat(str(text)) if text else None
+
+
+def breached_in(targets: Iterable[Mapping[str, Any]]) -> list[TicketLine]:
+    """The targets missed in the period, by reference, earliest due first."""
+    lines = [
+        TicketLine(
+            ref=str(fact["ref"]),
+            team=str(fact.get("team") or ""),
+            assignee=str(fact.get("agent") or ""),
+            clock=str(fact["clock"]),
+            due=_instant(fact.get("due")) or _instant(fact.get("at")),
+            state="breached",
+            priority=str(fact.get("priority") or ""),
+        )
+        for fact in targets
+        if not fact["met"]
+    ]
+    return sorted(lines, key=lambda line: (line.due or datetime.max.replace(tzinfo=UTC), line.ref))
+
+
+def needs_attention(tickets: Iterable[Ticket], *, now: datetime) -> list[TicketLine]:
+    """Open tickets overdue (a clock not achieved has breached or is past due) or at risk
+    (a running clock reaches its warning point within :data:`AT_RISK_WITHIN`): one line
+    per ticket, for its most urgent clock; overdue first, each by due time."""
+    horizon = now + AT_RISK_WITHIN
+    lines: list[TicketLine] = []
+    for ticket in tickets:
+        if not ticket.sla:
+            continue
+        state = sla.SlaState.from_dict(ticket.sla)
+        found: list[tuple[int, datetime, str]] = []
+        for name in sla.CLOCK_NAMES:
+            clock = state.clocks.get(name)
+            if clock is None or clock.is_finished or clock.due is None:
+                continue
+            if clock.breached or (clock.is_running and clock.due <= now):
+                found.append((0, clock.due, name))
+            elif clock.is_running and (clock.warning_at or clock.due) <= horizon:
+                found.append((1, clock.due, name))
+        if not found:
+            continue
+        rank, due, most_urgent = min(found)
+        lines.append(
+            TicketLine(
+                ref=ticket.ref,
+                team=ticket.team,
+                assignee=ticket.assignee or "",
+                clock=most_urgent,
+                due=due,
+                state="overdue" if rank == 0 else "at_risk",
+                subject=ticket.subject,
+                priority=ticket.priority,
+            )
+        )
+    return sorted(lines, key=lambda line: (line.state != "overdue", line.due, line.ref))
+
+
+def week_of(figures: stats.DayFigures, first: date, last: date) -> Week:
+    """The trend's figures of one week."""
+    targets = _settled_targets(figures.facts.get(stats.TARGET, []))
+    return Week(
+        first=first,
+        last=last,
+        created=figures.counters.get("created", 0),
+        breaches=figures.counters.get("breach", 0),
+        met=sum(1 for fact in targets if fact["met"]),
+        targets=len(targets),
+        first_response=Distribution.of(_minutes(figures.facts.get(stats.FIRST_RESPONSE, []))),
+    )
 
 
 def _satisfaction(answers: Sequence[Mapping[str, Any]], sent: int) -> Satisfaction:
@@ -260,8 +418,15 @@ def figures(
     *,
     period: Period,
     as_of: date,
+    open_tickets: Sequence[Ticket] = (),
+    now: datetime | None = None,
+    trend: Sequence[Week] = (),
+    teams: tuple[str, ...] | None = None,
 ) -> Report:
-    """The report of ``period`` from its aggregates (pure: the unit tests' entry point)."""
+    """The report of ``period`` from its aggregates (pure: the unit tests' entry point).
+
+    ``current`` and ``previous`` are already cut to the report's scope; ``open_tickets``
+    are the scope's active tickets, read at ``now``."""
     counters = current.counters
     first_responses = current.facts.get(stats.FIRST_RESPONSE, [])
     resolutions = current.facts.get(stats.RESOLUTION, [])
@@ -325,15 +490,77 @@ def figures(
             stats.counters_with_prefix(previous.counters, "tag#"),
         ),
         agents=list(agents.values()),
+        first_response_calendar=Distribution.of(_calendar_minutes(first_responses)),
+        resolution_calendar=Distribution.of(_calendar_minutes(resolutions)),
+        robots=counters.get(stats.ROBOT, 0),
+        robot_tickets=[
+            TicketLine(
+                ref=str(fact["ref"]),
+                team=str(fact.get("team") or ""),
+                assignee="",
+                clock="",
+                due=_instant(fact.get("at")),
+                state="robot",
+                subject=str(fact.get("subject") or ""),
+            )
+            for fact in sorted(current.facts.get(stats.ROBOT, []), key=lambda f: str(f["at"]))
+        ],
+        breached=breached_in(targets),
+        attention=needs_attention(open_tickets, now=now) if now is not None else [],
+        trend=list(trend),
+        teams=teams,
     )
 
 
-def build_report(store: ReportFigures, config: Config, period: Period, *, as_of: date) -> Report:
-    """Read the aggregates of ``period`` (and the one before it) and compute the report."""
-    current = stats.merge(store.read_day(day) for day in period.days)
-    previous = stats.merge(store.read_day(day) for day in period.previous.days)
-    backlog = {team: store.read_backlog(team) for team in config.team_names}
-    return figures(current, previous, backlog, period=period, as_of=as_of)
+class DayReader:
+    """Each day's figures read once per run, however many leads' reports use them."""
+
+    def __init__(self, store: ReportFigures) -> None:
+        self.store = store
+        self._days: dict[date, stats.DayFigures] = {}
+
+    def day(self, day: date) -> stats.DayFigures:
+        if day not in self._days:
+            self._days[day] = self.store.read_day(day)
+        return self._days[day]
+
+
+def build_report(
+    store: ReportFigures,
+    config: Config,
+    period: Period,
+    *,
+    as_of: date,
+    scope: Scope = DESK,
+    now: datetime | None = None,
+    days: DayReader | None = None,
+) -> Report:
+    """Read the aggregates of ``period`` (the one before it, and the four weeks of the
+    trend) cut to ``scope``, and its open tickets at ``now``, and compute the report."""
+    days = days or DayReader(store)
+
+    def merged(of: Iterable[date]) -> stats.DayFigures:
+        return scope.of(stats.merge(days.day(day) for day in of), config)
+
+    teams = scope.team_names(config)
+    trend = []
+    for back in range(TREND_WEEKS - 1, -1, -1):
+        last = period.last - timedelta(days=7 * back)
+        first = last - timedelta(days=6)
+        trend.append(week_of(merged(Period("days", first, last).days), first, last))
+    return figures(
+        merged(period.days),
+        merged(period.previous.days),
+        {team: store.read_backlog(team) for team in teams},
+        period=period,
+        as_of=as_of,
+        open_tickets=[t for team in teams for t in store.open_tickets(team)]
+        if now is not None
+        else [],
+        now=now,
+        trend=trend,
+        teams=scope.teams,
+    )
 
 
 # ---------------------------------------------------------------------- presenting
@@ -364,6 +591,61 @@ def _bars(values: Mapping[str, int]) -> list[dict[str, Any]]:
     ]
 
 
+def _trend_bars(weeks: Sequence[Week]) -> list[dict[str, Any]]:
+    """The trend's rows: each week's figures and its bars' widths in percent of the
+    largest week (a bar of 0 is drawn as no cell at all: see ``_report.html``)."""
+    most_created = max((w.created for w in weeks), default=0)
+    most_breaches = max((w.breaches for w in weeks), default=0)
+
+    def share(n: int, most: int) -> int:
+        return round(100 * n / most) if most else 0
+
+    return [
+        {
+            "first_day": w.first.isoformat(),
+            "last_day": w.last.isoformat(),
+            "label": f"{w.first.strftime('%d %b')} - {w.last.strftime('%d %b')}",
+            "created": w.created,
+            "created_percent": share(w.created, most_created),
+            "created_text_bar": "#" * round(BAR_WIDTH * share(w.created, most_created) / 100),
+            "breaches": w.breaches,
+            "breaches_percent": share(w.breaches, most_breaches),
+            "breaches_text_bar": "!" * round(BAR_WIDTH * share(w.breaches, most_breaches) / 100),
+            "compliance": percent(w.compliance),
+            "first_response_median": duration_text(w.first_response.median),
+        }
+        for w in weeks
+    ]
+
+
+def _lines(lines: Sequence[TicketLine], config: Config) -> dict[str, Any]:
+    """A list of tickets by reference (the first :data:`LISTED`, and how many more)."""
+    zone = ZoneInfo(config.report_timezone)
+
+    def who(address: str) -> str:
+        agent = config.agent(address) if address else None
+        return agent.name if agent is not None else address
+
+    return {
+        "count": len(lines),
+        "more": max(len(lines) - LISTED, 0),
+        "items": [
+            {
+                "ref": line.ref,
+                "team": line.team,
+                "assignee": who(line.assignee),
+                "assigned": bool(line.assignee),
+                "clock": line.clock,
+                "due": line.due.astimezone(zone).strftime("%Y-%m-%d %H:%M") if line.due else "-",
+                "state": line.state,
+                "subject": line.subject if len(line.subject) <= 60 else line.subject[:59] + "…",
+                "priority": line.priority,
+            }
+            for line in lines[:LISTED]
+        ],
+    }
+
+
 def context(report: Report, config: Config) -> dict[str, Any]:
     """The view model of the report templates (``report.subject.txt/.txt/.html``)."""
 
@@ -387,7 +669,17 @@ def context(report: Report, config: Config) -> dict[str, Any]:
         "first_day": report.period.first.isoformat(),
         "last_day": report.period.last.isoformat(),
         "timezone": config.report_timezone,
+        "teams": list(report.teams) if report.teams is not None else [],
+        "desk_wide": report.teams is None,
         "created": report.created,
+        "robots": report.robots,
+        "robot_close_after": _days_text(config.robots.close_after),
+        "robot_tickets": _lines(report.robot_tickets, config),
+        "first_response_calendar": dist(report.first_response_calendar),
+        "resolution_calendar": dist(report.resolution_calendar),
+        "attention": _lines(report.attention, config),
+        "breached": _lines(report.breached, config),
+        "trend": _trend_bars(report.trend),
         "created_by": [{"dimension": d, "bars": _bars(report.created_by[d])} for d in DIMENSIONS],
         "first_response": dist(report.first_response),
         "resolution": dist(report.resolution),
@@ -408,6 +700,7 @@ def context(report: Report, config: Config) -> dict[str, Any]:
         "satisfaction": sat(report.satisfaction),
         "backlog_total": report.backlog_total,
         "backlog_buckets": [label for label, _, _ in AGE_BUCKETS],
+        "bucket_keys": BUCKET_KEYS,
         "backlog": [
             {"team": team, "total": sum(b.values()), "buckets": b}
             for team, b in report.backlog.items()
@@ -436,13 +729,20 @@ def context(report: Report, config: Config) -> dict[str, Any]:
     }
 
 
-def render_report(report: Report, config: Config) -> RenderedMail:
-    """The report mail: subject, plain text and HTML (leads read the desk's first language)."""
+def _days_text(duration: timedelta) -> str:
+    """A quiet period as ``7d`` or ``36h`` (the way the config writes it)."""
+    hours = round(duration.total_seconds() / 3600)
+    return f"{hours // 24}d" if hours % 24 == 0 else f"{hours}h"
+
+
+def render_report(report: Report, config: Config, language: str | None = None) -> RenderedMail:
+    """The report mail: subject, plain text and HTML, in ``language`` (the reader's;
+    the desk's first language by default)."""
     from helpdesk.render import render
 
     return render(
         "report",
-        config.default_language,
+        language or config.default_language,
         context(report, config),
         fallback_language="en",
     )
@@ -470,7 +770,10 @@ def due_periods(now: datetime, config: Config) -> list[Period]:
 
 @dataclass(frozen=True)
 class ReportDesk:
-    """The hourly report run: each due report to each lead, exactly once per period."""
+    """The hourly report run: each due report to each reader, exactly once per period.
+
+    A lead gets the report of the teams they lead, an address of ``reports.desk_wide_to``
+    the whole desk's; each in their own language (helpdesk.notices.audience)."""
 
     repo: DynamoTicketStore
     mailer: Mailer
@@ -478,36 +781,57 @@ class ReportDesk:
     signing_key: bytes  # keys the Message-IDs of the reports (see Notifier)
 
     def run(self, *, now: datetime) -> list[tuple[str, str]]:
-        """Send what is due; the (lead, period key) pairs that were sent now."""
-        from helpdesk.notices import Notifier, reports
+        """Send what is due; the (reader, period key) pairs that were sent now."""
+        from helpdesk.notices import Notifier, audience, reports
 
         notifier = Notifier(
             repo=self.repo, mailer=self.mailer, config=self.config, signing_key=self.signing_key
         )
         sent: list[tuple[str, str]] = []
         today = now.astimezone(ZoneInfo(self.config.report_timezone)).date()
+        days = DayReader(self.repo)
         for period in due_periods(now, self.config):
-            waiting = [
-                lead
-                for lead in reports.readers(self.config)
-                if not reports.already_sent(notifier, lead, period.key)
-            ]
-            if not waiting:
-                continue
-            report = build_report(self.repo, self.config, period, as_of=today)
-            if report.is_empty:
-                continue
-            rendered = render_report(report, self.config)
-            for lead in waiting:
-                if reports.report(notifier, lead, period.key, rendered, now=now):
-                    sent.append((lead, period.key))
+            built: dict[Scope, Report] = {}
+            rendered: dict[tuple[Scope, str], RenderedMail] = {}
+            for reader, teams in reports.readers(self.config):
+                if reports.already_sent(notifier, reader, period.key):
+                    continue
+                scope = Scope(teams)
+                if scope not in built:
+                    built[scope] = build_report(
+                        self.repo, self.config, period, as_of=today, scope=scope, now=now, days=days
+                    )
+                report = built[scope]
+                if report.is_empty:
+                    continue
+                language = audience.reader_language(reader, self.config)
+                if (scope, language) not in rendered:
+                    rendered[(scope, language)] = render_report(report, self.config, language)
+                if reports.report(
+                    notifier, reader, period.key, rendered[(scope, language)], now=now
+                ):
+                    sent.append((reader, period.key))
         return sent
 
 
-def report_text(repo: ReportFigures, config: Config, *, days: int, now: datetime) -> str:
+def report_text(
+    repo: ReportFigures,
+    config: Config,
+    *,
+    days: int,
+    now: datetime,
+    lead: str | None = None,
+) -> str:
     """The text part of the report of the ``days`` full days before ``now`` (what
-    ``helpdesk report`` prints: 1 day is the daily mail, 7 the weekly one)."""
+    ``helpdesk report`` prints: 1 day is the daily mail, 7 the weekly one): the whole
+    desk's, or what ``lead`` gets."""
+    from helpdesk.notices import audience, reports
+
     today = now.astimezone(ZoneInfo(config.report_timezone)).date()
     kind = {1: "daily", 7: "weekly"}.get(days, "days")
-    report = build_report(repo, config, last_days(today, days, kind), as_of=today)
-    return render_report(report, config).text
+    scope = DESK if lead is None else Scope(reports.scope_of(lead.lower(), config))
+    report = build_report(
+        repo, config, last_days(today, days, kind), as_of=today, scope=scope, now=now
+    )
+    language = audience.reader_language(lead, config) if lead else None
+    return render_report(report, config, language).text

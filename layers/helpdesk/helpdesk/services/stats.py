@@ -25,6 +25,12 @@ Layout (all in the domain table):
 - ``PK = BACKLOG#<team>``, ``SK = <created day>#<shard>``: open tickets of a team by the
   day they were created, ``ADD n`` (+1 when a ticket enters new/open/pending, -1 when it
   leaves): the backlog and its age without reading a single ticket.
+
+Every counter is kept twice: for the desk (``created``, ``tag#refund``) and for the
+ticket's team (``team#<team>#created``, ``team#<team>#tag#refund``), so that a lead's
+report of the teams they lead reads the same partition (:func:`for_teams`). Facts carry
+their ``team``. Tickets a robot opened (:func:`helpdesk.model.is_robot`) are counted as
+``robot`` instead of ``created`` and stay out of the backlog while nobody takes them up.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from zoneinfo import ZoneInfo
 
 from helpdesk import sla
 from helpdesk.effects import Count, CountBacklog, Effect, RecordFact
-from helpdesk.model import ACTIVE_STATUSES
+from helpdesk.model import in_backlog, is_robot
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -49,6 +55,23 @@ FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
 SURVEY = "survey"
 TARGET = "target"
+ROBOT = "robot"
+TEAM_PREFIX = "team#"
+
+
+def team_counter(team: str, name: str) -> str:
+    """The name of ``name`` counted for ``team`` alone."""
+    return f"{TEAM_PREFIX}{team}#{name}"
+
+
+def _with_team_counters(counters: Mapping[str, int], team: str) -> dict[str, int]:
+    """``counters`` for the desk and again for ``team`` (the desk's ``created#team#``
+    counters are the team's own already)."""
+    both = dict(counters)
+    for name, n in counters.items():
+        if not name.startswith("created#team#"):
+            both[team_counter(team, name)] = n
+    return dict(sorted(both.items()))
 
 
 def local_day(at: datetime, config: Config) -> str:
@@ -75,7 +98,25 @@ def ticket_figures(
     counters: Counter[str] = Counter()
     effects: list[Effect] = []
     agent = actor or after.assignee or ""
-    if before is None:
+    robot = is_robot(after)
+    if before is None and robot:
+        # An out-of-office notice is nobody's request: kept for review, counted apart,
+        # and listed by reference so that the lead can look through them.
+        counters[ROBOT] += 1
+        effects.append(
+            RecordFact(
+                day,
+                ROBOT,
+                ref,
+                {
+                    "ref": ref,
+                    "team": after.team,
+                    "subject": after.subject[:80],
+                    "at": at.isoformat(),
+                },
+            )
+        )
+    elif before is None:
         counters["created"] += 1
         for dimension, value in (
             ("channel", after.channel),
@@ -85,7 +126,7 @@ def ticket_figures(
             ("team", after.team),
         ):
             counters[f"created#{dimension}#{value}"] += 1
-    added_tags = [t for t in after.tags if before is None or t not in before.tags]
+    added_tags = [t for t in after.tags if not robot and (before is None or t not in before.tags)]
     for tag in dict.fromkeys(added_tags):
         counters[f"tag#{tag}"] += 1
 
@@ -121,6 +162,13 @@ def ticket_figures(
                         {
                             "ref": ref,
                             "seconds": int(clock.used.total_seconds()),
+                            # Wall-clock time from the clock's start: a reply at 06:22,
+                            # before opening, is 0 business minutes but not 0 minutes.
+                            "calendar_seconds": int(
+                                (clock.achieved_at - clock.started_at).total_seconds()
+                            )
+                            if clock.achieved_at is not None
+                            else None,
                             "breached": clock.breached,
                             "has_target": clock.target is not None,
                             "policy": new_state.policy,
@@ -132,15 +180,15 @@ def ticket_figures(
                     )
                 )
 
-    was_open = before is not None and before.status in ACTIVE_STATUSES
-    is_open = after.status in ACTIVE_STATUSES
+    was_open = before is not None and in_backlog(before)
+    is_open = in_backlog(after)
     created_day = local_day(after.created_at, config)
     if before is not None and was_open and (not is_open or before.team != after.team):
         effects.append(CountBacklog(before.team, created_day, -1, ref))
     if is_open and (not was_open or (before is not None and before.team != after.team)):
         effects.append(CountBacklog(after.team, created_day, 1, ref))
     if counters:
-        effects.append(Count(day, dict(sorted(counters.items())), ref))
+        effects.append(Count(day, _with_team_counters(counters, after.team), ref))
     return effects
 
 
@@ -159,6 +207,7 @@ def _target_fact(
             "ref": ref,
             "clock": clock.name,
             "met": not clock.breached,
+            "due": clock.due.isoformat() if clock.due is not None else None,
             "policy": policy,
             "priority": after.priority,
             "team": after.team,
@@ -168,9 +217,10 @@ def _target_fact(
     )
 
 
-def survey_sent(ref: str, *, at: datetime, config: Config) -> list[Effect]:
-    """The figure that goes with sending a survey."""
-    return [Count(local_day(at, config), {"survey#sent": 1}, ref)]
+def survey_sent(ref: str, *, at: datetime, config: Config, team: str | None = None) -> list[Effect]:
+    """The figure that goes with sending a survey (for the desk, and for ``team``)."""
+    counts = {"survey#sent": 1} if team is None else _with_team_counters({"survey#sent": 1}, team)
+    return [Count(local_day(at, config), counts, ref)]
 
 
 def survey_answered(ticket: Ticket, *, config: Config) -> list[Effect]:
@@ -223,3 +273,26 @@ def counters_with_prefix(counters: Mapping[str, int], prefix: str) -> dict[str, 
     """``{value: n}`` of the counters named ``<prefix><value>``, largest first."""
     found = {k.removeprefix(prefix): n for k, n in counters.items() if k.startswith(prefix) and n}
     return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
+
+
+def for_teams(figures: DayFigures, teams: Iterable[str], known_teams: Iterable[str]) -> DayFigures:
+    """The part of ``figures`` that belongs to ``teams``: their own counters under the
+    desk's names, and the facts of their tickets.
+
+    ``known_teams`` are every team's name: a counter is the team's whose name is the
+    longest one that prefixes it, so that teams "a" and "a#b" never share a counter.
+    """
+    wanted = set(teams)
+    by_length = sorted(set(known_teams) | wanted, key=len, reverse=True)
+    scoped = DayFigures(figures.day)
+    for name, n in figures.counters.items():
+        if not name.startswith(TEAM_PREFIX):
+            continue
+        owner = next((t for t in by_length if name.startswith(f"{TEAM_PREFIX}{t}#")), None)
+        if owner in wanted:
+            scoped.counters[name.removeprefix(f"{TEAM_PREFIX}{owner}#")] += n
+    for kind, facts in figures.facts.items():
+        mine = [fact for fact in facts if fact.get("team") in wanted]
+        if mine:
+            scoped.facts[kind] = mine
+    return scoped

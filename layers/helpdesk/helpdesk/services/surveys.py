@@ -29,7 +29,7 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.events import StatusChanged, SurveyAnswered
-from helpdesk.model import is_reference
+from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_reference, is_robot
 from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
 from helpdesk.signing import keyed_digest
@@ -156,7 +156,7 @@ class SurveyDispatch:
             (result.surveys_sent if sent else result.skipped).append(due.ref)
         for due in list(self.repo.due_timers(timers.AUTOCLOSE, due_key)):
             try:
-                if self.autoclose(due.ref, now=now):
+                if self.autoclose(due.ref, now=now, due_key=due.due_key):
                     result.closed.append(due.ref)
             except Exception as error:
                 result.failed.append((due.ref, error))
@@ -184,7 +184,7 @@ class SurveyDispatch:
                 at=now,
                 timers={timers.SURVEY: None},
                 history=[("survey_sent", {"to": current.contact_email})],
-                effects=stats.survey_sent(ref, at=now, config=self.config),
+                effects=stats.survey_sent(ref, at=now, config=self.config, team=current.team),
             )
 
         change_ticket(self.uow, ref, sent)
@@ -220,16 +220,24 @@ class SurveyDispatch:
             notifier, ticket, lambda score: score_url(self.public_url, token, score), now=now
         )
 
-    def autoclose(self, ref: str, *, now: datetime) -> bool:
-        """Close ``ref`` if it is still solved and quiet for ``surveys.close_after``."""
+    def autoclose(self, ref: str, *, now: datetime, due_key: str | None = None) -> bool:
+        """Close ``ref`` if it is still solved and quiet for ``surveys.close_after``, or
+        if it is a robot's ticket nobody took up, quiet for ``robots.close_after``.
+
+        A robot that wrote again since the timer was set moves the timer to the end of
+        the new quiet period (``due_key``: the timer as the sweep saw it).
+        """
         if self.uow.find(ref) is None:
             self.repo.delete(f"TICKET#{ref}", f"TIMER#{timers.AUTOCLOSE}")
             return False
         closed = False
+        later: datetime | None = None
 
         def close(ticket: Ticket) -> TicketChange | None:
-            nonlocal closed
-            closed = False
+            nonlocal closed, later
+            closed, later = False, None
+            if ticket.status != "solved" and is_robot(ticket):
+                return close_robot(ticket)
             quiet_until = (ticket.solved_at or now) + self.config.surveys.close_after
             if ticket.status != "solved" or quiet_until > now:
                 # A customer reply reopened it (which stopped this timer); a stale timer
@@ -255,7 +263,37 @@ class SurveyDispatch:
                 history=[("closed", {"by": "autoclose", "solved_at": ticket.solved_at})],
             )
 
+        def close_robot(ticket: Ticket) -> TicketChange | None:
+            nonlocal closed, later
+            if not awaits_review(ticket) or ticket.status not in ACTIVE_STATUSES:
+                # An agent took it up (or closed it): it is theirs now, not the sweep's.
+                return _stopping(ticket, timers.AUTOCLOSE, now=now, note=None)
+            quiet_until = (ticket.updated_at or ticket.created_at) + self.config.robots.close_after
+            if quiet_until > now:
+                later = quiet_until  # the robot wrote again: wait for a new quiet period
+                return None
+            closed = True
+            updated = apply(ticket, Change(status="closed"), at=now, config=self.config)
+            return TicketChange(
+                before=ticket,
+                after=updated,
+                at=now,
+                timers={timers.AUTOCLOSE: None},
+                events=[
+                    StatusChanged(
+                        ref=ref,
+                        status="closed",
+                        previous_status=ticket.status,
+                        by="autoclose",
+                        version=ticket.version + 1,
+                    )
+                ],
+                history=[("closed", {"by": "autoclose", "robot": True})],
+            )
+
         change_ticket(self.uow, ref, close)
+        if later is not None and due_key is not None:
+            self.repo.move_timer(ref, timers.AUTOCLOSE, expected_key=due_key, due=later)
         return closed
 
     def _stop(self, ticket: Ticket, kind: str, *, now: datetime, note: str | None) -> None:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from helpdesk import sla
+from helpdesk import sla, timers
 from helpdesk.events import TicketOpened, ticket_snapshot
-from helpdesk.model import UNATTENDED_FLAGS, Contact, Message, Ticket
+from helpdesk.model import UNATTENDED_FLAGS, Contact, Message, Ticket, is_robot
 from helpdesk.triage import TriageInput, tier_for, triage
 from helpdesk.unit_of_work import Claim, TicketChange
 from helpdesk.unit_of_work import open_ticket as open_new_ticket
@@ -138,6 +138,9 @@ def open_ticket(
             history=[("created", {"channel": request.channel, "priority": ticket.priority})],
             claims=claims,
             contact=contact,
+            # A robot's ticket waits for review, then closes when it stays quiet
+            # (the survey sweep's auto-close, helpdesk.services.surveys).
+            timers={timers.AUTOCLOSE: now + config.robots.close_after} if is_robot(ticket) else {},
         )
 
     return open_new_ticket(uow, build)
