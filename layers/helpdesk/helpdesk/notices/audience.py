@@ -30,6 +30,31 @@ def reader_language(address: str, config: Config) -> str:
     return config.languages_of(agent)[0] if agent is not None else config.default_language
 
 
+# Zones that keep no local time: a 24x7 calendar's. Nobody reads their day in them.
+_ZONELESS = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "GMT", "Etc/GMT"})
+
+
+def ticket_timezone(policy: str | None, config: Config) -> str:
+    """The zone a ticket's times are shown in to whoever has no zone of their own: its SLA
+    policy's calendar's (the office whose hours the promise counts), unless that calendar
+    keeps no local time (a 24x7 UTC calendar) or the policy is gone: then the desk's own,
+    the first calendar's, the zone its reports are dated in."""
+    try:
+        zone = config.calendar(config.policy(policy or "").calendar).timezone
+    except KeyError:
+        return config.report_timezone
+    return config.report_timezone if zone in _ZONELESS else zone
+
+
+def reader_timezone(address: str | None, policy: str | None, config: Config) -> str:
+    """The zone a colleague (agent or lead) reads a ticket's times in: their own, when the
+    config gives one (``agents[].timezone``), else the ticket's (:func:`ticket_timezone`)."""
+    agent = config.agent(address) if address else None
+    if agent is not None and agent.timezone:
+        return str(agent.timezone)
+    return ticket_timezone(policy, config)
+
+
 def customer_timezone(contact: Contact | None, calendar_zone: str) -> str:
     """The zone a customer reads times in: the one their browser gave (kept on the contact,
     helpdesk.services.form_intake), else ``calendar_zone``, the zone of the promise's

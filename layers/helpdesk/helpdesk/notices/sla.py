@@ -18,7 +18,6 @@ from helpdesk.events import SlaBreached
 from helpdesk.notices import audience
 
 if TYPE_CHECKING:
-    from helpdesk.config import Config
     from helpdesk.events import SlaWarning, TicketEscalated
     from helpdesk.notices.desk import Notifier
 
@@ -113,9 +112,9 @@ def _send_each(
     from helpdesk.render import format_local_datetime
 
     config = notifier.config
-    timezone = _policy_timezone(event.policy or "", config)
     for recipient in recipients:
         language = audience.reader_language(recipient, config)
+        timezone = audience.reader_timezone(recipient, event.policy, config)
         rendered = notifier.render(
             # The templates are named after the mail: "warning", "escalation".
             kind,
@@ -132,10 +131,3 @@ def _send_each(
         mail = notifier.mail(kind, event.ref, (recipient,), rendered)
         # One mail per reader and deadline: a republished event finds it sent.
         notifier.send(mail, key=f"{event.clock}:{event.due}:{recipient}", now=now)
-
-
-def _policy_timezone(policy: str, config: Config) -> str:
-    try:
-        return config.calendar(config.policy(policy).calendar).timezone
-    except KeyError:
-        return config.report_timezone  # a policy since removed: the desk's first zone

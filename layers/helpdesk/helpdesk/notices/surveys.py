@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from helpdesk.notices import audience
 
 if TYPE_CHECKING:
-    from helpdesk.config import Config
     from helpdesk.events import SurveyAnswered
     from helpdesk.model import Message, Ticket
     from helpdesk.notices.desk import Notifier
@@ -74,7 +73,7 @@ def low_score_alert(notifier: Notifier, event: SurveyAnswered, now: datetime) ->
                 ticket,
                 notifier.repo.messages(ticket.ref),
                 language=config.default_language,
-                timezone=_calendar_zone(ticket, config),
+                timezone=audience.ticket_timezone(ticket.policy, config),
             ),
         },
     )
@@ -115,11 +114,3 @@ def ticket_summary(
             text = text[: EXCERPT_CHARS - 1] + "…"
         lines.append(f"- {when(message.at)} {who} {message.author}: {text}")
     return "\n".join(lines)
-
-
-def _calendar_zone(ticket: Ticket, config: Config) -> str:
-    """The zone of the ticket's SLA calendar: the office's clock its people read."""
-    try:
-        return config.calendar(config.policy(ticket.policy).calendar).timezone
-    except KeyError:
-        return config.report_timezone  # a policy since removed: the desk's first zone

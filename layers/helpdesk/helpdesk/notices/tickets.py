@@ -58,7 +58,7 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
     # The customer's own zone when their browser gave it (now or on an earlier ticket).
     timezone = audience.customer_timezone(
         notifier.repo.get_contact(str(event.contact["email"])),
-        config.calendar(policy.calendar).timezone,
+        audience.ticket_timezone(policy.name, config),
     )
     rendered = notifier.render(
         "acknowledgement",
@@ -262,7 +262,7 @@ def assignment(
 
     config = notifier.config
     language = audience.reader_language(agent_email, config)
-    timezone = config.calendar(config.policy(ticket.policy).calendar).timezone
+    timezone = audience.reader_timezone(agent_email, ticket.policy, config)
     sla = SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
 
     def due(name: str) -> str:
