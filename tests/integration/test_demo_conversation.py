@@ -26,4 +26,4 @@ def test_the_demo_narrates_annas_answer_reaching_lenas_mailbox_with_her_receipt(
     assert "status open" in lines[relayed + 2]
     assert "attached: receipt-4711.txt" in lines[relayed + 2]
     # Lena answers that mail and Anna gets the answer.
-    assert "reply relayed to anna@example.com" in "\n".join(lines[relayed + 3 : relayed + 6])
+    assert "agent's answer to anna@example.com" in "\n".join(lines[relayed + 3 : relayed + 6])

@@ -194,8 +194,14 @@ def event_line(kind: str, detail: Mapping[str, Any]) -> str:
             f" ({_shown(detail.get('reason', ''))})"
         )
     if kind == "CommandRejected":
+        agent = _shown(detail.get("agent", "?"))
         errors = "; ".join(_shown(error) for error in detail.get("errors") or [])
-        return f"ticket {ref}: commands of {_shown(detail.get('agent', '?'))} refused: {errors}"
+        if errors:
+            return f"ticket {ref}: commands of {agent} refused: {errors}"
+        if detail.get("empty"):
+            return f"ticket {ref}: a mail of {agent} carried nothing to do (told why)"
+        unchanged = ", ".join(_shown(command) for command in detail.get("unchanged") or [])
+        return f"ticket {ref}: a mail of {agent} changed nothing ({unchanged or 'already so'})"
     if kind == "SurveyAnswered":
         return f"ticket {ref}: survey answered, {_shown(detail.get('score', '?'))}/5"
     return f"ticket {ref}: {_shown(kind)}"

@@ -31,7 +31,7 @@ DAY = Path(__file__).with_name("day.yaml")
 KIND_WORDS = {
     "acknowledgement": "acknowledgement",
     "assignment": "assignment",
-    "reply": "reply relayed",
+    "reply": "agent's answer",
     "notification": "progress note",
     "warning": "SLA warning",
     "escalation": "escalation",
