@@ -12,6 +12,7 @@ from helpdesk_local.stack import REPO_ROOT
 def _validate(args: argparse.Namespace) -> int:
     from helpdesk.config import ConfigError, load_config
     from helpdesk_local.checks import summary, template_problems
+    from helpdesk_local.knowledge_checks import knowledge_problems
     from helpdesk_local.languages import language_problems
 
     path = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
@@ -27,14 +28,18 @@ def _validate(args: argparse.Namespace) -> int:
         for language_problem in language_problems(path, config.helpdesk.languages):
             print(language_problem, file=sys.stderr)
             failed = True
+        # The articles: front matter, saved replies in every language, links (docs/KNOWLEDGE.md).
+        for article_problem in knowledge_problems(path, config):
+            print(article_problem, file=sys.stderr)
+            failed = True
     for template_problem in template_problems(REPO_ROOT):
         print(f"template.yaml: {template_problem}", file=sys.stderr)
         failed = True
     if failed:
         return 1
     print(
-        f"OK {path}: {summary(config)}; every language has its templates; template.yaml"
-        " agrees with the code"
+        f"OK {path}: {summary(config)}; every language has its templates; the knowledge"
+        " base's articles are sound; template.yaml agrees with the code"
     )
     return 0
 

@@ -62,6 +62,7 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "HelpdeskSection",
+    "Knowledge",
     "Limits",
     "PolicyCondition",
     "Priority",
@@ -544,6 +545,19 @@ class Reports(_Section):
     weekly_on: Weekday = "mon"
 
 
+class Knowledge(_Section):
+    """The knowledge base (docs/KNOWLEDGE.md): where its articles are and how many an
+    acknowledgement offers."""
+
+    # Relative to the config file: infra/knowledge/ for infra/helpdesk.yaml.
+    path: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = "knowledge"
+    suggest: Annotated[int, Field(ge=0, le=10)] = 3  # 0 turns suggestions off
+
+    def folder(self, config_path: str | Path) -> Path:
+        """The articles' folder for the config file at ``config_path``."""
+        return (Path(config_path).parent / self.path).resolve()
+
+
 class AgentApi(_Section):
     """Whom the agent API takes a verified token for (the JWT authorizer has checked its
     signature, issuer, audience and expiry; these name the agent inside it).
@@ -575,6 +589,7 @@ class Config(_Section):
     limits: Limits = Limits()
     reports: Reports = Reports()
     agent_api: AgentApi = AgentApi()
+    knowledge: Knowledge = Knowledge()
 
     @model_validator(mode="after")
     def _references_hold(self) -> Config:
