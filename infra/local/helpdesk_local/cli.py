@@ -108,6 +108,20 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kb_build(args: argparse.Namespace) -> int:
+    """The static help centre of the knowledge base (docs/KNOWLEDGE.md)."""
+    from helpdesk_local.helpcentre import build_site
+
+    config = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
+    site = build_site(config, Path(args.out))
+    count = sum(len(pages) - 1 for pages in site.pages.values())
+    print(
+        f"wrote {site.folder}: {count} article pages in {', '.join(site.pages)}, an index with"
+        " search per language; upload the folder to any static host"
+    )
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from helpdesk_local.demo import run_demo
 
@@ -215,6 +229,17 @@ def main(argv: list[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="check the config file and the template")
     validate.add_argument("config", nargs="?")
     validate.set_defaults(run=_validate)
+
+    kb = commands.add_parser("kb", help="the knowledge base: build the static help centre")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True)
+    kb_build = kb_commands.add_parser(
+        "build", help="write the help centre (a static site with search) of the articles"
+    )
+    kb_build.add_argument(
+        "--out", default="build/helpcentre", help="folder to write (default build/helpcentre)"
+    )
+    kb_build.add_argument("--config", help="ops config file (default infra/helpdesk.yaml)")
+    kb_build.set_defaults(run=_kb_build)
 
     redrive = commands.add_parser(
         "redrive", help="move a deployed stack's dead letters back to their queues"

@@ -33,7 +33,16 @@ from pathlib import Path
 from typing import Any
 
 from helpdesk.knowledge.articles import Article
-from helpdesk.knowledge.tokens import grams, is_han, stem_word, terms, word_grams, words
+from helpdesk.knowledge.tokens import (
+    STOP_HAN,
+    STOP_WORDS,
+    grams,
+    is_han,
+    stem_word,
+    terms,
+    word_grams,
+    words,
+)
 
 __all__ = [
     "BUNDLE_NAME",
@@ -216,11 +225,19 @@ class LanguageIndex:
 
 
 def search_layer(data: Mapping[str, Any]) -> dict[str, Any]:
-    """What the help centre's browser search needs of one language: titles and the gram
-    layer (the stemmer stays on the server)."""
+    """What the help centre's browser search needs of one language's bundle: the published
+    articles (saved replies are for agents), their gram layer and the stop words, so that
+    the browser splits a query exactly as :func:`helpdesk.knowledge.tokens.grams` does (the
+    stemmer stays on the server)."""
+    published = [i for i, article in enumerate(data["articles"]) if not article["reply"]]
     return {
-        "articles": [{"slug": a["slug"], "title": a["title"]} for a in data["articles"]],
-        "grams": data["grams"],
+        "articles": [
+            {"slug": data["articles"][i]["slug"], "title": data["articles"][i]["title"]}
+            for i in published
+        ],
+        "grams": [data["grams"][i] for i in published],
+        "stop": sorted(STOP_WORDS),
+        "stop_han": "".join(sorted(STOP_HAN)),
         "k1": K1,
         "b": B,
     }

@@ -27,7 +27,18 @@ import unicodedata
 from collections.abc import Callable
 from functools import cache
 
-__all__ = ["GRAM_SIZE", "grams", "is_han", "normalise", "stem_word", "terms", "word_grams", "words"]
+__all__ = [
+    "GRAM_SIZE",
+    "STOP_HAN",
+    "STOP_WORDS",
+    "grams",
+    "is_han",
+    "normalise",
+    "stem_word",
+    "terms",
+    "word_grams",
+    "words",
+]
 
 GRAM_SIZE = 3
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -48,10 +59,10 @@ _RUSSIAN_STOP_WORDS = (
     " мое мои меня мы на над не нет ни но о об от по под пожалуйста при про с со спасибо так"
     " там то тоже у уже чем что чтобы это я добрый день"
 )
-_STOP_WORDS = frozenset(f"{_ENGLISH_STOP_WORDS} {_RUSSIAN_STOP_WORDS}".split())
+STOP_WORDS = frozenset(f"{_ENGLISH_STOP_WORDS} {_RUSSIAN_STOP_WORDS}".split())
 # Han characters that carry grammar, not topic (particles, pronouns, the copula).
-_STOP_HAN = frozenset("的了吗呢吧啊呀我你您他她们是在有和就也都很还这那么什个请问好")
-_STOP_HAN_SPLIT = re.compile(f"[{''.join(sorted(_STOP_HAN))}]+")
+STOP_HAN = frozenset("的了吗呢吧啊呀我你您他她们是在有和就也都很还这那么什个请问好")
+_STOP_HAN_SPLIT = re.compile(f"[{''.join(sorted(STOP_HAN))}]+")
 
 
 @cache
@@ -97,11 +108,11 @@ def terms(text: str) -> list[str]:
     for token in _words(text):
         if is_han(token):
             found += _han_bigrams(token)
-        elif token.isdigit() or token in _STOP_WORDS or len(token) < 2:
+        elif token.isdigit() or token in STOP_WORDS or len(token) < 2:
             continue
         else:
             stem = stem_word(token)
-            if stem not in _STOP_WORDS:  # "какого" -> "как"
+            if stem not in STOP_WORDS:  # "какого" -> "как"
                 found.append(stem)
     return found
 
@@ -117,10 +128,7 @@ def words(text: str) -> list[str]:
     return [
         token
         for token in _words(text)
-        if not is_han(token)
-        and not token.isdigit()
-        and token not in _STOP_WORDS
-        and len(token) >= 3
+        if not is_han(token) and not token.isdigit() and token not in STOP_WORDS and len(token) >= 3
     ]
 
 
@@ -134,8 +142,8 @@ def grams(text: str) -> list[str]:
     found: list[str] = []
     for token in _words(text):
         if is_han(token):
-            found += [char for char in token if char not in _STOP_HAN]
-        elif token.isdigit() or token in _STOP_WORDS or len(token) < 3:
+            found += [char for char in token if char not in STOP_HAN]
+        elif token.isdigit() or token in STOP_WORDS or len(token) < 3:
             continue
         else:
             padded = f"#{token}#"
