@@ -110,7 +110,7 @@ def test_a_knowledge_path_that_does_not_exist_is_named_in_the_config(
     desk: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = desk / "helpdesk.yaml"
-    text = config.read_text(encoding="utf-8").replace("path: knowledge", "path: articles")
+    text = config.read_text(encoding="utf-8").replace("knowledge:", "knowledge:\n  path: articles")
     config.write_text(text, encoding="utf-8")
     line = next(n for n, t in enumerate(text.splitlines(), 1) if "path: articles" in t)
     code, errors = validate(desk, capsys)
