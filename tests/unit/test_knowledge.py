@@ -40,6 +40,16 @@ def test_a_misspelt_english_question_finds_the_password_article(knowledge: Knowl
     assert slugs(knowledge, "forgot my pasword, cant log in", "en")[0] == "reset-password"
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("пароьл", "ru"), ("pasword resset", "en"), ("pasword", "en")],
+)
+def test_a_swapped_doubled_or_dropped_letter_still_finds_the_article(
+    knowledge: KnowledgeBase, text: str, language: str
+) -> None:
+    assert slugs(knowledge, text, language)[:1] == ["reset-password"]
+
+
 def test_an_inflected_russian_question_finds_the_refund_article(knowledge: KnowledgeBase) -> None:
     # "деньгами", "вернули": forms the article never uses.
     assert "refunds" in slugs(knowledge, "Когда мне вернут деньги за возвращённый заказ?", "ru")

@@ -63,7 +63,9 @@ GRAM_WEIGHT = 0.3
 # How much a word that no article has counts against a question (see the module doc).
 UNKNOWN_WEIGHT = 0.1
 # How alike (shared trigrams / all trigrams) a misspelt word and an article's word must be.
-FUZZY_MIN = 0.45
+FUZZY_MIN = 0.4
+# How many article words sharing a trigram with a misspelt word are compared with it.
+FUZZY_CANDIDATES = 40
 TITLE_REPEAT = 3
 TAG_REPEAT = 2
 # A suggestion needs this share of the query's known, weighted words ...
@@ -195,15 +197,22 @@ class LanguageIndex:
         return found
 
     def _nearest(self, word: str) -> str | None:
+        """The article word most like ``word``: by shared trigrams (a missing or doubled
+        letter), else within one edit, two for long words, a swap of neighbours counting
+        as one ("refnud", "пароьл", which share few trigrams with the right word)."""
         grams_of_word = word_grams(word)
         shared: Counter[str] = Counter()
         for gram in grams_of_word:
             shared.update(self._by_gram.get(gram, ()))
-        best, best_similarity = None, FUZZY_MIN
-        for candidate, common in shared.most_common(20):
+        best, best_key = None, (0, 0.0)
+        allowed = 1 if len(word) < 8 else 2
+        for candidate, common in shared.most_common(FUZZY_CANDIDATES):
             similarity = common / len(grams_of_word | word_grams(candidate))
-            if similarity >= best_similarity:
-                best, best_similarity = candidate, similarity
+            close = edit_distance(word, candidate, limit=allowed) <= allowed
+            if similarity >= FUZZY_MIN or close:
+                key = (int(close), similarity)
+                if key > best_key:
+                    best, best_key = candidate, key
         return best
 
     def rank(self, text: str) -> list[Scored]:
@@ -222,6 +231,26 @@ class LanguageIndex:
             ranked.append(Scored(position, score, min(confidence, 1.0)))
         ranked.sort(key=lambda scored: (-scored.score, scored.position))
         return ranked
+
+
+def edit_distance(first: str, second: str, *, limit: int) -> int:
+    """Optimal string alignment distance (Levenshtein with adjacent transpositions, after
+    Damerau 1964), or ``limit + 1`` as soon as it must exceed ``limit``."""
+    if abs(len(first) - len(second)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(second) + 1))
+    for i, a in enumerate(first, 1):
+        current = [i] + [0] * len(second)
+        for j, b in enumerate(second, 1):
+            cost = 0 if a == b else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a == second[j - 2] and first[i - 2] == b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def search_layer(data: Mapping[str, Any]) -> dict[str, Any]:
