@@ -407,12 +407,19 @@ class LocalStack:
     def _build_knowledge(self) -> None:
         import tempfile
 
+        from helpdesk.config import ConfigError
         from helpdesk.knowledge import BUNDLE_NAME
         from helpdesk_local.knowledge_checks import build_bundle_for
 
         folder = Path(tempfile.mkdtemp(prefix="helpdesk-knowledge-"))
         self.knowledge_path = folder / BUNDLE_NAME
-        build_bundle_for(self.config_path, self.knowledge_path)
+        try:
+            build_bundle_for(self.config_path, self.knowledge_path)
+        except ConfigError:
+            # A broken config fails where it always has, in the functions that read it;
+            # articles that validate refuses stop the stack here, naming each problem.
+            self.knowledge_path = None
+            shutil.rmtree(folder, ignore_errors=True)
 
     def stop(self) -> None:
         from helpdesk import clock
