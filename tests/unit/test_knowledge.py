@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.knowledge import KnowledgeBase, KnowledgeError, ReplyValues
+from helpdesk.knowledge import KnowledgeBase, KnowledgeError, ReplyValues, bundle_path
 from helpdesk.knowledge.articles import read_articles
 from helpdesk.knowledge.index import build_bundle, write_bundle
 
@@ -178,3 +178,8 @@ def test_the_bundle_holds_every_article_of_every_language(knowledge: KnowledgeBa
     }
     assert per_language["en"] == per_language["zh"] == per_language["ru"]
     assert len(per_language["en"]) >= 10
+
+
+def test_the_bundle_of_the_layers_config_sits_beside_it() -> None:
+    config = "/opt/python/helpdesk/helpdesk.yaml"
+    assert bundle_path(config) == Path("/opt/python/helpdesk/knowledge.json")

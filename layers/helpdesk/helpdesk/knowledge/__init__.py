@@ -33,7 +33,15 @@ __all__ = [
     "ReplyValues",
     "StoredArticle",
     "Suggestion",
+    "bundle_path",
 ]
+
+
+def bundle_path(config_path: str | Path) -> Path:
+    """Where the layer build puts the bundle of the config at ``config_path``: beside it
+    (``/opt/python/helpdesk/knowledge.json`` for the bundled config). The local stack
+    builds its own and names it in ``HELPDESK_KNOWLEDGE`` for a function that declares it."""
+    return Path(config_path).with_name(BUNDLE_NAME)
 
 
 class KnowledgeError(ValueError):
