@@ -243,6 +243,36 @@ def validate_config(site: Path, interpreter: str | None) -> list[str]:
     return list(json.loads(answer.stdout))
 
 
+# Checks the knowledge base's articles and writes their retrieval bundle (docs/KNOWLEDGE.md).
+_KNOWLEDGE_PROBE = """
+import sys
+from pathlib import Path
+from helpdesk_local.knowledge_checks import build_bundle_for
+print(build_bundle_for(Path(sys.argv[1]), Path(sys.argv[2])))
+"""
+
+
+def build_knowledge(site: Path) -> None:
+    """The articles of infra/helpdesk.yaml's ``knowledge.path``, checked as `helpdesk
+    validate` checks them, as one JSON bundle next to the config in the layer
+    (helpdesk/knowledge.json): the index is built here, never at a cold start. It is data,
+    so this Python builds it, with the project's pinned stemmer (the lock is the layer's)."""
+    paths = [ROOT / "layers" / "helpdesk", ROOT / "infra" / "local"]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths))}
+    destination = site / "helpdesk" / "knowledge.json"
+    try:
+        subprocess.run(  # noqa: S603 - this Python, our own probe
+            [sys.executable, "-c", _KNOWLEDGE_PROBE, str(ROOT / "infra" / "helpdesk.yaml"),
+             str(destination)],
+            check=True, env=environment, capture_output=True, text=True,
+        )  # fmt: skip
+    except subprocess.CalledProcessError as error:
+        raise SystemExit(
+            f"{error.stderr}\nlambda_build: could not build the knowledge base (above); "
+            "`helpdesk validate` names each problem"
+        ) from None
+
+
 def keep_locale_data(site: Path, languages: list[str]) -> None:
     """Babel's locale data for the languages the desk renders in, and nothing else.
 
@@ -267,6 +297,7 @@ def build_layer(artifacts: Path) -> None:
     shutil.copy2(ROOT / "infra" / "helpdesk.yaml", site / "helpdesk" / "helpdesk.yaml")
     interpreter = runtime_interpreter()
     keep_locale_data(site, validate_config(site, interpreter))
+    build_knowledge(site)
     compile_bytecode(site, interpreter)
 
 

@@ -134,3 +134,17 @@ def test_the_bench_times_every_hostile_mail_against_a_benign_one(result: dict[st
     } <= hostile["ratios"].keys()
     assert result["parse_hostile_ratio"] == max(hostile["ratios"].values()) > 0
     assert result["parse_slowest_s_per_mb"] == max(hostile["s_per_mb"].values()) > 0
+
+
+def test_the_bench_reports_the_knowledge_base_figures_with_the_set_size_per_language(
+    result: dict[str, Any],
+) -> None:
+    assert 0 <= result["knowledge_precision_at_3"] <= 1
+    assert 0 <= result["knowledge_offtopic_suggestion_rate"] <= 1
+    sizes = result["details"]["knowledge"]["set_size"]
+    assert set(sizes) == {"en", "zh", "ru"}
+    assert all(n["on_topic"] + n["off_topic"] >= 30 for n in sizes.values())
+    assert result["details"]["knowledge"]["cold_start_ms"] > 0
+    table = render_table(result)
+    assert "knowledge: right article in top 3" in table and ">= 0.85" in table
+    assert "knowledge: off-topic questions given a suggestion" in table and "<= 0.1" in table

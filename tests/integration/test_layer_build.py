@@ -321,7 +321,7 @@ def test_the_layer_holds_the_domain_package_and_its_config_without_stale_bytecod
         for path in (layer.site / "helpdesk").rglob("*")
         if path.is_file() and "__pycache__" not in path.parts
     }
-    assert built == sources | {"helpdesk.yaml"}
+    assert built == sources | {"helpdesk.yaml", "knowledge.json"}
     assert (layer.site / "helpdesk" / "helpdesk.yaml").read_bytes() == (
         ROOT / "infra" / "helpdesk.yaml"
     ).read_bytes()
@@ -432,6 +432,10 @@ spoken = set(config.helpdesk.languages)
 spoken |= {language for agent in config.agents for language in config.languages_of(agent)}
 unnamed = [code for code in sorted(spoken) if language_name(code) == code]
 assert unnamed == [], f"no babel locale data in the layer for {unnamed}"
+from helpdesk.knowledge import KnowledgeBase
+knowledge = KnowledgeBase.load(sys.argv[2] + "/helpdesk/knowledge.json")
+found = [s.article.slug for s in knowledge.suggest("забыла пароль", "ru")]
+assert found[:1] == ["reset-password"], found
 allowed = (sys.argv[1], sys.argv[2], sys.base_prefix)
 outside = [m.__file__ for m in list(sys.modules.values())
            if getattr(m, "__file__", None) and not m.__file__.startswith(allowed)]

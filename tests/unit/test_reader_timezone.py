@@ -39,4 +39,6 @@ def test_a_ticket_under_a_24x7_utc_policy_is_shown_in_the_desks_own_zone() -> No
 
 
 def test_a_ticket_whose_policy_is_gone_is_shown_in_the_desks_zone() -> None:
-    assert audience.ticket_timezone("retired", load_config(default_config_path())) == "Europe/Berlin"
+    config = load_config(default_config_path())
+
+    assert audience.ticket_timezone("retired", config) == "Europe/Berlin"

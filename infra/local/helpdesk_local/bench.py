@@ -33,6 +33,12 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from helpdesk_local.knowledge_eval import (
+    OFFTOPIC_RATE_GOAL,
+    PRECISION_AT_3_GOAL,
+    measure_retrieval,
+)
+from helpdesk_local.knowledge_eval import cold_start_ms as knowledge_cold_start_ms
 from helpdesk_local.mail_samples import text_mail
 from helpdesk_local.stack import REPO_ROOT
 
@@ -1354,6 +1360,9 @@ def run_bench(
     lap("memory")
     hostile = measure_parse_hostility(parse_size)
     lap("parse_hostile")
+    knowledge = measure_retrieval()
+    knowledge_cold_ms = knowledge_cold_start_ms(import_runs)
+    lap("knowledge")
     cost = cost_per_ticket(pipeline)
     cost_1000 = sum(cost.values()) * 1000
     floor_1000 = floor_cost_per_ticket(pipeline) * 1000
@@ -1374,7 +1383,16 @@ def run_bench(
         "intake_peak_rss_mb": {name: figure["peak_mb"] for name, figure in memory.items()},
         "parse_hostile_ratio": hostile["ratio"],
         "parse_slowest_s_per_mb": hostile["slowest_s_per_mb"],
+        # The labelled questions of tests/data/knowledge_questions.yaml (docs/KNOWLEDGE.md).
+        "knowledge_precision_at_3": knowledge.precision_at_3,
+        "knowledge_offtopic_suggestion_rate": knowledge.offtopic_suggestion_rate,
         "details": {
+            "knowledge": {
+                **knowledge.details(),
+                # helpdesk.knowledge imported, its bundle loaded, one question per language.
+                "cold_start_ms": knowledge_cold_ms,
+                "cold_start_ratio": round(knowledge_cold_ms / import_floor, 2),
+            },
             "parse_hostile": hostile,
             "import_ratio": {n: round(ms / import_floor, 2) for n, ms in import_ms.items()},
             "cost_ratio": round(cost_1000 / floor_1000, 3),
@@ -1551,6 +1569,38 @@ def render_table(result: Mapping[str, Any]) -> str:
             "",
             "",
             f"<= {PARSE_S_PER_MB_TARGET:g} {_verdict(per_mb <= PARSE_S_PER_MB_TARGET)}",
+        )
+    )
+    precision = result["knowledge_precision_at_3"]
+    sizes = details["knowledge"]["set_size"]
+    asked = ", ".join(f"{lang} {n['on_topic']}+{n['off_topic']}" for lang, n in sizes.items())
+    rows.append(
+        (
+            f"knowledge: right article in top 3 ({asked})",
+            f"{precision:.3f}",
+            "",
+            "",
+            f">= {PRECISION_AT_3_GOAL} {_verdict(precision >= PRECISION_AT_3_GOAL)}",
+        )
+    )
+    offtopic = result["knowledge_offtopic_suggestion_rate"]
+    rows.append(
+        (
+            "knowledge: off-topic questions given a suggestion",
+            f"{offtopic:.3f}",
+            "",
+            "",
+            f"<= {OFFTOPIC_RATE_GOAL} {_verdict(offtopic <= OFFTOPIC_RATE_GOAL)}",
+        )
+    )
+    cold = details["knowledge"]["cold_start_ms"]
+    rows.append(
+        (
+            "knowledge: import + bundle + 3 questions (ms)",
+            f"{cold:.1f}",
+            f"{floor:.1f}",
+            f"{cold / floor:.2f}",
+            "",
         )
     )
     widths = [max(len(row[column]) for row in rows) for column in range(5)]

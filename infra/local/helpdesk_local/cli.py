@@ -12,6 +12,7 @@ from helpdesk_local.stack import REPO_ROOT
 def _validate(args: argparse.Namespace) -> int:
     from helpdesk.config import ConfigError, load_config
     from helpdesk_local.checks import summary, template_problems
+    from helpdesk_local.knowledge_checks import knowledge_problems
     from helpdesk_local.languages import language_problems
 
     path = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
@@ -27,14 +28,18 @@ def _validate(args: argparse.Namespace) -> int:
         for language_problem in language_problems(path, config.helpdesk.languages):
             print(language_problem, file=sys.stderr)
             failed = True
+        # The articles: front matter, saved replies in every language, links (docs/KNOWLEDGE.md).
+        for article_problem in knowledge_problems(path, config):
+            print(article_problem, file=sys.stderr)
+            failed = True
     for template_problem in template_problems(REPO_ROOT):
         print(f"template.yaml: {template_problem}", file=sys.stderr)
         failed = True
     if failed:
         return 1
     print(
-        f"OK {path}: {summary(config)}; every language has its templates; template.yaml"
-        " agrees with the code"
+        f"OK {path}: {summary(config)}; every language has its templates; the knowledge"
+        " base's articles are sound; template.yaml agrees with the code"
     )
     return 0
 
@@ -104,6 +109,20 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(json.dumps(result, indent=2) if args.json or args.scale else render_table(result))
+    return 0
+
+
+def _kb_build(args: argparse.Namespace) -> int:
+    """The static help centre of the knowledge base (docs/KNOWLEDGE.md)."""
+    from helpdesk_local.helpcentre import build_site
+
+    config = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
+    site = build_site(config, Path(args.out))
+    count = sum(len(pages) - 1 for pages in site.pages.values())
+    print(
+        f"wrote {site.folder}: {count} article pages in {', '.join(site.pages)}, an index with"
+        " search per language; upload the folder to any static host"
+    )
     return 0
 
 
@@ -217,6 +236,17 @@ def main(argv: list[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="check the config file and the template")
     validate.add_argument("config", nargs="?")
     validate.set_defaults(run=_validate)
+
+    kb = commands.add_parser("kb", help="the knowledge base: build the static help centre")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True)
+    kb_build = kb_commands.add_parser(
+        "build", help="write the help centre (a static site with search) of the articles"
+    )
+    kb_build.add_argument(
+        "--out", default="build/helpcentre", help="folder to write (default build/helpcentre)"
+    )
+    kb_build.add_argument("--config", help="ops config file (default infra/helpdesk.yaml)")
+    kb_build.set_defaults(run=_kb_build)
 
     redrive = commands.add_parser(
         "redrive", help="move a deployed stack's dead letters back to their queues"

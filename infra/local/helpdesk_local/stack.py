@@ -27,6 +27,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sys
 import threading
 import time
@@ -339,6 +340,9 @@ class LocalStack:
         self.faults: Any = None
         self.invocation_errors: list[str] = []
         self.log_level = log_level
+        # The knowledge base's bundle, built from the config's articles at start as the
+        # layer build does (docs/KNOWLEDGE.md); deployed, it is helpdesk/knowledge.json.
+        self.knowledge_path: Path | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalStack:
@@ -366,6 +370,7 @@ class LocalStack:
                 "(a module-scoped stack fixture cannot overlap a per-test one)"
             )
         LocalStack._running = self
+        self._build_knowledge()
         self._saved_environ = dict(os.environ)
         os.environ.update(BASE_ENVIRONMENT)
         self._mock = mock_aws()
@@ -399,12 +404,31 @@ class LocalStack:
             )
             self.faults.install()
 
+    def _build_knowledge(self) -> None:
+        import tempfile
+
+        from helpdesk.config import ConfigError
+        from helpdesk.knowledge import BUNDLE_NAME
+        from helpdesk_local.knowledge_checks import build_bundle_for
+
+        folder = Path(tempfile.mkdtemp(prefix="helpdesk-knowledge-"))
+        self.knowledge_path = folder / BUNDLE_NAME
+        try:
+            build_bundle_for(self.config_path, self.knowledge_path)
+        except ConfigError:
+            # A broken config fails where it always has, in the functions that read it;
+            # articles that validate refuses stop the stack here, naming each problem.
+            self.knowledge_path = None
+            shutil.rmtree(folder, ignore_errors=True)
+
     def stop(self) -> None:
         from helpdesk import clock
 
         if LocalStack._running is not self:
             return  # never started (or refused to start): nothing of ours to undo
         LocalStack._running = None
+        if self.knowledge_path is not None:
+            shutil.rmtree(self.knowledge_path.parent, ignore_errors=True)
         clock.set_source(None)
         if self.faults is not None:
             self.faults.uninstall()
@@ -605,6 +629,9 @@ class LocalStack:
         # the scenario (or the developer) chose.
         if "HELPDESK_CONFIG" in environment:
             environment["HELPDESK_CONFIG"] = str(self.config_path)
+        # Likewise the knowledge bundle, built from that config's articles at start.
+        if "HELPDESK_KNOWLEDGE" in environment and self.knowledge_path is not None:
+            environment["HELPDESK_KNOWLEDGE"] = str(self.knowledge_path)
         # The functions' structured logs would drown a terminal; locally only warnings
         # and errors show (on stderr, see invoke), unless asked for.
         environment["POWERTOOLS_LOG_LEVEL"] = self.log_level

@@ -64,6 +64,7 @@ __all__ = [
     "FormSection",
     "FormTopic",
     "HelpdeskSection",
+    "Knowledge",
     "Limits",
     "PolicyCondition",
     "Priority",
@@ -610,6 +611,19 @@ class Robots(_Section):
     close_after: PositiveDuration = timedelta(days=7)
 
 
+class Knowledge(_Section):
+    """The knowledge base (docs/KNOWLEDGE.md): where its articles are and how many an
+    acknowledgement offers."""
+
+    # Relative to the config file: infra/knowledge/ for infra/helpdesk.yaml.
+    path: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = "knowledge"
+    suggest: Annotated[int, Field(ge=0, le=10)] = 3  # 0 turns suggestions off
+
+    def folder(self, config_path: str | Path) -> Path:
+        """The articles' folder for the config file at ``config_path``."""
+        return (Path(config_path).parent / self.path).resolve()
+
+
 class AgentApi(_Section):
     """Whom the agent API takes a verified token for (the JWT authorizer has checked its
     signature, issuer, audience and expiry; these name the agent inside it).
@@ -646,6 +660,7 @@ class Config(_Section):
     reports: Reports = Reports()
     robots: Robots = Robots()
     agent_api: AgentApi = AgentApi()
+    knowledge: Knowledge = Knowledge()
 
     @model_validator(mode="after")
     def _references_hold(self) -> Config:

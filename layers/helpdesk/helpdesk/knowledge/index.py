@@ -1,0 +1,272 @@
+"""The retrieval index: built from the articles at build time, loaded and queried at run time.
+
+Ranking is Okapi BM25 (Robertson and Zaragoza, "The Probabilistic Relevance Framework:
+BM25 and Beyond", 2009; the idf is Lucene's ``ln(1 + (N - df + 0.5) / (df + 0.5))``, never
+negative) over two layers of :mod:`helpdesk.knowledge.tokens`: stemmed words and Han
+bigrams, and the fuzzy character n-grams, weighted :data:`GRAM_WEIGHT`. The title counts
+three times and the tags twice, as a short and deliberate description of the article.
+
+A suggestion must be *confident*, because an acknowledgement that offers a wrong article
+is worse than one that offers none. The confidence of an article is its score divided by
+the score the query would get against a perfect match of its known words: the share of
+what the customer wrote, weighted by how telling each word is, that the article answers.
+Words that no article has (names, product words, "weather") do not lower it, so a long
+mail is not punished for being long; but at least :data:`MIN_KNOWN_IDF` of telling words
+must match, so a question sharing one common word with an article ("order" in "I want to
+order pizza") is not enough. Thresholds were set on tests/data/knowledge_questions.yaml;
+docs/KNOWLEDGE.md gives the figures.
+
+The built bundle is plain JSON (:data:`BUNDLE_NAME`, next to the config in the layer):
+the articles and their term counts; document frequencies are summed at load, a few
+milliseconds for a few hundred articles.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from helpdesk.knowledge.articles import Article
+from helpdesk.knowledge.tokens import (
+    STOP_HAN,
+    STOP_WORDS,
+    grams,
+    is_han,
+    stem_word,
+    terms,
+    word_grams,
+    words,
+)
+
+__all__ = [
+    "BUNDLE_NAME",
+    "FORMAT",
+    "LanguageIndex",
+    "Scored",
+    "build_bundle",
+    "index_text",
+    "search_layer",
+]
+
+BUNDLE_NAME = "knowledge.json"
+FORMAT = 1
+K1 = 1.2
+B = 0.75
+# The fuzzy layer's share of the score (it also finds what stems miss: "杯子碎了" and 碎).
+GRAM_WEIGHT = 0.3
+# How much a word that no article has counts against a question (see the module doc).
+UNKNOWN_WEIGHT = 0.1
+# How alike (shared trigrams / all trigrams) a misspelt word and an article's word must be.
+FUZZY_MIN = 0.4
+# How many article words sharing a trigram with a misspelt word are compared with it.
+FUZZY_CANDIDATES = 40
+TITLE_REPEAT = 3
+TAG_REPEAT = 2
+# A suggestion needs this share of the query's known, weighted words ...
+MIN_CONFIDENCE = 0.34
+# ... and at least this much idf among the words it matches (about two telling words).
+MIN_KNOWN_IDF = 1.2
+# Markdown that is not words: link targets, emphasis and heading marks, code fences.
+_MARKUP = re.compile(r"\]\([^)]*\)|[`*_#>|~\[\]]+")
+
+
+def index_text(article: Article) -> str:
+    """What of an article is searched: title and tags weighted by repetition, then the body."""
+    parts = [article.title] * TITLE_REPEAT + [" ".join(article.tags)] * TAG_REPEAT
+    parts.append(_MARKUP.sub(" ", article.body))
+    return "\n".join(parts)
+
+
+def build_bundle(articles: Iterable[Article]) -> dict[str, Any]:
+    """The JSON-ready bundle of ``articles``: per language, each article and its counts."""
+    languages: dict[str, dict[str, Any]] = {}
+    for article in sorted(articles, key=lambda a: (a.language, a.slug)):
+        entry = languages.setdefault(
+            article.language, {"articles": [], "terms": [], "grams": [], "words": {}}
+        )
+        text = index_text(article)
+        entry["articles"].append(
+            {
+                "slug": article.slug,
+                "title": article.title,
+                "tags": list(article.tags),
+                "reply": article.reply,
+                "body": article.body,
+            }
+        )
+        entry["terms"].append(dict(sorted(Counter(terms(text)).items())))
+        entry["grams"].append(dict(sorted(Counter(grams(text)).items())))
+        entry.setdefault("words", {}).update({word: stem_word(word) for word in words(text)})
+    return {"format": FORMAT, "languages": languages}
+
+
+def write_bundle(bundle: Mapping[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(bundle, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+        encoding="utf-8",
+    )
+
+
+@dataclass(frozen=True)
+class Scored:
+    """An article's rank for a query: its index in the language's list and its confidence."""
+
+    position: int
+    score: float
+    confidence: float
+
+
+class _Layer:
+    """One BM25 field over a language's articles."""
+
+    def __init__(self, counts: Sequence[Mapping[str, int]]) -> None:
+        self.counts = counts
+        self.lengths = [sum(c.values()) for c in counts]
+        self.average = (sum(self.lengths) / len(counts)) if counts else 1.0
+        document_frequency: Counter[str] = Counter()
+        for count in counts:
+            document_frequency.update(count.keys())
+        total = len(counts)
+        self.idf = {
+            term: math.log(1 + (total - df + 0.5) / (df + 0.5))
+            for term, df in document_frequency.items()
+        }
+        # What a word no article has would weigh: the idf of a word in no document.
+        self.unknown_idf = math.log(1 + (total + 0.5) / 0.5)
+
+    def scores(self, query: Sequence[str]) -> list[float]:
+        """Each article's BM25 for the distinct words of ``query``."""
+        known = [term for term in dict.fromkeys(query) if term in self.idf]
+        scores = [0.0] * len(self.counts)
+        for position, count in enumerate(self.counts):
+            norm = K1 * (1 - B + B * self.lengths[position] / self.average)
+            for term in known:
+                frequency = count.get(term, 0)
+                if frequency:
+                    scores[position] += self.idf[term] * frequency * (K1 + 1) / (frequency + norm)
+        return scores
+
+    def ceiling(self, query: Sequence[str]) -> float:
+        """The score an article answering every known word would approach, with the
+        unknown words at :data:`UNKNOWN_WEIGHT` of the rarest possible word."""
+        distinct = list(dict.fromkeys(query))
+        known = sum(self.idf[term] for term in distinct if term in self.idf)
+        # An unknown Han bigram is most often the seam of two words ("美国要交关税": 国要,
+        # 要交, 交关), not a word the articles lack, so it does not count against the query.
+        unknown = sum(1 for t in distinct if t not in self.idf and not is_han(t))
+        return (known + UNKNOWN_WEIGHT * unknown * self.unknown_idf) * (K1 + 1)
+
+    def matched_idf(self, query: Sequence[str], position: int) -> float:
+        count = self.counts[position]
+        return sum(self.idf[t] for t in dict.fromkeys(query) if t in self.idf and t in count)
+
+
+class LanguageIndex:
+    """The articles of one language, their words' stems and the fuzzy layer."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.articles: list[dict[str, Any]] = list(data["articles"])
+        self.terms = _Layer(data["terms"])
+        self.grams = _Layer(data["grams"])
+        # surface word -> stem, for every Latin and Cyrillic word of the articles
+        self.vocabulary: dict[str, str] = dict(data.get("words", {}))
+        self._by_gram: dict[str, list[str]] = {}
+        for word in self.vocabulary:
+            for gram in word_grams(word):
+                self._by_gram.setdefault(gram, []).append(word)
+
+    def query_terms(self, text: str) -> list[str]:
+        """The terms of ``text``, each misspelt word replaced by the stem of the article
+        word it is closest to (character trigrams, Jaccard >= :data:`FUZZY_MIN`)."""
+        found = terms(text)
+        known = self.terms.idf
+        for word in words(text):
+            stem = stem_word(word)
+            if stem in known:
+                continue
+            nearest = self._nearest(word)
+            if nearest is not None and stem in found:
+                found[found.index(stem)] = self.vocabulary[nearest]
+        return found
+
+    def _nearest(self, word: str) -> str | None:
+        """The article word most like ``word``: by shared trigrams (a missing or doubled
+        letter), else within one edit, two for long words, a swap of neighbours counting
+        as one ("refnud", "пароьл", which share few trigrams with the right word)."""
+        grams_of_word = word_grams(word)
+        shared: Counter[str] = Counter()
+        for gram in grams_of_word:
+            shared.update(self._by_gram.get(gram, ()))
+        best, best_key = None, (0, 0.0)
+        allowed = 1 if len(word) < 8 else 2
+        for candidate, common in shared.most_common(FUZZY_CANDIDATES):
+            similarity = common / len(grams_of_word | word_grams(candidate))
+            close = edit_distance(word, candidate, limit=allowed) <= allowed
+            if similarity >= FUZZY_MIN or close:
+                key = (int(close), similarity)
+                if key > best_key:
+                    best, best_key = candidate, key
+        return best
+
+    def rank(self, text: str) -> list[Scored]:
+        """Every article that shares a word with ``text``, best first, with confidence."""
+        query, query_grams = self.query_terms(text), grams(text)
+        term_scores, gram_scores = self.terms.scores(query), self.grams.scores(query_grams)
+        ceiling = self.terms.ceiling(query) + GRAM_WEIGHT * self.grams.ceiling(query_grams)
+        ranked = []
+        for position, term_score in enumerate(term_scores):
+            score = term_score + GRAM_WEIGHT * gram_scores[position]
+            if score <= 0:
+                continue
+            confidence = score / ceiling if ceiling else 0.0
+            if self.terms.matched_idf(query, position) < MIN_KNOWN_IDF:
+                confidence = 0.0
+            ranked.append(Scored(position, score, min(confidence, 1.0)))
+        ranked.sort(key=lambda scored: (-scored.score, scored.position))
+        return ranked
+
+
+def edit_distance(first: str, second: str, *, limit: int) -> int:
+    """Optimal string alignment distance (Levenshtein with adjacent transpositions, after
+    Damerau 1964), or ``limit + 1`` as soon as it must exceed ``limit``."""
+    if abs(len(first) - len(second)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(second) + 1))
+    for i, a in enumerate(first, 1):
+        current = [i] + [0] * len(second)
+        for j, b in enumerate(second, 1):
+            cost = 0 if a == b else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a == second[j - 2] and first[i - 2] == b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def search_layer(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the help centre's browser search needs of one language's bundle: the published
+    articles (saved replies are for agents), their gram layer and the stop words, so that
+    the browser splits a query exactly as :func:`helpdesk.knowledge.tokens.grams` does (the
+    stemmer stays on the server)."""
+    published = [i for i, article in enumerate(data["articles"]) if not article["reply"]]
+    return {
+        "articles": [
+            {"slug": data["articles"][i]["slug"], "title": data["articles"][i]["title"]}
+            for i in published
+        ],
+        "grams": [data["grams"][i] for i in published],
+        "stop": sorted(STOP_WORDS),
+        "stop_han": "".join(sorted(STOP_HAN)),
+        "k1": K1,
+        "b": B,
+    }
