@@ -345,7 +345,7 @@ class FakeRecords:
 
     uow: FakeUnitOfWork
     suppressed: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    windows: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    windows: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
     turns: Counter[str] = field(default_factory=Counter)
 
     # ------------------------------------------------------------------ tickets
@@ -386,14 +386,23 @@ class FakeRecords:
         return True
 
     def count_once_in_window(
-        self, scope: str, window: str, member: str, *, limit: int, expires_at: int
+        self,
+        scope: str,
+        window: str,
+        member: str,
+        *,
+        limit: int,
+        expires_at: int,
+        within: tuple[str, int] | None = None,
     ) -> bool:
-        members = self.windows.setdefault((scope, window), [])
-        if member in members:
-            return True
-        if len(members) >= limit:
+        counts = [(self.windows.setdefault((scope, window), []), limit)]
+        if within is not None:
+            counts.append((self.windows.setdefault((scope, window, within[0]), []), within[1]))
+        if any(member not in members and len(members) >= cap for members, cap in counts):
             return False
-        members.append(member)
+        for members, _ in counts:
+            if member not in members:
+                members.append(member)
         return True
 
     def record_suppressed(self, **listing: Any) -> None:

@@ -268,3 +268,36 @@ def test_a_report_naming_a_customers_own_message_id_is_not_filed_on_her_ticket(
     tickets = build_state(stack)["tickets"]
     [annas] = [t for t in tickets if t["contact"]["email"] == "anna@example.com"]
     assert len(annas["messages"]) == 1, "the forged report joined Anna's conversation"
+
+
+def test_one_mailbox_at_a_business_domain_is_capped_at_its_own_limit_while_the_domain_has_room(
+    tmp_path: Path,
+) -> None:
+    """The mailbox's count and its domain's share one item (one request per mail): the
+    mailbox's own limit still holds, and a colleague at the same domain is still answered."""
+    path = _desk_with_limits(
+        tmp_path,
+        acknowledgements_per_sender_per_hour=2,
+        acknowledgements_per_domain_per_hour=10,
+    )
+    with LocalStack(start=MONDAY_MORNING, config_path=path) as stack:
+        senders = ["bot+1@vendor.example", "bot+2@vendor.example", "bot@vendor.example"]
+        senders.append("anna@vendor.example")
+        for n, sender in enumerate(senders):
+            stack.deliver_email(
+                _mail(
+                    f"From: {sender}",
+                    "To: support@support.example",
+                    "Subject: Our order",
+                    f"Message-ID: <mail-{n}@vendor.example>",
+                    body="Where is our order?",
+                )
+            )
+            stack.drain()
+        state = build_state(stack)
+
+    answered = [m["to"][0] for m in state["outbox"] if m["kind"] == "acknowledgement"]
+    assert answered == ["bot+1@vendor.example", "bot+2@vendor.example", "anna@vendor.example"]
+    assert [(s["reason"], s["from"]) for s in state["suppressed"]] == [
+        ("loop_limit", "bot@vendor.example")
+    ]

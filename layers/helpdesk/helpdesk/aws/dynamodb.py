@@ -478,32 +478,53 @@ class DynamoRepository:
         return True
 
     def count_once_in_window(
-        self, scope: str, window: str, member: str, *, limit: int, expires_at: int
+        self,
+        scope: str,
+        window: str,
+        member: str,
+        *,
+        limit: int,
+        expires_at: int,
+        within: tuple[str, int] | None = None,
     ) -> bool:
         """Like :meth:`count_in_window`, but ``member`` (a delivery, a Message-ID) counts
         once however often it is retried: True while it is among the first ``limit``.
 
         The members are a string set on the counter item, added and checked in one
         conditional update, so a redelivered message never takes a second slot.
+        ``within`` = (name, limit) counts the member a second time, in a set of its own on
+        the same item (a mailbox within its domain), under its own limit: both or neither,
+        in the same single request.
         """
-        if limit <= 0:
+        if limit <= 0 or (within is not None and within[1] <= 0):
             return False
+        names = {"#all": "members"}
+        values: dict[str, Any] = {
+            ":member": {"SS": [member]},
+            ":one": {"S": member},
+            ":limit": {"N": str(limit)},
+            ":exp": {"N": str(expires_at)},
+        }
+        additions = ["#all :member"]
+        condition = "(attribute_not_exists(#all) OR size(#all) < :limit OR contains(#all, :one))"
+        if within is not None:
+            names["#sub"] = f"members:{within[0]}"
+            values[":sublimit"] = {"N": str(within[1])}
+            additions.append("#sub :member")
+            condition += (
+                " AND (attribute_not_exists(#sub) OR size(#sub) < :sublimit"
+                " OR contains(#sub, :one))"
+            )
         try:
             self._call(
                 "update_item",
                 TableName=self.table,
                 Key={"PK": {"S": f"RATE#{scope}#{window}"}, "SK": {"S": "RATE"}},
-                UpdateExpression="ADD members :member SET expires_at = :exp",
-                ConditionExpression=(
-                    "attribute_not_exists(members) OR size(members) < :limit"
-                    " OR contains(members, :one)"
-                ),
-                ExpressionAttributeValues={
-                    ":member": {"SS": [member]},
-                    ":one": {"S": member},
-                    ":limit": {"N": str(limit)},
-                    ":exp": {"N": str(expires_at)},
-                },
+                # Names and values are placeholders: nothing of the input is in the text.
+                UpdateExpression="ADD " + ", ".join(additions) + " SET expires_at = :exp",
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
         except Conflict:
             return False

@@ -292,23 +292,23 @@ class EmailIntake:
         # Hashed: a member's size is bounded whatever the Message-ID's.
         member = hashlib.sha256(f"{sender}\n{mail.message_id or raw_key}".encode()).hexdigest()
         mailbox = mailbox_key(sender)
-        if not self.repo.count_once_in_window(
-            f"ACK#{mailbox}",
-            window,
-            member[:32],
-            limit=limits.acknowledgements_per_sender_per_hour,
-            expires_at=expires_at,
-        ):
-            return False
         domain = domain_of(mailbox)
         if domain in limits.free_mail_domains or domain == self.config.helpdesk.mail_domain:
-            return True
+            return self.repo.count_once_in_window(
+                f"ACK#{mailbox}",
+                window,
+                member[:32],
+                limit=limits.acknowledgements_per_sender_per_hour,
+                expires_at=expires_at,
+            )
+        # The domain's count and its mailbox's, on one item: one request per mail, not two.
         return self.repo.count_once_in_window(
             f"ACK-DOMAIN#{domain}",
             window,
             member[:32],
             limit=limits.acknowledgements_per_domain_per_hour,
             expires_at=expires_at,
+            within=(mailbox, limits.acknowledgements_per_sender_per_hour),
         )
 
     # ------------------------------------------------------------------ writes
