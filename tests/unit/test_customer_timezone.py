@@ -185,7 +185,7 @@ def low_score_alert(config_language: str) -> str:
 def test_a_leads_alert_shows_the_tickets_times_in_the_office_zone_not_utc_iso() -> None:
     text = low_score_alert("en")
 
-    assert "Opened 23 Nov 2026, 09:55 Berlin time by email" in text
+    assert "Opened 23 Nov 2026, 09:55 Berlin time by email;" in text
     assert "solved 23 Nov 2026, 13:02 Berlin time" in text
     assert "- 23 Nov 2026, 09:55 Berlin time customer anna@example.com: Where is my order?" in text
     assert "2026-11-23T" not in text and "+00:00" not in text
@@ -197,3 +197,13 @@ def test_a_leads_alert_names_status_priority_and_category_in_the_desks_language(
     assert "2026年11月23日 09:55 柏林时间" in text
     assert "已解决" in text and "紧急" in text and "账单与付款" in text
     assert "urgent" not in text.split("#")[0]
+
+
+def test_a_leads_alert_in_chinese_or_russian_has_no_english_prose_around_the_values() -> None:
+    chinese, russian = low_score_alert("zh"), low_score_alert("ru")
+
+    assert "经邮件创建" in chinese and "对话中共有 1 条消息。" in chinese and " 客户 " in chinese
+    assert "канал: электронная почта" in russian and "Сообщений в переписке: 1." in russian
+    for text in (chinese, russian):
+        for english in ("Opened", "message(s)", "status ", "priority ", " customer "):
+            assert english not in text

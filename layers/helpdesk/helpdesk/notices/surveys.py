@@ -90,25 +90,32 @@ def ticket_summary(
     Times are in ``timezone`` (the ticket's calendar) and named, to the minute; the
     status, priority and category are in ``language``'s words (helpdesk.render.term).
     """
-    from helpdesk.render import format_local_short, term
+    from helpdesk.render import format_local_short, language_words, term
+
+    words = language_words("alert", language)
 
     def when(instant: datetime) -> str:
         return format_local_short(instant, timezone, language)
 
-    lines = [
-        f"Opened {when(ticket.created_at)} by {ticket.channel}; "
-        f"status {term('status', ticket.status, language)}, "
-        f"priority {term('priority', ticket.priority, language)}, team {ticket.team}"
-        + (f", category {term('category', ticket.category, language)}" if ticket.category else "")
-        + (f"; solved {when(ticket.solved_at)}" if ticket.solved_at else "")
-        + ".",
-        f"{len(messages)} message(s) in the conversation.",
-    ]
+    opened = words["summary_opened"].format(
+        when=when(ticket.created_at),
+        channel=term("channel", ticket.channel, language),
+        status=term("status", ticket.status, language),
+        priority=term("priority", ticket.priority, language),
+        team=ticket.team,
+    )
+    if ticket.category:
+        opened += words["summary_category"].format(
+            category=term("category", ticket.category, language)
+        )
+    if ticket.solved_at:
+        opened += words["summary_solved"].format(when=when(ticket.solved_at))
+    lines = [opened + words["summary_end"], words["summary_messages"].format(count=len(messages))]
     shown = messages[-SUMMARY_MESSAGES:]
     if len(messages) > len(shown):
-        lines.append(f"(the {len(messages) - len(shown)} earlier ones are on the ticket)")
+        lines.append(words["summary_earlier"].format(count=len(messages) - len(shown)))
     for message in shown:
-        who = {"in": "customer", "out": "agent", "note": "note"}.get(message.direction, "")
+        who = words.get(f"summary_{message.direction}", "")
         text = " ".join(message.text.split())
         if len(text) > EXCERPT_CHARS:
             text = text[: EXCERPT_CHARS - 1] + "…"
