@@ -407,3 +407,38 @@ def test_a_follow_up_that_raced_an_agents_change_is_decided_again_on_the_newer_t
     assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in", "out", "in"]
     replied = [e for e in desk.uow.events() if isinstance(e, CustomerReplied)]
     assert [(e.previous_status, e.status) for e in replied] == [("solved", "open")]
+
+
+SES_SCANNED_AUTHENTICATED = (
+    "Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=anna@example.com;"
+    " dkim=pass header.i=@example.com; dmarc=pass header.from=example.com\r\n"
+    "X-SES-Virus-Verdict: PASS\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("headers", "recorded"),
+    [
+        (SES_SCANNED_AUTHENTICATED, ()),
+        ("X-SES-Virus-Verdict: PASS\r\n", ("unauthenticated",)),
+        (
+            SES_SCANNED_AUTHENTICATED.replace("PASS", "PROCESSING_FAILED"),
+            ("unscanned",),
+        ),
+        (SES_SCANNED_AUTHENTICATED.replace("X-SES-Virus-Verdict: PASS\r\n", ""), ("unscanned",)),
+        ("X-SES-Virus-Verdict: GRAY\r\n", ("unauthenticated", "unscanned")),
+    ],
+)
+def test_a_customers_message_records_what_ses_could_not_vouch_for(
+    headers: str, recorded: tuple[str, ...]
+) -> None:
+    """The relay to the agent attaches files only from a mail authenticated for its From
+    domain and scanned clean; the message keeps what was not (the ticket's flags do not)."""
+    desk = Desk()
+    ticket = desk.opened()
+
+    desk.deliver("m2", follow_up("Here are the photos.", extra=headers))
+
+    reply = desk.uow.messages(ticket.ref)[-1]
+    assert reply.flags == recorded
+    assert desk.uow.tickets[ticket.ref].flags == []
