@@ -442,3 +442,29 @@ def test_a_customers_message_records_what_ses_could_not_vouch_for(
     reply = desk.uow.messages(ticket.ref)[-1]
     assert reply.flags == recorded
     assert desk.uow.tickets[ticket.ref].flags == []
+
+
+def test_an_agents_answer_to_a_colleagues_note_mail_stays_an_internal_note() -> None:
+    """The note's mail threads onto the ticket like any of the desk's mail; answering it
+    as one answers a colleague must never mail the customer (review F5)."""
+    desk = Desk()
+    ticket = desk.opened()
+    note_mail = f"<hd.{ticket.ref.lower()}.note.0123456789abcdef@support.example>"
+
+    result = desk.deliver(
+        "m2",
+        follow_up(
+            "Thanks Omar, understood, I will not refund her.",
+            sender="Lena <lena@support.example>",
+            subject=f"Re: [#{ticket.ref}] Note from Omar: Where is my order?",
+            message_id="<lena-note@support.example>",
+            in_reply_to=note_mail,
+            extra=AGENT_AUTHENTICATED,
+        ),
+        at=NOW + timedelta(minutes=20),
+    )
+
+    assert (result.outcome, result.ref) == ("appended", ticket.ref)
+    kept = desk.uow.messages(ticket.ref)[-1]
+    assert (kept.direction, kept.text) == ("note", "Thanks Omar, understood, I will not refund her.")
+    assert "AgentReplied" not in desk.uow.bus.kinds()
