@@ -470,3 +470,21 @@ def test_an_answer_to_a_note_mail_is_known_by_its_parent_message_id() -> None:
     assert not answers_a_note((str(relay_mail["Message-ID"]),), CONFIG)
     assert not answers_a_note(("<hd.hd-aaaaaa.note.0123@elsewhere.example>",), CONFIG)
     assert not answers_a_note((), CONFIG)
+
+
+def test_only_the_first_relays_of_a_ticket_in_an_hour_carry_files() -> None:
+    from helpdesk.notices.conversation import RELAYS_WITH_FILES_PER_HOUR
+
+    desk = RelayDesk()
+    messages = [replace(annas_reply(photo()), id=f"m{n}") for n in range(6)]
+    desk.add(annas_ticket(), *messages)
+    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
+
+    for message in messages:
+        desk.on("CustomerReplied", **replied(message.id))
+
+    mails = desk.mails_to(LENA)
+    assert len(mails) == 6  # every message is heard
+    carrying = [mail for mail in mails if attached(mail)]
+    assert len(carrying) == RELAYS_WITH_FILES_PER_HOUR
+    assert "lid.png (208 bytes): not attached, kept with the ticket" in text(mails[-1])

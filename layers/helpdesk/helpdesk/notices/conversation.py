@@ -53,6 +53,10 @@ NOTE_RELAY = "note"
 # What the intake records on a message that SES did not vouch for (email_intake._unvouched):
 # its files are listed, never attached.
 UNVOUCHED_FLAGS = frozenset({"unauthenticated", "unscanned"})
+# Relays of one ticket to one reader in an hour that carry files (each up to
+# limits.relay_attachment_max_bytes); later ones list them, kept with the ticket.
+RELAYS_WITH_FILES_PER_HOUR = 3
+FILES_LIMIT = "relay_files_limit"
 # File types that run code (or script) when opened from a mail: never attached, whatever the
 # verdicts; listed, kept with the ticket. Microsoft's "Blocked attachments in Outlook"
 # (support.microsoft.com) list, plus the macro-enabled Office formats, HTML (scripts run in
@@ -179,7 +183,8 @@ def _relay(
     # config, the customer's address. The name in a customer's From is theirs to choose
     # ("Lena Agent (your colleague)"), so only the body shows it, next to the address.
     named = author if note else message.author
-    for recipient in recipients:
+
+    def relayed(recipient: str, files: list[RelayedFile]) -> OutboundMail:
         language = audience.reader_language(recipient, config)
         due_reply, due_resolution = _due(ticket, config, language)
         rendered = notifier.render(
@@ -201,7 +206,7 @@ def _relay(
                 "attachments": [
                     {"filename": f.filename, "size": f.size, "state": f.state} for f in files
                 ],
-                "attachment_limit": config.limits.relay_attachment_max_bytes,
+                "attachment_limit": limits.relay_attachment_max_bytes,
                 "helpdesk_name": config.helpdesk.name,
             },
         )
@@ -212,16 +217,35 @@ def _relay(
             rendered,
             sender_name=f"{named} via {config.helpdesk.name}",
         )
-        mail = _with_attachments(mail, files)
+        return _with_attachments(mail, files)
+
+    for recipient in recipients:
         # One mail per message and reader: a redelivered event finds it sent. Counted per
         # reader and ticket (its own counter, apart from the customer's progress notices)
         # and per reader, so that mail forged in a customer's name cannot bury an agent;
         # past a limit the message stays on the ticket, unmailed for that hour.
-        quotas = [
+        key = f"{message.id}:{recipient}"
+        mail = relayed(recipient, files)
+        counted = [
             *recipient_quotas(mail, now, limits.outbound_per_recipient_per_hour),
             ticket_quota(f"{ticket.ref}:{recipient}", now, limits.outbound_per_ticket_per_hour),
         ]
-        notifier.send(mail, key=f"{message.id}:{recipient}", now=now, quotas=quotas)
+        if mail.attachments:
+            # Only the first few relays of a ticket in an hour carry files: the rest list
+            # them, so that even an authenticated sender cannot fill a mailbox with them.
+            carrying = replace(
+                ticket_quota(f"{ticket.ref}:{recipient}:files", now, RELAYS_WITH_FILES_PER_HOUR),
+                reason=FILES_LIMIT,
+            )
+            sent = notifier.send(mail, key=key, now=now, quotas=[*counted, carrying])
+            if sent.reason != FILES_LIMIT:
+                continue
+            mail = relayed(recipient, _unattached(files))
+        notifier.send(mail, key=key, now=now, quotas=counted)
+
+
+def _unattached(files: list[RelayedFile]) -> list[RelayedFile]:
+    return [replace(f, state="kept", data=b"") if f.state == "attached" else f for f in files]
 
 
 def answers_a_note(in_reply_to: Sequence[str], config: Config) -> bool:
