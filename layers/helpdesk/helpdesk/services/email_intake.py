@@ -561,8 +561,9 @@ def _unvouched(mail: ParsedMail) -> tuple[str, ...]:
     agent, which attaches a customer's files only when neither is said (docs/SECURITY.md):
     ``unauthenticated`` when the mail is not authenticated for its From domain (anyone can
     write a customer's address there), ``unscanned`` when the virus verdict is not PASS
-    (GRAY, PROCESSING_FAILED, or none: "X-SES-Virus-Verdict", Amazon SES Developer Guide,
-    "Receipt rules"; FAIL also drops the files themselves)."""
+    (GRAY, PROCESSING_FAILED, or none: the receipt's virusVerdict, which SES also writes
+    as the topmost X-SES-Virus-Verdict header, Amazon SES Developer Guide, "Contents of
+    notifications for Amazon SES email receiving"; FAIL also drops the files themselves)."""
     unvouched = []
     if mail.sender is None or not mail.auth.authenticates(mail.sender.email):
         unvouched.append("unauthenticated")
