@@ -53,7 +53,8 @@ def play(name: str) -> tuple[dict[str, Any], list[EmailMessage], dict[str, str |
 
 
 def relays(mails: list[EmailMessage]) -> list[EmailMessage]:
-    return [m for m in mails if m["X-Helpdesk-Kind"] == "relay"]
+    """The mails that relay a customer's message or a colleague's note to an agent."""
+    return [m for m in mails if m["X-Helpdesk-Kind"] in ("relay", "note")]
 
 
 def plain(mail: EmailMessage) -> str:
@@ -69,7 +70,7 @@ def test_a_customers_reply_reaches_the_assignee_with_its_text_and_photo() -> Non
 
     assert [a.addr_spec for a in customer_reply["To"].addresses] == [ticket["assignee"]]
     assert customer_reply["Subject"] == (
-        f"[#{ticket['ref']}] Anna Schmidt wrote: The kettle lid is broken"
+        f"[#{ticket['ref']}] anna@example.com wrote: The kettle lid is broken"
     )
     text = plain(customer_reply)
     assert "> Here it is, the crack runs along the hinge." in text
@@ -119,3 +120,33 @@ def test_while_nobody_holds_the_ticket_the_customers_reply_reaches_the_teams_lea
     assert relay["X-Helpdesk-Ticket"] == waiting["ref"]
     assert "> Any news? My bank shows nothing yet." in plain(relay)
     assert "Status:       new" in plain(relay)
+
+
+def test_a_reply_forged_in_the_customers_name_reaches_the_agent_flagged_and_without_files() -> None:
+    state, mails, _ = play("conversation_forged_reply_and_note_answer.yaml")
+    [ticket] = state["tickets"]
+    forged = relays(mails)[0]
+
+    # The text is on the ticket and the agent hears it, but as what it is.
+    assert "> Here is the photo and the invoice." in plain(forged)
+    assert "Sender not verified" in plain(forged)
+    assert list(forged.iter_attachments()) == []
+    assert "invoice.pdf.exe (7 bytes): not attached (not safe to open from mail)" in plain(forged)
+    # Headers name the writer by address, never by the name the mail gave itself.
+    assert (
+        forged["Subject"] == f"[#{ticket['ref']}] anna@example.com wrote: The kettle lid is broken"
+    )
+    assert forged["From"].addresses[0].display_name == "anna@example.com via Example Support"
+
+
+def test_an_agents_answer_to_a_colleagues_note_mail_never_reaches_the_customer() -> None:
+    state, mails, _ = play("conversation_forged_reply_and_note_answer.yaml")
+    [ticket] = state["tickets"]
+    note_mail = relays(mails)[-1]
+    assert note_mail["X-Helpdesk-Kind"] == "note"
+    assert "your answer becomes an internal note" in plain(note_mail)
+
+    answer = ticket["messages"][-1]
+    assert (answer["direction"], answer["from"]) == ("note", ticket["assignee"])
+    assert answer["text"] == "Thanks Omar, understood, I will not refund her."
+    assert not [m for m in state["outbox"] if ANNA in m["to"] and "refund" in m["text"]]

@@ -21,7 +21,7 @@ def test_the_demo_narrates_annas_answer_reaching_lenas_mailbox_with_her_receipt(
 
     [relayed] = [i for i, line in enumerate(lines) if "relayed message to" in line]
     assert "lena@support.example" in lines[relayed]
-    assert "Anna Schmidt wrote: Where is my order?" in lines[relayed]
+    assert "anna@example.com wrote: Where is my order?" in lines[relayed]
     assert "“It is order 4711, the receipt is attached. Thank you!”" in lines[relayed + 1]
     assert "status open" in lines[relayed + 2]
     assert "attached: receipt-4711.txt" in lines[relayed + 2]

@@ -39,8 +39,10 @@ def _acknowledgements(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _to_customers(state: dict[str, Any]) -> list[dict[str, Any]]:
-    # Assignments and relayed customer messages go to agents (issue 16).
-    return [mail for mail in state["outbox"] if mail["kind"] not in ("assignment", "relay")]
+    # Assignments, relayed customer messages and colleagues' notes go to agents (issue 16).
+    return [
+        mail for mail in state["outbox"] if mail["kind"] not in ("assignment", "relay", "note")
+    ]
 
 
 def test_the_same_mail_delivered_twice_or_resent_makes_one_ticket_and_one_answer(

@@ -106,8 +106,10 @@ def test_the_assignee_reads_the_customers_new_message_with_status_deadline_and_f
     [(mail, to)] = desk.mailer.sent
     assert to == [LENA]
     assert _kind(mail) == "relay"
-    assert mail["Subject"] == "[#HD-AAAAAA] Anna Schmidt wrote: Where is my order?"
+    # The headers name her by address (the name in a From is anyone's to choose).
+    assert mail["Subject"] == "[#HD-AAAAAA] anna@example.com wrote: Where is my order?"
     body = text(mail)
+    assert "Anna Schmidt <anna@example.com> wrote on HD-AAAAAA:" in body
     # The new text first, then what the ticket needs: its status and the promise in Berlin.
     assert body.index("> The lid is cracked too.") < body.index("Status:")
     assert "Status:       open" in body
@@ -116,7 +118,7 @@ def test_the_assignee_reads_the_customers_new_message_with_status_deadline_and_f
     assert attached(mail) == [("lid.png", "image/png", PHOTO)]
     # Answering it answers the customer: the reply goes to the ticket's own address.
     assert mail["Reply-To"] == "support+hd-aaaaaa@support.example"
-    assert str(mail["From"].addresses[0].display_name) == "Anna Schmidt via Example Support"
+    assert str(mail["From"].addresses[0].display_name) == "anna@example.com via Example Support"
 
 
 def test_a_redelivered_reply_event_mails_the_assignee_once() -> None:
@@ -337,3 +339,152 @@ def test_a_participant_without_a_name_is_named_by_address_not_as_the_contact() -
 
     [(mail, _)] = desk.mailer.sent
     assert mail["Subject"] == "[#HD-AAAAAA] carl@example.com wrote: Where is my order?"
+
+
+# ---------------------------------------------------------------------- what a relay may carry
+# (attack review of 2026-12-03, F2-F5; docs/SECURITY.md "A customer's message relayed to
+# the agent")
+def test_an_unverified_senders_files_are_listed_not_attached_and_the_mail_says_so() -> None:
+    desk = RelayDesk()
+    forged = replace(annas_reply(photo()), flags=("unauthenticated",))
+    desk.add(annas_ticket(), forged)
+    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
+
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, _)] = desk.mailer.sent
+    assert attached(mail) == []
+    body = text(mail)
+    assert "Sender not verified" in body
+    assert "lid.png (208 bytes): not attached (not safe to open from mail)" in body
+    html = mail.get_body(("html",))
+    assert html is not None and "Sender not verified" in str(html.get_content())
+
+
+def test_the_relay_names_the_writer_by_address_never_by_the_name_they_gave() -> None:
+    desk = RelayDesk()
+    posing = replace(
+        annas_reply(), author_name="Lena Agent <lena@support.example> (your colleague)"
+    )
+    desk.add(annas_ticket(contact_name="Lena Agent (your colleague)"), posing)
+
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, _)] = desk.mailer.sent
+    assert mail["Subject"] == "[#HD-AAAAAA] anna@example.com wrote: Where is my order?"
+    assert str(mail["From"].addresses[0].display_name) == "anna@example.com via Example Support"
+    assert mail["From"].addresses[0].addr_spec == "support@support.example"
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["invoice.pdf.exe", "Report.DOCM", "page.htm", "run.js.", "sheet.xlsm", "setup.msi", "a.lnk"],
+)
+def test_files_that_run_code_when_opened_are_never_attached(filename: str) -> None:
+    desk = RelayDesk()
+    risky = photo(filename)
+    desk.add(annas_ticket(), annas_reply(risky))
+    desk.store.objects[risky.key or ""] = b"MZ"
+
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, _)] = desk.mailer.sent
+    assert attached(mail) == []
+    assert "not attached (not safe to open from mail), kept with the ticket" in text(mail)
+
+
+def test_files_the_virus_scan_did_not_pass_are_listed_not_attached() -> None:
+    desk = RelayDesk()
+    unscanned = replace(annas_reply(photo("photos.zip")), flags=("unscanned",))
+    desk.add(annas_ticket(), unscanned)
+    desk.store.objects["attachments/m2/1-photos.zip"] = b"PK"
+
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, _)] = desk.mailer.sent
+    assert attached(mail) == []
+    assert "The virus scan did not pass this mail" in text(mail)
+    assert "photos.zip (208 bytes): not attached (not safe to open from mail)" in text(mail)
+
+
+def flood(desk: RelayDesk, ref: str, count: int, start: int = 0) -> None:
+    """``count`` customer messages on ``ref`` within the same hour."""
+    messages = [
+        Message(id=f"{ref}-m{n}", ticket=ref, direction="in", author=ANNA, at=NOW, text=f"bomb {n}")
+        for n in range(start, start + count)
+    ]
+    desk.add(annas_ticket(ref=ref), *messages)
+    for message in messages:
+        desk.on("CustomerReplied", **replied(message.id, ref=ref, text=message.text))
+
+
+def test_one_ticket_relays_at_most_its_hourly_limit_to_the_agent() -> None:
+    desk = RelayDesk()
+    per_ticket = CONFIG.limits.outbound_per_ticket_per_hour
+
+    flood(desk, "HD-AAAAAA", per_ticket + 5)
+
+    assert len(desk.mails_to(LENA)) == per_ticket
+    # The next hour counts afresh: the messages are on the ticket, the agent hears new ones.
+    desk.on("CustomerReplied", NOW + timedelta(hours=1), **replied("HD-AAAAAA-m0", text="bomb 0"))
+    assert len(desk.mails_to(LENA)) == per_ticket  # the same message is never sent twice
+    desk.tickets.conversation["HD-AAAAAA"].append(
+        Message(id="late", ticket="HD-AAAAAA", direction="in", author=ANNA, at=NOW, text="late")
+    )
+    desk.on("CustomerReplied", NOW + timedelta(hours=1), **replied("late", text="late"))
+    assert len(desk.mails_to(LENA)) == per_ticket + 1
+
+
+def test_an_agent_hears_at_most_the_recipient_limit_of_relays_an_hour() -> None:
+    desk = RelayDesk()
+    per_recipient = CONFIG.limits.outbound_per_recipient_per_hour
+
+    for number in range(4):
+        flood(desk, f"HD-AAAAA{number}", 8)
+
+    assert len(desk.mails_to(LENA)) == per_recipient
+
+
+# ---------------------------------------------------------------------- a note stays internal
+def test_a_colleagues_note_mail_says_an_answer_stays_internal_and_is_its_own_kind() -> None:
+    desk = RelayDesk()
+    desk.add(annas_ticket(), note(WEI))
+    desk.on("NoteAdded", **noted(WEI))
+
+    [(mail, _)] = desk.mailer.sent
+    assert _kind(mail) == "note"
+    assert "your text goes to the customer" not in text(mail)
+    assert "becomes an internal note on HD-AAAAAA" in text(mail)
+
+
+def test_an_answer_to_a_note_mail_is_known_by_its_parent_message_id() -> None:
+    from helpdesk.notices.conversation import answers_a_note
+
+    desk = RelayDesk()
+    desk.add(annas_ticket(), note(WEI), annas_reply())
+    desk.on("NoteAdded", **noted(WEI))
+    desk.on("CustomerReplied", **replied())
+    note_mail, relay_mail = (mail for mail, _ in desk.mailer.sent)
+
+    assert answers_a_note((str(note_mail["Message-ID"]),), CONFIG)
+    assert not answers_a_note((str(relay_mail["Message-ID"]),), CONFIG)
+    assert not answers_a_note(("<hd.hd-aaaaaa.note.0123@elsewhere.example>",), CONFIG)
+    assert not answers_a_note((), CONFIG)
+
+
+def test_only_the_first_relays_of_a_ticket_in_an_hour_carry_files() -> None:
+    from helpdesk.notices.conversation import RELAYS_WITH_FILES_PER_HOUR
+
+    desk = RelayDesk()
+    messages = [replace(annas_reply(photo()), id=f"m{n}") for n in range(6)]
+    desk.add(annas_ticket(), *messages)
+    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
+
+    for message in messages:
+        desk.on("CustomerReplied", **replied(message.id))
+
+    mails = desk.mails_to(LENA)
+    assert len(mails) == 6  # every message is heard
+    carrying = [mail for mail in mails if attached(mail)]
+    assert len(carrying) == RELAYS_WITH_FILES_PER_HOUR
+    assert "lid.png (208 bytes): not attached, kept with the ticket" in text(mails[-1])

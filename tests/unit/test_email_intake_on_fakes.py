@@ -407,3 +407,65 @@ def test_a_follow_up_that_raced_an_agents_change_is_decided_again_on_the_newer_t
     assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in", "out", "in"]
     replied = [e for e in desk.uow.events() if isinstance(e, CustomerReplied)]
     assert [(e.previous_status, e.status) for e in replied] == [("solved", "open")]
+
+
+SES_SCANNED_AUTHENTICATED = (
+    "Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=anna@example.com;"
+    " dkim=pass header.i=@example.com; dmarc=pass header.from=example.com\r\n"
+    "X-SES-Virus-Verdict: PASS\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("headers", "recorded"),
+    [
+        (SES_SCANNED_AUTHENTICATED, ()),
+        ("X-SES-Virus-Verdict: PASS\r\n", ("unauthenticated",)),
+        (
+            SES_SCANNED_AUTHENTICATED.replace("PASS", "PROCESSING_FAILED"),
+            ("unscanned",),
+        ),
+        (SES_SCANNED_AUTHENTICATED.replace("X-SES-Virus-Verdict: PASS\r\n", ""), ("unscanned",)),
+        ("X-SES-Virus-Verdict: GRAY\r\n", ("unauthenticated", "unscanned")),
+    ],
+)
+def test_a_customers_message_records_what_ses_could_not_vouch_for(
+    headers: str, recorded: tuple[str, ...]
+) -> None:
+    """The relay to the agent attaches files only from a mail authenticated for its From
+    domain and scanned clean; the message keeps what was not (the ticket's flags do not)."""
+    desk = Desk()
+    ticket = desk.opened()
+
+    desk.deliver("m2", follow_up("Here are the photos.", extra=headers))
+
+    reply = desk.uow.messages(ticket.ref)[-1]
+    assert reply.flags == recorded
+    assert desk.uow.tickets[ticket.ref].flags == []
+
+
+def test_an_agents_answer_to_a_colleagues_note_mail_stays_an_internal_note() -> None:
+    """The note's mail threads onto the ticket like any of the desk's mail; answering it
+    as one answers a colleague must never mail the customer (review F5)."""
+    desk = Desk()
+    ticket = desk.opened()
+    note_mail = f"<hd.{ticket.ref.lower()}.note.0123456789abcdef@support.example>"
+
+    result = desk.deliver(
+        "m2",
+        follow_up(
+            "Thanks Omar, understood, I will not refund her.",
+            sender="Lena <lena@support.example>",
+            subject=f"Re: [#{ticket.ref}] Note from Omar: Where is my order?",
+            message_id="<lena-note@support.example>",
+            in_reply_to=note_mail,
+            extra=AGENT_AUTHENTICATED,
+        ),
+        at=NOW + timedelta(minutes=20),
+    )
+
+    assert (result.outcome, result.ref) == ("appended", ticket.ref)
+    kept = desk.uow.messages(ticket.ref)[-1]
+    assert kept.direction == "note"
+    assert kept.text == "Thanks Omar, understood, I will not refund her."
+    assert "AgentReplied" not in desk.uow.bus.kinds()

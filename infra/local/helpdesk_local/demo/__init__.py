@@ -39,7 +39,8 @@ KIND_WORDS = {
     "alert": "low-score alert",
     "report": "report",
     "error": "command error",
-    "relay": "relayed message",  # a customer's message (or a colleague's note) to the agent
+    "relay": "relayed message",  # a customer's message to the agent
+    "note": "colleague's note",  # a colleague's internal note to the assignee
 }
 
 

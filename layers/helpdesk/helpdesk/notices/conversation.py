@@ -12,7 +12,17 @@ they fit ``limits.relay_attachment_max_bytes`` together, listed beyond it (they 
 the ticket; docs/SECURITY.md says why no download link is mailed). It is the desk's mail,
 sent once per message and reader through :meth:`Notifier.send`, so its Message-ID is the
 desk's own: the agent's answer threads onto the ticket by it (and by the Reply-To
-plus-address) and goes the agent-mail way to the customer, commands and all.
+plus-address) and goes the agent-mail way to the customer, commands and all. A note's
+mail is of its own kind (``note``): an answer to it stays an internal note
+(:func:`answers_a_note`), never a mail to the customer.
+
+What a relay may carry is decided here, one rule each (docs/SECURITY.md, "A customer's
+message relayed to the agent"): files are attached only from a mail SES authenticated for
+its From domain and scanned clean, and never a type that runs code when opened; headers
+name the customer by address, never by the name they gave; each reader hears at most
+``limits.outbound_per_ticket_per_hour`` messages of one ticket and
+``limits.outbound_per_recipient_per_hour`` messages in all per hour (the rest stay on the
+ticket).
 """
 
 from __future__ import annotations
@@ -25,16 +35,56 @@ from typing import TYPE_CHECKING
 from helpdesk.clock import parse_iso
 from helpdesk.errors import NotFound
 from helpdesk.notices import audience
+from helpdesk.notices.outbound import recipient_quotas, ticket_quota
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from helpdesk.config import Config
     from helpdesk.events import CustomerReplied, NoteAdded
     from helpdesk.mail.compose import OutboundMail
     from helpdesk.model import AttachmentMeta, Direction, Message, Ticket
     from helpdesk.notices.desk import Notifier
 
-# The mail kind (the Message-ID's and X-Helpdesk-Kind's): the desk relays words to an agent.
+# The mail kinds (the Message-ID's and X-Helpdesk-Kind's): the desk relays a customer's
+# words to an agent, or a colleague's note (whose answers stay internal).
 RELAY = "relay"
+NOTE_RELAY = "note"
+# What the intake records on a message that SES did not vouch for (email_intake._unvouched):
+# its files are listed, never attached.
+UNVOUCHED_FLAGS = frozenset({"unauthenticated", "unscanned"})
+# Relays of one ticket to one reader in an hour that carry files (each up to
+# limits.relay_attachment_max_bytes); later ones list them, kept with the ticket.
+RELAYS_WITH_FILES_PER_HOUR = 3
+FILES_LIMIT = "relay_files_limit"
+# File types that run code (or script) when opened from a mail: never attached, whatever the
+# verdicts; listed, kept with the ticket. Microsoft's "Blocked attachments in Outlook"
+# (support.microsoft.com) list, plus the macro-enabled Office formats, HTML (scripts run in
+# the browser, and it is the usual phishing page) and disk images that mount with one click.
+RISKY_EXTENSIONS = frozenset(
+    {
+        "ade", "adp", "app", "appref-ms", "application", "asp", "aspx", "bas", "bat", "cab",
+        "cer", "chm", "cmd", "cnt", "com", "cpl", "crt", "csh", "der", "diagcab", "dll",
+        "docm", "dotm", "exe", "fxp", "gadget", "grp", "hlp", "hpj", "hta", "htc", "htm",
+        "html", "img", "inf", "ins", "iso", "isp", "its", "jar", "jnlp", "js", "jse", "ksh",
+        "lnk", "mad", "maf", "mag", "mam", "maq", "mar", "mas", "mat", "mau", "mav", "maw",
+        "mcf", "mda", "mdb", "mde", "mdt", "mdw", "mdz", "mht", "mhtml", "msc", "msh",
+        "msh1", "msh2", "mshxml", "msi", "msix", "msp", "mst", "ocx", "one", "ops", "pcd",
+        "pif", "pl", "plg", "potm", "ppam", "ppsm", "pptm", "prf", "prg", "ps1", "ps1xml",
+        "ps2", "ps2xml", "psc1", "psc2", "py", "pyw", "reg", "scf", "scr", "sct", "sh", "shb",
+        "shs", "sldm", "svg", "sys", "tmp", "url", "vb", "vbe", "vbp", "vbs", "vhd", "vhdx",
+        "vsmacros", "vsw", "ws", "wsb", "wsc", "wsf", "wsh", "xbap", "xht", "xhtml", "xlam",
+        "xll", "xlsm", "xltm", "xnk",
+    }
+)  # fmt: skip
+RISKY_CONTENT_TYPES = frozenset(
+    {
+        "application/hta", "application/java-archive", "application/javascript",
+        "application/x-javascript", "application/x-msdownload", "application/x-msdos-program",
+        "application/x-ms-installer", "application/x-msi", "application/x-sh",
+        "application/xhtml+xml", "image/svg+xml", "text/html", "text/javascript",
+    }
+)  # fmt: skip
 TEMPLATE = "customer_message"
 NO_DUE = "-"
 
@@ -42,13 +92,19 @@ NO_DUE = "-"
 @dataclass(frozen=True)
 class RelayedFile:
     """An attachment as the relay mail names it: ``state`` is ``attached``, ``kept`` (with
-    the ticket, over the relay's limit) or ``dropped`` (never kept: the intake's reason)."""
+    the ticket, over the relay's limit), ``held`` (with the ticket, not safe to attach) or
+    ``dropped`` (never kept: the intake's reason)."""
 
     filename: str
     content_type: str
     size: int
     state: str
     data: bytes = b""
+
+
+# ``held``: kept with the ticket, never attached: from a mail SES did not vouch for, or of a
+# type that runs code when opened.
+HELD = "held"
 
 
 def customer_message(notifier: Notifier, event: CustomerReplied, now: datetime) -> None:
@@ -117,11 +173,18 @@ def _relay(
     if not recipients:
         return
     config = notifier.config
+    limits = config.limits
     whole = notifier.whole(message)
-    files = _files(notifier, message, config.limits.relay_attachment_max_bytes)
     note = message.direction == "note"
+    unvouched = UNVOUCHED_FLAGS & set(message.flags)
+    files = _files(notifier, message, limits.relay_attachment_max_bytes, hold=bool(unvouched))
     author = audience.agent_name(message.author, config) if note else _writer(message, ticket)
-    for recipient in recipients:
+    # Headers are what a mail client shows as "who wrote": the colleague's name from the
+    # config, the customer's address. The name in a customer's From is theirs to choose
+    # ("Lena Agent (your colleague)"), so only the body shows it, next to the address.
+    named = author if note else message.author
+
+    def relayed(recipient: str, files: list[RelayedFile]) -> OutboundMail:
         language = audience.reader_language(recipient, config)
         due_reply, due_resolution = _due(ticket, config, language)
         rendered = notifier.render(
@@ -133,6 +196,9 @@ def _relay(
                 "note": note,
                 "author": author,
                 "author_email": message.author,
+                "named": named,
+                "unverified": "unauthenticated" in unvouched,
+                "unscanned": "unscanned" in unvouched,
                 "message_text": whole.text,
                 "status": ticket.status,
                 "due_reply": due_reply,
@@ -140,20 +206,64 @@ def _relay(
                 "attachments": [
                     {"filename": f.filename, "size": f.size, "state": f.state} for f in files
                 ],
-                "attachment_limit": config.limits.relay_attachment_max_bytes,
+                "attachment_limit": limits.relay_attachment_max_bytes,
                 "helpdesk_name": config.helpdesk.name,
             },
         )
         mail = notifier.mail(
-            RELAY,
+            NOTE_RELAY if note else RELAY,
             ticket.ref,
             (recipient,),
             rendered,
-            sender_name=f"{author} via {config.helpdesk.name}",
+            sender_name=f"{named} via {config.helpdesk.name}",
         )
-        mail = _with_attachments(mail, files)
-        # One mail per message and reader: a redelivered event finds it sent.
-        notifier.send(mail, key=f"{message.id}:{recipient}", now=now)
+        return _with_attachments(mail, files)
+
+    for recipient in recipients:
+        # One mail per message and reader: a redelivered event finds it sent. Counted per
+        # reader and ticket (its own counter, apart from the customer's progress notices)
+        # and per reader, so that mail forged in a customer's name cannot bury an agent;
+        # past a limit the message stays on the ticket, unmailed for that hour.
+        key = f"{message.id}:{recipient}"
+        mail = relayed(recipient, files)
+        counted = [
+            *recipient_quotas(mail, now, limits.outbound_per_recipient_per_hour),
+            ticket_quota(f"{ticket.ref}:{recipient}", now, limits.outbound_per_ticket_per_hour),
+        ]
+        if mail.attachments:
+            # Only the first few relays of a ticket in an hour carry files: the rest list
+            # them, so that even an authenticated sender cannot fill a mailbox with them.
+            carrying = replace(
+                ticket_quota(f"{ticket.ref}:{recipient}:files", now, RELAYS_WITH_FILES_PER_HOUR),
+                reason=FILES_LIMIT,
+            )
+            sent = notifier.send(mail, key=key, now=now, quotas=[*counted, carrying])
+            if sent.reason != FILES_LIMIT:
+                continue
+            mail = relayed(recipient, _unattached(files))
+        notifier.send(mail, key=key, now=now, quotas=counted)
+
+
+def _unattached(files: list[RelayedFile]) -> list[RelayedFile]:
+    return [replace(f, state="kept", data=b"") if f.state == "attached" else f for f in files]
+
+
+def answers_a_note(in_reply_to: Sequence[str], config: Config) -> bool:
+    """Whether a mail answers the desk's mail of a colleague's note: its nearest parent
+    (In-Reply-To) is a Message-ID of ours of kind ``note``
+    (:func:`helpdesk.mail.compose.make_message_id`: ``hd.<ticket>.<kind>.<digest>@<domain>``).
+    Such an answer is an internal note, never a reply to the customer. The digest is not
+    checked: a forged ID can only turn an agent's own reply into a note."""
+    if not in_reply_to:
+        return False
+    local, _, domain = in_reply_to[0].strip().strip("<>").rpartition("@")
+    parts = local.split(".")
+    return (
+        domain.lower() == config.helpdesk.mail_domain.lower()
+        and len(parts) == 4
+        and parts[0] == "hd"
+        and parts[2] == NOTE_RELAY
+    )
 
 
 def _writer(message: Message, ticket: Ticket) -> str:
@@ -201,21 +311,35 @@ def _message(
     )
 
 
-def _files(notifier: Notifier, message: Message, limit: int) -> list[RelayedFile]:
+def _files(notifier: Notifier, message: Message, limit: int, *, hold: bool) -> list[RelayedFile]:
     """The message's attachments (inline images aside: they belong to the HTML, which the
-    relay does not carry), attached in the customer's order while they fit ``limit``."""
+    relay does not carry), attached in the customer's order while they fit ``limit``;
+    every one held with ``hold``."""
     files: list[RelayedFile] = []
     budget = limit
     for attachment in message.attachments:
         if attachment.inline:
             continue
-        files.append(_file(notifier, attachment, budget))
+        files.append(_file(notifier, attachment, budget, hold=hold or runs_code(attachment)))
         if files[-1].state == "attached":
             budget -= attachment.size
     return files
 
 
-def _file(notifier: Notifier, attachment: AttachmentMeta, budget: int) -> RelayedFile:
+def runs_code(attachment: AttachmentMeta) -> bool:
+    """Whether the file is of a type that runs code when opened (:data:`RISKY_EXTENSIONS`,
+    :data:`RISKY_CONTENT_TYPES`), by its last extension as the agent's system reads it: the
+    last path component (as mail/compose.py sends it), trailing dots and spaces dropped
+    (Windows drops them: "run.js." opens as "run.js")."""
+    name = attachment.filename.replace("\\", "/").rsplit("/", 1)[-1].rstrip(". ")
+    extension = name.rpartition(".")[2].lower() if "." in name else ""
+    content_type = attachment.content_type.partition(";")[0].strip().lower()
+    return extension in RISKY_EXTENSIONS or content_type in RISKY_CONTENT_TYPES
+
+
+def _file(
+    notifier: Notifier, attachment: AttachmentMeta, budget: int, *, hold: bool
+) -> RelayedFile:
     def named(state: str, data: bytes = b"") -> RelayedFile:
         return RelayedFile(
             attachment.filename, attachment.content_type, attachment.size, state, data
@@ -223,6 +347,8 @@ def _file(notifier: Notifier, attachment: AttachmentMeta, budget: int) -> Relaye
 
     if attachment.dropped is not None or attachment.key is None:
         return named("dropped")
+    if hold:
+        return named(HELD)
     if attachment.size > budget or notifier.mail_store is None:
         return named("kept")
     try:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from helpdesk.mail.compose import OutboundMail, subject_with_token
 from helpdesk.notices.outbound import (
+    Quota,
     SendResult,
     SentMail,
     message_id_of,
@@ -121,19 +122,28 @@ class Notifier:
         )
 
     def send(
-        self, mail: OutboundMail, *, key: str, now: datetime, ticket_limit: bool = False
+        self,
+        mail: OutboundMail,
+        *,
+        key: str,
+        now: datetime,
+        ticket_limit: bool = False,
+        quotas: Sequence[Quota] = (),
     ) -> SendResult:
         """Send once per (ticket, kind, key), within the per-recipient hourly limit (and,
-        with ``ticket_limit``, the ticket's); replies thread back by the Message-ID."""
+        with ``ticket_limit``, the ticket's, and any ``quotas`` of the notice's own: a
+        count already among them is counted once); replies thread back by the Message-ID."""
         limits = self.config.limits
         # The limit stops loops with outside mailboxes; mail to the desk's own agents only
         # (assignments, alerts) is addressed by the desk to itself and needs no counter.
         internal = bool(mail.to) and all(self.config.agent(a) is not None for a in mail.to)
-        quotas = (
+        counted = (
             [] if internal else recipient_quotas(mail, now, limits.outbound_per_recipient_per_hour)
         )
         if ticket_limit and mail.ticket:
-            quotas.append(ticket_quota(mail.ticket, now, limits.outbound_per_ticket_per_hour))
+            counted.append(ticket_quota(mail.ticket, now, limits.outbound_per_ticket_per_hour))
+        # One write per counter: a transaction may not name the same item twice.
+        counted += [q for q in quotas if q.scope not in {c.scope for c in counted}]
         return send_once(
             mail,
             key=key,
@@ -142,7 +152,7 @@ class Notifier:
             domain=self.domain,
             now=now,
             message_id_key=self.signing_key,
-            quotas=quotas,
+            quotas=counted,
         )
 
     def sent_message_id(self, ref: str | None, kind: str, key: str) -> str | None:

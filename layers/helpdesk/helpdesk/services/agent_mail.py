@@ -63,6 +63,12 @@ def take_agent_reply(
     # Only what the agent wrote above the quote of our mail: a mail that is only the quote
     # relays nothing (the parser keeps a customer's quote-only mail whole instead).
     text = split_commands(new_part(mail.text or ""))
+    from helpdesk.notices.conversation import answers_a_note
+
+    if text.note is None and text.reply and answers_a_note(mail.in_reply_to, intake.config):
+        # An answer to a colleague's note mail is meant for the colleague: it stays an
+        # internal note, never a mail to the customer (docs/SECURITY.md).
+        text = replace(text, reply="", note=text.reply)
     # A resent mail arrives under a new S3 key with its Message-ID unchanged (RFC 5322
     # §3.6.4): claiming the Message-ID carries it out once however often it arrives.
     claim = (

@@ -338,7 +338,7 @@ class EmailIntake:
             message_id=mail.message_id,
             raw_key=raw_key,
             attachments=attachments,
-            flags=tuple(flags),
+            flags=(*flags, *_unvouched(mail)),
             attachments_total=(
                 len(mail.attachments) if len(mail.attachments) > len(listed) else None
             ),
@@ -554,6 +554,22 @@ class EmailIntake:
             suppress, sender=sender, mail=mail, raw_key=raw_key, now=now, ref=ticket.ref
         )
         return IntakeResult(outcome, ticket.ref, suppress)
+
+
+def _unvouched(mail: ParsedMail) -> tuple[str, ...]:
+    """What SES did not vouch for, kept on the message (not the ticket) for the relay to the
+    agent, which attaches a customer's files only when neither is said (docs/SECURITY.md):
+    ``unauthenticated`` when the mail is not authenticated for its From domain (anyone can
+    write a customer's address there), ``unscanned`` when the virus verdict is not PASS
+    (GRAY, PROCESSING_FAILED, or none: the receipt's virusVerdict, which SES also writes
+    as the topmost X-SES-Virus-Verdict header, Amazon SES Developer Guide, "Contents of
+    notifications for Amazon SES email receiving"; FAIL also drops the files themselves)."""
+    unvouched = []
+    if mail.sender is None or not mail.auth.authenticates(mail.sender.email):
+        unvouched.append("unauthenticated")
+    if (mail.virus_verdict or "").upper() != "PASS":
+        unvouched.append("unscanned")
+    return tuple(unvouched)
 
 
 def _sender(mail: ParsedMail) -> str:
