@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from test_email_intake_on_fakes import CONFIG, Desk, follow_up
+
 from fakes import MONDAY_MORNING
 from helpdesk.events import AgentReplied, CommandRejected
-from test_email_intake_on_fakes import CONFIG, Desk, follow_up
 
 MARIA = "maria@support.example"
 NOW = MONDAY_MORNING
@@ -51,9 +52,7 @@ def test_a_leads_authenticated_answer_goes_to_the_customer_and_assigns_nobody() 
     [answer] = [m for m in desk.uow.messages(ticket.ref) if m.direction == "out"]
     assert (answer.author, answer.text) == (MARIA, "Anna, your parcel left our warehouse today.")
     assert desk.uow.tickets[ticket.ref].assignee == before
-    assert [type(e) for e in desk.uow.events() if isinstance(e, AgentReplied)] == [
-        AgentReplied
-    ]
+    assert [type(e) for e in desk.uow.events() if isinstance(e, AgentReplied)] == [AgentReplied]
 
 
 def test_a_lead_cannot_assign_a_ticket_to_herself_as_only_agents_hold_tickets() -> None:

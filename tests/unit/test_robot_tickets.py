@@ -202,7 +202,9 @@ def test_a_robot_ticket_a_person_wrote_on_is_never_closed_unanswered_and_joins_t
     desk = Desk()
     ref = desk.deliver("ooo", out_of_office())
     later = NOW + timedelta(hours=1)
-    desk.deliver("person", person_mail(sender, ref, body, "<person-1@x.example>", extra=extra), at=later)
+    desk.deliver(
+        "person", person_mail(sender, ref, body, "<person-1@x.example>", extra=extra), at=later
+    )
 
     swept = desk.dispatch.sweep(now=NOW + timedelta(days=30))
 

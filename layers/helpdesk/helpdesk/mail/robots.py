@@ -139,10 +139,11 @@ def _bounce_subject(mail: ParsedMail, own_domain: str) -> RobotReason | None:
     # Vendors' non-standard bounces (qmail's "failure notice", Domino's "DELIVERY FAILURE")
     # carry no report, but RFC 5321 section 4.5.5 has every MTA send its non-delivery
     # notification with the null reverse-path, which the server making final delivery (SES
-    # here) writes at the top as Return-Path: "<>" (RFC 5321 section 4.4). With it, the subject says the notice is a bounce rather than some
-    # other automatic mail. Without it (and without the daemon sender or the multipart/
-    # report that the checks before this one catch), the same words are a customer's
-    # ("Non-delivery of my parcel"): a subject alone never makes a bounce.
+    # here) writes at the top as Return-Path: "<>" (RFC 5321 section 4.4). With it, the
+    # subject says the notice is a bounce rather than some other automatic mail. Without
+    # it (and without the daemon sender or the multipart/report that the checks before
+    # this one catch), the same words are a customer's ("Non-delivery of my parcel"): a
+    # subject alone never makes a bounce.
     if mail.return_path != "" or not _BOUNCE_SUBJECT.match(mail.subject):
         return None
     return "bounce"
