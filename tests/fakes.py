@@ -215,7 +215,7 @@ class FakeUnitOfWork:
             self.claims[(claim.kind, claim.key, claim.qualifier)] = after.ref
         if change.contact is not None:
             stored_contact = self.contacts.setdefault(change.contact.email.lower(), change.contact)
-            if change.contact.timezone:  # as the adapter: a zone given replaces the stored one
+            if not stored_contact.timezone:  # as the adapter: a stored zone is kept
                 stored_contact.timezone = change.contact.timezone
             if change.before is None:
                 self.contacts[change.contact.email.lower()].ticket_count += 1

@@ -54,13 +54,18 @@ def test_real_robot_mail_becomes_a_suppressed_ticket_and_nobody_is_answered(
     assert reasons & {"bounce", "auto_reply", "list", "no_sender", "unparsed"}
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (ROBOTS / "persons").glob("*.eml")))
+@pytest.mark.parametrize(
+    "path",
+    sorted([*(ROBOTS / "persons").glob("*.eml"), *(ROBOTS / "customers").glob("*.eml")]),
+    ids=lambda path: f"{path.parent.name}/{path.name}",
+)
 def test_a_real_person_whose_mail_mentions_delivery_is_acknowledged(
-    desk: LocalStack, name: str
+    desk: LocalStack, path: Path
 ) -> None:
-    state = state_after_delivering(desk, ROBOTS / "persons" / name)
+    state = state_after_delivering(desk, path)
 
     [ticket] = state["tickets"]
     acknowledgements = [mail for mail in state["outbox"] if mail["kind"] == "acknowledgement"]
     assert [mail["to"] for mail in acknowledgements] == [[ticket["contact"]["email"]]]
     assert state["suppressed"] == []
+    assert not {"bounce", "auto_reply"} & set(ticket["flags"])

@@ -106,13 +106,20 @@ def test_a_chinese_customer_reads_beijing_time() -> None:
     assert "2026年11月23日星期一 20:55 北京时间" in desk.acknowledgement(ref)
 
 
-def test_a_newer_zone_from_the_browser_replaces_the_stored_one() -> None:
+def test_a_stored_zone_is_kept_when_a_later_form_names_another() -> None:
+    # Security review F7: the form is open to anyone who types a customer's address, so a
+    # later zone never replaces the stored one (kept like the name and the language);
+    # this test once asserted the replacement. The price: a customer who moved keeps the
+    # first zone their browser gave.
     desk = Desk()
     desk.form(timezone="Asia/Shanghai")
 
-    desk.form(timezone="Europe/Moscow", subject="I moved", submission_id="second-form-1")
+    second = desk.form(
+        timezone="Pacific/Kiritimati", subject="Hello", submission_id="second-form-1"
+    )
 
-    assert desk.uow.contacts["anna@example.com"].timezone == "Europe/Moscow"
+    assert desk.uow.contacts["anna@example.com"].timezone == "Asia/Shanghai"
+    assert "Shanghai time" in desk.acknowledgement(second)
 
 
 def test_without_a_zone_the_promise_is_in_the_calendars_zone_named_by_its_place() -> None:

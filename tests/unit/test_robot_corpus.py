@@ -22,6 +22,7 @@ def _names(folder: str) -> list[str]:
 def test_the_robot_corpus_holds_the_real_mails_the_readme_names() -> None:
     assert len(_names("sisimai")) == 629
     assert len(_names("persons")) == 2
+    assert len(_names("customers")) == 3
 
 
 @pytest.mark.parametrize("name", _names("sisimai"))
@@ -33,4 +34,12 @@ def test_a_real_robot_mail_is_recognised_as_a_robot(name: str) -> None:
 @pytest.mark.parametrize("name", _names("persons"))
 def test_a_real_person_mail_that_mentions_delivery_is_not_a_robot(name: str) -> None:
     mail = parse_mail((ROBOTS / "persons" / name).read_bytes())
+    assert robot_reason(mail, own_domain=OWN_DOMAIN) is None
+
+
+@pytest.mark.parametrize("name", _names("customers"))
+def test_a_customer_complaining_of_non_delivery_in_a_bounces_words_is_not_a_robot(
+    name: str,
+) -> None:
+    mail = parse_mail((ROBOTS / "customers" / name).read_bytes())
     assert robot_reason(mail, own_domain=OWN_DOMAIN) is None

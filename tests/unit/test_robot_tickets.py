@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from fakes import MONDAY_MORNING, FakeMailer, FakeMailStore, FakeRecords, FakeUnitOfWork
 from helpdesk import timers
 from helpdesk.config import load_config
@@ -147,3 +149,69 @@ def test_a_robot_ticket_an_agent_took_up_is_left_to_the_agent_and_joins_the_back
     assert desk.dispatch.sweep(now=NOW + timedelta(days=7)).closed == []
     assert desk.uow.tickets[ref].status == "open"
     assert (ref, timers.AUTOCLOSE) not in desk.uow.timers
+
+
+AGENT_AUTHENTICATED = (
+    "Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=lena@support.example;"
+    " dkim=pass header.i=@support.example; dmarc=pass header.from=support.example\r\n"
+)
+
+
+def person_mail(sender: str, ref: str, body: str, message_id: str, *, extra: str = "") -> bytes:
+    """A mail a person wrote on ticket ``ref`` (its subject token), with no robot marks."""
+    return (
+        f"From: {sender}\r\n"
+        "To: support@support.example\r\n"
+        f"Subject: Re: [#{ref}] Out of office: back on 30 November\r\n"
+        f"Message-ID: {message_id}\r\n"
+        f"{extra}"
+        "Date: Mon, 23 Nov 2026 11:00:00 +0100\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        f"{body}\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("sender", "body", "extra"),
+    [
+        pytest.param(
+            "Lena <lena@support.example>",
+            "Sorry Paul, we are asking the carrier and will come back to you.",
+            AGENT_AUTHENTICATED,
+            id="an agent answered",
+        ),
+        pytest.param(
+            "Lena <lena@support.example>",
+            "#note Paul wrote before he left: his parcel is missing, I am on it.",
+            AGENT_AUTHENTICATED,
+            id="an agent wrote a note",
+        ),
+        pytest.param(
+            "Paul Weber <paul@example.com>",
+            "I am back early: my parcel never arrived, please help.",
+            "",
+            id="the contact wrote himself",
+        ),
+    ],
+)
+def test_a_robot_ticket_a_person_wrote_on_is_never_closed_unanswered_and_joins_the_backlog(
+    sender: str, body: str, extra: str
+) -> None:
+    desk = Desk()
+    ref = desk.deliver("ooo", out_of_office())
+    later = NOW + timedelta(hours=1)
+    desk.deliver(
+        "person", person_mail(sender, ref, body, "<person-1@x.example>", extra=extra), at=later
+    )
+
+    swept = desk.dispatch.sweep(now=NOW + timedelta(days=30))
+
+    ticket = desk.uow.tickets[ref]
+    assert swept.closed == []
+    assert ticket.status != "closed"
+    assert not {"auto_reply", "bounce"} & set(ticket.flags)
+    assert desk.uow.backlog[("general", "2026-11-23")] == 1
+    report = build_report(desk.uow, CONFIG, MONDAY, as_of=MONDAY.last)
+    assert report.backlog_total == 1

@@ -468,6 +468,15 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             ("GET", "/_local/tickets"): self._tickets,
         }
         page = local_pages.get((method, path))
+        if path.startswith("/_local/") and self._loopback_host() is None:
+            # DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1
+            # sends Host (and Origin) evil.example. RFC 9110 section 15.5.20: 421
+            # Misdirected Request, this server does not answer for that name.
+            self._send(
+                HTTPStatus.MISDIRECTED_REQUEST,
+                _json_body({"message": "the developer pages answer only at " + self._host()}),
+            )
+            return
         try:
             with self.lock:
                 if page is not None:
@@ -573,11 +582,26 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
     def _from_this_server(self) -> bool:
         """False for a request a page of another site made a browser send (its Origin, or
         Fetch Metadata's Sec-Fetch-Site, says so; curl and scripts send neither): another
-        site must not move a developer's clock."""
+        site must not move a developer's clock. Origin is compared with this server's
+        fixed loopback URLs, never with one built from the request's own Host (which a
+        rebound name controls, security review F8)."""
         origin = self.headers.get("Origin")
-        if origin is not None and origin != self._base_url():
+        if origin is not None and origin.lower() not in {
+            f"http://{host}" for host in self._loopback_hosts()
+        }:
             return False
         return self.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+
+    def _loopback_hosts(self) -> tuple[str, str]:
+        """The two names this server answers its developer pages for: it listens on
+        127.0.0.1 only, which a browser also reaches as ``localhost``."""
+        port = cast("ThreadingHTTPServer", self.server).server_port
+        return f"{HOST}:{port}", f"localhost:{port}"
+
+    def _loopback_host(self) -> str | None:
+        """The request's Host when it is one of :meth:`_loopback_hosts`, else None."""
+        host = (self.headers.get("Host") or "").strip().lower()
+        return host if host in self._loopback_hosts() else None
 
     def _outbox(self, _: bytes) -> tuple[int, dict[str, str], str]:
         from helpdesk_local.state import outbox
@@ -613,7 +637,8 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         return 200, {"Content-Type": "text/html; charset=utf-8"}, text
 
     def _base_url(self) -> str:
-        return f"http://{self.headers.get('Host') or self._host()}"
+        # The developer pages are answered only for a loopback Host (see _dispatch).
+        return f"http://{self._loopback_host() or self._host()}"
 
     def _host(self) -> str:
         return f"{HOST}:{cast('ThreadingHTTPServer', self.server).server_port}"

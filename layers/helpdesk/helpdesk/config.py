@@ -681,6 +681,17 @@ class Config(_Section):
         address = email.strip().lower()
         return next((agent for agent in self.agents if agent.email == address), None)
 
+    def is_lead(self, email: str) -> bool:
+        """Whether ``email`` (case-insensitive) leads a team."""
+        address = email.strip().lower()
+        return any(address == lead.lower() for team in self.teams for lead in team.leads)
+
+    def is_staff(self, email: str) -> bool:
+        """Whether ``email`` works for the desk: an agent or a team's lead. Leads answer the
+        relays of their unassigned tickets and their customers' complaints from their mailbox
+        like any agent (security review F6), though only agents hold tickets."""
+        return self.agent(email) is not None or self.is_lead(email)
+
     def agents_of(self, team: str) -> tuple[Agent, ...]:
         """The agents in ``team``, in config order, away ones included."""
         return tuple(agent for agent in self.agents if team in agent.teams)

@@ -168,6 +168,15 @@ def awaits_review(ticket: Ticket) -> bool:
     return is_robot(ticket) and not ticket.assignee
 
 
+def flags_once_a_person_wrote(flags: list[str]) -> list[str]:
+    """A ticket's flags once a person wrote on it (an agent's reply or note, or a mail the
+    contact wrote without a robot's marks): whatever machine opened it, it is a person's
+    conversation now, so the robot flags go. It then counts in the backlog and is never
+    closed unanswered by the robots' quiet-period sweep (security review F1: a customer's
+    "Non-delivery of my parcel" once taken for a bounce closed in silence)."""
+    return [flag for flag in flags if flag not in ROBOT_FLAGS]
+
+
 def in_backlog(ticket: Ticket) -> bool:
     """The ticket counts in its team's backlog: someone owes work on it."""
     return ticket.status in ACTIVE_STATUSES and not awaits_review(ticket)

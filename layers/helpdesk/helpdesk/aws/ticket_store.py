@@ -448,15 +448,16 @@ def _message_claim(claim: Claim, ref: str, at: datetime) -> Operation:
 
 
 def _contact_upsert(contact: Contact, *, creating: bool) -> Operation:
-    """The contact keeps a stored name, language and creation time (if_not_exists); a time
-    zone a browser gave replaces the stored one (a mail without one leaves it)."""
+    """The contact keeps a stored name, language, time zone and creation time
+    (if_not_exists): anyone can file the form with a customer's address, and a stranger's
+    zone must not move her promised times (security review F7). A mail gives no zone."""
     return {
         "update": {"PK": f"CONTACT#{contact.email.lower()}", "SK": "META"},
         "expression": (
             "SET email = :e, #n = if_not_exists(#n, :n), tier = :t, "
             "#l = if_not_exists(#l, :l), created_at = if_not_exists(created_at, :c)"
             # An alias, as for name and language: DynamoDB reserves many plain words.
-            + (", #z = :z" if contact.timezone else "")
+            + (", #z = if_not_exists(#z, :z)" if contact.timezone else "")
             + (" ADD ticket_count :one" if creating else "")
         ),
         "names": {"#n": "name", "#l": "language"}

@@ -28,19 +28,26 @@ _DAEMON = re.compile(
     r"|^mail[-_. ]delivery[-_. ]system$",
     re.IGNORECASE,
 )
-# Subjects that only non-delivery notices start with (Postfix, Exim, sendmail, qmail,
-# Exchange, Lotus Domino, Gmail, and their German, French, Chinese and Russian wordings).
-# Anchored at the start, so "Re:" and "Fwd:" (a person forwarding a bounce) do not match.
+# Subjects that non-delivery notices start with (Postfix, Exim, sendmail, qmail, Exchange,
+# Lotus Domino, Gmail, and their German, French, Chinese and Russian wordings). Anchored at
+# the start, so "Re:" and "Fwd:" (a person forwarding a bounce) do not match. These are
+# also a customer's own words about a parcel ("Non-delivery of my parcel", "Не доставлен
+# заказ", "未送达的包裹"): a subject alone never makes a bounce (see _bounce_subject).
 _BOUNCE_SUBJECT = re.compile(
     r"^\s*(?:undelivered mail returned to sender|undeliverable\b|undelivered message"
     r"|mail delivery failed|returned mail\b|delivery status notification"
     r"|delivery (?:has )?failure|failure notice|mail system error - returned mail"
     r"|non[- ]?deliver(?:y|able)|delivery notification: delivery has failed"
     r"|warning: could not send message|message delivery failure"
-    # Outlook.com's junk-mail reporting program (JMRP) names the sending IP address.
-    r"|complaint about message from \d"
     r"|unzustellbar|nicht zustellbar|non remis|échec de (?:la )?remise"
     r"|退信|未送达|邮件(?:发送|投递)失败|не ?доставлен|недоставленное сообщение)",
+    re.IGNORECASE,
+)
+# Outlook.com's junk-mail reporting program (JMRP) writes its complaint from a mailbox, with
+# no report structure, under a subject naming the sending IP address (sisimai's arf-22..24).
+# The address literal is what no customer writes.
+_COMPLAINT_SUBJECT = re.compile(
+    r"^\s*complaint about message from (?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]*:[0-9a-f:.]+)\s*$",
     re.IGNORECASE,
 )
 # Out-of-office subjects, for responders that set no header at all (Lotus Notes writes
@@ -129,10 +136,21 @@ def _bounce_sender(mail: ParsedMail, own_domain: str) -> RobotReason | None:
 
 
 def _bounce_subject(mail: ParsedMail, own_domain: str) -> RobotReason | None:
-    # Vendors' non-standard bounces (qmail's "failure notice", Domino's "DELIVERY FAILURE",
-    # McAfee's "Delivery Status" from "<>") often carry neither a report nor a daemon
-    # sender; their subjects are fixed strings that a person does not start a mail with.
-    return "bounce" if _BOUNCE_SUBJECT.match(mail.subject) else None
+    # Vendors' non-standard bounces (qmail's "failure notice", Domino's "DELIVERY FAILURE")
+    # carry no report, but RFC 5321 section 4.5.5 has every MTA send its non-delivery
+    # notification with the null reverse-path, which the server making final delivery (SES
+    # here) writes at the top as Return-Path: "<>" (RFC 5321 section 4.4). With it, the
+    # subject says the notice is a bounce rather than some other automatic mail. Without
+    # it (and without the daemon sender or the multipart/report that the checks before
+    # this one catch), the same words are a customer's ("Non-delivery of my parcel"): a
+    # subject alone never makes a bounce.
+    if mail.return_path != "" or not _BOUNCE_SUBJECT.match(mail.subject):
+        return None
+    return "bounce"
+
+
+def _complaint_subject(mail: ParsedMail, own_domain: str) -> RobotReason | None:
+    return "bounce" if _COMPLAINT_SUBJECT.match(mail.subject) else None
 
 
 def _out_of_office_subject(mail: ParsedMail, own_domain: str) -> RobotReason | None:
@@ -228,8 +246,9 @@ _CHECKS: tuple[Callable[[ParsedMail, str], RobotReason | None], ...] = (
     _vendor_auto_reply_headers,
     _precedence,
     _list_headers,
-    _null_return_path,
     _bounce_subject,
+    _null_return_path,
+    _complaint_subject,
     _out_of_office_subject,
     _no_reply_sender,
 )

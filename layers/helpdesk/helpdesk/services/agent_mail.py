@@ -38,12 +38,14 @@ if TYPE_CHECKING:
 
 
 def has_agent_power(mail: ParsedMail, config: Config) -> bool:
-    """Whether ``mail`` may act as an agent: its From is a configured agent and the
-    receiving server's verdicts authenticate that From's domain (DMARC pass, or SPF or DKIM
-    pass aligned with it, RFC 7489 section 3.1). A pass for any other domain, the sender's
-    own server's for instance, gives no power: anyone can pass SPF and DKIM for a domain
-    they own while writing an agent's address in From."""
-    if mail.sender is None or config.agent(mail.sender.key) is None:
+    """Whether ``mail`` may act as an agent: its From is staff (a configured agent or a
+    team's lead, :meth:`Config.is_staff`) and the receiving server's verdicts authenticate
+    that From's domain (DMARC pass, or SPF or DKIM pass aligned with it, RFC 7489 section
+    3.1). A pass for any other domain, the sender's own server's for instance, gives no
+    power: anyone can pass SPF and DKIM for a domain they own while writing an agent's
+    address in From. A lead acts as an agent does, but only agents hold tickets: ``#assign``
+    names an agent, and answering assigns nobody."""
+    if mail.sender is None or not config.is_staff(mail.sender.key):
         return False
     return mail.auth.authenticates(mail.sender.key)
 

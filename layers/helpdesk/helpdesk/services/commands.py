@@ -33,7 +33,14 @@ from helpdesk.events import (
     TeamChanged,
     TicketAssigned,
 )
-from helpdesk.model import PRIORITIES, AttachmentMeta, Direction, Message, Ticket
+from helpdesk.model import (
+    PRIORITIES,
+    AttachmentMeta,
+    Direction,
+    Message,
+    Ticket,
+    flags_once_a_person_wrote,
+)
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
@@ -306,6 +313,9 @@ def carry_out(
             updated = replace(updated, assignee=edit.assignee)
         if edit.tags:
             updated.tags = list(dict.fromkeys([*updated.tags, *edit.tags]))
+        if action.note:
+            # An agent's note is a person at work on the ticket, as much as a reply is.
+            updated.flags = flags_once_a_person_wrote(updated.flags)
         messages = _messages(action, ref, now)
         written[:] = messages
         return TicketChange(

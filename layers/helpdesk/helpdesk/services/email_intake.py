@@ -158,7 +158,10 @@ class EmailIntake:
             flags.append("bounce" if robot == "bounce" else "auto_reply")
             # Our own mail coming back is automatic mail (the public reasons have no "echo").
             suppress.append("auto_reply" if robot == "echo" else robot)
-        if is_spoofed(mail, own_domain=own_domain, agent_emails={a.email for a in config.agents}):
+        staff = {a.email for a in config.agents} | {
+            lead for team in config.teams for lead in team.leads
+        }
+        if is_spoofed(mail, own_domain=own_domain, agent_emails=staff):
             flags.append("spoofed")
             suppress.append("spoofed")
         if (mail.virus_verdict or "").upper() == "FAIL":
@@ -187,7 +190,7 @@ class EmailIntake:
                     suppress=suppress,
                     from_robot=True,
                 )
-        if existing is not None and self._is_agent(sender) and not suppress:
+        if existing is not None and self._is_staff(sender) and not suppress:
             from helpdesk.services.agent_mail import has_agent_power, take_agent_reply
 
             # Not spoofed (above), so already authenticated for the agent's domain; asked
@@ -247,8 +250,8 @@ class EmailIntake:
 
     def _takes_part(self, ticket: Ticket, sender: str) -> bool:
         """The sender is the ticket's contact, one of its participants (the addresses the
-        contact's opening mail was sent to or copied to) or an agent."""
-        return bool(sender) and (ticket.involves(sender) or self._is_agent(sender))
+        contact's opening mail was sent to or copied to), an agent or a team's lead."""
+        return bool(sender) and (ticket.involves(sender) or self._is_staff(sender))
 
     def _bounced_ticket(self, mail: ParsedMail) -> Ticket | None:
         """The ticket whose mail a delivery status notification reports on: RFC 3464
@@ -275,8 +278,8 @@ class EmailIntake:
         refs.extend(match.upper() for match in _SUBJECT_TOKEN.findall(mail.subject))
         return [r for r in dict.fromkeys(refs) if is_reference(r)]
 
-    def _is_agent(self, address: str) -> bool:
-        return self.config.agent(address) is not None
+    def _is_staff(self, address: str) -> bool:
+        return self.config.is_staff(address)
 
     def _within_ack_limit(self, sender: str, mail: ParsedMail, raw_key: str, now: datetime) -> bool:
         """At most N acknowledgements per sender's mailbox per hour, and M per domain,

@@ -98,7 +98,10 @@ def open_ticket(
         tier=tier,
         language=existing.language if existing and existing.language else language,
         created_at=existing.created_at if existing else now,
-        timezone=request.timezone,
+        # The first zone a browser gave is kept, like the name and the language: anyone can
+        # file the form with a customer's address, and must not move her promised times
+        # (security review F7).
+        timezone=existing.timezone if existing and existing.timezone else request.timezone,
     )
     # Mail from robots (and mail we could not trust) is kept for a human to look at, but
     # nobody was promised an answer: no SLA clock runs, so no warning, breach or
