@@ -309,6 +309,30 @@ def test_a_breach_tells_each_lead_and_the_assignee_once_where_the_ticket_went() 
         assert "Anna Schmidt" in text(mail)
 
 
+def test_the_agent_who_held_an_escalated_ticket_reads_that_it_left_them_not_the_leads_to_do() -> (
+    None
+):
+    desk = Desk()
+    desk.on(
+        "SlaBreached", **sla_event(kind="breach", new_team="tier2", assignee="lena@support.example")
+    )
+
+    mails = {to[0]: text(mail) for mail, to in desk.mailer.sent}
+    assert "nothing more for you to do on it" in mails["lena@support.example"]
+    assert "Team lead" not in mails["lena@support.example"]
+    assert "#assign" not in mails["lena@support.example"]
+    assert "Team lead, please make sure someone takes it" in mails["maria@support.example"]
+
+
+def test_an_agent_whose_ticket_is_overdue_and_stays_is_asked_to_answer_it_now() -> None:
+    desk = Desk()
+    desk.on("SlaBreached", **sla_event(kind="breach", assignee="wei@support.example"))
+
+    mails = {to[0]: text(mail) for mail, to in desk.mailer.sent}
+    assert "请立即回复" in mails["wei@support.example"]
+    assert "Team lead, please check with Wei" in mails["maria@support.example"]
+
+
 def escalated(**changes: Any) -> events.TicketEscalated:
     """Route's view of the escalation of Lena's ticket from general to tier2."""
     detail = {

@@ -125,9 +125,17 @@ def _send_each(
                 "clock": event.clock,
                 "due": format_local_datetime(parse_iso(event.due), timezone, language),
                 "priority": event.priority or "",
+                # The agent who held the ticket reads what it means for them, not the
+                # lead's to-do (a lead who held it reads the lead's).
+                "for_assignee": _held_by(event, recipient) and not config.is_lead(recipient),
                 **context(),
             },
         )
         mail = notifier.mail(kind, event.ref, (recipient,), rendered)
         # One mail per reader and deadline: a republished event finds it sent.
         notifier.send(mail, key=f"{event.clock}:{event.due}:{recipient}", now=now)
+
+
+def _held_by(event: SlaWarning | SlaBreached, recipient: str) -> bool:
+    holder = getattr(event, "assignee", None)
+    return bool(holder) and str(holder).lower() == recipient.lower()
