@@ -139,6 +139,7 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             "assignee": "Max",
             "customer_name": "Lena Schmidt",
             "priority": "urgent",
+            "for_assignee": False,
         },
         "command_error": {
             "ref": "HD-7K3M9Q",

@@ -112,7 +112,7 @@ def test_one_mail_per_person_when_a_breached_ticket_is_escalated() -> None:
     assert "overdue" in to_omar["text"].lower()
     assert "escalated" in to_omar["text"].lower()
     [to_lena] = [m for m in at_breach if m["to"] == [LENA]]
-    assert "now with tier2" in to_lena["text"]
+    assert "has moved to tier2: nothing more for you to do" in to_lena["text"]
 
 
 # ---------------------------------------------------------------------- nothing to do
