@@ -619,3 +619,10 @@ def test_subject_with_token_adds_the_token_once_and_keeps_one_reply_prefix(
     subject: str, expected: str
 ) -> None:
     assert subject_with_token(subject, "HD-7K3M9Q") == expected
+
+
+def test_bidirectional_overrides_never_reach_a_header_but_right_to_left_marks_do() -> None:
+    # "Invoice \u202egpj.exe" reads "Invoice exe.jpg" in a mail client's list.
+    assert safe_header_text("Invoice \u202egpj.exe\u202c") == "Invoice gpj.exe"
+    assert safe_header_text("\u2067Anna\u2069 \u2066Schmidt\u2069") == "Anna Schmidt"
+    assert safe_header_text("שלום \u200fעולם") == "שלום \u200fעולם"

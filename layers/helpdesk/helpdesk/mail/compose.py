@@ -90,6 +90,13 @@ _ENCODED_WORD_START = "=?"
 _MESSAGE_ID_PURPOSE = b"helpdesk-message-id\x00"
 _DEFUSED_ENCODED_WORD_START = "=\u2060?"
 
+# The explicit directional formatting characters (Unicode UAX #9 section 2: embeddings,
+# overrides, isolates), removed from header text: a name or subject holding U+202E shows
+# its words reversed in the reader's list of mails ("Trojan Source", CVE-2021-42574). The
+# implicit marks (U+200E, U+200F) stay: right-to-left text needs them and they reorder
+# nothing on their own.
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
 
 @dataclass(frozen=True)
 class OutboundMail:
@@ -175,7 +182,8 @@ class _TextHeader(str):
 def safe_header_text(value: str, max_len: int = 200) -> str:
     """Return ``value`` made safe to put into a header as text.
 
-    Removes CR, LF, NUL and every other control, line- and paragraph-separator character,
+    Removes CR, LF, NUL and every other control, line- and paragraph-separator character
+    and the bidirectional overrides, embeddings and isolates,
     collapses runs of whitespace to one space, cuts the result to ``max_len`` characters
     (ending in "…" when cut), and defuses RFC 2047 encoded-word openers ("=?") with an
     invisible word joiner: Python's header parser decodes encoded words found in plain
@@ -186,7 +194,9 @@ def safe_header_text(value: str, max_len: int = 200) -> str:
         raise ValueError(f"max_len must be positive, not {max_len}")
     visible = "".join(
         " " if unicodedata.category(char) in _HEADER_CONTROL_CATEGORIES else char
-        for char in value.replace(_DEFUSED_ENCODED_WORD_START, _ENCODED_WORD_START)
+        for char in value.replace(_DEFUSED_ENCODED_WORD_START, _ENCODED_WORD_START).translate(
+            _BIDI_CONTROLS
+        )
     )
     collapsed = " ".join(visible.split())
     if len(collapsed) > max_len:
