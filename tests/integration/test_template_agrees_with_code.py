@@ -54,7 +54,7 @@ def test_a_function_that_reads_a_variable_the_template_lacks_is_reported(tmp_pat
         "    Properties:\n      CodeUri: functions/x/\n      Handler: app.handler\n"
         "      Environment:\n        Variables:\n"
         "          TABLE_NAME: t\n          TIMER_SHARDS: '4'\n          HELPDESK_CONFIG: c\n"
-        "          EVENT_BUS_NAME: b\n"
+        "          EVENT_BUS_NAME: b\n          HELPDESK_KNOWLEDGE: k\n"
     )
     assert template_problems(tmp_path) == ["X: reads RAW_BUCKET but template.yaml does not set it"]
 

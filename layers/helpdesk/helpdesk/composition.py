@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import Config
     from helpdesk.environment import Environment
+    from helpdesk.knowledge import KnowledgeBase
     from helpdesk.notices import Notifier
     from helpdesk.ports import Mailer, MailStore, Publisher
     from helpdesk.services.agent_api import AgentDesk
@@ -92,8 +93,20 @@ class Composition:
         from helpdesk.services.email_intake import EmailIntake
 
         return EmailIntake(
-            uow=self.repository, repo=self.repository, store=self.mail_store, config=self.config
+            uow=self.repository,
+            repo=self.repository,
+            store=self.mail_store,
+            config=self.config,
+            knowledge=lambda: self.knowledge,
         )
+
+    @cached_property
+    def knowledge(self) -> KnowledgeBase:
+        """The saved replies and articles, loaded the first time a mail needs them (most
+        mail does not: the import and the bundle stay off the cold start)."""
+        from helpdesk.knowledge import KnowledgeBase
+
+        return KnowledgeBase.load(self.environment.knowledge_path)
 
     @cached_property
     def form_desk(self) -> FormDesk:

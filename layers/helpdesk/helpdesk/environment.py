@@ -48,6 +48,8 @@ class Environment:
     # The SSM parameter holding the key that signs survey links and keys Message-IDs.
     signing_key_parameter: str = _variable("SIGNING_KEY_PARAMETER")
     public_url: str = _variable("PUBLIC_URL")
+    # The knowledge bundle (helpdesk.knowledge): saved replies and articles.
+    knowledge_path: str = _variable("HELPDESK_KNOWLEDGE")
 
     @classmethod
     def from_os(cls, environ: Mapping[str, str] | None = None) -> Environment:

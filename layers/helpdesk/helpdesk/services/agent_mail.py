@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -22,6 +23,7 @@ from helpdesk.mail.quotes import new_part
 from helpdesk.model import Ticket
 from helpdesk.services.commands import (
     AgentAction,
+    AgentText,
     Command,
     TicketClosed,
     TicketEdit,
@@ -78,7 +80,9 @@ def take_agent_reply(
     )
     # Files the agent attached (an image inside a signature is not one of them).
     files = [a for a in mail.attachments[:LISTED_ATTACHMENTS_MAX] if not a.inline]
+    text, reply_problems = _with_saved_replies(intake, ticket, sender, text)
     edit, problems = edit_from_commands(text.commands, intake.config)
+    problems = reply_problems + problems
     if ticket.status == "closed":
         problems.append(
             f"{ticket.ref} is closed: nothing was changed or sent; a reply from the customer"
@@ -231,3 +235,78 @@ def _reject(
 
     with contextlib.suppress(AlreadyClaimed):
         change_ticket(intake.uow, ref, record)
+
+
+# "#reply <slug>" on a line of its own (CONTRACT section 7): the saved reply takes its place.
+_SAVED_REPLY_LINE = re.compile(r"#reply[ \t]+(\S+)[ \t]*", re.IGNORECASE)
+
+
+def _with_saved_replies(
+    intake: EmailIntake, ticket: Ticket, sender: str, text: AgentText
+) -> tuple[AgentText, list[str]]:
+    """``text`` with each ``#reply <slug>`` line replaced by that saved reply in the
+    customer's language, its placeholders filled (the customer's name, the reference, the
+    promised time in the customer's zone, the agent's name); the problems with the slugs
+    that name no saved reply (with the close matches), for the agent's error mail. A
+    ``#reply`` among the command lines goes on top of the reply, in the order written."""
+    on_top = [command for command in text.commands if command.name == "reply"]
+    lines = text.reply.splitlines()
+    if not on_top and not any(_SAVED_REPLY_LINE.fullmatch(line.strip()) for line in lines):
+        return text, []  # most mail: the knowledge base is never loaded
+    from helpdesk.knowledge import KnowledgeBase
+    from helpdesk.knowledge.replies import ReplyValues
+    from helpdesk.notices import audience
+
+    knowledge = intake.knowledge() if intake.knowledge else KnowledgeBase.empty()
+    config = intake.config
+    language = audience.customer_language(ticket.language, config)
+    values = ReplyValues(
+        customer_name=ticket.contact_name or ticket.contact_email,
+        reference=ticket.ref,
+        promised_time=_promised_time(ticket, config, language),
+        agent_name=audience.agent_name(sender, config),
+    )
+    problems: list[str] = []
+
+    def saved(slug: str) -> str:
+        reply = knowledge.saved_reply(slug, language, values)
+        if reply is not None:
+            return reply
+        close = knowledge.close_matches(slug, language)
+        hint = f" (did you mean: {', '.join('#reply ' + c for c in close)}?)" if close else ""
+        problems.append(f"#reply {slug}: no saved reply of that name in {language}{hint}")
+        return ""
+
+    top = [saved(command.argument.split()[0]) for command in on_top if command.argument]
+    problems.extend(
+        "#reply: name the saved reply, e.g. #reply order-delayed"
+        for command in on_top
+        if not command.argument
+    )
+    body = []
+    for line in lines:
+        match = _SAVED_REPLY_LINE.fullmatch(line.strip())
+        body.append(saved(match[1]) if match else line)
+    reply = "\n\n".join(part for part in [*top, "\n".join(body).strip()] if part)
+    commands = tuple(command for command in text.commands if command.name != "reply")
+    return replace(text, commands=commands, reply=reply), problems
+
+
+def _promised_time(ticket: Ticket, config: Config, language: str) -> str:
+    """The next promise the customer holds (the next answer, else the resolution), in the
+    ticket's zone, as the acknowledgement wrote it; "" when no clock runs."""
+    from helpdesk.clock import parse_iso
+    from helpdesk.notices import audience
+    from helpdesk.render import format_local_datetime
+    from helpdesk.sla import SlaState
+
+    view = SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
+    due = (
+        view.get("next_response_due")
+        or view.get("first_response_due")
+        or view.get("resolution_due")
+    )
+    if not due:
+        return ""
+    zone = audience.ticket_timezone(ticket.policy, config)
+    return format_local_datetime(parse_iso(str(due)), zone, language)

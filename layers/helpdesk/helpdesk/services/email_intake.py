@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
@@ -32,6 +32,7 @@ from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ti
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
+    from helpdesk.knowledge import KnowledgeBase
     from helpdesk.ports import MailStore, TicketUnitOfWork
 
 _SUBJECT_TOKEN = re.compile(r"\[#\s*(HD-[0-9A-Za-z]{6})\s*\]")
@@ -98,6 +99,8 @@ class EmailIntake:
     repo: DynamoRepository
     store: MailStore
     config: Config
+    # The saved replies an agent's "#reply <slug>" names, loaded when first needed.
+    knowledge: Callable[[], KnowledgeBase] | None = None
 
     def take_in(self, raw_key: str, *, now: datetime) -> IntakeResult:
         """Take in the raw message SES stored at ``raw_key``.
