@@ -35,6 +35,7 @@ __all__ = [
     "format_duration_words",
     "format_local_datetime",
     "format_local_short",
+    "is_utc_zone",
     "known_timezone",
     "language_words",
     "render",
@@ -187,31 +188,34 @@ def format_local_datetime(instant: datetime, timezone: str, language: str) -> st
     reader anywhere understands, rather than by an abbreviation ("CET") that few do.
     ``instant`` must be aware.
     """
-    from babel.dates import format_date, format_time
-
-    local = _local(instant, timezone)
-    locale = _babel_locale(language)
-    date_text = format_date(local, "full", locale=locale)
-    time_text = format_time(local, "short", tzinfo=local.tzinfo, locale=locale)
-    # The locale decides how date and time join ("{1}, {0}" in Russian, "{1} {0}" in Chinese).
-    joined = str(locale.datetime_formats["full"]).replace("'", "")
-    when = joined.replace("{1}", date_text).replace("{0}", time_text)
-    return f"{when} {zone_label(timezone, language, at=local)}"
+    return _format_local(instant, timezone, language, "full")
 
 
 def format_local_short(instant: datetime, timezone: str, language: str) -> str:
     """``instant`` in ``timezone`` with a medium date, a short time and the zone: "23 Nov
     2026, 09:55 Berlin time" (lists of events, where a full date would crowd the line)."""
+    return _format_local(instant, timezone, language, "medium")
+
+
+def _format_local(
+    instant: datetime, timezone: str, language: str, width: Literal["full", "medium"]
+) -> str:
     from babel.dates import format_date, format_time
 
     local = _local(instant, timezone)
     locale = _babel_locale(language)
-    date_text = format_date(local, "medium", locale=locale)
-    # A short time: a person reads a list of events to the minute, not the second.
+    date_text = format_date(local, width, locale=locale)
+    # A short time always: a person reads a promise to the minute, not the second.
     time_text = format_time(local, "short", tzinfo=local.tzinfo, locale=locale)
-    joined = str(locale.datetime_formats["medium"]).replace("'", "")
+    # The locale decides how date and time join ("{1}, {0}" in Russian, "{1} {0}" in Chinese).
+    joined = str(locale.datetime_formats[width]).replace("'", "")
     when = joined.replace("{1}", date_text).replace("{0}", time_text)
     return f"{when} {zone_label(timezone, language, at=local)}"
+
+
+def is_utc_zone(timezone: str) -> bool:
+    """Whether ``timezone`` is Coordinated Universal Time by one of its names."""
+    return timezone in _UTC_ZONES
 
 
 def zone_label(timezone: str, language: str, *, at: datetime | None = None) -> str:

@@ -30,20 +30,19 @@ def reader_language(address: str, config: Config) -> str:
     return config.languages_of(agent)[0] if agent is not None else config.default_language
 
 
-# Zones that keep no local time: a 24x7 calendar's. Nobody reads their day in them.
-_ZONELESS = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "GMT", "Etc/GMT"})
-
-
 def ticket_timezone(policy: str | None, config: Config) -> str:
     """The zone a ticket's times are shown in to whoever has no zone of their own: its SLA
     policy's calendar's (the office whose hours the promise counts), unless that calendar
     keeps no local time (a 24x7 UTC calendar) or the policy is gone: then the desk's own,
     the first calendar's, the zone its reports are dated in."""
+    from helpdesk.render import is_utc_zone
+
     try:
         zone = config.calendar(config.policy(policy or "").calendar).timezone
     except KeyError:
         return config.report_timezone
-    return config.report_timezone if zone in _ZONELESS else zone
+    # A 24x7 UTC calendar keeps no local time: nobody reads their day in it.
+    return config.report_timezone if is_utc_zone(zone) else zone
 
 
 def reader_timezone(address: str | None, policy: str | None, config: Config) -> str:

@@ -110,15 +110,7 @@ HELD = "held"
 def customer_message(notifier: Notifier, event: CustomerReplied, now: datetime) -> None:
     """CustomerReplied: whoever works on the ticket reads the customer's new message."""
     ticket = notifier.repo.get_ticket(event.ref)
-    message = _message(
-        notifier,
-        ticket.ref,
-        message_id=event.message,
-        sender=event.sender,
-        text=event.text,
-        direction="in",
-        now=now,
-    )
+    message = _message(notifier, event, "in", now)
     recipients = customer_message_recipients(ticket, notifier.config)
     _relay(notifier, ticket, message, recipients, now=now)
 
@@ -128,15 +120,7 @@ def colleague_note(notifier: Notifier, event: NoteAdded, now: datetime) -> None:
     ticket = notifier.repo.get_ticket(event.ref)
     if not ticket.assignee or ticket.assignee.lower() == event.sender.lower():
         return  # nobody holds it, or the assignee wrote it: nobody to tell
-    message = _message(
-        notifier,
-        ticket.ref,
-        message_id=event.message,
-        sender=event.sender,
-        text=event.text,
-        direction="note",
-        now=now,
-    )
+    message = _message(notifier, event, "note", now)
     _relay(notifier, ticket, message, (ticket.assignee.lower(),), now=now)
 
 
@@ -282,32 +266,25 @@ def _with_attachments(mail: OutboundMail, files: list[RelayedFile]) -> OutboundM
 
 
 def _message(
-    notifier: Notifier,
-    ref: str,
-    *,
-    message_id: str,
-    sender: str,
-    text: str,
-    direction: Direction,
-    now: datetime,
+    notifier: Notifier, event: CustomerReplied | NoteAdded, direction: Direction, now: datetime
 ) -> Message:
     """The message the event is about, as the ticket keeps it; from the event alone when
     the ticket no longer lists it (or the event predates its ``message``)."""
     from helpdesk.model import Message
 
-    if message_id:
-        found = next((m for m in notifier.repo.messages(ref) if m.id == message_id), None)
+    if event.message:
+        found = next((m for m in notifier.repo.messages(event.ref) if m.id == event.message), None)
         if found is not None:
             return found
     # Keyed by its text: the same event again is the same mail again.
-    key = message_id or hashlib.sha256(f"{sender}\n{text}".encode()).hexdigest()[:20]
+    key = event.message or hashlib.sha256(f"{event.sender}\n{event.text}".encode()).hexdigest()[:20]
     return Message(
         id=key,
-        ticket=ref,
+        ticket=event.ref,
         direction=direction,
-        author=sender.lower(),
+        author=event.sender.lower(),
         at=now,
-        text=text,
+        text=event.text,
     )
 
 
@@ -366,10 +343,7 @@ def _due(ticket: Ticket, config: Config, language: str) -> tuple[str, str]:
     from helpdesk.sla import SlaState
 
     sla = SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
-    try:
-        timezone = config.calendar(config.policy(ticket.policy).calendar).timezone
-    except KeyError:
-        timezone = config.report_timezone  # a policy since removed: the desk's first zone
+    timezone = audience.ticket_timezone(ticket.policy, config)
 
     def shown(value: object) -> str:
         return format_local_datetime(parse_iso(str(value)), timezone, language) if value else NO_DUE
