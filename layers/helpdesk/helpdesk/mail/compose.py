@@ -249,6 +249,18 @@ def make_message_id(ticket: str | None, kind: str, key: str, domain: str, *, sec
     return f"hd.{ticket_part}.{kind_part}.{digest}@{domain.lower()}"
 
 
+def own_message_kind(message_id: str, domain: str) -> str | None:
+    """The kind of the desk's own mail ``message_id`` names (:func:`make_message_id`'s
+    ``hd.<ticket>.<kind>.<digest>@<domain>``, angle brackets allowed), or None when it is
+    not one of ours. Its digest is not checked: the shape alone says "ours", and a caller
+    that must know a forged one from a real one looks the ID up in the sent-mail records."""
+    local, _, id_domain = message_id.strip().strip("<>").rpartition("@")
+    parts = local.lower().split(".")
+    if id_domain.lower() != domain.lower() or len(parts) != 4 or parts[0] != "hd":
+        return None
+    return parts[2]
+
+
 def subject_with_token(subject: str, ref: str) -> str:
     """Return ``subject`` carrying the ticket token ``[#ref]``, with reply prefixes tidied.
 

@@ -238,16 +238,11 @@ def answers_a_note(in_reply_to: Sequence[str], config: Config) -> bool:
     (:func:`helpdesk.mail.compose.make_message_id`: ``hd.<ticket>.<kind>.<digest>@<domain>``).
     Such an answer is an internal note, never a reply to the customer. The digest is not
     checked: a forged ID can only turn an agent's own reply into a note."""
+    from helpdesk.mail.compose import own_message_kind
+
     if not in_reply_to:
         return False
-    local, _, domain = in_reply_to[0].strip().strip("<>").rpartition("@")
-    parts = local.split(".")
-    return (
-        domain.lower() == config.helpdesk.mail_domain.lower()
-        and len(parts) == 4
-        and parts[0] == "hd"
-        and parts[2] == NOTE_RELAY
-    )
+    return own_message_kind(in_reply_to[0], config.helpdesk.mail_domain) == NOTE_RELAY
 
 
 def _writer(message: Message, ticket: Ticket) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from helpdesk.events import CustomerReplied, DomainEvent, StatusChanged
 from helpdesk.mail.auth import parse_auth
-from helpdesk.mail.compose import valid_address
+from helpdesk.mail.compose import own_message_kind, valid_address
 from helpdesk.mail.mailbox import domain_of, mailbox_key
 from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
@@ -264,8 +264,7 @@ class EmailIntake:
         original = mail.report.original_message_id
         # Only our own mail bounces back to us: a "report" naming a customer's Message-ID
         # (known to anyone who saw her mail) would file a stranger's text on her ticket.
-        local, _, domain = original.strip("<>").rpartition("@")
-        if domain.lower() != self.config.helpdesk.mail_domain or not local.startswith("hd."):
+        if own_message_kind(original, self.config.helpdesk.mail_domain) is None:
             return None
         ref = self.repo.ticket_for_message_id(original)
         return self.repo.find_ticket(ref) if ref else None
