@@ -686,11 +686,18 @@ class Config(_Section):
         address = email.strip().lower()
         return any(address == lead.lower() for team in self.teams for lead in team.leads)
 
+    @property
+    def staff_emails(self) -> frozenset[str]:
+        """Everyone who works for the desk, lower-cased: the agents and the teams' leads."""
+        return frozenset(agent.email.lower() for agent in self.agents) | frozenset(
+            lead.lower() for team in self.teams for lead in team.leads
+        )
+
     def is_staff(self, email: str) -> bool:
         """Whether ``email`` works for the desk: an agent or a team's lead. Leads answer the
         relays of their unassigned tickets and their customers' complaints from their mailbox
         like any agent (security review F6), though only agents hold tickets."""
-        return self.agent(email) is not None or self.is_lead(email)
+        return email.strip().lower() in self.staff_emails
 
     def agents_of(self, team: str) -> tuple[Agent, ...]:
         """The agents in ``team``, in config order, away ones included."""

@@ -161,10 +161,7 @@ class EmailIntake:
             flags.append("bounce" if robot == "bounce" else "auto_reply")
             # Our own mail coming back is automatic mail (the public reasons have no "echo").
             suppress.append("auto_reply" if robot == "echo" else robot)
-        staff = {a.email for a in config.agents} | {
-            lead for team in config.teams for lead in team.leads
-        }
-        if is_spoofed(mail, own_domain=own_domain, agent_emails=staff):
+        if is_spoofed(mail, own_domain=own_domain, agent_emails=config.staff_emails):
             flags.append("spoofed")
             suppress.append("spoofed")
         if (mail.virus_verdict or "").upper() == "FAIL":
@@ -193,7 +190,7 @@ class EmailIntake:
                     suppress=suppress,
                     from_robot=True,
                 )
-        if existing is not None and self._is_staff(sender) and not suppress:
+        if existing is not None and self.config.is_staff(sender) and not suppress:
             from helpdesk.services.agent_mail import has_agent_power, take_agent_reply
 
             # Not spoofed (above), so already authenticated for the agent's domain; asked
@@ -254,7 +251,7 @@ class EmailIntake:
     def _takes_part(self, ticket: Ticket, sender: str) -> bool:
         """The sender is the ticket's contact, one of its participants (the addresses the
         contact's opening mail was sent to or copied to), an agent or a team's lead."""
-        return bool(sender) and (ticket.involves(sender) or self._is_staff(sender))
+        return bool(sender) and (ticket.involves(sender) or self.config.is_staff(sender))
 
     def _bounced_ticket(self, mail: ParsedMail) -> Ticket | None:
         """The ticket whose mail a delivery status notification reports on: RFC 3464
@@ -279,9 +276,6 @@ class EmailIntake:
                 refs.append(tag.upper())
         refs.extend(match.upper() for match in _SUBJECT_TOKEN.findall(mail.subject))
         return [r for r in dict.fromkeys(refs) if is_reference(r)]
-
-    def _is_staff(self, address: str) -> bool:
-        return self.config.is_staff(address)
 
     def _within_ack_limit(self, sender: str, mail: ParsedMail, raw_key: str, now: datetime) -> bool:
         """At most N acknowledgements per sender's mailbox per hour, and M per domain,
