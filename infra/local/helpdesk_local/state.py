@@ -62,6 +62,9 @@ def _message_view(message: Message) -> dict[str, Any]:
         "attachments": [a.public() for a in message.attachments if not a.inline]
         + [{**a.public(), "inline": True} for a in message.attachments if a.inline],
     }
+    if message.channel is not None:
+        # Written on the customer's page ("portal"), the form or a configured channel.
+        view["channel"] = message.channel
     if message.attachments_total is not None:
         # More attachments than the message lists: the raw mail in S3 has them all.
         view["attachments_total"] = message.attachments_total
@@ -106,6 +109,7 @@ def ticket_views(
                     by_key, ticket.contact_email, ticket.contact_name, ticket.tier
                 ),
                 "flags": list(ticket.flags),
+                "suggested": list(ticket.suggested),
                 "tags": list(ticket.tags),
                 "linked_to": ticket.linked_to,
                 "participants": list(ticket.participants),

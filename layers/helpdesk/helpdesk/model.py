@@ -115,6 +115,10 @@ class Message:
     excerpt: bool = False
     # Bytes of the raw mail at ``raw_key`` (whether reading it again is affordable).
     raw_size: int | None = None
+    # Where a customer's message came in when not by email: "form", "portal" (the
+    # customer's page) or a configured channel's name (POST /intake/messages). None for
+    # mail, and for everything written before messages said so.
+    channel: str | None = None
 
 
 @dataclass
@@ -150,6 +154,9 @@ class Ticket:
     routed_by: str | None = None
     # In its team's queue, waiting for an agent with room (the queue entry exists).
     waiting: bool = False
+    # The knowledge articles offered to the customer in the acknowledgement, best first
+    # (slugs; empty when none was confident enough or suggestions are off).
+    suggested: list[str] = field(default_factory=list)
     version: int = 0
 
     def involves(self, address: str) -> bool:

@@ -124,6 +124,7 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
         "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
         "routed_by": ticket.routed_by,
         "waiting": ticket.waiting or None,
+        "suggested": list(ticket.suggested) or None,
         "version": ticket.version,
     }
 
@@ -156,6 +157,7 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
         closed_at=_time(data.get("closed_at")),
         routed_by=data.get("routed_by"),
         waiting=bool(data.get("waiting", False)),
+        suggested=list(data.get("suggested", [])),
         version=int(data.get("version", 0)),
     )
 
