@@ -20,9 +20,9 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.http import error_response, json_answer
+from helpdesk.links import LinkRefused
 from helpdesk.services.agent_api import NotAnAgent, OutOfScope
 from helpdesk.services.commands import TicketClosed
-from helpdesk.services.surveys import LinkRefused
 
 
 @pytest.mark.parametrize(

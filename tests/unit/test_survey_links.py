@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpdesk.services.surveys import LinkRefused, make_token, score_url, verify_token
+from helpdesk.links import LinkRefused
+from helpdesk.services.surveys import make_token, score_url, verify_token
 
 KEY = b"test-signing-key"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

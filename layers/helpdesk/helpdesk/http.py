@@ -137,7 +137,7 @@ def survey_page_response(
 ) -> Response[str]:
     """The survey behind a score link (``status`` 200, or 400 for a post that could not be
     read), or its refusal (403)."""
-    from helpdesk.services.surveys import LinkRefused
+    from helpdesk.links import LinkRefused
     from helpdesk.web import survey_page, survey_refused_page
 
     try:
@@ -152,7 +152,8 @@ def survey_answer_response(
 ) -> Response[str]:
     """The thanks page for a recorded answer; else the survey again asking for a score
     (415, 422) or the link's refusal (403)."""
-    from helpdesk.services.surveys import AnswerNotTaken, LinkRefused
+    from helpdesk.links import LinkRefused
+    from helpdesk.services.surveys import AnswerNotTaken
     from helpdesk.web import survey_page, survey_refused_page, survey_thanks_page
 
     try:

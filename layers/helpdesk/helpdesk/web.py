@@ -15,8 +15,9 @@ from helpdesk.errors import HelpdeskError, InvalidInput, MalformedInput, RateLim
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
+    from helpdesk.links import LinkRefused
     from helpdesk.model import Ticket
-    from helpdesk.services.surveys import LinkRefused, SurveyForm
+    from helpdesk.services.surveys import SurveyForm
 
 # The page's own inline <script> and <style> elements; their hashes are the only code and
 # styles its Content-Security-Policy allows (CSP Level 3 §8.4 hash-source).

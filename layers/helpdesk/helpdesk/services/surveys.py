@@ -12,27 +12,23 @@ only the page's POST counts as an answer.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from helpdesk import timers
 from helpdesk.errors import (
     Conflict,
-    Forbidden,
     HelpdeskError,
     InvalidInput,
     UnsupportedMediaType,
 )
 from helpdesk.events import StatusChanged, SurveyAnswered
+from helpdesk.links import LinkRefused, make_link_token, verify_link_token
 from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_reference, is_robot
 from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
-from helpdesk.signing import keyed_digest
 from helpdesk.unit_of_work import TicketChange, change_ticket
 
 if TYPE_CHECKING:
@@ -43,64 +39,24 @@ if TYPE_CHECKING:
 
 COMMENT_LIMIT = 4000
 LOW_SCORES = frozenset({1, 2})
-# Domain separation: the signing key may one day sign other things; a survey token must
-# never verify as one of them, nor the other way round.
-_PURPOSE = b"helpdesk-survey-link\x00"
 
 
 # ---------------------------------------------------------------------- links
-class LinkRefused(Forbidden):
-    """A survey link that must not be honoured; ``reason`` is forged, malformed or expired.
-    ``ticket`` is the ticket an expired link names, when it still exists."""
-
-    def __init__(self, reason: str, ref: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.ref = ref
-        self.ticket: Ticket | None = None
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _signature(key: bytes, payload: bytes) -> bytes:
-    return keyed_digest(key, _PURPOSE, payload)
+# The purpose a survey token is signed for (helpdesk.links): it never opens anything else.
+SURVEY_LINK = "survey"
 
 
 def make_token(ref: str, expires: datetime, key: bytes) -> str:
-    """A token naming ``ref`` that verifies until ``expires``: ``payload.signature``."""
-    payload = f"{ref}.{int(expires.timestamp())}".encode("ascii")
-    return f"{_b64(payload)}.{_b64(_signature(key, payload))}"
+    """A survey token naming ``ref`` that verifies until ``expires``."""
+    return make_link_token(SURVEY_LINK, ref, expires, key)
 
 
 def verify_token(token: str, key: bytes, *, now: datetime) -> str:
-    """The ticket reference of a genuine, unexpired token; :class:`LinkRefused` otherwise.
-
-    The signature is compared in constant time (``hmac.compare_digest``) so that timing
-    does not reveal how much of a guessed signature was right.
-    """
-    encoded_payload, dot, encoded_signature = token.partition(".")
-    try:
-        payload = _unb64(encoded_payload)
-        signature = _unb64(encoded_signature)
-    except (binascii.Error, ValueError):
-        raise LinkRefused("malformed") from None
-    if _b64(payload) != encoded_payload or _b64(signature) != encoded_signature:
-        # base64 ignores the spare low bits of a last character: without this, an altered
-        # link could still decode to the genuine bytes.
+    """The ticket reference of a genuine, unexpired survey token; :class:`LinkRefused`
+    otherwise."""
+    ref = verify_link_token(SURVEY_LINK, token, key, now=now)
+    if not is_reference(ref):
         raise LinkRefused("malformed")
-    if not dot or not hmac.compare_digest(signature, _signature(key, payload)):
-        raise LinkRefused("forged")
-    ref, _, expiry = payload.decode("ascii", "replace").partition(".")
-    if not is_reference(ref) or not expiry.isdigit():
-        raise LinkRefused("malformed")
-    if now >= datetime.fromtimestamp(int(expiry), UTC):
-        raise LinkRefused("expired", ref)
     return ref
 
 
