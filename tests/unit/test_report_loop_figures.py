@@ -156,6 +156,14 @@ def test_a_complaint_counts_on_its_day_for_the_desk_and_the_team_once(config: Co
     assert "complaint" not in later
 
 
+def test_a_complaint_about_a_closed_ticket_counts_on_the_new_ticket_it_opens(
+    config: Config,
+) -> None:
+    opened = new(config, "HD-COMPL2", flags=["complaint"], linked_to="HD-COMPL1")
+
+    assert counted(ticket_figures(None, opened, at=LATER, config=config))["complaint"] == 1
+
+
 # ---------------------------------------------------------------------- the report's figures
 def test_the_self_service_rate_is_confirmations_over_tickets_offered_articles(
     config: Config,

@@ -550,7 +550,7 @@ def group_questions(facts: Sequence[Mapping[str, Any]]) -> list[QuestionGroup]:
         common = frozenset.intersection(*(found for _, found in members))
         groups.append(_question_group([fact for fact, _ in members], sorted(common)))
     groups += [_question_group([fact], []) for fact, _ in left]
-    groups.sort(key=lambda g: -g.count)  # stable: among equals, the latest first
+    groups.sort(key=lambda g: -g.count)  # stable: equal groups keep the order they were found
     return groups[:QUESTIONS_SHOWN]
 
 

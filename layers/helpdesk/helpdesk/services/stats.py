@@ -163,7 +163,7 @@ def ticket_figures(
 
     old_state = sla.SlaState.from_dict(before.sla) if before is not None and before.sla else None
     new_state = sla.SlaState.from_dict(after.sla) if after.sla else None
-    if before is not None and not robot:
+    if not robot:
         counters.update(_self_service_and_complaints(before, after, old_state, new_state))
     if new_state is not None:
         for name in sla.CLOCK_NAMES:
@@ -243,7 +243,7 @@ def _unsuggested_fact(after: Ticket, *, at: datetime, day: str) -> RecordFact:
 
 
 def _self_service_and_complaints(
-    before: Ticket,
+    before: Ticket | None,
     after: Ticket,
     old_state: sla.SlaState | None,
     new_state: sla.SlaState | None,
@@ -253,7 +253,10 @@ def _self_service_and_complaints(
     or the complaint clock (helpdesk.sla) starts a new run, so a complaint after an earlier
     one was answered counts again and one while it runs does not."""
     counters: Counter[str] = Counter()
-    if SELF_SERVED in after.flags and SELF_SERVED not in before.flags:
+    # A new ticket may be born complained about: a complaint about a closed ticket opens a
+    # new one linked to it (helpdesk.services.complaints).
+    had = frozenset(before.flags) if before is not None else frozenset()
+    if SELF_SERVED in after.flags and SELF_SERVED not in had:
         counters[SELF_SERVED] += 1
         # The article is recorded on the ticket by the self-service page
         # (helpdesk.services.self_service); a ticket without it still counts above.
@@ -261,7 +264,7 @@ def _self_service_and_complaints(
         if article:
             counters[f"{ARTICLE_SOLVED}{article}"] += 1
     started = _complaint_started(new_state)
-    if (COMPLAINT in after.flags and COMPLAINT not in before.flags) or (
+    if (COMPLAINT in after.flags and COMPLAINT not in had) or (
         started is not None and started != _complaint_started(old_state)
     ):
         counters[COMPLAINT] += 1
