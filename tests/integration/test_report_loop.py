@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from committing import ticket_store
+
 from helpdesk.aws.ticket_store import DynamoTicketStore
 from helpdesk.config import default_config_path, load_config
 from helpdesk.model import Message, Ticket
@@ -230,7 +230,8 @@ def test_a_reader_of_chinese_gets_the_same_figures_in_chinese(monday: dict[str, 
         "按渠道的新工单：chat 4 (50%)，网页表单 4 (50%)",
         "投诉：1（本期提出）",
         "  billing：1",
-        "  自助解决率：25%（客户通过推荐文章自行解决的工单 1 个 / 本期新建且获得文章推荐的工单 4 个）",
+        "  自助解决率：25%（客户通过推荐文章自行解决的工单 1 个"
+        " / 本期新建且获得文章推荐的工单 4 个）",
         "    order-status             推荐 3 次，确认解决 0 次（0%）",
         f"     1  Gift wrapping（{refs['Gift wrapping']}）",
     ]:
