@@ -164,7 +164,6 @@ def monday(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         stack.advance(timedelta(hours=21, minutes=10))  # Tuesday 08:05 in Berlin
         state = build_state(stack)
         assert stack.invocation_errors == []
-    state["refs"] = {t["subject"]: t["ref"] for t in state["tickets"]}
     state["invoice"] = invoice
     return state
 
@@ -197,8 +196,6 @@ def test_the_lead_reads_channels_self_service_the_writing_list_and_complaints(
 ) -> None:
     report = report_to(monday, MARIA)
     text = lines(report["text"])
-    refs = monday["refs"]
-    paypal = [refs["Paying by PayPal possible?"], refs["Can I pay with PayPal?"]]
 
     assert "daily report Mon 23 Nov 2026 (general, billing)" in report["subject"]
     for expected in [
@@ -210,9 +207,9 @@ def test_the_lead_reads_channels_self_service_the_writing_list_and_complaints(
         "    order-status               0 confirmed of 3 offered (0%)",
         "  Questions no article answers yet: 4 ticket(s) opened with no confident article."
         " The writing list for next week:",
-        f"     2  Paying by PayPal possible?  ({', '.join(paypal)})",
-        f"     1  Invoice address is wrong  ({refs['Invoice address is wrong']})",
-        f"     1  Gift wrapping  ({refs['Gift wrapping']})",
+        "     2  Paying by PayPal possible?",
+        "     1  Invoice address is wrong",
+        "     1  Gift wrapping",
     ]:
         assert expected in text, expected
     html = report["html"] or ""
@@ -223,7 +220,6 @@ def test_the_lead_reads_channels_self_service_the_writing_list_and_complaints(
 def test_a_reader_of_chinese_gets_the_same_figures_in_chinese(monday: dict[str, Any]) -> None:
     report = report_to(monday, WEI)
     text = lines(report["text"])
-    refs = monday["refs"]
 
     for expected in [
         "整个服务台。",
@@ -233,7 +229,7 @@ def test_a_reader_of_chinese_gets_the_same_figures_in_chinese(monday: dict[str, 
         "  自助解决率：25%（客户通过推荐文章自行解决的工单 1 个"
         " / 本期新建且获得文章推荐的工单 4 个）",
         "    order-status             推荐 3 次，确认解决 0 次（0%）",
-        f"     1  Gift wrapping（{refs['Gift wrapping']}）",
+        "     1  Gift wrapping",
     ]:
         assert expected in text, expected
     assert "自助服务（知识库）" in (report["html"] or "")

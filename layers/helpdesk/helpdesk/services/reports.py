@@ -955,8 +955,6 @@ def _self_service(figures: SelfService) -> dict[str, Any]:
             {
                 "count": g.count,
                 "example": g.example if len(g.example) <= 60 else g.example[:59] + "…",
-                "refs": list(g.refs[:3]),
-                "more_refs": max(len(g.refs) - 3, 0),
             }
             for g in figures.questions
         ],
