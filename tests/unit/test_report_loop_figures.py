@@ -237,7 +237,34 @@ def test_questions_sharing_a_stemmed_word_are_one_group_with_their_count_and_an_
     ]
 
 
-def test_the_writing_list_shows_each_group_with_its_count_example_and_tickets(
+def test_reply_and_forward_prefixes_group_nothing_together() -> None:
+    def asked(ref: str, subject: str) -> dict[str, Any]:
+        return {"ref": ref, "team": "general", "subject": subject, "at": "2026-11-23T09:00"}
+
+    groups = group_questions(
+        [
+            asked("HD-A", "Fwd: Your delivery"),
+            asked("HD-B", "RE: Gift card balance"),
+            asked("HD-C", "Fw: Re: Bulk discount"),
+            asked("HD-D", "Пересл: счёт-фактура"),
+            asked("HD-E", "转发：保修"),
+        ]
+    )
+
+    assert [g.count for g in groups] == [1, 1, 1, 1, 1]
+
+
+def test_a_subject_in_the_writing_list_is_escaped_in_the_html_part(config: Config) -> None:
+    hostile = {"ref": "HD-X", "team": "general", "subject": "<b>x</b><script>", "at": "2026"}
+    report = figures(day(unsuggested=[hostile]), day(), {}, period=MONDAY, as_of=MONDAY.last)
+
+    mail = render_report(report, config)
+
+    assert "<script>" not in mail.html and "&lt;b&gt;x&lt;/b&gt;&lt;script&gt;" in mail.html
+    assert "     1  <b>x</b><script>" in lines_of(mail.text)
+
+
+def test_the_writing_list_shows_each_group_with_its_count_and_an_example(
     config: Config,
 ) -> None:
     asked = [

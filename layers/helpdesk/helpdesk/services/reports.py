@@ -56,6 +56,7 @@ Conventions, stated once so that a hand count agrees with the mail:
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -94,6 +95,16 @@ ARTICLES_SHOWN = 5
 QUESTIONS_SHOWN = 10
 NOT_HELPFUL_MIN_OFFERS = 3  # offers in the period before an article can be called unhelpful
 NOT_HELPFUL_MAX_RATE = 0.1  # confirmed for at most this share of its offers
+# Reply and forward prefixes a new ticket's subject may still carry (a customer forwarding
+# an order mail: "Fwd: Your order"): they say nothing about the question, and left in they
+# would group every forwarded question together. Those of helpdesk.mail.compose's reply
+# prefixes, and the forward prefixes: "Fw"/"Fwd", German "WG", Russian "Пересл", Chinese
+# "转发"/"轉發".
+_MAIL_PREFIXES = re.compile(
+    r"^\s*(?:(?:re|fwd?|aw|wg|antw|sv|vs|odp|ynt|ответ|отв|пересл|回复|回覆|答复|转发|轉發)"
+    r"\s*(?:\[\d+\]|\^\d+|\(\d+\))?\s*[:：]\s*)+",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -538,7 +549,10 @@ def group_questions(facts: Sequence[Mapping[str, Any]]) -> list[QuestionGroup]:
     latest_first = sorted(
         facts, key=lambda f: (str(f.get("at") or ""), str(f["ref"])), reverse=True
     )
-    left = [(fact, frozenset(terms_of(str(fact.get("subject") or "")))) for fact in latest_first]
+    left = [
+        (fact, frozenset(terms_of(_MAIL_PREFIXES.sub("", str(fact.get("subject") or "")))))
+        for fact in latest_first
+    ]
     groups: list[QuestionGroup] = []
     while left:
         shared: Counter[str] = Counter(term for _, found in left for term in found)
