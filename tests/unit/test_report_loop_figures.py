@@ -413,3 +413,18 @@ def test_the_new_sections_in_chinese_or_russian_have_no_english_words(
     ):
         assert english not in mail.text, english
         assert english not in mail.html, english
+
+
+def test_a_desk_without_suggestions_shows_no_self_service_section(config: Config) -> None:
+    off = config.model_copy(
+        update={"knowledge": config.knowledge.model_copy(update={"suggest": 0})}
+    )
+    report = figures(day({"created": 1}), day(), {}, period=MONDAY, as_of=MONDAY.last)
+
+    shown, hidden = render_report(report, config), render_report(report, off)
+
+    assert "SELF-SERVICE (the knowledge base)" in shown.text
+    assert "Self-service (the knowledge base)" in shown.html
+    assert "SELF-SERVICE" not in hidden.text and "Self-service" not in hidden.html
+    assert "COMPLAINTS: 0 (made in this period)" in hidden.text
+    assert "\n\n\n" not in hidden.text.replace("\r\n", "\n")

@@ -918,7 +918,11 @@ def context(report: Report, config: Config) -> dict[str, Any]:
             for g in report.tags_grown
         ],
         "channels": _channels(report),
-        "self_service": _self_service(report.self_service),
+        "self_service": {
+            **_self_service(report.self_service),
+            # A desk without suggestions (knowledge.suggest 0) has nothing to show here.
+            "shown": config.knowledge.suggest > 0 or not report.self_service.is_empty,
+        },
         "complaints": {
             "count": report.complaints.count,
             "by_team": [{"team": t, "count": n} for t, n in report.complaints.by_team],
