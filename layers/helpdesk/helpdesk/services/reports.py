@@ -32,13 +32,33 @@ Conventions, stated once so that a hand count agrees with the mail:
 - "needs attention" lists the scope's open tickets read now (queued or held: bounded by
   the agents' capacity): overdue when a clock still running or paused has breached, at
   risk when a running clock reaches its warning point before the next daily report;
-- the trend covers the four weeks (of 7 days) that end with the report's last day.
+- the trend covers the four weeks (of 7 days) that end with the report's last day;
+- volume per channel is the tickets opened in the period by the channel they came by
+  (``email``, ``form``, or a configured channel's name such as ``chat``); the customer's
+  page (``portal``) opens no ticket (it carries replies on existing ones), so it is not a
+  line of it;
+- the self-service rate is the tickets the customer solved from a suggested article in the
+  period (the day they confirmed) over the tickets opened in the period that were offered
+  at least one article (at most 100%: a ticket offered last week may be confirmed this
+  week); "solved most" counts each article's confirmations, "suggested but not helpful"
+  lists the articles offered at least :data:`NOT_HELPFUL_MIN_OFFERS` times in the period
+  and confirmed for at most :data:`NOT_HELPFUL_MAX_RATE` of those offers; the articles'
+  figures are the whole desk's in every report (the articles are the desk's);
+- "questions no article answers yet" are the tickets opened in the period, from a person
+  (no robot, spam or other unattended flag), that were offered no article while
+  suggestions were on, grouped by the stemmed words their subjects share
+  (:func:`group_questions`), biggest group first, each with its count and an example;
+- complaints are counted on the day they were made, per team; the complaint SLA figure
+  counts the complaint targets settled in the period (answered by a lead in time: met;
+  its breach recorded: missed), as the SLA compliance does.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -71,6 +91,20 @@ BAR_WIDTH = 20  # characters of the widest bar in the text part
 LISTED = 25  # tickets listed by reference per list; the rest are counted
 AT_RISK_WITHIN = timedelta(hours=24)  # the next daily report
 TREND_WEEKS = 4
+ARTICLES_SHOWN = 5
+QUESTIONS_SHOWN = 10
+NOT_HELPFUL_MIN_OFFERS = 3  # offers in the period before an article can be called unhelpful
+NOT_HELPFUL_MAX_RATE = 0.1  # confirmed for at most this share of its offers
+# Reply and forward prefixes a new ticket's subject may still carry (a customer forwarding
+# an order mail: "Fwd: Your order"): they say nothing about the question, and left in they
+# would group every forwarded question together. Those of helpdesk.mail.compose's reply
+# prefixes, and the forward prefixes: "Fw"/"Fwd", German "WG", Russian "Пересл", Chinese
+# "转发"/"轉發".
+_MAIL_PREFIXES = re.compile(
+    r"^\s*(?:(?:re|fwd?|aw|wg|antw|sv|vs|odp|ynt|ответ|отв|пересл|回复|回覆|答复|转发|轉發)"
+    r"\s*(?:\[\d+\]|\^\d+|\(\d+\))?\s*[:：]\s*)+",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -242,6 +276,64 @@ class Week:
         return self.met / self.targets if self.targets else None
 
 
+@dataclass(frozen=True)
+class ArticleUse:
+    """How often one article was offered in acknowledgements, and confirmed as the answer."""
+
+    slug: str
+    offered: int
+    solved: int
+
+    @property
+    def rate(self) -> float | None:
+        return min(self.solved / self.offered, 1.0) if self.offered else None
+
+
+@dataclass(frozen=True)
+class QuestionGroup:
+    """Questions no article answered, whose subjects share ``terms`` (stemmed words or Han
+    bigrams; empty for a question that shares a word with no other)."""
+
+    count: int
+    example: str
+    refs: tuple[str, ...]
+    terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SelfService:
+    """The knowledge base's figures of a period (see the module's conventions)."""
+
+    offered: int = 0
+    self_served: int = 0
+    solved_most: tuple[ArticleUse, ...] = ()
+    not_helpful: tuple[ArticleUse, ...] = ()
+    unsuggested: int = 0
+    questions: tuple[QuestionGroup, ...] = ()
+
+    @property
+    def rate(self) -> float | None:
+        return min(self.self_served / self.offered, 1.0) if self.offered else None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.offered or self.self_served or self.unsuggested)
+
+
+@dataclass(frozen=True)
+class Complaints:
+    """Complaints made in the period, per team, and the complaint SLA targets settled."""
+
+    count: int = 0
+    by_team: tuple[tuple[str, int], ...] = ()
+    met: int = 0
+    settled: int = 0
+
+    @property
+    def compliance(self) -> float | None:
+        return self.met / self.settled if self.settled else None
+
+
 @dataclass
 class Report:
     """Every figure of one report."""
@@ -269,6 +361,8 @@ class Report:
     attention: list[TicketLine] = field(default_factory=list)  # open now
     trend: list[Week] = field(default_factory=list)
     teams: tuple[str, ...] | None = None  # None: the whole desk
+    self_service: SelfService = SelfService()
+    complaints: Complaints = Complaints()
 
     @property
     def backlog_total(self) -> int:
@@ -291,6 +385,8 @@ class Report:
             and not self.tags_grown
             and self.robots == 0
             and not self.attention
+            and self.self_service.is_empty
+            and self.complaints.count == 0
         )
 
 
@@ -404,6 +500,83 @@ def _growth(now: Mapping[str, int], before: Mapping[str, int]) -> list[Growth]:
     return grown[:GROWTH_SHOWN]
 
 
+def article_uses(counters: Mapping[str, int]) -> list[ArticleUse]:
+    """Each article offered or confirmed in the period, from the desk's counters."""
+    offered = stats.counters_with_prefix(counters, stats.ARTICLE_OFFERED)
+    solved = stats.counters_with_prefix(counters, stats.ARTICLE_SOLVED)
+    return [
+        ArticleUse(slug, offered.get(slug, 0), solved.get(slug, 0))
+        for slug in sorted({*offered, *solved})
+    ]
+
+
+def solved_most(uses: Iterable[ArticleUse]) -> list[ArticleUse]:
+    """The articles confirmed most often (ties: the one offered less first, it did more
+    with less), at most :data:`ARTICLES_SHOWN`."""
+    found = sorted((u for u in uses if u.solved), key=lambda u: (-u.solved, u.offered, u.slug))
+    return found[:ARTICLES_SHOWN]
+
+
+def not_helpful(uses: Iterable[ArticleUse]) -> list[ArticleUse]:
+    """The articles offered often and rarely confirmed: offered at least
+    :data:`NOT_HELPFUL_MIN_OFFERS` times and confirmed for at most
+    :data:`NOT_HELPFUL_MAX_RATE` of them, most offered first."""
+    found = [
+        u
+        for u in uses
+        if u.offered >= NOT_HELPFUL_MIN_OFFERS and u.solved <= NOT_HELPFUL_MAX_RATE * u.offered
+    ]
+    found.sort(key=lambda u: (-u.offered, u.solved, u.slug))
+    return found[:ARTICLES_SHOWN]
+
+
+def group_questions(facts: Sequence[Mapping[str, Any]]) -> list[QuestionGroup]:
+    """The questions no article answered, grouped by the words their subjects share.
+
+    Each subject becomes its set of terms (helpdesk.knowledge.tokens: Snowball stems of
+    English and Russian words, so "refund"/"refunds"/"refunded" meet; Han bigrams for
+    Chinese). Greedily, the term shared by most of the questions not yet grouped makes a
+    group of every question holding it (its ``terms``: those all its questions share), until
+    no term is shared by two; the rest are one question each. Biggest group first, each
+    with its latest subject as the example; at most :data:`QUESTIONS_SHOWN`.
+    """
+    if not facts:
+        return []
+    # Imported here: only a report with such questions needs the tokeniser, and the report
+    # function's cold start stays free of it (docs/KNOWLEDGE.md).
+    from helpdesk.knowledge.tokens import terms as terms_of
+
+    latest_first = sorted(
+        facts, key=lambda f: (str(f.get("at") or ""), str(f["ref"])), reverse=True
+    )
+    left = [
+        (fact, frozenset(terms_of(_MAIL_PREFIXES.sub("", str(fact.get("subject") or "")))))
+        for fact in latest_first
+    ]
+    groups: list[QuestionGroup] = []
+    while left:
+        shared: Counter[str] = Counter(term for _, found in left for term in found)
+        best = min(shared.items(), key=lambda item: (-item[1], item[0]), default=None)
+        if best is None or best[1] < 2:
+            break
+        members = [(fact, found) for fact, found in left if best[0] in found]
+        left = [(fact, found) for fact, found in left if best[0] not in found]
+        common = frozenset.intersection(*(found for _, found in members))
+        groups.append(_question_group([fact for fact, _ in members], sorted(common)))
+    groups += [_question_group([fact], []) for fact, _ in left]
+    groups.sort(key=lambda g: -g.count)  # stable: equal groups keep the order they were found
+    return groups[:QUESTIONS_SHOWN]
+
+
+def _question_group(facts: Sequence[Mapping[str, Any]], terms: Sequence[str]) -> QuestionGroup:
+    return QuestionGroup(
+        count=len(facts),
+        example=str(facts[0].get("subject") or ""),
+        refs=tuple(str(f["ref"]) for f in facts),
+        terms=tuple(terms),
+    )
+
+
 def _age_bucket(age_days: int) -> str:
     for label, low, high in AGE_BUCKETS:
         if age_days >= low and (high is None or age_days <= high):
@@ -422,16 +595,25 @@ def figures(
     now: datetime | None = None,
     trend: Sequence[Week] = (),
     teams: tuple[str, ...] | None = None,
+    desk_counters: Mapping[str, int] | None = None,
+    team_names: Sequence[str] = (),
 ) -> Report:
     """The report of ``period`` from its aggregates (pure: the unit tests' entry point).
 
     ``current`` and ``previous`` are already cut to the report's scope; ``open_tickets``
-    are the scope's active tickets, read at ``now``."""
+    are the scope's active tickets, read at ``now``. ``desk_counters`` are the whole
+    desk's counters of the period (the articles' figures, each team's complaints; default:
+    ``current``'s, the desk's own report); ``team_names`` the teams whose complaints are
+    listed one by one (the report's teams)."""
     counters = current.counters
     first_responses = current.facts.get(stats.FIRST_RESPONSE, [])
     resolutions = current.facts.get(stats.RESOLUTION, [])
     answers = current.facts.get(stats.SURVEY, [])
     targets = _settled_targets(current.facts.get(stats.TARGET, []))
+    desk = current.counters if desk_counters is None else desk_counters
+    uses = article_uses(desk)
+    unsuggested = current.facts.get(stats.UNSUGGESTED, [])
+    complaint_targets = [f for f in targets if f.get("clock") == stats.COMPLAINT]
 
     compliance: dict[tuple[str, str], list[int]] = {}
     for fact in targets:
@@ -509,6 +691,24 @@ def figures(
         attention=needs_attention(open_tickets, now=now) if now is not None else [],
         trend=list(trend),
         teams=teams,
+        self_service=SelfService(
+            offered=counters.get(stats.OFFERED, 0),
+            self_served=counters.get(stats.SELF_SERVED, 0),
+            solved_most=tuple(solved_most(uses)),
+            not_helpful=tuple(not_helpful(uses)),
+            unsuggested=len(unsuggested),
+            questions=tuple(group_questions(unsuggested)),
+        ),
+        complaints=Complaints(
+            count=counters.get(stats.COMPLAINT, 0),
+            by_team=tuple(
+                (team, n)
+                for team in team_names
+                if (n := desk.get(stats.team_counter(team, stats.COMPLAINT), 0))
+            ),
+            met=sum(1 for f in complaint_targets if f["met"]),
+            settled=len(complaint_targets),
+        ),
     )
 
 
@@ -548,8 +748,9 @@ def build_report(
         last = period.last - timedelta(days=7 * back)
         first = last - timedelta(days=6)
         trend.append(week_of(merged(Period("days", first, last).days), first, last))
+    desk = stats.merge(days.day(day) for day in period.days)
     return figures(
-        merged(period.days),
+        scope.of(desk, config),
         merged(period.previous.days),
         {team: store.read_backlog(team) for team in teams},
         period=period,
@@ -560,6 +761,8 @@ def build_report(
         now=now,
         trend=trend,
         teams=scope.teams,
+        desk_counters=desk.counters,
+        team_names=teams,
     )
 
 
@@ -714,6 +917,19 @@ def context(report: Report, config: Config) -> dict[str, Any]:
             {"name": g.name, "now": g.now, "before": g.before, "change": g.change}
             for g in report.tags_grown
         ],
+        "channels": _channels(report),
+        "self_service": {
+            **_self_service(report.self_service),
+            # A desk without suggestions (knowledge.suggest 0) has nothing to show here.
+            "shown": config.knowledge.suggest > 0 or not report.self_service.is_empty,
+        },
+        "complaints": {
+            "count": report.complaints.count,
+            "by_team": [{"team": t, "count": n} for t, n in report.complaints.by_team],
+            "met": report.complaints.met,
+            "settled": report.complaints.settled,
+            "compliance": percent(report.complaints.compliance),
+        },
         "agents": [
             {
                 "agent": a.agent,
@@ -726,6 +942,42 @@ def context(report: Report, config: Config) -> dict[str, Any]:
             }
             for a in report.agents
         ],
+    }
+
+
+def _channels(report: Report) -> list[dict[str, Any]]:
+    """Tickets opened per channel, with each channel's share of them and its bar."""
+    by_channel = report.created_by.get("channel", {})
+    total = sum(by_channel.values())
+    return [
+        {**bar, "share": percent(bar["count"] / total if total else None)}
+        for bar in _bars(by_channel)
+    ]
+
+
+def _self_service(figures: SelfService) -> dict[str, Any]:
+    def uses(found: Iterable[ArticleUse]) -> list[dict[str, Any]]:
+        return [
+            {"slug": u.slug, "offered": u.offered, "solved": u.solved, "rate": percent(u.rate)}
+            for u in found
+        ]
+
+    return {
+        "offered": figures.offered,
+        "self_served": figures.self_served,
+        "rate": percent(figures.rate),
+        "solved_most": uses(figures.solved_most),
+        "not_helpful": uses(figures.not_helpful),
+        "unsuggested": figures.unsuggested,
+        "questions": [
+            {
+                "count": g.count,
+                "example": g.example if len(g.example) <= 60 else g.example[:59] + "…",
+            }
+            for g in figures.questions
+        ],
+        "not_helpful_min_offers": NOT_HELPFUL_MIN_OFFERS,
+        "not_helpful_max_rate": percent(NOT_HELPFUL_MAX_RATE),
     }
 
 

@@ -31,6 +31,22 @@ ticket's team (``team#<team>#created``, ``team#<team>#tag#refund``), so that a l
 report of the teams they lead reads the same partition (:func:`for_teams`). Facts carry
 their ``team``. Tickets a robot opened (:func:`helpdesk.model.is_robot`) are counted as
 ``robot`` instead of ``created`` and stay out of the backlog while nobody takes them up.
+
+Self-service, complaints (issues 17 and 18), ridden on writes the commits make anyway:
+
+- ``offered``: a new ticket whose acknowledgement offered articles (``suggested``), counted
+  with ``created`` in the same ``ADD``; ``self_served``: a ticket the customer solved from
+  a suggested article (the flag appears), on the day they confirmed; ``complaint``: a
+  complaint made (the flag appears, or a new run of the complaint clock starts), on its day.
+- ``article#offered#<slug>`` / ``article#solved#<slug>``: each article offered in an
+  acknowledgement, and the article a self-served ticket was solved by. The desk's only
+  (no team copy, :data:`DESK_ONLY`): the articles are the desk's, and a day's shard item,
+  which every counting commit rewrites and pays for by size, grows by one name per article
+  instead of one per article and team.
+- ``F#unsuggested#<ref>``: a new ticket from a person (no robot, spam, or other
+  unattended flag) that was offered no article while suggestions are on (``knowledge.suggest``
+  above 0): its subject, for the report's list of questions no article answers yet.
+  The only new item: one small put per such ticket, none when the knowledge base answered.
 """
 
 from __future__ import annotations
@@ -44,7 +60,7 @@ from zoneinfo import ZoneInfo
 
 from helpdesk import sla
 from helpdesk.effects import Count, CountBacklog, Effect, RecordFact
-from helpdesk.model import in_backlog, is_robot
+from helpdesk.model import UNATTENDED_FLAGS, in_backlog, is_robot
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -56,7 +72,16 @@ RESOLUTION = "resolution"
 SURVEY = "survey"
 TARGET = "target"
 ROBOT = "robot"
+UNSUGGESTED = "unsuggested"
+OFFERED = "offered"
+SELF_SERVED = "self_served"
+COMPLAINT = "complaint"
+ARTICLE_OFFERED = "article#offered#"
+ARTICLE_SOLVED = "article#solved#"
 TEAM_PREFIX = "team#"
+# Counters kept for the desk alone (see the module's docstring).
+DESK_ONLY = ("created#team#", "article#")
+SUBJECT_KEPT = 80  # characters of a subject a fact keeps
 
 
 def team_counter(team: str, name: str) -> str:
@@ -66,10 +91,10 @@ def team_counter(team: str, name: str) -> str:
 
 def _with_team_counters(counters: Mapping[str, int], team: str) -> dict[str, int]:
     """``counters`` for the desk and again for ``team`` (the desk's ``created#team#``
-    counters are the team's own already)."""
+    counters are the team's own already; the articles' are the desk's alone)."""
     both = dict(counters)
     for name, n in counters.items():
-        if not name.startswith("created#team#"):
+        if not name.startswith(DESK_ONLY):
             both[team_counter(team, name)] = n
     return dict(sorted(both.items()))
 
@@ -111,7 +136,7 @@ def ticket_figures(
                 {
                     "ref": ref,
                     "team": after.team,
-                    "subject": after.subject[:80],
+                    "subject": after.subject[:SUBJECT_KEPT],
                     "at": at.isoformat(),
                 },
             )
@@ -126,12 +151,20 @@ def ticket_figures(
             ("team", after.team),
         ):
             counters[f"created#{dimension}#{value}"] += 1
+        if after.suggested:
+            counters[OFFERED] += 1
+            for slug in dict.fromkeys(after.suggested):
+                counters[f"{ARTICLE_OFFERED}{slug}"] += 1
+        elif config.knowledge.suggest > 0 and not UNATTENDED_FLAGS.intersection(after.flags):
+            effects.append(_unsuggested_fact(after, at=at, day=day))
     added_tags = [t for t in after.tags if not robot and (before is None or t not in before.tags)]
     for tag in dict.fromkeys(added_tags):
         counters[f"tag#{tag}"] += 1
 
     old_state = sla.SlaState.from_dict(before.sla) if before is not None and before.sla else None
     new_state = sla.SlaState.from_dict(after.sla) if after.sla else None
+    if not robot:
+        counters.update(_self_service_and_complaints(before, after, old_state, new_state))
     if new_state is not None:
         for name in sla.CLOCK_NAMES:
             clock = new_state.clocks.get(name)
@@ -190,6 +223,62 @@ def ticket_figures(
     if counters:
         effects.append(Count(day, _with_team_counters(counters, after.team), ref))
     return effects
+
+
+def _unsuggested_fact(after: Ticket, *, at: datetime, day: str) -> RecordFact:
+    """A person's question that no article answered confidently: the report groups these
+    by the words their subjects share (the writing list for the knowledge base)."""
+    return RecordFact(
+        day,
+        UNSUGGESTED,
+        after.ref,
+        {
+            "ref": after.ref,
+            "team": after.team,
+            "subject": after.subject[:SUBJECT_KEPT],
+            "language": after.language,
+            "at": at.isoformat(),
+        },
+    )
+
+
+def _self_service_and_complaints(
+    before: Ticket | None,
+    after: Ticket,
+    old_state: sla.SlaState | None,
+    new_state: sla.SlaState | None,
+) -> Counter[str]:
+    """``self_served`` (and its article) when the customer has just solved ``after`` from a
+    suggested article; ``complaint`` when a complaint has just been made: the flag appears,
+    or the complaint clock (helpdesk.sla) starts a new run, so a complaint after an earlier
+    one was answered counts again and one while it runs does not."""
+    counters: Counter[str] = Counter()
+    # A new ticket may be born complained about: a complaint about a closed ticket opens a
+    # new one linked to it (helpdesk.services.complaints).
+    had = frozenset(before.flags) if before is not None else frozenset()
+    if SELF_SERVED in after.flags and SELF_SERVED not in had:
+        counters[SELF_SERVED] += 1
+        # The article is recorded on the ticket by the self-service page
+        # (helpdesk.services.self_service); a ticket without it still counts above.
+        article = getattr(after, "self_served_article", None)
+        if article:
+            counters[f"{ARTICLE_SOLVED}{article}"] += 1
+    started = _complaint_started(new_state)
+    if (COMPLAINT in after.flags and COMPLAINT not in had) or (
+        started is not None and started != _complaint_started(old_state)
+    ):
+        counters[COMPLAINT] += 1
+    return counters
+
+
+def _complaint_started(state: sla.SlaState | None) -> datetime | None:
+    """When the complaint clock's latest run started (None: the customer never complained)."""
+    if state is None:
+        return None
+    for name, clock in state.clocks.items():
+        if name == COMPLAINT:
+            return clock.started_at
+    return None
 
 
 def _target_fact(
