@@ -127,7 +127,7 @@ class Composition:
             repo=self.repository,
             config=self.config,
             store=self.mail_store,
-            secrets=ChannelSecrets(secret_parameter),
+            secrets=ChannelSecrets(secret_parameter, path=self.environment.channel_secrets_path),
         )
 
     @cached_property

@@ -147,9 +147,17 @@ class ChannelSecrets:
     """
 
     read: Callable[[str], bytes]
+    # The SSM path the function may read below (template ChannelSecretsPath): a secret kept
+    # elsewhere is named as the mistake it is, rather than met with AccessDenied.
+    path: str = "/"
     _known: dict[str, tuple[bytes, ...]] = field(default_factory=dict)
 
     def __call__(self, parameter: str) -> tuple[bytes, ...]:
+        if not parameter.startswith(self.path.rstrip("/") + "/"):
+            raise ChannelMisconfigured(
+                f"the channel secret {parameter} is not below {self.path}, the SSM path the"
+                " function may read (template parameter ChannelSecretsPath)"
+            )
         if parameter not in self._known:
             secrets = tuple(self.read(parameter).split())
             if not secrets or any(len(secret) < SECRET_MIN_BYTES for secret in secrets):
