@@ -400,3 +400,26 @@ def test_the_channel_over_its_hourly_limit_gets_429() -> None:
 def test_channels_are_configured_by_name_and_ssm_path() -> None:
     assert CONFIG.channel("chat") == ChannelSection(name="chat", secret="/helpdesk/channels/chat")
     assert CONFIG.channel("fax") is None
+
+
+def test_two_first_messages_of_a_conversation_at_once_make_one_ticket() -> None:
+    desk = Desk()
+    other = {**ANN, "id": "m-2", "text": "Also, my address changed."}
+    # The other message is taken in between this one's read and its commit.
+    desk.uow.meanwhile.append(lambda: desk.post(other))
+
+    answer = desk.post(ANN)
+
+    [ticket] = desk.uow.tickets.values()
+    assert answer["ref"] == ticket.ref
+    assert sorted(m.text for m in desk.uow.messages(ticket.ref)) == sorted(
+        [ANN["text"], other["text"]]
+    )
+
+
+def test_a_secret_kept_outside_the_readable_path_is_named_as_the_mistake() -> None:
+    secrets = ChannelSecrets(lambda _: SECRET, path="/helpdesk/channels")
+
+    assert secrets("/helpdesk/channels/chat") == (SECRET,)
+    with pytest.raises(ChannelMisconfigured, match="not below /helpdesk/channels"):
+        secrets("/helpdesk/channelsX/chat")
