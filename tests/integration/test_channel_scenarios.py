@@ -190,3 +190,19 @@ def test_a_contact_over_its_hourly_limit_gets_429_with_retry_after(stack: LocalS
     assert post(stack, json.dumps({**ANN, "id": "m-1"}).encode()).status == 200
     [ticket] = build_state(stack)["tickets"]
     assert len(ticket["messages"]) == 2
+
+
+def test_a_channel_ticket_lives_like_any_other_and_is_counted_under_its_channel(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state = played("channel_ticket_life.yaml", capsys)
+
+    [ticket] = state["tickets"]
+    assert (ticket["channel"], ticket["status"]) == ("chat", "closed")
+    assert ticket["sla"]["first_response_at"] is not None
+    # The agent's answer stays on the ticket: there is no address to mail it to.
+    assert [m["direction"] for m in ticket["messages"]] == ["in", "out"]
+    assert all("chat:+49307654321" not in mail["to"] for mail in state["outbox"])
+    [report, *_] = [mail for mail in state["outbox"] if mail["kind"] == "report"]
+    by_channel = report["text"].split("by channel:", 1)[1].split("by category:", 1)[0]
+    assert by_channel.split() == ["chat", "1", "####################"]
