@@ -62,6 +62,13 @@ def test_a_chat_conversation_is_one_ticket_of_the_channel_and_a_forger_is_refuse
     relays = [m for m in state["outbox"] if m["kind"] == "relay"]
     assert [m["to"] for m in relays] == [[ticket["assignee"]]]
     assert "charged twice" in relays[0]["text"]
+    # Her screenshot is kept with the ticket; no scan vouched for it, so the relay lists it
+    # and attaches nothing (as for a mail whose virus verdict is not PASS).
+    assert ticket["messages"][1]["attachments"] == [
+        {"filename": "invoice-1042.png", "content_type": "image/png", "size": 8}
+    ]
+    assert relays[0]["attachments"] == []
+    assert "The virus scan did not pass this mail: its files are not attached." in relays[0]["text"]
     reason = "does not match the body under the channel's secret"
     assert state["rejected"] == [
         {

@@ -543,6 +543,9 @@ class MessageDesk:
             text=message.text,
             subject=message.subject,
             attachments=attachments,
+            # Nothing scanned the channel's files (SES scans a mail's): the relay to the
+            # agent lists them, kept with the ticket, and attaches none (docs/SECURITY.md).
+            flags=("unscanned",) if attachments else (),
             channel=message.channel,
         )
 
