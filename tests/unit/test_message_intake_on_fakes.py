@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from fakes import MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork
 from helpdesk.config import ChannelSection, load_config
@@ -423,3 +424,54 @@ def test_a_secret_kept_outside_the_readable_path_is_named_as_the_mistake() -> No
     assert secrets("/helpdesk/channels/chat") == (SECRET,)
     with pytest.raises(ChannelMisconfigured, match="not below /helpdesk/channels"):
         secrets("/helpdesk/channelsX/chat")
+
+
+DEFAULT_CONFIG = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml").read_text()
+)
+
+
+def config_with(**sections: Any) -> str:
+    return yaml.safe_dump({**DEFAULT_CONFIG, **sections}, allow_unicode=True)
+
+
+@pytest.mark.parametrize(
+    ("sections", "problem"),
+    [
+        (
+            {"routing": [{"when": {"channel": "chta"}, "set": {"priority": "high"}}]},
+            "routing[0].when.channel: unknown channel 'chta' (known: chat, email, form)",
+        ),
+        (
+            {"channels": [{"name": "Chat Widget", "secret": "/helpdesk/channels/chat"}]},
+            "is not a channel name",
+        ),
+        ({"channels": [{"name": "form", "secret": "/helpdesk/channels/form"}]}, "the desk's own"),
+        (
+            {"channels": [{"name": "chat", "secret": "helpdesk/chat"}]},
+            "is not an SSM parameter path",
+        ),
+        (
+            {"channels": [{"name": "chat", "secret": "/a/b"}, {"name": "chat", "secret": "/a/c"}]},
+            "channel listed more than once: chat",
+        ),
+    ],
+)
+def test_a_channel_config_mistake_is_named(sections: dict[str, Any], problem: str) -> None:
+    from helpdesk.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as refused:
+        parse_config(config_with(**sections))
+    assert problem in str(refused.value)
+
+
+def test_a_rule_and_a_policy_may_name_a_configured_channel() -> None:
+    from helpdesk.config import parse_config
+
+    rule = {"when": {"channel": "chat"}, "set": {"tags": ["chat"]}}
+    policies = DEFAULT_CONFIG["sla_policies"]
+    chat_policy = {**policies[-1], "name": "chat", "when": {"channel": "chat"}}
+    config = parse_config(config_with(routing=[rule], sla_policies=[chat_policy, *policies]))
+
+    assert config.routing[0].when.channel == ("chat",)
+    assert config.sla_policies[0].when.channel == "chat"
