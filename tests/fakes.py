@@ -172,6 +172,12 @@ class FakeUnitOfWork:
 
     def claimed(self, claims: Iterable[Claim]) -> str | None:
         for claim in claims:
+            if claim.kind == "conversation":
+                # One pointer per conversation, moving on from the ticket it names.
+                ref = self.claims.get((claim.kind, claim.key, ""))
+                if ref is not None and ref != claim.qualifier:
+                    return ref
+                continue
             ref = self.claims.get((claim.kind, claim.key, claim.qualifier))
             if ref is not None:
                 return ref
@@ -212,7 +218,8 @@ class FakeUnitOfWork:
             (kind, dict(detail)) for kind, detail in change.history
         )
         for claim in change.claims:
-            self.claims[(claim.kind, claim.key, claim.qualifier)] = after.ref
+            qualifier = "" if claim.kind == "conversation" else claim.qualifier
+            self.claims[(claim.kind, claim.key, qualifier)] = after.ref
         if change.contact is not None:
             stored_contact = self.contacts.setdefault(change.contact.email.lower(), change.contact)
             if not stored_contact.timezone:  # as the adapter: a stored zone is kept

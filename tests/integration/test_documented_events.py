@@ -296,6 +296,39 @@ def test_a_form_post_with_a_base64_body_cookies_and_a_repeated_query_makes_a_tic
     }
 
 
+def test_a_signed_channel_post_with_a_base64_body_makes_a_ticket_of_the_channel(
+    stack: LocalStack,
+) -> None:
+    from helpdesk.services.message_intake import signed_headers
+    from helpdesk_local.stack import local_channel_secret
+
+    message = {
+        "id": "m-1",
+        "conversation": "c-1",
+        "from": {"email": "anna@example.com", "name": "Анна Шмидт"},
+        "text": "Где мой заказ?",
+    }
+    raw = json.dumps(message, ensure_ascii=False)
+    request = http_event("http_channel_post.json", body=raw)
+    request["headers"]["content-length"] = str(len(raw.encode()))
+    signed = signed_headers(
+        "chat", local_channel_secret("chat").encode(), raw.encode(), stack.clock.peek()
+    )
+    for name in ("x-helpdesk-timestamp", "x-helpdesk-signature"):
+        request["headers"][name] = signed[name]
+
+    status, body = answer_of(stack.invoke("message_intake", request))
+    stack.drain()
+
+    assert status == 200, body
+    [ticket] = build_state(stack)["tickets"]
+    assert (ticket["ref"], ticket["channel"], ticket["language"]) == (
+        json.loads(body)["ref"],
+        "chat",
+        "ru",
+    )
+
+
 def test_an_agent_patch_with_cognito_claims_passed_as_strings_changes_the_ticket(
     stack: LocalStack,
 ) -> None:

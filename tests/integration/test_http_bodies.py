@@ -12,8 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpdesk.services.message_intake import signed_headers
 from helpdesk.services.surveys import make_token
-from helpdesk_local.stack import LOCAL_SIGNING_KEY, HttpResponse, LocalStack
+from helpdesk_local.stack import (
+    LOCAL_SIGNING_KEY,
+    HttpResponse,
+    LocalStack,
+    local_channel_secret,
+)
 
 MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
 JSON = {"content-type": "application/json"}
@@ -51,10 +57,16 @@ class Routes:
             "survey": f"/survey/{self.survey_token}",
             "reply": f"/agent/tickets/{self.ref}/replies",
             "change": f"/agent/tickets/{self.ref}",
+            "channel": "/intake/messages",
         }[route]
         method = "PATCH" if route == "change" else "POST"
         if route in ("reply", "change"):
             headers = {**headers, "authorization": self.bearer}
+        if route == "channel":
+            # Signed as the chat channel signs, so that the body is what gets judged.
+            raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
+            secret = local_channel_secret("chat").encode()
+            headers = {**signed_headers("chat", secret, raw, self.stack.clock.peek()), **headers}
         return self.stack.http(
             method,
             path,
@@ -75,7 +87,7 @@ def detail(response: HttpResponse) -> dict[str, Any]:
     return answer
 
 
-@pytest.mark.parametrize("route", ["form", "reply", "change"])
+@pytest.mark.parametrize("route", ["form", "reply", "change", "channel"])
 @pytest.mark.parametrize("body", [NESTED_ARRAYS, NESTED_OBJECTS], ids=["arrays", "objects"])
 def test_deeply_nested_json_is_a_400_naming_the_body_and_the_depth(
     routes: Routes, route: str, body: str
@@ -94,7 +106,7 @@ def test_deeply_nested_json_is_a_400_naming_the_body_and_the_depth(
     assert routes.stack.invocation_errors[errors_before:] == []
 
 
-@pytest.mark.parametrize("route", ["form", "reply", "change"])
+@pytest.mark.parametrize("route", ["form", "reply", "change", "channel"])
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -139,7 +151,7 @@ ARBITRARY = st.one_of(
 )
 
 
-@pytest.mark.parametrize("route", ["form", "survey", "reply", "change"])
+@pytest.mark.parametrize("route", ["form", "survey", "reply", "change", "channel"])
 @settings(
     max_examples=60,
     deadline=None,

@@ -3,7 +3,7 @@
 moto does not enforce IAM: a function whose role lacks a permission passes every local test
 and is denied in AWS. Here the local stack records each request of each function, as IAM
 authorizes it (helpdesk_local.aws_calls: a transaction as its per-item actions, a Query on
-an index as the index ARN), while a tour of the desk runs: mail and form intake, routing, the
+an index as the index ARN), while a tour of the desk runs: mail, form and chat intake, routing, the
 agent's mail commands and API, a returning customer handed to another agent, SLA warnings
 and breaches, the survey mail, page and answer, and the daily report. The template is
 translated by the SAM translator (as CloudFormation would), each function's role policies
@@ -80,6 +80,27 @@ steps:
       score: 2
       effort: 4
       comment: The kettle arrived broken again.
+  # Carl by the chat widget (ticket 3): his photo is kept under attachments/ (PutObject),
+  # the channel's secret read from SSM; solved, then his next message in the conversation
+  # reopens it, which stops its survey and auto-close timers (DeleteItem).
+  - intake:
+      channel: chat
+      id: tour-1
+      conversation: tour-chat
+      from: {email: carl@example.com, name: Carl}
+      text: The kettle I bought in your shop leaks, photo attached.
+      attachments:
+        - {filename: leak.png, content_type: image/png, content: "iVBORw0KGgo="}
+  - reply:
+      ticket: 3
+      from: agent
+      text: "#status solved\\nA new kettle is on its way."
+  - intake:
+      channel: chat
+      id: tour-2
+      conversation: tour-chat
+      from: {email: carl@example.com, name: Carl}
+      text: The new one leaks too.
 """
 # Anna again, by mail, with a photo (the intake stores attachments under attachments/).
 LID_MAIL = (
@@ -358,8 +379,12 @@ def test_every_grant_is_used_by_some_call(tour: Tour) -> None:
     assert unused == [], "granted but never used:\n" + "\n".join(unused)
 
 
-# Object ARNs may end in a wildcard below a named prefix (inbound/*), nothing else may.
+# Object ARNs may end in a wildcard below a named prefix (inbound/*), and SSM parameter ARNs
+# below a named path (the channels' secrets, /helpdesk/channels/*); nothing else may.
 OBJECTS_BELOW_A_PREFIX = re.compile(r"arn:aws:s3:::[^/*]+/[A-Za-z0-9_-]+/\*")
+PARAMETERS_BELOW_A_PATH = re.compile(
+    r"arn:aws:ssm:[a-z0-9-]+:\d{12}:parameter(/[A-Za-z0-9_.-]+)+/\*"
+)
 
 
 def test_no_grant_uses_a_wildcard_on_data(tour: Tour) -> None:
@@ -369,7 +394,11 @@ def test_no_grant_uses_a_wildcard_on_data(tour: Tour) -> None:
         for g in grants
         if "*" in g.action
         or "?" in g.action
-        or ("*" in g.resource and not OBJECTS_BELOW_A_PREFIX.fullmatch(g.resource))
+        or (
+            "*" in g.resource
+            and not OBJECTS_BELOW_A_PREFIX.fullmatch(g.resource)
+            and not PARAMETERS_BELOW_A_PATH.fullmatch(g.resource)
+        )
     )
     assert broad == []
 

@@ -123,9 +123,14 @@ def wildcard_problems(actions: list[str], resources: list[str]) -> list[str]:
     for resource in resources:
         if resource.strip() == "*":
             problems.append("resource *")
-        # Object ARNs end in a wildcard below a named prefix (inbound/*), never the whole
+        # Object ARNs end in a wildcard below a named prefix (inbound/*), SSM parameter ARNs
+        # below the path a template parameter names (the channels' secrets), never the whole
         # bucket, table or service.
-        elif resource.endswith("*") and not re.search(r"\}/[A-Za-z0-9_-]+/\*$", resource):
+        elif (
+            resource.endswith("*")
+            and not re.search(r"\}/[A-Za-z0-9_-]+/\*$", resource)
+            and not re.search(r":parameter\$\{[A-Za-z]+\}/\*$", resource)
+        ):
             problems.append(f"resource {resource}")
         elif not names_in(resource):
             problems.append(f"resource {resource} names no template resource")

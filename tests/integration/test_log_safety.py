@@ -15,13 +15,20 @@ import pytest
 
 from helpdesk_local.cfn import load_template
 from helpdesk_local.scenario import Player, parse_scenario
-from helpdesk_local.stack import LOCAL_JWT_KEY, LOCAL_SIGNING_KEY, REPO_ROOT, LocalStack
+from helpdesk_local.stack import (
+    LOCAL_JWT_KEY,
+    LOCAL_SIGNING_KEY,
+    REPO_ROOT,
+    LocalStack,
+    local_channel_secret,
+)
 
 FORM_BODY = "ZEBRAPAYLOAD7731 my kettle never arrived"
 CUSTOMER_FOLLOW_UP = "OKAPIFOLLOWUP2208 the parcel number is 5512"
 AGENT_REPLY = "QUOKKAREPLY4410 a new kettle left today"
 SURVEY_COMMENT = "NARWHALCOMMENT9925 it arrived broken"
 SUBJECT = "Kettle order WOMBATSUBJECT3306"
+CHAT_TEXT = "IBEXCHATLINE5187 the lid is cracked"
 
 LIFE = f"""
 steps:
@@ -36,6 +43,8 @@ steps:
   - reply: {{ticket: 1, from: agent, text: "#status solved\\n{AGENT_REPLY}"}}
   - advance: 1h10m
   - survey: {{ticket: 1, score: 2, effort: 4, comment: {SURVEY_COMMENT}}}
+  - intake: {{channel: chat, id: log-1, conversation: log-c, text: {CHAT_TEXT},
+              from: {{email: carl@example.com, name: Carl}}}}
 """
 
 
@@ -71,14 +80,15 @@ def test_no_log_line_contains_a_message_body_or_a_signing_key(
     logs = capfd.readouterr()
     written = logs.out + logs.err
 
-    [ticket] = state["tickets"]
+    ticket = state["tickets"][0]
     assert ticket["survey"]["comment"] == SURVEY_COMMENT  # the whole life was played
     assert ticket["ref"] in written  # and the functions did log about it
-    for secret in (FORM_BODY, CUSTOMER_FOLLOW_UP, AGENT_REPLY, SURVEY_COMMENT, SUBJECT):
+    for secret in (FORM_BODY, CUSTOMER_FOLLOW_UP, AGENT_REPLY, SURVEY_COMMENT, SUBJECT, CHAT_TEXT):
         word = secret.split()[0] if secret != SUBJECT else secret.split()[-1]
         assert word not in written, f"a log line carries {word!r}"
     assert LOCAL_SIGNING_KEY not in written
     assert LOCAL_JWT_KEY not in written
+    assert local_channel_secret("chat") not in written
 
 
 def test_no_function_is_configured_to_log_its_whole_event() -> None:
@@ -100,4 +110,5 @@ def test_no_secret_is_written_into_the_template_or_the_config_file() -> None:
     for path in (REPO_ROOT / "template.yaml", REPO_ROOT / "infra" / "helpdesk.yaml"):
         text = path.read_text()
         assert LOCAL_SIGNING_KEY not in text and LOCAL_JWT_KEY not in text, path
+        assert local_channel_secret("chat") not in text, path
         assert "AKIA" not in text and "PRIVATE KEY" not in text, path

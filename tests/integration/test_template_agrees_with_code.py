@@ -14,6 +14,7 @@ FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
 EXPECTED_FUNCTIONS = {
     "email_intake",
     "form_intake",
+    "message_intake",
     "acknowledge",
     "route",
     "sla_check",

@@ -1,5 +1,5 @@
-"""Scenario files (docs/SCENARIOS.md): emails, forms, replies, clock advances and survey
-clicks, played against a fresh local stack; the final state is printed as JSON.
+"""Scenario files (docs/SCENARIOS.md): emails, forms, channel messages, replies, clock
+advances and survey clicks, played against a fresh local stack; the final state is printed as JSON.
 
 A broken scenario file is reported as ``file:line: key.path: reason`` and nothing runs.
 """
@@ -70,7 +70,16 @@ class SurveyStep:
     effort: int | None = None
 
 
-Step = EmailStep | FormStep | ReplyStep | AdvanceStep | SurveyStep
+@dataclass(frozen=True)
+class IntakeStep:
+    """A configured channel's message, POSTed to /intake/messages signed with the channel's
+    secret (``secret``: another one, to show that a wrong credential is refused)."""
+
+    fields: dict[str, Any]
+    secret: str | None = None
+
+
+Step = EmailStep | FormStep | ReplyStep | AdvanceStep | SurveyStep | IntakeStep
 
 
 @dataclass(frozen=True)
@@ -231,7 +240,7 @@ def _faults(reader: _Reader, node: yaml.Node) -> Faults:
 def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
     path = f"steps[{index}]"
     items = reader.mapping(node, path)
-    kinds = {"email", "form", "reply", "advance", "survey"}
+    kinds = {"email", "form", "reply", "advance", "survey", "intake"}
     if len(items) != 1 or next(iter(items)) not in kinds:
         raise reader.fail(node, path, f"a step is exactly one of: {', '.join(sorted(kinds))}")
     kind, (_, body) = next(iter(items.items()))
@@ -257,6 +266,15 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
             raise reader.fail(file_node, f"{path}.file", f"file not found: {mail_path}") from None
     if kind == "form":
         return FormStep({key: reader.value(value) for key, (_, value) in fields.items()})
+    if kind == "intake":
+        if "channel" not in fields:
+            raise reader.fail(body, f"{path}.channel", "is required (the channel that posts)")
+        reader.text(fields["channel"][1], f"{path}.channel")
+        secret = reader.text(fields["secret"][1], f"{path}.secret") if "secret" in fields else None
+        return IntakeStep(
+            {key: reader.value(value) for key, (_, value) in fields.items() if key != "secret"},
+            secret=secret,
+        )
     if kind == "reply":
         reader.only(fields, {"ticket", "from", "text", "headers", "subject", "attachments"}, path)
         for required in ("ticket", "from", "text"):
@@ -389,8 +407,12 @@ class Player:
             stack.deliver_email(step.raw)
             stack.drain()
             return None
-        if isinstance(step, FormStep):
-            response = stack.post_form(step.fields)
+        if isinstance(step, FormStep | IntakeStep):
+            response = (
+                stack.post_form(step.fields)
+                if isinstance(step, FormStep)
+                else stack.post_message(step.fields, secret=step.secret)
+            )
             if response.status >= 400:
                 try:
                     body = response.json()

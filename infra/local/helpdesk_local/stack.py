@@ -67,6 +67,15 @@ BASE_ENVIRONMENT = {
 # stacks read theirs from SSM / the identity provider; this value is public on purpose.
 LOCAL_SIGNING_KEY = "helpdesk-local-development-signing-key-not-a-secret"
 LOCAL_JWT_KEY = "helpdesk-local-development-jwt-key-not-a-secret"
+
+
+def local_channel_secret(channel: str) -> str:
+    """The development secret of a configured channel on the local stack (public on purpose,
+    like the signing key): the stack puts it in the channel's SSM parameter, and local
+    clients (scenarios, examples/forward_chat.py) sign with it."""
+    return f"helpdesk-local-channel-secret-{channel}-not-a-secret"
+
+
 # The local stack's values of the template parameters that have no default (a deployed
 # stack must be given real ones; template.yaml says why).
 LOCAL_PARAMETERS = {
@@ -512,6 +521,19 @@ class LocalStack:
             self.ssm.put_parameter(
                 Name=signing_parameter, Value=LOCAL_SIGNING_KEY, Type="SecureString"
             )
+        # Each configured channel's secret, where a deployment keeps it (docs/CHANNELS.md).
+        for channel in self._channels():
+            self.ssm.put_parameter(
+                Name=channel.secret, Value=local_channel_secret(channel.name), Type="SecureString"
+            )
+
+    def _channels(self) -> tuple[Any, ...]:
+        from helpdesk.config import ConfigError, load_config
+
+        try:
+            return load_config(self.config_path).channels
+        except ConfigError:
+            return ()  # a broken config fails where it always has, in the functions
 
     def _create_table(self, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
         props = resolver.resolve(props)
@@ -1300,6 +1322,29 @@ class LocalStack:
             path,
             body=json.dumps(dict(fields)),
             headers={"content-type": "application/json"},
+        )
+
+    def post_message(
+        self,
+        message: Mapping[str, Any],
+        *,
+        channel: str | None = None,
+        secret: str | None = None,
+        source_ip: str = "203.0.113.9",
+    ) -> HttpResponse:
+        """POST a channel's message to /intake/messages as the channel does: the JSON body
+        signed at the stack's clock with the channel's local secret (or ``secret``)."""
+        from helpdesk.services.message_intake import signed_headers
+
+        name = channel or str(message.get("channel") or "")
+        body = json.dumps(dict(message), ensure_ascii=False).encode("utf-8")
+        key = (secret or local_channel_secret(name)).encode("utf-8")
+        return self.http(
+            "POST",
+            "/intake/messages",
+            body=body,
+            headers=signed_headers(name, key, body, self.clock.peek()),
+            source_ip=source_ip,
         )
 
     # ------------------------------------------------------------------ time

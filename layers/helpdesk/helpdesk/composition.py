@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from helpdesk.services.agent_api import AgentDesk
     from helpdesk.services.email_intake import EmailIntake
     from helpdesk.services.form_intake import FormDesk
+    from helpdesk.services.message_intake import MessageDesk
     from helpdesk.services.reports import ReportDesk
     from helpdesk.services.routing import Router
     from helpdesk.services.sla_sweep import SlaSweep
@@ -113,6 +114,21 @@ class Composition:
         from helpdesk.services.form_intake import FormDesk
 
         return FormDesk(uow=self.repository, repo=self.repository, config=self.config)
+
+    @cached_property
+    def message_desk(self) -> MessageDesk:
+        """The channels' route; each channel's secret is read from SSM the first time a
+        request names the channel, then kept for the container's life."""
+        from helpdesk.aws.ssm import secret_parameter
+        from helpdesk.services.message_intake import ChannelSecrets, MessageDesk
+
+        return MessageDesk(
+            uow=self.repository,
+            repo=self.repository,
+            config=self.config,
+            store=self.mail_store,
+            secrets=ChannelSecrets(secret_parameter, path=self.environment.channel_secrets_path),
+        )
 
     @cached_property
     def agent_desk(self) -> AgentDesk:

@@ -58,6 +58,7 @@ __all__ = [
     "Agent",
     "CalendarConfig",
     "Channel",
+    "ChannelSection",
     "Config",
     "ConfigError",
     "ConfigProblem",
@@ -87,7 +88,10 @@ __all__ = [
 
 Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITY_ORDER: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
-Channel = Literal["email", "form"]
+# A ticket's channel in a `when`: "email", "form" or a configured channel's name (the
+# cross-section checks refuse any other, so a typo never makes a rule that cannot match).
+Channel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+BUILT_IN_CHANNELS: tuple[str, ...] = ("email", "form")
 # The topics the web form offers (each has its words in [form_page.categories] of every
 # language's words.toml); `form.topics` maps them to categories.
 FormTopic = Literal["general", "billing", "shipping", "technical"]
@@ -562,6 +566,13 @@ class Limits(_Section):
     form_body_max_bytes: Count = 65_536
     form_per_address_per_hour: Count = 5
     form_per_ip_per_hour: Count = 20
+    # POST /intake/messages (docs/CHANNELS.md): the whole request, a message's text, the
+    # messages of one channel (its credential: a chat vendor posts for all its customers)
+    # and of one contact of a channel, per hour.
+    channel_body_max_bytes: Count = 262_144
+    channel_message_max_chars: Count = 20_000
+    channel_messages_per_hour: Count = 2_000
+    channel_per_contact_per_hour: Count = 60
     outbound_per_recipient_per_hour: Count = 20
     outbound_per_ticket_per_hour: Count = 10
     # Bytes of a customer's attachments mailed along with their message to the agent, all
@@ -587,6 +598,46 @@ class Limits(_Section):
                 "acknowledgements_per_sender_per_hour (a domain holds every one of its senders)"
             )
         return self
+
+
+# A configured channel's name: it becomes a ticket's `channel`, a report's row and a part of
+# table keys, so lower-case letters, digits and dashes, and never a name the desk uses itself.
+_CHANNEL_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+RESERVED_CHANNELS = frozenset({"email", "form", "portal"})
+# An SSM parameter name with its path (AWS Systems Manager User Guide, "Working with
+# parameter hierarchies"; name rules in "Creating Systems Manager parameters": letters,
+# digits and . - _ /, at most 2048 characters with the path).
+_SSM_PARAMETER = re.compile(r"/[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*")
+
+
+def _channel_name(value: str) -> str:
+    name = value.strip()
+    if not _CHANNEL_NAME.fullmatch(name):
+        raise ValueError(
+            f"{value!r} is not a channel name: 1 to 32 lower-case letters, digits and dashes,"
+            " starting with a letter (e.g. chat)"
+        )
+    if name in RESERVED_CHANNELS:
+        raise ValueError(f"{name!r} is the desk's own channel: give the channel another name")
+    return name
+
+
+def _ssm_parameter(value: str) -> str:
+    name = value.strip()
+    if len(name) > 2048 or not _SSM_PARAMETER.fullmatch(name):
+        raise ValueError(
+            f"{value!r} is not an SSM parameter path: write it like /helpdesk/channels/chat"
+        )
+    return name
+
+
+class ChannelSection(_Section):
+    """A system that posts customers' messages to POST /intake/messages (a chat widget, a
+    phone system, a messenger bridge): its name and the SSM SecureString parameter holding
+    the secret its requests are signed with (docs/CHANNELS.md)."""
+
+    name: Annotated[str, AfterValidator(_channel_name)]
+    secret: Annotated[str, AfterValidator(_ssm_parameter)]
 
 
 class Reports(_Section):
@@ -661,6 +712,19 @@ class Config(_Section):
     robots: Robots = Robots()
     agent_api: AgentApi = AgentApi()
     knowledge: Knowledge = Knowledge()
+    channels: tuple[ChannelSection, ...] = ()
+
+    @field_validator("channels")
+    @classmethod
+    def _channels_are_unique(
+        cls, channels: tuple[ChannelSection, ...]
+    ) -> tuple[ChannelSection, ...]:
+        _require_unique([channel.name for channel in channels], "channel")
+        return channels
+
+    def channel(self, name: str) -> ChannelSection | None:
+        """The configured channel called ``name``, or None."""
+        return next((channel for channel in self.channels if channel.name == name), None)
 
     @model_validator(mode="after")
     def _references_hold(self) -> Config:
@@ -769,6 +833,7 @@ class _Sections:
     agents: Sequence[tuple[int, Agent]]
     routing: Sequence[tuple[int, RoutingRule]]
     default_team: str | None
+    channel_names: frozenset[str] | None = None
 
     @classmethod
     def of_config(cls, config: Config) -> _Sections:
@@ -785,6 +850,8 @@ class _Sections:
             agents=list(enumerate(config.agents)),
             routing=list(enumerate(config.routing)),
             default_team=config.default_team,
+            channel_names=frozenset(BUILT_IN_CHANNELS)
+            | frozenset(channel.name for channel in config.channels),
         )
 
     @classmethod
@@ -812,6 +879,7 @@ class _Sections:
             agents=_valid_entries(Agent, data.get("agents"))[0],
             routing=_valid_entries(RoutingRule, data.get("routing"))[0],
             default_team=default_team if isinstance(default_team, str) else None,
+            channel_names=_raw_channel_names(data.get("channels")),
         )
 
 
@@ -834,6 +902,13 @@ def _valid_entries(model: type[_M], raw: object) -> tuple[list[tuple[int, _M]], 
         if (entry := _valid_or_none(model, item)) is not None
     ]
     return valid, len(raw)
+
+
+def _raw_channel_names(raw: object) -> frozenset[str] | None:
+    if raw is None:
+        return frozenset(BUILT_IN_CHANNELS)
+    names = _raw_names(raw)
+    return None if names is None else frozenset(BUILT_IN_CHANNELS) | names
 
 
 def _raw_names(raw: object) -> frozenset[str] | None:
@@ -952,6 +1027,18 @@ def _policy_problems(sections: _Sections) -> list[tuple[Loc, str]]:
                     f"unknown team {policy.escalate_to!r} (known: {_known(teams)})",
                 )
             )
+        channels = sections.channel_names
+        if (
+            channels is not None
+            and policy.when.channel is not None
+            and policy.when.channel not in channels
+        ):
+            problems.append(
+                (
+                    (*here, "when", "channel"),
+                    f"unknown channel {policy.when.channel!r} (known: {_known(channels)})",
+                )
+            )
         tiers = sections.tier_names
         if tiers is not None and policy.when.tier is not None and policy.when.tier not in tiers:
             problems.append(
@@ -1006,6 +1093,12 @@ def _routing_problems(sections: _Sections) -> list[tuple[Loc, str]]:
                 (loc, f"unknown tier {tier!r} (known: {_known(tiers)})")
                 for loc, tier in _listed((*here, "when", "tier"), rule.when.tier)
                 if tier not in tiers
+            ]
+        if sections.channel_names is not None:
+            problems += [
+                (loc, f"unknown channel {channel!r} (known: {_known(sections.channel_names)})")
+                for loc, channel in _listed((*here, "when", "channel"), rule.when.channel)
+                if channel not in sections.channel_names
             ]
         if languages is not None:
             # Detection only ever answers with a served language, so such a rule never fires.

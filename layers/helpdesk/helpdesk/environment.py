@@ -50,6 +50,8 @@ class Environment:
     public_url: str = _variable("PUBLIC_URL")
     # The knowledge bundle (helpdesk.knowledge): saved replies and articles.
     knowledge_path: str = _variable("HELPDESK_KNOWLEDGE")
+    # The SSM path below which the channels' secrets are (template ChannelSecretsPath).
+    channel_secrets_path: str = _variable("CHANNEL_SECRETS_PATH")
 
     @classmethod
     def from_os(cls, environ: Mapping[str, str] | None = None) -> Environment:

@@ -56,6 +56,17 @@ class UnsupportedMediaType(InvalidInput):
     """The input comes in a format the route does not take (its Content-Type)."""
 
 
+class Unauthenticated(InvalidInput):
+    """The request does not prove who sent it (a channel's signature missing, stale or
+    wrong): nothing is read further and nothing is stored. ``field`` names the header at
+    fault, ``reason`` says why; ``scheme`` is the authentication scheme the answer's
+    challenge names (RFC 9110 section 11.6.1)."""
+
+    def __init__(self, field: str, reason: str, *, scheme: str) -> None:
+        super().__init__(field, reason)
+        self.scheme = scheme
+
+
 class RateLimited(HelpdeskError):
     """Too many requests from one address or client in the current window."""
 

@@ -4,7 +4,7 @@ headers and bodies, for the web form, the survey page and the agents' API.
 Services raise domain errors (helpdesk.errors) and return domain results; the routes'
 handlers hand both to the functions here. JSON errors carry ``{"detail", "field",
 "reason"}`` for bad input and ``{"detail"}`` otherwise; the survey answers with pages.
-Status codes follow RFC 9110 §15 (400, 403, 404, 409, 413, 415, 422) and RFC 6585 §4 (429
+Status codes follow RFC 9110 §15 (400, 401, 403, 404, 409, 413, 415, 422) and RFC 6585 §4 (429
 with Retry-After).
 """
 
@@ -27,6 +27,7 @@ from helpdesk.errors import (
     RateLimited,
     StateConflict,
     TooLarge,
+    Unauthenticated,
     UnsupportedMediaType,
 )
 
@@ -39,6 +40,7 @@ HTML = "text/html; charset=utf-8"
 
 # The first class an error is an instance of decides its status (subclasses first).
 STATUS_OF_ERROR: tuple[tuple[type[HelpdeskError], int], ...] = (
+    (Unauthenticated, 401),
     (MalformedInput, 400),
     (TooLarge, 413),
     (UnsupportedMediaType, 415),
@@ -91,6 +93,9 @@ def error_response(
     headers: dict[str, str] = {}
     if isinstance(error, InvalidInput):
         body = {"detail": str(error), "field": error.field, "reason": error.reason}
+        if isinstance(error, Unauthenticated):
+            # A 401 carries a challenge naming the scheme (RFC 9110 section 15.5.2).
+            headers = {"WWW-Authenticate": f'{error.scheme} realm="helpdesk"'}
     elif isinstance(error, RateLimited):
         body = {"detail": f"{error}; try again later"}
         headers = {"Retry-After": str(error.retry_after_seconds)}

@@ -49,7 +49,7 @@ class NoCapacity(Conflict):
     """The agent's last slot went to another ticket meanwhile."""
 
 
-ClaimKind = Literal["delivery", "message", "submission"]
+ClaimKind = Literal["delivery", "message", "submission", "channel_message", "conversation"]
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,12 @@ class Claim:
 
     ``delivery``: a stored mail without a Message-ID (its S3 key); ``message``: a
     Message-ID from a sender (``qualifier``), which also lets replies naming the ID find
-    the ticket; ``submission``: a form submission id. (An event that routed a ticket is
-    recorded on the ticket itself: ``Ticket.routed_by``.)
+    the ticket; ``submission``: a form submission id; ``channel_message``: a channel's
+    message id (``key`` is ``<channel>#<id>``). ``conversation``: a channel's conversation
+    (``<channel>#<conversation>``) pointing at its ticket, which moves on from ``qualifier``
+    (the ticket it pointed at, "" for none) to the committed ticket: made before when it
+    points at any other ticket by then. (An event that routed a ticket is recorded on the
+    ticket itself: ``Ticket.routed_by``.)
     """
 
     kind: ClaimKind

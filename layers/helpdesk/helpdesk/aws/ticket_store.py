@@ -13,6 +13,8 @@ Every key a commit writes is made here (docs/ARCHITECTURE.md keeps the access pa
 | delivery | ``RAW#<key>`` | ``RAW`` |
 | Message-ID: thread pointer (first ticket) and each sender's claim | ``MSGID#<id>`` | ``MSGID`` |
 | form submission | ``FORM#<id>`` | ``FORM`` |
+| a channel's message | ``CHANMSG#<channel>#<id>`` | ``CHANMSG`` |
+| a channel's conversation: its ticket | ``CONV#<channel>#<conversation>`` | ``CONV`` |
 | contact | ``CONTACT#<email>`` | ``META`` |
 | agent's load / holding | ``AGENT#<email>`` | ``LOAD`` / ``TICKET#<ref>`` |
 | report counters | ``STATS#<day>`` | ``C#<shard>`` (one attribute per counter) |
@@ -93,6 +95,10 @@ def claim_key(claim: Claim) -> tuple[str, str]:
         return f"RAW#{claim.key}", "RAW"
     if claim.kind == "message":
         return f"MSGID#{claim.key}", "MSGID"
+    if claim.kind == "channel_message":
+        return f"CHANMSG#{claim.key}", "CHANMSG"
+    if claim.kind == "conversation":
+        return f"CONV#{claim.key}", "CONV"
     return f"FORM#{claim.key}", "FORM"
 
 
@@ -128,8 +134,10 @@ class DynamoTicketStore(DynamoRepository):
     def claimed(self, claims: Iterable[Claim]) -> str | None:
         for claim in claims:
             item = self.get_item(*claim_key(claim))
-            if item and item.get(claim_attribute(claim)):
-                return str(item[claim_attribute(claim)])
+            ref = str(item.get(claim_attribute(claim)) or "") if item else ""
+            # A conversation moving on from the ticket it names is not made by that ticket.
+            if ref and not (claim.kind == "conversation" and ref == claim.qualifier):
+                return ref
         return None
 
     # ------------------------------------------------------------------ the commit
@@ -168,13 +176,19 @@ class DynamoTicketStore(DynamoRepository):
                 continue
             pk, sk = claim_key(claim)
             attributes: dict[str, Any] = {"ref": after.ref, "at": change.at.isoformat()}
-            add(
-                "claim",
-                {
-                    "put": {"PK": pk, "SK": sk, **attributes},
-                    "condition": "attribute_not_exists(PK)",
-                },
-            )
+            claim_put: Operation = {
+                "put": {"PK": pk, "SK": sk, **attributes},
+                "condition": "attribute_not_exists(PK)",
+            }
+            if claim.kind == "conversation" and claim.qualifier:
+                # The conversation moves on from its closed ticket: only if it still points
+                # there (two messages at once must not open two tickets).
+                claim_put |= {
+                    "condition": "#ref = :previous",
+                    "names": {"#ref": "ref"},
+                    "values": {":previous": claim.qualifier},
+                }
+            add("claim", claim_put)
         for message in change.messages:
             add("message", {"put": message_item(message)})
         for kind, due in derived.timers.items():

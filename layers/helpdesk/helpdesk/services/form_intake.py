@@ -336,16 +336,23 @@ class FormDesk:
         return take_in_form(submission, uow=self.uow, config=self.config, now=now)
 
     def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:
-        """One more hit on an hourly counter of ``scope``; :class:`RateLimited` once over.
+        limit_per_hour(self.repo, scope, limit, what, now)
 
-        Counters are keyed by the hour, so an old one is never read again; its TTL
-        (``expires_at``, the table's TTL attribute) lets DynamoDB delete it an hour later.
-        """
-        from helpdesk.errors import RateLimited
 
-        window_start = now.replace(minute=0, second=0, microsecond=0)
-        window_end = int(window_start.timestamp()) + 3600
-        if not self.repo.count_in_window(
-            scope, window_start.strftime("%Y%m%d%H"), limit=limit, expires_at=window_end + 3600
-        ):
-            raise RateLimited(what, max(1, window_end - int(now.timestamp())))
+def limit_per_hour(
+    repo: DynamoRepository, scope: str, limit: int, what: str, now: datetime
+) -> None:
+    """One more hit on an hourly counter of ``scope``; :class:`RateLimited` once over (the
+    form's and the channels' limits).
+
+    Counters are keyed by the hour, so an old one is never read again; its TTL
+    (``expires_at``, the table's TTL attribute) lets DynamoDB delete it an hour later.
+    """
+    from helpdesk.errors import RateLimited
+
+    window_start = now.replace(minute=0, second=0, microsecond=0)
+    window_end = int(window_start.timestamp()) + 3600
+    if not repo.count_in_window(
+        scope, window_start.strftime("%Y%m%d%H"), limit=limit, expires_at=window_end + 3600
+    ):
+        raise RateLimited(what, max(1, window_end - int(now.timestamp())))

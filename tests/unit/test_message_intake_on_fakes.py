@@ -1,0 +1,477 @@
+"""A channel's messages (POST /intake/messages, services/message_intake.py) on the fakes:
+the signature decides before anything is read, a message opens or joins its conversation's
+ticket, the same message id changes nothing, and the limits answer 429."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fakes import MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork
+from helpdesk.config import ChannelSection, load_config
+from helpdesk.errors import (
+    InvalidInput,
+    MalformedInput,
+    RateLimited,
+    TooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+from helpdesk.events import CustomerReplied, StatusChanged, TicketOpened
+from helpdesk.http import error_response
+from helpdesk.services.message_intake import (
+    ChannelMisconfigured,
+    ChannelSecrets,
+    MessageDesk,
+    sign,
+    signed_headers,
+)
+from helpdesk.unit_of_work import Claim
+
+CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
+NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
+SECRET = b"unit-test-chat-secret-of-32-bytes-or-more"
+ANN = {
+    "id": "m-1",
+    "conversation": "c-1",
+    "from": {"email": "Ann@Example.com", "name": "Ann"},
+    "text": "Hello, my invoice shows the wrong amount.",
+}
+
+
+class Desk:
+    def __init__(self, config: Any = CONFIG, secret: bytes = SECRET) -> None:
+        self.uow = FakeUnitOfWork(config)
+        self.records = FakeRecords(self.uow)
+        self.store = FakeMailStore()
+        self.reads: list[str] = []
+
+        def read(parameter: str) -> bytes:
+            self.reads.append(parameter)
+            return secret
+
+        self.desk = MessageDesk(
+            uow=self.uow,
+            repo=self.records,  # type: ignore[arg-type]
+            config=config,
+            store=self.store,
+            secrets=ChannelSecrets(read),
+        )
+
+    def post(
+        self,
+        message: dict[str, Any],
+        *,
+        at: Any = NOW,
+        headers: dict[str, str] | None = None,
+        secret: bytes = SECRET,
+        channel: str = "chat",
+    ) -> dict[str, Any]:
+        body = json.dumps(message).encode()
+        sent = headers if headers is not None else signed_headers(channel, secret, body, at)
+        return self.desk.post(body=body.decode(), is_base64_encoded=False, headers=sent, now=at)
+
+
+def test_a_first_message_opens_a_ticket_of_the_channel_with_the_usual_acknowledgement() -> None:
+    desk = Desk()
+
+    answer = desk.post(ANN)
+
+    ticket = desk.uow.tickets[answer["ref"]]
+    assert (ticket.channel, ticket.contact_email, ticket.contact_name) == (
+        "chat",
+        "ann@example.com",
+        "Ann",
+    )
+    assert ticket.subject == "Hello, my invoice shows the wrong amount."
+    # The routing rule for "invoice" applies as to mail and form: the same triage.
+    assert (ticket.team, ticket.category) == ("billing", "billing")
+    [message] = desk.uow.messages(ticket.ref)
+    assert (message.channel, message.author, message.text) == (
+        "chat",
+        "ann@example.com",
+        ANN["text"],
+    )
+    [opened] = desk.uow.events()
+    assert isinstance(opened, TicketOpened)
+    assert opened.notify is True  # the acknowledgement goes to her address
+    assert answer["promised_by"] == "2026-11-23T12:55:00+00:00"
+    assert answer["by_email"] is True
+    assert answer["promise"] == (
+        f"Thank you. Your request is filed under {ticket.ref}; a member of our team will"
+        " answer you by Monday, 23 November 2026, 13:55 Berlin time."
+    )
+    assert desk.reads == ["/helpdesk/channels/chat"]
+
+
+def test_a_message_in_the_same_conversation_joins_the_ticket_and_reaches_its_agent() -> None:
+    desk = Desk()
+    first = desk.post(ANN)
+
+    again = desk.post(
+        {**ANN, "id": "m-2", "text": "It is invoice 1042."}, at=NOW + timedelta(minutes=3)
+    )
+
+    assert again["ref"] == first["ref"]
+    assert len(desk.uow.tickets) == 1
+    assert [m.text for m in desk.uow.messages(first["ref"])] == [ANN["text"], "It is invoice 1042."]
+    replied = desk.uow.events()[-1]
+    assert isinstance(replied, CustomerReplied)
+    assert (replied.sender, replied.text) == ("ann@example.com", "It is invoice 1042.")
+    # The secret was read once for the container, not once per request.
+    assert desk.reads == ["/helpdesk/channels/chat"]
+
+
+def test_the_same_message_id_twice_changes_nothing_and_answers_the_same() -> None:
+    desk = Desk()
+    first = desk.post(ANN)
+    commits = desk.uow.commits
+
+    again = desk.post(ANN, at=NOW + timedelta(seconds=20))
+
+    assert again == first
+    assert desk.uow.commits == commits
+    assert len(desk.uow.messages(first["ref"])) == 1
+    assert desk.uow.bus.kinds() == ["TicketOpened"]
+
+
+def test_a_message_on_a_solved_ticket_reopens_it_like_a_mail_reply() -> None:
+    desk = Desk()
+    ref = desk.post(ANN)["ref"]
+    desk.uow.tickets[ref] = replace(desk.uow.tickets[ref], status="solved", solved_at=NOW)
+
+    answer = desk.post({**ANN, "id": "m-2", "text": "Still wrong."}, at=NOW + timedelta(hours=1))
+
+    assert (answer["ref"], answer["status"]) == (ref, "open")
+    changed = [e for e in desk.uow.events() if isinstance(e, StatusChanged)]
+    assert [(e.previous_status, e.status) for e in changed] == [("solved", "open")]
+
+
+def test_a_conversation_whose_ticket_is_closed_goes_on_in_a_new_linked_ticket() -> None:
+    desk = Desk()
+    old = desk.post(ANN)["ref"]
+    desk.uow.tickets[old] = replace(desk.uow.tickets[old], status="closed", closed_at=NOW)
+
+    later = NOW + timedelta(days=9)
+    new = desk.post({**ANN, "id": "m-9", "text": "A new question."}, at=later)["ref"]
+    then = desk.post({**ANN, "id": "m-10", "text": "And more."}, at=later)["ref"]
+
+    assert new != old
+    assert then == new
+    assert desk.uow.tickets[new].linked_to == old
+    assert [m.text for m in desk.uow.messages(old)] == [ANN["text"]]
+
+
+def test_a_contact_without_address_gets_the_reference_and_promise_in_the_answer() -> None:
+    desk = Desk()
+
+    answer = desk.post(
+        {
+            "id": "call-7",
+            "conversation": "call-7",
+            "from": {"phone": "+49 (30) 123-4567", "name": "Bert"},
+            "text": "Мой роутер не работает с утра.",
+            "timezone": "Asia/Shanghai",
+        }
+    )
+
+    ticket = desk.uow.tickets[answer["ref"]]
+    assert ticket.contact_email == "chat:+49301234567"
+    assert ticket.language == "ru"  # detected, as for mail
+    [opened] = desk.uow.events()
+    assert isinstance(opened, TicketOpened) and opened.notify is False
+    assert answer["by_email"] is False
+    # In her language and her zone (Shanghai is UTC+8: 12:55 UTC is 20:55 there).
+    assert answer["promise"].startswith(
+        f"Спасибо. Ваше обращение зарегистрировано под номером {ticket.ref}."
+    )
+    assert "20:55" in answer["promise"]
+    assert answer["promised_by"] == "2026-11-23T12:55:00+00:00"
+
+
+def test_files_are_kept_with_the_message() -> None:
+    desk = Desk()
+    photo = base64.b64encode(b"\x89PNG fake").decode()
+
+    answer = desk.post({**ANN, "attachments": [{"filename": "../router.png", "content": photo}]})
+
+    [message] = desk.uow.messages(answer["ref"])
+    [file] = message.attachments
+    assert (file.filename, file.content_type, file.size) == (".._router.png", "image/png", 9)
+    assert file.key is not None and desk.store.objects[file.key] == b"\x89PNG fake"
+    assert file.key.startswith("attachments/chan-")
+
+
+@pytest.mark.parametrize(
+    ("headers", "field", "reason"),
+    [
+        ({}, "x-helpdesk-channel", "is required"),
+        ({"x-helpdesk-channel": "fax"}, "x-helpdesk-channel", "is not a channel"),
+        ({"x-helpdesk-channel": "chat"}, "x-helpdesk-timestamp", "is required"),
+        (
+            {"x-helpdesk-channel": "chat", "x-helpdesk-timestamp": "yesterday"},
+            "x-helpdesk-timestamp",
+            "Unix seconds",
+        ),
+        (
+            {"x-helpdesk-channel": "chat", "x-helpdesk-timestamp": str(int(NOW.timestamp()))},
+            "x-helpdesk-signature",
+            "is required",
+        ),
+    ],
+)
+def test_a_request_missing_its_proof_is_refused_naming_the_header(
+    headers: dict[str, str], field: str, reason: str
+) -> None:
+    desk = Desk()
+
+    with pytest.raises(Unauthenticated) as refused:
+        desk.post(ANN, headers={"content-type": "application/json", **headers})
+
+    assert refused.value.field == field and reason in refused.value.reason
+    assert desk.uow.tickets == {} and desk.records.windows == {}
+
+
+def test_a_wrong_secret_is_refused_with_401_and_a_challenge_and_nothing_stored() -> None:
+    desk = Desk()
+
+    with pytest.raises(Unauthenticated) as refused:
+        desk.post(ANN, secret=b"a-guess-of-the-chat-secret-that-is-long-enough")
+
+    response = error_response(refused.value)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Helpdesk-HMAC-SHA256 realm="helpdesk"'
+    assert json.loads(str(response.body))["field"] == "x-helpdesk-signature"
+    assert desk.uow.tickets == {} and desk.records.windows == {}
+
+
+def test_a_signed_body_changed_on_the_way_is_refused() -> None:
+    desk = Desk()
+    body = json.dumps(ANN).encode()
+    headers = signed_headers("chat", SECRET, body, NOW)
+    changed = body.replace(b"wrong amount", b"right amount")
+
+    with pytest.raises(Unauthenticated):
+        desk.desk.post(body=changed.decode(), is_base64_encoded=False, headers=headers, now=NOW)
+
+
+def test_a_request_signed_more_than_five_minutes_away_is_refused_as_a_replay() -> None:
+    desk = Desk()
+    body = json.dumps(ANN).encode()
+    headers = signed_headers("chat", SECRET, body, NOW - timedelta(minutes=5, seconds=1))
+
+    with pytest.raises(Unauthenticated) as refused:
+        desk.desk.post(body=body.decode(), is_base64_encoded=False, headers=headers, now=NOW)
+    assert refused.value.field == "x-helpdesk-timestamp"
+
+    inside = signed_headers("chat", SECRET, body, NOW - timedelta(minutes=4, seconds=59))
+    assert desk.desk.post(body=body.decode(), is_base64_encoded=False, headers=inside, now=NOW)
+
+
+def test_while_a_secret_is_replaced_either_one_is_accepted() -> None:
+    new = b"the-new-chat-secret-of-at-least-32-bytes"
+    desk = Desk(secret=SECRET + b"\n" + new)
+
+    desk.post(ANN, secret=new)
+    desk.post({**ANN, "id": "m-2"}, secret=SECRET)
+
+    # A sender rolling its own secret may send both signatures.
+    body = json.dumps({**ANN, "id": "m-3"}).encode()
+    headers = signed_headers("chat", b"x" * 40, body, NOW)
+    timestamp = headers["x-helpdesk-timestamp"]
+    headers["x-helpdesk-signature"] += "," + sign(new, timestamp, body)
+    desk.desk.post(body=body.decode(), is_base64_encoded=False, headers=headers, now=NOW)
+    assert len(desk.uow.messages(next(iter(desk.uow.tickets)))) == 3
+
+
+def test_a_secret_too_short_to_be_one_is_a_configuration_error_not_a_refusal() -> None:
+    desk = Desk(secret=b"short")
+
+    with pytest.raises(ChannelMisconfigured) as error:
+        desk.post(ANN, secret=b"short")
+    assert "short" not in str(error.value)  # the value is never told
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "field"),
+    [
+        ({"id": None}, InvalidInput, "id"),
+        ({"conversation": ""}, InvalidInput, "conversation"),
+        ({"id": "a\x00b"}, InvalidInput, "id"),
+        ({"id": "m" * 129}, InvalidInput, "id"),
+        ({"from": "ann@example.com"}, InvalidInput, "from"),
+        ({"from": {"name": "Ann"}}, InvalidInput, "from"),
+        ({"from": {"email": "ann@"}}, InvalidInput, "from.email"),
+        ({"from": {"phone": "call me"}}, InvalidInput, "from.phone"),
+        ({"from": {"email": "a@example.com", "age": 3}}, InvalidInput, "from.age"),
+        ({"text": ""}, InvalidInput, "text"),
+        ({"text": "x" * 20_001}, TooLarge, "text"),
+        ({"channel": "sms"}, InvalidInput, "channel"),
+        ({"priority": "urgent"}, InvalidInput, "priority"),
+        (
+            {"attachments": [{"filename": "a.txt", "content": "%%%"}]},
+            InvalidInput,
+            "attachments[0].content",
+        ),
+        (
+            {"attachments": [{"filename": "a.txt", "content": "aGk=", "content_type": "text"}]},
+            InvalidInput,
+            "attachments[0].content_type",
+        ),
+    ],
+)
+def test_a_bad_field_is_refused_naming_it_and_nothing_is_stored(
+    change: dict[str, Any], error: type[Exception], field: str
+) -> None:
+    desk = Desk()
+
+    with pytest.raises(error) as refused:
+        desk.post({**ANN, **change})
+
+    assert getattr(refused.value, "field", None) == field
+    assert desk.uow.tickets == {}
+
+
+def test_control_characters_are_stripped_and_numeric_ids_taken() -> None:
+    desk = Desk()
+
+    answer = desk.post(
+        {**ANN, "id": 42, "conversation": 7, "text": "Hello\x07 there\nsecond line\x1b",
+         "from": {"email": "ann@example.com", "name": "Ann\r\nBcc: x@evil.example"}}
+    )  # fmt: skip
+
+    [message] = desk.uow.messages(answer["ref"])
+    assert message.text == "Hello there\nsecond line"
+    assert message.author_name == "Ann Bcc: x@evil.example"
+    assert desk.uow.claimed([Claim("channel_message", "chat#42")]) == answer["ref"]
+
+
+def test_the_body_must_be_json_of_bounded_size() -> None:
+    desk = Desk()
+    with pytest.raises(UnsupportedMediaType):
+        desk.post(ANN, headers={"content-type": "text/plain"})
+    big = {**ANN, "text": "x" * 300_000}
+    with pytest.raises(TooLarge) as too_large:
+        desk.post(big)
+    assert too_large.value.field == "body"
+    body = b"{not json"
+    headers = signed_headers("chat", SECRET, body, NOW)
+    with pytest.raises(MalformedInput):
+        desk.desk.post(body=body.decode(), is_base64_encoded=False, headers=headers, now=NOW)
+    assert desk.uow.tickets == {}
+
+
+def test_a_contact_over_the_hourly_limit_gets_429_and_other_contacts_go_on() -> None:
+    config = CONFIG.model_copy(
+        update={"limits": CONFIG.limits.model_copy(update={"channel_per_contact_per_hour": 2})}
+    )
+    desk = Desk(config=config)
+    desk.post(ANN)
+    desk.post({**ANN, "id": "m-2"})
+
+    with pytest.raises(RateLimited) as limited:
+        desk.post({**ANN, "id": "m-3", "from": {"email": "ann+other@example.com"}})
+
+    assert limited.value.what == "contact"
+    assert 0 < limited.value.retry_after_seconds <= 3600
+    # A retry of a message already taken in still answers (it is not counted again).
+    assert desk.post(ANN)["ref"]
+    desk.post({**ANN, "id": "b-1", "conversation": "c-2", "from": {"email": "bob@example.com"}})
+
+
+def test_the_channel_over_its_hourly_limit_gets_429() -> None:
+    config = CONFIG.model_copy(
+        update={"limits": CONFIG.limits.model_copy(update={"channel_messages_per_hour": 1})}
+    )
+    desk = Desk(config=config)
+    desk.post(ANN)
+
+    with pytest.raises(RateLimited) as limited:
+        desk.post({**ANN, "id": "b-1", "conversation": "c-2", "from": {"handle": "@bob"}})
+    assert limited.value.what == "channel"
+
+
+def test_channels_are_configured_by_name_and_ssm_path() -> None:
+    assert CONFIG.channel("chat") == ChannelSection(name="chat", secret="/helpdesk/channels/chat")
+    assert CONFIG.channel("fax") is None
+
+
+def test_two_first_messages_of_a_conversation_at_once_make_one_ticket() -> None:
+    desk = Desk()
+    other = {**ANN, "id": "m-2", "text": "Also, my address changed."}
+    # The other message is taken in between this one's read and its commit.
+    desk.uow.meanwhile.append(lambda: desk.post(other))
+
+    answer = desk.post(ANN)
+
+    [ticket] = desk.uow.tickets.values()
+    assert answer["ref"] == ticket.ref
+    assert sorted(m.text for m in desk.uow.messages(ticket.ref)) == sorted(
+        [ANN["text"], other["text"]]
+    )
+
+
+def test_a_secret_kept_outside_the_readable_path_is_named_as_the_mistake() -> None:
+    secrets = ChannelSecrets(lambda _: SECRET, path="/helpdesk/channels")
+
+    assert secrets("/helpdesk/channels/chat") == (SECRET,)
+    with pytest.raises(ChannelMisconfigured, match="not below /helpdesk/channels"):
+        secrets("/helpdesk/channelsX/chat")
+
+
+DEFAULT_CONFIG = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml").read_text()
+)
+
+
+def config_with(**sections: Any) -> str:
+    return yaml.safe_dump({**DEFAULT_CONFIG, **sections}, allow_unicode=True)
+
+
+@pytest.mark.parametrize(
+    ("sections", "problem"),
+    [
+        (
+            {"routing": [{"when": {"channel": "chta"}, "set": {"priority": "high"}}]},
+            "routing[0].when.channel: unknown channel 'chta' (known: chat, email, form)",
+        ),
+        (
+            {"channels": [{"name": "Chat Widget", "secret": "/helpdesk/channels/chat"}]},
+            "is not a channel name",
+        ),
+        ({"channels": [{"name": "form", "secret": "/helpdesk/channels/form"}]}, "the desk's own"),
+        (
+            {"channels": [{"name": "chat", "secret": "helpdesk/chat"}]},
+            "is not an SSM parameter path",
+        ),
+        (
+            {"channels": [{"name": "chat", "secret": "/a/b"}, {"name": "chat", "secret": "/a/c"}]},
+            "channel listed more than once: chat",
+        ),
+    ],
+)
+def test_a_channel_config_mistake_is_named(sections: dict[str, Any], problem: str) -> None:
+    from helpdesk.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as refused:
+        parse_config(config_with(**sections))
+    assert problem in str(refused.value)
+
+
+def test_a_rule_and_a_policy_may_name_a_configured_channel() -> None:
+    from helpdesk.config import parse_config
+
+    rule = {"when": {"channel": "chat"}, "set": {"tags": ["chat"]}}
+    policies = DEFAULT_CONFIG["sla_policies"]
+    chat_policy = {**policies[-1], "name": "chat", "when": {"channel": "chat"}}
+    config = parse_config(config_with(routing=[rule], sla_policies=[chat_policy, *policies]))
+
+    assert config.routing[0].when.channel == ("chat",)
+    assert config.sla_policies[0].when.channel == "chat"
