@@ -27,6 +27,13 @@ class Targets:
     resolution: timedelta | None = timedelta(hours=40)
 
 
+def with_complaints(config_text: str, section: str) -> str:
+    """The config file's text with its ``complaints:`` section replaced by ``section``."""
+    start = config_text.index("\ncomplaints:")
+    end = config_text.index("\nrobots:", start)
+    return config_text[:start] + "\n" + section + "\n" + config_text[end:]
+
+
 def opened() -> sla.SlaState:
     return sla.start(MONDAY, "standard", Targets(), 0.8, OFFICE)
 
@@ -123,8 +130,9 @@ def test_the_complaint_target_is_the_policys_own_else_the_desks() -> None:
         "urgent: {first_response: 15m, next_response: 30m, resolution: 4h}",
         "urgent: {first_response: 15m, next_response: 30m, resolution: 4h, complaint: 1h}",
     )
-    text += "\ncomplaints: {respond_within: 2h, per_ticket_per_hour: 3}\n"
-    own = parse_config(text)
+    own = parse_config(
+        with_complaints(text, "complaints: {respond_within: 2h, per_ticket_per_hour: 3}")
+    )
 
     assert config.complaint_target("standard", "normal") == timedelta(hours=4)
     assert own.complaint_target("vip", "urgent") == timedelta(hours=1)
@@ -142,7 +150,7 @@ def test_the_complaint_target_is_the_policys_own_else_the_desks() -> None:
     ],
 )
 def test_a_wrong_complaints_section_is_refused_naming_the_key(section: str, named: str) -> None:
-    text = CONFIG_PATH.read_text(encoding="utf-8") + f"\n{section}\n"
+    text = with_complaints(CONFIG_PATH.read_text(encoding="utf-8"), section)
 
     with pytest.raises(ConfigError) as refused:
         parse_config(text)
