@@ -160,9 +160,13 @@ def test_a_complaint_about_a_closed_ticket_opens_a_linked_ticket_with_the_words_
     assert uow.messages("HD-7K3M9Q") == []
     made = [e for e in uow.events() if isinstance(e, ComplaintMade)]
     assert [(e.ref, e.notify) for e in made] == [(stored.ref, True)]
-    # The same words again within the hour are the same new ticket.
-    again = desk.complain("HD-7K3M9Q", "You closed it unsolved.", now=COMPLAINED, source="survey")
+    # A second complaint in the hour adds its words to that new ticket, without a mail.
+    later = COMPLAINED + timedelta(minutes=5)
+    again = desk.complain("HD-7K3M9Q", "Hello?", now=later, source="survey")
     assert again.ref == stored.ref
+    assert [m.text for m in uow.messages(stored.ref)] == ["You closed it unsolved.", "Hello?"]
+    assert [e.notify for e in uow.events() if isinstance(e, ComplaintMade)] == [True, False]
+    assert len(uow.tickets) == 2
 
 
 @pytest.mark.parametrize(

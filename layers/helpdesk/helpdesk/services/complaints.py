@@ -26,7 +26,8 @@ Idempotent-ish, decided here and documented in docs/ARCHITECTURE.md:
 A solved or pending ticket reopens (as a customer's message reopens it). A closed ticket
 is final (agents cannot act on it), so a complaint about it opens a new ticket linked to
 it (``linked_to``), as a customer's mail about a closed ticket does: nothing is lost, and
-the lead has a ticket to answer on.
+the lead has a ticket to answer on. One such ticket per closed ticket and clock hour (a
+claim): a further complaint in that hour adds its words to it.
 """
 
 from __future__ import annotations
@@ -216,13 +217,14 @@ class ComplaintDesk:
                 config=self.config,
                 now=now,
                 first_message=message,
-                # One new ticket per closed ticket and hour: a double submission is one.
+                # One new ticket per closed ticket and hour: a second complaint in the hour
+                # adds its words to the ticket the first one opened.
                 claims=[Claim("submission", f"complaint:{closed.ref}:{hour}:closed")],
             )
-        except AlreadyClaimed as duplicate:
-            if duplicate.ref is None:
+        except AlreadyClaimed as opened_before:
+            if opened_before.ref is None:
                 raise
-            return self.uow.load(duplicate.ref)
+            return self._take(opened_before.ref, words, now=now, source=source)
         first = replace(message, ticket=opened.ref)
         return self._take(opened.ref, words, now=now, source=source, written=first)
 
