@@ -40,9 +40,7 @@ def _acknowledgements(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _to_customers(state: dict[str, Any]) -> list[dict[str, Any]]:
     # Assignments, relayed customer messages and colleagues' notes go to agents (issue 16).
-    return [
-        mail for mail in state["outbox"] if mail["kind"] not in ("assignment", "relay", "note")
-    ]
+    return [mail for mail in state["outbox"] if mail["kind"] not in ("assignment", "relay", "note")]
 
 
 def test_the_same_mail_delivered_twice_or_resent_makes_one_ticket_and_one_answer(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from helpdesk.notices import Notifier
     from helpdesk.ports import Mailer, MailStore, Publisher
     from helpdesk.services.agent_api import AgentDesk
+    from helpdesk.services.complaints import ComplaintDesk
     from helpdesk.services.email_intake import EmailIntake
     from helpdesk.services.form_intake import FormDesk
     from helpdesk.services.message_intake import MessageDesk
@@ -199,6 +200,13 @@ class Composition:
             config=self.config,
             signing_key=self.signing_key,
         )
+
+    @cached_property
+    def complaints(self) -> ComplaintDesk:
+        """Complaints to the team lead, from the customer's page and the survey page."""
+        from helpdesk.services.complaints import ComplaintDesk
+
+        return ComplaintDesk(uow=self.repository, config=self.config)
 
     @cached_property
     def report_desk(self) -> ReportDesk:
