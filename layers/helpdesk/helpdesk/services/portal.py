@@ -202,6 +202,9 @@ class FormProblem(HelpdeskError):
         self.error = error
         self.rule = rule
         self.limit = limit
+        # The form it came from and what was written in it, once the post was read that far.
+        self.action = ""
+        self.text = ""
 
 
 class PostRefused(HelpdeskError):
@@ -335,7 +338,7 @@ class PortalDesk:
             posted = self._parse(body, content_type)
         except FormProblem as problem:
             view = self._view(ticket, token, now=now)
-            raise PostRefused(problem, view, action="", text="") from None
+            raise PostRefused(problem, view, action=problem.action, text=problem.text) from None
         self._limit(f"PORTAL-IP#{_client(source_ip)}", self.config.portal.actions_per_ip_per_hour,
                     "address", now)  # fmt: skip
         self._limit(
@@ -549,6 +552,15 @@ class PortalDesk:
                 "content-type", "must be multipart/form-data or application/x-www-form-urlencoded"
             )
             raise FormProblem(unsupported, "reload")
+        try:
+            return self._posted(fields, files)
+        except FormProblem as problem:
+            problem.action = fields.get("action", "")
+            problem.text = fields.get("text", "")
+            raise
+
+    def _posted(self, fields: dict[str, str], files: list[tuple[str, str, bytes]]) -> Posted:
+        limits = self.config.portal
         action = fields.get("action", "")
         if action not in ACTIONS:
             invalid = InvalidInput("action", f"must be one of {', '.join(ACTIONS)}")

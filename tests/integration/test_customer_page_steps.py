@@ -1,0 +1,44 @@
+"""The customer's page in the ticket's language, and the scenario step that acts on it."""
+
+from __future__ import annotations
+
+import pytest
+from customer_page_support import SCENARIOS, link_of, state, text_of
+
+from helpdesk_local.scenario import Player, PortalStep, load_scenario
+from helpdesk_local.stack import LocalStack
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_page_speaks_the_tickets_language() -> None:
+    scenario = load_scenario(SCENARIOS / "portal_other_tickets.yaml")
+    with LocalStack(start=scenario.start) as stack:
+        stack.post_form(
+            {
+                "name": "王伟",
+                "email": "wang@example.cn",
+                "subject": "订单在哪里？",
+                "message": "我两周前订的水壶还没有到。",
+                "language": "zh",
+            }
+        )
+        page = stack.http("GET", link_of(stack))
+        assert page.status == 200
+        assert '<html lang="zh' in page.body
+        assert "您的请求" in page.body
+
+
+def test_a_portal_step_acts_like_a_browser_on_the_page() -> None:
+    """The scenario step opens the page from the mail and posts its form: its own test."""
+    scenario = load_scenario(SCENARIOS / "portal_other_tickets.yaml")
+    with LocalStack(start=scenario.start) as stack:
+        player = Player(stack, scenario)
+        for number, (_, step) in enumerate(scenario.steps, start=1):
+            player.run(number, step)
+        answer = player.run(4, PortalStep(ticket=2, action="reply", text="From Bob's page"))
+        assert answer.status == 200
+        assert "Thank you: your message is now part of your request" in text_of(answer)
+        bob = state(stack)["tickets"][1]
+        assert bob["messages"][-1]["text"] == "From Bob's page"
+        assert bob["messages"][-1]["channel"] == "portal"
