@@ -167,6 +167,18 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             "assignee": "Max",
             "ticket_summary": "Opened 2026-11-16\nReplied 2026-11-23\nSolved 2026-11-23",
         },
+        "complaint": ticket
+        | {
+            "customer_name": "Lena Schmidt",
+            "customer_email": "lena@customer.example",
+            "source": "survey",
+            "complaint": "Nobody answered for a week.\nI want to talk to someone in charge.",
+            "due": "Mon 23 Nov 2026, 15:00 (Berlin time)",
+            "assignee": "Max",
+            "team": "general",
+            "ticket_summary": "Opened 2026-11-16\nReplied 2026-11-23",
+            "helpdesk_name": "Example Support",
+        },
     }
 
 

@@ -380,6 +380,9 @@ def test_the_public_view_has_exactly_the_documented_keys_with_iso_instants() -> 
         "next_response_due": None,
         "resolution_due": "2026-03-18T16:00:00+00:00",
         "resolved_at": None,
+        "complained_at": None,
+        "complaint_due": None,
+        "complaint_answered_at": None,
         "warnings": [],
         "breaches": [],
     }

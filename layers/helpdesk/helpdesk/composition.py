@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from helpdesk.notices import Notifier
     from helpdesk.ports import Mailer, MailStore, Publisher
     from helpdesk.services.agent_api import AgentDesk
+    from helpdesk.services.complaints import ComplaintDesk
     from helpdesk.services.email_intake import EmailIntake
     from helpdesk.services.form_intake import FormDesk
     from helpdesk.services.portal import PortalDesk
@@ -200,7 +201,15 @@ class Composition:
             mailer=self.mailer,
             config=self.config,
             signing_key=self.signing_key,
+            complaints=lambda: self.complaints,
         )
+
+    @cached_property
+    def complaints(self) -> ComplaintDesk:
+        """Complaints to the team lead, from the customer's page and the survey page."""
+        from helpdesk.services.complaints import ComplaintDesk
+
+        return ComplaintDesk(uow=self.repository, config=self.config)
 
     @cached_property
     def report_desk(self) -> ReportDesk:

@@ -58,6 +58,7 @@ __all__ = [
     "Agent",
     "CalendarConfig",
     "Channel",
+    "Complaints",
     "Config",
     "ConfigError",
     "ConfigProblem",
@@ -363,6 +364,9 @@ class Targets(_Section):
     first_response: PositiveDuration
     next_response: PositiveDuration
     resolution: PositiveDuration
+    # How long a team lead has to answer a customer's complaint on a ticket of this
+    # priority; unset: ``complaints.respond_within`` (Config.complaint_target).
+    complaint: PositiveDuration | None = None
 
 
 class PolicyCondition(_Section):
@@ -604,6 +608,22 @@ class Reports(_Section):
     desk_wide_to: tuple[EmailAddress, ...] = ()
 
 
+class Complaints(_Section):
+    """A customer's complaint to the team lead, from their ticket's page or the survey page
+    (helpdesk.services.complaints).
+
+    ``respond_within`` is the complaint clock's target, in business time of the ticket's
+    SLA policy's calendar (a policy may set its own per priority: ``targets.<priority>.
+    complaint``). A complaint made while the clock runs keeps its words on the ticket but
+    neither restarts the clock nor mails the leads again within the same clock hour;
+    beyond ``per_ticket_per_hour`` complaints on one ticket in an hour the page answers 429.
+    """
+
+    respond_within: PositiveDuration = timedelta(hours=4)
+    text_max_chars: Annotated[int, Field(ge=1, le=20_000)] = 4000
+    per_ticket_per_hour: Annotated[int, Field(ge=1, le=50)] = 5
+
+
 class Robots(_Section):
     """Tickets that machines opened (an out-of-office notice, a delivery report).
 
@@ -685,6 +705,7 @@ class Config(_Section):
     limits: Limits = Limits()
     reports: Reports = Reports()
     robots: Robots = Robots()
+    complaints: Complaints = Complaints()
     agent_api: AgentApi = AgentApi()
     knowledge: Knowledge = Knowledge()
     portal: Portal = Portal()
@@ -747,6 +768,16 @@ class Config(_Section):
             if policy.name == name:
                 return policy
         raise KeyError(f"no SLA policy {name!r} in the config")
+
+    def complaint_target(self, policy: str, priority: str) -> timedelta:
+        """How long a lead has to answer a complaint on a ticket of ``policy`` and
+        ``priority``: the policy's own ``complaint`` target, else ``complaints.
+        respond_within`` (also for a policy since removed from the config)."""
+        try:
+            own = self.policy(policy).target(priority).complaint
+        except KeyError:
+            own = None
+        return own if own is not None else self.complaints.respond_within
 
     @property
     def team_names(self) -> tuple[str, ...]:

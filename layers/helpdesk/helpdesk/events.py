@@ -192,6 +192,24 @@ class SurveyAnswered(DomainEvent):
     answered_at: str
 
 
+@dataclass(frozen=True)
+class ComplaintMade(DomainEvent):
+    """The customer complained to the team lead (their page or the survey page): the
+    ticket is flagged ``complaint`` and its complaint clock runs (helpdesk.services.
+    complaints). ``notify`` is False for a complaint in the same hour as an earlier one
+    on the same run: its words are on the ticket, the leads were mailed already."""
+
+    sender: str = _wire("from")
+    message: str = ""
+    text: str = ""
+    # Where the complaint was made: "portal" (the customer's page) or "survey".
+    source: str = ""
+    notify: bool = True
+    # When a lead must have answered (ISO 8601), "" when the ticket has no complaint target.
+    due: str = ""
+    at: str = ""
+
+
 KINDS: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
@@ -208,6 +226,7 @@ KINDS: dict[str, type[DomainEvent]] = {
         SlaBreached,
         TicketEscalated,
         SurveyAnswered,
+        ComplaintMade,
     )
 }
 
@@ -274,6 +293,7 @@ __all__ = [
     "AgentReplied",
     "CapacityFreed",
     "CommandRejected",
+    "ComplaintMade",
     "CustomerReplied",
     "DomainEvent",
     "NoteAdded",

@@ -1,13 +1,19 @@
 """The SLA clocks of one ticket, measured in business time. Pure: no I/O, no clock reads.
 
-Three clocks run per ticket:
+Three clocks run per ticket, and a fourth once the customer complains:
 
 - ``first_response`` from creation until the first public agent reply;
 - ``next_response`` from a customer message that follows an agent reply until the next
   agent reply (never while ``first_response`` still runs);
 - ``resolution`` from creation until the ticket is solved, paused while it is ``pending``
   (waiting on the customer) and resumed, with the time already used, when it is open again;
-  a reopened solved ticket resumes it the same way.
+  a reopened solved ticket resumes it the same way;
+- ``complaint`` from a customer's complaint (the customer's page or the survey page, see
+  helpdesk.services.complaints) until a team lead answers the customer, with its own
+  target (config ``complaints.respond_within``, or a policy's ``complaint`` target). A
+  further complaint while it runs neither restarts it nor moves its due time (that would
+  reward the desk for being complained at again); one after it finished starts a new run.
+  It never pauses: a lead owes the customer an answer even while the ticket is pending.
 
 Solving or closing a ticket also stops the reply clocks: the answer that solves a ticket
 is the reply. A clock's ``due`` is the first instant at which it is overdue, so a reply at
@@ -32,6 +38,7 @@ from helpdesk.calendar import BusinessCalendar
 
 __all__ = [
     "CLOCK_NAMES",
+    "COMPLAINT",
     "STATUSES",
     "Clock",
     "ClockName",
@@ -41,6 +48,8 @@ __all__ = [
     "SlaTargets",
     "Status",
     "agent_replied",
+    "complained",
+    "complaint_answered",
     "customer_replied",
     "next_due",
     "retarget",
@@ -49,13 +58,16 @@ __all__ = [
     "sweep",
 ]
 
-ClockName = Literal["first_response", "next_response", "resolution"]
+ClockName = Literal["first_response", "next_response", "resolution", "complaint"]
 CLOCK_NAMES: tuple[ClockName, ...] = get_args(ClockName)
 Status = Literal["new", "open", "pending", "solved", "closed"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 EventKind = Literal["warning", "breach"]
 
 _REPLY_CLOCKS: tuple[ClockName, ...] = ("first_response", "next_response")
+# The complaint's target joins a ticket's targets only when its first complaint starts the
+# clock: most tickets never carry it, and the ticket item must stay within one write unit.
+COMPLAINT: ClockName = "complaint"
 _DONE_STATUSES = frozenset({"solved", "closed"})
 
 
@@ -243,6 +255,7 @@ class SlaState:
         first_response = self.clocks.get("first_response")
         next_response = self.clocks.get("next_response")
         resolution = self.clocks.get("resolution")
+        complaint = self.clocks.get(COMPLAINT)
         return {
             "policy": self.policy,
             "first_response_due": _visible_due(first_response),
@@ -252,6 +265,11 @@ class SlaState:
             ),
             "resolution_due": _visible_due(resolution),
             "resolved_at": _iso(resolution.achieved_at if resolution else None),
+            # The latest complaint's run: when it was made, when a lead must have answered
+            # (shown while it runs and once answered), and when a lead did.
+            "complained_at": _iso(complaint.started_at if complaint else None),
+            "complaint_due": _visible_due(complaint),
+            "complaint_answered_at": _iso(complaint.achieved_at if complaint else None),
             "warnings": list(self.warnings),
             "breaches": list(self.breaches),
         }
@@ -261,7 +279,11 @@ class SlaState:
         return {
             "policy": self.policy,
             "warn_at": self.warn_at,
-            "targets": {name: _seconds(self.targets.get(name)) for name in CLOCK_NAMES},
+            "targets": {
+                name: _seconds(self.targets.get(name))
+                for name in CLOCK_NAMES
+                if name in self.targets
+            },
             "clocks": {name: clock.to_dict() for name, clock in self._clocks_in_order()},
             "history": [run.to_dict() for run in self.history],
         }
@@ -371,8 +393,12 @@ def retarget(
     at: datetime,
     calendar: BusinessCalendar,
     previous_calendar: BusinessCalendar | None = None,
+    complaint_target: timedelta | None = None,
 ) -> SlaState:
     """Apply a new policy (priority change) at ``at``; unfinished clocks keep the time used.
+
+    ``complaint_target`` is the new policy's complaint target, for a ticket whose customer
+    has complained (None: the complaint keeps the target it has).
 
     ``calendar`` is the new policy's calendar; ``previous_calendar`` (default: the same)
     measures the business time used up to ``at``. Finished runs keep their old targets.
@@ -382,6 +408,11 @@ def retarget(
     instant = _instant(at)
     used_calendar = previous_calendar or calendar
     target_by_clock = _targets_by_clock(targets)
+    if COMPLAINT in state.targets:
+        # The complaint's target follows the new policy when the caller knows it.
+        target_by_clock[COMPLAINT] = (
+            complaint_target if complaint_target is not None else state.targets[COMPLAINT]
+        )
     retargeted = replace(state, policy=policy, warn_at=warn_at, targets=target_by_clock)
     changed: dict[ClockName, Clock] = {}
     for name, clock in state._clocks_in_order():
@@ -399,6 +430,30 @@ def retarget(
         else:
             changed[name] = _mark_crossed_while_paused(reset, instant, warn_at)
     return _with_clocks(retargeted, changed)
+
+
+def complained(
+    state: SlaState, at: datetime, target: timedelta | None, calendar: BusinessCalendar
+) -> tuple[SlaState, bool]:
+    """A customer's complaint at ``at``: the complaint clock runs from now with ``target``,
+    unless a complaint clock already runs (the complaint's words are kept by the caller; its
+    clock and due time stay). Returns the state and whether a new run started.
+    """
+    instant = _instant(at)
+    if target is not None and target < timedelta(0):
+        raise ValueError(f"the complaint target must not be negative, got {target}")
+    current = state.clocks.get(COMPLAINT)
+    if current is not None and not current.is_finished:
+        return state, False
+    # A finished run is in the history already (_finish_all recorded it).
+    clock = _run_from(Clock(COMPLAINT, instant, target), instant, state.warn_at, calendar)
+    targets = {**state.targets, COMPLAINT: target}
+    return replace(_with_clocks(state, {COMPLAINT: clock}), targets=targets), True
+
+
+def complaint_answered(state: SlaState, at: datetime, calendar: BusinessCalendar) -> SlaState:
+    """A team lead answered the customer: the running complaint clock is achieved."""
+    return _finish_all(state, (COMPLAINT,), _instant(at), calendar)
 
 
 def next_due(state: SlaState) -> datetime | None:

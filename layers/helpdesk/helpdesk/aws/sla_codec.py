@@ -42,6 +42,7 @@ _SHORT: dict[str, str] = {
     "first_response": "f",
     "next_response": "x",
     "resolution": "z",
+    "complaint": "k",
 }
 _LONG = {short: long for long, short in _SHORT.items()}
 assert len(_LONG) == len(_SHORT) and not set(_LONG) & set(_SHORT)

@@ -38,7 +38,7 @@ __all__ = [
 MAIL_KINDS = frozenset(
     {
         "acknowledgement", "reply", "notification", "assignment", "survey", "escalation",
-        "alert", "report", "error", "warning", "relay", "note",
+        "alert", "report", "error", "warning", "relay", "note", "complaint",
     }
     # The customer's fresh page links, asked for at /ticket (helpdesk.services.portal).
     | {"links"}

@@ -31,6 +31,15 @@ class Change:
     priority: str | None = None
     team: str | None = None
     category: str | None = None
+    # The customer complained to the team lead (helpdesk.services.complaints): the ticket
+    # is flagged, reopened if solved or pending, and its complaint clock runs unless it
+    # runs already.
+    complaint: bool = False
+    # A team lead answered the customer (a public reply): the complaint clock is achieved.
+    complaint_answered: bool = False
+
+
+COMPLAINT_FLAG = "complaint"
 
 
 def calendar_of(policy_name: str, config: Config) -> BusinessCalendar:
@@ -64,6 +73,20 @@ def apply(ticket: Ticket, change: Change, *, at: datetime, config: Config) -> Ti
         if ticket.status == "new" and new_status is None:
             new_status = "open"
 
+    if change.complaint:
+        if COMPLAINT_FLAG not in updated.flags:
+            updated.flags.append(COMPLAINT_FLAG)
+        if state is None:
+            # A ticket nobody was promised anything on (a robot's) still owes a complainer
+            # the lead's answer.
+            state = sla.SlaState(ticket.policy, config.policy(ticket.policy).warn_at, {}, {})
+        target = config.complaint_target(ticket.policy, ticket.priority)
+        state, _ = sla.complained(state, at, target, calendar)
+        if ticket.status in ("pending", "solved") and new_status is None:
+            new_status = "open"
+    if change.complaint_answered and state is not None:
+        state = sla.complaint_answered(state, at, calendar)
+
     if change.team is not None:
         updated.team = change.team
     if change.category is not None:
@@ -83,6 +106,7 @@ def apply(ticket: Ticket, change: Change, *, at: datetime, config: Config) -> Ti
                 at=at,
                 calendar=new_calendar,
                 previous_calendar=calendar,
+                complaint_target=config.complaint_target(policy.name, updated.priority),
             )
         updated.policy = policy.name
         calendar = new_calendar

@@ -1,0 +1,70 @@
+"""Mail about a customer's complaint: the team's lead(s) read the customer's words, the
+thread so far and by when a lead must answer.
+
+Each lead gets their own mail in their own language (:func:`audience.reader_language`),
+the deadline in their own zone (:func:`audience.reader_timezone`). The mail is the desk's,
+sent through :meth:`Notifier.send` with the ticket's plus-address as Reply-To and a
+Message-ID of the desk's own, so a lead's answer threads onto the ticket and goes the
+agent-mail way (helpdesk.services.agent_mail): to the customer, commands and all, and a
+lead's public reply stops the complaint clock. Once per complaint message and lead: a
+redelivered event finds its mail sent. A complaint the service marked ``notify=False``
+(another in the same hour of the same run) mails nobody: its words are on the ticket.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from helpdesk.clock import parse_iso
+from helpdesk.notices import audience
+from helpdesk.notices.surveys import ticket_summary
+
+if TYPE_CHECKING:
+    from helpdesk.events import ComplaintMade
+    from helpdesk.notices.desk import Notifier
+
+# The mail kind (the Message-ID's and X-Helpdesk-Kind's) and its templates' name.
+COMPLAINT = "complaint"
+
+
+def complaint_made(notifier: Notifier, event: ComplaintMade, now: datetime) -> None:
+    """ComplaintMade: each lead of the ticket's team (every lead when the team has none)
+    reads the complaint, with the thread, and answers it from their mailbox."""
+    if not event.notify:
+        return
+    from helpdesk.render import format_local_datetime
+
+    config = notifier.config
+    ticket = notifier.repo.get_ticket(event.ref)
+    messages = notifier.repo.messages(event.ref)
+    complaint = next((m for m in messages if m.id == event.message), None)
+    words = notifier.whole(complaint).text if complaint is not None else event.text
+    for lead in audience.leads_or_every_lead(ticket.team, config):
+        language = audience.reader_language(lead, config)
+        timezone = audience.reader_timezone(lead, ticket.policy, config)
+        rendered = notifier.render(
+            COMPLAINT,
+            language,
+            {
+                "ref": ticket.ref,
+                "subject": ticket.subject,
+                "customer_name": ticket.contact_name,
+                "customer_email": ticket.contact_email,
+                "source": event.source,
+                "complaint": words,
+                "due": format_local_datetime(parse_iso(event.due), timezone, language)
+                if event.due
+                else None,
+                "assignee": audience.agent_label(ticket.assignee, config)
+                if ticket.assignee
+                else None,
+                "team": ticket.team,
+                "ticket_summary": ticket_summary(
+                    ticket, messages, language=language, timezone=timezone
+                ),
+                "helpdesk_name": config.helpdesk.name,
+            },
+        )
+        mail = notifier.mail(COMPLAINT, ticket.ref, (lead,), rendered)
+        notifier.send(mail, key=f"{event.message}:{lead.lower()}", now=now)

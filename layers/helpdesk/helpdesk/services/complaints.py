@@ -1,0 +1,236 @@
+"""A voice to the top: the customer complains to the team lead about how a ticket goes.
+
+From the customer's page (``source="portal"``) or the survey page (``source="survey"``),
+each behind a signed link its route has verified, :meth:`ComplaintDesk.complain` keeps the
+customer's words on the ticket as a customer message (``kind="complaint"``, ``channel`` =
+the source), flags the ticket ``complaint``, runs its complaint clock (the config's
+``complaints.respond_within`` or the policy's ``complaint`` target, in the policy's business
+hours: helpdesk.sla) and records :class:`~helpdesk.events.ComplaintMade`, whose notice
+mails the team's lead(s) the thread and the words (helpdesk.notices.complaints). A lead
+answers from their mailbox like any agent; their public reply stops the clock
+(helpdesk.services.commands).
+
+Idempotent-ish, decided here and documented in docs/ARCHITECTURE.md:
+
+- A complaint while the complaint clock runs adds its words to the ticket but never
+  restarts the clock nor moves its due time.
+- The leads are mailed for the first complaint of a clock run, and again for a later
+  complaint of the same run only when no complaint was made on the ticket in that clock
+  hour (a double submission or a second thought in the same breath mails nobody twice).
+- At most ``complaints.per_ticket_per_hour`` complaints per ticket and clock hour are
+  taken; beyond, :class:`~helpdesk.errors.RateLimited` (429) until the next hour. Each
+  complaint takes one numbered slot of its hour: a claim (``FORM#complaint:<ref>:<hour>:
+  <n>``) written in the same transaction as the complaint, so the count can never drift
+  from the words kept, and the route needs no grant beyond the ticket's own write.
+
+A solved or pending ticket reopens (as a customer's message reopens it). A closed ticket
+is final (agents cannot act on it), so a complaint about it opens a new ticket linked to
+it (``linked_to``), as a customer's mail about a closed ticket does: nothing is lost, and
+the lead has a ticket to answer on.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from helpdesk import sla
+from helpdesk.errors import InvalidInput, RateLimited, TooLarge
+from helpdesk.events import EVENT_TEXT_LIMIT, ComplaintMade, StatusChanged
+from helpdesk.model import Message
+from helpdesk.services.clocks import Change, apply
+from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
+
+if TYPE_CHECKING:
+    from helpdesk.config import Config
+    from helpdesk.model import Ticket
+    from helpdesk.ports import TicketUnitOfWork
+
+__all__ = ["COMPLAINT_KIND", "SOURCES", "ComplaintDesk", "clean_complaint"]
+
+# The kind of the message that keeps a complaint's words (the state JSON shows messages'
+# channel; the lead's mail and the reports tell a complaint by this kind).
+COMPLAINT_KIND = "complaint"
+SOURCES = frozenset({"portal", "survey"})
+# Everything but tab and line feed of the C0 and C1 controls (and DEL): they mean nothing in
+# a text box and some terminals and mail clients act on them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The explicit directional formatting characters (UAX #9 section 2): a complaint holding
+# U+202E would read reversed in the lead's mail ("Trojan Source", CVE-2021-42574). The
+# implicit marks U+200E/U+200F stay, as in headers (helpdesk.mail.compose).
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def clean_complaint(text: object, *, max_chars: int, field: str = "complaint") -> str:
+    """The customer's words as they are kept: line breaks as ``\\n``, no control or
+    directional override characters, trimmed. :class:`InvalidInput` (422) when there are
+    none or it is not text, :class:`TooLarge` (413) beyond ``max_chars`` characters, each
+    naming ``field``."""
+    if not isinstance(text, str):
+        raise InvalidInput(field, "must be text")
+    if len(text) > max_chars:
+        raise TooLarge(field, f"is too long (at most {max_chars} characters)")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = lines.replace("\u2028", "\n").replace("\u2029", "\n\n")
+    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", lines)).translate(_BIDI_CONTROLS)
+    cleaned = cleaned.strip()
+    if not cleaned:
+        raise InvalidInput(field, "is required: tell the team lead what went wrong")
+    return cleaned
+
+
+@dataclass(frozen=True)
+class ComplaintDesk:
+    """Complaints to the team lead, from the customer's page and the survey page."""
+
+    uow: TicketUnitOfWork
+    config: Config
+
+    def complain(self, ref: str, text: str, *, now: datetime, source: str) -> Ticket:
+        """Take the complaint of ticket ``ref``'s customer (the caller has verified its
+        signed link): the ticket as it now is (a new ticket linked to ``ref`` when ``ref``
+        is closed). :class:`InvalidInput`/:class:`TooLarge` name the field ``complaint``;
+        :class:`RateLimited` past the hourly count of the ticket; NotFound for no ticket."""
+        if source not in SOURCES:
+            raise ValueError(f"a complaint comes from one of {sorted(SOURCES)}, not {source!r}")
+        words = clean_complaint(text, max_chars=self.config.complaints.text_max_chars)
+        ticket = self.uow.load(ref)
+        if ticket.status == "closed":
+            return self._on_closed(ticket, words, now=now, source=source)
+        return self._take(ref, words, now=now, source=source)
+
+    def _take(
+        self, ref: str, words: str, *, now: datetime, source: str, written: Message | None = None
+    ) -> Ticket:
+        """The complaint on an open ticket, in the first free slot of the hour."""
+        hour = now.strftime("%Y%m%d%H")
+        for slot in range(self.config.complaints.per_ticket_per_hour):
+
+            def decide(current: Ticket, slot: int = slot) -> TicketChange:
+                return self._decide(
+                    current, words, slot=slot, hour=hour, now=now, source=source, written=written
+                )
+
+            try:
+                return change_ticket(self.uow, ref, decide)
+            except AlreadyClaimed:
+                continue  # that slot of the hour is taken: the next one
+        next_hour = now.replace(minute=0, second=0, microsecond=0).timestamp() + 3600
+        raise RateLimited("complaint", max(1, int(next_hour - now.timestamp())))
+
+    # ------------------------------------------------------------------ one complaint
+    def _decide(
+        self,
+        ticket: Ticket,
+        words: str,
+        *,
+        slot: int,
+        hour: str,
+        now: datetime,
+        source: str,
+        written: Message | None,
+    ) -> TicketChange:
+        """The complaint in slot ``slot`` of the hour; ``written``: its words are the
+        ticket's first message already (a complaint about a closed ticket)."""
+        message = written or Message(
+            id=f"complaint-{hour}-{slot}",
+            ticket=ticket.ref,
+            direction="in",
+            author=ticket.contact_email.lower(),
+            author_name=ticket.contact_name,
+            at=now,
+            text=words,
+            kind=COMPLAINT_KIND,
+            channel=source,
+        )
+        updated = apply(ticket, Change(complaint=True), at=now, config=self.config)
+        clock = sla.SlaState.from_dict(updated.sla).clocks[sla.COMPLAINT]
+        new_run = _run_started_now(ticket, clock.started_at)
+        events: list[ComplaintMade | StatusChanged] = [
+            ComplaintMade(
+                ref=ticket.ref,
+                sender=message.author,
+                message=message.id,
+                text=words[:EVENT_TEXT_LIMIT],
+                source=source,
+                # The first complaint of the hour on this run; a new run always mails.
+                notify=new_run or slot == 0,
+                due=clock.due.isoformat() if clock.due else "",
+                at=now.isoformat(),
+            )
+        ]
+        if updated.status != ticket.status:
+            events.append(
+                StatusChanged(
+                    ref=ticket.ref,
+                    status=updated.status,
+                    previous_status=ticket.status,
+                    by=message.author,
+                    version=ticket.version + 1,
+                )
+            )
+        return TicketChange(
+            before=ticket,
+            after=updated,
+            at=now,
+            messages=[] if written is not None else [message],
+            events=events,
+            history=[("complaint", {"from": message.author, "source": source, "new": new_run})],
+            claims=[Claim("submission", f"complaint:{ticket.ref}:{hour}:{slot}")],
+        )
+
+    def _on_closed(self, closed: Ticket, words: str, *, now: datetime, source: str) -> Ticket:
+        """A complaint about a closed ticket: a new ticket linked to it, flagged and timed
+        like any complaint, whose customer is acknowledged as for any new request."""
+        from helpdesk.services.tickets import NewRequest, open_ticket
+
+        hour = now.strftime("%Y%m%d%H")
+        message = Message(
+            id=f"complaint-{hour}-0",
+            ticket="",
+            direction="in",
+            author=closed.contact_email.lower(),
+            author_name=closed.contact_name,
+            at=now,
+            text=words,
+            subject=closed.subject,
+            kind=COMPLAINT_KIND,
+            channel=source,
+        )
+        try:
+            opened = open_ticket(
+                NewRequest(
+                    channel=source,
+                    subject=closed.subject,
+                    text=words,
+                    contact_email=closed.contact_email,
+                    contact_name=closed.contact_name,
+                    language=closed.language,
+                    category=closed.category,
+                    linked_to=closed.ref,
+                ),
+                uow=self.uow,
+                config=self.config,
+                now=now,
+                first_message=message,
+                # One new ticket per closed ticket and hour: a double submission is one.
+                claims=[Claim("submission", f"complaint:{closed.ref}:{hour}:closed")],
+            )
+        except AlreadyClaimed as duplicate:
+            if duplicate.ref is None:
+                raise
+            return self.uow.load(duplicate.ref)
+        first = replace(message, ticket=opened.ref)
+        return self._take(opened.ref, words, now=now, source=source, written=first)
+
+
+def _run_started_now(before: Ticket, started_at: datetime) -> bool:
+    """Whether the complaint clock's run at ``started_at`` is new with this change (not the
+    run the ticket already had)."""
+    if not before.sla:
+        return True
+    current = sla.SlaState.from_dict(before.sla).clocks.get(sla.COMPLAINT)
+    return current is None or current.started_at != started_at
