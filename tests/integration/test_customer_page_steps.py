@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from customer_page_support import SCENARIOS, link_of, state, text_of
+from customer_page_support import SCENARIOS, link_of, play, state, text_of
 
 from helpdesk_local.scenario import Player, PortalStep, load_scenario
 from helpdesk_local.stack import LocalStack
@@ -42,3 +42,19 @@ def test_a_portal_step_acts_like_a_browser_on_the_page() -> None:
         bob = state(stack)["tickets"][1]
         assert bob["messages"][-1]["text"] == "From Bob's page"
         assert bob["messages"][-1]["channel"] == "portal"
+
+
+# ---------------------------------------------------------------------- a complaint
+def test_a_complaint_from_the_page_flags_the_ticket_and_mails_the_lead() -> None:
+    for stack, _ in play("portal_complaint.yaml"):
+        current = state(stack)
+        ticket = current["tickets"][0]
+        assert "complaint" in ticket["flags"]
+        words = "Nobody has told me anything for a day. I want to speak to someone in charge."
+        last = ticket["messages"][-1]
+        assert (last["text"], last["channel"], last["direction"]) == (words, "portal", "in")
+        lead_mails = [m for m in current["outbox"] if m["kind"] == "complaint"]
+        assert [m["to"] for m in lead_mails] == [["maria@support.example"]]
+        assert words in lead_mails[0]["text"]
+        page = stack.http("GET", link_of(stack) + "?done=complain")
+        assert "the team lead has your message and will look into it" in text_of(page)

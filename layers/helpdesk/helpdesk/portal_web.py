@@ -115,7 +115,7 @@ def ticket_page(
             "files_max": config.portal.attachments_max_count,
             "file_max_size": config.limits.attachment_max_bytes,
             "message_max": config.portal.message_max_chars,
-            "complaint_max": _complaint_max(),
+            "complaint_max": config.complaints.text_max_chars,
         },
         fallback_language=config.default_language,
     )
@@ -173,12 +173,6 @@ def _error(problem: FormProblem | None, action: str) -> dict[str, Any] | None:
         "limit": limit,
         "bytes": problem.rule in _BYTE_LIMITS,
     }
-
-
-def _complaint_max() -> int:
-    from helpdesk.services.portal import COMPLAINT_MAX_CHARS
-
-    return COMPLAINT_MAX_CHARS
 
 
 # ---------------------------------------------------------------------------- responses

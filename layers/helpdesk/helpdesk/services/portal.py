@@ -65,8 +65,6 @@ PAGE_LINK = "ticket"
 ACTIONS = ("reply", "solved", "complain")
 # The conversation the page shows: the newest messages, oldest first.
 SHOWN_MESSAGES = 50
-# What the page's forms may carry besides the reply's files.
-COMPLAINT_MAX_CHARS = 4000
 SUBMISSION_MAX = 64
 FILENAME_MAX = 200
 EMAIL_MAX = 254
@@ -348,7 +346,7 @@ class PortalDesk:
             now,
         )
         try:
-            if ticket.status == "closed":
+            if ticket.status == "closed" and posted.action != "complain":
                 raise FormProblem(StateConflict("this request is closed"), "closed")
             if posted.action == "reply":
                 done = self._reply(ticket, posted, now)
@@ -429,14 +427,21 @@ class PortalDesk:
         return change_ticket(self.uow, ticket.ref, solve)
 
     def _complain(self, ticket: Ticket, posted: Posted, now: datetime) -> Ticket:
-        if not posted.text:
-            raise FormProblem(InvalidInput("text", "is required"), "complaint_required")
-        if len(posted.text) > COMPLAINT_MAX_CHARS:
-            too_long = TooLarge("text", f"is too long (at most {COMPLAINT_MAX_CHARS} characters)")
-            raise FormProblem(too_long, "text_too_long", COMPLAINT_MAX_CHARS)
+        """The complaint desk takes the words (helpdesk.services.complaints: it flags the
+        ticket, starts its complaint clock and mails the lead); its refusals name the field
+        of the page's complaint form. Past its hourly count, :class:`RateLimited`."""
         if self.complaints is None:
             raise FormProblem(StateConflict("complaints are not taken here"), "failed")
-        return self.complaints().complain(ticket.ref, posted.text, now=now, source="portal")
+        try:
+            self.complaints().complain(ticket.ref, posted.text, now=now, source="portal")
+        except TooLarge as too_long:
+            limit = self.config.complaints.text_max_chars
+            raise FormProblem(too_long, "text_too_long", limit) from None
+        except InvalidInput as invalid:
+            raise FormProblem(invalid, "complaint_required") from None
+        # A complaint about a closed ticket opens a new one linked to it: this page stays
+        # the page of the ticket its link names.
+        return self.uow.load(ticket.ref)
 
     # ------------------------------------------------------------------ re-sending links
     def resend(
