@@ -27,6 +27,7 @@ before anything is read or counted.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.model import Ticket
     from helpdesk.ports import Mailer, MailStore, TicketUnitOfWork
+
+logger = logging.getLogger(__name__)
 
 # The purpose a page token is signed for (helpdesk.links): it never opens a survey.
 PAGE_LINK = "ticket"
@@ -473,7 +476,12 @@ class PortalDesk:
         tickets = self.repo.contact_tickets(email, limit=max(1, self.config.portal.other_tickets))
         if not tickets:
             return
-        self._mail_links(email.lower(), tickets, base_url, now)
+        try:
+            self._mail_links(email.lower(), tickets, base_url, now)
+        except Exception:
+            # The answer must not differ for a known address (a 500 would tell): a send
+            # that failed (its claim released) is logged, and asking again sends it.
+            logger.exception("the mail with fresh page links failed")
 
     def _mail_links(self, email: str, tickets: list[Ticket], base_url: str, now: datetime) -> None:
         from helpdesk.notices import Notifier
