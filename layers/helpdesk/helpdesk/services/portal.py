@@ -496,6 +496,7 @@ class PortalDesk:
             "page_links",
             language,
             {
+                "ref": newest.ref,
                 "customer_name": newest.contact_name,
                 "helpdesk_name": self.config.helpdesk.name,
                 "tickets": [
@@ -511,7 +512,8 @@ class PortalDesk:
                 ],
             },
         )
-        mail = notifier.mail("links", None, (newest.contact_email,), rendered)
+        # Filed under the newest request: a reply to this mail joins it.
+        mail = notifier.mail("links", newest.ref, (newest.contact_email,), rendered)
         # Once per address and minute: a second request in the same minute (the rate
         # limit allows a few an hour) is the same mail, sent once.
         notifier.send(mail, key=f"{mailbox_key(email)}#{now:%Y%m%d%H%M}", now=now)
