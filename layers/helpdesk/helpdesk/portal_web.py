@@ -113,7 +113,8 @@ def ticket_page(
             "error": _error(error, action),
             "text": text,
             "files_max": config.portal.attachments_max_count,
-            "file_max_size": config.limits.attachment_max_bytes,
+            # One file can be no larger than the whole post the page takes.
+            "file_max_size": min(config.limits.attachment_max_bytes, config.portal.body_max_bytes),
             "message_max": config.portal.message_max_chars,
             "complaint_max": config.complaints.text_max_chars,
         },

@@ -595,7 +595,7 @@ class PortalDesk:
             count = limits.attachments_max_count
             too_many = TooLarge("files", f"are too many (at most {count})")
             raise FormProblem(too_many, "files_too_many", count)
-        most = self.config.limits.attachment_max_bytes
+        most = min(self.config.limits.attachment_max_bytes, limits.body_max_bytes)
         for filename, _, data in files:
             if len(data) > most:
                 too_big = TooLarge("files", f"{filename} is too large (at most {most} bytes)")
