@@ -20,6 +20,7 @@ from helpdesk_local.scenario import (
     EmailStep,
     FormStep,
     Player,
+    PortalStep,
     ReplyStep,
     Step,
     SurveyStep,
@@ -41,6 +42,7 @@ KIND_WORDS = {
     "error": "command error",
     "relay": "relayed message",  # a customer's message to the agent
     "note": "colleague's note",  # a colleague's internal note to the assignee
+    "links": "page links",  # fresh links to a contact's pages, asked for at /ticket
 }
 
 
@@ -79,6 +81,10 @@ def _describe(step: Step, tickets: list[dict[str, Any]]) -> str:
         return f"The customer of {ref(step.ticket)} writes back: {said}"
     if isinstance(step, AdvanceStep):
         return f"Time passes: {_duration(step.by.total_seconds())}"
+    if isinstance(step, PortalStep):
+        done = {"reply": "answers", "solved": "marks it solved", "complain": "complains"}
+        said = f": “{step.text[:60]}{'…' if len(step.text) > 60 else ''}”" if step.text else ""
+        return f"The customer of {ref(step.ticket)} {done[step.action]} on its page{said}"
     if isinstance(step, SurveyStep):
         return f"The customer of {ref(step.ticket)} clicks {step.score}/5 in the survey" + (
             f" and comments “{step.comment}”" if step.comment else ""
