@@ -206,3 +206,28 @@ def test_only_mail_to_the_customer_about_a_ticket_carries_the_page_link() -> Non
     assert "progress_solved" in CUSTOMER_TEMPLATES and "assignment" not in CUSTOMER_TEMPLATES
     unlinked = replace(notifier, public_url=None).render("progress_solved", "ru", context)
     assert "/ticket/" not in unlinked.text
+
+
+def test_a_downloaded_files_name_cannot_inject_a_header() -> None:
+    from helpdesk.model import AttachmentMeta
+    from helpdesk.portal_web import file_response
+
+    uow = anna()
+    store = FakeMailStore({"attachments/m2/1": b"%PDF"})
+    reply = replace(
+        uow.conversation["HD-7K3M9Q"][1],
+        attachments=(
+            AttachmentMeta(
+                'a"\r\nSet-Cookie: x=1.pdf', "application/pdf", 4, key="attachments/m2/1"
+            ),
+        ),
+    )
+    uow.conversation["HD-7K3M9Q"][1] = reply
+
+    response = file_response(desk(uow, store), token(), "m2-1", now=NOW, lang=None,
+                             accept_language=None)  # fmt: skip
+
+    disposition = response.headers["Content-Disposition"]
+    assert "\r" not in disposition and "\n" not in disposition
+    assert disposition.startswith('attachment; filename="a___Set-Cookie: x=1.pdf"; filename*=')
+    assert response.body == b"%PDF"

@@ -12,6 +12,7 @@ page's, 409 for a closed ticket, 429 with Retry-After (RFC 6585 §4).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.services.portal import PortalDesk, PortalView
 
+_UNSAFE_IN_QUOTES = re.compile(r'[\x00-\x1f\x7f"\\]')
 # Limits the page names in bytes (shown as "4 MB"), the others are counts.
 _BYTE_LIMITS = frozenset({"file_too_large", "body_too_large"})
 
@@ -255,7 +257,9 @@ def file_response(desk: PortalDesk, token: str, number: str, *, now: datetime,
             headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
         )
     # RFC 6266 §4.3: filename* (RFC 8187) carries any name; the plain one is ASCII only.
-    ascii_name = found.filename.encode("ascii", "replace").decode().replace('"', "_")
+    # A name that came by mail may hold anything: no control character, quote or backslash
+    # reaches the header (no header injection), the UTF-8 form is percent-encoded.
+    ascii_name = _UNSAFE_IN_QUOTES.sub("_", found.filename.encode("ascii", "replace").decode())
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(found.filename)}"
     return Response(
         status_code=200,
