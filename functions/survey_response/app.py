@@ -1,4 +1,5 @@
-"""survey_response: the page behind each survey score link (GET) and its form (POST)."""
+"""survey_response: the page behind each survey score link (GET), its form (POST), and
+its "tell the team lead" box (POST /survey/{token}/complaint)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,31 @@ def survey_submit(token: str) -> Response[str]:
             pass
     elif page.status_code == 403:
         logger.warning("survey link refused", extra={"method": "POST"})
+    return page
+
+
+@app.post("/survey/<token>/complaint")
+def survey_complaint(token: str) -> Response[str]:
+    """The survey page's "tell the team lead" box (helpdesk.services.complaints)."""
+    from helpdesk.errors import MalformedInput
+    from helpdesk.http import survey_complaint_response, survey_page_response
+    from helpdesk.web import request_text
+
+    event = app.current_event
+    try:
+        body = request_text(event.body, is_base64_encoded=event.is_base64_encoded)
+    except MalformedInput:
+        page = survey_page_response(root.survey_desk, token, None, now=clock.now(), status=400)
+    else:
+        content_type = event.headers.get("content-type", "")
+        page = survey_complaint_response(
+            root.survey_desk, root.complaints, token, body, content_type, now=clock.now()
+        )
+    if page.status_code == 200:
+        with single_metric(name="Complaints", unit=MetricUnit.Count, value=1):
+            pass
+    elif page.status_code == 403:
+        logger.warning("survey link refused", extra={"method": "POST", "form": "complaint"})
     return page
 
 

@@ -5,7 +5,7 @@ and is denied in AWS. Here the local stack records each request of each function
 authorizes it (helpdesk_local.aws_calls: a transaction as its per-item actions, a Query on
 an index as the index ARN), while a tour of the desk runs: mail and form intake, routing, the
 agent's mail commands and API, a returning customer handed to another agent, SLA warnings
-and breaches, the survey mail, page and answer, and the daily report. The template is
+and breaches, the survey mail, page, answer and complaint, and the daily report. The template is
 translated by the SAM translator (as CloudFormation would), each function's role policies
 resolved to the local stack's ARNs, and each recorded call evaluated against them.
 """
@@ -87,6 +87,12 @@ steps:
       score: 2
       effort: 4
       comment: The kettle arrived broken again.
+  # The survey page's complaint to the team lead reopens the solved ticket (its backlog
+  # count and the stopped auto-close timer are in the complaint's transaction).
+  - advance: 5m
+  - survey:
+      ticket: 1
+      complain: Nobody told me the kettle was out of stock.
   # The page's complaint (the complaint desk's transaction) and "this is solved".
   - portal:
       ticket: 2

@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from fakes import FakeUnitOfWork, started_clocks, ticket
+from fakes import FakeRecords, FakeUnitOfWork, fake_notifier, started_clocks, ticket
+from helpdesk import notices
 from helpdesk.config import load_config
 from helpdesk.errors import InvalidInput, NotFound, RateLimited, TooLarge
-from helpdesk.events import ComplaintMade, StatusChanged
-from helpdesk.model import Ticket
+from helpdesk.events import ComplaintMade, SlaBreached, SlaWarning, StatusChanged
+from helpdesk.model import Message, Ticket
 from helpdesk.services.clocks import Change, apply
+from helpdesk.services.commands import AgentAction, carry_out
 from helpdesk.services.complaints import ComplaintDesk
+from helpdesk.services.sla_sweep import SlaSweep
 from helpdesk.sla import SlaState
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
@@ -210,3 +213,149 @@ def test_a_complaint_comes_from_the_page_or_the_survey_only() -> None:
 
     with pytest.raises(ValueError, match="portal"):
         desk.complain("HD-7K3M9Q", "Hello?", now=COMPLAINED, source="email")
+
+
+# ---------------------------------------------------------------------- the lead answers
+MARIA = "maria@support.example"  # the lead of team general (not an agent of it)
+LENA = "lena@support.example"
+
+
+def answered_by(uow: FakeUnitOfWork, agent: str, at: datetime) -> Ticket:
+    action = AgentAction(agent=agent, reply="I am sorry. Your parcel leaves today.")
+    return carry_out(action, "HD-7K3M9Q", uow=uow, config=CONFIG, now=at).ticket
+
+
+def test_a_team_leads_reply_answers_the_complaint_and_the_report_counts_it_met() -> None:
+    desk, uow = desk_with(open_ticket())
+    desk.complain("HD-7K3M9Q", "Nobody answers me.", now=COMPLAINED, source="survey")
+    answered_at = COMPLAINED + timedelta(hours=1)
+
+    stored = answered_by(uow, MARIA, answered_at)
+
+    view = sla_view(stored)
+    assert view["complaint_answered_at"] == answered_at.isoformat()
+    assert view["complaint_due"] == DUE.isoformat()  # visible next to the answer
+    assert "complaint" not in view["warnings"] + view["breaches"]
+    [fact] = [
+        f for f in uow.read_day(answered_at.date()).facts["target"] if f["clock"] == "complaint"
+    ]
+    assert fact["met"] is True
+
+
+def test_the_assignees_reply_leaves_the_complaint_to_the_lead() -> None:
+    desk, uow = desk_with(open_ticket())
+    desk.complain("HD-7K3M9Q", "Nobody answers me.", now=COMPLAINED, source="survey")
+
+    stored = answered_by(uow, LENA, COMPLAINED + timedelta(hours=1))
+
+    view = sla_view(stored)
+    assert view["complaint_answered_at"] is None
+    assert view["complaint_due"] == DUE.isoformat()
+
+
+def test_a_complaint_after_the_lead_answered_starts_a_new_run_and_mails_again() -> None:
+    desk, uow = desk_with(open_ticket())
+    desk.complain("HD-7K3M9Q", "Nobody answers me.", now=COMPLAINED, source="survey")
+    answered_by(uow, MARIA, COMPLAINED + timedelta(minutes=10))
+
+    again = COMPLAINED + timedelta(minutes=20)  # the same hour: a new run mails all the same
+    stored = desk.complain("HD-7K3M9Q", "That did not help.", now=again, source="portal")
+
+    view = sla_view(stored)
+    assert view["complained_at"] == again.isoformat()
+    assert view["complaint_answered_at"] is None
+    assert view["complaint_due"] == (DUE + timedelta(minutes=20)).isoformat()
+    last = [e for e in uow.events() if isinstance(e, ComplaintMade)][-1]
+    assert last.notify is True
+
+
+# ---------------------------------------------------------------------- the leads' mail
+def test_the_teams_lead_is_mailed_the_words_the_thread_and_the_deadline_once() -> None:
+    desk, uow = desk_with(open_ticket())
+    uow.conversation["HD-7K3M9Q"] = [
+        Message("m1", "HD-7K3M9Q", "in", "anna@example.com", OPENED, "Where is my order 1234?")
+    ]
+    desk.complain("HD-7K3M9Q", "Nobody answers <me>.", now=COMPLAINED, source="survey")
+    notifier = fake_notifier(FakeRecords(uow), CONFIG)
+    [made] = uow.events()
+
+    notices.handle(made, notifier, now=COMPLAINED)
+    notices.handle(made, notifier, now=COMPLAINED)  # redelivered: the same mail, once
+
+    [mail] = notifier.mails()
+    assert (mail.kind, mail.to, mail.ticket) == ("complaint", (MARIA,), "HD-7K3M9Q")
+    assert mail.reply_to == "support+hd-7k3m9q@support.example"
+    assert "[#HD-7K3M9Q]" in mail.subject and "Anna Schmidt" in mail.subject
+    assert "> Nobody answers <me>." in mail.text
+    assert "Where is my order 1234?" in mail.text  # the thread
+    # Maria works in Berlin's office calendar: 15:00 there is 14:00 UTC.
+    assert "15:00" in mail.text
+    assert mail.html is not None and "Nobody answers &lt;me&gt;." in mail.html
+
+
+def test_a_complaint_that_says_notify_false_mails_nobody() -> None:
+    desk, uow = desk_with(open_ticket())
+    desk.complain("HD-7K3M9Q", "One", now=COMPLAINED, source="survey")
+    desk.complain("HD-7K3M9Q", "Two", now=COMPLAINED, source="survey")
+    notifier = fake_notifier(FakeRecords(uow), CONFIG)
+
+    for event in uow.events():
+        notices.handle(event, notifier, now=COMPLAINED)
+
+    assert [m.text.count("> One") for m in notifier.mails()] == [1]
+
+
+def test_the_lead_reads_the_complaint_in_their_own_language() -> None:
+    config = CONFIG.model_copy(
+        update={
+            "agents": (
+                *CONFIG.agents,
+                CONFIG.agents[0].model_copy(
+                    update={"email": MARIA, "name": "Maria", "languages": ("ru",)}
+                ),
+            )
+        }
+    )
+    uow = FakeUnitOfWork(config)
+    uow.add(open_ticket())
+    ComplaintDesk(uow=uow, config=config).complain(
+        "HD-7K3M9Q", "Никто не отвечает.", now=COMPLAINED, source="portal"
+    )
+    notifier = fake_notifier(FakeRecords(uow), config)
+
+    notices.handle(uow.events()[0], notifier, now=COMPLAINED)
+
+    [mail] = notifier.mails()
+    assert "Жалоба" in mail.subject
+    assert "со страницы обращения" in mail.text
+
+
+# ---------------------------------------------------------------------- the sweep
+def test_the_sla_sweep_warns_the_lead_then_reports_the_breach_of_an_unanswered_complaint() -> None:
+    desk, uow = desk_with(open_ticket())
+    answered_by(uow, LENA, COMPLAINED - timedelta(minutes=30))  # first response achieved
+    desk.complain("HD-7K3M9Q", "Nobody answers me.", now=COMPLAINED, source="survey")
+    uow.bus.entries.clear()
+    sweep = SlaSweep(uow=uow, repo=FakeRecords(uow), config=CONFIG)  # type: ignore[arg-type]
+    notifier = fake_notifier(FakeRecords(uow), CONFIG)
+    # 80% (warn_at of the standard policy) of four business hours from 11:00 Berlin.
+    warned_at = COMPLAINED + timedelta(hours=3, minutes=12)
+
+    sweep.run(warned_at)
+    [warning] = uow.events()
+    notices.handle(warning, notifier, now=warned_at)
+
+    assert isinstance(warning, SlaWarning)
+    assert (warning.clock, warning.due) == ("complaint", DUE.isoformat())
+    assert sla_view(uow.tickets["HD-7K3M9Q"])["warnings"] == ["complaint"]
+    [warned] = notifier.mails()
+    assert (warned.kind, warned.to) == ("warning", (MARIA,))
+    assert "answer to the complaint" in warned.text
+
+    uow.bus.entries.clear()
+    sweep.run(DUE)
+    [breach] = uow.events()
+    assert isinstance(breach, SlaBreached)
+    assert breach.clock == "complaint"
+    assert sla_view(uow.tickets["HD-7K3M9Q"])["breaches"] == ["complaint"]
+    assert uow.counters[DUE.date().isoformat()]["breach#clock#complaint"] == 1

@@ -67,9 +67,12 @@ class AdvanceStep:
 @dataclass(frozen=True)
 class SurveyStep:
     ticket: int
-    score: int
+    # None: the customer does not answer the survey (a step that only complains).
+    score: int | None
     comment: str | None = None
     effort: int | None = None
+    # Words sent with the survey page's "tell the team lead" box, after any answer.
+    complain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -300,13 +303,21 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
         )
     if kind == "portal":
         return _portal_step(reader, body, fields, path)
-    reader.only(fields, {"ticket", "score", "comment", "effort"}, path)
-    for required in ("ticket", "score"):
-        if required not in fields:
-            raise reader.fail(body, f"{path}.{required}", "is required")
+    reader.only(fields, {"ticket", "score", "comment", "effort", "complain"}, path)
+    if "ticket" not in fields:
+        raise reader.fail(body, f"{path}.ticket", "is required")
+    if "score" not in fields and "complain" not in fields:
+        raise reader.fail(
+            body, f"{path}.score", "is required (or complain: a step that only complains)"
+        )
     return SurveyStep(
         ticket=reader.integer(fields["ticket"][1], f"{path}.ticket", 1),
-        score=reader.integer(fields["score"][1], f"{path}.score", 1, 5),
+        score=reader.integer(fields["score"][1], f"{path}.score", 1, 5)
+        if "score" in fields
+        else None,
+        complain=reader.text(fields["complain"][1], f"{path}.complain")
+        if "complain" in fields
+        else None,
         comment=reader.text(fields["comment"][1], f"{path}.comment")
         if "comment" in fields
         else None,
@@ -458,7 +469,7 @@ class Player:
                 body = {"detail": html.unescape(detail[1]) if detail else response.body[:500]}
                 self.rejected.append({"step": number, "status": response.status, "body": body})
             return response
-        return self.survey(step)
+        return self.survey(number, step)
 
     # ---------------------------------------------------------------- helpers
     def ticket(self, number: int) -> dict[str, Any]:
@@ -536,8 +547,12 @@ class Player:
 
         return load_config_once(str(self.stack.config_path)).helpdesk.address
 
-    def survey(self, step: SurveyStep) -> Any:
-        """Follow the score link of the survey mail, then submit the page's form."""
+    def survey(self, number: int, step: SurveyStep) -> Any:
+        """Follow the score link of the survey mail, then submit the page's form; with
+        ``complain``, then send the page's "tell the team lead" box (its refusal, if any,
+        is listed in ``rejected`` like a refused form)."""
+        from urllib.parse import urlencode
+
         from helpdesk_local.state import outbox
 
         ticket = self.ticket(step.ticket)
@@ -547,26 +562,38 @@ class Player:
         if not surveys:
             return None
         links = re.findall(r"https?://\S+/survey/[^\s\"'<>]+", surveys[-1]["text"])
-        chosen = next((u for u in links if re.search(rf"[?&]score={step.score}\b", u)), None)
+        score = step.score if step.score is not None else 1
+        chosen = next((u for u in links if re.search(rf"[?&]score={score}\b", u)), None)
         if chosen is None:
             return None
         parts = urlsplit(chosen)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         page = self.stack.http("GET", path)
-        form = {"score": str(step.score)}
-        if step.effort is not None:
-            form["effort"] = str(step.effort)
-        if step.comment is not None:
-            form["comment"] = step.comment
-        from urllib.parse import urlencode
-
-        answer = self.stack.http(
+        form_type = {"content-type": "application/x-www-form-urlencoded"}
+        answer = None
+        if step.score is not None:
+            form = {"score": str(step.score)}
+            if step.effort is not None:
+                form["effort"] = str(step.effort)
+            if step.comment is not None:
+                form["comment"] = step.comment
+            answer = self.stack.http("POST", parts.path, body=urlencode(form), headers=form_type)
+        if step.complain is None:
+            return (page, answer)
+        # The box's form posts to <token>/complaint, relative to the survey's own path.
+        complaint = self.stack.http(
             "POST",
-            parts.path,
-            body=urlencode(form),
-            headers={"content-type": "application/x-www-form-urlencoded"},
+            parts.path.rstrip("/") + "/complaint",
+            body=urlencode({"complaint": step.complain}),
+            headers=form_type,
         )
-        return (page, answer)
+        if complaint.status >= 400:
+            said = re.search(r'id="complaint-error">(.*?)</p>', complaint.body, re.DOTALL)
+            detail = html.unescape(said.group(1)).strip() if said else complaint.body[:200]
+            self.rejected.append(
+                {"step": number, "status": complaint.status, "body": {"detail": detail}}
+            )
+        return (page, answer, complaint)
 
     def portal(self, step: PortalStep) -> Any:
         """Open the ticket's page from the latest mail to its contact, as a browser does,

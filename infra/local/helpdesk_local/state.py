@@ -65,6 +65,9 @@ def _message_view(message: Message) -> dict[str, Any]:
     if message.channel is not None:
         # Written on the customer's page ("portal"), the form or a configured channel.
         view["channel"] = message.channel
+    if message.kind is not None:
+        # What the message is beyond its direction: "complaint" (helpdesk.services.complaints).
+        view["kind"] = message.kind
     if message.attachments_total is not None:
         # More attachments than the message lists: the raw mail in S3 has them all.
         view["attachments_total"] = message.attachments_total

@@ -32,6 +32,7 @@ from helpdesk.errors import (
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
+    from helpdesk.services.complaints import ComplaintDesk
     from helpdesk.services.surveys import SurveyDesk
 
 JSON = "application/json; charset=utf-8"
@@ -164,3 +165,38 @@ def survey_answer_response(
         page = survey_page(desk.config, not_taken.form, ask_for_score=True)
         return html_response(status_of(not_taken.problem), page, SURVEY_HEADERS)
     return html_response(200, survey_thanks_page(desk.config, stored), SURVEY_HEADERS)
+
+
+def survey_complaint_response(
+    desk: SurveyDesk,
+    complaints: ComplaintDesk,
+    token: str,
+    body: str,
+    content_type: str,
+    *,
+    now: datetime,
+) -> Response[str]:
+    """The page saying the complaint reached the team lead (and by when one answers);
+    else the survey again with the complaint box saying what was wrong (413, 415, 422,
+    429 with Retry-After), or the link's refusal (403)."""
+    from helpdesk.links import LinkRefused
+    from helpdesk.services.surveys import ComplaintNotTaken
+    from helpdesk.web import survey_complaint_page, survey_page, survey_refused_page
+
+    try:
+        stored = desk.complain(token, body, content_type, now=now, complaints=complaints)
+    except LinkRefused as refused:
+        return html_response(403, survey_refused_page(desk.config, refused), SURVEY_HEADERS)
+    except ComplaintNotTaken as not_taken:
+        page = survey_page(
+            desk.config,
+            not_taken.form,
+            complaint_problem=not_taken.problem,
+            complaint_text=not_taken.words,
+        )
+        headers = dict(SURVEY_HEADERS)
+        if isinstance(not_taken.problem, RateLimited):
+            headers["Retry-After"] = str(not_taken.problem.retry_after_seconds)
+        return html_response(status_of(not_taken.problem), page, headers)
+    contact = desk.repo.get_contact(stored.contact_email)
+    return html_response(200, survey_complaint_page(desk.config, stored, contact), SURVEY_HEADERS)

@@ -8,15 +8,16 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from helpdesk.errors import HelpdeskError, InvalidInput, MalformedInput, RateLimited, TooLarge
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.links import LinkRefused
-    from helpdesk.model import Ticket
+    from helpdesk.model import Contact, Ticket
     from helpdesk.services.surveys import SurveyForm
 
 # The page's own inline <script> and <style> elements; their hashes are the only code and
@@ -245,10 +246,19 @@ def _ticket_language(config: Config, ticket: Ticket | None) -> str:
     return language if language in config.helpdesk.languages else config.default_language
 
 
-def survey_page(config: Config, form: SurveyForm, *, ask_for_score: bool = False) -> str:
+def survey_page(
+    config: Config,
+    form: SurveyForm,
+    *,
+    ask_for_score: bool = False,
+    complaint_problem: HelpdeskError | None = None,
+    complaint_text: str = "",
+) -> str:
     """The survey of one ticket, ``form.score`` pre-selected; with ``ask_for_score`` the
-    localized line that asks for a score (the form's only required answer)."""
-    from helpdesk.render import render_page, score_labels
+    localized line that asks for a score (the form's only required answer). Below it the
+    box that tells the team lead (helpdesk.services.complaints), with the line that says
+    what was wrong with ``complaint_problem`` and the words ``complaint_text`` kept."""
+    from helpdesk.render import language_words, render_page, score_labels
 
     language = _ticket_language(config, form.ticket)
     error = None
@@ -260,6 +270,9 @@ def survey_page(config: Config, form: SurveyForm, *, ask_for_score: bool = False
             fallback_language=config.default_language,
         ).strip()
     labels = score_labels(language, fallback_language=config.default_language)
+    complaint_words = language_words(
+        "survey_complaint", language, fallback_language=config.default_language
+    )
     return render_page(
         "survey_page",
         language,
@@ -272,7 +285,51 @@ def survey_page(config: Config, form: SurveyForm, *, ask_for_score: bool = False
             "scores": [{"score": s, "label": labels[s]} for s in range(1, 6)],
             "message": None,
             "error": error,
+            "complaint": {
+                "words": complaint_words,
+                # Relative, as the survey's own: /survey/<token>/complaint.
+                "action_url": f"{form.token}/complaint",
+                "max_chars": config.complaints.text_max_chars,
+                "error": _complaint_error(complaint_words, complaint_problem, config),
+                "text": complaint_text,
+            },
         },
+        fallback_language=config.default_language,
+    )
+
+
+def _complaint_error(
+    words: Mapping[str, Any], problem: HelpdeskError | None, config: Config
+) -> str | None:
+    """What the complaint box says about ``problem``, in the page's words."""
+    if problem is None:
+        return None
+    if isinstance(problem, RateLimited):
+        return str(words["error_rate_limited"])
+    if isinstance(problem, TooLarge) and problem.field == "complaint":
+        return str(words["error_too_long"]).format(limit=config.complaints.text_max_chars)
+    if isinstance(problem, InvalidInput) and problem.field == "complaint":
+        return str(words["error_required"])
+    return str(words["error_reload"])
+
+
+def survey_complaint_page(config: Config, ticket: Ticket, contact: Contact | None) -> str:
+    """The page after a complaint was taken: it reached the team lead, who answers by the
+    complaint clock's due time, in the customer's zone and language."""
+    from helpdesk.notices.audience import customer_timezone, ticket_timezone
+    from helpdesk.render import format_local_datetime, render_page
+    from helpdesk.sla import COMPLAINT, SlaState
+
+    language = _ticket_language(config, ticket)
+    clock = SlaState.from_dict(ticket.sla).clocks.get(COMPLAINT) if ticket.sla else None
+    due = None
+    if clock is not None and clock.due is not None and not clock.is_finished:
+        zone = customer_timezone(contact, ticket_timezone(ticket.policy, config))
+        due = format_local_datetime(clock.due, zone, language)
+    return render_page(
+        "survey_complaint",
+        language,
+        {"ref": ticket.ref, "due": due, "helpdesk_name": config.helpdesk.name},
         fallback_language=config.default_language,
     )
 

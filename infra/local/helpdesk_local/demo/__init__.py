@@ -42,6 +42,7 @@ KIND_WORDS = {
     "error": "command error",
     "relay": "relayed message",  # a customer's message to the agent
     "note": "colleague's note",  # a colleague's internal note to the assignee
+    "complaint": "complaint to the lead",  # a customer's complaint, to the team's leads
     "links": "page links",  # fresh links to a contact's pages, asked for at /ticket
 }
 
@@ -86,9 +87,15 @@ def _describe(step: Step, tickets: list[dict[str, Any]]) -> str:
         said = f": “{step.text[:60]}{'…' if len(step.text) > 60 else ''}”" if step.text else ""
         return f"The customer of {ref(step.ticket)} {done[step.action]} on its page{said}"
     if isinstance(step, SurveyStep):
-        return f"The customer of {ref(step.ticket)} clicks {step.score}/5 in the survey" + (
-            f" and comments “{step.comment}”" if step.comment else ""
+        said = (
+            f"The customer of {ref(step.ticket)} clicks {step.score}/5 in the survey"
+            + (f" and comments “{step.comment}”" if step.comment else "")
+            if step.score is not None
+            else f"The customer of {ref(step.ticket)} opens the survey page"
         )
+        if step.complain:
+            said += f" and tells the team lead: “{step.complain[:60]}”"
+        return said
     return str(step)
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from helpdesk.clock import parse_iso
 from helpdesk.events import SlaBreached
 from helpdesk.notices import audience
+from helpdesk.sla import COMPLAINT
 
 if TYPE_CHECKING:
     from helpdesk.events import SlaWarning, TicketEscalated
@@ -23,15 +24,15 @@ if TYPE_CHECKING:
 
 
 def warning(notifier: Notifier, event: SlaWarning, now: datetime) -> None:
-    """SlaWarning: tell whoever should act that a deadline is close."""
-    _send_each(
-        notifier,
-        event,
-        now,
-        kind="warning",
-        recipients=audience.warning_recipients(event.assignee, event.team, notifier.config),
-        context=lambda: {},
+    """SlaWarning: tell whoever should act that a deadline is close: for a complaint the
+    team's lead(s), whose answer it awaits (helpdesk.services.complaints)."""
+    config = notifier.config
+    recipients = (
+        audience.leads_or_every_lead(event.team, config)
+        if event.clock == COMPLAINT
+        else audience.warning_recipients(event.assignee, event.team, config)
     )
+    _send_each(notifier, event, now, kind="warning", recipients=recipients, context=lambda: {})
 
 
 def breached(notifier: Notifier, event: SlaBreached, now: datetime) -> None:

@@ -297,11 +297,14 @@ def carry_out(
             raise TicketClosed(
                 f"{ref} is closed; a reply from the customer opens a new ticket linked to it"
             )
+        # A file sent to the customer is an answer as much as a text is.
+        replied = bool(action.reply or (action.attachments and action.note is None))
         updated = apply(
             ticket,
             Change(
-                # A file sent to the customer is an answer as much as a text is.
-                agent_reply=bool(action.reply or (action.attachments and action.note is None)),
+                agent_reply=replied,
+                # A team lead's answer to the customer answers their complaint.
+                complaint_answered=replied and config.is_lead(action.agent),
                 status=edit.status,
                 priority=edit.priority,
                 team=edit.team,

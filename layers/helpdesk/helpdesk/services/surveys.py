@@ -22,6 +22,8 @@ from helpdesk.errors import (
     Conflict,
     HelpdeskError,
     InvalidInput,
+    RateLimited,
+    TooLarge,
     UnsupportedMediaType,
 )
 from helpdesk.events import StatusChanged, SurveyAnswered
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.model import Ticket
     from helpdesk.ports import Mailer, TicketUnitOfWork
+    from helpdesk.services.complaints import ComplaintDesk
 
 COMMENT_LIMIT = 4000
 LOW_SCORES = frozenset({1, 2})
@@ -295,6 +298,18 @@ class AnswerNotTaken(HelpdeskError):
         self.problem = problem
 
 
+class ComplaintNotTaken(HelpdeskError):
+    """A complaint posted from the survey page that cannot be taken: ``problem`` says why
+    (not form fields, no words, too long, too many this hour), ``form`` is the survey to
+    show again with the words kept in the box."""
+
+    def __init__(self, form: SurveyForm, problem: HelpdeskError, words: str = "") -> None:
+        super().__init__(str(problem))
+        self.form = form
+        self.problem = problem
+        self.words = words
+
+
 @dataclass(frozen=True)
 class SurveyDesk:
     """The survey behind each score link and the answer posted from its form."""
@@ -330,6 +345,38 @@ class SurveyDesk:
         comment = (fields.get("comment") or "").strip()[:COMMENT_LIMIT] or None
         stored = self._record(ticket, score=score, effort=effort, comment=comment, now=now)
         return stored
+
+    def complain(
+        self,
+        token: str,
+        body: str,
+        content_type: str,
+        *,
+        now: datetime,
+        complaints: ComplaintDesk,
+    ) -> Ticket:
+        """Take the complaint posted from the survey page (the field ``complaint``) to the
+        team lead: the ticket as stored (a new one linked to it when it was closed).
+        :class:`LinkRefused` or :class:`ComplaintNotTaken` otherwise."""
+        ticket = self._ticket(token, now)
+        form = SurveyForm(ticket, token, None)
+        if not content_type.lower().startswith("application/x-www-form-urlencoded"):
+            problem = UnsupportedMediaType(
+                "content-type", "must be application/x-www-form-urlencoded"
+            )
+            raise ComplaintNotTaken(form, problem)
+        limit = self.config.complaints.text_max_chars
+        # Percent-encoded, one character takes at most 12 bytes (4 of UTF-8, each %XX).
+        if len(body) > limit * 12 + 1024:
+            raise ComplaintNotTaken(
+                form, TooLarge("complaint", f"is too long (at most {limit} characters)")
+            )
+        fields = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        words = fields.get("complaint", "")
+        try:
+            return complaints.complain(ticket.ref, words, now=now, source="survey")
+        except (InvalidInput, RateLimited) as problem:
+            raise ComplaintNotTaken(form, problem, words[:limit]) from None
 
     def _record(
         self, ticket: Ticket, *, score: int, effort: int | None, comment: str | None, now: datetime
