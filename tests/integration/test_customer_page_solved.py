@@ -56,4 +56,3 @@ def test_a_survey_link_does_not_open_the_page(solved: Any) -> None:
         token = re.search(r"/survey/([^\s?\"'<>]+)", survey["text"])
         assert token is not None
         assert stack.http("GET", f"/ticket/{token[1]}").status == 403
-
