@@ -58,3 +58,21 @@ def test_a_complaint_from_the_page_flags_the_ticket_and_mails_the_lead() -> None
         assert words in lead_mails[0]["text"]
         page = stack.http("GET", link_of(stack) + "?done=complain")
         assert "the team lead has your message and will look into it" in text_of(page)
+
+
+def test_a_portal_step_the_page_refuses_is_listed_as_rejected_with_the_pages_words() -> None:
+    scenario = load_scenario(SCENARIOS / "portal_other_tickets.yaml")
+    with LocalStack(start=scenario.start) as stack:
+        player = Player(stack, scenario)
+        for number, (_, step) in enumerate(scenario.steps, start=1):
+            player.run(number, step)
+        before = state(stack)["tickets"][0]
+        player.run(4, PortalStep(ticket=1, action="complain", text="   "))
+        assert player.rejected == [
+            {
+                "step": 4,
+                "status": 422,
+                "body": {"detail": "That did not work: please tell us what is going wrong."},
+            }
+        ]
+        assert state(stack)["tickets"][0] == before
