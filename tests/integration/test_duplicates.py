@@ -99,6 +99,8 @@ SCENARIOS = [
     "agent_lifecycle.yaml",
     "sla_a_breached_ticket_moves_to_tier2_and_its_lead_is_mailed.yaml",
     "survey_low_score.yaml",
+    # ComplaintMade through acknowledge, the lead's answer by mail, the complaint clock.
+    "complaint_from_the_survey.yaml",
 ]
 
 
