@@ -66,7 +66,8 @@ build-HelpdeskLayer:
 FUNCTION_BUILDS := build-EmailIntakeFunction build-FormIntakeFunction \
 	build-AcknowledgeFunction build-RouteFunction build-SlaCheckFunction \
 	build-SurveyDispatchFunction build-SurveyResponseFunction build-AgentApiFunction \
-	build-ReportFunction build-PublishFunction build-MessageIntakeFunction
+	build-ReportFunction build-PublishFunction build-MessageIntakeFunction \
+	build-CustomerPageFunction
 .PHONY: $(FUNCTION_BUILDS)
 
 $(FUNCTION_BUILDS):

@@ -55,6 +55,13 @@ steps:
       ticket: 2
       from: agent
       text: "#assign Lena"
+  # Anna answers on the page of her lid ticket, with a file (customer_page: PutObject on
+  # attachments/, the reply's transaction); the page shows the long mail whole (inbound/).
+  - portal:
+      ticket: 2
+      reply: Here is a photo of the hinge.
+      attachments:
+        - {name: hinge.txt, text: "the hinge, from above"}
   # Anna's answer with her receipt is mailed to her agent, the file attached (read from S3).
   - reply:
       ticket: 1
@@ -107,6 +114,13 @@ steps:
   - survey:
       ticket: 1
       complain: Nobody told me the kettle was out of stock.
+  # The page's complaint (the complaint desk's transaction) and "this is solved".
+  - portal:
+      ticket: 2
+      complain: Nobody answers about the lid.
+  - portal:
+      ticket: 2
+      solved: true
 """
 # Anna again, by mail, with a photo (the intake stores attachments under attachments/).
 LID_MAIL = (
@@ -173,6 +187,30 @@ def _agent_api_tour(stack: LocalStack) -> None:
     with faults_on(stack, FaultInjector(rate=1.0, services=("ses",), limit=SES_ATTEMPTS)):
         call("POST", f"/agent/tickets/{ref}/replies", {"text": "We corrected it."})
     call("PATCH", f"/agent/tickets/{ref}", {"status": "solved"})
+
+
+def _customer_page_tour(stack: LocalStack) -> None:
+    """The customer's page: a file of the conversation downloaded (GetObject on
+    attachments/), the other tickets listed (GSI1), and fresh links asked for, SES refusing
+    the first mail (its claim released: DeleteItem) and sending the next."""
+    from helpdesk_local.faults import FaultInjector, faults_on
+    from helpdesk_local.scenario import page_link
+    from helpdesk_local.state import build_state
+
+    [lid] = [t for t in build_state(stack)["tickets"] if t["subject"] == "The lid is broken"]
+    path = page_link(stack, lid["ref"], lid["contact"]["email"])
+    assert path is not None
+    page = stack.http("GET", path)
+    assert page.status == 200 and "pouring water for tea" in page.body
+    download = re.search(r'href="[^"/]+/files/([^"]+)"', page.body)
+    assert download is not None
+    assert stack.http("GET", f"{path}/files/{download[1]}").status == 200
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    body = "email=anna%40example.com"
+    with faults_on(stack, FaultInjector(rate=1.0, services=("ses",), limit=SES_ATTEMPTS)):
+        assert stack.http("POST", "/ticket", body=body, headers=form).status == 200
+    stack.advance(timedelta(minutes=1))
+    assert stack.http("POST", "/ticket", body=body, headers=form).status == 200
 
 
 def _a_ticket_that_waits_then_is_routed_twice(stack: LocalStack) -> None:
@@ -346,6 +384,7 @@ def tour() -> Iterator[Tour]:
     with aws_calls.recording() as recorder, LocalStack(start=scenario.start) as stack:
         Player(stack, scenario).play()
         _agent_api_tour(stack)
+        _customer_page_tour(stack)
         _a_ticket_that_waits_then_is_routed_twice(stack)
         _a_timer_whose_ticket_is_gone(stack)
         _days_later(stack)

@@ -20,6 +20,7 @@ EXPECTED_FUNCTIONS = {
     "sla_check",
     "survey_dispatch",
     "survey_response",
+    "customer_page",
     "agent_api",
     "report",
     "publish",

@@ -179,6 +179,19 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             "ticket_summary": "Opened 2026-11-16\nReplied 2026-11-23",
             "helpdesk_name": "Example Support",
         },
+        "page_links": {
+            "ref": "HD-7K3M9Q",
+            "customer_name": "Lena Schmidt",
+            "helpdesk_name": "Example Support",
+            "tickets": [
+                ticket | {"url": "https://support.example/ticket/SEQtN0szTTlR.c2lnbmVk"},
+                {
+                    "ref": "HD-4N8P2R",
+                    "subject": "Toner order",
+                    "url": "https://support.example/ticket/SEQtNE44UDJS.c2lnbmVk",
+                },
+            ],
+        },
     }
 
 

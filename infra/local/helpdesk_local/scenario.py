@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import mimetypes
+import posixpath
 import re
 import uuid
 from collections.abc import Callable
@@ -83,7 +84,18 @@ class IntakeStep:
     secret: str | None = None
 
 
-Step = EmailStep | FormStep | ReplyStep | AdvanceStep | SurveyStep | IntakeStep
+@dataclass(frozen=True)
+class PortalStep:
+    """The ticket's contact acts on the ticket's page (CONTRACT section 7): ``action`` is
+    reply, solved or complain, ``text`` what they write (a reply's or a complaint's)."""
+
+    ticket: int
+    action: str
+    text: str = ""
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
+
+
+Step = EmailStep | FormStep | ReplyStep | AdvanceStep | SurveyStep | IntakeStep | PortalStep
 
 
 @dataclass(frozen=True)
@@ -244,7 +256,7 @@ def _faults(reader: _Reader, node: yaml.Node) -> Faults:
 def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
     path = f"steps[{index}]"
     items = reader.mapping(node, path)
-    kinds = {"email", "form", "reply", "advance", "survey", "intake"}
+    kinds = {"email", "form", "reply", "advance", "survey", "intake", "portal"}
     if len(items) != 1 or next(iter(items)) not in kinds:
         raise reader.fail(node, path, f"a step is exactly one of: {', '.join(sorted(kinds))}")
     kind, (_, body) = next(iter(items.items()))
@@ -307,6 +319,8 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
             if "attachments" in fields
             else (),
         )
+    if kind == "portal":
+        return _portal_step(reader, body, fields, path)
     reader.only(fields, {"ticket", "score", "comment", "effort", "complain"}, path)
     if "ticket" not in fields:
         raise reader.fail(body, f"{path}.ticket", "is required")
@@ -328,6 +342,37 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
         effort=reader.integer(fields["effort"][1], f"{path}.effort", 1, 5)
         if "effort" in fields
         else None,
+    )
+
+
+def _portal_step(
+    reader: _Reader, body: yaml.Node, fields: dict[str, tuple[yaml.Node, yaml.Node]], path: str
+) -> PortalStep:
+    """``{ticket: N, reply: text}`` (with optional ``attachments``), ``{ticket: N, solved:
+    true}`` or ``{ticket: N, complain: text}``."""
+    reader.only(fields, {"ticket", "reply", "solved", "complain", "attachments"}, path)
+    if "ticket" not in fields:
+        raise reader.fail(body, f"{path}.ticket", "is required")
+    actions = [key for key in ("reply", "solved", "complain") if key in fields]
+    if len(actions) != 1:
+        raise reader.fail(body, path, "needs exactly one of reply, solved or complain")
+    [action] = actions
+    node = fields[action][1]
+    text = ""
+    if action == "solved":
+        if reader.value(node) is not True:
+            raise reader.fail(node, f"{path}.solved", "must be true")
+    else:
+        text = reader.text(node, f"{path}.{action}")
+    if "attachments" in fields and action != "reply":
+        raise reader.fail(fields["attachments"][1], f"{path}.attachments", "go with a reply only")
+    return PortalStep(
+        ticket=reader.integer(fields["ticket"][1], f"{path}.ticket", 1),
+        action=action,
+        text=text,
+        attachments=_attachments(reader, fields["attachments"][1], f"{path}.attachments")
+        if "attachments" in fields
+        else (),
     )
 
 
@@ -439,6 +484,13 @@ class Player:
             stack.deliver_email(self.reply_mail(step))
             stack.drain()
             return None
+        if isinstance(step, PortalStep):
+            response = self.portal(step)
+            if response is not None and response.status >= 400:
+                detail = re.search(r'role="alert"[^>]*>(.*?)</p>', response.body, re.DOTALL)
+                body = {"detail": html.unescape(detail[1]) if detail else response.body[:500]}
+                self.rejected.append({"step": number, "status": response.status, "body": body})
+            return response
         return self.survey(number, step)
 
     # ---------------------------------------------------------------- helpers
@@ -564,6 +616,90 @@ class Player:
                 {"step": number, "status": complaint.status, "body": {"detail": detail}}
             )
         return (page, answer, complaint)
+
+    def portal(self, step: PortalStep) -> Any:
+        """Open the ticket's page from the latest mail to its contact, as a browser does,
+        then post the page's form for the step's action and follow the redirect."""
+        from urllib.parse import urlencode
+
+        ticket = self.ticket(step.ticket)
+        path = page_link(self.stack, ticket["ref"], ticket["contact"]["email"])
+        if path is None:
+            raise ScenarioError(
+                self.scenario.source, None, "", f"no mail to the contact of {ticket['ref']} "
+                "carries a link to its page"
+            )  # fmt: skip
+        page = self.stack.http("GET", path)
+        form = page_form(page.body, step.action) if page.status == 200 else None
+        if form is None:
+            return page
+        target, fields = form
+        post_path = posixpath.join(posixpath.dirname(path), target)
+        if step.action == "solved":
+            body: bytes = urlencode(fields).encode()
+            content_type = "application/x-www-form-urlencoded"
+        else:
+            body, content_type = multipart_body({**fields, "text": step.text}, step.attachments)
+        answer = self.stack.http(
+            "POST", post_path, body=body, headers={"content-type": content_type}
+        )
+        if answer.status != 303:
+            return answer
+        location = posixpath.join(posixpath.dirname(post_path), answer.headers["location"])
+        return self.stack.http("GET", location)
+
+
+PAGE_LINK = re.compile(r"https?://[^\s\"'<>]+/ticket/[A-Za-z0-9_.~%-]+")
+
+
+def page_link(stack: Any, ref: str, contact: str) -> str | None:
+    """The path of ``ref``'s page link in the latest mail about it to ``contact``."""
+    from helpdesk_local.state import outbox
+
+    mails = [
+        m
+        for m in outbox(stack)
+        if m["ticket"] == ref and contact.lower() in (t.lower() for t in m["to"])
+    ]
+    for mail in reversed(mails):
+        links = PAGE_LINK.findall(mail["text"])
+        if links:
+            return str(urlsplit(links[-1]).path)
+    return None
+
+
+def page_form(page: str, action: str) -> tuple[str, dict[str, str]] | None:
+    """The form of ``page`` whose hidden ``action`` is ``action``: where it posts and its
+    hidden fields (what a browser sends besides what the person types)."""
+    for form in re.findall(r"<form\b(.*?)</form>", page, re.DOTALL):
+        hidden = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', form))
+        target = re.search(r'action="([^"]*)"', form)
+        if hidden.get("action") == action and target:
+            return html.unescape(target[1]), {k: html.unescape(v) for k, v in hidden.items()}
+    return None
+
+
+def multipart_body(
+    fields: dict[str, str], files: tuple[tuple[str, str, bytes], ...]
+) -> tuple[bytes, str]:
+    """A multipart/form-data body as a browser sends it (RFC 7578), and its content type."""
+    boundary = "----helpdesk" + uuid.uuid4().hex
+    parts: list[bytes] = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value.encode("utf-8")
+            + b"\r\n"
+        )
+    for filename, content_type, data in files:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+            f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def _move_to_top(raw: bytes, names: list[str]) -> bytes:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from helpdesk.services.email_intake import EmailIntake
     from helpdesk.services.form_intake import FormDesk
     from helpdesk.services.message_intake import MessageDesk
+    from helpdesk.services.portal import PortalDesk
     from helpdesk.services.reports import ReportDesk
     from helpdesk.services.routing import Router
     from helpdesk.services.sla_sweep import SlaSweep
@@ -153,10 +154,12 @@ class Composition:
     @cached_property
     def acknowledge_notifier(self) -> Notifier:
         """The acknowledge function's notifier: a relayed reply carries the agent's files,
-        read from the mail bucket."""
+        read from the mail bucket; a mail to a customer, the link to the ticket's page."""
         from dataclasses import replace
 
-        return replace(self.notifier, mail_store=self.mail_store)
+        return replace(
+            self.notifier, mail_store=self.mail_store, public_url=self.environment.public_url
+        )
 
     @cached_property
     def router(self) -> Router:
@@ -199,6 +202,22 @@ class Composition:
             repo=self.repository,
             config=self.config,
             signing_key=self.signing_key,
+        )
+
+    @cached_property
+    def portal_desk(self) -> PortalDesk:
+        """The customer's page: it reads the ticket's files from the mail bucket, keeps the
+        files of a reply there, and mails fresh links when asked."""
+        from helpdesk.services.portal import PortalDesk
+
+        return PortalDesk(
+            uow=self.repository,
+            repo=self.repository,
+            store=self.mail_store,
+            mailer=self.mailer,
+            config=self.config,
+            signing_key=self.signing_key,
+            complaints=lambda: self.complaints,
         )
 
     @cached_property

@@ -551,6 +551,9 @@ FREE_MAIL_DOMAINS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+# A page's form post, base64-encoded by API Gateway, within Lambda's 6 MB request payload.
+PORTAL_BODY_CEILING = 4_400_000
+
 # 6 MB of attachments are 8 MB in base64, leaving room for the texts under SES's 10 MB.
 RELAY_ATTACHMENT_CEILING = 6_000_000
 
@@ -695,6 +698,29 @@ class Knowledge(_Section):
         return (Path(config_path).parent / self.path).resolve()
 
 
+class Portal(_Section):
+    """The customer's page (docs/SECURITY.md, "The customer's page"): how long its links
+    hold, and the limits of what the page takes in.
+
+    A reply from the page is one HTTP request, and Lambda takes at most 6 MB per
+    synchronous invocation (API Gateway base64-encodes a form with files, a third more:
+    "Lambda quotas", AWS Lambda Developer Guide), so ``body_max_bytes`` stays below 4 MB.
+    """
+
+    link_ttl: PositiveDuration = timedelta(days=30)
+    message_max_chars: Count = 20_000
+    attachments_max_count: Annotated[int, Field(ge=0, le=10)] = 5
+    body_max_bytes: Annotated[int, Field(ge=16_384, le=PORTAL_BODY_CEILING)] = 4_000_000
+    # Changes posted from pages (replies, "solved", complaints) per contact and per client
+    # per hour, and link re-sending requests per address and per client per hour.
+    actions_per_contact_per_hour: Count = 20
+    actions_per_ip_per_hour: Count = 60
+    resend_per_address_per_hour: Count = 3
+    resend_per_ip_per_hour: Count = 10
+    # How many of the contact's other tickets the page lists (newest first).
+    other_tickets: Annotated[int, Field(ge=0, le=20)] = 10
+
+
 class AgentApi(_Section):
     """Whom the agent API takes a verified token for (the JWT authorizer has checked its
     signature, issuer, audience and expiry; these name the agent inside it).
@@ -746,6 +772,7 @@ class Config(_Section):
     def channel(self, name: str) -> ChannelSection | None:
         """The configured channel called ``name``, or None."""
         return next((channel for channel in self.channels if channel.name == name), None)
+    portal: Portal = Portal()
 
     @model_validator(mode="after")
     def _references_hold(self) -> Config:

@@ -20,6 +20,7 @@ from helpdesk_local.scenario import (
     EmailStep,
     FormStep,
     Player,
+    PortalStep,
     ReplyStep,
     Step,
     SurveyStep,
@@ -42,6 +43,7 @@ KIND_WORDS = {
     "relay": "relayed message",  # a customer's message to the agent
     "note": "colleague's note",  # a colleague's internal note to the assignee
     "complaint": "complaint to the lead",  # a customer's complaint, to the team's leads
+    "links": "page links",  # fresh links to a contact's pages, asked for at /ticket
 }
 
 
@@ -80,6 +82,10 @@ def _describe(step: Step, tickets: list[dict[str, Any]]) -> str:
         return f"The customer of {ref(step.ticket)} writes back: {said}"
     if isinstance(step, AdvanceStep):
         return f"Time passes: {_duration(step.by.total_seconds())}"
+    if isinstance(step, PortalStep):
+        done = {"reply": "answers", "solved": "marks it solved", "complain": "complains"}
+        said = f": “{step.text[:60]}{'…' if len(step.text) > 60 else ''}”" if step.text else ""
+        return f"The customer of {ref(step.ticket)} {done[step.action]} on its page{said}"
     if isinstance(step, SurveyStep):
         said = (
             f"The customer of {ref(step.ticket)} clicks {step.score}/5 in the survey"

@@ -40,12 +40,14 @@ MAIL_KINDS = frozenset(
         "acknowledgement", "reply", "notification", "assignment", "survey", "escalation",
         "alert", "report", "error", "warning", "relay", "note", "complaint",
     }
+    # The customer's fresh page links, asked for at /ticket (helpdesk.services.portal).
+    | {"links"}
 )  # fmt: skip
 
 # Kinds sent in direct response to what a person submitted; the rest are auto-generated.
 # Progress notifications answer the customer's own request (auto-replied on
 # the customer-facing automatic mail), so they count as answering too.
-ANSWERING_KINDS = frozenset({"acknowledgement", "reply", "error", "notification"})
+ANSWERING_KINDS = frozenset({"acknowledgement", "reply", "error", "notification"}) | {"links"}
 
 # Mail clients thread on the root and the nearest ancestors; RFC 5537 §3.4.4 trims the same
 # way (keep the first, drop from the middle) so an endless thread keeps a bounded header.

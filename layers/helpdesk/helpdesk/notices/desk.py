@@ -9,7 +9,7 @@ reply-to plus-address, threading headers, the ticket's token in the subject) and
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -23,6 +23,12 @@ from helpdesk.notices.outbound import (
     recipient_quotas,
     send_once,
     ticket_quota,
+)
+
+# The mails to a customer about one of their tickets: each carries the link to the
+# ticket's page (Notifier.render). A new notice to the customer adds its template here.
+CUSTOMER_TEMPLATES = frozenset(
+    {"acknowledgement", "reply", "progress_pending", "progress_solved", "survey"}
 )
 
 if TYPE_CHECKING:
@@ -57,6 +63,10 @@ class Notifier:
     # Where the raw mail is kept: a message item keeps an excerpt of a long mail, and the
     # notices that show the whole message (the agent's assignment) read the rest there.
     mail_store: MailStore | None = None
+    # Where the desk's pages are served (PUBLIC_URL): every mail to a customer about a
+    # ticket carries the signed link to the ticket's page (helpdesk.services.portal).
+    # None where a function mails no customer.
+    public_url: str | None = None
 
     def whole(self, message: Message) -> Message:
         """``message`` with its whole text (helpdesk.services.message_bodies.whole)."""
@@ -86,9 +96,35 @@ class Notifier:
         return f"{local}+{ref.lower()}@{domain}"
 
     def render(self, template: str, language: str, context: Mapping[str, Any]) -> RenderedMail:
+        """The mail ``template`` in ``language``; a mail to the customer about a ticket
+        (:data:`CUSTOMER_TEMPLATES`) with the link to the ticket's page added, in the HTML
+        (the mail layout shows ``page_link``) and as the text's last line: added here, once,
+        so no notice can forget it."""
         from helpdesk.render import render
 
-        return render(template, language, context, fallback_language=self.config.default_language)
+        link = self._page_link(template, language, context)
+        if link is not None:
+            context = {**context, "page_link": link}
+        rendered = render(
+            template, language, context, fallback_language=self.config.default_language
+        )
+        if link is None:
+            return rendered
+        return replace(rendered, text=f"{rendered.text.rstrip()}\n\n{link['line']}\n")
+
+    def _page_link(
+        self, template: str, language: str, context: Mapping[str, Any]
+    ) -> dict[str, str] | None:
+        ref = context.get("ref")
+        if not self.public_url or template not in CUSTOMER_TEMPLATES or not ref:
+            return None
+        from helpdesk import clock
+        from helpdesk.services.portal import page_link_words
+
+        return page_link_words(
+            str(ref), language, public_url=self.public_url, config=self.config,
+            key=self.signing_key, now=clock.now(),
+        )  # fmt: skip
 
     def mail(
         self,

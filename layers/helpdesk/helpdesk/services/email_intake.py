@@ -16,7 +16,7 @@ from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from helpdesk.events import CustomerReplied, DomainEvent, StatusChanged
+from helpdesk.events import CustomerReplied, DomainEvent
 from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.compose import own_message_kind, valid_address
 from helpdesk.mail.mailbox import domain_of, mailbox_key
@@ -24,8 +24,12 @@ from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
 from helpdesk.services import message_bodies
-from helpdesk.services.clocks import Change, apply
-from helpdesk.services.tickets import EVENT_TEXT_BYTES, NewRequest, open_ticket
+from helpdesk.services.tickets import (
+    EVENT_TEXT_BYTES,
+    NewRequest,
+    customer_follow_up,
+    open_ticket,
+)
 from helpdesk.sizes import bounded_identifier, cut_utf8, utf8_size
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
@@ -506,12 +510,16 @@ class EmailIntake:
         sender = message.author
 
         def follow_up(current: Ticket) -> TicketChange:
-            if from_robot:
-                updated = replace(current, updated_at=now)
-                history = ("robot_mail", {"from": sender, "reasons": suppress})
-            else:
-                updated = apply(current, Change(customer_message=True), at=now, config=self.config)
-                history = ("customer_replied", {"from": sender})
+            if not from_robot:
+                # The path a reply from the customer's page takes too (services.tickets).
+                return customer_follow_up(
+                    current,
+                    message,
+                    now=now,
+                    config=self.config,
+                    claims=self._claims(mail, raw_key),
+                    notify=not suppress,
+                )
             events: list[DomainEvent] = []
             if not suppress:
                 events.append(
@@ -519,29 +527,19 @@ class EmailIntake:
                         ref=current.ref,
                         sender=sender,
                         text=cut_utf8(message.text, EVENT_TEXT_BYTES),
-                        status=updated.status,
+                        status=current.status,
                         previous_status=current.status,
                         message=message.id,
                     )
                 )
-            if updated.status != current.status:
-                events.append(
-                    StatusChanged(
-                        ref=current.ref,
-                        status=updated.status,
-                        previous_status=current.status,
-                        by=sender,
-                        version=current.version + 1,
-                    )
-                )
             return TicketChange(
                 before=current,
-                after=updated,
+                after=replace(current, updated_at=now),
                 at=now,
                 messages=[message],
                 events=events,
                 claims=self._claims(mail, raw_key),
-                history=[history],
+                history=[("robot_mail", {"from": sender, "reasons": suppress})],
             )
 
         outcome = "appended"

@@ -172,7 +172,11 @@ class SurveyDispatch:
         from helpdesk.notices import Notifier, surveys
 
         notifier = Notifier(
-            repo=self.repo, mailer=self.mailer, config=self.config, signing_key=self.signing_key
+            repo=self.repo,
+            mailer=self.mailer,
+            config=self.config,
+            signing_key=self.signing_key,
+            public_url=self.public_url,
         )
         token = make_token(ticket.ref, now + self.config.surveys.link_ttl, self.signing_key)
         surveys.invitation(

@@ -1,4 +1,5 @@
-"""Opening a ticket: the one path that email and form intake share.
+"""Opening a ticket: the one path that email and form intake share; and a customer's
+message on a ticket, the one path that an emailed reply and the customer's page share.
 
 Triage runs here so that a ticket is born with its priority, team and SLA deadlines, and
 the acknowledgement and the form's answer can both state the promise.
@@ -12,8 +13,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk import sla, timers
-from helpdesk.events import TicketOpened, ticket_snapshot
+from helpdesk.events import (
+    CustomerReplied,
+    DomainEvent,
+    StatusChanged,
+    TicketOpened,
+    ticket_snapshot,
+)
 from helpdesk.model import UNATTENDED_FLAGS, Contact, Message, Ticket, is_robot
+from helpdesk.services.clocks import Change, apply
+from helpdesk.sizes import cut_utf8
 from helpdesk.triage import TriageInput, tier_for, triage
 from helpdesk.unit_of_work import Claim, TicketChange
 from helpdesk.unit_of_work import open_ticket as open_new_ticket
@@ -172,4 +181,57 @@ def opened_event(ticket: Ticket, message: Message, *, notify: bool) -> TicketOpe
             "message_id": message.message_id,
             "attachments": [a.public() for a in message.attachments],
         },
+    )
+
+
+def customer_follow_up(
+    current: Ticket,
+    message: Message,
+    *,
+    now: datetime,
+    config: Config,
+    claims: Sequence[Claim] = (),
+    notify: bool = True,
+) -> TicketChange:
+    """A customer's message on an existing ticket: the one path that an emailed reply and a
+    reply from the customer's page share (helpdesk.services.portal).
+
+    The ticket reopens if it was pending or solved, its clocks move as for any customer
+    message (helpdesk.services.clocks), and ``CustomerReplied`` (unless ``notify`` is
+    false: a mail listed as suppressed) relays the message to the assignee, or the lead.
+    """
+    updated = apply(current, Change(customer_message=True), at=now, config=config)
+    events: list[DomainEvent] = []
+    if notify:
+        events.append(
+            CustomerReplied(
+                ref=current.ref,
+                sender=message.author,
+                text=cut_utf8(message.text, EVENT_TEXT_BYTES),
+                status=updated.status,
+                previous_status=current.status,
+                message=message.id,
+            )
+        )
+    if updated.status != current.status:
+        events.append(
+            StatusChanged(
+                ref=current.ref,
+                status=updated.status,
+                previous_status=current.status,
+                by=message.author,
+                version=current.version + 1,
+            )
+        )
+    history: dict[str, str] = {"from": message.author}
+    if message.channel:
+        history["channel"] = message.channel
+    return TicketChange(
+        before=current,
+        after=updated,
+        at=now,
+        messages=[message],
+        events=events,
+        claims=claims,
+        history=[("customer_replied", history)],
     )

@@ -1,0 +1,146 @@
+"""customer_page: the customer's page of a ticket behind the signed link in every mail to
+them (GET shows, POST answers, solves or complains), its files, and the page that mails
+fresh links (GET/POST /ticket)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from helpdesk import clock
+from helpdesk.composition import Composition
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+app = APIGatewayHttpResolver()
+root = Composition()
+
+
+def _query(name: str) -> str | None:
+    return (app.current_event.query_string_parameters or {}).get(name)
+
+
+def _accept_language() -> str | None:
+    return app.current_event.headers.get("accept-language")
+
+
+def _body_bytes() -> bytes | None:
+    """The request body as bytes: API Gateway base64-encodes a body it does not take for
+    text (a form with files); None when that encoding is broken."""
+    event = app.current_event
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _refusal_logged(page: Response[Any], method: str) -> Response[Any]:
+    if page.status_code == 403:
+        logger.warning("page link refused", extra={"method": method})
+    return page
+
+
+@app.get("/ticket/<token>")
+def ticket_page(token: str) -> Response[str]:
+    from helpdesk.portal_web import page_response
+
+    page = page_response(
+        root.portal_desk,
+        token,
+        now=clock.now(),
+        done=_query("done"),
+        lang=_query("lang"),
+        accept_language=_accept_language(),
+    )
+    return _refusal_logged(page, "GET")
+
+
+@app.post("/ticket/<token>")
+def ticket_action(token: str) -> Response[str]:
+    from helpdesk.portal_web import action_response
+
+    body = _body_bytes()
+    page = action_response(
+        root.portal_desk,
+        token,
+        body if body is not None else b"",
+        # A broken base64 body is read as a body of another type: the page says reload.
+        app.current_event.headers.get("content-type", "") if body is not None else "",
+        source_ip=app.current_event.request_context.http.source_ip,
+        now=clock.now(),
+        lang=_query("lang"),
+        accept_language=_accept_language(),
+    )
+    if page.status_code == 303:
+        with single_metric(name="PortalActions", unit=MetricUnit.Count, value=1):
+            pass
+    return _refusal_logged(page, "POST")
+
+
+@app.get("/ticket/<token>/files/<number>")
+def ticket_file(token: str, number: str) -> Response[Any]:
+    from helpdesk.portal_web import file_response
+
+    page = file_response(
+        root.portal_desk,
+        token,
+        number,
+        now=clock.now(),
+        lang=_query("lang"),
+        accept_language=_accept_language(),
+    )
+    return _refusal_logged(page, "GET")
+
+
+@app.get("/ticket")
+def ask_page() -> Response[str]:
+    from helpdesk.portal_web import ask_response
+
+    return ask_response(root.config, lang=_query("lang"), accept_language=_accept_language())
+
+
+def _base_url() -> str:
+    """Where this request came in: the links of a re-sent mail point there. API Gateway
+    sets the domain it was called on (its own or a custom domain) and x-forwarded-proto;
+    a named stage is the first part of the path ("Working with stages for HTTP APIs")."""
+    context = app.current_event.request_context
+    scheme = app.current_event.headers.get("x-forwarded-proto", "https")
+    scheme = scheme if scheme in ("http", "https") else "https"
+    stage = "" if context.stage in ("", "$default") else f"/{context.stage}"
+    return f"{scheme}://{context.domain_name}{stage}"
+
+
+@app.post("/ticket")
+def resend_links() -> Response[str]:
+    from helpdesk.portal_web import resend_response
+
+    body = _body_bytes()
+    try:
+        text = (body or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    return resend_response(
+        root.portal_desk,
+        text,
+        app.current_event.headers.get("content-type", ""),
+        source_ip=app.current_event.request_context.http.source_ip,
+        base_url=_base_url(),
+        now=clock.now(),
+        lang=_query("lang"),
+        accept_language=_accept_language(),
+    )
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

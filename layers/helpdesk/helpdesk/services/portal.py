@@ -1,0 +1,710 @@
+"""The customer's page: one ticket seen and answered by its contact, through a signed link.
+
+Every mail to a customer about a ticket carries ``{public_url}/ticket/{token}``
+(helpdesk.notices.desk.Notifier.render): the token names the ticket's reference, expires
+after ``portal.link_ttl`` and is signed under the desk's key for the purpose ``ticket``
+(helpdesk.links), so it opens that ticket's page and nothing else. Holding the link is
+holding the ticket, as holding the mailbox is: the page acts as the ticket's contact.
+
+What the page shows and takes (docs/SECURITY.md, "The customer's page"):
+
+- a GET shows, and changes nothing (mail scanners open every link in a mail): the status
+  in words, what was promised and by when in the customer's zone, the conversation
+  without internal notes, the files (downloaded through the page's own link, read from
+  S3 by the function: no object is ever public), and the contact's other tickets, each
+  with a link of its own;
+- a POST acts, as the contact: ``reply`` is a customer message exactly as by email
+  (helpdesk.services.tickets.customer_follow_up: it reopens, relays to the assignee and
+  restarts the clocks), with ``channel: "portal"``; ``solved`` solves the ticket;
+  ``complain`` hands the customer's words to the complaint desk;
+- ``/ticket`` (no token) mails a fresh link for each of a contact's recent tickets to
+  the address given, and answers the same page whether the address is known or not.
+
+A forged, altered or expired link gets :class:`~helpdesk.links.LinkRefused` (a 403 page)
+before anything is read or counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import parse_qs
+
+from helpdesk.errors import (
+    HelpdeskError,
+    InvalidInput,
+    MalformedInput,
+    NotFound,
+    RateLimited,
+    StateConflict,
+    TooLarge,
+    UnsupportedMediaType,
+)
+from helpdesk.events import StatusChanged
+from helpdesk.links import LinkRefused, make_link_token, verify_link_token
+from helpdesk.mail.compose import valid_address
+from helpdesk.mail.mailbox import mailbox_key
+from helpdesk.model import ACTIVE_STATUSES, AttachmentMeta, Message, is_reference
+from helpdesk.services.clocks import Change, apply
+from helpdesk.services.tickets import customer_follow_up
+from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
+
+if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import Config
+    from helpdesk.model import Ticket
+    from helpdesk.ports import Mailer, MailStore, TicketUnitOfWork
+
+logger = logging.getLogger(__name__)
+
+# The purpose a page token is signed for (helpdesk.links): it never opens a survey.
+PAGE_LINK = "ticket"
+ACTIONS = ("reply", "solved", "complain")
+# The conversation the page shows: the newest messages, oldest first.
+SHOWN_MESSAGES = 50
+SUBMISSION_MAX = 64
+FILENAME_MAX = 200
+EMAIL_MAX = 254
+# A file the function can hand out in one response: Lambda answers at most 6 MB, and API
+# Gateway needs the bytes in base64, a third more ("Lambda quotas", AWS Lambda Developer
+# Guide). A larger file is listed without a link (it came by mail).
+DOWNLOAD_MAX_BYTES = 4_000_000
+_SUBMISSION = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\"<>|:*?]")
+
+
+# ---------------------------------------------------------------------- links
+def page_token(ref: str, *, now: datetime, config: Config, key: bytes) -> str:
+    """A page token for ``ref`` that verifies for ``portal.link_ttl`` from ``now``."""
+    return make_link_token(PAGE_LINK, ref, now + config.portal.link_ttl, key)
+
+
+def page_url(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/ticket/{token}"
+
+
+def verify_page_token(token: str, key: bytes, *, now: datetime) -> str:
+    """The ticket reference of a genuine, unexpired page token; :class:`LinkRefused`
+    otherwise."""
+    ref = verify_link_token(PAGE_LINK, token, key, now=now)
+    if not is_reference(ref):
+        raise LinkRefused("malformed")
+    return ref
+
+
+def page_link_words(
+    ref: str, language: str, *, public_url: str, config: Config, key: bytes, now: datetime
+) -> dict[str, str]:
+    """The link to ``ref``'s page as a mail shows it: ``url``, the HTML ``label`` and the
+    text's ``line``, in ``language`` (``[portal]`` of its words)."""
+    from helpdesk.render import language_words
+
+    url = page_url(public_url, page_token(ref, now=now, config=config, key=key))
+    words = language_words("portal", language, fallback_language=config.default_language)
+    return {
+        "url": url,
+        "label": str(words["mail_link"]),
+        "line": str(words["mail_link_line"]).replace("{url}", url),
+    }
+
+
+# ---------------------------------------------------------------------- views
+@dataclass(frozen=True)
+class FileLink:
+    """A file of a message as the page lists it: ``number`` (from 1) names it in the
+    download path, None when it cannot be downloaded here (dropped, or too large)."""
+
+    filename: str
+    size: int
+    number: int | None
+
+
+@dataclass(frozen=True)
+class ShownMessage:
+    """One message of the conversation as the customer sees it."""
+
+    id: str
+    mine: bool  # written by the contact
+    author: str  # who wrote it, as the page names them
+    at: datetime
+    text: str
+    files: tuple[FileLink, ...]
+
+
+@dataclass(frozen=True)
+class OtherTicket:
+    ref: str
+    subject: str
+    status: str
+    created_at: datetime
+    token: str
+
+
+@dataclass(frozen=True)
+class PortalView:
+    """What the page of one ticket shows."""
+
+    ticket: Ticket
+    token: str
+    messages: list[ShownMessage]
+    others: list[OtherTicket]
+    # The customer's zone: their browser's (kept on the contact), else the promise's.
+    timezone: str
+    # The next answer or the resolution the desk promised, and by when (None: no clock).
+    promise: tuple[str, datetime] | None
+    # The page's form submissions are claimed once: a browser's second post changes nothing.
+    submission: str
+    notice: str | None = None
+
+    @property
+    def open_to_actions(self) -> bool:
+        """A reply, "solved" and a complaint are taken while the ticket is not closed."""
+        return self.ticket.status != "closed"
+
+
+@dataclass(frozen=True)
+class DownloadedFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+class Complaints(Protocol):
+    """The complaint desk (helpdesk.services.complaints)."""
+
+    def complain(self, ref: str, text: str, *, now: datetime, source: str) -> Ticket: ...
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A parsed form post of the page."""
+
+    action: str
+    text: str
+    submission: str
+    files: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+
+class FormProblem(HelpdeskError):
+    """Why the page's form was not taken: ``error`` (its class gives the HTTP status, its
+    field and reason the English detail), ``rule`` (the key of the words that say it to the
+    customer, ``[portal.errors]``) and the ``limit`` broken, if any."""
+
+    def __init__(self, error: HelpdeskError, rule: str, limit: int | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.rule = rule
+        self.limit = limit
+        # The form it came from and what was written in it, once the post was read that far.
+        self.action = ""
+        self.text = ""
+
+
+class PostRefused(HelpdeskError):
+    """A post the page did not take: ``problem`` says why, ``view`` is the page to show
+    again, ``action`` the form that was posted and ``text`` what was written in it."""
+
+    def __init__(self, problem: FormProblem, view: PortalView, action: str, text: str) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+        self.view = view
+        self.action = action
+        self.text = text
+
+
+# ---------------------------------------------------------------------- the desk
+@dataclass(frozen=True)
+class PortalDesk:
+    """The customer's page: a ticket's view, its actions, its files, and re-sent links."""
+
+    uow: TicketUnitOfWork
+    repo: DynamoRepository
+    store: MailStore
+    mailer: Mailer
+    config: Config
+    signing_key: bytes
+    # The complaint desk, built only when a complaint comes (helpdesk.composition).
+    complaints: Callable[[], Complaints] | None = None
+
+    # ------------------------------------------------------------------ reading
+    def view(self, token: str, *, now: datetime, notice: str | None = None) -> PortalView:
+        """The page of a genuine link; reads only. :class:`LinkRefused` otherwise."""
+        return self._view(self._ticket(token, now), token, now=now, notice=notice)
+
+    def _view(
+        self, ticket: Ticket, token: str, *, now: datetime, notice: str | None = None
+    ) -> PortalView:
+        from helpdesk.notices.audience import customer_timezone, ticket_timezone
+
+        contact = self.repo.get_contact(ticket.contact_email)
+        zone = customer_timezone(contact, ticket_timezone(ticket.policy, self.config))
+        return PortalView(
+            ticket=ticket,
+            token=token,
+            messages=self._conversation(ticket),
+            others=self._others(ticket, now),
+            timezone=zone,
+            promise=_promise(ticket),
+            submission=hashlib.sha256(
+                f"{token}:{ticket.version}:{now.isoformat()}".encode()
+            ).hexdigest()[:32],
+            notice=notice,
+        )
+
+    def _conversation(self, ticket: Ticket) -> list[ShownMessage]:
+        from helpdesk.notices.audience import agent_name
+        from helpdesk.services.message_bodies import whole
+
+        # Internal notes never reach the page: only what went to or came from the customer.
+        shown = [m for m in self.repo.messages(ticket.ref) if m.direction in ("in", "out")]
+        messages = []
+        for message in sorted(shown, key=lambda m: m.at)[-SHOWN_MESSAGES:]:
+            complete = whole(message, self.store.read)
+            mine = message.direction == "in" and message.author == ticket.contact_email.lower()
+            if message.direction == "out":
+                author = agent_name(message.author, self.config)
+            else:
+                author = message.author_name or message.author
+            messages.append(
+                ShownMessage(
+                    id=message.id,
+                    mine=mine,
+                    author=author,
+                    at=message.at,
+                    text=complete.text,
+                    files=tuple(_file_links(message.attachments)),
+                )
+            )
+        return messages
+
+    def _others(self, ticket: Ticket, now: datetime) -> list[OtherTicket]:
+        """The contact's other tickets (GSI1, newest first), each with its own link. Not
+        on a ticket with participants: its mail went to people the contact copied in,
+        who must not see the contact's other requests."""
+        wanted = self.config.portal.other_tickets
+        if not wanted or ticket.participants:
+            return []
+        found = self.repo.contact_tickets(ticket.contact_email, limit=wanted + 1)
+        return [
+            OtherTicket(
+                ref=other.ref,
+                subject=other.subject,
+                status=other.status,
+                created_at=other.created_at,
+                token=page_token(other.ref, now=now, config=self.config, key=self.signing_key),
+            )
+            for other in found
+            # The index is the contact's own: a ticket of anyone else cannot appear, but
+            # the check is cheap and says what the list is.
+            if other.ref != ticket.ref
+            and other.contact_email.lower() == ticket.contact_email.lower()
+        ][:wanted]
+
+    def download(self, token: str, number: str, *, now: datetime) -> DownloadedFile:
+        """File ``number`` (``<message id>-<n>``) of the ticket's conversation, as the page
+        lists it; :class:`NotFound` for anything else (a note's file is never served)."""
+        ticket = self._ticket(token, now)
+        message_id, _, position = number.rpartition("-")
+        if not position.isdigit():
+            raise NotFound("file")
+        for message in self.repo.messages(ticket.ref):
+            if message.id != message_id or message.direction not in ("in", "out"):
+                continue
+            index = int(position) - 1
+            if not 0 <= index < len(message.attachments):
+                break
+            meta = message.attachments[index]
+            if not _downloadable(meta) or meta.key is None:
+                break
+            return DownloadedFile(meta.filename, meta.content_type, self.store.read(meta.key))
+        raise NotFound("file")
+
+    # ------------------------------------------------------------------ acting
+    def act(
+        self, token: str, body: bytes, content_type: str, *, source_ip: str, now: datetime
+    ) -> tuple[str, PortalView]:
+        """Do what the page's form asked (its ``action``) as the ticket's contact; the
+        action done and the page after it. :class:`LinkRefused` (before anything else),
+        :class:`PostRefused` (the page again, naming the field), :class:`RateLimited`."""
+        ticket = self._ticket(token, now)
+        try:
+            posted = self._parse(body, content_type)
+        except FormProblem as problem:
+            view = self._view(ticket, token, now=now)
+            raise PostRefused(problem, view, action=problem.action, text=problem.text) from None
+        self._limit(f"PORTAL-IP#{_client(source_ip)}", self.config.portal.actions_per_ip_per_hour,
+                    "address", now)  # fmt: skip
+        self._limit(
+            f"PORTAL#{mailbox_key(ticket.contact_email)}",
+            self.config.portal.actions_per_contact_per_hour,
+            "ticket",
+            now,
+        )
+        try:
+            if ticket.status == "closed" and posted.action != "complain":
+                raise FormProblem(StateConflict("this request is closed"), "closed")
+            if posted.action == "reply":
+                done = self._reply(ticket, posted, now)
+            elif posted.action == "solved":
+                done = self._solve(ticket, now)
+            else:
+                done = self._complain(ticket, posted, now)
+        except FormProblem as problem:
+            view = self._view(ticket, token, now=now)
+            raise PostRefused(problem, view, action=posted.action, text=posted.text) from None
+        return posted.action, self._view(done, token, now=now, notice=posted.action)
+
+    def _reply(self, ticket: Ticket, posted: Posted, now: datetime) -> Ticket:
+        if not posted.text and not posted.files:
+            raise FormProblem(InvalidInput("text", "is required (or a file)"), "text_required")
+        message_key = (
+            "portal-"
+            + hashlib.sha256(f"{ticket.ref}:{posted.submission}".encode()).hexdigest()[:20]
+        )
+        stored = []
+        for number, (filename, content_type, data) in enumerate(posted.files, start=1):
+            key = self.store.write(
+                f"attachments/{message_key}/{number}-{filename}", data, content_type
+            )
+            stored.append(AttachmentMeta(filename, content_type, len(data), key=key))
+        message = Message(
+            id=message_key,
+            ticket=ticket.ref,
+            direction="in",
+            author=ticket.contact_email.lower(),
+            author_name=ticket.contact_name,
+            at=now,
+            text=posted.text,
+            attachments=tuple(stored),
+            # Nobody scanned these files (SES scans only mail): the relay to the agent
+            # lists them and does not attach them (docs/SECURITY.md).
+            flags=("unscanned",) if stored else (),
+            channel="portal",
+        )
+        claims = [Claim("submission", f"portal:{ticket.ref}:{posted.submission}")]
+        try:
+            return change_ticket(
+                self.uow,
+                ticket.ref,
+                lambda current: customer_follow_up(
+                    current, message, now=now, config=self.config, claims=claims
+                ),
+            )
+        except AlreadyClaimed:
+            # The same form posted twice (a double tap, a retried request): done once.
+            return self.uow.load(ticket.ref)
+
+    def _solve(self, ticket: Ticket, now: datetime) -> Ticket:
+        def solve(current: Ticket) -> TicketChange | None:
+            if current.status not in ACTIVE_STATUSES:
+                return None  # solved already (or closed since): nothing to do
+            updated = apply(current, Change(status="solved"), at=now, config=self.config)
+            return TicketChange(
+                before=current,
+                after=updated,
+                at=now,
+                events=[
+                    StatusChanged(
+                        ref=current.ref,
+                        status="solved",
+                        previous_status=current.status,
+                        by=current.contact_email,
+                        version=current.version + 1,
+                        # The customer said so on the page, which thanks them: no progress
+                        # mail tells them what they just did (the survey still follows).
+                        in_reply=True,
+                    )
+                ],
+                history=[("status_changed", {"status": "solved", "by": "customer",
+                                             "channel": "portal"})],
+            )  # fmt: skip
+
+        return change_ticket(self.uow, ticket.ref, solve)
+
+    def _complain(self, ticket: Ticket, posted: Posted, now: datetime) -> Ticket:
+        """The complaint desk takes the words (helpdesk.services.complaints: it flags the
+        ticket, starts its complaint clock and mails the lead); its refusals name the field
+        of the page's complaint form. Past its hourly count, :class:`RateLimited`."""
+        if self.complaints is None:
+            raise FormProblem(StateConflict("complaints are not taken here"), "failed")
+        try:
+            self.complaints().complain(ticket.ref, posted.text, now=now, source="portal")
+        except TooLarge as too_long:
+            limit = self.config.complaints.text_max_chars
+            raise FormProblem(too_long, "text_too_long", limit) from None
+        except InvalidInput as invalid:
+            raise FormProblem(invalid, "complaint_required") from None
+        # A complaint about a closed ticket opens a new one linked to it: this page stays
+        # the page of the ticket its link names.
+        return self.uow.load(ticket.ref)
+
+    # ------------------------------------------------------------------ re-sending links
+    def resend(
+        self, body: str, content_type: str, *, source_ip: str, base_url: str, now: datetime
+    ) -> None:
+        """Mail a fresh link for each of the contact's recent tickets to the address posted,
+        if it is a contact's; the same outcome either way (nothing tells the caller whether
+        the address is known). :class:`InvalidInput` for a post without a usable address,
+        :class:`RateLimited` past the hourly limits (per client, then per address).
+        ``base_url`` is where the request came in (the links point there)."""
+        if not content_type.lower().startswith("application/x-www-form-urlencoded"):
+            raise UnsupportedMediaType("content-type", "must be application/x-www-form-urlencoded")
+        if len(body.encode("utf-8")) > 4096:
+            raise TooLarge("body", "is too large (at most 4096 bytes)")
+        fields = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        email = (fields.get("email") or "").strip()
+        if not email:
+            raise InvalidInput("email", "is required")
+        if len(email) > EMAIL_MAX or not valid_address(email):
+            raise InvalidInput("email", "is not an email address")
+        self._limit(f"PORTAL-RESEND-IP#{_client(source_ip)}",
+                    self.config.portal.resend_per_ip_per_hour, "address", now)  # fmt: skip
+        self._limit(
+            f"PORTAL-RESEND#{mailbox_key(email)}",
+            self.config.portal.resend_per_address_per_hour,
+            "email address",
+            now,
+        )
+        tickets = self.repo.contact_tickets(email, limit=max(1, self.config.portal.other_tickets))
+        if not tickets:
+            return
+        try:
+            self._mail_links(email.lower(), tickets, base_url, now)
+        except Exception:
+            # The answer must not differ for a known address (a 500 would tell): a send
+            # that failed (its claim released) is logged, and asking again sends it.
+            logger.exception("the mail with fresh page links failed")
+
+    def _mail_links(self, email: str, tickets: list[Ticket], base_url: str, now: datetime) -> None:
+        from helpdesk.notices import Notifier
+        from helpdesk.notices.audience import customer_language
+
+        newest = tickets[0]
+        language = customer_language(newest.language, self.config)
+        notifier = Notifier(
+            repo=self.repo, mailer=self.mailer, config=self.config, signing_key=self.signing_key
+        )
+        rendered = notifier.render(
+            "page_links",
+            language,
+            {
+                "ref": newest.ref,
+                "customer_name": newest.contact_name,
+                "helpdesk_name": self.config.helpdesk.name,
+                "tickets": [
+                    {
+                        "ref": t.ref,
+                        "subject": t.subject,
+                        "url": page_url(
+                            base_url,
+                            page_token(t.ref, now=now, config=self.config, key=self.signing_key),
+                        ),
+                    }
+                    for t in tickets
+                ],
+            },
+        )
+        # Filed under the newest request: a reply to this mail joins it.
+        mail = notifier.mail("links", newest.ref, (newest.contact_email,), rendered)
+        # Once per address and minute: a second request in the same minute (the rate
+        # limit allows a few an hour) is the same mail, sent once.
+        notifier.send(mail, key=f"{mailbox_key(email)}#{now:%Y%m%d%H%M}", now=now)
+
+    # ------------------------------------------------------------------ helpers
+    def _ticket(self, token: str, now: datetime) -> Ticket:
+        try:
+            ref = verify_page_token(token, self.signing_key, now=now)
+        except LinkRefused as refused:
+            # An expired link still names its ticket: the refusal speaks its language.
+            if refused.ref is not None and is_reference(refused.ref):
+                refused.ticket = self.repo.find_ticket(refused.ref)
+            raise
+        ticket = self.repo.find_ticket(ref)
+        if ticket is None:
+            raise LinkRefused("forged")
+        return ticket
+
+    def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:
+        """One more hit on an hourly counter of ``scope``; :class:`RateLimited` once over
+        (the form's counters: helpdesk.services.form_intake.FormDesk._limit)."""
+        window_start = now.replace(minute=0, second=0, microsecond=0)
+        window_end = int(window_start.timestamp()) + 3600
+        if not self.repo.count_in_window(
+            scope, window_start.strftime("%Y%m%d%H"), limit=limit, expires_at=window_end + 3600
+        ):
+            raise RateLimited(what, max(1, window_end - int(now.timestamp())))
+
+    def _parse(self, body: bytes, content_type: str) -> Posted:
+        """The page's form: ``action``, ``text``, ``submission`` and, with a reply, ``files``
+        (multipart/form-data, RFC 7578) or the same without files (urlencoded)."""
+        limits = self.config.portal
+        if len(body) > limits.body_max_bytes:
+            too_large = TooLarge("body", f"is too large (at most {limits.body_max_bytes} bytes)")
+            raise FormProblem(too_large, "body_too_large", limits.body_max_bytes)
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        files: list[tuple[str, str, bytes]] = []
+        if media_type == "application/x-www-form-urlencoded":
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise FormProblem(MalformedInput("body", "is not UTF-8 text"), "reload") from None
+            fields = {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
+        elif media_type == "multipart/form-data":
+            try:
+                fields, files = _multipart(body, content_type)
+            except MalformedInput as malformed:
+                raise FormProblem(malformed, "reload") from None
+        else:
+            unsupported = UnsupportedMediaType(
+                "content-type", "must be multipart/form-data or application/x-www-form-urlencoded"
+            )
+            raise FormProblem(unsupported, "reload")
+        try:
+            return self._posted(fields, files)
+        except FormProblem as problem:
+            problem.action = fields.get("action", "")
+            problem.text = fields.get("text", "")
+            raise
+
+    def _posted(self, fields: dict[str, str], files: list[tuple[str, str, bytes]]) -> Posted:
+        limits = self.config.portal
+        action = fields.get("action", "")
+        if action not in ACTIONS:
+            invalid = InvalidInput("action", f"must be one of {', '.join(ACTIONS)}")
+            raise FormProblem(invalid, "reload")
+        submission = fields.get("submission", "")
+        if not _SUBMISSION.fullmatch(submission):
+            missing = InvalidInput("submission", "is missing: reload the page and try again")
+            raise FormProblem(missing, "reload")
+        text = _CONTROL.sub("", fields.get("text", "")).strip()
+        if len(text) > limits.message_max_chars:
+            limit = limits.message_max_chars
+            too_long = TooLarge("text", f"is too long (at most {limit} characters)")
+            raise FormProblem(too_long, "text_too_long", limit)
+        if action != "reply" and files:
+            raise FormProblem(InvalidInput("files", "go with a reply only"), "files_not_here")
+        if len(files) > limits.attachments_max_count:
+            count = limits.attachments_max_count
+            too_many = TooLarge("files", f"are too many (at most {count})")
+            raise FormProblem(too_many, "files_too_many", count)
+        most = min(self.config.limits.attachment_max_bytes, limits.body_max_bytes)
+        for filename, _, data in files:
+            if len(data) > most:
+                too_big = TooLarge("files", f"{filename} is too large (at most {most} bytes)")
+                raise FormProblem(too_big, "file_too_large", most)
+        return Posted(action=action, text=text, submission=submission, files=files)
+
+
+def _multipart(
+    body: bytes, content_type: str
+) -> tuple[dict[str, str], list[tuple[str, str, bytes]]]:
+    """The fields and files of a multipart/form-data body (RFC 7578: a MIME multipart, read
+    by the standard library's MIME parser). A part without a filename is a field; a file
+    input left empty (no filename, no bytes) is nothing."""
+    from email import policy
+    from email.parser import BytesParser
+
+    if "\r" in content_type or "\n" in content_type or "boundary=" not in content_type.lower():
+        raise MalformedInput("content-type", "needs a multipart boundary")
+    head = f"MIME-Version: 1.0\r\nContent-Type: {content_type}\r\n\r\n".encode("ascii", "replace")
+    parsed = BytesParser(policy=policy.HTTP).parsebytes(head + body)
+    if not parsed.is_multipart():
+        raise MalformedInput("body", "is not multipart/form-data")
+    fields: dict[str, str] = {}
+    files: list[tuple[str, str, bytes]] = []
+    for part in parsed.iter_parts():
+        assert isinstance(part, EmailMessage)
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is None:
+            try:
+                fields[name] = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise MalformedInput(name, "is not UTF-8 text") from None
+            continue
+        if name != "files" or (not filename and not data):
+            continue
+        files.append((_safe_filename(filename), _media_type(part.get_content_type()), data))
+    return fields, files
+
+
+def _safe_filename(name: str) -> str:
+    """A file's name as stored and shown: its last path part (browsers send just the name,
+    but nothing stops a client), without control or path characters, bounded."""
+    # Browsers send a name's UTF-8 bytes as they are; the parser kept them as surrogates.
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = _UNSAFE_NAME.sub("_", text.replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
+    return text[:FILENAME_MAX] or "file"
+
+
+def _media_type(value: str) -> str:
+    value = value.strip().lower()
+    return value if _MEDIA_TYPE.fullmatch(value) else "application/octet-stream"
+
+
+def _downloadable(meta: AttachmentMeta) -> bool:
+    return meta.key is not None and meta.dropped is None and meta.size <= DOWNLOAD_MAX_BYTES
+
+
+def _file_links(attachments: tuple[AttachmentMeta, ...]) -> list[FileLink]:
+    return [
+        FileLink(meta.filename, meta.size, number if _downloadable(meta) else None)
+        for number, meta in enumerate(attachments, start=1)
+        if not meta.inline
+    ]
+
+
+def _promise(ticket: Ticket) -> tuple[str, datetime] | None:
+    """What the desk owes the customer next and by when: the first or next answer while
+    that clock runs, else the resolution (None when no clock runs)."""
+    if not ticket.sla or ticket.status not in ACTIVE_STATUSES:
+        return None
+    from helpdesk.sla import SlaState
+
+    view = SlaState.from_dict(ticket.sla).public_view()
+    for name, due in (
+        ("first_response", view["first_response_due"] if not view["first_response_at"] else None),
+        ("next_response", view["next_response_due"]),
+        ("resolution", view["resolution_due"] if not view["resolved_at"] else None),
+    ):
+        if due:
+            return name, datetime.fromisoformat(str(due))
+    return None
+
+
+def _client(source_ip: str) -> str:
+    from helpdesk.services.form_intake import client_key
+
+    return client_key(source_ip)
+
+
+def file_number(message: ShownMessage, link: FileLink) -> str:
+    """The name of a file in the page's download path: ``<message id>-<n>``."""
+    return f"{message.id}-{link.number}"
+
+
+__all__ = [
+    "PAGE_LINK",
+    "Complaints",
+    "DownloadedFile",
+    "FormProblem",
+    "PortalDesk",
+    "PortalView",
+    "PostRefused",
+    "page_link_words",
+    "page_token",
+    "page_url",
+    "verify_page_token",
+]

@@ -1,0 +1,212 @@
+"""A customer on a phone, in Chromium, on the page their mail links to: reads the thread,
+answers, complains to the team lead and marks the request solved, in English, Chinese and
+Russian (CONTRACT section 7, "The customer's page").
+
+The page runs on `helpdesk local`; the link is the one in the agent's reply in the outbox
+(its path, on the local server, as the outbox page rewrites it).
+The viewport is a phone's (390x844 CSS pixels, an iPhone 12-15's). Console errors (a
+Content-Security-Policy violation among them) fail the test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import smtplib
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from helpdesk_local.server import LocalServer, serve
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+PHONE = {"width": 390, "height": 844}
+
+# What each customer writes and what their page says, in their language.
+CUSTOMERS: dict[str, dict[str, str]] = {
+    "en": {
+        "name": "Anna Schmidt",
+        "email": "anna@example.com",
+        "subject": "Where is my order?",
+        "message": "It has been two weeks since I ordered the kettle.",
+        "agent_reply": "Hello Anna, the kettle is in our warehouse.",
+        "reply_label": "Your message",
+        "send": "Send",
+        "replied": "Thank you: your message is now part of your request",
+        "complain_label": "What is going wrong?",
+        "complain_button": "Send to the team lead",
+        "complained": "the team lead has your message",
+        "solved_button": "This is solved",
+        "solved": "your request is marked solved",
+        "status_pending": "waiting for your answer",
+    },
+    "zh": {
+        "name": "王芳",
+        "email": "wang@example.cn",
+        "subject": "我的订单在哪里？",
+        "message": "我两周前订的水壶还没有到，请帮我查一下。",
+        "agent_reply": "王女士您好，水壶还在我们的仓库里。",
+        "reply_label": "您的消息",
+        "send": "发送",
+        "replied": "谢谢：您的消息已加入您的请求",
+        "complain_label": "哪里出了问题？",
+        "complain_button": "发送给团队负责人",
+        "complained": "团队负责人已收到您的消息",
+        "solved_button": "问题已解决",
+        "solved": "您的请求已标记为已解决",
+        "status_pending": "等待您的答复",
+    },
+    "ru": {
+        "name": "Иван Петров",
+        "email": "ivan@example.ru",
+        "subject": "Где мой заказ?",
+        "message": "Я заказал чайник две недели назад, а его всё нет.",
+        "agent_reply": "Здравствуйте, Иван! Чайник пока на нашем складе.",
+        "reply_label": "Ваше сообщение",
+        "send": "Отправить",
+        "replied": "Спасибо: ваше сообщение добавлено к обращению",
+        "complain_label": "Что идёт не так?",
+        "complain_button": "Отправить руководителю",
+        "complained": "руководитель команды получил ваше сообщение",
+        "solved_button": "Вопрос решён",
+        "solved": "обращение отмечено как решённое",
+        "status_pending": "ждём вашего ответа",
+    },
+}
+LINK = re.compile(r"https?://[^\s\"'<>]+/ticket/[A-Za-z0-9_.-]+")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING, trust_local_agents=True)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (Debian package 'chromium'; .ci/run adds it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def state(server: LocalServer) -> dict[str, Any]:
+    with urllib.request.urlopen(server.url + "/_local/state", timeout=60) as response:
+        return dict(json.loads(response.read()))
+
+
+def ticket_of(server: LocalServer, email: str) -> dict[str, Any]:
+    [ticket] = [t for t in state(server)["tickets"] if t["contact"]["email"] == email]
+    return ticket
+
+
+def file_request(server: LocalServer, customer: dict[str, str], language: str) -> str:
+    """The customer's request through the form route, as the form page posts it."""
+    body = {k: customer[k] for k in ("name", "email", "subject", "message")}
+    call = urllib.request.Request(
+        server.url + "/tickets",
+        data=json.dumps({**body, "language": language}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(call, timeout=60) as response:
+        return str(json.loads(response.read())["ref"])
+
+
+def agent_answers(server: LocalServer, ref: str, text: str) -> None:
+    """The assigned agent answers the assignment mail over SMTP, waiting on the customer."""
+    current = state(server)
+    [ticket] = [t for t in current["tickets"] if t["ref"] == ref]
+    agent = ticket["assignee"]
+    [assignment, *_] = [
+        m for m in reversed(current["outbox"]) if m["ticket"] == ref and agent in m["to"]
+    ]
+    reply = EmailMessage()
+    reply["From"] = agent
+    reply["To"] = assignment["headers"].get("Reply-To") or assignment["from"]
+    reply["Subject"] = "Re: " + assignment["subject"]
+    reply["In-Reply-To"] = assignment["headers"]["Message-ID"]
+    reply["References"] = assignment["headers"]["Message-ID"]
+    reply["Message-ID"] = f"<answer.{ref.lower()}@support.example>"
+    reply.set_content(f"#status pending\n{text}\n")
+    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=60) as smtp:
+        smtp.send_message(reply)
+
+
+def page_link(server: LocalServer, ref: str, email: str) -> str:
+    mails = [m for m in state(server)["outbox"] if m["ticket"] == ref and email in m["to"]]
+    links = LINK.findall(mails[-1]["text"])
+    assert links, "the latest mail to the customer carries no page link"
+    return str(links[-1])
+
+
+@pytest.mark.parametrize("language", ["en", "zh", "ru"])
+def test_a_customer_on_a_phone_reads_answers_complains_and_solves(
+    server: LocalServer, browser: Any, language: str
+) -> None:
+    customer = CUSTOMERS[language]
+    ref = file_request(server, customer, language)
+    agent_answers(server, ref, customer["agent_reply"])
+    # The link as the outbox page shows it: the deployed API's address pointed at this server.
+    link = server.url + urlsplit(page_link(server, ref, customer["email"])).path
+
+    context = browser.new_context(viewport=PHONE, is_mobile=True, locale=language)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    try:
+        page.goto(link)
+        # Read: the heading names the request, the thread holds both sides, in words.
+        assert page.locator("html").get_attribute("lang").startswith(language)
+        assert ref in page.get_by_role("heading", level=1).inner_text()
+        thread = page.locator("ol.thread")
+        assert customer["message"] in thread.inner_text()
+        assert customer["agent_reply"] in thread.inner_text()
+        assert customer["status_pending"] in page.inner_text("body")
+        # Fits the phone: nothing wider than the screen to scroll sideways to.
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+        # Reply.
+        page.get_by_label(customer["reply_label"], exact=True).fill("Thank you, I will wait.")
+        page.get_by_role("button", name=customer["send"], exact=True).click()
+        page.get_by_role("status").get_by_text(customer["replied"]).wait_for()
+        last = ticket_of(server, customer["email"])["messages"][-1]
+        assert (last["text"], last["channel"]) == ("Thank you, I will wait.", "portal")
+
+        # Complain.
+        page.get_by_label(customer["complain_label"]).fill("Two weeks is too long.")
+        page.get_by_role("button", name=customer["complain_button"]).click()
+        page.get_by_role("status").get_by_text(customer["complained"]).wait_for()
+        assert "complaint" in ticket_of(server, customer["email"])["flags"]
+
+        # Mark solved.
+        page.get_by_role("button", name=customer["solved_button"]).click()
+        page.get_by_role("status").get_by_text(customer["solved"]).wait_for()
+        assert ticket_of(server, customer["email"])["status"] == "solved"
+        assert problems == []
+    finally:
+        context.close()

@@ -1,0 +1,55 @@
+"""What the tests of the customer's page share (test_customer_page*.py): the link in every
+mail to the customer, the page it opens, the answers posted from it (CONTRACT section 7),
+and what a forged, altered or expired link gets.
+
+The scenarios are tests/scenarios/portal_*.yaml; their ``portal`` steps open the page from
+the link in the latest mail to the contact and post its form, as a browser does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from helpdesk_local.scenario import (
+    Player,
+    load_scenario,
+    page_link,
+)
+from helpdesk_local.stack import HttpResponse, LocalStack
+from helpdesk_local.state import build_state
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+LINK = re.compile(r"https?://[^\s\"'<>]+/ticket/[A-Za-z0-9_.-]+")
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def play(name: str) -> Iterator[tuple[LocalStack, Player]]:
+    scenario = load_scenario(SCENARIOS / name)
+    with LocalStack(start=scenario.start) as stack:
+        player = Player(stack, scenario)
+        for number, (_, step) in enumerate(scenario.steps, start=1):
+            player.run(number, step)
+        assert stack.invocation_errors == []
+        assert player.rejected == []
+        yield stack, player
+
+
+def state(stack: LocalStack) -> dict[str, Any]:
+    return build_state(stack)
+
+
+def link_of(stack: LocalStack, number: int = 1) -> str:
+    ticket = state(stack)["tickets"][number - 1]
+    path = page_link(stack, ticket["ref"], ticket["contact"]["email"])
+    assert path is not None
+    return path
+
+
+def text_of(page: HttpResponse) -> str:
+    """What a person reads on the page: its text, without markup."""
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", " ", page.body))

@@ -1,0 +1,147 @@
+"""The contact's other tickets on the page, fresh links by mail, and bad input
+(tests/scenarios/portal_other_tickets.yaml)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from customer_page_support import LINK, link_of, play, state, text_of
+
+from helpdesk_local.scenario import Player, multipart_body, page_form
+from helpdesk_local.stack import LocalStack
+
+pytestmark = pytest.mark.slow
+
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture(scope="module")
+def others() -> Iterator[tuple[LocalStack, Player]]:
+    yield from play("portal_other_tickets.yaml")
+
+
+# ---------------------------------------------------------------------- the other tickets
+def test_the_other_tickets_list_shows_only_the_contacts_own(others: Any) -> None:
+    stack, _ = others
+    anna_old, bob, _ = state(stack)["tickets"]
+    page = stack.http("GET", link_of(stack, 3))
+    listed = re.findall(r"(HD-[A-Z0-9]{6}): ", text_of(page))
+    assert listed == [anna_old["ref"]]
+    assert bob["ref"] not in page.body and "Invoice address" not in page.body
+    other = re.search(r'<nav.*?<a href="([^"]+)"', page.body, re.DOTALL)
+    assert other is not None
+    opened = stack.http("GET", "/ticket/" + other[1])
+    assert opened.status == 200
+    assert "Where is my order?" in text_of(opened)
+
+
+# ---------------------------------------------------------------------- fresh links by mail
+def test_asking_for_links_mails_them_to_a_known_address_and_answers_alike(others: Any) -> None:
+    stack, _ = others
+    ask = stack.http("GET", "/ticket")
+    assert ask.status == 200 and 'name="email"' in ask.body
+    before = len(state(stack)["outbox"])
+    known = stack.http(
+        "POST",
+        "/ticket",
+        body=urlencode({"email": "anna@example.com"}),
+        headers=FORM,
+        source_ip="203.0.113.9",
+    )
+    unknown = stack.http(
+        "POST",
+        "/ticket",
+        body=urlencode({"email": "nobody@example.com"}),
+        headers=FORM,
+        source_ip="203.0.113.9",
+    )
+    assert known.status == unknown.status == 200
+    assert known.body.replace("anna@example.com", "X") == unknown.body.replace(
+        "nobody@example.com", "X"
+    )
+    sent = state(stack)["outbox"][before:]
+    assert [(m["kind"], m["to"]) for m in sent] == [("links", ["anna@example.com"])]
+    anna = [
+        t["ref"] for t in state(stack)["tickets"] if t["contact"]["email"] == "anna@example.com"
+    ]
+    links = LINK.findall(sent[0]["text"])
+    assert len(links) == 2
+    for link in links:
+        page = stack.http("GET", "/ticket/" + link.rsplit("/", 1)[1])
+        assert page.status == 200
+        shown = re.search(r"HD-[A-Z0-9]{6}", page.body)
+        assert shown is not None and shown[0] in anna
+
+
+def test_asking_for_links_is_rate_limited_per_address_and_per_client(others: Any) -> None:
+    stack, _ = others
+    statuses = [
+        stack.http(
+            "POST",
+            "/ticket",
+            body=urlencode({"email": "carol@example.com"}),
+            headers=FORM,
+            source_ip="198.51.100.20",
+        ).status
+        for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+    by_client = [
+        stack.http(
+            "POST",
+            "/ticket",
+            body=urlencode({"email": f"p{n}@example.com"}),
+            headers=FORM,
+            source_ip="198.51.100.21",
+        ).status
+        for n in range(11)
+    ]
+    assert by_client[:10] == [200] * 10 and by_client[10] == 429
+
+
+def test_asking_for_links_without_an_address_names_the_field(others: Any) -> None:
+    stack, _ = others
+    page = stack.http(
+        "POST",
+        "/ticket",
+        body=urlencode({"email": "not an address"}),
+        headers=FORM,
+        source_ip="198.51.100.30",
+    )
+    assert page.status == 422
+    assert "please enter a valid email address" in text_of(page)
+    assert 'aria-invalid="true"' in page.body
+
+
+# ---------------------------------------------------------------------- bad input
+def test_a_reply_too_long_is_refused_naming_the_message_and_kept(others: Any) -> None:
+    stack, _ = others
+    path = link_of(stack, 3)
+    form = page_form(stack.http("GET", path).body, "reply")
+    assert form is not None
+    body, content_type = multipart_body({**form[1], "text": "x" * 20_001}, ())
+    page = stack.http("POST", path, body=body, headers={"content-type": content_type})
+    assert page.status == 413
+    assert "your message is too long (at most 20000 characters)" in text_of(page)
+    assert 'aria-invalid="true"' in page.body
+
+
+def test_an_empty_reply_and_too_many_files_are_refused_naming_the_field(others: Any) -> None:
+    stack, _ = others
+    path = link_of(stack, 3)
+    form = page_form(stack.http("GET", path).body, "reply")
+    assert form is not None
+    empty, content_type = multipart_body({**form[1], "text": "  "}, ())
+    page = stack.http("POST", path, body=empty, headers={"content-type": content_type})
+    assert (page.status, "please write your message." in text_of(page)) == (422, True)
+    files = tuple((f"f{n}.txt", "text/plain", b"x") for n in range(6))
+    many, content_type = multipart_body({**form[1], "text": "six files"}, files)
+    page = stack.http("POST", path, body=many, headers={"content-type": content_type})
+    assert (page.status, "too many files (at most 5)." in text_of(page)) == (413, True)
+    odd = stack.http("POST", path, body="{}", headers={"content-type": "application/json"})
+    assert odd.status == 415

@@ -1,0 +1,233 @@
+"""The customer's page service on the fakes: what the page shows and leaves out, what its
+posts change, and which links open it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from fakes import FakeMailer, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
+from helpdesk.config import load_config
+from helpdesk.events import CustomerReplied, StatusChanged
+from helpdesk.links import LinkRefused
+from helpdesk.model import Message
+from helpdesk.notices.desk import CUSTOMER_TEMPLATES, Notifier
+from helpdesk.services.portal import (
+    PortalDesk,
+    PostRefused,
+    page_token,
+    verify_page_token,
+)
+from helpdesk.services.surveys import make_token as survey_token
+from helpdesk_local.scenario import multipart_body
+
+CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
+KEY = b"unit-test-signing-key"
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+FORM = "application/x-www-form-urlencoded"
+
+
+def desk(uow: FakeUnitOfWork, store: FakeMailStore | None = None) -> PortalDesk:
+    return PortalDesk(
+        uow=uow,
+        repo=FakeRecords(uow),  # type: ignore[arg-type]
+        store=store or FakeMailStore(),
+        mailer=FakeMailer(),
+        config=CONFIG,
+        signing_key=KEY,
+    )
+
+
+def message(id: str, direction: str, text: str, author: str = "anna@example.com") -> Message:
+    return Message(
+        id=id,
+        ticket="HD-7K3M9Q",
+        direction=direction,  # type: ignore[arg-type]
+        author=author,
+        at=NOW - timedelta(hours=5),
+        text=text,
+    )
+
+
+def anna(**changes: object) -> FakeUnitOfWork:
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(ticket(status="pending", assignee="lena@support.example", **changes))
+    uow.conversation["HD-7K3M9Q"] = [
+        message("m1", "in", "Where is my kettle?"),
+        message("m2", "out", "It left today.", author="lena@support.example"),
+        message("m3", "note", "Customer called twice", author="lena@support.example"),
+    ]
+    return uow
+
+
+def token(ref: str = "HD-7K3M9Q") -> str:
+    return page_token(ref, now=NOW, config=CONFIG, key=KEY)
+
+
+def test_the_page_shows_the_conversation_without_internal_notes() -> None:
+    view = desk(anna()).view(token(), now=NOW)
+
+    assert [(m.author, m.text, m.mine) for m in view.messages] == [
+        ("anna@example.com", "Where is my kettle?", True),  # the page says "You"
+        ("Lena", "It left today.", False),
+    ]
+
+
+def test_opening_the_page_commits_nothing() -> None:
+    uow = anna()
+
+    desk(uow).view(token(), now=NOW)
+
+    assert uow.commits == 0
+
+
+def test_a_reply_is_a_customer_message_on_the_portal_channel_that_reopens_the_ticket() -> None:
+    uow = anna()
+    body, content_type = multipart_body(
+        {"action": "reply", "submission": "s" * 32, "text": "Still not here."},
+        (("photo.txt", "text/plain", b"a photo"),),
+    )
+
+    action, view = desk(uow).act(token(), body, content_type, source_ip="192.0.2.1", now=NOW)
+
+    assert (action, view.notice, view.ticket.status) == ("reply", "reply", "open")
+    reply = uow.conversation["HD-7K3M9Q"][-1]
+    assert (reply.direction, reply.channel, reply.text) == ("in", "portal", "Still not here.")
+    assert [a.filename for a in reply.attachments] == ["photo.txt"]
+    # Nobody scanned the file: the relay lists it without attaching it.
+    assert reply.flags == ("unscanned",)
+    kinds = [type(event) for event in uow.events()]
+    assert CustomerReplied in kinds and StatusChanged in kinds
+
+
+def test_solved_solves_the_ticket_without_a_progress_mail() -> None:
+    uow = anna()
+
+    desk(uow).act(token(), b"action=solved&submission=" + b"s" * 32, FORM,
+                  source_ip="192.0.2.1", now=NOW)  # fmt: skip
+
+    assert uow.tickets["HD-7K3M9Q"].status == "solved"
+    [changed] = [e for e in uow.events() if isinstance(e, StatusChanged)]
+    assert (changed.status, changed.in_reply) == ("solved", True)
+
+
+def test_a_closed_ticket_takes_no_reply_and_says_so() -> None:
+    uow = anna()
+    uow.tickets["HD-7K3M9Q"] = replace(uow.tickets["HD-7K3M9Q"], status="closed")
+
+    with pytest.raises(PostRefused) as refused:
+        desk(uow).act(token(), b"action=reply&text=hi&submission=" + b"s" * 32, FORM,
+                      source_ip="192.0.2.1", now=NOW)  # fmt: skip
+
+    assert refused.value.problem.rule == "closed"
+    assert uow.commits == 0
+
+
+def test_a_survey_link_or_an_altered_page_link_opens_nothing() -> None:
+    survey = survey_token("HD-7K3M9Q", NOW + timedelta(days=1), KEY)
+    payload, _, signature = token().partition(".")
+
+    for refused in (survey, f"{payload}.{signature[:-2]}AA", "nonsense"):
+        with pytest.raises(LinkRefused):
+            verify_page_token(refused, KEY, now=NOW)
+
+
+def test_a_page_link_expires_after_the_configured_time() -> None:
+    assert verify_page_token(token(), KEY, now=NOW + CONFIG.portal.link_ttl - timedelta(seconds=1))
+    with pytest.raises(LinkRefused) as expired:
+        verify_page_token(token(), KEY, now=NOW + CONFIG.portal.link_ttl)
+    assert expired.value.reason == "expired"
+
+
+def test_the_other_tickets_are_the_contacts_own_and_hidden_when_others_were_copied() -> None:
+    uow = anna()
+    uow.add(ticket(ref="HD-22222A", created_at=NOW - timedelta(days=3)))
+    uow.add(ticket(ref="HD-33333B", contact_email="bob@example.com"))
+
+    listed = desk(uow).view(token(), now=NOW).others
+    assert [other.ref for other in listed] == ["HD-22222A"]
+    assert verify_page_token(listed[0].token, KEY, now=NOW) == "HD-22222A"
+
+    copied = replace(uow.tickets["HD-7K3M9Q"], participants=["carol@example.com"])
+    uow.tickets["HD-7K3M9Q"] = copied
+    assert desk(uow).view(token(), now=NOW).others == []
+
+
+def test_a_file_of_a_note_is_never_served() -> None:
+    from helpdesk.errors import NotFound
+    from helpdesk.model import AttachmentMeta
+
+    uow = anna()
+    store = FakeMailStore({"attachments/n/1-secret.txt": b"internal"})
+    note = replace(
+        uow.conversation["HD-7K3M9Q"][2],
+        attachments=(
+            AttachmentMeta("secret.txt", "text/plain", 8, key="attachments/n/1-secret.txt"),
+        ),
+    )
+    uow.conversation["HD-7K3M9Q"][2] = note
+
+    with pytest.raises(NotFound):
+        desk(uow, store).download(token(), "m3-1", now=NOW)
+
+
+def test_a_file_name_from_a_browser_loses_its_path_and_control_characters() -> None:
+    uow = anna()
+    store = FakeMailStore()
+    body, content_type = multipart_body(
+        {"action": "reply", "submission": "t" * 32, "text": "see file"},
+        (("../../etc/pass\x07wd", "text/plain", b"x"),),
+    )
+
+    desk(uow, store).act(token(), body, content_type, source_ip="192.0.2.1", now=NOW)
+
+    [stored] = uow.conversation["HD-7K3M9Q"][-1].attachments
+    assert stored.filename == "pass_wd"
+
+
+def test_only_mail_to_the_customer_about_a_ticket_carries_the_page_link() -> None:
+    notifier = Notifier(
+        repo=FakeRecords(anna()),  # type: ignore[arg-type]
+        mailer=FakeMailer(),
+        config=CONFIG,
+        signing_key=KEY,
+        public_url="https://support.example",
+    )
+    context = {"ref": "HD-7K3M9Q", "subject": "Kettle", "customer_name": "Anna",
+               "agent_name": "Lena", "helpdesk_name": "Example Support"}  # fmt: skip
+
+    solved = notifier.render("progress_solved", "ru", context)
+    assert "https://support.example/ticket/" in solved.text
+    assert 'href="https://support.example/ticket/' in solved.html
+    assert "Ваше обращение на сайте" in solved.text
+    assert "progress_solved" in CUSTOMER_TEMPLATES and "assignment" not in CUSTOMER_TEMPLATES
+    unlinked = replace(notifier, public_url=None).render("progress_solved", "ru", context)
+    assert "/ticket/" not in unlinked.text
+
+
+def test_a_downloaded_files_name_cannot_inject_a_header() -> None:
+    from helpdesk.model import AttachmentMeta
+    from helpdesk.portal_web import file_response
+
+    uow = anna()
+    store = FakeMailStore({"attachments/m2/1": b"%PDF"})
+    reply = replace(
+        uow.conversation["HD-7K3M9Q"][1],
+        attachments=(
+            AttachmentMeta(
+                'a"\r\nSet-Cookie: x=1.pdf', "application/pdf", 4, key="attachments/m2/1"
+            ),
+        ),
+    )
+    uow.conversation["HD-7K3M9Q"][1] = reply
+
+    response = file_response(desk(uow, store), token(), "m2-1", now=NOW, lang=None,
+                             accept_language=None)  # fmt: skip
+
+    disposition = response.headers["Content-Disposition"]
+    assert "\r" not in disposition and "\n" not in disposition
+    assert disposition.startswith('attachment; filename="a___Set-Cookie: x=1.pdf"; filename*=')
+    assert response.body == b"%PDF"
