@@ -136,10 +136,11 @@ class Composition:
     @cached_property
     def acknowledge_notifier(self) -> Notifier:
         """The acknowledge function's notifier: a relayed reply carries the agent's files,
-        read from the mail bucket."""
+        read from the mail bucket; a relayed customer message and an assignment by a
+        colleague show the agent's assistant (the knowledge base, loaded on first use)."""
         from dataclasses import replace
 
-        return replace(self.notifier, mail_store=self.mail_store)
+        return replace(self.notifier, mail_store=self.mail_store, knowledge=lambda: self.knowledge)
 
     @cached_property
     def router(self) -> Router:
@@ -148,8 +149,11 @@ class Composition:
         from helpdesk.services.routing import Router
 
         # The assignment shows the agent the whole first message: the raw mail is read when
-        # the message item keeps an excerpt.
-        notifier = replace(self.notifier, mail_store=self.mail_store)
+        # the message item keeps an excerpt; and the agent's assistant, from the knowledge
+        # base loaded on the first assignment.
+        notifier = replace(
+            self.notifier, mail_store=self.mail_store, knowledge=lambda: self.knowledge
+        )
         return Router(
             uow=self.repository, repo=self.repository, notifier=notifier, config=self.config
         )

@@ -8,7 +8,7 @@ reply-to plus-address, threading headers, the ticket's token in the subject) and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -28,6 +28,7 @@ from helpdesk.notices.outbound import (
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
+    from helpdesk.knowledge import KnowledgeBase
     from helpdesk.model import Contact, Message, Ticket
     from helpdesk.ports import Mailer, MailStore
     from helpdesk.render import RenderedMail
@@ -57,6 +58,9 @@ class Notifier:
     # Where the raw mail is kept: a message item keeps an excerpt of a long mail, and the
     # notices that show the whole message (the agent's assignment) read the rest there.
     mail_store: MailStore | None = None
+    # The knowledge base, loaded on first use: the agent's assistant in the assignment and
+    # the relayed customer message (helpdesk.notices.assistant). None: nothing to suggest.
+    knowledge: Callable[[], KnowledgeBase] | None = None
 
     def whole(self, message: Message) -> Message:
         """``message`` with its whole text (helpdesk.services.message_bodies.whole)."""
