@@ -109,6 +109,12 @@ class Composition:
         return KnowledgeBase.load(self.environment.knowledge_path)
 
     @cached_property
+    def knowledge_bundle(self) -> str:
+        """Where the knowledge bundle is, for the form page, which reads only its search
+        data (helpdesk.web.form_suggestions) and never loads the retrieval index."""
+        return self.environment.knowledge_path
+
+    @cached_property
     def form_desk(self) -> FormDesk:
         from helpdesk.services.form_intake import FormDesk
 
