@@ -63,7 +63,7 @@ def test_a_configured_help_centre_is_linked_from_the_page_and_each_suggestion(bu
     page = form_page(config, language="zh", accept_language=None, knowledge_path=bundle)
 
     assert 'href="https://help.shop.example/kb/zh/index.html" id="help-centre-link"' in page
-    invoice = next(a for a in suggestions_in(page)["articles"] if a["slug"] == "invoice")  # type: ignore[union-attr]
+    invoice = next(a for a in suggestions_in(page)["articles"] if a["slug"] == "invoice")
     assert invoice["url"] == "https://help.shop.example/kb/zh/invoice.html"
 
 
