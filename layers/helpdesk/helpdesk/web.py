@@ -16,7 +16,7 @@ from helpdesk.errors import HelpdeskError, InvalidInput, MalformedInput, RateLim
 if TYPE_CHECKING:
     from markupsafe import Markup
 
-    from helpdesk.config import Config
+    from helpdesk.config import Config, Knowledge
     from helpdesk.links import LinkRefused
     from helpdesk.model import Ticket
     from helpdesk.services.surveys import SurveyForm
@@ -124,7 +124,16 @@ def form_page(
 
 
 def _suggestions_block(config: Config, knowledge_path: str | None, language: str) -> Any:
-    suggestions = form_suggestions(config, knowledge_path, language) if knowledge_path else None
+    if not knowledge_path:
+        return None
+    return _cached_block(config.knowledge, knowledge_path, language)
+
+
+@lru_cache(maxsize=8)
+def _cached_block(knowledge: Knowledge, knowledge_path: str, language: str) -> Markup | None:
+    """The page's data block, made once per container and language: the same for every
+    request (the config and the bundle change only with a deployment)."""
+    suggestions = _with_pages(knowledge, knowledge_path, language)
     return json_data_block(suggestions) if suggestions else None
 
 
@@ -140,11 +149,15 @@ def form_suggestions(config: Config, knowledge_path: str, language: str) -> dict
     helpdesk.knowledge.index.search_layer), each article with a summary and, when a help
     centre is configured, the address of its page; None when the language has no published
     article."""
+    return _with_pages(config.knowledge, knowledge_path, language)
+
+
+def _with_pages(knowledge: Knowledge, knowledge_path: str, language: str) -> dict[str, Any] | None:
     layer = _search_layer(knowledge_path, language)
     if layer is None:
         return None
     articles = [
-        article | {"url": config.knowledge.help_centre_page(language, article["slug"]) or ""}
+        article | {"url": knowledge.help_centre_page(language, article["slug"]) or ""}
         for article in layer["articles"]
     ]
     return layer | {"articles": articles}
