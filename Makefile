@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit install local bench clean build-HelpdeskLayer
+.PHONY: demo test lint typecheck unit install local bench clean build-HelpdeskLayer publish-helpcentre
 
 $(STAMP): pyproject.toml requirements-dev.txt layers/helpdesk/requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,23 @@ local: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/helpdesk bench
+
+# The help centre on the stack that was deployed with PublishHelpCentre=true (docs/DEPLOY.md):
+# build it from the articles, upload it (pages no longer built are removed), drop
+# CloudFront's cached copies and print its address. Needs the AWS CLI and credentials.
+STACK ?= helpdesk
+HELPCENTRE_OUT ?= build/helpcentre
+publish-helpcentre: $(STAMP)
+	$(BIN)/helpdesk kb build --out "$(HELPCENTRE_OUT)"
+	@output() { aws cloudformation describe-stacks --stack-name "$(STACK)" \
+	    --query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
+	bucket=$$(output HelpCentreBucketName) && distribution=$$(output HelpCentreDistributionId) \
+	  && url=$$(output HelpCentreUrl) || exit 1; \
+	if [ -z "$$bucket" ] || [ "$$bucket" = None ]; then \
+	  echo "stack $(STACK) has no help centre: deploy it with PublishHelpCentre=true" >&2; exit 1; fi; \
+	aws s3 sync "$(HELPCENTRE_OUT)" "s3://$$bucket" --delete --cache-control "max-age=300" && \
+	aws cloudfront create-invalidation --distribution-id "$$distribution" --paths "/*" >/dev/null && \
+	echo "help centre published at $$url/ (knowledge.help_centre_url: $$url)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

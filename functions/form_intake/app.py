@@ -27,6 +27,8 @@ def form_page() -> Response[str]:
         root.config,
         language=query.get("lang"),
         accept_language=app.current_event.headers.get("accept-language"),
+        # The articles the page suggests as the customer types the subject.
+        knowledge_path=root.knowledge_bundle,
     )
 
 

@@ -490,3 +490,77 @@ def test_the_table_streams_new_images_for_the_relay() -> None:
     assert table["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
     # The outbox items expire with the table's TTL attribute.
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+# ---------------------------------------------------------------------- help centre hosting
+HELP_CENTRE = {
+    "HelpCentreBucket",
+    "HelpCentreBucketPolicy",
+    "HelpCentreOriginAccessControl",
+    "HelpCentreDistribution",
+}
+
+
+def deployed_with(**parameters: str) -> set[str]:
+    template = translated(**parameters)
+    resolver = _resolver_for(template, "helpdesk", "0a1b2c3d-0000-0000-0000-000000000001")
+    resolver.parameters.update(parameters)
+    conditions = {
+        name: bool(resolver.resolve(expression))
+        for name, expression in template["Conditions"].items()
+    }
+    return {
+        lid
+        for lid, resource in template["Resources"].items()
+        if conditions.get(resource.get("Condition", ""), True)
+    }
+
+
+def test_the_help_centre_is_hosted_only_when_the_parameter_asks_for_it() -> None:
+    assert not HELP_CENTRE & deployed_with()
+    assert HELP_CENTRE.issubset(deployed_with(PublishHelpCentre="true"))
+
+
+def test_the_help_centre_bucket_is_private_and_readable_only_by_its_own_distribution() -> None:
+    template = translated(PublishHelpCentre="true")
+    bucket = template["Resources"]["HelpCentreBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    statements = template["Resources"]["HelpCentreBucketPolicy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    [allow] = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    source = allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    assert source.endswith(":distribution/${HelpCentreDistribution}")
+    [deny] = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_help_centre_is_served_over_https_only_through_a_signing_origin_access_control() -> (
+    None
+):
+    template = translated(PublishHelpCentre="true")
+    config = template["Resources"]["HelpCentreDistribution"]["Properties"]["DistributionConfig"]
+    [origin] = config["Origins"]
+    assert origin["OriginAccessControlId"] == {
+        "Fn::GetAtt": ["HelpCentreOriginAccessControl", "Id"]
+    }
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert config["DefaultCacheBehavior"]["AllowedMethods"] == ["GET", "HEAD"]
+    control = template["Resources"]["HelpCentreOriginAccessControl"]["Properties"][
+        "OriginAccessControlConfig"
+    ]
+    assert (control["SigningBehavior"], control["SigningProtocol"]) == ("always", "sigv4")
+    assert "HelpCentreUrl" in template["Outputs"]
+
+
+def test_cfn_lint_finds_nothing_in_the_template_that_publishes_the_help_centre() -> None:
+    from cfnlint.api import ManualArgs, lint
+
+    template = translated(PublishHelpCentre="true")
+    matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
+    assert [str(match) for match in matches] == []
+    assert fixed_names(template) == []

@@ -25,7 +25,12 @@ def state() -> dict[str, Any]:
 
 
 def replies_to(address: str) -> list[dict[str, Any]]:
-    return [m for m in state()["outbox"] if m["kind"] == "reply" and m["to"] == [address]]
+    return [m for m in outbox() if m["kind"] == "reply" and m["to"] == [address]]
+
+
+def outbox() -> list[dict[str, Any]]:
+    """The mail sent, its text with the line ends a reader's client shows (MIME's CRLF)."""
+    return [m | {"text": m["text"].replace("\r\n", "\n")} for m in state()["outbox"]]
 
 
 def test_a_saved_reply_reaches_a_chinese_customer_in_chinese_with_her_ticket_filled_in() -> None:
@@ -36,6 +41,7 @@ def test_a_saved_reply_reaches_a_chinese_customer_in_chinese_with_her_ticket_fil
     assert "李娜，您好！" in reply["text"]
     assert f"工单号：{li['ref']}" in reply["text"]
     assert "柏林时间" in reply["text"]  # the promised time, named in her language
+    assert "祝好，\nWei" in reply["text"]  # signed with the agent's name from the config
     assert "{" not in reply["text"] and "#reply" not in reply["text"]
 
 
@@ -47,16 +53,36 @@ def test_a_saved_reply_reaches_a_russian_customer_in_russian_with_the_agents_wor
 
     assert "Здравствуйте, Ольга!" in reply["text"]
     assert "заказ идёт дольше, чем должен" in reply["text"]
-    assert olga["ref"] in reply["text"]
+    assert f"Номер обращения: {olga['ref']}." in reply["text"]
+    # The promised time in her language, and the agent's name from the config.
+    assert "не позднее понедельник, 23 ноября 2026" in reply["text"]
+    assert "13:55 (часовой пояс: Берлин)" in reply["text"]
+    assert "С уважением,\nLena" in reply["text"]
     assert reply["text"].index("заказ идёт дольше") < reply["text"].index("Номер заказа")
     assert olga["status"] == "pending"
 
 
 def test_a_saved_reply_that_does_not_exist_reaches_only_the_agent_with_the_close_match() -> None:
     li = state()["tickets"][0]
-    errors = [m for m in state()["outbox"] if m["kind"] == "error" and m["ticket"] == li["ref"]]
+    errors = [m for m in outbox() if m["kind"] == "error" and m["ticket"] == li["ref"]]
 
     assert len(replies_to("li@example.cn")) == 1  # the first reply only
     [error] = errors
-    assert "#reply reply-order-delay" in error["text"]
-    assert "#reply reply-order-delayed" in error["text"]
+    assert "#reply reply-order-delay: no saved reply of that name in zh" in error["text"]
+    assert "did you mean: #reply reply-order-delayed" in error["text"]
+    # The line the agent wrote is listed among what they sent, to correct and send again.
+    assert "您发送的命令：\n\n  #reply reply-order-delay\n" in error["text"]
+
+
+def test_a_misspelt_saved_reply_in_russian_sends_nothing_and_tells_the_agent_the_close_match() -> (
+    None
+):
+    olga = state()["tickets"][1]
+    errors = [m for m in outbox() if m["kind"] == "error" and m["ticket"] == olga["ref"]]
+
+    assert len(replies_to("olga@example.ru")) == 1  # "Скоро всё выясним" never left alone
+    [error] = errors
+    assert error["to"] == ["lena@support.example"]
+    assert "#reply reply-order-dealyed: no saved reply of that name in ru" in error["text"]
+    assert "did you mean: #reply reply-order-delayed" in error["text"]
+    assert "Your commands were:\n\n  #reply reply-order-dealyed\n" in error["text"]

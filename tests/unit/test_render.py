@@ -22,6 +22,7 @@ from helpdesk.render import (
     format_local_datetime,
     format_local_short,
     known_timezone,
+    language_words,
     render,
     render_page,
     score_labels,
@@ -46,6 +47,27 @@ def survey_links(language: str) -> list[dict[str, Any]]:
         }
         for score, label in score_labels(language).items()
     ]
+
+
+# The agent's assistant (helpdesk.notices.assistant): a saved reply, an article with its
+# help-centre page, one without.
+ASSISTANT = [
+    {
+        "slug": "reply-order-delayed",
+        "title": "Order delayed",
+        "reply": True,
+        "command": "#reply reply-order-delayed",
+        "url": "",
+    },
+    {
+        "slug": "order-status",
+        "title": "Where is my order?",
+        "reply": False,
+        "command": "",
+        "url": "https://help.example/en/order-status.html",
+    },
+    {"slug": "returns", "title": "Returns", "reply": False, "command": "", "url": ""},
+]
 
 
 def contexts(language: str) -> dict[str, dict[str, Any]]:
@@ -104,6 +126,8 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
                 "#tag <tag>",
                 "#note <text>",
             ],
+            "assistant": ASSISTANT,
+            "assistant_words": language_words("assistant", language),
             "overdue": [{"clock": "first_response", "due": PROMISED[language]}],
             "escalated_to": "tier2",
         },
@@ -127,6 +151,8 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             ],
             "attachment_limit": 5_000_000,
             "helpdesk_name": "Example Support",
+            "assistant": ASSISTANT,
+            "assistant_words": language_words("assistant", language),
         },
         "warning": ticket
         | {"clock": "first_response", "due": PROMISED[language], "priority": "high"},

@@ -31,6 +31,7 @@ from helpdesk.config import load_config
 from helpdesk.knowledge import KnowledgeBase
 from helpdesk.knowledge.articles import read_articles
 from helpdesk.knowledge.index import build_bundle, search_layer
+from helpdesk.render import TEMPLATES_DIR
 from helpdesk_local.knowledge_checks import knowledge_problems
 
 PAGES = Path(__file__).resolve().parent / "helpcentre"
@@ -139,7 +140,14 @@ def build_site(config_path: Path, out: Path) -> Site:
         shutil.rmtree(out)
     (out / "assets").mkdir(parents=True)
     shutil.copy2(PAGES / "style.css", out / "assets" / "style.css")
-    shutil.copy2(PAGES / "search.js", out / "assets" / "search.js")
+    # The ranking is the layer's, which the web form's suggestions run too; the page's part
+    # follows it.
+    (out / "assets" / "search.js").write_text(
+        (TEMPLATES_DIR / "_knowledge_search.js").read_text(encoding="utf-8")
+        + "\n"
+        + (PAGES / "search.js").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
     common: dict[str, Any] = {"desk": config.helpdesk.name, "languages": switch, "root": "../"}
     written: dict[str, list[str]] = {}
     for language in languages:

@@ -112,6 +112,12 @@ class Composition:
         return KnowledgeBase.load(self.environment.knowledge_path)
 
     @cached_property
+    def knowledge_bundle(self) -> str:
+        """Where the knowledge bundle is, for the form page, which reads only its search
+        data (helpdesk.web.form_suggestions) and never loads the retrieval index."""
+        return self.environment.knowledge_path
+
+    @cached_property
     def form_desk(self) -> FormDesk:
         from helpdesk.services.form_intake import FormDesk
 
@@ -154,11 +160,16 @@ class Composition:
     @cached_property
     def acknowledge_notifier(self) -> Notifier:
         """The acknowledge function's notifier: a relayed reply carries the agent's files,
-        read from the mail bucket; a mail to a customer, the link to the ticket's page."""
+        read from the mail bucket; a mail to a customer, the link to the ticket's page; a
+        relayed customer message and an assignment by a colleague show the agent's assistant
+        (the knowledge base, loaded on first use)."""
         from dataclasses import replace
 
         return replace(
-            self.notifier, mail_store=self.mail_store, public_url=self.environment.public_url
+            self.notifier,
+            mail_store=self.mail_store,
+            public_url=self.environment.public_url,
+            knowledge=lambda: self.knowledge,
         )
 
     @cached_property
@@ -168,8 +179,11 @@ class Composition:
         from helpdesk.services.routing import Router
 
         # The assignment shows the agent the whole first message: the raw mail is read when
-        # the message item keeps an excerpt.
-        notifier = replace(self.notifier, mail_store=self.mail_store)
+        # the message item keeps an excerpt; and the agent's assistant, from the knowledge
+        # base loaded on the first assignment.
+        notifier = replace(
+            self.notifier, mail_store=self.mail_store, knowledge=lambda: self.knowledge
+        )
         return Router(
             uow=self.repository, repo=self.repository, notifier=notifier, config=self.config
         )

@@ -685,6 +685,12 @@ class Robots(_Section):
     close_after: PositiveDuration = timedelta(days=7)
 
 
+# An https address without query or fragment: pages are appended to it.
+HelpCentreUrl = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^https://[^\s/?#]+(/[^\s?#]*)?$")
+]
+
+
 class Knowledge(_Section):
     """The knowledge base (docs/KNOWLEDGE.md): where its articles are and how many an
     acknowledgement offers."""
@@ -692,6 +698,18 @@ class Knowledge(_Section):
     # Relative to the config file: infra/knowledge/ for infra/helpdesk.yaml.
     path: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = "knowledge"
     suggest: Annotated[int, Field(ge=0, le=10)] = 3  # 0 turns suggestions off
+    # Where the help centre (`helpdesk kb build`) is published, e.g. the template's
+    # HelpCentreUrl output: the form page links to it and to its articles, and the agent's
+    # assistant links the articles it shows. None: no links, titles and summaries only.
+    help_centre_url: HelpCentreUrl | None = None
+
+    def help_centre_page(self, language: str, slug: str | None = None) -> str | None:
+        """The help centre's page of ``slug`` in ``language`` (its index without a slug),
+        as `helpdesk kb build` lays it out; None when no help centre is configured."""
+        if self.help_centre_url is None:
+            return None
+        base = self.help_centre_url.rstrip("/")
+        return f"{base}/{language}/{slug or 'index'}.html"
 
     def folder(self, config_path: str | Path) -> Path:
         """The articles' folder for the config file at ``config_path``."""

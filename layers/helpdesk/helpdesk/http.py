@@ -126,13 +126,20 @@ def html_response(status: int, html: str, headers: dict[str, str]) -> Response[s
 
 
 def form_page_response(
-    config: Config, *, language: str | None, accept_language: str | None
+    config: Config,
+    *,
+    language: str | None,
+    accept_language: str | None,
+    knowledge_path: str | None = None,
 ) -> Response[str]:
-    """The web form in the language asked for, with the headers that let only its own
-    script and styles run."""
+    """The web form in the language asked for (suggesting articles from the knowledge
+    bundle at ``knowledge_path``), with the headers that let only its own script and
+    styles run."""
     from helpdesk.web import form_page, page_headers
 
-    page = form_page(config, language=language, accept_language=accept_language)
+    page = form_page(
+        config, language=language, accept_language=accept_language, knowledge_path=knowledge_path
+    )
     # The language follows Accept-Language unless ?lang= says otherwise (RFC 9110 §12.5.5).
     headers = {**page_headers(page), "Vary": "Accept-Language"}
     return html_response(200, page, headers)

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 from helpdesk.errors import HelpdeskError, InvalidInput, MalformedInput, RateLimited, TooLarge
 
 if TYPE_CHECKING:
-    from helpdesk.config import Config
+    from markupsafe import Markup
+
+    from helpdesk.config import Config, Knowledge
     from helpdesk.links import LinkRefused
     from helpdesk.model import Contact, Ticket
     from helpdesk.services.surveys import SurveyForm
@@ -62,11 +64,20 @@ def pick_language(config: Config, *, language: str | None, accept_language: str 
     return config.default_language
 
 
-def form_page(config: Config, *, language: str | None, accept_language: str | None) -> str:
+def form_page(
+    config: Config,
+    *,
+    language: str | None,
+    accept_language: str | None,
+    knowledge_path: str | None = None,
+) -> str:
     """The localized, accessible web form.
 
     Its script posts JSON to ``tickets``, relative to the page, so the form works behind
-    any stage or path prefix of the API.
+    any stage or path prefix of the API. With the knowledge bundle at ``knowledge_path``,
+    the page carries its language's search data and suggests articles as the customer
+    types the subject (:func:`form_suggestions`); with ``knowledge.help_centre_url`` it
+    links to the help centre and the suggestions to their pages.
     """
     from helpdesk.model import PRIORITIES
     from helpdesk.render import language_words, render_page
@@ -106,9 +117,102 @@ def form_page(config: Config, *, language: str | None, accept_language: str | No
             "order_id_pattern": ORDER_ID_RULE.html_pattern(),
             "message_max": config.limits.form_message_max_chars,
             "field_errors": form_field_errors(config, chosen),
+            "help_centre_url": config.knowledge.help_centre_page(chosen) or "",
+            "suggestions": _suggestions_block(config, knowledge_path, chosen),
         },
         fallback_language=config.default_language,
     )
+
+
+def _suggestions_block(config: Config, knowledge_path: str | None, language: str) -> Any:
+    if not knowledge_path:
+        return None
+    return _cached_block(config.knowledge, knowledge_path, language)
+
+
+@lru_cache(maxsize=8)
+def _cached_block(knowledge: Knowledge, knowledge_path: str, language: str) -> Markup | None:
+    """The page's data block, made once per container and language: the same for every
+    request (the config and the bundle change only with a deployment)."""
+    suggestions = _with_pages(knowledge, knowledge_path, language)
+    return json_data_block(suggestions) if suggestions else None
+
+
+# A suggestion's summary: the opening of its article, as plain text, cut at a word.
+SUMMARY_MAX_CHARS = 200
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKDOWN_MARKS = re.compile(r"[*_`>#|]+")
+
+
+def form_suggestions(config: Config, knowledge_path: str, language: str) -> dict[str, Any] | None:
+    """What the form page's script suggests from as the customer types the subject: the
+    help centre's search data of ``language`` (the same index and ranking,
+    helpdesk.knowledge.index.search_layer), each article with a summary and, when a help
+    centre is configured, the address of its page; None when the language has no published
+    article."""
+    return _with_pages(config.knowledge, knowledge_path, language)
+
+
+def _with_pages(knowledge: Knowledge, knowledge_path: str, language: str) -> dict[str, Any] | None:
+    layer = _search_layer(knowledge_path, language)
+    if layer is None:
+        return None
+    articles = [
+        article | {"url": knowledge.help_centre_page(language, article["slug"]) or ""}
+        for article in layer["articles"]
+    ]
+    return layer | {"articles": articles}
+
+
+def json_data_block(value: Any) -> Markup:
+    """``value`` as JSON for a ``<script type="application/json">`` element: ``<``, ``>`` and
+    ``&`` escaped, so no text in it can close the element or open a comment (HTML Living
+    Standard, "Restrictions for contents of script elements"); other characters as they are,
+    which keeps Chinese and Russian at a third of their \\u-escaped size."""
+    import json
+
+    from markupsafe import Markup
+
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for character, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
+        text = text.replace(character, escaped)
+    return Markup(text)  # noqa: S704 - JSON with every markup character escaped above
+
+
+@lru_cache(maxsize=8)
+def _search_layer(knowledge_path: str, language: str) -> dict[str, Any] | None:
+    """The search data of ``language`` with each article's summary, read from the bundle
+    once per container and language (about 10 ms: a JSON parse, no tokenising)."""
+    import json
+    from pathlib import Path
+
+    from helpdesk.knowledge.index import search_layer
+
+    try:
+        bundle = json.loads(Path(knowledge_path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None  # no articles written yet: a form without suggestions
+    data = bundle["languages"].get(language)
+    if data is None:
+        return None
+    layer = search_layer(data)
+    if not layer["articles"]:
+        return None
+    bodies = {article["slug"]: article["body"] for article in data["articles"]}
+    layer["articles"] = [
+        article | {"summary": _summary(bodies[article["slug"]])} for article in layer["articles"]
+    ]
+    return layer
+
+
+def _summary(markdown: str) -> str:
+    """The first paragraph of an article as plain text, at most SUMMARY_MAX_CHARS long."""
+    paragraph = next((p for p in markdown.strip().split("\n\n") if p.strip()), "")
+    text = " ".join(_MARKDOWN_MARKS.sub("", _MARKDOWN_LINK.sub(r"\1", paragraph)).split())
+    if len(text) <= SUMMARY_MAX_CHARS:
+        return text
+    cut = text[:SUMMARY_MAX_CHARS].rsplit(" ", 1)[0] if " " in text[:SUMMARY_MAX_CHARS] else ""
+    return (cut or text[: SUMMARY_MAX_CHARS - 1]) + "…"
 
 
 def form_field_errors(config: Config, language: str) -> dict[str, dict[str, str]]:

@@ -23,6 +23,9 @@ name the customer by address, never by the name they gave; each reader hears at 
 ``limits.outbound_per_ticket_per_hour`` messages of one ticket and
 ``limits.outbound_per_recipient_per_hour`` messages in all per hour (the rest stay on the
 ticket).
+
+A customer's message also shows the agent's assistant (:mod:`helpdesk.notices.assistant`):
+the articles and saved replies that may answer it, with the ``#reply`` line to type.
 """
 
 from __future__ import annotations
@@ -156,6 +159,9 @@ def _relay(
 ) -> None:
     if not recipients:
         return
+    from helpdesk.notices.assistant import assistant
+    from helpdesk.render import language_words
+
     config = notifier.config
     limits = config.limits
     whole = notifier.whole(message)
@@ -167,6 +173,9 @@ def _relay(
     # config, the customer's address. The name in a customer's From is theirs to choose
     # ("Lena Agent (your colleague)"), so only the body shows it, next to the address.
     named = author if note else message.author
+    # The articles and saved replies that may answer the customer's new words (a
+    # colleague's note asks nothing of the knowledge base).
+    shown = [] if note else assistant(notifier, ticket, whole.text)
 
     def relayed(recipient: str, files: list[RelayedFile]) -> OutboundMail:
         language = audience.reader_language(recipient, config)
@@ -192,6 +201,10 @@ def _relay(
                 ],
                 "attachment_limit": limits.relay_attachment_max_bytes,
                 "helpdesk_name": config.helpdesk.name,
+                "assistant": shown,
+                "assistant_words": language_words(
+                    "assistant", language, fallback_language=config.default_language
+                ),
             },
         )
         mail = notifier.mail(

@@ -8,7 +8,7 @@ reply-to plus-address, threading headers, the ticket's token in the subject) and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
@@ -34,6 +34,7 @@ CUSTOMER_TEMPLATES = frozenset(
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
+    from helpdesk.knowledge import KnowledgeBase
     from helpdesk.model import Contact, Message, Ticket
     from helpdesk.ports import Mailer, MailStore
     from helpdesk.render import RenderedMail
@@ -67,6 +68,9 @@ class Notifier:
     # ticket carries the signed link to the ticket's page (helpdesk.services.portal).
     # None where a function mails no customer.
     public_url: str | None = None
+    # The knowledge base, loaded on first use: the agent's assistant in the assignment and
+    # the relayed customer message (helpdesk.notices.assistant). None: nothing to suggest.
+    knowledge: Callable[[], KnowledgeBase] | None = None
 
     def whole(self, message: Message) -> Message:
         """``message`` with its whole text (helpdesk.services.message_bodies.whole)."""

@@ -257,6 +257,7 @@ def assignment(
     Sent by route as it assigns, and for an assignment by a colleague."""
     from zoneinfo import ZoneInfo
 
+    from helpdesk.notices.assistant import assistant
     from helpdesk.render import format_local_datetime, language_words
     from helpdesk.sla import SlaState
 
@@ -329,6 +330,11 @@ def assignment(
             ),
             "overdue": overdue,
             "escalated_to": ticket.team if overdue and ticket.team == escalate_to else "",
+            # The articles and saved replies that may answer the request the mail shows.
+            "assistant": assistant(notifier, ticket, request.text if request else ""),
+            "assistant_words": language_words(
+                "assistant", language, fallback_language=config.default_language
+            ),
         },
     )
     # The agent's answer goes to the ticket's own address and threads by our Message-ID.

@@ -80,6 +80,13 @@ def take_agent_reply(
     )
     # Files the agent attached (an image inside a signature is not one of them).
     files = [a for a in mail.attachments[:LISTED_ATTACHMENTS_MAX] if not a.inline]
+    # What the agent wrote, for an error mail to list: the command lines and each "#reply"
+    # line of the text (the saved replies put in their place are not the agent's words).
+    written = [command.line for command in text.commands] + [
+        line.strip()
+        for line in text.reply.splitlines()
+        if _SAVED_REPLY_LINE.fullmatch(line.strip())
+    ]
     text, reply_problems = _with_saved_replies(intake, ticket, sender, text)
     edit, problems = edit_from_commands(text.commands, intake.config)
     problems = reply_problems + problems
@@ -131,7 +138,7 @@ def take_agent_reply(
         ticket.ref,
         sender,
         problems,
-        commands=text.commands,
+        commands=written,
         key=message_key,
         mail=mail,
         claim=claim,
@@ -206,7 +213,7 @@ def _reject(
     agent: str,
     problems: list[str],
     *,
-    commands: Sequence[Command],
+    commands: Sequence[str],
     key: str,
     mail: ParsedMail,
     claim: Claim,
@@ -216,7 +223,7 @@ def _reject(
         ref=ref,
         agent=agent,
         errors=problems,
-        commands=[command.line for command in commands],
+        commands=list(commands),
         key=key,
         message_id=mail.message_id,
     )
