@@ -162,6 +162,24 @@ def test_every_alarm_notifies_the_alarm_topic() -> None:
         assert alarm["Properties"].get("AlarmActions") == [{"Ref": "AlarmTopic"}], lid
 
 
+def test_every_function_is_watched_by_an_alarm_that_cloudwatch_accepts() -> None:
+    # "CloudWatch service quotas": a metric math alarm reads at most 10 metrics, a hard
+    # limit that neither cfn-lint nor `sam validate` checks; the 11th function made the
+    # one errors alarm undeployable (found by reading the template as AWS would).
+    template = translated()
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    watched: set[str] = set()
+    for logical_id, alarm in alarms.items():
+        metrics = [m for m in alarm["Properties"].get("Metrics", []) if "MetricStat" in m]
+        assert len(metrics) <= 10, f"{logical_id} reads {len(metrics)} metrics"
+        for metric in metrics:
+            stat = metric["MetricStat"]["Metric"]
+            if stat.get("MetricName") == "Errors" and stat.get("Namespace") == "AWS/Lambda":
+                watched.update(d["Value"]["Ref"] for d in stat["Dimensions"])
+    functions = set(resources(template, "AWS::Lambda::Function"))
+    assert functions - watched == set()
+
+
 def test_the_alarm_topics_key_lets_cloudwatch_publish() -> None:
     # CloudWatch must be able to use the topic's key (kms:GenerateDataKey* and kms:Decrypt);
     # the AWS-managed alias/aws/sns cannot grant it, so its alarms would be dropped.
