@@ -26,12 +26,19 @@ def post_message() -> Response[str]:
     event = app.current_event
 
     def work() -> dict[str, Any]:
-        answer = root.message_desk.post(
-            body=event.body,
-            is_base64_encoded=event.is_base64_encoded,
-            headers=dict(event.headers),
-            now=clock.now(),
-        )
+        from helpdesk.errors import NotSetUp
+
+        try:
+            answer = root.message_desk.post(
+                body=event.body,
+                is_base64_encoded=event.is_base64_encoded,
+                headers=dict(event.headers),
+                now=clock.now(),
+            )
+        except NotSetUp as missing:
+            # The caller gets a 503; the operator reads here what to deploy (docs/DEPLOY.md).
+            logger.error("channel not set up", extra={"problem": str(missing)})
+            raise
         # The ticket's reference only: never the text, the contact or the secret.
         logger.info("channel message taken in", extra={"ticket": answer["ref"]})
         return answer

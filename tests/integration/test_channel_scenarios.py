@@ -213,3 +213,25 @@ def test_a_channel_ticket_lives_like_any_other_and_is_counted_under_its_channel(
     [report, *_] = [mail for mail in state["outbox"] if mail["kind"] == "report"]
     by_channel = report["text"].split("by channel:", 1)[1].split("by category:", 1)[0]
     assert by_channel.split() == ["chat", "1", "####################"]
+
+
+def test_a_channel_whose_secret_was_never_deployed_answers_503_without_reading_ssm_each_time(
+    stack: LocalStack,
+) -> None:
+    # The sam-build review: with the default config's chat channel on and its SSM parameter
+    # never created, any caller's request made the function fail (500, the errors alarm)
+    # and cost an SSM read.
+    stack.ssm.delete_parameter(Name="/helpdesk/channels/chat")
+
+    answer = post(stack, json.dumps(ANN).encode())
+
+    assert answer.status == 503
+    assert answer.headers["retry-after"] == "300"
+    assert "/helpdesk" not in answer.body  # what is missing is the operator's business
+    assert build_state(stack)["tickets"] == []
+    # Deployed now: the container goes on answering 503 for the Retry-After it gave, rather
+    # than asking SSM at every request in between.
+    stack.ssm.put_parameter(
+        Name="/helpdesk/channels/chat", Value=local_channel_secret("chat"), Type="SecureString"
+    )
+    assert post(stack, json.dumps({**ANN, "id": "m-2"}).encode()).status == 503

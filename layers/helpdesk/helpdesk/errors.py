@@ -76,6 +76,14 @@ class RateLimited(HelpdeskError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class NotSetUp(HelpdeskError):
+    """Something the desk needs was never deployed (a channel's secret missing from SSM
+    Parameter Store): an operator's step left out, not the caller's fault, and not one that
+    retrying at once will mend (HTTP 503 with Retry-After, RFC 9110 section 15.6.4)."""
+
+    retry_after_seconds = 300
+
+
 class TransientError(HelpdeskError):
     """AWS throttled or failed after the SDK's own retries; the delivery should be retried."""
 

@@ -24,6 +24,7 @@ from helpdesk.errors import (
     InvalidInput,
     MalformedInput,
     NotFound,
+    NotSetUp,
     RateLimited,
     StateConflict,
     TooLarge,
@@ -51,6 +52,7 @@ STATUS_OF_ERROR: tuple[tuple[type[HelpdeskError], int], ...] = (
     (StateConflict, 409),
     (Conflict, 409),
     (RateLimited, 429),
+    (NotSetUp, 503),
 )
 ANSWERED = tuple(kind for kind, _ in STATUS_OF_ERROR)
 
@@ -102,6 +104,10 @@ def error_response(
         headers = {"Retry-After": str(error.retry_after_seconds)}
     elif isinstance(error, NotFound):
         body = {"detail": f"no {error}"}
+    elif isinstance(error, NotSetUp):
+        # What is missing is the operator's business (it is logged), not the caller's.
+        body = {"detail": "this is not set up on the desk yet; try again later"}
+        headers = {"Retry-After": str(error.retry_after_seconds)}
     else:
         body = {"detail": str(error)}
     return json_response(status, {**body, **(explained or {})}, headers)

@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import mimetypes
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,7 @@ from helpdesk import sla
 from helpdesk.errors import (
     Conflict,
     MalformedInput,
+    NotSetUp,
     TooLarge,
     Unauthenticated,
     UnsupportedMediaType,
@@ -151,6 +153,10 @@ class ChannelSecrets:
     # elsewhere is named as the mistake it is, rather than met with AccessDenied.
     path: str = "/"
     _known: dict[str, tuple[bytes, ...]] = field(default_factory=dict)
+    # A parameter found missing, and when (time.monotonic): for NotSetUp.retry_after_seconds
+    # nobody's request reads it again, so unsigned requests naming a channel whose secret
+    # was never deployed cannot turn into one SSM read each (SSM's shared read rate).
+    _missing: dict[str, float] = field(default_factory=dict)
 
     def __call__(self, parameter: str) -> tuple[bytes, ...]:
         if not parameter.startswith(self.path.rstrip("/") + "/"):
@@ -159,7 +165,17 @@ class ChannelSecrets:
                 " function may read (template parameter ChannelSecretsPath)"
             )
         if parameter not in self._known:
-            secrets = tuple(self.read(parameter).split())
+            missing_since = self._missing.get(parameter)
+            if missing_since is not None and (
+                time.monotonic() - missing_since < NotSetUp.retry_after_seconds
+            ):
+                raise NotSetUp(f"the SSM parameter {parameter} does not exist")
+            try:
+                read = self.read(parameter)
+            except NotSetUp:
+                self._missing[parameter] = time.monotonic()
+                raise
+            secrets = tuple(read.split())
             if not secrets or any(len(secret) < SECRET_MIN_BYTES for secret in secrets):
                 raise ChannelMisconfigured(
                     f"the SSM parameter {parameter} must hold secrets of at least"
