@@ -893,82 +893,20 @@ def _write_history(stack: LocalStack, closed: int) -> None:
         table.items[item.hash_key][item.range_key] = item
 
 
-def _touched_items_backup(table: Any, operations: Sequence[dict[str, Any]]) -> Any:
-    """The table as it is, for a rollback of ``operations``: the item index copied one level
-    deep (items shared), and deep copies of exactly the items the operations touch, the
-    only ones a transaction can change (moto's updates change items in place)."""
-    import copy
-    from collections import defaultdict
-
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    backup = copy.copy(table)
-    if table.stream_shard is not None:
-        # The stream records the transaction adds go with a rollback too (moto's own deep
-        # copy of the table takes its shard along); a shallow copy would share the list.
-        backup.stream_shard = copy.copy(table.stream_shard)
-        backup.stream_shard.items = list(table.stream_shard.items)
-    backup.items = defaultdict(dict)
-    for hash_value, stored in table.items.items():
-        backup.items[hash_value] = dict(stored) if isinstance(stored, dict) else stored
-    for operation in operations:
-        ((kind, body),) = operation.items()
-        if body.get("TableName") != table.name:
-            continue
-        key = body["Item"] if kind == "Put" else body["Key"]
-        hash_value = DynamoType(key[table.hash_key_attr])
-        if hash_value not in table.items:
-            continue
-        if table.range_key_attr is None:
-            backup.items[hash_value] = copy.deepcopy(table.items[hash_value])
-            continue
-        range_value = DynamoType(key[table.range_key_attr])
-        current = table.items[hash_value].get(range_value)
-        if current is not None:
-            backup.items[hash_value][range_value] = copy.deepcopy(current)
-    return backup
-
-
 @contextmanager
 def moto_backs_up_each_table_once() -> Iterator[None]:
-    """Make moto's transactions cost what they cost in AWS: nothing that grows with the table.
+    """Kept for callers written before every local stack did this itself: a running
+    :class:`LocalStack` already backs up each table once per transaction
+    (:func:`helpdesk_local.stack.install_moto_speedups`), so this only makes sure of it
+    for the duration of the block."""
+    from helpdesk_local.stack import install_moto_speedups, uninstall_moto_speedups
 
-    To roll back on a failed condition, moto 5 deep-copies every table a transaction
-    touches, once per item of the transaction. A 20,000-item table then adds seconds to
-    every transaction and the bench would measure moto. Here the backup is taken once per
-    table and transaction and copies only what the transaction can change
-    (:func:`_touched_items_backup`); a rollback restores the same state.
-    """
-    import copy
-    from types import SimpleNamespace
-
-    from moto.dynamodb import models
-    from moto.dynamodb.models.table import Table
-
-    original = models.DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        backups: dict[int, Any] = {}
-
-        def backup(value: Any, memo: dict[int, Any] | None = None) -> Any:
-            # moto's update_item deep-copies the item it changes: that one stays as it is.
-            if not isinstance(value, Table):
-                return copy.deepcopy(value, memo)
-            if id(value) not in backups:
-                backups[id(value)] = _touched_items_backup(value, transact_items)
-            return backups[id(value)]
-
-        models.copy = SimpleNamespace(deepcopy=backup, copy=copy.copy)  # type: ignore[attr-defined,assignment]
-        try:
-            original(self, transact_items)
-        finally:
-            models.copy = copy  # type: ignore[attr-defined]
-
-    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    installed = install_moto_speedups()
     try:
         yield
     finally:
-        models.DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+        if installed:
+            uninstall_moto_speedups()
 
 
 def sweep_items_read(histories: Sequence[int], *, open_tickets: int = 2) -> dict[str, int]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import importlib.util
 import io
 import json
@@ -205,6 +206,114 @@ def filter_matches(pattern: Mapping[str, Any], record: Mapping[str, Any]) -> boo
 ASYNC_RETRY_WAITS = (timedelta(minutes=1), timedelta(minutes=2))
 
 
+# ---------------------------------------------------------------------- moto's costs
+# moto 5 makes a transaction cost what the table holds: to roll back on a failed condition,
+# ``DynamoDBBackend.transact_write_items`` deep-copies every table the transaction touches,
+# once per item of the transaction (stream records included). AWS charges nothing that grows
+# with the table, and a scenario of a week, or a test that delivers fifty mails, spent most
+# of its time in those copies. While a stack runs, the backup is taken once per table and
+# transaction and copies only what the transaction can change (:func:`_touched_items_backup`);
+# a rollback restores the same state.
+_moto_speedups: list[tuple[Any, str, Any]] = []  # (module, attribute, its original)
+_transaction = threading.local()  # the transaction this thread is running, and its backups
+
+
+def _touched_items_backup(table: Any, operations: list[dict[str, Any]]) -> Any:
+    """The table as it is, for a rollback of ``operations``: the item index copied one level
+    deep (items shared), and deep copies of exactly the items the operations touch, the
+    only ones a transaction can change (moto's updates change items in place)."""
+    import copy
+    from collections import defaultdict
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    backup = copy.copy(table)
+    if table.stream_shard is not None:
+        # The stream records the transaction adds go with a rollback too (moto's own deep
+        # copy of the table takes its shard along); a shallow copy would share the list.
+        backup.stream_shard = copy.copy(table.stream_shard)
+        backup.stream_shard.items = list(table.stream_shard.items)
+    backup.items = defaultdict(dict)
+    for hash_value, stored in table.items.items():
+        backup.items[hash_value] = dict(stored) if isinstance(stored, dict) else stored
+    for operation in operations:
+        ((kind, body),) = operation.items()
+        if body.get("TableName") != table.name:
+            continue
+        key = body["Item"] if kind == "Put" else body["Key"]
+        hash_value = DynamoType(key[table.hash_key_attr])
+        if hash_value not in table.items:
+            continue
+        if table.range_key_attr is None:
+            backup.items[hash_value] = copy.deepcopy(table.items[hash_value])
+            continue
+        range_value = DynamoType(key[table.range_key_attr])
+        current = table.items[hash_value].get(range_value)
+        if current is not None:
+            backup.items[hash_value][range_value] = copy.deepcopy(current)
+    return backup
+
+
+def _replace(module: Any, attribute: str, replacement: Any) -> None:
+    _moto_speedups.append((module, attribute, getattr(module, attribute)))
+    setattr(module, attribute, replacement)
+
+
+def install_moto_speedups() -> bool:
+    """Make moto's transactions back up each table once, and only the items they touch;
+    False if that was already done. Thread-safe: each thread's transaction keeps its own
+    backups (the concurrency tests run transactions from several threads)."""
+    import copy
+    from types import SimpleNamespace
+
+    import jsonpath_ng.ext
+    from moto.core import responses
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    if _moto_speedups:
+        return False
+    original = models.DynamoDBBackend.transact_write_items
+
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        running = getattr(_transaction, "operations", None)
+        if running is None or not isinstance(value, Table):
+            # moto's update_item deep-copies the item it changes: that one stays as it is.
+            return copy.deepcopy(value, memo)
+        backups: dict[int, Any] = _transaction.backups
+        if id(value) not in backups:
+            backups[id(value)] = _touched_items_backup(value, running)
+        return backups[id(value)]
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        _transaction.operations, _transaction.backups = transact_items, {}
+        try:
+            original(self, transact_items)
+        finally:
+            _transaction.operations, _transaction.backups = None, {}
+
+    _replace(models, "copy", SimpleNamespace(deepcopy=deepcopy, copy=copy.copy))
+    _replace(models.DynamoDBBackend, "transact_write_items", transact_write_items)
+    # Two pure functions moto calls on every request, cached while stacks run: the names
+    # of a response class's methods (inspect.getmembers, per request) and the JSONPath
+    # expressions of EventBridge's default input paths (a PLY parser built per path and
+    # event).
+    names = "method_names_from_class"
+    _replace(responses, names, functools.cache(getattr(responses, names)))
+    parse = "parse"
+    _replace(
+        jsonpath_ng.ext, parse, functools.lru_cache(maxsize=256)(getattr(jsonpath_ng.ext, parse))
+    )
+    return True
+
+
+def uninstall_moto_speedups() -> None:
+    """Put back what :func:`install_moto_speedups` replaced."""
+    while _moto_speedups:
+        module, attribute, original = _moto_speedups.pop()
+        setattr(module, attribute, original)
+
+
 @dataclass
 class LocalFunction:
     logical_id: str
@@ -281,6 +390,15 @@ class _FunctionOutput(io.TextIOBase):
         sys.stderr.flush()
 
 
+def _become(environment: Mapping[str, str]) -> None:
+    """Make os.environ exactly ``environment``, touching only the variables that differ."""
+    for key in [k for k in os.environ if k not in environment]:
+        del os.environ[key]
+    for key, value in environment.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
+
+
 class MonotonicClock:
     """The stack's clock. It moves only when told to, except that every read is a
     microsecond later than the one before, so that two tickets made "at the same time"
@@ -343,6 +461,7 @@ class LocalStack:
         # SES's maximum send rate (messages a second) enforced on the functions' sends.
         self.ses_max_send_rate = ses_max_send_rate
         self._mock: Any = None
+        self._installed_speedups = False
         self._env_lock = threading.RLock()
         self._saved_environ: dict[str, str] | None = None
         self.resolver: Resolver | None = None
@@ -384,6 +503,7 @@ class LocalStack:
         os.environ.update(BASE_ENVIRONMENT)
         self._mock = mock_aws()
         self._mock.start()
+        self._installed_speedups = install_moto_speedups()
         import boto3
 
         # The stack's own clients live in their own session so that injected faults,
@@ -445,6 +565,9 @@ class LocalStack:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        if self._installed_speedups:
+            uninstall_moto_speedups()
+            self._installed_speedups = False
         if self._saved_environ is not None:
             os.environ.clear()
             os.environ.update(self._saved_environ)
@@ -752,25 +875,25 @@ class LocalStack:
             # Nothing another function was given leaks in: a variable the template does
             # not set for this function is simply absent, as in AWS.
             template_keys = {k for f in self.functions.values() for k in f.environment}
-            os.environ.clear()
-            os.environ.update(
-                {
-                    k: v
-                    for k, v in saved.items()
-                    if k not in template_keys and not k.startswith("AWS_")
-                }
-            )
-            os.environ.update(BASE_ENVIRONMENT)
-            os.environ.update(function.environment)
-            os.environ["AWS_LAMBDA_FUNCTION_NAME"] = function.name
+            wanted = {
+                k: v
+                for k, v in saved.items()
+                if k not in template_keys and not k.startswith("AWS_")
+            }
+            wanted.update(BASE_ENVIRONMENT)
+            wanted.update(function.environment)
+            wanted["AWS_LAMBDA_FUNCTION_NAME"] = function.name
+            # Only the variables that differ change (each change is a putenv or unsetenv):
+            # the same environment as clearing and refilling it, at a fraction of the cost
+            # on every invocation.
+            _become(wanted)
             try:
                 # Lambda logs go to stdout; locally stdout is the state JSON's, so the
                 # functions' loggers (created on first load, here) write to stderr.
                 with contextlib.redirect_stdout(_FunctionOutput(self.log_level)):
                     yield
             finally:
-                os.environ.clear()
-                os.environ.update(saved)
+                _become(saved)
 
     def invoke(self, name: str, event: Mapping[str, Any]) -> Any:
         """Invoke a function's real handler with an event shaped as AWS delivers it."""
@@ -1102,6 +1225,8 @@ class LocalStack:
     def _poll_once(self, queue_id: str) -> bool:
         function, batch_size = self.queue_sources[queue_id]
         url = self.queue_urls[queue_id]
+        if not self._queue_holds_messages(url):
+            return False  # Lambda's poller finds nothing; skip the request that says so
         received = self.sqs.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=min(batch_size, 10),
@@ -1134,6 +1259,16 @@ class LocalStack:
             else:
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         return True
+
+    @staticmethod
+    def _queue_holds_messages(url: str) -> bool:
+        """Whether moto's queue holds any message at all, visible or not. drain polls every
+        queue until all are empty, and most polls find nothing: answered here from the
+        emulator's own state, a poll costs no ReceiveMessage round trip through moto."""
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends[ACCOUNT][REGION].queues.get(url.rsplit("/", 1)[1])
+        return queue is None or bool(queue._messages)
 
     @staticmethod
     def _sqs_record(message: dict[str, Any], arn: str) -> dict[str, Any]:
@@ -1455,28 +1590,28 @@ class LocalStack:
     def _earliest_timers(self) -> dict[str, datetime]:
         """The earliest due instant of each timer kind.
 
-        One scan of the timer items (local tooling may scan; moto answers a GSI query by
-        scanning the table anyway, so one pass beats one query per kind and shard).
+        Read from moto's table itself, as Lambda's emulation reads the stream: this is the
+        emulator deciding when a tick can matter, not a request of the functions', and a
+        Scan through moto (which parses, copies and serialises every item) cost more than
+        the sweeps it saved on a table a scenario had filled.
         """
+        from moto.dynamodb.models import dynamodb_backends
+
         table = self.resolver.ref("DomainTable") if self.resolver else ""
+        stored = dynamodb_backends[ACCOUNT][REGION].get_table(table)
         earliest: dict[str, datetime] = {}
-        kwargs: dict[str, Any] = {
-            "TableName": table,
-            "FilterExpression": "attribute_exists(TPK)",
-            "ProjectionExpression": "TPK, TSK",
-        }
-        while True:
-            response = self.dynamodb.scan(**kwargs)
-            for item in response.get("Items", []):
-                kind = item["TPK"]["S"].split("#")[1]
+        for by_sort_key in list(stored.items.values()):
+            for item in list(by_sort_key.values()):
+                timer_key, timer_sort = item.attrs.get("TPK"), item.attrs.get("TSK")
+                if timer_key is None or timer_sort is None:
+                    continue
+                kind = str(timer_key.value).split("#")[1]
                 due = datetime.strptime(
-                    item["TSK"]["S"].split("#", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ"
+                    str(timer_sort.value).split("#", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ"
                 ).replace(tzinfo=UTC)
                 if kind not in earliest or due < earliest[kind]:
                     earliest[kind] = due
-            if "LastEvaluatedKey" not in response:
-                return earliest
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return earliest
 
     # ------------------------------------------------------------------ inspection
     def dead_letters(self) -> list[dict[str, str]]:

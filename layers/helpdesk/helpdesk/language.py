@@ -112,10 +112,11 @@ def _script_of(character: str) -> str:
 def _dominant_script(text: str) -> tuple[str | None, int]:
     """The script with the most letters, and how many letters there are in all."""
     counts: Counter[str] = Counter()
-    for character in text:
+    # Each distinct character once (counted in C), not each occurrence in a Python loop.
+    for character, occurrences in Counter(text).items():
         if character.isalpha():
             script = _script_of(character)
-            counts[script] += _CJK_WEIGHT if script in _CJK_SCRIPTS else 1
+            counts[script] += occurrences * (_CJK_WEIGHT if script in _CJK_SCRIPTS else 1)
     if not counts:
         return None, 0
     # Japanese mixes kanji with kana; Chinese never uses kana, so any kana makes it Japanese.
