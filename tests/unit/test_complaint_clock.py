@@ -156,3 +156,15 @@ def test_a_wrong_complaints_section_is_refused_naming_the_key(section: str, name
         parse_config(text)
 
     assert named in str(refused.value)
+
+
+def test_events_carry_the_complaints_keys_only_once_a_complaint_was_made() -> None:
+    # A new ticket's TicketOpened is written into its outbox item: three nulls more cost
+    # a write unit per ticket (helpdesk bench).
+    assert "complaint_due" not in opened().event_view()
+    assert opened().public_view()["complaint_due"] is None
+
+    state, _ = sla.complained(opened(), MONDAY, timedelta(hours=4), OFFICE)
+
+    assert state.event_view() == state.public_view()
+    assert state.event_view()["complaint_due"] == (MONDAY + timedelta(hours=4)).isoformat()

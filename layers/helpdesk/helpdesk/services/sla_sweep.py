@@ -143,7 +143,7 @@ class SlaSweep:
             tags=list(ticket.tags),
             participants=list(ticket.participants),
         )
-        public = swept.public_view()
+        public = swept.event_view()
         notices: list[DomainEvent] = []
         reported: dict[str, dict[str, str]] = {}
         history: list[tuple[str, Mapping[str, Any]]] = []

@@ -170,7 +170,7 @@ def opened_event(ticket: Ticket, message: Message, *, notify: bool) -> TicketOpe
         **ticket_snapshot(ticket),
         policy=ticket.policy,
         created_at=ticket.created_at.isoformat(),
-        sla=sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {},
+        sla=sla.SlaState.from_dict(ticket.sla).event_view() if ticket.sla else {},
         flags=list(ticket.flags),
         notify=notify,
         # Where the first message is (route reads it for the agent): its text is not
