@@ -66,7 +66,7 @@ build-HelpdeskLayer:
 FUNCTION_BUILDS := build-EmailIntakeFunction build-FormIntakeFunction \
 	build-AcknowledgeFunction build-RouteFunction build-SlaCheckFunction \
 	build-SurveyDispatchFunction build-SurveyResponseFunction build-AgentApiFunction \
-	build-ReportFunction build-PublishFunction
+	build-ReportFunction build-PublishFunction build-SelfServiceFunction
 .PHONY: $(FUNCTION_BUILDS)
 
 $(FUNCTION_BUILDS):

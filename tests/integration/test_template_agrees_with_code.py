@@ -19,6 +19,7 @@ EXPECTED_FUNCTIONS = {
     "sla_check",
     "survey_dispatch",
     "survey_response",
+    "self_service",
     "agent_api",
     "report",
     "publish",

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from helpdesk.services.form_intake import FormDesk
     from helpdesk.services.reports import ReportDesk
     from helpdesk.services.routing import Router
+    from helpdesk.services.self_service import SelfServiceDesk
     from helpdesk.services.sla_sweep import SlaSweep
     from helpdesk.services.surveys import SurveyDesk, SurveyDispatch
 
@@ -112,7 +113,12 @@ class Composition:
     def form_desk(self) -> FormDesk:
         from helpdesk.services.form_intake import FormDesk
 
-        return FormDesk(uow=self.repository, repo=self.repository, config=self.config)
+        return FormDesk(
+            uow=self.repository,
+            repo=self.repository,
+            config=self.config,
+            knowledge=lambda: self.knowledge,
+        )
 
     @cached_property
     def agent_desk(self) -> AgentDesk:
@@ -136,10 +142,12 @@ class Composition:
     @cached_property
     def acknowledge_notifier(self) -> Notifier:
         """The acknowledge function's notifier: a relayed reply carries the agent's files,
-        read from the mail bucket."""
+        read from the mail bucket; an acknowledgement links the suggested articles' pages."""
         from dataclasses import replace
 
-        return replace(self.notifier, mail_store=self.mail_store)
+        return replace(
+            self.notifier, mail_store=self.mail_store, public_url=self.environment.public_url
+        )
 
     @cached_property
     def router(self) -> Router:
@@ -182,6 +190,18 @@ class Composition:
             repo=self.repository,
             config=self.config,
             signing_key=self.signing_key,
+        )
+
+    @cached_property
+    def self_service_desk(self) -> SelfServiceDesk:
+        from helpdesk.services.self_service import SelfServiceDesk
+
+        return SelfServiceDesk(
+            uow=self.repository,
+            repo=self.repository,
+            config=self.config,
+            signing_key=self.signing_key,
+            knowledge=lambda: self.knowledge,
         )
 
     @cached_property

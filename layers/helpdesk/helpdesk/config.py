@@ -618,6 +618,10 @@ class Knowledge(_Section):
     # Relative to the config file: infra/knowledge/ for infra/helpdesk.yaml.
     path: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = "knowledge"
     suggest: Annotated[int, Field(ge=0, le=10)] = 3  # 0 turns suggestions off
+    # How long an acknowledgement's "this answered my question" link works: long enough
+    # for a customer who reads the answer a few weeks later, short enough that an old mail
+    # stops solving a ticket (a survey link lives 14 days; an answer is read at leisure).
+    answer_link_ttl: PositiveDuration = timedelta(days=30)
 
     def folder(self, config_path: str | Path) -> Path:
         """The articles' folder for the config file at ``config_path``."""

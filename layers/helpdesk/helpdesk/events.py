@@ -56,6 +56,11 @@ class TicketOpened(DomainEvent):
     # False when intake decided that nobody is to be answered (a robot, a loop, a cap).
     notify: bool
     message: dict[str, Any]
+    # The knowledge articles offered in the acknowledgement, best first: ``{"slug",
+    # "title"}`` in the ticket's language (the ticket keeps the slugs, ``suggested``), so
+    # the acknowledgement lists them without loading the knowledge base. Empty when none
+    # was confident, and in events written before self-service.
+    suggested: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,8 @@ class StatusChanged(DomainEvent):
     previous_status: str
     by: str
     version: int | None = None
-    # True when an agent's reply of the same action tells the customer (AgentReplied).
+    # True when an agent's reply of the same action tells the customer (AgentReplied), or
+    # the page where the customer solved it did (self-service): no progress mail then.
     in_reply: bool = False
 
 
@@ -192,6 +198,19 @@ class SurveyAnswered(DomainEvent):
     answered_at: str
 
 
+@dataclass(frozen=True)
+class SelfServed(DomainEvent):
+    """The customer confirmed that a suggested article answered the question: the ticket
+    is solved (a StatusChanged of the same change says so); the assignee hears it in one
+    line (helpdesk.notices.self_service)."""
+
+    article: str
+    title: str
+    assignee: str | None
+    subject: str
+    contact: dict[str, str]
+
+
 KINDS: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
@@ -208,6 +227,7 @@ KINDS: dict[str, type[DomainEvent]] = {
         SlaBreached,
         TicketEscalated,
         SurveyAnswered,
+        SelfServed,
     )
 }
 
@@ -277,6 +297,7 @@ __all__ = [
     "CustomerReplied",
     "DomainEvent",
     "NoteAdded",
+    "SelfServed",
     "SlaBreached",
     "SlaWarning",
     "StatusChanged",

@@ -57,6 +57,9 @@ class Notifier:
     # Where the raw mail is kept: a message item keeps an excerpt of a long mail, and the
     # notices that show the whole message (the agent's assignment) read the rest there.
     mail_store: MailStore | None = None
+    # The API's public address (PUBLIC_URL): customer links in mail point there (the
+    # acknowledgement's "this answered my question"). None: a mail offers no such links.
+    public_url: str | None = None
 
     def whole(self, message: Message) -> Message:
         """``message`` with its whole text (helpdesk.services.message_bodies.whole)."""

@@ -25,6 +25,7 @@ from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
 from helpdesk.services import message_bodies
 from helpdesk.services.clocks import Change, apply
+from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import EVENT_TEXT_BYTES, NewRequest, open_ticket
 from helpdesk.sizes import bounded_identifier, cut_utf8, utf8_size
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
@@ -99,7 +100,8 @@ class EmailIntake:
     repo: DynamoRepository
     store: MailStore
     config: Config
-    # The saved replies an agent's "#reply <slug>" names, loaded when first needed.
+    # The saved replies an agent's "#reply <slug>" names and the articles a new ticket's
+    # acknowledgement offers, loaded when first needed.
     knowledge: Callable[[], KnowledgeBase] | None = None
 
     def take_in(self, raw_key: str, *, now: datetime) -> IntakeResult:
@@ -440,6 +442,7 @@ class EmailIntake:
                 first_message=message,
                 claims=self._claims(mail, raw_key),
                 notify=not suppress,
+                suggest=suggester(self.knowledge, self.config),
             )
             outcome = "opened"
         except AlreadyClaimed as taken:
