@@ -63,7 +63,7 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
                     "slug": "printer-jams",
                     "title": "When the printer jams",
                     "url": "https://support.example/answer/abc.def",
-                    "answered_url": "https://support.example/answer/abc.def?answered",
+                    "answered_url": "https://support.example/answer/abc.def?answered=yes",
                 }
             ],
         },

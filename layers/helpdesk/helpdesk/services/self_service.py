@@ -101,7 +101,9 @@ def answer_links(
             continue
         url = answer_url(public_url, make_answer_token(ref, slug, expires, key))
         title = item.get("title") or slug
-        links.append({"slug": slug, "title": title, "url": url, "answered_url": f"{url}?answered"})
+        links.append(
+            {"slug": slug, "title": title, "url": url, "answered_url": f"{url}?answered=yes"}
+        )
     return links
 
 
