@@ -63,7 +63,7 @@ def test_a_function_that_reads_a_variable_the_template_lacks_is_reported(tmp_pat
 def test_a_function_reads_what_the_builders_it_uses_read_and_nothing_else() -> None:
     form = env_reads(ROOT / "functions" / "form_intake")
     # The form commits through the unit of work; only the publish function uses the bus.
-    assert form == {"TABLE_NAME", "TIMER_SHARDS", "HELPDESK_CONFIG"}
+    assert form == {"TABLE_NAME", "TIMER_SHARDS", "HELPDESK_CONFIG", "HELPDESK_KNOWLEDGE"}
     assert "EVENT_BUS_NAME" in env_reads(ROOT / "functions" / "publish")
     assert "PUBLIC_URL" in env_reads(ROOT / "functions" / "survey_dispatch")
     assert "RAW_BUCKET" not in env_reads(ROOT / "functions" / "survey_dispatch")
