@@ -1,6 +1,6 @@
 """`helpdesk local`: the local stack behind real sockets, on 127.0.0.1 only.
 
-- HTTP: the template's API routes (``/form``, ``/tickets``, ``/survey/{token}``,
+- HTTP: the template's API routes (``/form``, ``/tickets``, ``/survey/{token}``, ``/answer/{token}``,
   ``/agent/...``) answered by the functions, as API Gateway would; plus developer pages
   under ``/_local/``: ``state`` (the state JSON), ``advance`` (POST ``{"by": "1h"}``, or
   the outbox page's form; GET explains it), ``outbox`` and ``tickets``.
