@@ -5,9 +5,10 @@ and is denied in AWS. Here the local stack records each request of each function
 authorizes it (helpdesk_local.aws_calls: a transaction as its per-item actions, a Query on
 an index as the index ARN), while a tour of the desk runs: mail and form intake, routing, the
 agent's mail commands and API, a returning customer handed to another agent, SLA warnings
-and breaches, the survey mail, page and answer, a self-served ticket, and the daily report. The template is
-translated by the SAM translator (as CloudFormation would), each function's role policies
-resolved to the local stack's ARNs, and each recorded call evaluated against them.
+and breaches, the survey mail, page and answer, a self-served ticket, and the daily report.
+The template is translated by the SAM translator (as CloudFormation would), each function's
+role policies resolved to the local stack's ARNs, and each recorded call evaluated against
+them.
 """
 
 from __future__ import annotations

@@ -191,3 +191,14 @@ def test_the_link_in_the_mail_opens_the_page_the_scenario_step_confirms(
     _, state = played
     url = LINK.search(acknowledgement(state, "anna@example.com")["text"])
     assert url is not None and urlsplit(url[0]).path.startswith("/answer/")
+
+
+def test_a_ticket_offered_three_articles_is_solved_by_the_one_its_customer_confirmed(
+    played: tuple[LocalStack, dict[str, Any]],
+) -> None:
+    _, state = played
+    jonas = tickets(state)["jonas@example.de"]
+
+    assert len(jonas["suggested"]) == 3
+    assert jonas["self_served_article"] == jonas["suggested"][1]
+    assert jonas["status"] == "solved"

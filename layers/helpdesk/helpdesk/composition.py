@@ -146,7 +146,10 @@ class Composition:
         from dataclasses import replace
 
         return replace(
-            self.notifier, mail_store=self.mail_store, public_url=self.environment.public_url
+            self.notifier,
+            mail_store=self.mail_store,
+            public_url=self.environment.public_url,
+            knowledge=lambda: self.knowledge,
         )
 
     @cached_property

@@ -56,11 +56,13 @@ class TicketOpened(DomainEvent):
     # False when intake decided that nobody is to be answered (a robot, a loop, a cap).
     notify: bool
     message: dict[str, Any]
-    # The knowledge articles offered in the acknowledgement, best first: ``{"slug",
-    # "title"}`` in the ticket's language (the ticket keeps the slugs, ``suggested``), so
-    # the acknowledgement lists them without loading the knowledge base. Empty when none
-    # was confident, and in events written before self-service.
-    suggested: list[dict[str, str]] = field(default_factory=list)
+    # The knowledge articles offered in the acknowledgement (slugs, best first, as the
+    # ticket keeps them in ``suggested``), so it lists them without reading the ticket.
+    # Slugs, not titles: this event is written once more in the commit's outbox item,
+    # which is billed per KB (the titles come from the bundle the acknowledge function
+    # loads when a ticket has suggestions). Empty when none was confident, and in events
+    # written before self-service.
+    suggested: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

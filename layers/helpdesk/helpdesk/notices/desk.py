@@ -8,7 +8,7 @@ reply-to plus-address, threading headers, the ticket's token in the subject) and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -28,6 +28,7 @@ from helpdesk.notices.outbound import (
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
+    from helpdesk.knowledge import KnowledgeBase
     from helpdesk.model import Contact, Message, Ticket
     from helpdesk.ports import Mailer, MailStore
     from helpdesk.render import RenderedMail
@@ -60,6 +61,8 @@ class Notifier:
     # The API's public address (PUBLIC_URL): customer links in mail point there (the
     # acknowledgement's "this answered my question"). None: a mail offers no such links.
     public_url: str | None = None
+    # The knowledge articles (their titles in the acknowledgement), loaded on first use.
+    knowledge: Callable[[], KnowledgeBase] | None = None
 
     def whole(self, message: Message) -> Message:
         """``message`` with its whole text (helpdesk.services.message_bodies.whole)."""

@@ -86,17 +86,21 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
 
 
 def _suggested_articles(notifier: Notifier, event: TicketOpened) -> list[dict[str, str]]:
-    """The articles intake suggested, each with its signed "this answered my question"
-    page (helpdesk.services.self_service); none without a public address to link to. The
-    links expire ``knowledge.answer_link_ttl`` after the ticket was opened, so a resent
-    acknowledgement carries the same links."""
-    if not event.suggested or not notifier.public_url:
+    """The articles intake suggested, each with its title in the ticket's language (from
+    the knowledge bundle, loaded only for a ticket with suggestions) and its signed "this
+    answered my question" page (helpdesk.services.self_service); none without a public
+    address to link to. An article unpublished since is left out. The links expire
+    ``knowledge.answer_link_ttl`` after the ticket was opened, so a resent acknowledgement
+    carries the same links."""
+    if not event.suggested or not notifier.public_url or notifier.knowledge is None:
         return []
     from helpdesk.services.self_service import answer_links
 
+    knowledge = notifier.knowledge()
+    articles = [knowledge.article(str(slug), event.language) for slug in event.suggested]
     return answer_links(
         event.ref,
-        list(event.suggested),
+        [(a.slug, a.title) for a in articles if a is not None and not a.reply],
         public_url=notifier.public_url,
         key=notifier.signing_key,
         expires=parse_iso(event.created_at) + notifier.config.knowledge.answer_link_ttl,

@@ -58,7 +58,7 @@ def open_ticket(
     claims: Sequence[Claim] = (),
     detect_language: bool = True,
     notify: bool = True,
-    suggest: Callable[[str, str], list[tuple[str, str]]] | None = None,
+    suggest: Callable[[str, str], list[str]] | None = None,
 ) -> Ticket:
     """Create a ticket with its contact, first message, deadlines and running timers, and
     record ``TicketOpened`` (``notify``: whether the customer is to be acknowledged).
@@ -68,7 +68,7 @@ def open_ticket(
     (nothing is written).
 
     ``suggest(text, language)``: the knowledge articles to offer the customer in the
-    acknowledgement, as (slug, title) pairs, best first; asked only when someone is to be
+    acknowledgement (slugs, best first); asked only when someone is to be
     acknowledged and was promised an answer (never for a robot, spam or a capped sender).
     """
     # The stored contact only matters for a request that brings no name: the contact write
@@ -140,7 +140,7 @@ def open_ticket(
             linked_to=request.linked_to,
             form=dict(request.form),
             updated_at=now,
-            suggested=[slug for slug, _ in suggested],
+            suggested=list(suggested),
         )
         message = replace(first_message, ticket=ref)
         return TicketChange(
@@ -148,7 +148,7 @@ def open_ticket(
             after=ticket,
             at=now,
             messages=[message],
-            events=[opened_event(ticket, message, notify=notify, titles=dict(suggested))],
+            events=[opened_event(ticket, message, notify=notify)],
             history=[("created", {"channel": request.channel, "priority": ticket.priority})],
             claims=claims,
             contact=contact,
@@ -166,11 +166,8 @@ def _detect(text: str, config: Config) -> str:
     return detect_language(text, config.helpdesk.languages, config.default_language)
 
 
-def opened_event(
-    ticket: Ticket, message: Message, *, notify: bool, titles: Mapping[str, str] | None = None
-) -> TicketOpened:
-    """TicketOpened: a snapshot that lets consumers act without re-reading (``titles``:
-    the suggested articles' titles, so the acknowledgement needs no knowledge base)."""
+def opened_event(ticket: Ticket, message: Message, *, notify: bool) -> TicketOpened:
+    """TicketOpened: a snapshot that lets consumers act without re-reading."""
     return TicketOpened(
         **ticket_snapshot(ticket),
         policy=ticket.policy,
@@ -186,7 +183,5 @@ def opened_event(
             "message_id": message.message_id,
             "attachments": [a.public() for a in message.attachments],
         },
-        suggested=[
-            {"slug": slug, "title": (titles or {}).get(slug, slug)} for slug in ticket.suggested
-        ],
+        suggested=list(ticket.suggested),
     )
