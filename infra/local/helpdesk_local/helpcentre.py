@@ -71,6 +71,8 @@ WORDS: dict[str, dict[str, str]] = {
         "languages": "Языки",
     },
 }
+
+
 @dataclass(frozen=True)
 class Site:
     """What was written: the folder, and each language's pages."""
