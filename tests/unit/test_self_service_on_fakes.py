@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,11 +38,15 @@ FORM = "application/x-www-form-urlencoded"
 LENA = "lena@support.example"
 
 
+BUNDLE: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="module")
 def knowledge() -> KnowledgeBase:
     articles, problems = read_articles(REPO_ROOT / "infra" / "knowledge")
     assert problems == []
-    return KnowledgeBase(build_bundle(articles))
+    BUNDLE.update(build_bundle(articles))
+    return KnowledgeBase(BUNDLE)
 
 
 def desk(uow: FakeUnitOfWork, knowledge: KnowledgeBase) -> SelfServiceDesk:
@@ -297,3 +302,53 @@ def test_the_article_is_shown_in_the_tickets_language(knowledge: KnowledgeBase) 
             knowledge.article("returns", "ru")  # type: ignore[type-var]
         ).title
     )
+
+
+# ---------------------------------------------------------------------- the HTTP edge
+def test_an_expired_link_gets_a_403_page_in_the_tickets_language_and_records_nothing(
+    knowledge: KnowledgeBase,
+) -> None:
+    from helpdesk.http import answer_confirm_response, answer_page_response
+
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(offered(language="ru"))
+    later = NOW + timedelta(days=31)
+
+    shown = answer_page_response(desk(uow, knowledge), link(), ask=True, now=later)
+    posted = answer_confirm_response(
+        desk(uow, knowledge),
+        link(),
+        "answered=yes",
+        is_base64_encoded=False,
+        content_type=FORM,
+        now=later,
+    )
+
+    assert shown.status_code == posted.status_code == 403
+    assert "Срок действия ссылки истёк (обращение HD-5RVY42)" in str(shown.body)
+    assert shown.headers["Cache-Control"] == "no-store"
+    assert uow.tickets["HD-5RVY42"].status == "open" and uow.events() == []
+
+
+def test_the_article_page_escapes_what_an_article_must_not_run(knowledge: KnowledgeBase) -> None:
+    from helpdesk.http import answer_page_response
+
+    article = knowledge.article("returns", "en")
+    assert article is not None
+    hostile = replace(
+        article, body="<script>alert(1)</script>\n\n[click](javascript:alert(1)) [ok](refunds.md)"
+    )
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(offered())
+
+    class Hostile(KnowledgeBase):
+        def article(self, slug: str, language: str) -> Any:
+            return hostile
+
+    page = answer_page_response(desk(uow, Hostile(BUNDLE)), link(), ask=False, now=NOW)
+
+    body = str(page.body)
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in body and "&lt;script&gt;" in body
+    assert 'href="javascript:' not in body  # markdown-it leaves it as text, not a link
+    assert "refunds.md" not in body and ">ok<" not in body and "ok" in body
