@@ -84,7 +84,7 @@ FUNCTION_BUILDS := build-EmailIntakeFunction build-FormIntakeFunction \
 	build-AcknowledgeFunction build-RouteFunction build-SlaCheckFunction \
 	build-SurveyDispatchFunction build-SurveyResponseFunction build-AgentApiFunction \
 	build-ReportFunction build-PublishFunction build-MessageIntakeFunction \
-	build-CustomerPageFunction
+	build-CustomerPageFunction build-SelfServiceFunction
 .PHONY: $(FUNCTION_BUILDS)
 
 $(FUNCTION_BUILDS):

@@ -5,9 +5,10 @@ and is denied in AWS. Here the local stack records each request of each function
 authorizes it (helpdesk_local.aws_calls: a transaction as its per-item actions, a Query on
 an index as the index ARN), while a tour of the desk runs: mail, form and chat intake, routing, the
 agent's mail commands and API, a returning customer handed to another agent, SLA warnings
-and breaches, the survey mail, page, answer and complaint, and the daily report. The template is
-translated by the SAM translator (as CloudFormation would), each function's role policies
-resolved to the local stack's ARNs, and each recorded call evaluated against them.
+and breaches, the survey mail, page, answer and complaint, a self-served ticket, and the daily
+report. The template is translated by the SAM translator (as CloudFormation would), each
+function's role policies resolved to the local stack's ARNs, and each recorded call evaluated
+against them.
 """
 
 from __future__ import annotations
@@ -121,6 +122,14 @@ steps:
   - portal:
       ticket: 2
       solved: true
+  # Self-service: Carla is offered the returns article and confirms it answered her
+  # (the self_service page, GET and POST; the solve frees her agent's slot).
+  - form:
+      name: Carla Rossi
+      email: carla@example.com
+      subject: How do I return a sweater?
+      message: The sweater is too small. How can I send it back?
+  - helpful: {ticket: 4, article: 1}
 """
 # Anna again, by mail, with a photo (the intake stores attachments under attachments/).
 LID_MAIL = (

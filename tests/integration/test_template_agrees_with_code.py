@@ -21,6 +21,7 @@ EXPECTED_FUNCTIONS = {
     "survey_dispatch",
     "survey_response",
     "customer_page",
+    "self_service",
     "agent_api",
     "report",
     "publish",

@@ -230,7 +230,7 @@ from helpdesk.web import form_page
 mail = render("acknowledgement", "de-DE", {
     "ref": "HD-7K3M9Q", "subject": "Drucker", "customer_name": "Lena",
     "promised_by": "Montag, 23. November 2026, 12:30 MEZ",
-    "helpdesk_name": "Example Support", "reply_hint": "",
+    "helpdesk_name": "Example Support", "reply_hint": "", "articles": [],
 })
 warning = render("warning", "de", {
     "ref": "HD-7K3M9Q", "subject": "Drucker", "clock": "first_response",

@@ -80,7 +80,17 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             "promised_by": PROMISED[language],
             "helpdesk_name": "Example Support",
             "reply_hint": "support+HD-7K3M9Q@support.example",
+            "articles": [
+                {
+                    "slug": "printer-jams",
+                    "title": "When the printer jams",
+                    "url": "https://support.example/answer/abc.def",
+                    "answered_url": "https://support.example/answer/abc.def?answered=yes",
+                }
+            ],
         },
+        "self_served": ticket
+        | {"customer": "Lena Schmidt", "article": "When the printer jams"},
         "progress_pending": ticket
         | {"customer_name": "Lena", "agent_name": "Max", "helpdesk_name": "Example Support"},
         "progress_solved": ticket

@@ -6,31 +6,28 @@ search data (``<lang>/search.json``) made from the same bundle the desk suggests
 (``assets/search.js``), so the site needs no server. Saved replies are for agents and are
 not published.
 
-Markdown is rendered by markdown-it-py (CommonMark, tables on) with raw HTML turned off,
-so ``<script>`` in an article is shown as text; its link check refuses ``javascript:`` and
-other unsafe schemes; the result then goes through nh3 with a short allowlist, and every
-other value reaches the page through Jinja's autoescape. Links between articles
-(``returns.md``) become links between pages (``returns.html``).
+Markdown is rendered by helpdesk.knowledge.markdown (the same renderer as the
+self-service page: no raw HTML, safe links only, an allowlist of tags), and every other
+value reaches the page through Jinja's autoescape. Links between articles (``returns.md``)
+become links between pages (``returns.html``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import nh3
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from helpdesk.config import load_config
 from helpdesk.knowledge import KnowledgeBase
 from helpdesk.knowledge.articles import read_articles
 from helpdesk.knowledge.index import build_bundle, search_layer
+from helpdesk.knowledge.markdown import article_html
 from helpdesk.render import TEMPLATES_DIR
 from helpdesk_local.knowledge_checks import knowledge_problems
 
@@ -75,11 +72,6 @@ WORDS: dict[str, dict[str, str]] = {
         "languages": "Языки",
     },
 }
-_ARTICLE_LINK = re.compile(r'href="(?:\./)?(?:\.\./([a-z]{2,3})/)?([a-z0-9-]+)\.md(#[^"]*)?"')
-_CLEANER_TAGS = {
-    "p", "a", "ul", "ol", "li", "strong", "em", "code", "pre", "blockquote", "h2", "h3",
-    "h4", "table", "thead", "tbody", "tr", "th", "td", "br", "hr",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -91,23 +83,14 @@ class Site:
 
 
 def render_markdown(markdown: str) -> str:
-    """Article Markdown as safe HTML: no raw HTML, safe links only, allowlisted tags."""
-    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
-    html = parser.render(markdown)
-    html = _ARTICLE_LINK.sub(_page_link, html)
-    return nh3.clean(
-        html,
-        tags=_CLEANER_TAGS,
-        attributes={"a": {"href"}, "th": {"style"}, "td": {"style"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-    )
+    """Article Markdown as safe HTML (helpdesk.knowledge.markdown), links between articles
+    made links between the site's pages."""
+    return article_html(markdown, article_link=_page_link)
 
 
-def _page_link(match: re.Match[str]) -> str:
-    language, slug, fragment = match[1], match[2], match[3] or ""
+def _page_link(language: str | None, slug: str, fragment: str) -> str:
     prefix = f"../{language}/" if language else ""
-    return f'href="{prefix}{slug}.html{fragment}"'
+    return f"{prefix}{slug}.html{fragment}"
 
 
 def build_site(config_path: Path, out: Path) -> Site:

@@ -95,7 +95,25 @@ class PortalStep:
     attachments: tuple[tuple[str, str, bytes], ...] = ()
 
 
-Step = EmailStep | FormStep | ReplyStep | AdvanceStep | SurveyStep | IntakeStep | PortalStep
+@dataclass(frozen=True)
+class HelpfulStep:
+    """The contact follows the "this answered my question" link of the ``article``-th
+    suggested article (from 1) in the ticket's acknowledgement, and confirms on the page."""
+
+    ticket: int
+    article: int
+
+
+Step = (
+    EmailStep
+    | FormStep
+    | ReplyStep
+    | AdvanceStep
+    | SurveyStep
+    | IntakeStep
+    | PortalStep
+    | HelpfulStep
+)
 
 
 @dataclass(frozen=True)
@@ -256,7 +274,7 @@ def _faults(reader: _Reader, node: yaml.Node) -> Faults:
 def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
     path = f"steps[{index}]"
     items = reader.mapping(node, path)
-    kinds = {"email", "form", "reply", "advance", "survey", "intake", "portal"}
+    kinds = {"email", "form", "reply", "advance", "survey", "intake", "portal", "helpful"}
     if len(items) != 1 or next(iter(items)) not in kinds:
         raise reader.fail(node, path, f"a step is exactly one of: {', '.join(sorted(kinds))}")
     kind, (_, body) = next(iter(items.items()))
@@ -318,6 +336,15 @@ def _step(reader: _Reader, node: yaml.Node, index: int) -> Step:
             attachments=_attachments(reader, fields["attachments"][1], f"{path}.attachments")
             if "attachments" in fields
             else (),
+        )
+    if kind == "helpful":
+        reader.only(fields, {"ticket", "article"}, path)
+        for required in ("ticket", "article"):
+            if required not in fields:
+                raise reader.fail(body, f"{path}.{required}", "is required")
+        return HelpfulStep(
+            ticket=reader.integer(fields["ticket"][1], f"{path}.ticket", 1),
+            article=reader.integer(fields["article"][1], f"{path}.article", 1),
         )
     if kind == "portal":
         return _portal_step(reader, body, fields, path)
@@ -484,6 +511,10 @@ class Player:
             stack.deliver_email(self.reply_mail(step))
             stack.drain()
             return None
+        if isinstance(step, HelpfulStep):
+            outcome = self.helpful(step)
+            stack.drain()
+            return outcome
         if isinstance(step, PortalStep):
             response = self.portal(step)
             if response is not None and response.status >= 400:
@@ -647,6 +678,43 @@ class Player:
             return answer
         location = posixpath.join(posixpath.dirname(post_path), answer.headers["location"])
         return self.stack.http("GET", location)
+
+    def helpful(self, step: HelpfulStep) -> Any:
+        """Follow the "this answered my question" link of the Nth suggested article in the
+        ticket's acknowledgement (a GET, which records nothing), then press the page's
+        button (its form's POST). Nothing happens when the mail offers no such article."""
+        from urllib.parse import urlencode
+
+        from helpdesk_local.state import outbox
+
+        ticket = self.ticket(step.ticket)
+        acknowledgements = [
+            m
+            for m in outbox(self.stack)
+            if m["kind"] == "acknowledgement" and m["ticket"] == ticket["ref"]
+        ]
+        if not acknowledgements:
+            return None
+        links = re.findall(
+            r"https?://\S+/answer/[^\s\"'<>?]+\?answered=yes", acknowledgements[0]["text"]
+        )
+        if step.article > len(links):
+            return None
+        parts = urlsplit(links[step.article - 1])
+        page = self.stack.http("GET", f"{parts.path}?{parts.query}")
+        # The page's form: its action (relative to the page) and its fields.
+        action = re.search(r'<form method="post" action="([^"]+)"', page.body)
+        if page.status != 200 or action is None:
+            return (page, None)
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.body))
+        target = parts.path.rsplit("/", 1)[0] + "/" + action[1]
+        answer = self.stack.http(
+            "POST",
+            target,
+            body=urlencode(fields),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        return (page, answer)
 
 
 PAGE_LINK = re.compile(r"https?://[^\s\"'<>]+/ticket/[A-Za-z0-9_.~%-]+")

@@ -1,9 +1,9 @@
 """`helpdesk local`: the local stack behind real sockets, on 127.0.0.1 only.
 
 - HTTP: the template's API routes (``/form``, ``/tickets``, ``/survey/{token}``,
-  ``/agent/...``) answered by the functions, as API Gateway would; plus developer pages
-  under ``/_local/``: ``state`` (the state JSON), ``advance`` (POST ``{"by": "1h"}``, or
-  the outbox page's form; GET explains it), ``outbox`` and ``tickets``.
+  ``/answer/{token}``, ``/agent/...``) answered by the functions, as API Gateway would;
+  plus developer pages under ``/_local/``: ``state`` (the state JSON), ``advance`` (POST
+  ``{"by": "1h"}``, or the outbox page's form; GET explains it), ``outbox`` and ``tickets``.
 - SMTP: every accepted message is delivered as SES would (its verdict and authentication
   headers on top, stored in the bucket, the queue notified), then the queues drain.
 - Time: the stack's clock runs at ``speed`` times real time; schedules fire as it passes

@@ -129,6 +129,9 @@ def ticket_views(
                 ],
             }
         )
+        if ticket.self_served_article:
+            # The article the customer confirmed answered the question (flag self_served).
+            views[-1]["self_served_article"] = ticket.self_served_article
     return views
 
 

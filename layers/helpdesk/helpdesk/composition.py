@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from helpdesk.services.portal import PortalDesk
     from helpdesk.services.reports import ReportDesk
     from helpdesk.services.routing import Router
+    from helpdesk.services.self_service import SelfServiceDesk
     from helpdesk.services.sla_sweep import SlaSweep
     from helpdesk.services.surveys import SurveyDesk, SurveyDispatch
 
@@ -121,7 +122,12 @@ class Composition:
     def form_desk(self) -> FormDesk:
         from helpdesk.services.form_intake import FormDesk
 
-        return FormDesk(uow=self.repository, repo=self.repository, config=self.config)
+        return FormDesk(
+            uow=self.repository,
+            repo=self.repository,
+            config=self.config,
+            knowledge=lambda: self.knowledge,
+        )
 
     @cached_property
     def message_desk(self) -> MessageDesk:
@@ -160,9 +166,10 @@ class Composition:
     @cached_property
     def acknowledge_notifier(self) -> Notifier:
         """The acknowledge function's notifier: a relayed reply carries the agent's files,
-        read from the mail bucket; a mail to a customer, the link to the ticket's page; a
-        relayed customer message and an assignment by a colleague show the agent's assistant
-        (the knowledge base, loaded on first use)."""
+        read from the mail bucket; a mail to a customer, the link to the ticket's page; an
+        acknowledgement links the suggested articles' pages; a relayed customer message and an
+        assignment by a colleague show the agent's assistant (the knowledge base, loaded on
+        first use)."""
         from dataclasses import replace
 
         return replace(
@@ -240,6 +247,18 @@ class Composition:
         from helpdesk.services.complaints import ComplaintDesk
 
         return ComplaintDesk(uow=self.repository, config=self.config)
+
+    @cached_property
+    def self_service_desk(self) -> SelfServiceDesk:
+        from helpdesk.services.self_service import SelfServiceDesk
+
+        return SelfServiceDesk(
+            uow=self.repository,
+            repo=self.repository,
+            config=self.config,
+            signing_key=self.signing_key,
+            knowledge=lambda: self.knowledge,
+        )
 
     @cached_property
     def report_desk(self) -> ReportDesk:

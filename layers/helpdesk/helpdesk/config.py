@@ -711,6 +711,11 @@ class Knowledge(_Section):
         base = self.help_centre_url.rstrip("/")
         return f"{base}/{language}/{slug or 'index'}.html"
 
+    # How long an acknowledgement's "this answered my question" link works: long enough
+    # for a customer who reads the answer a few weeks later, short enough that an old mail
+    # stops solving a ticket (a survey link lives 14 days; an answer is read at leisure).
+    answer_link_ttl: PositiveDuration = timedelta(days=30)
+
     def folder(self, config_path: str | Path) -> Path:
         """The articles' folder for the config file at ``config_path``."""
         return (Path(config_path).parent / self.path).resolve()
@@ -790,6 +795,7 @@ class Config(_Section):
     def channel(self, name: str) -> ChannelSection | None:
         """The configured channel called ``name``, or None."""
         return next((channel for channel in self.channels if channel.name == name), None)
+
     portal: Portal = Portal()
 
     @model_validator(mode="after")

@@ -56,6 +56,13 @@ class TicketOpened(DomainEvent):
     # False when intake decided that nobody is to be answered (a robot, a loop, a cap).
     notify: bool
     message: dict[str, Any]
+    # The knowledge articles offered in the acknowledgement (slugs, best first, as the
+    # ticket keeps them in ``suggested``), so it lists them without reading the ticket.
+    # Slugs, not titles: this event is written once more in the commit's outbox item,
+    # which is billed per KB (the titles come from the bundle the acknowledge function
+    # loads when a ticket has suggestions). Empty when none was confident, and in events
+    # written before self-service.
+    suggested: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,8 @@ class StatusChanged(DomainEvent):
     previous_status: str
     by: str
     version: int | None = None
-    # True when an agent's reply of the same action tells the customer (AgentReplied).
+    # True when an agent's reply of the same action tells the customer (AgentReplied), or
+    # the page where the customer solved it did (self-service): no progress mail then.
     in_reply: bool = False
 
 
@@ -210,6 +218,19 @@ class ComplaintMade(DomainEvent):
     at: str = ""
 
 
+@dataclass(frozen=True)
+class SelfServed(DomainEvent):
+    """The customer confirmed that a suggested article answered the question: the ticket
+    is solved (a StatusChanged of the same change says so); the assignee hears it in one
+    line (helpdesk.notices.self_service)."""
+
+    article: str
+    title: str
+    assignee: str | None
+    subject: str
+    contact: dict[str, str]
+
+
 KINDS: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
     for cls in (
@@ -227,6 +248,7 @@ KINDS: dict[str, type[DomainEvent]] = {
         TicketEscalated,
         SurveyAnswered,
         ComplaintMade,
+        SelfServed,
     )
 }
 
@@ -297,6 +319,7 @@ __all__ = [
     "CustomerReplied",
     "DomainEvent",
     "NoteAdded",
+    "SelfServed",
     "SlaBreached",
     "SlaWarning",
     "StatusChanged",

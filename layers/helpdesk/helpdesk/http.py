@@ -1,5 +1,6 @@
 """The HTTP edge: the one place where domain results and errors become status codes,
-headers and bodies, for the web form, the survey page and the agents' API.
+headers and bodies, for the web form, the survey page, the self-service page and the
+agents' API.
 
 Services raise domain errors (helpdesk.errors) and return domain results; the routes'
 handlers hand both to the functions here. JSON errors carry ``{"detail", "field",
@@ -35,6 +36,7 @@ from helpdesk.errors import (
 if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.services.complaints import ComplaintDesk
+    from helpdesk.services.self_service import SelfServiceDesk
     from helpdesk.services.surveys import SurveyDesk
 
 JSON = "application/json; charset=utf-8"
@@ -218,3 +220,82 @@ def survey_complaint_response(
         return html_response(status_of(not_taken.problem), page, headers)
     contact = desk.repo.get_contact(stored.contact_email)
     return html_response(200, survey_complaint_page(desk.config, stored, contact), SURVEY_HEADERS)
+
+
+# The self-service page is about one customer's ticket, like the survey's: the same headers.
+ANSWER_HEADERS = SURVEY_HEADERS
+
+
+def answer_page_response(
+    desk: SelfServiceDesk,
+    token: str,
+    *,
+    ask: bool,
+    now: datetime,
+    status: int = 200,
+    error: bool = False,
+) -> Response[str]:
+    """The article behind an answer link (``status`` 200, or the 4xx of a post that was
+    not the page's form), or its refusal: 403 for a forged or expired link, 404 for an
+    article no longer published. Records nothing."""
+    from helpdesk.links import LinkRefused
+    from helpdesk.services.self_service import ArticleGone
+    from helpdesk.web import answer_page, answer_refused_page
+
+    try:
+        page = desk.open(token, now=now)
+    except LinkRefused as refused:
+        html = answer_refused_page(desk.config, refused.reason, refused.ticket)
+        return html_response(403, html, ANSWER_HEADERS)
+    except ArticleGone as gone:
+        return html_response(
+            404, answer_refused_page(desk.config, "gone", gone.ticket), ANSWER_HEADERS
+        )
+    html = answer_page(desk.config, page, ask=ask or error, error=error)
+    return html_response(status, html, ANSWER_HEADERS)
+
+
+def answer_confirm_response(
+    desk: SelfServiceDesk,
+    token: str,
+    body: str | None,
+    *,
+    is_base64_encoded: bool | None,
+    content_type: str,
+    now: datetime,
+) -> Response[str]:
+    """The thanks page for a confirmation (200), the "nothing changed" page for a ticket
+    already solved or closed (409), the page again for a post that is not its form
+    (400, 413, 415, 422), or the link's refusal (403, 404)."""
+    from helpdesk.links import LinkRefused
+    from helpdesk.services.self_service import (
+        ANSWER_BODY_MAX_BYTES,
+        ArticleGone,
+        ConfirmationNotTaken,
+    )
+    from helpdesk.web import answer_page, answer_refused_page, answer_thanks_page, request_text
+
+    def again(status: int) -> Response[str]:
+        return answer_page_response(desk, token, ask=True, now=now, status=status, error=True)
+
+    # Bounded before it is decoded: base64 makes 4 characters of 3 bytes.
+    if body and len(body) > 2 * ANSWER_BODY_MAX_BYTES:
+        return again(413)
+    try:
+        text = request_text(body, is_base64_encoded=is_base64_encoded)
+    except MalformedInput:
+        return again(400)
+    try:
+        done = desk.confirm(token, text, content_type, now=now)
+    except LinkRefused as refused:
+        html = answer_refused_page(desk.config, refused.reason, refused.ticket)
+        return html_response(403, html, ANSWER_HEADERS)
+    except ArticleGone as gone:
+        return html_response(
+            404, answer_refused_page(desk.config, "gone", gone.ticket), ANSWER_HEADERS
+        )
+    except ConfirmationNotTaken as not_taken:
+        page = answer_page(desk.config, not_taken.page, ask=True, error=True)
+        return html_response(status_of(not_taken.problem), page, ANSWER_HEADERS)
+    html = answer_thanks_page(desk.config, done.page, solved=done.solved)
+    return html_response(200 if done.solved else 409, html, ANSWER_HEADERS)

@@ -157,6 +157,10 @@ class Ticket:
     # The knowledge articles offered to the customer in the acknowledgement, best first
     # (slugs; empty when none was confident enough or suggestions are off).
     suggested: list[str] = field(default_factory=list)
+    # The suggested article whose "this answered my question" the customer confirmed (its
+    # slug; the flag ``self_served`` says that it happened): the reports count which
+    # articles solved most (helpdesk.services.self_service).
+    self_served_article: str | None = None
     version: int = 0
 
     def involves(self, address: str) -> bool:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from helpdesk.config import Config, Knowledge
     from helpdesk.links import LinkRefused
     from helpdesk.model import Contact, Ticket
+    from helpdesk.services.self_service import AnswerPage
     from helpdesk.services.surveys import SurveyForm
 
 # The page's own inline <script> and <style> elements; their hashes are the only code and
@@ -460,6 +461,73 @@ def survey_refused_page(config: Config, refused: LinkRefused) -> str:
         _ticket_language(config, ticket),
         {
             "reason": refused.reason,
+            "ref": ticket.ref if ticket else None,
+            "helpdesk_name": config.helpdesk.name,
+        },
+        fallback_language=config.default_language,
+    )
+
+
+# ---------------------------------------------------------------------------- self-service pages
+
+
+def answer_page(config: Config, page: AnswerPage, *, ask: bool, error: bool = False) -> str:
+    """A suggested article in its ticket's language, with the "this answered my question"
+    button while the ticket is open (``ask``: the button comes first)."""
+    from markupsafe import Markup
+
+    from helpdesk.knowledge.markdown import article_html
+    from helpdesk.render import render_page
+
+    # The page has no other article to link to: a link between articles stays its text.
+    body = article_html(page.article.body, article_link=lambda *_: None)
+    return render_page(
+        "answer_page",
+        _ticket_language(config, page.ticket),
+        {
+            "ref": page.ticket.ref,
+            "title": page.article.title,
+            "body": Markup(body),  # noqa: S704 - no raw HTML, cleaned by nh3 (article_html)
+            # Relative: the page lives at /answer/<token> under any host or stage.
+            "action_url": page.token,
+            "open": page.open,
+            "status": page.ticket.status,
+            "ask": ask,
+            "error": error,
+            "helpdesk_name": config.helpdesk.name,
+        },
+        fallback_language=config.default_language,
+    )
+
+
+def answer_thanks_page(config: Config, page: AnswerPage, *, solved: bool) -> str:
+    """The page after a confirmation: solved now, or already solved or closed before."""
+    from helpdesk.render import render_page
+
+    return render_page(
+        "answer_thanks",
+        _ticket_language(config, page.ticket),
+        {
+            "ref": page.ticket.ref,
+            "article": page.article.title,
+            "solved": solved,
+            "status": page.ticket.status,
+            "helpdesk_name": config.helpdesk.name,
+        },
+        fallback_language=config.default_language,
+    )
+
+
+def answer_refused_page(config: Config, reason: str, ticket: Ticket | None) -> str:
+    """Why an answer link is not honoured (``reason``: expired, forged, malformed, gone),
+    in its ticket's language when it names one."""
+    from helpdesk.render import render_page
+
+    return render_page(
+        "answer_refused",
+        _ticket_language(config, ticket),
+        {
+            "reason": reason,
             "ref": ticket.ref if ticket else None,
             "helpdesk_name": config.helpdesk.name,
         },

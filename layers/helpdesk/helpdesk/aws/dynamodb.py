@@ -125,6 +125,7 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
         "routed_by": ticket.routed_by,
         "waiting": ticket.waiting or None,
         "suggested": list(ticket.suggested) or None,
+        "self_served_article": ticket.self_served_article,
         "version": ticket.version,
     }
 
@@ -158,6 +159,7 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
         routed_by=data.get("routed_by"),
         waiting=bool(data.get("waiting", False)),
         suggested=list(data.get("suggested", [])),
+        self_served_article=data.get("self_served_article"),
         version=int(data.get("version", 0)),
     )
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk import events
-from helpdesk.notices import complaints, conversation, sla, surveys, tickets
+from helpdesk.notices import complaints, conversation, self_service, sla, surveys, tickets
 from helpdesk.notices.desk import Notifier
 
 # The event's class -> the notice it calls for; each takes (notifier, event, now).
@@ -33,6 +33,7 @@ NOTICES: dict[type[events.DomainEvent], Callable[[Notifier, Any, datetime], obje
     events.CustomerReplied: conversation.customer_message,
     events.NoteAdded: conversation.colleague_note,
     events.ComplaintMade: complaints.complaint_made,
+    events.SelfServed: self_service.self_served,
 }
 
 

@@ -65,11 +65,13 @@ class Notifier:
     # notices that show the whole message (the agent's assignment) read the rest there.
     mail_store: MailStore | None = None
     # Where the desk's pages are served (PUBLIC_URL): every mail to a customer about a
-    # ticket carries the signed link to the ticket's page (helpdesk.services.portal).
-    # None where a function mails no customer.
+    # ticket carries the signed link to the ticket's page (helpdesk.services.portal), and the
+    # acknowledgement's "this answered my question" links point there. None where a
+    # function mails no customer.
     public_url: str | None = None
-    # The knowledge base, loaded on first use: the agent's assistant in the assignment and
-    # the relayed customer message (helpdesk.notices.assistant). None: nothing to suggest.
+    # The knowledge base, loaded on first use: the titles of the articles offered in the
+    # acknowledgement, and the agent's assistant in the assignment and the relayed customer
+    # message (helpdesk.notices.assistant). None: nothing to suggest.
     knowledge: Callable[[], KnowledgeBase] | None = None
 
     def whole(self, message: Message) -> Message:

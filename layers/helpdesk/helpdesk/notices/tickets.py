@@ -70,6 +70,7 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
             "promised_by": format_local_datetime(parse_iso(due), timezone, language) if due else "",
             "helpdesk_name": config.helpdesk.name,
             "reply_hint": notifier.plus_address(event.ref),
+            "articles": _suggested_articles(notifier, event),
         },
     )
     incoming = (event.message or {}).get("message_id")
@@ -82,6 +83,28 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
         references=(incoming,) if incoming else (),
     )
     return notifier.send(mail, key=ACKNOWLEDGEMENT[1], now=now)
+
+
+def _suggested_articles(notifier: Notifier, event: TicketOpened) -> list[dict[str, str]]:
+    """The articles intake suggested, each with its title in the ticket's language (from
+    the knowledge bundle, loaded only for a ticket with suggestions) and its signed "this
+    answered my question" page (helpdesk.services.self_service); none without a public
+    address to link to. An article unpublished since is left out. The links expire
+    ``knowledge.answer_link_ttl`` after the ticket was opened, so a resent acknowledgement
+    carries the same links."""
+    if not event.suggested or not notifier.public_url or notifier.knowledge is None:
+        return []
+    from helpdesk.services.self_service import answer_links
+
+    knowledge = notifier.knowledge()
+    articles = [knowledge.article(str(slug), event.language) for slug in event.suggested]
+    return answer_links(
+        event.ref,
+        [(a.slug, a.title) for a in articles if a is not None and not a.reply],
+        public_url=notifier.public_url,
+        key=notifier.signing_key,
+        expires=parse_iso(event.created_at) + notifier.config.knowledge.answer_link_ttl,
+    )
 
 
 def relay_agent_reply(notifier: Notifier, event: AgentReplied, now: datetime) -> None:

@@ -24,6 +24,7 @@ from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
 from helpdesk.services import message_bodies
+from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import (
     EVENT_TEXT_BYTES,
     NewRequest,
@@ -103,7 +104,8 @@ class EmailIntake:
     repo: DynamoRepository
     store: MailStore
     config: Config
-    # The saved replies an agent's "#reply <slug>" names, loaded when first needed.
+    # The saved replies an agent's "#reply <slug>" names and the articles a new ticket's
+    # acknowledgement offers, loaded when first needed.
     knowledge: Callable[[], KnowledgeBase] | None = None
 
     def take_in(self, raw_key: str, *, now: datetime) -> IntakeResult:
@@ -444,6 +446,7 @@ class EmailIntake:
                 first_message=message,
                 claims=self._claims(mail, raw_key),
                 notify=not suppress,
+                suggest=suggester(self.knowledge, self.config),
             )
             outcome = "opened"
         except AlreadyClaimed as taken:

@@ -6,7 +6,7 @@ import hashlib
 import ipaddress
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,12 +18,14 @@ from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import PRIORITIES, Message
 from helpdesk.render import known_timezone
+from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import NewRequest, open_ticket
 from helpdesk.unit_of_work import AlreadyClaimed, Claim
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
+    from helpdesk.knowledge import KnowledgeBase
     from helpdesk.ports import TicketUnitOfWork
 
 NAME_MAX = 200
@@ -215,9 +217,11 @@ def take_in_form(
     uow: TicketUnitOfWork,
     config: Config,
     now: datetime,
+    knowledge: Callable[[], KnowledgeBase] | None = None,
 ) -> dict[str, Any]:
     """Open a ticket from a valid submission; the answer states the reference and the
-    promised first-response time. A repeated submission answers with the same ticket."""
+    promised first-response time. A repeated submission answers with the same ticket.
+    ``knowledge`` (loaded on first use) gives the articles its acknowledgement offers."""
     form_fields = {
         k: v
         for k, v in {
@@ -259,6 +263,7 @@ def take_in_form(
             now=now,
             first_message=message,
             claims=[Claim("submission", submission.submission_id)],
+            suggest=suggester(knowledge, config),
         )
     except AlreadyClaimed as duplicate:
         # The same submission again (a retried POST): the answer the first one got.
@@ -300,6 +305,8 @@ class FormDesk:
     uow: TicketUnitOfWork
     repo: DynamoRepository
     config: Config
+    # The articles the acknowledgement offers, loaded on the first submission.
+    knowledge: Callable[[], KnowledgeBase] | None = None
 
     def submit(
         self, *, body: str, content_type: str, source_ip: str, now: datetime
@@ -333,7 +340,9 @@ class FormDesk:
         if submission.honeypot:
             # Only robots fill the hidden field; they get a plain success and no ticket.
             return {"ref": None, "status": "received", "promised_by": None}
-        return take_in_form(submission, uow=self.uow, config=self.config, now=now)
+        return take_in_form(
+            submission, uow=self.uow, config=self.config, now=now, knowledge=self.knowledge
+        )
 
     def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:
         limit_per_hour(self.repo, scope, limit, what, now)

@@ -7,7 +7,7 @@ the acknowledgement and the form's answer can both state the promise.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -67,6 +67,7 @@ def open_ticket(
     claims: Sequence[Claim] = (),
     detect_language: bool = True,
     notify: bool = True,
+    suggest: Callable[[str, str], list[str]] | None = None,
 ) -> Ticket:
     """Create a ticket with its contact, first message, deadlines and running timers, and
     record ``TicketOpened`` (``notify``: whether the customer is to be acknowledged).
@@ -74,6 +75,10 @@ def open_ticket(
     ``claims`` are the dedupe markers of this request; if any was made before, the request
     was taken in before and :class:`~helpdesk.unit_of_work.AlreadyClaimed` is raised
     (nothing is written).
+
+    ``suggest(text, language)``: the knowledge articles to offer the customer in the
+    acknowledgement (slugs, best first); asked only when someone is to be
+    acknowledged and was promised an answer (never for a robot, spam or a capped sender).
     """
     # The stored contact only matters for a request that brings no name: the contact write
     # keeps a stored name, language and creation time (if_not_exists) either way.
@@ -116,6 +121,11 @@ def open_ticket(
     # nobody was promised an answer: no SLA clock runs, so no warning, breach or
     # escalation is ever raised for an out-of-office note.
     promised = not (set(request.flags) & UNATTENDED_FLAGS)
+    suggested = (
+        suggest(request.subject + "\n" + request.text, decision.language)
+        if suggest is not None and notify and promised
+        else []
+    )
 
     def build(ref: str) -> TicketChange:
         ticket = Ticket(
@@ -139,6 +149,7 @@ def open_ticket(
             linked_to=request.linked_to,
             form=dict(request.form),
             updated_at=now,
+            suggested=list(suggested),
         )
         message = replace(first_message, ticket=ref)
         return TicketChange(
@@ -181,6 +192,7 @@ def opened_event(ticket: Ticket, message: Message, *, notify: bool) -> TicketOpe
             "message_id": message.message_id,
             "attachments": [a.public() for a in message.attachments],
         },
+        suggested=list(ticket.suggested),
     )
 
 
