@@ -25,6 +25,7 @@ FAULT_SEED = 10
 _MESSAGE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
 _SURVEY_TOKEN = re.compile(r"/survey/[^\s\"'<>?&]+")
 _ANSWER_TOKEN = re.compile(r"/answer/[A-Za-z0-9_.-]+")
+_PAGE_TOKEN = re.compile(r"/ticket/[A-Za-z0-9_.-]+")
 _MICROSECONDS = re.compile(r"(T\d{2}:\d{2}:\d{2})\.\d{1,6}")
 
 
@@ -39,7 +40,7 @@ def faulty_stack() -> Iterator[LocalStack]:
 def normalised(state: dict[str, Any]) -> dict[str, Any]:
     """The state with what differs between two equal runs replaced: ticket references are
     random (numbered in creation order instead), Message-IDs contain them or are random,
-    survey and answer links carry a signed token, the stack's clock adds a microsecond per
+    survey, answer and page links carry a signed token, the stack's clock adds a microsecond per
     read, dead letters carry S3 keys and times."""
     text = json.dumps({k: v for k, v in state.items() if k != "dead_letters"}, ensure_ascii=False)
     for number, ticket in enumerate(state["tickets"], start=1):
@@ -47,6 +48,7 @@ def normalised(state: dict[str, Any]) -> dict[str, Any]:
     text = _MESSAGE_ID.sub("<message-id>", text)
     text = _SURVEY_TOKEN.sub("/survey/<token>", text)
     text = _ANSWER_TOKEN.sub("/answer/<token>", text)
+    text = _PAGE_TOKEN.sub("/ticket/<token>", text)
     normal: dict[str, Any] = json.loads(_MICROSECONDS.sub(r"\1", text))
     return normal
 
