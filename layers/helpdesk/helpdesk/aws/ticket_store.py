@@ -247,9 +247,14 @@ class DynamoTicketStore(DynamoRepository):
         }
         if events:
             item["type"] = "outbox"
-            # A JSON string: the publish function passes it on as it is.
+            # A JSON string: the publish function passes it on as it is. Compact separators:
+            # the item is billed per started KB (twice in a transaction), and a new ticket's
+            # outbox with the default ", " / ": " was ~1,050 bytes, ~60 over one unit.
             item["events"] = json.dumps(
-                [with_kind(event) for event in events], default=str, ensure_ascii=False
+                [with_kind(event) for event in events],
+                default=str,
+                ensure_ascii=False,
+                separators=(",", ":"),
             )
         return item
 
