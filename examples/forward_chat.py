@@ -96,6 +96,11 @@ def messages_to_send(transcript: dict[str, Any]) -> list[dict[str, Any]]:
             "from": customer,
             "text": text,
         }
+        if not sending:
+            # The ticket's subject is the customer's own first words, not the bot's greeting
+            # that leads the text (the desk would take the text's first line).
+            first = line["text"].strip().splitlines()[0] if line["text"].strip() else ""
+            message["subject"] = first[:78] + ("…" if len(first) > 78 else "")
         sending.append(message | extra)
     return sending
 

@@ -56,6 +56,8 @@ def test_the_example_forwards_a_transcript_as_one_chat_ticket_and_only_once(
     assert first.returncode == 0, first.stderr
     [ticket] = tickets(server)
     assert (ticket["channel"], ticket["contact"]["email"]) == ("chat", "ann@example.com")
+    # The customer's words name the ticket, not the bot's greeting (first-user review).
+    assert ticket["subject"] == "My invoice 1042 charges me twice for the same kettle."
     assert [m["text"] for m in ticket["messages"]] == [
         "Bot: Hi! How can I help you today?\n\n"
         "My invoice 1042 charges me twice for the same kettle.",
