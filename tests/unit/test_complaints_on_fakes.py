@@ -46,7 +46,7 @@ def desk_with(*tickets: Ticket) -> tuple[ComplaintDesk, FakeUnitOfWork]:
     uow = FakeUnitOfWork(CONFIG)
     for each in tickets:
         uow.add(each)
-    return ComplaintDesk(uow=uow, config=CONFIG), uow
+    return ComplaintDesk(uow=uow, config=CONFIG, counters=FakeRecords(uow)), uow
 
 
 def sla_view(stored: Ticket) -> dict[str, object]:
@@ -129,6 +129,28 @@ def test_complaints_beyond_the_hourly_count_of_a_ticket_are_refused_naming_the_f
     # The next hour takes complaints again.
     desk.complain("HD-7K3M9Q", "Next hour", now=COMPLAINED + timedelta(hours=1), source="survey")
     assert len(uow.messages("HD-7K3M9Q")) == limit + 1
+
+
+def test_one_contact_complaining_from_many_tickets_is_refused_past_the_daily_count() -> None:
+    # A18-8: throw-away tickets of one contact must not use up the leads' attention.
+    limit = CONFIG.complaints.per_contact_per_day
+    refs = [f"HD-{n:06d}" for n in range(limit + 1)]
+    desk, uow = desk_with(*(open_ticket(ref=ref) for ref in refs))
+    for n, ref in enumerate(refs[:limit]):
+        at = COMPLAINED + timedelta(minutes=n)
+        desk.complain(ref, f"Complaint {n}", now=at, source="portal")
+
+    late = COMPLAINED + timedelta(hours=2)  # 12:00 UTC: twelve hours to the next day
+    with pytest.raises(RateLimited) as refused:
+        desk.complain(refs[-1], "One more", now=late, source="portal")
+
+    assert refused.value.what == "complaint"
+    assert refused.value.retry_after_seconds == 12 * 3600
+    assert uow.messages(refs[-1]) == []
+    assert "complaint" not in uow.load(refs[-1]).flags
+    # The next day the contact is heard again.
+    desk.complain(refs[-1], "Next day", now=late + timedelta(hours=12), source="portal")
+    assert [m.text for m in uow.messages(refs[-1])] == ["Next day"]
 
 
 def test_a_complaint_reopens_a_solved_ticket() -> None:
@@ -322,7 +344,7 @@ def test_the_lead_reads_the_complaint_in_their_own_language() -> None:
     )
     uow = FakeUnitOfWork(config)
     uow.add(open_ticket())
-    ComplaintDesk(uow=uow, config=config).complain(
+    ComplaintDesk(uow=uow, config=config, counters=FakeRecords(uow)).complain(
         "HD-7K3M9Q", "Никто не отвечает.", now=COMPLAINED, source="portal"
     )
     notifier = fake_notifier(FakeRecords(uow), config)
