@@ -385,3 +385,24 @@ def test_the_sla_sweep_warns_the_lead_then_reports_the_breach_of_an_unanswered_c
     assert breach.clock == "complaint"
     assert sla_view(uow.tickets["HD-7K3M9Q"])["breaches"] == ["complaint"]
     assert uow.counters[DUE.date().isoformat()]["breach#clock#complaint"] == 1
+
+
+def test_a_lead_who_is_an_agent_gets_no_more_complaint_mail_an_hour_than_any_lead() -> None:
+    # A18-8: Omar leads tier2 and is an agent; the desk's mail to its agents is uncounted,
+    # but complaint mail carries the words of whoever opened a ticket.
+    cap = CONFIG.limits.outbound_per_recipient_per_hour
+    tickets = [
+        open_ticket(ref=f"HD-{n:06d}", team="tier2", contact_email=f"c{n}@example.net")
+        for n in range(cap + 1)
+    ]
+    desk, uow = desk_with(*tickets)
+    for n, each in enumerate(tickets):
+        desk.complain(each.ref, f"Complaint {n}", now=COMPLAINED, source="portal")
+    notifier = fake_notifier(FakeRecords(uow), CONFIG)
+
+    for event in uow.events():
+        notices.handle(event, notifier, now=COMPLAINED)
+
+    to_omar = [m for m in notifier.mails() if m.to == ("omar@support.example",)]
+    assert len(to_omar) == cap
+    assert {m.kind for m in to_omar} == {"complaint"}
