@@ -406,3 +406,30 @@ def test_a_lead_who_is_an_agent_gets_no_more_complaint_mail_an_hour_than_any_lea
     to_omar = [m for m in notifier.mails() if m.to == ("omar@support.example",)]
     assert len(to_omar) == cap
     assert {m.kind for m in to_omar} == {"complaint"}
+
+
+def test_a_complaint_whose_mail_the_leads_hourly_limit_holds_back_needs_attention() -> None:
+    # A18-8: complaints from throw-away tickets (one contact each) spend Maria's hourly mail
+    # limit; Anna's complaint right after is taken, and her ticket is on Maria's list.
+    from helpdesk.services.reports import needs_attention
+
+    cap = CONFIG.limits.outbound_per_recipient_per_hour
+    thrown = [
+        open_ticket(ref=f"HD-{n:06d}", contact_email=f"x{n}@evil.example") for n in range(cap)
+    ]
+    # Anna's ticket was solved (its clocks stopped): only her complaint can list it.
+    desk, uow = desk_with(moved_to("solved", COMPLAINED - timedelta(minutes=30)), *thrown)
+    for n, each in enumerate(thrown):
+        desk.complain(each.ref, f"URGENT {n}", now=COMPLAINED, source="portal")
+    annas = desk.complain("HD-7K3M9Q", "Nobody answers me.", now=COMPLAINED, source="survey")
+    notifier = fake_notifier(FakeRecords(uow), CONFIG)
+
+    for event in uow.events():
+        notices.handle(event, notifier, now=COMPLAINED)
+
+    to_maria = [m for m in notifier.mails() if m.to == (MARIA,)]
+    assert len(to_maria) == cap
+    assert "HD-7K3M9Q" not in {m.ticket for m in to_maria}  # held back by the limit
+    assert "complaint" in annas.flags
+    attention = needs_attention([annas], now=COMPLAINED + timedelta(days=1))
+    assert [(x.ref, x.clock) for x in attention] == [("HD-7K3M9Q", "complaint")]

@@ -12,7 +12,10 @@ redelivered event finds its mail sent. A complaint the service marked ``notify=F
 
 Every lead, an agent or not, gets at most ``limits.outbound_per_recipient_per_hour``
 complaint mails an hour (their ``OUT#<lead>`` count; an agent's counts nothing else): the
-words are those of whoever opened a ticket (security review A18-8).
+words are those of whoever opened a ticket (security review A18-8). A mail the limit holds
+back is not sent later: the complaint is on the ticket, and the ticket is in its leads'
+next report's "needs attention" list while no lead has answered it
+(helpdesk.services.reports.needs_attention).
 """
 
 from __future__ import annotations
