@@ -27,7 +27,7 @@ from helpdesk.events import DomainEvent, parse, to_detail
 from helpdesk.mail.compose import OutboundMail
 from helpdesk.model import ACTIVE_STATUSES, Contact, Message, Ticket
 from helpdesk.notices import Notifier
-from helpdesk.notices.outbound import SendResult
+from helpdesk.notices.outbound import Quota, SendResult
 from helpdesk.ports import Known, RoutingView
 from helpdesk.services.clocks import calendar_of
 from helpdesk.services.routing import Router
@@ -491,15 +491,24 @@ class FakeNotifier(Notifier):
     sending it, once per (ticket, kind, key) as ``send_once`` does."""
 
     outbox: dict[tuple[str | None, str, str], OutboundMail] = field(default_factory=dict)
+    # The hourly counts of the ``quotas`` a notice names itself (send_once's, all or
+    # nothing); the per-recipient and per-ticket limits Notifier.send adds are not kept.
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
 
-    def send(self, mail: OutboundMail, *, key: str, now: datetime) -> SendResult:
+    def send(
+        self, mail: OutboundMail, *, key: str, now: datetime, quotas: Sequence[Quota] = ()
+    ) -> SendResult:
         message_id = f"<{mail.kind}.{key}@fake>"
         if (mail.ticket, mail.kind, key) in self.outbox:
             return SendResult(False, message_id, "already_sent")
+        for quota in quotas:
+            if self.counts[quota.scope, quota.window] >= quota.limit:
+                return SendResult(False, message_id, quota.reason)
         # The mailer may fail (FakeMailer.fail_next): then nothing is recorded and a retry
         # sends the mail, as send_once releases its claim.
         self.mailer.send(mail.text.encode(), sender=mail.sender, recipients=[*mail.to, *mail.cc])
         self.outbox[(mail.ticket, mail.kind, key)] = mail
+        self.counts.update((quota.scope, quota.window) for quota in quotas)
         return SendResult(True, message_id)
 
     def mails(self) -> list[OutboundMail]:

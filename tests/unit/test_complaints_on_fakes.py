@@ -46,7 +46,7 @@ def desk_with(*tickets: Ticket) -> tuple[ComplaintDesk, FakeUnitOfWork]:
     uow = FakeUnitOfWork(CONFIG)
     for each in tickets:
         uow.add(each)
-    return ComplaintDesk(uow=uow, config=CONFIG), uow
+    return ComplaintDesk(uow=uow, config=CONFIG, counters=FakeRecords(uow)), uow
 
 
 def sla_view(stored: Ticket) -> dict[str, object]:
@@ -129,6 +129,28 @@ def test_complaints_beyond_the_hourly_count_of_a_ticket_are_refused_naming_the_f
     # The next hour takes complaints again.
     desk.complain("HD-7K3M9Q", "Next hour", now=COMPLAINED + timedelta(hours=1), source="survey")
     assert len(uow.messages("HD-7K3M9Q")) == limit + 1
+
+
+def test_one_contact_complaining_from_many_tickets_is_refused_past_the_daily_count() -> None:
+    # A18-8: throw-away tickets of one contact must not use up the leads' attention.
+    limit = CONFIG.complaints.per_contact_per_day
+    refs = [f"HD-{n:06d}" for n in range(limit + 1)]
+    desk, uow = desk_with(*(open_ticket(ref=ref) for ref in refs))
+    for n, ref in enumerate(refs[:limit]):
+        at = COMPLAINED + timedelta(minutes=n)
+        desk.complain(ref, f"Complaint {n}", now=at, source="portal")
+
+    late = COMPLAINED + timedelta(hours=2)  # 12:00 UTC: twelve hours to the next day
+    with pytest.raises(RateLimited) as refused:
+        desk.complain(refs[-1], "One more", now=late, source="portal")
+
+    assert refused.value.what == "complaint"
+    assert refused.value.retry_after_seconds == 12 * 3600
+    assert uow.messages(refs[-1]) == []
+    assert "complaint" not in uow.load(refs[-1]).flags
+    # The next day the contact is heard again.
+    desk.complain(refs[-1], "Next day", now=late + timedelta(hours=12), source="portal")
+    assert [m.text for m in uow.messages(refs[-1])] == ["Next day"]
 
 
 def test_a_complaint_reopens_a_solved_ticket() -> None:
@@ -322,7 +344,7 @@ def test_the_lead_reads_the_complaint_in_their_own_language() -> None:
     )
     uow = FakeUnitOfWork(config)
     uow.add(open_ticket())
-    ComplaintDesk(uow=uow, config=config).complain(
+    ComplaintDesk(uow=uow, config=config, counters=FakeRecords(uow)).complain(
         "HD-7K3M9Q", "Никто не отвечает.", now=COMPLAINED, source="portal"
     )
     notifier = fake_notifier(FakeRecords(uow), config)
@@ -363,3 +385,51 @@ def test_the_sla_sweep_warns_the_lead_then_reports_the_breach_of_an_unanswered_c
     assert breach.clock == "complaint"
     assert sla_view(uow.tickets["HD-7K3M9Q"])["breaches"] == ["complaint"]
     assert uow.counters[DUE.date().isoformat()]["breach#clock#complaint"] == 1
+
+
+def test_a_lead_who_is_an_agent_gets_no_more_complaint_mail_an_hour_than_any_lead() -> None:
+    # A18-8: Omar leads tier2 and is an agent; the desk's mail to its agents is uncounted,
+    # but complaint mail carries the words of whoever opened a ticket.
+    cap = CONFIG.limits.outbound_per_recipient_per_hour
+    tickets = [
+        open_ticket(ref=f"HD-{n:06d}", team="tier2", contact_email=f"c{n}@example.net")
+        for n in range(cap + 1)
+    ]
+    desk, uow = desk_with(*tickets)
+    for n, each in enumerate(tickets):
+        desk.complain(each.ref, f"Complaint {n}", now=COMPLAINED, source="portal")
+    notifier = fake_notifier(FakeRecords(uow), CONFIG)
+
+    for event in uow.events():
+        notices.handle(event, notifier, now=COMPLAINED)
+
+    to_omar = [m for m in notifier.mails() if m.to == ("omar@support.example",)]
+    assert len(to_omar) == cap
+    assert {m.kind for m in to_omar} == {"complaint"}
+
+
+def test_a_complaint_whose_mail_the_leads_hourly_limit_holds_back_needs_attention() -> None:
+    # A18-8: complaints from throw-away tickets (one contact each) spend Maria's hourly mail
+    # limit; Anna's complaint right after is taken, and her ticket is on Maria's list.
+    from helpdesk.services.reports import needs_attention
+
+    cap = CONFIG.limits.outbound_per_recipient_per_hour
+    thrown = [
+        open_ticket(ref=f"HD-{n:06d}", contact_email=f"x{n}@evil.example") for n in range(cap)
+    ]
+    # Anna's ticket was solved (its clocks stopped): only her complaint can list it.
+    desk, uow = desk_with(moved_to("solved", COMPLAINED - timedelta(minutes=30)), *thrown)
+    for n, each in enumerate(thrown):
+        desk.complain(each.ref, f"URGENT {n}", now=COMPLAINED, source="portal")
+    annas = desk.complain("HD-7K3M9Q", "Nobody answers me.", now=COMPLAINED, source="survey")
+    notifier = fake_notifier(FakeRecords(uow), CONFIG)
+
+    for event in uow.events():
+        notices.handle(event, notifier, now=COMPLAINED)
+
+    to_maria = [m for m in notifier.mails() if m.to == (MARIA,)]
+    assert len(to_maria) == cap
+    assert "HD-7K3M9Q" not in {m.ticket for m in to_maria}  # held back by the limit
+    assert "complaint" in annas.flags
+    attention = needs_attention([annas], now=COMPLAINED + timedelta(days=1))
+    assert [(x.ref, x.clock) for x in attention] == [("HD-7K3M9Q", "complaint")]

@@ -698,3 +698,26 @@ def test_a_delivery_meeting_anothers_claim_waits_then_sends_once_the_lease_ran_o
 
     [(mail, _)] = desk.mailer.sent
     assert mail["Message-ID"] == f"<{message_id}>"
+
+
+def test_a_leads_report_goes_out_though_their_hourly_limit_is_spent() -> None:
+    # A18-8: complaints from throw-away tickets can spend a lead's hourly limit in the one
+    # hour the report is due; the report lists the complaints whose mail the limit held.
+    from helpdesk.notices import reports
+    from helpdesk.notices.outbound import hour_window
+    from helpdesk.render import RenderedMail
+
+    desk = Desk()
+    lead = "maria@support.example"
+    desk.records.counts[f"OUT#{lead}", hour_window(NOW)] = (
+        CONFIG.limits.outbound_per_recipient_per_hour
+    )
+    rendered = RenderedMail(
+        subject="Daily report", text="Needs attention now: 1\n", html="<p>1</p>"
+    )
+
+    assert reports.report(desk.notifier, lead, "daily-2026-11-22", rendered, now=NOW)
+    assert not reports.report(desk.notifier, lead, "daily-2026-11-22", rendered, now=NOW)
+
+    [(_, to)] = desk.mailer.sent
+    assert to == [lead]

@@ -346,6 +346,38 @@ def test_open_tickets_past_due_are_overdue_and_those_near_their_warning_at_risk(
     assert lines[0].due == datetime(2026, 11, 23, 12, 55, tzinfo=UTC)
 
 
+def test_a_complaint_no_lead_has_answered_needs_attention_however_far_its_due_time(
+    config: Config,
+) -> None:
+    # A18-8: the lead's hourly mail cap may hold the complaint's mail back; the ticket must
+    # still reach the lead, in the next report, not only when its deadline comes near.
+    from helpdesk.services.reports import needs_attention
+
+    slow = config.model_copy(
+        update={
+            "complaints": config.complaints.model_copy(
+                update={"respond_within": timedelta(hours=40)}
+            )
+        }
+    )
+    report_time = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # Tuesday 08:00 Berlin
+    # Its other clocks start on Thursday: only the complaint can make it need attention.
+    quiet = replace(
+        opened(config, "HD-FAR222"),
+        sla=started_clocks(config, datetime(2026, 11, 26, 9, 0, tzinfo=UTC)),
+    )
+    complained = apply(
+        quiet, Change(complaint=True), at=report_time - timedelta(hours=1), config=slow
+    )
+    answered = apply(complained, Change(complaint_answered=True), at=report_time, config=slow)
+
+    lines = needs_attention([complained, quiet], now=report_time)
+
+    assert [(x.ref, x.state, x.clock) for x in lines] == [("HD-FAR222", "at_risk", "complaint")]
+    assert lines[0].due is not None and lines[0].due > report_time + timedelta(days=2)
+    assert needs_attention([answered], now=report_time) == []
+
+
 def test_a_leads_report_holds_their_teams_tickets_only(config: Config) -> None:
     from helpdesk.services.reports import Scope
 

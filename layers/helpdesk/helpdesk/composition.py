@@ -246,7 +246,7 @@ class Composition:
         """Complaints to the team lead, from the customer's page and the survey page."""
         from helpdesk.services.complaints import ComplaintDesk
 
-        return ComplaintDesk(uow=self.repository, config=self.config)
+        return ComplaintDesk(uow=self.repository, config=self.config, counters=self.repository)
 
     @cached_property
     def self_service_desk(self) -> SelfServiceDesk:

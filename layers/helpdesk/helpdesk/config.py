@@ -667,12 +667,15 @@ class Complaints(_Section):
     SLA policy's calendar (a policy may set its own per priority: ``targets.<priority>.
     complaint``). A complaint made while the clock runs keeps its words on the ticket but
     neither restarts the clock nor mails the leads again within the same clock hour;
-    beyond ``per_ticket_per_hour`` complaints on one ticket in an hour the page answers 429.
+    beyond ``per_ticket_per_hour`` complaints on one ticket in an hour the page answers 429,
+    and so it does beyond ``per_contact_per_day`` complaints of one contact (all their
+    tickets) in a UTC day: tickets opened to complain cannot use up the leads' attention.
     """
 
     respond_within: PositiveDuration = timedelta(hours=4)
     text_max_chars: Annotated[int, Field(ge=1, le=20_000)] = 4000
     per_ticket_per_hour: Annotated[int, Field(ge=1, le=50)] = 5
+    per_contact_per_day: Annotated[int, Field(ge=1, le=200)] = 10
 
 
 class Robots(_Section):

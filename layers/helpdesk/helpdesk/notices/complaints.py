@@ -9,6 +9,13 @@ agent-mail way (helpdesk.services.agent_mail): to the customer, commands and all
 lead's public reply stops the complaint clock. Once per complaint message and lead: a
 redelivered event finds its mail sent. A complaint the service marked ``notify=False``
 (another in the same hour of the same run) mails nobody: its words are on the ticket.
+
+Every lead, an agent or not, gets at most ``limits.outbound_per_recipient_per_hour``
+complaint mails an hour (their ``OUT#<lead>`` count; an agent's counts nothing else): the
+words are those of whoever opened a ticket (security review A18-8). A mail the limit holds
+back is not sent later: the complaint is on the ticket, and the ticket is in its leads'
+next report's "needs attention" list while no lead has answered it
+(helpdesk.services.reports.needs_attention).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from helpdesk.clock import parse_iso
 from helpdesk.notices import audience
+from helpdesk.notices.outbound import recipient_quotas
 from helpdesk.notices.surveys import ticket_summary
 
 if TYPE_CHECKING:
@@ -67,4 +75,12 @@ def complaint_made(notifier: Notifier, event: ComplaintMade, now: datetime) -> N
             },
         )
         mail = notifier.mail(COMPLAINT, ticket.ref, (lead,), rendered)
-        notifier.send(mail, key=f"{event.message}:{lead.lower()}", now=now)
+        # Counted against the lead's hourly limit even when the lead is an agent (mail to
+        # agents is otherwise the desk's own, uncounted): a complaint carries the words of
+        # whoever opened a ticket, so an agent-lead is no easier to flood than any lead.
+        notifier.send(
+            mail,
+            key=f"{event.message}:{lead.lower()}",
+            now=now,
+            quotas=recipient_quotas(mail, now, config.limits.outbound_per_recipient_per_hour),
+        )

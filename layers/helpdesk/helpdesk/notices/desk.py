@@ -171,16 +171,21 @@ class Notifier:
         now: datetime,
         ticket_limit: bool = False,
         quotas: Sequence[Quota] = (),
+        recipient_limit: bool = True,
     ) -> SendResult:
         """Send once per (ticket, kind, key), within the per-recipient hourly limit (and,
         with ``ticket_limit``, the ticket's, and any ``quotas`` of the notice's own: a
-        count already among them is counted once); replies thread back by the Message-ID."""
+        count already among them is counted once); replies thread back by the Message-ID.
+        ``recipient_limit=False``: a mail bounded by its key alone (once per reader and
+        period: the reports), which must not wait on a count others can spend."""
         limits = self.config.limits
         # The limit stops loops with outside mailboxes; mail to the desk's own agents only
         # (assignments, alerts) is addressed by the desk to itself and needs no counter.
         internal = bool(mail.to) and all(self.config.agent(a) is not None for a in mail.to)
         counted = (
-            [] if internal else recipient_quotas(mail, now, limits.outbound_per_recipient_per_hour)
+            []
+            if internal or not recipient_limit
+            else recipient_quotas(mail, now, limits.outbound_per_recipient_per_hour)
         )
         if ticket_limit and mail.ticket:
             counted.append(ticket_quota(mail.ticket, now, limits.outbound_per_ticket_per_hour))

@@ -22,6 +22,12 @@ Idempotent-ish, decided here and documented in docs/ARCHITECTURE.md:
   complaint takes one numbered slot of its hour: a claim (``FORM#complaint:<ref>:<hour>:
   <n>``) written in the same transaction as the complaint, so the count can never drift
   from the words kept, and the route needs no grant beyond the ticket's own write.
+- At most ``complaints.per_contact_per_day`` complaints of one contact (the ticket's
+  customer, over all their tickets) per UTC day; beyond, :class:`RateLimited` (429) until
+  the next day. Tickets opened only to complain would otherwise mail the leads without end
+  and use up their hourly mail count (A18-8). Counted on a counter beside the tickets
+  (``RATE#complaint-contact#<address>#<yyyymmdd>``) before the complaint is taken: every
+  try counts, also one the ticket's hourly count then refuses.
 
 A solved or pending ticket reopens (as a customer's message reopens it). A closed ticket
 is final (agents cannot act on it), so a complaint about it opens a new ticket linked to
@@ -35,8 +41,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from helpdesk import sla
 from helpdesk.errors import InvalidInput, RateLimited, TooLarge
@@ -83,25 +89,49 @@ def clean_complaint(text: object, *, max_chars: int, field: str = "complaint") -
     return cleaned
 
 
+class WindowCounter(Protocol):
+    """The counters kept beside the tickets (``DynamoRepository.count_in_window``)."""
+
+    def count_in_window(self, scope: str, window: str, *, limit: int, expires_at: int) -> bool:
+        """One more in ``scope`` for ``window``; False once over ``limit``."""
+        ...
+
+
 @dataclass(frozen=True)
 class ComplaintDesk:
     """Complaints to the team lead, from the customer's page and the survey page."""
 
     uow: TicketUnitOfWork
     config: Config
+    counters: WindowCounter
 
     def complain(self, ref: str, text: str, *, now: datetime, source: str) -> Ticket:
         """Take the complaint of ticket ``ref``'s customer (the caller has verified its
         signed link): the ticket as it now is (a new ticket linked to ``ref`` when ``ref``
         is closed). :class:`InvalidInput`/:class:`TooLarge` name the field ``complaint``;
-        :class:`RateLimited` past the hourly count of the ticket; NotFound for no ticket."""
+        :class:`RateLimited` past the hourly count of the ticket or the daily count of its
+        contact; NotFound for no ticket."""
         if source not in SOURCES:
             raise ValueError(f"a complaint comes from one of {sorted(SOURCES)}, not {source!r}")
         words = clean_complaint(text, max_chars=self.config.complaints.text_max_chars)
         ticket = self.uow.load(ref)
+        self._count_for_contact(ticket.contact_email, now)
         if ticket.status == "closed":
             return self._on_closed(ticket, words, now=now, source=source)
         return self._take(ref, words, now=now, source=source)
+
+    def _count_for_contact(self, contact: str, now: datetime) -> None:
+        """One more complaint of ``contact`` today (UTC); :class:`RateLimited` once over."""
+        day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        day_end = day_start + timedelta(days=1)
+        if not self.counters.count_in_window(
+            f"complaint-contact#{contact.lower()}",
+            day_start.strftime("%Y%m%d"),
+            limit=self.config.complaints.per_contact_per_day,
+            # Kept a day past the day it counts (the table's TTL attribute deletes it).
+            expires_at=int((day_end + timedelta(days=1)).timestamp()),
+        ):
+            raise RateLimited("complaint", max(1, int((day_end - now).total_seconds())))
 
     def _take(
         self, ref: str, words: str, *, now: datetime, source: str, written: Message | None = None

@@ -31,7 +31,9 @@ Conventions, stated once so that a hand count agrees with the mail:
   the whole desk's;
 - "needs attention" lists the scope's open tickets read now (queued or held: bounded by
   the agents' capacity): overdue when a clock still running or paused has breached, at
-  risk when a running clock reaches its warning point before the next daily report;
+  risk when a running clock reaches its warning point before the next daily report, and
+  at risk too while a complaint awaits a lead's answer, however far its due time (the
+  lead's hourly mail limit may have held the complaint's mail back: security review A18-8);
 - the trend covers the four weeks (of 7 days) that end with the report's last day;
 - volume per channel is the tickets opened in the period by the channel they came by
   (``email``, ``form``, or a configured channel's name such as ``chat``); the customer's
@@ -423,8 +425,9 @@ def breached_in(targets: Iterable[Mapping[str, Any]]) -> list[TicketLine]:
 
 def needs_attention(tickets: Iterable[Ticket], *, now: datetime) -> list[TicketLine]:
     """Open tickets overdue (a clock not achieved has breached or is past due) or at risk
-    (a running clock reaches its warning point within :data:`AT_RISK_WITHIN`): one line
-    per ticket, for its most urgent clock; overdue first, each by due time."""
+    (a running clock reaches its warning point within :data:`AT_RISK_WITHIN`, or a
+    complaint awaits a lead's answer): one line per ticket, for its most urgent clock;
+    overdue first, each by due time."""
     horizon = now + AT_RISK_WITHIN
     lines: list[TicketLine] = []
     for ticket in tickets:
@@ -439,6 +442,11 @@ def needs_attention(tickets: Iterable[Ticket], *, now: datetime) -> list[TicketL
             if clock.breached or (clock.is_running and clock.due <= now):
                 found.append((0, clock.due, name))
             elif clock.is_running and (clock.warning_at or clock.due) <= horizon:
+                found.append((1, clock.due, name))
+            elif name == sla.COMPLAINT:
+                # A complaint no lead has answered is at risk however far its due time:
+                # the lead's hourly mail limit may have held its mail back (A18-8), and
+                # then this list is where the lead reads it.
                 found.append((1, clock.due, name))
         if not found:
             continue
