@@ -231,3 +231,19 @@ def test_a_downloaded_files_name_cannot_inject_a_header() -> None:
     assert "\r" not in disposition and "\n" not in disposition
     assert disposition.startswith('attachment; filename="a___Set-Cookie: x=1.pdf"; filename*=')
     assert response.body == b"%PDF"
+
+
+def test_the_other_tickets_links_expire_no_later_than_the_link_that_opened_the_page() -> None:
+    # A18-1: a page view must not mint links that outlive the one presented, or two
+    # tickets' pages would renew each other's links for ever.
+    uow = anna()
+    uow.add(ticket(ref="HD-22222A", created_at=NOW - timedelta(days=3)))
+    presented = token()  # expires at NOW + link_ttl
+    later = NOW + CONFIG.portal.link_ttl - timedelta(days=1)
+
+    [other] = desk(uow).view(presented, now=later).others
+
+    assert verify_page_token(other.token, KEY, now=later) == "HD-22222A"
+    with pytest.raises(LinkRefused) as expired:
+        verify_page_token(other.token, KEY, now=NOW + CONFIG.portal.link_ttl)
+    assert expired.value.reason == "expired"

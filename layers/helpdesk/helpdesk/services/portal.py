@@ -47,7 +47,7 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.events import StatusChanged
-from helpdesk.links import LinkRefused, make_link_token, verify_link_token
+from helpdesk.links import LinkRefused, make_link_token, read_link_token
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import ACTIVE_STATUSES, AttachmentMeta, Message, is_reference
@@ -82,9 +82,13 @@ _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\"<>|:*?]")
 
 
 # ---------------------------------------------------------------------- links
-def page_token(ref: str, *, now: datetime, config: Config, key: bytes) -> str:
-    """A page token for ``ref`` that verifies for ``portal.link_ttl`` from ``now``."""
-    return make_link_token(PAGE_LINK, ref, now + config.portal.link_ttl, key)
+def page_token(
+    ref: str, *, now: datetime, config: Config, key: bytes, not_after: datetime | None = None
+) -> str:
+    """A page token for ``ref`` that verifies for ``portal.link_ttl`` from ``now``, and
+    not past ``not_after`` (the expiry of the link a page was opened with)."""
+    expires = now + config.portal.link_ttl
+    return make_link_token(PAGE_LINK, ref, min(expires, not_after or expires), key)
 
 
 def page_url(public_url: str, token: str) -> str:
@@ -94,10 +98,16 @@ def page_url(public_url: str, token: str) -> str:
 def verify_page_token(token: str, key: bytes, *, now: datetime) -> str:
     """The ticket reference of a genuine, unexpired page token; :class:`LinkRefused`
     otherwise."""
-    ref = verify_link_token(PAGE_LINK, token, key, now=now)
+    return read_page_token(token, key, now=now)[0]
+
+
+def read_page_token(token: str, key: bytes, *, now: datetime) -> tuple[str, datetime]:
+    """The ticket reference of a genuine, unexpired page token and when it expires;
+    :class:`LinkRefused` otherwise."""
+    ref, expires = read_link_token(PAGE_LINK, token, key, now=now)
     if not is_reference(ref):
         raise LinkRefused("malformed")
-    return ref
+    return ref, expires
 
 
 def page_link_words(
@@ -250,7 +260,7 @@ class PortalDesk:
             ticket=ticket,
             token=token,
             messages=self._conversation(ticket),
-            others=self._others(ticket, now),
+            others=self._others(ticket, token, now),
             timezone=zone,
             promise=_promise(ticket),
             submission=hashlib.sha256(
@@ -285,13 +295,18 @@ class PortalDesk:
             )
         return messages
 
-    def _others(self, ticket: Ticket, now: datetime) -> list[OtherTicket]:
+    def _others(self, ticket: Ticket, token: str, now: datetime) -> list[OtherTicket]:
         """The contact's other tickets (GSI1, newest first), each with its own link. Not
         on a ticket with participants: its mail went to people the contact copied in,
-        who must not see the contact's other requests."""
+        who must not see the contact's other requests. Their links expire when the link
+        of this page does, if sooner than ``portal.link_ttl``: else each view would mint
+        fresh links, and two tickets' pages would renew each other's for ever (a leaked
+        link would never expire)."""
         wanted = self.config.portal.other_tickets
         if not wanted or ticket.participants:
             return []
+        # The token was verified when the page was opened; read again for its expiry.
+        _, presented_expires = read_page_token(token, self.signing_key, now=now)
         found = self.repo.contact_tickets(ticket.contact_email, limit=wanted + 1)
         return [
             OtherTicket(
@@ -299,7 +314,13 @@ class PortalDesk:
                 subject=other.subject,
                 status=other.status,
                 created_at=other.created_at,
-                token=page_token(other.ref, now=now, config=self.config, key=self.signing_key),
+                token=page_token(
+                    other.ref,
+                    now=now,
+                    config=self.config,
+                    key=self.signing_key,
+                    not_after=presented_expires,
+                ),
             )
             for other in found
             # The index is the contact's own: a ticket of anyone else cannot appear, but
@@ -706,5 +727,6 @@ __all__ = [
     "page_link_words",
     "page_token",
     "page_url",
+    "read_page_token",
     "verify_page_token",
 ]
