@@ -247,3 +247,21 @@ def test_the_other_tickets_links_expire_no_later_than_the_link_that_opened_the_p
     with pytest.raises(LinkRefused) as expired:
         verify_page_token(other.token, KEY, now=NOW + CONFIG.portal.link_ttl)
     assert expired.value.reason == "expired"
+
+
+def test_a_replayed_post_never_replaces_the_files_of_the_message_it_made() -> None:
+    # A18-5: the same submission posted again later, with other bytes under the same name.
+    uow = anna()
+    store = FakeMailStore()
+    fields = {"action": "reply", "submission": "r" * 32, "text": "my receipt"}
+    first = multipart_body(fields, (("receipt.txt", "text/plain", b"paid 19.99 EUR"),))
+    replay = multipart_body(fields, (("receipt.txt", "text/plain", b"paid 1999.00 EUR"),))
+    desk(uow, store).act(token(), *first, source_ip="192.0.2.1", now=NOW)
+    [message_id] = [m.id for m in uow.conversation["HD-7K3M9Q"] if m.text == "my receipt"]
+
+    desk(uow, store).act(token(), *replay, source_ip="192.0.2.1", now=NOW + timedelta(hours=2))
+
+    assert [m.text for m in uow.conversation["HD-7K3M9Q"]].count("my receipt") == 1
+    download = desk(uow, store).download(token(), f"{message_id}-1", now=NOW)
+    assert download.data == b"paid 19.99 EUR"
+    assert b"paid 1999.00 EUR" not in store.objects.values()

@@ -390,10 +390,17 @@ class PortalDesk:
             "portal-"
             + hashlib.sha256(f"{ticket.ref}:{posted.submission}".encode()).hexdigest()[:20]
         )
+        if any(m.id == message_key for m in self.repo.messages(ticket.ref)):
+            # A form posted again (a retry, a replay of an old post): taken once, and its
+            # files are never written again over the ones the message already names.
+            return ticket
         stored = []
         for number, (filename, content_type, data) in enumerate(posted.files, start=1):
+            # Keyed by the bytes too: two posts with one submission racing past the check
+            # above write apart (the loser's objects are orphans), never over each other.
+            digest = hashlib.sha256(data).hexdigest()[:16]
             key = self.store.write(
-                f"attachments/{message_key}/{number}-{filename}", data, content_type
+                f"attachments/{message_key}/{number}-{digest}-{filename}", data, content_type
             )
             stored.append(AttachmentMeta(filename, content_type, len(data), key=key))
         message = Message(
