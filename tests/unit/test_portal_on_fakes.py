@@ -265,3 +265,34 @@ def test_a_replayed_post_never_replaces_the_files_of_the_message_it_made() -> No
     download = desk(uow, store).download(token(), f"{message_id}-1", now=NOW)
     assert download.data == b"paid 19.99 EUR"
     assert b"paid 1999.00 EUR" not in store.objects.values()
+
+
+def test_a_post_of_many_parts_is_refused_before_it_is_parsed() -> None:
+    # A18-6: thousands of tiny parts cost seconds of CPU in the MIME parser; the page
+    # counts the parts' delimiters first and refuses a post of more than it can take.
+    fields = {"action": "reply", "submission": "p" * 32, "text": "hi"}
+    fields.update({f"x{n}": "" for n in range(200)})
+    body, content_type = multipart_body(fields, ())
+    uow = anna()
+
+    with pytest.raises(PostRefused) as refused:
+        desk(uow).act(token(), body, content_type, source_ip="192.0.2.1", now=NOW)
+
+    assert refused.value.problem.rule == "files_too_many"
+    assert uow.conversation["HD-7K3M9Q"][-1].text != "hi"
+
+
+def test_refused_posts_count_against_the_clients_hourly_limit() -> None:
+    from helpdesk.errors import RateLimited
+
+    uow = anna()
+    page = desk(uow)
+    for _ in range(CONFIG.portal.actions_per_ip_per_hour):
+        with pytest.raises(PostRefused):
+            page.act(token(), b"action=nonsense", FORM, source_ip="192.0.2.1", now=NOW)
+
+    with pytest.raises(RateLimited):
+        page.act(token(), b"action=solved&submission=" + b"s" * 32, FORM,
+                 source_ip="192.0.2.1", now=NOW)  # fmt: skip
+    assert uow.tickets["HD-7K3M9Q"].status == "pending"
+

@@ -69,6 +69,9 @@ ACTIONS = ("reply", "solved", "complain")
 # The conversation the page shows: the newest messages, oldest first.
 SHOWN_MESSAGES = 50
 SUBMISSION_MAX = 64
+# The parts of the page's form besides its files (action, submission, text, an empty file
+# input, and room for what a browser adds): a post of more parts is refused unparsed.
+FORM_FIELDS_MAX = 8
 FILENAME_MAX = 200
 EMAIL_MAX = 254
 # A file the function can hand out in one response: Lambda answers at most 6 MB, and API
@@ -356,13 +359,15 @@ class PortalDesk:
         action done and the page after it. :class:`LinkRefused` (before anything else),
         :class:`PostRefused` (the page again, naming the field), :class:`RateLimited`."""
         ticket = self._ticket(token, now)
+        # Counted before the body is read: a refused post costs the client its hit too, so
+        # refusals (and their parsing) are no free way round the limit (attack A18-6).
+        self._limit(f"PORTAL-IP#{_client(source_ip)}", self.config.portal.actions_per_ip_per_hour,
+                    "address", now)  # fmt: skip
         try:
             posted = self._parse(body, content_type)
         except FormProblem as problem:
             view = self._view(ticket, token, now=now)
             raise PostRefused(problem, view, action=problem.action, text=problem.text) from None
-        self._limit(f"PORTAL-IP#{_client(source_ip)}", self.config.portal.actions_per_ip_per_hour,
-                    "address", now)  # fmt: skip
         self._limit(
             f"PORTAL#{mailbox_key(ticket.contact_email)}",
             self.config.portal.actions_per_contact_per_hour,
@@ -586,6 +591,14 @@ class PortalDesk:
                 raise FormProblem(MalformedInput("body", "is not UTF-8 text"), "reload") from None
             fields = {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
         elif media_type == "multipart/form-data":
+            # The page's form has a few fields and at most attachments_max_count files;
+            # the MIME parser costs about 0.6 ms a part, so a post of thousands of tiny
+            # parts is refused by counting its delimiters, before it is parsed.
+            most_parts = limits.attachments_max_count + FORM_FIELDS_MAX
+            if _part_count(body, content_type) > most_parts:
+                count = limits.attachments_max_count
+                too_many = TooLarge("files", f"are too many (at most {count})")
+                raise FormProblem(too_many, "files_too_many", count)
             try:
                 fields, files = _multipart(body, content_type)
             except MalformedInput as malformed:
@@ -666,6 +679,20 @@ def _multipart(
             continue
         files.append((_safe_filename(filename), _media_type(part.get_content_type()), data))
     return fields, files
+
+
+def _part_count(body: bytes, content_type: str) -> int:
+    """How many parts a multipart body can hold at most: the number of its delimiter lines
+    ``--boundary`` (RFC 2046 §5.1.1), the close delimiter aside. Counted in the raw bytes,
+    without parsing (a missing boundary is left to the parser to refuse)."""
+    from email.message import Message as MimeHeaders
+
+    headers = MimeHeaders()
+    headers["Content-Type"] = content_type.replace("\r", " ").replace("\n", " ")
+    boundary = headers.get_boundary()
+    if not boundary:
+        return 0
+    return max(0, body.count(b"--" + boundary.encode("ascii", "replace")) - 1)
 
 
 def _safe_filename(name: str) -> str:
