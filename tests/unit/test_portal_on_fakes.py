@@ -296,3 +296,55 @@ def test_refused_posts_count_against_the_clients_hourly_limit() -> None:
                  source_ip="192.0.2.1", now=NOW)  # fmt: skip
     assert uow.tickets["HD-7K3M9Q"].status == "pending"
 
+
+def test_the_page_lists_without_a_link_the_files_the_relay_would_hold_back() -> None:
+    # A18-11: the relay never attaches a file that runs code, nor any file of a message
+    # nobody vouched for (unscanned, unauthenticated); the page must not hand them out.
+    from helpdesk.errors import NotFound
+    from helpdesk.model import AttachmentMeta
+
+    def file(name: str, content_type: str = "application/pdf") -> AttachmentMeta:
+        return AttachmentMeta(name, content_type, 4, key=f"attachments/x/{name}")
+
+    uow = anna()
+    store = FakeMailStore(
+        {
+            f"attachments/x/{n}": b"data"
+            for n in ("form.pdf", "Refund.pdf.exe", "forged.pdf", "own.pdf", "ok.pdf")
+        }
+    )
+    chat = replace(
+        message("c1", "in", "from a chat", author="mallory@evil.example"),
+        attachments=(file("form.pdf"),),
+        flags=("unscanned",),
+        channel="chat",
+    )
+    exe = replace(message("c2", "in", "run me"), attachments=(file("Refund.pdf.exe"),))
+    forged = replace(
+        message("c3", "in", "forged mail"),
+        attachments=(file("forged.pdf"),),
+        flags=("unauthenticated",),
+    )
+    own = replace(
+        message("c4", "in", "my upload"),
+        attachments=(file("own.pdf"),),
+        flags=("unscanned",),
+        channel="portal",
+    )
+    fine = replace(message("c5", "in", "a scanned mail"), attachments=(file("ok.pdf"),))
+    uow.conversation["HD-7K3M9Q"] += [chat, exe, forged, own, fine]  # fmt: skip
+
+    page = desk(uow, store)
+    links = {f.filename: f.number for m in page.view(token(), now=NOW).messages for f in m.files}
+
+    assert links == {"form.pdf": None, "Refund.pdf.exe": None, "forged.pdf": None,
+                     "own.pdf": 1, "ok.pdf": 1}  # fmt: skip
+    held_back = {
+        f.filename for m in page.view(token(), now=NOW).messages for f in m.files if f.held
+    }
+    assert held_back == {"form.pdf", "Refund.pdf.exe", "forged.pdf"}
+    for held in ("c1-1", "c2-1", "c3-1"):
+        with pytest.raises(NotFound):
+            page.download(token(), held, now=NOW)
+    assert page.download(token(), "c4-1", now=NOW).data == b"data"
+

@@ -93,6 +93,7 @@ def ticket_page(
                             "url": f"{token}/files/{quote(message.id, safe='')}-{link.number}"
                             if link.number is not None
                             else None,
+                            "held": link.held,
                         }
                         for link in message.files
                     ],

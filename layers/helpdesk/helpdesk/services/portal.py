@@ -133,11 +133,13 @@ def page_link_words(
 @dataclass(frozen=True)
 class FileLink:
     """A file of a message as the page lists it: ``number`` (from 1) names it in the
-    download path, None when it cannot be downloaded here (dropped, or too large)."""
+    download path, None when it cannot be downloaded here (dropped, or too large; or
+    ``held``: a file the relay would not attach either, kept with the ticket)."""
 
     filename: str
     size: int
     number: int | None
+    held: bool = False
 
 
 @dataclass(frozen=True)
@@ -293,7 +295,7 @@ class PortalDesk:
                     author=author,
                     at=message.at,
                     text=complete.text,
-                    files=tuple(_file_links(message.attachments)),
+                    files=tuple(_file_links(message, ticket)),
                 )
             )
         return messages
@@ -346,7 +348,7 @@ class PortalDesk:
             if not 0 <= index < len(message.attachments):
                 break
             meta = message.attachments[index]
-            if not _downloadable(meta) or meta.key is None:
+            if not _downloadable(meta, message, ticket) or meta.key is None:
                 break
             return DownloadedFile(meta.filename, meta.content_type, self.store.read(meta.key))
         raise NotFound("file")
@@ -709,16 +711,42 @@ def _media_type(value: str) -> str:
     return value if _MEDIA_TYPE.fullmatch(value) else "application/octet-stream"
 
 
-def _downloadable(meta: AttachmentMeta) -> bool:
+def _servable(meta: AttachmentMeta) -> bool:
+    """Whether the function could hand the file out at all: kept, and small enough."""
     return meta.key is not None and meta.dropped is None and meta.size <= DOWNLOAD_MAX_BYTES
 
 
-def _file_links(attachments: tuple[AttachmentMeta, ...]) -> list[FileLink]:
-    return [
-        FileLink(meta.filename, meta.size, number if _downloadable(meta) else None)
-        for number, meta in enumerate(attachments, start=1)
-        if not meta.inline
-    ]
+def _downloadable(meta: AttachmentMeta, message: Message, ticket: Ticket) -> bool:
+    """Whether the page hands the file out: kept, small enough, and one the relay to the
+    agent would attach (helpdesk.notices.conversation): never a type that runs code, never
+    a file of a message nobody vouched for (unscanned, unauthenticated), whoever wrote it.
+    The one exception is the contact's own upload on this page (flagged ``unscanned``):
+    it goes back to the link's holder, who could post it again anyway."""
+    from helpdesk.notices.conversation import UNVOUCHED_FLAGS, runs_code
+
+    if not _servable(meta) or runs_code(meta):
+        return False
+    own_upload = (
+        message.channel == "portal"
+        and message.direction == "in"
+        and message.author.lower() == ticket.contact_email.lower()
+        and set(message.flags) <= {"unscanned"}
+    )
+    return own_upload or not UNVOUCHED_FLAGS & set(message.flags)
+
+
+def _file_links(message: Message, ticket: Ticket) -> list[FileLink]:
+    """The message's files as the page lists them (inline images belong to its HTML);
+    a file the page does not hand out is listed without a link (kept with the ticket)."""
+    links = []
+    for number, meta in enumerate(message.attachments, start=1):
+        if meta.inline:
+            continue
+        if _downloadable(meta, message, ticket):
+            links.append(FileLink(meta.filename, meta.size, number))
+        else:
+            links.append(FileLink(meta.filename, meta.size, None, held=_servable(meta)))
+    return links
 
 
 def _promise(ticket: Ticket) -> tuple[str, datetime] | None:
