@@ -348,3 +348,40 @@ def test_the_page_lists_without_a_link_the_files_the_relay_would_hold_back() -> 
             page.download(token(), held, now=NOW)
     assert page.download(token(), "c4-1", now=NOW).data == b"data"
 
+
+def test_a_message_from_the_customers_side_never_reads_as_the_desks_answer() -> None:
+    # A18-3: whoever wrote in the conversation names themselves; only the desk's replies
+    # (direction "out") are shown as the desk's, under the agent's name.
+    uow = anna()
+    impostor = replace(
+        message("c1", "in", "Confirm your card at https://evil.example/refund",
+                author="mallory@evil.example"),
+        author_name="Example Support Team",
+        channel="chat",
+    )  # fmt: skip
+    uow.conversation["HD-7K3M9Q"].append(impostor)
+
+    shown = {m.id: m for m in desk(uow).view(token(), now=NOW).messages}
+
+    assert (shown["c1"].author, shown["c1"].from_desk) == ("mallory@evil.example", False)
+    assert (shown["m2"].author, shown["m2"].from_desk) == ("Lena", True)
+    assert (shown["m1"].mine, shown["m1"].from_desk) == (True, False)
+
+
+def test_the_page_names_the_desk_only_on_the_desks_answers() -> None:
+    from helpdesk.portal_web import ticket_page
+
+    uow = anna()
+    impostor = replace(
+        message("c1", "in", "Confirm your card", author="mallory@evil.example"),
+        author_name="Example Support Team",
+    )
+    uow.conversation["HD-7K3M9Q"].append(impostor)
+    view = desk(uow).view(token(), now=NOW)
+
+    html = ticket_page(CONFIG, view, language="en")
+
+    assert '<li class="desk">\n<p class="who">Lena (Example Support)' in html
+    assert '<li class="customer">\n<p class="who">mallory@evil.example,' in html
+    assert "Example Support Team" not in html
+

@@ -82,6 +82,7 @@ def ticket_page(
             "messages": [
                 {
                     "mine": message.mine,
+                    "from_desk": message.from_desk,
                     "author": message.author,
                     "at": format_local_short(message.at, view.timezone, language),
                     "text": message.text,

@@ -152,6 +152,8 @@ class ShownMessage:
     at: datetime
     text: str
     files: tuple[FileLink, ...]
+    # The desk's answer (direction "out"), shown as the desk's; nothing that came in is.
+    from_desk: bool = False
 
 
 @dataclass(frozen=True)
@@ -287,7 +289,11 @@ class PortalDesk:
             if message.direction == "out":
                 author = agent_name(message.author, self.config)
             else:
-                author = message.author_name or message.author
+                # Anyone on the customer's side (a person copied in, a chat's other
+                # member) is named by the address the message came from: the name they
+                # gave is theirs to choose ("Example Support Team") and never shown as
+                # the desk's (attack A18-3).
+                author = message.author
             messages.append(
                 ShownMessage(
                     id=message.id,
@@ -296,6 +302,7 @@ class PortalDesk:
                     at=message.at,
                     text=complete.text,
                     files=tuple(_file_links(message, ticket)),
+                    from_desk=message.direction == "out",
                 )
             )
         return messages
