@@ -385,3 +385,18 @@ def test_the_page_names_the_desk_only_on_the_desks_answers() -> None:
     assert '<li class="customer">\n<p class="who">mallory@evil.example,' in html
     assert "Example Support Team" not in html
 
+
+def test_strangers_asking_for_a_customers_links_cannot_lock_her_out() -> None:
+    # A18-12: the per-address hourly count was spent by anyone, from any client, with
+    # case and plus variants of the address; the customer's own request was then a 429.
+    from urllib.parse import urlencode
+
+    uow = anna()
+    page = desk(uow)
+    for variant in ("ANNA+x@example.com", "anna+y@example.com", "Anna@Example.com"):
+        page.resend(urlencode({"email": variant}), FORM, source_ip="198.51.100.7",
+                    base_url="https://support.example", now=NOW)  # fmt: skip
+
+    # Her own request, from her own client, is taken (no 429).
+    page.resend("email=anna@example.com", FORM, source_ip="192.0.2.44",
+                base_url="https://support.example", now=NOW + timedelta(minutes=5))  # fmt: skip

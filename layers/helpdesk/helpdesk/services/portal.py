@@ -509,14 +509,30 @@ class PortalDesk:
             raise InvalidInput("email", "is not an email address")
         self._limit(f"PORTAL-RESEND-IP#{_client(source_ip)}",
                     self.config.portal.resend_per_ip_per_hour, "address", now)  # fmt: skip
+        # Per address AND client: a stranger asking for someone's links (in any case or
+        # with a +detail, one mailbox: mail.mailbox) no longer spends the count of the
+        # customer's own requests from her own client (attack A18-12).
         self._limit(
-            f"PORTAL-RESEND#{mailbox_key(email)}",
+            f"PORTAL-RESEND#{mailbox_key(email)}#{_client(source_ip)}",
             self.config.portal.resend_per_address_per_hour,
             "email address",
             now,
         )
         tickets = self.repo.contact_tickets(email, limit=max(1, self.config.portal.other_tickets))
         if not tickets:
+            return
+        try:
+            # The mails an address gets an hour stay bounded whoever asks, from however
+            # many clients; past the count nothing is sent and the page is the same (a 429
+            # here would tell that the address is known).
+            self._limit(
+                f"PORTAL-RESEND-MAIL#{mailbox_key(email)}",
+                self.config.portal.resend_per_address_per_hour,
+                "email address",
+                now,
+            )
+        except RateLimited:
+            logger.warning("fresh page links not mailed: the address's hourly count is spent")
             return
         try:
             self._mail_links(email.lower(), tickets, base_url, now)
