@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -110,14 +111,27 @@ def ask_page() -> Response[str]:
 
 
 def _base_url() -> str:
-    """Where this request came in: the links of a re-sent mail point there. API Gateway
-    sets the domain it was called on (its own or a custom domain) and x-forwarded-proto;
-    a named stage is the first part of the path ("Working with stages for HTTP APIs")."""
+    """Where the links of a re-sent mail point: the deployment's ``PUBLIC_URL`` when the
+    template gives one (the PublicUrl parameter), else where this request came in: API
+    Gateway's ``requestContext.domainName`` (its own or a custom domain) and the stage, a
+    named stage being the first part of the path ("Working with stages for HTTP APIs").
+    Always https: the scheme is never taken from the client's X-Forwarded-Proto (a
+    mailed link downgraded to http would carry the token in clear); only a loopback host
+    (``helpdesk local``, plain http) keeps it."""
+    configured = os.environ.get("PUBLIC_URL", "").strip()
+    if configured:
+        return configured.rstrip("/")
     context = app.current_event.request_context
-    scheme = app.current_event.headers.get("x-forwarded-proto", "https")
-    scheme = scheme if scheme in ("http", "https") else "https"
+    host = context.domain_name
+    scheme = "https"
+    if host.rpartition(":")[0] in _LOOPBACK or host in _LOOPBACK:
+        claimed = app.current_event.headers.get("x-forwarded-proto", "https")
+        scheme = claimed if claimed in ("http", "https") else "https"
     stage = "" if context.stage in ("", "$default") else f"/{context.stage}"
-    return f"{scheme}://{context.domain_name}{stage}"
+    return f"{scheme}://{host}{stage}"
+
+
+_LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
 
 
 @app.post("/ticket")

@@ -145,3 +145,22 @@ def test_an_empty_reply_and_too_many_files_are_refused_naming_the_field(others: 
     assert (page.status, "too many files (at most 5)." in text_of(page)) == (413, True)
     odd = stack.http("POST", path, body="{}", headers={"content-type": "application/json"})
     assert odd.status == 415
+
+
+def test_links_in_a_resent_mail_are_https_whatever_the_request_claims(others: Any) -> None:
+    # I-2 (link poisoning): the scheme came from the client's X-Forwarded-Proto.
+    stack, _ = others
+    bob = state(stack)["tickets"][1]["contact"]["email"]
+    before = len(state(stack)["outbox"])
+    answer = stack.http(
+        "POST",
+        "/ticket",
+        body=urlencode({"email": bob}),
+        headers={**FORM, "x-forwarded-proto": "http"},
+        source_ip="198.51.100.40",
+        host="support.example",
+    )
+    assert answer.status == 200
+    [mail] = [m for m in state(stack)["outbox"][before:] if m["kind"] == "links"]
+    links = re.findall(r"\bhttps?://\S+/ticket/\S+", mail["text"])
+    assert links and all(link.startswith("https://") for link in links)

@@ -231,3 +231,172 @@ def test_a_downloaded_files_name_cannot_inject_a_header() -> None:
     assert "\r" not in disposition and "\n" not in disposition
     assert disposition.startswith('attachment; filename="a___Set-Cookie: x=1.pdf"; filename*=')
     assert response.body == b"%PDF"
+
+
+def test_the_other_tickets_links_expire_no_later_than_the_link_that_opened_the_page() -> None:
+    # A18-1: a page view must not mint links that outlive the one presented, or two
+    # tickets' pages would renew each other's links for ever.
+    uow = anna()
+    uow.add(ticket(ref="HD-22222A", created_at=NOW - timedelta(days=3)))
+    presented = token()  # expires at NOW + link_ttl
+    later = NOW + CONFIG.portal.link_ttl - timedelta(days=1)
+
+    [other] = desk(uow).view(presented, now=later).others
+
+    assert verify_page_token(other.token, KEY, now=later) == "HD-22222A"
+    with pytest.raises(LinkRefused) as expired:
+        verify_page_token(other.token, KEY, now=NOW + CONFIG.portal.link_ttl)
+    assert expired.value.reason == "expired"
+
+
+def test_a_replayed_post_never_replaces_the_files_of_the_message_it_made() -> None:
+    # A18-5: the same submission posted again later, with other bytes under the same name.
+    uow = anna()
+    store = FakeMailStore()
+    fields = {"action": "reply", "submission": "r" * 32, "text": "my receipt"}
+    first = multipart_body(fields, (("receipt.txt", "text/plain", b"paid 19.99 EUR"),))
+    replay = multipart_body(fields, (("receipt.txt", "text/plain", b"paid 1999.00 EUR"),))
+    desk(uow, store).act(token(), *first, source_ip="192.0.2.1", now=NOW)
+    [message_id] = [m.id for m in uow.conversation["HD-7K3M9Q"] if m.text == "my receipt"]
+
+    desk(uow, store).act(token(), *replay, source_ip="192.0.2.1", now=NOW + timedelta(hours=2))
+
+    assert [m.text for m in uow.conversation["HD-7K3M9Q"]].count("my receipt") == 1
+    download = desk(uow, store).download(token(), f"{message_id}-1", now=NOW)
+    assert download.data == b"paid 19.99 EUR"
+    assert b"paid 1999.00 EUR" not in store.objects.values()
+
+
+def test_a_post_of_many_parts_is_refused_before_it_is_parsed() -> None:
+    # A18-6: thousands of tiny parts cost seconds of CPU in the MIME parser; the page
+    # counts the parts' delimiters first and refuses a post of more than it can take.
+    fields = {"action": "reply", "submission": "p" * 32, "text": "hi"}
+    fields.update({f"x{n}": "" for n in range(200)})
+    body, content_type = multipart_body(fields, ())
+    uow = anna()
+
+    with pytest.raises(PostRefused) as refused:
+        desk(uow).act(token(), body, content_type, source_ip="192.0.2.1", now=NOW)
+
+    assert refused.value.problem.rule == "files_too_many"
+    assert uow.conversation["HD-7K3M9Q"][-1].text != "hi"
+
+
+def test_refused_posts_count_against_the_clients_hourly_limit() -> None:
+    from helpdesk.errors import RateLimited
+
+    uow = anna()
+    page = desk(uow)
+    for _ in range(CONFIG.portal.actions_per_ip_per_hour):
+        with pytest.raises(PostRefused):
+            page.act(token(), b"action=nonsense", FORM, source_ip="192.0.2.1", now=NOW)
+
+    with pytest.raises(RateLimited):
+        page.act(token(), b"action=solved&submission=" + b"s" * 32, FORM,
+                 source_ip="192.0.2.1", now=NOW)  # fmt: skip
+    assert uow.tickets["HD-7K3M9Q"].status == "pending"
+
+
+def test_the_page_lists_without_a_link_the_files_the_relay_would_hold_back() -> None:
+    # A18-11: the relay never attaches a file that runs code, nor any file of a message
+    # nobody vouched for (unscanned, unauthenticated); the page must not hand them out.
+    from helpdesk.errors import NotFound
+    from helpdesk.model import AttachmentMeta
+
+    def file(name: str, content_type: str = "application/pdf") -> AttachmentMeta:
+        return AttachmentMeta(name, content_type, 4, key=f"attachments/x/{name}")
+
+    uow = anna()
+    store = FakeMailStore(
+        {
+            f"attachments/x/{n}": b"data"
+            for n in ("form.pdf", "Refund.pdf.exe", "forged.pdf", "own.pdf", "ok.pdf")
+        }
+    )
+    chat = replace(
+        message("c1", "in", "from a chat", author="mallory@evil.example"),
+        attachments=(file("form.pdf"),),
+        flags=("unscanned",),
+        channel="chat",
+    )
+    exe = replace(message("c2", "in", "run me"), attachments=(file("Refund.pdf.exe"),))
+    forged = replace(
+        message("c3", "in", "forged mail"),
+        attachments=(file("forged.pdf"),),
+        flags=("unauthenticated",),
+    )
+    own = replace(
+        message("c4", "in", "my upload"),
+        attachments=(file("own.pdf"),),
+        flags=("unscanned",),
+        channel="portal",
+    )
+    fine = replace(message("c5", "in", "a scanned mail"), attachments=(file("ok.pdf"),))
+    uow.conversation["HD-7K3M9Q"] += [chat, exe, forged, own, fine]  # fmt: skip
+
+    page = desk(uow, store)
+    links = {f.filename: f.number for m in page.view(token(), now=NOW).messages for f in m.files}
+
+    assert links == {"form.pdf": None, "Refund.pdf.exe": None, "forged.pdf": None,
+                     "own.pdf": 1, "ok.pdf": 1}  # fmt: skip
+    held_back = {
+        f.filename for m in page.view(token(), now=NOW).messages for f in m.files if f.held
+    }
+    assert held_back == {"form.pdf", "Refund.pdf.exe", "forged.pdf"}
+    for held in ("c1-1", "c2-1", "c3-1"):
+        with pytest.raises(NotFound):
+            page.download(token(), held, now=NOW)
+    assert page.download(token(), "c4-1", now=NOW).data == b"data"
+
+
+def test_a_message_from_the_customers_side_never_reads_as_the_desks_answer() -> None:
+    # A18-3: whoever wrote in the conversation names themselves; only the desk's replies
+    # (direction "out") are shown as the desk's, under the agent's name.
+    uow = anna()
+    impostor = replace(
+        message("c1", "in", "Confirm your card at https://evil.example/refund",
+                author="mallory@evil.example"),
+        author_name="Example Support Team",
+        channel="chat",
+    )  # fmt: skip
+    uow.conversation["HD-7K3M9Q"].append(impostor)
+
+    shown = {m.id: m for m in desk(uow).view(token(), now=NOW).messages}
+
+    assert (shown["c1"].author, shown["c1"].from_desk) == ("mallory@evil.example", False)
+    assert (shown["m2"].author, shown["m2"].from_desk) == ("Lena", True)
+    assert (shown["m1"].mine, shown["m1"].from_desk) == (True, False)
+
+
+def test_the_page_names_the_desk_only_on_the_desks_answers() -> None:
+    from helpdesk.portal_web import ticket_page
+
+    uow = anna()
+    impostor = replace(
+        message("c1", "in", "Confirm your card", author="mallory@evil.example"),
+        author_name="Example Support Team",
+    )
+    uow.conversation["HD-7K3M9Q"].append(impostor)
+    view = desk(uow).view(token(), now=NOW)
+
+    html = ticket_page(CONFIG, view, language="en")
+
+    assert '<li class="desk">\n<p class="who">Lena (Example Support)' in html
+    assert '<li class="customer">\n<p class="who">mallory@evil.example,' in html
+    assert "Example Support Team" not in html
+
+
+def test_strangers_asking_for_a_customers_links_cannot_lock_her_out() -> None:
+    # A18-12: the per-address hourly count was spent by anyone, from any client, with
+    # case and plus variants of the address; the customer's own request was then a 429.
+    from urllib.parse import urlencode
+
+    uow = anna()
+    page = desk(uow)
+    for variant in ("ANNA+x@example.com", "anna+y@example.com", "Anna@Example.com"):
+        page.resend(urlencode({"email": variant}), FORM, source_ip="198.51.100.7",
+                    base_url="https://support.example", now=NOW)  # fmt: skip
+
+    # Her own request, from her own client, is taken (no 429).
+    page.resend("email=anna@example.com", FORM, source_ip="192.0.2.44",
+                base_url="https://support.example", now=NOW + timedelta(minutes=5))  # fmt: skip

@@ -26,7 +26,7 @@ from helpdesk.signing import keyed_digest
 if TYPE_CHECKING:
     from helpdesk.model import Ticket
 
-__all__ = ["LinkRefused", "make_link_token", "verify_link_token"]
+__all__ = ["LinkRefused", "make_link_token", "read_link_token", "verify_link_token"]
 
 
 class LinkRefused(Forbidden):
@@ -63,6 +63,15 @@ def make_link_token(purpose: str, subject: str, expires: datetime, key: bytes) -
 def verify_link_token(purpose: str, token: str, key: bytes, *, now: datetime) -> str:
     """The subject of a genuine, unexpired token for ``purpose``; :class:`LinkRefused`
     otherwise (``expired`` carries the subject's ticket reference, its first 9 characters).
+    """
+    return read_link_token(purpose, token, key, now=now)[0]
+
+
+def read_link_token(purpose: str, token: str, key: bytes, *, now: datetime) -> tuple[str, datetime]:
+    """The subject of a genuine, unexpired token for ``purpose`` and when the token
+    expires; :class:`LinkRefused` otherwise (as :func:`verify_link_token`). A page that
+    hands out further links gives them no later expiry than this one: a link must never
+    buy a longer-lived one (links would then renew each other for ever).
 
     The signature is compared in constant time (``hmac.compare_digest``) so that timing
     does not reveal how much of a guessed signature was right.
@@ -83,6 +92,7 @@ def verify_link_token(purpose: str, token: str, key: bytes, *, now: datetime) ->
     subject, _, expiry = payload.decode("ascii", "replace").rpartition(".")
     if not subject or not expiry.isdigit():
         raise LinkRefused("malformed")
-    if now >= datetime.fromtimestamp(int(expiry), UTC):
+    expires = datetime.fromtimestamp(int(expiry), UTC)
+    if now >= expires:
         raise LinkRefused("expired", subject[:9])
-    return subject
+    return subject, expires

@@ -82,6 +82,7 @@ def ticket_page(
             "messages": [
                 {
                     "mine": message.mine,
+                    "from_desk": message.from_desk,
                     "author": message.author,
                     "at": format_local_short(message.at, view.timezone, language),
                     "text": message.text,
@@ -93,6 +94,7 @@ def ticket_page(
                             "url": f"{token}/files/{quote(message.id, safe='')}-{link.number}"
                             if link.number is not None
                             else None,
+                            "held": link.held,
                         }
                         for link in message.files
                     ],

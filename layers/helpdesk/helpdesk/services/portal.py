@@ -47,7 +47,7 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.events import StatusChanged
-from helpdesk.links import LinkRefused, make_link_token, verify_link_token
+from helpdesk.links import LinkRefused, make_link_token, read_link_token
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import ACTIVE_STATUSES, AttachmentMeta, Message, is_reference
@@ -69,6 +69,9 @@ ACTIONS = ("reply", "solved", "complain")
 # The conversation the page shows: the newest messages, oldest first.
 SHOWN_MESSAGES = 50
 SUBMISSION_MAX = 64
+# The parts of the page's form besides its files (action, submission, text, an empty file
+# input, and room for what a browser adds): a post of more parts is refused unparsed.
+FORM_FIELDS_MAX = 8
 FILENAME_MAX = 200
 EMAIL_MAX = 254
 # A file the function can hand out in one response: Lambda answers at most 6 MB, and API
@@ -82,9 +85,13 @@ _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\"<>|:*?]")
 
 
 # ---------------------------------------------------------------------- links
-def page_token(ref: str, *, now: datetime, config: Config, key: bytes) -> str:
-    """A page token for ``ref`` that verifies for ``portal.link_ttl`` from ``now``."""
-    return make_link_token(PAGE_LINK, ref, now + config.portal.link_ttl, key)
+def page_token(
+    ref: str, *, now: datetime, config: Config, key: bytes, not_after: datetime | None = None
+) -> str:
+    """A page token for ``ref`` that verifies for ``portal.link_ttl`` from ``now``, and
+    not past ``not_after`` (the expiry of the link a page was opened with)."""
+    expires = now + config.portal.link_ttl
+    return make_link_token(PAGE_LINK, ref, min(expires, not_after or expires), key)
 
 
 def page_url(public_url: str, token: str) -> str:
@@ -94,10 +101,16 @@ def page_url(public_url: str, token: str) -> str:
 def verify_page_token(token: str, key: bytes, *, now: datetime) -> str:
     """The ticket reference of a genuine, unexpired page token; :class:`LinkRefused`
     otherwise."""
-    ref = verify_link_token(PAGE_LINK, token, key, now=now)
+    return read_page_token(token, key, now=now)[0]
+
+
+def read_page_token(token: str, key: bytes, *, now: datetime) -> tuple[str, datetime]:
+    """The ticket reference of a genuine, unexpired page token and when it expires;
+    :class:`LinkRefused` otherwise."""
+    ref, expires = read_link_token(PAGE_LINK, token, key, now=now)
     if not is_reference(ref):
         raise LinkRefused("malformed")
-    return ref
+    return ref, expires
 
 
 def page_link_words(
@@ -120,11 +133,13 @@ def page_link_words(
 @dataclass(frozen=True)
 class FileLink:
     """A file of a message as the page lists it: ``number`` (from 1) names it in the
-    download path, None when it cannot be downloaded here (dropped, or too large)."""
+    download path, None when it cannot be downloaded here (dropped, or too large; or
+    ``held``: a file the relay would not attach either, kept with the ticket)."""
 
     filename: str
     size: int
     number: int | None
+    held: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +152,8 @@ class ShownMessage:
     at: datetime
     text: str
     files: tuple[FileLink, ...]
+    # The desk's answer (direction "out"), shown as the desk's; nothing that came in is.
+    from_desk: bool = False
 
 
 @dataclass(frozen=True)
@@ -250,7 +267,7 @@ class PortalDesk:
             ticket=ticket,
             token=token,
             messages=self._conversation(ticket),
-            others=self._others(ticket, now),
+            others=self._others(ticket, token, now),
             timezone=zone,
             promise=_promise(ticket),
             submission=hashlib.sha256(
@@ -272,7 +289,11 @@ class PortalDesk:
             if message.direction == "out":
                 author = agent_name(message.author, self.config)
             else:
-                author = message.author_name or message.author
+                # Anyone on the customer's side (a person copied in, a chat's other
+                # member) is named by the address the message came from: the name they
+                # gave is theirs to choose ("Example Support Team") and never shown as
+                # the desk's (attack A18-3).
+                author = message.author
             messages.append(
                 ShownMessage(
                     id=message.id,
@@ -280,18 +301,24 @@ class PortalDesk:
                     author=author,
                     at=message.at,
                     text=complete.text,
-                    files=tuple(_file_links(message.attachments)),
+                    files=tuple(_file_links(message, ticket)),
+                    from_desk=message.direction == "out",
                 )
             )
         return messages
 
-    def _others(self, ticket: Ticket, now: datetime) -> list[OtherTicket]:
+    def _others(self, ticket: Ticket, token: str, now: datetime) -> list[OtherTicket]:
         """The contact's other tickets (GSI1, newest first), each with its own link. Not
         on a ticket with participants: its mail went to people the contact copied in,
-        who must not see the contact's other requests."""
+        who must not see the contact's other requests. Their links expire when the link
+        of this page does, if sooner than ``portal.link_ttl``: else each view would mint
+        fresh links, and two tickets' pages would renew each other's for ever (a leaked
+        link would never expire)."""
         wanted = self.config.portal.other_tickets
         if not wanted or ticket.participants:
             return []
+        # The token was verified when the page was opened; read again for its expiry.
+        _, presented_expires = read_page_token(token, self.signing_key, now=now)
         found = self.repo.contact_tickets(ticket.contact_email, limit=wanted + 1)
         return [
             OtherTicket(
@@ -299,7 +326,13 @@ class PortalDesk:
                 subject=other.subject,
                 status=other.status,
                 created_at=other.created_at,
-                token=page_token(other.ref, now=now, config=self.config, key=self.signing_key),
+                token=page_token(
+                    other.ref,
+                    now=now,
+                    config=self.config,
+                    key=self.signing_key,
+                    not_after=presented_expires,
+                ),
             )
             for other in found
             # The index is the contact's own: a ticket of anyone else cannot appear, but
@@ -322,7 +355,7 @@ class PortalDesk:
             if not 0 <= index < len(message.attachments):
                 break
             meta = message.attachments[index]
-            if not _downloadable(meta) or meta.key is None:
+            if not _downloadable(meta, message, ticket) or meta.key is None:
                 break
             return DownloadedFile(meta.filename, meta.content_type, self.store.read(meta.key))
         raise NotFound("file")
@@ -335,13 +368,15 @@ class PortalDesk:
         action done and the page after it. :class:`LinkRefused` (before anything else),
         :class:`PostRefused` (the page again, naming the field), :class:`RateLimited`."""
         ticket = self._ticket(token, now)
+        # Counted before the body is read: a refused post costs the client its hit too, so
+        # refusals (and their parsing) are no free way round the limit (attack A18-6).
+        self._limit(f"PORTAL-IP#{_client(source_ip)}", self.config.portal.actions_per_ip_per_hour,
+                    "address", now)  # fmt: skip
         try:
             posted = self._parse(body, content_type)
         except FormProblem as problem:
             view = self._view(ticket, token, now=now)
             raise PostRefused(problem, view, action=problem.action, text=problem.text) from None
-        self._limit(f"PORTAL-IP#{_client(source_ip)}", self.config.portal.actions_per_ip_per_hour,
-                    "address", now)  # fmt: skip
         self._limit(
             f"PORTAL#{mailbox_key(ticket.contact_email)}",
             self.config.portal.actions_per_contact_per_hour,
@@ -369,10 +404,17 @@ class PortalDesk:
             "portal-"
             + hashlib.sha256(f"{ticket.ref}:{posted.submission}".encode()).hexdigest()[:20]
         )
+        if any(m.id == message_key for m in self.repo.messages(ticket.ref)):
+            # A form posted again (a retry, a replay of an old post): taken once, and its
+            # files are never written again over the ones the message already names.
+            return ticket
         stored = []
         for number, (filename, content_type, data) in enumerate(posted.files, start=1):
+            # Keyed by the bytes too: two posts with one submission racing past the check
+            # above write apart (the loser's objects are orphans), never over each other.
+            digest = hashlib.sha256(data).hexdigest()[:16]
             key = self.store.write(
-                f"attachments/{message_key}/{number}-{filename}", data, content_type
+                f"attachments/{message_key}/{number}-{digest}-{filename}", data, content_type
             )
             stored.append(AttachmentMeta(filename, content_type, len(data), key=key))
         message = Message(
@@ -467,14 +509,30 @@ class PortalDesk:
             raise InvalidInput("email", "is not an email address")
         self._limit(f"PORTAL-RESEND-IP#{_client(source_ip)}",
                     self.config.portal.resend_per_ip_per_hour, "address", now)  # fmt: skip
+        # Per address AND client: a stranger asking for someone's links (in any case or
+        # with a +detail, one mailbox: mail.mailbox) no longer spends the count of the
+        # customer's own requests from her own client (attack A18-12).
         self._limit(
-            f"PORTAL-RESEND#{mailbox_key(email)}",
+            f"PORTAL-RESEND#{mailbox_key(email)}#{_client(source_ip)}",
             self.config.portal.resend_per_address_per_hour,
             "email address",
             now,
         )
         tickets = self.repo.contact_tickets(email, limit=max(1, self.config.portal.other_tickets))
         if not tickets:
+            return
+        try:
+            # The mails an address gets an hour stay bounded whoever asks, from however
+            # many clients; past the count nothing is sent and the page is the same (a 429
+            # here would tell that the address is known).
+            self._limit(
+                f"PORTAL-RESEND-MAIL#{mailbox_key(email)}",
+                self.config.portal.resend_per_address_per_hour,
+                "email address",
+                now,
+            )
+        except RateLimited:
+            logger.warning("fresh page links not mailed: the address's hourly count is spent")
             return
         try:
             self._mail_links(email.lower(), tickets, base_url, now)
@@ -558,6 +616,14 @@ class PortalDesk:
                 raise FormProblem(MalformedInput("body", "is not UTF-8 text"), "reload") from None
             fields = {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
         elif media_type == "multipart/form-data":
+            # The page's form has a few fields and at most attachments_max_count files;
+            # the MIME parser costs about 0.6 ms a part, so a post of thousands of tiny
+            # parts is refused by counting its delimiters, before it is parsed.
+            most_parts = limits.attachments_max_count + FORM_FIELDS_MAX
+            if _part_count(body, content_type) > most_parts:
+                count = limits.attachments_max_count
+                too_many = TooLarge("files", f"are too many (at most {count})")
+                raise FormProblem(too_many, "files_too_many", count)
             try:
                 fields, files = _multipart(body, content_type)
             except MalformedInput as malformed:
@@ -640,6 +706,20 @@ def _multipart(
     return fields, files
 
 
+def _part_count(body: bytes, content_type: str) -> int:
+    """How many parts a multipart body can hold at most: the number of its delimiter lines
+    ``--boundary`` (RFC 2046 §5.1.1), the close delimiter aside. Counted in the raw bytes,
+    without parsing (a missing boundary is left to the parser to refuse)."""
+    from email.message import Message as MimeHeaders
+
+    headers = MimeHeaders()
+    headers["Content-Type"] = content_type.replace("\r", " ").replace("\n", " ")
+    boundary = headers.get_boundary()
+    if not boundary:
+        return 0
+    return max(0, body.count(b"--" + boundary.encode("ascii", "replace")) - 1)
+
+
 def _safe_filename(name: str) -> str:
     """A file's name as stored and shown: its last path part (browsers send just the name,
     but nothing stops a client), without control or path characters, bounded."""
@@ -654,16 +734,42 @@ def _media_type(value: str) -> str:
     return value if _MEDIA_TYPE.fullmatch(value) else "application/octet-stream"
 
 
-def _downloadable(meta: AttachmentMeta) -> bool:
+def _servable(meta: AttachmentMeta) -> bool:
+    """Whether the function could hand the file out at all: kept, and small enough."""
     return meta.key is not None and meta.dropped is None and meta.size <= DOWNLOAD_MAX_BYTES
 
 
-def _file_links(attachments: tuple[AttachmentMeta, ...]) -> list[FileLink]:
-    return [
-        FileLink(meta.filename, meta.size, number if _downloadable(meta) else None)
-        for number, meta in enumerate(attachments, start=1)
-        if not meta.inline
-    ]
+def _downloadable(meta: AttachmentMeta, message: Message, ticket: Ticket) -> bool:
+    """Whether the page hands the file out: kept, small enough, and one the relay to the
+    agent would attach (helpdesk.notices.conversation): never a type that runs code, never
+    a file of a message nobody vouched for (unscanned, unauthenticated), whoever wrote it.
+    The one exception is the contact's own upload on this page (flagged ``unscanned``):
+    it goes back to the link's holder, who could post it again anyway."""
+    from helpdesk.notices.conversation import UNVOUCHED_FLAGS, runs_code
+
+    if not _servable(meta) or runs_code(meta):
+        return False
+    own_upload = (
+        message.channel == "portal"
+        and message.direction == "in"
+        and message.author.lower() == ticket.contact_email.lower()
+        and set(message.flags) <= {"unscanned"}
+    )
+    return own_upload or not UNVOUCHED_FLAGS & set(message.flags)
+
+
+def _file_links(message: Message, ticket: Ticket) -> list[FileLink]:
+    """The message's files as the page lists them (inline images belong to its HTML);
+    a file the page does not hand out is listed without a link (kept with the ticket)."""
+    links = []
+    for number, meta in enumerate(message.attachments, start=1):
+        if meta.inline:
+            continue
+        if _downloadable(meta, message, ticket):
+            links.append(FileLink(meta.filename, meta.size, number))
+        else:
+            links.append(FileLink(meta.filename, meta.size, None, held=_servable(meta)))
+    return links
 
 
 def _promise(ticket: Ticket) -> tuple[str, datetime] | None:
@@ -706,5 +812,6 @@ __all__ = [
     "page_link_words",
     "page_token",
     "page_url",
+    "read_page_token",
     "verify_page_token",
 ]
