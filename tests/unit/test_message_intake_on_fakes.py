@@ -33,7 +33,6 @@ from helpdesk.services.message_intake import (
     sign,
     signed_headers,
 )
-from helpdesk.unit_of_work import Claim
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
@@ -350,7 +349,10 @@ def test_control_characters_are_stripped_and_numeric_ids_taken() -> None:
     [message] = desk.uow.messages(answer["ref"])
     assert message.text == "Hello there\nsecond line"
     assert message.author_name == "Ann Bcc: x@evil.example"
-    assert desk.uow.claimed([Claim("channel_message", "chat#42")]) == answer["ref"]
+    # The numbers are the ids "42" in conversation "7": the same message as text ids.
+    commits = desk.uow.commits
+    again = desk.post({**ANN, "id": "42", "conversation": "7"}, at=NOW + timedelta(seconds=5))
+    assert again["ref"] == answer["ref"] and desk.uow.commits == commits
 
 
 def test_the_body_must_be_json_of_bounded_size() -> None:
@@ -475,3 +477,34 @@ def test_a_rule_and_a_policy_may_name_a_configured_channel() -> None:
 
     assert config.routing[0].when.channel == ("chat",)
     assert config.sla_policies[0].when.channel == "chat"
+
+
+# ---------------------------------------------------------------- attack 18 (wave 2)
+MALLORY = {
+    "id": "m-1",
+    "conversation": "c-mallory",
+    "from": {"email": "mallory@example.net", "name": "Mallory"},
+    "text": "My parcel never arrived.",
+}
+
+
+def test_the_same_message_id_in_another_conversation_is_another_customers_message() -> None:
+    # Telegram numbers messages per chat, Twilio per conversation: m-1 in c-mallory is not
+    # m-1 in c-1 (attack 18, A18-2).
+    desk = Desk()
+    photo = base64.b64encode(b"ann's receipt").decode()
+    other = base64.b64encode(b"mallory's photo").decode()
+    ann = desk.post({**ANN, "attachments": [{"filename": "a.png", "content": photo}]})
+
+    mallory = desk.post({**MALLORY, "attachments": [{"filename": "a.png", "content": other}]})
+
+    assert mallory["ref"] != ann["ref"]
+    assert ann["ref"] not in mallory["promise"]
+    assert [m.text for m in desk.uow.messages(mallory["ref"])] == [MALLORY["text"]]
+    [ann_file] = desk.uow.messages(ann["ref"])[0].attachments
+    [mallory_file] = desk.uow.messages(mallory["ref"])[0].attachments
+    assert ann_file.key != mallory_file.key
+    assert ann_file.key is not None and desk.store.objects[ann_file.key] == b"ann's receipt"
+    # Each repeat still answers with its own conversation's ticket.
+    assert desk.post(ANN, at=NOW + timedelta(seconds=30))["ref"] == ann["ref"]
+    assert desk.post(MALLORY, at=NOW + timedelta(seconds=30))["ref"] == mallory["ref"]

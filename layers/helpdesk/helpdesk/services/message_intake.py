@@ -9,7 +9,7 @@ body under the channel's secret (an SSM SecureString), as Slack signs the reques
 secret is rolled, a tolerance of 300 seconds, constant-time comparison). Nothing of an
 unproven request is parsed or stored.
 
-A proven message is taken in once per channel message id (a claim, as the form's
+A proven message is taken in once per channel, conversation and message id (a claim, as the form's
 submission id), joins its conversation's ticket (a conversation pointer, moved on to a new
 ticket once the old one is closed, as a mail to a closed ticket opens a new one), or opens a
 ticket through the same path as mail and form (:func:`helpdesk.services.tickets.open_ticket`:
@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import mimetypes
 import re
 import time
@@ -262,7 +263,14 @@ class ChannelMessage:
 
     @property
     def claim(self) -> Claim:
-        return Claim("channel_message", f"{self.channel}#{self.id}")
+        """The message taken in once: its id within its conversation. Messengers number
+        messages per chat (Telegram's ``message_id`` is unique only within a chat, a Twilio
+        conversation's message ``index`` starts at 0 in each), so an id alone would make the
+        first message of a second chat a repeat of the first chat's (attack 18, A18-2).
+        The pair is hashed as JSON so that no ``#`` in an id can make two pairs one key."""
+        pair = json.dumps([self.conversation, self.id], ensure_ascii=False)
+        digest = hashlib.sha256(pair.encode("utf-8")).hexdigest()[:40]
+        return Claim("channel_message", f"{self.channel}#{digest}")
 
     @property
     def conversation_key(self) -> str:
