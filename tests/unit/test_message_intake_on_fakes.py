@@ -508,3 +508,31 @@ def test_the_same_message_id_in_another_conversation_is_another_customers_messag
     # Each repeat still answers with its own conversation's ticket.
     assert desk.post(ANN, at=NOW + timedelta(seconds=30))["ref"] == ann["ref"]
     assert desk.post(MALLORY, at=NOW + timedelta(seconds=30))["ref"] == mallory["ref"]
+
+
+def test_someone_else_posting_in_a_conversation_gets_a_linked_ticket_of_their_own() -> None:
+    # The conversation belongs to its contact: knowing (or guessing) its id must not put
+    # anyone into her ticket, as a mail naming a ticket does not (attack 18, A18-3).
+    desk = Desk()
+    ann = desk.post(ANN)["ref"]
+    intruder = {**MALLORY, "id": "x-1", "conversation": ANN["conversation"]}
+    intruder["from"] = {"email": "mallory@example.net", "name": "Example Support Team"}
+
+    first = desk.post({**intruder, "text": "Confirm your card at https://evil.example/refund"})
+    then = desk.post({**intruder, "id": "x-2", "text": "Quickly, please."})
+    again = desk.post({**ANN, "id": "m-2", "text": "It is invoice 1042."})
+
+    assert [m.text for m in desk.uow.messages(ann)] == [ANN["text"], "It is invoice 1042."]
+    assert again["ref"] == ann
+    assert first["ref"] == then["ref"] != ann
+    own = desk.uow.tickets[first["ref"]]
+    assert (own.contact_email, own.linked_to, own.flags) == (
+        "mallory@example.net",
+        ann,
+        ["outsider"],
+    )
+    assert [m.text for m in desk.uow.messages(own.ref)] == [
+        "Confirm your card at https://evil.example/refund",
+        "Quickly, please.",
+    ]
+    assert ann not in first["promise"]

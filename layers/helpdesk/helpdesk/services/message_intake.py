@@ -475,9 +475,21 @@ class MessageDesk:
     def _deliver(
         self, message: ChannelMessage, attachments: tuple[AttachmentMeta, ...], now: datetime
     ) -> Ticket:
-        pointer = Claim("conversation", message.conversation_key)
-        current = self.uow.claimed([pointer])
+        pointer = message.conversation_key
+        current = self.uow.claimed([Claim("conversation", pointer)])
         ticket = self.uow.find(current) if current is not None else None
+        joined: Ticket | None = None
+        if ticket is not None and not ticket.involves(message.contact):
+            # The conversation belongs to its ticket's contact. Another sender in it (a
+            # group chat, a guessed or replayed conversation id) is an outsider, as a mail
+            # naming a ticket its sender takes no part in (email_intake._thread): their
+            # messages go on in a ticket of their own, linked, never into hers.
+            joined = ticket
+            pointer = f"{message.conversation_key}#{message.contact}"
+            current = self.uow.claimed([Claim("conversation", pointer)])
+            ticket = self.uow.find(current) if current is not None else None
+            if ticket is not None and not ticket.involves(message.contact):
+                ticket = None  # only ever their own ticket
         if ticket is not None and ticket.status != "closed":
             return self._append(ticket.ref, message, attachments, now)
         return open_ticket(
@@ -489,14 +501,16 @@ class MessageDesk:
                 contact_name=message.name,
                 language=message.language,
                 timezone=message.timezone,
-                # A conversation that goes on after its ticket closed: a new ticket, linked.
-                linked_to=current,
+                # A conversation that goes on after its ticket closed: a new ticket, linked;
+                # an outsider's: linked to the conversation's ticket.
+                linked_to=joined.ref if joined is not None else current,
+                flags=("outsider",) if joined is not None else (),
             ),
             uow=self.uow,
             config=self.config,
             now=now,
             first_message=self._message(message, attachments, now),
-            claims=[message.claim, Claim("conversation", message.conversation_key, current or "")],
+            claims=[message.claim, Claim("conversation", pointer, current or "")],
             # The usual acknowledgement goes to an address; without one the answer to this
             # request carries the reference and the promise.
             notify=message.email is not None,
