@@ -536,3 +536,18 @@ def test_someone_else_posting_in_a_conversation_gets_a_linked_ticket_of_their_ow
         "Quickly, please.",
     ]
     assert ann not in first["promise"]
+
+
+def test_the_answer_never_tells_a_known_customers_stored_time_zone() -> None:
+    # Anyone can type her address into a chat: the answer states the promise in the zone
+    # the request gives, else the desk's, never the one her browser once gave (A18-4).
+    desk = Desk()
+    desk.post({**ANN, "timezone": "Asia/Tokyo"})
+    assert desk.uow.contact("ann@example.com").timezone == "Asia/Tokyo"  # type: ignore[union-attr]
+
+    probe = desk.post({**ANN, "id": "p-1", "conversation": "c-probe"})
+    told = desk.post({**ANN, "id": "p-2", "conversation": "c-told", "timezone": "Asia/Shanghai"})
+
+    assert probe["promise"].endswith("13:55 Berlin time.")
+    assert "Tokyo" not in probe["promise"]
+    assert "20:55" in told["promise"]

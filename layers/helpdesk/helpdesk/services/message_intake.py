@@ -604,8 +604,8 @@ class MessageDesk:
     # ------------------------------------------------------------------ the answer
     def answer(self, ticket: Ticket, message: ChannelMessage) -> dict[str, Any]:
         """What the channel shows its customer: the reference and the promise, as an ISO
-        time and as a sentence in the ticket's language and the customer's zone, and
-        whether the desk also answers them by mail."""
+        time and as a sentence in the ticket's language and the request's zone (else the
+        desk's), and whether the desk also answers them by mail."""
         from helpdesk.mail.compose import valid_address
         from helpdesk.notices import audience
         from helpdesk.render import format_local_datetime, language_words
@@ -621,10 +621,10 @@ class MessageDesk:
             "channel_intake", language, fallback_language=self.config.default_language
         )
         if due:
-            zone = message.timezone or audience.customer_timezone(
-                self.uow.contact(ticket.contact_email),
-                audience.ticket_timezone(ticket.policy, self.config),
-            )
+            # The request's own zone, else the desk's: never the zone stored for the
+            # contact, which would tell anyone typing an address into a chat whether it is
+            # a customer's and where she lives (attack 18, A18-4).
+            zone = message.timezone or audience.ticket_timezone(ticket.policy, self.config)
             from helpdesk.clock import parse_iso
 
             promised = format_local_datetime(parse_iso(due), zone, language)
