@@ -90,7 +90,7 @@ def test_a_caller_without_address_gets_the_reference_and_promise_in_the_answer()
         state = Player(stack, scenario, lambda _n, _s, outcome: answers.append(outcome)).play()
 
     [ticket] = state["tickets"]
-    assert (ticket["channel"], ticket["contact"]["email"]) == ("chat", "chat:+49301234567")
+    assert (ticket["channel"], ticket["contact"]["email"]) == ("chat", "chat:phone:+49301234567")
     assert len(ticket["messages"]) == 2
     first, second = (answer.json() for answer in answers)
     assert [a.status for a in answers] == [200, 200]
@@ -209,7 +209,7 @@ def test_a_channel_ticket_lives_like_any_other_and_is_counted_under_its_channel(
     assert ticket["sla"]["first_response_at"] is not None
     # The agent's answer stays on the ticket: there is no address to mail it to.
     assert [m["direction"] for m in ticket["messages"]] == ["in", "out"]
-    assert all("chat:+49307654321" not in mail["to"] for mail in state["outbox"])
+    assert all("chat:phone:+49307654321" not in mail["to"] for mail in state["outbox"])
     [report, *_] = [mail for mail in state["outbox"] if mail["kind"] == "report"]
     by_channel = report["text"].split("by channel:", 1)[1].split("by category:", 1)[0]
     assert by_channel.split() == ["chat", "1", "####################"]

@@ -182,7 +182,7 @@ def test_a_contact_without_address_gets_the_reference_and_promise_in_the_answer(
     )
 
     ticket = desk.uow.tickets[answer["ref"]]
-    assert ticket.contact_email == "chat:+49301234567"
+    assert ticket.contact_email == "chat:phone:+49301234567"
     assert ticket.language == "ru"  # detected, as for mail
     [opened] = desk.uow.events()
     assert isinstance(opened, TicketOpened) and opened.notify is False
@@ -551,3 +551,23 @@ def test_the_answer_never_tells_a_known_customers_stored_time_zone() -> None:
     assert probe["promise"].endswith("13:55 Berlin time.")
     assert "Tokyo" not in probe["promise"]
     assert "20:55" in told["promise"]
+
+
+def test_a_handle_that_looks_like_a_phone_number_is_not_that_phones_contact() -> None:
+    # Handles are chosen by their users: "+49301234567" as a handle is not that phone's
+    # owner, and does not spend her hourly cap (A18-9).
+    config = CONFIG.model_copy(
+        update={"limits": CONFIG.limits.model_copy(update={"channel_per_contact_per_hour": 1})}
+    )
+    desk = Desk(config=config)
+    bert = {"id": "v-1", "conversation": "call-1", "text": "My router is down."}
+
+    by_phone = desk.post({**bert, "from": {"phone": "+49 30 1234567"}})
+    by_handle = desk.post({**bert, "conversation": "x-1", "from": {"handle": "+49301234567"}})
+    # Handles are compared without case, as Telegram's usernames are (docs/CHANNELS.md).
+    desk.post({**bert, "conversation": "h-1", "from": {"handle": "Ann"}})
+    with pytest.raises(RateLimited):
+        desk.post({**bert, "conversation": "h-2", "from": {"handle": "ANN"}})
+
+    contacts = [desk.uow.tickets[a["ref"]].contact_email for a in (by_phone, by_handle)]
+    assert contacts == ["chat:phone:+49301234567", "chat:handle:+49301234567"]

@@ -255,11 +255,17 @@ class ChannelMessage:
     @property
     def contact(self) -> str:
         """Who the contact is: their address when the channel knows it, else the channel's
-        own handle for them (``chat:+4930123456``), which no mail can reach (no ``@``), so
-        the desk answers them in the channel's response rather than by mail."""
+        own name for them, by kind: ``chat:phone:+4930123456`` or ``chat:handle:ann``, so a
+        handle that reads like a phone number is never that phone's owner (attack 18,
+        A18-9). No mail can reach either, so the desk answers them in the channel's
+        response. Handles are compared without case, as contacts are everywhere (and as
+        Telegram's usernames are): a bridge whose platform tells users apart by case passes
+        its stable user id instead (docs/CHANNELS.md)."""
         if self.email:
             return self.email.lower()
-        return f"{self.channel}:{self.phone or (self.handle or '').lower()}"
+        if self.phone:
+            return f"{self.channel}:phone:{self.phone}"
+        return f"{self.channel}:handle:{(self.handle or '').lower()}"
 
     @property
     def claim(self) -> Claim:
