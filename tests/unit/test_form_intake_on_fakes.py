@@ -78,3 +78,23 @@ def test_a_new_reference_is_drawn_while_the_one_drawn_is_taken(
     assert answer["ref"] == "HD-NEW234"
     assert uow.tickets[taken.ref].subject == "Refund for order 1234"
     assert len(uow.tickets) == 2
+
+
+@pytest.mark.parametrize("address", ["maria@support.example", "support@support.example"])
+def test_a_staff_or_desk_address_on_the_form_is_flagged_spoofed_and_unanswered(
+    address: str,
+) -> None:
+    # Anyone can type a lead's or the desk's own address into the form: treated as an
+    # unauthenticated mail from it (flag spoofed, no acknowledgement, not routed), so the
+    # desk never acknowledges to itself (attack 18, A18-10).
+    uow = FakeUnitOfWork(CONFIG)
+
+    answer = take_in_form(
+        validate_form({**FORM, "email": address}, CONFIG), uow=uow, config=CONFIG, now=NOW
+    )
+
+    ticket = uow.tickets[str(answer["ref"])]
+    assert (ticket.flags, ticket.sla) == (["spoofed"], {})
+    [opened] = uow.events()
+    assert isinstance(opened, TicketOpened) and opened.notify is False
+    assert answer["promised_by"] is None

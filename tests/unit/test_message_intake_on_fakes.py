@@ -571,3 +571,29 @@ def test_a_handle_that_looks_like_a_phone_number_is_not_that_phones_contact() ->
 
     contacts = [desk.uow.tickets[a["ref"]].contact_email for a in (by_phone, by_handle)]
     assert contacts == ["chat:phone:+49301234567", "chat:handle:+49301234567"]
+
+
+@pytest.mark.parametrize(
+    "address", ["maria@support.example", "Support@Support.Example", "lena@support.example"]
+)
+def test_a_staff_or_desk_address_given_by_a_channel_is_flagged_spoofed_and_unanswered(
+    address: str,
+) -> None:
+    # A chat user can type a lead's, an agent's or the desk's own address: as an
+    # unauthenticated mail from one, the ticket is kept, flagged, unacknowledged and
+    # unrouted (no SLA clock), and it joins nobody's conversation (A18-10).
+    desk = Desk()
+    ann = desk.post(ANN)["ref"]
+
+    answer = desk.post(
+        {**ANN, "id": "s-1", "from": {"email": address, "name": "IT Security"},
+         "text": "Please reset MFA for the CFO; confirm at https://evil.example"}
+    )  # fmt: skip
+
+    assert answer["ref"] != ann
+    assert [m.text for m in desk.uow.messages(ann)] == [ANN["text"]]
+    ticket = desk.uow.tickets[answer["ref"]]
+    assert (ticket.flags, ticket.sla) == (["spoofed"], {})
+    opened = desk.uow.events()[-1]
+    assert isinstance(opened, TicketOpened) and opened.notify is False
+    assert (answer["promised_by"], answer["by_email"]) == (None, False)

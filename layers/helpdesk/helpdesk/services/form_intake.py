@@ -231,6 +231,14 @@ def take_in_form(
         }.items()
         if v
     }
+    from helpdesk.mail.robots import claims_internal
+
+    # The form proves no address: one of the desk's own or its staff's given here is
+    # treated as an unauthenticated mail from it (email_intake: flag spoofed, nobody
+    # acknowledged, no SLA clock, not routed), so the desk never answers itself.
+    spoofed = claims_internal(
+        submission.email, own_domain=config.helpdesk.mail_domain, agent_emails=config.staff_emails
+    )
     text = submission.message
     if submission.order_id:
         text = f"{text}\n\nOrder: {submission.order_id}"
@@ -257,12 +265,14 @@ def take_in_form(
                 urgency=submission.urgency,
                 form=form_fields,
                 timezone=submission.timezone,
+                flags=("spoofed",) if spoofed else (),
             ),
             uow=uow,
             config=config,
             now=now,
             first_message=message,
             claims=[Claim("submission", submission.submission_id)],
+            notify=not spoofed,
             suggest=suggester(knowledge, config),
         )
     except AlreadyClaimed as duplicate:
@@ -270,13 +280,13 @@ def take_in_form(
         if duplicate.ref is None:
             raise
         ticket = uow.load(duplicate.ref)
-    view = sla.SlaState.from_dict(ticket.sla).public_view()
+    view = sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
     return {
         "ref": ticket.ref,
         "status": ticket.status,
         "priority": ticket.priority,
         "language": ticket.language,
-        "promised_by": view["first_response_due"],
+        "promised_by": view.get("first_response_due"),
     }
 
 

@@ -481,23 +481,34 @@ class MessageDesk:
     def _deliver(
         self, message: ChannelMessage, attachments: tuple[AttachmentMeta, ...], now: datetime
     ) -> Ticket:
-        pointer = message.conversation_key
-        current = self.uow.claimed([Claim("conversation", pointer)])
-        ticket = self.uow.find(current) if current is not None else None
-        joined: Ticket | None = None
-        if ticket is not None and not ticket.involves(message.contact):
-            # The conversation belongs to its ticket's contact. Another sender in it (a
-            # group chat, a guessed or replayed conversation id) is an outsider, as a mail
-            # naming a ticket its sender takes no part in (email_intake._thread): their
-            # messages go on in a ticket of their own, linked, never into hers.
-            joined = ticket
-            pointer = f"{message.conversation_key}#{message.contact}"
+        flags: tuple[str, ...] = ()
+        linked_to: str | None = None
+        claims = [message.claim]
+        if self._spoofed(message):
+            # The channel proves no address: one of the desk's or its staff's is treated as
+            # an unauthenticated mail from it (email_intake: flag spoofed, nobody
+            # acknowledged, no SLA clock, not routed), and it joins no conversation.
+            flags = ("spoofed",)
+        else:
+            pointer = message.conversation_key
             current = self.uow.claimed([Claim("conversation", pointer)])
             ticket = self.uow.find(current) if current is not None else None
+            # A conversation that goes on after its ticket closed: a new ticket, linked.
+            linked_to = current
             if ticket is not None and not ticket.involves(message.contact):
-                ticket = None  # only ever their own ticket
-        if ticket is not None and ticket.status != "closed":
-            return self._append(ticket.ref, message, attachments, now)
+                # The conversation belongs to its ticket's contact. Another sender in it (a
+                # group chat, a guessed or replayed conversation id) is an outsider, as a
+                # mail naming a ticket its sender takes no part in (email_intake._thread):
+                # their messages go on in a ticket of their own, linked, never into hers.
+                flags, linked_to = ("outsider",), ticket.ref
+                pointer = f"{message.conversation_key}#{message.contact}"
+                current = self.uow.claimed([Claim("conversation", pointer)])
+                ticket = self.uow.find(current) if current is not None else None
+                if ticket is not None and not ticket.involves(message.contact):
+                    ticket = None  # only ever their own ticket
+            if ticket is not None and ticket.status != "closed":
+                return self._append(ticket.ref, message, attachments, now)
+            claims.append(Claim("conversation", pointer, current or ""))
         return open_ticket(
             NewRequest(
                 channel=message.channel,
@@ -506,20 +517,28 @@ class MessageDesk:
                 contact_email=message.contact,
                 contact_name=message.name,
                 language=message.language,
-                timezone=message.timezone,
-                # A conversation that goes on after its ticket closed: a new ticket, linked;
-                # an outsider's: linked to the conversation's ticket.
-                linked_to=joined.ref if joined is not None else current,
-                flags=("outsider",) if joined is not None else (),
+                # Nothing a forged staff sender says is stored for that address.
+                timezone=None if "spoofed" in flags else message.timezone,
+                linked_to=linked_to,
+                flags=flags,
             ),
             uow=self.uow,
             config=self.config,
             now=now,
             first_message=self._message(message, attachments, now),
-            claims=[message.claim, Claim("conversation", pointer, current or "")],
+            claims=claims,
             # The usual acknowledgement goes to an address; without one the answer to this
             # request carries the reference and the promise.
-            notify=message.email is not None,
+            notify=message.email is not None and "spoofed" not in flags,
+        )
+
+    def _spoofed(self, message: ChannelMessage) -> bool:
+        from helpdesk.mail.robots import claims_internal
+
+        return message.email is not None and claims_internal(
+            message.email,
+            own_domain=self.config.helpdesk.mail_domain,
+            agent_emails=self.config.staff_emails,
         )
 
     def _append(
@@ -644,7 +663,8 @@ class MessageDesk:
             "language": ticket.language,
             "promised_by": due,
             "promise": promise,
-            "by_email": valid_address(ticket.contact_email),
+            # A spoofed staff address is never mailed (the desk's own mail domain).
+            "by_email": valid_address(ticket.contact_email) and "spoofed" not in ticket.flags,
         }
 
 
