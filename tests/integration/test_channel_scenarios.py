@@ -235,3 +235,35 @@ def test_a_channel_whose_secret_was_never_deployed_answers_503_without_reading_s
         Name="/helpdesk/channels/chat", Value=local_channel_secret("chat"), Type="SecureString"
     )
     assert post(stack, json.dumps({**ANN, "id": "m-2"}).encode()).status == 503
+
+
+def test_conversations_keep_their_own_ids_and_their_own_customers_on_the_stack(
+    stack: LocalStack,
+) -> None:
+    # Attack 18 (A18-2, A18-3) on DynamoDB: the same message id in another chat is another
+    # customer's message, and a stranger posting in Ann's chat gets a ticket of their own.
+    def chat(message: dict[str, Any]) -> Any:
+        answer = post(stack, json.dumps(message).encode())
+        assert answer.status == 200, answer.json()
+        return answer.json()["ref"]
+
+    ann = chat(ANN)
+    bob = chat({**ANN, "conversation": "c-bob", "from": {"email": "bob@example.com"},
+                "text": "My parcel never arrived."})  # fmt: skip
+    stranger = {"conversation": "c-1", "from": {"email": "mallory@example.net",
+                "name": "Example Support Team"}}  # fmt: skip
+    first = chat({**stranger, "id": "x-1", "text": "Confirm your card at evil.example"})
+    second = chat({**stranger, "id": "x-2", "text": "Quickly."})
+    again = chat({**ANN, "id": "m-2", "text": "It is invoice 1042."})
+
+    assert len({ann, bob, first}) == 3 and second == first and again == ann
+    tickets = {t["ref"]: t for t in build_state(stack)["tickets"]}
+    assert [m["text"] for m in tickets[ann]["messages"]] == [ANN["text"], "It is invoice 1042."]
+    assert [m["text"] for m in tickets[bob]["messages"]] == ["My parcel never arrived."]
+    own = tickets[first]
+    assert (own["contact"]["email"], own["linked_to"], own["flags"]) == (
+        "mallory@example.net",
+        ann,
+        ["outsider"],
+    )
+    assert [m["text"] for m in own["messages"]] == ["Confirm your card at evil.example", "Quickly."]
