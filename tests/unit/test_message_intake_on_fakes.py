@@ -597,3 +597,6 @@ def test_a_staff_or_desk_address_given_by_a_channel_is_flagged_spoofed_and_unans
     opened = desk.uow.events()[-1]
     assert isinstance(opened, TicketOpened) and opened.notify is False
     assert (answer["promised_by"], answer["by_email"]) == (None, False)
+    assert [(e["reason"], e["from"], e["ref"]) for e in desk.records.suppressed.values()] == [
+        ("spoofed", address.lower(), ticket.ref)
+    ]

@@ -218,10 +218,12 @@ def take_in_form(
     config: Config,
     now: datetime,
     knowledge: Callable[[], KnowledgeBase] | None = None,
+    repo: DynamoRepository | None = None,
 ) -> dict[str, Any]:
     """Open a ticket from a valid submission; the answer states the reference and the
     promised first-response time. A repeated submission answers with the same ticket.
-    ``knowledge`` (loaded on first use) gives the articles its acknowledgement offers."""
+    ``knowledge`` (loaded on first use) gives the articles its acknowledgement offers;
+    ``repo`` lists a spoofed submission among the suppressed, as a spoofed mail is."""
     form_fields = {
         k: v
         for k, v in {
@@ -280,6 +282,16 @@ def take_in_form(
         if duplicate.ref is None:
             raise
         ticket = uow.load(duplicate.ref)
+    if spoofed and repo is not None:
+        repo.record_suppressed(
+            at=now,
+            reason="spoofed",
+            sender=submission.email.lower(),
+            subject=submission.subject,
+            raw_key=None,
+            ref=ticket.ref,
+            message_id=message.id,  # one entry however often the submission is retried
+        )
     view = sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
     return {
         "ref": ticket.ref,
@@ -351,7 +363,12 @@ class FormDesk:
             # Only robots fill the hidden field; they get a plain success and no ticket.
             return {"ref": None, "status": "received", "promised_by": None}
         return take_in_form(
-            submission, uow=self.uow, config=self.config, now=now, knowledge=self.knowledge
+            submission,
+            uow=self.uow,
+            config=self.config,
+            now=now,
+            knowledge=self.knowledge,
+            repo=self.repo,
         )
 
     def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:

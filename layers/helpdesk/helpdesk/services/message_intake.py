@@ -475,6 +475,17 @@ class MessageDesk:
         ticket = retry_on_conflict(
             attempt, retry=(AlreadyClaimed, _ClosedMeanwhile), what=message.conversation_key
         )
+        if "spoofed" in ticket.flags:
+            # Listed for the ops view as a spoofed mail is (one entry per message).
+            self.repo.record_suppressed(
+                at=now,
+                reason="spoofed",
+                sender=message.contact,
+                subject=message.subject,
+                raw_key=None,
+                ref=ticket.ref,
+                message_id=_message_key(message),
+            )
         return self.answer(ticket, message)
 
     # ------------------------------------------------------------------ the ticket
