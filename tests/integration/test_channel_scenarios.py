@@ -90,7 +90,7 @@ def test_a_caller_without_address_gets_the_reference_and_promise_in_the_answer()
         state = Player(stack, scenario, lambda _n, _s, outcome: answers.append(outcome)).play()
 
     [ticket] = state["tickets"]
-    assert (ticket["channel"], ticket["contact"]["email"]) == ("chat", "chat:+49301234567")
+    assert (ticket["channel"], ticket["contact"]["email"]) == ("chat", "chat:phone:+49301234567")
     assert len(ticket["messages"]) == 2
     first, second = (answer.json() for answer in answers)
     assert [a.status for a in answers] == [200, 200]
@@ -209,7 +209,7 @@ def test_a_channel_ticket_lives_like_any_other_and_is_counted_under_its_channel(
     assert ticket["sla"]["first_response_at"] is not None
     # The agent's answer stays on the ticket: there is no address to mail it to.
     assert [m["direction"] for m in ticket["messages"]] == ["in", "out"]
-    assert all("chat:+49307654321" not in mail["to"] for mail in state["outbox"])
+    assert all("chat:phone:+49307654321" not in mail["to"] for mail in state["outbox"])
     [report, *_] = [mail for mail in state["outbox"] if mail["kind"] == "report"]
     by_channel = report["text"].split("by channel:", 1)[1].split("by category:", 1)[0]
     assert by_channel.split() == ["chat", "1", "####################"]
@@ -235,3 +235,35 @@ def test_a_channel_whose_secret_was_never_deployed_answers_503_without_reading_s
         Name="/helpdesk/channels/chat", Value=local_channel_secret("chat"), Type="SecureString"
     )
     assert post(stack, json.dumps({**ANN, "id": "m-2"}).encode()).status == 503
+
+
+def test_conversations_keep_their_own_ids_and_their_own_customers_on_the_stack(
+    stack: LocalStack,
+) -> None:
+    # Attack 18 (A18-2, A18-3) on DynamoDB: the same message id in another chat is another
+    # customer's message, and a stranger posting in Ann's chat gets a ticket of their own.
+    def chat(message: dict[str, Any]) -> Any:
+        answer = post(stack, json.dumps(message).encode())
+        assert answer.status == 200, answer.json()
+        return answer.json()["ref"]
+
+    ann = chat(ANN)
+    bob = chat({**ANN, "conversation": "c-bob", "from": {"email": "bob@example.com"},
+                "text": "My parcel never arrived."})  # fmt: skip
+    stranger = {"conversation": "c-1", "from": {"email": "mallory@example.net",
+                "name": "Example Support Team"}}  # fmt: skip
+    first = chat({**stranger, "id": "x-1", "text": "Confirm your card at evil.example"})
+    second = chat({**stranger, "id": "x-2", "text": "Quickly."})
+    again = chat({**ANN, "id": "m-2", "text": "It is invoice 1042."})
+
+    assert len({ann, bob, first}) == 3 and second == first and again == ann
+    tickets = {t["ref"]: t for t in build_state(stack)["tickets"]}
+    assert [m["text"] for m in tickets[ann]["messages"]] == [ANN["text"], "It is invoice 1042."]
+    assert [m["text"] for m in tickets[bob]["messages"]] == ["My parcel never arrived."]
+    own = tickets[first]
+    assert (own["contact"]["email"], own["linked_to"], own["flags"]) == (
+        "mallory@example.net",
+        ann,
+        ["outsider"],
+    )
+    assert [m["text"] for m in own["messages"]] == ["Confirm your card at evil.example", "Quickly."]

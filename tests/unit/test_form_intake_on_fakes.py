@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import helpdesk.model
-from fakes import MONDAY_MORNING, FakeUnitOfWork
+from fakes import MONDAY_MORNING, FakeRecords, FakeUnitOfWork
 from helpdesk.config import load_config
 from helpdesk.events import TicketOpened
 from helpdesk.services.form_intake import take_in_form, validate_form
@@ -78,3 +78,32 @@ def test_a_new_reference_is_drawn_while_the_one_drawn_is_taken(
     assert answer["ref"] == "HD-NEW234"
     assert uow.tickets[taken.ref].subject == "Refund for order 1234"
     assert len(uow.tickets) == 2
+
+
+@pytest.mark.parametrize("address", ["maria@support.example", "support@support.example"])
+def test_a_staff_or_desk_address_on_the_form_is_flagged_spoofed_and_unanswered(
+    address: str,
+) -> None:
+    # Anyone can type a lead's or the desk's own address into the form: treated as an
+    # unauthenticated mail from it (flag spoofed, no acknowledgement, not routed), so the
+    # desk never acknowledges to itself (attack 18, A18-10).
+    uow = FakeUnitOfWork(CONFIG)
+    records = FakeRecords(uow)
+
+    answer = take_in_form(
+        validate_form({**FORM, "email": address}, CONFIG),
+        uow=uow,
+        config=CONFIG,
+        now=NOW,
+        repo=records,  # type: ignore[arg-type]
+    )
+
+    ticket = uow.tickets[str(answer["ref"])]
+    assert (ticket.flags, ticket.sla) == (["spoofed"], {})
+    [opened] = uow.events()
+    assert isinstance(opened, TicketOpened) and opened.notify is False
+    assert answer["promised_by"] is None
+    # Listed for the ops view like a spoofed mail.
+    assert [(e["reason"], e["from"], e["ref"]) for e in records.suppressed.values()] == [
+        ("spoofed", address, ticket.ref)
+    ]

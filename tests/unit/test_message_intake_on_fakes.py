@@ -33,7 +33,6 @@ from helpdesk.services.message_intake import (
     sign,
     signed_headers,
 )
-from helpdesk.unit_of_work import Claim
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
@@ -183,7 +182,7 @@ def test_a_contact_without_address_gets_the_reference_and_promise_in_the_answer(
     )
 
     ticket = desk.uow.tickets[answer["ref"]]
-    assert ticket.contact_email == "chat:+49301234567"
+    assert ticket.contact_email == "chat:phone:+49301234567"
     assert ticket.language == "ru"  # detected, as for mail
     [opened] = desk.uow.events()
     assert isinstance(opened, TicketOpened) and opened.notify is False
@@ -350,7 +349,10 @@ def test_control_characters_are_stripped_and_numeric_ids_taken() -> None:
     [message] = desk.uow.messages(answer["ref"])
     assert message.text == "Hello there\nsecond line"
     assert message.author_name == "Ann Bcc: x@evil.example"
-    assert desk.uow.claimed([Claim("channel_message", "chat#42")]) == answer["ref"]
+    # The numbers are the ids "42" in conversation "7": the same message as text ids.
+    commits = desk.uow.commits
+    again = desk.post({**ANN, "id": "42", "conversation": "7"}, at=NOW + timedelta(seconds=5))
+    assert again["ref"] == answer["ref"] and desk.uow.commits == commits
 
 
 def test_the_body_must_be_json_of_bounded_size() -> None:
@@ -475,3 +477,126 @@ def test_a_rule_and_a_policy_may_name_a_configured_channel() -> None:
 
     assert config.routing[0].when.channel == ("chat",)
     assert config.sla_policies[0].when.channel == "chat"
+
+
+# ---------------------------------------------------------------- attack 18 (wave 2)
+MALLORY = {
+    "id": "m-1",
+    "conversation": "c-mallory",
+    "from": {"email": "mallory@example.net", "name": "Mallory"},
+    "text": "My parcel never arrived.",
+}
+
+
+def test_the_same_message_id_in_another_conversation_is_another_customers_message() -> None:
+    # Telegram numbers messages per chat, Twilio per conversation: m-1 in c-mallory is not
+    # m-1 in c-1 (attack 18, A18-2).
+    desk = Desk()
+    photo = base64.b64encode(b"ann's receipt").decode()
+    other = base64.b64encode(b"mallory's photo").decode()
+    ann = desk.post({**ANN, "attachments": [{"filename": "a.png", "content": photo}]})
+
+    mallory = desk.post({**MALLORY, "attachments": [{"filename": "a.png", "content": other}]})
+
+    assert mallory["ref"] != ann["ref"]
+    assert ann["ref"] not in mallory["promise"]
+    assert [m.text for m in desk.uow.messages(mallory["ref"])] == [MALLORY["text"]]
+    [ann_file] = desk.uow.messages(ann["ref"])[0].attachments
+    [mallory_file] = desk.uow.messages(mallory["ref"])[0].attachments
+    assert ann_file.key != mallory_file.key
+    assert ann_file.key is not None and desk.store.objects[ann_file.key] == b"ann's receipt"
+    # Each repeat still answers with its own conversation's ticket.
+    assert desk.post(ANN, at=NOW + timedelta(seconds=30))["ref"] == ann["ref"]
+    assert desk.post(MALLORY, at=NOW + timedelta(seconds=30))["ref"] == mallory["ref"]
+
+
+def test_someone_else_posting_in_a_conversation_gets_a_linked_ticket_of_their_own() -> None:
+    # The conversation belongs to its contact: knowing (or guessing) its id must not put
+    # anyone into her ticket, as a mail naming a ticket does not (attack 18, A18-3).
+    desk = Desk()
+    ann = desk.post(ANN)["ref"]
+    intruder = {**MALLORY, "id": "x-1", "conversation": ANN["conversation"]}
+    intruder["from"] = {"email": "mallory@example.net", "name": "Example Support Team"}
+
+    first = desk.post({**intruder, "text": "Confirm your card at https://evil.example/refund"})
+    then = desk.post({**intruder, "id": "x-2", "text": "Quickly, please."})
+    again = desk.post({**ANN, "id": "m-2", "text": "It is invoice 1042."})
+
+    assert [m.text for m in desk.uow.messages(ann)] == [ANN["text"], "It is invoice 1042."]
+    assert again["ref"] == ann
+    assert first["ref"] == then["ref"] != ann
+    own = desk.uow.tickets[first["ref"]]
+    assert (own.contact_email, own.linked_to, own.flags) == (
+        "mallory@example.net",
+        ann,
+        ["outsider"],
+    )
+    assert [m.text for m in desk.uow.messages(own.ref)] == [
+        "Confirm your card at https://evil.example/refund",
+        "Quickly, please.",
+    ]
+    assert ann not in first["promise"]
+
+
+def test_the_answer_never_tells_a_known_customers_stored_time_zone() -> None:
+    # Anyone can type her address into a chat: the answer states the promise in the zone
+    # the request gives, else the desk's, never the one her browser once gave (A18-4).
+    desk = Desk()
+    desk.post({**ANN, "timezone": "Asia/Tokyo"})
+    assert desk.uow.contact("ann@example.com").timezone == "Asia/Tokyo"  # type: ignore[union-attr]
+
+    probe = desk.post({**ANN, "id": "p-1", "conversation": "c-probe"})
+    told = desk.post({**ANN, "id": "p-2", "conversation": "c-told", "timezone": "Asia/Shanghai"})
+
+    assert probe["promise"].endswith("13:55 Berlin time.")
+    assert "Tokyo" not in probe["promise"]
+    assert "20:55" in told["promise"]
+
+
+def test_a_handle_that_looks_like_a_phone_number_is_not_that_phones_contact() -> None:
+    # Handles are chosen by their users: "+49301234567" as a handle is not that phone's
+    # owner, and does not spend her hourly cap (A18-9).
+    config = CONFIG.model_copy(
+        update={"limits": CONFIG.limits.model_copy(update={"channel_per_contact_per_hour": 1})}
+    )
+    desk = Desk(config=config)
+    bert = {"id": "v-1", "conversation": "call-1", "text": "My router is down."}
+
+    by_phone = desk.post({**bert, "from": {"phone": "+49 30 1234567"}})
+    by_handle = desk.post({**bert, "conversation": "x-1", "from": {"handle": "+49301234567"}})
+    # Handles are compared without case, as Telegram's usernames are (docs/CHANNELS.md).
+    desk.post({**bert, "conversation": "h-1", "from": {"handle": "Ann"}})
+    with pytest.raises(RateLimited):
+        desk.post({**bert, "conversation": "h-2", "from": {"handle": "ANN"}})
+
+    contacts = [desk.uow.tickets[a["ref"]].contact_email for a in (by_phone, by_handle)]
+    assert contacts == ["chat:phone:+49301234567", "chat:handle:+49301234567"]
+
+
+@pytest.mark.parametrize(
+    "address", ["maria@support.example", "Support@Support.Example", "lena@support.example"]
+)
+def test_a_staff_or_desk_address_given_by_a_channel_is_flagged_spoofed_and_unanswered(
+    address: str,
+) -> None:
+    # A chat user can type a lead's, an agent's or the desk's own address: as an
+    # unauthenticated mail from one, the ticket is kept, flagged, unacknowledged and
+    # unrouted (no SLA clock), and it joins nobody's conversation (A18-10).
+    desk = Desk()
+    ann = desk.post(ANN)["ref"]
+
+    answer = desk.post(
+        {**ANN, "id": "s-1", "from": {"email": address, "name": "IT Security"},
+         "text": "Please reset MFA for the CFO; confirm at https://evil.example"}
+    )  # fmt: skip
+
+    assert answer["ref"] != ann
+    assert [m.text for m in desk.uow.messages(ann)] == [ANN["text"]]
+    ticket = desk.uow.tickets[answer["ref"]]
+    assert (ticket.flags, ticket.sla) == (["spoofed"], {})
+    opened = desk.uow.events()[-1]
+    assert isinstance(opened, TicketOpened) and opened.notify is False
+    assert (answer["promised_by"], answer["by_email"]) == (None, False)
+    assert [(e["reason"], e["from"], e["ref"]) for e in desk.records.suppressed.values()] == [
+        ("spoofed", address.lower(), ticket.ref)
+    ]

@@ -14,7 +14,7 @@ from typing import Literal
 
 from helpdesk.mail.parse import ParsedMail
 
-__all__ = ["RobotReason", "is_spoofed", "robot_reason"]
+__all__ = ["RobotReason", "claims_internal", "is_spoofed", "robot_reason"]
 
 RobotReason = Literal["auto_reply", "bounce", "list", "echo"]
 
@@ -265,8 +265,18 @@ def is_spoofed(mail: ParsedMail, *, own_domain: str, agent_emails: Collection[st
     """
     if mail.sender is None:
         return False
-    domain = mail.sender.key.rpartition("@")[2]
+    return claims_internal(
+        mail.sender.key, own_domain=own_domain, agent_emails=agent_emails
+    ) and not mail.auth.authenticates(mail.sender.key)
+
+
+def claims_internal(address: str, *, own_domain: str, agent_emails: Collection[str]) -> bool:
+    """Whether ``address`` is the desk's own (its mail domain or a subdomain of it) or
+    one of its staff's (``agent_emails``: Config.staff_emails). Mail from such an address
+    must prove it (:func:`is_spoofed`); the form and the channels prove no address at all,
+    so there it always counts as spoofed (attack 18, A18-10)."""
+    key = address.strip().lower()
+    domain = key.rpartition("@")[2]
     own = own_domain.lower()
-    agents = {address.lower() for address in agent_emails}
-    claims_internal = domain == own or domain.endswith(f".{own}") or mail.sender.key in agents
-    return claims_internal and not mail.auth.authenticates(mail.sender.key)
+    agents = {staff.lower() for staff in agent_emails}
+    return domain == own or domain.endswith(f".{own}") or key in agents

@@ -218,10 +218,12 @@ def take_in_form(
     config: Config,
     now: datetime,
     knowledge: Callable[[], KnowledgeBase] | None = None,
+    repo: DynamoRepository | None = None,
 ) -> dict[str, Any]:
     """Open a ticket from a valid submission; the answer states the reference and the
     promised first-response time. A repeated submission answers with the same ticket.
-    ``knowledge`` (loaded on first use) gives the articles its acknowledgement offers."""
+    ``knowledge`` (loaded on first use) gives the articles its acknowledgement offers;
+    ``repo`` lists a spoofed submission among the suppressed, as a spoofed mail is."""
     form_fields = {
         k: v
         for k, v in {
@@ -231,6 +233,14 @@ def take_in_form(
         }.items()
         if v
     }
+    from helpdesk.mail.robots import claims_internal
+
+    # The form proves no address: one of the desk's own or its staff's given here is
+    # treated as an unauthenticated mail from it (email_intake: flag spoofed, nobody
+    # acknowledged, no SLA clock, not routed), so the desk never answers itself.
+    spoofed = claims_internal(
+        submission.email, own_domain=config.helpdesk.mail_domain, agent_emails=config.staff_emails
+    )
     text = submission.message
     if submission.order_id:
         text = f"{text}\n\nOrder: {submission.order_id}"
@@ -257,12 +267,14 @@ def take_in_form(
                 urgency=submission.urgency,
                 form=form_fields,
                 timezone=submission.timezone,
+                flags=("spoofed",) if spoofed else (),
             ),
             uow=uow,
             config=config,
             now=now,
             first_message=message,
             claims=[Claim("submission", submission.submission_id)],
+            notify=not spoofed,
             suggest=suggester(knowledge, config),
         )
     except AlreadyClaimed as duplicate:
@@ -270,13 +282,23 @@ def take_in_form(
         if duplicate.ref is None:
             raise
         ticket = uow.load(duplicate.ref)
-    view = sla.SlaState.from_dict(ticket.sla).public_view()
+    if spoofed and repo is not None:
+        repo.record_suppressed(
+            at=now,
+            reason="spoofed",
+            sender=submission.email.lower(),
+            subject=submission.subject,
+            raw_key=None,
+            ref=ticket.ref,
+            message_id=message.id,  # one entry however often the submission is retried
+        )
+    view = sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
     return {
         "ref": ticket.ref,
         "status": ticket.status,
         "priority": ticket.priority,
         "language": ticket.language,
-        "promised_by": view["first_response_due"],
+        "promised_by": view.get("first_response_due"),
     }
 
 
@@ -341,7 +363,12 @@ class FormDesk:
             # Only robots fill the hidden field; they get a plain success and no ticket.
             return {"ref": None, "status": "received", "promised_by": None}
         return take_in_form(
-            submission, uow=self.uow, config=self.config, now=now, knowledge=self.knowledge
+            submission,
+            uow=self.uow,
+            config=self.config,
+            now=now,
+            knowledge=self.knowledge,
+            repo=self.repo,
         )
 
     def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:

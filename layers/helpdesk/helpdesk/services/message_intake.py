@@ -9,7 +9,7 @@ body under the channel's secret (an SSM SecureString), as Slack signs the reques
 secret is rolled, a tolerance of 300 seconds, constant-time comparison). Nothing of an
 unproven request is parsed or stored.
 
-A proven message is taken in once per channel message id (a claim, as the form's
+A proven message is taken in once per channel, conversation and message id (a claim, as the form's
 submission id), joins its conversation's ticket (a conversation pointer, moved on to a new
 ticket once the old one is closed, as a mail to a closed ticket opens a new one), or opens a
 ticket through the same path as mail and form (:func:`helpdesk.services.tickets.open_ticket`:
@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import mimetypes
 import re
 import time
@@ -254,15 +255,28 @@ class ChannelMessage:
     @property
     def contact(self) -> str:
         """Who the contact is: their address when the channel knows it, else the channel's
-        own handle for them (``chat:+4930123456``), which no mail can reach (no ``@``), so
-        the desk answers them in the channel's response rather than by mail."""
+        own name for them, by kind: ``chat:phone:+4930123456`` or ``chat:handle:ann``, so a
+        handle that reads like a phone number is never that phone's owner (attack 18,
+        A18-9). No mail can reach either, so the desk answers them in the channel's
+        response. Handles are compared without case, as contacts are everywhere (and as
+        Telegram's usernames are): a bridge whose platform tells users apart by case passes
+        its stable user id instead (docs/CHANNELS.md)."""
         if self.email:
             return self.email.lower()
-        return f"{self.channel}:{self.phone or (self.handle or '').lower()}"
+        if self.phone:
+            return f"{self.channel}:phone:{self.phone}"
+        return f"{self.channel}:handle:{(self.handle or '').lower()}"
 
     @property
     def claim(self) -> Claim:
-        return Claim("channel_message", f"{self.channel}#{self.id}")
+        """The message taken in once: its id within its conversation. Messengers number
+        messages per chat (Telegram's ``message_id`` is unique only within a chat, a Twilio
+        conversation's message ``index`` starts at 0 in each), so an id alone would make the
+        first message of a second chat a repeat of the first chat's (attack 18, A18-2).
+        The pair is hashed as JSON so that no ``#`` in an id can make two pairs one key."""
+        pair = json.dumps([self.conversation, self.id], ensure_ascii=False)
+        digest = hashlib.sha256(pair.encode("utf-8")).hexdigest()[:40]
+        return Claim("channel_message", f"{self.channel}#{digest}")
 
     @property
     def conversation_key(self) -> str:
@@ -461,17 +475,51 @@ class MessageDesk:
         ticket = retry_on_conflict(
             attempt, retry=(AlreadyClaimed, _ClosedMeanwhile), what=message.conversation_key
         )
+        if "spoofed" in ticket.flags:
+            # Listed for the ops view as a spoofed mail is (one entry per message).
+            self.repo.record_suppressed(
+                at=now,
+                reason="spoofed",
+                sender=message.contact,
+                subject=message.subject,
+                raw_key=None,
+                ref=ticket.ref,
+                message_id=_message_key(message),
+            )
         return self.answer(ticket, message)
 
     # ------------------------------------------------------------------ the ticket
     def _deliver(
         self, message: ChannelMessage, attachments: tuple[AttachmentMeta, ...], now: datetime
     ) -> Ticket:
-        pointer = Claim("conversation", message.conversation_key)
-        current = self.uow.claimed([pointer])
-        ticket = self.uow.find(current) if current is not None else None
-        if ticket is not None and ticket.status != "closed":
-            return self._append(ticket.ref, message, attachments, now)
+        flags: tuple[str, ...] = ()
+        linked_to: str | None = None
+        claims = [message.claim]
+        if self._spoofed(message):
+            # The channel proves no address: one of the desk's or its staff's is treated as
+            # an unauthenticated mail from it (email_intake: flag spoofed, nobody
+            # acknowledged, no SLA clock, not routed), and it joins no conversation.
+            flags = ("spoofed",)
+        else:
+            pointer = message.conversation_key
+            current = self.uow.claimed([Claim("conversation", pointer)])
+            ticket = self.uow.find(current) if current is not None else None
+            # A conversation that goes on after its ticket closed: a new ticket, linked.
+            linked_to = current
+            if ticket is not None and not ticket.involves(message.contact):
+                # The conversation belongs to its ticket's contact. Another sender in it (a
+                # group chat, a guessed or replayed conversation id) is an outsider, as a
+                # mail naming a ticket its sender takes no part in (email_intake._thread):
+                # their messages go on in a ticket of their own, linked, never into hers.
+                flags, linked_to = ("outsider",), ticket.ref
+                pointer = f"{message.conversation_key}#{message.contact}"
+                current = self.uow.claimed([Claim("conversation", pointer)])
+                ticket = self.uow.find(current) if current is not None else None
+                if ticket is not None and not ticket.involves(message.contact):
+                    ticket = None  # only ever their own ticket
+            if ticket is not None and ticket.status != "closed":
+                return self._append(ticket.ref, message, attachments, now)
+            claims.append(Claim("conversation", pointer, current or ""))
         return open_ticket(
             NewRequest(
                 channel=message.channel,
@@ -480,18 +528,28 @@ class MessageDesk:
                 contact_email=message.contact,
                 contact_name=message.name,
                 language=message.language,
-                timezone=message.timezone,
-                # A conversation that goes on after its ticket closed: a new ticket, linked.
-                linked_to=current,
+                # Nothing a forged staff sender says is stored for that address.
+                timezone=None if "spoofed" in flags else message.timezone,
+                linked_to=linked_to,
+                flags=flags,
             ),
             uow=self.uow,
             config=self.config,
             now=now,
             first_message=self._message(message, attachments, now),
-            claims=[message.claim, Claim("conversation", message.conversation_key, current or "")],
+            claims=claims,
             # The usual acknowledgement goes to an address; without one the answer to this
             # request carries the reference and the promise.
-            notify=message.email is not None,
+            notify=message.email is not None and "spoofed" not in flags,
+        )
+
+    def _spoofed(self, message: ChannelMessage) -> bool:
+        from helpdesk.mail.robots import claims_internal
+
+        return message.email is not None and claims_internal(
+            message.email,
+            own_domain=self.config.helpdesk.mail_domain,
+            agent_emails=self.config.staff_emails,
         )
 
     def _append(
@@ -582,8 +640,8 @@ class MessageDesk:
     # ------------------------------------------------------------------ the answer
     def answer(self, ticket: Ticket, message: ChannelMessage) -> dict[str, Any]:
         """What the channel shows its customer: the reference and the promise, as an ISO
-        time and as a sentence in the ticket's language and the customer's zone, and
-        whether the desk also answers them by mail."""
+        time and as a sentence in the ticket's language and the request's zone (else the
+        desk's), and whether the desk also answers them by mail."""
         from helpdesk.mail.compose import valid_address
         from helpdesk.notices import audience
         from helpdesk.render import format_local_datetime, language_words
@@ -599,10 +657,10 @@ class MessageDesk:
             "channel_intake", language, fallback_language=self.config.default_language
         )
         if due:
-            zone = message.timezone or audience.customer_timezone(
-                self.uow.contact(ticket.contact_email),
-                audience.ticket_timezone(ticket.policy, self.config),
-            )
+            # The request's own zone, else the desk's: never the zone stored for the
+            # contact, which would tell anyone typing an address into a chat whether it is
+            # a customer's and where she lives (attack 18, A18-4).
+            zone = message.timezone or audience.ticket_timezone(ticket.policy, self.config)
             from helpdesk.clock import parse_iso
 
             promised = format_local_datetime(parse_iso(due), zone, language)
@@ -616,7 +674,8 @@ class MessageDesk:
             "language": ticket.language,
             "promised_by": due,
             "promise": promise,
-            "by_email": valid_address(ticket.contact_email),
+            # A spoofed staff address is never mailed (the desk's own mail domain).
+            "by_email": valid_address(ticket.contact_email) and "spoofed" not in ticket.flags,
         }
 
 
