@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from helpdesk_local.state import build_state
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "tests" / "scenarios"
 SMALL_LIMITS = ROOT / "tests" / "data" / "config" / "channels.yaml"
+# Monday 23 November 2026, 08:55 UTC: inside office hours.
+MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
 ANN = {
     "id": "m-1",
     "conversation": "c-1",
@@ -267,3 +269,38 @@ def test_conversations_keep_their_own_ids_and_their_own_customers_on_the_stack(
         ["outsider"],
     )
     assert [m["text"] for m in own["messages"]] == ["Confirm your card at evil.example", "Quickly."]
+
+
+def test_a_new_conversation_is_offered_articles_in_the_answer_and_the_acknowledgement() -> None:
+    # First-user review: chat tickets were never offered articles, yet every one of them
+    # landed on the report's list of questions no article answers.
+    with LocalStack(start=MONDAY_MORNING) as stack:  # the default config and its articles
+        _offered_articles(stack)
+
+
+def _offered_articles(stack: LocalStack) -> None:
+    by_phone = post(
+        stack,
+        json.dumps(
+            {
+                "id": "p-1",
+                "conversation": "c-phone",
+                "from": {"phone": "+49 30 7654321", "name": "Bert"},
+                "text": "Where is my order? The tracking number shows nothing since Monday.",
+            }
+        ).encode(),
+    )
+    by_mail = post(
+        stack,
+        json.dumps(
+            {**ANN, "id": "m-9", "conversation": "c-mail", "text": "I forgot my password"}
+        ).encode(),
+    )
+
+    assert by_phone.status == by_mail.status == 200
+    assert by_phone.json()["articles"][0]["slug"] == "order-status"
+    assert by_phone.json()["articles"][0]["title"]
+    state = build_state(stack)
+    assert [t["suggested"][:1] for t in state["tickets"]] == [["order-status"], ["reset-password"]]
+    [acknowledgement] = [m for m in state["outbox"] if m["kind"] == "acknowledgement"]
+    assert "/answer/" in acknowledgement["text"]

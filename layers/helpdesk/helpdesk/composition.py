@@ -141,6 +141,7 @@ class Composition:
             repo=self.repository,
             config=self.config,
             store=self.mail_store,
+            knowledge=lambda: self.knowledge,
             secrets=ChannelSecrets(secret_parameter, path=self.environment.channel_secrets_path),
         )
 

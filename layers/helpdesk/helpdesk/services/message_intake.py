@@ -56,6 +56,7 @@ from helpdesk.services.form_intake import (
     _text_field,
     limit_per_hour,
 )
+from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import EVENT_TEXT_BYTES, NewRequest, open_ticket
 from helpdesk.sizes import cut_utf8
 from helpdesk.unit_of_work import (
@@ -69,6 +70,7 @@ from helpdesk.unit_of_work import (
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import ChannelSection, Config
+    from helpdesk.knowledge import KnowledgeBase
     from helpdesk.ports import MailStore, TicketUnitOfWork
 
 # The request's headers (lower case, as API Gateway's payload 2.0 gives them).
@@ -412,6 +414,9 @@ class MessageDesk:
     store: MailStore
     # The secrets of a channel's parameter (:class:`ChannelSecrets` over the SSM adapter).
     secrets: Callable[[str], Sequence[bytes]]
+    # The knowledge base, loaded on the first new ticket: a new conversation is offered
+    # articles like a mail or the form (the acknowledgement, and the answer's ``articles``).
+    knowledge: Callable[[], KnowledgeBase] | None = None
 
     def post(
         self,
@@ -541,6 +546,7 @@ class MessageDesk:
             # The usual acknowledgement goes to an address; without one the answer to this
             # request carries the reference and the promise.
             notify=message.email is not None and "spoofed" not in flags,
+            suggest=suggester(self.knowledge, self.config),
         )
 
     def _spoofed(self, message: ChannelMessage) -> bool:
@@ -676,7 +682,27 @@ class MessageDesk:
             "promise": promise,
             # A spoofed staff address is never mailed (the desk's own mail domain).
             "by_email": valid_address(ticket.contact_email) and "spoofed" not in ticket.flags,
+            "articles": self._articles(ticket),
         }
+
+    def _articles(self, ticket: Ticket) -> list[dict[str, str]]:
+        """The articles the new ticket was offered, for the channel to show its caller:
+        slug, title in the ticket's language, and the help centre's page when one is
+        published (docs/KNOWLEDGE.md)."""
+        if not ticket.suggested or self.knowledge is None:
+            return []
+        knowledge = self.knowledge()
+        shown: list[dict[str, str]] = []
+        for slug in ticket.suggested:
+            article = knowledge.article(slug, ticket.language)
+            if article is None:
+                continue
+            entry = {"slug": slug, "title": article.title}
+            page = self.config.knowledge.help_centre_page(ticket.language, slug)
+            if page is not None:
+                entry["url"] = page
+            shown.append(entry)
+        return shown
 
 
 def _message_key(message: ChannelMessage) -> str:

@@ -121,9 +121,13 @@ def open_ticket(
     # nobody was promised an answer: no SLA clock runs, so no warning, breach or
     # escalation is ever raised for an out-of-office note.
     promised = not (set(request.flags) & UNATTENDED_FLAGS)
+    # Asked for every ticket a person opened, mailed about or not: a channel's caller
+    # without an address gets the articles in the answer to the request, and the reports'
+    # writing list must not take a question nobody asked the knowledge base about for one
+    # it could not answer (first-user review).
     suggested = (
         suggest(request.subject + "\n" + request.text, decision.language)
-        if suggest is not None and notify and promised
+        if suggest is not None and promised
         else []
     )
 
