@@ -389,3 +389,25 @@ def test_a_self_served_solve_credits_no_agent_and_sends_no_survey_until_the_cust
     resolutions = [f for (_, kind, _), f in uow.facts.items() if kind == "resolution"]
     assert [f["agent"] for f in resolutions] == [LENA]
     assert ("HD-5RVY42", timers.SURVEY) in uow.timers
+
+
+@pytest.mark.parametrize(
+    "language, quoted",
+    [("en", "the article “Returns” answered"), ("ru", "статья «{}» ответила"), ("zh", "文章“{}”解答了")],
+)
+def test_the_thanks_page_quotes_the_articles_title_as_the_agents_notice_does(
+    knowledge: KnowledgeBase, language: str, quoted: str
+) -> None:
+    import re
+    from html import unescape
+
+    from helpdesk.web import answer_thanks_page
+
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(offered(language=language))
+    done = desk(uow, knowledge).confirm(link(), "answered=yes", FORM, now=NOW)
+
+    page = unescape(re.sub(r"<[^>]+>", "", answer_thanks_page(CONFIG, done.page, solved=True)))
+
+    assert done.solved
+    assert quoted.format(done.page.article.title) in page
