@@ -393,7 +393,11 @@ def test_a_self_served_solve_credits_no_agent_and_sends_no_survey_until_the_cust
 
 @pytest.mark.parametrize(
     "language, quoted",
-    [("en", "the article “Returns” answered"), ("ru", "статья «{}» ответила"), ("zh", "文章“{}”解答了")],
+    [
+        ("en", "the article “Returns” answered"),
+        ("ru", "статья «{}» ответила"),
+        ("zh", "文章“{}”解答了"),
+    ],
 )
 def test_the_thanks_page_quotes_the_articles_title_as_the_agents_notice_does(
     knowledge: KnowledgeBase, language: str, quoted: str
