@@ -720,4 +720,4 @@ def test_an_assignment_names_the_customers_language_in_the_agents_words(
     assert priority_line in text(mail)
     html = mail.get_body(("html",))
     assert html is not None
-    assert language_line.split()[-1] in str(html.get_content())
+    assert language_line.rsplit(maxsplit=1)[-1] in str(html.get_content())
