@@ -55,7 +55,7 @@ def test_a_saved_reply_reaches_a_russian_customer_in_russian_with_the_agents_wor
     assert "заказ идёт дольше, чем должен" in reply["text"]
     assert f"Номер обращения: {olga['ref']}." in reply["text"]
     # The promised time in her language, and the agent's name from the config.
-    assert "не позднее понедельник, 23 ноября 2026" in reply["text"]
+    assert "Срок моего ответа: понедельник, 23 ноября 2026" in reply["text"]
     assert "13:55 (часовой пояс: Берлин)" in reply["text"]
     assert "С уважением,\nLena" in reply["text"]
     assert reply["text"].index("заказ идёт дольше") < reply["text"].index("Номер заказа")

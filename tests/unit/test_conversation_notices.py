@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
+from html import unescape
 from typing import Any
 
 import pytest
@@ -488,3 +489,58 @@ def test_only_the_first_relays_of_a_ticket_in_an_hour_carry_files() -> None:
     carrying = [mail for mail in mails if attached(mail)]
     assert len(carrying) == RELAYS_WITH_FILES_PER_HOUR
     assert "lid.png (208 bytes): not attached, kept with the ticket" in text(mails[-1])
+
+
+def _reading(language: str) -> Config:
+    """The desk with Lena reading her mail in ``language``."""
+    agents = [
+        a.model_copy(update={"languages": [language]}) if a.email == LENA else a
+        for a in CONFIG.agents
+    ]
+    return CONFIG.model_copy(update={"agents": agents})
+
+
+@pytest.mark.parametrize(
+    "language, channel, said, not_said",
+    [
+        (
+            "en",
+            "portal",
+            "uploaded on the customer's page and not virus-scanned",
+            "virus scan did not pass",
+        ),
+        ("zh", "portal", "客户在其工单页面上传", "此邮件未通过病毒扫描"),
+        (
+            "ru",
+            "portal",
+            "загружены клиентом на странице обращения",
+            "Антивирусная проверка этого письма",
+        ),
+        ("en", "chat", "sent by the channel chat and not virus-scanned", "virus scan did not pass"),
+        ("zh", "chat", "由渠道 chat 发送", "此邮件未通过病毒扫描"),
+        ("ru", "chat", "присланы каналом chat", "Антивирусная проверка этого письма"),
+    ],
+)
+def test_an_unscanned_file_from_the_customers_page_or_a_channel_is_not_called_a_failed_mail_scan(
+    language: str, channel: str, said: str, not_said: str
+) -> None:
+    desk = RelayDesk(_reading(language))
+    uploaded = replace(
+        annas_reply(photo("photo.zip")),
+        flags=("unscanned",),
+        channel=channel,
+        message_id=None,
+        raw_key=None,
+    )
+    desk.add(annas_ticket(), uploaded)
+    desk.store.objects["attachments/m2/1-photo.zip"] = b"PK"
+
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, _)] = desk.mailer.sent
+    html = mail.get_body(("html",))
+    assert html is not None
+    for shown in (text(mail), unescape(str(html.get_content()))):
+        assert said in shown
+        assert not_said not in shown
+    assert attached(mail) == []

@@ -721,3 +721,26 @@ def test_a_leads_report_goes_out_though_their_hourly_limit_is_spent() -> None:
 
     [(_, to)] = desk.mailer.sent
     assert to == [lead]
+
+
+@pytest.mark.parametrize(
+    "agent, language_line, priority_line",
+    [
+        ("wei@support.example", "语言：        俄语", "优先级：      普通"),
+        ("lena@support.example", "Language:        Russian", "Priority:        normal"),
+    ],
+)
+def test_an_assignment_names_the_customers_language_in_the_agents_words(
+    agent: str, language_line: str, priority_line: str
+) -> None:
+    desk = Desk()
+    desk.add(ticket(assignee=agent, language="ru"), customer_mail())
+
+    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=agent, by="routing", version=3)
+
+    [(mail, _)] = desk.mailer.sent
+    assert language_line in text(mail)
+    assert priority_line in text(mail)
+    html = mail.get_body(("html",))
+    assert html is not None
+    assert language_line.rsplit(maxsplit=1)[-1] in str(html.get_content())

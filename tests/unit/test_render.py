@@ -149,6 +149,8 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             "named": "lena@customer.example",
             "unverified": True,
             "unscanned": True,
+            "unscanned_upload": True,
+            "unscanned_channel": "chat",
             "message_text": "It jams again.\nPhoto attached.",
             "status": "open",
             "due_reply": PROMISED[language],

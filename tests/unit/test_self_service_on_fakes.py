@@ -360,3 +360,66 @@ def test_the_article_page_escapes_what_an_article_must_not_run(knowledge: Knowle
     assert "<script>alert(1)" not in body and "&lt;script&gt;" in body
     assert 'href="javascript:' not in body  # markdown-it leaves it as text, not a link
     assert "refunds.md" not in body and ">ok<" not in body and "ok" in body
+
+
+# ---------------------------------------------------------------------- who gets the credit
+def test_a_self_served_solve_credits_no_agent_and_sends_no_survey_until_the_customer_reopens(
+    knowledge: KnowledgeBase,
+) -> None:
+    from fakes import started_clocks
+    from helpdesk import timers
+    from helpdesk.services.clocks import Change, apply
+    from helpdesk.unit_of_work import TicketChange
+
+    uow = FakeUnitOfWork(CONFIG)
+    uow.hold(LENA, offered(sla=started_clocks(CONFIG, NOW)))
+
+    desk(uow, knowledge).confirm(link(), "answered=yes", FORM, now=NOW + timedelta(minutes=10))
+
+    # The article answered her, not Lena: no first response, resolution or target met for
+    # anyone (the report's agent figures come from these facts), and no survey about a team
+    # that never wrote to her; the ticket still closes itself later.
+    kinds = {kind for (_, kind, _) in uow.facts}
+    assert not kinds & {"first_response", "resolution", "target"}
+    assert ("HD-5RVY42", timers.SURVEY) not in uow.timers
+    assert ("HD-5RVY42", timers.AUTOCLOSE) in uow.timers
+
+    # She writes again: from then on it is an ordinary ticket, and Lena's solve is hers.
+    solved = uow.tickets["HD-5RVY42"]
+    later = NOW + timedelta(hours=1)
+    reopened = apply(solved, Change(customer_message=True), at=later, config=CONFIG)
+    assert reopened.status == "open"
+    reopened = uow.commit(TicketChange(before=solved, after=reopened, at=later))
+    done_at = later + timedelta(minutes=30)
+    answered = apply(reopened, Change(agent_reply=True, status="solved"), at=done_at, config=CONFIG)
+    uow.commit(TicketChange(before=reopened, after=answered, at=done_at, actor=LENA))
+
+    resolutions = [f for (_, kind, _), f in uow.facts.items() if kind == "resolution"]
+    assert [f["agent"] for f in resolutions] == [LENA]
+    assert ("HD-5RVY42", timers.SURVEY) in uow.timers
+
+
+@pytest.mark.parametrize(
+    "language, quoted",
+    [
+        ("en", "the article “Returns” answered"),
+        ("ru", "статья «{}» ответила"),
+        ("zh", "文章“{}”解答了"),
+    ],
+)
+def test_the_thanks_page_quotes_the_articles_title_as_the_agents_notice_does(
+    knowledge: KnowledgeBase, language: str, quoted: str
+) -> None:
+    import re
+    from html import unescape
+
+    from helpdesk.web import answer_thanks_page
+
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(offered(language=language))
+    done = desk(uow, knowledge).confirm(link(), "answered=yes", FORM, now=NOW)
+
+    page = unescape(re.sub(r"<[^>]+>", "", answer_thanks_page(CONFIG, done.page, solved=True)))
+
+    assert done.solved
+    assert quoted.format(done.page.article.title) in page

@@ -191,7 +191,13 @@ def _relay(
                 "author_email": message.author,
                 "named": named,
                 "unverified": "unauthenticated" in unvouched,
-                "unscanned": "unscanned" in unvouched,
+                # Only mail passes SES's virus scan: a file from the customer's page or a
+                # channel was never scanned, which is not a failed scan (first-user F6).
+                "unscanned": "unscanned" in unvouched and message.channel is None,
+                "unscanned_upload": "unscanned" in unvouched and message.channel == "portal",
+                "unscanned_channel": message.channel
+                if "unscanned" in unvouched and message.channel not in (None, "portal")
+                else None,
                 "message_text": whole.text,
                 "status": ticket.status,
                 "due_reply": due_reply,

@@ -12,8 +12,11 @@ scanners open every link in a mail. Only the page's POST (:meth:`SelfServiceDesk
 solves the ticket, through the same unit of work as every other solve
 (helpdesk.services.clocks.apply, then effects: the clocks stop, the agent's slot is given
 back with a CapacityFreed, the survey timer starts), flagged ``self_served`` with the
-article in ``self_served_article``; a SelfServed event tells the assignee. A customer's
-reply afterwards reopens it like any solved ticket.
+article in ``self_served_article``; a SelfServed event tells the assignee. No agent answered
+it: the reports credit nobody with a first response, resolution or target met
+(helpdesk.services.stats), and no survey goes out (the customer never spoke to the team;
+the auto-close timer still runs). A customer's reply afterwards reopens it like any solved
+ticket, and from then on it is an ordinary one.
 """
 
 from __future__ import annotations
@@ -219,6 +222,7 @@ def self_served(
     status through :func:`helpdesk.services.clocks.apply` like any solve, the flag and the
     article kept for the reports, and the events (the assignee is told; the customer saw
     the thanks page, so no progress mail: ``in_reply``)."""
+    from helpdesk import timers
     from helpdesk.events import SelfServed, StatusChanged
     from helpdesk.services.clocks import Change, apply
     from helpdesk.unit_of_work import TicketChange
@@ -256,4 +260,7 @@ def self_served(
             ("self_served", {"article": article.slug, "by": by}),
             ("status_changed", {"from": ticket.status, "to": after.status, "by": by}),
         ],
+        # Nobody on the team spoke to her: nothing to ask her about (the derived solve
+        # would start the survey timer; the auto-close timer it starts stays).
+        timers={timers.SURVEY: None},
     )

@@ -165,6 +165,12 @@ def ticket_figures(
     new_state = sla.SlaState.from_dict(after.sla) if after.sla else None
     if not robot:
         counters.update(_self_service_and_complaints(before, after, old_state, new_state))
+    # The customer solved it from an article: the clocks stop, but no agent answered or
+    # solved it, so neither a first response, a resolution nor a target met is anyone's
+    # (docs/REPORTS.md). A breach already due still counts as missed.
+    by_article = (
+        before is not None and SELF_SERVED in after.flags and SELF_SERVED not in before.flags
+    )
     if new_state is not None:
         for name in sla.CLOCK_NAMES:
             clock = new_state.clocks.get(name)
@@ -180,13 +186,15 @@ def ticket_figures(
             newly_achieved = clock.achieved_at is not None and not (
                 same_run and old is not None and old.achieved_at is not None
             )
+            if by_article and not newly_breached:
+                continue
             if clock.target is not None and (
                 newly_breached or (newly_achieved and not clock.breached)
             ):
                 effects.append(
                     _target_fact(clock, after, policy=new_state.policy, agent=agent, at=at, day=day)
                 )
-            if newly_achieved and name in (FIRST_RESPONSE, RESOLUTION):
+            if newly_achieved and name in (FIRST_RESPONSE, RESOLUTION) and not by_article:
                 effects.append(
                     RecordFact(
                         day,
