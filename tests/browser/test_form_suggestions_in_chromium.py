@@ -24,17 +24,6 @@ from helpdesk_local.server import LocalServer, serve
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
 HELP_CENTRE = "https://help.shop.example"
 
@@ -44,17 +33,6 @@ def server() -> Iterator[LocalServer]:
     running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING)
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (Debian package 'chromium'; .ci/run adds it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 import pytest
 from test_form_and_survey_in_chromium import (  # the module's fixtures and helpers
     advance,
-    browser,
     server,
     solve_by_mail,
     state,
@@ -29,7 +28,7 @@ from helpdesk_local.server import LocalServer
 
 pytestmark = pytest.mark.browser
 
-__all__ = ["browser", "server"]  # fixtures, used by name
+__all__ = ["server"]  # a fixture, used by name (the browser is tests/browser/conftest.py's)
 
 PHONE = {"width": 390, "height": 844}  # a common phone's CSS viewport
 LINK = re.compile(r"https?://\S+/survey/[^\s\"'<>]+")
