@@ -40,11 +40,9 @@ from helpdesk.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
-from helpdesk.events import CustomerReplied, DomainEvent, StatusChanged
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import AttachmentMeta, Message, Ticket
-from helpdesk.services.clocks import Change, apply
 from helpdesk.services.form_intake import (
     _ADDRESS,
     _CONTROL,
@@ -57,8 +55,11 @@ from helpdesk.services.form_intake import (
     limit_per_hour,
 )
 from helpdesk.services.self_service import suggester
-from helpdesk.services.tickets import EVENT_TEXT_BYTES, NewRequest, open_ticket
-from helpdesk.sizes import cut_utf8
+from helpdesk.services.tickets import (
+    NewRequest,
+    customer_follow_up,
+    open_ticket,
+)
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
     Claim,
@@ -572,35 +573,9 @@ class MessageDesk:
         def follow_up(current: Ticket) -> TicketChange:
             if current.status == "closed":
                 raise _ClosedMeanwhile(current.ref)
-            updated = apply(current, Change(customer_message=True), at=now, config=self.config)
-            events: list[DomainEvent] = [
-                CustomerReplied(
-                    ref=current.ref,
-                    sender=item.author,
-                    text=cut_utf8(item.text, EVENT_TEXT_BYTES),
-                    status=updated.status,
-                    previous_status=current.status,
-                    message=item.id,
-                )
-            ]
-            if updated.status != current.status:
-                events.append(
-                    StatusChanged(
-                        ref=current.ref,
-                        status=updated.status,
-                        previous_status=current.status,
-                        by=item.author,
-                        version=current.version + 1,
-                    )
-                )
-            return TicketChange(
-                before=current,
-                after=updated,
-                at=now,
-                messages=[item],
-                events=events,
-                claims=[message.claim],
-                history=[("customer_replied", {"from": item.author, "channel": message.channel})],
+            # The one path a mail reply and a reply from the customer's page take too.
+            return customer_follow_up(
+                current, item, now=now, config=self.config, claims=[message.claim]
             )
 
         return change_ticket(self.uow, ref, follow_up)
