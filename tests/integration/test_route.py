@@ -100,7 +100,7 @@ def test_each_assignment_mails_the_agent_the_customer_and_their_earlier_tickets(
     text = mails[2]["text"]
     assert "Customer:        Customer 1 <c1@example.com>" in text
     assert "Tier:            standard" in text
-    assert "Language:        en" in text
+    assert "Language:        English" in text  # the language in the agent's words
     # Due times in the policy's zone (Europe/Berlin), as a person reads them.
     assert "First response:  due Monday, 23 November 2026, 13:55 Berlin time" in text
     assert "> It has been two weeks, please help." in text

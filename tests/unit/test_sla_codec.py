@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpdesk import sla
@@ -76,6 +76,9 @@ instants = st.datetimes(
 ).map(lambda at: at.isoformat())
 
 
+# Generating nested JSON is slow on a loaded machine (2 cores, two workers): the health
+# check then fails a test whose property held (seen in a full run); the examples stay.
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.dictionaries(
         st.sampled_from(["due", "started_at", "x-y", "~", "name"]), json_values | instants
