@@ -269,7 +269,8 @@ def build_knowledge(site: Path) -> None:
     except subprocess.CalledProcessError as error:
         raise SystemExit(
             f"{error.stderr}\nlambda_build: could not build the knowledge base (above); "
-            "`helpdesk validate` names each problem"
+            "`helpdesk validate` names each problem (a missing module: run `make install` "
+            "first, and the Makefile builds with .venv/bin/python)"
         ) from None
 
 
