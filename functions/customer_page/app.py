@@ -136,13 +136,15 @@ _LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
 
 @app.post("/ticket")
 def resend_links() -> Response[str]:
+    from helpdesk.errors import MalformedInput
     from helpdesk.portal_web import resend_response
+    from helpdesk.web import request_text
 
-    body = _body_bytes()
+    event = app.current_event
     try:
-        text = (body or b"").decode("utf-8")
-    except UnicodeDecodeError:
-        text = ""
+        text = request_text(event.body, is_base64_encoded=event.is_base64_encoded)
+    except MalformedInput:
+        text = ""  # the page again, asking for the address
     return resend_response(
         root.portal_desk,
         text,

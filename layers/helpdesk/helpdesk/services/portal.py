@@ -78,7 +78,7 @@ EMAIL_MAX = 254
 # Gateway needs the bytes in base64, a third more ("Lambda quotas", AWS Lambda Developer
 # Guide). A larger file is listed without a link (it came by mail).
 DOWNLOAD_MAX_BYTES = 4_000_000
-_SUBMISSION = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_SUBMISSION = re.compile(rf"[A-Za-z0-9_-]{{8,{SUBMISSION_MAX}}}")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\"<>|:*?]")
@@ -591,14 +591,12 @@ class PortalDesk:
         return ticket
 
     def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:
-        """One more hit on an hourly counter of ``scope``; :class:`RateLimited` once over
-        (the form's counters: helpdesk.services.form_intake.FormDesk._limit)."""
-        window_start = now.replace(minute=0, second=0, microsecond=0)
-        window_end = int(window_start.timestamp()) + 3600
-        if not self.repo.count_in_window(
-            scope, window_start.strftime("%Y%m%d%H"), limit=limit, expires_at=window_end + 3600
-        ):
-            raise RateLimited(what, max(1, window_end - int(now.timestamp())))
+        """One more hit on an hourly counter of ``scope``: the form's and the channels'
+        counters (helpdesk.services.form_intake.limit_per_hour), imported where a post
+        is counted, not on the page's cold start."""
+        from helpdesk.services.form_intake import limit_per_hour
+
+        limit_per_hour(self.repo, scope, limit, what, now)
 
     def _parse(self, body: bytes, content_type: str) -> Posted:
         """The page's form: ``action``, ``text``, ``submission`` and, with a reply, ``files``
