@@ -17,8 +17,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from helpdesk.errors import Forbidden
 from helpdesk.signing import keyed_digest
@@ -26,7 +27,16 @@ from helpdesk.signing import keyed_digest
 if TYPE_CHECKING:
     from helpdesk.model import Ticket
 
-__all__ = ["LinkRefused", "make_link_token", "read_link_token", "verify_link_token"]
+__all__ = [
+    "LinkRefused",
+    "make_link_token",
+    "read_link_token",
+    "ticket_of_link",
+    "verify_link_token",
+]
+
+# What a link names: a ticket reference, or a reference and an article slug.
+Subject = TypeVar("Subject")
 
 
 class LinkRefused(Forbidden):
@@ -96,3 +106,29 @@ def read_link_token(purpose: str, token: str, key: bytes, *, now: datetime) -> t
     if now >= expires:
         raise LinkRefused("expired", subject[:9])
     return subject, expires
+
+
+def ticket_of_link(
+    verify: Callable[[], Subject],
+    ref_of: Callable[[Subject], str],
+    find_ticket: Callable[[str], Ticket | None],
+) -> tuple[Ticket, Subject]:
+    """The ticket behind a customer's link and what the link names, for every page behind
+    one (the survey, the ticket's page, the "this answered my question" page).
+
+    ``verify`` checks the token (:class:`LinkRefused` otherwise); an expired link still
+    names its ticket, which the refusal carries so that its page speaks the ticket's
+    language. A genuine link whose ticket no longer exists is refused as forged.
+    """
+    from helpdesk.model import is_reference
+
+    try:
+        subject = verify()
+    except LinkRefused as refused:
+        if refused.ref is not None and is_reference(refused.ref):
+            refused.ticket = find_ticket(refused.ref)
+        raise
+    ticket = find_ticket(ref_of(subject))
+    if ticket is None:
+        raise LinkRefused("forged")
+    return ticket, subject

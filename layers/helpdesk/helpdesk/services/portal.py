@@ -47,7 +47,7 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.events import StatusChanged
-from helpdesk.links import LinkRefused, make_link_token, read_link_token
+from helpdesk.links import LinkRefused, make_link_token, read_link_token, ticket_of_link
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import ACTIVE_STATUSES, AttachmentMeta, Message, is_reference
@@ -578,16 +578,11 @@ class PortalDesk:
 
     # ------------------------------------------------------------------ helpers
     def _ticket(self, token: str, now: datetime) -> Ticket:
-        try:
-            ref = verify_page_token(token, self.signing_key, now=now)
-        except LinkRefused as refused:
-            # An expired link still names its ticket: the refusal speaks its language.
-            if refused.ref is not None and is_reference(refused.ref):
-                refused.ticket = self.repo.find_ticket(refused.ref)
-            raise
-        ticket = self.repo.find_ticket(ref)
-        if ticket is None:
-            raise LinkRefused("forged")
+        ticket, _ = ticket_of_link(
+            lambda: verify_page_token(token, self.signing_key, now=now),
+            lambda ref: ref,
+            self.repo.find_ticket,
+        )
         return ticket
 
     def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from helpdesk.errors import HelpdeskError, InvalidInput, TooLarge, UnsupportedMediaType
-from helpdesk.links import LinkRefused, make_link_token, verify_link_token
+from helpdesk.links import LinkRefused, make_link_token, ticket_of_link, verify_link_token
 from helpdesk.model import ACTIVE_STATUSES, is_reference
 
 if TYPE_CHECKING:
@@ -168,15 +168,12 @@ class SelfServiceDesk:
     def open(self, token: str, *, now: datetime) -> AnswerPage:
         """The article of a genuine link, in the ticket's language; records nothing.
         :class:`LinkRefused` or :class:`ArticleGone` otherwise."""
-        try:
-            ref, slug = verify_answer_token(token, self.signing_key, now=now)
-        except LinkRefused as refused:
-            # An expired link still names its ticket: the refusal speaks its language.
-            if refused.ref is not None and is_reference(refused.ref):
-                refused.ticket = self.repo.find_ticket(refused.ref)
-            raise
-        ticket = self.repo.find_ticket(ref)
-        if ticket is None or slug not in ticket.suggested:
+        ticket, (_, slug) = ticket_of_link(
+            lambda: verify_answer_token(token, self.signing_key, now=now),
+            lambda named: named[0],
+            self.repo.find_ticket,
+        )
+        if slug not in ticket.suggested:
             # Signed by us for an article this ticket was never offered: not our link.
             raise LinkRefused("forged")
         article = self.knowledge().article(slug, ticket.language)

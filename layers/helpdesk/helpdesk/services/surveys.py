@@ -27,7 +27,7 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.events import StatusChanged, SurveyAnswered
-from helpdesk.links import LinkRefused, make_link_token, verify_link_token
+from helpdesk.links import LinkRefused, make_link_token, ticket_of_link, verify_link_token
 from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_reference, is_robot
 from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
@@ -417,16 +417,11 @@ class SurveyDesk:
 
     # ------------------------------------------------------------------ helpers
     def _ticket(self, token: str, now: datetime) -> Ticket:
-        try:
-            ref = verify_token(token, self.signing_key, now=now)
-        except LinkRefused as refused:
-            # An expired link still names its ticket: the refusal speaks its language.
-            if refused.ref is not None:
-                refused.ticket = self.repo.find_ticket(refused.ref)
-            raise
-        ticket = self.repo.find_ticket(ref)
-        if ticket is None:
-            raise LinkRefused("forged")
+        ticket, _ = ticket_of_link(
+            lambda: verify_token(token, self.signing_key, now=now),
+            lambda ref: ref,
+            self.repo.find_ticket,
+        )
         return ticket
 
 
