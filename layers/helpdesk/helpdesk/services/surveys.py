@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from helpdesk import timers
@@ -209,21 +209,8 @@ class SurveyDispatch:
                     return _stopping(ticket, timers.AUTOCLOSE, now=now, note=None)
                 return None
             closed = True
-            updated = apply(ticket, Change(status="closed"), at=now, config=self.config)
-            return TicketChange(
-                before=ticket,
-                after=updated,
-                at=now,
-                events=[
-                    StatusChanged(
-                        ref=ref,
-                        status="closed",
-                        previous_status="solved",
-                        by="autoclose",
-                        version=ticket.version + 1,
-                    )
-                ],
-                history=[("closed", {"by": "autoclose", "solved_at": ticket.solved_at})],
+            return self._closing(
+                ticket, {"by": "autoclose", "solved_at": ticket.solved_at}, now=now
             )
 
         def close_robot(ticket: Ticket) -> TicketChange | None:
@@ -236,28 +223,45 @@ class SurveyDispatch:
                 later = quiet_until  # the robot wrote again: wait for a new quiet period
                 return None
             closed = True
-            updated = apply(ticket, Change(status="closed"), at=now, config=self.config)
-            return TicketChange(
-                before=ticket,
-                after=updated,
-                at=now,
-                timers={timers.AUTOCLOSE: None},
-                events=[
-                    StatusChanged(
-                        ref=ref,
-                        status="closed",
-                        previous_status=ticket.status,
-                        by="autoclose",
-                        version=ticket.version + 1,
-                    )
-                ],
-                history=[("closed", {"by": "autoclose", "robot": True})],
+            return self._closing(
+                ticket,
+                {"by": "autoclose", "robot": True},
+                now=now,
+                ends={timers.AUTOCLOSE: None},
             )
 
         change_ticket(self.uow, ref, close)
         if later is not None and due_key is not None:
             self.repo.move_timer(ref, timers.AUTOCLOSE, expected_key=due_key, due=later)
         return closed
+
+    def _closing(
+        self,
+        ticket: Ticket,
+        history: dict[str, Any],
+        *,
+        now: datetime,
+        ends: dict[str, datetime | None] | None = None,
+    ) -> TicketChange:
+        """``ticket`` closed by the quiet-period sweep: a solved ticket nobody wrote on, or
+        a robot's ticket nobody took up (``ends``: the timers the change also ends)."""
+        updated = apply(ticket, Change(status="closed"), at=now, config=self.config)
+        return TicketChange(
+            before=ticket,
+            after=updated,
+            at=now,
+            timers=ends or {},
+            events=[
+                StatusChanged(
+                    ref=ticket.ref,
+                    status="closed",
+                    previous_status=ticket.status,
+                    by="autoclose",
+                    version=ticket.version + 1,
+                )
+            ],
+            history=[("closed", history)],
+        )
 
     def _stop(self, ticket: Ticket, kind: str, *, now: datetime, note: str | None) -> None:
         """Stop a timer through a versioned ticket write (a plain delete could remove a timer
