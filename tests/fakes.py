@@ -25,13 +25,13 @@ from helpdesk.config import Config
 from helpdesk.errors import NotFound, TransientError
 from helpdesk.events import DomainEvent, parse, to_detail
 from helpdesk.mail.compose import OutboundMail
-from helpdesk.model import ACTIVE_STATUSES, Contact, Message, Ticket
+from helpdesk.model import ACTIVE_STATUSES, Contact, Message, Ticket, in_backlog
 from helpdesk.notices import Notifier
 from helpdesk.notices.outbound import Quota, SendResult
 from helpdesk.ports import Known, RoutingView
 from helpdesk.services.clocks import calendar_of
 from helpdesk.services.routing import Router
-from helpdesk.services.stats import DayFigures
+from helpdesk.services.stats import DayFigures, backlog_by_day
 from helpdesk.services.tickets import NewRequest
 from helpdesk.unit_of_work import Claim, TicketChange
 
@@ -144,7 +144,6 @@ class FakeUnitOfWork:
     holdings: dict[str, set[str]] = field(default_factory=dict)
     queue: dict[str, effects.StartWaiting] = field(default_factory=dict)  # ref -> its entry
     counters: dict[str, Counter[str]] = field(default_factory=dict)  # day -> counters
-    backlog: Counter[tuple[str, str]] = field(default_factory=Counter)
     facts: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     commits: int = 0
     # Makes the next commits fail as if another writer got there first (one per entry).
@@ -251,8 +250,6 @@ class FakeUnitOfWork:
             self.queue.pop(effect.ref, None)
         elif isinstance(effect, effects.Count):
             self.counters.setdefault(effect.day, Counter()).update(effect.counts)
-        elif isinstance(effect, effects.CountBacklog):
-            self.backlog[(effect.team, effect.created_day)] += effect.amount
         elif isinstance(effect, effects.RecordFact):
             self.facts[(effect.day, effect.kind, effect.key)] = dict(effect.attributes)
 
@@ -294,11 +291,12 @@ class FakeUnitOfWork:
         )
 
     def read_backlog(self, team: str) -> dict[str, int]:
-        return {
-            created: n
-            for (of_team, created), n in sorted(self.backlog.items())
-            if of_team == team and n > 0
-        }
+        """``team``'s backlog by creation day: its tickets that count in it, as the
+        BacklogIndex lists them (the key a ticket carries while in_backlog)."""
+        return backlog_by_day(
+            (t.created_at for t in self.tickets.values() if t.team == team and in_backlog(t)),
+            self.config,
+        )
 
 
 @dataclass

@@ -20,8 +20,9 @@ from typing import Any
 ITEM_MAX_BYTES = 400 * 1024
 PARTITION_KEY_MAX_BYTES = 2048
 SORT_KEY_MAX_BYTES = 1024
-# The table's key attributes and those of its indexes (template.yaml): GSI1 and TimerIndex.
-PARTITION_KEYS = ("PK", "GSI1PK", "TPK")
+# The table's key attributes and those of its indexes (template.yaml): GSI1, TimerIndex and
+# BacklogIndex (whose sort key is GSI1SK).
+PARTITION_KEYS = ("PK", "GSI1PK", "TPK", "BPK")
 SORT_KEYS = ("SK", "GSI1SK", "TSK")
 
 

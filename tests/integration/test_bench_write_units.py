@@ -19,6 +19,7 @@ from helpdesk_local.stack import LocalStack
 MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
 GSI1 = IndexSpec("GSI1", ("GSI1PK", "GSI1SK"), keys_only=False)
 TIMERS = IndexSpec("TimerIndex", ("TPK", "TSK"), keys_only=True)
+BACKLOG = IndexSpec("BacklogIndex", ("BPK", "GSI1SK"), keys_only=True)
 KEYS = ("PK", "SK")
 
 
@@ -32,7 +33,7 @@ def ticket(**extra: Any) -> dict[str, Any]:
 
 def test_the_template_declares_the_indexes_the_bench_prices() -> None:
     with LocalStack(start=MONDAY_MORNING) as stack:
-        assert table_indexes(stack.template) == (KEYS, (GSI1, TIMERS))
+        assert table_indexes(stack.template) == (KEYS, (GSI1, TIMERS, BACKLOG))
 
 
 def test_an_item_entering_an_index_is_one_write_of_its_projected_size() -> None:

@@ -196,6 +196,22 @@ def _agent_api_tour(stack: LocalStack) -> None:
     with faults_on(stack, FaultInjector(rate=1.0, services=("ses",), limit=SES_ATTEMPTS)):
         call("POST", f"/agent/tickets/{ref}/replies", {"text": "We corrected it."})
     call("PATCH", f"/agent/tickets/{ref}", {"status": "solved"})
+    # Bob writes again by mail: intake reopens the solved ticket, which stops its survey
+    # and auto-close timers (DeleteItem, in the transaction); solved once more, the agent
+    # reopens it (the same DeleteItem, by the agent API) and solves it again.
+    stack.deliver_email(
+        (
+            f"From: Bob Meyer <bob@example.com>\r\nTo: support@support.example\r\n"
+            f"Subject: Re: Invoice [#{ref}]\r\nMessage-ID: <bob-2@example.com>\r\n"
+            "Date: Mon, 23 Nov 2026 09:30:00 +0000\r\n\r\nThe address is still wrong.\r\n"
+        ).encode()
+    )
+    stack.drain()
+    [bob] = [t for t in build_state(stack)["tickets"] if t["ref"] == ref]
+    assert bob["status"] == "open"
+    call("PATCH", f"/agent/tickets/{ref}", {"status": "solved"})
+    call("PATCH", f"/agent/tickets/{ref}", {"status": "open"})
+    call("PATCH", f"/agent/tickets/{ref}", {"status": "solved"})
 
 
 def _customer_page_tour(stack: LocalStack) -> None:

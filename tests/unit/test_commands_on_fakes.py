@@ -120,6 +120,7 @@ def test_moving_a_ticket_to_another_team_asks_routing_for_an_agent_there() -> No
 
     assert uow.events() == [TeamChanged(ref=ticket.ref, team="billing", previous_team="general")]
     assert uow.read_backlog("billing") == {"2026-11-23": 1}
+    assert uow.read_backlog("general") == {}
 
 
 def test_a_closed_ticket_is_refused_and_nothing_changes() -> None:

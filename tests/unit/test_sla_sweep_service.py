@@ -83,6 +83,7 @@ def test_a_breach_is_recorded_and_moves_the_ticket_to_the_escalation_team() -> N
     assert sla.SlaState.from_dict(ticket.sla).public_view()["breaches"] == ["first_response"]
     assert "escalated" in [kind for kind, _ in uow.history["HD-AAAAAA"]]
     # The ticket left general's backlog for tier2's, in the same commit.
+    assert uow.read_backlog("general") == {}
     assert uow.read_backlog("tier2") == {"2026-11-23": 1}
     assert uow.counters["2026-11-23"]["breach#clock#first_response"] == 1
 

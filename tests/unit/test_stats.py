@@ -11,8 +11,9 @@ import pytest
 
 from fakes import MONDAY_MORNING, started_clocks, ticket
 from helpdesk import sla
+from helpdesk.aws.dynamodb import backlog_key, ticket_item
 from helpdesk.config import Config, load_config
-from helpdesk.effects import Count, CountBacklog, Effect, RecordFact
+from helpdesk.effects import Count, Effect, RecordFact
 from helpdesk.model import Ticket
 from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
@@ -62,8 +63,11 @@ def facts(effects: list[Effect]) -> dict[str, dict[str, Any]]:
     return {e.kind: dict(e.attributes) for e in effects if isinstance(e, RecordFact)}
 
 
-def backlog(effects: list[Effect]) -> list[tuple[str, str, int]]:
-    return [(e.team, e.created_day, e.amount) for e in effects if isinstance(e, CountBacklog)]
+def backlog(config: Config, *tickets: Ticket, team: str = "general") -> dict[str, int]:
+    """``team``'s backlog by creation day as a report reads it from the BacklogIndex: the
+    tickets whose stored item carries the team's backlog key, aged by their creation."""
+    listed = [t.created_at for t in tickets if ticket_item(t).get("BPK") == backlog_key(team)]
+    return stats.backlog_by_day(listed, config)
 
 
 def test_a_new_ticket_is_counted_once_in_each_dimension_and_joins_its_teams_backlog(
@@ -82,7 +86,7 @@ def test_a_new_ticket_is_counted_once_in_each_dimension_and_joins_its_teams_back
         "created#team#general": 1,
         "tag#vip-customer": 1,
     }
-    assert backlog(effects) == [("general", "2026-11-23", 1)]
+    assert backlog(config, ticket) == {"2026-11-23": 1}
     assert days(effects) == {"2026-11-23"}
 
 
@@ -91,11 +95,12 @@ def test_a_ticket_opened_late_in_the_utc_evening_counts_on_the_next_berlin_day(
 ) -> None:
     late = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
 
-    effects = stats.ticket_figures(None, new_ticket(config, at=late), at=late, config=config)
+    opened = new_ticket(config, at=late)
+    effects = stats.ticket_figures(None, opened, at=late, config=config)
 
     assert days(effects) == {"2026-11-24"}
     # The backlog is kept by the day the ticket was created, in the report time zone too.
-    assert backlog(effects) == [("general", "2026-11-24", 1)]
+    assert backlog(config, opened) == {"2026-11-24": 1}
 
 
 def test_the_first_reply_records_its_business_minutes_and_who_answered(config: Config) -> None:
@@ -108,7 +113,7 @@ def test_the_first_reply_records_its_business_minutes_and_who_answered(config: C
     fact = facts(effects)["first_response"]
     assert (fact["seconds"], fact["breached"], fact["agent"]) == (1800, False, "wei@x.example")
     assert (fact["policy"], fact["priority"]) == ("standard", "normal")
-    assert counters(effects) == {} and backlog(effects) == []
+    assert counters(effects) == {}
 
 
 def test_a_second_reply_records_no_second_first_response(config: Config) -> None:
@@ -133,8 +138,8 @@ def test_solving_leaves_the_backlog_with_the_resolution_time_and_a_reply_brings_
     returning = stats.ticket_figures(solved, reopened, at=reopened_at, config=config)
 
     assert facts(leaving)["resolution"]["seconds"] == 2 * 3600
-    assert backlog(leaving) == [("general", "2026-11-23", -1)]
-    assert backlog(returning) == [("general", "2026-11-23", 1)]
+    assert backlog(config, solved) == {}
+    assert backlog(config, reopened) == {"2026-11-23": 1}
     assert "resolution" not in facts(returning)
 
 
@@ -167,21 +172,27 @@ def test_only_tags_that_were_added_are_counted(config: Config) -> None:
     assert counters(effects) == {"tag#late-shipper": 1}
 
 
+def test_a_ticket_awaiting_review_counts_in_no_backlog_and_open_ones_by_their_day(
+    config: Config,
+) -> None:
+    monday = replace(new_ticket(config), status="open")
+    tuesday = new_ticket(config, at=OPENED + timedelta(days=1))
+    bounce = replace(new_ticket(config), flags=["auto_reply"], sla={}, assignee=None)
+
+    assert backlog(config, tuesday, bounce, monday) == {"2026-11-23": 1, "2026-11-24": 1}
+
+
 def test_a_team_move_moves_the_ticket_between_backlogs(config: Config) -> None:
     ticket = replace(new_ticket(config), status="open")
     moved = replace(ticket, team="tier2")
 
-    effects = stats.ticket_figures(ticket, moved, at=OPENED, config=config)
-
-    assert backlog(effects) == [
-        ("general", "2026-11-23", -1),
-        ("tier2", "2026-11-23", 1),
-    ]
+    assert backlog(config, moved, team="general") == {}
+    assert backlog(config, moved, team="tier2") == {"2026-11-23": 1}
 
 
 def test_one_change_names_each_report_item_once(config: Config) -> None:
     # DynamoDB refuses a transaction that names one item twice: the counters of one change
-    # travel as one Count, and no fact or backlog entry is named twice.
+    # travel as one Count, and no fact is named twice.
     ticket = new_ticket(config, tags=["a", "b", "a"])
     at = OPENED + timedelta(minutes=30)
     answered_and_solved = replace(
@@ -196,8 +207,6 @@ def test_one_change_names_each_report_item_once(config: Config) -> None:
         assert len([e for e in effects if isinstance(e, Count)]) == 1
         fact_keys = [(e.day, e.kind, e.key) for e in effects if isinstance(e, RecordFact)]
         assert len(fact_keys) == len(set(fact_keys))
-        backlog_keys = [(team, day) for team, day, _ in backlog(effects)]
-        assert len(backlog_keys) == len(set(backlog_keys))
     assert counters(stats.ticket_figures(None, ticket, at=OPENED, config=config))["tag#a"] == 1
     assert set(facts(effects)) == {"first_response", "resolution", "target"}
 

@@ -158,6 +158,17 @@ def _redrive(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backfill_backlog(args: argparse.Namespace) -> int:
+    """The BacklogIndex key on a deployed desk's open tickets (docs/DEPLOY.md)."""
+    import boto3
+
+    from helpdesk_local.backlog_index import backfill_backlog_index, table_of_stack
+
+    done = backfill_backlog_index(boto3.client("dynamodb"), table_of_stack(args.stack_name))
+    print(f"{done.keyed} open tickets keyed ({done.looked_at} tickets without a key looked at)")
+    return 0
+
+
 def _fault_rate(text: str) -> float:
     value = float(text)
     if not 0 <= value < 1:
@@ -254,6 +265,14 @@ def main(argv: list[str] | None = None) -> int:
     redrive.add_argument("queue", nargs="?", help="one DLQ, e.g. EmailIntakeDLQ (default: all)")
     redrive.add_argument("--stack-name", default="helpdesk", help="CloudFormation stack name")
     redrive.set_defaults(run=_redrive)
+
+    backfill = commands.add_parser(
+        "backfill-backlog",
+        help="give a deployed desk's open tickets their BacklogIndex key (once, after the "
+        "deploy that adds the index)",
+    )
+    backfill.add_argument("--stack-name", default="helpdesk", help="CloudFormation stack name")
+    backfill.set_defaults(run=_backfill_backlog)
 
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -65,14 +65,6 @@ class Count:
 
 
 @dataclass(frozen=True)
-class CountBacklog:
-    team: str
-    created_day: str
-    amount: int
-    ref: str
-
-
-@dataclass(frozen=True)
 class RecordFact:
     """One fact of a day (a first response, a resolution, a settled target, an answer),
     replaced when the same ``key`` is recorded again."""
@@ -83,7 +75,7 @@ class RecordFact:
     attributes: Mapping[str, Any]
 
 
-Effect = TakeSlot | GiveBackSlot | StartWaiting | StopWaiting | Count | CountBacklog | RecordFact
+Effect = TakeSlot | GiveBackSlot | StartWaiting | StopWaiting | Count | RecordFact
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from helpdesk.aws import sla_codec
 from helpdesk.aws.clients import client
 from helpdesk.clock import parse_iso
 from helpdesk.errors import AlreadyDone, Conflict, NotFound, TransientError
-from helpdesk.model import AttachmentMeta, Contact, Message, Ticket
+from helpdesk.model import AttachmentMeta, Contact, Message, Ticket, in_backlog
 from helpdesk.timers import partition, shard_of, sort_key
 
 _THROTTLING = {
@@ -88,14 +88,22 @@ def _time(value: Any) -> datetime | None:
 
 
 # ---------------------------------------------------------------------- codecs
+def backlog_key(team: str) -> str:
+    """The BacklogIndex partition of ``team``'s open tickets."""
+    return f"BACKLOG#{team}"
+
+
 def ticket_item(ticket: Ticket) -> dict[str, Any]:
-    """The stored form of a ticket (META item), with its GSI1 keys."""
+    """The stored form of a ticket (META item), with its GSI1 keys and, while someone owes
+    work on it, its BacklogIndex key (``BPK``; the index's sort key is ``GSI1SK``, the
+    creation instant and the reference, which the ticket carries anyway)."""
     return {
         "PK": f"TICKET#{ticket.ref}",
         "SK": "META",
         "type": "ticket",
         "GSI1PK": f"CONTACT#{ticket.contact_email.lower()}",
         "GSI1SK": f"{ticket.created_at.isoformat()}#{ticket.ref}",
+        "BPK": backlog_key(ticket.team) if in_backlog(ticket) else None,
         "ref": ticket.ref,
         "status": ticket.status,
         "priority": ticket.priority,
@@ -620,6 +628,7 @@ __all__ = [
     "DueTimer",
     "DynamoRepository",
     "Timer",
+    "backlog_key",
     "contact_from_item",
     "decode",
     "encode",

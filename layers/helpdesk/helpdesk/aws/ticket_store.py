@@ -16,10 +16,16 @@ Every key a commit writes is made here (docs/ARCHITECTURE.md keeps the access pa
 | a channel's message | ``CHANMSG#<channel>#<id>`` | ``CHANMSG`` |
 | a channel's conversation: its ticket | ``CONV#<channel>#<conversation>`` | ``CONV`` |
 | contact | ``CONTACT#<email>`` | ``META`` |
-| agent's load / holding | ``AGENT#<email>`` | ``LOAD`` / ``TICKET#<ref>`` |
+| agent's load | ``AGENT#<email>`` | ``LOAD`` |
 | report counters | ``STATS#<day>`` | ``C#<shard>`` (one attribute per counter) |
 | report fact | ``STATS#<day>`` | ``F#<kind>#<key>`` |
-| backlog | ``BACKLOG#<team>`` | ``<created day>#<shard>`` |
+
+A ticket in its team's backlog (:func:`helpdesk.model.in_backlog`) carries ``BPK =
+BACKLOG#<team>`` on its META item (``helpdesk.aws.dynamodb.ticket_item``): the sparse,
+keys-only ``BacklogIndex`` (sort key ``GSI1SK``, ``<created>#<ref>``) lists a team's open
+tickets, from which a report ages its backlog and finds the tickets that need attention,
+and the agent API the tickets a team's agents hold. Nothing else counts them: a ticket
+entering or leaving is one index write, a change that keeps it in is none.
 
 The outbox: a commit with events writes them into its history item, marked
 ``type = "outbox"``; the table's stream carries that insert to the publish function,
@@ -32,7 +38,6 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import date, datetime
@@ -42,6 +47,7 @@ from helpdesk import effects, timers
 from helpdesk.aws.dynamodb import (
     DynamoRepository,
     Timer,
+    backlog_key,
     contact_from_item,
     message_from_item,
     message_item,
@@ -51,17 +57,17 @@ from helpdesk.aws.dynamodb import (
 from helpdesk.clock import parse_iso
 from helpdesk.effects import (
     Count,
-    CountBacklog,
     Effect,
     GiveBackSlot,
     RecordFact,
     StartWaiting,
     StopWaiting,
     TakeSlot,
+    holder,
 )
 from helpdesk.errors import Conflict
 from helpdesk.events import with_kind
-from helpdesk.model import ACTIVE_STATUSES, Contact, Ticket
+from helpdesk.model import ACTIVE_STATUSES, Contact, Ticket, in_backlog
 from helpdesk.ports import Known, RoutingView
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
@@ -269,17 +275,11 @@ class DynamoTicketStore(DynamoRepository):
             if effect.capacity is not None:
                 update["condition"] = "attribute_not_exists(#open) OR #open < :capacity"
                 update["values"] = {**update["values"], ":capacity": effect.capacity}
-            holding = {
-                "PK": f"AGENT#{effect.agent.lower()}",
-                "SK": f"TICKET#{effect.ref}",
-                "type": "holding",
-                "ref": effect.ref,
-                "team": effect.team,
-            }
-            return [update, {"put": holding}]
+            # Which tickets the agent holds is the ticket's own ``assignee`` (the team's
+            # held tickets: :meth:`held_tickets`); only the count needs an item of its own.
+            return [update]
         if isinstance(effect, GiveBackSlot):
             return [
-                {"delete": {"PK": f"AGENT#{effect.agent.lower()}", "SK": f"TICKET#{effect.ref}"}},
                 {
                     "update": {"PK": f"AGENT#{effect.agent.lower()}", "SK": "LOAD"},
                     "expression": "ADD #open :minus",
@@ -317,17 +317,6 @@ class DynamoTicketStore(DynamoRepository):
                     "values": values,
                 }
             ]
-        if isinstance(effect, CountBacklog):
-            return [
-                {
-                    "update": {
-                        "PK": f"BACKLOG#{effect.team}",
-                        "SK": f"{effect.created_day}#{_shard(effect.ref, STATS_SHARDS)}",
-                    },
-                    "expression": "ADD n :n",
-                    "values": {":n": effect.amount},
-                }
-            ]
         assert isinstance(effect, RecordFact)
         return [
             {
@@ -346,12 +335,46 @@ class DynamoTicketStore(DynamoRepository):
             created, _, ref = str(item["GSI1SK"]).rpartition("#")
             yield StartWaiting(ref, team, parse_iso(created))
 
-    # ------------------------------------------------------------------ agents
-    def held_by(self, agent: str) -> list[str]:
-        """The tickets ``agent`` holds (their references)."""
-        items = self.query_partition(f"AGENT#{agent.lower()}", prefix="TICKET#")
-        return [str(item["ref"]) for item in items]
+    # ------------------------------------------------------------------ the backlog
+    def backlog_entries(self, team: str) -> Iterator[tuple[str, datetime]]:
+        """(reference, creation instant) of each ticket in ``team``'s backlog, oldest first:
+        one Query of the sparse BacklogIndex (keys only, eventually consistent, as every
+        index read is), paginated."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "BacklogIndex",
+            "KeyConditionExpression": "BPK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": backlog_key(team)}},
+        }
+        for item in self._paginate(kwargs, None):
+            created, _, ref = str(item["GSI1SK"]).rpartition("#")
+            yield ref, parse_iso(created)
 
+    def backlog_tickets(self, team: str) -> list[Ticket]:
+        """The tickets of ``team``'s backlog, oldest first: the index's keys, then
+        BatchGetItem by key, 100 at a time (never a scan). The cost follows the team's open
+        work. A ticket that left the backlog since the index was updated is left out."""
+        keys = [(f"TICKET#{ref}", "META") for ref, _ in self.backlog_entries(team)]
+        tickets: list[Ticket] = []
+        for start in range(0, len(keys), 100):
+            found = self.get_items(keys[start : start + 100], consistent=False)
+            for item in found.values():
+                ticket = ticket_from_item(item)
+                if ticket.team == team and in_backlog(ticket):
+                    tickets.append(ticket)
+        return sorted(tickets, key=lambda t: (t.created_at, t.ref))
+
+    def held_tickets(self, team: str) -> list[Ticket]:
+        """The tickets of ``team`` that one of its agents holds, oldest first."""
+        return [t for t in self.backlog_tickets(team) if self._held_in(t, team)]
+
+    def _held_in(self, ticket: Ticket, team: str) -> bool:
+        agent = holder(ticket)
+        return agent is not None and any(
+            a.email.lower() == agent.lower() for a in self.config.agents_of(team)
+        )
+
+    # ------------------------------------------------------------------ agents
     def agent_loads(
         self, agents: Iterable[str], *, contact_email: str | None = None
     ) -> tuple[dict[str, int], Contact | None]:
@@ -424,28 +447,22 @@ class DynamoTicketStore(DynamoRepository):
         return figures
 
     def open_tickets(self, team: str) -> list[Ticket]:
-        """The active tickets of ``team``: those waiting in its queue and those its agents
-        hold (a Query each, then BatchGetItem by key, 100 at a time; never a scan). Its
-        cost follows the team's open work, which capacity bounds."""
-        refs = [entry.ref for entry in self.waiting(team)]
-        for agent in self.config.agents_of(team):
-            refs.extend(self.held_by(agent.email))
-        keys = [(f"TICKET#{ref}", "META") for ref in dict.fromkeys(refs)]
-        tickets: list[Ticket] = []
-        for start in range(0, len(keys), 100):
-            found = self.get_items(keys[start : start + 100], consistent=False)
-            for item in found.values():
-                ticket = ticket_from_item(item)
-                if ticket.team == team and ticket.status in ACTIVE_STATUSES:
-                    tickets.append(ticket)
-        return sorted(tickets, key=lambda t: (t.created_at, t.ref))
+        """The active tickets of ``team`` that wait in its queue or that its agents hold
+        (the report's "needs attention" list), read through its backlog
+        (:meth:`backlog_tickets`): a ticket in neither, such as a robot's ticket a person
+        wrote on, which route never sees, is in the backlog but not listed here."""
+        return [
+            t
+            for t in self.backlog_tickets(team)
+            if t.status in ACTIVE_STATUSES and (t.waiting or self._held_in(t, team))
+        ]
 
     def read_backlog(self, team: str) -> dict[str, int]:
-        """Open tickets of ``team`` by the day they were created (days with none left out)."""
-        by_day: Counter[str] = Counter()
-        for item in self.query_partition(f"BACKLOG#{team}"):
-            by_day[str(item["SK"]).split("#", 1)[0]] += int(item.get("n", 0))
-        return {day: n for day, n in sorted(by_day.items()) if n > 0}
+        """Open tickets of ``team`` by the report day they were created on (days with none
+        left out): the keys of its BacklogIndex partition, no ticket read."""
+        from helpdesk.services.stats import backlog_by_day
+
+        return backlog_by_day((created for _, created in self.backlog_entries(team)), self.config)
 
 
 def _message_claim(claim: Claim, ref: str, at: datetime) -> Operation:

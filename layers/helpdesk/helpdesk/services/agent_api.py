@@ -132,14 +132,7 @@ class AgentDesk:
             and ticket.status in ACTIVE_STATUSES
             and ticket.team == team
         ]
-        held: list[Ticket] = []
-        for member in self.config.agents_of(team):
-            for ref in self.repo.held_by(member.email):
-                ticket = self.repo.find_ticket(ref)
-                if ticket and ticket.team == team and ticket.status in ACTIVE_STATUSES:
-                    held.append(ticket)
-        held.sort(key=lambda t: (t.created_at, t.ref))
-        return [*waiting, *held]
+        return [*waiting, *self.repo.held_tickets(team)]
 
     def ticket(self, caller: Caller, ref: str) -> dict[str, Any]:
         """A ticket with its whole conversation, internal notes included."""

@@ -22,9 +22,12 @@ Layout (all in the domain table):
   answer no sweep saw coming). A target achieved after its recorded breach writes nothing
   more: it was counted, as missed, when it fell due. A resolution reopened and settled
   again writes the same key, so a period holding both days keeps the later outcome.
-- ``PK = BACKLOG#<team>``, ``SK = <created day>#<shard>``: open tickets of a team by the
-  day they were created, ``ADD n`` (+1 when a ticket enters new/open/pending, -1 when it
-  leaves): the backlog and its age without reading a single ticket.
+- The backlog by age is not counted: a ticket carries its team's backlog key while it is
+  in the backlog (:func:`helpdesk.model.in_backlog`), on a sparse keys-only index
+  (``BacklogIndex``, ``helpdesk.aws.ticket_store``), and :func:`backlog_by_day` ages the
+  creation instants one Query of it returns. The index entry is written when a ticket
+  enters or leaves the backlog (1 write unit each), where the ``BACKLOG#<team>`` counter it
+  replaces was updated inside every such transaction (2 each, twice on a team move).
 
 Every counter is kept twice: for the desk (``created``, ``tag#refund``) and for the
 ticket's team (``team#<team>#created``, ``team#<team>#tag#refund``), so that a lead's
@@ -59,8 +62,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from helpdesk import sla
-from helpdesk.effects import Count, CountBacklog, Effect, RecordFact
-from helpdesk.model import UNATTENDED_FLAGS, in_backlog, is_robot
+from helpdesk.effects import Count, Effect, RecordFact
+from helpdesk.model import UNATTENDED_FLAGS, is_robot
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -221,16 +224,16 @@ def ticket_figures(
                     )
                 )
 
-    was_open = before is not None and in_backlog(before)
-    is_open = in_backlog(after)
-    created_day = local_day(after.created_at, config)
-    if before is not None and was_open and (not is_open or before.team != after.team):
-        effects.append(CountBacklog(before.team, created_day, -1, ref))
-    if is_open and (not was_open or (before is not None and before.team != after.team)):
-        effects.append(CountBacklog(after.team, created_day, 1, ref))
     if counters:
         effects.append(Count(day, _with_team_counters(counters, after.team), ref))
     return effects
+
+
+def backlog_by_day(created: Iterable[datetime], config: Config) -> dict[str, int]:
+    """Open tickets by the report day they were created on (their creation instants, one
+    per ticket in the backlog), oldest first; days with none left out."""
+    by_day = Counter(local_day(at, config) for at in created)
+    return dict(sorted(by_day.items()))
 
 
 def _unsuggested_fact(after: Ticket, *, at: datetime, day: str) -> RecordFact:
