@@ -11,7 +11,9 @@ Stored items (all in the domain table):
 - ``AGENT#<email>`` / ``LOAD``: ``open``, the tickets the agent holds. Routing takes a slot
   with a conditional ``ADD open :1`` (``open < capacity``): two routers at once can never
   both take an agent's last slot, whatever they read before.
-- ``AGENT#<email>`` / ``TICKET#<ref>``: one per held ticket, so an agent's work is a Query.
+- Which tickets an agent holds is the ticket's own ``assignee`` (while it is active); a
+  team's held tickets are read through its backlog (``BacklogIndex``, by the report and the
+  agent API), so an assignment writes no item of its own for it.
 - ``TICKET#<ref>`` / ``QUEUE``: the ticket waits; on GSI1 as ``QUEUE#<team>`` /
   ``<created>#<ref>``, so the oldest waiting ticket of a team is the first item of a Query.
 - ``TICKET#<ref>`` / ``ROUTED#<event id>``: this event already assigned the ticket (an SQS
