@@ -108,6 +108,24 @@ class StatusChanged(DomainEvent):
     in_reply: bool = False
 
 
+def status_changes(
+    before: Ticket, after: Ticket, *, by: str, in_reply: bool = False
+) -> list[StatusChanged]:
+    """The StatusChanged a change from ``before`` to ``after`` records: none when the
+    status stays; ``version`` is the one the change's commit writes."""
+    if after.status == before.status:
+        return []
+    changed = StatusChanged(
+        ref=before.ref,
+        status=after.status,
+        previous_status=before.status,
+        by=by,
+        version=before.version + 1,
+        in_reply=in_reply,
+    )
+    return [changed]
+
+
 @dataclass(frozen=True)
 class TicketAssigned(DomainEvent):
     agent: str
