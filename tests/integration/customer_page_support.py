@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+
 from helpdesk_local.scenario import (
     Player,
     load_scenario,
@@ -38,6 +40,17 @@ def play(name: str) -> Iterator[tuple[LocalStack, Player]]:
         assert stack.invocation_errors == []
         assert player.rejected == []
         yield stack, player
+
+
+def played_fixture(name: str) -> Any:
+    """A module's fixture: the stack and player after tests/scenarios/``name`` was played
+    (:func:`play`), once for the module's tests."""
+
+    @pytest.fixture(scope="module")
+    def played() -> Iterator[tuple[LocalStack, Player]]:
+        yield from play(name)
+
+    return played
 
 
 def state(stack: LocalStack) -> dict[str, Any]:
@@ -80,6 +93,13 @@ def assert_unchanged(stack: LocalStack, before: dict[str, Any]) -> None:
     after = state(stack)
     assert after["tickets"] == before["tickets"]
     assert after["outbox"] == before["outbox"]
+
+
+def assert_refused(page: HttpResponse, status: int, words: str) -> None:
+    """The page answers ``status``, says ``words`` and marks the field it names invalid."""
+    assert page.status == status
+    assert words in text_of(page)
+    assert 'aria-invalid="true"' in page.body
 
 
 def text_of(page: HttpResponse) -> str:

@@ -4,22 +4,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from customer_page_support import assert_unchanged, link_of, play, reply_post, state, text_of
+from customer_page_support import (
+    assert_unchanged,
+    link_of,
+    played_fixture,
+    reply_post,
+    state,
+    text_of,
+)
 
 from helpdesk_local.scenario import Player, multipart_body
-from helpdesk_local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def replied() -> Iterator[tuple[LocalStack, Player]]:
-    yield from play("portal_reply.yaml")
+replied = played_fixture("portal_reply.yaml")
 
 
 # ---------------------------------------------------------------------- a reply from the page

@@ -4,21 +4,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from customer_page_support import LINK, ask_for_links, link_of, play, reply_post, state, text_of
-
-from helpdesk_local.scenario import Player
-from helpdesk_local.stack import LocalStack
+from customer_page_support import (
+    LINK,
+    ask_for_links,
+    assert_refused,
+    link_of,
+    played_fixture,
+    reply_post,
+    state,
+    text_of,
+)
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def others() -> Iterator[tuple[LocalStack, Player]]:
-    yield from play("portal_other_tickets.yaml")
+others = played_fixture("portal_other_tickets.yaml")
 
 
 # ---------------------------------------------------------------------- the other tickets
@@ -75,9 +78,7 @@ def test_asking_for_links_is_rate_limited_per_address_and_per_client(others: Any
 def test_asking_for_links_without_an_address_names_the_field(others: Any) -> None:
     stack, _ = others
     page = ask_for_links(stack, "not an address", "198.51.100.30")
-    assert page.status == 422
-    assert "please enter a valid email address" in text_of(page)
-    assert 'aria-invalid="true"' in page.body
+    assert_refused(page, 422, "please enter a valid email address")
 
 
 # ---------------------------------------------------------------------- bad input
@@ -86,9 +87,7 @@ def test_a_reply_too_long_is_refused_naming_the_message_and_kept(others: Any) ->
     path = link_of(stack, 3)
     body, headers = reply_post(stack, path, "x" * 20_001)
     page = stack.http("POST", path, body=body, headers=headers)
-    assert page.status == 413
-    assert "your message is too long (at most 20000 characters)" in text_of(page)
-    assert 'aria-invalid="true"' in page.body
+    assert_refused(page, 413, "your message is too long (at most 20000 characters)")
 
 
 def test_an_empty_reply_and_too_many_files_are_refused_naming_the_field(others: Any) -> None:
@@ -96,11 +95,11 @@ def test_an_empty_reply_and_too_many_files_are_refused_naming_the_field(others: 
     path = link_of(stack, 3)
     empty, headers = reply_post(stack, path, "  ")
     page = stack.http("POST", path, body=empty, headers=headers)
-    assert (page.status, "please write your message." in text_of(page)) == (422, True)
+    assert_refused(page, 422, "please write your message.")
     files = tuple((f"f{n}.txt", "text/plain", b"x") for n in range(6))
     many, headers = reply_post(stack, path, "six files", files)
     page = stack.http("POST", path, body=many, headers=headers)
-    assert (page.status, "too many files (at most 5)." in text_of(page)) == (413, True)
+    assert_refused(page, 413, "too many files (at most 5).")
     odd = stack.http("POST", path, body="{}", headers={"content-type": "application/json"})
     assert odd.status == 415
 
