@@ -12,13 +12,11 @@ from pathlib import Path
 import pytest
 from mail_desk import MailDesk
 
-from fakes import MONDAY_MORNING
-from helpdesk.config import load_config
+from fakes import CONFIG, MONDAY_MORNING
 from helpdesk.events import CommandRejected, CustomerReplied, StatusChanged, TicketOpened
 from helpdesk.model import Ticket
 from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 LENA = "lena@support.example"
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from fakes import FakeMailer, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
-from helpdesk.config import load_config
+from fakes import CONFIG, FakeMailer, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
 from helpdesk.events import CustomerReplied, StatusChanged
 from helpdesk.links import LinkRefused
 from helpdesk.model import Message
@@ -24,7 +22,6 @@ from helpdesk.services.portal import (
 from helpdesk.services.surveys import make_token as survey_token
 from helpdesk_local.scenario import multipart_body
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 KEY = b"unit-test-signing-key"
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 FORM = "application/x-www-form-urlencoded"

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from mail_desk import MailDesk
 
-from fakes import MONDAY_MORNING, FakeMailer
+from fakes import CONFIG, MONDAY_MORNING, FakeMailer
 from helpdesk import timers
-from helpdesk.config import load_config
 from helpdesk.events import StatusChanged
 from helpdesk.services.reports import Period, build_report
 from helpdesk.services.surveys import SurveyDispatch
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 NOW = MONDAY_MORNING  # 09:55 in Berlin
 MONDAY = Period("daily", date(2026, 11, 23), date(2026, 11, 23))
 

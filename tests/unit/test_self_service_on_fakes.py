@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from fakes import MONDAY_MORNING, FakeRecords, FakeUnitOfWork, ticket
-from helpdesk.config import Config, load_config
+from fakes import CONFIG, MONDAY_MORNING, FakeRecords, FakeUnitOfWork, ticket
+from helpdesk.config import Config
 from helpdesk.events import CapacityFreed, SelfServed, StatusChanged, TicketOpened
 from helpdesk.knowledge import KnowledgeBase
 from helpdesk.knowledge.articles import read_articles
@@ -31,7 +31,6 @@ from helpdesk.services.tickets import NewRequest
 from helpdesk.services.tickets import open_ticket as open_new_ticket
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CONFIG = load_config(REPO_ROOT / "infra" / "helpdesk.yaml")
 KEY = b"unit-test-signing-key"
 NOW = MONDAY_MORNING
 FORM = "application/x-www-form-urlencoded"
