@@ -29,30 +29,15 @@ MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
 PHONE = {"width": 390, "height": 844}
 
 
-@contextmanager
-def local_server(*, trust_local_agents: bool = False) -> Iterator[LocalServer]:
-    """For a module's server fixture: `helpdesk local` on free ports, its clock standing still
-    on Monday morning unless a test advances it. ``trust_local_agents`` lets a test write
-    as the assigned agent from a mail client, as `helpdesk local --trust-local-agents`."""
-    running = serve(
-        port=0,
-        smtp_port=0,
-        speed=0,
-        start=MONDAY_MORNING,
-        trust_local_agents=trust_local_agents,
-    )
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
-    """One local server per module. It trusts local agents: a test may answer as the
-    assigned agent from a mail client; a test that sends no agent mail sees no difference."""
-    with local_server(trust_local_agents=True) as running:
-        yield running
+    """One `helpdesk local` per module on free ports, its clock standing still on Monday
+    morning unless a test advances it. It trusts local agents (as `helpdesk local
+    --trust-local-agents`): a test may answer as the assigned agent from a mail client; a
+    test that sends no agent mail sees no difference."""
+    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING, trust_local_agents=True)
+    yield running
+    running.stop()
 
 
 @pytest.fixture
