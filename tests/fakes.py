@@ -16,12 +16,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from email import message_from_bytes
 from email.message import Message as EmailMessage
+from pathlib import Path
 from typing import Any
 
 from helpdesk import effects, sla, unit_of_work
 from helpdesk import timers as timer_kinds
 from helpdesk.aws.dynamodb import DueTimer, DynamoRepository
-from helpdesk.config import Config
+from helpdesk.config import Config, load_config
 from helpdesk.errors import NotFound, TransientError
 from helpdesk.events import DomainEvent, parse, to_detail
 from helpdesk.mail.compose import OutboundMail
@@ -37,6 +38,8 @@ from helpdesk.unit_of_work import Claim, TicketChange
 
 # Monday 23 November 2026, 08:55 UTC = 09:55 in Berlin: inside office hours.
 MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+# The shipped config, infra/helpdesk.yaml (frozen: one copy serves every test that reads it).
+CONFIG = load_config(Path(__file__).resolve().parents[1] / "infra" / "helpdesk.yaml")
 
 
 # Anna's question as intake takes it in; ``ticket`` is what it became.

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from helpdesk import clock
 from helpdesk.composition import Composition
@@ -45,10 +44,13 @@ def _body_bytes() -> bytes | None:
         return None
 
 
-def _refusal_logged(page: Response[Any], method: str) -> Response[Any]:
-    if page.status_code == 403:
-        logger.warning("page link refused", extra={"method": method})
-    return page
+def _refusal_logged(page: Response[Any], method: str, metric: str | None = None) -> Response[Any]:
+    from helpdesk.http import observed
+
+    # An action counts when it is done (303 to the page again).
+    return observed(
+        page, logger, refusal="page link refused", method=method, metric=metric, done=303
+    )
 
 
 @app.get("/ticket/<token>")
@@ -82,10 +84,7 @@ def ticket_action(token: str) -> Response[str]:
         lang=_query("lang"),
         accept_language=_accept_language(),
     )
-    if page.status_code == 303:
-        with single_metric(name="PortalActions", unit=MetricUnit.Count, value=1):
-            pass
-    return _refusal_logged(page, "POST")
+    return _refusal_logged(page, "POST", metric="PortalActions")
 
 
 @app.get("/ticket/<token>/files/<number>")

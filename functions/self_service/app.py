@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from helpdesk import clock
 from helpdesk.composition import Composition
@@ -18,24 +17,23 @@ if TYPE_CHECKING:
 logger = Logger()
 app = APIGatewayHttpResolver()
 root = Composition()
+REFUSED = "answer link refused"
 
 
 @app.get("/answer/<token>")
 def answer_page(token: str) -> Response[str]:
-    from helpdesk.http import answer_page_response
+    from helpdesk.http import answer_page_response, observed
 
     query = app.current_event.query_string_parameters or {}
     page = answer_page_response(
         root.self_service_desk, token, ask="answered" in query, now=clock.now()
     )
-    if page.status_code == 403:
-        logger.warning("answer link refused", extra={"method": "GET"})
-    return page
+    return observed(page, logger, refusal=REFUSED, method="GET")
 
 
 @app.post("/answer/<token>")
 def answer_confirm(token: str) -> Response[str]:
-    from helpdesk.http import answer_confirm_response
+    from helpdesk.http import answer_confirm_response, observed
 
     event = app.current_event
     page = answer_confirm_response(
@@ -46,13 +44,8 @@ def answer_confirm(token: str) -> Response[str]:
         content_type=event.headers.get("content-type", ""),
         now=clock.now(),
     )
-    if page.status_code == 200:
-        # One metric, and only on a solve: page views count nothing.
-        with single_metric(name="SelfServed", unit=MetricUnit.Count, value=1):
-            pass
-    elif page.status_code == 403:
-        logger.warning("answer link refused", extra={"method": "POST"})
-    return page
+    # The metric counts a solve only: page views count nothing.
+    return observed(page, logger, refusal=REFUSED, method="POST", metric="SelfServed")
 
 
 @logger.inject_lambda_context

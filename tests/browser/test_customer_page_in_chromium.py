@@ -10,24 +10,26 @@ Content-Security-Policy violation among them) fail the test.
 
 from __future__ import annotations
 
-import json
 import re
-import smtplib
-import urllib.request
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from pages import (
+    PHONE,
+    answer_by_mail,
+    file_request,
+    phone_page,
+    server,
+    state,
+    ticket_of,
+)
 
-from helpdesk_local.server import LocalServer, serve
+from helpdesk_local.server import LocalServer
 
 pytestmark = pytest.mark.browser
 
-MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
-PHONE = {"width": 390, "height": 844}
+__all__ = ["server"]  # fixtures of pages.py, used by name
 
 # What each customer writes and what their page says, in their language.
 CUSTOMERS: dict[str, dict[str, str]] = {
@@ -83,56 +85,6 @@ CUSTOMERS: dict[str, dict[str, str]] = {
 LINK = re.compile(r"https?://[^\s\"'<>]+/ticket/[A-Za-z0-9_.-]+")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING, trust_local_agents=True)
-    yield running
-    running.stop()
-
-
-def state(server: LocalServer) -> dict[str, Any]:
-    with urllib.request.urlopen(server.url + "/_local/state", timeout=60) as response:
-        return dict(json.loads(response.read()))
-
-
-def ticket_of(server: LocalServer, email: str) -> dict[str, Any]:
-    [ticket] = [t for t in state(server)["tickets"] if t["contact"]["email"] == email]
-    return ticket
-
-
-def file_request(server: LocalServer, customer: dict[str, str], language: str) -> str:
-    """The customer's request through the form route, as the form page posts it."""
-    body = {k: customer[k] for k in ("name", "email", "subject", "message")}
-    call = urllib.request.Request(
-        server.url + "/tickets",
-        data=json.dumps({**body, "language": language}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(call, timeout=60) as response:
-        return str(json.loads(response.read())["ref"])
-
-
-def agent_answers(server: LocalServer, ref: str, text: str) -> None:
-    """The assigned agent answers the assignment mail over SMTP, waiting on the customer."""
-    current = state(server)
-    [ticket] = [t for t in current["tickets"] if t["ref"] == ref]
-    agent = ticket["assignee"]
-    [assignment, *_] = [
-        m for m in reversed(current["outbox"]) if m["ticket"] == ref and agent in m["to"]
-    ]
-    reply = EmailMessage()
-    reply["From"] = agent
-    reply["To"] = assignment["headers"].get("Reply-To") or assignment["from"]
-    reply["Subject"] = "Re: " + assignment["subject"]
-    reply["In-Reply-To"] = assignment["headers"]["Message-ID"]
-    reply["References"] = assignment["headers"]["Message-ID"]
-    reply["Message-ID"] = f"<answer.{ref.lower()}@support.example>"
-    reply.set_content(f"#status pending\n{text}\n")
-    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=60) as smtp:
-        smtp.send_message(reply)
-
-
 def page_link(server: LocalServer, ref: str, email: str) -> str:
     mails = [m for m in state(server)["outbox"] if m["ticket"] == ref and email in m["to"]]
     links = LINK.findall(mails[-1]["text"])
@@ -145,17 +97,14 @@ def test_a_customer_on_a_phone_reads_answers_complains_and_solves(
     server: LocalServer, browser: Any, language: str
 ) -> None:
     customer = CUSTOMERS[language]
-    ref = file_request(server, customer, language)
-    agent_answers(server, ref, customer["agent_reply"])
+    form = {k: customer[k] for k in ("name", "email", "subject", "message")}
+    ref = file_request(server, {**form, "language": language})
+    # The assigned agent answers from a mail client, waiting on the customer.
+    answer_by_mail(server, ref, f"#status pending\n{customer['agent_reply']}\n")
     # The link as the outbox page shows it: the deployed API's address pointed at this server.
     link = server.url + urlsplit(page_link(server, ref, customer["email"])).path
 
-    context = browser.new_context(viewport=PHONE, is_mobile=True, locale=language)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    try:
+    with phone_page(browser, locale=language) as page:
         page.goto(link)
         # Read: the heading names the request, the thread holds both sides, in words.
         assert page.locator("html").get_attribute("lang").startswith(language)
@@ -184,6 +133,4 @@ def test_a_customer_on_a_phone_reads_answers_complains_and_solves(
         page.get_by_role("button", name=customer["solved_button"]).click()
         page.get_by_role("status").get_by_text(customer["solved"]).wait_for()
         assert ticket_of(server, customer["email"])["status"] == "solved"
-        assert problems == []
-    finally:
-        context.close()
+        assert page.problems == []

@@ -7,104 +7,35 @@ browser is ever downloaded. Without Chromium the test is skipped with its reason
 
 from __future__ import annotations
 
-import json
 import re
-import smtplib
-import urllib.request
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from pages import (
+    advance,
+    page,
+    send_form,
+    server,
+    solve_by_mail,
+    tickets_of,
+)
 
-from helpdesk_local.server import LocalServer, serve
+from helpdesk_local.server import LocalServer
 
 pytestmark = pytest.mark.browser
 
+__all__ = ["page", "server"]  # fixtures of pages.py, used by name
+
 REFERENCE = re.compile(r"HD-[A-Z0-9]{6}")
-# Monday 23 November 2026, 09:55 in Berlin: inside office hours.
-MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    # The test writes as the assigned agent from a mail client, as a developer would with
-    # `helpdesk local --trust-local-agents`.
-    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING, trust_local_agents=True)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh page in Berlin; console errors (CSP violations among them) and uncaught
-    exceptions are collected in ``page.problems``."""
-    context = browser.new_context(locale="en-GB", timezone_id="Europe/Berlin")
-    tab = context.new_page()
-    tab.problems = []
-    tab.on(
-        "console",
-        lambda message: tab.problems.append(message.text) if message.type == "error" else None,
-    )
-    tab.on("pageerror", lambda error: tab.problems.append(str(error)))
-    yield tab
-    context.close()
-
-
-def state(server: LocalServer) -> dict[str, Any]:
-    with urllib.request.urlopen(server.url + "/_local/state", timeout=60) as response:
-        return dict(json.loads(response.read()))
-
-
-def tickets_of(server: LocalServer, email: str) -> list[dict[str, Any]]:
-    return [t for t in state(server)["tickets"] if t["contact"]["email"] == email]
-
-
-def advance(server: LocalServer, by: str) -> None:
-    call = urllib.request.Request(
-        server.url + "/_local/advance",
-        data=json.dumps({"by": by}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(call, timeout=120) as response:
-        assert response.status == 200
-
-
-def solve_by_mail(server: LocalServer, ref: str) -> None:
-    """The assigned agent answers the assignment mail with ``#status solved``, over SMTP."""
-    current = state(server)
-    [ticket] = [t for t in current["tickets"] if t["ref"] == ref]
-    agent = ticket["assignee"]
-    assert agent, "the ticket was not assigned to anybody"
-    [assignment, *_] = [
-        m for m in reversed(current["outbox"]) if m["ticket"] == ref and agent in m["to"]
-    ]
-    reply = EmailMessage()
-    reply["From"] = agent
-    reply["To"] = assignment["headers"].get("Reply-To") or assignment["from"]
-    reply["Subject"] = "Re: " + assignment["subject"]
-    reply["In-Reply-To"] = assignment["headers"]["Message-ID"]
-    reply["References"] = assignment["headers"]["Message-ID"]
-    reply["Message-ID"] = f"<solve.{ref.lower()}@support.example>"
-    reply.set_content("#status solved\nHello Anna, a new kettle left our warehouse today.\n")
-    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=60) as smtp:
-        smtp.send_message(reply)
-
-
-def fill_in(page: Any, fields: dict[str, str]) -> None:
-    """Type each value into the field its label names, as a reader finds the fields."""
-    for label, value in fields.items():
-        page.get_by_label(label).fill(value)
 
 
 def test_a_customer_files_a_request_in_the_form_then_scores_the_answer(
     server: LocalServer, page: Any
 ) -> None:
     page.goto(server.url + "/form?lang=en")
-    fill_in(
+    send_form(
         page,
+        "Send request",
         {
             "Your name": "Anna Schmidt",
             "Your email address": "anna@example.com",
@@ -112,9 +43,8 @@ def test_a_customer_files_a_request_in_the_form_then_scores_the_answer(
             "Order number": "A-1042",
             "Your message": "It has been two weeks since I ordered the kettle.",
         },
+        {"Topic": "shipping"},
     )
-    page.get_by_label("Topic").select_option("shipping")
-    page.get_by_role("button", name="Send request").click()
 
     result = page.locator("#form-result")
     result.get_by_text(REFERENCE).wait_for()
@@ -160,20 +90,20 @@ def test_the_servers_refusal_shows_next_to_the_field_it_names(
     server: LocalServer, page: Any
 ) -> None:
     page.goto(server.url + "/form?lang=zh")
-    fill_in(
+    # A topic the page never offers: only the server can refuse it.
+    page.evaluate("document.getElementById('category').add(new Option('lottery', 'lottery'))")
+
+    send_form(
         page,
+        "提交请求",
         {
             "您的姓名": "王芳",
             "您的电子邮件地址": "wang@example.cn",
             "主题": "发票",
             "您的留言": "请重新开具发票。",
         },
+        {"类别": "lottery"},
     )
-    # A topic the page never offers: only the server can refuse it.
-    page.evaluate("document.getElementById('category').add(new Option('lottery', 'lottery'))")
-    page.get_by_label("类别").select_option("lottery")
-
-    page.get_by_role("button", name="提交请求").click()
 
     page.locator("#category-error").get_by_text("类别：请从提供的选项中选择一项。").wait_for()
     assert_highlighted_with_its_error(page, "category", "类别：请从提供的选项中选择一项。")
@@ -259,8 +189,10 @@ def test_the_servers_refusal_on_the_russian_page_names_the_field_in_russian(
     server: LocalServer, page: Any
 ) -> None:
     page.goto(server.url + "/form?lang=ru")
-    fill_in(
+
+    send_form(
         page,
+        "Отправить обращение",
         {
             "Ваше имя": "Анна",
             # The browser takes an address without a dot in its domain; the server does not.
@@ -269,8 +201,6 @@ def test_the_servers_refusal_on_the_russian_page_names_the_field_in_russian(
             "Ваше сообщение": "Деньги списаны, заказ не оформлен.",
         },
     )
-
-    page.get_by_role("button", name="Отправить обращение").click()
 
     expected = "Ваш адрес электронной почты: на этот адрес мы не сможем ответить. Проверьте его."
     page.locator("#email-error").get_by_text(expected).wait_for()
@@ -320,8 +250,10 @@ def test_a_russian_order_number_on_the_russian_page_becomes_a_ticket(
     server: LocalServer, page: Any
 ) -> None:
     page.goto(server.url + "/form?lang=ru")
-    fill_in(
+
+    send_form(
         page,
+        "Отправить обращение",
         {
             "Ваше имя": "Ольга",
             "Ваш адрес электронной почты": "olga@example.ru",
@@ -329,10 +261,8 @@ def test_a_russian_order_number_on_the_russian_page_becomes_a_ticket(
             "Номер заказа": "А-1042",
             "Ваше сообщение": "Заказ оплачен две недели назад.",
         },
+        {"Срочность": "high"},
     )
-    page.get_by_label("Срочность").select_option("high")
-
-    page.get_by_role("button", name="Отправить обращение").click()
 
     page.locator("#form-result").get_by_text(REFERENCE).wait_for()
     [ticket] = tickets_of(server, "olga@example.ru")

@@ -11,44 +11,21 @@ Drives Debian's Chromium through Playwright; skipped with its reason when it is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pages import page, server
 
 from helpdesk.config import load_config
-from helpdesk_local.server import LocalServer, serve
+from helpdesk_local.server import LocalServer
 
 pytestmark = pytest.mark.browser
 
+__all__ = ["page", "server"]  # fixtures of pages.py, used by name
+
 ROOT = Path(__file__).resolve().parents[2]
-MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
 HELP_CENTRE = "https://help.shop.example"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh page; console errors (CSP violations among them) and uncaught exceptions are
-    collected in ``page.problems``."""
-    context = browser.new_context(locale="en-GB", timezone_id="Europe/Berlin")
-    tab = context.new_page()
-    tab.problems = []
-    tab.on(
-        "console",
-        lambda message: tab.problems.append(message.text) if message.type == "error" else None,
-    )
-    tab.on("pageerror", lambda error: tab.problems.append(str(error)))
-    yield tab
-    context.close()
 
 
 def type_subject(page: Any, subject: str) -> list[str]:

@@ -8,50 +8,26 @@ skipped with its reason without Chromium.
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from pages import server, state, watched_page
 
-from helpdesk_local.server import LocalServer, serve
+from helpdesk_local.server import LocalServer
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+__all__ = ["server"]  # fixtures of pages.py, used by name
+
 REFERENCE = re.compile(r"HD-[A-Z0-9]{6}")
-# Monday 23 November 2026, 08:55 UTC: 09:55 in Berlin, 16:55 in Shanghai.
-MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING)
-    yield running
-    running.stop()
 
 
 @pytest.fixture
-def shanghai_page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (Debian package 'chromium'; .ci/run adds it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = chromium.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
-        yield context.new_page()
-        context.close()
-        chromium.close()
-
-
-def state(server: LocalServer) -> dict[str, Any]:
-    with urllib.request.urlopen(server.url + "/_local/state", timeout=60) as response:
-        return dict(json.loads(response.read()))
+def shanghai_page(browser: Any) -> Iterator[Any]:
+    with watched_page(browser, locale="zh-CN", timezone_id="Asia/Shanghai") as tab:
+        yield tab
 
 
 def test_a_customer_in_shanghai_is_promised_an_answer_in_beijing_time(

@@ -9,20 +9,18 @@ test_form_and_survey_in_chromium.py does; without Chromium the test is skipped.
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pages import file_request, page, server, state, ticket_of
 
-from helpdesk_local.server import LocalServer, serve
+from helpdesk_local.server import LocalServer
 
 pytestmark = pytest.mark.browser
 
-MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
+__all__ = ["page", "server"]  # fixtures of pages.py, used by name
+
 # Each customer's question, and what she sees: the link's words in her acknowledgement, the
 # button, and the thanks page's words.
 CUSTOMERS = {
@@ -65,45 +63,11 @@ CUSTOMERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING)
+@pytest.fixture(scope="module", autouse=True)
+def requests_filed(server: LocalServer) -> None:
+    """Each customer's question, filed through the form's route before the module's tests."""
     for customer in CUSTOMERS.values():
-        post = urllib.request.Request(
-            running.url + "/tickets",
-            data=json.dumps(customer["form"]).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(post, timeout=120) as response:
-            assert response.status == 201
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh page; console errors (CSP violations among them) are collected."""
-    context = browser.new_context(locale="en-GB", timezone_id="Europe/Berlin")
-    tab = context.new_page()
-    tab.problems = []
-    tab.on(
-        "console",
-        lambda message: tab.problems.append(message.text) if message.type == "error" else None,
-    )
-    tab.on("pageerror", lambda error: tab.problems.append(str(error)))
-    yield tab
-    context.close()
-
-
-def state(server: LocalServer) -> dict[str, Any]:
-    with urllib.request.urlopen(server.url + "/_local/state", timeout=60) as response:
-        return dict(json.loads(response.read()))
-
-
-def ticket_of(server: LocalServer, email: str) -> dict[str, Any]:
-    [ticket] = [t for t in state(server)["tickets"] if t["contact"]["email"] == email]
-    return dict(ticket)
+        file_request(server, customer["form"])
 
 
 def answered_link(server: LocalServer, email: str, words: str) -> str:

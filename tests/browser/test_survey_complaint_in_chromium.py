@@ -2,22 +2,23 @@
 languages: the box is found by its label, the words are sent, the page says a lead
 answers and by when, and the ticket is flagged ``complaint`` with the words kept.
 
-The same Chromium and local server as test_form_and_survey_in_chromium.py (its fixtures);
+The same Chromium and local server as the other browser tests (pages.py);
 skipped with its reason where Chromium is not installed.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from test_form_and_survey_in_chromium import (  # the module's fixtures and helpers
+from pages import (
+    PHONE,
     advance,
+    file_request,
+    phone_page,
     server,
     solve_by_mail,
     state,
@@ -28,9 +29,8 @@ from helpdesk_local.server import LocalServer
 
 pytestmark = pytest.mark.browser
 
-__all__ = ["server"]  # a fixture, used by name (the browser is tests/browser/conftest.py's)
+__all__ = ["server"]  # fixtures of pages.py, used by name
 
-PHONE = {"width": 390, "height": 844}  # a common phone's CSS viewport
 LINK = re.compile(r"https?://\S+/survey/[^\s\"'<>]+")
 WORDS = {
     "en": "Nobody told me my kettle was out of stock.",
@@ -41,37 +41,22 @@ WORDS = {
 
 @pytest.fixture
 def phone(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, timezone_id="Europe/Berlin"
-    )
-    tab = context.new_page()
-    tab.problems = []
-    tab.on(
-        "console",
-        lambda message: tab.problems.append(message.text) if message.type == "error" else None,
-    )
-    tab.on("pageerror", lambda error: tab.problems.append(str(error)))
-    yield tab
-    context.close()
+    with phone_page(browser, timezone_id="Europe/Berlin") as tab:
+        yield tab
 
 
 def opened_in(server: LocalServer, language: str) -> str:
     """A request in ``language`` through the form's route; its reference."""
-    body = {
-        "name": f"Customer {language}",
-        "email": f"customer-{language}@example.com",
-        "subject": "Kettle",
-        "message": "Where is my kettle?",
-        "language": language,
-    }
-    call = urllib.request.Request(
-        server.url + "/tickets",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+    return file_request(
+        server,
+        {
+            "name": f"Customer {language}",
+            "email": f"customer-{language}@example.com",
+            "subject": "Kettle",
+            "message": "Where is my kettle?",
+            "language": language,
+        },
     )
-    with urllib.request.urlopen(call, timeout=120) as response:
-        return str(json.loads(response.read())["ref"])
 
 
 @pytest.mark.parametrize("language", ["en", "zh", "ru"])

@@ -1,12 +1,18 @@
 """Helpers shared by the tests that drive a local stack: the web-form request most of them
-open their ticket with, and holding a queue's messages back from its consumer."""
+open their ticket with, holding a queue's messages back from its consumer, and a
+scenario's final state."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
+from helpdesk_local.scenario import Player, load_scenario
 from helpdesk_local.stack import LocalStack
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 ANNAS_QUESTION = {
     "name": "Anna Schmidt",
@@ -33,3 +39,20 @@ def held_back(stack: LocalStack, queue: str) -> Iterator[None]:
         yield
     finally:
         stack.queue_sources[queue] = consumer
+
+
+@contextmanager
+def playing(name: str | Path) -> Iterator[tuple[LocalStack, dict[str, Any]]]:
+    """Inside: the local stack, still running, after tests/scenarios/``name`` was played on
+    it with the scenario's config, and the state it ended in; no function failed."""
+    scenario = load_scenario(SCENARIOS / name)
+    with LocalStack(start=scenario.start, config_path=scenario.config) as stack:
+        state = Player(stack, scenario).play()
+        assert stack.invocation_errors == []
+        yield stack, state
+
+
+def played(name: str | Path) -> dict[str, Any]:
+    """The state tests/scenarios/``name`` ends in (:func:`playing`); the stack is stopped."""
+    with playing(name) as (_, state):
+        return state

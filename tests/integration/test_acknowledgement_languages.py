@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpdesk_local.scenario import Player, load_scenario
-from helpdesk_local.stack import LocalStack
+from desk_support import played
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "agent_acknowledgements.yaml"
 
@@ -17,10 +16,7 @@ def words_of(text: str) -> str:
 
 
 def test_each_customer_is_acknowledged_in_their_language_with_the_promised_local_time() -> None:
-    scenario = load_scenario(SCENARIO)
-    with LocalStack(start=scenario.start, config_path=scenario.config) as stack:
-        state = Player(stack, scenario).play()
-        assert stack.invocation_errors == []
+    state = played(SCENARIO)
     tickets = state["tickets"]
     assert [t["language"] for t in tickets] == ["en", "zh", "ru"]
     acks = {m["ticket"]: m for m in state["outbox"] if m["kind"] == "acknowledgement"}

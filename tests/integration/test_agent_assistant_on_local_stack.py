@@ -6,24 +6,17 @@ answers shows nothing. Played from tests/scenarios/knowledge_agent_assistant.yam
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from helpdesk_local.scenario import Player, load_scenario
-from helpdesk_local.stack import LocalStack
+from desk_support import played
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "knowledge_agent_assistant.yaml"
 # The assistant's heading in each language an agent reads (templates/<lang>/*.txt).
 HEADINGS = ("From the knowledge base", "知识库推荐", "Из базы знаний")
 
 
-@cache
+@cache  # played once for the module's tests
 def state() -> dict[str, Any]:
-    scenario = load_scenario(SCENARIO)
-    with LocalStack(start=scenario.start, config_path=scenario.config) as stack:
-        played = Player(stack, scenario).play()
-        assert stack.invocation_errors == []
-        return played
+    return played("knowledge_agent_assistant.yaml")
 
 
 def mail(kind: str, ticket: int) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from desk_support import playing
 
-from helpdesk_local.scenario import Player, load_scenario, parse_scenario
+from helpdesk_local.scenario import Player, parse_scenario
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
 
@@ -25,11 +26,8 @@ pytestmark = pytest.mark.slow
 
 
 def played(name: str) -> Iterator[tuple[LocalStack, dict[str, Any]]]:
-    scenario = load_scenario(SCENARIOS / name)
-    with LocalStack(start=scenario.start) as stack:
-        state = Player(stack, scenario).play()
-        assert stack.invocation_errors == []
-        yield stack, state
+    with playing(name) as stack_and_state:
+        yield stack_and_state
 
 
 # One local stack runs at a time in a process: the answered scenario's state is kept and

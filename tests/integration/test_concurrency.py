@@ -16,19 +16,14 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from desk_support import held_back
+from desk_support import ANNAS_QUESTION, held_back
 
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state, scan_items
 
 pytestmark = pytest.mark.usefixtures("atomic_aws")
 
-FORM = {
-    "name": "Anna Schmidt",
-    "email": "anna@example.com",
-    "subject": "Where is my order?",
-    "message": "It has been two weeks.",
-}
+FORM = ANNAS_QUESTION
 
 
 def take_from_queue(stack: LocalStack, queue: str, count: int) -> list[dict[str, Any]]:

@@ -4,22 +4,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from customer_page_support import link_of, play, state, text_of
+from customer_page_support import (
+    assert_unchanged,
+    link_of,
+    played_fixture,
+    reply_post,
+    state,
+    text_of,
+)
 
-from helpdesk_local.scenario import Player, multipart_body, page_form
-from helpdesk_local.stack import LocalStack
+from helpdesk_local.scenario import Player, multipart_body
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def replied() -> Iterator[tuple[LocalStack, Player]]:
-    yield from play("portal_reply.yaml")
+replied = played_fixture("portal_reply.yaml")
 
 
 # ---------------------------------------------------------------------- a reply from the page
@@ -98,19 +101,15 @@ def test_opening_the_page_changes_nothing(replied: Any) -> None:
     before = state(stack)
     for _ in range(3):
         assert stack.http("GET", link_of(stack)).status == 200
-    after = state(stack)
-    assert after["tickets"] == before["tickets"]
-    assert after["outbox"] == before["outbox"]
+    assert_unchanged(stack, before)
 
 
 def test_the_same_form_posted_twice_adds_the_reply_once(replied: Any) -> None:
     stack, _ = replied
     path = link_of(stack)
-    form = page_form(stack.http("GET", path).body, "reply")
-    assert form is not None
-    body, content_type = multipart_body({**form[1], "text": "Sent twice by a double tap"}, ())
+    body, headers = reply_post(stack, path, "Sent twice by a double tap")
     for _ in range(2):
-        answer = stack.http("POST", path, body=body, headers={"content-type": content_type})
+        answer = stack.http("POST", path, body=body, headers=headers)
         assert answer.status == 303
     texts = [m["text"] for m in state(stack)["tickets"][0]["messages"]]
     assert texts.count("Sent twice by a double tap") == 1
@@ -133,9 +132,7 @@ def test_a_forged_page_link_is_refused_and_changes_nothing(replied: Any) -> None
     post = stack.http("POST", forged, body=body, headers={"content-type": content_type})
     assert post.status == 403
     assert stack.http("GET", forged + "/files/x-1").status == 403
-    after = state(stack)
-    assert after["tickets"] == before["tickets"]
-    assert after["outbox"] == before["outbox"]
+    assert_unchanged(stack, before)
 
 
 def test_an_expired_page_link_is_refused_with_a_way_to_a_fresh_one(replied: Any) -> None:

@@ -4,25 +4,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
-from customer_page_support import LINK, link_of, play, state, text_of
-
-from helpdesk_local.scenario import Player, multipart_body, page_form
-from helpdesk_local.stack import LocalStack
+from customer_page_support import (
+    LINK,
+    ask_for_links,
+    assert_refused,
+    link_of,
+    played_fixture,
+    reply_post,
+    state,
+    text_of,
+)
 
 pytestmark = pytest.mark.slow
 
 
-FORM = {"content-type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture(scope="module")
-def others() -> Iterator[tuple[LocalStack, Player]]:
-    yield from play("portal_other_tickets.yaml")
+others = played_fixture("portal_other_tickets.yaml")
 
 
 # ---------------------------------------------------------------------- the other tickets
@@ -46,20 +45,8 @@ def test_asking_for_links_mails_them_to_a_known_address_and_answers_alike(others
     ask = stack.http("GET", "/ticket")
     assert ask.status == 200 and 'name="email"' in ask.body
     before = len(state(stack)["outbox"])
-    known = stack.http(
-        "POST",
-        "/ticket",
-        body=urlencode({"email": "anna@example.com"}),
-        headers=FORM,
-        source_ip="203.0.113.9",
-    )
-    unknown = stack.http(
-        "POST",
-        "/ticket",
-        body=urlencode({"email": "nobody@example.com"}),
-        headers=FORM,
-        source_ip="203.0.113.9",
-    )
+    known = ask_for_links(stack, "anna@example.com", "203.0.113.9")
+    unknown = ask_for_links(stack, "nobody@example.com", "203.0.113.9")
     assert known.status == unknown.status == 200
     assert known.body.replace("anna@example.com", "X") == unknown.body.replace(
         "nobody@example.com", "X"
@@ -80,69 +67,39 @@ def test_asking_for_links_mails_them_to_a_known_address_and_answers_alike(others
 
 def test_asking_for_links_is_rate_limited_per_address_and_per_client(others: Any) -> None:
     stack, _ = others
-    statuses = [
-        stack.http(
-            "POST",
-            "/ticket",
-            body=urlencode({"email": "carol@example.com"}),
-            headers=FORM,
-            source_ip="198.51.100.20",
-        ).status
-        for _ in range(4)
-    ]
+    statuses = [ask_for_links(stack, "carol@example.com", "198.51.100.20").status for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     by_client = [
-        stack.http(
-            "POST",
-            "/ticket",
-            body=urlencode({"email": f"p{n}@example.com"}),
-            headers=FORM,
-            source_ip="198.51.100.21",
-        ).status
-        for n in range(11)
+        ask_for_links(stack, f"p{n}@example.com", "198.51.100.21").status for n in range(11)
     ]
     assert by_client[:10] == [200] * 10 and by_client[10] == 429
 
 
 def test_asking_for_links_without_an_address_names_the_field(others: Any) -> None:
     stack, _ = others
-    page = stack.http(
-        "POST",
-        "/ticket",
-        body=urlencode({"email": "not an address"}),
-        headers=FORM,
-        source_ip="198.51.100.30",
-    )
-    assert page.status == 422
-    assert "please enter a valid email address" in text_of(page)
-    assert 'aria-invalid="true"' in page.body
+    page = ask_for_links(stack, "not an address", "198.51.100.30")
+    assert_refused(page, 422, "please enter a valid email address")
 
 
 # ---------------------------------------------------------------------- bad input
 def test_a_reply_too_long_is_refused_naming_the_message_and_kept(others: Any) -> None:
     stack, _ = others
     path = link_of(stack, 3)
-    form = page_form(stack.http("GET", path).body, "reply")
-    assert form is not None
-    body, content_type = multipart_body({**form[1], "text": "x" * 20_001}, ())
-    page = stack.http("POST", path, body=body, headers={"content-type": content_type})
-    assert page.status == 413
-    assert "your message is too long (at most 20000 characters)" in text_of(page)
-    assert 'aria-invalid="true"' in page.body
+    body, headers = reply_post(stack, path, "x" * 20_001)
+    page = stack.http("POST", path, body=body, headers=headers)
+    assert_refused(page, 413, "your message is too long (at most 20000 characters)")
 
 
 def test_an_empty_reply_and_too_many_files_are_refused_naming_the_field(others: Any) -> None:
     stack, _ = others
     path = link_of(stack, 3)
-    form = page_form(stack.http("GET", path).body, "reply")
-    assert form is not None
-    empty, content_type = multipart_body({**form[1], "text": "  "}, ())
-    page = stack.http("POST", path, body=empty, headers={"content-type": content_type})
-    assert (page.status, "please write your message." in text_of(page)) == (422, True)
+    empty, headers = reply_post(stack, path, "  ")
+    page = stack.http("POST", path, body=empty, headers=headers)
+    assert_refused(page, 422, "please write your message.")
     files = tuple((f"f{n}.txt", "text/plain", b"x") for n in range(6))
-    many, content_type = multipart_body({**form[1], "text": "six files"}, files)
-    page = stack.http("POST", path, body=many, headers={"content-type": content_type})
-    assert (page.status, "too many files (at most 5)." in text_of(page)) == (413, True)
+    many, headers = reply_post(stack, path, "six files", files)
+    page = stack.http("POST", path, body=many, headers=headers)
+    assert_refused(page, 413, "too many files (at most 5).")
     odd = stack.http("POST", path, body="{}", headers={"content-type": "application/json"})
     assert odd.status == 415
 
@@ -152,12 +109,11 @@ def test_links_in_a_resent_mail_are_https_whatever_the_request_claims(others: An
     stack, _ = others
     bob = state(stack)["tickets"][1]["contact"]["email"]
     before = len(state(stack)["outbox"])
-    answer = stack.http(
-        "POST",
-        "/ticket",
-        body=urlencode({"email": bob}),
-        headers={**FORM, "x-forwarded-proto": "http"},
-        source_ip="198.51.100.40",
+    answer = ask_for_links(
+        stack,
+        bob,
+        "198.51.100.40",
+        headers={"x-forwarded-proto": "http"},
         host="support.example",
     )
     assert answer.status == 200

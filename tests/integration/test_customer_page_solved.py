@@ -4,21 +4,17 @@ customer (tests/scenarios/portal_solved.yaml)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from customer_page_support import LINK, link_of, play, state, text_of
+from customer_page_support import LINK, link_of, played_fixture, state, text_of
 
-from helpdesk_local.scenario import Player, page_form
-from helpdesk_local.stack import LocalStack
+from helpdesk_local.scenario import page_form
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def solved() -> Iterator[tuple[LocalStack, Player]]:
-    yield from play("portal_solved.yaml")
+solved = played_fixture("portal_solved.yaml")
 
 
 # ---------------------------------------------------------------------- "this is solved"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from customer_page_support import SCENARIOS, link_of, play, state, text_of
 
-from helpdesk_local.scenario import Player, PortalStep, load_scenario
+from helpdesk_local.scenario import PortalStep, load_scenario
 from helpdesk_local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
@@ -31,11 +31,7 @@ def test_the_page_speaks_the_tickets_language() -> None:
 
 def test_a_portal_step_acts_like_a_browser_on_the_page() -> None:
     """The scenario step opens the page from the mail and posts its form: its own test."""
-    scenario = load_scenario(SCENARIOS / "portal_other_tickets.yaml")
-    with LocalStack(start=scenario.start) as stack:
-        player = Player(stack, scenario)
-        for number, (_, step) in enumerate(scenario.steps, start=1):
-            player.run(number, step)
+    for stack, player in play("portal_other_tickets.yaml"):
         answer = player.run(4, PortalStep(ticket=2, action="reply", text="From Bob's page"))
         assert answer.status == 200
         assert "Thank you: your message is now part of your request" in text_of(answer)
@@ -61,11 +57,7 @@ def test_a_complaint_from_the_page_flags_the_ticket_and_mails_the_lead() -> None
 
 
 def test_a_portal_step_the_page_refuses_is_listed_as_rejected_with_the_pages_words() -> None:
-    scenario = load_scenario(SCENARIOS / "portal_other_tickets.yaml")
-    with LocalStack(start=scenario.start) as stack:
-        player = Player(stack, scenario)
-        for number, (_, step) in enumerate(scenario.steps, start=1):
-            player.run(number, step)
+    for stack, player in play("portal_other_tickets.yaml"):
         before = state(stack)["tickets"][0]
         player.run(4, PortalStep(ticket=1, action="complain", text="   "))
         assert player.rejected == [

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from helpdesk_local.scenario import Player, load_scenario
-from helpdesk_local.stack import LocalStack
+from desk_support import played as play_scenario
 
 SCENARIO = (
     Path(__file__).resolve().parents[1] / "scenarios" / "customer_time_and_long_subjects.yaml"
@@ -25,10 +24,7 @@ def words_of(text: str) -> str:
 
 
 def played() -> dict[str, Any]:
-    scenario = load_scenario(SCENARIO)
-    with LocalStack(start=scenario.start, config_path=scenario.config) as stack:
-        state = Player(stack, scenario).play()
-        assert stack.invocation_errors == []
+    state = play_scenario(SCENARIO)
     assert state["dead_letters"] == []
     return state
 

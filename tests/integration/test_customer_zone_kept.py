@@ -3,19 +3,11 @@ adapter on the local stack: a later form naming another zone changes no promise.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from helpdesk_local.scenario import Player, load_scenario
-from helpdesk_local.stack import LocalStack
-
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+from desk_support import played
 
 
 def test_a_strangers_form_in_a_customers_name_moves_none_of_her_promised_times() -> None:
-    scenario = load_scenario(SCENARIOS / "customer_zone_kept.yaml")
-    with LocalStack(start=scenario.start, config_path=scenario.config) as stack:
-        state = Player(stack, scenario).play()
-        assert stack.invocation_errors == []
+    state = played("customer_zone_kept.yaml")
 
     acknowledgements = [m for m in state["outbox"] if m["kind"] == "acknowledgement"]
     assert len(acknowledgements) == 3

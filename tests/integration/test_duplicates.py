@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from desk_support import ANNAS_QUESTION
 
 from helpdesk_local.faults import outage
 from helpdesk_local.redrive import redrive
@@ -21,12 +22,7 @@ from helpdesk_local.state import build_state
 
 State = dict[str, Any]
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
-FORM = {
-    "name": "Anna Schmidt",
-    "email": "anna@example.com",
-    "subject": "Where is my order?",
-    "message": "It has been two weeks.",
-}
+FORM = ANNAS_QUESTION
 CUSTOMER_MAIL = (
     b"From: Ivan Petrov <ivan@example.ru>\r\n"
     b"To: support@support.example\r\n"

@@ -10,7 +10,7 @@ import botocore.endpoint
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from desk_support import held_back
+from desk_support import ANNAS_QUESTION, held_back
 
 from conftest import MONDAY_MORNING
 from helpdesk_local.faults import FaultInjector, faults_on
@@ -136,12 +136,7 @@ def test_helpdesk_local_takes_a_fault_rate_and_refuses_one_above_one(
 # ---------------------------------------------------------------------- lost answers
 # A timeout after the service acted: the write happened, the function cannot know, and the
 # SDK's retry meets the function's own write.
-FORM = {
-    "name": "Anna Schmidt",
-    "email": "anna@example.com",
-    "subject": "Where is my order?",
-    "message": "It has been two weeks.",
-}
+FORM = ANNAS_QUESTION
 
 
 def one_lost_answer(operation: str) -> FaultInjector:

@@ -19,16 +19,13 @@ from email.parser import BytesParser
 from typing import Any
 
 import pytest
+from desk_support import ANNAS_QUESTION
 
 from conftest import MONDAY_MORNING
 from helpdesk_local.stack import REPO_ROOT, HttpResponse, LocalStack
 from helpdesk_local.state import build_state
 
-FORM = {
-    "name": "Anna Schmidt",
-    "email": "anna@example.com",
-    "subject": "Where is my order?",
-    "message": "It has been two weeks.",
+FORM = ANNAS_QUESTION | {
     "category": "shipping",
     "urgency": "high",
     "order_id": "A-1042",

@@ -3,22 +3,16 @@ as an agent's, played on the local stack from tests/scenarios/."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from helpdesk_local.scenario import Player, load_scenario
-from helpdesk_local.stack import LocalStack
+from desk_support import played
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 MARIA = "maria@support.example"
 DORA = "dora@example.com"
 
 
 def play(name: str) -> dict[str, Any]:
-    scenario = load_scenario(SCENARIOS / name)
-    with LocalStack(start=scenario.start, config_path=scenario.config) as stack:
-        state = Player(stack, scenario).play()
-        assert stack.invocation_errors == []
+    state = played(name)
     assert state["dead_letters"] == []
     return state
 

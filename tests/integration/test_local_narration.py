@@ -4,12 +4,9 @@ sent and to whom, an SLA warning or breach), and its clock can be moved from a b
 from __future__ import annotations
 
 import json
-import os
 import queue
 import smtplib
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -21,11 +18,10 @@ from email.message import EmailMessage
 from typing import IO
 
 import pytest
+from local_servers import local_server, start_command
 
-from conftest import MONDAY_MORNING
 from helpdesk.clock import parse_iso
-from helpdesk_local.server import LocalServer, serve
-from helpdesk_local.stack import REPO_ROOT
+from helpdesk_local.server import LocalServer
 
 
 class Terminal:
@@ -48,9 +44,8 @@ def terminal() -> Terminal:
 
 @pytest.fixture(scope="module")
 def server(terminal: Terminal) -> Iterator[LocalServer]:
-    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING, narrate=terminal.say)
-    yield running
-    running.stop()
+    with local_server(narrate=terminal.say) as running:
+        yield running
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -219,12 +214,6 @@ def test_another_site_cannot_move_the_clock_through_the_browser(server: LocalSer
 # The command in a terminal
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def lines_of(stream: IO[str]) -> queue.Queue[str]:
     lines: queue.Queue[str] = queue.Queue()
 
@@ -251,21 +240,7 @@ def wait_for(lines: queue.Queue[str], text: str, timeout: float = 60) -> list[st
 
 @pytest.mark.slow
 def test_the_command_prints_a_line_for_the_ticket_and_the_mails_it_sends() -> None:
-    http_port, smtp_port = free_port(), free_port()
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(REPO_ROOT / "layers" / "helpdesk"), str(REPO_ROOT / "infra" / "local")]
-        ),
-    }
-    command = [sys.executable, "-m", "helpdesk_local.cli", "local", "--speed", "0"]
-    process = subprocess.Popen(
-        [*command, "--port", str(http_port), "--smtp-port", str(smtp_port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=environment,
-    )
+    process, _, smtp_port = start_command(stderr=subprocess.DEVNULL)
     try:
         assert process.stdout is not None
         printed = lines_of(process.stdout)

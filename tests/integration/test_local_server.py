@@ -4,42 +4,29 @@ developer pages, as a developer's browser and mail client meet them."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import smtplib
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from desk_support import ANNAS_QUESTION
+from local_servers import server, start_command
 
-from conftest import MONDAY_MORNING
 from helpdesk.clock import parse_iso
-from helpdesk_local.server import LocalServer, serve
-from helpdesk_local.stack import REPO_ROOT
+from helpdesk_local.server import LocalServer
 
-FORM = {
-    "name": "Anna Schmidt",
-    "email": "anna@example.com",
-    "subject": "Where is my order?",
-    "message": "It has been two weeks.",
+__all__ = ["server"]  # the fixture of local_servers.py, used by name
+
+FORM = ANNAS_QUESTION | {
     "submission_id": "0d6f6a3e-5b1c-4d0e-8f4e-2b7c9a1d3e5f",
 }
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    """One local server on free ports, its clock standing still unless a test moves it."""
-    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING)
-    yield running
-    running.stop()
 
 
 def request(
@@ -183,30 +170,9 @@ def test_an_unknown_path_answers_404_as_api_gateway_does(server: LocalServer) ->
     assert json.loads(body) == {"message": "Not Found"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_the_command_prints_its_urls_and_ctrl_c_stops_it_cleanly() -> None:
-    http_port, smtp_port = free_port(), free_port()
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(REPO_ROOT / "layers" / "helpdesk"), str(REPO_ROOT / "infra" / "local")]
-        ),
-    }
-    command = [sys.executable, "-m", "helpdesk_local.cli", "local"]
-    options = ["--port", str(http_port), "--smtp-port", str(smtp_port), "--speed", "0"]
-    process = subprocess.Popen(
-        command + options,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
-    )
+    process, http_port, smtp_port = start_command(stderr=subprocess.PIPE)
     try:
         assert process.stdout is not None
         printed = []

@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Iterator
 
 import pytest
+from local_servers import server
 
-from conftest import MONDAY_MORNING
-from helpdesk_local.server import LocalServer, serve
+from helpdesk_local.server import LocalServer
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING)
-    yield running
-    running.stop()
+__all__ = ["server"]  # the fixture of local_servers.py, used by name
 
 
 def send(

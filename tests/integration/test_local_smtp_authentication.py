@@ -12,27 +12,22 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from desk_support import ANNAS_QUESTION
+from local_servers import local_server
 
-from conftest import MONDAY_MORNING
 from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.parse import parse_mail
-from helpdesk_local.server import Connection, LocalServer, serve, with_ses_headers
+from helpdesk_local.server import Connection, LocalServer, with_ses_headers
 
-FORM = {
-    "name": "Anna Schmidt",
-    "email": "anna@example.com",
-    "subject": "Where is my order?",
-    "message": "It has been two weeks.",
-}
+FORM = ANNAS_QUESTION
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["default", "trusted"])
 def local(request: pytest.FixtureRequest) -> Iterator[tuple[LocalServer, bool]]:
     """A local server, and whether it was started with --trust-local-agents."""
     trusted = bool(request.param)
-    running = serve(port=0, smtp_port=0, speed=0, start=MONDAY_MORNING, trust_local_agents=trusted)
-    yield running, trusted
-    running.stop()
+    with local_server(trust_local_agents=trusted) as running:
+        yield running, trusted
 
 
 def state(server: LocalServer) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from committing import kept_events_store
+from desk_support import ANNAS_QUESTION
 
 from helpdesk_local.cli import main
 from helpdesk_local.faults import outage
@@ -20,12 +21,7 @@ from helpdesk_local.redrive import RedriveError, describe, redrive, redrive_aws
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
 
-FORM = {
-    "name": "Anna Schmidt",
-    "email": "anna@example.com",
-    "subject": "Where is my order?",
-    "message": "It has been two weeks.",
-}
+FORM = ANNAS_QUESTION
 
 
 def test_mail_that_failed_during_an_ses_outage_is_sent_after_the_redrive(

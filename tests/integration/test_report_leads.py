@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from desk_support import played
 
-from helpdesk_local.scenario import Player, load_scenario
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
 
@@ -36,11 +36,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def day() -> Iterator[dict[str, Any]]:
-    scenario = load_scenario(SCENARIO)
-    with LocalStack(start=scenario.start) as stack:
-        state = Player(stack, scenario).play()
-        assert stack.invocation_errors == []
-    yield state
+    yield played(SCENARIO)
 
 
 def report_to(state: dict[str, Any], lead: str) -> dict[str, Any]:

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from desk_support import played
 
 from helpdesk_local.cli import main
-from helpdesk_local.scenario import Player, load_scenario
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
 
@@ -45,14 +45,6 @@ MARIA, OMAR = "maria@support.example", "omar@support.example"
 def week() -> Iterator[dict[str, Any]]:
     """The state after the scripted week (played once for every test of this module)."""
     yield played(WEEK)
-
-
-def played(path: Path) -> dict[str, Any]:
-    scenario = load_scenario(path)
-    with LocalStack(start=scenario.start) as stack:
-        state = Player(stack, scenario).play()
-        assert stack.invocation_errors == []
-    return state
 
 
 def reports(state: dict[str, Any], title: str) -> list[dict[str, Any]]:

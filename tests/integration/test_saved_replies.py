@@ -6,22 +6,14 @@ match. Played from tests/scenarios/knowledge_saved_replies.yaml."""
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from helpdesk_local.scenario import Player, load_scenario
-from helpdesk_local.stack import LocalStack
-
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "knowledge_saved_replies.yaml"
+from desk_support import played
 
 
-@cache
+@cache  # played once for the module's tests
 def state() -> dict[str, Any]:
-    scenario = load_scenario(SCENARIO)
-    with LocalStack(start=scenario.start, config_path=scenario.config) as stack:
-        played = Player(stack, scenario).play()
-        assert stack.invocation_errors == []
-        return played
+    return played("knowledge_saved_replies.yaml")
 
 
 def replies_to(address: str) -> list[dict[str, Any]]:

@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from desk_support import playing
 
-from helpdesk_local.scenario import Player, load_scenario
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state, scan_items
 
@@ -25,11 +25,8 @@ LINK = re.compile(r"https?://\S+?(/answer/[A-Za-z0-9_.-]+)\?answered=yes")
 
 @pytest.fixture(scope="module")
 def played() -> Iterator[tuple[LocalStack, dict[str, Any]]]:
-    scenario = load_scenario(SCENARIO)
-    with LocalStack(start=scenario.start, config_path=scenario.config) as stack:
-        state = Player(stack, scenario).play()
-        assert stack.invocation_errors == []
-        yield stack, state
+    with playing(SCENARIO) as stack_and_state:
+        yield stack_and_state
 
 
 def tickets(state: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -8,10 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from desk_support import playing
+
 from helpdesk.clock import iso, parse_iso
 from helpdesk.config import load_config
 from helpdesk.services.clocks import calendar_of
-from helpdesk_local.scenario import Player, load_scenario
 from helpdesk_local.stack import LocalStack
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -21,10 +22,7 @@ TIER2_LEAD = "omar@support.example"
 
 @contextmanager
 def played(name: str) -> Iterator[tuple[LocalStack, dict[str, Any]]]:
-    scenario = load_scenario(SCENARIOS / name)
-    with LocalStack(config_path=scenario.config, start=scenario.start) as stack:
-        state = Player(stack, scenario).play()
-        assert stack.invocation_errors == []
+    with playing(name) as (stack, state):
         assert state["dead_letters"] == [] and state["rejected"] == []
         yield stack, state
 

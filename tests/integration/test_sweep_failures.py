@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from desk_support import ANNAS_QUESTION
 
 from helpdesk_local.faults import outage
 from helpdesk_local.redrive import describe, redrive
@@ -29,12 +30,7 @@ from helpdesk_local.state import build_state
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 TUESDAY_BEFORE_THE_REPORT = datetime(2026, 11, 24, 6, 50, tzinfo=UTC)
 REPORT_RUN = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
-FORM = {
-    "name": "Anna Schmidt",
-    "email": "anna@example.com",
-    "subject": "Where is my order?",
-    "message": "It has been two weeks.",
-}
+FORM = ANNAS_QUESTION
 
 
 @pytest.fixture

@@ -58,6 +58,22 @@ class AssistedDesk(Desk):
         return replace(super().notifier, knowledge=self.load)
 
 
+def assisted(
+    knowledge: KnowledgeBase,
+    subject: str,
+    language: str,
+    agent: str,
+    wrote: str,
+    config: Config = CONFIG,
+) -> AssistedDesk:
+    """The desk with ticket HD-AAAAAA (``subject``, in ``language``) assigned to ``agent``,
+    and the customer's message ``wrote`` (m1) on it."""
+    desk = AssistedDesk(knowledge, config=config)
+    ticket = fakes.ticket(ref="HD-AAAAAA", subject=subject, language=language, assignee=agent)
+    desk.add(ticket, customer_wrote(wrote))
+    return desk
+
+
 def customer_wrote(body: str, *, id: str = "m1", ago: timedelta = timedelta(hours=1)) -> Message:
     return Message(
         id=id,
@@ -93,10 +109,8 @@ def html(mail: EmailMessage) -> str:
 def test_the_assignment_shows_the_saved_reply_line_to_type_and_the_article(
     knowledge: KnowledgeBase,
 ) -> None:
-    desk = AssistedDesk(knowledge)
-    desk.add(
-        fakes.ticket(ref="HD-AAAAAA", subject="Password reset", language="en", assignee=LENA),
-        customer_wrote("I forgot my password and cannot log in"),
+    desk = assisted(
+        knowledge, "Password reset", "en", LENA, "I forgot my password and cannot log in"
     )
 
     mail = assigned(desk, LENA)
@@ -115,13 +129,9 @@ def test_the_assignment_shows_the_saved_reply_line_to_type_and_the_article(
 def test_a_chinese_customers_message_shows_a_chinese_agent_the_chinese_saved_reply(
     knowledge: KnowledgeBase,
 ) -> None:
-    desk = AssistedDesk(knowledge)
-    desk.add(
-        fakes.ticket(ref="HD-AAAAAA", subject="订单延误", language="zh", assignee=WEI),
-        customer_wrote("订单延误了，物流一直没更新", id="m2"),
-    )
+    desk = assisted(knowledge, "订单延误", "zh", WEI, "订单延误了，物流一直没更新")
 
-    mail = relayed(desk, "m2", WEI)
+    mail = relayed(desk, "m1", WEI)
 
     body = text(mail)
     assert "知识库推荐（使用客户的语言）：" in body
@@ -132,13 +142,11 @@ def test_a_chinese_customers_message_shows_a_chinese_agent_the_chinese_saved_rep
 def test_an_english_agent_sees_the_russian_customers_saved_reply_in_russian_with_english_words(
     knowledge: KnowledgeBase,
 ) -> None:
-    desk = AssistedDesk(knowledge)
-    desk.add(
-        fakes.ticket(ref="HD-AAAAAA", subject="Заказ задерживается", language="ru", assignee=LENA),
-        customer_wrote("Мой заказ задерживается, доставка опаздывает", id="m2"),
+    desk = assisted(
+        knowledge, "Заказ задерживается", "ru", LENA, "Мой заказ задерживается, доставка опаздывает"
     )
 
-    body = text(relayed(desk, "m2", LENA))
+    body = text(relayed(desk, "m1", LENA))
 
     # The agent's words in English; the reply is the one the customer will read, in Russian.
     assert "From the knowledge base (in the customer's language):" in body
@@ -149,11 +157,7 @@ def test_an_english_agent_sees_the_russian_customers_saved_reply_in_russian_with
 def test_an_article_links_to_its_help_centre_page_when_one_is_configured(
     knowledge: KnowledgeBase,
 ) -> None:
-    desk = AssistedDesk(knowledge, config=HELP_CENTRE)
-    desk.add(
-        fakes.ticket(ref="HD-AAAAAA", subject="忘记密码", language="zh", assignee=LENA),
-        customer_wrote("登录不了，忘记密码了"),
-    )
+    desk = assisted(knowledge, "忘记密码", "zh", LENA, "登录不了，忘记密码了", HELP_CENTRE)
 
     mail = assigned(desk, LENA)
 
@@ -172,13 +176,9 @@ def test_an_article_links_to_its_help_centre_page_when_one_is_configured(
 def test_nothing_is_shown_when_nothing_answers_the_customer_confidently(
     knowledge: KnowledgeBase, subject: str, body: str, language: str
 ) -> None:
-    desk = AssistedDesk(knowledge)
-    desk.add(
-        fakes.ticket(ref="HD-AAAAAA", subject=subject, language=language, assignee=LENA),
-        customer_wrote(body, id="m2"),
-    )
+    desk = assisted(knowledge, subject, language, LENA, body)
 
-    mail = relayed(desk, "m2", LENA)
+    mail = relayed(desk, "m1", LENA)
 
     assert "From the knowledge base" not in text(mail)
     assert "From the knowledge base" not in html(mail)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from fakes import ANNAS_REQUEST, MONDAY_MORNING, FakeUnitOfWork
+from fakes import ANNAS_REQUEST, CONFIG, MONDAY_MORNING, FakeUnitOfWork
 from helpdesk import timers
-from helpdesk.config import load_config
 from helpdesk.events import (
     AgentReplied,
     CapacityFreed,
@@ -31,7 +29,6 @@ from helpdesk.services.commands import (
 from helpdesk.services.tickets import open_ticket
 from helpdesk.unit_of_work import Claim
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 OPENED = MONDAY_MORNING  # 09:55 in Berlin: office hours
 LATER = OPENED + timedelta(minutes=30)
 LENA = "lena@support.example"

@@ -4,13 +4,11 @@ what the bus hears, and what is refused."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from fakes import FakeRecords, FakeUnitOfWork, fake_notifier, started_clocks, ticket
+from fakes import CONFIG, FakeRecords, FakeUnitOfWork, fake_notifier, started_clocks, ticket
 from helpdesk import notices
-from helpdesk.config import load_config
 from helpdesk.errors import InvalidInput, NotFound, RateLimited, TooLarge
 from helpdesk.events import ComplaintMade, SlaBreached, SlaWarning, StatusChanged
 from helpdesk.model import Message, Ticket
@@ -20,7 +18,6 @@ from helpdesk.services.complaints import ComplaintDesk
 from helpdesk.services.sla_sweep import SlaSweep
 from helpdesk.sla import SlaState
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 OPENED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)  # Monday 09:55 in Berlin
 # Monday 11:00 in Berlin: four business hours (the default respond_within) end at 15:00.
 COMPLAINED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -4,23 +4,21 @@ plainly; without one, the calendar's zone, named by its place rather than "CET".
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import fakes
-from fakes import MONDAY_MORNING, FakeRecords, FakeUnitOfWork
+from fakes import CONFIG, MONDAY_MORNING, FakeRecords, FakeUnitOfWork
 from helpdesk import events
-from helpdesk.config import load_config
 from helpdesk.errors import InvalidInput
 from helpdesk.model import Message
 from helpdesk.notices import handle
 from helpdesk.services.form_intake import take_in_form, validate_form
-from helpdesk.services.tickets import NewRequest, open_ticket
+from helpdesk.services.tickets import open_ticket
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 NOW = MONDAY_MORNING  # 08:55 UTC, 09:55 in Berlin: the promise is 13:55 Berlin, 12:55 UTC
 FORM = {
     "name": "Anna Schmidt",
@@ -46,13 +44,11 @@ class Desk:
 
     def email(self, at: Any = NOW) -> str:
         ticket = open_ticket(
-            NewRequest(
-                channel="email",
+            replace(
+                fakes.ANNAS_REQUEST,
                 subject="Another question",
                 text="And the invoice?",
                 contact_email="Anna@Example.com",
-                contact_name="Anna Schmidt",
-                language="en",
             ),
             uow=self.uow,
             config=CONFIG,

@@ -4,21 +4,19 @@ ticket, a message on one, or a linked ticket of its own, and the bus hears it on
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from mail_desk import MailDesk
 
-from fakes import MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork
-from helpdesk.config import load_config
+from fakes import CONFIG, MONDAY_MORNING
 from helpdesk.events import CommandRejected, CustomerReplied, StatusChanged, TicketOpened
 from helpdesk.model import Ticket
 from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
-from helpdesk.services.email_intake import EmailIntake, IntakeResult
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 LENA = "lena@support.example"
 
@@ -61,23 +59,11 @@ def follow_up(body: str, **headers: str) -> bytes:
     return mail(body=body, **(thread | headers))
 
 
-class Desk:
-    """The intake with its fakes, and the mail SES has stored so far."""
+class Desk(MailDesk):
+    """The intake with its fakes (mail_desk.py), at 09:55 in Berlin unless told otherwise."""
 
     def __init__(self) -> None:
-        self.uow = FakeUnitOfWork(CONFIG)
-        self.records = FakeRecords(self.uow)
-        self.store = FakeMailStore()
-        self.intake = EmailIntake(
-            uow=self.uow,
-            repo=self.records,  # type: ignore[arg-type]
-            store=self.store,
-            config=CONFIG,
-        )
-
-    def deliver(self, key: str, raw: bytes, *, at: datetime = NOW) -> IntakeResult:
-        self.store.objects[f"inbound/{key}"] = raw
-        return self.intake.take_in(f"inbound/{key}", now=at)
+        super().__init__(CONFIG, NOW)
 
     def opened(self) -> Ticket:
         """Anna's first mail, delivered: her ticket."""

@@ -4,17 +4,14 @@ its promise, and the same submission again answers with the same ticket."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 import helpdesk.model
-from fakes import MONDAY_MORNING, FakeRecords, FakeUnitOfWork
-from helpdesk.config import load_config
+from fakes import CONFIG, MONDAY_MORNING, FakeRecords, FakeUnitOfWork
 from helpdesk.events import TicketOpened
 from helpdesk.services.form_intake import take_in_form, validate_form
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 FORM = {
     "name": "Anna Schmidt",

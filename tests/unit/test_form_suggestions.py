@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.config import Config, load_config
+from fakes import CONFIG
+from helpdesk.config import Config
 from helpdesk.knowledge.articles import read_articles
 from helpdesk.knowledge.index import build_bundle, write_bundle
 from helpdesk.web import form_page, json_data_block, page_headers
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = load_config(ROOT / "infra" / "helpdesk.yaml")
 DATA_BLOCK = re.compile(
     r'<script type="application/json" id="knowledge-index">(.*?)</script>', re.DOTALL
 )

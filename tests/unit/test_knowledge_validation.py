@@ -22,9 +22,19 @@ def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def validate(desk: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def refused(desk: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """`helpdesk validate` fails; what it wrote to stderr."""
     code = main(["validate", str(desk / "helpdesk.yaml")])
-    return code, capsys.readouterr().err
+    assert code == 1
+    return capsys.readouterr().err
+
+
+def edited(path: Path, old: str, new: str) -> int:
+    """The file with ``old`` replaced by ``new``; the line number the end of ``new`` is on."""
+    text = path.read_text(encoding="utf-8").replace(old, new)
+    path.write_text(text, encoding="utf-8")
+    last = new.splitlines()[-1]
+    return next(n for n, t in enumerate(text.splitlines(), 1) if last in t)
 
 
 def test_the_shipped_articles_pass(desk: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -33,46 +43,47 @@ def test_the_shipped_articles_pass(desk: Path, capsys: pytest.CaptureFixture[str
     assert "the knowledge base's articles are sound" in capsys.readouterr().out
 
 
-def test_an_article_without_a_title_is_named_with_its_line(
-    desk: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("articles", "named"),
+    [
+        pytest.param(
+            {"en/gift-cards.md": "---\ntags: [gift]\n---\nGift cards never expire.\n"},
+            ["knowledge/en/gift-cards.md:2: title: missing: every article needs a title"],
+            id="without a title",
+        ),
+        pytest.param(
+            {"ru/gift-cards.md": "---\ntitle: Подарочные карты\ntags: [подарок\n---\nТекст.\n"},
+            # The unclosed list on line 3, where the fix goes.
+            ["knowledge/ru/gift-cards.md:3: broken front matter: expected ',' or ']'"],
+            id="broken front matter",
+        ),
+        pytest.param(
+            {"en/plain.md": "Just text.\n", "en/open.md": "---\ntitle: Open\n"},
+            [
+                "knowledge/en/plain.md:1: no front matter",
+                "knowledge/en/open.md:1: the front matter is never closed",
+            ],
+            id="no front matter or an unclosed one",
+        ),
+    ],
+)
+def test_a_broken_article_is_named_with_its_file_and_line(
+    desk: Path, capsys: pytest.CaptureFixture[str], articles: dict[str, str], named: list[str]
 ) -> None:
-    (desk / "knowledge" / "en" / "gift-cards.md").write_text(
-        "---\ntags: [gift]\n---\nGift cards never expire.\n", encoding="utf-8"
-    )
-    code, errors = validate(desk, capsys)
-    assert code == 1
-    assert "knowledge/en/gift-cards.md:2: title: missing: every article needs a title" in errors
+    for name, text in articles.items():
+        (desk / "knowledge" / name).write_text(text, encoding="utf-8")
 
+    errors = refused(desk, capsys)
 
-def test_broken_front_matter_is_named_with_its_line(
-    desk: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (desk / "knowledge" / "ru" / "gift-cards.md").write_text(
-        "---\ntitle: Подарочные карты\ntags: [подарок\n---\nТекст.\n", encoding="utf-8"
-    )
-    code, errors = validate(desk, capsys)
-    assert code == 1
-    # The unclosed list on line 3, where the fix goes.
-    assert "knowledge/ru/gift-cards.md:3: broken front matter: expected ',' or ']'" in errors
-
-
-def test_an_article_with_no_front_matter_or_an_unclosed_one_is_named(
-    desk: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (desk / "knowledge" / "en" / "plain.md").write_text("Just text.\n", encoding="utf-8")
-    (desk / "knowledge" / "en" / "open.md").write_text("---\ntitle: Open\n", encoding="utf-8")
-    code, errors = validate(desk, capsys)
-    assert code == 1
-    assert "knowledge/en/plain.md:1: no front matter" in errors
-    assert "knowledge/en/open.md:1: the front matter is never closed" in errors
+    for error in named:
+        assert error in errors
 
 
 def test_a_saved_reply_missing_in_a_configured_language_is_named(
     desk: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (desk / "knowledge" / "ru" / "reply-refund-issued.md").unlink()
-    code, errors = validate(desk, capsys)
-    assert code == 1
+    errors = refused(desk, capsys)
     assert "knowledge/ru/reply-refund-issued.md: reply: saved reply 'reply-refund-issued'" in errors
     assert "is missing in 'ru'" in errors
 
@@ -80,12 +91,8 @@ def test_a_saved_reply_missing_in_a_configured_language_is_named(
 def test_a_link_to_an_unknown_article_is_named_with_its_line(
     desk: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = desk / "knowledge" / "zh" / "returns.md"
-    text = path.read_text(encoding="utf-8").replace("(refunds.md)", "(refund-times.md)")
-    path.write_text(text, encoding="utf-8")
-    line = next(n for n, t in enumerate(text.splitlines(), 1) if "refund-times.md" in t)
-    code, errors = validate(desk, capsys)
-    assert code == 1
+    line = edited(desk / "knowledge" / "zh" / "returns.md", "(refunds.md)", "(refund-times.md)")
+    errors = refused(desk, capsys)
     assert (
         f"knowledge/zh/returns.md:{line}: link: links to refund-times.md, but there is no"
         " article 'refund-times' in 'zh'"
@@ -95,12 +102,9 @@ def test_a_link_to_an_unknown_article_is_named_with_its_line(
 def test_a_misspelt_placeholder_in_a_saved_reply_is_named_with_its_line(
     desk: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = desk / "knowledge" / "en" / "reply-order-delayed.md"
-    text = path.read_text(encoding="utf-8").replace("{customer_name}", "{custmer_name}")
-    path.write_text(text, encoding="utf-8")
-    line = next(n for n, t in enumerate(text.splitlines(), 1) if "{custmer_name}" in t)
-    code, errors = validate(desk, capsys)
-    assert code == 1
+    reply = desk / "knowledge" / "en" / "reply-order-delayed.md"
+    line = edited(reply, "{customer_name}", "{custmer_name}")
+    errors = refused(desk, capsys)
     assert f"knowledge/en/reply-order-delayed.md:{line}: {{custmer_name}}: unknown placeholder" in (
         errors
     )
@@ -109,12 +113,8 @@ def test_a_misspelt_placeholder_in_a_saved_reply_is_named_with_its_line(
 def test_a_knowledge_path_that_does_not_exist_is_named_in_the_config(
     desk: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = desk / "helpdesk.yaml"
-    text = config.read_text(encoding="utf-8").replace("knowledge:", "knowledge:\n  path: articles")
-    config.write_text(text, encoding="utf-8")
-    line = next(n for n, t in enumerate(text.splitlines(), 1) if "path: articles" in t)
-    code, errors = validate(desk, capsys)
-    assert code == 1
+    line = edited(desk / "helpdesk.yaml", "knowledge:", "knowledge:\n  path: articles")
+    errors = refused(desk, capsys)
     assert f"helpdesk.yaml:{line}: knowledge.path: articles/ does not exist" in errors
 
 

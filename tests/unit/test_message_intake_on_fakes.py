@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from fakes import MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork
-from helpdesk.config import ChannelSection, load_config
+from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork
+from helpdesk.config import ChannelSection
 from helpdesk.errors import (
     InvalidInput,
     MalformedInput,
@@ -34,7 +34,6 @@ from helpdesk.services.message_intake import (
     signed_headers,
 )
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 SECRET = b"unit-test-chat-secret-of-32-bytes-or-more"
 ANN = {

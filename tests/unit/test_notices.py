@@ -8,14 +8,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import fakes
+from fakes import CONFIG
 from helpdesk import events
-from helpdesk.config import Config, load_config
+from helpdesk.config import Config
 from helpdesk.errors import NotFound, TransientError
 from helpdesk.model import AttachmentMeta, Contact, Message, Ticket
 from helpdesk.notices import NOTICES, Notifier, audience, handle
@@ -31,8 +31,6 @@ from helpdesk.notices.outbound import (
 )
 from helpdesk.notices.tickets import RELAY_ATTACHMENTS_MAX_BYTES
 
-ROOT = Path(__file__).resolve().parents[2]
-CONFIG = load_config(ROOT / "infra" / "helpdesk.yaml")
 NOW = datetime(2026, 11, 23, 12, 7, tzinfo=UTC)
 KEY = b"k" * 32
 

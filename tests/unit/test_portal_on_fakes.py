@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from fakes import FakeMailer, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
-from helpdesk.config import load_config
+from fakes import CONFIG, FakeMailer, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
 from helpdesk.events import CustomerReplied, StatusChanged
 from helpdesk.links import LinkRefused
 from helpdesk.model import Message
@@ -24,7 +22,6 @@ from helpdesk.services.portal import (
 from helpdesk.services.surveys import make_token as survey_token
 from helpdesk_local.scenario import multipart_body
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 KEY = b"unit-test-signing-key"
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 FORM = "application/x-www-form-urlencoded"
@@ -156,19 +153,25 @@ def test_the_other_tickets_are_the_contacts_own_and_hidden_when_others_were_copi
     assert desk(uow).view(token(), now=NOW).others == []
 
 
-def test_a_file_of_a_note_is_never_served() -> None:
-    from helpdesk.errors import NotFound
+def with_file(
+    uow: FakeUnitOfWork, index: int, name: str, content_type: str, data: bytes, key: str
+) -> FakeMailStore:
+    """Message ``index`` of Anna's conversation carries one file, ``data`` stored at ``key``;
+    the store that holds it."""
     from helpdesk.model import AttachmentMeta
 
+    conversation = uow.conversation["HD-7K3M9Q"]
+    file = AttachmentMeta(name, content_type, len(data), key=key)
+    conversation[index] = replace(conversation[index], attachments=(file,))
+    return FakeMailStore({key: data})
+
+
+def test_a_file_of_a_note_is_never_served() -> None:
+    from helpdesk.errors import NotFound
+
     uow = anna()
-    store = FakeMailStore({"attachments/n/1-secret.txt": b"internal"})
-    note = replace(
-        uow.conversation["HD-7K3M9Q"][2],
-        attachments=(
-            AttachmentMeta("secret.txt", "text/plain", 8, key="attachments/n/1-secret.txt"),
-        ),
-    )
-    uow.conversation["HD-7K3M9Q"][2] = note
+    # m3 is Lena's internal note.
+    store = with_file(uow, 2, "secret.txt", "text/plain", b"internal", "attachments/n/1-secret.txt")
 
     with pytest.raises(NotFound):
         desk(uow, store).download(token(), "m3-1", now=NOW)
@@ -209,20 +212,11 @@ def test_only_mail_to_the_customer_about_a_ticket_carries_the_page_link() -> Non
 
 
 def test_a_downloaded_files_name_cannot_inject_a_header() -> None:
-    from helpdesk.model import AttachmentMeta
     from helpdesk.portal_web import file_response
 
     uow = anna()
-    store = FakeMailStore({"attachments/m2/1": b"%PDF"})
-    reply = replace(
-        uow.conversation["HD-7K3M9Q"][1],
-        attachments=(
-            AttachmentMeta(
-                'a"\r\nSet-Cookie: x=1.pdf', "application/pdf", 4, key="attachments/m2/1"
-            ),
-        ),
-    )
-    uow.conversation["HD-7K3M9Q"][1] = reply
+    name = 'a"\r\nSet-Cookie: x=1.pdf'
+    store = with_file(uow, 1, name, "application/pdf", b"%PDF", "attachments/m2/1")
 
     response = file_response(desk(uow, store), token(), "m2-1", now=NOW, lang=None,
                              accept_language=None)  # fmt: skip

@@ -8,36 +8,30 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from report_days import MONDAY, config, day
 
 from fakes import MONDAY_MORNING, FakeUnitOfWork, started_clocks, ticket
-from helpdesk.config import Config, load_config
+from helpdesk.config import Config
 from helpdesk.effects import Count, Effect, RecordFact
 from helpdesk.model import Ticket
 from helpdesk.services import stats
 from helpdesk.services.reports import (
-    Period,
     Scope,
     build_report,
     figures,
     group_questions,
     render_report,
 )
-from helpdesk.services.stats import DayFigures, ticket_figures
+from helpdesk.services.stats import ticket_figures
 from helpdesk.unit_of_work import TicketChange
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml"
-MONDAY = Period("daily", date(2026, 11, 23), date(2026, 11, 23))
+__all__ = ["config"]  # the fixture of report_days.py, used by name
+
 OPENED = MONDAY_MORNING
 LATER = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def config() -> Config:
-    return load_config(CONFIG_PATH)
 
 
 @dataclass
@@ -68,10 +62,6 @@ def counted(effects: list[Effect]) -> dict[str, int]:
 
 def facts(effects: list[Effect], kind: str) -> list[dict[str, Any]]:
     return [dict(e.attributes) for e in effects if isinstance(e, RecordFact) and e.kind == kind]
-
-
-def day(counters: dict[str, int] | None = None, **kept: list[dict[str, Any]]) -> DayFigures:
-    return DayFigures("", Counter(counters or {}), dict(kept))
 
 
 def lines_of(text: str) -> list[str]:

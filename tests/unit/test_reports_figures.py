@@ -4,17 +4,16 @@ backlog age, and when a report is due."""
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
+from report_days import MONDAY, config, day
 
 from fakes import MONDAY_MORNING, FakeUnitOfWork, started_clocks, ticket
 from helpdesk import sla
-from helpdesk.config import Config, load_config
+from helpdesk.config import Config
 from helpdesk.model import Ticket
 from helpdesk.services.clocks import Change, apply
 from helpdesk.services.reports import (
@@ -26,16 +25,9 @@ from helpdesk.services.reports import (
     figures,
     render_report,
 )
-from helpdesk.services.stats import DayFigures
 from helpdesk.unit_of_work import TicketChange
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml"
-MONDAY = Period("daily", date(2026, 11, 23), date(2026, 11, 23))
-
-
-@pytest.fixture(scope="module")
-def config() -> Config:
-    return load_config(CONFIG_PATH)
+__all__ = ["config"]  # the fixture of report_days.py, used by name
 
 
 def reply(ref: str, minutes: int, *, breached: bool = False, agent: str = "lena") -> dict[str, Any]:
@@ -63,10 +55,6 @@ def target(
         "agent": agent,
         "at": f"2026-11-23T{at}:00+00:00",
     }
-
-
-def day(counters: dict[str, int] | None = None, **facts: list[dict[str, Any]]) -> DayFigures:
-    return DayFigures("", Counter(counters or {}), dict(facts))
 
 
 @pytest.mark.parametrize(

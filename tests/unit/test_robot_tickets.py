@@ -6,19 +6,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
+from mail_desk import MailDesk
 
-from fakes import MONDAY_MORNING, FakeMailer, FakeMailStore, FakeRecords, FakeUnitOfWork
+from fakes import CONFIG, MONDAY_MORNING, FakeMailer
 from helpdesk import timers
-from helpdesk.config import load_config
 from helpdesk.events import StatusChanged
-from helpdesk.services.email_intake import EmailIntake
 from helpdesk.services.reports import Period, build_report
 from helpdesk.services.surveys import SurveyDispatch
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 NOW = MONDAY_MORNING  # 09:55 in Berlin
 MONDAY = Period("daily", date(2026, 11, 23), date(2026, 11, 23))
 
@@ -56,17 +53,11 @@ def customer_mail() -> bytes:
     )
 
 
-class Desk:
+class Desk(MailDesk):
+    """The intake (mail_desk.py) and the survey dispatch, whose sweep closes robots' tickets."""
+
     def __init__(self) -> None:
-        self.uow = FakeUnitOfWork(CONFIG)
-        self.records = FakeRecords(self.uow)
-        self.store = FakeMailStore()
-        self.intake = EmailIntake(
-            uow=self.uow,
-            repo=self.records,  # type: ignore[arg-type]
-            store=self.store,
-            config=CONFIG,
-        )
+        super().__init__(CONFIG, NOW)
         self.dispatch = SurveyDispatch(
             uow=self.uow,
             repo=self.records,  # type: ignore[arg-type]
@@ -76,17 +67,17 @@ class Desk:
             public_url="https://support.example",
         )
 
-    def deliver(self, key: str, raw: bytes, *, at: datetime = NOW) -> str:
-        self.store.objects[f"inbound/{key}"] = raw
-        result = self.intake.take_in(f"inbound/{key}", now=at)
+    def ticket_for(self, key: str, raw: bytes, *, at: datetime = NOW) -> str:
+        """Deliver ``raw``; the reference of the ticket it opened or landed on."""
+        result = self.deliver(key, raw, at=at)
         assert result.ref is not None
         return result.ref
 
 
 def test_an_out_of_office_ticket_is_counted_apart_and_never_in_the_backlog() -> None:
     desk = Desk()
-    robot = desk.deliver("ooo", out_of_office())
-    desk.deliver("anna", customer_mail())
+    robot = desk.ticket_for("ooo", out_of_office())
+    desk.ticket_for("anna", customer_mail())
 
     report = build_report(desk.uow, CONFIG, MONDAY, as_of=MONDAY.last)
 
@@ -101,7 +92,7 @@ def test_an_out_of_office_ticket_is_counted_apart_and_never_in_the_backlog() -> 
 
 def test_an_out_of_office_ticket_closes_after_the_quiet_period_and_its_timer_stops() -> None:
     desk = Desk()
-    ref = desk.deliver("ooo", out_of_office())
+    ref = desk.ticket_for("ooo", out_of_office())
     quiet_until = NOW + timedelta(days=7)
 
     assert CONFIG.robots.close_after == timedelta(days=7)
@@ -123,10 +114,10 @@ def test_an_out_of_office_ticket_closes_after_the_quiet_period_and_its_timer_sto
 
 def test_a_robot_that_writes_again_starts_a_new_quiet_period() -> None:
     desk = Desk()
-    ref = desk.deliver("ooo", out_of_office())
+    ref = desk.ticket_for("ooo", out_of_office())
     again = NOW + timedelta(days=3)
     second = out_of_office("<ooo-2@mail.example.com>", reply_to="<ooo-1@mail.example.com>")
-    assert desk.deliver("ooo-2", second, at=again) == ref
+    assert desk.ticket_for("ooo-2", second, at=again) == ref
 
     first_due = desk.dispatch.sweep(now=NOW + timedelta(days=7))
 
@@ -138,7 +129,7 @@ def test_a_robot_that_writes_again_starts_a_new_quiet_period() -> None:
 
 def test_a_robot_ticket_an_agent_took_up_is_left_to_the_agent_and_joins_the_backlog() -> None:
     desk = Desk()
-    ref = desk.deliver("ooo", out_of_office())
+    ref = desk.ticket_for("ooo", out_of_office())
     ticket = desk.uow.load(ref)
     from helpdesk.unit_of_work import TicketChange
 
@@ -200,9 +191,9 @@ def test_a_robot_ticket_a_person_wrote_on_is_never_closed_unanswered_and_joins_t
     sender: str, body: str, extra: str
 ) -> None:
     desk = Desk()
-    ref = desk.deliver("ooo", out_of_office())
+    ref = desk.ticket_for("ooo", out_of_office())
     later = NOW + timedelta(hours=1)
-    desk.deliver(
+    desk.ticket_for(
         "person", person_mail(sender, ref, body, "<person-1@x.example>", extra=extra), at=later
     )
 

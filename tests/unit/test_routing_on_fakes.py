@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 
 import fakes
-from fakes import MONDAY_MORNING, FakeMailer, FakeNotifier, FakeUnitOfWork, fake_router
+from fakes import CONFIG, MONDAY_MORNING, FakeMailer, FakeNotifier, FakeUnitOfWork, fake_router
 from helpdesk.config import load_config
 from helpdesk.errors import TransientError
 from helpdesk.events import CapacityFreed, TicketEscalated, ticket_snapshot, to_detail
 from helpdesk.model import Ticket
 from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "config"
 NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 LENA = "lena@support.example"  # general and billing, capacity 8, English

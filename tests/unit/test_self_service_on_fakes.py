@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from fakes import MONDAY_MORNING, FakeRecords, FakeUnitOfWork, ticket
-from helpdesk.config import load_config
+from fakes import CONFIG, MONDAY_MORNING, FakeRecords, FakeUnitOfWork, ticket
+from helpdesk.config import Config
 from helpdesk.events import CapacityFreed, SelfServed, StatusChanged, TicketOpened
 from helpdesk.knowledge import KnowledgeBase
 from helpdesk.knowledge.articles import read_articles
@@ -31,7 +31,6 @@ from helpdesk.services.tickets import NewRequest
 from helpdesk.services.tickets import open_ticket as open_new_ticket
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CONFIG = load_config(REPO_ROOT / "infra" / "helpdesk.yaml")
 KEY = b"unit-test-signing-key"
 NOW = MONDAY_MORNING
 FORM = "application/x-www-form-urlencoded"
@@ -59,6 +58,23 @@ def desk(uow: FakeUnitOfWork, knowledge: KnowledgeBase) -> SelfServiceDesk:
     )
 
 
+def filed(
+    knowledge: KnowledgeBase,
+    subject: str,
+    message: str,
+    config: Config = CONFIG,
+    sender: tuple[str, str] = ("Anna", "anna@example.com"),
+) -> tuple[FakeUnitOfWork, Ticket]:
+    """A request through the web form, from ``sender`` (name, address): the fakes and the
+    ticket it opened."""
+    uow = FakeUnitOfWork(config)
+    name, email = sender
+    fields = {"name": name, "email": email, "subject": subject, "message": message}
+    submission = validate_form(fields, config)
+    answer = take_in_form(submission, uow=uow, config=config, now=NOW, knowledge=lambda: knowledge)
+    return uow, uow.tickets[answer["ref"]]
+
+
 def offered(**changes: object) -> Ticket:
     """Anna's ticket, open, held by Lena, offered the returns article."""
     fields: dict[str, object] = {
@@ -78,20 +94,12 @@ def link(ref: str = "HD-5RVY42", slug: str = "returns") -> str:
 def test_a_form_ticket_stores_the_confident_articles_and_its_opening_event_carries_them(
     knowledge: KnowledgeBase,
 ) -> None:
-    uow = FakeUnitOfWork(CONFIG)
-    submission = validate_form(
-        {
-            "name": "Anna",
-            "email": "anna@example.com",
-            "subject": "How do I return a sweater?",
-            "message": "The sweater is too small. How can I send it back and get a refund?",
-        },
-        CONFIG,
+    uow, stored = filed(
+        knowledge,
+        "How do I return a sweater?",
+        "The sweater is too small. How can I send it back and get a refund?",
     )
 
-    answer = take_in_form(submission, uow=uow, config=CONFIG, now=NOW, knowledge=lambda: knowledge)
-
-    stored = uow.tickets[answer["ref"]]
     assert "returns" in stored.suggested
     assert len(stored.suggested) <= CONFIG.knowledge.suggest
     [opened] = [e for e in uow.events() if isinstance(e, TicketOpened)]
@@ -99,20 +107,14 @@ def test_a_form_ticket_stores_the_confident_articles_and_its_opening_event_carri
 
 
 def test_an_off_topic_question_is_offered_nothing(knowledge: KnowledgeBase) -> None:
-    uow = FakeUnitOfWork(CONFIG)
-    submission = validate_form(
-        {
-            "name": "Tom",
-            "email": "tom@example.org",
-            "subject": "Weather in Berlin",
-            "message": "Will it rain in Berlin tomorrow? I want to plan a picnic.",
-        },
-        CONFIG,
+    _, stored = filed(
+        knowledge,
+        "Weather in Berlin",
+        "Will it rain in Berlin tomorrow? I want to plan a picnic.",
+        sender=("Tom", "tom@example.org"),
     )
 
-    answer = take_in_form(submission, uow=uow, config=CONFIG, now=NOW, knowledge=lambda: knowledge)
-
-    assert uow.tickets[answer["ref"]].suggested == []
+    assert stored.suggested == []
 
 
 @pytest.mark.parametrize(
@@ -162,20 +164,9 @@ def test_suggestions_off_in_the_config_ask_nothing(knowledge: KnowledgeBase) -> 
     config = CONFIG.model_copy(
         update={"knowledge": CONFIG.knowledge.model_copy(update={"suggest": 0})}
     )
-    uow = FakeUnitOfWork(config)
-    submission = validate_form(
-        {
-            "name": "Anna",
-            "email": "anna@example.com",
-            "subject": "How do I return a sweater?",
-            "message": "How can I send it back?",
-        },
-        config,
-    )
+    _, stored = filed(knowledge, "How do I return a sweater?", "How can I send it back?", config)
 
-    answer = take_in_form(submission, uow=uow, config=config, now=NOW, knowledge=lambda: knowledge)
-
-    assert uow.tickets[answer["ref"]].suggested == []
+    assert stored.suggested == []
 
 
 # ---------------------------------------------------------------------- the link

@@ -19,21 +19,18 @@ from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
 from email.parser import BytesParser
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fakes
+from fakes import CONFIG
 from helpdesk import events
-from helpdesk.config import load_config
 from helpdesk.mail.compose import OutboundMail, compose, safe_header_text
 from helpdesk.model import Message
 from helpdesk.notices import handle
 
-ROOT = Path(__file__).resolve().parents[2]
-CONFIG = load_config(ROOT / "infra" / "helpdesk.yaml")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 KEY = b"subject-folding-test-key"
 

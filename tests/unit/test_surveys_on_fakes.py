@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from fakes import FakeMailer, FakeRecords, FakeUnitOfWork, ticket
+from fakes import CONFIG, FakeMailer, FakeRecords, FakeUnitOfWork, ticket
 from helpdesk import timers
-from helpdesk.config import load_config
 from helpdesk.events import StatusChanged, SurveyAnswered
 from helpdesk.model import Ticket
 from helpdesk.services.surveys import AnswerNotTaken, SurveyDesk, SurveyDispatch, make_token
 
-CONFIG = load_config(Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml")
 KEY = b"unit-test-signing-key"
 SOLVED_AT = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 ANSWERED_AT = SOLVED_AT + timedelta(hours=3)

@@ -230,25 +230,13 @@ class Limits:
         if model.name != "SendRawEmail":
             return
         data = params.get("RawMessage", {}).get("Data", b"")
-        size = len(data) if isinstance(data, bytes | bytearray) else _utf8(data)
-        if size > SES_V1_MESSAGE_MAX_BYTES:
-            raise _client_error(
-                "MessageRejected",
-                f"Message length is more than {SES_V1_MESSAGE_MAX_BYTES} bytes long: '{size}'.",
-                model.name,
-            )
+        _refuse_larger_mail(data, SES_V1_MESSAGE_MAX_BYTES, model.name)
 
     def sesv2(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
         if model.name != "SendEmail":
             return
         data = params.get("Content", {}).get("Raw", {}).get("Data", b"")
-        size = len(data) if isinstance(data, bytes | bytearray) else _utf8(data)
-        if size > SES_V2_MESSAGE_MAX_BYTES:
-            raise _client_error(
-                "MessageRejected",
-                f"Message length is more than {SES_V2_MESSAGE_MAX_BYTES} bytes long: '{size}'.",
-                model.name,
-            )
+        _refuse_larger_mail(data, SES_V2_MESSAGE_MAX_BYTES, model.name)
 
     # ------------------------------------------------------------------ Lambda
     def lambda_invoke(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
@@ -286,3 +274,11 @@ def install(events: Any, dynamodb: Any) -> Limits:
     events.register("before-parameter-build.sesv2", limits.sesv2, unique_id="hd-lim-sesv2")
     events.register("before-parameter-build.lambda", limits.lambda_invoke, unique_id="hd-lim-fn")
     return limits
+
+
+def _refuse_larger_mail(data: Any, limit: int, operation: str) -> None:
+    """SES's answer to a raw mail of more than ``limit`` bytes (either API's)."""
+    size = len(data) if isinstance(data, bytes | bytearray) else _utf8(data)
+    if size > limit:
+        message = f"Message length is more than {limit} bytes long: '{size}'."
+        raise _client_error("MessageRejected", message, operation)

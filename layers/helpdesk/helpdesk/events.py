@@ -66,35 +66,40 @@ class TicketOpened(DomainEvent):
 
 
 @dataclass(frozen=True)
-class CustomerReplied(DomainEvent):
+class _Written(DomainEvent):
+    """Something written on the ticket's conversation, by ``sender``."""
+
     sender: str = _wire("from")
-    text: str = ""
-    status: str = ""
-    previous_status: str = ""
     # The id of the message on the ticket (its attachments and whole text are read from
-    # it); empty in events of the version before issue 16.
+    # it); empty in a customer's reply of the version before issue 16.
     message: str = ""
+    # The message's text, cut to EVENT_TEXT_LIMIT: for when the message cannot be read.
+    text: str = ""
 
 
 @dataclass(frozen=True)
-class AgentReplied(DomainEvent):
-    sender: str = _wire("from")
-    message: str = ""
-    text: str = ""
-    # The status the same action set (equal when it set none): the relayed reply says in
-    # its own words what a change to pending or solved means, so no second mail is sent.
+class _Reply(_Written):
+    # The status after the reply and before it (equal when it changed none): an agent's
+    # relayed reply says in its own words what a change to pending or solved means, so
+    # no second mail is sent.
     status: str = ""
     previous_status: str = ""
 
 
 @dataclass(frozen=True)
-class NoteAdded(DomainEvent):
+class CustomerReplied(_Reply):
+    """The customer wrote on their ticket (a mail, the customer's page, a channel)."""
+
+
+@dataclass(frozen=True)
+class AgentReplied(_Reply):
+    """An agent answered the customer; the acknowledge function relays the reply."""
+
+
+@dataclass(frozen=True)
+class NoteAdded(_Written):
     """An agent wrote an internal note (by ``#note`` or the agent API); the customer never
     sees it, the assignee hears of it when a colleague wrote it."""
-
-    sender: str = _wire("from")
-    message: str = ""
-    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,24 @@ class StatusChanged(DomainEvent):
     # True when an agent's reply of the same action tells the customer (AgentReplied), or
     # the page where the customer solved it did (self-service): no progress mail then.
     in_reply: bool = False
+
+
+def status_changes(
+    before: Ticket, after: Ticket, *, by: str, in_reply: bool = False
+) -> list[StatusChanged]:
+    """The StatusChanged a change from ``before`` to ``after`` records: none when the
+    status stays; ``version`` is the one the change's commit writes."""
+    if after.status == before.status:
+        return []
+    changed = StatusChanged(
+        ref=before.ref,
+        status=after.status,
+        previous_status=before.status,
+        by=by,
+        version=before.version + 1,
+        in_reply=in_reply,
+    )
+    return [changed]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,9 +35,13 @@ from helpdesk.errors import (
 )
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
     from helpdesk.config import Config
+    from helpdesk.links import LinkRefused
     from helpdesk.services.complaints import ComplaintDesk
-    from helpdesk.services.self_service import SelfServiceDesk
+    from helpdesk.services.self_service import ArticleGone, SelfServiceDesk
     from helpdesk.services.surveys import SurveyDesk
 
 JSON = "application/json; charset=utf-8"
@@ -68,6 +73,26 @@ SURVEY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+
+
+@dataclass(frozen=True)
+class FormPost:
+    """A page's form as API Gateway hands its POST over: the body (base64 when API Gateway
+    did not take it for text) and the Content-Type the browser named."""
+
+    body: str | None
+    is_base64_encoded: bool | None
+    content_type: str
+
+    @classmethod
+    def of(cls, event: APIGatewayProxyEventV2) -> FormPost:
+        return cls(event.body, event.is_base64_encoded, event.headers.get("content-type", ""))
+
+    def text(self) -> str:
+        """The body as text; MalformedInput when it is not UTF-8 (or broken base64)."""
+        from helpdesk.web import request_text
+
+        return request_text(self.body, is_base64_encoded=self.is_base64_encoded)
 
 
 def status_of(error: HelpdeskError) -> int:
@@ -169,16 +194,25 @@ def survey_page_response(
 
 
 def survey_answer_response(
-    desk: SurveyDesk, token: str, body: str, content_type: str, *, now: datetime
+    desk: SurveyDesk,
+    token: str,
+    post: FormPost,
+    *,
+    now: datetime,
 ) -> Response[str]:
     """The thanks page for a recorded answer; else the survey again asking for a score
-    (415, 422) or the link's refusal (403)."""
+    (415, 422), the survey again for a body that is not UTF-8 form fields (400), or the
+    link's refusal (403)."""
     from helpdesk.links import LinkRefused
     from helpdesk.services.surveys import AnswerNotTaken
     from helpdesk.web import survey_page, survey_refused_page, survey_thanks_page
 
     try:
-        stored = desk.submit(token, body, content_type, now=now)
+        text = post.text()
+    except MalformedInput:
+        return survey_page_response(desk, token, None, now=now, status=400)
+    try:
+        stored = desk.submit(token, text, post.content_type, now=now)
     except LinkRefused as refused:
         return html_response(403, survey_refused_page(desk.config, refused), SURVEY_HEADERS)
     except AnswerNotTaken as not_taken:
@@ -191,20 +225,24 @@ def survey_complaint_response(
     desk: SurveyDesk,
     complaints: ComplaintDesk,
     token: str,
-    body: str,
-    content_type: str,
+    post: FormPost,
     *,
     now: datetime,
 ) -> Response[str]:
     """The page saying the complaint reached the team lead (and by when one answers);
     else the survey again with the complaint box saying what was wrong (413, 415, 422,
-    429 with Retry-After), or the link's refusal (403)."""
+    429 with Retry-After), the survey again for a body that is not UTF-8 form fields
+    (400), or the link's refusal (403)."""
     from helpdesk.links import LinkRefused
     from helpdesk.services.surveys import ComplaintNotTaken
     from helpdesk.web import survey_complaint_page, survey_page, survey_refused_page
 
     try:
-        stored = desk.complain(token, body, content_type, now=now, complaints=complaints)
+        text = post.text()
+    except MalformedInput:
+        return survey_page_response(desk, token, None, now=now, status=400)
+    try:
+        stored = desk.complain(token, text, post.content_type, now=now, complaints=complaints)
     except LinkRefused as refused:
         return html_response(403, survey_refused_page(desk.config, refused), SURVEY_HEADERS)
     except ComplaintNotTaken as not_taken:
@@ -226,6 +264,22 @@ def survey_complaint_response(
 ANSWER_HEADERS = SURVEY_HEADERS
 
 
+def _answer_refused_response(
+    desk: SelfServiceDesk, refused: LinkRefused | ArticleGone
+) -> Response[str]:
+    """The answer link's refusal: 404 for an article no longer published, 403 for a
+    forged or expired link."""
+    from helpdesk.services.self_service import ArticleGone
+    from helpdesk.web import answer_refused_page
+
+    if isinstance(refused, ArticleGone):
+        return html_response(
+            404, answer_refused_page(desk.config, "gone", refused.ticket), ANSWER_HEADERS
+        )
+    html = answer_refused_page(desk.config, refused.reason, refused.ticket)
+    return html_response(403, html, ANSWER_HEADERS)
+
+
 def answer_page_response(
     desk: SelfServiceDesk,
     token: str,
@@ -240,17 +294,12 @@ def answer_page_response(
     article no longer published. Records nothing."""
     from helpdesk.links import LinkRefused
     from helpdesk.services.self_service import ArticleGone
-    from helpdesk.web import answer_page, answer_refused_page
+    from helpdesk.web import answer_page
 
     try:
         page = desk.open(token, now=now)
-    except LinkRefused as refused:
-        html = answer_refused_page(desk.config, refused.reason, refused.ticket)
-        return html_response(403, html, ANSWER_HEADERS)
-    except ArticleGone as gone:
-        return html_response(
-            404, answer_refused_page(desk.config, "gone", gone.ticket), ANSWER_HEADERS
-        )
+    except (LinkRefused, ArticleGone) as refused:
+        return _answer_refused_response(desk, refused)
     html = answer_page(desk.config, page, ask=ask or error, error=error)
     return html_response(status, html, ANSWER_HEADERS)
 
@@ -273,7 +322,7 @@ def answer_confirm_response(
         ArticleGone,
         ConfirmationNotTaken,
     )
-    from helpdesk.web import answer_page, answer_refused_page, answer_thanks_page, request_text
+    from helpdesk.web import answer_page, answer_thanks_page, request_text
 
     def again(status: int) -> Response[str]:
         return answer_page_response(desk, token, ask=True, now=now, status=status, error=True)
@@ -287,15 +336,33 @@ def answer_confirm_response(
         return again(400)
     try:
         done = desk.confirm(token, text, content_type, now=now)
-    except LinkRefused as refused:
-        html = answer_refused_page(desk.config, refused.reason, refused.ticket)
-        return html_response(403, html, ANSWER_HEADERS)
-    except ArticleGone as gone:
-        return html_response(
-            404, answer_refused_page(desk.config, "gone", gone.ticket), ANSWER_HEADERS
-        )
+    except (LinkRefused, ArticleGone) as refused:
+        return _answer_refused_response(desk, refused)
     except ConfirmationNotTaken as not_taken:
         page = answer_page(desk.config, not_taken.page, ask=True, error=True)
         return html_response(status_of(not_taken.problem), page, ANSWER_HEADERS)
     html = answer_thanks_page(desk.config, done.page, solved=done.solved)
     return html_response(200 if done.solved else 409, html, ANSWER_HEADERS)
+
+
+def observed(
+    page: Response[Any],
+    logger: Logger,
+    *,
+    refusal: str,
+    method: str,
+    metric: str | None = None,
+    done: int = 200,
+    **extra: str,
+) -> Response[Any]:
+    """``page`` as answered, with what the operator sees of it: the one ``metric`` when the
+    request did what it asked (status ``done``; only then, as most requests are page views
+    that count nothing) and the ``refusal`` warning for a refused link (403)."""
+    if metric is not None and page.status_code == done:
+        from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+        with single_metric(name=metric, unit=MetricUnit.Count, value=1):
+            pass
+    elif page.status_code == 403:
+        logger.warning(refusal, extra={"method": method, **extra})
+    return page

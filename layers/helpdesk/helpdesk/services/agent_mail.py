@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -187,19 +187,9 @@ def _tell_no_change(
         empty=not unchanged,
         unchanged=list(unchanged),
     )
-
-    def record(ticket: Ticket) -> TicketChange:
-        return TicketChange(
-            before=ticket,
-            after=replace(ticket, updated_at=now),
-            at=now,
-            events=[told],
-            history=[("agent_mail_changed_nothing", {"by": agent, "commands": unchanged})],
-            claims=[claim],
-        )
-
+    history = ("agent_mail_changed_nothing", {"by": agent, "commands": unchanged})
     try:
-        change_ticket(intake.uow, ref, record)
+        _tell_agent(intake, ref, told, history, claim=claim, now=now)
     except AlreadyClaimed:
         return  # the same mail again (perhaps under another key): told and listed once
     intake.repo.record_suppressed(
@@ -227,21 +217,35 @@ def _reject(
         key=key,
         message_id=mail.message_id,
     )
+    history = ("commands_rejected", {"by": agent, "errors": problems})
+    with contextlib.suppress(AlreadyClaimed):
+        _tell_agent(intake, ref, rejected, history, claim=claim, now=now)
+
+
+def _tell_agent(
+    intake: EmailIntake,
+    ref: str,
+    told: CommandRejected,
+    history: tuple[str, Mapping[str, object]],
+    *,
+    claim: Claim,
+    now: datetime,
+) -> None:
+    """``told`` on the ticket's record (with its ``history`` entry), and told to the agent
+    from the outbox; claimed, so that the same mail again is not told twice: raises
+    AlreadyClaimed then."""
 
     def record(ticket: Ticket) -> TicketChange:
-        # On the ticket's record, and told to the agent from the outbox; claimed, so that
-        # the same mail again is not refused twice.
         return TicketChange(
             before=ticket,
             after=replace(ticket, updated_at=now),
             at=now,
-            events=[rejected],
-            history=[("commands_rejected", {"by": agent, "errors": problems})],
+            events=[told],
+            history=[history],
             claims=[claim],
         )
 
-    with contextlib.suppress(AlreadyClaimed):
-        change_ticket(intake.uow, ref, record)
+    change_ticket(intake.uow, ref, record)
 
 
 # "#reply <slug>" on a line of its own (CONTRACT section 7): the saved reply takes its place.

@@ -29,9 +29,9 @@ from helpdesk.events import (
     AgentReplied,
     DomainEvent,
     NoteAdded,
-    StatusChanged,
     TeamChanged,
     TicketAssigned,
+    status_changes,
 )
 from helpdesk.model import (
     PRIORITIES,
@@ -422,17 +422,7 @@ def _events(
                 text=note.text[:EVENT_TEXT_LIMIT],
             )
         )
-    if after.status != before.status:
-        events.append(
-            StatusChanged(
-                ref=after.ref,
-                status=after.status,
-                previous_status=before.status,
-                by=action.agent,
-                version=after.version,
-                in_reply=reply is not None,
-            )
-        )
+    events += status_changes(before, after, by=action.agent, in_reply=reply is not None)
     if after.assignee != before.assignee and after.assignee not in (None, action.agent):
         events.append(
             TicketAssigned(

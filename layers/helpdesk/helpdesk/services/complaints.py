@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from helpdesk import sla
 from helpdesk.errors import InvalidInput, RateLimited, TooLarge
-from helpdesk.events import EVENT_TEXT_LIMIT, ComplaintMade, StatusChanged
+from helpdesk.events import EVENT_TEXT_LIMIT, ComplaintMade, StatusChanged, status_changes
 from helpdesk.model import Message
 from helpdesk.services.clocks import Change, apply
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
@@ -193,16 +193,7 @@ class ComplaintDesk:
                 at=now.isoformat(),
             )
         ]
-        if updated.status != ticket.status:
-            events.append(
-                StatusChanged(
-                    ref=ticket.ref,
-                    status=updated.status,
-                    previous_status=ticket.status,
-                    by=message.author,
-                    version=ticket.version + 1,
-                )
-            )
+        events += status_changes(ticket, updated, by=message.author)
         return TicketChange(
             before=ticket,
             after=updated,

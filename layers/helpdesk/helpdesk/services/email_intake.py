@@ -298,22 +298,16 @@ class EmailIntake:
         member = hashlib.sha256(f"{sender}\n{mail.message_id or raw_key}".encode()).hexdigest()
         mailbox = mailbox_key(sender)
         domain = domain_of(mailbox)
+        per_sender = limits.acknowledgements_per_sender_per_hour
+        within: tuple[str, int] | None = None
         if domain in limits.free_mail_domains or domain == self.config.helpdesk.mail_domain:
-            return self.repo.count_once_in_window(
-                f"ACK#{mailbox}",
-                window,
-                member[:32],
-                limit=limits.acknowledgements_per_sender_per_hour,
-                expires_at=expires_at,
-            )
-        # The domain's count and its mailbox's, on one item: one request per mail, not two.
+            counter, limit = f"ACK#{mailbox}", per_sender
+        else:
+            # The domain's count and its mailbox's, on one item: one request per mail, not two.
+            counter, limit = f"ACK-DOMAIN#{domain}", limits.acknowledgements_per_domain_per_hour
+            within = (mailbox, per_sender)
         return self.repo.count_once_in_window(
-            f"ACK-DOMAIN#{domain}",
-            window,
-            member[:32],
-            limit=limits.acknowledgements_per_domain_per_hour,
-            expires_at=expires_at,
-            within=(mailbox, limits.acknowledgements_per_sender_per_hour),
+            counter, window, member[:32], limit=limit, expires_at=expires_at, within=within
         )
 
     # ------------------------------------------------------------------ writes

@@ -46,7 +46,7 @@ from helpdesk.errors import (
     TooLarge,
     UnsupportedMediaType,
 )
-from helpdesk.events import StatusChanged
+from helpdesk.events import status_changes
 from helpdesk.links import LinkRefused, make_link_token, read_link_token, ticket_of_link
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import mailbox_key
@@ -453,18 +453,9 @@ class PortalDesk:
                 before=current,
                 after=updated,
                 at=now,
-                events=[
-                    StatusChanged(
-                        ref=current.ref,
-                        status="solved",
-                        previous_status=current.status,
-                        by=current.contact_email,
-                        version=current.version + 1,
-                        # The customer said so on the page, which thanks them: no progress
-                        # mail tells them what they just did (the survey still follows).
-                        in_reply=True,
-                    )
-                ],
+                # The customer said so on the page, which thanks them: no progress mail
+                # tells them what they just did (the survey still follows).
+                events=status_changes(current, updated, by=current.contact_email, in_reply=True),
                 history=[("status_changed", {"status": "solved", "by": "customer",
                                              "channel": "portal"})],
             )  # fmt: skip

@@ -220,7 +220,7 @@ def self_served(
     article kept for the reports, and the events (the assignee is told; the customer saw
     the thanks page, so no progress mail: ``in_reply``)."""
     from helpdesk import timers
-    from helpdesk.events import SelfServed, StatusChanged
+    from helpdesk.events import SelfServed, status_changes
     from helpdesk.services.clocks import Change, apply
     from helpdesk.unit_of_work import TicketChange
 
@@ -236,14 +236,7 @@ def self_served(
         after=after,
         at=at,
         events=[
-            StatusChanged(
-                ref=ticket.ref,
-                status=after.status,
-                previous_status=ticket.status,
-                by=by,
-                version=ticket.version + 1,
-                in_reply=True,
-            ),
+            *status_changes(ticket, after, by=by, in_reply=True),
             SelfServed(
                 ref=ticket.ref,
                 article=article.slug,

@@ -26,7 +26,7 @@ from helpdesk.errors import (
     TooLarge,
     UnsupportedMediaType,
 )
-from helpdesk.events import StatusChanged, SurveyAnswered
+from helpdesk.events import SurveyAnswered, status_changes
 from helpdesk.links import LinkRefused, make_link_token, ticket_of_link, verify_link_token
 from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_reference, is_robot
 from helpdesk.services import stats
@@ -251,15 +251,7 @@ class SurveyDispatch:
             after=updated,
             at=now,
             timers=ends or {},
-            events=[
-                StatusChanged(
-                    ref=ticket.ref,
-                    status="closed",
-                    previous_status=ticket.status,
-                    by="autoclose",
-                    version=ticket.version + 1,
-                )
-            ],
+            events=status_changes(ticket, updated, by="autoclose"),
             history=[("closed", history)],
         )
 

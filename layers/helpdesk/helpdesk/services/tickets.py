@@ -16,8 +16,8 @@ from helpdesk import sla, timers
 from helpdesk.events import (
     CustomerReplied,
     DomainEvent,
-    StatusChanged,
     TicketOpened,
+    status_changes,
     ticket_snapshot,
 )
 from helpdesk.model import UNATTENDED_FLAGS, Contact, Message, Ticket, is_robot
@@ -229,16 +229,7 @@ def customer_follow_up(
                 message=message.id,
             )
         )
-    if updated.status != current.status:
-        events.append(
-            StatusChanged(
-                ref=current.ref,
-                status=updated.status,
-                previous_status=current.status,
-                by=message.author,
-                version=current.version + 1,
-            )
-        )
+    events += status_changes(current, updated, by=message.author)
     history: dict[str, str] = {"from": message.author}
     if message.channel:
         history["channel"] = message.channel
