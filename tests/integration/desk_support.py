@@ -1,5 +1,6 @@
 """Helpers shared by the tests that drive a local stack: the web-form request most of them
-open their ticket with, and holding a queue's messages back from its consumer."""
+open their ticket with, holding a queue's messages back from its consumer, and holding the
+bus's events back from the function its rule invokes."""
 
 from __future__ import annotations
 
@@ -33,3 +34,15 @@ def held_back(stack: LocalStack, queue: str) -> Iterator[None]:
         yield
     finally:
         stack.queue_sources[queue] = consumer
+
+
+@contextmanager
+def events_held_back(stack: LocalStack, *functions: str) -> Iterator[None]:
+    """Inside, the events the bus's rules hand to ``functions`` wait in Lambda's queue, as if
+    the function were throttled: the test takes them itself (``stack.take_bus_events``), or
+    the function gets them at the next drain afterwards."""
+    stack.held_functions.update(functions)
+    try:
+        yield
+    finally:
+        stack.held_functions.difference_update(functions)

@@ -222,12 +222,12 @@ def test_the_redrive_command_names_the_task_it_started(
     assert capsys.readouterr().out.strip() == "EmailIntakeDLQ: move task started (task-7)"
 
 
-def test_an_event_eventbridge_could_not_deliver_reaches_its_target_queue_after_the_redrive(
+def test_an_event_eventbridge_could_not_deliver_reaches_its_target_function_after_the_redrive(
     stack: LocalStack,
 ) -> None:
     """EventBridge's dead letter is the event itself with RULE_ARN, TARGET_ARN, ERROR_CODE
     and ERROR_MESSAGE message attributes (https://docs.aws.amazon.com/eventbridge/latest/
-    userguide/eb-rule-dlq.html); the redrive sends it to the target queue it missed."""
+    userguide/eb-rule-dlq.html); the redrive invokes the target function it missed."""
     from helpdesk.config import load_config
     from helpdesk.services.form_intake import take_in_form, validate_form
 
@@ -251,16 +251,16 @@ def test_an_event_eventbridge_could_not_deliver_reaches_its_target_queue_after_t
         MessageBody=json.dumps(event),
         MessageAttributes={
             "RULE_ARN": text(stack.resolver.get_att("AcknowledgeRule", "Arn")),
-            "TARGET_ARN": text(stack.resolver.get_att("AcknowledgeQueue", "Arn")),
-            "ERROR_CODE": text("SQS.AWS.SQS.NonExistentQueue"),
-            "ERROR_MESSAGE": text("The specified queue does not exist."),
+            "TARGET_ARN": text(stack.resolver.get_att("AcknowledgeFunction", "Arn")),
+            "ERROR_CODE": text("ResourceNotFoundException"),
+            "ERROR_MESSAGE": text("Function not found"),
         },
     )
     assert build_state(stack)["outbox"] == []
 
     [result] = redrive(stack, "EventDeliveryDLQ")
 
-    assert result.moved == 1
+    assert result.moved == 1 and result.note is not None and "acknowledge" in result.note
     state = build_state(stack)
     assert state["dead_letters"] == []
     [acknowledgement] = [m for m in state["outbox"] if m["kind"] == "acknowledgement"]
