@@ -121,7 +121,8 @@ def test_every_message_and_schedule_delivered_twice_changes_nothing(
     played = load_scenario(SCENARIO_DIR / scenario)
     with DuplicatingStack(config_path=played.config, start=played.start) as stack:
         twice = Player(stack, played).play()
-    assert stack.duplicating.copies > 0 and stack.bus_events_twice > 0
+    # Every scenario's events reach acknowledge and route twice; mail in, its queue twice.
+    assert stack.bus_events_twice > 0
     assert stack.invocation_errors == []
     assert normalise(twice) == normalise(calm_state(scenario))
     message_ids = [m["headers"]["Message-ID"] for m in twice["outbox"]]

@@ -189,10 +189,14 @@ def replay_stream_batch(
 
 
 def event_target_function(message: dict[str, Any]) -> tuple[str, Any] | None:
-    """The function ARN and the event of an EventBridge dead letter whose target is a
-    Lambda function (TARGET_ARN arn:aws:lambda:region:account:function:name), or None."""
-    attribute = message.get("MessageAttributes", {}).get("TARGET_ARN", {})
-    arn = str(attribute.get("StringValue", ""))
+    """The function ARN and the event of an EventBridge rule's dead letter whose target is a
+    Lambda function (TARGET_ARN arn:aws:lambda:region:account:function:name), or None.
+    A rule's letter names its RULE_ARN; Scheduler's letters (ScheduleDLQ) name none and
+    are not replayed (the sweeps catch up by themselves)."""
+    attributes = message.get("MessageAttributes", {})
+    if not attributes.get("RULE_ARN", {}).get("StringValue"):
+        return None
+    arn = str(attributes.get("TARGET_ARN", {}).get("StringValue", ""))
     parts = arn.split(":")
     if len(parts) < 7 or parts[0] != "arn" or parts[2] != "lambda" or parts[5] != "function":
         return None

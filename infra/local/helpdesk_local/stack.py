@@ -836,7 +836,7 @@ class LocalStack:
                 for target in targets:
                     stack.bus_deliveries.append(BusDelivery(target, _lambda_event(event)))
 
-        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
 
         def restore() -> None:
             Rule.send_to_targets = original  # type: ignore[method-assign]
