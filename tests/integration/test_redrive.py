@@ -392,3 +392,30 @@ def test_against_aws_a_failed_stream_batch_is_read_again_and_handed_to_the_relay
     assert describe(results) == [
         "PublishFailureDLQ: 1 failed invocation(s) run again (helpdesk-PublishFunction-Q)"
     ]
+
+
+def test_an_event_whose_function_is_missing_waits_in_the_rules_dead_letter_queue_until_redriven(
+    stack: LocalStack,
+) -> None:
+    """EventBridge cannot invoke a function that is not there (a deployment that removed
+    it, say): after its retries the event goes to the rule's DeadLetterConfig queue, named
+    with its rule and target, and nothing is sent; once the function is back the redrive
+    invokes it with the event."""
+    missing = stack.functions.pop("acknowledge")
+    try:
+        assert stack.post_form(FORM).status == 201
+    finally:
+        stack.functions["acknowledge"] = missing
+    state = build_state(stack)
+    assert [m["kind"] for m in state["outbox"]] == ["assignment"]
+    letters = state["dead_letters"]
+    assert {letter["queue"] for letter in letters} == {"EventDeliveryDLQ"}
+    assert "TicketOpened" in {json.loads(letter["body"])["detail-type"] for letter in letters}
+
+    [result] = redrive(stack, "EventDeliveryDLQ")
+
+    state = build_state(stack)
+    assert result.moved == len(letters) and state["dead_letters"] == []
+    assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
+        ["anna@example.com"]
+    ]
