@@ -1,36 +1,33 @@
-"""acknowledge: mails customers, agents and leads as events about tickets arrive."""
+"""acknowledge: mails customers, agents and leads as events about tickets arrive.
+
+AcknowledgeRule invokes it asynchronously with one event of the bus (helpdesk.aws.bus_event).
+An error is raised, never swallowed: Lambda retries the event and then records it in
+AcknowledgeDLQ (template.yaml, EventInvokeConfig). A repeated delivery sends nothing twice:
+each mail is claimed by its Message-ID before it is sent (notices/outbound.send_once)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from helpdesk import clock
-from helpdesk.aws.sqs_batch import process_while_time_remains
+from helpdesk.aws.bus_event import bus_event
 from helpdesk.composition import Composition
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 root = Composition()
 
 
-def record_handler(record: SQSRecord) -> None:
-    event = EventBridgeEvent(record.json_body)
-    logger.append_keys(ticket=event.detail.get("ref"))
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> None:
+    delivered = bus_event(event)
+    logger.append_keys(ticket=delivered.detail.get("ref"), event_id=delivered.id)
     from helpdesk import events, notices
 
-    typed = events.parse(event.detail_type, event.detail)
+    typed = events.parse(delivered.kind, delivered.detail)
     if typed is not None:
         notices.handle(typed, root.acknowledge_notifier, now=clock.now())
-
-
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    # Records are begun only while one more send fits in the time left (helpdesk.aws.sqs_batch).
-    return process_while_time_remains(event, record_handler, context)

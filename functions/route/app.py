@@ -1,38 +1,33 @@
 """route: decides who works on a ticket (on TicketOpened, escalation, team change, freed
-capacity) and sends the agent the assignment mail."""
+capacity) and sends the agent the assignment mail.
+
+RouteRule invokes it asynchronously with one event of the bus (helpdesk.aws.bus_event). An
+error is raised, never swallowed: Lambda retries the event and then records it in RouteDLQ
+(template.yaml, EventInvokeConfig). A repeated delivery is a no-op: the routing claims its
+work by the event's id (services/routing.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from helpdesk import clock
-from helpdesk.aws.sqs_batch import process_while_time_remains
+from helpdesk.aws.bus_event import bus_event
 from helpdesk.composition import Composition
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 root = Composition()
 
 
-def record_handler(record: SQSRecord) -> None:
-    event = EventBridgeEvent(record.json_body)
-    result = root.router.handle(
-        event.detail_type, event.detail, event_id=event.get_id, now=clock.now()
-    )
-    logger.info(
-        "routed",
-        extra={"ticket": result.ref, "outcome": result.outcome, "kind": event.detail_type},
-    )
-
-
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    # Records are begun only while one more send fits in the time left (helpdesk.aws.sqs_batch).
-    return process_while_time_remains(event, record_handler, context)
+def handler(event: dict[str, Any], context: LambdaContext) -> None:
+    delivered = bus_event(event)
+    logger.append_keys(ticket=delivered.detail.get("ref"), event_id=delivered.id)
+    result = root.router.handle(
+        delivered.kind, delivered.detail, event_id=delivered.id, now=clock.now()
+    )
+    logger.info("routed", extra={"outcome": result.outcome, "kind": delivered.kind})

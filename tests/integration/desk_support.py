@@ -1,6 +1,6 @@
 """Helpers shared by the tests that drive a local stack: the web-form request most of them
-open their ticket with, holding a queue's messages back from its consumer, and a
-scenario's final state."""
+open their ticket with, holding the bus's events back from the function its rule invokes,
+and a scenario's final state."""
 
 from __future__ import annotations
 
@@ -31,17 +31,6 @@ def open_form_ticket(stack: LocalStack, **changes: str) -> str:
 
 
 @contextmanager
-def held_back(stack: LocalStack, queue: str) -> Iterator[None]:
-    """Inside, the messages sent to ``queue`` wait there, as if its consumer were slow: the
-    test takes them itself, or lets the consumer have them afterwards."""
-    consumer = stack.queue_sources.pop(queue)
-    try:
-        yield
-    finally:
-        stack.queue_sources[queue] = consumer
-
-
-@contextmanager
 def playing(name: str | Path) -> Iterator[tuple[LocalStack, dict[str, Any]]]:
     """Inside: the local stack, still running, after tests/scenarios/``name`` was played on
     it with the scenario's config, and the state it ended in; no function failed."""
@@ -56,3 +45,15 @@ def played(name: str | Path) -> dict[str, Any]:
     """The state tests/scenarios/``name`` ends in (:func:`playing`); the stack is stopped."""
     with playing(name) as (_, state):
         return state
+
+
+@contextmanager
+def events_held_back(stack: LocalStack, *functions: str) -> Iterator[None]:
+    """Inside, the events the bus's rules hand to ``functions`` wait in Lambda's queue, as if
+    the function were throttled: the test takes them itself (``stack.take_bus_events``), or
+    the function gets them at the next drain afterwards."""
+    stack.held_functions.update(functions)
+    try:
+        yield
+    finally:
+        stack.held_functions.difference_update(functions)

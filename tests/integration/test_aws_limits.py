@@ -160,7 +160,7 @@ def test_events_over_1_mb_in_one_put_events_are_refused(stack: LocalStack) -> No
 
 
 def test_moto_refuses_an_sqs_message_over_1_mib(stack: LocalStack) -> None:
-    url = stack.queue_urls["RouteQueue"]
+    url = stack.queue_urls["EmailIntakeQueue"]
     client("sqs").send_message(QueueUrl=url, MessageBody="x" * (1024 * KB))
     with pytest.raises(ClientError) as raised:
         client("sqs").send_message(QueueUrl=url, MessageBody="x" * (1024 * KB + 1))

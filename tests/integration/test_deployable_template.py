@@ -245,21 +245,105 @@ def test_every_scheduled_function_records_its_failures_in_a_queue_with_an_alarm(
         ), function
 
 
-# ---------------------------------------------------------------------- SES rate
-def test_the_mail_sending_consumers_cap_their_concurrency_from_the_ses_rate_parameter() -> None:
+# ---------------------------------------------------------------------- the rules' targets
+RULE_TARGETS = {
+    "AcknowledgeRule": ("AcknowledgeFunction", "AcknowledgeDLQ"),
+    "RouteRule": ("RouteFunction", "RouteDLQ"),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULE_TARGETS))
+def test_each_rule_invokes_its_function_directly_and_keeps_what_it_cannot_deliver(
+    rule: str,
+) -> None:
+    """EventBridge hands the event to Lambda (RetryPolicy and DeadLetterConfig cover only that
+    hand-over: "How EventBridge retries delivering events", eb-rule-retry-policy), with the
+    function's resource-based policy allowing exactly this rule (eb-use-resource-based)."""
     template = translated()
+    function, _ = RULE_TARGETS[rule]
+    [target] = template["Resources"][rule]["Properties"]["Targets"]
+    assert refers_to(target["Arn"], function)
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert refers_to(target["DeadLetterConfig"]["Arn"], "EventDeliveryDLQ")
+    assert "RoleArn" not in target  # a Lambda target is invoked through the function's policy
+    permissions = [
+        p["Properties"]
+        for p in resources(template, "AWS::Lambda::Permission").values()
+        if refers_to(p["Properties"]["FunctionName"], function)
+        and p["Properties"]["Principal"] == "events.amazonaws.com"
+    ]
+    assert permissions == [
+        {
+            "FunctionName": {"Fn::GetAtt": [function, "Arn"]},
+            "Action": "lambda:InvokeFunction",
+            "Principal": "events.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [rule, "Arn"]},
+        }
+    ]
+    # The dead-letter queue lets this rule, and only the desk's rules, send to it.
+    policy = template["Resources"]["EventDeliveryDLQPolicy"]["Properties"]["PolicyDocument"]
+    [statement] = policy["Statement"]
+    assert {"Fn::GetAtt": [rule, "Arn"]} in statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+
+
+@pytest.mark.parametrize("rule", sorted(RULE_TARGETS))
+def test_each_rules_function_retries_then_keeps_the_event_in_an_alarmed_queue(rule: str) -> None:
+    """Lambda's asynchronous invocation: two retries of a function error, up to six hours
+    waiting when throttled, then the invocation record (with the event) to the on-failure
+    destination, which the function's role may send to (SAM adds the grant, as it does for
+    the sweeps): invocation-async-configuring, invocation-async-retain-records."""
+    template = translated()
+    function, destination = RULE_TARGETS[rule]
+    [config] = [
+        c["Properties"]
+        for c in resources(template, "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": function}
+    ]
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["MaximumEventAgeInSeconds"] == 21600  # the most Lambda keeps an event
+    assert config["Qualifier"] == "$LATEST"
+    assert refers_to(config["DestinationConfig"]["OnFailure"]["Destination"], destination)
+    role = template["Resources"][f"{function}Role"]["Properties"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert any(
+        s["Action"] == "sqs:SendMessage" and refers_to(s["Resource"], destination)
+        for s in statements
+    ), function
+    # No queue between the bus and the function any more: no poller, no SQS grant of one.
+    assert not [
+        m
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function}
+    ]
+    assert not any("SQS" in arn for arn in role.get("ManagedPolicyArns", []))
+    alarms = [
+        a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if {"Name": "QueueName", "Value": {"Fn::GetAtt": [destination, "QueueName"]}}
+        in a["Properties"].get("Dimensions", [])
+    ]
+    assert len(alarms) == 1 and alarms[0]["Threshold"] == 0
+
+
+# ---------------------------------------------------------------------- SES rate
+def test_the_mail_sending_functions_reserve_their_concurrency_from_the_ses_rate_parameter() -> None:
+    """Reserved concurrency caps each sender below the SES rate, and keeps the rest of the
+    account's concurrency for the others (configuration-concurrency); an account whose quota
+    cannot reserve any deploys with ReserveSenderConcurrency=false."""
     parameter = TEMPLATE["Parameters"]["SenderMaximumConcurrency"]
-    # Lambda's bounds for an SQS event source's MaximumConcurrency: 2 to 1,000.
-    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-eventsourcemapping-scalingconfig.html
-    assert (parameter["MinValue"], parameter["MaxValue"]) == (2, 1000)
-    mappings = {
-        mapping["Properties"]["FunctionName"]["Ref"]: mapping["Properties"]
-        for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values()
-    }
-    for sender in ("AcknowledgeFunction", "RouteFunction"):
-        assert mappings[sender]["ScalingConfig"] == {
-            "MaximumConcurrency": {"Ref": "SenderMaximumConcurrency"}
-        }, sender
+    assert (parameter["MinValue"], parameter["MaxValue"]) == (1, 1000)
+    for reserve, expected in (("true", {"Ref": "SenderMaximumConcurrency"}), ("false", None)):
+        template = translated(ReserveSenderConcurrency=reserve)
+        for sender in ("AcknowledgeFunction", "RouteFunction"):
+            reserved = template["Resources"][sender]["Properties"].get(
+                "ReservedConcurrentExecutions"
+            )
+            if isinstance(reserved, dict) and "Fn::If" in reserved:
+                condition, when_true, when_false = reserved["Fn::If"]
+                assert condition == "ReservesSenderConcurrency"
+                reserved = when_true if reserve == "true" else None
+                assert when_false == {"Ref": "AWS::NoValue"}
+            assert reserved == expected, (sender, reserve)
 
 
 # ---------------------------------------------------------------------- mail in (SES)

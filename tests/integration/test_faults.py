@@ -10,7 +10,7 @@ import botocore.endpoint
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from desk_support import ANNAS_QUESTION, held_back
+from desk_support import ANNAS_QUESTION, events_held_back
 
 from conftest import MONDAY_MORNING
 from helpdesk_local.faults import FaultInjector, faults_on
@@ -147,25 +147,22 @@ def one_lost_answer(operation: str) -> FaultInjector:
 
 
 @pytest.mark.parametrize(
-    ("queue", "operation", "kind"),
+    ("function", "operation", "kind"),
     [
         # To a customer: the claim and the recipient's hourly count are one transaction.
-        ("AcknowledgeQueue", "TransactWriteItems", "acknowledgement"),
+        ("acknowledge", "TransactWriteItems", "acknowledgement"),
         # To an agent (no hourly count): the claim alone.
-        ("RouteQueue", "PutItem", "assignment"),
+        ("route", "PutItem", "assignment"),
     ],
 )
 def test_a_mail_whose_claim_was_written_but_whose_answer_was_lost_is_sent_once(
-    stack: LocalStack, queue: str, operation: str, kind: str
+    stack: LocalStack, function: str, operation: str, kind: str
 ) -> None:
-    held = {name: stack.queue_sources.pop(name) for name in ("AcknowledgeQueue", "RouteQueue")}
-    try:
+    with events_held_back(stack, "acknowledge", "route"):
         assert stack.post_form(FORM).status == 201
-        stack.queue_sources[queue] = held.pop(queue)
+        stack.held_functions.discard(function)
         with faults_on(stack, one_lost_answer(operation)) as faults:
             stack.drain()
-    finally:
-        stack.queue_sources.update(held)
     stack.drain()
     state = build_state(stack)
     assert faults.total == 1
@@ -179,7 +176,7 @@ def test_a_mail_whose_claim_was_written_but_whose_answer_was_lost_is_sent_once(
 def test_an_assignment_whose_answer_was_lost_is_still_mailed_to_the_agent(
     stack: LocalStack,
 ) -> None:
-    with held_back(stack, "RouteQueue"):
+    with events_held_back(stack, "route"):
         assert stack.post_form(FORM).status == 201
     with faults_on(stack, one_lost_answer("TransactWriteItems")) as faults:
         stack.drain()

@@ -240,9 +240,9 @@ def _customer_page_tour(stack: LocalStack) -> None:
 
 def _a_ticket_that_waits_then_is_routed_twice(stack: LocalStack) -> None:
     """A ticket of a full team waits in its queue (route commits the wait); once there is
-    room, its event is delivered twice, as SQS may: the first assigns it and removes its
-    queue entry (DeleteItem, in the transaction), the second finds the event's work done
-    and the agent's mail sent (reading the sent-mail record: GetItem)."""
+    room, its event is delivered twice, as EventBridge and Lambda may: the first assigns it
+    and removes its queue entry (DeleteItem, in the transaction), the second finds the
+    event's work done and the agent's mail sent (reading the sent-mail record: GetItem)."""
     from helpdesk.config import load_config
 
     assert stack.resolver is not None
@@ -284,9 +284,7 @@ def _a_ticket_that_waits_then_is_routed_twice(stack: LocalStack) -> None:
         "detail": {"ref": ref},
     }
     for _ in range(2):
-        stack.sqs.send_message(
-            QueueUrl=stack.queue_urls["RouteQueue"], MessageBody=json.dumps(opened)
-        )
+        stack.deliver_bus_event("route", opened)
         stack.drain()
     ticket = stack.dynamodb.get_item(
         TableName=table, Key={"PK": {"S": f"TICKET#{ref}"}, "SK": {"S": "META"}}

@@ -264,13 +264,14 @@ def test_every_function_logs_to_a_group_with_a_retention(function: str) -> None:
 
 
 def dead_letter_queues() -> set[str]:
-    """Queues that something sends its failures to (a redrive policy or a schedule)."""
+    """Queues that something sends its failures to (a redrive policy, a rule's or a
+    schedule's dead-letter config, a function's or a mapping's on-failure destination)."""
     found: set[str] = set()
 
     def walk(node: Any, parent_key: str = "") -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in ("deadLetterTargetArn", "DeadLetterConfig"):
+                if key in ("deadLetterTargetArn", "DeadLetterConfig", "OnFailure"):
                     found.update(referenced(value))
                 walk(value, key)
         elif isinstance(node, list):
@@ -282,7 +283,15 @@ def dead_letter_queues() -> set[str]:
 
 
 def test_the_template_has_dead_letter_queues_to_watch() -> None:
-    assert {"EmailIntakeDLQ", "AcknowledgeDLQ", "RouteDLQ", "ScheduleDLQ"} <= dead_letter_queues()
+    assert {
+        "EmailIntakeDLQ",
+        "AcknowledgeDLQ",
+        "RouteDLQ",
+        "ScheduleDLQ",
+        "EventDeliveryDLQ",
+        "SweepFailureDLQ",
+        "PublishFailureDLQ",
+    } == dead_letter_queues()
 
 
 @pytest.mark.parametrize("queue", sorted(dead_letter_queues()))

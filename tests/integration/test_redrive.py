@@ -218,12 +218,12 @@ def test_the_redrive_command_names_the_task_it_started(
     assert capsys.readouterr().out.strip() == "EmailIntakeDLQ: move task started (task-7)"
 
 
-def test_an_event_eventbridge_could_not_deliver_reaches_its_target_queue_after_the_redrive(
+def test_an_event_eventbridge_could_not_deliver_reaches_its_target_function_after_the_redrive(
     stack: LocalStack,
 ) -> None:
     """EventBridge's dead letter is the event itself with RULE_ARN, TARGET_ARN, ERROR_CODE
     and ERROR_MESSAGE message attributes (https://docs.aws.amazon.com/eventbridge/latest/
-    userguide/eb-rule-dlq.html); the redrive sends it to the target queue it missed."""
+    userguide/eb-rule-dlq.html); the redrive invokes the target function it missed."""
     from helpdesk.config import load_config
     from helpdesk.services.form_intake import take_in_form, validate_form
 
@@ -247,16 +247,16 @@ def test_an_event_eventbridge_could_not_deliver_reaches_its_target_queue_after_t
         MessageBody=json.dumps(event),
         MessageAttributes={
             "RULE_ARN": text(stack.resolver.get_att("AcknowledgeRule", "Arn")),
-            "TARGET_ARN": text(stack.resolver.get_att("AcknowledgeQueue", "Arn")),
-            "ERROR_CODE": text("SQS.AWS.SQS.NonExistentQueue"),
-            "ERROR_MESSAGE": text("The specified queue does not exist."),
+            "TARGET_ARN": text(stack.resolver.get_att("AcknowledgeFunction", "Arn")),
+            "ERROR_CODE": text("ResourceNotFoundException"),
+            "ERROR_MESSAGE": text("Function not found"),
         },
     )
     assert build_state(stack)["outbox"] == []
 
     [result] = redrive(stack, "EventDeliveryDLQ")
 
-    assert result.moved == 1
+    assert result.moved == 1 and result.note is not None and "acknowledge" in result.note
     state = build_state(stack)
     assert state["dead_letters"] == []
     [acknowledgement] = [m for m in state["outbox"] if m["kind"] == "acknowledgement"]
@@ -387,4 +387,31 @@ def test_against_aws_a_failed_stream_batch_is_read_again_and_handed_to_the_relay
             stub.assert_no_pending_responses()
     assert describe(results) == [
         "PublishFailureDLQ: 1 failed invocation(s) run again (helpdesk-PublishFunction-Q)"
+    ]
+
+
+def test_an_event_whose_function_is_missing_waits_in_the_rules_dead_letter_queue_until_redriven(
+    stack: LocalStack,
+) -> None:
+    """EventBridge cannot invoke a function that is not there (a deployment that removed
+    it, say): after its retries the event goes to the rule's DeadLetterConfig queue, named
+    with its rule and target, and nothing is sent; once the function is back the redrive
+    invokes it with the event."""
+    missing = stack.functions.pop("acknowledge")
+    try:
+        assert stack.post_form(FORM).status == 201
+    finally:
+        stack.functions["acknowledge"] = missing
+    state = build_state(stack)
+    assert [m["kind"] for m in state["outbox"]] == ["assignment"]
+    letters = state["dead_letters"]
+    assert {letter["queue"] for letter in letters} == {"EventDeliveryDLQ"}
+    assert "TicketOpened" in {json.loads(letter["body"])["detail-type"] for letter in letters}
+
+    [result] = redrive(stack, "EventDeliveryDLQ")
+
+    state = build_state(stack)
+    assert result.moved == len(letters) and state["dead_letters"] == []
+    assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
+        ["anna@example.com"]
     ]

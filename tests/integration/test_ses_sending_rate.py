@@ -22,14 +22,14 @@ from helpdesk_local.state import build_state
 
 MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
 # SES's sending rate when an account leaves the sandbox (the template's default maps it to
-# SenderMaximumConcurrency 2).
+# SenderMaximumConcurrency 2, reserved for each sender).
 SES_RATE = 14.0
 # The burst: far more mail at once than the senders may send in a second. 100 mails (200
 # sends) keep the senders over SES's rate for the whole drain; the full 1,000 behaves the
 # same for longer (run once, see issue 13's note) but costs minutes of moto's CPU time on
 # a shared 2-core machine, where the suite has 5 minutes in all.
 BURST = 100
-# Four senders at once (SenderMaximumConcurrency 2 for acknowledge and for route), each
+# Four senders at once (2 reserved for acknowledge and 2 for route), each
 # sending a mail every 0.1 s: 40 attempts a second against a quota of 14.
 SEND_SECONDS = 1 / 40
 # In the retries dict of botocore's Config, max_attempts counts the retries after the first.

@@ -701,8 +701,11 @@ def measure_pipeline(stack: LocalStack, *, tickets: int = 5) -> PipelineFigures:
     gb_seconds = sum(
         log.billed_ms[name] / 1000 * _memory_mb(stack, name) / 1024 for name in log.billed_ms
     )
-    # Each queue hop costs a send (S3 or EventBridge into the queue), a receive and a
-    # delete per batch: the event source mapping's requests, billed to us.
+    # Each queue hop costs a send (S3 into the intake queue), a receive and a delete per
+    # batch: the event source mapping's requests, billed to us. The bus's rules invoke
+    # acknowledge and route directly: asynchronous invocations, Lambda requests counted
+    # like every invocation; EventBridge charges the event put, not its delivery to a
+    # target in the same account (EventBridge pricing page).
     queue_hops = sum(log.records[name] for name in log.records if name in _queue_consumers(stack))
     queue_batches = sum(
         log.invocations[name] for name in log.invocations if name in _queue_consumers(stack)

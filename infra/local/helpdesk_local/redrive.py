@@ -4,15 +4,19 @@ Against AWS it starts an SQS message-move task from each dead-letter queue named
 stack's outputs (``<Queue>DLQUrl``); without a destination SQS moves every message back to
 the queue it was dead-lettered from.
 
-A DLQ that no queue sends to holds one of two things:
+A DLQ that no queue sends to holds one of these:
 - Lambda's invocation records (``SweepFailureDLQ``, the on-failure destination of the
-  scheduled sweeps): each one's function is invoked again, asynchronously, with the event
-  it failed on (``requestPayload``), and the record is deleted; see
+  scheduled sweeps; ``AcknowledgeDLQ`` and ``RouteDLQ``, those of the functions the event
+  rules invoke): each one's function is invoked again, asynchronously, with the event it
+  failed on (``requestPayload``), and the record is deleted; see
   https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
-- EventBridge's dead-letter events (``EventDeliveryDLQ``: events a rule could not deliver
-  to its target queue). Each is the event itself with a ``TARGET_ARN`` message attribute
-  (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html); it is sent
-  to that queue and deleted.
+- EventBridge's dead-letter events (``EventDeliveryDLQ``: events a rule could not hand to
+  its target). Each is the event itself with a ``TARGET_ARN`` message attribute
+  (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html), the ARN of
+  the function the rule invokes: it is invoked asynchronously with the event, as the rule
+  would have, and the letter is deleted. (Letters from before the rules invoked their
+  functions directly named a queue that no longer exists: docs/DEPLOY.md says to redrive
+  them before upgrading.)
 - Lambda's records of stream batches it gave up on (``PublishFailureDLQ``, the on-failure
   destination of the outbox relay's DynamoDB stream mapping). Such a record holds the
   batch's position, not its records: ``DDBStreamBatchInfo`` names the stream, the shard and
@@ -184,21 +188,23 @@ def replay_stream_batch(
     return not (isinstance(response, dict) and response.get("batchItemFailures"))
 
 
-def event_target_queue(message: dict[str, Any]) -> tuple[str, str] | None:
-    """The (queue name, account) of the SQS target an EventBridge dead letter missed, from
-    its TARGET_ARN attribute (arn:aws:sqs:region:account:name), or None."""
-    attribute = message.get("MessageAttributes", {}).get("TARGET_ARN", {})
-    parts = str(attribute.get("StringValue", "")).split(":")
-    if len(parts) != 6 or parts[:3] != ["arn", parts[1], "sqs"] or not parts[5]:
+def event_target_function(message: dict[str, Any]) -> tuple[str, Any] | None:
+    """The function ARN and the event of an EventBridge rule's dead letter whose target is a
+    Lambda function (TARGET_ARN arn:aws:lambda:region:account:function:name), or None.
+    A rule's letter names its RULE_ARN; Scheduler's letters (ScheduleDLQ) name none and
+    are not replayed (the sweeps catch up by themselves)."""
+    attributes = message.get("MessageAttributes", {})
+    if not attributes.get("RULE_ARN", {}).get("StringValue"):
         return None
-    return parts[5], parts[4]
-
-
-def _resend_to_target(sqs: Any, message: dict[str, Any], target: tuple[str, str]) -> None:
-    name, account = target
-    url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-    # Sent before the dead letter is deleted: the idempotent consumers absorb a second copy.
-    sqs.send_message(QueueUrl=url, MessageBody=message["Body"])
+    arn = str(attributes.get("TARGET_ARN", {}).get("StringValue", ""))
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "lambda" or parts[5] != "function":
+        return None
+    try:
+        event = json.loads(message["Body"])
+    except ValueError:
+        return None
+    return (arn, event) if isinstance(event, dict) else None
 
 
 def _function_name(arn: str) -> str:
@@ -222,13 +228,16 @@ def _reinvoke_local(stack: LocalStack, dlq: str) -> Redriven:
             info, records_of, lambda event: stack.invoke(_function_name(arn), event)
         )
 
+    def invoke(arn: str, payload: Any) -> None:
+        name = _function_name(arn)
+        if any(t.function == name for ts in stack.rule_targets.values() for t in ts):
+            # Into Lambda's asynchronous queue again, as the rule put it there (drain).
+            stack.deliver_bus_event(name, payload)
+        else:
+            stack.invoke_async(name, payload)
+
     reinvoked, kept = _replay(
-        stack.sqs,
-        url,
-        visibility=60,
-        wait=0,
-        invoke=lambda arn, payload: stack.invoke_async(_function_name(arn), payload),
-        replay_stream=replay,
+        stack.sqs, url, visibility=60, wait=0, invoke=invoke, replay_stream=replay
     )
     for message in kept:
         stack.sqs.change_message_visibility(
@@ -246,8 +255,8 @@ def _replay(
     invoke: Callable[[str, Any], None],
     replay_stream: Callable[[str, dict[str, Any]], bool],
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """Replay every message of a failure queue: an EventBridge dead letter goes back to its
-    target queue, a Lambda invocation record is invoked again with ``invoke(arn, event)``,
+    """Replay every message of a failure queue: an EventBridge dead letter and a Lambda
+    invocation record are invoked again with ``invoke(arn, event)``,
     a stream batch's records are read again and handed to their function with
     ``replay_stream(arn, batch info)``; each is then deleted. Returns what was replayed and
     the messages left (neither, or a stream batch that could not be replayed)."""
@@ -261,13 +270,9 @@ def _replay(
         if not messages:
             return reinvoked, kept
         for message in messages:
-            queue = event_target_queue(message)
-            target = None if queue is not None else invocation_record_target(message["Body"])
-            batch = None if queue or target else stream_batch_target(message["Body"])
-            if queue is not None:
-                _resend_to_target(sqs, message, queue)
-                reinvoked.append(f"event to {queue[0]}")
-            elif target is not None:
+            target = event_target_function(message) or invocation_record_target(message["Body"])
+            batch = None if target else stream_batch_target(message["Body"])
+            if target is not None:
                 invoke(*target)
                 reinvoked.append(_function_name(target[0]))
             elif batch is not None and replay_stream(*batch):

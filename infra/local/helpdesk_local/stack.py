@@ -5,7 +5,9 @@ the event bus, its rules and targets, the SES identity, by **reading template.ya
 plays AWS's part: it delivers mail the way SES does (raw MIME into the bucket, whose
 notification feeds the intake queue), polls each queue into its function with the SQS
 batch event and honours partial-batch responses, redelivers failures until
-``maxReceiveCount`` sends them to the dead-letter queue, answers HTTP API routes with
+``maxReceiveCount`` sends them to the dead-letter queue, invokes a rule's Lambda target
+asynchronously with each event the rule matches (:class:`RuleTarget`: Lambda's retries, then
+the function's on-failure destination), answers HTTP API routes with
 payload-2.0 events (emulating the JWT authorizer), fires the schedules from a clock
 that only moves when told to, and runs the DynamoDB event source mappings: the table's
 stream (moto records every write in it, a transaction's too) read after every write, its
@@ -146,6 +148,32 @@ class PendingAsyncRetry:
     due: datetime
 
 
+@dataclass(frozen=True)
+class RuleTarget:
+    """An EventBridge rule's Lambda target, as EventBridge runs it: every event the rule
+    matches is handed to Lambda as an asynchronous invocation of the function with the event
+    itself. Only when that hand-over fails (no such function here) does EventBridge's own
+    RetryPolicy and DeadLetterConfig apply; the function's errors are Lambda's to retry
+    (its EventInvokeConfig, :meth:`LocalStack.invoke_async`).
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html
+    https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html
+    """
+
+    rule_arn: str
+    function: str  # the local function's name
+    function_arn: str
+    retries: int  # RetryPolicy.MaximumRetryAttempts: delivery retries only
+    dead_letter_queue: str | None  # logical id of its DeadLetterConfig queue
+
+
+@dataclass(frozen=True)
+class BusDelivery:
+    """An event a rule matched, waiting in Lambda's asynchronous queue for its function."""
+
+    target: RuleTarget
+    event: dict[str, Any]
+
+
 @dataclass
 class StreamSource:
     """A DynamoDB event source mapping (SAM event type ``DynamoDB``), as Lambda runs it.
@@ -198,6 +226,34 @@ def filter_matches(pattern: Mapping[str, Any], record: Mapping[str, Any]) -> boo
         else:
             raise ValueError(f"filter {key!r}: a pattern's leaves are lists of values")
     return True
+
+
+def _function_name_of_arn(arn: str) -> str:
+    # arn:aws:lambda:region:account:function:name[:qualifier]
+    return arn.split(":")[6]
+
+
+def _lambda_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event as EventBridge invokes a Lambda target with it: the documented top-level
+    fields ("Event structure reference",
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html), the
+    time in ISO 8601 (moto keeps it in epoch seconds), nothing of moto's own."""
+    import copy
+
+    when = event.get("time")
+    if isinstance(when, int | float):
+        when = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "version": str(event.get("version", "0")),
+        "id": event["id"],
+        "detail-type": event["detail-type"],
+        "source": event["source"],
+        "account": event.get("account", ACCOUNT),
+        "time": str(when),
+        "region": event.get("region", REGION),
+        "resources": list(event.get("resources", [])),
+        "detail": copy.deepcopy(event.get("detail", {})),
+    }
 
 
 # Lambda's waits before the retries of a failed asynchronous invocation: "a one-minute wait
@@ -444,6 +500,14 @@ class LocalStack:
         self.queue_urls: dict[str, str] = {}
         self.queue_sources: dict[str, tuple[str, int]] = {}  # queue logical id -> (function, batch)
         self.dead_letter_queues: dict[str, str] = {}  # queue logical id -> its DLQ logical id
+        # The rules' Lambda targets by the rule's name on the bus, and the events they matched
+        # that wait for their function (drain invokes them). A function named in
+        # ``held_functions`` is not invoked meanwhile: its events wait, as if Lambda were
+        # slow to get to them (tests take them with ``take_bus_events``).
+        self.rule_targets: dict[str, list[RuleTarget]] = {}
+        self.bus_deliveries: list[BusDelivery] = []
+        self.held_functions: set[str] = set()
+        self._restore_rule_delivery: Callable[[], None] | None = None
         self.routes: list[HttpRoute] = []
         self.schedules: list[Schedule] = []
         self.async_configs: dict[str, AsyncInvokeConfig] = {}  # function name -> its config
@@ -516,6 +580,7 @@ class LocalStack:
         self.ses = self.session.client("ses")
         self.ssm = self.session.client("ssm")
         self._create_resources()
+        self._install_rule_delivery()
         from helpdesk import clock
 
         clock.set_source(self.clock.read)
@@ -559,6 +624,9 @@ class LocalStack:
         if self.knowledge_path is not None:
             shutil.rmtree(self.knowledge_path.parent, ignore_errors=True)
         clock.set_source(None)
+        if self._restore_rule_delivery is not None:
+            self._restore_rule_delivery()
+            self._restore_rule_delivery = None
         if self.faults is not None:
             self.faults.uninstall()
         self._reset_function_clients()
@@ -623,6 +691,11 @@ class LocalStack:
             )
             resolver.attributes[(logical_id, "Name")] = name
 
+        # A rule's target names its function's ARN (!GetAtt): known before the functions.
+        for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+            name = self._function_name(logical_id)
+            resolver.refs[logical_id] = name
+            resolver.attributes[(logical_id, "Arn")] = LambdaContext(name).invoked_function_arn
         for logical_id in resources_of_type(template, "AWS::Events::Rule"):
             self._create_rule(logical_id, resources[logical_id]["Properties"], resolver)
 
@@ -716,17 +789,59 @@ class LocalStack:
         props = resolver.resolve(props)
         bus = props.get("EventBusName", "default")
         name = f"helpdesk-local-{logical_id}"
+        arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{bus}/{name}"
         self.events.put_rule(
             Name=name, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"])
         )
-        self.events.put_targets(
-            Rule=name,
-            EventBusName=bus,
-            Targets=[{"Id": t["Id"], "Arn": t["Arn"]} for t in props.get("Targets", [])],
-        )
-        resolver.attributes[(logical_id, "Arn")] = (
-            f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{bus}/{name}"
-        )
+        # moto delivers to SQS targets itself; it has no Lambda to invoke, so a function
+        # target is the stack's to run (_install_rule_delivery).
+        others = []
+        for target in props.get("Targets", []):
+            if not str(target["Arn"]).startswith(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"):
+                others.append({"Id": target["Id"], "Arn": target["Arn"]})
+                continue
+            dead_letter_arn = (target.get("DeadLetterConfig") or {}).get("Arn")
+            self.rule_targets.setdefault(name, []).append(
+                RuleTarget(
+                    rule_arn=arn,
+                    function=_function_name_of_arn(str(target["Arn"])),
+                    function_arn=str(target["Arn"]),
+                    retries=int((target.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 185)),
+                    dead_letter_queue=(
+                        self._queue_logical_id_by_arn(dead_letter_arn) if dead_letter_arn else None
+                    ),
+                )
+            )
+        if others:
+            self.events.put_targets(Rule=name, EventBusName=bus, Targets=others)
+        resolver.attributes[(logical_id, "Arn")] = arn
+
+    def _install_rule_delivery(self) -> None:
+        """Have moto's rules hand the events they match to the stack's Lambda targets.
+
+        moto calls ``Rule.send_to_targets`` for every rule of the bus with every event put
+        on it; the rule's own pattern decides (moto's matcher, as for its SQS targets). A
+        match for a Lambda target joins :attr:`bus_deliveries`, in the shape EventBridge
+        invokes a function with; :meth:`drain` runs it.
+        """
+        from moto.events.models import Rule
+
+        original = Rule.send_to_targets
+        stack = self
+
+        def send_to_targets(rule: Any, event: Any, transform_input: bool = True) -> None:
+            original(rule, event, transform_input)
+            targets = stack.rule_targets.get(rule.name)
+            if targets and rule.event_pattern.matches_event(event):
+                for target in targets:
+                    stack.bus_deliveries.append(BusDelivery(target, _lambda_event(event)))
+
+        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
+
+        def restore() -> None:
+            Rule.send_to_targets = original  # type: ignore[method-assign]
+
+        self._restore_rule_delivery = restore
 
     def _create_bucket(self, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
         name = resolver.resolve(props.get("BucketName")) or f"helpdesk-local-{logical_id.lower()}"
@@ -761,6 +876,11 @@ class LocalStack:
     def _queue_logical_id_by_arn(self, arn: str) -> str:
         url = self._queue_url_by_arn(arn)
         return next(lid for lid, u in self.queue_urls.items() if u == url)
+
+    def _function_name(self, logical_id: str) -> str:
+        """The local name of a function: its code folder's (functions/<name>/)."""
+        props = function_properties(self.template, logical_id)
+        return (self.root / str(props["CodeUri"]).rstrip("/")).name
 
     def _create_function(self, logical_id: str, resolver: Resolver) -> None:
         props = function_properties(self.template, logical_id)
@@ -926,15 +1046,21 @@ class LocalStack:
         *,
         request_id: str | None = None,
         attempts: int = 0,
+        retry_at_once: bool = False,
     ) -> None:
         """An asynchronous invocation (``InvocationType=Event``), as Lambda runs it.
 
-        Lambda has accepted the event, so the caller (Scheduler) is done with it. When the
-        function raises, Lambda retries it after one minute and again two minutes later on
-        the stack's clock (the function's ``MaximumRetryAttempts``); when the last attempt
-        fails too, the invocation record goes to the on-failure destination, or the event
-        is dropped when there is none.
+        Lambda has accepted the event, so the caller (Scheduler, a rule) is done with it.
+        When the function raises, Lambda retries it after one minute and again two minutes
+        later on the stack's clock (the function's ``MaximumRetryAttempts``); when the last
+        attempt fails too, the invocation record goes to the on-failure destination, or the
+        event is dropped when there is none.
         https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+
+        ``retry_at_once``: the retries run now, without the clock's waits, as a failed SQS
+        message is visible again at once here. The rules' events are retried so, so that
+        :meth:`drain` ends with every event handled or in its destination (a scenario's
+        step sees the results of the one before it); the sweeps keep the waits.
         """
         from helpdesk_local.aws_limits import check_invocation_payload
 
@@ -952,6 +1078,11 @@ class LocalStack:
             self.invocation_errors.append(traceback.format_exc())
             failure = error
         config = self.async_configs.get(name, AsyncInvokeConfig())
+        if attempts <= config.maximum_retry_attempts and retry_at_once:
+            self.invoke_async(
+                name, event, request_id=request_id, attempts=attempts, retry_at_once=True
+            )
+            return
         if attempts <= config.maximum_retry_attempts:
             wait = ASYNC_RETRY_WAITS[min(attempts, len(ASYNC_RETRY_WAITS)) - 1]
             self.async_retries.append(
@@ -1037,15 +1168,79 @@ class LocalStack:
 
     # ------------------------------------------------------------------ queues
     def drain(self, max_rounds: int = 10_000) -> None:
-        """Poll every stream and queue into its function until no stream record, queue
-        message or event is left: a write may publish (the stream), a publication fills
-        queues (the bus's targets), a queue's consumer writes again."""
+        """Poll every stream and queue into its function, and invoke the rules' targets,
+        until no stream record, queue message or event is left: a write may publish (the
+        stream), a publication invokes the bus's targets, which write again."""
         for _ in range(max_rounds):
             streamed = [self._poll_stream(source) for source in self.stream_sources]
             polled = [self._poll_once(queue_id) for queue_id in self.queue_sources]
-            if not any(streamed) and not any(polled):
+            invoked = self._deliver_bus_events()
+            if not any(streamed) and not any(polled) and not invoked:
                 return
         raise RuntimeError("queues did not drain: is something looping?")
+
+    # ------------------------------------------------------------------ the bus's targets
+    def _deliver_bus_events(self) -> bool:
+        """Invoke each waiting event's function (those not held back), in the order the
+        events were put; True if any was."""
+        ready = [d for d in self.bus_deliveries if d.target.function not in self.held_functions]
+        if not ready:
+            return False
+        for delivery in ready:
+            self.bus_deliveries.remove(delivery)
+            self._deliver(delivery)
+        return True
+
+    def _deliver(self, delivery: BusDelivery) -> None:
+        """EventBridge hands the event to Lambda (an asynchronous Invoke). Only a failed
+        hand-over is EventBridge's to retry and dead-letter: here a function the stack does
+        not have. The function's own errors are Lambda's (invoke_async)."""
+        target = delivery.target
+        if target.function in self.functions:
+            self.invoke_async(target.function, delivery.event, retry_at_once=True)
+        elif target.dead_letter_queue is not None:
+            self._event_dead_letter(target, delivery.event)
+
+    def _event_dead_letter(self, target: RuleTarget, event: dict[str, Any]) -> None:
+        """EventBridge's dead-letter message: the event as the body, what went wrong in its
+        attributes ("Using dead-letter queues to process undelivered events in EventBridge",
+        https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)."""
+
+        def text(value: str) -> dict[str, str]:
+            return {"DataType": "String", "StringValue": value}
+
+        assert target.dead_letter_queue is not None
+        self.sqs.send_message(
+            QueueUrl=self.queue_urls[target.dead_letter_queue],
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "RULE_ARN": text(target.rule_arn),
+                "TARGET_ARN": text(target.function_arn),
+                "ERROR_CODE": text("ResourceNotFoundException"),
+                "ERROR_MESSAGE": text(f"Function not found: {target.function_arn}"),
+                "EXHAUSTED_RETRY_CONDITION": text("MaximumRetryAttempts"),
+                "RETRY_ATTEMPTS": {"DataType": "Number", "StringValue": str(target.retries)},
+            },
+        )
+
+    def take_bus_events(self, function: str, count: int | None = None) -> list[dict[str, Any]]:
+        """The events waiting for ``function`` (the next ``count``, or all), taken out of
+        Lambda's queue: a test hands them to the function itself."""
+        waiting = [d for d in self.bus_deliveries if d.target.function == function]
+        taken = waiting if count is None else waiting[:count]
+        if count is not None and len(taken) < count:
+            raise AssertionError(f"{len(waiting)} events wait for {function}, expected {count}")
+        for delivery in taken:
+            self.bus_deliveries.remove(delivery)
+        return [delivery.event for delivery in taken]
+
+    def deliver_bus_event(self, function: str, event: Mapping[str, Any]) -> None:
+        """Hand ``event`` to ``function`` as its rule does (again: EventBridge and Lambda
+        deliver at least once); drain runs it."""
+        targets = [t for ts in self.rule_targets.values() for t in ts if t.function == function]
+        if not targets:
+            raise KeyError(f"no rule targets {function}")
+        self.bus_deliveries.append(BusDelivery(targets[0], dict(event)))
 
     # ------------------------------------------------------------------ streams
     def _stream_shard(self, table: str) -> Any:
@@ -1621,6 +1816,7 @@ class LocalStack:
             *(s.dead_letter_queue for s in self.schedules if s.dead_letter_queue),
             *(c.on_failure_queue for c in self.async_configs.values() if c.on_failure_queue),
             *(s.on_failure_queue for s in self.stream_sources if s.on_failure_queue),
+            *(t.dead_letter_queue for ts in self.rule_targets.values() for t in ts),
         }
         for queue_id, url in self.queue_urls.items():
             if queue_id not in failure_queues:

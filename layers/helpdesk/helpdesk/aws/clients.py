@@ -17,8 +17,8 @@ _clients: dict[str, Any] = {}
 # (https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas-errors.html). The
 # senders' concurrency is capped near that rate (template.yaml, SenderMaximumConcurrency);
 # what still exceeds it waits: six retries back off up to 1, 2, 4, 8, 16, 20 s (random
-# below each, so about 25 s in all when every one is refused) before the queue takes over,
-# inside the senders' 30 s timeout.
+# below each, so about 25 s in all when every one is refused) before the invocation fails
+# and Lambda retries its event, inside the senders' 30 s timeout.
 MAX_ATTEMPTS = {"ses": 6}
 _lock = threading.Lock()
 

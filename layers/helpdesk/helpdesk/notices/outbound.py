@@ -31,9 +31,11 @@ from helpdesk.mail.compose import OutboundMail, compose, make_message_id, valid_
 if TYPE_CHECKING:
     from helpdesk.ports import Mailer
 
-# No longer than the senders' queue visibility timeout less their function timeout
-# (template.yaml: 180 s and 30 s): a message redelivered after a timeout must find the lease
-# run out, or it fails again with "another delivery is sending it".
+# No longer than Lambda's waits before the last retry of an asynchronous invocation (one
+# and two minutes: 180 s): a sender that timed out mid-send claimed its mail at most as
+# its attempt ended, so the last retry finds the lease run out and sends it, where it would
+# otherwise fail again with "another delivery is sending it" (tests/integration/
+# test_sender_retries.py).
 LEASE = timedelta(seconds=150)
 SETTLE_ATTEMPTS = 3  # each is a whole botocore call with its own retries
 # Counters of an hour live two hours (TTL), so the hour is whole while it is counted.
