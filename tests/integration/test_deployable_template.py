@@ -245,6 +245,34 @@ def test_every_scheduled_function_records_its_failures_in_a_queue_with_an_alarm(
         ), function
 
 
+def test_a_failure_record_lambda_cannot_deliver_raises_an_alarm() -> None:
+    """The failure queues' alarms see only the records that arrived. A record Lambda cannot
+    send (the queue or the grant gone, the record too large) is counted as
+    DestinationDeliveryFailures and nothing else ("Capturing records of Lambda asynchronous
+    invocations", invocation-async-retain-records.html): every function with an on-failure
+    destination, asynchronous or on its event source mapping, is watched for it."""
+    template = translated()
+    with_destination = {
+        config["Properties"]["FunctionName"]["Ref"]
+        for config in resources(template, "AWS::Lambda::EventInvokeConfig").values()
+        if "OnFailure" in config["Properties"].get("DestinationConfig", {})
+    } | {
+        mapping["Properties"]["FunctionName"]["Ref"]
+        for mapping in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if "OnFailure" in mapping["Properties"].get("DestinationConfig", {})
+    }
+    watched = {
+        dimension["Value"]["Ref"]
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+        for metric in alarm["Properties"].get("Metrics", [])
+        if metric.get("MetricStat", {}).get("Metric", {}).get("MetricName")
+        == "DestinationDeliveryFailures"
+        for dimension in metric["MetricStat"]["Metric"]["Dimensions"]
+    }
+    assert with_destination >= {"AcknowledgeFunction", "RouteFunction", "PublishFunction"}
+    assert with_destination - watched == set()
+
+
 # ---------------------------------------------------------------------- the rules' targets
 RULE_TARGETS = {
     "AcknowledgeRule": ("AcknowledgeFunction", "AcknowledgeDLQ"),
