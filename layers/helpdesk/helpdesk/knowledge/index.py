@@ -36,12 +36,10 @@ from helpdesk.knowledge.articles import Article
 from helpdesk.knowledge.tokens import (
     STOP_HAN,
     STOP_WORDS,
-    grams,
+    Analysis,
+    analyse,
     is_han,
-    stem_word,
-    terms,
     word_grams,
-    words,
 )
 
 __all__ = [
@@ -90,7 +88,7 @@ def build_bundle(articles: Iterable[Article]) -> dict[str, Any]:
         entry = languages.setdefault(
             article.language, {"articles": [], "terms": [], "grams": [], "words": {}}
         )
-        text = index_text(article)
+        analysis = analyse(index_text(article))
         entry["articles"].append(
             {
                 "slug": article.slug,
@@ -100,9 +98,9 @@ def build_bundle(articles: Iterable[Article]) -> dict[str, Any]:
                 "body": article.body,
             }
         )
-        entry["terms"].append(dict(sorted(Counter(terms(text)).items())))
-        entry["grams"].append(dict(sorted(Counter(grams(text)).items())))
-        entry.setdefault("words", {}).update({word: stem_word(word) for word in words(text)})
+        entry["terms"].append(dict(sorted(Counter(analysis.terms).items())))
+        entry["grams"].append(dict(sorted(Counter(analysis.grams).items())))
+        entry.setdefault("words", {}).update(zip(analysis.words, analysis.stems, strict=True))
     return {"format": FORMAT, "languages": languages}
 
 
@@ -141,9 +139,13 @@ class _Layer:
         # What a word no article has would weigh: the idf of a word in no document.
         self.unknown_idf = math.log(1 + (total + 0.5) / 0.5)
 
+    def known(self, query: Sequence[str]) -> list[str]:
+        """The distinct words of ``query`` that some article has, in their first order."""
+        return [term for term in dict.fromkeys(query) if term in self.idf]
+
     def scores(self, query: Sequence[str]) -> list[float]:
         """Each article's BM25 for the distinct words of ``query``."""
-        known = [term for term in dict.fromkeys(query) if term in self.idf]
+        known = self.known(query)
         scores = [0.0] * len(self.counts)
         for position, count in enumerate(self.counts):
             norm = K1 * (1 - B + B * self.lengths[position] / self.average)
@@ -163,9 +165,10 @@ class _Layer:
         unknown = sum(1 for t in distinct if t not in self.idf and not is_han(t))
         return (known + UNKNOWN_WEIGHT * unknown * self.unknown_idf) * (K1 + 1)
 
-    def matched_idf(self, query: Sequence[str], position: int) -> float:
+    def matched_idf(self, known: Sequence[str], position: int) -> float:
+        """The idf of the words of ``known`` (:meth:`known`) that the article has."""
         count = self.counts[position]
-        return sum(self.idf[t] for t in dict.fromkeys(query) if t in self.idf and t in count)
+        return sum(self.idf[t] for t in known if t in count)
 
 
 class LanguageIndex:
@@ -185,13 +188,18 @@ class LanguageIndex:
     def query_terms(self, text: str) -> list[str]:
         """The terms of ``text``, each misspelt word replaced by the stem of the article
         word it is closest to (character trigrams, Jaccard >= :data:`FUZZY_MIN`)."""
-        found = terms(text)
+        return self._query_terms(analyse(text))
+
+    def _query_terms(self, analysis: Analysis) -> list[str]:
+        found = list(analysis.terms)
         known = self.terms.idf
-        for word in words(text):
-            stem = stem_word(word)
+        nearest_of: dict[str, str | None] = {}
+        for word, stem in zip(analysis.words, analysis.stems, strict=True):
             if stem in known:
                 continue
-            nearest = self._nearest(word)
+            if word not in nearest_of:
+                nearest_of[word] = self._nearest(word)
+            nearest = nearest_of[word]
             if nearest is not None and stem in found:
                 found[found.index(stem)] = self.vocabulary[nearest]
         return found
@@ -217,16 +225,18 @@ class LanguageIndex:
 
     def rank(self, text: str) -> list[Scored]:
         """Every article that shares a word with ``text``, best first, with confidence."""
-        query, query_grams = self.query_terms(text), grams(text)
+        analysis = analyse(text)
+        query, query_grams = self._query_terms(analysis), analysis.grams
         term_scores, gram_scores = self.terms.scores(query), self.grams.scores(query_grams)
         ceiling = self.terms.ceiling(query) + GRAM_WEIGHT * self.grams.ceiling(query_grams)
+        known = self.terms.known(query)
         ranked = []
         for position, term_score in enumerate(term_scores):
             score = term_score + GRAM_WEIGHT * gram_scores[position]
             if score <= 0:
                 continue
             confidence = score / ceiling if ceiling else 0.0
-            if self.terms.matched_idf(query, position) < MIN_KNOWN_IDF:
+            if self.terms.matched_idf(known, position) < MIN_KNOWN_IDF:
                 confidence = 0.0
             ranked.append(Scored(position, score, min(confidence, 1.0)))
         ranked.sort(key=lambda scored: (-scored.score, scored.position))
