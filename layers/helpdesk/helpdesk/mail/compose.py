@@ -17,7 +17,7 @@ from datetime import datetime
 from email import policy as email_policy
 from email.errors import HeaderParseError
 from email.header import Header
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import Policy
 from email.utils import format_datetime
@@ -53,10 +53,32 @@ ANSWERING_KINDS = frozenset({"acknowledgement", "reply", "error", "notification"
 # way (keep the first, drop from the middle) so an endless thread keeps a bounded header.
 MAX_REFERENCES = 20
 
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The library's header registry, each header class made once.
+
+    ``HeaderRegistry`` builds a new class (``type(...)``) for every header it is asked
+    for, a large share of composing a mail; the class depends only on the field name, so
+    the one made first serves every later header of that name.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
 # 7bit bodies (quoted-printable or base64 for non-ASCII text) instead of the SMTP policy's
 # 8bit default: relays without 8BITMIME (RFC 6152) would otherwise have to re-encode, and
 # some mangle the body instead.
-_POLICY: Policy = email_policy.SMTP.clone(cte_type="7bit")
+_POLICY: Policy = email_policy.SMTP.clone(cte_type="7bit", header_factory=_HeaderClasses())
 
 # RFC 5321 §4.5.3.1: 64 octets of local part, 255 of domain, 256 of path including the
 # angle brackets, hence 254 for the bare address.
