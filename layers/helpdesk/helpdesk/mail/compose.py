@@ -54,7 +54,6 @@ ANSWERING_KINDS = frozenset({"acknowledgement", "reply", "error", "notification"
 MAX_REFERENCES = 20
 
 
-
 class _HeaderClasses(HeaderRegistry):
     """The library's header registry, each header class made once.
 
@@ -78,7 +77,12 @@ class _HeaderClasses(HeaderRegistry):
 # 7bit bodies (quoted-printable or base64 for non-ASCII text) instead of the SMTP policy's
 # 8bit default: relays without 8BITMIME (RFC 6152) would otherwise have to re-encode, and
 # some mangle the body instead.
-_POLICY: Policy = email_policy.SMTP.clone(cte_type="7bit", header_factory=_HeaderClasses())
+# RFC 5322 §2.1.1: lines of at most 78 characters (the SMTP policy's default, named here
+# because the plain fields below are written only when they fit one).
+_LINE_LENGTH = 78
+_POLICY: Policy = email_policy.SMTP.clone(
+    cte_type="7bit", max_line_length=_LINE_LENGTH, header_factory=_HeaderClasses()
+)
 
 # RFC 5321 §4.5.3.1: 64 octets of local part, 255 of domain, 256 of path including the
 # angle brackets, hence 254 for the bare address.
@@ -201,6 +205,65 @@ class _TextHeader(str):
             str(self), charset, maxlinelen=policy.max_line_length, header_name=self.name
         ).encode(linesep=policy.linesep)
         return f"{self.name}: {value}{policy.linesep}"
+
+
+class _PlainHeader(str):
+    """A field the library would write back exactly as given: printable ASCII words with
+    single spaces, on one line (see :func:`_plain`). Written as is, which spares parsing
+    the value into the library's header model only to print the same text again."""
+
+    name: str
+
+    def __new__(cls, name: str, text: str) -> _PlainHeader:
+        header = super().__new__(cls, text)
+        header.name = name
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+# Printable ASCII words (RFC 5322 §2.2: VCHAR) separated by single spaces.
+_PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*")
+# A display name that is atoms only (RFC 5322 §3.2.3), which needs no quoting.
+_ATOM_PHRASE = re.compile(rf"{_ATEXT}+(?: {_ATEXT}+)*")
+
+
+def _plain(name: str, text: str) -> _PlainHeader | None:
+    """``text`` as a field written as is, when it is plain and fits on one line
+    (RFC 5322 §2.1.1: 78 characters): what the library's header model would write for it
+    byte for byte, as tests/unit/test_compose.py checks. None otherwise, and the caller
+    hands the value to the library, which folds and encodes it."""
+    if (
+        len(name) + 2 + len(text) > _LINE_LENGTH
+        or _ENCODED_WORD_START in text
+        or _PLAIN_TEXT.fullmatch(text) is None
+    ):
+        return None
+    return _PlainHeader(name, text)
+
+
+def _field(name: str, text: str) -> _PlainHeader | str:
+    """A field of our own text: plain when it can be, else the library's to fold."""
+    return _plain(name, text) or text
+
+
+def _mailbox(name: str, display_name: str, address: str) -> _PlainHeader | Address:
+    """One mailbox (``address`` already valid), plain when its display name is atoms."""
+    if not display_name:
+        plain = _plain(name, address)
+    elif _ATOM_PHRASE.fullmatch(display_name) is not None:
+        plain = _plain(name, f"{display_name} <{address}>")
+    else:
+        plain = None
+    return plain or Address(display_name=display_name, addr_spec=address)
+
+
+def _address_list(name: str, addresses: tuple[str, ...]) -> _PlainHeader | list[Address]:
+    """Bare addresses (already valid) separated by commas, plain when on one line."""
+    return _plain(name, ", ".join(addresses)) or [
+        Address(addr_spec=address) for address in addresses
+    ]
 
 
 def safe_header_text(value: str, max_len: int = 200) -> str:
@@ -344,22 +407,24 @@ def compose(
 
     message = EmailMessage(policy=_POLICY)
     sender_name = safe_header_text(mail.sender_name)
-    message["From"] = Address(display_name=sender_name, addr_spec=mail.sender)
-    message["To"] = [Address(addr_spec=address) for address in mail.to]
+    message["From"] = _mailbox("From", sender_name, mail.sender)
+    message["To"] = _address_list("To", mail.to)
     if mail.cc:
-        message["Cc"] = [Address(addr_spec=address) for address in mail.cc]
+        message["Cc"] = _address_list("Cc", mail.cc)
     if mail.reply_to is not None:
-        message["Reply-To"] = Address(addr_spec=mail.reply_to)
+        message["Reply-To"] = _mailbox("Reply-To", "", mail.reply_to)
     message["Subject"] = _TextHeader("Subject", safe_header_text(mail.subject, max_len=250))
-    message["Date"] = format_datetime(date)
-    message["Message-ID"] = f"<{message_id}>"
+    message["Date"] = _field("Date", format_datetime(date))
+    message["Message-ID"] = _field("Message-ID", f"<{message_id}>")
     if in_reply_to is not None:
         message["In-Reply-To"] = _MessageIdListHeader("In-Reply-To", (in_reply_to,))
     if references:
         message["References"] = _MessageIdListHeader("References", references)
-    message["X-Helpdesk-Kind"] = mail.kind
+    message["X-Helpdesk-Kind"] = _field("X-Helpdesk-Kind", mail.kind)
     if mail.ticket is not None:
-        message["X-Helpdesk-Ticket"] = safe_header_text(mail.ticket, max_len=40)
+        message["X-Helpdesk-Ticket"] = _field(
+            "X-Helpdesk-Ticket", safe_header_text(mail.ticket, max_len=40)
+        )
     if mail.automatic:
         # RFC 3834 §5.2: "auto-replied" answers something a person sent (a mail or a web
         # form), "auto-generated" is what the help desk writes on its own schedule (warnings,
@@ -367,8 +432,10 @@ def compose(
         # Auto-Submitted is what RFC 3834 puts in its place. X-Auto-Response-Suppress keeps
         # Exchange from answering with out-of-office notes and read receipts.
         answers_someone = mail.kind in ANSWERING_KINDS
-        message["Auto-Submitted"] = "auto-replied" if answers_someone else "auto-generated"
-        message["X-Auto-Response-Suppress"] = "All"
+        message["Auto-Submitted"] = _field(
+            "Auto-Submitted", "auto-replied" if answers_someone else "auto-generated"
+        )
+        message["X-Auto-Response-Suppress"] = _field("X-Auto-Response-Suppress", "All")
 
     message.set_content(mail.text, subtype="plain", charset="utf-8")
     if mail.html is not None:
