@@ -656,6 +656,23 @@ def test_the_fields_written_as_given_are_byte_for_byte_what_the_library_writes(
     assert ours == the_librarys
 
 
+def test_a_text_holding_the_boundary_the_desk_would_draw_gets_another_and_reads_back() -> None:
+    import random
+    import sys
+
+    random.seed(5)
+    first_draw = f"{'=' * 15}{random.randrange(sys.maxsize):0{len(repr(sys.maxsize - 1))}d}=="
+    mail = dataclasses.replace(ACKNOWLEDGEMENT, text=f"before\n--{first_draw}\nafter\n")
+    random.seed(5)
+
+    message = parsed(mail)
+
+    assert message.get_boundary() != first_draw
+    plain, html = message.iter_parts()
+    assert body_text(cast(EmailMessage, plain)) == mail.text
+    assert "Hello Lena" in body_text(cast(EmailMessage, html))
+
+
 # Subject tokens
 
 

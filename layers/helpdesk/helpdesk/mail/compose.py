@@ -9,7 +9,9 @@ written here.
 
 from __future__ import annotations
 
+import random
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -55,8 +57,13 @@ ANSWERING_KINDS = frozenset({"acknowledgement", "reply", "error", "notification"
 MAX_REFERENCES = 20
 
 
+# The longest field value whose parse is kept (the parts' fields are shorter).
+_SHORT_VALUE = 40
+
+
 class _HeaderClasses(HeaderRegistry):
-    """The library's header registry, each header class made once.
+    """The library's header registry, each header class made once and each short field
+    parsed once.
 
     ``HeaderRegistry`` builds a new class (``type(...)``) for every header it is asked
     for, a large share of composing a mail; the class depends only on the field name, so
@@ -66,6 +73,9 @@ class _HeaderClasses(HeaderRegistry):
     def __init__(self) -> None:
         super().__init__()
         self._made: dict[str, type[BaseHeader]] = {}
+        # The parts' fields repeat from mail to mail ("text/plain", "quoted-printable",
+        # "1.0"); a header is an immutable value, so one parse serves them all.
+        self._parsed = lru_cache(maxsize=64)(super().__call__)
 
     def __getitem__(self, name: str) -> type[BaseHeader]:
         key = name.lower()
@@ -73,6 +83,11 @@ class _HeaderClasses(HeaderRegistry):
         if made is None:
             made = self._made[key] = super().__getitem__(name)
         return made
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        if not isinstance(value, str) or len(value) > _SHORT_VALUE:
+            return super().__call__(name, value)
+        return self._parsed(name, value)
 
 
 # 7bit bodies (quoted-printable or base64 for non-ASCII text) instead of the SMTP policy's
@@ -447,6 +462,7 @@ def compose(
 
     message.set_content(mail.text, subtype="plain", charset="utf-8")
     if mail.html is not None:
+        message.make_alternative(boundary=_boundary(mail.text, mail.html))
         message.add_alternative(mail.html, subtype="html", charset="utf-8")
     for filename, content_type, data in mail.attachments:
         maintype, subtype = _attachment_type(content_type)
@@ -459,6 +475,23 @@ def compose(
         if part is not message:
             del part["MIME-Version"]
     return message.as_bytes(policy=_POLICY)
+
+
+# The library's boundaries: 15 "=", a random number of sys.maxsize's width, "==".
+_BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
+
+
+def _boundary(*texts: str) -> str:
+    """A multipart boundary that none of ``texts`` holds (RFC 2046 §5.1.1), as the
+    library's generator would choose it, but without the regular expression it compiles
+    for every mail to look for it in the encoded parts. Looking in the texts themselves is
+    enough: a 7bit part is its text, and neither quoted-printable (which writes "=" as
+    "=3D") nor base64 (at most "==" at its very end) can write fifteen "=" in a row."""
+    while True:
+        token = random.randrange(sys.maxsize)  # noqa: S311 (unique, not secret: the library's way)
+        boundary = f"{'=' * 15}{token:0{_BOUNDARY_DIGITS}d}=="
+        if not any(boundary in text for text in texts):
+            return boundary
 
 
 def _valid_message_id(message_id: str | None) -> bool:
