@@ -656,6 +656,36 @@ def test_the_fields_written_as_given_are_byte_for_byte_what_the_library_writes(
     assert ours == the_librarys
 
 
+_BODY_TEXT = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet="ab \n\r\u00e9\u4e2d\u2028=.", max_size=300),
+    st.sampled_from(["", "a" * 78, "a" * 79, "Hello,\n\nthanks.\n", "From me\n.\n"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_BODY_TEXT, html=st.one_of(st.none(), _BODY_TEXT))
+def test_the_body_written_without_the_librarys_parts_is_byte_for_byte_what_the_library_writes(
+    text: str, html: str | None
+) -> None:
+    """compose writes the MIME fields and text parts of a mail without attachments itself;
+    the bytes must be those the library's set_content, add_alternative and as_bytes write
+    (the transfer encoding it chooses, its line ends, its multipart layout)."""
+    import random
+    from unittest import mock
+
+    import helpdesk.mail.compose as composing
+
+    mail = dataclasses.replace(ACKNOWLEDGEMENT, text=text, html=html)
+    random.seed(2)
+    ours = composed(mail)
+    with mock.patch.object(composing, "_with_body", composing._with_body_by_library):
+        random.seed(2)
+        the_librarys = composed(mail)
+
+    assert ours == the_librarys
+
+
 def test_a_text_holding_the_boundary_the_desk_would_draw_gets_another_and_reads_back() -> None:
     import random
     import sys
