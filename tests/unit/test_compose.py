@@ -617,6 +617,11 @@ _ADDRESSES = st.sampled_from(
     automatic=st.booleans(),
     offset_minutes=st.integers(min_value=-720, max_value=840),
     message_id=st.one_of(st.none(), st.just("m" * 70 + "@support.example")),
+    subject=st.one_of(
+        st.sampled_from(["[#HD-7K3M9Q] We received your request: Printer jams", "a " * 40]),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=90),
+        st.text(max_size=30),
+    ),
 )
 def test_the_fields_written_as_given_are_byte_for_byte_what_the_library_writes(
     sender_name: str,
@@ -627,6 +632,7 @@ def test_the_fields_written_as_given_are_byte_for_byte_what_the_library_writes(
     automatic: bool,
     offset_minutes: int,
     message_id: str | None,
+    subject: str,
 ) -> None:
     """compose writes a plain field (ASCII words on one line) itself instead of through
     the library's header model; the bytes must be the ones the library writes for it."""
@@ -645,6 +651,7 @@ def test_the_fields_written_as_given_are_byte_for_byte_what_the_library_writes(
         ticket=ticket,
         automatic=automatic,
         message_id=message_id,
+        subject=subject,
     )
     date = datetime(2026, 11, 23, 8, 5, tzinfo=timezone(timedelta(minutes=offset_minutes)))
     random.seed(1)  # the same multipart boundary both times

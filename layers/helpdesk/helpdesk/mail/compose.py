@@ -438,7 +438,8 @@ def compose(
         message["Cc"] = _address_list("Cc", mail.cc)
     if mail.reply_to is not None:
         message["Reply-To"] = _mailbox("Reply-To", "", mail.reply_to)
-    message["Subject"] = _TextHeader("Subject", safe_header_text(mail.subject, max_len=250))
+    subject = safe_header_text(mail.subject, max_len=250)
+    message["Subject"] = _plain("Subject", subject) or _TextHeader("Subject", subject)
     message["Date"] = _field("Date", format_datetime(date))
     message["Message-ID"] = _field("Message-ID", f"<{message_id}>")
     if in_reply_to is not None:
