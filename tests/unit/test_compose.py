@@ -591,6 +591,125 @@ def test_safe_header_text_output_has_no_line_breaks_and_is_stable(value: str) ->
     assert safe_header_text(safe) == safe
 
 
+# The fields written as given are the ones the library would write
+
+_ADDRESSES = st.sampled_from(
+    [
+        "lena@customer.example",
+        "support+hd-7k3m9q@support.example",
+        "a.very.long.local.part.indeed.of.someone@mail.subdomain.customer.example",
+        "x@xn--80ak6aa92e.example",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sender_name=st.one_of(
+        st.sampled_from(["", "Example Support", "O'Brien Help", "Support, Inc.", "Dr. Who"]),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=70),
+        st.text(max_size=20),
+    ),
+    to=st.lists(_ADDRESSES, min_size=1, max_size=4, unique=True),
+    cc=st.lists(_ADDRESSES, max_size=2, unique=True),
+    reply_to=st.one_of(st.none(), _ADDRESSES),
+    ticket=st.one_of(st.none(), st.sampled_from(["HD-7K3M9Q", "HD-A"])),
+    automatic=st.booleans(),
+    offset_minutes=st.integers(min_value=-720, max_value=840),
+    message_id=st.one_of(st.none(), st.just("m" * 70 + "@support.example")),
+    subject=st.one_of(
+        st.sampled_from(["[#HD-7K3M9Q] We received your request: Printer jams", "a " * 40]),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=90),
+        st.text(max_size=30),
+    ),
+)
+def test_the_fields_written_as_given_are_byte_for_byte_what_the_library_writes(
+    sender_name: str,
+    to: list[str],
+    cc: list[str],
+    reply_to: str | None,
+    ticket: str | None,
+    automatic: bool,
+    offset_minutes: int,
+    message_id: str | None,
+    subject: str,
+) -> None:
+    """compose writes a plain field (ASCII words on one line) itself instead of through
+    the library's header model; the bytes must be the ones the library writes for it."""
+    import random
+    from datetime import timedelta, timezone
+    from unittest import mock
+
+    import helpdesk.mail.compose as composing
+
+    mail = dataclasses.replace(
+        ACKNOWLEDGEMENT,
+        sender_name=sender_name,
+        to=tuple(to),
+        cc=tuple(cc),
+        reply_to=reply_to,
+        ticket=ticket,
+        automatic=automatic,
+        message_id=message_id,
+        subject=subject,
+    )
+    date = datetime(2026, 11, 23, 8, 5, tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    random.seed(1)  # the same multipart boundary both times
+    ours = composed(mail, date)
+    with mock.patch.object(composing, "_plain", lambda name, text: None):
+        random.seed(1)
+        the_librarys = composed(mail, date)
+
+    assert ours == the_librarys
+
+
+_BODY_TEXT = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet="ab \n\r\u00e9\u4e2d\u2028=.", max_size=300),
+    st.sampled_from(["", "a" * 78, "a" * 79, "Hello,\n\nthanks.\n", "From me\n.\n"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_BODY_TEXT, html=st.one_of(st.none(), _BODY_TEXT))
+def test_the_body_written_without_the_librarys_parts_is_byte_for_byte_what_the_library_writes(
+    text: str, html: str | None
+) -> None:
+    """compose writes the MIME fields and text parts of a mail without attachments itself;
+    the bytes must be those the library's set_content, add_alternative and as_bytes write
+    (the transfer encoding it chooses, its line ends, its multipart layout)."""
+    import random
+    from unittest import mock
+
+    import helpdesk.mail.compose as composing
+
+    mail = dataclasses.replace(ACKNOWLEDGEMENT, text=text, html=html)
+    random.seed(2)
+    ours = composed(mail)
+    with mock.patch.object(composing, "_with_body", composing._with_body_by_library):
+        random.seed(2)
+        the_librarys = composed(mail)
+
+    assert ours == the_librarys
+
+
+def test_a_text_holding_the_boundary_the_desk_would_draw_gets_another_and_reads_back() -> None:
+    import random
+    import sys
+
+    random.seed(5)
+    first_draw = f"{'=' * 15}{random.randrange(sys.maxsize):0{len(repr(sys.maxsize - 1))}d}=="
+    mail = dataclasses.replace(ACKNOWLEDGEMENT, text=f"before\n--{first_draw}\nafter\n")
+    random.seed(5)
+
+    message = parsed(mail)
+
+    assert message.get_boundary() != first_draw
+    plain, html = message.iter_parts()
+    assert body_text(cast(EmailMessage, plain)) == mail.text
+    assert "Hello Lena" in body_text(cast(EmailMessage, html))
+
+
 # Subject tokens
 
 

@@ -17,6 +17,8 @@ DESK = ("en", "zh", "ru")
         ("谢谢", "zh"),
         ("我的MacBook Pro无法开机", "zh"),
         ("请看 https://example.com/a/very/long/path?with=parameters 谢谢", "zh"),
+        ("请看 HTTPS://EXAMPLE.COM/A/LONG/PATH 或 ＷＷＷ．ＥＸＡＭＰＬＥ．ＣＯＭ 谢谢", "zh"),
+        ("请写信到 someone.with.a.long.name@example.com 谢谢", "zh"),
     ],
 )
 def test_the_language_of_a_message_is_found_among_the_desks(text: str, expected: str) -> None:

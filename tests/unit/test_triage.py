@@ -212,6 +212,12 @@ def test_a_tier_is_found_by_exact_address_or_domain_in_any_case() -> None:
         (("down",), "server down.", True),
         (("down",), "downtown", False),
         (("down",), "lockdown", False),
+        (("down",), "down since noon", True),
+        (("down",), "服务器down了", True),
+        (("down",), "5down", False),
+        (("down",), "down5", False),
+        (("c++",), "our c++ build", True),
+        (("c++",), "abc++", False),
         (("not working",), "it is NOT   working", True),
         (("退款",), "我要退款", True),
         (("срочно",), "СРОЧНО нужна помощь", True),
@@ -224,3 +230,34 @@ def test_keywords_match_whole_words_or_cjk_substrings(
     keywords: tuple[str, ...], text: str, expected: bool
 ) -> None:
     assert keywords_match(keywords, text) is expected
+
+
+def _occurs_as_whole_word(keyword: str, text: str) -> bool:
+    """The rule said plainly: somewhere in ``text`` with no letter or digit of a spaced
+    script right before or right after it."""
+
+    def spaced_word_char(char: str) -> bool:
+        return char.isalnum() or char == "_"
+
+    start = text.find(keyword)
+    while start != -1:
+        end = start + len(keyword)
+        before = text[start - 1] if start else ""
+        after = text[end] if end < len(text) else ""
+        if not (before and spaced_word_char(before)) and not (after and spaced_word_char(after)):
+            return True
+        start = text.find(keyword, start + 1)
+    return False
+
+
+@settings(max_examples=300)
+@given(
+    keywords=st.lists(st.text(alphabet="abd", min_size=1, max_size=3), min_size=1, max_size=3),
+    text=st.text(alphabet="abd 5_.-", max_size=30),
+)
+def test_a_spaced_keyword_matches_exactly_where_it_stands_as_a_whole_word(
+    keywords: list[str], text: str
+) -> None:
+    expected = any(_occurs_as_whole_word(keyword, text) for keyword in keywords)
+
+    assert keywords_match(tuple(keywords), text) is expected

@@ -29,19 +29,19 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from helpdesk.knowledge.articles import Article
 from helpdesk.knowledge.tokens import (
+    STEM_CACHE_WORD_MAX,
     STOP_HAN,
     STOP_WORDS,
-    grams,
+    Analysis,
+    analyse,
     is_han,
-    stem_word,
-    terms,
     word_grams,
-    words,
 )
 
 __all__ = [
@@ -66,6 +66,8 @@ UNKNOWN_WEIGHT = 0.1
 FUZZY_MIN = 0.4
 # How many article words sharing a trigram with a misspelt word are compared with it.
 FUZZY_CANDIDATES = 40
+# How many words' nearest article word a language's index keeps between queries.
+NEAREST_CACHE_SIZE = 4096
 TITLE_REPEAT = 3
 TAG_REPEAT = 2
 # A suggestion needs this share of the query's known, weighted words ...
@@ -90,7 +92,7 @@ def build_bundle(articles: Iterable[Article]) -> dict[str, Any]:
         entry = languages.setdefault(
             article.language, {"articles": [], "terms": [], "grams": [], "words": {}}
         )
-        text = index_text(article)
+        analysis = analyse(index_text(article))
         entry["articles"].append(
             {
                 "slug": article.slug,
@@ -100,9 +102,9 @@ def build_bundle(articles: Iterable[Article]) -> dict[str, Any]:
                 "body": article.body,
             }
         )
-        entry["terms"].append(dict(sorted(Counter(terms(text)).items())))
-        entry["grams"].append(dict(sorted(Counter(grams(text)).items())))
-        entry.setdefault("words", {}).update({word: stem_word(word) for word in words(text)})
+        entry["terms"].append(dict(sorted(Counter(analysis.terms).items())))
+        entry["grams"].append(dict(sorted(Counter(analysis.grams).items())))
+        entry.setdefault("words", {}).update(zip(analysis.words, analysis.stems, strict=True))
     return {"format": FORMAT, "languages": languages}
 
 
@@ -141,17 +143,29 @@ class _Layer:
         # What a word no article has would weigh: the idf of a word in no document.
         self.unknown_idf = math.log(1 + (total + 0.5) / 0.5)
 
+    def known(self, query: Sequence[str]) -> list[str]:
+        """The distinct words of ``query`` that some article has, in their first order."""
+        return [term for term in dict.fromkeys(query) if term in self.idf]
+
     def scores(self, query: Sequence[str]) -> list[float]:
         """Each article's BM25 for the distinct words of ``query``."""
-        known = [term for term in dict.fromkeys(query) if term in self.idf]
+        return self.scores_and_matched(query)[0]
+
+    def scores_and_matched(self, query: Sequence[str]) -> tuple[list[float], list[float]]:
+        """Each article's BM25 for the distinct words of ``query``, and the idf of those
+        words it has (how much telling matches it, see :data:`MIN_KNOWN_IDF`)."""
+        known = self.known(query)
         scores = [0.0] * len(self.counts)
+        matched = [0.0] * len(self.counts)
         for position, count in enumerate(self.counts):
             norm = K1 * (1 - B + B * self.lengths[position] / self.average)
             for term in known:
                 frequency = count.get(term, 0)
                 if frequency:
-                    scores[position] += self.idf[term] * frequency * (K1 + 1) / (frequency + norm)
-        return scores
+                    idf = self.idf[term]
+                    scores[position] += idf * frequency * (K1 + 1) / (frequency + norm)
+                    matched[position] += idf
+        return scores, matched
 
     def ceiling(self, query: Sequence[str]) -> float:
         """The score an article answering every known word would approach, with the
@@ -162,10 +176,6 @@ class _Layer:
         # 要交, 交关), not a word the articles lack, so it does not count against the query.
         unknown = sum(1 for t in distinct if t not in self.idf and not is_han(t))
         return (known + UNKNOWN_WEIGHT * unknown * self.unknown_idf) * (K1 + 1)
-
-    def matched_idf(self, query: Sequence[str], position: int) -> float:
-        count = self.counts[position]
-        return sum(self.idf[t] for t in dict.fromkeys(query) if t in self.idf and t in count)
 
 
 class LanguageIndex:
@@ -181,20 +191,34 @@ class LanguageIndex:
         for word in self.vocabulary:
             for gram in word_grams(word):
                 self._by_gram.setdefault(gram, []).append(word)
+        self._cached_nearest = lru_cache(maxsize=NEAREST_CACHE_SIZE)(self._nearest)
 
     def query_terms(self, text: str) -> list[str]:
         """The terms of ``text``, each misspelt word replaced by the stem of the article
         word it is closest to (character trigrams, Jaccard >= :data:`FUZZY_MIN`)."""
-        found = terms(text)
+        return self._query_terms(analyse(text))
+
+    def _query_terms(self, analysis: Analysis) -> list[str]:
+        found = list(analysis.terms)
         known = self.terms.idf
-        for word in words(text):
-            stem = stem_word(word)
+        nearest_of: dict[str, str | None] = {}
+        for word, stem in zip(analysis.words, analysis.stems, strict=True):
             if stem in known:
                 continue
-            nearest = self._nearest(word)
+            if word not in nearest_of:
+                nearest_of[word] = self.nearest(word)
+            nearest = nearest_of[word]
             if nearest is not None and stem in found:
                 found[found.index(stem)] = self.vocabulary[nearest]
         return found
+
+    def nearest(self, word: str) -> str | None:
+        """:meth:`_nearest`, kept for :data:`NEAREST_CACHE_SIZE` words of at most
+        :data:`~helpdesk.knowledge.tokens.STEM_CACHE_WORD_MAX` letters: the words no
+        article has (names, everyday words) recur from mail to mail."""
+        if len(word) > STEM_CACHE_WORD_MAX:
+            return self._nearest(word)
+        return self._cached_nearest(word)
 
     def _nearest(self, word: str) -> str | None:
         """The article word most like ``word``: by shared trigrams (a missing or doubled
@@ -217,8 +241,10 @@ class LanguageIndex:
 
     def rank(self, text: str) -> list[Scored]:
         """Every article that shares a word with ``text``, best first, with confidence."""
-        query, query_grams = self.query_terms(text), grams(text)
-        term_scores, gram_scores = self.terms.scores(query), self.grams.scores(query_grams)
+        analysis = analyse(text)
+        query, query_grams = self._query_terms(analysis), analysis.grams
+        term_scores, matched_idf = self.terms.scores_and_matched(query)
+        gram_scores = self.grams.scores(query_grams)
         ceiling = self.terms.ceiling(query) + GRAM_WEIGHT * self.grams.ceiling(query_grams)
         ranked = []
         for position, term_score in enumerate(term_scores):
@@ -226,7 +252,7 @@ class LanguageIndex:
             if score <= 0:
                 continue
             confidence = score / ceiling if ceiling else 0.0
-            if self.terms.matched_idf(query, position) < MIN_KNOWN_IDF:
+            if matched_idf[position] < MIN_KNOWN_IDF:
                 confidence = 0.0
             ranked.append(Scored(position, score, min(confidence, 1.0)))
         ranked.sort(key=lambda scored: (-scored.score, scored.position))

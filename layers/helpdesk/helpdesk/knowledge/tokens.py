@@ -18,6 +18,11 @@ is still read word by word:
 Stop words (the few dozen most frequent function words of each language) are left out of
 both layers: they say nothing about which article is meant, and leaving them in makes
 every question look a little like every article.
+
+A query needs all three readings (terms, words, grams) of the same text: :func:`analyse`
+splits it once and treats each distinct word once (a mail repeats its words), and the
+stems of short words are kept between queries (:data:`STEM_CACHE_SIZE`), because the
+pure-Python stemmer is most of retrieval's time and a desk's mail repeats its words.
 """
 
 from __future__ import annotations
@@ -25,12 +30,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 
 __all__ = [
     "GRAM_SIZE",
     "STOP_HAN",
     "STOP_WORDS",
+    "Analysis",
+    "analyse",
     "grams",
     "is_han",
     "normalise",
@@ -63,6 +71,11 @@ STOP_WORDS = frozenset(f"{_ENGLISH_STOP_WORDS} {_RUSSIAN_STOP_WORDS}".split())
 # Han characters that carry grammar, not topic (particles, pronouns, the copula).
 STOP_HAN = frozenset("的了吗呢吧啊呀我你您他她们是在有和就也都很还这那么什个请问好")
 _STOP_HAN_SPLIT = re.compile(f"[{''.join(sorted(STOP_HAN))}]+")
+# Stems kept between queries: a few thousand words cover a desk's everyday vocabulary, and
+# only words up to STEM_CACHE_WORD_MAX letters are kept, so that hostile mail of endless
+# "words" cannot make the cache large (at most about 4096 * 2 * 40 characters).
+STEM_CACHE_SIZE = 4096
+STEM_CACHE_WORD_MAX = 40
 
 
 @cache
@@ -102,34 +115,80 @@ def _han_bigrams(run: str) -> list[str]:
     return found
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """The three readings of one text, as :func:`terms`, :func:`words` and :func:`grams`
+    give them one at a time; ``stems`` holds the stem of each of ``words``."""
+
+    terms: list[str]
+    words: list[str]
+    stems: list[str]
+    grams: list[str]
+
+
+def analyse(text: str) -> Analysis:
+    """:func:`terms`, :func:`words` (with their stems) and :func:`grams` of ``text`` from
+    one split, each distinct token read once."""
+    found_terms: list[str] = []
+    found_words: list[str] = []
+    found_stems: list[str] = []
+    found_grams: list[str] = []
+    readings: dict[str, _Reading] = {}
+    for token in _words(text):
+        reading = readings.get(token)
+        if reading is None:
+            reading = readings[token] = _read(token)
+        token_terms, stem, token_grams = reading
+        found_terms += token_terms
+        found_grams += token_grams
+        if stem is not None:
+            found_words.append(token)
+            found_stems.append(stem)
+    return Analysis(found_terms, found_words, found_stems, found_grams)
+
+
+# A token's terms, its stem when it is one of words(), and its grams.
+_Reading = tuple[list[str], str | None, list[str]]
+
+
+def _read(token: str) -> _Reading:
+    if is_han(token):
+        return _han_bigrams(token), None, [char for char in token if char not in STOP_HAN]
+    if token.isdigit() or token in STOP_WORDS or len(token) < 2:
+        return [], None, []
+    stem = stem_word(token)
+    # "какого" -> "как": a stem that is a stop word is no term.
+    token_terms = [] if stem in STOP_WORDS else [stem]
+    if len(token) < 3:
+        return token_terms, None, []
+    padded = f"#{token}#"
+    token_grams = [padded[i : i + GRAM_SIZE] for i in range(len(padded) - GRAM_SIZE + 1)]
+    return token_terms, stem, token_grams
+
+
 def terms(text: str) -> list[str]:
     """The stemmed words and Han bigrams of ``text``, in order, stop words left out."""
-    found: list[str] = []
-    for token in _words(text):
-        if is_han(token):
-            found += _han_bigrams(token)
-        elif token.isdigit() or token in STOP_WORDS or len(token) < 2:
-            continue
-        else:
-            stem = stem_word(token)
-            if stem not in STOP_WORDS:  # "какого" -> "как"
-                found.append(stem)
-    return found
+    return analyse(text).terms
 
 
 def stem_word(word: str) -> str:
     """The Snowball stem of one normalised Latin or Cyrillic word."""
+    if len(word) <= STEM_CACHE_WORD_MAX:
+        return _cached_stem(word)
+    return _stem(word)
+
+
+def _stem(word: str) -> str:
     return _stemmer("cyrillic" if _CYRILLIC.search(word) else "latin")(word)
+
+
+_cached_stem = lru_cache(maxsize=STEM_CACHE_SIZE)(_stem)
 
 
 def words(text: str) -> list[str]:
     """The Latin and Cyrillic words of ``text`` that carry meaning, normalised, unstemmed
     (what the fuzzy layer corrects)."""
-    return [
-        token
-        for token in _words(text)
-        if not is_han(token) and not token.isdigit() and token not in STOP_WORDS and len(token) >= 3
-    ]
+    return analyse(text).words
 
 
 def word_grams(word: str) -> set[str]:
@@ -139,13 +198,4 @@ def word_grams(word: str) -> set[str]:
 
 def grams(text: str) -> list[str]:
     """The fuzzy layer: character trigrams of each word (padded), single Han characters."""
-    found: list[str] = []
-    for token in _words(text):
-        if is_han(token):
-            found += [char for char in token if char not in STOP_HAN]
-        elif token.isdigit() or token in STOP_WORDS or len(token) < 3:
-            continue
-        else:
-            padded = f"#{token}#"
-            found += [padded[i : i + GRAM_SIZE] for i in range(len(padded) - GRAM_SIZE + 1)]
-    return found
+    return analyse(text).grams

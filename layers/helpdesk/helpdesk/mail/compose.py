@@ -9,18 +9,23 @@ written here.
 
 from __future__ import annotations
 
+import binascii
+import random
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy as email_policy
+from email import quoprimime
 from email.errors import HeaderParseError
 from email.header import Header
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import Policy
 from email.utils import format_datetime
+from functools import lru_cache
 
 from helpdesk.signing import keyed_digest
 
@@ -53,10 +58,49 @@ ANSWERING_KINDS = frozenset({"acknowledgement", "reply", "error", "notification"
 # way (keep the first, drop from the middle) so an endless thread keeps a bounded header.
 MAX_REFERENCES = 20
 
+
+# The longest field value whose parse is kept (the parts' fields are shorter).
+_SHORT_VALUE = 40
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The library's header registry, each header class made once and each short field
+    parsed once.
+
+    ``HeaderRegistry`` builds a new class (``type(...)``) for every header it is asked
+    for, a large share of composing a mail; the class depends only on the field name, so
+    the one made first serves every later header of that name.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+        # The parts' fields repeat from mail to mail ("text/plain", "quoted-printable",
+        # "1.0"); a header is an immutable value, so one parse serves them all.
+        self._parsed = lru_cache(maxsize=64)(super().__call__)
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        if not isinstance(value, str) or len(value) > _SHORT_VALUE:
+            return super().__call__(name, value)
+        return self._parsed(name, value)
+
+
 # 7bit bodies (quoted-printable or base64 for non-ASCII text) instead of the SMTP policy's
 # 8bit default: relays without 8BITMIME (RFC 6152) would otherwise have to re-encode, and
 # some mangle the body instead.
-_POLICY: Policy = email_policy.SMTP.clone(cte_type="7bit")
+# RFC 5322 §2.1.1: lines of at most 78 characters (the SMTP policy's default, named here
+# because the plain fields below are written only when they fit one).
+_LINE_LENGTH = 78
+_POLICY: Policy = email_policy.SMTP.clone(
+    cte_type="7bit", max_line_length=_LINE_LENGTH, header_factory=_HeaderClasses()
+)
 
 # RFC 5321 §4.5.3.1: 64 octets of local part, 255 of domain, 256 of path including the
 # angle brackets, hence 254 for the bare address.
@@ -181,6 +225,65 @@ class _TextHeader(str):
         return f"{self.name}: {value}{policy.linesep}"
 
 
+class _PlainHeader(str):
+    """A field the library would write back exactly as given: printable ASCII words with
+    single spaces, on one line (see :func:`_plain`). Written as is, which spares parsing
+    the value into the library's header model only to print the same text again."""
+
+    name: str
+
+    def __new__(cls, name: str, text: str) -> _PlainHeader:
+        header = super().__new__(cls, text)
+        header.name = name
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+# Printable ASCII words (RFC 5322 §2.2: VCHAR) separated by single spaces.
+_PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*")
+# A display name that is atoms only (RFC 5322 §3.2.3), which needs no quoting.
+_ATOM_PHRASE = re.compile(rf"{_ATEXT}+(?: {_ATEXT}+)*")
+
+
+def _plain(name: str, text: str) -> _PlainHeader | None:
+    """``text`` as a field written as is, when it is plain and fits on one line
+    (RFC 5322 §2.1.1: 78 characters): what the library's header model would write for it
+    byte for byte, as tests/unit/test_compose.py checks. None otherwise, and the caller
+    hands the value to the library, which folds and encodes it."""
+    if (
+        len(name) + 2 + len(text) > _LINE_LENGTH
+        or _ENCODED_WORD_START in text
+        or _PLAIN_TEXT.fullmatch(text) is None
+    ):
+        return None
+    return _PlainHeader(name, text)
+
+
+def _field(name: str, text: str) -> _PlainHeader | str:
+    """A field of our own text: plain when it can be, else the library's to fold."""
+    return _plain(name, text) or text
+
+
+def _mailbox(name: str, display_name: str, address: str) -> _PlainHeader | Address:
+    """One mailbox (``address`` already valid), plain when its display name is atoms."""
+    if not display_name:
+        plain = _plain(name, address)
+    elif _ATOM_PHRASE.fullmatch(display_name) is not None:
+        plain = _plain(name, f"{display_name} <{address}>")
+    else:
+        plain = None
+    return plain or Address(display_name=display_name, addr_spec=address)
+
+
+def _address_list(name: str, addresses: tuple[str, ...]) -> _PlainHeader | list[Address]:
+    """Bare addresses (already valid) separated by commas, plain when on one line."""
+    return _plain(name, ", ".join(addresses)) or [
+        Address(addr_spec=address) for address in addresses
+    ]
+
+
 def safe_header_text(value: str, max_len: int = 200) -> str:
     """Return ``value`` made safe to put into a header as text.
 
@@ -215,6 +318,13 @@ def valid_address(addr: str) -> bool:
     """
     if not addr.isascii() or len(addr) > _MAX_ADDRESS:
         return False
+    return _valid_addr_spec(addr)
+
+
+# Asked four or five times per mail for the same few addresses (the desk's own, the
+# ticket's reply address, the customer's, the agents'); at most 1024 of 254 characters kept.
+@lru_cache(maxsize=1024)
+def _valid_addr_spec(addr: str) -> bool:
     match = _ADDR_SPEC.fullmatch(addr)
     if match is None or len(match["local"]) > _MAX_LOCAL_PART:
         return False
@@ -322,22 +432,25 @@ def compose(
 
     message = EmailMessage(policy=_POLICY)
     sender_name = safe_header_text(mail.sender_name)
-    message["From"] = Address(display_name=sender_name, addr_spec=mail.sender)
-    message["To"] = [Address(addr_spec=address) for address in mail.to]
+    message["From"] = _mailbox("From", sender_name, mail.sender)
+    message["To"] = _address_list("To", mail.to)
     if mail.cc:
-        message["Cc"] = [Address(addr_spec=address) for address in mail.cc]
+        message["Cc"] = _address_list("Cc", mail.cc)
     if mail.reply_to is not None:
-        message["Reply-To"] = Address(addr_spec=mail.reply_to)
-    message["Subject"] = _TextHeader("Subject", safe_header_text(mail.subject, max_len=250))
-    message["Date"] = format_datetime(date)
-    message["Message-ID"] = f"<{message_id}>"
+        message["Reply-To"] = _mailbox("Reply-To", "", mail.reply_to)
+    subject = safe_header_text(mail.subject, max_len=250)
+    message["Subject"] = _plain("Subject", subject) or _TextHeader("Subject", subject)
+    message["Date"] = _field("Date", format_datetime(date))
+    message["Message-ID"] = _field("Message-ID", f"<{message_id}>")
     if in_reply_to is not None:
         message["In-Reply-To"] = _MessageIdListHeader("In-Reply-To", (in_reply_to,))
     if references:
         message["References"] = _MessageIdListHeader("References", references)
-    message["X-Helpdesk-Kind"] = mail.kind
+    message["X-Helpdesk-Kind"] = _field("X-Helpdesk-Kind", mail.kind)
     if mail.ticket is not None:
-        message["X-Helpdesk-Ticket"] = safe_header_text(mail.ticket, max_len=40)
+        message["X-Helpdesk-Ticket"] = _field(
+            "X-Helpdesk-Ticket", safe_header_text(mail.ticket, max_len=40)
+        )
     if mail.automatic:
         # RFC 3834 §5.2: "auto-replied" answers something a person sent (a mail or a web
         # form), "auto-generated" is what the help desk writes on its own schedule (warnings,
@@ -345,11 +458,28 @@ def compose(
         # Auto-Submitted is what RFC 3834 puts in its place. X-Auto-Response-Suppress keeps
         # Exchange from answering with out-of-office notes and read receipts.
         answers_someone = mail.kind in ANSWERING_KINDS
-        message["Auto-Submitted"] = "auto-replied" if answers_someone else "auto-generated"
-        message["X-Auto-Response-Suppress"] = "All"
+        message["Auto-Submitted"] = _field(
+            "Auto-Submitted", "auto-replied" if answers_someone else "auto-generated"
+        )
+        message["X-Auto-Response-Suppress"] = _field("X-Auto-Response-Suppress", "All")
 
+    return _with_body(message, mail)
+
+
+def _with_body(message: EmailMessage, mail: OutboundMail) -> bytes:
+    """``message`` (its header fields set) with the body of ``mail``, as bytes."""
+    if mail.attachments:
+        return _with_body_by_library(message, mail)
+    # The header section as the library writes it, without its closing blank line.
+    header_section = message.as_bytes(policy=_POLICY)[: -len(_CRLF)]
+    return header_section + _text_body(mail.text, mail.html)
+
+
+def _with_body_by_library(message: EmailMessage, mail: OutboundMail) -> bytes:
+    """:func:`_with_body` through the library's MIME parts, which the attachments need."""
     message.set_content(mail.text, subtype="plain", charset="utf-8")
     if mail.html is not None:
+        message.make_alternative(boundary=_boundary(mail.text, mail.html))
         message.add_alternative(mail.html, subtype="html", charset="utf-8")
     for filename, content_type, data in mail.attachments:
         maintype, subtype = _attachment_type(content_type)
@@ -362,6 +492,89 @@ def compose(
         if part is not message:
             del part["MIME-Version"]
     return message.as_bytes(policy=_POLICY)
+
+
+_CRLF = b"\r\n"
+# What the library's generator takes for a line end in a payload (and writes as CRLF).
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _text_body(text: str, html: str | None) -> bytes:
+    """The MIME fields and body of a mail of ``text`` and an optional ``html`` alternative,
+    byte for byte what ``EmailMessage.set_content``, ``add_alternative`` and ``as_bytes``
+    write under :data:`_POLICY` (tests/unit/test_compose.py holds them to it), without
+    parsing and folding the parts' fields again for every mail: RFC 2045 §4 MIME-Version
+    once at the top, RFC 2046 §5.1.4 multipart/alternative with the plain text first."""
+    if html is None:
+        fields, payload = _text_part(text, "plain")
+        return fields + b"MIME-Version: 1.0\r\n\r\n" + payload
+    boundary = _boundary(text, html).encode("ascii")
+    plain_fields, plain_payload = _text_part(text, "plain")
+    html_fields, html_payload = _text_part(html, "html")
+    return b"".join(
+        (
+            b"MIME-Version: 1.0\r\n",
+            b'Content-Type: multipart/alternative;\r\n boundary="' + boundary + b'"\r\n',
+            b"\r\n--" + boundary + b"\r\n",
+            plain_fields + b"\r\n" + plain_payload,
+            b"\r\n--" + boundary + b"\r\n",
+            html_fields + b"\r\n" + html_payload,
+            b"\r\n--" + boundary + b"--\r\n",
+        )
+    )
+
+
+def _text_part(text: str, subtype: str) -> tuple[bytes, bytes]:
+    """A UTF-8 text part's Content-Type and Content-Transfer-Encoding fields, and its
+    payload with CRLF line ends."""
+    transfer_encoding, payload = _encoded_text(text)
+    fields = (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        f"Content-Transfer-Encoding: {transfer_encoding}\r\n"
+    )
+    return fields.encode("ascii"), _LINE_END.sub("\r\n", payload).encode("ascii")
+
+
+def _encoded_text(text: str) -> tuple[str, str]:
+    """The transfer encoding the library chooses for UTF-8 ``text`` under a 7bit policy,
+    and the text in it: 7bit when it is ASCII in lines of at most 78 octets, else the
+    shorter of quoted-printable and base64 on its first ten lines (RFC 2045 §6.7, §6.8)."""
+    lines = text.encode("utf-8").splitlines()
+    if max((len(line) for line in lines), default=0) <= _LINE_LENGTH:
+        body = b"\n".join(lines) + b"\n"
+        if body.isascii():
+            return "7bit", body.decode("ascii")
+    first_lines = b"\r\n".join(lines[:10]) + b"\r\n"
+    first_quoted = quoprimime.body_encode(first_lines.decode("latin-1"), _LINE_LENGTH)
+    if len(first_quoted) <= len(binascii.b2a_base64(first_lines)):
+        if len(lines) <= 10:
+            return "quoted-printable", first_quoted
+        body = b"\n".join(lines) + b"\n"
+        return "quoted-printable", quoprimime.body_encode(body.decode("latin-1"), _LINE_LENGTH)
+    # Base64 lines of 76 characters: 57 octets each (78 // 4 * 3).
+    data = b"\r\n".join(lines) + b"\r\n"
+    chunk = _LINE_LENGTH // 4 * 3
+    return "base64", "".join(
+        binascii.b2a_base64(data[start : start + chunk]).decode("ascii")
+        for start in range(0, len(data), chunk)
+    )
+
+
+# The library's boundaries: 15 "=", a random number of sys.maxsize's width, "==".
+_BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
+
+
+def _boundary(*texts: str) -> str:
+    """A multipart boundary that none of ``texts`` holds (RFC 2046 §5.1.1), as the
+    library's generator would choose it, but without the regular expression it compiles
+    for every mail to look for it in the encoded parts. Looking in the texts themselves is
+    enough: a 7bit part is its text, and neither quoted-printable (which writes "=" as
+    "=3D") nor base64 (at most "==" at its very end) can write fifteen "=" in a row."""
+    while True:
+        token = random.randrange(sys.maxsize)  # noqa: S311 (unique, not secret: the library's way)
+        boundary = f"{'=' * 15}{token:0{_BOUNDARY_DIGITS}d}=="
+        if not any(boundary in text for text in texts):
+            return boundary
 
 
 def _valid_message_id(message_id: str | None) -> bool:
