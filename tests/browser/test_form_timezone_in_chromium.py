@@ -13,7 +13,6 @@ import re
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,6 @@ from helpdesk_local.server import LocalServer, serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 REFERENCE = re.compile(r"HD-[A-Z0-9]{6}")
 # Monday 23 November 2026, 08:55 UTC: 09:55 in Berlin, 16:55 in Shanghai.
 MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
@@ -37,16 +34,12 @@ def server() -> Iterator[LocalServer]:
 
 
 @pytest.fixture
-def shanghai_page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (Debian package 'chromium'; .ci/run adds it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = chromium.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
-        yield context.new_page()
-        context.close()
-        chromium.close()
+def shanghai_page(browser: Any) -> Iterator[Any]:
+    """A tab whose browser context says Shanghai (the session's Chromium, tests/browser/
+    conftest.py: the locale and time zone belong to the context, not to the browser)."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    yield context.new_page()
+    context.close()
 
 
 def state(server: LocalServer) -> dict[str, Any]:
