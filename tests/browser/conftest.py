@@ -1,6 +1,10 @@
 """What every browser test shares: Debian's Chromium (``/usr/bin/chromium``, which .ci/run
-installs) driven through Playwright's Python package, one headless browser per module.
-Without Chromium the tests are skipped, never failed."""
+installs) driven through Playwright's Python package, one headless browser per test
+process. Without Chromium the tests are skipped, never failed.
+
+One browser for the session, not one per module: a launch (Playwright's driver and a
+Chromium) costs seconds of CPU, and each test already opens its own context (its own
+cookies, storage, locale and time zone), which is what keeps the tests apart."""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (Debian package 'chromium'; .ci/run adds it)")

@@ -5,6 +5,8 @@ This is developer tooling: it may scan the local table (deployed code never scan
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
@@ -35,6 +37,25 @@ OUTBOX_HEADERS = (
 
 
 def scan_items(stack: LocalStack) -> list[dict[str, Any]]:
+    """Every item of the domain table, in the order a Scan returns them.
+
+    Read from moto's table itself (``Table.all_items``, the list moto's Scan pages
+    through), not through a Scan request: the state is read after nearly every step of
+    every scenario and test, and a Scan through botocore and moto serialises and parses
+    the whole table each time (most of ``build_state``'s cost). The stack's own reads
+    are no part of what is tested: the functions still reach DynamoDB through the SDK.
+    """
+    from moto.dynamodb.models import dynamodb_backends
+
+    from helpdesk_local.stack import ACCOUNT, REGION
+
+    name = stack.resolver.ref("DomainTable") if stack.resolver else ""
+    table = dynamodb_backends[ACCOUNT][REGION].get_table(name)
+    return [decode(item.to_json()["Attributes"]) for item in table.all_items()]
+
+
+def scan_items_through_the_sdk(stack: LocalStack) -> list[dict[str, Any]]:
+    """:func:`scan_items` by Scan requests (what it must always equal)."""
     table = stack.resolver.ref("DomainTable") if stack.resolver else ""
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": table}
@@ -154,38 +175,43 @@ def outbox(stack: LocalStack) -> list[dict[str, Any]]:
         if raw is None:
             continue
         data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
-        message = BytesParser(policy=policy.default).parsebytes(data)
-        assert isinstance(message, EmailMessage)
-        headers = {name: str(message[name]) for name in OUTBOX_HEADERS if message[name] is not None}
-        date = message["Date"]
-        mails.append(
-            {
-                "kind": str(message.get("X-Helpdesk-Kind", "")),
-                "ticket": str(message["X-Helpdesk-Ticket"])
-                if message["X-Helpdesk-Ticket"]
-                else None,
-                "to": [str(a.addr_spec) for a in message["To"].addresses] if message["To"] else [],
-                "from": str(message["From"].addresses[0].addr_spec) if message["From"] else "",
-                # A folded long subject reads back with the fold's leading space.
-                "subject": str(message["Subject"] or "").strip(),
-                "at": iso(parse_iso(date.datetime.isoformat()))
-                if date is not None and date.datetime
-                else None,
-                "text": _body(message, "plain") or "",
-                "html": _body(message, "html"),
-                "headers": headers,
-                "attachments": [
-                    {
-                        "filename": part.get_filename() or "",
-                        "content_type": part.get_content_type(),
-                        "size": len(part.get_payload(decode=True) or b""),
-                    }
-                    for part in message.iter_attachments()
-                    if isinstance(part, EmailMessage)
-                ],
-            }
-        )
+        # A copy: the caller owns what it is given, the cache keeps its own.
+        mails.append(copy.deepcopy(_mail_view(data)))
     return mails
+
+
+# The state is read after nearly every step, and each read used to parse every mail sent so
+# far again; a mail's view depends on its bytes alone.
+@functools.lru_cache(maxsize=1024)
+def _mail_view(data: bytes) -> dict[str, Any]:
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    assert isinstance(message, EmailMessage)
+    headers = {name: str(message[name]) for name in OUTBOX_HEADERS if message[name] is not None}
+    date = message["Date"]
+    view: dict[str, Any] = {
+        "kind": str(message.get("X-Helpdesk-Kind", "")),
+        "ticket": str(message["X-Helpdesk-Ticket"]) if message["X-Helpdesk-Ticket"] else None,
+        "to": [str(a.addr_spec) for a in message["To"].addresses] if message["To"] else [],
+        "from": str(message["From"].addresses[0].addr_spec) if message["From"] else "",
+        # A folded long subject reads back with the fold's leading space.
+        "subject": str(message["Subject"] or "").strip(),
+        "at": iso(parse_iso(date.datetime.isoformat()))
+        if date is not None and date.datetime
+        else None,
+        "text": _body(message, "plain") or "",
+        "html": _body(message, "html"),
+        "headers": headers,
+        "attachments": [
+            {
+                "filename": part.get_filename() or "",
+                "content_type": part.get_content_type(),
+                "size": len(part.get_payload(decode=True) or b""),
+            }
+            for part in message.iter_attachments()
+            if isinstance(part, EmailMessage)
+        ],
+    }
+    return view
 
 
 def suppressed(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
