@@ -273,6 +273,53 @@ def test_a_failure_record_lambda_cannot_deliver_raises_an_alarm() -> None:
     assert with_destination - watched == set()
 
 
+def _alarmed_metrics(template: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [
+        metric["MetricStat"]
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+        for metric in alarm["Properties"].get("Metrics", [])
+        if metric.get("MetricStat", {}).get("Metric", {}).get("MetricName") == name
+    ]
+
+
+def test_an_event_the_rules_could_not_put_in_their_dead_letter_queue_raises_an_alarm() -> None:
+    """EventBridge counts InvocationsFailedToBeSentToDlq per rule; a rule on a custom bus
+    reports with the EventBusName and RuleName dimensions (eb-monitoring.html), its name the
+    last part of its ARN (rule/<bus>/<rule>)."""
+    template = translated()
+    watched = set()
+    for stat in _alarmed_metrics(template, "InvocationsFailedToBeSentToDlq"):
+        dimensions = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
+        assert dimensions["EventBusName"] == {"Ref": "EventBus"}
+        index, split = dimensions["RuleName"]["Fn::Select"]
+        separator, arn = split["Fn::Split"]
+        assert (index, separator) == (2, "/")
+        watched.add(arn["Fn::GetAtt"][0])
+    assert watched == set(resources(template, "AWS::Events::Rule"))
+
+
+def test_ticket_events_waiting_a_quarter_of_an_hour_for_a_sender_raise_an_alarm() -> None:
+    template = translated()
+    waiting = {
+        stat["Metric"]["Dimensions"][0]["Value"]["Ref"]
+        for stat in _alarmed_metrics(template, "AsyncEventAge")
+        if stat["Stat"] == "Maximum"
+    }
+    invoked_by_rules = {
+        target["Arn"]["Fn::GetAtt"][0]
+        for rule in resources(template, "AWS::Events::Rule").values()
+        for target in rule["Properties"]["Targets"]
+    }
+    assert invoked_by_rules == {"AcknowledgeFunction", "RouteFunction"}
+    assert waiting == invoked_by_rules
+    [alarm] = [
+        a
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if any("AsyncEventAge" in str(m) for m in a["Properties"].get("Metrics", []))
+    ]
+    assert alarm["Properties"]["Threshold"] == 15 * 60 * 1000  # AsyncEventAge is in ms
+
+
 # ---------------------------------------------------------------------- the rules' targets
 RULE_TARGETS = {
     "AcknowledgeRule": ("AcknowledgeFunction", "AcknowledgeDLQ"),
