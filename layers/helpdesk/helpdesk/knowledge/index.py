@@ -23,6 +23,7 @@ milliseconds for a few hundred articles.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -223,19 +224,33 @@ class LanguageIndex:
     def _nearest(self, word: str) -> str | None:
         """The article word most like ``word``: by shared trigrams (a missing or doubled
         letter), else within one edit, two for long words, a swap of neighbours counting
-        as one ("refnud", "пароьл", which share few trigrams with the right word)."""
+        as one ("refnud", "пароьл", which share few trigrams with the right word).
+
+        Ties are broken by a rule, never by set or hash order (which differs between
+        processes with ``PYTHONHASHSEED``, so two containers would answer alike questions
+        differently): the :data:`FUZZY_CANDIDATES` words sharing the most trigrams,
+        alphabetically first at equal count; of those, a close one first, then the more
+        alike, then the more telling (the higher idf of its stem: "card" in one article
+        before "cart" in many), then the alphabetically first."""
         grams_of_word = word_grams(word)
         shared: Counter[str] = Counter()
         for gram in grams_of_word:
             shared.update(self._by_gram.get(gram, ()))
-        best, best_key = None, (0, 0.0)
+        candidates = heapq.nsmallest(
+            FUZZY_CANDIDATES, shared.items(), key=lambda item: (-item[1], item[0])
+        )
+        idf, vocabulary = self.terms.idf, self.vocabulary
+        best: str | None = None
+        best_key: tuple[int, float, float] = (0, 0.0, 0.0)
         allowed = 1 if len(word) < 8 else 2
-        for candidate, common in shared.most_common(FUZZY_CANDIDATES):
+        for candidate, common in candidates:
             similarity = common / len(grams_of_word | word_grams(candidate))
             close = edit_distance(word, candidate, limit=allowed) <= allowed
             if similarity >= FUZZY_MIN or close:
-                key = (int(close), similarity)
-                if key > best_key:
+                key = (int(close), similarity, idf.get(vocabulary[candidate], 0.0))
+                # Candidates come alphabetically at equal count, but not overall: an equal
+                # key keeps the alphabetically first.
+                if key > best_key or (key == best_key and best is not None and candidate < best):
                     best, best_key = candidate, key
         return best
 
