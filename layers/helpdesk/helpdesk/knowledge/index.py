@@ -143,6 +143,15 @@ class _Layer:
         }
         # What a word no article has would weigh: the idf of a word in no document.
         self.unknown_idf = math.log(1 + (total + 0.5) / 0.5)
+        # BM25's length normalisation of each article, and each term's postings (the
+        # articles that have it, with its count, in article order): a query visits only
+        # the articles that have its words, instead of every article for every word.
+        self.norms = [K1 * (1 - B + B * length / self.average) for length in self.lengths]
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        for position, count in enumerate(counts):
+            for term, frequency in count.items():
+                if frequency:
+                    self.postings.setdefault(term, []).append((position, frequency))
 
     def known(self, query: Sequence[str]) -> list[str]:
         """The distinct words of ``query`` that some article has, in their first order."""
@@ -155,17 +164,16 @@ class _Layer:
     def scores_and_matched(self, query: Sequence[str]) -> tuple[list[float], list[float]]:
         """Each article's BM25 for the distinct words of ``query``, and the idf of those
         words it has (how much telling matches it, see :data:`MIN_KNOWN_IDF`)."""
-        known = self.known(query)
         scores = [0.0] * len(self.counts)
         matched = [0.0] * len(self.counts)
-        for position, count in enumerate(self.counts):
-            norm = K1 * (1 - B + B * self.lengths[position] / self.average)
-            for term in known:
-                frequency = count.get(term, 0)
-                if frequency:
-                    idf = self.idf[term]
-                    scores[position] += idf * frequency * (K1 + 1) / (frequency + norm)
-                    matched[position] += idf
+        norms = self.norms
+        # Term by term: each article still adds its terms in the query's order, so every
+        # score is the same float as when summed article by article.
+        for term in self.known(query):
+            idf = self.idf[term]
+            for position, frequency in self.postings.get(term, ()):
+                scores[position] += idf * frequency * (K1 + 1) / (frequency + norms[position])
+                matched[position] += idf
         return scores, matched
 
     def ceiling(self, query: Sequence[str]) -> float:
