@@ -451,3 +451,14 @@ def test_any_ticket_life_round_trips_and_reports_each_warning_and_breach_once(
         assert sla.SlaState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
 
     assert len(reported) == len(set(reported))
+
+
+def test_a_stored_sla_mapping_changed_in_place_is_read_as_it_now_is() -> None:
+    stored = ticket(berlin(*MONDAY, 10)).to_dict()
+    first = sla.SlaState.from_dict(stored)
+    assert sla.SlaState.from_dict(stored) == first
+    stored["clocks"]["first_response"]["due"] = "2026-03-20T09:00:00+00:00"
+    stored["policy"] = "urgent"
+    again = sla.SlaState.from_dict(stored)
+    assert again.policy == "urgent"
+    assert again.clocks["first_response"].due == datetime(2026, 3, 20, 9, tzinfo=ZoneInfo("UTC"))

@@ -15,6 +15,7 @@ import types
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
 from typing import (
@@ -333,7 +334,13 @@ class CalendarConfig(_Section):
         }
 
     def to_calendar(self) -> BusinessCalendar:
-        """The business calendar that computes working time with these hours."""
+        """The business calendar that computes working time with these hours: one per
+        calendar of a loaded config (which never changes), so that every ticket does not
+        build it again and its days' opening intervals are worked out once."""
+        return self.business_calendar
+
+    @cached_property
+    def business_calendar(self) -> BusinessCalendar:
         from helpdesk.calendar import BusinessCalendar
 
         return BusinessCalendar(self.timezone, self.weekly, self.holidays)

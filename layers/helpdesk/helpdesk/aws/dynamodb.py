@@ -33,14 +33,19 @@ _THROTTLING = {
 }
 
 
+_NUMBERS = (int, float, Decimal)
+
+
 def _to_attr(value: Any) -> dict[str, Any]:
     # A small codec instead of boto3's TypeSerializer: that one rejects float and returns
     # Decimal, and the domain speaks int/float/str.
+    if type(value) is str:  # most values, first (a str subclass is caught below)
+        return {"S": value}
     if value is None:
         return {"NULL": True}
     if isinstance(value, bool):
         return {"BOOL": value}
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, _NUMBERS):
         return {"N": str(value)}
     if isinstance(value, str):
         return {"S": value}

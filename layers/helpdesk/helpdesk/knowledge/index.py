@@ -23,6 +23,7 @@ milliseconds for a few hundred articles.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -142,6 +143,15 @@ class _Layer:
         }
         # What a word no article has would weigh: the idf of a word in no document.
         self.unknown_idf = math.log(1 + (total + 0.5) / 0.5)
+        # BM25's length normalisation of each article, and each term's postings (the
+        # articles that have it, with its count, in article order): a query visits only
+        # the articles that have its words, instead of every article for every word.
+        self.norms = [K1 * (1 - B + B * length / self.average) for length in self.lengths]
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        for position, count in enumerate(counts):
+            for term, frequency in count.items():
+                if frequency:
+                    self.postings.setdefault(term, []).append((position, frequency))
 
     def known(self, query: Sequence[str]) -> list[str]:
         """The distinct words of ``query`` that some article has, in their first order."""
@@ -154,17 +164,16 @@ class _Layer:
     def scores_and_matched(self, query: Sequence[str]) -> tuple[list[float], list[float]]:
         """Each article's BM25 for the distinct words of ``query``, and the idf of those
         words it has (how much telling matches it, see :data:`MIN_KNOWN_IDF`)."""
-        known = self.known(query)
         scores = [0.0] * len(self.counts)
         matched = [0.0] * len(self.counts)
-        for position, count in enumerate(self.counts):
-            norm = K1 * (1 - B + B * self.lengths[position] / self.average)
-            for term in known:
-                frequency = count.get(term, 0)
-                if frequency:
-                    idf = self.idf[term]
-                    scores[position] += idf * frequency * (K1 + 1) / (frequency + norm)
-                    matched[position] += idf
+        norms = self.norms
+        # Term by term: each article still adds its terms in the query's order, so every
+        # score is the same float as when summed article by article.
+        for term in self.known(query):
+            idf = self.idf[term]
+            for position, frequency in self.postings.get(term, ()):
+                scores[position] += idf * frequency * (K1 + 1) / (frequency + norms[position])
+                matched[position] += idf
         return scores, matched
 
     def ceiling(self, query: Sequence[str]) -> float:
@@ -223,19 +232,33 @@ class LanguageIndex:
     def _nearest(self, word: str) -> str | None:
         """The article word most like ``word``: by shared trigrams (a missing or doubled
         letter), else within one edit, two for long words, a swap of neighbours counting
-        as one ("refnud", "пароьл", which share few trigrams with the right word)."""
+        as one ("refnud", "пароьл", which share few trigrams with the right word).
+
+        Ties are broken by a rule, never by set or hash order (which differs between
+        processes with ``PYTHONHASHSEED``, so two containers would answer alike questions
+        differently): the :data:`FUZZY_CANDIDATES` words sharing the most trigrams,
+        alphabetically first at equal count; of those, a close one first, then the more
+        alike, then the more telling (the higher idf of its stem: "card" in one article
+        before "cart" in many), then the alphabetically first."""
         grams_of_word = word_grams(word)
         shared: Counter[str] = Counter()
         for gram in grams_of_word:
             shared.update(self._by_gram.get(gram, ()))
-        best, best_key = None, (0, 0.0)
+        candidates = heapq.nsmallest(
+            FUZZY_CANDIDATES, shared.items(), key=lambda item: (-item[1], item[0])
+        )
+        idf, vocabulary = self.terms.idf, self.vocabulary
+        best: str | None = None
+        best_key: tuple[int, float, float] = (0, 0.0, 0.0)
         allowed = 1 if len(word) < 8 else 2
-        for candidate, common in shared.most_common(FUZZY_CANDIDATES):
+        for candidate, common in candidates:
             similarity = common / len(grams_of_word | word_grams(candidate))
             close = edit_distance(word, candidate, limit=allowed) <= allowed
             if similarity >= FUZZY_MIN or close:
-                key = (int(close), similarity)
-                if key > best_key:
+                key = (int(close), similarity, idf.get(vocabulary[candidate], 0.0))
+                # Candidates come alphabetically at equal count, but not overall: an equal
+                # key keeps the alphabetically first.
+                if key > best_key or (key == best_key and best is not None and candidate < best):
                     best, best_key = candidate, key
         return best
 
