@@ -35,6 +35,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -279,7 +280,6 @@ def _touched_items_backup(table: Any, operations: list[dict[str, Any]]) -> Any:
     deep (items shared), and deep copies of exactly the items the operations touch, the
     only ones a transaction can change (moto's updates change items in place)."""
     import copy
-    from collections import defaultdict
 
     from moto.dynamodb.models.dynamo_type import DynamoType
 
@@ -516,6 +516,11 @@ class LocalStack:
         # CPU seconds the emulated mappings spend reading and filtering the stream (Lambda's
         # work, not the functions'; the bench leaves it out of the functions' own time).
         self.event_source_cpu = 0.0
+        # CPU seconds the stack spends around each invocation, by function: switching the
+        # process environment to the function's and checking the payloads' sizes. Lambda
+        # does that outside the function's process (each function has its own), so the
+        # bench leaves it out of the functions' own time too.
+        self.invocation_cpu: defaultdict[str, float] = defaultdict(float)
         # Asynchronous events that failed every attempt with no destination: AWS drops them.
         self.discarded_events: list[dict[str, Any]] = []
         self._retry_request_id: str | None = None
@@ -991,6 +996,7 @@ class LocalStack:
     def _function_environment(self, function: LocalFunction) -> Iterator[None]:
         """Run with exactly the environment the template gives the function."""
         with self._env_lock:
+            started = time.thread_time()
             saved = dict(os.environ)
             # Nothing another function was given leaks in: a variable the template does
             # not set for this function is simply absent, as in AWS.
@@ -1007,13 +1013,16 @@ class LocalStack:
             # the same environment as clearing and refilling it, at a fraction of the cost
             # on every invocation.
             _become(wanted)
+            self.invocation_cpu[function.name] += time.thread_time() - started
             try:
                 # Lambda logs go to stdout; locally stdout is the state JSON's, so the
                 # functions' loggers (created on first load, here) write to stderr.
                 with contextlib.redirect_stdout(_FunctionOutput(self.log_level)):
                     yield
             finally:
+                started = time.thread_time()
                 _become(saved)
+                self.invocation_cpu[function.name] += time.thread_time() - started
 
     def invoke(self, name: str, event: Mapping[str, Any]) -> Any:
         """Invoke a function's real handler with an event shaped as AWS delivers it."""
@@ -1031,12 +1040,16 @@ class LocalStack:
         request_id, self._retry_request_id = self._retry_request_id, None
         if request_id is not None:
             context.aws_request_id = request_id
+        started = time.thread_time()
         check_invocation_payload(event, asynchronous=False)
+        self.invocation_cpu[name] += time.thread_time() - started
         with self._function_environment(function):
             module = function.load()
             function.invocations += 1
             result = module.handler(dict(event), context)
+        started = time.thread_time()
         check_invocation_payload(result, asynchronous=False, what="response")
+        self.invocation_cpu[name] += time.thread_time() - started
         return result
 
     def invoke_async(
