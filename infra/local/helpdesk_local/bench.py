@@ -695,6 +695,8 @@ def measure_pipeline(stack: LocalStack, *, tickets: int = 5) -> PipelineFigures:
         meter.reset()
         log.invocations.clear()
         log.records.clear()
+        log.sqs_records.clear()
+        log.sqs_batches.clear()
         log.seconds.clear()
         log.cpu_seconds.clear()
         log.billed_ms.clear()
