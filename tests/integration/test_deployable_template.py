@@ -333,7 +333,9 @@ def test_each_rule_invokes_its_function_directly_and_keeps_what_it_cannot_delive
 ) -> None:
     """EventBridge hands the event to Lambda (RetryPolicy and DeadLetterConfig cover only that
     hand-over: "How EventBridge retries delivering events", eb-rule-retry-policy), with the
-    function's resource-based policy allowing exactly this rule (eb-use-resource-based)."""
+    function's resource-based policy allowing the rules of the stack's own bus
+    (eb-use-resource-based), and existing before the rule is switched to the function: a
+    missing permission is not retried but sent to the DLQ at once (eb-rule-dlq)."""
     template = translated()
     function, _ = RULE_TARGETS[rule]
     [target] = template["Resources"][rule]["Properties"]["Targets"]
@@ -347,14 +349,36 @@ def test_each_rule_invokes_its_function_directly_and_keeps_what_it_cannot_delive
         if refers_to(p["Properties"]["FunctionName"], function)
         and p["Properties"]["Principal"] == "events.amazonaws.com"
     ]
-    assert permissions == [
-        {
-            "FunctionName": {"Fn::GetAtt": [function, "Arn"]},
-            "Action": "lambda:InvokeFunction",
-            "Principal": "events.amazonaws.com",
-            "SourceArn": {"Fn::GetAtt": [rule, "Arn"]},
-        }
+    [permission] = permissions
+    assert {k: v for k, v in permission.items() if k != "SourceArn"} == {
+        "FunctionName": {"Fn::GetAtt": [function, "Arn"]},
+        "Action": "lambda:InvokeFunction",
+        "Principal": "events.amazonaws.com",
+    }
+    # The rule's ARN on a custom bus is rule/<bus name>/<rule name> (eb-manage-iam-access);
+    # Ref of an AWS::Events::EventBus is its name. The permission matches this stack's rules
+    # and no rule of another bus, nor of the account's default bus (rule/<rule name>).
+    resolver = Resolver(parameters=parameter_defaults(template))
+    resolver.pseudo.update({"AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333"})
+    resolver.refs["EventBus"] = "helpdesk-events"
+    allowed = resolver.resolve(permission["SourceArn"])
+    rule_arn = f"arn:aws:events:eu-west-1:111122223333:rule/helpdesk-events/helpdesk-{rule}-1A2B"
+    assert fnmatch.fnmatchcase(rule_arn, allowed)
+    for elsewhere in (
+        rule_arn.replace("helpdesk-events", "other-bus"),
+        rule_arn.replace("helpdesk-events/", ""),  # the default bus
+        rule_arn.replace("111122223333", "444455556666"),
+    ):
+        assert not fnmatch.fnmatchcase(elsewhere, allowed), elsewhere
+    # Created before the rule that needs it (no reference to the rule, which would order
+    # it after), and the rule waits for it.
+    [permission_id] = [
+        lid
+        for lid, p in resources(template, "AWS::Lambda::Permission").items()
+        if p["Properties"] == permission
     ]
+    assert rule not in json.dumps(permission)
+    assert template["Resources"][rule]["DependsOn"] in (permission_id, [permission_id])
     # The dead-letter queue lets this rule, and only the desk's rules, send to it.
     policy = template["Resources"]["EventDeliveryDLQPolicy"]["Properties"]["PolicyDocument"]
     [statement] = policy["Statement"]
@@ -384,13 +408,8 @@ def test_each_rules_function_retries_then_keeps_the_event_in_an_alarmed_queue(ru
         s["Action"] == "sqs:SendMessage" and refers_to(s["Resource"], destination)
         for s in statements
     ), function
-    # No queue between the bus and the function any more: no poller, no SQS grant of one.
-    assert not [
-        m
-        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
-        if m["Properties"]["FunctionName"] == {"Ref": function}
-    ]
-    assert not any("SQS" in arn for arn in role.get("ManagedPolicyArns", []))
+    # No queue between the bus and the function any more: the one mapping left drains the
+    # previous release's queue, which no rule sends to (the next test).
     alarms = [
         a["Properties"]
         for a in resources(template, "AWS::CloudWatch::Alarm").values()
@@ -398,6 +417,50 @@ def test_each_rules_function_retries_then_keeps_the_event_in_an_alarmed_queue(ru
         in a["Properties"].get("Dimensions", [])
     ]
     assert len(alarms) == 1 and alarms[0]["Threshold"] == 0
+
+
+DRAINED_QUEUES = {
+    "AcknowledgeFunction": ("AcknowledgeQueue", "AcknowledgeDLQ"),
+    "RouteFunction": ("RouteQueue", "RouteDLQ"),
+}
+
+
+@pytest.mark.parametrize("function", sorted(DRAINED_QUEUES))
+def test_the_previous_releases_queue_is_drained_this_release_and_nothing_new_enters_it(
+    function: str,
+) -> None:
+    """The previous release's rules sent to AcknowledgeQueue and RouteQueue. An in-place
+    update must not delete the events they still hold: this release keeps each queue (with
+    its redrive to the DLQ) and the function's SQS mapping, which reports partial failures
+    as the handler answers them; no rule targets the queue any more. The queues are
+    retained when the next release drops them (a later template's removal applies this
+    template's DeletionPolicy: aws-attribute-deletionpolicy), so a message the emptiness
+    check missed is orphaned, not deleted."""
+    template = translated()
+    queue, dlq = DRAINED_QUEUES[function]
+    [mapping] = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function}
+    ]
+    assert refers_to(mapping["EventSourceArn"], queue)
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # The least a mapping allows: SenderMaximumConcurrency may be 1 (ScalingConfig, 2..1000).
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    # SAM gives the role the poller's permissions for an SQS event.
+    role = template["Resources"][f"{function}Role"]["Properties"]
+    assert any(arn.endswith("/AWSLambdaSQSQueueExecutionRole") for arn in role["ManagedPolicyArns"])
+    resource = template["Resources"][queue]
+    assert resource["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": [dlq, "Arn"]
+    }
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+    targets = [
+        target["Arn"]
+        for rule in resources(template, "AWS::Events::Rule").values()
+        for target in rule["Properties"].get("Targets", [])
+    ]
+    assert not [arn for arn in targets if refers_to(arn, queue)]
 
 
 # ---------------------------------------------------------------------- SES rate

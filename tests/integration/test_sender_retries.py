@@ -97,9 +97,9 @@ def test_an_event_whose_sends_fail_every_attempt_is_kept_whole_in_the_destinatio
 def test_an_event_that_is_not_the_desks_fails_and_is_named(
     stack: LocalStack, function: str
 ) -> None:
-    with pytest.raises(NotABusEvent, match="source"):
-        stack.invoke(function, {"Records": [{"body": "{}"}]})
     event = ticket_opened(stack)
+    with pytest.raises(NotABusEvent, match="source"):
+        stack.invoke(function, {**event, "source": "aws.s3"})
     del event["detail"]
     with pytest.raises(NotABusEvent, match="detail"):
         stack.invoke(function, event)

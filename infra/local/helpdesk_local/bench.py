@@ -514,6 +514,11 @@ class InvocationLog:
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     billed_ms: Counter[str] = field(default_factory=Counter)
+    # What came through an SQS event source mapping (records, batches): what its requests
+    # cost. Not every invocation of a function with a queue: acknowledge and route also
+    # keep the previous release's queues, empty, while their rules invoke them directly.
+    sqs_records: Counter[str] = field(default_factory=Counter)
+    sqs_batches: Counter[str] = field(default_factory=Counter)
 
 
 @contextmanager
@@ -536,6 +541,9 @@ def logged_invocations(stack: LocalStack, meter: AwsMeter) -> Iterator[Invocatio
             elapsed = time.perf_counter() - started - (meter.meter_seconds - meter_before)
             log.invocations[name] += 1
             log.records[name] += len(event.get("Records", [])) or 1
+            if _is_sqs_batch(event):
+                log.sqs_records[name] += len(event["Records"])
+                log.sqs_batches[name] += 1
             log.seconds[name] = log.seconds.get(name, 0.0) + elapsed
             # Lambda bills duration rounded up to the millisecond. CPU time stands in for
             # it: steady on a shared machine, and moto's work for each request costs more
@@ -687,6 +695,8 @@ def measure_pipeline(stack: LocalStack, *, tickets: int = 5) -> PipelineFigures:
         meter.reset()
         log.invocations.clear()
         log.records.clear()
+        log.sqs_records.clear()
+        log.sqs_batches.clear()
         log.seconds.clear()
         log.cpu_seconds.clear()
         log.billed_ms.clear()
@@ -706,10 +716,8 @@ def measure_pipeline(stack: LocalStack, *, tickets: int = 5) -> PipelineFigures:
     # acknowledge and route directly: asynchronous invocations, Lambda requests counted
     # like every invocation; EventBridge charges the event put, not its delivery to a
     # target in the same account (EventBridge pricing page).
-    queue_hops = sum(log.records[name] for name in log.records if name in _queue_consumers(stack))
-    queue_batches = sum(
-        log.invocations[name] for name in log.invocations if name in _queue_consumers(stack)
-    )
+    queue_hops = sum(log.sqs_records.values())
+    queue_batches = sum(log.sqs_batches.values())
     return PipelineFigures(
         tickets=tickets,
         calls={service: meter.calls[service] * per for service in CONTRACT_SERVICES}
@@ -742,8 +750,11 @@ def measure_pipeline(stack: LocalStack, *, tickets: int = 5) -> PipelineFigures:
     )
 
 
-def _queue_consumers(stack: LocalStack) -> set[str]:
-    return {function for function, _ in stack.queue_sources.values()}
+def _is_sqs_batch(event: Mapping[str, Any]) -> bool:
+    records = event.get("Records")
+    return isinstance(records, list) and bool(records) and all(
+        isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records
+    )
 
 
 def cost_per_ticket(figures: PipelineFigures, prices: Prices = PRICES) -> dict[str, float]:

@@ -10,6 +10,10 @@ A DLQ that no queue sends to holds one of these:
   rules invoke): each one's function is invoked again, asynchronously, with the event it
   failed on (``requestPayload``), and the record is deleted; see
   https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+  (For this release only, AcknowledgeQueue and RouteQueue, kept to drain the previous
+  release's events, still send their dead letters to AcknowledgeDLQ and RouteDLQ: those
+  two DLQs have a source queue, so their messages, records included, are moved back to it,
+  and the function's mapping handles a record as its event: helpdesk.aws.bus_event.)
 - EventBridge's dead-letter events (``EventDeliveryDLQ``: events a rule could not hand to
   its target). Each is the event itself with a ``TARGET_ARN`` message attribute
   (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html), the ARN of
