@@ -204,6 +204,16 @@ def test_the_alarm_topics_key_lets_cloudwatch_publish() -> None:
 
 
 # ---------------------------------------------------------------------- async failures
+def _role_may_send_to(template: dict[str, Any], function: str, queue: str) -> bool:
+    """Whether ``function``'s role may send to ``queue``: Lambda sends a failed event's
+    record with the function's own role (SAM grants it for an on-failure destination)."""
+    role = template["Resources"][f"{function}Role"]["Properties"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    return any(
+        s["Action"] == "sqs:SendMessage" and refers_to(s["Resource"], queue) for s in statements
+    )
+
+
 def _scheduled_functions(template: dict[str, Any]) -> set[str]:
     return {
         schedule["Properties"]["Target"]["Arn"]["Fn::GetAtt"][0]
@@ -237,12 +247,7 @@ def test_every_scheduled_function_records_its_failures_in_a_queue_with_an_alarm(
         assert template["Resources"][destination]["Type"] == "AWS::SQS::Queue"
         assert destination in alarmed_queues, f"{function}: nothing alarms on {destination}"
         # Lambda sends the record with the function's role: SAM grants it.
-        role = template["Resources"][f"{function}Role"]["Properties"]
-        statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-        assert any(
-            s["Action"] == "sqs:SendMessage" and refers_to(s["Resource"], destination)
-            for s in statements
-        ), function
+        assert _role_may_send_to(template, function, destination), function
 
 
 def test_a_failure_record_lambda_cannot_deliver_raises_an_alarm() -> None:
@@ -402,12 +407,7 @@ def test_each_rules_function_retries_then_keeps_the_event_in_an_alarmed_queue(ru
     assert config["MaximumEventAgeInSeconds"] == 21600  # the most Lambda keeps an event
     assert config["Qualifier"] == "$LATEST"
     assert refers_to(config["DestinationConfig"]["OnFailure"]["Destination"], destination)
-    role = template["Resources"][f"{function}Role"]["Properties"]
-    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-    assert any(
-        s["Action"] == "sqs:SendMessage" and refers_to(s["Resource"], destination)
-        for s in statements
-    ), function
+    assert _role_may_send_to(template, function, destination), function
     # No queue between the bus and the function any more: the one mapping left drains the
     # previous release's queue, which no rule sends to (the next test).
     alarms = [
