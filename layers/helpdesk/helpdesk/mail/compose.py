@@ -26,8 +26,12 @@ from email.message import EmailMessage
 from email.policy import Policy
 from email.utils import format_datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from helpdesk.signing import keyed_digest
+
+if TYPE_CHECKING:
+    from typing import Self
 
 __all__ = [
     "ANSWERING_KINDS",
@@ -195,7 +199,19 @@ class _MessageIdListHeader(str):
         return f"{self.name}: " + f"{policy.linesep} ".join(self.message_ids) + policy.linesep
 
 
-class _TextHeader(str):
+class _NamedHeader(str):
+    """A header field's value that knows its field name, as the library's header model
+    does, so that the message can ask it to fold itself (``fold(policy=)``)."""
+
+    name: str
+
+    def __new__(cls, name: str, text: str) -> Self:
+        header = super().__new__(cls, text)
+        header.name = name
+        return header
+
+
+class _TextHeader(_NamedHeader):
     """An unstructured field (Subject) whose text survives folding byte for byte.
 
     RFC 2047 §6.2: whitespace between two adjacent encoded-words is ignored when they are
@@ -209,13 +225,6 @@ class _TextHeader(str):
     plain ASCII at its own spaces, which unfolding (RFC 5322 §2.2.3) gives back.
     """
 
-    name: str
-
-    def __new__(cls, name: str, text: str) -> _TextHeader:
-        header = super().__new__(cls, text)
-        header.name = name
-        return header
-
     def fold(self, *, policy: Policy) -> str:
         """Return the header line, folded at ``policy.max_line_length`` with CRLF."""
         charset = "us-ascii" if self.isascii() else "utf-8"
@@ -225,17 +234,10 @@ class _TextHeader(str):
         return f"{self.name}: {value}{policy.linesep}"
 
 
-class _PlainHeader(str):
+class _PlainHeader(_NamedHeader):
     """A field the library would write back exactly as given: printable ASCII words with
     single spaces, on one line (see :func:`_plain`). Written as is, which spares parsing
     the value into the library's header model only to print the same text again."""
-
-    name: str
-
-    def __new__(cls, name: str, text: str) -> _PlainHeader:
-        header = super().__new__(cls, text)
-        header.name = name
-        return header
 
     def fold(self, *, policy: Policy) -> str:
         return f"{self.name}: {self}{policy.linesep}"
