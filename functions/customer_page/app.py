@@ -4,9 +4,6 @@ fresh links (GET/POST /ticket)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import os
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -32,15 +29,16 @@ def _accept_language() -> str | None:
 
 
 def _body_bytes() -> bytes | None:
-    """The request body as bytes: API Gateway base64-encodes a body it does not take for
-    text (a form with files); None when that encoding is broken."""
+    """The request body as bytes (helpdesk.web.request_bytes: API Gateway base64-encodes a
+    body it does not take for text, a form with files); None when that encoding is
+    broken."""
+    from helpdesk.errors import MalformedInput
+    from helpdesk.web import request_bytes
+
     event = app.current_event
-    body = event.body or ""
-    if not event.is_base64_encoded:
-        return body.encode("utf-8")
     try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
+        return request_bytes(event.body or "", is_base64_encoded=event.is_base64_encoded)
+    except MalformedInput:
         return None
 
 
@@ -117,7 +115,12 @@ def _base_url() -> str:
     Always https: the scheme is never taken from the client's X-Forwarded-Proto (a
     mailed link downgraded to http would carry the token in clear); only a loopback host
     (``helpdesk local``, plain http) keeps it."""
-    configured = os.environ.get("PUBLIC_URL", "").strip()
+    from helpdesk.environment import MissingSetting
+
+    try:
+        configured = root.environment.public_url.strip()
+    except MissingSetting:
+        configured = ""
     if configured:
         return configured.rstrip("/")
     context = app.current_event.request_context

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from desk_support import SCENARIOS
 
 from helpdesk_local.scenario import (
+    PAGE_LINK,
     Player,
     load_scenario,
     multipart_body,
@@ -26,14 +27,13 @@ from helpdesk_local.scenario import (
 from helpdesk_local.stack import HttpResponse, LocalStack
 from helpdesk_local.state import build_state
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-LINK = re.compile(r"https?://[^\s\"'<>]+/ticket/[A-Za-z0-9_.-]+")
+LINK = PAGE_LINK
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
 def play(name: str) -> Iterator[tuple[LocalStack, Player]]:
     scenario = load_scenario(SCENARIOS / name)
-    with LocalStack(start=scenario.start) as stack:
+    with LocalStack(start=scenario.start, config_path=scenario.config) as stack:
         player = Player(stack, scenario)
         for number, (_, step) in enumerate(scenario.steps, start=1):
             player.run(number, step)

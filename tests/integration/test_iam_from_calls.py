@@ -109,8 +109,8 @@ steps:
       conversation: tour-chat
       from: {email: carl@example.com, name: Carl}
       text: The new one leaks too.
-  # The survey page's complaint to the team lead reopens the solved ticket (its backlog
-  # count and the stopped auto-close timer are in the complaint's transaction).
+  # The survey page's complaint to the team lead reopens the solved ticket (its counters
+  # and the stopped auto-close timer are in the complaint's transaction).
   - advance: 5m
   - survey:
       ticket: 1

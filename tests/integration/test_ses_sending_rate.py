@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from helpdesk_local.bench import moto_backs_up_each_table_once, sample_mail, sample_sender
+from helpdesk_local.bench import sample_mail, sample_sender
 from helpdesk_local.faults import SendingRateLimiter
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
@@ -94,10 +94,7 @@ def test_a_throttled_send_is_tried_seven_times_before_the_queue_takes_over() -> 
 
 @pytest.mark.slow
 def test_a_burst_of_mail_over_the_ses_rate_gets_every_ticket_and_acknowledgement() -> None:
-    with (
-        LocalStack(start=MONDAY_MORNING, ses_max_send_rate=SES_RATE) as stack,
-        moto_backs_up_each_table_once(),  # moto copies whole tables per transaction item
-    ):
+    with LocalStack(start=MONDAY_MORNING, ses_max_send_rate=SES_RATE) as stack:
         stack.faults.ses_send_seconds = SEND_SECONDS
         for index in range(BURST):
             stack.deliver_email(sample_mail(index, body_bytes=300))

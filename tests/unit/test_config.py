@@ -540,7 +540,7 @@ def test_a_day_can_run_until_midnight() -> None:
 
 
 def test_a_calendar_becomes_a_business_calendar_in_its_time_zone() -> None:
-    calendar = parse_config(BASE).calendar("office").to_calendar()
+    calendar = parse_config(BASE).calendar("office").business_calendar
 
     monday_ten_in_berlin = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     assert calendar.is_open(monday_ten_in_berlin)

@@ -752,8 +752,10 @@ def measure_pipeline(stack: LocalStack, *, tickets: int = 5) -> PipelineFigures:
 
 def _is_sqs_batch(event: Mapping[str, Any]) -> bool:
     records = event.get("Records")
-    return isinstance(records, list) and bool(records) and all(
-        isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
     )
 
 
@@ -918,22 +920,6 @@ def _write_history(stack: LocalStack, closed: int) -> None:
         table.items[item.hash_key][item.range_key] = item
 
 
-@contextmanager
-def moto_backs_up_each_table_once() -> Iterator[None]:
-    """Kept for callers written before every local stack did this itself: a running
-    :class:`LocalStack` already backs up each table once per transaction
-    (:func:`helpdesk_local.stack.install_moto_speedups`), so this only makes sure of it
-    for the duration of the block."""
-    from helpdesk_local.stack import install_moto_speedups, uninstall_moto_speedups
-
-    installed = install_moto_speedups()
-    try:
-        yield
-    finally:
-        if installed:
-            uninstall_moto_speedups()
-
-
 def sweep_items_read(histories: Sequence[int], *, open_tickets: int = 2) -> dict[str, int]:
     """Items the SLA sweep reads with the same ``open_tickets`` running clocks (all due) and
     each number of closed tickets in ``histories``, keyed ``history_<n>``.
@@ -949,7 +935,7 @@ def sweep_items_read(histories: Sequence[int], *, open_tickets: int = 2) -> dict
     from helpdesk_local.stack import ACCOUNT, REGION, LocalStack
 
     results: dict[str, int] = {}
-    with LocalStack(start=MONDAY_MORNING) as stack, moto_backs_up_each_table_once():
+    with LocalStack(start=MONDAY_MORNING) as stack:
         for index in range(open_tickets):
             stack.deliver_email(sample_mail(30_000 + index))
         stack.drain()
@@ -1310,7 +1296,7 @@ def run_bench(
     lap("imports")
     layer = measure_layer()
     lap("layer")
-    with LocalStack(start=MONDAY_MORNING) as stack, moto_backs_up_each_table_once():
+    with LocalStack(start=MONDAY_MORNING) as stack:
         pipeline = measure_pipeline(stack, tickets=pipeline_tickets)
         lap("pipeline")
         throughput = measure_throughput(stack, tickets=throughput_tickets)
@@ -1604,7 +1590,7 @@ def simulate_scale(*, burst: int = 100) -> dict[str, Any]:
     each step of :data:`SCALE_STEPS` against the limits above."""
     from helpdesk_local.stack import LocalStack
 
-    with LocalStack(start=MONDAY_MORNING) as stack, moto_backs_up_each_table_once():
+    with LocalStack(start=MONDAY_MORNING) as stack:
         with metered(stack, detailed=True) as (meter, _), logged_invocations(stack, meter) as log:
             stack.deliver_email(sample_mail(50_000))
             stack.drain()

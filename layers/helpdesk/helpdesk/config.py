@@ -333,14 +333,11 @@ class CalendarConfig(_Section):
             for weekday, name in enumerate(WEEKDAYS)
         }
 
-    def to_calendar(self) -> BusinessCalendar:
+    @cached_property
+    def business_calendar(self) -> BusinessCalendar:
         """The business calendar that computes working time with these hours: one per
         calendar of a loaded config (which never changes), so that every ticket does not
         build it again and its days' opening intervals are worked out once."""
-        return self.business_calendar
-
-    @cached_property
-    def business_calendar(self) -> BusinessCalendar:
         from helpdesk.calendar import BusinessCalendar
 
         return BusinessCalendar(self.timezone, self.weekly, self.holidays)

@@ -214,7 +214,7 @@ def action_response(
     """POST /ticket/{token}: 303 to the page saying what was done; else the page again
     naming the field (4xx), the refusal (403) or the rate limit (429)."""
     try:
-        action, _ = desk.act(token, body, content_type, source_ip=source_ip, now=now)
+        action, _ = desk.perform(token, body, content_type, source_ip=source_ip, now=now)
     except LinkRefused as refused:
         return _refused(desk.config, refused, lang, accept_language, ask_url="../ticket")
     except PostRefused as refused:

@@ -135,7 +135,7 @@ def _suggestions_block(config: Config, knowledge_path: str | None, language: str
 def _cached_block(knowledge: Knowledge, knowledge_path: str, language: str) -> Markup | None:
     """The page's data block, made once per container and language: the same for every
     request (the config and the bundle change only with a deployment)."""
-    suggestions = _with_pages(knowledge, knowledge_path, language)
+    suggestions = form_suggestions(knowledge, knowledge_path, language)
     return json_data_block(suggestions) if suggestions else None
 
 
@@ -145,16 +145,14 @@ _MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MARKDOWN_MARKS = re.compile(r"[*_`>#|]+")
 
 
-def form_suggestions(config: Config, knowledge_path: str, language: str) -> dict[str, Any] | None:
+def form_suggestions(
+    knowledge: Knowledge, knowledge_path: str, language: str
+) -> dict[str, Any] | None:
     """What the form page's script suggests from as the customer types the subject: the
     help centre's search data of ``language`` (the same index and ranking,
     helpdesk.knowledge.index.search_layer), each article with a summary and, when a help
     centre is configured, the address of its page; None when the language has no published
     article."""
-    return _with_pages(config.knowledge, knowledge_path, language)
-
-
-def _with_pages(knowledge: Knowledge, knowledge_path: str, language: str) -> dict[str, Any] | None:
     layer = _search_layer(knowledge_path, language)
     if layer is None:
         return None
@@ -538,6 +536,22 @@ def answer_refused_page(config: Config, reason: str, ticket: Ticket | None) -> s
 # ---------------------------------------------------------------------------- request bodies
 
 
+def request_bytes(body: str | None, *, is_base64_encoded: bool | None) -> bytes:
+    """The body of an HTTP API (payload 2.0) request as the client sent its bytes: API
+    Gateway passes a text body as text and anything else base64-encoded
+    (``isBase64Encoded``); broken base64 is :class:`MalformedInput` naming the body."""
+    if not body:
+        return b""
+    if not is_base64_encoded:
+        # "surrogatepass": the bytes as they came, even a text API Gateway could not
+        # decode (what a channel signed must be checked against exactly that).
+        return body.encode("utf-8", "surrogatepass")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedInput("body", "is not valid base64") from None
+
+
 def request_text(body: str | None, *, is_base64_encoded: bool | None) -> str:
     """The body of an HTTP API (payload 2.0) request as text.
 
@@ -550,10 +564,7 @@ def request_text(body: str | None, *, is_base64_encoded: bool | None) -> str:
         return ""
     if not is_base64_encoded:
         return body
-    try:
-        raw = base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise MalformedInput("body", "is not valid base64") from None
+    raw = request_bytes(body, is_base64_encoded=True)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

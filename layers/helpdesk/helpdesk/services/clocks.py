@@ -44,7 +44,7 @@ COMPLAINT_FLAG = "complaint"
 
 def calendar_of(policy_name: str, config: Config) -> BusinessCalendar:
     """The business calendar of an SLA policy."""
-    return config.calendar(config.policy(policy_name).calendar).to_calendar()
+    return config.calendar(config.policy(policy_name).calendar).business_calendar
 
 
 def apply(ticket: Ticket, change: Change, *, at: datetime, config: Config) -> Ticket:

@@ -433,7 +433,9 @@ class MessageDesk:
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type != "application/json":
             raise UnsupportedMediaType("content-type", "must be application/json")
-        raw = _raw_body(body, is_base64_encoded)
+        from helpdesk.web import request_bytes
+
+        raw = request_bytes(body, is_base64_encoded=is_base64_encoded)
         limit = self.config.limits.channel_body_max_bytes
         if len(raw) > limit:
             raise TooLarge("body", f"is too large (at most {limit} bytes)")
@@ -683,19 +685,6 @@ class MessageDesk:
 def _message_key(message: ChannelMessage) -> str:
     # Deterministic: a retried request writes the same message item and the same files.
     return "chan-" + hashlib.sha256(message.claim.key.encode("utf-8")).hexdigest()[:20]
-
-
-def _raw_body(body: str | None, is_base64_encoded: bool | None) -> bytes:
-    """The body's bytes as the client sent them (what it signed): API Gateway passes a text
-    body as text and anything else base64-encoded (``isBase64Encoded``)."""
-    if not body:
-        return b""
-    if not is_base64_encoded:
-        return body.encode("utf-8", "surrogatepass")
-    try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise MalformedInput("body", "is not valid base64") from None
 
 
 __all__ = [

@@ -364,9 +364,19 @@ class PortalDesk:
     def act(
         self, token: str, body: bytes, content_type: str, *, source_ip: str, now: datetime
     ) -> tuple[str, PortalView]:
+        """:meth:`perform`, and the page after it."""
+        action, done = self.perform(token, body, content_type, source_ip=source_ip, now=now)
+        return action, self._view(done, token, now=now, notice=action)
+
+    def perform(
+        self, token: str, body: bytes, content_type: str, *, source_ip: str, now: datetime
+    ) -> tuple[str, Ticket]:
         """Do what the page's form asked (its ``action``) as the ticket's contact; the
-        action done and the page after it. :class:`LinkRefused` (before anything else),
-        :class:`PostRefused` (the page again, naming the field), :class:`RateLimited`."""
+        action done and the ticket after it. The page itself is not built: the HTTP edge
+        answers a done post with a redirect, and the browser's GET builds it (each build
+        reads the conversation and its files). :class:`LinkRefused` (before anything
+        else), :class:`PostRefused` (the page again, naming the field),
+        :class:`RateLimited`."""
         ticket = self._ticket(token, now)
         # Counted before the body is read: a refused post costs the client its hit too, so
         # refusals (and their parsing) are no free way round the limit (attack A18-6).
@@ -395,7 +405,7 @@ class PortalDesk:
         except FormProblem as problem:
             view = self._view(ticket, token, now=now)
             raise PostRefused(problem, view, action=posted.action, text=posted.text) from None
-        return posted.action, self._view(done, token, now=now, notice=posted.action)
+        return posted.action, done
 
     def _reply(self, ticket: Ticket, posted: Posted, now: datetime) -> Ticket:
         if not posted.text and not posted.files:
@@ -778,11 +788,6 @@ def _client(source_ip: str) -> str:
     from helpdesk.services.form_intake import client_key
 
     return client_key(source_ip)
-
-
-def file_number(message: ShownMessage, link: FileLink) -> str:
-    """The name of a file in the page's download path: ``<message id>-<n>``."""
-    return f"{message.id}-{link.number}"
 
 
 __all__ = [

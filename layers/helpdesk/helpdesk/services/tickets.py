@@ -104,7 +104,7 @@ def open_ticket(
         config,
     )
     policy = config.policy(decision.policy)
-    calendar = config.calendar(policy.calendar).to_calendar()
+    calendar = config.calendar(policy.calendar).business_calendar
     clocks = sla.start(now, policy.name, policy.target(decision.priority), policy.warn_at, calendar)
     contact = Contact(
         email=request.contact_email.lower(),
