@@ -71,3 +71,24 @@ def test_a_malformed_scenario_exits_non_zero_with_file_line_and_key(
     assert main(["scenario", str(path)]) != 0
     error = capsys.readouterr().err
     assert str(path) + expected in error, error
+
+
+def test_the_report_of_a_one_day_scenario_counts_the_tickets_it_opened(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # one_form.yaml plays a single morning: the report covers the scenario's own day, today
+    # as far as it has gone, instead of the full day before it (which would be empty).
+    assert main(["report", "--scenario", str(SCENARIOS / "one_form.yaml")]) == 0
+    text = capsys.readouterr().out
+    assert "Example Support: report for Mon 23 Nov 2026" in text
+    assert "TICKETS CREATED: 1" in text
+    assert "NEW TICKETS BY CHANNEL: form 1 (100%)" in text
+
+
+def test_the_report_of_a_scenario_with_days_given_is_of_the_full_days_before_its_end(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["report", "--days", "1", "--scenario", str(SCENARIOS / "one_form.yaml")]) == 0
+    text = capsys.readouterr().out
+    assert "Example Support: daily report for Sun 22 Nov 2026" in text
+    assert "TICKETS CREATED: 0" in text

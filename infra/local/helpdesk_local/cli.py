@@ -75,11 +75,15 @@ def _report(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
         with LocalStack(config_path=scenario.config, start=scenario.start) as stack:
+            began = stack.clock.peek()
             Player(stack, scenario).play()
             table = stack.resolver.ref("DomainTable") if stack.resolver else ""
             config = load_config(stack.config_path)
             repo = DynamoTicketStore(table, config=config)
-            text = report_text(repo, config, days=args.days, now=stack.clock.peek(), lead=args.lead)
+            # Without --days: the scenario's own days, the last one as far as it was played.
+            text = report_text(
+                repo, config, days=args.days, now=stack.clock.peek(), lead=args.lead, since=began
+            )
         print(text, end="")
         return 0
     if not args.table:
@@ -90,7 +94,7 @@ def _report(args: argparse.Namespace) -> int:
     text = report_text(
         DynamoTicketStore(args.table, config=config),
         config,
-        days=args.days,
+        days=1 if args.days is None else args.days,
         now=datetime.now(UTC),
         lead=args.lead,
     )
@@ -226,7 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     report = commands.add_parser(
         "report", help="print the report of the last N full days (the daily/weekly mail's figures)"
     )
-    report.add_argument("--days", type=int, default=1, help="1 = the daily report, 7 = the weekly")
+    report.add_argument(
+        "--days",
+        type=int,
+        help="1 = the daily report (the default with --table), 7 = the weekly; with --scenario"
+        " the default is the scenario's own days, the last one as far as it was played",
+    )
     report.add_argument("--scenario", help="play this scenario file first, then report on it")
     report.add_argument("--table", help="the DomainTable of a deployed stack to read instead")
     report.add_argument("--config", help="ops config file (default infra/helpdesk.yaml)")

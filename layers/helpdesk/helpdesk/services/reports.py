@@ -1078,20 +1078,26 @@ def report_text(
     repo: ReportFigures,
     config: Config,
     *,
-    days: int,
+    days: int | None,
     now: datetime,
     lead: str | None = None,
+    since: datetime | None = None,
 ) -> str:
     """The text part of the report of the ``days`` full days before ``now`` (what
     ``helpdesk report`` prints: 1 day is the daily mail, 7 the weekly one): the whole
-    desk's, or what ``lead`` gets."""
+    desk's, or what ``lead`` gets. Without ``days``, the days from ``since`` through
+    ``now``'s, that one as far as it has gone: a played scenario's own days, which a
+    scenario of one morning would otherwise leave out."""
     from helpdesk.notices import audience, reports
 
-    today = now.astimezone(ZoneInfo(config.report_timezone)).date()
-    kind = {1: "daily", 7: "weekly"}.get(days, "days")
+    zone = ZoneInfo(config.report_timezone)
+    today = now.astimezone(zone).date()
+    if days is None:
+        first = since.astimezone(zone).date() if since is not None else today
+        period = Period("days", min(first, today), today)
+    else:
+        period = last_days(today, days, {1: "daily", 7: "weekly"}.get(days, "days"))
     scope = DESK if lead is None else Scope(reports.scope_of(lead.lower(), config))
-    report = build_report(
-        repo, config, last_days(today, days, kind), as_of=today, scope=scope, now=now
-    )
+    report = build_report(repo, config, period, as_of=today, scope=scope, now=now)
     language = audience.reader_language(lead, config) if lead else None
     return render_report(report, config, language).text
