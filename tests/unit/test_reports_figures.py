@@ -440,7 +440,8 @@ def test_the_trend_chart_is_drawn_with_table_cells_that_outlook_renders(config: 
     assert 'width="50%" height="12" bgcolor="#b42318"' in html  # breaches 1 of at most 2
     # No bar is a div: Word ignores a div's width and height.
     assert not re.search(r"<div[^>]*width:\s*\d+%", html)
-    for week in ("2026-11-02 – 2026-11-08", "2026-11-23 – 2026-11-29"):
+    # Each week's dates on two lines, so that the row fits a phone's screen.
+    for week in ("2026-11-02 –<br>2026-11-08", "2026-11-23 –<br>2026-11-29"):
         assert week in html
     text = render_report(report, config).text
     assert (
