@@ -385,6 +385,11 @@ class FakeRecords:
             None,
         )
 
+    # ------------------------------------------------------------------ requests
+    def request_page_links(self, event: DomainEvent, *, now: datetime) -> None:
+        """On the bus, as the stream relays the request's own outbox item."""
+        self.uow.bus.publish([(event.kind, to_detail(event))])
+
     # ------------------------------------------------------------------ hourly counters
     def count_in_window(self, scope: str, window: str, *, limit: int, expires_at: int) -> bool:
         hits = self.windows.setdefault((scope, window), [])

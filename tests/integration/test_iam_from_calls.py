@@ -216,8 +216,13 @@ def _agent_api_tour(stack: LocalStack) -> None:
 
 def _customer_page_tour(stack: LocalStack) -> None:
     """The customer's page: a file of the conversation downloaded (GetObject on
-    attachments/), the other tickets listed (GSI1), and fresh links asked for, SES refusing
-    the first mail (its claim released: DeleteItem) and sending the next."""
+    attachments/), the other tickets listed (GSI1), a reply on the solved lid ticket that
+    reopens it (its survey and auto-close timers stopped: DeleteItem in the reply's
+    transaction), and fresh links asked for: the page records the request (PutItem), the
+    acknowledge function mails them (GSI1), SES refusing the first mail (its claim
+    released) and sending the next."""
+    from customer_page_support import reply_post
+
     from helpdesk_local.faults import FaultInjector, faults_on
     from helpdesk_local.scenario import page_link
     from helpdesk_local.state import build_state
@@ -230,6 +235,11 @@ def _customer_page_tour(stack: LocalStack) -> None:
     download = re.search(r'href="[^"/]+/files/([^"]+)"', page.body)
     assert download is not None
     assert stack.http("GET", f"{path}/files/{download[1]}").status == 200
+    assert lid["status"] == "solved"  # by Anna on this page, in the scenario
+    body, headers = reply_post(stack, path, "The new hinge broke too.")
+    assert stack.http("POST", path, body=body, headers=headers).status in (200, 303)
+    [lid] = [t for t in build_state(stack)["tickets"] if t["ref"] == lid["ref"]]
+    assert lid["status"] == "open"
     form = {"content-type": "application/x-www-form-urlencoded"}
     body = "email=anna%40example.com"
     with faults_on(stack, FaultInjector(rate=1.0, services=("ses",), limit=SES_ATTEMPTS)):

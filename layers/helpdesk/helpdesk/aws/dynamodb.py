@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from helpdesk.aws import sla_codec
 from helpdesk.aws.clients import client
@@ -23,6 +23,12 @@ from helpdesk.clock import parse_iso
 from helpdesk.errors import AlreadyDone, Conflict, NotFound, TransientError
 from helpdesk.model import AttachmentMeta, Contact, Message, Ticket, in_backlog
 from helpdesk.timers import partition, shard_of, sort_key
+
+if TYPE_CHECKING:
+    from helpdesk.events import PageLinksRequested
+
+# Seconds a request for fresh page links is kept (the stream keeps records 24 hours).
+PAGE_LINKS_REQUEST_LIFETIME = 86_400
 
 _THROTTLING = {
     "ThrottlingException",
@@ -366,6 +372,27 @@ class DynamoRepository:
 
     def messages(self, ref: str) -> list[Message]:
         return [message_from_item(d) for d in self.query_partition(f"TICKET#{ref}", prefix="MSG#")]
+
+    def request_page_links(self, event: PageLinksRequested, *, now: datetime) -> None:
+        """Record a request for fresh page links as an outbox item of its own
+        (``LINKS#<mailbox>`` / ``EVT#<at>#<nonce>``, ``type = outbox``): the table's stream
+        hands its insert to the publish function as it does a commit's outbox, and the
+        request's work is this one write whatever the address. DynamoDB deletes it a day
+        later (TTL ``expires_at``); the stream had it long before."""
+        import uuid
+
+        from helpdesk.aws.outbox_relay import OUTBOX_TYPE, encode_events
+        from helpdesk.mail.mailbox import mailbox_key
+
+        self.put(
+            {
+                "PK": f"LINKS#{mailbox_key(event.email)}",
+                "SK": f"EVT#{now.isoformat()}#{uuid.uuid4().hex[:8]}",
+                "type": OUTBOX_TYPE,
+                "events": encode_events([event]),
+                "expires_at": int(now.timestamp()) + PAGE_LINKS_REQUEST_LIFETIME,
+            }
+        )
 
     def contact_tickets(self, email: str, *, limit: int = 6) -> list[Ticket]:
         """A contact's tickets, newest first (GSI1)."""

@@ -29,7 +29,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from helpdesk.events import DomainEvent
 
 OUTBOX_TYPE = "outbox"
 
@@ -56,6 +59,21 @@ def _string(image: Mapping[str, Any], name: str) -> str:
         raise MalformedOutboxItem(f"attribute {name!r} is not a string: {value!r}"[:300])
     text: str = value["S"]
     return text
+
+
+def encode_events(events: Sequence[DomainEvent]) -> str:
+    """An outbox item's ``events``: ``[{"kind": ..., "detail": {...}}, ...]`` as one JSON
+    string, which the relay passes on as it is. Compact separators: the item is billed per
+    started KB (twice in a transaction), and a new ticket's outbox with the default ", " /
+    ": " was ~1,050 bytes, ~60 over one unit."""
+    from helpdesk.events import with_kind
+
+    return json.dumps(
+        [with_kind(event) for event in events],
+        default=str,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 def is_outbox_insert(record: Mapping[str, Any]) -> bool:

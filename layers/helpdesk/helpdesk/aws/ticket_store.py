@@ -36,7 +36,6 @@ Guidance, "Transactional outbox pattern"; the stream keeps records for 24 hours)
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -54,6 +53,7 @@ from helpdesk.aws.dynamodb import (
     ticket_from_item,
     ticket_item,
 )
+from helpdesk.aws.outbox_relay import encode_events
 from helpdesk.clock import parse_iso
 from helpdesk.effects import (
     Count,
@@ -66,7 +66,6 @@ from helpdesk.effects import (
     holder,
 )
 from helpdesk.errors import Conflict
-from helpdesk.events import with_kind
 from helpdesk.model import ACTIVE_STATUSES, Contact, Ticket, in_backlog
 from helpdesk.ports import Known, RoutingView
 from helpdesk.unit_of_work import (
@@ -253,15 +252,7 @@ class DynamoTicketStore(DynamoRepository):
         }
         if events:
             item["type"] = "outbox"
-            # A JSON string: the publish function passes it on as it is. Compact separators:
-            # the item is billed per started KB (twice in a transaction), and a new ticket's
-            # outbox with the default ", " / ": " was ~1,050 bytes, ~60 over one unit.
-            item["events"] = json.dumps(
-                [with_kind(event) for event in events],
-                default=str,
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
+            item["events"] = encode_events(events)
         return item
 
     def _effect_operations(self, effect: Effect) -> list[Operation]:

@@ -5,9 +5,10 @@
 mails nobody. Who hears about an event and in which language is decided in
 :mod:`~helpdesk.notices.audience`; each family of notices is a module with one function per
 notice (:mod:`~.tickets`, :mod:`~.conversation`, :mod:`~.sla`, :mod:`~.surveys`,
-:mod:`~.reports`); every mail is put together by :meth:`Notifier.mail` and sent once by
-:meth:`Notifier.send` (:mod:`~.outbound`). The acknowledge function feeds every event here;
-route, the survey dispatch and the report run call their family's function directly.
+:mod:`~.reports`, :mod:`~.portal`); every mail is put together by :meth:`Notifier.mail`
+and sent once by :meth:`Notifier.send` (:mod:`~.outbound`). The acknowledge function feeds
+every event here; route, the survey dispatch and the report run call their family's
+function directly.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk import events
-from helpdesk.notices import complaints, conversation, self_service, sla, surveys, tickets
+from helpdesk.notices import (
+    complaints,
+    conversation,
+    portal,
+    self_service,
+    sla,
+    surveys,
+    tickets,
+)
 from helpdesk.notices.desk import Notifier
 
 # The event's class -> the notice it calls for; each takes (notifier, event, now).
@@ -34,6 +43,7 @@ NOTICES: dict[type[events.DomainEvent], Callable[[Notifier, Any, datetime], obje
     events.NoteAdded: conversation.colleague_note,
     events.ComplaintMade: complaints.complaint_made,
     events.SelfServed: self_service.self_served,
+    events.PageLinksRequested: portal.page_links,
 }
 
 

@@ -41,12 +41,11 @@ from helpdesk.errors import (
     InvalidInput,
     MalformedInput,
     NotFound,
-    RateLimited,
     StateConflict,
     TooLarge,
     UnsupportedMediaType,
 )
-from helpdesk.events import status_changes
+from helpdesk.events import PageLinksRequested, status_changes
 from helpdesk.links import LinkRefused, make_link_token, read_link_token, ticket_of_link
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import mailbox_key
@@ -519,63 +518,13 @@ class PortalDesk:
             "email address",
             now,
         )
-        tickets = self.repo.contact_tickets(email, limit=max(1, self.config.portal.other_tickets))
-        if not tickets:
-            return
-        try:
-            # The mails an address gets an hour stay bounded whoever asks, from however
-            # many clients; past the count nothing is sent and the page is the same (a 429
-            # here would tell that the address is known).
-            self._limit(
-                f"PORTAL-RESEND-MAIL#{mailbox_key(email)}",
-                self.config.portal.resend_per_address_per_hour,
-                "email address",
-                now,
-            )
-        except RateLimited:
-            logger.warning("fresh page links not mailed: the address's hourly count is spent")
-            return
-        try:
-            self._mail_links(email.lower(), tickets, base_url, now)
-        except Exception:
-            # The answer must not differ for a known address (a 500 would tell): a send
-            # that failed (its claim released) is logged, and asking again sends it.
-            logger.exception("the mail with fresh page links failed")
-
-    def _mail_links(self, email: str, tickets: list[Ticket], base_url: str, now: datetime) -> None:
-        from helpdesk.notices import Notifier
-        from helpdesk.notices.audience import customer_language
-
-        newest = tickets[0]
-        language = customer_language(newest.language, self.config)
-        notifier = Notifier(
-            repo=self.repo, mailer=self.mailer, config=self.config, signing_key=self.signing_key
+        # The links are mailed after the answer, by the notice of this event
+        # (helpdesk.notices.portal): whether the address is a contact's is not looked up
+        # here, so that the answer and the work before it are the same for every address.
+        self.repo.request_page_links(
+            PageLinksRequested(ref="", email=email, base_url=base_url, at=now.isoformat()),
+            now=now,
         )
-        rendered = notifier.render(
-            "page_links",
-            language,
-            {
-                "ref": newest.ref,
-                "customer_name": newest.contact_name,
-                "helpdesk_name": self.config.helpdesk.name,
-                "tickets": [
-                    {
-                        "ref": t.ref,
-                        "subject": t.subject,
-                        "url": page_url(
-                            base_url,
-                            page_token(t.ref, now=now, config=self.config, key=self.signing_key),
-                        ),
-                    }
-                    for t in tickets
-                ],
-            },
-        )
-        # Filed under the newest request: a reply to this mail joins it.
-        mail = notifier.mail("links", newest.ref, (newest.contact_email,), rendered)
-        # Once per address and minute: a second request in the same minute (the rate
-        # limit allows a few an hour) is the same mail, sent once.
-        notifier.send(mail, key=f"{mailbox_key(email)}#{now:%Y%m%d%H%M}", now=now)
 
     # ------------------------------------------------------------------ helpers
     def _ticket(self, token: str, now: datetime) -> Ticket:

@@ -1,0 +1,76 @@
+"""The customer's page: the mail with fresh links to a contact's tickets, asked for on the
+page (helpdesk.services.portal.PortalDesk.resend) and sent from here, after the page has
+answered, so that the answer tells nobody whether the address is a contact's (attack
+A18-7)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from helpdesk.mail.mailbox import mailbox_key
+from helpdesk.notices import audience
+from helpdesk.notices.outbound import QUOTA_LIFETIME, Quota, hour_window
+
+if TYPE_CHECKING:
+    from helpdesk.events import PageLinksRequested
+    from helpdesk.notices.desk import Notifier
+    from helpdesk.notices.outbound import SendResult
+
+logger = logging.getLogger(__name__)
+
+
+def page_links(notifier: Notifier, event: PageLinksRequested, now: datetime) -> SendResult | None:
+    """PageLinksRequested: mail a fresh link to each of the contact's recent tickets, in the
+    language of the newest; nothing for an address that is no contact's. The mails an
+    address gets an hour stay bounded whoever asks, from however many clients
+    (``portal.resend_per_address_per_hour``, counted with the mail's claim)."""
+    from helpdesk.services.portal import page_token, page_url
+
+    config = notifier.config
+    tickets = notifier.repo.contact_tickets(event.email, limit=max(1, config.portal.other_tickets))
+    if not tickets:
+        return None
+    newest = tickets[0]
+    # Links are valid from when they were asked for, whenever the mail goes out.
+    asked = datetime.fromisoformat(event.at) if event.at else now
+    base_url = notifier.public_url or event.base_url
+    rendered = notifier.render(
+        "page_links",
+        audience.customer_language(newest.language, config),
+        {
+            "ref": newest.ref,
+            "customer_name": newest.contact_name,
+            "helpdesk_name": config.helpdesk.name,
+            "tickets": [
+                {
+                    "ref": t.ref,
+                    "subject": t.subject,
+                    "url": page_url(
+                        base_url,
+                        page_token(t.ref, now=asked, config=config, key=notifier.signing_key),
+                    ),
+                }
+                for t in tickets
+            ],
+        },
+    )
+    # Filed under the newest request: a reply to this mail joins it.
+    mail = notifier.mail("links", newest.ref, (newest.contact_email,), rendered)
+    # Once per address and minute of the request: a second request in the same minute
+    # (the limits allow a few an hour) is the same mail, sent once. Past the address's
+    # hourly count (taken with the mail's claim) nothing is sent.
+    per_address = Quota(
+        f"PORTAL-RESEND-MAIL#{mailbox_key(event.email)}",
+        hour_window(now),
+        config.portal.resend_per_address_per_hour,
+        int((now + QUOTA_LIFETIME).timestamp()),
+        "links_limit",
+    )
+    sent = notifier.send(
+        mail, key=f"{mailbox_key(event.email)}#{asked:%Y%m%d%H%M}", now=now, quotas=[per_address]
+    )
+    if sent.reason == "links_limit":
+        logger.warning("fresh page links not mailed: the address's hourly count is spent")
+    return sent
