@@ -671,6 +671,16 @@ class LocalStack:
         template = self.template
         resolver = Resolver(parameters={**parameter_defaults(template), **LOCAL_PARAMETERS})
         resolver.parameters["HelpdeskConfig"] = str(self.config_path)
+        # Deployed as the docs say: the address parameters name the config's address (a
+        # config that does not load keeps the defaults: its functions will say why).
+        from helpdesk.config import ConfigError, load_config
+
+        try:
+            address = load_config(self.config_path).helpdesk.address
+        except ConfigError:
+            address = LOCAL_PARAMETERS["HelpdeskAddress"]
+        resolver.parameters["HelpdeskAddress"] = address
+        resolver.parameters["MailDomain"] = address.rpartition("@")[2]
         self.resolver = resolver
         for name, expression in template.get("Conditions", {}).items():
             resolver.conditions[name] = bool(resolver.resolve(expression))

@@ -50,9 +50,16 @@ class Composition:
 
     @cached_property
     def config(self) -> Config:
+        """The ops config, checked against the stack's address parameters: a function of a
+        desk deployed apart from its config refuses to start, naming both values."""
+        from helpdesk.environment import MissingSetting
         from helpdesk.runtime import load_config_once
 
-        return load_config_once(self.environment.config_path)
+        config = load_config_once(self.environment.config_path)
+        problem = self.environment.disagreement(config.helpdesk.address)
+        if problem is not None:
+            raise MissingSetting(problem)
+        return config
 
     @cached_property
     def repository(self) -> DynamoTicketStore:

@@ -52,6 +52,11 @@ class Environment:
     knowledge_path: str = _variable("HELPDESK_KNOWLEDGE")
     # The SSM path below which the channels' secrets are (template ChannelSecretsPath).
     channel_secrets_path: str = _variable("CHANNEL_SECRETS_PATH")
+    # The stack's MailDomain and HelpdeskAddress parameters: the senders' IAM grants and
+    # SES receiving are built on them, the mail itself on the config's helpdesk.address;
+    # :meth:`disagreement` tells when the two were deployed apart.
+    mail_domain: str = _variable("MAIL_DOMAIN")
+    helpdesk_address: str = _variable("HELPDESK_ADDRESS")
 
     @classmethod
     def from_os(cls, environ: Mapping[str, str] | None = None) -> Environment:
@@ -81,6 +86,27 @@ class Environment:
                 f"environment variable {value.variable} is not set (see template.yaml)"
             )
         return value
+
+    def disagreement(self, address: str) -> str | None:
+        """Why the stack's parameters and the config's ``helpdesk.address`` disagree, if
+        they do. A desk deployed with MailDomain=support.example.com and the shipped
+        config would send from support@support.example, which its grants do not cover:
+        every mail would fail into a dead-letter queue (first-user review, B1). A variable
+        the function was not given is not compared."""
+        problems = []
+        given = object.__getattribute__(self, "helpdesk_address")
+        if not isinstance(given, _Absent) and given.lower() != address.lower():
+            problems.append(f"HELPDESK_ADDRESS (the HelpdeskAddress parameter) is {given}")
+        domain = object.__getattribute__(self, "mail_domain")
+        if not isinstance(domain, _Absent) and domain.lower() != address.rpartition("@")[2].lower():
+            problems.append(f"MAIL_DOMAIN (the MailDomain parameter) is {domain}")
+        if not problems:
+            return None
+        return (
+            f"{' and '.join(problems)}, but the config's helpdesk.address is {address}: deploy"
+            " with parameters that match the config, or change the config and rebuild"
+            " (docs/DEPLOY.md, section 2)"
+        )
 
     def __repr__(self) -> str:
         present = [
