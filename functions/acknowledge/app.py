@@ -34,7 +34,7 @@ def acknowledge(delivered: BusEvent) -> None:
         notices.handle(typed, root.acknowledge_notifier, now=clock.now())
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | None:
     # A bus event from AcknowledgeRule; until the next release also a batch that the previous
     # release left in AcknowledgeQueue (helpdesk.aws.bus_event.handle_delivery).

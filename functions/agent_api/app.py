@@ -74,6 +74,6 @@ def change(ref: str) -> Response[str]:
     return _answer(200, lambda: root.agent_desk.change(_caller(), ref, _body(), now=clock.now()))
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -47,6 +47,6 @@ def post_message() -> Response[str]:
     return json_answer(200, work)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -24,7 +24,7 @@ root = Composition()
 ONE_PUBLISH_MS = 31_000
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
     records = event.get("Records") or []
     result = relay(

@@ -17,7 +17,7 @@ logger = Logger()
 root = Composition()
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     sent = root.report_desk.run(now=clock.now())
     if sent:

@@ -34,7 +34,7 @@ def route(delivered: BusEvent) -> None:
     logger.info("routed", extra={"outcome": result.outcome, "kind": delivered.kind})
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | None:
     # A bus event from RouteRule; until the next release also a batch that the previous
     # release left in RouteQueue (helpdesk.aws.bus_event.handle_delivery).

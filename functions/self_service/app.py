@@ -48,6 +48,6 @@ def answer_confirm(token: str) -> Response[str]:
     return observed(page, logger, refusal=REFUSED, method="POST", metric="SelfServed")
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

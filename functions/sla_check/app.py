@@ -21,7 +21,7 @@ root = Composition()
 SAFETY_MARGIN_MS = 10_000
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from helpdesk.runtime import end_sweep
 

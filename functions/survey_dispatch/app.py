@@ -20,7 +20,7 @@ root = Composition()
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from helpdesk.runtime import end_sweep
 
