@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -40,7 +41,23 @@ def edited(path: Path, old: str, new: str) -> int:
 def test_the_shipped_articles_pass(desk: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["validate", str(desk / "helpdesk.yaml")])
     assert code == 0
-    assert "the knowledge base's articles are sound" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert re.search(
+        r"the knowledge base's [1-9]\d* articles \(en [1-9]\d*, zh [1-9]\d*, ru [1-9]\d*\)"
+        r" and [1-9]\d* saved replies are sound",
+        said,
+    ), said
+
+
+def test_a_config_without_its_articles_is_said_to_offer_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The articles' folder is relative to the config file: a copy of the file alone has
+    # none, which "sound" would have hidden (first-user review S12).
+    alone = tmp_path / "helpdesk.yaml"
+    shutil.copy(CONFIG, alone)
+    assert main(["validate", str(alone)]) == 0
+    assert "the knowledge base has no articles" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from helpdesk_local.stack import REPO_ROOT
 def _validate(args: argparse.Namespace) -> int:
     from helpdesk.config import ConfigError, load_config
     from helpdesk_local.checks import summary, template_problems
-    from helpdesk_local.knowledge_checks import knowledge_problems
+    from helpdesk_local.knowledge_checks import knowledge_problems, knowledge_summary
     from helpdesk_local.languages import language_problems
 
     path = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
@@ -38,8 +38,8 @@ def _validate(args: argparse.Namespace) -> int:
     if failed:
         return 1
     print(
-        f"OK {path}: {summary(config)}; every language has its templates; the knowledge"
-        " base's articles are sound; template.yaml agrees with the code"
+        f"OK {path}: {summary(config)}; every language has its templates;"
+        f" {knowledge_summary(path, config)}; template.yaml agrees with the code"
     )
     return 0
 

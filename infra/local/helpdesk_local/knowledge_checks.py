@@ -36,6 +36,30 @@ def knowledge_problems(config_path: Path, config: Config) -> list[ConfigProblem 
     return [*problems, *article_set_problems(articles, config.helpdesk.languages)]
 
 
+def knowledge_summary(config_path: Path, config: Config) -> str:
+    """What the knowledge base holds, for ``helpdesk validate``'s summary: its articles and
+    saved replies per language, or that there are none (then nothing is suggested to
+    customers: a config copied elsewhere loses the articles, whose folder is relative to
+    the config file, and "sound" alone would hide that)."""
+    folder = config.knowledge.folder(config_path)
+    articles = read_articles(folder, _shown)[0] if folder.is_dir() else []
+    answers = [article for article in articles if not article.reply]
+    if not answers:
+        return (
+            f"the knowledge base has no articles ({_shown(folder)}/, relative to the config"
+            " file): customers are offered none"
+        )
+    per_language = ", ".join(
+        f"{language} {sum(1 for a in answers if a.language == language)}"
+        for language in config.helpdesk.languages
+    )
+    replies = len({article.slug for article in articles if article.reply})
+    return (
+        f"the knowledge base's {len(answers)} articles ({per_language}) and {replies} saved"
+        " replies are sound"
+    )
+
+
 def article_set_problems(
     articles: Sequence[Article], languages: Sequence[str]
 ) -> list[ArticleProblem]:
