@@ -231,6 +231,13 @@ class _TextHeader(_NamedHeader):
         value = Header(
             str(self), charset, maxlinelen=policy.max_line_length, header_name=self.name
         ).encode(linesep=policy.linesep)
+        # A first ASCII word longer than what is left of the first line is moved to the
+        # next by Header, leaving the field body to begin with folding whitespace, which
+        # unfolding (RFC 5322 §2.2.3) gives back as a space in front of the subject. It
+        # cannot be folded anyway (only at its spaces): it stays on the first line, which
+        # may be longer than 78 characters (§2.1.1: at most 998; subjects are cut to far
+        # fewer by safe_header_text).
+        value = value.removeprefix(policy.linesep + " ")
         return f"{self.name}: {value}{policy.linesep}"
 
 
