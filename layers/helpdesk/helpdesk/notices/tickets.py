@@ -55,11 +55,14 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
     language = audience.customer_language(event.language, config)
     due = (event.sla or {}).get("first_response_due")
     policy = config.policy(event.policy or config.sla_policies[-1].name)
-    # The customer's own zone when their browser gave it (now or on an earlier ticket).
-    timezone = audience.customer_timezone(
-        notifier.repo.get_contact(str(event.contact["email"])),
-        audience.ticket_timezone(policy.name, config),
-    )
+    # The customer's own zone when their browser gave it (now or on an earlier ticket), as
+    # the event carries it from the contact's write; an event written before it carried
+    # the zone (queued by the previous release) has it read from the contact.
+    zone = event.timezone
+    if zone is None:
+        contact = notifier.repo.get_contact(str(event.contact["email"]))
+        zone = contact.timezone if contact is not None else None
+    timezone = audience.customer_zone(zone, audience.ticket_timezone(policy.name, config))
     rendered = notifier.render(
         "acknowledgement",
         language,
