@@ -311,8 +311,9 @@ def assignment(
     request = notifier.whole(request) if request is not None else None
     if contact is None:
         contact = notifier.repo.get_contact(ticket.contact_email)
-    # Every new ticket counts on its contact in the same transaction, so a count of one is
-    # this ticket alone: there is no history to look up.
+    # Every new ticket is counted on its contact before its commit (count_opening), so a
+    # count of one is this ticket alone: there is no history to look up. A count may be too
+    # high (an opening that never committed), never too low: then the lookup finds none.
     first_ticket = contact is not None and contact.ticket_count == 1
     earlier = (
         []
