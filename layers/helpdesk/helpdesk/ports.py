@@ -43,8 +43,6 @@ class TicketUnitOfWork(Protocol):
 
     def messages(self, ref: str) -> list[Message]: ...
 
-    def contact(self, email: str) -> Contact | None: ...
-
     def count_opening(self, contact: Contact, claims: Sequence[Claim]) -> Contact:
         """Write the contact of a ticket about to open (a stored name, language, creation
         time and zone are kept) and count the opening on it once per ``claims``, before

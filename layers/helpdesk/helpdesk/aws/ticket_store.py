@@ -148,9 +148,6 @@ class DynamoTicketStore(DynamoRepository):
     def find(self, ref: str) -> Ticket | None:
         return self.find_ticket(ref)
 
-    def contact(self, email: str) -> Contact | None:
-        return self.get_contact(email)
-
     # ------------------------------------------------------------------ the contact
     def count_opening(self, contact: Contact, claims: Sequence[Claim]) -> Contact:
         """Write the contact of a ticket about to open, count the opening on it once per
@@ -158,7 +155,8 @@ class DynamoTicketStore(DynamoRepository):
         the contact as stored: one UpdateItem before the opening's transaction.
 
         Not in the transaction: there it costs two write units, here one, and what the
-        write returns (the zone a browser gave before) rides on TicketOpened, so the
+        write returns (``ReturnValues``: no read units, strongly consistent; DynamoDB API
+        Reference, UpdateItem), the zone a browser gave before, rides on TicketOpened, so the
         acknowledgement reads no contact (docs/ARCHITECTURE.md, "The contact: written
         before the opening"). It may be repeated: the name, language, creation time and
         zone are kept (if_not_exists), and the opening's claims name the last opening
