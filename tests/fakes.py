@@ -141,6 +141,8 @@ class FakeUnitOfWork:
     conversation: dict[str, list[Message]] = field(default_factory=dict)
     history: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     contacts: dict[str, Contact] = field(default_factory=dict)
+    # The claims of the last opening counted on each contact (count_opening).
+    last_opening: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     claims: dict[tuple[str, str, str], str] = field(default_factory=dict)
     timers: dict[tuple[str, str], datetime] = field(default_factory=dict)
     loads: Counter[str] = field(default_factory=Counter)
@@ -171,6 +173,23 @@ class FakeUnitOfWork:
 
     def contact(self, email: str) -> Contact | None:
         return self.contacts.get(email.lower())
+
+    def count_opening(self, contact: Contact, claims: Sequence[Claim]) -> Contact:
+        """As the adapter: a stored name, language, creation time and zone are kept, and
+        the opening counts once per claims (the last opening counted is remembered)."""
+        email = contact.email.lower()
+        opening = sorted((c.kind, c.key, c.qualifier) for c in claims) or None
+        stored = self.contacts.get(email)
+        if stored is not None and opening is not None and self.last_opening.get(email) == opening:
+            return replace(stored)
+        if stored is None:
+            stored = self.contacts[email] = replace(contact, email=email, ticket_count=0)
+        stored.tier = contact.tier
+        stored.timezone = stored.timezone or contact.timezone
+        stored.ticket_count += 1
+        if opening is not None:
+            self.last_opening[email] = opening
+        return replace(stored)
 
     def claimed(self, claims: Iterable[Claim]) -> str | None:
         for claim in claims:
@@ -222,12 +241,6 @@ class FakeUnitOfWork:
         for claim in change.claims:
             qualifier = "" if claim.kind == "conversation" else claim.qualifier
             self.claims[(claim.kind, claim.key, qualifier)] = after.ref
-        if change.contact is not None:
-            stored_contact = self.contacts.setdefault(change.contact.email.lower(), change.contact)
-            if not stored_contact.timezone:  # as the adapter: a stored zone is kept
-                stored_contact.timezone = change.contact.timezone
-            if change.before is None:
-                self.contacts[change.contact.email.lower()].ticket_count += 1
         for kind, due in derived.timers.items():
             if due is None:
                 self.timers.pop((after.ref, kind), None)

@@ -63,6 +63,11 @@ class TicketOpened(DomainEvent):
     # loads when a ticket has suggestions). Empty when none was confident, and in events
     # written before self-service.
     suggested: list[str] = field(default_factory=list)
+    # The zone the customer's browser gave, as their contact keeps it ("" when it keeps
+    # none): the contact's write before the opening returns it, so the acknowledgement
+    # reads no contact. None in an event written before it was carried: the
+    # acknowledgement then reads the contact's.
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class TicketUnitOfWork(Protocol):
     """Tickets, read and changed all or nothing.
 
-    :meth:`commit` writes the ticket, its messages, claims, contact, history, the effects
+    :meth:`commit` writes the ticket, its messages, claims, history, the effects
     the change derives (timers, load, report figures) and its events (the outbox) in one
     transaction, and raises :class:`~helpdesk.unit_of_work.StaleTicket` when the ticket
     changed since it was read, :class:`~helpdesk.unit_of_work.ReferenceTaken` when a new
@@ -43,7 +43,13 @@ class TicketUnitOfWork(Protocol):
 
     def messages(self, ref: str) -> list[Message]: ...
 
-    def contact(self, email: str) -> Contact | None: ...
+    def count_opening(self, contact: Contact, claims: Sequence[Claim]) -> Contact:
+        """Write the contact of a ticket about to open (a stored name, language, creation
+        time and zone are kept) and count the opening on it once per ``claims``, before
+        the opening's commit; returns the contact as stored. The same claims again (the
+        opening tried again) count nothing. ``ticket_count`` may end above the contact's
+        tickets (an opening that never commits), never below."""
+        ...
 
 
 class MailStore(Protocol):

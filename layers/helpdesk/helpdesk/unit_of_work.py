@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.effects import Effect
     from helpdesk.events import DomainEvent
-    from helpdesk.model import Contact, Message, Ticket
+    from helpdesk.model import Message, Ticket
     from helpdesk.ports import TicketUnitOfWork
 
 # Attempts of one change against concurrent writers (each attempt re-reads the ticket).
@@ -83,7 +83,6 @@ class TicketChange:
     # (kind, detail) entries of the ticket's audit trail
     history: Sequence[tuple[str, Mapping[str, Any]]] = ()
     claims: Sequence[Claim] = ()
-    contact: Contact | None = None
     # who acted (an agent's reply credits the agent in the reports)
     actor: str | None = None
     # timers set or stopped beyond what the change derives (a survey sent stops its timer)

@@ -42,6 +42,15 @@ _THROTTLING = {
 _NUMBERS = (int, float, Decimal)
 
 
+class ConditionFailed(Conflict):
+    """A single write's condition failed; ``item`` is the item as it stood when the write
+    asked for it (``ReturnValuesOnConditionCheckFailure = ALL_OLD``), else None."""
+
+    def __init__(self, message: str, item: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.item = item
+
+
 def _to_attr(value: Any) -> dict[str, Any]:
     # A small codec instead of boto3's TypeSerializer: that one rejects float and returns
     # Decimal, and the domain speaks int/float/str.
@@ -264,7 +273,10 @@ class DynamoRepository:
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ConditionalCheckFailedException":
-                raise Conflict(f"{operation}: condition failed") from error
+                old = error.response.get("Item")
+                raise ConditionFailed(
+                    f"{operation}: condition failed", decode(old) if old else None
+                ) from error
             if code == "TransactionCanceledException":
                 reasons = [
                     r.get("Code", "None") for r in error.response.get("CancellationReasons", [])
@@ -487,7 +499,12 @@ class DynamoRepository:
         names: Mapping[str, str] | None = None,
         condition: str | None = None,
         return_new: bool = False,
+        old_on_failure: bool = False,
     ) -> dict[str, Any] | None:
+        """Update one item (``return_new``: and return it as written). ``old_on_failure``:
+        a failed ``condition`` raises :class:`ConditionFailed` with the item as it stands,
+        at no read's cost (UpdateItem, ``ReturnValuesOnConditionCheckFailure``, DynamoDB
+        API Reference)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
@@ -501,6 +518,8 @@ class DynamoRepository:
             kwargs["ConditionExpression"] = condition
         if return_new:
             kwargs["ReturnValues"] = "ALL_NEW"
+        if old_on_failure:
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         response = self._call("update_item", **kwargs)
         return decode(response["Attributes"]) if return_new else None
 
@@ -657,6 +676,7 @@ class DynamoRepository:
 
 __all__ = [
     "AlreadyDone",
+    "ConditionFailed",
     "DueTimer",
     "DynamoRepository",
     "Timer",

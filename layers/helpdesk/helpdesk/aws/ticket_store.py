@@ -15,7 +15,7 @@ Every key a commit writes is made here (docs/ARCHITECTURE.md keeps the access pa
 | form submission | ``FORM#<id>`` | ``FORM`` |
 | a channel's message | ``CHANMSG#<channel>#<id>`` | ``CHANMSG`` |
 | a channel's conversation: its ticket | ``CONV#<channel>#<conversation>`` | ``CONV`` |
-| contact | ``CONTACT#<email>`` | ``META`` |
+| contact (before an opening's transaction) | ``CONTACT#<email>`` | ``META`` |
 | agent's load | ``AGENT#<email>`` | ``LOAD`` |
 | report counters | ``STATS#<day>`` | ``C#<shard>`` (one attribute per counter) |
 | report fact | ``STATS#<day>`` | ``F#<kind>#<key>`` |
@@ -36,14 +36,17 @@ Guidance, "Transactional outbox pattern"; the stream keeps records for 24 hours)
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk import effects, timers
 from helpdesk.aws.dynamodb import (
+    ConditionFailed,
     DynamoRepository,
     Timer,
     backlog_key,
@@ -107,6 +110,17 @@ def claim_key(claim: Claim) -> tuple[str, str]:
     return f"FORM#{claim.key}", "FORM"
 
 
+def opening_key(claims: Sequence[Claim]) -> str | None:
+    """A short name of the opening ``claims`` let happen once, the same each time it is
+    tried (None without claims): 16 characters of a BLAKE2b digest of the claims, so that
+    a long Message-ID does not grow the contact's item."""
+    if not claims:
+        return None
+    text = "\n".join(sorted(f"{c.kind}\t{c.key}\t{c.qualifier}" for c in claims))
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=12).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
 def claim_attribute(claim: Claim) -> str:
     """The attribute of a claim's item that holds the ticket it went to.
 
@@ -133,8 +147,68 @@ class DynamoTicketStore(DynamoRepository):
     def find(self, ref: str) -> Ticket | None:
         return self.find_ticket(ref)
 
-    def contact(self, email: str) -> Contact | None:
-        return self.get_contact(email)
+    # ------------------------------------------------------------------ the contact
+    def count_opening(self, contact: Contact, claims: Sequence[Claim]) -> Contact:
+        """Write the contact of a ticket about to open, count the opening on it once per
+        ``claims`` (the opening's own: its mail, submission or channel message), and return
+        the contact as stored: one UpdateItem before the opening's transaction.
+
+        Not in the transaction: there it costs two write units, here one, and what the
+        write returns (``ReturnValues``: no read units, strongly consistent; DynamoDB API
+        Reference, UpdateItem), the zone a browser gave before, rides on TicketOpened, so the
+        acknowledgement reads no contact (docs/ARCHITECTURE.md, "The contact: written
+        before the opening"). It may be repeated: the name, language, creation time and
+        zone are kept (if_not_exists), and the opening's claims name the last opening
+        counted, so the same mail, submission or message again (an at-least-once delivery,
+        a failed transaction retried) counts nothing and is handed the contact as it
+        stands (``ReturnValuesOnConditionCheckFailure``, DynamoDB API Reference,
+        UpdateItem). What it cannot tell: the same mail again after another opening of the
+        contact was counted, and an opening whose transaction never commits, count one too
+        many: ``ticket_count`` may be above the contact's tickets, never below (its one
+        reader, the assignment mail, looks the contact's tickets up unless it is 1).
+        """
+        opening = opening_key(claims)
+        zone = bool(contact.timezone)
+        names = {"#n": "name", "#l": "language"}
+        values: dict[str, Any] = {
+            ":e": contact.email.lower(),
+            ":n": contact.name,
+            ":t": contact.tier,
+            ":l": contact.language,
+            ":c": contact.created_at.isoformat(),
+            ":one": 1,
+        }
+        # Anyone can file the form with a customer's address: a stranger's zone must not
+        # move her promised times (security review F7). A mail gives no zone.
+        if zone:
+            names["#z"], values[":z"] = "timezone", contact.timezone
+        if opening is not None:
+            names["#o"], values[":o"] = "last_opening", opening
+        expression = (
+            "SET email = :e, #n = if_not_exists(#n, :n), tier = :t, "
+            "#l = if_not_exists(#l, :l), created_at = if_not_exists(created_at, :c)"
+            # An alias, as for name and language: DynamoDB reserves many plain words.
+            + (", #z = if_not_exists(#z, :z)" if zone else "")
+            + (", #o = :o" if opening is not None else "")
+            + " ADD ticket_count :one"
+        )
+        try:
+            item = self.update(
+                f"CONTACT#{contact.email.lower()}",
+                "META",
+                expression,
+                values=values,
+                names=names,
+                condition="attribute_not_exists(#o) OR #o <> :o" if opening is not None else None,
+                return_new=True,
+                old_on_failure=True,
+            )
+        except ConditionFailed as counted_before:
+            if counted_before.item is None:
+                raise
+            item = counted_before.item
+        assert item is not None  # return_new
+        return contact_from_item(item)
 
     def claimed(self, claims: Iterable[Claim]) -> str | None:
         for claim in claims:
@@ -203,8 +277,6 @@ class DynamoTicketStore(DynamoRepository):
                 add("timer", {"delete": {"PK": f"TICKET#{after.ref}", "SK": f"TIMER#{kind}"}})
             else:
                 add("timer", {"put": self.timer_item(after.ref, Timer(kind, due))})
-        if change.contact is not None:
-            add("contact", _contact_upsert(change.contact, creating=creating))
         record = self._history_item(stored, change, derived.events)
         if record is not None:
             add("history", {"put": record})
@@ -471,33 +543,6 @@ def _message_claim(claim: Claim, ref: str, at: datetime) -> Operation:
         "condition": "attribute_not_exists(#from)",
         "names": {"#ref": "ref", "#at": "at", "#from": claim_attribute(claim)},
         "values": {":ref": ref, ":at": at.isoformat()},
-    }
-
-
-def _contact_upsert(contact: Contact, *, creating: bool) -> Operation:
-    """The contact keeps a stored name, language, time zone and creation time
-    (if_not_exists): anyone can file the form with a customer's address, and a stranger's
-    zone must not move her promised times (security review F7). A mail gives no zone."""
-    return {
-        "update": {"PK": f"CONTACT#{contact.email.lower()}", "SK": "META"},
-        "expression": (
-            "SET email = :e, #n = if_not_exists(#n, :n), tier = :t, "
-            "#l = if_not_exists(#l, :l), created_at = if_not_exists(created_at, :c)"
-            # An alias, as for name and language: DynamoDB reserves many plain words.
-            + (", #z = if_not_exists(#z, :z)" if contact.timezone else "")
-            + (" ADD ticket_count :one" if creating else "")
-        ),
-        "names": {"#n": "name", "#l": "language"}
-        | ({"#z": "timezone"} if contact.timezone else {}),
-        "values": {
-            ":e": contact.email.lower(),
-            ":n": contact.name,
-            ":t": contact.tier,
-            ":l": contact.language,
-            ":c": contact.created_at.isoformat(),
-        }
-        | ({":z": contact.timezone} if contact.timezone else {})
-        | ({":one": 1} if creating else {}),
     }
 
 

@@ -58,10 +58,15 @@ def customer_timezone(contact: Contact | None, calendar_zone: str) -> str:
     """The zone a customer reads times in: the one their browser gave (kept on the contact,
     helpdesk.services.form_intake), else ``calendar_zone``, the zone of the promise's
     calendar (a zone since removed from the tz database counts as none)."""
+    return customer_zone(contact.timezone if contact is not None else None, calendar_zone)
+
+
+def customer_zone(zone: str | None, calendar_zone: str) -> str:
+    """:func:`customer_timezone` from the zone the contact keeps (``zone``, as TicketOpened
+    carries it: "" or None for none)."""
     from helpdesk.render import known_timezone
 
-    zone = known_timezone(contact.timezone) if contact is not None else None
-    return zone or calendar_zone
+    return known_timezone(zone) or calendar_zone
 
 
 def agent_name(address: str | None, config: Config) -> str:

@@ -55,11 +55,14 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
     language = audience.customer_language(event.language, config)
     due = (event.sla or {}).get("first_response_due")
     policy = config.policy(event.policy or config.sla_policies[-1].name)
-    # The customer's own zone when their browser gave it (now or on an earlier ticket).
-    timezone = audience.customer_timezone(
-        notifier.repo.get_contact(str(event.contact["email"])),
-        audience.ticket_timezone(policy.name, config),
-    )
+    # The customer's own zone when their browser gave it (now or on an earlier ticket), as
+    # the event carries it from the contact's write; an event written before it carried
+    # the zone (queued by the previous release) has it read from the contact.
+    zone = event.timezone
+    if zone is None:
+        contact = notifier.repo.get_contact(str(event.contact["email"]))
+        zone = contact.timezone if contact is not None else None
+    timezone = audience.customer_zone(zone, audience.ticket_timezone(policy.name, config))
     rendered = notifier.render(
         "acknowledgement",
         language,
@@ -308,8 +311,9 @@ def assignment(
     request = notifier.whole(request) if request is not None else None
     if contact is None:
         contact = notifier.repo.get_contact(ticket.contact_email)
-    # Every new ticket counts on its contact in the same transaction, so a count of one is
-    # this ticket alone: there is no history to look up.
+    # Every new ticket is counted on its contact before its commit (count_opening), so a
+    # count of one is this ticket alone: there is no history to look up. A count may be too
+    # high (an opening that never committed), never too low: then the lookup finds none.
     first_ticket = contact is not None and contact.ticket_count == 1
     earlier = (
         []

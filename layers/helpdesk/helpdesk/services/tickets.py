@@ -80,9 +80,6 @@ def open_ticket(
     acknowledgement (slugs, best first); asked only when someone is to be
     acknowledged and was promised an answer (never for a robot, spam or a capped sender).
     """
-    # The stored contact only matters for a request that brings no name: the contact write
-    # keeps a stored name, language and creation time (if_not_exists) either way.
-    existing = None if request.contact_name else uow.contact(request.contact_email)
     tier = tier_for(request.contact_email, config)
     language = request.language or (
         _detect(request.subject + "\n" + request.text, config)
@@ -106,16 +103,17 @@ def open_ticket(
     policy = config.policy(decision.policy)
     calendar = config.calendar(policy.calendar).business_calendar
     clocks = sla.start(now, policy.name, policy.target(decision.priority), policy.warn_at, calendar)
-    contact = Contact(
+    # The contact as this request knows it; a stored name, language, creation time and zone
+    # are kept when it is written (:meth:`TicketUnitOfWork.count_opening`): the first zone
+    # a browser gave too, since anyone can file the form with a customer's address and
+    # must not move her promised times (security review F7).
+    asked = Contact(
         email=request.contact_email.lower(),
-        name=(existing.name if existing and existing.name else request.contact_name),
+        name=request.contact_name,
         tier=tier,
-        language=existing.language if existing and existing.language else language,
-        created_at=existing.created_at if existing else now,
-        # The first zone a browser gave is kept, like the name and the language: anyone can
-        # file the form with a customer's address, and must not move her promised times
-        # (security review F7).
-        timezone=existing.timezone if existing and existing.timezone else request.timezone,
+        language=language,
+        created_at=now,
+        timezone=request.timezone,
     )
     # Mail from robots (and mail we could not trust) is kept for a human to look at, but
     # nobody was promised an answer: no SLA clock runs, so no warning, breach or
@@ -130,6 +128,10 @@ def open_ticket(
         if suggest is not None and promised
         else []
     )
+    # Written and counted before the opening's transaction, once however often the opening
+    # is tried (its claims name it), the contact as stored comes back with it: its name
+    # for a request without one, its zone for the acknowledgement (on TicketOpened).
+    contact = uow.count_opening(asked, claims)
 
     def build(ref: str) -> TicketChange:
         ticket = Ticket(
@@ -161,10 +163,9 @@ def open_ticket(
             after=ticket,
             at=now,
             messages=[message],
-            events=[opened_event(ticket, message, notify=notify)],
+            events=[opened_event(ticket, message, notify=notify, timezone=contact.timezone)],
             history=[("created", {"channel": request.channel, "priority": ticket.priority})],
             claims=claims,
-            contact=contact,
             # A robot's ticket waits for review, then closes when it stays quiet
             # (the survey sweep's auto-close, helpdesk.services.surveys).
             timers={timers.AUTOCLOSE: now + config.robots.close_after} if is_robot(ticket) else {},
@@ -179,8 +180,11 @@ def _detect(text: str, config: Config) -> str:
     return detect_language(text, config.helpdesk.languages, config.default_language)
 
 
-def opened_event(ticket: Ticket, message: Message, *, notify: bool) -> TicketOpened:
-    """TicketOpened: a snapshot that lets consumers act without re-reading."""
+def opened_event(
+    ticket: Ticket, message: Message, *, notify: bool, timezone: str | None
+) -> TicketOpened:
+    """TicketOpened: a snapshot that lets consumers act without re-reading (``timezone``:
+    the contact's stored zone, None when it has none)."""
     return TicketOpened(
         **ticket_snapshot(ticket),
         policy=ticket.policy,
@@ -197,6 +201,7 @@ def opened_event(ticket: Ticket, message: Message, *, notify: bool) -> TicketOpe
             "attachments": [a.public() for a in message.attachments],
         },
         suggested=list(ticket.suggested),
+        timezone=timezone or "",
     )
 
 

@@ -1,0 +1,164 @@
+"""A new ticket's contact, on the fakes: written before the opening's commit and counted once
+per opening however often it is tried, and its zone carried on TicketOpened, so that the
+acknowledgement names the customer's time without reading the contact (an event written
+before the zone was carried still gets it, read from the contact)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+import fakes
+from fakes import ANNAS_REQUEST, CONFIG, MONDAY_MORNING, FakeRecords, FakeUnitOfWork
+from helpdesk.errors import TransientError
+from helpdesk.events import TicketOpened
+from helpdesk.model import Contact, Message
+from helpdesk.notices import handle
+from helpdesk.services.form_intake import take_in_form, validate_form
+from helpdesk.services.tickets import open_ticket
+from helpdesk.unit_of_work import AlreadyClaimed, Claim
+
+NOW = MONDAY_MORNING  # 09:55 in Berlin: the promise is 13:55 Berlin, 07:55 in New York
+
+
+def _mail(uow: FakeUnitOfWork, message_id: str, *, name: str = "Anna Schmidt") -> str:
+    """Anna's mail ``message_id`` taken in (claimed by its Message-ID, as intake does)."""
+    ticket = open_ticket(
+        replace(ANNAS_REQUEST, contact_name=name),
+        uow=uow,
+        config=CONFIG,
+        now=NOW,
+        first_message=Message(
+            id=f"mail-{message_id}", ticket="", direction="in", author="anna@example.com",
+            at=NOW, text=ANNAS_REQUEST.text, message_id=message_id,
+        ),
+        claims=[Claim("message", message_id, "anna@example.com")],
+    )  # fmt: skip
+    return ticket.ref
+
+
+def _opened(uow: FakeUnitOfWork, ref: str) -> TicketOpened:
+    [event] = [e for e in uow.events() if isinstance(e, TicketOpened) and e.ref == ref]
+    return event
+
+
+def _form_with_her_browsers_zone(uow: FakeUnitOfWork) -> None:
+    take_in_form(
+        validate_form(
+            {
+                "name": "Anna Schmidt",
+                "email": "anna@example.com",
+                "subject": "Where is my order?",
+                "message": "It has been two weeks.",
+                "timezone": "America/New_York",
+            },
+            CONFIG,
+        ),
+        uow=uow,
+        config=CONFIG,
+        now=NOW,
+    )
+
+
+def test_a_mail_tried_again_after_its_commit_failed_counts_once_on_its_contact() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    uow.failures = 1  # the opening's transaction fails after the contact was written
+
+    with pytest.raises(TransientError):
+        _mail(uow, "order-7@example.com")
+    ref = _mail(uow, "order-7@example.com")
+
+    assert list(uow.tickets) == [ref]
+    assert uow.contacts["anna@example.com"].ticket_count == 1
+
+
+def test_a_mail_delivered_again_after_its_ticket_opened_counts_nothing_more() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    ref = _mail(uow, "order-7@example.com")
+
+    with pytest.raises(AlreadyClaimed) as again:
+        _mail(uow, "order-7@example.com")
+
+    assert again.value.ref == ref
+    assert uow.contacts["anna@example.com"].ticket_count == 1
+
+
+def test_each_new_mail_of_a_contact_counts_on_it() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    _mail(uow, "order-7@example.com")
+    _mail(uow, "order-8@example.com")
+
+    assert uow.contacts["anna@example.com"].ticket_count == 2
+
+
+def test_a_mail_without_a_name_gets_the_name_her_contact_keeps() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    _mail(uow, "order-7@example.com")
+
+    ref = _mail(uow, "order-8@example.com", name="")
+
+    assert uow.tickets[ref].contact_name == "Anna Schmidt"
+
+
+def test_the_opening_event_carries_the_zone_her_browser_gave_on_an_earlier_ticket() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    first = _mail(uow, "order-7@example.com")
+    _form_with_her_browsers_zone(uow)
+
+    later = _mail(uow, "order-8@example.com")
+
+    assert _opened(uow, first).timezone == ""  # her contact had no zone yet
+    assert _opened(uow, later).timezone == "America/New_York"
+
+
+class ContactUnread(FakeRecords):
+    """Records whose contact reads are counted."""
+
+    reads = 0
+
+    def get_contact(self, email: str) -> Contact | None:
+        self.reads += 1
+        return super().get_contact(email)
+
+
+def _acknowledgement(uow: FakeUnitOfWork, event: TicketOpened) -> tuple[str, int]:
+    """The acknowledgement's text for ``event``, and how often it read a contact."""
+    records = ContactUnread(uow)
+    notifier = fakes.fake_notifier(records, CONFIG)
+    handle(event, notifier, now=NOW + timedelta(seconds=1))
+    [mail] = [m for m in notifier.mails() if m.kind == "acknowledgement"]
+    return " ".join(mail.text.split()), records.reads
+
+
+def test_the_acknowledgement_names_the_zone_the_event_carries_without_reading_the_contact() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    _form_with_her_browsers_zone(uow)
+    event = _opened(uow, _mail(uow, "order-8@example.com"))
+
+    text, reads = _acknowledgement(uow, event)
+
+    assert "07:55 New York time" in text
+    assert reads == 0
+
+
+def test_an_opening_event_of_the_previous_release_gets_the_zone_read_from_her_contact() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    _form_with_her_browsers_zone(uow)
+    event = replace(_opened(uow, _mail(uow, "order-8@example.com")), timezone=None)
+
+    text, reads = _acknowledgement(uow, event)
+
+    assert "07:55 New York time" in text
+    assert reads == 1
+
+
+def test_without_a_zone_on_the_event_or_her_contact_the_promise_is_in_the_calendars() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    event = _opened(uow, _mail(uow, "order-7@example.com"))
+
+    text, reads = _acknowledgement(uow, event)
+
+    assert "13:55 Berlin time" in text
+    assert reads == 0
