@@ -55,6 +55,9 @@ class NewRequest:
     linked_to: str | None = None
     # The customer's IANA zone (helpdesk.render.known_timezone), when their browser gave it.
     timezone: str | None = None
+    # A zone for this ticket's own mails when the contact keeps none, never stored: the
+    # offset a mail's Date header gives (email_intake.zone_of_date).
+    zone_hint: str | None = None
 
 
 def open_ticket(
@@ -163,7 +166,14 @@ def open_ticket(
             after=ticket,
             at=now,
             messages=[message],
-            events=[opened_event(ticket, message, notify=notify, timezone=contact.timezone)],
+            events=[
+                opened_event(
+                    ticket,
+                    message,
+                    notify=notify,
+                    timezone=contact.timezone or request.zone_hint,
+                )
+            ],
             history=[("created", {"channel": request.channel, "priority": ticket.priority})],
             claims=claims,
             # A robot's ticket waits for review, then closes when it stays quiet
