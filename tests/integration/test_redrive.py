@@ -78,9 +78,7 @@ DLQ_ARN = "arn:aws:sqs:eu-west-1:111122223333:helpdesk-EmailIntakeDLQ-ABC"
 SCHEDULE_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-ScheduleDLQ-DEF"
 
 
-STACK_ID = (
-    "arn:aws:cloudformation:eu-west-1:111122223333:stack/helpdesk/0a1b2c3d-0000-0000-0000-1"
-)
+STACK_ID = "arn:aws:cloudformation:eu-west-1:111122223333:stack/helpdesk/0a1b2c3d-0000-0000-0000-1"
 # The stack's physical names, as CloudFormation would have given them.
 DEPLOYED = {
     "ReportFunction": ("AWS::Lambda::Function", "helpdesk-ReportFunction-XYZ"),
@@ -637,3 +635,62 @@ def test_against_aws_a_letter_naming_what_does_not_fail_into_the_queue_is_never_
         f" {function}: not a function whose failures this queue holds (a function whose"
         " on-failure destination it is)",
     ]
+
+
+# ---------------------------------------------------------------------- the commands
+@pytest.fixture
+def no_region(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An operator's shell with no AWS region anywhere: no environment variable, no
+    profile that names one."""
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+
+
+@pytest.mark.parametrize("command", ["redrive", "backfill-backlog"])
+@pytest.mark.usefixtures("no_region")
+def test_without_a_region_the_operator_commands_say_what_is_missing_in_one_line(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "error: no AWS region: give --region REGION or set AWS_REGION"
+        " (the region the stack helpdesk is deployed in)\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["redrive", "backfill-backlog"])
+def test_the_operator_commands_help_shows_the_default_stack_name_and_the_region_flag(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--stack-name STACK_NAME" in shown and "(default: helpdesk)" in shown
+    assert "--region REGION" in shown
+
+
+@pytest.mark.usefixtures("no_region")
+def test_a_region_given_on_the_command_line_is_the_one_the_redrive_asks(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients()
+    sqs_stub.add_response(
+        "list_dead_letter_source_queues", {"queueUrls": ["q"]}, {"QueueUrl": DLQ_URL}
+    )
+    sqs_stub.add_response("get_queue_attributes", {"Attributes": {"QueueArn": DLQ_ARN}}, None)
+    sqs_stub.add_response("start_message_move_task", {"TaskHandle": "task-8"}, None)
+    regions: list[str | None] = []
+
+    def client(name: str, region_name: str | None = None, **_: Any) -> Any:
+        regions.append(region_name)
+        return {"cloudformation": cloudformation, "sqs": sqs}[name]
+
+    monkeypatch.setattr(boto3, "client", client)
+    with cfn_stub, sqs_stub:
+        assert main(["redrive", "EmailIntakeDLQ", "--region", "eu-west-1"]) == 0
+    assert regions == ["eu-west-1", "eu-west-1"]
+    assert capsys.readouterr().out.strip() == "EmailIntakeDLQ: move task started (task-8)"
