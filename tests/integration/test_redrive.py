@@ -87,6 +87,9 @@ DEPLOYED = {
     "PublishFunction": ("AWS::Lambda::Function", "helpdesk-PublishFunction-Q"),
     "AgentApiFunction": ("AWS::Lambda::Function", "helpdesk-AgentApiFunction-R"),
     "DomainTable": ("AWS::DynamoDB::Table", "helpdesk-DomainTable-1"),
+    "AcknowledgeFunction": ("AWS::Lambda::Function", "helpdesk-AcknowledgeFunction-S"),
+    "EventBus": ("AWS::Events::EventBus", "helpdesk-events"),
+    "AcknowledgeRule": ("AWS::Events::Rule", "helpdesk-events|helpdesk-AcknowledgeRule-T"),
 }
 
 
@@ -694,3 +697,65 @@ def test_a_region_given_on_the_command_line_is_the_one_the_redrive_asks(
         assert main(["redrive", "EmailIntakeDLQ", "--region", "eu-west-1"]) == 0
     assert regions == ["eu-west-1", "eu-west-1"]
     assert capsys.readouterr().out.strip() == "EmailIntakeDLQ: move task started (task-8)"
+
+
+DELIVERY_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-EventDeliveryDLQ-U"
+ACKNOWLEDGE_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:helpdesk-AcknowledgeFunction-S"
+RULE_ARN = "arn:aws:events:eu-west-1:111122223333:rule/helpdesk-events/helpdesk-AcknowledgeRule-T"
+
+
+@pytest.mark.parametrize(
+    ("rule", "replayed"),
+    [(RULE_ARN, True), (RULE_ARN.replace("helpdesk-events/", "other-bus/"), False)],
+)
+def test_against_aws_an_eventbridge_letter_is_replayed_only_from_the_stacks_own_rule(
+    rule: str, replayed: bool
+) -> None:
+    """EventBridge's dead letter: the event, with RULE_ARN and TARGET_ARN attributes
+    (eb-rule-dlq.html). The rule's ARN is built from the stack's resources: its bus's name
+    and its own (``<bus>|<name>``, the physical id of a rule on a custom bus)."""
+    cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients({"EventDeliveryDLQUrl": DELIVERY_URL})
+    lambda_client = boto3.client("lambda", region_name="eu-west-1")
+    lambda_stub = Stubber(lambda_client)
+    sqs_stub.add_response(
+        "list_dead_letter_source_queues", {"queueUrls": []}, {"QueueUrl": DELIVERY_URL}
+    )
+    event = {"version": "0", "id": "e-1", "detail-type": "TicketOpened", "source": "helpdesk",
+             "detail": {"ref": "HD-AAAAAA"}}  # fmt: skip
+
+    def text(value: str) -> dict[str, str]:
+        return {"DataType": "String", "StringValue": value}
+
+    letter = {
+        "MessageId": "m1",
+        "ReceiptHandle": "r1",
+        "Body": json.dumps(event),
+        "MessageAttributes": {"RULE_ARN": text(rule), "TARGET_ARN": text(ACKNOWLEDGE_ARN)},
+    }
+    sqs_stub.add_response("receive_message", {"Messages": [letter]}, None)
+    deployed_from_the_repos_template(cfn_stub)
+    if replayed:
+        lambda_stub.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {
+                "FunctionName": ACKNOWLEDGE_ARN,
+                "InvocationType": "Event",
+                "Payload": json.dumps(event).encode(),
+            },
+        )
+        sqs_stub.add_response(
+            "delete_message", {}, {"QueueUrl": DELIVERY_URL, "ReceiptHandle": "r1"}
+        )
+    sqs_stub.add_response("receive_message", {"Messages": []}, None)
+    with cfn_stub, sqs_stub, lambda_stub:
+        [result] = redrive_aws(
+            "helpdesk",
+            "EventDeliveryDLQ",
+            cloudformation=cloudformation,
+            sqs=sqs,
+            lambda_client=lambda_client,
+        )
+        sqs_stub.assert_no_pending_responses()
+        lambda_stub.assert_no_pending_responses()
+    assert (result.moved, bool(result.refused)) == (1 if replayed else 0, not replayed)

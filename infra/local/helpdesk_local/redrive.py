@@ -624,7 +624,12 @@ def stack_failure_senders(
         return f"arn:{partition}:lambda:{region}:{account}:function:{name}" if name else None
 
     def rule_arn(source: FailureSource) -> str | None:
-        name = physical.get(source.rule or "", "").rpartition("|")[2]
+        # The registry schema's primary identifier of AWS::Events::Rule is its Arn; older
+        # stacks name a rule by its name, or by <bus>|<name> on a custom bus.
+        identifier = physical.get(source.rule or "", "")
+        if identifier.startswith("arn:"):
+            return identifier
+        name = identifier.rpartition("|")[2]
         bus = physical.get(source.bus, source.bus) if source.bus else None
         if not name:
             return None
