@@ -1,4 +1,5 @@
-"""The `helpdesk` command: demo, local, scenario, validate, bench, report, redrive."""
+"""The `helpdesk` command: demo, local, scenario, report, bench, validate, kb, redrive,
+backfill-backlog."""
 
 from __future__ import annotations
 
