@@ -32,7 +32,6 @@ def desk(uow: FakeUnitOfWork, store: FakeMailStore | None = None) -> PortalDesk:
         uow=uow,
         repo=FakeRecords(uow),  # type: ignore[arg-type]
         store=store or FakeMailStore(),
-        mailer=FakeMailer(),
         config=CONFIG,
         signing_key=KEY,
     )

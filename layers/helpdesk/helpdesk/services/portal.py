@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.model import Ticket
-    from helpdesk.ports import Mailer, MailStore, TicketUnitOfWork
+    from helpdesk.ports import MailStore, TicketUnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +244,6 @@ class PortalDesk:
     uow: TicketUnitOfWork
     repo: DynamoRepository
     store: MailStore
-    mailer: Mailer
     config: Config
     signing_key: bytes
     # The complaint desk, built only when a complaint comes (helpdesk.composition).
