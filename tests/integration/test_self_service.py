@@ -168,6 +168,22 @@ def test_a_forged_link_gets_a_clear_refusal_page(played: tuple[LocalStack, dict[
     assert tickets(build_state(stack))["olga@example.ru"]["status"] == "new"
 
 
+def test_a_forged_link_opened_in_a_chinese_browser_is_refused_in_chinese(
+    played: tuple[LocalStack, dict[str, Any]],
+) -> None:
+    stack, state = played
+    path = answer_path(state, "olga@example.ru")
+    forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    chinese = {"accept-language": "zh-CN,zh;q=0.9,en;q=0.5"}
+
+    shown = stack.http("GET", forged, headers=chinese)
+    posted = stack.http("POST", forged, body="answered=yes", headers={**FORM, **chinese})
+
+    assert shown.status == posted.status == 403
+    assert "此链接无效" in shown.body and "此链接无效" in posted.body
+    assert '<html lang="zh' in shown.body
+
+
 def test_only_the_pages_form_is_taken(played: tuple[LocalStack, dict[str, Any]]) -> None:
     stack, state = played
     path = answer_path(state, "olga@example.ru")

@@ -45,9 +45,9 @@ def _page(status: int, html: str, extra: dict[str, str] | None = None) -> Respon
 
 def _language(config: Config, ticket_language: str | None, lang: str | None,
               accept_language: str | None) -> str:  # fmt: skip
-    from helpdesk.web import pick_language
+    from helpdesk.web import page_language
 
-    return pick_language(config, language=ticket_language or lang, accept_language=accept_language)
+    return page_language(config, ticket_language, lang=lang, accept_language=accept_language)
 
 
 # ---------------------------------------------------------------------------- pages

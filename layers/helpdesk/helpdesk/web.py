@@ -10,7 +10,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from helpdesk.errors import HelpdeskError, InvalidInput, MalformedInput, RateLimited, TooLarge
 
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from markupsafe import Markup
 
     from helpdesk.config import Config, Knowledge
-    from helpdesk.links import LinkRefused
     from helpdesk.model import Contact, Ticket
     from helpdesk.services.self_service import AnswerPage
     from helpdesk.services.surveys import SurveyForm
@@ -63,6 +62,17 @@ def pick_language(config: Config, *, language: str | None, accept_language: str 
     if ranked:
         return max(ranked, key=lambda item: item[0])[1]
     return config.default_language
+
+
+def page_language(
+    config: Config, ticket_language: str | None, *, lang: str | None, accept_language: str | None
+) -> str:
+    """The language of a customer's page about a ticket (the ticket's page, a survey, an
+    answer link, and each one's refusal): the ticket's own when the desk serves it, else
+    ``?lang=``, else the browser's ``Accept-Language``, else the desk's first language. So
+    a refused link that names no ticket (forged, altered) speaks as its reader's browser
+    asks."""
+    return pick_language(config, language=ticket_language or lang, accept_language=accept_language)
 
 
 def form_page(
@@ -449,23 +459,6 @@ def survey_thanks_page(config: Config, ticket: Ticket) -> str:
     )
 
 
-def survey_refused_page(config: Config, refused: LinkRefused) -> str:
-    """Why a survey link is not honoured, in its ticket's language when it names one."""
-    from helpdesk.render import render_page
-
-    ticket = refused.ticket
-    return render_page(
-        "survey_refused",
-        _ticket_language(config, ticket),
-        {
-            "reason": refused.reason,
-            "ref": ticket.ref if ticket else None,
-            "helpdesk_name": config.helpdesk.name,
-        },
-        fallback_language=config.default_language,
-    )
-
-
 # ---------------------------------------------------------------------------- self-service pages
 
 
@@ -516,14 +509,24 @@ def answer_thanks_page(config: Config, page: AnswerPage, *, solved: bool) -> str
     )
 
 
-def answer_refused_page(config: Config, reason: str, ticket: Ticket | None) -> str:
-    """Why an answer link is not honoured (``reason``: expired, forged, malformed, gone),
-    in its ticket's language when it names one."""
+def link_refused_page(
+    config: Config,
+    page: Literal["survey_refused", "answer_refused"],
+    reason: str,
+    ticket: Ticket | None,
+    *,
+    accept_language: str | None,
+) -> str:
+    """Why a survey link or an answer link is not honoured (``reason``: expired, forged,
+    malformed, or gone for an article no longer published), in its ticket's language when
+    it names one, else in the language the browser asks for (:func:`page_language`)."""
     from helpdesk.render import render_page
 
     return render_page(
-        "answer_refused",
-        _ticket_language(config, ticket),
+        page,
+        page_language(
+            config, ticket.language if ticket else None, lang=None, accept_language=accept_language
+        ),
         {
             "reason": reason,
             "ref": ticket.ref if ticket else None,
