@@ -47,24 +47,24 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.events import status_changes
-from helpdesk.links import LinkRefused, make_link_token, read_link_token, ticket_of_link
+from helpdesk.links import LinkDesk, LinkKind, reference
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import ACTIVE_STATUSES, AttachmentMeta, Message, is_reference
+from helpdesk.model import ACTIVE_STATUSES, AttachmentMeta, Message
 from helpdesk.services.clocks import Change, apply
 from helpdesk.services.tickets import customer_follow_up
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.model import Ticket
-    from helpdesk.ports import Mailer, MailStore, TicketUnitOfWork
+    from helpdesk.ports import Mailer, MailStore
 
 logger = logging.getLogger(__name__)
 
 # The purpose a page token is signed for (helpdesk.links): it never opens a survey.
 PAGE_LINK = "ticket"
+PAGE: LinkKind[str] = LinkKind(PAGE_LINK, reference, str)
 ACTIONS = ("reply", "solved", "complain")
 # The conversation the page shows: the newest messages, oldest first.
 SHOWN_MESSAGES = 50
@@ -91,7 +91,7 @@ def page_token(
     """A page token for ``ref`` that verifies for ``portal.link_ttl`` from ``now``, and
     not past ``not_after`` (the expiry of the link a page was opened with)."""
     expires = now + config.portal.link_ttl
-    return make_link_token(PAGE_LINK, ref, min(expires, not_after or expires), key)
+    return PAGE.make(ref, min(expires, not_after or expires), key)
 
 
 def page_url(public_url: str, token: str) -> str:
@@ -107,10 +107,7 @@ def verify_page_token(token: str, key: bytes, *, now: datetime) -> str:
 def read_page_token(token: str, key: bytes, *, now: datetime) -> tuple[str, datetime]:
     """The ticket reference of a genuine, unexpired page token and when it expires;
     :class:`LinkRefused` otherwise."""
-    ref, expires = read_link_token(PAGE_LINK, token, key, now=now)
-    if not is_reference(ref):
-        raise LinkRefused("malformed")
-    return ref, expires
+    return PAGE.read(token, key, now=now)
 
 
 def page_link_words(
@@ -239,15 +236,11 @@ class PostRefused(HelpdeskError):
 
 # ---------------------------------------------------------------------- the desk
 @dataclass(frozen=True)
-class PortalDesk:
+class PortalDesk(LinkDesk):
     """The customer's page: a ticket's view, its actions, its files, and re-sent links."""
 
-    uow: TicketUnitOfWork
-    repo: DynamoRepository
     store: MailStore
     mailer: Mailer
-    config: Config
-    signing_key: bytes
     # The complaint desk, built only when a complaint comes (helpdesk.composition).
     complaints: Callable[[], Complaints] | None = None
 
@@ -579,12 +572,7 @@ class PortalDesk:
 
     # ------------------------------------------------------------------ helpers
     def _ticket(self, token: str, now: datetime) -> Ticket:
-        ticket, _ = ticket_of_link(
-            lambda: verify_page_token(token, self.signing_key, now=now),
-            lambda ref: ref,
-            self.repo.find_ticket,
-        )
-        return ticket
+        return self._opened(PAGE, token, now)[0]
 
     def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:
         """One more hit on an hourly counter of ``scope``: the form's and the channels'

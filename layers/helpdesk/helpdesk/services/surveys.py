@@ -27,8 +27,8 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.events import SurveyAnswered, status_changes
-from helpdesk.links import LinkRefused, make_link_token, ticket_of_link, verify_link_token
-from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_reference, is_robot
+from helpdesk.links import LinkDesk, LinkKind, reference
+from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_robot
 from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
 from helpdesk.unit_of_work import TicketChange, change_ticket
@@ -47,20 +47,18 @@ LOW_SCORES = frozenset({1, 2})
 # ---------------------------------------------------------------------- links
 # The purpose a survey token is signed for (helpdesk.links): it never opens anything else.
 SURVEY_LINK = "survey"
+SURVEY: LinkKind[str] = LinkKind(SURVEY_LINK, reference, str)
 
 
 def make_token(ref: str, expires: datetime, key: bytes) -> str:
     """A survey token naming ``ref`` that verifies until ``expires``."""
-    return make_link_token(SURVEY_LINK, ref, expires, key)
+    return SURVEY.make(ref, expires, key)
 
 
 def verify_token(token: str, key: bytes, *, now: datetime) -> str:
     """The ticket reference of a genuine, unexpired survey token; :class:`LinkRefused`
     otherwise."""
-    ref = verify_link_token(SURVEY_LINK, token, key, now=now)
-    if not is_reference(ref):
-        raise LinkRefused("malformed")
-    return ref
+    return SURVEY.read(token, key, now=now)[0]
 
 
 def score_url(public_url: str, token: str, score: int) -> str:
@@ -307,13 +305,8 @@ class ComplaintNotTaken(HelpdeskError):
 
 
 @dataclass(frozen=True)
-class SurveyDesk:
+class SurveyDesk(LinkDesk):
     """The survey behind each score link and the answer posted from its form."""
-
-    uow: TicketUnitOfWork
-    repo: DynamoRepository
-    config: Config
-    signing_key: bytes
 
     def open(self, token: str, score: str | None, *, now: datetime) -> SurveyForm:
         """The survey of a genuine link with ``score`` pre-selected; records nothing.
@@ -413,12 +406,7 @@ class SurveyDesk:
 
     # ------------------------------------------------------------------ helpers
     def _ticket(self, token: str, now: datetime) -> Ticket:
-        ticket, _ = ticket_of_link(
-            lambda: verify_token(token, self.signing_key, now=now),
-            lambda ref: ref,
-            self.repo.find_ticket,
-        )
-        return ticket
+        return self._opened(SURVEY, token, now)[0]
 
 
 def _score_or_none(text: str | None) -> int | None:
