@@ -41,6 +41,7 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.json_input import json_object
+from helpdesk.mail.filenames import clean_filename
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import AttachmentMeta, Message, Ticket
 from helpdesk.services.form_intake import (
@@ -101,7 +102,6 @@ _MEDIA_TYPE = re.compile(
 )
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
 _PHONE = re.compile(r"\+?[0-9]{3,20}")
-_FILENAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\\"]")
 
 KNOWN_FIELDS = frozenset(
     {
@@ -379,8 +379,9 @@ def _attachments(value: Any, config: Config) -> tuple[tuple[str, str, bytes], ..
         unknown = sorted(k for k in item if k not in ATTACHMENT_FIELDS)
         if unknown:
             raise FieldRefused(f"{where}.{unknown[0]}", "unknown", "is not a field of a file")
-        filename = _FILENAME_UNSAFE.sub(
-            "_", _one_line(_text_field(item, "filename", required=True, max_len=FILENAME_MAX))
+        filename = clean_filename(
+            _text_field(item, "filename", required=True, max_len=FILENAME_MAX),
+            fallback=f"attachment-{index + 1}",
         )
         content_type = _text_field(item, "content_type", required=False, max_len=255).strip()
         if content_type and not _MEDIA_TYPE.fullmatch(content_type):

@@ -49,6 +49,7 @@ from helpdesk.errors import (
 from helpdesk.events import status_changes
 from helpdesk.links import LinkDesk, LinkKind, reference
 from helpdesk.mail.compose import valid_address
+from helpdesk.mail.filenames import clean_filename
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import ACTIVE_STATUSES, AttachmentMeta, Message
 from helpdesk.services.clocks import Change, apply
@@ -72,7 +73,6 @@ SUBMISSION_MAX = 64
 # The parts of the page's form besides its files (action, submission, text, an empty file
 # input, and room for what a browser adds): a post of more parts is refused unparsed.
 FORM_FIELDS_MAX = 8
-FILENAME_MAX = 200
 EMAIL_MAX = 254
 # A file the function can hand out in one response: Lambda answers at most 6 MB, and API
 # Gateway needs the bytes in base64, a third more ("Lambda quotas", AWS Lambda Developer
@@ -81,7 +81,6 @@ DOWNLOAD_MAX_BYTES = 4_000_000
 _SUBMISSION = re.compile(rf"[A-Za-z0-9_-]{{8,{SUBMISSION_MAX}}}")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\"<>|:*?]")
 
 
 # ---------------------------------------------------------------------- links
@@ -703,12 +702,11 @@ def _part_count(body: bytes, content_type: str) -> int:
 
 
 def _safe_filename(name: str) -> str:
-    """A file's name as stored and shown: its last path part (browsers send just the name,
-    but nothing stops a client), without control or path characters, bounded."""
+    """A file's name as stored and shown, cleaned as a mail's attachment's is
+    (helpdesk.mail.filenames): browsers send just the name, but nothing stops a client."""
     # Browsers send a name's UTF-8 bytes as they are; the parser kept them as surrogates.
     text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    text = _UNSAFE_NAME.sub("_", text.replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
-    return text[:FILENAME_MAX] or "file"
+    return clean_filename(text, fallback="file")
 
 
 def _media_type(value: str) -> str:
