@@ -356,7 +356,7 @@ def test_control_characters_are_stripped_and_numeric_ids_taken() -> None:
     desk = Desk()
 
     answer = desk.post(
-        {**ANN, "id": 42, "conversation": 7, "text": "Hello\x07 there\nsecond line\x1b",
+        {**ANN, "id": 42, "conversation": 7, "text": "Hello\x07 there\nsecond line\x1b\x9b",
          "from": {"email": "ann@example.com", "name": "Ann\r\nBcc: x@evil.example"}}
     )  # fmt: skip
 

@@ -90,10 +90,9 @@ def form_page(
     types the subject (:func:`form_suggestions`); with ``knowledge.help_centre_url`` it
     links to the help centre and the suggestions to their pages.
     """
-    from helpdesk.model import PRIORITIES
+    from helpdesk.model import EMAIL_MAX, PRIORITIES
     from helpdesk.render import language_words, render_page
     from helpdesk.services.form_intake import (
-        EMAIL_MAX,
         FORM_CATEGORIES,
         NAME_MAX,
         ORDER_ID_MAX,
@@ -231,8 +230,9 @@ def form_field_errors(config: Config, language: str) -> dict[str, dict[str, str]
     One set of words for both sides: the page carries them for its script's own checks,
     and the route answers a refused submission with the same text.
     """
+    from helpdesk.model import EMAIL_MAX
     from helpdesk.render import language_words
-    from helpdesk.services.form_intake import EMAIL_MAX, NAME_MAX, ORDER_ID_MAX, SUBJECT_MAX
+    from helpdesk.services.form_intake import NAME_MAX, ORDER_ID_MAX, SUBJECT_MAX
 
     words = language_words("form_page", language, fallback_language=config.default_language)
     limits = {

@@ -38,7 +38,6 @@ claim): a further complaint in that hour adds its words to it.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -47,7 +46,7 @@ from typing import TYPE_CHECKING, Protocol
 from helpdesk import sla
 from helpdesk.errors import InvalidInput, RateLimited, TooLarge
 from helpdesk.events import EVENT_TEXT_LIMIT, ComplaintMade, StatusChanged, status_changes
-from helpdesk.model import Message
+from helpdesk.model import BIDI_CONTROLS, CONTROL_CHARACTERS, Message
 from helpdesk.services.clocks import Change, apply
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
@@ -62,13 +61,6 @@ __all__ = ["COMPLAINT_KIND", "SOURCES", "ComplaintDesk", "clean_complaint"]
 # channel; the lead's mail and the reports tell a complaint by this kind).
 COMPLAINT_KIND = "complaint"
 SOURCES = frozenset({"portal", "survey"})
-# Everything but tab and line feed of the C0 and C1 controls (and DEL): they mean nothing in
-# a text box and some terminals and mail clients act on them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# The explicit directional formatting characters (UAX #9 section 2): a complaint holding
-# U+202E would read reversed in the lead's mail ("Trojan Source", CVE-2021-42574). The
-# implicit marks U+200E/U+200F stay, as in headers (helpdesk.mail.compose).
-_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
 def clean_complaint(text: object, *, max_chars: int, field: str = "complaint") -> str:
@@ -82,7 +74,9 @@ def clean_complaint(text: object, *, max_chars: int, field: str = "complaint") -
         raise TooLarge(field, f"is too long (at most {max_chars} characters)")
     lines = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = lines.replace("\u2028", "\n").replace("\u2029", "\n\n")
-    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", lines)).translate(_BIDI_CONTROLS)
+    # No control character, and no directional override: the lead's mail would read reversed.
+    cleaned = CONTROL_CHARACTERS.sub("", unicodedata.normalize("NFC", lines))
+    cleaned = cleaned.translate(BIDI_CONTROLS)
     cleaned = cleaned.strip()
     if not cleaned:
         raise InvalidInput(field, "is required: tell the team lead what went wrong")

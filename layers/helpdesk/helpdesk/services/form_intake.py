@@ -16,7 +16,7 @@ from helpdesk.config import FORM_TOPICS
 from helpdesk.errors import InvalidInput, TooLarge, UnsupportedMediaType
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import PRIORITIES, Message
+from helpdesk.model import CONTROL_CHARACTERS, EMAIL_MAX, PRIORITIES, Message
 from helpdesk.render import known_timezone
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import NewRequest, open_ticket
@@ -32,7 +32,6 @@ NAME_MAX = 200
 SUBJECT_MAX = 300
 ORDER_ID_MAX = 64
 SUBMISSION_ID_MAX = 64
-EMAIL_MAX = 254  # RFC 5321 §4.5.3.1.3: a path is at most 256 octets, brackets included
 # The choices of the form's category select (its "topic"); the config's `form.topics` maps
 # them to categories, and routing rules may match those.
 FORM_CATEGORIES: tuple[str, ...] = FORM_TOPICS
@@ -40,7 +39,6 @@ _SUBMISSION_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 _ADDRESS = re.compile(
     r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$"
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Characters a JavaScript pattern must escape inside a class: the HTML pattern attribute is
 # compiled with the v flag (HTML Standard, "compiled pattern regular expression"), where
 # ECMAScript's ClassSetSyntaxCharacter and ClassSetReservedPunctuator need a backslash
@@ -129,7 +127,7 @@ class FormSubmission:
 
 def _one_line(value: str) -> str:
     # Names and subjects end up in mail headers: no line break may survive.
-    return " ".join(_LINE_BREAKS.sub(" ", _CONTROL.sub("", value)).split())
+    return " ".join(_LINE_BREAKS.sub(" ", CONTROL_CHARACTERS.sub("", value)).split())
 
 
 def _text_field(body: Mapping[str, Any], name: str, *, required: bool, max_len: int) -> str:
@@ -161,7 +159,9 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
     raw_message = body.get("message")
     if isinstance(raw_message, str) and len(raw_message) > message_limit:
         raise TooLarge("message", f"is too long (at most {message_limit} characters)")
-    message = _CONTROL.sub("", _text_field(body, "message", required=True, max_len=message_limit))
+    message = CONTROL_CHARACTERS.sub(
+        "", _text_field(body, "message", required=True, max_len=message_limit)
+    )
     category = _one_line(_text_field(body, "category", required=False, max_len=64)) or None
     if category is not None and category not in FORM_CATEGORIES:
         raise FieldRefused("category", "choice", f"must be one of {', '.join(FORM_CATEGORIES)}")

@@ -43,11 +43,9 @@ from helpdesk.errors import (
 from helpdesk.json_input import json_object
 from helpdesk.mail.filenames import clean_filename
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import AttachmentMeta, Message, Ticket
+from helpdesk.model import CONTROL_CHARACTERS, EMAIL_MAX, AttachmentMeta, Message, Ticket
 from helpdesk.services.form_intake import (
     _ADDRESS,
-    _CONTROL,
-    EMAIL_MAX,
     NAME_MAX,
     SUBJECT_MAX,
     FieldRefused,
@@ -291,7 +289,7 @@ def _identifier(body: Mapping[str, Any], name: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # a numeric id (many messengers number their messages)
     text = _text_field({name: value}, name, required=True, max_len=IDENTIFIER_MAX).strip()
-    if _CONTROL.search(text) or "\n" in text or "\r" in text or "\t" in text:
+    if CONTROL_CHARACTERS.search(text) or "\n" in text or "\r" in text or "\t" in text:
         raise FieldRefused(name, "characters", "must not contain control characters")
     return text
 
@@ -330,7 +328,7 @@ def validate_message(body: Any, channel: str, config: Config) -> ChannelMessage:
     raw_text = body.get("text")
     if isinstance(raw_text, str) and len(raw_text) > text_limit:
         raise TooLarge("text", f"is too long (at most {text_limit} characters)")
-    text = _CONTROL.sub("", _text_field(body, "text", required=True, max_len=text_limit))
+    text = CONTROL_CHARACTERS.sub("", _text_field(body, "text", required=True, max_len=text_limit))
     subject = _one_line(_text_field(body, "subject", required=False, max_len=SUBJECT_MAX))
     if not subject:
         first_line = _one_line(text.strip().split("\n", 1)[0])

@@ -51,7 +51,13 @@ from helpdesk.links import LinkDesk, LinkKind, reference
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.filenames import clean_filename
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import ACTIVE_STATUSES, AttachmentMeta, Message
+from helpdesk.model import (
+    ACTIVE_STATUSES,
+    CONTROL_CHARACTERS,
+    EMAIL_MAX,
+    AttachmentMeta,
+    Message,
+)
 from helpdesk.services.clocks import Change, apply
 from helpdesk.services.tickets import customer_follow_up
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
@@ -73,14 +79,12 @@ SUBMISSION_MAX = 64
 # The parts of the page's form besides its files (action, submission, text, an empty file
 # input, and room for what a browser adds): a post of more parts is refused unparsed.
 FORM_FIELDS_MAX = 8
-EMAIL_MAX = 254
 # A file the function can hand out in one response: Lambda answers at most 6 MB, and API
 # Gateway needs the bytes in base64, a third more ("Lambda quotas", AWS Lambda Developer
 # Guide). A larger file is listed without a link (it came by mail).
 DOWNLOAD_MAX_BYTES = 4_000_000
 _SUBMISSION = re.compile(rf"[A-Za-z0-9_-]{{8,{SUBMISSION_MAX}}}")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 # ---------------------------------------------------------------------- links
@@ -631,7 +635,7 @@ class PortalDesk(LinkDesk):
         if not _SUBMISSION.fullmatch(submission):
             missing = InvalidInput("submission", "is missing: reload the page and try again")
             raise FormProblem(missing, "reload")
-        text = _CONTROL.sub("", fields.get("text", "")).strip()
+        text = CONTROL_CHARACTERS.sub("", fields.get("text", "")).strip()
         if len(text) > limits.message_max_chars:
             limit = limits.message_max_chars
             too_long = TooLarge("text", f"is too long (at most {limit} characters)")
