@@ -40,14 +40,15 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from helpdesk import sla
 from helpdesk.errors import InvalidInput, RateLimited, TooLarge
 from helpdesk.events import EVENT_TEXT_LIMIT, ComplaintMade, StatusChanged, status_changes
 from helpdesk.model import BIDI_CONTROLS, CONTROL_CHARACTERS, Message
 from helpdesk.services.clocks import Change, apply
+from helpdesk.services.rate_limits import DAY, WindowCounter, limit_rate
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
@@ -83,14 +84,6 @@ def clean_complaint(text: object, *, max_chars: int, field: str = "complaint") -
     return cleaned
 
 
-class WindowCounter(Protocol):
-    """The counters kept beside the tickets (``DynamoRepository.count_in_window``)."""
-
-    def count_in_window(self, scope: str, window: str, *, limit: int, expires_at: int) -> bool:
-        """One more in ``scope`` for ``window``; False once over ``limit``."""
-        ...
-
-
 @dataclass(frozen=True)
 class ComplaintDesk:
     """Complaints to the team lead, from the customer's page and the survey page."""
@@ -116,16 +109,14 @@ class ComplaintDesk:
 
     def _count_for_contact(self, contact: str, now: datetime) -> None:
         """One more complaint of ``contact`` today (UTC); :class:`RateLimited` once over."""
-        day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        day_end = day_start + timedelta(days=1)
-        if not self.counters.count_in_window(
+        limit_rate(
+            self.counters,
             f"complaint-contact#{contact.lower()}",
-            day_start.strftime("%Y%m%d"),
             limit=self.config.complaints.per_contact_per_day,
-            # Kept a day past the day it counts (the table's TTL attribute deletes it).
-            expires_at=int((day_end + timedelta(days=1)).timestamp()),
-        ):
-            raise RateLimited("complaint", max(1, int((day_end - now).total_seconds())))
+            what="complaint",
+            now=now,
+            per=DAY,
+        )
 
     def _take(
         self, ref: str, words: str, *, now: datetime, source: str, written: Message | None = None

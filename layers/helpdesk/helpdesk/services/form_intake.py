@@ -18,6 +18,7 @@ from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import CONTROL_CHARACTERS, EMAIL_MAX, PRIORITIES, Message
 from helpdesk.render import known_timezone
+from helpdesk.services.rate_limits import limit_rate
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import NewRequest, open_ticket
 from helpdesk.unit_of_work import AlreadyClaimed, Claim
@@ -372,23 +373,4 @@ class FormDesk:
         )
 
     def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:
-        limit_per_hour(self.repo, scope, limit, what, now)
-
-
-def limit_per_hour(
-    repo: DynamoRepository, scope: str, limit: int, what: str, now: datetime
-) -> None:
-    """One more hit on an hourly counter of ``scope``; :class:`RateLimited` once over (the
-    form's and the channels' limits).
-
-    Counters are keyed by the hour, so an old one is never read again; its TTL
-    (``expires_at``, the table's TTL attribute) lets DynamoDB delete it an hour later.
-    """
-    from helpdesk.errors import RateLimited
-
-    window_start = now.replace(minute=0, second=0, microsecond=0)
-    window_end = int(window_start.timestamp()) + 3600
-    if not repo.count_in_window(
-        scope, window_start.strftime("%Y%m%d%H"), limit=limit, expires_at=window_end + 3600
-    ):
-        raise RateLimited(what, max(1, window_end - int(now.timestamp())))
+        limit_rate(self.repo, scope, limit=limit, what=what, now=now)

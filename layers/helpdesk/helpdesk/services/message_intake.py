@@ -51,8 +51,8 @@ from helpdesk.services.form_intake import (
     FieldRefused,
     _one_line,
     _text_field,
-    limit_per_hour,
 )
+from helpdesk.services.rate_limits import limit_rate
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import (
     NewRequest,
@@ -456,17 +456,20 @@ class MessageDesk:
         limits = self.config.limits
         # A channel posts for all its customers: its own cap is the client's, the
         # contact's keeps one customer (or one forged sender) from flooding a team.
-        limit_per_hour(
-            self.repo, f"CHANNEL#{message.channel}", limits.channel_messages_per_hour,
-            "channel", now,
-        )  # fmt: skip
+        limit_rate(
+            self.repo,
+            f"CHANNEL#{message.channel}",
+            limit=limits.channel_messages_per_hour,
+            what="channel",
+            now=now,
+        )
         contact = mailbox_key(message.email) if message.email else message.contact
-        limit_per_hour(
+        limit_rate(
             self.repo,
             f"CHANNEL-CONTACT#{message.channel}#{contact}",
-            limits.channel_per_contact_per_hour,
-            "contact",
-            now,
+            limit=limits.channel_per_contact_per_hour,
+            what="contact",
+            now=now,
         )
         stored = self._store_attachments(message)
 

@@ -59,6 +59,7 @@ from helpdesk.model import (
     Message,
 )
 from helpdesk.services.clocks import Change, apply
+from helpdesk.services.rate_limits import limit_rate
 from helpdesk.services.tickets import customer_follow_up
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
@@ -578,12 +579,8 @@ class PortalDesk(LinkDesk):
         return self._opened(PAGE, token, now)[0]
 
     def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:
-        """One more hit on an hourly counter of ``scope``: the form's and the channels'
-        counters (helpdesk.services.form_intake.limit_per_hour), imported where a post
-        is counted, not on the page's cold start."""
-        from helpdesk.services.form_intake import limit_per_hour
-
-        limit_per_hour(self.repo, scope, limit, what, now)
+        """One more hit on an hourly counter of ``scope`` (helpdesk.services.rate_limits)."""
+        limit_rate(self.repo, scope, limit=limit, what=what, now=now)
 
     def _parse(self, body: bytes, content_type: str) -> Posted:
         """The page's form: ``action``, ``text``, ``submission`` and, with a reply, ``files``
