@@ -273,6 +273,9 @@ def test_confirming_a_ticket_already_solved_changes_nothing(knowledge: Knowledge
         ("answered=no", FORM, "answered"),
         ("", FORM, "answered"),
         ("answered=yes&x=" + "a" * ANSWER_BODY_MAX_BYTES, FORM, "body"),
+        # Small, but more fields than the page's form holds.
+        ("answered=yes" + "&x=" * 20, FORM, "body"),
+        ("answered=yes", "application/x-www-form-urlencodedX", "content-type"),
     ],
 )
 def test_a_post_that_is_not_the_pages_form_changes_nothing(

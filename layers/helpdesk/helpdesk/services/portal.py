@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import parse_qs
 
 from helpdesk.errors import (
     HelpdeskError,
@@ -47,6 +46,7 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.events import status_changes
+from helpdesk.form_input import FORM_URLENCODED, form_fields, media_type
 from helpdesk.links import LinkDesk, LinkKind, reference
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.filenames import clean_filename
@@ -495,11 +495,7 @@ class PortalDesk(LinkDesk):
         the address is known). :class:`InvalidInput` for a post without a usable address,
         :class:`RateLimited` past the hourly limits (per client, then per address).
         ``base_url`` is where the request came in (the links point there)."""
-        if not content_type.lower().startswith("application/x-www-form-urlencoded"):
-            raise UnsupportedMediaType("content-type", "must be application/x-www-form-urlencoded")
-        if len(body.encode("utf-8")) > 4096:
-            raise TooLarge("body", "is too large (at most 4096 bytes)")
-        fields = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        fields = form_fields(body, content_type, max_bytes=4096)
         email = (fields.get("email") or "").strip()
         if not email:
             raise InvalidInput("email", "is required")
@@ -589,15 +585,16 @@ class PortalDesk(LinkDesk):
         if len(body) > limits.body_max_bytes:
             too_large = TooLarge("body", f"is too large (at most {limits.body_max_bytes} bytes)")
             raise FormProblem(too_large, "body_too_large", limits.body_max_bytes)
-        media_type = content_type.split(";", 1)[0].strip().lower()
+        posted_type = media_type(content_type)
         files: list[tuple[str, str, bytes]] = []
-        if media_type == "application/x-www-form-urlencoded":
+        if posted_type == FORM_URLENCODED:
             try:
-                text = body.decode("utf-8")
+                fields = form_fields(body.decode("utf-8"), content_type)
             except UnicodeDecodeError:
                 raise FormProblem(MalformedInput("body", "is not UTF-8 text"), "reload") from None
-            fields = {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
-        elif media_type == "multipart/form-data":
+            except TooLarge as too_many_fields:
+                raise FormProblem(too_many_fields, "reload") from None
+        elif posted_type == "multipart/form-data":
             # The page's form has a few fields and at most attachments_max_count files;
             # the MIME parser costs about 0.6 ms a part, so a post of thousands of tiny
             # parts is refused by counting its delimiters, before it is parsed.

@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
 
-from helpdesk.errors import HelpdeskError, InvalidInput, TooLarge, UnsupportedMediaType
+from helpdesk.errors import HelpdeskError, InvalidInput
+from helpdesk.form_input import form_fields
 from helpdesk.links import LinkDesk, LinkKind, LinkRefused
 from helpdesk.model import ACTIVE_STATUSES, is_reference
 
@@ -180,18 +180,11 @@ class SelfServiceDesk(LinkDesk):
         closed, nothing changes. :class:`LinkRefused`, :class:`ArticleGone` or
         :class:`ConfirmationNotTaken` otherwise."""
         page = self.open(token, now=now)
-        media_type = content_type.split(";", 1)[0].strip().lower()
-        if media_type != "application/x-www-form-urlencoded":
-            raise ConfirmationNotTaken(
-                page,
-                UnsupportedMediaType("content-type", "must be application/x-www-form-urlencoded"),
-            )
-        if len(body.encode("utf-8")) > ANSWER_BODY_MAX_BYTES:
-            raise ConfirmationNotTaken(
-                page, TooLarge("body", f"is too large (at most {ANSWER_BODY_MAX_BYTES} bytes)")
-            )
-        fields = parse_qs(body, keep_blank_values=True, max_num_fields=5)
-        if fields.get("answered", [""])[-1] != "yes":
+        try:
+            fields = form_fields(body, content_type, max_bytes=ANSWER_BODY_MAX_BYTES)
+        except InvalidInput as problem:
+            raise ConfirmationNotTaken(page, problem) from None
+        if fields.get("answered") != "yes":
             raise ConfirmationNotTaken(page, InvalidInput("answered", "must be yes"))
         solved = False
 

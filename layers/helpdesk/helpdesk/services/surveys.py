@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 from helpdesk import timers
 from helpdesk.errors import (
@@ -24,9 +23,9 @@ from helpdesk.errors import (
     InvalidInput,
     RateLimited,
     TooLarge,
-    UnsupportedMediaType,
 )
 from helpdesk.events import SurveyAnswered, status_changes
+from helpdesk.form_input import FORM_URLENCODED, form_fields, media_type
 from helpdesk.links import LinkDesk, LinkKind, reference
 from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_robot
 from helpdesk.services import stats
@@ -317,12 +316,10 @@ class SurveyDesk(LinkDesk):
         """Record the answer posted from the page (replacing an earlier one); the ticket as
         stored. :class:`LinkRefused` or :class:`AnswerNotTaken` otherwise."""
         ticket = self._ticket(token, now)
-        if not content_type.lower().startswith("application/x-www-form-urlencoded"):
-            raise AnswerNotTaken(
-                SurveyForm(ticket, token, None),
-                UnsupportedMediaType("content-type", "must be application/x-www-form-urlencoded"),
-            )
-        fields = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        try:
+            fields = form_fields(body, content_type)
+        except InvalidInput as problem:
+            raise AnswerNotTaken(SurveyForm(ticket, token, None), problem) from None
         try:
             effort = _answer(fields.get("effort"), "effort", required=False)
             score = _answer(fields.get("score"), "score", required=True)
@@ -349,18 +346,16 @@ class SurveyDesk(LinkDesk):
         :class:`LinkRefused` or :class:`ComplaintNotTaken` otherwise."""
         ticket = self._ticket(token, now)
         form = SurveyForm(ticket, token, None)
-        if not content_type.lower().startswith("application/x-www-form-urlencoded"):
-            problem = UnsupportedMediaType(
-                "content-type", "must be application/x-www-form-urlencoded"
-            )
-            raise ComplaintNotTaken(form, problem)
         limit = self.config.complaints.text_max_chars
         # Percent-encoded, one character takes at most 12 bytes (4 of UTF-8, each %XX).
-        if len(body) > limit * 12 + 1024:
+        if len(body) > limit * 12 + 1024 and media_type(content_type) == FORM_URLENCODED:
             raise ComplaintNotTaken(
                 form, TooLarge("complaint", f"is too long (at most {limit} characters)")
             )
-        fields = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        try:
+            fields = form_fields(body, content_type)
+        except InvalidInput as problem:
+            raise ComplaintNotTaken(form, problem) from None
         words = fields.get("complaint", "")
         try:
             return complaints.complain(ticket.ref, words, now=now, source="survey")
