@@ -224,6 +224,31 @@ def refused_link_response(
     return html_response(status, html, SURVEY_HEADERS)
 
 
+def _survey_post(
+    desk: SurveyDesk,
+    token: str,
+    post: FormPost,
+    *,
+    now: datetime,
+    take: Callable[[str], Response[str]],
+) -> Response[str]:
+    """What every form of the survey page answers before its own: ``take``'s answer to
+    the posted text; the survey again for a body that is not UTF-8 form fields (400), or
+    the link's refusal (403)."""
+    from helpdesk.links import LinkRefused
+
+    try:
+        text = post.text()
+    except MalformedInput:
+        return survey_page_response(
+            desk, token, None, now=now, accept_language=post.accept_language, status=400
+        )
+    try:
+        return take(text)
+    except LinkRefused as refused:
+        return refused_link_response(desk.config, "survey_refused", refused, post.accept_language)
+
+
 def survey_answer_response(
     desk: SurveyDesk,
     token: str,
@@ -234,24 +259,18 @@ def survey_answer_response(
     """The thanks page for a recorded answer; else the survey again asking for a score
     (415, 422), the survey again for a body that is not UTF-8 form fields (400), or the
     link's refusal (403)."""
-    from helpdesk.links import LinkRefused
     from helpdesk.services.surveys import AnswerNotTaken
     from helpdesk.web import survey_page, survey_thanks_page
 
-    try:
-        text = post.text()
-    except MalformedInput:
-        return survey_page_response(
-            desk, token, None, now=now, accept_language=post.accept_language, status=400
-        )
-    try:
-        stored = desk.submit(token, text, post.content_type, now=now)
-    except LinkRefused as refused:
-        return refused_link_response(desk.config, "survey_refused", refused, post.accept_language)
-    except AnswerNotTaken as not_taken:
-        page = survey_page(desk.config, not_taken.form, ask_for_score=True)
-        return html_response(status_of(not_taken.problem), page, SURVEY_HEADERS)
-    return html_response(200, survey_thanks_page(desk.config, stored), SURVEY_HEADERS)
+    def answer(text: str) -> Response[str]:
+        try:
+            stored = desk.submit(token, text, post.content_type, now=now)
+        except AnswerNotTaken as not_taken:
+            page = survey_page(desk.config, not_taken.form, ask_for_score=True)
+            return html_response(status_of(not_taken.problem), page, SURVEY_HEADERS)
+        return html_response(200, survey_thanks_page(desk.config, stored), SURVEY_HEADERS)
+
+    return _survey_post(desk, token, post, now=now, take=answer)
 
 
 def survey_complaint_response(
@@ -266,33 +285,28 @@ def survey_complaint_response(
     else the survey again with the complaint box saying what was wrong (413, 415, 422,
     429 with Retry-After), the survey again for a body that is not UTF-8 form fields
     (400), or the link's refusal (403)."""
-    from helpdesk.links import LinkRefused
     from helpdesk.services.surveys import ComplaintNotTaken
     from helpdesk.web import survey_complaint_page, survey_page
 
-    try:
-        text = post.text()
-    except MalformedInput:
-        return survey_page_response(
-            desk, token, None, now=now, accept_language=post.accept_language, status=400
-        )
-    try:
-        stored = desk.complain(token, text, post.content_type, now=now, complaints=complaints)
-    except LinkRefused as refused:
-        return refused_link_response(desk.config, "survey_refused", refused, post.accept_language)
-    except ComplaintNotTaken as not_taken:
-        page = survey_page(
-            desk.config,
-            not_taken.form,
-            complaint_problem=not_taken.problem,
-            complaint_text=not_taken.words,
-        )
-        headers = dict(SURVEY_HEADERS)
-        if isinstance(not_taken.problem, RateLimited):
-            headers["Retry-After"] = str(not_taken.problem.retry_after_seconds)
-        return html_response(status_of(not_taken.problem), page, headers)
-    contact = desk.repo.get_contact(stored.contact_email)
-    return html_response(200, survey_complaint_page(desk.config, stored, contact), SURVEY_HEADERS)
+    def complain(text: str) -> Response[str]:
+        try:
+            stored = desk.complain(token, text, post.content_type, now=now, complaints=complaints)
+        except ComplaintNotTaken as not_taken:
+            page = survey_page(
+                desk.config,
+                not_taken.form,
+                complaint_problem=not_taken.problem,
+                complaint_text=not_taken.words,
+            )
+            headers = dict(SURVEY_HEADERS)
+            if isinstance(not_taken.problem, RateLimited):
+                headers["Retry-After"] = str(not_taken.problem.retry_after_seconds)
+            return html_response(status_of(not_taken.problem), page, headers)
+        contact = desk.repo.get_contact(stored.contact_email)
+        page = survey_complaint_page(desk.config, stored, contact)
+        return html_response(200, page, SURVEY_HEADERS)
+
+    return _survey_post(desk, token, post, now=now, take=complain)
 
 
 # The self-service page is about one customer's ticket, like the survey's: the same headers.
