@@ -29,6 +29,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
+from helpdesk.files import clean_filename
 from helpdesk.mail.auth import AuthResults, parse_auth
 from helpdesk.mail.charsets import (
     decode_bytes,
@@ -36,7 +37,6 @@ from helpdesk.mail.charsets import (
     looks_iso_2022_jp,
     normalize_charset,
 )
-from helpdesk.mail.filenames import clean_filename
 from helpdesk.mail.html import html_to_text, sanitize_html
 from helpdesk.mail.quotes import strip_quoted, strip_quoted_html
 

@@ -40,8 +40,8 @@ from helpdesk.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
+from helpdesk.files import clean_filename, file_media_type
 from helpdesk.json_input import json_object
-from helpdesk.mail.filenames import clean_filename
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import CONTROL_CHARACTERS, EMAIL_MAX, AttachmentMeta, Message, Ticket
 from helpdesk.services.form_intake import (
@@ -94,10 +94,6 @@ HANDLE_MAX = 128
 FILENAME_MAX = 255
 # Of a text without a subject, the subject a new ticket gets: its first line, this long.
 SUBJECT_FROM_TEXT = 80
-# A media type: RFC 6838 section 4.2 (restricted names, at most 127 characters each).
-_MEDIA_TYPE = re.compile(
-    r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
-)
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
 _PHONE = re.compile(r"\+?[0-9]{3,20}")
 
@@ -381,8 +377,9 @@ def _attachments(value: Any, config: Config) -> tuple[tuple[str, str, bytes], ..
             _text_field(item, "filename", required=True, max_len=FILENAME_MAX),
             fallback=f"attachment-{index + 1}",
         )
-        content_type = _text_field(item, "content_type", required=False, max_len=255).strip()
-        if content_type and not _MEDIA_TYPE.fullmatch(content_type):
+        declared = _text_field(item, "content_type", required=False, max_len=255).strip()
+        content_type = file_media_type(declared)
+        if declared and content_type is None:
             raise FieldRefused(f"{where}.content_type", "characters", "is not a media type")
         # Its size is bounded by the body's (channel_body_max_bytes), checked before.
         content = _text_field(item, "content", required=True, max_len=limits.channel_body_max_bytes)
@@ -395,7 +392,7 @@ def _attachments(value: Any, config: Config) -> tuple[tuple[str, str, bytes], ..
                 f"{where}.content", f"is too large (at most {limits.attachment_max_bytes} bytes)"
             )
         guessed = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        files.append((filename, content_type.lower() or guessed, data))
+        files.append((filename, content_type or guessed, data))
     return tuple(files)
 
 

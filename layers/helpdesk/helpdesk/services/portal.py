@@ -46,10 +46,10 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.events import status_changes
+from helpdesk.files import clean_filename, file_media_type
 from helpdesk.form_input import FORM_URLENCODED, form_fields, media_type
 from helpdesk.links import LinkDesk, LinkKind, reference
 from helpdesk.mail.compose import valid_address
-from helpdesk.mail.filenames import clean_filename
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import (
     ACTIVE_STATUSES,
@@ -85,7 +85,6 @@ FORM_FIELDS_MAX = 8
 # Guide). A larger file is listed without a link (it came by mail).
 DOWNLOAD_MAX_BYTES = 4_000_000
 _SUBMISSION = re.compile(rf"[A-Za-z0-9_-]{{8,{SUBMISSION_MAX}}}")
-_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
 # ---------------------------------------------------------------------- links
@@ -681,7 +680,8 @@ def _multipart(
             continue
         if name != "files" or (not filename and not data):
             continue
-        files.append((_safe_filename(filename), _media_type(part.get_content_type()), data))
+        kept_as = file_media_type(part.get_content_type()) or "application/octet-stream"
+        files.append((_safe_filename(filename), kept_as, data))
     return fields, files
 
 
@@ -701,15 +701,10 @@ def _part_count(body: bytes, content_type: str) -> int:
 
 def _safe_filename(name: str) -> str:
     """A file's name as stored and shown, cleaned as a mail's attachment's is
-    (helpdesk.mail.filenames): browsers send just the name, but nothing stops a client."""
+    (helpdesk.files): browsers send just the name, but nothing stops a client."""
     # Browsers send a name's UTF-8 bytes as they are; the parser kept them as surrogates.
     text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return clean_filename(text, fallback="file")
-
-
-def _media_type(value: str) -> str:
-    value = value.strip().lower()
-    return value if _MEDIA_TYPE.fullmatch(value) else "application/octet-stream"
 
 
 def _servable(meta: AttachmentMeta) -> bool:
