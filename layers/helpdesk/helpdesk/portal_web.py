@@ -298,7 +298,7 @@ def resend_response(
 ) -> Response[str]:
     """POST /ticket: the same page whether the address is known or not (a mail goes only to
     a known one); the page again naming the field (4xx), or the rate limit (429)."""
-    from helpdesk.form_input import form_fields
+    from helpdesk.post_input import form_fields
 
     language = _language(desk.config, None, lang, accept_language)
     try:

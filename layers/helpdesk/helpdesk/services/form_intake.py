@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk import sla
 from helpdesk.config import FORM_TOPICS
-from helpdesk.errors import InvalidInput, TooLarge, UnsupportedMediaType
+from helpdesk.errors import InvalidInput, TooLarge
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import CONTROL_CHARACTERS, EMAIL_MAX, PRIORITIES, Message
+from helpdesk.post_input import require_media_type
 from helpdesk.render import known_timezone
 from helpdesk.services.rate_limits import limit_rate
 from helpdesk.services.self_service import suggester
@@ -336,9 +337,7 @@ class FormDesk:
     ) -> dict[str, Any]:
         """Validate and take in one POST; errors are :class:`InvalidInput` (its subclasses
         say how the input is wrong) or :class:`RateLimited`."""
-        media_type = content_type.split(";", 1)[0].strip().lower()
-        if media_type != "application/json":
-            raise UnsupportedMediaType("content-type", "must be application/json")
+        require_media_type(content_type, "application/json")
         if len(body.encode("utf-8")) > self.config.limits.form_body_max_bytes:
             raise TooLarge(
                 "body", f"is too large (at most {self.config.limits.form_body_max_bytes} bytes)"

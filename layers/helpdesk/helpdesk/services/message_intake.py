@@ -38,12 +38,12 @@ from helpdesk.errors import (
     NotSetUp,
     TooLarge,
     Unauthenticated,
-    UnsupportedMediaType,
 )
 from helpdesk.files import clean_filename, file_media_type
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import CONTROL_CHARACTERS, EMAIL_MAX, AttachmentMeta, Message, Ticket
+from helpdesk.post_input import require_media_type
 from helpdesk.services.form_intake import (
     _ADDRESS,
     NAME_MAX,
@@ -426,9 +426,7 @@ class MessageDesk:
         """Prove, validate and take in one POST; errors are :class:`Unauthenticated` (401),
         :class:`InvalidInput` and its kinds (400, 413, 415, 422) or RateLimited (429)."""
         headers = {name.lower(): value for name, value in headers.items()}
-        media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media_type != "application/json":
-            raise UnsupportedMediaType("content-type", "must be application/json")
+        require_media_type(headers.get("content-type", ""), "application/json")
         from helpdesk.web import request_bytes
 
         raw = request_bytes(body, is_base64_encoded=is_base64_encoded)

@@ -47,7 +47,6 @@ from helpdesk.errors import (
 )
 from helpdesk.events import status_changes
 from helpdesk.files import clean_filename, file_media_type
-from helpdesk.form_input import FORM_URLENCODED, form_fields, media_type
 from helpdesk.links import LinkDesk, LinkKind, reference
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import mailbox_key
@@ -58,6 +57,7 @@ from helpdesk.model import (
     AttachmentMeta,
     Message,
 )
+from helpdesk.post_input import FORM_URLENCODED, form_fields, require_media_type
 from helpdesk.services.clocks import Change, apply
 from helpdesk.services.rate_limits import limit_rate
 from helpdesk.services.tickets import customer_follow_up
@@ -584,7 +584,10 @@ class PortalDesk(LinkDesk):
         if len(body) > limits.body_max_bytes:
             too_large = TooLarge("body", f"is too large (at most {limits.body_max_bytes} bytes)")
             raise FormProblem(too_large, "body_too_large", limits.body_max_bytes)
-        posted_type = media_type(content_type)
+        try:
+            posted_type = require_media_type(content_type, "multipart/form-data", FORM_URLENCODED)
+        except UnsupportedMediaType as unsupported:
+            raise FormProblem(unsupported, "reload") from None
         files: list[tuple[str, str, bytes]] = []
         if posted_type == FORM_URLENCODED:
             try:
@@ -593,7 +596,7 @@ class PortalDesk(LinkDesk):
                 raise FormProblem(MalformedInput("body", "is not UTF-8 text"), "reload") from None
             except TooLarge as too_many_fields:
                 raise FormProblem(too_many_fields, "reload") from None
-        elif posted_type == "multipart/form-data":
+        else:
             # The page's form has a few fields and at most attachments_max_count files;
             # the MIME parser costs about 0.6 ms a part, so a post of thousands of tiny
             # parts is refused by counting its delimiters, before it is parsed.
@@ -606,11 +609,6 @@ class PortalDesk(LinkDesk):
                 fields, files = _multipart(body, content_type)
             except MalformedInput as malformed:
                 raise FormProblem(malformed, "reload") from None
-        else:
-            unsupported = UnsupportedMediaType(
-                "content-type", "must be multipart/form-data or application/x-www-form-urlencoded"
-            )
-            raise FormProblem(unsupported, "reload")
         try:
             return self._posted(fields, files)
         except FormProblem as problem:

@@ -28,9 +28,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk.errors import HelpdeskError, InvalidInput
-from helpdesk.form_input import form_fields
 from helpdesk.links import LinkDesk, LinkKind, LinkRefused
 from helpdesk.model import ACTIVE_STATUSES, is_reference
+from helpdesk.post_input import form_fields
 
 if TYPE_CHECKING:
     from helpdesk.config import Config

@@ -25,9 +25,9 @@ from helpdesk.errors import (
     TooLarge,
 )
 from helpdesk.events import SurveyAnswered, status_changes
-from helpdesk.form_input import FORM_URLENCODED, form_fields, media_type
 from helpdesk.links import LinkDesk, LinkKind, reference
 from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_robot
+from helpdesk.post_input import FORM_URLENCODED, form_fields, media_type
 from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
 from helpdesk.unit_of_work import TicketChange, change_ticket

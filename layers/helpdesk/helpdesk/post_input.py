@@ -1,10 +1,11 @@
-"""Request bodies read as HTML form fields (``application/x-www-form-urlencoded``), with
-their media type, size and number of fields checked first.
+"""What a route reads of a POST before its own fields: its media type
+(:func:`require_media_type`: the form and the channels take JSON, the pages their forms),
+and a page's urlencoded form fields (:func:`form_fields`), with their size and number
+checked first.
 
-The pages' services (the survey, the answer page, the customer's page) read their posts
-here, as the JSON routes read theirs with helpdesk.json_input: every way a post can be
-wrong is a domain error the HTTP edge answers (415 naming ``content-type``, 413 naming
-``body``), never a ValueError from the parser further on.
+Every way a post can be wrong here is a domain error the HTTP edge answers (415 naming
+``content-type``, 413 naming ``body``), never a ValueError from the parser further on;
+JSON bodies are then read by helpdesk.json_input.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+def require_media_type(content_type: str, *taken: str) -> str:
+    """The media type of ``content_type`` when it is one of ``taken``;
+    :class:`UnsupportedMediaType` naming ``content-type`` otherwise."""
+    posted = media_type(content_type)
+    if posted not in taken:
+        raise UnsupportedMediaType("content-type", f"must be {' or '.join(taken)}")
+    return posted
+
+
 def form_fields(
     body: str,
     content_type: str,
@@ -36,8 +46,7 @@ def form_fields(
     another media type, :class:`TooLarge` on ``body`` past ``max_bytes`` (UTF-8) or
     ``max_fields``. Parsed as the WHATWG URL Standard's "application/x-www-form-urlencoded
     parser" reads a body (``+`` is a space, percent-escapes are UTF-8)."""
-    if media_type(content_type) != FORM_URLENCODED:
-        raise UnsupportedMediaType("content-type", f"must be {FORM_URLENCODED}")
+    require_media_type(content_type, FORM_URLENCODED)
     if max_bytes is not None and len(body.encode("utf-8", "surrogatepass")) > max_bytes:
         raise TooLarge("body", f"is too large (at most {max_bytes} bytes)")
     try:
