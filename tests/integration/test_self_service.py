@@ -42,6 +42,12 @@ def answer_path(state: dict[str, Any], email: str) -> str:
     return LINK.findall(acknowledgement(state, email)["text"])[0]
 
 
+def forged_path(state: dict[str, Any], email: str) -> str:
+    """The answer link of ``email``'s acknowledgement with its signature altered."""
+    path = answer_path(state, email)
+    return path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+
+
 def loads(stack: LocalStack) -> dict[str, int]:
     return {
         i["PK"].removeprefix("AGENT#"): int(i.get("open", 0))
@@ -156,8 +162,7 @@ def test_a_second_confirmation_changes_nothing_and_says_so(
 
 def test_a_forged_link_gets_a_clear_refusal_page(played: tuple[LocalStack, dict[str, Any]]) -> None:
     stack, state = played
-    path = answer_path(state, "olga@example.ru")
-    forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    forged = forged_path(state, "olga@example.ru")
 
     shown = stack.http("GET", forged)
     posted = stack.http("POST", forged, body="answered=yes", headers=FORM)
@@ -172,8 +177,7 @@ def test_a_forged_link_opened_in_a_chinese_browser_is_refused_in_chinese(
     played: tuple[LocalStack, dict[str, Any]],
 ) -> None:
     stack, state = played
-    path = answer_path(state, "olga@example.ru")
-    forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    forged = forged_path(state, "olga@example.ru")
     chinese = {"accept-language": "zh-CN,zh;q=0.9,en;q=0.5"}
 
     shown = stack.http("GET", forged, headers=chinese)
