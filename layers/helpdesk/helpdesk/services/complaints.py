@@ -49,6 +49,7 @@ from helpdesk.events import EVENT_TEXT_LIMIT, ComplaintMade, StatusChanged, stat
 from helpdesk.model import BIDI_CONTROLS, CONTROL_CHARACTERS, Message
 from helpdesk.services.clocks import Change, apply
 from helpdesk.services.rate_limits import DAY, WindowCounter, limit_rate
+from helpdesk.services.tickets import NewRequest, open_ticket, page_message
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
@@ -151,16 +152,13 @@ class ComplaintDesk:
     ) -> TicketChange:
         """The complaint in slot ``slot`` of the hour; ``written``: its words are the
         ticket's first message already (a complaint about a closed ticket)."""
-        message = written or Message(
+        message = written or page_message(
+            ticket,
+            words,
             id=f"complaint-{hour}-{slot}",
-            ticket=ticket.ref,
-            direction="in",
-            author=ticket.contact_email.lower(),
-            author_name=ticket.contact_name,
             at=now,
-            text=words,
-            kind=COMPLAINT_KIND,
             channel=source,
+            kind=COMPLAINT_KIND,
         )
         updated = apply(ticket, Change(complaint=True), at=now, config=self.config)
         clock = sla.SlaState.from_dict(updated.sla).clocks[sla.COMPLAINT]
@@ -192,20 +190,16 @@ class ComplaintDesk:
     def _on_closed(self, closed: Ticket, words: str, *, now: datetime, source: str) -> Ticket:
         """A complaint about a closed ticket: a new ticket linked to it, flagged and timed
         like any complaint, whose customer is acknowledged as for any new request."""
-        from helpdesk.services.tickets import NewRequest, open_ticket
-
         hour = now.strftime("%Y%m%d%H")
-        message = Message(
+        # The first message of the new ticket (open_ticket files it under the new reference).
+        message = page_message(
+            closed,
+            words,
             id=f"complaint-{hour}-0",
-            ticket="",
-            direction="in",
-            author=closed.contact_email.lower(),
-            author_name=closed.contact_name,
             at=now,
-            text=words,
-            subject=closed.subject,
-            kind=COMPLAINT_KIND,
             channel=source,
+            kind=COMPLAINT_KIND,
+            subject=closed.subject,
         )
         try:
             opened = open_ticket(

@@ -60,7 +60,7 @@ from helpdesk.model import (
 from helpdesk.post_input import FORM_URLENCODED, form_fields, require_media_type
 from helpdesk.services.clocks import Change, apply
 from helpdesk.services.rate_limits import limit_rate
-from helpdesk.services.tickets import customer_follow_up
+from helpdesk.services.tickets import customer_follow_up, page_message
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
@@ -423,19 +423,13 @@ class PortalDesk(LinkDesk):
                 f"attachments/{message_key}/{number}-{digest}-{filename}", data, content_type
             )
             stored.append(AttachmentMeta(filename, content_type, len(data), key=key))
-        message = Message(
+        message = page_message(
+            ticket,
+            posted.text,
             id=message_key,
-            ticket=ticket.ref,
-            direction="in",
-            author=ticket.contact_email.lower(),
-            author_name=ticket.contact_name,
             at=now,
-            text=posted.text,
-            attachments=tuple(stored),
-            # Nobody scanned these files (SES scans only mail): the relay to the agent
-            # lists them and does not attach them (docs/SECURITY.md).
-            flags=("unscanned",) if stored else (),
             channel="portal",
+            attachments=tuple(stored),
         )
         claims = [Claim("submission", f"portal:{ticket.ref}:{posted.submission}")]
         try:
