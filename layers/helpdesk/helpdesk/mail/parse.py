@@ -1091,10 +1091,8 @@ def _attachment(draft: _Draft, number: int, html_references: set[str]) -> Attach
 
 
 def _safe_filename(raw: str | None, content_type: str, number: int) -> str:
-    return clean_filename(
-        decode_header_text(raw) if raw else "",
-        fallback=f"attachment-{number}{_extension(content_type)}",
-    )
+    name = clean_filename(decode_header_text(raw) if raw else "", fallback="")
+    return name or f"attachment-{number}{_extension(content_type)}"
 
 
 @lru_cache(maxsize=1)
