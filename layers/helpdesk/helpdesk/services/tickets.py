@@ -20,7 +20,7 @@ from helpdesk.events import (
     status_changes,
     ticket_snapshot,
 )
-from helpdesk.model import UNATTENDED_FLAGS, Contact, Message, Ticket, is_robot
+from helpdesk.model import UNATTENDED_FLAGS, AttachmentMeta, Contact, Message, Ticket, is_robot
 from helpdesk.services.clocks import Change, apply
 from helpdesk.sizes import cut_utf8
 from helpdesk.triage import TriageInput, tier_for, triage
@@ -212,6 +212,38 @@ def opened_event(
         },
         suggested=list(ticket.suggested),
         timezone=timezone or "",
+    )
+
+
+def page_message(
+    ticket: Ticket,
+    text: str,
+    *,
+    id: str,
+    at: datetime,
+    channel: str,
+    kind: str | None = None,
+    subject: str | None = None,
+    attachments: tuple[AttachmentMeta, ...] = (),
+) -> Message:
+    """What the ticket's customer wrote on one of the desk's pages (``channel``: the
+    customer's page, the survey's complaint box): written by the ticket's contact, under
+    the name the ticket knows; the page's link proved the ticket, so nothing the post says
+    names its author. Files are flagged ``unscanned``: SES scans only mail, so the relay to
+    the agent lists them and attaches none (docs/SECURITY.md)."""
+    return Message(
+        id=id,
+        ticket=ticket.ref,
+        direction="in",
+        author=ticket.contact_email.lower(),
+        author_name=ticket.contact_name,
+        at=at,
+        text=text,
+        subject=subject,
+        kind=kind,
+        attachments=attachments,
+        flags=("unscanned",) if attachments else (),
+        channel=channel,
     )
 
 
