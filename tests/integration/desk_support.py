@@ -1,6 +1,6 @@
 """Helpers shared by the tests that drive a local stack: the web-form request most of them
 open their ticket with, holding the bus's events back from the function its rule invokes,
-and a scenario's final state."""
+a call that fails once, and a scenario's final state."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from helpdesk_local.scenario import Player, load_scenario
 from helpdesk_local.stack import LocalStack
@@ -57,3 +59,19 @@ def events_held_back(stack: LocalStack, *functions: str) -> Iterator[None]:
         yield
     finally:
         stack.held_functions.difference_update(functions)
+
+
+def failing_once(
+    monkeypatch: pytest.MonkeyPatch, owner: type, method: str, error: Exception
+) -> None:
+    """``owner.method`` raises ``error`` the first time it is called, then works as before:
+    a crash at that point of a function's work, and the retry that follows."""
+    original = getattr(owner, method)
+    failures = iter([True])
+
+    def fails_the_first_time(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if next(failures, False):
+            raise error
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, method, fails_the_first_time)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from desk_support import ANNAS_QUESTION, events_held_back
+from desk_support import ANNAS_QUESTION, events_held_back, failing_once
 
 from helpdesk_local.bench import logged_invocations, metered
 from helpdesk_local.stack import LocalStack
@@ -59,15 +59,12 @@ def test_a_mail_whose_opening_failed_after_its_contact_was_written_counts_once_w
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.errors import TransientError
 
-    transact = DynamoRepository.transact
-    failures = iter([True])
-
-    def opening_fails_once(self: DynamoRepository, operations: Any) -> None:
-        if next(failures, False):
-            raise TransientError("transact_write_items: throttled for good this time")
-        transact(self, operations)
-
-    monkeypatch.setattr(DynamoRepository, "transact", opening_fails_once)
+    failing_once(
+        monkeypatch,
+        DynamoRepository,
+        "transact",
+        TransientError("transact_write_items: throttled for good this time"),
+    )
     stack.deliver_email(ANNAS_MAIL)
     stack.drain()
 

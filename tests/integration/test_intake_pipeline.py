@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
 
 import pytest
+from desk_support import failing_once
 
 from conftest import MONDAY_MORNING
 from helpdesk.aws.dynamodb import message_from_item
@@ -119,15 +119,12 @@ def test_a_crash_between_the_tickets_write_and_its_event_is_healed_by_the_retry(
     from helpdesk.aws.events import EventBridgePublisher
     from helpdesk.errors import TransientError
 
-    publish = EventBridgePublisher.publish
-    failures = iter([True])
-
-    def publish_failing_once(self: EventBridgePublisher, events: Any) -> None:
-        if next(failures, False):
-            raise TransientError("put_events: the first try crashes after its write")
-        publish(self, events)
-
-    monkeypatch.setattr(EventBridgePublisher, "publish", publish_failing_once)
+    failing_once(
+        monkeypatch,
+        EventBridgePublisher,
+        "publish",
+        TransientError("put_events: the first try crashes after its write"),
+    )
     stack.deliver_email(ANNA)
     stack.drain()
 

@@ -3,6 +3,7 @@ and against a deployed stack (SQS message-move tasks from the DLQs in the output
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from datetime import UTC, datetime
@@ -117,6 +118,22 @@ def deployed_from_the_repos_template(cfn_stub: Stubber) -> None:
         },
         {"StackName": "helpdesk"},
     )
+
+
+def redriven_against_aws(
+    queue: str, cloudformation: Any, sqs: Any, lambda_client: Any, *stubs: Stubber
+) -> list[Any]:
+    """``helpdesk redrive <queue>`` against the stubbed clients; every answer the stubs
+    hold is used (a request the test did not expect fails it)."""
+    with contextlib.ExitStack() as active:
+        for stub in stubs:
+            active.enter_context(stub)
+        results = redrive_aws(
+            "helpdesk", queue, cloudformation=cloudformation, sqs=sqs, lambda_client=lambda_client
+        )
+        for stub in stubs:
+            stub.assert_no_pending_responses()
+    return list(results)
 
 
 def stubbed_clients(
@@ -234,16 +251,9 @@ def test_against_aws_a_recorded_sweep_failure_is_invoked_again_with_its_event() 
     )
     sqs_stub.add_response("delete_message", {}, {"QueueUrl": SWEEP_URL, "ReceiptHandle": "r1"})
     sqs_stub.add_response("receive_message", {"Messages": []}, None)
-    with cfn_stub, sqs_stub, lambda_stub:
-        results = redrive_aws(
-            "helpdesk",
-            "SweepFailureDLQ",
-            cloudformation=cloudformation,
-            sqs=sqs,
-            lambda_client=lambda_client,
-        )
-        sqs_stub.assert_no_pending_responses()
-        lambda_stub.assert_no_pending_responses()
+    results = redriven_against_aws(
+        "SweepFailureDLQ", cloudformation, sqs, lambda_client, sqs_stub, lambda_stub, cfn_stub
+    )
     assert describe(results) == [
         "SweepFailureDLQ: 1 failed invocation(s) run again (helpdesk-ReportFunction-XYZ)"
     ]
@@ -622,15 +632,10 @@ def test_against_aws_a_letter_naming_what_does_not_fail_into_the_queue_is_never_
     failure_queue_holds(sqs_stub, SWEEP_URL, record)
     deployed_from_the_repos_template(cfn_stub)
     sqs_stub.add_response("receive_message", {"Messages": []}, None)
-    with cfn_stub, sqs_stub, lambda_stub:
-        results = redrive_aws(
-            "helpdesk",
-            "SweepFailureDLQ",
-            cloudformation=cloudformation,
-            sqs=sqs,
-            lambda_client=lambda_client,
-        )
-        sqs_stub.assert_no_pending_responses()
+    # The lambda stub holds no answer: an Invoke would fail the test.
+    results = redriven_against_aws(
+        "SweepFailureDLQ", cloudformation, sqs, lambda_client, sqs_stub, lambda_stub, cfn_stub
+    )
     function = named.split(":")[6]
     assert describe(results) == [
         "SweepFailureDLQ: 1 letter(s) refused and left in the queue (below)",
@@ -748,14 +753,7 @@ def test_against_aws_an_eventbridge_letter_is_replayed_only_from_the_stacks_own_
             "delete_message", {}, {"QueueUrl": DELIVERY_URL, "ReceiptHandle": "r1"}
         )
     sqs_stub.add_response("receive_message", {"Messages": []}, None)
-    with cfn_stub, sqs_stub, lambda_stub:
-        [result] = redrive_aws(
-            "helpdesk",
-            "EventDeliveryDLQ",
-            cloudformation=cloudformation,
-            sqs=sqs,
-            lambda_client=lambda_client,
-        )
-        sqs_stub.assert_no_pending_responses()
-        lambda_stub.assert_no_pending_responses()
+    [result] = redriven_against_aws(
+        "EventDeliveryDLQ", cloudformation, sqs, lambda_client, sqs_stub, lambda_stub, cfn_stub
+    )
     assert (result.moved, bool(result.refused)) == (1 if replayed else 0, not replayed)
