@@ -75,3 +75,15 @@ def failing_once(
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(owner, method, fails_the_first_time)
+
+
+def delivered_twice(stack: LocalStack, raw: bytes) -> None:
+    """``raw`` arrives, and the intake queue hands its S3 notification over twice (SQS
+    delivers at least once), then everything runs."""
+    stack.deliver_email(raw)
+    url = stack.queue_urls["EmailIntakeQueue"]
+    [notification] = stack.sqs.receive_message(QueueUrl=url)["Messages"]
+    for _ in range(2):
+        stack.sqs.send_message(QueueUrl=url, MessageBody=notification["Body"])
+    stack.sqs.delete_message(QueueUrl=url, ReceiptHandle=notification["ReceiptHandle"])
+    stack.drain()

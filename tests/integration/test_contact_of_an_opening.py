@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from desk_support import ANNAS_QUESTION, events_held_back, failing_once
+from desk_support import ANNAS_QUESTION, delivered_twice, events_held_back, failing_once
 
 from helpdesk_local.bench import logged_invocations, metered
 from helpdesk_local.stack import LocalStack
@@ -41,13 +41,7 @@ def _open_with_her_browsers_zone(stack: LocalStack) -> None:
 
 
 def test_a_mail_delivered_twice_counts_once_on_its_contact(stack: LocalStack) -> None:
-    stack.deliver_email(ANNAS_MAIL)
-    url = stack.queue_urls["EmailIntakeQueue"]
-    [notification] = stack.sqs.receive_message(QueueUrl=url)["Messages"]
-    for _ in range(2):
-        stack.sqs.send_message(QueueUrl=url, MessageBody=notification["Body"])
-    stack.sqs.delete_message(QueueUrl=url, ReceiptHandle=notification["ReceiptHandle"])
-    stack.drain()
+    delivered_twice(stack, ANNAS_MAIL)
 
     assert len(build_state(stack)["tickets"]) == 1
     assert _annas_contact(stack)["ticket_count"] == 1

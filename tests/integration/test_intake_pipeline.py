@@ -8,7 +8,7 @@ import base64
 from pathlib import Path
 
 import pytest
-from desk_support import failing_once
+from desk_support import delivered_twice, failing_once
 
 from conftest import MONDAY_MORNING
 from helpdesk.aws.dynamodb import message_from_item
@@ -98,13 +98,7 @@ def test_a_bounce_of_mail_we_never_sent_is_a_ticket_flagged_bounce(stack: LocalS
 def test_the_same_s3_object_delivered_twice_makes_one_ticket_and_one_answer(
     stack: LocalStack,
 ) -> None:
-    stack.deliver_email(ANNA)
-    url = stack.queue_urls["EmailIntakeQueue"]
-    [notification] = stack.sqs.receive_message(QueueUrl=url)["Messages"]
-    for _ in range(2):
-        stack.sqs.send_message(QueueUrl=url, MessageBody=notification["Body"])
-    stack.sqs.delete_message(QueueUrl=url, ReceiptHandle=notification["ReceiptHandle"])
-    stack.drain()
+    delivered_twice(stack, ANNA)
 
     state = build_state(stack)
     [ticket] = state["tickets"]

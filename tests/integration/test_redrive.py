@@ -120,6 +120,16 @@ def deployed_from_the_repos_template(cfn_stub: Stubber) -> None:
     )
 
 
+def moved_back_to_its_queue(sqs_stub: Stubber, task: str) -> None:
+    """The answers SQS gives a redrive of the intake's DLQ: its source queue, its ARN, and
+    the message-move task ``task`` that moves its messages back."""
+    sqs_stub.add_response(
+        "list_dead_letter_source_queues", {"queueUrls": ["q"]}, {"QueueUrl": DLQ_URL}
+    )
+    sqs_stub.add_response("get_queue_attributes", {"Attributes": {"QueueArn": DLQ_ARN}}, None)
+    sqs_stub.add_response("start_message_move_task", {"TaskHandle": task}, None)
+
+
 def redriven_against_aws(
     queue: str, cloudformation: Any, sqs: Any, lambda_client: Any, *stubs: Stubber
 ) -> list[Any]:
@@ -263,11 +273,7 @@ def test_the_redrive_command_names_the_task_it_started(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients()
-    sqs_stub.add_response(
-        "list_dead_letter_source_queues", {"queueUrls": ["q"]}, {"QueueUrl": DLQ_URL}
-    )
-    sqs_stub.add_response("get_queue_attributes", {"Attributes": {"QueueArn": DLQ_ARN}}, None)
-    sqs_stub.add_response("start_message_move_task", {"TaskHandle": "task-7"}, None)
+    moved_back_to_its_queue(sqs_stub, "task-7")
     clients = {"cloudformation": cloudformation, "sqs": sqs}
     monkeypatch.setattr(boto3, "client", lambda name, **_: clients[name])
     with cfn_stub, sqs_stub:
@@ -686,11 +692,7 @@ def test_a_region_given_on_the_command_line_is_the_one_the_redrive_asks(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients()
-    sqs_stub.add_response(
-        "list_dead_letter_source_queues", {"queueUrls": ["q"]}, {"QueueUrl": DLQ_URL}
-    )
-    sqs_stub.add_response("get_queue_attributes", {"Attributes": {"QueueArn": DLQ_ARN}}, None)
-    sqs_stub.add_response("start_message_move_task", {"TaskHandle": "task-8"}, None)
+    moved_back_to_its_queue(sqs_stub, "task-8")
     regions: list[str | None] = []
 
     def client(name: str, region_name: str | None = None, **_: Any) -> Any:
