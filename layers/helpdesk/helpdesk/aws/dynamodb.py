@@ -80,12 +80,18 @@ def _from_attr(attr: Mapping[str, Any]) -> Any:
 
 def encode(item: Mapping[str, Any]) -> dict[str, Any]:
     """A Python mapping as a DynamoDB item (None values are left out)."""
-    return {k: _to_attr(v) for k, v in item.items() if v is not None}
+    # A string, most of an item's values, is written here rather than in a call of
+    # _to_attr per value: the same {"S": value}, for a fraction of the cost.
+    return {
+        k: {"S": v} if type(v) is str else _to_attr(v) for k, v in item.items() if v is not None
+    }
 
 
 def decode(item: Mapping[str, Any]) -> dict[str, Any]:
     """A DynamoDB item as a Python dict."""
-    return {k: _from_attr(v) for k, v in item.items()}
+    # A string attribute ({"S": value}, the only key of its map) is read here rather than
+    # in a call of _from_attr per attribute (as encode writes it).
+    return {k: v["S"] if "S" in v and len(v) == 1 else _from_attr(v) for k, v in item.items()}
 
 
 def _time(value: Any) -> datetime | None:
