@@ -38,3 +38,18 @@ def test_an_item_is_written_attribute_by_attribute_and_read_back_as_it_was(
     assert stored == {k: _to_attr(v) for k, v in item.items() if v is not None}
     assert decode(stored) == {k: _from_attr(v) for k, v in stored.items()}
     assert decode(stored) == {k: v for k, v in item.items() if v is not None}
+
+
+@settings(max_examples=300, deadline=None)
+@given(number=st.from_regex(r"-?[0-9]{1,30}(\.[0-9]{1,6})?(E[+-]?[0-9])?", fullmatch=True))
+def test_a_number_is_read_as_the_int_or_float_its_decimal_value_is(number: str) -> None:
+    """A whole number is read with int() directly; the same value and type as reading
+    every number through Decimal."""
+    from decimal import Decimal
+
+    exact = Decimal(number)
+    expected = int(exact) if exact == exact.to_integral_value() else float(exact)
+
+    read = _from_attr({"N": number})
+
+    assert (read, type(read)) == (expected, type(expected))

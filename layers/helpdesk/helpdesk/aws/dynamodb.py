@@ -63,6 +63,8 @@ def _from_attr(attr: Mapping[str, Any]) -> Any:
     if kind == "S":
         return value
     if kind == "N":
+        if value.isdecimal():  # a whole number, most of them: the int Decimal would give
+            return int(value)
         number = Decimal(value)
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == "BOOL":
