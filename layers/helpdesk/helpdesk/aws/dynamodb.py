@@ -185,10 +185,14 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
     )
 
 
+# A message's field names in their order, looked up once rather than per message.
+_MESSAGE_FIELDS = dict.fromkeys(f.name for f in fields(Message))
+
+
 def message_item(message: Message) -> dict[str, Any]:
     """The stored form of a message: its fields as they are (None left out by encode),
     the instant as ISO 8601, attachments as maps."""
-    stored = {f.name: getattr(message, f.name) for f in fields(Message)}
+    stored = {name: getattr(message, name) for name in _MESSAGE_FIELDS}
     stored.update(
         at=message.at.isoformat(),
         attachments=[asdict(a) for a in message.attachments],
@@ -205,8 +209,7 @@ def message_item(message: Message) -> dict[str, Any]:
 
 def message_from_item(data: Mapping[str, Any]) -> Message:
     """The message :func:`message_item` stored (fields it left out take their defaults)."""
-    known = {f.name for f in fields(Message)}
-    values = {name: value for name, value in data.items() if name in known}
+    values = {name: value for name, value in data.items() if name in _MESSAGE_FIELDS}
     values.update(
         at=parse_iso(data["at"]),
         author=data.get("author", ""),
