@@ -112,3 +112,30 @@ def test_a_text_the_quick_look_passes_over_holds_no_address_or_link(text: str) -
 
     if not _may_hold_address_or_link(text):
         assert _ADDRESSES_AND_LINKS.search(text) is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(alphabet=st.sampled_from("abcпрдж中文かなABC 1.,!"), max_size=200),
+        st.text(max_size=200),
+    )
+)
+def test_the_script_counts_are_those_of_counting_every_character(text: str) -> None:
+    """The dominant script of an ASCII text is counted in C without a look at each
+    character: the same script and letter total as counting every character's script,
+    which every other text still does (ties going to the script seen first)."""
+    from collections import Counter
+
+    from helpdesk.language import _CJK_SCRIPTS, _CJK_WEIGHT, _dominant_script, _script_of
+
+    counts: Counter[str] = Counter()
+    for character, occurrences in Counter(text).items():
+        if character.isalpha():
+            script = _script_of(character)
+            counts[script] += occurrences * (_CJK_WEIGHT if script in _CJK_SCRIPTS else 1)
+    if counts["KANA"] and counts["CJK"]:
+        counts["KANA"] += counts.pop("CJK")
+    expected = (counts.most_common(1)[0][0], sum(counts.values())) if counts else (None, 0)
+
+    assert _dominant_script(text) == expected

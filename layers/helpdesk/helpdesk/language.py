@@ -119,8 +119,16 @@ def _script_of(character: str) -> str:
     return "KANA" if first_word in _KANA_NAMES else first_word
 
 
+_ASCII_NOT_LETTERS = bytes(octet for octet in range(128) if not chr(octet).isalpha())
+
+
 def _dominant_script(text: str) -> tuple[str | None, int]:
     """The script with the most letters, and how many letters there are in all."""
+    if text.isascii():
+        # Every ASCII letter is Latin: the letters are counted in C (the octets left once
+        # all others are deleted), where Counter looks up every character.
+        letters = len(text.encode("ascii").translate(None, _ASCII_NOT_LETTERS))
+        return ("LATIN", letters) if letters else (None, 0)
     counts: Counter[str] = Counter()
     # Each distinct character once (counted in C), not each occurrence in a Python loop.
     for character, occurrences in Counter(text).items():
