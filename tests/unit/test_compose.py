@@ -783,3 +783,21 @@ def test_bidirectional_overrides_never_reach_a_header_but_right_to_left_marks_do
     assert safe_header_text("Invoice \u202egpj.exe\u202c") == "Invoice gpj.exe"
     assert safe_header_text("\u2067Anna\u2069 \u2066Schmidt\u2069") == "Anna Schmidt"
     assert safe_header_text("שלום \u200fעולם") == "שלום \u200fעולם"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    address=st.from_regex(
+        r"[A-Za-z0-9_+-]{1,10}(\.[A-Za-z0-9_+-]{1,8}){0,2}@([A-Za-z0-9]([A-Za-z0-9-]{0,6}[A-Za-z0-9])?\.){1,3}[A-Za-z]{2,6}",
+        fullmatch=True,
+    )
+)
+def test_an_address_of_letters_digits_dots_and_dashes_reads_back_as_written(address: str) -> None:
+    """valid_address takes such an address without asking the library's parser; the
+    parser reads every one of them back as it is, with no display name."""
+    from email.headerregistry import Address
+
+    parsed = Address(addr_spec=address)
+
+    assert (parsed.addr_spec, parsed.display_name) == (address, "")
+    assert valid_address(address) is (len(address.partition("@")[0]) <= 64)
