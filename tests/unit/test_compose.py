@@ -693,6 +693,44 @@ def test_the_body_written_without_the_librarys_parts_is_byte_for_byte_what_the_l
     assert ours == the_librarys
 
 
+# Lines around the soft-break boundaries (76-80 octets and twice that), "=" where a break
+# falls, trailing blanks, and the octets of non-ASCII text, sparse and dense.
+_QP_LINE = st.one_of(
+    st.text(alphabet="ab =\t.", min_size=70, max_size=170),
+    st.text(alphabet="a=", max_size=160),
+    st.text(alphabet="ab \u00e9\u00b7\u4e2d\u0436\x01\x7f=\t", max_size=200),
+    st.text(max_size=100),
+).map(lambda line: line.encode("utf-8"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=st.lists(_QP_LINE, min_size=1, max_size=14))
+def test_quoted_printable_lines_are_byte_for_byte_the_librarys_encoder(
+    lines: list[bytes],
+) -> None:
+    """compose quotes a text part itself (a table lookup only where one is needed); the
+    text must be what email.quoprimime.body_encode writes for the same lines, as the
+    library's set_content calls it (line length 78)."""
+    from email import quoprimime
+
+    import helpdesk.mail.compose as composing
+
+    lines = [piece for line in lines for piece in line.splitlines() or [b""]]
+    the_librarys = quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), 78)
+
+    assert composing._quoted_printable(lines) == the_librarys
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(), max_size=60).filter(str.isprintable))
+def test_a_printable_text_holds_no_character_safe_header_text_blanks(text: str) -> None:
+    """safe_header_text looks at each character only in a text that is not printable; in
+    a printable one there is none of the categories it turns into spaces."""
+    import unicodedata
+
+    assert not {unicodedata.category(char) for char in text} & {"Cc", "Cs", "Zl", "Zp"}
+
+
 def test_a_text_holding_the_boundary_the_desk_would_draw_gets_another_and_reads_back() -> None:
     import random
     import sys
@@ -745,3 +783,21 @@ def test_bidirectional_overrides_never_reach_a_header_but_right_to_left_marks_do
     assert safe_header_text("Invoice \u202egpj.exe\u202c") == "Invoice gpj.exe"
     assert safe_header_text("\u2067Anna\u2069 \u2066Schmidt\u2069") == "Anna Schmidt"
     assert safe_header_text("שלום \u200fעולם") == "שלום \u200fעולם"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    address=st.from_regex(
+        r"[A-Za-z0-9_+-]{1,10}(\.[A-Za-z0-9_+-]{1,8}){0,2}@([A-Za-z0-9]([A-Za-z0-9-]{0,6}[A-Za-z0-9])?\.){1,3}[A-Za-z]{2,6}",
+        fullmatch=True,
+    )
+)
+def test_an_address_of_letters_digits_dots_and_dashes_reads_back_as_written(address: str) -> None:
+    """valid_address takes such an address without asking the library's parser; the
+    parser reads every one of them back as it is, with no display name."""
+    from email.headerregistry import Address
+
+    parsed = Address(addr_spec=address)
+
+    assert (parsed.addr_spec, parsed.display_name) == (address, "")
+    assert valid_address(address) is (len(address.partition("@")[0]) <= 64)

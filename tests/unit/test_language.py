@@ -1,6 +1,8 @@
 """Choosing among the desk's languages: by script first, then CLD2 (pycld2), else the default."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpdesk.language import detect_language
 
@@ -95,3 +97,45 @@ def test_a_request_followed_by_half_a_megabyte_without_spaces_is_read_from_its_b
     # every position (minutes of intake time for one mail).
     text = "Здравствуйте, мой заказ не пришёл, помогите пожалуйста. " + "7" * 500_000
     assert detect_language(text, ["en", "zh", "ru"]) == "ru"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.text(
+        alphabet=st.one_of(st.sampled_from("@:/.wWhHtTpPsS "), st.characters()), max_size=40
+    )
+)
+def test_a_text_the_quick_look_passes_over_holds_no_address_or_link(text: str) -> None:
+    """detect_language blanks addresses and links only in a text the quick look finds a
+    trace of one in; where it finds none, the full search finds none either."""
+    from helpdesk.language import _ADDRESSES_AND_LINKS, _may_hold_address_or_link
+
+    if not _may_hold_address_or_link(text):
+        assert _ADDRESSES_AND_LINKS.search(text) is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(alphabet=st.sampled_from("abcпрдж中文かなABC 1.,!"), max_size=200),
+        st.text(max_size=200),
+    )
+)
+def test_the_script_counts_are_those_of_counting_every_character(text: str) -> None:
+    """The dominant script of an ASCII text is counted in C without a look at each
+    character: the same script and letter total as counting every character's script,
+    which every other text still does (ties going to the script seen first)."""
+    from collections import Counter
+
+    from helpdesk.language import _CJK_SCRIPTS, _CJK_WEIGHT, _dominant_script, _script_of
+
+    counts: Counter[str] = Counter()
+    for character, occurrences in Counter(text).items():
+        if character.isalpha():
+            script = _script_of(character)
+            counts[script] += occurrences * (_CJK_WEIGHT if script in _CJK_SCRIPTS else 1)
+    if counts["KANA"] and counts["CJK"]:
+        counts["KANA"] += counts.pop("CJK")
+    expected = (counts.most_common(1)[0][0], sum(counts.values())) if counts else (None, 0)
+
+    assert _dominant_script(text) == expected

@@ -352,3 +352,27 @@ def test_a_missed_target_records_when_it_was_due(config: Config) -> None:
     )["target"]
 
     assert (fact["met"], fact["due"]) == (False, "2026-11-23T12:55:00+00:00")
+
+
+def test_a_ticket_unchanged_changes_no_figure_timer_or_load_in_any_state(config: Config) -> None:
+    """A commit that changes only a ticket's effects (routing queues it) passes the same
+    ticket as before and after; effects.derive then skips the comparison, which must
+    find nothing whatever state the ticket is in: new, answered, solved, breached,
+    complained about, tagged, self-served, a robot's."""
+    from helpdesk.effects import Derived, derive, load_effects, timer_changes
+
+    opened = new_ticket(config, tags=["refund"])
+    answered = apply(
+        opened, Change(agent_reply=True), at=OPENED + timedelta(minutes=5), config=config
+    )
+    solved = apply(answered, Change(status="solved"), at=OPENED + timedelta(hours=2), config=config)
+    swept, _ = sla.sweep(sla.SlaState.from_dict(opened.sla), OPENED + timedelta(hours=5))
+    breached = replace(opened, sla=swept.to_dict())
+    flagged = replace(opened, flags=["complaint", "self_served", "auto_reply"], waiting=True)
+    for unchanged in (opened, answered, solved, breached, flagged):
+        at = OPENED + timedelta(days=1)
+
+        assert stats.ticket_figures(unchanged, unchanged, at=at, config=config) == []
+        assert load_effects(unchanged, unchanged) == ([], ())
+        assert timer_changes(unchanged, unchanged, config=config) == {}
+        assert derive(unchanged, unchanged, at=at, config=config) == Derived()

@@ -76,9 +76,6 @@ _KANA_NAMES = frozenset({"HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA"})
 _ADDRESSES_AND_LINKS = re.compile(
     r"\S{1,64}@\S{1,255}|(?:https?://|www\.)\S{0,2048}", re.IGNORECASE
 )
-# Where none of these stands, the text has no address or link: a quick search for them
-# spares the slow one above, which tries its first branch at every position.
-_ADDRESS_OR_LINK_START = re.compile(r"@|https?://|www\.", re.IGNORECASE)
 # The language of a request shows in its first lines; what follows (quoted history,
 # signatures, pasted logs) only costs time. Also bounds the work on a hostile mail.
 _SAMPLE_CHARS = 4000
@@ -94,7 +91,7 @@ def detect_language(text: str, allowed: Sequence[str], default: str | None = Non
     fallback = default if default is not None else allowed[0]
     # NFKC turns full-width Latin and half-width katakana into their ordinary forms.
     text = unicodedata.normalize("NFKC", text[:_SAMPLE_CHARS])
-    if _ADDRESS_OR_LINK_START.search(text) is not None:
+    if _may_hold_address_or_link(text):
         text = _ADDRESSES_AND_LINKS.sub(" ", text)
     script, letters = _dominant_script(text)
     if script is None or letters < _MIN_LETTERS:
@@ -106,6 +103,14 @@ def detect_language(text: str, allowed: Sequence[str], default: str | None = Non
     return language if language in candidates else fallback
 
 
+def _may_hold_address_or_link(text: str) -> bool:
+    """False only when :data:`_ADDRESSES_AND_LINKS` cannot match in ``text``: each of its
+    matches holds "@", "://" or "www." in some case (only "W" matches "w" when the case is
+    ignored), and three substring searches spare the slow search, which tries its first
+    branch at every position."""
+    return "@" in text or "://" in text or "www." in text.lower()
+
+
 # A text repeats a few dozen letters; unicodedata.name is looked up once per letter, not
 # once per occurrence (bounded: a hostile text of many scripts cannot grow it without end).
 @lru_cache(maxsize=4096)
@@ -114,8 +119,16 @@ def _script_of(character: str) -> str:
     return "KANA" if first_word in _KANA_NAMES else first_word
 
 
+_ASCII_NOT_LETTERS = bytes(octet for octet in range(128) if not chr(octet).isalpha())
+
+
 def _dominant_script(text: str) -> tuple[str | None, int]:
     """The script with the most letters, and how many letters there are in all."""
+    if text.isascii():
+        # Every ASCII letter is Latin: the letters are counted in C (the octets left once
+        # all others are deleted), where Counter looks up every character.
+        letters = len(text.encode("ascii").translate(None, _ASCII_NOT_LETTERS))
+        return ("LATIN", letters) if letters else (None, 0)
     counts: Counter[str] = Counter()
     # Each distinct character once (counted in C), not each occurrence in a Python loop.
     for character, occurrences in Counter(text).items():

@@ -67,7 +67,14 @@ def unpack(stored: str | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _pack(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    # Tested by exact type first: strings and numbers are most of the values, and an ABC
+    # isinstance test (Mapping) costs more than the rest of the work on them.
+    kind = type(value)
+    if kind is str:
+        return _pack_text(value)
+    if kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict or isinstance(value, Mapping):
         packed = {}
         for key, item in value.items():
             if key in _LONG:
@@ -77,32 +84,44 @@ def _pack(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_pack(item) for item in value]
     if isinstance(value, str):
-        instant = _INSTANT.fullmatch(value)
-        if instant:
-            return _MARK + "".join(part for part in instant.groups() if part)
-        return _MARK + value if value.startswith(_MARK) else value
+        return _pack_text(value)
     if isinstance(value, Decimal):
         # Read back from a map-stored ticket: the number DynamoDB had.
         return int(value) if value == value.to_integral_value() else float(value)
     return value
 
 
+def _pack_text(value: str) -> str:
+    instant = _INSTANT.fullmatch(value)
+    if instant:
+        return _MARK + "".join(filter(None, instant.groups()))
+    return _MARK + value if value.startswith(_MARK) else value
+
+
 def _unpack(value: Any) -> Any:
-    if isinstance(value, dict):
+    kind = type(value)  # what json.loads made: exactly str, dict, list or a number
+    if kind is str:
+        return _unpack_text(value) if value.startswith(_MARK) else value
+    if kind is dict or isinstance(value, dict):
         return {_LONG.get(key, key): _unpack(item) for key, item in value.items()}
-    if isinstance(value, list):
+    if kind is list or isinstance(value, list):
         return [_unpack(item) for item in value]
     if isinstance(value, str) and value.startswith(_MARK):
-        rest = value[1:]
-        if rest.startswith(_MARK):
-            return rest
-        packed = _PACKED.fullmatch(rest)
-        if packed is None:
-            raise ValueError(f"sla: {value!r} is not a stored instant")
-        year, month, day, hour, minute, second, micros = packed.groups()
-        fraction = f".{micros}" if micros else ""
-        return f"{year}-{month}-{day}T{hour}:{minute}:{second}{fraction}+00:00"
+        return _unpack_text(value)
     return value
+
+
+def _unpack_text(value: str) -> str:
+    """A marked string :func:`_pack_text` wrote: an instant, or an escaped "~"."""
+    rest = value[1:]
+    if rest.startswith(_MARK):
+        return rest
+    packed = _PACKED.fullmatch(rest)
+    if packed is None:
+        raise ValueError(f"sla: {value!r} is not a stored instant")
+    year, month, day, hour, minute, second, micros = packed.groups()
+    fraction = f".{micros}" if micros else ""
+    return f"{year}-{month}-{day}T{hour}:{minute}:{second}{fraction}+00:00"
 
 
 __all__ = ["pack", "unpack"]

@@ -52,6 +52,10 @@ GRAM_SIZE = 3
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_HAN}]+|[^\W\d_{_HAN}]+|\d+")
 _HAN_RUN = re.compile(rf"[{_HAN}]+")
+# _TOKEN on a case-folded ASCII text (most mail in a Latin script): no Han, and the word
+# characters that are neither digits nor "_" are a-z. The same tokens, without testing
+# every character against Unicode's classes (half the time on the bench's mail).
+_ASCII_TOKEN = re.compile(r"[a-z]+|[0-9]+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 _ENGLISH_STOP_WORDS = (
@@ -96,7 +100,8 @@ def normalise(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return _TOKEN.findall(normalise(text))
+    folded = normalise(text)
+    return (_ASCII_TOKEN if folded.isascii() else _TOKEN).findall(folded)
 
 
 def is_han(token: str) -> bool:

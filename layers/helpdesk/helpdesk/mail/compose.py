@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy as email_policy
-from email import quoprimime
 from email.errors import HeaderParseError
 from email.header import Header
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
@@ -119,6 +118,7 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN = rf"(?:{_LABEL}\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})"
 _ADDR_SPEC = re.compile(rf"(?P<local>{_DOT_ATOM})@(?P<domain>{_DOMAIN})")
 _DOMAIN_ONLY = re.compile(_DOMAIN)
+_COMMON_ADDRESS = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+")
 # RFC 5322 §3.6.4 msg-id without the obsolete forms and without domain literals.
 _MESSAGE_ID = re.compile(rf"{_DOT_ATOM}@{_DOT_ATOM}")
 _ID_PART = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -250,6 +250,16 @@ class _PlainHeader(_NamedHeader):
         return f"{self.name}: {self}{policy.linesep}"
 
 
+# What a header field's value may be: one of ours, which folds itself, or a value the
+# library's header model parses and folds (a mailbox or address list it must encode, a
+# text that is not plain).
+_FieldValue = _NamedHeader | _MessageIdListHeader | Address | list[Address] | str
+_SELF_FOLDING = (_PlainHeader, _TextHeader, _MessageIdListHeader)
+# A line break inside a folded field that does not start a continuation line (RFC 5322
+# §2.2.3): the pattern CPython's generator refuses to write (verify_generated_headers).
+_LINE_BREAK_IN_FIELD = re.compile(rb"\r\n[^ \t]|\r[^ \n\t]|\n[^ \t]")
+
+
 # Printable ASCII words (RFC 5322 §2.2: VCHAR) separated by single spaces.
 _PLAIN_TEXT = re.compile(r"[!-~]+(?: [!-~]+)*")
 # A display name that is atoms only (RFC 5322 §3.2.3), which needs no quoting.
@@ -306,12 +316,17 @@ def safe_header_text(value: str, max_len: int = 200) -> str:
     """
     if max_len < 1:
         raise ValueError(f"max_len must be positive, not {max_len}")
-    visible = "".join(
-        " " if unicodedata.category(char) in _HEADER_CONTROL_CATEGORIES else char
-        for char in value.replace(_DEFUSED_ENCODED_WORD_START, _ENCODED_WORD_START).translate(
-            _BIDI_CONTROLS
-        )
+    visible = value.replace(_DEFUSED_ENCODED_WORD_START, _ENCODED_WORD_START).translate(
+        _BIDI_CONTROLS
     )
+    # A printable text holds no Cc, Cs, Zl or Zp character (str.isprintable is false for
+    # the categories "Other" and "Separator" but the ASCII space), so only another text
+    # needs the look at each character.
+    if not visible.isprintable():
+        visible = "".join(
+            " " if unicodedata.category(char) in _HEADER_CONTROL_CATEGORIES else char
+            for char in visible
+        )
     collapsed = " ".join(visible.split())
     if len(collapsed) > max_len:
         collapsed = collapsed[: max_len - 1].rstrip() + "…"
@@ -340,6 +355,11 @@ def _valid_addr_spec(addr: str) -> bool:
     # The library's parser decodes RFC 2047 encoded words even inside a local part.
     if _ENCODED_WORD_START in addr:
         return False
+    if _COMMON_ADDRESS.fullmatch(addr) is not None:
+        # Letters, digits, ".", "_", "+" and "-" only (nearly every address): nothing the
+        # library's parser treats specially, so it reads the dot-atom as written
+        # (tests/unit/test_compose.py holds it over every such address it generates).
+        return True
     try:
         parsed = Address(addr_spec=addr)
     except (ValueError, IndexError, HeaderParseError):
@@ -439,27 +459,27 @@ def compose(
     in_reply_to = mail.in_reply_to if _valid_message_id(mail.in_reply_to) else None
     references = _thread_references(mail.references, in_reply_to)
 
-    message = EmailMessage(policy=_POLICY)
+    # The header fields in order: what the library's message would hold (see _with_body).
+    fields: list[tuple[str, _FieldValue]] = []
     sender_name = safe_header_text(mail.sender_name)
-    message["From"] = _mailbox("From", sender_name, mail.sender)
-    message["To"] = _address_list("To", mail.to)
+    fields.append(("From", _mailbox("From", sender_name, mail.sender)))
+    fields.append(("To", _address_list("To", mail.to)))
     if mail.cc:
-        message["Cc"] = _address_list("Cc", mail.cc)
+        fields.append(("Cc", _address_list("Cc", mail.cc)))
     if mail.reply_to is not None:
-        message["Reply-To"] = _mailbox("Reply-To", "", mail.reply_to)
+        fields.append(("Reply-To", _mailbox("Reply-To", "", mail.reply_to)))
     subject = safe_header_text(mail.subject, max_len=250)
-    message["Subject"] = _plain("Subject", subject) or _TextHeader("Subject", subject)
-    message["Date"] = _field("Date", format_datetime(date))
-    message["Message-ID"] = _field("Message-ID", f"<{message_id}>")
+    fields.append(("Subject", _plain("Subject", subject) or _TextHeader("Subject", subject)))
+    fields.append(("Date", _field("Date", format_datetime(date))))
+    fields.append(("Message-ID", _field("Message-ID", f"<{message_id}>")))
     if in_reply_to is not None:
-        message["In-Reply-To"] = _MessageIdListHeader("In-Reply-To", (in_reply_to,))
+        fields.append(("In-Reply-To", _MessageIdListHeader("In-Reply-To", (in_reply_to,))))
     if references:
-        message["References"] = _MessageIdListHeader("References", references)
-    message["X-Helpdesk-Kind"] = _field("X-Helpdesk-Kind", mail.kind)
+        fields.append(("References", _MessageIdListHeader("References", references)))
+    fields.append(("X-Helpdesk-Kind", _field("X-Helpdesk-Kind", mail.kind)))
     if mail.ticket is not None:
-        message["X-Helpdesk-Ticket"] = _field(
-            "X-Helpdesk-Ticket", safe_header_text(mail.ticket, max_len=40)
-        )
+        ticket = safe_header_text(mail.ticket, max_len=40)
+        fields.append(("X-Helpdesk-Ticket", _field("X-Helpdesk-Ticket", ticket)))
     if mail.automatic:
         # RFC 3834 §5.2: "auto-replied" answers something a person sent (a mail or a web
         # form), "auto-generated" is what the help desk writes on its own schedule (warnings,
@@ -467,25 +487,53 @@ def compose(
         # Auto-Submitted is what RFC 3834 puts in its place. X-Auto-Response-Suppress keeps
         # Exchange from answering with out-of-office notes and read receipts.
         answers_someone = mail.kind in ANSWERING_KINDS
-        message["Auto-Submitted"] = _field(
-            "Auto-Submitted", "auto-replied" if answers_someone else "auto-generated"
-        )
-        message["X-Auto-Response-Suppress"] = _field("X-Auto-Response-Suppress", "All")
+        submitted = "auto-replied" if answers_someone else "auto-generated"
+        fields.append(("Auto-Submitted", _field("Auto-Submitted", submitted)))
+        fields.append(("X-Auto-Response-Suppress", _field("X-Auto-Response-Suppress", "All")))
 
-    return _with_body(message, mail)
+    return _with_body(fields, mail)
 
 
-def _with_body(message: EmailMessage, mail: OutboundMail) -> bytes:
-    """``message`` (its header fields set) with the body of ``mail``, as bytes."""
+def _with_body(fields: list[tuple[str, _FieldValue]], mail: OutboundMail) -> bytes:
+    """The mail of the header ``fields`` and the body of ``mail``, as bytes."""
     if mail.attachments:
-        return _with_body_by_library(message, mail)
-    # The header section as the library writes it, without its closing blank line.
-    header_section = message.as_bytes(policy=_POLICY)[: -len(_CRLF)]
-    return header_section + _text_body(mail.text, mail.html)
+        return _with_body_by_library(fields, mail)
+    return _header_section(fields) + _text_body(mail.text, mail.html)
 
 
-def _with_body_by_library(message: EmailMessage, mail: OutboundMail) -> bytes:
+def _message(fields: list[tuple[str, _FieldValue]]) -> EmailMessage:
+    """The library's message holding ``fields``."""
+    message = EmailMessage(policy=_POLICY)
+    for name, value in fields:
+        message[name] = value
+    return message
+
+
+def _header_section(fields: list[tuple[str, _FieldValue]]) -> bytes:
+    """The header section as the library writes it, without its closing blank line.
+
+    A field that folds itself (every one of ours but a mailbox or address list the
+    library must encode) is written by ``BytesGenerator`` as its ``fold(policy=)``, ASCII
+    with surrogateescape (``email.policy.EmailPolicy.fold_binary``): when every field is
+    one, they are written so directly, without a message object to store them in and a
+    generator to read them back. A field the library would refuse to write (a line break
+    not followed by white space: CPython's ``verify_generated_headers``) is refused here
+    too; none of ours can hold one."""
+    folding = [value for _, value in fields if isinstance(value, _SELF_FOLDING)]
+    if len(folding) < len(fields):
+        return _message(fields).as_bytes(policy=_POLICY)[: -len(_CRLF)]
+    lines = []
+    for value in folding:
+        folded = value.fold(policy=_POLICY).encode("ascii", "surrogateescape")
+        if not folded.endswith(_CRLF) or _LINE_BREAK_IN_FIELD.search(folded[: -len(_CRLF)]):
+            raise ValueError(f"the folded field {folded!r} would break the header section")
+        lines.append(folded)
+    return b"".join(lines)
+
+
+def _with_body_by_library(fields: list[tuple[str, _FieldValue]], mail: OutboundMail) -> bytes:
     """:func:`_with_body` through the library's MIME parts, which the attachments need."""
+    message = _message(fields)
     message.set_content(mail.text, subtype="plain", charset="utf-8")
     if mail.html is not None:
         message.make_alternative(boundary=_boundary(mail.text, mail.html))
@@ -504,8 +552,6 @@ def _with_body_by_library(message: EmailMessage, mail: OutboundMail) -> bytes:
 
 
 _CRLF = b"\r\n"
-# What the library's generator takes for a line end in a payload (and writes as CRLF).
-_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def _text_body(text: str, html: str | None) -> bytes:
@@ -541,7 +587,9 @@ def _text_part(text: str, subtype: str) -> tuple[bytes, bytes]:
         f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
         f"Content-Transfer-Encoding: {transfer_encoding}\r\n"
     )
-    return fields.encode("ascii"), _LINE_END.sub("\r\n", payload).encode("ascii")
+    # Every encoding below ends its lines with "\n" alone (the lines were split first):
+    # the generator's CRLF is one replace, not a search for three kinds of line end.
+    return fields.encode("ascii"), payload.replace("\n", "\r\n").encode("ascii")
 
 
 def _encoded_text(text: str) -> tuple[str, str]:
@@ -549,17 +597,18 @@ def _encoded_text(text: str) -> tuple[str, str]:
     and the text in it: 7bit when it is ASCII in lines of at most 78 octets, else the
     shorter of quoted-printable and base64 on its first ten lines (RFC 2045 §6.7, §6.8)."""
     lines = text.encode("utf-8").splitlines()
-    if max((len(line) for line in lines), default=0) <= _LINE_LENGTH:
+    if max(map(len, lines), default=0) <= _LINE_LENGTH:
         body = b"\n".join(lines) + b"\n"
         if body.isascii():
             return "7bit", body.decode("ascii")
-    first_lines = b"\r\n".join(lines[:10]) + b"\r\n"
-    first_quoted = quoprimime.body_encode(first_lines.decode("latin-1"), _LINE_LENGTH)
-    if len(first_quoted) <= len(binascii.b2a_base64(first_lines)):
+    first_lines = lines[:10]
+    first_quoted = _quoted_printable(first_lines)
+    if len(first_quoted) <= len(binascii.b2a_base64(b"\r\n".join(first_lines) + b"\r\n")):
         if len(lines) <= 10:
             return "quoted-printable", first_quoted
-        body = b"\n".join(lines) + b"\n"
-        return "quoted-printable", quoprimime.body_encode(body.decode("latin-1"), _LINE_LENGTH)
+        # Each line is encoded on its own: the whole body is the first ten lines' encoding
+        # followed by the rest's.
+        return "quoted-printable", first_quoted + _quoted_printable(lines[10:])
     # Base64 lines of 76 characters: 57 octets each (78 // 4 * 3).
     data = b"\r\n".join(lines) + b"\r\n"
     chunk = _LINE_LENGTH // 4 * 3
@@ -567,6 +616,87 @@ def _encoded_text(text: str) -> tuple[str, str]:
         binascii.b2a_base64(data[start : start + chunk]).decode("ascii")
         for start in range(0, len(data), chunk)
     )
+
+
+# Quoted-printable (RFC 2045 §6.7): an octet is written as it is when it is printable ASCII
+# other than "=" (rule 2), a space or a tab (rule 3); any other octet as "=" and two
+# upper-case hex digits (rule 1).
+_QP_LITERAL = frozenset(b"\t ") | (frozenset(range(33, 127)) - {ord("=")})
+# The table for a text of lines joined by "\n", which stays the line end.
+_QP_OCTETS = [
+    chr(octet) if octet in _QP_LITERAL or octet == ord("\n") else f"={octet:02X}"
+    for octet in range(256)
+]
+# Octets written as they are, "=" and the line end included: what is left of a text
+# without them is what needs a table lookup to be quoted.
+_QP_PLAIN_OCTETS = bytes(sorted(_QP_LITERAL | {ord("="), ord("\n")}))
+_QP_OTHER = re.compile(r"[^\t\n -~]")
+# Encoded lines end in a soft line break "=" within the line length (rule 5).
+_QP_WIDTH = _LINE_LENGTH - 1
+
+
+def _quoted_printable(lines: list[bytes]) -> str:
+    """``lines`` (without their line ends) in quoted-printable, each line ended by "\n":
+    byte for byte ``email.quoprimime.body_encode`` of the lines and their line ends at
+    :data:`_LINE_LENGTH`, as the library's ``set_content`` calls it, without its lookup of
+    every character in a table when few need quoting (an HTML part's markup is full of
+    "=", and a text in a Latin script has a non-ASCII letter here and there). Properties
+    in tests/unit/test_compose.py hold the two equal."""
+    data = b"\n".join(lines)
+    text = data.decode("latin-1")
+    others = len(data.translate(None, _QP_PLAIN_OCTETS))
+    if others == 0:
+        quoted = text.replace("=", "=3D")
+    elif others * 8 < len(data):
+        quoted = _QP_OTHER.sub(_qp_escape, text.replace("=", "=3D"))
+    else:  # Cyrillic, Chinese: most octets need the table
+        quoted = text.translate(_QP_OCTETS)
+    encoded: list[str] = []
+    for line in quoted.split("\n"):
+        if len(line) <= _LINE_LENGTH and not line.endswith((" ", "\t")):
+            encoded.append(line)  # fits as it is (what the wrapping below would keep)
+        else:
+            _wrap_quoted_line(line, encoded)
+    return "\n".join(encoded) + "\n"
+
+
+def _qp_escape(octet: re.Match[str]) -> str:
+    return _QP_OCTETS[ord(octet[0])]
+
+
+def _wrap_quoted_line(line: str, encoded: list[str]) -> None:
+    """Append the quoted ``line`` to ``encoded`` in pieces of at most :data:`_LINE_LENGTH`
+    characters, each but the last ended by a soft line break, never inside an "=XX"; a
+    space or tab at its end is quoted, since a line's trailing white space may be lost in
+    transport (RFC 2045 §6.7 rule 3), with the soft break placed as room allows."""
+    start = 0
+    # The last position from which a piece still has more than a line's worth after it.
+    last_start = len(line) - 1 - _LINE_LENGTH
+    while start <= last_start:
+        stop = start + _QP_WIDTH
+        if line[stop - 2] == "=":
+            # An escape starts two before the end: its "=" ends this piece as the soft
+            # break, and the escape starts the next.
+            encoded.append(line[start : stop - 1])
+            start = stop - 2
+        elif line[stop - 1] == "=":
+            encoded.append(line[start:stop])
+            start = stop - 1
+        else:
+            encoded.append(line[start:stop] + "=")
+            start = stop
+    if line and line[-1] in " \t":
+        room = start - last_start
+        quoted_blank = f"={ord(line[-1]):02X}"
+        if room >= 3:
+            ending = quoted_blank
+        elif room == 2:  # room for the blank itself and a soft break after it
+            ending = line[-1] + "=\n"
+        else:  # room for a soft break only: the quoted blank makes a line of its own
+            ending = "=\n" + quoted_blank
+        encoded.append(line[start:-1] + ending)
+    else:
+        encoded.append(line[start:])
 
 
 # The library's boundaries: 15 "=", a random number of sys.maxsize's width, "==".
