@@ -49,7 +49,7 @@ from helpdesk.events import PageLinksRequested, status_changes
 from helpdesk.links import LinkRefused, make_link_token, read_link_token, ticket_of_link
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import ACTIVE_STATUSES, AttachmentMeta, Message, is_reference
+from helpdesk.model import ACTIVE_STATUSES, ROBOT_FLAGS, AttachmentMeta, Message, is_reference
 from helpdesk.services.clocks import Change, apply
 from helpdesk.services.tickets import customer_follow_up
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
@@ -280,7 +280,13 @@ class PortalDesk:
         from helpdesk.services.message_bodies import whole
 
         # Internal notes never reach the page: only what went to or came from the customer.
-        shown = [m for m in self.repo.messages(ticket.ref) if m.direction in ("in", "out")]
+        # Nor does mail machines wrote (bounces, auto-replies): whoever knows one of the
+        # desk's Message-IDs can file a "bounce" on the ticket (attack 3, F4); the agents
+        # still see it with the ticket.
+        shown = [
+            m for m in self.repo.messages(ticket.ref)
+            if m.direction in ("in", "out") and not ROBOT_FLAGS.intersection(m.flags)
+        ]  # fmt: skip
         messages = []
         for message in sorted(shown, key=lambda m: m.at)[-SHOWN_MESSAGES:]:
             complete = whole(message, self.store.read)
