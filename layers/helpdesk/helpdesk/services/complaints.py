@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Protocol
 from helpdesk import sla
 from helpdesk.errors import InvalidInput, RateLimited, TooLarge
 from helpdesk.events import EVENT_TEXT_LIMIT, ComplaintMade, StatusChanged, status_changes
+from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import Message
 from helpdesk.services.clocks import Change, apply
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
@@ -125,7 +126,8 @@ class ComplaintDesk:
         day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         day_end = day_start + timedelta(days=1)
         if not self.counters.count_in_window(
-            f"complaint-contact#{contact.lower()}",
+            # Per mailbox, not per spelling: "+tags" are one inbox (attack 3, F9).
+            f"complaint-contact#{mailbox_key(contact)}",
             day_start.strftime("%Y%m%d"),
             limit=self.config.complaints.per_contact_per_day,
             # Kept a day past the day it counts (the table's TTL attribute deletes it).
