@@ -72,3 +72,29 @@ def test_the_teams_agent_and_lead_still_act_on_its_ticket_by_mail() -> None:
     assert desk.uow.tickets[ticket.ref].status == "pending"
     [reply] = [m for m in desk.uow.messages(ticket.ref) if m.direction == "out"]
     assert reply.text == "The tracking number, please?"
+
+
+def test_a_colleague_of_another_team_may_still_leave_a_note_and_nothing_more() -> None:
+    # A note is internal: it changes nothing and reaches only the desk (the assignee's
+    # mail), as tests/scenarios/conversation_agents_hear_their_customers.yaml shows Omar
+    # (tier2) helping on a general ticket. A note with a command is refused whole.
+    desk = Desk()
+    ticket = desk.opened()  # team general
+    omar = f"Omar <{OMAR}>"
+
+    noted = desk.deliver(
+        "m2",
+        agents_mail(ticket, omar, "#note\nThree more cracked lids from this batch.",
+                    "<omar-2@support.example>"),
+    )  # fmt: skip
+    commanded = desk.deliver(
+        "m3",
+        agents_mail(ticket, omar, "#priority urgent\n#note\nUrgent, I think.",
+                    "<omar-3@support.example>"),
+    )  # fmt: skip
+
+    assert (noted.outcome, commanded.outcome) == ("appended", "rejected")
+    assert [(m.direction, m.text) for m in desk.uow.messages(ticket.ref)][1:] == [
+        ("note", "Three more cracked lids from this batch.")
+    ]
+    assert desk.uow.tickets[ticket.ref].priority == "normal"
