@@ -724,7 +724,7 @@ def _hostile_part(body: bytes, content_type: str) -> InvalidInput | None:
             if header.strip().lower() == "content-type" and media_type.startswith(
                 ("multipart/", "message/")
             ):
-                return InvalidInput(name, "must not be multipart: send one part per file")
+                return InvalidInput(name, "must be one file or field, not a multipart or a message")
     return None
 
 
