@@ -24,26 +24,23 @@ REFUSED = "answer link refused"
 def answer_page(token: str) -> Response[str]:
     from helpdesk.http import answer_page_response, observed
 
-    query = app.current_event.query_string_parameters or {}
+    event = app.current_event
     page = answer_page_response(
-        root.self_service_desk, token, ask="answered" in query, now=clock.now()
+        root.self_service_desk,
+        token,
+        ask="answered" in (event.query_string_parameters or {}),
+        now=clock.now(),
+        accept_language=event.headers.get("accept-language"),
     )
     return observed(page, logger, refusal=REFUSED, method="GET")
 
 
 @app.post("/answer/<token>")
 def answer_confirm(token: str) -> Response[str]:
-    from helpdesk.http import answer_confirm_response, observed
+    from helpdesk.http import FormPost, answer_confirm_response, observed
 
-    event = app.current_event
-    page = answer_confirm_response(
-        root.self_service_desk,
-        token,
-        event.body,
-        is_base64_encoded=event.is_base64_encoded,
-        content_type=event.headers.get("content-type", ""),
-        now=clock.now(),
-    )
+    post = FormPost.of(app.current_event)
+    page = answer_confirm_response(root.self_service_desk, token, post, now=clock.now())
     # The metric counts a solve only: page views count nothing.
     return observed(page, logger, refusal=REFUSED, method="POST", metric="SelfServed")
 

@@ -24,8 +24,14 @@ REFUSED = "survey link refused"
 def survey_page(token: str) -> Response[str]:
     from helpdesk.http import observed, survey_page_response
 
-    query = app.current_event.query_string_parameters or {}
-    page = survey_page_response(root.survey_desk, token, query.get("score"), now=clock.now())
+    event = app.current_event
+    page = survey_page_response(
+        root.survey_desk,
+        token,
+        (event.query_string_parameters or {}).get("score"),
+        now=clock.now(),
+        accept_language=event.headers.get("accept-language"),
+    )
     return observed(page, logger, refusal=REFUSED, method="GET")
 
 

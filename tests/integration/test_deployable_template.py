@@ -390,6 +390,31 @@ def test_each_rule_invokes_its_function_directly_and_keeps_what_it_cannot_delive
     assert {"Fn::GetAtt": [rule, "Arn"]} in statement["Condition"]["ArnEquals"]["aws:SourceArn"]
 
 
+def test_the_bus_refuses_put_events_from_every_principal_but_the_publish_functions_role() -> None:
+    """Attack review 3, F7: with no resource policy, any principal of the account allowed
+    events:PutEvents by its IAM policy put crafted TicketOpened events on the bus. An
+    explicit Deny binds same-account principals too; it spares only the role the publish
+    function runs as, which is the one role of the stack allowed to put events."""
+    template = translated()
+    [policy] = resources(template, "AWS::Events::EventBusPolicy").values()
+    properties = policy["Properties"]
+    assert properties["EventBusName"] == {"Ref": "EventBus"}
+    statement = properties["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Principal"] == "*"
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Resource"] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+    role = template["Resources"]["PublishFunction"]["Properties"]["Role"]
+    assert role == {"Fn::GetAtt": ["PublishFunctionRole", "Arn"]}
+    assert statement["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role}}
+    # The one role the Deny spares is the one role allowed to put events at all.
+    putters = {
+        lid
+        for lid, r in resources(template, "AWS::IAM::Role").items()
+        if "events:PutEvents" in json.dumps(r["Properties"].get("Policies", []))
+    }
+    assert putters == {"PublishFunctionRole"}
+
+
 @pytest.mark.parametrize("rule", sorted(RULE_TARGETS))
 def test_each_rules_function_retries_then_keeps_the_event_in_an_alarmed_queue(rule: str) -> None:
     """Lambda's asynchronous invocation: two retries of a function error, up to six hours

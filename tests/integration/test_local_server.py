@@ -4,6 +4,7 @@ developer pages, as a developer's browser and mail client meet them."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import smtplib
 import socket
@@ -194,3 +195,26 @@ def test_the_command_prints_its_urls_and_ctrl_c_stops_it_cleanly() -> None:
     for port in (http_port, smtp_port):
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_fresh_page_links_mailed_by_the_local_desk_open_on_it(server: LocalServer) -> None:
+    # First-user review S7: the links pointed at https://127.0.0.1:<port>, which this
+    # plain-HTTP server cannot answer.
+    form = FORM | {
+        "email": "links@example.com",
+        "submission_id": "7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6",
+    }
+    assert request(server, "POST", "/tickets", form)[0] == 201
+    asked = urllib.request.Request(
+        server.url + "/ticket",
+        data=b"email=links%40example.com",
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(asked, timeout=60) as answer:
+        assert answer.status == 200
+    [mail] = [m for m in state(server)["outbox"] if m["kind"] == "links"]
+    [link] = re.findall(r"https?://\S+/ticket/[^\s\"'<>]+", mail["text"])
+    assert link.startswith(server.url + "/ticket/")
+    status, _, page = request(server, "GET", link.removeprefix(server.url))
+    assert status == 200 and "Where is my order?" in page

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -13,7 +14,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from committing import kept_events_store
-from desk_support import ANNAS_QUESTION
+from desk_support import ANNAS_QUESTION, open_form_ticket
 
 from helpdesk_local.cli import main
 from helpdesk_local.faults import outage
@@ -22,6 +23,7 @@ from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
 
 FORM = ANNAS_QUESTION
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_mail_that_failed_during_an_ses_outage_is_sent_after_the_redrive(
@@ -76,6 +78,47 @@ DLQ_ARN = "arn:aws:sqs:eu-west-1:111122223333:helpdesk-EmailIntakeDLQ-ABC"
 SCHEDULE_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-ScheduleDLQ-DEF"
 
 
+STACK_ID = "arn:aws:cloudformation:eu-west-1:111122223333:stack/helpdesk/0a1b2c3d-0000-0000-0000-1"
+# The stack's physical names, as CloudFormation would have given them.
+DEPLOYED = {
+    "ReportFunction": ("AWS::Lambda::Function", "helpdesk-ReportFunction-XYZ"),
+    "SlaCheckFunction": ("AWS::Lambda::Function", "helpdesk-SlaCheckFunction-ABC"),
+    "SurveyDispatchFunction": ("AWS::Lambda::Function", "helpdesk-SurveyDispatchFunc-DEF"),
+    "PublishFunction": ("AWS::Lambda::Function", "helpdesk-PublishFunction-Q"),
+    "AgentApiFunction": ("AWS::Lambda::Function", "helpdesk-AgentApiFunction-R"),
+    "DomainTable": ("AWS::DynamoDB::Table", "helpdesk-DomainTable-1"),
+    "AcknowledgeFunction": ("AWS::Lambda::Function", "helpdesk-AcknowledgeFunction-S"),
+    "EventBus": ("AWS::Events::EventBus", "helpdesk-events"),
+    "AcknowledgeRule": ("AWS::Events::Rule", "helpdesk-events|helpdesk-AcknowledgeRule-T"),
+}
+
+
+def deployed_from_the_repos_template(cfn_stub: Stubber) -> None:
+    """The stack's template as GetTemplate answers it (the SAM template as written: this
+    repository's), and its resources' physical names."""
+    cfn_stub.add_response(
+        "get_template",
+        {"TemplateBody": (ROOT / "template.yaml").read_text(encoding="utf-8")},
+        {"StackName": "helpdesk", "TemplateStage": "Original"},
+    )
+    cfn_stub.add_response(
+        "list_stack_resources",
+        {
+            "StackResourceSummaries": [
+                {
+                    "LogicalResourceId": logical_id,
+                    "PhysicalResourceId": physical_id,
+                    "ResourceType": kind,
+                    "LastUpdatedTimestamp": "2026-11-01T00:00:00Z",
+                    "ResourceStatus": "UPDATE_COMPLETE",
+                }
+                for logical_id, (kind, physical_id) in DEPLOYED.items()
+            ]
+        },
+        {"StackName": "helpdesk"},
+    )
+
+
 def stubbed_clients(
     outputs: dict[str, str] | None = None,
 ) -> tuple[Any, Any, Stubber, Stubber]:
@@ -96,6 +139,7 @@ def stubbed_clients(
             "Stacks": [
                 {
                     "StackName": "helpdesk",
+                    "StackId": STACK_ID,
                     "CreationTime": "2026-11-01T00:00:00Z",
                     "StackStatus": "UPDATE_COMPLETE",
                     "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
@@ -126,6 +170,7 @@ def test_against_aws_each_dead_letter_queue_gets_a_move_task_back_to_its_source(
     sqs_stub.add_response(
         "list_dead_letter_source_queues", {"queueUrls": []}, {"QueueUrl": SCHEDULE_URL}
     )
+    deployed_from_the_repos_template(cfn_stub)
     # No queue sends to ScheduleDLQ: it is read for Lambda invocation records; it has none.
     sqs_stub.add_response("receive_message", {"Messages": []}, None)
     with cfn_stub, sqs_stub:
@@ -175,12 +220,14 @@ def test_against_aws_a_recorded_sweep_failure_is_invoked_again_with_its_event() 
     lambda_client = boto3.client("lambda", region_name="eu-west-1")
     lambda_stub = Stubber(lambda_client)
     failure_queue_holds(sqs_stub, SWEEP_URL, INVOCATION_RECORD)
-    # Invoked as Scheduler invoked it (asynchronously), with the event it failed on.
+    deployed_from_the_repos_template(cfn_stub)
+    # Invoked as Scheduler invoked it (asynchronously), with the event it failed on: the
+    # stack's function, by the ARN the stack gives it.
     lambda_stub.add_response(
         "invoke",
         {"StatusCode": 202},
         {
-            "FunctionName": REPORT_ARN + ":$LATEST",
+            "FunctionName": REPORT_ARN,
             "InvocationType": "Event",
             "Payload": json.dumps(SCHEDULED_EVENT).encode(),
         },
@@ -333,6 +380,7 @@ def test_against_aws_a_failed_stream_batch_is_read_again_and_handed_to_the_relay
     lambda_stub, streams_stub = Stubber(lambda_client), Stubber(streams)
     stubs = [cfn_stub, sqs_stub, lambda_stub, streams_stub]
     failure_queue_holds(sqs_stub, PUBLISH_DLQ_URL, STREAM_FAILURE)
+    deployed_from_the_repos_template(cfn_stub)
     # The range, from its first sequence number, over two pages; the second page goes past it.
     streams_stub.add_response(
         "get_shard_iterator",
@@ -415,3 +463,299 @@ def test_an_event_whose_function_is_missing_waits_in_the_rules_dead_letter_queue
     assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
         ["anna@example.com"]
     ]
+
+
+# ---------------------------------------------------------------------- planted letters
+def agent_api_call_with_forged_claims(ref: str) -> dict[str, Any]:
+    """An HTTP API event for the agent API as API Gateway would hand it over after checking
+    a lead's token: here made up, claims and all (attack review 3, F2)."""
+    path = f"/agent/tickets/{ref}/replies"
+    return {
+        "version": "2.0", "routeKey": "POST /agent/tickets/{ref}/replies", "rawPath": path,
+        "rawQueryString": "", "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "x", "domainName": "api.example",
+            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "10.0.0.1", "userAgent": ""},
+            "requestId": "b1d4c0de", "routeKey": "POST /agent/tickets/{ref}/replies",
+            "stage": "$default", "time": "23/Nov/2026:09:10:00 +0000",
+            "timeEpoch": 1795425000000,
+            "authorizer": {"jwt": {"claims": {"sub": "x", "email": "maria@support.example",
+                                              "email_verified": True}, "scopes": None}},
+        },
+        "pathParameters": {"ref": ref}, "isBase64Encoded": False,
+        "body": json.dumps({"text": "Your refund needs a card check: https://evil.example/r"}),
+    }  # fmt: skip
+
+
+def planted_record(function_arn: str, payload: Any) -> dict[str, Any]:
+    """A Lambda invocation record as anyone allowed sqs:SendMessage on a failure queue can
+    write one: the documented fields, naming whatever function they like."""
+    record = json.loads(json.dumps(INVOCATION_RECORD))
+    record["requestContext"]["functionArn"] = function_arn
+    record["requestPayload"] = payload
+    return record
+
+
+def test_a_planted_record_naming_another_function_is_left_in_the_queue_and_never_run(
+    stack: LocalStack,
+) -> None:
+    """Attack review 3, F2: a record in SweepFailureDLQ naming the agent API, with a lead's
+    made-up claims, made the redrive reply to the customer as that lead. Only the sweeps
+    send their failures to that queue; the letter names another function: it is refused,
+    left where it is, and reported with its reason."""
+    ref = open_form_ticket(stack)
+    before = build_state(stack)
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:agent_api:$LATEST"
+    stack.sqs.send_message(
+        QueueUrl=stack.queue_urls["SweepFailureDLQ"],
+        MessageBody=json.dumps(planted_record(arn, agent_api_call_with_forged_claims(ref))),
+    )
+
+    [result] = redrive(stack, "SweepFailureDLQ")
+
+    state = build_state(stack)
+    assert state["outbox"] == before["outbox"]
+    assert state["tickets"][0]["messages"] == before["tickets"][0]["messages"]
+    assert [letter["queue"] for letter in state["dead_letters"]] == ["SweepFailureDLQ"]
+    assert result.moved == 0
+    [summary, refusal] = describe([result])
+    assert summary == "SweepFailureDLQ: 1 letter(s) refused and left in the queue (below)"
+    assert refusal.startswith("SweepFailureDLQ: refused, left in the queue: ")
+    assert (
+        "an invocation record naming function agent_api: not a function whose failures this"
+        " queue holds" in refusal
+    )
+
+
+def test_a_planted_invocation_record_naming_the_relay_is_not_run_as_a_stream_batch(
+    stack: LocalStack,
+) -> None:
+    """The publish function's queue holds stream batches (positions in the stream, read
+    again by the redrive), never events: a record handing it made-up stream records, which
+    it would put on the bus, is refused like any other."""
+    records = {"Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": {}}}]}
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:publish:$LATEST"
+    stack.sqs.send_message(
+        QueueUrl=stack.queue_urls["PublishFailureDLQ"],
+        MessageBody=json.dumps(planted_record(arn, records)),
+    )
+
+    [result] = redrive(stack, "PublishFailureDLQ")
+
+    assert result.moved == 0
+    assert [letter["queue"] for letter in build_state(stack)["dead_letters"]] == [
+        "PublishFailureDLQ"
+    ]
+    [_, refusal] = describe([result])
+    assert "an invocation record naming function publish: not a function" in refusal
+
+
+def test_a_batch_from_another_tables_stream_is_not_replayed(stack: LocalStack) -> None:
+    """A stream batch is read again from the stream its letter names: only the desk's own
+    table's stream, which the relay's mapping reads, is read."""
+    letter = json.loads(json.dumps(STREAM_FAILURE))
+    letter["requestContext"]["functionArn"] = (
+        "arn:aws:lambda:us-east-1:123456789012:function:publish"
+    )
+    letter["DDBStreamBatchInfo"]["streamArn"] = (
+        "arn:aws:dynamodb:us-east-1:123456789012:table/someone-elses/stream/2026-11-01T00:00:00.000"
+    )
+    stack.sqs.send_message(
+        QueueUrl=stack.queue_urls["PublishFailureDLQ"], MessageBody=json.dumps(letter)
+    )
+
+    [result] = redrive(stack, "PublishFailureDLQ")
+
+    [_, refusal] = describe([result])
+    assert result.moved == 0
+    assert "table/someone-elses/stream/" in refusal and "not the stream of the table" in refusal
+
+
+def test_an_eventbridge_letter_naming_a_function_the_rules_do_not_target_is_refused(
+    stack: LocalStack,
+) -> None:
+    assert stack.resolver is not None
+    ref = open_form_ticket(stack)
+    before = build_state(stack)
+
+    def text(value: str) -> dict[str, str]:
+        return {"DataType": "String", "StringValue": value}
+
+    stack.sqs.send_message(
+        QueueUrl=stack.queue_urls["EventDeliveryDLQ"],
+        MessageBody=json.dumps(agent_api_call_with_forged_claims(ref)),
+        MessageAttributes={
+            "RULE_ARN": text(stack.resolver.get_att("AcknowledgeRule", "Arn")),
+            "TARGET_ARN": text(stack.resolver.get_att("AgentApiFunction", "Arn")),
+            "ERROR_CODE": text("ResourceNotFoundException"),
+        },
+    )
+
+    [result] = redrive(stack, "EventDeliveryDLQ")
+
+    state = build_state(stack)
+    assert result.moved == 0 and state["outbox"] == before["outbox"]
+    assert [letter["queue"] for letter in state["dead_letters"]] == ["EventDeliveryDLQ"]
+    [_, refusal] = describe([result])
+    assert "an EventBridge dead letter naming function agent_api" in refusal
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        # Another function of the same stack: its failures never go to this queue.
+        "arn:aws:lambda:eu-west-1:111122223333:function:helpdesk-AgentApiFunction-R:$LATEST",
+        # The sweep's name, in another account.
+        "arn:aws:lambda:eu-west-1:444455556666:function:helpdesk-ReportFunction-XYZ",
+    ],
+)
+def test_against_aws_a_letter_naming_what_does_not_fail_into_the_queue_is_never_invoked(
+    named: str,
+) -> None:
+    """Attack review 3, F2, against a deployed stack: the lambda client has no answer for
+    an Invoke (the stub would fail the test on one), and the letter is not deleted."""
+    cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients({"SweepFailureDLQUrl": SWEEP_URL})
+    lambda_client = boto3.client("lambda", region_name="eu-west-1")
+    lambda_stub = Stubber(lambda_client)
+    record = planted_record(named, agent_api_call_with_forged_claims("HD-AAAAAA"))
+    failure_queue_holds(sqs_stub, SWEEP_URL, record)
+    deployed_from_the_repos_template(cfn_stub)
+    sqs_stub.add_response("receive_message", {"Messages": []}, None)
+    with cfn_stub, sqs_stub, lambda_stub:
+        results = redrive_aws(
+            "helpdesk",
+            "SweepFailureDLQ",
+            cloudformation=cloudformation,
+            sqs=sqs,
+            lambda_client=lambda_client,
+        )
+        sqs_stub.assert_no_pending_responses()
+    function = named.split(":")[6]
+    assert describe(results) == [
+        "SweepFailureDLQ: 1 letter(s) refused and left in the queue (below)",
+        "SweepFailureDLQ: refused, left in the queue: m1: an invocation record naming function"
+        f" {function}: not a function whose failures this queue holds (a function whose"
+        " on-failure destination it is)",
+    ]
+
+
+# ---------------------------------------------------------------------- the commands
+@pytest.fixture
+def no_region(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An operator's shell with no AWS region anywhere: no environment variable, no
+    profile that names one."""
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+
+
+@pytest.mark.parametrize("command", ["redrive", "backfill-backlog"])
+@pytest.mark.usefixtures("no_region")
+def test_without_a_region_the_operator_commands_say_what_is_missing_in_one_line(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "error: no AWS region: give --region REGION or set AWS_REGION"
+        " (the region the stack helpdesk is deployed in)\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["redrive", "backfill-backlog"])
+def test_the_operator_commands_help_shows_the_default_stack_name_and_the_region_flag(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--stack-name STACK_NAME" in shown and "(default: helpdesk)" in shown
+    assert "--region REGION" in shown
+
+
+@pytest.mark.usefixtures("no_region")
+def test_a_region_given_on_the_command_line_is_the_one_the_redrive_asks(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients()
+    sqs_stub.add_response(
+        "list_dead_letter_source_queues", {"queueUrls": ["q"]}, {"QueueUrl": DLQ_URL}
+    )
+    sqs_stub.add_response("get_queue_attributes", {"Attributes": {"QueueArn": DLQ_ARN}}, None)
+    sqs_stub.add_response("start_message_move_task", {"TaskHandle": "task-8"}, None)
+    regions: list[str | None] = []
+
+    def client(name: str, region_name: str | None = None, **_: Any) -> Any:
+        regions.append(region_name)
+        return {"cloudformation": cloudformation, "sqs": sqs}[name]
+
+    monkeypatch.setattr(boto3, "client", client)
+    with cfn_stub, sqs_stub:
+        assert main(["redrive", "EmailIntakeDLQ", "--region", "eu-west-1"]) == 0
+    assert regions == ["eu-west-1", "eu-west-1"]
+    assert capsys.readouterr().out.strip() == "EmailIntakeDLQ: move task started (task-8)"
+
+
+DELIVERY_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-EventDeliveryDLQ-U"
+ACKNOWLEDGE_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:helpdesk-AcknowledgeFunction-S"
+RULE_ARN = "arn:aws:events:eu-west-1:111122223333:rule/helpdesk-events/helpdesk-AcknowledgeRule-T"
+
+
+@pytest.mark.parametrize(
+    ("rule", "replayed"),
+    [(RULE_ARN, True), (RULE_ARN.replace("helpdesk-events/", "other-bus/"), False)],
+)
+def test_against_aws_an_eventbridge_letter_is_replayed_only_from_the_stacks_own_rule(
+    rule: str, replayed: bool
+) -> None:
+    """EventBridge's dead letter: the event, with RULE_ARN and TARGET_ARN attributes
+    (eb-rule-dlq.html). The rule's ARN is built from the stack's resources: its bus's name
+    and its own (``<bus>|<name>``, the physical id of a rule on a custom bus)."""
+    cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients({"EventDeliveryDLQUrl": DELIVERY_URL})
+    lambda_client = boto3.client("lambda", region_name="eu-west-1")
+    lambda_stub = Stubber(lambda_client)
+    sqs_stub.add_response(
+        "list_dead_letter_source_queues", {"queueUrls": []}, {"QueueUrl": DELIVERY_URL}
+    )
+    event = {"version": "0", "id": "e-1", "detail-type": "TicketOpened", "source": "helpdesk",
+             "detail": {"ref": "HD-AAAAAA"}}  # fmt: skip
+
+    def text(value: str) -> dict[str, str]:
+        return {"DataType": "String", "StringValue": value}
+
+    letter = {
+        "MessageId": "m1",
+        "ReceiptHandle": "r1",
+        "Body": json.dumps(event),
+        "MessageAttributes": {"RULE_ARN": text(rule), "TARGET_ARN": text(ACKNOWLEDGE_ARN)},
+    }
+    sqs_stub.add_response("receive_message", {"Messages": [letter]}, None)
+    deployed_from_the_repos_template(cfn_stub)
+    if replayed:
+        lambda_stub.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {
+                "FunctionName": ACKNOWLEDGE_ARN,
+                "InvocationType": "Event",
+                "Payload": json.dumps(event).encode(),
+            },
+        )
+        sqs_stub.add_response(
+            "delete_message", {}, {"QueueUrl": DELIVERY_URL, "ReceiptHandle": "r1"}
+        )
+    sqs_stub.add_response("receive_message", {"Messages": []}, None)
+    with cfn_stub, sqs_stub, lambda_stub:
+        [result] = redrive_aws(
+            "helpdesk",
+            "EventDeliveryDLQ",
+            cloudformation=cloudformation,
+            sqs=sqs,
+            lambda_client=lambda_client,
+        )
+        sqs_stub.assert_no_pending_responses()
+        lambda_stub.assert_no_pending_responses()
+    assert (result.moved, bool(result.refused)) == (1 if replayed else 0, not replayed)

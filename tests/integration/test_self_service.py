@@ -42,6 +42,12 @@ def answer_path(state: dict[str, Any], email: str) -> str:
     return LINK.findall(acknowledgement(state, email)["text"])[0]
 
 
+def forged_path(state: dict[str, Any], email: str) -> str:
+    """The answer link of ``email``'s acknowledgement with its signature altered."""
+    path = answer_path(state, email)
+    return path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+
+
 def loads(stack: LocalStack) -> dict[str, int]:
     return {
         i["PK"].removeprefix("AGENT#"): int(i.get("open", 0))
@@ -154,16 +160,27 @@ def test_a_second_confirmation_changes_nothing_and_says_so(
     assert len(build_state(stack)["outbox"]) == sent
 
 
-def test_a_forged_link_gets_a_clear_refusal_page(played: tuple[LocalStack, dict[str, Any]]) -> None:
+@pytest.mark.parametrize(
+    ("accept_language", "refusal", "lang"),
+    [
+        (None, "This link is not valid", "en"),
+        # A forged link names no ticket: its refusal speaks as the browser asks.
+        ("zh-CN,zh;q=0.9,en;q=0.5", "此链接无效", "zh"),
+    ],
+)
+def test_a_forged_link_gets_a_clear_refusal_page_in_the_browsers_language(
+    played: tuple[LocalStack, dict[str, Any]], accept_language: str | None, refusal: str, lang: str
+) -> None:
     stack, state = played
-    path = answer_path(state, "olga@example.ru")
-    forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    forged = forged_path(state, "olga@example.ru")
+    browser = {"accept-language": accept_language} if accept_language else {}
 
-    shown = stack.http("GET", forged)
-    posted = stack.http("POST", forged, body="answered=yes", headers=FORM)
+    shown = stack.http("GET", forged, headers=browser)
+    posted = stack.http("POST", forged, body="answered=yes", headers={**FORM, **browser})
 
     assert shown.status == posted.status == 403
-    assert "This link is not valid" in shown.body
+    assert refusal in shown.body and refusal in posted.body
+    assert f'<html lang="{lang}' in shown.body
     assert shown.headers["cache-control"] == "no-store"
     assert tickets(build_state(stack))["olga@example.ru"]["status"] == "new"
 

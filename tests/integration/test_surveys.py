@@ -210,11 +210,19 @@ def test_a_forged_or_altered_link_is_refused_with_403_and_stores_nothing(
 ) -> None:
     survey = survey_of_a_solved_ticket(stack)
 
+    chinese = {"accept-language": "zh-CN,zh;q=0.9,en;q=0.5"}
     for forged in _forgeries(score_links(survey)[1]):
         page = stack.http("GET", forged + "?score=1")
         answer = stack.http("POST", forged, body=urlencode({"score": "1"}), headers=FORM)
         assert page.status == 403 and answer.status == 403, forged
         assert "not valid" in answer.body and "Nothing was recorded" in answer.body
+        # A forged link names no ticket: its refusal speaks as the browser asks.
+        in_chinese = stack.http("GET", forged, headers=chinese)
+        answered_in_chinese = stack.http(
+            "POST", forged, body=urlencode({"score": "1"}), headers={**FORM, **chinese}
+        )
+        assert in_chinese.status == answered_in_chinese.status == 403, forged
+        assert "此调查链接无效" in in_chinese.body and "此调查链接无效" in answered_in_chinese.body
 
     assert ticket(stack, 1)["survey"]["score"] is None
     assert mails(stack, "alert") == []

@@ -394,6 +394,34 @@ def test_files_that_run_code_when_opened_are_never_attached(filename: str) -> No
     assert "not attached (not safe to open from mail), kept with the ticket" in text(mail)
 
 
+# Review attack 3, F5: on Microsoft's "Blocked attachments in Outlook" list, yet attached to
+# the agent's relay (.theme leaks the NTLM hash when opened, CVE-2024-21320; .website is an
+# internet shortcut like .url; .pyz a Python program; .msu an update package ...), then
+# the newer additions to that list, then the theme packs (a .theme inside a cab).
+NEWLY_BLOCKED = (
+    "asx", "bgi", "msh1xml", "msh2xml", "msu", "osd", "printerexport", "psd1", "psdm1",
+    "pst", "pyc", "pyo", "pyz", "pyzw", "theme", "webpnp", "website",
+    "appx", "appxbundle", "msixbundle", "appinstaller", "settingcontent-ms", "library-ms",
+    "search-ms", "searchconnector-ms", "cdxml", "pssc", "udl",
+    "themepack", "deskthemepack", "desktopthemepackfile",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("extension", NEWLY_BLOCKED)
+def test_every_type_on_outlooks_blocked_list_is_held_from_the_relay(extension: str) -> None:
+    desk = RelayDesk()
+    risky = photo(f"corporate.{extension}")
+    desk.add(annas_ticket(), annas_reply(risky))
+    desk.store.objects[risky.key or ""] = b"[Theme]"
+
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, _)] = desk.mailer.sent
+    assert attached(mail) == []
+    held = f"corporate.{extension} (208 bytes): not attached (not safe to open from mail)"
+    assert held in text(mail)
+
+
 def test_files_the_virus_scan_did_not_pass_are_listed_not_attached() -> None:
     desk = RelayDesk()
     unscanned = replace(annas_reply(photo("photos.zip")), flags=("unscanned",))

@@ -80,6 +80,40 @@ def test_an_off_topic_question_gets_no_suggestion(
     assert knowledge.suggest(text, language) == []
 
 
+# What a first-time user's plainest requests were offered (subject, a newline, the text, as
+# intake asks): the article named in the subject must come first, and the wrong article
+# they got must not be offered at all, since "this answered my question" solves the ticket.
+@pytest.mark.parametrize(
+    ("text", "language", "expected", "wrong"),
+    [
+        ("Where is my order?\nIt has been two weeks.", "en", "order-status", "refunds"),
+        (
+            "Where is my order?\nHi, I ordered a lamp two weeks ago (order A-7783) and it has"
+            " not arrived yet. Can you track it?",
+            "en",
+            "order-status",
+            "refunds",
+        ),
+        (
+            "Где мой заказ?\nДобрый день! Заказ A-7782 оформлен две недели назад, до сих пор"
+            " не доставлен. Подскажите, где он?",
+            "ru",
+            "order-status",
+            "invoice",
+        ),
+        ("Не могу войти в аккаунт", "ru", "reset-password", "delete-account"),
+        ("发货时间\n请问下单后多久发货？", "zh", "order-status", "refunds"),
+        ("发货时间", "zh", "order-status", "refunds"),
+    ],
+)
+def test_the_plainest_requests_get_their_article_first_and_not_the_wrong_one(
+    knowledge: KnowledgeBase, text: str, language: str, expected: str, wrong: str
+) -> None:
+    found = slugs(knowledge, text, language)
+    assert found[:1] == [expected]
+    assert wrong not in found
+
+
 def test_suggestions_stop_at_the_limit_and_zero_turns_them_off(knowledge: KnowledgeBase) -> None:
     question = "I want to return my order and get a refund, the parcel was damaged"
     assert len(knowledge.suggest(question, "en", limit=1)) == 1

@@ -202,9 +202,24 @@ def test_files_are_kept_with_the_message() -> None:
 
     [message] = desk.uow.messages(answer["ref"])
     [file] = message.attachments
-    assert (file.filename, file.content_type, file.size) == (".._router.png", "image/png", 9)
+    assert (file.filename, file.content_type, file.size) == ("router.png", "image/png", 9)
     assert file.key is not None and desk.store.objects[file.key] == b"\x89PNG fake"
     assert file.key.startswith("attachments/chan-")
+
+
+def test_a_file_name_with_a_right_to_left_override_is_kept_as_it_reads() -> None:
+    # "invoice\u202Efdp.exe" displays as "invoiceexe.pdf": the override goes, as from a
+    # mail's attachment (helpdesk.mail.parse).
+    desk = Desk()
+    content = base64.b64encode(b"MZ").decode()
+
+    answer = desk.post(
+        {**ANN, "attachments": [{"filename": "invoice\u202efdp.exe", "content": content}]}
+    )
+
+    [file] = desk.uow.messages(answer["ref"])[0].attachments
+    assert file.filename == "invoicefdp.exe"
+    assert file.key is not None and "\u202e" not in file.key
 
 
 @pytest.mark.parametrize(
@@ -341,7 +356,7 @@ def test_control_characters_are_stripped_and_numeric_ids_taken() -> None:
     desk = Desk()
 
     answer = desk.post(
-        {**ANN, "id": 42, "conversation": 7, "text": "Hello\x07 there\nsecond line\x1b",
+        {**ANN, "id": 42, "conversation": 7, "text": "Hello\x07 there\nsecond line\x1b\x9b",
          "from": {"email": "ann@example.com", "name": "Ann\r\nBcc: x@evil.example"}}
     )  # fmt: skip
 

@@ -647,6 +647,30 @@ def test_a_customer_gets_no_more_mail_in_an_hour_than_the_recipient_limit() -> N
     assert len(desk.mailer.sent) == 3
 
 
+def test_the_recipient_limit_counts_one_mailbox_however_its_address_is_spelled() -> None:
+    # Review attack 3, F3: `victim+1@`, `Victim+2@` ... reach one inbox; each spelling
+    # used to start its own count.
+    desk = Desk(
+        config=CONFIG.model_copy(
+            update={
+                "limits": CONFIG.limits.model_copy(update={"outbound_per_recipient_per_hour": 2})
+            }
+        )
+    )
+    spellings = [
+        "anna+1@example.com",
+        "Anna+2@Example.com",
+        "anna+3@example.com",
+        "anna@example.com",
+    ]
+    for n, address in enumerate(spellings):
+        desk.on(
+            "TicketOpened",
+            **opened(ref=f"HD-AAAAA{'BCDE'[n]}", contact={"email": address, "name": "Anna"}),
+        )
+    assert [to for _, to in desk.mailer.sent] == [["anna+1@example.com"], ["Anna+2@Example.com"]]
+
+
 def test_mail_to_agents_is_not_held_back_by_the_recipient_limit() -> None:
     desk = Desk(
         config=CONFIG.model_copy(

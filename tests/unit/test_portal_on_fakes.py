@@ -32,7 +32,6 @@ def desk(uow: FakeUnitOfWork, store: FakeMailStore | None = None) -> PortalDesk:
         uow=uow,
         repo=FakeRecords(uow),  # type: ignore[arg-type]
         store=store or FakeMailStore(),
-        mailer=FakeMailer(),
         config=CONFIG,
         signing_key=KEY,
     )
@@ -188,7 +187,25 @@ def test_a_file_name_from_a_browser_loses_its_path_and_control_characters() -> N
     desk(uow, store).act(token(), body, content_type, source_ip="192.0.2.1", now=NOW)
 
     [stored] = uow.conversation["HD-7K3M9Q"][-1].attachments
-    assert stored.filename == "pass_wd"
+    assert stored.filename == "passwd"
+
+
+def test_a_file_name_with_a_right_to_left_override_is_stored_and_listed_as_it_reads() -> None:
+    # "invoice\u202Efdp.exe" displays as "invoiceexe.pdf": the override goes, as from a
+    # mail's attachment (helpdesk.mail.parse).
+    uow = anna()
+    body, content_type = multipart_body(
+        {"action": "reply", "submission": "t" * 32, "text": "the invoice"},
+        (("invoice\u202efdp.exe", "application/octet-stream", b"MZ"),),
+    )
+    page = desk(uow, FakeMailStore())
+
+    page.act(token(), body, content_type, source_ip="192.0.2.1", now=NOW)
+
+    [stored] = uow.conversation["HD-7K3M9Q"][-1].attachments
+    listed = [f.filename for m in page.view(token(), now=NOW).messages for f in m.files]
+    assert stored.filename == "invoicefdp.exe"
+    assert "invoicefdp.exe" in listed and not any("\u202e" in name for name in listed)
 
 
 def test_only_mail_to_the_customer_about_a_ticket_carries_the_page_link() -> None:

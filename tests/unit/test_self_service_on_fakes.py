@@ -273,6 +273,9 @@ def test_confirming_a_ticket_already_solved_changes_nothing(knowledge: Knowledge
         ("answered=no", FORM, "answered"),
         ("", FORM, "answered"),
         ("answered=yes&x=" + "a" * ANSWER_BODY_MAX_BYTES, FORM, "body"),
+        # Small, but more fields than the page's form holds.
+        ("answered=yes" + "&x=" * 20, FORM, "body"),
+        ("answered=yes", "application/x-www-form-urlencodedX", "content-type"),
     ],
 )
 def test_a_post_that_is_not_the_pages_form_changes_nothing(
@@ -307,7 +310,7 @@ def test_the_article_is_shown_in_the_tickets_language(knowledge: KnowledgeBase) 
 def test_an_expired_link_gets_a_403_page_in_the_tickets_language_and_records_nothing(
     knowledge: KnowledgeBase,
 ) -> None:
-    from helpdesk.http import answer_confirm_response, answer_page_response
+    from helpdesk.http import FormPost, answer_confirm_response, answer_page_response
 
     uow = FakeUnitOfWork(CONFIG)
     uow.add(offered(language="ru"))
@@ -315,12 +318,7 @@ def test_an_expired_link_gets_a_403_page_in_the_tickets_language_and_records_not
 
     shown = answer_page_response(desk(uow, knowledge), link(), ask=True, now=later)
     posted = answer_confirm_response(
-        desk(uow, knowledge),
-        link(),
-        "answered=yes",
-        is_base64_encoded=False,
-        content_type=FORM,
-        now=later,
+        desk(uow, knowledge), link(), FormPost("answered=yes", False, FORM), now=later
     )
 
     assert shown.status_code == posted.status_code == 403

@@ -95,6 +95,29 @@ def test_an_answer_without_a_score_is_refused_and_records_nothing() -> None:
     assert uow.events() == [] and uow.commits == 0
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "field", "status"),
+    [
+        ("score=5", "application/json", "content-type", 415),
+        ("score=5", "application/x-www-form-urlencodedX", "content-type", 415),
+        ("score=5" + "&x=" * 40, FORM, "body", 413),
+    ],
+)
+def test_a_post_that_is_not_the_surveys_form_is_refused_and_records_nothing(
+    body: str, content_type: str, field: str, status: int
+) -> None:
+    from helpdesk.http import status_of
+
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(solved())
+
+    with pytest.raises(AnswerNotTaken) as refused:
+        survey_desk(uow).submit(token(), body, content_type, now=ANSWERED_AT)
+
+    assert (refused.value.problem.field, status_of(refused.value.problem)) == (field, status)
+    assert uow.events() == [] and uow.commits == 0
+
+
 def autoclosing(ticket: Ticket) -> tuple[FakeUnitOfWork, SurveyDispatch, datetime]:
     """``ticket`` on the desk with its auto-close timer due when a solved ticket has been
     quiet long enough (surveys.close_after), the dispatch that runs it, and that instant."""

@@ -66,11 +66,13 @@ def backfill_backlog_index(dynamodb: Any, table: str) -> Backfilled:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def table_of_stack(stack_name: str) -> str:
-    """The domain table of a deployed stack (its ``DomainTableName`` output)."""
+def table_of_stack(stack_name: str, cloudformation: Any = None) -> str:
+    """The domain table of a deployed stack (its ``DomainTableName`` output); asked with
+    ``cloudformation`` (a boto3 client of the stack's region), or boto3's default one."""
     import boto3
 
-    stack = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    cloudformation = cloudformation or boto3.client("cloudformation")
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     for output in stack.get("Outputs", []):
         if output["OutputKey"] == "DomainTableName":
             return str(output["OutputValue"])

@@ -40,10 +40,15 @@ _CfnLoader.add_multi_constructor("!", _construct_intrinsic)
 
 def load_template(path: Path) -> dict[str, Any]:
     """Load a CloudFormation/SAM template with its intrinsics in long form."""
-    with path.open(encoding="utf-8") as handle:
-        data = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    return parse_template(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_template(text: str, source: str = "template") -> dict[str, Any]:
+    """A template's text (YAML or JSON, as CloudFormation's GetTemplate answers it) with
+    its intrinsics in long form."""
+    data = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
     if not isinstance(data, dict) or "Resources" not in data:
-        raise ValueError(f"{path}: not a CloudFormation template (no Resources)")
+        raise ValueError(f"{source}: not a CloudFormation template (no Resources)")
     return data
 
 

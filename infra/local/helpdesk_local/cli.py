@@ -1,4 +1,5 @@
-"""The `helpdesk` command: demo, local, scenario, validate, bench, report, redrive."""
+"""The `helpdesk` command: demo, local, scenario, report, bench, validate, kb, redrive,
+backfill-backlog."""
 
 from __future__ import annotations
 
@@ -149,15 +150,45 @@ def _local(args: argparse.Namespace) -> int:
     )
 
 
+def _aws_region(args: argparse.Namespace) -> str | None:
+    """The region an operator command asks: --region, else the one boto3 finds (AWS_REGION,
+    AWS_DEFAULT_REGION, the profile's). None, said in one line, when there is none."""
+    import boto3
+
+    found = args.region or boto3.session.Session().region_name
+    region = str(found) if found else None
+    if region is None:
+        print(
+            "error: no AWS region: give --region REGION or set AWS_REGION"
+            f" (the region the stack {args.stack_name} is deployed in)",
+            file=sys.stderr,
+        )
+    return region
+
+
+def _aws_refusal(error: Exception, stack_name: str, region: str) -> int:
+    """One line for what boto3 could not find (credentials, say), not a traceback."""
+    print(f"error: {error} (stack {stack_name} in {region})", file=sys.stderr)
+    return 2
+
+
 def _redrive(args: argparse.Namespace) -> int:
-    """Dead letters of a deployed stack back to their queues (SQS message-move tasks)."""
+    """Dead letters of a deployed stack back to their queues (SQS message-move tasks), and
+    the failures of its functions run again (docs/DEPLOY.md)."""
+    from botocore.exceptions import NoCredentialsError, NoRegionError
+
     from helpdesk_local.redrive import RedriveError, describe, redrive_aws
 
+    region = _aws_region(args)
+    if region is None:
+        return 2
     try:
-        results = redrive_aws(args.stack_name, args.queue)
+        results = redrive_aws(args.stack_name, args.queue, region=region)
     except RedriveError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except (NoCredentialsError, NoRegionError) as error:
+        return _aws_refusal(error, args.stack_name, region)
     print("\n".join(describe(results)))
     return 0
 
@@ -165,10 +196,18 @@ def _redrive(args: argparse.Namespace) -> int:
 def _backfill_backlog(args: argparse.Namespace) -> int:
     """The BacklogIndex key on a deployed desk's open tickets (docs/DEPLOY.md)."""
     import boto3
+    from botocore.exceptions import NoCredentialsError, NoRegionError
 
     from helpdesk_local.backlog_index import backfill_backlog_index, table_of_stack
 
-    done = backfill_backlog_index(boto3.client("dynamodb"), table_of_stack(args.stack_name))
+    region = _aws_region(args)
+    if region is None:
+        return 2
+    try:
+        table = table_of_stack(args.stack_name, boto3.client("cloudformation", region_name=region))
+        done = backfill_backlog_index(boto3.client("dynamodb", region_name=region), table)
+    except (NoCredentialsError, NoRegionError) as error:
+        return _aws_refusal(error, args.stack_name, region)
     print(f"{done.keyed} open tickets keyed ({done.looked_at} tickets without a key looked at)")
     return 0
 
@@ -185,6 +224,19 @@ def _non_negative(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is negative")
     return value
+
+
+def _deployed_stack_arguments(command: argparse.ArgumentParser) -> None:
+    """The flags of the commands that act on a deployed stack."""
+    command.add_argument(
+        "--stack-name",
+        default="helpdesk",
+        help="CloudFormation stack name (default: %(default)s)",
+    )
+    command.add_argument(
+        "--region",
+        help="the stack's AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile's)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         "redrive", help="move a deployed stack's dead letters back to their queues"
     )
     redrive.add_argument("queue", nargs="?", help="one DLQ, e.g. EmailIntakeDLQ (default: all)")
-    redrive.add_argument("--stack-name", default="helpdesk", help="CloudFormation stack name")
+    _deployed_stack_arguments(redrive)
     redrive.set_defaults(run=_redrive)
 
     backfill = commands.add_parser(
@@ -280,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         help="give a deployed desk's open tickets their BacklogIndex key (once, after the "
         "deploy that adds the index)",
     )
-    backfill.add_argument("--stack-name", default="helpdesk", help="CloudFormation stack name")
+    _deployed_stack_arguments(backfill)
     backfill.set_defaults(run=_backfill_backlog)
 
     args = parser.parse_args(argv)

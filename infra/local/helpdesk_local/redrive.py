@@ -36,6 +36,23 @@ A DLQ that no queue sends to holds one of these:
   such as a missing function or permission). They are left where they are and reported:
   once the cause is fixed the sweeps catch up on their next run by themselves.
 
+Which function a letter may run is the stack's word, never the letter's. Anyone allowed
+``sqs:SendMessage`` on a failure queue (the functions that send their failures there
+included) can write a message that looks like Lambda's record or EventBridge's dead
+letter, naming any function and any payload; run with the operator's credentials, such a
+letter once made the agent API reply to a customer with a lead's made-up claims (attack
+review 3, F2). So each queue's senders are read from the stack's template
+(:func:`failure_senders`: the function whose ``EventInvokeConfig`` on-failure destination
+it is, the function whose stream mapping's it is, with that stream's table, the rule
+targets whose ``DeadLetterConfig`` it is, with their rule), the names from the stack's
+resources, and a letter is replayed only when it is of the kind its queue holds and names
+one of them (a stream batch: on that function's table's stream); the function invoked is
+the stack's, by the stack's ARN. Anything else is refused: left in the queue, and
+reported with its message id and reason. The payload is still the letter's: a redriven
+event reaches the function as a delivery from its own trigger would (the acknowledge and
+route functions read it as they read a bus event), so keep ``sqs:SendMessage`` on these
+queues to the roles and services that write to them.
+
 Locally (tests, a scenario's stack) the stack knows which DLQ belongs to which queue; the
 messages are moved back with their bodies and attributes, then the queues are drained.
 """
@@ -43,9 +60,9 @@ messages are moved back with their bodies and attributes, then the queues are dr
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from helpdesk_local.stack import LocalStack
@@ -65,6 +82,112 @@ class Redriven:
     moved: int | None  # None when the move runs in AWS (a task, counted there)
     task: str | None = None
     note: str | None = None
+    # Letters left in the queue because they name what does not send its failures there:
+    # "<message id>: <reason>".
+    refused: tuple[str, ...] = ()
+
+
+FailureKind = Literal["invocation", "stream", "rule"]
+
+
+@dataclass(frozen=True)
+class FailureSource:
+    """Who sends its failures to a queue, as the template says (logical ids): a function's
+    failed asynchronous invocations (``invocation``), the batches its stream mapping gave
+    up on (``stream``, of ``table``'s stream), or the events a rule could not hand to it
+    (``rule``, the rule ``rule``)."""
+
+    function: str
+    kind: FailureKind
+    rule: str | None = None
+    table: str | None = None
+    bus: str | None = None  # the rule's EventBusName: a logical id, or a bus's name
+
+
+@dataclass(frozen=True)
+class FailureSender:
+    """A :class:`FailureSource` with the deployed names: the function's unqualified ARN, the
+    rule's ARN, the table's ARN."""
+
+    function_arn: str
+    kind: FailureKind
+    rule_arn: str | None = None
+    table_arn: str | None = None
+
+    @property
+    def function_name(self) -> str:
+        return _function_name(self.function_arn)
+
+
+def _logical_id(value: Any) -> str | None:
+    """The logical id a ``!Ref`` or ``!GetAtt`` names, else None."""
+    if isinstance(value, Mapping):
+        if isinstance(value.get("Ref"), str):
+            return str(value["Ref"])
+        target = value.get("Fn::GetAtt")
+        if isinstance(target, list) and target and isinstance(target[0], str):
+            return target[0]
+    return None
+
+
+def _on_failure_queue(config: Any) -> str | None:
+    """The queue (logical id) of a ``DestinationConfig``'s ``OnFailure``."""
+    if not isinstance(config, Mapping):
+        return None
+    on_failure = (config.get("DestinationConfig") or {}).get("OnFailure") or {}
+    return _logical_id(on_failure.get("Destination")) if isinstance(on_failure, Mapping) else None
+
+
+def failure_senders(template: Mapping[str, Any]) -> dict[str, list[FailureSource]]:
+    """Each failure queue's senders (by the queue's logical id), read from a SAM template as
+    written: a function's ``EventInvokeConfig`` on-failure destination
+    (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html), a
+    DynamoDB or Kinesis event's on-failure destination
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html), a rule
+    target's ``DeadLetterConfig``
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)."""
+    resources: Mapping[str, Any] = template.get("Resources") or {}
+    functions = {
+        lid
+        for lid, resource in resources.items()
+        if resource.get("Type") in ("AWS::Serverless::Function", "AWS::Lambda::Function")
+    }
+    senders: dict[str, list[FailureSource]] = {}
+
+    def add(queue: str | None, source: FailureSource) -> None:
+        if queue is not None and queue in resources:
+            senders.setdefault(queue, []).append(source)
+
+    for lid, resource in resources.items():
+        properties = resource.get("Properties") or {}
+        if lid in functions:
+            add(
+                _on_failure_queue(properties.get("EventInvokeConfig")),
+                FailureSource(lid, "invocation"),
+            )
+            for event in (properties.get("Events") or {}).values():
+                if event.get("Type") not in ("DynamoDB", "Kinesis"):
+                    continue
+                event_properties = event.get("Properties") or {}
+                table = _logical_id(event_properties.get("Stream"))
+                add(
+                    _on_failure_queue(event_properties),
+                    FailureSource(lid, "stream", table=table),
+                )
+        elif resource.get("Type") == "AWS::Events::Rule":
+            for target in properties.get("Targets") or []:
+                function = _logical_id(target.get("Arn"))
+                if function in functions:
+                    queue = _logical_id((target.get("DeadLetterConfig") or {}).get("Arn"))
+                    bus = properties.get("EventBusName")
+                    bus = _logical_id(bus) or (bus if isinstance(bus, str) else None)
+                    add(queue, FailureSource(str(function), "rule", rule=lid, bus=bus))
+    return senders
+
+
+def _unqualified(arn: str) -> str:
+    # arn:aws:lambda:region:account:function:name[:qualifier]
+    return ":".join(arn.split(":")[:7])
 
 
 def _matches(dlq_name: str, source_name: str | None, wanted: str | None) -> bool:
@@ -213,13 +336,101 @@ def event_target_function(message: dict[str, Any]) -> tuple[str, Any] | None:
 
 def _function_name(arn: str) -> str:
     # arn:aws:lambda:region:account:function:name[:qualifier]
-    return arn.split(":")[6]
+    parts = arn.split(":")
+    return parts[6] if len(parts) > 6 else arn
+
+
+def _shown(text: str) -> str:
+    """A letter's words as the operator's terminal may show them: printable, and short."""
+    printable = "".join(c if c.isprintable() else "?" for c in text)
+    return printable if len(printable) <= 160 else printable[:157] + "..."
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """A letter its queue's sender may be given again: the event (``payload``), or for a
+    stream batch its position (``DDBStreamBatchInfo``)."""
+
+    sender: FailureSender
+    payload: Any
+
+
+NOT_A_SENDER = "not a function whose failures this queue holds"
+
+
+def vet_letter(
+    message: Mapping[str, Any], senders: Sequence[FailureSender]
+) -> _Replay | str | None:
+    """What may be done with one message of a failure queue whose senders are ``senders``:
+    replay it (the letter is of the kind the queue holds and names one of its senders), or
+    refuse it (the reason: it names another function, rule or stream), or None for a
+    message that is no letter the redrive replays (Scheduler's, say: left as before)."""
+    rule_letter = event_target_function(dict(message))
+    if rule_letter is not None:
+        arn, event = rule_letter
+        attributes = message.get("MessageAttributes", {})
+        rule_arn = str(attributes.get("RULE_ARN", {}).get("StringValue", ""))
+        for sender in senders:
+            if (sender.kind, sender.function_arn, sender.rule_arn) == (
+                "rule",
+                _unqualified(arn),
+                rule_arn,
+            ):
+                return _Replay(sender, event)
+        return _shown(
+            f"an EventBridge dead letter naming function {_function_name(arn)} and rule "
+            f"{rule_arn.rpartition('/')[2]}: {NOT_A_SENDER} (a target of this stack's rules "
+            "that keeps its undelivered events here)"
+        )
+    record = invocation_record_target(message["Body"])
+    if record is not None:
+        arn, payload = record
+        for sender in senders:
+            if sender.kind == "invocation" and sender.function_arn == _unqualified(arn):
+                return _Replay(sender, payload)
+        return _shown(
+            f"an invocation record naming function {_function_name(arn)}: {NOT_A_SENDER}"
+            " (a function whose on-failure destination it is)"
+        )
+    batch = stream_batch_target(message["Body"])
+    if batch is not None:
+        arn, info = batch
+        for sender in senders:
+            if sender.kind == "stream" and sender.function_arn == _unqualified(arn):
+                if sender.table_arn and info["streamArn"].startswith(sender.table_arn + "/stream/"):
+                    return _Replay(sender, info)
+                return _shown(
+                    f"a stream batch of {info['streamArn']}: not the stream of the table "
+                    f"{sender.function_name}'s mapping reads"
+                )
+        return _shown(
+            f"a stream batch naming function {_function_name(arn)}: {NOT_A_SENDER}"
+            " (a function whose stream mapping sends its failures here)"
+        )
+    return None
+
+
+def local_failure_senders(stack: LocalStack, dlq: str) -> list[FailureSender]:
+    """The senders of one of the local stack's failure queues, named as the stack named
+    its resources."""
+    resolver = stack.resolver
+    if resolver is None:
+        raise RedriveError("the local stack is not running")
+    return [
+        FailureSender(
+            function_arn=resolver.get_att(source.function, "Arn"),
+            kind=source.kind,
+            rule_arn=resolver.get_att(source.rule, "Arn") if source.rule else None,
+            table_arn=resolver.get_att(source.table, "Arn") if source.table else None,
+        )
+        for source in failure_senders(stack.template).get(dlq, [])
+    ]
 
 
 def _reinvoke_local(stack: LocalStack, dlq: str) -> Redriven:
     url = stack.queue_urls[dlq]
 
-    def replay(arn: str, info: dict[str, Any]) -> bool:
+    def replay(sender: FailureSender, info: dict[str, Any]) -> bool:
         def records_of(batch: dict[str, Any]) -> list[dict[str, Any]]:
             return stack.stream_records(
                 batch["streamArn"],
@@ -229,66 +440,89 @@ def _reinvoke_local(stack: LocalStack, dlq: str) -> Redriven:
             )
 
         return replay_stream_batch(
-            info, records_of, lambda event: stack.invoke(_function_name(arn), event)
+            info, records_of, lambda event: stack.invoke(sender.function_name, event)
         )
 
-    def invoke(arn: str, payload: Any) -> None:
-        name = _function_name(arn)
-        if any(t.function == name for ts in stack.rule_targets.values() for t in ts):
+    def invoke(sender: FailureSender, payload: Any) -> None:
+        name = sender.function_name
+        if sender.kind == "rule":
             # Into Lambda's asynchronous queue again, as the rule put it there (drain).
             stack.deliver_bus_event(name, payload)
         else:
             stack.invoke_async(name, payload)
 
-    reinvoked, kept = _replay(
-        stack.sqs, url, visibility=60, wait=0, invoke=invoke, replay_stream=replay
+    outcome = _replay(
+        stack.sqs,
+        url,
+        senders=local_failure_senders(stack, dlq),
+        visibility=60,
+        wait=0,
+        invoke=invoke,
+        replay_stream=replay,
     )
-    for message in kept:
+    for message in outcome.left:
         stack.sqs.change_message_visibility(
             QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
         )
-    return _reinvoked_result(dlq, reinvoked, kept)
+    return _reinvoked_result(dlq, outcome)
+
+
+@dataclass
+class _Outcome:
+    """What one pass over a failure queue did: the functions run again (one entry per
+    letter), the messages left in the queue, and the reasons of those refused."""
+
+    reinvoked: list[str]
+    left: list[dict[str, Any]]
+    refused: list[str]
+    stuck: int = 0  # stream batches that could not be replayed (left, not refused)
 
 
 def _replay(
     sqs: Any,
     url: str,
     *,
+    senders: Sequence[FailureSender],
     visibility: int,
     wait: int,
-    invoke: Callable[[str, Any], None],
-    replay_stream: Callable[[str, dict[str, Any]], bool],
-) -> tuple[list[str], list[dict[str, Any]]]:
-    """Replay every message of a failure queue: an EventBridge dead letter and a Lambda
-    invocation record are invoked again with ``invoke(arn, event)``,
-    a stream batch's records are read again and handed to their function with
-    ``replay_stream(arn, batch info)``; each is then deleted. Returns what was replayed and
-    the messages left (neither, or a stream batch that could not be replayed)."""
-    reinvoked: list[str] = []
-    kept: list[dict[str, Any]] = []
+    invoke: Callable[[FailureSender, Any], None],
+    replay_stream: Callable[[FailureSender, dict[str, Any]], bool],
+) -> _Outcome:
+    """Replay every message of a failure queue that :func:`vet_letter` lets through: an
+    EventBridge dead letter and a Lambda invocation record are invoked again with
+    ``invoke(sender, event)``, a stream batch's records are read again and handed to its
+    function with ``replay_stream(sender, batch info)``; each is then deleted. Everything
+    else stays: refused letters (with their reasons), messages that are no letter, stream
+    batches that could not be replayed."""
+    outcome = _Outcome([], [], [])
     while True:
         messages = sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=visibility,
             WaitTimeSeconds=wait, MessageAttributeNames=["All"],
         ).get("Messages", [])  # fmt: skip
         if not messages:
-            return reinvoked, kept
+            return outcome
         for message in messages:
-            target = event_target_function(message) or invocation_record_target(message["Body"])
-            batch = None if target else stream_batch_target(message["Body"])
-            if target is not None:
-                invoke(*target)
-                reinvoked.append(_function_name(target[0]))
-            elif batch is not None and replay_stream(*batch):
-                reinvoked.append(_function_name(batch[0]))
-            else:
-                kept.append(message)
+            verdict = vet_letter(message, senders)
+            if verdict is None or isinstance(verdict, str):
+                outcome.left.append(message)
+                if verdict is not None:
+                    outcome.refused.append(f"{_shown(message.get('MessageId', '?'))}: {verdict}")
                 continue
+            if verdict.sender.kind == "stream":
+                if not replay_stream(verdict.sender, verdict.payload):
+                    outcome.left.append(message)
+                    outcome.stuck += 1
+                    continue
+            else:
+                invoke(verdict.sender, verdict.payload)
+            outcome.reinvoked.append(verdict.sender.function_name)
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def _reinvoked_result(dlq: str, reinvoked: list[str], kept: list[dict[str, Any]]) -> Redriven:
-    stuck = sum(1 for message in kept if stream_batch_target(message["Body"]) is not None)
+def _reinvoked_result(dlq: str, outcome: _Outcome) -> Redriven:
+    reinvoked, stuck, refused = outcome.reinvoked, outcome.stuck, tuple(outcome.refused)
+    others = len(outcome.left) - stuck - len(refused)
     # A stream batch left behind failed again, or its records are trimmed (after 24 hours).
     stuck_note = (
         f"{stuck} stream batch(es) not replayed (the function failed again, or the stream "
@@ -296,15 +530,21 @@ def _reinvoked_result(dlq: str, reinvoked: list[str], kept: list[dict[str, Any]]
         if stuck
         else ""
     )
+    refused_note = (
+        f"{len(refused)} letter(s) refused and left in the queue (below)" if refused else ""
+    )
     if not reinvoked:
-        note = stuck_note or "no queue sends to it; nothing to move back"
-        return Redriven(dlq, 0, note=note)
+        note = "; ".join(n for n in (stuck_note, refused_note) if n)
+        return Redriven(
+            dlq, 0, note=note or "no queue sends to it; nothing to move back", refused=refused
+        )
     note = f"{len(reinvoked)} failed invocation(s) run again ({', '.join(sorted(set(reinvoked)))})"
-    if len(kept) > stuck:
-        note += f"; {len(kept) - stuck} other message(s) left"
-    if stuck_note:
-        note += f"; {stuck_note}"
-    return Redriven(dlq, len(reinvoked), note=note)
+    if others:
+        note += f"; {others} other message(s) left"
+    for extra in (stuck_note, refused_note):
+        if extra:
+            note += f"; {extra}"
+    return Redriven(dlq, len(reinvoked), note=note, refused=refused)
 
 
 def _move(stack: LocalStack, from_url: str, to_url: str) -> int:
@@ -330,20 +570,91 @@ def _move(stack: LocalStack, from_url: str, to_url: str) -> int:
 
 
 # ---------------------------------------------------------------------- AWS
-def dead_letter_queue_urls(cloudformation: Any, stack_name: str) -> dict[str, str]:
-    """The stack's DLQs by logical name, from its ``<Name>DLQUrl`` outputs."""
+def _describe_stack(cloudformation: Any, stack_name: str) -> dict[str, Any]:
     from botocore.exceptions import ClientError
 
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as error:
         raise RedriveError(f"stack {stack_name}: {error}") from error
-    outputs: Iterable[dict[str, str]] = stacks[0].get("Outputs", []) if stacks else []
+    if not stacks:
+        raise RedriveError(f"stack {stack_name}: not found")
+    return dict(stacks[0])
+
+
+def _dead_letter_queues(stack: Mapping[str, Any]) -> dict[str, str]:
+    outputs: Iterable[dict[str, str]] = stack.get("Outputs", [])
     return {
         output["OutputKey"].removesuffix("Url"): output["OutputValue"]
         for output in outputs
         if output["OutputKey"].endswith(DLQ_OUTPUT_SUFFIX)
     }
+
+
+def dead_letter_queue_urls(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    """The stack's DLQs by logical name, from its ``<Name>DLQUrl`` outputs."""
+    return _dead_letter_queues(_describe_stack(cloudformation, stack_name))
+
+
+def stack_failure_senders(
+    cloudformation: Any, stack_name: str, stack_id: str
+) -> dict[str, list[FailureSender]]:
+    """Each failure queue's senders in a deployed stack: read from the template the stack
+    was deployed with (GetTemplate, ``TemplateStage: Original``: the SAM template as
+    written) and named by its resources (ListStackResources: a function's physical id is
+    its name, a table's its name, a rule's its name or ``<bus>|<name>``), in the stack's
+    partition, region and account (its StackId)."""
+    from helpdesk_local.cfn import parse_template
+
+    body = cloudformation.get_template(StackName=stack_name, TemplateStage="Original")[
+        "TemplateBody"
+    ]
+    # botocore hands a JSON template over as a dict, a YAML one as its text.
+    template = body if isinstance(body, dict) else parse_template(body, f"stack {stack_name}")
+    physical: dict[str, str] = {}
+    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+        for resource in page.get("StackResourceSummaries", []):
+            if resource.get("PhysicalResourceId"):
+                physical[resource["LogicalResourceId"]] = resource["PhysicalResourceId"]
+    # arn:partition:cloudformation:region:account:stack/name/id
+    _, partition, _, region, account = stack_id.split(":")[:5]
+
+    def function_arn(logical_id: str) -> str | None:
+        name = physical.get(logical_id)
+        return f"arn:{partition}:lambda:{region}:{account}:function:{name}" if name else None
+
+    def rule_arn(source: FailureSource) -> str | None:
+        # The registry schema's primary identifier of AWS::Events::Rule is its Arn; older
+        # stacks name a rule by its name, or by <bus>|<name> on a custom bus.
+        identifier = physical.get(source.rule or "", "")
+        if identifier.startswith("arn:"):
+            return identifier
+        name = identifier.rpartition("|")[2]
+        bus = physical.get(source.bus, source.bus) if source.bus else None
+        if not name:
+            return None
+        path = f"{bus}/{name}" if bus and bus != "default" else name
+        return f"arn:{partition}:events:{region}:{account}:rule/{path}"
+
+    def table_arn(logical_id: str | None) -> str | None:
+        name = physical.get(logical_id or "")
+        return f"arn:{partition}:dynamodb:{region}:{account}:table/{name}" if name else None
+
+    senders: dict[str, list[FailureSender]] = {}
+    for queue, sources in failure_senders(template).items():
+        for source in sources:
+            arn = function_arn(source.function)
+            if arn is None:  # not deployed (a condition), so it sends nothing
+                continue
+            senders.setdefault(queue, []).append(
+                FailureSender(
+                    function_arn=arn,
+                    kind=source.kind,
+                    rule_arn=rule_arn(source) if source.rule else None,
+                    table_arn=table_arn(source.table) if source.table else None,
+                )
+            )
+    return senders
 
 
 def redrive_aws(
@@ -353,25 +664,34 @@ def redrive_aws(
     cloudformation: Any = None,
     sqs: Any = None,
     lambda_client: Any = None,
+    region: str | None = None,
 ) -> list[Redriven]:
     """Start a message-move task from each of the stack's DLQs (or the one named) back to
-    the queue its messages came from; invoke again the functions whose invocation records
-    fill an on-failure destination."""
+    the queue its messages came from; invoke again the stack's functions whose letters fill
+    an on-failure destination (the functions the stack says send their failures there)."""
     import boto3
 
-    cloudformation = cloudformation or boto3.client("cloudformation")
-    sqs = sqs or boto3.client("sqs")
-    urls = dead_letter_queue_urls(cloudformation, stack_name)
+    cloudformation = cloudformation or boto3.client("cloudformation", region_name=region)
+    sqs = sqs or boto3.client("sqs", region_name=region)
+    stack = _describe_stack(cloudformation, stack_name)
+    urls = _dead_letter_queues(stack)
     if not urls:
         raise RedriveError(f"stack {stack_name} names no dead-letter queue in its outputs")
+    senders: dict[str, list[FailureSender]] | None = None
     results = []
     for name, url in sorted(urls.items()):
         if not _matches(name, _source_logical_name(name), queue):
             continue
         sources = sqs.list_dead_letter_source_queues(QueueUrl=url).get("queueUrls", [])
         if not sources:
-            lambda_client = lambda_client or boto3.client("lambda")
-            results.append(_reinvoke_aws(name, url, sqs, lambda_client))
+            lambda_client = lambda_client or boto3.client("lambda", region_name=region)
+            if senders is None:
+                senders = stack_failure_senders(cloudformation, stack_name, str(stack["StackId"]))
+            results.append(
+                _reinvoke_aws(
+                    name, url, sqs, lambda_client, senders=senders.get(name, []), region=region
+                )
+            )
             continue
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -384,22 +704,33 @@ def redrive_aws(
     return results
 
 
-def _reinvoke_aws(name: str, url: str, sqs: Any, lambda_client: Any) -> Redriven:
-    """Invoke each recorded function again with its event, asynchronously as Scheduler did
-    (so Lambda's retries and the destination apply again), then delete the record. Other
-    messages are not ours to replay: they become visible again when the timeout ends."""
+def _reinvoke_aws(
+    name: str,
+    url: str,
+    sqs: Any,
+    lambda_client: Any,
+    *,
+    senders: Sequence[FailureSender],
+    region: str | None = None,
+) -> Redriven:
+    """Invoke each letter's function (the stack's, by the stack's ARN) again with its event,
+    asynchronously as its trigger did (so Lambda's retries and the destination apply
+    again), then delete the letter. Other messages are not ours to replay: they become
+    visible again when the timeout ends."""
 
-    def invoke(arn: str, payload: Any) -> None:
+    def invoke(sender: FailureSender, payload: Any) -> None:
         lambda_client.invoke(
-            FunctionName=arn, InvocationType="Event", Payload=json.dumps(payload).encode()
+            FunctionName=sender.function_arn,
+            InvocationType="Event",
+            Payload=json.dumps(payload).encode(),
         )
 
-    def replay(arn: str, info: dict[str, Any]) -> bool:
+    def replay(sender: FailureSender, info: dict[str, Any]) -> bool:
         def records_of(batch: dict[str, Any]) -> list[dict[str, Any]]:
             import boto3
 
             return read_stream_range(
-                boto3.client("dynamodbstreams"),
+                boto3.client("dynamodbstreams", region_name=region),
                 batch["streamArn"],
                 batch["shardId"],
                 batch["startSequenceNumber"],
@@ -409,17 +740,27 @@ def _reinvoke_aws(name: str, url: str, sqs: Any, lambda_client: Any) -> Redriven
         def invoke_now(event: dict[str, Any]) -> Any:
             # Synchronously: the record is deleted only when the relay published them all.
             answer = lambda_client.invoke(
-                FunctionName=arn, InvocationType="RequestResponse", Payload=json.dumps(event)
+                FunctionName=sender.function_arn,
+                InvocationType="RequestResponse",
+                Payload=json.dumps(event),
             )
             if answer.get("FunctionError"):
-                raise RuntimeError(f"{arn}: {answer['FunctionError']}")
+                raise RuntimeError(f"{sender.function_arn}: {answer['FunctionError']}")
             return json.loads(answer["Payload"].read() or b"null")
 
         return replay_stream_batch(info, records_of, invoke_now)
 
     # A long poll (1 s) asks every SQS server; a short one may miss a message.
-    reinvoked, kept = _replay(sqs, url, visibility=300, wait=1, invoke=invoke, replay_stream=replay)
-    return _reinvoked_result(name, reinvoked, kept)
+    outcome = _replay(
+        sqs,
+        url,
+        senders=senders,
+        visibility=300,
+        wait=1,
+        invoke=invoke,
+        replay_stream=replay,
+    )
+    return _reinvoked_result(name, outcome)
 
 
 def _source_logical_name(dlq_name: str) -> str | None:
@@ -437,4 +778,8 @@ def describe(results: Iterable[Redriven]) -> list[str]:
             lines.append(f"{result.dead_letter_queue}: move task started ({result.task})")
         else:
             lines.append(f"{result.dead_letter_queue}: {result.moved} message(s) moved back")
+        lines.extend(
+            f"{result.dead_letter_queue}: refused, left in the queue: {refusal}"
+            for refusal in result.refused
+        )
     return lines

@@ -512,6 +512,10 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------ API routes
     def _api(self, method: str, body: bytes) -> tuple[int, dict[str, str], str]:
         headers = {name.lower(): value for name, value in self.headers.items()}
+        # This server speaks plain HTTP: say so, as API Gateway says https in front of a
+        # deployed desk (it sets the header, whatever the client sent), so that links the
+        # desk mails from here (fresh page links) open (first-user review S7).
+        headers["x-forwarded-proto"] = "http"
         response: HttpResponse = self.stack.http(
             method,
             self.path,

@@ -235,15 +235,14 @@ class Composition:
 
     @cached_property
     def portal_desk(self) -> PortalDesk:
-        """The customer's page: it reads the ticket's files from the mail bucket, keeps the
-        files of a reply there, and mails fresh links when asked."""
+        """The customer's page: it reads the ticket's files from the mail bucket and keeps
+        the files of a reply there; fresh links it only records (acknowledge mails them)."""
         from helpdesk.services.portal import PortalDesk
 
         return PortalDesk(
             uow=self.repository,
             repo=self.repository,
             store=self.mail_store,
-            mailer=self.mailer,
             config=self.config,
             signing_key=self.signing_key,
             complaints=lambda: self.complaints,

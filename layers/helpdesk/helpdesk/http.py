@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -78,15 +78,23 @@ SURVEY_HEADERS = {
 @dataclass(frozen=True)
 class FormPost:
     """A page's form as API Gateway hands its POST over: the body (base64 when API Gateway
-    did not take it for text) and the Content-Type the browser named."""
+    did not take it for text), the Content-Type the browser named and the languages it
+    asks for (``Accept-Language``, for a refusal that names no ticket)."""
 
     body: str | None
     is_base64_encoded: bool | None
     content_type: str
+    accept_language: str | None = None
 
     @classmethod
     def of(cls, event: APIGatewayProxyEventV2) -> FormPost:
-        return cls(event.body, event.is_base64_encoded, event.headers.get("content-type", ""))
+        headers = event.headers
+        return cls(
+            event.body,
+            event.is_base64_encoded,
+            headers.get("content-type", ""),
+            headers.get("accept-language"),
+        )
 
     def text(self) -> str:
         """The body as text; MalformedInput when it is not UTF-8 (or broken base64)."""
@@ -179,18 +187,66 @@ def form_page_response(
 
 
 def survey_page_response(
-    desk: SurveyDesk, token: str, score: str | None, *, now: datetime, status: int = 200
+    desk: SurveyDesk,
+    token: str,
+    score: str | None,
+    *,
+    now: datetime,
+    accept_language: str | None = None,
+    status: int = 200,
 ) -> Response[str]:
     """The survey behind a score link (``status`` 200, or 400 for a post that could not be
     read), or its refusal (403)."""
     from helpdesk.links import LinkRefused
-    from helpdesk.web import survey_page, survey_refused_page
+    from helpdesk.web import survey_page
 
     try:
         form = desk.open(token, score, now=now)
     except LinkRefused as refused:
-        return html_response(403, survey_refused_page(desk.config, refused), SURVEY_HEADERS)
+        return refused_link_response(desk.config, "survey_refused", refused, accept_language)
     return html_response(status, survey_page(desk.config, form), SURVEY_HEADERS)
+
+
+def refused_link_response(
+    config: Config,
+    page: Literal["survey_refused", "answer_refused"],
+    refused: LinkRefused | ArticleGone,
+    accept_language: str | None,
+) -> Response[str]:
+    """The refusal of a survey or an answer link: 403 for a forged or expired link, 404 for
+    an article no longer published, in the ticket's language when the link names one, else
+    in the browser's (helpdesk.web.page_language)."""
+    from helpdesk.links import LinkRefused
+    from helpdesk.web import link_refused_page
+
+    status, reason = (403, refused.reason) if isinstance(refused, LinkRefused) else (404, "gone")
+    html = link_refused_page(config, page, reason, refused.ticket, accept_language=accept_language)
+    return html_response(status, html, SURVEY_HEADERS)
+
+
+def _survey_post(
+    desk: SurveyDesk,
+    token: str,
+    post: FormPost,
+    *,
+    now: datetime,
+    take: Callable[[str], Response[str]],
+) -> Response[str]:
+    """What every form of the survey page answers before its own: ``take``'s answer to
+    the posted text; the survey again for a body that is not UTF-8 form fields (400), or
+    the link's refusal (403)."""
+    from helpdesk.links import LinkRefused
+
+    try:
+        text = post.text()
+    except MalformedInput:
+        return survey_page_response(
+            desk, token, None, now=now, accept_language=post.accept_language, status=400
+        )
+    try:
+        return take(text)
+    except LinkRefused as refused:
+        return refused_link_response(desk.config, "survey_refused", refused, post.accept_language)
 
 
 def survey_answer_response(
@@ -203,22 +259,18 @@ def survey_answer_response(
     """The thanks page for a recorded answer; else the survey again asking for a score
     (415, 422), the survey again for a body that is not UTF-8 form fields (400), or the
     link's refusal (403)."""
-    from helpdesk.links import LinkRefused
     from helpdesk.services.surveys import AnswerNotTaken
-    from helpdesk.web import survey_page, survey_refused_page, survey_thanks_page
+    from helpdesk.web import survey_page, survey_thanks_page
 
-    try:
-        text = post.text()
-    except MalformedInput:
-        return survey_page_response(desk, token, None, now=now, status=400)
-    try:
-        stored = desk.submit(token, text, post.content_type, now=now)
-    except LinkRefused as refused:
-        return html_response(403, survey_refused_page(desk.config, refused), SURVEY_HEADERS)
-    except AnswerNotTaken as not_taken:
-        page = survey_page(desk.config, not_taken.form, ask_for_score=True)
-        return html_response(status_of(not_taken.problem), page, SURVEY_HEADERS)
-    return html_response(200, survey_thanks_page(desk.config, stored), SURVEY_HEADERS)
+    def answer(text: str) -> Response[str]:
+        try:
+            stored = desk.submit(token, text, post.content_type, now=now)
+        except AnswerNotTaken as not_taken:
+            page = survey_page(desk.config, not_taken.form, ask_for_score=True)
+            return html_response(status_of(not_taken.problem), page, SURVEY_HEADERS)
+        return html_response(200, survey_thanks_page(desk.config, stored), SURVEY_HEADERS)
+
+    return _survey_post(desk, token, post, now=now, take=answer)
 
 
 def survey_complaint_response(
@@ -233,51 +285,32 @@ def survey_complaint_response(
     else the survey again with the complaint box saying what was wrong (413, 415, 422,
     429 with Retry-After), the survey again for a body that is not UTF-8 form fields
     (400), or the link's refusal (403)."""
-    from helpdesk.links import LinkRefused
     from helpdesk.services.surveys import ComplaintNotTaken
-    from helpdesk.web import survey_complaint_page, survey_page, survey_refused_page
+    from helpdesk.web import survey_complaint_page, survey_page
 
-    try:
-        text = post.text()
-    except MalformedInput:
-        return survey_page_response(desk, token, None, now=now, status=400)
-    try:
-        stored = desk.complain(token, text, post.content_type, now=now, complaints=complaints)
-    except LinkRefused as refused:
-        return html_response(403, survey_refused_page(desk.config, refused), SURVEY_HEADERS)
-    except ComplaintNotTaken as not_taken:
-        page = survey_page(
-            desk.config,
-            not_taken.form,
-            complaint_problem=not_taken.problem,
-            complaint_text=not_taken.words,
-        )
-        headers = dict(SURVEY_HEADERS)
-        if isinstance(not_taken.problem, RateLimited):
-            headers["Retry-After"] = str(not_taken.problem.retry_after_seconds)
-        return html_response(status_of(not_taken.problem), page, headers)
-    contact = desk.repo.get_contact(stored.contact_email)
-    return html_response(200, survey_complaint_page(desk.config, stored, contact), SURVEY_HEADERS)
+    def complain(text: str) -> Response[str]:
+        try:
+            stored = desk.complain(token, text, post.content_type, now=now, complaints=complaints)
+        except ComplaintNotTaken as not_taken:
+            page = survey_page(
+                desk.config,
+                not_taken.form,
+                complaint_problem=not_taken.problem,
+                complaint_text=not_taken.words,
+            )
+            headers = dict(SURVEY_HEADERS)
+            if isinstance(not_taken.problem, RateLimited):
+                headers["Retry-After"] = str(not_taken.problem.retry_after_seconds)
+            return html_response(status_of(not_taken.problem), page, headers)
+        contact = desk.repo.get_contact(stored.contact_email)
+        page = survey_complaint_page(desk.config, stored, contact)
+        return html_response(200, page, SURVEY_HEADERS)
+
+    return _survey_post(desk, token, post, now=now, take=complain)
 
 
 # The self-service page is about one customer's ticket, like the survey's: the same headers.
 ANSWER_HEADERS = SURVEY_HEADERS
-
-
-def _answer_refused_response(
-    desk: SelfServiceDesk, refused: LinkRefused | ArticleGone
-) -> Response[str]:
-    """The answer link's refusal: 404 for an article no longer published, 403 for a
-    forged or expired link."""
-    from helpdesk.services.self_service import ArticleGone
-    from helpdesk.web import answer_refused_page
-
-    if isinstance(refused, ArticleGone):
-        return html_response(
-            404, answer_refused_page(desk.config, "gone", refused.ticket), ANSWER_HEADERS
-        )
-    html = answer_refused_page(desk.config, refused.reason, refused.ticket)
-    return html_response(403, html, ANSWER_HEADERS)
 
 
 def answer_page_response(
@@ -286,6 +319,7 @@ def answer_page_response(
     *,
     ask: bool,
     now: datetime,
+    accept_language: str | None = None,
     status: int = 200,
     error: bool = False,
 ) -> Response[str]:
@@ -299,19 +333,13 @@ def answer_page_response(
     try:
         page = desk.open(token, now=now)
     except (LinkRefused, ArticleGone) as refused:
-        return _answer_refused_response(desk, refused)
+        return refused_link_response(desk.config, "answer_refused", refused, accept_language)
     html = answer_page(desk.config, page, ask=ask or error, error=error)
     return html_response(status, html, ANSWER_HEADERS)
 
 
 def answer_confirm_response(
-    desk: SelfServiceDesk,
-    token: str,
-    body: str | None,
-    *,
-    is_base64_encoded: bool | None,
-    content_type: str,
-    now: datetime,
+    desk: SelfServiceDesk, token: str, post: FormPost, *, now: datetime
 ) -> Response[str]:
     """The thanks page for a confirmation (200), the "nothing changed" page for a ticket
     already solved or closed (409), the page again for a post that is not its form
@@ -322,22 +350,30 @@ def answer_confirm_response(
         ArticleGone,
         ConfirmationNotTaken,
     )
-    from helpdesk.web import answer_page, answer_thanks_page, request_text
+    from helpdesk.web import answer_page, answer_thanks_page
 
     def again(status: int) -> Response[str]:
-        return answer_page_response(desk, token, ask=True, now=now, status=status, error=True)
+        return answer_page_response(
+            desk,
+            token,
+            ask=True,
+            now=now,
+            accept_language=post.accept_language,
+            status=status,
+            error=True,
+        )
 
     # Bounded before it is decoded: base64 makes 4 characters of 3 bytes.
-    if body and len(body) > 2 * ANSWER_BODY_MAX_BYTES:
+    if post.body and len(post.body) > 2 * ANSWER_BODY_MAX_BYTES:
         return again(413)
     try:
-        text = request_text(body, is_base64_encoded=is_base64_encoded)
+        text = post.text()
     except MalformedInput:
         return again(400)
     try:
-        done = desk.confirm(token, text, content_type, now=now)
+        done = desk.confirm(token, text, post.content_type, now=now)
     except (LinkRefused, ArticleGone) as refused:
-        return _answer_refused_response(desk, refused)
+        return refused_link_response(desk.config, "answer_refused", refused, post.accept_language)
     except ConfirmationNotTaken as not_taken:
         page = answer_page(desk.config, not_taken.page, ask=True, error=True)
         return html_response(status_of(not_taken.problem), page, ANSWER_HEADERS)

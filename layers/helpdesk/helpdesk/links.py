@@ -18,20 +18,26 @@ import base64
 import binascii
 import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from helpdesk.errors import Forbidden
 from helpdesk.signing import keyed_digest
 
 if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import Config
     from helpdesk.model import Ticket
+    from helpdesk.ports import TicketUnitOfWork
 
 __all__ = [
+    "LinkDesk",
+    "LinkKind",
     "LinkRefused",
     "make_link_token",
     "read_link_token",
-    "ticket_of_link",
+    "reference",
     "verify_link_token",
 ]
 
@@ -108,27 +114,77 @@ def read_link_token(purpose: str, token: str, key: bytes, *, now: datetime) -> t
     return subject, expires
 
 
-def ticket_of_link(
-    verify: Callable[[], Subject],
-    ref_of: Callable[[Subject], str],
-    find_ticket: Callable[[str], Ticket | None],
-) -> tuple[Ticket, Subject]:
-    """The ticket behind a customer's link and what the link names, for every page behind
-    one (the survey, the ticket's page, the "this answered my question" page).
+@dataclass(frozen=True)
+class LinkKind(Generic[Subject]):
+    """One kind of customer link (the ticket's page, a survey, an answer link): the
+    ``purpose`` its tokens are signed for, how its subject reads (``parse``: what the
+    subject names, None for a malformed one) and which ticket that is (``ref_of``).
 
-    ``verify`` checks the token (:class:`LinkRefused` otherwise); an expired link still
-    names its ticket, which the refusal carries so that its page speaks the ticket's
-    language. A genuine link whose ticket no longer exists is refused as forged.
-    """
+    Expired, its subject is not read further; its first 9 characters still name the
+    ticket (every subject begins with the reference)."""
+
+    purpose: str
+    parse: Callable[[str], Subject | None]
+    ref_of: Callable[[Subject], str]
+
+    def make(self, subject: str, expires: datetime, key: bytes) -> str:
+        """A token naming ``subject`` that verifies until ``expires``."""
+        return make_link_token(self.purpose, subject, expires, key)
+
+    def read(self, token: str, key: bytes, *, now: datetime) -> tuple[Subject, datetime]:
+        """What a genuine, unexpired token names and when it expires; :class:`LinkRefused`
+        otherwise (:func:`read_link_token`, and ``malformed`` for a subject that does not
+        read)."""
+        text, expires = read_link_token(self.purpose, token, key, now=now)
+        subject = self.parse(text)
+        if subject is None:
+            raise LinkRefused("malformed")
+        return subject, expires
+
+    def ticket(
+        self,
+        token: str,
+        key: bytes,
+        *,
+        now: datetime,
+        find_ticket: Callable[[str], Ticket | None],
+    ) -> tuple[Ticket, Subject]:
+        """The ticket behind a token and what the token names, for every page behind a
+        link. An expired link still names its ticket, which the refusal carries so that
+        its page speaks the ticket's language. A genuine link whose ticket no longer
+        exists is refused as forged."""
+        from helpdesk.model import is_reference
+
+        try:
+            subject, _ = self.read(token, key, now=now)
+        except LinkRefused as refused:
+            if refused.ref is not None and is_reference(refused.ref):
+                refused.ticket = find_ticket(refused.ref)
+            raise
+        ticket = find_ticket(self.ref_of(subject))
+        if ticket is None:
+            raise LinkRefused("forged")
+        return ticket, subject
+
+
+def reference(subject: str) -> str | None:
+    """A subject that is a ticket reference alone (the page's and the survey's links)."""
     from helpdesk.model import is_reference
 
-    try:
-        subject = verify()
-    except LinkRefused as refused:
-        if refused.ref is not None and is_reference(refused.ref):
-            refused.ticket = find_ticket(refused.ref)
-        raise
-    ticket = find_ticket(ref_of(subject))
-    if ticket is None:
-        raise LinkRefused("forged")
-    return ticket, subject
+    return subject if is_reference(subject) else None
+
+
+@dataclass(frozen=True)
+class LinkDesk:
+    """What every page behind a customer's link holds (the ticket's page, the survey, the
+    answer page): the tickets, the configuration, and the key its links are signed with;
+    :meth:`_opened` is the one check of a link such a page opens."""
+
+    uow: TicketUnitOfWork
+    repo: DynamoRepository
+    config: Config
+    signing_key: bytes
+
+    def _opened(self, kind: LinkKind[Subject], token: str, now: datetime) -> tuple[Ticket, Subject]:
+        """The ticket behind ``token`` and what it names; :class:`LinkRefused` otherwise."""
+        return kind.ticket(token, self.signing_key, now=now, find_ticket=self.repo.find_ticket)

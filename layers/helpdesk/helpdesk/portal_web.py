@@ -45,9 +45,9 @@ def _page(status: int, html: str, extra: dict[str, str] | None = None) -> Respon
 
 def _language(config: Config, ticket_language: str | None, lang: str | None,
               accept_language: str | None) -> str:  # fmt: skip
-    from helpdesk.web import pick_language
+    from helpdesk.web import page_language
 
-    return pick_language(config, language=ticket_language or lang, accept_language=accept_language)
+    return page_language(config, ticket_language, lang=lang, accept_language=accept_language)
 
 
 # ---------------------------------------------------------------------------- pages
@@ -298,7 +298,7 @@ def resend_response(
 ) -> Response[str]:
     """POST /ticket: the same page whether the address is known or not (a mail goes only to
     a known one); the page again naming the field (4xx), or the rate limit (429)."""
-    from urllib.parse import parse_qs
+    from helpdesk.post_input import form_fields
 
     language = _language(desk.config, None, lang, accept_language)
     try:
@@ -309,7 +309,8 @@ def resend_response(
     except InvalidInput as invalid:
         rule = "email" if invalid.field == "email" else "failed"
         return _page(status_of(invalid), ask_page(desk.config, language=language, error=rule))
-    email = (parse_qs(body).get("email") or [""])[-1].strip()
+    # Taken above: the body is the page's form.
+    email = form_fields(body, content_type, max_bytes=None).get("email", "").strip()
     return _page(200, ask_page(desk.config, language=language, sent_to=email))
 
 

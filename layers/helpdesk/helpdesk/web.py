@@ -10,7 +10,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from helpdesk.errors import HelpdeskError, InvalidInput, MalformedInput, RateLimited, TooLarge
 
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from markupsafe import Markup
 
     from helpdesk.config import Config, Knowledge
-    from helpdesk.links import LinkRefused
     from helpdesk.model import Contact, Ticket
     from helpdesk.services.self_service import AnswerPage
     from helpdesk.services.surveys import SurveyForm
@@ -65,6 +64,17 @@ def pick_language(config: Config, *, language: str | None, accept_language: str 
     return config.default_language
 
 
+def page_language(
+    config: Config, ticket_language: str | None, *, lang: str | None, accept_language: str | None
+) -> str:
+    """The language of a customer's page about a ticket (the ticket's page, a survey, an
+    answer link, and each one's refusal): the ticket's own when the desk serves it, else
+    ``?lang=``, else the browser's ``Accept-Language``, else the desk's first language. So
+    a refused link that names no ticket (forged, altered) speaks as its reader's browser
+    asks."""
+    return pick_language(config, language=ticket_language or lang, accept_language=accept_language)
+
+
 def form_page(
     config: Config,
     *,
@@ -80,10 +90,9 @@ def form_page(
     types the subject (:func:`form_suggestions`); with ``knowledge.help_centre_url`` it
     links to the help centre and the suggestions to their pages.
     """
-    from helpdesk.model import PRIORITIES
+    from helpdesk.model import EMAIL_MAX, PRIORITIES
     from helpdesk.render import language_words, render_page
     from helpdesk.services.form_intake import (
-        EMAIL_MAX,
         FORM_CATEGORIES,
         NAME_MAX,
         ORDER_ID_MAX,
@@ -221,8 +230,9 @@ def form_field_errors(config: Config, language: str) -> dict[str, dict[str, str]
     One set of words for both sides: the page carries them for its script's own checks,
     and the route answers a refused submission with the same text.
     """
+    from helpdesk.model import EMAIL_MAX
     from helpdesk.render import language_words
-    from helpdesk.services.form_intake import EMAIL_MAX, NAME_MAX, ORDER_ID_MAX, SUBJECT_MAX
+    from helpdesk.services.form_intake import NAME_MAX, ORDER_ID_MAX, SUBJECT_MAX
 
     words = language_words("form_page", language, fallback_language=config.default_language)
     limits = {
@@ -449,23 +459,6 @@ def survey_thanks_page(config: Config, ticket: Ticket) -> str:
     )
 
 
-def survey_refused_page(config: Config, refused: LinkRefused) -> str:
-    """Why a survey link is not honoured, in its ticket's language when it names one."""
-    from helpdesk.render import render_page
-
-    ticket = refused.ticket
-    return render_page(
-        "survey_refused",
-        _ticket_language(config, ticket),
-        {
-            "reason": refused.reason,
-            "ref": ticket.ref if ticket else None,
-            "helpdesk_name": config.helpdesk.name,
-        },
-        fallback_language=config.default_language,
-    )
-
-
 # ---------------------------------------------------------------------------- self-service pages
 
 
@@ -516,14 +509,24 @@ def answer_thanks_page(config: Config, page: AnswerPage, *, solved: bool) -> str
     )
 
 
-def answer_refused_page(config: Config, reason: str, ticket: Ticket | None) -> str:
-    """Why an answer link is not honoured (``reason``: expired, forged, malformed, gone),
-    in its ticket's language when it names one."""
+def link_refused_page(
+    config: Config,
+    page: Literal["survey_refused", "answer_refused"],
+    reason: str,
+    ticket: Ticket | None,
+    *,
+    accept_language: str | None,
+) -> str:
+    """Why a survey link or an answer link is not honoured (``reason``: expired, forged,
+    malformed, or gone for an article no longer published), in its ticket's language when
+    it names one, else in the language the browser asks for (:func:`page_language`)."""
     from helpdesk.render import render_page
 
     return render_page(
-        "answer_refused",
-        _ticket_language(config, ticket),
+        page,
+        page_language(
+            config, ticket.language if ticket else None, lang=None, accept_language=accept_language
+        ),
         {
             "reason": reason,
             "ref": ticket.ref if ticket else None,

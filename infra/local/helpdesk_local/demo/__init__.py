@@ -204,9 +204,10 @@ def run_demo(*, fast: bool = False) -> int:
             f"{ticket['team']:<8} {ticket['language']}  {ticket['subject'][:48]}"
         )
     _say(
-        f"  {len(state['tickets'])} tickets, {len(state['outbox'])} mails sent, "
-        f"{len(state['suppressed'])} robots or loops not answered, "
-        f"{len(state['dead_letters'])} dead letters"
+        f"  {_count(len(state['tickets']), 'ticket')}, "
+        f"{_count(len(state['outbox']), 'mail')} sent, "
+        f"{_count(len(state['suppressed']), 'robot or loop', 'robots or loops')} not answered, "
+        f"{_count(len(state['dead_letters']), 'dead letter')}"
     )
     reports = [m for m in state["outbox"] if m["kind"] == "report"]
     if reports:
@@ -223,3 +224,8 @@ def run_demo(*, fast: bool = False) -> int:
 
 if __name__ == "__main__":
     sys.exit(run_demo())
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    """``number`` with its noun in the right number ("1 ticket", "2 tickets")."""
+    return f"{number} {one if number == 1 else many or one + 's'}"

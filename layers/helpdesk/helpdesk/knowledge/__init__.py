@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpdesk.knowledge.index import BUNDLE_NAME, FORMAT, MIN_CONFIDENCE, LanguageIndex
+from helpdesk.knowledge.index import (
+    BUNDLE_NAME,
+    FORMAT,
+    MIN_CONFIDENCE,
+    MIN_SHARE_OF_BEST,
+    LanguageIndex,
+)
 from helpdesk.knowledge.replies import PLACEHOLDERS, ReplyValues, fill
 
 __all__ = [
@@ -119,15 +125,20 @@ class KnowledgeBase:
     ) -> list[Suggestion]:
         """At most ``limit`` articles of ``language`` that answer ``text`` with confidence,
         best first; ``[]`` when none is confident (an off-topic question) or ``limit`` is 0.
-        Saved replies are for agents and never suggested to customers."""
+        An article far less sure than the best (under :data:`MIN_SHARE_OF_BEST` of its
+        confidence) is left out: it matched a side word ("аккаунт" in "Не могу войти в
+        аккаунт", whose article is the password one), and a customer's one click on it
+        solves the ticket. Saved replies are for agents and never suggested to customers."""
         index = self._indexes.get(language)
         if index is None or limit <= 0 or not text.strip():
             return []
-        found = []
+        found: list[Suggestion] = []
         for scored in index.rank(text):
             article = self._articles[(language, index.articles[scored.position]["slug"])]
             if article.reply or scored.confidence < threshold:
                 continue
+            if found and scored.confidence < MIN_SHARE_OF_BEST * found[0].confidence:
+                break
             found.append(Suggestion(article, round(scored.confidence, 3)))
             if len(found) == limit:
                 break

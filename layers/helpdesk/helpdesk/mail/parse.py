@@ -29,6 +29,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
+from helpdesk.files import clean_filename
 from helpdesk.mail.auth import AuthResults, parse_auth
 from helpdesk.mail.charsets import (
     decode_bytes,
@@ -140,7 +141,6 @@ _MAX_DEFECTS = 50
 # DEFAULT_ATTACHMENTS_MAX_COUNT attachments keep their data anyway.
 MAX_MIME_PARTS = 1000
 _RECOVERY_LIMIT_BYTES = 1024 * 1024
-_MAX_FILENAME_CHARS = 150
 
 _FOLDING = re.compile(r"\r?\n(?=[ \t])")
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -161,7 +161,6 @@ _PARAMETER = re.compile(
 )
 _HTML_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_:.-]+)", re.I)
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
-_WINDOWS_RESERVED = re.compile(r'[<>:"|?*]')
 _PLAUSIBLE_ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+$")
 _RETURNED_MESSAGE_ID = re.compile(r"(?im)^message-id\s*:\s*(<[^>]*>|\S+)")
 
@@ -1114,21 +1113,7 @@ def _attachment(draft: _Draft, number: int, html_references: set[str]) -> Attach
 
 
 def _safe_filename(raw: str | None, content_type: str, number: int) -> str:
-    name = decode_header_text(raw) if raw else ""
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _LINE_BREAKS_AND_TABS.sub(" ", name)
-    # Control and format characters go too: U+202E (right-to-left override) is the classic
-    # way to make "invoice\u202Efdp.exe" display as "invoiceexe.pdf".
-    name = "".join(char for char in name if unicodedata.category(char) not in ("Cc", "Cf", "Cs"))
-    # Agents download on Windows, which refuses these characters in file names.
-    name = _WINDOWS_RESERVED.sub("_", name)
-    name = " ".join(name.split()).lstrip(". ").rstrip(". ")
-    if len(name) > _MAX_FILENAME_CHARS:
-        stem, dot, extension = name.rpartition(".")
-        if dot and 0 < len(extension) <= 16:
-            name = f"{stem[: _MAX_FILENAME_CHARS - len(extension) - 1].rstrip()}.{extension}"
-        else:
-            name = name[:_MAX_FILENAME_CHARS].rstrip()
+    name = clean_filename(decode_header_text(raw) if raw else "", fallback="")
     return name or f"attachment-{number}{_extension(content_type)}"
 
 

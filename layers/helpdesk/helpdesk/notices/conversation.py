@@ -60,24 +60,35 @@ UNVOUCHED_FLAGS = frozenset({"unauthenticated", "unscanned"})
 # limits.relay_attachment_max_bytes); later ones list them, kept with the ticket.
 RELAYS_WITH_FILES_PER_HOUR = 3
 FILES_LIMIT = "relay_files_limit"
-# File types that run code (or script) when opened from a mail: never attached, whatever the
-# verdicts; listed, kept with the ticket. Microsoft's "Blocked attachments in Outlook"
-# (support.microsoft.com) list, plus the macro-enabled Office formats, HTML (scripts run in
-# the browser, and it is the usual phishing page) and disk images that mount with one click.
+# File types that run code (or script), or make Windows reach out, when opened from a mail:
+# never attached, whatever the verdicts; listed, kept with the ticket. The one list, used by
+# the relay and by the customer's page (services/portal._downloadable). Microsoft's
+# "Blocked attachments in Outlook" list (support.microsoft.com, article 434752e1; checked
+# against it in December 2026, with the types Outlook on the web and Exchange Online added
+# since: .appx/.appxbundle/.msixbundle packages, the .search-ms/.searchconnector-ms/
+# .library-ms/.settingcontent-ms shell files, .cdxml/.pssc PowerShell, .udl data links),
+# plus the macro-enabled Office formats, HTML (scripts run in the browser, and it is the
+# usual phishing page), disk images that mount with one click, App Installer files, and
+# the theme packs (.themepack, .deskthemepack: a .theme in a cab; a .theme opened leaks the
+# user's NTLM hash, CVE-2024-21320). A blocklist falls behind: docs/SECURITY.md says so.
 RISKY_EXTENSIONS = frozenset(
     {
-        "ade", "adp", "app", "appref-ms", "application", "asp", "aspx", "bas", "bat", "cab",
-        "cer", "chm", "cmd", "cnt", "com", "cpl", "crt", "csh", "der", "diagcab", "dll",
-        "docm", "dotm", "exe", "fxp", "gadget", "grp", "hlp", "hpj", "hta", "htc", "htm",
-        "html", "img", "inf", "ins", "iso", "isp", "its", "jar", "jnlp", "js", "jse", "ksh",
-        "lnk", "mad", "maf", "mag", "mam", "maq", "mar", "mas", "mat", "mau", "mav", "maw",
-        "mcf", "mda", "mdb", "mde", "mdt", "mdw", "mdz", "mht", "mhtml", "msc", "msh",
-        "msh1", "msh2", "mshxml", "msi", "msix", "msp", "mst", "ocx", "one", "ops", "pcd",
-        "pif", "pl", "plg", "potm", "ppam", "ppsm", "pptm", "prf", "prg", "ps1", "ps1xml",
-        "ps2", "ps2xml", "psc1", "psc2", "py", "pyw", "reg", "scf", "scr", "sct", "sh", "shb",
-        "shs", "sldm", "svg", "sys", "tmp", "url", "vb", "vbe", "vbp", "vbs", "vhd", "vhdx",
-        "vsmacros", "vsw", "ws", "wsb", "wsc", "wsf", "wsh", "xbap", "xht", "xhtml", "xlam",
-        "xll", "xlsm", "xltm", "xnk",
+        "ade", "adp", "app", "appinstaller", "appref-ms", "application", "appx",
+        "appxbundle", "asp", "aspx", "asx", "bas", "bat", "bgi", "cab", "cdxml", "cer",
+        "chm", "cmd", "cnt", "com", "cpl", "crt", "csh", "der", "deskthemepack",
+        "desktopthemepackfile", "diagcab", "dll", "docm", "dotm", "exe", "fxp", "gadget",
+        "grp", "hlp", "hpj", "hta", "htc", "htm", "html", "img", "inf", "ins", "iso", "isp",
+        "its", "jar", "jnlp", "js", "jse", "ksh", "library-ms", "lnk", "mad", "maf", "mag",
+        "mam", "maq", "mar", "mas", "mat", "mau", "mav", "maw", "mcf", "mda", "mdb", "mde",
+        "mdt", "mdw", "mdz", "mht", "mhtml", "msc", "msh", "msh1", "msh1xml", "msh2",
+        "msh2xml", "mshxml", "msi", "msix", "msixbundle", "msp", "mst", "msu", "ocx", "one",
+        "ops", "osd", "pcd", "pif", "pl", "plg", "potm", "ppam", "ppsm", "pptm", "prf", "prg",
+        "printerexport", "ps1", "ps1xml", "ps2", "ps2xml", "psc1", "psc2", "psd1", "psdm1",
+        "pssc", "pst", "py", "pyc", "pyo", "pyw", "pyz", "pyzw", "reg", "scf", "scr", "sct",
+        "search-ms", "searchconnector-ms", "settingcontent-ms", "sh", "shb", "shs", "sldm",
+        "svg", "sys", "theme", "themepack", "tmp", "udl", "url", "vb", "vbe", "vbp", "vbs",
+        "vhd", "vhdx", "vsmacros", "vsw", "webpnp", "website", "ws", "wsb", "wsc", "wsf",
+        "wsh", "xbap", "xht", "xhtml", "xlam", "xll", "xlsm", "xltm", "xnk",
     }
 )  # fmt: skip
 RISKY_CONTENT_TYPES = frozenset(

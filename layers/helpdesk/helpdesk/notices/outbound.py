@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from helpdesk.errors import Conflict, TransientError
 from helpdesk.mail.compose import OutboundMail, compose, make_message_id, valid_address
+from helpdesk.mail.mailbox import mailbox_key
 
 if TYPE_CHECKING:
     from helpdesk.ports import Mailer
@@ -118,11 +119,15 @@ def hour_window(now: datetime) -> str:
 
 
 def recipient_quotas(mail: OutboundMail, now: datetime, limit: int) -> list[Quota]:
-    """The per-recipient hourly limit: it stops loops with outside mailboxes."""
+    """The per-recipient hourly limit: it stops loops with outside mailboxes, and floods
+    into one. Counted per mailbox (:func:`~helpdesk.mail.mailbox.mailbox_key`, as intake's
+    caps count), so that ``anna+1@`` and ``Anna+2@`` share the count of ``anna@``. Two
+    spellings of one mailbox in one mail count once: a mail is one delivery to it."""
     expires = int((now + QUOTA_LIFETIME).timestamp())
+    mailboxes = dict.fromkeys(mailbox_key(to) for to in mail.to)
     return [
-        Quota(f"OUT#{to.lower()}", hour_window(now), limit, expires, "recipient_limit")
-        for to in mail.to
+        Quota(f"OUT#{mailbox}", hour_window(now), limit, expires, "recipient_limit")
+        for mailbox in mailboxes
     ]
 
 

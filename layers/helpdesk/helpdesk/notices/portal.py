@@ -35,7 +35,9 @@ def page_links(notifier: Notifier, event: PageLinksRequested, now: datetime) -> 
     newest = tickets[0]
     # Links are valid from when they were asked for, whenever the mail goes out.
     asked = datetime.fromisoformat(event.at) if event.at else now
-    base_url = notifier.public_url or event.base_url
+    # The page chose it: PUBLIC_URL when the stack sets PublicUrl, else where the request
+    # came in (functions/customer_page/app.py, _base_url).
+    base_url = event.base_url or notifier.public_url or ""
     rendered = notifier.render(
         "page_links",
         audience.customer_language(newest.language, config),

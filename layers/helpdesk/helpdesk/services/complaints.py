@@ -38,18 +38,19 @@ claim): a further complaint in that hour adds its words to it.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from helpdesk import sla
 from helpdesk.errors import InvalidInput, RateLimited, TooLarge
 from helpdesk.events import EVENT_TEXT_LIMIT, ComplaintMade, StatusChanged, status_changes
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import Message
+from helpdesk.model import BIDI_CONTROLS, CONTROL_CHARACTERS, Message
 from helpdesk.services.clocks import Change, apply
+from helpdesk.services.rate_limits import DAY, WindowCounter, limit_rate
+from helpdesk.services.tickets import NewRequest, open_ticket, page_message
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
@@ -63,13 +64,6 @@ __all__ = ["COMPLAINT_KIND", "SOURCES", "ComplaintDesk", "clean_complaint"]
 # channel; the lead's mail and the reports tell a complaint by this kind).
 COMPLAINT_KIND = "complaint"
 SOURCES = frozenset({"portal", "survey"})
-# Everything but tab and line feed of the C0 and C1 controls (and DEL): they mean nothing in
-# a text box and some terminals and mail clients act on them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# The explicit directional formatting characters (UAX #9 section 2): a complaint holding
-# U+202E would read reversed in the lead's mail ("Trojan Source", CVE-2021-42574). The
-# implicit marks U+200E/U+200F stay, as in headers (helpdesk.mail.compose).
-_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
 def clean_complaint(text: object, *, max_chars: int, field: str = "complaint") -> str:
@@ -83,19 +77,13 @@ def clean_complaint(text: object, *, max_chars: int, field: str = "complaint") -
         raise TooLarge(field, f"is too long (at most {max_chars} characters)")
     lines = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = lines.replace("\u2028", "\n").replace("\u2029", "\n\n")
-    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", lines)).translate(_BIDI_CONTROLS)
+    # No control character, and no directional override: the lead's mail would read reversed.
+    cleaned = CONTROL_CHARACTERS.sub("", unicodedata.normalize("NFC", lines))
+    cleaned = cleaned.translate(BIDI_CONTROLS)
     cleaned = cleaned.strip()
     if not cleaned:
         raise InvalidInput(field, "is required: tell the team lead what went wrong")
     return cleaned
-
-
-class WindowCounter(Protocol):
-    """The counters kept beside the tickets (``DynamoRepository.count_in_window``)."""
-
-    def count_in_window(self, scope: str, window: str, *, limit: int, expires_at: int) -> bool:
-        """One more in ``scope`` for ``window``; False once over ``limit``."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -123,17 +111,15 @@ class ComplaintDesk:
 
     def _count_for_contact(self, contact: str, now: datetime) -> None:
         """One more complaint of ``contact`` today (UTC); :class:`RateLimited` once over."""
-        day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        day_end = day_start + timedelta(days=1)
-        if not self.counters.count_in_window(
+        limit_rate(
+            self.counters,
             # Per mailbox, not per spelling: "+tags" are one inbox (attack 3, F9).
             f"complaint-contact#{mailbox_key(contact)}",
-            day_start.strftime("%Y%m%d"),
             limit=self.config.complaints.per_contact_per_day,
-            # Kept a day past the day it counts (the table's TTL attribute deletes it).
-            expires_at=int((day_end + timedelta(days=1)).timestamp()),
-        ):
-            raise RateLimited("complaint", max(1, int((day_end - now).total_seconds())))
+            what="complaint",
+            now=now,
+            per=DAY,
+        )
 
     def _take(
         self, ref: str, words: str, *, now: datetime, source: str, written: Message | None = None
@@ -168,16 +154,13 @@ class ComplaintDesk:
     ) -> TicketChange:
         """The complaint in slot ``slot`` of the hour; ``written``: its words are the
         ticket's first message already (a complaint about a closed ticket)."""
-        message = written or Message(
+        message = written or page_message(
+            ticket,
+            words,
             id=f"complaint-{hour}-{slot}",
-            ticket=ticket.ref,
-            direction="in",
-            author=ticket.contact_email.lower(),
-            author_name=ticket.contact_name,
             at=now,
-            text=words,
-            kind=COMPLAINT_KIND,
             channel=source,
+            kind=COMPLAINT_KIND,
         )
         updated = apply(ticket, Change(complaint=True), at=now, config=self.config)
         clock = sla.SlaState.from_dict(updated.sla).clocks[sla.COMPLAINT]
@@ -209,20 +192,16 @@ class ComplaintDesk:
     def _on_closed(self, closed: Ticket, words: str, *, now: datetime, source: str) -> Ticket:
         """A complaint about a closed ticket: a new ticket linked to it, flagged and timed
         like any complaint, whose customer is acknowledged as for any new request."""
-        from helpdesk.services.tickets import NewRequest, open_ticket
-
         hour = now.strftime("%Y%m%d%H")
-        message = Message(
+        # The first message of the new ticket (open_ticket files it under the new reference).
+        message = page_message(
+            closed,
+            words,
             id=f"complaint-{hour}-0",
-            ticket="",
-            direction="in",
-            author=closed.contact_email.lower(),
-            author_name=closed.contact_name,
             at=now,
-            text=words,
-            subject=closed.subject,
-            kind=COMPLAINT_KIND,
             channel=source,
+            kind=COMPLAINT_KIND,
+            subject=closed.subject,
         )
         try:
             opened = open_ticket(

@@ -408,6 +408,7 @@ class EmailIntake:
             flags=flags,
             participants=participants,
             linked_to=linked_to.ref if linked_to else None,
+            zone_hint=zone_of_date(mail.date),
         )
         message = self._message(mail, raw_key, now, "", flags)
         try:
@@ -575,3 +576,19 @@ def _storable_address(address: Address | None) -> Address | None:
     if utf8_size(address.name) <= NAME_MAX_BYTES:
         return address
     return replace(address, name=cut_utf8(address.name, NAME_MAX_BYTES))
+
+
+def zone_of_date(sent: datetime | None) -> str | None:
+    """The zone of a mail's Date header as an IANA fixed-offset zone (``Etc/GMT-8`` for
+    +0800: the Etc names count the other way, as POSIX does), for the promised time in a
+    first acknowledgement to a customer whose zone the desk does not know yet: mail clients
+    write the sender's local offset (RFC 5322 §3.3). None for +0000 (also what servers
+    and "-0000", zone unknown, give) and for offsets that are not whole hours, which no
+    Etc zone names: the desk's own zone is shown then."""
+    offset = sent.utcoffset() if sent is not None else None
+    if offset is None or not offset or offset.total_seconds() % 3600:
+        return None
+    hours = int(offset.total_seconds() // 3600)
+    if not -12 <= hours <= 14:
+        return None
+    return f"Etc/GMT{-hours:+d}"

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk import sla
 from helpdesk.config import FORM_TOPICS
-from helpdesk.errors import InvalidInput, TooLarge, UnsupportedMediaType
+from helpdesk.errors import InvalidInput, TooLarge
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import PRIORITIES, Message
+from helpdesk.model import CONTROL_CHARACTERS, EMAIL_MAX, PRIORITIES, Message
+from helpdesk.post_input import require_media_type
 from helpdesk.render import known_timezone
+from helpdesk.services.rate_limits import limit_rate
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import NewRequest, open_ticket
 from helpdesk.unit_of_work import AlreadyClaimed, Claim
@@ -32,7 +34,6 @@ NAME_MAX = 200
 SUBJECT_MAX = 300
 ORDER_ID_MAX = 64
 SUBMISSION_ID_MAX = 64
-EMAIL_MAX = 254  # RFC 5321 §4.5.3.1.3: a path is at most 256 octets, brackets included
 # The choices of the form's category select (its "topic"); the config's `form.topics` maps
 # them to categories, and routing rules may match those.
 FORM_CATEGORIES: tuple[str, ...] = FORM_TOPICS
@@ -40,7 +41,6 @@ _SUBMISSION_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 _ADDRESS = re.compile(
     r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$"
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Characters a JavaScript pattern must escape inside a class: the HTML pattern attribute is
 # compiled with the v flag (HTML Standard, "compiled pattern regular expression"), where
 # ECMAScript's ClassSetSyntaxCharacter and ClassSetReservedPunctuator need a backslash
@@ -129,7 +129,7 @@ class FormSubmission:
 
 def _one_line(value: str) -> str:
     # Names and subjects end up in mail headers: no line break may survive.
-    return " ".join(_LINE_BREAKS.sub(" ", _CONTROL.sub("", value)).split())
+    return " ".join(_LINE_BREAKS.sub(" ", CONTROL_CHARACTERS.sub("", value)).split())
 
 
 def _text_field(body: Mapping[str, Any], name: str, *, required: bool, max_len: int) -> str:
@@ -161,7 +161,9 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
     raw_message = body.get("message")
     if isinstance(raw_message, str) and len(raw_message) > message_limit:
         raise TooLarge("message", f"is too long (at most {message_limit} characters)")
-    message = _CONTROL.sub("", _text_field(body, "message", required=True, max_len=message_limit))
+    message = CONTROL_CHARACTERS.sub(
+        "", _text_field(body, "message", required=True, max_len=message_limit)
+    )
     category = _one_line(_text_field(body, "category", required=False, max_len=64)) or None
     if category is not None and category not in FORM_CATEGORIES:
         raise FieldRefused("category", "choice", f"must be one of {', '.join(FORM_CATEGORIES)}")
@@ -335,9 +337,7 @@ class FormDesk:
     ) -> dict[str, Any]:
         """Validate and take in one POST; errors are :class:`InvalidInput` (its subclasses
         say how the input is wrong) or :class:`RateLimited`."""
-        media_type = content_type.split(";", 1)[0].strip().lower()
-        if media_type != "application/json":
-            raise UnsupportedMediaType("content-type", "must be application/json")
+        require_media_type(content_type, "application/json")
         if len(body.encode("utf-8")) > self.config.limits.form_body_max_bytes:
             raise TooLarge(
                 "body", f"is too large (at most {self.config.limits.form_body_max_bytes} bytes)"
@@ -372,23 +372,4 @@ class FormDesk:
         )
 
     def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:
-        limit_per_hour(self.repo, scope, limit, what, now)
-
-
-def limit_per_hour(
-    repo: DynamoRepository, scope: str, limit: int, what: str, now: datetime
-) -> None:
-    """One more hit on an hourly counter of ``scope``; :class:`RateLimited` once over (the
-    form's and the channels' limits).
-
-    Counters are keyed by the hour, so an old one is never read again; its TTL
-    (``expires_at``, the table's TTL attribute) lets DynamoDB delete it an hour later.
-    """
-    from helpdesk.errors import RateLimited
-
-    window_start = now.replace(minute=0, second=0, microsecond=0)
-    window_end = int(window_start.timestamp()) + 3600
-    if not repo.count_in_window(
-        scope, window_start.strftime("%Y%m%d%H"), limit=limit, expires_at=window_end + 3600
-    ):
-        raise RateLimited(what, max(1, window_end - int(now.timestamp())))
+        limit_rate(self.repo, scope, limit=limit, what=what, now=now)

@@ -38,22 +38,21 @@ from helpdesk.errors import (
     NotSetUp,
     TooLarge,
     Unauthenticated,
-    UnsupportedMediaType,
 )
+from helpdesk.files import clean_filename, file_media_type
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import AttachmentMeta, Message, Ticket
+from helpdesk.model import CONTROL_CHARACTERS, EMAIL_MAX, AttachmentMeta, Message, Ticket
+from helpdesk.post_input import require_media_type
 from helpdesk.services.form_intake import (
     _ADDRESS,
-    _CONTROL,
-    EMAIL_MAX,
     NAME_MAX,
     SUBJECT_MAX,
     FieldRefused,
     _one_line,
     _text_field,
-    limit_per_hour,
 )
+from helpdesk.services.rate_limits import limit_rate
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import (
     NewRequest,
@@ -95,13 +94,8 @@ HANDLE_MAX = 128
 FILENAME_MAX = 255
 # Of a text without a subject, the subject a new ticket gets: its first line, this long.
 SUBJECT_FROM_TEXT = 80
-# A media type: RFC 6838 section 4.2 (restricted names, at most 127 characters each).
-_MEDIA_TYPE = re.compile(
-    r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
-)
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
 _PHONE = re.compile(r"\+?[0-9]{3,20}")
-_FILENAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\\"]")
 
 KNOWN_FIELDS = frozenset(
     {
@@ -291,7 +285,7 @@ def _identifier(body: Mapping[str, Any], name: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # a numeric id (many messengers number their messages)
     text = _text_field({name: value}, name, required=True, max_len=IDENTIFIER_MAX).strip()
-    if _CONTROL.search(text) or "\n" in text or "\r" in text or "\t" in text:
+    if CONTROL_CHARACTERS.search(text) or "\n" in text or "\r" in text or "\t" in text:
         raise FieldRefused(name, "characters", "must not contain control characters")
     return text
 
@@ -330,7 +324,7 @@ def validate_message(body: Any, channel: str, config: Config) -> ChannelMessage:
     raw_text = body.get("text")
     if isinstance(raw_text, str) and len(raw_text) > text_limit:
         raise TooLarge("text", f"is too long (at most {text_limit} characters)")
-    text = _CONTROL.sub("", _text_field(body, "text", required=True, max_len=text_limit))
+    text = CONTROL_CHARACTERS.sub("", _text_field(body, "text", required=True, max_len=text_limit))
     subject = _one_line(_text_field(body, "subject", required=False, max_len=SUBJECT_MAX))
     if not subject:
         first_line = _one_line(text.strip().split("\n", 1)[0])
@@ -379,11 +373,13 @@ def _attachments(value: Any, config: Config) -> tuple[tuple[str, str, bytes], ..
         unknown = sorted(k for k in item if k not in ATTACHMENT_FIELDS)
         if unknown:
             raise FieldRefused(f"{where}.{unknown[0]}", "unknown", "is not a field of a file")
-        filename = _FILENAME_UNSAFE.sub(
-            "_", _one_line(_text_field(item, "filename", required=True, max_len=FILENAME_MAX))
+        filename = clean_filename(
+            _text_field(item, "filename", required=True, max_len=FILENAME_MAX),
+            fallback=f"attachment-{index + 1}",
         )
-        content_type = _text_field(item, "content_type", required=False, max_len=255).strip()
-        if content_type and not _MEDIA_TYPE.fullmatch(content_type):
+        declared = _text_field(item, "content_type", required=False, max_len=255).strip()
+        content_type = file_media_type(declared)
+        if declared and content_type is None:
             raise FieldRefused(f"{where}.content_type", "characters", "is not a media type")
         # Its size is bounded by the body's (channel_body_max_bytes), checked before.
         content = _text_field(item, "content", required=True, max_len=limits.channel_body_max_bytes)
@@ -396,7 +392,7 @@ def _attachments(value: Any, config: Config) -> tuple[tuple[str, str, bytes], ..
                 f"{where}.content", f"is too large (at most {limits.attachment_max_bytes} bytes)"
             )
         guessed = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        files.append((filename, content_type.lower() or guessed, data))
+        files.append((filename, content_type or guessed, data))
     return tuple(files)
 
 
@@ -430,9 +426,7 @@ class MessageDesk:
         """Prove, validate and take in one POST; errors are :class:`Unauthenticated` (401),
         :class:`InvalidInput` and its kinds (400, 413, 415, 422) or RateLimited (429)."""
         headers = {name.lower(): value for name, value in headers.items()}
-        media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media_type != "application/json":
-            raise UnsupportedMediaType("content-type", "must be application/json")
+        require_media_type(headers.get("content-type", ""), "application/json")
         from helpdesk.web import request_bytes
 
         raw = request_bytes(body, is_base64_encoded=is_base64_encoded)
@@ -457,17 +451,20 @@ class MessageDesk:
         limits = self.config.limits
         # A channel posts for all its customers: its own cap is the client's, the
         # contact's keeps one customer (or one forged sender) from flooding a team.
-        limit_per_hour(
-            self.repo, f"CHANNEL#{message.channel}", limits.channel_messages_per_hour,
-            "channel", now,
-        )  # fmt: skip
+        limit_rate(
+            self.repo,
+            f"CHANNEL#{message.channel}",
+            limit=limits.channel_messages_per_hour,
+            what="channel",
+            now=now,
+        )
         contact = mailbox_key(message.email) if message.email else message.contact
-        limit_per_hour(
+        limit_rate(
             self.repo,
             f"CHANNEL-CONTACT#{message.channel}#{contact}",
-            limits.channel_per_contact_per_hour,
-            "contact",
-            now,
+            limit=limits.channel_per_contact_per_hour,
+            what="contact",
+            now=now,
         )
         stored = self._store_attachments(message)
 

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import parse_qs
 
 from helpdesk.errors import (
     HelpdeskError,
@@ -46,24 +45,34 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.events import PageLinksRequested, status_changes
-from helpdesk.links import LinkRefused, make_link_token, read_link_token, ticket_of_link
+from helpdesk.files import clean_filename, file_media_type
+from helpdesk.links import LinkDesk, LinkKind, reference
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import ACTIVE_STATUSES, ROBOT_FLAGS, AttachmentMeta, Message, is_reference
+from helpdesk.model import (
+    ACTIVE_STATUSES,
+    CONTROL_CHARACTERS,
+    EMAIL_MAX,
+    ROBOT_FLAGS,
+    AttachmentMeta,
+    Message,
+)
+from helpdesk.post_input import FORM_URLENCODED, form_fields, require_media_type
 from helpdesk.services.clocks import Change, apply
-from helpdesk.services.tickets import customer_follow_up
+from helpdesk.services.rate_limits import limit_rate
+from helpdesk.services.tickets import customer_follow_up, page_message
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.model import Ticket
-    from helpdesk.ports import Mailer, MailStore, TicketUnitOfWork
+    from helpdesk.ports import MailStore
 
 logger = logging.getLogger(__name__)
 
 # The purpose a page token is signed for (helpdesk.links): it never opens a survey.
 PAGE_LINK = "ticket"
+PAGE: LinkKind[str] = LinkKind(PAGE_LINK, reference, str)
 ACTIONS = ("reply", "solved", "complain")
 # The conversation the page shows: the newest messages, oldest first.
 SHOWN_MESSAGES = 50
@@ -71,16 +80,11 @@ SUBMISSION_MAX = 64
 # The parts of the page's form besides its files (action, submission, text, an empty file
 # input, and room for what a browser adds): a post of more parts is refused unparsed.
 FORM_FIELDS_MAX = 8
-FILENAME_MAX = 200
-EMAIL_MAX = 254
 # A file the function can hand out in one response: Lambda answers at most 6 MB, and API
 # Gateway needs the bytes in base64, a third more ("Lambda quotas", AWS Lambda Developer
 # Guide). A larger file is listed without a link (it came by mail).
 DOWNLOAD_MAX_BYTES = 4_000_000
 _SUBMISSION = re.compile(rf"[A-Za-z0-9_-]{{8,{SUBMISSION_MAX}}}")
-_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\"<>|:*?]")
 
 
 # ---------------------------------------------------------------------- links
@@ -90,7 +94,7 @@ def page_token(
     """A page token for ``ref`` that verifies for ``portal.link_ttl`` from ``now``, and
     not past ``not_after`` (the expiry of the link a page was opened with)."""
     expires = now + config.portal.link_ttl
-    return make_link_token(PAGE_LINK, ref, min(expires, not_after or expires), key)
+    return PAGE.make(ref, min(expires, not_after or expires), key)
 
 
 def page_url(public_url: str, token: str) -> str:
@@ -106,10 +110,7 @@ def verify_page_token(token: str, key: bytes, *, now: datetime) -> str:
 def read_page_token(token: str, key: bytes, *, now: datetime) -> tuple[str, datetime]:
     """The ticket reference of a genuine, unexpired page token and when it expires;
     :class:`LinkRefused` otherwise."""
-    ref, expires = read_link_token(PAGE_LINK, token, key, now=now)
-    if not is_reference(ref):
-        raise LinkRefused("malformed")
-    return ref, expires
+    return PAGE.read(token, key, now=now)
 
 
 def page_link_words(
@@ -238,15 +239,10 @@ class PostRefused(HelpdeskError):
 
 # ---------------------------------------------------------------------- the desk
 @dataclass(frozen=True)
-class PortalDesk:
+class PortalDesk(LinkDesk):
     """The customer's page: a ticket's view, its actions, its files, and re-sent links."""
 
-    uow: TicketUnitOfWork
-    repo: DynamoRepository
     store: MailStore
-    mailer: Mailer
-    config: Config
-    signing_key: bytes
     # The complaint desk, built only when a complaint comes (helpdesk.composition).
     complaints: Callable[[], Complaints] | None = None
 
@@ -434,19 +430,13 @@ class PortalDesk:
                 f"attachments/{message_key}/{number}-{digest}-{filename}", data, content_type
             )
             stored.append(AttachmentMeta(filename, content_type, len(data), key=key))
-        message = Message(
+        message = page_message(
+            ticket,
+            posted.text,
             id=message_key,
-            ticket=ticket.ref,
-            direction="in",
-            author=ticket.contact_email.lower(),
-            author_name=ticket.contact_name,
             at=now,
-            text=posted.text,
-            attachments=tuple(stored),
-            # Nobody scanned these files (SES scans only mail): the relay to the agent
-            # lists them and does not attach them (docs/SECURITY.md).
-            flags=("unscanned",) if stored else (),
             channel="portal",
+            attachments=tuple(stored),
         )
         claims = [Claim("submission", f"portal:{ticket.ref}:{posted.submission}")]
         try:
@@ -505,11 +495,7 @@ class PortalDesk:
         the address is known). :class:`InvalidInput` for a post without a usable address,
         :class:`RateLimited` past the hourly limits (per client, then per address).
         ``base_url`` is where the request came in (the links point there)."""
-        if not content_type.lower().startswith("application/x-www-form-urlencoded"):
-            raise UnsupportedMediaType("content-type", "must be application/x-www-form-urlencoded")
-        if len(body.encode("utf-8")) > 4096:
-            raise TooLarge("body", "is too large (at most 4096 bytes)")
-        fields = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        fields = form_fields(body, content_type, max_bytes=4096)
         email = (fields.get("email") or "").strip()
         if not email:
             raise InvalidInput("email", "is required")
@@ -536,20 +522,11 @@ class PortalDesk:
 
     # ------------------------------------------------------------------ helpers
     def _ticket(self, token: str, now: datetime) -> Ticket:
-        ticket, _ = ticket_of_link(
-            lambda: verify_page_token(token, self.signing_key, now=now),
-            lambda ref: ref,
-            self.repo.find_ticket,
-        )
-        return ticket
+        return self._opened(PAGE, token, now)[0]
 
     def _limit(self, scope: str, limit: int, what: str, now: datetime) -> None:
-        """One more hit on an hourly counter of ``scope``: the form's and the channels'
-        counters (helpdesk.services.form_intake.limit_per_hour), imported where a post
-        is counted, not on the page's cold start."""
-        from helpdesk.services.form_intake import limit_per_hour
-
-        limit_per_hour(self.repo, scope, limit, what, now)
+        """One more hit on an hourly counter of ``scope`` (helpdesk.services.rate_limits)."""
+        limit_rate(self.repo, scope, limit=limit, what=what, now=now)
 
     def _parse(self, body: bytes, content_type: str) -> Posted:
         """The page's form: ``action``, ``text``, ``submission`` and, with a reply, ``files``
@@ -558,15 +535,19 @@ class PortalDesk:
         if len(body) > limits.body_max_bytes:
             too_large = TooLarge("body", f"is too large (at most {limits.body_max_bytes} bytes)")
             raise FormProblem(too_large, "body_too_large", limits.body_max_bytes)
-        media_type = content_type.split(";", 1)[0].strip().lower()
+        try:
+            posted_type = require_media_type(content_type, "multipart/form-data", FORM_URLENCODED)
+        except UnsupportedMediaType as unsupported:
+            raise FormProblem(unsupported, "reload") from None
         files: list[tuple[str, str, bytes]] = []
-        if media_type == "application/x-www-form-urlencoded":
+        if posted_type == FORM_URLENCODED:
             try:
-                text = body.decode("utf-8")
+                fields = form_fields(body.decode("utf-8"), content_type)
             except UnicodeDecodeError:
                 raise FormProblem(MalformedInput("body", "is not UTF-8 text"), "reload") from None
-            fields = {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
-        elif media_type == "multipart/form-data":
+            except TooLarge as too_many_fields:
+                raise FormProblem(too_many_fields, "reload") from None
+        else:
             # The page's form has a few fields and at most attachments_max_count files;
             # the MIME parser costs about 0.6 ms a part, so a post of thousands of tiny
             # parts is refused by counting its delimiters, before it is parsed.
@@ -582,11 +563,6 @@ class PortalDesk:
                 fields, files = _multipart(body, content_type)
             except MalformedInput as malformed:
                 raise FormProblem(malformed, "reload") from None
-        else:
-            unsupported = UnsupportedMediaType(
-                "content-type", "must be multipart/form-data or application/x-www-form-urlencoded"
-            )
-            raise FormProblem(unsupported, "reload")
         try:
             return self._posted(fields, files)
         except FormProblem as problem:
@@ -604,7 +580,7 @@ class PortalDesk:
         if not _SUBMISSION.fullmatch(submission):
             missing = InvalidInput("submission", "is missing: reload the page and try again")
             raise FormProblem(missing, "reload")
-        text = _CONTROL.sub("", fields.get("text", "")).strip()
+        text = CONTROL_CHARACTERS.sub("", fields.get("text", "")).strip()
         if len(text) > limits.message_max_chars:
             limit = limits.message_max_chars
             too_long = TooLarge("text", f"is too long (at most {limit} characters)")
@@ -656,7 +632,8 @@ def _multipart(
             continue
         if name != "files" or (not filename and not data):
             continue
-        files.append((_safe_filename(filename), _media_type(part.get_content_type()), data))
+        kept_as = file_media_type(part.get_content_type()) or "application/octet-stream"
+        files.append((_safe_filename(filename), kept_as, data))
     return fields, files
 
 
@@ -746,17 +723,11 @@ def _part_headers(body: bytes, start: int) -> tuple[bytes, bool]:
 
 
 def _safe_filename(name: str) -> str:
-    """A file's name as stored and shown: its last path part (browsers send just the name,
-    but nothing stops a client), without control or path characters, bounded."""
+    """A file's name as stored and shown, cleaned as a mail's attachment's is
+    (helpdesk.files): browsers send just the name, but nothing stops a client."""
     # Browsers send a name's UTF-8 bytes as they are; the parser kept them as surrogates.
     text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    text = _UNSAFE_NAME.sub("_", text.replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
-    return text[:FILENAME_MAX] or "file"
-
-
-def _media_type(value: str) -> str:
-    value = value.strip().lower()
-    return value if _MEDIA_TYPE.fullmatch(value) else "application/octet-stream"
+    return clean_filename(text, fallback="file")
 
 
 def _servable(meta: AttachmentMeta) -> bool:

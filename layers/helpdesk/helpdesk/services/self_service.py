@@ -26,18 +26,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
 
-from helpdesk.errors import HelpdeskError, InvalidInput, TooLarge, UnsupportedMediaType
-from helpdesk.links import LinkRefused, make_link_token, ticket_of_link, verify_link_token
+from helpdesk.errors import HelpdeskError, InvalidInput
+from helpdesk.links import LinkDesk, LinkKind, LinkRefused
 from helpdesk.model import ACTIVE_STATUSES, is_reference
+from helpdesk.post_input import form_fields
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.knowledge import KnowledgeBase, StoredArticle
     from helpdesk.model import Ticket
-    from helpdesk.ports import TicketUnitOfWork
     from helpdesk.unit_of_work import TicketChange
 
 # The purpose an answer link is signed for (helpdesk.links): it opens nothing else.
@@ -71,19 +69,23 @@ def suggester(
 
 
 # ---------------------------------------------------------------------- links
+def _ref_and_slug(subject: str) -> tuple[str, str] | None:
+    ref, _, slug = subject.partition(":")
+    return (ref, slug) if is_reference(ref) and _SLUG.fullmatch(slug) else None
+
+
+ANSWER: LinkKind[tuple[str, str]] = LinkKind(ANSWER_LINK, _ref_and_slug, lambda named: named[0])
+
+
 def make_answer_token(ref: str, slug: str, expires: datetime, key: bytes) -> str:
     """A token for "``slug`` answered ``ref``" that verifies until ``expires``."""
-    return make_link_token(ANSWER_LINK, f"{ref}:{slug}", expires, key)
+    return ANSWER.make(f"{ref}:{slug}", expires, key)
 
 
 def verify_answer_token(token: str, key: bytes, *, now: datetime) -> tuple[str, str]:
     """The (ticket reference, article slug) of a genuine, unexpired answer token;
     :class:`LinkRefused` otherwise."""
-    subject = verify_link_token(ANSWER_LINK, token, key, now=now)
-    ref, _, slug = subject.partition(":")
-    if not is_reference(ref) or _SLUG.fullmatch(slug) is None:
-        raise LinkRefused("malformed")
-    return ref, slug
+    return ANSWER.read(token, key, now=now)[0]
 
 
 def answer_url(public_url: str, token: str) -> str:
@@ -156,23 +158,15 @@ class ConfirmationNotTaken(HelpdeskError):
 
 
 @dataclass(frozen=True)
-class SelfServiceDesk:
+class SelfServiceDesk(LinkDesk):
     """The article behind an answer link, and the confirmation posted from its page."""
 
-    uow: TicketUnitOfWork
-    repo: DynamoRepository
-    config: Config
-    signing_key: bytes
     knowledge: Callable[[], KnowledgeBase]
 
     def open(self, token: str, *, now: datetime) -> AnswerPage:
         """The article of a genuine link, in the ticket's language; records nothing.
         :class:`LinkRefused` or :class:`ArticleGone` otherwise."""
-        ticket, (_, slug) = ticket_of_link(
-            lambda: verify_answer_token(token, self.signing_key, now=now),
-            lambda named: named[0],
-            self.repo.find_ticket,
-        )
+        ticket, (_, slug) = self._opened(ANSWER, token, now)
         if slug not in ticket.suggested:
             # Signed by us for an article this ticket was never offered: not our link.
             raise LinkRefused("forged")
@@ -186,18 +180,11 @@ class SelfServiceDesk:
         closed, nothing changes. :class:`LinkRefused`, :class:`ArticleGone` or
         :class:`ConfirmationNotTaken` otherwise."""
         page = self.open(token, now=now)
-        media_type = content_type.split(";", 1)[0].strip().lower()
-        if media_type != "application/x-www-form-urlencoded":
-            raise ConfirmationNotTaken(
-                page,
-                UnsupportedMediaType("content-type", "must be application/x-www-form-urlencoded"),
-            )
-        if len(body.encode("utf-8")) > ANSWER_BODY_MAX_BYTES:
-            raise ConfirmationNotTaken(
-                page, TooLarge("body", f"is too large (at most {ANSWER_BODY_MAX_BYTES} bytes)")
-            )
-        fields = parse_qs(body, keep_blank_values=True, max_num_fields=5)
-        if fields.get("answered", [""])[-1] != "yes":
+        try:
+            fields = form_fields(body, content_type, max_bytes=ANSWER_BODY_MAX_BYTES)
+        except InvalidInput as problem:
+            raise ConfirmationNotTaken(page, problem) from None
+        if fields.get("answered") != "yes":
             raise ConfirmationNotTaken(page, InvalidInput("answered", "must be yes"))
         solved = False
 

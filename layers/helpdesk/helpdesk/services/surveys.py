@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 from helpdesk import timers
 from helpdesk.errors import (
@@ -24,11 +23,11 @@ from helpdesk.errors import (
     InvalidInput,
     RateLimited,
     TooLarge,
-    UnsupportedMediaType,
 )
 from helpdesk.events import SurveyAnswered, status_changes
-from helpdesk.links import LinkRefused, make_link_token, ticket_of_link, verify_link_token
-from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_reference, is_robot
+from helpdesk.links import LinkDesk, LinkKind, reference
+from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_robot
+from helpdesk.post_input import FORM_URLENCODED, form_fields, media_type
 from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
 from helpdesk.unit_of_work import TicketChange, change_ticket
@@ -47,20 +46,18 @@ LOW_SCORES = frozenset({1, 2})
 # ---------------------------------------------------------------------- links
 # The purpose a survey token is signed for (helpdesk.links): it never opens anything else.
 SURVEY_LINK = "survey"
+SURVEY: LinkKind[str] = LinkKind(SURVEY_LINK, reference, str)
 
 
 def make_token(ref: str, expires: datetime, key: bytes) -> str:
     """A survey token naming ``ref`` that verifies until ``expires``."""
-    return make_link_token(SURVEY_LINK, ref, expires, key)
+    return SURVEY.make(ref, expires, key)
 
 
 def verify_token(token: str, key: bytes, *, now: datetime) -> str:
     """The ticket reference of a genuine, unexpired survey token; :class:`LinkRefused`
     otherwise."""
-    ref = verify_link_token(SURVEY_LINK, token, key, now=now)
-    if not is_reference(ref):
-        raise LinkRefused("malformed")
-    return ref
+    return SURVEY.read(token, key, now=now)[0]
 
 
 def score_url(public_url: str, token: str, score: int) -> str:
@@ -307,13 +304,8 @@ class ComplaintNotTaken(HelpdeskError):
 
 
 @dataclass(frozen=True)
-class SurveyDesk:
+class SurveyDesk(LinkDesk):
     """The survey behind each score link and the answer posted from its form."""
-
-    uow: TicketUnitOfWork
-    repo: DynamoRepository
-    config: Config
-    signing_key: bytes
 
     def open(self, token: str, score: str | None, *, now: datetime) -> SurveyForm:
         """The survey of a genuine link with ``score`` pre-selected; records nothing.
@@ -324,12 +316,10 @@ class SurveyDesk:
         """Record the answer posted from the page (replacing an earlier one); the ticket as
         stored. :class:`LinkRefused` or :class:`AnswerNotTaken` otherwise."""
         ticket = self._ticket(token, now)
-        if not content_type.lower().startswith("application/x-www-form-urlencoded"):
-            raise AnswerNotTaken(
-                SurveyForm(ticket, token, None),
-                UnsupportedMediaType("content-type", "must be application/x-www-form-urlencoded"),
-            )
-        fields = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        try:
+            fields = form_fields(body, content_type)
+        except InvalidInput as problem:
+            raise AnswerNotTaken(SurveyForm(ticket, token, None), problem) from None
         try:
             effort = _answer(fields.get("effort"), "effort", required=False)
             score = _answer(fields.get("score"), "score", required=True)
@@ -356,18 +346,16 @@ class SurveyDesk:
         :class:`LinkRefused` or :class:`ComplaintNotTaken` otherwise."""
         ticket = self._ticket(token, now)
         form = SurveyForm(ticket, token, None)
-        if not content_type.lower().startswith("application/x-www-form-urlencoded"):
-            problem = UnsupportedMediaType(
-                "content-type", "must be application/x-www-form-urlencoded"
-            )
-            raise ComplaintNotTaken(form, problem)
         limit = self.config.complaints.text_max_chars
         # Percent-encoded, one character takes at most 12 bytes (4 of UTF-8, each %XX).
-        if len(body) > limit * 12 + 1024:
+        if len(body) > limit * 12 + 1024 and media_type(content_type) == FORM_URLENCODED:
             raise ComplaintNotTaken(
                 form, TooLarge("complaint", f"is too long (at most {limit} characters)")
             )
-        fields = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        try:
+            fields = form_fields(body, content_type)
+        except InvalidInput as problem:
+            raise ComplaintNotTaken(form, problem) from None
         words = fields.get("complaint", "")
         try:
             return complaints.complain(ticket.ref, words, now=now, source="survey")
@@ -413,12 +401,7 @@ class SurveyDesk:
 
     # ------------------------------------------------------------------ helpers
     def _ticket(self, token: str, now: datetime) -> Ticket:
-        ticket, _ = ticket_of_link(
-            lambda: verify_token(token, self.signing_key, now=now),
-            lambda ref: ref,
-            self.repo.find_ticket,
-        )
-        return ticket
+        return self._opened(SURVEY, token, now)[0]
 
 
 def _score_or_none(text: str | None) -> int | None:

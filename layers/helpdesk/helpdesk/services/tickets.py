@@ -20,7 +20,7 @@ from helpdesk.events import (
     status_changes,
     ticket_snapshot,
 )
-from helpdesk.model import UNATTENDED_FLAGS, Contact, Message, Ticket, is_robot
+from helpdesk.model import UNATTENDED_FLAGS, AttachmentMeta, Contact, Message, Ticket, is_robot
 from helpdesk.services.clocks import Change, apply
 from helpdesk.sizes import cut_utf8
 from helpdesk.triage import TriageInput, tier_for, triage
@@ -55,6 +55,9 @@ class NewRequest:
     linked_to: str | None = None
     # The customer's IANA zone (helpdesk.render.known_timezone), when their browser gave it.
     timezone: str | None = None
+    # A zone for this ticket's own mails when the contact keeps none, never stored: the
+    # offset a mail's Date header gives (email_intake.zone_of_date).
+    zone_hint: str | None = None
 
 
 def open_ticket(
@@ -163,7 +166,14 @@ def open_ticket(
             after=ticket,
             at=now,
             messages=[message],
-            events=[opened_event(ticket, message, notify=notify, timezone=contact.timezone)],
+            events=[
+                opened_event(
+                    ticket,
+                    message,
+                    notify=notify,
+                    timezone=contact.timezone or request.zone_hint,
+                )
+            ],
             history=[("created", {"channel": request.channel, "priority": ticket.priority})],
             claims=claims,
             # A robot's ticket waits for review, then closes when it stays quiet
@@ -202,6 +212,38 @@ def opened_event(
         },
         suggested=list(ticket.suggested),
         timezone=timezone or "",
+    )
+
+
+def page_message(
+    ticket: Ticket,
+    text: str,
+    *,
+    id: str,
+    at: datetime,
+    channel: str,
+    kind: str | None = None,
+    subject: str | None = None,
+    attachments: tuple[AttachmentMeta, ...] = (),
+) -> Message:
+    """What the ticket's customer wrote on one of the desk's pages (``channel``: the
+    customer's page, the survey's complaint box): written by the ticket's contact, under
+    the name the ticket knows; the page's link proved the ticket, so nothing the post says
+    names its author. Files are flagged ``unscanned``: SES scans only mail, so the relay to
+    the agent lists them and attaches none (docs/SECURITY.md)."""
+    return Message(
+        id=id,
+        ticket=ticket.ref,
+        direction="in",
+        author=ticket.contact_email.lower(),
+        author_name=ticket.contact_name,
+        at=at,
+        text=text,
+        subject=subject,
+        kind=kind,
+        attachments=attachments,
+        flags=("unscanned",) if attachments else (),
+        channel=channel,
     )
 
 
