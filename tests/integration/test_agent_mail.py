@@ -159,3 +159,23 @@ def test_a_reply_to_a_closed_ticket_opens_a_linked_one_showing_the_earlier_ticke
         m for m in state["outbox"] if m["kind"] == "assignment" and m["ticket"] == new["ref"]
     ]
     assert f"- {old['ref']}  closed  2026-11-23  Where is my order?" in assignment["text"]
+
+
+def test_an_agent_outside_the_tickets_team_is_refused_by_mail_and_nothing_changes() -> None:
+    # Attack 3, F8: the agent API's team scope, by mail too.
+    state, _ = play("agent_out_of_team.yaml")
+    [ticket] = state["tickets"]
+    assert ticket["team"] == "tier2"
+    assert ticket["assignee"] != "wei@support.example"
+    assert [(m["direction"], m["from"]) for m in ticket["messages"]] == [
+        ("in", "vip@bigcorp.example"),
+        ("out", "omar@support.example"),
+    ]
+    [error] = [m for m in state["outbox"] if m["kind"] == "error"]
+    assert error["to"] == ["wei@support.example"]
+    refusal = "belongs to team tier2, which wei@support.example neither works in nor leads"
+    assert refusal in error["text"]
+    assert "confidential" not in error["text"]
+    to_customer = [m for m in state["outbox"] if m["to"] == ["vip@bigcorp.example"]]
+    assert [m["kind"] for m in to_customer] == ["acknowledgement", "reply"]
+    assert not [m for m in to_customer if "password" in m["text"]]

@@ -430,3 +430,24 @@ def test_a_complaint_whose_mail_the_leads_hourly_limit_holds_back_needs_attentio
     assert "complaint" in annas.flags
     attention = needs_attention([annas], now=COMPLAINED + timedelta(days=1))
     assert [(x.ref, x.clock) for x in attention] == [("HD-7K3M9Q", "complaint")]
+
+
+def test_the_daily_count_of_complaints_is_per_mailbox_whatever_its_spelling() -> None:
+    # Attack 3, F9: "mallory+1@", "Mallory+2@" ... are one inbox; their tickets' complaints
+    # share the one daily count (helpdesk.mail.mailbox.mailbox_key), as every other
+    # per-person counter does.
+    limit = CONFIG.complaints.per_contact_per_day
+    refs = [f"HD-{n:06d}" for n in range(limit + 1)]
+    desk, uow = desk_with(
+        *(
+            open_ticket(ref=ref, contact_email=f"Mallory+{n}@Evil.example")
+            for n, ref in enumerate(refs)
+        )
+    )
+    for n, ref in enumerate(refs[:limit]):
+        desk.complain(ref, f"Complaint {n}", now=COMPLAINED + timedelta(minutes=n), source="portal")
+
+    with pytest.raises(RateLimited):
+        desk.complain(refs[-1], "One more", now=COMPLAINED + timedelta(hours=1), source="portal")
+
+    assert uow.messages(refs[-1]) == []

@@ -614,3 +614,44 @@ def test_a_staff_or_desk_address_given_by_a_channel_is_flagged_spoofed_and_unans
     assert [(e["reason"], e["from"], e["ref"]) for e in desk.records.suppressed.values()] == [
         ("spoofed", address.lower(), ticket.ref)
     ]
+
+
+def victims(n: int) -> dict[str, Any]:
+    """A first message of a new conversation from one spelling of one inbox."""
+    return {
+        **ANN,
+        "id": f"v-{n}",
+        "conversation": f"v-{n}",
+        "from": {"email": f"victim+{n}@bigcorp.example"},
+        "text": f"Hello {n}",
+    }
+
+
+def test_a_mailbox_gets_the_acknowledgements_mail_intake_would_give_it_and_no_more() -> None:
+    # Attack 3, F3: a chat widget takes any address; new conversations from "+tag" spellings
+    # of one inbox each opened a ticket with an acknowledgement to it. The caps of mail
+    # intake hold (acknowledgements_per_sender_per_hour per mailbox): the ticket past them
+    # is still made, unacknowledged, and listed as a capped mail sender is (loop_limit).
+    desk = Desk()
+    cap = CONFIG.limits.acknowledgements_per_sender_per_hour
+    answers = [desk.post(victims(n), at=NOW + timedelta(minutes=n)) for n in range(cap + 1)]
+
+    opened = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
+    assert [e.notify for e in opened] == [True] * cap + [False]
+    assert all(answer["ref"] in desk.uow.tickets for answer in answers)
+    assert [(e["reason"], e["from"], e["ref"]) for e in desk.records.suppressed.values()] == [
+        ("loop_limit", f"victim+{cap}@bigcorp.example", answers[-1]["ref"])
+    ]
+    # A retry of the capped message counts and lists nothing twice.
+    desk.post(victims(cap), at=NOW + timedelta(minutes=cap))
+    assert len(desk.records.suppressed) == 1
+
+
+def test_a_domain_gets_no_more_acknowledgements_from_chat_than_by_mail() -> None:
+    few = CONFIG.limits.model_copy(update={"acknowledgements_per_domain_per_hour": 2})
+    desk = Desk(config=CONFIG.model_copy(update={"limits": few}))
+    for n in range(3):
+        desk.post({**victims(n), "from": {"email": f"person{n}@bigcorp.example"}})
+
+    opened = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
+    assert [e.notify for e in opened] == [True, True, False]

@@ -70,6 +70,22 @@ class Caller:
         return team is not None and team in self.scope
 
 
+def caller_of(email: str, config: Config) -> Caller | None:
+    """``email`` (lower case) as staff with their scope: the teams they work in and lead;
+    None for anybody else. The agent API's scope, and agents' mail's
+    (helpdesk.services.agent_mail)."""
+    agent = config.agent(email)
+    led = frozenset(team.name for team in config.teams if email in team.leads)
+    if agent is None and not led:
+        return None
+    return Caller(
+        email=email,
+        name=agent.name if agent is not None else email,
+        teams=frozenset(agent.teams) if agent is not None else frozenset(),
+        led=led,
+    )
+
+
 @dataclass(frozen=True)
 class AgentDesk:
     """The agent API's use cases with their ports (``store``: the raw mail, where the
@@ -93,16 +109,10 @@ class AgentDesk:
                 f"{email} is not verified by the identity provider "
                 f"(the token's {settings.verified_claim} claim is not true)"
             )
-        agent = self.config.agent(email)
-        led = frozenset(team.name for team in self.config.teams if email in team.leads)
-        if agent is None and not led:
+        caller = caller_of(email, self.config)
+        if caller is None:
             raise NotAnAgent(f"{email} is not an agent of this help desk")
-        return Caller(
-            email=email,
-            name=agent.name if agent is not None else email,
-            teams=frozenset(agent.teams) if agent is not None else frozenset(),
-            led=led,
-        )
+        return caller
 
     def queue(self, caller: Caller, team: str | None) -> dict[str, Any]:
         """A team's work: tickets waiting for an agent (oldest first), then the open

@@ -95,6 +95,22 @@ def take_agent_reply(
             f"{ticket.ref} is closed: nothing was changed or sent; a reply from the customer"
             " opens a new ticket linked to it"
         )
+    from helpdesk.services.agent_api import caller_of
+
+    # The agent API's team scope holds for mail too (attack 3, F8): the sender acts only
+    # on tickets of a team they work in or lead. A colleague of another team may still
+    # leave a note (internal: it changes nothing and reaches only the desk's agents).
+    caller = caller_of(sender, intake.config)
+    only_a_note = (
+        text.note is not None
+        and not text.reply
+        and all(command.name == "note" for command in text.commands)
+    )
+    if (caller is None or not caller.may_work_on(ticket.team)) and not only_a_note:
+        problems.append(
+            f"{ticket.ref} belongs to team {ticket.team}, which {sender} neither works in"
+            " nor leads: nothing was changed or sent"
+        )
     if not problems:
         if not text.reply and not text.note and not files:
             unchanged = _in_effect(edit, text.commands, ticket)

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 from helpdesk import sla
 from helpdesk.errors import InvalidInput, RateLimited, TooLarge
 from helpdesk.events import EVENT_TEXT_LIMIT, ComplaintMade, StatusChanged, status_changes
+from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import BIDI_CONTROLS, CONTROL_CHARACTERS, Message
 from helpdesk.services.clocks import Change, apply
 from helpdesk.services.rate_limits import DAY, WindowCounter, limit_rate
@@ -112,7 +113,8 @@ class ComplaintDesk:
         """One more complaint of ``contact`` today (UTC); :class:`RateLimited` once over."""
         limit_rate(
             self.counters,
-            f"complaint-contact#{contact.lower()}",
+            # Per mailbox, not per spelling: "+tags" are one inbox (attack 3, F9).
+            f"complaint-contact#{mailbox_key(contact)}",
             limit=self.config.complaints.per_contact_per_day,
             what="complaint",
             now=now,

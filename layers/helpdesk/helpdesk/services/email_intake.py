@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from helpdesk.events import CustomerReplied, DomainEvent
 from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.compose import own_message_kind, valid_address
-from helpdesk.mail.mailbox import domain_of, mailbox_key
 from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
@@ -284,31 +283,11 @@ class EmailIntake:
         return [r for r in dict.fromkeys(refs) if is_reference(r)]
 
     def _within_ack_limit(self, sender: str, mail: ParsedMail, raw_key: str, now: datetime) -> bool:
-        """At most N acknowledgements per sender's mailbox per hour, and M per domain,
-        counted atomically, so that two autoresponders that slipped past the robot checks
-        can never ping-pong, not even one that varies its address (support+1001@,
-        support+1002@: one mailbox; anything@vendor.example: one domain). The free-mail
-        domains and the desk's own are capped per mailbox only: their users are strangers
-        to each other. A retried delivery is the same member of the count, never a second
-        one."""
-        limits = self.config.limits
-        window = now.strftime("%Y%m%d%H")
-        expires_at = int(now.timestamp()) + 7200
-        # Hashed: a member's size is bounded whatever the Message-ID's.
-        member = hashlib.sha256(f"{sender}\n{mail.message_id or raw_key}".encode()).hexdigest()
-        mailbox = mailbox_key(sender)
-        domain = domain_of(mailbox)
-        per_sender = limits.acknowledgements_per_sender_per_hour
-        within: tuple[str, int] | None = None
-        if domain in limits.free_mail_domains or domain == self.config.helpdesk.mail_domain:
-            counter, limit = f"ACK#{mailbox}", per_sender
-        else:
-            # The domain's count and its mailbox's, on one item: one request per mail, not two.
-            counter, limit = f"ACK-DOMAIN#{domain}", limits.acknowledgements_per_domain_per_hour
-            within = (mailbox, per_sender)
-        return self.repo.count_once_in_window(
-            counter, window, member[:32], limit=limit, expires_at=expires_at, within=within
-        )
+        """Within the hour's acknowledgement caps of the sender's mailbox and domain, the
+        same for every intake (helpdesk.services.acknowledgement_caps)."""
+        from helpdesk.services.acknowledgement_caps import within_ack_limit
+
+        return within_ack_limit(self.repo, self.config, sender, mail.message_id or raw_key, now)
 
     # ------------------------------------------------------------------ writes
     def _message(

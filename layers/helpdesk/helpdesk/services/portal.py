@@ -53,6 +53,7 @@ from helpdesk.model import (
     ACTIVE_STATUSES,
     CONTROL_CHARACTERS,
     EMAIL_MAX,
+    ROBOT_FLAGS,
     AttachmentMeta,
     Message,
 )
@@ -275,7 +276,13 @@ class PortalDesk(LinkDesk):
         from helpdesk.services.message_bodies import whole
 
         # Internal notes never reach the page: only what went to or came from the customer.
-        shown = [m for m in self.repo.messages(ticket.ref) if m.direction in ("in", "out")]
+        # Nor does mail machines wrote (bounces, auto-replies): whoever knows one of the
+        # desk's Message-IDs can file a "bounce" on the ticket (attack 3, F4); the agents
+        # still see it with the ticket.
+        shown = [
+            m for m in self.repo.messages(ticket.ref)
+            if m.direction in ("in", "out") and not ROBOT_FLAGS.intersection(m.flags)
+        ]  # fmt: skip
         messages = []
         for message in sorted(shown, key=lambda m: m.at)[-SHOWN_MESSAGES:]:
             complete = whole(message, self.store.read)
@@ -373,20 +380,22 @@ class PortalDesk(LinkDesk):
         :class:`RateLimited`."""
         ticket = self._ticket(token, now)
         # Counted before the body is read: a refused post costs the client its hit too, so
-        # refusals (and their parsing) are no free way round the limit (attack A18-6).
+        # refusals (and their parsing) are no free way round the limit (attack A18-6). The
+        # ticket's hit too: posts from many addresses, each refused, still use up its hour
+        # (attack 3, F1).
         self._limit(f"PORTAL-IP#{_client(source_ip)}", self.config.portal.actions_per_ip_per_hour,
                     "address", now)  # fmt: skip
-        try:
-            posted = self._parse(body, content_type)
-        except FormProblem as problem:
-            view = self._view(ticket, token, now=now)
-            raise PostRefused(problem, view, action=problem.action, text=problem.text) from None
         self._limit(
             f"PORTAL#{mailbox_key(ticket.contact_email)}",
             self.config.portal.actions_per_contact_per_hour,
             "ticket",
             now,
         )
+        try:
+            posted = self._parse(body, content_type)
+        except FormProblem as problem:
+            view = self._view(ticket, token, now=now)
+            raise PostRefused(problem, view, action=problem.action, text=problem.text) from None
         try:
             if ticket.status == "closed" and posted.action != "complain":
                 raise FormProblem(StateConflict("this request is closed"), "closed")
@@ -547,6 +556,9 @@ class PortalDesk(LinkDesk):
                 count = limits.attachments_max_count
                 too_many = TooLarge("files", f"are too many (at most {count})")
                 raise FormProblem(too_many, "files_too_many", count)
+            hostile = _hostile_part(body, content_type)
+            if hostile is not None:
+                raise FormProblem(hostile, "reload")
             try:
                 fields, files = _multipart(body, content_type)
             except MalformedInput as malformed:
@@ -627,16 +639,87 @@ def _multipart(
 
 def _part_count(body: bytes, content_type: str) -> int:
     """How many parts a multipart body can hold at most: the number of its delimiter lines
-    ``--boundary`` (RFC 2046 §5.1.1), the close delimiter aside. Counted in the raw bytes,
-    without parsing (a missing boundary is left to the parser to refuse)."""
+    ``--boundary`` (RFC 2046 §5.1.1), the close delimiter aside, of the form's boundary and
+    of any boundary declared inside it (a nested multipart's parts are parsed too: attack
+    3, F1). Counted in the raw bytes, without parsing, as mail intake bounds a mail (a
+    missing boundary is left to the parser to refuse)."""
     from email.message import Message as MimeHeaders
+
+    from helpdesk.mail.parse import opening_delimiters
 
     headers = MimeHeaders()
     headers["Content-Type"] = content_type.replace("\r", " ").replace("\n", " ")
     boundary = headers.get_boundary()
     if not boundary:
         return 0
-    return max(0, body.count(b"--" + boundary.encode("ascii", "replace")) - 1)
+    outer = boundary.encode("ascii", "replace")
+    return max(body.count(b"--" + outer) - 1, sum(1 for _ in opening_delimiters(body, outer)))
+
+
+# The header lines of one part of the page's form: a Content-Disposition with a file's name
+# (FILENAME_MAX characters, each up to 4 UTF-8 bytes as browsers send it) and a Content-Type.
+PART_HEADERS_MAX_BYTES = 2048
+# RFC 7578 section 4.2: a form's filename is sent as it is, without RFC 2231/5987 encoding;
+# a client that splits a name anyway has no need of more sections than this.
+PARAMETER_SECTIONS_MAX = 8
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
+_COMMENT = re.compile(r"\([^()]*\)")
+_FIELD_NAMES = frozenset({"action", "text", "submission", "files"})
+
+
+def _hostile_part(body: bytes, content_type: str) -> InvalidInput | None:
+    """Why a part of a form post is refused before the MIME parser reads it, if it is:
+    header lines longer than PART_HEADERS_MAX_BYTES, more than PARAMETER_SECTIONS_MAX RFC
+    2231 continuations in a header (the standard library's parameter parse is quadratic in
+    them), or a part that is itself multipart or a message (the parser would read all of
+    it). RFC 7578 section 4.3: a form part is not multipart; "multipart/mixed" for several
+    files under one name is deprecated, and browsers send one part per file."""
+    from email.message import Message as MimeHeaders
+
+    from helpdesk.mail.parse import header_parameters, opening_delimiters, parameter_sections
+
+    headers = MimeHeaders()
+    headers["Content-Type"] = content_type.replace("\r", " ").replace("\n", " ")
+    boundary = headers.get_boundary()
+    if not boundary:
+        return None
+    for delimiter in opening_delimiters(body, boundary.encode("ascii", "replace")):
+        block, complete = _part_headers(body, delimiter.end())
+        text = block.decode("latin-1").replace("\r\n", "\n").replace("\r", "\n")
+        fields = [line.partition(":") for line in re.sub(r"\n(?=[ \t])", "", text).split("\n")]
+        name = "body"  # the part's field, when it is one of the page's
+        for header, _, value in fields:
+            if header.strip().lower() == "content-disposition":
+                given = header_parameters(value).get("name", "")
+                name = given if given in _FIELD_NAMES else name
+        if not complete:
+            return TooLarge(name, f"has headers longer than {PART_HEADERS_MAX_BYTES} bytes")
+        for header, _, value in fields:
+            if parameter_sections(value) > PARAMETER_SECTIONS_MAX:
+                return TooLarge(name, f"has more than {PARAMETER_SECTIONS_MAX} parameter sections")
+            media_type = _COMMENT.sub("", value).split(";", 1)[0].strip().lower()
+            if header.strip().lower() == "content-type" and media_type.startswith(
+                ("multipart/", "message/")
+            ):
+                return InvalidInput(name, "must be one file or field, not a multipart or a message")
+    return None
+
+
+def _part_headers(body: bytes, start: int) -> tuple[bytes, bool]:
+    """The header lines of the part whose delimiter line ends at ``start`` (up to the first
+    empty line), and whether they end within PART_HEADERS_MAX_BYTES (else the first of
+    them, cut there)."""
+    opened = _LINE.match(body, start)  # the rest of the delimiter line: its line break
+    first = position = opened.end() if opened else start
+    limit = first + PART_HEADERS_MAX_BYTES
+    while True:
+        line = _LINE.match(body, position, limit)
+        if line is None:
+            # The body ends inside the headers (the parser says so), or they are too long.
+            return body[first:limit], limit >= len(body)
+        if not line.group().strip(b"\r\n"):
+            return body[first : line.start()], True
+        position = line.end()
 
 
 def _safe_filename(name: str) -> str:

@@ -1,0 +1,51 @@
+"""How many acknowledgements one mailbox and one domain get in an hour, whatever the
+intake that opened the tickets (mail, a channel): one count, one rule.
+
+An acknowledgement is mail the desk sends, under its own domain, to an address someone
+else typed or forged. Its caps keep two autoresponders from ping-ponging, and keep a
+stranger from turning the desk into a mailer at one inbox or one company (attack 3, F3:
+a chat widget takes any address, and "+tags" gave one inbox 60 an hour).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from helpdesk.mail.mailbox import domain_of, mailbox_key
+
+if TYPE_CHECKING:
+    from helpdesk.aws.dynamodb import DynamoRepository
+    from helpdesk.config import Config
+
+
+def within_ack_limit(
+    repo: DynamoRepository, config: Config, sender: str, message: str, now: datetime
+) -> bool:
+    """One more acknowledgement to ``sender`` for ``message`` (a Message-ID, a raw key, a
+    channel message's key) within the hour's caps: at most N per sender's mailbox, and M
+    per domain, counted atomically, so that two autoresponders that slipped past the robot
+    checks can never ping-pong, not even one that varies its address (support+1001@,
+    support+1002@: one mailbox; anything@vendor.example: one domain). The free-mail domains
+    and the desk's own are capped per mailbox only: their users are strangers to each
+    other. The same message again (a retried delivery) is the same member of the count,
+    never a second one."""
+    limits = config.limits
+    window = now.strftime("%Y%m%d%H")
+    expires_at = int(now.timestamp()) + 7200
+    # Hashed: a member's size is bounded whatever the Message-ID's.
+    member = hashlib.sha256(f"{sender}\n{message}".encode()).hexdigest()
+    mailbox = mailbox_key(sender)
+    domain = domain_of(mailbox)
+    per_sender = limits.acknowledgements_per_sender_per_hour
+    within: tuple[str, int] | None = None
+    if domain in limits.free_mail_domains or domain == config.helpdesk.mail_domain:
+        counter, limit = f"ACK#{mailbox}", per_sender
+    else:
+        # The domain's count and its mailbox's, on one item: one request per mail, not two.
+        counter, limit = f"ACK-DOMAIN#{domain}", limits.acknowledgements_per_domain_per_hour
+        within = (mailbox, per_sender)
+    return repo.count_once_in_window(
+        counter, window, member[:32], limit=limit, expires_at=expires_at, within=within
+    )

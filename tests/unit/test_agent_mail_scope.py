@@ -1,0 +1,100 @@
+"""Team scope holds for agents' mail as it does in the agent API (attack 3, F8): an agent
+acts by mail only on tickets of a team they work in or lead; otherwise nothing changes,
+nothing reaches the customer, and they are told why."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from test_email_intake_on_fakes import AGENT_AUTHENTICATED, NOW, Desk, follow_up
+
+from helpdesk.events import CommandRejected
+from helpdesk.model import Ticket
+
+OMAR = "omar@support.example"  # tier2, and its lead
+
+
+def tier2_ticket(desk: Desk) -> Ticket:
+    opened = desk.opened()
+    moved = replace(opened, team="tier2", assignee=OMAR, status="open")
+    desk.uow.tickets[opened.ref] = moved
+    return moved
+
+
+def agents_mail(ticket: Ticket, sender: str, body: str, message_id: str) -> bytes:
+    return follow_up(
+        body,
+        sender=sender,
+        subject=f"Re: [#{ticket.ref}] Where is my order?",
+        message_id=message_id,
+        extra=AGENT_AUTHENTICATED,
+    )
+
+
+def test_an_agents_mail_on_another_teams_ticket_changes_nothing_and_tells_him_why() -> None:
+    desk = Desk()
+    ticket = tier2_ticket(desk)
+    wei = "Wei <wei@support.example>"  # team general only
+
+    result = desk.deliver(
+        "m2",
+        agents_mail(ticket, wei, "#assign wei@support.example\nPlease send your password.",
+                    "<wei-1@support.example>"),
+        at=NOW + timedelta(minutes=20),
+    )  # fmt: skip
+
+    assert result.outcome == "rejected"
+    after = desk.uow.tickets[ticket.ref]
+    assert (after.team, after.assignee, after.status) == ("tier2", OMAR, "open")
+    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in"]
+    rejected = desk.uow.events()[-1]
+    assert isinstance(rejected, CommandRejected)
+    assert rejected.agent == "wei@support.example"
+    assert rejected.errors == [
+        f"{ticket.ref} belongs to team tier2, which wei@support.example neither works in"
+        " nor leads: nothing was changed or sent"
+    ]
+
+
+def test_the_teams_agent_and_lead_still_act_on_its_ticket_by_mail() -> None:
+    desk = Desk()
+    ticket = tier2_ticket(desk)
+
+    result = desk.deliver(
+        "m2",
+        agents_mail(ticket, f"Omar <{OMAR}>", "#status pending\nThe tracking number, please?",
+                    "<omar-1@support.example>"),
+        at=NOW + timedelta(minutes=20),
+    )  # fmt: skip
+
+    assert result.outcome == "appended"
+    assert desk.uow.tickets[ticket.ref].status == "pending"
+    [reply] = [m for m in desk.uow.messages(ticket.ref) if m.direction == "out"]
+    assert reply.text == "The tracking number, please?"
+
+
+def test_a_colleague_of_another_team_may_still_leave_a_note_and_nothing_more() -> None:
+    # A note is internal: it changes nothing and reaches only the desk (the assignee's
+    # mail), as tests/scenarios/conversation_agents_hear_their_customers.yaml shows Omar
+    # (tier2) helping on a general ticket. A note with a command is refused whole.
+    desk = Desk()
+    ticket = desk.opened()  # team general
+    omar = f"Omar <{OMAR}>"
+
+    noted = desk.deliver(
+        "m2",
+        agents_mail(ticket, omar, "#note\nThree more cracked lids from this batch.",
+                    "<omar-2@support.example>"),
+    )  # fmt: skip
+    commanded = desk.deliver(
+        "m3",
+        agents_mail(ticket, omar, "#priority urgent\n#note\nUrgent, I think.",
+                    "<omar-3@support.example>"),
+    )  # fmt: skip
+
+    assert (noted.outcome, commanded.outcome) == ("appended", "rejected")
+    assert [(m.direction, m.text) for m in desk.uow.messages(ticket.ref)][1:] == [
+        ("note", "Three more cracked lids from this batch.")
+    ]
+    assert desk.uow.tickets[ticket.ref].priority == "normal"

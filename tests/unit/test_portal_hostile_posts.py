@@ -1,0 +1,136 @@
+"""Posts to the customer's page built to make its MIME parse expensive (attack 3, F1): each
+is answered with a 4xx naming the field before the body reaches the MIME parser, and counts
+against the ticket's hourly limit like any post. Ordinary uploads are taken as before."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from test_portal_on_fakes import FORM, NOW, anna, desk, token
+
+import helpdesk.services.portal as portal
+from fakes import CONFIG, FakeMailStore
+from helpdesk.errors import InvalidInput, RateLimited, TooLarge
+from helpdesk.services.portal import PostRefused
+
+BOUNDARY = "----formB"
+CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
+Parsed = tuple[dict[str, str], list[tuple[str, str, bytes]]]
+FIELDS = {"action": "reply", "submission": "h" * 32, "text": "see the file"}
+
+
+def form(*file_parts: bytes) -> bytes:
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in FIELDS.items()
+    ]
+    return b"".join(parts) + b"".join(file_parts) + f"--{BOUNDARY}--\r\n".encode()
+
+
+def nested_files_part(inner_parts: int) -> bytes:
+    # RFC 7578 section 4.3 deprecates "multipart/mixed" inside a form: the stdlib parser
+    # still reads every inner part, whose delimiters the outer count never saw.
+    inner = b"".join(b"--X\r\nContent-Type: text/plain\r\n\r\nx\r\n" for _ in range(inner_parts))
+    return (
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"\r\n'
+            "Content-Type: multipart/mixed; boundary=X\r\n\r\n"
+        ).encode()
+        + inner
+        + b"--X--\r\n\r\n"
+    )
+
+
+def continued_filename_part(pieces: int) -> bytes:
+    # RFC 2231 section 3 continuations: the stdlib's parameter parse is quadratic in them.
+    continued = "; ".join(f"filename*{n}=a{n}" for n in range(pieces))
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; {continued}\r\n'
+        "Content-Type: text/plain\r\n\r\nhello\r\n"
+    ).encode()
+
+
+def long_header_part(header_bytes: int) -> bytes:
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="a.txt"\r\n'
+        f"X-Padding: {'p' * header_bytes}\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+    ).encode()
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The bodies the page handed to its MIME parser (the parse itself still runs)."""
+    seen: list[bytes] = []
+    real: Callable[[bytes, str], Parsed] = portal._multipart
+
+    def recording(body: bytes, content_type: str) -> Parsed:
+        seen.append(body)
+        return real(body, content_type)
+
+    monkeypatch.setattr(portal, "_multipart", recording)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("file_part", "status_class", "field"),
+    [
+        (nested_files_part(3), InvalidInput, "files"),
+        (continued_filename_part(9), TooLarge, "files"),
+        (continued_filename_part(2000), TooLarge, "files"),
+        (long_header_part(5000), TooLarge, "files"),
+    ],
+    ids=["nested multipart", "RFC 2231 continuations", "many of them", "long part header"],
+)
+def test_a_hostile_form_part_is_refused_naming_its_field_before_the_mime_parser_sees_it(
+    parses: list[bytes], file_part: bytes, status_class: type[InvalidInput], field: str
+) -> None:
+    uow = anna()
+
+    with pytest.raises(PostRefused) as refused:
+        desk(uow).act(token(), form(file_part), CONTENT_TYPE, source_ip="192.0.2.1", now=NOW)
+
+    error = refused.value.problem.error
+    assert type(error) is status_class  # 422 / 413: the HTTP edge's status of the class
+    assert error.field == field
+    assert parses == []  # refused in the raw bytes: the MIME parser never ran
+    assert "see the file" not in [m.text for m in uow.conversation["HD-7K3M9Q"]]
+
+
+def test_a_few_filename_continuations_and_an_ordinary_upload_are_still_taken(
+    parses: list[bytes],
+) -> None:
+    uow = anna()
+    store = FakeMailStore()
+    upload = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; '
+        'filename="receipt.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\r\n'
+    ).encode()
+
+    desk(uow, store).act(
+        token(), form(upload, continued_filename_part(3)), CONTENT_TYPE,
+        source_ip="192.0.2.1", now=NOW,
+    )  # fmt: skip
+
+    [reply] = [m for m in uow.conversation["HD-7K3M9Q"] if m.text == "see the file"]
+    assert [(a.filename, a.content_type) for a in reply.attachments] == [
+        ("receipt.pdf", "application/pdf"),
+        ("a0a1a2", "text/plain"),
+    ]
+    assert len(parses) == 1
+
+
+def test_refused_hostile_posts_count_against_the_tickets_hourly_limit() -> None:
+    # The per-contact hit is taken before the body is read: posts from many addresses
+    # that are all refused still use up the ticket's hour.
+    uow = anna()
+    page = desk(uow)
+    for n in range(CONFIG.portal.actions_per_contact_per_hour):
+        with pytest.raises(PostRefused):
+            page.act(token(), form(nested_files_part(3)), CONTENT_TYPE,
+                     source_ip=f"192.0.2.{n + 1}", now=NOW)  # fmt: skip
+
+    with pytest.raises(RateLimited):
+        page.act(token(), b"action=solved&submission=" + b"s" * 32, FORM,
+                 source_ip="198.51.100.1", now=NOW)  # fmt: skip
+    assert uow.tickets["HD-7K3M9Q"].status == "pending"
