@@ -134,3 +134,22 @@ def test_refused_hostile_posts_count_against_the_tickets_hourly_limit() -> None:
         page.act(token(), b"action=solved&submission=" + b"s" * 32, FORM,
                  source_ip="198.51.100.1", now=NOW)  # fmt: skip
     assert uow.tickets["HD-7K3M9Q"].status == "pending"
+
+
+def test_a_saved_mail_dragged_onto_the_page_is_refused_saying_what_to_do_instead(
+    parses: list[bytes],
+) -> None:
+    # Browsers send an .eml file as message/rfc822, which the parser would read as a whole
+    # message with all its parts: refused unread, as a mail (not "reload the page").
+    saved_mail = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="order.eml"\r\n'
+        "Content-Type: message/rfc822\r\n\r\nFrom: shop@example.com\r\nSubject: Order\r\n\r\nhi\r\n"
+    ).encode()
+    uow = anna()
+
+    with pytest.raises(PostRefused) as refused:
+        desk(uow).act(token(), form(saved_mail), CONTENT_TYPE, source_ip="192.0.2.1", now=NOW)
+
+    assert refused.value.problem.rule == "file_is_a_mail"
+    assert refused.value.problem.error.field == "files"
+    assert parses == []

@@ -558,7 +558,7 @@ class PortalDesk(LinkDesk):
                 raise FormProblem(too_many, "files_too_many", count)
             hostile = _hostile_part(body, content_type)
             if hostile is not None:
-                raise FormProblem(hostile, "reload")
+                raise hostile
             try:
                 fields, files = _multipart(body, content_type)
             except MalformedInput as malformed:
@@ -667,7 +667,7 @@ _COMMENT = re.compile(r"\([^()]*\)")
 _FIELD_NAMES = frozenset({"action", "text", "submission", "files"})
 
 
-def _hostile_part(body: bytes, content_type: str) -> InvalidInput | None:
+def _hostile_part(body: bytes, content_type: str) -> FormProblem | None:
     """Why a part of a form post is refused before the MIME parser reads it, if it is:
     header lines longer than PART_HEADERS_MAX_BYTES, more than PARAMETER_SECTIONS_MAX RFC
     2231 continuations in a header (the standard library's parameter parse is quadratic in
@@ -693,15 +693,23 @@ def _hostile_part(body: bytes, content_type: str) -> InvalidInput | None:
                 given = header_parameters(value).get("name", "")
                 name = given if given in _FIELD_NAMES else name
         if not complete:
-            return TooLarge(name, f"has headers longer than {PART_HEADERS_MAX_BYTES} bytes")
+            long_headers = TooLarge(name, f"has headers longer than {PART_HEADERS_MAX_BYTES} bytes")
+            return FormProblem(long_headers, "reload")
         for header, _, value in fields:
             if parameter_sections(value) > PARAMETER_SECTIONS_MAX:
-                return TooLarge(name, f"has more than {PARAMETER_SECTIONS_MAX} parameter sections")
+                sections = f"has more than {PARAMETER_SECTIONS_MAX} parameter sections"
+                return FormProblem(TooLarge(name, sections), "reload")
             media_type = _COMMENT.sub("", value).split(";", 1)[0].strip().lower()
-            if header.strip().lower() == "content-type" and media_type.startswith(
-                ("multipart/", "message/")
-            ):
-                return InvalidInput(name, "must be one file or field, not a multipart or a message")
+            if header.strip().lower() != "content-type":
+                continue
+            if media_type.startswith("message/"):
+                # What a browser sends for a saved mail (.eml): the customer is told what
+                # to do instead, not to reload the page.
+                saved_mail = InvalidInput(name, "is a saved mail, which cannot be attached here")
+                return FormProblem(saved_mail, "file_is_a_mail")
+            if media_type.startswith("multipart/"):
+                nested = InvalidInput(name, "must be one file or field, not a multipart")
+                return FormProblem(nested, "reload")
     return None
 
 
