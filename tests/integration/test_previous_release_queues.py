@@ -118,3 +118,22 @@ def test_lambdas_record_of_a_failed_event_moved_back_to_the_queue_is_handled_as_
 
     assert len(mails(stack, KINDS[function])) == 1
     assert build_state(stack)["dead_letters"] == []
+
+
+def test_nothing_may_send_to_the_draining_queues_once_the_rules_have_moved() -> None:
+    # Re-attack 3, N3: a message sent to a draining queue by anyone in the account would
+    # reach acknowledge or route as if the desk had published it. An explicit Deny for
+    # every principal, applied after both rules target their functions.
+    from helpdesk_local.cfn import load_template
+    from helpdesk_local.stack import REPO_ROOT
+
+    policy = load_template(REPO_ROOT / "template.yaml")["Resources"]["EventQueuesPolicy"]
+    assert set(policy["DependsOn"]) == {"AcknowledgeRule", "RouteRule"}
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Deny",
+        "*",
+        "sqs:SendMessage",
+    )
+    assert len(statement["Resource"]) == 2
+    assert "Condition" not in statement

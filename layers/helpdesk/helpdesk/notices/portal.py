@@ -35,9 +35,10 @@ def page_links(notifier: Notifier, event: PageLinksRequested, now: datetime) -> 
     newest = tickets[0]
     # Links are valid from when they were asked for, whenever the mail goes out.
     asked = datetime.fromisoformat(event.at) if event.at else now
-    # The page chose it: PUBLIC_URL when the stack sets PublicUrl, else where the request
-    # came in (functions/customer_page/app.py, _base_url).
-    base_url = event.base_url or notifier.public_url or ""
+    base_url = link_base(event.base_url, notifier.public_url)
+    if base_url is None:
+        logger.warning("fresh page links not mailed: no address of the desk's to link to")
+        return None
     rendered = notifier.render(
         "page_links",
         audience.customer_language(newest.language, config),
@@ -76,3 +77,28 @@ def page_links(notifier: Notifier, event: PageLinksRequested, now: datetime) -> 
     if sent.reason == "links_limit":
         logger.warning("fresh page links not mailed: the address's hourly count is spent")
     return sent
+
+
+# Hosts that are this machine: ``helpdesk local`` serves the pages there, over plain HTTP.
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def link_base(asked: str, public_url: str | None) -> str | None:
+    """Where the mailed links point. The page names where the request came in (its
+    PUBLIC_URL, else API Gateway's domain: functions/customer_page/app.py, _base_url), but
+    an event is only as good as whoever put it in a queue: a letter planted in a failure
+    queue and redriven, or one left in the previous release's queue, could name an
+    attacker's host, and the mail would carry genuine, signed links to it (re-attack 3,
+    N3). So the page's address is taken only when it is the desk's own (the host of this
+    function's PUBLIC_URL: the PublicUrl parameter or the API's domain) or this machine;
+    any other becomes the desk's own address."""
+    from urllib.parse import urlsplit
+
+    own = urlsplit(public_url).hostname if public_url else None
+    given = urlsplit(asked) if asked else None
+    host = given.hostname if given is not None else None
+    if given is None or given.username is not None:  # no one's name in a link of ours
+        return public_url or None
+    if host in _LOOPBACK or (host == own and given.scheme == "https"):
+        return asked
+    return public_url or None
