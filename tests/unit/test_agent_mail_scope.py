@@ -98,3 +98,21 @@ def test_a_colleague_of_another_team_may_still_leave_a_note_and_nothing_more() -
         ("note", "Three more cracked lids from this batch.")
     ]
     assert desk.uow.tickets[ticket.ref].priority == "normal"
+
+
+def test_a_note_from_another_team_leaves_a_robots_ticket_waiting_for_review() -> None:
+    # Re-attack 3, N4: such a note counted as "a person at work on the ticket" and moved an
+    # auto-reply's ticket into the team's backlog, out of the quiet-period sweep.
+    desk = Desk()
+    opened = desk.opened()  # team general
+    robots = replace(opened, flags=["auto_reply"])
+    desk.uow.tickets[opened.ref] = robots
+
+    noted = desk.deliver(
+        "m2",
+        agents_mail(robots, f"Omar <{OMAR}>", "#note\nLooks like an out-of-office.",
+                    "<omar-4@support.example>"),
+    )  # fmt: skip
+
+    assert noted.outcome == "appended"
+    assert desk.uow.tickets[opened.ref].flags == ["auto_reply"]

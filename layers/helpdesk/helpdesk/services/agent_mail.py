@@ -106,7 +106,8 @@ def take_agent_reply(
         and not text.reply
         and all(command.name == "note" for command in text.commands)
     )
-    if (caller is None or not caller.may_work_on(ticket.team)) and not only_a_note:
+    in_team = caller is not None and caller.may_work_on(ticket.team)
+    if not in_team and not only_a_note:
         problems.append(
             f"{ticket.ref} belongs to team {ticket.team}, which {sender} neither works in"
             " nor leads: nothing was changed or sent"
@@ -142,6 +143,7 @@ def take_agent_reply(
             raw_key=raw_key,
             attachments=attachments,
             claim=claim,
+            in_team=in_team,
         )
         try:
             result = carry_out(action, ticket.ref, uow=intake.uow, config=intake.config, now=now)

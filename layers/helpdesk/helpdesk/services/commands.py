@@ -264,6 +264,9 @@ class AgentAction:
     # A marker that must not exist yet (an inbound delivery): a retried delivery of the
     # same mail finds it and changes nothing twice.
     claim: Claim | None = None
+    # The agent works in or leads the ticket's team. A colleague of another team may only
+    # leave a note (services/agent_mail.py), which then changes nothing on the ticket.
+    in_team: bool = True
 
 
 @dataclass(frozen=True)
@@ -316,8 +319,10 @@ def carry_out(
             updated = replace(updated, assignee=edit.assignee)
         if edit.tags:
             updated.tags = list(dict.fromkeys([*updated.tags, *edit.tags]))
-        if action.note:
-            # An agent's note is a person at work on the ticket, as much as a reply is.
+        if action.note and action.in_team:
+            # An agent's note is a person at work on the ticket, as much as a reply is;
+            # not one from another team's agent, who may not work on it (re-attack 3, N4:
+            # such a note moved a robot's ticket into the backlog).
             updated.flags = flags_once_a_person_wrote(updated.flags)
         messages = _messages(action, ref, now)
         written[:] = messages
