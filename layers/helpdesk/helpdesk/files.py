@@ -36,9 +36,10 @@ def clean_filename(name: str, *, fallback: str) -> str:
     if len(name) > MAX_FILENAME_CHARS:
         stem, dot, extension = name.rpartition(".")
         if dot and 0 < len(extension) <= 16:
-            name = f"{stem[: MAX_FILENAME_CHARS - len(extension) - 1].rstrip()}.{extension}"
+            name = f"{stem[: MAX_FILENAME_CHARS - len(extension) - 1].rstrip('. ')}.{extension}"
         else:
-            name = name[:MAX_FILENAME_CHARS].rstrip()
+            # Not ending in a dot either: Windows drops it, and "…exe." reads as "…exe".
+            name = name[:MAX_FILENAME_CHARS].rstrip(". ")
     return name or fallback
 
 
