@@ -298,9 +298,7 @@ def test_a_mail_of_many_parts_is_cut_at_the_limit_however_its_boundary_is_writte
         return real(raw, notes)
 
     monkeypatch.setattr(parse, "_feed_parse", recording)
-    raw = many_parts_mail(5_000, attachments=True).replace(
-        b'boundary="b0"', declaration.encode()
-    )
+    raw = many_parts_mail(5_000, attachments=True).replace(b'boundary="b0"', declaration.encode())
 
     mail = parse_mail(raw)
 
