@@ -233,7 +233,7 @@ def test_a_part_whose_content_type_is_not_a_plain_media_type_is_refused_before_i
         "----geckoformboundary3a9f0c1e5b2d4e6f8a0b1c2d3e4f5a6b",  # Firefox 128+
         "---------------------------9051914041544843365972754266",  # older Firefox, curl
         '"----formB"',  # a quoted plain boundary
-        "'()+_,-./:=?",  # every RFC 2046 bchar but the space, quoted
+        "'()+_,-./:?=",  # every RFC 2046 bchar but the space, quoted
     ],
 )
 def test_a_browsers_upload_with_its_own_boundary_is_taken(
@@ -259,3 +259,32 @@ def test_a_browsers_upload_with_its_own_boundary_is_taken(
     [reply] = [m for m in uow.conversation["HD-7K3M9Q"] if m.text == "see the file"]
     assert [a.filename for a in reply.attachments] == ["receipt.pdf"]
     assert len(parses) == 1
+
+
+def test_every_boundary_the_page_takes_is_read_alike_by_both_of_the_standard_librarys_parsers() -> (
+    None
+):
+    # The page's checks count with the boundary _form_boundary reads; the parse uses
+    # policy.HTTP's. Every pair of characters the page takes, bare and quoted.
+    from email import policy
+    from email.message import Message
+    from email.parser import BytesParser
+    from itertools import product
+
+    taken = 0
+    for quote, chars in (("", "0aZ'+_.-=?()/:,\\ "), ('"', "0aZ'+_.-=?()/:,\\ ")):
+        for pair in product(chars, repeat=2):
+            for boundary in ("".join(pair), "x" + "".join(pair) + "y"):
+                content_type = f"multipart/form-data; boundary={quote}{boundary}{quote}"
+                try:
+                    read = portal._form_boundary(content_type)
+                except UnsupportedMediaType:
+                    continue
+                taken += 1
+                http = BytesParser(policy=policy.HTTP).parsebytes(
+                    f"Content-Type: {content_type}\r\n\r\n".encode()
+                )
+                compat = Message()
+                compat["Content-Type"] = content_type
+                assert (http.get_boundary(), compat.get_boundary()) == (read, read), content_type
+    assert taken > 500
