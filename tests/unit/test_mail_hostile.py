@@ -268,3 +268,51 @@ def test_formatting_after_unclosed_bold_paragraphs_is_kept() -> None:
     assert "<i>5521</i>" in sanitized
     assert '<a href="https://x.example/" rel="noopener noreferrer">late</a>' in sanitized
     assert html_to_text(html) == "one\n\ntwo\n\nthree\n\nOrder 5521 is late"
+
+
+# Review re-attack 3, N2: boundaries the parser (compat32's get_boundary) reads although
+# they are not a plain "boundary=": RFC 2231 sections and charset forms, quoted-pairs, a
+# quoted string with text after it. Each must be counted as the parser will use it.
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        "boundary*0=b0",
+        "boundary*=''b0",
+        "boundary*0*=''b0",
+        "boundary*0=b; boundary*1=0",
+        "BOUNDARY*0=b0",
+        'boundary*0="b0"',
+        '  boundary = "b0"',
+    ],
+)
+def test_a_mail_of_many_parts_is_cut_at_the_limit_however_its_boundary_is_written(
+    declaration: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import helpdesk.mail.parse as parse
+
+    fed: list[int] = []
+    real = parse._feed_parse
+
+    def recording(raw: bytes, notes: parse._Notes) -> object:
+        fed.append(len(raw))
+        return real(raw, notes)
+
+    monkeypatch.setattr(parse, "_feed_parse", recording)
+    raw = many_parts_mail(5_000, attachments=True).replace(b'boundary="b0"', declaration.encode())
+
+    mail = parse_mail(raw)
+
+    assert mail.sender is not None and mail.subject == "parts"
+    assert len(mail.attachments) == MAX_MIME_PARTS
+    assert any(f"beyond {MAX_MIME_PARTS}" in defect for defect in mail.defects)
+    assert fed and max(fed) < len(raw) // 4  # the parser never saw the parts past the cut
+
+
+def test_a_mail_of_many_parts_under_a_boundary_nobody_can_read_cheaply_is_still_cut() -> None:
+    # A Content-Type too long (or of too many RFC 2231 sections) to read its boundary in
+    # the guard: every "--" line then counts as a part, so the parse stays bounded.
+    sections = "; ".join(f"boundary*{n}={'b0' if n == 0 else ''}" for n in range(200))
+    raw = many_parts_mail(5_000, attachments=True).replace(b'boundary="b0"', sections.encode())
+    mail = parse_mail(raw)
+    assert mail.sender is not None and mail.subject == "parts"
+    assert any(f"beyond {MAX_MIME_PARTS}" in defect for defect in mail.defects)

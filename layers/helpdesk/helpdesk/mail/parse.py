@@ -376,10 +376,17 @@ def _header_section_end(raw: bytes) -> int:
     return min(ends) if ends else len(raw)
 
 
-# A multipart boundary parameter (RFC 2046 section 5.1.1: 1-70 characters, quoted or not).
-_BOUNDARY_PARAMETER = re.compile(
-    rb"""(?i)[;\s]boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))"""
+# A Content-Type header line and its folded continuation lines, wherever it stands (a
+# superset of the headers the parser reads: one in a body's text only adds a boundary).
+# The parser ends a line at CR, LF or CRLF (email.feedparser); linear, unambiguous.
+_CONTENT_TYPE_LINE = re.compile(
+    rb"(?i)(?:^|(?<=[\r\n]))content-type[ \t]*:([^\r\n]*(?:(?:\r\n|\r|\n)[ \t][^\r\n]*)*)"
 )
+# A Content-Type whose boundary the guard does not read: longer than this, or of more RFC
+# 2231 sections (the standard library's parameter parse is quadratic in them). Real mail
+# declares a boundary in a line or two.
+_BOUNDARY_HEADER_MAX_CHARS = 2048
+_BOUNDARY_SECTIONS_MAX = 16
 # A line starting "--"; the parser also ends a line at a bare CR (email.feedparser).
 _DASH_LINE = re.compile(rb"(?m)(?:^|(?<=\r))--[^\r\n]*")
 
@@ -401,18 +408,46 @@ def _with_bounded_parts(raw: bytes, notes: _Notes) -> bytes:
     return raw
 
 
+def declared_boundaries(raw: bytes) -> set[bytes] | None:
+    """Every multipart boundary declared in ``raw``, read as the parser reads it: the
+    compat32 ``get_boundary()`` of each Content-Type header (RFC 2231 sections and charset
+    forms joined and decoded, quotes and quoted-pairs taken off; re-attack 3, N2), in the
+    parser's own text (ASCII with surrogate escapes, as BytesFeedParser decodes). None
+    when a Content-Type names a boundary too long or in too many sections to read here:
+    then any "--" line may open a part."""
+    boundaries: set[bytes] = set()
+    seen: set[bytes] = set()
+    for header in _CONTENT_TYPE_LINE.finditer(raw):
+        value = header.group(1)
+        if b"boundary" not in value.lower() or value in seen:
+            continue
+        seen.add(value)
+        text = value.decode("ascii", "surrogateescape").lstrip(" \t")
+        if len(text) > _BOUNDARY_HEADER_MAX_CHARS or len(seen) > MAX_MIME_PARTS:
+            return None
+        if parameter_sections(text) > _BOUNDARY_SECTIONS_MAX:
+            return None
+        headers = email.message.Message()
+        headers.set_raw("Content-Type", text)  # as email.feedparser stores it (compat32)
+        boundary = headers.get_boundary()
+        if boundary:
+            boundaries.add(boundary.encode("ascii", "surrogateescape"))
+    return boundaries
+
+
 def opening_delimiters(raw: bytes, *outer: bytes) -> Iterator[re.Match[bytes]]:
     """The delimiter lines that open a part, of every boundary declared in ``raw`` (nested
-    multiparts included) and of the ``outer`` ones (a body whose Content-Type came apart
-    from it, as a form post's does). Found in the raw bytes, without parsing: the MIME
-    parser's cost grows with the parts, so this count bounds it (mail intake here, the
-    customer's page in helpdesk.services.portal)."""
-    boundaries = {
-        quoted or bare for quoted, bare in _BOUNDARY_PARAMETER.findall(raw)
-    } | set(outer)  # fmt: skip
+    multiparts included, see declared_boundaries) and of the ``outer`` ones (a body whose
+    Content-Type came apart from it, as a form post's does). Found in the raw bytes,
+    without parsing: the MIME parser's cost grows with the parts, so this count bounds it
+    (mail intake here, the customer's page in helpdesk.services.portal)."""
+    declared = declared_boundaries(raw)
     for line in _DASH_LINE.finditer(raw):
+        if declared is None:
+            yield line  # a boundary not read: every "--" line counts
+            continue
         rest = line.group(0)[2:].rstrip(b" \t")
-        if rest in boundaries:  # a delimiter opening a part (a close delimiter opens none)
+        if rest in declared or rest in outer:  # a close delimiter opens no part
             yield line
 
 

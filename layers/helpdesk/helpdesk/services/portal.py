@@ -551,12 +551,16 @@ class PortalDesk(LinkDesk):
             # The page's form has a few fields and at most attachments_max_count files;
             # the MIME parser costs about 0.6 ms a part, so a post of thousands of tiny
             # parts is refused by counting its delimiters, before it is parsed.
+            try:
+                boundary = _form_boundary(content_type)
+            except UnsupportedMediaType as unsupported:
+                raise FormProblem(unsupported, "reload") from None
             most_parts = limits.attachments_max_count + FORM_FIELDS_MAX
-            if _part_count(body, content_type) > most_parts:
+            if _part_count(body, boundary) > most_parts:
                 count = limits.attachments_max_count
                 too_many = TooLarge("files", f"are too many (at most {count})")
                 raise FormProblem(too_many, "files_too_many", count)
-            hostile = _hostile_part(body, content_type)
+            hostile = _hostile_part(body, boundary)
             if hostile is not None:
                 raise hostile
             try:
@@ -637,22 +641,38 @@ def _multipart(
     return fields, files
 
 
-def _part_count(body: bytes, content_type: str) -> int:
+# The form's Content-Type as browsers write it (RFC 7578 section 4.1; the boundary of RFC
+# 2046 section 5.1.1, 1-70 bchars): a boundary that the checks below and the parser
+# (policy.HTTP, which drops comments and decodes quoted-pairs, RFC 2231 sections and
+# encoded words, even inside quotes; a bare "'" starts an RFC 2231 charset) cannot read
+# apart (re-attack 3, N1). Bare: token characters but "'"; quoted: bchars but the
+# space, with no backslash and no "=?".
+_FORM_DATA = re.compile(
+    r"multipart/form-data[ \t]*;[ \t]*boundary="
+    r"""(?:([0-9A-Za-z+_.-]{1,70})|"([0-9A-Za-z'()+_,./:=?-]{1,70})")[ \t]*""",
+    re.IGNORECASE,
+)
+
+
+def _form_boundary(content_type: str) -> str:
+    """The boundary of a form post's Content-Type written as _FORM_DATA takes it;
+    :class:`UnsupportedMediaType` on ``content-type`` for any other form of it."""
+    plain = _FORM_DATA.fullmatch(content_type)
+    boundary = plain.group(1) or plain.group(2) if plain else None
+    if boundary is None or "=?" in boundary:
+        reason = "must be multipart/form-data; boundary=<boundary>, as a browser writes it"
+        raise UnsupportedMediaType("content-type", reason)
+    return boundary
+
+
+def _part_count(body: bytes, boundary: str) -> int:
     """How many parts a multipart body can hold at most: the number of its delimiter lines
     ``--boundary`` (RFC 2046 §5.1.1), the close delimiter aside, of the form's boundary and
     of any boundary declared inside it (a nested multipart's parts are parsed too: attack
-    3, F1). Counted in the raw bytes, without parsing, as mail intake bounds a mail (a
-    missing boundary is left to the parser to refuse)."""
-    from email.message import Message as MimeHeaders
-
+    3, F1). Counted in the raw bytes, without parsing, as mail intake bounds a mail."""
     from helpdesk.mail.parse import opening_delimiters
 
-    headers = MimeHeaders()
-    headers["Content-Type"] = content_type.replace("\r", " ").replace("\n", " ")
-    boundary = headers.get_boundary()
-    if not boundary:
-        return 0
-    outer = boundary.encode("ascii", "replace")
+    outer = boundary.encode("ascii")
     return max(body.count(b"--" + outer) - 1, sum(1 for _ in opening_delimiters(body, outer)))
 
 
@@ -663,27 +683,27 @@ PART_HEADERS_MAX_BYTES = 2048
 # a client that splits a name anyway has no need of more sections than this.
 PARAMETER_SECTIONS_MAX = 8
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
-_COMMENT = re.compile(r"\([^()]*\)")
+# A part's Content-Type as browsers send it: a plain type/subtype (RFC 7231 tokens), and
+# in its parameters, if any, no comment, quoted-pair, encoded word or RFC 2231 "*" form,
+# which the parser (policy.HTTP) would read otherwise than the check below (re-attack 3).
+_PLAIN_MEDIA_TYPE = re.compile(
+    r"[ \t]*[!#$%&'+.^_`|~0-9A-Za-z-]+/[!#$%&'+.^_`|~0-9A-Za-z-]+[ \t]*(?:;.*)?", re.DOTALL
+)
+_NOT_PLAIN = re.compile(r"=\?|[(\\*]")
 _FIELD_NAMES = frozenset({"action", "text", "submission", "files"})
 
 
-def _hostile_part(body: bytes, content_type: str) -> FormProblem | None:
+def _hostile_part(body: bytes, boundary: str) -> FormProblem | None:
     """Why a part of a form post is refused before the MIME parser reads it, if it is:
     header lines longer than PART_HEADERS_MAX_BYTES, more than PARAMETER_SECTIONS_MAX RFC
     2231 continuations in a header (the standard library's parameter parse is quadratic in
     them), or a part that is itself multipart or a message (the parser would read all of
-    it). RFC 7578 section 4.3: a form part is not multipart; "multipart/mixed" for several
-    files under one name is deprecated, and browsers send one part per file."""
-    from email.message import Message as MimeHeaders
-
+    it), or a Content-Type that is not a plain media type (_PLAIN_MEDIA_TYPE). RFC 7578
+    section 4.3: a form part is not multipart; "multipart/mixed" for several files under
+    one name is deprecated, and browsers send one part per file."""
     from helpdesk.mail.parse import header_parameters, opening_delimiters, parameter_sections
 
-    headers = MimeHeaders()
-    headers["Content-Type"] = content_type.replace("\r", " ").replace("\n", " ")
-    boundary = headers.get_boundary()
-    if not boundary:
-        return None
-    for delimiter in opening_delimiters(body, boundary.encode("ascii", "replace")):
+    for delimiter in opening_delimiters(body, boundary.encode("ascii")):
         block, complete = _part_headers(body, delimiter.end())
         text = block.decode("latin-1").replace("\r\n", "\n").replace("\r", "\n")
         fields = [line.partition(":") for line in re.sub(r"\n(?=[ \t])", "", text).split("\n")]
@@ -699,9 +719,12 @@ def _hostile_part(body: bytes, content_type: str) -> FormProblem | None:
             if parameter_sections(value) > PARAMETER_SECTIONS_MAX:
                 sections = f"has more than {PARAMETER_SECTIONS_MAX} parameter sections"
                 return FormProblem(TooLarge(name, sections), "reload")
-            media_type = _COMMENT.sub("", value).split(";", 1)[0].strip().lower()
             if header.strip().lower() != "content-type":
                 continue
+            if not _PLAIN_MEDIA_TYPE.fullmatch(value) or _NOT_PLAIN.search(value):
+                unplain = InvalidInput(name, "has a Content-Type that is not a plain media type")
+                return FormProblem(unplain, "reload")
+            media_type = value.split(";", 1)[0].strip().lower()
             if media_type.startswith("message/"):
                 # What a browser sends for a saved mail (.eml): the customer is told what
                 # to do instead, not to reload the page.
