@@ -482,15 +482,7 @@ class MessageDesk:
         )
         if "spoofed" in ticket.flags:
             # Listed for the ops view as a spoofed mail is (one entry per message).
-            self.repo.record_suppressed(
-                at=now,
-                reason="spoofed",
-                sender=message.contact,
-                subject=message.subject,
-                raw_key=None,
-                ref=ticket.ref,
-                message_id=_message_key(message),
-            )
+            self._list_suppressed(message, ticket.ref, "spoofed", now)
         return self.answer(ticket, message)
 
     # ------------------------------------------------------------------ the ticket
@@ -554,21 +546,28 @@ class MessageDesk:
             suggest=suggester(self.knowledge, self.config),
         )
         if message.email is not None and "spoofed" not in flags and not notify:
-            self.repo.record_suppressed(
-                at=now,
-                reason="loop_limit",
-                sender=message.contact,
-                subject=message.subject,
-                raw_key=None,
-                ref=opened.ref,
-                message_id=_message_key(message),
-            )
+            self._list_suppressed(message, opened.ref, "loop_limit", now)
         return opened
 
     def _within_ack_limit(self, message: ChannelMessage, now: datetime) -> bool:
         from helpdesk.services.acknowledgement_caps import within_ack_limit
 
         return within_ack_limit(self.repo, self.config, message.contact, _message_key(message), now)
+
+    def _list_suppressed(
+        self, message: ChannelMessage, ref: str, reason: str, now: datetime
+    ) -> None:
+        """List the message among the suppressed for the ops view, as a mail is (one
+        entry per message: its key, not a raw mail)."""
+        self.repo.record_suppressed(
+            at=now,
+            reason=reason,
+            sender=message.contact,
+            subject=message.subject,
+            raw_key=None,
+            ref=ref,
+            message_id=_message_key(message),
+        )
 
     def _spoofed(self, message: ChannelMessage) -> bool:
         from helpdesk.mail.robots import claims_internal
