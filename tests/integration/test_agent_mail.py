@@ -173,7 +173,8 @@ def test_an_agent_outside_the_tickets_team_is_refused_by_mail_and_nothing_change
     ]
     [error] = [m for m in state["outbox"] if m["kind"] == "error"]
     assert error["to"] == ["wei@support.example"]
-    refusal = "belongs to team tier2, which wei@support.example neither works in nor leads"
+    # In Wei's language (he answers in Chinese first), the team and address as they are.
+    refusal = "属于 tier2 团队，而 wei@support.example 既不在该团队，也不是其负责人"
     assert refusal in error["text"]
     assert "confidential" not in error["text"]
     to_customer = [m for m in state["outbox"] if m["to"] == ["vip@bigcorp.example"]]

@@ -60,8 +60,9 @@ def test_a_saved_reply_that_does_not_exist_reaches_only_the_agent_with_the_close
 
     assert len(replies_to("li@example.cn")) == 1  # the first reply only
     [error] = errors
-    assert "#reply reply-order-delay: no saved reply of that name in zh" in error["text"]
-    assert "did you mean: #reply reply-order-delayed" in error["text"]
+    # In the agent's language (Wei's first is Chinese), the slugs as written.
+    assert "#reply reply-order-delay：zh 中没有这个名称的预设回复" in error["text"]
+    assert "您是不是指：#reply reply-order-delayed" in error["text"]
     # The line the agent wrote is listed among what they sent, to correct and send again.
     assert "您发送的命令：\n\n  #reply reply-order-delay\n" in error["text"]
 

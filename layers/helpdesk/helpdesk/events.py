@@ -169,6 +169,9 @@ class CommandRejected(DomainEvent):
     # note, no command and no file; ``unchanged`` the command lines already in effect.
     empty: bool = False
     unchanged: list[str] = field(default_factory=list)
+    # Each error's words, in order ({"key", "values"} of ``[command_errors]``; {} for one
+    # without), so the agent reads them in their language; empty in events written before.
+    said: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from helpdesk.clock import parse_iso
 from helpdesk.errors import NotFound
@@ -240,7 +240,7 @@ def command_rejected(notifier: Notifier, event: CommandRejected, now: datetime) 
             language,
             {
                 "ref": event.ref,
-                "errors": list(event.errors),
+                "errors": _in_words(event.errors, event.said or [], language),
                 "original_commands": list(event.commands or []),
             },
         )
@@ -257,6 +257,24 @@ def command_rejected(notifier: Notifier, event: CommandRejected, now: datetime) 
     incoming = str(event.message_id) if event.message_id else None
     mail = notifier.mail("error", event.ref, (event.agent,), rendered, in_reply_to=incoming)
     notifier.send(mail, key=str(event.key or ""), now=now)
+
+
+def _in_words(errors: list[str], said: list[dict[str, Any]], language: str) -> list[str]:
+    """Each error in ``language``'s ``[command_errors]`` words, where the event says which
+    (``said``, in the errors' order); as written (English) otherwise: an event of the
+    previous version, or a problem without words."""
+    from helpdesk.render import language_words
+
+    words = language_words("command_errors", language)
+    shown = []
+    for position, error in enumerate(errors):
+        entry = said[position] if position < len(said) else {}
+        template = words.get(str(entry.get("key", ""))) if entry else None
+        try:
+            shown.append(str(template).format(**entry["values"]) if template else error)
+        except (KeyError, IndexError, ValueError):
+            shown.append(error)  # words that name a value the event lacks: as written
+    return shown
 
 
 def assigned_by_colleague(notifier: Notifier, event: TicketAssigned, now: datetime) -> None:

@@ -25,6 +25,7 @@ from helpdesk.services.commands import (
     AgentAction,
     AgentText,
     Command,
+    Problem,
     TicketClosed,
     TicketEdit,
     carry_out,
@@ -92,8 +93,12 @@ def take_agent_reply(
     problems = reply_problems + problems
     if ticket.status == "closed":
         problems.append(
-            f"{ticket.ref} is closed: nothing was changed or sent; a reply from the customer"
-            " opens a new ticket linked to it"
+            Problem(
+                f"{ticket.ref} is closed: nothing was changed or sent; a reply from the customer"
+                " opens a new ticket linked to it",
+                "ticket_closed",
+                ref=ticket.ref,
+            )
         )
     from helpdesk.services.agent_api import caller_of
 
@@ -109,8 +114,14 @@ def take_agent_reply(
     in_team = caller is not None and caller.may_work_on(ticket.team)
     if not in_team and not only_a_note:
         problems.append(
-            f"{ticket.ref} belongs to team {ticket.team}, which {sender} neither works in"
-            " nor leads: nothing was changed or sent"
+            Problem(
+                f"{ticket.ref} belongs to team {ticket.team}, which {sender} neither works in"
+                " nor leads: nothing was changed or sent",
+                "other_team",
+                ref=ticket.ref,
+                team=ticket.team,
+                sender=sender,
+            )
         )
     if not problems:
         if not text.reply and not text.note and not files:
@@ -148,7 +159,7 @@ def take_agent_reply(
         try:
             result = carry_out(action, ticket.ref, uow=intake.uow, config=intake.config, now=now)
         except TicketClosed as closed:
-            problems = [str(closed)]
+            problems = [Problem(str(closed))]
         else:
             return IntakeResult("duplicate" if result.duplicate else "appended", ticket.ref)
     _reject(
@@ -219,7 +230,7 @@ def _reject(
     intake: EmailIntake,
     ref: str,
     agent: str,
-    problems: list[str],
+    problems: list[Problem],
     *,
     commands: Sequence[str],
     key: str,
@@ -230,12 +241,13 @@ def _reject(
     rejected = CommandRejected(
         ref=ref,
         agent=agent,
-        errors=problems,
+        errors=[str(problem) for problem in problems],
+        said=[problem.said() for problem in problems],
         commands=list(commands),
         key=key,
         message_id=mail.message_id,
     )
-    history = ("commands_rejected", {"by": agent, "errors": problems})
+    history = ("commands_rejected", {"by": agent, "errors": [str(p) for p in problems]})
     with contextlib.suppress(AlreadyClaimed):
         _tell_agent(intake, ref, rejected, history, claim=claim, now=now)
 
@@ -272,7 +284,7 @@ _SAVED_REPLY_LINE = re.compile(r"#reply[ \t]+(\S+)[ \t]*", re.IGNORECASE)
 
 def _with_saved_replies(
     intake: EmailIntake, ticket: Ticket, sender: str, text: AgentText
-) -> tuple[AgentText, list[str]]:
+) -> tuple[AgentText, list[Problem]]:
     """``text`` with each ``#reply <slug>`` line replaced by that saved reply in the
     customer's language, its placeholders filled (the customer's name, the reference, the
     promised time in the customer's zone, the agent's name); the problems with the slugs
@@ -295,20 +307,28 @@ def _with_saved_replies(
         promised_time=_promised_time(ticket, config, language),
         agent_name=audience.agent_name(sender, config),
     )
-    problems: list[str] = []
+    problems: list[Problem] = []
 
     def saved(slug: str) -> str:
         reply = knowledge.saved_reply(slug, language, values)
         if reply is not None:
             return reply
-        close = knowledge.close_matches(slug, language)
-        hint = f" (did you mean: {', '.join('#reply ' + c for c in close)}?)" if close else ""
-        problems.append(f"#reply {slug}: no saved reply of that name in {language}{hint}")
+        close = ", ".join("#reply " + c for c in knowledge.close_matches(slug, language))
+        hint = f" (did you mean: {close}?)" if close else ""
+        problems.append(
+            Problem(
+                f"#reply {slug}: no saved reply of that name in {language}{hint}",
+                "no_saved_reply_close" if close else "no_saved_reply",
+                slug=slug,
+                language=language,
+                close=close,
+            )
+        )
         return ""
 
     top = [saved(command.argument.split()[0]) for command in on_top if command.argument]
     problems.extend(
-        "#reply: name the saved reply, e.g. #reply order-delayed"
+        Problem("#reply: name the saved reply, e.g. #reply order-delayed", "reply_unnamed")
         for command in on_top
         if not command.argument
     )

@@ -118,12 +118,46 @@ def split_commands(text: str) -> AgentText:
     return AgentText(tuple(commands), "\n".join(lines[index:]).strip(), None)
 
 
+# ---------------------------------------------------------------------- problems
+class Problem(str):
+    """A problem with an agent's mail, as English text (the agent API's reason, the
+    ticket's history) that also knows its words: ``key`` in ``[command_errors]`` of a
+    language's words and the ``values`` they are filled with, so that the agent's error
+    mail says it in the agent's language (notices.tickets.command_rejected)."""
+
+    key: str
+    values: dict[str, str]
+
+    def __new__(cls, text: str, key: str = "", **values: object) -> Problem:
+        problem = super().__new__(cls, text)
+        problem.key = key
+        problem.values = {name: str(value) for name, value in values.items()}
+        return problem
+
+    def said(self) -> dict[str, object]:
+        """What an event carries of it (empty for a problem without words)."""
+        return {"key": self.key, "values": dict(self.values)} if self.key else {}
+
+
+def _refused(field: str, reason: str, key: str, **values: object) -> InvalidInput:
+    """InvalidInput whose reason an agent's mail can say in the agent's language."""
+    error = InvalidInput(field, reason)
+    error.words = (key, values)  # type: ignore[attr-defined]
+    return error
+
+
 # ---------------------------------------------------------------------- validation
 def valid_status(value: object) -> str:
     """A status an agent may set; InvalidInput("status") otherwise."""
     status = str(value).strip().lower() if isinstance(value, str) else None
     if status not in AGENT_STATUSES:
-        raise InvalidInput("status", f"{value!r} is not a status: use {_choices(AGENT_STATUSES)}")
+        raise _refused(
+            "status",
+            f"{value!r} is not a status: use {_choices(AGENT_STATUSES)}",
+            "not_a_status",
+            value=repr(value),
+            options=", ".join(AGENT_STATUSES),
+        )
     return status
 
 
@@ -131,14 +165,20 @@ def valid_priority(value: object) -> str:
     """A priority; InvalidInput("priority") otherwise."""
     priority = str(value).strip().lower() if isinstance(value, str) else None
     if priority not in PRIORITIES:
-        raise InvalidInput("priority", f"{value!r} is not a priority: use {_choices(PRIORITIES)}")
+        raise _refused(
+            "priority",
+            f"{value!r} is not a priority: use {_choices(PRIORITIES)}",
+            "not_a_priority",
+            value=repr(value),
+            options=", ".join(PRIORITIES),
+        )
     return priority
 
 
 def valid_assignee(value: object, config: Config) -> str:
     """The address of the agent named by ``value`` (name or address, any case)."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput("assignee", "name an agent by name or address")
+        raise _refused("assignee", "name an agent by name or address", "name_an_agent")
     wanted = value.strip().strip("<>").lower()
     by_address = config.agent(wanted)
     if by_address is not None:
@@ -147,14 +187,20 @@ def valid_assignee(value: object, config: Config) -> str:
     if len(named) == 1:
         return named[0].email
     if len(named) > 1:
-        raise InvalidInput(
+        raise _refused(
             "assignee",
             f"{value!r} names several agents: use an address"
             f" ({_choices([a.email for a in named])})",
+            "several_agents",
+            value=repr(value),
+            options=", ".join(a.email for a in named),
         )
-    raise InvalidInput(
+    raise _refused(
         "assignee",
         f"{value!r} is not an agent: use one of {_choices([a.name for a in config.agents])}",
+        "not_an_agent",
+        value=repr(value),
+        options=", ".join(a.name for a in config.agents),
     )
 
 
@@ -164,7 +210,13 @@ def valid_team(value: object, config: Config) -> str:
     for name in config.team_names:
         if name.lower() == wanted:
             return name
-    raise InvalidInput("team", f"{value!r} is not a team: use {_choices(config.team_names)}")
+    raise _refused(
+        "team",
+        f"{value!r} is not a team: use {_choices(config.team_names)}",
+        "not_a_team",
+        value=repr(value),
+        options=", ".join(config.team_names),
+    )
 
 
 # Tags one change may add: each new tag is written with the change (its history and report
@@ -176,7 +228,12 @@ def valid_tags(values: Sequence[object]) -> tuple[str, ...]:
     """The distinct valid tags of one change, at most :data:`MAX_TAGS_PER_CHANGE`."""
     tags = tuple(dict.fromkeys(valid_tag(value) for value in values))
     if len(tags) > MAX_TAGS_PER_CHANGE:
-        raise InvalidInput("tags", f"at most {MAX_TAGS_PER_CHANGE} tags at once")
+        raise _refused(
+            "tags",
+            f"at most {MAX_TAGS_PER_CHANGE} tags at once",
+            "too_many_tags",
+            limit=MAX_TAGS_PER_CHANGE,
+        )
     return tags
 
 
@@ -184,18 +241,22 @@ def valid_tag(value: object) -> str:
     """A reason tag such as ``late-shipper``: lower case, digits, ``-``, ``_`` and ``.``."""
     tag = value.strip().lower() if isinstance(value, str) else ""
     if not _TAG.fullmatch(tag):
-        raise InvalidInput(
+        raise _refused(
             "tag",
             f"{value!r} is not a tag: one word of letters, digits and - _ . such as late-shipper",
+            "not_a_tag",
+            value=repr(value),
         )
     return tag
 
 
-def edit_from_commands(commands: Sequence[Command], config: Config) -> tuple[TicketEdit, list[str]]:
+def edit_from_commands(
+    commands: Sequence[Command], config: Config
+) -> tuple[TicketEdit, list[Problem]]:
     """The edit the commands ask for, and every problem with them (in the agent's words)."""
     values: dict[str, str] = {}
     tags: list[str] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     checks: dict[str, Callable[[str], str]] = {
         "status": valid_status,
         "priority": valid_priority,
@@ -206,9 +267,14 @@ def edit_from_commands(commands: Sequence[Command], config: Config) -> tuple[Tic
         if command.name == "note":
             continue
         if command.name not in COMMAND_NAMES:
+            known = ", ".join(f"#{name}" for name in COMMAND_NAMES)
             problems.append(
-                f"{command.line}: unknown command; the commands are "
-                + ", ".join(f"#{name}" for name in COMMAND_NAMES)
+                Problem(
+                    f"{command.line}: unknown command; the commands are {known}",
+                    "unknown_command",
+                    line=command.line,
+                    commands=known,
+                )
             )
             continue
         try:
@@ -217,17 +283,26 @@ def edit_from_commands(commands: Sequence[Command], config: Config) -> tuple[Tic
                 continue
             value = checks[command.name](command.argument)
         except InvalidInput as error:
-            problems.append(f"{command.line}: {error.reason}")
+            key, said = getattr(error, "words", ("", {}))
+            problems.append(
+                Problem(f"{command.line}: {error.reason}", key, line=command.line, **said)
+            )
             continue
         if command.name in values and values[command.name] != value:
             problems.append(
-                f"{command.line}: #{command.name} is given twice, with different values"
+                Problem(
+                    f"{command.line}: #{command.name} is given twice, with different values",
+                    "given_twice",
+                    line=command.line,
+                    name=command.name,
+                )
             )
         values[command.name] = value
     try:
         distinct_tags = valid_tags(tags)
     except InvalidInput as error:
-        problems.append(f"#tag: {error.reason}")
+        key, said = getattr(error, "words", ("", {}))
+        problems.append(Problem(f"#tag: {error.reason}", key, line="#tag", **said))
         distinct_tags = ()
     edit = TicketEdit(
         status=values.get("status"),

@@ -1,0 +1,57 @@
+"""An agent's error mail says what was wrong in the agent's language (first-user review S9:
+a Chinese agent read "'done' is not a status: use ..." inside a Chinese mail). The English
+text stays what the ticket's history and the agent API keep."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from test_agent_mail_scope import agents_mail
+from test_email_intake_on_fakes import NOW, Desk
+
+from fakes import CONFIG, FakeRecords, fake_notifier
+from helpdesk import notices
+from helpdesk.events import CommandRejected
+
+
+def error_mail_to_wei(body: str) -> tuple[CommandRejected, str]:
+    desk = Desk()
+    opened = desk.opened()  # team general, Wei's
+    ticket = replace(opened, assignee="wei@support.example", status="open")
+    desk.uow.tickets[opened.ref] = ticket
+    desk.deliver(
+        "m2",
+        agents_mail(ticket, "Wei <wei@support.example>", body, "<wei-9@support.example>"),
+        at=NOW + timedelta(minutes=20),
+    )
+    rejected = desk.uow.events()[-1]
+    assert isinstance(rejected, CommandRejected)
+    notifier = fake_notifier(FakeRecords(desk.uow), CONFIG)
+    notices.handle(rejected, notifier, now=NOW + timedelta(minutes=21))
+    [mail] = notifier.mails()
+    return rejected, mail.text
+
+
+def test_a_chinese_agents_error_mail_names_each_problem_in_chinese() -> None:
+    rejected, text = error_mail_to_wei("#status done\n#team space\n#frobnicate\nHello")
+
+    assert "'done' 不是有效的状态，请使用其中之一：new, open, pending, solved" in text
+    assert "'space' 不是团队" in text
+    assert "#frobnicate：未知命令" in text
+    assert "is not a status" not in text and "unknown command" not in text
+    # The event and the ticket's history keep the English text.
+    assert (
+        rejected.errors[0]
+        == "#status done: 'done' is not a status: use new, open, pending or solved"
+    )
+
+
+def test_an_error_of_an_event_without_words_is_shown_as_written() -> None:
+    # An event the previous version wrote has no ``said``: its English text is shown.
+    rejected, _ = error_mail_to_wei("#status done\nHello")
+    desk = Desk()
+    notifier = fake_notifier(FakeRecords(desk.uow), CONFIG)
+    notices.handle(replace(rejected, said=[]), notifier, now=NOW)
+    [mail] = notifier.mails()
+    assert "'done' is not a status: use new, open, pending or solved" in mail.text
