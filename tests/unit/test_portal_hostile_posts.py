@@ -288,3 +288,18 @@ def test_every_boundary_the_page_takes_is_read_alike_by_both_of_the_standard_lib
                 compat["Content-Type"] = content_type
                 assert (http.get_boundary(), compat.get_boundary()) == (read, read), content_type
     assert taken > 500
+
+
+def test_a_post_refused_unread_keeps_what_the_customer_wrote(parses: list[bytes]) -> None:
+    # The page shows her words again in the box, as for any refused post (SECURITY.md:
+    # "what was written kept in it"), read plainly from the raw form, never by the parser.
+    saved_mail = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="order.eml"\r\n'
+        "Content-Type: message/rfc822\r\n\r\nFrom: shop@example.com\r\n\r\nhi\r\n"
+    ).encode()
+
+    for body in (form(saved_mail), form(nested_files_part(3)), form(long_header_part(5000))):
+        with pytest.raises(PostRefused) as refused:
+            desk(anna()).act(token(), body, CONTENT_TYPE, source_ip="192.0.2.1", now=NOW)
+        assert (refused.value.action, refused.value.text) == ("reply", "see the file")
+    assert parses == []

@@ -559,10 +559,10 @@ class PortalDesk(LinkDesk):
             if _part_count(body, boundary) > most_parts:
                 count = limits.attachments_max_count
                 too_many = TooLarge("files", f"are too many (at most {count})")
-                raise FormProblem(too_many, "files_too_many", count)
+                raise _kept(FormProblem(too_many, "files_too_many", count), body, boundary)
             hostile = _hostile_part(body, boundary)
             if hostile is not None:
-                raise hostile
+                raise _kept(hostile, body, boundary)
             try:
                 fields, files = _multipart(body, content_type)
             except MalformedInput as malformed:
@@ -734,6 +734,28 @@ def _hostile_part(body: bytes, boundary: str) -> FormProblem | None:
                 nested = InvalidInput(name, "must be one file or field, not a multipart")
                 return FormProblem(nested, "reload")
     return None
+
+
+def _kept(problem: FormProblem, body: bytes, boundary: str) -> FormProblem:
+    """``problem`` with the form it came from and what was written in it, read plainly from
+    a post refused before the MIME parser ran, so that the page shows her words again:
+    the first ``action`` and ``text`` parts, each found by its name and ended by the next
+    delimiter (a few linear searches; RFC 7578 section 4.2: a field's part has
+    Content-Disposition form-data with its name)."""
+    delimiter = b"\r\n--" + boundary.encode("ascii")
+
+    def field(name: str) -> str:
+        named = body.find(f'name="{name}"'.encode())
+        start = body.find(b"\r\n\r\n", named) if named >= 0 else -1
+        end = body.find(delimiter, start) if start >= 0 else -1
+        if end < 0:
+            return ""
+        return body[start + 4 : end].decode("utf-8", "replace")
+
+    action = field("action")
+    problem.action = action if action in ACTIONS else ""
+    problem.text = CONTROL_CHARACTERS.sub("", field("text")).strip()
+    return problem
 
 
 def _part_headers(body: bytes, start: int) -> tuple[bytes, bool]:
