@@ -115,7 +115,10 @@ def _base_url() -> str:
     Always https: the scheme is never taken from the client's X-Forwarded-Proto (a
     mailed link downgraded to http would carry the token in clear); only a loopback host
     (``helpdesk local``, plain http) keeps it."""
+    from urllib.parse import urlsplit
+
     from helpdesk.environment import MissingSetting
+    from helpdesk.links import LOOPBACK_HOSTS
 
     try:
         configured = root.environment.public_url.strip()
@@ -126,14 +129,11 @@ def _base_url() -> str:
     context = app.current_event.request_context
     host = context.domain_name
     scheme = "https"
-    if host.rpartition(":")[0] in _LOOPBACK or host in _LOOPBACK:
+    if urlsplit(f"//{host}").hostname in LOOPBACK_HOSTS:
         claimed = app.current_event.headers.get("x-forwarded-proto", "https")
         scheme = claimed if claimed in ("http", "https") else "https"
     stage = "" if context.stage in ("", "$default") else f"/{context.stage}"
     return f"{scheme}://{host}{stage}"
-
-
-_LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
 
 
 @app.post("/ticket")

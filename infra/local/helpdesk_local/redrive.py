@@ -591,11 +591,6 @@ def _dead_letter_queues(stack: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def dead_letter_queue_urls(cloudformation: Any, stack_name: str) -> dict[str, str]:
-    """The stack's DLQs by logical name, from its ``<Name>DLQUrl`` outputs."""
-    return _dead_letter_queues(_describe_stack(cloudformation, stack_name))
-
-
 def stack_failure_senders(
     cloudformation: Any, stack_name: str, stack_id: str
 ) -> dict[str, list[FailureSender]]:

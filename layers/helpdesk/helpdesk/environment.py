@@ -87,6 +87,12 @@ class Environment:
             )
         return value
 
+    def given(self, name: str) -> str | None:
+        """The setting ``name`` (a field's name) as text, or None when the template did not
+        set it: for the settings a function may run without (PUBLIC_URL)."""
+        value = object.__getattribute__(self, name)
+        return None if isinstance(value, _Absent) else str(value)
+
     def disagreement(self, address: str) -> str | None:
         """Why the stack's parameters and the config's ``helpdesk.address`` disagree, if
         they do. A desk deployed with MailDomain=support.example.com and the shipped
@@ -94,11 +100,11 @@ class Environment:
         every mail would fail into a dead-letter queue (first-user review, B1). A variable
         the function was not given is not compared."""
         problems = []
-        given = object.__getattribute__(self, "helpdesk_address")
-        if not isinstance(given, _Absent) and given.lower() != address.lower():
+        given = self.given("helpdesk_address")
+        if given is not None and given.lower() != address.lower():
             problems.append(f"HELPDESK_ADDRESS (the HelpdeskAddress parameter) is {given}")
-        domain = object.__getattribute__(self, "mail_domain")
-        if not isinstance(domain, _Absent) and domain.lower() != address.rpartition("@")[2].lower():
+        domain = self.given("mail_domain")
+        if domain is not None and domain.lower() != address.rpartition("@")[2].lower():
             problems.append(f"MAIL_DOMAIN (the MailDomain parameter) is {domain}")
         if not problems:
             return None

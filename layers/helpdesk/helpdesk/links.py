@@ -45,6 +45,11 @@ __all__ = [
 Subject = TypeVar("Subject")
 
 
+# Hosts that are this machine: `helpdesk local` serves the pages there, over plain HTTP, so
+# its links keep http and its host (functions/customer_page/app.py, notices/portal.py).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 class LinkRefused(Forbidden):
     """A link that must not be honoured; ``reason`` is forged, malformed or expired.
     ``ref`` is the ticket an expired link names; ``ticket`` that ticket, when a page

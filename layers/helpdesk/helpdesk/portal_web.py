@@ -298,19 +298,15 @@ def resend_response(
 ) -> Response[str]:
     """POST /ticket: the same page whether the address is known or not (a mail goes only to
     a known one); the page again naming the field (4xx), or the rate limit (429)."""
-    from helpdesk.post_input import form_fields
-
     language = _language(desk.config, None, lang, accept_language)
     try:
-        desk.resend(body, content_type, source_ip=source_ip, base_url=base_url, now=now)
+        email = desk.resend(body, content_type, source_ip=source_ip, base_url=base_url, now=now)
     except RateLimited as limited:
         page = ask_page(desk.config, language=language, error="too_many")
         return _page(429, page, {"Retry-After": str(limited.retry_after_seconds)})
     except InvalidInput as invalid:
         rule = "email" if invalid.field == "email" else "failed"
         return _page(status_of(invalid), ask_page(desk.config, language=language, error=rule))
-    # Taken above: the body is the page's form.
-    email = form_fields(body, content_type, max_bytes=None).get("email", "").strip()
     return _page(200, ask_page(desk.config, language=language, sent_to=email))
 
 

@@ -6,10 +6,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from helpdesk.aws.bus_event import DESK_SOURCE as SOURCE
 from helpdesk.aws.clients import client
 from helpdesk.errors import TransientError
 
-SOURCE = "helpdesk"
 _BATCH = 10  # PutEvents takes at most ten entries
 
 

@@ -56,7 +56,7 @@ from helpdesk.aws.dynamodb import (
     ticket_from_item,
     ticket_item,
 )
-from helpdesk.aws.outbox_relay import encode_events
+from helpdesk.aws.outbox_relay import OUTBOX_TYPE, encode_events
 from helpdesk.clock import parse_iso
 from helpdesk.effects import (
     Count,
@@ -323,7 +323,7 @@ class DynamoTicketStore(DynamoRepository):
             "entries": [{"kind": kind, "detail": dict(detail)} for kind, detail in change.history],
         }
         if events:
-            item["type"] = "outbox"
+            item["type"] = OUTBOX_TYPE
             item["events"] = encode_events(events)
         return item
 

@@ -168,10 +168,6 @@ class _Layer:
         """The distinct words of ``query`` that some article has, in their first order."""
         return [term for term in dict.fromkeys(query) if term in self.idf]
 
-    def scores(self, query: Sequence[str]) -> list[float]:
-        """Each article's BM25 for the distinct words of ``query``."""
-        return self.scores_and_matched(query)[0]
-
     def scores_and_matched(
         self, query: Sequence[str], boosted: Collection[str] = ()
     ) -> tuple[list[float], list[float]]:
@@ -356,8 +352,8 @@ def edit_distance(first: str, second: str, *, limit: int) -> int:
 def search_layer(data: Mapping[str, Any]) -> dict[str, Any]:
     """What the help centre's browser search needs of one language's bundle: the published
     articles (saved replies are for agents), their gram layer and the stop words, so that
-    the browser splits a query exactly as :func:`helpdesk.knowledge.tokens.grams` does (the
-    stemmer stays on the server)."""
+    the browser splits a query into the ``grams`` :func:`helpdesk.knowledge.tokens.analyse`
+    gives (the stemmer stays on the server)."""
     published = [i for i, article in enumerate(data["articles"]) if not article["reply"]]
     return {
         "articles": [

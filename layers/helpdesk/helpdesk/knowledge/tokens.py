@@ -39,13 +39,11 @@ __all__ = [
     "STOP_WORDS",
     "Analysis",
     "analyse",
-    "grams",
     "is_han",
     "normalise",
     "stem_word",
     "terms",
     "word_grams",
-    "words",
 ]
 
 GRAM_SIZE = 3
@@ -190,17 +188,6 @@ def _stem(word: str) -> str:
 _cached_stem = lru_cache(maxsize=STEM_CACHE_SIZE)(_stem)
 
 
-def words(text: str) -> list[str]:
-    """The Latin and Cyrillic words of ``text`` that carry meaning, normalised, unstemmed
-    (what the fuzzy layer corrects)."""
-    return analyse(text).words
-
-
 def word_grams(word: str) -> set[str]:
     padded = f"#{word}#"
     return {padded[i : i + GRAM_SIZE] for i in range(len(padded) - GRAM_SIZE + 1)}
-
-
-def grams(text: str) -> list[str]:
-    """The fuzzy layer: character trigrams of each word (padded), single Han characters."""
-    return analyse(text).grams

@@ -123,19 +123,21 @@ def recipient_quotas(mail: OutboundMail, now: datetime, limit: int) -> list[Quot
     into one. Counted per mailbox (:func:`~helpdesk.mail.mailbox.mailbox_key`, as intake's
     caps count), so that ``anna+1@`` and ``Anna+2@`` share the count of ``anna@``. Two
     spellings of one mailbox in one mail count once: a mail is one delivery to it."""
-    expires = int((now + QUOTA_LIFETIME).timestamp())
     mailboxes = dict.fromkeys(mailbox_key(to) for to in mail.to)
-    return [
-        Quota(f"OUT#{mailbox}", hour_window(now), limit, expires, "recipient_limit")
-        for mailbox in mailboxes
-    ]
+    return [hourly_quota(f"OUT#{mailbox}", now, limit, "recipient_limit") for mailbox in mailboxes]
 
 
 def ticket_quota(ticket: str, now: datetime, limit: int) -> Quota:
     """At most ``limit`` automatic mails per ticket and hour, so that no loop of status
     changes can flood a customer."""
+    return hourly_quota(f"OUTTICKET#{ticket}", now, limit, "ticket_limit")
+
+
+def hourly_quota(scope: str, now: datetime, limit: int, reason: str) -> Quota:
+    """One more mail in ``scope``'s count of the hour of ``now``, at most ``limit``; a
+    refusal is reported as ``reason``."""
     expires = int((now + QUOTA_LIFETIME).timestamp())
-    return Quota(f"OUTTICKET#{ticket}", hour_window(now), limit, expires, "ticket_limit")
+    return Quota(scope, hour_window(now), limit, expires, reason)
 
 
 def message_id_of(

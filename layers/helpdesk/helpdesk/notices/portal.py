@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.notices import audience
-from helpdesk.notices.outbound import QUOTA_LIFETIME, Quota, hour_window
+from helpdesk.notices.outbound import hourly_quota
 
 if TYPE_CHECKING:
     from helpdesk.events import PageLinksRequested
@@ -64,11 +64,10 @@ def page_links(notifier: Notifier, event: PageLinksRequested, now: datetime) -> 
     # Once per address and minute of the request: a second request in the same minute
     # (the limits allow a few an hour) is the same mail, sent once. Past the address's
     # hourly count (taken with the mail's claim) nothing is sent.
-    per_address = Quota(
+    per_address = hourly_quota(
         f"PORTAL-RESEND-MAIL#{mailbox_key(event.email)}",
-        hour_window(now),
+        now,
         config.portal.resend_per_address_per_hour,
-        int((now + QUOTA_LIFETIME).timestamp()),
         "links_limit",
     )
     sent = notifier.send(
@@ -77,10 +76,6 @@ def page_links(notifier: Notifier, event: PageLinksRequested, now: datetime) -> 
     if sent.reason == "links_limit":
         logger.warning("fresh page links not mailed: the address's hourly count is spent")
     return sent
-
-
-# Hosts that are this machine: ``helpdesk local`` serves the pages there, over plain HTTP.
-_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def link_base(asked: str, public_url: str | None) -> str | None:
@@ -94,11 +89,13 @@ def link_base(asked: str, public_url: str | None) -> str | None:
     any other becomes the desk's own address."""
     from urllib.parse import urlsplit
 
+    from helpdesk.links import LOOPBACK_HOSTS
+
     own = urlsplit(public_url).hostname if public_url else None
     given = urlsplit(asked) if asked else None
     host = given.hostname if given is not None else None
     if given is None or given.username is not None:  # no one's name in a link of ours
         return public_url or None
-    if host in _LOOPBACK or (host == own and given.scheme == "https"):
+    if host in LOOPBACK_HOSTS or (host == own and given.scheme == "https"):
         return asked
     return public_url or None

@@ -139,46 +139,53 @@ class Problem(str):
         return {"key": self.key, "values": dict(self.values)} if self.key else {}
 
 
-def _refused(field: str, reason: str, key: str, **values: object) -> InvalidInput:
-    """InvalidInput whose reason an agent's mail can say in the agent's language."""
-    error = InvalidInput(field, reason)
-    error.words = (key, values)  # type: ignore[attr-defined]
-    return error
+class _Refused(InvalidInput):
+    """InvalidInput whose reason an agent's mail can say in the agent's language: ``key``
+    in ``[command_errors]`` and the ``values`` its words are filled with."""
+
+    def __init__(self, field: str, reason: str, key: str, **values: object) -> None:
+        super().__init__(field, reason)
+        self.key = key
+        self.values = values
+
+
+def _problem(line: str, error: InvalidInput) -> Problem:
+    """The problem of a command ``line`` that ``error`` refused, with its words if any."""
+    if isinstance(error, _Refused):
+        return Problem(f"{line}: {error.reason}", error.key, line=line, **error.values)
+    return Problem(f"{line}: {error.reason}")
 
 
 # ---------------------------------------------------------------------- validation
 def valid_status(value: object) -> str:
     """A status an agent may set; InvalidInput("status") otherwise."""
-    status = str(value).strip().lower() if isinstance(value, str) else None
-    if status not in AGENT_STATUSES:
-        raise _refused(
-            "status",
-            f"{value!r} is not a status: use {_choices(AGENT_STATUSES)}",
-            "not_a_status",
-            value=repr(value),
-            options=", ".join(AGENT_STATUSES),
-        )
-    return status
+    return _one_of(value, AGENT_STATUSES, "status")
 
 
 def valid_priority(value: object) -> str:
     """A priority; InvalidInput("priority") otherwise."""
-    priority = str(value).strip().lower() if isinstance(value, str) else None
-    if priority not in PRIORITIES:
-        raise _refused(
-            "priority",
-            f"{value!r} is not a priority: use {_choices(PRIORITIES)}",
-            "not_a_priority",
+    return _one_of(value, PRIORITIES, "priority")
+
+
+def _one_of(value: object, options: Sequence[str], field: str) -> str:
+    """``value`` in lower case when it is one of ``options``; else refused naming ``field``
+    (its words: ``not_a_<field>``)."""
+    chosen = value.strip().lower() if isinstance(value, str) else None
+    if chosen is None or chosen not in options:
+        raise _Refused(
+            field,
+            f"{value!r} is not a {field}: use {_choices(options)}",
+            f"not_a_{field}",
             value=repr(value),
-            options=", ".join(PRIORITIES),
+            options=", ".join(options),
         )
-    return priority
+    return chosen
 
 
 def valid_assignee(value: object, config: Config) -> str:
     """The address of the agent named by ``value`` (name or address, any case)."""
     if not isinstance(value, str) or not value.strip():
-        raise _refused("assignee", "name an agent by name or address", "name_an_agent")
+        raise _Refused("assignee", "name an agent by name or address", "name_an_agent")
     wanted = value.strip().strip("<>").lower()
     by_address = config.agent(wanted)
     if by_address is not None:
@@ -187,7 +194,7 @@ def valid_assignee(value: object, config: Config) -> str:
     if len(named) == 1:
         return named[0].email
     if len(named) > 1:
-        raise _refused(
+        raise _Refused(
             "assignee",
             f"{value!r} names several agents: use an address"
             f" ({_choices([a.email for a in named])})",
@@ -195,7 +202,7 @@ def valid_assignee(value: object, config: Config) -> str:
             value=repr(value),
             options=", ".join(a.email for a in named),
         )
-    raise _refused(
+    raise _Refused(
         "assignee",
         f"{value!r} is not an agent: use one of {_choices([a.name for a in config.agents])}",
         "not_an_agent",
@@ -210,7 +217,7 @@ def valid_team(value: object, config: Config) -> str:
     for name in config.team_names:
         if name.lower() == wanted:
             return name
-    raise _refused(
+    raise _Refused(
         "team",
         f"{value!r} is not a team: use {_choices(config.team_names)}",
         "not_a_team",
@@ -228,7 +235,7 @@ def valid_tags(values: Sequence[object]) -> tuple[str, ...]:
     """The distinct valid tags of one change, at most :data:`MAX_TAGS_PER_CHANGE`."""
     tags = tuple(dict.fromkeys(valid_tag(value) for value in values))
     if len(tags) > MAX_TAGS_PER_CHANGE:
-        raise _refused(
+        raise _Refused(
             "tags",
             f"at most {MAX_TAGS_PER_CHANGE} tags at once",
             "too_many_tags",
@@ -241,7 +248,7 @@ def valid_tag(value: object) -> str:
     """A reason tag such as ``late-shipper``: lower case, digits, ``-``, ``_`` and ``.``."""
     tag = value.strip().lower() if isinstance(value, str) else ""
     if not _TAG.fullmatch(tag):
-        raise _refused(
+        raise _Refused(
             "tag",
             f"{value!r} is not a tag: one word of letters, digits and - _ . such as late-shipper",
             "not_a_tag",
@@ -283,10 +290,7 @@ def edit_from_commands(
                 continue
             value = checks[command.name](command.argument)
         except InvalidInput as error:
-            key, said = getattr(error, "words", ("", {}))
-            problems.append(
-                Problem(f"{command.line}: {error.reason}", key, line=command.line, **said)
-            )
+            problems.append(_problem(command.line, error))
             continue
         if command.name in values and values[command.name] != value:
             problems.append(
@@ -301,8 +305,7 @@ def edit_from_commands(
     try:
         distinct_tags = valid_tags(tags)
     except InvalidInput as error:
-        key, said = getattr(error, "words", ("", {}))
-        problems.append(Problem(f"#tag: {error.reason}", key, line="#tag", **said))
+        problems.append(_problem("#tag", error))
         distinct_tags = ()
     edit = TicketEdit(
         status=values.get("status"),

@@ -521,9 +521,8 @@ class MessageDesk:
         # request carries the reference and the promise. Mail intake's hourly caps per
         # mailbox and domain hold here too (attack 3, F3); a message past them is listed
         # as a mail past them is (loop_limit).
-        notify = message.email is not None and "spoofed" not in flags
-        if notify and not self._within_ack_limit(message, now):
-            notify = False
+        answerable = message.email is not None and "spoofed" not in flags
+        notify = answerable and self._within_ack_limit(message, now)
         opened = open_ticket(
             NewRequest(
                 channel=message.channel,
@@ -545,7 +544,7 @@ class MessageDesk:
             notify=notify,
             suggest=suggester(self.knowledge, self.config),
         )
-        if message.email is not None and "spoofed" not in flags and not notify:
+        if answerable and not notify:
             self._list_suppressed(message, opened.ref, "loop_limit", now)
         return opened
 

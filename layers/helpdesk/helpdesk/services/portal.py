@@ -489,12 +489,13 @@ class PortalDesk(LinkDesk):
     # ------------------------------------------------------------------ re-sending links
     def resend(
         self, body: str, content_type: str, *, source_ip: str, base_url: str, now: datetime
-    ) -> None:
+    ) -> str:
         """Mail a fresh link for each of the contact's recent tickets to the address posted,
         if it is a contact's; the same outcome either way (nothing tells the caller whether
         the address is known). :class:`InvalidInput` for a post without a usable address,
         :class:`RateLimited` past the hourly limits (per client, then per address).
-        ``base_url`` is where the request came in (the links point there)."""
+        ``base_url`` is where the request came in (the links point there). Returns the
+        address as posted (the page names it in its answer)."""
         fields = form_fields(body, content_type, max_bytes=4096)
         email = (fields.get("email") or "").strip()
         if not email:
@@ -519,6 +520,7 @@ class PortalDesk(LinkDesk):
             PageLinksRequested(ref="", email=email, base_url=base_url, at=now.isoformat()),
             now=now,
         )
+        return email
 
     # ------------------------------------------------------------------ helpers
     def _ticket(self, token: str, now: datetime) -> Ticket:
