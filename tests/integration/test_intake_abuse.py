@@ -301,3 +301,48 @@ def test_one_mailbox_at_a_business_domain_is_capped_at_its_own_limit_while_the_d
     assert [(s["reason"], s["from"]) for s in state["suppressed"]] == [
         ("loop_limit", "bot@vendor.example")
     ]
+
+
+def test_a_fourth_form_from_one_mailbox_in_an_hour_opens_its_ticket_unacknowledged(
+    tmp_path: Path,
+) -> None:
+    """The form takes the acknowledgement caps every intake takes (per mailbox and domain,
+    helpdesk.services.acknowledgement_caps): the fourth form of an hour from one mailbox
+    still opens its ticket, and its page shows the reference and the promise, but no mail
+    answers it; it is listed as a mail past the caps is. The acknowledgements it counts
+    are the ones the recipient's own hourly count leaves room for."""
+    import json
+    import uuid
+
+    path = _desk_with_limits(tmp_path, acknowledgements_per_sender_per_hour=3)
+    with LocalStack(start=MONDAY_MORNING, config_path=path) as stack:
+        refs = []
+        for n in range(4):
+            answer = stack.http(
+                "POST",
+                "/tickets",
+                body=json.dumps(
+                    {
+                        "name": "Anna Schmidt",
+                        "email": f"anna+{n}@shop.example",
+                        "subject": "Where is my order?",
+                        "message": "It has been two weeks.",
+                        "submission_id": str(uuid.uuid4()),
+                    }
+                ),
+                headers={"content-type": "application/json"},
+                source_ip=f"198.51.100.{n + 1}",
+            )
+            assert answer.status == 201, answer.body
+            body = json.loads(answer.body)
+            assert body["ref"] and body["promised_by"]
+            refs.append(body["ref"])
+        stack.drain()
+        state = build_state(stack)
+
+    assert sorted(t["ref"] for t in state["tickets"]) == sorted(refs)
+    answered = [m["to"][0] for m in state["outbox"] if m["kind"] == "acknowledgement"]
+    assert answered == ["anna+0@shop.example", "anna+1@shop.example", "anna+2@shop.example"]
+    assert [(s["reason"], s["from"]) for s in state["suppressed"]] == [
+        ("loop_limit", "anna+3@shop.example")
+    ]

@@ -387,7 +387,7 @@ def test_the_sla_sweep_warns_the_lead_then_reports_the_breach_of_an_unanswered_c
 def test_a_lead_who_is_an_agent_gets_no_more_complaint_mail_an_hour_than_any_lead() -> None:
     # A18-8: Omar leads tier2 and is an agent; the desk's mail to its agents is uncounted,
     # but complaint mail carries the words of whoever opened a ticket.
-    cap = CONFIG.limits.outbound_per_recipient_per_hour
+    cap = CONFIG.limits.counted_outbound_per_recipient_per_hour
     tickets = [
         open_ticket(ref=f"HD-{n:06d}", team="tier2", contact_email=f"c{n}@example.net")
         for n in range(cap + 1)
@@ -410,7 +410,7 @@ def test_a_complaint_whose_mail_the_leads_hourly_limit_holds_back_needs_attentio
     # limit; Anna's complaint right after is taken, and her ticket is on Maria's list.
     from helpdesk.services.reports import needs_attention
 
-    cap = CONFIG.limits.outbound_per_recipient_per_hour
+    cap = CONFIG.limits.counted_outbound_per_recipient_per_hour
     thrown = [
         open_ticket(ref=f"HD-{n:06d}", contact_email=f"x{n}@evil.example") for n in range(cap)
     ]

@@ -623,6 +623,21 @@ def test_a_domain_cap_below_the_cap_per_sender_is_refused() -> None:
     assert "at least acknowledgements_per_sender_per_hour" in problem.message
 
 
+def test_an_hour_of_mail_to_an_address_must_hold_more_than_its_acknowledgements() -> None:
+    # The recipient's own count keeps the hour's room beside the acknowledgements intake
+    # caps: at 3 and 3 no reply to a customer could ever be sent.
+    text = BASE + (
+        "limits:\n  acknowledgements_per_sender_per_hour: 3\n  outbound_per_recipient_per_hour: 3\n"
+    )
+    (problem,) = problems_of(text)
+    assert problem.path == "limits"
+    assert "outbound_per_recipient_per_hour must be more than" in problem.message
+    limits = parse_config(BASE).limits
+    assert limits.counted_outbound_per_recipient_per_hour == (
+        limits.outbound_per_recipient_per_hour - limits.acknowledgements_per_sender_per_hour
+    )
+
+
 def test_robots_close_after_a_week_and_only_leads_get_reports_by_default() -> None:
     config = parse_config(BASE)
 

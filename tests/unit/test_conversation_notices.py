@@ -466,7 +466,7 @@ def test_one_ticket_relays_at_most_its_hourly_limit_to_the_agent() -> None:
 
 def test_an_agent_hears_at_most_the_recipient_limit_of_relays_an_hour() -> None:
     desk = RelayDesk()
-    per_recipient = CONFIG.limits.outbound_per_recipient_per_hour
+    per_recipient = CONFIG.limits.counted_outbound_per_recipient_per_hour
 
     for number in range(4):
         flood(desk, f"HD-AAAAA{number}", 8)

@@ -631,14 +631,25 @@ def test_an_assignment_by_a_colleague_reaches_the_agent_only_while_they_hold_it(
 
 
 # ---------------------------------------------------------------------- sending once
-def test_a_customer_gets_no_more_mail_in_an_hour_than_the_recipient_limit() -> None:
-    desk = Desk(
-        config=CONFIG.model_copy(
-            update={
-                "limits": CONFIG.limits.model_copy(update={"outbound_per_recipient_per_hour": 2})
-            }
-        )
+def _limits(outbound: int, acknowledgements: int = 3) -> Config:
+    """The config with ``outbound`` mails an hour per address, ``acknowledgements`` of them
+    acknowledgements that intake caps on their own."""
+    return CONFIG.model_copy(
+        update={
+            "limits": CONFIG.limits.model_copy(
+                update={
+                    "outbound_per_recipient_per_hour": outbound,
+                    "acknowledgements_per_sender_per_hour": acknowledgements,
+                }
+            )
+        }
     )
+
+
+def test_a_customer_gets_no_more_mail_in_an_hour_than_the_recipient_limit() -> None:
+    # 5 an hour, 3 of them kept for the acknowledgements intake caps: the recipient's own
+    # count holds the other 2 (here acknowledgements of the release before, counted there).
+    desk = Desk(config=_limits(5))
     for n in range(4):
         desk.on("TicketOpened", **opened(ref=f"HD-AAAAA{'BCDE'[n]}"))
     assert len(desk.mailer.sent) == 2
@@ -650,13 +661,7 @@ def test_a_customer_gets_no_more_mail_in_an_hour_than_the_recipient_limit() -> N
 def test_the_recipient_limit_counts_one_mailbox_however_its_address_is_spelled() -> None:
     # Review attack 3, F3: `victim+1@`, `Victim+2@` ... reach one inbox; each spelling
     # used to start its own count.
-    desk = Desk(
-        config=CONFIG.model_copy(
-            update={
-                "limits": CONFIG.limits.model_copy(update={"outbound_per_recipient_per_hour": 2})
-            }
-        )
-    )
+    desk = Desk(config=_limits(5))
     spellings = [
         "anna+1@example.com",
         "Anna+2@Example.com",
@@ -671,14 +676,28 @@ def test_the_recipient_limit_counts_one_mailbox_however_its_address_is_spelled()
     assert [to for _, to in desk.mailer.sent] == [["anna+1@example.com"], ["Anna+2@Example.com"]]
 
 
-def test_mail_to_agents_is_not_held_back_by_the_recipient_limit() -> None:
-    desk = Desk(
-        config=CONFIG.model_copy(
-            update={
-                "limits": CONFIG.limits.model_copy(update={"outbound_per_recipient_per_hour": 1})
-            }
+def test_an_address_gets_its_hourly_limit_in_all_with_the_capped_acknowledgements() -> None:
+    # Intake counts an acknowledgement in the sender's hourly caps (at most
+    # acknowledgements_per_sender_per_hour per mailbox) and says so on TicketOpened: the
+    # acknowledgement is not counted a second time (a plain claim, 1 write unit, instead
+    # of a transaction with the count, 4), and the recipient's own count keeps the rest of
+    # the hour for every other mail. 5 in all: 3 acknowledgements, 2 others.
+    desk = Desk(config=_limits(5))
+    for n in range(3):
+        desk.on(
+            "TicketOpened",
+            **opened(ref=f"HD-AAAAA{'BCD'[n]}", acknowledgement_counted=True),
         )
-    )
+    assert len(desk.mailer.sent) == 3
+    assert not [scope for scope, _ in desk.records.counts if scope.startswith("OUT#")]
+    for n in range(3):
+        desk.on("TicketOpened", **opened(ref=f"HD-AAAAB{'BCD'[n]}"))
+    assert len(desk.mailer.sent) == 5
+    assert [to for _, to in desk.mailer.sent] == [["anna@example.com"]] * 5
+
+
+def test_mail_to_agents_is_not_held_back_by_the_recipient_limit() -> None:
+    desk = Desk(config=_limits(4))
     for due in ("12:55", "13:55", "14:55"):
         desk.on("SlaWarning", **sla_event(due=f"2026-11-23T{due}:00+00:00"))
     assert len(desk.mailer.sent) == 3

@@ -601,6 +601,26 @@ class Limits(_Section):
             )
         return self
 
+    @property
+    def counted_outbound_per_recipient_per_hour(self) -> int:
+        """The limit of a recipient's own hourly count: ``outbound_per_recipient_per_hour``
+        less the acknowledgements intake caps and counts on their own (at most
+        ``acknowledgements_per_sender_per_hour`` per mailbox, helpdesk.services.
+        acknowledgement_caps), so that an address gets at most
+        ``outbound_per_recipient_per_hour`` mails an hour in all, acknowledgements
+        included, while an acknowledgement claims its mail with one plain write."""
+        return self.outbound_per_recipient_per_hour - self.acknowledgements_per_sender_per_hour
+
+    @model_validator(mode="after")
+    def _acknowledgements_leave_room_for_other_mail(self) -> Limits:
+        if self.outbound_per_recipient_per_hour <= self.acknowledgements_per_sender_per_hour:
+            raise ValueError(
+                "outbound_per_recipient_per_hour must be more than "
+                "acknowledgements_per_sender_per_hour (the hour's mail to an address holds "
+                "its acknowledgements and the replies after them)"
+            )
+        return self
+
     @model_validator(mode="after")
     def _domain_cap_holds_a_mailbox(self) -> Limits:
         if self.acknowledgements_per_domain_per_hour < self.acknowledgements_per_sender_per_hour:

@@ -68,6 +68,14 @@ class TicketOpened(DomainEvent):
     # reads no contact. None in an event written before it was carried: the
     # acknowledgement then reads the contact's.
     timezone: str | None = None
+    # True when intake counted this acknowledgement in the sender's hourly caps
+    # (helpdesk.services.acknowledgement_caps, at most acknowledgements_per_sender_per_hour
+    # per mailbox): the acknowledgement is then not counted again in the recipient's
+    # hourly count, which keeps the rest of the hour for every other mail (Limits.
+    # counted_outbound_per_recipient_per_hour). False from an intake without the caps (a
+    # complaint's new ticket) and in an event written before it was carried: the
+    # acknowledgement is counted with the recipient's mail.
+    acknowledgement_counted: bool = False
 
 
 @dataclass(frozen=True)

@@ -82,5 +82,7 @@ def complaint_made(notifier: Notifier, event: ComplaintMade, now: datetime) -> N
             mail,
             key=f"{event.message}:{lead.lower()}",
             now=now,
-            quotas=recipient_quotas(mail, now, config.limits.outbound_per_recipient_per_hour),
+            quotas=recipient_quotas(
+                mail, now, config.limits.counted_outbound_per_recipient_per_hour
+            ),
         )

@@ -241,7 +241,7 @@ def _relay(
         key = f"{message.id}:{recipient}"
         mail = relayed(recipient, files)
         counted = [
-            *recipient_quotas(mail, now, limits.outbound_per_recipient_per_hour),
+            *recipient_quotas(mail, now, limits.counted_outbound_per_recipient_per_hour),
             ticket_quota(f"{ticket.ref}:{recipient}", now, limits.outbound_per_ticket_per_hour),
         ]
         if mail.attachments:

@@ -185,7 +185,7 @@ class Notifier:
         counted = (
             []
             if internal or not recipient_limit
-            else recipient_quotas(mail, now, limits.outbound_per_recipient_per_hour)
+            else recipient_quotas(mail, now, limits.counted_outbound_per_recipient_per_hour)
         )
         if ticket_limit and mail.ticket:
             counted.append(ticket_quota(mail.ticket, now, limits.outbound_per_ticket_per_hour))

@@ -85,7 +85,11 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
         in_reply_to=incoming,
         references=(incoming,) if incoming else (),
     )
-    return notifier.send(mail, key=ACKNOWLEDGEMENT[1], now=now)
+    # Counted already by intake's caps (event.acknowledgement_counted): the recipient's
+    # count keeps room for it (Limits.counted_outbound_per_recipient_per_hour).
+    return notifier.send(
+        mail, key=ACKNOWLEDGEMENT[1], now=now, recipient_limit=not event.acknowledgement_counted
+    )
 
 
 def _suggested_articles(notifier: Notifier, event: TicketOpened) -> list[dict[str, str]]:

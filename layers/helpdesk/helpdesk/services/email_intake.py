@@ -420,6 +420,8 @@ class EmailIntake:
                 first_message=message,
                 claims=self._claims(mail, raw_key),
                 notify=not suppress,
+                # Nothing suppressed: the caps were asked (_within_ack_limit) and counted it.
+                acknowledgement_counted=not suppress,
                 suggest=suggester(self.knowledge, self.config),
             )
             outcome = "opened"

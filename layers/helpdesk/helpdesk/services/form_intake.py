@@ -243,6 +243,12 @@ def take_in_form(
     spoofed = claims_internal(
         submission.email, own_domain=config.helpdesk.mail_domain, agent_emails=config.staff_emails
     )
+    # The acknowledgement caps every intake takes, per mailbox and domain (attack 3, F3):
+    # past them the ticket opens and its page shows the promise, but no mail answers it.
+    # Counted once per submission, however often it is posted again. Without a table
+    # (tests of the use case alone) the acknowledgement is counted where it is sent.
+    capped = not spoofed and repo is not None
+    within = repo is not None and capped and _within_ack_limit(repo, config, submission, now)
     text = submission.message
     if submission.order_id:
         text = f"{text}\n\nOrder: {submission.order_id}"
@@ -276,7 +282,8 @@ def take_in_form(
             now=now,
             first_message=message,
             claims=[Claim("submission", submission.submission_id)],
-            notify=not spoofed,
+            notify=not spoofed and (within or not capped),
+            acknowledgement_counted=within,
             suggest=suggester(knowledge, config),
         )
     except AlreadyClaimed as duplicate:
@@ -294,6 +301,16 @@ def take_in_form(
             ref=ticket.ref,
             message_id=message.id,  # one entry however often the submission is retried
         )
+    if capped and not within and repo is not None:
+        repo.record_suppressed(
+            at=now,
+            reason="loop_limit",
+            sender=submission.email.lower(),
+            subject=submission.subject,
+            raw_key=None,
+            ref=ticket.ref,
+            message_id=message.id,
+        )
     view = sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
     return {
         "ref": ticket.ref,
@@ -302,6 +319,14 @@ def take_in_form(
         "language": ticket.language,
         "promised_by": view.get("first_response_due"),
     }
+
+
+def _within_ack_limit(
+    repo: DynamoRepository, config: Config, submission: FormSubmission, now: datetime
+) -> bool:
+    from helpdesk.services.acknowledgement_caps import within_ack_limit
+
+    return within_ack_limit(repo, config, submission.email, f"form:{submission.submission_id}", now)
 
 
 def client_key(source_ip: str) -> str:

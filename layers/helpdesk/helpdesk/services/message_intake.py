@@ -542,6 +542,7 @@ class MessageDesk:
             first_message=self._message(message, attachments, now),
             claims=claims,
             notify=notify,
+            acknowledgement_counted=notify,
             suggest=suggester(self.knowledge, self.config),
         )
         if answerable and not notify:

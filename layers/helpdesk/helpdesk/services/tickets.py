@@ -70,10 +70,12 @@ def open_ticket(
     claims: Sequence[Claim] = (),
     detect_language: bool = True,
     notify: bool = True,
+    acknowledgement_counted: bool = False,
     suggest: Callable[[str, str], list[str]] | None = None,
 ) -> Ticket:
     """Create a ticket with its contact, first message, deadlines and running timers, and
-    record ``TicketOpened`` (``notify``: whether the customer is to be acknowledged).
+    record ``TicketOpened`` (``notify``: whether the customer is to be acknowledged;
+    ``acknowledgement_counted``: intake counted that acknowledgement in the sender's caps).
 
     ``claims`` are the dedupe markers of this request; if any was made before, the request
     was taken in before and :class:`~helpdesk.unit_of_work.AlreadyClaimed` is raised
@@ -172,6 +174,7 @@ def open_ticket(
                     message,
                     notify=notify,
                     timezone=contact.timezone or request.zone_hint,
+                    acknowledgement_counted=notify and acknowledgement_counted,
                 )
             ],
             history=[("created", {"channel": request.channel, "priority": ticket.priority})],
@@ -191,7 +194,12 @@ def _detect(text: str, config: Config) -> str:
 
 
 def opened_event(
-    ticket: Ticket, message: Message, *, notify: bool, timezone: str | None
+    ticket: Ticket,
+    message: Message,
+    *,
+    notify: bool,
+    timezone: str | None,
+    acknowledgement_counted: bool = False,
 ) -> TicketOpened:
     """TicketOpened: a snapshot that lets consumers act without re-reading (``timezone``:
     the contact's stored zone, None when it has none)."""
@@ -212,6 +220,7 @@ def opened_event(
         },
         suggested=list(ticket.suggested),
         timezone=timezone or "",
+        acknowledgement_counted=acknowledgement_counted,
     )
 
 
