@@ -515,7 +515,14 @@ class FakeNotifier(Notifier):
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def send(
-        self, mail: OutboundMail, *, key: str, now: datetime, quotas: Sequence[Quota] = ()
+        self,
+        mail: OutboundMail,
+        *,
+        key: str,
+        now: datetime,
+        ticket_limit: bool = False,
+        quotas: Sequence[Quota] = (),
+        recipient_limit: bool = True,
     ) -> SendResult:
         message_id = f"<{mail.kind}.{key}@fake>"
         if (mail.ticket, mail.kind, key) in self.outbox:

@@ -149,8 +149,8 @@ def one_lost_answer(operation: str) -> FaultInjector:
 @pytest.mark.parametrize(
     ("function", "operation", "kind"),
     [
-        # To a customer: the claim and the recipient's hourly count are one transaction.
-        ("acknowledge", "TransactWriteItems", "acknowledgement"),
+        # To a customer, counted already by intake's caps: the claim alone.
+        ("acknowledge", "PutItem", "acknowledgement"),
         # To an agent (no hourly count): the claim alone.
         ("route", "PutItem", "assignment"),
     ],
