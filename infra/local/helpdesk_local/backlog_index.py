@@ -1,16 +1,22 @@
-"""`helpdesk backfill-backlog`: give the open tickets of a deployed desk their BacklogIndex key.
+"""`helpdesk backfill-backlog`: give a deployed desk's older tickets the BacklogIndex entries
+this release reads.
 
-A ticket carries ``BPK = BACKLOG#<team>`` while it is in its team's backlog
-(``helpdesk.model.in_backlog``); every commit writes it with the ticket
-(``helpdesk.aws.dynamodb.ticket_item``). Tickets opened before the index existed have no key
-until their next change, so a report would miss them from its backlog and its "needs
-attention" list: this one-off pass adds the key to each of them (docs/DEPLOY.md, "The
-backlog index").
+- A ticket carries ``BPK = BACKLOG#<team>`` while it is in its team's backlog
+  (``helpdesk.model.in_backlog``); every commit writes it with the ticket
+  (``helpdesk.aws.dynamodb.ticket_item``). Tickets opened before the index existed have no
+  key until their next change, so a report would miss them from its backlog and its "needs
+  attention" list: this pass sets it on each of them, with a conditional update on the
+  version it read, so a commit made meanwhile, which wrote its own key, wins.
+- A contact's tickets are listed by an entry written when a ticket opens (``BPK =
+  CONTACT#<email>`` on the opening's history item, ``helpdesk.aws.dynamodb.contact_entry``).
+  Tickets opened before it were listed by their own item in GSI1, which this release no
+  longer writes: this pass gives each ticket an entry of its own (``TICKET#<ref>`` /
+  ``CONTACT``, a conditional put), so a customer's page and the agent's assignment mail
+  list them again. A ticket opened since has two entries; the reader counts it once.
 
 It scans the table once (an operator's tool, never deployed code: the functions never scan)
-for ticket items without the key, and sets it on those in the backlog with a conditional
-update on the version it read, so a commit made meanwhile, which wrote its own key, wins.
-Running it twice changes nothing.
+for the ticket items (docs/DEPLOY.md, "Upgrading to this release"). Running it twice
+changes nothing.
 """
 
 from __future__ import annotations
@@ -18,33 +24,39 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from helpdesk.aws.dynamodb import backlog_key, decode, ticket_from_item
+from helpdesk.aws.dynamodb import backlog_key, contact_entry, decode, encode, ticket_from_item
 from helpdesk.model import in_backlog
 
 
 @dataclass(frozen=True)
 class Backfilled:
-    """What one pass did: tickets without the key it looked at, and the keys it set."""
+    """What one pass did: tickets without the backlog key it looked at, the backlog keys it
+    set, and the tickets it listed under their contact."""
 
     looked_at: int
     keyed: int
+    listed: int = 0
 
 
 def backfill_backlog_index(dynamodb: Any, table: str) -> Backfilled:
     """Set the BacklogIndex key on every ticket of ``table`` in its team's backlog that
-    lacks it (``dynamodb``: a boto3 DynamoDB client)."""
-    looked_at = keyed = 0
+    lacks it, and list every ticket under its contact (``dynamodb``: a boto3 DynamoDB
+    client)."""
+    looked_at = keyed = listed = 0
     kwargs: dict[str, Any] = {
         "TableName": table,
-        "FilterExpression": "#type = :ticket AND SK = :meta AND attribute_not_exists(BPK)",
+        "FilterExpression": "#type = :ticket AND SK = :meta",
         "ExpressionAttributeNames": {"#type": "type"},
         "ExpressionAttributeValues": {":ticket": {"S": "ticket"}, ":meta": {"S": "META"}},
     }
     while True:
         page = dynamodb.scan(**kwargs)
         for raw in page.get("Items", []):
-            looked_at += 1
             ticket = ticket_from_item(decode(raw))
+            listed += _list_under_contact(dynamodb, table, raw, ticket)
+            if "BPK" in raw:
+                continue
+            looked_at += 1
             if not in_backlog(ticket):
                 continue
             try:
@@ -62,8 +74,22 @@ def backfill_backlog_index(dynamodb: Any, table: str) -> Backfilled:
                 continue  # changed meanwhile: that commit wrote the key it needs
             keyed += 1
         if "LastEvaluatedKey" not in page:
-            return Backfilled(looked_at, keyed)
+            return Backfilled(looked_at, keyed, listed)
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _list_under_contact(dynamodb: Any, table: str, raw: Any, ticket: Any) -> int:
+    """Put the ticket's own entry among its contact's tickets, once (1 if it was put)."""
+    entry = {"PK": raw["PK"]["S"], "SK": "CONTACT", "type": "contact_entry"}
+    try:
+        dynamodb.put_item(
+            TableName=table,
+            Item=encode(entry | contact_entry(ticket)),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return 0
+    return 1
 
 
 def table_of_stack(stack_name: str, cloudformation: Any = None) -> str:

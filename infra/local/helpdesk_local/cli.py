@@ -208,7 +208,10 @@ def _backfill_backlog(args: argparse.Namespace) -> int:
         done = backfill_backlog_index(boto3.client("dynamodb", region_name=region), table)
     except (NoCredentialsError, NoRegionError) as error:
         return _aws_refusal(error, args.stack_name, region)
-    print(f"{done.keyed} open tickets keyed ({done.looked_at} tickets without a key looked at)")
+    print(
+        f"{done.keyed} open tickets keyed ({done.looked_at} tickets without a key looked at),"
+        f" {done.listed} tickets listed under their contact"
+    )
     return 0
 
 
@@ -329,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
 
     backfill = commands.add_parser(
         "backfill-backlog",
-        help="give a deployed desk's open tickets their BacklogIndex key (once, after the "
+        help="give a deployed desk's older tickets their BacklogIndex entries (once, after the "
         "deploy that adds the index)",
     )
     _deployed_stack_arguments(backfill)

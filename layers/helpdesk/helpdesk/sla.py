@@ -275,15 +275,13 @@ class SlaState:
         }
 
     def event_view(self) -> dict[str, Any]:
-        """:meth:`public_view` as events carry it: without the complaint's keys while no
-        complaint was made (a new ticket's TicketOpened is written into its outbox item,
-        and those three nulls pushed it past a write unit: helpdesk bench, 33 -> 35 write
-        units per email ticket)."""
-        view = self.public_view()
-        if COMPLAINT not in self.clocks:
-            for key in ("complained_at", "complaint_due", "complaint_answered_at"):
-                del view[key]
-        return view
+        """:meth:`public_view` as events carry it: only what is set, so no null and no
+        empty list (its readers ask with ``.get``). A new ticket's TicketOpened is written
+        into its outbox item, billed per started KB and twice in the transaction: the
+        complaint's three nulls pushed it past a write unit once (helpdesk bench, 33 -> 35
+        write units per email ticket), and the item now also lists the ticket among its
+        contact's (``helpdesk.aws.dynamodb.contact_entry``)."""
+        return {key: value for key, value in self.public_view().items() if value not in (None, [])}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form for storage: ISO 8601 strings, whole seconds, no floats but warn_at."""

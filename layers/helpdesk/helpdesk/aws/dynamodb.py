@@ -121,16 +121,36 @@ def backlog_key(team: str) -> str:
     return f"BACKLOG#{team}"
 
 
+def contact_entry_key(email: str) -> str:
+    """The BacklogIndex partition that lists ``email``'s tickets (the openings' history
+    items, :func:`contact_entry`)."""
+    return f"CONTACT#{email.lower()}"
+
+
+def created_key(ticket: Ticket) -> str:
+    """The sort key of a ticket in BacklogIndex: its creation instant and reference."""
+    return f"{ticket.created_at.isoformat()}#{ticket.ref}"
+
+
+def contact_entry(ticket: Ticket) -> dict[str, str]:
+    """The keys that list ``ticket`` among its contact's tickets in BacklogIndex (keys only):
+    set on an item written once, when the ticket opens (its opening's history item), so
+    that none of the ticket's later changes writes an index entry for it. On the ticket's
+    own item, as GSI1 (projection ALL) had them, every change of the ticket wrote the whole
+    ticket into the index again: one write unit per change (helpdesk bench: route)."""
+    return {"BPK": contact_entry_key(ticket.contact_email), "GSI1SK": created_key(ticket)}
+
+
 def ticket_item(ticket: Ticket) -> dict[str, Any]:
-    """The stored form of a ticket (META item), with its GSI1 keys and, while someone owes
-    work on it, its BacklogIndex key (``BPK``; the index's sort key is ``GSI1SK``, the
-    creation instant and the reference, which the ticket carries anyway)."""
+    """The stored form of a ticket (META item) with, while someone owes work on it, its
+    BacklogIndex key (``BPK``; the index's sort key is ``GSI1SK``, the creation instant and
+    the reference). Its contact lists it through its opening's history item
+    (:func:`contact_entry`), not through this item, which every change rewrites."""
     return {
         "PK": f"TICKET#{ticket.ref}",
         "SK": "META",
         "type": "ticket",
-        "GSI1PK": f"CONTACT#{ticket.contact_email.lower()}",
-        "GSI1SK": f"{ticket.created_at.isoformat()}#{ticket.ref}",
+        "GSI1SK": created_key(ticket),
         "BPK": backlog_key(ticket.team) if in_backlog(ticket) else None,
         "ref": ticket.ref,
         "status": ticket.status,
@@ -418,17 +438,34 @@ class DynamoRepository:
         )
 
     def contact_tickets(self, email: str, *, limit: int = 6) -> list[Ticket]:
-        """A contact's tickets, newest first (GSI1)."""
-        response = self._call(
-            "query",
-            TableName=self.table,
-            IndexName="GSI1",
-            KeyConditionExpression="GSI1PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"CONTACT#{email.lower()}"}},
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [ticket_from_item(decode(item)) for item in response.get("Items", [])]
+        """A contact's tickets, newest first, as they are now: the contact's entries in
+        BacklogIndex (keys only; :func:`contact_entry`), then the tickets by key in one
+        BatchGetItem. A ticket listed twice (its opening's entry and one the upgrade's
+        backfill wrote, ``helpdesk backfill-backlog``) counts once."""
+        refs: list[str] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "BacklogIndex",
+            "KeyConditionExpression": "BPK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": contact_entry_key(email)}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        while len(refs) < limit:
+            response = self._call("query", **kwargs)
+            for item in response.get("Items", []):
+                ref = str(item["PK"]["S"]).removeprefix("TICKET#")
+                if ref not in refs and len(refs) < limit:
+                    refs.append(ref)
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        found = self.get_items([(f"TICKET#{ref}", "META") for ref in refs], consistent=False)
+        return [
+            ticket_from_item(found[key])
+            for key in ((f"TICKET#{ref}", "META") for ref in refs)
+            if key in found
+        ]
 
     def due_timers(self, kind: str, now_key: str, *, page_size: int = 100) -> Iterator[DueTimer]:
         """Timers of ``kind`` due at or before ``now_key``, shard by shard, paginated."""

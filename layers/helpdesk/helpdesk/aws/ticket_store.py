@@ -50,6 +50,7 @@ from helpdesk.aws.dynamodb import (
     DynamoRepository,
     Timer,
     backlog_key,
+    contact_entry,
     contact_from_item,
     message_from_item,
     message_item,
@@ -322,6 +323,9 @@ class DynamoTicketStore(DynamoRepository):
             "at": at,
             "entries": [{"kind": kind, "detail": dict(detail)} for kind, detail in change.history],
         }
+        if change.before is None:
+            # Written once, never changed: the ticket's entry among its contact's tickets.
+            item |= contact_entry(stored)
         if events:
             item["type"] = OUTBOX_TYPE
             item["events"] = encode_events(events)
