@@ -170,6 +170,8 @@ def test_events_carry_the_clocks_keys_only_once_they_are_set() -> None:
     state, _ = sla.complained(opened(), MONDAY, timedelta(hours=4), OFFICE)
 
     assert state.event_view() == {
-        key: value for key, value in state.public_view().items() if value is not None and value != []
+        key: value
+        for key, value in state.public_view().items()
+        if value is not None and value != []
     }
     assert state.event_view()["complaint_due"] == (MONDAY + timedelta(hours=4)).isoformat()
