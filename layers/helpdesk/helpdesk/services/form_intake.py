@@ -291,25 +291,17 @@ def take_in_form(
         if duplicate.ref is None:
             raise
         ticket = uow.load(duplicate.ref)
-    if spoofed and repo is not None:
+    # Listed as a mail nobody answered is: spoofed, or past the acknowledgement caps.
+    unanswered = "spoofed" if spoofed else "loop_limit" if capped and not within else None
+    if unanswered is not None and repo is not None:
         repo.record_suppressed(
             at=now,
-            reason="spoofed",
+            reason=unanswered,
             sender=submission.email.lower(),
             subject=submission.subject,
             raw_key=None,
             ref=ticket.ref,
             message_id=message.id,  # one entry however often the submission is retried
-        )
-    if capped and not within and repo is not None:
-        repo.record_suppressed(
-            at=now,
-            reason="loop_limit",
-            sender=submission.email.lower(),
-            subject=submission.subject,
-            raw_key=None,
-            ref=ticket.ref,
-            message_id=message.id,
         )
     view = sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
     return {
