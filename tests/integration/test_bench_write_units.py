@@ -95,3 +95,22 @@ def test_an_update_is_billed_at_the_larger_of_the_item_before_and_after(
         UpdateExpression="REMOVE body",
     )
     assert dict(counted.write_units_by_target) == {"table": 3}
+
+
+def test_a_batch_read_costs_each_item_its_4_kb_steps_at_the_consistency_it_asked(
+    meter: tuple[AwsMeter, Any, str],
+) -> None:
+    # "BatchGetItem: DynamoDB processes each item in the batch as an individual GetItem
+    # request", each rounded up to 4 KB; a strongly consistent read of up to 4 KB is one
+    # read unit, an eventually consistent one half ("DynamoDB read and write operations",
+    # developer guide). The table's ConsistentRead sits in RequestItems, not at the top.
+    counted, client, table = meter
+    client.put_item(TableName=table, Item=ticket(body=s("x" * 100)))
+    client.put_item(TableName=table, Item={**ticket(body=s("x" * 5000)), "SK": s("BIG")})
+    keys = [{"PK": s("TICKET#HD-W1"), "SK": s("META")}, {"PK": s("TICKET#HD-W1"), "SK": s("BIG")}]
+    counted.reset()
+    client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+    assert counted.read_units == 3  # 1 + 2
+    counted.reset()
+    client.batch_get_item(RequestItems={table: {"Keys": keys}})
+    assert counted.read_units == 1.5

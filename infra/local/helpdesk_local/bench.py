@@ -385,9 +385,12 @@ class AwsMeter:
             size = sum(item_size(item) for item in parsed.get("Items", []))
             self.read_units += read_units(size, consistent=bool(params.get("ConsistentRead")))
         elif operation == "BatchGetItem":
-            for items in parsed.get("Responses", {}).values():
+            # Each item is a read of its own; the consistency is asked per table.
+            requested = params.get("RequestItems", {})
+            for table, items in parsed.get("Responses", {}).items():
+                consistent = bool(requested.get(table, {}).get("ConsistentRead"))
                 for item in items:
-                    self.read_units += read_units(item_size(item), consistent=False)
+                    self.read_units += read_units(item_size(item), consistent=consistent)
         elif operation == "TransactGetItems":
             for response in parsed.get("Responses", []):
                 self.read_units += 2 * read_units(item_size(response.get("Item")), consistent=True)
