@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from committing import set_status, ticket_store
 from desk_support import events_held_back
 
@@ -103,3 +104,32 @@ def test_the_backfill_lists_a_desks_older_tickets_under_their_contact_once(
 
     assert (first.listed, again.listed) == (2, 0)
     assert [t.subject for t in store.contact_tickets("anna@example.com")] == ["Order 1", "Order 0"]
+
+
+def test_while_the_index_is_being_built_a_contact_has_no_other_tickets_to_show(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The deploy that adds BacklogIndex leaves it backfilling for a while, and DynamoDB
+    # refuses its queries until it is ACTIVE ("Cannot read from backfilling global
+    # secondary index", a ValidationException; AWS::DynamoDB::Table, GlobalSecondaryIndexes).
+    # The list is extra information: the assignment mail, the customer's page and the links
+    # mail go on without it instead of failing into a dead-letter queue.
+    from botocore.exceptions import ClientError
+
+    store = ticket_store(stack)
+    stack.deliver_email(mail("<order-1@x.example>", "Order 1", sender="anna@example.com"))
+    stack.drain()
+
+    def backfilling(**_: Any) -> Any:
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "ValidationException",
+                    "Message": "Cannot read from backfilling global secondary index: BacklogIndex",
+                }
+            },
+            "Query",
+        )
+
+    monkeypatch.setattr(store._db, "query", backfilling)
+    assert store.contact_tickets("anna@example.com") == []

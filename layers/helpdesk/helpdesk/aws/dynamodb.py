@@ -11,6 +11,7 @@ Every AWS error leaves this module as a domain error (``raise ... from``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
@@ -23,6 +24,8 @@ from helpdesk.clock import parse_iso
 from helpdesk.errors import AlreadyDone, Conflict, NotFound, TransientError
 from helpdesk.model import AttachmentMeta, Contact, Message, Ticket, in_backlog
 from helpdesk.timers import partition, shard_of, sort_key
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from helpdesk.events import PageLinksRequested
@@ -452,7 +455,9 @@ class DynamoRepository:
             "Limit": limit,
         }
         while len(refs) < limit:
-            response = self._call("query", **kwargs)
+            response = self._query_while_built(kwargs)
+            if response is None:
+                return []
             for item in response.get("Items", []):
                 ref = str(item["PK"]["S"]).removeprefix("TICKET#")
                 if ref not in refs and len(refs) < limit:
@@ -466,6 +471,21 @@ class DynamoRepository:
             for key in ((f"TICKET#{ref}", "META") for ref in refs)
             if key in found
         ]
+
+    def _query_while_built(self, kwargs: Mapping[str, Any]) -> Any:
+        """A Query of an index, or None while DynamoDB still builds the index (after the
+        deploy that adds it: "Cannot read from backfilling global secondary index", a
+        ValidationException, until it is ACTIVE; AWS::DynamoDB::Table,
+        GlobalSecondaryIndexes). For a read whose answer is extra information."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._call("query", **kwargs)
+        except ClientError as error:
+            if "backfilling" not in str(error.response.get("Error", {}).get("Message", "")):
+                raise
+            logger.warning("%s is still being built: read as empty", kwargs.get("IndexName"))
+            return None
 
     def due_timers(self, kind: str, now_key: str, *, page_size: int = 100) -> Iterator[DueTimer]:
         """Timers of ``kind`` due at or before ``now_key``, shard by shard, paginated."""

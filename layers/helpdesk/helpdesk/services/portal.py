@@ -309,7 +309,7 @@ class PortalDesk(LinkDesk):
         return messages
 
     def _others(self, ticket: Ticket, token: str, now: datetime) -> list[OtherTicket]:
-        """The contact's other tickets (GSI1, newest first), each with its own link. Not
+        """The contact's other tickets (newest first), each with its own link. Not
         on a ticket with participants: its mail went to people the contact copied in,
         who must not see the contact's other requests. Their links expire when the link
         of this page does, if sooner than ``portal.link_ttl``: else each view would mint
