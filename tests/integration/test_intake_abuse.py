@@ -346,3 +346,53 @@ def test_a_fourth_form_from_one_mailbox_in_an_hour_opens_its_ticket_unacknowledg
     assert [(s["reason"], s["from"]) for s in state["suppressed"]] == [
         ("loop_limit", "anna+3@shop.example")
     ]
+
+
+def test_a_mail_whose_message_id_spells_a_forms_id_is_another_acknowledgement(
+    tmp_path: Path,
+) -> None:
+    """The caps count a message once however often it comes (a retry), keyed by what the
+    intake knows it by; a mail's Message-ID is the sender's to choose, so it must never
+    spell another intake's key: three forms spend Anna's hour, and a mail from her whose
+    Message-ID is `<form:ID>` of one of them is a fourth, unacknowledged (attack 4, F1)."""
+    import json
+    import uuid
+
+    path = _desk_with_limits(tmp_path, acknowledgements_per_sender_per_hour=3)
+    with LocalStack(start=MONDAY_MORNING, config_path=path) as stack:
+        submissions = [str(uuid.uuid4()) for _ in range(3)]
+        for n, submission in enumerate(submissions):
+            answer = stack.http(
+                "POST",
+                "/tickets",
+                body=json.dumps(
+                    {
+                        "name": "Anna Schmidt",
+                        "email": "anna@shop.example",
+                        "subject": f"Question {n}",
+                        "message": "Where is my order?",
+                        "submission_id": submission,
+                    }
+                ),
+                headers={"content-type": "application/json"},
+                source_ip=f"198.51.100.{n + 1}",
+            )
+            assert answer.status == 201, answer.body
+        stack.deliver_email(
+            _mail(
+                "From: anna@shop.example",
+                "To: support@support.example",
+                "Subject: One more",
+                f"Message-ID: <form:{submissions[0]}>",
+                body="And another thing.",
+            )
+        )
+        stack.drain()
+        state = build_state(stack)
+
+    assert len(state["tickets"]) == 4
+    answered = [m for m in state["outbox"] if m["kind"] == "acknowledgement"]
+    assert len(answered) == 3
+    assert [(s["reason"], s["from"]) for s in state["suppressed"]] == [
+        ("loop_limit", "anna@shop.example")
+    ]

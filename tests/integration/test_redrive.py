@@ -479,6 +479,15 @@ def test_an_event_whose_function_is_missing_waits_in_the_rules_dead_letter_queue
     assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
         ["anna@example.com"]
     ]
+    # A replayed letter vouches for nothing: its acknowledgement counted in Anna's hour,
+    # though intake had counted it in its caps (attack 4, F2: a planted letter).
+    table = stack.resolver.ref("DomainTable") if stack.resolver else ""
+    counts = [
+        item
+        for item in stack.dynamodb.scan(TableName=table)["Items"]
+        if item["PK"]["S"].startswith("RATE#OUT#anna@example.com#")
+    ]
+    assert [int(item["hits"]["N"]) for item in counts] == [1]
 
 
 # ---------------------------------------------------------------------- planted letters

@@ -686,7 +686,11 @@ def test_an_address_gets_its_hourly_limit_in_all_with_the_capped_acknowledgement
     for n in range(3):
         desk.on(
             "TicketOpened",
-            **opened(ref=f"HD-AAAAA{'BCD'[n]}", acknowledgement_counted=True),
+            **opened(
+                ref=f"HD-AAAAA{'BCD'[n]}",
+                acknowledgement_counted=True,
+                created_at="2026-11-23T12:05:00+00:00",  # in the hour it goes out
+            ),
         )
     assert len(desk.mailer.sent) == 3
     assert not [scope for scope, _ in desk.records.counts if scope.startswith("OUT#")]
@@ -694,6 +698,18 @@ def test_an_address_gets_its_hourly_limit_in_all_with_the_capped_acknowledgement
         desk.on("TicketOpened", **opened(ref=f"HD-AAAAB{'BCD'[n]}"))
     assert len(desk.mailer.sent) == 5
     assert [to for _, to in desk.mailer.sent] == [["anna@example.com"]] * 5
+
+
+def test_an_acknowledgement_sent_in_a_later_hour_than_intake_counted_it_counts_again() -> None:
+    # Intake counted it at 11:59 in its caps; it goes out at 12:07, in an hour whose own
+    # count never saw it (attack 4, F1): counted there as any mail.
+    desk = Desk(config=_limits(5))
+    desk.on(
+        "TicketOpened",
+        **opened(acknowledgement_counted=True, created_at="2026-11-23T11:59:00+00:00"),
+    )
+    assert len(desk.mailer.sent) == 1
+    assert [scope for scope, _ in desk.records.counts] == ["OUT#anna@example.com"]
 
 
 def test_mail_to_agents_is_not_held_back_by_the_recipient_limit() -> None:

@@ -85,11 +85,21 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
         in_reply_to=incoming,
         references=(incoming,) if incoming else (),
     )
-    # Counted already by intake's caps (event.acknowledgement_counted): the recipient's
-    # count keeps room for it (Limits.counted_outbound_per_recipient_per_hour).
     return notifier.send(
-        mail, key=ACKNOWLEDGEMENT[1], now=now, recipient_limit=not event.acknowledgement_counted
+        mail, key=ACKNOWLEDGEMENT[1], now=now, recipient_limit=not _counted_this_hour(event, now)
     )
+
+
+def _counted_this_hour(event: TicketOpened, now: datetime) -> bool:
+    """Counted already by intake's caps (``acknowledgement_counted``), in the hour it goes
+    out: the recipient's count of that hour keeps room for it (Limits.
+    counted_outbound_per_recipient_per_hour). Sent in a later hour (a delivery that waited,
+    a redrive), it counts in that hour's as any mail does (attack 4, F1)."""
+    from helpdesk.notices.outbound import hour_window
+
+    if not event.acknowledgement_counted:
+        return False
+    return hour_window(parse_iso(event.created_at)) == hour_window(now)
 
 
 def _suggested_articles(notifier: Notifier, event: TicketOpened) -> list[dict[str, str]]:

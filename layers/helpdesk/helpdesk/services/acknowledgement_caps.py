@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 
 
 def within_ack_limit(
-    repo: DynamoRepository, config: Config, sender: str, message: str, now: datetime
+    repo: DynamoRepository, config: Config, sender: str, message: str, now: datetime, *, kind: str
 ) -> bool:
-    """One more acknowledgement to ``sender`` for ``message`` (a Message-ID, a raw key, a
+    """One more acknowledgement to ``sender`` for ``message`` of intake ``kind`` (``mail``:
+    a Message-ID, ``raw``: a raw mail's key, ``form``: a submission's id, ``channel``: a
     channel message's key) within the hour's caps: at most N per sender's mailbox, and M
     per domain, counted atomically, so that two autoresponders that slipped past the robot
     checks can never ping-pong, not even one that varies its address (support+1001@,
@@ -34,8 +35,10 @@ def within_ack_limit(
     limits = config.limits
     window = now.strftime("%Y%m%d%H")
     expires_at = int(now.timestamp()) + 7200
-    # Hashed: a member's size is bounded whatever the Message-ID's.
-    member = hashlib.sha256(f"{sender}\n{message}".encode()).hexdigest()
+    # Hashed: a member's size is bounded whatever the Message-ID's. The intake's kind
+    # first: a mail whose Message-ID spells a form's id ("form:<id>") or a channel
+    # message's key is another message, never the same member again (attack 4, F1).
+    member = hashlib.sha256(f"{kind}\n{sender}\n{message}".encode()).hexdigest()
     mailbox = mailbox_key(sender)
     domain = domain_of(mailbox)
     per_sender = limits.acknowledgements_per_sender_per_hour

@@ -287,7 +287,11 @@ class EmailIntake:
         same for every intake (helpdesk.services.acknowledgement_caps)."""
         from helpdesk.services.acknowledgement_caps import within_ack_limit
 
-        return within_ack_limit(self.repo, self.config, sender, mail.message_id or raw_key, now)
+        if mail.message_id:
+            return within_ack_limit(
+                self.repo, self.config, sender, mail.message_id, now, kind="mail"
+            )
+        return within_ack_limit(self.repo, self.config, sender, raw_key, now, kind="raw")
 
     # ------------------------------------------------------------------ writes
     def _message(

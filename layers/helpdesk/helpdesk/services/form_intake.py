@@ -318,7 +318,9 @@ def _within_ack_limit(
 ) -> bool:
     from helpdesk.services.acknowledgement_caps import within_ack_limit
 
-    return within_ack_limit(repo, config, submission.email, f"form:{submission.submission_id}", now)
+    return within_ack_limit(
+        repo, config, submission.email, submission.submission_id, now, kind="form"
+    )
 
 
 def client_key(source_ip: str) -> str:

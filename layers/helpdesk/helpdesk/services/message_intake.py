@@ -552,7 +552,9 @@ class MessageDesk:
     def _within_ack_limit(self, message: ChannelMessage, now: datetime) -> bool:
         from helpdesk.services.acknowledgement_caps import within_ack_limit
 
-        return within_ack_limit(self.repo, self.config, message.contact, _message_key(message), now)
+        return within_ack_limit(
+            self.repo, self.config, message.contact, _message_key(message), now, kind="channel"
+        )
 
     def _list_suppressed(
         self, message: ChannelMessage, ref: str, reason: str, now: datetime
