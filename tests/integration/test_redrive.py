@@ -696,6 +696,29 @@ def test_the_operator_commands_help_shows_the_default_stack_name_and_the_region_
     assert "--region REGION" in shown
 
 
+def test_an_aws_refusal_of_the_backfill_is_one_line_naming_the_stack_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Review ops 4: credentials without cloudformation:DescribeStacks, or a stack name
+    # that is not there, printed botocore's traceback (redrive said it in one line).
+    cloudformation = boto3.client("cloudformation", region_name="eu-west-1")
+    stub = Stubber(cloudformation)
+    stub.add_client_error(
+        "describe_stacks",
+        service_error_code="AccessDenied",
+        service_message="User: arn:aws:iam::111122223333:user/ops is not authorized",
+        http_status_code=403,
+    )
+    monkeypatch.setattr(boto3, "client", lambda name, **_: cloudformation)
+    with stub:
+        assert main(["backfill-backlog", "--region", "eu-west-1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith("error: ") and "AccessDenied" in line
+    assert line.endswith("(stack helpdesk in eu-west-1)")
+
+
 @pytest.mark.usefixtures("no_region")
 def test_a_region_given_on_the_command_line_is_the_one_the_redrive_asks(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

@@ -630,8 +630,9 @@ def test_an_hour_of_mail_to_an_address_must_hold_more_than_its_acknowledgements(
         "limits:\n  acknowledgements_per_sender_per_hour: 3\n  outbound_per_recipient_per_hour: 3\n"
     )
     (problem,) = problems_of(text)
-    assert problem.path == "limits"
-    assert "outbound_per_recipient_per_hour must be more than" in problem.message
+    assert problem.path == "limits.outbound_per_recipient_per_hour"
+    assert "must be more than acknowledgements_per_sender_per_hour (3)" in problem.message
+    assert "leave 0 for the replies" in problem.message
     limits = parse_config(BASE).limits
     assert limits.counted_outbound_per_recipient_per_hour == (
         limits.outbound_per_recipient_per_hour - limits.acknowledgements_per_sender_per_hour

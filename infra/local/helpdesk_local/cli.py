@@ -167,7 +167,8 @@ def _aws_region(args: argparse.Namespace) -> str | None:
 
 
 def _aws_refusal(error: Exception, stack_name: str, region: str) -> int:
-    """One line for what boto3 could not find (credentials, say), not a traceback."""
+    """One line for what boto3 could not find (credentials, say) or AWS refused (a
+    permission, a stack that is not there), not a traceback."""
     print(f"error: {error} (stack {stack_name} in {region})", file=sys.stderr)
     return 2
 
@@ -175,7 +176,7 @@ def _aws_refusal(error: Exception, stack_name: str, region: str) -> int:
 def _redrive(args: argparse.Namespace) -> int:
     """Dead letters of a deployed stack back to their queues (SQS message-move tasks), and
     the failures of its functions run again (docs/DEPLOY.md)."""
-    from botocore.exceptions import NoCredentialsError, NoRegionError
+    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
     from helpdesk_local.redrive import RedriveError, describe, redrive_aws
 
@@ -187,7 +188,7 @@ def _redrive(args: argparse.Namespace) -> int:
     except RedriveError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except (NoCredentialsError, NoRegionError) as error:
+    except (ClientError, NoCredentialsError, NoRegionError) as error:
         return _aws_refusal(error, args.stack_name, region)
     print("\n".join(describe(results)))
     return 0
@@ -196,7 +197,7 @@ def _redrive(args: argparse.Namespace) -> int:
 def _backfill_backlog(args: argparse.Namespace) -> int:
     """The BacklogIndex key on a deployed desk's open tickets (docs/DEPLOY.md)."""
     import boto3
-    from botocore.exceptions import NoCredentialsError, NoRegionError
+    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
     from helpdesk_local.backlog_index import backfill_backlog_index, table_of_stack
 
@@ -206,7 +207,7 @@ def _backfill_backlog(args: argparse.Namespace) -> int:
     try:
         table = table_of_stack(args.stack_name, boto3.client("cloudformation", region_name=region))
         done = backfill_backlog_index(boto3.client("dynamodb", region_name=region), table)
-    except (NoCredentialsError, NoRegionError) as error:
+    except (ClientError, NoCredentialsError, NoRegionError) as error:
         return _aws_refusal(error, args.stack_name, region)
     print(
         f"{done.keyed} open tickets keyed ({done.looked_at} tickets without a key looked at),"
@@ -332,8 +333,12 @@ def main(argv: list[str] | None = None) -> int:
 
     backfill = commands.add_parser(
         "backfill-backlog",
-        help="give a deployed desk's older tickets their BacklogIndex entries (once, after the "
-        "deploy that adds the index)",
+        help="give a deployed desk's older tickets their BacklogIndex entries (after the "
+        "deploy that adds the index, and after the one that lists contacts' tickets there)",
+        description="Scan the stack's table once: set the backlog key on each open ticket "
+        "that lacks it, and list each ticket under its contact (TICKET#<ref> / CONTACT). "
+        "Needs cloudformation:DescribeStacks, and dynamodb:Scan, UpdateItem and PutItem on "
+        "the table. Running it again changes nothing it did (docs/DEPLOY.md, section 10).",
     )
     _deployed_stack_arguments(backfill)
     backfill.set_defaults(run=_backfill_backlog)

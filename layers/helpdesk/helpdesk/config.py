@@ -43,6 +43,7 @@ from pydantic import (
     StringConstraints,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -611,15 +612,19 @@ class Limits(_Section):
         included, while an acknowledgement claims its mail with one plain write."""
         return self.outbound_per_recipient_per_hour - self.acknowledgements_per_sender_per_hour
 
-    @model_validator(mode="after")
-    def _acknowledgements_leave_room_for_other_mail(self) -> Limits:
-        if self.outbound_per_recipient_per_hour <= self.acknowledgements_per_sender_per_hour:
+    @field_validator("outbound_per_recipient_per_hour")
+    @classmethod
+    def _acknowledgements_leave_room_for_other_mail(cls, value: int, info: ValidationInfo) -> int:
+        # Declared after acknowledgements_per_sender_per_hour, so that one is read already
+        # (absent when it was itself refused).
+        acknowledgements = info.data.get("acknowledgements_per_sender_per_hour")
+        if acknowledgements is not None and value <= acknowledgements:
             raise ValueError(
-                "outbound_per_recipient_per_hour must be more than "
-                "acknowledgements_per_sender_per_hour (the hour's mail to an address holds "
-                "its acknowledgements and the replies after them)"
+                f"must be more than acknowledgements_per_sender_per_hour ({acknowledgements}):"
+                f" the hour's {value} mails to an address hold its acknowledgements and leave"
+                f" {max(value - acknowledgements, 0)} for the replies after them"
             )
-        return self
+        return value
 
     @model_validator(mode="after")
     def _domain_cap_holds_a_mailbox(self) -> Limits:

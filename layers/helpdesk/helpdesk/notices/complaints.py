@@ -10,9 +10,10 @@ lead's public reply stops the complaint clock. Once per complaint message and le
 redelivered event finds its mail sent. A complaint the service marked ``notify=False``
 (another in the same hour of the same run) mails nobody: its words are on the ticket.
 
-Every lead, an agent or not, gets at most ``limits.outbound_per_recipient_per_hour``
-complaint mails an hour (their ``OUT#<lead>`` count; an agent's counts nothing else): the
-words are those of whoever opened a ticket (security review A18-8). A mail the limit holds
+Every lead, an agent or not, gets at most
+``limits.counted_outbound_per_recipient_per_hour`` complaint mails an hour (their
+``OUT#<lead>`` count; an agent's counts nothing else): the words are those of whoever
+opened a ticket (security review A18-8). A mail the limit holds
 back is not sent later: the complaint is on the ticket, and the ticket is in its leads'
 next report's "needs attention" list while no lead has answered it
 (helpdesk.services.reports.needs_attention).

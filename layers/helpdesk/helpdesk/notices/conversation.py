@@ -21,7 +21,7 @@ message relayed to the agent"): files are attached only from a mail SES authenti
 its From domain and scanned clean, and never a type that runs code when opened; headers
 name the customer by address, never by the name they gave; each reader hears at most
 ``limits.outbound_per_ticket_per_hour`` messages of one ticket and
-``limits.outbound_per_recipient_per_hour`` messages in all per hour (the rest stay on the
+``limits.counted_outbound_per_recipient_per_hour`` messages in all per hour (the rest stay on the
 ticket).
 
 A customer's message also shows the agent's assistant (:mod:`helpdesk.notices.assistant`):
