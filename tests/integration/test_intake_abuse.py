@@ -3,7 +3,9 @@ lookups a mail's threading headers cost, and the cap per domain under another co
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -303,6 +305,24 @@ def test_one_mailbox_at_a_business_domain_is_capped_at_its_own_limit_while_the_d
     ]
 
 
+def _annas_form(
+    stack: LocalStack, email: str, subject: str, submission: str | None = None
+) -> dict[str, Any]:
+    """Anna's web form from ``email`` (a submission of its own unless named): its answer."""
+    answer = stack.post_form(
+        {
+            "name": "Anna Schmidt",
+            "email": email,
+            "subject": subject,
+            "message": "Where is my order?",
+            "submission_id": submission or str(uuid.uuid4()),
+        }
+    )
+    assert answer.status == 201, answer.body
+    body: dict[str, Any] = json.loads(answer.body)
+    return body
+
+
 def test_a_fourth_form_from_one_mailbox_in_an_hour_opens_its_ticket_unacknowledged(
     tmp_path: Path,
 ) -> None:
@@ -311,30 +331,11 @@ def test_a_fourth_form_from_one_mailbox_in_an_hour_opens_its_ticket_unacknowledg
     still opens its ticket, and its page shows the reference and the promise, but no mail
     answers it; it is listed as a mail past the caps is. The acknowledgements it counts
     are the ones the recipient's own hourly count leaves room for."""
-    import json
-    import uuid
-
     path = _desk_with_limits(tmp_path, acknowledgements_per_sender_per_hour=3)
     with LocalStack(start=MONDAY_MORNING, config_path=path) as stack:
         refs = []
         for n in range(4):
-            answer = stack.http(
-                "POST",
-                "/tickets",
-                body=json.dumps(
-                    {
-                        "name": "Anna Schmidt",
-                        "email": f"anna+{n}@shop.example",
-                        "subject": "Where is my order?",
-                        "message": "It has been two weeks.",
-                        "submission_id": str(uuid.uuid4()),
-                    }
-                ),
-                headers={"content-type": "application/json"},
-                source_ip=f"198.51.100.{n + 1}",
-            )
-            assert answer.status == 201, answer.body
-            body = json.loads(answer.body)
+            body = _annas_form(stack, f"anna+{n}@shop.example", "Where is my order?")
             assert body["ref"] and body["promised_by"]
             refs.append(body["ref"])
         stack.drain()
@@ -355,29 +356,11 @@ def test_a_mail_whose_message_id_spells_a_forms_id_is_another_acknowledgement(
     intake knows it by; a mail's Message-ID is the sender's to choose, so it must never
     spell another intake's key: three forms spend Anna's hour, and a mail from her whose
     Message-ID is `<form:ID>` of one of them is a fourth, unacknowledged (attack 4, F1)."""
-    import json
-    import uuid
-
     path = _desk_with_limits(tmp_path, acknowledgements_per_sender_per_hour=3)
     with LocalStack(start=MONDAY_MORNING, config_path=path) as stack:
         submissions = [str(uuid.uuid4()) for _ in range(3)]
         for n, submission in enumerate(submissions):
-            answer = stack.http(
-                "POST",
-                "/tickets",
-                body=json.dumps(
-                    {
-                        "name": "Anna Schmidt",
-                        "email": "anna@shop.example",
-                        "subject": f"Question {n}",
-                        "message": "Where is my order?",
-                        "submission_id": submission,
-                    }
-                ),
-                headers={"content-type": "application/json"},
-                source_ip=f"198.51.100.{n + 1}",
-            )
-            assert answer.status == 201, answer.body
+            _annas_form(stack, "anna@shop.example", f"Question {n}", submission)
         stack.deliver_email(
             _mail(
                 "From: anna@shop.example",
