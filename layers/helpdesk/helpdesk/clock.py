@@ -34,3 +34,10 @@ def parse_iso(text: str) -> datetime:
     """Inverse of :func:`iso`; naive values are taken as UTC."""
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def hour_window(instant: datetime) -> str:
+    """The UTC clock hour of ``instant`` (``2026112308``): the window of every hourly count
+    (the acknowledgement caps, the mail sent to an address, complaints), so that an
+    acknowledgement intake counted goes out in the same hour's count or in a later one."""
+    return instant.astimezone(UTC).strftime("%Y%m%d%H")

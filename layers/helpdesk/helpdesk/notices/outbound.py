@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from helpdesk.clock import hour_window
 from helpdesk.errors import Conflict, TransientError
 from helpdesk.mail.compose import OutboundMail, compose, make_message_id, valid_address
 from helpdesk.mail.mailbox import mailbox_key
@@ -112,10 +113,6 @@ class SentMail(Protocol):
     def release(self, message_id: str) -> None:
         """Remove a claim whose mail SES did not take, so that a retry sends it."""
         ...
-
-
-def hour_window(now: datetime) -> str:
-    return now.strftime("%Y%m%d%H")
 
 
 def recipient_quotas(mail: OutboundMail, now: datetime, limit: int) -> list[Quota]:

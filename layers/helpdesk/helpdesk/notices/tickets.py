@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from helpdesk.clock import parse_iso
+from helpdesk.clock import hour_window, parse_iso
 from helpdesk.errors import NotFound
 from helpdesk.notices import audience
 
@@ -95,8 +95,6 @@ def _counted_this_hour(event: TicketOpened, now: datetime) -> bool:
     out: the recipient's count of that hour keeps room for it (Limits.
     counted_outbound_per_recipient_per_hour). Sent in a later hour (a delivery that waited,
     a redrive), it counts in that hour's as any mail does (attack 4, F1)."""
-    from helpdesk.notices.outbound import hour_window
-
     if not event.acknowledgement_counted:
         return False
     return hour_window(parse_iso(event.created_at)) == hour_window(now)

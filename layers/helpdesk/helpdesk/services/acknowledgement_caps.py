@@ -13,6 +13,7 @@ import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from helpdesk.clock import hour_window
 from helpdesk.mail.mailbox import domain_of, mailbox_key
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def within_ack_limit(
     other. The same message again (a retried delivery) is the same member of the count,
     never a second one."""
     limits = config.limits
-    window = now.strftime("%Y%m%d%H")
+    window = hour_window(now)
     expires_at = int(now.timestamp()) + 7200
     # Hashed: a member's size is bounded whatever the Message-ID's. The intake's kind
     # first: a mail whose Message-ID spells a form's id ("form:<id>") or a channel

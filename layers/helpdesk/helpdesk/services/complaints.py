@@ -44,6 +44,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk import sla
+from helpdesk.clock import hour_window
 from helpdesk.errors import InvalidInput, RateLimited, TooLarge
 from helpdesk.events import EVENT_TEXT_LIMIT, ComplaintMade, StatusChanged, status_changes
 from helpdesk.mail.mailbox import mailbox_key
@@ -125,7 +126,7 @@ class ComplaintDesk:
         self, ref: str, words: str, *, now: datetime, source: str, written: Message | None = None
     ) -> Ticket:
         """The complaint on an open ticket, in the first free slot of the hour."""
-        hour = now.strftime("%Y%m%d%H")
+        hour = hour_window(now)
         for slot in range(self.config.complaints.per_ticket_per_hour):
 
             def decide(current: Ticket, slot: int = slot) -> TicketChange:
@@ -192,7 +193,7 @@ class ComplaintDesk:
     def _on_closed(self, closed: Ticket, words: str, *, now: datetime, source: str) -> Ticket:
         """A complaint about a closed ticket: a new ticket linked to it, flagged and timed
         like any complaint, whose customer is acknowledged as for any new request."""
-        hour = now.strftime("%Y%m%d%H")
+        hour = hour_window(now)
         # The first message of the new ticket (open_ticket files it under the new reference).
         message = page_message(
             closed,
