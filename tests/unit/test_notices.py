@@ -760,8 +760,8 @@ def test_a_delivery_meeting_anothers_claim_waits_then_sends_once_the_lease_ran_o
 def test_a_leads_report_goes_out_though_their_hourly_limit_is_spent() -> None:
     # A18-8: complaints from throw-away tickets can spend a lead's hourly limit in the one
     # hour the report is due; the report lists the complaints whose mail the limit held.
-    from helpdesk.notices import reports
     from helpdesk.clock import hour_window
+    from helpdesk.notices import reports
     from helpdesk.render import RenderedMail
 
     desk = Desk()

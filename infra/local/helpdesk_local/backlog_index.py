@@ -97,9 +97,10 @@ def table_of_stack(stack_name: str, cloudformation: Any = None) -> str:
     ``cloudformation`` (a boto3 client of the stack's region), or boto3's default one."""
     import boto3
 
-    cloudformation = cloudformation or boto3.client("cloudformation")
-    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    from helpdesk_local.redrive import RedriveError, describe_stack
+
+    stack = describe_stack(cloudformation or boto3.client("cloudformation"), stack_name)
     for output in stack.get("Outputs", []):
         if output["OutputKey"] == "DomainTableName":
             return str(output["OutputValue"])
-    raise LookupError(f"stack {stack_name} has no DomainTableName output")
+    raise RedriveError(f"stack {stack_name} has no DomainTableName output")

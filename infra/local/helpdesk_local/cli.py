@@ -200,6 +200,7 @@ def _backfill_backlog(args: argparse.Namespace) -> int:
     from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
     from helpdesk_local.backlog_index import backfill_backlog_index, table_of_stack
+    from helpdesk_local.redrive import RedriveError
 
     region = _aws_region(args)
     if region is None:
@@ -207,6 +208,9 @@ def _backfill_backlog(args: argparse.Namespace) -> int:
     try:
         table = table_of_stack(args.stack_name, boto3.client("cloudformation", region_name=region))
         done = backfill_backlog_index(boto3.client("dynamodb", region_name=region), table)
+    except RedriveError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except (ClientError, NoCredentialsError, NoRegionError) as error:
         return _aws_refusal(error, args.stack_name, region)
     print(

@@ -71,7 +71,8 @@ DLQ_OUTPUT_SUFFIX = "DLQUrl"
 
 
 class RedriveError(Exception):
-    """A queue that cannot be redriven (unknown name, no stack, no source queue)."""
+    """What the operator tools cannot use: a queue that cannot be redriven (unknown name,
+    no source queue), a stack that is not there or names no table."""
 
 
 @dataclass(frozen=True)
@@ -586,7 +587,8 @@ def _move(stack: LocalStack, from_url: str, to_url: str) -> int:
 
 
 # ---------------------------------------------------------------------- AWS
-def _describe_stack(cloudformation: Any, stack_name: str) -> dict[str, Any]:
+def describe_stack(cloudformation: Any, stack_name: str) -> dict[str, Any]:
+    """A deployed stack as DescribeStacks tells it; one line of error when it cannot."""
     from botocore.exceptions import ClientError
 
     try:
@@ -684,7 +686,7 @@ def redrive_aws(
 
     cloudformation = cloudformation or boto3.client("cloudformation", region_name=region)
     sqs = sqs or boto3.client("sqs", region_name=region)
-    stack = _describe_stack(cloudformation, stack_name)
+    stack = describe_stack(cloudformation, stack_name)
     urls = _dead_letter_queues(stack)
     if not urls:
         raise RedriveError(f"stack {stack_name} names no dead-letter queue in its outputs")
