@@ -379,3 +379,26 @@ def test_a_mail_whose_message_id_spells_a_forms_id_is_another_acknowledgement(
     assert [(s["reason"], s["from"]) for s in state["suppressed"]] == [
         ("loop_limit", "anna@shop.example")
     ]
+
+
+def test_one_form_posted_again_in_other_spellings_spends_one_acknowledgement(
+    tmp_path: Path,
+) -> None:
+    """A submission is one ticket whatever address it is posted again with (its claim is
+    its id): posted three times in three spellings of Anna's address it takes one of her
+    hour's three acknowledgements, and her next two forms are answered (re-attack 4, R3)."""
+    path = _desk_with_limits(tmp_path, acknowledgements_per_sender_per_hour=3)
+    with LocalStack(start=MONDAY_MORNING, config_path=path) as stack:
+        submission = str(uuid.uuid4())
+        first = _annas_form(stack, "anna@shop.example", "Where is it?", submission)
+        for spelling in ("Anna@Shop.example", "ANNA+x@shop.example"):
+            again = _annas_form(stack, spelling, "Where is it?", submission)
+            assert again["ref"] == first["ref"]
+        for n in range(2):
+            _annas_form(stack, "anna@shop.example", f"Question {n}")
+        stack.drain()
+        state = build_state(stack)
+
+    assert len(state["tickets"]) == 3
+    assert len([m for m in state["outbox"] if m["kind"] == "acknowledgement"]) == 3
+    assert state["suppressed"] == []

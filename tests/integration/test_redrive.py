@@ -274,6 +274,7 @@ def test_the_redrive_command_names_the_task_it_started(
 ) -> None:
     cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients()
     moved_back_to_its_queue(sqs_stub, "task-7")
+    deployed_from_the_repos_template(cfn_stub)
     clients = {"cloudformation": cloudformation, "sqs": sqs}
     monkeypatch.setattr(boto3, "client", lambda name, **_: clients[name])
     with cfn_stub, sqs_stub:
@@ -553,6 +554,60 @@ def test_a_planted_record_naming_another_function_is_left_in_the_queue_and_never
     )
 
 
+def planted_ticket_opened(ref: str, email: str, at: datetime) -> dict[str, Any]:
+    """A TicketOpened as the bus hands it to acknowledge, made up: a ticket nobody opened,
+    claiming that intake counted its acknowledgement (attack 4, F2; re-attack 4, R1)."""
+    detail = {
+        "ref": ref, "subject": "Your order", "status": "new", "priority": "normal",
+        "team": "general", "category": None, "language": "en", "channel": "email",
+        "tier": "standard", "policy": "standard", "contact": {"email": email, "name": "X"},
+        "created_at": at.isoformat(), "sla": {}, "flags": [], "notify": True,
+        "message": {"message_id": f"{ref}@x.example"}, "acknowledgement_counted": True,
+    }  # fmt: skip
+    return {
+        "version": "0", "id": f"e-{ref}", "detail-type": "TicketOpened", "source": "helpdesk",
+        "account": "123456789012", "time": at.isoformat(), "region": "us-east-1",
+        "resources": [], "detail": detail,
+    }  # fmt: skip
+
+
+def test_the_senders_failure_queues_are_replayed_through_the_checks_not_moved_back(
+    stack: LocalStack,
+) -> None:
+    """AcknowledgeDLQ is still the dead-letter queue of the draining AcknowledgeQueue, but
+    what fills it now is acknowledge's own failures: a redrive invokes the function again
+    with each letter's event (a record's, or a bus event the draining queue gave up on),
+    vetted and unvouched, and never moves a letter into the draining queue, where a planted
+    event ran unchecked (re-attack 4, R1: 40 planted events had mailed one address 40
+    times). Planted, each acknowledgement counts in the address's hour."""
+    at = stack.clock.peek()
+    arn = stack.resolver.get_att("AcknowledgeFunction", "Arn") if stack.resolver else ""
+    url = stack.queue_urls["AcknowledgeDLQ"]
+    stack.sqs.send_message(
+        QueueUrl=url, MessageBody=json.dumps(planted_ticket_opened("HD-AAAAAB", "x@y.example", at))
+    )
+    stack.sqs.send_message(
+        QueueUrl=url,
+        MessageBody=json.dumps(
+            planted_record(arn, planted_ticket_opened("HD-AAAAAC", "x@y.example", at))
+        ),
+    )
+
+    [result] = redrive(stack, "AcknowledgeDLQ")
+
+    state = build_state(stack)
+    assert result.moved == 2
+    assert [m["to"] for m in state["outbox"]] == [["x@y.example"], ["x@y.example"]]
+    assert state["dead_letters"] == []
+    table = stack.resolver.ref("DomainTable") if stack.resolver else ""
+    counted = [
+        int(item["hits"]["N"])
+        for item in stack.dynamodb.scan(TableName=table)["Items"]
+        if item["PK"]["S"].startswith("RATE#OUT#x@y.example#")
+    ]
+    assert counted == [2]
+
+
 def test_a_planted_invocation_record_naming_the_relay_is_not_run_as_a_stream_batch(
     stack: LocalStack,
 ) -> None:
@@ -724,6 +779,7 @@ def test_a_region_given_on_the_command_line_is_the_one_the_redrive_asks(
 ) -> None:
     cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients()
     moved_back_to_its_queue(sqs_stub, "task-8")
+    deployed_from_the_repos_template(cfn_stub)
     regions: list[str | None] = []
 
     def client(name: str, region_name: str | None = None, **_: Any) -> Any:
@@ -790,3 +846,47 @@ def test_against_aws_an_eventbridge_letter_is_replayed_only_from_the_stacks_own_
         "EventDeliveryDLQ", cloudformation, sqs, lambda_client, sqs_stub, lambda_stub, cfn_stub
     )
     assert (result.moved, bool(result.refused)) == (1 if replayed else 0, not replayed)
+
+
+ACK_DLQ_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-AcknowledgeDLQ-V"
+
+
+def test_against_aws_acknowledges_failure_queue_is_replayed_though_a_draining_queue_names_it() -> (
+    None
+):
+    """AcknowledgeDLQ still has a source queue (the draining AcknowledgeQueue), but it holds
+    acknowledge's own failures: the redrive reads and vets them, invokes the function with
+    the record's event, unvouched, and starts no move task into the draining queue, which
+    denies every sender anyway (re-attack 4, R1)."""
+    cloudformation, sqs, cfn_stub, sqs_stub = stubbed_clients({"AcknowledgeDLQUrl": ACK_DLQ_URL})
+    lambda_client = boto3.client("lambda", region_name="eu-west-1")
+    lambda_stub = Stubber(lambda_client)
+    sqs_stub.add_response(
+        "list_dead_letter_source_queues",
+        {"queueUrls": [ACK_DLQ_URL.replace("DLQ", "Queue")]},
+        {"QueueUrl": ACK_DLQ_URL},
+    )
+    deployed_from_the_repos_template(cfn_stub)
+    event = planted_ticket_opened("HD-AAAAAC", "x@y.example", datetime(2026, 11, 24, 7, tzinfo=UTC))
+    record = planted_record(ACKNOWLEDGE_ARN, event)
+    message = {"MessageId": "m1", "ReceiptHandle": "r1", "Body": json.dumps(record)}
+    sqs_stub.add_response("receive_message", {"Messages": [message]}, None)
+    unvouched_event = {**event, "detail": {**event["detail"]}}
+    del unvouched_event["detail"]["acknowledgement_counted"]
+    lambda_stub.add_response(
+        "invoke",
+        {"StatusCode": 202},
+        {
+            "FunctionName": ACKNOWLEDGE_ARN,
+            "InvocationType": "Event",
+            "Payload": json.dumps(unvouched_event).encode(),
+        },
+    )
+    sqs_stub.add_response("delete_message", {}, {"QueueUrl": ACK_DLQ_URL, "ReceiptHandle": "r1"})
+    sqs_stub.add_response("receive_message", {"Messages": []}, None)
+
+    [result] = redriven_against_aws(
+        "AcknowledgeDLQ", cloudformation, sqs, lambda_client, cfn_stub, sqs_stub, lambda_stub
+    )
+
+    assert (result.dead_letter_queue, result.task, result.moved) == ("AcknowledgeDLQ", None, 1)

@@ -24,9 +24,11 @@ if TYPE_CHECKING:
 def within_ack_limit(
     repo: DynamoRepository, config: Config, sender: str, message: str, now: datetime, *, kind: str
 ) -> bool:
-    """One more acknowledgement to ``sender`` for ``message`` of intake ``kind`` (``mail``:
-    a Message-ID, ``raw``: a raw mail's key, ``form``: a submission's id, ``channel``: a
-    channel message's key) within the hour's caps: at most N per sender's mailbox, and M
+    """One more acknowledgement to ``sender`` for ``message`` of intake ``kind`` within the
+    hour's caps. ``message`` is what the intake knows the message by, as its claim does, so
+    that one member of the count is one ticket: ``mail``, the sender and the Message-ID;
+    ``raw``, a raw mail's key; ``form``, a submission's id (whatever address it gives);
+    ``channel``, a channel message's key. At most N per sender's mailbox, and M
     per domain, counted atomically, so that two autoresponders that slipped past the robot
     checks can never ping-pong, not even one that varies its address (support+1001@,
     support+1002@: one mailbox; anything@vendor.example: one domain). The free-mail domains
@@ -39,7 +41,7 @@ def within_ack_limit(
     # Hashed: a member's size is bounded whatever the Message-ID's. The intake's kind
     # first: a mail whose Message-ID spells a form's id ("form:<id>") or a channel
     # message's key is another message, never the same member again (attack 4, F1).
-    member = hashlib.sha256(f"{kind}\n{sender}\n{message}".encode()).hexdigest()
+    member = hashlib.sha256(f"{kind}\n{message}".encode()).hexdigest()
     mailbox = mailbox_key(sender)
     domain = domain_of(mailbox)
     per_sender = limits.acknowledgements_per_sender_per_hour

@@ -288,9 +288,9 @@ class EmailIntake:
         from helpdesk.services.acknowledgement_caps import within_ack_limit
 
         if mail.message_id:
-            return within_ack_limit(
-                self.repo, self.config, sender, mail.message_id, now, kind="mail"
-            )
+            # Per sender, as its claim is (_claims): another sender's copy is another ticket.
+            message = f"{_sender(mail)}\n{mail.message_id}"
+            return within_ack_limit(self.repo, self.config, sender, message, now, kind="mail")
         return within_ack_limit(self.repo, self.config, sender, raw_key, now, kind="raw")
 
     # ------------------------------------------------------------------ writes
