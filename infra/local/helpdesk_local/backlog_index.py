@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from helpdesk.aws.dynamodb import backlog_key, contact_entry, decode, encode, ticket_from_item
-from helpdesk.model import in_backlog
+from helpdesk.model import Ticket, in_backlog
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def backfill_backlog_index(dynamodb: Any, table: str) -> Backfilled:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _list_under_contact(dynamodb: Any, table: str, raw: Any, ticket: Any) -> int:
+def _list_under_contact(dynamodb: Any, table: str, raw: Any, ticket: Ticket) -> int:
     """Put the ticket's own entry among its contact's tickets, once (1 if it was put)."""
     entry = {"PK": raw["PK"]["S"], "SK": "CONTACT", "type": "contact_entry"}
     try:

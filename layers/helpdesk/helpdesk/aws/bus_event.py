@@ -79,9 +79,10 @@ def bus_event_in_body(body: Any) -> BusEvent:
 
     The body may also be Lambda's invocation record of a direct event the function failed
     on (``requestContext``, ``requestPayload``: the event; invocation-async-retain-records):
-    the queue's DLQ is also the function's on-failure destination, and `helpdesk redrive`
-    of a DLQ with a source queue moves its messages back to that queue (an SQS message-move
-    task), records included. The record's event is handled as when it was first invoked."""
+    the queue's DLQ is also the function's on-failure destination, and a message-move task
+    started by hand moves records back to the queue with the rest. (`helpdesk redrive`
+    never does: it replays those DLQs on the function, through its checks.) The record's
+    event is handled as when it was first invoked."""
     if not isinstance(body, str):
         raise NotABusEvent(f"body: expected the event's JSON text, got {type(body).__name__}")
     try:
