@@ -22,6 +22,34 @@ def test_spellings_of_one_mailbox_count_as_that_mailbox(address: str, mailbox: s
     assert mailbox_key(address) == mailbox
 
 
+@pytest.mark.parametrize(
+    ("spellings", "mailbox"),
+    [
+        # Apple: an account that had @me.com or @mac.com has the same name at @icloud.com.
+        (["anna@icloud.com", "Anna@me.com", "anna+shop@mac.com"], "anna@icloud.com"),
+        # Proton: the short @pm.me and the older domains are the same account's addresses.
+        (
+            ["li.wei@proton.me", "li.wei@protonmail.com", "li.wei@protonmail.ch", "li.wei@pm.me"],
+            "li.wei@proton.me",
+        ),
+        # Yandex: a login's address at the domain or one of its domain aliases.
+        (
+            ["ivan@yandex.ru", "ivan@ya.ru", "ivan@yandex.com", "ivan@yandex.by"],
+            "ivan@yandex.ru",
+        ),
+        # Fastmail: anything@user.fastmail.com is user+anything@fastmail.com.
+        (
+            ["shop@jo.fastmail.com", "jo+news@fastmail.com", "Bank@JO.fastmail.com"],
+            "jo@fastmail.com",
+        ),
+    ],
+)
+def test_a_providers_alias_domains_reach_one_mailbox(spellings: list[str], mailbox: str) -> None:
+    """Attack 4, F4: each alias domain had its own three acknowledgements an hour."""
+    assert {mailbox_key(address) for address in spellings} == {mailbox}
+    assert {domain_of(address) for address in spellings} == {mailbox.rpartition("@")[2]}
+
+
 def test_dots_name_another_mailbox_outside_gmail() -> None:
     assert mailbox_key("j.smith@example.com") != mailbox_key("jsmith@example.com")
 

@@ -655,3 +655,27 @@ def test_a_domain_gets_no_more_acknowledgements_from_chat_than_by_mail() -> None
 
     opened = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
     assert [e.notify for e in opened] == [True, True, False]
+
+
+def test_a_providers_alias_domains_share_one_mailboxs_acknowledgements() -> None:
+    # Attack 4, F4: anna@icloud.com, anna@me.com and anna@mac.com are one iCloud inbox;
+    # each domain had three acknowledgements an hour of its own.
+    desk = Desk()
+    spellings = ["anna@icloud.com", "anna@me.com", "anna@mac.com", "Anna+x@me.com"]
+    for n, address in enumerate(spellings):
+        desk.post({**victims(n), "from": {"email": address}}, at=NOW + timedelta(minutes=n))
+
+    opened = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
+    assert [e.notify for e in opened] == [True, True, True, False]
+
+
+def test_a_free_mail_providers_alias_domain_is_capped_per_mailbox_only() -> None:
+    # pm.me is Proton's short domain: strangers there are not one company's mailboxes,
+    # whether or not the list of free-mail domains names the alias itself.
+    few = CONFIG.limits.model_copy(update={"acknowledgements_per_domain_per_hour": 2})
+    desk = Desk(config=CONFIG.model_copy(update={"limits": few}))
+    for n in range(3):
+        desk.post({**victims(n), "from": {"email": f"person{n}@pm.me"}})
+
+    opened = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
+    assert [e.notify for e in opened] == [True, True, True]

@@ -549,10 +549,10 @@ class Surveys(_Section):
 FREE_MAIL_DOMAINS: tuple[str, ...] = (
     "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
     "yahoo.com", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "proton.me",
-    "protonmail.com", "zoho.com", "mail.com", "gmx.com", "gmx.net", "gmx.de", "web.de",
-    "t-online.de", "qq.com", "foxmail.com", "163.com", "126.com", "yeah.net", "sina.com",
-    "aliyun.com", "mail.ru", "inbox.ru", "list.ru", "bk.ru", "yandex.ru", "yandex.com",
-    "ya.ru", "rambler.ru",
+    "protonmail.com", "fastmail.com", "zoho.com", "mail.com", "gmx.com", "gmx.net", "gmx.de",
+    "web.de", "t-online.de", "qq.com", "foxmail.com", "163.com", "126.com", "yeah.net",
+    "sina.com", "aliyun.com", "mail.ru", "inbox.ru", "list.ru", "bk.ru", "yandex.ru",
+    "yandex.com", "ya.ru", "rambler.ru",
 )  # fmt: skip
 
 
@@ -565,7 +565,8 @@ RELAY_ATTACHMENT_CEILING = 6_000_000
 
 class Limits(_Section):
     """Abuse and size limits. Caps on senders count mailboxes (plus tags, case and Gmail's
-    dots removed: :func:`helpdesk.mail.mailbox.mailbox_key`), not spellings."""
+    dots removed, alias domains merged: :func:`helpdesk.mail.mailbox.mailbox_key`), not
+    spellings."""
 
     acknowledgements_per_sender_per_hour: Count = 3
     # Every mailbox of one domain together (an autoresponder that varies its whole local

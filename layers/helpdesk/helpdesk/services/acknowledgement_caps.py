@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk.clock import hour_window
-from helpdesk.mail.mailbox import domain_of, mailbox_key
+from helpdesk.mail.mailbox import canonical_domain, domain_of, mailbox_key
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
@@ -46,7 +46,9 @@ def within_ack_limit(
     domain = domain_of(mailbox)
     per_sender = limits.acknowledgements_per_sender_per_hour
     within: tuple[str, int] | None = None
-    if domain in limits.free_mail_domains or domain == config.helpdesk.mail_domain:
+    # The list may name a provider by any of its domains (pm.me is proton.me).
+    free = {canonical_domain(name) for name in limits.free_mail_domains}
+    if domain in free or domain == canonical_domain(config.helpdesk.mail_domain):
         counter, limit = f"ACK#{mailbox}", per_sender
     else:
         # The domain's count and its mailbox's, on one item: one request per mail, not two.
