@@ -98,12 +98,12 @@ FIRST_RESPONSE_WARNING: dict[str, Any] = {
 }
 
 
-def started_clocks(config: Config, at: datetime, *, priority: str = "normal") -> dict[str, Any]:
+def started_clocks(config: Config, at: datetime, *, priority: str = "normal") -> sla.SlaState:
     """The SLA clocks of a standard-policy ticket of ``priority`` opened at ``at``, as
     ``open_ticket`` starts them."""
     policy = config.policy("standard")
     calendar = calendar_of(policy.name, config)
-    return sla.start(at, policy.name, policy.target(priority), policy.warn_at, calendar).to_dict()
+    return sla.start(at, policy.name, policy.target(priority), policy.warn_at, calendar)
 
 
 @dataclass
@@ -157,12 +157,16 @@ class FakeUnitOfWork:
     meanwhile: list[Callable[[], object]] = field(default_factory=list)
     # The next commits fail whole (a throttled transaction): nothing written, nothing published.
     failures: int = 0
+    # Tickets whose stored item cannot be read (its SLA clocks garbled, say): load raises.
+    unreadable: set[str] = field(default_factory=set)
 
     # ------------------------------------------------------------------ reads
     def load(self, ref: str) -> Ticket:
         ticket = self.tickets.get(ref)
         if ticket is None:
             raise NotFound(f"ticket {ref}")
+        if ref in self.unreadable:
+            raise KeyError("targets")  # what SlaState.from_dict raises on a garbled item
         return replace(ticket, flags=list(ticket.flags), tags=list(ticket.tags))
 
     def find(self, ref: str) -> Ticket | None:

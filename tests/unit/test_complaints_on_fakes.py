@@ -16,7 +16,6 @@ from helpdesk.services.clocks import Change, apply
 from helpdesk.services.commands import AgentAction, carry_out
 from helpdesk.services.complaints import ComplaintDesk
 from helpdesk.services.sla_sweep import SlaSweep
-from helpdesk.sla import SlaState
 
 OPENED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)  # Monday 09:55 in Berlin
 # Monday 11:00 in Berlin: four business hours (the default respond_within) end at 15:00.
@@ -47,7 +46,7 @@ def desk_with(*tickets: Ticket) -> tuple[ComplaintDesk, FakeUnitOfWork]:
 
 
 def sla_view(stored: Ticket) -> dict[str, object]:
-    return SlaState.from_dict(stored.sla).public_view()
+    return stored.sla.public_view()
 
 
 def test_a_complaint_flags_the_ticket_keeps_the_words_and_starts_the_complaint_clock() -> None:

@@ -96,7 +96,7 @@ def test_a_staff_or_desk_address_on_the_form_is_flagged_spoofed_and_unanswered(
     )
 
     ticket = uow.tickets[str(answer["ref"])]
-    assert (ticket.flags, ticket.sla) == (["spoofed"], {})
+    assert (ticket.flags, ticket.sla) == (["spoofed"], None)
     [opened] = uow.events()
     assert isinstance(opened, TicketOpened) and opened.notify is False
     assert answer["promised_by"] is None

@@ -607,7 +607,7 @@ def test_a_staff_or_desk_address_given_by_a_channel_is_flagged_spoofed_and_unans
     assert answer["ref"] != ann
     assert [m.text for m in desk.uow.messages(ann)] == [ANN["text"]]
     ticket = desk.uow.tickets[answer["ref"]]
-    assert (ticket.flags, ticket.sla) == (["spoofed"], {})
+    assert (ticket.flags, ticket.sla) == (["spoofed"], None)
     opened = desk.uow.events()[-1]
     assert isinstance(opened, TicketOpened) and opened.notify is False
     assert (answer["promised_by"], answer["by_email"]) == (None, False)

@@ -45,7 +45,7 @@ def desk(config: Config = STANDARD, *tickets: Ticket) -> tuple[FakeUnitOfWork, S
     uow = FakeUnitOfWork(config)
     for ticket in tickets or (new_ticket(config),):
         uow.add(ticket)
-        due = sla.next_due(sla.SlaState.from_dict(ticket.sla))
+        due = sla.next_due(ticket.sla)
         if due is not None:
             uow.timers[(ticket.ref, timers.SLA)] = due
     return uow, SlaSweep(uow=uow, repo=FakeRecords(uow), config=config)
@@ -80,7 +80,7 @@ def test_a_breach_is_recorded_and_moves_the_ticket_to_the_escalation_team() -> N
     assert (escalated["team"], escalated["previous_team"]) == ("tier2", "general")
     ticket = uow.tickets["HD-AAAAAA"]
     assert ticket.team == "tier2"
-    assert sla.SlaState.from_dict(ticket.sla).public_view()["breaches"] == ["first_response"]
+    assert ticket.sla.public_view()["breaches"] == ["first_response"]
     assert "escalated" in [kind for kind, _ in uow.history["HD-AAAAAA"]]
     # The ticket left general's backlog for tier2's, in the same commit.
     assert uow.read_backlog("general") == {}
@@ -111,7 +111,7 @@ def test_an_answer_committed_while_the_sweep_looked_is_not_reported_as_late() ->
 
     assert uow.events() == []
     assert result.failed == []
-    state = sla.SlaState.from_dict(uow.tickets["HD-AAAAAA"].sla)
+    state = uow.tickets["HD-AAAAAA"].sla
     assert state.breaches == []
     assert uow.timers[("HD-AAAAAA", timers.SLA)] == sla.next_due(state)
 
@@ -136,7 +136,7 @@ def test_a_commit_that_fails_publishes_nothing_and_the_next_sweep_publishes_once
 
     assert [ref for ref, _ in failed.failed] == ["HD-AAAAAA"]
     assert uow.events() == []
-    assert sla.SlaState.from_dict(uow.tickets["HD-AAAAAA"].sla).public_view()["warnings"] == []
+    assert uow.tickets["HD-AAAAAA"].sla.public_view()["warnings"] == []
     # The timer stays due, so the next sweep tries again.
     assert uow.timers[("HD-AAAAAA", timers.SLA)] == WARNING_AT
 
@@ -176,7 +176,8 @@ def test_a_sweep_out_of_time_stops_before_the_next_ticket() -> None:
 
 def test_one_ticket_that_cannot_be_swept_does_not_hold_up_the_others() -> None:
     uow, sweep = desk()
-    uow.add(new_ticket(STANDARD, "HD-BBBBBB", sla={"policy": "standard"}))
+    uow.add(new_ticket(STANDARD, "HD-BBBBBB"))
+    uow.unreadable.add("HD-BBBBBB")
     uow.timers[("HD-BBBBBB", timers.SLA)] = WARNING_AT
 
     result = sweep.run(WARNING_AT)

@@ -146,14 +146,12 @@ def test_solving_leaves_the_backlog_with_the_resolution_time_and_a_reply_brings_
 def test_a_breach_is_counted_once_by_policy_and_priority(config: Config) -> None:
     ticket = new_ticket(config)
     late = OPENED + timedelta(hours=5)
-    swept, _ = sla.sweep(sla.SlaState.from_dict(ticket.sla), late)
-    breached = replace(ticket, sla=swept.to_dict())
+    swept, _ = sla.sweep(ticket.sla, late)
+    breached = replace(ticket, sla=swept)
     again, _ = sla.sweep(swept, late + timedelta(minutes=1))
 
     first = stats.ticket_figures(ticket, breached, at=late, config=config)
-    second = stats.ticket_figures(
-        breached, replace(breached, sla=again.to_dict()), at=late, config=config
-    )
+    second = stats.ticket_figures(breached, replace(breached, sla=again), at=late, config=config)
 
     assert counters(first) == {
         "breach": 1,
@@ -177,7 +175,7 @@ def test_a_ticket_awaiting_review_counts_in_no_backlog_and_open_ones_by_their_da
 ) -> None:
     monday = replace(new_ticket(config), status="open")
     tuesday = new_ticket(config, at=OPENED + timedelta(days=1))
-    bounce = replace(new_ticket(config), flags=["auto_reply"], sla={}, assignee=None)
+    bounce = replace(new_ticket(config), flags=["auto_reply"], sla=None, assignee=None)
 
     assert backlog(config, tuesday, bounce, monday) == {"2026-11-23": 1, "2026-11-24": 1}
 
@@ -256,8 +254,8 @@ def test_a_breach_recorded_by_the_sweep_is_a_missed_target_and_the_late_answer_a
 ) -> None:
     ticket = new_ticket(config)
     sweep_at = OPENED + timedelta(hours=5)
-    swept, _ = sla.sweep(sla.SlaState.from_dict(ticket.sla), sweep_at)
-    breached = replace(ticket, sla=swept.to_dict())
+    swept, _ = sla.sweep(ticket.sla, sweep_at)
+    breached = replace(ticket, sla=swept)
     answered_at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
     answered = apply(breached, Change(agent_reply=True), at=answered_at, config=config)
 
@@ -343,13 +341,13 @@ def test_a_reply_before_opening_is_zero_business_minutes_and_its_calendar_time(
 
 def test_a_missed_target_records_when_it_was_due(config: Config) -> None:
     opened = new_ticket(config)
-    state = sla.SlaState.from_dict(opened.sla)
+    state = opened.sla
     late = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
     swept, _ = sla.sweep(state, late)
 
-    fact = facts(
-        stats.ticket_figures(opened, replace(opened, sla=swept.to_dict()), at=late, config=config)
-    )["target"]
+    fact = facts(stats.ticket_figures(opened, replace(opened, sla=swept), at=late, config=config))[
+        "target"
+    ]
 
     assert (fact["met"], fact["due"]) == (False, "2026-11-23T12:55:00+00:00")
 
@@ -366,8 +364,8 @@ def test_a_ticket_unchanged_changes_no_figure_timer_or_load_in_any_state(config:
         opened, Change(agent_reply=True), at=OPENED + timedelta(minutes=5), config=config
     )
     solved = apply(answered, Change(status="solved"), at=OPENED + timedelta(hours=2), config=config)
-    swept, _ = sla.sweep(sla.SlaState.from_dict(opened.sla), OPENED + timedelta(hours=5))
-    breached = replace(opened, sla=swept.to_dict())
+    swept, _ = sla.sweep(opened.sla, OPENED + timedelta(hours=5))
+    breached = replace(opened, sla=swept)
     flagged = replace(opened, flags=["complaint", "self_served", "auto_reply"], waiting=True)
     for unchanged in (opened, answered, solved, breached, flagged):
         at = OPENED + timedelta(days=1)

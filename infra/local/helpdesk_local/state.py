@@ -17,7 +17,6 @@ from helpdesk.aws.dynamodb import decode, message_from_item, ticket_from_item
 from helpdesk.clock import iso, parse_iso
 from helpdesk.model import Message
 from helpdesk.services.message_bodies import whole
-from helpdesk.sla import SlaState
 
 if TYPE_CHECKING:
     from helpdesk_local.stack import LocalStack
@@ -115,7 +114,7 @@ def ticket_views(
             ),
             key=lambda m: m.at,
         )
-        sla_view = SlaState.from_dict(ticket.sla).public_view() if ticket.sla else None
+        sla_view = ticket.sla.public_view() if ticket.sla else None
         survey = ticket.survey or {}
         views.append(
             {

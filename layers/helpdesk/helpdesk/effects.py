@@ -141,7 +141,7 @@ def sla_due(ticket: Ticket | None) -> datetime | None:
     """When the ticket's SLA clocks next need a look (a warning or a breach), if ever."""
     if ticket is None or not ticket.sla:
         return None
-    return sla.next_due(sla.SlaState.from_dict(ticket.sla))
+    return sla.next_due(ticket.sla)
 
 
 def derive(

@@ -9,7 +9,10 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from helpdesk.sla import SlaState
 
 Direction = Literal["in", "out", "note"]
 Channel = Literal["email", "form"]
@@ -155,7 +158,9 @@ class Ticket:
     flags: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     participants: list[str] = field(default_factory=list)
-    sla: dict[str, Any] = field(default_factory=dict)
+    # Its SLA clocks, read once where the ticket is read; None when nothing was promised
+    # (a robot's ticket, a spoofed one).
+    sla: SlaState | None = None
     survey: dict[str, Any] = field(default_factory=dict)
     linked_to: str | None = None
     form: dict[str, str] = field(default_factory=dict)

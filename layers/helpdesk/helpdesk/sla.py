@@ -299,23 +299,9 @@ class SlaState:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SlaState:
-        """The state that ``to_dict`` produced ``data`` from.
-
-        A commit reads the same ticket's clocks five or six times (its due instant for the
-        item, the timers and the reports' figures of the ticket before and after), so the
-        last few mappings read are kept with a copy of what they held: the same mapping,
-        unchanged, gives the same (immutable) state without parsing it again."""
-        remembered = _READ.get(id(data))
-        if remembered is not None and remembered[0] is data and remembered[1] == data:
-            return remembered[2]
-        state = cls._parse(data)
-        if len(_READ) >= _READ_SIZE:
-            _READ.clear()  # (not an eviction loop: functions may run in threads locally)
-        _READ[id(data)] = (data, _copy(data), state)
-        return state
-
-    @classmethod
-    def _parse(cls, data: Mapping[str, Any]) -> SlaState:
+        """The state that ``to_dict`` produced ``data`` from. A ticket's clocks are parsed
+        once, where its item is read (``helpdesk.aws.dynamodb.ticket_from_item``), and
+        travel as this state from there on."""
         targets = cast("Mapping[str, Any]", data["targets"])
         clocks = cast("Mapping[str, Mapping[str, Any]]", data["clocks"])
         return cls(
@@ -331,23 +317,6 @@ class SlaState:
             clock = self.clocks.get(name)
             if clock is not None:
                 yield name, clock
-
-
-# The mappings SlaState.from_dict read last: id -> (the mapping, a copy of what it held
-# then, its state). Holding the mapping keeps its id from being reused by another.
-_READ: dict[int, tuple[Mapping[str, Any], Any, SlaState]] = {}
-_READ_SIZE = 16
-
-
-def _copy(value: Any) -> Any:
-    """A copy of a JSON-like ``value`` deep enough to notice any later change to it."""
-    if isinstance(value, Mapping):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    if isinstance(value, tuple):
-        return tuple(_copy(item) for item in value)
-    return value
 
 
 def start(

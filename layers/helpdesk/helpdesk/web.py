@@ -431,10 +431,10 @@ def survey_complaint_page(config: Config, ticket: Ticket, contact: Contact | Non
     complaint clock's due time, in the customer's zone and language."""
     from helpdesk.notices.audience import customer_timezone, ticket_timezone
     from helpdesk.render import format_local_datetime, render_page
-    from helpdesk.sla import COMPLAINT, SlaState
+    from helpdesk.sla import COMPLAINT
 
     language = _ticket_language(config, ticket)
-    clock = SlaState.from_dict(ticket.sla).clocks.get(COMPLAINT) if ticket.sla else None
+    clock = ticket.sla.clocks.get(COMPLAINT) if ticket.sla else None
     due = None
     if clock is not None and clock.due is not None and not clock.is_finished:
         zone = customer_timezone(contact, ticket_timezone(ticket.policy, config))

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from helpdesk.events import PageLinksRequested
+    from helpdesk.sla import SlaState
 
 # Seconds a request for fresh page links is kept (the stream keeps records 24 hours).
 PAGE_LINKS_REQUEST_LIFETIME = 86_400
@@ -118,6 +119,17 @@ def _time(value: Any) -> datetime | None:
     return parse_iso(value) if value else None
 
 
+def _sla_state(stored: Any) -> SlaState | None:
+    """A ticket item's SLA clocks (sla_codec's string, or the map of older items), parsed
+    once here, where the ticket is read."""
+    data = sla_codec.unpack(stored or {})
+    if not data:
+        return None
+    from helpdesk.sla import SlaState
+
+    return SlaState.from_dict(data)
+
+
 # ---------------------------------------------------------------------- codecs
 def backlog_key(team: str) -> str:
     """The BacklogIndex partition of ``team``'s open tickets."""
@@ -174,7 +186,7 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
         "flags": list(ticket.flags) or None,
         "tags": list(ticket.tags) or None,
         "participants": list(ticket.participants) or None,
-        "sla": sla_codec.pack(ticket.sla) if ticket.sla else None,
+        "sla": sla_codec.pack(ticket.sla.to_dict()) if ticket.sla else None,
         "survey": ticket.survey or None,
         "linked_to": ticket.linked_to,
         "form": ticket.form or None,
@@ -208,7 +220,7 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
         flags=list(data.get("flags", [])),
         tags=list(data.get("tags", [])),
         participants=list(data.get("participants", [])),
-        sla=sla_codec.unpack(data.get("sla") or {}),
+        sla=_sla_state(data.get("sla")),
         survey=dict(data.get("survey") or {}),
         linked_to=data.get("linked_to"),
         form=dict(data.get("form") or {}),

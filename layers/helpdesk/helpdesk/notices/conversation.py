@@ -365,9 +365,8 @@ def _due(ticket: Ticket, config: Config, language: str) -> tuple[str, str]:
     """When the next answer and the resolution are due, as the agent's other mails say it
     ("-" when the clock does not run: achieved, or paused while the ticket is pending)."""
     from helpdesk.render import format_local_datetime
-    from helpdesk.sla import SlaState
 
-    sla = SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
+    sla = ticket.sla.public_view() if ticket.sla else {}
     timezone = audience.ticket_timezone(ticket.policy, config)
 
     def shown(value: object) -> str:

@@ -315,12 +315,11 @@ def assignment(
 
     from helpdesk.notices.assistant import assistant
     from helpdesk.render import format_local_datetime, language_words
-    from helpdesk.sla import SlaState
 
     config = notifier.config
     language = audience.reader_language(agent_email, config)
     timezone = audience.reader_timezone(agent_email, ticket.policy, config)
-    sla = SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
+    sla = ticket.sla.public_view() if ticket.sla else {}
 
     def due(name: str) -> str:
         value = sla.get(name)

@@ -242,7 +242,6 @@ def _only(data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
 
 
 def _summary(ticket: Ticket) -> dict[str, Any]:
-    from helpdesk.sla import SlaState
 
     return {
         **ticket_snapshot(ticket),
@@ -251,7 +250,7 @@ def _summary(ticket: Ticket) -> dict[str, Any]:
         "flags": list(ticket.flags),
         "linked_to": ticket.linked_to,
         "created_at": iso(ticket.created_at),
-        "sla": SlaState.from_dict(ticket.sla).public_view() if ticket.sla else None,
+        "sla": ticket.sla.public_view() if ticket.sla else None,
     }
 
 

@@ -347,9 +347,8 @@ def _promised_time(ticket: Ticket, config: Config, language: str) -> str:
     from helpdesk.clock import parse_iso
     from helpdesk.notices import audience
     from helpdesk.render import format_local_datetime
-    from helpdesk.sla import SlaState
 
-    view = SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
+    view = ticket.sla.public_view() if ticket.sla else {}
     due = (
         view.get("next_response_due")
         or view.get("first_response_due")

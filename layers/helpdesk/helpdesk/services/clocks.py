@@ -54,7 +54,7 @@ def apply(ticket: Ticket, change: Change, *, at: datetime, config: Config) -> Ti
     is committed (helpdesk.effects). A ticket without SLA clocks (mail from a robot:
     nobody was promised anything) changes status like any other.
     """
-    state = sla.SlaState.from_dict(ticket.sla) if ticket.sla else None
+    state = ticket.sla
     calendar = calendar_of(ticket.policy, config)
     updated = replace(ticket, updated_at=at, flags=list(ticket.flags), tags=list(ticket.tags))
 
@@ -120,5 +120,5 @@ def apply(ticket: Ticket, change: Change, *, at: datetime, config: Config) -> Ti
         if new_status == "closed":
             updated.closed_at = at
 
-    updated.sla = state.to_dict() if state is not None else {}
+    updated.sla = state
     return updated

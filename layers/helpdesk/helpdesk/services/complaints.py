@@ -164,7 +164,9 @@ class ComplaintDesk:
             kind=COMPLAINT_KIND,
         )
         updated = apply(ticket, Change(complaint=True), at=now, config=self.config)
-        clock = sla.SlaState.from_dict(updated.sla).clocks[sla.COMPLAINT]
+        # A complaint starts its clock, on a ticket nobody was promised anything on too.
+        assert updated.sla is not None
+        clock = updated.sla.clocks[sla.COMPLAINT]
         new_run = _run_started_now(ticket, clock.started_at)
         events: list[ComplaintMade | StatusChanged] = [
             ComplaintMade(
@@ -237,5 +239,5 @@ def _run_started_now(before: Ticket, started_at: datetime) -> bool:
     run the ticket already had)."""
     if not before.sla:
         return True
-    current = sla.SlaState.from_dict(before.sla).clocks.get(sla.COMPLAINT)
+    current = before.sla.clocks.get(sla.COMPLAINT)
     return current is None or current.started_at != started_at

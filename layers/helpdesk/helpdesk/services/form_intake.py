@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from helpdesk import sla
 from helpdesk.config import FORM_TOPICS
 from helpdesk.errors import InvalidInput, TooLarge
 from helpdesk.json_input import json_object
@@ -303,7 +302,7 @@ def take_in_form(
             ref=ticket.ref,
             message_id=message.id,  # one entry however often the submission is retried
         )
-    view = sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
+    view = ticket.sla.public_view() if ticket.sla else {}
     return {
         "ref": ticket.ref,
         "status": ticket.status,

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from helpdesk import sla
 from helpdesk.errors import (
     Conflict,
     MalformedInput,
@@ -648,7 +647,7 @@ class MessageDesk:
         from helpdesk.notices import audience
         from helpdesk.render import format_local_datetime, language_words
 
-        view = sla.SlaState.from_dict(ticket.sla).public_view() if ticket.sla else {}
+        view = ticket.sla.public_view() if ticket.sla else {}
         due = (
             view.get("first_response_due")
             if not view.get("first_response_at")

@@ -828,9 +828,8 @@ def _promise(ticket: Ticket) -> tuple[str, datetime] | None:
     that clock runs, else the resolution (None when no clock runs)."""
     if not ticket.sla or ticket.status not in ACTIVE_STATUSES:
         return None
-    from helpdesk.sla import SlaState
 
-    view = SlaState.from_dict(ticket.sla).public_view()
+    view = ticket.sla.public_view()
     for name, due in (
         ("first_response", view["first_response_due"] if not view["first_response_at"] else None),
         ("next_response", view["next_response_due"]),

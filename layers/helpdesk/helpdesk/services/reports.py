@@ -433,7 +433,7 @@ def needs_attention(tickets: Iterable[Ticket], *, now: datetime) -> list[TicketL
     for ticket in tickets:
         if not ticket.sla:
             continue
-        state = sla.SlaState.from_dict(ticket.sla)
+        state = ticket.sla
         found: list[tuple[int, datetime, str]] = []
         for name in sla.CLOCK_NAMES:
             clock = state.clocks.get(name)

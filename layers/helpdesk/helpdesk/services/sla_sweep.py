@@ -105,7 +105,7 @@ class SlaSweep:
             reported.clear()
             if not ticket.sla:
                 return None
-            swept, events = sla.sweep(sla.SlaState.from_dict(ticket.sla), now)
+            swept, events = sla.sweep(ticket.sla, now)
             if not events:
                 return None
             updated, notices, history = self._plan(ticket, swept, events, now)
@@ -125,7 +125,7 @@ class SlaSweep:
             return
         # Nothing was due after all (a writer moved the clock): the timer follows the clock,
         # unless a writer moved it too.
-        next_due = sla.next_due(sla.SlaState.from_dict(ticket.sla)) if ticket.sla else None
+        next_due = sla.next_due(ticket.sla) if ticket.sla else None
         if next_due is None or timers.due_key(next_due) != timer.due_key:
             self.repo.move_timer(ref, timers.SLA, expected_key=timer.due_key, due=next_due)
 
@@ -137,7 +137,7 @@ class SlaSweep:
         escalate_to = policy.escalate_to if policy is not None else None
         updated = replace(
             ticket,
-            sla=swept.to_dict(),
+            sla=swept,
             updated_at=now,
             flags=list(ticket.flags),
             tags=list(ticket.tags),

@@ -164,8 +164,8 @@ def ticket_figures(
     for tag in dict.fromkeys(added_tags):
         counters[f"tag#{tag}"] += 1
 
-    old_state = sla.SlaState.from_dict(before.sla) if before is not None and before.sla else None
-    new_state = sla.SlaState.from_dict(after.sla) if after.sla else None
+    old_state = before.sla if before is not None else None
+    new_state = after.sla
     if not robot:
         counters.update(_self_service_and_complaints(before, after, old_state, new_state))
     # The customer solved it from an article: the clocks stop, but no agent answered or

@@ -156,7 +156,7 @@ def open_ticket(
             flags=list(dict.fromkeys(request.flags)),
             tags=list(decision.tags),
             participants=[p.lower() for p in request.participants],
-            sla=clocks.to_dict() if promised else {},
+            sla=clocks if promised else None,
             linked_to=request.linked_to,
             form=dict(request.form),
             updated_at=now,
@@ -207,7 +207,7 @@ def opened_event(
         **ticket_snapshot(ticket),
         policy=ticket.policy,
         created_at=ticket.created_at.isoformat(),
-        sla=sla.SlaState.from_dict(ticket.sla).event_view() if ticket.sla else {},
+        sla=ticket.sla.event_view() if ticket.sla else {},
         flags=list(ticket.flags),
         notify=notify,
         # Where the first message is (route reads it for the agent): its text is not
