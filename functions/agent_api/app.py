@@ -34,7 +34,7 @@ def _caller() -> Caller:
 
 
 def _body() -> str:
-    from helpdesk.web import request_text
+    from helpdesk.post_input import request_text
 
     event = app.current_event
     return request_text(event.body, is_base64_encoded=event.is_base64_encoded)

@@ -29,11 +29,11 @@ def _accept_language() -> str | None:
 
 
 def _body_bytes() -> bytes | None:
-    """The request body as bytes (helpdesk.web.request_bytes: API Gateway base64-encodes a
+    """The request body as bytes (helpdesk.post_input.request_bytes: API Gateway base64-encodes a
     body it does not take for text, a form with files); None when that encoding is
     broken."""
     from helpdesk.errors import MalformedInput
-    from helpdesk.web import request_bytes
+    from helpdesk.post_input import request_bytes
 
     event = app.current_event
     try:
@@ -140,7 +140,7 @@ def _base_url() -> str:
 def resend_links() -> Response[str]:
     from helpdesk.errors import MalformedInput
     from helpdesk.portal_web import resend_response
-    from helpdesk.web import request_text
+    from helpdesk.post_input import request_text
 
     event = app.current_event
     try:

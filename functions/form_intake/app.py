@@ -35,7 +35,8 @@ def form_page() -> Response[str]:
 @app.post("/tickets")
 def submit() -> Response[str]:
     from helpdesk.http import json_answer
-    from helpdesk.web import form_refusal, request_text
+    from helpdesk.post_input import request_text
+    from helpdesk.web import form_refusal
 
     event = app.current_event
 

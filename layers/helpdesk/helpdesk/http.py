@@ -98,7 +98,7 @@ class FormPost:
 
     def text(self) -> str:
         """The body as text; MalformedInput when it is not UTF-8 (or broken base64)."""
-        from helpdesk.web import request_text
+        from helpdesk.post_input import request_text
 
         return request_text(self.body, is_base64_encoded=self.is_base64_encoded)
 

@@ -5,14 +5,13 @@ read their bodies with it, and nothing here is imported by a service."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from helpdesk.errors import HelpdeskError, InvalidInput, MalformedInput, RateLimited, TooLarge
+from helpdesk.errors import HelpdeskError, InvalidInput, RateLimited, TooLarge
 
 if TYPE_CHECKING:
     from markupsafe import Markup
@@ -292,6 +291,7 @@ def form_refusal(
 def _posted_language(config: Config, body: str | None, *, is_base64_encoded: bool | None) -> str:
     """The ``language`` field of a form post, or "" when the body cannot tell."""
     from helpdesk.json_input import json_body
+    from helpdesk.post_input import request_text
 
     try:
         data = json_body(
@@ -534,41 +534,3 @@ def link_refused_page(
         },
         fallback_language=config.default_language,
     )
-
-
-# ---------------------------------------------------------------------------- request bodies
-
-
-def request_bytes(body: str | None, *, is_base64_encoded: bool | None) -> bytes:
-    """The body of an HTTP API (payload 2.0) request as the client sent its bytes: API
-    Gateway passes a text body as text and anything else base64-encoded
-    (``isBase64Encoded``); broken base64 is :class:`MalformedInput` naming the body."""
-    if not body:
-        return b""
-    if not is_base64_encoded:
-        # "surrogatepass": the bytes as they came, even a text API Gateway could not
-        # decode (what a channel signed must be checked against exactly that).
-        return body.encode("utf-8", "surrogatepass")
-    try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise MalformedInput("body", "is not valid base64") from None
-
-
-def request_text(body: str | None, *, is_base64_encoded: bool | None) -> str:
-    """The body of an HTTP API (payload 2.0) request as text.
-
-    API Gateway base64-encodes a body it does not take for text (``isBase64Encoded``, e.g.
-    a form post or a body that is not UTF-8); JSON and form fields must be UTF-8 (RFC 8259
-    §8.1, WHATWG URL §5.1), so anything else is :class:`MalformedInput` naming the body (a
-    400, never a 500).
-    """
-    if not body:
-        return ""
-    if not is_base64_encoded:
-        return body
-    raw = request_bytes(body, is_base64_encoded=True)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedInput("body", "is not UTF-8 text") from None

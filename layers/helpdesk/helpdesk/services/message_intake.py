@@ -426,7 +426,7 @@ class MessageDesk:
         :class:`InvalidInput` and its kinds (400, 413, 415, 422) or RateLimited (429)."""
         headers = {name.lower(): value for name, value in headers.items()}
         require_media_type(headers.get("content-type", ""), "application/json")
-        from helpdesk.web import request_bytes
+        from helpdesk.post_input import request_bytes
 
         raw = request_bytes(body, is_base64_encoded=is_base64_encoded)
         limit = self.config.limits.channel_body_max_bytes
