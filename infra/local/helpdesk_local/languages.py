@@ -15,11 +15,11 @@ import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.config import ConfigProblem, problem_at
+from helpdesk.problems import FileProblem
 
 if TYPE_CHECKING:
     import jinja2
@@ -34,19 +34,8 @@ _TOML_ERROR_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 # What Jinja reads of a language's folder (words.toml is data, read above).
 _JINJA_SUFFIXES = (".txt", ".jinja", ".html")
 
-
-@dataclass(frozen=True)
-class TemplateProblem:
-    """One thing missing or wrong in a language's folder: where (file, line, key) and why."""
-
-    file: str
-    line: int | None
-    key: str  # "" when the file as a whole is at fault
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+# One thing missing or wrong in a language's folder: where (file, line, key) and why.
+TemplateProblem = FileProblem
 
 
 def language_problems(

@@ -50,6 +50,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from helpdesk.durations import format_duration, parse_duration
+from helpdesk.problems import FileProblem
 
 if TYPE_CHECKING:
     from helpdesk.calendar import BusinessCalendar
@@ -1249,18 +1250,8 @@ def _require_unique(values: Sequence[str], what: str) -> None:
 # --- loading and reporting ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ConfigProblem:
-    """One thing wrong with the config file, located by line and key path."""
-
-    source: str
-    line: int | None
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = self.source if self.line is None else f"{self.source}:{self.line}"
-        return f"{where}: {self.path}: {self.message}"
+# One thing wrong with the config file, located by line and key path.
+ConfigProblem = FileProblem
 
 
 class ConfigError(Exception):

@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from helpdesk.problems import FileProblem
+
 __all__ = [
     "Article",
     "ArticleProblem",
@@ -53,18 +55,8 @@ class Article:
     source: str = field(default="", compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class ArticleProblem:
-    """One thing wrong with an article file: where (file, line, key) and why."""
-
-    file: str
-    line: int | None
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+# One thing wrong with an article file: where (file, line, key) and why.
+ArticleProblem = FileProblem
 
 
 def read_articles(
