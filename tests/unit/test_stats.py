@@ -14,7 +14,7 @@ from helpdesk import sla
 from helpdesk.aws.dynamodb import backlog_key, ticket_item
 from helpdesk.config import Config, load_config
 from helpdesk.effects import Count, Effect, RecordFact
-from helpdesk.model import Ticket
+from helpdesk.model import SurveyRecord, Ticket
 from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
 
@@ -214,12 +214,12 @@ def test_a_survey_answer_is_keyed_by_the_day_of_the_first_answer_so_resubmitting
 ) -> None:
     ticket = replace(
         new_ticket(config),
-        survey={
-            "score": 2,
-            "effort": 4,
-            "first_answered_at": "2026-11-23T22:30:00+00:00",
-            "answered_at": "2026-11-25T10:00:00+00:00",
-        },
+        survey=SurveyRecord(
+            score=2,
+            effort=4,
+            first_answered_at=datetime(2026, 11, 23, 22, 30, tzinfo=UTC),
+            answered_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
+        ),
     )
 
     [fact] = stats.survey_answered(ticket, config=config)

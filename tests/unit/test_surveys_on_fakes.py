@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from fakes import CONFIG, FakeMailer, FakeRecords, FakeUnitOfWork, ticket
 from helpdesk import timers
 from helpdesk.events import StatusChanged, SurveyAnswered
-from helpdesk.model import Ticket
+from helpdesk.model import SurveyRecord, Ticket
 from helpdesk.services.surveys import AnswerNotTaken, SurveyDesk, SurveyDispatch, make_token
 
 KEY = b"unit-test-signing-key"
@@ -27,7 +28,7 @@ def solved(ref: str = "HD-5RVY42") -> Ticket:
         created_at=SOLVED_AT - timedelta(hours=5),
         assignee="lena@support.example",
         solved_at=SOLVED_AT,
-        survey={"sent_at": (SOLVED_AT + timedelta(hours=1)).isoformat()},
+        survey=SurveyRecord(sent_at=SOLVED_AT + timedelta(hours=1)),
     )
 
 
@@ -54,7 +55,7 @@ def test_an_answer_is_kept_on_the_ticket_counted_and_a_low_score_announced() -> 
 
     assert stored.ref == "HD-5RVY42"
     survey = uow.tickets["HD-5RVY42"].survey
-    assert (survey["score"], survey["effort"], survey["comment"]) == (2, 4, "Took a week")
+    assert (survey.score, survey.effort, survey.comment) == (2, 4, "Took a week")
     [answered] = uow.events()
     assert answered == SurveyAnswered(
         ref="HD-5RVY42",
@@ -77,7 +78,7 @@ def test_an_answer_submitted_again_replaces_the_first_in_the_report() -> None:
     desk.submit(token(), "score=2", FORM, now=ANSWERED_AT)
     desk.submit(token(), "score=5", FORM, now=ANSWERED_AT + timedelta(minutes=3))
 
-    assert uow.tickets["HD-5RVY42"].survey["score"] == 5
+    assert uow.tickets["HD-5RVY42"].survey.score == 5
     [fact] = uow.read_day(ANSWERED_AT.date()).facts["survey"]
     assert fact["score"] == 5
     assert [e.low for e in uow.events() if isinstance(e, SurveyAnswered)] == [True, False]
@@ -91,7 +92,7 @@ def test_an_answer_without_a_score_is_refused_and_records_nothing() -> None:
         survey_desk(uow).submit(token(), "comment=hello", FORM, now=ANSWERED_AT)
 
     assert refused.value.problem.field == "score"
-    assert "score" not in uow.tickets["HD-5RVY42"].survey
+    assert uow.tickets["HD-5RVY42"].survey.score is None
     assert uow.events() == [] and uow.commits == 0
 
 
@@ -159,3 +160,22 @@ def test_a_reopened_ticket_is_not_closed_by_its_old_timer() -> None:
     assert uow.tickets["HD-5RVY42"].status == "open"
     assert uow.events() == []
     assert ("HD-5RVY42", timers.AUTOCLOSE) not in uow.timers
+
+
+def test_a_survey_stored_by_the_previous_release_reads_and_writes_back_the_same() -> None:
+    # The ticket item's "survey" map as services/surveys.py wrote it before it was typed:
+    # ISO strings, and numbers that DynamoDB gives back as Decimal.
+    stored = {
+        "sent_at": "2026-11-23T16:00:00.123456+00:00",
+        "score": Decimal(2),
+        "effort": Decimal(4),
+        "comment": "Took a week",
+        "answered_at": "2026-11-25T10:00:00+00:00",
+        "first_answered_at": "2026-11-23T22:30:00+00:00",
+    }
+
+    record = SurveyRecord.from_dict(stored)
+
+    assert (record.score, record.effort) == (2, 4)
+    assert record.to_dict() == {**stored, "score": 2, "effort": 4}
+    assert SurveyRecord.from_dict({"skipped": "fatigue"}).to_dict() == {"skipped": "fatigue"}

@@ -115,7 +115,7 @@ def ticket_views(
             key=lambda m: m.at,
         )
         sla_view = ticket.sla.public_view() if ticket.sla else None
-        survey = ticket.survey or {}
+        survey = ticket.survey
         views.append(
             {
                 "ref": ticket.ref,
@@ -138,10 +138,10 @@ def ticket_views(
                 "participants": list(ticket.participants),
                 "sla": sla_view,
                 "survey": {
-                    "sent_at": survey.get("sent_at"),
-                    "score": survey.get("score"),
-                    "effort": survey.get("effort"),
-                    "comment": survey.get("comment"),
+                    "sent_at": survey.sent_at.isoformat() if survey.sent_at else None,
+                    "score": survey.score,
+                    "effort": survey.effort,
+                    "comment": survey.comment,
                 },
                 "messages": [
                     _message_view(whole(m, read, bounded=False) if read is not None else m)

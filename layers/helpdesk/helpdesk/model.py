@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -67,6 +68,60 @@ def is_reference(text: str) -> bool:
         and text.startswith("HD-")
         and all(ch in REFERENCE_ALPHABET for ch in text[3:])
     )
+
+
+@dataclass(frozen=True)
+class SurveyRecord:
+    """What became of a ticket's satisfaction survey (helpdesk.services.surveys): when it
+    went out, or why not, and the customer's answer."""
+
+    sent_at: datetime | None = None
+    # Why no survey went out: "fatigue" (the contact had one within surveys.fatigue).
+    skipped: str | None = None
+    score: int | None = None
+    effort: int | None = None
+    comment: str | None = None
+    answered_at: datetime | None = None
+    # A later answer replaces the first; the report counts it on the first one's day.
+    first_answered_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form for storage (ISO 8601 instants), without the unset fields."""
+        values: dict[str, Any] = {
+            "sent_at": self.sent_at,
+            "skipped": self.skipped,
+            "score": self.score,
+            "effort": self.effort,
+            "comment": self.comment,
+            "answered_at": self.answered_at,
+            "first_answered_at": self.first_answered_at,
+        }
+        return {
+            name: value.isoformat() if isinstance(value, datetime) else value
+            for name, value in values.items()
+            if value is not None
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SurveyRecord:
+        def instant(name: str) -> datetime | None:
+            value = data.get(name)
+            return datetime.fromisoformat(str(value)) if value else None
+
+        def number(name: str) -> int | None:
+            value = data.get(name)
+            return int(value) if value is not None else None  # DynamoDB gives Decimal
+
+        comment, skipped = data.get("comment"), data.get("skipped")
+        return cls(
+            sent_at=instant("sent_at"),
+            skipped=str(skipped) if skipped else None,
+            score=number("score"),
+            effort=number("effort"),
+            comment=str(comment) if comment is not None else None,
+            answered_at=instant("answered_at"),
+            first_answered_at=instant("first_answered_at"),
+        )
 
 
 @dataclass(frozen=True)
@@ -161,7 +216,7 @@ class Ticket:
     # Its SLA clocks, read once where the ticket is read; None when nothing was promised
     # (a robot's ticket, a spoofed one).
     sla: SlaState | None = None
-    survey: dict[str, Any] = field(default_factory=dict)
+    survey: SurveyRecord = field(default_factory=SurveyRecord)
     linked_to: str | None = None
     form: dict[str, str] = field(default_factory=dict)
     updated_at: datetime | None = None

@@ -22,7 +22,7 @@ from helpdesk.aws import sla_codec
 from helpdesk.aws.clients import client
 from helpdesk.clock import parse_iso
 from helpdesk.errors import AlreadyDone, Conflict, NotFound, TransientError
-from helpdesk.model import AttachmentMeta, Contact, Message, Ticket, in_backlog
+from helpdesk.model import AttachmentMeta, Contact, Message, SurveyRecord, Ticket, in_backlog
 from helpdesk.timers import partition, shard_of, sort_key
 
 logger = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
         "tags": list(ticket.tags) or None,
         "participants": list(ticket.participants) or None,
         "sla": sla_codec.pack(ticket.sla.to_dict()) if ticket.sla else None,
-        "survey": ticket.survey or None,
+        "survey": ticket.survey.to_dict() or None,
         "linked_to": ticket.linked_to,
         "form": ticket.form or None,
         "updated_at": ticket.updated_at.isoformat() if ticket.updated_at else None,
@@ -221,7 +221,7 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
         tags=list(data.get("tags", [])),
         participants=list(data.get("participants", [])),
         sla=_sla_state(data.get("sla")),
-        survey=dict(data.get("survey") or {}),
+        survey=SurveyRecord.from_dict(data.get("survey") or {}),
         linked_to=data.get("linked_to"),
         form=dict(data.get("form") or {}),
         updated_at=_time(data.get("updated_at")),

@@ -331,7 +331,8 @@ def survey_answered(ticket: Ticket, *, config: Config) -> list[Effect]:
     answer instead of counting twice.
     """
     survey = ticket.survey
-    first = datetime.fromisoformat(str(survey["first_answered_at"]))
+    first = survey.first_answered_at
+    assert first is not None and survey.score is not None, "an answered survey"
     return [
         RecordFact(
             local_day(first, config),
@@ -339,11 +340,11 @@ def survey_answered(ticket: Ticket, *, config: Config) -> list[Effect]:
             ticket.ref,
             {
                 "ref": ticket.ref,
-                "score": int(survey["score"]),
-                "effort": survey.get("effort"),
+                "score": survey.score,
+                "effort": survey.effort,
                 "team": ticket.team,
                 "agent": ticket.assignee or "",
-                "at": str(survey.get("answered_at") or first.isoformat()),
+                "at": (survey.answered_at or first).isoformat(),
             },
         )
     ]

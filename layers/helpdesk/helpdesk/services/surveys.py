@@ -125,7 +125,7 @@ class SurveyDispatch:
         if ticket is None:
             self.repo.delete(f"TICKET#{ref}", f"TIMER#{timers.SURVEY}")
             return False
-        if ticket.status != "solved" or ticket.survey.get("sent_at"):
+        if ticket.status != "solved" or ticket.survey.sent_at:
             self._stop(ticket, timers.SURVEY, now=now, note=None)
             return False
         if not self._claim_contact(ticket, now):
@@ -136,7 +136,7 @@ class SurveyDispatch:
         def sent(current: Ticket) -> TicketChange:
             return TicketChange(
                 before=current,
-                after=replace(current, survey={**current.survey, "sent_at": now.isoformat()}),
+                after=replace(current, survey=replace(current.survey, sent_at=now)),
                 at=now,
                 timers={timers.SURVEY: None},
                 history=[("survey_sent", {"to": current.contact_email})],
@@ -261,7 +261,7 @@ class SurveyDispatch:
 
 
 def _stopping(ticket: Ticket, kind: str, *, now: datetime, note: str | None) -> TicketChange:
-    survey = {**ticket.survey, "skipped": note} if note else ticket.survey
+    survey = replace(ticket.survey, skipped=note) if note else ticket.survey
     return TicketChange(
         before=ticket,
         after=replace(ticket, survey=survey),
@@ -369,14 +369,14 @@ class SurveyDesk(LinkDesk):
         auto-close (nor be overwritten by it); the loser re-reads and writes again."""
 
         def answered(current: Ticket) -> TicketChange:
-            survey = {
-                **current.survey,
-                "score": score,
-                "effort": effort,
-                "comment": comment,
-                "answered_at": now.isoformat(),
-                "first_answered_at": current.survey.get("first_answered_at") or now.isoformat(),
-            }
+            survey = replace(
+                current.survey,
+                score=score,
+                effort=effort,
+                comment=comment,
+                answered_at=now,
+                first_answered_at=current.survey.first_answered_at or now,
+            )
             updated = replace(current, survey=survey, updated_at=now)
             return TicketChange(
                 before=current,
