@@ -28,9 +28,10 @@ def test_spellings_of_one_mailbox_count_as_that_mailbox(address: str, mailbox: s
         # Apple: an account that had @me.com or @mac.com has the same name at @icloud.com.
         (["anna@icloud.com", "Anna@me.com", "anna+shop@mac.com"], "anna@icloud.com"),
         # Proton: the short @pm.me and the older domains are the same account's addresses.
+        # ... whose usernames ignore ".", "_" and "-" ("How to change your username").
         (
-            ["li.wei@proton.me", "li.wei@protonmail.com", "li.wei@protonmail.ch", "li.wei@pm.me"],
-            "li.wei@proton.me",
+            ["liwei@proton.me", "li.wei@protonmail.com", "li_wei@protonmail.ch", "l-i.wei@pm.me"],
+            "liwei@proton.me",
         ),
         # Yandex: a login's address at the domain or one of its domain aliases.
         (
@@ -42,6 +43,8 @@ def test_spellings_of_one_mailbox_count_as_that_mailbox(address: str, mailbox: s
             ["shop@jo.fastmail.com", "jo+news@fastmail.com", "Bank@JO.fastmail.com"],
             "jo@fastmail.com",
         ),
+        # ... where "-" in the subdomain stands for the "_" a host name cannot have.
+        (["shop@joe-citizen.fastmail.fm", "joe_citizen@fastmail.fm"], "joe_citizen@fastmail.fm"),
     ],
 )
 def test_a_providers_alias_domains_reach_one_mailbox(spellings: list[str], mailbox: str) -> None:

@@ -550,10 +550,10 @@ class Surveys(_Section):
 FREE_MAIL_DOMAINS: tuple[str, ...] = (
     "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
     "yahoo.com", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "proton.me",
-    "protonmail.com", "fastmail.com", "zoho.com", "mail.com", "gmx.com", "gmx.net", "gmx.de",
-    "web.de", "t-online.de", "qq.com", "foxmail.com", "163.com", "126.com", "yeah.net",
-    "sina.com", "aliyun.com", "mail.ru", "inbox.ru", "list.ru", "bk.ru", "yandex.ru",
-    "yandex.com", "ya.ru", "rambler.ru",
+    "protonmail.com", "fastmail.com", "fastmail.fm", "zoho.com", "mail.com", "gmx.com",
+    "gmx.net", "gmx.de", "web.de", "t-online.de", "qq.com", "foxmail.com", "163.com",
+    "126.com", "yeah.net", "sina.com", "aliyun.com", "mail.ru", "inbox.ru", "list.ru",
+    "bk.ru", "yandex.ru", "yandex.com", "ya.ru", "rambler.ru",
 )  # fmt: skip
 
 

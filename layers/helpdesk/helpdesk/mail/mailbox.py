@@ -8,7 +8,7 @@ form flood aimed at ``victim+1@``, ``victim+2@``, all reach one mailbox.
 
 from __future__ import annotations
 
-__all__ = ["canonical_domain", "domain_of", "mailbox_key"]
+__all__ = ["canonical_domain", "domain_of", "mailbox_key", "registered_domain"]
 
 # Domains of one provider at which a login's mail reaches the same inbox, each mapped to
 # the provider's main domain. Merging more spellings only makes a cap stricter, so a
@@ -34,14 +34,17 @@ _ALIAS_DOMAINS = {
     "yandex.kz": "yandex.ru",
     "yandex.ua": "yandex.ru",
 }
-# Gmail ignores dots in the local part (the page above). Other providers treat a dot as a
-# character of the name, so it is kept there.
-_DOTLESS_DOMAINS = {"gmail.com"}
+# The characters a provider ignores in a local part: Gmail its dots (the page above);
+# Proton ".", "_" and "-", which it treats "as transparent: username is the same as
+# user_name and user.name" ("How to change your username", proton.me/support). Other
+# providers treat them as characters of the name, so they are kept there.
+_IGNORED_IN_LOCAL_PART = {"gmail.com": ".", "proton.me": "._-"}
 # Fastmail's subdomain addressing: anything@user.fastmail.com reaches user@fastmail.com,
-# as user+anything@ would ("Plus addressing and subdomain addressing", fastmail.help
-# article 360060591053). A desk cannot know which other domains do the same (Fastmail's
-# custom domains, catch-alls): there each spelling stays a mailbox of its own, under its
-# domain's cap.
+# as user+anything@ would, and "-" in the subdomain stands for a "_" of the name, which a
+# host name cannot hold ("Plus addressing and subdomain addressing", fastmail.help article
+# 360060591053; fastmail.com/blog/two-address-resolving-additions). Fastmail's other
+# shared domains, its customers' own domains and catch-alls cannot be told apart here:
+# their subdomains count under their registered domain's cap (:func:`registered_domain`).
 _SUBDOMAIN_ADDRESSING = ("fastmail.com", "fastmail.fm")
 
 
@@ -67,12 +70,29 @@ def mailbox_key(address: str) -> str:
     domain = canonical_domain(domain)
     user, dot, parent = domain.partition(".")
     if dot and user and parent in _SUBDOMAIN_ADDRESSING:
-        local, domain = user, parent
-    if domain in _DOTLESS_DOMAINS:
-        local = local.replace(".", "") or local
+        local, domain = user.replace("-", "_"), parent
+    ignored = _IGNORED_IN_LOCAL_PART.get(domain)
+    if ignored:
+        local = local.translate({ord(char): None for char in ignored}) or local
     return f"{local}@{domain}"
 
 
 def domain_of(address: str) -> str:
     """The domain an address's mailbox is at (after :func:`mailbox_key`)."""
     return mailbox_key(address).rpartition("@")[2]
+
+
+def registered_domain(domain: str) -> str:
+    """The domain ``domain`` was registered as, under its public suffix (RFC 7489 section
+    3.2's organizational domain): ``mail.bigcorp.example`` is ``bigcorp.example``'s, and
+    ``shop.co.uk`` is a company of its own. A per-domain count keyed by it cannot be
+    escaped by changing subdomains (a catch-all answers them all: attack 5, F2).
+
+    A domain of two labels is its own: the Public Suffix List is read (built once per
+    process, about 85 ms) only for longer names. A public suffix itself stays as it is."""
+    domain = domain.strip().lower().rstrip(".")
+    if domain.count(".") < 2:
+        return domain
+    from helpdesk.mail.auth import organizational_domain
+
+    return organizational_domain(domain) or domain

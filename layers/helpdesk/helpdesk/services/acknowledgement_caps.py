@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk.clock import hour_window
-from helpdesk.mail.mailbox import canonical_domain, domain_of, mailbox_key
+from helpdesk.mail.mailbox import canonical_domain, domain_of, mailbox_key, registered_domain
 
 if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
@@ -47,12 +47,18 @@ def within_ack_limit(
     per_sender = limits.acknowledgements_per_sender_per_hour
     within: tuple[str, int] | None = None
     # The list may name a provider by any of its domains (pm.me is proton.me).
-    free = {canonical_domain(name) for name in limits.free_mail_domains}
-    if domain in free or domain == canonical_domain(config.helpdesk.mail_domain):
+    unshared = {canonical_domain(name) for name in limits.free_mail_domains}
+    unshared.add(registered_domain(canonical_domain(config.helpdesk.mail_domain)))
+    if domain in unshared or registered_domain(domain) in unshared:
         counter, limit = f"ACK#{mailbox}", per_sender
     else:
         # The domain's count and its mailbox's, on one item: one request per mail, not two.
-        counter, limit = f"ACK-DOMAIN#{domain}", limits.acknowledgements_per_domain_per_hour
+        # Per registered domain: a catch-all's subdomains are one company (attack 5, F2).
+        organization = registered_domain(domain)
+        counter, limit = (
+            f"ACK-DOMAIN#{organization}",
+            limits.acknowledgements_per_domain_per_hour,
+        )
         within = (mailbox, per_sender)
     return repo.count_once_in_window(
         counter, window, member[:32], limit=limit, expires_at=expires_at, within=within
