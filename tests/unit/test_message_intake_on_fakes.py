@@ -700,3 +700,32 @@ def test_a_company_under_a_two_level_public_suffix_is_not_its_neighbours() -> No
 
     opened = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
     assert [e.notify for e in opened] == [True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("desk_address", "senders", "answered"),
+    [
+        # Attack 5, N1: the desk's own host is capped per mailbox only, its company's
+        # other addresses per domain as any company's.
+        ("support@help.bigcorp.example", [f"noreply-{n}@bigcorp.example" for n in range(3)],
+         [True, True, False]),
+        # N2: Microsoft 365 tenants are strangers to each other, though the Public Suffix
+        # List does not say so.
+        ("support@support.example", ["a@t1.onmicrosoft.com", "b@t2.onmicrosoft.com",
+         "c@t3.mail.onmicrosoft.com"], [True, True, True]),
+        # N3: hosts under a free-mail domain are counted per host, not per mailbox only.
+        ("support@support.example", [f"x{n}@s.gmail.com" for n in range(3)],
+         [True, True, False]),
+    ],
+)  # fmt: skip
+def test_the_domain_cap_counts_companies_not_hosts(
+    desk_address: str, senders: list[str], answered: list[bool]
+) -> None:
+    helpdesk = CONFIG.helpdesk.model_copy(update={"address": desk_address})
+    few = CONFIG.limits.model_copy(update={"acknowledgements_per_domain_per_hour": 2})
+    desk = Desk(config=CONFIG.model_copy(update={"limits": few, "helpdesk": helpdesk}))
+    for n, address in enumerate(senders):
+        desk.post({**victims(n), "from": {"email": address}})
+
+    opened = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
+    assert [e.notify for e in opened] == answered

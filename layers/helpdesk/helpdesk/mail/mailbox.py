@@ -89,10 +89,27 @@ def registered_domain(domain: str) -> str:
     escaped by changing subdomains (a catch-all answers them all: attack 5, F2).
 
     A domain of two labels is its own: the Public Suffix List is read (built once per
-    process, about 85 ms) only for longer names. A public suffix itself stays as it is."""
+    process, about 85 ms) only for longer names. A public suffix itself stays as it is,
+    and so do the customers' domains of :data:`_TENANT_PARENTS`, which the list lacks."""
     domain = domain.strip().lower().rstrip(".")
     if domain.count(".") < 2:
         return domain
+    for parent in _TENANT_PARENTS:
+        if domain.endswith("." + parent):
+            tenant = domain[: -len(parent) - 1].rpartition(".")[2]
+            return f"{tenant}.{parent}"
     from helpdesk.mail.auth import organizational_domain
 
     return organizational_domain(domain) or domain
+
+
+# Services that give each customer a subdomain to mail from, unrelated customers all, that
+# the Public Suffix List does not name (attack 5, N2): Microsoft 365's initial domains
+# (contoso.onmicrosoft.com, contoso.mail.onmicrosoft.com) and the help desks that answer
+# from support@<customer>.zendesk.com or .freshdesk.com. The longer parent first.
+_TENANT_PARENTS = (
+    "mail.onmicrosoft.com",
+    "onmicrosoft.com",
+    "zendesk.com",
+    "freshdesk.com",
+)

@@ -47,14 +47,17 @@ def within_ack_limit(
     per_sender = limits.acknowledgements_per_sender_per_hour
     within: tuple[str, int] | None = None
     # The list may name a provider by any of its domains (pm.me is proton.me).
-    unshared = {canonical_domain(name) for name in limits.free_mail_domains}
-    unshared.add(registered_domain(canonical_domain(config.helpdesk.mail_domain)))
-    if domain in unshared or registered_domain(domain) in unshared:
+    free = {canonical_domain(name) for name in limits.free_mail_domains}
+    if domain in free or domain == canonical_domain(config.helpdesk.mail_domain):
         counter, limit = f"ACK#{mailbox}", per_sender
     else:
         # The domain's count and its mailbox's, on one item: one request per mail, not two.
         # Per registered domain: a catch-all's subdomains are one company (attack 5, F2).
+        # A host under a free-mail domain (x@s.gmail.com) is counted alone: its registered
+        # domain's users are strangers to each other (attack 5, N3).
         organization = registered_domain(domain)
+        if organization in free:
+            organization = domain
         counter, limit = (
             f"ACK-DOMAIN#{organization}",
             limits.acknowledgements_per_domain_per_hour,
