@@ -669,43 +669,20 @@ def test_a_providers_alias_domains_share_one_mailboxs_acknowledgements() -> None
     assert [e.notify for e in opened] == [True, True, True, False]
 
 
-def test_a_free_mail_providers_alias_domain_is_capped_per_mailbox_only() -> None:
-    # pm.me is Proton's short domain: strangers there are not one company's mailboxes,
-    # whether or not the list of free-mail domains names the alias itself.
-    few = CONFIG.limits.model_copy(update={"acknowledgements_per_domain_per_hour": 2})
-    desk = Desk(config=CONFIG.model_copy(update={"limits": few}))
-    for n in range(3):
-        desk.post({**victims(n), "from": {"email": f"person{n}@pm.me"}})
-
-    opened = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
-    assert [e.notify for e in opened] == [True, True, True]
-
-
-def test_a_domains_subdomains_share_its_acknowledgements() -> None:
-    # Attack 5, F2: a catch-all at *.bigcorp.example took 30 an hour per subdomain.
-    few = CONFIG.limits.model_copy(update={"acknowledgements_per_domain_per_hour": 2})
-    desk = Desk(config=CONFIG.model_copy(update={"limits": few}))
-    for n in range(3):
-        desk.post({**victims(n), "from": {"email": f"person{n}@s{n}.bigcorp.example"}})
-
-    opened = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
-    assert [e.notify for e in opened] == [True, True, False]
-
-
-def test_a_company_under_a_two_level_public_suffix_is_not_its_neighbours() -> None:
-    few = CONFIG.limits.model_copy(update={"acknowledgements_per_domain_per_hour": 1})
-    desk = Desk(config=CONFIG.model_copy(update={"limits": few}))
-    for n, address in enumerate(["anna@shop.co.uk", "ben@garden.co.uk", "cleo@mail.shop.co.uk"]):
-        desk.post({**victims(n), "from": {"email": address}})
-
-    opened = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
-    assert [e.notify for e in opened] == [True, True, False]
-
-
 @pytest.mark.parametrize(
     ("desk_address", "senders", "answered"),
     [
-        # Attack 5, N1: the desk's own host is capped per mailbox only, its company's
+        # pm.me is Proton's short domain: strangers there are not one company's mailboxes,
+        # whether or not the list of free-mail domains names the alias itself.
+        ("support@support.example", [f"person{n}@pm.me" for n in range(3)],
+         [True, True, True]),
+        # Attack 5, F2: a catch-all at *.bigcorp.example took 30 an hour per subdomain.
+        ("support@support.example", [f"person{n}@s{n}.bigcorp.example" for n in range(3)],
+         [True, True, False]),
+        # A company under a two-level public suffix is not its neighbours.
+        ("support@support.example", ["anna@shop.co.uk", "ben@garden.co.uk",
+         "cleo@mail.shop.co.uk", "dan@shop.co.uk"], [True, True, True, False]),
+        # Re-attack 5, N1: the desk's own host is capped per mailbox only, its company's
         # other addresses per domain as any company's.
         ("support@help.bigcorp.example", [f"noreply-{n}@bigcorp.example" for n in range(3)],
          [True, True, False]),
