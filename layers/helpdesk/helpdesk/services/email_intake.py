@@ -16,7 +16,6 @@ from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from helpdesk.events import CustomerReplied, DomainEvent
 from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.compose import own_message_kind, valid_address
 from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
@@ -25,7 +24,6 @@ from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
 from helpdesk.services import message_bodies
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import (
-    EVENT_TEXT_BYTES,
     NewRequest,
     customer_follow_up,
     open_ticket,
@@ -503,24 +501,13 @@ class EmailIntake:
                     claims=self._claims(mail, raw_key),
                     notify=not suppress,
                 )
-            events: list[DomainEvent] = []
-            if not suppress:
-                events.append(
-                    CustomerReplied(
-                        ref=current.ref,
-                        sender=sender,
-                        text=cut_utf8(message.text, EVENT_TEXT_BYTES),
-                        status=current.status,
-                        previous_status=current.status,
-                        message=message.id,
-                    )
-                )
+            # A robot's mail always carries its suppression reason (_route), so nobody is
+            # told: it is kept on the ticket, and that is all.
             return TicketChange(
                 before=current,
                 after=replace(current, updated_at=now),
                 at=now,
                 messages=[message],
-                events=events,
                 claims=self._claims(mail, raw_key),
                 history=[("robot_mail", {"from": sender, "reasons": suppress})],
             )
