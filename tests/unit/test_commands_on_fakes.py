@@ -79,6 +79,20 @@ def test_an_agents_reply_is_kept_opens_the_ticket_and_is_announced_for_the_relay
     assert (fact["agent"], fact["seconds"]) == (LENA, 1800)
 
 
+def test_a_long_reply_is_kept_whole_and_announced_with_an_excerpt_of_300_bytes() -> None:
+    # The event rides in the commit's outbox item, billed per KB twice in the transaction:
+    # 4,000 characters of Chinese had added 12 KB to it. The relay reads the message whole.
+    uow, ticket = desk()
+    words = "您的包裹今天已从我们的仓库发出，预计三天内送达。" * 170  # about 12 KB
+
+    carried_out(uow, ticket, AgentAction(agent=LENA, agent_name="Lena", reply=words))
+
+    [reply] = [m for m in uow.messages(ticket.ref) if m.direction == "out"]
+    replied = next(e for e in uow.events() if isinstance(e, AgentReplied))
+    assert reply.text == words
+    assert words.startswith(replied.text) and len(replied.text.encode()) <= 300
+
+
 def test_assigning_a_colleague_gives_them_the_slot_and_tells_them() -> None:
     uow, ticket = desk()
 

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk.errors import InvalidInput, StateConflict
 from helpdesk.events import (
-    EVENT_TEXT_LIMIT,
     AgentReplied,
     DomainEvent,
     NoteAdded,
     TeamChanged,
     TicketAssigned,
+    event_text,
     status_changes,
 )
 from helpdesk.model import (
@@ -489,7 +489,7 @@ def _events(
                 ref=after.ref,
                 sender=action.agent,
                 message=reply.id,
-                text=reply.text[:EVENT_TEXT_LIMIT],
+                text=event_text(reply.text),
                 status=after.status,
                 previous_status=before.status,
             )
@@ -502,7 +502,7 @@ def _events(
                 ref=after.ref,
                 sender=action.agent,
                 message=note.id,
-                text=note.text[:EVENT_TEXT_LIMIT],
+                text=event_text(note.text),
             )
         )
     events += status_changes(before, after, by=action.agent, in_reply=reply is not None)

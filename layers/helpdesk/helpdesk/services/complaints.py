@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING
 from helpdesk import sla
 from helpdesk.clock import hour_window
 from helpdesk.errors import InvalidInput, RateLimited, TooLarge
-from helpdesk.events import EVENT_TEXT_LIMIT, ComplaintMade, StatusChanged, status_changes
+from helpdesk.events import ComplaintMade, StatusChanged, event_text, status_changes
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import BIDI_CONTROLS, CONTROL_CHARACTERS, Message
 from helpdesk.services.clocks import Change, apply
@@ -173,7 +173,7 @@ class ComplaintDesk:
                 ref=ticket.ref,
                 sender=message.author,
                 message=message.id,
-                text=words[:EVENT_TEXT_LIMIT],
+                text=event_text(words),
                 source=source,
                 # The first complaint of the hour on this run; a new run always mails.
                 notify=new_run or slot == 0,

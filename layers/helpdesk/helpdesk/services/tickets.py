@@ -17,12 +17,12 @@ from helpdesk.events import (
     CustomerReplied,
     DomainEvent,
     TicketOpened,
+    event_text,
     status_changes,
     ticket_snapshot,
 )
 from helpdesk.model import UNATTENDED_FLAGS, AttachmentMeta, Contact, Message, Ticket, is_robot
 from helpdesk.services.clocks import Change, apply
-from helpdesk.sizes import cut_utf8
 from helpdesk.triage import TriageInput, tier_for, triage
 from helpdesk.unit_of_work import Claim, TicketChange
 from helpdesk.unit_of_work import open_ticket as open_new_ticket
@@ -30,12 +30,6 @@ from helpdesk.unit_of_work import open_ticket as open_new_ticket
 if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.ports import TicketUnitOfWork
-
-# Bytes of the first message an event carries: a notice's excerpt, small enough that the
-# commit's outbox item stays within a write unit or two. Whoever needs the whole message
-# reads it (helpdesk.services.message_bodies).
-EVENT_TEXT_BYTES = 300
-
 
 @dataclass(frozen=True)
 class NewRequest:
@@ -279,7 +273,7 @@ def customer_follow_up(
             CustomerReplied(
                 ref=current.ref,
                 sender=message.author,
-                text=cut_utf8(message.text, EVENT_TEXT_BYTES),
+                text=event_text(message.text),
                 status=updated.status,
                 previous_status=current.status,
                 message=message.id,
