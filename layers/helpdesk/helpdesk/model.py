@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from helpdesk.sla import SlaState
 
 Direction = Literal["in", "out", "note"]
-Channel = Literal["email", "form"]
 
 # A ticket is active (someone owes the customer an answer, an agent holds it, it counts in
 # its team's backlog) while it is new, open or pending.

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime
@@ -92,10 +91,6 @@ if TYPE_CHECKING:
 STATS_SHARDS = 8
 
 Operation = dict[str, Any]
-
-
-def _shard(ref: str, shards: int) -> int:
-    return zlib.crc32(ref.encode("utf-8")) % shards
 
 
 def claim_key(claim: Claim) -> tuple[str, str]:
@@ -377,7 +372,7 @@ class DynamoTicketStore(DynamoRepository):
                 {
                     "update": {
                         "PK": f"STATS#{effect.day}",
-                        "SK": f"C#{_shard(effect.ref, STATS_SHARDS)}",
+                        "SK": f"C#{timers.shard_of(effect.ref, STATS_SHARDS)}",
                     },
                     "expression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(names))),
                     "names": names,

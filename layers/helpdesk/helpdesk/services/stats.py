@@ -69,7 +69,6 @@ if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.model import Ticket
 
-SHARDS = 8
 FIRST_RESPONSE = "first_response"
 RESOLUTION = "resolution"
 SURVEY = "survey"
