@@ -62,17 +62,7 @@ def record_handler(record: SQSRecord) -> None:
                 "suppressed": result.suppressed,
             },
         )
-        if result.outcome == "opened":
-            _count_ticket_created()
-
-
-def _count_ticket_created() -> None:
-    """One EMF metric (Helpdesk/TicketsCreated), flushed at once: most invocations add
-    none, and the import waits for the first ticket (cold start)."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    with single_metric(name="TicketsCreated", unit=MetricUnit.Count, value=1):
-        pass
+        # The ticket is counted (TicketsCreated) by the publish function, for every intake.
 
 
 @logger.inject_lambda_context(clear_state=True)

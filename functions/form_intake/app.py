@@ -50,8 +50,8 @@ def submit() -> Response[str]:
             now=clock.now(),
         )
         if answer["ref"] is not None:
+            # Counted (TicketsCreated) by the publish function, as every intake's tickets.
             logger.info("form ticket opened", extra={"ticket": answer["ref"]})
-            _count_ticket_created()
         return answer
 
     # A refusal also says what is wrong in the page's language, for the page to show.
@@ -66,15 +66,6 @@ def submit() -> Response[str]:
             accept_language=event.headers.get("accept-language"),
         ),
     )
-
-
-def _count_ticket_created() -> None:
-    """One EMF metric (Helpdesk/TicketsCreated), flushed at once; imported on first use
-    (cold start)."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    with single_metric(name="TicketsCreated", unit=MetricUnit.Count, value=1):
-        pass
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -45,4 +45,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dic
         )
     else:
         logger.info("published", extra={"items": result.published, "events": result.events})
+    if result.opened:
+        # Every intake's openings, counted once they are on the bus (chat and complaint
+        # tickets included): the breach-rate alarm divides SlaBreaches by this.
+        from helpdesk.runtime import count_metric
+
+        count_metric("TicketsCreated", result.opened)
     return result.response()

@@ -30,12 +30,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         keep_going=lambda: context.get_remaining_time_in_millis() > SAFETY_MARGIN_MS,
     )
     if result.breaches:
-        # EMF (Helpdesk/SlaBreaches): the template's breach-rate alarm divides it by
-        # TicketsCreated. Imported only when there is something to count (cold start).
-        from aws_lambda_powertools.metrics import MetricUnit, single_metric
+        # The template's breach-rate alarm divides it by TicketsCreated (publish).
+        from helpdesk.runtime import count_metric
 
-        with single_metric(name="SlaBreaches", unit=MetricUnit.Count, value=result.breaches):
-            pass
+        count_metric("SlaBreaches", result.breaches)
     summary = {
         "warnings": result.warnings,
         "breaches": result.breaches,

@@ -154,3 +154,23 @@ def test_records_not_begun_for_lack_of_time_are_reported_from_the_first() -> Non
     result = relay(records, bus.publish, time_for_one_more=lambda: next(budget))
     assert result.response() == {"batchItemFailures": [{"itemIdentifier": "72"}]}
     assert bus.calls == [[("TicketOpened", {"ref": "HD-A"})]]
+
+
+def test_the_tickets_opened_are_counted_as_published_whatever_the_intake() -> None:
+    # TicketsCreated (the breach-rate alarm's denominator) was counted by the mail and form
+    # handlers alone: a chat ticket's breach counted, its opening did not. Every opening's
+    # TicketOpened passes here once it is on the bus; one that failed is not counted.
+    bus = Bus(refuse="Boom")
+    records = [
+        outbox_record(21, [{"kind": "TicketOpened", "detail": {"ref": "HD-A", "channel": "chat"}}]),
+        outbox_record(22, [{"kind": "CustomerReplied", "detail": {"ref": "HD-A"}}]),
+        outbox_record(23, [{"kind": "TicketOpened", "detail": {"ref": "HD-B"}}]),
+        outbox_record(
+            24,
+            [{"kind": "TicketOpened", "detail": {"ref": "HD-C"}}, {"kind": "Boom", "detail": {}}],
+        ),
+    ]
+
+    result = relay(records, bus.publish)
+
+    assert (result.published, result.opened) == (3, 2)

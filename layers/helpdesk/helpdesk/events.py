@@ -6,9 +6,10 @@ Each event carries a snapshot of what its consumers need, so that none re-reads 
 
 Events are recorded by a change to a ticket and written with it, in the same transaction,
 as the commit's outbox item; the publish function puts them on the bus from the table's
-stream (docs/ARCHITECTURE.md, "One publish mechanism: the transactional outbox"). :func:`to_detail` and :func:`parse` are the
-two directions of the wire format: the keys are the ones the consumers read since the
-first wave (``from`` is spelled ``sender`` in Python).
+stream (docs/ARCHITECTURE.md, "One publish mechanism: the transactional outbox").
+:func:`to_detail` and :func:`parse` are the two directions of the wire format: the keys
+are the ones the consumers read since the first wave (``from`` is spelled ``sender`` in
+Python).
 """
 
 from __future__ import annotations

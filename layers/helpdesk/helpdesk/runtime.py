@@ -1,4 +1,5 @@
-"""What the handlers share at run time: the config loaded once, and how a sweep ends."""
+"""What the handlers share at run time: the config loaded once, how a sweep ends, and a
+count on the desk's dashboard."""
 
 from __future__ import annotations
 
@@ -46,3 +47,14 @@ def end_sweep(
     if failed:
         raise SweepIncomplete(f"{len(failed)} of {due} due tickets not swept")
     return counts
+
+
+def count_metric(name: str, value: int = 1) -> None:
+    """Add ``value`` to the desk's metric ``name`` (namespace Helpdesk, dimension
+    service=helpdesk, the template's alarms and dashboard read them): one CloudWatch
+    embedded-metric-format line, flushed at once. powertools is imported on first use, so
+    a cold start that counts nothing does not pay for it."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name=name, unit=MetricUnit.Count, value=value):
+        pass

@@ -122,6 +122,9 @@ class RelayResult:
     events: int
     failed_sequence_number: str | None = None
     failure: str | None = None
+    # TicketOpened events put on the bus: the tickets created, whatever the intake
+    # (the publish function counts them as the TicketsCreated metric).
+    opened: int = 0
 
     def response(self) -> dict[str, list[dict[str, str]]]:
         """The partial batch response Lambda reads (ReportBatchItemFailures)."""
@@ -141,13 +144,13 @@ def relay(
     A record is begun only while ``time_for_one_more()``: were the invocation to time out,
     Lambda would retry the whole batch (the records already published included); the
     records not begun are reported from the first, and Lambda hands them over again."""
-    published = events = 0
+    published = events = opened = 0
     for record in records:
         if not is_outbox_insert(record):
             continue  # not ours: another write the filter should have dropped
         sequence_number = str((record.get("dynamodb") or {}).get("SequenceNumber") or "")
         if sequence_number and not time_for_one_more():
-            return RelayResult(published, events, sequence_number, "not begun: out of time")
+            return RelayResult(published, events, sequence_number, "not begun: out of time", opened)
         try:
             item = decode_outbox_item(record)
             if item.events:
@@ -156,7 +159,8 @@ def relay(
             if not sequence_number:
                 raise  # nothing to report it by: fail the whole batch instead
             failure = f"{type(error).__name__}: {error}"
-            return RelayResult(published, events, sequence_number, failure)
+            return RelayResult(published, events, sequence_number, failure, opened)
         published += 1
         events += len(item.events)
-    return RelayResult(published, events)
+        opened += sum(kind == "TicketOpened" for kind, _ in item.events)
+    return RelayResult(published, events, opened=opened)
