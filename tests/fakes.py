@@ -372,6 +372,8 @@ class FakeRecords:
     suppressed: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     windows: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
     turns: Counter[str] = field(default_factory=Counter)
+    # contact -> (when, which ticket) of the contact's last survey (take_survey_slot)
+    survey_slots: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ tickets
     def find_ticket(self, ref: str) -> Ticket | None:
@@ -462,6 +464,18 @@ class FakeRecords:
         for key, ref in due:
             if key <= now_key:
                 yield DueTimer(ref=ref, kind=kind, due_key=key)
+
+    def remove_timer(self, ref: str, kind: str) -> None:
+        self.uow.timers.pop((ref, kind), None)
+
+    def take_survey_slot(self, contact_email: str, ref: str, *, at: str, free_since: str) -> bool:
+        """The contact's survey slot, as the adapter's conditional update takes it."""
+        key = contact_email.lower()
+        taken = self.survey_slots.get(key)
+        if taken is not None and taken[0] > free_since and taken[1] != ref:
+            return False
+        self.survey_slots[key] = (at, ref)
+        return True
 
     def move_timer(self, ref: str, kind: str, *, expected_key: str, due: datetime | None) -> bool:
         current = self.uow.timers.get((ref, kind))

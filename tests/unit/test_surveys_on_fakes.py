@@ -179,3 +179,4 @@ def test_a_survey_stored_by_the_previous_release_reads_and_writes_back_the_same(
     assert (record.score, record.effort) == (2, 4)
     assert record.to_dict() == {**stored, "score": 2, "effort": 4}
     assert SurveyRecord.from_dict({"skipped": "fatigue"}).to_dict() == {"skipped": "fatigue"}
+

@@ -732,6 +732,30 @@ class DynamoRepository:
     def delete(self, pk: str, sk: str) -> None:
         self._call("delete_item", TableName=self.table, Key={"PK": {"S": pk}, "SK": {"S": sk}})
 
+    def remove_timer(self, ref: str, kind: str) -> None:
+        """Remove ``ref``'s ``kind`` timer item whatever it holds (its ticket is gone)."""
+        self.delete(f"TICKET#{ref}", f"TIMER#{kind}")
+
+    def take_survey_slot(self, contact_email: str, ref: str, *, at: str, free_since: str) -> bool:
+        """Give ``ref`` its contact's survey slot at ``at`` (timer keys, as the sweep
+        writes them): a conditional update, so two sweeps (or two tickets of one contact)
+        cannot both send. True when no other ticket of the contact was surveyed after
+        ``free_since``, or the slot is ``ref``'s already (a retry)."""
+        try:
+            self.update(
+                f"CONTACT#{contact_email.lower()}",
+                "META",
+                "SET last_survey_at = :now, last_survey_ref = :ref",
+                values={":now": at, ":ref": ref, ":cutoff": free_since},
+                condition=(
+                    "attribute_not_exists(last_survey_at) OR last_survey_at <= :cutoff "
+                    "OR last_survey_ref = :ref"
+                ),
+            )
+        except Conflict:
+            return False
+        return True
+
     def index_items(
         self, gsi1pk: str, *, newest_first: bool = False, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:

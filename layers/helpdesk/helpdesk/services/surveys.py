@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk import timers
 from helpdesk.errors import (
-    Conflict,
     HelpdeskError,
     InvalidInput,
     RateLimited,
@@ -123,7 +122,7 @@ class SurveyDispatch:
         surveys; True when a survey went out. The timer stops either way."""
         ticket = self.repo.find_ticket(ref)
         if ticket is None:
-            self.repo.delete(f"TICKET#{ref}", f"TIMER#{timers.SURVEY}")
+            self.repo.remove_timer(ref, timers.SURVEY)
             return False
         if ticket.status != "solved" or ticket.survey.sent_at:
             self._stop(ticket, timers.SURVEY, now=now, note=None)
@@ -149,21 +148,12 @@ class SurveyDispatch:
     def _claim_contact(self, ticket: Ticket, now: datetime) -> bool:
         """Take the contact's survey slot: a conditional update, so two sweeps (or two
         tickets of one contact) cannot both send. A retry for the same ticket keeps it."""
-        cutoff = timers.due_key(now - self.config.surveys.fatigue)
-        try:
-            self.repo.update(
-                f"CONTACT#{ticket.contact_email.lower()}",
-                "META",
-                "SET last_survey_at = :now, last_survey_ref = :ref",
-                values={":now": timers.due_key(now), ":ref": ticket.ref, ":cutoff": cutoff},
-                condition=(
-                    "attribute_not_exists(last_survey_at) OR last_survey_at <= :cutoff "
-                    "OR last_survey_ref = :ref"
-                ),
-            )
-        except Conflict:
-            return False
-        return True
+        return self.repo.take_survey_slot(
+            ticket.contact_email,
+            ticket.ref,
+            at=timers.due_key(now),
+            free_since=timers.due_key(now - self.config.surveys.fatigue),
+        )
 
     def _send_survey(self, ticket: Ticket, now: datetime) -> None:
         from helpdesk.notices import Notifier, surveys
@@ -188,7 +178,7 @@ class SurveyDispatch:
         the new quiet period (``due_key``: the timer as the sweep saw it).
         """
         if self.uow.find(ref) is None:
-            self.repo.delete(f"TICKET#{ref}", f"TIMER#{timers.AUTOCLOSE}")
+            self.repo.remove_timer(ref, timers.AUTOCLOSE)
             return False
         closed = False
         later: datetime | None = None
