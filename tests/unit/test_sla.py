@@ -462,3 +462,28 @@ def test_a_stored_sla_mapping_changed_in_place_is_read_as_it_now_is() -> None:
     again = sla.SlaState.from_dict(stored)
     assert again.policy == "urgent"
     assert again.clocks["first_response"].due == datetime(2026, 3, 20, 9, tzinfo=ZoneInfo("UTC"))
+
+
+# What the customer is owed next
+
+
+def test_the_next_promise_is_the_first_answer_then_the_resolution_then_the_next_answer() -> None:
+    opened = berlin(*MONDAY, 10)
+    state = ticket(opened)
+    assert state.next_promise() == ("first_response", due(state, "first_response_due"))
+
+    answered = sla.agent_replied(state, berlin(*MONDAY, 11), OFFICE)
+    # The first answer is given: its due is history, not a promise (a saved reply's
+    # {promised_time} had offered it, already passed, after the first answer).
+    assert answered.next_promise() == ("resolution", due(answered, "resolution_due"))
+    assert answered.next_answer_due() is None
+
+    asked_again = sla.customer_replied(answered, berlin(*MONDAY, 12), OFFICE)
+    assert asked_again.next_promise() == ("next_response", due(asked_again, "next_response_due"))
+    assert asked_again.next_answer_due() == due(asked_again, "next_response_due")
+
+
+def test_nothing_is_promised_while_the_ticket_waits_for_the_customer() -> None:
+    answered = sla.agent_replied(ticket(berlin(*MONDAY, 10)), berlin(*MONDAY, 11), OFFICE)
+    pending = sla.status_changed(answered, "open", "pending", berlin(*MONDAY, 11), OFFICE)
+    assert pending.next_promise() is None

@@ -245,6 +245,22 @@ class SlaState:
         breached |= {name for name, clock in self.clocks.items() if clock.breached}
         return [name for name in CLOCK_NAMES if name in breached]
 
+    def next_promise(self) -> tuple[ClockName, datetime] | None:
+        """What the desk owes the customer next and by when: the first answer until it is
+        given, else the next answer while that clock runs, else the resolution; None when
+        no clock runs (the ticket waits for the customer, or is solved). The one reading of
+        "by when" for the customer's page, the channels' answer and a saved reply."""
+        for name in ("first_response", "next_response", "resolution"):
+            clock = self.clocks.get(name)
+            if clock is not None and clock.is_running and clock.due is not None:
+                return name, clock.due
+        return None
+
+    def next_answer_due(self) -> datetime | None:
+        """When the customer's next answer is due (the first or the next), while owed."""
+        promise = self.next_promise()
+        return promise[1] if promise is not None and promise[0] != "resolution" else None
+
     def public_view(self) -> dict[str, Any]:
         """What the ticket shows about its SLA: due and achieved instants, warnings, breaches.
 

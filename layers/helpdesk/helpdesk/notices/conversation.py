@@ -372,9 +372,5 @@ def _due(ticket: Ticket, config: Config, language: str) -> tuple[str, str]:
     def shown(value: object) -> str:
         return format_local_datetime(parse_iso(str(value)), timezone, language) if value else NO_DUE
 
-    reply = (
-        sla.get("next_response_due")
-        if sla.get("first_response_at")
-        else sla.get("first_response_due")
-    )
-    return shown(reply), shown(sla.get("resolution_due"))
+    reply = ticket.sla.next_answer_due() if ticket.sla else None
+    return shown(reply.isoformat() if reply else None), shown(sla.get("resolution_due"))

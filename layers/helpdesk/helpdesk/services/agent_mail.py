@@ -304,7 +304,14 @@ def _with_saved_replies(
     values = ReplyValues(
         customer_name=ticket.contact_name or ticket.contact_email,
         reference=ticket.ref,
-        promised_time=_promised_time(ticket, config, language),
+        promised_time=_promised_time(
+            ticket,
+            audience.customer_timezone(
+                intake.repo.get_contact(ticket.contact_email),
+                audience.ticket_timezone(ticket.policy, config),
+            ),
+            language,
+        ),
         agent_name=audience.agent_name(sender, config),
     )
     problems: list[Problem] = []
@@ -341,20 +348,13 @@ def _with_saved_replies(
     return replace(text, commands=commands, reply=reply), problems
 
 
-def _promised_time(ticket: Ticket, config: Config, language: str) -> str:
-    """The next promise the customer holds (the next answer, else the resolution), in the
-    ticket's zone, as the acknowledgement wrote it; "" when no clock runs."""
-    from helpdesk.clock import parse_iso
-    from helpdesk.notices import audience
+def _promised_time(ticket: Ticket, zone: str, language: str) -> str:
+    """The next promise the customer holds (the answer owed, else the resolution), in the
+    customer's ``zone``, as the customer's page states it; "" when no clock runs. Never a
+    due already kept: the first answer's, once given, had been offered after it."""
     from helpdesk.render import format_local_datetime
 
-    view = ticket.sla.public_view() if ticket.sla else {}
-    due = (
-        view.get("next_response_due")
-        or view.get("first_response_due")
-        or view.get("resolution_due")
-    )
-    if not due:
+    promise = ticket.sla.next_promise() if ticket.sla else None
+    if promise is None:
         return ""
-    zone = audience.ticket_timezone(ticket.policy, config)
-    return format_local_datetime(parse_iso(str(due)), zone, language)
+    return format_local_datetime(promise[1], zone, language)

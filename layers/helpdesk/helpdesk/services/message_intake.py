@@ -647,24 +647,18 @@ class MessageDesk:
         from helpdesk.notices import audience
         from helpdesk.render import format_local_datetime, language_words
 
-        view = ticket.sla.public_view() if ticket.sla else {}
-        due = (
-            view.get("first_response_due")
-            if not view.get("first_response_at")
-            else view.get("next_response_due")
-        )
+        due_at = ticket.sla.next_answer_due() if ticket.sla else None
+        due = due_at.isoformat() if due_at is not None else None
         language = audience.customer_language(ticket.language, self.config)
         words = language_words(
             "channel_intake", language, fallback_language=self.config.default_language
         )
-        if due:
+        if due_at is not None:
             # The request's own zone, else the desk's: never the zone stored for the
             # contact, which would tell anyone typing an address into a chat whether it is
             # a customer's and where she lives (attack 18, A18-4).
             zone = message.timezone or audience.ticket_timezone(ticket.policy, self.config)
-            from helpdesk.clock import parse_iso
-
-            promised = format_local_datetime(parse_iso(due), zone, language)
+            promised = format_local_datetime(due_at, zone, language)
             promise = str(words["promised"]).format(ref=ticket.ref, promised_by=promised)
         else:
             promise = str(words["soon"]).format(ref=ticket.ref)

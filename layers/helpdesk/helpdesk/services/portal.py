@@ -828,16 +828,7 @@ def _promise(ticket: Ticket) -> tuple[str, datetime] | None:
     that clock runs, else the resolution (None when no clock runs)."""
     if not ticket.sla or ticket.status not in ACTIVE_STATUSES:
         return None
-
-    view = ticket.sla.public_view()
-    for name, due in (
-        ("first_response", view["first_response_due"] if not view["first_response_at"] else None),
-        ("next_response", view["next_response_due"]),
-        ("resolution", view["resolution_due"] if not view["resolved_at"] else None),
-    ):
-        if due:
-            return name, datetime.fromisoformat(str(due))
-    return None
+    return ticket.sla.next_promise()
 
 
 def _client(source_ip: str) -> str:
