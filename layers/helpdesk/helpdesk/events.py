@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from helpdesk.sizes import cut_utf8
+
 if TYPE_CHECKING:
     from helpdesk.model import Ticket
 
@@ -29,8 +31,6 @@ EVENT_TEXT_BYTES = 300
 
 def event_text(text: str) -> str:
     """``text`` as an event carries it: at most :data:`EVENT_TEXT_BYTES` of UTF-8."""
-    from helpdesk.sizes import cut_utf8
-
     return cut_utf8(text, EVENT_TEXT_BYTES)
 
 

@@ -395,10 +395,9 @@ def observed(
     request did what it asked (status ``done``; only then, as most requests are page views
     that count nothing) and the ``refusal`` warning for a refused link (403)."""
     if metric is not None and page.status_code == done:
-        from aws_lambda_powertools.metrics import MetricUnit, single_metric
+        from helpdesk.runtime import count_metric
 
-        with single_metric(name=metric, unit=MetricUnit.Count, value=1):
-            pass
+        count_metric(metric)
     elif page.status_code == 403:
         logger.warning(refusal, extra={"method": method, **extra})
     return page

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING
 
 from helpdesk.clock import hour_window
@@ -46,8 +47,7 @@ def within_ack_limit(
     domain = domain_of(mailbox)
     per_sender = limits.acknowledgements_per_sender_per_hour
     within: tuple[str, int] | None = None
-    # The list may name a provider by any of its domains (pm.me is proton.me).
-    free = {canonical_domain(name) for name in limits.free_mail_domains}
+    free = _free_mail(limits.free_mail_domains)
     if domain in free or domain == canonical_domain(config.helpdesk.mail_domain):
         counter, limit = f"ACK#{mailbox}", per_sender
     else:
@@ -66,3 +66,10 @@ def within_ack_limit(
     return repo.count_once_in_window(
         counter, window, member[:32], limit=limit, expires_at=expires_at, within=within
     )
+
+
+@cache
+def _free_mail(names: tuple[str, ...]) -> frozenset[str]:
+    """The free-mail domains by provider: the list may name one by any of its domains
+    (pm.me is proton.me). Worked out once per config, not per message."""
+    return frozenset(canonical_domain(name) for name in names)

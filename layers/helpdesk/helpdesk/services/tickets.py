@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.ports import TicketUnitOfWork
 
+
 @dataclass(frozen=True)
 class NewRequest:
     """Everything intake knows about a request that becomes a new ticket."""
