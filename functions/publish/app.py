@@ -51,4 +51,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dic
         from helpdesk.runtime import count_metric
 
         count_metric("TicketsCreated", result.opened)
+    if result.first_responses:
+        # The dashboard's "First response (business minutes)": median and 90th percentile.
+        from helpdesk.runtime import measure_metric
+
+        measure_metric("FirstResponseMinutes", [s / 60 for s in result.first_responses])
     return result.response()

@@ -79,6 +79,20 @@ def test_an_agents_reply_is_kept_opens_the_ticket_and_is_announced_for_the_relay
     assert (fact["agent"], fact["seconds"]) == (LENA, 1800)
 
 
+def test_the_first_reply_tells_the_bus_how_long_the_customer_waited_and_later_ones_do_not() -> None:
+    # The dashboard's "First response" widget plots FirstResponseMinutes, which the relay
+    # emits from this figure; nothing emitted it, so the widget stayed empty.
+    uow, ticket = desk()
+    first = AgentAction(agent=LENA, agent_name="Lena", reply="It left our warehouse today.")
+    second = AgentAction(agent=LENA, agent_name="Lena", reply="Here is the tracking number.")
+
+    carried_out(uow, ticket, first)
+    carried_out(uow, ticket, second, at=LATER + timedelta(minutes=10))
+
+    replies = [e for e in uow.events() if isinstance(e, AgentReplied)]
+    assert [r.first_response_seconds for r in replies] == [1800, None]
+
+
 def test_a_long_reply_is_kept_whole_and_announced_with_an_excerpt_of_300_bytes() -> None:
     # The event rides in the commit's outbox item, billed per KB twice in the transaction:
     # 4,000 characters of Chinese had added 12 KB to it. The relay reads the message whole.

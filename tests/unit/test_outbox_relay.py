@@ -174,3 +174,30 @@ def test_the_tickets_opened_are_counted_as_published_whatever_the_intake() -> No
     result = relay(records, bus.publish)
 
     assert (result.published, result.opened) == (3, 2)
+
+
+def test_the_first_responses_published_are_handed_over_in_business_seconds() -> None:
+    # The publish function emits each as FirstResponseMinutes for the dashboard's median and
+    # 90th percentile; a later reply (no figure) and an unpublished one are not measured.
+    bus = Bus(refuse="Boom")
+    records = [
+        outbox_record(
+            31,
+            [{"kind": "AgentReplied", "detail": {"ref": "HD-A", "first_response_seconds": 1800}}],
+        ),
+        outbox_record(32, [{"kind": "AgentReplied", "detail": {"ref": "HD-A"}}]),
+        outbox_record(
+            33, [{"kind": "AgentReplied", "detail": {"ref": "HD-B", "first_response_seconds": 90}}]
+        ),
+        outbox_record(
+            34,
+            [
+                {"kind": "AgentReplied", "detail": {"ref": "HD-C", "first_response_seconds": 60}},
+                {"kind": "Boom", "detail": {}},
+            ],
+        ),
+    ]
+
+    result = relay(records, bus.publish)
+
+    assert (result.published, result.first_responses) == (3, (1800, 90))

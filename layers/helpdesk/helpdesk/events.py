@@ -118,6 +118,10 @@ class CustomerReplied(_Reply):
 class AgentReplied(_Reply):
     """An agent answered the customer; the acknowledge function relays the reply."""
 
+    # When this was the ticket's first response: the business seconds its clock ran (the
+    # publish function's FirstResponseMinutes, the dashboard's median and 90th percentile).
+    first_response_seconds: int | None = None
+
 
 @dataclass(frozen=True)
 class NoteAdded(_Written):

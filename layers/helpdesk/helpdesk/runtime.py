@@ -1,5 +1,5 @@
-"""What the handlers share at run time: the config loaded once, how a sweep ends, and a
-count on the desk's dashboard."""
+"""What the handlers share at run time: the config loaded once, how a sweep ends, and the
+desk's own metrics."""
 
 from __future__ import annotations
 
@@ -54,7 +54,22 @@ def count_metric(name: str, value: int = 1) -> None:
     service=helpdesk, the template's alarms and dashboard read them): one CloudWatch
     embedded-metric-format line, flushed at once. powertools is imported on first use, so
     a cold start that counts nothing does not pay for it."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+    from aws_lambda_powertools.metrics import MetricUnit
 
-    with single_metric(name=name, unit=MetricUnit.Count, value=value):
-        pass
+    _emit(name, MetricUnit.Count, [value])
+
+
+def measure_metric(name: str, values: Sequence[float]) -> None:
+    """Each of ``values`` as one data point of the desk's metric ``name`` (no unit), so that
+    the dashboard's percentiles see every one: one embedded-metric-format line each."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    _emit(name, MetricUnit.NoUnit, values)
+
+
+def _emit(name: str, unit: Any, values: Sequence[float]) -> None:
+    from aws_lambda_powertools.metrics import single_metric
+
+    for value in values:
+        with single_metric(name=name, unit=unit, value=value):
+            pass

@@ -483,6 +483,20 @@ def complaint_answered(state: SlaState, at: datetime, calendar: BusinessCalendar
     return _finish_all(state, (COMPLAINT,), _instant(at), calendar)
 
 
+def newly_achieved(
+    before: SlaState | None, after: SlaState | None, name: ClockName
+) -> Clock | None:
+    """``after``'s clock ``name`` if the change from ``before`` achieved it: finished now
+    and not already finished in the same run (a clock restarted since counts anew)."""
+    clock = after.clocks.get(name) if after is not None else None
+    if clock is None or clock.achieved_at is None:
+        return None
+    old = before.clocks.get(name) if before is not None else None
+    if old is not None and old.started_at == clock.started_at and old.achieved_at is not None:
+        return None
+    return clock
+
+
 def next_due(state: SlaState) -> datetime | None:
     """The earliest instant at which ``sweep`` has something to report; None if nothing will."""
     instants = [

@@ -125,6 +125,9 @@ class RelayResult:
     # TicketOpened events put on the bus: the tickets created, whatever the intake
     # (the publish function counts them as the TicketsCreated metric).
     opened: int = 0
+    # The first responses put on the bus (AgentReplied's business seconds), for
+    # FirstResponseMinutes.
+    first_responses: tuple[int, ...] = ()
 
     def response(self) -> dict[str, list[dict[str, str]]]:
         """The partial batch response Lambda reads (ReportBatchItemFailures)."""
@@ -145,12 +148,20 @@ def relay(
     Lambda would retry the whole batch (the records already published included); the
     records not begun are reported from the first, and Lambda hands them over again."""
     published = events = opened = 0
+    first_responses: list[int] = []
     for record in records:
         if not is_outbox_insert(record):
             continue  # not ours: another write the filter should have dropped
         sequence_number = str((record.get("dynamodb") or {}).get("SequenceNumber") or "")
         if sequence_number and not time_for_one_more():
-            return RelayResult(published, events, sequence_number, "not begun: out of time", opened)
+            return RelayResult(
+                published,
+                events,
+                sequence_number,
+                "not begun: out of time",
+                opened,
+                tuple(first_responses),
+            )
         try:
             item = decode_outbox_item(record)
             if item.events:
@@ -159,8 +170,15 @@ def relay(
             if not sequence_number:
                 raise  # nothing to report it by: fail the whole batch instead
             failure = f"{type(error).__name__}: {error}"
-            return RelayResult(published, events, sequence_number, failure, opened)
+            return RelayResult(
+                published, events, sequence_number, failure, opened, tuple(first_responses)
+            )
         published += 1
         events += len(item.events)
         opened += sum(kind == "TicketOpened" for kind, _ in item.events)
-    return RelayResult(published, events, opened=opened)
+        first_responses += [
+            int(detail["first_response_seconds"])
+            for kind, detail in item.events
+            if kind == "AgentReplied" and isinstance(detail.get("first_response_seconds"), int)
+        ]
+    return RelayResult(published, events, opened=opened, first_responses=tuple(first_responses))

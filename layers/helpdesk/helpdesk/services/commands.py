@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from helpdesk import sla
 from helpdesk.errors import InvalidInput, StateConflict
 from helpdesk.events import (
     AgentReplied,
@@ -476,6 +477,12 @@ def _history(
     return list({kind: (kind, detail) for kind, detail in entries}.values())
 
 
+def _first_response_seconds(before: Ticket, after: Ticket) -> int | None:
+    """The business seconds the customer waited, when this change gave the first response."""
+    clock = sla.newly_achieved(before.sla, after.sla, "first_response")
+    return None if clock is None else int(clock.used.total_seconds())
+
+
 def _events(
     action: AgentAction, before: Ticket, after: Ticket, messages: Sequence[Message]
 ) -> list[DomainEvent]:
@@ -492,6 +499,7 @@ def _events(
                 text=event_text(reply.text),
                 status=after.status,
                 previous_status=before.status,
+                first_response_seconds=_first_response_seconds(before, after),
             )
         )
     note = next((m for m in messages if m.direction == "note"), None)

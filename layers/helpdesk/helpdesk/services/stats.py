@@ -185,9 +185,7 @@ def ticket_figures(
                 counters["breach"] += 1
                 counters[f"breach#clock#{name}"] += 1
                 counters[f"breach#policy#{new_state.policy}/{after.priority}"] += 1
-            newly_achieved = clock.achieved_at is not None and not (
-                same_run and old is not None and old.achieved_at is not None
-            )
+            newly_achieved = sla.newly_achieved(old_state, new_state, name) is not None
             if by_article and not newly_breached:
                 continue
             if clock.target is not None and (

@@ -1,0 +1,62 @@
+"""The desk's own metrics reach the dashboard: each is an embedded-metric-format line in the
+function's log (namespace Helpdesk, dimension service=helpdesk, as template.yaml's
+dashboard and alarms read them). CloudWatch turns such a line into a data point
+("Specification: Embedded metric format", Amazon CloudWatch User Guide)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from desk_support import open_form_ticket
+
+from helpdesk_local.stack import LocalStack
+
+MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)  # 09:55 in Berlin
+LENA = "lena@support.example"
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    # INFO: the local stack keeps the metric lines on stderr only at INFO or DEBUG.
+    with LocalStack(start=MONDAY_MORNING, log_level="INFO") as local:
+        yield local
+
+
+def data_points(err: str, name: str) -> list[tuple[Any, str]]:
+    """(value, unit) of every EMF line in ``err`` that carries metric ``name``."""
+    points = []
+    for line in err.splitlines():
+        if not line.startswith('{"_aws"'):
+            continue
+        record = json.loads(line)
+        [directive] = record["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]:
+            if metric["Name"] == name:
+                assert directive["Namespace"] == "Helpdesk"
+                assert ["service"] in directive["Dimensions"] and record["service"] == "helpdesk"
+                # A metric's values are a list (or one number) in the line.
+                values = record[name] if isinstance(record[name], list) else [record[name]]
+                points += [(value, metric["Unit"]) for value in values]
+    return points
+
+
+def test_the_first_response_reaches_the_dashboard_in_business_minutes_and_only_once(
+    stack: LocalStack, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The "First response (business minutes)" widget had no data: nothing emitted it.
+    ref = open_form_ticket(stack)
+    stack.advance(timedelta(minutes=45))
+    reply = f"/agent/tickets/{ref}/replies"
+    first = stack.call_agent_api("POST", reply, {"text": "On its way."}, agent=LENA)
+    stack.advance(timedelta(minutes=5))
+    later = stack.call_agent_api("POST", reply, {"text": "Tracking: 1Z"}, agent=LENA)
+    stack.drain()
+
+    assert (first.status, later.status) == (201, 201)
+    err = capfd.readouterr().err
+    assert data_points(err, "FirstResponseMinutes") == [(45.0, "None")]
+    assert data_points(err, "TicketsCreated") == [(1.0, "Count")]
