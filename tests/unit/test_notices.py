@@ -383,6 +383,25 @@ def test_a_lead_of_both_teams_hears_of_an_escalation_once() -> None:
     assert [to for _, to in desk.mailer.sent] == [["maria@support.example"]]
 
 
+def test_an_escalation_is_told_from_the_event_alone_without_reading_the_ticket_again() -> None:
+    # The event carries its due and policy (events.py: each event carries what its
+    # consumers need); the notice used to parse them out of event_id and read the ticket.
+    desk = Desk()  # no ticket in the store: a read would fail
+    event = escalated(due="2026-11-23T12:55:00+00:00", policy="standard")
+    sla_notices.escalated(desk.notifier, event, holder=None, now=NOW)
+    [(mail, to)] = desk.mailer.sent
+    assert to == ["omar@support.example"]
+    assert "13:55" in text(mail)  # 12:55 UTC, in the policy's calendar zone (Berlin)
+
+
+def test_an_escalation_from_the_previous_release_still_finds_its_due_and_policy() -> None:
+    desk = Desk()
+    desk.add(ticket(assignee=None, team="tier2"))
+    sla_notices.escalated(desk.notifier, escalated(), holder=None, now=NOW)
+    [(mail, _)] = desk.mailer.sent
+    assert "13:55" in text(mail)
+
+
 # ---------------------------------------------------------------------- survey notices
 def survey_answer(score: int, **changes: Any) -> dict[str, Any]:
     return {

@@ -78,6 +78,9 @@ def test_a_breach_is_recorded_and_moves_the_ticket_to_the_escalation_team() -> N
     breached, escalated = (to_detail(event) for event in uow.events())
     assert (breached["team"], breached["new_team"]) == ("general", "tier2")
     assert (escalated["team"], escalated["previous_team"]) == ("tier2", "general")
+    # What the new team's leads' mail states, carried so that it reads no ticket again.
+    assert (escalated["due"], escalated["policy"]) == (breached["due"], breached["policy"])
+    assert escalated["due"] == DUE.isoformat() and escalated["policy"]
     ticket = uow.tickets["HD-AAAAAA"]
     assert ticket.team == "tier2"
     assert ticket.sla.public_view()["breaches"] == ["first_response"]

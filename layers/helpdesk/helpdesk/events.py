@@ -241,6 +241,10 @@ class TicketEscalated(DomainEvent):
     tier: str
     subject: str
     contact: dict[str, str]
+    # The breached clock's due and the ticket's SLA policy (whose calendar zone the leads'
+    # mail states it in); empty in an event of the version before them.
+    due: str = ""
+    policy: str = ""
 
 
 @dataclass(frozen=True)

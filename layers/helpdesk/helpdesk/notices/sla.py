@@ -68,10 +68,13 @@ def escalated(
     The mail is the breach's escalation mail, sent under the same key as
     :func:`breached`'s, so that a lead of both teams hears once."""
     config = notifier.config
-    # helpdesk.services.sla_sweep.event_id: "<clock>:<kind>:<due>" (the due has colons).
-    clock, _kind, due = event.event_id.split(":", 2)
+    due, policy = event.due, event.policy
+    if not due or not policy:
+        # An event of the version before they were carried: its event_id is
+        # "<clock>:<kind>:<due>" (the due has colons), and the policy is the ticket's.
+        due = event.event_id.split(":", 2)[2]
+        policy = notifier.repo.get_ticket(event.ref).policy
     told = audience.escalation_recipients(event.assignee, event.previous_team, None, config)
-    ticket = notifier.repo.get_ticket(event.ref)
 
     def context() -> dict[str, Any]:
         return {
@@ -85,11 +88,11 @@ def escalated(
         ref=event.ref,
         event_id=event.event_id,
         kind_of_event="breach",
-        clock=clock,
+        clock=event.clock,
         due=due,
         priority=event.priority,
         subject=event.subject,
-        policy=ticket.policy,
+        policy=policy,
     )
     _send_each(
         notifier,

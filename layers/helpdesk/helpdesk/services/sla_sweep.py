@@ -227,4 +227,6 @@ def _escalation(ticket: Ticket, *, previous_team: str, event: sla.SlaEvent) -> T
         reason="sla_breach",
         clock=event.clock,
         assignee=ticket.assignee,
+        due=iso(event.due),
+        policy=ticket.policy,
     )
