@@ -6,13 +6,16 @@ of ``helpdesk.aws``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+
+from helpdesk.events import TeamChanged, TicketOpened
 
 if TYPE_CHECKING:
     from datetime import date
 
+    from helpdesk.events import TicketEscalated
     from helpdesk.model import Contact, Message, Ticket
     from helpdesk.services.stats import DayFigures
     from helpdesk.unit_of_work import Claim, TicketChange
@@ -103,12 +106,14 @@ class Known:
     first_message: tuple[str, str] | None = None  # (at, id) of TicketOpened's message
 
     @classmethod
-    def from_detail(cls, detail: Mapping[str, Any]) -> Known:
-        contact = detail.get("contact") or {}
-        message = detail.get("message") or {}
-        first = (str(message["at"]), str(message["id"])) if "at" in message else None
+    def of(cls, event: TicketOpened | TicketEscalated | TeamChanged) -> Known:
+        """What ``event`` says (a TeamChanged names only the team)."""
+        contact = event.contact if not isinstance(event, TeamChanged) else None
+        message = event.message if isinstance(event, TicketOpened) else None
         return cls(
-            team=str(detail["team"]) if detail.get("team") else None,
-            contact_email=str(contact["email"]) if contact.get("email") else None,
-            first_message=first,
+            team=event.team or None,
+            contact_email=(contact or {}).get("email") or None,
+            first_message=(str(message["at"]), str(message["id"]))
+            if message and "at" in message
+            else None,
         )

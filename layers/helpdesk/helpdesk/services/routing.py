@@ -39,7 +39,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.effects import StartWaiting, StopWaiting, TakeSlot, holder
-from helpdesk.events import TicketEscalated, parse
+from helpdesk.events import CapacityFreed, TeamChanged, TicketEscalated, TicketOpened, parse
 from helpdesk.model import ACTIVE_STATUSES, UNATTENDED_FLAGS, Ticket
 from helpdesk.notices import sla as sla_notices
 from helpdesk.notices import tickets as ticket_notices
@@ -61,7 +61,8 @@ if TYPE_CHECKING:
 # The events route acts on (template.yaml's RouteRule routes exactly these: a test checks):
 # a new ticket, a ticket moved to another team (escalated or by an agent) need an agent; a
 # freed slot takes the oldest waiting ticket.
-ROUTED_KINDS = frozenset({"TicketOpened", "TicketEscalated", "TeamChanged", "CapacityFreed"})
+ROUTED = (TicketOpened, TicketEscalated, TeamChanged, CapacityFreed)
+ROUTED_KINDS = frozenset(cls.__name__ for cls in ROUTED)
 # A freed slot looks at most this many queue entries for one that still needs an agent
 # (entries of tickets solved or assigned by hand meanwhile are cleared on the way).
 QUEUE_LOOKAHEAD = 10
@@ -91,17 +92,15 @@ class Router:
     ) -> RouteResult:
         """Act on one event of the route rule (:data:`ROUTED_KINDS`); another kind is a
         deployment that routes more than this code knows, and fails loudly."""
-        if detail_type not in ROUTED_KINDS:
+        event = parse(detail_type, dict(detail))
+        if not isinstance(event, ROUTED):
             raise ValueError(f"route does not act on {detail_type!r} events")
-        if detail_type == "CapacityFreed":
-            return self.fill_freed_slot(detail, event_id=event_id, now=now)
-        result = self.route(
-            str(detail["ref"]), event_id=event_id, now=now, known=Known.from_detail(detail)
-        )
-        escalation = parse(detail_type, dict(detail))
-        if isinstance(escalation, TicketEscalated) and result.outcome != "missing":
+        if isinstance(event, CapacityFreed):
+            return self.fill_freed_slot(event, event_id=event_id, now=now)
+        result = self.route(event.ref, event_id=event_id, now=now, known=Known.of(event))
+        if isinstance(event, TicketEscalated) and result.outcome != "missing":
             # The new team's leads hear once route knows who took the ticket.
-            sla_notices.escalated(self.notifier, escalation, holder=result.agent, now=now)
+            sla_notices.escalated(self.notifier, event, holder=result.agent, now=now)
         return result
 
     def route(
@@ -170,13 +169,10 @@ class Router:
 
         return retry_on_conflict(attempt, what=ref)
 
-    def fill_freed_slot(
-        self, detail: Mapping[str, Any], *, event_id: str, now: datetime
-    ) -> RouteResult:
+    def fill_freed_slot(self, freed: CapacityFreed, *, event_id: str, now: datetime) -> RouteResult:
         """An agent has room again: route the oldest ticket waiting in one of their teams."""
-        agent = str(detail.get("agent", ""))
-        member = self.config.agent(agent)
-        teams = detail.get("teams") or (list(member.teams) if member else [])
+        member = self.config.agent(freed.agent or "")
+        teams = freed.teams or (list(member.teams) if member else [])
         seen: set[str] = set()
         for _ in range(QUEUE_LOOKAHEAD):
             oldest: StartWaiting | None = None
