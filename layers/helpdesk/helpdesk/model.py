@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from helpdesk.sla import SlaState
+    from helpdesk.sla import SlaState, Status
 
 Direction = Literal["in", "out", "note"]
 
@@ -196,7 +196,7 @@ class Ticket:
     """A customer's request and everything the desk knows and promised about it."""
 
     ref: str
-    status: str
+    status: Status
     priority: str
     channel: str
     subject: str

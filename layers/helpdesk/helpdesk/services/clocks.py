@@ -27,7 +27,7 @@ class Change:
 
     customer_message: bool = False
     agent_reply: bool = False
-    status: str | None = None
+    status: sla.Status | None = None
     priority: str | None = None
     team: str | None = None
     category: str | None = None

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from helpdesk import sla
 from helpdesk.errors import InvalidInput, StateConflict
@@ -48,7 +48,10 @@ if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.ports import TicketUnitOfWork
 
-AGENT_STATUSES: tuple[str, ...] = ("new", "open", "pending", "solved")
+# Every status but closed: a solved ticket is closed by the quiet-period sweep, and a
+# closed one is never reopened (the customer's next mail opens a new ticket).
+AGENT_STATUSES: tuple[sla.Status, ...] = tuple(s for s in sla.STATUSES if s != "closed")
+_Option = TypeVar("_Option", bound=str)
 COMMAND_NAMES: tuple[str, ...] = ("status", "priority", "assign", "team", "tag", "note")
 
 # A command is "#" and a word at the start of a line; "#1 priority for us" is prose.
@@ -82,7 +85,7 @@ class AgentText:
 class TicketEdit:
     """The changes an agent asked for; None (or empty) leaves a property as it is."""
 
-    status: str | None = None
+    status: sla.Status | None = None
     priority: str | None = None
     assignee: str | None = None
     team: str | None = None
@@ -158,7 +161,7 @@ def _problem(line: str, error: InvalidInput) -> Problem:
 
 
 # ---------------------------------------------------------------------- validation
-def valid_status(value: object) -> str:
+def valid_status(value: object) -> sla.Status:
     """A status an agent may set; InvalidInput("status") otherwise."""
     return _one_of(value, AGENT_STATUSES, "status")
 
@@ -168,19 +171,20 @@ def valid_priority(value: object) -> str:
     return _one_of(value, PRIORITIES, "priority")
 
 
-def _one_of(value: object, options: Sequence[str], field: str) -> str:
+def _one_of(value: object, options: Sequence[_Option], field: str) -> _Option:
     """``value`` in lower case when it is one of ``options``; else refused naming ``field``
     (its words: ``not_a_<field>``)."""
     chosen = value.strip().lower() if isinstance(value, str) else None
-    if chosen is None or chosen not in options:
-        raise _Refused(
-            field,
-            f"{value!r} is not a {field}: use {_choices(options)}",
-            f"not_a_{field}",
-            value=repr(value),
-            options=", ".join(options),
-        )
-    return chosen
+    for option in options:
+        if option == chosen:
+            return option
+    raise _Refused(
+        field,
+        f"{value!r} is not a {field}: use {_choices(options)}",
+        f"not_a_{field}",
+        value=repr(value),
+        options=", ".join(options),
+    )
 
 
 def valid_assignee(value: object, config: Config) -> str:
@@ -309,7 +313,8 @@ def edit_from_commands(
         problems.append(_problem("#tag", error))
         distinct_tags = ()
     edit = TicketEdit(
-        status=values.get("status"),
+        # Checked above already; once more to carry the status's type.
+        status=valid_status(values["status"]) if "status" in values else None,
         priority=values.get("priority"),
         assignee=values.get("assign"),
         team=values.get("team"),
