@@ -13,7 +13,13 @@ import pytest
 from mail_desk import MailDesk
 
 from fakes import CONFIG, MONDAY_MORNING
-from helpdesk.events import CommandRejected, CustomerReplied, StatusChanged, TicketOpened
+from helpdesk.events import (
+    CommandRejected,
+    CustomerReplied,
+    EventContact,
+    StatusChanged,
+    TicketOpened,
+)
 from helpdesk.model import Ticket
 from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
 
@@ -87,7 +93,7 @@ def test_a_customers_mail_becomes_a_ticket_and_the_bus_hears_it_opened() -> None
     [opened] = desk.uow.events()
     assert isinstance(opened, TicketOpened)
     assert (opened.ref, opened.notify, opened.channel) == (ticket.ref, True, "email")
-    assert opened.contact == {"email": "anna@example.com", "name": "Anna Schmidt"}
+    assert opened.contact == EventContact("anna@example.com", "Anna Schmidt")
     assert opened.sla["first_response_due"]  # the acknowledgement states the promise
     assert desk.uow.read_day(NOW.date()).counters["created#channel#email"] == 1
 

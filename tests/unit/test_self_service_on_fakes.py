@@ -12,7 +12,13 @@ import pytest
 
 from fakes import CONFIG, MONDAY_MORNING, FakeRecords, FakeUnitOfWork, ticket
 from helpdesk.config import Config
-from helpdesk.events import CapacityFreed, SelfServed, StatusChanged, TicketOpened
+from helpdesk.events import (
+    CapacityFreed,
+    EventContact,
+    SelfServed,
+    StatusChanged,
+    TicketOpened,
+)
 from helpdesk.knowledge import KnowledgeBase
 from helpdesk.knowledge.articles import read_articles
 from helpdesk.knowledge.index import build_bundle
@@ -248,7 +254,7 @@ def test_confirming_solves_the_ticket_as_self_served_frees_the_slot_and_tells_th
             title="Returns",
             assignee=LENA,
             subject=stored.subject,
-            contact={"email": "anna@example.com", "name": stored.contact_name},
+            contact=EventContact("anna@example.com", stored.contact_name),
         )
         in events
     )

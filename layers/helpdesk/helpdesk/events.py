@@ -14,7 +14,7 @@ Python).
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.sizes import cut_utf8
@@ -40,6 +40,24 @@ def _wire(key: str) -> Any:
 
 
 @dataclass(frozen=True)
+class EventContact:
+    """Who a ticket is from, as its events carry them (``{"email", "name"}`` on the wire)."""
+
+    email: str = ""
+    name: str = ""
+
+    @classmethod
+    def read(cls, value: Any) -> EventContact:
+        """The wire's contact; an absent or garbled one reads as nobody ("")."""
+        data = value if isinstance(value, dict) else {}
+        return cls(email=str(data.get("email") or ""), name=str(data.get("name") or ""))
+
+
+# The metadata of a field holding the ticket's contact: ``parse`` reads it with this.
+_CONTACT: dict[str, Any] = {"read": EventContact.read}
+
+
+@dataclass(frozen=True)
 class DomainEvent:
     ref: str
 
@@ -59,7 +77,7 @@ class TicketOpened(DomainEvent):
     channel: str
     tier: str
     policy: str
-    contact: dict[str, str]
+    contact: EventContact = field(metadata=_CONTACT)
     created_at: str
     sla: dict[str, Any]
     flags: list[str]
@@ -209,7 +227,9 @@ class _SlaNotice(DomainEvent):
     new_team: str | None = None
     assignee: str | None = None
     subject: str = ""
-    contact: dict[str, str] = field(default_factory=dict)
+    contact: EventContact = field(
+        default_factory=EventContact, metadata={"read": EventContact.read}
+    )
     language: str = ""
     policy: str = ""
     sla: dict[str, Any] = field(default_factory=dict)
@@ -240,7 +260,7 @@ class TicketEscalated(DomainEvent):
     channel: str
     tier: str
     subject: str
-    contact: dict[str, str]
+    contact: EventContact = field(metadata=_CONTACT)
     # The breached clock's due and the ticket's SLA policy (whose calendar zone the leads'
     # mail states it in); empty in an event of the version before them.
     due: str = ""
@@ -285,7 +305,7 @@ class SelfServed(DomainEvent):
     title: str
     assignee: str | None
     subject: str
-    contact: dict[str, str]
+    contact: EventContact = field(metadata=_CONTACT)
 
 
 @dataclass(frozen=True)
@@ -344,7 +364,7 @@ def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
         "language": ticket.language,
         "channel": ticket.channel,
         "tier": ticket.tier,
-        "contact": {"email": ticket.contact_email, "name": ticket.contact_name},
+        "contact": EventContact(ticket.contact_email, ticket.contact_name),
     }
 
 
@@ -354,7 +374,11 @@ def _key(name: str, metadata: Any) -> str:
 
 def to_detail(event: DomainEvent) -> dict[str, Any]:
     """The event's detail as the bus carries it (JSON-ready)."""
-    return {_key(f.name, f.metadata): getattr(event, f.name) for f in fields(event)}
+    return {_key(f.name, f.metadata): _on_the_wire(getattr(event, f.name)) for f in fields(event)}
+
+
+def _on_the_wire(value: Any) -> Any:
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
 
 
 def parse(kind: str, detail: dict[str, Any]) -> DomainEvent | None:
@@ -369,7 +393,10 @@ def parse(kind: str, detail: dict[str, Any]) -> DomainEvent | None:
     values: dict[str, Any] = {}
     for f in fields(cls):
         key = _key(f.name, f.metadata)
-        if key in detail:
+        read = f.metadata.get("read")
+        if read is not None:
+            values[f.name] = read(detail.get(key))
+        elif key in detail:
             values[f.name] = detail[key]
         elif f.default is MISSING and f.default_factory is MISSING:
             values[f.name] = None
@@ -391,6 +418,7 @@ __all__ = [
     "ComplaintMade",
     "CustomerReplied",
     "DomainEvent",
+    "EventContact",
     "NoteAdded",
     "PageLinksRequested",
     "SelfServed",

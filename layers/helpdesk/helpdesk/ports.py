@@ -112,7 +112,7 @@ class Known:
         message = event.message if isinstance(event, TicketOpened) else None
         return cls(
             team=event.team or None,
-            contact_email=(contact or {}).get("email") or None,
+            contact_email=contact.email or None if contact is not None else None,
             first_message=(str(message["at"]), str(message["id"]))
             if message and "at" in message
             else None,

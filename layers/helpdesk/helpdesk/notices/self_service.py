@@ -25,7 +25,7 @@ def self_served(notifier: Notifier, event: SelfServed, now: datetime) -> None:
         {
             "ref": event.ref,
             "subject": event.subject or "",
-            "customer": (event.contact or {}).get("name") or (event.contact or {}).get("email", ""),
+            "customer": event.contact.name or event.contact.email,
             "article": event.title or event.article,
         },
     )

@@ -44,7 +44,7 @@ def breached(notifier: Notifier, event: SlaBreached, now: datetime) -> None:
             "team": event.team or "",
             "new_team": event.new_team,
             "assignee": audience.agent_label(event.assignee, config) if event.assignee else None,
-            "customer_name": (event.contact or {}).get("name") or "",
+            "customer_name": event.contact.name,
         }
 
     _send_each(
@@ -81,7 +81,7 @@ def escalated(
             "team": event.previous_team or "",
             "new_team": event.team,
             "assignee": audience.agent_label(holder, config) if holder else None,
-            "customer_name": (event.contact or {}).get("name") or "",
+            "customer_name": event.contact.name,
         }
 
     breach = SlaBreached(

@@ -60,7 +60,7 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
     # the zone (queued by the previous release) has it read from the contact.
     zone = event.timezone
     if zone is None:
-        contact = notifier.repo.get_contact(str(event.contact["email"]))
+        contact = notifier.repo.get_contact(event.contact.email)
         zone = contact.timezone if contact is not None else None
     timezone = audience.customer_zone(zone, audience.ticket_timezone(policy.name, config))
     rendered = notifier.render(
@@ -69,7 +69,7 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
         {
             "ref": event.ref,
             "subject": event.subject or "",
-            "customer_name": event.contact.get("name") or "",
+            "customer_name": event.contact.name,
             "promised_by": format_local_datetime(parse_iso(due), timezone, language) if due else "",
             "helpdesk_name": config.helpdesk.name,
             "reply_hint": notifier.plus_address(event.ref),
@@ -80,7 +80,7 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
     mail = notifier.mail(
         ACKNOWLEDGEMENT[0],
         event.ref,
-        (str(event.contact["email"]),),
+        (event.contact.email,),
         rendered,
         in_reply_to=incoming,
         references=(incoming,) if incoming else (),

@@ -245,6 +245,7 @@ def _summary(ticket: Ticket) -> dict[str, Any]:
 
     return {
         **ticket_snapshot(ticket),
+        "contact": {"email": ticket.contact_email, "name": ticket.contact_name},
         "assignee": ticket.assignee,
         "tags": list(ticket.tags),
         "flags": list(ticket.flags),

@@ -207,7 +207,7 @@ def self_served(
     article kept for the reports, and the events (the assignee is told; the customer saw
     the thanks page, so no progress mail: ``in_reply``)."""
     from helpdesk import timers
-    from helpdesk.events import SelfServed, status_changes
+    from helpdesk.events import EventContact, SelfServed, status_changes
     from helpdesk.services.clocks import Change, apply
     from helpdesk.unit_of_work import TicketChange
 
@@ -230,7 +230,7 @@ def self_served(
                 title=article.title,
                 assignee=ticket.assignee,
                 subject=ticket.subject,
-                contact={"email": ticket.contact_email, "name": ticket.contact_name},
+                contact=EventContact(ticket.contact_email, ticket.contact_name),
             ),
         ],
         history=[

@@ -25,6 +25,7 @@ from helpdesk.clock import iso
 from helpdesk.errors import NotFound
 from helpdesk.events import (
     DomainEvent,
+    EventContact,
     SlaBreached,
     SlaWarning,
     TicketEscalated,
@@ -211,7 +212,7 @@ def _snapshot(
         "new_team": new_team,
         "assignee": ticket.assignee,
         "subject": ticket.subject,
-        "contact": {"email": ticket.contact_email, "name": ticket.contact_name},
+        "contact": EventContact(ticket.contact_email, ticket.contact_name),
         "language": ticket.language,
         "policy": ticket.policy,
         "sla": dict(public),
