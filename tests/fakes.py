@@ -27,7 +27,7 @@ from helpdesk.errors import NotFound, TransientError
 from helpdesk.events import DomainEvent, parse, to_detail
 from helpdesk.mail.compose import OutboundMail
 from helpdesk.model import ACTIVE_STATUSES, Contact, Message, Ticket, in_backlog
-from helpdesk.notices import Notifier
+from helpdesk.notices import Notifier, outbound
 from helpdesk.notices.outbound import Quota, SendResult
 from helpdesk.ports import Known, RoutingView
 from helpdesk.services.clocks import calendar_of
@@ -363,6 +363,52 @@ class FakeMailStore:
 
 
 @dataclass
+class FakeSentMail:
+    """The records of sent mail, with the promises of helpdesk.aws.sent_mail: a claim and
+    its counts are written all or nothing; a record is taken over only from the attempt
+    that was read."""
+
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def record(self, message_id: str) -> outbound.SentRecord | None:
+        item = self.records.get(message_id)
+        if item is None:
+            return None
+        if item["state"] != "pending":
+            return outbound.SentRecord("sent")
+        return outbound.SentRecord("pending", item["attempt"], item["lease_until"])
+
+    def claim(
+        self, claim: outbound.Claim, quotas: Sequence[Quota], *, replacing: str | None
+    ) -> None:
+        item = self.records.get(claim.message_id)
+        if (replacing is None and item is not None) or (
+            replacing is not None and (item is None or item.get("attempt") != replacing)
+        ):
+            raise outbound.MailClaimed(claim.message_id)
+        for quota in quotas:
+            if self.counts.get((quota.scope, quota.window), 0) >= quota.limit:
+                raise outbound.QuotaSpent(quota)
+        for quota in quotas:
+            self.counts[quota.scope, quota.window] = (
+                self.counts.get((quota.scope, quota.window), 0) + 1
+            )
+        self.records[claim.message_id] = {
+            "state": "pending",
+            "attempt": claim.attempt,
+            "lease_until": claim.lease_until,
+            "ticket": claim.ticket,
+        }
+
+    def mark_sent(self, message_id: str, at: datetime) -> None:
+        self.records[message_id]["state"] = "sent"
+
+    def release(self, message_id: str) -> None:
+        self.records.pop(message_id, None)
+
+
+@dataclass
 class FakeRecords:
     """What services keep beside the tickets (the rest of ``DynamoRepository``): thread
     lookups, hourly counters, suppressed mail, the timer index, the teams' queues and the
@@ -565,6 +611,7 @@ def fake_notifier(records: FakeRecords, config: Config) -> FakeNotifier:
         mailer=FakeMailer(),
         config=config,
         signing_key=b"unit-test-signing-key",
+        sent_mail=FakeSentMail(),
     )
 
 

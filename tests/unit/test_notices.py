@@ -3,7 +3,6 @@ leaves once, within its hourly limits (the local stack tests the DynamoDB record
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -20,15 +19,7 @@ from helpdesk.errors import NotFound, TransientError
 from helpdesk.model import AttachmentMeta, Contact, Message, Ticket
 from helpdesk.notices import NOTICES, Notifier, audience, handle
 from helpdesk.notices import sla as sla_notices
-from helpdesk.notices.outbound import (
-    LEASE,
-    Claim,
-    MailClaimed,
-    Quota,
-    QuotaSpent,
-    SentRecord,
-    message_id_of,
-)
+from helpdesk.notices.outbound import LEASE, Claim, message_id_of
 from helpdesk.notices.tickets import RELAY_ATTACHMENTS_MAX_BYTES
 
 NOW = datetime(2026, 11, 23, 12, 7, tzinfo=UTC)
@@ -81,50 +72,6 @@ def _kind(mail: EmailMessage) -> str:
     return str(mail["Message-ID"]).strip("<>").split(".")[2]
 
 
-@dataclass
-class FakeSentMail:
-    """The records of sent mail, with the promises of helpdesk.aws.sent_mail: a claim and
-    its counts are written all or nothing; a record is taken over only from the attempt
-    that was read."""
-
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    counts: dict[tuple[str, str], int] = field(default_factory=dict)
-
-    def record(self, message_id: str) -> SentRecord | None:
-        item = self.records.get(message_id)
-        if item is None:
-            return None
-        if item["state"] != "pending":
-            return SentRecord("sent")
-        return SentRecord("pending", item["attempt"], item["lease_until"])
-
-    def claim(self, claim: Claim, quotas: Sequence[Quota], *, replacing: str | None) -> None:
-        item = self.records.get(claim.message_id)
-        if (replacing is None and item is not None) or (
-            replacing is not None and (item is None or item.get("attempt") != replacing)
-        ):
-            raise MailClaimed(claim.message_id)
-        for quota in quotas:
-            if self.counts.get((quota.scope, quota.window), 0) >= quota.limit:
-                raise QuotaSpent(quota)
-        for quota in quotas:
-            self.counts[quota.scope, quota.window] = (
-                self.counts.get((quota.scope, quota.window), 0) + 1
-            )
-        self.records[claim.message_id] = {
-            "state": "pending",
-            "attempt": claim.attempt,
-            "lease_until": claim.lease_until,
-            "ticket": claim.ticket,
-        }
-
-    def mark_sent(self, message_id: str, at: datetime) -> None:
-        self.records[message_id]["state"] = "sent"
-
-    def release(self, message_id: str) -> None:
-        self.records.pop(message_id, None)
-
-
 def ticket(**changes: Any) -> Ticket:
     """Anna's open ticket, Wei's."""
     open_for_wei = {"ref": "HD-AAAAAA", "status": "open", "assignee": "wei@support.example"}
@@ -135,7 +82,7 @@ def ticket(**changes: Any) -> Ticket:
 class Desk:
     tickets: FakeTickets = field(default_factory=FakeTickets)
     mailer: FakeMailer = field(default_factory=FakeMailer)
-    records: FakeSentMail = field(default_factory=FakeSentMail)
+    records: fakes.FakeSentMail = field(default_factory=fakes.FakeSentMail)
     config: Config = CONFIG
 
     @property

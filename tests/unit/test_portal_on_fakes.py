@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fakes import CONFIG, FakeMailer, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
+from fakes import (
+    CONFIG,
+    FakeMailer,
+    FakeMailStore,
+    FakeRecords,
+    FakeSentMail,
+    FakeUnitOfWork,
+    ticket,
+)
 from helpdesk.events import CustomerReplied, StatusChanged
 from helpdesk.links import LinkRefused
 from helpdesk.model import Message
@@ -214,6 +222,7 @@ def test_only_mail_to_the_customer_about_a_ticket_carries_the_page_link() -> Non
         mailer=FakeMailer(),
         config=CONFIG,
         signing_key=KEY,
+        sent_mail=FakeSentMail(),
         public_url="https://support.example",
     )
     context = {"ref": "HD-7K3M9Q", "subject": "Kettle", "customer_name": "Anna",

@@ -11,14 +11,24 @@ from typing import Any
 import pytest
 from report_days import MONDAY, config, day
 
-from fakes import MONDAY_MORNING, FakeUnitOfWork, started_clocks, ticket
+from fakes import (
+    MONDAY_MORNING,
+    FakeMailer,
+    FakeRecords,
+    FakeSentMail,
+    FakeUnitOfWork,
+    started_clocks,
+    ticket,
+)
 from helpdesk import sla
 from helpdesk.config import Config
 from helpdesk.model import Ticket
+from helpdesk.notices import Notifier
 from helpdesk.services.clocks import Change, apply
 from helpdesk.services.reports import (
     Distribution,
     Period,
+    ReportDesk,
     build_report,
     context,
     due_periods,
@@ -487,3 +497,30 @@ def test_a_report_in_chinese_or_russian_has_no_english_headings(
 
 def lines_of(text: str) -> list[str]:
     return [line.rstrip() for line in text.splitlines()]
+
+
+def test_the_hourly_run_mails_each_lead_with_something_to_report_once_a_period(
+    config: Config,
+) -> None:
+    # Tuesday 24 November, 08:05 in Berlin: the daily report of Monday is due. Anna's
+    # ticket waits in general, Maria's team; Omar's tier2 has nothing, so he gets no mail.
+    desk = FakeUnitOfWork(config)
+    desk.commit(TicketChange(before=None, after=opened(config, "HD-ANNA"), at=OPENED))
+    mailer = FakeMailer()
+    notifier = Notifier(
+        repo=FakeRecords(desk),
+        mailer=mailer,
+        config=config,
+        signing_key=b"unit-test-signing-key",
+        sent_mail=FakeSentMail(),
+    )
+    reports = ReportDesk(repo=desk, notifier=notifier, config=config)  # type: ignore[arg-type]
+    now = datetime(2026, 11, 24, 7, 5, tzinfo=UTC)
+
+    first = reports.run(now=now)
+    again = reports.run(now=now + timedelta(minutes=20))
+
+    assert first == [("maria@support.example", "daily#2026-11-23#2026-11-23")]
+    assert again == []
+    [sent] = mailer.sent
+    assert sent.recipients == ["maria@support.example"]

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from mail_desk import MailDesk
 
-from fakes import CONFIG, MONDAY_MORNING, FakeMailer
+from fakes import CONFIG, MONDAY_MORNING, fake_notifier
 from helpdesk import timers
 from helpdesk.events import StatusChanged
 from helpdesk.services.reports import Period, build_report
@@ -61,7 +61,7 @@ class Desk(MailDesk):
         self.dispatch = SurveyDispatch(
             uow=self.uow,
             repo=self.records,  # type: ignore[arg-type]
-            mailer=FakeMailer(),
+            notifier=fake_notifier(self.records, CONFIG),
             config=CONFIG,
             signing_key=b"unit-test-signing-key",
             public_url="https://support.example",

@@ -6,16 +6,26 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 
-from fakes import CONFIG, FakeMailer, FakeRecords, FakeUnitOfWork, ticket
+from fakes import CONFIG, FakeMailer, FakeRecords, FakeSentMail, FakeUnitOfWork, ticket
 from helpdesk import timers
 from helpdesk.events import StatusChanged, SurveyAnswered
 from helpdesk.model import SurveyRecord, Ticket
-from helpdesk.services.surveys import AnswerNotTaken, SurveyDesk, SurveyDispatch, make_token
+from helpdesk.notices import Notifier
+from helpdesk.services.surveys import (
+    SURVEY,
+    AnswerNotTaken,
+    SurveyDesk,
+    SurveyDispatch,
+    make_token,
+)
 
 KEY = b"unit-test-signing-key"
+PUBLIC_URL = "https://support.example"
 SOLVED_AT = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 ANSWERED_AT = SOLVED_AT + timedelta(hours=3)
 FORM = "application/x-www-form-urlencoded"
@@ -126,15 +136,58 @@ def autoclosing(ticket: Ticket) -> tuple[FakeUnitOfWork, SurveyDispatch, datetim
     uow.add(ticket)
     closes_at = SOLVED_AT + CONFIG.surveys.close_after
     uow.timers[(ticket.ref, timers.AUTOCLOSE)] = closes_at
-    dispatch = SurveyDispatch(
-        uow=uow,
-        repo=FakeRecords(uow),  # type: ignore[arg-type]
-        mailer=FakeMailer(),
+    return uow, dispatching(uow, FakeMailer()), closes_at
+
+
+def dispatching(uow: FakeUnitOfWork, mailer: FakeMailer) -> SurveyDispatch:
+    """The survey sweep on ``uow``, mailing through a notifier that sends with ``mailer``
+    and keeps its records of sent mail in memory (as the composition root gives one)."""
+    records = FakeRecords(uow)
+    notifier = Notifier(
+        repo=records,
+        mailer=mailer,
         config=CONFIG,
         signing_key=KEY,
-        public_url="https://support.example",
+        sent_mail=FakeSentMail(),
+        public_url=PUBLIC_URL,
     )
-    return uow, dispatch, closes_at
+    return SurveyDispatch(
+        uow=uow,
+        repo=records,  # type: ignore[arg-type]
+        notifier=notifier,
+        config=CONFIG,
+        signing_key=KEY,
+        public_url=PUBLIC_URL,
+    )
+
+
+def test_a_due_survey_is_mailed_once_to_the_customer_with_a_signed_link_per_score() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(replace(solved(), survey=SurveyRecord()))
+    due = SOLVED_AT + timedelta(hours=1)
+    uow.timers[("HD-5RVY42", timers.SURVEY)] = due
+    mailer = FakeMailer()
+    dispatch = dispatching(uow, mailer)
+
+    first = dispatch.sweep(now=due)
+    again = dispatch.sweep(now=due + timedelta(minutes=5))
+
+    assert (first.surveys_sent, first.failed, again.due) == (["HD-5RVY42"], [], 0)
+    [sent] = mailer.sent
+    mail = message_from_bytes(sent.raw, policy=policy.default)
+    assert isinstance(mail, EmailMessage)
+    assert sent.recipients == ["anna@example.com"]
+    assert "[#HD-5RVY42]" in str(mail["Subject"])
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    links = [word for word in text.split() if word.startswith(f"{PUBLIC_URL}/survey/")]
+    assert [link.rsplit("=", 1)[1] for link in links] == ["1", "2", "3", "4", "5"]
+    token = links[0].removeprefix(f"{PUBLIC_URL}/survey/").split("?")[0]
+    assert SURVEY.read(token, KEY, now=due)[0] == "HD-5RVY42"
+    assert f"{PUBLIC_URL}/ticket/" in text  # a mail to the customer links the ticket's page
+    assert uow.tickets["HD-5RVY42"].survey.sent_at == due
+    assert ("HD-5RVY42", timers.SURVEY) not in uow.timers
 
 
 def test_a_solved_ticket_quiet_long_enough_is_closed_and_its_timer_stops() -> None:

@@ -162,6 +162,10 @@ class Composition:
 
     @cached_property
     def notifier(self) -> Notifier:
+        """The one notifier: every function that mails uses it, or a copy of it with what
+        its mails add (``replace``). The records of sent mail are kept in the function's
+        table, beside the tickets."""
+        from helpdesk.aws.sent_mail import DynamoSentMail
         from helpdesk.notices import Notifier
 
         return Notifier(
@@ -169,6 +173,7 @@ class Composition:
             mailer=self.mailer,
             config=self.config,
             signing_key=self.signing_key,
+            sent_mail=DynamoSentMail(self.repository),
         )
 
     @cached_property
@@ -211,15 +216,19 @@ class Composition:
 
     @cached_property
     def survey_dispatch(self) -> SurveyDispatch:
+        from dataclasses import replace
+
         from helpdesk.services.surveys import SurveyDispatch
 
+        public_url = self.environment.public_url
+        # The survey is a mail to the customer about the ticket: it links the ticket's page.
         return SurveyDispatch(
             uow=self.repository,
             repo=self.repository,
-            mailer=self.mailer,
+            notifier=replace(self.notifier, public_url=public_url),
             config=self.config,
             signing_key=self.signing_key,
-            public_url=self.environment.public_url,
+            public_url=public_url,
         )
 
     @cached_property
@@ -271,9 +280,4 @@ class Composition:
     def report_desk(self) -> ReportDesk:
         from helpdesk.services.reports import ReportDesk
 
-        return ReportDesk(
-            repo=self.repository,
-            mailer=self.mailer,
-            config=self.config,
-            signing_key=self.signing_key,
-        )
+        return ReportDesk(repo=self.repository, notifier=self.notifier, config=self.config)

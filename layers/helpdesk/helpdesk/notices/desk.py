@@ -1,9 +1,11 @@
 """The desk's voice: what every notice needs to write a mail and send it once.
 
-:class:`Notifier` holds the tickets (to read), the mailer, the config and the signing key;
-:meth:`Notifier.mail` is the one place a mail from the desk is put together (sender,
-reply-to plus-address, threading headers, the ticket's token in the subject) and
-:meth:`Notifier.send` the one way it leaves (:func:`helpdesk.notices.outbound.send_once`).
+:class:`Notifier` holds the tickets (to read), the mailer, the records of sent mail, the
+config and the signing key. The composition root (helpdesk.composition) builds it once; a
+service that mails is given one. :meth:`Notifier.mail` is the one place a mail from the desk
+is put together (sender, reply-to plus-address, threading headers, the ticket's token in the
+subject) and :meth:`Notifier.send` the one way it leaves
+(:func:`helpdesk.notices.outbound.send_once`).
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.mail.compose import OutboundMail, subject_with_token
 from helpdesk.notices.outbound import (
@@ -32,7 +33,6 @@ CUSTOMER_TEMPLATES = frozenset(
 )
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.knowledge import KnowledgeBase
     from helpdesk.model import Contact, Message, Ticket
@@ -59,8 +59,10 @@ class Notifier:
     config: Config
     # The desk's signing key (SSM): it keys the Message-IDs of the mail sent.
     signing_key: bytes
-    # Where sent mail is recorded; by default the records in the repository's table.
-    sent_mail: SentMail | None = None
+    # Where sent mail is recorded (helpdesk.aws.sent_mail in AWS, built by the composition
+    # root): the claim that sends each mail once, its hourly counts, the Message-IDs replies
+    # thread to.
+    sent_mail: SentMail
     # Where the raw mail is kept: a message item keeps an excerpt of a long mail, and the
     # notices that show the whole message (the agent's assignment) read the rest there.
     mail_store: MailStore | None = None
@@ -85,16 +87,6 @@ class Notifier:
     @property
     def domain(self) -> str:
         return self.config.helpdesk.mail_domain
-
-    @cached_property
-    def records(self) -> SentMail:
-        """The records of sent mail: ``sent_mail``, else those kept in the table of the
-        repository (the composition roots that do not pass their own give a DynamoDB one)."""
-        if self.sent_mail is not None:
-            return self.sent_mail
-        from helpdesk.aws.sent_mail import DynamoSentMail
-
-        return DynamoSentMail(cast("DynamoRepository", self.repo))
 
     def plus_address(self, ref: str) -> str:
         """The ticket's own address: a reply to it lands on the ticket whatever its subject."""
@@ -194,7 +186,7 @@ class Notifier:
         return send_once(
             mail,
             key=key,
-            sent_mail=self.records,
+            sent_mail=self.sent_mail,
             mailer=self.mailer,
             domain=self.domain,
             now=now,
@@ -207,11 +199,11 @@ class Notifier:
         message_id = message_id_of(
             ref, kind, key, domain=self.domain, message_id_key=self.signing_key
         )
-        return message_id if self.records.record(message_id) is not None else None
+        return message_id if self.sent_mail.record(message_id) is not None else None
 
     def was_sent(self, ref: str | None, kind: str, key: str) -> bool:
         message_id = message_id_of(
             ref, kind, key, domain=self.domain, message_id_key=self.signing_key
         )
-        record = self.records.record(message_id)
+        record = self.sent_mail.record(message_id)
         return record is not None and record.state == "sent"

@@ -75,7 +75,8 @@ if TYPE_CHECKING:
     from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import Config
     from helpdesk.model import Ticket
-    from helpdesk.ports import Mailer, ReportFigures
+    from helpdesk.notices import Notifier
+    from helpdesk.ports import ReportFigures
     from helpdesk.render import RenderedMail
 
 DIMENSIONS = ("channel", "category", "tier", "language")
@@ -1036,17 +1037,14 @@ class ReportDesk:
     the whole desk's; each in their own language (helpdesk.notices.audience)."""
 
     repo: DynamoTicketStore
-    mailer: Mailer
+    # Sends each report once per reader and period (helpdesk.notices.reports).
+    notifier: Notifier
     config: Config
-    signing_key: bytes  # keys the Message-IDs of the reports (see Notifier)
 
     def run(self, *, now: datetime) -> list[tuple[str, str]]:
         """Send what is due; the (reader, period key) pairs that were sent now."""
-        from helpdesk.notices import Notifier, audience, reports
+        from helpdesk.notices import audience, reports
 
-        notifier = Notifier(
-            repo=self.repo, mailer=self.mailer, config=self.config, signing_key=self.signing_key
-        )
         sent: list[tuple[str, str]] = []
         today = now.astimezone(ZoneInfo(self.config.report_timezone)).date()
         days = DayReader(self.repo)
@@ -1054,7 +1052,7 @@ class ReportDesk:
             built: dict[Scope, Report] = {}
             rendered: dict[tuple[Scope, str], RenderedMail] = {}
             for reader, teams in reports.readers(self.config):
-                if reports.already_sent(notifier, reader, period.key):
+                if reports.already_sent(self.notifier, reader, period.key):
                     continue
                 scope = Scope(teams)
                 if scope not in built:
@@ -1068,7 +1066,7 @@ class ReportDesk:
                 if (scope, language) not in rendered:
                     rendered[(scope, language)] = render_report(report, self.config, language)
                 if reports.report(
-                    notifier, reader, period.key, rendered[(scope, language)], now=now
+                    self.notifier, reader, period.key, rendered[(scope, language)], now=now
                 ):
                     sent.append((reader, period.key))
         return sent

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.model import Ticket
-    from helpdesk.ports import Mailer, TicketUnitOfWork
+    from helpdesk.notices import Notifier
+    from helpdesk.ports import TicketUnitOfWork
     from helpdesk.services.complaints import ComplaintDesk
 
 COMMENT_LIMIT = 4000
@@ -87,10 +88,11 @@ class SurveyDispatch:
 
     uow: TicketUnitOfWork
     repo: DynamoRepository
-    mailer: Mailer
+    # Sends the invitation (helpdesk.notices.surveys), with the link to the ticket's page.
+    notifier: Notifier
     config: Config
-    signing_key: bytes
-    public_url: str
+    signing_key: bytes  # signs the survey links
+    public_url: str  # where the survey links point
 
     def sweep(self, *, now: datetime) -> SweepResult:
         """Handle every due survey and auto-close timer (the timer index, never a Scan).
@@ -156,18 +158,11 @@ class SurveyDispatch:
         )
 
     def _send_survey(self, ticket: Ticket, now: datetime) -> None:
-        from helpdesk.notices import Notifier, surveys
+        from helpdesk.notices import surveys
 
-        notifier = Notifier(
-            repo=self.repo,
-            mailer=self.mailer,
-            config=self.config,
-            signing_key=self.signing_key,
-            public_url=self.public_url,
-        )
         token = make_token(ticket.ref, now + self.config.surveys.link_ttl, self.signing_key)
         surveys.invitation(
-            notifier, ticket, lambda score: score_url(self.public_url, token, score), now=now
+            self.notifier, ticket, lambda score: score_url(self.public_url, token, score), now=now
         )
 
     def autoclose(self, ref: str, *, now: datetime, due_key: str | None = None) -> bool:
