@@ -28,20 +28,6 @@ def _accept_language() -> str | None:
     return app.current_event.headers.get("accept-language")
 
 
-def _body_bytes() -> bytes | None:
-    """The request body as bytes (helpdesk.post_input.request_bytes: API Gateway base64-encodes a
-    body it does not take for text, a form with files); None when that encoding is
-    broken."""
-    from helpdesk.errors import MalformedInput
-    from helpdesk.post_input import request_bytes
-
-    event = app.current_event
-    try:
-        return request_bytes(event.body or "", is_base64_encoded=event.is_base64_encoded)
-    except MalformedInput:
-        return None
-
-
 def _refusal_logged(page: Response[Any], method: str, metric: str | None = None) -> Response[Any]:
     from helpdesk.http import observed
 
@@ -68,20 +54,11 @@ def ticket_page(token: str) -> Response[str]:
 
 @app.post("/ticket/<token>")
 def ticket_action(token: str) -> Response[str]:
+    from helpdesk.http import FormPost
     from helpdesk.portal_web import action_response
 
-    body = _body_bytes()
-    page = action_response(
-        root.portal_desk,
-        token,
-        body if body is not None else b"",
-        # A broken base64 body is read as a body of another type: the page says reload.
-        app.current_event.headers.get("content-type", "") if body is not None else "",
-        source_ip=app.current_event.request_context.http.source_ip,
-        now=clock.now(),
-        lang=_query("lang"),
-        accept_language=_accept_language(),
-    )
+    post = FormPost.of(app.current_event)
+    page = action_response(root.portal_desk, token, post, now=clock.now(), lang=_query("lang"))
     return _refusal_logged(page, "POST", metric="PortalActions")
 
 
@@ -107,55 +84,21 @@ def ask_page() -> Response[str]:
     return ask_response(root.config, lang=_query("lang"), accept_language=_accept_language())
 
 
-def _base_url() -> str:
-    """Where the links of a re-sent mail point: the deployment's ``PUBLIC_URL`` when the
-    template gives one (the PublicUrl parameter), else where this request came in: API
-    Gateway's ``requestContext.domainName`` (its own or a custom domain) and the stage, a
-    named stage being the first part of the path ("Working with stages for HTTP APIs").
-    Always https: the scheme is never taken from the client's X-Forwarded-Proto (a
-    mailed link downgraded to http would carry the token in clear); only a loopback host
-    (``helpdesk local``, plain http) keeps it."""
-    from urllib.parse import urlsplit
-
-    from helpdesk.environment import MissingSetting
-    from helpdesk.links import LOOPBACK_HOSTS
-
-    try:
-        configured = root.environment.public_url.strip()
-    except MissingSetting:
-        configured = ""
-    if configured:
-        return configured.rstrip("/")
-    context = app.current_event.request_context
-    host = context.domain_name
-    scheme = "https"
-    if urlsplit(f"//{host}").hostname in LOOPBACK_HOSTS:
-        claimed = app.current_event.headers.get("x-forwarded-proto", "https")
-        scheme = claimed if claimed in ("http", "https") else "https"
-    stage = "" if context.stage in ("", "$default") else f"/{context.stage}"
-    return f"{scheme}://{host}{stage}"
-
-
 @app.post("/ticket")
 def resend_links() -> Response[str]:
-    from helpdesk.errors import MalformedInput
-    from helpdesk.portal_web import resend_response
-    from helpdesk.post_input import request_text
+    from helpdesk.http import FormPost
+    from helpdesk.portal_web import request_link_base, resend_response
 
     event = app.current_event
-    try:
-        text = request_text(event.body, is_base64_encoded=event.is_base64_encoded)
-    except MalformedInput:
-        text = ""  # the page again, asking for the address
+    base_url = request_link_base(
+        root.environment.given("public_url"),
+        domain_name=event.request_context.domain_name,
+        stage=event.request_context.stage,
+        forwarded_proto=event.headers.get("x-forwarded-proto"),
+    )
+    post = FormPost.of(event)
     return resend_response(
-        root.portal_desk,
-        text,
-        app.current_event.headers.get("content-type", ""),
-        source_ip=app.current_event.request_context.http.source_ip,
-        base_url=_base_url(),
-        now=clock.now(),
-        lang=_query("lang"),
-        accept_language=_accept_language(),
+        root.portal_desk, post, base_url=base_url, now=clock.now(), lang=_query("lang")
     )
 
 

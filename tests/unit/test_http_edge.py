@@ -3,6 +3,7 @@ gets its status and a body that says what is wrong (RFC 9110 §15, RFC 6585 §4)
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -19,7 +20,7 @@ from helpdesk.errors import (
     TransientError,
     UnsupportedMediaType,
 )
-from helpdesk.http import error_response, json_answer
+from helpdesk.http import FormPost, error_response, json_answer
 from helpdesk.links import LinkRefused
 from helpdesk.services.agent_api import NotAnAgent, OutOfScope
 from helpdesk.services.commands import TicketClosed
@@ -75,3 +76,40 @@ def test_an_error_no_client_caused_is_not_answered_as_one() -> None:
     with pytest.raises(TransientError):
         json_answer(200, throttled)
     assert json_answer(201, lambda: {"ref": "HD-AAAAAA"}).status_code == 201
+
+
+def documented_form_post(body: bytes) -> FormPost:
+    """FormPost of the payload 2.0 form post in tests/data/events (written from the API
+    Gateway guide), carrying ``body`` base64-encoded as API Gateway passes a form."""
+    from pathlib import Path
+
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+    path = Path(__file__).parent.parent / "data" / "events" / "http_survey_post.json"
+    request = json.loads(path.read_text(encoding="utf-8"))
+    request["body"] = base64.b64encode(body).decode("ascii")
+    return FormPost.of(APIGatewayProxyEventV2(request))
+
+
+def test_a_form_post_carries_its_type_languages_and_the_address_it_came_from() -> None:
+    post = documented_form_post(b"score=4")
+    assert post.content_type == "application/x-www-form-urlencoded"
+    assert post.accept_language == "ru-RU,ru;q=0.9,en;q=0.5"
+    assert post.source_ip == "192.0.2.44"  # requestContext.http.sourceIp
+
+
+def test_a_form_post_is_read_as_the_bytes_the_browser_sent_or_as_utf8_text() -> None:
+    photo = b"--b\r\n\xff\xd8\xff\xe0 a jpeg\r\n--b--\r\n"
+    assert documented_form_post(photo).body_bytes() == photo
+    assert documented_form_post("comment=быстро".encode()).text() == "comment=быстро"
+    with pytest.raises(MalformedInput):
+        documented_form_post(photo).text()
+
+
+def test_a_form_post_with_broken_base64_is_malformed_input_naming_the_body() -> None:
+    broken = FormPost("not*base64", True, "multipart/form-data; boundary=b")
+    with pytest.raises(MalformedInput) as bytes_refused:
+        broken.body_bytes()
+    with pytest.raises(MalformedInput):
+        broken.text()
+    assert bytes_refused.value.field == "body"

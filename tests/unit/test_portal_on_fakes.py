@@ -3,6 +3,7 @@ posts change, and which links open it."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from fakes import (
     ticket,
 )
 from helpdesk.events import CustomerReplied, StatusChanged
+from helpdesk.http import FormPost
 from helpdesk.links import LinkRefused
 from helpdesk.model import Message
 from helpdesk.notices.desk import CUSTOMER_TEMPLATES, Notifier
@@ -422,3 +424,54 @@ def test_strangers_asking_for_a_customers_links_cannot_lock_her_out() -> None:
     # Her own request, from her own client, is taken (no 429).
     page.resend("email=anna@example.com", FORM, source_ip="192.0.2.44",
                 base_url="https://support.example", now=NOW + timedelta(minutes=5))  # fmt: skip
+
+
+def posted(body: bytes | str, content_type: str, *, base64_encoded: bool = True) -> FormPost:
+    """A form post as API Gateway hands it over: a body it does not take for text (a form
+    with files) base64-encoded (HTTP API payload format 2.0, ``isBase64Encoded``)."""
+    text = base64.b64encode(body).decode("ascii") if isinstance(body, bytes) else body
+    return FormPost(text, base64_encoded, content_type, "en", "192.0.2.1")
+
+
+def test_a_reply_with_a_file_posted_base64_is_taken_and_the_browser_sent_back_to_the_page() -> None:
+    from helpdesk.portal_web import action_response
+
+    uow = anna()
+    body, content_type = multipart_body(
+        {"action": "reply", "submission": "b" * 32, "text": "The receipt."},
+        (("receipt.jpg", "image/jpeg", b"\xff\xd8\xff\xe0 not text"),),
+    )
+
+    answer = action_response(desk(uow), token(), posted(body, content_type), now=NOW, lang=None)
+
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == f"{token()}?done=reply"
+    reply = uow.conversation["HD-7K3M9Q"][-1]
+    assert reply.text == "The receipt."
+    assert [a.filename for a in reply.attachments] == ["receipt.jpg"]
+
+
+def test_a_post_with_broken_base64_gets_the_page_again_saying_reload_and_changes_nothing() -> None:
+    from helpdesk.portal_web import action_response
+
+    uow = anna()
+    broken = posted("not*base64", "application/x-www-form-urlencoded", base64_encoded=True)
+
+    answer = action_response(desk(uow), token(), broken, now=NOW, lang=None)
+
+    assert answer.status_code == 415
+    assert "the page is out of date: please reload it and try again." in str(answer.body)
+    assert uow.commits == 0
+
+
+def test_asking_for_links_with_broken_base64_gets_the_page_again_asking_for_the_address() -> None:
+    from helpdesk.portal_web import resend_response
+
+    uow = anna()
+    broken = posted("not*base64", "application/x-www-form-urlencoded", base64_encoded=True)
+
+    answer = resend_response(desk(uow), broken, base_url="https://x.example", now=NOW, lang=None)
+
+    assert answer.status_code == 422
+    assert "please enter a valid email address" in str(answer.body).lower()
+    assert uow.commits == 0

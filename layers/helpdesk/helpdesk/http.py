@@ -77,14 +77,17 @@ SURVEY_HEADERS = {
 
 @dataclass(frozen=True)
 class FormPost:
-    """A page's form as API Gateway hands its POST over: the body (base64 when API Gateway
-    did not take it for text), the Content-Type the browser named and the languages it
-    asks for (``Accept-Language``, for a refusal that names no ticket)."""
+    """A page's form as API Gateway hands its POST over (HTTP API payload format 2.0,
+    "Create AWS Lambda proxy integrations for HTTP APIs in API Gateway"): the body (base64
+    when API Gateway did not take it for text), the Content-Type the browser named, the
+    languages it asks for (``Accept-Language``, for a refusal that names no ticket) and the
+    address it came from (``requestContext.http.sourceIp``, for the rate limits)."""
 
     body: str | None
     is_base64_encoded: bool | None
     content_type: str
     accept_language: str | None = None
+    source_ip: str = ""
 
     @classmethod
     def of(cls, event: APIGatewayProxyEventV2) -> FormPost:
@@ -94,6 +97,7 @@ class FormPost:
             event.is_base64_encoded,
             headers.get("content-type", ""),
             headers.get("accept-language"),
+            event.request_context.http.source_ip,
         )
 
     def text(self) -> str:
@@ -101,6 +105,13 @@ class FormPost:
         from helpdesk.post_input import request_text
 
         return request_text(self.body, is_base64_encoded=self.is_base64_encoded)
+
+    def body_bytes(self) -> bytes:
+        """The body as the browser sent its bytes (a form with files is not text);
+        MalformedInput when its base64 is broken."""
+        from helpdesk.post_input import request_bytes
+
+        return request_bytes(self.body, is_base64_encoded=self.is_base64_encoded)
 
 
 def status_of(error: HelpdeskError) -> int:

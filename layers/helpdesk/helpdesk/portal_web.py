@@ -15,17 +15,18 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 
-from helpdesk.errors import InvalidInput, NotFound, RateLimited
+from helpdesk.errors import InvalidInput, MalformedInput, NotFound, RateLimited
 from helpdesk.http import html_response, status_of
-from helpdesk.links import LinkRefused
+from helpdesk.links import LOOPBACK_HOSTS, LinkRefused
 from helpdesk.services.portal import ACTIONS, FormProblem, PostRefused
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
+    from helpdesk.http import FormPost
     from helpdesk.services.portal import PortalDesk, PortalView
 
 _UNSAFE_IN_QUOTES = re.compile(r'[\x00-\x1f\x7f"\\]')
@@ -201,20 +202,18 @@ def page_response(
 
 
 def action_response(
-    desk: PortalDesk,
-    token: str,
-    body: bytes,
-    content_type: str,
-    *,
-    source_ip: str,
-    now: datetime,
-    lang: str | None,
-    accept_language: str | None,
+    desk: PortalDesk, token: str, post: FormPost, *, now: datetime, lang: str | None
 ) -> Response[str]:
     """POST /ticket/{token}: 303 to the page saying what was done; else the page again
     naming the field (4xx), the refusal (403) or the rate limit (429)."""
+    accept_language = post.accept_language
     try:
-        action, _ = desk.perform(token, body, content_type, source_ip=source_ip, now=now)
+        body, content_type = post.body_bytes(), post.content_type
+    except MalformedInput:
+        # Broken base64 is read as an empty body of no type: the page says reload.
+        body, content_type = b"", ""
+    try:
+        action, _ = desk.perform(token, body, content_type, source_ip=post.source_ip, now=now)
     except LinkRefused as refused:
         return _refused(desk.config, refused, lang, accept_language, ask_url="../ticket")
     except PostRefused as refused:
@@ -286,21 +285,20 @@ def ask_response(config: Config, *, lang: str | None, accept_language: str | Non
 
 
 def resend_response(
-    desk: PortalDesk,
-    body: str,
-    content_type: str,
-    *,
-    source_ip: str,
-    base_url: str,
-    now: datetime,
-    lang: str | None,
-    accept_language: str | None,
+    desk: PortalDesk, post: FormPost, *, base_url: str, now: datetime, lang: str | None
 ) -> Response[str]:
     """POST /ticket: the same page whether the address is known or not (a mail goes only to
-    a known one); the page again naming the field (4xx), or the rate limit (429)."""
-    language = _language(desk.config, None, lang, accept_language)
+    a known one); the page again naming the field (4xx), or the rate limit (429). The
+    mailed links point at ``base_url`` (:func:`request_link_base`)."""
+    language = _language(desk.config, None, lang, post.accept_language)
     try:
-        email = desk.resend(body, content_type, source_ip=source_ip, base_url=base_url, now=now)
+        text = post.text()
+    except MalformedInput:
+        text = ""  # the page again, asking for the address
+    try:
+        email = desk.resend(
+            text, post.content_type, source_ip=post.source_ip, base_url=base_url, now=now
+        )
     except RateLimited as limited:
         page = ask_page(desk.config, language=language, error="too_many")
         return _page(429, page, {"Retry-After": str(limited.retry_after_seconds)})
@@ -308,6 +306,29 @@ def resend_response(
         rule = "email" if invalid.field == "email" else "failed"
         return _page(status_of(invalid), ask_page(desk.config, language=language, error=rule))
     return _page(200, ask_page(desk.config, language=language, sent_to=email))
+
+
+def request_link_base(
+    public_url: str | None, *, domain_name: str, stage: str, forwarded_proto: str | None
+) -> str:
+    """Where the links of a re-sent mail point, as the page asks for them: the desk's
+    ``PUBLIC_URL`` when the template gives one (the PublicUrl parameter), else where the
+    request came in: API Gateway's ``requestContext.domainName`` (its own or a custom
+    domain) and ``requestContext.stage``, a named stage being the first part of the path
+    and ``$default`` none ("Working with stages for HTTP APIs"; payload format 2.0).
+
+    Always https: the scheme is never taken from the client's X-Forwarded-Proto (a mailed
+    link downgraded to http would carry the token in clear, attack I-2); only a loopback
+    host (``helpdesk local``, plain http) keeps the ``http`` it names. The mail's side of
+    the rule is :func:`helpdesk.notices.portal.link_base`: it keeps this address only when
+    it is the desk's own or this machine."""
+    configured = (public_url or "").strip()
+    if configured:
+        return configured.rstrip("/")
+    loopback = urlsplit(f"//{domain_name}").hostname in LOOPBACK_HOSTS
+    scheme = "http" if loopback and forwarded_proto == "http" else "https"
+    prefix = "" if stage in ("", "$default") else f"/{stage}"
+    return f"{scheme}://{domain_name}{prefix}"
 
 
 def _refused(
@@ -330,6 +351,7 @@ __all__ = [
     "file_response",
     "page_response",
     "refused_page",
+    "request_link_base",
     "resend_response",
     "ticket_page",
 ]

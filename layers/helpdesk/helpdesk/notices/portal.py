@@ -80,7 +80,7 @@ def page_links(notifier: Notifier, event: PageLinksRequested, now: datetime) -> 
 
 def link_base(asked: str, public_url: str | None) -> str | None:
     """Where the mailed links point. The page names where the request came in (its
-    PUBLIC_URL, else API Gateway's domain: functions/customer_page/app.py, _base_url), but
+    PUBLIC_URL, else API Gateway's domain: helpdesk.portal_web.request_link_base), but
     an event is only as good as whoever put it in a queue: a letter planted in a failure
     queue and redriven, or one left in the previous release's queue, could name an
     attacker's host, and the mail would carry genuine, signed links to it (re-attack 3,
