@@ -61,7 +61,9 @@ def count_metric(name: str, value: int = 1) -> None:
 
 def measure_metric(name: str, values: Sequence[float]) -> None:
     """Each of ``values`` as one data point of the desk's metric ``name`` (no unit), so that
-    the dashboard's percentiles see every one: one embedded-metric-format line each."""
+    the dashboard's percentiles see every one: one embedded-metric-format line each.
+    CloudWatch computes percentiles from raw data points only, and none when a value is
+    negative (GetMetricStatistics, Amazon CloudWatch API Reference)."""
     from aws_lambda_powertools.metrics import MetricUnit
 
     _emit(name, MetricUnit.NoUnit, values)
