@@ -60,3 +60,29 @@ def test_the_first_response_reaches_the_dashboard_in_business_minutes_and_only_o
     err = capfd.readouterr().err
     assert data_points(err, "FirstResponseMinutes") == [(45.0, "None")]
     assert data_points(err, "TicketsCreated") == [(1.0, "Count")]
+
+
+def test_an_idle_survey_sweep_puts_no_metric_and_one_that_surveys_counts_it(
+    stack: LocalStack, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # A metric that gets a data point exists that month and costs $0.30 (CloudWatch
+    # pricing, custom metrics): the sweep's zeros every five minutes made an empty desk pay
+    # $0.60 a month for SurveysSent and TicketsAutoClosed.
+    scheduled = {"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": {}}
+    stack.invoke("survey_dispatch", scheduled)
+    idle = capfd.readouterr().err
+
+    ref = open_form_ticket(stack)
+    answered = stack.call_agent_api(
+        "POST", f"/agent/tickets/{ref}/replies", {"text": "Done."}, agent=LENA
+    )
+    solved = stack.call_agent_api(
+        "PATCH", f"/agent/tickets/{ref}", {"status": "solved"}, agent=LENA
+    )
+    stack.advance(timedelta(hours=1, minutes=5))  # the survey is due an hour after solving
+    busy = capfd.readouterr().err
+
+    assert data_points(idle, "SurveysSent") == data_points(idle, "TicketsAutoClosed") == []
+    assert (answered.status, solved.status) == (201, 200)
+    assert data_points(busy, "SurveysSent") == [(1.0, "Count")]
+    assert data_points(busy, "TicketsAutoClosed") == []
