@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import json
 
-from helpdesk.events import EventContact, SelfServed, SlaBreached, parse, to_detail
+from helpdesk.events import (
+    EventContact,
+    FirstMessage,
+    SelfServed,
+    SlaBreached,
+    TicketOpened,
+    parse,
+    to_detail,
+)
 
 
 def test_an_events_contact_goes_out_as_email_and_name_and_reads_back_typed() -> None:
@@ -34,3 +42,25 @@ def test_a_contact_missing_or_garbled_on_the_wire_reads_as_nobody_rather_than_fa
     assert isinstance(missing, SlaBreached) and missing.contact == EventContact()
     assert isinstance(garbled, SlaBreached) and garbled.contact == EventContact()
     assert isinstance(unnamed, SlaBreached) and unnamed.contact == EventContact("7", "")
+
+
+def test_a_new_tickets_first_message_keeps_its_wire_key_and_reads_back_typed() -> None:
+    # Python calls it first_message (a CustomerReplied's "message" is a message's id); the
+    # wire keeps "message", so the previous release's consumers read it during an upgrade.
+    wire = {
+        "ref": "HD-7K3M9Q",
+        "message": {
+            "id": "m-1",
+            "at": "2026-11-23T08:55:00+00:00",
+            "message_id": "<order-1@mail.example.com>",
+            "attachments": [{"name": "receipt.pdf"}],
+        },
+    }
+    opened = parse("TicketOpened", wire)
+
+    assert isinstance(opened, TicketOpened)
+    assert opened.first_message == FirstMessage(
+        "m-1", "2026-11-23T08:55:00+00:00", "<order-1@mail.example.com>", [{"name": "receipt.pdf"}]
+    )
+    assert to_detail(opened)["message"] == wire["message"]
+    assert parse("TicketOpened", {"ref": "HD-7K3M9Q"}).first_message == FirstMessage()  # type: ignore[union-attr]

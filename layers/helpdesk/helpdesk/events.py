@@ -58,6 +58,32 @@ _CONTACT: dict[str, Any] = {"read": EventContact.read}
 
 
 @dataclass(frozen=True)
+class FirstMessage:
+    """Where a new ticket's first message is (route reads it for the agent): its id and
+    time on the ticket, its Message-ID (the acknowledgement answers it) and its files. Its
+    text is not repeated here, where it would be written a second time, in the outbox."""
+
+    id: str = ""
+    at: str = ""
+    message_id: str | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, value: Any) -> FirstMessage:
+        """The wire's ``message``; an absent or garbled one reads as no message ("")."""
+        data = value if isinstance(value, dict) else {}
+        files = data.get("attachments")
+        return cls(
+            id=str(data.get("id") or ""),
+            at=str(data.get("at") or ""),
+            message_id=str(data["message_id"]) if data.get("message_id") else None,
+            attachments=[f for f in files if isinstance(f, dict)]
+            if isinstance(files, list)
+            else [],
+        )
+
+
+@dataclass(frozen=True)
 class DomainEvent:
     ref: str
 
@@ -83,7 +109,7 @@ class TicketOpened(DomainEvent):
     flags: list[str]
     # False when intake decided that nobody is to be answered (a robot, a loop, a cap).
     notify: bool
-    message: dict[str, Any]
+    first_message: FirstMessage = field(metadata={"key": "message", "read": FirstMessage.read})
     # The knowledge articles offered in the acknowledgement (slugs, best first, as the
     # ticket keeps them in ``suggested``), so it lists them without reading the ticket.
     # Slugs, not titles: this event is written once more in the commit's outbox item,
@@ -419,6 +445,7 @@ __all__ = [
     "CustomerReplied",
     "DomainEvent",
     "EventContact",
+    "FirstMessage",
     "NoteAdded",
     "PageLinksRequested",
     "SelfServed",

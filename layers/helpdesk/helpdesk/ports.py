@@ -109,11 +109,9 @@ class Known:
     def of(cls, event: TicketOpened | TicketEscalated | TeamChanged) -> Known:
         """What ``event`` says (a TeamChanged names only the team)."""
         contact = event.contact if not isinstance(event, TeamChanged) else None
-        message = event.message if isinstance(event, TicketOpened) else None
+        message = event.first_message if isinstance(event, TicketOpened) else None
         return cls(
             team=event.team or None,
             contact_email=contact.email or None if contact is not None else None,
-            first_message=(str(message["at"]), str(message["id"]))
-            if message and "at" in message
-            else None,
+            first_message=(message.at, message.id) if message and message.at else None,
         )

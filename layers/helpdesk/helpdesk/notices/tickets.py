@@ -76,7 +76,7 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
             "articles": _suggested_articles(notifier, event),
         },
     )
-    incoming = (event.message or {}).get("message_id")
+    incoming = event.first_message.message_id
     mail = notifier.mail(
         ACKNOWLEDGEMENT[0],
         event.ref,

@@ -16,6 +16,7 @@ from helpdesk import sla, timers
 from helpdesk.events import (
     CustomerReplied,
     DomainEvent,
+    FirstMessage,
     TicketOpened,
     event_text,
     status_changes,
@@ -205,14 +206,12 @@ def opened_event(
         sla=ticket.sla.event_view() if ticket.sla else {},
         flags=list(ticket.flags),
         notify=notify,
-        # Where the first message is (route reads it for the agent): its text is not
-        # repeated here, where it would be written a second time, in the outbox.
-        message={
-            "id": message.id,
-            "at": message.at.isoformat(),
-            "message_id": message.message_id,
-            "attachments": [a.public() for a in message.attachments],
-        },
+        first_message=FirstMessage(
+            id=message.id,
+            at=message.at.isoformat(),
+            message_id=message.message_id,
+            attachments=[a.public() for a in message.attachments],
+        ),
         suggested=list(ticket.suggested),
         timezone=timezone or "",
         acknowledgement_counted=acknowledgement_counted,
