@@ -21,7 +21,7 @@ from typing import Any
 
 from helpdesk import effects, sla, unit_of_work
 from helpdesk import timers as timer_kinds
-from helpdesk.aws.dynamodb import DueTimer, DynamoRepository
+from helpdesk.aws.dynamodb import DynamoRepository
 from helpdesk.config import Config, load_config
 from helpdesk.errors import NotFound, TransientError
 from helpdesk.events import DomainEvent, parse, to_detail
@@ -34,6 +34,7 @@ from helpdesk.services.clocks import calendar_of
 from helpdesk.services.routing import Router
 from helpdesk.services.stats import DayFigures, backlog_by_day
 from helpdesk.services.tickets import NewRequest
+from helpdesk.timers import DueTimer
 from helpdesk.unit_of_work import Claim, TicketChange
 
 # Monday 23 November 2026, 08:55 UTC = 09:55 in Berlin: inside office hours.

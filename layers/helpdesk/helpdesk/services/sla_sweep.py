@@ -35,9 +35,9 @@ from helpdesk.model import Ticket
 from helpdesk.unit_of_work import TicketChange, change_ticket
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DueTimer
     from helpdesk.config import Config, SlaPolicy
     from helpdesk.ports import TicketUnitOfWork
+    from helpdesk.timers import DueTimer
 
 __all__ = ["SlaSweep", "SweepResult", "TimerIndex", "event_id"]
 
