@@ -21,7 +21,7 @@ class MailDesk:
         self.store = FakeMailStore()
         self.intake = EmailIntake(
             uow=self.uow,
-            repo=self.records,  # type: ignore[arg-type]
+            repo=self.records,
             store=self.store,
             config=config,
         )

@@ -358,7 +358,7 @@ def test_the_sla_sweep_warns_the_lead_then_reports_the_breach_of_an_unanswered_c
     answered_by(uow, LENA, COMPLAINED - timedelta(minutes=30))  # first response achieved
     desk.complain("HD-7K3M9Q", "Nobody answers me.", now=COMPLAINED, source="survey")
     uow.bus.entries.clear()
-    sweep = SlaSweep(uow=uow, repo=FakeRecords(uow), config=CONFIG)  # type: ignore[arg-type]
+    sweep = SlaSweep(uow=uow, repo=FakeRecords(uow), config=CONFIG)
     notifier = fake_notifier(FakeRecords(uow), CONFIG)
     # 80% (warn_at of the standard policy) of four business hours from 11:00 Berlin.
     warned_at = COMPLAINED + timedelta(hours=3, minutes=12)

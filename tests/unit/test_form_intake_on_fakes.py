@@ -92,7 +92,7 @@ def test_a_staff_or_desk_address_on_the_form_is_flagged_spoofed_and_unanswered(
         uow=uow,
         config=CONFIG,
         now=NOW,
-        repo=records,  # type: ignore[arg-type]
+        repo=records,
     )
 
     ticket = uow.tickets[str(answer["ref"])]

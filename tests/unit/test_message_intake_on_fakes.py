@@ -57,7 +57,7 @@ class Desk:
 
         self.desk = MessageDesk(
             uow=self.uow,
-            repo=self.records,  # type: ignore[arg-type]
+            repo=self.records,
             config=config,
             store=self.store,
             secrets=ChannelSecrets(read),

@@ -40,7 +40,7 @@ FORM = "application/x-www-form-urlencoded"
 def desk(uow: FakeUnitOfWork, store: FakeMailStore | None = None) -> PortalDesk:
     return PortalDesk(
         uow=uow,
-        repo=FakeRecords(uow),  # type: ignore[arg-type]
+        repo=FakeRecords(uow),
         store=store or FakeMailStore(),
         config=CONFIG,
         signing_key=KEY,
@@ -220,7 +220,7 @@ def test_a_file_name_with_a_right_to_left_override_is_stored_and_listed_as_it_re
 
 def test_only_mail_to_the_customer_about_a_ticket_carries_the_page_link() -> None:
     notifier = Notifier(
-        repo=FakeRecords(anna()),  # type: ignore[arg-type]
+        repo=FakeRecords(anna()),
         mailer=FakeMailer(),
         config=CONFIG,
         signing_key=KEY,

@@ -514,7 +514,7 @@ def test_the_hourly_run_mails_each_lead_with_something_to_report_once_a_period(
         signing_key=b"unit-test-signing-key",
         sent_mail=FakeSentMail(),
     )
-    reports = ReportDesk(repo=desk, notifier=notifier, config=config)  # type: ignore[arg-type]
+    reports = ReportDesk(repo=desk, notifier=notifier, config=config)
     now = datetime(2026, 11, 24, 7, 5, tzinfo=UTC)
 
     first = reports.run(now=now)

@@ -60,7 +60,7 @@ class Desk(MailDesk):
         super().__init__(CONFIG, NOW)
         self.dispatch = SurveyDispatch(
             uow=self.uow,
-            repo=self.records,  # type: ignore[arg-type]
+            repo=self.records,
             notifier=fake_notifier(self.records, CONFIG),
             config=CONFIG,
             signing_key=b"unit-test-signing-key",

@@ -57,7 +57,7 @@ def knowledge() -> KnowledgeBase:
 def desk(uow: FakeUnitOfWork, knowledge: KnowledgeBase) -> SelfServiceDesk:
     return SelfServiceDesk(
         uow=uow,
-        repo=FakeRecords(uow),  # type: ignore[arg-type]
+        repo=FakeRecords(uow),
         config=CONFIG,
         signing_key=KEY,
         knowledge=lambda: knowledge,

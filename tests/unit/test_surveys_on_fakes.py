@@ -45,7 +45,7 @@ def solved(ref: str = "HD-5RVY42") -> Ticket:
 def survey_desk(uow: FakeUnitOfWork) -> SurveyDesk:
     return SurveyDesk(
         uow=uow,
-        repo=FakeRecords(uow),  # type: ignore[arg-type]
+        repo=FakeRecords(uow),
         config=CONFIG,
         signing_key=KEY,
     )
@@ -153,7 +153,7 @@ def dispatching(uow: FakeUnitOfWork, mailer: FakeMailer) -> SurveyDispatch:
     )
     return SurveyDispatch(
         uow=uow,
-        repo=records,  # type: ignore[arg-type]
+        repo=records,
         notifier=notifier,
         config=CONFIG,
         signing_key=KEY,

@@ -26,10 +26,9 @@ from helpdesk.errors import Forbidden
 from helpdesk.signing import keyed_digest
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.model import Ticket
-    from helpdesk.ports import TicketUnitOfWork
+    from helpdesk.ports import TicketFinder, TicketUnitOfWork
 
 __all__ = [
     "LinkDesk",
@@ -186,7 +185,7 @@ class LinkDesk:
     :meth:`_opened` is the one check of a link such a page opens."""
 
     uow: TicketUnitOfWork
-    repo: DynamoRepository
+    repo: TicketFinder
     config: Config
     signing_key: bytes
 

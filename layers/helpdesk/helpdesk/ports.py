@@ -6,18 +6,20 @@ of ``helpdesk.aws``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.events import TeamChanged, TicketOpened
 
 if TYPE_CHECKING:
-    from datetime import date
+    from datetime import date, datetime
 
+    from helpdesk.effects import StartWaiting
     from helpdesk.events import TicketEscalated
     from helpdesk.model import Contact, Message, Ticket
     from helpdesk.services.stats import DayFigures
+    from helpdesk.timers import DueTimer
     from helpdesk.unit_of_work import Claim, TicketChange
 
 
@@ -82,6 +84,88 @@ class ReportFigures(Protocol):
     def open_tickets(self, team: str) -> list[Ticket]:
         """The active tickets of ``team`` (waiting in its queue or held by its agents),
         read by key: the overdue and at-risk lists of a lead's report."""
+        ...
+
+
+class TicketFinder(Protocol):
+    """A ticket read by its reference, None when there is none (the pages behind a
+    customer's link, the intakes, the sweeps)."""
+
+    def find_ticket(self, ref: str) -> Ticket | None: ...
+
+
+class SuppressionList(Protocol):
+    """The listing of inbound messages that got no automatic answer, with the reason
+    (the intakes): idempotent per delivery."""
+
+    def record_suppressed(
+        self,
+        *,
+        at: datetime,
+        reason: str,
+        sender: str,
+        subject: str,
+        raw_key: str | None,
+        ref: str | None = None,
+        message_id: str | None = None,
+    ) -> None: ...
+
+
+class DeliveryCounter(Protocol):
+    """Hourly counters on which a delivery counts once however often it is retried (the
+    acknowledgement caps, helpdesk.services.acknowledgement_caps)."""
+
+    def count_once_in_window(
+        self,
+        scope: str,
+        window: str,
+        member: str,
+        *,
+        limit: int,
+        expires_at: int,
+        within: tuple[str, int] | None = None,
+    ) -> bool:
+        """One more ``member`` in ``scope`` for ``window`` (and in ``within``'s own set,
+        under its own limit, both or neither); True while it is among the first ``limit``."""
+        ...
+
+
+class TimerIndex(Protocol):
+    """The due timers (the sparse timer index of helpdesk.timers): what the SLA sweep and
+    the survey sweep read and move."""
+
+    def due_timers(self, kind: str, now_key: str, *, page_size: int = 100) -> Iterator[DueTimer]:
+        """Timers of ``kind`` due at or before ``now_key``, paginated."""
+        ...
+
+    def move_timer(self, ref: str, kind: str, *, expected_key: str, due: datetime | None) -> bool:
+        """Move or stop a timer unless a writer changed it since it was seen."""
+        ...
+
+
+class TeamQueues(Protocol):
+    """The teams' queues of tickets waiting for an agent."""
+
+    def waiting(self, team: str, *, limit: int | None = None) -> Iterator[StartWaiting]:
+        """``team``'s waiting tickets, oldest first."""
+        ...
+
+
+class RoutingRecords(TeamQueues, Protocol):
+    """What routing reads and counts beside the tickets (helpdesk.services.routing)."""
+
+    def routing_view(self, ref: str, agents: Iterable[str], known: Known) -> RoutingView:
+        """The ticket, the loads of ``agents``, and what ``known`` names, read at once."""
+        ...
+
+    def agent_loads(
+        self, agents: Iterable[str], *, contact_email: str | None = None
+    ) -> tuple[dict[str, int], Contact | None]:
+        """The open tickets each agent holds (and a contact, when asked)."""
+        ...
+
+    def next_turn(self, team: str) -> int:
+        """The team's round-robin turn: two routers never share one."""
         ...
 
 

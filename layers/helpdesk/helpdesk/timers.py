@@ -10,12 +10,23 @@ writes of a busy desk over several partitions (one partition takes ~1,000 writes
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 SLA = "sla"
 SURVEY = "survey"
 AUTOCLOSE = "autoclose"
 KINDS: tuple[str, ...] = (SLA, SURVEY, AUTOCLOSE)
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    """A timer the index lists as due: its ticket, its kind and the due key it was seen
+    with (a sweep moves it only if it still has that key)."""
+
+    ref: str
+    kind: str
+    due_key: str
 
 
 def shard_of(ref: str, shards: int) -> int:

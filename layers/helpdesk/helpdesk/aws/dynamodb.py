@@ -23,7 +23,7 @@ from helpdesk.aws.clients import client
 from helpdesk.clock import parse_iso
 from helpdesk.errors import AlreadyDone, Conflict, NotFound, TransientError
 from helpdesk.model import AttachmentMeta, Contact, Message, SurveyRecord, Ticket, in_backlog
-from helpdesk.timers import partition, shard_of, sort_key
+from helpdesk.timers import DueTimer, partition, shard_of, sort_key
 
 logger = logging.getLogger(__name__)
 
@@ -293,13 +293,6 @@ class Timer:
 
     kind: str
     due: datetime
-
-
-@dataclass(frozen=True)
-class DueTimer:
-    ref: str
-    kind: str
-    due_key: str
 
 
 class DynamoRepository:

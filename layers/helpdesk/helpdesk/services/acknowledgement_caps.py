@@ -18,12 +18,12 @@ from helpdesk.clock import hour_window
 from helpdesk.mail.mailbox import canonical_domain, domain_of, mailbox_key, registered_domain
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
+    from helpdesk.ports import DeliveryCounter
 
 
 def within_ack_limit(
-    repo: DynamoRepository, config: Config, sender: str, message: str, now: datetime, *, kind: str
+    repo: DeliveryCounter, config: Config, sender: str, message: str, now: datetime, *, kind: str
 ) -> bool:
     """One more acknowledgement to ``sender`` for ``message`` of intake ``kind`` within the
     hour's caps. ``message`` is what the intake knows the message by, as its claim does, so

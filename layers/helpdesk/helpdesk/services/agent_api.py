@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.clock import iso
 from helpdesk.errors import Forbidden, InvalidInput, NotFound, TooLarge
 from helpdesk.events import ticket_snapshot
 from helpdesk.json_input import json_object
 from helpdesk.model import ACTIVE_STATUSES, is_reference
+from helpdesk.ports import TeamQueues, TicketFinder
 from helpdesk.services.commands import (
     AgentAction,
     TicketEdit,
@@ -35,7 +36,6 @@ from helpdesk.services.commands import (
 )
 
 if TYPE_CHECKING:
-    from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import Config
     from helpdesk.model import Message, Ticket
     from helpdesk.ports import MailStore, TicketUnitOfWork
@@ -86,13 +86,26 @@ def caller_of(email: str, config: Config) -> Caller | None:
     )
 
 
+class AgentRecords(TeamQueues, TicketFinder, Protocol):
+    """What the agent API reads beside the unit of work: the queues, the tickets its
+    agents hold, a ticket and its conversation."""
+
+    def get_ticket(self, ref: str) -> Ticket: ...
+
+    def held_tickets(self, team: str) -> list[Ticket]:
+        """The tickets of ``team`` one of its agents holds, oldest first."""
+        ...
+
+    def messages(self, ref: str) -> list[Message]: ...
+
+
 @dataclass(frozen=True)
 class AgentDesk:
     """The agent API's use cases with their ports (``store``: the raw mail, where the
     whole text of a long mail is read)."""
 
     uow: TicketUnitOfWork
-    repo: DynamoTicketStore
+    repo: AgentRecords
     config: Config
     store: MailStore | None = None
 

@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.compose import own_message_kind, valid_address
 from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
+from helpdesk.ports import DeliveryCounter, SuppressionList, TicketFinder
 from helpdesk.services import message_bodies
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import (
@@ -32,9 +33,9 @@ from helpdesk.sizes import bounded_identifier, cut_utf8, utf8_size
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.knowledge import KnowledgeBase
+    from helpdesk.model import Contact
     from helpdesk.ports import MailStore, TicketUnitOfWork
 
 _SUBJECT_TOKEN = re.compile(r"\[#\s*(HD-[0-9A-Za-z]{6})\s*\]")
@@ -91,6 +92,19 @@ class IntakeResult:
     suppressed: list[str] = field(default_factory=list)
 
 
+class MailRecords(TicketFinder, SuppressionList, DeliveryCounter, Protocol):
+    """What the email intake keeps and reads beside the unit of work: thread lookups,
+    the acknowledgement caps, suppressed mail, and the contact an agent's saved reply
+    writes to (helpdesk.services.agent_mail)."""
+
+    def ticket_for_message_id(self, message_id: str) -> str | None:
+        """The ticket a Message-ID belongs to: the desk's own mail, else the first
+        ticket that carried it."""
+        ...
+
+    def get_contact(self, email: str) -> Contact | None: ...
+
+
 @dataclass(frozen=True)
 class EmailIntake:
     """The email intake use case with its ports."""
@@ -98,7 +112,7 @@ class EmailIntake:
     # Ticket changes go through the unit of work; the repository keeps the intake's own
     # records (acknowledgement counters, suppressed mail, thread lookups).
     uow: TicketUnitOfWork
-    repo: DynamoRepository
+    repo: MailRecords
     store: MailStore
     config: Config
     # The saved replies an agent's "#reply <slug>" names and the articles a new ticket's

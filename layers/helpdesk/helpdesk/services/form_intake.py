@@ -9,22 +9,22 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.config import FORM_TOPICS
 from helpdesk.errors import InvalidInput, TooLarge
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import CONTROL_CHARACTERS, EMAIL_MAX, PRIORITIES, Message
+from helpdesk.ports import DeliveryCounter, SuppressionList
 from helpdesk.post_input import require_media_type
 from helpdesk.render import known_timezone
-from helpdesk.services.rate_limits import limit_rate
+from helpdesk.services.rate_limits import WindowCounter, limit_rate
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import NewRequest, open_ticket
 from helpdesk.unit_of_work import AlreadyClaimed, Claim
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
     from helpdesk.knowledge import KnowledgeBase
     from helpdesk.ports import TicketUnitOfWork
@@ -212,6 +212,15 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
     )
 
 
+class FormRecords(SuppressionList, DeliveryCounter, Protocol):
+    """What a submission's intake keeps beside the tickets: the acknowledgement caps and
+    the listing of spoofed submissions."""
+
+
+class FormDeskRecords(FormRecords, WindowCounter, Protocol):
+    """The form route's records: the intake's, and the hourly counters of its rate limits."""
+
+
 def take_in_form(
     submission: FormSubmission,
     *,
@@ -219,7 +228,7 @@ def take_in_form(
     config: Config,
     now: datetime,
     knowledge: Callable[[], KnowledgeBase] | None = None,
-    repo: DynamoRepository | None = None,
+    repo: FormRecords | None = None,
 ) -> dict[str, Any]:
     """Open a ticket from a valid submission; the answer states the reference and the
     promised first-response time. A repeated submission answers with the same ticket.
@@ -313,7 +322,7 @@ def take_in_form(
 
 
 def _within_ack_limit(
-    repo: DynamoRepository, config: Config, submission: FormSubmission, now: datetime
+    repo: DeliveryCounter, config: Config, submission: FormSubmission, now: datetime
 ) -> bool:
     from helpdesk.services.acknowledgement_caps import within_ack_limit
 
@@ -345,7 +354,7 @@ class FormDesk:
     """The form route's use case: a submission from its raw body to a ticket."""
 
     uow: TicketUnitOfWork
-    repo: DynamoRepository
+    repo: FormDeskRecords
     config: Config
     # The articles the acknowledgement offers, loaded on the first submission.
     knowledge: Callable[[], KnowledgeBase] | None = None

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.errors import (
     Conflict,
@@ -42,6 +42,7 @@ from helpdesk.files import clean_filename, file_media_type
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import CONTROL_CHARACTERS, EMAIL_MAX, AttachmentMeta, Message, Ticket
+from helpdesk.ports import DeliveryCounter, SuppressionList
 from helpdesk.post_input import require_media_type
 from helpdesk.services.form_intake import (
     _ADDRESS,
@@ -51,7 +52,7 @@ from helpdesk.services.form_intake import (
     _one_line,
     _text_field,
 )
-from helpdesk.services.rate_limits import limit_rate
+from helpdesk.services.rate_limits import WindowCounter, limit_rate
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import (
     NewRequest,
@@ -67,7 +68,6 @@ from helpdesk.unit_of_work import (
 )
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import ChannelSection, Config
     from helpdesk.knowledge import KnowledgeBase
     from helpdesk.ports import MailStore, TicketUnitOfWork
@@ -400,12 +400,17 @@ class _ClosedMeanwhile(Conflict):
     (the message then opens the conversation's next ticket)."""
 
 
+class ChannelRecords(SuppressionList, DeliveryCounter, WindowCounter, Protocol):
+    """What the channels' route keeps beside the tickets: the channel's and the contact's
+    rate limits, the acknowledgement caps, and the listing of unanswered messages."""
+
+
 @dataclass(frozen=True)
 class MessageDesk:
     """The channels' route: a signed request from its raw body to a ticket's message."""
 
     uow: TicketUnitOfWork
-    repo: DynamoRepository
+    repo: ChannelRecords
     config: Config
     store: MailStore
     # The secrets of a channel's parameter (:class:`ChannelSecrets` over the SSM adapter).

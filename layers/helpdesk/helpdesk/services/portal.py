@@ -57,15 +57,16 @@ from helpdesk.model import (
     AttachmentMeta,
     Message,
 )
+from helpdesk.ports import TicketFinder
 from helpdesk.post_input import FORM_URLENCODED, form_fields, require_media_type
 from helpdesk.services.clocks import Change, apply
-from helpdesk.services.rate_limits import limit_rate
+from helpdesk.services.rate_limits import WindowCounter, limit_rate
 from helpdesk.services.tickets import customer_follow_up, page_message
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
-    from helpdesk.model import Ticket
+    from helpdesk.model import Contact, Ticket
     from helpdesk.ports import MailStore
 
 logger = logging.getLogger(__name__)
@@ -238,10 +239,27 @@ class PostRefused(HelpdeskError):
 
 
 # ---------------------------------------------------------------------- the desk
+class PortalRecords(TicketFinder, WindowCounter, Protocol):
+    """What the customer's page reads beside the unit of work (the ticket's contact and
+    conversation, the contact's other tickets), its hourly counters, and the requests for
+    fresh page links."""
+
+    def get_contact(self, email: str) -> Contact | None: ...
+
+    def messages(self, ref: str) -> list[Message]: ...
+
+    def contact_tickets(self, email: str, *, limit: int = 6) -> list[Ticket]: ...
+
+    def request_page_links(self, event: PageLinksRequested, *, now: datetime) -> None:
+        """Record a request for fresh page links; the bus carries it on (the outbox)."""
+        ...
+
+
 @dataclass(frozen=True)
 class PortalDesk(LinkDesk):
     """The customer's page: a ticket's view, its actions, its files, and re-sent links."""
 
+    repo: PortalRecords
     store: MailStore
     # The complaint desk, built only when a complaint comes (helpdesk.composition).
     complaints: Callable[[], Complaints] | None = None

@@ -72,7 +72,6 @@ from helpdesk.config import WEEKDAYS
 from helpdesk.services import stats
 
 if TYPE_CHECKING:
-    from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import Config
     from helpdesk.model import Ticket
     from helpdesk.notices import Notifier
@@ -1036,7 +1035,7 @@ class ReportDesk:
     A lead gets the report of the teams they lead, an address of ``reports.desk_wide_to``
     the whole desk's; each in their own language (helpdesk.notices.audience)."""
 
-    repo: DynamoTicketStore
+    repo: ReportFigures
     # Sends each report once per reader and period (helpdesk.notices.reports).
     notifier: Notifier
     config: Config

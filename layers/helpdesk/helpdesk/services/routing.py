@@ -52,11 +52,10 @@ from helpdesk.unit_of_work import (
 )
 
 if TYPE_CHECKING:
-    from helpdesk.aws.ticket_store import DynamoTicketStore
     from helpdesk.config import Agent, Config
     from helpdesk.model import Contact, Message
     from helpdesk.notices import Notifier
-    from helpdesk.ports import TicketUnitOfWork
+    from helpdesk.ports import RoutingRecords, TicketUnitOfWork
 
 # The events route acts on (template.yaml's RouteRule routes exactly these: a test checks):
 # a new ticket, a ticket moved to another team (escalated or by an agent) need an agent; a
@@ -83,7 +82,7 @@ class Router:
     """The route use case: assign tickets to agents, or queue them, and tell the agent."""
 
     uow: TicketUnitOfWork
-    repo: DynamoTicketStore
+    repo: RoutingRecords
     notifier: Notifier
     config: Config
 

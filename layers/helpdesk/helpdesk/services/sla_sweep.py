@@ -15,10 +15,10 @@ so a crash after the commit loses none of them. Each carries ``event_id`` =
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from helpdesk import sla, timers
 from helpdesk.clock import iso
@@ -35,23 +35,11 @@ from helpdesk.model import Ticket
 from helpdesk.unit_of_work import TicketChange, change_ticket
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DueTimer
     from helpdesk.config import Config, SlaPolicy
-    from helpdesk.ports import TicketUnitOfWork
+    from helpdesk.ports import TicketUnitOfWork, TimerIndex
+    from helpdesk.timers import DueTimer
 
-__all__ = ["SlaSweep", "SweepResult", "TimerIndex", "event_id"]
-
-
-class TimerIndex(Protocol):
-    """The due timers (``DynamoRepository`` has them)."""
-
-    def due_timers(self, kind: str, now_key: str, *, page_size: int = 100) -> Iterator[DueTimer]:
-        """Timers of ``kind`` due at or before ``now_key``, paginated."""
-        ...
-
-    def move_timer(self, ref: str, kind: str, *, expected_key: str, due: datetime | None) -> bool:
-        """Move or stop a timer unless a writer changed it since it was seen."""
-        ...
+__all__ = ["SlaSweep", "SweepResult", "event_id"]
 
 
 @dataclass

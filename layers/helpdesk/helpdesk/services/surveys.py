@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk import timers
 from helpdesk.errors import (
@@ -26,15 +26,15 @@ from helpdesk.errors import (
 from helpdesk.events import SurveyAnswered, status_changes
 from helpdesk.links import LinkDesk, LinkKind, reference
 from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_robot
+from helpdesk.ports import TicketFinder, TimerIndex
 from helpdesk.post_input import FORM_URLENCODED, form_fields, media_type
 from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
 from helpdesk.unit_of_work import TicketChange, change_ticket
 
 if TYPE_CHECKING:
-    from helpdesk.aws.dynamodb import DynamoRepository
     from helpdesk.config import Config
-    from helpdesk.model import Ticket
+    from helpdesk.model import Contact, Ticket
     from helpdesk.notices import Notifier
     from helpdesk.ports import TicketUnitOfWork
     from helpdesk.services.complaints import ComplaintDesk
@@ -82,12 +82,27 @@ class SweepResult:
         return len(self.surveys_sent) + len(self.skipped) + len(self.closed) + len(self.failed)
 
 
+class SurveyRecords(TimerIndex, TicketFinder, Protocol):
+    """What the survey sweep reads and writes beside the unit of work: the survey and
+    auto-close timers, the tickets they name, and each contact's survey slot."""
+
+    def remove_timer(self, ref: str, kind: str) -> None:
+        """Remove ``ref``'s ``kind`` timer whatever it holds (its ticket is gone)."""
+        ...
+
+    def take_survey_slot(self, contact_email: str, ref: str, *, at: str, free_since: str) -> bool:
+        """Give ``ref`` its contact's survey slot at ``at``, all or nothing: True when no
+        other ticket of the contact was surveyed after ``free_since``, or the slot is
+        ``ref``'s already."""
+        ...
+
+
 @dataclass(frozen=True)
 class SurveyDispatch:
     """The scheduled sweep: surveys that are due, solved tickets that may close."""
 
     uow: TicketUnitOfWork
-    repo: DynamoRepository
+    repo: SurveyRecords
     # Sends the invitation (helpdesk.notices.surveys), with the link to the ticket's page.
     notifier: Notifier
     config: Config
@@ -288,9 +303,18 @@ class ComplaintNotTaken(HelpdeskError):
         self.words = words
 
 
+class SurveyPageRecords(TicketFinder, Protocol):
+    """What the survey's page reads: the ticket behind a link, and its contact (the
+    complaint page's words)."""
+
+    def get_contact(self, email: str) -> Contact | None: ...
+
+
 @dataclass(frozen=True)
 class SurveyDesk(LinkDesk):
     """The survey behind each score link and the answer posted from its form."""
+
+    repo: SurveyPageRecords
 
     def open(self, token: str, score: str | None, *, now: datetime) -> SurveyForm:
         """The survey of a genuine link with ``score`` pre-selected; records nothing.
