@@ -63,7 +63,10 @@ def test_a_due_warning_is_published_once_with_what_a_mail_needs() -> None:
     assert event.kind == "SlaWarning"
     detail = to_detail(event)
     assert detail == detail | fakes.FIRST_RESPONSE_WARNING
-    assert detail["sla"]["warnings"] == ["first_response"]
+    assert uow.tickets["HD-AAAAAA"].sla.warnings == ["first_response"]
+    # The ticket's whole SLA view is not repeated in each warning's outbox item: no
+    # consumer read it.
+    assert "sla" not in detail
     assert uow.timers[("HD-AAAAAA", timers.SLA)] == DUE
     assert [kind for kind, _ in uow.history["HD-AAAAAA"]] == ["sla_warning"]
 

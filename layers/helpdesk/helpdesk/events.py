@@ -253,12 +253,9 @@ class _SlaNotice(DomainEvent):
     new_team: str | None = None
     assignee: str | None = None
     subject: str = ""
-    contact: EventContact = field(
-        default_factory=EventContact, metadata={"read": EventContact.read}
-    )
+    contact: EventContact = field(default_factory=EventContact, metadata=_CONTACT)
     language: str = ""
     policy: str = ""
-    sla: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,6 @@ class SlaSweep:
             tags=list(ticket.tags),
             participants=list(ticket.participants),
         )
-        public = swept.event_view()
         notices: list[DomainEvent] = []
         reported: dict[str, dict[str, str]] = {}
         history: list[tuple[str, Mapping[str, Any]]] = []
@@ -150,10 +149,7 @@ class SlaSweep:
                         {"from": previous_team, "to": escalate_to, "reason": event_id(event)},
                     )
                 )
-            notice = SlaWarning if event.kind == "warning" else SlaBreached
-            notices.append(
-                notice(**_snapshot(updated, event, public, team=previous_team, new_team=new_team))
-            )
+            notices.append(_notice(updated, event, team=previous_team, new_team=new_team))
             if escalation is not None:
                 notices.append(escalation)
             reported.setdefault(f"sla_{event.kind}", {})[event.clock] = iso(event.due)
@@ -178,33 +174,32 @@ def _count(result: SweepResult, notices: Sequence[DomainEvent]) -> None:
             result.escalations += 1
 
 
-def _snapshot(
+def _notice(
     ticket: Ticket,
     event: sla.SlaEvent,
-    public: Mapping[str, Any],
     *,
     team: str,
     new_team: str | None,
-) -> dict[str, Any]:
-    """What mail consumers need about a warning or breach, so that none re-reads the ticket."""
-    return {
-        "ref": ticket.ref,
-        "event_id": event_id(event),
-        "kind_of_event": event.kind,
-        "clock": event.clock,
-        "due": iso(event.due),
-        "at": iso(event.at),
-        "priority": ticket.priority,
-        "status": ticket.status,
-        "team": team,
-        "new_team": new_team,
-        "assignee": ticket.assignee,
-        "subject": ticket.subject,
-        "contact": EventContact(ticket.contact_email, ticket.contact_name),
-        "language": ticket.language,
-        "policy": ticket.policy,
-        "sla": dict(public),
-    }
+) -> SlaWarning | SlaBreached:
+    """The warning or breach, with what mail consumers need so that none re-reads the ticket."""
+    notice = SlaWarning if event.kind == "warning" else SlaBreached
+    return notice(
+        ref=ticket.ref,
+        event_id=event_id(event),
+        kind_of_event=event.kind,
+        clock=event.clock,
+        due=iso(event.due),
+        at=iso(event.at),
+        priority=ticket.priority,
+        status=ticket.status,
+        team=team,
+        new_team=new_team,
+        assignee=ticket.assignee,
+        subject=ticket.subject,
+        contact=EventContact(ticket.contact_email, ticket.contact_name),
+        language=ticket.language,
+        policy=ticket.policy,
+    )
 
 
 def _escalation(ticket: Ticket, *, previous_team: str, event: sla.SlaEvent) -> TicketEscalated:
