@@ -139,6 +139,18 @@ def text(mail: EmailMessage) -> str:
     return str(body.get_content())
 
 
+@pytest.mark.parametrize("contact", [None, "anna@example.com", {"name": "Anna"}])
+def test_an_opening_without_the_customers_address_fails_loudly_instead_of_vanishing(
+    contact: Any,
+) -> None:
+    # Nobody to acknowledge: an error, so that Lambda retries it and the DLQ alarm fires,
+    # rather than a send refused as an invalid recipient that nobody ever hears of.
+    desk = Desk()
+    with pytest.raises(ValueError, match="HD-AAAAAA: no address to acknowledge"):
+        desk.on("TicketOpened", **opened(contact=contact))
+    assert desk.mailer.sent == []
+
+
 # ---------------------------------------------------------------------- the dispatcher
 def test_every_event_a_notice_follows_is_a_kind_of_the_bus() -> None:
     assert set(NOTICES) <= set(events.KINDS.values())

@@ -49,6 +49,8 @@ class EventContact:
     @classmethod
     def read(cls, value: Any) -> EventContact:
         """The wire's contact; an absent or garbled one reads as nobody ("")."""
+        if isinstance(value, cls):
+            return value
         data = value if isinstance(value, dict) else {}
         return cls(email=str(data.get("email") or ""), name=str(data.get("name") or ""))
 
@@ -71,6 +73,8 @@ class FirstMessage:
     @classmethod
     def read(cls, value: Any) -> FirstMessage:
         """The wire's ``message``; an absent or garbled one reads as no message ("")."""
+        if isinstance(value, cls):
+            return value
         data = value if isinstance(value, dict) else {}
         files = data.get("attachments")
         return cls(

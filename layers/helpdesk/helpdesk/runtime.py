@@ -60,10 +60,11 @@ def count_metric(name: str, value: int = 1) -> None:
 
 
 def measure_metric(name: str, values: Sequence[float]) -> None:
-    """Each of ``values`` as one data point of the desk's metric ``name`` (no unit), so that
-    the dashboard's percentiles see every one: one embedded-metric-format line each.
-    CloudWatch computes percentiles from raw data points only, and none when a value is
-    negative (GetMetricStatistics, Amazon CloudWatch API Reference)."""
+    """Each of ``values`` as a data point of its own of the desk's metric ``name`` (no unit),
+    never a sum: CloudWatch computes the dashboard's percentiles from raw data points only,
+    and none when a value is negative (GetMetricStatistics, Amazon CloudWatch API
+    Reference). One embedded-metric-format line each, as ``count_metric`` writes them (a
+    batch of the relay holds at most a few first answers)."""
     from aws_lambda_powertools.metrics import MetricUnit
 
     _emit(name, MetricUnit.NoUnit, values)

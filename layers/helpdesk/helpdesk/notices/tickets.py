@@ -49,6 +49,10 @@ def acknowledge(notifier: Notifier, event: TicketOpened, now: datetime) -> SendR
     nothing when intake decided that nobody is to be answered."""
     if event.notify is False:
         return None
+    if not event.contact.email:
+        # Intake never opens a ticket without one: a malformed event fails, so that it is
+        # retried and then kept in AcknowledgeDLQ (alarmed), not refused unheard.
+        raise ValueError(f"{event.ref}: no address to acknowledge")
     from helpdesk.render import format_local_datetime
 
     config = notifier.config
