@@ -19,6 +19,7 @@ from helpdesk.events import (
     EventContact,
     StatusChanged,
     TicketOpened,
+    to_detail,
 )
 from helpdesk.model import Ticket
 from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
@@ -96,6 +97,32 @@ def test_a_customers_mail_becomes_a_ticket_and_the_bus_hears_it_opened() -> None
     assert opened.contact == EventContact("anna@example.com", "Anna Schmidt")
     assert opened.sla["first_response_due"]  # the acknowledgement states the promise
     assert desk.uow.read_day(NOW.date()).counters["created#channel#email"] == 1
+
+
+def test_a_mail_with_files_opens_a_ticket_whose_event_does_not_list_them_again() -> None:
+    # The opening's event rides in its outbox item, billed per started KB and twice in the
+    # transaction; no consumer read its list of files (route reads the message item,
+    # which keeps them), and five files' entries took the item past a KB.
+    desk = Desk()
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = "Anna Schmidt <anna@example.com>"
+    message["To"] = "support@support.example"
+    message["Subject"] = "Photos of the damage"
+    message["Message-ID"] = "<photos@mail.example.com>"
+    message.set_content("The parcel arrived crushed; photos attached.")
+    for n in range(5):
+        message.add_attachment(
+            b"\xff\xd8 photo", maintype="image", subtype="jpeg", filename=f"damage-{n}.jpg"
+        )
+
+    desk.deliver("m1", message.as_bytes())
+
+    [ticket] = desk.uow.tickets.values()
+    [kept] = desk.uow.messages(ticket.ref)
+    [opened] = desk.uow.events()
+    assert len(kept.attachments) == 5
+    assert "attachments" not in to_detail(opened)["message"]
+    assert to_detail(opened)["message"]["message_id"] == "photos@mail.example.com"
 
 
 def test_the_contacts_follow_up_is_appended_and_told_as_a_customer_reply() -> None:

@@ -60,7 +60,10 @@ def test_a_new_tickets_first_message_keeps_its_wire_key_and_reads_back_typed() -
 
     assert isinstance(opened, TicketOpened)
     assert opened.first_message == FirstMessage(
-        "m-1", "2026-11-23T08:55:00+00:00", "<order-1@mail.example.com>", [{"name": "receipt.pdf"}]
+        "m-1", "2026-11-23T08:55:00+00:00", "<order-1@mail.example.com>"
     )
-    assert to_detail(opened)["message"] == wire["message"]
+    # The previous release also listed the files; nothing read them, nor writes them now.
+    assert to_detail(opened)["message"] == {
+        k: v for k, v in wire["message"].items() if k != "attachments"
+    }
     assert parse("TicketOpened", {"ref": "HD-7K3M9Q"}).first_message == FirstMessage()  # type: ignore[union-attr]

@@ -456,13 +456,17 @@ def config_with(**sections: Any) -> str:
     [
         (
             {"routing": [{"when": {"channel": "chta"}, "set": {"priority": "high"}}]},
-            "routing[0].when.channel: unknown channel 'chta' (known: chat, email, form)",
+            "routing[0].when.channel: unknown channel 'chta' (known: chat, email, form, portal,"
+            " survey)",
         ),
         (
             {"channels": [{"name": "Chat Widget", "secret": "/helpdesk/channels/chat"}]},
             "is not a channel name",
         ),
         ({"channels": [{"name": "form", "secret": "/helpdesk/channels/form"}]}, "the desk's own"),
+        # A complaint about a closed ticket opens one on "survey" or "portal": a channel of
+        # that name would share its tickets' rules, policy and report line.
+        ({"channels": [{"name": "survey", "secret": "/helpdesk/channels/s"}]}, "the desk's own"),
         (
             {"channels": [{"name": "chat", "secret": "helpdesk/chat"}]},
             "is not an SSM parameter path",
@@ -479,6 +483,17 @@ def test_a_channel_config_mistake_is_named(sections: dict[str, Any], problem: st
     with pytest.raises(ConfigError) as refused:
         parse_config(config_with(**sections))
     assert problem in str(refused.value)
+
+
+@pytest.mark.parametrize("channel", ["portal", "survey"])
+def test_a_rule_may_name_the_channels_a_complaints_new_ticket_comes_from(channel: str) -> None:
+    # Such a ticket carries "portal" or "survey" (services/complaints.py): a rule for it
+    # was refused as naming an unknown channel.
+    from helpdesk.config import parse_config
+
+    rule = {"when": {"channel": channel}, "set": {"priority": "high"}}
+    config = parse_config(config_with(routing=[rule]))
+    assert config.routing[0].when.channel == (channel,)
 
 
 def test_a_rule_and_a_policy_may_name_a_configured_channel() -> None:

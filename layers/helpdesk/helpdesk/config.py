@@ -92,10 +92,13 @@ __all__ = [
 
 Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITY_ORDER: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
-# A ticket's channel in a `when`: "email", "form" or a configured channel's name (the
+# A ticket's channel in a `when`: one of the desk's own or a configured channel's name (the
 # cross-section checks refuse any other, so a typo never makes a rule that cannot match).
 Channel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-BUILT_IN_CHANNELS: tuple[str, ...] = ("email", "form")
+# The channels the desk's own code opens tickets on: mail, the web form, and a complaint
+# about a closed ticket from the customer's page or the survey page
+# (helpdesk.services.complaints.SOURCES). A configured channel may not take these names.
+BUILT_IN_CHANNELS: tuple[str, ...] = ("email", "form", "portal", "survey")
 # The topics the web form offers (each has its words in [form_page.categories] of every
 # language's words.toml); `form.topics` maps them to categories.
 FormTopic = Literal["general", "billing", "shipping", "technical"]
@@ -641,7 +644,6 @@ class Limits(_Section):
 # A configured channel's name: it becomes a ticket's `channel`, a report's row and a part of
 # table keys, so lower-case letters, digits and dashes, and never a name the desk uses itself.
 _CHANNEL_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
-RESERVED_CHANNELS = frozenset({"email", "form", "portal"})
 # An SSM parameter name with its path (AWS Systems Manager User Guide, "Working with
 # parameter hierarchies"; name rules in "Creating Systems Manager parameters": letters,
 # digits and . - _ /, at most 2048 characters with the path).
@@ -655,7 +657,7 @@ def _channel_name(value: str) -> str:
             f"{value!r} is not a channel name: 1 to 32 lower-case letters, digits and dashes,"
             " starting with a letter (e.g. chat)"
         )
-    if name in RESERVED_CHANNELS:
+    if name in BUILT_IN_CHANNELS:
         raise ValueError(f"{name!r} is the desk's own channel: give the channel another name")
     return name
 

@@ -61,14 +61,14 @@ _CONTACT: dict[str, Any] = {"read": EventContact.read}
 
 @dataclass(frozen=True)
 class FirstMessage:
-    """Where a new ticket's first message is (route reads it for the agent): its id and
-    time on the ticket, its Message-ID (the acknowledgement answers it) and its files. Its
-    text is not repeated here, where it would be written a second time, in the outbox."""
+    """Where a new ticket's first message is: its id and time on the ticket (route reads
+    the message item by them, with its text and files, for the agent) and its Message-ID
+    (the acknowledgement answers it). Nothing of the message itself is repeated here,
+    where it would be written a second time, in the outbox item, billed per started KB."""
 
     id: str = ""
     at: str = ""
     message_id: str | None = None
-    attachments: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def read(cls, value: Any) -> FirstMessage:
@@ -76,14 +76,10 @@ class FirstMessage:
         if isinstance(value, cls):
             return value
         data = value if isinstance(value, dict) else {}
-        files = data.get("attachments")
         return cls(
             id=str(data.get("id") or ""),
             at=str(data.get("at") or ""),
             message_id=str(data["message_id"]) if data.get("message_id") else None,
-            attachments=[f for f in files if isinstance(f, dict)]
-            if isinstance(files, list)
-            else [],
         )
 
 

@@ -34,7 +34,7 @@ class TriageInput:
 
     subject: str
     text: str
-    channel: str  # "email" | "form"
+    channel: str  # config.BUILT_IN_CHANNELS or a configured channel's name
     tier: str
     language: str
     category: str | None = None  # chosen on the form

@@ -36,9 +36,9 @@ Conventions, stated once so that a hand count agrees with the mail:
   lead's hourly mail limit may have held the complaint's mail back: security review A18-8);
 - the trend covers the four weeks (of 7 days) that end with the report's last day;
 - volume per channel is the tickets opened in the period by the channel they came by
-  (``email``, ``form``, or a configured channel's name such as ``chat``); the customer's
-  page (``portal``) opens no ticket (it carries replies on existing ones), so it is not a
-  line of it;
+  (``email``, ``form``, a configured channel's name such as ``chat``, and ``portal`` or
+  ``survey`` for the new ticket a complaint about a closed one opens from the customer's
+  page or the survey page: config.BUILT_IN_CHANNELS);
 - the self-service rate is the tickets the customer solved from a suggested article in the
   period (the day they confirmed) over the tickets opened in the period that were offered
   at least one article (at most 100%: a ticket offered last week may be confirmed this

@@ -210,7 +210,6 @@ def opened_event(
             id=message.id,
             at=message.at.isoformat(),
             message_id=message.message_id,
-            attachments=[a.public() for a in message.attachments],
         ),
         suggested=list(ticket.suggested),
         timezone=timezone or "",
