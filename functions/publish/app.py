@@ -45,15 +45,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dic
         )
     else:
         logger.info("published", extra={"items": result.published, "events": result.events})
-    if result.opened:
-        # Every intake's openings, counted once they are on the bus (chat and complaint
-        # tickets included): the breach-rate alarm divides SlaBreaches by this.
-        from helpdesk.runtime import count_metric
+    # The desk's figures, counted once their events are on the bus, whichever service made
+    # the change; only what happened (a metric is billed for a month it has a data point).
+    from helpdesk.runtime import count_metric, measure_metric
 
+    if result.opened:
+        # Chat and complaint tickets included: the breach-rate alarm divides SlaBreaches by it.
         count_metric("TicketsCreated", result.opened)
+    if result.complaints:
+        count_metric("Complaints", result.complaints)  # from the customer's page or the survey
     if result.first_responses:
         # The dashboard's "First response (business minutes)": median and 90th percentile.
-        from helpdesk.runtime import measure_metric
-
         measure_metric("FirstResponseMinutes", [s / 60 for s in result.first_responses])
     return result.response()

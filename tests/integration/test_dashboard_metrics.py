@@ -8,15 +8,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from desk_support import open_form_ticket
 
+from helpdesk_local.scenario import Player, load_scenario
 from helpdesk_local.stack import LocalStack
 
 MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)  # 09:55 in Berlin
 LENA = "lena@support.example"
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 @pytest.fixture
@@ -86,3 +89,16 @@ def test_an_idle_survey_sweep_puts_no_metric_and_one_that_surveys_counts_it(
     assert (answered.status, solved.status) == (201, 200)
     assert data_points(busy, "SurveysSent") == [(1.0, "Count")]
     assert data_points(busy, "TicketsAutoClosed") == []
+
+
+@pytest.mark.parametrize("scenario", ["portal_complaint.yaml", "complaint_from_the_survey.yaml"])
+def test_a_complaint_is_counted_once_whichever_page_it_came_from(
+    scenario: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The survey page's handler counted its complaints; the customer's page's went
+    # uncounted (they showed only as PortalActions).
+    played = load_scenario(SCENARIOS / scenario)
+    with LocalStack(start=played.start, log_level="INFO") as local:
+        Player(local, played).play()
+        assert local.invocation_errors == []
+    assert data_points(capfd.readouterr().err, "Complaints") == [(1.0, "Count")]

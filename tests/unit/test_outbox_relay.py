@@ -201,3 +201,21 @@ def test_the_first_responses_published_are_handed_over_in_business_seconds() -> 
     result = relay(records, bus.publish)
 
     assert (result.published, result.first_responses) == (3, (1800, 90))
+
+
+def test_complaints_from_the_customers_page_and_the_survey_are_counted_as_published() -> None:
+    # Complaints was counted by the survey page's handler alone: one made on the
+    # customer's page counted only as a page action.
+    records = [
+        outbox_record(
+            41, [{"kind": "ComplaintMade", "detail": {"ref": "HD-A", "source": "portal"}}]
+        ),
+        outbox_record(
+            42, [{"kind": "ComplaintMade", "detail": {"ref": "HD-B", "source": "survey"}}]
+        ),
+        outbox_record(43, [{"kind": "SomethingNew", "detail": {"ref": "HD-C"}}]),
+    ]
+
+    result = relay(records, Bus().publish)
+
+    assert (result.published, result.complaints, result.opened) == (3, 2, 0)

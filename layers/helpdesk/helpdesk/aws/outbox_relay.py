@@ -29,10 +29,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from helpdesk.events import DomainEvent
+from helpdesk.events import AgentReplied, ComplaintMade, DomainEvent, TicketOpened, parse
 
 OUTBOX_TYPE = "outbox"
 
@@ -122,12 +121,28 @@ class RelayResult:
     events: int
     failed_sequence_number: str | None = None
     failure: str | None = None
-    # TicketOpened events put on the bus: the tickets created, whatever the intake
-    # (the publish function counts them as the TicketsCreated metric).
-    opened: int = 0
-    # The first responses put on the bus (AgentReplied's business seconds), for
-    # FirstResponseMinutes.
-    first_responses: tuple[int, ...] = ()
+    # The events put on the bus, as the desk reads them (events.parse): the publish function
+    # counts the desk's figures from them, once each, whatever service made the change.
+    put: tuple[DomainEvent, ...] = ()
+
+    @property
+    def opened(self) -> int:
+        """Tickets created, whatever the intake (TicketsCreated)."""
+        return sum(isinstance(event, TicketOpened) for event in self.put)
+
+    @property
+    def first_responses(self) -> tuple[int, ...]:
+        """Business seconds of each first answer (FirstResponseMinutes)."""
+        return tuple(
+            event.first_response_seconds
+            for event in self.put
+            if isinstance(event, AgentReplied) and event.first_response_seconds is not None
+        )
+
+    @property
+    def complaints(self) -> int:
+        """Complaints to a team lead, from the customer's page or the survey (Complaints)."""
+        return sum(isinstance(event, ComplaintMade) for event in self.put)
 
     def response(self) -> dict[str, list[dict[str, str]]]:
         """The partial batch response Lambda reads (ReportBatchItemFailures)."""
@@ -147,21 +162,15 @@ def relay(
     A record is begun only while ``time_for_one_more()``: were the invocation to time out,
     Lambda would retry the whole batch (the records already published included); the
     records not begun are reported from the first, and Lambda hands them over again."""
-    published = events = opened = 0
-    first_responses: list[int] = []
+    published = events = 0
+    put: list[DomainEvent] = []
     for record in records:
         if not is_outbox_insert(record):
             continue  # not ours: another write the filter should have dropped
         sequence_number = str((record.get("dynamodb") or {}).get("SequenceNumber") or "")
         if sequence_number and not time_for_one_more():
-            return RelayResult(
-                published,
-                events,
-                sequence_number,
-                "not begun: out of time",
-                opened,
-                tuple(first_responses),
-            )
+            failure = "not begun: out of time"
+            return RelayResult(published, events, sequence_number, failure, tuple(put))
         try:
             item = decode_outbox_item(record)
             if item.events:
@@ -170,15 +179,8 @@ def relay(
             if not sequence_number:
                 raise  # nothing to report it by: fail the whole batch instead
             failure = f"{type(error).__name__}: {error}"
-            return RelayResult(
-                published, events, sequence_number, failure, opened, tuple(first_responses)
-            )
+            return RelayResult(published, events, sequence_number, failure, tuple(put))
         published += 1
         events += len(item.events)
-        opened += sum(kind == "TicketOpened" for kind, _ in item.events)
-        first_responses += [
-            int(detail["first_response_seconds"])
-            for kind, detail in item.events
-            if kind == "AgentReplied" and isinstance(detail.get("first_response_seconds"), int)
-        ]
-    return RelayResult(published, events, opened=opened, first_responses=tuple(first_responses))
+        put += [e for kind, detail in item.events if (e := parse(kind, dict(detail))) is not None]
+    return RelayResult(published, events, put=tuple(put))
