@@ -27,3 +27,12 @@ def test_the_demo_narrates_annas_answer_reaching_lenas_mailbox_with_her_receipt(
     assert "attached: receipt-4711.txt" in lines[relayed + 2]
     # Lena answers that mail and Anna gets the answer.
     assert "agent's answer to anna@example.com" in "\n".join(lines[relayed + 3 : relayed + 6])
+
+
+def test_the_demo_has_words_for_every_kind_of_mail_the_desk_sends() -> None:
+    # A new mail kind (docs/ARCHITECTURE.md, "Add a notice") is narrated by its words here;
+    # without them the demo printed the bare kind.
+    from helpdesk.mail.compose import MAIL_KINDS
+    from helpdesk_local.demo import KIND_WORDS
+
+    assert set(KIND_WORDS) == MAIL_KINDS

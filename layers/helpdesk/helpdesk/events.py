@@ -2,7 +2,9 @@
 
 An event's kind is its class name; it is the EventBridge detail-type, and the consumers'
 tables and the template's rules speak of the same names.
-Each event carries a snapshot of what its consumers need, so that none re-reads the ticket.
+Route and the mails about a new ticket or a deadline act on an event's snapshot without
+reading the ticket; the mails that relay a conversation read it once, for what an event
+does not repeat (docs/ARCHITECTURE.md, "Who hears which event").
 
 Events are recorded by a change to a ticket and written with it, in the same transaction,
 as the commit's outbox item; the publish function puts them on the bus from the table's

@@ -59,7 +59,8 @@ class Claim:
     ``delivery``: a stored mail without a Message-ID (its S3 key); ``message``: a
     Message-ID from a sender (``qualifier``), which also lets replies naming the ID find
     the ticket; ``submission``: a form submission id; ``channel_message``: a channel's
-    message id (``key`` is ``<channel>#<id>``). ``conversation``: a channel's conversation
+    message (``key`` is ``<channel>#<hash of its conversation and id>``: sources number
+    messages per conversation). ``conversation``: a channel's conversation
     (``<channel>#<conversation>``) pointing at its ticket, which moves on from ``qualifier``
     (the ticket it pointed at, "" for none) to the committed ticket: made before when it
     points at any other ticket by then. (An event that routed a ticket is recorded on the

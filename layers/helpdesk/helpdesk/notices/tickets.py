@@ -154,7 +154,7 @@ def relay_agent_reply(notifier: Notifier, event: AgentReplied, now: datetime) ->
             "not_attached": [{"filename": a.filename, "size": a.size} for a in not_attached],
         },
     )
-    parent, references = _thread(notifier, messages)
+    parent, references = customer_thread(notifier, messages)
     mail = notifier.mail(
         "reply",
         ticket.ref,
@@ -238,7 +238,7 @@ def progress(notifier: Notifier, event: StatusChanged, now: datetime) -> None:
             "helpdesk_name": notifier.config.helpdesk.name,
         },
     )
-    parent, references = _thread(notifier, notifier.repo.messages(ticket.ref))
+    parent, references = customer_thread(notifier, notifier.repo.messages(ticket.ref))
     mail = notifier.mail(
         "notification", ticket.ref, to, rendered, in_reply_to=parent, references=references
     )
@@ -403,7 +403,9 @@ def assignment(
 
 
 # ---------------------------------------------------------------------- helpers
-def _thread(notifier: Notifier, messages: list[Message]) -> tuple[str | None, tuple[str, ...]]:
+def customer_thread(
+    notifier: Notifier, messages: list[Message]
+) -> tuple[str | None, tuple[str, ...]]:
     """What a mail to the customer answers (RFC 5322 §3.6.4): their last message, or, for a
     web-form ticket that has none, our acknowledgement, so their mail client threads it."""
     inbound = [m.message_id for m in messages if m.direction == "in" and m.message_id]
