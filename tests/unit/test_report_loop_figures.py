@@ -6,7 +6,7 @@ channel; from what each ticket change adds to a day's figures to what the lead r
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -32,14 +32,6 @@ __all__ = ["config"]  # the fixture of report_days.py, used by name
 
 OPENED = MONDAY_MORNING
 LATER = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
-
-
-@dataclass
-class SelfServedTicket(Ticket):
-    """A ticket as the self-service page leaves it: which article the customer confirmed
-    (helpdesk.services.self_service records it on the ticket as ``self_served_article``)."""
-
-    self_served_article: str | None = None
 
 
 def new(config: Config, ref: str, **changes: Any) -> Ticket:
@@ -120,7 +112,7 @@ def test_with_suggestions_turned_off_no_question_is_listed_as_unanswered(config:
 def test_the_customer_solving_from_an_article_counts_once_with_that_article(
     config: Config,
 ) -> None:
-    before = SelfServedTicket(**vars(new(config, "HD-SELF01", suggested=["returns"])))
+    before = new(config, "HD-SELF01", suggested=["returns"])
     solved = replace(before, status="solved", flags=["self_served"], self_served_article="returns")
 
     found = counted(ticket_figures(before, solved, at=LATER, config=config))
@@ -336,7 +328,7 @@ def test_a_leads_report_counts_their_teams_and_shows_the_desks_articles(config: 
     tier2_q = new(config, "HD-TIR001", team="tier2", subject="Server down", suggested=["returns"])
     for opened in (offered, billing_q, tier2_q):
         desk.commit(TicketChange(before=None, after=opened, at=OPENED))
-    before = SelfServedTicket(**vars(desk.load("HD-GEN001")))
+    before = desk.load("HD-GEN001")
     desk.commit(
         TicketChange(
             before=before,

@@ -82,12 +82,6 @@ def make_answer_token(ref: str, slug: str, expires: datetime, key: bytes) -> str
     return ANSWER.make(f"{ref}:{slug}", expires, key)
 
 
-def verify_answer_token(token: str, key: bytes, *, now: datetime) -> tuple[str, str]:
-    """The (ticket reference, article slug) of a genuine, unexpired answer token;
-    :class:`LinkRefused` otherwise."""
-    return ANSWER.read(token, key, now=now)[0]
-
-
 def answer_url(public_url: str, token: str) -> str:
     """The page of one suggested article for one ticket."""
     return f"{public_url.rstrip('/')}/answer/{token}"

@@ -268,9 +268,8 @@ def _self_service_and_complaints(
         counters[SELF_SERVED] += 1
         # The article is recorded on the ticket by the self-service page
         # (helpdesk.services.self_service); a ticket without it still counts above.
-        article = getattr(after, "self_served_article", None)
-        if article:
-            counters[f"{ARTICLE_SOLVED}{article}"] += 1
+        if after.self_served_article:
+            counters[f"{ARTICLE_SOLVED}{after.self_served_article}"] += 1
     started = _complaint_started(new_state)
     if (COMPLAINT in after.flags and COMPLAINT not in had) or (
         started is not None and started != _complaint_started(old_state)

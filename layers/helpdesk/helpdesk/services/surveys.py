@@ -54,12 +54,6 @@ def make_token(ref: str, expires: datetime, key: bytes) -> str:
     return SURVEY.make(ref, expires, key)
 
 
-def verify_token(token: str, key: bytes, *, now: datetime) -> str:
-    """The ticket reference of a genuine, unexpired survey token; :class:`LinkRefused`
-    otherwise."""
-    return SURVEY.read(token, key, now=now)[0]
-
-
 def score_url(public_url: str, token: str, score: int) -> str:
     """The one-click link for ``score``."""
     return f"{public_url.rstrip('/')}/survey/{token}?score={score}"
