@@ -56,6 +56,25 @@ def test_the_same_submission_posted_twice_is_one_ticket_and_the_same_answer() ->
     assert uow.contacts["anna@example.com"].ticket_count == 1
 
 
+def test_a_submission_posted_again_after_the_answer_promises_no_time_already_past() -> None:
+    # The browser retried the post an hour later; Lena had answered meanwhile. The answer
+    # stated the first response's due (13:55, an hour ago by then) as still promised.
+    from helpdesk.services.commands import AgentAction, carry_out
+
+    uow = FakeUnitOfWork(CONFIG)
+    submission = validate_form(FORM, CONFIG)
+    first = take_in_form(submission, uow=uow, config=CONFIG, now=NOW)
+    ref = str(first["ref"])
+    answered = AgentAction(agent="lena@support.example", agent_name="Lena", reply="Refunded.")
+    carry_out(answered, ref, uow=uow, config=CONFIG, now=NOW + timedelta(minutes=30))
+
+    again = take_in_form(submission, uow=uow, config=CONFIG, now=NOW + timedelta(hours=5))
+
+    assert again["ref"] == ref
+    assert first["promised_by"] == "2026-11-23T12:55:00+00:00"
+    assert again["promised_by"] is None  # nothing owed: the ticket waits on nobody
+
+
 def test_a_new_reference_is_drawn_while_the_one_drawn_is_taken(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -311,13 +311,15 @@ def take_in_form(
             ref=ticket.ref,
             message_id=message.id,  # one entry however often the submission is retried
         )
-    view = ticket.sla.public_view() if ticket.sla else {}
+    # The answer owed next, as the customer's page and the channels state it: a post the
+    # browser retries after an agent answered promises no time already past.
+    due = ticket.sla.next_answer_due() if ticket.sla else None
     return {
         "ref": ticket.ref,
         "status": ticket.status,
         "priority": ticket.priority,
         "language": ticket.language,
-        "promised_by": view.get("first_response_due"),
+        "promised_by": due.isoformat() if due is not None else None,
     }
 
 
