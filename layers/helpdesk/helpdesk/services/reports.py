@@ -472,8 +472,8 @@ def week_of(figures: stats.DayFigures, first: date, last: date) -> Week:
     return Week(
         first=first,
         last=last,
-        created=figures.counters.get("created", 0),
-        breaches=figures.counters.get("breach", 0),
+        created=figures.counters.get(stats.CREATED, 0),
+        breaches=figures.counters.get(stats.BREACH, 0),
         met=sum(1 for fact in targets if fact["met"]),
         targets=len(targets),
         first_response=Distribution.of(_minutes(figures.facts.get(stats.FIRST_RESPONSE, []))),
@@ -658,26 +658,28 @@ def figures(
     return Report(
         period=period,
         as_of=as_of,
-        created=counters.get("created", 0),
-        created_by={d: stats.counters_with_prefix(counters, f"created#{d}#") for d in DIMENSIONS},
+        created=counters.get(stats.CREATED, 0),
+        created_by={
+            d: stats.counters_with_prefix(counters, stats.created_by(d)) for d in DIMENSIONS
+        },
         first_response=Distribution.of(_minutes(first_responses)),
         resolution=Distribution.of(_minutes(resolutions)),
         compliance=[
             Compliance(policy, priority, met, total)
             for (policy, priority), (met, total) in sorted(compliance.items())
         ],
-        breaches=counters.get("breach", 0),
-        breaches_by_clock=stats.counters_with_prefix(counters, "breach#clock#"),
-        breaches_by_policy=stats.counters_with_prefix(counters, "breach#policy#"),
-        satisfaction=_satisfaction(answers, counters.get("survey#sent", 0)),
+        breaches=counters.get(stats.BREACH, 0),
+        breaches_by_clock=stats.counters_with_prefix(counters, stats.BREACH_BY_CLOCK),
+        breaches_by_policy=stats.counters_with_prefix(counters, stats.BREACH_BY_POLICY),
+        satisfaction=_satisfaction(answers, counters.get(stats.SURVEYS_SENT, 0)),
         backlog=backlog,
         categories_grown=_growth(
-            stats.counters_with_prefix(counters, "created#category#"),
-            stats.counters_with_prefix(previous.counters, "created#category#"),
+            stats.counters_with_prefix(counters, stats.created_by("category")),
+            stats.counters_with_prefix(previous.counters, stats.created_by("category")),
         ),
         tags_grown=_growth(
-            stats.counters_with_prefix(counters, "tag#"),
-            stats.counters_with_prefix(previous.counters, "tag#"),
+            stats.counters_with_prefix(counters, stats.TAG),
+            stats.counters_with_prefix(previous.counters, stats.TAG),
         ),
         agents=list(agents.values()),
         first_response_calendar=Distribution.of(_calendar_minutes(first_responses)),

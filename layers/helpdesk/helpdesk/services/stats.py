@@ -78,11 +78,26 @@ UNSUGGESTED = "unsuggested"
 OFFERED = "offered"
 SELF_SERVED = "self_served"
 COMPLAINT = "complaint"
+# The counters' names and prefixes: written here, read by the report (services/reports.py),
+# so that a figure's name is spelt once.
+CREATED = "created"
+BREACH = "breach"
+BREACH_BY_CLOCK = "breach#clock#"
+BREACH_BY_POLICY = "breach#policy#"
+SURVEYS_SENT = "survey#sent"
+TAG = "tag#"
 ARTICLE_OFFERED = "article#offered#"
 ARTICLE_SOLVED = "article#solved#"
 TEAM_PREFIX = "team#"
 # Counters kept for the desk alone (see the module's docstring).
-DESK_ONLY = ("created#team#", "article#")
+DESK_ONLY = (f"{CREATED}#team#", "article#")
+
+
+def created_by(dimension: str) -> str:
+    """The prefix of the tickets created counted by ``dimension`` (channel, team...)."""
+    return f"{CREATED}#{dimension}#"
+
+
 SUBJECT_KEPT = 80  # characters of a subject a fact keeps
 
 
@@ -144,7 +159,7 @@ def ticket_figures(
             )
         )
     elif before is None:
-        counters["created"] += 1
+        counters[CREATED] += 1
         for dimension, value in (
             ("channel", after.channel),
             ("category", after.category or "none"),
@@ -152,7 +167,7 @@ def ticket_figures(
             ("language", after.language),
             ("team", after.team),
         ):
-            counters[f"created#{dimension}#{value}"] += 1
+            counters[f"{created_by(dimension)}{value}"] += 1
         if after.suggested:
             counters[OFFERED] += 1
             for slug in dict.fromkeys(after.suggested):
@@ -161,7 +176,7 @@ def ticket_figures(
             effects.append(_unsuggested_fact(after, at=at, day=day))
     added_tags = [t for t in after.tags if not robot and (before is None or t not in before.tags)]
     for tag in dict.fromkeys(added_tags):
-        counters[f"tag#{tag}"] += 1
+        counters[f"{TAG}{tag}"] += 1
 
     old_state = before.sla if before is not None else None
     new_state = after.sla
@@ -182,9 +197,9 @@ def ticket_figures(
             same_run = old is not None and old.started_at == clock.started_at
             newly_breached = clock.breached and not (same_run and old is not None and old.breached)
             if newly_breached:
-                counters["breach"] += 1
-                counters[f"breach#clock#{name}"] += 1
-                counters[f"breach#policy#{new_state.policy}/{after.priority}"] += 1
+                counters[BREACH] += 1
+                counters[f"{BREACH_BY_CLOCK}{name}"] += 1
+                counters[f"{BREACH_BY_POLICY}{new_state.policy}/{after.priority}"] += 1
             newly_achieved = sla.newly_achieved(old_state, new_state, name) is not None
             if by_article and not newly_breached:
                 continue
@@ -315,7 +330,9 @@ def _target_fact(
 
 def survey_sent(ref: str, *, at: datetime, config: Config, team: str | None = None) -> list[Effect]:
     """The figure that goes with sending a survey (for the desk, and for ``team``)."""
-    counts = {"survey#sent": 1} if team is None else _with_team_counters({"survey#sent": 1}, team)
+    counts = {SURVEYS_SENT: 1}
+    if team is not None:
+        counts = _with_team_counters(counts, team)
     return [Count(local_day(at, config), counts, ref)]
 
 
