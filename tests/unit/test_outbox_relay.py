@@ -187,6 +187,9 @@ def test_the_first_responses_published_are_handed_over_in_business_seconds() -> 
         ),
         outbox_record(32, [{"kind": "AgentReplied", "detail": {"ref": "HD-A"}}]),
         outbox_record(
+            35, [{"kind": "AgentReplied", "detail": {"ref": "HD-D", "first_response_seconds": "x"}}]
+        ),
+        outbox_record(
             33, [{"kind": "AgentReplied", "detail": {"ref": "HD-B", "first_response_seconds": 90}}]
         ),
         outbox_record(
@@ -200,7 +203,7 @@ def test_the_first_responses_published_are_handed_over_in_business_seconds() -> 
 
     result = relay(records, bus.publish)
 
-    assert (result.published, result.first_responses) == (3, (1800, 90))
+    assert (result.published, result.first_responses) == (4, (1800, 90))
 
 
 def test_complaints_from_the_customers_page_and_the_survey_are_counted_as_published() -> None:

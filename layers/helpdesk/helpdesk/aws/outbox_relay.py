@@ -136,7 +136,9 @@ class RelayResult:
         return tuple(
             event.first_response_seconds
             for event in self.put
-            if isinstance(event, AgentReplied) and event.first_response_seconds is not None
+            # parse keeps what the wire holds; a figure that is not a number is not measured
+            # (the batch is published already: a failure now would publish it again).
+            if isinstance(event, AgentReplied) and isinstance(event.first_response_seconds, int)
         )
 
     @property
