@@ -190,6 +190,13 @@ def test_the_first_responses_published_are_handed_over_in_business_seconds() -> 
             35, [{"kind": "AgentReplied", "detail": {"ref": "HD-D", "first_response_seconds": "x"}}]
         ),
         outbox_record(
+            36, [{"kind": "AgentReplied", "detail": {"ref": "HD-E", "first_response_seconds": -5}}]
+        ),
+        outbox_record(
+            37,
+            [{"kind": "AgentReplied", "detail": {"ref": "HD-F", "first_response_seconds": True}}],
+        ),
+        outbox_record(
             33, [{"kind": "AgentReplied", "detail": {"ref": "HD-B", "first_response_seconds": 90}}]
         ),
         outbox_record(
@@ -203,7 +210,7 @@ def test_the_first_responses_published_are_handed_over_in_business_seconds() -> 
 
     result = relay(records, bus.publish)
 
-    assert (result.published, result.first_responses) == (4, (1800, 90))
+    assert (result.published, result.first_responses) == (6, (1800, 90))
 
 
 def test_complaints_from_the_customers_page_and_the_survey_are_counted_as_published() -> None:

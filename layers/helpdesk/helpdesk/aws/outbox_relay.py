@@ -136,9 +136,11 @@ class RelayResult:
         return tuple(
             event.first_response_seconds
             for event in self.put
-            # parse keeps what the wire holds; a figure that is not a number is not measured
-            # (the batch is published already: a failure now would publish it again).
-            if isinstance(event, AgentReplied) and isinstance(event.first_response_seconds, int)
+            # parse keeps what the wire holds: only a whole number of seconds, not negative,
+            # is measured (a negative value would end the dashboard's percentiles).
+            if isinstance(event, AgentReplied)
+            and type(event.first_response_seconds) is int
+            and event.first_response_seconds >= 0
         )
 
     @property
@@ -175,6 +177,9 @@ def relay(
             return RelayResult(published, events, sequence_number, failure, tuple(put))
         try:
             item = decode_outbox_item(record)
+            # Read before publishing: whatever fails here fails the record unpublished,
+            # never after (Lambda would publish the batch again).
+            read = [parse(kind, dict(detail)) for kind, detail in item.events]
             if item.events:
                 publish(item.events)
         except Exception as error:  # every failure is reported by its record, none swallowed
@@ -184,5 +189,5 @@ def relay(
             return RelayResult(published, events, sequence_number, failure, tuple(put))
         published += 1
         events += len(item.events)
-        put += [e for kind, detail in item.events if (e := parse(kind, dict(detail))) is not None]
+        put += [event for event in read if event is not None]  # None: a kind we do not know
     return RelayResult(published, events, put=tuple(put))
