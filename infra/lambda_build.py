@@ -223,7 +223,14 @@ def validate_config(site: Path, interpreter: str | None) -> list[str]:
         # -B: the probe imports the layer's own packages and must not leave timestamp pycs
         # there, which compileall below would then skip as up to date (see compile_bytecode).
         command = [interpreter, "-B", "-I", "-S", "-c", probe, config]
-        answer = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603
+        try:
+            answer = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603
+        except subprocess.CalledProcessError as error:
+            # The config's own error (file, line, key) is in the probe's stderr: show it,
+            # not only the exit status (review-later7 L1).
+            raise SystemExit(
+                f"{error.stderr}\nlambda_build: infra/helpdesk.yaml is refused (above)"
+            ) from None
         return list(json.loads(answer.stdout))
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "helpdesk")}
     try:
