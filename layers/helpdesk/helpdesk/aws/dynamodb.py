@@ -23,6 +23,7 @@ from helpdesk.aws.clients import client
 from helpdesk.clock import parse_iso
 from helpdesk.errors import AlreadyDone, Conflict, NotFound, TransientError
 from helpdesk.model import AttachmentMeta, Contact, Message, SurveyRecord, Ticket, in_backlog
+from helpdesk.sizes import cut_utf8, utf8_size
 from helpdesk.timers import DueTimer, partition, shard_of, sort_key
 
 logger = logging.getLogger(__name__)
@@ -239,9 +240,19 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
 _MESSAGE_FIELDS = dict.fromkeys(f.name for f in fields(Message))
 
 
+# A write unit is 1 KB of item, attribute names included ("Item sizes and formats",
+# Amazon DynamoDB Developer Guide); the opening's transaction bills each unit twice.
+WRITE_UNIT_BYTES = 1024
+# An excerpt is cut to fit the item into fewer units only while it keeps this much: a
+# list or a notice still shows the start of the message.
+FITTED_EXCERPT_MIN_BYTES = 300
+
+
 def message_item(message: Message) -> dict[str, Any]:
     """The stored form of a message: its fields as they are (None left out by encode),
-    the instant as ISO 8601, attachments as maps."""
+    the instant as ISO 8601, attachments as maps. A text that is an excerpt (the whole is
+    in the raw mail) is cut further when that saves a write unit: a Gmail Message-ID and
+    a long subject took a mail's item of a 600-byte excerpt to 1.1 KB, two units more."""
     stored = {name: getattr(message, name) for name in _MESSAGE_FIELDS}
     stored.update(
         at=message.at.isoformat(),
@@ -249,12 +260,43 @@ def message_item(message: Message) -> dict[str, Any]:
         flags=list(message.flags),
         excerpt=message.excerpt or None,
     )
-    return {
+    item = {
         "PK": f"TICKET#{message.ticket}",
         "SK": f"MSG#{message.at.isoformat()}#{message.id}",
         "type": "message",
         **stored,
     }
+    if message.excerpt:
+        over = item_bytes(encode(item)) % WRITE_UNIT_BYTES
+        kept = utf8_size(message.text) - over
+        if over and kept >= FITTED_EXCERPT_MIN_BYTES:
+            item["text"] = cut_utf8(message.text, kept)
+    return item
+
+
+def item_bytes(item: Mapping[str, Any]) -> int:
+    """An encoded item's size as DynamoDB bills it: names plus values ("Item sizes and
+    formats"): a string its UTF-8 bytes, a number about a byte per two digits plus one,
+    a Boolean or null one byte, a list or map 3 bytes plus one per element."""
+    return sum(utf8_size(name) + _attribute_bytes(value) for name, value in item.items())
+
+
+def _attribute_bytes(value: Mapping[str, Any]) -> int:
+    ((kind, data),) = value.items()
+    if kind == "S":
+        return utf8_size(data)
+    if kind == "N":
+        digits = str(data).lstrip("-").replace(".", "").strip("0") or "0"
+        return (len(digits) + 1) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(utf8_size(k) + _attribute_bytes(v) + 1 for k, v in data.items())
+    if kind == "L":
+        return 3 + sum(_attribute_bytes(v) + 1 for v in data)
+    if kind == "SS":
+        return sum(utf8_size(element) for element in data)
+    return len(data)  # B
 
 
 def message_from_item(data: Mapping[str, Any]) -> Message:
