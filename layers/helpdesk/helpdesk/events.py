@@ -49,6 +49,11 @@ class EventContact:
     name: str = ""
 
     @classmethod
+    def of(cls, ticket: Ticket) -> EventContact:
+        """Whom ``ticket`` is from."""
+        return cls(ticket.contact_email, ticket.contact_name)
+
+    @classmethod
     def read(cls, value: Any) -> EventContact:
         """The wire's contact; an absent or garbled one reads as nobody ("")."""
         if isinstance(value, cls):
@@ -389,7 +394,7 @@ def ticket_snapshot(ticket: Ticket) -> dict[str, Any]:
         "language": ticket.language,
         "channel": ticket.channel,
         "tier": ticket.tier,
-        "contact": EventContact(ticket.contact_email, ticket.contact_name),
+        "contact": EventContact.of(ticket),
     }
 
 

@@ -224,7 +224,7 @@ def self_served(
                 title=article.title,
                 assignee=ticket.assignee,
                 subject=ticket.subject,
-                contact=EventContact(ticket.contact_email, ticket.contact_name),
+                contact=EventContact.of(ticket),
             ),
         ],
         history=[

@@ -196,7 +196,7 @@ def _notice(
         new_team=new_team,
         assignee=ticket.assignee,
         subject=ticket.subject,
-        contact=EventContact(ticket.contact_email, ticket.contact_name),
+        contact=EventContact.of(ticket),
         language=ticket.language,
         policy=ticket.policy,
     )
