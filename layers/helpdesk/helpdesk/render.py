@@ -117,10 +117,8 @@ def render_page(
     if _TEMPLATE_NAME.fullmatch(template) is None:
         raise ValueError(f"{template!r} is not a template name")
     if f"_{template}.html" in _template_names():
-        for candidate in (_language_folder(language), _language_folder(fallback_language)):
-            if template in _catalogue(candidate):
-                return _render_html(template, candidate, context)
-        raise LookupError(f"no words for {template!r} in {language!r} nor in {fallback_language!r}")
+        folder = _folder_with_words(template, language, fallback_language)
+        return _render_html(template, folder, context)
     folder = _template_language(template, ".html", language, fallback_language)
     return _environment().get_template(f"{folder}/{template}.html").render(context)
 
@@ -143,10 +141,7 @@ def language_words(
     such as the reply-command help lines (``[assignment] commands_help``) and the locale a
     page's script formats times in (``[form_page] intl_locale``). Everything a language says
     lives in its folder, so that a new language is one folder (templates/README.md)."""
-    for candidate in (_language_folder(language), _language_folder(fallback_language)):
-        if section in _catalogue(candidate):
-            return _html_words(candidate, section)
-    raise LookupError(f"no [{section}] words in {language!r} nor in {fallback_language!r}")
+    return _html_words(_folder_with_words(section, language, fallback_language), section)
 
 
 def score_labels(language: str, *, fallback_language: str = "en") -> dict[int, str]:
@@ -369,6 +364,15 @@ def _folder_with(filename: str, language: str, fallback: str) -> str:
         if f"{candidate}/{filename}" in names:
             return candidate
     raise LookupError(f"no template {filename!r} in {language!r} nor in {fallback!r}")
+
+
+def _folder_with_words(section: str, language: str, fallback: str) -> str:
+    """The folder whose ``words.toml`` has ``[section]``: the language's, else the fallback's
+    (what :func:`_folder_with` is for a template file)."""
+    for candidate in (_language_folder(language), _language_folder(fallback)):
+        if section in _catalogue(candidate):
+            return candidate
+    raise LookupError(f"no [{section}] words in {language!r} nor in {fallback!r}")
 
 
 def _language_folder(language: str) -> str:
