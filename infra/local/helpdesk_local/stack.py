@@ -1228,22 +1228,45 @@ class LocalStack:
         """EventBridge's dead-letter message: the event as the body, what went wrong in its
         attributes ("Using dead-letter queues to process undelivered events in EventBridge",
         https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)."""
+        assert target.dead_letter_queue is not None
+        self._dead_letter_missing_function(
+            target.dead_letter_queue,
+            event,
+            function_arn=target.function_arn,
+            retries=target.retries,
+            # What tells an EventBridge dead letter from a Scheduler one (redrive reads it).
+            rule_arn=target.rule_arn,
+        )
+
+    def _dead_letter_missing_function(
+        self,
+        queue: str,
+        event: dict[str, Any],
+        *,
+        function_arn: str,
+        retries: int,
+        rule_arn: str | None = None,
+    ) -> None:
+        """The dead letter EventBridge and Scheduler both send, after their retries, for a
+        target function that does not exist (here: one the stack does not have): the event
+        as the body, what went wrong in message attributes."""
 
         def text(value: str) -> dict[str, str]:
             return {"DataType": "String", "StringValue": value}
 
-        assert target.dead_letter_queue is not None
+        attributes = {
+            "TARGET_ARN": text(function_arn),
+            "ERROR_CODE": text("ResourceNotFoundException"),
+            "ERROR_MESSAGE": text(f"Function not found: {function_arn}"),
+            "EXHAUSTED_RETRY_CONDITION": text("MaximumRetryAttempts"),
+            "RETRY_ATTEMPTS": {"DataType": "Number", "StringValue": str(retries)},
+        }
+        if rule_arn is not None:
+            attributes["RULE_ARN"] = text(rule_arn)
         self.sqs.send_message(
-            QueueUrl=self.queue_urls[target.dead_letter_queue],
+            QueueUrl=self.queue_urls[queue],
             MessageBody=json.dumps(event),
-            MessageAttributes={
-                "RULE_ARN": text(target.rule_arn),
-                "TARGET_ARN": text(target.function_arn),
-                "ERROR_CODE": text("ResourceNotFoundException"),
-                "ERROR_MESSAGE": text(f"Function not found: {target.function_arn}"),
-                "EXHAUSTED_RETRY_CONDITION": text("MaximumRetryAttempts"),
-                "RETRY_ATTEMPTS": {"DataType": "Number", "StringValue": str(target.retries)},
-            },
+            MessageAttributes=attributes,
         )
 
     def take_bus_events(self, function: str, count: int | None = None) -> list[dict[str, Any]]:
@@ -1760,22 +1783,12 @@ class LocalStack:
     def _scheduler_dead_letter(self, schedule: Schedule, event: dict[str, Any]) -> None:
         """Scheduler's dead-letter event after its retries: the target's input as the body,
         what went wrong in message attributes."""
-        arn = LambdaContext(function_name=schedule.function).invoked_function_arn
-
-        def text(value: str) -> dict[str, str]:
-            return {"DataType": "String", "StringValue": value}
-
         assert schedule.dead_letter_queue is not None
-        self.sqs.send_message(
-            QueueUrl=self.queue_urls[schedule.dead_letter_queue],
-            MessageBody=json.dumps(event),
-            MessageAttributes={
-                "ERROR_CODE": text("ResourceNotFoundException"),
-                "ERROR_MESSAGE": text(f"Function not found: {arn}"),
-                "EXHAUSTED_RETRY_CONDITION": text("MaximumRetryAttempts"),
-                "RETRY_ATTEMPTS": {"DataType": "Number", "StringValue": str(schedule.retries)},
-                "TARGET_ARN": text(arn),
-            },
+        self._dead_letter_missing_function(
+            schedule.dead_letter_queue,
+            event,
+            function_arn=LambdaContext(function_name=schedule.function).invoked_function_arn,
+            retries=schedule.retries,
         )
 
     def _skip_idle_sweeps(self, target: datetime) -> None:
