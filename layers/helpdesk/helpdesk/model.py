@@ -5,7 +5,6 @@ Plain dataclasses (no pydantic) because every handler imports them on its cold-s
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,17 +30,9 @@ ROBOT_FLAGS = frozenset({"auto_reply", "bounce"})
 # The statuses are defined once, in helpdesk.sla (Status, STATUSES).
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 
-# What text a person typed may not hold. An address is at most 254 characters: RFC 5321
+# An address is at most 254 characters: RFC 5321
 # §4.5.3.1.3 allows a path of 256 octets, its angle brackets included.
 EMAIL_MAX = 254
-# The C0 and C1 control characters but tab, line feed and carriage return, and DEL: they
-# mean nothing in a text box, and some terminals and mail clients act on them.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# The explicit directional formatting characters (Unicode UAX #9 section 2: embeddings,
-# overrides, isolates), for ``str.translate`` to remove: text holding U+202E reads reversed
-# ("Trojan Source", CVE-2021-42574). The implicit marks U+200E/U+200F stay: right-to-left
-# text needs them and they reorder nothing on their own.
-BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 # Crockford-style alphabet without 0/O, 1/I/L and U: a reference is read over the phone and
 # typed from a printed mail, so nothing in it may be mistaken for something else.

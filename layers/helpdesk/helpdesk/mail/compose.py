@@ -27,6 +27,7 @@ from email.utils import format_datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from helpdesk.characters import BIDI_CONTROLS
 from helpdesk.signing import keyed_digest
 
 if TYPE_CHECKING:
@@ -139,13 +140,6 @@ _ENCODED_WORD_START = "=?"
 # Domain separation under the signing key (see helpdesk.signing).
 _MESSAGE_ID_PURPOSE = b"helpdesk-message-id\x00"
 _DEFUSED_ENCODED_WORD_START = "=\u2060?"
-
-# The explicit directional formatting characters (Unicode UAX #9 section 2: embeddings,
-# overrides, isolates), removed from header text: a name or subject holding U+202E shows
-# its words reversed in the reader's list of mails ("Trojan Source", CVE-2021-42574). The
-# implicit marks (U+200E, U+200F) stay: right-to-left text needs them and they reorder
-# nothing on their own.
-_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
 @dataclass(frozen=True)
@@ -317,7 +311,7 @@ def safe_header_text(value: str, max_len: int = 200) -> str:
     if max_len < 1:
         raise ValueError(f"max_len must be positive, not {max_len}")
     visible = value.replace(_DEFUSED_ENCODED_WORD_START, _ENCODED_WORD_START).translate(
-        _BIDI_CONTROLS
+        BIDI_CONTROLS
     )
     # A printable text holds no Cc, Cs, Zl or Zp character (str.isprintable is false for
     # the categories "Other" and "Separator" but the ASCII space), so only another text

@@ -44,11 +44,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk import sla
+from helpdesk.characters import BIDI_CONTROLS, CONTROL_CHARACTERS
 from helpdesk.clock import hour_window
 from helpdesk.errors import InvalidInput, RateLimited, TooLarge
 from helpdesk.events import ComplaintMade, StatusChanged, event_text, status_changes
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import BIDI_CONTROLS, CONTROL_CHARACTERS, Message
+from helpdesk.model import Message
 from helpdesk.services.clocks import Change, apply
 from helpdesk.services.rate_limits import DAY, WindowCounter, limit_rate
 from helpdesk.services.tickets import NewRequest, open_ticket, page_message

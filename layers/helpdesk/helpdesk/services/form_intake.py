@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from helpdesk.characters import CONTROL_CHARACTERS
 from helpdesk.config import FORM_TOPICS
 from helpdesk.errors import InvalidInput, TooLarge
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import CONTROL_CHARACTERS, EMAIL_MAX, PRIORITIES, Message
+from helpdesk.model import EMAIL_MAX, PRIORITIES, Message
 from helpdesk.ports import DeliveryCounter, SuppressionList
 from helpdesk.post_input import require_media_type
 from helpdesk.render import known_timezone

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from helpdesk.characters import CONTROL_CHARACTERS
 from helpdesk.errors import (
     Conflict,
     MalformedInput,
@@ -41,7 +42,7 @@ from helpdesk.errors import (
 from helpdesk.files import clean_filename, file_media_type
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import CONTROL_CHARACTERS, EMAIL_MAX, AttachmentMeta, Message, Ticket
+from helpdesk.model import EMAIL_MAX, AttachmentMeta, Message, Ticket
 from helpdesk.ports import DeliveryCounter, SuppressionList
 from helpdesk.post_input import require_media_type
 from helpdesk.services.form_intake import (

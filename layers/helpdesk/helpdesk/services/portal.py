@@ -35,6 +35,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Protocol
 
+from helpdesk.characters import CONTROL_CHARACTERS
 from helpdesk.errors import (
     HelpdeskError,
     InvalidInput,
@@ -51,7 +52,6 @@ from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import (
     ACTIVE_STATUSES,
-    CONTROL_CHARACTERS,
     EMAIL_MAX,
     ROBOT_FLAGS,
     AttachmentMeta,
