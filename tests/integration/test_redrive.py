@@ -218,6 +218,24 @@ def failure_queue_holds(sqs_stub: Stubber, url: str, record: dict[str, Any]) -> 
     sqs_stub.add_response("receive_message", {"Messages": [message]}, None)
 
 
+def invoked_again_then_deleted(
+    lambda_stub: Stubber, function_arn: str, event: Any, sqs_stub: Stubber, url: str
+) -> None:
+    """The redrive invokes ``function_arn`` with ``event`` asynchronously, as EventBridge and
+    Scheduler invoke it, then deletes the letter (receipt r1, as these tests put every
+    letter) from the queue at ``url``."""
+    lambda_stub.add_response(
+        "invoke",
+        {"StatusCode": 202},
+        {
+            "FunctionName": function_arn,
+            "InvocationType": "Event",
+            "Payload": json.dumps(event).encode(),
+        },
+    )
+    sqs_stub.add_response("delete_message", {}, {"QueueUrl": url, "ReceiptHandle": "r1"})
+
+
 SWEEP_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-SweepFailureDLQ-GHI"
 REPORT_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:helpdesk-ReportFunction-XYZ"
 # An on-failure invocation record as Lambda writes it (the documented fields), written for
@@ -250,16 +268,7 @@ def test_against_aws_a_recorded_sweep_failure_is_invoked_again_with_its_event() 
     deployed_from_the_repos_template(cfn_stub)
     # Invoked as Scheduler invoked it (asynchronously), with the event it failed on: the
     # stack's function, by the ARN the stack gives it.
-    lambda_stub.add_response(
-        "invoke",
-        {"StatusCode": 202},
-        {
-            "FunctionName": REPORT_ARN,
-            "InvocationType": "Event",
-            "Payload": json.dumps(SCHEDULED_EVENT).encode(),
-        },
-    )
-    sqs_stub.add_response("delete_message", {}, {"QueueUrl": SWEEP_URL, "ReceiptHandle": "r1"})
+    invoked_again_then_deleted(lambda_stub, REPORT_ARN, SCHEDULED_EVENT, sqs_stub, SWEEP_URL)
     sqs_stub.add_response("receive_message", {"Messages": []}, None)
     results = redriven_against_aws(
         "SweepFailureDLQ", cloudformation, sqs, lambda_client, sqs_stub, lambda_stub, cfn_stub
@@ -829,18 +838,7 @@ def test_against_aws_an_eventbridge_letter_is_replayed_only_from_the_stacks_own_
     sqs_stub.add_response("receive_message", {"Messages": [letter]}, None)
     deployed_from_the_repos_template(cfn_stub)
     if replayed:
-        lambda_stub.add_response(
-            "invoke",
-            {"StatusCode": 202},
-            {
-                "FunctionName": ACKNOWLEDGE_ARN,
-                "InvocationType": "Event",
-                "Payload": json.dumps(event).encode(),
-            },
-        )
-        sqs_stub.add_response(
-            "delete_message", {}, {"QueueUrl": DELIVERY_URL, "ReceiptHandle": "r1"}
-        )
+        invoked_again_then_deleted(lambda_stub, ACKNOWLEDGE_ARN, event, sqs_stub, DELIVERY_URL)
     sqs_stub.add_response("receive_message", {"Messages": []}, None)
     [result] = redriven_against_aws(
         "EventDeliveryDLQ", cloudformation, sqs, lambda_client, sqs_stub, lambda_stub, cfn_stub
@@ -873,16 +871,7 @@ def test_against_aws_acknowledges_failure_queue_is_replayed_though_a_draining_qu
     sqs_stub.add_response("receive_message", {"Messages": [message]}, None)
     unvouched_event = {**event, "detail": {**event["detail"]}}
     del unvouched_event["detail"]["acknowledgement_counted"]
-    lambda_stub.add_response(
-        "invoke",
-        {"StatusCode": 202},
-        {
-            "FunctionName": ACKNOWLEDGE_ARN,
-            "InvocationType": "Event",
-            "Payload": json.dumps(unvouched_event).encode(),
-        },
-    )
-    sqs_stub.add_response("delete_message", {}, {"QueueUrl": ACK_DLQ_URL, "ReceiptHandle": "r1"})
+    invoked_again_then_deleted(lambda_stub, ACKNOWLEDGE_ARN, unvouched_event, sqs_stub, ACK_DLQ_URL)
     sqs_stub.add_response("receive_message", {"Messages": []}, None)
 
     [result] = redriven_against_aws(
