@@ -29,6 +29,15 @@ __all__ = ["page", "server"]  # fixtures of pages.py, used by name
 REFERENCE = re.compile(r"HD-[A-Z0-9]{6}")
 
 
+def send_in_russian(
+    server: LocalServer, page: Any, fields: dict[str, str], choices: dict[str, str] | None = None
+) -> None:
+    """Open the form in Russian and send it as a reader does (``send_form``), by the Russian
+    page's button."""
+    page.goto(server.url + "/form?lang=ru")
+    send_form(page, "Отправить обращение", fields, choices)
+
+
 def test_a_customer_files_a_request_in_the_form_then_scores_the_answer(
     server: LocalServer, page: Any
 ) -> None:
@@ -188,11 +197,9 @@ def test_every_missing_field_is_highlighted_and_named_in_the_pages_language(
 def test_the_servers_refusal_on_the_russian_page_names_the_field_in_russian(
     server: LocalServer, page: Any
 ) -> None:
-    page.goto(server.url + "/form?lang=ru")
-
-    send_form(
+    send_in_russian(
+        server,
         page,
-        "Отправить обращение",
         {
             "Ваше имя": "Анна",
             # The browser takes an address without a dot in its domain; the server does not.
@@ -249,11 +256,9 @@ def test_an_order_number_the_page_refuses_is_one_the_server_refuses_and_the_othe
 def test_a_russian_order_number_on_the_russian_page_becomes_a_ticket(
     server: LocalServer, page: Any
 ) -> None:
-    page.goto(server.url + "/form?lang=ru")
-
-    send_form(
+    send_in_russian(
+        server,
         page,
-        "Отправить обращение",
         {
             "Ваше имя": "Ольга",
             "Ваш адрес электронной почты": "olga@example.ru",

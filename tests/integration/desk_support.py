@@ -1,6 +1,6 @@
 """Helpers shared by the tests that drive a local stack: the web-form request most of them
-open their ticket with, holding the bus's events back from the function its rule invokes,
-a call that fails once, and a scenario's final state."""
+open their ticket with, whom a desk acknowledged, holding the bus's events back from the
+function its rule invokes, a call that fails once, and a scenario's final state."""
 
 from __future__ import annotations
 
@@ -47,6 +47,11 @@ def played(name: str | Path) -> dict[str, Any]:
     """The state tests/scenarios/``name`` ends in (:func:`playing`); the stack is stopped."""
     with playing(name) as (_, state):
         return state
+
+
+def acknowledged_to(state: dict[str, Any]) -> list[list[str]]:
+    """Whom each acknowledgement in a state's outbox went to, in the order they were sent."""
+    return [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"]
 
 
 @contextmanager

@@ -21,6 +21,17 @@ def mail(message_id: str, subject: str, body: str, *, sender: str, extra: str = 
     ).encode()
 
 
+# Both tests' desk holds these two: a person's question and a robot's auto-reply.
+ANNAS_ORDER = mail(
+    "<order-1@x.example>", "Where is my order?", "It has not arrived.",
+    sender="Anna Schmidt <anna@example.com>",
+)  # fmt: skip
+PAULS_OUT_OF_OFFICE = mail(
+    "<ooo-1@x.example>", "Out of office", "Back on 30 November.",
+    sender="Paul Weber <paul@example.com>", extra="Auto-Submitted: auto-replied\r\n",
+)  # fmt: skip
+
+
 def opened(stack: LocalStack, raw: bytes) -> str:
     stack.deliver_email(raw)
     stack.drain()
@@ -42,16 +53,8 @@ def test_a_robot_ticket_a_person_wrote_on_joins_the_backlog_though_route_never_t
     stack: LocalStack,
 ) -> None:
     store = ticket_store(stack)
-    anna = opened(
-        stack,
-        mail("<order-1@x.example>", "Where is my order?", "It has not arrived.",
-             sender="Anna Schmidt <anna@example.com>"),
-    )  # fmt: skip
-    robot = opened(
-        stack,
-        mail("<ooo-1@x.example>", "Out of office", "Back on 30 November.",
-             sender="Paul Weber <paul@example.com>", extra="Auto-Submitted: auto-replied\r\n"),
-    )  # fmt: skip
+    anna = opened(stack, ANNAS_ORDER)
+    robot = opened(stack, PAULS_OUT_OF_OFFICE)
     # The robot's ticket awaits review: in no backlog.
     assert store.read_backlog("general") == {"2026-11-23": 1}
 
@@ -78,21 +81,13 @@ def test_the_backfill_keys_a_desks_older_open_tickets_once_and_leaves_the_others
 ) -> None:
     store = ticket_store(stack)
     table = store.table
-    anna = opened(
-        stack,
-        mail("<order-1@x.example>", "Where is my order?", "It has not arrived.",
-             sender="Anna Schmidt <anna@example.com>"),
-    )  # fmt: skip
+    anna = opened(stack, ANNAS_ORDER)
     bob = opened(
         stack,
         mail("<invoice-1@x.example>", "Invoice", "The address is wrong.",
              sender="Bob Meyer <bob@example.com>"),
     )  # fmt: skip
-    opened(
-        stack,
-        mail("<ooo-1@x.example>", "Out of office", "Back on 30 November.",
-             sender="Paul Weber <paul@example.com>", extra="Auto-Submitted: auto-replied\r\n"),
-    )  # fmt: skip
+    opened(stack, PAULS_OUT_OF_OFFICE)
     set_status(stack, bob, "solved")
     # A desk before the index: no ticket carries the key.
     for item in _tickets(stack):

@@ -16,7 +16,7 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from desk_support import ANNAS_QUESTION, events_held_back
+from desk_support import ANNAS_QUESTION, acknowledged_to, events_held_back
 
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state, scan_items
@@ -133,9 +133,7 @@ def test_one_delivery_handed_to_several_containers_at_once_makes_one_ticket_and_
     state = build_state(stack)
     [ticket] = state["tickets"]
     assert len(ticket["messages"]) == 1
-    assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
-        ["ivan@example.ru"]
-    ]
+    assert acknowledged_to(state) == [["ivan@example.ru"]]
     assert state["dead_letters"] == []
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from desk_support import ANNAS_QUESTION
+from desk_support import ANNAS_QUESTION, acknowledged_to
 
 from helpdesk_local.faults import outage
 from helpdesk_local.redrive import redrive
@@ -148,9 +148,7 @@ def test_a_form_posted_during_an_event_bus_outage_is_answered_and_acknowledged_o
 
     state = build_state(stack)
     assert len(state["tickets"]) == 1 and state["dead_letters"] == []
-    assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
-        ["anna@example.com"]
-    ]
+    assert acknowledged_to(state) == [["anna@example.com"]]
 
 
 def delivered_in_a_bus_outage_then_redriven(stack: LocalStack, raw: bytes) -> dict[str, Any]:
@@ -174,9 +172,7 @@ def test_mail_taken_in_during_an_event_bus_outage_is_acknowledged_after_the_redr
 
     [ticket] = state["tickets"]
     assert len(ticket["messages"]) == 1 and state["dead_letters"] == []
-    assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
-        ["ivan@example.ru"]
-    ]
+    assert acknowledged_to(state) == [["ivan@example.ru"]]
 
 
 def test_an_agent_reply_taken_in_during_an_event_bus_outage_is_relayed_after_the_redrive(

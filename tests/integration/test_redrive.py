@@ -15,7 +15,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from committing import kept_events_store
-from desk_support import ANNAS_QUESTION, open_form_ticket
+from desk_support import ANNAS_QUESTION, acknowledged_to, open_form_ticket
 
 from helpdesk_local.cli import main
 from helpdesk_local.faults import outage
@@ -218,6 +218,24 @@ def failure_queue_holds(sqs_stub: Stubber, url: str, record: dict[str, Any]) -> 
     sqs_stub.add_response("receive_message", {"Messages": [message]}, None)
 
 
+def invoked_again_then_deleted(
+    lambda_stub: Stubber, function_arn: str, event: Any, sqs_stub: Stubber, url: str
+) -> None:
+    """The redrive invokes ``function_arn`` with ``event`` asynchronously, as EventBridge and
+    Scheduler invoke it, then deletes the letter (receipt r1, as these tests put every
+    letter) from the queue at ``url``."""
+    lambda_stub.add_response(
+        "invoke",
+        {"StatusCode": 202},
+        {
+            "FunctionName": function_arn,
+            "InvocationType": "Event",
+            "Payload": json.dumps(event).encode(),
+        },
+    )
+    sqs_stub.add_response("delete_message", {}, {"QueueUrl": url, "ReceiptHandle": "r1"})
+
+
 SWEEP_URL = "https://sqs.eu-west-1.amazonaws.com/111122223333/helpdesk-SweepFailureDLQ-GHI"
 REPORT_ARN = "arn:aws:lambda:eu-west-1:111122223333:function:helpdesk-ReportFunction-XYZ"
 # An on-failure invocation record as Lambda writes it (the documented fields), written for
@@ -250,16 +268,7 @@ def test_against_aws_a_recorded_sweep_failure_is_invoked_again_with_its_event() 
     deployed_from_the_repos_template(cfn_stub)
     # Invoked as Scheduler invoked it (asynchronously), with the event it failed on: the
     # stack's function, by the ARN the stack gives it.
-    lambda_stub.add_response(
-        "invoke",
-        {"StatusCode": 202},
-        {
-            "FunctionName": REPORT_ARN,
-            "InvocationType": "Event",
-            "Payload": json.dumps(SCHEDULED_EVENT).encode(),
-        },
-    )
-    sqs_stub.add_response("delete_message", {}, {"QueueUrl": SWEEP_URL, "ReceiptHandle": "r1"})
+    invoked_again_then_deleted(lambda_stub, REPORT_ARN, SCHEDULED_EVENT, sqs_stub, SWEEP_URL)
     sqs_stub.add_response("receive_message", {"Messages": []}, None)
     results = redriven_against_aws(
         "SweepFailureDLQ", cloudformation, sqs, lambda_client, sqs_stub, lambda_stub, cfn_stub
@@ -477,9 +486,7 @@ def test_an_event_whose_function_is_missing_waits_in_the_rules_dead_letter_queue
 
     state = build_state(stack)
     assert result.moved == len(letters) and state["dead_letters"] == []
-    assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
-        ["anna@example.com"]
-    ]
+    assert acknowledged_to(state) == [["anna@example.com"]]
     # A replayed letter vouches for nothing: its acknowledgement counted in Anna's hour,
     # though intake had counted it in its caps (attack 4, F2: a planted letter).
     table = stack.resolver.ref("DomainTable") if stack.resolver else ""
@@ -829,18 +836,7 @@ def test_against_aws_an_eventbridge_letter_is_replayed_only_from_the_stacks_own_
     sqs_stub.add_response("receive_message", {"Messages": [letter]}, None)
     deployed_from_the_repos_template(cfn_stub)
     if replayed:
-        lambda_stub.add_response(
-            "invoke",
-            {"StatusCode": 202},
-            {
-                "FunctionName": ACKNOWLEDGE_ARN,
-                "InvocationType": "Event",
-                "Payload": json.dumps(event).encode(),
-            },
-        )
-        sqs_stub.add_response(
-            "delete_message", {}, {"QueueUrl": DELIVERY_URL, "ReceiptHandle": "r1"}
-        )
+        invoked_again_then_deleted(lambda_stub, ACKNOWLEDGE_ARN, event, sqs_stub, DELIVERY_URL)
     sqs_stub.add_response("receive_message", {"Messages": []}, None)
     [result] = redriven_against_aws(
         "EventDeliveryDLQ", cloudformation, sqs, lambda_client, sqs_stub, lambda_stub, cfn_stub
@@ -873,16 +869,7 @@ def test_against_aws_acknowledges_failure_queue_is_replayed_though_a_draining_qu
     sqs_stub.add_response("receive_message", {"Messages": [message]}, None)
     unvouched_event = {**event, "detail": {**event["detail"]}}
     del unvouched_event["detail"]["acknowledgement_counted"]
-    lambda_stub.add_response(
-        "invoke",
-        {"StatusCode": 202},
-        {
-            "FunctionName": ACKNOWLEDGE_ARN,
-            "InvocationType": "Event",
-            "Payload": json.dumps(unvouched_event).encode(),
-        },
-    )
-    sqs_stub.add_response("delete_message", {}, {"QueueUrl": ACK_DLQ_URL, "ReceiptHandle": "r1"})
+    invoked_again_then_deleted(lambda_stub, ACKNOWLEDGE_ARN, unvouched_event, sqs_stub, ACK_DLQ_URL)
     sqs_stub.add_response("receive_message", {"Messages": []}, None)
 
     [result] = redriven_against_aws(

@@ -275,6 +275,18 @@ def test_an_authenticated_agents_mail_carries_out_its_commands_and_relays_the_re
     assert desk.uow.bus.kinds() == ["TicketOpened", "AgentReplied", "StatusChanged"]
 
 
+def told_and_nothing_changed(desk: Desk, ticket: Ticket) -> CommandRejected:
+    """After an agent's mail that changed nothing: ``ticket`` is still new with only the
+    customer's message, and the one event since its opening tells the agent (returned, for
+    the test to read what it says)."""
+    assert desk.uow.tickets[ticket.ref].status == "new"
+    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in"]
+    assert desk.uow.bus.kinds() == ["TicketOpened", "CommandRejected"]
+    told = desk.uow.events()[-1]
+    assert isinstance(told, CommandRejected)
+    return told
+
+
 def test_an_agents_mail_with_a_bad_command_changes_nothing_and_is_refused_once() -> None:
     desk = Desk()
     ticket = desk.opened()
@@ -284,11 +296,7 @@ def test_an_agents_mail_with_a_bad_command_changes_nothing_and_is_refused_once()
     desk.deliver("m2", refused)
 
     assert first.outcome == "rejected"
-    assert desk.uow.tickets[ticket.ref].status == "new"
-    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in"]
-    assert desk.uow.bus.kinds() == ["TicketOpened", "CommandRejected"]
-    rejected = desk.uow.events()[-1]
-    assert isinstance(rejected, CommandRejected)
+    rejected = told_and_nothing_changed(desk, ticket)
     assert rejected.errors == [
         "#status done: 'done' is not a status: use new, open, pending or solved"
     ]
@@ -354,11 +362,7 @@ def test_an_agents_mail_that_changes_nothing_is_told_once_and_listed(body: str) 
     desk.deliver("m3", nothing)  # the same mail again
 
     assert first.outcome == "unchanged"
-    assert desk.uow.tickets[ticket.ref].status == "new"
-    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in"]
-    assert desk.uow.bus.kinds() == ["TicketOpened", "CommandRejected"]
-    told = desk.uow.events()[-1]
-    assert isinstance(told, CommandRejected)
+    told = told_and_nothing_changed(desk, ticket)
     assert told.errors == []
     assert told.agent == LENA
     assert told.empty is (not body.startswith("#"))

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from report_days import MONDAY, config, day
+from report_days import MONDAY, assert_no_english, config, day, lines_of
 
 from fakes import (
     MONDAY_MORNING,
@@ -479,7 +479,8 @@ def test_a_report_in_chinese_or_russian_has_no_english_headings(
 
     mail = render_report(report, config, language)
 
-    for english in (
+    assert_no_english(
+        mail,
         "by channel",
         "1 day or less",
         "first_response",
@@ -490,13 +491,7 @@ def test_a_report_in_chinese_or_russian_has_no_english_headings(
         "The whole desk",
         "normal",
         "form ",
-    ):
-        assert english not in mail.text, english
-        assert english not in mail.html, english
-
-
-def lines_of(text: str) -> list[str]:
-    return [line.rstrip() for line in text.splitlines()]
+    )
 
 
 def test_the_hourly_run_mails_each_lead_with_something_to_report_once_a_period(
