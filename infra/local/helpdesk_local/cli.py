@@ -90,15 +90,31 @@ def _report(args: argparse.Namespace) -> int:
     if not args.table:
         print("error: give --scenario FILE, or --table NAME of a deployed stack", file=sys.stderr)
         return 2
+    import os
+
+    from botocore.exceptions import ClientError, NoCredentialsError
+
+    from helpdesk.aws import clients
+
+    region = _aws_region(args, f"the region the table {args.table} is in")
+    if region is None:
+        return 2
+    # The adapters' shared clients take the region boto3 finds: this one, for this process.
+    os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = region
+    clients.reset()
     config_path = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
     config = load_config(config_path)
-    text = report_text(
-        DynamoTicketStore(args.table, config=config),
-        config,
-        days=1 if args.days is None else args.days,
-        now=datetime.now(UTC),
-        lead=args.lead,
-    )
+    try:
+        text = report_text(
+            DynamoTicketStore(args.table, config=config),
+            config,
+            days=1 if args.days is None else args.days,
+            now=datetime.now(UTC),
+            lead=args.lead,
+        )
+    except (ClientError, NoCredentialsError) as error:
+        print(f"error: {error} (table {args.table} in {region})", file=sys.stderr)
+        return 2
     print(text, end="")
     return 0
 
@@ -150,17 +166,18 @@ def _local(args: argparse.Namespace) -> int:
     )
 
 
-def _aws_region(args: argparse.Namespace) -> str | None:
+def _aws_region(args: argparse.Namespace, where: str | None = None) -> str | None:
     """The region an operator command asks: --region, else the one boto3 finds (AWS_REGION,
-    AWS_DEFAULT_REGION, the profile's). None, said in one line, when there is none."""
+    AWS_DEFAULT_REGION, the profile's). None, said in one line with ``where`` (by default
+    the stack's region), when there is none."""
     import boto3
 
     found = args.region or boto3.session.Session().region_name
     region = str(found) if found else None
     if region is None:
+        where = where or f"the region the stack {args.stack_name} is deployed in"
         print(
-            "error: no AWS region: give --region REGION or set AWS_REGION"
-            f" (the region the stack {args.stack_name} is deployed in)",
+            f"error: no AWS region: give --region REGION or set AWS_REGION ({where})",
             file=sys.stderr,
         )
     return region
@@ -298,6 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     report.add_argument("--scenario", help="play this scenario file first, then report on it")
     report.add_argument("--table", help="the DomainTable of a deployed stack to read instead")
+    report.add_argument(
+        "--region",
+        help="with --table: the table's AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or"
+        " the profile's)",
+    )
     report.add_argument("--config", help="ops config file (default infra/helpdesk.yaml)")
     report.add_argument(
         "--lead", help="the report this address gets (its teams); default: the whole desk's"
