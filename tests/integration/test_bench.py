@@ -14,6 +14,7 @@ from helpdesk_local.bench import (
     floor_cost_per_ticket,
     render_table,
     run_bench,
+    targets,
 )
 
 CONTRACT_KEYS = {
@@ -99,7 +100,34 @@ def test_the_table_names_each_figure_and_its_target(result: dict[str, Any]) -> N
     assert "<= 14" in table and "<= 160" in table
     # Issue 15's goals, each next to its figure.
     assert "DynamoDB write units per email ticket" in table and "<= 25" in table
-    assert "<= 1.05" in table and "<= 8.0" in table
+    assert "<= 1.05" in table and "<= 8 " in table
+
+
+def test_the_json_says_which_goals_hold_as_the_table_does(result: dict[str, Any]) -> None:
+    goals = result["targets"]
+    assert {"cost_ratio", "aws_calls_per_ticket", "dynamodb_write_units_per_ticket"} <= set(goals)
+    assert all(
+        isinstance(goal["met"], bool) and _is_number(goal["value"]) for goal in goals.values()
+    )
+    assert goals["cost_ratio"]["target"] == "<= 1.05"
+    assert result["targets_missed"] == [name for name, goal in goals.items() if not goal["met"]]
+    table = render_table(result)
+    last = table.splitlines()[-1]
+    missed = result["targets_missed"]
+    assert last == (f"goals missed: {', '.join(missed)}" if missed else "every goal met")
+
+
+def test_a_figure_past_its_goal_is_missed_in_the_json_and_the_table(
+    result: dict[str, Any],
+) -> None:
+    dearer = dict(
+        result, cost_per_1000_tickets_usd=result["cost_floor_per_1000_tickets_usd"] * 1.06
+    )
+    goal = targets(dearer)["cost_ratio"]
+    assert (goal.value, goal.met) == (1.06, False)
+    table = render_table(dearer)
+    assert "<= 1.05 MISSED" in table
+    assert "cost_ratio" in table.splitlines()[-1]
 
 
 def test_the_floor_is_what_ses_and_s3_charge_for_one_mail_in_and_two_out() -> None:
