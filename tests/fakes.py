@@ -188,9 +188,11 @@ class FakeUnitOfWork:
         if stored is not None and opening is not None and self.last_opening.get(email) == opening:
             return replace(stored)
         if stored is None:
-            stored = self.contacts[email] = replace(contact, email=email, ticket_count=0)
+            # The first opening decides the zone; one without a zone keeps "" (none).
+            stored = self.contacts[email] = replace(
+                contact, email=email, ticket_count=0, timezone=contact.timezone or ""
+            )
         stored.tier = contact.tier
-        stored.timezone = stored.timezone or contact.timezone
         stored.ticket_count += 1
         if opening is not None:
             self.last_opening[email] = opening

@@ -102,15 +102,30 @@ def test_a_mail_without_a_name_gets_the_name_her_contact_keeps() -> None:
     assert uow.tickets[ref].contact_name == "Anna Schmidt"
 
 
-def test_the_opening_event_carries_the_zone_her_browser_gave_on_an_earlier_ticket() -> None:
+def test_the_opening_event_carries_the_zone_her_browser_gave_on_her_first_ticket() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    _form_with_her_browsers_zone(uow)
+
+    later = _mail(uow, "order-8@example.com")
+
+    assert _opened(uow, later).timezone == "America/New_York"
+
+
+def test_a_form_after_her_first_mail_gives_her_contact_no_zone() -> None:
+    # Anyone can file the form with her address (attack 8, F2): the zone of her first
+    # opening, a mail with none, stays hers.
     uow = FakeUnitOfWork(CONFIG)
     first = _mail(uow, "order-7@example.com")
     _form_with_her_browsers_zone(uow)
 
     later = _mail(uow, "order-8@example.com")
 
-    assert _opened(uow, first).timezone == ""  # her contact had no zone yet
-    assert _opened(uow, later).timezone == "America/New_York"
+    assert _opened(uow, first).timezone == ""
+    assert uow.contacts["anna@example.com"].timezone == ""
+    assert _opened(uow, later).timezone == ""
+    # The form's own ticket is answered in the zone that form gave.
+    [formed] = [e for e in uow.events() if isinstance(e, TicketOpened) and e.channel == "form"]
+    assert formed.timezone == "America/New_York"
 
 
 class ContactUnread(FakeRecords):

@@ -168,27 +168,27 @@ class DynamoTicketStore(DynamoRepository):
         reader, the assignment mail, looks the contact's tickets up unless it is 1).
         """
         opening = opening_key(claims)
-        zone = bool(contact.timezone)
-        names = {"#n": "name", "#l": "language"}
+        # An alias, as for name and language: DynamoDB reserves many plain words.
+        names = {"#n": "name", "#l": "language", "#z": "timezone"}
         values: dict[str, Any] = {
             ":e": contact.email.lower(),
             ":n": contact.name,
             ":t": contact.tier,
             ":l": contact.language,
             ":c": contact.created_at.isoformat(),
+            # Anyone can file the form with a customer's address: a stranger's zone must
+            # not move her promised times (security review F7). So the contact's first
+            # opening decides, and one without a zone (a mail) keeps "" (none): a form
+            # filed later in her name gives her no zone either (attack 8, F2).
+            ":z": contact.timezone or "",
             ":one": 1,
         }
-        # Anyone can file the form with a customer's address: a stranger's zone must not
-        # move her promised times (security review F7). A mail gives no zone.
-        if zone:
-            names["#z"], values[":z"] = "timezone", contact.timezone
         if opening is not None:
             names["#o"], values[":o"] = "last_opening", opening
         expression = (
             "SET email = :e, #n = if_not_exists(#n, :n), tier = :t, "
-            "#l = if_not_exists(#l, :l), created_at = if_not_exists(created_at, :c)"
-            # An alias, as for name and language: DynamoDB reserves many plain words.
-            + (", #z = if_not_exists(#z, :z)" if zone else "")
+            "#l = if_not_exists(#l, :l), created_at = if_not_exists(created_at, :c), "
+            "#z = if_not_exists(#z, :z)"
             + (", #o = :o" if opening is not None else "")
             + " ADD ticket_count :one"
         )

@@ -105,9 +105,10 @@ def open_ticket(
     calendar = config.calendar(policy.calendar).business_calendar
     clocks = sla.start(now, policy.name, policy.target(decision.priority), policy.warn_at, calendar)
     # The contact as this request knows it; a stored name, language, creation time and zone
-    # are kept when it is written (:meth:`TicketUnitOfWork.count_opening`): the first zone
-    # a browser gave too, since anyone can file the form with a customer's address and
-    # must not move her promised times (security review F7).
+    # are kept when it is written (:meth:`TicketUnitOfWork.count_opening`): the zone of the
+    # contact's first opening too ("" for a mail), since anyone can file the form with a
+    # customer's address and must not move her promised times (security review F7,
+    # attack 8 F2).
     asked = Contact(
         email=request.contact_email.lower(),
         name=request.contact_name,
@@ -169,7 +170,9 @@ def open_ticket(
                     ticket,
                     message,
                     notify=notify,
-                    timezone=contact.timezone or request.zone_hint,
+                    # The zone the contact keeps, else the one this request gave (a
+                    # form's, for its own ticket only), else its mail's Date offset.
+                    timezone=contact.timezone or request.timezone or request.zone_hint,
                     acknowledgement_counted=notify and acknowledgement_counted,
                 )
             ],
