@@ -301,7 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     local.set_defaults(run=_local)
 
     scenario = commands.add_parser("scenario", help="play a scenario file, print the state JSON")
-    scenario.add_argument("file")
+    scenario.add_argument(
+        "file", help="the scenario (docs/SCENARIOS.md; examples: tests/scenarios/*.yaml)"
+    )
     scenario.set_defaults(run=_scenario)
 
     report = commands.add_parser(
@@ -336,7 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.set_defaults(run=_bench)
 
     validate = commands.add_parser("validate", help="check the config file and the template")
-    validate.add_argument("config", nargs="?")
+    validate.add_argument(
+        "config", nargs="?", help="the ops config file (default infra/helpdesk.yaml)"
+    )
     validate.set_defaults(run=_validate)
 
     kb = commands.add_parser("kb", help="the knowledge base: build the static help centre")
