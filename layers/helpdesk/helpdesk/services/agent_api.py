@@ -171,7 +171,7 @@ class AgentDesk:
         the same way, so a client reads a conversation back with
         ``?before=<the first message's id>`` until ``older_messages`` is 0. Every message
         whole had put a ticket of long mails over Lambda's 6 MB response (attack 8, F1)."""
-        from helpdesk.services.message_bodies import ShownBody, newest_shown
+        from helpdesk.services.message_bodies import newest_shown
 
         ticket = self._in_scope(caller, ref)
         messages = self.repo.messages(ticket.ref)
@@ -180,17 +180,14 @@ class AgentDesk:
             if position is None:
                 raise InvalidInput("before", f"{before[:80]!r} is no message of {ticket.ref}")
             messages = messages[:position]
-        if self.store is not None:
-            # A mail's item keeps an excerpt: the agent reads the whole text (bounded).
-            thread = newest_shown(messages, self.store.read, count=TICKET_MESSAGES)
-            shown, older = thread.messages, thread.older
-        else:
-            shown = [ShownBody(m, utf8_size(m.text), False) for m in messages[-TICKET_MESSAGES:]]
-            older = len(messages) - len(shown)
+        # A mail's item keeps an excerpt: the agent reads the whole text (bounded).
+        thread = newest_shown(
+            messages, self.store.read if self.store else None, count=TICKET_MESSAGES
+        )
         return {
             **_summary(ticket),
-            "messages": [_message(s.message, s) for s in shown],
-            "older_messages": older,
+            "messages": [_message(s.message, s) for s in thread.messages],
+            "older_messages": thread.older,
         }
 
     def _in_scope(self, caller: Caller, ref: str) -> Ticket:

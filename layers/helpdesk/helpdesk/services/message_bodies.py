@@ -181,16 +181,18 @@ class ShownThread:
 
 
 def shown_body(
-    message: Message, read: Callable[[str], bytes], max_bytes: int = SHOWN_TEXT_MAX_BYTES
+    message: Message, read: Callable[[str], bytes] | None, max_bytes: int = SHOWN_TEXT_MAX_BYTES
 ) -> ShownBody:
-    """``message`` with its whole text (read again as :func:`whole` does) cut to
-    ``max_bytes`` of UTF-8, on a character boundary; its quoted text and HTML, which no
-    response shows, dropped. The raw mail is parsed whole: a MIME text part can be anywhere
-    in it, base64 or quoted-printable, so no prefix of it would do."""
-    if _beyond_the_bound(message):
+    """``message`` with its whole text (read again as :func:`whole` does; without ``read``,
+    the item's excerpt stands) cut to ``max_bytes`` of UTF-8, on a character boundary; its
+    quoted text and HTML, which no response shows, dropped. The raw mail is parsed whole: a
+    MIME text part can be anywhere in it, base64 or quoted-printable, so no prefix of it
+    would do."""
+    kept_elsewhere = (message.excerpt and message.raw_key) or message.body_key
+    if _beyond_the_bound(message) or (read is None and kept_elsewhere):
         text = cut_utf8(message.text, max_bytes)
         return ShownBody(replace(message, text=text, full_text=None, html=None), None, True)
-    complete = _whole(message, read, None)
+    complete = _whole(message, read, None) if read is not None else message
     text = cut_utf8(complete.text, max_bytes)
     return ShownBody(
         replace(complete, text=text, full_text=None, html=None),
@@ -201,7 +203,7 @@ def shown_body(
 
 def newest_shown(
     messages: Sequence[Message],
-    read: Callable[[str], bytes],
+    read: Callable[[str], bytes] | None,
     *,
     count: int,
     text_max_bytes: int = SHOWN_TEXT_MAX_BYTES,
