@@ -58,8 +58,10 @@ def queue() -> Response[str]:
 
 @app.get("/agent/tickets/<ref>")
 def ticket(ref: str) -> Response[str]:
+    before = (app.current_event.query_string_parameters or {}).get("before")
+
     def work() -> dict[str, Any]:
-        return root.agent_desk.ticket(_caller(), ref)
+        return root.agent_desk.ticket(_caller(), ref, before=before)
 
     return _answer(200, work)
 

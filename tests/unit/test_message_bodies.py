@@ -3,11 +3,20 @@ within bounds."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
 from helpdesk.model import Message
-from helpdesk.services.message_bodies import WHOLE_MAIL_MAX_BYTES, WHOLE_TEXT_MAX_BYTES, whole
+from helpdesk.services.message_bodies import (
+    SHOWN_TEXT_MAX_BYTES,
+    THREAD_TEXT_MAX_BYTES,
+    WHOLE_MAIL_MAX_BYTES,
+    WHOLE_TEXT_MAX_BYTES,
+    newest_shown,
+    shown_body,
+    whole,
+)
 
 AT = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
 
@@ -63,3 +72,84 @@ def test_a_raw_mail_beyond_the_bound_is_not_read_again_and_the_excerpt_stands() 
 
     assert whole(huge, read) == huge
     assert reads == []
+
+
+def test_a_shown_text_is_cut_on_a_character_boundary_and_says_how_long_the_whole_is() -> None:
+    text = "您的包裹还在路上。" * 10_000  # 27 bytes of UTF-8 a sentence
+    raw = raw_mail(text)
+
+    shown = shown_body(excerpt_of(raw), {"inbound/m1": raw}.__getitem__)
+
+    assert shown.cut
+    assert shown.text_bytes == len(text.encode("utf-8"))
+    size = len(shown.message.text.encode("utf-8"))
+    assert SHOWN_TEXT_MAX_BYTES - 3 < size <= SHOWN_TEXT_MAX_BYTES
+    assert text.startswith(shown.message.text)
+    assert (shown.message.full_text, shown.message.html) == (None, None)
+
+
+def test_a_short_text_is_shown_whole_and_not_marked_cut() -> None:
+    shown = shown_body(message("m1", "Where is my kettle?"), {}.__getitem__)
+
+    assert (shown.message.text, shown.text_bytes, shown.cut) == ("Where is my kettle?", 19, False)
+
+
+def test_a_raw_mail_beyond_the_bound_shows_its_excerpt_marked_cut_of_unknown_length() -> None:
+    huge = replace(excerpt_of(b""), raw_size=WHOLE_MAIL_MAX_BYTES + 1)
+
+    shown = shown_body(huge, {}.__getitem__)
+
+    assert (shown.message.text, shown.text_bytes, shown.cut) == (huge.text, None, True)
+
+
+def message(id: str, text: str) -> Message:
+    return Message(
+        id=id, ticket="HD-7K3M9Q", direction="in", author="a@x.example", at=AT, text=text
+    )
+
+
+def test_a_thread_shows_the_newest_messages_within_its_count_and_its_bytes() -> None:
+    short = [message(f"s{n}", "Any news?") for n in range(5)]
+
+    thread = newest_shown(short, {}.__getitem__, count=3)
+
+    assert [m.message.id for m in thread.messages] == ["s2", "s3", "s4"]
+    assert thread.older == 2
+
+
+def test_a_thread_of_long_mails_stops_at_its_byte_budget_and_reads_no_mail_it_leaves_out() -> None:
+    raws = {f"inbound/m{n}": raw_mail(f"mail {n} " + "x" * 300_000) for n in range(20)}
+    mails = [
+        replace(excerpt_of(raw), id=f"m{n}", raw_key=key)
+        for n, (key, raw) in enumerate(raws.items())
+    ]
+    reads: list[str] = []
+
+    def read(key: str) -> bytes:
+        reads.append(key)
+        return raws[key]
+
+    thread = newest_shown(mails, read, count=50)
+
+    fitting = THREAD_TEXT_MAX_BYTES // SHOWN_TEXT_MAX_BYTES
+    assert [m.message.id for m in thread.messages] == [f"m{n}" for n in range(20 - fitting, 20)]
+    assert all(
+        m.cut and m.message.text.startswith(f"mail {m.message.id[1:]} ") for m in thread.messages
+    )
+    assert thread.older == 20 - fitting
+    assert sum(len(m.message.text.encode()) for m in thread.messages) <= THREAD_TEXT_MAX_BYTES
+    # The newest back, and the first that did not fit: nothing older.
+    assert reads == [f"inbound/m{n}" for n in range(19, 19 - fitting - 1, -1)]
+
+
+def test_the_newest_message_is_shown_even_when_it_alone_fills_the_budget() -> None:
+    thread = newest_shown(
+        [message("m1", "x" * 100)],
+        {}.__getitem__,
+        count=50,
+        text_max_bytes=100,
+        thread_max_bytes=10,
+    )
+
+    assert [m.message.text for m in thread.messages] == ["x" * 100]
+    assert thread.older == 0

@@ -475,3 +475,39 @@ def test_asking_for_links_with_broken_base64_gets_the_page_again_asking_for_the_
     assert answer.status_code == 422
     assert "please enter a valid email address" in str(answer.body).lower()
     assert uow.commits == 0
+
+
+@pytest.mark.parametrize(
+    ("language", "cut_note", "older_note"),
+    [
+        ("en", "This message is longer than this page shows", "Older messages not shown here: "),
+        ("zh", "此消息较长", "此处未显示的较早消息："),
+        ("ru", "Это сообщение длиннее", "Более ранние сообщения, не показанные здесь: "),
+    ],
+)
+def test_a_conversation_of_long_mails_fits_one_response_and_says_what_it_left_out(
+    language: str, cut_note: str, older_note: str
+) -> None:
+    # Attack 8, F1: long mails (forged onto her ticket, or pasted logs) had put the page
+    # over Lambda's 6 MB response. Quotes and control characters grow the most on the
+    # way (5 bytes of HTML, 6 of JSON for 1).
+    import json
+
+    from helpdesk.portal_web import ticket_page
+
+    uow = anna()
+    uow.conversation["HD-7K3M9Q"] = [
+        replace(message(f"c{n}", "in", '"\x01' * 200_000), at=NOW - timedelta(minutes=60 - n))
+        for n in range(60)
+    ]
+    view = desk(uow).view(token(), now=NOW)
+
+    html = ticket_page(CONFIG, view, language=language)
+
+    size = len(json.dumps({"statusCode": 200, "body": html}).encode())
+    assert size < 5_000_000
+    assert view.messages[-1].id == "c59"
+    assert all(m.cut for m in view.messages)
+    assert view.older_messages == 60 - len(view.messages) > 0
+    assert html.count(cut_note) == len(view.messages)
+    assert f"{older_note}{view.older_messages}" in html

@@ -87,6 +87,7 @@ def ticket_page(
                     "author": message.author,
                     "at": format_local_short(message.at, view.timezone, language),
                     "text": message.text,
+                    "cut": message.cut,
                     "files": [
                         {
                             "filename": link.filename,
@@ -102,6 +103,7 @@ def ticket_page(
                 }
                 for message in view.messages
             ],
+            "older_messages": view.older_messages,
             "others": [
                 {
                     "ref": other.ref,

@@ -34,13 +34,18 @@ from helpdesk.services.commands import (
     valid_tags,
     valid_team,
 )
+from helpdesk.sizes import utf8_size
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.model import Message, Ticket
     from helpdesk.ports import MailStore, TicketUnitOfWork
+    from helpdesk.services.message_bodies import ShownBody
 
 REPLY_MAX_CHARS = 100_000
+# The messages one answer about a ticket carries at most (fewer when their texts reach
+# message_bodies.THREAD_TEXT_MAX_BYTES): as many as the customer's page shows.
+TICKET_MESSAGES = 50
 CHANGEABLE = ("status", "priority", "assignee", "team", "tags")
 
 
@@ -157,16 +162,33 @@ class AgentDesk:
         ]
         return [*waiting, *self.repo.held_tickets(team)]
 
-    def ticket(self, caller: Caller, ref: str) -> dict[str, Any]:
-        """A ticket with its whole conversation, internal notes included."""
+    def ticket(self, caller: Caller, ref: str, *, before: str | None = None) -> dict[str, Any]:
+        """A ticket with its conversation, internal notes included: the newest
+        TICKET_MESSAGES messages (oldest first) within the text budget of
+        message_bodies.newest_shown, each text cut to SHOWN_TEXT_MAX_BYTES (``text_cut``,
+        with the whole text's ``text_bytes``), and ``older_messages``: how many older ones
+        are left out. ``before`` (a message's id) answers the messages older than that one
+        the same way, so a client reads a conversation back with
+        ``?before=<the first message's id>`` until ``older_messages`` is 0. Every message
+        whole had put a ticket of long mails over Lambda's 6 MB response (attack 8, F1)."""
+        from helpdesk.services.message_bodies import newest_shown
+
         ticket = self._in_scope(caller, ref)
         messages = self.repo.messages(ticket.ref)
-        if self.store is not None:
-            # A mail's item keeps an excerpt: the agent reads the whole text (bounded).
-            from helpdesk.services.message_bodies import whole
-
-            messages = [whole(m, self.store.read) for m in messages]
-        return {**_summary(ticket), "messages": [_message(m) for m in messages]}
+        if before is not None:
+            position = next((n for n, m in enumerate(messages) if m.id == before), None)
+            if position is None:
+                raise InvalidInput("before", f"{before[:80]!r} is no message of {ticket.ref}")
+            messages = messages[:position]
+        # A mail's item keeps an excerpt: the agent reads the whole text (bounded).
+        thread = newest_shown(
+            messages, self.store.read if self.store else None, count=TICKET_MESSAGES
+        )
+        return {
+            **_summary(ticket),
+            "messages": [_message(s.message, s) for s in thread.messages],
+            "older_messages": thread.older,
+        }
 
     def _in_scope(self, caller: Caller, ref: str) -> Ticket:
         """The ticket ``ref`` if the caller may work on it: :class:`NotFound` for what is
@@ -268,7 +290,8 @@ def _summary(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def _message(message: Message) -> dict[str, Any]:
+def _message(message: Message, shown: ShownBody | None = None) -> dict[str, Any]:
+    """A message as the API answers it; ``shown``: its text as cut for the answer."""
     return {
         "id": message.id,
         "direction": message.direction,
@@ -276,5 +299,9 @@ def _message(message: Message) -> dict[str, Any]:
         "name": message.author_name,
         "at": iso(message.at),
         "text": message.text,
+        # The UTF-8 size of the whole text (None: a raw mail too large to read again, see
+        # message_bodies.WHOLE_MAIL_MAX_BYTES), and whether ``text`` is only its start.
+        "text_bytes": shown.text_bytes if shown is not None else utf8_size(message.text),
+        "text_cut": shown.cut if shown is not None else False,
         "attachments": [a.public() for a in message.attachments if not a.inline],
     }

@@ -11,7 +11,7 @@ it; whoever shows a message to a person reads it through :func:`whole`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,20 @@ MAIL_EXCERPT_BYTES = 600
 # The raw mails read again to show a whole text, and the text shown at most.
 WHOLE_MAIL_MAX_BYTES = 10 * 1024 * 1024
 WHOLE_TEXT_MAX_BYTES = 256 * 1024
+# What one response (the customer's page, the agent API's ticket) shows of a conversation.
+# Lambda answers at most 6 MB, measured on the JSON it returns ("Lambda quotas"), and a
+# text grows on its way there: the page escapes '"' as "&#34;" (5 bytes for 1), JSON
+# writes a control character as "\u0001" (6 bytes; 7 in the agent API's JSON inside
+# Lambda's), and a Cyrillic or Chinese character as "\uXXXX" (3 and 2 times its UTF-8).
+# So sizes are counted in UTF-8 bytes and budgeted for 7 times that. One message shows at
+# most 64 KiB: every text typed in the form, on the page or in a channel (at most 20,000
+# characters, 60 KB of Chinese) shows whole, and only mail (which its reader has) and the
+# longest agent replies (mailed to the customer) are cut. A response shows at most
+# 512 KiB of text in all (eight such messages, hundreds of ordinary ones): 3.5 MB at the
+# worst expansion, which leaves 2.5 MB for the markup, addresses and file lists of at most
+# 50 messages, far more than they take.
+SHOWN_TEXT_MAX_BYTES = 64 * 1024
+THREAD_TEXT_MAX_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -108,17 +122,27 @@ def whole(message: Message, read: Callable[[str], bytes], *, bounded: bool = Tru
     excerpt, through its pointer when it has one. ``bounded`` (the default, for what is
     mailed to people) reads a raw mail only up to WHOLE_MAIL_MAX_BYTES and shows at most
     WHOLE_TEXT_MAX_BYTES; the state of a local stack reads everything."""
+    if bounded and _beyond_the_bound(message):
+        return message
+    return _whole(message, read, WHOLE_TEXT_MAX_BYTES if bounded else None)
+
+
+def _beyond_the_bound(message: Message) -> bool:
+    """Whether ``message`` keeps an excerpt of a mail too large to read again: a mail of
+    tens of megabytes of text would otherwise be read and parsed again (hundreds of MB of
+    memory) wherever it is shown, and mailed whole to an agent past SES's 10 MB. Beyond
+    the bound the excerpt stands; the raw mail stays."""
+    return bool(message.excerpt and message.raw_key) and (
+        message.raw_size is None or message.raw_size > WHOLE_MAIL_MAX_BYTES
+    )
+
+
+def _whole(message: Message, read: Callable[[str], bytes], limit: int | None) -> Message:
     if message.excerpt and message.raw_key:
-        # Bounded: a mail of tens of megabytes of text would otherwise be read and parsed
-        # again (hundreds of MB of memory) wherever it is shown, and mailed whole to an
-        # agent past SES's 10 MB. Beyond the bound the excerpt stands; the raw mail stays.
-        if bounded and (message.raw_size is None or message.raw_size > WHOLE_MAIL_MAX_BYTES):
-            return message
         from helpdesk.mail.parse import parse_mail
 
         # Attachments are not shown here: their bytes are not even kept.
         mail = parse_mail(read(message.raw_key), attachment_max_bytes=0, attachments_max_count=0)
-        limit = WHOLE_TEXT_MAX_BYTES if bounded else None
         full_text = mail.full_text if mail.full_text != mail.text else None
         return replace(
             message,
@@ -134,3 +158,69 @@ def whole(message: Message, read: Callable[[str], bytes], *, bounded: bool = Tru
 
 def _shown(text: str | None, limit: int | None) -> str | None:
     return cut_utf8(text, limit) if text is not None and limit is not None else text
+
+
+@dataclass(frozen=True)
+class ShownBody:
+    """A message as a response shows it: ``message`` with its text cut to a budget,
+    ``text_bytes`` the UTF-8 size of its whole text (None when the desk does not read it
+    again: a raw mail beyond WHOLE_MAIL_MAX_BYTES) and whether the text was ``cut``."""
+
+    message: Message
+    text_bytes: int | None
+    cut: bool
+
+
+@dataclass(frozen=True)
+class ShownThread:
+    """The newest messages of a conversation that fit one response (oldest first), and how
+    many ``older`` ones were left out."""
+
+    messages: list[ShownBody]
+    older: int
+
+
+def shown_body(
+    message: Message, read: Callable[[str], bytes] | None, max_bytes: int = SHOWN_TEXT_MAX_BYTES
+) -> ShownBody:
+    """``message`` with its whole text (read again as :func:`whole` does; without ``read``,
+    the item's excerpt stands) cut to ``max_bytes`` of UTF-8, on a character boundary; its
+    quoted text and HTML, which no response shows, dropped. The raw mail is parsed whole: a
+    MIME text part can be anywhere in it, base64 or quoted-printable, so no prefix of it
+    would do."""
+    kept_elsewhere = (message.excerpt and message.raw_key) or message.body_key
+    if _beyond_the_bound(message) or (read is None and kept_elsewhere):
+        text = cut_utf8(message.text, max_bytes)
+        return ShownBody(replace(message, text=text, full_text=None, html=None), None, True)
+    complete = _whole(message, read, None) if read is not None else message
+    text = cut_utf8(complete.text, max_bytes)
+    return ShownBody(
+        replace(complete, text=text, full_text=None, html=None),
+        text_bytes=utf8_size(complete.text),
+        cut=len(text) != len(complete.text),
+    )
+
+
+def newest_shown(
+    messages: Sequence[Message],
+    read: Callable[[str], bytes] | None,
+    *,
+    count: int,
+    text_max_bytes: int = SHOWN_TEXT_MAX_BYTES,
+    thread_max_bytes: int = THREAD_TEXT_MAX_BYTES,
+) -> ShownThread:
+    """The newest of ``messages`` (oldest first) a response shows: at most ``count``, each
+    cut to ``text_max_bytes`` (:func:`shown_body`), and no more than ``thread_max_bytes`` of
+    text in all; the newest is always shown. Messages are read from the newest back and
+    reading stops at the first that does not fit: no mail is read again for a message that
+    is left out, but that one."""
+    taken: list[ShownBody] = []
+    total = 0
+    for message in reversed(messages[-count:] if count > 0 else []):
+        candidate = shown_body(message, read, text_max_bytes)
+        size = utf8_size(candidate.message.text)
+        if taken and total + size > thread_max_bytes:
+            break
+        taken.append(candidate)
+        total += size
+    return ShownThread(list(reversed(taken)), older=len(messages) - len(taken))

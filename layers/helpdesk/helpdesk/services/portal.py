@@ -75,7 +75,8 @@ logger = logging.getLogger(__name__)
 PAGE_LINK = "ticket"
 PAGE: LinkKind[str] = LinkKind(PAGE_LINK, reference, str)
 ACTIONS = ("reply", "solved", "complain")
-# The conversation the page shows: the newest messages, oldest first.
+# The conversation the page shows: the newest messages, oldest first (and within the
+# text budget of helpdesk.services.message_bodies.newest_shown).
 SHOWN_MESSAGES = 50
 SUBMISSION_MAX = 64
 # The parts of the page's form besides its files (action, submission, text, an empty file
@@ -155,6 +156,8 @@ class ShownMessage:
     files: tuple[FileLink, ...]
     # The desk's answer (direction "out"), shown as the desk's; nothing that came in is.
     from_desk: bool = False
+    # The text is the start of a longer one (the whole is in the mail).
+    cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,9 @@ class PortalView:
     # The page's form submissions are claimed once: a browser's second post changes nothing.
     submission: str
     notice: str | None = None
+    # The older messages of the conversation the page leaves out (beyond SHOWN_MESSAGES,
+    # or beyond the text one response can carry).
+    older_messages: int = 0
 
     @property
     def open_to_actions(self) -> bool:
@@ -276,10 +282,12 @@ class PortalDesk(LinkDesk):
 
         contact = self.repo.get_contact(ticket.contact_email)
         zone = customer_timezone(contact, ticket_timezone(ticket.policy, self.config))
+        messages, older = self._conversation(ticket)
         return PortalView(
             ticket=ticket,
             token=token,
-            messages=self._conversation(ticket),
+            messages=messages,
+            older_messages=older,
             others=self._others(ticket, token, now),
             timezone=zone,
             promise=_promise(ticket),
@@ -289,21 +297,28 @@ class PortalDesk(LinkDesk):
             notice=notice,
         )
 
-    def _conversation(self, ticket: Ticket) -> list[ShownMessage]:
+    def _conversation(self, ticket: Ticket) -> tuple[list[ShownMessage], int]:
+        """The newest messages the page shows (oldest first), each cut to
+        message_bodies.SHOWN_TEXT_MAX_BYTES, within THREAD_TEXT_MAX_BYTES in all, and how
+        many older ones it leaves out: a conversation of long mails, forged or pasted
+        logs, had put the page over Lambda's 6 MB response (attack 8, F1)."""
         from helpdesk.notices.audience import agent_name
-        from helpdesk.services.message_bodies import whole
+        from helpdesk.services.message_bodies import newest_shown
 
         # Internal notes never reach the page: only what went to or came from the customer.
         # Nor does mail machines wrote (bounces, auto-replies): whoever knows one of the
         # desk's Message-IDs can file a "bounce" on the ticket (attack 3, F4); the agents
         # still see it with the ticket.
-        shown = [
+        conversation = [
             m for m in self.repo.messages(ticket.ref)
             if m.direction in ("in", "out") and not ROBOT_FLAGS.intersection(m.flags)
         ]  # fmt: skip
+        thread = newest_shown(
+            sorted(conversation, key=lambda m: m.at), self.store.read, count=SHOWN_MESSAGES
+        )
         messages = []
-        for message in sorted(shown, key=lambda m: m.at)[-SHOWN_MESSAGES:]:
-            complete = whole(message, self.store.read)
+        for shown in thread.messages:
+            message = shown.message
             mine = message.direction == "in" and message.author == ticket.contact_email.lower()
             if message.direction == "out":
                 author = agent_name(message.author, self.config)
@@ -319,12 +334,13 @@ class PortalDesk(LinkDesk):
                     mine=mine,
                     author=author,
                     at=message.at,
-                    text=complete.text,
+                    text=message.text,
                     files=tuple(_file_links(message, ticket)),
                     from_desk=message.direction == "out",
+                    cut=shown.cut,
                 )
             )
-        return messages
+        return messages, thread.older
 
     def _others(self, ticket: Ticket, token: str, now: datetime) -> list[OtherTicket]:
         """The contact's other tickets (newest first), each with its own link. Not

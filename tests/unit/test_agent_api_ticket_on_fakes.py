@@ -1,0 +1,74 @@
+"""The agent API's answer about one ticket on the fakes: a conversation of long messages
+fits one Lambda response, and a client pages back through it (attack 8, F1)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
+from helpdesk.errors import InvalidInput
+from helpdesk.model import Message
+from helpdesk.services.agent_api import TICKET_MESSAGES, AgentDesk, caller_of
+from helpdesk.services.message_bodies import SHOWN_TEXT_MAX_BYTES
+
+LENA = caller_of("lena@support.example", CONFIG)
+
+
+def desk(texts: list[str]) -> AgentDesk:
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(ticket())
+    uow.conversation["HD-7K3M9Q"] = [
+        Message(
+            id=f"m{n}",
+            ticket="HD-7K3M9Q",
+            direction="in",
+            author="anna@example.com",
+            at=MONDAY_MORNING + timedelta(minutes=n),
+            text=text,
+        )
+        for n, text in enumerate(texts)
+    ]
+    return AgentDesk(uow=uow, repo=FakeRecords(uow), config=CONFIG, store=FakeMailStore())
+
+
+def test_long_messages_are_cut_and_the_answer_fits_a_lambda_response() -> None:
+    # Quotes and control characters grow the most on the way: JSON in JSON makes a
+    # control character 7 bytes ("\\u0001") and a quote 4 ('\\"').
+    assert LENA is not None
+    answer = desk(['"\x01' * 200_000] * 60).ticket(LENA, "HD-7K3M9Q")
+
+    body = json.dumps(answer, ensure_ascii=False)
+    assert len(json.dumps({"statusCode": 200, "body": body}).encode()) < 5_000_000
+    assert answer["messages"][-1]["id"] == "m59"
+    assert all(m["text_cut"] and m["text_bytes"] == 400_000 for m in answer["messages"])
+    assert all(len(m["text"].encode()) <= SHOWN_TEXT_MAX_BYTES for m in answer["messages"])
+    assert answer["older_messages"] == 60 - len(answer["messages"]) > 0
+
+
+def test_a_client_pages_back_through_a_long_conversation_with_before() -> None:
+    assert LENA is not None
+    agents = desk([f"Any news? ({n})" for n in range(TICKET_MESSAGES + 7)])
+
+    newest = agents.ticket(LENA, "HD-7K3M9Q")
+    older = agents.ticket(LENA, "HD-7K3M9Q", before=newest["messages"][0]["id"])
+
+    assert [m["id"] for m in newest["messages"]][:1] == ["m7"]
+    assert (len(newest["messages"]), newest["older_messages"]) == (TICKET_MESSAGES, 7)
+    assert [m["id"] for m in older["messages"]] == [f"m{n}" for n in range(7)]
+    assert older["older_messages"] == 0
+    assert older["messages"][0] | {"at": None} == {
+        "id": "m0",
+        "direction": "in",
+        "from": "anna@example.com",
+        "name": "",
+        "at": None,
+        "text": "Any news? (0)",
+        "text_bytes": 13,
+        "text_cut": False,
+        "attachments": [],
+    }
+    with pytest.raises(InvalidInput):
+        agents.ticket(LENA, "HD-7K3M9Q", before="m999")
