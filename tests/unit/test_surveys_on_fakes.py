@@ -130,6 +130,25 @@ def test_a_post_that_is_not_the_surveys_form_is_refused_and_records_nothing(
     assert uow.events() == [] and uow.commits == 0
 
 
+def test_the_same_answer_posted_again_writes_and_publishes_nothing() -> None:
+    # Attack 8, F3: every post was a commit, a SurveyAnswered on the bus and, for a low
+    # score, an acknowledge run that reads the whole conversation, however often it came.
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(solved())
+    desk = survey_desk(uow)
+    answer = "score=2&effort=4&comment=Took+a+week"
+    desk.submit(token(), answer, FORM, source_ip=CLIENT, now=ANSWERED_AT)
+    commits = uow.commits
+
+    later = ANSWERED_AT + timedelta(minutes=5)
+    stored = desk.submit(token(), answer + "+", FORM, source_ip=CLIENT, now=later)
+
+    assert uow.commits == commits
+    assert len(uow.events()) == 1
+    assert stored.survey.answered_at == ANSWERED_AT
+    assert len(uow.read_day(ANSWERED_AT.date()).facts["survey"]) == 1
+
+
 def test_answers_past_the_tickets_hourly_limit_are_refused_429_until_the_next_hour() -> None:
     # Attack 8, F3: survey posts were counted nowhere. Posts from many clients still use
     # up the ticket's hour; a customer changing her score a few times never meets it.

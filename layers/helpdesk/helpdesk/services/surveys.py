@@ -378,9 +378,16 @@ class SurveyDesk(LinkDesk):
         self, ticket: Ticket, *, score: int, effort: int | None, comment: str | None, now: datetime
     ) -> Ticket:
         """Write the answer with a versioned commit: it cannot overwrite a concurrent
-        auto-close (nor be overwritten by it); the loser re-reads and writes again."""
+        auto-close (nor be overwritten by it); the loser re-reads and writes again. The
+        answer already stored, posted again (a reload, a double click, a script), writes
+        and publishes nothing: no commit, no event, no acknowledge run (attack 8, F3)."""
 
-        def answered(current: Ticket) -> TicketChange:
+        posted = (score, effort, comment)
+
+        def answered(current: Ticket) -> TicketChange | None:
+            kept = current.survey
+            if kept.answered_at is not None and (kept.score, kept.effort, kept.comment) == posted:
+                return None
             survey = replace(
                 current.survey,
                 score=score,
