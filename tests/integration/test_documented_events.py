@@ -196,6 +196,8 @@ def test_the_documented_eventbridge_event_invoking_each_target_acknowledges_and_
             "message": "It has been two weeks.",
         },
         config,
+        client="192.0.2.44",
+        now=MONDAY_MORNING,
     )
     take_in_form(submission, uow=store, config=config, now=MONDAY_MORNING)
     [(detail_type, detail)] = store.events

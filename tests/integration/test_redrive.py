@@ -303,7 +303,12 @@ def test_an_event_eventbridge_could_not_deliver_reaches_its_target_function_afte
     assert stack.resolver is not None
     config = load_config(stack.config_path)
     store = kept_events_store(stack, config)
-    take_in_form(validate_form(FORM, config), uow=store, config=config, now=stack.clock.peek())
+    take_in_form(
+        validate_form(FORM, config, client="192.0.2.44", now=stack.clock.peek()),
+        uow=store,
+        config=config,
+        now=stack.clock.peek(),
+    )
     [(detail_type, detail)] = store.events
     event = {
         "version": "0", "id": "5e1f0c2a-9d3b-4f6e-8a71-2c4b6d8e0f13",

@@ -45,7 +45,12 @@ def ticket_opened(stack: LocalStack, customer: str = "anna@example.com") -> dict
     store = kept_events_store(stack, config)
     fields = {"name": "Anna", "email": customer, "subject": "Where is my order?",
               "message": "It has been two weeks."}  # fmt: skip
-    take_in_form(validate_form(fields, config), uow=store, config=config, now=MONDAY_MORNING)
+    take_in_form(
+        validate_form(fields, config, client="192.0.2.44", now=MONDAY_MORNING),
+        uow=store,
+        config=config,
+        now=MONDAY_MORNING,
+    )
     [(detail_type, detail)] = store.events
     events = REPO / "tests" / "data" / "events"
     envelope = json.loads((events / "eventbridge_envelope.json").read_text(encoding="utf-8"))

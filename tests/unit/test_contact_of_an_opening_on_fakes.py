@@ -55,6 +55,8 @@ def _form_with_her_browsers_zone(uow: FakeUnitOfWork) -> None:
                 "timezone": "America/New_York",
             },
             CONFIG,
+            client="192.0.2.44",
+            now=NOW,
         ),
         uow=uow,
         config=CONFIG,

@@ -16,7 +16,7 @@ from helpdesk import events
 from helpdesk.errors import InvalidInput
 from helpdesk.model import Message
 from helpdesk.notices import handle
-from helpdesk.services.form_intake import take_in_form, validate_form
+from helpdesk.services.form_intake import FormSubmission, take_in_form, validate_form
 from helpdesk.services.tickets import open_ticket
 
 NOW = MONDAY_MORNING  # 08:55 UTC, 09:55 in Berlin: the promise is 13:55 Berlin, 12:55 UTC
@@ -38,7 +38,10 @@ class Desk:
 
     def form(self, **fields: Any) -> str:
         answer = take_in_form(
-            validate_form(FORM | fields, CONFIG), uow=self.uow, config=CONFIG, now=NOW
+            validate_form(FORM | fields, CONFIG, client="192.0.2.44", now=NOW),
+            uow=self.uow,
+            config=CONFIG,
+            now=NOW,
         )
         return str(answer["ref"])
 
@@ -141,9 +144,12 @@ def test_a_zone_the_desk_does_not_know_is_dropped_and_the_request_is_kept(zone: 
 
 
 def test_the_timezone_is_a_field_of_the_form_and_other_unknown_fields_still_are_not() -> None:
-    assert validate_form(FORM | {"timezone": "Europe/Berlin"}, CONFIG).timezone == "Europe/Berlin"
+    def submitted(fields: dict[str, str]) -> FormSubmission:
+        return validate_form(FORM | fields, CONFIG, client="192.0.2.44", now=NOW)
+
+    assert submitted({"timezone": "Europe/Berlin"}).timezone == "Europe/Berlin"
     with pytest.raises(InvalidInput) as refused:
-        validate_form(FORM | {"time_zone": "Europe/Berlin"}, CONFIG)
+        submitted({"time_zone": "Europe/Berlin"})
     assert refused.value.field == "time_zone"
 
 

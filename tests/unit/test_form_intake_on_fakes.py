@@ -3,14 +3,16 @@ its promise, and the same submission again answers with the same ticket."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
 import helpdesk.model
 from fakes import CONFIG, MONDAY_MORNING, FakeRecords, FakeUnitOfWork
 from helpdesk.events import TicketOpened
-from helpdesk.services.form_intake import take_in_form, validate_form
+from helpdesk.services.form_intake import FormDesk, FormSubmission, take_in_form, validate_form
 
 NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 FORM = {
@@ -21,12 +23,18 @@ FORM = {
     "category": "billing",
     "order_id": "1234",
 }
+ANNA = "192.0.2.44"  # where Anna's browser posts from
+
+
+def submitted(fields: dict[str, str]) -> FormSubmission:
+    """``fields`` as the form route takes them in from Anna's browser at ``NOW``."""
+    return validate_form(fields, CONFIG, client=ANNA, now=NOW)
 
 
 def test_a_submission_becomes_a_ticket_whose_answer_states_the_promise() -> None:
     uow = FakeUnitOfWork(CONFIG)
 
-    answer = take_in_form(validate_form(FORM, CONFIG), uow=uow, config=CONFIG, now=NOW)
+    answer = take_in_form(submitted(FORM), uow=uow, config=CONFIG, now=NOW)
 
     ticket = uow.tickets[str(answer["ref"])]
     assert (answer["status"], answer["language"]) == ("new", "en")
@@ -45,7 +53,7 @@ def test_a_submission_becomes_a_ticket_whose_answer_states_the_promise() -> None
 
 def test_the_same_submission_posted_twice_is_one_ticket_and_the_same_answer() -> None:
     uow = FakeUnitOfWork(CONFIG)
-    submission = validate_form(FORM, CONFIG)
+    submission = submitted(FORM)
 
     first = take_in_form(submission, uow=uow, config=CONFIG, now=NOW)
     again = take_in_form(submission, uow=uow, config=CONFIG, now=NOW + timedelta(seconds=2))
@@ -62,7 +70,7 @@ def test_a_submission_posted_again_after_the_answer_promises_no_time_already_pas
     from helpdesk.services.commands import AgentAction, carry_out
 
     uow = FakeUnitOfWork(CONFIG)
-    submission = validate_form(FORM, CONFIG)
+    submission = submitted(FORM)
     first = take_in_form(submission, uow=uow, config=CONFIG, now=NOW)
     ref = str(first["ref"])
     answered = AgentAction(agent="lena@support.example", agent_name="Lena", reply="Refunded.")
@@ -79,13 +87,13 @@ def test_a_new_reference_is_drawn_while_the_one_drawn_is_taken(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     uow = FakeUnitOfWork(CONFIG)
-    take_in_form(validate_form(FORM, CONFIG), uow=uow, config=CONFIG, now=NOW)
+    take_in_form(submitted(FORM), uow=uow, config=CONFIG, now=NOW)
     [taken] = uow.tickets.values()
     draws = iter([taken.ref, taken.ref, "HD-NEW234"])
     monkeypatch.setattr(helpdesk.model, "new_reference", lambda: next(draws))
 
     answer = take_in_form(
-        validate_form({**FORM, "subject": "Another question"}, CONFIG),
+        submitted({**FORM, "subject": "Another question"}),
         uow=uow,
         config=CONFIG,
         now=NOW,
@@ -107,7 +115,7 @@ def test_a_staff_or_desk_address_on_the_form_is_flagged_spoofed_and_unanswered(
     records = FakeRecords(uow)
 
     answer = take_in_form(
-        validate_form({**FORM, "email": address}, CONFIG),
+        submitted({**FORM, "email": address}),
         uow=uow,
         config=CONFIG,
         now=NOW,
@@ -123,3 +131,63 @@ def test_a_staff_or_desk_address_on_the_form_is_flagged_spoofed_and_unanswered(
     assert [(e["reason"], e["from"], e["ref"]) for e in records.suppressed.values()] == [
         ("spoofed", address, ticket.ref)
     ]
+
+
+# ---------------------------------------------------------------- posted without an id
+STRANGER = "198.51.100.7"
+
+
+def form_post(
+    uow: FakeUnitOfWork, fields: dict[str, str], *, source_ip: str, at: datetime
+) -> dict[str, Any]:
+    """``fields`` posted to the form route from ``source_ip`` at ``at``, with no
+    ``submission_id`` (a script's post: the form page always sends one)."""
+    desk = FormDesk(uow=uow, repo=FakeRecords(uow), config=CONFIG)
+    return desk.submit(
+        body=json.dumps(fields), content_type="application/json", source_ip=source_ip, now=at
+    )
+
+
+def test_a_form_without_an_id_posted_twice_by_its_client_at_once_is_one_ticket() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+
+    first = form_post(uow, FORM, source_ip=ANNA, at=NOW)
+    again = form_post(uow, FORM, source_ip=ANNA, at=NOW + timedelta(seconds=20))
+
+    assert again == first
+    assert len(uow.tickets) == 1
+
+
+def test_the_same_form_without_an_id_from_another_client_is_a_ticket_of_its_own() -> None:
+    # Attack 8, F4: the derived id was the content's digest alone and its claim global, so
+    # whoever posted the same address, subject and message learnt Anna's reference (what a
+    # forged mail needs to join her ticket), status and promise.
+    uow = FakeUnitOfWork(CONFIG)
+    anna = form_post(uow, FORM, source_ip=ANNA, at=NOW)
+
+    at_once = form_post(uow, FORM, source_ip=STRANGER, at=NOW + timedelta(seconds=20))
+    later = form_post(uow, FORM, source_ip=STRANGER, at=NOW + timedelta(hours=2))
+
+    refs = {anna["ref"], at_once["ref"], later["ref"]}
+    assert len(refs) == 3 and len(uow.tickets) == 3
+
+
+def test_the_same_form_without_an_id_from_its_client_after_the_window_is_a_new_ticket() -> None:
+    uow = FakeUnitOfWork(CONFIG)
+    first = form_post(uow, FORM, source_ip=ANNA, at=NOW)
+
+    again = form_post(uow, FORM, source_ip=ANNA, at=NOW + timedelta(minutes=30))
+
+    assert again["ref"] != first["ref"]
+
+
+def test_a_form_with_its_own_id_is_one_ticket_from_any_client_at_any_time() -> None:
+    # The form page's random submission_id: a retry through another network is the same
+    # submission, as before.
+    uow = FakeUnitOfWork(CONFIG)
+    form = {**FORM, "submission_id": "3f1c2a9e-0b7d-4c55-9a57-7d2f5e0c1b11"}
+    first = form_post(uow, form, source_ip=ANNA, at=NOW)
+
+    again = form_post(uow, form, source_ip=STRANGER, at=NOW + timedelta(hours=2))
+
+    assert again["ref"] == first["ref"] and len(uow.tickets) == 1

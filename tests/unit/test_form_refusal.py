@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from fakes import MONDAY_MORNING
 from helpdesk.config import Config, load_config
 from helpdesk.errors import (
     HelpdeskError,
@@ -82,7 +83,7 @@ def test_every_rule_the_validator_applies_has_words_for_its_field_in_every_langu
     form = {"name": "Anna", "email": "anna@example.com", "subject": "Hi", "message": "Hello"}
     for field, change in broken.items():
         with pytest.raises(FieldRefused) as refused:
-            validate_form({**form, **change}, shipped())
+            validate_form({**form, **change}, shipped(), client="192.0.2.44", now=MONDAY_MORNING)
         assert refused.value.field == field
         for language in shipped().helpdesk.languages:
             words = form_field_errors(shipped(), language)[field][refused.value.rule]

@@ -76,7 +76,7 @@ def filed(
     uow = FakeUnitOfWork(config)
     name, email = sender
     fields = {"name": name, "email": email, "subject": subject, "message": message}
-    submission = validate_form(fields, config)
+    submission = validate_form(fields, config, client="192.0.2.44", now=NOW)
     answer = take_in_form(submission, uow=uow, config=config, now=NOW, knowledge=lambda: knowledge)
     return uow, uow.tickets[answer["ref"]]
 

@@ -29,6 +29,7 @@ PUBLIC_URL = "https://support.example"
 SOLVED_AT = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 ANSWERED_AT = SOLVED_AT + timedelta(hours=3)
 FORM = "application/x-www-form-urlencoded"
+CLIENT = "192.0.2.44"  # where the customer's browser posts from
 
 
 def solved(ref: str = "HD-5RVY42") -> Ticket:
@@ -60,7 +61,7 @@ def test_an_answer_is_kept_on_the_ticket_counted_and_a_low_score_announced() -> 
     uow.add(solved())
 
     stored = survey_desk(uow).submit(
-        token(), "score=2&effort=4&comment=Took+a+week", FORM, now=ANSWERED_AT
+        token(), "score=2&effort=4&comment=Took+a+week", FORM, source_ip=CLIENT, now=ANSWERED_AT
     )
 
     assert stored.ref == "HD-5RVY42"
@@ -85,8 +86,8 @@ def test_an_answer_submitted_again_replaces_the_first_in_the_report() -> None:
     uow.add(solved())
     desk = survey_desk(uow)
 
-    desk.submit(token(), "score=2", FORM, now=ANSWERED_AT)
-    desk.submit(token(), "score=5", FORM, now=ANSWERED_AT + timedelta(minutes=3))
+    desk.submit(token(), "score=2", FORM, source_ip=CLIENT, now=ANSWERED_AT)
+    desk.submit(token(), "score=5", FORM, source_ip=CLIENT, now=ANSWERED_AT + timedelta(minutes=3))
 
     assert uow.tickets["HD-5RVY42"].survey.score == 5
     [fact] = uow.read_day(ANSWERED_AT.date()).facts["survey"]
@@ -99,7 +100,7 @@ def test_an_answer_without_a_score_is_refused_and_records_nothing() -> None:
     uow.add(solved())
 
     with pytest.raises(AnswerNotTaken) as refused:
-        survey_desk(uow).submit(token(), "comment=hello", FORM, now=ANSWERED_AT)
+        survey_desk(uow).submit(token(), "comment=hello", FORM, source_ip=CLIENT, now=ANSWERED_AT)
 
     assert refused.value.problem.field == "score"
     assert uow.tickets["HD-5RVY42"].survey.score is None
@@ -123,10 +124,104 @@ def test_a_post_that_is_not_the_surveys_form_is_refused_and_records_nothing(
     uow.add(solved())
 
     with pytest.raises(AnswerNotTaken) as refused:
-        survey_desk(uow).submit(token(), body, content_type, now=ANSWERED_AT)
+        survey_desk(uow).submit(token(), body, content_type, source_ip=CLIENT, now=ANSWERED_AT)
 
     assert (refused.value.problem.field, status_of(refused.value.problem)) == (field, status)
     assert uow.events() == [] and uow.commits == 0
+
+
+def test_the_same_answer_posted_again_writes_and_publishes_nothing() -> None:
+    # Attack 8, F3: every post was a commit, a SurveyAnswered on the bus and, for a low
+    # score, an acknowledge run that reads the whole conversation, however often it came.
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(solved())
+    desk = survey_desk(uow)
+    answer = "score=2&effort=4&comment=Took+a+week"
+    desk.submit(token(), answer, FORM, source_ip=CLIENT, now=ANSWERED_AT)
+    commits = uow.commits
+
+    later = ANSWERED_AT + timedelta(minutes=5)
+    stored = desk.submit(token(), answer + "+", FORM, source_ip=CLIENT, now=later)
+
+    assert uow.commits == commits
+    assert len(uow.events()) == 1
+    assert stored.survey.answered_at == ANSWERED_AT
+    assert len(uow.read_day(ANSWERED_AT.date()).facts["survey"]) == 1
+
+
+def test_answers_past_the_tickets_hourly_limit_are_refused_429_until_the_next_hour() -> None:
+    # Attack 8, F3: survey posts were counted nowhere. Posts from many clients still use
+    # up the ticket's hour; a customer changing her score a few times never meets it.
+    from helpdesk.errors import RateLimited
+    from helpdesk.http import status_of
+
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(solved())
+    desk = survey_desk(uow)
+    limit = CONFIG.limits.survey_answers_per_ticket_per_hour
+    assert limit >= 5
+    for n in range(limit):
+        desk.submit(token(), f"score={n % 5 + 1}", FORM, source_ip=f"192.0.2.{n}", now=ANSWERED_AT)
+    commits = uow.commits
+
+    with pytest.raises(AnswerNotTaken) as refused:
+        desk.submit(token(), "score=1&comment=again", FORM, source_ip=CLIENT, now=ANSWERED_AT)
+
+    problem = refused.value.problem
+    assert isinstance(problem, RateLimited) and status_of(problem) == 429
+    assert problem.retry_after_seconds == 3600  # ANSWERED_AT is on the hour
+    assert uow.commits == commits and uow.tickets["HD-5RVY42"].survey.comment is None
+    next_hour = ANSWERED_AT + timedelta(hours=1)
+    desk.submit(token(), "score=1&comment=again", FORM, source_ip=CLIENT, now=next_hour)
+    assert uow.tickets["HD-5RVY42"].survey.comment == "again"
+
+
+def test_a_clients_posts_count_over_all_its_surveys_refused_posts_too() -> None:
+    from helpdesk.errors import RateLimited
+
+    refs = ["HD-5RVY42", "HD-6SWZ53", "HD-7TXA64", "HD-8VYB75"]
+    uow = FakeUnitOfWork(CONFIG)
+    for ref in refs:
+        uow.add(solved(ref))
+    tight = CONFIG.limits.model_copy(update={"survey_answers_per_ip_per_hour": 3})
+    desk = replace(survey_desk(uow), config=CONFIG.model_copy(update={"limits": tight}))
+    # Counted before the body is read: a post that is no answer costs the client its hit.
+    with pytest.raises(AnswerNotTaken):
+        desk.submit(token(refs[0]), "comment=hello", FORM, source_ip=CLIENT, now=ANSWERED_AT)
+    for ref in refs[1:3]:
+        desk.submit(token(ref), "score=4", FORM, source_ip=CLIENT, now=ANSWERED_AT)
+
+    with pytest.raises(AnswerNotTaken) as refused:
+        desk.submit(token(refs[3]), "score=4", FORM, source_ip=CLIENT, now=ANSWERED_AT)
+
+    assert isinstance(refused.value.problem, RateLimited)
+    assert uow.tickets[refs[3]].survey.score is None
+    # Another client (and the same one's IPv6 neighbours would be one: the /64) is taken.
+    desk.submit(token(refs[3]), "score=4", FORM, source_ip="198.51.100.7", now=ANSWERED_AT)
+    assert uow.tickets[refs[3]].survey.score == 4
+
+
+def test_the_survey_page_answers_a_post_past_the_limit_429_saying_when_to_come_back() -> None:
+    import html
+
+    from helpdesk.http import FormPost, survey_answer_response
+    from helpdesk.render import language_words
+
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(solved())
+    tight = CONFIG.limits.model_copy(update={"survey_answers_per_ticket_per_hour": 1})
+    desk = replace(survey_desk(uow), config=CONFIG.model_copy(update={"limits": tight}))
+    post = FormPost("score=2", False, FORM, "en", CLIENT)
+    assert survey_answer_response(desk, token(), post, now=ANSWERED_AT).status_code == 200
+
+    page = survey_answer_response(desk, token(), post, now=ANSWERED_AT + timedelta(minutes=20))
+
+    assert page.status_code == 429
+    assert page.headers["Retry-After"] == "2400"
+    assert page.headers["Cache-Control"] == "no-store"
+    words = language_words("survey_page", "en", fallback_language="en")
+    assert html.escape(str(words["error_rate_limited"])) in str(page.body)
+    assert "Please choose how satisfied you are" not in str(page.body)
 
 
 def autoclosing(ticket: Ticket) -> tuple[FakeUnitOfWork, SurveyDispatch, datetime]:
@@ -232,4 +327,3 @@ def test_a_survey_stored_by_the_previous_release_reads_and_writes_back_the_same(
     assert (record.score, record.effort) == (2, 4)
     assert record.to_dict() == {**stored, "score": 2, "effort": 4}
     assert SurveyRecord.from_dict({"skipped": "fatigue"}).to_dict() == {"skipped": "fatigue"}
-

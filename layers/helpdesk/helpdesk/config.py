@@ -583,6 +583,11 @@ class Limits(_Section):
     form_body_max_bytes: Count = 65_536
     form_per_address_per_hour: Count = 5
     form_per_ip_per_hour: Count = 20
+    # Survey answers (POST /survey/{token}) per ticket and per client an hour, then 429: a
+    # customer changes her score a few times at most, and each answer is a commit, an event
+    # and, for a low score, a read of the whole conversation (attack 8, F3).
+    survey_answers_per_ticket_per_hour: Count = 10
+    survey_answers_per_ip_per_hour: Count = 60
     # POST /intake/messages (docs/CHANNELS.md): the whole request, a message's text, the
     # messages of one channel (its credential: a chat vendor posts for all its customers)
     # and of one contact of a channel, per hour.

@@ -268,17 +268,21 @@ def survey_answer_response(
     now: datetime,
 ) -> Response[str]:
     """The thanks page for a recorded answer; else the survey again asking for a score
-    (415, 422), the survey again for a body that is not UTF-8 form fields (400), or the
-    link's refusal (403)."""
+    (415, 422) or saying to come back later (429 with Retry-After: too many answers from
+    the client or to the ticket this hour), the survey again for a body that is not UTF-8
+    form fields (400), or the link's refusal (403)."""
     from helpdesk.services.surveys import AnswerNotTaken
     from helpdesk.web import survey_page, survey_thanks_page
 
     def answer(text: str) -> Response[str]:
         try:
-            stored = desk.submit(token, text, post.content_type, now=now)
+            stored = desk.submit(token, text, post.content_type, source_ip=post.source_ip, now=now)
         except AnswerNotTaken as not_taken:
-            page = survey_page(desk.config, not_taken.form, ask_for_score=True)
-            return html_response(status_of(not_taken.problem), page, SURVEY_HEADERS)
+            page = survey_page(desk.config, not_taken.form, answer_problem=not_taken.problem)
+            headers = dict(SURVEY_HEADERS)
+            if isinstance(not_taken.problem, RateLimited):
+                headers["Retry-After"] = str(not_taken.problem.retry_after_seconds)
+            return html_response(status_of(not_taken.problem), page, headers)
         return html_response(200, survey_thanks_page(desk.config, stored), SURVEY_HEADERS)
 
     return _survey_post(desk, token, post, now=now, take=answer)

@@ -363,19 +363,24 @@ def survey_page(
     config: Config,
     form: SurveyForm,
     *,
-    ask_for_score: bool = False,
+    answer_problem: HelpdeskError | None = None,
     complaint_problem: HelpdeskError | None = None,
     complaint_text: str = "",
 ) -> str:
-    """The survey of one ticket, ``form.score`` pre-selected; with ``ask_for_score`` the
-    localized line that asks for a score (the form's only required answer). Below it the
-    box that tells the team lead (helpdesk.services.complaints), with the line that says
-    what was wrong with ``complaint_problem`` and the words ``complaint_text`` kept."""
+    """The survey of one ticket, ``form.score`` pre-selected; with ``answer_problem`` the
+    localized line that says what was wrong with the posted answer: too many answers this
+    hour (:class:`RateLimited`), else the line that asks for a score (the form's only
+    required answer). Below it the box that tells the team lead (helpdesk.services.
+    complaints), with the line that says what was wrong with ``complaint_problem`` and the
+    words ``complaint_text`` kept."""
     from helpdesk.render import language_words, render_page, score_labels
 
     language = _ticket_language(config, form.ticket)
     error = None
-    if ask_for_score:
+    if isinstance(answer_problem, RateLimited):
+        words = language_words("survey_page", language, fallback_language=config.default_language)
+        error = str(words["error_rate_limited"])
+    elif answer_problem is not None:
         error = render_page(
             "survey_invalid",
             language,

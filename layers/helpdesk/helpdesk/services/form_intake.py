@@ -8,7 +8,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.characters import CONTROL_CHARACTERS
@@ -145,8 +145,10 @@ def _text_field(body: Mapping[str, Any], name: str, *, required: bool, max_len: 
     return value
 
 
-def validate_form(body: Any, config: Config) -> FormSubmission:
-    """Check a submitted form; :class:`InvalidInput` names the first bad field and why."""
+def validate_form(body: Any, config: Config, *, client: str, now: datetime) -> FormSubmission:
+    """Check a submitted form; :class:`InvalidInput` names the first bad field and why.
+    ``client`` (:func:`client_key` of the request's source) and ``now`` make the
+    submission's id when the post has none (:func:`derived_submission_id`)."""
     if not isinstance(body, Mapping):
         raise InvalidInput("body", "must be a JSON object")
     unknown = sorted(k for k in body if k not in KNOWN_FIELDS)
@@ -195,9 +197,7 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
         # It becomes part of a table key and a message id: letters, digits and dashes only.
         raise FieldRefused("submission_id", "reload", "must be 8 to 64 letters, digits or dashes")
     if not submission_id:
-        # A double click posts the same form twice: the same content makes one ticket.
-        digest = hashlib.sha256(f"{email.lower()}\n{subject}\n{message}".encode()).hexdigest()
-        submission_id = digest[:32]
+        submission_id = derived_submission_id(email, subject, message, client=client, now=now)
     return FormSubmission(
         name=name,
         email=email,
@@ -211,6 +211,27 @@ def validate_form(body: Any, config: Config) -> FormSubmission:
         submission_id=submission_id,
         timezone=timezone,
     )
+
+
+# How long a post without a submission_id counts as a double submit of the same content.
+DOUBLE_SUBMIT_WINDOW = timedelta(minutes=10)
+
+
+def derived_submission_id(
+    email: str, subject: str, message: str, *, client: str, now: datetime
+) -> str:
+    """The id of a post that names none (a script's: the form page always sends a random
+    one): a double click posts the same form twice, and the same content from the same
+    ``client`` within the same :data:`DOUBLE_SUBMIT_WINDOW` (windows start at whole
+    multiples of it since the Unix epoch) makes one ticket. Only that: the id's claim is
+    global, and a repeat is answered with the first ticket's reference and status, so the
+    same content from another client, or later, must not collide (attack 8, F4). A double
+    click across a window's start makes two tickets."""
+    length = int(DOUBLE_SUBMIT_WINDOW.total_seconds())
+    at = int(now.timestamp())
+    window = at - at % length
+    posted = f"{client}\n{window}\n{email.lower()}\n{subject}\n{message}"
+    return hashlib.sha256(posted.encode()).hexdigest()[:32]
 
 
 class FormRecords(SuppressionList, DeliveryCounter, Protocol):
@@ -372,16 +393,17 @@ class FormDesk:
             raise TooLarge(
                 "body", f"is too large (at most {self.config.limits.form_body_max_bytes} bytes)"
             )
+        client = client_key(source_ip)
         # A flood of junk is still a flood: the client address counts before parsing.
         self._limit(
-            f"FORM-IP#{client_key(source_ip)}",
+            f"FORM-IP#{client}",
             self.config.limits.form_per_ip_per_hour,
             "address",
             now,
         )
         # Size, nesting and syntax are checked by the one loader of every HTTP edge (400).
         data = json_object(body, max_bytes=self.config.limits.form_body_max_bytes)
-        submission = validate_form(data, self.config)
+        submission = validate_form(data, self.config, client=client, now=now)
         # Per mailbox, not per spelling: victim+1@, victim+2@ ... flood one inbox.
         self._limit(
             f"FORM-EMAIL#{mailbox_key(submission.email)}",

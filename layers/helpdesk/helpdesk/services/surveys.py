@@ -30,6 +30,7 @@ from helpdesk.ports import TicketFinder, TimerIndex
 from helpdesk.post_input import FORM_URLENCODED, form_fields, media_type
 from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
+from helpdesk.services.rate_limits import WindowCounter, limit_rate
 from helpdesk.unit_of_work import TicketChange, change_ticket
 
 if TYPE_CHECKING:
@@ -277,9 +278,10 @@ class SurveyForm:
 
 class AnswerNotTaken(HelpdeskError):
     """A posted answer that cannot be recorded: ``problem`` says why (the form is not form
-    fields, or no valid score), ``form`` is the survey to show again."""
+    fields, no valid score, or too many answers this hour), ``form`` is the survey to show
+    again."""
 
-    def __init__(self, form: SurveyForm, problem: InvalidInput) -> None:
+    def __init__(self, form: SurveyForm, problem: InvalidInput | RateLimited) -> None:
         super().__init__(str(problem))
         self.form = form
         self.problem = problem
@@ -297,9 +299,9 @@ class ComplaintNotTaken(HelpdeskError):
         self.words = words
 
 
-class SurveyPageRecords(TicketFinder, Protocol):
+class SurveyPageRecords(TicketFinder, WindowCounter, Protocol):
     """What the survey's page reads: the ticket behind a link, and its contact (the
-    complaint page's words)."""
+    complaint page's words); and the hourly counters of its answers."""
 
     def get_contact(self, email: str) -> Contact | None: ...
 
@@ -315,10 +317,17 @@ class SurveyDesk(LinkDesk):
         :class:`LinkRefused` otherwise."""
         return SurveyForm(self._ticket(token, now), token, _score_or_none(score))
 
-    def submit(self, token: str, body: str, content_type: str, *, now: datetime) -> Ticket:
+    def submit(
+        self, token: str, body: str, content_type: str, *, source_ip: str, now: datetime
+    ) -> Ticket:
         """Record the answer posted from the page (replacing an earlier one); the ticket as
-        stored. :class:`LinkRefused` or :class:`AnswerNotTaken` otherwise."""
+        stored. :class:`LinkRefused` or :class:`AnswerNotTaken` otherwise (past the hourly
+        limits of the client or the ticket, its problem is :class:`RateLimited`)."""
         ticket = self._ticket(token, now)
+        try:
+            self._count(ticket, source_ip, now)
+        except RateLimited as limited:
+            raise AnswerNotTaken(SurveyForm(ticket, token, None), limited) from None
         try:
             fields = form_fields(body, content_type)
         except InvalidInput as problem:
@@ -369,9 +378,16 @@ class SurveyDesk(LinkDesk):
         self, ticket: Ticket, *, score: int, effort: int | None, comment: str | None, now: datetime
     ) -> Ticket:
         """Write the answer with a versioned commit: it cannot overwrite a concurrent
-        auto-close (nor be overwritten by it); the loser re-reads and writes again."""
+        auto-close (nor be overwritten by it); the loser re-reads and writes again. The
+        answer already stored, posted again (a reload, a double click, a script), writes
+        and publishes nothing: no commit, no event, no acknowledge run (attack 8, F3)."""
 
-        def answered(current: Ticket) -> TicketChange:
+        posted = (score, effort, comment)
+
+        def answered(current: Ticket) -> TicketChange | None:
+            kept = current.survey
+            if kept.answered_at is not None and (kept.score, kept.effort, kept.comment) == posted:
+                return None
             survey = replace(
                 current.survey,
                 score=score,
@@ -405,6 +421,26 @@ class SurveyDesk(LinkDesk):
     # ------------------------------------------------------------------ helpers
     def _ticket(self, token: str, now: datetime) -> Ticket:
         return self._opened(SURVEY, token, now)[0]
+
+    def _count(self, ticket: Ticket, source_ip: str, now: datetime) -> None:
+        """One more answer of the client and of ``ticket`` this hour; :class:`RateLimited`
+        past either. Counted before the body is read, as the customer's page counts: a
+        refused post costs its hit too, and posts from many clients still use up the
+        ticket's hour (attack 8, F3)."""
+        from helpdesk.services.form_intake import client_key
+
+        limits = self.config.limits
+        client = f"SURVEY-IP#{client_key(source_ip)}"
+        limit_rate(
+            self.repo, client, limit=limits.survey_answers_per_ip_per_hour, what="address", now=now
+        )
+        limit_rate(
+            self.repo,
+            f"SURVEY#{ticket.ref}",
+            limit=limits.survey_answers_per_ticket_per_hour,
+            what="ticket",
+            now=now,
+        )
 
 
 def _score_or_none(text: str | None) -> int | None:
