@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -361,20 +362,35 @@ def test_each_rule_invokes_its_function_directly_and_keeps_what_it_cannot_delive
         "Principal": "events.amazonaws.com",
     }
     # The rule's ARN on a custom bus is rule/<bus name>/<rule name> (eb-manage-iam-access);
-    # Ref of an AWS::Events::EventBus is its name. The permission matches this stack's rules
-    # and no rule of another bus, nor of the account's default bus (rule/<rule name>).
+    # Ref of an AWS::Events::EventBus is its name. The rule has a fixed name derived from
+    # the stack, so the permission names this one rule's ARN (review sam8, M2): another
+    # rule on the desk's bus (an administrator's events:PutRule and PutTargets, with a
+    # constant Input) may not invoke the function, nor a rule of another bus or account.
     resolver = Resolver(parameters=parameter_defaults(template))
-    resolver.pseudo.update({"AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333"})
+    resolver.pseudo.update(
+        {"AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333", "AWS::StackName": "helpdesk"}
+    )
     resolver.refs["EventBus"] = "helpdesk-events"
+    name = resolver.resolve(template["Resources"][rule]["Properties"].get("Name"))
+    assert name == f"helpdesk-{rule.removesuffix('Rule').lower()}"
     allowed = resolver.resolve(permission["SourceArn"])
-    rule_arn = f"arn:aws:events:eu-west-1:111122223333:rule/helpdesk-events/helpdesk-{rule}-1A2B"
-    assert fnmatch.fnmatchcase(rule_arn, allowed)
+    rule_arn = f"arn:aws:events:eu-west-1:111122223333:rule/helpdesk-events/{name}"
+    assert allowed == rule_arn
     for elsewhere in (
+        rule_arn.replace(name, "helpdesk-another-rule"),
         rule_arn.replace("helpdesk-events", "other-bus"),
         rule_arn.replace("helpdesk-events/", ""),  # the default bus
         rule_arn.replace("111122223333", "444455556666"),
     ):
         assert not fnmatch.fnmatchcase(elsewhere, allowed), elsewhere
+    # A rule name is at most 64 characters (EventBridge API Reference, PutRule: Name,
+    # [\.\-_A-Za-z0-9]+); the help centre's origin access control, named alike
+    # (<stack>-help-centre, 64 as well), already caps the stack name at 52.
+    resolver.pseudo["AWS::StackName"] = "h" * 52
+    longest = resolver.resolve(template["Resources"][rule]["Properties"]["Name"])
+    assert len(longest) <= 64 and re.fullmatch(r"[.\-_A-Za-z0-9]+", longest)
+    oac = template["Resources"]["HelpCentreOriginAccessControl"]["Properties"]
+    assert len(resolver.resolve(oac["OriginAccessControlConfig"]["Name"])) == 64
     # Created before the rule that needs it (no reference to the rule, which would order
     # it after), and the rule waits for it.
     [permission_id] = [

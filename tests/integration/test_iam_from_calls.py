@@ -340,10 +340,36 @@ class Grant:
     resource: str
 
 
+@dataclass(frozen=True)
+class Denial:
+    """A Deny statement with NotResource: the actions are denied on every resource but
+    these (patterns), whatever another policy of the role allows ("an explicit deny in
+    any of the policies overrides the allow", IAM User Guide, "Policy evaluation for
+    requests within a single account")."""
+
+    function: str  # logical id
+    actions: tuple[str, ...]
+    not_resources: tuple[str, ...]
+
+    def covers(self, action: str) -> bool:
+        return any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in self.actions)
+
+    def denies(self, action: str, resource: str) -> bool:
+        return self.covers(action) and not any(
+            fnmatch.fnmatchcase(resource, r) for r in self.not_resources
+        )
+
+
 @dataclass
 class Tour:
     calls: set[AwsCall]
     roles: dict[str, list[Grant]]  # function logical id -> its grants (Policies block)
+    denials: dict[str, list[Denial]]  # function logical id -> its Deny statements
+    managed: dict[str, list[Grant]]  # function logical id -> its managed policies' grants
+    # function logical id -> every Allow of its role but the managed policies' (its
+    # Policies block and the ones SAM adds, such as the on-failure destination's send)
+    allowed: dict[str, list[Grant]]
+    sources: dict[str, list[str]]  # function logical id -> its event source mappings' ARNs
     names: dict[str, str]  # local function name -> logical id
     dead_letters: list[dict[str, str]]
     errors: list[str]
@@ -383,7 +409,141 @@ def _as_list(value: Any) -> list[Any]:
 def role_grants(translated: dict[str, Any], resolver: Resolver) -> dict[str, list[Grant]]:
     """Each function's grants from its ``Policies:`` block (the translator names those
     policies ``<Function>RolePolicy<n>``), resolved to the local stack's ARNs. The managed
-    policies SAM adds (logs, X-Ray, the SQS poller) are the Lambda service's, not the code's."""
+    policies SAM adds (logs, X-Ray, the SQS poller) are the Lambda service's, not the code's:
+    see :func:`managed_grants`."""
+    grants: dict[str, list[Grant]] = {}
+    for logical_id, role_id, policy in _role_policies(translated):
+        found = grants.setdefault(logical_id, [])
+        if not re.fullmatch(rf"{role_id}Policy\d+", policy["PolicyName"]):
+            continue
+        for statement in _as_list(policy["PolicyDocument"]["Statement"]):
+            assert "Condition" not in statement and "NotAction" not in statement
+            if statement.get("Effect") == "Deny":
+                # Only to narrow what a managed policy grants on "*" (see below).
+                assert "Resource" not in statement and "NotResource" in statement
+                continue
+            assert statement.get("Effect") == "Allow", (logical_id, statement)
+            for action in _as_list(statement["Action"]):
+                for arn in _as_list(resolver.resolve(statement["Resource"])):
+                    found.append(Grant(logical_id, action, str(arn)))
+    return grants
+
+
+def _role_policies(translated: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(function logical id, role logical id, inline policy) for every function's role."""
+    resources = translated["Resources"]
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        role_id = resource["Properties"]["Role"]["Fn::GetAtt"][0]
+        policies = resources[role_id]["Properties"].get("Policies", [])
+        if not policies:
+            yield logical_id, role_id, {"PolicyName": "", "PolicyDocument": {"Statement": []}}
+        for policy in policies:
+            yield logical_id, role_id, policy
+
+
+def role_denials(translated: dict[str, Any], resolver: Resolver) -> dict[str, list[Denial]]:
+    """Each function's Deny statements (any inline policy of its role), resolved."""
+    denials: dict[str, list[Denial]] = {}
+    for logical_id, _, policy in _role_policies(translated):
+        found = denials.setdefault(logical_id, [])
+        for statement in _as_list(policy["PolicyDocument"]["Statement"]):
+            if statement.get("Effect") != "Deny":
+                continue
+            not_resources = _as_list(resolver.resolve(statement["NotResource"]))
+            found.append(
+                Denial(
+                    logical_id,
+                    tuple(str(a) for a in _as_list(statement["Action"])),
+                    tuple(str(r) for r in not_resources),
+                )
+            )
+    return denials
+
+
+def role_allows(translated: dict[str, Any], resolver: Resolver) -> dict[str, list[Grant]]:
+    """Every Allow of each function's inline policies: its ``Policies:`` block and those
+    SAM adds (the on-failure destinations' sqs:SendMessage), resolved."""
+    allowed: dict[str, list[Grant]] = {}
+    for logical_id, _, policy in _role_policies(translated):
+        found = allowed.setdefault(logical_id, [])
+        for statement in _as_list(policy["PolicyDocument"]["Statement"]):
+            if statement.get("Effect") != "Allow":
+                continue
+            for action in _as_list(statement["Action"]):
+                for arn in _as_list(resolver.resolve(statement["Resource"])):
+                    found.append(Grant(logical_id, str(action), str(arn)))
+    return allowed
+
+
+# The AWS managed policies SAM attaches to the functions' roles, as the AWS Managed Policy
+# reference documents them (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/
+# <name>.html, "JSON policy document"). The translator names them by ARN only; a policy not
+# listed here fails the test below until its documented statement is added.
+MANAGED_POLICIES: dict[str, list[dict[str, Any]]] = {
+    # "AWSLambdaBasicExecutionRole": v1.
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "*",
+        }
+    ],
+    # "AWSXrayWriteOnlyAccess": v2.
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+                "xray:GetSamplingStatisticSummaries",
+            ],
+            "Resource": ["*"],
+        }
+    ],
+    # "AWSLambdaSQSQueueExecutionRole": v1 (SAM adds it for an SQS event). These are the
+    # actions the poller needs on the queue ("The Lambda execution role must include
+    # sqs:DeleteMessage, sqs:GetQueueAttributes, sqs:ReceiveMessage", Amazon SQS Developer
+    # Guide, "Configuring an Amazon SQS queue to trigger an AWS Lambda function").
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+            ],
+            "Resource": "*",
+        }
+    ],
+    # "AWSLambdaDynamoDBExecutionRole": v1 (SAM adds it for a DynamoDB event).
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:DescribeStream",
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+                "dynamodb:ListStreams",
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
+
+
+def managed_grants(translated: dict[str, Any]) -> dict[str, list[Grant]]:
+    """Each function's grants from the AWS managed policies on its role (their documented
+    statements, above)."""
     grants: dict[str, list[Grant]] = {}
     resources = translated["Resources"]
     for logical_id, resource in resources.items():
@@ -391,16 +551,26 @@ def role_grants(translated: dict[str, Any], resolver: Resolver) -> dict[str, lis
             continue
         role_id = resource["Properties"]["Role"]["Fn::GetAtt"][0]
         found = grants.setdefault(logical_id, [])
-        for policy in resources[role_id]["Properties"].get("Policies", []):
-            if not re.fullmatch(rf"{role_id}Policy\d+", policy["PolicyName"]):
-                continue
-            for statement in _as_list(policy["PolicyDocument"]["Statement"]):
-                assert statement.get("Effect") == "Allow", (logical_id, statement)
-                assert "Condition" not in statement and "NotAction" not in statement
+        for arn in resources[role_id]["Properties"].get("ManagedPolicyArns", []):
+            assert arn in MANAGED_POLICIES, f"{logical_id}: {arn} is not documented here"
+            for statement in MANAGED_POLICIES[arn]:
                 for action in _as_list(statement["Action"]):
-                    for arn in _as_list(resolver.resolve(statement["Resource"])):
-                        found.append(Grant(logical_id, action, str(arn)))
+                    for resource_arn in _as_list(statement["Resource"]):
+                        found.append(Grant(logical_id, action, resource_arn))
     return grants
+
+
+def event_sources(translated: dict[str, Any], resolver: Resolver) -> dict[str, list[str]]:
+    """Each function's event source mappings' source ARNs (queues, streams), resolved."""
+    sources: dict[str, list[str]] = {}
+    for resource in translated["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+            properties = resource["Properties"]
+            function = properties["FunctionName"]["Ref"]
+            sources.setdefault(function, []).append(
+                str(resolver.resolve(properties["EventSourceArn"]))
+            )
+    return sources
 
 
 def allows(grant: Grant, call: AwsCall) -> bool:
@@ -422,9 +592,14 @@ def tour() -> Iterator[Tour]:
         _a_timer_whose_ticket_is_gone(stack)
         _days_later(stack)
         assert stack.resolver is not None
+        translated = translated_template()
         yield Tour(
             calls=set(recorder.calls),
-            roles=role_grants(translated_template(), stack.resolver),
+            roles=role_grants(translated, stack.resolver),
+            denials=role_denials(translated, stack.resolver),
+            managed=managed_grants(translated),
+            allowed=role_allows(translated, stack.resolver),
+            sources=event_sources(translated, stack.resolver),
             names={f.name: f.logical_id for f in stack.functions.values()},
             dead_letters=stack.dead_letters(),
             errors=list(stack.invocation_errors),
@@ -443,8 +618,24 @@ def test_every_call_a_function_makes_is_granted_by_its_role(tour: Tour) -> None:
         f"{tour.names[c.function]}: {c.action} on {c.resource} ({c.operation})"
         for c in tour.calls
         if not any(allows(g, c) for g in tour.roles[tour.names[c.function]])
+        or any(d.denies(c.action, c.resource) for d in tour.denials[tour.names[c.function]])
     )
     assert denied == [], "AWS would deny:\n" + "\n".join(denied)
+
+
+# Granted and never called: s3:ListBucket on the mail bucket, so that S3 answers a
+# GetObject on a key that is gone with 404 NoSuchKey rather than 403 AccessDenied (GetObject,
+# Amazon S3 API Reference, "Permissions"), for the functions that treat a missing file as
+# gone (test_least_privilege.TREAT_A_MISSING_FILE_AS_GONE says which and why).
+LISTS_ONLY_FOR_S3_TO_ANSWER_404 = {"AcknowledgeFunction", "CustomerPageFunction"}
+
+
+def _for_s3_to_answer_404(grant: Grant) -> bool:
+    return (
+        grant.function in LISTS_ONLY_FOR_S3_TO_ANSWER_404
+        and grant.action == "s3:ListBucket"
+        and re.fullmatch(r"arn:aws:s3:::[^/*]+", grant.resource) is not None
+    )
 
 
 def test_every_grant_is_used_by_some_call(tour: Tour) -> None:
@@ -453,8 +644,13 @@ def test_every_grant_is_used_by_some_call(tour: Tour) -> None:
         for grants in tour.roles.values()
         for g in grants
         if not any(tour.names[c.function] == g.function and allows(g, c) for c in tour.calls)
+        and not _for_s3_to_answer_404(g)
     )
     assert unused == [], "granted but never used:\n" + "\n".join(unused)
+    listing = {
+        g.function for grants in tour.roles.values() for g in grants if _for_s3_to_answer_404(g)
+    }
+    assert listing == LISTS_ONLY_FOR_S3_TO_ANSWER_404
 
 
 # Object ARNs may end in a wildcard below a named prefix (inbound/*), and SSM parameter ARNs
@@ -479,6 +675,88 @@ def test_no_grant_uses_a_wildcard_on_data(tour: Tour) -> None:
         )
     )
     assert broad == []
+
+
+# Services whose resources hold the desk's data (or could be another stack's).
+DATA_SERVICES = ("dynamodb", "s3", "sqs", "events", "ses", "ssm")
+# Granted on "*" by a managed policy and left so: an action with no resource type can only
+# be granted on "*" (Service Authorization Reference, via cfn-lint's copy). ListStreams
+# names the account's streams and reads no record; the reads (DescribeStream, GetRecords,
+# GetShardIterator) are on the stream and are cut to the function's own.
+ONLY_ON_EVERY_RESOURCE = {"dynamodb:ListStreams"}
+
+
+def resource_types(action: str) -> list[str]:
+    """The resource types an IAM action may be scoped to (none: only "*")."""
+    import importlib.resources
+
+    source = importlib.resources.files("cfnlint.data.AdditionalSpecs") / "Policies.json"
+    service, name = action.split(":", 1)
+    actions = json.loads(source.read_text(encoding="utf-8"))[service]["Actions"]
+    return list(actions[name.lower()].get("Resources", []))
+
+
+def test_a_managed_policy_grant_on_every_resource_is_cut_to_the_functions_own(
+    tour: Tour,
+) -> None:
+    """SAM's poller policies grant the SQS receive/delete and the DynamoDB stream reads on
+    "*": every queue and every table's stream in the account. A Deny with NotResource in
+    the function's own policy narrows each to the function's event sources (its mappings'
+    queues, its table's stream), which the mapping keeps."""
+    problems: list[str] = []
+    left_on_everything: set[str] = set()
+    for function, grants in sorted(tour.managed.items()):
+        for grant in grants:
+            service = grant.action.split(":", 1)[0]
+            if grant.resource != "*" or service not in DATA_SERVICES:
+                continue
+            if not resource_types(grant.action):
+                left_on_everything.add(grant.action)
+                continue
+            own = [arn for arn in tour.sources.get(function, []) if arn.split(":")[2] == service]
+            denials = [d for d in tour.denials[function] if d.covers(grant.action)]
+            if not denials:
+                problems.append(f"{function}: {grant.action} on * (a managed policy's), no Deny")
+                continue
+            lost = [arn for arn in own if any(d.denies(grant.action, arn) for d in denials)]
+            if lost:
+                problems.append(f"{function}: {grant.action} denied on its own {lost}")
+            beyond = sorted(
+                pattern
+                for d in denials
+                for pattern in d.not_resources
+                if not any(fnmatch.fnmatchcase(arn, pattern) for arn in own)
+            )
+            if beyond:
+                problems.append(f"{function}: {grant.action} left on {beyond}, not its own")
+    assert problems == [], "\n".join(problems)
+    assert left_on_everything == ONLY_ON_EVERY_RESOURCE
+
+
+def test_no_deny_takes_what_the_role_allows(tour: Tour) -> None:
+    """A Deny only narrows the managed policies: the function's own grants and those SAM
+    adds (the on-failure destinations' sqs:SendMessage, sent with the function's role)
+    stay allowed."""
+    taken = sorted(
+        f"{grant.function}: {grant.action} on {grant.resource}"
+        for function, grants in tour.allowed.items()
+        for grant in grants
+        if any(d.denies(grant.action, grant.resource) for d in tour.denials[function])
+    )
+    assert taken == []
+    assert any(g.action == "sqs:SendMessage" for g in tour.allowed["AcknowledgeFunction"]), (
+        "SAM's destination policy is read"
+    )
+
+
+def test_a_deny_with_not_resource_denies_everything_else() -> None:
+    denial = Denial("F", ("sqs:ReceiveMessage",), ("arn:aws:sqs:us-east-1:1:mine",))
+    assert not denial.denies("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:1:mine")
+    assert denial.denies("SQS:receivemessage", "arn:aws:sqs:us-east-1:1:theirs")
+    assert not denial.denies("sqs:SendMessage", "arn:aws:sqs:us-east-1:1:theirs")
+    stream = Denial("F", ("dynamodb:GetRecords",), ("arn:aws:dynamodb:r:1:table/t/stream/*",))
+    assert not stream.denies("dynamodb:GetRecords", "arn:aws:dynamodb:r:1:table/t/stream/2026")
+    assert stream.denies("dynamodb:GetRecords", "arn:aws:dynamodb:r:1:table/u/stream/2026")
 
 
 def test_a_transaction_is_authorized_as_its_items_and_an_index_query_on_the_index() -> None:

@@ -184,6 +184,37 @@ def test_a_function_that_sends_mail_may_send_it_and_release_its_outbound_claim(
     assert ("dynamodb:DeleteItem", "${DomainTable.Arn}") in granted, function
 
 
+# The functions that read a file of the mail store and treat one that is gone as gone
+# (helpdesk.aws.s3 S3MailStore.read raises NotFound for NoSuchKey/404): acknowledge relays
+# a reply or a customer's message without a file no longer in the bucket
+# (notices/tickets.py _files_to_send, notices/conversation.py _file), the customer's page
+# answers 404 for it (portal_web.file_response). S3 answers a GetObject on a missing key
+# with 404 NoSuchKey only to a caller allowed s3:ListBucket on the bucket ("If you don't
+# have the s3:ListBucket permission, Amazon S3 will return an HTTP status code 403 (access
+# denied) error", GetObject, Amazon S3 API Reference, Permissions), and the store reports
+# a 403 as a TransientError: acknowledge would retry into AcknowledgeDLQ instead of
+# sending the reply, and the page would fail instead of answering 404. The grant lets
+# these functions list the bucket's keys (mail ids, attachment names), which they never
+# do. moto answers NoSuchKey whatever the role (review sam8, L1).
+TREAT_A_MISSING_FILE_AS_GONE = {"AcknowledgeFunction", "CustomerPageFunction"}
+
+
+def test_a_function_that_treats_a_missing_file_as_gone_may_list_the_bucket_and_no_other() -> None:
+    listing = {
+        function
+        for function in FUNCTIONS
+        for actions, resources in data_statements(function)
+        if "s3:ListBucket" in actions
+    }
+    assert listing == TREAT_A_MISSING_FILE_AS_GONE
+    for function in TREAT_A_MISSING_FILE_AS_GONE:
+        assert [
+            resources
+            for actions, resources in data_statements(function)
+            if "s3:ListBucket" in actions
+        ] == [["${RawMailBucket.Arn}"]], function
+
+
 @cache
 def iam_actions() -> dict[str, set[str]]:
     """Each service prefix's IAM actions (lower case), from cfn-lint's copy of AWS's

@@ -803,7 +803,9 @@ class LocalStack:
     def _create_rule(self, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
         props = resolver.resolve(props)
         bus = props.get("EventBusName", "default")
-        name = f"helpdesk-local-{logical_id}"
+        # The template's name when it gives one (the functions' invoke permissions name the
+        # rule's ARN), else one CloudFormation-like.
+        name = str(props.get("Name") or f"helpdesk-local-{logical_id}")
         arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{bus}/{name}"
         self.events.put_rule(
             Name=name, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"])
