@@ -181,6 +181,63 @@ def test_every_function_is_watched_by_an_alarm_that_cloudwatch_accepts() -> None
     assert functions - watched == set()
 
 
+def _ref(value: Any) -> str:
+    """The resource a dimension's value names (``{"Ref": id}``), else the value as text."""
+    return str(value["Ref"]) if isinstance(value, dict) and "Ref" in value else str(value)
+
+
+def _alarm_metrics(alarm: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(namespace, metric name, the function it is of, "" for none) of each metric an
+    alarm reads."""
+    properties = alarm["Properties"]
+    stats = [m["MetricStat"]["Metric"] for m in properties.get("Metrics", []) if "MetricStat" in m]
+    if "MetricName" in properties:
+        stats.append(properties)
+    return {
+        (
+            stat["Namespace"],
+            stat["MetricName"],
+            next((_ref(d["Value"]) for d in stat.get("Dimensions", [])), ""),
+        )
+        for stat in stats
+    }
+
+
+def test_the_relays_lag_is_watched_with_the_other_delayed_ticket_events() -> None:
+    # A relay that fails part of every batch raises no Errors, and the records it keeps
+    # retrying wait in the stream: no acknowledgement goes out meanwhile (review sam8, L6).
+    # IteratorAge: "the age of the last record in the batch" (Lambda function metrics).
+    alarms = resources(translated(), "AWS::CloudWatch::Alarm")
+    read = _alarm_metrics(alarms["TicketEventsDelayedAlarm"])
+    assert ("AWS/Lambda", "IteratorAge", "PublishFunction") in read
+
+
+def test_the_desks_sending_reputation_is_watched_before_ses_reviews_it() -> None:
+    # SES publishes Reputation.BounceRate and Reputation.ComplaintRate (0 to 1) for the
+    # account and may review or pause an account past 5 % bounces or 0.1 % complaints
+    # ("Creating reputation monitoring alarms using CloudWatch", SES Developer Guide). A
+    # desk answers whoever writes: bounces are its exposure.
+    alarms = resources(translated(), "AWS::CloudWatch::Alarm")
+    watching = [
+        lid
+        for lid, alarm in alarms.items()
+        if {("AWS/SES", "Reputation.BounceRate", ""), ("AWS/SES", "Reputation.ComplaintRate", "")}
+        <= _alarm_metrics(alarm)
+    ]
+    assert watching == ["SendingReputationAlarm"]
+    properties = alarms["SendingReputationAlarm"]["Properties"]
+    assert properties["TreatMissingData"] == "notBreaching"  # no bounce yet: no metric
+
+
+def test_incomplete_uploads_to_the_mail_bucket_are_cleaned_up() -> None:
+    bucket = translated()["Resources"]["RawMailBucket"]["Properties"]
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    assert any(
+        rule.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation", 99) <= 7
+        for rule in rules
+    )
+
+
 def test_the_alarm_topics_key_lets_cloudwatch_publish() -> None:
     # CloudWatch must be able to use the topic's key (kms:GenerateDataKey* and kms:Decrypt);
     # the AWS-managed alias/aws/sns cannot grant it, so its alarms would be dropped.
