@@ -443,37 +443,38 @@ def _role_policies(translated: dict[str, Any]) -> Iterator[tuple[str, str, dict[
             yield logical_id, role_id, policy
 
 
+def _statements(translated: dict[str, Any], effect: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(function, statement) of each ``effect`` statement of every inline policy of each
+    function's role."""
+    for logical_id, _, policy in _role_policies(translated):
+        for statement in _as_list(policy["PolicyDocument"]["Statement"]):
+            if statement.get("Effect") == effect:
+                yield logical_id, statement
+
+
 def role_denials(translated: dict[str, Any], resolver: Resolver) -> dict[str, list[Denial]]:
     """Each function's Deny statements (any inline policy of its role), resolved."""
-    denials: dict[str, list[Denial]] = {}
-    for logical_id, _, policy in _role_policies(translated):
-        found = denials.setdefault(logical_id, [])
-        for statement in _as_list(policy["PolicyDocument"]["Statement"]):
-            if statement.get("Effect") != "Deny":
-                continue
-            not_resources = _as_list(resolver.resolve(statement["NotResource"]))
-            found.append(
-                Denial(
-                    logical_id,
-                    tuple(str(a) for a in _as_list(statement["Action"])),
-                    tuple(str(r) for r in not_resources),
-                )
+    denials: dict[str, list[Denial]] = {lid: [] for lid, _, _ in _role_policies(translated)}
+    for logical_id, statement in _statements(translated, "Deny"):
+        not_resources = _as_list(resolver.resolve(statement["NotResource"]))
+        denials[logical_id].append(
+            Denial(
+                logical_id,
+                tuple(str(a) for a in _as_list(statement["Action"])),
+                tuple(str(r) for r in not_resources),
             )
+        )
     return denials
 
 
 def role_allows(translated: dict[str, Any], resolver: Resolver) -> dict[str, list[Grant]]:
     """Every Allow of each function's inline policies: its ``Policies:`` block and those
     SAM adds (the on-failure destinations' sqs:SendMessage), resolved."""
-    allowed: dict[str, list[Grant]] = {}
-    for logical_id, _, policy in _role_policies(translated):
-        found = allowed.setdefault(logical_id, [])
-        for statement in _as_list(policy["PolicyDocument"]["Statement"]):
-            if statement.get("Effect") != "Allow":
-                continue
-            for action in _as_list(statement["Action"]):
-                for arn in _as_list(resolver.resolve(statement["Resource"])):
-                    found.append(Grant(logical_id, str(action), str(arn)))
+    allowed: dict[str, list[Grant]] = {lid: [] for lid, _, _ in _role_policies(translated)}
+    for logical_id, statement in _statements(translated, "Allow"):
+        for action in _as_list(statement["Action"]):
+            for arn in _as_list(resolver.resolve(statement["Resource"])):
+                allowed[logical_id].append(Grant(logical_id, str(action), str(arn)))
     return allowed
 
 
