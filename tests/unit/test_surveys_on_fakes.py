@@ -224,6 +224,36 @@ def test_the_survey_page_answers_a_post_past_the_limit_429_saying_when_to_come_b
     assert "Please choose how satisfied you are" not in str(page.body)
 
 
+def test_every_survey_page_allows_only_its_own_styles_by_hash_as_the_other_pages() -> None:
+    import base64
+    import hashlib
+    import re
+
+    from helpdesk.http import FormPost, survey_answer_response, survey_page_response
+
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(solved())
+    desk = survey_desk(uow)
+    pages = [
+        survey_page_response(desk, token(), "4", now=ANSWERED_AT),
+        survey_answer_response(
+            desk, token(), FormPost("score=4", False, FORM, "en", CLIENT), now=ANSWERED_AT
+        ),
+        survey_page_response(desk, "forged", "4", now=ANSWERED_AT),
+    ]
+    for page in pages:
+        policy = page.headers["Content-Security-Policy"]
+        # 'unsafe-inline' would let a style injected into the page run (CSP Level 3).
+        assert "unsafe-inline" not in policy
+        styles = re.findall(r"<style>(.*?)</style>", str(page.body), re.S)
+        assert styles
+        for style in styles:
+            digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+            assert f"'sha256-{digest}'" in policy
+        assert page.headers["Cache-Control"] == "no-store"
+        assert "frame-ancestors 'none'" in policy and "form-action 'self'" in policy
+
+
 def autoclosing(ticket: Ticket) -> tuple[FakeUnitOfWork, SurveyDispatch, datetime]:
     """``ticket`` on the desk with its auto-close timer due when a solved ticket has been
     quiet long enough (surveys.close_after), the dispatch that runs it, and that instant."""

@@ -63,17 +63,6 @@ STATUS_OF_ERROR: tuple[tuple[type[HelpdeskError], int], ...] = (
 )
 ANSWERED = tuple(kind for kind, _ in STATUS_OF_ERROR)
 
-# The survey page is about one customer's ticket: never cached by a proxy, never framed,
-# and it loads nothing from elsewhere (the layout inlines its styles).
-SURVEY_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
-
 
 @dataclass(frozen=True)
 class FormPost:
@@ -177,6 +166,24 @@ def html_response(status: int, html: str, headers: dict[str, str]) -> Response[s
     return Response(status_code=status, content_type=HTML, body=html, headers=headers)
 
 
+def private_page(status: int, html: str, extra: dict[str, str] | None = None) -> Response[str]:
+    """A page about one customer's ticket (the customer's page, the survey, an answer
+    link): only its own inline styles and script run, by hash (web.page_headers), nothing
+    loads from elsewhere, it is never framed, and no cache keeps it (no-store); its words
+    follow the browser's languages when the link names none (Vary)."""
+    from helpdesk.web import page_headers
+
+    headers = {**page_headers(html), "Cache-Control": "no-store", "Vary": "Accept-Language"}
+    return html_response(status, html, {**headers, **(extra or {})})
+
+
+def _retry_after(problem: HelpdeskError) -> dict[str, str] | None:
+    """The Retry-After header of a refusal for too many requests, else none."""
+    if isinstance(problem, RateLimited):
+        return {"Retry-After": str(problem.retry_after_seconds)}
+    return None
+
+
 def form_page_response(
     config: Config,
     *,
@@ -215,7 +222,7 @@ def survey_page_response(
         form = desk.open(token, score, now=now)
     except LinkRefused as refused:
         return refused_link_response(desk.config, "survey_refused", refused, accept_language)
-    return html_response(status, survey_page(desk.config, form), SURVEY_HEADERS)
+    return private_page(status, survey_page(desk.config, form))
 
 
 def refused_link_response(
@@ -232,7 +239,7 @@ def refused_link_response(
 
     status, reason = (403, refused.reason) if isinstance(refused, LinkRefused) else (404, "gone")
     html = link_refused_page(config, page, reason, refused.ticket, accept_language=accept_language)
-    return html_response(status, html, SURVEY_HEADERS)
+    return private_page(status, html)
 
 
 def _survey_post(
@@ -279,11 +286,8 @@ def survey_answer_response(
             stored = desk.submit(token, text, post.content_type, source_ip=post.source_ip, now=now)
         except AnswerNotTaken as not_taken:
             page = survey_page(desk.config, not_taken.form, answer_problem=not_taken.problem)
-            headers = dict(SURVEY_HEADERS)
-            if isinstance(not_taken.problem, RateLimited):
-                headers["Retry-After"] = str(not_taken.problem.retry_after_seconds)
-            return html_response(status_of(not_taken.problem), page, headers)
-        return html_response(200, survey_thanks_page(desk.config, stored), SURVEY_HEADERS)
+            return private_page(status_of(not_taken.problem), page, _retry_after(not_taken.problem))
+        return private_page(200, survey_thanks_page(desk.config, stored))
 
     return _survey_post(desk, token, post, now=now, take=answer)
 
@@ -313,19 +317,12 @@ def survey_complaint_response(
                 complaint_problem=not_taken.problem,
                 complaint_text=not_taken.words,
             )
-            headers = dict(SURVEY_HEADERS)
-            if isinstance(not_taken.problem, RateLimited):
-                headers["Retry-After"] = str(not_taken.problem.retry_after_seconds)
-            return html_response(status_of(not_taken.problem), page, headers)
+            return private_page(status_of(not_taken.problem), page, _retry_after(not_taken.problem))
         contact = desk.repo.get_contact(stored.contact_email)
         page = survey_complaint_page(desk.config, stored, contact)
-        return html_response(200, page, SURVEY_HEADERS)
+        return private_page(200, page)
 
     return _survey_post(desk, token, post, now=now, take=complain)
-
-
-# The self-service page is about one customer's ticket, like the survey's: the same headers.
-ANSWER_HEADERS = SURVEY_HEADERS
 
 
 def answer_page_response(
@@ -350,7 +347,7 @@ def answer_page_response(
     except (LinkRefused, ArticleGone) as refused:
         return refused_link_response(desk.config, "answer_refused", refused, accept_language)
     html = answer_page(desk.config, page, ask=ask or error, error=error)
-    return html_response(status, html, ANSWER_HEADERS)
+    return private_page(status, html)
 
 
 def answer_confirm_response(
@@ -391,9 +388,9 @@ def answer_confirm_response(
         return refused_link_response(desk.config, "answer_refused", refused, post.accept_language)
     except ConfirmationNotTaken as not_taken:
         page = answer_page(desk.config, not_taken.page, ask=True, error=True)
-        return html_response(status_of(not_taken.problem), page, ANSWER_HEADERS)
+        return private_page(status_of(not_taken.problem), page)
     html = answer_thanks_page(desk.config, done.page, solved=done.solved)
-    return html_response(200 if done.solved else 409, html, ANSWER_HEADERS)
+    return private_page(200 if done.solved else 409, html)
 
 
 def observed(

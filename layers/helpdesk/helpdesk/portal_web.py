@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 from aws_lambda_powertools.event_handler import Response
 
 from helpdesk.errors import InvalidInput, MalformedInput, NotFound, RateLimited
-from helpdesk.http import html_response, status_of
+from helpdesk.http import private_page, status_of
 from helpdesk.links import LOOPBACK_HOSTS, LinkRefused
 from helpdesk.services.portal import ACTIONS, FormProblem, PostRefused
 
@@ -34,14 +34,8 @@ _UNSAFE_IN_QUOTES = re.compile(r'[\x00-\x1f\x7f"\\]')
 _BYTE_LIMITS = frozenset({"file_too_large", "body_too_large"})
 
 
-def _headers(html: str) -> dict[str, str]:
-    from helpdesk.web import page_headers
-
-    return {**page_headers(html), "Cache-Control": "no-store", "Vary": "Accept-Language"}
-
-
 def _page(status: int, html: str, extra: dict[str, str] | None = None) -> Response[str]:
-    return html_response(status, html, {**_headers(html), **(extra or {})})
+    return private_page(status, html, extra)
 
 
 def _language(config: Config, ticket_language: str | None, lang: str | None,
