@@ -191,3 +191,24 @@ def test_a_form_with_its_own_id_is_one_ticket_from_any_client_at_any_time() -> N
     again = form_post(uow, form, source_ip=STRANGER, at=NOW + timedelta(hours=2))
 
     assert again["ref"] == first["ref"] and len(uow.tickets) == 1
+
+
+SHALOM = "\u05e9\u05dc\u05d5\u05dd\u200f"  # Hebrew, with the right-to-left mark it keeps
+
+
+def test_directional_overrides_are_taken_out_of_what_the_form_stores() -> None:
+    # U+202E in a name reverses the address printed after it in the agent's mail, and in a
+    # text makes an IBAN read otherwise than it copies ("Trojan Source", CVE-2021-42574;
+    # attack 9, F4). The implicit marks U+200E/U+200F stay: right-to-left text needs them.
+    form = submitted(
+        {
+            **FORM,
+            "name": "Ann\u202eevil\u2066",
+            "subject": "Refund \u202e0001$\u202c now",
+            "message": "Pay to IBAN \u202e1234 5678 ED\u202c please. " + SHALOM,
+        }
+    )
+
+    assert form.name == "Annevil"
+    assert form.subject == "Refund 0001$ now"
+    assert form.message == "Pay to IBAN 1234 5678 ED please. " + SHALOM

@@ -162,3 +162,20 @@ def test_an_address_smuggled_in_an_encoded_display_name_does_not_become_the_send
     assert mail.sender.email == "boris@example.com"
     assert "\n" not in mail.sender.name and "\r" not in mail.sender.name
     assert [a.email for a in mail.to] == ["support@support.example", "jane@example.org"]
+
+
+def test_directional_overrides_are_taken_out_of_a_mails_subject_and_names() -> None:
+    # A name holding U+202E reverses the address printed after it in the agent's mail
+    # (attack 9, F4); encoded words carry it as easily as raw UTF-8.
+    raw = (
+        "From: =?utf-8?b?" + base64.b64encode("Ann\u202eevil".encode()).decode() + "?= "
+        "<ann@example.com>\r\n"
+        "To: support@support.example\r\n"
+        "Subject: =?utf-8?q?Refund_=E2=80=AE0001$?=\r\n"
+        "Message-ID: <bidi-1@example.com>\r\n\r\nHello\r\n"
+    ).encode()
+
+    mail = parse_mail(raw)
+
+    assert mail.sender is not None and mail.sender.name == "Annevil"
+    assert mail.subject == "Refund 0001$"

@@ -369,6 +369,20 @@ def test_control_characters_are_stripped_and_numeric_ids_taken() -> None:
     assert again["ref"] == answer["ref"] and desk.uow.commits == commits
 
 
+def test_directional_overrides_are_taken_out_of_a_channels_names_subjects_and_texts() -> None:
+    # As the form's (attack 9, F4): a chat message is shown to agents and acknowledged.
+    desk = Desk()
+
+    answer = desk.post(
+        {**ANN, "subject": "Refund \u202e0001$", "text": "IBAN \u202e1234\u202c ok",
+         "from": {"email": "ann@example.com", "name": "Ann\u202eevil"}}
+    )  # fmt: skip
+
+    [message] = desk.uow.messages(answer["ref"])
+    assert (message.author_name, message.text) == ("Annevil", "IBAN 1234 ok")
+    assert desk.uow.tickets[answer["ref"]].subject == "Refund 0001$"
+
+
 def test_the_body_must_be_json_of_bounded_size() -> None:
     desk = Desk()
     with pytest.raises(UnsupportedMediaType):

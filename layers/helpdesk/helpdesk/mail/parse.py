@@ -29,6 +29,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
+from helpdesk.characters import BIDI_CONTROLS
 from helpdesk.files import clean_filename
 from helpdesk.mail.auth import AuthResults, parse_auth
 from helpdesk.mail.charsets import (
@@ -933,7 +934,9 @@ def _decode_raw_text(value: str, fallback_charset: str | None) -> str:
 
 
 def _one_line(text: str) -> str:
-    text = _LINE_BREAKS_AND_TABS.sub(" ", text)
+    # Nor a directional override: it reverses what follows it where the line is shown, an
+    # address printed after a name among it (attack 9, F4).
+    text = _LINE_BREAKS_AND_TABS.sub(" ", text).translate(BIDI_CONTROLS)
     text = "".join(char for char in text if unicodedata.category(char) != "Cc")
     return _SPACE_RUNS.sub(" ", text).strip()
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from helpdesk.characters import CONTROL_CHARACTERS
+from helpdesk.characters import BIDI_CONTROLS, CONTROL_CHARACTERS
 from helpdesk.config import FORM_TOPICS
 from helpdesk.errors import InvalidInput, TooLarge
 from helpdesk.json_input import json_object
@@ -128,8 +128,16 @@ class FormSubmission:
 
 
 def _one_line(value: str) -> str:
-    # Names and subjects end up in mail headers: no line break may survive.
-    return " ".join(_LINE_BREAKS.sub(" ", CONTROL_CHARACTERS.sub("", value)).split())
+    # Names and subjects end up in mail headers: no line break may survive; nor a
+    # directional override, which reverses what follows it in an agent's mail, an address
+    # printed after a name among it (attack 9, F4).
+    return " ".join(_LINE_BREAKS.sub(" ", _typed_text(value)).split())
+
+
+def _typed_text(value: str) -> str:
+    """What a person typed, without the control characters and the explicit directional
+    formatting characters (helpdesk.characters) it may not carry further."""
+    return CONTROL_CHARACTERS.sub("", value).translate(BIDI_CONTROLS)
 
 
 def _text_field(body: Mapping[str, Any], name: str, *, required: bool, max_len: int) -> str:
@@ -163,9 +171,7 @@ def validate_form(body: Any, config: Config, *, client: str, now: datetime) -> F
     raw_message = body.get("message")
     if isinstance(raw_message, str) and len(raw_message) > message_limit:
         raise TooLarge("message", f"is too long (at most {message_limit} characters)")
-    message = CONTROL_CHARACTERS.sub(
-        "", _text_field(body, "message", required=True, max_len=message_limit)
-    )
+    message = _typed_text(_text_field(body, "message", required=True, max_len=message_limit))
     category = _one_line(_text_field(body, "category", required=False, max_len=64)) or None
     if category is not None and category not in FORM_CATEGORIES:
         raise FieldRefused("category", "choice", f"must be one of {', '.join(FORM_CATEGORIES)}")

@@ -52,6 +52,7 @@ from helpdesk.services.form_intake import (
     FieldRefused,
     _one_line,
     _text_field,
+    _typed_text,
 )
 from helpdesk.services.rate_limits import WindowCounter, limit_rate
 from helpdesk.services.self_service import suggester
@@ -324,7 +325,7 @@ def validate_message(body: Any, channel: str, config: Config) -> ChannelMessage:
     raw_text = body.get("text")
     if isinstance(raw_text, str) and len(raw_text) > text_limit:
         raise TooLarge("text", f"is too long (at most {text_limit} characters)")
-    text = CONTROL_CHARACTERS.sub("", _text_field(body, "text", required=True, max_len=text_limit))
+    text = _typed_text(_text_field(body, "text", required=True, max_len=text_limit))
     subject = _one_line(_text_field(body, "subject", required=False, max_len=SUBJECT_MAX))
     if not subject:
         first_line = _one_line(text.strip().split("\n", 1)[0])
