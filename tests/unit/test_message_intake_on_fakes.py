@@ -19,6 +19,7 @@ from helpdesk.config import ChannelSection
 from helpdesk.errors import (
     InvalidInput,
     MalformedInput,
+    NotSetUp,
     RateLimited,
     TooLarge,
     Unauthenticated,
@@ -310,6 +311,41 @@ def test_a_secret_too_short_to_be_one_is_a_configuration_error_not_a_refusal() -
     with pytest.raises(ChannelMisconfigured) as error:
         desk.post(ANN, secret=b"short")
     assert "short" not in str(error.value)  # the value is never told
+
+
+@pytest.mark.parametrize(
+    ("stored", "error"),
+    [
+        (b"short", ChannelMisconfigured),  # a value too short to be a secret
+        (PermissionError("AccessDeniedException: kms:Decrypt"), PermissionError),  # unreadable
+        (NotSetUp("ParameterNotFound"), NotSetUp),  # never deployed
+    ],
+)
+def test_an_unusable_secret_is_read_once_for_a_while_however_many_requests_name_it(
+    monkeypatch: pytest.MonkeyPatch, stored: bytes | Exception, error: type[Exception]
+) -> None:
+    # Unsigned requests naming the channel would otherwise each cost an SSM read (the
+    # account's shared rate) and a decryption (attack 9, F3).
+    reads: list[str] = []
+
+    def read(parameter: str) -> bytes:
+        reads.append(parameter)
+        if isinstance(stored, Exception):
+            raise stored
+        return stored
+
+    secrets = ChannelSecrets(read, path="/helpdesk/channels")
+    clock = [1000.0]
+    monkeypatch.setattr("helpdesk.services.message_intake.time.monotonic", lambda: clock[0])
+    for _ in range(5):
+        with pytest.raises(error):
+            secrets("/helpdesk/channels/chat")
+    assert len(reads) == 1
+
+    clock[0] += NotSetUp.retry_after_seconds  # the operator may have fixed it by now
+    with pytest.raises(error):
+        secrets("/helpdesk/channels/chat")
+    assert len(reads) == 2
 
 
 @pytest.mark.parametrize(

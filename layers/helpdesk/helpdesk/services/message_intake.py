@@ -152,10 +152,11 @@ class ChannelSecrets:
     # elsewhere is named as the mistake it is, rather than met with AccessDenied.
     path: str = "/"
     _known: dict[str, tuple[bytes, ...]] = field(default_factory=dict)
-    # A parameter found missing, and when (time.monotonic): for NotSetUp.retry_after_seconds
-    # nobody's request reads it again, so unsigned requests naming a channel whose secret
-    # was never deployed cannot turn into one SSM read each (SSM's shared read rate).
-    _missing: dict[str, float] = field(default_factory=dict)
+    # A parameter that could not be used (missing, unreadable, too short), when
+    # (time.monotonic) and why: for NotSetUp.retry_after_seconds nobody's request reads it
+    # again, so unsigned requests naming a channel whose secret is not usable cannot turn
+    # into one SSM read and one decryption each (SSM's shared read rate; attack 9, F3).
+    _failed: dict[str, tuple[float, Exception]] = field(default_factory=dict)
 
     def __call__(self, parameter: str) -> tuple[bytes, ...]:
         if not parameter.startswith(self.path.rstrip("/") + "/"):
@@ -164,24 +165,27 @@ class ChannelSecrets:
                 " function may read (template parameter ChannelSecretsPath)"
             )
         if parameter not in self._known:
-            missing_since = self._missing.get(parameter)
-            if missing_since is not None and (
-                time.monotonic() - missing_since < NotSetUp.retry_after_seconds
-            ):
-                raise NotSetUp(f"the SSM parameter {parameter} does not exist")
+            failed = self._failed.get(parameter)
+            if failed is not None and time.monotonic() - failed[0] < NotSetUp.retry_after_seconds:
+                # The same error again, its old traceback dropped so that it does not grow.
+                raise failed[1].with_traceback(None)
             try:
-                read = self.read(parameter)
-            except NotSetUp:
-                self._missing[parameter] = time.monotonic()
+                self._known[parameter] = self._usable(parameter)
+            except Exception as unusable:
+                self._failed[parameter] = (time.monotonic(), unusable)
                 raise
-            secrets = tuple(read.split())
-            if not secrets or any(len(secret) < SECRET_MIN_BYTES for secret in secrets):
-                raise ChannelMisconfigured(
-                    f"the SSM parameter {parameter} must hold secrets of at least"
-                    f" {SECRET_MIN_BYTES} bytes each (docs/CHANNELS.md)"
-                )
-            self._known[parameter] = secrets
+            self._failed.pop(parameter, None)
         return self._known[parameter]
+
+    def _usable(self, parameter: str) -> tuple[bytes, ...]:
+        """The secrets ``parameter`` holds; ChannelMisconfigured when one is too short."""
+        secrets = tuple(self.read(parameter).split())
+        if not secrets or any(len(secret) < SECRET_MIN_BYTES for secret in secrets):
+            raise ChannelMisconfigured(
+                f"the SSM parameter {parameter} must hold secrets of at least"
+                f" {SECRET_MIN_BYTES} bytes each (docs/CHANNELS.md)"
+            )
+        return secrets
 
 
 def verify(
