@@ -43,7 +43,12 @@ def json_body(
         raise MalformedInput("body", "is empty: send a JSON object")
     _check_depth(text, max_depth)
     try:
-        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        data = json.loads(
+            text,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_names,
+        )
     except (ValueError, RecursionError) as error:
         # ValueError covers JSONDecodeError and integers too long to convert (Python's
         # 4300-digit limit); the depth check above keeps RecursionError out, this is a guard.
@@ -92,6 +97,17 @@ def _check_depth(text: str, max_depth: int) -> None:
 def _no_constant(name: str) -> Any:
     # Python's parser takes NaN and Infinity, which RFC 8259 §6 does not allow.
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # RFC 8259 §4: the names of an object SHOULD be unique, and parsers disagree on which of
+    # two wins; a sender that checked the first must not be answered for the last.
+    data: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in data:
+            raise ValueError(f"the name {name!r} appears twice in one object")
+        data[name] = value
+    return data
 
 
 def _finite_float(text: str) -> float:
