@@ -124,6 +124,33 @@ def test_a_ticket_handed_to_another_team_leaves_the_agents_scope_and_enters_the_
     assert (status, ticket["team"]) == (200, "tier2")
 
 
+def test_an_assignee_must_work_in_the_team_the_ticket_is_in_after_the_change(
+    stack: LocalStack,
+) -> None:
+    # Attack 9, F1: Omar (tier2) held a general ticket: he got its customer's mail but could
+    # neither read nor answer it, and no team's queue listed it. Lena, moving a ticket to
+    # tier2 and keeping it, the same.
+    ref = open_ticket(stack)  # team general
+    before = the_ticket(stack, ref)
+    for body, team in (
+        ({"assignee": "Omar"}, "general"),
+        ({"team": "tier2", "assignee": LENA}, "tier2"),
+    ):
+        status, answer = call(stack, "PATCH", f"/agent/tickets/{ref}", body)
+        assert (status, answer["field"]) == (422, "assignee")
+        assert f"does not work in team {team}, where the ticket would be" in answer["reason"]
+    after = the_ticket(stack, ref)
+    assert (after["team"], after["assignee"]) == (before["team"], before["assignee"])
+    assert not [m for m in build_state(stack)["outbox"] if m["to"] == [OMAR]]
+
+    status, moved = call(
+        stack, "PATCH", f"/agent/tickets/{ref}", {"team": "tier2", "assignee": "Omar"}
+    )
+    assert (status, moved["team"], moved["assignee"]) == (200, "tier2", OMAR)
+    assert call(stack, "GET", f"/agent/tickets/{ref}", agent=OMAR)[0] == 200
+    assert [m["kind"] for m in build_state(stack)["outbox"] if m["to"] == [OMAR]] == ["assignment"]
+
+
 def test_a_lead_who_is_not_an_agent_works_on_the_tickets_of_the_teams_they_lead(
     stack: LocalStack,
 ) -> None:

@@ -108,7 +108,9 @@ def test_every_command_changes_the_ticket_and_none_reaches_the_customer() -> Non
     assert ticket["status"] == "pending"
     assert ticket["tags"] == ["late-shipper"]
     assert ticket["team"] == "billing"
-    assert ticket["assignee"] == "wei@support.example"
+    # #assign Wei, then #team billing: Wei works in general only (attack 9, F1), so the
+    # move had routing hand the ticket to billing's agent, Lena.
+    assert ticket["assignee"] == "lena@support.example"
     note = ticket["messages"][-1]
     assert note["direction"] == "note"
     assert note["text"] == "Customer called too; the shipper confirms a delay."
@@ -123,6 +125,8 @@ def test_every_command_changes_the_ticket_and_none_reaches_the_customer() -> Non
     wei = [m for m in state["outbox"] if m["to"] == ["wei@support.example"]]
     assert [m["kind"] for m in wei] == ["assignment"]
     assert "分配给您的工单" in wei[0]["subject"]
+    lena = [m for m in state["outbox"] if m["to"] == ["lena@support.example"]]
+    assert [m["kind"] for m in lena] == ["assignment", "assignment"]
     assert mails  # every mail parsed
 
 

@@ -9,10 +9,13 @@ from datetime import timedelta
 
 from test_email_intake_on_fakes import AGENT_AUTHENTICATED, NOW, Desk, follow_up
 
+from fakes import CONFIG
 from helpdesk.events import CommandRejected
 from helpdesk.model import Ticket
+from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
 
 OMAR = "omar@support.example"  # tier2, and its lead
+LENA = "lena@support.example"  # general and billing
 
 
 def tier2_ticket(desk: Desk) -> Ticket:
@@ -116,3 +119,115 @@ def test_a_note_from_another_team_leaves_a_robots_ticket_waiting_for_review() ->
 
     assert noted.outcome == "appended"
     assert desk.uow.tickets[opened.ref].flags == ["auto_reply"]
+
+
+# ------------------------------------------------------------------ attack 9
+
+
+def test_assigning_an_agent_outside_the_tickets_team_by_mail_is_refused_and_told() -> None:
+    # Attack 9, F1: Omar (tier2 only) would get the customer's mail of a general ticket he
+    # may neither read nor answer, and no team's queue would list it.
+    desk = Desk()
+    opened = desk.opened()  # team general
+    ticket = replace(opened, assignee="wei@support.example", status="open")
+    desk.uow.tickets[opened.ref] = ticket
+
+    result = desk.deliver(
+        "m2",
+        agents_mail(ticket, "Wei <wei@support.example>", "#assign Omar\nOmar knows this one.",
+                    "<wei-2@support.example>"),
+        at=NOW + timedelta(minutes=20),
+    )  # fmt: skip
+
+    assert result.outcome == "rejected"
+    after = desk.uow.tickets[ticket.ref]
+    assert (after.team, after.assignee) == ("general", "wei@support.example")
+    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in"]
+    rejected = desk.uow.events()[-1]
+    assert isinstance(rejected, CommandRejected)
+    assert rejected.errors == [
+        f"#assign Omar: {OMAR} does not work in team general, where the ticket would be:"
+        " assign one of its agents (lena@support.example, wei@support.example)"
+    ]
+    assert rejected.said[0]["key"] == "not_in_team"
+
+
+def test_moving_a_ticket_away_by_mail_while_keeping_it_is_refused() -> None:
+    # Attack 9, F1: "#team tier2" and "#assign" herself: Lena would keep getting its mail.
+    desk = Desk()
+    opened = desk.opened()
+    ticket = replace(opened, assignee=LENA, status="open")
+    desk.uow.tickets[opened.ref] = ticket
+
+    result = desk.deliver(
+        "m2",
+        agents_mail(ticket, f"Lena <{LENA}>", "#team tier2\n#assign Lena",
+                    "<lena-2@support.example>"),
+        at=NOW + timedelta(minutes=20),
+    )  # fmt: skip
+
+    assert result.outcome == "rejected"
+    assert (desk.uow.tickets[ticket.ref].team, desk.uow.tickets[ticket.ref].assignee) == (
+        "general",
+        LENA,
+    )
+    rejected = desk.uow.events()[-1]
+    assert isinstance(rejected, CommandRejected)
+    assert rejected.errors == [
+        f"#assign Lena: {LENA} does not work in team tier2, where the ticket would be:"
+        f" assign one of its agents ({OMAR})"
+    ]
+
+
+def test_a_mail_that_lost_the_race_to_a_move_to_another_team_is_refused_whole() -> None:
+    # Attack 9, F2: the scope was read before the commit; the lead's move to tier2 lands
+    # first, and the agent's mail is decided again on the moved ticket: out of her scope.
+    desk = Desk()
+    opened = desk.opened()  # team general
+    ticket = replace(opened, assignee=LENA, status="open")
+    desk.uow.tickets[opened.ref] = ticket
+    lead = AgentAction(agent="maria@support.example", edit=TicketEdit(team="tier2"))
+    desk.uow.meanwhile.append(
+        lambda: carry_out(lead, ticket.ref, uow=desk.uow, config=CONFIG, now=NOW)
+    )
+
+    result = desk.deliver(
+        "m2",
+        agents_mail(ticket, f"Lena <{LENA}>", "#status pending\nYour card number, please?",
+                    "<lena-3@support.example>"),
+        at=NOW + timedelta(minutes=20),
+    )  # fmt: skip
+
+    assert result.outcome == "rejected"
+    after = desk.uow.tickets[ticket.ref]
+    assert (after.team, after.status) == ("tier2", "open")
+    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in"]
+    rejected = desk.uow.events()[-1]
+    assert isinstance(rejected, CommandRejected)
+    assert rejected.errors == [
+        f"{ticket.ref} belongs to team tier2, which {LENA} neither works in"
+        " nor leads: nothing was changed or sent"
+    ]
+    assert rejected.said[0]["key"] == "other_team"
+
+
+def test_a_note_that_lost_the_race_to_a_move_is_still_taken_and_changes_nothing() -> None:
+    # A colleague of another team may leave a note: so may the old team's agent after a move.
+    desk = Desk()
+    opened = desk.opened()
+    robots = replace(opened, flags=["auto_reply"])
+    desk.uow.tickets[opened.ref] = robots
+    lead = AgentAction(agent="maria@support.example", edit=TicketEdit(team="tier2"))
+    desk.uow.meanwhile.append(
+        lambda: carry_out(lead, robots.ref, uow=desk.uow, config=CONFIG, now=NOW)
+    )
+
+    noted = desk.deliver(
+        "m2",
+        agents_mail(robots, f"Lena <{LENA}>", "#note\nLooks like an out-of-office.",
+                    "<lena-4@support.example>"),
+    )  # fmt: skip
+
+    assert noted.outcome == "appended"
+    after = desk.uow.tickets[robots.ref]
+    assert (after.team, after.flags) == ("tier2", ["auto_reply"])

@@ -55,3 +55,13 @@ def test_an_error_of_an_event_without_words_is_shown_as_written() -> None:
     notices.handle(replace(rejected, said=[]), notifier, now=NOW)
     [mail] = notifier.mails()
     assert "'done' is not a status: use new, open, pending or solved" in mail.text
+
+
+def test_an_assignee_outside_the_team_is_refused_in_the_agents_language() -> None:
+    # Attack 9, F1: the refusal decided on the ticket committed has its words too.
+    rejected, text = error_mail_to_wei("#assign Omar\nOmar knows this one.")
+
+    assert "#assign Omar：omar@support.example 不在 general 团队" in text
+    assert "lena@support.example, wei@support.example" in text
+    assert "does not work in team" not in text
+    assert rejected.errors[0].startswith("#assign Omar: omar@support.example does not work")

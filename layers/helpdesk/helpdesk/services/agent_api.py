@@ -26,7 +26,9 @@ from helpdesk.model import ACTIVE_STATUSES, is_reference
 from helpdesk.ports import TeamQueues, TicketFinder
 from helpdesk.services.commands import (
     AgentAction,
+    OutOfScope,
     TicketEdit,
+    TicketOutOfScope,
     carry_out,
     valid_assignee,
     valid_priority,
@@ -52,10 +54,6 @@ CHANGEABLE = ("status", "priority", "assignee", "team", "tags")
 class NotAnAgent(Forbidden):
     """The token is valid but names nobody in the config's agents or team leads, or its
     address is not one the IdP verified."""
-
-
-class OutOfScope(Forbidden):
-    """The ticket or team belongs to a team the caller neither works in nor leads."""
 
 
 @dataclass(frozen=True)
@@ -197,14 +195,12 @@ class AgentDesk:
             raise NotFound(f"ticket {ref[:40]}")
         ticket = self.repo.get_ticket(ref.upper())
         if not caller.may_work_on(ticket.team):
-            raise OutOfScope(
-                f"{ticket.ref} belongs to team {ticket.team}, "
-                f"which {caller.email} neither works in nor leads"
-            )
+            raise TicketOutOfScope(ticket.ref, ticket.team, caller.email)
         return ticket
 
     def reply(self, caller: Caller, ref: str, body: str, *, now: datetime) -> dict[str, Any]:
-        """Answer the customer (``public``, the default) or add an internal note."""
+        """Answer the customer (``public``, the default) or add an internal note; the scope
+        is checked again on the ticket the answer is committed on, as in :meth:`change`."""
         ticket = self._in_scope(caller, ref)
         data = json_object(body)
         _only(data, ("text", "public"))
@@ -221,6 +217,7 @@ class AgentDesk:
             agent_name=caller.name,
             reply=text.strip() if public else "",
             note=None if public else text.strip(),
+            scope=caller.scope,
         )
         result = carry_out(
             action,
@@ -234,7 +231,10 @@ class AgentDesk:
 
     def change(self, caller: Caller, ref: str, body: str, *, now: datetime) -> dict[str, Any]:
         """Change status, priority, assignee, team or tags, as the email commands do. A
-        ticket handed to another team leaves the caller's scope with the change."""
+        ticket handed to another team leaves the caller's scope with the change; an
+        assignee must work in the team the ticket is in after it (422 naming ``assignee``).
+        The scope is checked again on the ticket the change is committed on (403): a
+        lead's move to another team may land after the first read."""
         ticket = self._in_scope(caller, ref)
         data = json_object(body)
         _only(data, CHANGEABLE)
@@ -251,7 +251,7 @@ class AgentDesk:
             tags=valid_tags(tags),
         )
         result = carry_out(
-            AgentAction(agent=caller.email, agent_name=caller.name, edit=edit),
+            AgentAction(agent=caller.email, agent_name=caller.name, edit=edit, scope=caller.scope),
             ticket.ref,
             uow=self.uow,
             config=self.config,

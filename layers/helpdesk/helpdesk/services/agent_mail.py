@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from helpdesk.errors import InvalidInput
 from helpdesk.events import CommandRejected
 from helpdesk.mail.quotes import new_part
 from helpdesk.model import Ticket
@@ -28,8 +29,10 @@ from helpdesk.services.commands import (
     Problem,
     TicketClosed,
     TicketEdit,
+    TicketOutOfScope,
     carry_out,
     edit_from_commands,
+    problem_of,
     split_commands,
 )
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
@@ -111,18 +114,10 @@ def take_agent_reply(
         and not text.reply
         and all(command.name == "note" for command in text.commands)
     )
-    in_team = caller is not None and caller.may_work_on(ticket.team)
-    if not in_team and not only_a_note:
-        problems.append(
-            Problem(
-                f"{ticket.ref} belongs to team {ticket.team}, which {sender} neither works in"
-                " nor leads: nothing was changed or sent",
-                "other_team",
-                ref=ticket.ref,
-                team=ticket.team,
-                sender=sender,
-            )
-        )
+    # Checked here on the ticket as read, to list it with the mail's other problems, and
+    # again on the ticket committed (carry_out): a lead's move may land in between.
+    if not (caller is not None and caller.may_work_on(ticket.team)) and not only_a_note:
+        problems.append(_other_team(ticket.ref, ticket.team, sender))
     if not problems:
         if not text.reply and not text.note and not files:
             unchanged = _in_effect(edit, text.commands, ticket)
@@ -154,12 +149,18 @@ def take_agent_reply(
             raw_key=raw_key,
             attachments=attachments,
             claim=claim,
-            in_team=in_team,
+            scope=caller.scope if caller is not None else frozenset(),
+            notes_from_other_teams=True,
         )
         try:
             result = carry_out(action, ticket.ref, uow=intake.uow, config=intake.config, now=now)
         except TicketClosed as closed:
             problems = [Problem(str(closed))]
+        except TicketOutOfScope as moved:
+            problems = [_other_team(moved.ref, moved.team, sender)]
+        except InvalidInput as refused:
+            # Decided on the ticket committed: an assignee outside the team it would be in.
+            problems = [problem_of(_command_line(text.commands, refused.field), refused)]
         else:
             return IntakeResult("duplicate" if result.duplicate else "appended", ticket.ref)
     _reject(
@@ -174,6 +175,29 @@ def take_agent_reply(
         now=now,
     )
     return IntakeResult("rejected", ticket.ref)
+
+
+def _other_team(ref: str, team: str, sender: str) -> Problem:
+    """The problem of a mail on a ticket of a team the sender neither works in nor leads."""
+    return Problem(
+        f"{ref} belongs to team {team}, which {sender} neither works in"
+        " nor leads: nothing was changed or sent",
+        "other_team",
+        ref=ref,
+        team=team,
+        sender=sender,
+    )
+
+
+# The command that sets each field of a TicketEdit.
+_COMMAND_OF_FIELD = {"assignee": "assign"}
+
+
+def _command_line(commands: Sequence[Command], field: str) -> str:
+    """The line of the (last) command that set ``field``, as the agent wrote it."""
+    name = _COMMAND_OF_FIELD.get(field, field)
+    lines = [command.line for command in commands if command.name == name]
+    return lines[-1] if lines else f"#{name}"
 
 
 def _in_effect(edit: TicketEdit, commands: Sequence[Command], ticket: Ticket) -> list[str] | None:

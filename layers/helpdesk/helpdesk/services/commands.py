@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from helpdesk import sla
-from helpdesk.errors import InvalidInput, StateConflict
+from helpdesk.errors import Forbidden, InvalidInput, StateConflict
 from helpdesk.events import (
     AgentReplied,
     DomainEvent,
@@ -61,6 +61,21 @@ _TAG = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 class TicketClosed(StateConflict):
     """A closed ticket takes no more changes (a customer's reply opens a linked one)."""
+
+
+class OutOfScope(Forbidden):
+    """The ticket or team belongs to a team the caller neither works in nor leads."""
+
+
+class TicketOutOfScope(OutOfScope):
+    """An agent's action on a ticket of a team the agent neither works in nor leads, as the
+    ticket was when the action was to be committed."""
+
+    def __init__(self, ref: str, team: str, agent: str) -> None:
+        super().__init__(f"{ref} belongs to team {team}, which {agent} neither works in nor leads")
+        self.ref = ref
+        self.team = team
+        self.agent = agent
 
 
 @dataclass(frozen=True)
@@ -153,7 +168,7 @@ class _Refused(InvalidInput):
         self.values = values
 
 
-def _problem(line: str, error: InvalidInput) -> Problem:
+def problem_of(line: str, error: InvalidInput) -> Problem:
     """The problem of a command ``line`` that ``error`` refused, with its words if any."""
     if isinstance(error, _Refused):
         return Problem(f"{line}: {error.reason}", error.key, line=line, **error.values)
@@ -213,6 +228,34 @@ def valid_assignee(value: object, config: Config) -> str:
         "not_an_agent",
         value=repr(value),
         options=", ".join(a.name for a in config.agents),
+    )
+
+
+def check_assignee_in_team(assignee: str, team: str, config: Config) -> None:
+    """Refuse (naming ``assignee``) an assignee who does not work in ``team``, the team the
+    ticket is in after the change. Such a holder got the customer's mail of a ticket they
+    may neither read nor answer, and no team's queue listed it (attack 9, F1). Leads who are
+    no agents never hold tickets (:func:`valid_assignee`)."""
+    agent = config.agent(assignee)
+    if agent is not None and team in agent.teams:
+        return
+    members = [a.email for a in config.agents_of(team)]
+    if not members:
+        raise _Refused(
+            "assignee",
+            f"team {team}, where the ticket would be, has no agents: nobody can hold its tickets",
+            "team_without_agents",
+            value=assignee,
+            team=team,
+        )
+    raise _Refused(
+        "assignee",
+        f"{assignee} does not work in team {team}, where the ticket would be:"
+        f" assign one of its agents ({', '.join(members)})",
+        "not_in_team",
+        value=assignee,
+        team=team,
+        options=", ".join(members),
     )
 
 
@@ -295,7 +338,7 @@ def edit_from_commands(
                 continue
             value = checks[command.name](command.argument)
         except InvalidInput as error:
-            problems.append(_problem(command.line, error))
+            problems.append(problem_of(command.line, error))
             continue
         if command.name in values and values[command.name] != value:
             problems.append(
@@ -310,7 +353,7 @@ def edit_from_commands(
     try:
         distinct_tags = valid_tags(tags)
     except InvalidInput as error:
-        problems.append(_problem("#tag", error))
+        problems.append(problem_of("#tag", error))
         distinct_tags = ()
     edit = TicketEdit(
         # Checked above already; once more to carry the status's type.
@@ -348,9 +391,19 @@ class AgentAction:
     # A marker that must not exist yet (an inbound delivery): a retried delivery of the
     # same mail finds it and changes nothing twice.
     claim: Claim | None = None
-    # The agent works in or leads the ticket's team. A colleague of another team may only
-    # leave a note (services/agent_mail.py), which then changes nothing on the ticket.
-    in_team: bool = True
+    # The teams the agent works in or leads (agent_api.Caller.scope), checked on the ticket
+    # the action is committed on: checked on an earlier read only, a lead's move to another
+    # team that landed in between did not stop the old team's agent (attack 9, F2). None
+    # checks nothing: for a caller that is not a staff member's request (tests' setups).
+    scope: frozenset[str] | None = None
+    # Whether an agent outside the ticket's team may still leave a note (agents' mail: it
+    # is internal and then changes nothing on the ticket); the agent API takes none.
+    notes_from_other_teams: bool = False
+
+    @property
+    def only_a_note(self) -> bool:
+        """Whether the action is a note (perhaps with files) and nothing else."""
+        return self.note is not None and not self.reply and self.edit.is_empty
 
 
 @dataclass(frozen=True)
@@ -372,7 +425,11 @@ def carry_out(
 ) -> ActionResult:
     """Apply ``action`` to ticket ``ref`` in one commit, with the events that follow.
 
-    Raises :class:`TicketClosed` for a closed ticket and NotFound for an unknown one.
+    Raises :class:`TicketClosed` for a closed ticket, NotFound for an unknown one,
+    :class:`TicketOutOfScope` for one of a team outside ``action.scope`` and InvalidInput
+    (``assignee``) for an assignee outside the team the ticket would be in: all decided on
+    the ticket being committed, which a concurrent change may have moved since the caller
+    read it.
     """
     from helpdesk.services.clocks import Change, apply
 
@@ -384,6 +441,9 @@ def carry_out(
             raise TicketClosed(
                 f"{ref} is closed; a reply from the customer opens a new ticket linked to it"
             )
+        in_team = action.scope is None or ticket.team in action.scope
+        if not in_team and not (action.notes_from_other_teams and action.only_a_note):
+            raise TicketOutOfScope(ref, ticket.team, action.agent)
         # A file sent to the customer is an answer as much as a text is.
         replied = bool(action.reply or (action.attachments and action.note is None))
         updated = apply(
@@ -400,10 +460,11 @@ def carry_out(
             config=config,
         )
         if edit.assignee is not None:
+            check_assignee_in_team(edit.assignee, updated.team, config)
             updated = replace(updated, assignee=edit.assignee)
         if edit.tags:
             updated.tags = list(dict.fromkeys([*updated.tags, *edit.tags]))
-        if action.note and action.in_team:
+        if action.note and in_team:
             # An agent's note is a person at work on the ticket, as much as a reply is;
             # not one from another team's agent, who may not work on it (re-attack 3, N4:
             # such a note moved a robot's ticket into the backlog).
