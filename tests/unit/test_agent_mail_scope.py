@@ -25,6 +25,30 @@ def tier2_ticket(desk: Desk) -> Ticket:
     return moved
 
 
+def general_ticket(desk: Desk, **changes: object) -> Ticket:
+    """A new ticket of team general, with ``changes``, on the desk."""
+    opened = desk.opened()  # team general
+    changed = replace(opened, **changes)  # type: ignore[arg-type]
+    desk.uow.tickets[opened.ref] = changed
+    return changed
+
+
+def moved_to_tier2_meanwhile(desk: Desk, ref: str) -> None:
+    """Maria, the lead, moves ``ref`` to tier2 right after the next action read it."""
+    lead = AgentAction(agent="maria@support.example", edit=TicketEdit(team="tier2"))
+    desk.uow.meanwhile.append(lambda: carry_out(lead, ref, uow=desk.uow, config=CONFIG, now=NOW))
+
+
+def refused(desk: Desk, ticket: Ticket, outcome: str) -> tuple[Ticket, CommandRejected]:
+    """After an agent's mail the desk refused: nothing reached the customer (only the
+    customer's own message is on the ticket); the ticket as it stands and the refusal."""
+    assert outcome == "rejected"
+    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in"]
+    rejected = desk.uow.events()[-1]
+    assert isinstance(rejected, CommandRejected)
+    return desk.uow.tickets[ticket.ref], rejected
+
+
 def agents_mail(ticket: Ticket, sender: str, body: str, message_id: str) -> bytes:
     return follow_up(
         body,
@@ -47,12 +71,8 @@ def test_an_agents_mail_on_another_teams_ticket_changes_nothing_and_tells_him_wh
         at=NOW + timedelta(minutes=20),
     )  # fmt: skip
 
-    assert result.outcome == "rejected"
-    after = desk.uow.tickets[ticket.ref]
+    after, rejected = refused(desk, ticket, result.outcome)
     assert (after.team, after.assignee, after.status) == ("tier2", OMAR, "open")
-    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in"]
-    rejected = desk.uow.events()[-1]
-    assert isinstance(rejected, CommandRejected)
     assert rejected.agent == "wei@support.example"
     assert rejected.errors == [
         f"{ticket.ref} belongs to team tier2, which wei@support.example neither works in"
@@ -107,9 +127,7 @@ def test_a_note_from_another_team_leaves_a_robots_ticket_waiting_for_review() ->
     # Re-attack 3, N4: such a note counted as "a person at work on the ticket" and moved an
     # auto-reply's ticket into the team's backlog, out of the quiet-period sweep.
     desk = Desk()
-    opened = desk.opened()  # team general
-    robots = replace(opened, flags=["auto_reply"])
-    desk.uow.tickets[opened.ref] = robots
+    robots = general_ticket(desk, flags=["auto_reply"])
 
     noted = desk.deliver(
         "m2",
@@ -118,7 +136,7 @@ def test_a_note_from_another_team_leaves_a_robots_ticket_waiting_for_review() ->
     )  # fmt: skip
 
     assert noted.outcome == "appended"
-    assert desk.uow.tickets[opened.ref].flags == ["auto_reply"]
+    assert desk.uow.tickets[robots.ref].flags == ["auto_reply"]
 
 
 # ------------------------------------------------------------------ attack 9
@@ -128,9 +146,7 @@ def test_assigning_an_agent_outside_the_tickets_team_by_mail_is_refused_and_told
     # Attack 9, F1: Omar (tier2 only) would get the customer's mail of a general ticket he
     # may neither read nor answer, and no team's queue would list it.
     desk = Desk()
-    opened = desk.opened()  # team general
-    ticket = replace(opened, assignee="wei@support.example", status="open")
-    desk.uow.tickets[opened.ref] = ticket
+    ticket = general_ticket(desk, assignee="wei@support.example", status="open")
 
     result = desk.deliver(
         "m2",
@@ -139,12 +155,8 @@ def test_assigning_an_agent_outside_the_tickets_team_by_mail_is_refused_and_told
         at=NOW + timedelta(minutes=20),
     )  # fmt: skip
 
-    assert result.outcome == "rejected"
-    after = desk.uow.tickets[ticket.ref]
+    after, rejected = refused(desk, ticket, result.outcome)
     assert (after.team, after.assignee) == ("general", "wei@support.example")
-    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in"]
-    rejected = desk.uow.events()[-1]
-    assert isinstance(rejected, CommandRejected)
     assert rejected.errors == [
         f"#assign Omar: {OMAR} does not work in team general, where the ticket would be:"
         " assign one of its agents (lena@support.example, wei@support.example)"
@@ -155,9 +167,7 @@ def test_assigning_an_agent_outside_the_tickets_team_by_mail_is_refused_and_told
 def test_moving_a_ticket_away_by_mail_while_keeping_it_is_refused() -> None:
     # Attack 9, F1: "#team tier2" and "#assign" herself: Lena would keep getting its mail.
     desk = Desk()
-    opened = desk.opened()
-    ticket = replace(opened, assignee=LENA, status="open")
-    desk.uow.tickets[opened.ref] = ticket
+    ticket = general_ticket(desk, assignee=LENA, status="open")
 
     result = desk.deliver(
         "m2",
@@ -166,13 +176,8 @@ def test_moving_a_ticket_away_by_mail_while_keeping_it_is_refused() -> None:
         at=NOW + timedelta(minutes=20),
     )  # fmt: skip
 
-    assert result.outcome == "rejected"
-    assert (desk.uow.tickets[ticket.ref].team, desk.uow.tickets[ticket.ref].assignee) == (
-        "general",
-        LENA,
-    )
-    rejected = desk.uow.events()[-1]
-    assert isinstance(rejected, CommandRejected)
+    after, rejected = refused(desk, ticket, result.outcome)
+    assert (after.team, after.assignee) == ("general", LENA)
     assert rejected.errors == [
         f"#assign Lena: {LENA} does not work in team tier2, where the ticket would be:"
         f" assign one of its agents ({OMAR})"
@@ -183,13 +188,8 @@ def test_a_mail_that_lost_the_race_to_a_move_to_another_team_is_refused_whole() 
     # Attack 9, F2: the scope was read before the commit; the lead's move to tier2 lands
     # first, and the agent's mail is decided again on the moved ticket: out of her scope.
     desk = Desk()
-    opened = desk.opened()  # team general
-    ticket = replace(opened, assignee=LENA, status="open")
-    desk.uow.tickets[opened.ref] = ticket
-    lead = AgentAction(agent="maria@support.example", edit=TicketEdit(team="tier2"))
-    desk.uow.meanwhile.append(
-        lambda: carry_out(lead, ticket.ref, uow=desk.uow, config=CONFIG, now=NOW)
-    )
+    ticket = general_ticket(desk, assignee=LENA, status="open")
+    moved_to_tier2_meanwhile(desk, ticket.ref)
 
     result = desk.deliver(
         "m2",
@@ -198,12 +198,8 @@ def test_a_mail_that_lost_the_race_to_a_move_to_another_team_is_refused_whole() 
         at=NOW + timedelta(minutes=20),
     )  # fmt: skip
 
-    assert result.outcome == "rejected"
-    after = desk.uow.tickets[ticket.ref]
+    after, rejected = refused(desk, ticket, result.outcome)
     assert (after.team, after.status) == ("tier2", "open")
-    assert [m.direction for m in desk.uow.messages(ticket.ref)] == ["in"]
-    rejected = desk.uow.events()[-1]
-    assert isinstance(rejected, CommandRejected)
     assert rejected.errors == [
         f"{ticket.ref} belongs to team tier2, which {LENA} neither works in"
         " nor leads: nothing was changed or sent"
@@ -214,13 +210,8 @@ def test_a_mail_that_lost_the_race_to_a_move_to_another_team_is_refused_whole() 
 def test_a_note_that_lost_the_race_to_a_move_is_still_taken_and_changes_nothing() -> None:
     # A colleague of another team may leave a note: so may the old team's agent after a move.
     desk = Desk()
-    opened = desk.opened()
-    robots = replace(opened, flags=["auto_reply"])
-    desk.uow.tickets[opened.ref] = robots
-    lead = AgentAction(agent="maria@support.example", edit=TicketEdit(team="tier2"))
-    desk.uow.meanwhile.append(
-        lambda: carry_out(lead, robots.ref, uow=desk.uow, config=CONFIG, now=NOW)
-    )
+    robots = general_ticket(desk, flags=["auto_reply"])
+    moved_to_tier2_meanwhile(desk, robots.ref)
 
     noted = desk.deliver(
         "m2",
