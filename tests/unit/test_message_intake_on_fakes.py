@@ -348,6 +348,22 @@ def test_an_unusable_secret_is_read_once_for_a_while_however_many_requests_name_
     assert len(reads) == 2
 
 
+def test_a_read_that_failed_for_a_passing_reason_is_tried_again_at_once() -> None:
+    # A throttled or timed-out SSM read must not take the channel down for five minutes.
+    answers: list[bytes | Exception] = [TimeoutError("read timed out"), b"x" * 40]
+
+    def read(parameter: str) -> bytes:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    secrets = ChannelSecrets(read, path="/helpdesk/channels")
+    with pytest.raises(TimeoutError):
+        secrets("/helpdesk/channels/chat")
+    assert secrets("/helpdesk/channels/chat") == (b"x" * 40,)
+
+
 @pytest.mark.parametrize(
     ("change", "error", "field"),
     [

@@ -1410,8 +1410,9 @@ class Target:
     met: bool
 
 
-def _at_most(value: float, limit: float) -> Target:
-    return Target(value, f"<= {limit:g}", value <= limit)
+def _at_most(value: float, limit: float, *, shown: float | None = None) -> Target:
+    """``value`` judged as measured; ``shown`` (a rounding of it) is what the figure says."""
+    return Target(value if shown is None else shown, f"<= {limit:g}", value <= limit)
 
 
 def targets(result: Mapping[str, Any]) -> dict[str, Target]:
@@ -1420,7 +1421,7 @@ def targets(result: Mapping[str, Any]) -> dict[str, Target]:
     details = result["details"]
     floor = result["import_floor_ms"]
     goals = {
-        f"import {name}": _at_most(round(ms / floor, 2), IMPORT_RATIO_TARGET)
+        f"import {name}": _at_most(ms / floor, IMPORT_RATIO_TARGET, shown=round(ms / floor, 2))
         for name, ms in result["import_ms"].items()
     }
     sweep = list(result["sla_sweep_items_read"].values())
@@ -1431,7 +1432,8 @@ def targets(result: Mapping[str, Any]) -> dict[str, Target]:
         "aws_calls_per_ticket": _at_most(
             details["our_aws_calls_per_ticket"], CALLS_PER_TICKET_TARGET
         ),
-        "cost_ratio": _at_most(round(cost_ratio, 3), COST_RATIO_TARGET),
+        # Judged unrounded: 1.0504 misses 1.05 though it shows as 1.050 (review8).
+        "cost_ratio": _at_most(cost_ratio, COST_RATIO_TARGET, shown=round(cost_ratio, 3)),
         "dynamodb_write_units_per_ticket": _at_most(
             result["dynamodb_write_units_per_ticket"], WRITE_UNITS_PER_TICKET_TARGET
         ),

@@ -16,7 +16,12 @@ def secret_parameter(name: str) -> bytes:
     except ClientError as error:
         # GetParameter answers ParameterNotFound for a name that does not exist
         # (SSM API Reference, GetParameter, Errors).
-        if error.response.get("Error", {}).get("Code") == "ParameterNotFound":
+        code = error.response.get("Error", {}).get("Code")
+        if code == "ParameterNotFound":
             raise NotSetUp(f"the SSM parameter {name} does not exist") from None
+        # The role may not read or decrypt it (kms:Decrypt under a customer managed key):
+        # a deployment mistake no retry mends, unlike throttling or a timeout.
+        if code in ("AccessDeniedException", "AccessDenied"):
+            raise PermissionError(f"may not read the SSM parameter {name}: {code}") from None
         raise
     return str(response["Parameter"]["Value"]).encode("utf-8")

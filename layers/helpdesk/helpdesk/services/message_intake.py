@@ -171,7 +171,9 @@ class ChannelSecrets:
                 raise failed[1].with_traceback(None)
             try:
                 self._known[parameter] = self._usable(parameter)
-            except Exception as unusable:
+            except (NotSetUp, ChannelMisconfigured, PermissionError) as unusable:
+                # What a retry cannot mend (missing, too short, not readable). A throttled
+                # or timed-out read is not kept: the next request reads again (review8).
                 self._failed[parameter] = (time.monotonic(), unusable)
                 raise
             self._failed.pop(parameter, None)
