@@ -36,6 +36,7 @@ from helpdesk.services.commands import (
     valid_tags,
     valid_team,
 )
+from helpdesk.services.message_bodies import THREAD_MESSAGES_MAX
 from helpdesk.sizes import utf8_size
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 REPLY_MAX_CHARS = 100_000
 # The messages one answer about a ticket carries at most (fewer when their texts reach
 # message_bodies.THREAD_TEXT_MAX_BYTES): as many as the customer's page shows.
-TICKET_MESSAGES = 50
+TICKET_MESSAGES = THREAD_MESSAGES_MAX
 CHANGEABLE = ("status", "priority", "assignee", "team", "tags")
 
 

@@ -46,6 +46,8 @@ WHOLE_TEXT_MAX_BYTES = 256 * 1024
 # worst expansion, which leaves 2.5 MB for the markup, addresses and file lists of at most
 # 50 messages, far more than they take.
 SHOWN_TEXT_MAX_BYTES = 64 * 1024
+# The messages one response shows at most (the customer's page and the agent API alike).
+THREAD_MESSAGES_MAX = 50
 THREAD_TEXT_MAX_BYTES = 512 * 1024
 
 

@@ -60,6 +60,7 @@ from helpdesk.model import (
 from helpdesk.ports import TicketFinder
 from helpdesk.post_input import FORM_URLENCODED, form_fields, require_media_type
 from helpdesk.services.clocks import Change, apply
+from helpdesk.services.message_bodies import THREAD_MESSAGES_MAX
 from helpdesk.services.rate_limits import WindowCounter, limit_rate
 from helpdesk.services.tickets import customer_follow_up, page_message
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
@@ -77,7 +78,7 @@ PAGE: LinkKind[str] = LinkKind(PAGE_LINK, reference, str)
 ACTIONS = ("reply", "solved", "complain")
 # The conversation the page shows: the newest messages, oldest first (and within the
 # text budget of helpdesk.services.message_bodies.newest_shown).
-SHOWN_MESSAGES = 50
+SHOWN_MESSAGES = THREAD_MESSAGES_MAX
 SUBMISSION_MAX = 64
 # The parts of the page's form besides its files (action, submission, text, an empty file
 # input, and room for what a browser adds): a post of more parts is refused unparsed.
