@@ -109,6 +109,20 @@ def test_a_reply_is_a_customer_message_on_the_portal_channel_that_reopens_the_ti
     assert CustomerReplied in kinds and StatusChanged in kinds
 
 
+def test_a_reply_loses_its_directional_overrides_as_a_form_message_does() -> None:
+    # U+202E reads what follows reversed in the agent's mail ("Trojan Source",
+    # CVE-2021-42574): the page takes what the form takes (attack 9, F4; review 8, #3).
+    uow = anna()
+    text = "Refund \u202e0001$\u202c now \u2066please\u2069"
+    body, content_type = multipart_body(
+        {"action": "reply", "submission": "s" * 32, "text": text}, ()
+    )
+
+    desk(uow).act(token(), body, content_type, source_ip="192.0.2.1", now=NOW)
+
+    assert uow.conversation["HD-7K3M9Q"][-1].text == "Refund 0001$ now please"
+
+
 def test_solved_solves_the_ticket_without_a_progress_mail() -> None:
     uow = anna()
 

@@ -1,5 +1,6 @@
 """Characters that text a person or a mail sent us may not carry further: one table each,
-shared by the form, the channels, the customer's page, complaints and mail headers."""
+shared by the form, the channels, the customer's page, complaints and mail headers, and
+the two cleanings every typed text goes through (:func:`typed_text`, :func:`one_line`)."""
 
 from __future__ import annotations
 
@@ -14,3 +15,21 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # implicit marks U+200E/U+200F stay: right-to-left text needs them and they reorder nothing
 # on their own.
 BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+# What ends a line, for a text that must be one (Unicode's line and paragraph separators
+# and NEL too: a mail client may break a header there).
+LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x85]+")
+
+
+def typed_text(value: str) -> str:
+    """What a person typed (in the form, a channel, the customer's page), without the
+    control characters and the explicit directional formatting characters it may not
+    carry further."""
+    return CONTROL_CHARACTERS.sub("", value).translate(BIDI_CONTROLS)
+
+
+def one_line(value: str) -> str:
+    """A typed name, subject or choice as one line with single spaces. Such text ends up
+    in mail headers: no line break may survive; nor a directional override, which reverses
+    what follows it in an agent's mail, an address printed after a name among it
+    (attack 9, F4)."""
+    return " ".join(LINE_BREAKS.sub(" ", typed_text(value)).split())

@@ -21,6 +21,8 @@ from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
+from helpdesk.characters import CONTROL_CHARACTERS
+
 __all__ = ["detect_language"]
 
 # Below this many letters (a CJK character counts as three, it carries a word's worth of
@@ -28,8 +30,6 @@ __all__ = ["detect_language"]
 _MIN_LETTERS = 4
 # CLD2's share of the text in its top language, in percent, below which it is guessing.
 _MIN_PERCENT = 50
-# Control characters (a stray NUL or escape in a mail) that CLD2 refuses as input.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # CLD2's codes that are not the ISO 639-1 code the desk's config uses.
 _CLD2_CODES = {"iw": "he", "jw": "jv", "zh-Hant": "zh"}
 _CJK_WEIGHT = 3
@@ -156,7 +156,8 @@ def _model_language(text: str) -> str | None:
 
     try:
         reliable, _, details = pycld2.detect(
-            _CONTROL_CHARACTERS.sub(" ", text).encode("utf-8", "replace"),
+            # Control characters (a stray NUL or escape in a mail): CLD2 refuses them.
+            CONTROL_CHARACTERS.sub(" ", text).encode("utf-8", "replace"),
             isPlainText=True,
             bestEffort=True,
         )

@@ -44,7 +44,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk import sla
-from helpdesk.characters import BIDI_CONTROLS, CONTROL_CHARACTERS
+from helpdesk.characters import typed_text
 from helpdesk.clock import hour_window
 from helpdesk.errors import InvalidInput, RateLimited, TooLarge
 from helpdesk.events import ComplaintMade, StatusChanged, event_text, status_changes
@@ -80,9 +80,7 @@ def clean_complaint(text: object, *, max_chars: int, field: str = "complaint") -
     lines = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = lines.replace("\u2028", "\n").replace("\u2029", "\n\n")
     # No control character, and no directional override: the lead's mail would read reversed.
-    cleaned = CONTROL_CHARACTERS.sub("", unicodedata.normalize("NFC", lines))
-    cleaned = cleaned.translate(BIDI_CONTROLS)
-    cleaned = cleaned.strip()
+    cleaned = typed_text(unicodedata.normalize("NFC", lines)).strip()
     if not cleaned:
         raise InvalidInput(field, "is required: tell the team lead what went wrong")
     return cleaned

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from helpdesk.characters import BIDI_CONTROLS, CONTROL_CHARACTERS
+from helpdesk.characters import one_line, typed_text
 from helpdesk.config import FORM_TOPICS
 from helpdesk.errors import InvalidInput, TooLarge
 from helpdesk.json_input import json_object
@@ -47,7 +47,6 @@ _ADDRESS = re.compile(
 # (ECMA-262, RegExp pattern syntax). A pattern that does not compile is ignored by the
 # browser without a word: the browser test checks that this one refuses what it should.
 _CLASS_SET_ESCAPED = frozenset("()[]{}/-\\|&!#%,:;<=>@`~")
-_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x85]+")
 
 KNOWN_FIELDS = frozenset(
     {
@@ -127,19 +126,6 @@ class FormSubmission:
     timezone: str | None = None
 
 
-def _one_line(value: str) -> str:
-    # Names and subjects end up in mail headers: no line break may survive; nor a
-    # directional override, which reverses what follows it in an agent's mail, an address
-    # printed after a name among it (attack 9, F4).
-    return " ".join(_LINE_BREAKS.sub(" ", _typed_text(value)).split())
-
-
-def _typed_text(value: str) -> str:
-    """What a person typed, without the control characters and the explicit directional
-    formatting characters (helpdesk.characters) it may not carry further."""
-    return CONTROL_CHARACTERS.sub("", value).translate(BIDI_CONTROLS)
-
-
 def _text_field(body: Mapping[str, Any], name: str, *, required: bool, max_len: int) -> str:
     value = body.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -162,30 +148,30 @@ def validate_form(body: Any, config: Config, *, client: str, now: datetime) -> F
     unknown = sorted(k for k in body if k not in KNOWN_FIELDS)
     if unknown:
         raise FieldRefused(str(unknown[0]), "reload", "is not a field of this form")
-    name = _one_line(_text_field(body, "name", required=True, max_len=NAME_MAX))
-    email = _one_line(_text_field(body, "email", required=True, max_len=EMAIL_MAX)).strip()
+    name = one_line(_text_field(body, "name", required=True, max_len=NAME_MAX))
+    email = one_line(_text_field(body, "email", required=True, max_len=EMAIL_MAX)).strip()
     if not _ADDRESS.match(email):
         raise FieldRefused("email", "email", "is not a valid email address")
-    subject = _one_line(_text_field(body, "subject", required=True, max_len=SUBJECT_MAX))
+    subject = one_line(_text_field(body, "subject", required=True, max_len=SUBJECT_MAX))
     message_limit = config.limits.form_message_max_chars
     raw_message = body.get("message")
     if isinstance(raw_message, str) and len(raw_message) > message_limit:
         raise TooLarge("message", f"is too long (at most {message_limit} characters)")
-    message = _typed_text(_text_field(body, "message", required=True, max_len=message_limit))
-    category = _one_line(_text_field(body, "category", required=False, max_len=64)) or None
+    message = typed_text(_text_field(body, "message", required=True, max_len=message_limit))
+    category = one_line(_text_field(body, "category", required=False, max_len=64)) or None
     if category is not None and category not in FORM_CATEGORIES:
         raise FieldRefused("category", "choice", f"must be one of {', '.join(FORM_CATEGORIES)}")
-    urgency = _one_line(_text_field(body, "urgency", required=False, max_len=16)).lower() or None
+    urgency = one_line(_text_field(body, "urgency", required=False, max_len=16)).lower() or None
     if urgency is not None and urgency not in PRIORITIES:
         raise FieldRefused("urgency", "choice", f"must be one of {', '.join(PRIORITIES)}")
-    language = _one_line(_text_field(body, "language", required=False, max_len=8)).lower() or None
+    language = one_line(_text_field(body, "language", required=False, max_len=8)).lower() or None
     if language is not None and language not in config.helpdesk.languages:
         language = None  # a language we do not serve falls back; not the customer's fault
     # The zone the page's script read from the browser: a hint the customer never typed
     # nor sees, so a zone we do not know is dropped (times are then shown in the calendar's
     # zone) rather than refused: a 422 would stop a request over nothing its writer can fix.
     timezone = known_timezone(body.get("timezone"))
-    order_id = _one_line(_text_field(body, "order_id", required=False, max_len=ORDER_ID_MAX))
+    order_id = one_line(_text_field(body, "order_id", required=False, max_len=ORDER_ID_MAX))
     order_id = ORDER_ID_RULE.normalized(order_id)
     if len(order_id) > ORDER_ID_MAX:  # NFKC may lengthen: one ㍿ is four characters
         raise FieldRefused(

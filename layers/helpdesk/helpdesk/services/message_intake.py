@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from helpdesk.characters import CONTROL_CHARACTERS
+from helpdesk.characters import CONTROL_CHARACTERS, one_line, typed_text
 from helpdesk.errors import (
     Conflict,
     MalformedInput,
@@ -50,9 +50,7 @@ from helpdesk.services.form_intake import (
     NAME_MAX,
     SUBJECT_MAX,
     FieldRefused,
-    _one_line,
     _text_field,
-    _typed_text,
 )
 from helpdesk.services.rate_limits import WindowCounter, limit_rate
 from helpdesk.services.self_service import suggester
@@ -316,28 +314,28 @@ def validate_message(body: Any, channel: str, config: Config) -> ChannelMessage:
     unknown = sorted(k for k in sender if k not in FROM_FIELDS)
     if unknown:
         raise FieldRefused(f"from.{unknown[0]}", "unknown", "is not a field of from")
-    email = _one_line(_text_field(sender, "email", required=False, max_len=EMAIL_MAX)).strip()
+    email = one_line(_text_field(sender, "email", required=False, max_len=EMAIL_MAX)).strip()
     if email and not _ADDRESS.match(email):
         raise FieldRefused("from.email", "email", "is not a valid email address")
-    name = _one_line(_text_field(sender, "name", required=False, max_len=NAME_MAX))
-    phone = _one_line(_text_field(sender, "phone", required=False, max_len=PHONE_MAX))
+    name = one_line(_text_field(sender, "name", required=False, max_len=NAME_MAX))
+    phone = one_line(_text_field(sender, "phone", required=False, max_len=PHONE_MAX))
     phone = _PHONE_PUNCTUATION.sub("", phone)
     if phone and not _PHONE.fullmatch(phone):
         raise FieldRefused("from.phone", "characters", "is not a phone number")
-    handle = _one_line(_text_field(sender, "handle", required=False, max_len=HANDLE_MAX))
+    handle = one_line(_text_field(sender, "handle", required=False, max_len=HANDLE_MAX))
     if not (email or phone or handle):
         raise FieldRefused("from", "required", "needs an email, a phone or a handle")
     text_limit = config.limits.channel_message_max_chars
     raw_text = body.get("text")
     if isinstance(raw_text, str) and len(raw_text) > text_limit:
         raise TooLarge("text", f"is too long (at most {text_limit} characters)")
-    text = _typed_text(_text_field(body, "text", required=True, max_len=text_limit))
-    subject = _one_line(_text_field(body, "subject", required=False, max_len=SUBJECT_MAX))
+    text = typed_text(_text_field(body, "text", required=True, max_len=text_limit))
+    subject = one_line(_text_field(body, "subject", required=False, max_len=SUBJECT_MAX))
     if not subject:
-        first_line = _one_line(text.strip().split("\n", 1)[0])
+        first_line = one_line(text.strip().split("\n", 1)[0])
         cut = len(first_line) > SUBJECT_FROM_TEXT
         subject = first_line[:SUBJECT_FROM_TEXT].rstrip() + ("…" if cut else "")
-    language = _one_line(_text_field(body, "language", required=False, max_len=8)).lower() or None
+    language = one_line(_text_field(body, "language", required=False, max_len=8)).lower() or None
     if language is not None and language not in config.helpdesk.languages:
         language = None  # a language the desk does not serve falls back, as on the form
     from helpdesk.render import known_timezone

@@ -35,7 +35,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Protocol
 
-from helpdesk.characters import CONTROL_CHARACTERS
+from helpdesk.characters import typed_text
 from helpdesk.errors import (
     HelpdeskError,
     InvalidInput,
@@ -621,7 +621,7 @@ class PortalDesk(LinkDesk):
         if not _SUBMISSION.fullmatch(submission):
             missing = InvalidInput("submission", "is missing: reload the page and try again")
             raise FormProblem(missing, "reload")
-        text = CONTROL_CHARACTERS.sub("", fields.get("text", "")).strip()
+        text = typed_text(fields.get("text", "")).strip()
         if len(text) > limits.message_max_chars:
             limit = limits.message_max_chars
             too_long = TooLarge("text", f"is too long (at most {limit} characters)")
@@ -791,7 +791,7 @@ def _kept(problem: FormProblem, body: bytes, boundary: str) -> FormProblem:
 
     action = field("action")
     problem.action = action if action in ACTIONS else ""
-    problem.text = CONTROL_CHARACTERS.sub("", field("text")).strip()
+    problem.text = typed_text(field("text")).strip()
     return problem
 
 
