@@ -423,6 +423,12 @@ class FakeRecords:
     turns: Counter[str] = field(default_factory=Counter)
     # contact -> (when, which ticket) of the contact's last survey (take_survey_slot)
     survey_slots: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # What an eventually consistent read still returns for a ticket (None: not there yet),
+    # as a replica that has not seen the last write would ("Read consistency", DynamoDB
+    # Developer Guide); a strongly consistent read always returns the ticket as it is.
+    lagging: dict[str, Ticket | None] = field(default_factory=dict)
+    # Each routing read, whether it was strongly consistent.
+    views: list[bool] = field(default_factory=list)
 
     # ------------------------------------------------------------------ tickets
     def find_ticket(self, ref: str) -> Ticket | None:
@@ -552,8 +558,11 @@ class FakeRecords:
         contact = self.uow.contact(contact_email) if contact_email else None
         return {agent: self.uow.loads[agent] for agent in agents}, contact
 
-    def routing_view(self, ref: str, agents: Iterable[str], known: Known) -> RoutingView:
-        ticket = self.uow.find(ref)
+    def routing_view(
+        self, ref: str, agents: Iterable[str], known: Known, *, consistent: bool = True
+    ) -> RoutingView:
+        self.views.append(consistent)
+        ticket = self.uow.find(ref) if consistent or ref not in self.lagging else self.lagging[ref]
         loads, contact = self.agent_loads(agents, contact_email=known.contact_email)
         first_message = known.first_message
         message = next(

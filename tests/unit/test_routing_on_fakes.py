@@ -71,6 +71,48 @@ def test_a_ticket_goes_to_the_least_loaded_agent_of_its_team_who_is_told() -> No
     assert "HD-ANNA01" in mail.subject
 
 
+def test_routing_reads_at_half_price_and_commits_on_the_ticket_as_it_is() -> None:
+    # An eventually consistent read costs half a strongly consistent one ("Read/write
+    # capacity mode", DynamoDB Developer Guide); the assignment's commit checks the
+    # ticket's version, so a stale read can cost a retry, never a wrong assignment.
+    desk = Desk()
+    desk.uow.add(ticket("HD-ANNA01"))
+
+    result = desk.router.route("HD-ANNA01", event_id="e1", now=NOW)
+
+    assert result.outcome == "assigned"
+    assert desk.router.repo.views == [False]  # type: ignore[attr-defined]
+
+
+def test_a_ticket_the_replica_has_not_seen_yet_is_read_again_and_routed() -> None:
+    # TicketOpened can reach route before an eventually consistent read sees the ticket.
+    desk = Desk()
+    desk.uow.add(ticket("HD-ANNA01"))
+    desk.router.repo.lagging["HD-ANNA01"] = None  # type: ignore[attr-defined]
+
+    result = desk.router.route("HD-ANNA01", event_id="e1", now=NOW)
+
+    assert (result.outcome, desk.uow.tickets["HD-ANNA01"].assignee) == ("assigned", result.agent)
+    assert result.agent in (LENA, WEI)
+    [mail] = desk.notifier.mails()
+    assert mail.to == (result.agent,)
+
+
+def test_a_stale_read_never_decides_to_leave_a_ticket_unassigned() -> None:
+    # The replica still shows the ticket solved (the customer's reply reopened it): doing
+    # nothing on that read would leave the reopened ticket with nobody. Nothing is left
+    # undone on a read that may be stale.
+    desk = Desk()
+    desk.uow.add(ticket("HD-ANNA01"))
+    stale = replace(desk.uow.tickets["HD-ANNA01"], status="solved")
+    desk.router.repo.lagging["HD-ANNA01"] = stale  # type: ignore[attr-defined]
+
+    result = desk.router.route("HD-ANNA01", event_id="e1", now=NOW)
+
+    assert result.outcome == "assigned"
+    assert desk.uow.tickets["HD-ANNA01"].assignee == result.agent
+
+
 def test_an_agent_who_answers_in_the_tickets_language_comes_first() -> None:
     desk = Desk()
     desk.busy(WEI, 5)

@@ -154,8 +154,11 @@ class TeamQueues(Protocol):
 class RoutingRecords(TeamQueues, Protocol):
     """What routing reads and counts beside the tickets (helpdesk.services.routing)."""
 
-    def routing_view(self, ref: str, agents: Iterable[str], known: Known) -> RoutingView:
-        """The ticket, the loads of ``agents``, and what ``known`` names, read at once."""
+    def routing_view(
+        self, ref: str, agents: Iterable[str], known: Known, *, consistent: bool = True
+    ) -> RoutingView:
+        """The ticket, the loads of ``agents``, and what ``known`` names, read at once;
+        eventually consistent unless ``consistent`` (half the read units, perhaps stale)."""
         ...
 
     def agent_loads(

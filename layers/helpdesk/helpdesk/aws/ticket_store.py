@@ -454,10 +454,13 @@ class DynamoTicketStore(DynamoRepository):
             agent: int(items.get(key, {}).get("open", 0)) for agent, key in keys.items()
         }, contact
 
-    def routing_view(self, ref: str, agents: Iterable[str], known: Known) -> RoutingView:
-        """What routing reads about one ticket, in one BatchGetItem (consistent): the
-        ticket, the loads of ``agents``, and its contact and first message when the event
-        named them (``known``)."""
+    def routing_view(
+        self, ref: str, agents: Iterable[str], known: Known, *, consistent: bool = True
+    ) -> RoutingView:
+        """What routing reads about one ticket, in one BatchGetItem: the ticket, the loads
+        of ``agents``, and its contact and first message when the event named them
+        (``known``). An eventually consistent read costs half the read units ("Read
+        consistency", DynamoDB Developer Guide) and may miss the last writes."""
         contact_email, first_message = known.contact_email, known.first_message
         ticket_key = (f"TICKET#{ref}", "META")
         load_keys = {agent: (f"AGENT#{agent.lower()}", "LOAD") for agent in agents}
@@ -468,7 +471,7 @@ class DynamoTicketStore(DynamoRepository):
             else None
         )
         keys = [ticket_key, *load_keys.values(), *(k for k in (contact_key, message_key) if k)]
-        found = self.get_items(keys)
+        found = self.get_items(keys, consistent=consistent)
         ticket = found.get(ticket_key)
         contact = found.get(contact_key) if contact_key else None
         message = found.get(message_key) if message_key else None

@@ -113,15 +113,25 @@ class Router:
         shown are read in one request."""
         known = known or Known()
         queued = False
+        # The first read is eventually consistent, at half the read units: what it leads
+        # to is either a commit, which checks the ticket's version (a stale read costs a
+        # retry), or nothing, which a stale read must never decide. So a read that leads
+        # to nothing is made again, strongly consistent, as is every read after a retry.
+        consistent = False
 
         def attempt() -> RouteResult:
-            nonlocal queued
+            nonlocal queued, consistent
             members = self._members(known.team) if known.team else []
-            view = self.repo.routing_view(ref, members, known)
-            ticket = view.ticket
+            view = self.repo.routing_view(ref, members, known, consistent=consistent)
+            ticket, read_consistently, consistent = view.ticket, consistent, True
+            agent = holder(ticket) if ticket else None
+            commits = ticket is not None and (
+                ticket.routed_by != event_id and self.needs_agent(ticket)
+            )
+            if not commits and not read_consistently:
+                raise StaleTicket(ref)  # read again, strongly consistent
             if ticket is None:
                 return RouteResult("missing", ref)
-            agent = holder(ticket)
             if agent is not None and ticket.routed_by == event_id:
                 # This event assigned it (a redelivery, after the agent's mail failed): the
                 # mail is sent once per event, so telling again completes it.
