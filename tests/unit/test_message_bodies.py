@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
+from helpdesk.config import Limits
 from helpdesk.model import Message
 from helpdesk.services.message_bodies import (
     SHOWN_TEXT_MAX_BYTES,
@@ -86,6 +87,16 @@ def test_a_shown_text_is_cut_on_a_character_boundary_and_says_how_long_the_whole
     assert SHOWN_TEXT_MAX_BYTES - 3 < size <= SHOWN_TEXT_MAX_BYTES
     assert text.startswith(shown.message.text)
     assert (shown.message.full_text, shown.message.html) == (None, None)
+
+
+def test_a_text_typed_at_the_limit_shows_whole_even_in_four_byte_characters() -> None:
+    # The form, a channel and the page take 20,000 characters (Limits, PortalConfig); an
+    # emoji is four bytes of UTF-8, so a typed text can be 80,000 bytes (review 8, #4).
+    typed = "\U0001f4e6" * Limits().channel_message_max_chars
+
+    shown = shown_body(message("m1", typed), {}.__getitem__)
+
+    assert (shown.message.text, shown.cut) == (typed, False)
 
 
 def test_a_short_text_is_shown_whole_and_not_marked_cut() -> None:

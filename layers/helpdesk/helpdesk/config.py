@@ -51,6 +51,7 @@ from pydantic_core import ErrorDetails
 
 from helpdesk.durations import format_duration, parse_duration
 from helpdesk.problems import FileProblem
+from helpdesk.sizes import TYPED_TEXT_MAX_CHARS
 
 if TYPE_CHECKING:
     from helpdesk.calendar import BusinessCalendar
@@ -579,7 +580,7 @@ class Limits(_Section):
     free_mail_domains: tuple[MailDomain, ...] = FREE_MAIL_DOMAINS
     attachment_max_bytes: Count = 10_485_760
     attachments_max_count: Count = 20
-    form_message_max_chars: Count = 20_000
+    form_message_max_chars: Count = TYPED_TEXT_MAX_CHARS
     form_body_max_bytes: Count = 65_536
     form_per_address_per_hour: Count = 5
     form_per_ip_per_hour: Count = 20
@@ -592,7 +593,7 @@ class Limits(_Section):
     # messages of one channel (its credential: a chat vendor posts for all its customers)
     # and of one contact of a channel, per hour.
     channel_body_max_bytes: Count = 262_144
-    channel_message_max_chars: Count = 20_000
+    channel_message_max_chars: Count = TYPED_TEXT_MAX_CHARS
     channel_messages_per_hour: Count = 2_000
     channel_per_contact_per_hour: Count = 60
     outbound_per_recipient_per_hour: Count = 20
@@ -772,7 +773,7 @@ class Portal(_Section):
     """
 
     link_ttl: PositiveDuration = timedelta(days=30)
-    message_max_chars: Count = 20_000
+    message_max_chars: Count = TYPED_TEXT_MAX_CHARS
     attachments_max_count: Annotated[int, Field(ge=0, le=10)] = 5
     body_max_bytes: Annotated[int, Field(ge=16_384, le=PORTAL_BODY_CEILING)] = 4_000_000
     # Changes posted from pages (replies, "solved", complaints) per contact and per client

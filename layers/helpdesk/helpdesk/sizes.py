@@ -15,6 +15,11 @@ import hashlib
 # 1,024 bytes of a sort key, so a prefix ("MSGID#", "from:") still fits around it.
 IDENTIFIER_MAX_BYTES = 512
 _KEPT_PREFIX_BYTES = 64
+# The characters a person may type into one message by default (the form, a channel, the
+# customer's page: helpdesk.config), and the bytes such a text takes at the most in UTF-8
+# (four a character: an emoji).
+TYPED_TEXT_MAX_CHARS = 20_000
+TYPED_TEXT_MAX_BYTES = 4 * TYPED_TEXT_MAX_CHARS
 
 
 def utf8_size(text: str) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from helpdesk.sizes import cut_utf8, utf8_size
+from helpdesk.sizes import TYPED_TEXT_MAX_BYTES, cut_utf8, utf8_size
 
 if TYPE_CHECKING:
     from helpdesk.model import Message
@@ -39,13 +39,13 @@ WHOLE_TEXT_MAX_BYTES = 256 * 1024
 # writes a control character as "\u0001" (6 bytes; 7 in the agent API's JSON inside
 # Lambda's), and a Cyrillic or Chinese character as "\uXXXX" (3 and 2 times its UTF-8).
 # So sizes are counted in UTF-8 bytes and budgeted for 7 times that. One message shows at
-# most 64 KiB: every text typed in the form, on the page or in a channel (at most 20,000
-# characters, 60 KB of Chinese) shows whole, and only mail (which its reader has) and the
-# longest agent replies (mailed to the customer) are cut. A response shows at most
-# 512 KiB of text in all (eight such messages, hundreds of ordinary ones): 3.5 MB at the
-# worst expansion, which leaves 2.5 MB for the markup, addresses and file lists of at most
-# 50 messages, far more than they take.
-SHOWN_TEXT_MAX_BYTES = 64 * 1024
+# most 80,000 bytes: every text typed in the form, on the page or in a channel (at most
+# 20,000 characters by default, four bytes each at the most: an emoji, review 8, #4)
+# shows whole, and only mail (which its reader has) and the longest agent replies (mailed
+# to the customer) are cut. A response shows at most 512 KiB of text in all (six such
+# messages, hundreds of ordinary ones): 3.5 MB at the worst expansion, which leaves 2.5 MB
+# for the markup, addresses and file lists of at most 50 messages, far more than they take.
+SHOWN_TEXT_MAX_BYTES = TYPED_TEXT_MAX_BYTES
 # The messages one response shows at most (the customer's page and the agent API alike).
 THREAD_MESSAGES_MAX = 50
 THREAD_TEXT_MAX_BYTES = 512 * 1024
