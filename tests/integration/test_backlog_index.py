@@ -4,10 +4,13 @@ backfill gives a desk's older tickets the key (docs/DEPLOY.md, "The backlog inde
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from committing import set_status, ticket_store
 
+from helpdesk.model import Contact
+from helpdesk.unit_of_work import Claim
 from helpdesk_local.backlog_index import backfill_backlog_index
 from helpdesk_local.stack import LocalStack
 
@@ -103,3 +106,31 @@ def test_the_backfill_keys_a_desks_older_open_tickets_once_and_leaves_the_others
     assert again.keyed == 0
     assert store.read_backlog("general") == {"2026-11-23": 1}
     assert [t.ref for t in store.open_tickets("general")] == [anna]
+
+
+def test_the_backfill_gives_an_older_contact_no_zone_so_a_strangers_form_sets_none(
+    stack: LocalStack,
+) -> None:
+    # A contact first seen by mail stores "" (no zone), so that a form anyone can file in
+    # her name gives her none (attack 8, F2). A contact stored before that release has no
+    # zone attribute at all, and the next opening's zone would take (review 8, #1).
+    store = ticket_store(stack)
+    table = store.table
+    opened(stack, ANNAS_ORDER)
+    key = {"PK": {"S": "CONTACT#anna@example.com"}, "SK": {"S": "META"}}
+    stack.dynamodb.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="REMOVE #z",
+        ExpressionAttributeNames={"#z": "timezone"},
+    )
+
+    first = backfill_backlog_index(stack.dynamodb, table)
+    again = backfill_backlog_index(stack.dynamodb, table)
+
+    assert (first.zoned, again.zoned) == (1, 0)
+    strangers_form = Contact(
+        email="anna@example.com", name="Anna", tier="", language="en",
+        created_at=datetime(2026, 11, 23, 10, tzinfo=UTC), timezone="Pacific/Kiritimati",
+    )  # fmt: skip
+    assert store.count_opening(strangers_form, [Claim("submission", "s-1")]).timezone == ""

@@ -13,6 +13,11 @@ this release reads.
   longer writes: this pass gives each ticket an entry of its own (``TICKET#<ref>`` /
   ``CONTACT``, a conditional put), so a customer's page and the agent's assignment mail
   list them again. A ticket opened since has two entries; the reader counts it once.
+- A contact first seen by mail stores the zone "" (none), so that a form anyone can file
+  in her name gives her none: the first opening decides (attack 8, F2). A contact stored
+  before that release has no zone attribute at all, and the next opening's zone, a
+  stranger's form's among them, would take (review 8, #1): this pass gives each such
+  contact "" (a conditional update: an opening meanwhile that set one wins).
 
 It scans the table once (an operator's tool, never deployed code: the functions never scan)
 for the ticket items (docs/DEPLOY.md, "Upgrading to this release"). Running it twice
@@ -36,22 +41,31 @@ class Backfilled:
     looked_at: int
     keyed: int
     listed: int = 0
+    zoned: int = 0  # contacts given the zone "" (none)
 
 
 def backfill_backlog_index(dynamodb: Any, table: str) -> Backfilled:
     """Set the BacklogIndex key on every ticket of ``table`` in its team's backlog that
     lacks it, and list every ticket under its contact (``dynamodb``: a boto3 DynamoDB
     client)."""
-    looked_at = keyed = listed = 0
+    looked_at = keyed = listed = zoned = 0
     kwargs: dict[str, Any] = {
         "TableName": table,
-        "FilterExpression": "#type = :ticket AND SK = :meta",
-        "ExpressionAttributeNames": {"#type": "type"},
-        "ExpressionAttributeValues": {":ticket": {"S": "ticket"}, ":meta": {"S": "META"}},
+        "FilterExpression": "SK = :meta AND (#type = :ticket OR "
+        "(begins_with(PK, :contact) AND attribute_not_exists(#z)))",
+        "ExpressionAttributeNames": {"#type": "type", "#z": "timezone"},
+        "ExpressionAttributeValues": {
+            ":ticket": {"S": "ticket"},
+            ":meta": {"S": "META"},
+            ":contact": {"S": "CONTACT#"},
+        },
     }
     while True:
         page = dynamodb.scan(**kwargs)
         for raw in page.get("Items", []):
+            if raw["PK"]["S"].startswith("CONTACT#"):
+                zoned += _no_zone(dynamodb, table, raw)
+                continue
             ticket = ticket_from_item(decode(raw))
             listed += _list_under_contact(dynamodb, table, raw, ticket)
             if "BPK" in raw:
@@ -74,7 +88,7 @@ def backfill_backlog_index(dynamodb: Any, table: str) -> Backfilled:
                 continue  # changed meanwhile: that commit wrote the key it needs
             keyed += 1
         if "LastEvaluatedKey" not in page:
-            return Backfilled(looked_at, keyed, listed)
+            return Backfilled(looked_at, keyed, listed, zoned)
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
@@ -86,6 +100,22 @@ def _list_under_contact(dynamodb: Any, table: str, raw: Any, ticket: Ticket) -> 
             TableName=table,
             Item=encode(entry | contact_entry(ticket)),
             ConditionExpression="attribute_not_exists(PK)",
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return 0
+    return 1
+
+
+def _no_zone(dynamodb: Any, table: str, raw: Any) -> int:
+    """Give a contact without a zone attribute the zone "" (1 if it was given)."""
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key={"PK": raw["PK"], "SK": raw["SK"]},
+            UpdateExpression="SET #z = :none",
+            ConditionExpression="attribute_not_exists(#z)",
+            ExpressionAttributeNames={"#z": "timezone"},
+            ExpressionAttributeValues={":none": {"S": ""}},
         )
     except dynamodb.exceptions.ConditionalCheckFailedException:
         return 0

@@ -232,7 +232,8 @@ def _backfill_backlog(args: argparse.Namespace) -> int:
         return _aws_refusal(error, args.stack_name, region)
     print(
         f"{done.keyed} open tickets keyed ({done.looked_at} tickets without a key looked at),"
-        f" {done.listed} tickets listed under their contact"
+        f" {done.listed} tickets listed under their contact,"
+        f" {done.zoned} older contacts given no zone"
     )
     return 0
 
@@ -366,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         help="give a deployed desk's older tickets their BacklogIndex entries (after the "
         "deploy that adds the index, and after the one that lists contacts' tickets there)",
         description="Scan the stack's table once: set the backlog key on each open ticket "
-        "that lacks it, and list each ticket under its contact (TICKET#<ref> / CONTACT). "
+        "that lacks it, list each ticket under its contact (TICKET#<ref> / CONTACT), and "
+        "give each contact stored without a zone the zone none. "
         "Needs cloudformation:DescribeStacks, and dynamodb:Scan, UpdateItem and PutItem on "
         "the table. Running it again changes nothing it did (docs/DEPLOY.md, section 10).",
     )
