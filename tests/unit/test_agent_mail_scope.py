@@ -12,7 +12,7 @@ from test_email_intake_on_fakes import AGENT_AUTHENTICATED, NOW, Desk, follow_up
 from fakes import CONFIG
 from helpdesk.events import CommandRejected
 from helpdesk.model import Ticket
-from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
+from helpdesk.services.commands import EVERY_TEAM, AgentAction, TicketEdit, carry_out
 
 OMAR = "omar@support.example"  # tier2, and its lead
 LENA = "lena@support.example"  # general and billing
@@ -35,7 +35,9 @@ def general_ticket(desk: Desk, **changes: object) -> Ticket:
 
 def moved_to_tier2_meanwhile(desk: Desk, ref: str) -> None:
     """Maria, the lead, moves ``ref`` to tier2 right after the next action read it."""
-    lead = AgentAction(agent="maria@support.example", edit=TicketEdit(team="tier2"))
+    lead = AgentAction(
+        scope=EVERY_TEAM, agent="maria@support.example", edit=TicketEdit(team="tier2")
+    )
     desk.uow.meanwhile.append(lambda: carry_out(lead, ref, uow=desk.uow, config=CONFIG, now=NOW))
 
 

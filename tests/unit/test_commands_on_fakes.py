@@ -20,6 +20,7 @@ from helpdesk.events import (
 )
 from helpdesk.model import Message, Ticket
 from helpdesk.services.commands import (
+    EVERY_TEAM,
     ActionResult,
     AgentAction,
     TicketClosed,
@@ -63,7 +64,9 @@ def test_an_agents_reply_is_kept_opens_the_ticket_and_is_announced_for_the_relay
     result = carried_out(
         uow,
         ticket,
-        AgentAction(agent=LENA, agent_name="Lena", reply="It left our warehouse today."),
+        AgentAction(
+            scope=EVERY_TEAM, agent=LENA, agent_name="Lena", reply="It left our warehouse today."
+        ),
     )
 
     assert result.ticket.status == "open"
@@ -83,8 +86,12 @@ def test_the_first_reply_tells_the_bus_how_long_the_customer_waited_and_later_on
     # The dashboard's "First response" widget plots FirstResponseMinutes, which the relay
     # emits from this figure; nothing emitted it, so the widget stayed empty.
     uow, ticket = desk()
-    first = AgentAction(agent=LENA, agent_name="Lena", reply="It left our warehouse today.")
-    second = AgentAction(agent=LENA, agent_name="Lena", reply="Here is the tracking number.")
+    first = AgentAction(
+        scope=EVERY_TEAM, agent=LENA, agent_name="Lena", reply="It left our warehouse today."
+    )
+    second = AgentAction(
+        scope=EVERY_TEAM, agent=LENA, agent_name="Lena", reply="Here is the tracking number."
+    )
 
     carried_out(uow, ticket, first)
     carried_out(uow, ticket, second, at=LATER + timedelta(minutes=10))
@@ -99,7 +106,9 @@ def test_a_long_reply_is_kept_whole_and_announced_with_an_excerpt_of_300_bytes()
     uow, ticket = desk()
     words = "您的包裹今天已从我们的仓库发出，预计三天内送达。" * 170  # about 12 KB
 
-    carried_out(uow, ticket, AgentAction(agent=LENA, agent_name="Lena", reply=words))
+    carried_out(
+        uow, ticket, AgentAction(scope=EVERY_TEAM, agent=LENA, agent_name="Lena", reply=words)
+    )
 
     [reply] = [m for m in uow.messages(ticket.ref) if m.direction == "out"]
     replied = next(e for e in uow.events() if isinstance(e, AgentReplied))
@@ -110,7 +119,9 @@ def test_a_long_reply_is_kept_whole_and_announced_with_an_excerpt_of_300_bytes()
 def test_assigning_a_colleague_gives_them_the_slot_and_tells_them() -> None:
     uow, ticket = desk()
 
-    carried_out(uow, ticket, AgentAction(agent=LENA, edit=TicketEdit(assignee=WEI)))
+    carried_out(
+        uow, ticket, AgentAction(scope=EVERY_TEAM, agent=LENA, edit=TicketEdit(assignee=WEI))
+    )
 
     assert uow.tickets[ticket.ref].assignee == WEI
     assert uow.loads[WEI] == 1 and uow.holdings[WEI] == {ticket.ref}
@@ -119,13 +130,15 @@ def test_assigning_a_colleague_gives_them_the_slot_and_tells_them() -> None:
 
 def test_solving_gives_the_agents_slot_back_and_says_it_is_free() -> None:
     uow, ticket = desk()
-    carried_out(uow, ticket, AgentAction(agent=LENA, edit=TicketEdit(assignee=LENA)))
+    carried_out(
+        uow, ticket, AgentAction(scope=EVERY_TEAM, agent=LENA, edit=TicketEdit(assignee=LENA))
+    )
     assert uow.loads[LENA] == 1
 
     carried_out(
         uow,
         ticket,
-        AgentAction(agent=LENA, edit=TicketEdit(status="solved")),
+        AgentAction(scope=EVERY_TEAM, agent=LENA, edit=TicketEdit(status="solved")),
         at=LATER + timedelta(minutes=5),
     )
 
@@ -141,7 +154,9 @@ def test_solving_gives_the_agents_slot_back_and_says_it_is_free() -> None:
 def test_moving_a_ticket_to_another_team_asks_routing_for_an_agent_there() -> None:
     uow, ticket = desk()
 
-    carried_out(uow, ticket, AgentAction(agent=LENA, edit=TicketEdit(team="billing")))
+    carried_out(
+        uow, ticket, AgentAction(scope=EVERY_TEAM, agent=LENA, edit=TicketEdit(team="billing"))
+    )
 
     assert uow.events() == [TeamChanged(ref=ticket.ref, team="billing", previous_team="general")]
     assert uow.read_backlog("billing") == {"2026-11-23": 1}
@@ -154,7 +169,7 @@ def test_a_closed_ticket_is_refused_and_nothing_changes() -> None:
     commits = uow.commits
 
     with pytest.raises(TicketClosed):
-        carried_out(uow, ticket, AgentAction(agent=LENA, reply="Anything else?"))
+        carried_out(uow, ticket, AgentAction(scope=EVERY_TEAM, agent=LENA, reply="Anything else?"))
 
     assert uow.commits == commits
     assert uow.events() == []
@@ -164,6 +179,7 @@ def test_a_closed_ticket_is_refused_and_nothing_changes() -> None:
 def test_the_same_claimed_mail_carried_out_twice_is_one_change() -> None:
     uow, ticket = desk()
     action = AgentAction(
+        scope=EVERY_TEAM,
         agent=LENA,
         reply="It left our warehouse today.",
         edit=TicketEdit(status="pending"),
@@ -185,7 +201,9 @@ def test_a_change_that_lost_a_race_is_decided_again_on_the_newer_ticket() -> Non
     # Another writer's change lands between the read and the commit.
     uow.interleaved.append(uow.load(ticket.ref))
 
-    result = carried_out(uow, ticket, AgentAction(agent=LENA, edit=TicketEdit(priority="high")))
+    result = carried_out(
+        uow, ticket, AgentAction(scope=EVERY_TEAM, agent=LENA, edit=TicketEdit(priority="high"))
+    )
 
     assert result.ticket.priority == "high" and result.ticket.version == 2
     assert uow.commits == 2  # the opening and this change, once

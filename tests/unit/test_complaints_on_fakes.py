@@ -13,7 +13,7 @@ from helpdesk.errors import InvalidInput, NotFound, RateLimited, TooLarge
 from helpdesk.events import ComplaintMade, SlaBreached, SlaWarning, StatusChanged
 from helpdesk.model import Message, Ticket
 from helpdesk.services.clocks import Change, apply
-from helpdesk.services.commands import AgentAction, carry_out
+from helpdesk.services.commands import EVERY_TEAM, AgentAction, carry_out
 from helpdesk.services.complaints import ComplaintDesk
 from helpdesk.services.sla_sweep import SlaSweep
 
@@ -243,7 +243,9 @@ LENA = "lena@support.example"
 
 
 def answered_by(uow: FakeUnitOfWork, agent: str, at: datetime) -> Ticket:
-    action = AgentAction(agent=agent, reply="I am sorry. Your parcel leaves today.")
+    action = AgentAction(
+        scope=EVERY_TEAM, agent=agent, reply="I am sorry. Your parcel leaves today."
+    )
     return carry_out(action, "HD-7K3M9Q", uow=uow, config=CONFIG, now=at).ticket
 
 

@@ -318,10 +318,12 @@ def test_an_agents_note_is_told_with_its_message_and_its_author() -> None:
     from test_commands_on_fakes import desk as command_desk
 
     from helpdesk import events
-    from helpdesk.services.commands import AgentAction
+    from helpdesk.services.commands import EVERY_TEAM, AgentAction
 
     uow, ticket = command_desk()
-    carried_out(uow, ticket, AgentAction(agent=WEI, note="She called: refund instead."))
+    carried_out(
+        uow, ticket, AgentAction(scope=EVERY_TEAM, agent=WEI, note="She called: refund instead.")
+    )
 
     [note] = [m for m in uow.messages(ticket.ref) if m.direction == "note"]
     [added] = [e for e in uow.events() if isinstance(e, events.NoteAdded)]

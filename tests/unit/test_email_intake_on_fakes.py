@@ -22,7 +22,7 @@ from helpdesk.events import (
     to_detail,
 )
 from helpdesk.model import Ticket
-from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
+from helpdesk.services.commands import EVERY_TEAM, AgentAction, TicketEdit, carry_out
 
 NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 LENA = "lena@support.example"
@@ -416,7 +416,12 @@ def test_a_follow_up_that_raced_an_agents_change_is_decided_again_on_the_newer_t
     # Lena solves the ticket between intake's read and its commit.
     desk.uow.meanwhile.append(
         lambda: carry_out(
-            AgentAction(agent=LENA, reply="Delivered today.", edit=TicketEdit(status="solved")),
+            AgentAction(
+                scope=EVERY_TEAM,
+                agent=LENA,
+                reply="Delivered today.",
+                edit=TicketEdit(status="solved"),
+            ),
             ticket.ref,
             uow=desk.uow,
             config=CONFIG,

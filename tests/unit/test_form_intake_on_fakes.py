@@ -67,13 +67,15 @@ def test_the_same_submission_posted_twice_is_one_ticket_and_the_same_answer() ->
 def test_a_submission_posted_again_after_the_answer_promises_no_time_already_past() -> None:
     # The browser retried the post an hour later; Lena had answered meanwhile. The answer
     # stated the first response's due (13:55, an hour ago by then) as still promised.
-    from helpdesk.services.commands import AgentAction, carry_out
+    from helpdesk.services.commands import EVERY_TEAM, AgentAction, carry_out
 
     uow = FakeUnitOfWork(CONFIG)
     submission = submitted(FORM)
     first = take_in_form(submission, uow=uow, config=CONFIG, now=NOW)
     ref = str(first["ref"])
-    answered = AgentAction(agent="lena@support.example", agent_name="Lena", reply="Refunded.")
+    answered = AgentAction(
+        scope=EVERY_TEAM, agent="lena@support.example", agent_name="Lena", reply="Refunded."
+    )
     carry_out(answered, ref, uow=uow, config=CONFIG, now=NOW + timedelta(minutes=30))
 
     again = take_in_form(submission, uow=uow, config=CONFIG, now=NOW + timedelta(hours=5))

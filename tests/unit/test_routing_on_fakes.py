@@ -15,7 +15,7 @@ from helpdesk.config import load_config
 from helpdesk.errors import TransientError
 from helpdesk.events import CapacityFreed, TicketEscalated, ticket_snapshot, to_detail
 from helpdesk.model import Ticket
-from helpdesk.services.commands import AgentAction, TicketEdit, carry_out
+from helpdesk.services.commands import EVERY_TEAM, AgentAction, TicketEdit, carry_out
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "config"
 NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
@@ -134,7 +134,7 @@ def test_a_full_team_queues_the_ticket_and_a_freed_slot_takes_the_oldest() -> No
 
     # Lena solves one of hers: the commit says her slot is free, and routing fills it.
     carry_out(
-        AgentAction(agent=LENA, edit=TicketEdit(status="solved")),
+        AgentAction(scope=EVERY_TEAM, agent=LENA, edit=TicketEdit(status="solved")),
         "HD-L00000",
         uow=desk.uow,
         config=CONFIG,

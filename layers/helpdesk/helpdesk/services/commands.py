@@ -372,7 +372,12 @@ def _choices(options: Sequence[str]) -> str:
 
 
 # ---------------------------------------------------------------------- carrying out
-@dataclass(frozen=True)
+# The scope of an action that is no staff member's request (a test's setup): every team.
+# Named, so that leaving the check out is written down where it happens (review 8, #7).
+EVERY_TEAM: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class AgentAction:
     """Everything one agent does to one ticket at once."""
 
@@ -393,9 +398,9 @@ class AgentAction:
     claim: Claim | None = None
     # The teams the agent works in or leads (agent_api.Caller.scope), checked on the ticket
     # the action is committed on: checked on an earlier read only, a lead's move to another
-    # team that landed in between did not stop the old team's agent (attack 9, F2). None
-    # checks nothing: for a caller that is not a staff member's request (tests' setups).
-    scope: frozenset[str] | None = None
+    # team that landed in between did not stop the old team's agent (attack 9, F2). No
+    # default: every caller says whose scope it carries; EVERY_TEAM checks nothing.
+    scope: frozenset[str] | None
     # Whether an agent outside the ticket's team may still leave a note (agents' mail: it
     # is internal and then changes nothing on the ticket); the agent API takes none.
     notes_from_other_teams: bool = False
