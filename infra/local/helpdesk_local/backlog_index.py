@@ -26,11 +26,12 @@ changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from helpdesk.aws.dynamodb import backlog_key, contact_entry, decode, encode, ticket_from_item
-from helpdesk.model import Ticket, in_backlog
+from helpdesk.model import in_backlog
 
 
 @dataclass(frozen=True)
@@ -63,20 +64,40 @@ def backfill_backlog_index(dynamodb: Any, table: str) -> Backfilled:
     while True:
         page = dynamodb.scan(**kwargs)
         for raw in page.get("Items", []):
+            key = {"PK": raw["PK"], "SK": raw["SK"]}
             if raw["PK"]["S"].startswith("CONTACT#"):
-                zoned += _no_zone(dynamodb, table, raw)
+                # No zone: an opening meanwhile that set one wins.
+                zoned += _written(
+                    dynamodb.update_item,
+                    dynamodb,
+                    TableName=table,
+                    Key=key,
+                    UpdateExpression="SET #z = :none",
+                    ConditionExpression="attribute_not_exists(#z)",
+                    ExpressionAttributeNames={"#z": "timezone"},
+                    ExpressionAttributeValues={":none": {"S": ""}},
+                )
                 continue
             ticket = ticket_from_item(decode(raw))
-            listed += _list_under_contact(dynamodb, table, raw, ticket)
+            # The ticket's own entry among its contact's tickets, once.
+            entry = {"PK": raw["PK"]["S"], "SK": "CONTACT", "type": "contact_entry"}
+            listed += _written(
+                dynamodb.put_item,
+                dynamodb,
+                TableName=table,
+                Item=encode(entry | contact_entry(ticket)),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
             if "BPK" in raw:
                 continue
             looked_at += 1
-            if not in_backlog(ticket):
-                continue
-            try:
-                dynamodb.update_item(
+            if in_backlog(ticket):
+                # A commit meanwhile (another version) wrote the key it needs.
+                keyed += _written(
+                    dynamodb.update_item,
+                    dynamodb,
                     TableName=table,
-                    Key={"PK": raw["PK"], "SK": raw["SK"]},
+                    Key=key,
                     UpdateExpression="SET BPK = :key",
                     ConditionExpression="version = :version AND attribute_not_exists(BPK)",
                     ExpressionAttributeValues={
@@ -84,39 +105,15 @@ def backfill_backlog_index(dynamodb: Any, table: str) -> Backfilled:
                         ":version": {"N": str(ticket.version)},
                     },
                 )
-            except dynamodb.exceptions.ConditionalCheckFailedException:
-                continue  # changed meanwhile: that commit wrote the key it needs
-            keyed += 1
         if "LastEvaluatedKey" not in page:
             return Backfilled(looked_at, keyed, listed, zoned)
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _list_under_contact(dynamodb: Any, table: str, raw: Any, ticket: Ticket) -> int:
-    """Put the ticket's own entry among its contact's tickets, once (1 if it was put)."""
-    entry = {"PK": raw["PK"]["S"], "SK": "CONTACT", "type": "contact_entry"}
+def _written(write: Callable[..., Any], dynamodb: Any, **request: Any) -> int:
+    """Make one conditional write: 1 when it was made, 0 when its condition refused it."""
     try:
-        dynamodb.put_item(
-            TableName=table,
-            Item=encode(entry | contact_entry(ticket)),
-            ConditionExpression="attribute_not_exists(PK)",
-        )
-    except dynamodb.exceptions.ConditionalCheckFailedException:
-        return 0
-    return 1
-
-
-def _no_zone(dynamodb: Any, table: str, raw: Any) -> int:
-    """Give a contact without a zone attribute the zone "" (1 if it was given)."""
-    try:
-        dynamodb.update_item(
-            TableName=table,
-            Key={"PK": raw["PK"], "SK": raw["SK"]},
-            UpdateExpression="SET #z = :none",
-            ConditionExpression="attribute_not_exists(#z)",
-            ExpressionAttributeNames={"#z": "timezone"},
-            ExpressionAttributeValues={":none": {"S": ""}},
-        )
+        write(**request)
     except dynamodb.exceptions.ConditionalCheckFailedException:
         return 0
     return 1
