@@ -468,6 +468,38 @@ def test_a_contact_over_the_hourly_limit_gets_429_and_other_contacts_go_on() -> 
     desk.post({**ANN, "id": "b-1", "conversation": "c-2", "from": {"email": "bob@example.com"}})
 
 
+def test_one_widget_visitor_who_changes_handle_each_message_is_capped_as_one_client() -> None:
+    # A chat widget makes a new session, so a new handle and conversation, whenever its
+    # visitor likes: counted by contact, one person could spend the whole channel's hour
+    # and shut every real customer out (attack 9, F5). The bridge names the visitor's
+    # device or network in the signed body ("client"), counted like the form's client.
+    config = CONFIG.model_copy(
+        update={"limits": CONFIG.limits.model_copy(update={"channel_per_client_per_hour": 2})}
+    )
+    desk = Desk(config=config)
+    visitor = {"text": "Buy now", "client": "ip:203.0.113.9"}
+    for n in (1, 2):
+        desk.post(visitor | {"id": f"m-{n}", "conversation": f"s-{n}", "from": {"handle": f"v{n}"}})
+
+    with pytest.raises(RateLimited) as limited:
+        desk.post(visitor | {"id": "m-3", "conversation": "s-3", "from": {"handle": "v3"}})
+
+    assert limited.value.what == "client"
+    # Another visitor, and one whose bridge names no client, go on.
+    desk.post({**ANN, "client": "ip:198.51.100.4"})
+    desk.post({**ANN, "id": "m-4", "conversation": "c-4", "from": {"handle": "@bob"}})
+
+
+def test_a_client_key_is_one_line_of_at_most_128_characters() -> None:
+    desk = Desk()
+
+    for bad in ("x" * 129, {"ip": "203.0.113.9"}, "ip:1\n2"):
+        with pytest.raises(InvalidInput) as refused:
+            desk.post({**ANN, "client": bad})
+        assert refused.value.field == "client"
+    assert desk.uow.tickets == {}
+
+
 def test_the_channel_over_its_hourly_limit_gets_429() -> None:
     config = CONFIG.model_copy(
         update={"limits": CONFIG.limits.model_copy(update={"channel_messages_per_hour": 1})}

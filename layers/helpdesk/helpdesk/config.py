@@ -596,6 +596,9 @@ class Limits(_Section):
     channel_message_max_chars: Count = TYPED_TEXT_MAX_CHARS
     channel_messages_per_hour: Count = 2_000
     channel_per_contact_per_hour: Count = 60
+    # Messages of one client of a channel (the "client" a bridge names: a widget visitor's
+    # IP address or device), whatever handle or conversation it gives (attack 9, F5).
+    channel_per_client_per_hour: Count = 60
     outbound_per_recipient_per_hour: Count = 20
     outbound_per_ticket_per_hour: Count = 10
     # Bytes of a customer's attachments mailed along with their message to the agent, all

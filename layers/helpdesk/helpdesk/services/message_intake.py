@@ -107,6 +107,7 @@ KNOWN_FIELDS = frozenset(
         "timezone",
         "subject",
         "attachments",
+        "client",
     }
 )
 FROM_FIELDS = frozenset({"email", "name", "phone", "handle"})
@@ -253,6 +254,10 @@ class ChannelMessage:
     language: str | None = None
     timezone: str | None = None
     attachments: tuple[tuple[str, str, bytes], ...] = ()
+    # The end user's device or network as the bridge knows it (a widget visitor's IP
+    # address, a device id): counted per hour, as the form counts its client, because a
+    # widget's visitor can be a new handle and conversation with every message.
+    client: str | None = None
 
     @property
     def contact(self) -> str:
@@ -353,6 +358,7 @@ def validate_message(body: Any, channel: str, config: Config) -> ChannelMessage:
         language=language,
         timezone=known_timezone(body.get("timezone")),
         attachments=_attachments(body.get("attachments"), config),
+        client=None if body.get("client") is None else _identifier(body, "client"),
     )
 
 
@@ -468,6 +474,16 @@ class MessageDesk:
             what="channel",
             now=now,
         )
+        if message.client is not None:
+            # Hashed: a key's size is bounded whatever the bridge sends.
+            client = hashlib.sha256(message.client.encode("utf-8")).hexdigest()[:32]
+            limit_rate(
+                self.repo,
+                f"CHANNEL-CLIENT#{message.channel}#{client}",
+                limit=limits.channel_per_client_per_hour,
+                what="client",
+                now=now,
+            )
         contact = mailbox_key(message.email) if message.email else message.contact
         limit_rate(
             self.repo,
