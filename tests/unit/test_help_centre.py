@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from helpdesk_local.cfn import load_template
 from helpdesk_local.cli import main
 from helpdesk_local.helpcentre import render_markdown
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +29,20 @@ def test_each_language_has_an_index_and_a_page_per_published_article(site: Path)
         html = (site / language / "returns.html").read_text(encoding="utf-8")
         assert f'<html lang="{language}"' in html
     assert (site / "assets" / "search.js").is_file() and (site / "index.html").is_file()
+
+
+def test_a_missing_page_is_the_help_centres_own_page_in_every_language(site: Path) -> None:
+    # S3 answers a missing key with 403 to CloudFront's origin access control (no
+    # s3:ListBucket), which a reader saw as S3's XML "AccessDenied" (SAM review 8, I3).
+    distribution = load_template(TEMPLATE)["Resources"]["HelpCentreDistribution"]
+    answers = distribution["Properties"]["DistributionConfig"]["CustomErrorResponses"]
+    assert {(a["ErrorCode"], a["ResponseCode"]) for a in answers} == {(403, 404), (404, 404)}
+    [path] = {a["ResponsePagePath"] for a in answers}
+    page = (site / path.lstrip("/")).read_text(encoding="utf-8")
+    # Served at the missing page's own path: every link starts at the site's root.
+    assert 'href="/assets/style.css"' in page
+    for language, words in (("en", "does not exist"), ("zh", "页面不存在"), ("ru", "нет")):
+        assert f'href="/{language}/index.html"' in page and words in page
 
 
 def test_saved_replies_are_not_published(site: Path) -> None:

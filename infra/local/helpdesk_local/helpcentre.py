@@ -46,6 +46,7 @@ WORDS: dict[str, dict[str, str]] = {
         "back": "All articles",
         "skip": "Skip to content",
         "languages": "Languages",
+        "not_found": "This page does not exist. The help centre's articles are here:",
     },
     "zh": {
         "lang": "zh",
@@ -58,6 +59,7 @@ WORDS: dict[str, dict[str, str]] = {
         "back": "全部文章",
         "skip": "跳到正文",
         "languages": "语言",
+        "not_found": "该页面不存在。帮助中心的文章在这里：",
     },
     "ru": {
         "lang": "ru",
@@ -70,6 +72,7 @@ WORDS: dict[str, dict[str, str]] = {
         "back": "Все статьи",
         "skip": "Перейти к содержанию",
         "languages": "Языки",
+        "not_found": "Такой страницы нет. Статьи центра помощи — здесь:",
     },
 }
 
@@ -165,6 +168,16 @@ def build_site(config_path: Path, out: Path) -> Site:
         environment.get_template("root.html").render(desk=config.helpdesk.name, languages=switch),
         encoding="utf-8",
     )
+    # The page CloudFront answers for a missing one (template.yaml, HelpCentreDistribution's
+    # CustomErrorResponses), at that page's own path: its links start at the root.
+    (out / "404.html").write_text(
+        environment.get_template("not_found.html").render(
+            desk=config.helpdesk.name,
+            languages=[language | {"not_found": _words(code)["not_found"]}
+                       for code, language in zip(languages, switch, strict=True)],
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
     return Site(out, written)
 
 
