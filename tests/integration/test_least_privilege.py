@@ -345,3 +345,19 @@ def test_every_dead_letter_queue_raises_an_alarm_as_soon_as_a_message_lands(queu
 def test_every_dead_letter_queue_is_named_in_the_outputs_for_redrive(queue: str) -> None:
     outputs = TEMPLATE.get("Outputs", {})
     assert referenced(outputs.get(f"{queue}Url", {}).get("Value")) == {queue}
+
+
+def test_a_queue_policy_grants_a_service_only_what_it_sends_as_itself() -> None:
+    # Scheduler sends a schedule's dead letters with the schedule's execution role, which
+    # SAM gives sqs:SendMessage on the queue ("Configuring a schedule's dead-letter queue",
+    # EventBridge Scheduler User Guide): a grant to scheduler.amazonaws.com on the queue
+    # let any schedule of the account write there (SAM review 8, L4). The services that do
+    # send as themselves: S3 its notifications, EventBridge its rules' dead letters.
+    senders = {
+        str(statement["Principal"]["Service"])
+        for policy in resources_of_type(TEMPLATE, "AWS::SQS::QueuePolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow" and "Service" in statement.get("Principal", {})
+    }
+    assert "scheduler.amazonaws.com" not in senders
+    assert senders <= {"s3.amazonaws.com", "events.amazonaws.com"}
