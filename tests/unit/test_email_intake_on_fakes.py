@@ -22,6 +22,7 @@ from helpdesk.events import (
     to_detail,
 )
 from helpdesk.model import Ticket
+from helpdesk.services import message_bodies
 from helpdesk.services.commands import EVERY_TEAM, AgentAction, TicketEdit, carry_out
 
 NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
@@ -123,6 +124,35 @@ def test_a_mail_with_files_opens_a_ticket_whose_event_does_not_list_them_again()
     assert len(kept.attachments) == 5
     assert "attachments" not in to_detail(opened)["message"]
     assert to_detail(opened)["message"]["message_id"] == "photos@mail.example.com"
+
+
+def test_a_mail_too_large_to_read_again_keeps_the_size_of_its_whole_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A short question in HTML with photos over the bound: its excerpt is all of its text,
+    # which the page must not call cut; a long one's excerpt is cut and says of how much.
+    monkeypatch.setattr(message_bodies, "WHOLE_MAIL_MAX_BYTES", 2000)
+    desk = Desk()
+    for n, text in enumerate(("Broken on arrival, photos attached.", "Long story. " * 200)):
+        message = EmailMessage(policy=policy.SMTP)
+        message["From"] = "Anna Schmidt <anna@example.com>"
+        message["To"] = "support@support.example"
+        message["Subject"] = f"Damaged parcel {n}"
+        message["Message-ID"] = f"<photos-{n}@mail.example.com>"
+        message.set_content(text)
+        message.add_alternative(f"<p>{text}</p>", subtype="html")
+        message.add_attachment(
+            b"\xff\xd8" * 2000, maintype="image", subtype="jpeg", filename="a.jpg"
+        )
+        desk.deliver(f"m{n}", message.as_bytes())
+
+    shown = [
+        message_bodies.shown_body(m, None)
+        for ticket in desk.uow.tickets.values()
+        for m in desk.uow.messages(ticket.ref)
+    ]
+    # The parser drops the trailing line break and space: 35 and 2,399 bytes.
+    assert sorted((s.cut, s.text_bytes) for s in shown) == [(False, 35), (True, 2399)]
 
 
 def test_the_contacts_follow_up_is_appended_and_told_as_a_customer_reply() -> None:

@@ -113,6 +113,18 @@ def test_a_raw_mail_beyond_the_bound_shows_its_excerpt_marked_cut_of_unknown_len
     assert (shown.message.text, shown.text_bytes, shown.cut) == (huge.text, None, True)
 
 
+def test_a_raw_mail_beyond_the_bound_whose_excerpt_is_its_whole_text_is_not_marked_cut() -> None:
+    # A short question with 12 MB of photos: the item's text is all of it, and the page
+    # must not say that the message was cut (review 8, #5).
+    huge = replace(excerpt_of(b""), raw_size=WHOLE_MAIL_MAX_BYTES + 1, text_bytes=21)
+
+    shown = shown_body(huge, {}.__getitem__)
+
+    assert (shown.message.text, shown.text_bytes, shown.cut) == (huge.text, 21, False)
+    longer = shown_body(replace(huge, text_bytes=5000), {}.__getitem__)
+    assert (longer.text_bytes, longer.cut) == (5000, True)
+
+
 def message(id: str, text: str) -> Message:
     return Message(
         id=id, ticket="HD-7K3M9Q", direction="in", author="a@x.example", at=AT, text=text

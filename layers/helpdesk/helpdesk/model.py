@@ -176,6 +176,9 @@ class Message:
     excerpt: bool = False
     # Bytes of the raw mail at ``raw_key`` (whether reading it again is affordable).
     raw_size: int | None = None
+    # Bytes of the whole text in UTF-8, kept only for a mail too large to be read again
+    # (message_bodies.WHOLE_MAIL_MAX_BYTES): whether its excerpt is all of its text.
+    text_bytes: int | None = None
     # Where a customer's message came in when not by email: "form", "portal" (the
     # customer's page) or a configured channel's name (POST /intake/messages). None for
     # mail, and for everything written before messages said so.

@@ -313,13 +313,17 @@ class EmailIntake:
         listed = mail.attachments[:LISTED_ATTACHMENTS_MAX]
         attachments = self._store_attachments(message_key, listed, flags)
         # The item keeps an excerpt; the whole text and the HTML are read from the raw mail.
+        whole_text = mail.text or mail.full_text
         text, excerpt = message_bodies.mail_excerpt(
             message_bodies.Bodies(
-                text=mail.text or mail.full_text,
+                text=whole_text,
                 full_text=mail.full_text if mail.full_text != mail.text else None,
                 html=mail.html or None,
             )
         )
+        # A raw mail too large to be read again: what is shown is the excerpt, so the item
+        # says how long the whole text is (whether the excerpt is all of it).
+        too_large = (mail.raw_size or 0) > message_bodies.WHOLE_MAIL_MAX_BYTES
         return Message(
             id=message_key,
             ticket=ref,
@@ -338,6 +342,7 @@ class EmailIntake:
             ),
             excerpt=excerpt,
             raw_size=mail.raw_size or None,
+            text_bytes=utf8_size(whole_text) if too_large and excerpt else None,
         )
 
     def _store_attachments(

@@ -193,7 +193,13 @@ def shown_body(
     kept_elsewhere = (message.excerpt and message.raw_key) or message.body_key
     if _beyond_the_bound(message) or (read is None and kept_elsewhere):
         text = cut_utf8(message.text, max_bytes)
-        return ShownBody(replace(message, text=text, full_text=None, html=None), None, True)
+        # The excerpt is all there is to show; it is the whole text when intake said so.
+        whole_bytes = message.text_bytes if _beyond_the_bound(message) else None
+        return ShownBody(
+            replace(message, text=text, full_text=None, html=None),
+            text_bytes=whole_bytes,
+            cut=whole_bytes is None or utf8_size(text) < whole_bytes,
+        )
     complete = _whole(message, read, None) if read is not None else message
     text = cut_utf8(complete.text, max_bytes)
     return ShownBody(
