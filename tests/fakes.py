@@ -427,6 +427,8 @@ class FakeRecords:
     # as a replica that has not seen the last write would ("Read consistency", DynamoDB
     # Developer Guide); a strongly consistent read always returns the ticket as it is.
     lagging: dict[str, Ticket | None] = field(default_factory=dict)
+    # The same for a contact (its item is read in the same batch, but apart).
+    lagging_contacts: dict[str, Contact] = field(default_factory=dict)
     # Each routing read, whether it was strongly consistent.
     views: list[bool] = field(default_factory=list)
 
@@ -564,6 +566,8 @@ class FakeRecords:
         self.views.append(consistent)
         ticket = self.uow.find(ref) if consistent or ref not in self.lagging else self.lagging[ref]
         loads, contact = self.agent_loads(agents, contact_email=known.contact_email)
+        if not consistent and known.contact_email in self.lagging_contacts:
+            contact = self.lagging_contacts[known.contact_email]
         first_message = known.first_message
         message = next(
             (

@@ -100,6 +100,23 @@ def test_the_first_reply_tells_the_bus_how_long_the_customer_waited_and_later_on
     assert [r.first_response_seconds for r in replies] == [1800, None]
 
 
+def test_an_agents_reply_and_note_lose_control_and_directional_characters() -> None:
+    # What an agent types (the API, a mail) goes to the customer and colleagues as every
+    # typed text does: no U+202E reversing what follows, no terminal escape (review 10, #3).
+    uow, ticket = desk()
+    action = AgentAction(
+        scope=EVERY_TEAM,
+        agent=LENA,
+        reply="Refund \u202e0001$\u202c today\x1b[31m",
+        note="She \u2066called\u2069\x00",
+    )
+
+    carried_out(uow, ticket, action)
+
+    texts = {m.direction: m.text for m in uow.messages(ticket.ref) if m.author == LENA}
+    assert texts == {"out": "Refund 0001$ today[31m", "note": "She called"}
+
+
 def test_a_long_reply_is_kept_whole_and_announced_with_an_excerpt_of_300_bytes() -> None:
     # The event rides in the commit's outbox item, billed per KB twice in the transaction:
     # 4,000 characters of Chinese had added 12 KB to it. The relay reads the message whole.

@@ -490,6 +490,24 @@ def test_one_widget_visitor_who_changes_handle_each_message_is_capped_as_one_cli
     desk.post({**ANN, "id": "m-4", "conversation": "c-4", "from": {"handle": "@bob"}})
 
 
+def test_messages_a_client_or_contact_cap_refuses_leave_the_channels_hour_to_others() -> None:
+    # A refused message must not spend the channel's count, or one visitor posting on
+    # past his own cap still shuts every other customer out (review 10, #1).
+    limits = {"channel_per_client_per_hour": 2, "channel_messages_per_hour": 5}
+    desk = Desk(
+        config=CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=limits)})
+    )
+    visitor = {"text": "Buy now", "client": "ip:203.0.113.9", "from": {"handle": "v"}}
+    for n in range(6):
+        try:
+            desk.post(visitor | {"id": f"m-{n}", "conversation": f"s-{n}"})
+        except RateLimited as limited:
+            assert limited.what == "client"
+
+    for n in range(3):  # the channel's other 3 of 5
+        desk.post({**ANN, "id": f"a-{n}", "client": f"ip:198.51.100.{n}"})
+
+
 def test_a_client_key_is_one_line_of_at_most_128_characters() -> None:
     desk = Desk()
 

@@ -14,7 +14,8 @@ from fakes import CONFIG, MONDAY_MORNING, FakeMailer, FakeNotifier, FakeUnitOfWo
 from helpdesk.config import load_config
 from helpdesk.errors import TransientError
 from helpdesk.events import CapacityFreed, TicketEscalated, ticket_snapshot, to_detail
-from helpdesk.model import Ticket
+from helpdesk.model import Contact, Ticket
+from helpdesk.ports import Known
 from helpdesk.services.commands import EVERY_TEAM, AgentAction, TicketEdit, carry_out
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "config"
@@ -103,14 +104,53 @@ def test_a_stale_read_never_decides_to_leave_a_ticket_unassigned() -> None:
     # nothing on that read would leave the reopened ticket with nobody. Nothing is left
     # undone on a read that may be stale.
     desk = Desk()
-    desk.uow.add(ticket("HD-ANNA01"))
-    stale = replace(desk.uow.tickets["HD-ANNA01"], status="solved")
-    desk.router.repo.lagging["HD-ANNA01"] = stale  # type: ignore[attr-defined]
+    reopened = desk.uow.add(replace(ticket("HD-ANNA01"), version=1))
+    desk.router.repo.lagging["HD-ANNA01"] = replace(reopened, status="solved", version=0)  # type: ignore[attr-defined]
 
     result = desk.router.route("HD-ANNA01", event_id="e1", now=NOW)
 
     assert result.outcome == "assigned"
     assert desk.uow.tickets["HD-ANNA01"].assignee == result.agent
+
+
+def test_a_stale_read_that_leads_to_a_commit_fails_on_the_version_and_is_read_again() -> None:
+    # The replica shows the ticket unassigned; Wei took it by hand meanwhile (version 1):
+    # the assignment's commit is refused on the version, and the ticket read again is
+    # kept with Wei, nobody told, no slot taken twice.
+    desk = Desk()
+    desk.uow.hold(WEI, replace(ticket("HD-ANNA01"), version=1))
+    unassigned = replace(desk.uow.tickets["HD-ANNA01"], assignee=None, version=0)
+    desk.router.repo.lagging["HD-ANNA01"] = unassigned  # type: ignore[attr-defined]
+
+    result = desk.router.route("HD-ANNA01", event_id="e1", now=NOW)
+
+    assert (result.outcome, result.agent) == ("kept", WEI)
+    assert (desk.uow.loads[WEI], desk.uow.loads[LENA]) == (1, 0)
+    assert desk.notifier.mails() == []
+    assert desk.router.repo.views == [False, True]  # type: ignore[attr-defined]
+
+
+def test_a_stale_contact_never_hides_the_customers_earlier_tickets_from_the_agent() -> None:
+    # Anna's contact, read with the ticket from a replica, still counts her first ticket
+    # only: that count must not tell the agent this one is her first (review 10, #4).
+    desk = Desk()
+    desk.uow.add(ticket("HD-EARLY1", minutes_ago=60 * 24 * 30))
+    desk.uow.add(ticket("HD-ANNA02"))
+    stale = Contact(
+        email="anna@example.com", name="Anna Schmidt", tier="standard", language="en",
+        created_at=NOW - timedelta(days=30), ticket_count=1,
+    )  # fmt: skip
+    desk.router.repo.lagging_contacts["anna@example.com"] = stale  # type: ignore[attr-defined]
+
+    desk.router.route(
+        "HD-ANNA02",
+        event_id="e1",
+        now=NOW,
+        known=Known(team="general", contact_email="anna@example.com"),
+    )
+
+    [mail] = desk.notifier.mails()
+    assert "HD-EARLY1" in mail.text
 
 
 def test_an_agent_who_answers_in_the_tickets_language_comes_first() -> None:

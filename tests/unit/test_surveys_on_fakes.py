@@ -56,6 +56,20 @@ def token(ref: str = "HD-5RVY42") -> str:
     return make_token(ref, SOLVED_AT + timedelta(days=14), KEY)
 
 
+def test_a_comment_loses_control_and_directional_characters_as_every_typed_text_does() -> None:
+    # The comment reaches the lead's alert mail: U+202E would read the rest reversed, an
+    # escape sequence acts on a terminal (review 10, #2).
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(solved())
+    comment = "Refund+%E2%80%AE0001%24%E2%80%AC+%1B%5B31m+late%00"
+
+    survey_desk(uow).submit(
+        token(), f"score=2&comment={comment}", FORM, source_ip=CLIENT, now=ANSWERED_AT
+    )
+
+    assert uow.tickets["HD-5RVY42"].survey.comment == "Refund 0001$ [31m late"
+
+
 def test_an_answer_is_kept_on_the_ticket_counted_and_a_low_score_announced() -> None:
     uow = FakeUnitOfWork(CONFIG)
     uow.add(solved())

@@ -73,7 +73,8 @@ def backfill_backlog_index(dynamodb: Any, table: str) -> Backfilled:
                     TableName=table,
                     Key=key,
                     UpdateExpression="SET #z = :none",
-                    ConditionExpression="attribute_not_exists(#z)",
+                    # Never a stub of a contact deleted since the scan read it.
+                    ConditionExpression="attribute_exists(PK) AND attribute_not_exists(#z)",
                     ExpressionAttributeNames={"#z": "timezone"},
                     ExpressionAttributeValues={":none": {"S": ""}},
                 )

@@ -32,4 +32,6 @@ def one_line(value: str) -> str:
     in mail headers: no line break may survive; nor a directional override, which reverses
     what follows it in an agent's mail, an address printed after a name among it
     (attack 9, F4)."""
-    return " ".join(LINE_BREAKS.sub(" ", typed_text(value)).split())
+    # Line breaks first: NEL (U+0085) is a C1 control too, which typed_text would drop
+    # with nothing in its place.
+    return " ".join(typed_text(LINE_BREAKS.sub(" ", value)).split())

@@ -345,9 +345,16 @@ def assignment(
     if contact is None:
         contact = notifier.repo.get_contact(ticket.contact_email)
     # Every new ticket is counted on its contact before its commit (count_opening), so a
-    # count of one is this ticket alone: there is no history to look up. A count may be too
-    # high (an opening that never committed), never too low: then the lookup finds none.
-    first_ticket = contact is not None and contact.ticket_count == 1
+    # count of one on a contact made by this ticket's opening is this ticket alone: there
+    # is no history to look up. A count may be too high (an opening that never committed),
+    # never too low as written; but the contact may come from an eventually consistent
+    # read (routing's), one that predates her latest opening: a contact older than the
+    # ticket has had a ticket before (review 10, #4), so her tickets are looked up.
+    first_ticket = (
+        contact is not None
+        and contact.ticket_count == 1
+        and contact.created_at >= ticket.created_at
+    )
     earlier = (
         []
         if first_ticket

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from helpdesk import sla
+from helpdesk.characters import typed_text
 from helpdesk.errors import Forbidden, InvalidInput, StateConflict
 from helpdesk.events import (
     AgentReplied,
@@ -513,7 +514,8 @@ def _messages(action: AgentAction, ref: str, now: datetime) -> list[Message]:
             author=action.agent,
             author_name=action.agent_name,
             at=now,
-            text=text or "",
+            # What an agent typed goes on as every typed text does (helpdesk.characters).
+            text=typed_text(text or ""),
             subject=action.subject if direction == "out" else None,
             message_id=action.message_id if direction == "out" else None,
             raw_key=action.raw_key,

@@ -465,15 +465,9 @@ class MessageDesk:
         if taken is not None:
             return self.answer(self.uow.load(taken), message)
         limits = self.config.limits
-        # A channel posts for all its customers: its own cap is the client's, the
-        # contact's keeps one customer (or one forged sender) from flooding a team.
-        limit_rate(
-            self.repo,
-            f"CHANNEL#{message.channel}",
-            limit=limits.channel_messages_per_hour,
-            what="channel",
-            now=now,
-        )
+        # The narrow caps first, the channel's last: a message refused by its client's or
+        # contact's cap must not spend the channel's hour, which all its customers share
+        # (a hit is counted whenever the count is under the limit; review 10, #1).
         if message.client is not None:
             # Hashed: a key's size is bounded whatever the bridge sends.
             client = hashlib.sha256(message.client.encode("utf-8")).hexdigest()[:32]
@@ -484,12 +478,21 @@ class MessageDesk:
                 what="client",
                 now=now,
             )
+        # The contact's cap keeps one customer (or one forged sender) from flooding a team.
         contact = mailbox_key(message.email) if message.email else message.contact
         limit_rate(
             self.repo,
             f"CHANNEL-CONTACT#{message.channel}#{contact}",
             limit=limits.channel_per_contact_per_hour,
             what="contact",
+            now=now,
+        )
+        # A channel posts for all its customers: its own cap is the client's.
+        limit_rate(
+            self.repo,
+            f"CHANNEL#{message.channel}",
+            limit=limits.channel_messages_per_hour,
+            what="channel",
             now=now,
         )
         stored = self._store_attachments(message)

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk import timers
+from helpdesk.characters import typed_text
 from helpdesk.errors import (
     HelpdeskError,
     InvalidInput,
@@ -340,7 +341,8 @@ class SurveyDesk(LinkDesk):
         except InvalidInput as problem:
             form = SurveyForm(ticket, token, _score_or_none(fields.get("score")))
             raise AnswerNotTaken(form, problem) from None
-        comment = (fields.get("comment") or "").strip()[:COMMENT_LIMIT] or None
+        # Typed by anyone with the link, read in the lead's alert mail (helpdesk.characters).
+        comment = typed_text(fields.get("comment") or "").strip()[:COMMENT_LIMIT] or None
         stored = self._record(ticket, score=score, effort=effort, comment=comment, now=now)
         return stored
 
