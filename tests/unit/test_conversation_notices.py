@@ -438,13 +438,15 @@ def test_files_the_virus_scan_did_not_pass_are_listed_not_attached() -> None:
     assert "photos.zip (208 bytes): not attached (not safe to open from mail)" in text(mail)
 
 
-def flood(desk: RelayDesk, ref: str, count: int, start: int = 0) -> None:
-    """``count`` customer messages on ``ref`` within the same hour."""
+def flood(desk: RelayDesk, ref: str, count: int, start: int = 0, author: str = ANNA) -> None:
+    """``count`` messages of ``author`` (the ticket's contact) on ``ref`` within the hour."""
     messages = [
-        Message(id=f"{ref}-m{n}", ticket=ref, direction="in", author=ANNA, at=NOW, text=f"bomb {n}")
+        Message(
+            id=f"{ref}-m{n}", ticket=ref, direction="in", author=author, at=NOW, text=f"bomb {n}"
+        )
         for n in range(start, start + count)
     ]
-    desk.add(annas_ticket(ref=ref), *messages)
+    desk.add(replace(annas_ticket(ref=ref), contact_email=author), *messages)
     for message in messages:
         desk.on("CustomerReplied", **replied(message.id, ref=ref, text=message.text))
 
@@ -474,6 +476,22 @@ def test_an_agent_hears_at_most_the_recipient_limit_of_relays_an_hour() -> None:
         flood(desk, f"HD-AAAAA{number}", 8)
 
     assert len(desk.mails_to(LENA)) == per_recipient
+
+
+def test_one_customer_who_spends_the_agents_hour_never_mutes_the_other_customers() -> None:
+    # Mallory's follow-ups on two tickets of hers reach Lena's hourly count of relays:
+    # counted per reader alone, Anna's reply then went unmailed for the hour (attack 10,
+    # F3). Counted per reader and customer, Mallory is held back and Anna heard.
+    desk = RelayDesk()
+    mallory = "mallory@evil.example"
+    flood(desk, "HD-MALLO1", 10, author=mallory)
+    flood(desk, "HD-MALLO2", 10, author=mallory)
+
+    flood(desk, "HD-AAAAAA", 1)
+
+    to_lena = desk.mails_to(LENA)
+    assert len(to_lena) == CONFIG.limits.counted_outbound_per_recipient_per_hour + 1
+    assert any("HD-AAAAAA" in str(mail["Subject"]) for mail in to_lena)
 
 
 # ---------------------------------------------------------------------- a note stays internal

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from helpdesk.clock import parse_iso
 from helpdesk.errors import NotFound
 from helpdesk.notices import audience
-from helpdesk.notices.outbound import recipient_quotas, ticket_quota
+from helpdesk.notices.outbound import relay_quotas, ticket_quota
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -236,12 +236,18 @@ def _relay(
     for recipient in recipients:
         # One mail per message and reader: a redelivered event finds it sent. Counted per
         # reader and ticket (its own counter, apart from the customer's progress notices)
-        # and per reader, so that mail forged in a customer's name cannot bury an agent;
+        # and per reader and customer, so that mail forged in a customer's name cannot bury
+        # an agent, nor one customer's flood mute the others' messages (attack 10, F3);
         # past a limit the message stays on the ticket, unmailed for that hour.
         key = f"{message.id}:{recipient}"
         mail = relayed(recipient, files)
         counted = [
-            *recipient_quotas(mail, now, limits.counted_outbound_per_recipient_per_hour),
+            *relay_quotas(
+                mail,
+                message.author or ticket.contact_email,
+                now,
+                limits.counted_outbound_per_recipient_per_hour,
+            ),
             ticket_quota(f"{ticket.ref}:{recipient}", now, limits.outbound_per_ticket_per_hour),
         ]
         if mail.attachments:
@@ -251,11 +257,13 @@ def _relay(
                 ticket_quota(f"{ticket.ref}:{recipient}:files", now, RELAYS_WITH_FILES_PER_HOUR),
                 reason=FILES_LIMIT,
             )
-            sent = notifier.send(mail, key=key, now=now, quotas=[*counted, carrying])
+            sent = notifier.send(
+                mail, key=key, now=now, quotas=[*counted, carrying], recipient_limit=False
+            )
             if sent.reason != FILES_LIMIT:
                 continue
             mail = relayed(recipient, _unattached(files))
-        notifier.send(mail, key=key, now=now, quotas=counted)
+        notifier.send(mail, key=key, now=now, quotas=counted, recipient_limit=False)
 
 
 def _unattached(files: list[RelayedFile]) -> list[RelayedFile]:

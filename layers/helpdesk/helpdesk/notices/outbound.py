@@ -124,6 +124,20 @@ def recipient_quotas(mail: OutboundMail, now: datetime, limit: int) -> list[Quot
     return [hourly_quota(f"OUT#{mailbox}", now, limit, "recipient_limit") for mailbox in mailboxes]
 
 
+def relay_quotas(mail: OutboundMail, sender: str, now: datetime, limit: int) -> list[Quota]:
+    """The hourly limit of relays to each reader of ``mail`` of what one customer (the
+    mailbox ``sender``) wrote: it keeps one customer from burying a reader in mail, and,
+    unlike a count per reader alone, from spending the reader's hour so that every other
+    customer's message goes unmailed (attack 10, F3). The mail a reader gets is bounded
+    anyway: their tickets by their capacity, each ticket by :func:`ticket_quota`."""
+    mailboxes = dict.fromkeys(mailbox_key(to) for to in mail.to)
+    customer = mailbox_key(sender)
+    return [
+        hourly_quota(f"OUT#{mailbox}#from#{customer}", now, limit, "recipient_limit")
+        for mailbox in mailboxes
+    ]
+
+
 def ticket_quota(ticket: str, now: datetime, limit: int) -> Quota:
     """At most ``limit`` automatic mails per ticket and hour, so that no loop of status
     changes can flood a customer."""
