@@ -508,6 +508,24 @@ def test_messages_a_client_or_contact_cap_refuses_leave_the_channels_hour_to_oth
         desk.post({**ANN, "id": f"a-{n}", "client": f"ip:198.51.100.{n}"})
 
 
+def test_an_ipv6_client_is_counted_by_its_64_network_as_the_forms_client_is() -> None:
+    # One IPv6 subscriber holds a whole /64 (RFC 6177): a count per address is no count
+    # (attack 10, F2). The bridge may pass the address bare or as "ip:<address>".
+    limits = {"channel_per_client_per_hour": 2}
+    desk = Desk(
+        config=CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=limits)})
+    )
+    visitor = {"text": "Buy now", "from": {"handle": "v"}}
+    desk.post(visitor | {"id": "m-1", "conversation": "s-1", "client": "2001:db8:0:1::a"})
+    desk.post(visitor | {"id": "m-2", "conversation": "s-2", "client": "ip:2001:db8:0:1::b"})
+
+    with pytest.raises(RateLimited) as limited:
+        desk.post(visitor | {"id": "m-3", "conversation": "s-3", "client": "2001:DB8:0:1:ffff::c"})
+
+    assert limited.value.what == "client"
+    desk.post(visitor | {"id": "m-4", "conversation": "s-4", "client": "2001:db8:0:2::a"})
+
+
 def test_a_client_key_is_one_line_of_at_most_128_characters() -> None:
     desk = Desk()
 

@@ -51,6 +51,7 @@ from helpdesk.services.form_intake import (
     SUBJECT_MAX,
     FieldRefused,
     _text_field,
+    client_key,
 )
 from helpdesk.services.rate_limits import WindowCounter, limit_rate
 from helpdesk.services.self_service import suggester
@@ -469,8 +470,11 @@ class MessageDesk:
         # contact's cap must not spend the channel's hour, which all its customers share
         # (a hit is counted whenever the count is under the limit; review 10, #1).
         if message.client is not None:
-            # Hashed: a key's size is bounded whatever the bridge sends.
-            client = hashlib.sha256(message.client.encode("utf-8")).hexdigest()[:32]
+            # An address, bare or as "ip:<address>", counts as the form's client does (an
+            # IPv6 /64 is one subscriber); anything else as given. Hashed: a key's size is
+            # bounded whatever the bridge sends.
+            named = client_key(message.client.removeprefix("ip:"))
+            client = hashlib.sha256(named.encode("utf-8")).hexdigest()[:32]
             limit_rate(
                 self.repo,
                 f"CHANNEL-CLIENT#{message.channel}#{client}",
