@@ -46,6 +46,9 @@ def _expected_reasons(expected: dict[str, Any]) -> list[str]:
         reasons.append(REASON_OF_ROBOT[expected["robot"]])
     if expected.get("spoofed"):
         reasons.append("spoofed")
+    elif expected.get("auth", {}).get("dmarc") == "fail":
+        # DMARC failed for the From domain (each such fixture's header.from is its From's).
+        reasons.append("forged")
     if str(expected.get("virus_verdict", "")).upper() == "FAIL":
         reasons.append("virus")
     if str(expected.get("spam_verdict", "")).upper() == "FAIL":
@@ -97,7 +100,7 @@ def test_corpus_message_ends_as_a_ticket_answered_only_when_a_person_wrote_it(
     flags = set(ticket["flags"])
     if expected.get("robot"):
         assert TICKET_FLAG_OF_ROBOT[expected["robot"]] in flags
-    for reason in ("unparsed", "spoofed", "virus", "spam"):
+    for reason in ("unparsed", "spoofed", "virus", "spam", "forged"):
         assert (reason in flags) is (reason in reasons), reason
     if expected.get("subject"):
         assert ticket["subject"] == expected["subject"]

@@ -245,6 +245,9 @@ MAIL_DATA = Path(__file__).resolve().parents[1] / "data" / "mail"
         ("ses_spam_fail", "spam"),
         ("ses_virus_fail", "virus"),
         ("spoofed_agent_address", "spoofed"),
+        # Proven forged for its From domain: an acknowledgement would carry the forger's
+        # name and subject, from the desk's own domain, to whoever he names (attack 10, F1).
+        ("forged_free_mail_dmarc_fail", "forged"),
     ],
 )
 def test_mail_nobody_may_answer_still_becomes_a_ticket_with_its_reason_listed(

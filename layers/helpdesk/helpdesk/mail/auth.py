@@ -98,6 +98,14 @@ class AuthResults:
             for signature in self.dkim_signatures
         )
 
+    def disproves(self, address: str) -> bool:
+        """Whether these verdicts prove the mail does not come from ``address``'s domain:
+        DMARC failed for that very From domain, whose owner publishes a policy (RFC 7489
+        section 6.6.2: neither an aligned SPF nor an aligned DKIM pass). A forwarder that
+        rewrites mail can fail it too; nothing else does."""
+        from_domain = _address_domain(address)
+        return from_domain is not None and self.dmarc == "fail" and self.dmarc_from == from_domain
+
 
 NO_RESULTS = AuthResults(spf=None, dkim=None, dmarc=None)
 
