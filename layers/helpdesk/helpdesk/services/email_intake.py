@@ -187,14 +187,6 @@ class EmailIntake:
         if (mail.spam_verdict or "").upper() == "FAIL":
             flags.append("spam")
             suppress.append("spam")
-        if sender and "spoofed" not in flags and mail.auth.disproves(sender):
-            # Proven forged for its From domain: the ticket is kept (a forwarder can break
-            # DMARC too) and answered by a person, but no acknowledgement goes out: it
-            # would carry the forger's name and subject, from the desk's own signed
-            # domain, to whoever he named, a phishing relay (attack 10, F1; RFC 3834
-            # section 2: respond only where it can be useful).
-            flags.append("forged")
-            suppress.append("forged")
         if not sender and not mail.unparsed:
             suppress.append("no_sender")
         elif sender and not valid_address(sender):
@@ -231,6 +223,15 @@ class EmailIntake:
             # The mail names a ticket its sender takes no part in: it becomes a ticket of
             # the sender's own, linked for the agent to see, and never joins the other.
             flags.append("outsider")
+        if sender and "spoofed" not in flags and mail.auth.disproves(sender):
+            # Proven forged for its From domain: the ticket is kept (a forwarder can break
+            # DMARC too) and answered by a person, but no acknowledgement goes out (a
+            # message on a ticket is still relayed to its agent, flagged unverified): it
+            # would carry the forger's name and subject, from the desk's own signed
+            # domain, to whoever he named, a phishing relay (attack 10, F1; RFC 3834
+            # section 2: respond only where it can be useful).
+            flags.append("forged")
+            suppress.append("forged")
         if suppress == [] and not self._within_ack_limit(sender, mail, raw_key, now):
             suppress.append("loop_limit")
         return self._open(mail, raw_key, now, flags, suppress, linked_to=existing or named)
