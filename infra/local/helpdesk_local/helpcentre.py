@@ -164,17 +164,21 @@ def build_site(config_path: Path, out: Path) -> Site:
             json.dumps(search, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
         )
         written[language] = pages
+    # The site's root lists the languages; the page CloudFront answers for a missing one
+    # (template.yaml, HelpCentreDistribution's CustomErrorResponses) does too, with a
+    # sentence saying so, at the missing page's own path: its links start at the root.
+    root_page = environment.get_template("root.html")
     (out / "index.html").write_text(
-        environment.get_template("root.html").render(desk=config.helpdesk.name, languages=switch),
+        root_page.render(desk=config.helpdesk.name, languages=switch, root="", not_found=False),
         encoding="utf-8",
     )
-    # The page CloudFront answers for a missing one (template.yaml, HelpCentreDistribution's
-    # CustomErrorResponses), at that page's own path: its links start at the root.
     (out / "404.html").write_text(
-        environment.get_template("not_found.html").render(
+        root_page.render(
             desk=config.helpdesk.name,
             languages=[language | {"not_found": _words(code)["not_found"]}
                        for code, language in zip(languages, switch, strict=True)],
+            root="/",
+            not_found=True,
         ),
         encoding="utf-8",
     )  # fmt: skip
