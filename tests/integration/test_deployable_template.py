@@ -308,6 +308,25 @@ def test_every_scheduled_function_records_its_failures_in_a_queue_with_an_alarm(
         assert _role_may_send_to(template, function, destination), function
 
 
+def test_every_schedule_may_send_its_dead_letters_with_its_own_role() -> None:
+    """Scheduler sends a schedule's dead letters with the schedule's execution role ("Set up
+    execution role permissions", "Configuring a schedule's dead-letter queue", EventBridge
+    Scheduler User Guide); the queue grants no service (SAM review 8, L4). So each role SAM
+    makes for a schedule must carry the grant itself, or ScheduleDLQAlarm never fires."""
+    template = translated()
+    schedules = resources(template, "AWS::Scheduler::Schedule")
+    assert schedules
+    for name, schedule in schedules.items():
+        target = schedule["Properties"]["Target"]
+        queue = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        role = template["Resources"][target["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+        statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+        assert any(
+            s["Action"] == "sqs:SendMessage" and refers_to(s["Resource"], queue)
+            for s in statements
+        ), name
+
+
 def test_a_failure_record_lambda_cannot_deliver_raises_an_alarm() -> None:
     """The failure queues' alarms see only the records that arrived. A record Lambda cannot
     send (the queue or the grant gone, the record too large) is counted as
