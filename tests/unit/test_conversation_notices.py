@@ -468,7 +468,7 @@ def test_one_ticket_relays_at_most_its_hourly_limit_to_the_agent() -> None:
     assert len(desk.mails_to(LENA)) == per_ticket + 1
 
 
-def test_an_agent_hears_at_most_the_recipient_limit_of_relays_an_hour() -> None:
+def test_an_agent_hears_at_most_the_recipient_limit_of_one_customers_relays_an_hour() -> None:
     desk = RelayDesk()
     per_recipient = CONFIG.limits.counted_outbound_per_recipient_per_hour
 
@@ -476,6 +476,47 @@ def test_an_agent_hears_at_most_the_recipient_limit_of_relays_an_hour() -> None:
         flood(desk, f"HD-AAAAA{number}", 8)
 
     assert len(desk.mails_to(LENA)) == per_recipient
+
+
+def test_a_reader_hears_at_most_the_relay_ceiling_of_all_customers_an_hour() -> None:
+    # Thirty forged senders, each with a ticket of their own, had a team's lead mailed 300
+    # times in an hour once relays were counted per customer alone (review 11, #1): one
+    # ceiling for all customers' relays to a reader holds the flood.
+    desk = RelayDesk()
+
+    for number in range(30):
+        flood(desk, f"HD-FLOOD{number:02d}", 10, author=f"sender{number}@evil.example")
+
+    assert len(desk.mails_to(LENA)) == CONFIG.limits.relays_per_reader_per_hour
+
+
+def test_messages_forged_in_a_customers_name_never_spend_her_own_count() -> None:
+    # Mallory writes 17 mails as anna@ (unauthenticated) on tickets she takes part in:
+    # counted as Anna's, her own replies then went unmailed (review 11, #4).
+    desk = RelayDesk()
+    forged = [
+        Message(
+            id=f"f{n}", ticket="HD-AAAAAA", direction="in", author=ANNA, at=NOW,
+            text=f"forged {n}", flags=("unauthenticated",),
+        )
+        for n in range(CONFIG.limits.counted_outbound_per_recipient_per_hour)
+    ]  # fmt: skip
+    desk.add(
+        replace(annas_ticket(), ref="HD-AAAAA1"),
+        *[replace(m, ticket="HD-AAAAA1") for m in forged[:9]],
+    )
+    desk.add(
+        replace(annas_ticket(), ref="HD-AAAAA2"),
+        *[replace(m, ticket="HD-AAAAA2") for m in forged[9:]],
+    )
+    for m in forged[:9]:
+        desk.on("CustomerReplied", **replied(m.id, ref="HD-AAAAA1", text=m.text))
+    for m in forged[9:]:
+        desk.on("CustomerReplied", **replied(m.id, ref="HD-AAAAA2", text=m.text))
+
+    flood(desk, "HD-AAAAAA", 1)
+
+    assert any("HD-AAAAAA" in str(mail["Subject"]) for mail in desk.mails_to(LENA))
 
 
 def test_one_customer_who_spends_the_agents_hour_never_mutes_the_other_customers() -> None:

@@ -323,3 +323,28 @@ def test_a_verdict_folded_in_after_the_dmarc_result_makes_the_block_untrusted() 
     assert not parse_auth(headers, trusted_authserv_id="amazonses.com").authenticates(
         "lena@support.example"
     )
+
+
+FORGED_GMAIL = "spf=softfail smtp.mailfrom=x@gmail.com; dkim=none"
+SIGNED_GMAIL = "spf=pass smtp.mailfrom=x@gmail.com; dkim=pass header.d=gmail.com"
+
+
+@pytest.mark.parametrize(
+    ("verdict", "disproved"),
+    [
+        # DMARC failed for the From's own domain: proven forged (attack 10, F1).
+        (f"{FORGED_GMAIL}; dmarc=fail header.from=gmail.com", True),
+        # A verdict about another domain proves nothing about this From.
+        (f"{FORGED_GMAIL}; dmarc=fail header.from=other.example", False),
+        # No policy published, a policy that could not be read, or a pass: not proven.
+        (f"{FORGED_GMAIL}; dmarc=none header.from=gmail.com", False),
+        (f"{FORGED_GMAIL}; dmarc=temperror header.from=gmail.com", False),
+        (f"{SIGNED_GMAIL}; dmarc=pass header.from=gmail.com", False),
+    ],
+)
+def test_only_a_dmarc_failure_for_the_from_domain_itself_disproves_a_sender(
+    verdict: str, disproved: bool
+) -> None:
+    results = parse_auth(verdicts(f"{SES}; {verdict}"))
+
+    assert results.disproves("x@gmail.com") is disproved

@@ -517,7 +517,7 @@ def test_an_ipv6_client_is_counted_by_its_64_network_as_the_forms_client_is() ->
     )
     visitor = {"text": "Buy now", "from": {"handle": "v"}}
     desk.post(visitor | {"id": "m-1", "conversation": "s-1", "client": "2001:db8:0:1::a"})
-    desk.post(visitor | {"id": "m-2", "conversation": "s-2", "client": "ip:2001:db8:0:1::b"})
+    desk.post(visitor | {"id": "m-2", "conversation": "s-2", "client": "IP:2001:db8:0:1::b"})
 
     with pytest.raises(RateLimited) as limited:
         desk.post(visitor | {"id": "m-3", "conversation": "s-3", "client": "2001:DB8:0:1:ffff::c"})

@@ -601,6 +601,10 @@ class Limits(_Section):
     channel_per_client_per_hour: Count = 60
     outbound_per_recipient_per_hour: Count = 20
     outbound_per_ticket_per_hour: Count = 10
+    # Relays of customers' messages one reader (an agent, a lead) gets an hour from all
+    # customers together; each customer's count is counted_outbound_per_recipient_per_hour.
+    # A ceiling, not a budget: an hour past it is a flood (review 11, #1).
+    relays_per_reader_per_hour: Count = 100
     # Bytes of a customer's attachments mailed along with their message to the agent, all
     # together; the rest are listed, kept with the ticket (docs/SECURITY.md).
     relay_attachment_max_bytes: Count = 5_000_000

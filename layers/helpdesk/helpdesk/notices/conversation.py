@@ -20,9 +20,9 @@ What a relay may carry is decided here, one rule each (docs/SECURITY.md, "A cust
 message relayed to the agent"): files are attached only from a mail SES authenticated for
 its From domain and scanned clean, and never a type that runs code when opened; headers
 name the customer by address, never by the name they gave; each reader hears at most
-``limits.outbound_per_ticket_per_hour`` messages of one ticket and
-``limits.counted_outbound_per_recipient_per_hour`` messages in all per hour (the rest stay on the
-ticket).
+``limits.outbound_per_ticket_per_hour`` messages of one ticket,
+``limits.counted_outbound_per_recipient_per_hour`` of one customer and
+``limits.relays_per_reader_per_hour`` in all per hour (the rest stay on the ticket).
 
 A customer's message also shows the agent's assistant (:mod:`helpdesk.notices.assistant`):
 the articles and saved replies that may answer it, with the ``#reply`` line to type.
@@ -241,12 +241,14 @@ def _relay(
         # past a limit the message stays on the ticket, unmailed for that hour.
         key = f"{message.id}:{recipient}"
         mail = relayed(recipient, files)
+        author = message.author or ticket.contact_email
         counted = [
             *relay_quotas(
                 mail,
-                message.author or ticket.contact_email,
+                f"unverified:{author}" if "unauthenticated" in message.flags else author,
                 now,
-                limits.counted_outbound_per_recipient_per_hour,
+                per_customer=limits.counted_outbound_per_recipient_per_hour,
+                per_reader=limits.relays_per_reader_per_hour,
             ),
             ticket_quota(f"{ticket.ref}:{recipient}", now, limits.outbound_per_ticket_per_hour),
         ]

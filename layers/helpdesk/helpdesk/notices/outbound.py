@@ -124,17 +124,25 @@ def recipient_quotas(mail: OutboundMail, now: datetime, limit: int) -> list[Quot
     return [hourly_quota(f"OUT#{mailbox}", now, limit, "recipient_limit") for mailbox in mailboxes]
 
 
-def relay_quotas(mail: OutboundMail, sender: str, now: datetime, limit: int) -> list[Quota]:
-    """The hourly limit of relays to each reader of ``mail`` of what one customer (the
-    mailbox ``sender``) wrote: it keeps one customer from burying a reader in mail, and,
-    unlike a count per reader alone, from spending the reader's hour so that every other
-    customer's message goes unmailed (attack 10, F3). The mail a reader gets is bounded
-    anyway: their tickets by their capacity, each ticket by :func:`ticket_quota`."""
+def relay_quotas(
+    mail: OutboundMail, sender: str, now: datetime, *, per_customer: int, per_reader: int
+) -> list[Quota]:
+    """The hourly limits of relays to each reader of ``mail``: ``per_customer`` of what one
+    customer (the mailbox ``sender``) wrote, and ``per_reader`` of all customers together.
+    Counted per reader alone, one customer's flood spent the reader's hour and every other
+    customer's message went unmailed (attack 10, F3); per customer alone, thirty forged
+    senders buried a lead (review 11, #1). ``sender`` is what the message says: a message
+    SES did not authenticate is counted apart from the mailbox it names, so that mail forged
+    in a customer's name never spends her own count (review 11, #4)."""
     mailboxes = dict.fromkeys(mailbox_key(to) for to in mail.to)
     customer = mailbox_key(sender)
     return [
-        hourly_quota(f"OUT#{mailbox}#from#{customer}", now, limit, "recipient_limit")
+        quota
         for mailbox in mailboxes
+        for quota in (
+            hourly_quota(f"OUT#{mailbox}#from#{customer}", now, per_customer, "recipient_limit"),
+            hourly_quota(f"OUT-RELAYS#{mailbox}", now, per_reader, "recipient_limit"),
+        )
     ]
 
 

@@ -473,7 +473,8 @@ class MessageDesk:
             # An address, bare or as "ip:<address>", counts as the form's client does (an
             # IPv6 /64 is one subscriber); anything else as given. Hashed: a key's size is
             # bounded whatever the bridge sends.
-            named = client_key(message.client.removeprefix("ip:"))
+            given = message.client
+            named = client_key(given[3:] if given[:3].lower() == "ip:" else given)
             client = hashlib.sha256(named.encode("utf-8")).hexdigest()[:32]
             limit_rate(
                 self.repo,
