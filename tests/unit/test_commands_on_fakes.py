@@ -117,6 +117,19 @@ def test_an_agents_reply_and_note_lose_control_and_directional_characters() -> N
     assert texts == {"out": "Refund 0001$ today[31m", "note": "She called"}
 
 
+def test_a_reply_of_nothing_but_control_characters_is_no_reply() -> None:
+    # Cleaned to nothing, it must not become an empty mail to the customer (review 11).
+    uow, ticket = desk()
+    action = AgentAction(
+        scope=EVERY_TEAM, agent=LENA, reply="\u202e\x00", edit=TicketEdit(priority="high")
+    )
+
+    carried_out(uow, ticket, action)
+
+    assert [m for m in uow.messages(ticket.ref) if m.direction == "out"] == []
+    assert not [e for e in uow.events() if isinstance(e, AgentReplied)]
+
+
 def test_a_long_reply_is_kept_whole_and_announced_with_an_excerpt_of_300_bytes() -> None:
     # The event rides in the commit's outbox item, billed per KB twice in the transaction:
     # 4,000 characters of Chinese had added 12 KB to it. The relay reads the message whole.

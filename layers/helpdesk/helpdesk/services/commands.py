@@ -406,6 +406,13 @@ class AgentAction:
     # is internal and then changes nothing on the ticket); the agent API takes none.
     notes_from_other_teams: bool = False
 
+    def __post_init__(self) -> None:
+        # What an agent typed goes on as every typed text does (helpdesk.characters), and
+        # a text of nothing else is no text: every rule below reads the cleaned one.
+        object.__setattr__(self, "reply", typed_text(self.reply).strip())
+        if self.note is not None:
+            object.__setattr__(self, "note", typed_text(self.note).strip())
+
     @property
     def only_a_note(self) -> bool:
         """Whether the action is a note (perhaps with files) and nothing else."""
@@ -514,8 +521,7 @@ def _messages(action: AgentAction, ref: str, now: datetime) -> list[Message]:
             author=action.agent,
             author_name=action.agent_name,
             at=now,
-            # What an agent typed goes on as every typed text does (helpdesk.characters).
-            text=typed_text(text or ""),
+            text=text or "",
             subject=action.subject if direction == "out" else None,
             message_id=action.message_id if direction == "out" else None,
             raw_key=action.raw_key,
