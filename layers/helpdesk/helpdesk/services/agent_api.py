@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from helpdesk.characters import typed_text
 from helpdesk.clock import iso
 from helpdesk.errors import Forbidden, InvalidInput, NotFound, TooLarge
 from helpdesk.events import ticket_snapshot
@@ -206,7 +207,9 @@ class AgentDesk:
         data = json_object(body)
         _only(data, ("text", "public"))
         text = data.get("text")
-        if not isinstance(text, str) or not text.strip():
+        # Judged as it will be kept: cleaned (AgentAction), a text of control characters
+        # alone is no text.
+        if not isinstance(text, str) or not typed_text(text).strip():
             raise InvalidInput("text", "required: the text of the reply")
         if len(text) > REPLY_MAX_CHARS:
             raise TooLarge("text", f"longer than {REPLY_MAX_CHARS} characters")
