@@ -265,7 +265,12 @@ def test_the_alarm_topics_key_lets_cloudwatch_publish() -> None:
 def _role_may_send_to(template: dict[str, Any], function: str, queue: str) -> bool:
     """Whether ``function``'s role may send to ``queue``: Lambda sends a failed event's
     record with the function's own role (SAM grants it for an on-failure destination)."""
-    role = template["Resources"][f"{function}Role"]["Properties"]
+    return _may_send_to(template, f"{function}Role", queue)
+
+
+def _may_send_to(template: dict[str, Any], role_id: str, queue: str) -> bool:
+    """Whether the role ``role_id`` may send to ``queue``."""
+    role = template["Resources"][role_id]["Properties"]
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
     return any(
         s["Action"] == "sqs:SendMessage" and refers_to(s["Resource"], queue) for s in statements
@@ -319,12 +324,7 @@ def test_every_schedule_may_send_its_dead_letters_with_its_own_role() -> None:
     for name, schedule in schedules.items():
         target = schedule["Properties"]["Target"]
         queue = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
-        role = template["Resources"][target["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
-        statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-        assert any(
-            s["Action"] == "sqs:SendMessage" and refers_to(s["Resource"], queue)
-            for s in statements
-        ), name
+        assert _may_send_to(template, target["RoleArn"]["Fn::GetAtt"][0], queue), name
 
 
 def test_a_failure_record_lambda_cannot_deliver_raises_an_alarm() -> None:

@@ -177,7 +177,7 @@ def private_page(status: int, html: str, extra: dict[str, str] | None = None) ->
     return html_response(status, html, {**headers, **(extra or {})})
 
 
-def _retry_after(problem: HelpdeskError) -> dict[str, str] | None:
+def retry_after(problem: HelpdeskError) -> dict[str, str] | None:
     """The Retry-After header of a refusal for too many requests, else none."""
     if isinstance(problem, RateLimited):
         return {"Retry-After": str(problem.retry_after_seconds)}
@@ -286,7 +286,7 @@ def survey_answer_response(
             stored = desk.submit(token, text, post.content_type, source_ip=post.source_ip, now=now)
         except AnswerNotTaken as not_taken:
             page = survey_page(desk.config, not_taken.form, answer_problem=not_taken.problem)
-            return private_page(status_of(not_taken.problem), page, _retry_after(not_taken.problem))
+            return private_page(status_of(not_taken.problem), page, retry_after(not_taken.problem))
         return private_page(200, survey_thanks_page(desk.config, stored))
 
     return _survey_post(desk, token, post, now=now, take=answer)
@@ -317,7 +317,7 @@ def survey_complaint_response(
                 complaint_problem=not_taken.problem,
                 complaint_text=not_taken.words,
             )
-            return private_page(status_of(not_taken.problem), page, _retry_after(not_taken.problem))
+            return private_page(status_of(not_taken.problem), page, retry_after(not_taken.problem))
         contact = desk.repo.get_contact(stored.contact_email)
         page = survey_complaint_page(desk.config, stored, contact)
         return private_page(200, page)

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 from aws_lambda_powertools.event_handler import Response
 
 from helpdesk.errors import InvalidInput, MalformedInput, NotFound, RateLimited
-from helpdesk.http import private_page, status_of
+from helpdesk.http import private_page, retry_after, status_of
 from helpdesk.links import LOOPBACK_HOSTS, LinkRefused
 from helpdesk.services.portal import ACTIONS, FormProblem, PostRefused
 
@@ -32,10 +32,6 @@ if TYPE_CHECKING:
 _UNSAFE_IN_QUOTES = re.compile(r'[\x00-\x1f\x7f"\\]')
 # Limits the page names in bytes (shown as "4 MB"), the others are counts.
 _BYTE_LIMITS = frozenset({"file_too_large", "body_too_large"})
-
-
-def _page(status: int, html: str, extra: dict[str, str] | None = None) -> Response[str]:
-    return private_page(status, html, extra)
 
 
 def _language(config: Config, ticket_language: str | None, lang: str | None,
@@ -194,7 +190,7 @@ def page_response(
     except LinkRefused as refused:
         return _refused(desk.config, refused, lang, accept_language, ask_url="../ticket")
     language = _language(desk.config, view.ticket.language, lang, accept_language)
-    return _page(200, ticket_page(desk.config, view, language=language))
+    return private_page(200, ticket_page(desk.config, view, language=language))
 
 
 def action_response(
@@ -222,14 +218,14 @@ def action_response(
             action=refused.action,
             text=refused.text,
         )
-        return _page(status_of(refused.problem.error), page)
+        return private_page(status_of(refused.problem.error), page)
     except RateLimited as limited:
         view = desk.view(token, now=now)
         language = _language(desk.config, view.ticket.language, lang, accept_language)
         page = ticket_page(
             desk.config, view, language=language, error=FormProblem(limited, "too_many")
         )
-        return _page(429, page, {"Retry-After": str(limited.retry_after_seconds)})
+        return private_page(429, page, retry_after(limited))
     # Post/redirect/get: reloading the page after it does not post again (RFC 9110
     # §15.4.4); the Location is relative to /ticket/{token} (RFC 9110 §10.2.2).
     return Response(
@@ -277,7 +273,7 @@ def file_response(desk: PortalDesk, token: str, number: str, *, now: datetime,
 def ask_response(config: Config, *, lang: str | None, accept_language: str | None) -> Response[str]:
     """GET /ticket: the page that asks for the address to mail fresh links to."""
     language = _language(config, None, lang, accept_language)
-    return _page(200, ask_page(config, language=language))
+    return private_page(200, ask_page(config, language=language))
 
 
 def resend_response(
@@ -297,11 +293,13 @@ def resend_response(
         )
     except RateLimited as limited:
         page = ask_page(desk.config, language=language, error="too_many")
-        return _page(429, page, {"Retry-After": str(limited.retry_after_seconds)})
+        return private_page(429, page, retry_after(limited))
     except InvalidInput as invalid:
         rule = "email" if invalid.field == "email" else "failed"
-        return _page(status_of(invalid), ask_page(desk.config, language=language, error=rule))
-    return _page(200, ask_page(desk.config, language=language, sent_to=email))
+        return private_page(
+            status_of(invalid), ask_page(desk.config, language=language, error=rule)
+        )
+    return private_page(200, ask_page(desk.config, language=language, sent_to=email))
 
 
 def request_link_base(
@@ -337,7 +335,7 @@ def _refused(
 ) -> Response[str]:
     ticket = refused.ticket
     language = _language(config, ticket.language if ticket else None, lang, accept_language)
-    return _page(403, refused_page(config, refused, language=language, ask_url=ask_url))
+    return private_page(403, refused_page(config, refused, language=language, ask_url=ask_url))
 
 
 __all__ = [

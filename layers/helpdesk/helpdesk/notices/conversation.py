@@ -241,12 +241,12 @@ def _relay(
         # past a limit the message stays on the ticket, unmailed for that hour.
         key = f"{message.id}:{recipient}"
         mail = relayed(recipient, files)
-        author = message.author or ticket.contact_email
         counted = [
             *relay_quotas(
                 mail,
-                f"unverified:{author}" if "unauthenticated" in message.flags else author,
+                message.author or ticket.contact_email,
                 now,
+                authenticated="unauthenticated" not in message.flags,
                 per_customer=limits.counted_outbound_per_recipient_per_hour,
                 per_reader=limits.relays_per_reader_per_hour,
             ),

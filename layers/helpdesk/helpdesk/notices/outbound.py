@@ -120,25 +120,37 @@ def recipient_quotas(mail: OutboundMail, now: datetime, limit: int) -> list[Quot
     into one. Counted per mailbox (:func:`~helpdesk.mail.mailbox.mailbox_key`, as intake's
     caps count), so that ``anna+1@`` and ``Anna+2@`` share the count of ``anna@``. Two
     spellings of one mailbox in one mail count once: a mail is one delivery to it."""
-    mailboxes = dict.fromkeys(mailbox_key(to) for to in mail.to)
-    return [hourly_quota(f"OUT#{mailbox}", now, limit, "recipient_limit") for mailbox in mailboxes]
+    return [
+        hourly_quota(f"OUT#{mailbox}", now, limit, "recipient_limit")
+        for mailbox in _mailboxes(mail)
+    ]
+
+
+def _mailboxes(mail: OutboundMail) -> dict[str, None]:
+    """The mailboxes ``mail`` goes to, each once (two spellings of one are one delivery)."""
+    return dict.fromkeys(mailbox_key(to) for to in mail.to)
 
 
 def relay_quotas(
-    mail: OutboundMail, sender: str, now: datetime, *, per_customer: int, per_reader: int
+    mail: OutboundMail,
+    sender: str,
+    now: datetime,
+    *,
+    authenticated: bool,
+    per_customer: int,
+    per_reader: int,
 ) -> list[Quota]:
     """The hourly limits of relays to each reader of ``mail``: ``per_customer`` of what one
     customer (the mailbox ``sender``) wrote, and ``per_reader`` of all customers together.
     Counted per reader alone, one customer's flood spent the reader's hour and every other
     customer's message went unmailed (attack 10, F3); per customer alone, thirty forged
-    senders buried a lead (review 11, #1). ``sender`` is what the message says: a message
-    SES did not authenticate is counted apart from the mailbox it names, so that mail forged
+    senders buried a lead (review 11, #1). ``sender`` is what the message says: unless SES
+    ``authenticated`` it, it is counted apart from the mailbox it names, so that mail forged
     in a customer's name never spends her own count (review 11, #4)."""
-    mailboxes = dict.fromkeys(mailbox_key(to) for to in mail.to)
-    customer = mailbox_key(sender)
+    customer = mailbox_key(sender) if authenticated else f"unverified:{mailbox_key(sender)}"
     return [
         quota
-        for mailbox in mailboxes
+        for mailbox in _mailboxes(mail)
         for quota in (
             hourly_quota(f"OUT#{mailbox}#from#{customer}", now, per_customer, "recipient_limit"),
             hourly_quota(f"OUT-RELAYS#{mailbox}", now, per_reader, "recipient_limit"),

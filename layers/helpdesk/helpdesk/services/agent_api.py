@@ -37,7 +37,6 @@ from helpdesk.services.commands import (
     valid_tags,
     valid_team,
 )
-from helpdesk.services.message_bodies import THREAD_MESSAGES_MAX
 from helpdesk.sizes import utf8_size
 
 if TYPE_CHECKING:
@@ -47,9 +46,6 @@ if TYPE_CHECKING:
     from helpdesk.services.message_bodies import ShownBody
 
 REPLY_MAX_CHARS = 100_000
-# The messages one answer about a ticket carries at most (fewer when their texts reach
-# message_bodies.THREAD_TEXT_MAX_BYTES): as many as the customer's page shows.
-TICKET_MESSAGES = THREAD_MESSAGES_MAX
 CHANGEABLE = ("status", "priority", "assignee", "team", "tags")
 
 
@@ -164,7 +160,8 @@ class AgentDesk:
 
     def ticket(self, caller: Caller, ref: str, *, before: str | None = None) -> dict[str, Any]:
         """A ticket with its conversation, internal notes included: the newest
-        TICKET_MESSAGES messages (oldest first) within the text budget of
+        message_bodies.THREAD_MESSAGES_MAX messages (oldest first), as many as the customer's
+        page shows, within the text budget of
         message_bodies.newest_shown, each text cut to SHOWN_TEXT_MAX_BYTES (``text_cut``,
         with the whole text's ``text_bytes``), and ``older_messages``: how many older ones
         are left out. ``before`` (a message's id) answers the messages older than that one
@@ -181,9 +178,7 @@ class AgentDesk:
                 raise InvalidInput("before", f"{before[:80]!r} is no message of {ticket.ref}")
             messages = messages[:position]
         # A mail's item keeps an excerpt: the agent reads the whole text (bounded).
-        thread = newest_shown(
-            messages, self.store.read if self.store else None, count=TICKET_MESSAGES
-        )
+        thread = newest_shown(messages, self.store.read if self.store else None)
         return {
             **_summary(ticket),
             "messages": [_message(s.message, s) for s in thread.messages],

@@ -332,7 +332,7 @@ class EmailIntake:
         )
         # A raw mail too large to be read again: what is shown is the excerpt, so the item
         # says how long the whole text is (whether the excerpt is all of it).
-        too_large = (mail.raw_size or 0) > message_bodies.WHOLE_MAIL_MAX_BYTES
+        too_large = message_bodies.too_large_to_read_again(mail.raw_size or None)
         return Message(
             id=message_key,
             ticket=ref,

@@ -130,13 +130,19 @@ def whole(message: Message, read: Callable[[str], bytes], *, bounded: bool = Tru
 
 
 def _beyond_the_bound(message: Message) -> bool:
-    """Whether ``message`` keeps an excerpt of a mail too large to read again: a mail of
-    tens of megabytes of text would otherwise be read and parsed again (hundreds of MB of
-    memory) wherever it is shown, and mailed whole to an agent past SES's 10 MB. Beyond
-    the bound the excerpt stands; the raw mail stays."""
-    return bool(message.excerpt and message.raw_key) and (
-        message.raw_size is None or message.raw_size > WHOLE_MAIL_MAX_BYTES
+    """Whether ``message`` keeps an excerpt of a mail too large to read again (the bound
+    of :func:`too_large_to_read_again`)."""
+    return bool(message.excerpt and message.raw_key) and too_large_to_read_again(
+        message.raw_size
     )
+
+
+def too_large_to_read_again(raw_size: int | None) -> bool:
+    """Whether a raw mail of ``raw_size`` bytes (None: unknown) is beyond the bound: a
+    mail of tens of megabytes of text would otherwise be read and parsed again (hundreds of
+    MB of memory) wherever it is shown, and mailed whole to an agent past SES's 10 MB.
+    Beyond the bound the excerpt stands; the raw mail stays."""
+    return raw_size is None or raw_size > WHOLE_MAIL_MAX_BYTES
 
 
 def _whole(message: Message, read: Callable[[str], bytes], limit: int | None) -> Message:
@@ -213,7 +219,7 @@ def newest_shown(
     messages: Sequence[Message],
     read: Callable[[str], bytes] | None,
     *,
-    count: int,
+    count: int = THREAD_MESSAGES_MAX,
     text_max_bytes: int = SHOWN_TEXT_MAX_BYTES,
     thread_max_bytes: int = THREAD_TEXT_MAX_BYTES,
 ) -> ShownThread:

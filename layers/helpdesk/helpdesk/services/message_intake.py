@@ -256,8 +256,9 @@ class ChannelMessage:
     timezone: str | None = None
     attachments: tuple[tuple[str, str, bytes], ...] = ()
     # The end user's device or network as the bridge knows it (a widget visitor's IP
-    # address, a device id): counted per hour, as the form counts its client, because a
-    # widget's visitor can be a new handle and conversation with every message.
+    # address, a device id), as counted (``_client``): per hour, as the form counts its
+    # client, because a widget's visitor can be a new handle and conversation with every
+    # message.
     client: str | None = None
 
     @property
@@ -299,6 +300,14 @@ def _identifier(body: Mapping[str, Any], name: str) -> str:
     if CONTROL_CHARACTERS.search(text) or "\n" in text or "\r" in text or "\t" in text:
         raise FieldRefused(name, "characters", "must not contain control characters")
     return text
+
+
+def _client(given: str) -> str:
+    """The client a bridge names, as it is counted: an IP address, bare or as
+    ``ip:<address>``, as the form's client is (an IPv6 address by its /64, one
+    subscriber's); anything else as given, without case. At most IDENTIFIER_MAX
+    characters (``_identifier``), so it keys a counter as it is."""
+    return client_key(given[3:] if given[:3].lower() == "ip:" else given)
 
 
 def validate_message(body: Any, channel: str, config: Config) -> ChannelMessage:
@@ -359,7 +368,7 @@ def validate_message(body: Any, channel: str, config: Config) -> ChannelMessage:
         language=language,
         timezone=known_timezone(body.get("timezone")),
         attachments=_attachments(body.get("attachments"), config),
-        client=None if body.get("client") is None else _identifier(body, "client"),
+        client=None if body.get("client") is None else _client(_identifier(body, "client")),
     )
 
 
@@ -470,15 +479,9 @@ class MessageDesk:
         # contact's cap must not spend the channel's hour, which all its customers share
         # (a hit is counted whenever the count is under the limit; review 10, #1).
         if message.client is not None:
-            # An address, bare or as "ip:<address>", counts as the form's client does (an
-            # IPv6 /64 is one subscriber); anything else as given. Hashed: a key's size is
-            # bounded whatever the bridge sends.
-            given = message.client
-            named = client_key(given[3:] if given[:3].lower() == "ip:" else given)
-            client = hashlib.sha256(named.encode("utf-8")).hexdigest()[:32]
             limit_rate(
                 self.repo,
-                f"CHANNEL-CLIENT#{message.channel}#{client}",
+                f"CHANNEL-CLIENT#{message.channel}#{message.client}",
                 limit=limits.channel_per_client_per_hour,
                 what="client",
                 now=now,

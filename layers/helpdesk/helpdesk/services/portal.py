@@ -60,7 +60,6 @@ from helpdesk.model import (
 from helpdesk.ports import TicketFinder
 from helpdesk.post_input import FORM_URLENCODED, form_fields, require_media_type
 from helpdesk.services.clocks import Change, apply
-from helpdesk.services.message_bodies import THREAD_MESSAGES_MAX
 from helpdesk.services.rate_limits import WindowCounter, limit_rate
 from helpdesk.services.tickets import customer_follow_up, page_message
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
@@ -76,9 +75,6 @@ logger = logging.getLogger(__name__)
 PAGE_LINK = "ticket"
 PAGE: LinkKind[str] = LinkKind(PAGE_LINK, reference, str)
 ACTIONS = ("reply", "solved", "complain")
-# The conversation the page shows: the newest messages, oldest first (and within the
-# text budget of helpdesk.services.message_bodies.newest_shown).
-SHOWN_MESSAGES = THREAD_MESSAGES_MAX
 SUBMISSION_MAX = 64
 # The parts of the page's form besides its files (action, submission, text, an empty file
 # input, and room for what a browser adds): a post of more parts is refused unparsed.
@@ -185,8 +181,8 @@ class PortalView:
     # The page's form submissions are claimed once: a browser's second post changes nothing.
     submission: str
     notice: str | None = None
-    # The older messages of the conversation the page leaves out (beyond SHOWN_MESSAGES,
-    # or beyond the text one response can carry).
+    # The older messages of the conversation the page leaves out (beyond
+    # message_bodies.THREAD_MESSAGES_MAX, or beyond the text one response can carry).
     older_messages: int = 0
 
     @property
@@ -314,9 +310,7 @@ class PortalDesk(LinkDesk):
             m for m in self.repo.messages(ticket.ref)
             if m.direction in ("in", "out") and not ROBOT_FLAGS.intersection(m.flags)
         ]  # fmt: skip
-        thread = newest_shown(
-            sorted(conversation, key=lambda m: m.at), self.store.read, count=SHOWN_MESSAGES
-        )
+        thread = newest_shown(sorted(conversation, key=lambda m: m.at), self.store.read)
         messages = []
         for shown in thread.messages:
             message = shown.message
