@@ -866,6 +866,12 @@ class Config(_Section):
         address = email.strip().lower()
         return next((agent for agent in self.agents if agent.email == address), None)
 
+    def works_in(self, email: str, team: str) -> bool:
+        """Whether ``email`` is an agent of ``team`` (case-insensitive): who may hold its
+        tickets."""
+        agent = self.agent(email)
+        return agent is not None and team in agent.teams
+
     def is_lead(self, email: str) -> bool:
         """Whether ``email`` (case-insensitive) leads a team."""
         address = email.strip().lower()

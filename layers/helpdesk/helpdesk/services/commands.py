@@ -237,8 +237,7 @@ def check_assignee_in_team(assignee: str, team: str, config: Config) -> None:
     ticket is in after the change. Such a holder got the customer's mail of a ticket they
     may neither read nor answer, and no team's queue listed it (attack 9, F1). Leads who are
     no agents never hold tickets (:func:`valid_assignee`)."""
-    agent = config.agent(assignee)
-    if agent is not None and team in agent.teams:
+    if config.works_in(assignee, team):
         return
     members = [a.email for a in config.agents_of(team)]
     if not members:

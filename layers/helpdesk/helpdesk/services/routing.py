@@ -212,8 +212,7 @@ class Router:
             return False
         if ticket.assignee is None:
             return True
-        member = self.config.agent(ticket.assignee)
-        return member is None or ticket.team not in member.teams
+        return not self.config.works_in(ticket.assignee, ticket.team)
 
     def candidates(self, ticket: Ticket, *, loads: Mapping[str, int] | None = None) -> list[Agent]:
         """The agents to try for ``ticket``, best first, all of them with room (``loads``:
