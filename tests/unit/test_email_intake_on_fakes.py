@@ -4,7 +4,7 @@ ticket, a message on one, or a linked ticket of its own, and the bus hears it on
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -268,6 +268,39 @@ def test_mail_nobody_may_answer_still_becomes_a_ticket_with_its_reason_listed(
         assert not [key for key in desk.store.objects if key.startswith("attachments/")]
         [message] = desk.uow.messages(ticket.ref)
         assert [(a.filename, a.dropped) for a in message.attachments] == [("invoice.exe", "virus")]
+
+
+def acknowledged(desk: MailDesk, sender: str, *, extra: str = "", at: datetime = NOW) -> bool:
+    """Whether the first mail of ``sender`` (at ``at``) is to be acknowledged."""
+    domain = sender.rpartition("@")[2]
+    result = desk.deliver(
+        sender,
+        mail(sender=sender, message_id=f"<order@{domain}>", extra=extra),
+        at=at,
+    )
+    [opened] = [e for e in desk.uow.events() if getattr(e, "ref", None) == result.ref]
+    assert isinstance(opened, TicketOpened) and result.ref is not None
+    if not opened.notify:
+        # Past a cap the ticket is still made, routed and listed, as over any cap.
+        assert desk.records.suppressed_reasons(result.ref) == ["loop_limit"]
+    return opened.notify
+
+
+def test_the_desk_acknowledges_unauthenticated_mail_at_most_its_hourly_ceiling() -> None:
+    # Attack 10, F1's remainder (review 11, #5): a forger spreading his mail over domains
+    # that publish no DMARC policy got 30 acknowledgements an hour per domain, carrying
+    # his subject from the desk's signed domain, with no bound across domains.
+    limits = CONFIG.limits.model_copy(update={"unauthenticated_acknowledgements_per_hour": 3})
+    desk = MailDesk(CONFIG.model_copy(update={"limits": limits}), NOW)
+
+    forged = [acknowledged(desk, f"buyer@company{n}.example") for n in range(5)]
+
+    assert forged == [True, True, True, False, False]
+    # Mail SES authenticated for its From domain is not held back by the forger's, and the
+    # next hour starts afresh.
+    signed = SES_SCANNED_AUTHENTICATED.replace("example.com", "signed.example")
+    assert acknowledged(desk, "anna@signed.example", extra=signed)
+    assert acknowledged(desk, "buyer@later.example", at=NOW + timedelta(hours=1))
 
 
 AGENT_AUTHENTICATED = (

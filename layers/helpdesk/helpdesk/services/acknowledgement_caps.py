@@ -20,6 +20,7 @@ from helpdesk.mail.mailbox import canonical_domain, domain_of, mailbox_key, regi
 if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.ports import DeliveryCounter
+    from helpdesk.services.rate_limits import WindowCounter
 
 
 def within_ack_limit(
@@ -65,6 +66,28 @@ def within_ack_limit(
         within = (mailbox, per_sender)
     return repo.count_once_in_window(
         counter, window, member[:32], limit=limit, expires_at=expires_at, within=within
+    )
+
+
+def within_unauthenticated_ceiling(counters: WindowCounter, config: Config, now: datetime) -> bool:
+    """One more acknowledgement, within the hour's ceiling, to a mail SES could not
+    authenticate for its From domain, whatever the domain: to be asked once the caps above
+    have let it through, so that mail they hold back spends none of it.
+
+    The caps above are per mailbox and per domain, and a forger picks both: spread over
+    domains that publish no DMARC policy, his mail proves nothing either way and would
+    have the desk repeat his name and subject, under its own signed domain, to 30
+    addresses an hour at each (attack 10, F1). Authenticated mail, most of a desk's, never
+    counts here, so a flood of forgeries withholds no acknowledgement of it.
+
+    A plain count, not a set of messages: a delivery retried after it counted counts
+    again, which can only make the ceiling a little stricter, and keeps the counter one
+    small item however many count in it."""
+    return counters.count_in_window(
+        "ACK-UNAUTHENTICATED",
+        hour_window(now),
+        limit=config.limits.unauthenticated_acknowledgements_per_hour,
+        expires_at=int(now.timestamp()) + 7200,
     )
 
 

@@ -23,6 +23,7 @@ from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
 from helpdesk.ports import DeliveryCounter, SuppressionList, TicketFinder
 from helpdesk.services import message_bodies
+from helpdesk.services.rate_limits import WindowCounter
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import (
     NewRequest,
@@ -92,7 +93,7 @@ class IntakeResult:
     suppressed: list[str] = field(default_factory=list)
 
 
-class MailRecords(TicketFinder, SuppressionList, DeliveryCounter, Protocol):
+class MailRecords(TicketFinder, SuppressionList, DeliveryCounter, WindowCounter, Protocol):
     """What the email intake keeps and reads beside the unit of work: thread lookups,
     the acknowledgement caps, suppressed mail, and the contact an agent's saved reply
     writes to (helpdesk.services.agent_mail)."""
@@ -305,14 +306,22 @@ class EmailIntake:
 
     def _within_ack_limit(self, sender: str, mail: ParsedMail, raw_key: str, now: datetime) -> bool:
         """Within the hour's acknowledgement caps of the sender's mailbox and domain, the
-        same for every intake (helpdesk.services.acknowledgement_caps)."""
-        from helpdesk.services.acknowledgement_caps import within_ack_limit
+        same for every intake, and for mail SES could not authenticate within the desk's
+        ceiling for such mail (helpdesk.services.acknowledgement_caps)."""
+        from helpdesk.services.acknowledgement_caps import (
+            within_ack_limit,
+            within_unauthenticated_ceiling,
+        )
 
         if mail.message_id:
             # Per sender, as its claim is (_claims): another sender's copy is another ticket.
             message = f"{_sender(mail)}\n{mail.message_id}"
-            return within_ack_limit(self.repo, self.config, sender, message, now, kind="mail")
-        return within_ack_limit(self.repo, self.config, sender, raw_key, now, kind="raw")
+            within = within_ack_limit(self.repo, self.config, sender, message, now, kind="mail")
+        else:
+            within = within_ack_limit(self.repo, self.config, sender, raw_key, now, kind="raw")
+        if not within or _authenticated(mail):
+            return within
+        return within_unauthenticated_ceiling(self.repo, self.config, now)
 
     # ------------------------------------------------------------------ writes
     def _message(
@@ -560,11 +569,16 @@ def _unvouched(mail: ParsedMail) -> tuple[str, ...]:
     as the topmost X-SES-Virus-Verdict header, Amazon SES Developer Guide, "Contents of
     notifications for Amazon SES email receiving"; FAIL also drops the files themselves)."""
     unvouched = []
-    if mail.sender is None or not mail.auth.authenticates(mail.sender.email):
+    if not _authenticated(mail):
         unvouched.append("unauthenticated")
     if (mail.virus_verdict or "").upper() != "PASS":
         unvouched.append("unscanned")
     return tuple(unvouched)
+
+
+def _authenticated(mail: ParsedMail) -> bool:
+    """Whether SES authenticated the mail for its From domain (AuthResults.authenticates)."""
+    return mail.sender is not None and mail.auth.authenticates(mail.sender.email)
 
 
 def _sender(mail: ParsedMail) -> str:
