@@ -155,6 +155,34 @@ def test_a_mail_too_large_to_read_again_keeps_the_size_of_its_whole_text(
     assert sorted((s.cut, s.text_bytes) for s in shown) == [(False, 35), (True, 2399)]
 
 
+def test_a_short_mail_with_html_is_shown_whole_without_reading_its_raw_mail_again() -> None:
+    # Attack 11, F3: the HTML part made the item an excerpt, and every view of the page
+    # parsed the raw mail again (up to 10 MB each, 50 a view) to show 35 bytes of text.
+    desk = Desk()
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = "Anna Schmidt <anna@example.com>"
+    message["To"] = "support@support.example"
+    message["Subject"] = "Damaged parcel"
+    message["Message-ID"] = "<photos@mail.example.com>"
+    message.set_content("Broken on arrival, photos attached.")
+    message.add_alternative("<p>Broken on arrival, photos attached.</p>", subtype="html")
+    desk.deliver("m1", message.as_bytes())
+
+    [ticket] = desk.uow.tickets.values()
+    [kept] = desk.uow.messages(ticket.ref)
+    assert kept.excerpt  # the HTML is still read again for the agent's mail
+
+    def read(key: str) -> bytes:
+        raise AssertionError(f"{key} read again for a text its item holds whole")
+
+    shown = message_bodies.shown_body(kept, read)
+    assert (shown.message.text, shown.cut, shown.text_bytes) == (
+        "Broken on arrival, photos attached.",
+        False,
+        35,
+    )
+
+
 def test_the_contacts_follow_up_is_appended_and_told_as_a_customer_reply() -> None:
     desk = Desk()
     ticket = desk.opened()

@@ -12,6 +12,7 @@ from helpdesk.model import Message
 from helpdesk.services.message_bodies import (
     SHOWN_TEXT_MAX_BYTES,
     THREAD_TEXT_MAX_BYTES,
+    VIEW_RAW_MAIL_MAX_BYTES,
     WHOLE_MAIL_MAX_BYTES,
     WHOLE_TEXT_MAX_BYTES,
     newest_shown,
@@ -176,3 +177,43 @@ def test_the_newest_message_is_shown_even_when_it_alone_fills_the_budget() -> No
 
     assert [m.message.text for m in thread.messages] == ["x" * 100]
     assert thread.older == 0
+
+
+def test_a_mail_whose_excerpt_is_its_whole_text_is_shown_without_reading_it_again() -> None:
+    # Attack 11, F3: a short text with an HTML part (most mail) keeps an excerpt for the
+    # HTML's sake, and every view of the page parsed the whole raw mail again for nothing.
+    shown = shown_body(
+        replace(excerpt_of(b"x" * 9_900_000), text_bytes=len(b"It has been two weeks")),
+        {}.__getitem__,  # any read fails the test
+    )
+
+    assert shown.message.text == "It has been two weeks"
+    assert (shown.text_bytes, shown.cut) == (len("It has been two weeks"), False)
+
+
+def test_one_view_reads_at_most_its_budget_of_raw_mail_and_shows_the_rest_as_excerpts() -> None:
+    # Attack 11, F3: fifty follow-ups of 9.9 MB with long texts made one GET of a page (or
+    # of the agent API's ticket) read and parse 500 MB, never rate-limited.
+    raw = raw_mail("Long logs. " + "x" * 2000)
+    padded = 9_900_000
+    mails = [
+        replace(excerpt_of(raw), id=f"m{n}", raw_key=f"inbound/m{n}", raw_size=padded)
+        for n in range(50)
+    ]
+    reads: list[str] = []
+
+    def read(key: str) -> bytes:
+        reads.append(key)
+        return raw
+
+    thread = newest_shown(mails, read)
+
+    assert len(reads) * padded <= VIEW_RAW_MAIL_MAX_BYTES < (len(reads) + 1) * padded
+    assert reads == [f"inbound/m{n}" for n in range(49, 49 - len(reads), -1)]  # newest first
+    assert len(thread.messages) == 50 and thread.older == 0
+    read_again = {f"m{n}" for n in range(50 - len(reads), 50)}
+    for shown in thread.messages:
+        if shown.message.id in read_again:
+            assert shown.message.text.startswith("Long logs. xxx") and not shown.cut
+        else:  # its excerpt, said to be cut
+            assert (shown.message.text, shown.cut) == ("It has been two weeks", True)

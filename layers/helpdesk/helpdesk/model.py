@@ -176,8 +176,10 @@ class Message:
     excerpt: bool = False
     # Bytes of the raw mail at ``raw_key`` (whether reading it again is affordable).
     raw_size: int | None = None
-    # Bytes of the whole text in UTF-8, kept only for a mail too large to be read again
-    # (message_bodies.WHOLE_MAIL_MAX_BYTES): whether its excerpt is all of its text.
+    # Bytes of the whole text in UTF-8, kept for a mail whose item keeps an excerpt:
+    # whether the excerpt is all of its text (the HTML made it one), or how much more a
+    # mail too large to be read again had (message_bodies.WHOLE_MAIL_MAX_BYTES). None on
+    # items written before it was kept.
     text_bytes: int | None = None
     # Where a customer's message came in when not by email: "form", "portal" (the
     # customer's page) or a configured channel's name (POST /intake/messages). None for

@@ -339,9 +339,6 @@ class EmailIntake:
                 html=mail.html or None,
             )
         )
-        # A raw mail too large to be read again: what is shown is the excerpt, so the item
-        # says how long the whole text is (whether the excerpt is all of it).
-        too_large = message_bodies.too_large_to_read_again(mail.raw_size or None)
         return Message(
             id=message_key,
             ticket=ref,
@@ -360,7 +357,10 @@ class EmailIntake:
             ),
             excerpt=excerpt,
             raw_size=mail.raw_size or None,
-            text_bytes=utf8_size(whole_text) if too_large and excerpt else None,
+            # How long the whole text is, so that a view knows whether the excerpt is all
+            # of it (a short text with HTML: no raw mail read again) or, for a raw mail too
+            # large to read again, how much more there was.
+            text_bytes=utf8_size(whole_text) if excerpt else None,
         )
 
     def _store_attachments(

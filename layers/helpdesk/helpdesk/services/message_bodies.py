@@ -33,6 +33,12 @@ MAIL_EXCERPT_BYTES = 600
 # The raw mails read again to show a whole text, and the text shown at most.
 WHOLE_MAIL_MAX_BYTES = 10 * 1024 * 1024
 WHOLE_TEXT_MAX_BYTES = 256 * 1024
+# Bytes of raw mail one response (the customer's page, the agent API's ticket) reads and
+# parses again at the most, newest first; past them a message shows its excerpt, marked
+# cut. Two mails at the bound: about a second of the page function's share of a core and
+# well within its memory, where fifty had been 500 MB a view, and a page GET is not
+# rate-limited (attack 11, F3).
+VIEW_RAW_MAIL_MAX_BYTES = 2 * WHOLE_MAIL_MAX_BYTES
 # What one response (the customer's page, the agent API's ticket) shows of a conversation.
 # Lambda answers at most 6 MB, measured on the JSON it returns ("Lambda quotas"), and a
 # text grows on its way there: the page escapes '"' as "&#34;" (5 bytes for 1), JSON
@@ -132,8 +138,22 @@ def whole(message: Message, read: Callable[[str], bytes], *, bounded: bool = Tru
 def _beyond_the_bound(message: Message) -> bool:
     """Whether ``message`` keeps an excerpt of a mail too large to read again (the bound
     of :func:`too_large_to_read_again`)."""
-    return bool(message.excerpt and message.raw_key) and too_large_to_read_again(
-        message.raw_size
+    return bool(message.excerpt and message.raw_key) and too_large_to_read_again(message.raw_size)
+
+
+def _excerpt_is_whole(message: Message) -> bool:
+    """Whether the item's excerpt is all of the mail's text (``text_bytes`` says how long
+    that is): the HTML made it an excerpt, and a response, which shows no HTML, need not
+    read the raw mail again."""
+    return message.text_bytes is not None and utf8_size(message.text) >= message.text_bytes
+
+
+def _reads_raw_mail(message: Message) -> bool:
+    """Whether showing ``message``'s whole text means reading and parsing its raw mail."""
+    return (
+        bool(message.excerpt and message.raw_key)
+        and not _beyond_the_bound(message)
+        and not _excerpt_is_whole(message)
     )
 
 
@@ -197,10 +217,11 @@ def shown_body(
     MIME text part can be anywhere in it, base64 or quoted-printable, so no prefix of it
     would do."""
     kept_elsewhere = (message.excerpt and message.raw_key) or message.body_key
-    if _beyond_the_bound(message) or (read is None and kept_elsewhere):
+    excerpt_stands = _beyond_the_bound(message) or _excerpt_is_whole(message)
+    if excerpt_stands or (read is None and kept_elsewhere):
         text = cut_utf8(message.text, max_bytes)
         # The excerpt is all there is to show; it is the whole text when intake said so.
-        whole_bytes = message.text_bytes if _beyond_the_bound(message) else None
+        whole_bytes = message.text_bytes if excerpt_stands else None
         return ShownBody(
             replace(message, text=text, full_text=None, html=None),
             text_bytes=whole_bytes,
@@ -222,16 +243,25 @@ def newest_shown(
     count: int = THREAD_MESSAGES_MAX,
     text_max_bytes: int = SHOWN_TEXT_MAX_BYTES,
     thread_max_bytes: int = THREAD_TEXT_MAX_BYTES,
+    raw_max_bytes: int = VIEW_RAW_MAIL_MAX_BYTES,
 ) -> ShownThread:
     """The newest of ``messages`` (oldest first) a response shows: at most ``count``, each
     cut to ``text_max_bytes`` (:func:`shown_body`), and no more than ``thread_max_bytes`` of
     text in all; the newest is always shown. Messages are read from the newest back and
     reading stops at the first that does not fit: no mail is read again for a message that
-    is left out, but that one."""
+    is left out, but that one. At most ``raw_max_bytes`` of raw mail are read again; a
+    message whose mail would pass them shows its excerpt, marked cut."""
     taken: list[ShownBody] = []
     total = 0
+    raw_left = raw_max_bytes
     for message in reversed(messages[-count:] if count > 0 else []):
-        candidate = shown_body(message, read, text_max_bytes)
+        reader = read
+        if read is not None and _reads_raw_mail(message):
+            # raw_size is known here: a mail of unknown size is beyond the bound.
+            raw_size = message.raw_size or 0
+            reader = read if raw_size <= raw_left else None
+            raw_left -= raw_size if reader is not None else 0
+        candidate = shown_body(message, reader, text_max_bytes)
         size = utf8_size(candidate.message.text)
         if taken and total + size > thread_max_bytes:
             break
