@@ -92,3 +92,57 @@ def test_the_report_of_a_scenario_with_days_given_is_of_the_full_days_before_its
     text = capsys.readouterr().out
     assert "Example Support: daily report for Sun 22 Nov 2026" in text
     assert "TICKETS CREATED: 0" in text
+
+
+def broken_config(folder: Path) -> Path:
+    """The example config with an SLA policy's warning share out of range, on line 49 of
+    the file as in the example (a first-time user's first edit, newuser 12, #1)."""
+    example = (Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml").read_text()
+    assert "warn_at: 0.8" in example
+    path = folder / "helpdesk.yaml"
+    path.write_text(example.replace("warn_at: 0.8", "warn_at: 1.8", 1))
+    return path
+
+
+def problem_line(path: Path) -> str:
+    number = next(
+        n for n, line in enumerate(path.read_text().splitlines(), 1) if "warn_at: 1.8" in line
+    )
+    return f"{path}:{number}:"
+
+
+@pytest.mark.parametrize("command", ["local", "scenario", "report"])
+def test_a_broken_config_is_named_by_file_line_and_key_before_anything_runs(
+    command: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # newuser 12, #1: `helpdesk local` printed its banner and answered 500 to everything;
+    # a scenario naming the file ended in a traceback.
+    import helpdesk_local.server
+
+    def served(**_: object) -> int:
+        raise AssertionError("the desk was served on a broken config")
+
+    monkeypatch.setattr(helpdesk_local.server, "run_local", served)
+    config = broken_config(tmp_path)
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text((SCENARIOS / "one_form.yaml").read_text() + f"config: {config}\n")
+    argv = {
+        "local": ["local", "--config", str(config), "--port", "0", "--smtp-port", "0"],
+        "scenario": ["scenario", str(scenario)],
+        "report": [
+            "report",
+            "--scenario",
+            str(SCENARIOS / "one_form.yaml"),
+            "--config",
+            str(config),
+        ],
+    }[command]
+
+    assert main(argv) == 2
+
+    err = capsys.readouterr().err
+    assert f"{problem_line(config)} sla_policies" in err and "warn_at" in err
+    assert "Traceback" not in err

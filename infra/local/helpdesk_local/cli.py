@@ -75,7 +75,12 @@ def _report(args: argparse.Namespace) -> int:
         except ScenarioError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        with LocalStack(config_path=scenario.config, start=scenario.start) as stack:
+        # --config plays the scenario on that desk instead of the one it names (or the
+        # example's).
+        config_path = Path(args.config) if args.config else scenario.config
+        if config_path is not None:
+            load_config(config_path)  # its problems named before a stack is built
+        with LocalStack(config_path=config_path, start=scenario.start) as stack:
             began = stack.clock.peek()
             Player(stack, scenario).play()
             table = stack.resolver.ref("DomainTable") if stack.resolver else ""
@@ -154,13 +159,18 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _local(args: argparse.Namespace) -> int:
-    from helpdesk_local.server import run_local
+    from helpdesk.config import load_config
+    from helpdesk_local import server
 
-    return run_local(
+    config_path = Path(args.config) if args.config else None
+    # Checked before anything is served: the functions read it only at their first cold
+    # start, and a broken one would answer every request 500 behind a cheerful banner.
+    load_config(config_path or REPO_ROOT / "infra" / "helpdesk.yaml")
+    return server.run_local(
         port=args.port,
         smtp_port=args.smtp_port,
         speed=args.speed,
-        config_path=Path(args.config) if args.config else None,
+        config_path=config_path,
         fault_rate=args.faults,
         trust_local_agents=args.trust_local_agents,
     )
@@ -323,7 +333,11 @@ def main(argv: list[str] | None = None) -> int:
         help="with --table: the table's AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or"
         " the profile's)",
     )
-    report.add_argument("--config", help="ops config file (default infra/helpdesk.yaml)")
+    report.add_argument(
+        "--config",
+        help="ops config file (default: the scenario's own config:, else infra/helpdesk.yaml);"
+        " a scenario is played on this desk",
+    )
     report.add_argument(
         "--lead", help="the report this address gets (its teams); default: the whole desk's"
     )
@@ -376,7 +390,15 @@ def main(argv: list[str] | None = None) -> int:
     backfill.set_defaults(run=_backfill_backlog)
 
     args = parser.parse_args(argv)
-    return int(args.run(args))
+    from helpdesk.config import ConfigError
+
+    try:
+        return int(args.run(args))
+    except ConfigError as error:
+        # A config's problems, each with its file, line and key, as `validate` prints them.
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
