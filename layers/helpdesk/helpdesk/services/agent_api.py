@@ -169,7 +169,7 @@ class AgentDesk:
         (QUEUE_PAGE_DEFAULT unless given, QUEUE_PAGE_MAX at the most) and ``max_bytes`` in
         Lambda's response; ``next`` is the cursor that goes on where the page stopped
         (``?cursor=``), None at the end. A whole queue in one answer had put a flooded
-        team's over Lambda's 6 MB response (attack 11, F1)."""
+        team's queue over Lambda's 6 MB response (attack 11, F1)."""
         if team:
             if team not in self.config.team_names:
                 raise InvalidInput(
