@@ -29,7 +29,7 @@ from helpdesk.mail.compose import OutboundMail
 from helpdesk.model import ACTIVE_STATUSES, Contact, Message, Ticket, in_backlog
 from helpdesk.notices import Notifier, outbound
 from helpdesk.notices.outbound import Quota, SendResult
-from helpdesk.ports import Known, RoutingView
+from helpdesk.ports import Known, QueuePosition, RoutingView
 from helpdesk.services.clocks import calendar_of
 from helpdesk.services.routing import Router
 from helpdesk.services.stats import DayFigures, backlog_by_day
@@ -436,6 +436,10 @@ class FakeRecords:
     def find_ticket(self, ref: str) -> Ticket | None:
         return self.uow.find(ref)
 
+    def find_tickets(self, refs: Sequence[str]) -> dict[str, Ticket]:
+        """The tickets of ``refs`` that exist (the adapter: BatchGetItem, 100 at a time)."""
+        return {ref: ticket for ref in refs if (ticket := self.uow.find(ref)) is not None}
+
     def get_ticket(self, ref: str) -> Ticket:
         return self.uow.load(ref)
 
@@ -545,13 +549,41 @@ class FakeRecords:
         return True
 
     # ------------------------------------------------------------------ the teams' queues
-    def waiting(self, team: str, *, limit: int | None = None) -> Iterator[effects.StartWaiting]:
-        """``team``'s queue entries, oldest first."""
+    def waiting(
+        self, team: str, *, limit: int | None = None, after: QueuePosition | None = None
+    ) -> Iterator[effects.StartWaiting]:
+        """``team``'s queue entries, oldest first (after ``after``, as the adapter's key
+        condition on the index's sort key)."""
+        start = (after.created_at, after.ref) if after else None
         entries = sorted(
-            (entry for entry in self.uow.queue.values() if entry.team == team),
+            (
+                entry
+                for entry in self.uow.queue.values()
+                if entry.team == team and (start is None or (entry.created_at, entry.ref) > start)
+            ),
             key=lambda entry: (entry.created_at, entry.ref),
         )
         yield from entries[:limit]
+
+    def held_tickets(
+        self, team: str, *, after: QueuePosition | None = None, limit: int | None = None
+    ) -> list[Ticket]:
+        """``team``'s tickets one of its agents holds, oldest first (the adapter reads them
+        through the BacklogIndex: the tickets in_backlog)."""
+        start = (after.created_at, after.ref) if after else None
+        agents = {agent.email.lower() for agent in self.uow.config.agents_of(team)}
+        held = sorted(
+            (
+                self.uow.load(t.ref)
+                for t in self.uow.tickets.values()
+                if t.team == team
+                and in_backlog(t)
+                and (effects.holder(t) or "").lower() in agents
+                and (start is None or (t.created_at, t.ref) > start)
+            ),
+            key=lambda t: (t.created_at, t.ref),
+        )
+        return held[:limit]
 
     # ------------------------------------------------------------------ agents' loads
     def agent_loads(
@@ -667,6 +699,7 @@ if TYPE_CHECKING:
         TicketUnitOfWork,
         TimerIndex,
     )
+    from helpdesk.services.agent_api import AgentRecords
     from helpdesk.services.email_intake import MailRecords
     from helpdesk.services.form_intake import FormDeskRecords
     from helpdesk.services.message_intake import ChannelRecords
@@ -676,6 +709,7 @@ if TYPE_CHECKING:
     def _the_fakes_as_ports(
         records: FakeRecords, uow: FakeUnitOfWork, store: FakeMailStore
     ) -> tuple[
+        AgentRecords,
         MailRecords,
         FormDeskRecords,
         ChannelRecords,
@@ -690,10 +724,9 @@ if TYPE_CHECKING:
         MailStore,
     ]:
         """Never run: mypy checks here that each fake still offers what the services call
-        on the port the unit tests pass it as (composition.py checks the adapters). The
-        agent API's port is not here: its tests run on the local stack, and FakeRecords
-        keeps no ``held_tickets``."""
+        on the port the unit tests pass it as (composition.py checks the adapters)."""
         return (
+            records,
             records,
             records,
             records,

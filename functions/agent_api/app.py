@@ -48,10 +48,14 @@ def _answer(status: int, work: Callable[[], dict[str, Any]]) -> Response[str]:
 
 @app.get("/agent/queue")
 def queue() -> Response[str]:
-    team = (app.current_event.query_string_parameters or {}).get("team")
+    # A page at a time: ``limit`` tickets (a bad one is a 422 naming it) from ``cursor``,
+    # the ``next`` of the page before (a forged one is a 422 naming cursor).
+    query = app.current_event.query_string_parameters or {}
 
     def work() -> dict[str, Any]:
-        return root.agent_desk.queue(_caller(), team)
+        return root.agent_desk.queue(
+            _caller(), query.get("team"), limit=query.get("limit"), cursor=query.get("cursor")
+        )
 
     return _answer(200, work)
 

@@ -143,11 +143,22 @@ class TimerIndex(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class QueuePosition:
+    """A place in a team's queue or backlog: just after the ticket ``ref`` created at
+    ``created_at`` (the agent API's pages go on from there)."""
+
+    created_at: datetime
+    ref: str
+
+
 class TeamQueues(Protocol):
     """The teams' queues of tickets waiting for an agent."""
 
-    def waiting(self, team: str, *, limit: int | None = None) -> Iterator[StartWaiting]:
-        """``team``'s waiting tickets, oldest first."""
+    def waiting(
+        self, team: str, *, limit: int | None = None, after: QueuePosition | None = None
+    ) -> Iterator[StartWaiting]:
+        """``team``'s waiting tickets, oldest first (only those after ``after``)."""
         ...
 
 

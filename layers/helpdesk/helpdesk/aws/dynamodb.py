@@ -12,7 +12,7 @@ Every AWS error leaves this module as a domain error (``raise ... from``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from decimal import Decimal
@@ -424,6 +424,17 @@ class DynamoRepository:
         data = self.get_item(f"TICKET#{ref}", "META")
         return ticket_from_item(data) if data else None
 
+    def find_tickets(self, refs: Sequence[str]) -> dict[str, Ticket]:
+        """The tickets of ``refs`` that exist, by reference: BatchGetItem, 100 keys at a
+        time (strongly consistent, as :meth:`find_ticket`), not one GetItem each."""
+        keys = [(f"TICKET#{ref}", "META") for ref in dict.fromkeys(refs)]
+        found: dict[str, Ticket] = {}
+        for start in range(0, len(keys), 100):
+            for item in self.get_items(keys[start : start + 100]).values():
+                ticket = ticket_from_item(item)
+                found[ticket.ref] = ticket
+        return found
+
     def get_contact(self, email: str) -> Contact | None:
         data = self.get_item(f"CONTACT#{email.lower()}", "META")
         return contact_from_item(data) if data else None
@@ -792,14 +803,21 @@ class DynamoRepository:
         return True
 
     def index_items(
-        self, gsi1pk: str, *, newest_first: bool = False, limit: int | None = None
+        self,
+        gsi1pk: str,
+        *,
+        newest_first: bool = False,
+        limit: int | None = None,
+        after: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Items of one GSI1 partition (a team's queue), in GSI1SK order, paginated."""
+        """Items of one GSI1 partition (a team's queue), in GSI1SK order, paginated; only
+        those whose GSI1SK sorts after ``after`` when it is given."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": "GSI1",
-            "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": gsi1pk}},
+            "KeyConditionExpression": "GSI1PK = :pk" + (" AND GSI1SK > :after" if after else ""),
+            "ExpressionAttributeValues": {":pk": {"S": gsi1pk}}
+            | ({":after": {"S": after}} if after else {}),
             "ScanIndexForward": not newest_first,
         }
         return self._paginate(kwargs, limit)

@@ -41,6 +41,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any, assert_never
 
 from helpdesk import effects, timers
@@ -70,7 +71,7 @@ from helpdesk.effects import (
 )
 from helpdesk.errors import Conflict
 from helpdesk.model import ACTIVE_STATUSES, Contact, Ticket, in_backlog
-from helpdesk.ports import Known, RoutingView
+from helpdesk.ports import Known, QueuePosition, RoutingView
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
     Claim,
@@ -395,22 +396,32 @@ class DynamoTicketStore(DynamoRepository):
         ]
 
     # ------------------------------------------------------------------ the queue
-    def waiting(self, team: str, *, limit: int | None = None) -> Iterator[StartWaiting]:
-        """Tickets waiting in ``team``'s queue, oldest first."""
-        for item in self.index_items(f"QUEUE#{team}", limit=limit):
+    def waiting(
+        self, team: str, *, limit: int | None = None, after: QueuePosition | None = None
+    ) -> Iterator[StartWaiting]:
+        """Tickets waiting in ``team``'s queue, oldest first; only those after ``after``
+        (a key condition on the index's sort key: the Query reads from there on)."""
+        start = _sort_key(after) if after else None
+        for item in self.index_items(f"QUEUE#{team}", limit=limit, after=start):
             created, _, ref = str(item["GSI1SK"]).rpartition("#")
             yield StartWaiting(ref, team, parse_iso(created))
 
     # ------------------------------------------------------------------ the backlog
-    def backlog_entries(self, team: str) -> Iterator[tuple[str, datetime]]:
-        """(reference, creation instant) of each ticket in ``team``'s backlog, oldest first:
-        one Query of the sparse BacklogIndex (keys only, eventually consistent, as every
-        index read is), paginated."""
+    def backlog_entries(
+        self, team: str, *, after: QueuePosition | None = None
+    ) -> Iterator[tuple[str, datetime]]:
+        """(reference, creation instant) of each ticket in ``team``'s backlog, oldest first
+        (only those after ``after``): one Query of the sparse BacklogIndex (keys only,
+        eventually consistent, as every index read is), paginated."""
+        condition, values = "BPK = :pk", {":pk": {"S": backlog_key(team)}}
+        if after is not None:
+            condition += " AND GSI1SK > :after"
+            values[":after"] = {"S": _sort_key(after)}
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": "BacklogIndex",
-            "KeyConditionExpression": "BPK = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": backlog_key(team)}},
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
         }
         for item in self._paginate(kwargs, None):
             created, _, ref = str(item["GSI1SK"]).rpartition("#")
@@ -430,9 +441,30 @@ class DynamoTicketStore(DynamoRepository):
                     tickets.append(ticket)
         return sorted(tickets, key=lambda t: (t.created_at, t.ref))
 
-    def held_tickets(self, team: str) -> list[Ticket]:
-        """The tickets of ``team`` that one of its agents holds, oldest first."""
-        return [t for t in self.backlog_tickets(team) if self._held_in(t, team)]
+    def held_tickets(
+        self, team: str, *, after: QueuePosition | None = None, limit: int | None = None
+    ) -> list[Ticket]:
+        """The tickets of ``team`` that one of its agents holds, oldest first (in the
+        index's order, which the cursor ``after`` follows): at most ``limit``, read through
+        the backlog's keys 100 at a time and only as far as ``limit`` needs."""
+        held: list[Ticket] = []
+        entries = self.backlog_entries(team, after=after)
+        while limit is None or len(held) < limit:
+            keys = [(f"TICKET#{ref}", "META") for ref, _ in islice(entries, 100)]
+            if not keys:
+                break
+            found = self.get_items(keys, consistent=False)
+            for key in keys:  # the index's order: the cursor goes on from the last one
+                item = found.get(key)
+                ticket = ticket_from_item(item) if item else None
+                if (
+                    ticket
+                    and ticket.team == team
+                    and in_backlog(ticket)
+                    and self._held_in(ticket, team)
+                ):
+                    held.append(ticket)
+        return held[:limit]
 
     def _held_in(self, ticket: Ticket, team: str) -> bool:
         agent = holder(ticket)
@@ -553,3 +585,9 @@ def _message_claim(claim: Claim, ref: str, at: datetime) -> Operation:
 
 
 __all__ = ["STATS_SHARDS", "DynamoTicketStore", "claim_attribute", "claim_key"]
+
+
+def _sort_key(position: QueuePosition) -> str:
+    """The GSI1SK (queue entry) or BacklogIndex sort key of the ticket at ``position``:
+    ``<created>#<ref>``, as :func:`helpdesk.aws.dynamodb.created_key` writes it."""
+    return f"{position.created_at.isoformat()}#{position.ref}"

@@ -13,7 +13,9 @@ those teams.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,7 +26,7 @@ from helpdesk.errors import Forbidden, InvalidInput, NotFound, TooLarge
 from helpdesk.events import ticket_snapshot
 from helpdesk.json_input import json_object
 from helpdesk.model import ACTIVE_STATUSES, is_reference
-from helpdesk.ports import TeamQueues, TicketFinder
+from helpdesk.ports import QueuePosition, TeamQueues, TicketFinder
 from helpdesk.services.commands import (
     AgentAction,
     OutOfScope,
@@ -47,6 +49,23 @@ if TYPE_CHECKING:
 
 REPLY_MAX_CHARS = 100_000
 CHANGEABLE = ("status", "priority", "assignee", "team", "tags")
+# The tickets a page of the queue shows unless ``limit`` says, and at the most.
+QUEUE_PAGE_DEFAULT = 100
+QUEUE_PAGE_MAX = 200
+# The bytes a page's tickets take at most in Lambda's response. Lambda answers at most 6 MB,
+# measured on the JSON it returns ("Lambda quotas"), and a ticket's text grows on its way
+# there: helpdesk.http writes the body as JSON ('"' becomes '\\"', a control character
+# '\\u0001'), and Lambda's envelope holds that body as a JSON string again: a '"' takes 4
+# bytes, a control character 7, and a Chinese character (3 bytes of UTF-8) 6 where the
+# runtime escapes what is not ASCII, an emoji 12. message_bodies budgets 7 times the UTF-8
+# size of the text for this; here each ticket is measured as it will stand in the envelope
+# (:func:`_response_bytes`), both encodings applied and what is not ASCII escaped (the larger
+# of the runtimes' two ways), so that 200 ordinary tickets always fit. 4 MiB of tickets
+# leaves 2 MB for the rest of the answer (its team names and ``next``) and the headers.
+QUEUE_PAGE_MAX_BYTES = 4 * 1024 * 1024
+# A cursor is about 80 characters; anything much longer is no cursor this API gave.
+QUEUE_CURSOR_MAX_CHARS = 512
+WAITING, HELD = "w", "h"
 
 
 class NotAnAgent(Forbidden):
@@ -93,8 +112,15 @@ class AgentRecords(TeamQueues, TicketFinder, Protocol):
 
     def get_ticket(self, ref: str) -> Ticket: ...
 
-    def held_tickets(self, team: str) -> list[Ticket]:
-        """The tickets of ``team`` one of its agents holds, oldest first."""
+    def find_tickets(self, refs: Sequence[str]) -> dict[str, Ticket]:
+        """The tickets of ``refs`` that exist, by reference, read together."""
+        ...
+
+    def held_tickets(
+        self, team: str, *, after: QueuePosition | None = None, limit: int | None = None
+    ) -> list[Ticket]:
+        """The tickets of ``team`` one of its agents holds, oldest first: those after
+        ``after``, at most ``limit``."""
         ...
 
     def messages(self, ref: str) -> list[Message]: ...
@@ -128,10 +154,22 @@ class AgentDesk:
             raise NotAnAgent(f"{email} is not an agent of this help desk")
         return caller
 
-    def queue(self, caller: Caller, team: str | None) -> dict[str, Any]:
-        """A team's work: tickets waiting for an agent (oldest first), then the open
-        tickets its agents hold (oldest first). Without ``team``: every team in the
-        caller's scope, one after the other in config order."""
+    def queue(
+        self,
+        caller: Caller,
+        team: str | None,
+        *,
+        limit: int | str | None = None,
+        cursor: str | None = None,
+        max_bytes: int = QUEUE_PAGE_MAX_BYTES,
+    ) -> dict[str, Any]:
+        """A page of a team's work: tickets waiting for an agent (oldest first), then the
+        open tickets its agents hold (oldest first). Without ``team``: every team in the
+        caller's scope, one after the other in config order. At most ``limit`` tickets
+        (QUEUE_PAGE_DEFAULT unless given, QUEUE_PAGE_MAX at the most) and ``max_bytes`` in
+        Lambda's response; ``next`` is the cursor that goes on where the page stopped
+        (``?cursor=``), None at the end. A whole queue in one answer had put a flooded
+        team's queue over Lambda's 6 MB response (attack 11, F1)."""
         if team:
             if team not in self.config.team_names:
                 raise InvalidInput(
@@ -143,20 +181,67 @@ class AgentDesk:
             teams = [team]
         else:
             teams = [name for name in self.config.team_names if caller.may_work_on(name)]
-        tickets: list[Ticket] = []
-        for name in teams:
-            tickets.extend(self._team_queue(name))
-        return {"team": team or None, "teams": teams, "tickets": [_summary(t) for t in tickets]}
+        size = _page_size(limit)
+        start = _cursor_place(cursor, teams) if cursor is not None else None
+        shown: list[dict[str, Any]] = []
+        used = 0
+        last: _Place | None = None
+        following: str | None = None
+        # One ticket more than the page shows is read: whether there is a next page.
+        for place, ticket in self._listing(teams, start, batch=size + 1):
+            summary = _summary(ticket)
+            cost = _response_bytes(summary)
+            # The first ticket always shows, so the listing goes on whatever one holds:
+            # a DynamoDB item is at most 400 KB, at most 2.8 MB in the response.
+            if len(shown) == size or (shown and used + cost > max_bytes):
+                assert last is not None
+                following = last.cursor()
+                break
+            shown.append(summary)
+            used += cost
+            last = place
+        return {"team": team or None, "teams": teams, "tickets": shown, "next": following}
 
-    def _team_queue(self, team: str) -> list[Ticket]:
-        waiting = [
-            ticket
-            for entry in self.repo.waiting(team)
-            if (ticket := self.repo.find_ticket(entry.ref)) is not None
-            and ticket.status in ACTIVE_STATUSES
-            and ticket.team == team
-        ]
-        return [*waiting, *self.repo.held_tickets(team)]
+    def _listing(
+        self, teams: list[str], start: _Place | None, *, batch: int
+    ) -> Iterator[tuple[_Place, Ticket]]:
+        """The tickets of ``teams`` in the queue's order from just after ``start``, each
+        with its place, read ``batch`` at a time: each team's waiting tickets, then its
+        held ones."""
+        first = teams.index(start.team) if start else 0
+        for name in teams[first:]:
+            resumed = start if start and start.team == name else None
+            held_after = None
+            if resumed is None or resumed.phase == WAITING:
+                after = resumed.position if resumed else None
+                for position, ticket in self._waiting(name, after, batch):
+                    yield _Place(name, WAITING, position), ticket
+            else:
+                held_after = resumed.position
+            while True:
+                held = self.repo.held_tickets(name, after=held_after, limit=batch)
+                for ticket in held:
+                    held_after = QueuePosition(ticket.created_at, ticket.ref)
+                    yield _Place(name, HELD, held_after), ticket
+                if len(held) < batch:
+                    break
+
+    def _waiting(
+        self, team: str, after: QueuePosition | None, batch: int
+    ) -> Iterator[tuple[QueuePosition, Ticket]]:
+        """``team``'s waiting tickets after ``after``: the queue's entries ``batch`` at a
+        time, their tickets read together (the repository's batch read), not one by one.
+        An entry whose ticket has moved on (taken, solved, another team's) is passed over."""
+        while True:
+            entries = list(self.repo.waiting(team, limit=batch, after=after))
+            found = self.repo.find_tickets([entry.ref for entry in entries])
+            for entry in entries:
+                ticket = found.get(entry.ref)
+                if ticket is not None and ticket.status in ACTIVE_STATUSES and ticket.team == team:
+                    yield QueuePosition(entry.created_at, entry.ref), ticket
+            if len(entries) < batch:
+                return
+            after = QueuePosition(entries[-1].created_at, entries[-1].ref)
 
     def ticket(self, caller: Caller, ref: str, *, before: str | None = None) -> dict[str, Any]:
         """A ticket with its conversation, internal notes included: the newest
@@ -257,6 +342,64 @@ class AgentDesk:
             now=now,
         )
         return _summary(result.ticket)
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a listing of the queue is: in ``team``, among its waiting (WAITING) or held
+    (HELD) tickets, just after ``position``. A cursor is this, as base64url of JSON: opaque
+    to clients, and checked whole when it comes back (a forged one is a 422 naming
+    ``cursor``). It names nothing the caller may not see: its team must be one the listing
+    covers, and it positions the read only."""
+
+    team: str
+    phase: str
+    position: QueuePosition
+
+    def cursor(self) -> str:
+        data = [self.team, self.phase, self.position.created_at.isoformat(), self.position.ref]
+        encoded = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode())
+        return encoded.decode("ascii").rstrip("=")
+
+
+def _cursor_place(cursor: str, teams: list[str]) -> _Place:
+    """The place ``cursor`` (a page's ``next``) names in a listing of ``teams``;
+    InvalidInput naming ``cursor`` for anything else."""
+    refused = InvalidInput("cursor", "not a cursor of this listing: give a page's next as it is")
+    if not cursor or len(cursor) > QUEUE_CURSOR_MAX_CHARS:
+        raise refused
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        team, phase, created, ref = data
+        if phase not in (WAITING, HELD) or team not in teams or not isinstance(ref, str):
+            raise ValueError(phase)
+        created_at = datetime.fromisoformat(created)
+    except (ValueError, TypeError) as error:  # base64, UTF-8, JSON and shape alike
+        raise refused from error
+    if created_at.tzinfo is None or not is_reference(ref) or ref != ref.upper():
+        raise refused
+    return _Place(team, phase, QueuePosition(created_at, ref))
+
+
+def _page_size(limit: int | str | None) -> int:
+    """The tickets a page shows: ``limit`` (the query's text or a number) from 1 to
+    QUEUE_PAGE_MAX, QUEUE_PAGE_DEFAULT when not given; InvalidInput naming ``limit``."""
+    if limit is None:
+        return QUEUE_PAGE_DEFAULT
+    if isinstance(limit, str):
+        number = int(limit) if limit.isascii() and limit.isdigit() and len(limit) < 6 else 0
+    else:
+        number = limit
+    if not 1 <= number <= QUEUE_PAGE_MAX:
+        raise InvalidInput("limit", f"must be a whole number from 1 to {QUEUE_PAGE_MAX}")
+    return number
+
+
+def _response_bytes(summary: Mapping[str, Any]) -> int:
+    """The bytes ``summary`` takes in Lambda's response, with its separator: the body's
+    JSON (UTF-8 kept, as helpdesk.http writes it) held as a JSON string in the envelope
+    with what is not ASCII escaped (see QUEUE_PAGE_MAX_BYTES)."""
+    return len(json.dumps(json.dumps(summary, ensure_ascii=False))) - 2 + len(", ")
 
 
 def _claims_true(value: object) -> bool:
