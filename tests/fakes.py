@@ -701,7 +701,7 @@ if TYPE_CHECKING:
     )
     from helpdesk.services.agent_api import AgentRecords
     from helpdesk.services.email_intake import MailRecords
-    from helpdesk.services.form_intake import FormDeskRecords
+    from helpdesk.services.form_intake import FormRecords
     from helpdesk.services.message_intake import ChannelRecords
     from helpdesk.services.portal import PortalRecords
     from helpdesk.services.surveys import SurveyPageRecords, SurveyRecords
@@ -711,7 +711,7 @@ if TYPE_CHECKING:
     ) -> tuple[
         AgentRecords,
         MailRecords,
-        FormDeskRecords,
+        FormRecords,
         ChannelRecords,
         PortalRecords,
         SurveyPageRecords,

@@ -214,3 +214,25 @@ def test_directional_overrides_are_taken_out_of_what_the_form_stores() -> None:
     assert form.name == "Annevil"
     assert form.subject == "Refund 0001$ now"
     assert form.message == "Pay to IBAN 1234 5678 ED please. " + SHALOM
+
+
+def test_the_form_acknowledges_typed_addresses_at_most_the_desks_hourly_ceiling() -> None:
+    # Attack 11, F2: the form proves no address, and an IPv6 /48 holds 65,536 clients of a
+    # /64 each: 300 posts had 300 gmail.com victims acknowledged within the hour, each
+    # mail repeating the poster's "name" and subject from the desk's signed domain.
+    limits = CONFIG.limits.model_copy(update={"unauthenticated_acknowledgements_per_hour": 3})
+    config = CONFIG.model_copy(update={"limits": limits})
+    uow = FakeUnitOfWork(config)
+    desk = FormDesk(uow=uow, repo=FakeRecords(uow), config=config)
+
+    for n in range(5):
+        desk.submit(
+            body=json.dumps({**FORM, "email": f"victim{n}@gmail.com"}),
+            content_type="application/json",
+            source_ip=f"2001:db8:77:{n:x}::1",
+            now=NOW + timedelta(minutes=n),
+        )
+
+    opened = [e for e in uow.events() if isinstance(e, TicketOpened)]
+    assert [e.notify for e in opened] == [True, True, True, False, False]
+    assert len(uow.tickets) == 5  # every one a ticket, its page showing the promise

@@ -806,6 +806,18 @@ def test_a_domain_gets_no_more_acknowledgements_from_chat_than_by_mail() -> None
     assert [e.notify for e in opened] == [True, True, False]
 
 
+def test_a_channel_acknowledges_given_addresses_at_most_the_desks_hourly_ceiling() -> None:
+    # Attack 11, F2: a channel proves no address either; spread over free-mail victims and
+    # clients, its acknowledgements had no bound but the channel's 2,000 an hour.
+    few = CONFIG.limits.model_copy(update={"unauthenticated_acknowledgements_per_hour": 3})
+    desk = Desk(config=CONFIG.model_copy(update={"limits": few}))
+    for n in range(5):
+        desk.post({**victims(n), "from": {"email": f"victim{n}@gmail.com"}})
+
+    opened = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
+    assert [e.notify for e in opened] == [True, True, True, False, False]
+
+
 def test_a_providers_alias_domains_share_one_mailboxs_acknowledgements() -> None:
     # Attack 4, F4: anna@icloud.com, anna@me.com and anna@mac.com are one iCloud inbox;
     # each domain had three acknowledgements an hour of its own.

@@ -577,11 +577,10 @@ class Limits(_Section):
     # Every mailbox of one domain together (an autoresponder that varies its whole local
     # part), except the free-mail domains below and the desk's own.
     acknowledgements_per_domain_per_hour: Count = 30
-    # Mail that SES could not authenticate for its From domain (no aligned DMARC, SPF or
-    # DKIM pass: helpdesk.mail.auth.AuthResults.authenticates), from all domains together:
-    # anyone can write any address there, and a forger spreading over domains without
-    # DMARC would otherwise get 30 an hour at each (attack 10, F1; review 11, #5).
-    unauthenticated_acknowledgements_per_hour: Count = 100
+    # Acknowledgements to addresses nobody proved, all domains and intakes together: mail
+    # SES could not authenticate for its From domain (helpdesk.mail.auth.AuthResults.
+    # authenticates), the form's and the channels' (attack 10, F1; attack 11, F2).
+    unauthenticated_acknowledgements_per_hour: Count = 200
     free_mail_domains: tuple[MailDomain, ...] = FREE_MAIL_DOMAINS
     attachment_max_bytes: Count = 10_485_760
     attachments_max_count: Count = 20

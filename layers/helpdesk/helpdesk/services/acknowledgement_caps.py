@@ -12,19 +12,31 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from helpdesk.clock import hour_window
 from helpdesk.mail.mailbox import canonical_domain, domain_of, mailbox_key, registered_domain
+from helpdesk.ports import DeliveryCounter
+from helpdesk.services.rate_limits import WindowCounter
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
-    from helpdesk.ports import DeliveryCounter
-    from helpdesk.services.rate_limits import WindowCounter
+
+
+class AcknowledgementCounter(DeliveryCounter, WindowCounter, Protocol):
+    """The counts the caps take: once per message per mailbox and domain, and one plain
+    count for the desk's ceiling."""
 
 
 def within_ack_limit(
-    repo: DeliveryCounter, config: Config, sender: str, message: str, now: datetime, *, kind: str
+    repo: AcknowledgementCounter,
+    config: Config,
+    sender: str,
+    message: str,
+    now: datetime,
+    *,
+    kind: str,
+    authenticated: bool,
 ) -> bool:
     """One more acknowledgement to ``sender`` for ``message`` of intake ``kind`` within the
     hour's caps. ``message`` is what the intake knows the message by, as its claim does, so
@@ -36,7 +48,20 @@ def within_ack_limit(
     support+1002@: one mailbox; anything@vendor.example: one domain). The free-mail domains
     and the desk's own are capped per mailbox only: their users are strangers to each
     other. The same message again (a retried delivery) is the same member of the count,
-    never a second one."""
+    never a second one.
+
+    A ``sender`` nobody ``authenticated`` (mail SES could not authenticate for its From
+    domain; every address typed into the form or given by a channel) then counts in the
+    desk's hourly ceiling, ``unauthenticated_acknowledgements_per_hour``, all domains and
+    intakes together: the caps above are per mailbox and domain, and whoever writes the
+    address picks both. Spread over domains without DMARC, or over a /48's clients on the
+    form, a stranger had the desk repeat his name and subject, under its own signed
+    domain, to 30 addresses an hour at each domain, or to any number of gmail.com ones
+    (attack 10, F1; attack 11, F2). Authenticated mail never counts there, so a flood
+    withholds no acknowledgement of it. Only what the caps above let through spends the
+    ceiling. It is a plain count, not a set of messages: a delivery retried after it
+    counted counts again, which only makes the ceiling stricter, and its item stays small
+    however many count in it."""
     limits = config.limits
     window = hour_window(now)
     expires_at = int(now.timestamp()) + 7200
@@ -64,30 +89,15 @@ def within_ack_limit(
             limits.acknowledgements_per_domain_per_hour,
         )
         within = (mailbox, per_sender)
-    return repo.count_once_in_window(
+    if not repo.count_once_in_window(
         counter, window, member[:32], limit=limit, expires_at=expires_at, within=within
-    )
-
-
-def within_unauthenticated_ceiling(counters: WindowCounter, config: Config, now: datetime) -> bool:
-    """One more acknowledgement, within the hour's ceiling, to a mail SES could not
-    authenticate for its From domain, whatever the domain: to be asked once the caps above
-    have let it through, so that mail they hold back spends none of it.
-
-    The caps above are per mailbox and per domain, and a forger picks both: spread over
-    domains that publish no DMARC policy, his mail proves nothing either way and would
-    have the desk repeat his name and subject, under its own signed domain, to 30
-    addresses an hour at each (attack 10, F1). Authenticated mail, most of a desk's, never
-    counts here, so a flood of forgeries withholds no acknowledgement of it.
-
-    A plain count, not a set of messages: a delivery retried after it counted counts
-    again, which can only make the ceiling a little stricter, and keeps the counter one
-    small item however many count in it."""
-    return counters.count_in_window(
+    ):
+        return False
+    return authenticated or repo.count_in_window(
         "ACK-UNAUTHENTICATED",
-        hour_window(now),
-        limit=config.limits.unauthenticated_acknowledgements_per_hour,
-        expires_at=int(now.timestamp()) + 7200,
+        window,
+        limit=limits.unauthenticated_acknowledgements_per_hour,
+        expires_at=expires_at,
     )
 
 

@@ -308,20 +308,26 @@ class EmailIntake:
         """Within the hour's acknowledgement caps of the sender's mailbox and domain, the
         same for every intake, and for mail SES could not authenticate within the desk's
         ceiling for such mail (helpdesk.services.acknowledgement_caps)."""
-        from helpdesk.services.acknowledgement_caps import (
-            within_ack_limit,
-            within_unauthenticated_ceiling,
-        )
+        from helpdesk.services.acknowledgement_caps import within_ack_limit
 
-        if mail.message_id:
-            # Per sender, as its claim is (_claims): another sender's copy is another ticket.
-            message = f"{_sender(mail)}\n{mail.message_id}"
-            within = within_ack_limit(self.repo, self.config, sender, message, now, kind="mail")
-        else:
-            within = within_ack_limit(self.repo, self.config, sender, raw_key, now, kind="raw")
-        if not within or _authenticated(mail):
-            return within
-        return within_unauthenticated_ceiling(self.repo, self.config, now)
+        # Per sender, as its claim is (_claims): another sender's copy is another ticket.
+        message, kind = (
+            (f"{_sender(mail)}\n{mail.message_id}", "mail")
+            if mail.message_id
+            else (
+                raw_key,
+                "raw",
+            )
+        )
+        return within_ack_limit(
+            self.repo,
+            self.config,
+            sender,
+            message,
+            now,
+            kind=kind,
+            authenticated=_authenticated(mail),
+        )
 
     # ------------------------------------------------------------------ writes
     def _message(

@@ -226,13 +226,9 @@ def derived_submission_id(
     return hashlib.sha256(posted.encode()).hexdigest()[:32]
 
 
-class FormRecords(SuppressionList, DeliveryCounter, Protocol):
-    """What a submission's intake keeps beside the tickets: the acknowledgement caps and
-    the listing of spoofed submissions."""
-
-
-class FormDeskRecords(FormRecords, WindowCounter, Protocol):
-    """The form route's records: the intake's, and the hourly counters of its rate limits."""
+class FormRecords(SuppressionList, DeliveryCounter, WindowCounter, Protocol):
+    """What a submission's intake keeps beside the tickets: the acknowledgement caps, the
+    listing of spoofed submissions, and the hourly counters of the form route's limits."""
 
 
 def take_in_form(
@@ -338,12 +334,19 @@ def take_in_form(
 
 
 def _within_ack_limit(
-    repo: DeliveryCounter, config: Config, submission: FormSubmission, now: datetime
+    repo: FormRecords, config: Config, submission: FormSubmission, now: datetime
 ) -> bool:
     from helpdesk.services.acknowledgement_caps import within_ack_limit
 
+    # The form proves no address: whoever posts it types any (attack 11, F2).
     return within_ack_limit(
-        repo, config, submission.email, submission.submission_id, now, kind="form"
+        repo,
+        config,
+        submission.email,
+        submission.submission_id,
+        now,
+        kind="form",
+        authenticated=False,
     )
 
 
@@ -370,7 +373,7 @@ class FormDesk:
     """The form route's use case: a submission from its raw body to a ticket."""
 
     uow: TicketUnitOfWork
-    repo: FormDeskRecords
+    repo: FormRecords
     config: Config
     # The articles the acknowledgement offers, loaded on the first submission.
     knowledge: Callable[[], KnowledgeBase] | None = None

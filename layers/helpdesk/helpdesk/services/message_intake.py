@@ -589,8 +589,15 @@ class MessageDesk:
     def _within_ack_limit(self, message: ChannelMessage, now: datetime) -> bool:
         from helpdesk.services.acknowledgement_caps import within_ack_limit
 
+        # A channel proves no address: the bridge passes on what its visitor gave.
         return within_ack_limit(
-            self.repo, self.config, message.contact, _message_key(message), now, kind="channel"
+            self.repo,
+            self.config,
+            message.contact,
+            _message_key(message),
+            now,
+            kind="channel",
+            authenticated=False,
         )
 
     def _list_suppressed(
