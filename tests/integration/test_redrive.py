@@ -882,3 +882,24 @@ def test_against_aws_acknowledges_failure_queue_is_replayed_though_a_draining_qu
     )
 
     assert (result.dead_letter_queue, result.task, result.moved) == ("AcknowledgeDLQ", None, 1)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["redrive"], ["backfill-backlog"], ["report", "--table", "helpdesk-DomainTable"]],
+)
+def test_an_aws_that_cannot_be_reached_is_one_line_naming_the_region_not_a_traceback(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Newuser 12, #8: a mistyped region, a proxy or no network printed 30 lines of
+    # botocore's EndpointConnectionError; missing credentials already said it in one line.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+
+    assert main([*command, "--region", "eu-wset-1"]) == 2
+
+    captured = capsys.readouterr()
+    [line] = captured.err.splitlines()
+    assert line.startswith("error: ") and "eu-wset-1" in line and "connect" in line.lower()

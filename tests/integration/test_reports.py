@@ -195,3 +195,18 @@ def test_a_quiet_weekend_day_is_still_reported_while_a_ticket_waits() -> None:
     text = lines(saturday[0]["text"])
     assert "TICKETS CREATED: 0" in text
     assert "BACKLOG (open now): 1" in text
+
+
+@pytest.mark.parametrize("address", ["lena@support.example", "mraia@support.example"])
+def test_a_report_for_an_address_that_gets_none_is_refused_naming_who_does(
+    address: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Newuser 12, #11: an agent who leads nothing, or a typo, quietly got the whole
+    # desk's report, although the desk mails that address none.
+    assert main(["report", "--lead", address, "--scenario", str(ONE_DAY)]) == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith(f"error: {address} gets no report: it leads no team")
+    assert MARIA in line

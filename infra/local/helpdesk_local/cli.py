@@ -6,8 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from helpdesk_local.stack import REPO_ROOT
+
+if TYPE_CHECKING:
+    from helpdesk.config import Config
+
+DEFAULT_CONFIG = REPO_ROOT / "infra" / "helpdesk.yaml"
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -16,7 +22,7 @@ def _validate(args: argparse.Namespace) -> int:
     from helpdesk_local.knowledge_checks import knowledge_problems, knowledge_summary
     from helpdesk_local.languages import language_problems
 
-    path = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
+    path = Path(args.config) if args.config else DEFAULT_CONFIG
     failed = False
     try:
         config = load_config(path)
@@ -78,8 +84,9 @@ def _report(args: argparse.Namespace) -> int:
         # --config plays the scenario on that desk instead of the one it names (or the
         # example's).
         config_path = Path(args.config) if args.config else scenario.config
-        if config_path is not None:
-            load_config(config_path)  # its problems named before a stack is built
+        # Its problems named, and the reader checked, before a stack is built.
+        if _gets_no_report(args.lead, load_config(config_path or DEFAULT_CONFIG)):
+            return 2
         with LocalStack(config_path=config_path, start=scenario.start) as stack:
             began = stack.clock.peek()
             Player(stack, scenario).play()
@@ -97,7 +104,7 @@ def _report(args: argparse.Namespace) -> int:
         return 2
     import os
 
-    from botocore.exceptions import ClientError, NoCredentialsError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from helpdesk.aws import clients
 
@@ -107,8 +114,9 @@ def _report(args: argparse.Namespace) -> int:
     # The adapters' shared clients take the region boto3 finds: this one, for this process.
     os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = region
     clients.reset()
-    config_path = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
-    config = load_config(config_path)
+    config = load_config(Path(args.config) if args.config else DEFAULT_CONFIG)
+    if _gets_no_report(args.lead, config):
+        return 2
     try:
         text = report_text(
             DynamoTicketStore(args.table, config=config),
@@ -117,11 +125,30 @@ def _report(args: argparse.Namespace) -> int:
             now=datetime.now(UTC),
             lead=args.lead,
         )
-    except (ClientError, NoCredentialsError) as error:
+    except (ClientError, BotoCoreError) as error:
         print(f"error: {error} (table {args.table} in {region})", file=sys.stderr)
         return 2
     print(text, end="")
     return 0
+
+
+def _gets_no_report(lead: str | None, config: Config) -> bool:
+    """Whether ``lead`` is an address the desk mails no report (said in one line, naming
+    those it does): an agent who leads nothing, or a typo, would otherwise be shown the
+    whole desk's report, as if it were theirs."""
+    from helpdesk.notices.reports import readers
+
+    if lead is None:
+        return False
+    every = [address for address, _ in readers(config)]
+    if lead.lower() in every:
+        return False
+    print(
+        f"error: {lead} gets no report: it leads no team and is not in reports.desk_wide_to"
+        f" (reports go to {', '.join(every) or 'nobody'})",
+        file=sys.stderr,
+    )
+    return True
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -142,7 +169,7 @@ def _kb_build(args: argparse.Namespace) -> int:
     """The static help centre of the knowledge base (docs/KNOWLEDGE.md)."""
     from helpdesk_local.helpcentre import build_site
 
-    config = Path(args.config) if args.config else REPO_ROOT / "infra" / "helpdesk.yaml"
+    config = Path(args.config) if args.config else DEFAULT_CONFIG
     site = build_site(config, Path(args.out))
     count = sum(len(pages) - 1 for pages in site.pages.values())
     print(
@@ -165,7 +192,7 @@ def _local(args: argparse.Namespace) -> int:
     config_path = Path(args.config) if args.config else None
     # Checked before anything is served: the functions read it only at their first cold
     # start, and a broken one would answer every request 500 behind a cheerful banner.
-    load_config(config_path or REPO_ROOT / "infra" / "helpdesk.yaml")
+    load_config(config_path or DEFAULT_CONFIG)
     return server.run_local(
         port=args.port,
         smtp_port=args.smtp_port,
@@ -194,8 +221,10 @@ def _aws_region(args: argparse.Namespace, where: str | None = None) -> str | Non
 
 
 def _aws_refusal(error: Exception, stack_name: str, region: str) -> int:
-    """One line for what boto3 could not find (credentials, say) or AWS refused (a
-    permission, a stack that is not there), not a traceback."""
+    """One line for what boto3 could not find (credentials, say), could not reach (a
+    mistyped region, a proxy, no network: botocore's EndpointConnectionError is a
+    BotoCoreError as they are) or AWS refused (a permission, a stack that is not there),
+    not a traceback."""
     print(f"error: {error} (stack {stack_name} in {region})", file=sys.stderr)
     return 2
 
@@ -203,7 +232,7 @@ def _aws_refusal(error: Exception, stack_name: str, region: str) -> int:
 def _redrive(args: argparse.Namespace) -> int:
     """Dead letters of a deployed stack back to their queues (SQS message-move tasks), and
     the failures of its functions run again (docs/DEPLOY.md)."""
-    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from helpdesk_local.redrive import RedriveError, describe, redrive_aws
 
@@ -215,7 +244,7 @@ def _redrive(args: argparse.Namespace) -> int:
     except RedriveError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except (ClientError, NoCredentialsError, NoRegionError) as error:
+    except (ClientError, BotoCoreError) as error:
         return _aws_refusal(error, args.stack_name, region)
     print("\n".join(describe(results)))
     return 0
@@ -224,7 +253,7 @@ def _redrive(args: argparse.Namespace) -> int:
 def _backfill_backlog(args: argparse.Namespace) -> int:
     """The BacklogIndex key on a deployed desk's open tickets (docs/DEPLOY.md)."""
     import boto3
-    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from helpdesk_local.backlog_index import backfill_backlog_index, table_of_stack
     from helpdesk_local.redrive import RedriveError
@@ -238,7 +267,7 @@ def _backfill_backlog(args: argparse.Namespace) -> int:
     except RedriveError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except (ClientError, NoCredentialsError, NoRegionError) as error:
+    except (ClientError, BotoCoreError) as error:
         return _aws_refusal(error, args.stack_name, region)
     print(
         f"{done.keyed} open tickets keyed ({done.looked_at} tickets without a key looked at),"
