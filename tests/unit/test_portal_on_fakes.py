@@ -4,6 +4,7 @@ posts change, and which links open it."""
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -525,3 +526,31 @@ def test_a_conversation_of_long_mails_fits_one_response_and_says_what_it_left_ou
     assert view.older_messages == 60 - len(view.messages) > 0
     assert html.count(cut_note) == len(view.messages)
     assert f"{older_note}{view.older_messages}" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "link_words"),
+    [
+        ("en", "you hold the link from our mail"),
+        ("zh", "邮件"),
+        ("ru", "ссылка из нашего письма"),
+    ],
+)
+def test_only_a_ticket_page_speaks_of_the_link_its_reader_holds(
+    language: str, link_words: str
+) -> None:
+    # Newuser 12, #15: /ticket, where anyone asks for fresh links without holding one, and
+    # the page of a refused link said "you see this page because you hold the link from
+    # our mail: do not share it".
+    from helpdesk.links import LinkRefused
+    from helpdesk.portal_web import ask_page, refused_page
+    from helpdesk.render import language_words
+
+    assert link_words in language_words("portal", language)["footer"]  # a ticket's page
+    pages = [
+        ask_page(CONFIG, language=language),
+        refused_page(CONFIG, LinkRefused("expired"), language=language, ask_url="/ticket"),
+    ]
+    for page in pages:
+        [footer] = re.findall(r"<footer>(.*?)</footer>", page, flags=re.DOTALL)
+        assert footer.strip() == CONFIG.helpdesk.name
