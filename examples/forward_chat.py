@@ -21,6 +21,11 @@ conversation). Running the script again posts nothing new: the desk takes each m
 once and answers with the same ticket. The secret is read from the environment (a command
 line is visible to every user of the machine).
 
+Requests are signed with this machine's clock, which the desk checks to within 300 seconds.
+Against ``helpdesk local`` (a loopback ``--url``) the script signs with the local desk's
+clock instead (``GET /_local/clock``), since ``/_local/advance`` moves it away from this
+machine's; ``--clock machine`` or ``--clock desk`` chooses either one.
+
 Exit status: 0 when every message was taken in, 1 when the desk refused one (its answer,
 naming the field at fault, is printed), 2 for a transcript or option that cannot be used.
 """
@@ -37,11 +42,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 ROUTE = "/intake/messages"
 SECRET_VARIABLE = "HELPDESK_CHANNEL_SECRET"  # noqa: S105 (its name, not its value)
+LOCAL_CLOCK = "/_local/clock"  # helpdesk local's time, {"clock": "2026-...Z"}
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def signature(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -50,10 +58,24 @@ def signature(secret: bytes, timestamp: str, body: bytes) -> str:
     return "v1=" + hmac.new(secret, signed, hashlib.sha256).hexdigest()
 
 
-def post(url: str, channel: str, secret: bytes, message: dict[str, Any]) -> tuple[int, Any]:
-    """POST one message, signed now; the desk's status and JSON answer."""
+def desk_clock(url: str) -> float | None:
+    """The local desk's time (``helpdesk local``'s ``GET /_local/clock``) as a Unix time,
+    None when the desk at ``url`` has no such page (it is not a local desk)."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + LOCAL_CLOCK, timeout=30) as response:  # noqa: S310
+            clock = str(json.loads(response.read())["clock"])
+        return datetime.fromisoformat(clock.replace("Z", "+00:00")).timestamp()
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def post(
+    url: str, channel: str, secret: bytes, message: dict[str, Any], *, offset: float = 0.0
+) -> tuple[int, Any]:
+    """POST one message, signed now (``offset`` seconds from this machine's clock: the
+    desk's clock when it runs elsewhere); the desk's status and JSON answer."""
     body = json.dumps(message, ensure_ascii=False).encode("utf-8")
-    timestamp = str(int(time.time()))
+    timestamp = str(int(time.time() + offset))
     # The scheme is http(s), checked in main (urllib would open file: URLs too).
     request = urllib.request.Request(  # noqa: S310
         url.rstrip("/") + ROUTE,
@@ -110,10 +132,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("transcript", type=Path, help="the transcript, JSON (see above)")
     parser.add_argument("--url", required=True, help="the desk's base URL")
     parser.add_argument("--channel", default="chat", help="the channel's name in the config")
+    parser.add_argument(
+        "--clock",
+        choices=("auto", "machine", "desk"),
+        default="auto",
+        help="sign with this machine's clock, or with helpdesk local's (GET /_local/clock);"
+        " auto: the local desk's for a loopback --url, else this machine's",
+    )
     options = parser.parse_args(argv)
-    if urllib.parse.urlsplit(options.url).scheme not in ("http", "https"):
+    address = urllib.parse.urlsplit(options.url)
+    if address.scheme not in ("http", "https"):
         print(f"--url must be an http or https URL, not {options.url!r}", file=sys.stderr)
         return 2
+    offset = 0.0
+    if options.clock == "desk" or (options.clock == "auto" and address.hostname in LOOPBACK_HOSTS):
+        desk_time = desk_clock(options.url)
+        if desk_time is None and options.clock == "desk":
+            print(
+                f"{options.url} tells no clock ({LOCAL_CLOCK}): not helpdesk local?",
+                file=sys.stderr,
+            )
+            return 2
+        if desk_time is not None:
+            offset = desk_time - time.time()
     secret = os.environ.get(SECRET_VARIABLE, "").encode("utf-8")
     if not secret:
         print(f"set {SECRET_VARIABLE} to the channel's secret", file=sys.stderr)
@@ -124,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{options.transcript}: not a transcript ({error!r})", file=sys.stderr)
         return 2
     for message in sending:
-        status, answer = post(options.url, options.channel, secret, message)
+        status, answer = post(options.url, options.channel, secret, message, offset=offset)
         if status != 200:
             print(f"{message['id']}: refused ({status}): {json.dumps(answer)}", file=sys.stderr)
             return 1

@@ -31,9 +31,20 @@ def server() -> Iterator[LocalServer]:
     running.stop()
 
 
-def forward(server: LocalServer, secret: str) -> subprocess.CompletedProcess[str]:
+def forward(
+    server: LocalServer, secret: str, transcript: Path = TRANSCRIPT, *options: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), "--url", server.url, "--channel", "chat", str(TRANSCRIPT)],
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--url",
+            server.url,
+            "--channel",
+            "chat",
+            *options,
+            str(transcript),
+        ],
         env={**os.environ, "HELPDESK_CHANNEL_SECRET": secret},
         capture_output=True,
         text=True,
@@ -83,3 +94,35 @@ def test_the_example_reports_a_refusal_naming_the_field(server: LocalServer) -> 
     assert refused.returncode == 1
     assert "refused (401)" in refused.stderr
     assert '"field": "x-helpdesk-signature"' in refused.stderr
+
+
+def test_the_example_is_taken_by_a_local_desk_whose_clock_was_advanced(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    # The desk checks a signed timestamp against its own clock, which /_local/advance moves
+    # away from this machine's: the example signs with the local desk's clock (newuser 12, #4).
+    transcript = json.loads(TRANSCRIPT.read_text(encoding="utf-8"))
+    later = tmp_path / "later.json"
+    later.write_text(json.dumps({**transcript, "conversation": "c-later"}), encoding="utf-8")
+    advance = urllib.request.Request(
+        server.url + "/_local/advance",
+        data=b'{"by": "10m"}',
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(advance, timeout=60) as response:
+        assert response.status == 200
+
+    # The deployed desk's check stands: signed with this machine's clock, refused.
+    machine = forward(server, local_channel_secret("chat"), later, "--clock", "machine")
+    assert machine.returncode == 1
+    assert "refused (401)" in machine.stderr
+    assert "x-helpdesk-timestamp" in machine.stderr
+
+    taken = forward(server, local_channel_secret("chat"), later)
+
+    assert taken.returncode == 0, taken.stderr
+    refs = {line.split()[1] for line in taken.stdout.splitlines()}
+    [ticket] = [t for t in tickets(server) if t["ref"] in refs]
+    assert ticket["channel"] == "chat"
+    assert len(ticket["messages"]) == 2

@@ -258,3 +258,26 @@ def test_the_command_prints_a_line_for_the_ticket_and_the_mails_it_sends() -> No
         process.terminate()
         process.wait(timeout=60)
     assert any('opened: "Scanner jammed" from erin@example.org' in line for line in told)
+
+
+def test_an_agents_spoofed_mail_is_told_with_the_flag_that_trusts_agent_mail(
+    server: LocalServer, terminal: Terminal
+) -> None:
+    # Without --trust-local-agents the SMTP port stamps what SES would for an unsigned
+    # client: Lena's own mail is spoofed, and the line says how to answer as her
+    # (newuser 12, #7).
+    ref = mail_in(server, "lena@support.example", "Re: hi")
+
+    [suppressed] = [line for line in terminal.about(ref) if "not answered" in line]
+    assert "mail from lena@support.example not answered: spoofed" in suppressed
+    assert "restart with --trust-local-agents to answer as an agent" in suppressed
+
+
+def test_a_spoofed_mail_from_somebody_not_on_the_staff_gets_no_such_hint(
+    server: LocalServer, terminal: Terminal
+) -> None:
+    ref = mail_in(server, "billing@support.example", "Your invoice is overdue")
+
+    [suppressed] = [line for line in terminal.about(ref) if "not answered" in line]
+    assert "mail from billing@support.example not answered: spoofed" in suppressed
+    assert "--trust-local-agents" not in suppressed

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 # Events that say nothing to a person watching the desk (route's bookkeeping).
 QUIET_EVENTS = frozenset({"CapacityFreed"})
 SUBJECT_SHOWN = 60
+# Why a local mail from an agent's own address is filed "spoofed": the SMTP port stamps
+# what SES would for an unsigned client, unless `helpdesk local --trust-local-agents`.
+SPOOFED_AGENT_HINT = (
+    "helpdesk local: restart with --trust-local-agents to answer as an agent;"
+    " docs/SECURITY.md, Local stack"
+)
 # C0 and C1 controls and DEL: a customer's subject must not move the cursor, clear the
 # screen or set the title of the developer's terminal (ECMA-48 escape sequences).
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -33,10 +39,21 @@ class Narrator:
 
     stack: LocalStack
     say: Callable[[str], None]
+    # Whether the SMTP port stamps mail as authenticated (--trust-local-agents); when it
+    # does not, an agent's spoofed mail is told with the way out (SPOOFED_AGENT_HINT).
+    agent_mail_trusted: bool = False
     _mails_seen: int = 0
     _last_sequence: int = 0
+    _staff: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        from helpdesk.config import load_config
+
+        self._staff = (
+            frozenset()
+            if self.agent_mail_trusted
+            else load_config(self.stack.config_path).staff_emails
+        )
         # Only what happens from now on: a stack that was played before is not retold.
         self._mails_seen = len(_sent_messages())
         self._last_sequence = max((sequence for sequence, _ in self._records()), default=0)
@@ -54,7 +71,7 @@ class Narrator:
         for sequence, record in records:
             if sequence > self._last_sequence:
                 self._last_sequence = sequence
-                happened += _record_lines(record)
+                happened += _record_lines(record, staff=self._staff)
         sent = _sent_messages()
         if len(sent) < self._mails_seen:
             self._mails_seen = 0  # a new SES backend (the stack was started again)
@@ -93,8 +110,11 @@ def _sent_messages() -> list[Any]:
     return list(ses_backends[ACCOUNT][REGION].sent_messages)
 
 
-def _record_lines(record: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The lines of one stream record: an outbox item's events, a suppressed mail."""
+def _record_lines(
+    record: Mapping[str, Any], *, staff: frozenset[str] = frozenset()
+) -> list[tuple[str, str]]:
+    """The lines of one stream record: an outbox item's events, a suppressed mail (a
+    spoofed one from an address of ``staff`` with SPOOFED_AGENT_HINT)."""
     from boto3.dynamodb.types import TypeDeserializer
 
     from helpdesk.aws.outbox_relay import decode_outbox_item, is_outbox_insert
@@ -127,11 +147,17 @@ def _record_lines(record: Mapping[str, Any]) -> list[tuple[str, str]]:
         ]
     if item.get("type") == "suppressed":
         ticket = f" (ticket {item['ref']})" if item.get("ref") else ""
+        sender = str(item.get("from") or "")
+        hint = (
+            f" ({SPOOFED_AGENT_HINT})"
+            if item.get("reason") == "spoofed" and sender.strip().lower() in staff
+            else ""
+        )
         return [
             (
                 str(item.get("at", "")),
-                f"mail from {_shown(item.get('from') or '?')} not answered:"
-                f" {_shown(item.get('reason', ''))}{ticket}",
+                f"mail from {_shown(sender or '?')} not answered:"
+                f" {_shown(item.get('reason', ''))}{ticket}{hint}",
             )
         ]
     return []

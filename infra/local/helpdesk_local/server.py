@@ -2,8 +2,9 @@
 
 - HTTP: the template's API routes (``/form``, ``/tickets``, ``/survey/{token}``,
   ``/answer/{token}``, ``/agent/...``) answered by the functions, as API Gateway would;
-  plus developer pages under ``/_local/``: ``state`` (the state JSON), ``advance`` (POST
-  ``{"by": "1h"}``, or the outbox page's form; GET explains it), ``outbox`` and ``tickets``.
+  plus developer pages under ``/_local/``: ``state`` (the state JSON), ``clock`` (the
+  stack's time alone, ``{"clock": ...}``), ``advance`` (POST ``{"by": "1h"}``, or the outbox
+  page's form; GET explains it), ``outbox`` and ``tickets``.
 - SMTP: every accepted message is delivered as SES would (its verdict and authentication
   headers on top, stored in the bucket, the queue notified), then the queues drain.
 - Time: the stack's clock runs at ``speed`` times real time; schedules fire as it passes
@@ -27,7 +28,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,6 +49,10 @@ PAGES_DIR = Path(__file__).parent / "pages"
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 # The pages whose clock form may send the browser back to them after moving the clock.
 _CLOCK_PAGES = frozenset({"/_local/outbox", "/_local/tickets", "/_local/advance"})
+# How long the agent API tokens the banner prints are accepted. The local authorizer checks
+# their expiry against the machine's clock, not the stack's, so /_local/advance does not
+# age them; a month outlasts any session of `helpdesk local`.
+BANNER_TOKEN_LIFETIME = timedelta(days=30)
 
 
 @dataclass
@@ -62,6 +67,7 @@ class LocalServer:
     _httpd: ThreadingHTTPServer
     _smtp: Any
     narrator: Narrator | None = None
+    trust_local_agents: bool = False
     _threads: list[threading.Thread] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -125,7 +131,11 @@ def serve(
     stack = LocalStack(start=start, config_path=config_path, fault_rate=fault_rate)
     stack.start()
     lock = threading.RLock()
-    narrator = Narrator(stack, narrate) if narrate is not None else None
+    narrator = (
+        Narrator(stack, narrate, agent_mail_trusted=trust_local_agents)
+        if narrate is not None
+        else None
+    )
     httpd: ThreadingHTTPServer | None = None
     try:
         httpd = ThreadingHTTPServer((HOST, port), _handler_class(stack, lock, narrator))
@@ -152,6 +162,7 @@ def serve(
         _httpd=httpd,
         _smtp=smtp,
         narrator=narrator,
+        trust_local_agents=trust_local_agents,
     )
     http_thread = threading.Thread(target=httpd.serve_forever, name="helpdesk-http", daemon=True)
     clock_thread = threading.Thread(
@@ -186,14 +197,8 @@ def run_local(
     except OSError as error:
         print(f"error: cannot listen on {HOST}: {error}", file=sys.stderr)
         return 1
-    print(f"helpdesk local: clock at {server.stack.clock.peek().isoformat()}, x{speed:g} speed")
-    for name, url in server.urls().items():
-        print(f"  {name:<8} {url}")
-    if trust_local_agents:
-        print(
-            "  mail to the SMTP port is stamped as authenticated for its From domain"
-            " (--trust-local-agents): anyone who can reach it may act as an agent"
-        )
+    for line in banner(server):
+        print(line)
     try:
         # Inside the try: a Ctrl-C that arrives as soon as this line is read still stops
         # the server cleanly.
@@ -206,6 +211,38 @@ def run_local(
         server.stop()
     print("stopped")
     return 0
+
+
+def banner(server: LocalServer) -> list[str]:
+    """What `helpdesk local` prints when it starts: the clock, the addresses, whether mail
+    from an agent's address is taken as the agent's, and one agent API token per agent and
+    lead (``Authorization: Bearer ...``, docs/AGENT_API.md), one line each."""
+    from helpdesk.config import load_config
+
+    lines = [
+        f"helpdesk local: clock at {server.stack.clock.peek().isoformat()}, x{server.speed:g} speed"
+    ]
+    lines += [f"  {name:<8} {url}" for name, url in server.urls().items()]
+    if server.trust_local_agents:
+        lines.append(
+            "  agent mail: trusted (--trust-local-agents): mail to the SMTP port is stamped as"
+            " authenticated for its From domain, anyone who can reach it may act as an agent"
+        )
+    else:
+        lines.append(
+            "  agent mail: not trusted, an agent's mail opens a spoofed ticket"
+            " (restart with --trust-local-agents to answer as an agent)"
+        )
+    config = load_config(server.stack.config_path)
+    staff = [agent.email for agent in config.agents]
+    staff += [lead for team in config.teams for lead in team.leads if lead not in staff]
+    until = datetime.now(UTC) + BANNER_TOKEN_LIFETIME
+    lines.append(f"agent API (docs/AGENT_API.md), tokens valid until {until:%Y-%m-%d}:")
+    width = max((len(email) for email in dict.fromkeys(staff)), default=0)
+    for email in dict.fromkeys(staff):
+        token = server.stack.agent_token(email, lifetime=BANNER_TOKEN_LIFETIME)
+        lines.append(f"  {email:<{width}}  Authorization: Bearer {token}")
+    return lines
 
 
 def _say(line: str) -> None:
@@ -462,6 +499,7 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             ("GET", "/"): self._home,
             ("GET", "/favicon.ico"): self._no_icon,
             ("GET", "/_local/state"): self._state,
+            ("GET", "/_local/clock"): self._clock,
             ("GET", "/_local/advance"): self._advance_page,
             ("POST", "/_local/advance"): self._advance,
             ("GET", "/_local/outbox"): self._outbox,
@@ -538,6 +576,13 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         from helpdesk_local.state import build_state
 
         return 200, *_json_body(build_state(self.stack))
+
+    def _clock(self, _: bytes) -> tuple[int, dict[str, str], str]:
+        """The stack's time alone: what a channel's sender signs with on this desk once its
+        clock was advanced (examples/forward_chat.py), cheaper than the whole state."""
+        from helpdesk.clock import iso
+
+        return 200, *_json_body({"clock": iso(self.stack.clock.peek())})
 
     def _advance(self, body: bytes) -> tuple[int, dict[str, str], str]:
         """Move the clock: JSON ``{"by": "1h"}`` answers the new time (CONTRACT section 2);
