@@ -30,9 +30,11 @@ def test_a_scenario_under_faults_ends_exactly_as_without_them(
 # The seed draws which requests fail; it must draw at least one fault that outlasts the
 # SDK's retries (the precondition below). Any change in the number or order of requests
 # (or in the retries: SES makes seven attempts) moves the draws: faults_duplicates.yaml
-# takes seed 2 here since SES got its longer backoff (its own seed, 33, then drew none).
+# takes seed 2 here since SES got its longer backoff (its own seed, 33, then drew none),
+# and faults_lifecycle.yaml seed 3 since the form and channels count in the desk's
+# ceiling of acknowledgements (its own seed, 21, then drew none).
 @pytest.mark.parametrize(
-    ("scenario", "seed"), [("faults_lifecycle.yaml", None), ("faults_duplicates.yaml", 2)]
+    ("scenario", "seed"), [("faults_lifecycle.yaml", 3), ("faults_duplicates.yaml", 2)]
 )
 def test_faults_that_outlast_the_sdk_retries_are_redelivered_and_still_change_nothing(
     play_scenario: Play,
