@@ -19,6 +19,7 @@ request, mail and tick takes one lock.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import socket
@@ -101,6 +102,15 @@ class LocalServer:
             self.stack.stop()
 
 
+class PortUnavailable(OSError):
+    """A port the local desk cannot listen on, named with the flag that moves it."""
+
+    def __init__(self, port: int, flag: str, cause: OSError) -> None:
+        taken = cause.errno == errno.EADDRINUSE or "in use" in str(cause)
+        reason = "is in use" if taken else f"cannot be listened on ({cause.strerror or cause})"
+        super().__init__(f"{HOST} port {port} {reason}: give {flag} N for another")
+
+
 def serve(
     *,
     port: int = 8080,
@@ -138,7 +148,10 @@ def serve(
     )
     httpd: ThreadingHTTPServer | None = None
     try:
-        httpd = ThreadingHTTPServer((HOST, port), _handler_class(stack, lock, narrator))
+        try:
+            httpd = ThreadingHTTPServer((HOST, port), _handler_class(stack, lock, narrator))
+        except OSError as error:
+            raise PortUnavailable(port, "--port", error) from error
         httpd.daemon_threads = True
         smtp = Controller(
             SesDelivery(stack, lock, trust_local_agents=trust_local_agents, narrator=narrator),
@@ -147,7 +160,10 @@ def serve(
             enable_SMTPUTF8=True,
             decode_data=False,
         )
-        smtp.start()
+        try:
+            smtp.start()
+        except OSError as error:
+            raise PortUnavailable(smtp.port, "--smtp-port", error) from error
     except BaseException:
         if httpd is not None:
             httpd.server_close()
@@ -194,6 +210,9 @@ def run_local(
             trust_local_agents=trust_local_agents,
             narrate=_say,
         )
+    except PortUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
         print(f"error: cannot listen on {HOST}: {error}", file=sys.stderr)
         return 1
