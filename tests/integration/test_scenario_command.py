@@ -146,3 +146,18 @@ def test_a_broken_config_is_named_by_file_line_and_key_before_anything_runs(
     err = capsys.readouterr().err
     assert f"{problem_line(config)} sla_policies" in err and "warn_at" in err
     assert "Traceback" not in err
+
+
+def test_a_step_that_names_a_ticket_not_yet_made_is_named_by_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Newuser 12, #13: "ticket 3 does not exist (only 1 so far)" named the file only.
+    path = tmp_path / "bad.yaml"
+    lines = (SCENARIOS / "one_form.yaml").read_text().rstrip("\n").splitlines()
+    path.write_text("\n".join([*lines, "  - reply: {ticket: 3, from: agent, text: Hello}"]) + "\n")
+
+    assert main(["scenario", str(path)]) == 2
+
+    error = capsys.readouterr().err
+    assert f"{path}:{len(lines) + 1}: steps[" in error
+    assert "ticket 3 does not exist (only 1 so far)" in error

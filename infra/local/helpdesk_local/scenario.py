@@ -479,8 +479,16 @@ class Player:
     def play(self) -> dict[str, Any]:
         from helpdesk_local.state import build_state
 
-        for number, (_, step) in enumerate(self.scenario.steps, start=1):
-            outcome = self.run(number, step)
+        for number, (line, step) in enumerate(self.scenario.steps, start=1):
+            try:
+                outcome = self.run(number, step)
+            except ScenarioError as error:
+                if error.line is not None:
+                    raise
+                # Found while playing (a ticket the step names is not there yet): where
+                # the step is, as a problem of the file is named.
+                path = error.path or f"steps[{number - 1}]"
+                raise ScenarioError(error.source, line, path, error.message) from None
             if self.narrate is not None:
                 self.narrate(number, step, outcome)
         return build_state(self.stack, rejected=self.rejected)
