@@ -331,6 +331,22 @@ def test_the_desk_acknowledges_unauthenticated_mail_at_most_its_hourly_ceiling()
     assert acknowledged(desk, "buyer@later.example", at=NOW + timedelta(hours=1))
 
 
+def test_a_mail_delivered_again_spends_nothing_more_of_the_ceiling() -> None:
+    # Review 12, #1: S3 and Lambda deliver at least once; a plain count took a slot for
+    # each delivery, and with the ceiling spent listed the acknowledged ticket loop_limit.
+    limits = CONFIG.limits.model_copy(update={"unauthenticated_acknowledgements_per_hour": 1})
+    desk = MailDesk(CONFIG.model_copy(update={"limits": limits}), NOW)
+    raw = mail(sender="buyer@company.example", message_id="<order@company.example>")
+
+    first = desk.deliver("m1", raw)
+    again = desk.deliver("m1", raw)
+
+    [opened] = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
+    assert opened.notify and first.ref == again.ref
+    assert first.ref is not None and desk.records.suppressed_reasons(first.ref) == []
+    assert acknowledged(desk, "buyer@other.example") is False  # the one slot is spent
+
+
 AGENT_AUTHENTICATED = (
     "Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=lena@support.example;"
     " dkim=pass header.i=@support.example; dmarc=pass header.from=support.example\r\n"

@@ -236,3 +236,26 @@ def test_the_form_acknowledges_typed_addresses_at_most_the_desks_hourly_ceiling(
     opened = [e for e in uow.events() if isinstance(e, TicketOpened)]
     assert [e.notify for e in opened] == [True, True, True, False, False]
     assert len(uow.tickets) == 5  # every one a ticket, its page showing the promise
+
+
+def test_a_submission_posted_again_spends_nothing_more_of_the_ceiling() -> None:
+    # Review 12, #1: a plain count took a slot for each post of one submission, and with
+    # the ceiling spent listed the acknowledged ticket as loop_limit.
+    limits = CONFIG.limits.model_copy(update={"unauthenticated_acknowledgements_per_hour": 1})
+    config = CONFIG.model_copy(update={"limits": limits})
+    uow = FakeUnitOfWork(config)
+    records = FakeRecords(uow)
+    desk = FormDesk(uow=uow, repo=records, config=config)
+    body = json.dumps({**FORM, "submission_id": "0123456789abcdef0123456789abcdef"})
+
+    for n in range(2):  # the browser posts the same submission again
+        desk.submit(
+            body=body,
+            content_type="application/json",
+            source_ip=ANNA,
+            now=NOW + timedelta(seconds=n),
+        )
+
+    [opened] = [e for e in uow.events() if isinstance(e, TicketOpened)]
+    assert opened.notify
+    assert records.suppressed_reasons(opened.ref) == []

@@ -580,7 +580,10 @@ class Limits(_Section):
     # Acknowledgements to addresses nobody proved, all domains and intakes together: mail
     # SES could not authenticate for its From domain (helpdesk.mail.auth.AuthResults.
     # authenticates), the form's and the channels' (attack 10, F1; attack 11, F2).
-    unauthenticated_acknowledgements_per_hour: Count = 200
+    # At most 5,000: the hour's count is a set of 8-character members on one item
+    # (helpdesk.services.acknowledgement_caps), 40 KB and as many write units an update
+    # at the most.
+    unauthenticated_acknowledgements_per_hour: Annotated[int, Field(ge=1, le=5_000)] = 200
     free_mail_domains: tuple[MailDomain, ...] = FREE_MAIL_DOMAINS
     attachment_max_bytes: Count = 10_485_760
     attachments_max_count: Count = 20

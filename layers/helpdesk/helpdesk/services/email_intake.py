@@ -23,7 +23,6 @@ from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
 from helpdesk.ports import DeliveryCounter, SuppressionList, TicketFinder
 from helpdesk.services import message_bodies
-from helpdesk.services.rate_limits import WindowCounter
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import (
     NewRequest,
@@ -93,7 +92,7 @@ class IntakeResult:
     suppressed: list[str] = field(default_factory=list)
 
 
-class MailRecords(TicketFinder, SuppressionList, DeliveryCounter, WindowCounter, Protocol):
+class MailRecords(TicketFinder, SuppressionList, DeliveryCounter, Protocol):
     """What the email intake keeps and reads beside the unit of work: thread lookups,
     the acknowledgement caps, suppressed mail, and the contact an agent's saved reply
     writes to (helpdesk.services.agent_mail)."""
@@ -310,15 +309,11 @@ class EmailIntake:
         ceiling for such mail (helpdesk.services.acknowledgement_caps)."""
         from helpdesk.services.acknowledgement_caps import within_ack_limit
 
-        # Per sender, as its claim is (_claims): another sender's copy is another ticket.
-        message, kind = (
-            (f"{_sender(mail)}\n{mail.message_id}", "mail")
-            if mail.message_id
-            else (
-                raw_key,
-                "raw",
-            )
-        )
+        if mail.message_id:
+            # Per sender, as its claim is (_claims): another sender's copy is another ticket.
+            message, kind = f"{_sender(mail)}\n{mail.message_id}", "mail"
+        else:
+            message, kind = raw_key, "raw"
         return within_ack_limit(
             self.repo,
             self.config,
