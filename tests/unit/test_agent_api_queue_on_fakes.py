@@ -321,3 +321,24 @@ def test_the_waiting_tickets_are_read_in_batches_not_one_by_one() -> None:
 
     assert len(page["tickets"]) == 200
     assert len(batches) <= 2
+
+
+@pytest.mark.parametrize(
+    "team",
+    [
+        "Техническая поддержка второго уровня: оборудование, сети и связь",
+        "二线技术支持" * 12,
+        "tier-2-" + "x" * 400,
+    ],
+)
+def test_the_cursor_the_api_gives_comes_back_whatever_its_teams_name(team: str) -> None:
+    # Review 12, #1: a 64-character Cyrillic team name made a next of 547 characters,
+    # which the API then refused as no cursor of its own: no page 2 for that team.
+    from helpdesk.ports import QueuePosition
+    from helpdesk.services.agent_api import HELD, _cursor_place, _Place
+
+    place = _Place(
+        team, HELD, QueuePosition(MONDAY_MORNING.replace(microsecond=27947), "HD-N4NZ72")
+    )
+
+    assert _cursor_place(place.cursor(), [team]) == place

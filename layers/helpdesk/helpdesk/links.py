@@ -61,11 +61,14 @@ class LinkRefused(Forbidden):
         self.ticket: Ticket | None = None
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
+    """``data`` in base64url without padding (RFC 4648 section 5): safe in a URL's path and
+    query as it is."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
+def unb64url(text: str) -> bytes:
+    """The bytes :func:`b64url` wrote; ValueError (binascii.Error) for what it cannot."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -77,7 +80,7 @@ def _purpose(purpose: str) -> bytes:
 def make_link_token(purpose: str, subject: str, expires: datetime, key: bytes) -> str:
     """A token for ``purpose`` naming ``subject`` (ASCII) that verifies until ``expires``."""
     payload = f"{subject}.{int(expires.timestamp())}".encode("ascii")
-    return f"{_b64(payload)}.{_b64(keyed_digest(key, _purpose(purpose), payload))}"
+    return f"{b64url(payload)}.{b64url(keyed_digest(key, _purpose(purpose), payload))}"
 
 
 def verify_link_token(purpose: str, token: str, key: bytes, *, now: datetime) -> str:
@@ -98,11 +101,11 @@ def read_link_token(purpose: str, token: str, key: bytes, *, now: datetime) -> t
     """
     encoded_payload, dot, encoded_signature = token.partition(".")
     try:
-        payload = _unb64(encoded_payload)
-        signature = _unb64(encoded_signature)
+        payload = unb64url(encoded_payload)
+        signature = unb64url(encoded_signature)
     except (binascii.Error, ValueError):
         raise LinkRefused("malformed") from None
-    if _b64(payload) != encoded_payload or _b64(signature) != encoded_signature:
+    if b64url(payload) != encoded_payload or b64url(signature) != encoded_signature:
         # base64 ignores the spare low bits of a last character: without this, an altered
         # link could still decode to the genuine bytes.
         raise LinkRefused("malformed")
