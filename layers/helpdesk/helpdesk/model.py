@@ -186,6 +186,15 @@ class Message:
     # mail, and for everything written before messages said so.
     channel: str | None = None
 
+    @property
+    def holds_whole_text(self) -> bool:
+        """Whether ``text`` is all of the message's text although it is an excerpt (its
+        HTML or quoted text made it one; ``text_bytes`` says how long the whole is): what
+        shows it need not read the raw mail again."""
+        from helpdesk.sizes import utf8_size
+
+        return self.text_bytes is not None and utf8_size(self.text) >= self.text_bytes
+
 
 @dataclass
 class Ticket:

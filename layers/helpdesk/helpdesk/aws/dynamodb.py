@@ -252,7 +252,9 @@ def message_item(message: Message) -> dict[str, Any]:
     """The stored form of a message: its fields as they are (None left out by encode),
     the instant as ISO 8601, attachments as maps. A text that is an excerpt (the whole is
     in the raw mail) is cut further when that saves a write unit: a Gmail Message-ID and
-    a long subject took a mail's item of a 600-byte excerpt to 1.1 KB, two units more."""
+    a long subject took a mail's item of a 600-byte excerpt to 1.1 KB, two units more.
+    Never an excerpt that holds the whole text: every view would then read and parse its
+    raw mail again, to show what the item had held (review 12, #3)."""
     stored = {name: getattr(message, name) for name in _MESSAGE_FIELDS}
     stored.update(
         at=message.at.isoformat(),
@@ -266,7 +268,7 @@ def message_item(message: Message) -> dict[str, Any]:
         "type": "message",
         **stored,
     }
-    if message.excerpt:
+    if message.excerpt and not message.holds_whole_text:
         over = item_bytes(encode(item)) % WRITE_UNIT_BYTES
         kept = utf8_size(message.text) - over
         if over and kept >= FITTED_EXCERPT_MIN_BYTES:

@@ -141,19 +141,12 @@ def _beyond_the_bound(message: Message) -> bool:
     return bool(message.excerpt and message.raw_key) and too_large_to_read_again(message.raw_size)
 
 
-def _excerpt_is_whole(message: Message) -> bool:
-    """Whether the item's excerpt is all of the mail's text (``text_bytes`` says how long
-    that is): the HTML made it an excerpt, and a response, which shows no HTML, need not
-    read the raw mail again."""
-    return message.text_bytes is not None and utf8_size(message.text) >= message.text_bytes
-
-
 def _reads_raw_mail(message: Message) -> bool:
     """Whether showing ``message``'s whole text means reading and parsing its raw mail."""
     return (
         bool(message.excerpt and message.raw_key)
         and not _beyond_the_bound(message)
-        and not _excerpt_is_whole(message)
+        and not message.holds_whole_text
     )
 
 
@@ -217,7 +210,7 @@ def shown_body(
     MIME text part can be anywhere in it, base64 or quoted-printable, so no prefix of it
     would do."""
     kept_elsewhere = (message.excerpt and message.raw_key) or message.body_key
-    excerpt_stands = _beyond_the_bound(message) or _excerpt_is_whole(message)
+    excerpt_stands = _beyond_the_bound(message) or message.holds_whole_text
     if excerpt_stands or (read is None and kept_elsewhere):
         text = cut_utf8(message.text, max_bytes)
         # The excerpt is all there is to show; it is the whole text when intake said so.
