@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 # Seconds a request for fresh page links is kept (the stream keeps records 24 hours).
 PAGE_LINKS_REQUEST_LIFETIME = 86_400
+# Keys one BatchGetItem may ask for ("BatchGetItem", DynamoDB API Reference).
+BATCH_GET_MAX_KEYS = 100
 
 _THROTTLING = {
     "ThrottlingException",
@@ -145,7 +147,14 @@ def contact_entry_key(email: str) -> str:
 
 def created_key(ticket: Ticket) -> str:
     """The sort key of a ticket in BacklogIndex: its creation instant and reference."""
-    return f"{ticket.created_at.isoformat()}#{ticket.ref}"
+    return created_sort_key(ticket.created_at, ticket.ref)
+
+
+def created_sort_key(created_at: datetime, ref: str) -> str:
+    """``<created>#<ref>``: the sort key of a ticket in BacklogIndex and of its queue entry
+    in GSI1, in the order of creation (ISO 8601 in UTC sorts as time does), and where a
+    page of the agent API's queue goes on from."""
+    return f"{created_at.isoformat()}#{ref}"
 
 
 def contact_entry(ticket: Ticket) -> dict[str, str]:
@@ -387,24 +396,25 @@ class DynamoRepository:
     def get_items(
         self, keys: Iterable[tuple[str, str]], *, consistent: bool = True
     ) -> dict[tuple[str, str], dict[str, Any]]:
-        """Several items in one BatchGetItem (at most 100 keys), by (PK, SK); missing items
-        are absent. Keys DynamoDB leaves unprocessed (throttling) are asked for again."""
+        """Several items by (PK, SK), one BatchGetItem per 100 keys (its limit); missing
+        items are absent. Keys DynamoDB leaves unprocessed (throttling) are asked for
+        again."""
         wanted = list(dict.fromkeys(keys))
         found: dict[tuple[str, str], dict[str, Any]] = {}
-        if not wanted:
-            return found
-        request: dict[str, Any] = {
-            self.table: {
-                "Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in wanted],
-                "ConsistentRead": consistent,
+        for start in range(0, len(wanted), BATCH_GET_MAX_KEYS):
+            chunk = wanted[start : start + BATCH_GET_MAX_KEYS]
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in chunk],
+                    "ConsistentRead": consistent,
+                }
             }
-        }
-        while request:
-            response = self._call("batch_get_item", RequestItems=request)
-            for raw in response.get("Responses", {}).get(self.table, []):
-                item = decode(raw)
-                found[(str(item["PK"]), str(item["SK"]))] = item
-            request = response.get("UnprocessedKeys") or {}
+            while request:
+                response = self._call("batch_get_item", RequestItems=request)
+                for raw in response.get("Responses", {}).get(self.table, []):
+                    item = decode(raw)
+                    found[(str(item["PK"]), str(item["SK"]))] = item
+                request = response.get("UnprocessedKeys") or {}
         return found
 
     def get_contact_and_items(
@@ -429,13 +439,9 @@ class DynamoRepository:
     def find_tickets(self, refs: Sequence[str]) -> dict[str, Ticket]:
         """The tickets of ``refs`` that exist, by reference: BatchGetItem, 100 keys at a
         time (strongly consistent, as :meth:`find_ticket`), not one GetItem each."""
-        keys = [(f"TICKET#{ref}", "META") for ref in dict.fromkeys(refs)]
-        found: dict[str, Ticket] = {}
-        for start in range(0, len(keys), 100):
-            for item in self.get_items(keys[start : start + 100]).values():
-                ticket = ticket_from_item(item)
-                found[ticket.ref] = ticket
-        return found
+        keys = [(f"TICKET#{ref}", "META") for ref in refs]
+        tickets = (ticket_from_item(item) for item in self.get_items(keys).values())
+        return {ticket.ref: ticket for ticket in tickets}
 
     def get_contact(self, email: str) -> Contact | None:
         data = self.get_item(f"CONTACT#{email.lower()}", "META")

@@ -46,12 +46,14 @@ from typing import TYPE_CHECKING, Any, assert_never
 
 from helpdesk import effects, timers
 from helpdesk.aws.dynamodb import (
+    BATCH_GET_MAX_KEYS,
     ConditionFailed,
     DynamoRepository,
     Timer,
     backlog_key,
     contact_entry,
     contact_from_item,
+    created_sort_key,
     message_from_item,
     message_item,
     ticket_from_item,
@@ -364,7 +366,7 @@ class DynamoTicketStore(DynamoRepository):
                         "SK": "QUEUE",
                         "type": "queued",
                         "GSI1PK": f"QUEUE#{effect.team}",
-                        "GSI1SK": f"{effect.created_at.isoformat()}#{effect.ref}",
+                        "GSI1SK": created_sort_key(effect.created_at, effect.ref),
                         "ref": effect.ref,
                         "team": effect.team,
                     }
@@ -401,7 +403,7 @@ class DynamoTicketStore(DynamoRepository):
     ) -> Iterator[StartWaiting]:
         """Tickets waiting in ``team``'s queue, oldest first; only those after ``after``
         (a key condition on the index's sort key: the Query reads from there on)."""
-        start = _sort_key(after) if after else None
+        start = created_sort_key(after.created_at, after.ref) if after else None
         for item in self.index_items(f"QUEUE#{team}", limit=limit, after=start):
             created, _, ref = str(item["GSI1SK"]).rpartition("#")
             yield StartWaiting(ref, team, parse_iso(created))
@@ -416,7 +418,7 @@ class DynamoTicketStore(DynamoRepository):
         condition, values = "BPK = :pk", {":pk": {"S": backlog_key(team)}}
         if after is not None:
             condition += " AND GSI1SK > :after"
-            values[":after"] = {"S": _sort_key(after)}
+            values[":after"] = {"S": created_sort_key(after.created_at, after.ref)}
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": "BacklogIndex",
@@ -431,15 +433,7 @@ class DynamoTicketStore(DynamoRepository):
         """The tickets of ``team``'s backlog, oldest first: the index's keys, then
         BatchGetItem by key, 100 at a time (never a scan). The cost follows the team's open
         work. A ticket that left the backlog since the index was updated is left out."""
-        keys = [(f"TICKET#{ref}", "META") for ref, _ in self.backlog_entries(team)]
-        tickets: list[Ticket] = []
-        for start in range(0, len(keys), 100):
-            found = self.get_items(keys[start : start + 100], consistent=False)
-            for item in found.values():
-                ticket = ticket_from_item(item)
-                if ticket.team == team and in_backlog(ticket):
-                    tickets.append(ticket)
-        return sorted(tickets, key=lambda t: (t.created_at, t.ref))
+        return sorted(self._backlog_in_order(team), key=lambda t: (t.created_at, t.ref))
 
     def held_tickets(
         self, team: str, *, after: QueuePosition | None = None, limit: int | None = None
@@ -447,24 +441,23 @@ class DynamoTicketStore(DynamoRepository):
         """The tickets of ``team`` that one of its agents holds, oldest first (in the
         index's order, which the cursor ``after`` follows): at most ``limit``, read through
         the backlog's keys 100 at a time and only as far as ``limit`` needs."""
-        held: list[Ticket] = []
+        held = (t for t in self._backlog_in_order(team, after=after) if self._held_in(t, team))
+        return list(islice(held, limit))
+
+    def _backlog_in_order(
+        self, team: str, *, after: QueuePosition | None = None
+    ) -> Iterator[Ticket]:
+        """The tickets of ``team``'s backlog in the index's order (after ``after``), read
+        100 keys at a time as they are asked for; one that left the backlog since the index
+        was updated is left out."""
         entries = self.backlog_entries(team, after=after)
-        while limit is None or len(held) < limit:
-            keys = [(f"TICKET#{ref}", "META") for ref, _ in islice(entries, 100)]
-            if not keys:
-                break
+        while keys := [(f"TICKET#{ref}", "META") for ref, _ in islice(entries, BATCH_GET_MAX_KEYS)]:
             found = self.get_items(keys, consistent=False)
-            for key in keys:  # the index's order: the cursor goes on from the last one
+            for key in keys:  # the index's order: a cursor goes on from the last one
                 item = found.get(key)
                 ticket = ticket_from_item(item) if item else None
-                if (
-                    ticket
-                    and ticket.team == team
-                    and in_backlog(ticket)
-                    and self._held_in(ticket, team)
-                ):
-                    held.append(ticket)
-        return held[:limit]
+                if ticket and ticket.team == team and in_backlog(ticket):
+                    yield ticket
 
     def _held_in(self, ticket: Ticket, team: str) -> bool:
         agent = holder(ticket)
@@ -585,9 +578,3 @@ def _message_claim(claim: Claim, ref: str, at: datetime) -> Operation:
 
 
 __all__ = ["STATS_SHARDS", "DynamoTicketStore", "claim_attribute", "claim_key"]
-
-
-def _sort_key(position: QueuePosition) -> str:
-    """The GSI1SK (queue entry) or BacklogIndex sort key of the ticket at ``position``:
-    ``<created>#<ref>``, as :func:`helpdesk.aws.dynamodb.created_key` writes it."""
-    return f"{position.created_at.isoformat()}#{position.ref}"
