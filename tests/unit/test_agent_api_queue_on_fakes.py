@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from agent_callers import LENA, LENA_EMAIL, WEI
 
 from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
 from helpdesk.effects import StartWaiting
@@ -28,21 +29,9 @@ from helpdesk.services.agent_api import (
     QUEUE_PAGE_MAX_BYTES,
     AgentDesk,
     Caller,
-    caller_of,
 )
 
 LAMBDA_RESPONSE_MAX_BYTES = 6 * 1024 * 1024
-LENA_EMAIL = "lena@support.example"
-
-
-def staff(email: str) -> Caller:
-    caller = caller_of(email, CONFIG)
-    assert caller is not None
-    return caller
-
-
-LENA = staff(LENA_EMAIL)  # general and billing
-WEI = staff("wei@support.example")  # general
 
 
 def ref_of(number: int) -> str:

@@ -17,26 +17,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from agent_callers import LENA, LENA_EMAIL, MARIA, OMAR
 
 from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
 from helpdesk.errors import InvalidInput
 from helpdesk.model import Ticket
-from helpdesk.services.agent_api import AgentDesk, Caller, OutOfScope, caller_of
+from helpdesk.services.agent_api import AgentDesk, OutOfScope
 
 REF = "HD-7K3M9Q"
 NOW = MONDAY_MORNING + timedelta(hours=1)
-LENA_EMAIL = "lena@support.example"
-
-
-def staff(email: str) -> Caller:
-    caller = caller_of(email, CONFIG)
-    assert caller is not None
-    return caller
-
-
-LENA = staff(LENA_EMAIL)  # general and billing
-MARIA = staff("maria@support.example")  # leads general and billing, not an agent
-OMAR = staff("omar@support.example")  # tier2, and its lead
 
 
 @dataclass

@@ -7,15 +7,14 @@ import json
 from datetime import timedelta
 
 import pytest
+from agent_callers import LENA
 
 from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
 from helpdesk.errors import InvalidInput
 from helpdesk.model import Message
-from helpdesk.services.agent_api import AgentDesk, caller_of
+from helpdesk.services.agent_api import AgentDesk
 from helpdesk.services.message_bodies import SHOWN_TEXT_MAX_BYTES
 from helpdesk.services.message_bodies import THREAD_MESSAGES_MAX as TICKET_MESSAGES
-
-LENA = caller_of("lena@support.example", CONFIG)
 
 
 def desk(texts: list[str]) -> AgentDesk:

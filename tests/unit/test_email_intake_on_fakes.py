@@ -67,6 +67,20 @@ def follow_up(body: str, **headers: str) -> bytes:
     return mail(body=body, **(thread | headers))
 
 
+def annas_mail(subject: str, message_id: str, text: str, *, html: bool = False) -> EmailMessage:
+    """Anna's mail as her mail client writes it: ``text``, and the same as HTML when
+    ``html``; files are added by the test."""
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = "Anna Schmidt <anna@example.com>"
+    message["To"] = "support@support.example"
+    message["Subject"] = subject
+    message["Message-ID"] = message_id
+    message.set_content(text)
+    if html:
+        message.add_alternative(f"<p>{text}</p>", subtype="html")
+    return message
+
+
 class Desk(MailDesk):
     """The intake with its fakes (mail_desk.py), at 09:55 in Berlin unless told otherwise."""
 
@@ -105,12 +119,11 @@ def test_a_mail_with_files_opens_a_ticket_whose_event_does_not_list_them_again()
     # transaction; no consumer read its list of files (route reads the message item,
     # which keeps them), and five files' entries took the item past a KB.
     desk = Desk()
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = "Anna Schmidt <anna@example.com>"
-    message["To"] = "support@support.example"
-    message["Subject"] = "Photos of the damage"
-    message["Message-ID"] = "<photos@mail.example.com>"
-    message.set_content("The parcel arrived crushed; photos attached.")
+    message = annas_mail(
+        "Photos of the damage",
+        "<photos@mail.example.com>",
+        "The parcel arrived crushed; photos attached.",
+    )
     for n in range(5):
         message.add_attachment(
             b"\xff\xd8 photo", maintype="image", subtype="jpeg", filename=f"damage-{n}.jpg"
@@ -134,13 +147,9 @@ def test_a_mail_too_large_to_read_again_keeps_the_size_of_its_whole_text(
     monkeypatch.setattr(message_bodies, "WHOLE_MAIL_MAX_BYTES", 2000)
     desk = Desk()
     for n, text in enumerate(("Broken on arrival, photos attached.", "Long story. " * 200)):
-        message = EmailMessage(policy=policy.SMTP)
-        message["From"] = "Anna Schmidt <anna@example.com>"
-        message["To"] = "support@support.example"
-        message["Subject"] = f"Damaged parcel {n}"
-        message["Message-ID"] = f"<photos-{n}@mail.example.com>"
-        message.set_content(text)
-        message.add_alternative(f"<p>{text}</p>", subtype="html")
+        message = annas_mail(
+            f"Damaged parcel {n}", f"<photos-{n}@mail.example.com>", text, html=True
+        )
         message.add_attachment(
             b"\xff\xd8" * 2000, maintype="image", subtype="jpeg", filename="a.jpg"
         )
@@ -159,13 +168,12 @@ def test_a_short_mail_with_html_is_shown_whole_without_reading_its_raw_mail_agai
     # Attack 11, F3: the HTML part made the item an excerpt, and every view of the page
     # parsed the raw mail again (up to 10 MB each, 50 a view) to show 35 bytes of text.
     desk = Desk()
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = "Anna Schmidt <anna@example.com>"
-    message["To"] = "support@support.example"
-    message["Subject"] = "Damaged parcel"
-    message["Message-ID"] = "<photos@mail.example.com>"
-    message.set_content("Broken on arrival, photos attached.")
-    message.add_alternative("<p>Broken on arrival, photos attached.</p>", subtype="html")
+    message = annas_mail(
+        "Damaged parcel",
+        "<photos@mail.example.com>",
+        "Broken on arrival, photos attached.",
+        html=True,
+    )
     desk.deliver("m1", message.as_bytes())
 
     [ticket] = desk.uow.tickets.values()
