@@ -4,10 +4,12 @@ in a process of its own."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -35,6 +37,19 @@ def server() -> Iterator[LocalServer]:
     """One local server per module (used by importing it into the test module)."""
     with local_server() as running:
         yield running
+
+
+def advance(server: LocalServer, by: str) -> None:
+    """Move the desk's clock forward ``by`` (a duration as the outbox page takes it, "10m",
+    "3d"), as a developer does from the outbox page."""
+    request = urllib.request.Request(
+        server.url + "/_local/advance",
+        data=json.dumps({"by": by}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
 
 
 def free_port() -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local_servers import advance
 
 from helpdesk_local.server import LocalServer, serve
 from helpdesk_local.stack import local_channel_secret
@@ -104,14 +105,7 @@ def test_the_example_is_taken_by_a_local_desk_whose_clock_was_advanced(
     transcript = json.loads(TRANSCRIPT.read_text(encoding="utf-8"))
     later = tmp_path / "later.json"
     later.write_text(json.dumps({**transcript, "conversation": "c-later"}), encoding="utf-8")
-    advance = urllib.request.Request(
-        server.url + "/_local/advance",
-        data=b'{"by": "10m"}',
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(advance, timeout=60) as response:
-        assert response.status == 200
+    advance(server, "10m")
 
     # The deployed desk's check stands: signed with this machine's clock, refused.
     machine = forward(server, local_channel_secret("chat"), later, "--clock", "machine")
