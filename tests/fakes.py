@@ -29,7 +29,7 @@ from helpdesk.mail.compose import OutboundMail
 from helpdesk.model import ACTIVE_STATUSES, Contact, Message, Ticket, in_backlog
 from helpdesk.notices import Notifier, outbound
 from helpdesk.notices.outbound import Quota, SendResult
-from helpdesk.ports import Known, QueuePosition, RoutingView
+from helpdesk.ports import HeldPage, Known, QueuePosition, RoutingView
 from helpdesk.services.clocks import calendar_of
 from helpdesk.services.routing import Router
 from helpdesk.services.stats import DayFigures, backlog_by_day
@@ -431,6 +431,8 @@ class FakeRecords:
     lagging_contacts: dict[str, Contact] = field(default_factory=dict)
     # Each routing read, whether it was strongly consistent.
     views: list[bool] = field(default_factory=list)
+    # How many backlog tickets each page of the agent API's queue walked (held_page).
+    backlog_walks: list[int] = field(default_factory=list)
 
     # ------------------------------------------------------------------ tickets
     def find_ticket(self, ref: str) -> Ticket | None:
@@ -565,25 +567,35 @@ class FakeRecords:
         )
         yield from entries[:limit]
 
-    def held_tickets(
-        self, team: str, *, after: QueuePosition | None = None, limit: int | None = None
-    ) -> list[Ticket]:
-        """``team``'s tickets one of its agents holds, oldest first (the adapter reads them
-        through the BacklogIndex: the tickets in_backlog)."""
+    def held_page(
+        self, team: str, *, after: QueuePosition | None, limit: int, walk: int
+    ) -> HeldPage:
+        """As the adapter: the backlog's tickets walked oldest first, at most ``walk`` of
+        them (``backlog_walks`` records how many each page walked)."""
         start = (after.created_at, after.ref) if after else None
         agents = {agent.email.lower() for agent in self.uow.config.agents_of(team)}
-        held = sorted(
+        backlog = sorted(
             (
                 self.uow.load(t.ref)
                 for t in self.uow.tickets.values()
                 if t.team == team
                 and in_backlog(t)
-                and (effects.holder(t) or "").lower() in agents
                 and (start is None or (t.created_at, t.ref) > start)
             ),
             key=lambda t: (t.created_at, t.ref),
         )
-        return held[:limit]
+        held: list[Ticket] = []
+        for count, ticket in enumerate(backlog, start=1):
+            if (effects.holder(ticket) or "").lower() in agents:
+                held.append(ticket)
+            if len(held) == limit:
+                self.backlog_walks.append(count)
+                return HeldPage(held)
+            if count == walk:
+                self.backlog_walks.append(count)
+                return HeldPage(held, paused_at=QueuePosition(ticket.created_at, ticket.ref))
+        self.backlog_walks.append(len(backlog))
+        return HeldPage(held)
 
     # ------------------------------------------------------------------ agents' loads
     def agent_loads(

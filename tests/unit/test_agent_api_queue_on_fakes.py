@@ -26,6 +26,7 @@ from helpdesk.effects import StartWaiting
 from helpdesk.errors import InvalidInput
 from helpdesk.model import REFERENCE_ALPHABET
 from helpdesk.services.agent_api import (
+    HELD_WALK_MAX_ENTRIES,
     QUEUE_PAGE_MAX_BYTES,
     AgentDesk,
     Caller,
@@ -331,3 +332,22 @@ def test_the_cursor_the_api_gives_comes_back_whatever_its_teams_name(team: str) 
     )
 
     assert _cursor_place(place.cursor(), [team]) == place
+
+
+def test_a_page_walks_at_most_its_share_of_a_backlog_nobody_holds_and_says_where_it_stopped() -> (
+    None
+):
+    # Attack 12, F1: spoofed mail from the desk's own domain is kept in the backlog, never
+    # queued nor held; every page walked the whole backlog looking for held tickets, 31
+    # BatchGetItems for 3,000 such tickets, past the function's 10 s at about 25,000.
+    queues = Queues()
+    for n in range(2_500):
+        ref, at = queues._new(n)
+        queues.uow.add(ticket(ref=ref, team="general", flags=["spoofed"], created_at=at))
+    late = queues.held(minutes=3_000)
+
+    pages = list(queues.pages(limit=5))
+
+    assert [ref for page in pages for ref in refs(page)] == [late]
+    assert len(pages) == 3 and [refs(page) for page in pages[:2]] == [[], []]
+    assert max(queues.repo.backlog_walks) == HELD_WALK_MAX_ENTRIES

@@ -152,6 +152,16 @@ class QueuePosition:
     ref: str
 
 
+@dataclass(frozen=True)
+class HeldPage:
+    """Held tickets of a team, oldest first, and where the walk through its backlog paused
+    (``paused_at``) when it read its share of entries before it found enough: the next
+    page goes on from there."""
+
+    tickets: list[Ticket]
+    paused_at: QueuePosition | None = None
+
+
 class TeamQueues(Protocol):
     """The teams' queues of tickets waiting for an agent."""
 

@@ -73,7 +73,7 @@ from helpdesk.effects import (
 )
 from helpdesk.errors import Conflict
 from helpdesk.model import ACTIVE_STATUSES, Contact, Ticket, in_backlog
-from helpdesk.ports import Known, QueuePosition, RoutingView
+from helpdesk.ports import HeldPage, Known, QueuePosition, RoutingView
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
     Claim,
@@ -345,7 +345,7 @@ class DynamoTicketStore(DynamoRepository):
                 update["condition"] = "attribute_not_exists(#open) OR #open < :capacity"
                 update["values"] = {**update["values"], ":capacity": effect.capacity}
             # Which tickets the agent holds is the ticket's own ``assignee`` (the team's
-            # held tickets: :meth:`held_tickets`); only the count needs an item of its own.
+            # held tickets: :meth:`held_page`); only the count needs an item of its own.
             return [update]
         if isinstance(effect, GiveBackSlot):
             return [
@@ -433,31 +433,42 @@ class DynamoTicketStore(DynamoRepository):
         """The tickets of ``team``'s backlog, oldest first: the index's keys, then
         BatchGetItem by key, 100 at a time (never a scan). The cost follows the team's open
         work. A ticket that left the backlog since the index was updated is left out."""
-        return sorted(self._backlog_in_order(team), key=lambda t: (t.created_at, t.ref))
+        tickets = (ticket for _, ticket in self._backlog_walk(team) if ticket is not None)
+        return sorted(tickets, key=lambda t: (t.created_at, t.ref))
 
-    def held_tickets(
-        self, team: str, *, after: QueuePosition | None = None, limit: int | None = None
-    ) -> list[Ticket]:
+    def held_page(
+        self, team: str, *, after: QueuePosition | None, limit: int, walk: int
+    ) -> HeldPage:
         """The tickets of ``team`` that one of its agents holds, oldest first (in the
         index's order, which the cursor ``after`` follows): at most ``limit``, read through
-        the backlog's keys 100 at a time and only as far as ``limit`` needs."""
-        held = (t for t in self._backlog_in_order(team, after=after) if self._held_in(t, team))
-        return list(islice(held, limit))
+        the backlog's keys 100 at a time, and no more than ``walk`` of them: where they run
+        out before ``limit`` tickets are found, the page says where it paused."""
+        held: list[Ticket] = []
+        walked = self._backlog_walk(team, after=after, batch=min(walk, BATCH_GET_MAX_KEYS))
+        for count, (position, ticket) in enumerate(walked, start=1):
+            if ticket is not None and self._held_in(ticket, team):
+                held.append(ticket)
+                if len(held) == limit:
+                    return HeldPage(held)
+            if count == walk:
+                return HeldPage(held, paused_at=position)
+        return HeldPage(held)
 
-    def _backlog_in_order(
-        self, team: str, *, after: QueuePosition | None = None
-    ) -> Iterator[Ticket]:
-        """The tickets of ``team``'s backlog in the index's order (after ``after``), read
-        100 keys at a time as they are asked for; one that left the backlog since the index
-        was updated is left out."""
+    def _backlog_walk(
+        self, team: str, *, after: QueuePosition | None = None, batch: int = BATCH_GET_MAX_KEYS
+    ) -> Iterator[tuple[QueuePosition, Ticket | None]]:
+        """Each entry of ``team``'s backlog in the index's order (after ``after``), with its
+        ticket, read ``batch`` keys at a time as they are asked for; None for a ticket
+        that left the backlog since the index was updated."""
         entries = self.backlog_entries(team, after=after)
-        while keys := [(f"TICKET#{ref}", "META") for ref, _ in islice(entries, BATCH_GET_MAX_KEYS)]:
+        while chunk := list(islice(entries, batch)):
+            keys = [(f"TICKET#{ref}", "META") for ref, _ in chunk]
             found = self.get_items(keys, consistent=False)
-            for key in keys:  # the index's order: a cursor goes on from the last one
+            for key, (ref, created_at) in zip(keys, chunk, strict=True):  # the index's order
                 item = found.get(key)
                 ticket = ticket_from_item(item) if item else None
-                if ticket and ticket.team == team and in_backlog(ticket):
-                    yield ticket
+                in_it = ticket is not None and ticket.team == team and in_backlog(ticket)
+                yield QueuePosition(created_at, ref), ticket if in_it else None
 
     def _held_in(self, ticket: Ticket, team: str) -> bool:
         agent = holder(ticket)

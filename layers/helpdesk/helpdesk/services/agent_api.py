@@ -25,7 +25,7 @@ from helpdesk.errors import Forbidden, InvalidInput, NotFound, TooLarge
 from helpdesk.events import ticket_snapshot
 from helpdesk.json_input import json_object
 from helpdesk.model import ACTIVE_STATUSES, is_reference
-from helpdesk.ports import QueuePosition, TeamQueues, TicketFinder
+from helpdesk.ports import HeldPage, QueuePosition, TeamQueues, TicketFinder
 from helpdesk.services.commands import (
     AgentAction,
     OutOfScope,
@@ -67,6 +67,12 @@ QUEUE_PAGE_MAX_BYTES = 4 * 1024 * 1024
 # takes 4 characters of base64 for 3 bytes of UTF-8). Decoding it costs nothing to speak of.
 QUEUE_CURSOR_MAX_CHARS = 8192
 WAITING, HELD = "w", "h"
+# Backlog entries one page reads at the most looking for held tickets (ten BatchGetItems):
+# the backlog also holds tickets nobody holds nor queues (spam, spoofed mail kept for a
+# person to look at), and a page that walked all of them had been past the function's
+# 10 s at some 25,000 (attack 12, F1). A page that stops there is short, or empty, and its
+# next goes on from where it stopped.
+HELD_WALK_MAX_ENTRIES = 1_000
 
 
 class NotAnAgent(Forbidden):
@@ -117,11 +123,12 @@ class AgentRecords(TeamQueues, TicketFinder, Protocol):
         """The tickets of ``refs`` that exist, by reference, read together."""
         ...
 
-    def held_tickets(
-        self, team: str, *, after: QueuePosition | None = None, limit: int | None = None
-    ) -> list[Ticket]:
+    def held_page(
+        self, team: str, *, after: QueuePosition | None, limit: int, walk: int
+    ) -> HeldPage:
         """The tickets of ``team`` one of its agents holds, oldest first: those after
-        ``after``, at most ``limit``."""
+        ``after``, at most ``limit``, found among at most ``walk`` of its backlog's
+        entries."""
         ...
 
     def messages(self, ref: str) -> list[Message]: ...
@@ -190,6 +197,9 @@ class AgentDesk:
         following: str | None = None
         # One ticket more than the page shows is read: whether there is a next page.
         for place, ticket in self._listing(teams, start, batch=size + 1):
+            if ticket is None:  # the walk paused: what it passed over holds nothing to show
+                following = place.cursor()
+                break
             summary = _summary(ticket)
             cost = _response_bytes(summary)
             # The first ticket always shows, so the listing goes on whatever one holds:
@@ -205,10 +215,11 @@ class AgentDesk:
 
     def _listing(
         self, teams: list[str], start: _Place | None, *, batch: int
-    ) -> Iterator[tuple[_Place, Ticket]]:
+    ) -> Iterator[tuple[_Place, Ticket | None]]:
         """The tickets of ``teams`` in the queue's order from just after ``start``, each
         with its place, read ``batch`` at a time: each team's waiting tickets, then its
-        held ones."""
+        held ones. A place with no ticket ends the listing of this page: the walk through
+        a team's backlog read its share (HELD_WALK_MAX_ENTRIES) and paused there."""
         first = teams.index(start.team) if start else 0
         for name in teams[first:]:
             resumed = start if start and start.team == name else None
@@ -220,11 +231,17 @@ class AgentDesk:
             else:
                 held_after = resumed.position
             while True:
-                held = self.repo.held_tickets(name, after=held_after, limit=batch)
-                for ticket in held:
+                held = self.repo.held_page(
+                    name, after=held_after, limit=batch, walk=HELD_WALK_MAX_ENTRIES
+                )
+                for ticket in held.tickets:
                     held_after = QueuePosition(ticket.created_at, ticket.ref)
                     yield _Place(name, HELD, held_after), ticket
-                if len(held) < batch:
+                if held.paused_at is not None:
+                    # The page ends here, short or empty, and the next goes on from there.
+                    yield _Place(name, HELD, held.paused_at), None
+                    return
+                if len(held.tickets) < batch:
                     break
 
     def _waiting(
