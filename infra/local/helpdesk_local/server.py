@@ -102,6 +102,18 @@ class LocalServer:
             self.stack.stop()
 
 
+def _check_free(port: int, flag: str) -> None:
+    """PortUnavailable at once when ``port`` is taken: aiosmtpd's Controller only says so
+    after waiting its whole start-up timeout."""
+    with socket.socket() as probe:
+        # As asyncio's server binds on POSIX: a port left in TIME_WAIT by the last run is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            raise PortUnavailable(port, flag, error) from error
+
+
 class PortUnavailable(OSError):
     """A port the local desk cannot listen on, named with the flag that moves it."""
 
@@ -153,6 +165,8 @@ def serve(
         except OSError as error:
             raise PortUnavailable(port, "--port", error) from error
         httpd.daemon_threads = True
+        if smtp_port:
+            _check_free(smtp_port, "--smtp-port")
         smtp = Controller(
             SesDelivery(stack, lock, trust_local_agents=trust_local_agents, narrator=narrator),
             hostname=HOST,
