@@ -451,6 +451,9 @@ class FakeRecords:
     def messages(self, ref: str) -> list[Message]:
         return self.uow.messages(ref)
 
+    def message(self, ref: str, message_id: str) -> Message | None:
+        return next((m for m in self.uow.messages(ref) if m.id == message_id), None)
+
     def contact_tickets(self, email: str, *, limit: int = 6) -> list[Ticket]:
         mine = [t for t in self.uow.tickets.values() if t.contact_email == email.lower()]
         return sorted(mine, key=lambda t: t.created_at, reverse=True)[:limit]

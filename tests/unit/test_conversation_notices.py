@@ -633,3 +633,19 @@ def test_an_unscanned_file_from_the_customers_page_or_a_channel_is_not_called_a_
         assert said in shown
         assert not_said not in shown
     assert attached(mail) == []
+
+
+def test_the_relay_reads_the_message_it_relays_never_the_whole_thread() -> None:
+    # Attack 12, F2: each relay read every message of the ticket to find its own, so a
+    # thread of thousands of forged follow-ups cost each further one its whole length.
+    desk = RelayDesk()
+    desk.add(annas_ticket(), annas_reply())
+
+    def whole_thread(ref: str) -> list[Message]:
+        raise AssertionError(f"{ref}'s whole thread read for one message")
+
+    desk.tickets.messages = whole_thread  # type: ignore[method-assign]
+    desk.on("CustomerReplied", **replied())
+
+    [mail] = desk.mails_to(LENA)
+    assert "The lid is cracked too." in text(mail)

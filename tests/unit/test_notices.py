@@ -40,6 +40,9 @@ class FakeTickets:
     def messages(self, ref: str) -> list[Message]:
         return self.conversation.get(ref, [])
 
+    def message(self, ref: str, message_id: str) -> Message | None:
+        return next((m for m in self.conversation.get(ref, []) if m.id == message_id), None)
+
     def get_contact(self, email: str) -> Contact | None:
         return None
 

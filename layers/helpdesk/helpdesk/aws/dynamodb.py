@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 PAGE_LINKS_REQUEST_LIFETIME = 86_400
 # Keys one BatchGetItem may ask for ("BatchGetItem", DynamoDB API Reference).
 BATCH_GET_MAX_KEYS = 100
+# Message items one request reads when a message is looked for by its id, newest first.
+MESSAGE_LOOKUP_PAGE = 10
 
 _THROTTLING = {
     "ThrottlingException",
@@ -484,6 +486,23 @@ class DynamoRepository:
 
     def messages(self, ref: str) -> list[Message]:
         return [message_from_item(d) for d in self.query_partition(f"TICKET#{ref}", prefix="MSG#")]
+
+    def message(self, ref: str, message_id: str) -> Message | None:
+        """The message ``message_id`` of ``ref``'s conversation, looked for newest first,
+        :data:`MESSAGE_LOOKUP_PAGE` items a request: what an event names (a reply being
+        relayed, a note) is nearly always the newest, so the thread is not read whole for
+        it (attack 12, F2: thousands of forged follow-ups made each relay read them all)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": f"TICKET#{ref}"}, ":prefix": {"S": "MSG#"}},
+            "ScanIndexForward": False,
+            "Limit": MESSAGE_LOOKUP_PAGE,
+        }
+        for item in self._paginate(kwargs, None):
+            if item.get("id") == message_id:
+                return message_from_item(item)
+        return None
 
     def request_page_links(self, event: PageLinksRequested, *, now: datetime) -> None:
         """Record a request for fresh page links as an outbox item of its own

@@ -308,7 +308,7 @@ def _message(
     from helpdesk.model import Message
 
     if event.message:
-        found = next((m for m in notifier.repo.messages(event.ref) if m.id == event.message), None)
+        found = notifier.repo.message(event.ref, event.message)
         if found is not None:
             return found
     # Keyed by its text: the same event again is the same mail again.

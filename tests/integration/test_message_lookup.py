@@ -1,0 +1,49 @@
+"""One message of a long thread, looked up by its id on the table (the relay's read):
+newest first, a page at a time, never the whole thread (attack 12, F2)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from committing import ticket_store
+
+from fakes import MONDAY_MORNING
+from helpdesk.aws.dynamodb import MESSAGE_LOOKUP_PAGE, message_item
+from helpdesk.model import Message
+from helpdesk_local.stack import LocalStack
+
+
+def follow_up(number: int) -> Message:
+    return Message(
+        id=f"m{number:04d}",
+        ticket="HD-7K3M9Q",
+        direction="in",
+        author="anna@example.com",
+        at=MONDAY_MORNING + timedelta(seconds=number),
+        text=f"Follow-up {number}",
+    )
+
+
+def test_the_newest_message_of_a_long_thread_is_read_alone(stack: LocalStack) -> None:
+    store = ticket_store(stack)
+    for number in range(300):
+        store.put(message_item(follow_up(number)))
+    items_read: list[int] = []
+    call = store._call
+
+    def counted(operation: str, **kwargs: Any) -> Any:
+        response = call(operation, **kwargs)
+        if operation == "query":
+            items_read.append(int(response.get("ScannedCount", 0)))
+        return response
+
+    store._call = counted  # type: ignore[method-assign]
+
+    newest = store.message("HD-7K3M9Q", "m0299")
+    older = store.message("HD-7K3M9Q", "m0280")
+
+    assert newest is not None and newest.text == "Follow-up 299"
+    assert older is not None and older.text == "Follow-up 280"
+    assert items_read == [MESSAGE_LOOKUP_PAGE, MESSAGE_LOOKUP_PAGE, MESSAGE_LOOKUP_PAGE]
+    assert store.message("HD-7K3M9Q", "no-such") is None
