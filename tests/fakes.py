@@ -26,10 +26,10 @@ from helpdesk.config import Config, load_config
 from helpdesk.errors import NotFound, TransientError
 from helpdesk.events import DomainEvent, parse, to_detail
 from helpdesk.mail.compose import OutboundMail
-from helpdesk.model import ACTIVE_STATUSES, Contact, Message, Ticket, in_backlog
+from helpdesk.model import ACTIVE_STATUSES, ROBOT_FLAGS, Contact, Message, Ticket, in_backlog
 from helpdesk.notices import Notifier, outbound
 from helpdesk.notices.outbound import Quota, SendResult
-from helpdesk.ports import HeldPage, Known, QueuePosition, RoutingView
+from helpdesk.ports import HeldPage, Known, QueuePosition, RoutingView, ThreadTail
 from helpdesk.services.clocks import calendar_of
 from helpdesk.services.routing import Router
 from helpdesk.services.stats import DayFigures, backlog_by_day
@@ -453,6 +453,26 @@ class FakeRecords:
 
     def message(self, ref: str, message_id: str) -> Message | None:
         return next((m for m in self.uow.messages(ref) if m.id == message_id), None)
+
+    def thread_tail(
+        self, ref: str, *, count: int, before: str | None = None, customer_side: bool = False
+    ) -> ThreadTail | None:
+        """As the adapter: the newest ``count`` (before ``before``), oldest first, and how
+        many older ones there are."""
+        thread = sorted(self.uow.messages(ref), key=lambda m: m.at)
+        if before is not None:
+            ids = [m.id for m in thread]
+            if before not in ids:
+                return None
+            thread = thread[: ids.index(before)]
+        if customer_side:
+            thread = [
+                m
+                for m in thread
+                if m.direction in ("in", "out") and not ROBOT_FLAGS.intersection(m.flags)
+            ]
+        newest = thread[-count:] if count > 0 else []
+        return ThreadTail(newest, len(thread) - len(newest))
 
     def contact_tickets(self, email: str, *, limit: int = 6) -> list[Ticket]:
         mine = [t for t in self.uow.tickets.values() if t.contact_email == email.lower()]

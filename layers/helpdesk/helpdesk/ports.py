@@ -153,6 +153,15 @@ class QueuePosition:
 
 
 @dataclass(frozen=True)
+class ThreadTail:
+    """The newest messages of a conversation (oldest first) and how many ``older`` ones
+    there are."""
+
+    messages: list[Message]
+    older: int
+
+
+@dataclass(frozen=True)
 class HeldPage:
     """Held tickets of a team, oldest first, and where the walk through its backlog paused
     (``paused_at``) when it read its share of entries before it found enough: the next

@@ -22,7 +22,16 @@ from helpdesk.aws import sla_codec
 from helpdesk.aws.clients import client
 from helpdesk.clock import parse_iso
 from helpdesk.errors import AlreadyDone, Conflict, NotFound, TransientError
-from helpdesk.model import AttachmentMeta, Contact, Message, SurveyRecord, Ticket, in_backlog
+from helpdesk.model import (
+    ROBOT_FLAGS,
+    AttachmentMeta,
+    Contact,
+    Message,
+    SurveyRecord,
+    Ticket,
+    in_backlog,
+)
+from helpdesk.ports import ThreadTail
 from helpdesk.sizes import cut_utf8, utf8_size
 from helpdesk.timers import DueTimer, partition, shard_of, sort_key
 
@@ -38,6 +47,16 @@ PAGE_LINKS_REQUEST_LIFETIME = 86_400
 BATCH_GET_MAX_KEYS = 100
 # Message items one request reads when a message is looked for by its id, newest first.
 MESSAGE_LOOKUP_PAGE = 10
+# What the customer sees of a thread (helpdesk.services.portal): what went to or came from
+# her, and no mail machines wrote (model.ROBOT_FLAGS), as a Query's filter.
+_ROBOTS = {f":robot{n}": flag for n, flag in enumerate(sorted(ROBOT_FLAGS))}
+_CUSTOMER_SIDE = "#direction IN (:in, :out)" + "".join(
+    f" AND NOT contains(#flags, {name})" for name in _ROBOTS
+)
+_CUSTOMER_SIDE_NAMES = {"#direction": "direction", "#flags": "flags"}
+_CUSTOMER_SIDE_VALUES = {":in": {"S": "in"}, ":out": {"S": "out"}} | {
+    name: {"S": flag} for name, flag in _ROBOTS.items()
+}
 
 _THROTTLING = {
     "ThrottlingException",
@@ -486,6 +505,65 @@ class DynamoRepository:
 
     def messages(self, ref: str) -> list[Message]:
         return [message_from_item(d) for d in self.query_partition(f"TICKET#{ref}", prefix="MSG#")]
+
+    def thread_tail(
+        self, ref: str, *, count: int, before: str | None = None, customer_side: bool = False
+    ) -> ThreadTail | None:
+        """The newest ``count`` messages of ``ref``'s conversation (before the message
+        ``before``, when given; None when it is no message of it), oldest first, and how
+        many older ones there are. ``customer_side``: only what went to or came from the
+        customer, no notes and no mail machines wrote. Read newest first, a page of
+        ``count`` at a time, and the older ones counted by a query that hands back no item
+        (Select COUNT): a thread of thousands of messages is not read into the function
+        (attack 12, F2)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": f"TICKET#{ref}"}, ":prefix": {"S": "MSG#"}},
+            "ScanIndexForward": False,
+        }
+        if not customer_side:
+            kwargs["Limit"] = count + 1
+        else:
+            # Filtered after the read: a page is DynamoDB's 1 MB, so that a run of notes or
+            # filed "bounces" between her messages costs few requests.
+            kwargs["FilterExpression"] = _CUSTOMER_SIDE
+            kwargs["ExpressionAttributeNames"] = _CUSTOMER_SIDE_NAMES
+            kwargs["ExpressionAttributeValues"] |= _CUSTOMER_SIDE_VALUES
+        taken: list[dict[str, Any]] = []
+        seen_before = before is None
+        for item in self._paginate(kwargs, None):
+            if not seen_before:
+                seen_before = item.get("id") == before
+                continue
+            if len(taken) == count:
+                # One more is there: count the older ones, this one among them.
+                older = self._count_up_to(kwargs, str(taken[-1]["SK"])) - 1
+                return ThreadTail([message_from_item(i) for i in reversed(taken)], older)
+            taken.append(item)
+        if not seen_before:
+            return None
+        return ThreadTail([message_from_item(i) for i in reversed(taken)], 0)
+
+    def _count_up_to(self, kwargs: Mapping[str, Any], sort_key: str) -> int:
+        """How many items of the query ``kwargs`` sort at or before ``sort_key`` (its
+        filter applied), counted by DynamoDB: no item comes back."""
+        counting = {
+            **{k: v for k, v in kwargs.items() if k not in ("Limit", "ExclusiveStartKey")},
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :prefix AND :last",
+            "ExpressionAttributeValues": {
+                **kwargs["ExpressionAttributeValues"],
+                ":last": {"S": sort_key},
+            },
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            response = self._call("query", **counting)
+            total += int(response.get("Count", 0))
+            if "LastEvaluatedKey" not in response:
+                return total
+            counting["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def message(self, ref: str, message_id: str) -> Message | None:
         """The message ``message_id`` of ``ref``'s conversation, looked for newest first,

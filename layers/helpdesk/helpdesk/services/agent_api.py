@@ -25,7 +25,7 @@ from helpdesk.errors import Forbidden, InvalidInput, NotFound, TooLarge
 from helpdesk.events import ticket_snapshot
 from helpdesk.json_input import json_object
 from helpdesk.model import ACTIVE_STATUSES, is_reference
-from helpdesk.ports import HeldPage, QueuePosition, TeamQueues, TicketFinder
+from helpdesk.ports import HeldPage, QueuePosition, TeamQueues, ThreadTail, TicketFinder
 from helpdesk.services.commands import (
     AgentAction,
     OutOfScope,
@@ -131,7 +131,12 @@ class AgentRecords(TeamQueues, TicketFinder, Protocol):
         entries."""
         ...
 
-    def messages(self, ref: str) -> list[Message]: ...
+    def thread_tail(
+        self, ref: str, *, count: int, before: str | None = None, customer_side: bool = False
+    ) -> ThreadTail | None:
+        """The newest ``count`` messages (before ``before``; None when it is no message of
+        the ticket) and how many older ones."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -271,21 +276,20 @@ class AgentDesk:
         the same way, so a client reads a conversation back with
         ``?before=<the first message's id>`` until ``older_messages`` is 0. Every message
         whole had put a ticket of long mails over Lambda's 6 MB response (attack 8, F1)."""
-        from helpdesk.services.message_bodies import newest_shown
+        from helpdesk.services.message_bodies import THREAD_MESSAGES_MAX, newest_shown
 
         ticket = self._in_scope(caller, ref)
-        messages = self.repo.messages(ticket.ref)
-        if before is not None:
-            position = next((n for n, m in enumerate(messages) if m.id == before), None)
-            if position is None:
-                raise InvalidInput("before", f"{before[:80]!r} is no message of {ticket.ref}")
-            messages = messages[:position]
+        # Only the newest are read, the older ones counted where they are (attack 12, F2).
+        tail = self.repo.thread_tail(ticket.ref, count=THREAD_MESSAGES_MAX, before=before)
+        if tail is None:
+            assert before is not None
+            raise InvalidInput("before", f"{before[:80]!r} is no message of {ticket.ref}")
         # A mail's item keeps an excerpt: the agent reads the whole text (bounded).
-        thread = newest_shown(messages, self.store.read if self.store else None)
+        thread = newest_shown(tail.messages, self.store.read if self.store else None)
         return {
             **_summary(ticket),
             "messages": [_message(s.message, s) for s in thread.messages],
-            "older_messages": thread.older,
+            "older_messages": tail.older + thread.older,
         }
 
     def _in_scope(self, caller: Caller, ref: str) -> Ticket:
