@@ -459,7 +459,8 @@ class FakeRecords:
     ) -> ThreadTail | None:
         """As the adapter: the newest ``count`` (before ``before``), oldest first, and how
         many older ones there are."""
-        thread = sorted(self.uow.messages(ref), key=lambda m: m.at)
+        # The table's order: the instant, then the id (the sort key MSG#<at>#<id>).
+        thread = sorted(self.uow.messages(ref), key=lambda m: (m.at, m.id))
         if before is not None:
             ids = [m.id for m in thread]
             if before not in ids:
@@ -608,17 +609,22 @@ class FakeRecords:
             key=lambda t: (t.created_at, t.ref),
         )
         held: list[Ticket] = []
+        if walk <= 0:
+            self.backlog_walks.append(0)
+            return HeldPage(held, paused_at=after)
+        last: QueuePosition | None = None
         for count, ticket in enumerate(backlog, start=1):
+            last = QueuePosition(ticket.created_at, ticket.ref)
             if (effects.holder(ticket) or "").lower() in agents:
                 held.append(ticket)
             if len(held) == limit:
                 self.backlog_walks.append(count)
-                return HeldPage(held)
+                return HeldPage(held, walked=count, last=last)
             if count == walk:
                 self.backlog_walks.append(count)
-                return HeldPage(held, paused_at=QueuePosition(ticket.created_at, ticket.ref))
+                return HeldPage(held, paused_at=last, walked=count, last=last)
         self.backlog_walks.append(len(backlog))
-        return HeldPage(held)
+        return HeldPage(held, walked=len(backlog), last=last)
 
     # ------------------------------------------------------------------ agents' loads
     def agent_loads(

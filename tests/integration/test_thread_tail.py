@@ -94,3 +94,31 @@ def test_a_thread_is_read_back_before_a_message_and_a_message_it_lacks_is_none(
     assert store.thread_tail(REF, count=50, before="m9999") is None
     short = store.thread_tail(REF, count=50, before="m0010")
     assert short is not None and (len(short.messages), short.older) == (10, 0)
+
+
+def test_reading_back_from_far_in_a_long_thread_reads_no_newer_message(
+    stack: LocalStack,
+) -> None:
+    # Review 13, #1: before= had read every newer message, 51 a request, to find its place.
+    store = ticket_store(stack)
+    for number in range(300):
+        store.put(message_item(written(number)))
+    returned = items_returned(store)
+
+    tail = store.thread_tail(REF, count=50, before="m0060")
+
+    assert tail is not None
+    assert [m.id for m in tail.messages] == [f"m{n:04d}" for n in range(10, 60)]
+    assert tail.older == 10
+    # Its place (one key), then the page, the one that says there is more, and before.
+    assert sum(returned) <= 1 + 52
+
+
+def test_no_message_asked_for_is_all_of_them_counted(stack: LocalStack) -> None:
+    store = ticket_store(stack)
+    for number in range(5):
+        store.put(message_item(written(number)))
+
+    tail = store.thread_tail(REF, count=0)
+
+    assert tail is not None and (tail.messages, tail.older) == ([], 5)

@@ -351,3 +351,28 @@ def test_a_page_walks_at_most_its_share_of_a_backlog_nobody_holds_and_says_where
     assert [ref for page in pages for ref in refs(page)] == [late]
     assert len(pages) == 3 and [refs(page) for page in pages[:2]] == [[], []]
     assert max(queues.repo.backlog_walks) == HELD_WALK_MAX_ENTRIES
+
+
+def test_the_walks_share_is_the_pages_whatever_its_teams() -> None:
+    # Review 13, #2: the 1,000 entries were each team's, so a page of all of Lena's teams
+    # walked 999 of general's and 999 of billing's.
+    queues = Queues()
+    for team in ("general", "billing"):
+        for n in range(999):
+            ref, at = queues._new(n)
+            queues.uow.add(ticket(ref=ref, team=team, flags=["spoofed"], created_at=at))
+    late = queues.held(team="billing", minutes=3_000)
+    walked_by_page: list[int] = []
+    cursor = None
+    listed: list[str] = []
+    while True:
+        before = len(queues.repo.backlog_walks)
+        page = queues.api.queue(LENA, None, cursor=cursor, limit=5)
+        walked_by_page.append(sum(queues.repo.backlog_walks[before:]))
+        listed += refs(page)
+        cursor = page["next"]
+        if cursor is None:
+            break
+
+    assert listed == [late]
+    assert max(walked_by_page) <= HELD_WALK_MAX_ENTRIES

@@ -169,6 +169,10 @@ class HeldPage:
 
     tickets: list[Ticket]
     paused_at: QueuePosition | None = None
+    # The backlog entries the walk read (what it spent of the page's share), and the place
+    # of the last of them.
+    walked: int = 0
+    last: QueuePosition | None = None
 
 
 class TeamQueues(Protocol):

@@ -509,21 +509,30 @@ class DynamoRepository:
     def thread_tail(
         self, ref: str, *, count: int, before: str | None = None, customer_side: bool = False
     ) -> ThreadTail | None:
-        """The newest ``count`` messages of ``ref``'s conversation (before the message
+        """The newest ``count`` messages of ``ref``'s conversation (older than the message
         ``before``, when given; None when it is no message of it), oldest first, and how
         many older ones there are. ``customer_side``: only what went to or came from the
-        customer, no notes and no mail machines wrote. Read newest first, a page of
-        ``count`` at a time, and the older ones counted by a query that hands back no item
-        (Select COUNT): a thread of thousands of messages is not read into the function
-        (attack 12, F2)."""
+        customer, no notes and no mail machines wrote. Read newest first from ``before``'s
+        place (found by a query that hands back its key alone), a page of ``count`` at a
+        time, and the older ones counted by a query that hands back no item (Select
+        COUNT): a thread of thousands of messages is not read into the function (attack
+        12, F2)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
             "ExpressionAttributeValues": {":pk": {"S": f"TICKET#{ref}"}, ":prefix": {"S": "MSG#"}},
             "ScanIndexForward": False,
         }
+        upper: str | None = None
+        if before is not None:
+            upper = self._message_sort_key(ref, before)
+            if upper is None:
+                return None
+            kwargs["KeyConditionExpression"] = "PK = :pk AND SK BETWEEN :prefix AND :upper"
+            kwargs["ExpressionAttributeValues"][":upper"] = {"S": upper}
         if not customer_side:
-            kwargs["Limit"] = count + 1
+            # The page, the one that says there is more, and ``before`` itself.
+            kwargs["Limit"] = count + (2 if upper else 1)
         else:
             # Filtered after the read: a page is DynamoDB's 1 MB, so that a run of notes or
             # filed "bounces" between her messages costs few requests.
@@ -531,28 +540,43 @@ class DynamoRepository:
             kwargs["ExpressionAttributeNames"] = _CUSTOMER_SIDE_NAMES
             kwargs["ExpressionAttributeValues"] |= _CUSTOMER_SIDE_VALUES
         taken: list[dict[str, Any]] = []
-        seen_before = before is None
         for item in self._paginate(kwargs, None):
-            if not seen_before:
-                seen_before = item.get("id") == before
-                continue
+            if item["SK"] == upper:
+                continue  # ``before`` itself: only what is older
             if len(taken) == count:
-                # One more is there: count the older ones, this one among them.
-                older = self._count_up_to(kwargs, str(taken[-1]["SK"])) - 1
+                # One more is there: it and the older ones are counted, not read.
+                older = self._count_up_to(kwargs, str(item["SK"]))
                 return ThreadTail([message_from_item(i) for i in reversed(taken)], older)
             taken.append(item)
-        if not seen_before:
-            return None
         return ThreadTail([message_from_item(i) for i in reversed(taken)], 0)
+
+    def _message_sort_key(self, ref: str, message_id: str) -> str | None:
+        """The sort key of the message ``message_id`` of ``ref``, found newest first by a
+        filtered query that hands back the key alone; None when there is no such one."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "FilterExpression": "#id = :id",
+            "ProjectionExpression": "SK",
+            "ExpressionAttributeNames": {"#id": "id"},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"TICKET#{ref}"},
+                ":prefix": {"S": "MSG#"},
+                ":id": {"S": message_id},
+            },
+            "ScanIndexForward": False,
+        }
+        return next((str(item["SK"]) for item in self._paginate(kwargs, None)), None)
 
     def _count_up_to(self, kwargs: Mapping[str, Any], sort_key: str) -> int:
         """How many items of the query ``kwargs`` sort at or before ``sort_key`` (its
-        filter applied), counted by DynamoDB: no item comes back."""
+        filter applied, ``sort_key`` itself counted), counted by DynamoDB: no item comes
+        back."""
         counting = {
             **{k: v for k, v in kwargs.items() if k not in ("Limit", "ExclusiveStartKey")},
             "KeyConditionExpression": "PK = :pk AND SK BETWEEN :prefix AND :last",
             "ExpressionAttributeValues": {
-                **kwargs["ExpressionAttributeValues"],
+                **{k: v for k, v in kwargs["ExpressionAttributeValues"].items() if k != ":upper"},
                 ":last": {"S": sort_key},
             },
             "Select": "COUNT",
@@ -566,21 +590,30 @@ class DynamoRepository:
             counting["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def message(self, ref: str, message_id: str) -> Message | None:
-        """The message ``message_id`` of ``ref``'s conversation, looked for newest first,
-        :data:`MESSAGE_LOOKUP_PAGE` items a request: what an event names (a reply being
-        relayed, a note) is nearly always the newest, so the thread is not read whole for
-        it (attack 12, F2: thousands of forged follow-ups made each relay read them all)."""
+        """The message ``message_id`` of ``ref``'s conversation, looked for newest first:
+        what an event names (a reply being relayed, a note) is nearly always the newest,
+        so the first request reads :data:`MESSAGE_LOOKUP_PAGE` items, strongly consistent
+        (it was just written), and only a message further back costs more, DynamoDB's
+        1 MB a request (attack 12, F2: thousands of forged follow-ups had made each relay
+        read them all)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
             "ExpressionAttributeValues": {":pk": {"S": f"TICKET#{ref}"}, ":prefix": {"S": "MSG#"}},
             "ScanIndexForward": False,
+            "ConsistentRead": True,
             "Limit": MESSAGE_LOOKUP_PAGE,
         }
-        for item in self._paginate(kwargs, None):
-            if item.get("id") == message_id:
-                return message_from_item(item)
-        return None
+        while True:
+            response = self._call("query", **kwargs)
+            for raw in response.get("Items", []):
+                item = decode(raw)
+                if item.get("id") == message_id:
+                    return message_from_item(item)
+            if "LastEvaluatedKey" not in response:
+                return None
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            kwargs.pop("Limit", None)
 
     def request_page_links(self, event: PageLinksRequested, *, now: datetime) -> None:
         """Record a request for fresh page links as an outbox item of its own

@@ -444,15 +444,18 @@ class DynamoTicketStore(DynamoRepository):
         the backlog's keys 100 at a time, and no more than ``walk`` of them: where they run
         out before ``limit`` tickets are found, the page says where it paused."""
         held: list[Ticket] = []
+        if walk <= 0:
+            return HeldPage(held, paused_at=after)
         walked = self._backlog_walk(team, after=after, batch=min(walk, BATCH_GET_MAX_KEYS))
-        for count, (position, ticket) in enumerate(walked, start=1):
+        count, last = 0, None
+        for count, (last, ticket) in enumerate(walked, start=1):
             if ticket is not None and self._held_in(ticket, team):
                 held.append(ticket)
                 if len(held) == limit:
-                    return HeldPage(held)
+                    return HeldPage(held, walked=count, last=last)
             if count == walk:
-                return HeldPage(held, paused_at=position)
-        return HeldPage(held)
+                return HeldPage(held, paused_at=last, walked=count, last=last)
+        return HeldPage(held, walked=count, last=last)
 
     def _backlog_walk(
         self, team: str, *, after: QueuePosition | None = None, batch: int = BATCH_GET_MAX_KEYS

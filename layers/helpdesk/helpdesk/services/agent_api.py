@@ -226,7 +226,8 @@ class AgentDesk:
         held ones. A place with no ticket ends the listing of this page: the walk through
         a team's backlog read its share (HELD_WALK_MAX_ENTRIES) and paused there."""
         first = teams.index(start.team) if start else 0
-        for name in teams[first:]:
+        walk_left = HELD_WALK_MAX_ENTRIES  # the page's share, whatever its teams
+        for index, name in enumerate(teams[first:], start=first):
             resumed = start if start and start.team == name else None
             held_after = None
             if resumed is None or resumed.phase == WAITING:
@@ -236,9 +237,8 @@ class AgentDesk:
             else:
                 held_after = resumed.position
             while True:
-                held = self.repo.held_page(
-                    name, after=held_after, limit=batch, walk=HELD_WALK_MAX_ENTRIES
-                )
+                held = self.repo.held_page(name, after=held_after, limit=batch, walk=walk_left)
+                walk_left -= held.walked
                 for ticket in held.tickets:
                     held_after = QueuePosition(ticket.created_at, ticket.ref)
                     yield _Place(name, HELD, held_after), ticket
@@ -248,6 +248,11 @@ class AgentDesk:
                     return
                 if len(held.tickets) < batch:
                     break
+            if walk_left <= 0 and index + 1 < len(teams) and held.last is not None:
+                # The share is spent with this team's backlog: the next page goes on from
+                # its end, and walks the next team's.
+                yield _Place(name, HELD, held.last), None
+                return
 
     def _waiting(
         self, team: str, after: QueuePosition | None, batch: int
