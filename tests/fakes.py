@@ -611,7 +611,7 @@ class FakeRecords:
         held: list[Ticket] = []
         if walk <= 0:
             self.backlog_walks.append(0)
-            return HeldPage(held, paused_at=after)
+            return HeldPage(held, last=after, paused=True)
         last: QueuePosition | None = None
         for count, ticket in enumerate(backlog, start=1):
             last = QueuePosition(ticket.created_at, ticket.ref)
@@ -622,7 +622,7 @@ class FakeRecords:
                 return HeldPage(held, walked=count, last=last)
             if count == walk:
                 self.backlog_walks.append(count)
-                return HeldPage(held, paused_at=last, walked=count, last=last)
+                return HeldPage(held, walked=count, last=last, paused=True)
         self.backlog_walks.append(len(backlog))
         return HeldPage(held, walked=len(backlog), last=last)
 

@@ -80,16 +80,16 @@ def test_the_queue_is_listed_in_pages_by_its_cursor(stack: LocalStack) -> None:
     assert [t.ref for t in first] == held[:1]
     after = QueuePosition(first[0].created_at, first[0].ref)
     rest = store.held_page("general", after=after, limit=10, walk=1_000)
-    assert ([t.ref for t in rest.tickets], rest.paused_at) == (held[1:], None)
+    assert ([t.ref for t in rest.tickets], rest.paused) == (held[1:], False)
     # A walk that reads its share before it finds enough says where it paused: the
     # waiting tickets are in the backlog too, and a walk through them finds none held.
     paused = store.held_page("general", after=None, limit=10, walk=1)
     assert [t.ref for t in paused.tickets] == held[:1]
-    assert paused.paused_at == QueuePosition(MONDAY_MORNING, held[0])
+    assert (paused.paused, paused.last) == (True, QueuePosition(MONDAY_MORNING, held[0]))
     last_held = QueuePosition(MONDAY_MORNING + timedelta(minutes=1), held[1])
     among_waiting = store.held_page("general", after=last_held, limit=10, walk=2)
     assert among_waiting.tickets == []
-    assert among_waiting.paused_at == QueuePosition(
+    assert among_waiting.paused and among_waiting.last == QueuePosition(
         MONDAY_MORNING + timedelta(minutes=11), waiting[1]
     )
 

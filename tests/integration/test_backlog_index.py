@@ -73,7 +73,7 @@ def test_a_robot_ticket_a_person_wrote_on_joins_the_backlog_though_route_never_t
     # The report's "needs attention" list stays the tickets waiting or held, as before.
     assert [t.ref for t in store.open_tickets("general")] == [anna]
     held = store.held_page("general", after=None, limit=10, walk=1_000)
-    assert ([t.ref for t in held.tickets], held.paused_at) == ([anna], None)
+    assert ([t.ref for t in held.tickets], held.paused) == ([anna], False)
 
     set_status(stack, anna, "solved")
     assert store.read_backlog("general") == {"2026-11-23": 1}

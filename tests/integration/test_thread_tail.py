@@ -30,6 +30,14 @@ def written(number: int, **changes: Any) -> Message:
     return Message(**(fields | changes))
 
 
+def thread_of(stack: LocalStack, count: int) -> DynamoTicketStore:
+    """The table holding a thread of ``count`` follow-ups on REF, a second apart."""
+    store = ticket_store(stack)
+    for number in range(count):
+        store.put(message_item(written(number)))
+    return store
+
+
 def items_returned(store: DynamoTicketStore) -> list[int]:
     """The message items each Query hands back from here on (a count query hands none)."""
     returned: list[int] = []
@@ -48,9 +56,7 @@ def items_returned(store: DynamoTicketStore) -> list[int]:
 def test_the_newest_of_a_long_thread_come_alone_with_the_count_of_the_older(
     stack: LocalStack,
 ) -> None:
-    store = ticket_store(stack)
-    for number in range(300):
-        store.put(message_item(written(number)))
+    store = thread_of(stack, 300)
     returned = items_returned(store)
 
     tail = store.thread_tail(REF, count=50)
@@ -82,9 +88,7 @@ def test_the_customers_side_leaves_out_notes_and_robots_mail_and_counts_them_not
 def test_a_thread_is_read_back_before_a_message_and_a_message_it_lacks_is_none(
     stack: LocalStack,
 ) -> None:
-    store = ticket_store(stack)
-    for number in range(120):
-        store.put(message_item(written(number)))
+    store = thread_of(stack, 120)
 
     tail = store.thread_tail(REF, count=50, before="m0100")
 
@@ -100,9 +104,7 @@ def test_reading_back_from_far_in_a_long_thread_reads_no_newer_message(
     stack: LocalStack,
 ) -> None:
     # Review 13, #1: before= had read every newer message, 51 a request, to find its place.
-    store = ticket_store(stack)
-    for number in range(300):
-        store.put(message_item(written(number)))
+    store = thread_of(stack, 300)
     returned = items_returned(store)
 
     tail = store.thread_tail(REF, count=50, before="m0060")
@@ -115,9 +117,7 @@ def test_reading_back_from_far_in_a_long_thread_reads_no_newer_message(
 
 
 def test_no_message_asked_for_is_all_of_them_counted(stack: LocalStack) -> None:
-    store = ticket_store(stack)
-    for number in range(5):
-        store.put(message_item(written(number)))
+    store = thread_of(stack, 5)
 
     tail = store.thread_tail(REF, count=0)
 

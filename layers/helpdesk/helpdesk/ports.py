@@ -163,16 +163,15 @@ class ThreadTail:
 
 @dataclass(frozen=True)
 class HeldPage:
-    """Held tickets of a team, oldest first, and where the walk through its backlog paused
-    (``paused_at``) when it read its share of entries before it found enough: the next
-    page goes on from there."""
+    """Held tickets of a team, oldest first; the backlog entries the walk read (what it
+    spent of the page's share) and the place of the last of them; and whether it
+    ``paused`` there, its share read before it found enough: the next page goes on from
+    ``last``."""
 
     tickets: list[Ticket]
-    paused_at: QueuePosition | None = None
-    # The backlog entries the walk read (what it spent of the page's share), and the place
-    # of the last of them.
     walked: int = 0
     last: QueuePosition | None = None
+    paused: bool = False
 
 
 class TeamQueues(Protocol):

@@ -445,7 +445,7 @@ class DynamoTicketStore(DynamoRepository):
         out before ``limit`` tickets are found, the page says where it paused."""
         held: list[Ticket] = []
         if walk <= 0:
-            return HeldPage(held, paused_at=after)
+            return HeldPage(held, last=after, paused=True)
         walked = self._backlog_walk(team, after=after, batch=min(walk, BATCH_GET_MAX_KEYS))
         count, last = 0, None
         for count, (last, ticket) in enumerate(walked, start=1):
@@ -454,7 +454,7 @@ class DynamoTicketStore(DynamoRepository):
                 if len(held) == limit:
                     return HeldPage(held, walked=count, last=last)
             if count == walk:
-                return HeldPage(held, paused_at=last, walked=count, last=last)
+                return HeldPage(held, walked=count, last=last, paused=True)
         return HeldPage(held, walked=count, last=last)
 
     def _backlog_walk(

@@ -242,9 +242,9 @@ class AgentDesk:
                 for ticket in held.tickets:
                     held_after = QueuePosition(ticket.created_at, ticket.ref)
                     yield _Place(name, HELD, held_after), ticket
-                if held.paused_at is not None:
+                if held.paused and held.last is not None:
                     # The page ends here, short or empty, and the next goes on from there.
-                    yield _Place(name, HELD, held.paused_at), None
+                    yield _Place(name, HELD, held.last), None
                     return
                 if len(held.tickets) < batch:
                     break

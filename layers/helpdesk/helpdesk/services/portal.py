@@ -248,7 +248,9 @@ class PortalRecords(TicketFinder, WindowCounter, Protocol):
 
     def get_contact(self, email: str) -> Contact | None: ...
 
-    def messages(self, ref: str) -> list[Message]: ...
+    def message(self, ref: str, message_id: str) -> Message | None:
+        """One message of the ticket, by its id, without reading the thread whole."""
+        ...
 
     def thread_tail(
         self, ref: str, *, count: int, before: str | None = None, customer_side: bool = False
@@ -383,17 +385,16 @@ class PortalDesk(LinkDesk):
         message_id, _, position = number.rpartition("-")
         if not position.isdigit():
             raise NotFound("file")
-        for message in self.repo.messages(ticket.ref):
-            if message.id != message_id or message.direction not in ("in", "out"):
-                continue
-            index = int(position) - 1
-            if not 0 <= index < len(message.attachments):
-                break
-            meta = message.attachments[index]
-            if not _downloadable(meta, message, ticket) or meta.key is None:
-                break
-            return DownloadedFile(meta.filename, meta.content_type, self.store.read(meta.key))
-        raise NotFound("file")
+        message = self.repo.message(ticket.ref, message_id) if message_id else None
+        index = int(position) - 1
+        if message is None or message.direction not in ("in", "out"):
+            raise NotFound("file")
+        if not 0 <= index < len(message.attachments):
+            raise NotFound("file")
+        meta = message.attachments[index]
+        if not _downloadable(meta, message, ticket) or meta.key is None:
+            raise NotFound("file")
+        return DownloadedFile(meta.filename, meta.content_type, self.store.read(meta.key))
 
     # ------------------------------------------------------------------ acting
     def act(
@@ -451,7 +452,7 @@ class PortalDesk(LinkDesk):
             "portal-"
             + hashlib.sha256(f"{ticket.ref}:{posted.submission}".encode()).hexdigest()[:20]
         )
-        if any(m.id == message_key for m in self.repo.messages(ticket.ref)):
+        if self.repo.message(ticket.ref, message_key) is not None:
             # A form posted again (a retry, a replay of an old post): taken once, and its
             # files are never written again over the ones the message already names.
             return ticket
