@@ -1,16 +1,19 @@
 """An SQS batch handled record by record while the Lambda has time for one more.
 
-Used this release only by acknowledge and route, to drain what the previous release left in
-AcknowledgeQueue and RouteQueue (helpdesk.aws.bus_event.handle_delivery); it goes with the
-queues in the next release (docs/DEPLOY.md, section 10).
+Used by the email intake (EmailIntakeQueue) and, this release only, by acknowledge and route,
+to drain what the previous release left in AcknowledgeQueue and RouteQueue
+(helpdesk.aws.bus_event.handle_delivery; they go with the queues in the next release,
+docs/DEPLOY.md, section 10).
 
-Lambda hands a sender up to ten records (BatchSize) and the handler works through them in
-series. A throttled send can take about 25 s (ONE_SEND_MS below); were the invocation to time
-out, its partial-failure report would never reach Lambda and every record of the batch, sent
-or not, would come back only after the queue's visibility timeout. So a record is begun only
-while the time left covers one more send; the others are reported as batch item failures
-and SQS makes them visible again at once ("Handling errors for an SQS event source in
-Lambda", https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html,
+Lambda hands a function up to ten records (BatchSize) and the handler works through them in
+series. Were the invocation to time out, its partial-failure report would never reach
+Lambda: every record of the batch, handled or not, would come back after the queue's
+visibility timeout with one more receive counted towards maxReceiveCount, and a few slow
+records would march the others beside them to the dead-letter queue. So a record is begun
+only while the time left covers one more at its slowest (``reserve_ms``); the others are
+reported as batch item failures, the handled ones are deleted, and SQS hands the reported
+ones out again when their visibility timeout ends ("Handling errors for an SQS event source
+in Lambda", https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html,
 ReportBatchItemFailures).
 """
 
@@ -37,6 +40,13 @@ if TYPE_CHECKING:
 # a batch goes on past its first record only while sends are quick; under throttling the
 # rest go back to the queue at once instead of timing out with the batch.
 ONE_SEND_MS = 25_000
+# What one mail may take the intake at the most: a 38 MiB mail of nested tables, the slowest
+# of the hostile mails of docs/PERFORMANCE.md at the size SES stores (40 MB), takes 4.3 s of
+# CPU on a core of the 2-core machine; the intake's 512 MB give it 512/1769 of a vCPU
+# ("Configure Lambda function memory": 1,769 MB is one vCPU), about 15 s, and reading the
+# mail and writing the ticket add well under a second. With the intake's 30 s timeout, a
+# batch goes on past a slow mail only while another one would still fit.
+ONE_MAIL_MS = 20_000
 
 
 class OutOfTime(RuntimeError):
