@@ -80,10 +80,11 @@ def test_an_email_ticket_reads_its_mail_once_and_sends_through_ses(
     assert result["cost_per_1000_tickets_usd"] > result["cost_floor_per_1000_tickets_usd"] > 0
 
 
-def test_an_email_ticket_pays_sqs_only_for_its_intake_hop(result: dict[str, Any]) -> None:
-    # S3's send into the intake queue, the mapping's receive and its delete; the bus's
-    # rules invoke acknowledge and route directly (no queue, no SQS request).
-    assert result["details"]["sqs_trigger_requests_per_ticket"] == 3
+def test_an_email_ticket_pays_no_sqs_request(result: dict[str, Any]) -> None:
+    # The bucket invokes the intake and the bus's rules acknowledge and route, each
+    # directly: no queue, no send, receive or delete; four invocations.
+    assert result["details"]["sqs_trigger_requests_per_ticket"] == 0
+    assert result["aws_calls_per_ticket"]["lambda_invocations"] == 4
 
 
 def test_the_sla_sweep_reads_as_much_with_closed_tickets_as_without(

@@ -26,30 +26,12 @@ pytestmark = pytest.mark.usefixtures("atomic_aws")
 FORM = ANNAS_QUESTION
 
 
-def take_from_queue(stack: LocalStack, queue: str, count: int) -> list[dict[str, Any]]:
-    """The next ``count`` messages of a queue as single-record SQS events, held invisible
-    (as Lambda's poller holds what it hands to a function)."""
-    url = stack.queue_urls[queue]
-    arn = stack.resolver.get_att(queue, "Arn") if stack.resolver else ""
-    messages: list[dict[str, Any]] = []
-    while len(messages) < count:
-        batch = stack.sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=300, AttributeNames=["All"]
-        ).get("Messages", [])
-        assert batch, f"{queue} holds {len(messages)} messages, expected {count}"
-        messages.extend(batch)
-    return [{"Records": [stack._sqs_record(m, arn)]} for m in messages]
-
-
-def settle(stack: LocalStack, queue: str, events: list[dict[str, Any]]) -> None:
-    """Hand every taken message back to its queue and drain: what failed under contention
-    is retried, what succeeded arrives again (SQS's at-least-once) and must be a no-op."""
+def renotify(stack: LocalStack, events: list[dict[str, Any]]) -> None:
+    """Hand every taken bucket notification to the intake again and drain: what failed under
+    contention is retried (Lambda's retries of S3's asynchronous invocation), what
+    succeeded arrives again (at-least-once delivery) and must be a no-op."""
     for event in events:
-        stack.sqs.change_message_visibility(
-            QueueUrl=stack.queue_urls[queue],
-            ReceiptHandle=event["Records"][0]["receiptHandle"],
-            VisibilityTimeout=0,
-        )
+        stack.invoke_async("email_intake", event, retry_at_once=True)
     stack.drain()
 
 
@@ -96,9 +78,9 @@ def test_mails_arriving_at_once_on_one_ticket_are_all_kept_and_no_version_is_los
     for number in range(8):
         stack.deliver_email(customer_reply(stack, number, acknowledgement))
 
-    events = take_from_queue(stack, "EmailIntakeQueue", 8)
+    events = stack.take_bucket_events("email_intake", 8)
     invoke_at_once(stack, "email_intake", events)
-    settle(stack, "EmailIntakeQueue", events)
+    renotify(stack, events)
 
     [ticket] = build_state(stack)["tickets"]
     texts = [m["text"] for m in ticket["messages"][1:]]
@@ -125,10 +107,10 @@ def test_one_delivery_handed_to_several_containers_at_once_makes_one_ticket_and_
         b"Subject: Invoice missing\r\nMessage-ID: <ivan-race@example.ru>\r\n"
         b"Content-Type: text/plain; charset=utf-8\r\n\r\nWhere is the invoice for 5512?\r\n"
     )
-    [event] = take_from_queue(stack, "EmailIntakeQueue", 1)
+    [event] = stack.take_bucket_events("email_intake", 1)
 
     invoke_at_once(stack, "email_intake", [event] * 6)
-    settle(stack, "EmailIntakeQueue", [event])
+    renotify(stack, [event])
 
     state = build_state(stack)
     [ticket] = state["tickets"]

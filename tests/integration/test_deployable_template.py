@@ -380,7 +380,10 @@ def test_an_event_the_rules_could_not_put_in_their_dead_letter_queue_raises_an_a
     assert watched == set(resources(template, "AWS::Events::Rule"))
 
 
-def test_ticket_events_waiting_a_quarter_of_an_hour_for_a_sender_raise_an_alarm() -> None:
+def test_events_waiting_a_quarter_of_an_hour_for_their_function_raise_an_alarm() -> None:
+    """Every function something invokes asynchronously and people wait on (the rules'
+    senders; the intake, which the bucket invokes) is watched for how long its events wait
+    in Lambda's queue."""
     template = translated()
     waiting = {
         stat["Metric"]["Dimensions"][0]["Value"]["Ref"]
@@ -392,8 +395,16 @@ def test_ticket_events_waiting_a_quarter_of_an_hour_for_a_sender_raise_an_alarm(
         for rule in resources(template, "AWS::Events::Rule").values()
         for target in rule["Properties"]["Targets"]
     }
+    invoked_by_buckets = {
+        config["Function"]["Fn::GetAtt"][0]
+        for bucket in resources(template, "AWS::S3::Bucket").values()
+        for config in bucket["Properties"]
+        .get("NotificationConfiguration", {})
+        .get("LambdaConfigurations", [])
+    }
     assert invoked_by_rules == {"AcknowledgeFunction", "RouteFunction"}
-    assert waiting == invoked_by_rules
+    assert invoked_by_buckets == {"EmailIntakeFunction"}
+    assert waiting == invoked_by_rules | invoked_by_buckets
     [alarm] = [
         a
         for a in resources(template, "AWS::CloudWatch::Alarm").values()
@@ -642,23 +653,34 @@ def test_only_the_stacks_receipt_rule_may_store_mail_in_the_bucket(
     }
 
 
-def test_only_the_stacks_bucket_may_notify_the_intake_queue() -> None:
-    """S3 "Granting permissions to publish event notification messages": the queue policy
-    conditions on the bucket's ARN and the owner's account. The bucket's name pattern stands
-    in for its ARN (the bucket depends on this policy, so a GetAtt would be a cycle)."""
+def test_only_the_stacks_bucket_may_invoke_the_intake() -> None:
+    """S3 "Granting permissions to invoke an AWS Lambda function": the permission names the
+    bucket's ARN and the owner's account, so no other bucket (another account's with the
+    same name pattern, a bucket of this account's another stack) can make the intake take
+    in its objects. The bucket's name pattern stands in for its ARN (the bucket depends on
+    this permission, so a GetAtt would be a cycle), and the intake names the bucket the same
+    way."""
     template = translated()
     resolver = _resolver_for(template, "helpdesk", "0a1b2c3d-0000-0000-0000-000000000001")
     bucket_name = resolver.resolve(
         template["Resources"]["RawMailBucket"]["Properties"]["BucketName"]
     )
-    policy = template["Resources"]["EmailIntakeQueuePolicy"]["Properties"]["PolicyDocument"]
-    [s3] = policy["Statement"]
-    condition = resolver.resolve(s3["Condition"])
-    assert condition["StringEquals"] == {"aws:SourceAccount": resolver.pseudo["AWS::AccountId"]}
-    [(key, pattern)] = condition["ArnLike"].items()
-    assert key == "aws:SourceArn"
-    assert fnmatch.fnmatchcase(f"arn:aws:s3:::{bucket_name}", pattern)
-    assert not fnmatch.fnmatchcase("arn:aws:s3:::someone-elses-bucket", pattern)
+    permission = {
+        key: resolver.resolve(value)
+        for key, value in template["Resources"]["EmailIntakeInvokePermission"]["Properties"].items()
+        if key != "FunctionName"
+    }
+    assert template["Resources"]["EmailIntakeInvokePermission"]["Properties"]["FunctionName"] == {
+        "Fn::GetAtt": ["EmailIntakeFunction", "Arn"]
+    }
+    assert permission["Principal"] == "s3.amazonaws.com"
+    assert permission["Action"] == "lambda:InvokeFunction"
+    assert permission["SourceAccount"] == resolver.pseudo["AWS::AccountId"]
+    assert permission["SourceArn"] == f"arn:aws:s3:::{bucket_name}"
+    intake = template["Resources"]["EmailIntakeFunction"]["Properties"]
+    assert resolver.resolve(intake["Environment"]["Variables"]["RAW_BUCKET"]) == bucket_name
+    # Nothing sends to the queue the previous release's notification used any more.
+    assert "EmailIntakeQueuePolicy" not in template["Resources"]
 
 
 # ---------------------------------------------------------------------- event rules

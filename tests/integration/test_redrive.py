@@ -24,6 +24,11 @@ from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
 
 FORM = ANNAS_QUESTION
+ANNAS_MAIL = (
+    b"From: Anna Schmidt <anna@example.com>\r\nTo: support@support.example\r\n"
+    b"Subject: Where is my order?\r\nMessage-ID: <anna-outage@example.com>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n\r\nIt has been two weeks.\r\n"
+)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -44,6 +49,31 @@ def test_mail_that_failed_during_an_ses_outage_is_sent_after_the_redrive(
     [acknowledgement] = [m for m in state["outbox"] if m["kind"] == "acknowledgement"]
     assert acknowledgement["to"] == ["anna@example.com"]
     assert state["tickets"][0]["ref"] in acknowledgement["subject"]
+
+
+def test_a_mail_the_intake_failed_on_during_an_outage_is_a_ticket_after_the_redrive(
+    stack: LocalStack,
+) -> None:
+    """S3 invokes the intake asynchronously: Lambda retries a failed mail twice and then
+    keeps its record, the notification inside, in EmailIntakeDLQ. This release that queue
+    still has a source (EmailIntakeQueue, drained), so the redrive moves the record there,
+    and the intake reads the notification out of it."""
+    with outage(stack, "dynamodb"):
+        stack.deliver_email(ANNAS_MAIL)
+        stack.drain()
+    [letter] = build_state(stack)["dead_letters"]
+    assert letter["queue"] == "EmailIntakeDLQ"
+    assert build_state(stack)["tickets"] == []
+
+    [result] = redrive(stack, "EmailIntakeDLQ")
+
+    state = build_state(stack)
+    assert result.moved == 1 and state["dead_letters"] == []
+    [ticket] = state["tickets"]
+    assert ticket["contact"]["email"] == "anna@example.com"
+    assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
+        ["anna@example.com"]
+    ]
 
 
 def test_a_redrive_of_one_queue_leaves_the_others_alone(stack: LocalStack) -> None:

@@ -7,13 +7,16 @@ the queue it was dead-lettered from.
 A DLQ that no queue sends to holds one of these:
 - Lambda's invocation records (``SweepFailureDLQ``, the on-failure destination of the
   scheduled sweeps; ``AcknowledgeDLQ`` and ``RouteDLQ``, those of the functions the event
-  rules invoke): each one's function is invoked again, asynchronously, with the event it
-  failed on (``requestPayload``), and the record is deleted; see
+  rules invoke; ``EmailIntakeDLQ``, the intake's, which the raw-mail bucket invokes): each
+  one's function is invoked again, asynchronously, with the event it failed on
+  (``requestPayload``), and the record is deleted; see
   https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
-  (For this release only, AcknowledgeQueue and RouteQueue, kept to drain the previous
-  release's events, still send their dead letters to AcknowledgeDLQ and RouteDLQ: those
-  two DLQs have a source queue, so their messages, records included, are moved back to it,
-  and the function's mapping handles a record as its event: helpdesk.aws.bus_event.)
+  (For this release only, EmailIntakeQueue, AcknowledgeQueue and RouteQueue, kept to drain
+  the previous release's messages, still send their dead letters to EmailIntakeDLQ,
+  AcknowledgeDLQ and RouteDLQ: those DLQs have a source queue, so their messages, records
+  included, are moved back to it, and the function's mapping handles a record as its
+  event: helpdesk.aws.bus_event, and the intake's ``s3_keys`` reads a record's
+  notification.)
 - EventBridge's dead-letter events (``EventDeliveryDLQ``: events a rule could not hand to
   its target). Each is the event itself with a ``TARGET_ARN`` message attribute
   (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html), the ARN of

@@ -175,6 +175,15 @@ class BusDelivery:
     event: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class BucketDelivery:
+    """A bucket's event notification to a function (S3 invokes it asynchronously), waiting
+    in Lambda's asynchronous queue for it."""
+
+    function: str
+    event: dict[str, Any]
+
+
 @dataclass
 class StreamSource:
     """A DynamoDB event source mapping (SAM event type ``DynamoDB``), as Lambda runs it.
@@ -506,8 +515,12 @@ class LocalStack:
         # slow to get to them (tests take them with ``take_bus_events``).
         self.rule_targets: dict[str, list[RuleTarget]] = {}
         self.bus_deliveries: list[BusDelivery] = []
+        # What the buckets' notifications invoke (the intake, for each mail SES stores), in
+        # the order the objects were written; a held function's wait too.
+        self.bucket_deliveries: list[BucketDelivery] = []
         self.held_functions: set[str] = set()
         self._restore_rule_delivery: Callable[[], None] | None = None
+        self._restore_bucket_delivery: Callable[[], None] | None = None
         self.routes: list[HttpRoute] = []
         self.schedules: list[Schedule] = []
         self.async_configs: dict[str, AsyncInvokeConfig] = {}  # function name -> its config
@@ -586,6 +599,7 @@ class LocalStack:
         self.ssm = self.session.client("ssm")
         self._create_resources()
         self._install_rule_delivery()
+        self._install_bucket_delivery()
         from helpdesk import clock
 
         clock.set_source(self.clock.read)
@@ -632,6 +646,9 @@ class LocalStack:
         if self._restore_rule_delivery is not None:
             self._restore_rule_delivery()
             self._restore_rule_delivery = None
+        if self._restore_bucket_delivery is not None:
+            self._restore_bucket_delivery()
+            self._restore_bucket_delivery = None
         if self.faults is not None:
             self.faults.uninstall()
         self._reset_function_clients()
@@ -860,19 +877,57 @@ class LocalStack:
 
         self._restore_rule_delivery = restore
 
+    def _install_bucket_delivery(self) -> None:
+        """Have moto's bucket notifications to a function hand their event to the stack.
+
+        moto builds the notification S3 sends ("Event message structure", S3 user guide) and
+        calls ``_invoke_awslambda`` for each function configuration that matches the object;
+        the event joins :attr:`bucket_deliveries`, and :meth:`drain` invokes the stack's
+        function with it asynchronously, as S3 does.
+        """
+        from moto.s3 import notifications
+
+        original = notifications._invoke_awslambda
+        stack = self
+
+        def invoke(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+            function = _function_name_of_arn(fn_arn)
+            if function in stack.functions:
+                stack.bucket_deliveries.append(BucketDelivery(function, dict(event_body)))
+            else:
+                original(account_id, event_body, fn_arn, region_name)
+
+        notifications._invoke_awslambda = invoke
+
+        def restore() -> None:
+            notifications._invoke_awslambda = original
+
+        self._restore_bucket_delivery = restore
+
     def _create_bucket(self, logical_id: str, props: dict[str, Any], resolver: Resolver) -> None:
         name = resolver.resolve(props.get("BucketName")) or f"helpdesk-local-{logical_id.lower()}"
         self.s3.create_bucket(Bucket=name)
         resolver.refs[logical_id] = name
         resolver.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
         notification = resolver.resolve(props.get("NotificationConfiguration", {}))
-        queue_configs = []
+        queue_configs, function_configs = [], []
         for config in notification.get("QueueConfigurations", []):
             entry: dict[str, Any] = {"QueueArn": config["Queue"], "Events": [config["Event"]]}
             rules = config.get("Filter", {}).get("S3Key", {}).get("Rules")
             if rules:
                 entry["Filter"] = {"Key": {"FilterRules": rules}}
             queue_configs.append(entry)
+        for config in notification.get("LambdaConfigurations", []):
+            entry = {"LambdaFunctionArn": config["Function"], "Events": [config["Event"]]}
+            rules = config.get("Filter", {}).get("S3Key", {}).get("Rules")
+            if rules:
+                entry["Filter"] = {"Key": {"FilterRules": rules}}
+            function_configs.append(entry)
+        if function_configs:
+            self.s3.put_bucket_notification_configuration(
+                Bucket=name,
+                NotificationConfiguration={"LambdaFunctionConfigurations": function_configs},
+            )
         if queue_configs:
             self.s3.put_bucket_notification_configuration(
                 Bucket=name, NotificationConfiguration={"QueueConfigurations": queue_configs}
@@ -1197,12 +1252,34 @@ class LocalStack:
         until no stream record, queue message or event is left: a write may publish (the
         stream), a publication invokes the bus's targets, which write again."""
         for _ in range(max_rounds):
+            notified = self._deliver_bucket_events()
             streamed = [self._poll_stream(source) for source in self.stream_sources]
             polled = [self._poll_once(queue_id) for queue_id in self.queue_sources]
             invoked = self._deliver_bus_events()
-            if not any(streamed) and not any(polled) and not invoked:
+            if not notified and not any(streamed) and not any(polled) and not invoked:
                 return
         raise RuntimeError("queues did not drain: is something looping?")
+
+    # ------------------------------------------------------------------ the buckets' targets
+    def _deliver_bucket_events(self) -> bool:
+        """Invoke each waiting notification's function (those not held back), in the order
+        the objects were written; True if any was. Lambda retries a failed one and then
+        records it in the function's on-failure destination (invoke_async)."""
+        ready = [d for d in self.bucket_deliveries if d.function not in self.held_functions]
+        for delivery in ready:
+            self.bucket_deliveries.remove(delivery)
+            self.invoke_async(delivery.function, delivery.event, retry_at_once=True)
+        return bool(ready)
+
+    def take_bucket_events(self, function: str, count: int) -> list[dict[str, Any]]:
+        """The next ``count`` notifications waiting for ``function``, taken out of Lambda's
+        queue: a test hands them to the function itself."""
+        waiting = [d for d in self.bucket_deliveries if d.function == function][:count]
+        if len(waiting) < count:
+            raise AssertionError(f"{len(waiting)} notifications wait for {function}, not {count}")
+        for delivery in waiting:
+            self.bucket_deliveries.remove(delivery)
+        return [delivery.event for delivery in waiting]
 
     # ------------------------------------------------------------------ the bus's targets
     def _deliver_bus_events(self) -> bool:

@@ -1,8 +1,8 @@
 """An SQS batch handled record by record while the Lambda has time for one more.
 
-Used by the email intake (EmailIntakeQueue) and, this release only, by acknowledge and route,
-to drain what the previous release left in AcknowledgeQueue and RouteQueue
-(helpdesk.aws.bus_event.handle_delivery; they go with the queues in the next release,
+Used this release only, by the email intake, acknowledge and route, to drain what the
+previous release left in EmailIntakeQueue, AcknowledgeQueue and RouteQueue (the bucket and
+the rules now invoke the functions directly; the queues go in the next release,
 docs/DEPLOY.md, section 10).
 
 Lambda hands a function up to ten records (BatchSize) and the handler works through them in
@@ -45,7 +45,7 @@ ONE_SEND_MS = 25_000
 # CPU on a core of the 2-core machine; the intake's 512 MB give it 512/1769 of a vCPU
 # ("Configure Lambda function memory": 1,769 MB is one vCPU), about 15 s, and reading the
 # mail and writing the ticket add well under a second. With the intake's 30 s timeout, a
-# batch goes on past a slow mail only while another one would still fit.
+# batch of the draining queue goes on past a slow mail only while another would still fit.
 ONE_MAIL_MS = 20_000
 
 
