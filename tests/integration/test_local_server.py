@@ -164,6 +164,20 @@ def test_the_tickets_page_shows_each_ticket_with_its_messages(server: LocalServe
     assert "It has been two weeks." in body
 
 
+def test_the_log_keeps_to_events_and_names_only_the_requests_that_failed(
+    server: LocalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README: `helpdesk local` prints one line per ticket, mail and SLA event. A page view,
+    a favicon or a poll of the state is no event; a request that failed is worth a line."""
+    capsys.readouterr()
+    for path in ("/", "/favicon.ico", "/_local/state", "/form"):
+        assert request(server, "GET", path)[0] in (200, 204)
+    assert request(server, "GET", "/nothing-here")[0] == 404
+
+    logged = capsys.readouterr().err.splitlines()
+    assert len(logged) == 1 and '"GET /nothing-here HTTP/1.1" 404' in logged[0]
+
+
 def test_an_unknown_path_answers_404_as_api_gateway_does(server: LocalServer) -> None:
     status, _, body = request(server, "GET", "/nowhere")
 

@@ -521,6 +521,12 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The log is one line per event (README, `helpdesk local`): a page view, a favicon,
+        # a poll of the state is none; a request that failed is worth a line.
+        if isinstance(code, int) and code >= 400:  # an HTTPStatus is an int too
+            super().log_request(code, size)
+
     def _dispatch(self, method: str) -> None:
         path = self.path.split("?", 1)[0]
         try:
