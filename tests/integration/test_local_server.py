@@ -164,6 +164,37 @@ def test_the_tickets_page_shows_each_ticket_with_its_messages(server: LocalServe
     assert "It has been two weeks." in body
 
 
+def test_the_tickets_page_links_each_ticket_to_its_customers_page(server: LocalServer) -> None:
+    # newuser 12, #16: the customer's page was reachable only through a mail's link.
+    _, _, posted = request(
+        server, "POST", "/tickets", {**FORM, "submission_id": "5e0c1b11-aaaa-4bbb-8ccd"}
+    )
+    ref = json.loads(posted)["ref"]
+
+    _, _, body = request(server, "GET", "/_local/tickets")
+
+    [link] = re.findall(rf'<article id="{ref}">.*?href="(/ticket/[^"]+)"', body, re.DOTALL)
+    status, _, page = request(server, "GET", link)
+    assert status == 200 and "Where is my order?" in page
+
+
+def test_the_states_mails_link_to_this_server(server: LocalServer) -> None:
+    # newuser 12, #16: a script reading the state got links to the deployed API's host.
+    _, _, body = request(
+        server, "POST", "/tickets", {**FORM, "submission_id": "5e0c1b11-aaaa-4bbb-8cce"}
+    )
+    ref = json.loads(body)["ref"]
+
+    [acknowledgement] = [
+        m for m in state(server)["outbox"] if m["kind"] == "acknowledgement" and m["ticket"] == ref
+    ]
+
+    links = re.findall(r"https?://[^\s\"'<>]+/ticket/[^\s\"'<>]+", acknowledgement["text"])
+    assert links and all(link.startswith(server.url + "/ticket/") for link in links)
+    status, _, page = request(server, "GET", links[0].removeprefix(server.url))
+    assert status == 200 and "Where is my order?" in page
+
+
 def test_the_log_keeps_to_events_and_names_only_the_requests_that_failed(
     server: LocalServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

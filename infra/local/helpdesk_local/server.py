@@ -614,7 +614,10 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
     def _state(self, _: bytes) -> tuple[int, dict[str, str], str]:
         from helpdesk_local.state import build_state
 
-        return 200, *_json_body(build_state(self.stack))
+        # The mails' links point here, as on the outbox page: a script that follows one
+        # reaches this desk, not the deployed API's host (newuser 12, #16).
+        headers, body = _json_body(build_state(self.stack))
+        return 200, headers, _link_rewriter(self.stack, self._base_url())(body)
 
     def _clock(self, _: bytes) -> tuple[int, dict[str, str], str]:
         """The stack's time alone: what a channel's sender signs with on this desk once its
@@ -709,10 +712,20 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         return self._page("outbox.html", mails=mails)
 
     def _tickets(self, _: bytes) -> tuple[int, dict[str, str], str]:
+        from helpdesk.config import load_config
+        from helpdesk.services.portal import page_token
+        from helpdesk_local.stack import LOCAL_SIGNING_KEY
         from helpdesk_local.state import object_reader, scan_items, ticket_views
 
         tickets = list(reversed(ticket_views(scan_items(self.stack), object_reader(self.stack))))
-        return self._page("tickets.html", tickets=tickets)
+        # Each ticket's page, signed afresh as its mails' links are (newuser 12, #16).
+        config, now = load_config(self.stack.config_path), self.stack.clock.peek()
+        key = LOCAL_SIGNING_KEY.encode()
+        pages = {
+            t["ref"]: "/ticket/" + page_token(t["ref"], now=now, config=config, key=key)
+            for t in tickets
+        }
+        return self._page("tickets.html", tickets=tickets, pages=pages)
 
     def _page(self, template: str, **context: Any) -> tuple[int, dict[str, str], str]:
         from helpdesk.clock import iso
