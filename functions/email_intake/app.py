@@ -28,40 +28,65 @@ logger = Logger()
 root = Composition()
 
 
-def s3_keys(body: dict[str, Any]) -> list[str]:
+# S3 object keys are at most 1,024 bytes of UTF-8 ("Naming Amazon S3 objects", S3 user
+# guide): a longer one names nothing S3 could have stored.
+S3_KEY_MAX_BYTES = 1024
+
+
+def s3_keys(body: Any) -> list[str]:
     """Keys of the mail objects an S3 event notification names (or Lambda's record of an
-    invocation with one, ``requestPayload``: what EmailIntakeDLQ holds, moved back to
-    EmailIntakeQueue by `helpdesk redrive` while that queue drains).
+    invocation with one, ``requestPayload``: what EmailIntakeDLQ holds, should an operator
+    move it back to EmailIntakeQueue with SQS's own DLQ redrive while that queue drains;
+    `helpdesk redrive` invokes the intake with the notification instead).
 
     The notification's format is in the S3 User Guide ("Event message structure"): keys
     arrive URL-encoded, sizes in bytes. The ``s3:TestEvent`` S3 sends when the notification
     is configured has no ``Records``; folder markers, empty objects, SES's setup notice and
-    objects outside the inbound prefix are not mail (``is_mail_object``) and are skipped.
+    objects outside the inbound prefix are not mail (``is_mail_object``), and neither is
+    a record of another bucket, of another source or of a shape S3 never sends: each is
+    logged and skipped, never raised, so that it cannot fail its retries and every redrive
+    after them (attack 13, F4 and F5).
     """
     from helpdesk.services.email_intake import is_mail_object
 
     keys: list[str] = []
-    notification = body.get("requestPayload", body)
-    if not isinstance(notification, dict):
-        return keys
-    for record in notification.get("Records", []):
-        if record.get("eventSource") != "aws:s3" or not str(record.get("eventName", "")).startswith(
-            "ObjectCreated"
-        ):
+    notification = body.get("requestPayload", body) if isinstance(body, dict) else None
+    records = notification.get("Records") if isinstance(notification, dict) else None
+    for record in records if isinstance(records, list) else []:
+        if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
             continue
-        s3_object = record.get("s3", {}).get("object", {})
+        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        s3 = record.get("s3") if isinstance(record.get("s3"), dict) else {}
+        bucket = s3.get("bucket") if isinstance(s3.get("bucket"), dict) else {}
+        s3_object = s3.get("object") if isinstance(s3.get("object"), dict) else {}
         key = unquote_plus(str(s3_object.get("key", "")))
         size = s3_object.get("size")
-        if is_mail_object(key, size if isinstance(size, int) else None):
+        if bucket.get("name", root.environment.raw_bucket) != root.environment.raw_bucket:
+            logger.warning("another bucket's object: skipped", extra={"bucket": str(bucket)[:300]})
+        elif len(key.encode()) <= S3_KEY_MAX_BYTES and is_mail_object(
+            key, size if isinstance(size, int) else None
+        ):
             keys.append(key)
         else:
             logger.info("not a mail: skipped", extra={"key": key[:300], "size": size})
     return keys
 
 
-def take_in(notification: dict[str, Any]) -> None:
-    for key in s3_keys(notification):
-        result = root.email_intake.take_in(key, now=clock.now())
+def take_in(notification: Any) -> None:
+    from helpdesk.errors import NotFound
+
+    keys = s3_keys(notification)
+    if not keys:
+        logger.info("no mail in the event")
+    for key in keys:
+        try:
+            result = root.email_intake.take_in(key, now=clock.now())
+        except NotFound:
+            # S3 reads its own writes, so a notified key that is not there was never stored
+            # (a forged event) or was deleted: retrying cannot help.
+            logger.warning("notified mail not in the bucket: skipped", extra={"key": key[:300]})
+            continue
         logger.info(
             "inbound mail taken in",
             extra={
@@ -73,20 +98,21 @@ def take_in(notification: dict[str, Any]) -> None:
         # The ticket is counted (TicketsCreated) by the publish function, for every intake.
 
 
-def is_s3_notification(event: dict[str, Any]) -> bool:
-    """Whether S3 invoked the function (its records come from ``aws:s3``), not the SQS
-    mapping of the queue being drained (records from ``aws:sqs``)."""
-    records = event.get("Records")
+def is_sqs_batch(event: Any) -> bool:
+    """Whether the SQS mapping of the queue being drained invoked the function (every record
+    from ``aws:sqs``); anything else is taken as S3's notification, whose records are read
+    one by one (:func:`s3_keys`)."""
+    records = event.get("Records") if isinstance(event, dict) else None
     return (
         isinstance(records, list)
         and bool(records)
-        and all(isinstance(r, dict) and r.get("eventSource") == "aws:s3" for r in records)
+        and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
     )
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | None:
-    if is_s3_notification(event):
+    if not is_sqs_batch(event):
         take_in(event)
         return None
     # The previous release's queue: a mail is begun only while the slowest one would still

@@ -679,8 +679,23 @@ def test_only_the_stacks_bucket_may_invoke_the_intake() -> None:
     assert permission["SourceArn"] == f"arn:aws:s3:::{bucket_name}"
     intake = template["Resources"]["EmailIntakeFunction"]["Properties"]
     assert resolver.resolve(intake["Environment"]["Variables"]["RAW_BUCKET"]) == bucket_name
-    # Nothing sends to the queue the previous release's notification used any more.
-    assert "EmailIntakeQueuePolicy" not in template["Resources"]
+
+    # The draining queue keeps S3's grant this release: S3 may still send to it for minutes
+    # after the notification changed (SAM review 15, #1), and the stack's bucket only.
+    policy = template["Resources"]["EmailIntakeQueuePolicy"]["Properties"]["PolicyDocument"]
+    [s3] = policy["Statement"]
+    condition = resolver.resolve(s3["Condition"])
+    assert condition["StringEquals"] == {"aws:SourceAccount": resolver.pseudo["AWS::AccountId"]}
+    [(key, pattern)] = condition["ArnLike"].items()
+    assert key == "aws:SourceArn"
+    assert fnmatch.fnmatchcase(f"arn:aws:s3:::{bucket_name}", pattern)
+    assert not fnmatch.fnmatchcase("arn:aws:s3:::someone-elses-bucket", pattern)
+    # The bucket is configured after the permission S3 checks and the destination that
+    # keeps a failed mail's record.
+    assert set(template["Resources"]["RawMailBucket"]["DependsOn"]) >= {
+        "EmailIntakeInvokePermission",
+        "EmailIntakeFunctionEventInvokeConfig",
+    }
 
 
 # ---------------------------------------------------------------------- event rules

@@ -163,6 +163,55 @@ def test_a_folder_marker_or_an_empty_object_is_not_a_ticket(stack: LocalStack, k
     nothing_happened(stack)
 
 
+def _mail_record(bucket: str, key: str) -> dict[str, Any]:
+    return {
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": len(MAIL)}},
+    }
+
+
+MALFORMED = {
+    "no records": lambda stack: {},
+    "empty records": lambda stack: {"Records": []},
+    "S3's test event": lambda stack: {"Service": "Amazon S3", "Event": "s3:TestEvent"},
+    "a record that is no object": lambda stack: {"Records": ["x"]},
+    "s3 that is no object": lambda stack: {
+        "Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": "x"}]
+    },
+    "S3 and SQS records mixed": lambda stack: {
+        "Records": [
+            _mail_record(stack.raw_bucket, f"{INBOUND_PREFIX}absent"),
+            {"eventSource": "aws:sqs"},
+        ]
+    },
+    "a key longer than S3 allows": lambda stack: {
+        "Records": [_mail_record(stack.raw_bucket, INBOUND_PREFIX + "k" * 2000)]
+    },
+    "a key the bucket does not hold": lambda stack: {
+        "Records": [_mail_record(stack.raw_bucket, f"{INBOUND_PREFIX}never-stored")]
+    },
+    "another bucket's name": lambda stack: {
+        "Records": [_mail_record("someone-elses-bucket", f"{INBOUND_PREFIX}stored")]
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_an_event_that_names_no_mail_of_the_bucket_is_nothing_and_no_failure(
+    stack: LocalStack, name: str
+) -> None:
+    """Attack 13, F4: anything but S3's notification of a stored mail raised, was retried
+    twice, and its record failed again at every redrive. It is logged and dropped."""
+    store_quietly(stack, f"{INBOUND_PREFIX}stored", MAIL)
+
+    answer = stack.invoke("email_intake", MALFORMED[name](stack))
+    stack.drain()
+
+    assert answer is None
+    nothing_happened(stack)
+
+
 def test_an_object_outside_the_inbound_prefix_is_not_a_ticket(stack: LocalStack) -> None:
     key = "attachments/HD-7K3M9Q/forwarded.eml"
     stack.s3.put_object(Bucket=stack.raw_bucket, Key=key, Body=MAIL)

@@ -55,9 +55,8 @@ def test_a_mail_the_intake_failed_on_during_an_outage_is_a_ticket_after_the_redr
     stack: LocalStack,
 ) -> None:
     """S3 invokes the intake asynchronously: Lambda retries a failed mail twice and then
-    keeps its record, the notification inside, in EmailIntakeDLQ. This release that queue
-    still has a source (EmailIntakeQueue, drained), so the redrive moves the record there,
-    and the intake reads the notification out of it."""
+    keeps its record, the notification inside, in EmailIntakeDLQ; the redrive invokes the
+    intake again with the notification."""
     with outage(stack, "dynamodb"):
         stack.deliver_email(ANNAS_MAIL)
         stack.drain()
@@ -74,6 +73,32 @@ def test_a_mail_the_intake_failed_on_during_an_outage_is_a_ticket_after_the_redr
     assert [m["to"] for m in state["outbox"] if m["kind"] == "acknowledgement"] == [
         ["anna@example.com"]
     ]
+
+
+def test_a_notification_the_draining_intake_queue_gave_up_on_is_a_ticket_after_the_redrive(
+    stack: LocalStack,
+) -> None:
+    """What EmailIntakeQueue (the previous release's, drained by this one) puts in
+    EmailIntakeDLQ after five receives is S3's notification itself, not Lambda's record
+    (SAM review 15, #2): the redrive hands it to the intake, the function the bucket
+    notifies, and to nothing else."""
+    stack.deliver_email(ANNAS_MAIL)
+    [notification] = stack.take_bucket_events("email_intake", 1)
+    dlq = stack.queue_urls["EmailIntakeDLQ"]
+    stack.sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(notification))
+    # The same notification planted in another function's failure queue is refused there.
+    stack.sqs.send_message(
+        QueueUrl=stack.queue_urls["AcknowledgeDLQ"], MessageBody=json.dumps(notification)
+    )
+
+    [intake] = redrive(stack, "EmailIntakeDLQ")
+    [acknowledge] = redrive(stack, "AcknowledgeDLQ")
+
+    assert intake.moved == 1 and intake.refused == ()
+    assert acknowledge.moved == 0 and len(acknowledge.refused) == 1
+    assert "S3 notification" in acknowledge.refused[0]
+    [ticket] = build_state(stack)["tickets"]
+    assert ticket["contact"]["email"] == "anna@example.com"
 
 
 def test_a_redrive_of_one_queue_leaves_the_others_alone(stack: LocalStack) -> None:

@@ -316,3 +316,80 @@ def test_a_mail_of_many_parts_under_a_boundary_nobody_can_read_cheaply_is_still_
     mail = parse_mail(raw)
     assert mail.sender is not None and mail.subject == "parts"
     assert any(f"beyond {MAX_MIME_PARTS}" in defect for defect in mail.defects)
+
+
+# ---------------------------------------------------------------------- lines (attack 13, F1)
+# The feed parser keeps a Python object for every line (compat32 keeps every header field
+# too): 20 MiB of "a" lines took 550 MiB, 14 MiB of header fields 576 MiB. Counted, not
+# timed: at most MAX_MIME_LINES lines reach it. The limit is made small here; the real one
+# reads every line of 40 MB of base64 (76 characters a line, RFC 2045 section 6.8).
+LINES = 5_000
+
+
+def fed_lines(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Lines handed to the feed parser, counted as it splits them (CRLF, CR or LF)."""
+    from email.feedparser import BytesFeedParser
+
+    fed: list[int] = []
+    original = BytesFeedParser.feed
+
+    def counting(self: BytesFeedParser, data: bytes) -> None:
+        fed.append(data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n"))
+        original(self, data)
+
+    monkeypatch.setattr(BytesFeedParser, "feed", counting)
+    return fed
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\n", "\r"], ids=["crlf", "lf", "cr"])
+def test_a_mail_of_more_lines_than_the_limit_is_parsed_up_to_it_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, ending: str
+) -> None:
+    from helpdesk.mail import parse
+
+    monkeypatch.setattr(parse, "MAX_MIME_LINES", LINES)
+    fed = fed_lines(monkeypatch)
+    head = f"From: anna@example.com{ending}Subject: lines{ending}{ending}"
+    raw = (head + f"Order 5521 is late.{ending}" + f"a{ending}" * (3 * LINES)).encode()
+
+    mail = parse.parse_mail(raw)
+
+    assert sum(fed) <= LINES
+    assert mail.text.startswith("Order 5521 is late.")
+    assert mail.subject == "lines"
+    assert any(f"lines beyond {LINES}" in defect for defect in mail.defects)
+
+
+def test_a_header_of_more_fields_than_the_limit_keeps_the_fields_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from helpdesk.mail import parse
+
+    monkeypatch.setattr(parse, "MAX_MIME_LINES", LINES)
+    fed = fed_lines(monkeypatch)
+    raw = (
+        "From: Anna <anna@example.com>\r\nSubject: fields\r\n"
+        + "X-Filler: a\r\n" * (3 * LINES)
+        + "\r\nOrder 5521 is late.\r\n"
+    ).encode()
+
+    mail = parse.parse_mail(raw)
+
+    assert sum(fed) <= LINES
+    assert mail.sender is not None and mail.sender.email == "anna@example.com"
+    assert mail.subject == "fields"
+    assert any(f"lines beyond {LINES}" in defect for defect in mail.defects)
+
+
+def test_a_mail_of_as_many_lines_as_the_limit_is_read_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from helpdesk.mail import parse
+
+    monkeypatch.setattr(parse, "MAX_MIME_LINES", LINES)
+    head = "From: anna@example.com\r\nSubject: lines\r\n\r\n"
+    body = "".join(f"line {n}\r\n" for n in range(LINES - 3))
+    mail = parse.parse_mail((head + body).encode())
+
+    assert f"line {LINES - 4}" in mail.full_text
+    assert not any("lines beyond" in defect for defect in mail.defects)

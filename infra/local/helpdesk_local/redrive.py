@@ -13,10 +13,9 @@ A DLQ that no queue sends to holds one of these:
   https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
   (For this release only, EmailIntakeQueue, AcknowledgeQueue and RouteQueue, kept to drain
   the previous release's messages, still send their dead letters to EmailIntakeDLQ,
-  AcknowledgeDLQ and RouteDLQ: those DLQs have a source queue, so their messages, records
-  included, are moved back to it, and the function's mapping handles a record as its
-  event: helpdesk.aws.bus_event, and the intake's ``s3_keys`` reads a record's
-  notification.)
+  AcknowledgeDLQ and RouteDLQ: such a letter is the queue's message itself, S3's
+  notification or the bus event, and is replayed on the queue's function through the
+  same checks, never moved back into the draining queue: :func:`vet_letter`.)
 - EventBridge's dead-letter events (``EventDeliveryDLQ``: events a rule could not hand to
   its target). Each is the event itself with a ``TARGET_ARN`` message attribute
   (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html), the ARN of
@@ -91,15 +90,16 @@ class Redriven:
     refused: tuple[str, ...] = ()
 
 
-FailureKind = Literal["invocation", "stream", "rule"]
+FailureKind = Literal["invocation", "stream", "rule", "notification"]
 
 
 @dataclass(frozen=True)
 class FailureSource:
     """Who sends its failures to a queue, as the template says (logical ids): a function's
     failed asynchronous invocations (``invocation``), the batches its stream mapping gave
-    up on (``stream``, of ``table``'s stream), or the events a rule could not hand to it
-    (``rule``, the rule ``rule``)."""
+    up on (``stream``, of ``table``'s stream), the events a rule could not hand to it
+    (``rule``, the rule ``rule``), or, for a function a bucket notifies, S3's notifications
+    its draining queue gave up on (``notification``: EmailIntakeQueue's, this release)."""
 
     function: str
     kind: FailureKind
@@ -162,8 +162,22 @@ def failure_senders(template: Mapping[str, Any]) -> dict[str, list[FailureSource
         if queue is not None and queue in resources:
             senders.setdefault(queue, []).append(source)
 
+    notified = {
+        function
+        for resource in resources.values()
+        if resource.get("Type") == "AWS::S3::Bucket"
+        for config in (
+            (resource.get("Properties") or {}).get("NotificationConfiguration") or {}
+        ).get("LambdaConfigurations", [])
+        if (function := _logical_id(config.get("Function"))) in functions
+    }
     for lid, resource in resources.items():
         properties = resource.get("Properties") or {}
+        if lid in notified:
+            add(
+                _on_failure_queue(properties.get("EventInvokeConfig")),
+                FailureSource(lid, "notification"),
+            )
         if lid in functions:
             add(
                 _on_failure_queue(properties.get("EventInvokeConfig")),
@@ -353,6 +367,26 @@ def desk_event(body: str) -> dict[str, Any] | None:
     return dict(event)
 
 
+def s3_notification(body: str) -> dict[str, Any] | None:
+    """S3's event notification a message's body is (every record an ``aws:s3``
+    ObjectCreated event, "Event message structure", S3 user guide), or None."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return None
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list) or not records:
+        return None
+    if all(
+        isinstance(record, dict)
+        and record.get("eventSource") == "aws:s3"
+        and str(record.get("eventName", "")).startswith("ObjectCreated")
+        for record in records
+    ):
+        return dict(event)
+    return None
+
+
 def _function_name(arn: str) -> str:
     # arn:aws:lambda:region:account:function:name[:qualifier]
     parts = arn.split(":")
@@ -420,6 +454,16 @@ def vet_letter(
         if len(functions) == 1:
             return _Replay(functions[0], event)
         return _shown(f"an event of the bus ({event.get('detail-type')}): {NOT_A_SENDER}")
+    notification = s3_notification(message["Body"])
+    if notification is not None:
+        # A dead letter of the draining EmailIntakeQueue (five failed receives put S3's
+        # notification itself here): replayed only on the function the bucket notifies.
+        for sender in senders:
+            if sender.kind == "notification":
+                return _Replay(sender, notification)
+        return _shown(
+            f"an S3 notification: {NOT_A_SENDER} (a function a bucket of this stack notifies)"
+        )
     batch = stream_batch_target(message["Body"])
     if batch is not None:
         arn, info = batch
