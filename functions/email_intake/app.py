@@ -57,9 +57,8 @@ def s3_keys(body: Any) -> list[str]:
             continue
         if not str(record.get("eventName", "")).startswith("ObjectCreated"):
             continue
-        s3 = record.get("s3") if isinstance(record.get("s3"), dict) else {}
-        bucket = s3.get("bucket") if isinstance(s3.get("bucket"), dict) else {}
-        s3_object = s3.get("object") if isinstance(s3.get("object"), dict) else {}
+        s3 = _member(record, "s3")
+        bucket, s3_object = _member(s3, "bucket"), _member(s3, "object")
         key = unquote_plus(str(s3_object.get("key", "")))
         size = s3_object.get("size")
         if bucket.get("name", root.environment.raw_bucket) != root.environment.raw_bucket:
@@ -71,6 +70,12 @@ def s3_keys(body: Any) -> list[str]:
         else:
             logger.info("not a mail: skipped", extra={"key": key[:300], "size": size})
     return keys
+
+
+def _member(value: dict[str, Any], name: str) -> dict[str, Any]:
+    """``value[name]`` when it is an object, else an empty one."""
+    member = value.get(name)
+    return member if isinstance(member, dict) else {}
 
 
 def take_in(notification: Any) -> None:

@@ -679,6 +679,18 @@ def test_only_the_stacks_bucket_may_invoke_the_intake() -> None:
     assert permission["SourceArn"] == f"arn:aws:s3:::{bucket_name}"
     intake = template["Resources"]["EmailIntakeFunction"]["Properties"]
     assert resolver.resolve(intake["Environment"]["Variables"]["RAW_BUCKET"]) == bucket_name
+    # Every grant of the intake's that names the bucket by its pattern names this bucket.
+    role = template["Resources"]["EmailIntakeFunctionRole"]["Properties"]
+    granted = {
+        resolver.resolve(statement["Resource"])
+        for policy in role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        if statement["Action"] in (["s3:GetObject"], ["s3:PutObject"])
+    }
+    assert granted == {
+        f"arn:aws:s3:::{bucket_name}/inbound/*",
+        f"arn:aws:s3:::{bucket_name}/attachments/*",
+    }
 
     # The draining queue keeps S3's grant this release: S3 may still send to it for minutes
     # after the notification changed (SAM review 15, #1), and the stack's bucket only.

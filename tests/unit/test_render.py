@@ -89,8 +89,7 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
                 }
             ],
         },
-        "self_served": ticket
-        | {"customer": "Lena Schmidt", "article": "When the printer jams"},
+        "self_served": ticket | {"customer": "Lena Schmidt", "article": "When the printer jams"},
         "progress_pending": ticket
         | {"customer_name": "Lena", "agent_name": "Max", "helpdesk_name": "Example Support"},
         "progress_solved": ticket

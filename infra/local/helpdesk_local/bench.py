@@ -721,9 +721,10 @@ def measure_pipeline(stack: LocalStack, *, tickets: int = 5) -> PipelineFigures:
     gb_seconds = sum(
         log.billed_ms[name] / 1000 * _memory_mb(stack, name) / 1024 for name in log.billed_ms
     )
-    # Each queue hop costs a send (S3 into the intake queue), a receive and a delete per
-    # batch: the event source mapping's requests, billed to us. The bus's rules invoke
-    # acknowledge and route directly: asynchronous invocations, Lambda requests counted
+    # A queue hop (none on an email ticket's path since the bucket invokes the intake) costs
+    # a send, a receive and a delete per batch: the event source mapping's requests, billed
+    # to us. The bucket invokes the intake, and the bus's rules acknowledge and route,
+    # directly: asynchronous invocations, Lambda requests counted
     # like every invocation; EventBridge charges the event put, not its delivery to a
     # target in the same account (EventBridge pricing page).
     queue_hops = sum(log.sqs_records.values())
@@ -1664,8 +1665,9 @@ SCALE_STEPS: tuple[tuple[str, int, float], ...] = (
 
 
 def simulate_scale(*, burst: int = 100) -> dict[str, Any]:
-    """A burst of ``burst`` mails delivered at once and drained, as the event source mappings
-    would take them (batches of 10), then the measured per-ticket demand extrapolated to
+    """A burst of ``burst`` mails delivered at once and drained, as S3 and the event source
+    mappings would hand them over (one mail an intake, stream batches to the relay), then
+    the measured per-ticket demand extrapolated to
     each step of :data:`SCALE_STEPS` against the limits above."""
     from helpdesk_local.stack import LocalStack
 

@@ -3,7 +3,7 @@
 It creates tables, queues (with their redrive policies), the bucket and its notification,
 the event bus, its rules and targets, the SES identity, by **reading template.yaml**; then it
 plays AWS's part: it delivers mail the way SES does (raw MIME into the bucket, whose
-notification feeds the intake queue), polls each queue into its function with the SQS
+notification invokes the intake asynchronously), polls each queue into its function with the SQS
 batch event and honours partial-batch responses, redelivers failures until
 ``maxReceiveCount`` sends them to the dead-letter queue, invokes a rule's Lambda target
 asynchronously with each event the rule matches (:class:`RuleTarget`: Lambda's retries, then
@@ -910,27 +910,25 @@ class LocalStack:
         resolver.refs[logical_id] = name
         resolver.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
         notification = resolver.resolve(props.get("NotificationConfiguration", {}))
-        queue_configs, function_configs = [], []
-        for config in notification.get("QueueConfigurations", []):
-            entry: dict[str, Any] = {"QueueArn": config["Queue"], "Events": [config["Event"]]}
-            rules = config.get("Filter", {}).get("S3Key", {}).get("Rules")
-            if rules:
-                entry["Filter"] = {"Key": {"FilterRules": rules}}
-            queue_configs.append(entry)
-        for config in notification.get("LambdaConfigurations", []):
-            entry = {"LambdaFunctionArn": config["Function"], "Events": [config["Event"]]}
-            rules = config.get("Filter", {}).get("S3Key", {}).get("Rules")
-            if rules:
-                entry["Filter"] = {"Key": {"FilterRules": rules}}
-            function_configs.append(entry)
-        if function_configs:
+        # CloudFormation's names for S3's (QueueConfigurations -> QueueConfigurations with
+        # QueueArn, LambdaConfigurations -> LambdaFunctionConfigurations with
+        # LambdaFunctionArn), in one request: each replaces the bucket's whole configuration.
+        configured: dict[str, list[dict[str, Any]]] = {}
+        for section, target, arn_key in (
+            ("QueueConfigurations", "Queue", "QueueArn"),
+            ("LambdaConfigurations", "Function", "LambdaFunctionArn"),
+        ):
+            for config in notification.get(section, []):
+                entry: dict[str, Any] = {arn_key: config[target], "Events": [config["Event"]]}
+                rules = config.get("Filter", {}).get("S3Key", {}).get("Rules")
+                if rules:
+                    entry["Filter"] = {"Key": {"FilterRules": rules}}
+                api_section = section.replace("Lambda", "LambdaFunction")
+                configured.setdefault(api_section, []).append(entry)
+        queue_configs = configured.get("QueueConfigurations", [])
+        if configured:
             self.s3.put_bucket_notification_configuration(
-                Bucket=name,
-                NotificationConfiguration={"LambdaFunctionConfigurations": function_configs},
-            )
-        if queue_configs:
-            self.s3.put_bucket_notification_configuration(
-                Bucket=name, NotificationConfiguration={"QueueConfigurations": queue_configs}
+                Bucket=name, NotificationConfiguration=configured
             )
             # S3 announces a new notification configuration with an s3:TestEvent message
             # (AWS does the same); the intake skips it, but the stack starts clean.
@@ -1620,7 +1618,8 @@ class LocalStack:
 
     def deliver_email(self, raw: bytes) -> str:
         """Deliver a raw RFC 5322 message exactly as SES's S3 action does: stored under
-        ``inbound/`` with an SES-style object key; the bucket notification then queues it."""
+        ``inbound/`` with an SES-style object key; the bucket's notification then hands it to
+        the intake (drain)."""
         key = "inbound/" + uuid.uuid4().hex + uuid.uuid4().hex[:8]
         self.s3.put_object(Bucket=self.raw_bucket, Key=key, Body=raw)
         return key
