@@ -24,7 +24,7 @@ from helpdesk.mail.html import (
     html_to_text,
     sanitize_html,
 )
-from helpdesk.mail.parse import MAX_MIME_PARTS, parse_mail
+from helpdesk.mail.parse import MAX_MIME_PARTS, ParsedMail, parse_mail
 from helpdesk.mail.quotes import strip_quoted, strip_quoted_html
 from helpdesk_local.mail_samples import text_mail as a_mail
 
@@ -326,10 +326,14 @@ def test_a_mail_of_many_parts_under_a_boundary_nobody_can_read_cheaply_is_still_
 LINES = 5_000
 
 
-def fed_lines(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Lines handed to the feed parser, counted as it splits them (CRLF, CR or LF)."""
+def parsed_with_the_limit(monkeypatch: pytest.MonkeyPatch, raw: str) -> tuple[ParsedMail, int]:
+    """``raw`` parsed with MAX_MIME_LINES made LINES, and the lines the feed parser was given,
+    counted as it splits them (CRLF, CR or LF)."""
     from email.feedparser import BytesFeedParser
 
+    from helpdesk.mail import parse
+
+    monkeypatch.setattr(parse, "MAX_MIME_LINES", LINES)
     fed: list[int] = []
     original = BytesFeedParser.feed
 
@@ -338,23 +342,19 @@ def fed_lines(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         original(self, data)
 
     monkeypatch.setattr(BytesFeedParser, "feed", counting)
-    return fed
+    return parse.parse_mail(raw.encode()), sum(fed)
 
 
 @pytest.mark.parametrize("ending", ["\r\n", "\n", "\r"], ids=["crlf", "lf", "cr"])
 def test_a_mail_of_more_lines_than_the_limit_is_parsed_up_to_it_and_says_so(
     monkeypatch: pytest.MonkeyPatch, ending: str
 ) -> None:
-    from helpdesk.mail import parse
-
-    monkeypatch.setattr(parse, "MAX_MIME_LINES", LINES)
-    fed = fed_lines(monkeypatch)
     head = f"From: anna@example.com{ending}Subject: lines{ending}{ending}"
-    raw = (head + f"Order 5521 is late.{ending}" + f"a{ending}" * (3 * LINES)).encode()
+    raw = head + f"Order 5521 is late.{ending}" + f"a{ending}" * (3 * LINES)
 
-    mail = parse.parse_mail(raw)
+    mail, fed = parsed_with_the_limit(monkeypatch, raw)
 
-    assert sum(fed) <= LINES
+    assert fed <= LINES
     assert mail.text.startswith("Order 5521 is late.")
     assert mail.subject == "lines"
     assert any(f"lines beyond {LINES}" in defect for defect in mail.defects)
@@ -363,19 +363,15 @@ def test_a_mail_of_more_lines_than_the_limit_is_parsed_up_to_it_and_says_so(
 def test_a_header_of_more_fields_than_the_limit_keeps_the_fields_before_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from helpdesk.mail import parse
-
-    monkeypatch.setattr(parse, "MAX_MIME_LINES", LINES)
-    fed = fed_lines(monkeypatch)
     raw = (
         "From: Anna <anna@example.com>\r\nSubject: fields\r\n"
         + "X-Filler: a\r\n" * (3 * LINES)
         + "\r\nOrder 5521 is late.\r\n"
-    ).encode()
+    )
 
-    mail = parse.parse_mail(raw)
+    mail, fed = parsed_with_the_limit(monkeypatch, raw)
 
-    assert sum(fed) <= LINES
+    assert fed <= LINES
     assert mail.sender is not None and mail.sender.email == "anna@example.com"
     assert mail.subject == "fields"
     assert any(f"lines beyond {LINES}" in defect for defect in mail.defects)
@@ -384,12 +380,11 @@ def test_a_header_of_more_fields_than_the_limit_keeps_the_fields_before_it(
 def test_a_mail_of_as_many_lines_as_the_limit_is_read_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from helpdesk.mail import parse
-
-    monkeypatch.setattr(parse, "MAX_MIME_LINES", LINES)
     head = "From: anna@example.com\r\nSubject: lines\r\n\r\n"
     body = "".join(f"line {n}\r\n" for n in range(LINES - 3))
-    mail = parse.parse_mail((head + body).encode())
 
+    mail, fed = parsed_with_the_limit(monkeypatch, head + body)
+
+    assert fed == LINES  # three lines of header, LINES - 3 of text: the limit exactly
     assert f"line {LINES - 4}" in mail.full_text
     assert not any("lines beyond" in defect for defect in mail.defects)
