@@ -612,6 +612,35 @@ def test_the_mail_sending_functions_reserve_their_concurrency_from_the_ses_rate_
             assert reserved == expected, (sender, reserve)
 
 
+def test_the_intake_reserves_its_concurrency_so_a_flood_of_mail_leaves_the_rest_room() -> None:
+    """Attack 13, F2: the bucket invokes the intake once per mail, at once; unreserved, a
+    flood of hostile mail could take the concurrency the customer's page and the agent API
+    need. Reserved, the rest waits in Lambda's queue (AsyncEventAge, alarmed). The draining
+    queue's mapping stays below the reservation (Lambda's SQS scaling guidance)."""
+    parameter = TEMPLATE["Parameters"]["IntakeMaximumConcurrency"]
+    assert (parameter["MinValue"], parameter["Default"]) == (2, 20)
+    template = translated()
+    assert template["Resources"]["EmailIntakeFunction"]["Properties"][
+        "ReservedConcurrentExecutions"
+    ] == {
+        "Fn::If": [
+            "ReservesSenderConcurrency",
+            {"Ref": "IntakeMaximumConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    # The same switch as the senders': an account that cannot reserve reserves nothing.
+    assert template["Conditions"]["ReservesSenderConcurrency"] == {
+        "Fn::Equals": [{"Ref": "ReserveSenderConcurrency"}, "true"]
+    }
+    [mapping] = [
+        m
+        for m in resources(translated(), "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": "EmailIntakeFunction"}
+    ]
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
+
+
 # ---------------------------------------------------------------------- mail in (SES)
 @pytest.mark.parametrize("existing_rule_set", ["", "production-inbound"])
 def test_the_receipt_rule_stops_the_rule_set_after_storing_the_mail(
