@@ -23,7 +23,7 @@ from helpdesk import effects, sla, unit_of_work
 from helpdesk import timers as timer_kinds
 from helpdesk.aws.dynamodb import DynamoRepository
 from helpdesk.config import Config, load_config
-from helpdesk.errors import NotFound, TransientError
+from helpdesk.errors import NotFound, NotStored, TransientError
 from helpdesk.events import DomainEvent, parse, to_detail
 from helpdesk.mail.compose import OutboundMail
 from helpdesk.model import ACTIVE_STATUSES, ROBOT_FLAGS, Contact, Message, Ticket, in_backlog
@@ -356,7 +356,7 @@ class FakeMailStore:
 
     def read(self, key: str) -> bytes:
         if key not in self.objects:
-            raise NotFound(f"object {key}")
+            raise NotStored(f"object {key}")
         return self.objects[key]
 
     def write(self, key: str, data: bytes, content_type: str) -> str:

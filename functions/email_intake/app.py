@@ -79,7 +79,7 @@ def _member(value: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def take_in(notification: Any) -> None:
-    from helpdesk.errors import NotFound
+    from helpdesk.errors import NotStored
 
     keys = s3_keys(notification)
     if not keys:
@@ -87,9 +87,10 @@ def take_in(notification: Any) -> None:
     for key in keys:
         try:
             result = root.email_intake.take_in(key, now=clock.now())
-        except NotFound:
+        except NotStored:
             # S3 reads its own writes, so a notified key that is not there was never stored
-            # (a forged event) or was deleted: retrying cannot help.
+            # (a forged event) or was deleted: retrying cannot help. Only the mail store's
+            # miss: a ticket not found is a failure, retried and kept.
             logger.warning("notified mail not in the bucket: skipped", extra={"key": key[:300]})
             continue
         logger.info(

@@ -221,6 +221,18 @@ def test_an_event_that_names_no_mail_of_the_bucket_is_nothing_and_no_failure(
     nothing_happened(stack)
 
 
+def test_a_key_longer_than_s3_allows_is_not_even_read(stack: LocalStack) -> None:
+    # S3 keys are at most 1,024 bytes: the intake skips a longer one before asking S3
+    # (which would answer NoSuchKey here and KeyTooLongError on AWS; review 15, #3).
+    from helpdesk_local.bench import metered
+
+    with metered(stack, detailed=False) as (meter, _):
+        stack.invoke("email_intake", MALFORMED["a key longer than S3 allows"](stack))
+
+    assert meter.operations["s3:GetObject"] == 0
+    nothing_happened(stack)
+
+
 def test_an_object_outside_the_inbound_prefix_is_not_a_ticket(stack: LocalStack) -> None:
     key = "attachments/HD-7K3M9Q/forwarded.eml"
     stack.s3.put_object(Bucket=stack.raw_bucket, Key=key, Body=MAIL)

@@ -327,22 +327,22 @@ LINES = 5_000
 
 
 def parsed_with_the_limit(monkeypatch: pytest.MonkeyPatch, raw: str) -> tuple[ParsedMail, int]:
-    """``raw`` parsed with MAX_MIME_LINES made LINES, and the lines the feed parser was given,
-    counted as it splits them (CRLF, CR or LF)."""
-    from email.feedparser import BytesFeedParser
+    """``raw`` parsed with MAX_MIME_LINES made LINES, and the lines the feed parser itself
+    made of it (its BufferedSubFile takes them in through pushlines)."""
+    from email.feedparser import BufferedSubFile
 
     from helpdesk.mail import parse
 
     monkeypatch.setattr(parse, "MAX_MIME_LINES", LINES)
-    fed: list[int] = []
-    original = BytesFeedParser.feed
+    lines: list[int] = []
+    original = BufferedSubFile.pushlines
 
-    def counting(self: BytesFeedParser, data: bytes) -> None:
-        fed.append(data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n"))
-        original(self, data)
+    def counting(self: BufferedSubFile, pushed: list[str]) -> None:
+        lines.append(len(pushed))
+        original(self, pushed)
 
-    monkeypatch.setattr(BytesFeedParser, "feed", counting)
-    return parse.parse_mail(raw.encode()), sum(fed)
+    monkeypatch.setattr(BufferedSubFile, "pushlines", counting)
+    return parse.parse_mail(raw.encode()), sum(lines)
 
 
 @pytest.mark.parametrize("ending", ["\r\n", "\n", "\r"], ids=["crlf", "lf", "cr"])
@@ -354,7 +354,7 @@ def test_a_mail_of_more_lines_than_the_limit_is_parsed_up_to_it_and_says_so(
 
     mail, fed = parsed_with_the_limit(monkeypatch, raw)
 
-    assert fed <= LINES
+    assert fed == LINES
     assert mail.text.startswith("Order 5521 is late.")
     assert mail.subject == "lines"
     assert any(f"lines beyond {LINES}" in defect for defect in mail.defects)
@@ -371,7 +371,7 @@ def test_a_header_of_more_fields_than_the_limit_keeps_the_fields_before_it(
 
     mail, fed = parsed_with_the_limit(monkeypatch, raw)
 
-    assert fed <= LINES
+    assert fed == LINES
     assert mail.sender is not None and mail.sender.email == "anna@example.com"
     assert mail.subject == "fields"
     assert any(f"lines beyond {LINES}" in defect for defect in mail.defects)
@@ -388,3 +388,15 @@ def test_a_mail_of_as_many_lines_as_the_limit_is_read_whole(
     assert fed == LINES  # three lines of header, LINES - 3 of text: the limit exactly
     assert f"line {LINES - 4}" in mail.full_text
     assert not any("lines beyond" in defect for defect in mail.defects)
+
+
+def test_a_last_line_without_an_ending_counts_as_a_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # LINES line endings and a last line after them: one line more than the limit.
+    head = "From: anna@example.com\r\nSubject: lines\r\n\r\n"
+    raw = head + "".join(f"line {n}\r\n" for n in range(LINES - 3)) + "the last line"
+
+    mail, fed = parsed_with_the_limit(monkeypatch, raw)
+
+    assert fed == LINES
+    assert "the last line" not in mail.full_text
+    assert any(f"lines beyond {LINES}" in defect for defect in mail.defects)

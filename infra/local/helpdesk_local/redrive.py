@@ -1,8 +1,9 @@
-"""`helpdesk redrive [QUEUE]`: dead letters go back to the queue they came from, for another try.
+"""`helpdesk redrive [QUEUE]`: dead letters get another try.
 
-Against AWS it starts an SQS message-move task from each dead-letter queue named in the
-stack's outputs (``<Queue>DLQUrl``); without a destination SQS moves every message back to
-the queue it was dead-lettered from.
+Against AWS, each dead-letter queue named in the stack's outputs (``<Queue>DLQUrl``) whose
+letters the stack's functions, rules or mappings write (below) has each letter checked and
+replayed on its function; any other gets an SQS message-move task back to the queue it was
+dead-lettered from (none of the desk's since the bucket invokes the intake directly).
 
 A DLQ that no queue sends to holds one of these:
 - Lambda's invocation records (``SweepFailureDLQ``, the on-failure destination of the
@@ -163,26 +164,21 @@ def failure_senders(template: Mapping[str, Any]) -> dict[str, list[FailureSource
             senders.setdefault(queue, []).append(source)
 
     notified = {
-        function
+        _logical_id(config.get("Function"))
         for resource in resources.values()
         if resource.get("Type") == "AWS::S3::Bucket"
         for config in (
             (resource.get("Properties") or {}).get("NotificationConfiguration") or {}
         ).get("LambdaConfigurations", [])
-        if (function := _logical_id(config.get("Function"))) in functions
+        if isinstance(config, Mapping)
     }
     for lid, resource in resources.items():
         properties = resource.get("Properties") or {}
-        if lid in notified:
-            add(
-                _on_failure_queue(properties.get("EventInvokeConfig")),
-                FailureSource(lid, "notification"),
-            )
         if lid in functions:
-            add(
-                _on_failure_queue(properties.get("EventInvokeConfig")),
-                FailureSource(lid, "invocation"),
-            )
+            on_failure = _on_failure_queue(properties.get("EventInvokeConfig"))
+            add(on_failure, FailureSource(lid, "invocation"))
+            if lid in notified:  # a bucket's notifications too (its draining queue's letters)
+                add(on_failure, FailureSource(lid, "notification"))
             for event in (properties.get("Events") or {}).values():
                 if event.get("Type") not in ("DynamoDB", "Kinesis"):
                     continue

@@ -521,6 +521,10 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
+    def log_error(self, format: str, *args: Any) -> None:
+        # The failed request's own line says it (log_request): once, not twice.
+        return
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # The log is one line per event (README, `helpdesk local`): a page view, a favicon,
         # a poll of the state is none; a request that failed is worth a line.
@@ -615,9 +619,15 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         from helpdesk_local.state import build_state
 
         # The mails' links point here, as on the outbox page: a script that follows one
-        # reaches this desk, not the deployed API's host (newuser 12, #16).
-        headers, body = _json_body(build_state(self.stack))
-        return 200, headers, _link_rewriter(self.stack, self._base_url())(body)
+        # reaches this desk, not the deployed API's host (newuser 12, #16). Only the mails:
+        # what customers wrote stays as they wrote it.
+        state = build_state(self.stack)
+        rewrite = _link_rewriter(self.stack, self._base_url())
+        state["outbox"] = [
+            {**mail, "text": rewrite(mail["text"]), "html": mail["html"] and rewrite(mail["html"])}
+            for mail in state["outbox"]
+        ]
+        return 200, *_json_body(state)
 
     def _clock(self, _: bytes) -> tuple[int, dict[str, str], str]:
         """The stack's time alone: what a channel's sender signs with on this desk once its

@@ -12,6 +12,10 @@ class NotFound(HelpdeskError):
     """The ticket, contact or item asked for does not exist."""
 
 
+class NotStored(NotFound):
+    """The mail store holds nothing under the key asked for (S3's NoSuchKey)."""
+
+
 class Conflict(HelpdeskError):
     """A conditional write lost a race (or found its work already done)."""
 

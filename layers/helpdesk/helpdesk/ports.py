@@ -58,7 +58,9 @@ class TicketUnitOfWork(Protocol):
 
 
 class MailStore(Protocol):
-    def read(self, key: str) -> bytes: ...
+    def read(self, key: str) -> bytes:
+        """The object's bytes; NotStored when nothing is under ``key``."""
+        ...
 
     def write(self, key: str, data: bytes, content_type: str) -> str: ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from helpdesk.aws.clients import client
-from helpdesk.errors import NotFound, TransientError
+from helpdesk.errors import NotStored, TransientError
 
 
 class S3MailStore:
@@ -22,7 +22,7 @@ class S3MailStore:
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "404"):
-                raise NotFound(f"s3://{self.bucket}/{key}") from error
+                raise NotStored(f"s3://{self.bucket}/{key}") from error
             raise TransientError(f"s3 get {key}: {code}") from error
 
     def write(self, key: str, data: bytes, content_type: str) -> str:
