@@ -63,13 +63,22 @@ def s3_keys(body: Any) -> list[str]:
         size = s3_object.get("size")
         if bucket.get("name", root.environment.raw_bucket) != root.environment.raw_bucket:
             logger.warning("another bucket's object: skipped", extra={"bucket": str(bucket)[:300]})
-        elif len(key.encode()) <= S3_KEY_MAX_BYTES and is_mail_object(
+        elif _s3_key_bytes(key) <= S3_KEY_MAX_BYTES and is_mail_object(
             key, size if isinstance(size, int) else None
         ):
             keys.append(key)
         else:
             logger.info("not a mail: skipped", extra={"key": key[:300], "size": size})
     return keys
+
+
+def _s3_key_bytes(key: str) -> int:
+    """The UTF-8 size of ``key``; past any key's for one that is no text (a lone surrogate
+    from a JSON escape: attack 14, F6)."""
+    try:
+        return len(key.encode())
+    except UnicodeEncodeError:
+        return S3_KEY_MAX_BYTES + 1
 
 
 def _member(value: dict[str, Any], name: str) -> dict[str, Any]:

@@ -197,6 +197,9 @@ MALFORMED = {
     "a key longer than S3 allows": lambda stack: {
         "Records": [_mail_record(stack.raw_bucket, INBOUND_PREFIX + "k" * 2000)]
     },
+    "a key that is no text": lambda stack: {
+        "Records": [_mail_record(stack.raw_bucket, f"{INBOUND_PREFIX}\ud800")]
+    },
     "a key the bucket does not hold": lambda stack: {
         "Records": [_mail_record(stack.raw_bucket, f"{INBOUND_PREFIX}never-stored")]
     },

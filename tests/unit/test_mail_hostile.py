@@ -400,3 +400,116 @@ def test_a_last_line_without_an_ending_counts_as_a_line(monkeypatch: pytest.Monk
     assert fed == LINES
     assert "the last line" not in mail.full_text
     assert any(f"lines beyond {LINES}" in defect for defect in mail.defects)
+
+
+# ------------------------------------------------------------ header fields (attack 14)
+def test_a_header_field_longer_than_the_limit_is_cut_and_says_so() -> None:
+    # F3: one 38 MiB Subject took half a GB to become one line.
+    from helpdesk.mail.parse import MAX_HEADER_FIELD_CHARS
+
+    raw = "From: anna@example.com\r\nSubject: " + "order " * MAX_HEADER_FIELD_CHARS + "\r\n\r\nhi"
+    mail = parse_mail(raw.encode())
+
+    assert mail.subject.startswith("order order")
+    assert len(mail.subject) <= MAX_HEADER_FIELD_CHARS
+    assert any("header field" in defect and "cut" in defect for defect in mail.defects)
+
+
+def test_fields_of_one_name_beyond_the_limit_are_not_read_and_later_fields_still_are() -> None:
+    # F1: 600,000 "X: a" fields took 565 MiB and two minutes to decode.
+    from helpdesk.mail.parse import MAX_FIELDS_PER_NAME
+
+    raw = (
+        "X-Filler: a\r\n" * (3 * MAX_FIELDS_PER_NAME)
+        + "From: Anna <anna@example.com>\r\nSubject: fields\r\n\r\nOrder 5521 is late.\r\n"
+    )
+    mail = parse_mail(raw.encode())
+
+    assert len(mail.headers["x-filler"]) == MAX_FIELDS_PER_NAME
+    assert mail.sender is not None and mail.sender.email == "anna@example.com"
+    assert mail.subject == "fields" and mail.text.startswith("Order 5521")
+    assert any("x-filler" in defect for defect in mail.defects)
+
+
+def test_guessing_the_charset_of_8bit_header_fields_has_a_budget_per_mail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # F1: 1,000 fields of 4,000 bytes that are no UTF-8 took 10.6 s: each judged in nine
+    # charsets by a Python loop over up to 4,000 characters.
+    from helpdesk.mail import charsets
+
+    judged: list[int] = []
+    original = charsets._oddness
+
+    def counting(text: str) -> int:
+        judged.append(len(text))
+        return original(text)
+
+    monkeypatch.setattr(charsets, "_oddness", counting)
+    fields = b"".join(b"X-Field-%d: " % n + b"\x80" * 4000 + b"\r\n" for n in range(1000))
+    raw = b"From: anna@example.com\r\nSubject: \xe9t\xe9\r\n" + fields + b"\r\nhi"
+
+    mail = parse_mail(raw)
+
+    assert sum(judged) <= charsets.HEADER_GUESS_BUDGET_CHARS + charsets._HEADER_SAMPLE_CHARS
+    assert mail.subject == "été"  # judged first, within the budget
+    assert len(mail.headers) >= 1000  # every field still read, the late ones without a guess
+
+
+def test_nested_multiparts_cost_depth_times_lines_within_a_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # F2: the feed parser tries every open boundary on every line: 900 nested multiparts
+    # and 599,000 lines took 47 s.
+    from helpdesk.mail import parse
+
+    monkeypatch.setattr(parse, "BOUNDARY_LINE_CHECKS_MAX", 100_000)
+    depth = 50
+    opening = "".join(
+        f'Content-Type: multipart/mixed; boundary="b{n}"\r\n\r\n--b{n}\r\n' for n in range(depth)
+    )
+    raw = "From: anna@example.com\r\nSubject: nested\r\n" + opening + "\r\n" * 10_000
+    mail, fed = parsed_with_the_limit(monkeypatch, raw)
+
+    assert fed * depth <= 100_000 + 2 * depth
+    assert any("lines beyond" in defect for defect in mail.defects)
+
+
+def test_an_attachment_the_line_limit_cuts_through_is_kept_as_dropped_not_as_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Attack 14, F4: the part the cut ran through was kept, corrupt, as if whole.
+    import base64
+
+    # 2,000 base64 lines of a file, ten times: the cut at LINES falls inside it.
+    payload = base64.encodebytes(bytes(range(256)) * 500).decode().replace("\n", "\r\n")
+    raw = (
+        "From: anna@example.com\r\nSubject: scan\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nThe scan.\r\n"
+        "--b\r\nContent-Type: application/pdf\r\n"
+        'Content-Disposition: attachment; filename="scan.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n" + payload * 10 + "--b--\r\n"
+    )
+
+    mail, _ = parsed_with_the_limit(monkeypatch, raw)
+
+    [scan] = mail.attachments
+    assert scan.filename == "scan.pdf" and scan.dropped == "cut"
+    assert mail.text.startswith("The scan.")
+
+
+def test_an_attachment_before_the_cut_is_kept_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = (
+        "From: anna@example.com\r\nSubject: scan\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: application/pdf\r\n"
+        'Content-Disposition: attachment; filename="scan.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\n" + "line\r\n" * (2 * LINES) + "--b--\r\n"
+    )
+
+    mail, _ = parsed_with_the_limit(monkeypatch, raw)
+
+    [scan] = mail.attachments
+    assert scan.dropped is None and scan.size == len(b"%PDF-1.4\n")

@@ -41,10 +41,11 @@ if TYPE_CHECKING:
 # rest go back to the queue at once instead of timing out with the batch.
 ONE_SEND_MS = 25_000
 # What one mail may take the intake at the most: a 38 MiB mail of nested tables, the slowest
-# of the hostile mails of docs/PERFORMANCE.md at the size SES stores (40 MB), takes 4.3 s of
-# CPU on a core of the 2-core machine; the intake's 512 MB give it 512/1769 of a vCPU
-# ("Configure Lambda function memory": 1,769 MB is one vCPU), about 15 s, and reading the
-# mail and writing the ticket add well under a second. With the intake's 30 s timeout, a
+# of the hostile mails of docs/PERFORMANCE.md at the size SES stores (40 MB), takes 4.6 s of
+# CPU on a core of the 2-core machine; the intake's 1,024 MB give it 1024/1769 of a vCPU
+# ("Configure Lambda function memory": 1,769 MB is one vCPU), about 8 s, and reading the
+# mail and writing the ticket add well under a second; 20 s leave room for what no
+# measurement has found yet. With the intake's 30 s timeout, a
 # batch of the draining queue goes on past a slow mail only while another would still fit.
 ONE_MAIL_MS = 20_000
 

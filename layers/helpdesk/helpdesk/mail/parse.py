@@ -22,7 +22,7 @@ import re
 import unicodedata
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.feedparser import BytesFeedParser
 from functools import lru_cache
@@ -35,6 +35,7 @@ from helpdesk.mail.auth import AuthResults, parse_auth
 from helpdesk.mail.charsets import (
     decode_bytes,
     decode_header_bytes,
+    header_guess_budget,
     looks_iso_2022_jp,
     normalize_charset,
 )
@@ -148,6 +149,22 @@ MAX_MIME_PARTS = 1000
 # bytes or more on average is read whole: base64 of 76 characters a line (RFC 2045
 # section 6.8) is about 513,000 lines, of 64 characters about 606,000.
 MAX_MIME_LINES = 700_000
+# The feed parser tries every open multipart boundary on every line it reads, so its work
+# is the nesting depth times the lines: 900 nested multiparts over 599,000 empty lines took
+# 47 s (attack 14, F2). Past this many checks (about 2 s of a core) the lines are cut as
+# above; the multipart boundaries the mail declares bound the depth. Honest mail nests
+# three or four deep and declares a few boundaries more for each forwarded mail: 40 MB of
+# it is read whole with up to 28 declared.
+BOUNDARY_LINE_CHECKS_MAX = 20_000_000
+# A header field's value beyond this many characters is not read (the raw mail keeps it):
+# one 38 MiB Subject took half a GB to make one line of (attack 14, F3). RFC 5322 lines
+# are at most 998 characters; the longest honest fields, folded (the References of a long
+# thread, a DKIM signature), are a few thousand.
+MAX_HEADER_FIELD_CHARS = 65_536
+# Fields of one name beyond this many are not read: a Received chain is a few dozen (RFC
+# 5321 section 6.3 takes 100 hops for a loop); 600,000 "X: a" fields took 565 MiB and two
+# minutes to decode (attack 14, F1).
+MAX_FIELDS_PER_NAME = 100
 _LINE_END = re.compile(rb"\r\n|\r|\n")  # where the feed parser ends a line (email.feedparser)
 _RECOVERY_LIMIT_BYTES = 1024 * 1024
 
@@ -188,7 +205,8 @@ def parse_mail(
     """
     notes = _Notes()
     try:
-        return _parse(raw, notes, attachment_max_bytes, attachments_max_count)
+        with header_guess_budget():
+            return _parse(raw, notes, attachment_max_bytes, attachments_max_count)
     except Exception as error:  # the contract is "never raises"; a bug must not lose mail
         notes.add(f"parser failure ({type(error).__name__}); text recovered from raw bytes")
         return _recovered(raw, notes)
@@ -241,12 +259,16 @@ class _Walk:
     drafts: list[_Draft] = field(default_factory=list)
     dsn_fields: list[dict[str, str]] | None = None
     returned_message_id: str | None = None
+    # The draft of the last leaf part walked, None when it was text: where a cut of the
+    # mail's lines runs through.
+    last_leaf_draft: int | None = None
 
 
 def _parse(raw: bytes, notes: _Notes, max_bytes: int, max_count: int) -> ParsedMail:
     raw = _without_nul_in_header_section(raw, notes)
     raw = _repaired_header_section(raw, notes)
-    message = _feed_parse(_with_bounded_parts(_with_bounded_lines(raw, notes), notes), notes)
+    lines_read = _with_bounded_lines(raw, notes)
+    message = _feed_parse(_with_bounded_parts(lines_read, notes), notes)
     if message is None:
         return _recovered(raw, notes)
     raw_headers = _raw_headers(message)
@@ -254,7 +276,7 @@ def _parse(raw: bytes, notes: _Notes, max_bytes: int, max_count: int) -> ParsedM
         notes.add("no mail headers found; text recovered from raw bytes")
         return _recovered(raw, notes)
 
-    ascii_headers = _group(raw_headers)
+    ascii_headers = _group(raw_headers, notes)
     virus_verdict = _verdict(ascii_headers.get("x-ses-virus-verdict"))
     walk = _Walk(
         notes=notes, max_bytes=max_bytes, max_count=max_count, virus=virus_verdict == "FAIL"
@@ -262,17 +284,28 @@ def _parse(raw: bytes, notes: _Notes, max_bytes: int, max_count: int) -> ParsedM
     body = _Body()
     _walk_part(message, body, walk, depth=0, in_related=False, default_type="text/plain")
     _collect_mime_defects(message, notes)
+    if len(lines_read) < len(raw) and walk.last_leaf_draft is not None:
+        # The cut ran through the last part, a file: what was read of it is not the file
+        # (attack 14, F4). The raw mail keeps it whole.
+        cut = walk.last_leaf_draft
+        walk.drafts[cut] = replace(walk.drafts[cut], data=b"", dropped="cut")
+        notes.add("attachment data dropped: cut")
 
     hint = body.first_charset
-    headers = MappingProxyType(
-        {name: tuple(decode_header_text(value, hint) for value in values)
-         for name, values in ascii_headers.items()}
-    )  # fmt: skip
+    # What the desk reads first: guessing the charset of raw 8-bit values has a budget per
+    # mail (charsets.HEADER_GUESS_BUDGET_CHARS), and a flood of other fields must not spend
+    # it before the subject and the addresses (attack 14, F1).
     sender_list = _addresses(ascii_headers.get("from", []), hint) or _recovered_sender(
         ascii_headers.get("from", []), hint
     )
     to = _addresses(ascii_headers.get("to", []), hint)
     cc = _addresses(ascii_headers.get("cc", []), hint)
+    reply_to = _addresses(ascii_headers.get("reply-to", []), hint)
+    subject = _one_line(decode_header_text(_first(ascii_headers, "subject") or "", hint))
+    headers = MappingProxyType(
+        {name: tuple(decode_header_text(value, hint) for value in values)
+         for name, values in ascii_headers.items()}
+    )  # fmt: skip
     plain = _joined_plain(body)
     joined_html = "\n".join(body.html) if body.html else None
     full_text, text = _texts(plain, joined_html)
@@ -283,12 +316,12 @@ def _parse(raw: bytes, notes: _Notes, max_bytes: int, max_count: int) -> ParsedM
         in_reply_to=_id_list(ascii_headers.get("in-reply-to", [])),
         references=_id_list(ascii_headers.get("references", [])),
         sender=sender_list[0] if sender_list else None,
-        reply_to=_addresses(ascii_headers.get("reply-to", []), hint),
+        reply_to=reply_to,
         to=to,
         cc=cc,
         delivered_to=_delivered_to(to, cc, ascii_headers, hint),
         return_path=_return_path(_first(ascii_headers, "return-path")),
-        subject=_one_line(decode_header_text(_first(ascii_headers, "subject") or "", hint)),
+        subject=subject,
         date=_date(_first(ascii_headers, "date"), notes),
         text=text,
         full_text=full_text,
@@ -406,7 +439,12 @@ def _with_bounded_lines(raw: bytes, notes: _Notes) -> bytes:
     the mail has more."""
     limit = MAX_MIME_LINES
     endings = raw.count(b"\n") + raw.count(b"\r") - raw.count(b"\r\n")
-    if endings + (0 if raw.endswith((b"\n", b"\r")) or not raw else 1) <= limit:
+    lines = endings + (0 if raw.endswith((b"\n", b"\r")) or not raw else 1)
+    if lines > BOUNDARY_LINE_CHECKS_MAX // MAX_MIME_PARTS:  # only then can the depth matter
+        declared = declared_boundaries(raw)
+        depth = MAX_MIME_PARTS if declared is None else min(len(declared), MAX_MIME_PARTS)
+        limit = min(limit, BOUNDARY_LINE_CHECKS_MAX // max(1, depth))
+    if lines <= limit:
         return raw
     for number, line_end in enumerate(_LINE_END.finditer(raw), start=1):
         if number == limit:
@@ -513,12 +551,22 @@ def _raw_headers(message: email.message.Message) -> list[tuple[str, str]]:
         return []
 
 
-def _group(raw_headers: list[tuple[str, str]]) -> dict[str, list[str]]:
+def _group(raw_headers: list[tuple[str, str]], notes: _Notes | None = None) -> dict[str, list[str]]:
+    """The fields by lower-cased name, unfolded, in order; at most MAX_FIELDS_PER_NAME of a
+    name, each cut to MAX_HEADER_FIELD_CHARS (``notes`` says what was left)."""
     grouped: dict[str, list[str]] = {}
     for name, value in raw_headers:
-        clean_name = _CONTROL_CHARS.sub("", name).strip().lower()
-        if clean_name:
-            grouped.setdefault(clean_name, []).append(_unfold(value))
+        clean_name = _CONTROL_CHARS.sub("", name[:200]).strip().lower()
+        if not clean_name:
+            continue
+        values = grouped.setdefault(clean_name, [])
+        if len(values) >= MAX_FIELDS_PER_NAME:
+            if notes is not None:
+                notes.add(f"{clean_name[:60]} fields beyond {MAX_FIELDS_PER_NAME} not read")
+            continue
+        if len(value) > MAX_HEADER_FIELD_CHARS and notes is not None:
+            notes.add(f"header field {clean_name[:60]} cut at {MAX_HEADER_FIELD_CHARS} characters")
+        values.append(_unfold(value[:MAX_HEADER_FIELD_CHARS]))
     return grouped
 
 
@@ -775,6 +823,7 @@ def _walk_leaf(
     *,
     in_related: bool,
 ) -> None:
+    walk.last_leaf_draft = None
     naming = _naming(part, content_type, params)
     is_body_text = (
         content_type in ("text/plain", "text/html")
@@ -829,6 +878,7 @@ def _add_draft(
     if dropped is not None:
         walk.notes.add(f"attachment data dropped: {dropped}")
     content_id = _message_id(_header(part, "content-id"))
+    walk.last_leaf_draft = len(walk.drafts)
     walk.drafts.append(
         _Draft(
             filename=naming.filename,
