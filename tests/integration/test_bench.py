@@ -113,6 +113,7 @@ def test_the_json_says_which_goals_hold_as_the_table_does(result: dict[str, Any]
     assert goals["cost_ratio"]["target"] == "<= 1.05"
     assert result["targets_missed"] == [name for name, goal in goals.items() if not goal["met"]]
     table = render_table(result)
+    assert "floor: the same work without the desk" in table  # what a first reader asks
     last = table.splitlines()[-1]
     missed = result["targets_missed"]
     assert last == (f"goals missed: {', '.join(missed)}" if missed else "every goal met")

@@ -1636,6 +1636,13 @@ def render_table(result: Mapping[str, Any]) -> str:
         for row in rows
     ]
     machine = details["machine"]
+    # What a first reader asks (newuser 12, #9; newuser 13, #9).
+    lines.append(
+        "floor: the same work without the desk, measured in this run; ratio: value / floor; "
+        "a row without a target informs. Own time and tickets per second move with the "
+        "machine's load. The bench reports its goals and exits 0 either way "
+        "(docs/PERFORMANCE.md)."
+    )
     lines.append(
         f"({machine['cores']} cores, Python {machine['python']}, {details['seconds']} s; "
         f"sweep: {details['sla_sweep_method']}; prices: {PRICES_SOURCE})"
