@@ -528,3 +528,69 @@ def test_fields_of_more_names_than_the_limit_keep_the_names_only_real_mail_has()
     assert mail.sender is not None and mail.sender.email == "anna@example.com"
     assert mail.subject == "names"
     assert any(f"beyond the first {MAX_HEADER_NAMES}" in defect for defect in mail.defects)
+
+
+def test_the_headers_the_robot_checks_read_are_kept_past_the_name_limit() -> None:
+    from helpdesk.mail import parse, robots
+
+    read = {*robots._AUTO_REPLY_HEADERS, *robots._LIST_HEADERS}
+    read |= {"auto-submitted", "precedence", "x-amazon-mail-relay-type", "x-apple-action"}
+    read |= {"x-post-messageclass", "x-ses-virus-verdict", "x-ses-spam-verdict"}
+    assert read <= parse.HEADERS_READ_BY_ROBOT_CHECKS | parse._KNOWN_HEADERS
+
+
+def test_a_references_field_longer_than_the_limit_keeps_its_nearest_ids() -> None:
+    # Review 16, #5: a thread of 700 Outlook-sized ids is longer than the field limit.
+    from helpdesk.mail.parse import MAX_HEADER_FIELD_CHARS
+
+    ids = [f"<{n:05d}{'a' * 80}@outlook.example>" for n in range(MAX_HEADER_FIELD_CHARS // 80)]
+    raw = "From: anna@example.com\r\nReferences: " + "\r\n ".join(ids) + "\r\n\r\nhi"
+
+    mail = parse_mail(raw.encode())
+
+    assert mail.references[-1] == ids[-1][1:-1]
+    assert len(mail.references) < len(ids)
+
+
+def test_an_attachment_closed_before_the_cut_is_kept_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Review 16, #3: the cut fell in the epilogue after the close delimiter.
+    raw = (
+        "From: anna@example.com\r\nSubject: scan\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nThe scan.\r\n"
+        "--b\r\nContent-Type: application/pdf\r\n"
+        'Content-Disposition: attachment; filename="scan.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n"
+        + "epilogue\r\n"
+        * (2 * LINES)
+    )
+
+    mail, _ = parsed_with_the_limit(monkeypatch, raw)
+
+    [scan] = mail.attachments
+    assert scan.dropped is None and scan.data == b"%PDF-1.4\n"
+
+
+def test_sibling_multiparts_are_no_nesting_and_are_read_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Review 16, #2: a mail forwarding twenty mails declares forty boundaries and nests
+    # three deep; counted as forty deep it was cut.
+    from helpdesk.mail import parse
+
+    monkeypatch.setattr(parse, "BOUNDARY_LINE_CHECKS_MAX", 50_000)
+    forwarded = "".join(
+        f'--outer\r\nContent-Type: multipart/alternative; boundary="alt{n}"\r\n\r\n'
+        f"--alt{n}\r\nContent-Type: text/plain\r\n\r\n" + f"mail {n}\r\n" * 50 + f"--alt{n}--\r\n"
+        for n in range(40)
+    )
+    raw = (
+        "From: anna@example.com\r\nSubject: forwards\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="outer"\r\n\r\n' + forwarded + "--outer--\r\n"
+    )
+    assert raw.count("\r\n") * 41 > 50_000  # counted as forty-one deep, it would be cut
+
+    mail = parse.parse_mail(raw.encode())
+
+    assert "mail 39" in mail.full_text
+    assert not any("lines beyond" in defect for defect in mail.defects)
