@@ -18,6 +18,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools import Logger
 
 from helpdesk import clock
+from helpdesk.aws.sqs_batch import ONE_MAIL_MS, is_sqs_batch, process_while_time_remains
 from helpdesk.composition import Composition
 
 if TYPE_CHECKING:
@@ -113,27 +114,13 @@ def take_in(notification: Any) -> None:
         # The ticket is counted (TicketsCreated) by the publish function, for every intake.
 
 
-def is_sqs_batch(event: Any) -> bool:
-    """Whether the SQS mapping of the queue being drained invoked the function (every record
-    from ``aws:sqs``); anything else is taken as S3's notification, whose records are read
-    one by one (:func:`s3_keys`)."""
-    records = event.get("Records") if isinstance(event, dict) else None
-    return (
-        isinstance(records, list)
-        and bool(records)
-        and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
-    )
-
-
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | None:
-    if not is_sqs_batch(event):
+    if not is_sqs_batch(event):  # S3's notification: its records are read one by one
         take_in(event)
         return None
     # The previous release's queue: a mail is begun only while the slowest one would still
-    # fit (helpdesk.aws.sqs_batch, loaded only for a batch).
-    from helpdesk.aws.sqs_batch import ONE_MAIL_MS, process_while_time_remains
-
+    # fit (helpdesk.aws.sqs_batch).
     return process_while_time_remains(
         event, lambda record: take_in(record.json_body), context, reserve_ms=ONE_MAIL_MS
     )

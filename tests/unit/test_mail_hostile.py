@@ -475,6 +475,18 @@ def test_nested_multiparts_cost_depth_times_lines_within_a_budget(
     assert any("lines beyond" in defect for defect in mail.defects)
 
 
+def scan_mail(base64_lines: str, *, epilogue: str = "") -> str:
+    """A short text and scan.pdf (``base64_lines``), closed, then ``epilogue``."""
+    return (
+        "From: anna@example.com\r\nSubject: scan\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nThe scan.\r\n"
+        "--b\r\nContent-Type: application/pdf\r\n"
+        'Content-Disposition: attachment; filename="scan.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n" + base64_lines + "--b--\r\n" + epilogue
+    )
+
+
 def test_an_attachment_the_line_limit_cuts_through_is_kept_as_dropped_not_as_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -483,14 +495,7 @@ def test_an_attachment_the_line_limit_cuts_through_is_kept_as_dropped_not_as_who
 
     # 2,000 base64 lines of a file, ten times: the cut at LINES falls inside it.
     payload = base64.encodebytes(bytes(range(256)) * 500).decode().replace("\n", "\r\n")
-    raw = (
-        "From: anna@example.com\r\nSubject: scan\r\nMIME-Version: 1.0\r\n"
-        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
-        "--b\r\nContent-Type: text/plain\r\n\r\nThe scan.\r\n"
-        "--b\r\nContent-Type: application/pdf\r\n"
-        'Content-Disposition: attachment; filename="scan.pdf"\r\n'
-        "Content-Transfer-Encoding: base64\r\n\r\n" + payload * 10 + "--b--\r\n"
-    )
+    raw = scan_mail(payload * 10)
 
     mail, _ = parsed_with_the_limit(monkeypatch, raw)
 
@@ -554,16 +559,7 @@ def test_a_references_field_longer_than_the_limit_keeps_its_nearest_ids() -> Non
 
 def test_an_attachment_closed_before_the_cut_is_kept_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     # Review 16, #3: the cut fell in the epilogue after the close delimiter.
-    raw = (
-        "From: anna@example.com\r\nSubject: scan\r\nMIME-Version: 1.0\r\n"
-        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
-        "--b\r\nContent-Type: text/plain\r\n\r\nThe scan.\r\n"
-        "--b\r\nContent-Type: application/pdf\r\n"
-        'Content-Disposition: attachment; filename="scan.pdf"\r\n'
-        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n"
-        + "epilogue\r\n"
-        * (2 * LINES)
-    )
+    raw = scan_mail("JVBERi0xLjQK\r\n", epilogue="epilogue\r\n" * (2 * LINES))
 
     mail, _ = parsed_with_the_limit(monkeypatch, raw)
 

@@ -534,6 +534,8 @@ class InvocationLog:
 @contextmanager
 def logged_invocations(stack: LocalStack, meter: AwsMeter) -> Iterator[InvocationLog]:
     """Time every invocation the stack makes (queue polls, HTTP routes, schedules)."""
+    from helpdesk.aws.sqs_batch import is_sqs_batch
+
     log = InvocationLog()
     original = stack.invoke
 
@@ -551,7 +553,7 @@ def logged_invocations(stack: LocalStack, meter: AwsMeter) -> Iterator[Invocatio
             elapsed = time.perf_counter() - started - (meter.meter_seconds - meter_before)
             log.invocations[name] += 1
             log.records[name] += len(event.get("Records", [])) or 1
-            if _is_sqs_batch(event):
+            if is_sqs_batch(event):
                 log.sqs_records[name] += len(event["Records"])
                 log.sqs_batches[name] += 1
             log.seconds[name] = log.seconds.get(name, 0.0) + elapsed
@@ -758,15 +760,6 @@ def measure_pipeline(stack: LocalStack, *, tickets: int = 5) -> PipelineFigures:
             name: round(units * per, 2)
             for name, units in sorted(meter.write_units_by_target.items())
         },
-    )
-
-
-def _is_sqs_batch(event: Mapping[str, Any]) -> bool:
-    records = event.get("Records")
-    return (
-        isinstance(records, list)
-        and bool(records)
-        and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
     )
 
 

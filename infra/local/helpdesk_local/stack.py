@@ -238,6 +238,19 @@ def filter_matches(pattern: Mapping[str, Any], record: Mapping[str, Any]) -> boo
     return True
 
 
+def _taken(
+    deliveries: list[Any], waiting: list[Any], count: int | None, what: str
+) -> list[dict[str, Any]]:
+    """The next ``count`` of ``waiting`` (or all), taken out of ``deliveries``, Lambda's
+    asynchronous queue as the stack keeps it: a test hands them to the function itself."""
+    taken = waiting if count is None else waiting[:count]
+    if count is not None and len(taken) < count:
+        raise AssertionError(f"{len(waiting)} {what}, expected {count}")
+    for delivery in taken:
+        deliveries.remove(delivery)
+    return [delivery.event for delivery in taken]
+
+
 def _function_name_of_arn(arn: str) -> str:
     # arn:aws:lambda:region:account:function:name[:qualifier]
     return arn.split(":")[6]
@@ -1272,12 +1285,8 @@ class LocalStack:
     def take_bucket_events(self, function: str, count: int) -> list[dict[str, Any]]:
         """The next ``count`` notifications waiting for ``function``, taken out of Lambda's
         queue: a test hands them to the function itself."""
-        waiting = [d for d in self.bucket_deliveries if d.function == function][:count]
-        if len(waiting) < count:
-            raise AssertionError(f"{len(waiting)} notifications wait for {function}, not {count}")
-        for delivery in waiting:
-            self.bucket_deliveries.remove(delivery)
-        return [delivery.event for delivery in waiting]
+        waiting = [d for d in self.bucket_deliveries if d.function == function]
+        return _taken(self.bucket_deliveries, waiting, count, f"notifications wait for {function}")
 
     # ------------------------------------------------------------------ the bus's targets
     def _deliver_bus_events(self) -> bool:
@@ -1350,12 +1359,7 @@ class LocalStack:
         """The events waiting for ``function`` (the next ``count``, or all), taken out of
         Lambda's queue: a test hands them to the function itself."""
         waiting = [d for d in self.bus_deliveries if d.target.function == function]
-        taken = waiting if count is None else waiting[:count]
-        if count is not None and len(taken) < count:
-            raise AssertionError(f"{len(waiting)} events wait for {function}, expected {count}")
-        for delivery in taken:
-            self.bus_deliveries.remove(delivery)
-        return [delivery.event for delivery in taken]
+        return _taken(self.bus_deliveries, waiting, count, f"events wait for {function}")
 
     def deliver_bus_event(self, function: str, event: Mapping[str, Any]) -> None:
         """Hand ``event`` to ``function`` as its rule does (again: EventBridge and Lambda

@@ -22,12 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -54,6 +48,17 @@ class OutOfTime(RuntimeError):
     """Not begun: the time left would not cover one more send."""
 
 
+def is_sqs_batch(event: Any) -> bool:
+    """Whether an SQS event source mapping invoked the function: every record is from
+    ``aws:sqs`` (an S3 notification's are from ``aws:s3``)."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+    )
+
+
 def process_while_time_remains(
     event: dict[str, Any],
     record_handler: Callable[[SQSRecord], None],
@@ -69,6 +74,14 @@ def process_while_time_remains(
         if remaining < reserve_ms:
             raise OutOfTime(f"{remaining} ms left, {reserve_ms} ms reserved for one send")
         record_handler(record)
+
+    # Loaded for a batch only: a function that drains a queue this release is mostly
+    # invoked without one.
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
 
     # One processor per invocation: it keeps the batch's results, and a warm container may
     # run several invocations at once (the local concurrency test does).
