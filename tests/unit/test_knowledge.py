@@ -104,6 +104,12 @@ def test_an_off_topic_question_gets_no_suggestion(
         ("Не могу войти в аккаунт", "ru", "reset-password", "delete-account"),
         ("发货时间\n请问下单后多久发货？", "zh", "order-status", "refunds"),
         ("发货时间", "zh", "order-status", "refunds"),
+        # Newuser 13's first mail, told the other ways customers say it: nothing, or the
+        # refund article, had been offered (docs/KNOWLEDGE.md, "Measured").
+        ("I have not received my order yet", "en", "order-status", "refunds"),
+        ("Still waiting for my order", "en", "order-status", "refunds"),
+        ("Заказ не пришёл", "ru", "order-status", "invoice"),
+        ("我的订单还没到", "zh", "order-status", "refunds"),
     ],
 )
 def test_the_plainest_requests_get_their_article_first_and_not_the_wrong_one(
