@@ -456,6 +456,24 @@ def test_guessing_the_charset_of_8bit_header_fields_has_a_budget_per_mail(
     assert len(mail.headers) >= 1000  # every field still read, the late ones without a guess
 
 
+def test_forwarded_mails_cannot_spend_the_budget_the_mails_own_subject_is_judged_with() -> None:
+    # Review 16, #6: the walk judged the forwarded mails' 8-bit subjects first, and a few
+    # dozen of 4 KB spent the budget, so the mail's own subject was decoded with replacement marks.
+    forwarded = b"".join(
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\n"
+        b"From: x@example.com\r\nSubject: " + b"\x80" * 4000 + b"\r\n\r\nfwd\r\n"
+        for _ in range(30)
+    )
+    raw = (
+        b"From: anna@example.com\r\nSubject: \xe7\xe0\xea\xe0\xe7 5521\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n' + forwarded + b"--b--\r\n"
+    )
+
+    mail = parse_mail(raw)
+
+    assert mail.subject == "заказ 5521"  # cp1251, judged although the forwards came first
+
+
 def test_nested_multiparts_cost_depth_times_lines_within_a_budget(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

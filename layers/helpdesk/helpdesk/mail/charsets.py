@@ -289,6 +289,30 @@ def header_guess_budget(chars: int = HEADER_GUESS_BUDGET_CHARS) -> Iterator[None
         _GUESS_BUDGET.reset(token)
 
 
+# Of the budget, what the walk of a mail's parts (forwarded mails' subjects, file names)
+# leaves for the mail's own subject and addresses, read after it (review 16, #6): nine
+# candidates' samples of a 4,000-character subject, and names besides.
+HEADER_GUESS_RESERVE_CHARS = 64 * 1024
+
+
+@contextmanager
+def keeping_header_guess_reserve(chars: int = HEADER_GUESS_RESERVE_CHARS) -> Iterator[None]:
+    """Within the block, the budget is what is left less ``chars``, kept for what comes
+    after it; what the block spent is spent."""
+    outer = _GUESS_BUDGET.get()
+    if outer is None:
+        yield
+        return
+    granted = outer[0] - chars
+    inner = [granted]
+    token = _GUESS_BUDGET.set(inner)
+    try:
+        yield
+    finally:
+        _GUESS_BUDGET.reset(token)
+        outer[0] -= max(0, granted - inner[0])
+
+
 def _without_guessing(data: bytes, body_charset: str | None) -> str:
     codec = normalize_charset(body_charset) or "utf-8"
     try:

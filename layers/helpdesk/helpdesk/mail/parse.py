@@ -37,6 +37,7 @@ from helpdesk.mail.charsets import (
     decode_bytes,
     decode_header_bytes,
     header_guess_budget,
+    keeping_header_guess_reserve,
     looks_iso_2022_jp,
     normalize_charset,
 )
@@ -302,7 +303,10 @@ def _parse(raw: bytes, notes: _Notes, max_bytes: int, max_count: int) -> ParsedM
         notes=notes, max_bytes=max_bytes, max_count=max_count, virus=virus_verdict == "FAIL"
     )
     body = _Body()
-    _walk_part(message, body, walk, depth=0, in_related=False, default_type="text/plain")
+    # The parts' own headers (forwarded subjects, file names) may not spend the charset
+    # guesses the mail's subject and addresses are read with below.
+    with keeping_header_guess_reserve():
+        _walk_part(message, body, walk, depth=0, in_related=False, default_type="text/plain")
     _collect_mime_defects(message, notes)
     if (
         len(lines_read) < len(parts_read)
