@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,40 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_linked_to_it() -> None:
     assert new["linked_to"] == old["ref"]
     assert new["messages"][0]["text"].startswith("It came back broken, the lid is cracked.")
     assert [m["ticket"] for m in _acknowledgements(state)] == [old["ref"], new["ref"]]
+    assert state["dead_letters"] == []
+
+
+def test_a_reply_to_a_ticket_holding_its_most_messages_opens_a_new_ticket_linked_to_it() -> None:
+    # Attack 12, F2: a thread had no bound. The count is kept on the ticket's item.
+    from committing import ticket_store
+
+    from helpdesk.model import MESSAGES_IN_MAX
+    from helpdesk.unit_of_work import TicketChange, change_ticket
+
+    scenario = load_scenario(SCENARIOS / "intake_reply_to_closed_ticket.yaml")
+    assert scenario.start is not None
+    with LocalStack(start=scenario.start) as stack:
+        player = Player(stack, scenario)
+        (_, opening), (_, reply) = scenario.steps
+        player.run(1, opening)
+        ref = player.ticket(1)["ref"]
+        store = ticket_store(stack)
+        assert store.load(ref).messages_in == 1
+        # Some 999 messages later, written as any writer changes a ticket.
+        change_ticket(
+            store,
+            ref,
+            lambda t: TicketChange(
+                before=t, after=replace(t, messages_in=MESSAGES_IN_MAX), at=stack.clock.read()
+            ),
+        )
+        player.run(2, reply)
+        state = build_state(stack)
+
+    old, new = state["tickets"]
+    assert old["ref"] == ref and len(old["messages"]) == 1
+    assert new["linked_to"] == ref
+    assert new["messages"][0]["text"].startswith("It came back broken, the lid is cracked.")
     assert state["dead_letters"] == []
 
 

@@ -21,7 +21,7 @@ from helpdesk.events import (
     TicketOpened,
     to_detail,
 )
-from helpdesk.model import Ticket
+from helpdesk.model import MESSAGES_IN_MAX, Ticket
 from helpdesk.services import message_bodies
 from helpdesk.services.commands import EVERY_TEAM, AgentAction, TicketEdit, carry_out
 
@@ -526,6 +526,37 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_one_linked_to_it() -> None:
     assert "outsider" not in new.flags
     assert desk.uow.tickets[old.ref].status == "closed"
     assert len(desk.uow.messages(old.ref)) == 1
+
+
+def test_each_message_a_customer_adds_is_counted_on_the_ticket() -> None:
+    desk = Desk()
+    ticket = desk.opened()
+    assert ticket.messages_in == 1
+
+    desk.deliver("m2", follow_up("Any news?"), at=NOW + timedelta(hours=1))
+    desk.deliver("m2", follow_up("Any news?"), at=NOW + timedelta(hours=1))  # redelivered
+
+    assert desk.uow.tickets[ticket.ref].messages_in == 2
+
+
+def test_a_reply_to_a_ticket_holding_its_most_messages_opens_a_new_one_linked_to_it() -> None:
+    # Attack 12, F2: nothing bounded a thread, and each view of it counts its older
+    # messages; forged follow-ups by the thousand made one view read 37 MB.
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(old, messages_in=MESSAGES_IN_MAX)
+
+    result = desk.deliver(
+        "m2",
+        follow_up("Still nothing.", message_id="<order-3@mail.example.com>"),
+        at=NOW + timedelta(hours=1),
+    )
+
+    assert result.outcome == "opened" and result.ref not in (None, old.ref)
+    new = desk.uow.tickets[str(result.ref)]
+    assert (new.linked_to, new.contact_email, new.messages_in) == (old.ref, "anna@example.com", 1)
+    assert len(desk.uow.messages(old.ref)) == 1
+    assert desk.uow.tickets[old.ref].status == old.status  # not reopened by it
 
 
 def test_a_follow_up_that_raced_an_agents_change_is_decided_again_on_the_newer_ticket() -> None:

@@ -27,6 +27,7 @@ from helpdesk.errors import (
 )
 from helpdesk.events import CustomerReplied, StatusChanged, TicketOpened
 from helpdesk.http import error_response
+from helpdesk.model import MESSAGES_IN_MAX
 from helpdesk.services.message_intake import (
     ChannelMisconfigured,
     ChannelSecrets,
@@ -165,6 +166,21 @@ def test_a_conversation_whose_ticket_is_closed_goes_on_in_a_new_linked_ticket() 
     assert new != old
     assert then == new
     assert desk.uow.tickets[new].linked_to == old
+    assert [m.text for m in desk.uow.messages(old)] == [ANN["text"]]
+
+
+def test_a_conversation_whose_ticket_holds_its_most_messages_goes_on_in_a_new_linked_one() -> None:
+    # Attack 12, F2: a thread had no bound (helpdesk.model.MESSAGES_IN_MAX).
+    desk = Desk()
+    old = desk.post(ANN)["ref"]
+    desk.uow.tickets[old] = replace(desk.uow.tickets[old], messages_in=MESSAGES_IN_MAX)
+
+    new = desk.post({**ANN, "id": "m-9", "text": "Still wrong."}, at=NOW + timedelta(hours=1))
+    then = desk.post({**ANN, "id": "m-10", "text": "And more."}, at=NOW + timedelta(hours=2))
+
+    assert new["ref"] != old and then["ref"] == new["ref"]
+    assert desk.uow.tickets[new["ref"]].linked_to == old
+    assert desk.uow.tickets[new["ref"]].messages_in == 2
     assert [m.text for m in desk.uow.messages(old)] == [ANN["text"]]
 
 

@@ -22,7 +22,7 @@ from fakes import (
 from helpdesk.events import CustomerReplied, StatusChanged
 from helpdesk.http import FormPost
 from helpdesk.links import LinkRefused
-from helpdesk.model import Message
+from helpdesk.model import MESSAGES_IN_MAX, Message
 from helpdesk.notices.desk import CUSTOMER_TEMPLATES, Notifier
 from helpdesk.services.portal import (
     PortalDesk,
@@ -145,6 +145,35 @@ def test_a_closed_ticket_takes_no_reply_and_says_so() -> None:
 
     assert refused.value.problem.rule == "closed"
     assert uow.commits == 0
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "write to us by email to go on"),
+        ("zh", "请给我们发邮件继续"),
+        ("ru", "напишите нам по электронной почте, чтобы продолжить"),
+    ],
+)
+def test_a_ticket_holding_its_most_messages_takes_no_reply_from_the_page(
+    language: str, words: str
+) -> None:
+    # Attack 12, F2: a thread had no bound (helpdesk.model.MESSAGES_IN_MAX). A mail still
+    # goes on, in a new ticket linked to this one; "solved" and a complaint still work.
+    from helpdesk.portal_web import action_response, ticket_page
+
+    uow = anna()
+    full = replace(uow.tickets["HD-7K3M9Q"], messages_in=MESSAGES_IN_MAX, language=language)
+    uow.tickets["HD-7K3M9Q"] = full
+    reply = posted(b"action=reply&text=hi&submission=" + b"s" * 32, FORM)
+
+    answer = action_response(desk(uow), token(), reply, now=NOW, lang=None)
+    page = ticket_page(CONFIG, desk(uow).view(token(), now=NOW), language=language)
+
+    assert answer.status_code == 409 and words in str(answer.body)
+    assert uow.commits == 0
+    assert 'value="reply"' not in page and 'value="solved"' in page
+    assert page.count('value="complain"') == 1
 
 
 def test_a_survey_link_or_an_altered_page_link_opens_nothing() -> None:

@@ -7,7 +7,8 @@ ticket), never framed, with a Content-Security-Policy that allows only the page'
 inline styles by hash and no script at all (helpdesk.web.page_headers). Statuses follow RFC
 9110 §15: 303 after a post that was taken (§15.4.4, the page then shows what happened),
 400/413/415/422 naming the field, 403 for a refused link, 404 for a file that is not the
-page's, 409 for a closed ticket, 429 with Retry-After (RFC 6585 §4).
+page's, 409 for a closed ticket (or a reply to one holding its most messages), 429 with
+Retry-After (RFC 6585 §4).
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def ticket_page(
                 for other in view.others
             ],
             "open": view.open_to_actions,
+            "replies": view.open_to_replies,
             "action_url": token,
             "submission": view.submission,
             "notice": view.notice if view.notice in ACTIONS else None,

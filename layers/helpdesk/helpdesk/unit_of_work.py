@@ -119,9 +119,19 @@ def change_ticket(
     def attempt() -> Ticket:
         ticket = uow.load(ref)
         change = decide(ticket)
-        return ticket if change is None else uow.commit(change)
+        return ticket if change is None else uow.commit(counted(change))
 
     return retry_on_conflict(attempt, what=ref)
+
+
+def counted(change: TicketChange) -> TicketChange:
+    """``change`` with its ticket counting the messages from outside it adds
+    (``Ticket.messages_in``, which bounds a thread: helpdesk.model.MESSAGES_IN_MAX)."""
+    added = sum(1 for message in change.messages if message.direction == "in")
+    if not added:
+        return change
+    before = change.before.messages_in if change.before is not None else 0
+    return replace(change, after=replace(change.after, messages_in=before + added))
 
 
 def open_ticket(uow: TicketUnitOfWork, build: Callable[[str], TicketChange]) -> Ticket:
@@ -130,7 +140,9 @@ def open_ticket(uow: TicketUnitOfWork, build: Callable[[str], TicketChange]) -> 
     from helpdesk.model import new_reference
 
     return retry_on_conflict(
-        lambda: uow.commit(build(new_reference())), retry=(ReferenceTaken,), what="new ticket"
+        lambda: uow.commit(counted(build(new_reference()))),
+        retry=(ReferenceTaken,),
+        what="new ticket",
     )
 
 

@@ -228,6 +228,7 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
         "waiting": ticket.waiting or None,
         "suggested": list(ticket.suggested) or None,
         "self_served_article": ticket.self_served_article,
+        "messages_in": ticket.messages_in,
         "version": ticket.version,
     }
 
@@ -262,6 +263,7 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
         waiting=bool(data.get("waiting", False)),
         suggested=list(data.get("suggested", [])),
         self_served_article=data.get("self_served_article"),
+        messages_in=int(data.get("messages_in") or 0),
         version=int(data.get("version", 0)),
     )
 

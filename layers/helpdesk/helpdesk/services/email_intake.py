@@ -20,7 +20,14 @@ from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.compose import own_message_kind, valid_address
 from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
-from helpdesk.model import AttachmentMeta, Message, Ticket, is_reference
+from helpdesk.model import (
+    MESSAGES_IN_MAX,
+    AttachmentMeta,
+    Message,
+    Ticket,
+    is_reference,
+    takes_follow_ups,
+)
 from helpdesk.ports import DeliveryCounter, SuppressionList, TicketFinder
 from helpdesk.services import message_bodies
 from helpdesk.services.self_service import suggester
@@ -197,7 +204,7 @@ class EmailIntake:
         existing, named = (None, None) if "spoofed" in flags else self._thread(mail, sender)
         if robot is not None and "spoofed" not in flags:
             existing = self._bounced_ticket(mail) or existing
-            if existing is not None:
+            if existing is not None and existing.messages_in < MESSAGES_IN_MAX:
                 return self._append(
                     existing,
                     mail=mail,
@@ -214,7 +221,7 @@ class EmailIntake:
             # again here so that agent power never rests on the spoofing check alone.
             if has_agent_power(mail, config):
                 return take_agent_reply(self, existing, mail, raw_key, now)
-        if existing is not None and existing.status != "closed":
+        if existing is not None and takes_follow_ups(existing):
             return self._append(
                 existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
             )

@@ -42,7 +42,7 @@ from helpdesk.errors import (
 from helpdesk.files import clean_filename, file_media_type
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import EMAIL_MAX, AttachmentMeta, Message, Ticket
+from helpdesk.model import EMAIL_MAX, AttachmentMeta, Message, Ticket, takes_follow_ups
 from helpdesk.ports import DeliveryCounter, SuppressionList
 from helpdesk.post_input import require_media_type
 from helpdesk.services.form_intake import (
@@ -418,8 +418,8 @@ def _attachments(value: Any, config: Config) -> tuple[tuple[str, str, bytes], ..
 
 
 class _ClosedMeanwhile(Conflict):
-    """The conversation's ticket was closed between the read and the commit: look again
-    (the message then opens the conversation's next ticket)."""
+    """The conversation's ticket was closed (or filled) between the read and the commit:
+    look again (the message then opens the conversation's next ticket)."""
 
 
 class ChannelRecords(SuppressionList, DeliveryCounter, WindowCounter, Protocol):
@@ -538,7 +538,8 @@ class MessageDesk:
             pointer = message.conversation_key
             current = self.uow.claimed([Claim("conversation", pointer)])
             ticket = self.uow.find(current) if current is not None else None
-            # A conversation that goes on after its ticket closed: a new ticket, linked.
+            # A conversation that goes on after its ticket closed, or once it holds its
+            # most messages (helpdesk.model.takes_follow_ups): a new ticket, linked.
             linked_to = current
             if ticket is not None and not ticket.involves(message.contact):
                 # The conversation belongs to its ticket's contact. Another sender in it (a
@@ -551,7 +552,7 @@ class MessageDesk:
                 ticket = self.uow.find(current) if current is not None else None
                 if ticket is not None and not ticket.involves(message.contact):
                     ticket = None  # only ever their own ticket
-            if ticket is not None and ticket.status != "closed":
+            if ticket is not None and takes_follow_ups(ticket):
                 return self._append(ticket.ref, message, attachments, now)
             claims.append(Claim("conversation", pointer, current or ""))
         # The usual acknowledgement goes to an address; without one the answer to this
@@ -636,7 +637,7 @@ class MessageDesk:
         item = self._message(message, attachments, now, ref=ref)
 
         def follow_up(current: Ticket) -> TicketChange:
-            if current.status == "closed":
+            if not takes_follow_ups(current):
                 raise _ClosedMeanwhile(current.ref)
             # The one path a mail reply and a reply from the customer's page take too.
             return customer_follow_up(

@@ -55,6 +55,7 @@ from helpdesk.model import (
     EMAIL_MAX,
     AttachmentMeta,
     Message,
+    takes_follow_ups,
 )
 from helpdesk.ports import ThreadTail, TicketFinder
 from helpdesk.post_input import FORM_URLENCODED, form_fields, require_media_type
@@ -188,6 +189,12 @@ class PortalView:
     def open_to_actions(self) -> bool:
         """A reply, "solved" and a complaint are taken while the ticket is not closed."""
         return self.ticket.status != "closed"
+
+    @property
+    def open_to_replies(self) -> bool:
+        """A reply is taken while the ticket takes follow-ups (not closed, not holding its
+        most messages: helpdesk.model.MESSAGES_IN_MAX)."""
+        return takes_follow_ups(self.ticket)
 
 
 @dataclass(frozen=True)
@@ -434,6 +441,9 @@ class PortalDesk(LinkDesk):
         try:
             if ticket.status == "closed" and posted.action != "complain":
                 raise FormProblem(StateConflict("this request is closed"), "closed")
+            if posted.action == "reply" and not takes_follow_ups(ticket):
+                # A mail goes on in a new ticket linked to this one (email_intake).
+                raise FormProblem(StateConflict("this request holds its most messages"), "full")
             if posted.action == "reply":
                 done = self._reply(ticket, posted, now)
             elif posted.action == "solved":
