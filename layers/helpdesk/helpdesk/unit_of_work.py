@@ -119,19 +119,9 @@ def change_ticket(
     def attempt() -> Ticket:
         ticket = uow.load(ref)
         change = decide(ticket)
-        return ticket if change is None else uow.commit(counted(change))
+        return ticket if change is None else uow.commit(change)
 
     return retry_on_conflict(attempt, what=ref)
-
-
-def counted(change: TicketChange) -> TicketChange:
-    """``change`` with its ticket counting the messages from outside it adds
-    (``Ticket.messages_in``, which bounds a thread: helpdesk.model.MESSAGES_IN_MAX)."""
-    added = sum(1 for message in change.messages if message.direction == "in")
-    if not added:
-        return change
-    before = change.before.messages_in if change.before is not None else 0
-    return replace(change, after=replace(change.after, messages_in=before + added))
 
 
 def open_ticket(uow: TicketUnitOfWork, build: Callable[[str], TicketChange]) -> Ticket:
@@ -140,9 +130,7 @@ def open_ticket(uow: TicketUnitOfWork, build: Callable[[str], TicketChange]) -> 
     from helpdesk.model import new_reference
 
     return retry_on_conflict(
-        lambda: uow.commit(counted(build(new_reference()))),
-        retry=(ReferenceTaken,),
-        what="new ticket",
+        lambda: uow.commit(build(new_reference())), retry=(ReferenceTaken,), what="new ticket"
     )
 
 
@@ -158,8 +146,10 @@ class Plan:
 
 
 def plan(change: TicketChange, config: Config) -> Plan:
-    """The effects, timers and events of ``change``: the derived ones (effects.derive),
-    the change's own, and a ``CapacityFreed`` for every agent whose slot it gave back."""
+    """The ticket, effects, timers and events of ``change``: the derived ones
+    (effects.derive), the change's own, a ``CapacityFreed`` for every agent whose slot it
+    gave back, and the ticket counting the messages from outside it adds
+    (``Ticket.messages_in``, which bounds a thread: helpdesk.model.MESSAGES_IN_MAX)."""
     from helpdesk.effects import StartWaiting, StopWaiting, TakeSlot, derive
     from helpdesk.events import CapacityFreed
 
@@ -179,6 +169,10 @@ def plan(change: TicketChange, config: Config) -> Plan:
         ticket = replace(ticket, waiting=True)
     elif any(isinstance(e, StopWaiting) for e in effects):
         ticket = replace(ticket, waiting=False)
+    added = sum(1 for message in change.messages if message.direction == "in")
+    if added:
+        before = change.before.messages_in if change.before is not None else 0
+        ticket = replace(ticket, messages_in=before + added)
     return Plan(
         ticket=ticket,
         effects=effects,
