@@ -26,7 +26,15 @@ from helpdesk.config import Config, load_config
 from helpdesk.errors import NotFound, NotStored, TransientError
 from helpdesk.events import DomainEvent, parse, to_detail
 from helpdesk.mail.compose import OutboundMail
-from helpdesk.model import ACTIVE_STATUSES, ROBOT_FLAGS, Contact, Message, Ticket, in_backlog
+from helpdesk.model import (
+    ACTIVE_STATUSES,
+    ROBOT_FLAGS,
+    Contact,
+    Message,
+    Ticket,
+    in_backlog,
+    listed_as_the_contacts,
+)
 from helpdesk.notices import Notifier, outbound
 from helpdesk.notices.outbound import Quota, SendResult
 from helpdesk.ports import HeldPage, Known, QueuePosition, RoutingView, ThreadTail
@@ -139,6 +147,8 @@ class FakeUnitOfWork:
     config: Config
     bus: FakePublisher = field(default_factory=FakePublisher)
     tickets: dict[str, Ticket] = field(default_factory=dict)
+    # Tickets opened without an entry among their contact's (model.listed_as_the_contacts).
+    unlisted: set[str] = field(default_factory=set)
     conversation: dict[str, list[Message]] = field(default_factory=dict)
     history: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     contacts: dict[str, Contact] = field(default_factory=dict)
@@ -241,6 +251,8 @@ class FakeUnitOfWork:
         after = derived.ticket
         stored = replace(after, version=0 if change.before is None else after.version + 1)
         self.tickets[after.ref] = stored
+        if change.before is None and not listed_as_the_contacts(stored):
+            self.unlisted.add(after.ref)
         self.conversation.setdefault(after.ref, []).extend(change.messages)
         self.history.setdefault(after.ref, []).extend(
             (kind, dict(detail)) for kind, detail in change.history
@@ -476,7 +488,12 @@ class FakeRecords:
         return ThreadTail(newest, len(thread) - len(newest))
 
     def contact_tickets(self, email: str, *, limit: int = 6) -> list[Ticket]:
-        mine = [t for t in self.uow.tickets.values() if t.contact_email == email.lower()]
+        # The adapter lists a ticket by an entry its opening writes: none for a forger's.
+        mine = [
+            t
+            for t in self.uow.tickets.values()
+            if t.contact_email == email.lower() and t.ref not in self.uow.unlisted
+        ]
         return sorted(mine, key=lambda t: t.created_at, reverse=True)[:limit]
 
     def ticket_for_message_id(self, message_id: str) -> str | None:

@@ -106,6 +106,39 @@ def test_the_backfill_lists_a_desks_older_tickets_under_their_contact_once(
     assert [t.subject for t in store.contact_tickets("anna@example.com")] == ["Order 1", "Order 0"]
 
 
+def test_a_forgers_openings_in_a_contacts_name_are_not_listed_as_hers(stack: LocalStack) -> None:
+    # Attack 15, F1: listed, they reached her in the fresh-links mail with working links.
+    store = ticket_store(stack)
+    dmarc_fail = (
+        "Authentication-Results: amazonses.com; spf=fail; dkim=none;"
+        " dmarc=fail header.from=example.com\r\n"
+    )
+    stack.deliver_email(mail("<order-1@x.example>", "Order 1", sender="anna@example.com"))
+    stack.deliver_email(
+        dmarc_fail.encode()
+        + mail("<f-1@x.example>", "Confirm your card", sender="anna@example.com")
+    )
+    stack.deliver_email(
+        b"Auto-Submitted: auto-replied\r\n"
+        + mail("<r-1@x.example>", "Your account is locked", sender="anna@example.com")
+    )
+    stack.drain()
+    assert len(_ticket_items(stack)) == 3
+    assert [t.subject for t in store.contact_tickets("anna@example.com")] == ["Order 1"]
+    # The upgrade's backfill lists only hers too.
+    table = store.table
+    for item in stack.dynamodb.scan(TableName=table)["Items"]:
+        if item.get("BPK", {}).get("S", "").startswith("CONTACT#"):
+            stack.dynamodb.update_item(
+                TableName=table,
+                Key={"PK": item["PK"], "SK": item["SK"]},
+                UpdateExpression="REMOVE BPK",
+            )
+
+    assert backfill_backlog_index(stack.dynamodb, table).listed == 1
+    assert [t.subject for t in store.contact_tickets("anna@example.com")] == ["Order 1"]
+
+
 def test_while_the_index_is_being_built_a_contact_has_no_other_tickets_to_show(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:

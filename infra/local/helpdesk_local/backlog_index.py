@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from helpdesk.aws.dynamodb import backlog_key, contact_entry, decode, encode, ticket_from_item
-from helpdesk.model import in_backlog
+from helpdesk.model import in_backlog, listed_as_the_contacts
 
 
 @dataclass(frozen=True)
@@ -80,15 +80,17 @@ def backfill_backlog_index(dynamodb: Any, table: str) -> Backfilled:
                 )
                 continue
             ticket = ticket_from_item(decode(raw))
-            # The ticket's own entry among its contact's tickets, once.
+            # The ticket's own entry among its contact's tickets, once; none for a forger's
+            # (helpdesk.model.listed_as_the_contacts).
             entry = {"PK": raw["PK"]["S"], "SK": "CONTACT", "type": "contact_entry"}
-            listed += _written(
-                dynamodb.put_item,
-                dynamodb,
-                TableName=table,
-                Item=encode(entry | contact_entry(ticket)),
-                ConditionExpression="attribute_not_exists(PK)",
-            )
+            if listed_as_the_contacts(ticket):
+                listed += _written(
+                    dynamodb.put_item,
+                    dynamodb,
+                    TableName=table,
+                    Item=encode(entry | contact_entry(ticket)),
+                    ConditionExpression="attribute_not_exists(PK)",
+                )
             if "BPK" in raw:
                 continue
             looked_at += 1

@@ -27,6 +27,12 @@ UNATTENDED_FLAGS = frozenset({"auto_reply", "bounce", "spam", "virus", "spoofed"
 # someone to look through, but nobody's request: while no agent takes one up, it stays out
 # of the new-ticket counts and the backlog, and closes after ``robots.close_after`` quiet.
 ROBOT_FLAGS = frozenset({"auto_reply", "bounce"})
+# Openings that do not show their contact wrote them: the desk answers none of them on its
+# own, and none is listed among the contact's tickets (her page's other requests, the
+# fresh-links mail, the agent's view of her history). Listed, a forger's mails in her name
+# would reach her from the desk's own domain, his subject and name in them, with working
+# links (attack 15, F1; attack 10, F1 stopped their acknowledgement for that reason).
+UNVOUCHED_FLAGS = UNATTENDED_FLAGS | {"forged"}
 # The statuses are defined once, in helpdesk.sla (Status, STATUSES).
 # The most messages from outside (mail, the customer's page, a channel) one ticket takes;
 # the next goes on in a new ticket linked to it, as after a close. Every view counts a
@@ -259,6 +265,11 @@ def takes_follow_ups(ticket: Ticket) -> bool:
     """Whether a message from outside goes on in ``ticket`` (else in a new one, linked):
     while it is not closed and holds fewer than MESSAGES_IN_MAX of them."""
     return ticket.status != "closed" and ticket.messages_in < MESSAGES_IN_MAX
+
+
+def listed_as_the_contacts(ticket: Ticket) -> bool:
+    """Whether ``ticket`` is listed among its contact's tickets (UNVOUCHED_FLAGS)."""
+    return UNVOUCHED_FLAGS.isdisjoint(ticket.flags)
 
 
 def is_robot(ticket: Ticket) -> bool:

@@ -72,7 +72,7 @@ from helpdesk.effects import (
     holder,
 )
 from helpdesk.errors import Conflict
-from helpdesk.model import ACTIVE_STATUSES, Contact, Ticket, in_backlog
+from helpdesk.model import ACTIVE_STATUSES, Contact, Ticket, in_backlog, listed_as_the_contacts
 from helpdesk.ports import HeldPage, Known, QueuePosition, RoutingView
 from helpdesk.unit_of_work import (
     AlreadyClaimed,
@@ -325,7 +325,7 @@ class DynamoTicketStore(DynamoRepository):
             "at": at,
             "entries": [{"kind": kind, "detail": dict(detail)} for kind, detail in change.history],
         }
-        if change.before is None:
+        if change.before is None and listed_as_the_contacts(stored):
             # Written once, never changed: the ticket's entry among its contact's tickets.
             item |= contact_entry(stored)
         if events:

@@ -1,0 +1,91 @@
+"""Which tickets are a contact's own: those her page lists as her other requests and the
+fresh-links mail links to. A ticket opened by mail the desk leaves unanswered because it
+does not show who wrote it (proven forged, spoofed, a robot's, spam, a virus) is not hers:
+listing it would mail her the forger's words and name, with working links, from the desk's
+own domain (attack 15, F1; attack 10, F1 stopped the acknowledgement for the same reason)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from mail_desk import MailDesk
+
+from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, fake_notifier
+from helpdesk.events import PageLinksRequested
+from helpdesk.notices.portal import page_links
+from helpdesk.services.portal import PortalDesk, page_token
+
+NOW = MONDAY_MORNING
+KEY = b"unit-test-signing-key"
+DESK = "https://support.example.com"
+LURE = "Refund approved: confirm your card at https://evil.example/r"
+FORGER = "Anna, your account is locked: call +1 555 0100"
+# What SES stamps on a mail whose From domain publishes DMARC and which fails it.
+DMARC_FAIL = (
+    "Authentication-Results: amazonses.com;\r\n spf=fail (spfCheck: 203.0.113.9 is not"
+    " permitted) client-ip=203.0.113.9; envelope-from=x@attacker.example;\r\n"
+    " dkim=none;\r\n dmarc=fail header.from=example.com;\r\n"
+)
+
+
+def mail(subject: str, message_id: str, *, name: str = "Anna Schmidt", extra: str = "") -> bytes:
+    return (
+        f'{extra}From: "{name}" <anna@example.com>\r\nTo: support@support.example\r\n'
+        f"Subject: {subject}\r\nMessage-ID: <{message_id}>\r\n"
+        "Date: Mon, 23 Nov 2026 09:50:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"\r\n{subject}\r\n"
+    ).encode()
+
+
+def annas_desk() -> MailDesk:
+    """Anna's one real request, then a forger's mails in her name: two proven forged, two
+    marked as auto-replies (which any domain can send)."""
+    desk = MailDesk(CONFIG, NOW)
+    assert desk.deliver("real", mail("Where is my order?", "real@example.com")).outcome == "opened"
+    for n in range(2):
+        for kind, extra in (("forged", DMARC_FAIL), ("robot", "Auto-Submitted: auto-replied\r\n")):
+            at = NOW + timedelta(minutes=1 + n)
+            opened = desk.deliver(
+                f"{kind}{n}", mail(LURE, f"{kind}{n}@x", name=FORGER, extra=extra), at=at
+            )
+            assert opened.outcome == "opened"
+    return desk
+
+
+def page(desk: MailDesk) -> PortalDesk:
+    return PortalDesk(
+        uow=desk.uow, repo=desk.records, store=FakeMailStore(), config=CONFIG, signing_key=KEY
+    )
+
+
+def test_the_fresh_links_mail_lists_only_the_tickets_the_contact_wrote() -> None:
+    desk = annas_desk()
+    page(desk).resend(
+        "email=anna%40example.com",
+        "application/x-www-form-urlencoded",
+        source_ip="198.51.100.7",
+        base_url=DESK,
+        now=NOW + timedelta(minutes=5),
+    )
+    [asked] = [e for e in desk.uow.bus.events if isinstance(e, PageLinksRequested)]
+    notifier = replace(fake_notifier(desk.records, CONFIG), public_url=DESK, signing_key=KEY)
+
+    page_links(notifier, asked, NOW + timedelta(minutes=5))
+
+    [links] = notifier.mails()
+    assert links.to == ("anna@example.com",)
+    assert "Where is my order?" in links.text and "Anna Schmidt" in links.text
+    assert LURE not in links.text and FORGER not in links.text
+    assert links.text.count(f"{DESK}/ticket/") == 1
+
+
+def test_her_page_lists_none_of_the_forgers_tickets_as_her_other_requests() -> None:
+    desk = annas_desk()
+    real = next(t for t in desk.uow.tickets.values() if t.subject == "Where is my order?")
+    later = desk.deliver("real2", mail("The lid is cracked", "real2@example.com"))
+    assert later.outcome == "opened"
+
+    view = page(desk).view(page_token(real.ref, now=NOW, config=CONFIG, key=KEY), now=NOW)
+
+    assert [other.subject for other in view.others] == ["The lid is cracked"]
