@@ -362,9 +362,10 @@ class FakeMailer:
 
 @dataclass
 class FakeMailStore:
-    """S3: objects by key."""
+    """S3: objects by key, and the Content-Type each was written with."""
 
     objects: dict[str, bytes] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
 
     def read(self, key: str) -> bytes:
         if key not in self.objects:
@@ -372,8 +373,8 @@ class FakeMailStore:
         return self.objects[key]
 
     def write(self, key: str, data: bytes, content_type: str) -> str:
-        del content_type
         self.objects[key] = data
+        self.types[key] = content_type
         return key
 
 

@@ -438,6 +438,34 @@ def lenas_files(ticket: Ticket, body: str, files: dict[str, bytes]) -> bytes:
     return AGENT_AUTHENTICATED.encode() + message.as_bytes()
 
 
+@pytest.mark.parametrize(
+    "written", ["application/x" + "y" * 8200, "Application/PDF; x=" + "y" * 8200]
+)
+def test_a_file_is_written_to_the_store_with_a_media_type_s3_takes(written: str) -> None:
+    # Attack 15, F2: a part's Content-Type of 8,200 characters went to S3 as the object's
+    # Content-Type; S3 refuses a request whose headers pass 8 KB, so every attempt failed
+    # and the mail never became a ticket. RFC 6838 section 4.2: at most 127 characters a name.
+    raw = (
+        "From: Anna Schmidt <anna@example.com>\r\nTo: support@support.example\r\n"
+        "Subject: The invoice\r\nMessage-ID: <long-type@mail.example.com>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nThe invoice is attached.\r\n--b\r\n"
+        f"Content-Type: {written}\r\n"
+        "Content-Disposition: attachment; filename=invoice.pdf\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n"
+    ).encode()
+    desk = Desk()
+
+    result = desk.deliver("long-type", raw)
+
+    assert result.outcome == "opened"
+    [message] = desk.uow.messages(str(result.ref))
+    [kept] = message.attachments
+    assert kept.filename == "invoice.pdf" and kept.key is not None
+    assert len(kept.content_type) <= 255
+    assert len(desk.store.types[kept.key]) <= 255
+
+
 def test_an_agents_files_are_kept_with_the_reply_even_without_text() -> None:
     desk = Desk()
     ticket = desk.opened()

@@ -16,6 +16,7 @@ from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Protocol
 
+from helpdesk.files import file_media_type
 from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.compose import own_message_kind, valid_address
 from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
@@ -386,7 +387,9 @@ class EmailIntake:
                 key = self.store.write(
                     f"attachments/{message_key}/{number}-{attachment.filename}",
                     attachment.data,
-                    attachment.content_type,
+                    # S3 takes a media type (the parser gives one; the channel and the page
+                    # write theirs the same way).
+                    file_media_type(attachment.content_type) or "application/octet-stream",
                 )
             stored.append(
                 AttachmentMeta(
