@@ -159,6 +159,25 @@ def test_every_event_a_notice_follows_is_a_kind_of_the_bus() -> None:
     assert set(NOTICES) <= set(events.KINDS.values())
 
 
+def test_every_notice_an_event_calls_for_is_sent_in_its_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A second notice on an event that has one (a 5/5 answer telling the assignee, beside
+    # the low-score alert) is one more entry in its tuple (docs/ARCHITECTURE.md, "Add a
+    # notice"; nextdev 12, #2).
+    heard: list[str] = []
+    monkeypatch.setitem(
+        NOTICES,
+        events.PageLinksRequested,
+        (lambda *_: heard.append("first"), lambda *_: heard.append("second")),
+    )
+    asked = events.PageLinksRequested(ref="", email="anna@example.com", base_url="", at="")
+
+    handle(asked, Desk().notifier, now=NOW)
+
+    assert heard == ["first", "second"]
+
+
 def test_an_event_no_notice_follows_mails_nobody() -> None:
     desk = Desk()
     desk.on("TeamChanged", ref="HD-AAAAAA", team="billing", previous_team="general")
