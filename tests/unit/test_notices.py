@@ -178,6 +178,18 @@ def test_every_notice_an_event_calls_for_is_sent_in_its_order(
     assert heard == ["first", "second"]
 
 
+def test_a_notice_of_a_kind_compose_does_not_know_fails_on_the_fakes_too() -> None:
+    # Compose refuses it at send time, which the fakes never reach: a new notice whose kind
+    # was not added to MAIL_KINDS passed every unit test (nextdev 12, #3).
+    from helpdesk.render import RenderedMail
+
+    notifier = fakes.fake_notifier(fakes.FakeRecords(fakes.FakeUnitOfWork(CONFIG)), CONFIG)
+    rendered = RenderedMail(subject="Thank you", text="Thank you.", html="<p>Thank you.</p>")
+
+    with pytest.raises(ValueError, match="'praise' is not a mail kind"):
+        notifier.mail("praise", "HD-AAAAAA", ("lena@support.example",), rendered)
+
+
 def test_an_event_no_notice_follows_mails_nobody() -> None:
     desk = Desk()
     desk.on("TeamChanged", ref="HD-AAAAAA", team="billing", previous_team="general")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from helpdesk.mail.compose import OutboundMail, subject_with_token
+from helpdesk.mail.compose import MAIL_KINDS, OutboundMail, subject_with_token
 from helpdesk.notices.outbound import (
     Quota,
     SendResult,
@@ -142,7 +142,11 @@ class Notifier:
         automatic: bool = True,
     ) -> OutboundMail:
         """A mail from the desk. Mail about a ticket carries its token in the subject and
-        the ticket's plus-address as Reply-To, so that the answer finds the ticket."""
+        the ticket's plus-address as Reply-To, so that the answer finds the ticket. A
+        ``kind`` that compose would refuse at send time is refused here, where every
+        notice builds its mail, on the fakes as in AWS."""
+        if kind not in MAIL_KINDS:
+            raise ValueError(f"{kind!r} is not a mail kind (mail/compose.py, MAIL_KINDS)")
         return OutboundMail(
             kind=kind,
             ticket=ref,
