@@ -33,8 +33,7 @@ from helpdesk.services.self_service import (
     SelfServiceDesk,
     make_answer_token,
 )
-from helpdesk.services.tickets import NewRequest
-from helpdesk.services.tickets import open_ticket as open_new_ticket
+from helpdesk.services.tickets import NewRequest, open_ticket
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KEY = b"unit-test-signing-key"
@@ -143,7 +142,7 @@ def test_robots_and_spam_are_offered_nothing_and_a_person_unmailed_still_is(
     uow = FakeUnitOfWork(CONFIG)
     from helpdesk.model import Message
 
-    stored = open_new_ticket(
+    stored = open_ticket(
         NewRequest(
             channel="email",
             subject="How do I return a sweater?",

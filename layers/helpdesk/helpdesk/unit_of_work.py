@@ -124,7 +124,7 @@ def change_ticket(
     return retry_on_conflict(attempt, what=ref)
 
 
-def open_ticket(uow: TicketUnitOfWork, build: Callable[[str], TicketChange]) -> Ticket:
+def commit_new_ticket(uow: TicketUnitOfWork, build: Callable[[str], TicketChange]) -> Ticket:
     """Commit the new ticket ``build(ref)`` makes under a fresh reference, drawing another
     while the reference is taken."""
     from helpdesk.model import new_reference

@@ -25,8 +25,7 @@ from helpdesk.events import (
 from helpdesk.model import UNATTENDED_FLAGS, AttachmentMeta, Contact, Message, Ticket, is_robot
 from helpdesk.services.clocks import Change, apply
 from helpdesk.triage import TriageInput, tier_for, triage
-from helpdesk.unit_of_work import Claim, TicketChange
-from helpdesk.unit_of_work import open_ticket as open_new_ticket
+from helpdesk.unit_of_work import Claim, TicketChange, commit_new_ticket
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -183,7 +182,7 @@ def open_ticket(
             timers={timers.AUTOCLOSE: now + config.robots.close_after} if is_robot(ticket) else {},
         )
 
-    return open_new_ticket(uow, build)
+    return commit_new_ticket(uow, build)
 
 
 def _detect(text: str, config: Config) -> str:
