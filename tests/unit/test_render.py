@@ -820,12 +820,26 @@ def test_anything_else_is_no_zone(name: object) -> None:
         ("category", "billing", "zh", "账单与付款"),
         # A category only this desk's config knows is shown as the config names it.
         ("category", "warranty", "ru", "warranty"),
+        # The desk's own channels (config.BUILT_IN_CHANNELS; nextdev 12, #12: the lead's
+        # ticket summary showed "portal" as it is stored).
+        ("channel", "portal", "en", "the customer's page"),
+        ("channel", "survey", "zh", "调查页面"),
+        ("channel", "portal", "ru", "страница обращения"),
     ],
 )
 def test_stored_values_read_in_the_readers_language(
     kind: str, value: str, language: str, expected: str
 ) -> None:
     assert term(kind, value, language) == expected
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_channel_of_the_desks_own_has_words_in_every_language(language: str) -> None:
+    from helpdesk.config import BUILT_IN_CHANNELS
+
+    words = tomllib.loads((TEMPLATES_DIR / language / "words.toml").read_text(encoding="utf-8"))
+
+    assert set(BUILT_IN_CHANNELS) <= set(words["terms"]["channel"])
 
 
 def test_a_time_without_zone_is_refused_for_display() -> None:
