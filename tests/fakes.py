@@ -4,6 +4,16 @@ They keep the promises the adapters keep (all or nothing, version checks, claims
 once, events published only after a commit) and record what a user would see: the
 tickets, their messages and history, the events on the bus, the mail sent. The local
 stack (tests/integration) is where the real adapters run.
+
+- FakeUnitOfWork: tickets, messages, history, claims (a ``conversation`` claim is a
+  pointer: see unit_of_work.Claim), timers, loads, queue, report counters; ``bus`` holds
+  the events published after each commit; ``failures``, ``interleaved`` and
+  ``meanwhile`` make a commit fail or race.
+- FakeRecords(uow): what services keep beside tickets (contacts' lists, suppressions,
+  hourly counts, Message-ID lookups), sharing the unit of work's state.
+- FakeMailStore (S3), FakeMailer (SES), FakeSentMail, FakeNotifier / fake_notifier (the
+  real Notifier's rules, keeping each mail instead of sending it), fake_router.
+- _the_fakes_as_ports, at the end, keeps each fake in line with its port (mypy).
 """
 
 from __future__ import annotations
