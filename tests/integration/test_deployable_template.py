@@ -181,6 +181,32 @@ def test_every_function_is_watched_by_an_alarm_that_cloudwatch_accepts() -> None
     assert functions - watched == set()
 
 
+def _dashboard_widget(title: str) -> str:
+    """The metrics of the dashboard's widget ``title``, as the template writes them."""
+    [dashboard] = resources(translated(), "AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    [widget] = [line for line in body.split('{"type"') if f'"title":"{title}"' in line]
+    return widget
+
+
+def test_the_dashboard_shows_every_functions_errors_and_every_dead_letter_queue() -> None:
+    # Nothing checked it: a function left out of the errors widget passed every test
+    # (nextdev 12, #5).
+    template = translated()
+    functions = set(resources(template, "AWS::Lambda::Function"))
+    queues = {lid for lid in resources(template, "AWS::SQS::Queue") if lid.endswith("DLQ")}
+
+    errors = set(
+        re.findall(r'"Errors","FunctionName","\$\{(\w+)\}"', _dashboard_widget("Function errors"))
+    )
+    letters = set(
+        re.findall(r"\$\{(\w+DLQ)\.QueueName\}", _dashboard_widget("Dead-letter queues (messages)"))
+    )
+
+    assert functions - errors == set()
+    assert queues - letters == set()
+
+
 def _ref(value: Any) -> str:
     """The resource a dimension's value names (``{"Ref": id}``), else the value as text."""
     return str(value["Ref"]) if isinstance(value, dict) and "Ref" in value else str(value)
