@@ -139,20 +139,25 @@ def test_a_stranger_answering_our_mail_to_a_customer_never_joins_her_ticket(play
     assert all("4242" not in m["text"] for m in to_mallory)
 
 
-def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_linked_to_it() -> None:
-    from committing import set_status
-
+def _reply_after(between: Callable[[LocalStack, str], object]) -> dict[str, Any]:
+    """intake_reply_to_closed_ticket.yaml: Anna's opening, ``between(stack, ref)`` done to
+    her ticket the way every writer changes one, then her reply; the state after it."""
     scenario = load_scenario(SCENARIOS / "intake_reply_to_closed_ticket.yaml")
     assert scenario.start is not None
     with LocalStack(start=scenario.start) as stack:
         player = Player(stack, scenario)
         (_, opening), (_, reply) = scenario.steps
         player.run(1, opening)
-        # Closing is the auto-close sweep's job, days after solving; here it is done
-        # directly, the way every writer changes a ticket.
-        set_status(stack, player.ticket(1)["ref"], "closed")
+        between(stack, player.ticket(1)["ref"])
         player.run(2, reply)
-        state = build_state(stack)
+        return build_state(stack)
+
+
+def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_linked_to_it() -> None:
+    from committing import set_status
+
+    # Closing is the auto-close sweep's job, days after solving; here it is done directly.
+    state = _reply_after(lambda stack, ref: set_status(stack, ref, "closed"))
 
     old, new = state["tickets"]
     assert old["status"] == "closed" and len(old["messages"]) == 1
@@ -169,29 +174,22 @@ def test_a_reply_to_a_ticket_holding_its_most_messages_opens_a_new_ticket_linked
     from helpdesk.model import MESSAGES_IN_MAX
     from helpdesk.unit_of_work import TicketChange, change_ticket
 
-    scenario = load_scenario(SCENARIOS / "intake_reply_to_closed_ticket.yaml")
-    assert scenario.start is not None
-    with LocalStack(start=scenario.start) as stack:
-        player = Player(stack, scenario)
-        (_, opening), (_, reply) = scenario.steps
-        player.run(1, opening)
-        ref = player.ticket(1)["ref"]
+    def fill(stack: LocalStack, ref: str) -> None:
         store = ticket_store(stack)
         assert store.load(ref).messages_in == 1
-        # Some 999 messages later, written as any writer changes a ticket.
+        # Some 999 messages later.
+        at = stack.clock.read()
         change_ticket(
             store,
             ref,
-            lambda t: TicketChange(
-                before=t, after=replace(t, messages_in=MESSAGES_IN_MAX), at=stack.clock.read()
-            ),
+            lambda t: TicketChange(before=t, after=replace(t, messages_in=MESSAGES_IN_MAX), at=at),
         )
-        player.run(2, reply)
-        state = build_state(stack)
+
+    state = _reply_after(fill)
 
     old, new = state["tickets"]
-    assert old["ref"] == ref and len(old["messages"]) == 1
-    assert new["linked_to"] == ref
+    assert len(old["messages"]) == 1 and old["status"] != "closed"
+    assert new["linked_to"] == old["ref"]
     assert new["messages"][0]["text"].startswith("It came back broken, the lid is cracked.")
     assert state["dead_letters"] == []
 
