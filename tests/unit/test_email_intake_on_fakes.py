@@ -21,7 +21,7 @@ from helpdesk.events import (
     TicketOpened,
     to_detail,
 )
-from helpdesk.model import MESSAGES_IN_MAX, Ticket
+from helpdesk.model import MESSAGES_IN_MAX, UNPROVEN_MESSAGES_MAX, Ticket
 from helpdesk.services import message_bodies
 from helpdesk.services.commands import EVERY_TEAM, AgentAction, TicketEdit, carry_out
 
@@ -556,15 +556,18 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_one_linked_to_it() -> None:
     assert len(desk.uow.messages(old.ref)) == 1
 
 
-def test_each_message_a_customer_adds_is_counted_on_the_ticket() -> None:
+def test_each_message_from_outside_is_counted_on_the_ticket_proven_or_not() -> None:
     desk = Desk()
-    ticket = desk.opened()
-    assert ticket.messages_in == 1
+    ticket = desk.opened()  # unauthenticated
+    assert (ticket.messages_in, ticket.messages_unproven) == (0, 1)
 
-    desk.deliver("m2", follow_up("Any news?"), at=NOW + timedelta(hours=1))
-    desk.deliver("m2", follow_up("Any news?"), at=NOW + timedelta(hours=1))  # redelivered
+    signed = SES_SCANNED_AUTHENTICATED.encode()
+    desk.deliver("m2", signed + follow_up("Any news?"), at=NOW + timedelta(hours=1))
+    desk.deliver("m2", signed + follow_up("Any news?"), at=NOW + timedelta(hours=1))  # again
+    desk.deliver("m3", follow_up("Hello?", message_id="<order-3@x>"), at=NOW + timedelta(hours=2))
 
-    assert desk.uow.tickets[ticket.ref].messages_in == 2
+    counted = desk.uow.tickets[ticket.ref]
+    assert (counted.messages_in, counted.messages_unproven) == (1, 2)
 
 
 def test_a_reply_to_a_ticket_holding_its_most_messages_opens_a_new_one_linked_to_it() -> None:
@@ -576,7 +579,8 @@ def test_a_reply_to_a_ticket_holding_its_most_messages_opens_a_new_one_linked_to
 
     result = desk.deliver(
         "m2",
-        follow_up("Still nothing.", message_id="<order-3@mail.example.com>"),
+        SES_SCANNED_AUTHENTICATED.encode()
+        + follow_up("Still nothing.", message_id="<order-3@mail.example.com>"),
         at=NOW + timedelta(hours=1),
     )
 
@@ -585,6 +589,41 @@ def test_a_reply_to_a_ticket_holding_its_most_messages_opens_a_new_one_linked_to
     assert (new.linked_to, new.contact_email, new.messages_in) == (old.ref, "anna@example.com", 1)
     assert len(desk.uow.messages(old.ref)) == 1
     assert desk.uow.tickets[old.ref].status == old.status  # not reopened by it
+
+
+def test_a_forger_filling_her_ticket_with_unproven_mail_leaves_her_proven_replies_in_it() -> None:
+    # Review 17, #1: forged follow-ups and bounce reports counted with hers, so whoever
+    # held her reference could fill her ticket and split her conversation.
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(old, messages_unproven=UNPROVEN_MESSAGES_MAX)
+
+    forged = desk.deliver("m2", follow_up("Confirm your card.", message_id="<f@x>"))
+    hers = desk.deliver(
+        "m3",
+        SES_SCANNED_AUTHENTICATED.encode() + follow_up("Any news?", message_id="<order-3@x>"),
+    )
+
+    assert forged.outcome == "opened" and desk.uow.tickets[str(forged.ref)].linked_to == old.ref
+    assert (hers.outcome, hers.ref) == ("appended", old.ref)
+    assert [m.text for m in desk.uow.messages(old.ref)][-1].startswith("Any news?")
+
+
+def test_a_reply_that_lost_a_race_to_the_threads_last_place_opens_a_linked_ticket() -> None:
+    # Review 17, #4: the follow-up was checked on the ticket as read, not as committed.
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(old, messages_in=MESSAGES_IN_MAX - 1)
+    # Another message takes the last place between intake's read and its commit.
+    desk.uow.interleaved.append(replace(desk.uow.tickets[old.ref], messages_in=MESSAGES_IN_MAX))
+
+    result = desk.deliver(
+        "m2",
+        SES_SCANNED_AUTHENTICATED.encode() + follow_up("Any news?", message_id="<order-3@x>"),
+    )
+
+    assert result.outcome == "opened" and desk.uow.tickets[str(result.ref)].linked_to == old.ref
+    assert desk.uow.tickets[old.ref].messages_in == MESSAGES_IN_MAX
 
 
 def test_a_follow_up_that_raced_an_agents_change_is_decided_again_on_the_newer_ticket() -> None:

@@ -147,6 +147,19 @@ def test_a_closed_ticket_takes_no_reply_and_says_so() -> None:
     assert uow.commits == 0
 
 
+def test_a_reply_that_raced_a_close_is_refused_as_on_a_closed_ticket() -> None:
+    # Review 17, #4: the page checked the ticket as read, and the reply joined it closed.
+    uow = anna()
+    uow.interleaved.append(replace(uow.tickets["HD-7K3M9Q"], status="closed"))
+
+    with pytest.raises(PostRefused) as refused:
+        desk(uow).act(token(), b"action=reply&text=hi&submission=" + b"s" * 32, FORM,
+                      source_ip="192.0.2.1", now=NOW)  # fmt: skip
+
+    assert refused.value.problem.rule == "closed"
+    assert [m.text for m in uow.conversation["HD-7K3M9Q"]][-1] != "hi"
+
+
 @pytest.mark.parametrize(
     ("language", "words"),
     [

@@ -34,12 +34,19 @@ ROBOT_FLAGS = frozenset({"auto_reply", "bounce"})
 # links (attack 15, F1; attack 10, F1 stopped their acknowledgement for that reason).
 UNVOUCHED_FLAGS = UNATTENDED_FLAGS | {"forged"}
 # The statuses are defined once, in helpdesk.sla (Status, STATUSES).
-# The most messages from outside (mail, the customer's page, a channel) one ticket takes;
-# the next goes on in a new ticket linked to it, as after a close. Every view counts a
-# ticket's older messages inside DynamoDB, and some 3,000 forged follow-ups had made one
-# view read 37 MB (attack 12, F2). Zendesk stops a ticket at 5,000 comments of either side
-# (its Ticket Comments API); the desk bounds only the side an outsider can write.
+# The most messages from outside one ticket takes, in two shares: those that prove their
+# author (mail SES authenticated for its From domain, the customer's page, a channel) and
+# the rest (unauthenticated or forged mail, robots' mail). Past its share, a message goes
+# on in a new ticket linked to this one, as after a close. Every view counts a ticket's
+# older messages inside DynamoDB, and some 3,000 forged follow-ups had made one view read
+# 37 MB (attack 12, F2); counted in one share, they would take the customer's own place
+# and split her conversation (review 17, #1). Zendesk stops a ticket at 5,000 comments of
+# either side (its Ticket Comments API); the desk bounds only the side outsiders write.
 MESSAGES_IN_MAX = 1000
+UNPROVEN_MESSAGES_MAX = 200
+# A message's flags that say it does not prove who wrote it (email_intake._unvouched and
+# the robots' flags the intake gives a robot's mail).
+UNPROVEN_MESSAGE_FLAGS = frozenset({"unauthenticated", "auto_reply", "bounce"})
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 
 # An address is at most 254 characters: RFC 5321
@@ -250,9 +257,11 @@ class Ticket:
     # slug; the flag ``self_served`` says that it happened): the reports count which
     # articles solved most (helpdesk.services.self_service).
     self_served_article: str | None = None
-    # Messages from outside on it, the opening one included (MESSAGES_IN_MAX); counted by
-    # the unit of work (helpdesk.unit_of_work), 0 on a ticket stored before it counted.
+    # Messages from outside on it, the opening one included, that prove their author and
+    # that do not (MESSAGES_IN_MAX, UNPROVEN_MESSAGES_MAX); counted by the unit of work
+    # (unit_of_work.plan), 0 on a ticket stored before it counted.
     messages_in: int = 0
+    messages_unproven: int = 0
     version: int = 0
 
     def involves(self, address: str) -> bool:
@@ -261,10 +270,22 @@ class Ticket:
         return key == self.contact_email.lower() or key in (p.lower() for p in self.participants)
 
 
-def takes_follow_ups(ticket: Ticket) -> bool:
+def proves_its_author(message: Message) -> bool:
+    """Whether ``message`` proves who wrote it (UNPROVEN_MESSAGE_FLAGS)."""
+    return UNPROVEN_MESSAGE_FLAGS.isdisjoint(message.flags)
+
+
+def has_room(ticket: Ticket, *, proven: bool) -> bool:
+    """Whether ``ticket`` holds fewer messages from outside of that share than it takes."""
+    if proven:
+        return ticket.messages_in < MESSAGES_IN_MAX
+    return ticket.messages_unproven < UNPROVEN_MESSAGES_MAX
+
+
+def takes_follow_ups(ticket: Ticket, *, proven: bool = True) -> bool:
     """Whether a message from outside goes on in ``ticket`` (else in a new one, linked):
-    while it is not closed and holds fewer than MESSAGES_IN_MAX of them."""
-    return ticket.status != "closed" and ticket.messages_in < MESSAGES_IN_MAX
+    while it is not closed and has room in the message's share (``proven``)."""
+    return ticket.status != "closed" and has_room(ticket, proven=proven)
 
 
 def listed_as_the_contacts(ticket: Ticket) -> bool:

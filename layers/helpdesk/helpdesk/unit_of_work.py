@@ -149,9 +149,11 @@ def plan(change: TicketChange, config: Config) -> Plan:
     """The ticket, effects, timers and events of ``change``: the derived ones
     (effects.derive), the change's own, a ``CapacityFreed`` for every agent whose slot it
     gave back, and the ticket counting the messages from outside it adds
-    (``Ticket.messages_in``, which bounds a thread: helpdesk.model.MESSAGES_IN_MAX)."""
+    (``Ticket.messages_in`` and ``messages_unproven``, which bound a thread:
+    helpdesk.model.MESSAGES_IN_MAX)."""
     from helpdesk.effects import StartWaiting, StopWaiting, TakeSlot, derive
     from helpdesk.events import CapacityFreed
+    from helpdesk.model import proves_its_author
 
     derived = derive(change.before, change.after, at=change.at, config=config, actor=change.actor)
     # A slot the change takes itself (routing, under a capacity) replaces the derived one.
@@ -169,10 +171,15 @@ def plan(change: TicketChange, config: Config) -> Plan:
         ticket = replace(ticket, waiting=True)
     elif any(isinstance(e, StopWaiting) for e in effects):
         ticket = replace(ticket, waiting=False)
-    added = sum(1 for message in change.messages if message.direction == "in")
-    if added:
-        before = change.before.messages_in if change.before is not None else 0
-        ticket = replace(ticket, messages_in=before + added)
+    inbound = [message for message in change.messages if message.direction == "in"]
+    if inbound:
+        proven = sum(1 for message in inbound if proves_its_author(message))
+        before = change.before
+        ticket = replace(
+            ticket,
+            messages_in=(before.messages_in if before else 0) + proven,
+            messages_unproven=(before.messages_unproven if before else 0) + len(inbound) - proven,
+        )
     return Plan(
         ticket=ticket,
         effects=effects,

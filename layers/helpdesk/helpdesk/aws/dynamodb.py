@@ -229,6 +229,7 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
         "suggested": list(ticket.suggested) or None,
         "self_served_article": ticket.self_served_article,
         "messages_in": ticket.messages_in,
+        "messages_unproven": ticket.messages_unproven,
         "version": ticket.version,
     }
 
@@ -264,6 +265,7 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
         suggested=list(data.get("suggested", [])),
         self_served_article=data.get("self_served_article"),
         messages_in=int(data.get("messages_in") or 0),
+        messages_unproven=int(data.get("messages_unproven") or 0),
         version=int(data.get("version", 0)),
     )
 

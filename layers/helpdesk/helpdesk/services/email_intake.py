@@ -22,11 +22,12 @@ from helpdesk.mail.compose import own_message_kind, valid_address
 from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import (
-    MESSAGES_IN_MAX,
     AttachmentMeta,
     Message,
     Ticket,
+    has_room,
     is_reference,
+    proves_its_author,
     takes_follow_ups,
 )
 from helpdesk.ports import DeliveryCounter, SuppressionList, TicketFinder
@@ -205,16 +206,19 @@ class EmailIntake:
         existing, named = (None, None) if "spoofed" in flags else self._thread(mail, sender)
         if robot is not None and "spoofed" not in flags:
             existing = self._bounced_ticket(mail) or existing
-            if existing is not None and existing.messages_in < MESSAGES_IN_MAX:
-                return self._append(
-                    existing,
-                    mail=mail,
-                    raw_key=raw_key,
-                    now=now,
-                    flags=flags,
-                    suppress=suppress,
-                    from_robot=True,
-                )
+            if existing is not None and has_room(existing, proven=False):
+                try:
+                    return self._append(
+                        existing,
+                        mail=mail,
+                        raw_key=raw_key,
+                        now=now,
+                        flags=flags,
+                        suppress=suppress,
+                        from_robot=True,
+                    )
+                except _NoRoomMeanwhile as meanwhile:
+                    existing = meanwhile.ticket
         if existing is not None and self.config.is_staff(sender) and not suppress:
             from helpdesk.services.agent_mail import has_agent_power, take_agent_reply
 
@@ -222,10 +226,14 @@ class EmailIntake:
             # again here so that agent power never rests on the spoofing check alone.
             if has_agent_power(mail, config):
                 return take_agent_reply(self, existing, mail, raw_key, now)
-        if existing is not None and takes_follow_ups(existing):
-            return self._append(
-                existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
-            )
+        if existing is not None and takes_follow_ups(existing, proven=_authenticated(mail)):
+            try:
+                return self._append(
+                    existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
+                )
+            except _NoRoomMeanwhile as meanwhile:
+                # Closed or filled between the read and the commit: a new ticket, linked.
+                existing = meanwhile.ticket
 
         if existing is None and named is not None:
             # The mail names a ticket its sender takes no part in: it becomes a ticket of
@@ -539,6 +547,12 @@ class EmailIntake:
         sender = message.author
 
         def follow_up(current: Ticket) -> TicketChange:
+            # Decided again on the ticket as it is committed (review 17, #4): a close or the
+            # thread's last place taken meanwhile sends the mail to a new ticket.
+            if not has_room(current, proven=proves_its_author(message)) or (
+                not from_robot and current.status == "closed"
+            ):
+                raise _NoRoomMeanwhile(current)
             if not from_robot:
                 # The path a reply from the customer's page takes too (services.tickets).
                 return customer_follow_up(
@@ -569,6 +583,15 @@ class EmailIntake:
             suppress, sender=sender, mail=mail, raw_key=raw_key, now=now, ref=ticket.ref
         )
         return IntakeResult(outcome, ticket.ref, suppress)
+
+
+class _NoRoomMeanwhile(Exception):
+    """The ticket a follow-up was meant for was closed, or its share of the thread filled,
+    between the read and the commit (``ticket``: as it now is)."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__(ticket.ref)
+        self.ticket = ticket
 
 
 def _unvouched(mail: ParsedMail) -> tuple[str, ...]:

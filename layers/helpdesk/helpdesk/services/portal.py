@@ -197,6 +197,15 @@ class PortalView:
         return takes_follow_ups(self.ticket)
 
 
+def _refuse_a_reply_unless_taken(ticket: Ticket) -> None:
+    """FormProblem unless ``ticket`` takes a reply from the page: not closed, and with room
+    in its thread (a mail goes on in a new ticket linked to it: email_intake)."""
+    if ticket.status == "closed":
+        raise FormProblem(StateConflict("this request is closed"), "closed")
+    if not takes_follow_ups(ticket):
+        raise FormProblem(StateConflict("this request holds its most messages"), "full")
+
+
 @dataclass(frozen=True)
 class DownloadedFile:
     filename: str
@@ -441,10 +450,8 @@ class PortalDesk(LinkDesk):
         try:
             if ticket.status == "closed" and posted.action != "complain":
                 raise FormProblem(StateConflict("this request is closed"), "closed")
-            if posted.action == "reply" and not takes_follow_ups(ticket):
-                # A mail goes on in a new ticket linked to this one (email_intake).
-                raise FormProblem(StateConflict("this request holds its most messages"), "full")
             if posted.action == "reply":
+                _refuse_a_reply_unless_taken(ticket)
                 done = self._reply(ticket, posted, now)
             elif posted.action == "solved":
                 done = self._solve(ticket, now)
@@ -484,14 +491,15 @@ class PortalDesk(LinkDesk):
             attachments=tuple(stored),
         )
         claims = [Claim("submission", f"portal:{ticket.ref}:{posted.submission}")]
+
+        def follow_up(current: Ticket) -> TicketChange:
+            # Again on the ticket as it is committed: closed or filled meanwhile (review 17,
+            # #4), the reply is refused as it would have been a moment later.
+            _refuse_a_reply_unless_taken(current)
+            return customer_follow_up(current, message, now=now, config=self.config, claims=claims)
+
         try:
-            return change_ticket(
-                self.uow,
-                ticket.ref,
-                lambda current: customer_follow_up(
-                    current, message, now=now, config=self.config, claims=claims
-                ),
-            )
+            return change_ticket(self.uow, ticket.ref, follow_up)
         except AlreadyClaimed:
             # The same form posted twice (a double tap, a retried request): done once.
             return self.uow.load(ticket.ref)
