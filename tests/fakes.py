@@ -261,8 +261,11 @@ class FakeUnitOfWork:
         after = derived.ticket
         stored = replace(after, version=0 if change.before is None else after.version + 1)
         self.tickets[after.ref] = stored
-        if change.before is None and not listed_as_the_contacts(stored):
-            self.unlisted.add(after.ref)
+        if not listed_as_the_contacts(stored):
+            if change.before is None:
+                self.unlisted.add(after.ref)
+        elif change.before is not None and not listed_as_the_contacts(change.before):
+            self.unlisted.discard(after.ref)  # as the adapter writes its entry then
         self.conversation.setdefault(after.ref, []).extend(change.messages)
         self.history.setdefault(after.ref, []).extend(
             (kind, dict(detail)) for kind, detail in change.history

@@ -139,6 +139,28 @@ def test_a_forgers_openings_in_a_contacts_name_are_not_listed_as_hers(stack: Loc
     assert [t.subject for t in store.contact_tickets("anna@example.com")] == ["Order 1"]
 
 
+def test_a_ticket_mistaken_for_a_robots_is_listed_once_a_person_takes_it_up(
+    stack: LocalStack,
+) -> None:
+    # Review 17, #2: the entry is written by the commit that makes the ticket hers.
+    from helpdesk.services.commands import EVERY_TEAM, AgentAction, carry_out
+
+    store = ticket_store(stack)
+    stack.deliver_email(
+        b"Auto-Submitted: auto-replied\r\n"
+        + mail("<r-1@x.example>", "Where is my order?", sender="anna@example.com")
+    )
+    stack.drain()
+    [item] = _ticket_items(stack)
+    ref = item["ref"]["S"]
+    assert store.contact_tickets("anna@example.com") == []
+
+    lena = AgentAction(scope=EVERY_TEAM, agent="lena@support.example", reply="It left today.")
+    carry_out(lena, ref, uow=store, config=store.config, now=stack.clock.read())
+
+    assert [t.ref for t in store.contact_tickets("anna@example.com")] == [ref]
+
+
 def test_while_the_index_is_being_built_a_contact_has_no_other_tickets_to_show(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:

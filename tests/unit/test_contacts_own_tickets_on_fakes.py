@@ -14,6 +14,7 @@ from mail_desk import MailDesk
 from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, fake_notifier
 from helpdesk.events import PageLinksRequested
 from helpdesk.notices.portal import page_links
+from helpdesk.services.commands import EVERY_TEAM, AgentAction, carry_out
 from helpdesk.services.portal import PortalDesk, page_token
 
 NOW = MONDAY_MORNING
@@ -89,3 +90,18 @@ def test_her_page_lists_none_of_the_forgers_tickets_as_her_other_requests() -> N
     view = page(desk).view(page_token(real.ref, now=NOW, config=CONFIG, key=KEY), now=NOW)
 
     assert [other.subject for other in view.others] == ["The lid is cracked"]
+
+
+def test_a_ticket_mistaken_for_a_robots_is_listed_as_hers_once_a_person_takes_it_up() -> None:
+    # Review 17, #2: its entry was decided at the opening only, so it stayed off her list
+    # after the robot's flags went (model.flags_once_a_person_wrote).
+    desk = MailDesk(CONFIG, NOW)
+    opened = desk.deliver(
+        "r", mail("Where is my order?", "r@example.com", extra="Auto-Submitted: auto-replied\r\n")
+    )
+    assert desk.records.contact_tickets("anna@example.com") == []
+    lena = AgentAction(scope=EVERY_TEAM, agent="lena@support.example", reply="It left today.")
+
+    carry_out(lena, str(opened.ref), uow=desk.uow, config=CONFIG, now=NOW + timedelta(minutes=5))
+
+    assert [t.ref for t in desk.records.contact_tickets("anna@example.com")] == [opened.ref]

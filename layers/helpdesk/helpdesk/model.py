@@ -32,7 +32,7 @@ ROBOT_FLAGS = frozenset({"auto_reply", "bounce"})
 # fresh-links mail, the agent's view of her history). Listed, a forger's mails in her name
 # would reach her from the desk's own domain, his subject and name in them, with working
 # links (attack 15, F1; attack 10, F1 stopped their acknowledgement for that reason).
-UNVOUCHED_FLAGS = UNATTENDED_FLAGS | {"forged"}
+UNLISTED_FLAGS = UNATTENDED_FLAGS | {"forged"}
 # The statuses are defined once, in helpdesk.sla (Status, STATUSES).
 # The most messages from outside one ticket takes, in two shares: those that prove their
 # author (mail SES authenticated for its From domain, the customer's page, a channel) and
@@ -289,8 +289,8 @@ def takes_follow_ups(ticket: Ticket, *, proven: bool = True) -> bool:
 
 
 def listed_as_the_contacts(ticket: Ticket) -> bool:
-    """Whether ``ticket`` is listed among its contact's tickets (UNVOUCHED_FLAGS)."""
-    return UNVOUCHED_FLAGS.isdisjoint(ticket.flags)
+    """Whether ``ticket`` is listed among its contact's tickets (UNLISTED_FLAGS)."""
+    return UNLISTED_FLAGS.isdisjoint(ticket.flags)
 
 
 def is_robot(ticket: Ticket) -> bool:

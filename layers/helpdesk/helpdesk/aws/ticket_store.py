@@ -315,8 +315,13 @@ class DynamoTicketStore(DynamoRepository):
     def _history_item(
         self, stored: Ticket, change: TicketChange, events: list[Any]
     ) -> dict[str, Any] | None:
-        """The commit's audit entries and, when it has events, its outbox (one item)."""
-        if not change.history and not events:
+        """The commit's audit entries and, when it has events, its outbox (one item); and,
+        on the commit that makes the ticket its contact's (its opening, or the one that took
+        the robot's flags away: review 17, #2), its entry among the contact's tickets."""
+        listing = listed_as_the_contacts(stored) and (
+            change.before is None or not listed_as_the_contacts(change.before)
+        )
+        if not change.history and not events and not listing:
             return None
         at = change.at.isoformat()
         item: dict[str, Any] = {
@@ -325,8 +330,9 @@ class DynamoTicketStore(DynamoRepository):
             "at": at,
             "entries": [{"kind": kind, "detail": dict(detail)} for kind, detail in change.history],
         }
-        if change.before is None and listed_as_the_contacts(stored):
-            # Written once, never changed: the ticket's entry among its contact's tickets.
+        if listing:
+            # Never changed: the ticket's entry among its contact's tickets (a second one,
+            # were it ever written, lists it once: contact_tickets).
             item |= contact_entry(stored)
         if events:
             item["type"] = OUTBOX_TYPE
