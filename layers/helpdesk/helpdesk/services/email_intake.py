@@ -226,7 +226,10 @@ class EmailIntake:
             # again here so that agent power never rests on the spoofing check alone.
             if has_agent_power(mail, config):
                 return take_agent_reply(self, existing, mail, raw_key, now)
-        if existing is not None and takes_follow_ups(existing, proven=_authenticated(mail)):
+        # The share of the thread it would take: what _message records decides it again
+        # inside the commit (a robot's mail, past its share above, is never proven).
+        proven = robot is None and _authenticated(mail)
+        if existing is not None and takes_follow_ups(existing, proven=proven):
             try:
                 return self._append(
                     existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
