@@ -386,11 +386,12 @@ def test_the_sla_sweep_warns_the_lead_then_reports_the_breach_of_an_unanswered_c
 
 
 def test_a_lead_who_is_an_agent_gets_no_more_complaint_mail_an_hour_than_any_lead() -> None:
-    # A18-8: Omar leads tier2 and is an agent; the desk's mail to its agents is uncounted,
-    # but complaint mail carries the words of whoever opened a ticket.
-    cap = CONFIG.limits.counted_outbound_per_recipient_per_hour
+    # A18-8: Omar leads tier2 and is an agent; the desk's mail to its staff is uncounted,
+    # but complaint mail carries the words of whoever opened a ticket: its own counts
+    # bind him as any lead (attack 16, F1: per complainer, then per lead).
+    cap = CONFIG.complaints.lead_mails_per_hour
     tickets = [
-        open_ticket(ref=f"HD-{n:06d}", team="tier2", contact_email=f"c{n}@example.net")
+        open_ticket(ref=f"HD-{n:06d}", team="tier2", contact_email=f"c@org{n}.example")
         for n in range(cap + 1)
     ]
     desk, uow = desk_with(*tickets)
@@ -407,13 +408,14 @@ def test_a_lead_who_is_an_agent_gets_no_more_complaint_mail_an_hour_than_any_lea
 
 
 def test_a_complaint_whose_mail_the_leads_hourly_limit_holds_back_needs_attention() -> None:
-    # A18-8: complaints from throw-away tickets (one contact each) spend Maria's hourly mail
-    # limit; Anna's complaint right after is taken, and her ticket is on Maria's list.
+    # A18-8: complaints from throw-away tickets (one contact each, each of a domain of its
+    # own) spend the complaint mail Maria gets an hour; Anna's complaint right after is
+    # taken, and her ticket is on Maria's list.
     from helpdesk.services.reports import needs_attention
 
-    cap = CONFIG.limits.counted_outbound_per_recipient_per_hour
+    cap = CONFIG.complaints.lead_mails_per_hour
     thrown = [
-        open_ticket(ref=f"HD-{n:06d}", contact_email=f"x{n}@evil.example") for n in range(cap)
+        open_ticket(ref=f"HD-{n:06d}", contact_email=f"x@evil{n}.example") for n in range(cap)
     ]
     # Anna's ticket was solved (its clocks stopped): only her complaint can list it.
     desk, uow = desk_with(moved_to("solved", COMPLAINED - timedelta(minutes=30)), *thrown)

@@ -729,6 +729,11 @@ class Complaints(_Section):
     text_max_chars: Annotated[int, Field(ge=1, le=20_000)] = 4000
     per_ticket_per_hour: Annotated[int, Field(ge=1, le=50)] = 5
     per_contact_per_day: Annotated[int, Field(ge=1, le=200)] = 10
+    # Complaint mails a lead gets an hour from one complainer (an organization's domain,
+    # else a mailbox: a free-mail one is counted alone) and from all together; past them
+    # the complaint is on its ticket and its clock warns the lead (attack 16, F1).
+    lead_mails_per_sender_per_hour: Annotated[int, Field(ge=1, le=100)] = 3
+    lead_mails_per_hour: Annotated[int, Field(ge=1, le=1000)] = 30
 
 
 class Robots(_Section):

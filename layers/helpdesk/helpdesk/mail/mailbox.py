@@ -8,7 +8,15 @@ form flood aimed at ``victim+1@``, ``victim+2@``, all reach one mailbox.
 
 from __future__ import annotations
 
-__all__ = ["canonical_domain", "domain_of", "mailbox_key", "registered_domain"]
+from functools import cache
+
+__all__ = [
+    "canonical_domain",
+    "domain_of",
+    "mailbox_key",
+    "registered_domain",
+    "sender_organization",
+]
 
 # Domains of one provider at which a login's mail reaches the same inbox, each mapped to
 # the provider's main domain. Merging more spellings only makes a cap stricter, so a
@@ -113,3 +121,25 @@ _TENANT_PARENTS = (
     "zendesk.com",
     "freshdesk.com",
 )
+
+
+def sender_organization(sender: str, *, free_mail: tuple[str, ...], own_domain: str) -> str | None:
+    """The organization whose senders a cap counts together (its registered domain), or
+    None for a sender counted alone: one at a free-mail provider (``free_mail``, the
+    config's ``limits.free_mail_domains``) or at the desk's ``own_domain``. Per registered
+    domain: a catch-all's subdomains are one company (attack 5, F2). A host under a
+    free-mail domain (x@s.gmail.com) is counted alone: its registered domain's users are
+    strangers to each other (attack 5, N3)."""
+    domain = domain_of(mailbox_key(sender))
+    free = _free_mail(free_mail)
+    if domain in free or domain == canonical_domain(own_domain):
+        return None
+    organization = registered_domain(domain)
+    return domain if organization in free else organization
+
+
+@cache
+def _free_mail(names: tuple[str, ...]) -> frozenset[str]:
+    """The free-mail domains by provider: the list may name one by any of its domains
+    (pm.me is proton.me). Worked out once per config, not per message."""
+    return frozenset(canonical_domain(name) for name in names)

@@ -25,8 +25,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk.clock import parse_iso
+from helpdesk.mail.mailbox import mailbox_key, sender_organization
 from helpdesk.notices import audience
-from helpdesk.notices.outbound import recipient_quotas
+from helpdesk.notices.outbound import complaint_quotas
 from helpdesk.notices.surveys import ticket_summary
 
 if TYPE_CHECKING:
@@ -76,14 +77,26 @@ def complaint_made(notifier: Notifier, event: ComplaintMade, now: datetime) -> N
             },
         )
         mail = notifier.mail(COMPLAINT, ticket.ref, (lead,), rendered)
-        # Counted against the lead's hourly limit even when the lead is an agent (mail to
-        # agents is otherwise the desk's own, uncounted): a complaint carries the words of
-        # whoever opened a ticket, so an agent-lead is no easier to flood than any lead.
+        # Counted although mail to the desk's staff is otherwise its own, uncounted: a
+        # complaint carries the words of whoever opened a ticket. Counted by complainer
+        # and lead, apart from the lead's own count, so that one complainer's tickets spend
+        # neither other customers' complaints nor the desk's mail to the lead (attack 16,
+        # F1). A complaint past them is still on its ticket, its clock running: the lead
+        # hears of it by the clock's warning.
+        complainer = sender_organization(
+            ticket.contact_email,
+            free_mail=config.limits.free_mail_domains,
+            own_domain=config.helpdesk.mail_domain,
+        ) or mailbox_key(ticket.contact_email)
         notifier.send(
             mail,
             key=f"{event.message}:{lead.lower()}",
             now=now,
-            quotas=recipient_quotas(
-                mail, now, config.limits.counted_outbound_per_recipient_per_hour
+            quotas=complaint_quotas(
+                mail,
+                complainer,
+                now,
+                per_complainer=config.complaints.lead_mails_per_sender_per_hour,
+                per_lead=config.complaints.lead_mails_per_hour,
             ),
         )

@@ -158,6 +158,28 @@ def relay_quotas(
     ]
 
 
+def complaint_quotas(
+    mail: OutboundMail, complainer: str, now: datetime, *, per_complainer: int, per_lead: int
+) -> list[Quota]:
+    """The hourly limits of complaint mail to each lead of ``mail``: ``per_complainer`` from
+    one ``complainer`` (an organization, or a mailbox counted alone), and ``per_lead`` in
+    all, both apart from the lead's own count. Counted on the lead's count alone, a
+    stranger complaining on seventeen tickets of his own silenced every other customer's
+    complaint and, for a lead who is no agent, the desk's escalations for the rest of the
+    hour (attack 16, F1)."""
+    return [
+        quota
+        for mailbox in _mailboxes(mail)
+        for quota in (
+            hourly_quota(
+                f"OUT-COMPLAINTS#{mailbox}#from#{complainer}", now, per_complainer,
+                "recipient_limit",
+            ),
+            hourly_quota(f"OUT-COMPLAINTS#{mailbox}", now, per_lead, "recipient_limit"),
+        )
+    ]  # fmt: skip
+
+
 def ticket_quota(ticket: str, now: datetime, limit: int) -> Quota:
     """At most ``limit`` automatic mails per ticket and hour, so that no loop of status
     changes can flood a customer."""

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from functools import cache
 from typing import TYPE_CHECKING
 
 from helpdesk.clock import hour_window
-from helpdesk.mail.mailbox import canonical_domain, domain_of, mailbox_key, registered_domain
+from helpdesk.mail.mailbox import mailbox_key, sender_organization
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -70,20 +69,15 @@ def within_ack_limit(
     # message's key is another message, never the same member again (attack 4, F1).
     member = hashlib.sha256(f"{kind}\n{message}".encode()).hexdigest()
     mailbox = mailbox_key(sender)
-    domain = domain_of(mailbox)
     per_sender = limits.acknowledgements_per_sender_per_hour
     within: tuple[str, int] | None = None
-    free = _free_mail(limits.free_mail_domains)
-    if domain in free or domain == canonical_domain(config.helpdesk.mail_domain):
+    organization = sender_organization(
+        sender, free_mail=limits.free_mail_domains, own_domain=config.helpdesk.mail_domain
+    )
+    if organization is None:
         counter, limit = f"ACK#{mailbox}", per_sender
     else:
         # The domain's count and its mailbox's, on one item: one request per mail, not two.
-        # Per registered domain: a catch-all's subdomains are one company (attack 5, F2).
-        # A host under a free-mail domain (x@s.gmail.com) is counted alone: its registered
-        # domain's users are strangers to each other (attack 5, N3).
-        organization = registered_domain(domain)
-        if organization in free:
-            organization = domain
         counter, limit = (
             f"ACK-DOMAIN#{organization}",
             limits.acknowledgements_per_domain_per_hour,
@@ -100,10 +94,3 @@ def within_ack_limit(
         limit=limits.unauthenticated_acknowledgements_per_hour,
         expires_at=expires_at,
     )
-
-
-@cache
-def _free_mail(names: tuple[str, ...]) -> frozenset[str]:
-    """The free-mail domains by provider: the list may name one by any of its domains
-    (pm.me is proton.me). Worked out once per config, not per message."""
-    return frozenset(canonical_domain(name) for name in names)

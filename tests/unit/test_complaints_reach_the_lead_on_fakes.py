@@ -1,0 +1,153 @@
+"""A customer's complaint reaches the team lead, whoever else complains in the hour, and
+the desk's own mail to a lead (escalations, warnings, alerts) never waits on a count that
+customers spend (attack 16, F1: a stranger complaining on seventeen tickets of his own,
+each within every cap, had the lead hear of neither a customer's complaint nor an SLA
+breach for the rest of the hour)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from fakes import (
+    CONFIG,
+    MONDAY_MORNING,
+    FakeMailer,
+    FakeMailStore,
+    FakeRecords,
+    FakeSentMail,
+    FakeUnitOfWork,
+)
+from helpdesk import events
+from helpdesk.events import ComplaintMade
+from helpdesk.notices import Notifier, handle
+from helpdesk.render import RenderedMail
+from helpdesk.services.complaints import ComplaintDesk
+from helpdesk.services.form_intake import FormDesk
+from helpdesk.services.portal import PortalDesk, page_token
+from helpdesk_local.scenario import multipart_body
+
+KEY = b"unit-test-signing-key"
+NOW = MONDAY_MORNING
+MARIA = "maria@support.example"  # leads general and billing; no agent
+
+
+class Desk:
+    """The form, the customer's page with its complaints, and the real notifier."""
+
+    def __init__(self) -> None:
+        self.uow = FakeUnitOfWork(CONFIG)
+        records = FakeRecords(self.uow)
+        self.mailer = FakeMailer()
+        self.notifier = Notifier(
+            repo=records,
+            mailer=self.mailer,
+            config=CONFIG,
+            signing_key=KEY,
+            sent_mail=FakeSentMail(),
+        )
+        self.form = FormDesk(uow=self.uow, repo=records, config=CONFIG)
+        self.page = PortalDesk(
+            uow=self.uow,
+            repo=records,
+            store=FakeMailStore(),
+            config=CONFIG,
+            signing_key=KEY,
+            complaints=lambda: ComplaintDesk(uow=self.uow, config=CONFIG, counters=records),
+        )
+        self.seen = 0
+
+    def opened(self, email: str, n: int, at: datetime, ip: str) -> str:
+        submission = f"s-{n}-{email}".replace("@", "-").replace(".", "-")
+        body = json.dumps(
+            {
+                "name": "M",
+                "email": email,
+                "subject": f"Order {n}",
+                "message": "Where is my order?",
+                "submission_id": submission,
+            }
+        )
+        return str(
+            self.form.submit(body=body, content_type="application/json", source_ip=ip, now=at)[
+                "ref"
+            ]
+        )
+
+    def complain(self, ref: str, text: str, at: datetime, ip: str) -> int:
+        """Complain on ``ref``'s page; the mails to Maria it led to."""
+        before = self.to_maria()
+        body, content_type = multipart_body(
+            {"action": "complain", "submission": "c" * 32, "text": text}, ()
+        )
+        self.page.act(
+            page_token(ref, now=at, config=CONFIG, key=KEY),
+            body,
+            content_type,
+            source_ip=ip,
+            now=at,
+        )
+        for event in self.uow.events()[self.seen :]:
+            if isinstance(event, ComplaintMade):
+                handle(event, self.notifier, now=at)
+        self.seen = len(self.uow.events())
+        return self.to_maria() - before
+
+    def to_maria(self) -> int:
+        return sum(1 for sent in self.mailer.sent if MARIA in sent.recipients)
+
+
+def test_a_strangers_complaints_on_his_own_tickets_leave_the_lead_to_other_customers() -> None:
+    desk = Desk()
+    annas = desk.opened("anna@example.com", 0, NOW, "192.0.2.44")
+    his = [
+        desk.opened(f"m{n}@evil.example", n + 1, NOW + timedelta(minutes=n), "198.51.100.7")
+        for n in range(17)
+    ]
+
+    flood = sum(
+        desk.complain(
+            ref, f"Call +1 555 0100 now ({n})", NOW + timedelta(minutes=20 + n), "198.51.100.7"
+        )
+        for n, ref in enumerate(his)
+    )
+    hers = desk.complain(
+        annas, "Nobody has answered me.", NOW + timedelta(minutes=50), "192.0.2.44"
+    )
+
+    assert flood == CONFIG.complaints.lead_mails_per_sender_per_hour
+    assert hers == 1
+
+
+def test_the_desks_escalation_reaches_a_lead_whose_hour_customers_have_spent() -> None:
+    desk = Desk()
+    annas = desk.opened("anna@example.com", 0, NOW, "192.0.2.44")
+    for n in range(CONFIG.limits.counted_outbound_per_recipient_per_hour):
+        desk.notifier.send(
+            desk.notifier.mail("relay", annas, (MARIA,), _rendered(n)),
+            key=f"customer-mail-{n}",
+            now=NOW,
+            ticket_limit=False,
+        )
+    before = desk.to_maria()
+    breached = events.SlaBreached(
+        ref=annas,
+        event_id="first_response:breach:x",
+        kind_of_event="breach",
+        clock="first_response",
+        due=NOW.isoformat(),
+        priority="normal",
+        team="general",
+        subject="Order 0",
+        contact=events.EventContact(email="anna@example.com", name="Anna"),
+        language="en",
+        policy="standard",
+    )
+
+    handle(breached, desk.notifier, now=NOW + timedelta(minutes=1))
+
+    assert desk.to_maria() == before + 1
+
+
+def _rendered(n: int) -> RenderedMail:
+    return RenderedMail(subject=f"Message {n}", text=f"Message {n}.", html=f"<p>{n}</p>")
