@@ -4,6 +4,7 @@ fits one Lambda response, and a client pages back through it (attack 8, F1)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -69,6 +70,21 @@ def test_a_client_pages_back_through_a_long_conversation_with_before() -> None:
         "text_bytes": 13,
         "text_cut": False,
         "attachments": [],
+        "flags": [],
+        "channel": None,
     }
     with pytest.raises(InvalidInput):
         agents.ticket(LENA, "HD-7K3M9Q", before="m999")
+
+
+def test_a_message_says_what_the_intake_could_not_prove_about_it() -> None:
+    # Attack 16, F2: a follow-up SES did not authenticate for the customer's own domain
+    # answered exactly as her real message did; the relay mail says "Sender not verified".
+    assert LENA is not None
+    agents = desk(["Where is my order?", "I moved: send it to 1 Evil Road."])
+    forged = agents.uow.conversation["HD-7K3M9Q"][1]
+    agents.uow.conversation["HD-7K3M9Q"][1] = replace(forged, flags=("unauthenticated",))
+
+    answer = agents.ticket(LENA, "HD-7K3M9Q")
+
+    assert [m["flags"] for m in answer["messages"]] == [[], ["unauthenticated"]]

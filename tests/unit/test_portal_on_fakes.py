@@ -467,6 +467,32 @@ def test_the_page_names_the_desk_only_on_the_desks_answers() -> None:
     assert "Example Support Team" not in html
 
 
+@pytest.mark.parametrize(
+    ("language", "in_your_name"),
+    [
+        ("en", "Sent in your name, not verified"),
+        ("zh", "以您的名义发送，未经验证"),
+        ("ru", "Отправлено от вашего имени, не проверено"),
+    ],
+)
+def test_a_message_in_her_name_that_nobody_verified_is_not_shown_as_hers(
+    language: str, in_your_name: str
+) -> None:
+    # Attack 16, F2: a follow-up SES did not authenticate for her domain read as "You".
+    from helpdesk.portal_web import ticket_page
+
+    uow = anna(language=language)
+    forged = replace(message("m4", "in", "I moved: 1 Evil Road."), flags=("unauthenticated",))
+    uow.conversation["HD-7K3M9Q"].append(forged)
+    view = desk(uow).view(token(), now=NOW)
+
+    html = ticket_page(CONFIG, view, language=language)
+
+    assert [(m.text, m.mine) for m in view.messages][-1] == ("I moved: 1 Evil Road.", False)
+    assert html.count(in_your_name) == 1
+    assert html.count('<li class="mine">') == 1  # "Where is my kettle?" only
+
+
 def test_strangers_asking_for_a_customers_links_cannot_lock_her_out() -> None:
     # A18-12: the per-address hourly count was spent by anyone, from any client, with
     # case and plus variants of the address; the customer's own request was then a 429.

@@ -74,6 +74,7 @@ def ticket_page(
             "messages": [
                 {
                     "mine": message.mine,
+                    "in_your_name": message.in_your_name,
                     "from_desk": message.from_desk,
                     "author": message.author,
                     "at": format_local_short(message.at, view.timezone, language),

@@ -476,4 +476,9 @@ def _message(message: Message, shown: ShownBody | None = None) -> dict[str, Any]
         "text_bytes": shown.text_bytes if shown is not None else utf8_size(message.text),
         "text_cut": shown.cut if shown is not None else False,
         "attachments": [a.public() for a in message.attachments if not a.inline],
+        # What the intake could not prove (``unauthenticated``: SES did not authenticate the
+        # sender's domain, so anyone could have written it; ``unscanned``), and the channel
+        # it came by: a forgery in the customer's name read as hers (attack 16, F2).
+        "flags": list(message.flags),
+        "channel": message.channel,
     }

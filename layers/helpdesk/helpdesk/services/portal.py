@@ -155,6 +155,9 @@ class ShownMessage:
     from_desk: bool = False
     # The text is the start of a longer one (the whole is in the mail).
     cut: bool = False
+    # In the contact's name, but SES did not authenticate it for her domain: anyone could
+    # have written it, so it is not shown as hers (attack 16, F2).
+    in_your_name: bool = False
 
 
 @dataclass(frozen=True)
@@ -337,7 +340,8 @@ class PortalDesk(LinkDesk):
         messages = []
         for shown in thread.messages:
             message = shown.message
-            mine = message.direction == "in" and message.author == ticket.contact_email.lower()
+            hers = message.direction == "in" and message.author == ticket.contact_email.lower()
+            unproven = "unauthenticated" in message.flags
             if message.direction == "out":
                 author = agent_name(message.author, self.config)
             else:
@@ -349,7 +353,8 @@ class PortalDesk(LinkDesk):
             messages.append(
                 ShownMessage(
                     id=message.id,
-                    mine=mine,
+                    mine=hers and not unproven,
+                    in_your_name=hers and unproven,
                     author=author,
                     at=message.at,
                     text=message.text,
