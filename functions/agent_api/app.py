@@ -72,7 +72,14 @@ def ticket(ref: str) -> Response[str]:
 
 @app.post("/agent/tickets/<ref>/replies")
 def reply(ref: str) -> Response[str]:
-    return _answer(201, lambda: root.agent_desk.reply(_caller(), ref, _body(), now=clock.now()))
+    # A client that may send the request again (a retry after a timeout) names it with an
+    # Idempotency-Key: taken once, answered the same again (docs/AGENT_API.md).
+    key = app.current_event.headers.get("idempotency-key")
+
+    def work() -> dict[str, Any]:
+        return root.agent_desk.reply(_caller(), ref, _body(), now=clock.now(), idempotency_key=key)
+
+    return _answer(201, work)
 
 
 @app.patch("/agent/tickets/<ref>")

@@ -57,6 +57,33 @@ def test_a_public_reply_is_relayed_and_a_note_is_not(stack: LocalStack) -> None:
     assert not [m for m in state["outbox"] if "Shipper is slow" in m["text"]]
 
 
+def test_a_reply_posted_again_with_its_idempotency_key_mails_the_customer_once(
+    stack: LocalStack,
+) -> None:
+    # Attack 16, I1: a client's retry after a timeout answered the customer twice.
+    ref = open_form_ticket(stack)
+
+    def post(key: str) -> Any:
+        return stack.http(
+            "POST",
+            f"/agent/tickets/{ref}/replies",
+            body='{"text": "It ships today."}',
+            headers={
+                "authorization": f"Bearer {stack.agent_token(LENA)}",
+                "content-type": "application/json",
+                "idempotency-key": key,
+            },
+        )
+
+    first, again, bad = post("retry-1"), post("retry-1"), post("bad key")
+
+    assert (first.status, again.status) == (201, 201)
+    assert again.json() == first.json()
+    assert (bad.status, bad.json()["field"]) == (422, "Idempotency-Key")
+    state = build_state(stack)
+    assert [m["kind"] for m in state["outbox"]].count("reply") == 1
+
+
 def test_changes_follow_the_command_rules_and_name_the_wrong_field(stack: LocalStack) -> None:
     ref = open_form_ticket(stack)
     for body, field in (

@@ -13,7 +13,9 @@ those teams.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.characters import typed_text
 from helpdesk.clock import iso
-from helpdesk.errors import Forbidden, InvalidInput, NotFound, TooLarge
+from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from helpdesk.events import ticket_snapshot
 from helpdesk.json_input import json_object
 from helpdesk.model import ACTIVE_STATUSES, is_reference
@@ -39,6 +41,7 @@ from helpdesk.services.commands import (
     valid_team,
 )
 from helpdesk.sizes import utf8_size
+from helpdesk.unit_of_work import Claim
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -136,6 +139,10 @@ class AgentRecords(TeamQueues, TicketFinder, Protocol):
     ) -> ThreadTail | None:
         """The newest ``count`` messages (before ``before``; None when it is no message of
         the ticket) and how many older ones."""
+        ...
+
+    def message(self, ref: str, message_id: str) -> Message | None:
+        """The message ``message_id`` of ``ref``'s conversation, if it is one."""
         ...
 
 
@@ -307,9 +314,22 @@ class AgentDesk:
             raise TicketOutOfScope(ticket.ref, ticket.team, caller.email)
         return ticket
 
-    def reply(self, caller: Caller, ref: str, body: str, *, now: datetime) -> dict[str, Any]:
+    def reply(
+        self,
+        caller: Caller,
+        ref: str,
+        body: str,
+        *,
+        now: datetime,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
         """Answer the customer (``public``, the default) or add an internal note; the scope
-        is checked again on the ticket the answer is committed on, as in :meth:`change`."""
+        is checked again on the ticket the answer is committed on, as in :meth:`change`.
+        With ``idempotency_key`` (the request's Idempotency-Key header), the same caller's
+        request with the same key on the same ticket is taken once and answered the same
+        again: a client's retry after a timeout answered the customer twice (attack 16,
+        I1)."""
+        claim, message_key = _idempotent(caller, ref, idempotency_key)
         ticket = self._in_scope(caller, ref)
         data = json_object(body)
         _only(data, ("text", "public"))
@@ -329,6 +349,8 @@ class AgentDesk:
             reply=text.strip() if public else "",
             note=None if public else text.strip(),
             scope=caller.scope,
+            message_key=message_key,
+            claim=claim,
         )
         result = carry_out(
             action,
@@ -337,6 +359,12 @@ class AgentDesk:
             config=self.config,
             now=now,
         )
+        if result.duplicate:
+            # Taken before: the answer the first request had (the message it wrote).
+            taken = self.repo.message(ticket.ref, message_key if public else f"{message_key}-note")
+            if taken is None:
+                raise Conflict(f"{ticket.ref}: the request with this Idempotency-Key was taken")
+            return {"ref": ticket.ref, "message": _message(taken)}
         [message] = result.messages
         return {"ref": result.ticket.ref, "message": _message(message)}
 
@@ -460,6 +488,26 @@ def _summary(ticket: Ticket) -> dict[str, Any]:
         "created_at": iso(ticket.created_at),
         "sla": ticket.sla.public_view() if ticket.sla else None,
     }
+
+
+# An Idempotency-Key: what a client names a request with, at most this long, of visible
+# ASCII (a header value: no control character may reach a key or a log).
+IDEMPOTENCY_KEY_MAX = 255
+_IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX}}}")
+
+
+def _idempotent(caller: Caller, ref: str, key: str | None) -> tuple[Claim | None, str]:
+    """The claim that takes a request named ``key`` once, and the key of the message it
+    writes (known before the commit, so a retry finds it); none without a key."""
+    if key is None:
+        return None, ""
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidInput(
+            "Idempotency-Key",
+            f"must be 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters",
+        )
+    digest = hashlib.sha256(f"{caller.email}\n{ref.upper()}\n{key}".encode()).hexdigest()
+    return Claim("submission", f"api:{digest[:40]}"), f"api-{digest[:20]}"
 
 
 def _message(message: Message, shown: ShownBody | None = None) -> dict[str, Any]:

@@ -1,0 +1,57 @@
+"""A reply through the agent API that the client sends again (a retry after a timeout)
+answers the customer once, when the client names the request with an Idempotency-Key
+(the IETF httpapi working group's "The Idempotency-Key HTTP Header Field"); attack 16, I1:
+a retried POST answered the customer twice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from agent_callers import LENA, WEI
+
+from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
+from helpdesk.errors import InvalidInput
+from helpdesk.events import AgentReplied
+from helpdesk.services.agent_api import AgentDesk
+
+REF = "HD-7K3M9Q"
+ANSWER = json.dumps({"text": "It left our warehouse today."})
+
+
+def desk() -> AgentDesk:
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(ticket(assignee="lena@support.example", status="open"))
+    return AgentDesk(uow=uow, repo=FakeRecords(uow), config=CONFIG, store=FakeMailStore())
+
+
+def replied(agents: AgentDesk) -> int:
+    return sum(isinstance(e, AgentReplied) for e in agents.uow.events())
+
+
+def test_a_reply_sent_again_with_its_key_answers_the_customer_once() -> None:
+    agents = desk()
+
+    first = agents.reply(LENA, REF, ANSWER, now=MONDAY_MORNING, idempotency_key="k-1")
+    again = agents.reply(LENA, REF, ANSWER, now=MONDAY_MORNING, idempotency_key="k-1")
+
+    assert again == first
+    assert replied(agents) == 1
+
+
+def test_two_keys_or_two_agents_are_two_replies() -> None:
+    agents = desk()
+
+    agents.reply(LENA, REF, ANSWER, now=MONDAY_MORNING, idempotency_key="k-1")
+    agents.reply(LENA, REF, ANSWER, now=MONDAY_MORNING, idempotency_key="k-2")
+    agents.reply(WEI, REF, ANSWER, now=MONDAY_MORNING, idempotency_key="k-1")
+    agents.reply(LENA, REF, ANSWER, now=MONDAY_MORNING)  # no key: each post is a reply
+
+    assert replied(agents) == 4
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "k\r\nX-Injected: 1", "ключ"])
+def test_a_key_that_is_no_key_is_refused_naming_the_header(key: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        desk().reply(LENA, REF, ANSWER, now=MONDAY_MORNING, idempotency_key=key)
+    assert refused.value.field == "Idempotency-Key"
