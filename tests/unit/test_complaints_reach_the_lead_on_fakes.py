@@ -21,7 +21,6 @@ from fakes import (
 from helpdesk import events
 from helpdesk.events import ComplaintMade
 from helpdesk.notices import Notifier, handle
-from helpdesk.render import RenderedMail
 from helpdesk.services.complaints import ComplaintDesk
 from helpdesk.services.form_intake import FormDesk
 from helpdesk.services.portal import PortalDesk, page_token
@@ -119,16 +118,19 @@ def test_a_strangers_complaints_on_his_own_tickets_leave_the_lead_to_other_custo
     assert hers == 1
 
 
-def test_the_desks_escalation_reaches_a_lead_whose_hour_customers_have_spent() -> None:
+def test_the_desks_escalation_reaches_a_lead_whose_complaint_mail_is_spent() -> None:
     desk = Desk()
     annas = desk.opened("anna@example.com", 0, NOW, "192.0.2.44")
-    for n in range(CONFIG.limits.counted_outbound_per_recipient_per_hour):
-        desk.notifier.send(
-            desk.notifier.mail("relay", annas, (MARIA,), _rendered(n)),
-            key=f"customer-mail-{n}",
-            now=NOW,
-            ticket_limit=False,
-        )
+    cap = CONFIG.complaints.lead_mails_per_hour
+    others = [
+        desk.opened(f"c@org{n}.example", n + 1, NOW, f"192.0.2.{n % 200 + 1}")
+        for n in range(cap + 1)
+    ]
+    taken = sum(
+        desk.complain(ref, "Still nothing.", NOW + timedelta(minutes=5), f"192.0.2.{n % 200 + 1}")
+        for n, ref in enumerate(others)
+    )
+    assert taken == cap  # the lead's complaint mail for the hour is spent
     before = desk.to_maria()
     breached = events.SlaBreached(
         ref=annas,
@@ -147,7 +149,3 @@ def test_the_desks_escalation_reaches_a_lead_whose_hour_customers_have_spent() -
     handle(breached, desk.notifier, now=NOW + timedelta(minutes=1))
 
     assert desk.to_maria() == before + 1
-
-
-def _rendered(n: int) -> RenderedMail:
-    return RenderedMail(subject=f"Message {n}", text=f"Message {n}.", html=f"<p>{n}</p>")

@@ -10,10 +10,12 @@ lead's public reply stops the complaint clock. Once per complaint message and le
 redelivered event finds its mail sent. A complaint the service marked ``notify=False``
 (another in the same hour of the same run) mails nobody: its words are on the ticket.
 
-Every lead, an agent or not, gets at most
-``limits.counted_outbound_per_recipient_per_hour`` complaint mails an hour (their
-``OUT#<lead>`` count; an agent's counts nothing else): the words are those of whoever
-opened a ticket (security review A18-8). A mail the limit holds
+Every lead, an agent or not, gets at most ``complaints.lead_mails_per_sender_per_hour``
+complaint mails an hour from one complainer (an organization, or a free-mail mailbox) and
+``complaints.lead_mails_per_hour`` from all (notices.outbound.complaint_quotas), apart from
+their own ``OUT#<lead>`` count, which the desk's escalations to a lead who is no agent need
+(attack 16, F1): the words are those of whoever opened a ticket (security review A18-8).
+A mail the limits hold
 back is not sent later: the complaint is on the ticket, and the ticket is in its leads'
 next report's "needs attention" list while no lead has answered it
 (helpdesk.services.reports.needs_attention).
@@ -99,4 +101,6 @@ def complaint_made(notifier: Notifier, event: ComplaintMade, now: datetime) -> N
                 per_complainer=config.complaints.lead_mails_per_sender_per_hour,
                 per_lead=config.complaints.lead_mails_per_hour,
             ),
+            # Its own counts stand for the lead's: her escalations need her hour.
+            recipient_limit=False,
         )

@@ -179,11 +179,15 @@ class Notifier:
         ``recipient_limit=False``: a mail bounded by its key alone (once per reader and
         period: the reports), which must not wait on a count others can spend."""
         limits = self.config.limits
-        # The limit stops loops with outside mailboxes; mail to the desk's own staff only
-        # (assignments, escalations, alerts to agents and leads) is addressed by the desk
-        # to itself and needs no counter: a lead who is no agent had her escalations wait
-        # on a count that customers' complaints spend (attack 16, F1).
-        internal = bool(mail.to) and all(self.config.is_staff(a) for a in mail.to)
+        # The limit stops loops with outside mailboxes; mail to the desk's own agents only
+        # (assignments, alerts) is addressed by the desk to itself and needs no counter.
+        # A lead who is no agent keeps her count: the alerts and warnings an outsider's own
+        # tickets raise carry his words, and uncounted they reached her without bound
+        # (review 18, #1). Complaint mail is counted apart from it (complaint_quotas), so
+        # complaints no longer spend the hour her escalations need (attack 16, F1).
+        internal = bool(mail.to) and all(
+            self.config.agent(a) is not None for a in (*mail.to, *mail.cc)
+        )
         counted = (
             []
             if internal or not recipient_limit
