@@ -55,3 +55,26 @@ def test_a_key_that_is_no_key_is_refused_naming_the_header(key: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         desk().reply(LENA, REF, ANSWER, now=MONDAY_MORNING, idempotency_key=key)
     assert refused.value.field == "Idempotency-Key"
+
+
+def test_a_key_used_again_for_another_text_is_refused_and_nothing_is_sent() -> None:
+    # Review 18, #3: the second text was dropped while the answer said 201.
+    agents = desk()
+    agents.reply(LENA, REF, ANSWER, now=MONDAY_MORNING, idempotency_key="k-1")
+    other = json.dumps({"text": "Refund denied."})
+
+    with pytest.raises(InvalidInput) as refused:
+        agents.reply(LENA, REF, other, now=MONDAY_MORNING, idempotency_key="k-1")
+
+    assert refused.value.field == "Idempotency-Key"
+    assert replied(agents) == 1
+
+
+def test_a_retry_after_the_ticket_was_closed_gets_the_first_answer() -> None:
+    from dataclasses import replace
+
+    agents = desk()
+    first = agents.reply(LENA, REF, ANSWER, now=MONDAY_MORNING, idempotency_key="k-1")
+    agents.uow.tickets[REF] = replace(agents.uow.tickets[REF], status="closed")
+
+    assert agents.reply(LENA, REF, ANSWER, now=MONDAY_MORNING, idempotency_key="k-1") == first

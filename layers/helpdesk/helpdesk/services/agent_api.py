@@ -330,7 +330,6 @@ class AgentDesk:
         again: a client's retry after a timeout answered the customer twice (attack 16,
         I1)."""
         claim, message_key = _idempotent(caller, ref, idempotency_key)
-        ticket = self._in_scope(caller, ref)
         data = json_object(body)
         _only(data, ("text", "public"))
         text = data.get("text")
@@ -352,6 +351,13 @@ class AgentDesk:
             message_key=message_key,
             claim=claim,
         )
+        if claim is not None:
+            # A retry finds what the first request wrote before anything that changed since
+            # (a close, a move to another team) can refuse it (review 18, #3).
+            replayed = self._replayed(action, ref)
+            if replayed is not None:
+                return replayed
+        ticket = self._in_scope(caller, ref)
         result = carry_out(
             action,
             ticket.ref,
@@ -360,13 +366,31 @@ class AgentDesk:
             now=now,
         )
         if result.duplicate:
-            # Taken before: the answer the first request had (the message it wrote).
-            taken = self.repo.message(ticket.ref, message_key if public else f"{message_key}-note")
-            if taken is None:
+            # Taken meanwhile by the same request sent twice at once.
+            replayed = self._replayed(action, ticket.ref)
+            if replayed is None:
                 raise Conflict(f"{ticket.ref}: the request with this Idempotency-Key was taken")
-            return {"ref": ticket.ref, "message": _message(taken)}
+            return replayed
         [message] = result.messages
         return {"ref": result.ticket.ref, "message": _message(message)}
+
+    def _replayed(self, action: AgentAction, ref: str) -> dict[str, Any] | None:
+        """The answer of the request ``action`` repeats (same agent, ticket and key), or
+        None when none was taken; a key used for another text or kind is refused: a client
+        that sends one key twice must not lose its second reply unknowingly."""
+        ref = ref.upper()
+        if not is_reference(ref):
+            return None
+        for message_id in (action.message_key, f"{action.message_key}-note"):
+            taken = self.repo.message(ref, message_id)
+            if taken is None:
+                continue
+            asked = action.reply if action.note is None else action.note
+            direction = "out" if action.note is None else "note"
+            if (taken.direction, taken.text) != (direction, asked):
+                raise InvalidInput("Idempotency-Key", "was used for another request")
+            return {"ref": ref, "message": _message(taken)}
+        return None
 
     def change(self, caller: Caller, ref: str, body: str, *, now: datetime) -> dict[str, Any]:
         """Change status, priority, assignee, team or tags, as the email commands do. A
