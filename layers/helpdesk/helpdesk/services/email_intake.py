@@ -27,7 +27,6 @@ from helpdesk.model import (
     Ticket,
     has_room,
     is_reference,
-    proves_its_author,
     takes_follow_ups,
 )
 from helpdesk.ports import DeliveryCounter, SuppressionList, TicketFinder
@@ -35,6 +34,7 @@ from helpdesk.services import message_bodies
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import (
     NewRequest,
+    NoLongerTakesFollowUps,
     customer_follow_up,
     open_ticket,
 )
@@ -217,7 +217,7 @@ class EmailIntake:
                         suppress=suppress,
                         from_robot=True,
                     )
-                except _NoRoomMeanwhile as meanwhile:
+                except NoLongerTakesFollowUps as meanwhile:
                     existing = meanwhile.ticket
         if existing is not None and self.config.is_staff(sender) and not suppress:
             from helpdesk.services.agent_mail import has_agent_power, take_agent_reply
@@ -234,7 +234,7 @@ class EmailIntake:
                 return self._append(
                     existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
                 )
-            except _NoRoomMeanwhile as meanwhile:
+            except NoLongerTakesFollowUps as meanwhile:
                 # Closed or filled between the read and the commit: a new ticket, linked.
                 existing = meanwhile.ticket
 
@@ -550,12 +550,11 @@ class EmailIntake:
         sender = message.author
 
         def follow_up(current: Ticket) -> TicketChange:
-            # Decided again on the ticket as it is committed (review 17, #4): a close or the
-            # thread's last place taken meanwhile sends the mail to a new ticket.
-            if not has_room(current, proven=proves_its_author(message)) or (
-                not from_robot and current.status == "closed"
-            ):
-                raise _NoRoomMeanwhile(current)
+            # Decided again on the ticket as it is committed (review 17, #4): the thread's
+            # last place taken meanwhile sends the mail to a new ticket (a person's mail:
+            # customer_follow_up decides it, a close included).
+            if from_robot and not has_room(current, proven=False):
+                raise NoLongerTakesFollowUps(current)
             if not from_robot:
                 # The path a reply from the customer's page takes too (services.tickets).
                 return customer_follow_up(
@@ -586,15 +585,6 @@ class EmailIntake:
             suppress, sender=sender, mail=mail, raw_key=raw_key, now=now, ref=ticket.ref
         )
         return IntakeResult(outcome, ticket.ref, suppress)
-
-
-class _NoRoomMeanwhile(Exception):
-    """The ticket a follow-up was meant for was closed, or its share of the thread filled,
-    between the read and the commit (``ticket``: as it now is)."""
-
-    def __init__(self, ticket: Ticket) -> None:
-        super().__init__(ticket.ref)
-        self.ticket = ticket
 
 
 def _unvouched(mail: ParsedMail) -> tuple[str, ...]:

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.characters import CONTROL_CHARACTERS, one_line, typed_text
 from helpdesk.errors import (
-    Conflict,
     MalformedInput,
     NotSetUp,
     TooLarge,
@@ -57,6 +56,7 @@ from helpdesk.services.rate_limits import WindowCounter, limit_rate
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import (
     NewRequest,
+    NoLongerTakesFollowUps,
     customer_follow_up,
     open_ticket,
 )
@@ -417,11 +417,6 @@ def _attachments(value: Any, config: Config) -> tuple[tuple[str, str, bytes], ..
     return tuple(files)
 
 
-class _ClosedMeanwhile(Conflict):
-    """The conversation's ticket was closed (or filled) between the read and the commit:
-    look again (the message then opens the conversation's next ticket)."""
-
-
 class ChannelRecords(SuppressionList, DeliveryCounter, WindowCounter, Protocol):
     """What the channels' route keeps beside the tickets: the channel's and the contact's
     rate limits, the acknowledgement caps, and the listing of unanswered messages."""
@@ -515,7 +510,7 @@ class MessageDesk:
                 raise  # the conversation moved on meanwhile: look again
 
         ticket = retry_on_conflict(
-            attempt, retry=(AlreadyClaimed, _ClosedMeanwhile), what=message.conversation_key
+            attempt, retry=(AlreadyClaimed, NoLongerTakesFollowUps), what=message.conversation_key
         )
         if "spoofed" in ticket.flags:
             # Listed for the ops view as a spoofed mail is (one entry per message).
@@ -637,9 +632,9 @@ class MessageDesk:
         item = self._message(message, attachments, now, ref=ref)
 
         def follow_up(current: Ticket) -> TicketChange:
-            if not takes_follow_ups(current):
-                raise _ClosedMeanwhile(current.ref)
-            # The one path a mail reply and a reply from the customer's page take too.
+            # The one path a mail reply and a reply from the customer's page take too; closed
+            # or filled meanwhile, it refuses, and the message is delivered again (_deliver
+            # then opens the conversation's next ticket).
             return customer_follow_up(
                 current, item, now=now, config=self.config, claims=[message.claim]
             )

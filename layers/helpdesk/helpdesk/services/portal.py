@@ -61,7 +61,7 @@ from helpdesk.ports import ThreadTail, TicketFinder
 from helpdesk.post_input import FORM_URLENCODED, form_fields, require_media_type
 from helpdesk.services.clocks import Change, apply
 from helpdesk.services.rate_limits import WindowCounter, limit_rate
-from helpdesk.services.tickets import customer_follow_up, page_message
+from helpdesk.services.tickets import NoLongerTakesFollowUps, customer_follow_up, page_message
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
 if TYPE_CHECKING:
@@ -453,11 +453,11 @@ class PortalDesk(LinkDesk):
             view = self._view(ticket, token, now=now)
             raise PostRefused(problem, view, action=problem.action, text=problem.text) from None
         try:
-            if ticket.status == "closed" and posted.action != "complain":
-                raise FormProblem(StateConflict("this request is closed"), "closed")
             if posted.action == "reply":
                 _refuse_a_reply_unless_taken(ticket)
                 done = self._reply(ticket, posted, now)
+            elif ticket.status == "closed" and posted.action != "complain":
+                raise FormProblem(StateConflict("this request is closed"), "closed")
             elif posted.action == "solved":
                 done = self._solve(ticket, now)
             else:
@@ -498,13 +498,15 @@ class PortalDesk(LinkDesk):
         claims = [Claim("submission", f"portal:{ticket.ref}:{posted.submission}")]
 
         def follow_up(current: Ticket) -> TicketChange:
-            # Again on the ticket as it is committed: closed or filled meanwhile (review 17,
-            # #4), the reply is refused as it would have been a moment later.
-            _refuse_a_reply_unless_taken(current)
             return customer_follow_up(current, message, now=now, config=self.config, claims=claims)
 
         try:
             return change_ticket(self.uow, ticket.ref, follow_up)
+        except NoLongerTakesFollowUps as meanwhile:
+            # Closed or filled since the page read it (review 17, #4): refused as it would
+            # have been a moment later.
+            _refuse_a_reply_unless_taken(meanwhile.ticket)
+            raise
         except AlreadyClaimed:
             # The same form posted twice (a double tap, a retried request): done once.
             return self.uow.load(ticket.ref)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk import sla, timers
+from helpdesk.errors import Conflict
 from helpdesk.events import (
     CustomerReplied,
     DomainEvent,
@@ -22,7 +23,16 @@ from helpdesk.events import (
     status_changes,
     ticket_snapshot,
 )
-from helpdesk.model import UNATTENDED_FLAGS, AttachmentMeta, Contact, Message, Ticket, is_robot
+from helpdesk.model import (
+    UNATTENDED_FLAGS,
+    AttachmentMeta,
+    Contact,
+    Message,
+    Ticket,
+    is_robot,
+    proves_its_author,
+    takes_follow_ups,
+)
 from helpdesk.services.clocks import Change, apply
 from helpdesk.triage import TriageInput, tier_for, triage
 from helpdesk.unit_of_work import Claim, TicketChange, commit_new_ticket
@@ -251,6 +261,16 @@ def page_message(
     )
 
 
+class NoLongerTakesFollowUps(Conflict):
+    """The ticket a message from outside was meant for was closed, or its share of the
+    thread filled, since it was read (``ticket``: as it now is): the message goes on in a
+    new ticket linked to it, or, from the customer's page, is refused."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__(f"{ticket.ref} takes no more messages from outside")
+        self.ticket = ticket
+
+
 def customer_follow_up(
     current: Ticket,
     message: Message,
@@ -266,7 +286,12 @@ def customer_follow_up(
     The ticket reopens if it was pending or solved, its clocks move as for any customer
     message (helpdesk.services.clocks), and ``CustomerReplied`` (unless ``notify`` is
     false: a mail listed as suppressed) relays the message to the assignee, or the lead.
+    :class:`NoLongerTakesFollowUps` when ``current`` (as it is committed on) is closed, or
+    holds its most messages of the message's share (``model.takes_follow_ups``): each
+    caller then goes where it would have gone a moment later (review 17, #4).
     """
+    if not takes_follow_ups(current, proven=proves_its_author(message)):
+        raise NoLongerTakesFollowUps(current)
     updated = apply(current, Change(customer_message=True), at=now, config=config)
     events: list[DomainEvent] = []
     if notify:
