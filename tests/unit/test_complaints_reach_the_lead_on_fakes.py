@@ -149,3 +149,50 @@ def test_the_desks_escalation_reaches_a_lead_whose_complaint_mail_is_spent() -> 
     handle(breached, desk.notifier, now=NOW + timedelta(minutes=1))
 
     assert desk.to_maria() == before + 1
+
+
+def _breach(ref: str, contact: str, subject: str) -> events.SlaBreached:
+    return events.SlaBreached(
+        ref=ref,
+        event_id=f"first_response:breach:{ref}",
+        kind_of_event="breach",
+        clock="first_response",
+        due=NOW.isoformat(),
+        priority="normal",
+        team="general",
+        subject=subject,
+        contact=events.EventContact(email=contact, name="M"),
+        language="en",
+        policy="standard",
+    )
+
+
+def test_a_strangers_low_scores_and_breaches_leave_the_lead_to_other_customers() -> None:
+    """Review 18, #1: the alerts and clock mail an outsider's own tickets raise carry his
+    words; counted on the lead's own count, twenty of them spent it and a customer's breach
+    never reached her. Counted by the ticket's organization, they stop at his share."""
+    desk = Desk()
+    annas = desk.opened("anna@example.com", 0, NOW, "192.0.2.44")
+    his = [
+        desk.opened(f"m{n}@evil.example", n + 1, NOW + timedelta(minutes=n), "198.51.100.7")
+        for n in range(20)
+    ]
+    before = desk.to_maria()
+    for n, ref in enumerate(his):
+        at = NOW + timedelta(minutes=30 + n)
+        low = events.SurveyAnswered(
+            ref=ref, score=1, effort=5, comment="Call +1 555 0100", low=True,
+            team="general", answered_at=at.isoformat(),
+        )  # fmt: skip
+        handle(low, desk.notifier, now=at)
+        handle(_breach(ref, f"m{n}@evil.example", "Call +1 555 0100"), desk.notifier, now=at)
+    flood = desk.to_maria() - before
+
+    handle(
+        _breach(annas, "anna@example.com", "Order 0"),
+        desk.notifier,
+        now=NOW + timedelta(minutes=55),
+    )
+
+    assert flood == CONFIG.limits.lead_notices_per_sender_per_hour
+    assert desk.to_maria() == before + flood + 1

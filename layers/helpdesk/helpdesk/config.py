@@ -612,6 +612,13 @@ class Limits(_Section):
     # customers together; each customer's count is counted_outbound_per_recipient_per_hour.
     # A ceiling, not a budget: an hour past it is a flood (review 11, #1).
     relays_per_reader_per_hour: Count = 100
+    # Mail to a lead who is no agent that a ticket from outside raises (a low score's alert,
+    # its clocks' warnings and escalations), an hour: from the tickets of one organization
+    # (a domain, else a mailbox: a free-mail one is counted alone), and from all. Apart from
+    # her own count: on it, one stranger's tickets spent her hour and a customer's breach
+    # never reached her (review 18, #1).
+    lead_notices_per_sender_per_hour: Count = 10
+    lead_notices_per_hour: Count = 100
     # Bytes of a customer's attachments mailed along with their message to the agent, all
     # together; the rest are listed, kept with the ticket (docs/SECURITY.md).
     relay_attachment_max_bytes: Count = 5_000_000

@@ -12,7 +12,7 @@ redelivered event finds its mail sent. A complaint the service marked ``notify=F
 
 Every lead, an agent or not, gets at most ``complaints.lead_mails_per_sender_per_hour``
 complaint mails an hour from one complainer (an organization, or a free-mail mailbox) and
-``complaints.lead_mails_per_hour`` from all (notices.outbound.complaint_quotas), apart from
+``complaints.lead_mails_per_hour`` from all (Notifier.send_raised_by), apart from
 their own ``OUT#<lead>`` count, which the desk's escalations to a lead who is no agent need
 (attack 16, F1): the words are those of whoever opened a ticket (security review A18-8).
 A mail the limits hold
@@ -27,9 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk.clock import parse_iso
-from helpdesk.mail.mailbox import mailbox_key, sender_organization
 from helpdesk.notices import audience
-from helpdesk.notices.outbound import complaint_quotas
 from helpdesk.notices.surveys import ticket_summary
 
 if TYPE_CHECKING:
@@ -79,28 +77,12 @@ def complaint_made(notifier: Notifier, event: ComplaintMade, now: datetime) -> N
             },
         )
         mail = notifier.mail(COMPLAINT, ticket.ref, (lead,), rendered)
-        # Counted although mail to the desk's staff is otherwise its own, uncounted: a
-        # complaint carries the words of whoever opened a ticket. Counted by complainer
-        # and lead, apart from the lead's own count, so that one complainer's tickets spend
-        # neither other customers' complaints nor the desk's mail to the lead (attack 16,
-        # F1). A complaint past them is still on its ticket, its clock running: the lead
-        # hears of it by the clock's warning.
-        complainer = sender_organization(
-            ticket.contact_email,
-            free_mail=config.limits.free_mail_domains,
-            own_domain=config.helpdesk.mail_domain,
-        ) or mailbox_key(ticket.contact_email)
-        notifier.send(
-            mail,
-            key=f"{event.message}:{lead.lower()}",
-            now=now,
-            quotas=complaint_quotas(
-                mail,
-                complainer,
-                now,
-                per_complainer=config.complaints.lead_mails_per_sender_per_hour,
-                per_lead=config.complaints.lead_mails_per_hour,
-            ),
-            # Its own counts stand for the lead's: her escalations need her hour.
-            recipient_limit=False,
-        )
+        # Counted although mail to the desk's agents is otherwise uncounted: a complaint
+        # carries the words of whoever opened a ticket. Counted by the complainer's
+        # organization and by lead, apart from the lead's own count (Notifier.
+        # send_raised_by; attack 16, F1). A complaint past them is still on its ticket, its
+        # clock running: the lead hears of it by the clock's warning.
+        notifier.send_raised_by(
+            mail, ticket.contact_email, key=f"{event.message}:{lead.lower()}", now=now,
+            complaint=True,
+        )  # fmt: skip

@@ -21,6 +21,7 @@ from helpdesk.notices.outbound import (
     SendResult,
     SentMail,
     message_id_of,
+    outsider_quotas,
     recipient_quotas,
     send_once,
     ticket_quota,
@@ -181,16 +182,12 @@ class Notifier:
         limits = self.config.limits
         # The limit stops loops with outside mailboxes; mail to the desk's own agents only
         # (assignments, alerts) is addressed by the desk to itself and needs no counter.
-        # A lead who is no agent keeps her count: the alerts and warnings an outsider's own
-        # tickets raise carry his words, and uncounted they reached her without bound
-        # (review 18, #1). Complaint mail is counted apart from it (complaint_quotas), so
-        # complaints no longer spend the hour her escalations need (attack 16, F1).
-        internal = bool(mail.to) and all(
-            self.config.agent(a) is not None for a in (*mail.to, *mail.cc)
-        )
+        # Mail to a lead who is no agent is counted, on her own count unless the notice
+        # counts it apart (send_raised_by), so that an outsider never mails her unbounded
+        # (review 18, #1).
         counted = (
             []
-            if internal or not recipient_limit
+            if self._to_agents_only(mail) or not recipient_limit
             else recipient_quotas(mail, now, limits.counted_outbound_per_recipient_per_hour)
         )
         if ticket_limit and mail.ticket:
@@ -207,6 +204,50 @@ class Notifier:
             message_id_key=self.signing_key,
             quotas=counted,
         )
+
+    def send_raised_by(
+        self,
+        mail: OutboundMail,
+        contact: str,
+        *,
+        key: str,
+        now: datetime,
+        complaint: bool = False,
+    ) -> SendResult:
+        """Send ``mail`` to the desk's leads about a ticket of ``contact``'s from outside (a
+        complaint, a low score's alert, its clocks' warnings and escalations): within what
+        ``contact``'s organization may raise to a lead in an hour and what all outsiders
+        may (outbound.outsider_quotas), apart from her own count, so that one stranger's
+        tickets spend neither other customers' mail to her nor the rest of the desk's.
+        Mail to agents only is uncounted as :meth:`send` says, except a ``complaint``:
+        it carries the words of whoever opened a ticket to every lead, an agent or not."""
+        from helpdesk.mail.mailbox import mailbox_key, sender_organization
+
+        if self._to_agents_only(mail) and not complaint:
+            return self.send(mail, key=key, now=now)
+        config = self.config
+        organization = sender_organization(
+            contact, free_mail=config.limits.free_mail_domains, own_domain=self.domain
+        ) or mailbox_key(contact)
+        scope, per_organization, per_reader = (
+            ("OUT-COMPLAINTS", config.complaints.lead_mails_per_sender_per_hour,
+             config.complaints.lead_mails_per_hour)
+            if complaint
+            else ("OUT-NOTICES", config.limits.lead_notices_per_sender_per_hour,
+                  config.limits.lead_notices_per_hour)
+        )  # fmt: skip
+        quotas = outsider_quotas(
+            mail,
+            organization,
+            now,
+            scope=scope,
+            per_organization=per_organization,
+            per_reader=per_reader,
+        )
+        return self.send(mail, key=key, now=now, quotas=quotas, recipient_limit=False)
+
+    def _to_agents_only(self, mail: OutboundMail) -> bool:
+        return bool(mail.to) and all(self.config.agent(a) is not None for a in (*mail.to, *mail.cc))
 
     def sent_message_id(self, ref: str | None, kind: str, key: str) -> str | None:
         """The Message-ID of the mail of ``kind`` for ``key``, if it was sent (or is being)."""

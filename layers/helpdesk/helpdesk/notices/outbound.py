@@ -158,24 +158,31 @@ def relay_quotas(
     ]
 
 
-def complaint_quotas(
-    mail: OutboundMail, complainer: str, now: datetime, *, per_complainer: int, per_lead: int
+def outsider_quotas(
+    mail: OutboundMail,
+    organization: str,
+    now: datetime,
+    *,
+    scope: str,
+    per_organization: int,
+    per_reader: int,
 ) -> list[Quota]:
-    """The hourly limits of complaint mail to each lead of ``mail``: ``per_complainer`` from
-    one ``complainer`` (an organization, or a mailbox counted alone), and ``per_lead`` in
-    all, both apart from the lead's own count. Counted on the lead's count alone, a
-    stranger complaining on seventeen tickets of his own silenced every other customer's
-    complaint and, for a lead who is no agent, the desk's escalations for the rest of the
-    hour (attack 16, F1)."""
+    """The hourly limits of mail to each reader of ``mail`` (the desk's leads) that a ticket
+    from outside raised: ``per_organization`` from the tickets of one ``organization`` (a
+    domain, or a mailbox counted alone) and ``per_reader`` in all, both in ``scope`` (what
+    the mail is: ``OUT-COMPLAINTS``, ``OUT-NOTICES``) and apart from the reader's own count.
+    Counted on the reader's own count, a stranger's seventeen tickets silenced every other
+    customer's complaint (attack 16, F1) and breach (review 18, #1) for the rest of the hour
+    to a lead who is no agent."""
     return [
         quota
         for mailbox in _mailboxes(mail)
         for quota in (
             hourly_quota(
-                f"OUT-COMPLAINTS#{mailbox}#from#{complainer}", now, per_complainer,
+                f"{scope}#{mailbox}#from#{organization}", now, per_organization,
                 "recipient_limit",
             ),
-            hourly_quota(f"OUT-COMPLAINTS#{mailbox}", now, per_lead, "recipient_limit"),
+            hourly_quota(f"{scope}#{mailbox}", now, per_reader, "recipient_limit"),
         )
     ]  # fmt: skip
 

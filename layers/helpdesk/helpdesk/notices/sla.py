@@ -92,6 +92,7 @@ def escalated(
         due=due,
         priority=event.priority,
         subject=event.subject,
+        contact=event.contact,
         policy=policy,
     )
     _send_each(
@@ -136,8 +137,12 @@ def _send_each(
             },
         )
         mail = notifier.mail(kind, event.ref, (recipient,), rendered)
-        # One mail per reader and deadline: a republished event finds it sent.
-        notifier.send(mail, key=f"{event.clock}:{event.due}:{recipient}", now=now)
+        # One mail per reader and deadline: a republished event finds it sent. A ticket
+        # from outside raised it: within what its contact's organization may raise to a
+        # lead an hour (review 18, #1); to an agent, uncounted.
+        notifier.send_raised_by(
+            mail, event.contact.email, key=f"{event.clock}:{event.due}:{recipient}", now=now
+        )
 
 
 def _held_by(event: SlaWarning | SlaBreached, recipient: str) -> bool:

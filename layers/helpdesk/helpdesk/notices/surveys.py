@@ -79,7 +79,10 @@ def low_score_alert(notifier: Notifier, event: SurveyAnswered, now: datetime) ->
     )
     for lead in audience.leads_or_every_lead(ticket.team, config):
         mail = notifier.mail("alert", ticket.ref, (lead,), rendered)
-        notifier.send(mail, key=f"survey-low#{lead.lower()}", now=now)
+        # The customer's words: within what her organization may raise to a lead an hour.
+        notifier.send_raised_by(
+            mail, ticket.contact_email, key=f"survey-low#{lead.lower()}", now=now
+        )
 
 
 def ticket_summary(
