@@ -196,3 +196,27 @@ def test_a_strangers_low_scores_and_breaches_leave_the_lead_to_other_customers()
 
     assert flood == CONFIG.limits.lead_notices_per_sender_per_hour
     assert desk.to_maria() == before + flood + 1
+
+
+def test_a_customer_of_long_standing_reaches_the_lead_when_fresh_mailboxes_spent_the_hour() -> None:
+    """Review 18, #2: ten free-mail mailboxes (one person's aliases) are ten complainers,
+    and their thirty complaints spent the lead's complaint mail of the hour. A contact the
+    desk has known for a week is counted apart from contacts it met this week."""
+    desk = Desk()
+    annas = desk.opened("anna@example.com", 0, NOW - timedelta(days=8), "192.0.2.44")
+    cap = CONFIG.complaints.lead_mails_per_hour
+    per = CONFIG.complaints.lead_mails_per_sender_per_hour
+    fresh = [
+        desk.opened(f"x{n // per}@outlook.com", n + 1, NOW, f"198.51.100.{n % 200 + 1}")
+        for n in range(cap + per)
+    ]
+    taken = sum(
+        desk.complain(
+            ref, "Still nothing.", NOW + timedelta(minutes=5), f"198.51.100.{n % 200 + 1}"
+        )
+        for n, ref in enumerate(fresh)
+    )
+    hers = desk.complain(annas, "Nobody has answered me.", NOW + timedelta(minutes=9), "192.0.2.44")
+
+    assert taken == cap
+    assert hers == 1

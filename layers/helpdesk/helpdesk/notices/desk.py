@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.mail.compose import MAIL_KINDS, OutboundMail, subject_with_token
@@ -32,6 +32,11 @@ from helpdesk.notices.outbound import (
 CUSTOMER_TEMPLATES = frozenset(
     {"acknowledgement", "reply", "progress_pending", "progress_solved", "survey"}
 )
+
+# A contact the desk has known this long (her first ticket) is counted apart from those it
+# met lately in what outsiders may raise to a lead (Notifier.send_raised_by): a week is
+# longer than a flood is prepared for, and shorter than most customers' second request.
+KNOWN_CONTACT_AFTER = timedelta(days=7)
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -236,6 +241,7 @@ class Notifier:
             else ("OUT-NOTICES", config.limits.lead_notices_per_sender_per_hour,
                   config.limits.lead_notices_per_hour)
         )  # fmt: skip
+        known = self.repo.get_contact(contact)
         quotas = outsider_quotas(
             mail,
             organization,
@@ -243,6 +249,7 @@ class Notifier:
             scope=scope,
             per_organization=per_organization,
             per_reader=per_reader,
+            known=known is not None and known.created_at <= now - KNOWN_CONTACT_AFTER,
         )
         return self.send(mail, key=key, now=now, quotas=quotas, recipient_limit=False)
 

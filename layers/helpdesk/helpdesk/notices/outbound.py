@@ -166,6 +166,7 @@ def outsider_quotas(
     scope: str,
     per_organization: int,
     per_reader: int,
+    known: bool,
 ) -> list[Quota]:
     """The hourly limits of mail to each reader of ``mail`` (the desk's leads) that a ticket
     from outside raised: ``per_organization`` from the tickets of one ``organization`` (a
@@ -173,7 +174,10 @@ def outsider_quotas(
     the mail is: ``OUT-COMPLAINTS``, ``OUT-NOTICES``) and apart from the reader's own count.
     Counted on the reader's own count, a stranger's seventeen tickets silenced every other
     customer's complaint (attack 16, F1) and breach (review 18, #1) for the rest of the hour
-    to a lead who is no agent."""
+    to a lead who is no agent. ``per_reader`` is counted apart for contacts the desk has
+    ``known`` a while and for those it met lately: ten free-mail aliases of one person are
+    ten organizations, and spent a lead's hour for every customer (review 18, #2)."""
+    standing = "known" if known else "new"
     return [
         quota
         for mailbox in _mailboxes(mail)
@@ -182,7 +186,7 @@ def outsider_quotas(
                 f"{scope}#{mailbox}#from#{organization}", now, per_organization,
                 "recipient_limit",
             ),
-            hourly_quota(f"{scope}#{mailbox}", now, per_reader, "recipient_limit"),
+            hourly_quota(f"{scope}#{mailbox}#{standing}", now, per_reader, "recipient_limit"),
         )
     ]  # fmt: skip
 
