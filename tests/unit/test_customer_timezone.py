@@ -154,8 +154,9 @@ def test_the_timezone_is_a_field_of_the_form_and_other_unknown_fields_still_are_
 
 
 # ---------------------------------------------------------------------- the desk's own people
-def low_score_alert(config_language: str) -> str:
-    """The alert a lead gets for a low score on Anna's solved ticket, as text."""
+def low_score_alert(config_language: str, flags: tuple[str, ...] = ()) -> str:
+    """The alert a lead gets for a low score on Anna's solved ticket, as text; its one
+    message carries ``flags``."""
     config = CONFIG.model_copy(
         update={
             "helpdesk": CONFIG.helpdesk.model_copy(
@@ -175,7 +176,7 @@ def low_score_alert(config_language: str) -> str:
     uow.conversation["HD-AAAAAA"] = [
         Message(
             id="m-1", ticket="HD-AAAAAA", direction="in", author="anna@example.com",
-            at=NOW, text="Where is my order?",
+            at=NOW, text="Where is my order?", flags=flags,
         )
     ]  # fmt: skip
     event = events.parse(
@@ -216,3 +217,19 @@ def test_a_leads_alert_in_chinese_or_russian_has_no_english_prose_around_the_val
     for text in (chinese, russian):
         for english in ("Opened", "message(s)", "status ", "priority ", " customer "):
             assert english not in text
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", " customer, not verified anna@example.com: Where is my order?"),
+        ("zh", " 客户（未验证） anna@example.com: Where is my order?"),
+        ("ru", " клиент (не проверен) anna@example.com: Where is my order?"),
+    ],
+)
+def test_a_leads_alert_marks_a_message_nobody_verified_in_the_customers_name(
+    language: str, said: str
+) -> None:
+    """Attack 16, F2: a forged mail in Anna's name read, in the lead's summary, as hers."""
+    assert said in low_score_alert(language, flags=("unauthenticated",))
+    assert said not in low_score_alert(language)

@@ -119,6 +119,10 @@ def ticket_summary(
         lines.append(words["summary_earlier"].format(count=len(messages) - len(shown)))
     for message in shown:
         who = words.get(f"summary_{message.direction}", "")
+        if message.direction == "in" and "unauthenticated" in message.flags:
+            # SES did not authenticate it: the address it names may not be its author's
+            # (attack 16, F2), as the customer's page says.
+            who = words["summary_in_unverified"]
         text = " ".join(message.text.split())
         if len(text) > EXCERPT_CHARS:
             text = text[: EXCERPT_CHARS - 1] + "…"
