@@ -45,6 +45,8 @@ def test_a_submission_becomes_a_ticket_whose_answer_states_the_promise() -> None
     assert ticket.form == {"category": "billing", "order_id": "1234"}
     [message] = uow.messages(ticket.ref)
     assert message.text.endswith("Order: 1234")
+    # Where it came from, for the agents: a typed address proves no author (review 18, #4).
+    assert (message.channel, message.flags) == ("form", ())
     [opened] = uow.events()
     assert isinstance(opened, TicketOpened)
     assert (opened.ref, opened.channel, opened.notify) == (ticket.ref, "form", True)

@@ -493,6 +493,35 @@ def test_a_message_in_her_name_that_nobody_verified_is_not_shown_as_hers(
     assert html.count('<li class="mine">') == 1  # "Where is my kettle?" only
 
 
+@pytest.mark.parametrize(
+    ("language", "unverified"),
+    [
+        ("en", "bob@example.com, not verified,"),
+        ("zh", "bob@example.com（未经验证），"),
+        ("ru", "bob@example.com, не проверено,"),
+    ],
+)
+def test_a_message_in_a_participants_name_that_nobody_verified_says_so(
+    language: str, unverified: str
+) -> None:
+    # Review 18, #4: a forged mail in the name of someone she copied in read as his.
+    from helpdesk.portal_web import ticket_page
+
+    uow = anna(language=language)
+    forged = replace(
+        message("m4", "in", "Send the refund to my new IBAN.", author="bob@example.com"),
+        flags=("unauthenticated",),
+    )
+    his = message("m5", "in", "Thanks!", author="bob@example.com")
+    uow.conversation["HD-7K3M9Q"] += [forged, his]
+    view = desk(uow).view(token(), now=NOW)
+
+    html = ticket_page(CONFIG, view, language=language)
+
+    assert html.count(unverified) == 1
+    assert html.count("bob@example.com") == 2
+
+
 def test_strangers_asking_for_a_customers_links_cannot_lock_her_out() -> None:
     # A18-12: the per-address hourly count was spent by anyone, from any client, with
     # case and plus variants of the address; the customer's own request was then a 429.

@@ -75,6 +75,7 @@ def ticket_page(
                 {
                     "mine": message.mine,
                     "in_your_name": message.in_your_name,
+                    "unverified": message.unverified,
                     "from_desk": message.from_desk,
                     "author": message.author,
                     "at": format_local_short(message.at, view.timezone, language),

@@ -279,6 +279,10 @@ def take_in_form(
         at=now,
         text=text,
         subject=submission.subject,
+        # The address was typed, not proven: the agents read where it came from (review
+        # 18, #4). It carries no "unauthenticated" flag, which would tell every customer
+        # who wrote the form herself that her own words are "not verified".
+        channel="form",
     )
     try:
         ticket = open_ticket(

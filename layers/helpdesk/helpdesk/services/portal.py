@@ -158,6 +158,8 @@ class ShownMessage:
     # In the contact's name, but SES did not authenticate it for her domain: anyone could
     # have written it, so it is not shown as hers (attack 16, F2).
     in_your_name: bool = False
+    # A message from the customer's side in another's name that SES did not authenticate.
+    unverified: bool = False
 
 
 @dataclass(frozen=True)
@@ -355,6 +357,9 @@ class PortalDesk(LinkDesk):
                     id=message.id,
                     mine=hers and not unproven,
                     in_your_name=hers and unproven,
+                    # In anyone else's name (a person she copied in): marked so too
+                    # (review 18, #4).
+                    unverified=unproven and not hers and message.direction == "in",
                     author=author,
                     at=message.at,
                     text=message.text,
