@@ -105,3 +105,35 @@ def test_a_ticket_mistaken_for_a_robots_is_listed_as_hers_once_a_person_takes_it
     carry_out(lena, str(opened.ref), uow=desk.uow, config=CONFIG, now=NOW + timedelta(minutes=5))
 
     assert [t.ref for t in desk.records.contact_tickets("anna@example.com")] == [opened.ref]
+
+
+def test_a_ticket_a_forwarder_broke_is_listed_as_hers_once_an_agent_answers_it() -> None:
+    # Review 17, #2's rest: a mail her forwarder broke (DMARC fails: "forged") or a false
+    # spam verdict left her ticket off her list for good, although an agent answered her.
+    # The agent who answers its author vouches for it; a note does not.
+    desk = MailDesk(CONFIG, NOW)
+    spam = "X-SES-Spam-Verdict: FAIL\r\n"
+    broke = desk.deliver("b", mail("Where is my order?", "b@example.com", extra=DMARC_FAIL))
+    junk = desk.deliver("j", mail("The lid is cracked", "j@example.com", extra=spam))
+    assert "forged" in desk.uow.tickets[str(broke.ref)].flags
+    assert "spam" in desk.uow.tickets[str(junk.ref)].flags
+    assert desk.records.contact_tickets("anna@example.com") == []
+    lena = AgentAction(scope=EVERY_TEAM, agent="lena@support.example")
+    later = NOW + timedelta(minutes=5)
+
+    for ref in (broke.ref, junk.ref):
+        carry_out(
+            replace(lena, note="Looks real."), str(ref), uow=desk.uow, config=CONFIG, now=later
+        )
+    assert desk.records.contact_tickets("anna@example.com") == []
+    for ref in (broke.ref, junk.ref):
+        carry_out(
+            replace(lena, reply="On its way."), str(ref), uow=desk.uow, config=CONFIG, now=later
+        )
+
+    listed = {t.ref for t in desk.records.contact_tickets("anna@example.com")}
+    assert listed == {broke.ref, junk.ref}
+    assert {flag for ref in listed for flag in desk.uow.tickets[str(ref)].flags} & {
+        "forged",
+        "spam",
+    } == set()

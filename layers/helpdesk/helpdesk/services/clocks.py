@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk import sla
-from helpdesk.model import Ticket, flags_once_a_person_wrote
+from helpdesk.model import Ticket, flags_once_a_person_wrote, flags_once_answered
 from helpdesk.triage import policy_for
 
 if TYPE_CHECKING:
@@ -62,6 +62,8 @@ def apply(ticket: Ticket, change: Change, *, at: datetime, config: Config) -> Ti
     if change.customer_message or change.agent_reply:
         # Only a person's mail arrives as either (intake keeps a robot's follow-up apart).
         updated.flags = flags_once_a_person_wrote(updated.flags)
+    if change.agent_reply:
+        updated.flags = flags_once_answered(updated.flags)
     if change.customer_message:
         if state is not None:
             state = sla.customer_replied(state, at, calendar)
