@@ -47,7 +47,7 @@ from helpdesk.model import (
 )
 from helpdesk.notices import Notifier, outbound
 from helpdesk.notices.outbound import Quota, SendResult
-from helpdesk.ports import HeldPage, Known, QueuePosition, RoutingView, ThreadTail
+from helpdesk.ports import HeldPage, Known, QueuePosition, RoutingView, ThreadTail, TicketUnitOfWork
 from helpdesk.services.clocks import calendar_of
 from helpdesk.services.routing import Router
 from helpdesk.services.stats import DayFigures, backlog_by_day
@@ -123,6 +123,12 @@ def started_clocks(config: Config, at: datetime, *, priority: str = "normal") ->
     policy = config.policy("standard")
     calendar = calendar_of(policy.name, config)
     return sla.start(at, policy.name, policy.target(priority), policy.warn_at, calendar)
+
+
+def sla_of(ticket: Ticket) -> sla.SlaState:
+    """``ticket``'s SLA clocks; a ticket without them (an auto-reply's) fails the test here."""
+    assert ticket.sla is not None, f"{ticket.ref} has no SLA clocks"
+    return ticket.sla
 
 
 @dataclass
@@ -345,6 +351,13 @@ class FakeUnitOfWork:
             (t.created_at for t in self.tickets.values() if t.team == team and in_backlog(t)),
             self.config,
         )
+
+
+def fake_uow(uow: TicketUnitOfWork) -> FakeUnitOfWork:
+    """The fake behind a service's unit of work (which the service holds as the port), for
+    a test to look into or change."""
+    assert isinstance(uow, FakeUnitOfWork)
+    return uow
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from agent_callers import LENA, LENA_EMAIL, WEI
 from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
 from helpdesk.effects import StartWaiting
 from helpdesk.errors import InvalidInput
-from helpdesk.model import REFERENCE_ALPHABET
+from helpdesk.model import REFERENCE_ALPHABET, Ticket
 from helpdesk.services.agent_api import (
     HELD_WALK_MAX_ENTRIES,
     QUEUE_PAGE_MAX_BYTES,
@@ -300,9 +300,9 @@ def test_the_waiting_tickets_are_read_in_batches_not_one_by_one() -> None:
     batches: list[int] = []
     read = queues.repo.find_tickets
 
-    def counted(wanted: list[str]) -> dict[str, Any]:
-        batches.append(len(wanted))
-        return read(wanted)
+    def counted(refs: Sequence[str]) -> dict[str, Ticket]:
+        batches.append(len(refs))
+        return read(refs)
 
     queues.repo.find_tickets = counted  # type: ignore[method-assign]
     queues.repo.find_ticket = None  # type: ignore[assignment, method-assign]

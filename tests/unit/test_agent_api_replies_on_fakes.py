@@ -10,7 +10,15 @@ import json
 import pytest
 from agent_callers import LENA, WEI
 
-from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
+from fakes import (
+    CONFIG,
+    MONDAY_MORNING,
+    FakeMailStore,
+    FakeRecords,
+    FakeUnitOfWork,
+    fake_uow,
+    ticket,
+)
 from helpdesk.errors import InvalidInput
 from helpdesk.events import AgentReplied
 from helpdesk.services.agent_api import AgentDesk
@@ -26,7 +34,7 @@ def desk() -> AgentDesk:
 
 
 def replied(agents: AgentDesk) -> int:
-    return sum(isinstance(e, AgentReplied) for e in agents.uow.events())
+    return sum(isinstance(e, AgentReplied) for e in fake_uow(agents.uow).events())
 
 
 def test_a_reply_sent_again_with_its_key_answers_the_customer_once() -> None:
@@ -75,6 +83,7 @@ def test_a_retry_after_the_ticket_was_closed_gets_the_first_answer() -> None:
 
     agents = desk()
     first = agents.reply(LENA, REF, ANSWER, now=MONDAY_MORNING, idempotency_key="k-1")
-    agents.uow.tickets[REF] = replace(agents.uow.tickets[REF], status="closed")
+    tickets = fake_uow(agents.uow).tickets
+    tickets[REF] = replace(tickets[REF], status="closed")
 
     assert agents.reply(LENA, REF, ANSWER, now=MONDAY_MORNING, idempotency_key="k-1") == first

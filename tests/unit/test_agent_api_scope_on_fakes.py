@@ -22,7 +22,8 @@ from agent_callers import LENA, LENA_EMAIL, MARIA, OMAR
 from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
 from helpdesk.errors import InvalidInput
 from helpdesk.model import Ticket
-from helpdesk.services.agent_api import AgentDesk, OutOfScope
+from helpdesk.services.agent_api import AgentDesk
+from helpdesk.services.commands import OutOfScope
 
 REF = "HD-7K3M9Q"
 NOW = MONDAY_MORNING + timedelta(hours=1)

@@ -10,7 +10,15 @@ from datetime import timedelta
 import pytest
 from agent_callers import LENA
 
-from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork, ticket
+from fakes import (
+    CONFIG,
+    MONDAY_MORNING,
+    FakeMailStore,
+    FakeRecords,
+    FakeUnitOfWork,
+    fake_uow,
+    ticket,
+)
 from helpdesk.errors import InvalidInput
 from helpdesk.model import Message
 from helpdesk.services.agent_api import AgentDesk
@@ -82,8 +90,8 @@ def test_a_message_says_what_the_intake_could_not_prove_about_it() -> None:
     # answered exactly as her real message did; the relay mail says "Sender not verified".
     assert LENA is not None
     agents = desk(["Where is my order?", "I moved: send it to 1 Evil Road."])
-    forged = agents.uow.conversation["HD-7K3M9Q"][1]
-    agents.uow.conversation["HD-7K3M9Q"][1] = replace(forged, flags=("unauthenticated",))
+    conversation = fake_uow(agents.uow).conversation["HD-7K3M9Q"]
+    conversation[1] = replace(conversation[1], flags=("unauthenticated",))
 
     answer = agents.ticket(LENA, "HD-7K3M9Q")
 

@@ -11,9 +11,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from test_notices import CONFIG, NOW, Desk, _kind, text
+from test_notices import NOW, Desk, _kind, text
 
 import fakes
+from fakes import CONFIG
 from helpdesk.config import Config
 from helpdesk.knowledge import KnowledgeBase
 from helpdesk.knowledge.articles import read_articles

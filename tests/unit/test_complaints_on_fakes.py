@@ -4,10 +4,19 @@ what the bus hears, and what is refused."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from fakes import CONFIG, FakeRecords, FakeUnitOfWork, fake_notifier, started_clocks, ticket
+from fakes import (
+    CONFIG,
+    FakeRecords,
+    FakeUnitOfWork,
+    fake_notifier,
+    sla_of,
+    started_clocks,
+    ticket,
+)
 from helpdesk import notices
 from helpdesk.errors import InvalidInput, NotFound, RateLimited, TooLarge
 from helpdesk.events import ComplaintMade, SlaBreached, SlaWarning, StatusChanged
@@ -16,6 +25,7 @@ from helpdesk.services.clocks import Change, apply
 from helpdesk.services.commands import EVERY_TEAM, AgentAction, carry_out
 from helpdesk.services.complaints import ComplaintDesk
 from helpdesk.services.sla_sweep import SlaSweep
+from helpdesk.sla import Status
 
 OPENED = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)  # Monday 09:55 in Berlin
 # Monday 11:00 in Berlin: four business hours (the default respond_within) end at 15:00.
@@ -33,7 +43,7 @@ def open_ticket(**changes: object) -> Ticket:
     return ticket(**fields)
 
 
-def moved_to(status: str, at: datetime) -> Ticket:
+def moved_to(status: Status, at: datetime) -> Ticket:
     """The open ticket after an agent set ``status`` at ``at`` (its clocks stopped)."""
     return apply(open_ticket(), Change(status=status), at=at, config=CONFIG)
 
@@ -45,8 +55,8 @@ def desk_with(*tickets: Ticket) -> tuple[ComplaintDesk, FakeUnitOfWork]:
     return ComplaintDesk(uow=uow, config=CONFIG, counters=FakeRecords(uow)), uow
 
 
-def sla_view(stored: Ticket) -> dict[str, object]:
-    return stored.sla.public_view()
+def sla_view(stored: Ticket) -> dict[str, Any]:
+    return sla_of(stored).public_view()
 
 
 def test_a_complaint_flags_the_ticket_keeps_the_words_and_starts_the_complaint_clock() -> None:

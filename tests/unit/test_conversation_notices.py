@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from test_notices import CONFIG, NOW, Desk, _kind, text
+from test_notices import NOW, Desk, _kind, text
 
 import fakes
+from fakes import CONFIG
 from helpdesk.config import Config
 from helpdesk.model import AttachmentMeta, Message
 from helpdesk.notices import NOTICES, Notifier, handle
@@ -91,9 +92,16 @@ def photo(name: str = "lid.png", size: int = len(PHOTO), **changes: Any) -> Atta
 
 def attached(mail: EmailMessage) -> list[tuple[str, str, bytes]]:
     return [
-        (str(part.get_filename()), part.get_content_type(), part.get_payload(decode=True))
+        (str(part.get_filename()), part.get_content_type(), decoded(part))
         for part in mail.iter_attachments()
     ]
+
+
+def decoded(part: EmailMessage) -> bytes:
+    """The bytes a single (not multipart) part carries, its transfer encoding undone."""
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes), part.get_content_type()
+    return payload
 
 
 # ---------------------------------------------------------------------- the customer's message

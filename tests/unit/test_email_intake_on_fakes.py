@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from mail_desk import MailDesk
 
-from fakes import CONFIG, MONDAY_MORNING
+from fakes import CONFIG, MONDAY_MORNING, sla_of
 from helpdesk.events import (
     CommandRejected,
     CustomerReplied,
@@ -431,7 +431,7 @@ def lenas_files(ticket: Ticket, body: str, files: dict[str, bytes]) -> bytes:
     message["In-Reply-To"] = "<order-1@mail.example.com>"
     message.set_content(body)
     message.add_alternative(f"<p>{body}</p><img src='cid:logo@support.example'>", subtype="html")
-    html = message.get_payload()[1]
+    _, html = message.iter_parts()
     html.add_related(b"\x89PNG logo", maintype="image", subtype="png", cid="<logo@support.example>")
     for name, data in files.items():
         message.add_attachment(data, maintype="application", subtype="pdf", filename=name)
@@ -488,7 +488,7 @@ def test_an_agents_files_are_kept_with_the_reply_even_without_text() -> None:
     assert kept.key is not None and desk.store.objects[kept.key] == b"%PDF label"
     assert desk.uow.bus.kinds() == ["TicketOpened", "AgentReplied", "StatusChanged"]
     # Sending a file answers the customer: the first response is kept.
-    assert desk.uow.tickets[ticket.ref].sla.clocks["first_response"].achieved_at
+    assert sla_of(desk.uow.tickets[ticket.ref]).clocks["first_response"].achieved_at
 
 
 @pytest.mark.parametrize(

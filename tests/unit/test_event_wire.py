@@ -4,6 +4,7 @@ written by the previous version still reads (``helpdesk.events.parse``)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from helpdesk.events import (
     EventContact,
@@ -47,7 +48,7 @@ def test_a_contact_missing_or_garbled_on_the_wire_reads_as_nobody_rather_than_fa
 def test_a_new_tickets_first_message_keeps_its_wire_key_and_reads_back_typed() -> None:
     # Python calls it first_message (a CustomerReplied's "message" is a message's id); the
     # wire keeps "message", so the previous release's consumers read it during an upgrade.
-    wire = {
+    wire: dict[str, Any] = {
         "ref": "HD-7K3M9Q",
         "message": {
             "id": "m-1",

@@ -71,7 +71,7 @@ def test_a_refusal_of_the_whole_request_is_told_in_the_readers_language(
 
 
 def test_every_rule_the_validator_applies_has_words_for_its_field_in_every_language() -> None:
-    broken = {
+    broken: dict[str, dict[str, object]] = {
         "name": {"name": ""},
         "email": {"email": "anna at example.com"},
         "subject": {"subject": ["a list"]},

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ def with_help_centre(url: str) -> Config:
     )
 
 
-def suggestions_in(page: str) -> dict[str, object]:
+def suggestions_in(page: str) -> dict[str, Any]:
     [data] = DATA_BLOCK.findall(page)
     return dict(json.loads(data))
 

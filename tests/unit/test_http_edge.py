@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
+from aws_lambda_powertools.event_handler import Response
 
 from helpdesk.errors import (
     AlreadyDone,
@@ -22,8 +24,8 @@ from helpdesk.errors import (
 )
 from helpdesk.http import FormPost, error_response, json_answer
 from helpdesk.links import LinkRefused
-from helpdesk.services.agent_api import NotAnAgent, OutOfScope
-from helpdesk.services.commands import TicketClosed
+from helpdesk.services.agent_api import NotAnAgent
+from helpdesk.services.commands import OutOfScope, TicketClosed
 
 
 @pytest.mark.parametrize(
@@ -45,9 +47,15 @@ def test_each_kind_of_domain_error_has_its_status(error: HelpdeskError, status: 
     assert error_response(error).status_code == status
 
 
+def json_of(answer: Response[str]) -> Any:
+    """The JSON that ``answer`` carries (every error answer has a body)."""
+    assert answer.body is not None
+    return json.loads(answer.body)
+
+
 def test_bad_input_names_the_field_and_the_reason() -> None:
     answer = error_response(TooLarge("text", "longer than 20000 characters"))
-    assert json.loads(answer.body) == {
+    assert json_of(answer) == {
         "detail": "text: longer than 20000 characters",
         "field": "text",
         "reason": "longer than 20000 characters",
@@ -59,14 +67,12 @@ def test_too_many_requests_says_when_to_come_back() -> None:
     answer = error_response(RateLimited("address", retry_after_seconds=1200))
     assert answer.status_code == 429
     assert answer.headers["Retry-After"] == "1200"
-    assert json.loads(answer.body) == {
-        "detail": "too many requests from this address; try again later"
-    }
+    assert json_of(answer) == {"detail": "too many requests from this address; try again later"}
 
 
 def test_a_missing_ticket_says_what_is_missing() -> None:
     answer = error_response(NotFound("ticket HD-AAAAAA"))
-    assert (answer.status_code, json.loads(answer.body)) == (404, {"detail": "no ticket HD-AAAAAA"})
+    assert (answer.status_code, json_of(answer)) == (404, {"detail": "no ticket HD-AAAAAA"})
 
 
 def test_an_error_no_client_caused_is_not_answered_as_one() -> None:

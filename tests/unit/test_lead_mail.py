@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from test_email_intake_on_fakes import CONFIG, Desk, follow_up
+from test_email_intake_on_fakes import Desk, follow_up
 
-from fakes import MONDAY_MORNING
+from fakes import CONFIG, MONDAY_MORNING
 from helpdesk.events import AgentReplied, CommandRejected
 
 MARIA = "maria@support.example"

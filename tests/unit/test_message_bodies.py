@@ -32,6 +32,12 @@ def raw_mail(text: str) -> bytes:
     return mail.as_bytes()
 
 
+def no_raw_mail(key: str) -> bytes:
+    """The reader of a store that holds no raw mail: each read raises KeyError, as a lookup
+    in an empty dict does."""
+    raise KeyError(key)
+
+
 def excerpt_of(raw: bytes) -> Message:
     return Message(
         id="m1",
@@ -95,13 +101,13 @@ def test_a_text_typed_at_the_limit_shows_whole_even_in_four_byte_characters() ->
     # emoji is four bytes of UTF-8, so a typed text can be 80,000 bytes (review 8, #4).
     typed = "\U0001f4e6" * Limits().channel_message_max_chars
 
-    shown = shown_body(message("m1", typed), {}.__getitem__)
+    shown = shown_body(message("m1", typed), no_raw_mail)
 
     assert (shown.message.text, shown.cut) == (typed, False)
 
 
 def test_a_short_text_is_shown_whole_and_not_marked_cut() -> None:
-    shown = shown_body(message("m1", "Where is my kettle?"), {}.__getitem__)
+    shown = shown_body(message("m1", "Where is my kettle?"), no_raw_mail)
 
     assert (shown.message.text, shown.text_bytes, shown.cut) == ("Where is my kettle?", 19, False)
 
@@ -109,7 +115,7 @@ def test_a_short_text_is_shown_whole_and_not_marked_cut() -> None:
 def test_a_raw_mail_beyond_the_bound_shows_its_excerpt_marked_cut_of_unknown_length() -> None:
     huge = replace(excerpt_of(b""), raw_size=WHOLE_MAIL_MAX_BYTES + 1)
 
-    shown = shown_body(huge, {}.__getitem__)
+    shown = shown_body(huge, no_raw_mail)
 
     assert (shown.message.text, shown.text_bytes, shown.cut) == (huge.text, None, True)
 
@@ -119,10 +125,10 @@ def test_a_raw_mail_beyond_the_bound_whose_excerpt_is_its_whole_text_is_not_mark
     # must not say that the message was cut (review 8, #5).
     huge = replace(excerpt_of(b""), raw_size=WHOLE_MAIL_MAX_BYTES + 1, text_bytes=21)
 
-    shown = shown_body(huge, {}.__getitem__)
+    shown = shown_body(huge, no_raw_mail)
 
     assert (shown.message.text, shown.text_bytes, shown.cut) == (huge.text, 21, False)
-    longer = shown_body(replace(huge, text_bytes=5000), {}.__getitem__)
+    longer = shown_body(replace(huge, text_bytes=5000), no_raw_mail)
     assert (longer.text_bytes, longer.cut) == (5000, True)
 
 
@@ -135,7 +141,7 @@ def message(id: str, text: str) -> Message:
 def test_a_thread_shows_the_newest_messages_within_its_count_and_its_bytes() -> None:
     short = [message(f"s{n}", "Any news?") for n in range(5)]
 
-    thread = newest_shown(short, {}.__getitem__, count=3)
+    thread = newest_shown(short, no_raw_mail, count=3)
 
     assert [m.message.id for m in thread.messages] == ["s2", "s3", "s4"]
     assert thread.older == 2
@@ -169,7 +175,7 @@ def test_a_thread_of_long_mails_stops_at_its_byte_budget_and_reads_no_mail_it_le
 def test_the_newest_message_is_shown_even_when_it_alone_fills_the_budget() -> None:
     thread = newest_shown(
         [message("m1", "x" * 100)],
-        {}.__getitem__,
+        no_raw_mail,
         count=50,
         text_max_bytes=100,
         thread_max_bytes=10,
@@ -184,7 +190,7 @@ def test_a_mail_whose_excerpt_is_its_whole_text_is_shown_without_reading_it_agai
     # HTML's sake, and every view of the page parsed the whole raw mail again for nothing.
     shown = shown_body(
         replace(excerpt_of(b"x" * 9_900_000), text_bytes=len(b"It has been two weeks")),
-        {}.__getitem__,  # any read fails the test
+        no_raw_mail,  # any read fails the test
     )
 
     assert shown.message.text == "It has been two weeks"

@@ -38,7 +38,7 @@ from helpdesk.services.message_intake import (
 
 NOW = MONDAY_MORNING  # 09:55 in Berlin: office hours
 SECRET = b"unit-test-chat-secret-of-32-bytes-or-more"
-ANN = {
+ANN: dict[str, Any] = {
     "id": "m-1",
     "conversation": "c-1",
     "from": {"email": "Ann@Example.com", "name": "Ann"},

@@ -151,7 +151,9 @@ def test_a_saved_mail_dragged_onto_the_page_is_refused_saying_what_to_do_instead
         desk(uow).act(token(), form(saved_mail), CONTENT_TYPE, source_ip="192.0.2.1", now=NOW)
 
     assert refused.value.problem.rule == "file_is_a_mail"
-    assert refused.value.problem.error.field == "files"
+    error = refused.value.problem.error
+    assert isinstance(error, InvalidInput)
+    assert error.field == "files"
     assert parses == []
 
 

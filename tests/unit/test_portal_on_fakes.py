@@ -307,6 +307,7 @@ def test_a_downloaded_files_name_cannot_inject_a_header() -> None:
                              accept_language=None)  # fmt: skip
 
     disposition = response.headers["Content-Disposition"]
+    assert isinstance(disposition, str)  # one header, not a list of them
     assert "\r" not in disposition and "\n" not in disposition
     assert disposition.startswith('attachment; filename="a___Set-Cookie: x=1.pdf"; filename*=')
     assert response.body == b"%PDF"

@@ -27,4 +27,4 @@ def test_the_page_leaves_out_bounces_and_auto_replies_filed_on_the_ticket() -> N
 
     assert [m.text for m in view.messages] == ["Where is my kettle?", "It left today."]
     # Still on the ticket, where the agents read it.
-    assert {"r1", "r2"} <= {m.id for m in page.repo.messages("HD-7K3M9Q")}
+    assert {"r1", "r2"} <= {m.id for m in uow.messages("HD-7K3M9Q")}

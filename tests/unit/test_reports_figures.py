@@ -17,6 +17,7 @@ from fakes import (
     FakeRecords,
     FakeSentMail,
     FakeUnitOfWork,
+    sla_of,
     started_clocks,
     ticket,
 )
@@ -250,7 +251,7 @@ def answer(desk: FakeUnitOfWork, ref: str, *, at: datetime, config: Config) -> T
 def swept(desk: FakeUnitOfWork, ref: str, *, at: datetime) -> Ticket:
     """The SLA sweep records what is due at ``at`` (committed)."""
     ticket = desk.load(ref)
-    state, _ = sla.sweep(ticket.sla, at)
+    state, _ = sla.sweep(sla_of(ticket), at)
     return desk.commit(TicketChange(before=ticket, after=replace(ticket, sla=state), at=at))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import fakes
-from fakes import MONDAY_MORNING, FakeRecords, FakeUnitOfWork, fake_router
+from fakes import MONDAY_MORNING, FakeRecords, FakeUnitOfWork, fake_router, sla_of
 from helpdesk import sla, timers
 from helpdesk.config import Config, load_config
 from helpdesk.events import CapacityFreed, to_detail
@@ -45,7 +45,7 @@ def desk(config: Config = STANDARD, *tickets: Ticket) -> tuple[FakeUnitOfWork, S
     uow = FakeUnitOfWork(config)
     for ticket in tickets or (new_ticket(config),):
         uow.add(ticket)
-        due = sla.next_due(ticket.sla)
+        due = sla.next_due(sla_of(ticket))
         if due is not None:
             uow.timers[(ticket.ref, timers.SLA)] = due
     return uow, SlaSweep(uow=uow, repo=FakeRecords(uow), config=config)
@@ -63,7 +63,7 @@ def test_a_due_warning_is_published_once_with_what_a_mail_needs() -> None:
     assert event.kind == "SlaWarning"
     detail = to_detail(event)
     assert detail == detail | fakes.FIRST_RESPONSE_WARNING
-    assert uow.tickets["HD-AAAAAA"].sla.warnings == ["first_response"]
+    assert sla_of(uow.tickets["HD-AAAAAA"]).warnings == ["first_response"]
     # The ticket's whole SLA view is not repeated in each warning's outbox item: no
     # consumer read it.
     assert "sla" not in detail
@@ -86,7 +86,7 @@ def test_a_breach_is_recorded_and_moves_the_ticket_to_the_escalation_team() -> N
     assert escalated["due"] == DUE.isoformat() and escalated["policy"]
     ticket = uow.tickets["HD-AAAAAA"]
     assert ticket.team == "tier2"
-    assert ticket.sla.public_view()["breaches"] == ["first_response"]
+    assert sla_of(ticket).public_view()["breaches"] == ["first_response"]
     assert "escalated" in [kind for kind, _ in uow.history["HD-AAAAAA"]]
     # The ticket left general's backlog for tier2's, in the same commit.
     assert uow.read_backlog("general") == {}
@@ -117,7 +117,7 @@ def test_an_answer_committed_while_the_sweep_looked_is_not_reported_as_late() ->
 
     assert uow.events() == []
     assert result.failed == []
-    state = uow.tickets["HD-AAAAAA"].sla
+    state = sla_of(uow.tickets["HD-AAAAAA"])
     assert state.breaches == []
     assert uow.timers[("HD-AAAAAA", timers.SLA)] == sla.next_due(state)
 
@@ -142,7 +142,7 @@ def test_a_commit_that_fails_publishes_nothing_and_the_next_sweep_publishes_once
 
     assert [ref for ref, _ in failed.failed] == ["HD-AAAAAA"]
     assert uow.events() == []
-    assert uow.tickets["HD-AAAAAA"].sla.public_view()["warnings"] == []
+    assert sla_of(uow.tickets["HD-AAAAAA"]).public_view()["warnings"] == []
     # The timer stays due, so the next sweep tries again.
     assert uow.timers[("HD-AAAAAA", timers.SLA)] == WARNING_AT
 

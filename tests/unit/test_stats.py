@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fakes import MONDAY_MORNING, started_clocks, ticket
+from fakes import MONDAY_MORNING, sla_of, started_clocks, ticket
 from helpdesk import sla
 from helpdesk.aws.dynamodb import backlog_key, ticket_item
 from helpdesk.config import Config, load_config
@@ -146,7 +146,7 @@ def test_solving_leaves_the_backlog_with_the_resolution_time_and_a_reply_brings_
 def test_a_breach_is_counted_once_by_policy_and_priority(config: Config) -> None:
     ticket = new_ticket(config)
     late = OPENED + timedelta(hours=5)
-    swept, _ = sla.sweep(ticket.sla, late)
+    swept, _ = sla.sweep(sla_of(ticket), late)
     breached = replace(ticket, sla=swept)
     again, _ = sla.sweep(swept, late + timedelta(minutes=1))
 
@@ -254,7 +254,7 @@ def test_a_breach_recorded_by_the_sweep_is_a_missed_target_and_the_late_answer_a
 ) -> None:
     ticket = new_ticket(config)
     sweep_at = OPENED + timedelta(hours=5)
-    swept, _ = sla.sweep(ticket.sla, sweep_at)
+    swept, _ = sla.sweep(sla_of(ticket), sweep_at)
     breached = replace(ticket, sla=swept)
     answered_at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
     answered = apply(breached, Change(agent_reply=True), at=answered_at, config=config)
@@ -341,7 +341,7 @@ def test_a_reply_before_opening_is_zero_business_minutes_and_its_calendar_time(
 
 def test_a_missed_target_records_when_it_was_due(config: Config) -> None:
     opened = new_ticket(config)
-    state = opened.sla
+    state = sla_of(opened)
     late = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
     swept, _ = sla.sweep(state, late)
 
@@ -364,7 +364,7 @@ def test_a_ticket_unchanged_changes_no_figure_timer_or_load_in_any_state(config:
         opened, Change(agent_reply=True), at=OPENED + timedelta(minutes=5), config=config
     )
     solved = apply(answered, Change(status="solved"), at=OPENED + timedelta(hours=2), config=config)
-    swept, _ = sla.sweep(opened.sla, OPENED + timedelta(hours=5))
+    swept, _ = sla.sweep(sla_of(opened), OPENED + timedelta(hours=5))
     breached = replace(opened, sla=swept)
     flagged = replace(opened, flags=["complaint", "self_served", "auto_reply"], waiting=True)
     for unchanged in (opened, answered, solved, breached, flagged):

@@ -13,6 +13,7 @@ import pytest
 
 from fakes import CONFIG, FakeMailer, FakeRecords, FakeSentMail, FakeUnitOfWork, ticket
 from helpdesk import timers
+from helpdesk.errors import InvalidInput
 from helpdesk.events import StatusChanged, SurveyAnswered
 from helpdesk.model import SurveyRecord, Ticket
 from helpdesk.notices import Notifier
@@ -116,7 +117,9 @@ def test_an_answer_without_a_score_is_refused_and_records_nothing() -> None:
     with pytest.raises(AnswerNotTaken) as refused:
         survey_desk(uow).submit(token(), "comment=hello", FORM, source_ip=CLIENT, now=ANSWERED_AT)
 
-    assert refused.value.problem.field == "score"
+    problem = refused.value.problem
+    assert isinstance(problem, InvalidInput)
+    assert problem.field == "score"
     assert uow.tickets["HD-5RVY42"].survey.score is None
     assert uow.events() == [] and uow.commits == 0
 
@@ -140,7 +143,9 @@ def test_a_post_that_is_not_the_surveys_form_is_refused_and_records_nothing(
     with pytest.raises(AnswerNotTaken) as refused:
         survey_desk(uow).submit(token(), body, content_type, source_ip=CLIENT, now=ANSWERED_AT)
 
-    assert (refused.value.problem.field, status_of(refused.value.problem)) == (field, status)
+    problem = refused.value.problem
+    assert isinstance(problem, InvalidInput)
+    assert (problem.field, status_of(problem)) == (field, status)
     assert uow.events() == [] and uow.commits == 0
 
 

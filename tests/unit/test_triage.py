@@ -3,6 +3,7 @@
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 from hypothesis import given, settings
@@ -19,7 +20,21 @@ def shipped() -> Config:
     return load_config(SHIPPED)
 
 
-def ticket(text: str = "Hello, I have a question.", **changes: str | None) -> TriageInput:
+class TriageChanges(TypedDict, total=False):
+    """The fields of a TriageInput a test may set besides its text."""
+
+    subject: str
+    channel: str
+    tier: str
+    language: str
+    category: str | None
+    urgency: str | None
+    priority: str | None
+
+
+def ticket(
+    text: str = "Hello, I have a question.", **changes: Unpack[TriageChanges]
+) -> TriageInput:
     """A plain question by mail from a standard customer in English; ``changes`` set the
     fields a test is about."""
     question = TriageInput(
