@@ -179,7 +179,7 @@ def sam_translate(
     import copy
     import os
 
-    from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
+    from samtranslator.translator.transform import transform
 
     class _NoManagedPolicies:
         def load(self) -> dict[str, str]:

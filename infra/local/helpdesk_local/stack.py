@@ -36,12 +36,12 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode
 
 from helpdesk_local.cfn import (
@@ -568,7 +568,7 @@ class LocalStack:
         self.knowledge_path: Path | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> Self:
         try:
             self.start()
         except BaseException:
@@ -1227,7 +1227,7 @@ class LocalStack:
             },
         }
 
-    def invoke_concurrently(self, name: str, events: list[Mapping[str, Any]]) -> list[Any]:
+    def invoke_concurrently(self, name: str, events: Sequence[Mapping[str, Any]]) -> list[Any]:
         """Invoke one function with many events at once, from threads (concurrency tests).
 
         The environment is set once for all of them; each thread is a container of its own,
