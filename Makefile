@@ -46,8 +46,12 @@ lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/helpdesk validate
 
+# mypy once per folder that has a conftest.py (pyproject's [tool.mypy] says why): the code,
+# tests/ and tests/unit, then tests/integration and tests/browser as pytest imports them.
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	MYPYPATH=tests/integration $(BIN)/mypy tests/integration
+	MYPYPATH=tests/browser $(BIN)/mypy tests/browser
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

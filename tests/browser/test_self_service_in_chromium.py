@@ -10,7 +10,7 @@ test_form_and_survey_in_chromium.py does; without Chromium the test is skipped.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 from pages import file_request, page, server, state, ticket_of
@@ -21,9 +21,18 @@ pytestmark = pytest.mark.browser
 
 __all__ = ["page", "server"]  # fixtures of pages.py, used by name
 
-# Each customer's question, and what she sees: the link's words in her acknowledgement, the
-# button, and the thanks page's words.
-CUSTOMERS = {
+
+class Customer(TypedDict):
+    """A customer's question (the form's fields), and what she sees: the link's words in
+    her acknowledgement, the button, and the thanks page's words."""
+
+    form: dict[str, str]
+    link: str
+    button: str
+    thanks: str
+
+
+CUSTOMERS: dict[str, Customer] = {
     "en": {
         "form": {
             "name": "Anna Schmidt",

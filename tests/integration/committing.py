@@ -10,6 +10,7 @@ from helpdesk.config import Config, load_config
 from helpdesk.events import to_detail
 from helpdesk.model import Ticket
 from helpdesk.services.clocks import Change, apply
+from helpdesk.sla import Status
 from helpdesk.unit_of_work import TicketChange, change_ticket
 from helpdesk_local.stack import LocalStack
 
@@ -24,7 +25,7 @@ def ticket_store(stack: LocalStack) -> DynamoTicketStore:
     )
 
 
-def set_status(stack: LocalStack, ref: str, status: str) -> Ticket:
+def set_status(stack: LocalStack, ref: str, status: Status) -> Ticket:
     """What ``#status <status>`` does to the ticket, committed with all that follows."""
     store = ticket_store(stack)
     now = stack.clock.read()

@@ -66,7 +66,7 @@ def link_of(stack: LocalStack, number: int = 1) -> str:
 
 def reply_post(
     stack: LocalStack, path: str, text: str, files: tuple[tuple[str, str, bytes], ...] = ()
-) -> tuple[str, dict[str, str]]:
+) -> tuple[bytes, dict[str, str]]:
     """The body and headers a browser posts from the reply form of the page at ``path``
     (its hidden fields as the page gave them, ``text`` and ``files`` as typed and picked)."""
     form = page_form(stack.http("GET", path).body, "reply")

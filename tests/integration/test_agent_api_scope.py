@@ -66,6 +66,7 @@ def open_ticket(stack: LocalStack, subject: str = "Where is my order?", text: st
 
 
 def the_ticket(stack: LocalStack, ref: str) -> dict[str, Any]:
+    ticket: dict[str, Any]
     [ticket] = [t for t in build_state(stack)["tickets"] if t["ref"] == ref]
     return ticket
 

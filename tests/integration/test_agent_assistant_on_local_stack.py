@@ -21,6 +21,7 @@ def state() -> dict[str, Any]:
 
 def mail(kind: str, ticket: int) -> dict[str, Any]:
     ref = state()["tickets"][ticket - 1]["ref"]
+    found: dict[str, Any]
     [found] = [m for m in state()["outbox"] if m["kind"] == kind and m["ticket"] == ref]
     return found
 

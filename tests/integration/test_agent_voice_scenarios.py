@@ -33,6 +33,13 @@ def attachments(mail: EmailMessage) -> dict[str, bytes]:
     return found
 
 
+def plain_text(mail: EmailMessage) -> str:
+    body = mail.get_body(("plain",))
+    assert body is not None
+    text: str = body.get_content()
+    return text
+
+
 # ---------------------------------------------------------------------- attachments
 def test_an_agents_attachment_reaches_the_customer_with_the_reply() -> None:
     state, mails = play("agent_attachments.yaml")
@@ -45,7 +52,7 @@ def test_an_agents_attachment_reaches_the_customer_with_the_reply() -> None:
     assert len(relayed) == 2
     assert str(relayed[0]["To"]) == "anna@example.com"
     assert attachments(relayed[0]) == {"return-label.pdf": b"%PDF-1.4 return label"}
-    assert "the return label is attached" in relayed[0].get_body(("plain",)).get_content()
+    assert "the return label is attached" in plain_text(relayed[0])
 
 
 def test_an_attachment_only_agent_mail_is_kept_and_relayed_without_our_quote() -> None:
@@ -56,7 +63,7 @@ def test_an_attachment_only_agent_mail_is_kept_and_relayed_without_our_quote() -
     assert [a["filename"] for a in second["attachments"]] == ["Rücksendeschein 2026.txt"]
     [_, relayed] = [m for m in mails if m["X-Helpdesk-Kind"] == "reply"]
     assert attachments(relayed) == {"Rücksendeschein 2026.txt": b"Return slip for HD kettle"}
-    text = relayed.get_body(("plain",)).get_content()
+    text = plain_text(relayed)
     # The agent's mail was only a quote of ours: that quote never goes back to the customer.
     assert "wrote:" not in text
     assert "attached" in text

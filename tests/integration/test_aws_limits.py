@@ -77,7 +77,7 @@ def test_a_large_item_of_many_small_elements_is_refused_although_moto_takes_it(
     # moto does not count a list's or map's overhead; DynamoDB does (3 bytes + 1 each).
     table = repository(stack).table
     entries = {"L": [{"M": {"k": {"S": "x" * 10}}}] * 26_000}  # 286 KB for moto, 416 KB
-    item = {"PK": {"S": "BIG#2"}, "SK": {"S": "X"}, "entries": entries}
+    item: dict[str, Any] = {"PK": {"S": "BIG#2"}, "SK": {"S": "X"}, "entries": entries}
     assert item_size(item) > ITEM_MAX_BYTES
     stack.dynamodb.put_item(TableName=table, Item=item)  # moto alone: accepted
     with pytest.raises(ClientError) as raised:

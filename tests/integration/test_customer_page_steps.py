@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from customer_page_support import SCENARIOS, link_of, play, state, text_of
+from customer_page_support import link_of, play, state, text_of
+from desk_support import SCENARIOS
 
 from helpdesk_local.scenario import PortalStep, load_scenario
 from helpdesk_local.stack import LocalStack

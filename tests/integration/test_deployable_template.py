@@ -184,7 +184,7 @@ def test_every_function_is_watched_by_an_alarm_that_cloudwatch_accepts() -> None
 def _dashboard_widget(title: str) -> str:
     """The metrics of the dashboard's widget ``title``, as the template writes them."""
     [dashboard] = resources(translated(), "AWS::CloudWatch::Dashboard").values()
-    body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    body: str = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
     [widget] = [line for line in body.split('{"type"') if f'"title":"{title}"' in line]
     return widget
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -180,7 +180,8 @@ def _mail_record(bucket: str, key: str) -> dict[str, Any]:
     }
 
 
-MALFORMED = {
+# Each makes its event for the stack it is sent to (the bucket's name is the stack's).
+MALFORMED: dict[str, Callable[[LocalStack], dict[str, Any]]] = {
     "no records": lambda stack: {},
     "empty records": lambda stack: {"Records": []},
     "S3's test event": lambda stack: {"Service": "Amazon S3", "Event": "s3:TestEvent"},

@@ -57,7 +57,8 @@ def forward(
 def tickets(server: LocalServer) -> list[dict[str, Any]]:
     with urllib.request.urlopen(server.url + "/_local/state", timeout=60) as response:
         state: dict[str, Any] = json.loads(response.read())
-    return state["tickets"]
+    found: list[dict[str, Any]] = state["tickets"]
+    return found
 
 
 def test_the_example_forwards_a_transcript_as_one_chat_ticket_and_only_once(

@@ -236,8 +236,8 @@ def _customer_page_tour(stack: LocalStack) -> None:
     assert download is not None
     assert stack.http("GET", f"{path}/files/{download[1]}").status == 200
     assert lid["status"] == "solved"  # by Anna on this page, in the scenario
-    body, headers = reply_post(stack, path, "The new hinge broke too.")
-    assert stack.http("POST", path, body=body, headers=headers).status in (200, 303)
+    reply, headers = reply_post(stack, path, "The new hinge broke too.")
+    assert stack.http("POST", path, body=reply, headers=headers).status in (200, 303)
     [lid] = [t for t in build_state(stack)["tickets"] if t["ref"] == lid["ref"]]
     assert lid["status"] == "open"
     form = {"content-type": "application/x-www-form-urlencoded"}

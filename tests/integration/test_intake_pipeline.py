@@ -275,7 +275,9 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def test_a_robots_ticket_runs_no_sla_clock_so_nobody_is_warned_or_escalated(stack) -> None:
+def test_a_robots_ticket_runs_no_sla_clock_so_nobody_is_warned_or_escalated(
+    stack: LocalStack,
+) -> None:
     from datetime import timedelta
 
     from helpdesk_local.state import build_state

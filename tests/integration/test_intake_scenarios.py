@@ -171,7 +171,7 @@ def test_a_reply_to_a_ticket_holding_its_most_messages_opens_a_new_ticket_linked
     # Attack 12, F2: a thread had no bound. The count is kept on the ticket's item.
     from committing import ticket_store
 
-    from helpdesk.model import MESSAGES_IN_MAX, UNPROVEN_MESSAGES_MAX
+    from helpdesk.model import MESSAGES_IN_MAX, UNPROVEN_MESSAGES_MAX, Ticket
     from helpdesk.unit_of_work import TicketChange, change_ticket
 
     def fill(stack: LocalStack, ref: str) -> None:
@@ -179,9 +179,15 @@ def test_a_reply_to_a_ticket_holding_its_most_messages_opens_a_new_ticket_linked
         # The scenario's mail is not authenticated: it counts in the unproven share.
         assert (store.load(ref).messages_in, store.load(ref).messages_unproven) == (0, 1)
         # Many messages later.
-        full = {"messages_in": MESSAGES_IN_MAX, "messages_unproven": UNPROVEN_MESSAGES_MAX}
         at = stack.clock.read()
-        change_ticket(store, ref, lambda t: TicketChange(before=t, after=replace(t, **full), at=at))
+
+        def full(ticket: Ticket) -> TicketChange:
+            after = replace(
+                ticket, messages_in=MESSAGES_IN_MAX, messages_unproven=UNPROVEN_MESSAGES_MAX
+            )
+            return TicketChange(before=ticket, after=after, at=at)
+
+        change_ticket(store, ref, full)
 
     state = _reply_after(fill)
 

@@ -584,7 +584,7 @@ def agent_api_call_with_forged_claims(ref: str) -> dict[str, Any]:
 def planted_record(function_arn: str, payload: Any) -> dict[str, Any]:
     """A Lambda invocation record as anyone allowed sqs:SendMessage on a failure queue can
     write one: the documented fields, naming whatever function they like."""
-    record = json.loads(json.dumps(INVOCATION_RECORD))
+    record: dict[str, Any] = json.loads(json.dumps(INVOCATION_RECORD))
     record["requestContext"]["functionArn"] = function_arn
     record["requestPayload"] = payload
     return record
@@ -624,7 +624,7 @@ def test_a_planted_record_naming_another_function_is_left_in_the_queue_and_never
 def planted_ticket_opened(ref: str, email: str, at: datetime) -> dict[str, Any]:
     """A TicketOpened as the bus hands it to acknowledge, made up: a ticket nobody opened,
     claiming that intake counted its acknowledgement (attack 4, F2; re-attack 4, R1)."""
-    detail = {
+    detail: dict[str, Any] = {
         "ref": ref, "subject": "Your order", "status": "new", "priority": "normal",
         "team": "general", "category": None, "language": "en", "channel": "email",
         "tier": "standard", "policy": "standard", "contact": {"email": email, "name": "X"},

@@ -40,6 +40,7 @@ def day() -> Iterator[dict[str, Any]]:
 
 
 def report_to(state: dict[str, Any], lead: str) -> dict[str, Any]:
+    report: dict[str, Any]
     [report] = [m for m in state["outbox"] if m["kind"] == "report" and m["to"] == [lead]]
     return report
 

@@ -169,6 +169,7 @@ def monday(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def report_to(state: dict[str, Any], reader: str) -> dict[str, Any]:
+    report: dict[str, Any]
     [report] = [m for m in state["outbox"] if m["kind"] == "report" and m["to"] == [reader]]
     return report
 

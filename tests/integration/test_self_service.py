@@ -34,12 +34,14 @@ def tickets(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def acknowledgement(state: dict[str, Any], email: str) -> dict[str, Any]:
+    mail: dict[str, Any]
     [mail] = [m for m in state["outbox"] if m["kind"] == "acknowledgement" and m["to"] == [email]]
     return mail | {"text": mail["text"].replace("\r\n", "\n")}
 
 
 def answer_path(state: dict[str, Any], email: str) -> str:
-    return LINK.findall(acknowledgement(state, email)["text"])[0]
+    path: str = LINK.findall(acknowledgement(state, email)["text"])[0]
+    return path
 
 
 def forged_path(state: dict[str, Any], email: str) -> str:
