@@ -413,7 +413,8 @@ def test_a_lead_who_is_an_agent_gets_no_more_complaint_mail_an_hour_than_any_lea
         notices.handle(event, notifier, now=COMPLAINED)
 
     to_omar = [m for m in notifier.mails() if m.to == ("omar@support.example",)]
-    assert len(to_omar) == cap
+    # All new contacts: theirs is half of the lead's hour (attack 17, F2).
+    assert len(to_omar) == (cap + 1) // 2
     assert {m.kind for m in to_omar} == {"complaint"}
 
 
@@ -438,7 +439,8 @@ def test_a_complaint_whose_mail_the_leads_hourly_limit_holds_back_needs_attentio
         notices.handle(event, notifier, now=COMPLAINED)
 
     to_maria = [m for m in notifier.mails() if m.to == (MARIA,)]
-    assert len(to_maria) == cap
+    # Anna and the thrown tickets' contacts are all new: they share half of her hour.
+    assert len(to_maria) == (cap + 1) // 2
     assert "HD-7K3M9Q" not in {m.ticket for m in to_maria}  # held back by the limit
     assert "complaint" in annas.flags
     attention = needs_attention([annas], now=COMPLAINED + timedelta(days=1))

@@ -130,7 +130,8 @@ def test_the_desks_escalation_reaches_a_lead_whose_complaint_mail_is_spent() -> 
         desk.complain(ref, "Still nothing.", NOW + timedelta(minutes=5), f"192.0.2.{n % 200 + 1}")
         for n, ref in enumerate(others)
     )
-    assert taken == cap  # the lead's complaint mail for the hour is spent
+    # New contacts' half of the lead's complaint mail of the hour is spent.
+    assert taken == (cap + 1) // 2
     before = desk.to_maria()
     breached = events.SlaBreached(
         ref=annas,
@@ -198,12 +199,18 @@ def test_a_strangers_low_scores_and_breaches_leave_the_lead_to_other_customers()
     assert desk.to_maria() == before + flood + 1
 
 
-def test_a_customer_of_long_standing_reaches_the_lead_when_fresh_mailboxes_spent_the_hour() -> None:
+def served(desk: Desk, email: str) -> None:
+    """The desk solved one of ``email``'s tickets and asked her about it: she is known."""
+    desk.uow.contacts[email].last_survey_at = NOW - timedelta(days=30)
+
+
+def test_a_customer_the_desk_served_reaches_the_lead_when_fresh_mailboxes_spent_the_hour() -> None:
     """Review 18, #2: ten free-mail mailboxes (one person's aliases) are ten complainers,
     and their thirty complaints spent the lead's complaint mail of the hour. A contact the
-    desk has known for a week is counted apart from contacts it met this week."""
+    desk has served is counted apart from the rest, each with half of the hour."""
     desk = Desk()
     annas = desk.opened("anna@example.com", 0, NOW - timedelta(days=8), "192.0.2.44")
+    served(desk, "anna@example.com")
     cap = CONFIG.complaints.lead_mails_per_hour
     per = CONFIG.complaints.lead_mails_per_sender_per_hour
     fresh = [
@@ -218,5 +225,40 @@ def test_a_customer_of_long_standing_reaches_the_lead_when_fresh_mailboxes_spent
     )
     hers = desk.complain(annas, "Nobody has answered me.", NOW + timedelta(minutes=9), "192.0.2.44")
 
-    assert taken == cap
+    assert taken == (cap + 1) // 2  # the whole hour is the cap: each standing has half
     assert hers == 1
+
+
+def test_addresses_typed_at_her_domain_leave_a_served_customers_breach_to_reach_the_lead() -> None:
+    """Attack 17, F1: ten forms typed as x0..x9@bigcorp.example spent bigcorp's hour, and
+    Anna of bigcorp, served for a month, had her breach kept from the lead."""
+    desk = Desk()
+    annas = desk.opened("anna@bigcorp.example", 0, NOW - timedelta(days=30), "192.0.2.44")
+    served(desk, "anna@bigcorp.example")
+    for n in range(12):
+        ref = desk.opened(f"x{n}@bigcorp.example", n + 1, NOW, f"198.51.100.{n + 1}")
+        handle(_breach(ref, f"x{n}@bigcorp.example", "Call +1 555 0100"), desk.notifier, now=NOW)
+    before = desk.to_maria()
+
+    handle(_breach(annas, "anna@bigcorp.example", "Order 0"), desk.notifier, now=NOW)
+
+    assert before == CONFIG.limits.lead_notices_per_sender_per_hour
+    assert desk.to_maria() == before + 1
+
+
+def test_a_lead_gets_no_more_than_the_hours_notices_and_complaints_from_outsiders() -> None:
+    """Attack 17, F2: the two standings each had the whole ceiling, so a lead got twice it."""
+    desk = Desk()
+    per_org = CONFIG.limits.lead_notices_per_sender_per_hour
+    domains = CONFIG.limits.lead_notices_per_hour // per_org + 2
+    for d in range(domains):
+        for n in range(per_org):
+            email = f"m{n}@d{d}.example"
+            # Half of the domains the desk has served for a month, half it met today.
+            since = NOW - timedelta(days=30) if d % 2 else NOW
+            ref = desk.opened(email, d * 100 + n, since, f"198.51.{d}.{n + 1}")
+            if d % 2:
+                served(desk, email)
+            handle(_breach(ref, email, "Call +1 555 0100"), desk.notifier, now=NOW)
+
+    assert desk.to_maria() <= CONFIG.limits.lead_notices_per_hour

@@ -614,8 +614,9 @@ class Limits(_Section):
     relays_per_reader_per_hour: Count = 100
     # Mail to a lead who is no agent that a ticket from outside raises (a low score's alert,
     # its clocks' warnings and escalations), an hour: from the tickets of one organization
-    # (a domain, else a mailbox: a free-mail one is counted alone), and from all (each for
-    # contacts known a week and for new ones, review 18 #2). Apart from
+    # (a domain, else a mailbox: a free-mail one is counted alone), and from all (counted
+    # apart for contacts the desk has served and for the rest, who have half of the hour
+    # each: review 18 #2, attack 17). Apart from
     # her own count: on it, one stranger's tickets spent her hour and a customer's breach
     # never reached her (review 18, #1).
     lead_notices_per_sender_per_hour: Count = 10
@@ -738,9 +739,10 @@ class Complaints(_Section):
     per_ticket_per_hour: Annotated[int, Field(ge=1, le=50)] = 5
     per_contact_per_day: Annotated[int, Field(ge=1, le=200)] = 10
     # Complaint mails a lead gets an hour from one complainer (an organization's domain,
-    # else a mailbox: a free-mail one is counted alone) and from all together (each for
-    # contacts known a week and for new ones); past them the complaint is on its ticket and
-    # its clock warns the lead (attack 16, F1; review 18, #2).
+    # else a mailbox: a free-mail one is counted alone) and from all together (counted
+    # apart for contacts the desk has served and for the rest, who have half of the hour
+    # each); past them the complaint is on its ticket and its clock warns the lead (attack
+    # 16, F1; review 18, #2).
     lead_mails_per_sender_per_hour: Annotated[int, Field(ge=1, le=100)] = 3
     lead_mails_per_hour: Annotated[int, Field(ge=1, le=1000)] = 30
 

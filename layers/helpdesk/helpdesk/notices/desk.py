@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.mail.compose import MAIL_KINDS, OutboundMail, subject_with_token
@@ -32,11 +32,6 @@ from helpdesk.notices.outbound import (
 CUSTOMER_TEMPLATES = frozenset(
     {"acknowledgement", "reply", "progress_pending", "progress_solved", "survey"}
 )
-
-# A contact the desk has known this long (her first ticket) is counted apart from those it
-# met lately in what outsiders may raise to a lead (Notifier.send_raised_by): a week is
-# longer than a flood is prepared for, and shorter than most customers' second request.
-KNOWN_CONTACT_AFTER = timedelta(days=7)
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -249,7 +244,9 @@ class Notifier:
             scope=scope,
             per_organization=per_organization,
             per_reader=per_reader,
-            known=known is not None and known.created_at <= now - KNOWN_CONTACT_AFTER,
+            # Served before: one of her tickets was solved and she was asked about it. A
+            # record's age alone was had for one form post a week ahead (attack 17, F3).
+            known=known is not None and known.last_survey_at is not None,
         )
         return self.send(mail, key=key, now=now, quotas=quotas, recipient_limit=False)
 

@@ -169,24 +169,28 @@ def outsider_quotas(
     known: bool,
 ) -> list[Quota]:
     """The hourly limits of mail to each reader of ``mail`` (the desk's leads) that a ticket
-    from outside raised: ``per_organization`` from the tickets of one ``organization`` (a
-    domain, or a mailbox counted alone) and ``per_reader`` in all, both in ``scope`` (what
-    the mail is: ``OUT-COMPLAINTS``, ``OUT-NOTICES``) and apart from the reader's own count.
-    Counted on the reader's own count, a stranger's seventeen tickets silenced every other
-    customer's complaint (attack 16, F1) and breach (review 18, #1) for the rest of the hour
-    to a lead who is no agent. ``per_reader`` is counted apart for contacts the desk has
-    ``known`` a while and for those it met lately: ten free-mail aliases of one person are
-    ten organizations, and spent a lead's hour for every customer (review 18, #2)."""
+    from outside raised, in ``scope`` (what the mail is: ``OUT-COMPLAINTS``,
+    ``OUT-NOTICES``) and apart from the reader's own count: ``per_organization`` from the
+    tickets of one ``organization`` (a domain, or a mailbox counted alone), and
+    ``per_reader`` from all, both counted apart for contacts the desk has ``known`` (served
+    before) and for the rest. Counted on the reader's own count, a stranger's seventeen
+    tickets silenced every other customer's complaint (attack 16, F1) and breach (review
+    18, #1) for the rest of the hour to a lead who is no agent. Counted with the rest, ten
+    fresh free-mail aliases of one person spent the hour for every customer (review 18,
+    #2), and ten addresses typed at her own domain spent her organization's (attack 17,
+    F1). ``per_reader`` is the whole: each standing has half of it (attack 17, F2)."""
     standing = "known" if known else "new"
+    half = (per_reader + 1) // 2
+    share = max(1, per_reader - half) if known else half
     return [
         quota
         for mailbox in _mailboxes(mail)
         for quota in (
             hourly_quota(
-                f"{scope}#{mailbox}#from#{organization}", now, per_organization,
+                f"{scope}#{mailbox}#from#{organization}#{standing}", now, per_organization,
                 "recipient_limit",
             ),
-            hourly_quota(f"{scope}#{mailbox}#{standing}", now, per_reader, "recipient_limit"),
+            hourly_quota(f"{scope}#{mailbox}#{standing}", now, share, "recipient_limit"),
         )
     ]  # fmt: skip
 
