@@ -154,9 +154,11 @@ def test_the_timezone_is_a_field_of_the_form_and_other_unknown_fields_still_are_
 
 
 # ---------------------------------------------------------------------- the desk's own people
-def low_score_alert(config_language: str, flags: tuple[str, ...] = ()) -> str:
+def low_score_alert(
+    config_language: str, flags: tuple[str, ...] = (), channel: str | None = None
+) -> str:
     """The alert a lead gets for a low score on Anna's solved ticket, as text; its one
-    message carries ``flags``."""
+    message carries ``flags`` and came by ``channel``."""
     config = CONFIG.model_copy(
         update={
             "helpdesk": CONFIG.helpdesk.model_copy(
@@ -176,7 +178,7 @@ def low_score_alert(config_language: str, flags: tuple[str, ...] = ()) -> str:
     uow.conversation["HD-AAAAAA"] = [
         Message(
             id="m-1", ticket="HD-AAAAAA", direction="in", author="anna@example.com",
-            at=NOW, text="Where is my order?", flags=flags,
+            at=NOW, text="Where is my order?", flags=flags, channel=channel,
         )
     ]  # fmt: skip
     event = events.parse(
@@ -232,4 +234,7 @@ def test_a_leads_alert_marks_a_message_nobody_verified_in_the_customers_name(
 ) -> None:
     """Attack 16, F2: a forged mail in Anna's name read, in the lead's summary, as hers."""
     assert said in low_score_alert(language, flags=("unauthenticated",))
+    # A typed address proves no more (attack 17, F5).
+    assert said in low_score_alert(language, channel="form")
     assert said not in low_score_alert(language)
+    assert said not in low_score_alert(language, channel="portal")

@@ -119,9 +119,13 @@ def ticket_summary(
         lines.append(words["summary_earlier"].format(count=len(messages) - len(shown)))
     for message in shown:
         who = words.get(f"summary_{message.direction}", "")
-        if message.direction == "in" and "unauthenticated" in message.flags:
-            # SES did not authenticate it: the address it names may not be its author's
-            # (attack 16, F2), as the customer's page says.
+        if message.direction == "in" and (
+            "unauthenticated" in message.flags or message.channel == "form"
+        ):
+            # SES did not authenticate it, or the address was typed into the form: it may
+            # not be its author's (attack 16, F2; attack 17, F5). Staff read this; the
+            # customer's page says it of mail only, not to tell her her own form is
+            # unverified.
             who = words["summary_in_unverified"]
         text = " ".join(message.text.split())
         if len(text) > EXCERPT_CHARS:
