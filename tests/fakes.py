@@ -47,7 +47,15 @@ from helpdesk.model import (
 )
 from helpdesk.notices import Notifier, outbound
 from helpdesk.notices.outbound import Quota, SendResult
-from helpdesk.ports import HeldPage, Known, QueuePosition, RoutingView, ThreadTail, TicketUnitOfWork
+from helpdesk.ports import (
+    DeskMail,
+    HeldPage,
+    Known,
+    QueuePosition,
+    RoutingView,
+    ThreadTail,
+    TicketUnitOfWork,
+)
 from helpdesk.services.clocks import calendar_of
 from helpdesk.services.routing import Router
 from helpdesk.services.stats import DayFigures, backlog_by_day
@@ -441,6 +449,7 @@ class FakeSentMail:
             "attempt": claim.attempt,
             "lease_until": claim.lease_until,
             "ticket": claim.ticket,
+            "to": claim.to,
         }
 
     def mark_sent(self, message_id: str, at: datetime) -> None:
@@ -472,6 +481,8 @@ class FakeRecords:
     views: list[bool] = field(default_factory=list)
     # How many backlog tickets each page of the agent API's queue walked (held_page).
     backlog_walks: list[int] = field(default_factory=list)
+    # The records of the mail the desk sent, on the same table in AWS (desk_mail).
+    sent_mail: FakeSentMail = field(default_factory=FakeSentMail)
 
     # ------------------------------------------------------------------ tickets
     def find_ticket(self, ref: str) -> Ticket | None:
@@ -523,9 +534,16 @@ class FakeRecords:
         ]
         return sorted(mine, key=lambda t: t.created_at, reverse=True)[:limit]
 
+    def desk_mail(self, message_id: str) -> DeskMail | None:
+        item = self.sent_mail.records.get(message_id)
+        return None if item is None else DeskMail(item["ticket"], tuple(item["to"]))
+
     def ticket_for_message_id(self, message_id: str) -> str | None:
-        """The first ticket that carried the ID (claims are kept in the order they were
-        made; the adapter keeps a first-writer pointer)."""
+        """The desk's own mail's ticket, else the first ticket that carried the ID (claims
+        are kept in the order they were made; the adapter keeps a first-writer pointer)."""
+        sent = self.desk_mail(message_id)
+        if sent is not None:
+            return sent.ticket
         return next(
             (
                 ref

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from helpdesk_local.cli import main
-from helpdesk_local.scenario import Player, load_scenario
+from helpdesk_local.scenario import Player, ReplyStep, load_scenario
 from helpdesk_local.stack import LocalStack
 from helpdesk_local.state import build_state
 
@@ -196,6 +196,30 @@ def test_a_reply_to_a_ticket_holding_its_most_messages_opens_a_new_ticket_linked
     assert new["linked_to"] == old["ref"]
     assert new["messages"][0]["text"].startswith("It came back broken, the lid is cracked.")
     assert state["dead_letters"] == []
+
+
+def test_her_unverified_reply_to_the_desks_acknowledgement_counts_in_the_proven_share() -> None:
+    # Attack 16, F3: a customer whose domain SES cannot authenticate wrote in the share a
+    # stranger's forgeries fill. Her reply names the acknowledgement's Message-ID, which
+    # the desk keyed and sent to her alone: the sent-mail record on the table says so.
+    from committing import ticket_store
+
+    scenario = load_scenario(SCENARIOS / "intake_reply_to_closed_ticket.yaml")
+    assert scenario.start is not None
+    (_, opening), (_, reply) = scenario.steps
+    assert isinstance(reply, ReplyStep)
+    unverified = replace(reply, headers={"Authentication-Results": None, "Received-SPF": None})
+    with LocalStack(start=scenario.start) as stack:
+        player = Player(stack, scenario)
+        player.run(1, opening)
+        player.run(2, unverified)
+        ref = player.ticket(1)["ref"]
+        ticket = ticket_store(stack).load(ref)
+        state = build_state(stack)
+
+    [only] = state["tickets"]
+    assert only["ref"] == ref and len(only["messages"]) == 2
+    assert (ticket.messages_in, ticket.messages_unproven) == (1, 1)
 
 
 def test_an_autoresponder_varying_its_plus_address_gets_no_more_than_the_cap(play: Play) -> None:

@@ -713,3 +713,61 @@ def test_an_agents_answer_to_a_colleagues_note_mail_stays_an_internal_note() -> 
     assert kept.direction == "note"
     assert kept.text == "Thanks Omar, understood, I will not refund her."
     assert "AgentReplied" not in desk.uow.bus.kinds()
+
+
+def test_her_unverified_reply_to_the_desks_mail_keeps_its_place_when_forgeries_fill_theirs() -> (
+    None
+):
+    # Attack 16, F3: a customer whose domain SES cannot authenticate wrote in the share a
+    # stranger's forgeries fill, and 199 of them split her thread. Her reply names the
+    # Message-ID of the desk's mail to her, which only its recipients know.
+    from helpdesk.mail.compose import make_message_id
+    from helpdesk.notices.outbound import Claim
+
+    desk = Desk()
+    old = desk.opened()  # unauthenticated
+    desk.uow.tickets[old.ref] = replace(old, messages_unproven=UNPROVEN_MESSAGES_MAX)
+    domain = CONFIG.helpdesk.mail_domain
+    sent = make_message_id(old.ref, "reply", "k1", domain, secret=b"desk key")
+    desk.records.sent_mail.claim(
+        Claim(sent, old.ref, "reply", "k1", ("anna@example.com",), "a1", NOW), (), replacing=None
+    )
+    minted = f"<hd.{old.ref.lower()}.reply.0123456789abcdef@{domain}>"
+
+    # The forger names the ticket by its token and mints a Message-ID of the desk's shape.
+    token = f"Re: [#{old.ref}] Where is my order?"
+    forged = desk.deliver(
+        "m2", follow_up("Confirm your card.", message_id="<f@x>", in_reply_to=minted, subject=token)
+    )
+    hers = desk.deliver(
+        "m3", follow_up("Any news?", message_id="<order-3@x>", in_reply_to=f"<{sent}>")
+    )
+
+    assert forged.outcome == "opened" and desk.uow.tickets[str(forged.ref)].linked_to == old.ref
+    assert (hers.outcome, hers.ref) == ("appended", old.ref)
+    [reply] = [m for m in desk.uow.messages(old.ref) if m.text.startswith("Any news?")]
+    assert set(reply.flags) >= {"unauthenticated", "replies_to_desk"}
+    assert desk.uow.tickets[old.ref].messages_in == 1
+
+
+def test_a_reply_naming_the_desks_mail_to_someone_else_proves_nothing() -> None:
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(
+        old, participants=["bob@example.com"], messages_unproven=UNPROVEN_MESSAGES_MAX
+    )
+    from helpdesk.mail.compose import make_message_id
+    from helpdesk.notices.outbound import Claim
+
+    sent = make_message_id(old.ref, "reply", "k1", CONFIG.helpdesk.mail_domain, secret=b"k")
+    desk.records.sent_mail.claim(
+        Claim(sent, old.ref, "reply", "k1", ("anna@example.com",), "a1", NOW), (), replacing=None
+    )
+
+    bobs = desk.deliver(
+        "m2",
+        follow_up("Send it to me.", message_id="<b@x>", in_reply_to=f"<{sent}>",
+                  sender="Bob <bob@example.com>"),
+    )  # fmt: skip
+
+    assert bobs.outcome == "opened" and desk.uow.tickets[str(bobs.ref)].linked_to == old.ref

@@ -49,6 +49,12 @@ UNPROVEN_MESSAGES_MAX = 200
 # A message's flags that say it does not prove who wrote it (email_intake._unvouched and
 # the robots' flags the intake gives a robot's mail).
 UNPROVEN_MESSAGE_FLAGS = frozenset({"unauthenticated", "auto_reply", "bounce"})
+# A mail SES did not authenticate that answers a mail the desk sent its sender about this
+# ticket (In-Reply-To or References names its Message-ID, which the desk keys and only its
+# recipients know): it proves its author as well as the conversation can, and takes the
+# proven share, so that a stranger's forgeries filling the other share do not split the
+# thread of a customer whose domain cannot authenticate (attack 16, F3).
+REPLIES_TO_DESK_FLAG = "replies_to_desk"
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 
 # An address is at most 254 characters: RFC 5321
@@ -273,7 +279,10 @@ class Ticket:
 
 
 def proves_its_author(message: Message) -> bool:
-    """Whether ``message`` proves who wrote it (UNPROVEN_MESSAGE_FLAGS)."""
+    """Whether ``message`` proves who wrote it (UNPROVEN_MESSAGE_FLAGS), or answers the
+    desk's mail to its sender (REPLIES_TO_DESK_FLAG; never a robot's)."""
+    if REPLIES_TO_DESK_FLAG in message.flags:
+        return ROBOT_FLAGS.isdisjoint(message.flags)
     return UNPROVEN_MESSAGE_FLAGS.isdisjoint(message.flags)
 
 

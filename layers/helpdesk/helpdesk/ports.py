@@ -89,6 +89,15 @@ class ReportFigures(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class DeskMail:
+    """A mail the desk sent: the ticket it was about and whom it went to (the email
+    intake's ``MailRecords.desk_mail``)."""
+
+    ticket: str | None
+    to: tuple[str, ...]
+
+
 class TicketFinder(Protocol):
     """A ticket read by its reference, None when there is none (the pages behind a
     customer's link, the intakes, the sweeps)."""

@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from helpdesk.events import PageLinksRequested
+    from helpdesk.ports import DeskMail
     from helpdesk.sla import SlaState
 
 # Seconds a request for fresh page links is kept (the stream keeps records 24 hours).
@@ -471,6 +472,19 @@ class DynamoRepository:
     def get_contact(self, email: str) -> Contact | None:
         data = self.get_item(f"CONTACT#{email.lower()}", "META")
         return contact_from_item(data) if data else None
+
+    def desk_mail(self, message_id: str) -> DeskMail | None:
+        """The mail the desk sent under ``message_id`` (its record in helpdesk.aws.sent_mail,
+        ``type`` ``sent_mail``); a received mail's pointer on the same key is none."""
+        from helpdesk.ports import DeskMail
+
+        data = self.get_item(f"MSGID#{message_id}", "MSGID")
+        if not data or data.get("type") != "sent_mail":
+            return None
+        return DeskMail(
+            ticket=str(data["ref"]) if data.get("ref") else None,
+            to=tuple(str(to) for to in data.get("to", ())),
+        )
 
     def ticket_for_message_id(self, message_id: str) -> str | None:
         """The ticket a Message-ID belongs to: the desk's own mail, else the first ticket

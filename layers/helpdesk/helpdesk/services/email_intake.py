@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Protocol
 from helpdesk.files import file_media_type
 from helpdesk.mail.auth import parse_auth
 from helpdesk.mail.compose import own_message_kind, valid_address
+from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.mail.parse import Address, Attachment, ParsedMail, parse_mail
 from helpdesk.mail.robots import is_spoofed, robot_reason
 from helpdesk.model import (
+    REPLIES_TO_DESK_FLAG,
     AttachmentMeta,
     Message,
     Ticket,
@@ -29,7 +31,7 @@ from helpdesk.model import (
     is_reference,
     takes_follow_ups,
 )
-from helpdesk.ports import DeliveryCounter, SuppressionList, TicketFinder
+from helpdesk.ports import DeliveryCounter, DeskMail, SuppressionList, TicketFinder
 from helpdesk.services import message_bodies
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import (
@@ -112,6 +114,11 @@ class MailRecords(TicketFinder, SuppressionList, DeliveryCounter, Protocol):
         ...
 
     def get_contact(self, email: str) -> Contact | None: ...
+
+    def desk_mail(self, message_id: str) -> DeskMail | None:
+        """The mail the desk sent under ``message_id``; None for any other Message-ID, a
+        received mail's included, whatever its shape."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -229,6 +236,10 @@ class EmailIntake:
         # The share of the thread it would take: what _message records decides it again
         # inside the commit (a robot's mail, past its share above, is never proven).
         proven = robot is None and _authenticated(mail)
+        if existing is not None and robot is None and not proven:
+            proven = self._replies_to_desk(mail, existing, sender)
+            if proven:
+                flags.append(REPLIES_TO_DESK_FLAG)
         if existing is not None and takes_follow_ups(existing, proven=proven):
             try:
                 return self._append(
@@ -292,6 +303,24 @@ class EmailIntake:
             ticket = self.repo.find_ticket(ref)
             if ticket is not None:
                 yield ticket
+
+    def _replies_to_desk(self, mail: ParsedMail, ticket: Ticket, sender: str) -> bool:
+        """Whether ``mail`` answers a mail the desk sent ``sender`` about ``ticket``: its
+        In-Reply-To or References name its Message-ID (model.REPLIES_TO_DESK_FLAG). The
+        desk's own shape is no proof: a mail may carry any Message-ID, and intake keeps a
+        pointer for each it takes in, so only the desk's record of a sent mail counts."""
+        domain = self.config.helpdesk.mail_domain
+        ours = [
+            message_id
+            for message_id in dict.fromkeys((*mail.in_reply_to, *reversed(mail.references)))
+            if own_message_kind(message_id, domain) is not None
+        ]
+        mailbox = mailbox_key(sender)
+        for message_id in ours[:THREAD_LOOKUPS]:
+            sent = self.repo.desk_mail(message_id)
+            if sent is not None and sent.ticket == ticket.ref:
+                return mailbox in {mailbox_key(to) for to in sent.to}
+        return False
 
     def _takes_part(self, ticket: Ticket, sender: str) -> bool:
         """The sender is the ticket's contact, one of its participants (the addresses the
