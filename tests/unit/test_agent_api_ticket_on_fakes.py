@@ -96,3 +96,25 @@ def test_a_message_says_what_the_intake_could_not_prove_about_it() -> None:
     answer = agents.ticket(LENA, "HD-7K3M9Q")
 
     assert [m["flags"] for m in answer["messages"]] == [[], ["unauthenticated"]]
+
+
+def test_a_ticket_says_whether_the_customers_next_mail_still_joins_it() -> None:
+    # Review 17, #1c: a ticket full of forged mail sent her next mail to a new ticket, and
+    # the agent answering on the old one had no way to know.
+    from helpdesk.model import UNPROVEN_MESSAGES_MAX
+
+    assert LENA is not None
+    agents = desk(["Where is my order?"])
+    uow = agents.uow
+    assert isinstance(uow, FakeUnitOfWork)
+    ref = "HD-7K3M9Q"
+    uow.tickets[ref] = replace(uow.tickets[ref], messages_in=3, messages_unproven=1)
+    assert agents.ticket(LENA, ref)["thread"] == {
+        "proven": 3, "proven_max": 1000, "unproven": 1, "unproven_max": 200,
+        "takes_mail": True, "takes_unverified_mail": True,
+    }  # fmt: skip
+
+    uow.tickets[ref] = replace(uow.tickets[ref], messages_unproven=UNPROVEN_MESSAGES_MAX)
+    thread = agents.ticket(LENA, ref)["thread"]
+
+    assert (thread["takes_mail"], thread["takes_unverified_mail"]) == (True, False)

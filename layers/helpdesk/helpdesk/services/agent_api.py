@@ -26,7 +26,13 @@ from helpdesk.clock import iso
 from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from helpdesk.events import ticket_snapshot
 from helpdesk.json_input import json_object
-from helpdesk.model import ACTIVE_STATUSES, is_reference
+from helpdesk.model import (
+    ACTIVE_STATUSES,
+    MESSAGES_IN_MAX,
+    UNPROVEN_MESSAGES_MAX,
+    is_reference,
+    takes_follow_ups,
+)
 from helpdesk.ports import HeldPage, QueuePosition, TeamQueues, ThreadTail, TicketFinder
 from helpdesk.services.commands import (
     AgentAction,
@@ -511,6 +517,17 @@ def _summary(ticket: Ticket) -> dict[str, Any]:
         "linked_to": ticket.linked_to,
         "created_at": iso(ticket.created_at),
         "sla": ticket.sla.public_view() if ticket.sla else None,
+        # How full its thread is: past a share, the customer's next mail of that share
+        # opens a new ticket linked to this one (model.takes_follow_ups), which the agent
+        # answering here must know (review 17, #1c).
+        "thread": {
+            "proven": ticket.messages_in,
+            "proven_max": MESSAGES_IN_MAX,
+            "unproven": ticket.messages_unproven,
+            "unproven_max": UNPROVEN_MESSAGES_MAX,
+            "takes_mail": takes_follow_ups(ticket, proven=True),
+            "takes_unverified_mail": takes_follow_ups(ticket, proven=False),
+        },
     }
 
 
