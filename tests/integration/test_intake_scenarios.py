@@ -198,6 +198,44 @@ def test_a_reply_to_a_ticket_holding_its_most_messages_opens_a_new_ticket_linked
     assert state["dead_letters"] == []
 
 
+def test_her_replies_past_a_full_thread_go_on_in_one_continuation() -> None:
+    # Review 17, #1b, on the table: the pointer is stored on the full ticket's item and
+    # read back by the next reply's intake.
+    from committing import ticket_store
+
+    from helpdesk.model import MESSAGES_IN_MAX, Ticket
+    from helpdesk.unit_of_work import TicketChange, change_ticket
+
+    scenario = load_scenario(SCENARIOS / "intake_reply_to_closed_ticket.yaml")
+    assert scenario.start is not None
+    (_, opening), (_, reply) = scenario.steps
+    assert isinstance(reply, ReplyStep)
+    with LocalStack(start=scenario.start) as stack:
+        player = Player(stack, scenario)
+        player.run(1, opening)
+        ref = player.ticket(1)["ref"]
+        store = ticket_store(stack)
+        at = stack.clock.read()
+
+        def full(ticket: Ticket) -> TicketChange:
+            after = replace(ticket, messages_in=MESSAGES_IN_MAX)
+            return TicketChange(before=ticket, after=after, at=at)
+
+        change_ticket(store, ref, full)
+        player.run(2, reply)
+        player.run(3, replace(reply, text="And the box was open."))
+        continued_in = store.load(ref).continued_in
+        state = build_state(stack)
+
+    old, new = state["tickets"]
+    assert continued_in == new["ref"] == old["continued_in"]
+    assert new["linked_to"] == old["ref"] and len(old["messages"]) == 1
+    assert [m["text"].split("\n")[0] for m in new["messages"]] == [
+        "It came back broken, the lid is cracked.",
+        "And the box was open.",
+    ]
+
+
 def test_her_unverified_reply_to_the_desks_acknowledgement_counts_in_the_proven_share() -> None:
     # Attack 16, F3: a customer whose domain SES cannot authenticate wrote in the share a
     # stranger's forgeries fill. Her reply names the acknowledgement's Message-ID, which

@@ -771,3 +771,59 @@ def test_a_reply_naming_the_desks_mail_to_someone_else_proves_nothing() -> None:
     )  # fmt: skip
 
     assert bobs.outcome == "opened" and desk.uow.tickets[str(bobs.ref)].linked_to == old.ref
+
+
+def test_her_mail_past_a_full_thread_goes_on_in_one_continuation_not_a_new_ticket_each() -> None:
+    # Review 17, #1b: each of her mails that found her ticket full opened a ticket of its
+    # own, so every exchange forked. The first continuation is recorded on the full ticket
+    # and her later mail joins it; a stranger naming her ticket never does.
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(old, messages_in=MESSAGES_IN_MAX)
+    token = f"Re: [#{old.ref}] Where is my order?"
+    signed = SES_SCANNED_AUTHENTICATED.encode()
+
+    first = desk.deliver("m2", signed + follow_up("Any news?", message_id="<a@x>", subject=token))
+    second = desk.deliver("m3", signed + follow_up("Hello?", message_id="<b@x>", subject=token))
+    stranger = desk.deliver(
+        "m4", follow_up("Me too.", message_id="<c@x>", subject=token, sender="m@evil.example")
+    )
+
+    assert first.outcome == "opened" and first.ref not in (None, old.ref)
+    assert desk.uow.tickets[old.ref].continued_in == first.ref
+    assert (second.outcome, second.ref) == ("appended", first.ref)
+    texts = [m.text.split("\n")[0] for m in desk.uow.messages(str(first.ref))]
+    assert texts == ["Any news?", "Hello?"]
+    assert stranger.outcome == "opened" and stranger.ref not in (old.ref, first.ref)
+    assert desk.uow.tickets[old.ref].continued_in == first.ref
+
+
+def test_unproven_mail_past_a_full_share_records_and_follows_no_continuation() -> None:
+    # A forger's mail would otherwise lead her own into the ticket he opened.
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(
+        old, messages_in=MESSAGES_IN_MAX, messages_unproven=UNPROVEN_MESSAGES_MAX
+    )
+    token = f"Re: [#{old.ref}] Where is my order?"
+
+    forged = desk.deliver("m2", follow_up("Confirm your card.", message_id="<f@x>", subject=token))
+    hers = desk.deliver(
+        "m3",
+        SES_SCANNED_AUTHENTICATED.encode()
+        + follow_up("Any news?", message_id="<a@x>", subject=token),
+    )
+
+    assert forged.outcome == hers.outcome == "opened"
+    assert hers.ref != forged.ref
+    assert desk.uow.tickets[old.ref].continued_in == hers.ref
+
+
+def test_a_reply_to_a_closed_ticket_records_no_continuation() -> None:
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(old, status="closed")
+
+    desk.deliver("m2", follow_up("Another question.", message_id="<a@x>"))
+
+    assert desk.uow.tickets[old.ref].continued_in is None

@@ -135,6 +135,7 @@ def ticket_views(
                 "suggested": list(ticket.suggested),
                 "tags": list(ticket.tags),
                 "linked_to": ticket.linked_to,
+                "continued_in": ticket.continued_in,
                 "participants": list(ticket.participants),
                 "sla": sla_view,
                 "survey": {

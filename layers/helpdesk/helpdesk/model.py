@@ -249,6 +249,11 @@ class Ticket:
     sla: SlaState | None = None
     survey: SurveyRecord = field(default_factory=SurveyRecord)
     linked_to: str | None = None
+    # The ticket its contact's mail goes on in since this one was full (MESSAGES_IN_MAX,
+    # UNPROVEN_MESSAGES_MAX): the first one a mail of hers opened past it. Her later mail
+    # naming this ticket joins that one while it takes follow-ups, so that a full thread
+    # forks once, not at every exchange (review 17, #1b).
+    continued_in: str | None = None
     form: dict[str, str] = field(default_factory=dict)
     updated_at: datetime | None = None
     solved_at: datetime | None = None

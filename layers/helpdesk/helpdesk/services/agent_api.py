@@ -515,6 +515,7 @@ def _summary(ticket: Ticket) -> dict[str, Any]:
         "tags": list(ticket.tags),
         "flags": list(ticket.flags),
         "linked_to": ticket.linked_to,
+        "continued_in": ticket.continued_in,
         "created_at": iso(ticket.created_at),
         "sla": ticket.sla.public_view() if ticket.sla else None,
         # How full its thread is: past a share, the customer's next mail of that share

@@ -90,6 +90,9 @@ def is_mail_object(key: str, size: int | None = None) -> bool:
 
 # Message-IDs of In-Reply-To and References looked up per mail (the nearest first).
 THREAD_LOOKUPS = 10
+# Continuations of a full ticket followed per mail (each a read): a continuation that
+# fills up in turn names its own.
+CONTINUATION_HOPS = 3
 
 
 @dataclass
@@ -248,6 +251,23 @@ class EmailIntake:
             except NoLongerTakesFollowUps as meanwhile:
                 # Closed or filled between the read and the commit: a new ticket, linked.
                 existing = meanwhile.ticket
+        if existing is not None and existing.status != "closed" and proven:
+            # Full: mail that proves its author goes on where the contact's earlier mail
+            # past it went (review 17, #1b). Unproven mail never does: a forger's would
+            # lead her own mail into the ticket he opened.
+            continuation = self._continuation(existing, sender)
+            if continuation is not None:
+                try:
+                    return self._append(
+                        continuation,
+                        mail=mail,
+                        raw_key=raw_key,
+                        now=now,
+                        flags=flags,
+                        suppress=suppress,
+                    )
+                except NoLongerTakesFollowUps:
+                    pass
 
         if existing is None and named is not None:
             # The mail names a ticket its sender takes no part in: it becomes a ticket of
@@ -264,7 +284,16 @@ class EmailIntake:
             suppress.append("forged")
         if suppress == [] and not self._within_ack_limit(sender, mail, raw_key, now):
             suppress.append("loop_limit")
-        return self._open(mail, raw_key, now, flags, suppress, linked_to=existing or named)
+        opened = self._open(mail, raw_key, now, flags, suppress, linked_to=existing or named)
+        if (
+            existing is not None
+            and existing.status != "closed"
+            and proven
+            and sender == existing.contact_email.lower()
+            and opened.outcome == "opened"
+        ):
+            self._record_continuation(existing.ref, opened.ref, now)
+        return opened
 
     def _thread(self, mail: ParsedMail, sender: str) -> tuple[Ticket | None, Ticket | None]:
         """The ticket this message continues, and else the first ticket it names.
@@ -321,6 +350,34 @@ class EmailIntake:
             if sent is not None and sent.ticket == ticket.ref:
                 return mailbox in {mailbox_key(to) for to in sent.to}
         return False
+
+    def _continuation(self, full: Ticket, sender: str) -> Ticket | None:
+        """Where proven mail of ``sender``'s that names the ``full`` ticket goes on: the
+        ticket its ``continued_in`` names, followed at most :data:`CONTINUATION_HOPS`
+        times, while that one takes proven mail and ``sender`` takes part in it."""
+        ref = full.continued_in
+        for _ in range(CONTINUATION_HOPS):
+            ticket = self.repo.find_ticket(ref) if ref else None
+            if ticket is None or not self._takes_part(ticket, sender):
+                return None
+            if takes_follow_ups(ticket, proven=True):
+                return ticket
+            ref = ticket.continued_in if ticket.status != "closed" else None
+        return None
+
+    def _record_continuation(self, full: str, ref: str | None, now: datetime) -> None:
+        """Name ``ref``, the ticket the contact's proven mail past the ``full`` one opened,
+        as its continuation, unless one is named already (the first stays)."""
+        if ref is None or ref == full:
+            return
+
+        def continue_in(current: Ticket) -> TicketChange | None:
+            if current.continued_in:
+                return None
+            after = replace(current, continued_in=ref)
+            return TicketChange(before=current, after=after, at=now)
+
+        change_ticket(self.uow, full, continue_in)
 
     def _takes_part(self, ticket: Ticket, sender: str) -> bool:
         """The sender is the ticket's contact, one of its participants (the addresses the
