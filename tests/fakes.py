@@ -11,8 +11,11 @@ stack (tests/integration) is where the real adapters run.
   ``meanwhile`` make a commit fail or race.
 - FakeRecords(uow): what services keep beside tickets (contacts' lists, suppressions,
   hourly counts, Message-ID lookups), sharing the unit of work's state.
-- FakeMailStore (S3), FakeMailer (SES), FakeSentMail, FakeNotifier / fake_notifier (the
-  real Notifier's rules, keeping each mail instead of sending it), fake_router.
+- FakeMailStore (S3), FakeMailer (SES; ``parsed`` reads each mail as a client does),
+  FakeSentMail, FakeNotifier / fake_notifier (the real Notifier's rules, keeping each
+  mail instead of sending it), fake_router.
+- NoticeDesk: the real Notifier over these fakes, sending through send_once to the
+  FakeMailer: the one harness of the notices' tests (events in, mails out).
 - _the_fakes_as_ports, at the end, keeps each fake in line with its port (mypy).
 """
 
@@ -24,6 +27,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+import email.message
+import email.policy
 from email import message_from_bytes
 from email.message import Message as EmailMessage
 from pathlib import Path
@@ -392,6 +397,27 @@ class FakeMailer:
             raise TransientError("ses: throttled")
         self.sent.append(SentMail(raw, sender, list(recipients)))
         return f"ses-{len(self.sent)}"
+
+    @property
+    def parsed(self) -> list[tuple[email.message.EmailMessage, list[str]]]:
+        """Each mail as a mail client reads it (decoded headers, ``get_content``), with
+        the recipients SES was given."""
+        read = []
+        for mail in self.sent:
+            message = message_from_bytes(mail.raw, policy=email.policy.default)
+            assert isinstance(message, email.message.EmailMessage)
+            read.append((message, mail.recipients))
+        return read
+
+    def kinds(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(kind, recipients) of each mail sent, in order."""
+        return [(mail_kind(message), tuple(to)) for message, to in self.parsed]
+
+
+def mail_kind(mail: email.message.EmailMessage) -> str:
+    """The kind of a mail the desk sent, from its Message-ID:
+    ``hd.<ticket>.<kind>.<digest>@<domain>`` (helpdesk.mail.compose.make_message_id)."""
+    return str(mail["Message-ID"]).strip("<>").split(".")[2]
 
 
 @dataclass
@@ -764,6 +790,53 @@ def fake_notifier(records: FakeRecords, config: Config) -> FakeNotifier:
         signing_key=b"unit-test-signing-key",
         sent_mail=FakeSentMail(),
     )
+
+
+# The desk's signing key in the notices' tests.
+NOTICE_KEY = b"k" * 32
+
+
+@dataclass
+class NoticeDesk:
+    """The real Notifier over the fakes, as the notices' tests drive it: tickets and their
+    messages in the store, an event in as the bus delivers it, the mails SES took out."""
+
+    config: Config = CONFIG
+    # When an event is delivered, unless the test says otherwise.
+    at: datetime = MONDAY_MORNING
+    uow: FakeUnitOfWork = field(init=False)
+    tickets: FakeRecords = field(init=False)
+    mailer: FakeMailer = field(default_factory=FakeMailer)
+    sent_mail: FakeSentMail = field(default_factory=FakeSentMail)
+
+    def __post_init__(self) -> None:
+        self.uow = FakeUnitOfWork(self.config)
+        self.tickets = FakeRecords(self.uow)
+
+    @property
+    def notifier(self) -> Notifier:
+        return Notifier(
+            repo=self.tickets,
+            mailer=self.mailer,
+            config=self.config,
+            signing_key=NOTICE_KEY,
+            sent_mail=self.sent_mail,
+        )
+
+    def on(self, detail_type: str, now: datetime | None = None, /, **detail: Any) -> None:
+        """Deliver an event as the bus does: its detail-type and JSON detail, at ``now``
+        (else :attr:`at`)."""
+        from helpdesk.notices import handle
+
+        event = parse(detail_type, detail)
+        assert event is not None
+        handle(event, self.notifier, now=now or self.at)
+
+    def add(self, ticket: Ticket, *messages: Message) -> Ticket:
+        """``ticket`` with ``messages``, as if committed earlier."""
+        self.uow.add(ticket)
+        self.uow.conversation[ticket.ref] = list(messages)
+        return ticket
 
 
 def fake_router(uow: FakeUnitOfWork, config: Config) -> Router:

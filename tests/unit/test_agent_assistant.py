@@ -11,10 +11,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from test_notices import NOW, Desk, _kind, text
+from test_notices import NOW, notice_desk, text
 
 import fakes
-from fakes import CONFIG
+from fakes import CONFIG, mail_kind
 from helpdesk.config import Config
 from helpdesk.knowledge import KnowledgeBase
 from helpdesk.knowledge.articles import read_articles
@@ -41,12 +41,12 @@ def knowledge() -> KnowledgeBase:
     return KnowledgeBase(build_bundle(articles))
 
 
-class AssistedDesk(Desk):
+class AssistedDesk(fakes.NoticeDesk):
     """The notices as route and acknowledge build them: with the knowledge base, counted
     each time it is asked for (it is loaded on the first mail that needs it)."""
 
     def __init__(self, knowledge: KnowledgeBase, config: Config = CONFIG) -> None:
-        super().__init__(config=config)
+        super().__init__(config=config, at=NOW)
         self.knowledge = knowledge
         self.loads = 0
 
@@ -87,17 +87,19 @@ def customer_wrote(body: str, *, id: str = "m1", ago: timedelta = timedelta(hour
     )
 
 
-def assigned(desk: Desk, agent: str) -> EmailMessage:
+def assigned(desk: fakes.NoticeDesk, agent: str) -> EmailMessage:
     desk.on("TicketAssigned", ref="HD-AAAAAA", agent=agent, by="omar@support.example", version=3)
     [mail] = [
-        mail for mail, to in desk.mailer.sent if to == [agent] and _kind(mail) == "assignment"
+        mail for mail, to in desk.mailer.parsed if to == [agent] and mail_kind(mail) == "assignment"
     ]
     return mail
 
 
-def relayed(desk: Desk, message: str, agent: str) -> EmailMessage:
+def relayed(desk: fakes.NoticeDesk, message: str, agent: str) -> EmailMessage:
     desk.on("CustomerReplied", ref="HD-AAAAAA", message=message, status="open", text="")
-    [mail] = [mail for mail, to in desk.mailer.sent if to == [agent] and _kind(mail) == "relay"]
+    [mail] = [
+        mail for mail, to in desk.mailer.parsed if to == [agent] and mail_kind(mail) == "relay"
+    ]
     return mail
 
 
@@ -195,14 +197,14 @@ def test_a_colleagues_note_asks_nothing_of_the_knowledge_base(knowledge: Knowled
         "NoteAdded", ref="HD-AAAAAA", text="She forgot her password, reset it?", **{"from": WEI}
     )
 
-    [(mail, _)] = desk.mailer.sent
-    assert _kind(mail) == "note"
+    [(mail, _)] = desk.mailer.parsed
+    assert mail_kind(mail) == "note"
     assert "From the knowledge base" not in text(mail)
     assert desk.loads == 0
 
 
 def test_without_a_knowledge_base_the_mails_are_as_before() -> None:
-    desk = Desk()
+    desk = notice_desk()
     desk.add(
         fakes.ticket(ref="HD-AAAAAA", subject="Password reset", language="en", assignee=LENA),
         customer_wrote("I forgot my password and cannot log in"),

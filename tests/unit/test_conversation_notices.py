@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from test_notices import NOW, Desk, _kind, text
+from test_notices import NOW, text
 
 import fakes
-from fakes import CONFIG
+from fakes import CONFIG, mail_kind
 from helpdesk.config import Config
 from helpdesk.model import AttachmentMeta, Message
-from helpdesk.notices import NOTICES, Notifier, handle
+from helpdesk.notices import NOTICES, Notifier
 from helpdesk.notices.conversation import customer_message_recipients
 
 ANNA = "anna@example.com"
@@ -29,28 +29,21 @@ PHOTO = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 OPENED = fakes.MONDAY_MORNING
 
 
-class RelayDesk(Desk):
+class RelayDesk(fakes.NoticeDesk):
     """The notices with the raw-mail store (the acknowledge function reads attachments)."""
 
     store: fakes.FakeMailStore
 
     def __init__(self, config: Config = CONFIG) -> None:
-        super().__init__(config=config)
+        super().__init__(config=config, at=NOW)
         self.store = fakes.FakeMailStore()
 
     @property
     def notifier(self) -> Notifier:
         return replace(super().notifier, mail_store=self.store)
 
-    def on(self, detail_type: str, now: Any = NOW, /, **detail: Any) -> None:
-        from helpdesk import events
-
-        event = events.parse(detail_type, detail)
-        assert event is not None
-        handle(event, self.notifier, now=now)
-
     def mails_to(self, address: str) -> list[EmailMessage]:
-        return [mail for mail, to in self.mailer.sent if to == [address]]
+        return [mail for mail, to in self.mailer.parsed if to == [address]]
 
 
 def annas_ticket(**changes: Any) -> Any:
@@ -112,9 +105,9 @@ def test_the_assignee_reads_the_customers_new_message_with_status_deadline_and_f
 
     desk.on("CustomerReplied", **replied())
 
-    [(mail, to)] = desk.mailer.sent
+    [(mail, to)] = desk.mailer.parsed
     assert to == [LENA]
-    assert _kind(mail) == "relay"
+    assert mail_kind(mail) == "relay"
     # The headers name her by address (the name in a From is anyone's to choose).
     assert mail["Subject"] == "[#HD-AAAAAA] anna@example.com wrote: Where is my order?"
     body = text(mail)
@@ -136,7 +129,7 @@ def test_a_redelivered_reply_event_mails_the_assignee_once() -> None:
     desk.on("CustomerReplied", **replied())
     desk.on("CustomerReplied", **replied())
 
-    assert len(desk.mailer.sent) == 1
+    assert len(desk.mailer.parsed) == 1
 
 
 def test_the_assignee_reads_it_in_their_own_language() -> None:
@@ -155,7 +148,7 @@ def test_while_nobody_holds_the_ticket_the_teams_lead_reads_the_message() -> Non
     desk.add(annas_ticket(assignee=None), annas_reply())
     desk.on("CustomerReplied", **replied())
 
-    assert [to for _, to in desk.mailer.sent] == [[MARIA]]
+    assert [to for _, to in desk.mailer.parsed] == [[MARIA]]
 
 
 def members_config() -> Config:
@@ -177,7 +170,7 @@ def test_a_team_that_asks_for_it_hears_unassigned_messages_through_every_member_
     desk.on("CustomerReplied", **replied())
 
     # Wei is away; Lena is the one member at work (the lead is no member of general).
-    assert [to for _, to in desk.mailer.sent] == [[LENA]]
+    assert [to for _, to in desk.mailer.parsed] == [[LENA]]
 
 
 def test_who_hears_an_unassigned_message_falls_back_to_the_leads() -> None:
@@ -202,7 +195,7 @@ def test_files_beyond_the_relay_limit_are_listed_and_kept_not_mailed() -> None:
 
     desk.on("CustomerReplied", **replied())
 
-    [(mail, _)] = desk.mailer.sent
+    [(mail, _)] = desk.mailer.parsed
     # In the customer's order while they fit: the scan (900) leaves no room for the photo.
     assert [name for name, _, _ in attached(mail)] == ["scan.pdf"]
     body = text(mail)
@@ -219,7 +212,7 @@ def test_inline_images_of_the_html_are_not_relayed_as_files() -> None:
 
     desk.on("CustomerReplied", **replied())
 
-    [(mail, _)] = desk.mailer.sent
+    [(mail, _)] = desk.mailer.parsed
     assert attached(mail) == []
     assert "logo.png" not in text(mail)
 
@@ -230,7 +223,7 @@ def test_an_event_from_before_the_message_field_relays_its_own_text() -> None:
     desk.on("CustomerReplied", **replied(message=""))
     desk.on("CustomerReplied", **replied(message=""))
 
-    [(mail, to)] = desk.mailer.sent
+    [(mail, to)] = desk.mailer.parsed
     assert to == [LENA] and "> The lid is cracked too." in text(mail)
 
 
@@ -239,7 +232,7 @@ def test_a_customers_html_reaches_the_agent_escaped() -> None:
     desk.add(annas_ticket(), annas_reply(text="<script>alert(1)</script> hello"))
     desk.on("CustomerReplied", **replied())
 
-    [(mail, _)] = desk.mailer.sent
+    [(mail, _)] = desk.mailer.parsed
     html = mail.get_body(("html",))
     assert html is not None
     content = str(html.get_content())
@@ -262,7 +255,7 @@ def test_a_colleagues_note_reaches_the_assignee() -> None:
     desk.add(annas_ticket(), note(WEI))
     desk.on("NoteAdded", **noted(WEI))
 
-    [(mail, to)] = desk.mailer.sent
+    [(mail, to)] = desk.mailer.parsed
     assert to == [LENA]
     assert mail["Subject"] == "[#HD-AAAAAA] Note from Wei: Where is my order?"
     assert "Wei left an internal note on HD-AAAAAA (the customer does not see it)" in text(mail)
@@ -277,7 +270,7 @@ def test_the_assignees_own_note_and_a_note_on_an_unheld_ticket_mail_nobody(
     desk.add(annas_ticket(assignee=assignee), note(LENA))
     desk.on("NoteAdded", **noted(LENA.upper()))
 
-    assert desk.mailer.sent == []
+    assert desk.mailer.parsed == []
 
 
 def test_both_events_are_heard_by_the_acknowledge_function() -> None:
@@ -348,7 +341,7 @@ def test_a_participant_without_a_name_is_named_by_address_not_as_the_contact() -
     desk.add(annas_ticket(participants=["carl@example.com"]), carls)
     desk.on("CustomerReplied", **replied(**{"from": "carl@example.com"}))
 
-    [(mail, _)] = desk.mailer.sent
+    [(mail, _)] = desk.mailer.parsed
     assert mail["Subject"] == "[#HD-AAAAAA] carl@example.com wrote: Where is my order?"
 
 
@@ -363,7 +356,7 @@ def test_an_unverified_senders_files_are_listed_not_attached_and_the_mail_says_s
 
     desk.on("CustomerReplied", **replied())
 
-    [(mail, _)] = desk.mailer.sent
+    [(mail, _)] = desk.mailer.parsed
     assert attached(mail) == []
     body = text(mail)
     assert "Sender not verified" in body
@@ -381,7 +374,7 @@ def test_the_relay_names_the_writer_by_address_never_by_the_name_they_gave() -> 
 
     desk.on("CustomerReplied", **replied())
 
-    [(mail, _)] = desk.mailer.sent
+    [(mail, _)] = desk.mailer.parsed
     assert mail["Subject"] == "[#HD-AAAAAA] anna@example.com wrote: Where is my order?"
     assert str(mail["From"].addresses[0].display_name) == "anna@example.com via Example Support"
     assert mail["From"].addresses[0].addr_spec == "support@support.example"
@@ -399,7 +392,7 @@ def test_files_that_run_code_when_opened_are_never_attached(filename: str) -> No
 
     desk.on("CustomerReplied", **replied())
 
-    [(mail, _)] = desk.mailer.sent
+    [(mail, _)] = desk.mailer.parsed
     assert attached(mail) == []
     assert "not attached (not safe to open from mail), kept with the ticket" in text(mail)
 
@@ -426,7 +419,7 @@ def test_every_type_on_outlooks_blocked_list_is_held_from_the_relay(extension: s
 
     desk.on("CustomerReplied", **replied())
 
-    [(mail, _)] = desk.mailer.sent
+    [(mail, _)] = desk.mailer.parsed
     assert attached(mail) == []
     held = f"corporate.{extension} (208 bytes): not attached (not safe to open from mail)"
     assert held in text(mail)
@@ -440,7 +433,7 @@ def test_files_the_virus_scan_did_not_pass_are_listed_not_attached() -> None:
 
     desk.on("CustomerReplied", **replied())
 
-    [(mail, _)] = desk.mailer.sent
+    [(mail, _)] = desk.mailer.parsed
     assert attached(mail) == []
     assert "The virus scan did not pass this mail" in text(mail)
     assert "photos.zip (208 bytes): not attached (not safe to open from mail)" in text(mail)
@@ -469,7 +462,7 @@ def test_one_ticket_relays_at_most_its_hourly_limit_to_the_agent() -> None:
     # The next hour counts afresh: the messages are on the ticket, the agent hears new ones.
     desk.on("CustomerReplied", NOW + timedelta(hours=1), **replied("HD-AAAAAA-m0", text="bomb 0"))
     assert len(desk.mails_to(LENA)) == per_ticket  # the same message is never sent twice
-    desk.tickets.conversation["HD-AAAAAA"].append(
+    desk.uow.conversation["HD-AAAAAA"].append(
         Message(id="late", ticket="HD-AAAAAA", direction="in", author=ANNA, at=NOW, text="late")
     )
     desk.on("CustomerReplied", NOW + timedelta(hours=1), **replied("late", text="late"))
@@ -544,13 +537,13 @@ def test_one_customer_who_spends_the_agents_hour_never_mutes_the_other_customers
 
 
 # ---------------------------------------------------------------------- a note stays internal
-def test_a_colleagues_note_mail_says_an_answer_stays_internal_and_is_its_own_kind() -> None:
+def test_a_colleagues_note_mail_says_an_answer_stays_internal_and_is_its_ownmail_kind() -> None:
     desk = RelayDesk()
     desk.add(annas_ticket(), note(WEI))
     desk.on("NoteAdded", **noted(WEI))
 
-    [(mail, _)] = desk.mailer.sent
-    assert _kind(mail) == "note"
+    [(mail, _)] = desk.mailer.parsed
+    assert mail_kind(mail) == "note"
     assert "your text goes to the customer" not in text(mail)
     assert "becomes an internal note on HD-AAAAAA" in text(mail)
 
@@ -562,7 +555,7 @@ def test_an_answer_to_a_note_mail_is_known_by_its_parent_message_id() -> None:
     desk.add(annas_ticket(), note(WEI), annas_reply())
     desk.on("NoteAdded", **noted(WEI))
     desk.on("CustomerReplied", **replied())
-    note_mail, relay_mail = (mail for mail, _ in desk.mailer.sent)
+    note_mail, relay_mail = (mail for mail, _ in desk.mailer.parsed)
 
     assert answers_a_note((str(note_mail["Message-ID"]),), CONFIG)
     assert not answers_a_note((str(relay_mail["Message-ID"]),), CONFIG)
@@ -634,7 +627,7 @@ def test_an_unscanned_file_from_the_customers_page_or_a_channel_is_not_called_a_
 
     desk.on("CustomerReplied", **replied())
 
-    [(mail, _)] = desk.mailer.sent
+    [(mail, _)] = desk.mailer.parsed
     html = mail.get_body(("html",))
     assert html is not None
     for shown in (text(mail), unescape(str(html.get_content()))):
