@@ -18,7 +18,7 @@ DEFAULT_CONFIG = REPO_ROOT / "infra" / "helpdesk.yaml"
 
 def _validate(args: argparse.Namespace) -> int:
     from helpdesk.config import ConfigError, load_config
-    from helpdesk_local.checks import summary, template_problems
+    from helpdesk_local.checks import deployment_problems, summary, template_problems
     from helpdesk_local.knowledge_checks import knowledge_problems, knowledge_summary
     from helpdesk_local.languages import language_problems
 
@@ -39,14 +39,17 @@ def _validate(args: argparse.Namespace) -> int:
         for article_problem in knowledge_problems(path, config):
             print(article_problem, file=sys.stderr)
             failed = True
-    for template_problem in template_problems(REPO_ROOT):
+    # The code's functions, variables and queues; then what the deployed stack would leave
+    # an operator blind to (logs, alarms, dashboard), read from the SAM transform's output.
+    for template_problem in [*template_problems(REPO_ROOT), *deployment_problems(REPO_ROOT)]:
         print(f"template.yaml: {template_problem}", file=sys.stderr)
         failed = True
     if failed:
         return 1
     print(
         f"OK {path}: {summary(config)}; every language has its templates;"
-        f" {knowledge_summary(path, config)}; template.yaml agrees with the code"
+        f" {knowledge_summary(path, config)}; template.yaml agrees with the code, and every"
+        " function has its logs, an errors alarm and its place on the dashboard"
     )
     return 0
 
