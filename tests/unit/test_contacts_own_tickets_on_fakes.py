@@ -113,53 +113,20 @@ DMARC_PASS = (
 )
 
 
-def test_a_ticket_a_forwarder_broke_is_listed_as_hers_once_she_proves_she_wrote_on_it() -> None:
-    # Review 17, #2's rest: a mail her forwarder broke (DMARC fails: "forged") or a false
-    # spam verdict left her ticket off her list for good. Her own follow-up that SES
-    # authenticates shows it is hers. An agent's answer does not: agents answer forged
-    # mail too, and lifted then, a forger's lure reached her list (attack 17, F4).
+def test_a_forged_ticket_stays_off_her_list_whoever_answers_on_it() -> None:
+    # Attacks 17 F4 and 18 F1: lifting "forged" when an agent answered it, or when she
+    # replied on it, listed the forger's lure and greeted her with his name in the links
+    # mail; her reply shows she takes part, not that she wrote its opening.
     desk = MailDesk(CONFIG, NOW)
-    spam = "X-SES-Spam-Verdict: FAIL\r\n"
-    broke = desk.deliver("b", mail("Where is my order?", "b@example.com", extra=DMARC_FAIL))
-    junk = desk.deliver("j", mail("The lid is cracked", "j@example.com", extra=spam))
-    assert "forged" in desk.uow.tickets[str(broke.ref)].flags
-    assert "spam" in desk.uow.tickets[str(junk.ref)].flags
+    forged = desk.deliver("f", mail(LURE, "f@x", name=FORGER, extra=DMARC_FAIL))
     lena = AgentAction(scope=EVERY_TEAM, agent="lena@support.example")
     later = NOW + timedelta(minutes=5)
-    for ref in (broke.ref, junk.ref):
-        carry_out(
-            replace(lena, reply="We have no such request from you."),
-            str(ref), uow=desk.uow, config=CONFIG, now=later,
-        )  # fmt: skip
+    carry_out(
+        replace(lena, reply="We have no such request from you."),
+        str(forged.ref), uow=desk.uow, config=CONFIG, now=later,
+    )  # fmt: skip
+    hers = mail(f"Re: [#{forged.ref}] {LURE}", "r@example.com", extra=DMARC_PASS)
+    assert desk.deliver("r", hers, at=later + timedelta(minutes=1)).outcome == "appended"
+
+    assert "forged" in desk.uow.tickets[str(forged.ref)].flags
     assert desk.records.contact_tickets("anna@example.com") == []
-
-    for n, ref in enumerate((broke.ref, junk.ref)):
-        hers = mail(f"Re: [#{ref}] It is mine", f"f{n}@example.com", extra=DMARC_PASS)
-        assert desk.deliver(f"f{n}", hers, at=later + timedelta(minutes=1)).outcome == "appended"
-
-    listed = {t.ref for t in desk.records.contact_tickets("anna@example.com")}
-    assert listed == {broke.ref, junk.ref}
-    assert not {f for ref in listed for f in desk.uow.tickets[str(ref)].flags} & {"forged", "spam"}
-
-
-def test_the_fresh_links_mail_greets_her_by_her_own_name_not_a_tickets() -> None:
-    # Attack 17, F4: the greeting took the newest ticket's contact name, which a forger's
-    # mail in her name sets to whatever display name he gave.
-    desk = annas_desk()
-    newest = max(desk.uow.tickets.values(), key=lambda t: t.created_at)
-    desk.uow.unlisted.discard(newest.ref)  # as if it were listed: the greeting is the point
-    page(desk).resend(
-        "email=anna%40example.com",
-        "application/x-www-form-urlencoded",
-        source_ip="198.51.100.7",
-        base_url=DESK,
-        now=NOW + timedelta(minutes=5),
-    )
-    [asked] = [e for e in desk.uow.bus.events if isinstance(e, PageLinksRequested)]
-    notifier = replace(fake_notifier(desk.records, CONFIG), public_url=DESK, signing_key=KEY)
-
-    page_links(notifier, asked, NOW + timedelta(minutes=5))
-
-    [links] = notifier.mails()
-    assert newest.contact_name == FORGER
-    assert "Anna Schmidt" in links.text and FORGER not in links.text

@@ -33,8 +33,6 @@ ROBOT_FLAGS = frozenset({"auto_reply", "bounce"})
 # would reach her from the desk's own domain, his subject and name in them, with working
 # links (attack 15, F1; attack 10, F1 stopped their acknowledgement for that reason).
 UNLISTED_FLAGS = UNATTENDED_FLAGS | {"forged"}
-# The verdicts the contact's own proven follow-up overrides (flags_once_vouched).
-VOUCHED_LIFTS_FLAGS = frozenset({"forged", "spam"})
 # The statuses are defined once, in helpdesk.sla (Status, STATUSES).
 # The most messages from outside one ticket takes, in two shares: those that prove their
 # author (mail SES authenticated for its From domain, the customer's page, a channel) and
@@ -326,19 +324,6 @@ def flags_once_a_person_wrote(flags: list[str]) -> list[str]:
     closed unanswered by the robots' quiet-period sweep (security review F1: a customer's
     "Non-delivery of my parcel" once taken for a bounce closed in silence)."""
     return [flag for flag in flags if flag not in ROBOT_FLAGS]
-
-
-def flags_once_vouched(flags: list[str]) -> list[str]:
-    """A ticket's flags once its contact proved she is in its conversation (a follow-up in
-    her name that proves its author: mail SES authenticated, a reply from the page its
-    link opens): besides the robot flags (:func:`flags_once_a_person_wrote`), the verdicts
-    that a forwarder or a filter gets wrong on her mail, ``forged`` (a forwarder breaks
-    DMARC) and ``spam``. Kept, they left her own ticket off her list for good (review 17,
-    #2). An agent's answer vouches for nothing: agents answer forged mail too ("we have no
-    such request from you"), and lifted then, the forger's subject and name reached her in
-    the fresh-links mail (attack 17, F4). ``virus`` and ``spoofed`` are verdicts on the
-    mail itself and stay."""
-    return [flag for flag in flags_once_a_person_wrote(flags) if flag not in VOUCHED_LIFTS_FLAGS]
 
 
 def in_backlog(ticket: Ticket) -> bool:

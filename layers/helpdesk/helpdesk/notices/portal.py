@@ -15,7 +15,6 @@ from helpdesk.notices.outbound import hourly_quota
 
 if TYPE_CHECKING:
     from helpdesk.events import PageLinksRequested
-    from helpdesk.model import Ticket
     from helpdesk.notices.desk import Notifier
     from helpdesk.notices.outbound import SendResult
 
@@ -45,9 +44,7 @@ def page_links(notifier: Notifier, event: PageLinksRequested, now: datetime) -> 
         audience.customer_language(newest.language, config),
         {
             "ref": newest.ref,
-            # Her own name as the desk keeps it, not a ticket's: a ticket opened in her
-            # name carries whatever display name its sender gave (attack 17, F4).
-            "customer_name": _contact_name(notifier, event.email, newest),
+            "customer_name": newest.contact_name,
             "helpdesk_name": config.helpdesk.name,
             "tickets": [
                 {
@@ -102,8 +99,3 @@ def link_base(asked: str, public_url: str | None) -> str | None:
     if host in LOOPBACK_HOSTS or (host == own and given.scheme == "https"):
         return asked
     return public_url or None
-
-
-def _contact_name(notifier: Notifier, email: str, newest: Ticket) -> str:
-    contact = notifier.repo.get_contact(email)
-    return contact.name if contact is not None else newest.contact_name

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk import sla
-from helpdesk.model import Ticket, flags_once_a_person_wrote, flags_once_vouched
+from helpdesk.model import Ticket, flags_once_a_person_wrote
 from helpdesk.triage import policy_for
 
 if TYPE_CHECKING:
@@ -26,8 +26,6 @@ class Change:
     """What happened to a ticket; every field is optional."""
 
     customer_message: bool = False
-    # The message is the contact's and proves its author (model.flags_once_vouched).
-    vouched: bool = False
     agent_reply: bool = False
     status: sla.Status | None = None
     priority: str | None = None
@@ -64,8 +62,6 @@ def apply(ticket: Ticket, change: Change, *, at: datetime, config: Config) -> Ti
     if change.customer_message or change.agent_reply:
         # Only a person's mail arrives as either (intake keeps a robot's follow-up apart).
         updated.flags = flags_once_a_person_wrote(updated.flags)
-    if change.vouched:
-        updated.flags = flags_once_vouched(updated.flags)
     if change.customer_message:
         if state is not None:
             state = sla.customer_replied(state, at, calendar)

@@ -290,13 +290,9 @@ def customer_follow_up(
     holds its most messages of the message's share (``model.takes_follow_ups``): each
     caller then goes where it would have gone a moment later (review 17, #4).
     """
-    proven = proves_its_author(message)
-    if not takes_follow_ups(current, proven=proven):
+    if not takes_follow_ups(current, proven=proves_its_author(message)):
         raise NoLongerTakesFollowUps(current)
-    # Her own follow-up that proves its author shows the ticket is hers (review 17, #2).
-    hers = proven and message.author.lower() == current.contact_email.lower()
-    change = Change(customer_message=True, vouched=hers)
-    updated = apply(current, change, at=now, config=config)
+    updated = apply(current, Change(customer_message=True), at=now, config=config)
     events: list[DomainEvent] = []
     if notify:
         events.append(
