@@ -21,14 +21,14 @@ stack (tests/integration) is where the real adapters run.
 
 from __future__ import annotations
 
+import email.message
+import email.policy
 import inspect
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-import email.message
-import email.policy
 from email import message_from_bytes
 from email.message import Message as EmailMessage
 from pathlib import Path
