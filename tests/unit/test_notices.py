@@ -485,6 +485,22 @@ def test_a_solved_web_form_ticket_threads_its_notice_under_the_acknowledgement()
     assert notice["In-Reply-To"] == acknowledgement["Message-ID"]
 
 
+@pytest.mark.parametrize("flag", ["forged", "spam", "auto_reply"])
+def test_a_ticket_that_does_not_show_who_wrote_it_tells_nobody_it_was_solved(flag: str) -> None:
+    # Attack 18, F2: an agent solving a forgery in Anna's name mailed her the lure subject
+    # with working links; the desk answers none of these on its own.
+    desk = notice_desk()
+    desk.add(ticket(flags=[flag]), customer_mail())
+
+    for status in ("pending", "solved"):
+        desk.on(
+            "StatusChanged", ref="HD-AAAAAA", status=status, previous_status="open",
+            by="lena@support.example", version=4,
+        )  # fmt: skip
+
+    assert desk.mailer.parsed == []
+
+
 def test_status_changes_stop_mailing_a_customer_at_the_tickets_hourly_limit() -> None:
     desk = notice_desk(
         config=CONFIG.model_copy(

@@ -334,6 +334,22 @@ def test_a_due_survey_is_mailed_once_to_the_customer_with_a_signed_link_per_scor
     assert ("HD-5RVY42", timers.SURVEY) not in uow.timers
 
 
+@pytest.mark.parametrize("flag", ["forged", "spam", "auto_reply"])
+def test_a_ticket_that_does_not_show_who_wrote_it_gets_no_survey(flag: str) -> None:
+    # Attack 18, F2: a forgery in Anna's name, solved, sent her a survey with the lure in
+    # its subject and spent her survey slot; the desk answers none of these on its own.
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(replace(solved(), survey=SurveyRecord(), flags=[flag]))
+    due = SOLVED_AT + timedelta(hours=1)
+    uow.timers[("HD-5RVY42", timers.SURVEY)] = due
+    mailer = FakeMailer()
+
+    result = dispatching(uow, mailer).sweep(now=due)
+
+    assert (result.surveys_sent, result.skipped, mailer.sent) == ([], ["HD-5RVY42"], [])
+    assert ("HD-5RVY42", timers.SURVEY) not in uow.timers
+
+
 def test_a_solved_ticket_quiet_long_enough_is_closed_and_its_timer_stops() -> None:
     uow, dispatch, closes_at = autoclosing(solved())
 

@@ -91,7 +91,8 @@ class SurveyRecord:
     went out, or why not, and the customer's answer."""
 
     sent_at: datetime | None = None
-    # Why no survey went out: "fatigue" (the contact had one within surveys.fatigue).
+    # Why no survey went out: "fatigue" (the contact had one within surveys.fatigue), or
+    # "unlisted" (its opening does not show who wrote it: model.listed_as_the_contacts).
     skipped: str | None = None
     score: int | None = None
     effort: int | None = None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk.clock import hour_window, parse_iso
 from helpdesk.errors import NotFound
+from helpdesk.model import listed_as_the_contacts
 from helpdesk.notices import audience
 
 if TYPE_CHECKING:
@@ -225,7 +226,11 @@ def progress(notifier: Notifier, event: StatusChanged, now: datetime) -> None:
         return
     ticket = notifier.repo.get_ticket(event.ref)
     to, _ = audience.customer_and_participants(ticket)
-    if not to:
+    if not to or not listed_as_the_contacts(ticket):
+        # Nobody to tell, or an opening that does not show who wrote it (forged, spam, a
+        # robot's): the desk answers none of it on its own, and the notice would carry a
+        # forger's subject to her with working links (attack 18, F2). An agent's reply
+        # still goes: a person decided it.
         return
     rendered = notifier.render(
         f"progress_{event.status}",

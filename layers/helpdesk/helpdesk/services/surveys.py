@@ -26,7 +26,7 @@ from helpdesk.errors import (
 )
 from helpdesk.events import SurveyAnswered, status_changes
 from helpdesk.links import LinkDesk, LinkKind, reference
-from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_robot
+from helpdesk.model import ACTIVE_STATUSES, awaits_review, is_robot, listed_as_the_contacts
 from helpdesk.ports import TicketFinder, TimerIndex
 from helpdesk.post_input import FORM_URLENCODED, form_fields, media_type
 from helpdesk.services import stats
@@ -139,6 +139,12 @@ class SurveyDispatch:
             return False
         if ticket.status != "solved" or ticket.survey.sent_at:
             self._stop(ticket, timers.SURVEY, now=now, note=None)
+            return False
+        if not listed_as_the_contacts(ticket):
+            # Opened by mail that does not show who wrote it (forged, spam, a robot's):
+            # the desk answers none of it on its own, and a survey would carry a forger's
+            # subject to her and spend her survey slot (attack 18, F2).
+            self._stop(ticket, timers.SURVEY, now=now, note="unlisted")
             return False
         if not self._claim_contact(ticket, now):
             self._stop(ticket, timers.SURVEY, now=now, note="fatigue")
