@@ -476,6 +476,7 @@ class FakeSentMail:
             "lease_until": claim.lease_until,
             "ticket": claim.ticket,
             "to": claim.to,
+            "cc": claim.cc,
         }
 
     def mark_sent(self, message_id: str, at: datetime) -> None:
@@ -562,7 +563,9 @@ class FakeRecords:
 
     def desk_mail(self, message_id: str) -> DeskMail | None:
         item = self.sent_mail.records.get(message_id)
-        return None if item is None else DeskMail(item["ticket"], tuple(item["to"]))
+        if item is None:
+            return None
+        return DeskMail(item["ticket"], tuple(item["to"]), tuple(item["cc"]))
 
     def ticket_for_message_id(self, message_id: str) -> str | None:
         """The desk's own mail's ticket, else the first ticket that carried the ID (claims

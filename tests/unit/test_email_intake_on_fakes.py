@@ -827,3 +827,26 @@ def test_a_reply_to_a_closed_ticket_records_no_continuation() -> None:
     desk.deliver("m2", follow_up("Another question.", message_id="<a@x>"))
 
     assert desk.uow.tickets[old.ref].continued_in is None
+
+
+def test_a_reply_naming_a_desk_mail_that_others_were_copied_on_proves_nothing() -> None:
+    # Attack 18, F4: Bob, copied on the desk's answer to Anna, wrote "From: anna" naming
+    # it and took her proven share. Only a mail the desk sent her alone proves it is hers.
+    from helpdesk.mail.compose import make_message_id
+    from helpdesk.notices.outbound import Claim
+
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(old, messages_unproven=UNPROVEN_MESSAGES_MAX)
+    sent = make_message_id(old.ref, "reply", "k1", CONFIG.helpdesk.mail_domain, secret=b"k")
+    desk.records.sent_mail.claim(
+        Claim(sent, old.ref, "reply", "k1", ("anna@example.com",), "a1", NOW,
+              cc=("bob@example.com",)),
+        (), replacing=None,
+    )  # fmt: skip
+
+    as_her = desk.deliver(
+        "m2", follow_up("Send it to my new address.", message_id="<b@x>", in_reply_to=f"<{sent}>")
+    )
+
+    assert as_her.outcome == "opened" and desk.uow.tickets[str(as_her.ref)].linked_to == old.ref

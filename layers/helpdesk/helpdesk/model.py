@@ -47,9 +47,9 @@ UNPROVEN_MESSAGES_MAX = 200
 # A message's flags that say it does not prove who wrote it (email_intake._unvouched and
 # the robots' flags the intake gives a robot's mail).
 UNPROVEN_MESSAGE_FLAGS = frozenset({"unauthenticated", "auto_reply", "bounce"})
-# A mail SES did not authenticate that answers a mail the desk sent its sender about this
-# ticket (In-Reply-To or References names its Message-ID, which the desk keys and only its
-# recipients know): it proves its author as well as the conversation can, and takes the
+# A mail SES did not authenticate that answers a mail the desk sent its sender alone about
+# this ticket (In-Reply-To or References names its Message-ID, which the desk keys and
+# mailed nobody else): it proves its author as well as the conversation can, and takes the
 # proven share, so that a stranger's forgeries filling the other share do not split the
 # thread of a customer whose domain cannot authenticate (attack 16, F3).
 REPLIES_TO_DESK_FLAG = "replies_to_desk"

@@ -96,6 +96,8 @@ class DeskMail:
 
     ticket: str | None
     to: tuple[str, ...]
+    # Who it was copied to; None for a record written before that was kept.
+    cc: tuple[str, ...] | None
 
 
 class TicketFinder(Protocol):

@@ -483,9 +483,11 @@ class DynamoRepository:
         data = self.get_item(f"MSGID#{message_id}", "MSGID")
         if not data or data.get("type") != "sent_mail":
             return None
+        cc = data.get("cc")
         return DeskMail(
             ticket=str(data["ref"]) if data.get("ref") else None,
             to=tuple(str(to) for to in data.get("to", ())),
+            cc=None if cc is None else tuple(str(address) for address in cc),
         )
 
     def ticket_for_message_id(self, message_id: str) -> str | None:

@@ -110,6 +110,9 @@ class DynamoSentMail:
                 "kind": claim.kind,
                 "key": claim.key,
                 "to": list(claim.to),
+                # Always written, empty too: a record without it (before it was kept)
+                # does not say whom else the mail reached (desk_mail).
+                "cc": list(claim.cc),
                 **held,
             }
             return {"put": item, "condition": "attribute_not_exists(PK)"}

@@ -74,6 +74,9 @@ class Claim:
     to: tuple[str, ...]
     attempt: str
     lease_until: datetime
+    # Who else the mail went to: a reply naming it proves its sender only when nobody else
+    # got its Message-ID from the desk (email_intake._replies_to_desk).
+    cc: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,7 @@ def send_once(
         to=mail.to,
         attempt=uuid.uuid4().hex,
         lease_until=now + LEASE,
+        cc=mail.cc,
     )
     refused = _claim(sent_mail, claim, quotas, now)
     if refused is not None:

@@ -334,10 +334,12 @@ class EmailIntake:
                 yield ticket
 
     def _replies_to_desk(self, mail: ParsedMail, ticket: Ticket, sender: str) -> bool:
-        """Whether ``mail`` answers a mail the desk sent ``sender`` about ``ticket``: its
-        In-Reply-To or References name its Message-ID (model.REPLIES_TO_DESK_FLAG). The
-        desk's own shape is no proof: a mail may carry any Message-ID, and intake keeps a
-        pointer for each it takes in, so only the desk's record of a sent mail counts."""
+        """Whether ``mail`` answers a mail the desk sent ``sender`` alone about ``ticket``:
+        its In-Reply-To or References name its Message-ID (model.REPLIES_TO_DESK_FLAG).
+        The desk's own shape is no proof: a mail may carry any Message-ID, and intake keeps
+        a pointer for each it takes in, so only the desk's record of a sent mail counts;
+        and a mail copied to others proves nothing, since each of them knows its ID and
+        may write in her name (attack 18, F4), nor does a record that does not say."""
         domain = self.config.helpdesk.mail_domain
         ours = [
             message_id
@@ -348,7 +350,8 @@ class EmailIntake:
         for message_id in ours[:THREAD_LOOKUPS]:
             sent = self.repo.desk_mail(message_id)
             if sent is not None and sent.ticket == ticket.ref:
-                return mailbox in {mailbox_key(to) for to in sent.to}
+                alone = sent.cc == () and {mailbox_key(to) for to in sent.to} == {mailbox}
+                return alone
         return False
 
     def _continuation(self, full: Ticket, sender: str) -> Ticket | None:
