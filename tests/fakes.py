@@ -124,7 +124,7 @@ FIRST_RESPONSE_WARNING: dict[str, Any] = {
     "new_team": None,
     "assignee": "lena@support.example",
     "subject": "Where is my order?",
-    "contact": {"email": "anna@example.com", "name": "Anna Schmidt"},
+    "contact": {"email": "anna@example.com", "name": "Anna Schmidt", "shown": False},
     "language": "en",
     "policy": "standard",
 }

@@ -152,7 +152,9 @@ def test_the_desks_escalation_reaches_a_lead_whose_complaint_mail_is_spent() -> 
     assert desk.to_maria() == before + 1
 
 
-def _breach(ref: str, contact: str, subject: str) -> events.SlaBreached:
+def _breach(desk: Desk, ref: str) -> events.SlaBreached:
+    """The first response breach of ``ref`` as the sweep publishes it."""
+    ticket = desk.uow.tickets[ref]
     return events.SlaBreached(
         ref=ref,
         event_id=f"first_response:breach:{ref}",
@@ -161,8 +163,8 @@ def _breach(ref: str, contact: str, subject: str) -> events.SlaBreached:
         due=NOW.isoformat(),
         priority="normal",
         team="general",
-        subject=subject,
-        contact=events.EventContact(email=contact, name="M"),
+        subject=ticket.subject,
+        contact=events.EventContact.of(ticket),
         language="en",
         policy="standard",
     )
@@ -186,11 +188,11 @@ def test_a_strangers_low_scores_and_breaches_leave_the_lead_to_other_customers()
             team="general", answered_at=at.isoformat(),
         )  # fmt: skip
         handle(low, desk.notifier, now=at)
-        handle(_breach(ref, f"m{n}@evil.example", "Call +1 555 0100"), desk.notifier, now=at)
+        handle(_breach(desk, ref), desk.notifier, now=at)
     flood = desk.to_maria() - before
 
     handle(
-        _breach(annas, "anna@example.com", "Order 0"),
+        _breach(desk, annas),
         desk.notifier,
         now=NOW + timedelta(minutes=55),
     )
@@ -199,9 +201,20 @@ def test_a_strangers_low_scores_and_breaches_leave_the_lead_to_other_customers()
     assert desk.to_maria() == before + flood + 1
 
 
-def served(desk: Desk, email: str) -> None:
-    """The desk solved one of ``email``'s tickets and asked her about it: she is known."""
-    desk.uow.contacts[email].last_survey_at = NOW - timedelta(days=30)
+def served(desk: Desk, ref: str) -> None:
+    """``ref``'s contact is one the desk has served (one of her tickets was solved and she
+    was asked about it) and ``ref`` shows she wrote there (her reply from its page)."""
+    ticket = desk.uow.tickets[ref]
+    desk.uow.contacts[ticket.contact_email].last_survey_at = NOW - timedelta(days=30)
+    body, content_type = multipart_body(
+        {"action": "reply", "submission": "r" * 32, "text": "It is mine."}, ()
+    )
+    at = ticket.created_at + timedelta(minutes=1)
+    desk.page.act(
+        page_token(ref, now=at, config=CONFIG, key=KEY), body, content_type,
+        source_ip="192.0.2.44", now=at,
+    )  # fmt: skip
+    assert desk.uow.tickets[ref].messages_in == 1
 
 
 def test_a_customer_the_desk_served_reaches_the_lead_when_fresh_mailboxes_spent_the_hour() -> None:
@@ -210,7 +223,7 @@ def test_a_customer_the_desk_served_reaches_the_lead_when_fresh_mailboxes_spent_
     desk has served is counted apart from the rest, each with half of the hour."""
     desk = Desk()
     annas = desk.opened("anna@example.com", 0, NOW - timedelta(days=8), "192.0.2.44")
-    served(desk, "anna@example.com")
+    served(desk, annas)
     cap = CONFIG.complaints.lead_mails_per_hour
     per = CONFIG.complaints.lead_mails_per_sender_per_hour
     fresh = [
@@ -234,13 +247,13 @@ def test_addresses_typed_at_her_domain_leave_a_served_customers_breach_to_reach_
     Anna of bigcorp, served for a month, had her breach kept from the lead."""
     desk = Desk()
     annas = desk.opened("anna@bigcorp.example", 0, NOW - timedelta(days=30), "192.0.2.44")
-    served(desk, "anna@bigcorp.example")
+    served(desk, annas)
     for n in range(12):
         ref = desk.opened(f"x{n}@bigcorp.example", n + 1, NOW, f"198.51.100.{n + 1}")
-        handle(_breach(ref, f"x{n}@bigcorp.example", "Call +1 555 0100"), desk.notifier, now=NOW)
+        handle(_breach(desk, ref), desk.notifier, now=NOW)
     before = desk.to_maria()
 
-    handle(_breach(annas, "anna@bigcorp.example", "Order 0"), desk.notifier, now=NOW)
+    handle(_breach(desk, annas), desk.notifier, now=NOW)
 
     assert before == CONFIG.limits.lead_notices_per_sender_per_hour
     assert desk.to_maria() == before + 1
@@ -258,7 +271,27 @@ def test_a_lead_gets_no_more_than_the_hours_notices_and_complaints_from_outsider
             since = NOW - timedelta(days=30) if d % 2 else NOW
             ref = desk.opened(email, d * 100 + n, since, f"198.51.{d}.{n + 1}")
             if d % 2:
-                served(desk, email)
-            handle(_breach(ref, email, "Call +1 555 0100"), desk.notifier, now=NOW)
+                served(desk, ref)
+            handle(_breach(desk, ref), desk.notifier, now=NOW)
 
     assert desk.to_maria() <= CONFIG.limits.lead_notices_per_hour
+
+
+def test_forms_typed_in_a_served_customers_name_do_not_spend_her_share() -> None:
+    """Attack 18, F3: the standing was read from whatever address a ticket named, so ten
+    forms typed with Anna's own address spent her share, and her breach never came."""
+    desk = Desk()
+    annas = desk.opened("anna@bigcorp.example", 0, NOW - timedelta(days=30), "192.0.2.44")
+    served(desk, annas)
+    typed = [
+        desk.opened("anna@bigcorp.example", n + 1, NOW - timedelta(hours=n), f"198.51.100.{n + 1}")
+        for n in range(12)
+    ]
+    for ref in typed:
+        handle(_breach(desk, ref), desk.notifier, now=NOW)
+    before = desk.to_maria()
+
+    handle(_breach(desk, annas), desk.notifier, now=NOW)
+
+    assert before == CONFIG.limits.lead_notices_per_sender_per_hour
+    assert desk.to_maria() == before + 1

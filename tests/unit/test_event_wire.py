@@ -24,13 +24,16 @@ def test_an_events_contact_goes_out_as_email_and_name_and_reads_back_typed() -> 
         title="Returns",
         assignee="lena@support.example",
         subject="Where is my order?",
-        contact=EventContact("anna@example.com", "Anna Schmidt"),
+        contact=EventContact("anna@example.com", "Anna Schmidt", shown=True),
     )
 
     wire = json.loads(json.dumps(to_detail(served)))
 
-    assert wire["contact"] == {"email": "anna@example.com", "name": "Anna Schmidt"}
+    assert wire["contact"] == {"email": "anna@example.com", "name": "Anna Schmidt", "shown": True}
     assert parse("SelfServed", wire) == served
+    # An event of the release before "shown" was carried reads as not shown.
+    older = parse("SelfServed", wire | {"contact": {"email": "anna@example.com", "name": "A"}})
+    assert isinstance(older, SelfServed) and older.contact.shown is False
 
 
 def test_a_contact_missing_or_garbled_on_the_wire_reads_as_nobody_rather_than_failing() -> None:

@@ -43,23 +43,34 @@ def _wire(key: str) -> Any:
 
 @dataclass(frozen=True)
 class EventContact:
-    """Who a ticket is from, as its events carry them (``{"email", "name"}`` on the wire)."""
+    """Who a ticket is from, as its events carry them (``{"email", "name", "shown"}`` on
+    the wire): ``shown`` when something on the ticket shows its contact wrote there
+    (model.speaks_for_its_contact), so that a consumer weighing her standing reads no
+    ticket (notices.desk.Notifier.send_raised_by)."""
 
     email: str = ""
     name: str = ""
+    shown: bool = False
 
     @classmethod
     def of(cls, ticket: Ticket) -> EventContact:
         """Whom ``ticket`` is from."""
-        return cls(ticket.contact_email, ticket.contact_name)
+        from helpdesk.model import speaks_for_its_contact
+
+        return cls(ticket.contact_email, ticket.contact_name, speaks_for_its_contact(ticket))
 
     @classmethod
     def read(cls, value: Any) -> EventContact:
-        """The wire's contact; an absent or garbled one reads as nobody ("")."""
+        """The wire's contact; an absent or garbled one reads as nobody (""), and one of
+        an event written before ``shown`` was carried as not shown."""
         if isinstance(value, cls):
             return value
         data = value if isinstance(value, dict) else {}
-        return cls(email=str(data.get("email") or ""), name=str(data.get("name") or ""))
+        return cls(
+            email=str(data.get("email") or ""),
+            name=str(data.get("name") or ""),
+            shown=data.get("shown") is True,
+        )
 
 
 # The metadata of a field holding the ticket's contact: ``parse`` reads it with this.

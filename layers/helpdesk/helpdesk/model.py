@@ -36,7 +36,7 @@ UNLISTED_FLAGS = UNATTENDED_FLAGS | {"forged"}
 # The statuses are defined once, in helpdesk.sla (Status, STATUSES).
 # The most messages from outside one ticket takes, in two shares: those that prove their
 # author (mail SES authenticated for its From domain, the customer's page, a channel) and
-# the rest (unauthenticated or forged mail, robots' mail). Past its share, a message goes
+# the rest (unauthenticated or forged mail, the web form's, robots' mail). Past its share, a message goes
 # on in a new ticket linked to this one, as after a close. Every view counts a ticket's
 # older messages inside DynamoDB, and some 3,000 forged follow-ups had made one view read
 # 37 MB (attack 12, F2); counted in one share, they would take the customer's own place
@@ -284,7 +284,10 @@ class Ticket:
 
 def proves_its_author(message: Message) -> bool:
     """Whether ``message`` proves who wrote it (UNPROVEN_MESSAGE_FLAGS), or answers the
-    desk's mail to its sender (REPLIES_TO_DESK_FLAG; never a robot's)."""
+    desk's mail to its sender (REPLIES_TO_DESK_FLAG; never a robot's). A web form's
+    message proves nothing: its address is typed (review 18, #4)."""
+    if message.channel == "form":
+        return False
     if REPLIES_TO_DESK_FLAG in message.flags:
         return ROBOT_FLAGS.isdisjoint(message.flags)
     return UNPROVEN_MESSAGE_FLAGS.isdisjoint(message.flags)
@@ -301,6 +304,13 @@ def takes_follow_ups(ticket: Ticket, *, proven: bool = True) -> bool:
     """Whether a message from outside goes on in ``ticket`` (else in a new one, linked):
     while it is not closed and has room in the message's share (``proven``)."""
     return ticket.status != "closed" and has_room(ticket, proven=proven)
+
+
+def speaks_for_its_contact(ticket: Ticket) -> bool:
+    """Whether something on ``ticket`` shows that its contact wrote there: a message from
+    outside that proves its author (``messages_in``: mail SES authenticated, a reply from
+    the page its link opens, a channel's), on a ticket not proven forged or spoofed."""
+    return ticket.messages_in > 0 and not {"forged", "spoofed"}.intersection(ticket.flags)
 
 
 def listed_as_the_contacts(ticket: Ticket) -> bool:

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk.clock import parse_iso
+from helpdesk.events import EventContact
 from helpdesk.notices import audience
 from helpdesk.notices.surveys import ticket_summary
 
@@ -83,6 +84,6 @@ def complaint_made(notifier: Notifier, event: ComplaintMade, now: datetime) -> N
         # send_raised_by; attack 16, F1). A complaint past them is still on its ticket, its
         # clock running: the lead hears of it by the clock's warning.
         notifier.send_raised_by(
-            mail, ticket.contact_email, key=f"{event.message}:{lead.lower()}", now=now,
+            mail, EventContact.of(ticket), key=f"{event.message}:{lead.lower()}", now=now,
             complaint=True,
         )  # fmt: skip

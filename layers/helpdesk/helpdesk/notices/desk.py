@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.mail.compose import MAIL_KINDS, OutboundMail, subject_with_token
@@ -33,8 +33,13 @@ CUSTOMER_TEMPLATES = frozenset(
     {"acknowledgement", "reply", "progress_pending", "progress_solved", "survey"}
 )
 
+# A contact the desk has known at least this long (and surveyed) counts as served in what
+# outsiders may raise to a lead (Notifier._served).
+SERVED_AFTER = timedelta(days=7)
+
 if TYPE_CHECKING:
     from helpdesk.config import Config
+    from helpdesk.events import EventContact
     from helpdesk.knowledge import KnowledgeBase
     from helpdesk.model import Contact, Message, Ticket
     from helpdesk.ports import Mailer, MailStore
@@ -208,16 +213,16 @@ class Notifier:
     def send_raised_by(
         self,
         mail: OutboundMail,
-        contact: str,
+        contact: EventContact,
         *,
         key: str,
         now: datetime,
         complaint: bool = False,
     ) -> SendResult:
-        """Send ``mail`` to the desk's leads about a ticket of ``contact``'s from outside (a
+        """Send ``mail`` to the desk's leads about a ticket of ``contact``'s, from outside (a
         complaint, a low score's alert, its clocks' warnings and escalations): within what
-        ``contact``'s organization may raise to a lead in an hour and what all outsiders
-        may (outbound.outsider_quotas), apart from her own count, so that one stranger's
+        her organization may raise to a lead in an hour and what all outsiders may
+        (outbound.outsider_quotas), apart from her own count, so that one stranger's
         tickets spend neither other customers' mail to her nor the rest of the desk's.
         Mail to agents only is uncounted as :meth:`send` says, except a ``complaint``:
         it carries the words of whoever opened a ticket to every lead, an agent or not."""
@@ -227,8 +232,8 @@ class Notifier:
             return self.send(mail, key=key, now=now)
         config = self.config
         organization = sender_organization(
-            contact, free_mail=config.limits.free_mail_domains, own_domain=self.domain
-        ) or mailbox_key(contact)
+            contact.email, free_mail=config.limits.free_mail_domains, own_domain=self.domain
+        ) or mailbox_key(contact.email)
         scope, per_organization, per_reader = (
             ("OUT-COMPLAINTS", config.complaints.lead_mails_per_sender_per_hour,
              config.complaints.lead_mails_per_hour)
@@ -236,7 +241,6 @@ class Notifier:
             else ("OUT-NOTICES", config.limits.lead_notices_per_sender_per_hour,
                   config.limits.lead_notices_per_hour)
         )  # fmt: skip
-        known = self.repo.get_contact(contact)
         quotas = outsider_quotas(
             mail,
             organization,
@@ -244,11 +248,24 @@ class Notifier:
             scope=scope,
             per_organization=per_organization,
             per_reader=per_reader,
-            # Served before: one of her tickets was solved and she was asked about it. A
-            # record's age alone was had for one form post a week ahead (attack 17, F3).
-            known=known is not None and known.last_survey_at is not None,
+            known=self._served(contact, now),
         )
         return self.send(mail, key=key, now=now, quotas=quotas, recipient_limit=False)
+
+    def _served(self, contact: EventContact, now: datetime) -> bool:
+        """Whether the ticket is of a customer the desk has served, and shows it is hers:
+        something on it proves its contact wrote there (``contact.shown``), and her contact
+        is a week old and was surveyed on a solved ticket. A record's age alone was had
+        for one form post a week ahead (attack 17, F3); forms or forged mail typed in a
+        served customer's name spent her share (attack 18, F3)."""
+        if not contact.shown:
+            return False
+        known = self.repo.get_contact(contact.email)
+        return (
+            known is not None
+            and known.last_survey_at is not None
+            and known.created_at <= now - SERVED_AFTER
+        )
 
     def _to_agents_only(self, mail: OutboundMail) -> bool:
         return bool(mail.to) and all(self.config.agent(a) is not None for a in (*mail.to, *mail.cc))

@@ -141,7 +141,7 @@ def _send_each(
         # from outside raised it: within what its contact's organization may raise to a
         # lead an hour (review 18, #1); to an agent, uncounted.
         notifier.send_raised_by(
-            mail, event.contact.email, key=f"{event.clock}:{event.due}:{recipient}", now=now
+            mail, event.contact, key=f"{event.clock}:{event.due}:{recipient}", now=now
         )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from helpdesk.events import EventContact
 from helpdesk.notices import audience
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def low_score_alert(notifier: Notifier, event: SurveyAnswered, now: datetime) ->
         mail = notifier.mail("alert", ticket.ref, (lead,), rendered)
         # The customer's words: within what her organization may raise to a lead an hour.
         notifier.send_raised_by(
-            mail, ticket.contact_email, key=f"survey-low#{lead.lower()}", now=now
+            mail, EventContact.of(ticket), key=f"survey-low#{lead.lower()}", now=now
         )
 
 
