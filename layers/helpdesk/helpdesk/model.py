@@ -36,10 +36,10 @@ UNLISTED_FLAGS = UNATTENDED_FLAGS | {"forged"}
 # The statuses are defined once, in helpdesk.sla (Status, STATUSES).
 # The most messages from outside one ticket takes, in two shares: those that prove their
 # author (mail SES authenticated for its From domain, the customer's page, a channel) and
-# the rest (unauthenticated or forged mail, the web form's, robots' mail). Past its share, a message goes
-# on in a new ticket linked to this one, as after a close. Every view counts a ticket's
-# older messages inside DynamoDB, and some 3,000 forged follow-ups had made one view read
-# 37 MB (attack 12, F2); counted in one share, they would take the customer's own place
+# the rest (unauthenticated or forged mail, the web form's, robots' mail). Past its share,
+# a message goes on in a new ticket linked to this one, as after a close. Every view
+# counts a ticket's older messages inside DynamoDB, and some 3,000 forged follow-ups had
+# made one view read 37 MB (attack 12, F2); counted in one share, they would take the customer's own place
 # and split her conversation (review 17, #1). Zendesk stops a ticket at 5,000 comments of
 # either side (its Ticket Comments API); the desk bounds only the side outsiders write.
 MESSAGES_IN_MAX = 1000
