@@ -39,9 +39,10 @@ UNLISTED_FLAGS = UNATTENDED_FLAGS | {"forged"}
 # the rest (unauthenticated or forged mail, the web form's, robots' mail). Past its share,
 # a message goes on in a new ticket linked to this one, as after a close. Every view
 # counts a ticket's older messages inside DynamoDB, and some 3,000 forged follow-ups had
-# made one view read 37 MB (attack 12, F2); counted in one share, they would take the customer's own place
-# and split her conversation (review 17, #1). Zendesk stops a ticket at 5,000 comments of
-# either side (its Ticket Comments API); the desk bounds only the side outsiders write.
+# made one view read 37 MB (attack 12, F2); counted in one share, they would take the
+# customer's own place and split her conversation (review 17, #1). Zendesk stops a ticket
+# at 5,000 comments of either side (its Ticket Comments API); the desk bounds only the
+# side outsiders write.
 MESSAGES_IN_MAX = 1000
 UNPROVEN_MESSAGES_MAX = 200
 # A message's flags that say it does not prove who wrote it (email_intake._unvouched and
