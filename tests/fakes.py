@@ -565,7 +565,8 @@ class FakeRecords:
         item = self.sent_mail.records.get(message_id)
         if item is None:
             return None
-        return DeskMail(item["ticket"], tuple(item["to"]), tuple(item["cc"]))
+        cc = item.get("cc")  # absent: a record written before the Cc was kept
+        return DeskMail(item["ticket"], tuple(item["to"]), None if cc is None else tuple(cc))
 
     def ticket_for_message_id(self, message_id: str) -> str | None:
         """The desk's own mail's ticket, else the first ticket that carried the ID (claims
@@ -791,7 +792,9 @@ def fake_notifier(records: FakeRecords, config: Config) -> FakeNotifier:
         mailer=FakeMailer(),
         config=config,
         signing_key=b"unit-test-signing-key",
-        sent_mail=FakeSentMail(),
+        # The same records the intake reads (DynamoDB: one table): a reply naming a mail
+        # the notices sent finds it (FakeRecords.desk_mail).
+        sent_mail=records.sent_mail,
     )
 
 
@@ -810,11 +813,13 @@ class NoticeDesk:
     uow: FakeUnitOfWork = field(init=False)
     tickets: FakeRecords = field(init=False)
     mailer: FakeMailer = field(default_factory=FakeMailer)
-    sent_mail: FakeSentMail = field(default_factory=FakeSentMail)
+    # The records of sent mail, the ones the intake reads too (FakeRecords.sent_mail).
+    sent_mail: FakeSentMail = field(init=False)
 
     def __post_init__(self) -> None:
         self.uow = FakeUnitOfWork(self.config)
         self.tickets = FakeRecords(self.uow)
+        self.sent_mail = self.tickets.sent_mail
 
     @property
     def notifier(self) -> Notifier:
@@ -853,7 +858,7 @@ def fake_router(uow: FakeUnitOfWork, config: Config) -> Router:
     )
 
 
-def desk_mail(**changes: Any) -> OutboundMail:
+def acknowledgement_mail(**changes: Any) -> OutboundMail:
     """An acknowledgement from the desk to Anna (fields replaced by ``changes``)."""
     return replace(
         OutboundMail(

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from conftest import MONDAY_MORNING
-from fakes import desk_mail
+from fakes import acknowledgement_mail
 from helpdesk.aws.dynamodb import DynamoRepository
 from helpdesk.aws.sent_mail import DynamoSentMail
 from helpdesk.mail.compose import OutboundMail
@@ -39,7 +39,7 @@ def repo() -> Iterator[DynamoRepository]:
 
 
 def mail() -> OutboundMail:
-    return desk_mail()
+    return acknowledgement_mail()
 
 
 def send(repo: DynamoRepository, mailer: Mailer, *, days_later: int = 0) -> outbound.SendResult:

@@ -105,8 +105,7 @@ def test_a_ticket_says_whether_the_customers_next_mail_still_joins_it() -> None:
 
     assert LENA is not None
     agents = desk(["Where is my order?"])
-    uow = agents.uow
-    assert isinstance(uow, FakeUnitOfWork)
+    uow = fake_uow(agents.uow)
     ref = "HD-7K3M9Q"
     uow.tickets[ref] = replace(uow.tickets[ref], messages_in=3, messages_unproven=1)
     assert agents.ticket(LENA, ref)["thread"] == {

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fakes import desk_mail
+from fakes import acknowledgement_mail
 from helpdesk.mail.compose import (
     MAX_REFERENCES,
     OutboundMail,
@@ -35,7 +35,7 @@ KEY = b"test-signing-key"
 WHEN = datetime(2026, 11, 23, 11, 30, tzinfo=UTC)
 WORD_JOINER = "\u2060"
 
-ACKNOWLEDGEMENT = desk_mail(
+ACKNOWLEDGEMENT = acknowledgement_mail(
     ticket="HD-7K3M9Q",
     to=("lena@customer.example",),
     subject="[#HD-7K3M9Q] We received your request: Printer jams",

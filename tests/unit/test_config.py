@@ -675,3 +675,18 @@ def test_a_bad_desk_wide_address_or_robot_quiet_period_is_named(
 
     assert [p.path for p in problems] == [path]
     assert reason in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("shipped", "path"),
+    [
+        ("lead_notices_per_hour: 100", "limits.lead_notices_per_hour"),
+        ("lead_mails_per_hour: 30", "complaints.lead_mails_per_hour"),
+    ],
+)
+def test_a_leads_hourly_ceiling_below_two_is_named(shipped: str, path: str) -> None:
+    # Served customers and the rest each have half of it: one would be two (review 19, #7).
+    key = shipped.split(":", maxsplit=1)[0]
+    text = SHIPPED.read_text().replace(shipped, f"{key}: 1", 1)
+
+    assert [p.path for p in problems_of(text)] == [path]

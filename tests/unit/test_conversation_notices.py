@@ -537,7 +537,7 @@ def test_one_customer_who_spends_the_agents_hour_never_mutes_the_other_customers
 
 
 # ---------------------------------------------------------------------- a note stays internal
-def test_a_colleagues_note_mail_says_an_answer_stays_internal_and_is_its_ownmail_kind() -> None:
+def test_a_colleagues_note_mail_says_an_answer_stays_internal_and_is_its_own_kind() -> None:
     desk = RelayDesk()
     desk.add(annas_ticket(), note(WEI))
     desk.on("NoteAdded", **noted(WEI))

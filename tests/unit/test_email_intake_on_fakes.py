@@ -67,6 +67,18 @@ def follow_up(body: str, **headers: str) -> bytes:
     return mail(body=body, **(thread | headers))
 
 
+def sent_by_desk(desk: MailDesk, ref: str, *, key: str = "k1", cc: tuple[str, ...] = ()) -> str:
+    """The Message-ID of a reply the desk sent Anna about ``ref`` (copied to ``cc``), as
+    its sent-mail record holds it (notices.outbound.send_once's claim)."""
+    from helpdesk.mail.compose import make_message_id
+    from helpdesk.notices.outbound import Claim
+
+    sent = make_message_id(ref, "reply", key, CONFIG.helpdesk.mail_domain, secret=b"desk key")
+    claim = Claim(sent, ref, "reply", key, ("anna@example.com",), "a1", NOW, cc=cc)
+    desk.records.sent_mail.claim(claim, (), replacing=None)
+    return sent
+
+
 def annas_mail(subject: str, message_id: str, text: str, *, html: bool = False) -> EmailMessage:
     """Anna's mail as her mail client writes it: ``text``, and the same as HTML when
     ``html``; files are added by the test."""
@@ -556,6 +568,25 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_one_linked_to_it() -> None:
     assert len(desk.uow.messages(old.ref)) == 1
 
 
+def test_a_ticket_keeps_whether_its_opening_proved_its_author() -> None:
+    # What a lead's counts weigh a ticket by (model.speaks_for_its_contact): the opening
+    # alone, never a later reply (review 19, #3).
+    signed = Desk()
+    signed.deliver("m1", SES_SCANNED_AUTHENTICATED.encode() + mail())
+    unsigned = Desk()
+    unsigned.deliver("m1", mail())
+    [proven], [unproven] = signed.uow.tickets.values(), unsigned.uow.tickets.values()
+    unsigned.deliver(
+        "m2",
+        SES_SCANNED_AUTHENTICATED.encode() + follow_up("It is mine."),
+        at=NOW + timedelta(hours=1),
+    )
+
+    assert (proven.opening_proven, unproven.opening_proven) == (True, False)
+    assert unsigned.uow.tickets[unproven.ref].messages_in == 1
+    assert unsigned.uow.tickets[unproven.ref].opening_proven is False
+
+
 def test_each_message_from_outside_is_counted_on_the_ticket_proven_or_not() -> None:
     desk = Desk()
     ticket = desk.opened()  # unauthenticated
@@ -721,17 +752,11 @@ def test_her_unverified_reply_to_the_desks_mail_keeps_its_place_when_forgeries_f
     # Attack 16, F3: a customer whose domain SES cannot authenticate wrote in the share a
     # stranger's forgeries fill, and 199 of them split her thread. Her reply names the
     # Message-ID of the desk's mail to her, which only its recipients know.
-    from helpdesk.mail.compose import make_message_id
-    from helpdesk.notices.outbound import Claim
-
     desk = Desk()
     old = desk.opened()  # unauthenticated
     desk.uow.tickets[old.ref] = replace(old, messages_unproven=UNPROVEN_MESSAGES_MAX)
     domain = CONFIG.helpdesk.mail_domain
-    sent = make_message_id(old.ref, "reply", "k1", domain, secret=b"desk key")
-    desk.records.sent_mail.claim(
-        Claim(sent, old.ref, "reply", "k1", ("anna@example.com",), "a1", NOW), (), replacing=None
-    )
+    sent = sent_by_desk(desk, old.ref)
     minted = f"<hd.{old.ref.lower()}.reply.0123456789abcdef@{domain}>"
 
     # The forger names the ticket by its token and mints a Message-ID of the desk's shape.
@@ -756,13 +781,7 @@ def test_a_reply_naming_the_desks_mail_to_someone_else_proves_nothing() -> None:
     desk.uow.tickets[old.ref] = replace(
         old, participants=["bob@example.com"], messages_unproven=UNPROVEN_MESSAGES_MAX
     )
-    from helpdesk.mail.compose import make_message_id
-    from helpdesk.notices.outbound import Claim
-
-    sent = make_message_id(old.ref, "reply", "k1", CONFIG.helpdesk.mail_domain, secret=b"k")
-    desk.records.sent_mail.claim(
-        Claim(sent, old.ref, "reply", "k1", ("anna@example.com",), "a1", NOW), (), replacing=None
-    )
+    sent = sent_by_desk(desk, old.ref)
 
     bobs = desk.deliver(
         "m2",
@@ -823,8 +842,9 @@ def test_a_reply_to_a_closed_ticket_records_no_continuation() -> None:
     desk = Desk()
     old = desk.opened()
     desk.uow.tickets[old.ref] = replace(old, status="closed")
+    signed = SES_SCANNED_AUTHENTICATED.encode()
 
-    desk.deliver("m2", follow_up("Another question.", message_id="<a@x>"))
+    desk.deliver("m2", signed + follow_up("Another question.", message_id="<a@x>"))
 
     assert desk.uow.tickets[old.ref].continued_in is None
 
@@ -832,21 +852,81 @@ def test_a_reply_to_a_closed_ticket_records_no_continuation() -> None:
 def test_a_reply_naming_a_desk_mail_that_others_were_copied_on_proves_nothing() -> None:
     # Attack 18, F4: Bob, copied on the desk's answer to Anna, wrote "From: anna" naming
     # it and took her proven share. Only a mail the desk sent her alone proves it is hers.
-    from helpdesk.mail.compose import make_message_id
-    from helpdesk.notices.outbound import Claim
-
     desk = Desk()
     old = desk.opened()
     desk.uow.tickets[old.ref] = replace(old, messages_unproven=UNPROVEN_MESSAGES_MAX)
-    sent = make_message_id(old.ref, "reply", "k1", CONFIG.helpdesk.mail_domain, secret=b"k")
-    desk.records.sent_mail.claim(
-        Claim(sent, old.ref, "reply", "k1", ("anna@example.com",), "a1", NOW,
-              cc=("bob@example.com",)),
-        (), replacing=None,
-    )  # fmt: skip
+    sent = sent_by_desk(desk, old.ref, cc=("bob@example.com",))
 
     as_her = desk.deliver(
         "m2", follow_up("Send it to my new address.", message_id="<b@x>", in_reply_to=f"<{sent}>")
     )
 
     assert as_her.outcome == "opened" and desk.uow.tickets[str(as_her.ref)].linked_to == old.ref
+
+
+def test_a_continuation_that_fills_up_names_its_own_and_her_mail_follows_the_chain() -> None:
+    # Review 19, #1: only the ticket her mail named was ever given a continuation, so once
+    # that one filled, each of her mails opened a ticket of its own.
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(old, messages_in=MESSAGES_IN_MAX)
+    token = f"Re: [#{old.ref}] Where is my order?"
+    signed = SES_SCANNED_AUTHENTICATED.encode()
+    first = desk.deliver("m2", signed + follow_up("One.", message_id="<a@x>", subject=token))
+    second_ref = str(first.ref)
+    desk.uow.tickets[second_ref] = replace(
+        desk.uow.tickets[second_ref], messages_in=MESSAGES_IN_MAX
+    )
+
+    third = desk.deliver("m3", signed + follow_up("Two.", message_id="<b@x>", subject=token))
+    again = desk.deliver("m4", signed + follow_up("Three.", message_id="<c@x>", subject=token))
+
+    assert third.outcome == "opened" and third.ref not in (old.ref, second_ref)
+    assert desk.uow.tickets[second_ref].continued_in == third.ref
+    assert desk.uow.tickets[old.ref].continued_in == second_ref
+    assert (again.outcome, again.ref) == ("appended", third.ref)
+
+
+def test_a_reply_naming_the_desks_mail_marks_its_message_not_a_ticket_it_opens() -> None:
+    # Review 19, #5: the flag went onto the flags of the ticket the mail opened.
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(
+        old, messages_in=MESSAGES_IN_MAX, messages_unproven=UNPROVEN_MESSAGES_MAX
+    )
+    sent = sent_by_desk(desk, old.ref)
+
+    opened = desk.deliver("m2", follow_up("Any news?", message_id="<a@x>", in_reply_to=f"<{sent}>"))
+
+    assert opened.outcome == "opened"
+    assert "replies_to_desk" not in desk.uow.tickets[str(opened.ref)].flags
+
+
+def test_a_reply_naming_a_copied_desk_mail_and_one_sent_her_alone_is_proven() -> None:
+    # Review 19, #6: the first desk mail found decided, though a later one proved it.
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(old, messages_unproven=UNPROVEN_MESSAGES_MAX)
+    alone = sent_by_desk(desk, old.ref, key="k1")
+    copied = sent_by_desk(desk, old.ref, key="k2", cc=("bob@example.com",))
+    raw = follow_up("Any news?", message_id="<a@x>", in_reply_to=f"<{copied}>")
+    raw = raw.replace(
+        f"References: <{copied}>".encode(), f"References: <{alone}> <{copied}>".encode()
+    )
+
+    hers = desk.deliver("m2", raw)
+
+    assert (hers.outcome, hers.ref) == ("appended", old.ref)
+
+
+def test_a_desk_mail_whose_record_does_not_say_who_was_copied_proves_nothing() -> None:
+    # A record written before the Cc was kept (review 19, #12).
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(old, messages_unproven=UNPROVEN_MESSAGES_MAX)
+    sent = sent_by_desk(desk, old.ref)
+    del desk.records.sent_mail.records[sent]["cc"]
+
+    hers = desk.deliver("m2", follow_up("Any news?", message_id="<a@x>", in_reply_to=f"<{sent}>"))
+
+    assert hers.outcome == "opened" and hers.ref != old.ref

@@ -47,6 +47,7 @@ def test_a_submission_becomes_a_ticket_whose_answer_states_the_promise() -> None
     assert message.text.endswith("Order: 1234")
     # Where it came from, for the agents: a typed address proves no author (review 18, #4).
     assert (message.channel, message.flags) == ("form", ())
+    assert ticket.opening_proven is False  # a typed address proves no author
     [opened] = uow.events()
     assert isinstance(opened, TicketOpened)
     assert (opened.ref, opened.channel, opened.notify) == (ticket.ref, "form", True)

@@ -165,7 +165,7 @@ SUBJECT_PIECES = [
 @example("[#HD-7K3M9Q]" * 6)
 @example("x" * 90)
 def test_any_subject_composes_into_a_header_that_reads_back_as_written(subject: str) -> None:
-    mail = fakes.desk_mail(subject=subject)
+    mail = fakes.acknowledgement_mail(subject=subject)
     raw = composed(mail)
     expected = safe_header_text(subject, max_len=250)
     assert modern_reader(raw) == expected

@@ -344,10 +344,14 @@ def test_a_ticket_that_does_not_show_who_wrote_it_gets_no_survey(flag: str) -> N
     uow.timers[("HD-5RVY42", timers.SURVEY)] = due
     mailer = FakeMailer()
 
-    result = dispatching(uow, mailer).sweep(now=due)
+    dispatch = dispatching(uow, mailer)
+    result = dispatch.sweep(now=due)
 
     assert (result.surveys_sent, result.skipped, mailer.sent) == ([], ["HD-5RVY42"], [])
     assert ("HD-5RVY42", timers.SURVEY) not in uow.timers
+    assert uow.tickets["HD-5RVY42"].survey.skipped == "unlisted"
+    assert isinstance(dispatch.repo, FakeRecords)
+    assert dispatch.repo.survey_slots == {}  # her survey slot is not spent
 
 
 def test_a_solved_ticket_quiet_long_enough_is_closed_and_its_timer_stops() -> None:

@@ -620,7 +620,8 @@ class Limits(_Section):
     # her own count: on it, one stranger's tickets spent her hour and a customer's breach
     # never reached her (review 18, #1).
     lead_notices_per_sender_per_hour: Count = 10
-    lead_notices_per_hour: Count = 100
+    # At least 2: served customers and the rest each have half (at least one) of it.
+    lead_notices_per_hour: Annotated[int, Field(ge=2)] = 100
     # Bytes of a customer's attachments mailed along with their message to the agent, all
     # together; the rest are listed, kept with the ticket (docs/SECURITY.md).
     relay_attachment_max_bytes: Count = 5_000_000
@@ -744,7 +745,7 @@ class Complaints(_Section):
     # each); past them the complaint is on its ticket and its clock warns the lead (attack
     # 16, F1; review 18, #2).
     lead_mails_per_sender_per_hour: Annotated[int, Field(ge=1, le=100)] = 3
-    lead_mails_per_hour: Annotated[int, Field(ge=1, le=1000)] = 30
+    lead_mails_per_hour: Annotated[int, Field(ge=2, le=1000)] = 30
 
 
 class Robots(_Section):

@@ -275,6 +275,12 @@ class Ticket:
     # (unit_of_work.plan), 0 on a ticket stored before it counted.
     messages_in: int = 0
     messages_unproven: int = 0
+    # Its opening message proved its author (mail SES authenticated, a channel's; not the
+    # web form's typed address): whether the ticket shows its contact wrote it, for what
+    # outsiders may raise to a lead (speaks_for_its_contact). Kept from the opening alone:
+    # a later reply of hers shows she takes part, not that the opening was hers. False on
+    # a ticket stored before it was kept.
+    opening_proven: bool = False
     version: int = 0
 
     def involves(self, address: str) -> bool:
@@ -308,10 +314,11 @@ def takes_follow_ups(ticket: Ticket, *, proven: bool = True) -> bool:
 
 
 def speaks_for_its_contact(ticket: Ticket) -> bool:
-    """Whether something on ``ticket`` shows that its contact wrote there: a message from
-    outside that proves its author (``messages_in``: mail SES authenticated, a reply from
-    the page its link opens, a channel's), on a ticket not proven forged or spoofed."""
-    return ticket.messages_in > 0 and not {"forged", "spoofed"}.intersection(ticket.flags)
+    """Whether ``ticket`` shows that its contact wrote it: its opening proved its author
+    (``opening_proven``) and it is not proven forged or spoofed. Not a later message: her
+    reply on a ticket typed in her name shows she takes part, not that it is hers (review
+    19, #3)."""
+    return ticket.opening_proven and not {"forged", "spoofed"}.intersection(ticket.flags)
 
 
 def listed_as_the_contacts(ticket: Ticket) -> bool:

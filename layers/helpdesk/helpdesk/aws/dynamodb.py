@@ -232,6 +232,7 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
         "self_served_article": ticket.self_served_article,
         "messages_in": ticket.messages_in,
         "messages_unproven": ticket.messages_unproven,
+        "opening_proven": ticket.opening_proven or None,
         "version": ticket.version,
     }
 
@@ -269,6 +270,7 @@ def ticket_from_item(data: Mapping[str, Any]) -> Ticket:
         self_served_article=data.get("self_served_article"),
         messages_in=int(data.get("messages_in") or 0),
         messages_unproven=int(data.get("messages_unproven") or 0),
+        opening_proven=bool(data.get("opening_proven")),
         version=int(data.get("version", 0)),
     )
 

@@ -239,23 +239,33 @@ class EmailIntake:
         # The share of the thread it would take: what _message records decides it again
         # inside the commit (a robot's mail, past its share above, is never proven).
         proven = robot is None and _authenticated(mail)
+        # A follow-up's own flags: answering the desk's mail proves a follow-up's author,
+        # never a new ticket's (it stays off the flags _open gives the ticket).
+        follow_up_flags = flags
         if existing is not None and robot is None and not proven:
             proven = self._replies_to_desk(mail, existing, sender)
             if proven:
-                flags.append(REPLIES_TO_DESK_FLAG)
+                follow_up_flags = [*flags, REPLIES_TO_DESK_FLAG]
         if existing is not None and takes_follow_ups(existing, proven=proven):
             try:
                 return self._append(
-                    existing, mail=mail, raw_key=raw_key, now=now, flags=flags, suppress=suppress
+                    existing,
+                    mail=mail,
+                    raw_key=raw_key,
+                    now=now,
+                    flags=follow_up_flags,
+                    suppress=suppress,
                 )
             except NoLongerTakesFollowUps as meanwhile:
                 # Closed or filled between the read and the commit: a new ticket, linked.
                 existing = meanwhile.ticket
+        # The ticket a continuation is recorded on: the last full one of the chain.
+        chain_end = existing
         if existing is not None and existing.status != "closed" and proven:
             # Full: mail that proves its author goes on where the contact's earlier mail
             # past it went (review 17, #1b). Unproven mail never does: a forger's would
             # lead her own mail into the ticket he opened.
-            continuation = self._continuation(existing, sender)
+            continuation, chain_end = self._continuation(existing, sender)
             if continuation is not None:
                 try:
                     return self._append(
@@ -263,11 +273,11 @@ class EmailIntake:
                         mail=mail,
                         raw_key=raw_key,
                         now=now,
-                        flags=flags,
+                        flags=follow_up_flags,
                         suppress=suppress,
                     )
-                except NoLongerTakesFollowUps:
-                    pass
+                except NoLongerTakesFollowUps as meanwhile:
+                    chain_end = meanwhile.ticket
 
         if existing is None and named is not None:
             # The mail names a ticket its sender takes no part in: it becomes a ticket of
@@ -286,13 +296,14 @@ class EmailIntake:
             suppress.append("loop_limit")
         opened = self._open(mail, raw_key, now, flags, suppress, linked_to=existing or named)
         if (
-            existing is not None
-            and existing.status != "closed"
+            chain_end is not None
+            and chain_end.status != "closed"
             and proven
-            and sender == existing.contact_email.lower()
-            and opened.outcome == "opened"
+            and sender == chain_end.contact_email.lower()
+            # A retried delivery finds its ticket opened ("duplicate") and records it still.
+            and opened.outcome in ("opened", "duplicate")
         ):
-            self._record_continuation(existing.ref, opened.ref, now)
+            self._record_continuation(chain_end.ref, opened.ref, now)
         return opened
 
     def _thread(self, mail: ParsedMail, sender: str) -> tuple[Ticket | None, Ticket | None]:
@@ -349,24 +360,31 @@ class EmailIntake:
         mailbox = mailbox_key(sender)
         for message_id in ours[:THREAD_LOOKUPS]:
             sent = self.repo.desk_mail(message_id)
-            if sent is not None and sent.ticket == ticket.ref:
-                alone = sent.cc == () and {mailbox_key(to) for to in sent.to} == {mailbox}
-                return alone
+            if (
+                sent is not None
+                and sent.ticket == ticket.ref
+                and sent.cc == ()
+                and {mailbox_key(to) for to in sent.to} == {mailbox}
+            ):
+                return True
         return False
 
-    def _continuation(self, full: Ticket, sender: str) -> Ticket | None:
+    def _continuation(self, full: Ticket, sender: str) -> tuple[Ticket | None, Ticket]:
         """Where proven mail of ``sender``'s that names the ``full`` ticket goes on: the
         ticket its ``continued_in`` names, followed at most :data:`CONTINUATION_HOPS`
-        times, while that one takes proven mail and ``sender`` takes part in it."""
+        times, while that one takes proven mail and ``sender`` takes part in it; and the
+        last full ticket of the chain, on which a new continuation is recorded, so that a
+        continuation that fills up in turn names its own."""
+        last = full
         ref = full.continued_in
         for _ in range(CONTINUATION_HOPS):
             ticket = self.repo.find_ticket(ref) if ref else None
-            if ticket is None or not self._takes_part(ticket, sender):
-                return None
+            if ticket is None or ticket.status == "closed" or not self._takes_part(ticket, sender):
+                return None, last
             if takes_follow_ups(ticket, proven=True):
-                return ticket
-            ref = ticket.continued_in if ticket.status != "closed" else None
-        return None
+                return ticket, last
+            last, ref = ticket, ticket.continued_in
+        return None, last
 
     def _record_continuation(self, full: str, ref: str | None, now: datetime) -> None:
         """Name ``ref``, the ticket the contact's proven mail past the ``full`` one opened,

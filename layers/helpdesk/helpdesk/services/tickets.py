@@ -167,6 +167,7 @@ def open_ticket(
             form=dict(request.form),
             updated_at=now,
             suggested=list(suggested),
+            opening_proven=proves_its_author(first_message),
         )
         message = replace(first_message, ticket=ref)
         return TicketChange(
