@@ -583,6 +583,11 @@ def test_a_ticket_keeps_whether_its_opening_proved_its_author() -> None:
     )
 
     assert (proven.opening_proven, unproven.opening_proven) == (True, False)
+    # What the bus carries of it: TicketOpened's contact is "shown" from the opening.
+    [opened_signed], [opened_unsigned] = (
+        [e for e in desk.uow.events() if isinstance(e, TicketOpened)] for desk in (signed, unsigned)
+    )
+    assert (opened_signed.contact.shown, opened_unsigned.contact.shown) == (True, False)
     assert unsigned.uow.tickets[unproven.ref].messages_in == 1
     assert unsigned.uow.tickets[unproven.ref].opening_proven is False
 

@@ -12,9 +12,10 @@ redelivered event finds its mail sent. A complaint the service marked ``notify=F
 
 Every lead, an agent or not, gets at most ``complaints.lead_mails_per_sender_per_hour``
 complaint mails an hour from one complainer (an organization, or a free-mail mailbox) and
-``complaints.lead_mails_per_hour`` from all (Notifier.send_raised_by), apart from
-their own ``OUT#<lead>`` count, which the desk's escalations to a lead who is no agent need
-(attack 16, F1): the words are those of whoever opened a ticket (security review A18-8).
+``complaints.lead_mails_per_hour`` from all (Notifier.send_raised_by: by organization,
+standing and lead), apart from their own ``OUT#<lead>`` count and from the alerts and
+escalations a ticket raises to them (attack 16, F1): the words are those of whoever opened
+a ticket (security review A18-8).
 A mail the limits hold
 back is not sent later: the complaint is on the ticket, and the ticket is in its leads'
 next report's "needs attention" list while no lead has answered it

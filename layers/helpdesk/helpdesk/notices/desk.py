@@ -183,7 +183,8 @@ class Notifier:
         with ``ticket_limit``, the ticket's, and any ``quotas`` of the notice's own: a
         count already among them is counted once); replies thread back by the Message-ID.
         ``recipient_limit=False``: a mail bounded by its key alone (once per reader and
-        period: the reports), which must not wait on a count others can spend."""
+        period: the reports), which must not wait on a count others can spend, or by the
+        ``quotas`` of its own (:meth:`send_raised_by`)."""
         limits = self.config.limits
         # The limit stops loops with outside mailboxes; mail to the desk's own agents only
         # (assignments, alerts) is addressed by the desk to itself and needs no counter.
