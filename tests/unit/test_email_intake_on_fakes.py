@@ -797,14 +797,19 @@ def test_a_reply_naming_the_desks_mail_to_someone_else_proves_nothing() -> None:
     assert bobs.outcome == "opened" and desk.uow.tickets[str(bobs.ref)].linked_to == old.ref
 
 
+def annas_full_ticket() -> tuple[Desk, Ticket, str]:
+    """Anna's ticket holding its most proven messages, and a subject naming it."""
+    desk = Desk()
+    old = desk.opened()
+    desk.uow.tickets[old.ref] = replace(old, messages_in=MESSAGES_IN_MAX)
+    return desk, old, f"Re: [#{old.ref}] Where is my order?"
+
+
 def test_her_mail_past_a_full_thread_goes_on_in_one_continuation_not_a_new_ticket_each() -> None:
     # Review 17, #1b: each of her mails that found her ticket full opened a ticket of its
     # own, so every exchange forked. The first continuation is recorded on the full ticket
     # and her later mail joins it; a stranger naming her ticket never does.
-    desk = Desk()
-    old = desk.opened()
-    desk.uow.tickets[old.ref] = replace(old, messages_in=MESSAGES_IN_MAX)
-    token = f"Re: [#{old.ref}] Where is my order?"
+    desk, old, token = annas_full_ticket()
     signed = SES_SCANNED_AUTHENTICATED.encode()
 
     first = desk.deliver("m2", signed + follow_up("Any news?", message_id="<a@x>", subject=token))
@@ -872,10 +877,7 @@ def test_a_reply_naming_a_desk_mail_that_others_were_copied_on_proves_nothing() 
 def test_a_continuation_that_fills_up_names_its_own_and_her_mail_follows_the_chain() -> None:
     # Review 19, #1: only the ticket her mail named was ever given a continuation, so once
     # that one filled, each of her mails opened a ticket of its own.
-    desk = Desk()
-    old = desk.opened()
-    desk.uow.tickets[old.ref] = replace(old, messages_in=MESSAGES_IN_MAX)
-    token = f"Re: [#{old.ref}] Where is my order?"
+    desk, old, token = annas_full_ticket()
     signed = SES_SCANNED_AUTHENTICATED.encode()
     first = desk.deliver("m2", signed + follow_up("One.", message_id="<a@x>", subject=token))
     second_ref = str(first.ref)

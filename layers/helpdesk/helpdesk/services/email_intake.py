@@ -217,18 +217,13 @@ class EmailIntake:
         if robot is not None and "spoofed" not in flags:
             existing = self._bounced_ticket(mail) or existing
             if existing is not None and has_room(existing, proven=False):
-                try:
-                    return self._append(
-                        existing,
-                        mail=mail,
-                        raw_key=raw_key,
-                        now=now,
-                        flags=flags,
-                        suppress=suppress,
-                        from_robot=True,
-                    )
-                except NoLongerTakesFollowUps as meanwhile:
-                    existing = meanwhile.ticket
+                taken = self._append(
+                    existing, mail, raw_key, now=now, flags=flags, suppress=suppress,
+                    from_robot=True,
+                )  # fmt: skip
+                if isinstance(taken, IntakeResult):
+                    return taken
+                existing = taken
         if existing is not None and self.config.is_staff(sender) and not suppress:
             from helpdesk.services.agent_mail import has_agent_power, take_agent_reply
 
@@ -247,18 +242,12 @@ class EmailIntake:
             if proven:
                 follow_up_flags = [*flags, REPLIES_TO_DESK_FLAG]
         if existing is not None and takes_follow_ups(existing, proven=proven):
-            try:
-                return self._append(
-                    existing,
-                    mail=mail,
-                    raw_key=raw_key,
-                    now=now,
-                    flags=follow_up_flags,
-                    suppress=suppress,
-                )
-            except NoLongerTakesFollowUps as meanwhile:
-                # Closed or filled between the read and the commit: a new ticket, linked.
-                existing = meanwhile.ticket
+            taken = self._append(
+                existing, mail, raw_key, now=now, flags=follow_up_flags, suppress=suppress
+            )
+            if isinstance(taken, IntakeResult):
+                return taken
+            existing = taken  # closed or filled meanwhile: a new ticket, linked
         # The ticket a continuation is recorded on: the last full one of the chain.
         chain_end = existing
         if existing is not None and existing.status != "closed" and proven:
@@ -267,17 +256,12 @@ class EmailIntake:
             # lead her own mail into the ticket he opened.
             continuation, chain_end = self._continuation(existing, sender)
             if continuation is not None:
-                try:
-                    return self._append(
-                        continuation,
-                        mail=mail,
-                        raw_key=raw_key,
-                        now=now,
-                        flags=follow_up_flags,
-                        suppress=suppress,
-                    )
-                except NoLongerTakesFollowUps as meanwhile:
-                    chain_end = meanwhile.ticket
+                taken = self._append(
+                    continuation, mail, raw_key, now=now, flags=follow_up_flags, suppress=suppress
+                )
+                if isinstance(taken, IntakeResult):
+                    return taken
+                chain_end = taken
 
         if existing is None and named is not None:
             # The mail names a ticket its sender takes no part in: it becomes a ticket of
@@ -636,15 +620,17 @@ class EmailIntake:
     def _append(
         self,
         ticket: Ticket,
-        *,
         mail: ParsedMail,
         raw_key: str,
+        *,
         now: datetime,
         flags: list[str],
         suppress: list[str],
         from_robot: bool = False,
-    ) -> IntakeResult:
-        """A follow-up on an open ticket, or a robot's mail about it.
+    ) -> IntakeResult | Ticket:
+        """A follow-up on an open ticket, or a robot's mail about it; or, when the ticket
+        no longer takes it (closed or full since it was read), the ticket as committed
+        meanwhile, for the caller to go where the mail would have gone a moment later.
 
         Only mail from someone who takes part reaches here (:meth:`_thread`), so writing
         never makes anyone a participant. A robot's mail (a bounce, an auto-reply, an echo)
@@ -686,6 +672,8 @@ class EmailIntake:
         outcome = "appended"
         try:
             change_ticket(self.uow, ticket.ref, follow_up)
+        except NoLongerTakesFollowUps as meanwhile:
+            return meanwhile.ticket
         except AlreadyClaimed:
             outcome = "duplicate"
         self._list_suppressed(
