@@ -236,10 +236,14 @@ def test_her_replies_past_a_full_thread_go_on_in_one_continuation() -> None:
     ]
 
 
-def test_her_unverified_reply_to_the_desks_acknowledgement_counts_in_the_proven_share() -> None:
+@pytest.mark.parametrize(("record_keeps_cc", "shares"), [(True, (1, 1)), (False, (0, 2))])
+def test_her_unverified_reply_to_the_desks_acknowledgement_counts_in_the_proven_share(
+    record_keeps_cc: bool, shares: tuple[int, int]
+) -> None:
     # Attack 16, F3: a customer whose domain SES cannot authenticate wrote in the share a
     # stranger's forgeries fill. Her reply names the acknowledgement's Message-ID, which
-    # the desk keyed and sent to her alone: the sent-mail record on the table says so.
+    # the desk keyed and sent to her alone: the sent-mail record on the table says so. A
+    # record written before it kept its Cc does not say so (review 19, #12).
     from committing import ticket_store
 
     scenario = load_scenario(SCENARIOS / "intake_reply_to_closed_ticket.yaml")
@@ -250,14 +254,19 @@ def test_her_unverified_reply_to_the_desks_acknowledgement_counts_in_the_proven_
     with LocalStack(start=scenario.start) as stack:
         player = Player(stack, scenario)
         player.run(1, opening)
+        store = ticket_store(stack)
+        if not record_keeps_cc:
+            [ack] = [m for m in build_state(stack)["outbox"] if m["kind"] == "acknowledgement"]
+            message_id = ack["headers"]["Message-ID"].strip("<>")
+            store.update(f"MSGID#{message_id}", "MSGID", "REMOVE cc")
         player.run(2, unverified)
         ref = player.ticket(1)["ref"]
-        ticket = ticket_store(stack).load(ref)
+        ticket = store.load(ref)
         state = build_state(stack)
 
     [only] = state["tickets"]
     assert only["ref"] == ref and len(only["messages"]) == 2
-    assert (ticket.messages_in, ticket.messages_unproven) == (1, 1)
+    assert (ticket.messages_in, ticket.messages_unproven) == shares
 
 
 def test_an_autoresponder_varying_its_plus_address_gets_no_more_than_the_cap(play: Play) -> None:
