@@ -44,7 +44,7 @@ def _wire(key: str) -> Any:
 @dataclass(frozen=True)
 class EventContact:
     """Who a ticket is from, as its events carry them (``{"email", "name", "shown"}`` on
-    the wire): ``shown`` when something on the ticket shows its contact wrote there
+    the wire): ``shown`` when the ticket's opening shows its contact wrote it
     (model.speaks_for_its_contact), so that a consumer weighing her standing reads no
     ticket (notices.desk.Notifier.send_raised_by)."""
 

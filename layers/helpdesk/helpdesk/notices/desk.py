@@ -255,8 +255,8 @@ class Notifier:
 
     def _served(self, contact: EventContact, now: datetime) -> bool:
         """Whether the ticket is of a customer the desk has served, and shows it is hers:
-        something on it proves its contact wrote there (``contact.shown``), and her contact
-        is a week old and was surveyed on a solved ticket. A record's age alone was had
+        its opening proved its author (``contact.shown``), and her contact is a week old
+        and was surveyed on a solved ticket. A record's age alone was had
         for one form post a week ahead (attack 17, F3); forms or forged mail typed in a
         served customer's name spent her share (attack 18, F3)."""
         if not contact.shown:

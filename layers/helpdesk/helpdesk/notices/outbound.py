@@ -183,8 +183,9 @@ def outsider_quotas(
     #2), and ten addresses typed at her own domain spent her organization's (attack 17,
     F1). ``per_reader`` is the whole: each standing has half of it (attack 17, F2)."""
     standing = "known" if known else "new"
-    half = (per_reader + 1) // 2
-    share = max(1, per_reader - half) if known else half
+    # The config keeps per_reader at 2 or more, so each share holds one at least.
+    new_share = (per_reader + 1) // 2
+    share = per_reader - new_share if known else new_share
     return [
         quota
         for mailbox in _mailboxes(mail)

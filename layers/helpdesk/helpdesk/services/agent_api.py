@@ -518,9 +518,9 @@ def _summary(ticket: Ticket) -> dict[str, Any]:
         "continued_in": ticket.continued_in,
         "created_at": iso(ticket.created_at),
         "sla": ticket.sla.public_view() if ticket.sla else None,
-        # How full its thread is: past a share, the customer's next mail of that share
-        # opens a new ticket linked to this one (model.takes_follow_ups), which the agent
-        # answering here must know (review 17, #1c).
+        # How full its thread is: past a share, the customer's next mail of that share goes
+        # on in ``continued_in`` or a new ticket linked to this one (model.takes_follow_ups),
+        # which the agent answering here must know (review 17, #1c).
         "thread": {
             "proven": ticket.messages_in,
             "proven_max": MESSAGES_IN_MAX,

@@ -316,8 +316,7 @@ class EmailIntake:
         the last are the nearest. A mail listing thousands of guessed IDs costs no more
         than a real reply.
         """
-        message_ids = dict.fromkeys((*mail.in_reply_to, *reversed(mail.references)))
-        for message_id in islice(message_ids, THREAD_LOOKUPS):
+        for message_id in islice(_cited_message_ids(mail), THREAD_LOOKUPS):
             ref = self.repo.ticket_for_message_id(message_id)
             ticket = self.repo.find_ticket(ref) if ref is not None else None
             if ticket is not None:
@@ -338,7 +337,7 @@ class EmailIntake:
         domain = self.config.helpdesk.mail_domain
         ours = [
             message_id
-            for message_id in dict.fromkeys((*mail.in_reply_to, *reversed(mail.references)))
+            for message_id in _cited_message_ids(mail)
             if own_message_kind(message_id, domain) is not None
         ]
         mailbox = mailbox_key(sender)
@@ -680,6 +679,12 @@ class EmailIntake:
             suppress, sender=sender, mail=mail, raw_key=raw_key, now=now, ref=ticket.ref
         )
         return IntakeResult(outcome, ticket.ref, suppress)
+
+
+def _cited_message_ids(mail: ParsedMail) -> list[str]:
+    """The Message-IDs ``mail`` answers, nearest first and each once: In-Reply-To, then
+    References from the last, which RFC 5322 §3.6.4 orders from the root to the parent."""
+    return list(dict.fromkeys((*mail.in_reply_to, *reversed(mail.references))))
 
 
 def _unvouched(mail: ParsedMail) -> tuple[str, ...]:
