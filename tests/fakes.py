@@ -232,6 +232,7 @@ class FakeUnitOfWork:
                 contact, email=email, ticket_count=0, timezone=contact.timezone or ""
             )
         stored.tier = contact.tier
+        stored.name = stored.name or contact.name
         stored.ticket_count += 1
         if opening is not None:
             self.last_opening[email] = opening

@@ -115,3 +115,27 @@ def test_an_opening_event_of_the_previous_release_still_gets_her_zone_read_from_
     [_, acknowledgement] = _acknowledgements(stack)
     assert "New York time" in " ".join(acknowledgement["text"].split())
     assert stack.invocation_errors == []
+
+
+def test_the_contacts_name_is_the_first_one_an_opening_gives(stack: LocalStack) -> None:
+    # Attack 18, F1: an opening that does not show she wrote it (a forgery, a form typed in
+    # her name) gives no name, so that the first that does names her on the table.
+    from datetime import UTC, datetime
+
+    from committing import ticket_store
+
+    from helpdesk.model import Contact
+    from helpdesk.unit_of_work import Claim
+
+    store = ticket_store(stack)
+    at = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    names = [
+        store.count_opening(
+            Contact(email="anna@example.com", name=name, tier="", language="en", created_at=at),
+            [Claim("submission", f"s-{n}")],
+        ).name
+        for n, name in enumerate(["", "Anna Schmidt", "Someone Else"])
+    ]
+
+    assert names == ["", "Anna Schmidt", "Anna Schmidt"]
+    assert _annas_contact(stack)["ticket_count"] == 3

@@ -12,7 +12,7 @@ from datetime import timedelta
 from mail_desk import MailDesk
 
 from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, fake_notifier
-from helpdesk.events import PageLinksRequested
+from helpdesk.events import PageLinksRequested, TicketOpened
 from helpdesk.notices.portal import page_links
 from helpdesk.services.commands import EVERY_TEAM, AgentAction, carry_out
 from helpdesk.services.portal import PortalDesk, page_token
@@ -130,3 +130,36 @@ def test_a_forged_ticket_stays_off_her_list_whoever_answers_on_it() -> None:
 
     assert "forged" in desk.uow.tickets[str(forged.ref)].flags
     assert desk.records.contact_tickets("anna@example.com") == []
+
+
+def test_a_forgery_that_comes_first_does_not_name_her_on_her_own_later_tickets() -> None:
+    # Attack 18, F1's second half: the contact's first opening wrote her name, and a
+    # ticket whose mail gives none is greeted by it. A forged first mail made the lure her
+    # name in the acknowledgement of her own next request.
+    desk = MailDesk(CONFIG, NOW)
+    assert desk.deliver("f", mail(LURE, "f@x", name=FORGER, extra=DMARC_FAIL)).outcome == "opened"
+    later = NOW + timedelta(minutes=5)
+
+    hers = desk.deliver(
+        "r", mail("Where is my order?", "r@example.com", name="", extra=DMARC_PASS), at=later
+    )
+
+    ticket = desk.uow.tickets[str(hers.ref)]
+    [opened] = [e for e in desk.uow.events() if getattr(e, "ref", None) == hers.ref]
+    assert isinstance(opened, TicketOpened)
+    assert ticket.contact_name == "" and opened.contact.name == ""
+    contact = desk.records.get_contact("anna@example.com")
+    assert contact is not None and contact.name == ""
+
+
+def test_her_first_proven_mail_names_her_after_a_forgery() -> None:
+    desk = MailDesk(CONFIG, NOW)
+    desk.deliver("f", mail(LURE, "f@x", name=FORGER, extra=DMARC_FAIL))
+    later = NOW + timedelta(minutes=5)
+    desk.deliver("r", mail("Where is my order?", "r@example.com", extra=DMARC_PASS), at=later)
+
+    nameless = desk.deliver(
+        "n", mail("The lid is cracked", "n@example.com", name="", extra=DMARC_PASS), at=later
+    )
+
+    assert desk.uow.tickets[str(nameless.ref)].contact_name == "Anna Schmidt"

@@ -6,7 +6,7 @@ Plain dataclasses (no pydantic) because every handler imports them on its cold-s
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +33,9 @@ ROBOT_FLAGS = frozenset({"auto_reply", "bounce"})
 # would reach her from the desk's own domain, his subject and name in them, with working
 # links (attack 15, F1; attack 10, F1 stopped their acknowledgement for that reason).
 UNLISTED_FLAGS = UNATTENDED_FLAGS | {"forged"}
+# A ticket's flags that say its contact did not write it, whatever its message proves: mail
+# proven forged for its From domain, and mail that claimed a staff address unauthenticated.
+DISOWNING_FLAGS = frozenset({"forged", "spoofed"})
 # The statuses are defined once, in helpdesk.sla (Status, STATUSES).
 # The most messages from outside one ticket takes, in two shares: those that prove their
 # author (mail SES authenticated for its From domain, the customer's page, a channel) and
@@ -318,7 +321,13 @@ def speaks_for_its_contact(ticket: Ticket) -> bool:
     (``opening_proven``) and it is not proven forged or spoofed. Not a later message: her
     reply on a ticket typed in her name shows she takes part, not that it is hers (review
     19, #3)."""
-    return ticket.opening_proven and not {"forged", "spoofed"}.intersection(ticket.flags)
+    return opening_speaks_for_its_contact(ticket.opening_proven, ticket.flags)
+
+
+def opening_speaks_for_its_contact(proven: bool, flags: Iterable[str]) -> bool:
+    """Whether an opening whose message ``proven`` its author (:func:`proves_its_author`),
+    with the ticket ``flags`` it gets, shows that its contact wrote it."""
+    return proven and DISOWNING_FLAGS.isdisjoint(flags)
 
 
 def listed_as_the_contacts(ticket: Ticket) -> bool:

@@ -160,22 +160,21 @@ class DynamoTicketStore(DynamoRepository):
         write returns (``ReturnValues``: no read units, strongly consistent; DynamoDB API
         Reference, UpdateItem), the zone a browser gave before, rides on TicketOpened, so the
         acknowledgement reads no contact (docs/ARCHITECTURE.md, "The contact: written
-        before the opening"). It may be repeated: the name, language, creation time and
-        zone are kept (if_not_exists), and the opening's claims name the last opening
-        counted, so the same mail, submission or message again (an at-least-once delivery,
-        a failed transaction retried) counts nothing and is handed the contact as it
-        stands (``ReturnValuesOnConditionCheckFailure``, DynamoDB API Reference,
-        UpdateItem). What it cannot tell: the same mail again after another opening of the
-        contact was counted, and an opening whose transaction never commits, count one too
-        many: ``ticket_count`` may be above the contact's tickets, never below (its one
-        reader, the assignment mail, looks the contact's tickets up unless it is 1).
+        before the opening"). It may be repeated: the name, language, creation time and zone are
+        kept (if_not_exists; a name only once one is given), and the opening's claims name the
+        last opening counted, so the same mail, submission or message again (an at-least-once
+        delivery, a failed transaction retried) counts nothing and is handed the contact as it
+        stands (``ReturnValuesOnConditionCheckFailure``, DynamoDB API Reference, UpdateItem).
+        What it cannot tell: the same mail again after another opening of the contact was
+        counted, and an opening whose transaction never commits, count one too many:
+        ``ticket_count`` may be above the contact's tickets, never below (its one reader, the
+        assignment mail, looks the contact's tickets up unless it is 1).
         """
         opening = opening_key(claims)
         # An alias, as for name and language: DynamoDB reserves many plain words.
         names = {"#n": "name", "#l": "language", "#z": "timezone"}
         values: dict[str, Any] = {
             ":e": contact.email.lower(),
-            ":n": contact.name,
             ":t": contact.tier,
             ":l": contact.language,
             ":c": contact.created_at.isoformat(),
@@ -188,9 +187,16 @@ class DynamoTicketStore(DynamoRepository):
         }
         if opening is not None:
             names["#o"], values[":o"] = "last_opening", opening
+        # A contact without a name (an opening that does not show she wrote it gives none)
+        # leaves the name for the first that does: a forger's must not greet her.
+        if contact.name:
+            values[":n"] = contact.name
+        else:
+            del names["#n"]
         expression = (
-            "SET email = :e, #n = if_not_exists(#n, :n), tier = :t, "
-            "#l = if_not_exists(#l, :l), created_at = if_not_exists(created_at, :c), "
+            "SET email = :e, tier = :t, "
+            + ("#n = if_not_exists(#n, :n), " if contact.name else "")
+            + "#l = if_not_exists(#l, :l), created_at = if_not_exists(created_at, :c), "
             "#z = if_not_exists(#z, :z)"
             + (", #o = :o" if opening is not None else "")
             + " ADD ticket_count :one"

@@ -30,6 +30,7 @@ from helpdesk.model import (
     Message,
     Ticket,
     is_robot,
+    opening_speaks_for_its_contact,
     proves_its_author,
     takes_follow_ups,
 )
@@ -117,10 +118,15 @@ def open_ticket(
     # are kept when it is written (:meth:`TicketUnitOfWork.count_opening`): the zone of the
     # contact's first opening too ("" for a mail), since anyone can file the form with a
     # customer's address and must not move her promised times (security review F7,
-    # attack 8 F2).
+    # attack 8 F2). Her name only from an opening that shows she wrote it: a forgery or a
+    # form typed in her name came first, and its lure greeted her on her own next request
+    # that gave no name (attack 18, F1).
+    shows_its_author = opening_speaks_for_its_contact(
+        proves_its_author(first_message), request.flags
+    )
     asked = Contact(
         email=request.contact_email.lower(),
-        name=request.contact_name,
+        name=request.contact_name if shows_its_author else "",
         tier=tier,
         language=language,
         created_at=now,
