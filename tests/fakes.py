@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from helpdesk import effects, sla, unit_of_work
 from helpdesk import timers as timer_kinds
 from helpdesk.aws.dynamodb import DynamoRepository
+from helpdesk.clock import parse_iso
 from helpdesk.config import Config, load_config
 from helpdesk.errors import NotFound, NotStored, TransientError
 from helpdesk.events import DomainEvent, parse, to_detail
@@ -573,8 +574,10 @@ class FakeRecords:
         """The desk's own mail's ticket, else the first ticket that carried the ID (claims
         are kept in the order they were made; the adapter keeps a first-writer pointer)."""
         sent = self.desk_mail(message_id)
-        if sent is not None:
+        if sent is not None and sent.ticket is not None:
             return sent.ticket
+        # A desk mail about no ticket (a report) holds no pointer: as on the table, the
+        # first received mail carrying its ID points it at its ticket.
         return next(
             (
                 ref
@@ -655,6 +658,11 @@ class FakeRecords:
         if taken is not None and taken[0] > free_since and taken[1] != ref:
             return False
         self.survey_slots[key] = (at, ref)
+        # The adapter's update writes last_survey_at on the contact's item, which the
+        # notices' served standing reads (attack 18, F5).
+        contact = self.uow.contacts.get(key)
+        if contact is not None:
+            contact.last_survey_at = parse_iso(at)
         return True
 
     def move_timer(self, ref: str, kind: str, *, expected_key: str, due: datetime | None) -> bool:

@@ -137,3 +137,29 @@ def test_a_threading_pointer_written_before_the_records_moved_reads_as_a_sent_ma
     result = send(repo, mailer, days_later=1)
 
     assert (result.sent, result.reason, mailer.sent) == (False, "already_sent", [])
+
+
+def test_a_desk_mail_about_no_ticket_stays_about_none_when_a_received_mail_reuses_its_id(
+    repo: DynamoRepository,
+) -> None:
+    # Attack 18, F5: a report to a lead is about no ticket, so its record had no ``ref``;
+    # the first received mail carrying its Message-ID wrote its own ticket there (the
+    # thread pointer, if_not_exists), and the record then read as the desk's mail about
+    # that ticket, to the lead.
+    from helpdesk.aws.ticket_store import _message_claim
+    from helpdesk.unit_of_work import Claim as TicketClaim
+
+    report = Claim(
+        "<report-1@support.example>", None, "daily_report", "2026-11-23",
+        ("maria@support.example",), "a1", MONDAY_MORNING + outbound.LEASE,
+    )  # fmt: skip
+    DynamoSentMail(repo).claim(report, [], replacing=None)
+    reuse = TicketClaim("message", report.message_id, "mallory@example.net")
+    repo.transact([_message_claim(reuse, "HD-BBBBBB", MONDAY_MORNING)])
+
+    sent = repo.desk_mail(report.message_id)
+
+    assert sent is not None and sent.ticket is None
+    assert sent.to == ("maria@support.example",)
+    # The pointer still threads a reply to the first ticket that carried the ID.
+    assert repo.ticket_for_message_id(report.message_id) == "HD-BBBBBB"

@@ -15,7 +15,7 @@ from fakes import CONFIG, FakeMailer, FakeRecords, FakeSentMail, FakeUnitOfWork,
 from helpdesk import timers
 from helpdesk.errors import InvalidInput
 from helpdesk.events import StatusChanged, SurveyAnswered
-from helpdesk.model import SurveyRecord, Ticket
+from helpdesk.model import Contact, SurveyRecord, Ticket
 from helpdesk.notices import Notifier
 from helpdesk.services.surveys import (
     SURVEY,
@@ -332,6 +332,25 @@ def test_a_due_survey_is_mailed_once_to_the_customer_with_a_signed_link_per_scor
     assert f"{PUBLIC_URL}/ticket/" in text  # a mail to the customer links the ticket's page
     assert uow.tickets["HD-5RVY42"].survey.sent_at == due
     assert ("HD-5RVY42", timers.SURVEY) not in uow.timers
+
+
+def test_a_surveyed_contact_reads_back_as_surveyed_when_her_survey_went() -> None:
+    # Attack 18, F5: the fakes kept the slot aside and never set the contact's
+    # last_survey_at, as the adapter's update does, so on them nobody was ever "served".
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(replace(solved(), survey=SurveyRecord()))
+    uow.contacts["anna@example.com"] = Contact(
+        email="anna@example.com", name="Anna", tier="", language="en",
+        created_at=SOLVED_AT - timedelta(days=30),
+    )  # fmt: skip
+    due = SOLVED_AT + timedelta(hours=1)
+    uow.timers[("HD-5RVY42", timers.SURVEY)] = due
+    dispatch = dispatching(uow, FakeMailer())
+
+    assert dispatch.sweep(now=due).surveys_sent == ["HD-5RVY42"]
+
+    contact = dispatch.repo.get_contact("anna@example.com")
+    assert contact is not None and contact.last_survey_at == due
 
 
 @pytest.mark.parametrize("flag", ["forged", "spam", "auto_reply"])

@@ -479,7 +479,10 @@ class DynamoRepository:
 
     def desk_mail(self, message_id: str) -> DeskMail | None:
         """The mail the desk sent under ``message_id`` (its record in helpdesk.aws.sent_mail,
-        ``type`` ``sent_mail``); a received mail's pointer on the same key is none."""
+        ``type`` ``sent_mail``); a received mail's pointer on the same key is none. Its
+        ticket is the one the desk wrote (``about``), never the thread pointer ``ref`` a
+        received mail may have set; a record written before ``about`` was kept is about
+        none."""
         from helpdesk.ports import DeskMail
 
         data = self.get_item(f"MSGID#{message_id}", "MSGID")
@@ -487,7 +490,7 @@ class DynamoRepository:
             return None
         cc = data.get("cc")
         return DeskMail(
-            ticket=str(data["ref"]) if data.get("ref") else None,
+            ticket=str(data["about"]) if data.get("about") else None,
             to=tuple(str(to) for to in data.get("to", ())),
             cc=None if cc is None else tuple(str(address) for address in cc),
         )

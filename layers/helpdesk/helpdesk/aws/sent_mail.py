@@ -106,6 +106,10 @@ class DynamoSentMail:
                 "type": "sent_mail",
                 # The ticket a reply to this mail threads to ("" as intake's sender: ours).
                 **({"ref": claim.ticket} if claim.ticket else {}),
+                # The ticket the desk sent it about, "" for none. Apart from ``ref``, which
+                # the first received mail carrying this Message-ID writes when the desk
+                # wrote none (a report to a lead): desk_mail reads only this (attack 18, F5).
+                "about": claim.ticket or "",
                 "sender": "",
                 "kind": claim.kind,
                 "key": claim.key,
