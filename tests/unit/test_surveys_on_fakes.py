@@ -349,6 +349,7 @@ def test_a_surveyed_contact_reads_back_as_surveyed_when_her_survey_went() -> Non
 
     assert dispatch.sweep(now=due).surveys_sent == ["HD-5RVY42"]
 
+    assert isinstance(dispatch.repo, FakeRecords)
     contact = dispatch.repo.get_contact("anna@example.com")
     assert contact is not None and contact.last_survey_at == due
 
