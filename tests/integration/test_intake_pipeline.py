@@ -197,7 +197,9 @@ def test_attachments_are_stored_under_the_message_with_inline_images_marked(
     [logo] = [a for a in message.attachments if a.content_type == "image/png"]
     assert logo.inline and logo.content_id == "logo@x"
     contact = [i for i in scan_items(stack) if i["PK"] == "CONTACT#ivan@example.ru"]
-    assert [(c["name"], c["language"]) for c in contact] == [("Иван Петров", "ru")]
+    # Not authenticated (no Authentication-Results), so the mail names the ticket's
+    # contact, not the contact record, which greets later requests (attack 18, F1).
+    assert [(c.get("name"), c["language"]) for c in contact] == [(None, "ru")]
 
 
 def test_a_message_that_cannot_be_parsed_is_a_ticket_with_its_raw_mail_kept(
