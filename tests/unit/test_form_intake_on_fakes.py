@@ -262,3 +262,35 @@ def test_a_submission_posted_again_spends_nothing_more_of_the_ceiling() -> None:
     [opened] = [e for e in uow.events() if isinstance(e, TicketOpened)]
     assert opened.notify
     assert records.suppressed_reasons(opened.ref) == []
+
+
+def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_forms() -> None:
+    # Review 11, #2: a household gets a /56 and a tunnel broker's user a /48 (RFC 6177),
+    # 256 or 65,536 clients of a /64 each, so the count per /64 alone bounded nobody.
+    from helpdesk.errors import RateLimited
+    from helpdesk.services.rate_limits import CLIENTS_PER_NETWORK
+
+    limits = CONFIG.limits.model_copy(update={"form_per_ip_per_hour": 2})
+    config = CONFIG.model_copy(update={"limits": limits})
+    uow = FakeUnitOfWork(config)
+    desk = FormDesk(uow=uow, repo=FakeRecords(uow), config=config)
+
+    def post(n: int, source_ip: str) -> None:
+        desk.submit(
+            body=json.dumps({**FORM, "email": f"v{n}@example.org", "subject": f"Spam {n}"}),
+            content_type="application/json",
+            source_ip=source_ip,
+            now=NOW + timedelta(seconds=n),
+        )
+
+    posts = 2 * CLIENTS_PER_NETWORK
+    for n in range(posts):  # two from each of its /64s
+        post(n, f"2001:db8:77:{n // 2:x}::1")
+    with pytest.raises(RateLimited) as limited:
+        post(posts, f"2001:db8:77:{posts:x}::1")
+
+    assert limited.value.what == "network"
+    assert len(uow.tickets) == posts
+    post(posts + 1, "2001:db8:78::1")  # another /48 is another network
+    post(posts + 2, ANNA)  # an IPv4 address is one client, as before
+    assert len(uow.tickets) == posts + 2

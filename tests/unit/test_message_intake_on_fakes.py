@@ -542,6 +542,32 @@ def test_an_ipv6_client_is_counted_by_its_64_network_as_the_forms_client_is() ->
     desk.post(visitor | {"id": "m-4", "conversation": "s-4", "client": "2001:db8:0:2::a"})
 
 
+def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_messages() -> None:
+    # Review 11, #2: three /64s of one /56 spent a channel's hour that all its customers
+    # share; a household holds 256 of them, a tunnel broker's user 65,536 (RFC 6177).
+    from helpdesk.services.rate_limits import CLIENTS_PER_NETWORK
+
+    limits = {"channel_per_client_per_hour": 2}
+    desk = Desk(
+        config=CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=limits)})
+    )
+    visitor = {"text": "Buy now", "from": {"handle": "v"}}
+    posts = 2 * CLIENTS_PER_NETWORK
+    for n in range(posts):  # two from each of its /64s
+        desk.post(
+            visitor
+            | {"id": f"m-{n}", "conversation": f"s-{n}", "client": f"2001:db8:0:{n // 2:x}::a"}
+        )
+
+    with pytest.raises(RateLimited) as limited:
+        desk.post(
+            visitor | {"id": "m-x", "conversation": "s-x", "client": f"2001:db8:0:{posts:x}::a"}
+        )
+
+    assert limited.value.what == "network"
+    desk.post(visitor | {"id": "m-y", "conversation": "s-y", "client": "2001:db8:1::a"})
+
+
 def test_a_client_key_is_one_line_of_at_most_128_characters() -> None:
     desk = Desk()
 

@@ -379,6 +379,29 @@ def test_refused_posts_count_against_the_clients_hourly_limit() -> None:
     assert uow.tickets["HD-7K3M9Q"].status == "pending"
 
 
+def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_page_posts() -> None:
+    # Review 11, #2: one IPv6 subscriber holds a /56 or a /48 (RFC 6177), 256 or 65,536
+    # clients of a /64 each.
+    from helpdesk.errors import RateLimited
+    from helpdesk.services.rate_limits import CLIENTS_PER_NETWORK
+
+    uow = anna()
+    roomy = CONFIG.portal.model_copy(
+        update={"actions_per_contact_per_hour": 1000, "actions_per_ip_per_hour": 1}
+    )
+    page = replace(desk(uow), config=CONFIG.model_copy(update={"portal": roomy}))
+    for n in range(CLIENTS_PER_NETWORK):
+        with pytest.raises(PostRefused):
+            page.act(token(), b"action=nonsense", FORM, source_ip=f"2001:db8:5:{n:x}::1", now=NOW)
+
+    with pytest.raises(RateLimited) as limited:
+        page.act(token(), b"action=nonsense", FORM, source_ip="2001:db8:5:ff::1", now=NOW)
+
+    assert limited.value.what == "network"
+    with pytest.raises(PostRefused):  # another /48 is another network
+        page.act(token(), b"action=nonsense", FORM, source_ip="2001:db8:6::1", now=NOW)
+
+
 def test_the_page_lists_without_a_link_the_files_the_relay_would_hold_back() -> None:
     # A18-11: the relay never attaches a file that runs code, nor any file of a message
     # nobody vouched for (unscanned, unauthenticated); the page must not hand them out.

@@ -220,6 +220,29 @@ def test_a_clients_posts_count_over_all_its_surveys_refused_posts_too() -> None:
     assert uow.tickets[refs[3]].survey.score == 4
 
 
+def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_answers() -> None:
+    # Review 11, #2: one IPv6 subscriber holds a /56 or a /48 (RFC 6177).
+    from helpdesk.errors import RateLimited
+    from helpdesk.services.rate_limits import CLIENTS_PER_NETWORK
+
+    refs = [f"HD-{n}RVY42" for n in range(2, CLIENTS_PER_NETWORK + 3)]
+    uow = FakeUnitOfWork(CONFIG)
+    for ref in refs:
+        uow.add(solved(ref))
+    tight = CONFIG.limits.model_copy(update={"survey_answers_per_ip_per_hour": 1})
+    desk = replace(survey_desk(uow), config=CONFIG.model_copy(update={"limits": tight}))
+    for n, ref in enumerate(refs[:CLIENTS_PER_NETWORK]):
+        desk.submit(token(ref), "score=4", FORM, source_ip=f"2001:db8:5:{n:x}::1", now=ANSWERED_AT)
+
+    with pytest.raises(AnswerNotTaken) as refused:
+        desk.submit(token(refs[-2]), "score=4", FORM, source_ip="2001:db8:5:ff::1", now=ANSWERED_AT)
+
+    assert isinstance(refused.value.problem, RateLimited)
+    assert refused.value.problem.what == "network"
+    desk.submit(token(refs[-1]), "score=4", FORM, source_ip="2001:db8:6::1", now=ANSWERED_AT)
+    assert uow.tickets[refs[-1]].survey.score == 4
+
+
 def test_the_survey_page_answers_a_post_past_the_limit_429_saying_when_to_come_back() -> None:
     import html
 

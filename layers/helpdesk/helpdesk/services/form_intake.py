@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -20,7 +19,7 @@ from helpdesk.model import EMAIL_MAX, PRIORITIES, Message
 from helpdesk.ports import DeliveryCounter, SuppressionList
 from helpdesk.post_input import require_media_type
 from helpdesk.render import known_timezone
-from helpdesk.services.rate_limits import WindowCounter, limit_rate
+from helpdesk.services.rate_limits import WindowCounter, client_key, limit_client, limit_rate
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import NewRequest, open_ticket
 from helpdesk.unit_of_work import AlreadyClaimed, Claim
@@ -354,24 +353,6 @@ def _within_ack_limit(
     )
 
 
-def client_key(source_ip: str) -> str:
-    """The client a request counts against: its IPv4 address, or its IPv6 /64 network.
-
-    One IPv6 subscriber gets a whole /64 (RFC 6177 section 2; SLAAC addresses are drawn
-    from it, RFC 4291 section 2.5.1), so a counter per IPv6 address is no counter at all.
-    ``source_ip`` is API Gateway's requestContext.http.sourceIp, which a client cannot set.
-    """
-    try:
-        address = ipaddress.ip_address(source_ip.strip())
-    except ValueError:
-        return source_ip.strip().lower()
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
 @dataclass(frozen=True)
 class FormDesk:
     """The form route's use case: a submission from its raw body to a ticket."""
@@ -394,11 +375,14 @@ class FormDesk:
             )
         client = client_key(source_ip)
         # A flood of junk is still a flood: the client address counts before parsing.
-        self._limit(
-            f"FORM-IP#{client}",
-            self.config.limits.form_per_ip_per_hour,
-            "address",
-            now,
+        limit_client(
+            self.repo,
+            client,
+            scope="FORM-IP",
+            network_scope="FORM-NET",
+            limit=self.config.limits.form_per_ip_per_hour,
+            what="address",
+            now=now,
         )
         # Size, nesting and syntax are checked by the one loader of every HTTP edge (400).
         data = json_object(body, max_bytes=self.config.limits.form_body_max_bytes)

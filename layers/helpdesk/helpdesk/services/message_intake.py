@@ -50,9 +50,8 @@ from helpdesk.services.form_intake import (
     SUBJECT_MAX,
     FieldRefused,
     _text_field,
-    client_key,
 )
-from helpdesk.services.rate_limits import WindowCounter, limit_rate
+from helpdesk.services.rate_limits import WindowCounter, client_key, limit_client, limit_rate
 from helpdesk.services.self_service import suggester
 from helpdesk.services.tickets import (
     NewRequest,
@@ -474,9 +473,11 @@ class MessageDesk:
         # contact's cap must not spend the channel's hour, which all its customers share
         # (a hit is counted whenever the count is under the limit; review 10, #1).
         if message.client is not None:
-            limit_rate(
+            limit_client(
                 self.repo,
-                f"CHANNEL-CLIENT#{message.channel}#{message.client}",
+                message.client,
+                scope=f"CHANNEL-CLIENT#{message.channel}",
+                network_scope=f"CHANNEL-NET#{message.channel}",
                 limit=limits.channel_per_client_per_hour,
                 what="client",
                 now=now,

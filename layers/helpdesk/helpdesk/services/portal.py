@@ -60,7 +60,7 @@ from helpdesk.model import (
 from helpdesk.ports import ThreadTail, TicketFinder
 from helpdesk.post_input import FORM_URLENCODED, form_fields, require_media_type
 from helpdesk.services.clocks import Change, apply
-from helpdesk.services.rate_limits import WindowCounter, limit_rate
+from helpdesk.services.rate_limits import WindowCounter, client_key, limit_client, limit_rate
 from helpdesk.services.tickets import NoLongerTakesFollowUps, customer_follow_up, page_message
 from helpdesk.unit_of_work import AlreadyClaimed, Claim, TicketChange, change_ticket
 
@@ -444,8 +444,15 @@ class PortalDesk(LinkDesk):
         # refusals (and their parsing) are no free way round the limit (attack A18-6). The
         # ticket's hit too: posts from many addresses, each refused, still use up its hour
         # (attack 3, F1).
-        self._limit(f"PORTAL-IP#{_client(source_ip)}", self.config.portal.actions_per_ip_per_hour,
-                    "address", now)  # fmt: skip
+        limit_client(
+            self.repo,
+            client_key(source_ip),
+            scope="PORTAL-IP",
+            network_scope="PORTAL-NET",
+            limit=self.config.portal.actions_per_ip_per_hour,
+            what="address",
+            now=now,
+        )
         self._limit(
             f"PORTAL#{mailbox_key(ticket.contact_email)}",
             self.config.portal.actions_per_contact_per_hour,
@@ -567,13 +574,21 @@ class PortalDesk(LinkDesk):
             raise InvalidInput("email", "is required")
         if len(email) > EMAIL_MAX or not valid_address(email):
             raise InvalidInput("email", "is not an email address")
-        self._limit(f"PORTAL-RESEND-IP#{_client(source_ip)}",
-                    self.config.portal.resend_per_ip_per_hour, "address", now)  # fmt: skip
+        client = client_key(source_ip)
+        limit_client(
+            self.repo,
+            client,
+            scope="PORTAL-RESEND-IP",
+            network_scope="PORTAL-RESEND-NET",
+            limit=self.config.portal.resend_per_ip_per_hour,
+            what="address",
+            now=now,
+        )
         # Per address AND client: a stranger asking for someone's links (in any case or
         # with a +detail, one mailbox: mail.mailbox) no longer spends the count of the
         # customer's own requests from her own client (attack A18-12).
         self._limit(
-            f"PORTAL-RESEND#{mailbox_key(email)}#{_client(source_ip)}",
+            f"PORTAL-RESEND#{mailbox_key(email)}#{client}",
             self.config.portal.resend_per_address_per_hour,
             "email address",
             now,
@@ -894,12 +909,6 @@ def _promise(ticket: Ticket) -> tuple[str, datetime] | None:
     if not ticket.sla or ticket.status not in ACTIVE_STATUSES:
         return None
     return ticket.sla.next_promise()
-
-
-def _client(source_ip: str) -> str:
-    from helpdesk.services.form_intake import client_key
-
-    return client_key(source_ip)
 
 
 __all__ = [

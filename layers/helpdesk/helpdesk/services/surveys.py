@@ -435,12 +435,17 @@ class SurveyDesk(LinkDesk):
         past either. Counted before the body is read, as the customer's page counts: a
         refused post costs its hit too, and posts from many clients still use up the
         ticket's hour (attack 8, F3)."""
-        from helpdesk.services.form_intake import client_key
+        from helpdesk.services.rate_limits import client_key, limit_client
 
         limits = self.config.limits
-        client = f"SURVEY-IP#{client_key(source_ip)}"
-        limit_rate(
-            self.repo, client, limit=limits.survey_answers_per_ip_per_hour, what="address", now=now
+        limit_client(
+            self.repo,
+            client_key(source_ip),
+            scope="SURVEY-IP",
+            network_scope="SURVEY-NET",
+            limit=limits.survey_answers_per_ip_per_hour,
+            what="address",
+            now=now,
         )
         limit_rate(
             self.repo,
