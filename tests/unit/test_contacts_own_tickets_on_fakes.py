@@ -6,6 +6,7 @@ own domain (attack 15, F1; attack 10, F1 stopped the acknowledgement for the sam
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -30,6 +31,12 @@ DMARC_FAIL = (
 )
 
 
+DMARC_PASS = (
+    "Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=anna@example.com;"
+    " dkim=pass header.i=@example.com; dmarc=pass header.from=example.com\r\n"
+)
+
+
 def mail(subject: str, message_id: str, *, name: str = "Anna Schmidt", extra: str = "") -> bytes:
     return (
         f'{extra}From: "{name}" <anna@example.com>\r\nTo: support@support.example\r\n'
@@ -43,7 +50,8 @@ def annas_desk() -> MailDesk:
     """Anna's one real request, then a forger's mails in her name: two proven forged, two
     marked as auto-replies (which any domain can send)."""
     desk = MailDesk(CONFIG, NOW)
-    assert desk.deliver("real", mail("Where is my order?", "real@example.com")).outcome == "opened"
+    real = mail("Where is my order?", "real@example.com", extra=DMARC_PASS)
+    assert desk.deliver("real", real).outcome == "opened"
     for n in range(2):
         for kind, extra in (("forged", DMARC_FAIL), ("robot", "Auto-Submitted: auto-replied\r\n")):
             at = NOW + timedelta(minutes=1 + n)
@@ -107,12 +115,6 @@ def test_a_ticket_mistaken_for_a_robots_is_listed_as_hers_once_a_person_takes_it
     assert [t.ref for t in desk.records.contact_tickets("anna@example.com")] == [opened.ref]
 
 
-DMARC_PASS = (
-    "Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=anna@example.com;"
-    " dkim=pass header.i=@example.com; dmarc=pass header.from=example.com\r\n"
-)
-
-
 def test_a_forged_ticket_stays_off_her_list_whoever_answers_on_it() -> None:
     # Attacks 17 F4 and 18 F1: lifting "forged" when an agent answered it, or when she
     # replied on it, listed the forger's lure and greeted her with his name in the links
@@ -163,3 +165,33 @@ def test_her_first_proven_mail_names_her_after_a_forgery() -> None:
     )
 
     assert desk.uow.tickets[str(nameless.ref)].contact_name == "Anna Schmidt"
+
+
+def test_the_links_mail_greets_her_by_her_own_name_not_the_newest_tickets() -> None:
+    # Attack 19, F1(b): the newest listed ticket may be one typed in her name (a form, a
+    # chat), and the greeting was its name: the lure, above working links.
+    from helpdesk.services.form_intake import FormDesk
+
+    desk = annas_desk()
+    typed = {"name": FORGER, "email": "anna@example.com", "subject": LURE, "message": LURE}
+    FormDesk(uow=desk.uow, repo=desk.records, config=CONFIG).submit(
+        body=json.dumps(typed),
+        content_type="application/json",
+        source_ip="203.0.113.9",
+        now=NOW + timedelta(minutes=3),
+    )
+    page(desk).resend(
+        "email=anna%40example.com",
+        "application/x-www-form-urlencoded",
+        source_ip="198.51.100.7",
+        base_url=DESK,
+        now=NOW + timedelta(minutes=5),
+    )
+    [asked] = [e for e in desk.uow.bus.events if isinstance(e, PageLinksRequested)]
+    notifier = replace(fake_notifier(desk.records, CONFIG), public_url=DESK, signing_key=KEY)
+
+    page_links(notifier, asked, NOW + timedelta(minutes=5))
+
+    [links] = notifier.mails()
+    assert links.text.startswith("Hello Anna Schmidt,")
+    assert FORGER not in links.text

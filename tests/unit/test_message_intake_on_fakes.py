@@ -27,7 +27,7 @@ from helpdesk.errors import (
 )
 from helpdesk.events import CustomerReplied, StatusChanged, TicketOpened
 from helpdesk.http import error_response
-from helpdesk.model import MESSAGES_IN_MAX
+from helpdesk.model import MESSAGES_IN_MAX, UNPROVEN_MESSAGES_MAX
 from helpdesk.services.message_intake import (
     ChannelMisconfigured,
     ChannelSecrets,
@@ -171,17 +171,30 @@ def test_a_conversation_whose_ticket_is_closed_goes_on_in_a_new_linked_ticket() 
 
 def test_a_conversation_whose_ticket_holds_its_most_messages_goes_on_in_a_new_linked_one() -> None:
     # Attack 12, F2: a thread had no bound (helpdesk.model.MESSAGES_IN_MAX).
+    # Ann's address is typed (the chat verifies none): her messages take the unproven share.
     desk = Desk()
     old = desk.post(ANN)["ref"]
-    desk.uow.tickets[old] = replace(desk.uow.tickets[old], messages_in=MESSAGES_IN_MAX)
+    full = replace(desk.uow.tickets[old], messages_unproven=UNPROVEN_MESSAGES_MAX)
+    desk.uow.tickets[old] = full
 
     new = desk.post({**ANN, "id": "m-9", "text": "Still wrong."}, at=NOW + timedelta(hours=1))
     then = desk.post({**ANN, "id": "m-10", "text": "And more."}, at=NOW + timedelta(hours=2))
 
     assert new["ref"] != old and then["ref"] == new["ref"]
     assert desk.uow.tickets[new["ref"]].linked_to == old
-    assert desk.uow.tickets[new["ref"]].messages_in == 2
+    assert desk.uow.tickets[new["ref"]].messages_unproven == 2
     assert [m.text for m in desk.uow.messages(old)] == [ANN["text"]]
+
+
+def test_a_chat_visitors_messages_do_not_spend_the_share_of_proven_messages() -> None:
+    desk = Desk()
+    old = desk.post(ANN)["ref"]
+    desk.uow.tickets[old] = replace(desk.uow.tickets[old], messages_in=MESSAGES_IN_MAX)
+
+    more = desk.post({**ANN, "id": "m-9", "text": "Still wrong."}, at=NOW + timedelta(hours=1))
+
+    assert more["ref"] == old
+    assert desk.uow.tickets[old].messages_unproven == 2
 
 
 def test_a_contact_without_address_gets_the_reference_and_promise_in_the_answer() -> None:
@@ -588,6 +601,53 @@ def test_the_channel_over_its_hourly_limit_gets_429() -> None:
     with pytest.raises(RateLimited) as limited:
         desk.post({**ANN, "id": "b-1", "conversation": "c-2", "from": {"handle": "@bob"}})
     assert limited.value.what == "channel"
+
+
+LURE_NAME = "Anna, your account is locked: call +1 555 0100"
+
+
+def test_an_address_typed_into_a_chat_proves_nothing_of_its_author() -> None:
+    # Attack 19, F1: a public widget's visitor types any address, yet the chat's opening
+    # counted as hers: it wrote his lure as her name on the contact record, which greeted
+    # her own next nameless request, and it spent the count of a served customer's notices.
+    desk = Desk()
+
+    answer = desk.post(
+        ANN | {"from": {"email": "anna@example.com", "name": LURE_NAME}, "id": "m-lure"}
+    )
+
+    ticket = desk.uow.tickets[answer["ref"]]
+    [message] = desk.uow.messages(ticket.ref)
+    assert "typed_address" in message.flags
+    assert ticket.opening_proven is False
+    contact = desk.records.get_contact("anna@example.com")
+    assert contact is not None and contact.name == ""
+    [opened] = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
+    assert opened.contact.shown is False
+
+
+def test_a_channel_whose_users_signed_in_with_their_address_proves_it() -> None:
+    # channels[].verifies_email: a bridge of a customer area its users log in to.
+    signed_in = ChannelSection(name="chat", secret="/helpdesk/channels/chat", verifies_email=True)
+    desk = Desk(config=CONFIG.model_copy(update={"channels": (signed_in,)}))
+
+    answer = desk.post(ANN)
+
+    ticket = desk.uow.tickets[answer["ref"]]
+    [message] = desk.uow.messages(ticket.ref)
+    assert message.flags == () and ticket.opening_proven is True
+    contact = desk.records.get_contact("ann@example.com")
+    assert contact is not None and contact.name == "Ann"
+
+
+def test_a_chat_visitor_known_by_a_handle_alone_is_the_channels_to_vouch_for() -> None:
+    desk = Desk()
+
+    answer = desk.post({**ANN, "from": {"handle": "u-42", "name": "Ann"}})
+
+    ticket = desk.uow.tickets[answer["ref"]]
+    [message] = desk.uow.messages(ticket.ref)
+    assert "typed_address" not in message.flags and ticket.opening_proven is True
 
 
 def test_channels_are_configured_by_name_and_ssm_path() -> None:

@@ -708,6 +708,11 @@ class ChannelSection(_Section):
 
     name: Annotated[str, AfterValidator(_channel_name)]
     secret: Annotated[str, AfterValidator(_ssm_parameter)]
+    # Whether the address the channel passes (``from.email``) is one its user signed in
+    # with (a customer area's chat): then it proves its author, as authenticated mail does.
+    # A public widget's visitor types any address, so by default it proves nothing, as the
+    # web form's does not (attack 19, F1).
+    verifies_email: bool = False
 
 
 class Reports(_Section):

@@ -38,8 +38,9 @@ UNLISTED_FLAGS = UNATTENDED_FLAGS | {"forged"}
 DISOWNING_FLAGS = frozenset({"forged", "spoofed"})
 # The statuses are defined once, in helpdesk.sla (Status, STATUSES).
 # The most messages from outside one ticket takes, in two shares: those that prove their
-# author (mail SES authenticated for its From domain, the customer's page, a channel) and
-# the rest (unauthenticated or forged mail, the web form's, robots' mail). Past its share,
+# author (mail SES authenticated for its From domain, the customer's page, a channel's
+# handle or verified address) and the rest (unauthenticated or forged mail, the web form's,
+# an address typed into a chat, robots' mail). Past its share,
 # a message goes on in a new ticket linked to this one, as after a close. Every view
 # counts a ticket's older messages inside DynamoDB, and some 3,000 forged follow-ups had
 # made one view read 37 MB (attack 12, F2); counted in one share, they would take the
@@ -48,9 +49,12 @@ DISOWNING_FLAGS = frozenset({"forged", "spoofed"})
 # side outsiders write.
 MESSAGES_IN_MAX = 1000
 UNPROVEN_MESSAGES_MAX = 200
-# A message's flags that say it does not prove who wrote it (email_intake._unvouched and
-# the robots' flags the intake gives a robot's mail).
-UNPROVEN_MESSAGE_FLAGS = frozenset({"unauthenticated", "auto_reply", "bounce"})
+# A channel's message whose address its visitor typed (the channel does not verify it:
+# ``channels[].verifies_email``): anyone can type anyone's (attack 19, F1).
+TYPED_ADDRESS_FLAG = "typed_address"
+# A message's flags that say it does not prove who wrote it (email_intake._unvouched, the
+# robots' flags the intake gives a robot's mail, and a channel's typed address).
+UNPROVEN_MESSAGE_FLAGS = frozenset({"unauthenticated", "auto_reply", "bounce", TYPED_ADDRESS_FLAG})
 # A mail SES did not authenticate that answers a mail the desk sent its sender alone about
 # this ticket (In-Reply-To or References names its Message-ID, which the desk keys and
 # mailed nobody else): it proves its author as well as the conversation can, and takes the
@@ -278,8 +282,8 @@ class Ticket:
     # (unit_of_work.plan), 0 on a ticket stored before it counted.
     messages_in: int = 0
     messages_unproven: int = 0
-    # Its opening message proved its author (mail SES authenticated, a channel's; not the
-    # web form's typed address): whether the ticket shows its contact wrote it, for what
+    # Its opening message proved its author (mail SES authenticated, a channel's handle or
+    # verified address; not an address typed into the form or a chat): whether the ticket shows its contact wrote it, for what
     # outsiders may raise to a lead (speaks_for_its_contact). Kept from the opening alone:
     # a later reply of hers shows she takes part, not that the opening was hers. False on
     # a ticket stored before it was kept.

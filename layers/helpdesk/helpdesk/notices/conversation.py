@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from helpdesk.clock import parse_iso
 from helpdesk.errors import NotFound
+from helpdesk.model import TYPED_ADDRESS_FLAG
 from helpdesk.notices import audience
 from helpdesk.notices.outbound import relay_quotas, ticket_quota
 
@@ -201,7 +202,8 @@ def _relay(
                 "author": author,
                 "author_email": message.author,
                 "named": named,
-                "unverified": "unauthenticated" in unvouched,
+                # Mail SES did not authenticate, or an address a chat's visitor typed.
+                "unverified": "unauthenticated" in unvouched or TYPED_ADDRESS_FLAG in message.flags,
                 # Only mail passes SES's virus scan: a file from the customer's page or a
                 # channel was never scanned, which is not a failed scan (first-user F6).
                 "unscanned": "unscanned" in unvouched and message.channel is None,

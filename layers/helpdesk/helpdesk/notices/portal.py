@@ -39,12 +39,16 @@ def page_links(notifier: Notifier, event: PageLinksRequested, now: datetime) -> 
     if base_url is None:
         logger.warning("fresh page links not mailed: no address of the desk's to link to")
         return None
+    # Her name as the contact record keeps it, which only an opening that showed she wrote
+    # it gives: the newest listed ticket may be a form or a chat typed in her name, and its
+    # name the lure above working links (attack 19, F1).
+    contact = notifier.repo.get_contact(newest.contact_email)
     rendered = notifier.render(
         "page_links",
         audience.customer_language(newest.language, config),
         {
             "ref": newest.ref,
-            "customer_name": newest.contact_name,
+            "customer_name": contact.name if contact is not None else "",
             "helpdesk_name": config.helpdesk.name,
             "tickets": [
                 {

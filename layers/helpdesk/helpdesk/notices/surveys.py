@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk.events import EventContact
+from helpdesk.model import TYPED_ADDRESS_FLAG
 from helpdesk.notices import audience
 
 if TYPE_CHECKING:
@@ -121,12 +122,13 @@ def ticket_summary(
     for message in shown:
         who = words.get(f"summary_{message.direction}", "")
         if message.direction == "in" and (
-            "unauthenticated" in message.flags or message.channel == "form"
+            {"unauthenticated", TYPED_ADDRESS_FLAG} & set(message.flags)
+            or message.channel == "form"
         ):
-            # SES did not authenticate it, or the address was typed into the form: it may
-            # not be its author's (attack 16, F2; attack 17, F5). Staff read this; the
-            # customer's page says it of mail only, not to tell her her own form is
-            # unverified.
+            # SES did not authenticate it, or the address was typed into the form or a chat:
+            # it may not be its author's (attack 16, F2; attack 17, F5; attack 19, F1).
+            # Staff read this; the customer's page says it of mail only, not to tell her
+            # her own form or chat is unverified.
             who = words["summary_in_unverified"]
         text = " ".join(message.text.split())
         if len(text) > EXCERPT_CHARS:

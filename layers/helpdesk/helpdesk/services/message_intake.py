@@ -41,7 +41,14 @@ from helpdesk.errors import (
 from helpdesk.files import clean_filename, file_media_type
 from helpdesk.json_input import json_object
 from helpdesk.mail.mailbox import mailbox_key
-from helpdesk.model import EMAIL_MAX, AttachmentMeta, Message, Ticket, takes_follow_ups
+from helpdesk.model import (
+    EMAIL_MAX,
+    TYPED_ADDRESS_FLAG,
+    AttachmentMeta,
+    Message,
+    Ticket,
+    takes_follow_ups,
+)
 from helpdesk.ports import DeliveryCounter, SuppressionList
 from helpdesk.post_input import require_media_type
 from helpdesk.services.form_intake import (
@@ -548,7 +555,9 @@ class MessageDesk:
                 ticket = self.uow.find(current) if current is not None else None
                 if ticket is not None and not ticket.involves(message.contact):
                     ticket = None  # only ever their own ticket
-            if ticket is not None and takes_follow_ups(ticket):
+            # In the share the message counts in (customer_follow_up decides by the same).
+            proven = not self._unverified(message)
+            if ticket is not None and takes_follow_ups(ticket, proven=proven):
                 return self._append(ticket.ref, message, attachments, now)
             claims.append(Claim("conversation", pointer, current or ""))
         # The usual acknowledgement goes to an address; without one the answer to this
@@ -662,9 +671,16 @@ class MessageDesk:
             attachments=attachments,
             # Nothing scanned the channel's files (SES scans a mail's): the relay to the
             # agent lists them, kept with the ticket, and attaches none (docs/SECURITY.md).
-            flags=("unscanned",) if attachments else (),
+            flags=(("unscanned",) if attachments else ()) + self._unverified(message),
             channel=message.channel,
         )
+
+    def _unverified(self, message: ChannelMessage) -> tuple[str, ...]:
+        """The flag of an address the channel's visitor typed (model.TYPED_ADDRESS_FLAG);
+        a handle is the channel's own to vouch for, in its own namespace."""
+        channel = self.config.channel(message.channel)
+        verified = channel is not None and channel.verifies_email
+        return (TYPED_ADDRESS_FLAG,) if message.email is not None and not verified else ()
 
     def _store_attachments(self, message: ChannelMessage) -> tuple[AttachmentMeta, ...]:
         """Each file in S3 under the message's key (known before the ticket's reference, as

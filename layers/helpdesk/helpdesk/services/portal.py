@@ -53,6 +53,7 @@ from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import (
     ACTIVE_STATUSES,
     EMAIL_MAX,
+    TYPED_ADDRESS_FLAG,
     AttachmentMeta,
     Message,
     takes_follow_ups,
@@ -359,7 +360,9 @@ class PortalDesk(LinkDesk):
                     in_your_name=hers and unproven,
                     # In anyone else's name (a person she copied in): marked so too
                     # (review 18, #4).
-                    unverified=unproven and not hers and message.direction == "in",
+                    unverified=(unproven or TYPED_ADDRESS_FLAG in message.flags)
+                    and not hers
+                    and message.direction == "in",
                     author=author,
                     at=message.at,
                     text=message.text,
