@@ -606,6 +606,21 @@ def test_the_channel_over_its_hourly_limit_gets_429() -> None:
 LURE_NAME = "Anna, your account is locked: call +1 555 0100"
 
 
+@pytest.mark.parametrize(
+    "address", ["anna\u200b@example.com", "an\u00adna@example.com", "\u0430nna@example.com"]
+)
+def test_an_address_the_desk_cannot_write_to_is_refused_naming_the_field(address: str) -> None:
+    # Attack 19, F2: SES takes no SMTPUTF8, so the acknowledgement and the agent's replies
+    # to a look-alike of Anna's address went nowhere, while the ticket read as hers.
+    desk = Desk()
+
+    with pytest.raises(InvalidInput) as refused:
+        desk.post({**ANN, "from": {"email": address, "name": "Anna Schmidt"}})
+
+    assert refused.value.field == "from.email"
+    assert desk.uow.tickets == {}
+
+
 def test_an_address_typed_into_a_chat_proves_nothing_of_its_author() -> None:
     # Attack 19, F1: a public widget's visitor types any address, yet the chat's opening
     # counted as hers: it wrote his lure as her name on the contact record, which greeted

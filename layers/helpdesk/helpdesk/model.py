@@ -283,8 +283,9 @@ class Ticket:
     messages_in: int = 0
     messages_unproven: int = 0
     # Its opening message proved its author (mail SES authenticated, a channel's handle or
-    # verified address; not an address typed into the form or a chat): whether the ticket shows its contact wrote it, for what
-    # outsiders may raise to a lead (speaks_for_its_contact). Kept from the opening alone:
+    # verified address; not an address typed into the form or a chat): whether the ticket
+    # shows its contact wrote it, for what outsiders may raise to a lead
+    # (speaks_for_its_contact). Kept from the opening alone:
     # a later reply of hers shows she takes part, not that the opening was hers. False on
     # a ticket stored before it was kept.
     opening_proven: bool = False

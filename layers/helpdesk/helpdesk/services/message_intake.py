@@ -52,11 +52,11 @@ from helpdesk.model import (
 from helpdesk.ports import DeliveryCounter, SuppressionList
 from helpdesk.post_input import require_media_type
 from helpdesk.services.form_intake import (
-    _ADDRESS,
     NAME_MAX,
     SUBJECT_MAX,
     FieldRefused,
     _text_field,
+    writable_address,
 )
 from helpdesk.services.rate_limits import WindowCounter, client_key, limit_client, limit_rate
 from helpdesk.services.self_service import suggester
@@ -336,7 +336,7 @@ def validate_message(body: Any, channel: str, config: Config) -> ChannelMessage:
     if unknown:
         raise FieldRefused(f"from.{unknown[0]}", "unknown", "is not a field of from")
     email = one_line(_text_field(sender, "email", required=False, max_len=EMAIL_MAX)).strip()
-    if email and not _ADDRESS.match(email):
+    if email and not writable_address(email):
         raise FieldRefused("from.email", "email", "is not a valid email address")
     name = one_line(_text_field(sender, "name", required=False, max_len=NAME_MAX))
     phone = one_line(_text_field(sender, "phone", required=False, max_len=PHONE_MAX))
