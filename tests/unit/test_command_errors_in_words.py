@@ -65,3 +65,30 @@ def test_an_assignee_outside_the_team_is_refused_in_the_agents_language() -> Non
     assert "lena@support.example, wei@support.example" in text
     assert "does not work in team" not in text
     assert rejected.errors[0].startswith("#assign Omar: omar@support.example does not work")
+
+
+def test_the_error_mail_says_nothing_was_done_or_sent_and_suggests_the_command_meant() -> None:
+    # First-user run 14, #2: "Some commands ... were not carried out" read as if the rest,
+    # the valid commands and the answer to the customer, had gone through; none had.
+    desk = Desk()
+    opened = desk.opened()
+    ticket = replace(opened, assignee="lena@support.example", status="open")
+    desk.uow.tickets[opened.ref] = ticket
+    body = "#priority high\n#stauts open\nDear Anna, I am sorry."
+    desk.deliver(
+        "m2",
+        agents_mail(ticket, "Lena <lena@support.example>", body, "<lena-9@support.example>"),
+        at=NOW + timedelta(minutes=20),
+    )
+    rejected = desk.uow.events()[-1]
+    assert isinstance(rejected, CommandRejected)
+    notifier = fake_notifier(FakeRecords(desk.uow), CONFIG)
+
+    notices.handle(rejected, notifier, now=NOW + timedelta(minutes=21))
+
+    [mail] = notifier.mails()
+    assert "Nothing in your reply" in mail.text
+    assert "was not sent to the customer" in mail.text
+    assert "#stauts open: unknown command (did you mean #status?)" in mail.text
+    assert "not carried out or sent" in mail.subject
+    assert desk.uow.tickets[ticket.ref].priority == opened.priority

@@ -81,7 +81,7 @@ def test_each_bad_command_is_named_with_the_choices_and_nothing_is_kept(config: 
         "#team space: 'space' is not a team: use general, billing or tier2",
         "#tag !!: '!!' is not a tag: one word of letters, digits and - _ . such as late-shipper",
         "#frobnicate: unknown command; the commands are #status, #priority, #assign, #team,"
-        " #tag, #note",
+        " #tag, #note, #reply",
     ]
     assert edit.is_empty
 

@@ -305,6 +305,32 @@ def valid_tag(value: object) -> str:
     return tag
 
 
+def _unknown_command(command: Command) -> Problem:
+    """An unknown command named with the commands there are, and the one it is a slip of
+    (``#stauts``: ``#status``), as the saved replies' error names the slugs near a wrong
+    one (first-user run 14, #2)."""
+    import difflib
+
+    # "#reply <saved reply>" is taken before the other commands (services.agent_mail).
+    known = ", ".join(f"#{name}" for name in (*COMMAND_NAMES, "reply"))
+    close = difflib.get_close_matches(command.name.lower(), (*COMMAND_NAMES, "reply"), n=1)
+    if close:
+        return Problem(
+            f"{command.line}: unknown command (did you mean #{close[0]}?); the commands are"
+            f" {known}",
+            "unknown_command_close",
+            line=command.line,
+            commands=known,
+            close=f"#{close[0]}",
+        )
+    return Problem(
+        f"{command.line}: unknown command; the commands are {known}",
+        "unknown_command",
+        line=command.line,
+        commands=known,
+    )
+
+
 def edit_from_commands(
     commands: Sequence[Command], config: Config
 ) -> tuple[TicketEdit, list[Problem]]:
@@ -322,15 +348,7 @@ def edit_from_commands(
         if command.name == "note":
             continue
         if command.name not in COMMAND_NAMES:
-            known = ", ".join(f"#{name}" for name in COMMAND_NAMES)
-            problems.append(
-                Problem(
-                    f"{command.line}: unknown command; the commands are {known}",
-                    "unknown_command",
-                    line=command.line,
-                    commands=known,
-                )
-            )
+            problems.append(_unknown_command(command))
             continue
         try:
             if command.name == "tag":
