@@ -473,6 +473,24 @@ def test_a_message_from_the_customers_side_never_reads_as_the_desks_answer() -> 
     assert (shown["m1"].mine, shown["m1"].from_desk) == (True, False)
 
 
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [
+        ("en", "Attach files (at most 5, 4 MB in all)"),
+        ("zh", "添加附件（最多 5 个，总共不超过 4 MB）"),
+        ("ru", "Приложить файлы (не больше 5, всего до 4 МБ)"),
+    ],
+)
+def test_the_reply_form_states_the_limit_of_the_files_together(language: str, label: str) -> None:
+    # First-user run 14, #1: the label said "4 MB each", the page takes 4 MB in all, and
+    # two 2.5 MB photos were refused (past Lambda's 6 MB, with a bare error).
+    from helpdesk.portal_web import ticket_page
+
+    html = ticket_page(CONFIG, desk(anna()).view(token(), now=NOW), language=language)
+
+    assert f'<label for="reply-files">{label}</label>' in html
+
+
 def test_the_page_names_the_desk_only_on_the_desks_answers() -> None:
     from helpdesk.portal_web import ticket_page
 
@@ -675,3 +693,14 @@ def test_only_a_ticket_page_speaks_of_the_link_its_reader_holds(
     for page in pages:
         [footer] = re.findall(r"<footer>(.*?)</footer>", page, flags=re.DOTALL)
         assert footer.strip() == CONFIG.helpdesk.name
+
+
+def test_a_smaller_limit_per_file_is_stated_beside_the_limit_of_them_together() -> None:
+    from helpdesk.portal_web import ticket_page
+
+    small = CONFIG.limits.model_copy(update={"attachment_max_bytes": 1_000_000})
+    config = CONFIG.model_copy(update={"limits": small})
+
+    html = ticket_page(config, desk(anna()).view(token(), now=NOW), language="en")
+
+    assert "Attach files (at most 5, 1 MB each, 4 MB in all)" in html

@@ -114,8 +114,10 @@ def ticket_page(
             "error": _error(error, action),
             "text": text,
             "files_max": config.portal.attachments_max_count,
-            # One file can be no larger than the whole post the page takes.
+            # One file can be no larger than the whole post the page takes, and the files
+            # together are what binds (first-user run 14, #1: "4 MB each" read as per file).
             "file_max_size": min(config.limits.attachment_max_bytes, config.portal.body_max_bytes),
+            "body_max_size": config.portal.body_max_bytes,
             "message_max": config.portal.message_max_chars,
             "complaint_max": config.complaints.text_max_chars,
         },
