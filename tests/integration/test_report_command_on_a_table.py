@@ -57,3 +57,16 @@ def test_the_report_of_a_table_is_read_in_the_region_given(
         assert captured.out == ""
         assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
         assert f"(table {table} in eu-west-1)" in captured.err
+
+
+@pytest.mark.parametrize("days", ["0", "-3"])
+def test_a_report_of_no_days_or_fewer_is_refused_naming_the_flag(
+    days: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # First-user run 14, #5: --days 0 printed a report whose period ran backwards, exit 0.
+    with pytest.raises(SystemExit) as refused:
+        main(["report", "--scenario", str(ONE_DAY), "--days", days])
+
+    assert refused.value.code == 2
+    refusal = f"argument --days: {days} is not a whole number of days from 1"
+    assert refusal in capsys.readouterr().err

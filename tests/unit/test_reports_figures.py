@@ -520,3 +520,18 @@ def test_the_hourly_run_mails_each_lead_with_something_to_report_once_a_period(
     assert again == []
     [sent] = mailer.sent
     assert sent.recipients == ["maria@support.example"]
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "label"),
+    [
+        (date(2026, 11, 23), date(2026, 11, 29), "Mon 23 Nov - Sun 29 Nov 2026"),
+        # First-user run 14, #5: a period from another year read as this year's.
+        (date(2025, 12, 29), date(2026, 1, 4), "Mon 29 Dec 2025 - Sun 04 Jan 2026"),
+        (date(2025, 10, 26), date(2026, 11, 29), "Sun 26 Oct 2025 - Sun 29 Nov 2026"),
+    ],
+)
+def test_a_periods_label_names_its_first_days_year_when_it_is_another(
+    first: date, last: date, label: str
+) -> None:
+    assert Period("days", first, last).label == label

@@ -287,6 +287,18 @@ def _fault_rate(text: str) -> float:
     return value
 
 
+def _days(text: str) -> int:
+    """A report's length: a whole number of days, at least one (a period of none or fewer
+    ran backwards in the report's header; first-user run 14, #5)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number of days from 1")
+    return value
+
+
 def _non_negative(text: str) -> float:
     value = float(text)
     if value < 0:
@@ -354,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     report.add_argument(
         "--days",
-        type=int,
+        type=_days,
         help="1 = the daily report (the default with --table), 7 = the weekly; with --scenario"
         " the default is the scenario's own days, the last one as far as it was played",
     )

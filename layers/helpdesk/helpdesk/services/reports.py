@@ -155,7 +155,9 @@ class Period:
     def label(self) -> str:
         if self.first == self.last:
             return self.first.strftime("%a %d %b %Y")
-        return f"{self.first.strftime('%a %d %b')} - {self.last.strftime('%a %d %b %Y')}"
+        # The first day's year too when it is another: a week over New Year, a long period.
+        first = "%a %d %b" if self.first.year == self.last.year else "%a %d %b %Y"
+        return f"{self.first.strftime(first)} - {self.last.strftime('%a %d %b %Y')}"
 
 
 def last_days(today: date, days: int, kind: str = "days") -> Period:
