@@ -222,6 +222,26 @@ def scans_in(paths: list[Path]) -> list[str]:
     return found
 
 
+def config_notes(path: Path, config: Any) -> list[Any]:
+    """What a valid config lets happen that an operator would not want, each located as a
+    config problem is (file, line, key): a team no agent works in, whose tickets wait in
+    its queue unassigned, and whose lead first hears of one from its clock's warning
+    (first-user run 14, #4). A lead-only team may be meant, so it is noted, not refused."""
+    from helpdesk.config import problem_at
+
+    staffed = {team for agent in config.agents for team in agent.teams}
+    return [
+        problem_at(
+            path,
+            ("teams", index),
+            f"note: no agent works in team {team.name!r} (agents[].teams): its tickets wait"
+            " in its queue unassigned until its lead assigns them",
+        )
+        for index, team in enumerate(config.teams)
+        if team.name not in staffed
+    ]
+
+
 def summary(config: Any) -> str:
     return (
         f"{len(config.teams)} teams, {len(config.agents)} agents, "

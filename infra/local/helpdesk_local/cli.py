@@ -18,7 +18,12 @@ DEFAULT_CONFIG = REPO_ROOT / "infra" / "helpdesk.yaml"
 
 def _validate(args: argparse.Namespace) -> int:
     from helpdesk.config import ConfigError, load_config
-    from helpdesk_local.checks import deployment_problems, summary, template_problems
+    from helpdesk_local.checks import (
+        config_notes,
+        deployment_problems,
+        summary,
+        template_problems,
+    )
     from helpdesk_local.knowledge_checks import knowledge_problems, knowledge_summary
     from helpdesk_local.languages import language_problems
 
@@ -46,6 +51,8 @@ def _validate(args: argparse.Namespace) -> int:
         failed = True
     if failed:
         return 1
+    for note in config_notes(path, config):
+        print(note, file=sys.stderr)
     print(
         f"OK {path}: {summary(config)}; every language has its templates;"
         f" {knowledge_summary(path, config)}; template.yaml agrees with the code, and every"

@@ -1,0 +1,37 @@
+"""`helpdesk validate` notes what a valid config lets happen that its operator would not
+want, without refusing it (first-user run 14, #4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpdesk_local.cli import main
+
+CONFIG = Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml"
+TIER2 = "  - {name: tier2, lead: omar@support.example}\n"
+
+
+def test_a_team_no_agent_works_in_is_noted_on_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Tickets routed to such a team waited unassigned, and the first anyone heard of one
+    # was its SLA warning to the lead.
+    text = CONFIG.read_text(encoding="utf-8")
+    assert text.count(TIER2) == 1, "the bundled config's tier2 line moved"
+    returns = "  - {name: returns, lead: omar@support.example}\n"
+    config = tmp_path / "helpdesk.yaml"
+    config.write_text(text.replace(TIER2, TIER2 + returns), encoding="utf-8")
+    line = config.read_text(encoding="utf-8").splitlines().index(returns.rstrip("\n")) + 1
+
+    code = main(["validate", str(config)])
+
+    captured = capsys.readouterr()
+    assert code == 0 and captured.out.startswith("OK ")
+    assert f"{config}:{line}: teams[3]: note: no agent works in team 'returns'" in captured.err
+
+
+def test_the_bundled_config_has_no_note(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(CONFIG)]) == 0
+    assert "note:" not in capsys.readouterr().err
