@@ -132,7 +132,13 @@ steps:
   - helpful: {ticket: 4, article: 1}
 """
 # Anna again, by mail, with a photo (the intake stores attachments under attachments/).
+# SES authenticated and scanned it, so the assignment to her agent carries the photo, read
+# from attachments/ by the route function (first-user run 14, #3).
 LID_MAIL = (
+    "Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=anna@example.com;"
+    " dkim=pass header.i=@example.com; dmarc=pass header.from=example.com\r\n"
+    "X-SES-Spam-Verdict: PASS\r\n"
+    "X-SES-Virus-Verdict: PASS\r\n"
     "From: Anna Schmidt <anna@example.com>\r\n"
     "To: support@support.example\r\n"
     "Subject: The lid is broken\r\n"

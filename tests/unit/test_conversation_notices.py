@@ -123,6 +123,36 @@ def test_the_assignee_reads_the_customers_new_message_with_status_deadline_and_f
     assert str(mail["From"].addresses[0].display_name) == "anna@example.com via Example Support"
 
 
+def test_the_assignment_carries_the_files_of_the_customers_request_as_a_relay_does() -> None:
+    # First-user run 14, #3: the assignment listed the first mail's receipt by name only,
+    # and the agent had no way to open it; a later mail's files came attached.
+    desk = RelayDesk()
+    desk.add(annas_ticket(), annas_reply(photo(), photo("run.js")))
+    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
+
+    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=1)
+
+    [mail] = desk.mails_to(LENA)
+    assert mail_kind(mail) == "assignment"
+    assert attached(mail) == [("lid.png", "image/png", PHOTO)]
+    body = text(mail)
+    assert "lid.png (208 bytes): attached" in body
+    assert "run.js (208 bytes): not attached (not safe to open from mail)" in body
+
+
+def test_the_assignment_holds_back_the_files_of_a_request_nobody_vouched_for() -> None:
+    desk = RelayDesk()
+    unverified = replace(annas_reply(photo()), flags=("unauthenticated",))
+    desk.add(annas_ticket(), unverified)
+    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
+
+    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=1)
+
+    [mail] = desk.mails_to(LENA)
+    assert attached(mail) == []
+    assert "lid.png (208 bytes): not attached (not safe to open from mail)" in text(mail)
+
+
 def test_a_redelivered_reply_event_mails_the_assignee_once() -> None:
     desk = RelayDesk()
     desk.add(annas_ticket(), annas_reply())

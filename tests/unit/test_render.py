@@ -116,8 +116,8 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             "due_resolution": PROMISED[language],
             "message_text": "Hello,\nthe printer jams on every page.\n\nLena",
             "attachments": [
-                {"filename": "jam.jpg", "size": 1_234_567},
-                {"filename": "log.txt", "size": 532},
+                {"filename": "jam.jpg", "size": 1_234_567, "state": "attached"},
+                {"filename": "log.txt", "size": 532, "state": "kept"},
             ],
             "earlier_tickets": [
                 {
@@ -524,8 +524,8 @@ def test_the_assignment_gives_the_agent_everything_to_answer_without_asking() ->
         "Team:            hardware",
         "First response:  due Monday, 23 November 2026, 12:30 Berlin time",
         "> the printer jams on every page.",
-        "- jam.jpg (1.2 MB)",
-        "- log.txt (532 bytes)",
+        "- jam.jpg (1.2 MB): attached",
+        "- log.txt (532 bytes): not attached, kept with the ticket",
         "- HD-2B4C6D  closed  2026-10-01  Toner empty",
         "  #note <text>",
     ):

@@ -179,7 +179,9 @@ def _relay(
     whole = notifier.whole(message)
     note = message.direction == "note"
     unvouched = UNVOUCHED_FLAGS & set(message.flags)
-    files = _files(notifier, message, limits.relay_attachment_max_bytes, hold=bool(unvouched))
+    files = relayed_files(
+        notifier, message, limits.relay_attachment_max_bytes, hold=bool(unvouched)
+    )
     author = audience.agent_name(message.author, config) if note else _writer(message, ticket)
     # Headers are what a mail client shows as "who wrote": the colleague's name from the
     # config, the customer's address. The name in a customer's From is theirs to choose
@@ -233,7 +235,7 @@ def _relay(
             rendered,
             sender_name=f"{named} via {config.helpdesk.name}",
         )
-        return _with_attachments(mail, files)
+        return with_attachments(mail, files)
 
     for recipient in recipients:
         # One mail per message and reader: a redelivered event finds it sent. Counted per
@@ -297,7 +299,7 @@ def _writer(message: Message, ticket: Ticket) -> str:
     return message.author
 
 
-def _with_attachments(mail: OutboundMail, files: list[RelayedFile]) -> OutboundMail:
+def with_attachments(mail: OutboundMail, files: list[RelayedFile]) -> OutboundMail:
     attached = tuple((f.filename, f.content_type, f.data) for f in files if f.state == "attached")
     return replace(mail, attachments=attached)
 
@@ -325,7 +327,9 @@ def _message(
     )
 
 
-def _files(notifier: Notifier, message: Message, limit: int, *, hold: bool) -> list[RelayedFile]:
+def relayed_files(
+    notifier: Notifier, message: Message, limit: int, *, hold: bool
+) -> list[RelayedFile]:
     """The message's attachments (inline images aside: they belong to the HTML, which the
     relay does not carry), attached in the customer's order while they fit ``limit``;
     every one held with ``hold``."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from helpdesk.clock import hour_window, parse_iso
 from helpdesk.errors import NotFound
 from helpdesk.model import listed_as_the_contacts
-from helpdesk.notices import audience
+from helpdesk.notices import audience, conversation
 
 if TYPE_CHECKING:
     from helpdesk.events import (
@@ -347,6 +347,19 @@ def assignment(
         messages = notifier.repo.messages(ticket.ref)
         request = next((m for m in messages if m.direction == "in"), None)
     request = notifier.whole(request) if request is not None else None
+    # The request's files, as a relay carries a later message's: attached while they fit
+    # the relay's limit, held when nobody vouched for the mail or they run code (first-user
+    # run 14, #3: the agent read the receipt's name and had no way to open it).
+    files = (
+        conversation.relayed_files(
+            notifier,
+            request,
+            config.limits.relay_attachment_max_bytes,
+            hold=bool(conversation.UNVOUCHED_FLAGS & set(request.flags)),
+        )
+        if request is not None
+        else []
+    )
     if contact is None:
         contact = notifier.repo.get_contact(ticket.contact_email)
     # Every new ticket is counted on its contact before its commit (count_opening), so a
@@ -381,9 +394,7 @@ def assignment(
             "due_resolution": due("resolution_due"),
             "message_text": request.text if request else "",
             "attachments": [
-                {"filename": a.filename, "size": a.size}
-                for a in (request.attachments if request else ())
-                if not a.inline
+                {"filename": f.filename, "size": f.size, "state": f.state} for f in files
             ],
             "earlier_tickets": [
                 {
@@ -411,7 +422,7 @@ def assignment(
     )
     # The agent's answer goes to the ticket's own address and threads by our Message-ID.
     mail = notifier.mail("assignment", ticket.ref, (agent_email,), rendered)
-    return notifier.send(mail, key=key, now=now)
+    return notifier.send(conversation.with_attachments(mail, files), key=key, now=now)
 
 
 # ---------------------------------------------------------------------- helpers
