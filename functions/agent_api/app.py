@@ -1,4 +1,5 @@
-"""agent_api: the agents' JSON API (queue, ticket, reply, change) behind the JWT authorizer.
+"""agent_api: the agents' JSON API (queue, ticket, its files, reply, change) behind the JWT
+authorizer.
 
 API Gateway has already checked the token (401 never reaches this code); here its verified
 identity claim must name a configured agent or team lead, and the ticket must be in one of
@@ -68,6 +69,14 @@ def ticket(ref: str) -> Response[str]:
         return root.agent_desk.ticket(_caller(), ref, before=before)
 
     return _answer(200, work)
+
+
+@app.get("/agent/tickets/<ref>/files/<number>")
+def ticket_file(ref: str, number: str) -> Response[Any]:
+    # A file of the ticket as its ``download`` names it, as a download (docs/AGENT_API.md).
+    from helpdesk.http import download_answer
+
+    return download_answer(lambda: root.agent_desk.download(_caller(), ref, number))
 
 
 @app.post("/agent/tickets/<ref>/replies")

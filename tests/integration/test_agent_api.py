@@ -140,3 +140,41 @@ def test_strangers_unknown_tickets_and_unknown_teams_get_clear_answers(
     ref = open_form_ticket(stack)
     status, answer = call(stack, "POST", f"/agent/tickets/{ref}/replies", {"text": ""})
     assert status == 422 and answer["field"] == "text"
+
+
+RECEIPT_MAIL = (
+    b"Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=anna@example.com;"
+    b" dkim=pass header.i=@example.com; dmarc=pass header.from=example.com\r\n"
+    b"X-SES-Spam-Verdict: PASS\r\nX-SES-Virus-Verdict: PASS\r\n"
+    b"From: Anna Schmidt <anna@example.com>\r\nTo: support@support.example\r\n"
+    b"Subject: My receipt\r\nMessage-ID: <receipt-1@example.com>\r\n"
+    b"Date: Mon, 23 Nov 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/mixed; boundary=b1\r\n\r\n"
+    b"--b1\r\nContent-Type: text/plain\r\n\r\nThe receipt, as asked.\r\n"
+    b"--b1\r\nContent-Type: application/pdf; name=receipt.pdf\r\n"
+    b'Content-Disposition: attachment; filename="r\xc3\xa9\xc3\xa7u.pdf"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjcgcmVjZWlwdA==\r\n--b1--\r\n"
+)
+
+
+def test_an_agent_downloads_a_customers_file_and_another_team_cannot(stack: LocalStack) -> None:
+    # First-user run 14, #3: the mails named files "kept with the ticket", and nothing
+    # let an agent open one.
+    stack.deliver_email(RECEIPT_MAIL)
+    stack.drain()
+    [ref] = [t["ref"] for t in build_state(stack)["tickets"]]
+    status, ticket = call(stack, "GET", f"/agent/tickets/{ref}")
+    [listed] = ticket["messages"][0]["attachments"]
+
+    file = stack.call_agent_api("GET", listed["download"], agent=LENA)
+    other_team = stack.call_agent_api("GET", listed["download"], agent="omar@support.example")
+
+    assert (status, listed["filename"], listed["size"]) == (200, "réçu.pdf", 16)
+    assert (file.status, file.body) == (200, "%PDF-1.7 receipt")
+    assert file.headers["content-type"] == "application/octet-stream"
+    assert file.headers["content-disposition"] == (
+        "attachment; filename=\"r??u.pdf\"; filename*=UTF-8''r%C3%A9%C3%A7u.pdf"
+    )
+    assert file.headers["x-content-type-options"] == "nosniff"
+    assert other_team.status == 403
+    assert stack.call_agent_api("GET", f"/agent/tickets/{ref}/files/x-1", agent=LENA).status == 404

@@ -176,7 +176,7 @@ BOB = {
 
 
 def _agent_api_tour(stack: LocalStack) -> None:
-    """The agent API (queue, ticket, change, reply, note), a form sent twice, and SES
+    """The agent API (queue, ticket, a file, change, reply, note), a form sent twice, and SES
     refusing the relayed reply until the retry (the outbound claim is released)."""
     from helpdesk_local.faults import FaultInjector, faults_on
     from helpdesk_local.state import build_state
@@ -195,6 +195,9 @@ def _agent_api_tour(stack: LocalStack) -> None:
     [lid] = [t for t in build_state(stack)["tickets"] if t["subject"] == "The lid is broken"]
     whole = call("GET", f"/agent/tickets/{lid['ref']}")
     assert "pouring water for tea" in whole["messages"][0]["text"]
+    # Its photo, downloaded (GetObject on attachments/).
+    [photo] = whole["messages"][0]["attachments"]
+    assert stack.call_agent_api("GET", photo["download"], agent=LENA).status == 200
     call("PATCH", f"/agent/tickets/{ref}", {"priority": "high"})
     call("POST", f"/agent/tickets/{ref}/replies", {"text": "Checked.", "public": False})
     # Every attempt of the first send fails (the first and all its retries, see

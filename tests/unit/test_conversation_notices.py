@@ -231,6 +231,7 @@ def test_files_beyond_the_relay_limit_are_listed_and_kept_not_mailed() -> None:
     body = text(mail)
     assert "lid.png (208 bytes): not attached, kept with the ticket" in body
     assert "tool.exe (208 bytes): not kept (refused when the mail came in)" in body
+    assert "download them from the agent API" in body
     assert "GET /agent/tickets/HD-AAAAAA" in body
 
 

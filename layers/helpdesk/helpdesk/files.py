@@ -9,8 +9,24 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["MAX_FILENAME_CHARS", "clean_filename", "file_media_type"]
+from helpdesk.errors import NotFound
+
+if TYPE_CHECKING:
+    from helpdesk.model import AttachmentMeta, Message
+
+__all__ = [
+    "DOWNLOAD_MAX_BYTES",
+    "MAX_FILENAME_CHARS",
+    "DownloadedFile",
+    "attachment_numbered",
+    "clean_filename",
+    "file_media_type",
+    "servable",
+]
 
 MAX_FILENAME_CHARS = 150
 _LINE_BREAKS_AND_TABS = re.compile(r"[\r\n\t\v\f]+")
@@ -48,3 +64,34 @@ def file_media_type(value: str) -> str | None:
     subtype are case-insensitive), or None when ``value`` is not one (RFC 6838)."""
     value = value.strip().lower()
     return value if _MEDIA_TYPE.fullmatch(value) else None
+
+
+# A file a function can hand out in one response: Lambda answers at most 6 MB, and API
+# Gateway needs the bytes in base64, a third more ("Lambda quotas", AWS Lambda Developer
+# Guide). A larger file is listed without a download (it came by mail).
+DOWNLOAD_MAX_BYTES = 4_000_000
+
+
+@dataclass(frozen=True)
+class DownloadedFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def servable(meta: AttachmentMeta) -> bool:
+    """Whether a function could hand the file out at all: kept, and small enough."""
+    return meta.key is not None and meta.dropped is None and meta.size <= DOWNLOAD_MAX_BYTES
+
+
+def attachment_numbered(
+    number: str, message_of: Callable[[str], Message | None]
+) -> tuple[Message, AttachmentMeta]:
+    """The file ``number`` names, ``<message id>-<n>`` (its n-th attachment, from 1), as the
+    customer's page and the agent API list them; :class:`NotFound` for anything else."""
+    message_id, _, position = number.rpartition("-")
+    message = message_of(message_id) if message_id and position.isdigit() else None
+    index = int(position) - 1 if message is not None else -1
+    if message is None or not 0 <= index < len(message.attachments):
+        raise NotFound("file")
+    return message, message.attachments[index]

@@ -12,6 +12,7 @@ with Retry-After).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
     from helpdesk.config import Config
+    from helpdesk.files import DownloadedFile
     from helpdesk.links import LinkRefused
     from helpdesk.services.complaints import ComplaintDesk
     from helpdesk.services.self_service import ArticleGone, SelfServiceDesk
@@ -62,6 +64,8 @@ STATUS_OF_ERROR: tuple[tuple[type[HelpdeskError], int], ...] = (
     (NotSetUp, 503),
 )
 ANSWERED = tuple(kind for kind, _ in STATUS_OF_ERROR)
+# What no header value may hold in a quoted string (RFC 9110 section 5.6.4).
+_UNSAFE_IN_QUOTES = re.compile(r'[\x00-\x1f\x7f"\\]')
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,40 @@ def json_answer(
         return json_response(status, work())
     except ANSWERED as error:
         return error_response(error, explain(error) if explain else None)
+
+
+def download_response(found: DownloadedFile) -> Response[Any]:
+    """A file as a download, never shown inline (a file a customer or agent sent may be
+    HTML): the customer's page's and the agent API's."""
+    from urllib.parse import quote
+
+    # RFC 6266 §4.3: filename* (RFC 8187) carries any name; the plain one is ASCII only.
+    # A name that came by mail may hold anything: no control character, quote or backslash
+    # reaches the header (no header injection), the UTF-8 form is percent-encoded.
+    ascii_name = _UNSAFE_IN_QUOTES.sub("_", found.filename.encode("ascii", "replace").decode())
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(found.filename)}"
+    return Response(
+        status_code=200,
+        content_type="application/octet-stream",
+        # Bytes: powertools answers them base64-encoded (isBase64Encoded), as API Gateway
+        # needs a binary body.
+        body=found.data,
+        headers={
+            "Content-Disposition": disposition,
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+        compress=False,
+    )
+
+
+def download_answer(work: Callable[[], DownloadedFile]) -> Response[Any]:
+    """``work``'s file as a download, or the JSON answer to the domain error it raised."""
+    try:
+        return download_response(work())
+    except ANSWERED as error:
+        return error_response(error)
 
 
 def html_response(status: int, html: str, headers: dict[str, str]) -> Response[str]:

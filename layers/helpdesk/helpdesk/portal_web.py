@@ -13,7 +13,6 @@ Retry-After (RFC 6585 §4).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -21,7 +20,7 @@ from urllib.parse import quote, urlsplit
 from aws_lambda_powertools.event_handler import Response
 
 from helpdesk.errors import InvalidInput, MalformedInput, NotFound, RateLimited
-from helpdesk.http import private_page, retry_after, status_of
+from helpdesk.http import download_response, private_page, retry_after, status_of
 from helpdesk.links import LOOPBACK_HOSTS, LinkRefused
 from helpdesk.services.portal import ACTIONS, FormProblem, PostRefused
 
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from helpdesk.http import FormPost
     from helpdesk.services.portal import PortalDesk, PortalView
 
-_UNSAFE_IN_QUOTES = re.compile(r'[\x00-\x1f\x7f"\\]')
 # Limits the page names in bytes (shown as "4 MB"), the others are counts.
 _BYTE_LIMITS = frozenset({"file_too_large", "body_too_large"})
 
@@ -255,25 +253,7 @@ def file_response(desk: PortalDesk, token: str, number: str, *, now: datetime,
             body="no such file on this page",
             headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
         )
-    # RFC 6266 §4.3: filename* (RFC 8187) carries any name; the plain one is ASCII only.
-    # A name that came by mail may hold anything: no control character, quote or backslash
-    # reaches the header (no header injection), the UTF-8 form is percent-encoded.
-    ascii_name = _UNSAFE_IN_QUOTES.sub("_", found.filename.encode("ascii", "replace").decode())
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(found.filename)}"
-    return Response(
-        status_code=200,
-        content_type="application/octet-stream",
-        # Bytes: powertools answers them base64-encoded (isBase64Encoded), as API Gateway
-        # needs a binary body.
-        body=found.data,
-        headers={
-            "Content-Disposition": disposition,
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
-        compress=False,
-    )
+    return download_response(found)
 
 
 def ask_response(config: Config, *, lang: str | None, accept_language: str | None) -> Response[str]:

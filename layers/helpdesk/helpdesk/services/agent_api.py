@@ -25,6 +25,7 @@ from helpdesk.characters import typed_text
 from helpdesk.clock import iso
 from helpdesk.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from helpdesk.events import ticket_snapshot
+from helpdesk.files import DownloadedFile, attachment_numbered, servable
 from helpdesk.json_input import json_object
 from helpdesk.model import (
     ACTIVE_STATUSES,
@@ -310,6 +311,19 @@ class AgentDesk:
             "older_messages": tail.older + thread.older,
         }
 
+    def download(self, caller: Caller, ref: str, number: str) -> DownloadedFile:
+        """File ``number`` of ticket ``ref`` (``<message id>-<n>``, as :meth:`ticket` lists
+        its ``download``), for a caller who may work on the ticket: every file the desk
+        kept, notes' too, those no mail carries (unverified, unscanned, a type that runs
+        code) included: the agent fetches them deliberately, told what they are by the
+        message's ``flags``. :class:`NotFound` for anything else."""
+        ticket = self._in_scope(caller, ref)
+        _, meta = attachment_numbered(number, lambda id: self.repo.message(ticket.ref, id))
+        if not servable(meta) or self.store is None:
+            raise NotFound("file")
+        assert meta.key is not None  # servable
+        return DownloadedFile(meta.filename, meta.content_type, self.store.read(meta.key))
+
     def _in_scope(self, caller: Caller, ref: str) -> Ticket:
         """The ticket ``ref`` if the caller may work on it: :class:`NotFound` for what is
         not a reference or not a ticket, :class:`OutOfScope` for another team's."""
@@ -565,7 +579,18 @@ def _message(message: Message, shown: ShownBody | None = None) -> dict[str, Any]
         # message_bodies.WHOLE_MAIL_MAX_BYTES), and whether ``text`` is only its start.
         "text_bytes": shown.text_bytes if shown is not None else utf8_size(message.text),
         "text_cut": shown.cut if shown is not None else False,
-        "attachments": [a.public() for a in message.attachments if not a.inline],
+        "attachments": [
+            # Where the agent downloads it (GET, this API), None for a file no response can
+            # carry: never kept, or larger than one answer (first-user run 14, #3).
+            attachment.public()
+            | {
+                "download": f"/agent/tickets/{message.ticket}/files/{message.id}-{number}"
+                if servable(attachment)
+                else None
+            }
+            for number, attachment in enumerate(message.attachments, start=1)
+            if not attachment.inline
+        ],
         # What the intake could not prove (``unauthenticated``: SES did not authenticate the
         # sender's domain, so anyone could have written it; ``unscanned``), and the channel
         # it came by: a forgery in the customer's name read as hers (attack 16, F2).

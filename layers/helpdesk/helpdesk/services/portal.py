@@ -46,7 +46,13 @@ from helpdesk.errors import (
     UnsupportedMediaType,
 )
 from helpdesk.events import PageLinksRequested, status_changes
-from helpdesk.files import clean_filename, file_media_type
+from helpdesk.files import (
+    DownloadedFile,
+    attachment_numbered,
+    clean_filename,
+    file_media_type,
+    servable,
+)
 from helpdesk.links import LinkDesk, LinkKind, reference
 from helpdesk.mail.compose import valid_address
 from helpdesk.mail.mailbox import mailbox_key
@@ -80,10 +86,6 @@ SUBMISSION_MAX = 64
 # The parts of the page's form besides its files (action, submission, text, an empty file
 # input, and room for what a browser adds): a post of more parts is refused unparsed.
 FORM_FIELDS_MAX = 8
-# A file the function can hand out in one response: Lambda answers at most 6 MB, and API
-# Gateway needs the bytes in base64, a third more ("Lambda quotas", AWS Lambda Developer
-# Guide). A larger file is listed without a link (it came by mail).
-DOWNLOAD_MAX_BYTES = 4_000_000
 _SUBMISSION = re.compile(rf"[A-Za-z0-9_-]{{8,{SUBMISSION_MAX}}}")
 
 
@@ -210,13 +212,6 @@ def _refuse_a_reply_unless_taken(ticket: Ticket) -> None:
         raise FormProblem(StateConflict("this request is closed"), "closed")
     if not takes_follow_ups(ticket):
         raise FormProblem(StateConflict("this request holds its most messages"), "full")
-
-
-@dataclass(frozen=True)
-class DownloadedFile:
-    filename: str
-    content_type: str
-    data: bytes
 
 
 class Complaints(Protocol):
@@ -411,18 +406,10 @@ class PortalDesk(LinkDesk):
         """File ``number`` (``<message id>-<n>``) of the ticket's conversation, as the page
         lists it; :class:`NotFound` for anything else (a note's file is never served)."""
         ticket = self._ticket(token, now)
-        message_id, _, position = number.rpartition("-")
-        if not position.isdigit():
+        message, meta = attachment_numbered(number, lambda id: self.repo.message(ticket.ref, id))
+        if message.direction not in ("in", "out") or not _downloadable(meta, message, ticket):
             raise NotFound("file")
-        message = self.repo.message(ticket.ref, message_id) if message_id else None
-        index = int(position) - 1
-        if message is None or message.direction not in ("in", "out"):
-            raise NotFound("file")
-        if not 0 <= index < len(message.attachments):
-            raise NotFound("file")
-        meta = message.attachments[index]
-        if not _downloadable(meta, message, ticket) or meta.key is None:
-            raise NotFound("file")
+        assert meta.key is not None  # servable
         return DownloadedFile(meta.filename, meta.content_type, self.store.read(meta.key))
 
     # ------------------------------------------------------------------ acting
@@ -868,11 +855,6 @@ def _safe_filename(name: str) -> str:
     return clean_filename(text, fallback="file")
 
 
-def _servable(meta: AttachmentMeta) -> bool:
-    """Whether the function could hand the file out at all: kept, and small enough."""
-    return meta.key is not None and meta.dropped is None and meta.size <= DOWNLOAD_MAX_BYTES
-
-
 def _downloadable(meta: AttachmentMeta, message: Message, ticket: Ticket) -> bool:
     """Whether the page hands the file out: kept, small enough, and one the relay to the
     agent would attach (helpdesk.notices.conversation): never a type that runs code, never
@@ -881,7 +863,7 @@ def _downloadable(meta: AttachmentMeta, message: Message, ticket: Ticket) -> boo
     it goes back to the link's holder, who could post it again anyway."""
     from helpdesk.notices.conversation import UNVOUCHED_FLAGS, runs_code
 
-    if not _servable(meta) or runs_code(meta):
+    if not servable(meta) or runs_code(meta):
         return False
     own_upload = (
         message.channel == "portal"
@@ -902,7 +884,7 @@ def _file_links(message: Message, ticket: Ticket) -> list[FileLink]:
         if _downloadable(meta, message, ticket):
             links.append(FileLink(meta.filename, meta.size, number))
         else:
-            links.append(FileLink(meta.filename, meta.size, None, held=_servable(meta)))
+            links.append(FileLink(meta.filename, meta.size, None, held=servable(meta)))
     return links
 
 
