@@ -374,6 +374,10 @@ def test_a_participant_without_a_name_is_named_by_address_not_as_the_contact() -
 
     [(mail, _)] = desk.mailer.parsed
     assert mail["Subject"] == "[#HD-AAAAAA] carl@example.com wrote: Where is my order?"
+    # The address once (first-user run 14, #11: "carl@example.com <carl@example.com>").
+    assert text(mail).startswith("carl@example.com wrote on HD-AAAAAA:")
+    html = unescape(str(mail.get_body(preferencelist=("html",)).get_content()))  # type: ignore[union-attr]
+    assert "carl@example.com <" not in html
 
 
 # ---------------------------------------------------------------------- what a relay may carry
