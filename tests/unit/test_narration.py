@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk_local.narration import event_line
+from helpdesk_local.narration import entry_line, event_line
 
 OPENED = {
     "ref": "HD-7K3M9Q",
@@ -42,6 +42,23 @@ def test_an_opened_ticket_is_told_with_its_subject_sender_and_routing() -> None:
             {"ref": "HD-1", "status": "solved", "previous_status": "open"},
             "ticket HD-1: status open -> solved",
         ),
+        # First-user run 14, #8: these read as their bare names, the last with no ticket.
+        ("NoteAdded", {"ref": "HD-1", "from": "lena@x"}, "ticket HD-1: note by lena@x"),
+        (
+            "ComplaintMade",
+            {"ref": "HD-1", "from": "anna@x", "source": "survey"},
+            "ticket HD-1: complaint from anna@x (survey) to the team lead",
+        ),
+        (
+            "SelfServed",
+            {"ref": "HD-1", "title": "Returns"},
+            'ticket HD-1: solved by the customer with the article "Returns"',
+        ),
+        (
+            "PageLinksRequested",
+            {"ref": "", "email": "anna@x"},
+            "fresh page links asked for anna@x (mailed if a contact's)",
+        ),
     ],
 )
 def test_deadlines_and_changes_are_told_in_one_line(
@@ -59,3 +76,18 @@ def test_a_subject_cannot_drive_the_developers_terminal() -> None:
 
     assert not any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in line)
     assert "ticket HD-0 opened" in line  # kept as text, on the same line
+
+
+@pytest.mark.parametrize(
+    ("kind", "detail", "told"),
+    [
+        ("priority_changed", {"from": "normal", "to": "high", "by": "lena@x"},
+         "priority normal -> high (by lena@x)"),
+        ("tagged", {"tags": ["late-shipper"], "by": "lena@x"}, "tagged late-shipper (by lena@x)"),
+    ],
+)  # fmt: skip
+def test_a_change_without_an_event_is_told_by_its_audit_entry(
+    kind: str, detail: dict[str, object], told: str
+) -> None:
+    # First-user run 14, #8: priority and tag changes printed no line at all.
+    assert entry_line(kind, detail) == told

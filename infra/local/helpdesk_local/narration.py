@@ -173,6 +173,14 @@ def entry_line(kind: str, detail: Mapping[str, Any]) -> str | None:
         return f"closed (by {_shown(detail.get('by', '?'))})"
     if kind == "survey_sent":
         return f"survey sent to {_shown(detail.get('to', '?'))}"
+    if kind == "priority_changed":
+        return (
+            f"priority {_shown(detail.get('from', '?'))} -> {_shown(detail.get('to', '?'))}"
+            f" (by {_shown(detail.get('by', '?'))})"
+        )
+    if kind == "tagged":
+        tags = ", ".join(_shown(tag) for tag in detail.get("tags") or [])
+        return f"tagged {tags} (by {_shown(detail.get('by', '?'))})"
     return None
 
 
@@ -230,6 +238,21 @@ def event_line(kind: str, detail: Mapping[str, Any]) -> str:
         return f"ticket {ref}: a mail of {agent} changed nothing ({unchanged or 'already so'})"
     if kind == "SurveyAnswered":
         return f"ticket {ref}: survey answered, {_shown(detail.get('score', '?'))}/5"
+    if kind == "NoteAdded":
+        return f"ticket {ref}: note by {_shown(detail.get('from', '?'))}"
+    if kind == "ComplaintMade":
+        return (
+            f"ticket {ref}: complaint from {_shown(detail.get('from', '?'))}"
+            f" ({_shown(detail.get('source', '?'))}) to the team lead"
+        )
+    if kind == "SelfServed":
+        return (
+            f"ticket {ref}: solved by the customer with the article {_quoted(detail.get('title'))}"
+        )
+    if kind == "PageLinksRequested":
+        return (
+            f"fresh page links asked for {_shown(detail.get('email', '?'))} (mailed if a contact's)"
+        )
     return f"ticket {ref}: {_shown(kind)}"
 
 
