@@ -92,7 +92,7 @@ def test_the_daily_report_shows_the_hand_counted_figures(week: dict[str, Any]) -
     for expected in [
         "TICKETS CREATED: 3",
         "    form              3  ####################",
-        "    general question    2  ####################",
+        "    general question       2  ####################",
         "    billing and payment    1  ##########",
         "    vip               1  ##########",
         "    en                3  ####################",
