@@ -1,5 +1,6 @@
-"""`helpdesk validate` notes what a valid config lets happen that its operator would not
-want, without refusing it (first-user run 14, #4)."""
+"""What the commands say of the ops config before they act: `helpdesk validate` notes what
+a valid config lets happen that its operator would not want, without refusing it, and the
+demo names a broken one before it starts (first-user run 14, #4 and #11)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,20 @@ def test_a_team_no_agent_works_in_is_noted_on_its_line(
 def test_the_bundled_config_has_no_note(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(CONFIG)]) == 0
     assert "note:" not in capsys.readouterr().err
+
+
+def test_the_demo_names_a_broken_config_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # First-user run 14, #11: the demo printed its banner and first step, then the error.
+    from helpdesk_local import cli
+
+    broken = tmp_path / "helpdesk.yaml"
+    broken.write_text(CONFIG.read_text(encoding="utf-8").replace("capacity: 8", "capacity: 0", 1))
+    monkeypatch.setattr(cli, "DEFAULT_CONFIG", broken)
+
+    code = main(["demo", "--fast"])
+
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert f"{broken}:" in captured.err and "capacity" in captured.err

@@ -190,8 +190,11 @@ def _kb_build(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from helpdesk.config import load_config
     from helpdesk_local.demo import run_demo
 
+    # Checked before the banner: a broken config had stopped the demo at its first step.
+    load_config(DEFAULT_CONFIG)
     return run_demo(fast=args.fast)
 
 
