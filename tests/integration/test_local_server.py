@@ -126,6 +126,24 @@ def test_advancing_by_something_that_is_not_a_duration_answers_422(
     assert json.loads(answer)["field"] == "by"
 
 
+def test_a_form_body_sent_as_json_is_told_what_to_send(server: LocalServer) -> None:
+    # First-user run 14, #11: it answered the JSON decoder's "Expecting value: line 1".
+    call = urllib.request.Request(
+        server.url + "/_local/advance",
+        data=b"by=1h",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(call, timeout=60)
+
+    assert refused.value.code == 422
+    assert json.loads(refused.value.read()) == {
+        "detail": 'by: the body is not JSON: send {"by": "1h"}',
+        "field": "by",
+    }
+
+
 def test_the_clock_runs_at_the_given_speed(server: LocalServer) -> None:
     before = parse_iso(state(server)["clock"])
     server.speed = 3600.0  # an hour a second

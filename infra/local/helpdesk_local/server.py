@@ -649,6 +649,10 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             return self._advance_from_form(body)
         try:
             request = json.loads(body or b"{}")
+        except ValueError:
+            detail = 'the body is not JSON: send {"by": "1h"}'
+            return 422, *_json_body({"detail": f"by: {detail}", "field": "by"})
+        try:
             by = parse_duration(str(request["by"]))
         except (ValueError, KeyError, TypeError) as error:
             detail = str(error) if isinstance(error, ValueError) else 'expected {"by": "1h"}'
