@@ -82,7 +82,12 @@ def test_another_teams_agent_gets_403_and_nothing_is_read() -> None:
         agents.download(OMAR, "HD-7K3M9Q", "m1-1")
 
 
-@pytest.mark.parametrize("number", ["m1-2", "m1-0", "m1-x", "m9-1", "m1", "-1", ""])
+@pytest.mark.parametrize(
+    "number",
+    # The last three are digits to str.isdigit() that int() refuses (attack 20, F3: a 500,
+    # and the errors alarm, for anyone holding a link).
+    ["m1-2", "m1-0", "m1-x", "m9-1", "m1", "-1", "", "m1-\u00b2", "m1-\u2460", "m1-" + "9" * 5000],
+)
 def test_what_is_no_file_of_the_ticket_is_404(number: str) -> None:
     agents = desk(attachment("receipt.pdf", RECEIPT))
     assert LENA is not None

@@ -704,3 +704,12 @@ def test_a_smaller_limit_per_file_is_stated_beside_the_limit_of_them_together() 
     html = ticket_page(config, desk(anna()).view(token(), now=NOW), language="en")
 
     assert "Attach files (at most 5, 1 MB each, 4 MB in all)" in html
+
+
+def test_a_file_number_of_digits_int_refuses_is_no_file() -> None:
+    # Attack 20, F3: "²" and "①" pass str.isdigit(), then int() raised: a 500.
+    from helpdesk.errors import NotFound
+
+    for number in ("c1-\u00b2", "c1-\u2460"):
+        with pytest.raises(NotFound):
+            desk(anna()).download(token(), number, now=NOW)

@@ -66,6 +66,7 @@ def file_media_type(value: str) -> str | None:
     return value if _MEDIA_TYPE.fullmatch(value) else None
 
 
+_POSITION = re.compile(r"[1-9][0-9]{0,3}")
 # A file a function can hand out in one response: Lambda answers at most 6 MB, and API
 # Gateway needs the bytes in base64, a third more ("Lambda quotas", AWS Lambda Developer
 # Guide). A larger file is listed without a download (it came by mail).
@@ -90,7 +91,10 @@ def attachment_numbered(
     """The file ``number`` names, ``<message id>-<n>`` (its n-th attachment, from 1), as the
     customer's page and the agent API list them; :class:`NotFound` for anything else."""
     message_id, _, position = number.rpartition("-")
-    message = message_of(message_id) if message_id and position.isdigit() else None
+    # ASCII digits only, a few: str.isdigit() takes "²" and "①", which int() refuses, and
+    # 5,000 digits are past int()'s limit (attack 20, F3: a 500 for anyone with a link).
+    counted = _POSITION.fullmatch(position) is not None
+    message = message_of(message_id) if message_id and counted else None
     index = int(position) - 1 if message is not None else -1
     if message is None or not 0 <= index < len(message.attachments):
         raise NotFound("file")
