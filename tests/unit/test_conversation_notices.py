@@ -17,7 +17,7 @@ from test_notices import NOW, text
 import fakes
 from fakes import CONFIG, mail_kind
 from helpdesk.config import Config
-from helpdesk.model import AttachmentMeta, Message
+from helpdesk.model import TYPED_ADDRESS_FLAG, AttachmentMeta, Message
 from helpdesk.notices import NOTICES, Notifier
 from helpdesk.notices.conversation import customer_message_recipients
 
@@ -526,14 +526,20 @@ def test_a_reader_hears_at_most_the_relay_ceiling_of_all_customers_an_hour() -> 
     assert len(desk.mails_to(LENA)) == CONFIG.limits.relays_per_reader_per_hour
 
 
-def test_messages_forged_in_a_customers_name_never_spend_her_own_count() -> None:
+@pytest.mark.parametrize(
+    ("channel", "flag"), [(None, "unauthenticated"), ("chat", TYPED_ADDRESS_FLAG)]
+)
+def test_messages_forged_in_a_customers_name_never_spend_her_own_count(
+    channel: str | None, flag: str
+) -> None:
     # Mallory writes 17 mails as anna@ (unauthenticated) on tickets she takes part in:
-    # counted as Anna's, her own replies then went unmailed (review 11, #4).
+    # counted as Anna's, her own replies then went unmailed (review 11, #4). A chat's
+    # visitor typing her address did the same (attack 20, F1).
     desk = RelayDesk()
     forged = [
         Message(
             id=f"f{n}", ticket="HD-AAAAAA", direction="in", author=ANNA, at=NOW,
-            text=f"forged {n}", flags=("unauthenticated",),
+            text=f"forged {n}", flags=(flag,), channel=channel,
         )
         for n in range(CONFIG.limits.counted_outbound_per_recipient_per_hour)
     ]  # fmt: skip

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from helpdesk.clock import parse_iso
 from helpdesk.errors import NotFound
-from helpdesk.model import TYPED_ADDRESS_FLAG
+from helpdesk.model import TYPED_ADDRESS_FLAG, proves_its_author
 from helpdesk.notices import audience
 from helpdesk.notices.outbound import relay_quotas, ticket_quota
 
@@ -250,7 +250,10 @@ def _relay(
                 mail,
                 message.author or ticket.contact_email,
                 now,
-                authenticated="unauthenticated" not in message.flags,
+                # Counted as hers only when it proves she wrote it: mail SES did not
+                # authenticate, or an address a chat's visitor typed, is counted apart
+                # (review 11, #4; attack 20, F1).
+                authenticated=proves_its_author(message),
                 per_customer=limits.counted_outbound_per_recipient_per_hour,
                 per_reader=limits.relays_per_reader_per_hour,
             ),
