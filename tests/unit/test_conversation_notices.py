@@ -153,6 +153,39 @@ def test_the_assignment_holds_back_the_files_of_a_request_nobody_vouched_for() -
     assert "lid.png (208 bytes): not attached (not safe to open from mail)" in text(mail)
 
 
+def test_the_assignment_holds_back_the_files_of_a_ticket_the_desk_answers_not() -> None:
+    # Attack 20, F5: SES called it spam, but the spammer's own domain signed it and the
+    # scan passed: handed to an agent to look at, its files came attached.
+    desk = RelayDesk()
+    desk.add(annas_ticket(flags=["spam"]), annas_reply(photo("invoice.pdf")))
+    desk.store.objects["attachments/m2/1-invoice.pdf"] = PHOTO
+
+    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=1)
+
+    [mail] = desk.mails_to(LENA)
+    assert attached(mail) == []
+    assert "invoice.pdf (208 bytes): not attached (not safe to open from mail)" in text(mail)
+
+
+def test_assignments_and_relays_of_a_ticket_carry_files_in_a_few_mails_an_hour() -> None:
+    # Attack 20, F4: every reassignment mailed the files again, uncounted.
+    from helpdesk.notices.conversation import RELAYS_WITH_FILES_PER_HOUR
+
+    desk = RelayDesk()
+    desk.add(annas_ticket(), annas_reply(photo()))
+    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
+
+    for version in range(1, 6):
+        desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=version)
+
+    mails = desk.mails_to(LENA)
+    assert len(mails) == 5
+    assert [bool(attached(m)) for m in mails] == [True] * RELAYS_WITH_FILES_PER_HOUR + [False] * (
+        5 - RELAYS_WITH_FILES_PER_HOUR
+    )
+    assert "lid.png (208 bytes): not attached, kept with the ticket" in text(mails[-1])
+
+
 def test_a_redelivered_reply_event_mails_the_assignee_once() -> None:
     desk = RelayDesk()
     desk.add(annas_ticket(), annas_reply())

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from helpdesk.clock import parse_iso
@@ -42,13 +43,14 @@ from helpdesk.notices import audience
 from helpdesk.notices.outbound import relay_quotas, ticket_quota
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from helpdesk.config import Config
     from helpdesk.events import CustomerReplied, NoteAdded
     from helpdesk.mail.compose import OutboundMail
     from helpdesk.model import AttachmentMeta, Direction, Message, Ticket
     from helpdesk.notices.desk import Notifier
+    from helpdesk.notices.outbound import Quota, SendResult
 
 # The mail kinds (the Message-ID's and X-Helpdesk-Kind's): the desk relays a customer's
 # words to an agent, or a colleague's note (whose answers stay internal).
@@ -243,7 +245,6 @@ def _relay(
         # and per reader and customer, so that mail forged in a customer's name cannot bury
         # an agent, nor one customer's flood mute the others' messages (attack 10, F3);
         # past a limit the message stays on the ticket, unmailed for that hour.
-        key = f"{message.id}:{recipient}"
         mail = relayed(recipient, files)
         counted = [
             *relay_quotas(
@@ -259,20 +260,48 @@ def _relay(
             ),
             ticket_quota(f"{ticket.ref}:{recipient}", now, limits.outbound_per_ticket_per_hour),
         ]
-        if mail.attachments:
-            # Only the first few relays of a ticket in an hour carry files: the rest list
-            # them, so that even an authenticated sender cannot fill a mailbox with them.
-            carrying = replace(
-                ticket_quota(f"{ticket.ref}:{recipient}:files", now, RELAYS_WITH_FILES_PER_HOUR),
-                reason=FILES_LIMIT,
-            )
-            sent = notifier.send(
-                mail, key=key, now=now, quotas=[*counted, carrying], recipient_limit=False
-            )
-            if sent.reason != FILES_LIMIT:
-                continue
-            mail = relayed(recipient, _unattached(files))
-        notifier.send(mail, key=key, now=now, quotas=counted, recipient_limit=False)
+        send_carrying_files(
+            notifier,
+            partial(relayed, recipient),
+            files,
+            ticket=ticket.ref,
+            reader=recipient,
+            key=f"{message.id}:{recipient}",
+            now=now,
+            quotas=counted,
+            recipient_limit=False,
+        )
+
+
+def send_carrying_files(
+    notifier: Notifier,
+    build: Callable[[list[RelayedFile]], OutboundMail],
+    files: list[RelayedFile],
+    *,
+    ticket: str,
+    reader: str,
+    key: str,
+    now: datetime,
+    quotas: Sequence[Quota] = (),
+    recipient_limit: bool = True,
+) -> SendResult:
+    """Send the mail ``build`` makes of ``files`` to ``reader`` (a relay, an assignment):
+    only the first :data:`RELAYS_WITH_FILES_PER_HOUR` mails of a ticket to a reader in an
+    hour carry files, the rest list them as kept, so that no sender, authenticated or not,
+    fills a mailbox with them (nor do reassignments, attack 20, F4)."""
+    mail = build(files)
+    if mail.attachments:
+        carrying = replace(
+            ticket_quota(f"{ticket}:{reader}:files", now, RELAYS_WITH_FILES_PER_HOUR),
+            reason=FILES_LIMIT,
+        )
+        sent = notifier.send(
+            mail, key=key, now=now, quotas=[*quotas, carrying], recipient_limit=recipient_limit
+        )
+        if sent.reason != FILES_LIMIT:
+            return sent
+        mail = build(_unattached(files))
+    return notifier.send(mail, key=key, now=now, quotas=quotas, recipient_limit=recipient_limit)
 
 
 def _unattached(files: list[RelayedFile]) -> list[RelayedFile]:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         TicketAssigned,
         TicketOpened,
     )
+    from helpdesk.mail.compose import OutboundMail
     from helpdesk.model import AttachmentMeta, Contact, Message, Ticket
     from helpdesk.notices.desk import Notifier
     from helpdesk.notices.outbound import SendResult
@@ -355,7 +356,10 @@ def assignment(
             notifier,
             request,
             config.limits.relay_attachment_max_bytes,
-            hold=bool(conversation.UNVOUCHED_FLAGS & set(request.flags)),
+            # Held too when the desk answers the ticket not on its own (spam, forged, a
+            # robot's): a spammer's own domain signs his mail (attack 20, F5).
+            hold=bool(conversation.UNVOUCHED_FLAGS & set(request.flags))
+            or not listed_as_the_contacts(ticket),
         )
         if request is not None
         else []
@@ -378,51 +382,53 @@ def assignment(
         if first_ticket
         else [t for t in notifier.repo.contact_tickets(ticket.contact_email) if t.ref != ticket.ref]
     )
-    rendered = notifier.render(
-        "assignment",
-        language,
-        {
-            "ref": ticket.ref,
-            "subject": ticket.subject,
-            "customer_name": ticket.contact_name or (contact.name if contact else ""),
-            "customer_email": ticket.contact_email,
-            "tier": ticket.tier,
-            "language": ticket.language,
-            "priority": ticket.priority,
-            "team": ticket.team,
-            "due_first_response": due("first_response_due"),
-            "due_resolution": due("resolution_due"),
-            "message_text": request.text if request else "",
-            "attachments": [
-                {"filename": f.filename, "size": f.size, "state": f.state} for f in files
-            ],
-            "earlier_tickets": [
-                {
-                    "ref": t.ref,
-                    "subject": t.subject,
-                    "status": t.status,
-                    "created": t.created_at.astimezone(ZoneInfo(timezone)).date().isoformat(),
-                }
-                for t in earlier[:EARLIER_TICKETS_SHOWN]
-            ],
-            # The reply commands explained in the agent's language (its folder's words).
-            "commands_help": list(
-                language_words("assignment", language, fallback_language=config.default_language)[
-                    "commands_help"
-                ]
-            ),
-            "overdue": overdue,
-            "escalated_to": ticket.team if overdue and ticket.team == escalate_to else "",
-            # The articles and saved replies that may answer the request the mail shows.
-            "assistant": assistant(notifier, ticket, request.text if request else ""),
-            "assistant_words": language_words(
-                "assistant", language, fallback_language=config.default_language
-            ),
-        },
+    context = {
+        "ref": ticket.ref,
+        "subject": ticket.subject,
+        "customer_name": ticket.contact_name or (contact.name if contact else ""),
+        "customer_email": ticket.contact_email,
+        "tier": ticket.tier,
+        "language": ticket.language,
+        "priority": ticket.priority,
+        "team": ticket.team,
+        "due_first_response": due("first_response_due"),
+        "due_resolution": due("resolution_due"),
+        "message_text": request.text if request else "",
+        "earlier_tickets": [
+            {
+                "ref": t.ref,
+                "subject": t.subject,
+                "status": t.status,
+                "created": t.created_at.astimezone(ZoneInfo(timezone)).date().isoformat(),
+            }
+            for t in earlier[:EARLIER_TICKETS_SHOWN]
+        ],
+        # The reply commands explained in the agent's language (its folder's words).
+        "commands_help": list(
+            language_words("assignment", language, fallback_language=config.default_language)[
+                "commands_help"
+            ]
+        ),
+        "overdue": overdue,
+        "escalated_to": ticket.team if overdue and ticket.team == escalate_to else "",
+        # The articles and saved replies that may answer the request the mail shows.
+        "assistant": assistant(notifier, ticket, request.text if request else ""),
+        "assistant_words": language_words(
+            "assistant", language, fallback_language=config.default_language
+        ),
+    }
+
+    def assignment_mail(shown: list[conversation.RelayedFile]) -> OutboundMail:
+        attachments = [{"filename": f.filename, "size": f.size, "state": f.state} for f in shown]
+        rendered = notifier.render("assignment", language, context | {"attachments": attachments})
+        # The agent's answer goes to the ticket's own address and threads by our Message-ID.
+        mail = notifier.mail("assignment", ticket.ref, (agent_email,), rendered)
+        return conversation.with_attachments(mail, shown)
+
+    # Files in the first few mails of the ticket to this agent in an hour, as relays'.
+    return conversation.send_carrying_files(
+        notifier, assignment_mail, files, ticket=ticket.ref, reader=agent_email, key=key, now=now
     )
-    # The agent's answer goes to the ticket's own address and threads by our Message-ID.
-    mail = notifier.mail("assignment", ticket.ref, (agent_email,), rendered)
-    return notifier.send(conversation.with_attachments(mail, files), key=key, now=now)
 
 
 # ---------------------------------------------------------------------- helpers
