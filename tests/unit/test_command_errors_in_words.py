@@ -89,6 +89,9 @@ def test_the_error_mail_says_nothing_was_done_or_sent_and_suggests_the_command_m
     [mail] = notifier.mails()
     assert "Nothing in your reply" in mail.text
     assert "was not sent to the customer" in mail.text
+    # The HTML part, which most mail clients show, too (review 20, #2).
+    assert mail.html is not None
+    assert "Nothing in your reply" in mail.html and "Some commands" not in mail.html
     assert "#stauts open: unknown command (did you mean #status?)" in mail.text
     assert "not carried out or sent" in mail.subject
     assert desk.uow.tickets[ticket.ref].priority == opened.priority

@@ -153,6 +153,45 @@ def test_the_assignment_holds_back_the_files_of_a_request_nobody_vouched_for() -
     assert "lid.png (208 bytes): not attached (not safe to open from mail)" in text(mail)
 
 
+@pytest.mark.parametrize(
+    ("channel", "flag"), [(None, "unauthenticated"), ("chat", TYPED_ADDRESS_FLAG), ("form", None)]
+)
+def test_the_assignment_says_when_nothing_proves_who_wrote_the_request(
+    channel: str | None, flag: str | None
+) -> None:
+    # Attack 20, F2; review 20, #5: a relay of the same message said "Sender not verified",
+    # the assignment, the one mail of the opening, did not.
+    desk = RelayDesk()
+    request = replace(annas_reply(photo()), channel=channel, flags=(flag,) if flag else ())
+    desk.add(annas_ticket(), request)
+    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
+
+    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=1)
+
+    [mail] = desk.mails_to(LENA)
+    html = unescape(str(mail.get_body(preferencelist=("html",)).get_content()))  # type: ignore[union-attr]
+    for part in (text(mail), html):
+        assert "Sender not verified: nothing proves this comes from anna@example.com" in part
+    held = flag == "unauthenticated"
+    assert bool(attached(mail)) is not held
+
+
+def test_the_assignment_tells_in_html_too_which_files_are_attached_and_where_the_rest_are() -> None:
+    # Review 20, #3: the HTML part listed names and sizes only.
+    desk = RelayDesk()
+    desk.add(annas_ticket(), annas_reply(photo(), photo("run.js")))
+    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
+
+    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=1)
+
+    [mail] = desk.mails_to(LENA)
+    html = unescape(str(mail.get_body(preferencelist=("html",)).get_content()))  # type: ignore[union-attr]
+    for part in (text(mail), html):
+        assert "lid.png (208 bytes): attached" in part
+        assert "run.js (208 bytes): not attached (not safe to open from mail)" in part
+        assert "download them from the agent API" in part
+
+
 def test_the_assignment_holds_back_the_files_of_a_ticket_the_desk_answers_not() -> None:
     # Attack 20, F5: SES called it spam, but the spammer's own domain signed it and the
     # scan passed: handed to an agent to look at, its files came attached.

@@ -115,6 +115,8 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             "due_first_response": PROMISED[language],
             "due_resolution": PROMISED[language],
             "message_text": "Hello,\nthe printer jams on every page.\n\nLena",
+            "unverified": False,
+            "attachment_limit": 5_000_000,
             "attachments": [
                 {"filename": "jam.jpg", "size": 1_234_567, "state": "attached"},
                 {"filename": "log.txt", "size": 532, "state": "kept"},

@@ -308,6 +308,15 @@ def proves_its_author(message: Message) -> bool:
     return UNPROVEN_MESSAGE_FLAGS.isdisjoint(message.flags)
 
 
+def reads_unverified(message: Message) -> bool:
+    """Whether staff read ``message`` as "not verified": mail SES did not authenticate, or an
+    address typed into the form or a chat; what it says of its author is whatever someone
+    typed (the relay, the assignment, a lead's summary). A robot's mail is a robot's."""
+    return message.channel == "form" or not {"unauthenticated", TYPED_ADDRESS_FLAG}.isdisjoint(
+        message.flags
+    )
+
+
 def has_room(ticket: Ticket, *, proven: bool) -> bool:
     """Whether ``ticket`` holds fewer messages from outside of that share than it takes."""
     if proven:

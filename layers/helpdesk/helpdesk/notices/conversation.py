@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 from helpdesk.clock import parse_iso
 from helpdesk.errors import NotFound
-from helpdesk.model import TYPED_ADDRESS_FLAG, proves_its_author
+from helpdesk.model import proves_its_author, reads_unverified
 from helpdesk.notices import audience
 from helpdesk.notices.outbound import relay_quotas, ticket_quota
 
@@ -207,7 +207,7 @@ def _relay(
                 "author_email": message.author,
                 "named": named,
                 # Mail SES did not authenticate, or an address a chat's visitor typed.
-                "unverified": "unauthenticated" in unvouched or TYPED_ADDRESS_FLAG in message.flags,
+                "unverified": reads_unverified(message),
                 # Only mail passes SES's virus scan: a file from the customer's page or a
                 # channel was never scanned, which is not a failed scan (first-user F6).
                 "unscanned": "unscanned" in unvouched and message.channel is None,

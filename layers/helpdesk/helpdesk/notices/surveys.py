@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from helpdesk.events import EventContact
-from helpdesk.model import TYPED_ADDRESS_FLAG
+from helpdesk.model import reads_unverified
 from helpdesk.notices import audience
 
 if TYPE_CHECKING:
@@ -121,10 +121,7 @@ def ticket_summary(
         lines.append(words["summary_earlier"].format(count=len(messages) - len(shown)))
     for message in shown:
         who = words.get(f"summary_{message.direction}", "")
-        if message.direction == "in" and (
-            {"unauthenticated", TYPED_ADDRESS_FLAG} & set(message.flags)
-            or message.channel == "form"
-        ):
+        if message.direction == "in" and reads_unverified(message):
             # SES did not authenticate it, or the address was typed into the form or a chat:
             # it may not be its author's (attack 16, F2; attack 17, F5; attack 19, F1).
             # Staff read this; the customer's page says it of mail only, not to tell her

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk.clock import hour_window, parse_iso
 from helpdesk.errors import NotFound
-from helpdesk.model import listed_as_the_contacts
+from helpdesk.model import listed_as_the_contacts, reads_unverified
 from helpdesk.notices import audience, conversation
 
 if TYPE_CHECKING:
@@ -394,6 +394,10 @@ def assignment(
         "due_first_response": due("first_response_due"),
         "due_resolution": due("resolution_due"),
         "message_text": request.text if request else "",
+        # Nothing proves who wrote it: the mail, the form or the chat gave the name and
+        # address (attack 20, F2).
+        "unverified": request is not None and reads_unverified(request),
+        "attachment_limit": config.limits.relay_attachment_max_bytes,
         "earlier_tickets": [
             {
                 "ref": t.ref,
