@@ -940,6 +940,32 @@ def test_a_channel_acknowledges_given_addresses_at_most_the_desks_hourly_ceiling
     assert [e.notify for e in opened] == [True, True, True, False, False]
 
 
+def test_a_channel_whose_users_signed_in_is_acknowledged_past_the_ceiling_of_typed_ones() -> None:
+    # Review 20, #6: verifies_email proved the author, yet its acknowledgements still came
+    # out of the desk's hour for addresses nobody proved, which a flood of forms spends.
+    few = CONFIG.limits.model_copy(update={"unauthenticated_acknowledgements_per_hour": 3})
+    signed_in = ChannelSection(name="chat", secret="/helpdesk/channels/chat", verifies_email=True)
+    desk = Desk(config=CONFIG.model_copy(update={"limits": few, "channels": (signed_in,)}))
+    for n in range(5):
+        desk.post({**victims(n), "from": {"email": f"customer{n}@gmail.com"}})
+
+    opened = [e for e in desk.uow.events() if isinstance(e, TicketOpened)]
+    assert [e.notify for e in opened] == [True] * 5
+
+
+def test_a_proven_conversation_whose_ticket_holds_its_most_messages_goes_on_in_a_new_one() -> None:
+    # Review 20, #10: the proven share's bound, for a visitor known by a handle.
+    desk = Desk()
+    known = {**ANN, "from": {"handle": "ann-42", "name": "Ann"}}
+    old = desk.post(known)["ref"]
+    desk.uow.tickets[old] = replace(desk.uow.tickets[old], messages_in=MESSAGES_IN_MAX)
+
+    new = desk.post({**known, "id": "m-9", "text": "Still wrong."}, at=NOW + timedelta(hours=1))
+
+    assert new["ref"] != old and desk.uow.tickets[new["ref"]].linked_to == old
+    assert desk.uow.tickets[new["ref"]].messages_in == 1
+
+
 def test_a_providers_alias_domains_share_one_mailboxs_acknowledgements() -> None:
     # Attack 4, F4: anna@icloud.com, anna@me.com and anna@mac.com are one iCloud inbox;
     # each domain had three acknowledgements an hour of its own.

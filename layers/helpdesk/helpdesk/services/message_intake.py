@@ -47,6 +47,7 @@ from helpdesk.model import (
     AttachmentMeta,
     Message,
     Ticket,
+    proves_its_author,
     takes_follow_ups,
 )
 from helpdesk.ports import DeliveryCounter, SuppressionList
@@ -533,9 +534,10 @@ class MessageDesk:
         linked_to: str | None = None
         claims = [message.claim]
         if self._spoofed(message):
-            # The channel proves no address: one of the desk's or its staff's is treated as
-            # an unauthenticated mail from it (email_intake: flag spoofed, nobody
-            # acknowledged, no SLA clock, not routed), and it joins no conversation.
+            # A staff address is never a customer's, whatever the channel vouches for: one
+            # of the desk's or its staff's is treated as an unauthenticated mail from it
+            # (email_intake: flag spoofed, nobody acknowledged, no SLA clock, not routed),
+            # and it joins no conversation.
             flags = ("spoofed",)
         else:
             pointer = message.conversation_key
@@ -555,8 +557,8 @@ class MessageDesk:
                 ticket = self.uow.find(current) if current is not None else None
                 if ticket is not None and not ticket.involves(message.contact):
                     ticket = None  # only ever their own ticket
-            # In the share the message counts in (customer_follow_up decides by the same).
-            proven = not self._unverified(message)
+            # In the share the message counts in, by the rule customer_follow_up applies.
+            proven = proves_its_author(self._message(message, attachments, now))
             if ticket is not None and takes_follow_ups(ticket, proven=proven):
                 return self._append(ticket.ref, message, attachments, now)
             claims.append(Claim("conversation", pointer, current or ""))
@@ -595,7 +597,8 @@ class MessageDesk:
     def _within_ack_limit(self, message: ChannelMessage, now: datetime) -> bool:
         from helpdesk.services.acknowledgement_caps import within_ack_limit
 
-        # A channel proves no address: the bridge passes on what its visitor gave.
+        # A channel proves no address unless its users signed in with it (verifies_email):
+        # otherwise the bridge passes on what its visitor typed.
         return within_ack_limit(
             self.repo,
             self.config,
@@ -603,7 +606,7 @@ class MessageDesk:
             _message_key(message),
             now,
             kind="channel",
-            authenticated=False,
+            authenticated=not self._typed_address_flags(message),
         )
 
     def _list_suppressed(
@@ -671,11 +674,11 @@ class MessageDesk:
             attachments=attachments,
             # Nothing scanned the channel's files (SES scans a mail's): the relay to the
             # agent lists them, kept with the ticket, and attaches none (docs/SECURITY.md).
-            flags=(("unscanned",) if attachments else ()) + self._unverified(message),
+            flags=(("unscanned",) if attachments else ()) + self._typed_address_flags(message),
             channel=message.channel,
         )
 
-    def _unverified(self, message: ChannelMessage) -> tuple[str, ...]:
+    def _typed_address_flags(self, message: ChannelMessage) -> tuple[str, ...]:
         """The flag of an address the channel's visitor typed (model.TYPED_ADDRESS_FLAG);
         a handle is the channel's own to vouch for, in its own namespace."""
         channel = self.config.channel(message.channel)

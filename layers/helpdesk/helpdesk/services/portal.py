@@ -59,9 +59,9 @@ from helpdesk.mail.mailbox import mailbox_key
 from helpdesk.model import (
     ACTIVE_STATUSES,
     EMAIL_MAX,
-    TYPED_ADDRESS_FLAG,
     AttachmentMeta,
     Message,
+    reads_unverified,
     takes_follow_ups,
 )
 from helpdesk.ports import ThreadTail, TicketFinder
@@ -355,9 +355,7 @@ class PortalDesk(LinkDesk):
                     in_your_name=hers and unproven,
                     # In anyone else's name (a person she copied in): marked so too
                     # (review 18, #4).
-                    unverified=(unproven or TYPED_ADDRESS_FLAG in message.flags)
-                    and not hers
-                    and message.direction == "in",
+                    unverified=reads_unverified(message) and not hers and message.direction == "in",
                     author=author,
                     at=message.at,
                     text=message.text,
