@@ -59,8 +59,8 @@ def test_the_report_of_a_table_is_read_in_the_region_given(
         assert f"(table {table} in eu-west-1)" in captured.err
 
 
-@pytest.mark.parametrize("days", ["0", "-3"])
-def test_a_report_of_no_days_or_fewer_is_refused_naming_the_flag(
+@pytest.mark.parametrize("days", ["0", "-3", "3661", "1000000"])
+def test_a_report_of_no_days_or_past_ten_years_is_refused_naming_the_flag(
     days: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # First-user run 14, #5: --days 0 printed a report whose period ran backwards, exit 0.
@@ -68,5 +68,5 @@ def test_a_report_of_no_days_or_fewer_is_refused_naming_the_flag(
         main(["report", "--scenario", str(ONE_DAY), "--days", days])
 
     assert refused.value.code == 2
-    refusal = f"argument --days: {days} is not a whole number of days from 1"
+    refusal = f"argument --days: {days} is not a whole number of days from 1 to 3660"
     assert refusal in capsys.readouterr().err

@@ -297,15 +297,22 @@ def _fault_rate(text: str) -> float:
     return value
 
 
+# The longest report: ten years (a million days ran past the calendar, a traceback, and on
+# a deployed table would read its whole history; review 20, #13).
+REPORT_DAYS_MAX = 3660
+
+
 def _days(text: str) -> int:
-    """A report's length: a whole number of days, at least one (a period of none or fewer
-    ran backwards in the report's header; first-user run 14, #5)."""
+    """A report's length: a whole number of days, from one (a period of none or fewer ran
+    backwards in the report's header; first-user run 14, #5) to :data:`REPORT_DAYS_MAX`."""
     try:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a whole number of days from 1")
+    if not 1 <= value <= REPORT_DAYS_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a whole number of days from 1 to {REPORT_DAYS_MAX}"
+        )
     return value
 
 

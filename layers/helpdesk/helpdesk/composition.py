@@ -198,9 +198,9 @@ class Composition:
 
         from helpdesk.services.routing import Router
 
-        # The assignment shows the agent the whole first message: the raw mail is read when
-        # the message item keeps an excerpt; and the agent's assistant, from the knowledge
-        # base loaded on the first assignment.
+        # The assignment shows the agent the whole first message (the raw mail is read when
+        # the message item keeps an excerpt) and carries its files (read from attachments/);
+        # and the agent's assistant, from the knowledge base loaded on the first assignment.
         notifier = replace(
             self.notifier, mail_store=self.mail_store, knowledge=lambda: self.knowledge
         )

@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 AGENT_STATUSES: tuple[sla.Status, ...] = tuple(s for s in sla.STATUSES if s != "closed")
 _Option = TypeVar("_Option", bound=str)
 COMMAND_NAMES: tuple[str, ...] = ("status", "priority", "assign", "team", "tag", "note")
+# Every command an agent's mail may hold: "#reply <saved reply>" is taken before the others
+# (services.agent_mail), so an unknown one is named among them all.
+MAIL_COMMAND_NAMES: tuple[str, ...] = (*COMMAND_NAMES, "reply")
 
 # A command is "#" and a word at the start of a line; "#1 priority for us" is prose.
 _COMMAND_LINE = re.compile(r"#([A-Za-z]+)(?:[ \t]+(.*))?")
@@ -311,9 +314,8 @@ def _unknown_command(command: Command) -> Problem:
     one (first-user run 14, #2)."""
     import difflib
 
-    # "#reply <saved reply>" is taken before the other commands (services.agent_mail).
-    known = ", ".join(f"#{name}" for name in (*COMMAND_NAMES, "reply"))
-    close = difflib.get_close_matches(command.name.lower(), (*COMMAND_NAMES, "reply"), n=1)
+    known = ", ".join(f"#{name}" for name in MAIL_COMMAND_NAMES)
+    close = difflib.get_close_matches(command.name.lower(), MAIL_COMMAND_NAMES, n=1)
     if close:
         return Problem(
             f"{command.line}: unknown command (did you mean #{close[0]}?); the commands are"

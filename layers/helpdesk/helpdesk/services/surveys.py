@@ -31,7 +31,7 @@ from helpdesk.ports import TicketFinder, TimerIndex
 from helpdesk.post_input import FORM_URLENCODED, form_fields, media_type
 from helpdesk.services import stats
 from helpdesk.services.clocks import Change, apply
-from helpdesk.services.rate_limits import WindowCounter, limit_rate
+from helpdesk.services.rate_limits import WindowCounter, client_key, limit_client, limit_rate
 from helpdesk.unit_of_work import TicketChange, change_ticket
 
 if TYPE_CHECKING:
@@ -435,8 +435,6 @@ class SurveyDesk(LinkDesk):
         past either. Counted before the body is read, as the customer's page counts: a
         refused post costs its hit too, and posts from many clients still use up the
         ticket's hour (attack 8, F3)."""
-        from helpdesk.services.rate_limits import client_key, limit_client
-
         limits = self.config.limits
         limit_client(
             self.repo,
