@@ -77,9 +77,28 @@ def test_the_files_no_mail_carries_are_hers_to_download_deliberately() -> None:
 def test_another_teams_agent_gets_403_and_nothing_is_read() -> None:
     agents = desk(attachment("receipt.pdf", RECEIPT))
     assert OMAR is not None  # tier2 only
+    assert isinstance(agents.store, FakeMailStore)
+    agents.store.objects.clear()  # a read would raise NotStored, not TicketOutOfScope
 
     with pytest.raises(TicketOutOfScope):
         agents.download(OMAR, "HD-7K3M9Q", "m1-1")
+
+
+def test_the_numbers_count_an_inline_image_the_listing_leaves_out() -> None:
+    # Review 20, #10: the listing skips inline images of the HTML, the numbers do not, as
+    # the customer's page numbers them.
+    logo = attachment("logo.png", b"PNG", inline=True, content_id="logo@x")
+    agents = desk(logo, attachment("receipt.pdf", RECEIPT))
+    assert LENA is not None
+
+    [listed] = agents.ticket(LENA, "HD-7K3M9Q")["messages"][0]["attachments"]
+    found = agents.download(LENA, "HD-7K3M9Q", listed["download"].rsplit("/", 1)[1])
+
+    assert (listed["filename"], listed["download"]) == (
+        "receipt.pdf",
+        "/agent/tickets/HD-7K3M9Q/files/m1-2",
+    )
+    assert found.data == RECEIPT
 
 
 @pytest.mark.parametrize(

@@ -402,6 +402,25 @@ def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_page_posts() -> 
         page.act(token(), b"action=nonsense", FORM, source_ip="2001:db8:6::1", now=NOW)
 
 
+def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_link_requests() -> None:
+    from helpdesk.errors import RateLimited
+    from helpdesk.services.rate_limits import CLIENTS_PER_NETWORK
+
+    few = CONFIG.portal.model_copy(update={"resend_per_ip_per_hour": 1})
+    page = replace(desk(anna()), config=CONFIG.model_copy(update={"portal": few}))
+
+    def ask(n: int, source_ip: str) -> None:
+        page.resend(f"email=v{n}%40example.org", FORM, source_ip=source_ip,
+                    base_url="https://support.example", now=NOW)  # fmt: skip
+
+    for n in range(CLIENTS_PER_NETWORK):
+        ask(n, f"2001:db8:5:{n:x}::1")
+    with pytest.raises(RateLimited) as limited:
+        ask(99, "2001:db8:5:ff::1")
+
+    assert limited.value.what == "network"
+
+
 def test_the_page_lists_without_a_link_the_files_the_relay_would_hold_back() -> None:
     # A18-11: the relay never attaches a file that runs code, nor any file of a message
     # nobody vouched for (unscanned, unauthenticated); the page must not hand them out.
