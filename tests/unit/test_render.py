@@ -904,3 +904,24 @@ def test_an_agent_reads_the_priority_and_status_in_their_own_language(language: 
             lines = [line for line in mail.text.splitlines() if not line.lstrip().startswith("#")]
             assert not any(re.search(r"\b(high|urgent|closed)\b", line) for line in lines)
             assert "high" not in mail.subject and "urgent" not in mail.subject
+
+
+@pytest.mark.parametrize("language", ["en", "zh", "ru"])
+def test_an_error_mail_about_a_reply_without_commands_shows_no_commands_block(
+    language: str,
+) -> None:
+    # Review 20, #11: a reply on a closed ticket, or another team's, holds no command, and
+    # the mail printed an empty "Your commands were:" and advice about commands.
+    context = contexts(language)["command_error"] | {
+        "errors": ["HD-7K3M9Q is closed: nothing was changed or sent"],
+        "original_commands": [],
+    }
+    with_commands = render("command_error", language, contexts(language)["command_error"])
+
+    mail = render("command_error", language, context)
+
+    assert "#status done" in with_commands.text and "#status done" in str(with_commands.html)
+    commands_heading = {"en": "Your commands were:", "zh": "您发送的命令：", "ru": "Ваши команды:"}
+    assert commands_heading[language] in with_commands.text
+    assert commands_heading[language] not in mail.text
+    assert commands_heading[language] not in str(mail.html)
