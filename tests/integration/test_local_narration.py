@@ -111,6 +111,33 @@ def test_a_mail_in_is_told_as_a_ticket_opened_and_the_mails_sent(
     assert told.index(opened) < told.index(ack)
 
 
+def test_a_priority_or_tag_changed_with_a_status_is_told_too(
+    server: LocalServer, terminal: Terminal
+) -> None:
+    # Review 20, #12: a commit with events told its events only, so a priority or a tag
+    # changed in the same request was never told.
+    ref = mail_in(server, "dora@example.org", "Scanner jams")
+    change = {"status": "pending", "priority": "high", "tags": ["jam"]}
+
+    token = server.stack.agent_token("lena@support.example")
+    status, _, _ = request(
+        server,
+        "PATCH",
+        f"/agent/tickets/{ref}",
+        json.dumps(change).encode(),
+        **{"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+
+    assert status == 200
+    deadline = time.monotonic() + 30
+    while not any("priority normal -> high" in line for line in terminal.about(ref)):
+        assert time.monotonic() < deadline, "\n".join(terminal.about(ref))
+        time.sleep(0.2)
+    told = terminal.about(ref)
+    assert any(f"ticket {ref}: status" in line and "-> pending" in line for line in told)
+    assert any("tagged jam (by lena@support.example)" in line for line in told)
+
+
 def test_sla_warnings_and_breaches_are_told_as_the_clock_passes_them(
     server: LocalServer, terminal: Terminal
 ) -> None:

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 # Events that say nothing to a person watching the desk (route's bookkeeping).
 QUIET_EVENTS = frozenset({"CapacityFreed"})
+# Audit entries that no event of the same commit tells: told beside its events.
+UNTOLD_BY_EVENTS = frozenset({"priority_changed", "tagged"})
 SUBJECT_SHOWN = 60
 # Why a local mail from an agent's own address is filed "spoofed": the SMTP port stamps
 # what SES would for an unsigned client, unless `helpdesk local --trust-local-agents`.
@@ -122,17 +124,24 @@ def _record_lines(
     if record.get("eventName") != "INSERT":
         return []
     image = record["dynamodb"].get("NewImage") or {}
+    deserialize = TypeDeserializer().deserialize
+    item = {name: deserialize(value) for name, value in image.items()}
     if is_outbox_insert(record):
         outbox = decode_outbox_item(record)
         # SK = EVT#<at>#<version>: the instant of the commit that wrote these events.
         when = outbox.sort_key.split("#")[1] if outbox.sort_key.count("#") >= 2 else ""
+        ref = _shown(str(item.get("PK", "")).removeprefix("TICKET#"))
         return [
             (when, event_line(kind, detail))
             for kind, detail in outbox.events
             if kind not in QUIET_EVENTS
+        ] + [
+            # What the same commit changed that no event tells (review 20, #12).
+            (when, f"ticket {ref}: {line}")
+            for entry in item.get("entries") or []
+            if entry.get("kind") in UNTOLD_BY_EVENTS
+            and (line := entry_line(str(entry.get("kind")), entry.get("detail") or {}))
         ]
-    deserialize = TypeDeserializer().deserialize
-    item = {name: deserialize(value) for name, value in image.items()}
     sort_key = str(item.get("SK", ""))
     if sort_key.startswith("EVT#"):
         # A commit without events (route's assignment, the auto-close, a survey sent):
