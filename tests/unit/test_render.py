@@ -925,3 +925,16 @@ def test_an_error_mail_about_a_reply_without_commands_shows_no_commands_block(
     assert commands_heading[language] in with_commands.text
     assert commands_heading[language] not in mail.text
     assert commands_heading[language] not in str(mail.html)
+
+
+@pytest.mark.parametrize(
+    ("text", "width"),
+    [("general question", 16), ("一般问题", 8), ("Доставка", 8), ("e\u0301", 1), ("ＡＢ", 4)],
+)
+def test_a_texts_columns_count_a_wide_character_twice_and_a_combining_mark_not(
+    text: str, width: int
+) -> None:
+    # Review 20, #9: a report padded names by characters, so Chinese ones ran out of line.
+    from helpdesk.render import columns
+
+    assert columns(text) == width
