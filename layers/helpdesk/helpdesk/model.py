@@ -311,7 +311,8 @@ def proves_its_author(message: Message) -> bool:
 def reads_unverified(message: Message) -> bool:
     """Whether staff read ``message`` as "not verified": mail SES did not authenticate, or an
     address typed into the form or a chat; what it says of its author is whatever someone
-    typed (the relay, the assignment, a lead's summary). A robot's mail is a robot's."""
+    typed (the relay, the assignment, a lead's summary). A robot's mail is told by its own
+    flags, not as unverified."""
     return message.channel == "form" or not {"unauthenticated", TYPED_ADDRESS_FLAG}.isdisjoint(
         message.flags
     )

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from helpdesk.characters import typed_text
@@ -318,7 +319,7 @@ class AgentDesk:
         code) included: the agent fetches them deliberately, told what they are by the
         message's ``flags``. :class:`NotFound` for anything else."""
         ticket = self._in_scope(caller, ref)
-        _, meta = attachment_numbered(number, lambda id: self.repo.message(ticket.ref, id))
+        _, meta = attachment_numbered(number, partial(self.repo.message, ticket.ref))
         if not servable(meta) or self.store is None:
             raise NotFound("file")
         assert meta.key is not None  # servable

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from helpdesk.characters import typed_text
@@ -404,7 +405,7 @@ class PortalDesk(LinkDesk):
         """File ``number`` (``<message id>-<n>``) of the ticket's conversation, as the page
         lists it; :class:`NotFound` for anything else (a note's file is never served)."""
         ticket = self._ticket(token, now)
-        message, meta = attachment_numbered(number, lambda id: self.repo.message(ticket.ref, id))
+        message, meta = attachment_numbered(number, partial(self.repo.message, ticket.ref))
         if message.direction not in ("in", "out") or not _downloadable(meta, message, ticket):
             raise NotFound("file")
         assert meta.key is not None  # servable
