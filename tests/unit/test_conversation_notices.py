@@ -123,32 +123,50 @@ def test_the_assignee_reads_the_customers_new_message_with_status_deadline_and_f
     assert str(mail["From"].addresses[0].display_name) == "anna@example.com via Example Support"
 
 
-def test_the_assignment_carries_the_files_of_the_customers_request_as_a_relay_does() -> None:
-    # First-user run 14, #3: the assignment listed the first mail's receipt by name only,
-    # and the agent had no way to open it; a later mail's files came attached.
+def assignment_of(request: Message, **ticket: Any) -> EmailMessage:
+    """The mail that tells Lena Anna's ticket (with ``ticket``'s changes) is hers, whose
+    request is ``request``; each of its files kept in the bucket."""
     desk = RelayDesk()
-    desk.add(annas_ticket(), annas_reply(photo(), photo("run.js")))
-    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
-
+    desk.add(annas_ticket(**ticket), request)
+    for file in request.attachments:
+        desk.store.objects[file.key or ""] = PHOTO
     desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=1)
-
     [mail] = desk.mails_to(LENA)
     assert mail_kind(mail) == "assignment"
+    return mail
+
+
+def html_of(mail: EmailMessage) -> str:
+    return unescape(str(mail.get_body(preferencelist=("html",)).get_content()))  # type: ignore[union-attr]
+
+
+def test_the_assignment_carries_the_files_of_the_customers_request_as_a_relay_does() -> None:
+    # First-user run 14, #3: the assignment listed the first mail's receipt by name only,
+    # and the agent had no way to open it; a later mail's files came attached. Review 20,
+    # #3: its HTML part named them without saying which.
+    mail = assignment_of(annas_reply(photo(), photo("run.js")))
+
     assert attached(mail) == [("lid.png", "image/png", PHOTO)]
-    body = text(mail)
-    assert "lid.png (208 bytes): attached" in body
-    assert "run.js (208 bytes): not attached (not safe to open from mail)" in body
+    for part in (text(mail), html_of(mail)):
+        assert "lid.png (208 bytes): attached" in part
+        assert "run.js (208 bytes): not attached (not safe to open from mail)" in part
+        assert "download them from the agent API" in part
 
 
-def test_the_assignment_holds_back_the_files_of_a_request_nobody_vouched_for() -> None:
-    desk = RelayDesk()
-    unverified = replace(annas_reply(photo()), flags=("unauthenticated",))
-    desk.add(annas_ticket(), unverified)
-    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
+@pytest.mark.parametrize(
+    ("flags", "ticket_flags"),
+    [
+        (("unauthenticated",), []),
+        # Attack 20, F5: SES called it spam, but the spammer's own domain signed it and the
+        # scan passed: handed to an agent to look at, its files came attached.
+        ((), ["spam"]),
+    ],
+)
+def test_the_assignment_holds_back_the_files_of_a_request_nobody_vouched_for(
+    flags: tuple[str, ...], ticket_flags: list[str]
+) -> None:
+    mail = assignment_of(replace(annas_reply(photo()), flags=flags), flags=ticket_flags)
 
-    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=1)
-
-    [mail] = desk.mails_to(LENA)
     assert attached(mail) == []
     assert "lid.png (208 bytes): not attached (not safe to open from mail)" in text(mail)
 
@@ -161,49 +179,14 @@ def test_the_assignment_says_when_nothing_proves_who_wrote_the_request(
 ) -> None:
     # Attack 20, F2; review 20, #5: a relay of the same message said "Sender not verified",
     # the assignment, the one mail of the opening, did not.
-    desk = RelayDesk()
     request = replace(annas_reply(photo()), channel=channel, flags=(flag,) if flag else ())
-    desk.add(annas_ticket(), request)
-    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
 
-    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=1)
+    mail = assignment_of(request)
 
-    [mail] = desk.mails_to(LENA)
-    html = unescape(str(mail.get_body(preferencelist=("html",)).get_content()))  # type: ignore[union-attr]
-    for part in (text(mail), html):
+    for part in (text(mail), html_of(mail)):
         assert "Sender not verified: nothing proves this comes from anna@example.com" in part
     held = flag == "unauthenticated"
     assert bool(attached(mail)) is not held
-
-
-def test_the_assignment_tells_in_html_too_which_files_are_attached_and_where_the_rest_are() -> None:
-    # Review 20, #3: the HTML part listed names and sizes only.
-    desk = RelayDesk()
-    desk.add(annas_ticket(), annas_reply(photo(), photo("run.js")))
-    desk.store.objects["attachments/m2/1-lid.png"] = PHOTO
-
-    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=1)
-
-    [mail] = desk.mails_to(LENA)
-    html = unescape(str(mail.get_body(preferencelist=("html",)).get_content()))  # type: ignore[union-attr]
-    for part in (text(mail), html):
-        assert "lid.png (208 bytes): attached" in part
-        assert "run.js (208 bytes): not attached (not safe to open from mail)" in part
-        assert "download them from the agent API" in part
-
-
-def test_the_assignment_holds_back_the_files_of_a_ticket_the_desk_answers_not() -> None:
-    # Attack 20, F5: SES called it spam, but the spammer's own domain signed it and the
-    # scan passed: handed to an agent to look at, its files came attached.
-    desk = RelayDesk()
-    desk.add(annas_ticket(flags=["spam"]), annas_reply(photo("invoice.pdf")))
-    desk.store.objects["attachments/m2/1-invoice.pdf"] = PHOTO
-
-    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=1)
-
-    [mail] = desk.mails_to(LENA)
-    assert attached(mail) == []
-    assert "invoice.pdf (208 bytes): not attached (not safe to open from mail)" in text(mail)
 
 
 def test_assignments_and_relays_of_a_ticket_carry_files_in_a_few_mails_an_hour() -> None:
