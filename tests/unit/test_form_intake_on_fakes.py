@@ -268,7 +268,6 @@ def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_forms() -> None:
     # Review 11, #2: a household gets a /56 and a tunnel broker's user a /48 (RFC 6177),
     # 256 or 65,536 clients of a /64 each, so the count per /64 alone bounded nobody.
     from helpdesk.errors import RateLimited
-    from helpdesk.services.rate_limits import CLIENTS_PER_NETWORK
 
     limits = CONFIG.limits.model_copy(update={"form_per_ip_per_hour": 2})
     config = CONFIG.model_copy(update={"limits": limits})
@@ -283,7 +282,7 @@ def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_forms() -> None:
             now=NOW + timedelta(seconds=n),
         )
 
-    posts = 2 * CLIENTS_PER_NETWORK
+    posts = 2 * CONFIG.limits.clients_per_network
     for n in range(posts):  # two from each of its /64s
         post(n, f"2001:db8:77:{n // 2:x}::1")
     with pytest.raises(RateLimited) as limited:
@@ -312,3 +311,26 @@ def test_an_address_the_desk_cannot_write_to_is_refused_naming_the_field(address
         validate_form(FORM | {"email": address}, CONFIG, client=ANNA, now=NOW)
 
     assert refused.value.field == "email"
+
+
+def test_an_operator_sets_how_many_clients_share_a_48() -> None:
+    # Review 20, #14: a mobile carrier's /48 pools many subscribers, as IPv4 carrier NAT
+    # does; limits.clients_per_network is the knob.
+    from helpdesk.errors import RateLimited
+
+    one = CONFIG.limits.model_copy(update={"form_per_ip_per_hour": 1, "clients_per_network": 1})
+    config = CONFIG.model_copy(update={"limits": one})
+    uow = FakeUnitOfWork(config)
+    desk = FormDesk(uow=uow, repo=FakeRecords(uow), config=config)
+
+    def post(n: int, source_ip: str) -> None:
+        desk.submit(
+            body=json.dumps({**FORM, "email": f"v{n}@example.org", "subject": f"Spam {n}"}),
+            content_type="application/json", source_ip=source_ip, now=NOW,
+        )  # fmt: skip
+
+    post(1, "2001:db8:77:1::1")
+    with pytest.raises(RateLimited) as limited:
+        post(2, "2001:db8:77:2::1")
+
+    assert limited.value.what == "network"

@@ -558,14 +558,13 @@ def test_an_ipv6_client_is_counted_by_its_64_network_as_the_forms_client_is() ->
 def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_messages() -> None:
     # Review 11, #2: three /64s of one /56 spent a channel's hour that all its customers
     # share; a household holds 256 of them, a tunnel broker's user 65,536 (RFC 6177).
-    from helpdesk.services.rate_limits import CLIENTS_PER_NETWORK
 
     limits = {"channel_per_client_per_hour": 2}
     desk = Desk(
         config=CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=limits)})
     )
     visitor = {"text": "Buy now", "from": {"handle": "v"}}
-    posts = 2 * CLIENTS_PER_NETWORK
+    posts = 2 * CONFIG.limits.clients_per_network
     for n in range(posts):  # two from each of its /64s
         desk.post(
             visitor

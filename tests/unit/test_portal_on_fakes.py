@@ -383,14 +383,13 @@ def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_page_posts() -> 
     # Review 11, #2: one IPv6 subscriber holds a /56 or a /48 (RFC 6177), 256 or 65,536
     # clients of a /64 each.
     from helpdesk.errors import RateLimited
-    from helpdesk.services.rate_limits import CLIENTS_PER_NETWORK
 
     uow = anna()
     roomy = CONFIG.portal.model_copy(
         update={"actions_per_contact_per_hour": 1000, "actions_per_ip_per_hour": 1}
     )
     page = replace(desk(uow), config=CONFIG.model_copy(update={"portal": roomy}))
-    for n in range(CLIENTS_PER_NETWORK):
+    for n in range(CONFIG.limits.clients_per_network):
         with pytest.raises(PostRefused):
             page.act(token(), b"action=nonsense", FORM, source_ip=f"2001:db8:5:{n:x}::1", now=NOW)
 
@@ -404,7 +403,6 @@ def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_page_posts() -> 
 
 def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_link_requests() -> None:
     from helpdesk.errors import RateLimited
-    from helpdesk.services.rate_limits import CLIENTS_PER_NETWORK
 
     few = CONFIG.portal.model_copy(update={"resend_per_ip_per_hour": 1})
     page = replace(desk(anna()), config=CONFIG.model_copy(update={"portal": few}))
@@ -413,7 +411,7 @@ def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_link_requests() 
         page.resend(f"email=v{n}%40example.org", FORM, source_ip=source_ip,
                     base_url="https://support.example", now=NOW)  # fmt: skip
 
-    for n in range(CLIENTS_PER_NETWORK):
+    for n in range(CONFIG.limits.clients_per_network):
         ask(n, f"2001:db8:5:{n:x}::1")
     with pytest.raises(RateLimited) as limited:
         ask(99, "2001:db8:5:ff::1")

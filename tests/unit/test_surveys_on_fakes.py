@@ -223,15 +223,14 @@ def test_a_clients_posts_count_over_all_its_surveys_refused_posts_too() -> None:
 def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_answers() -> None:
     # Review 11, #2: one IPv6 subscriber holds a /56 or a /48 (RFC 6177).
     from helpdesk.errors import RateLimited
-    from helpdesk.services.rate_limits import CLIENTS_PER_NETWORK
 
-    refs = [f"HD-{n}RVY42" for n in range(2, CLIENTS_PER_NETWORK + 3)]
+    refs = [f"HD-{n}RVY42" for n in range(2, CONFIG.limits.clients_per_network + 3)]
     uow = FakeUnitOfWork(CONFIG)
     for ref in refs:
         uow.add(solved(ref))
     tight = CONFIG.limits.model_copy(update={"survey_answers_per_ip_per_hour": 1})
     desk = replace(survey_desk(uow), config=CONFIG.model_copy(update={"limits": tight}))
-    for n, ref in enumerate(refs[:CLIENTS_PER_NETWORK]):
+    for n, ref in enumerate(refs[: CONFIG.limits.clients_per_network]):
         desk.submit(token(ref), "score=4", FORM, source_ip=f"2001:db8:5:{n:x}::1", now=ANSWERED_AT)
 
     with pytest.raises(AnswerNotTaken) as refused:

@@ -606,6 +606,12 @@ class Limits(_Section):
     # Messages of one client of a channel (the "client" a bridge names: a widget visitor's
     # IP address or device), whatever handle or conversation it gives (attack 9, F5).
     channel_per_client_per_hour: Count = 60
+    # An IPv6 client is its /64; its /48 is counted too, at this many clients' share of each
+    # per-client limit above (the form's, the channels', the survey's and the page's): a
+    # household holds a /56 and a tunnel broker's user a /48 (RFC 6177), but a mobile
+    # carrier's /48 pools many subscribers, as IPv4 carrier NAT does (review 11, #2;
+    # review 20, #14).
+    clients_per_network: Annotated[int, Field(ge=1, le=65_536)] = 4
     outbound_per_recipient_per_hour: Count = 20
     outbound_per_ticket_per_hour: Count = 10
     # Relays of customers' messages one reader (an agent, a lead) gets an hour from all

@@ -397,6 +397,7 @@ class FormDesk:
             scope="FORM-IP",
             network_scope="FORM-NET",
             limit=self.config.limits.form_per_ip_per_hour,
+            per_network=self.config.limits.clients_per_network,
             what="address",
             now=now,
         )

@@ -487,6 +487,7 @@ class MessageDesk:
                 scope=f"CHANNEL-CLIENT#{message.channel}",
                 network_scope=f"CHANNEL-NET#{message.channel}",
                 limit=limits.channel_per_client_per_hour,
+                per_network=self.config.limits.clients_per_network,
                 what="client",
                 now=now,
             )

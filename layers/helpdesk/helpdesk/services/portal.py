@@ -439,6 +439,7 @@ class PortalDesk(LinkDesk):
             scope="PORTAL-IP",
             network_scope="PORTAL-NET",
             limit=self.config.portal.actions_per_ip_per_hour,
+            per_network=self.config.limits.clients_per_network,
             what="address",
             now=now,
         )
@@ -570,6 +571,7 @@ class PortalDesk(LinkDesk):
             scope="PORTAL-RESEND-IP",
             network_scope="PORTAL-RESEND-NET",
             limit=self.config.portal.resend_per_ip_per_hour,
+            per_network=self.config.limits.clients_per_network,
             what="address",
             now=now,
         )

@@ -14,7 +14,6 @@ from typing import Protocol
 from helpdesk.errors import RateLimited
 
 __all__ = [
-    "CLIENTS_PER_NETWORK",
     "DAY",
     "HOUR",
     "WindowCounter",
@@ -59,11 +58,11 @@ def limit_rate(
 
 
 # An IPv6 site holds many clients of a /64: a household a /56, a tunnel broker's user a /48
-# (RFC 6177 section 2), so each /48 is counted too, at this many clients' share: a family
-# or an office of a few is not held back, and one subscriber's 256 or 65,536 networks are
-# a few clients, not a channel's or the form's whole hour (review 11, #2).
+# (RFC 6177 section 2), so each /48 is counted too, at a few clients' share
+# (``limits.clients_per_network``): a family or an office of a few is not held back, and
+# one subscriber's 256 or 65,536 networks are a few clients, not a channel's or the form's
+# whole hour (review 11, #2).
 NETWORK_PREFIX = 48
-CLIENTS_PER_NETWORK = 4
 
 
 def client_key(source_ip: str) -> str:
@@ -85,8 +84,8 @@ def client_key(source_ip: str) -> str:
 
 
 def network_key(client: str) -> str | None:
-    """The IPv6 site a client (:func:`client_key`) belongs to, its /48 network, counted at
-    :data:`CLIENTS_PER_NETWORK` clients' share; None for an IPv4 client, which is one."""
+    """The IPv6 site a client (:func:`client_key`) belongs to, its /48 network; None for an
+    IPv4 client, which is one."""
     try:
         network = ipaddress.ip_network(client, strict=False)
     except ValueError:
@@ -103,20 +102,20 @@ def limit_client(
     scope: str,
     network_scope: str,
     limit: int,
+    per_network: int,
     what: str,
     now: datetime,
 ) -> None:
     """One more request of ``client`` (:func:`client_key`): on ``scope#<client>`` up to
     ``limit`` (:class:`RateLimited` naming ``what``), then, for an IPv6 client, on
-    ``network_scope#<its /48>`` up to :data:`CLIENTS_PER_NETWORK` times that (naming
-    "network")."""
+    ``network_scope#<its /48>`` up to ``per_network`` times that (naming "network")."""
     limit_rate(counters, f"{scope}#{client}", limit=limit, what=what, now=now)
     network = network_key(client)
     if network is not None:
         limit_rate(
             counters,
             f"{network_scope}#{network}",
-            limit=limit * CLIENTS_PER_NETWORK,
+            limit=limit * per_network,
             what="network",
             now=now,
         )

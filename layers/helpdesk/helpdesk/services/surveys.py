@@ -442,6 +442,7 @@ class SurveyDesk(LinkDesk):
             scope="SURVEY-IP",
             network_scope="SURVEY-NET",
             limit=limits.survey_answers_per_ip_per_hour,
+            per_network=self.config.limits.clients_per_network,
             what="address",
             now=now,
         )
