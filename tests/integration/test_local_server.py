@@ -106,6 +106,28 @@ def test_mail_for_another_domain_is_refused_like_ses_would(server: LocalServer) 
         smtp.send_message(mail)
 
 
+def test_a_downloaded_file_comes_back_byte_for_byte(server: LocalServer) -> None:
+    # Newuser 15, #1: the server wrote the answer's bytes as text, so every byte that is
+    # no UTF-8 came back as U+FFFD: a 592-byte PDF downloaded as 600 bytes.
+    scan = bytes(range(256)) * 3
+    mail = customer_mail("erin@example.org", "Scan attached")
+    mail.set_content("The scan.")
+    mail.add_attachment(scan, maintype="application", subtype="pdf", filename="scan.pdf")
+    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=60) as smtp:
+        smtp.send_message(mail)
+    [ticket] = [t for t in state(server)["tickets"] if t["subject"] == "Scan attached"]
+    token = server.stack.agent_token("lena@support.example")
+    auth = {"Authorization": f"Bearer {token}"}
+    _, _, body = request(server, "GET", f"/agent/tickets/{ticket['ref']}", **auth)
+    [listed] = json.loads(body)["messages"][0]["attachments"]
+
+    call = urllib.request.Request(server.url + listed["download"], headers=auth)
+    with urllib.request.urlopen(call, timeout=60) as response:
+        downloaded = response.read()
+
+    assert downloaded == scan
+
+
 def test_advancing_moves_the_clock_and_answers_the_new_time(server: LocalServer) -> None:
     before = parse_iso(state(server)["clock"])
 

@@ -558,6 +558,7 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
                 _json_body({"message": "the developer pages answer only at " + self._host()}),
             )
             return
+        text: str | bytes
         try:
             with self.lock:
                 if page is not None:
@@ -578,9 +579,9 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             raise ValueError("Request Entity Too Large")
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send(self, status: int, response: tuple[dict[str, str], str]) -> None:
+    def _send(self, status: int, response: tuple[dict[str, str], str | bytes]) -> None:
         headers, text = response
-        payload = text.encode("utf-8")
+        payload = text if isinstance(text, bytes) else text.encode("utf-8")
         self.send_response(status)
         for name, value in headers.items():
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -591,7 +592,7 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     # ------------------------------------------------------------ API routes
-    def _api(self, method: str, body: bytes) -> tuple[int, dict[str, str], str]:
+    def _api(self, method: str, body: bytes) -> tuple[int, dict[str, str], str | bytes]:
         headers = {name.lower(): value for name, value in self.headers.items()}
         # This server speaks plain HTTP: say so, as API Gateway says https in front of a
         # deployed desk (it sets the header, whatever the client sent), so that links the
@@ -605,7 +606,9 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
             host=headers.get("host", self._host()),
         )
-        return response.status, response.headers, response.body
+        # A file's own bytes, never its text (newuser 15, #1).
+        answer = response.data if response.data is not None else response.body
+        return response.status, response.headers, answer
 
     # ------------------------------------------------------------ developer pages
     def _home(self, _: bytes) -> tuple[int, dict[str, str], str]:

@@ -424,6 +424,9 @@ class HttpResponse:
     status: int
     headers: dict[str, str]
     body: str
+    # The bytes of a binary answer (isBase64Encoded: a file), as the client gets them;
+    # ``body`` is their text, for reading (newuser 15, #1: writing it corrupted files).
+    data: bytes | None = None
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -1751,10 +1754,11 @@ class LocalStack:
         # Payload 2.0: a dict with statusCode is used as is; anything else is a 200 JSON body.
         if isinstance(result, dict) and "statusCode" in result:
             body = result.get("body") or ""
-            if result.get("isBase64Encoded"):
-                body = base64.b64decode(body).decode("utf-8", "replace")
+            data = base64.b64decode(body) if result.get("isBase64Encoded") else None
+            if data is not None:
+                body = data.decode("utf-8", "replace")
             headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
-            return HttpResponse(int(result["statusCode"]), headers, body)
+            return HttpResponse(int(result["statusCode"]), headers, body, data)
         return HttpResponse(200, {"content-type": "application/json"}, json.dumps(result))
 
     def call_agent_api(
