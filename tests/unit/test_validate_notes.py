@@ -53,3 +53,22 @@ def test_the_demo_names_a_broken_config_before_it_starts(
     captured = capsys.readouterr()
     assert (code, captured.out) == (2, "")
     assert f"{broken}:" in captured.err and "capacity" in captured.err
+
+
+def test_a_team_nobody_works_in_or_leads_is_refused_on_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Newuser 15, #2: its tickets reached nobody (no agent's queue, no lead's warning), and
+    # the note said they waited for a lead it did not have.
+    text = CONFIG.read_text(encoding="utf-8")
+    nobodys = "  - {name: returns}\n"
+    config = tmp_path / "helpdesk.yaml"
+    config.write_text(text.replace(TIER2, TIER2 + nobodys), encoding="utf-8")
+    line = config.read_text(encoding="utf-8").splitlines().index(nobodys.rstrip("\n")) + 1
+
+    code = main(["validate", str(config)])
+
+    captured = capsys.readouterr()
+    assert code == 1 and captured.out == ""
+    assert f"{config}:{line}: teams[3]: nobody works in or leads team 'returns'" in captured.err
+    assert "note:" not in captured.err

@@ -222,10 +222,30 @@ def scans_in(paths: list[Path]) -> list[str]:
     return found
 
 
+def staffing_problems(path: Path, config: Any) -> list[Any]:
+    """Teams whose tickets would reach nobody: no agent works in them and they have no lead,
+    so no queue lists their tickets and no clock's warning mails anyone (newuser 15, #2).
+    Refused by ``helpdesk validate``; the config itself takes them, as the tests' small
+    configs do."""
+    from helpdesk.config import problem_at
+
+    staffed = {team for agent in config.agents for team in agent.teams}
+    return [
+        problem_at(
+            path,
+            ("teams", index),
+            f"nobody works in or leads team {team.name!r}: its tickets would reach nobody;"
+            " add it to an agent's teams (agents[].teams), or give it a lead",
+        )
+        for index, team in enumerate(config.teams)
+        if team.name not in staffed and not team.leads
+    ]
+
+
 def config_notes(path: Path, config: Any) -> list[Any]:
     """What a valid config lets happen that an operator would not want, each located as a
-    config problem is (file, line, key): a team no agent works in, whose tickets wait in
-    its queue unassigned, and whose lead first hears of one from its clock's warning
+    config problem is (file, line, key): a team only its lead works on, whose tickets wait
+    in its queue unassigned, and whose lead first hears of one from its clock's warning
     (first-user run 14, #4). A lead-only team may be meant, so it is noted, not refused."""
     from helpdesk.config import problem_at
 
@@ -238,7 +258,7 @@ def config_notes(path: Path, config: Any) -> list[Any]:
             " in its queue unassigned until its lead assigns them",
         )
         for index, team in enumerate(config.teams)
-        if team.name not in staffed
+        if team.name not in staffed and team.leads
     ]
 
 

@@ -21,6 +21,7 @@ def _validate(args: argparse.Namespace) -> int:
     from helpdesk_local.checks import (
         config_notes,
         deployment_problems,
+        staffing_problems,
         summary,
         template_problems,
     )
@@ -43,6 +44,9 @@ def _validate(args: argparse.Namespace) -> int:
         # The articles: front matter, saved replies in every language, links (docs/KNOWLEDGE.md).
         for article_problem in knowledge_problems(path, config):
             print(article_problem, file=sys.stderr)
+            failed = True
+        for staffing_problem in staffing_problems(path, config):
+            print(staffing_problem, file=sys.stderr)
             failed = True
     # The code's functions, variables and queues; then what the deployed stack would leave
     # an operator blind to (logs, alarms, dashboard), read from the SAM transform's output.
