@@ -147,6 +147,8 @@ def test_the_assignment_carries_the_files_of_the_customers_request_as_a_relay_do
     mail = assignment_of(annas_reply(photo(), photo("run.js")))
 
     assert attached(mail) == [("lid.png", "image/png", PHOTO)]
+    # The commands it lists name #reply too, as the error mail does (newuser 15, #7).
+    assert "#reply <saved reply>" in text(mail)
     # One line each (newuser 15, #3: the text part ran them together).
     assert "- lid.png (208 bytes): attached\n- run.js" in text(mail).replace("\r\n", "\n")
     for part in (text(mail), html_of(mail)):

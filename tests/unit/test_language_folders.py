@@ -158,7 +158,7 @@ def test_the_command_help_keeps_a_line_per_english_line(german: Path) -> None:
 
     [problem] = problems_of(german)
 
-    assert "[assignment] commands_help: must be a list of 6 lines" in problem
+    assert "[assignment] commands_help: must be a list of 7 lines" in problem
 
 
 def test_a_text_that_takes_english_words_is_named(german: Path) -> None:
