@@ -229,7 +229,7 @@ def staffing_problems(path: Path, config: Any) -> list[Any]:
     configs do."""
     from helpdesk.config import problem_at
 
-    staffed = {team for agent in config.agents for team in agent.teams}
+    staffed = _staffed_teams(config)
     return [
         problem_at(
             path,
@@ -249,7 +249,7 @@ def config_notes(path: Path, config: Any) -> list[Any]:
     (first-user run 14, #4). A lead-only team may be meant, so it is noted, not refused."""
     from helpdesk.config import problem_at
 
-    staffed = {team for agent in config.agents for team in agent.teams}
+    staffed = _staffed_teams(config)
     return [
         problem_at(
             path,
@@ -260,6 +260,11 @@ def config_notes(path: Path, config: Any) -> list[Any]:
         for index, team in enumerate(config.teams)
         if team.name not in staffed and team.leads
     ]
+
+
+def _staffed_teams(config: Any) -> set[str]:
+    """The teams some agent works in."""
+    return {team for agent in config.agents for team in agent.teams}
 
 
 def summary(config: Any) -> str:
