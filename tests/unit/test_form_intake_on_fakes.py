@@ -4,6 +4,7 @@ its promise, and the same submission again answers with the same ticket."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -264,13 +265,10 @@ def test_a_submission_posted_again_spends_nothing_more_of_the_ceiling() -> None:
     assert records.suppressed_reasons(opened.ref) == []
 
 
-def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_forms() -> None:
-    # Review 11, #2: a household gets a /56 and a tunnel broker's user a /48 (RFC 6177),
-    # 256 or 65,536 clients of a /64 each, so the count per /64 alone bounded nobody.
-    from helpdesk.errors import RateLimited
-
-    limits = CONFIG.limits.model_copy(update={"form_per_ip_per_hour": 2})
-    config = CONFIG.model_copy(update={"limits": limits})
+def networked_forms(**limits: int) -> tuple[FakeUnitOfWork, Callable[[int, str], None]]:
+    """The form desk with ``limits``, and how to post form ``n`` (its own address and
+    subject) from ``source_ip``, ``n`` seconds after NOW."""
+    config = CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=limits)})
     uow = FakeUnitOfWork(config)
     desk = FormDesk(uow=uow, repo=FakeRecords(uow), config=config)
 
@@ -281,6 +279,16 @@ def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_forms() -> None:
             source_ip=source_ip,
             now=NOW + timedelta(seconds=n),
         )
+
+    return uow, post
+
+
+def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_forms() -> None:
+    # Review 11, #2: a household gets a /56 and a tunnel broker's user a /48 (RFC 6177),
+    # 256 or 65,536 clients of a /64 each, so the count per /64 alone bounded nobody.
+    from helpdesk.errors import RateLimited
+
+    uow, post = networked_forms(form_per_ip_per_hour=2)
 
     posts = 2 * CONFIG.limits.clients_per_network
     for n in range(posts):  # two from each of its /64s
@@ -318,16 +326,7 @@ def test_an_operator_sets_how_many_clients_share_a_48() -> None:
     # does; limits.clients_per_network is the knob.
     from helpdesk.errors import RateLimited
 
-    one = CONFIG.limits.model_copy(update={"form_per_ip_per_hour": 1, "clients_per_network": 1})
-    config = CONFIG.model_copy(update={"limits": one})
-    uow = FakeUnitOfWork(config)
-    desk = FormDesk(uow=uow, repo=FakeRecords(uow), config=config)
-
-    def post(n: int, source_ip: str) -> None:
-        desk.submit(
-            body=json.dumps({**FORM, "email": f"v{n}@example.org", "subject": f"Spam {n}"}),
-            content_type="application/json", source_ip=source_ip, now=NOW,
-        )  # fmt: skip
+    _, post = networked_forms(form_per_ip_per_hour=1, clients_per_network=1)
 
     post(1, "2001:db8:77:1::1")
     with pytest.raises(RateLimited) as limited:

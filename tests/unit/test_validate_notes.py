@@ -14,17 +14,22 @@ CONFIG = Path(__file__).resolve().parents[2] / "infra" / "helpdesk.yaml"
 TIER2 = "  - {name: tier2, lead: omar@support.example}\n"
 
 
+def with_team(folder: Path, entry: str) -> tuple[Path, int]:
+    """The bundled config with the team ``entry`` after tier2, written in ``folder``; its
+    file and the entry's line."""
+    text = CONFIG.read_text(encoding="utf-8")
+    assert text.count(TIER2) == 1, "the bundled config's tier2 line moved"
+    config = folder / "helpdesk.yaml"
+    config.write_text(text.replace(TIER2, TIER2 + entry + "\n"), encoding="utf-8")
+    return config, config.read_text(encoding="utf-8").splitlines().index(entry) + 1
+
+
 def test_a_team_no_agent_works_in_is_noted_on_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Tickets routed to such a team waited unassigned, and the first anyone heard of one
     # was its SLA warning to the lead.
-    text = CONFIG.read_text(encoding="utf-8")
-    assert text.count(TIER2) == 1, "the bundled config's tier2 line moved"
-    returns = "  - {name: returns, lead: omar@support.example}\n"
-    config = tmp_path / "helpdesk.yaml"
-    config.write_text(text.replace(TIER2, TIER2 + returns), encoding="utf-8")
-    line = config.read_text(encoding="utf-8").splitlines().index(returns.rstrip("\n")) + 1
+    config, line = with_team(tmp_path, "  - {name: returns, lead: omar@support.example}")
 
     code = main(["validate", str(config)])
 
@@ -60,11 +65,7 @@ def test_a_team_nobody_works_in_or_leads_is_refused_on_its_line(
 ) -> None:
     # Newuser 15, #2: its tickets reached nobody (no agent's queue, no lead's warning), and
     # the note said they waited for a lead it did not have.
-    text = CONFIG.read_text(encoding="utf-8")
-    nobodys = "  - {name: returns}\n"
-    config = tmp_path / "helpdesk.yaml"
-    config.write_text(text.replace(TIER2, TIER2 + nobodys), encoding="utf-8")
-    line = config.read_text(encoding="utf-8").splitlines().index(nobodys.rstrip("\n")) + 1
+    config, line = with_team(tmp_path, "  - {name: returns}")
 
     code = main(["validate", str(config)])
 
