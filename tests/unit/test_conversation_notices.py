@@ -494,13 +494,17 @@ def test_files_that_run_code_when_opened_are_never_attached(filename: str) -> No
 # Review attack 3, F5: on Microsoft's "Blocked attachments in Outlook" list, yet attached to
 # the agent's relay (.theme leaks the NTLM hash when opened, CVE-2024-21320; .website is an
 # internet shortcut like .url; .pyz a Python program; .msu an update package ...), then
-# the newer additions to that list, then the theme packs (a .theme inside a cab).
+# the newer additions to that list, then the theme packs (a .theme inside a cab); attack
+# 20: Excel's macro formats beyond the *m ones (.xlsb, the .xla add-in, Excel 4 .xlm
+# macros, SYLK .slk), the .iqy web query, the .rdp connection file, and the installers
+# and launchers of macOS and Linux desktops.
 NEWLY_BLOCKED = (
     "asx", "bgi", "msh1xml", "msh2xml", "msu", "osd", "printerexport", "psd1", "psdm1",
     "pst", "pyc", "pyo", "pyz", "pyzw", "theme", "webpnp", "website",
     "appx", "appxbundle", "msixbundle", "appinstaller", "settingcontent-ms", "library-ms",
     "search-ms", "searchconnector-ms", "cdxml", "pssc", "udl",
     "themepack", "deskthemepack", "desktopthemepackfile",
+    "xlsb", "xla", "xlm", "slk", "iqy", "rdp", "dmg", "pkg", "command", "desktop",
 )  # fmt: skip
 
 
@@ -517,6 +521,22 @@ def test_every_type_on_outlooks_blocked_list_is_held_from_the_relay(extension: s
     assert attached(mail) == []
     held = f"corporate.{extension} (208 bytes): not attached (not safe to open from mail)"
     assert held in text(mail)
+
+
+@pytest.mark.parametrize("filename", ["report.doc", "figures.xls", "slides.ppt", "logs.zip"])
+def test_everyday_office_files_and_archives_are_still_attached(filename: str) -> None:
+    # Legacy Office files may hold macros, but Office opens mail's files in Protected View
+    # with macros off, and customers send them every day: holding them would leave agents
+    # without the customer's spreadsheet (docs/SECURITY.md, "Files").
+    desk = RelayDesk()
+    everyday = photo(filename)
+    desk.add(annas_ticket(), annas_reply(everyday))
+    desk.store.objects[everyday.key or ""] = b"\xd0\xcf\x11\xe0"
+
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, _)] = desk.mailer.parsed
+    assert [name for name, _, _ in attached(mail)] == [filename]
 
 
 def test_files_the_virus_scan_did_not_pass_are_listed_not_attached() -> None:

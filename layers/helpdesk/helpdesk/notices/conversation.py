@@ -73,7 +73,12 @@ FILES_LIMIT = "relay_files_limit"
 # plus the macro-enabled Office formats, HTML (scripts run in the browser, and it is the
 # usual phishing page), disk images that mount with one click, App Installer files, and
 # the theme packs (.themepack, .deskthemepack: a .theme in a cab; a .theme opened leaks the
-# user's NTLM hash, CVE-2024-21320). A blocklist falls behind: docs/SECURITY.md says so.
+# user's NTLM hash, CVE-2024-21320). Attack 20 added Excel's other macro carriers (.xlsb,
+# .xla, Excel 4 .xlm, SYLK .slk), the .iqy web query, the .rdp connection file (spear
+# phishing in 2024 handed out a remote desktop to an attacker's server this way), and the
+# installers and launchers of macOS (.dmg, .pkg, .command) and Linux desktops (.desktop).
+# Legacy .doc/.xls/.ppt and archives stay attached: Office opens mail's files in Protected
+# View, and customers send them daily. A blocklist falls behind: docs/SECURITY.md says so.
 RISKY_EXTENSIONS = frozenset(
     {
         "ade", "adp", "app", "appinstaller", "appref-ms", "application", "appx",
@@ -92,6 +97,7 @@ RISKY_EXTENSIONS = frozenset(
         "svg", "sys", "theme", "themepack", "tmp", "udl", "url", "vb", "vbe", "vbp", "vbs",
         "vhd", "vhdx", "vsmacros", "vsw", "webpnp", "website", "ws", "wsb", "wsc", "wsf",
         "wsh", "xbap", "xht", "xhtml", "xlam", "xll", "xlsm", "xltm", "xnk",
+        "xlsb", "xla", "xlm", "slk", "iqy", "rdp", "dmg", "pkg", "command", "desktop",
     }
 )  # fmt: skip
 RISKY_CONTENT_TYPES = frozenset(
