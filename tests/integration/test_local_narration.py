@@ -134,8 +134,38 @@ def test_a_priority_or_tag_changed_with_a_status_is_told_too(
         assert time.monotonic() < deadline, "\n".join(terminal.about(ref))
         time.sleep(0.2)
     told = terminal.about(ref)
-    assert any(f"ticket {ref}: status" in line and "-> pending" in line for line in told)
+    assert any(
+        f"ticket {ref}: status new -> pending (by lena@support.example)" in line for line in told
+    ), told
     assert any("tagged jam (by lena@support.example)" in line for line in told)
+
+
+def test_a_team_moved_with_its_new_assignee_is_told_as_both(
+    server: LocalServer, terminal: Terminal
+) -> None:
+    # First-user run 15, LOW 9: the move to tier2 printed only "assigned to omar".
+    ref = mail_in(server, "maria@example.org", "Invoice twice")
+    change = {"team": "tier2", "assignee": "omar@support.example"}
+
+    token = server.stack.agent_token("lena@support.example")
+    status, _, body = request(
+        server,
+        "PATCH",
+        f"/agent/tickets/{ref}",
+        json.dumps(change).encode(),
+        **{"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+
+    assert status == 200, body
+    deadline = time.monotonic() + 30
+    moved = "to tier2 (by lena@support.example)"
+    while not any(
+        f"ticket {ref}: moved from team" in line and moved in line for line in terminal.about(ref)
+    ):
+        assert time.monotonic() < deadline, "\n".join(terminal.about(ref))
+        time.sleep(0.2)
+    assigned = f"ticket {ref}: assigned to omar@support.example (by lena@support.example)"
+    assert any(assigned in line for line in terminal.about(ref))
 
 
 def test_sla_warnings_and_breaches_are_told_as_the_clock_passes_them(

@@ -39,8 +39,13 @@ def test_an_opened_ticket_is_told_with_its_subject_sender_and_routing() -> None:
         ),
         (
             "StatusChanged",
-            {"ref": "HD-1", "status": "solved", "previous_status": "open"},
-            "ticket HD-1: status open -> solved",
+            {"ref": "HD-1", "status": "solved", "previous_status": "open", "by": "lena@x"},
+            "ticket HD-1: status open -> solved (by lena@x)",
+        ),
+        (
+            "TicketAssigned",
+            {"ref": "HD-1", "agent": "omar@x", "by": "lena@x"},
+            "ticket HD-1: assigned to omar@x (by lena@x)",
         ),
         # First-user run 14, #8: these read as their bare names, the last with no ticket.
         ("NoteAdded", {"ref": "HD-1", "from": "lena@x"}, "ticket HD-1: note by lena@x"),
@@ -84,6 +89,10 @@ def test_a_subject_cannot_drive_the_developers_terminal() -> None:
         ("priority_changed", {"from": "normal", "to": "high", "by": "lena@x"},
          "priority normal -> high (by lena@x)"),
         ("tagged", {"tags": ["late-shipper"], "by": "lena@x"}, "tagged late-shipper (by lena@x)"),
+        # First-user run 15, LOW 9: a team moved with its assignee named printed only the
+        # assignment (route's TeamChanged is left out when the action names the agent).
+        ("team_changed", {"from": "general", "to": "tier2", "by": "lena@x"},
+         "moved from team general to tier2 (by lena@x)"),
     ],
 )  # fmt: skip
 def test_a_change_without_an_event_is_told_by_its_audit_entry(

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 QUIET_EVENTS = frozenset({"CapacityFreed"})
 # Audit entries that no event of the same commit tells: told beside its events.
 UNTOLD_BY_EVENTS = frozenset({"priority_changed", "tagged"})
+# Audit entries that an event tells when the commit has it: told beside the others only
+# without it (an action that names the new team's agent records no TeamChanged, as route
+# has nobody to find: helpdesk.services.commands).
+TOLD_BY_EVENT = {"team_changed": "TeamChanged"}
 SUBJECT_SHOWN = 60
 # Why a local mail from an agent's own address is filed "spoofed": the SMTP port stamps
 # what SES would for an unsigned client, unless `helpdesk local --trust-local-agents`.
@@ -131,6 +135,7 @@ def _record_lines(
         # SK = EVT#<at>#<version>: the instant of the commit that wrote these events.
         when = outbox.sort_key.split("#")[1] if outbox.sort_key.count("#") >= 2 else ""
         ref = _shown(str(item.get("PK", "")).removeprefix("TICKET#"))
+        told = {kind for kind, _ in outbox.events}
         return [
             (when, event_line(kind, detail))
             for kind, detail in outbox.events
@@ -139,8 +144,9 @@ def _record_lines(
             # What the same commit changed that no event tells (review 20, #12).
             (when, f"ticket {ref}: {line}")
             for entry in item.get("entries") or []
-            if entry.get("kind") in UNTOLD_BY_EVENTS
-            and (line := entry_line(str(entry.get("kind")), entry.get("detail") or {}))
+            if (kind := str(entry.get("kind"))) in UNTOLD_BY_EVENTS
+            or (kind in TOLD_BY_EVENT and TOLD_BY_EVENT[kind] not in told)
+            if (line := entry_line(kind, entry.get("detail") or {}))
         ]
     sort_key = str(item.get("SK", ""))
     if sort_key.startswith("EVT#"):
@@ -190,6 +196,11 @@ def entry_line(kind: str, detail: Mapping[str, Any]) -> str | None:
     if kind == "tagged":
         tags = ", ".join(_shown(tag) for tag in detail.get("tags") or [])
         return f"tagged {tags} (by {_shown(detail.get('by', '?'))})"
+    if kind == "team_changed":
+        return (
+            f"moved from team {_shown(detail.get('from', '?'))} to {_shown(detail.get('to', '?'))}"
+            f" (by {_shown(detail.get('by', '?'))})"
+        )
     return None
 
 
@@ -219,10 +230,10 @@ def event_line(kind: str, detail: Mapping[str, Any]) -> str:
     if kind == "StatusChanged":
         return (
             f"ticket {ref}: status {_shown(detail.get('previous_status', '?'))} ->"
-            f" {_shown(detail.get('status', '?'))}"
+            f" {_shown(detail.get('status', '?'))}{_by(detail)}"
         )
     if kind == "TicketAssigned":
-        return f"ticket {ref}: assigned to {_shown(detail.get('agent', '?'))}"
+        return f"ticket {ref}: assigned to {_shown(detail.get('agent', '?'))}{_by(detail)}"
     if kind == "TeamChanged":
         return f"ticket {ref} moved to team {_shown(detail.get('team', '?'))}"
     if kind in ("SlaWarning", "SlaBreached"):
@@ -263,6 +274,11 @@ def event_line(kind: str, detail: Mapping[str, Any]) -> str:
             f"fresh page links asked for {_shown(detail.get('email', '?'))} (mailed if a contact's)"
         )
     return f"ticket {ref}: {_shown(kind)}"
+
+
+def _by(detail: Mapping[str, Any]) -> str:
+    """`` (by <who>)`` when the event names who did it (older events may not)."""
+    return f" (by {_shown(detail['by'])})" if detail.get("by") else ""
 
 
 def _mail_line(raw: str | bytes) -> tuple[str, str]:
