@@ -519,7 +519,11 @@ class LocalRequestHandler(BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
     def log_message(self, format: str, *args: Any) -> None:
-        sys.stderr.write(f"{self.address_string()} {format % args}\n")
+        # Stamped with the desk's clock, as the narration's lines are (first-user run 15).
+        from datetime import UTC
+
+        now = self.stack.clock.peek().astimezone(UTC)
+        sys.stderr.write(f"{now:%Y-%m-%d %H:%MZ}  {self.address_string()} {format % args}\n")
 
     def log_error(self, format: str, *args: Any) -> None:
         # The failed request's own line says it (log_request): once, not twice.
