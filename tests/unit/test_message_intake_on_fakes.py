@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork
-from helpdesk.config import ChannelSection
+from helpdesk.config import ChannelSection, Config
 from helpdesk.errors import (
     InvalidInput,
     MalformedInput,
@@ -44,6 +44,11 @@ ANN: dict[str, Any] = {
     "from": {"email": "Ann@Example.com", "name": "Ann"},
     "text": "Hello, my invoice shows the wrong amount.",
 }
+
+
+def with_limits(**limits: int) -> Config:
+    """The desk's config (CONFIG) with the ``limits`` named set: the limit a test runs into."""
+    return CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=limits)})
 
 
 class Desk:
@@ -480,10 +485,7 @@ def test_the_body_must_be_json_of_bounded_size() -> None:
 
 
 def test_a_contact_over_the_hourly_limit_gets_429_and_other_contacts_go_on() -> None:
-    config = CONFIG.model_copy(
-        update={"limits": CONFIG.limits.model_copy(update={"channel_per_contact_per_hour": 2})}
-    )
-    desk = Desk(config=config)
+    desk = Desk(config=with_limits(channel_per_contact_per_hour=2))
     desk.post(ANN)
     desk.post({**ANN, "id": "m-2"})
 
@@ -502,10 +504,7 @@ def test_one_widget_visitor_who_changes_handle_each_message_is_capped_as_one_cli
     # visitor likes: counted by contact, one person could spend the whole channel's hour
     # and shut every real customer out (attack 9, F5). The bridge names the visitor's
     # device or network in the signed body ("client"), counted like the form's client.
-    config = CONFIG.model_copy(
-        update={"limits": CONFIG.limits.model_copy(update={"channel_per_client_per_hour": 2})}
-    )
-    desk = Desk(config=config)
+    desk = Desk(config=with_limits(channel_per_client_per_hour=2))
     visitor = {"text": "Buy now", "client": "ip:203.0.113.9"}
     for n in (1, 2):
         desk.post(visitor | {"id": f"m-{n}", "conversation": f"s-{n}", "from": {"handle": f"v{n}"}})
@@ -522,10 +521,7 @@ def test_one_widget_visitor_who_changes_handle_each_message_is_capped_as_one_cli
 def test_messages_a_client_or_contact_cap_refuses_leave_the_channels_hour_to_others() -> None:
     # A refused message must not spend the channel's count, or one visitor posting on
     # past his own cap still shuts every other customer out (review 10, #1).
-    limits = {"channel_per_client_per_hour": 2, "channel_messages_per_hour": 5}
-    desk = Desk(
-        config=CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=limits)})
-    )
+    desk = Desk(config=with_limits(channel_per_client_per_hour=2, channel_messages_per_hour=5))
     visitor = {"text": "Buy now", "client": "ip:203.0.113.9", "from": {"handle": "v"}}
     for n in range(6):
         try:
@@ -540,10 +536,7 @@ def test_messages_a_client_or_contact_cap_refuses_leave_the_channels_hour_to_oth
 def test_an_ipv6_client_is_counted_by_its_64_network_as_the_forms_client_is() -> None:
     # One IPv6 subscriber holds a whole /64 (RFC 6177): a count per address is no count
     # (attack 10, F2). The bridge may pass the address bare or as "ip:<address>".
-    limits = {"channel_per_client_per_hour": 2}
-    desk = Desk(
-        config=CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=limits)})
-    )
+    desk = Desk(config=with_limits(channel_per_client_per_hour=2))
     visitor = {"text": "Buy now", "from": {"handle": "v"}}
     desk.post(visitor | {"id": "m-1", "conversation": "s-1", "client": "2001:db8:0:1::a"})
     desk.post(visitor | {"id": "m-2", "conversation": "s-2", "client": "IP:2001:db8:0:1::b"})
@@ -559,10 +552,7 @@ def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_messages() -> No
     # Review 11, #2: three /64s of one /56 spent a channel's hour that all its customers
     # share; a household holds 256 of them, a tunnel broker's user 65,536 (RFC 6177).
 
-    limits = {"channel_per_client_per_hour": 2}
-    desk = Desk(
-        config=CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=limits)})
-    )
+    desk = Desk(config=with_limits(channel_per_client_per_hour=2))
     visitor = {"text": "Buy now", "from": {"handle": "v"}}
     posts = 2 * CONFIG.limits.clients_per_network
     for n in range(posts):  # two from each of its /64s
@@ -591,10 +581,7 @@ def test_a_client_key_is_one_line_of_at_most_128_characters() -> None:
 
 
 def test_the_channel_over_its_hourly_limit_gets_429() -> None:
-    config = CONFIG.model_copy(
-        update={"limits": CONFIG.limits.model_copy(update={"channel_messages_per_hour": 1})}
-    )
-    desk = Desk(config=config)
+    desk = Desk(config=with_limits(channel_messages_per_hour=1))
     desk.post(ANN)
 
     with pytest.raises(RateLimited) as limited:
@@ -840,10 +827,7 @@ def test_the_answer_never_tells_a_known_customers_stored_time_zone() -> None:
 def test_a_handle_that_looks_like_a_phone_number_is_not_that_phones_contact() -> None:
     # Handles are chosen by their users: "+49301234567" as a handle is not that phone's
     # owner, and does not spend her hourly cap (A18-9).
-    config = CONFIG.model_copy(
-        update={"limits": CONFIG.limits.model_copy(update={"channel_per_contact_per_hour": 1})}
-    )
-    desk = Desk(config=config)
+    desk = Desk(config=with_limits(channel_per_contact_per_hour=1))
     bert = {"id": "v-1", "conversation": "call-1", "text": "My router is down."}
 
     by_phone = desk.post({**bert, "from": {"phone": "+49 30 1234567"}})
@@ -918,8 +902,7 @@ def test_a_mailbox_gets_the_acknowledgements_mail_intake_would_give_it_and_no_mo
 
 
 def test_a_domain_gets_no_more_acknowledgements_from_chat_than_by_mail() -> None:
-    few = CONFIG.limits.model_copy(update={"acknowledgements_per_domain_per_hour": 2})
-    desk = Desk(config=CONFIG.model_copy(update={"limits": few}))
+    desk = Desk(config=with_limits(acknowledgements_per_domain_per_hour=2))
     for n in range(3):
         desk.post({**victims(n), "from": {"email": f"person{n}@bigcorp.example"}})
 
@@ -930,8 +913,7 @@ def test_a_domain_gets_no_more_acknowledgements_from_chat_than_by_mail() -> None
 def test_a_channel_acknowledges_given_addresses_at_most_the_desks_hourly_ceiling() -> None:
     # Attack 11, F2: a channel proves no address either; spread over free-mail victims and
     # clients, its acknowledgements had no bound but the channel's 2,000 an hour.
-    few = CONFIG.limits.model_copy(update={"unauthenticated_acknowledgements_per_hour": 3})
-    desk = Desk(config=CONFIG.model_copy(update={"limits": few}))
+    desk = Desk(config=with_limits(unauthenticated_acknowledgements_per_hour=3))
     for n in range(5):
         desk.post({**victims(n), "from": {"email": f"victim{n}@gmail.com"}})
 
@@ -942,9 +924,9 @@ def test_a_channel_acknowledges_given_addresses_at_most_the_desks_hourly_ceiling
 def test_a_channel_whose_users_signed_in_is_acknowledged_past_the_ceiling_of_typed_ones() -> None:
     # Review 20, #6: verifies_email proved the author, yet its acknowledgements still came
     # out of the desk's hour for addresses nobody proved, which a flood of forms spends.
-    few = CONFIG.limits.model_copy(update={"unauthenticated_acknowledgements_per_hour": 3})
     signed_in = ChannelSection(name="chat", secret="/helpdesk/channels/chat", verifies_email=True)
-    desk = Desk(config=CONFIG.model_copy(update={"limits": few, "channels": (signed_in,)}))
+    few = with_limits(unauthenticated_acknowledgements_per_hour=3)
+    desk = Desk(config=few.model_copy(update={"channels": (signed_in,)}))
     for n in range(5):
         desk.post({**victims(n), "from": {"email": f"customer{n}@gmail.com"}})
 
@@ -1007,8 +989,8 @@ def test_the_domain_cap_counts_companies_not_hosts(
     desk_address: str, senders: list[str], answered: list[bool]
 ) -> None:
     helpdesk = CONFIG.helpdesk.model_copy(update={"address": desk_address})
-    few = CONFIG.limits.model_copy(update={"acknowledgements_per_domain_per_hour": 2})
-    desk = Desk(config=CONFIG.model_copy(update={"limits": few, "helpdesk": helpdesk}))
+    few = with_limits(acknowledgements_per_domain_per_hour=2)
+    desk = Desk(config=few.model_copy(update={"helpdesk": helpdesk}))
     for n, address in enumerate(senders):
         desk.post({**victims(n), "from": {"email": address}})
 

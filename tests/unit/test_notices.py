@@ -63,6 +63,17 @@ def opened(**changes: Any) -> dict[str, Any]:
     } | changes
 
 
+def status_changed(status: str, **changes: Any) -> dict[str, Any]:
+    """Lena sets Anna's open ticket to ``status`` (its fourth version)."""
+    return {
+        "ref": "HD-AAAAAA",
+        "status": status,
+        "previous_status": "open",
+        "by": "lena@support.example",
+        "version": 4,
+    } | changes
+
+
 def text(mail: EmailMessage) -> str:
     body = mail.get_body(("plain",))
     assert body is not None
@@ -410,12 +421,7 @@ def test_a_reply_that_solves_the_ticket_is_the_customers_one_mail_about_it() -> 
     )
     desk.on(
         "StatusChanged",
-        ref="HD-AAAAAA",
-        status="solved",
-        previous_status="open",
-        by="wei@support.example",
-        version=3,
-        in_reply=True,
+        **status_changed("solved", by="wei@support.example", version=3, in_reply=True),
     )
     [(mail, to)] = desk.mailer.parsed
     assert (mail_kind(mail), to) == ("reply", ["anna@example.com"])
@@ -471,14 +477,7 @@ def test_a_solved_web_form_ticket_threads_its_notice_under_the_acknowledgement()
     desk.on("TicketOpened", **opened(message={}, language="en", channel="form"))
     [(acknowledgement, _)] = desk.mailer.parsed
 
-    desk.on(
-        "StatusChanged",
-        ref="HD-AAAAAA",
-        status="solved",
-        previous_status="open",
-        by="lena@support.example",
-        version=4,
-    )
+    desk.on("StatusChanged", **status_changed("solved"))
 
     [_, (notice, to)] = desk.mailer.parsed
     assert (mail_kind(notice), to) == ("notification", ["anna@example.com"])
@@ -493,10 +492,7 @@ def test_a_ticket_that_does_not_show_who_wrote_it_tells_nobody_it_was_solved(fla
     desk.add(ticket(flags=[flag]), customer_mail())
 
     for status in ("pending", "solved"):
-        desk.on(
-            "StatusChanged", ref="HD-AAAAAA", status=status, previous_status="open",
-            by="lena@support.example", version=4,
-        )  # fmt: skip
+        desk.on("StatusChanged", **status_changed(status))
 
     assert desk.mailer.parsed == []
 
@@ -510,38 +506,16 @@ def test_status_changes_stop_mailing_a_customer_at_the_tickets_hourly_limit() ->
     desk.add(ticket(), customer_mail())
     for version in range(1, 6):
         status = "pending" if version % 2 else "solved"
-        desk.on(
-            "StatusChanged",
-            ref="HD-AAAAAA",
-            status=status,
-            previous_status="open",
-            by="lena@support.example",
-            version=version,
-        )
+        desk.on("StatusChanged", **status_changed(status, version=version))
     assert len(desk.mailer.parsed) == 2
-    desk.on(
-        "StatusChanged",
-        NOW + timedelta(hours=1),
-        ref="HD-AAAAAA",
-        status="solved",
-        previous_status="open",
-        by="lena@support.example",
-        version=9,
-    )
+    desk.on("StatusChanged", NOW + timedelta(hours=1), **status_changed("solved", version=9))
     assert len(desk.mailer.parsed) == 3  # the next hour counts anew
 
 
 def test_an_open_status_tells_the_customer_nothing() -> None:
     desk = notice_desk()
     desk.add(ticket(), customer_mail())
-    desk.on(
-        "StatusChanged",
-        ref="HD-AAAAAA",
-        status="open",
-        previous_status="new",
-        by="lena@support.example",
-        version=2,
-    )
+    desk.on("StatusChanged", **status_changed("open", previous_status="new", version=2))
     assert desk.mailer.parsed == []
 
 
