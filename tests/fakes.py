@@ -75,6 +75,11 @@ MONDAY_MORNING = datetime(2026, 11, 23, 8, 55, tzinfo=UTC)
 CONFIG = load_config(Path(__file__).resolve().parents[1] / "infra" / "helpdesk.yaml")
 
 
+def with_limits(**limits: int) -> Config:
+    """The desk's config (CONFIG) with the ``limits`` named set: the limit a test runs into."""
+    return CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=limits)})
+
+
 # Anna's question as intake takes it in; ``ticket`` is what it became.
 ANNAS_REQUEST = NewRequest(
     channel="email",

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from test_notices import NOW, text
 
 import fakes
-from fakes import CONFIG, mail_kind
+from fakes import CONFIG, mail_kind, with_limits
 from helpdesk.config import Config
 from helpdesk.model import TYPED_ADDRESS_FLAG, AttachmentMeta, Message
 from helpdesk.notices import NOTICES, Notifier
@@ -273,8 +273,7 @@ def test_who_hears_an_unassigned_message_falls_back_to_the_leads() -> None:
 
 
 def test_files_beyond_the_relay_limit_are_listed_and_kept_not_mailed() -> None:
-    limits = CONFIG.limits.model_copy(update={"relay_attachment_max_bytes": 1000})
-    desk = RelayDesk(CONFIG.model_copy(update={"limits": limits}))
+    desk = RelayDesk(with_limits(relay_attachment_max_bytes=1000))
     big = photo("scan.pdf", size=900)
     small = photo("lid.png")
     refused = photo("tool.exe", key=None, dropped="too_large")

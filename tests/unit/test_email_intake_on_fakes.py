@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from mail_desk import MailDesk
 
-from fakes import CONFIG, MONDAY_MORNING, sla_of
+from fakes import CONFIG, MONDAY_MORNING, sla_of, with_limits
 from helpdesk.events import (
     CommandRejected,
     CustomerReplied,
@@ -338,8 +338,7 @@ def test_the_desk_acknowledges_unauthenticated_mail_at_most_its_hourly_ceiling()
     # Attack 10, F1's remainder (review 11, #5): a forger spreading his mail over domains
     # that publish no DMARC policy got 30 acknowledgements an hour per domain, carrying
     # his subject from the desk's signed domain, with no bound across domains.
-    limits = CONFIG.limits.model_copy(update={"unauthenticated_acknowledgements_per_hour": 3})
-    desk = MailDesk(CONFIG.model_copy(update={"limits": limits}), NOW)
+    desk = MailDesk(with_limits(unauthenticated_acknowledgements_per_hour=3), NOW)
 
     forged = [acknowledged(desk, f"buyer@company{n}.example") for n in range(5)]
 
@@ -354,8 +353,7 @@ def test_the_desk_acknowledges_unauthenticated_mail_at_most_its_hourly_ceiling()
 def test_a_mail_delivered_again_spends_nothing_more_of_the_ceiling() -> None:
     # Review 12, #1: S3 and Lambda deliver at least once; a plain count took a slot for
     # each delivery, and with the ceiling spent listed the acknowledged ticket loop_limit.
-    limits = CONFIG.limits.model_copy(update={"unauthenticated_acknowledgements_per_hour": 1})
-    desk = MailDesk(CONFIG.model_copy(update={"limits": limits}), NOW)
+    desk = MailDesk(with_limits(unauthenticated_acknowledgements_per_hour=1), NOW)
     raw = mail(sender="buyer@company.example", message_id="<order@company.example>")
 
     first = desk.deliver("m1", raw)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import helpdesk.model
-from fakes import CONFIG, MONDAY_MORNING, FakeRecords, FakeUnitOfWork
+from fakes import CONFIG, MONDAY_MORNING, FakeRecords, FakeUnitOfWork, with_limits
 from helpdesk.events import TicketOpened
 from helpdesk.services.form_intake import FormDesk, FormSubmission, take_in_form, validate_form
 
@@ -224,8 +224,7 @@ def test_the_form_acknowledges_typed_addresses_at_most_the_desks_hourly_ceiling(
     # Attack 11, F2: the form proves no address, and an IPv6 /48 holds 65,536 clients of a
     # /64 each: 300 posts had 300 gmail.com victims acknowledged within the hour, each
     # mail repeating the poster's "name" and subject from the desk's signed domain.
-    limits = CONFIG.limits.model_copy(update={"unauthenticated_acknowledgements_per_hour": 3})
-    config = CONFIG.model_copy(update={"limits": limits})
+    config = with_limits(unauthenticated_acknowledgements_per_hour=3)
     uow = FakeUnitOfWork(config)
     desk = FormDesk(uow=uow, repo=FakeRecords(uow), config=config)
 
@@ -245,8 +244,7 @@ def test_the_form_acknowledges_typed_addresses_at_most_the_desks_hourly_ceiling(
 def test_a_submission_posted_again_spends_nothing_more_of_the_ceiling() -> None:
     # Review 12, #1: a plain count took a slot for each post of one submission, and with
     # the ceiling spent listed the acknowledged ticket as loop_limit.
-    limits = CONFIG.limits.model_copy(update={"unauthenticated_acknowledgements_per_hour": 1})
-    config = CONFIG.model_copy(update={"limits": limits})
+    config = with_limits(unauthenticated_acknowledgements_per_hour=1)
     uow = FakeUnitOfWork(config)
     records = FakeRecords(uow)
     desk = FormDesk(uow=uow, repo=records, config=config)
@@ -268,7 +266,7 @@ def test_a_submission_posted_again_spends_nothing_more_of_the_ceiling() -> None:
 def networked_forms(**limits: int) -> tuple[FakeUnitOfWork, Callable[[int, str], None]]:
     """The form desk with ``limits``, and how to post form ``n`` (its own address and
     subject) from ``source_ip``, ``n`` seconds after NOW."""
-    config = CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=limits)})
+    config = with_limits(**limits)
     uow = FakeUnitOfWork(config)
     desk = FormDesk(uow=uow, repo=FakeRecords(uow), config=config)
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork
-from helpdesk.config import ChannelSection, Config
+from fakes import CONFIG, MONDAY_MORNING, FakeMailStore, FakeRecords, FakeUnitOfWork, with_limits
+from helpdesk.config import ChannelSection
 from helpdesk.errors import (
     InvalidInput,
     MalformedInput,
@@ -44,11 +44,6 @@ ANN: dict[str, Any] = {
     "from": {"email": "Ann@Example.com", "name": "Ann"},
     "text": "Hello, my invoice shows the wrong amount.",
 }
-
-
-def with_limits(**limits: int) -> Config:
-    """The desk's config (CONFIG) with the ``limits`` named set: the limit a test runs into."""
-    return CONFIG.model_copy(update={"limits": CONFIG.limits.model_copy(update=limits)})
 
 
 class Desk:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import fakes
-from fakes import CONFIG, mail_kind
+from fakes import CONFIG, mail_kind, with_limits
 from helpdesk import events
 from helpdesk.config import Config
 from helpdesk.errors import TransientError
@@ -498,11 +498,7 @@ def test_a_ticket_that_does_not_show_who_wrote_it_tells_nobody_it_was_solved(fla
 
 
 def test_status_changes_stop_mailing_a_customer_at_the_tickets_hourly_limit() -> None:
-    desk = notice_desk(
-        config=CONFIG.model_copy(
-            update={"limits": CONFIG.limits.model_copy(update={"outbound_per_ticket_per_hour": 2})}
-        )
-    )
+    desk = notice_desk(config=with_limits(outbound_per_ticket_per_hour=2))
     desk.add(ticket(), customer_mail())
     for version in range(1, 6):
         status = "pending" if version % 2 else "solved"
@@ -563,15 +559,9 @@ def test_an_assignment_by_a_colleague_reaches_the_agent_only_while_they_hold_it(
 def _limits(outbound: int, acknowledgements: int = 3) -> Config:
     """The config with ``outbound`` mails an hour per address, ``acknowledgements`` of them
     acknowledgements that intake caps on their own."""
-    return CONFIG.model_copy(
-        update={
-            "limits": CONFIG.limits.model_copy(
-                update={
-                    "outbound_per_recipient_per_hour": outbound,
-                    "acknowledgements_per_sender_per_hour": acknowledgements,
-                }
-            )
-        }
+    return with_limits(
+        outbound_per_recipient_per_hour=outbound,
+        acknowledgements_per_sender_per_hour=acknowledgements,
     )
 
 

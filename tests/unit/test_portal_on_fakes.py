@@ -18,6 +18,7 @@ from fakes import (
     FakeSentMail,
     FakeUnitOfWork,
     ticket,
+    with_limits,
 )
 from helpdesk.events import CustomerReplied, StatusChanged
 from helpdesk.http import FormPost
@@ -715,8 +716,7 @@ def test_only_a_ticket_page_speaks_of_the_link_its_reader_holds(
 def test_a_smaller_limit_per_file_is_stated_beside_the_limit_of_them_together() -> None:
     from helpdesk.portal_web import ticket_page
 
-    small = CONFIG.limits.model_copy(update={"attachment_max_bytes": 1_000_000})
-    config = CONFIG.model_copy(update={"limits": small})
+    config = with_limits(attachment_max_bytes=1_000_000)
 
     html = ticket_page(config, desk(anna()).view(token(), now=NOW), language="en")
 

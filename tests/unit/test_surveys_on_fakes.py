@@ -11,7 +11,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from fakes import CONFIG, FakeMailer, FakeRecords, FakeSentMail, FakeUnitOfWork, ticket
+from fakes import CONFIG, FakeMailer, FakeRecords, FakeSentMail, FakeUnitOfWork, ticket, with_limits
 from helpdesk import timers
 from helpdesk.errors import InvalidInput
 from helpdesk.events import StatusChanged, SurveyAnswered
@@ -202,8 +202,7 @@ def test_a_clients_posts_count_over_all_its_surveys_refused_posts_too() -> None:
     uow = FakeUnitOfWork(CONFIG)
     for ref in refs:
         uow.add(solved(ref))
-    tight = CONFIG.limits.model_copy(update={"survey_answers_per_ip_per_hour": 3})
-    desk = replace(survey_desk(uow), config=CONFIG.model_copy(update={"limits": tight}))
+    desk = replace(survey_desk(uow), config=with_limits(survey_answers_per_ip_per_hour=3))
     # Counted before the body is read: a post that is no answer costs the client its hit.
     with pytest.raises(AnswerNotTaken):
         desk.submit(token(refs[0]), "comment=hello", FORM, source_ip=CLIENT, now=ANSWERED_AT)
@@ -228,8 +227,7 @@ def test_the_64_networks_of_one_48_share_a_few_clients_worth_of_answers() -> Non
     uow = FakeUnitOfWork(CONFIG)
     for ref in refs:
         uow.add(solved(ref))
-    tight = CONFIG.limits.model_copy(update={"survey_answers_per_ip_per_hour": 1})
-    desk = replace(survey_desk(uow), config=CONFIG.model_copy(update={"limits": tight}))
+    desk = replace(survey_desk(uow), config=with_limits(survey_answers_per_ip_per_hour=1))
     for n, ref in enumerate(refs[: CONFIG.limits.clients_per_network]):
         desk.submit(token(ref), "score=4", FORM, source_ip=f"2001:db8:5:{n:x}::1", now=ANSWERED_AT)
 
@@ -250,8 +248,7 @@ def test_the_survey_page_answers_a_post_past_the_limit_429_saying_when_to_come_b
 
     uow = FakeUnitOfWork(CONFIG)
     uow.add(solved())
-    tight = CONFIG.limits.model_copy(update={"survey_answers_per_ticket_per_hour": 1})
-    desk = replace(survey_desk(uow), config=CONFIG.model_copy(update={"limits": tight}))
+    desk = replace(survey_desk(uow), config=with_limits(survey_answers_per_ticket_per_hour=1))
     post = FormPost("score=2", False, FORM, "en", CLIENT)
     assert survey_answer_response(desk, token(), post, now=ANSWERED_AT).status_code == 200
 
