@@ -134,3 +134,45 @@ def test_a_customer_on_a_phone_reads_answers_complains_and_solves(
         page.get_by_role("status").get_by_text(customer["solved"]).wait_for()
         assert ticket_of(server, customer["email"])["status"] == "solved"
         assert page.problems == []
+
+
+def test_files_over_the_pages_limit_are_refused_in_the_browser_before_they_are_sent(
+    server: LocalServer, browser: Any
+) -> None:
+    # First-user run 14, #1: two 2.5 MB photos went to the server, whose post (over
+    # Lambda's 6 MB once API Gateway base64s it) never reached the function: the customer
+    # saw API Gateway's bare {"message": "Internal Server Error"}, not the page.
+    customer = CUSTOMERS["en"]
+    form = {**{k: customer[k] for k in ("name", "subject", "message")}, "language": "en"}
+    form["email"] = "photos@example.com"
+    ref = file_request(server, form)
+    answer_by_mail(server, ref, "#status pending\nCould you send us a photo of the box?\n")
+    link = server.url + urlsplit(page_link(server, ref, form["email"])).path
+    photo = 2_500_000 * b"\xff"
+
+    with phone_page(browser, locale="en") as page:
+        page.goto(link)
+        page.get_by_label(customer["reply_label"], exact=True).fill("Here are the photos.")
+        files = page.get_by_label(re.compile("Attach files"))
+        files.set_input_files(
+            [{"name": f"box-{n}.jpg", "mimeType": "image/jpeg", "buffer": photo} for n in (1, 2)]
+        )
+        page.get_by_role("button", name=customer["send"], exact=True).click()
+
+        alert = page.get_by_role("alert")
+        alert.wait_for()
+        assert alert.inner_text() == (
+            "That did not work: what you sent is too large (at most 4 MB in all)."
+        )
+        assert files.get_attribute("aria-invalid") == "true"
+        assert len(ticket_of(server, form["email"])["messages"]) == 2  # nothing was sent
+        assert page.problems == []
+
+        # One photo is within the limit: the same form sends it, and the alert goes.
+        files.set_input_files([{"name": "box.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+        page.get_by_role("button", name=customer["send"], exact=True).click()
+        page.get_by_role("status").get_by_text(customer["replied"]).wait_for()
+        last = ticket_of(server, form["email"])["messages"][-1]
+        assert [file["filename"] for file in last["attachments"]] == ["box.jpg"]
+        assert page.get_by_role("alert").count() == 0
+        assert page.problems == []
