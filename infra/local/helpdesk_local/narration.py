@@ -181,25 +181,23 @@ def _record_lines(
 def entry_line(kind: str, detail: Mapping[str, Any]) -> str | None:
     """An audit entry of a commit without events, for a person; None for bookkeeping."""
     if kind == "assigned":
-        return (
-            f"assigned to {_shown(detail.get('agent', '?'))} (by {_shown(detail.get('by', '?'))})"
-        )
+        return f"assigned to {_shown(detail.get('agent', '?'))}{_by(detail)}"
     if kind == "closed":
-        return f"closed (by {_shown(detail.get('by', '?'))})"
+        return f"closed{_by(detail)}"
     if kind == "survey_sent":
         return f"survey sent to {_shown(detail.get('to', '?'))}"
     if kind == "priority_changed":
         return (
             f"priority {_shown(detail.get('from', '?'))} -> {_shown(detail.get('to', '?'))}"
-            f" (by {_shown(detail.get('by', '?'))})"
+            f"{_by(detail)}"
         )
     if kind == "tagged":
         tags = ", ".join(_shown(tag) for tag in detail.get("tags") or [])
-        return f"tagged {tags} (by {_shown(detail.get('by', '?'))})"
+        return f"tagged {tags}{_by(detail)}"
     if kind == "team_changed":
         return (
             f"moved from team {_shown(detail.get('from', '?'))} to {_shown(detail.get('to', '?'))}"
-            f" (by {_shown(detail.get('by', '?'))})"
+            f"{_by(detail)}"
         )
     return None
 
