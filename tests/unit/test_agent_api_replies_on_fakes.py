@@ -6,6 +6,7 @@ a retried POST answered the customer twice."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from agent_callers import LENA, WEI
@@ -87,3 +88,33 @@ def test_a_retry_after_the_ticket_was_closed_gets_the_first_answer() -> None:
     tickets[REF] = replace(tickets[REF], status="closed")
 
     assert agents.reply(LENA, REF, ANSWER, now=MONDAY_MORNING, idempotency_key="k-1") == first
+
+
+def handle_only_desk() -> AgentDesk:
+    """Tom's chat ticket: the channel knows him by a handle, the desk has no address."""
+    uow = FakeUnitOfWork(CONFIG)
+    chat = {"channel": "chat", "contact_email": "chat:handle:12345678", "contact_name": "Tom"}
+    uow.add(ticket(assignee="lena@support.example", status="open", **chat))
+    return AgentDesk(uow=uow, repo=FakeRecords(uow), config=CONFIG, store=FakeMailStore())
+
+
+@pytest.mark.parametrize(
+    ("agents", "body", "by_email"),
+    [
+        (desk, ANSWER, True),
+        (desk, json.dumps({"text": "Checked the batch.", "public": False}), False),
+        # First-user run 16, #1: the answer said 201 and nothing told the agent that no
+        # mail could carry the reply to a customer the chat knows by a handle alone.
+        (handle_only_desk, ANSWER, False),
+    ],
+)
+def test_the_answer_says_whether_mail_carries_the_reply_to_the_customer(
+    agents: Any, body: str, by_email: bool
+) -> None:
+    answering = agents()
+
+    answer = answering.reply(LENA, REF, body, now=MONDAY_MORNING, idempotency_key="k-1")
+    again = answering.reply(LENA, REF, body, now=MONDAY_MORNING, idempotency_key="k-1")
+
+    assert answer["by_email"] is by_email
+    assert again == answer

@@ -140,6 +140,64 @@ def html_of(mail: EmailMessage) -> str:
     return unescape(str(mail.get_body(preferencelist=("html",)).get_content()))  # type: ignore[union-attr]
 
 
+# First-user run 16, #1: a chat customer known by a handle alone has no address, so the
+# desk delivers no reply; the assignment told the agent "your text goes to the customer".
+TOMS_HANDLE = "chat:handle:12345678"
+
+
+def with_agent_language(address: str, language: str) -> Config:
+    """The desk's config with the agent at ``address`` reading desk mail in ``language``."""
+    agents = [
+        agent.model_copy(update={"languages": [language]}) if agent.email == address else agent
+        for agent in CONFIG.agents
+    ]
+    return CONFIG.model_copy(update={"agents": agents})
+
+
+def toms_chat_message(**changes: Any) -> Message:
+    return replace(
+        annas_reply(text="My lamp arrived broken."), author=TOMS_HANDLE, channel="chat", **changes
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "undelivered"),
+    [
+        ("en", "This customer has no email address: they wrote through chat."),
+        ("zh", "该客户没有电子邮件地址：他们是通过 chat 联系我们的。"),
+        ("ru", "У этого клиента нет адреса электронной почты: он написал через chat."),
+    ],
+)
+def test_the_assignment_of_a_customer_without_an_address_says_no_reply_reaches_them(
+    language: str, undelivered: str
+) -> None:
+    chat = {"channel": "chat", "contact_email": TOMS_HANDLE, "contact_name": "Tom"}
+    desk = RelayDesk(with_agent_language(LENA, language))
+    desk.add(annas_ticket(**chat), toms_chat_message())
+    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=1)
+
+    [mail] = desk.mails_to(LENA)
+    assert undelivered in text(mail)
+    assert undelivered in html_of(mail)
+    assert not any(
+        rule in text(mail)
+        for rule in ("your text goes to the customer", "您的文字将以您的名义发送给客户")
+    )
+
+
+def test_a_relay_of_a_customer_without_an_address_says_no_reply_reaches_them() -> None:
+    chat = {"channel": "chat", "contact_email": TOMS_HANDLE, "contact_name": "Tom"}
+    desk = RelayDesk()
+    desk.add(annas_ticket(**chat), toms_chat_message())
+
+    desk.on("CustomerReplied", **replied(**{"from": TOMS_HANDLE}))
+
+    [mail] = desk.mails_to(LENA)
+    undelivered = "This customer has no email address: they wrote through chat."
+    assert undelivered in text(mail) and undelivered in html_of(mail)
+    assert "your text goes to the customer" not in text(mail)
+
+
 def test_the_assignment_carries_the_files_of_the_customers_request_as_a_relay_does() -> None:
     # First-user run 14, #3: the assignment listed the first mail's receipt by name only,
     # and the agent had no way to open it; a later mail's files came attached. Review 20,

@@ -117,6 +117,7 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             "message_text": "Hello,\nthe printer jams on every page.\n\nLena",
             "unverified": False,
             "attachment_limit": 5_000_000,
+            "unreachable_channel": "",
             "attachments": [
                 {"filename": "jam.jpg", "size": 1_234_567, "state": "attached"},
                 {"filename": "log.txt", "size": 532, "state": "kept"},
@@ -163,6 +164,7 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
                 {"filename": "setup.msi", "size": 532, "state": "held"},
             ],
             "attachment_limit": 5_000_000,
+            "unreachable_channel": "",
             "helpdesk_name": "Example Support",
             "assistant": ASSISTANT,
             "assistant_words": language_words("assistant", language),

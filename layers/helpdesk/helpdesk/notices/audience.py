@@ -89,6 +89,14 @@ def customer_and_participants(ticket: Ticket) -> tuple[tuple[str, ...], tuple[st
     return to, tuple(p for p in ticket.participants if valid_address(p))
 
 
+def unreachable_channel(ticket: Ticket) -> str:
+    """The channel a customer no mail reaches wrote through (a chat's handle or phone, and
+    nobody copied in), whose agent's reply is kept on the ticket, not delivered: the desk
+    does not post replies back to channels (docs/CHANNELS.md); "" when mail reaches them.
+    First-user run 16, #1: the agent's mail said "your text goes to the customer"."""
+    return "" if any(customer_and_participants(ticket)) else ticket.channel
+
+
 def team_leads(team: str | None, config: Config) -> tuple[str, ...]:
     """The lead addresses of ``team``; none for a team no longer in the config."""
     if not team:

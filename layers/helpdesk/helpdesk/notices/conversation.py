@@ -229,6 +229,7 @@ def _relay(
                     {"filename": f.filename, "size": f.size, "state": f.state} for f in files
                 ],
                 "attachment_limit": limits.relay_attachment_max_bytes,
+                "unreachable_channel": audience.unreachable_channel(ticket),
                 "helpdesk_name": config.helpdesk.name,
                 "assistant": shown,
                 "assistant_words": language_words(

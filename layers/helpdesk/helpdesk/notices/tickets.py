@@ -398,6 +398,7 @@ def assignment(
         # address (attack 20, F2).
         "unverified": request is not None and reads_unverified(request),
         "attachment_limit": config.limits.relay_attachment_max_bytes,
+        "unreachable_channel": audience.unreachable_channel(ticket),
         "earlier_tickets": [
             {
                 "ref": t.ref,

@@ -393,7 +393,7 @@ class AgentDesk:
                 raise Conflict(f"{ticket.ref}: the request with this Idempotency-Key was taken")
             return replayed
         [message] = result.messages
-        return {"ref": result.ticket.ref, "message": _message(message)}
+        return _answer(result.ticket, message)
 
     def _replayed(self, action: AgentAction, ref: str) -> dict[str, Any] | None:
         """The answer of the request ``action`` repeats (same agent, ticket and key), or
@@ -410,7 +410,7 @@ class AgentDesk:
             direction = "out" if action.note is None else "note"
             if (taken.direction, taken.text) != (direction, asked):
                 raise InvalidInput("Idempotency-Key", "was used for another request")
-            return {"ref": ref, "message": _message(taken)}
+            return _answer(self.repo.get_ticket(ref), taken)
         return None
 
     def change(self, caller: Caller, ref: str, body: str, *, now: datetime) -> dict[str, Any]:
@@ -565,6 +565,19 @@ def _idempotent(caller: Caller, ref: str, key: str | None) -> tuple[Claim | None
         )
     digest = hashlib.sha256(f"{caller.email}\n{ref.upper()}\n{key}".encode()).hexdigest()
     return Claim("submission", f"api:{digest[:40]}"), f"api-{digest[:20]}"
+
+
+def _answer(ticket: Ticket, message: Message) -> dict[str, Any]:
+    """The answer to a reply or a note: the ticket's reference, the message written, and
+    ``by_email``, whether mail carries it to the customer: not a note, and not an answer
+    to a customer the desk has no address for (a chat's handle or phone: the reply is kept
+    on the ticket, and the agent answers in the channel; first-user run 16, #1)."""
+    # Imported here: the notices are the mail side, which the queue and ticket reads of
+    # this function never need at cold start.
+    from helpdesk.notices.audience import unreachable_channel
+
+    reaches = message.direction == "out" and not unreachable_channel(ticket)
+    return {"ref": ticket.ref, "message": _message(message), "by_email": reaches}
 
 
 def _message(message: Message, shown: ShownBody | None = None) -> dict[str, Any]:
