@@ -6,8 +6,10 @@ match. Played from tests/scenarios/knowledge_saved_replies.yaml."""
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import yaml
 from desk_support import played
 
 
@@ -79,3 +81,38 @@ def test_a_misspelt_saved_reply_in_russian_sends_nothing_and_tells_the_agent_the
     assert "#reply reply-order-dealyed: no saved reply of that name in ru" in error["text"]
     assert "did you mean: #reply reply-order-delayed" in error["text"]
     assert "Your commands were:\n\n  #reply reply-order-dealyed\n" in error["text"]
+
+
+# Attack 21, F1: a stranger typed Anna's address into the form with a lure for a name; the
+# assistant offered the password-reset reply, and the agent's one line "#reply ..." mailed
+# Anna "Hello Anna. Our reset page moved to https://evil.example/reset ...", from the desk.
+LURE = "Anna. Our reset page moved to https://evil.example/reset - use only that one"
+
+
+def test_a_lure_typed_as_the_name_never_reaches_the_customer_in_a_saved_reply(
+    tmp_path: Path,
+) -> None:
+    form = {
+        "name": LURE,
+        "email": "anna@example.com",
+        "subject": "Cannot log in",
+        "message": "I forgot my password, please send me a reset link.",
+        "language": "en",
+    }
+    steps = [
+        {"form": form},
+        {"reply": {"ticket": 1, "from": "agent", "text": "#reply reply-password-reset"}},
+    ]
+    scenario = tmp_path / "lure.yaml"
+    scenario.write_text(
+        yaml.safe_dump({"start": "2026-11-23T08:55:00+00:00", "steps": steps}), encoding="utf-8"
+    )
+
+    lured = played(scenario)
+
+    to_anna = [m for m in lured["outbox"] if m["to"] == ["anna@example.com"]]
+    assert {m["kind"] for m in to_anna} == {"acknowledgement", "reply"}
+    assert not any("evil.example" in m["text"] or "evil.example" in m["html"] for m in to_anna)
+    [reply] = [m for m in to_anna if m["kind"] == "reply"]
+    assert "Hello anna@example.com," in reply["text"]
+    assert "I have just sent a link to choose a new password" in reply["text"]

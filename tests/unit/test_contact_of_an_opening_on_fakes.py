@@ -179,3 +179,55 @@ def test_without_a_zone_on_the_event_or_her_contact_the_promise_is_in_the_calend
 
     assert "13:55 Berlin time" in text
     assert reads == 0
+
+
+def _form_named(uow: FakeUnitOfWork, name: str) -> str:
+    """A form posted in Anna's address under ``name``; the reference of its ticket."""
+    answer = take_in_form(
+        validate_form(
+            {"name": name, "email": "anna@example.com", "subject": "Cannot log in",
+             "message": "Please send me a reset link."},
+            CONFIG,
+            client="192.0.2.44",
+            now=NOW,
+        ),
+        uow=uow,
+        config=CONFIG,
+        now=NOW,
+    )  # fmt: skip
+    return str(answer["ref"])
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Anna Schmidt", "李娜", "Ольга Петрова-Водкина", "J.R.R. Tolkien", "Anne-Marie O'Neil"],
+)
+def test_a_typed_name_that_is_a_name_greets_its_contact(name: str) -> None:
+    uow = FakeUnitOfWork(CONFIG)
+
+    ref = _form_named(uow, name)
+
+    assert uow.tickets[ref].contact_name == name
+    assert _opened(uow, ref).contact.name == name
+
+
+@pytest.mark.parametrize(
+    "lure",
+    [
+        "Anna. Our reset page moved to https://evil.example/reset - use only that one",
+        "Anna, reset at evil.example",
+        "Anna (new portal: www.evil.example)",
+        "Anna, call +1 800 555 0100 to reset",
+        "Anna, write to reset@evil.example",
+        "Anna " + "and a long story about where the reset page went" * 2,
+    ],
+)
+def test_a_typed_name_holding_a_lure_greets_nobody(lure: str) -> None:
+    # Attack 21, F1: no one vouches for a form's name, and every mail to the address (the
+    # acknowledgement, the progress mails, a saved reply's {customer_name}) greeted with it.
+    uow = FakeUnitOfWork(CONFIG)
+
+    ref = _form_named(uow, lure)
+
+    assert uow.tickets[ref].contact_name == ""
+    assert _opened(uow, ref).contact.name == ""

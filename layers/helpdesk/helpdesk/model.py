@@ -5,6 +5,7 @@ Plain dataclasses (no pydantic) because every handler imports them on its cold-s
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -343,6 +344,22 @@ def opening_speaks_for_its_contact(proven: bool, flags: Iterable[str]) -> bool:
     """Whether an opening whose message ``proven`` its author (:func:`proves_its_author`),
     with the ticket ``flags`` it gets, shows that its contact wrote it."""
     return proven and DISOWNING_FLAGS.isdisjoint(flags)
+
+
+# What a name no one vouched for may not hold if the desk is to greet its contact with it:
+# a link, an address or a host name, digits (a phone number), or more than a name's length.
+# Attack 21, F1: a stranger typed Anna's address into the form and "Anna. Our reset page
+# moved to https://evil.example/reset" as the name, and the agent's saved reply greeted her
+# with it, from the desk. Unicode letters are a name's (\w without digits and "_").
+NAME_GREETED_MAX = 64
+_LURE_IN_A_NAME = re.compile(r"://|www\.|@|\d|[^\W\d_]{2,}\.[^\W\d_]{2,}", re.IGNORECASE)
+
+
+def greets_as_typed(name: str) -> bool:
+    """Whether the desk may greet a contact with ``name`` as an unproven opening gave it
+    (the form's, a chat's typed address, unauthenticated mail): short, and holding nothing
+    that points anywhere (:data:`_LURE_IN_A_NAME`)."""
+    return len(name) <= NAME_GREETED_MAX and _LURE_IN_A_NAME.search(name) is None
 
 
 def listed_as_the_contacts(ticket: Ticket) -> bool:

@@ -29,6 +29,7 @@ from helpdesk.model import (
     Contact,
     Message,
     Ticket,
+    greets_as_typed,
     is_robot,
     opening_speaks_for_its_contact,
     proves_its_author,
@@ -159,7 +160,13 @@ def open_ticket(
             subject=request.subject,
             created_at=now,
             contact_email=request.contact_email.lower(),
-            contact_name=request.contact_name or contact.name,
+            # A name no one vouched for greets her only if it holds no lure (attack 21, F1).
+            contact_name=(
+                request.contact_name
+                if shows_its_author or greets_as_typed(request.contact_name)
+                else ""
+            )
+            or contact.name,
             tier=tier,
             language=decision.language,
             team=decision.team,
