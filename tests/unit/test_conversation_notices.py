@@ -562,7 +562,25 @@ NEWLY_BLOCKED = (
     "search-ms", "searchconnector-ms", "cdxml", "pssc", "udl",
     "themepack", "deskthemepack", "desktopthemepackfile",
     "xlsb", "xla", "xlm", "slk", "iqy", "rdp", "dmg", "pkg", "command", "desktop",
+    # Attack 21, F3: server-side-include HTML, Access's compiled macros, OneNote's package,
+    # and a mail inside the mail, whose own files the list never sees.
+    "shtml", "shtm", "accde", "onepkg", "eml", "msg",
 )  # fmt: skip
+
+
+def test_a_forwarded_mail_is_held_whatever_its_name() -> None:
+    # Attack 21, F3: "Invoice 0931" (message/rfc822, named by its subject) held a login page
+    # and a .lnk that the list only looks for at the top level.
+    desk = RelayDesk()
+    forwarded = replace(photo("Invoice 0931"), content_type="message/rfc822")
+    desk.add(annas_ticket(), annas_reply(forwarded))
+    desk.store.objects[forwarded.key or ""] = b"Subject: Invoice 0931"
+
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, _)] = desk.mailer.parsed
+    assert attached(mail) == []
+    assert "Invoice 0931 (208 bytes): not attached (not safe to open from mail)" in text(mail)
 
 
 @pytest.mark.parametrize("extension", NEWLY_BLOCKED)

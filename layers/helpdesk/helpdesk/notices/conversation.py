@@ -78,7 +78,10 @@ FILES_LIMIT = "relay_files_limit"
 # phishing in 2024 handed out a remote desktop to an attacker's server this way), and the
 # installers and launchers of macOS (.dmg, .pkg, .command) and Linux desktops (.desktop).
 # Legacy .doc/.xls/.ppt and archives stay attached: Office opens mail's files in Protected
-# View, and customers send them daily. A blocklist falls behind: docs/SECURITY.md says so.
+# View, and customers send them daily. Attack 21: .shtml/.shtm (HTML), .accde (Access
+# macros), .onepkg (OneNote, as .one), and a mail inside the mail (.eml, .msg,
+# message/rfc822), whose own files the list never sees: held whole, the agent downloads
+# it from the agent API. A blocklist falls behind: docs/SECURITY.md says so.
 RISKY_EXTENSIONS = frozenset(
     {
         "ade", "adp", "app", "appinstaller", "appref-ms", "application", "appx",
@@ -98,6 +101,7 @@ RISKY_EXTENSIONS = frozenset(
         "vhd", "vhdx", "vsmacros", "vsw", "webpnp", "website", "ws", "wsb", "wsc", "wsf",
         "wsh", "xbap", "xht", "xhtml", "xlam", "xll", "xlsm", "xltm", "xnk",
         "xlsb", "xla", "xlm", "slk", "iqy", "rdp", "dmg", "pkg", "command", "desktop",
+        "shtml", "shtm", "accde", "onepkg", "eml", "msg",
     }
 )  # fmt: skip
 RISKY_CONTENT_TYPES = frozenset(
@@ -106,6 +110,7 @@ RISKY_CONTENT_TYPES = frozenset(
         "application/x-javascript", "application/x-msdownload", "application/x-msdos-program",
         "application/x-ms-installer", "application/x-msi", "application/x-sh",
         "application/xhtml+xml", "image/svg+xml", "text/html", "text/javascript",
+        "message/rfc822", "application/vnd.ms-outlook",
     }
 )  # fmt: skip
 TEMPLATE = "customer_message"
