@@ -117,3 +117,16 @@ def test_a_ticket_says_whether_the_customers_next_mail_still_joins_it() -> None:
     thread = agents.ticket(LENA, ref)["thread"]
 
     assert (thread["takes_mail"], thread["takes_unverified_mail"]) == (True, False)
+
+
+def test_the_ticket_names_the_people_copied_in_who_get_every_reply() -> None:
+    # Attack 21, F2: a customer's Cc made participants, and each reply went to them too,
+    # while nothing the agent reads named them.
+    uow = FakeUnitOfWork(CONFIG)
+    uow.add(ticket(participants=["cfo@victim.example", "bob@example.com"]))
+    agents = AgentDesk(uow=uow, repo=FakeRecords(uow), config=CONFIG, store=FakeMailStore())
+    assert LENA is not None
+
+    answer = agents.ticket(LENA, "HD-7K3M9Q")
+
+    assert answer["participants"] == ["cfo@victim.example", "bob@example.com"]

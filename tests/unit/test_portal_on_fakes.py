@@ -472,6 +472,30 @@ def test_the_page_lists_without_a_link_the_files_the_relay_would_hold_back() -> 
     assert page.download(token(), "c4-1", now=NOW).data == b"data"
 
 
+def test_the_contacts_unscanned_upload_is_not_served_when_others_hold_a_link_too() -> None:
+    # Attack 21, F2: the people she copied in get every answer and its page link; her own
+    # upload, which nothing scanned, went to them from the desk's domain as her own file.
+    from helpdesk.errors import NotFound
+    from helpdesk.model import AttachmentMeta
+
+    uow = anna(participants=["cfo@victim.example"])
+    upload = AttachmentMeta("Invoice-0931.zip", "application/zip", 4, key="attachments/x/i.zip")
+    uow.conversation["HD-7K3M9Q"].append(
+        replace(
+            message("c4", "in", "the invoice"),
+            attachments=(upload,),
+            flags=("unscanned",),
+            channel="portal",
+        )
+    )
+    page = desk(uow, FakeMailStore({"attachments/x/i.zip": b"PK"}))
+
+    [listed] = [f for m in page.view(token(), now=NOW).messages for f in m.files]
+    assert (listed.number, listed.held) == (None, True)
+    with pytest.raises(NotFound):
+        page.download(token(), "c4-1", now=NOW)
+
+
 def test_a_message_from_the_customers_side_never_reads_as_the_desks_answer() -> None:
     # A18-3: whoever wrote in the conversation names themselves; only the desk's replies
     # (direction "out") are shown as the desk's, under the agent's name.

@@ -526,6 +526,8 @@ def _summary(ticket: Ticket) -> dict[str, Any]:
     return {
         **ticket_snapshot(ticket),
         "contact": {"email": ticket.contact_email, "name": ticket.contact_name},
+        # Every reply goes to them too (Cc): the agent must know who reads it (attack 21).
+        "participants": list(ticket.participants),
         "assignee": ticket.assignee,
         "tags": list(ticket.tags),
         "flags": list(ticket.flags),

@@ -861,7 +861,9 @@ def _downloadable(meta: AttachmentMeta, message: Message, ticket: Ticket) -> boo
     agent would attach (helpdesk.notices.conversation): never a type that runs code, never
     a file of a message nobody vouched for (unscanned, unauthenticated), whoever wrote it.
     The one exception is the contact's own upload on this page (flagged ``unscanned``):
-    it goes back to the link's holder, who could post it again anyway."""
+    it goes back to the link's holder, who could post it again anyway; not when she
+    copied others in, who get the page's links with every answer (attack 21, F2: her
+    unscanned file reached them from the desk's domain)."""
     from helpdesk.notices.conversation import UNVOUCHED_FLAGS, runs_code
 
     if not servable(meta) or runs_code(meta):
@@ -871,6 +873,7 @@ def _downloadable(meta: AttachmentMeta, message: Message, ticket: Ticket) -> boo
         and message.direction == "in"
         and message.author.lower() == ticket.contact_email.lower()
         and set(message.flags) <= {"unscanned"}
+        and not ticket.participants
     )
     return own_upload or not UNVOUCHED_FLAGS & set(message.flags)
 
