@@ -33,7 +33,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from helpdesk.characters import typed_text
@@ -403,9 +402,16 @@ class PortalDesk(LinkDesk):
 
     def download(self, token: str, number: str, *, now: datetime) -> DownloadedFile:
         """File ``number`` (``<message id>-<n>``) of the ticket's conversation, as the page
-        lists it; :class:`NotFound` for anything else (a note's file is never served)."""
+        lists it; :class:`NotFound` for anything else (a note's file is never served).
+        Looked for among the messages the page lists, the newest THREAD_MESSAGES_MAX of the
+        customer's side, as the view reads them: a number naming no message had read the
+        whole conversation, some 1,200 messages, at will (attack 20 F3b, attack 21 F4)."""
+        from helpdesk.services.message_bodies import THREAD_MESSAGES_MAX
+
         ticket = self._ticket(token, now)
-        message, meta = attachment_numbered(number, partial(self.repo.message, ticket.ref))
+        tail = self.repo.thread_tail(ticket.ref, count=THREAD_MESSAGES_MAX, customer_side=True)
+        listed = {m.id: m for m in tail.messages} if tail is not None else {}
+        message, meta = attachment_numbered(number, listed.get)
         if message.direction not in ("in", "out") or not _downloadable(meta, message, ticket):
             raise NotFound("file")
         assert meta.key is not None  # servable
