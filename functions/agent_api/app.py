@@ -54,8 +54,12 @@ def queue() -> Response[str]:
     query = app.current_event.query_string_parameters or {}
 
     def work() -> dict[str, Any]:
+        from helpdesk.services.agent_api import only_parameters
+
+        caller = _caller()  # who asks comes first: a stranger learns nothing of the routes
+        only_parameters(query, ("team", "limit", "cursor"))
         return root.agent_desk.queue(
-            _caller(), query.get("team"), limit=query.get("limit"), cursor=query.get("cursor")
+            caller, query.get("team"), limit=query.get("limit"), cursor=query.get("cursor")
         )
 
     return _answer(200, work)
@@ -63,10 +67,14 @@ def queue() -> Response[str]:
 
 @app.get("/agent/tickets/<ref>")
 def ticket(ref: str) -> Response[str]:
-    before = (app.current_event.query_string_parameters or {}).get("before")
+    query = app.current_event.query_string_parameters or {}
 
     def work() -> dict[str, Any]:
-        return root.agent_desk.ticket(_caller(), ref, before=before)
+        from helpdesk.services.agent_api import only_parameters
+
+        caller = _caller()
+        only_parameters(query, ("before",))
+        return root.agent_desk.ticket(caller, ref, before=query.get("before"))
 
     return _answer(200, work)
 

@@ -142,6 +142,30 @@ def test_strangers_unknown_tickets_and_unknown_teams_get_clear_answers(
     assert status == 422 and answer["field"] == "text"
 
 
+def test_a_query_parameter_a_route_does_not_read_is_refused_naming_it(stack: LocalStack) -> None:
+    # First-user run 16, #6: "?assignee=me" and "?status=new" answered the whole queue,
+    # and the agent believed it filtered (request bodies refuse an unknown field).
+    ref = open_form_ticket(stack)
+    for path, unknown in (
+        ("/agent/queue?team=general&assignee=me", "assignee"),
+        ("/agent/queue?status=new", "status"),
+        (f"/agent/tickets/{ref}?page=2", "page"),
+    ):
+        status, answer = call(stack, "GET", path)
+        assert (status, answer["field"]) == (422, unknown), (path, answer)
+        assert answer["reason"].startswith("unknown query parameter (allowed: ")
+    assert call(stack, "GET", "/agent/queue?team=general&limit=5")[0] == 200
+    assert call(stack, "GET", f"/agent/tickets/{ref}")[0] == 200
+
+
+def test_an_empty_change_is_refused_as_the_guide_says(stack: LocalStack) -> None:
+    # First-user run 16, #6: PATCH {"tags": []} answered 200, changing nothing.
+    ref = open_form_ticket(stack)
+    for empty in ({}, {"tags": []}):
+        status, answer = call(stack, "PATCH", f"/agent/tickets/{ref}", empty)
+        assert (status, answer["field"]) == (422, "body"), (empty, answer)
+
+
 RECEIPT_MAIL = (
     b"Authentication-Results: amazonses.com; spf=pass smtp.mailfrom=anna@example.com;"
     b" dkim=pass header.i=@example.com; dmarc=pass header.from=example.com\r\n"

@@ -422,8 +422,6 @@ class AgentDesk:
         ticket = self._in_scope(caller, ref)
         data = json_object(body)
         _only(data, CHANGEABLE)
-        if not data:
-            raise InvalidInput("body", f"give at least one of {', '.join(CHANGEABLE)}")
         tags = data.get("tags", [])
         if not isinstance(tags, list):
             raise InvalidInput("tags", 'must be a list of tags such as ["late-shipper"]')
@@ -434,6 +432,10 @@ class AgentDesk:
             team=valid_team(data["team"], self.config) if "team" in data else None,
             tags=valid_tags(tags),
         )
+        if not (edit.status or edit.priority or edit.assignee or edit.team or edit.tags):
+            # {"tags": []} too: it asked for nothing, and a 200 said it was done (first-user
+            # run 16, #6).
+            raise InvalidInput("body", f"give at least one of {', '.join(CHANGEABLE)}")
         result = carry_out(
             AgentAction(agent=caller.email, agent_name=caller.name, edit=edit, scope=caller.scope),
             ticket.ref,
@@ -515,10 +517,17 @@ def _claims_true(value: object) -> bool:
     return isinstance(value, str) and value.strip().lower() == "true"
 
 
-def _only(data: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+def _only(data: Mapping[str, Any], allowed: tuple[str, ...], what: str = "field") -> None:
     for key in data:
         if key not in allowed:
-            raise InvalidInput(key, f"unknown field (allowed: {', '.join(allowed)})")
+            raise InvalidInput(key, f"unknown {what} (allowed: {', '.join(allowed)})")
+
+
+def only_parameters(query: Mapping[str, str], allowed: tuple[str, ...]) -> None:
+    """Refuse a query parameter the route does not read, naming it (422), as a body's
+    unknown field is: ignored, ``?assignee=me`` answered the whole queue, and the agent
+    believed it had filtered (first-user run 16, #6)."""
+    _only(query, allowed, "query parameter")
 
 
 def _summary(ticket: Ticket) -> dict[str, Any]:
