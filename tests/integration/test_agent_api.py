@@ -161,7 +161,8 @@ def test_a_query_parameter_a_route_does_not_read_is_refused_naming_it(stack: Loc
 def test_an_empty_change_is_refused_as_the_guide_says(stack: LocalStack) -> None:
     # First-user run 16, #6: PATCH {"tags": []} answered 200, changing nothing.
     ref = open_form_ticket(stack)
-    for empty in ({}, {"tags": []}):
+    empties: list[dict[str, list[str]]] = [{}, {"tags": []}]
+    for empty in empties:
         status, answer = call(stack, "PATCH", f"/agent/tickets/{ref}", empty)
         assert (status, answer["field"]) == (422, "body"), (empty, answer)
 
