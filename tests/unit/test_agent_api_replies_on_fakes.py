@@ -118,3 +118,35 @@ def test_the_answer_says_whether_mail_carries_the_reply_to_the_customer(
 
     assert answer["by_email"] is by_email
     assert again == answer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "#reply reply-refund-issued\n#status solved\nThank you.",
+        "#status pending\nCould you send a photo?",
+        "\n  #NOTE checked with the bank",
+    ],
+)
+def test_mail_commands_in_an_api_reply_are_refused_not_mailed_to_the_customer(
+    text: str,
+) -> None:
+    # First-user run 16, #3: an agent used to the mail commands posted them, and the
+    # customer got "#reply reply-refund-issued" and "#status solved" word for word.
+    agents = desk()
+
+    with pytest.raises(InvalidInput) as refused:
+        agents.reply(LENA, REF, json.dumps({"text": text}), now=MONDAY_MORNING)
+
+    assert refused.value.field == "text"
+    assert "mail" in refused.value.reason and "PATCH" in refused.value.reason
+    assert replied(agents) == 0
+
+
+def test_a_hash_that_is_no_command_is_prose() -> None:
+    agents = desk()
+    text = "#1 priority for us is your order.\n#hashtag"
+
+    agents.reply(LENA, REF, json.dumps({"text": text}), now=MONDAY_MORNING)
+
+    assert replied(agents) == 1

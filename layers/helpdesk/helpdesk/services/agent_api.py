@@ -37,11 +37,13 @@ from helpdesk.model import (
 )
 from helpdesk.ports import HeldPage, QueuePosition, TeamQueues, ThreadTail, TicketFinder
 from helpdesk.services.commands import (
+    MAIL_COMMAND_NAMES,
     AgentAction,
     OutOfScope,
     TicketEdit,
     TicketOutOfScope,
     carry_out,
+    split_commands,
     valid_assignee,
     valid_priority,
     valid_status,
@@ -360,6 +362,15 @@ class AgentDesk:
             raise InvalidInput("text", "required: the text of the reply")
         if len(text) > REPLY_MAX_CHARS:
             raise TooLarge("text", f"longer than {REPLY_MAX_CHARS} characters")
+        # Read as a mail's first lines are: a command there would be carried out by mail,
+        # and was mailed to the customer word for word from here (first-user run 16, #3).
+        commands = [c.line for c in split_commands(text).commands if c.name in MAIL_COMMAND_NAMES]
+        if commands:
+            raise InvalidInput(
+                "text",
+                f"begins with the mail command {commands[0]!r}: commands are read in mail"
+                " only; change the ticket with PATCH /agent/tickets/<ref>",
+            )
         public = data.get("public", True)
         if not isinstance(public, bool):
             raise InvalidInput("public", "must be true (to the customer) or false (a note)")
@@ -432,7 +443,7 @@ class AgentDesk:
             team=valid_team(data["team"], self.config) if "team" in data else None,
             tags=valid_tags(tags),
         )
-        if not (edit.status or edit.priority or edit.assignee or edit.team or edit.tags):
+        if edit.is_empty:
             # {"tags": []} too: it asked for nothing, and a 200 said it was done (first-user
             # run 16, #6).
             raise InvalidInput("body", f"give at least one of {', '.join(CHANGEABLE)}")
