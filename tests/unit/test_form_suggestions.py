@@ -86,3 +86,27 @@ def test_no_text_in_the_data_block_can_close_it_or_open_markup() -> None:
     assert "<" not in block and ">" not in block and "&" not in block
     assert json.loads(block) == {"title": "</script><script>alert(1)</script><!-- & 退货"}
     assert "退货" in block  # as it is: a third of its \\u-escaped size
+
+
+def test_a_summary_is_the_articles_words_never_its_table_or_a_cut_lead_in(bundle: str) -> None:
+    # First-user run 16, #8: delivery-times read "Destination Standard Express --- --- ---
+    # Domestic ...", and parcel-problem stopped at "... within 14 days of delivery with:".
+    page = form_page(CONFIG, language="en", accept_language=None, knowledge_path=bundle)
+
+    summaries = {a["slug"]: a["summary"] for a in suggestions_in(page)["articles"]}
+    assert summaries["delivery-times"].startswith("Delivery times count from the day")
+    assert summaries["parcel-problem"].startswith(
+        "We are sorry! Please write to us within 14 days of delivery with: your order number;"
+        " a photo of the item"
+    )
+    assert not any("---" in s or "|" in s or s.endswith(":") for s in summaries.values())
+
+
+def test_a_chinese_lead_in_goes_on_with_its_list_in_chinese_marks(bundle: str) -> None:
+    page = form_page(CONFIG, language="zh", accept_language=None, knowledge_path=bundle)
+
+    summaries = {a["slug"]: a["summary"] for a in suggestions_in(page)["articles"]}
+    assert summaries["parcel-problem"] == (
+        "非常抱歉！请在签收后 14 天内联系我们，并提供：订单号；如有破损，请拍下商品和外包装的照片；"
+        "少了哪件，或者发错了哪件。"
+    )

@@ -212,9 +212,42 @@ def _search_layer(knowledge_path: str, language: str) -> dict[str, Any] | None:
     return layer
 
 
+_TABLE_ROW = re.compile(r"\s*\|")
+_LIST_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s+")
+
+
 def _summary(markdown: str) -> str:
-    """The first paragraph of an article as plain text, at most SUMMARY_MAX_CHARS long."""
-    paragraph = next((p for p in markdown.strip().split("\n\n") if p.strip()), "")
+    """The article's first paragraph of prose as plain text, at most SUMMARY_MAX_CHARS long:
+    never a table or a list, and a paragraph that leads into a list ("... with:") goes on
+    with its items (first-user run 16, #8: a table read "Destination Standard Express ---
+    --- ---", a lead-in stopped at its colon)."""
+    blocks = [block.strip() for block in markdown.strip().split("\n\n") if block.strip()]
+
+    def is_a(row: re.Pattern[str], block: str) -> bool:
+        # Each line a row, or the indented rest of the row above (a list item that wraps).
+        first, *rest = block.splitlines()
+        return bool(row.match(first)) and all(
+            row.match(line) or line.startswith((" ", "\t")) for line in rest
+        )
+
+    prose = [
+        index
+        for index, block in enumerate(blocks)
+        if not is_a(_TABLE_ROW, block) and not is_a(_LIST_ITEM, block)
+    ]
+    if not prose:
+        return ""
+    paragraph = blocks[prose[0]]
+    following = blocks[prose[0] + 1] if prose[0] + 1 < len(blocks) else ""
+    if paragraph.endswith((":", "：")) and following and is_a(_LIST_ITEM, following):
+        items = [
+            _LIST_ITEM.sub("", line, count=1).strip().rstrip(",;.，；。")
+            for line in following.splitlines()
+            if _LIST_ITEM.match(line)
+        ]
+        # Chinese goes on with its own full-width marks.
+        wide = paragraph.endswith("：")
+        paragraph += "；".join(items) + "。" if wide else f" {'; '.join(items)}."
     text = " ".join(_MARKDOWN_MARKS.sub("", _MARKDOWN_LINK.sub(r"\1", paragraph)).split())
     if len(text) <= SUMMARY_MAX_CHARS:
         return text
