@@ -200,7 +200,15 @@ def _form_named(uow: FakeUnitOfWork, name: str) -> str:
 
 @pytest.mark.parametrize(
     "name",
-    ["Anna Schmidt", "李娜", "Ольга Петрова-Водкина", "J.R.R. Tolkien", "Anne-Marie O'Neil"],
+    [
+        "Anna Schmidt",
+        "李娜",
+        "Ольга Петрова-Водкина",
+        "J.R.R. Tolkien",
+        "Anne-Marie O'Neil",
+        "Louis 14",
+        "Customer 12",
+    ],
 )
 def test_a_typed_name_that_is_a_name_greets_its_contact(name: str) -> None:
     uow = FakeUnitOfWork(CONFIG)

@@ -198,6 +198,94 @@ def test_a_relay_of_a_customer_without_an_address_says_no_reply_reaches_them() -
     assert "your text goes to the customer" not in text(mail)
 
 
+def handed_over(*later: Message, **ticket: Any) -> EmailMessage:
+    """The mail that tells Lena that Maria gave her Anna's ticket, whose conversation is
+    Anna's request, then ``later``."""
+    desk = RelayDesk()
+    opening = replace(annas_reply(text="The kettle arrived broken."), id="m1")
+    desk.add(annas_ticket(**ticket), opening, *later)
+    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=3)
+    [mail] = desk.mails_to(LENA)
+    return mail
+
+
+def said(id: str, direction: str, author: str, text: str, minutes: int) -> Message:
+    return Message(
+        id=id,
+        ticket="HD-AAAAAA",
+        direction=direction,  # type: ignore[arg-type]
+        author=author,
+        at=OPENED + timedelta(minutes=minutes),
+        text=text,
+    )
+
+
+def test_a_ticket_handed_over_carries_its_conversation_so_far() -> None:
+    # First-user run 16, #2: Wei's mail showed Carla's first message alone, not Lena's
+    # answer nor her note that the refund was done; a mail-only agent could refund twice.
+    mail = handed_over(
+        said("m2", "out", WEI, "We will refund you today.", 30),
+        said("m3", "note", WEI, "Refund done at the bank, ref 4711.", 45),
+        said("m4", "in", ANNA, "Thank you! When will I see it?", 60),
+        status="open",
+    )
+
+    body = text(mail)
+    assert "maria@support.example assigned this ticket to you." in body
+    assert "Since then (3 messages, oldest first):" in body
+    positions = [body.index(t) for t in (
+        "We will refund you today.", "Refund done at the bank, ref 4711.",
+        "Thank you! When will I see it?",
+    )]  # fmt: skip
+    assert positions == sorted(positions)
+    assert "Wei, internal note, " in body
+    for words in ("maria@support.example assigned this ticket to you.", "Since then (3 messages",
+                  "Refund done at the bank, ref 4711.", "Wei, internal note, "):  # fmt: skip
+        assert words in html_of(mail)
+
+
+@pytest.mark.parametrize(
+    ("language", "handed", "since", "noted"),
+    [
+        ("zh", "maria@support.example 把这个工单分配给了您。",
+         "此后的对话（共 1 条，按时间先后）：", "Wei，内部备注，"),
+        ("ru", "maria@support.example назначил(а) вам это обращение.",
+         "С тех пор (сообщений: 1, от старых к новым):", "Wei, внутренняя заметка, "),
+    ],
+)  # fmt: skip
+def test_the_conversation_so_far_is_told_in_the_agents_language(
+    language: str, handed: str, since: str, noted: str
+) -> None:
+    desk = RelayDesk(with_agent_language(LENA, language))
+    opening = replace(annas_reply(text="The kettle arrived broken."), id="m1")
+    note = said("m2", "note", WEI, "Refund done at the bank, ref 4711.", 45)
+    desk.add(annas_ticket(status="open"), opening, note)
+
+    desk.on("TicketAssigned", ref="HD-AAAAAA", agent=LENA, by=MARIA, version=3)
+
+    [mail] = desk.mails_to(LENA)
+    for words in (handed, since, noted, "Refund done at the bank, ref 4711."):
+        assert words in text(mail) and words in html_of(mail)
+
+
+def test_a_long_conversation_shows_its_newest_messages_and_where_the_rest_are() -> None:
+    later = [said(f"m{n}", "in", ANNA, f"Follow-up number {n}.", n) for n in range(2, 12)]
+
+    body = text(handed_over(*later, status="open"))
+
+    assert "Since then (the newest 5 messages, oldest first; 5 older ones in" in body
+    assert "Follow-up number 11." in body and "Follow-up number 6." not in body
+
+
+def test_an_answered_first_response_reads_as_answered_not_as_due() -> None:
+    clocks = fakes.started_clocks(CONFIG, OPENED)
+    first = replace(clocks.clocks["first_response"], achieved_at=OPENED + timedelta(minutes=30))
+    answered = replace(clocks, clocks={**clocks.clocks, "first_response": first})
+    mail = handed_over(said("m2", "out", WEI, "On it.", 30), status="open", sla=answered)
+
+    assert "First response:  answered Monday" in text(mail)
+
+
 def test_the_assignment_carries_the_files_of_the_customers_request_as_a_relay_does() -> None:
     # First-user run 14, #3: the assignment listed the first mail's receipt by name only,
     # and the agent had no way to open it; a later mail's files came attached. Review 20,

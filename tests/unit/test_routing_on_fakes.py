@@ -320,3 +320,51 @@ def test_the_tier2_lead_hears_of_an_escalated_ticket_that_waits_for_room() -> No
     [mail] = router.notifier.mails()
     assert (mail.kind, mail.to) == ("escalation", ("omar@support.example",))
     assert "escalated to tier2" in mail.text
+
+
+def test_a_ticket_routed_again_carries_its_conversation_to_the_new_agent() -> None:
+    # First-user run 16, #2: after an escalation (or a move to another team) route's
+    # mail to the new agent showed the opening alone, not what the customer and the
+    # colleague wrote since.
+    from helpdesk.model import Message
+
+    desk = Desk()
+    desk.busy(LENA, 3)
+    opened = replace(ticket("HD-ANNA01"), status="open", messages_in=2)
+    desk.uow.add(opened)
+    desk.uow.conversation["HD-ANNA01"] = [
+        Message(id=f"m{n}", ticket="HD-ANNA01", direction=d, author=a,  # type: ignore[arg-type]
+                at=NOW + timedelta(minutes=n), text=t)
+        for n, (d, a, t) in enumerate([
+            ("in", "anna@example.com", "My kettle leaks."),
+            ("out", LENA, "Please send a photo."),
+            ("in", "anna@example.com", "Here it is: the base is cracked."),
+        ])
+    ]  # fmt: skip
+
+    result = desk.router.route("HD-ANNA01", event_id="e1", now=NOW)
+
+    assert (result.outcome, result.agent) == ("assigned", WEI)
+    [mail] = desk.notifier.mails()
+    body = mail.text
+    assert "My kettle leaks." in body
+    assert "此后的对话（共 2 条，按时间先后）：" in body  # Wei reads Chinese
+    assert body.index("Please send a photo.") < body.index("the base is cracked.")
+
+
+def test_a_new_tickets_first_assignment_reads_no_conversation() -> None:
+    desk = Desk()
+    desk.uow.add(replace(ticket("HD-ANNA01"), messages_in=1))
+    reads: list[str] = []
+    tail = desk.notifier.repo.thread_tail
+
+    def counted(ref: str, **kwargs: object) -> object:
+        reads.append(ref)
+        return tail(ref, **kwargs)  # type: ignore[arg-type]
+
+    desk.notifier.repo.thread_tail = counted  # type: ignore[method-assign,assignment]
+    desk.router.route("HD-ANNA01", event_id="e1", now=NOW)
+
+    assert reads == []
+    [mail] = desk.notifier.mails()
+    assert "Since then" not in mail.text

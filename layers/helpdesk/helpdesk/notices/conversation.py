@@ -195,7 +195,7 @@ def _relay(
     files = relayed_files(
         notifier, message, limits.relay_attachment_max_bytes, hold=bool(unvouched)
     )
-    author = audience.agent_name(message.author, config) if note else _writer(message, ticket)
+    author = audience.agent_name(message.author, config) if note else writer(message, ticket)
     # Headers are what a mail client shows as "who wrote": the colleague's name from the
     # config, the customer's address. The name in a customer's From is theirs to choose
     # ("Lena Agent (your colleague)"), so only the body shows it, next to the address.
@@ -333,7 +333,7 @@ def answers_a_note(in_reply_to: Sequence[str], config: Config) -> bool:
     return own_message_kind(in_reply_to[0], config.helpdesk.mail_domain) == NOTE_RELAY
 
 
-def _writer(message: Message, ticket: Ticket) -> str:
+def writer(message: Message, ticket: Ticket) -> str:
     """How the mail names the customer who wrote: their name in the mail, else the
     contact's name when the contact wrote (a participant on Cc is not the contact)."""
     if message.author_name:

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 # The statuses the customer is told about: the ticket waits on them, or is solved.
 PROGRESS_STATUSES = frozenset({"pending", "solved"})
 EARLIER_TICKETS_SHOWN = 5
+# A ticket handed over carries its conversation since the opening: its newest messages, each
+# cut to a screenful (first-user run 16, #2: the new agent saw the opening alone, not the
+# colleague's answer nor the note that the refund was done, and could refund twice).
+SO_FAR_SHOWN = 5
+SO_FAR_TEXT_MAX = 1000
 ACKNOWLEDGEMENT = ("acknowledgement", "first")  # (kind, key): one per ticket
 # The last lines of an agent's text searched for their sign-off (signed_by).
 SIGN_OFF_LINES = 2
@@ -305,7 +310,7 @@ def assigned_by_colleague(notifier: Notifier, event: TicketAssigned, now: dateti
     if ticket.assignee != event.agent:
         return  # reassigned again meanwhile: the later event tells the later agent
     version = "" if event.version is None else event.version
-    assignment(notifier, ticket, event.agent, key=f"{event.agent}#{version}", now=now)
+    assignment(notifier, ticket, event.agent, key=f"{event.agent}#{version}", now=now, by=event.by)
 
 
 def assignment(
@@ -317,10 +322,12 @@ def assignment(
     now: datetime,
     contact: Contact | None = None,
     request: Message | None = None,
+    by: str | None = None,
 ) -> SendResult:
     """The mail that gives an agent everything to answer without asking "who are you?"
-    (``contact`` and ``request``, the first message: the ticket's, when already read).
-    Sent by route as it assigns, and for an assignment by a colleague."""
+    (``contact`` and ``request``, the first message: the ticket's, when already read),
+    and, on a ticket that has gone on since its opening, the conversation so far. Sent by
+    route as it assigns, and for an assignment by a colleague (``by``)."""
     from zoneinfo import ZoneInfo
 
     from helpdesk.notices.assistant import assistant
@@ -347,6 +354,14 @@ def assignment(
     if request is None:
         messages = notifier.repo.messages(ticket.ref)
         request = next((m for m in messages if m.direction == "in"), None)
+        since = [m for m in messages if request is None or m.id != request.id]
+        older = max(0, len(since) - SO_FAR_SHOWN)
+    elif _only_its_opening(ticket):
+        since, older = [], 0  # route's first assignment: nothing more to read
+    else:
+        tail = notifier.repo.thread_tail(ticket.ref, count=SO_FAR_SHOWN + 1)
+        since = [m for m in tail.messages if m.id != request.id] if tail else []
+        older = max(0, (tail.older + len(tail.messages) - 1 if tail else 0) - SO_FAR_SHOWN)
     request = notifier.whole(request) if request is not None else None
     # The request's files, as a relay carries a later message's: attached while they fit
     # the relay's limit, held when nobody vouched for the mail or they run code (first-user
@@ -392,6 +407,21 @@ def assignment(
         "priority": ticket.priority,
         "team": ticket.team,
         "due_first_response": due("first_response_due"),
+        # Met already (a ticket handed over after its answer): said so, not as still due.
+        "first_response_answered": due("first_response_at") if sla.get("first_response_at") else "",
+        "assigned_by": audience.agent_label(by, config) if by else "",
+        "so_far": [
+            {
+                "who": audience.agent_name(m.author, config)
+                if m.direction != "in"
+                else conversation.writer(m, ticket),
+                "when": format_local_datetime(m.at, timezone, language),
+                "note": m.direction == "note",
+                "text": _cut(m.text, SO_FAR_TEXT_MAX),
+            }
+            for m in since[-SO_FAR_SHOWN:]
+        ],
+        "so_far_older": older,
         "due_resolution": due("resolution_due"),
         "message_text": request.text if request else "",
         # Nothing proves who wrote it: the mail, the form or the chat gave the name and
@@ -437,6 +467,21 @@ def assignment(
 
 
 # ---------------------------------------------------------------------- helpers
+def _only_its_opening(ticket: Ticket) -> bool:
+    """Whether ``ticket`` has had nothing since its opening message that a handed-over
+    agent must read: still new, with no follow-up from outside (an answer makes it open or
+    pending). Route's first assignment of a new ticket reads no more than it did."""
+    return ticket.status == "new" and ticket.messages_in + ticket.messages_unproven <= 1
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` at most ``limit`` characters, cut at a word with "…" when longer."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return head.rstrip() + "…"
+
+
 def customer_thread(
     notifier: Notifier, messages: list[Message]
 ) -> tuple[str | None, tuple[str, ...]]:
