@@ -179,6 +179,7 @@ def test_the_assignment_of_a_customer_without_an_address_says_no_reply_reaches_t
     [mail] = desk.mails_to(LENA)
     assert undelivered in text(mail)
     assert undelivered in html_of(mail)
+    assert "mailto:chat:" not in html_of(mail)  # a handle is no address to write to
     assert not any(
         rule in text(mail)
         for rule in ("your text goes to the customer", "您的文字将以您的名义发送给客户")
@@ -284,6 +285,7 @@ def test_an_answered_first_response_reads_as_answered_not_as_due() -> None:
     mail = handed_over(said("m2", "out", WEI, "On it.", 30), status="open", sla=answered)
 
     assert "First response:  answered Monday" in text(mail)
+    assert "Berlin time\r\nResolution:      due " in text(mail)  # each on its own line
 
 
 def test_the_assignment_carries_the_files_of_the_customers_request_as_a_relay_does() -> None:
