@@ -105,6 +105,20 @@ BROKEN = {
         "offce",
         "unknown calendar 'offce' (known: always, office)",
     ),
+    "a star inside a keyword": (
+        "keywords: [invoice, 发票]",
+        "keywords: [in*voice, 发票]",
+        "routing[0].when.keywords[0]",
+        "in*voice",
+        "a * may only end a keyword, after its letters",
+    ),
+    "a keyword that is a star alone": (
+        "keywords: [invoice, 发票]",
+        "keywords: [invoice, '*']",
+        "routing[0].when.keywords[1]",
+        "'*'",
+        "a * may only end a keyword",
+    ),
     "bad duration": (
         "resolution: 4h}",
         "resolution: 4x}",

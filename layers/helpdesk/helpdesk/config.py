@@ -187,6 +187,16 @@ def _keyword(value: object) -> object:
     return value
 
 
+def _keyword_star(value: str) -> str:
+    # "refund*": the words a keyword begins (helpdesk.triage); the star ends a word only.
+    if "*" in value.rstrip("*") or value.count("*") > 1 or value.strip("* ") == "":
+        raise ValueError(
+            f"{value!r}: a * may only end a keyword, after its letters"
+            " (refund* matches refund, refunds, refunded)"
+        )
+    return value
+
+
 def _fraction(value: float) -> float:
     if not 0 < value < 1:
         raise ValueError(
@@ -208,7 +218,10 @@ Duration = Annotated[
 PositiveDuration = Annotated[Duration, AfterValidator(_positive_duration)]
 TimeOfDay = Annotated[time, BeforeValidator(_to_time_of_day)]
 Keyword = Annotated[
-    str, BeforeValidator(_keyword), StringConstraints(strip_whitespace=True, min_length=1)
+    str,
+    BeforeValidator(_keyword),
+    StringConstraints(strip_whitespace=True, min_length=1),
+    AfterValidator(_keyword_star),
 ]
 Fraction = Annotated[float, AfterValidator(_fraction)]
 Count = Annotated[int, Field(ge=1)]

@@ -124,8 +124,10 @@ def keywords_match(keywords: tuple[str, ...], text: str) -> bool:
     """True when any keyword occurs in ``text``.
 
     Case-insensitive, with ё read as е (Russian writes both for the same word). Keywords in
-    spaced scripts match whole words only ("down" is not in "downtown"); keywords in
-    Chinese, Japanese or Korean match anywhere, since those scripts have no spaces.
+    spaced scripts match whole words only ("down" is not in "downtown"), or, ending in
+    ``*``, the words they begin ("refund*": refunds, refunded; "возврат*": возврата);
+    keywords in Chinese, Japanese or Korean match anywhere, since those scripts have no
+    spaces.
     """
     return _keywords_found(keywords, _fold(text))
 
@@ -165,7 +167,7 @@ def _fold(text: str) -> str:
 def _first_words(keywords: tuple[str, ...]) -> tuple[str, ...] | None:
     """The folded first word of each keyword (what :func:`_keyword_pattern` matches
     literally at the start of its alternative), or None when a keyword has none."""
-    first_words = [_fold(keyword).split()[:1] for keyword in keywords]
+    first_words = [_fold(keyword).rstrip("*").split()[:1] for keyword in keywords]
     if not all(first_words):
         return None
     return tuple(word for (word,) in first_words)
@@ -176,10 +178,16 @@ def _keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = []
     for keyword in keywords:
         folded = _fold(keyword).strip()
+        # "refund*": the words it begins (config.Keyword allows the star only at the end).
+        prefix = folded.endswith("*")
+        folded = folded.rstrip("*").rstrip()
         # Words of a phrase may be separated by any run of white space, line breaks included.
         body = r"\s+".join(re.escape(word) for word in folded.split())
         if _HAS_CJK.search(folded):
             alternatives.append(body)
+        elif prefix:
+            first = re.escape(folded[0])
+            alternatives.append(f"{first}(?<!{_SPACED_WORD_CHAR}{first}){body[len(first) :]}")
         else:
             # Not after a word character: written after the keyword's first letter, as a
             # look-behind over that letter and the one before it, so that every alternative
