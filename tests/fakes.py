@@ -535,8 +535,11 @@ class FakeRecords:
     def messages(self, ref: str) -> list[Message]:
         return self.uow.messages(ref)
 
-    def message(self, ref: str, message_id: str) -> Message | None:
-        return next((m for m in self.uow.messages(ref) if m.id == message_id), None)
+    def message(self, ref: str, message_id: str, *, newest: int | None = None) -> Message | None:
+        """As the adapter: among the ``newest`` messages only, when given."""
+        thread = sorted(self.uow.messages(ref), key=lambda m: (m.at, m.id), reverse=True)
+        looked_at = thread if newest is None else thread[:newest]
+        return next((m for m in looked_at if m.id == message_id), None)
 
     def thread_tail(
         self, ref: str, *, count: int, before: str | None = None, customer_side: bool = False

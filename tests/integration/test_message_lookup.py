@@ -49,3 +49,28 @@ def test_the_newest_message_of_a_long_thread_is_read_alone(stack: LocalStack) ->
     assert older is not None and older.text == "Follow-up 100"
     assert items_read[1:] == [MESSAGE_LOOKUP_PAGE, 290]
     assert store.message("HD-7K3M9Q", "no-such") is None
+
+
+def test_a_lookup_bounded_to_the_newest_messages_reads_no_further(stack: LocalStack) -> None:
+    # Attack 21, F4: the customer's page looked up any file number's message through the
+    # whole thread; bounded, an unknown id costs the bound, and an older message is not
+    # found.
+    store = ticket_store(stack)
+    for number in range(300):
+        store.put(message_item(follow_up(number)))
+    items_read: list[int] = []
+    call = store._call
+
+    def counted(operation: str, **kwargs: Any) -> Any:
+        response = call(operation, **kwargs)
+        if operation == "query":
+            items_read.append(int(response.get("ScannedCount", 0)))
+        return response
+
+    store._call = counted  # type: ignore[method-assign]
+
+    assert store.message("HD-7K3M9Q", "no-such", newest=200) is None
+    assert sum(items_read) == 200
+    assert store.message("HD-7K3M9Q", "m0099", newest=200) is None  # the 201st newest
+    found = store.message("HD-7K3M9Q", "m0100", newest=200)  # the 200th
+    assert found is not None and found.text == "Follow-up 100"

@@ -143,6 +143,20 @@ def test_mail_commands_in_an_api_reply_are_refused_not_mailed_to_the_customer(
     assert replied(agents) == 0
 
 
+def test_a_saved_reply_line_anywhere_in_an_api_reply_is_refused() -> None:
+    # Review 21, #6: mail puts the saved reply in for "#reply <slug>" on any line of its
+    # own; the API mailed the line to the customer as written.
+    agents = desk()
+    text = "Thanks for waiting.\n#reply reply-refund-issued\nLena"
+
+    with pytest.raises(InvalidInput) as refused:
+        agents.reply(LENA, REF, json.dumps({"text": text}), now=MONDAY_MORNING)
+
+    assert refused.value.field == "text"
+    assert "'#reply reply-refund-issued'" in refused.value.reason
+    assert replied(agents) == 0
+
+
 def test_a_hash_that_is_no_command_is_prose() -> None:
     agents = desk()
     text = "#1 priority for us is your order.\n#hashtag"

@@ -208,6 +208,8 @@ def _form_named(uow: FakeUnitOfWork, name: str) -> str:
         "Anne-Marie O'Neil",
         "Louis 14",
         "Customer 12",
+        "St. John Smith",
+        "María José Carreño Quiñones",
     ],
 )
 def test_a_typed_name_that_is_a_name_greets_its_contact(name: str) -> None:
@@ -227,6 +229,9 @@ def test_a_typed_name_that_is_a_name_greets_its_contact(name: str) -> None:
         "Anna (new portal: www.evil.example)",
         "Anna, call +1 800 555 0100 to reset",
         "Anna, write to reset@evil.example",
+        "Anna, see x.com/reset",  # review 21, #9: a one-letter host, a path
+        "Anna t.co/k3",
+        "Anna ｅｖｉｌ．ｅｘａｍｐｌｅ",  # full width: NFKC reads it as evil.example
         "Anna " + "and a long story about where the reset page went" * 2,
     ],
 )

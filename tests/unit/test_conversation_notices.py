@@ -233,14 +233,14 @@ def test_a_ticket_handed_over_carries_its_conversation_so_far() -> None:
 
     body = text(mail)
     assert "maria@support.example assigned this ticket to you." in body
-    assert "Since then (3 messages, oldest first):" in body
+    assert "Since then, oldest first:" in body
     positions = [body.index(t) for t in (
         "We will refund you today.", "Refund done at the bank, ref 4711.",
         "Thank you! When will I see it?",
     )]  # fmt: skip
     assert positions == sorted(positions)
     assert "Wei, internal note, " in body
-    for words in ("maria@support.example assigned this ticket to you.", "Since then (3 messages",
+    for words in ("maria@support.example assigned this ticket to you.", "Since then, oldest first:",
                   "Refund done at the bank, ref 4711.", "Wei, internal note, "):  # fmt: skip
         assert words in html_of(mail)
 
@@ -249,9 +249,9 @@ def test_a_ticket_handed_over_carries_its_conversation_so_far() -> None:
     ("language", "handed", "since", "noted"),
     [
         ("zh", "maria@support.example 把这个工单分配给了您。",
-         "此后的对话（共 1 条，按时间先后）：", "Wei，内部备注，"),
+         "此后的对话（按时间先后）：", "Wei，内部备注，"),
         ("ru", "maria@support.example назначил(а) вам это обращение.",
-         "С тех пор (сообщений: 1, от старых к новым):", "Wei, внутренняя заметка, "),
+         "С тех пор (от старых к новым):", "Wei, внутренняя заметка, "),
     ],
 )  # fmt: skip
 def test_the_conversation_so_far_is_told_in_the_agents_language(
@@ -269,12 +269,37 @@ def test_the_conversation_so_far_is_told_in_the_agents_language(
         assert words in text(mail) and words in html_of(mail)
 
 
+def test_a_stranger_in_the_conversation_so_far_cannot_pass_for_a_colleague() -> None:
+    # Review 21, #3: a forged mail named "Wei, internal note" read as Wei's note.
+    forged = replace(
+        said("m2", "in", "mallory@evil.example", "Refund approved, send it to IBAN X.", 30),
+        author_name="Wei, internal note",
+        flags=("unauthenticated",),
+    )
+
+    mail = handed_over(forged, status="open")
+
+    shown = "Wei, internal note <mallory@evil.example>, not verified, Monday"
+    assert shown in text(mail)
+    assert shown in html_of(mail)
+
+
+def test_a_mail_kept_as_an_excerpt_is_marked_cut_with_where_it_is_whole() -> None:
+    # Review 21, #4: a long mail's item keeps a 600-byte excerpt, shown as if whole.
+    long_mail = replace(said("m2", "in", ANNA, "The first part of a long mail", 30), excerpt=True)
+
+    body = text(handed_over(long_mail, status="open"))
+
+    assert "> The first part of a long mail…" in body
+    assert "A text ending in … is cut here: GET /agent/tickets/HD-AAAAAA has it whole." in body
+
+
 def test_a_long_conversation_shows_its_newest_messages_and_where_the_rest_are() -> None:
     later = [said(f"m{n}", "in", ANNA, f"Follow-up number {n}.", n) for n in range(2, 12)]
 
     body = text(handed_over(*later, status="open"))
 
-    assert "Since then (the newest 5 messages, oldest first; 5 older ones in" in body
+    assert "Since then, the newest 5, oldest first (5 more before them in GET /agent/" in body
     assert "Follow-up number 11." in body and "Follow-up number 6." not in body
 
 
@@ -654,15 +679,17 @@ NEWLY_BLOCKED = (
     "xlsb", "xla", "xlm", "slk", "iqy", "rdp", "dmg", "pkg", "command", "desktop",
     # Attack 21, F3: server-side-include HTML, Access's compiled macros, OneNote's package,
     # and a mail inside the mail, whose own files the list never sees.
-    "shtml", "shtm", "accde", "onepkg", "eml", "msg",
+    "shtml", "shtm", "accde", "onepkg", "eml", "msg", "u8msg",
 )  # fmt: skip
 
 
-def test_a_forwarded_mail_is_held_whatever_its_name() -> None:
+@pytest.mark.parametrize("content_type", ["message/rfc822", "message/global"])
+def test_a_forwarded_mail_is_held_whatever_its_name(content_type: str) -> None:
     # Attack 21, F3: "Invoice 0931" (message/rfc822, named by its subject) held a login page
-    # and a .lnk that the list only looks for at the top level.
+    # and a .lnk that the list only looks for at the top level; review 21, #5: so may an
+    # internationalised one (message/global, RFC 6532).
     desk = RelayDesk()
-    forwarded = replace(photo("Invoice 0931"), content_type="message/rfc822")
+    forwarded = replace(photo("Invoice 0931"), content_type=content_type)
     desk.add(annas_ticket(), annas_reply(forwarded))
     desk.store.objects[forwarded.key or ""] = b"Subject: Invoice 0931"
 
@@ -935,3 +962,13 @@ def test_the_relay_reads_the_message_it_relays_never_the_whole_thread() -> None:
 
     [mail] = desk.mails_to(LENA)
     assert "The lid is cracked too." in text(mail)
+
+
+def test_people_copied_in_do_not_make_a_customer_without_an_address_reachable() -> None:
+    # Review 21, #10: a reply to no contact address is mailed to nobody, Cc or not.
+    from helpdesk.notices.audience import unreachable_channel
+
+    chat = {"channel": "chat", "contact_email": TOMS_HANDLE, "participants": ["bob@example.com"]}
+
+    assert unreachable_channel(annas_ticket(**chat)) == "chat"
+    assert unreachable_channel(annas_ticket(participants=["bob@example.com"])) == ""

@@ -110,3 +110,11 @@ def test_a_chinese_lead_in_goes_on_with_its_list_in_chinese_marks(bundle: str) -
         "非常抱歉！请在签收后 14 天内联系我们，并提供：订单号；如有破损，请拍下商品和外包装的照片；"
         "少了哪件，或者发错了哪件。"
     )
+
+
+def test_a_list_item_that_wraps_is_summarised_whole() -> None:
+    from helpdesk.web import _summary
+
+    article = "Send us:\n\n- your order number,\n  as printed on the receipt;\n- a photo."
+
+    assert _summary(article) == ("Send us: your order number, as printed on the receipt; a photo.")

@@ -314,18 +314,18 @@ def test_a_downloaded_files_name_cannot_inject_a_header() -> None:
     assert response.body == b"%PDF"
 
 
-def test_a_file_the_page_no_longer_lists_is_not_served_and_no_lookup_walks_the_thread() -> None:
+def test_a_file_far_back_in_the_thread_is_not_looked_for_by_the_page() -> None:
     # Attack 20 F3b, attack 21 F4: a file number naming no message read the whole
-    # conversation (some 1,200 messages), at will and unlimited. The page serves what it
-    # lists: the newest THREAD_MESSAGES_MAX messages of the customer's side.
+    # conversation (some 1,200 messages), at will and unlimited. The page looks among the
+    # newest DOWNLOAD_LOOKUP_MAX (the 50 of the customer's side it lists, notes between).
     from helpdesk.errors import NotFound
-    from helpdesk.services.message_bodies import THREAD_MESSAGES_MAX
+    from helpdesk.services.portal import DOWNLOAD_LOOKUP_MAX
 
     uow = anna()
     store = with_file(uow, 0, "receipt.pdf", "application/pdf", b"%PDF", "attachments/m1/1")
     uow.conversation["HD-7K3M9Q"] += [
         replace(message(f"later-{n}", "in", f"follow-up {n}"), at=NOW - timedelta(minutes=n))
-        for n in range(THREAD_MESSAGES_MAX, 0, -1)
+        for n in range(DOWNLOAD_LOOKUP_MAX, 0, -1)
     ]
     page = desk(uow, store)
     assert "m1" not in {m.id for m in page.view(token(), now=NOW).messages}

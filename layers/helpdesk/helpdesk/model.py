@@ -347,20 +347,27 @@ def opening_speaks_for_its_contact(proven: bool, flags: Iterable[str]) -> bool:
 
 
 # What a name no one vouched for may not hold if the desk is to greet its contact with it:
-# a link, an address or a host name, three digits or more (a phone number; "Louis 14" is a
-# name), or more than a name's length.
+# a link, an address, a host name or a path ("x.com/reset"), three digits or more (a phone
+# number; "Louis 14" is a name), or more than a name's length. Read after NFKC, so that
+# full-width "ｅｖｉｌ．ｅｘａｍｐｌｅ" is a host name too. A name written "St.John" without
+# its space is taken for a host and greets nobody; "St. John" greets.
 # Attack 21, F1: a stranger typed Anna's address into the form and "Anna. Our reset page
 # moved to https://evil.example/reset" as the name, and the agent's saved reply greeted her
 # with it, from the desk. Unicode letters are a name's (\w without digits and "_").
 NAME_GREETED_MAX = 64
-_LURE_IN_A_NAME = re.compile(r"://|www\.|@|(?:\d\D*){3}|[^\W\d_]{2,}\.[^\W\d_]{2,}", re.IGNORECASE)
+_LURE_IN_A_NAME = re.compile(r"://|www\.|@|/|(?:\d\D*){3}|[^\W\d_]+\.[^\W\d_]{2,}", re.IGNORECASE)
 
 
 def greets_as_typed(name: str) -> bool:
     """Whether the desk may greet a contact with ``name`` as an unproven opening gave it
     (the form's, a chat's typed address, unauthenticated mail): short, and holding nothing
     that points anywhere (:data:`_LURE_IN_A_NAME`)."""
-    return len(name) <= NAME_GREETED_MAX and _LURE_IN_A_NAME.search(name) is None
+    import unicodedata
+
+    return (
+        len(name) <= NAME_GREETED_MAX
+        and _LURE_IN_A_NAME.search(unicodedata.normalize("NFKC", name)) is None
+    )
 
 
 def listed_as_the_contacts(ticket: Ticket) -> bool:

@@ -240,11 +240,13 @@ def _summary(markdown: str) -> str:
     paragraph = blocks[prose[0]]
     following = blocks[prose[0] + 1] if prose[0] + 1 < len(blocks) else ""
     if paragraph.endswith((":", "：")) and following and is_a(_LIST_ITEM, following):
-        items = [
-            _LIST_ITEM.sub("", line, count=1).strip().rstrip(",;.，；。")
-            for line in following.splitlines()
-            if _LIST_ITEM.match(line)
-        ]
+        items: list[str] = []
+        for line in following.splitlines():
+            if _LIST_ITEM.match(line):
+                items.append(_LIST_ITEM.sub("", line, count=1).strip())
+            else:  # the indented rest of the item above (review 21, #12)
+                items[-1] += " " + line.strip()
+        items = [item.rstrip(",;.，；。") for item in items]
         # Chinese goes on with its own full-width marks.
         wide = paragraph.endswith("：")
         paragraph += "；".join(items) + "。" if wide else f" {'; '.join(items)}."

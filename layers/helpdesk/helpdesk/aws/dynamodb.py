@@ -616,13 +616,14 @@ class DynamoRepository:
                 return total
             counting["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def message(self, ref: str, message_id: str) -> Message | None:
+    def message(self, ref: str, message_id: str, *, newest: int | None = None) -> Message | None:
         """The message ``message_id`` of ``ref``'s conversation, looked for newest first:
         what an event names (a reply being relayed, a note) is nearly always the newest,
         so the first request reads :data:`MESSAGE_LOOKUP_PAGE` items, strongly consistent
         (it was just written), and only a message further back costs more, DynamoDB's
         1 MB a request (attack 12, F2: thousands of forged follow-ups had made each relay
-        read them all)."""
+        read them all). ``newest``: looked for among that many newest items only, the
+        rest never read (the customer's page serves only what it lists: attack 21, F4)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
@@ -631,16 +632,20 @@ class DynamoRepository:
             "ConsistentRead": True,
             "Limit": MESSAGE_LOOKUP_PAGE,
         }
+        read = 0
         while True:
             response = self._call("query", **kwargs)
             for raw in response.get("Items", []):
                 item = decode(raw)
                 if item.get("id") == message_id:
                     return message_from_item(item)
-            if "LastEvaluatedKey" not in response:
+            read += len(response.get("Items", []))
+            if "LastEvaluatedKey" not in response or (newest is not None and read >= newest):
                 return None
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
             kwargs.pop("Limit", None)
+            if newest is not None:
+                kwargs["Limit"] = newest - read
 
     def request_page_links(self, event: PageLinksRequested, *, now: datetime) -> None:
         """Record a request for fresh page links as an outbox item of its own

@@ -90,11 +90,14 @@ def customer_and_participants(ticket: Ticket) -> tuple[tuple[str, ...], tuple[st
 
 
 def unreachable_channel(ticket: Ticket) -> str:
-    """The channel a customer no mail reaches wrote through (a chat's handle or phone, and
-    nobody copied in), whose agent's reply is kept on the ticket, not delivered: the desk
+    """The channel a customer no mail reaches wrote through (a chat's handle or phone),
+    whose agent's reply is kept on the ticket, not delivered: the desk
     does not post replies back to channels (docs/CHANNELS.md); "" when mail reaches them.
     First-user run 16, #1: the agent's mail said "your text goes to the customer"."""
-    return "" if any(customer_and_participants(ticket)) else ticket.channel
+    # Nobody copied in hears either: a reply to no contact address is mailed to nobody
+    # (notices.tickets: no To, no mail; review 21, #10).
+    to, _ = customer_and_participants(ticket)
+    return "" if to else ticket.channel
 
 
 def team_leads(team: str | None, config: Config) -> tuple[str, ...]:

@@ -101,7 +101,7 @@ RISKY_EXTENSIONS = frozenset(
         "vhd", "vhdx", "vsmacros", "vsw", "webpnp", "website", "ws", "wsb", "wsc", "wsf",
         "wsh", "xbap", "xht", "xhtml", "xlam", "xll", "xlsm", "xltm", "xnk",
         "xlsb", "xla", "xlm", "slk", "iqy", "rdp", "dmg", "pkg", "command", "desktop",
-        "shtml", "shtm", "accde", "onepkg", "eml", "msg",
+        "shtml", "shtm", "accde", "onepkg", "eml", "msg", "u8msg",
     }
 )  # fmt: skip
 RISKY_CONTENT_TYPES = frozenset(
@@ -110,7 +110,7 @@ RISKY_CONTENT_TYPES = frozenset(
         "application/x-javascript", "application/x-msdownload", "application/x-msdos-program",
         "application/x-ms-installer", "application/x-msi", "application/x-sh",
         "application/xhtml+xml", "image/svg+xml", "text/html", "text/javascript",
-        "message/rfc822", "application/vnd.ms-outlook",
+        "application/vnd.ms-outlook",
     }
 )  # fmt: skip
 TEMPLATE = "customer_message"
@@ -396,7 +396,13 @@ def runs_code(attachment: AttachmentMeta) -> bool:
     name = attachment.filename.replace("\\", "/").rsplit("/", 1)[-1].rstrip(". ")
     extension = name.rpartition(".")[2].lower() if "." in name else ""
     content_type = attachment.content_type.partition(";")[0].strip().lower()
-    return extension in RISKY_EXTENSIONS or content_type in RISKY_CONTENT_TYPES
+    # Any mail inside the mail (message/rfc822, message/global, ...): its own files never
+    # met this list (attack 21, F3; review 21, #5).
+    return (
+        extension in RISKY_EXTENSIONS
+        or content_type in RISKY_CONTENT_TYPES
+        or content_type.startswith("message/")
+    )
 
 
 def _file(

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from helpdesk.events import EventContact
     from helpdesk.knowledge import KnowledgeBase
     from helpdesk.model import Contact, Message, Ticket
-    from helpdesk.ports import Mailer, MailStore, ThreadTail
+    from helpdesk.ports import Mailer, MailStore
     from helpdesk.render import RenderedMail
 
 
@@ -60,13 +60,6 @@ class TicketReader(Protocol):
     def get_contact(self, email: str) -> Contact | None: ...
 
     def contact_tickets(self, email: str, *, limit: int = 6) -> list[Ticket]: ...
-
-    def thread_tail(
-        self, ref: str, *, count: int, before: str | None = None, customer_side: bool = False
-    ) -> ThreadTail | None:
-        """The newest ``count`` messages of the conversation, oldest first, and how many
-        older ones there are."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from helpdesk.model import listed_as_the_contacts, reads_unverified
 from helpdesk.notices import audience, conversation
 
 if TYPE_CHECKING:
+    from helpdesk.config import Config
     from helpdesk.events import (
         AgentReplied,
         CommandRejected,
@@ -356,12 +357,11 @@ def assignment(
         request = next((m for m in messages if m.direction == "in"), None)
         since = [m for m in messages if request is None or m.id != request.id]
         older = max(0, len(since) - SO_FAR_SHOWN)
-    elif _only_its_opening(ticket):
-        since, older = [], 0  # route's first assignment: nothing more to read
     else:
-        tail = notifier.repo.thread_tail(ticket.ref, count=SO_FAR_SHOWN + 1)
-        since = [m for m in tail.messages if m.id != request.id] if tail else []
-        older = max(0, (tail.older + len(tail.messages) - 1 if tail else 0) - SO_FAR_SHOWN)
+        # Route's assignment of a ticket it knows by its TicketOpened: the opening is all
+        # there is (a move, an escalation or a freed slot names no first message, and reads
+        # the conversation above).
+        since, older = [], 0
     request = notifier.whole(request) if request is not None else None
     # The request's files, as a relay carries a later message's: attached while they fit
     # the relay's limit, held when nobody vouched for the mail or they run code (first-user
@@ -410,17 +410,7 @@ def assignment(
         # Met already (a ticket handed over after its answer): said so, not as still due.
         "first_response_answered": due("first_response_at") if sla.get("first_response_at") else "",
         "assigned_by": audience.agent_label(by, config) if by else "",
-        "so_far": [
-            {
-                "who": audience.agent_name(m.author, config)
-                if m.direction != "in"
-                else conversation.writer(m, ticket),
-                "when": format_local_datetime(m.at, timezone, language),
-                "note": m.direction == "note",
-                "text": _cut(m.text, SO_FAR_TEXT_MAX),
-            }
-            for m in since[-SO_FAR_SHOWN:]
-        ],
+        "so_far": [_said(m, ticket, config, timezone, language) for m in since[-SO_FAR_SHOWN:]],
         "so_far_older": older,
         "due_resolution": due("resolution_due"),
         "message_text": request.text if request else "",
@@ -467,19 +457,34 @@ def assignment(
 
 
 # ---------------------------------------------------------------------- helpers
-def _only_its_opening(ticket: Ticket) -> bool:
-    """Whether ``ticket`` has had nothing since its opening message that a handed-over
-    agent must read: still new, with no follow-up from outside (an answer makes it open or
-    pending). Route's first assignment of a new ticket reads no more than it did."""
-    return ticket.status == "new" and ticket.messages_in + ticket.messages_unproven <= 1
+def _said(
+    message: Message, ticket: Ticket, config: Config, timezone: str, language: str
+) -> dict[str, Any]:
+    """One message of the conversation so far, as the assignment shows it: a colleague by
+    name; anyone from outside by the name they gave and their address, marked when nothing
+    proves it (a forged mail named "Wei, internal note" read as a colleague's note:
+    review 21, #3); its text cut to SO_FAR_TEXT_MAX, or where the item keeps an excerpt
+    of a longer mail, with "…" (``cut``)."""
+    from helpdesk.render import format_local_datetime
 
-
-def _cut(text: str, limit: int) -> str:
-    """``text`` at most ``limit`` characters, cut at a word with "…" when longer."""
-    if len(text) <= limit:
-        return text
-    head = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
-    return head.rstrip() + "…"
+    if message.direction == "in":
+        name = conversation.writer(message, ticket)
+        who = name if name == message.author else f"{name} <{message.author}>"
+    else:
+        who = audience.agent_name(message.author, config)
+    cut = message.excerpt or len(message.text) > SO_FAR_TEXT_MAX
+    text = message.text
+    if len(text) > SO_FAR_TEXT_MAX:
+        head = text[:SO_FAR_TEXT_MAX]
+        text = head.rsplit(" ", 1)[0] if " " in head else head
+    return {
+        "who": who,
+        "when": format_local_datetime(message.at, timezone, language),
+        "note": message.direction == "note",
+        "unverified": message.direction == "in" and reads_unverified(message),
+        "text": text.rstrip() + "…" if cut else text,
+        "cut": cut,
+    }
 
 
 def customer_thread(

@@ -38,6 +38,7 @@ from helpdesk.model import (
 from helpdesk.ports import HeldPage, QueuePosition, TeamQueues, ThreadTail, TicketFinder
 from helpdesk.services.commands import (
     MAIL_COMMAND_NAMES,
+    SAVED_REPLY_LINE,
     AgentAction,
     OutOfScope,
     TicketEdit,
@@ -370,6 +371,17 @@ class AgentDesk:
                 "text",
                 f"begins with the mail command {commands[0]!r}: commands are read in mail"
                 " only; change the ticket with PATCH /agent/tickets/<ref>",
+            )
+        # Mail puts a saved reply in for "#reply <slug>" on any line of its own; here the
+        # line would reach the customer as written (review 21, #6).
+        saved = next(
+            (ln for ln in text.splitlines() if SAVED_REPLY_LINE.fullmatch(ln.strip())), None
+        )
+        if saved is not None:
+            raise InvalidInput(
+                "text",
+                f"holds the line {saved.strip()!r}: saved replies are put in by mail only;"
+                " write the reply's own words here",
             )
         public = data.get("public", True)
         if not isinstance(public, bool):

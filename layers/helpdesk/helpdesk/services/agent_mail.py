@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -23,6 +22,7 @@ from helpdesk.events import CommandRejected
 from helpdesk.mail.quotes import new_part
 from helpdesk.model import Ticket
 from helpdesk.services.commands import (
+    SAVED_REPLY_LINE,
     AgentAction,
     AgentText,
     Command,
@@ -87,9 +87,7 @@ def take_agent_reply(
     # What the agent wrote, for an error mail to list: the command lines and each "#reply"
     # line of the text (the saved replies put in their place are not the agent's words).
     written = [command.line for command in text.commands] + [
-        line.strip()
-        for line in text.reply.splitlines()
-        if _SAVED_REPLY_LINE.fullmatch(line.strip())
+        line.strip() for line in text.reply.splitlines() if SAVED_REPLY_LINE.fullmatch(line.strip())
     ]
     text, reply_problems = _with_saved_replies(intake, ticket, sender, text)
     edit, problems = edit_from_commands(text.commands, intake.config)
@@ -302,10 +300,6 @@ def _tell_agent(
     change_ticket(intake.uow, ref, record)
 
 
-# "#reply <slug>" on a line of its own (CONTRACT section 7): the saved reply takes its place.
-_SAVED_REPLY_LINE = re.compile(r"#reply[ \t]+(\S+)[ \t]*", re.IGNORECASE)
-
-
 def _with_saved_replies(
     intake: EmailIntake, ticket: Ticket, sender: str, text: AgentText
 ) -> tuple[AgentText, list[Problem]]:
@@ -316,7 +310,7 @@ def _with_saved_replies(
     ``#reply`` among the command lines goes on top of the reply, in the order written."""
     on_top = [command for command in text.commands if command.name == "reply"]
     lines = text.reply.splitlines()
-    if not on_top and not any(_SAVED_REPLY_LINE.fullmatch(line.strip()) for line in lines):
+    if not on_top and not any(SAVED_REPLY_LINE.fullmatch(line.strip()) for line in lines):
         return text, []  # most mail: the knowledge base is never loaded
     from helpdesk.knowledge import KnowledgeBase
     from helpdesk.knowledge.replies import ReplyValues
@@ -365,7 +359,7 @@ def _with_saved_replies(
     )
     body = []
     for line in lines:
-        match = _SAVED_REPLY_LINE.fullmatch(line.strip())
+        match = SAVED_REPLY_LINE.fullmatch(line.strip())
         body.append(saved(match[1]) if match else line)
     reply = "\n\n".join(part for part in [*top, "\n".join(body).strip()] if part)
     commands = tuple(command for command in text.commands if command.name != "reply")

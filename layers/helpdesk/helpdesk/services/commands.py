@@ -58,6 +58,9 @@ COMMAND_NAMES: tuple[str, ...] = ("status", "priority", "assign", "team", "tag",
 # (services.agent_mail), so an unknown one is named among them all.
 MAIL_COMMAND_NAMES: tuple[str, ...] = (*COMMAND_NAMES, "reply")
 
+# "#reply <slug>" on a line of its own, anywhere in a mail (CONTRACT section 7): the saved
+# reply takes its place (services.agent_mail).
+SAVED_REPLY_LINE = re.compile(r"#reply[ \t]+(\S+)[ \t]*", re.IGNORECASE)
 # A command is "#" and a word at the start of a line; "#1 priority for us" is prose.
 _COMMAND_LINE = re.compile(r"#([A-Za-z]+)(?:[ \t]+(.*))?")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from helpdesk.characters import typed_text
@@ -258,6 +259,11 @@ class PostRefused(HelpdeskError):
 
 
 # ---------------------------------------------------------------------- the desk
+# The newest messages a download looks among: the page lists the newest 50 of the
+# customer's side (message_bodies.THREAD_MESSAGES_MAX), with the notes between them.
+DOWNLOAD_LOOKUP_MAX = 200
+
+
 class PortalRecords(TicketFinder, WindowCounter, Protocol):
     """What the customer's page reads beside the unit of work (the ticket's contact and
     conversation, the contact's other tickets), its hourly counters, and the requests for
@@ -265,7 +271,7 @@ class PortalRecords(TicketFinder, WindowCounter, Protocol):
 
     def get_contact(self, email: str) -> Contact | None: ...
 
-    def message(self, ref: str, message_id: str) -> Message | None:
+    def message(self, ref: str, message_id: str, *, newest: int | None = None) -> Message | None:
         """One message of the ticket, by its id, without reading the thread whole."""
         ...
 
@@ -403,15 +409,13 @@ class PortalDesk(LinkDesk):
     def download(self, token: str, number: str, *, now: datetime) -> DownloadedFile:
         """File ``number`` (``<message id>-<n>``) of the ticket's conversation, as the page
         lists it; :class:`NotFound` for anything else (a note's file is never served).
-        Looked for among the messages the page lists, the newest THREAD_MESSAGES_MAX of the
-        customer's side, as the view reads them: a number naming no message had read the
-        whole conversation, some 1,200 messages, at will (attack 20 F3b, attack 21 F4)."""
-        from helpdesk.services.message_bodies import THREAD_MESSAGES_MAX
-
+        Looked for among the newest DOWNLOAD_LOOKUP_MAX messages only, room for the
+        THREAD_MESSAGES_MAX of the customer's side the page lists among notes: a number
+        naming no message had read the whole conversation, some 1,200 messages, at will
+        (attack 20 F3b, attack 21 F4)."""
         ticket = self._ticket(token, now)
-        tail = self.repo.thread_tail(ticket.ref, count=THREAD_MESSAGES_MAX, customer_side=True)
-        listed = {m.id: m for m in tail.messages} if tail is not None else {}
-        message, meta = attachment_numbered(number, listed.get)
+        lookup = partial(self.repo.message, ticket.ref, newest=DOWNLOAD_LOOKUP_MAX)
+        message, meta = attachment_numbered(number, lookup)
         if message.direction not in ("in", "out") or not _downloadable(meta, message, ticket):
             raise NotFound("file")
         assert meta.key is not None  # servable
