@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
-from typing import IO
+from typing import IO, Any
 
 import pytest
 from local_servers import local_server, start_command
@@ -85,6 +85,28 @@ def mail_in(server: LocalServer, sender: str, subject: str) -> str:
     return str(ticket["ref"])
 
 
+def told_after_lenas_change(
+    server: LocalServer, terminal: Terminal, ref: str, change: dict[str, Any], awaited: str
+) -> list[str]:
+    """Lena's PATCH of ``ref`` with ``change`` through the agent API; the terminal's lines
+    about ``ref`` once one holds ``awaited`` (``{ref}`` filled in)."""
+    token = server.stack.agent_token("lena@support.example")
+    status, _, body = request(
+        server,
+        "PATCH",
+        f"/agent/tickets/{ref}",
+        json.dumps(change).encode(),
+        **{"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert status == 200, body
+    awaited = awaited.format(ref=ref)
+    deadline = time.monotonic() + 30
+    while not any(awaited in line for line in terminal.about(ref)):
+        assert time.monotonic() < deadline, "\n".join(terminal.about(ref))
+        time.sleep(0.2)
+    return list(terminal.about(ref))
+
+
 def form_post(fields: dict[str, str]) -> bytes:
     return urllib.parse.urlencode(fields).encode()
 
@@ -119,21 +141,8 @@ def test_a_priority_or_tag_changed_with_a_status_is_told_too(
     ref = mail_in(server, "dora@example.org", "Scanner jams")
     change = {"status": "pending", "priority": "high", "tags": ["jam"]}
 
-    token = server.stack.agent_token("lena@support.example")
-    status, _, _ = request(
-        server,
-        "PATCH",
-        f"/agent/tickets/{ref}",
-        json.dumps(change).encode(),
-        **{"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
+    told = told_after_lenas_change(server, terminal, ref, change, "priority normal -> high")
 
-    assert status == 200
-    deadline = time.monotonic() + 30
-    while not any("priority normal -> high" in line for line in terminal.about(ref)):
-        assert time.monotonic() < deadline, "\n".join(terminal.about(ref))
-        time.sleep(0.2)
-    told = terminal.about(ref)
     assert any(
         f"ticket {ref}: status new -> pending (by lena@support.example)" in line for line in told
     ), told
@@ -147,25 +156,11 @@ def test_a_team_moved_with_its_new_assignee_is_told_as_both(
     ref = mail_in(server, "maria@example.org", "Invoice twice")
     change = {"team": "tier2", "assignee": "omar@support.example"}
 
-    token = server.stack.agent_token("lena@support.example")
-    status, _, body = request(
-        server,
-        "PATCH",
-        f"/agent/tickets/{ref}",
-        json.dumps(change).encode(),
-        **{"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
+    told = told_after_lenas_change(server, terminal, ref, change, "ticket {ref}: moved from team")
 
-    assert status == 200, body
-    deadline = time.monotonic() + 30
-    moved = "to tier2 (by lena@support.example)"
-    while not any(
-        f"ticket {ref}: moved from team" in line and moved in line for line in terminal.about(ref)
-    ):
-        assert time.monotonic() < deadline, "\n".join(terminal.about(ref))
-        time.sleep(0.2)
+    assert any("to tier2 (by lena@support.example)" in line for line in told), told
     assigned = f"ticket {ref}: assigned to omar@support.example (by lena@support.example)"
-    assert any(assigned in line for line in terminal.about(ref))
+    assert any(assigned in line for line in told), told
 
 
 def test_sla_warnings_and_breaches_are_told_as_the_clock_passes_them(

@@ -25,7 +25,8 @@ def follow_up(number: int) -> Message:
     )
 
 
-def test_the_newest_message_of_a_long_thread_is_read_alone(stack: LocalStack) -> None:
+def thread_of_300(stack: LocalStack) -> tuple[Any, list[int]]:
+    """The table with a thread of 300 follow-ups, and the items each query reads from it."""
     store = ticket_store(stack)
     for number in range(300):
         store.put(message_item(follow_up(number)))
@@ -39,6 +40,11 @@ def test_the_newest_message_of_a_long_thread_is_read_alone(stack: LocalStack) ->
         return response
 
     store._call = counted  # type: ignore[method-assign]
+    return store, items_read
+
+
+def test_the_newest_message_of_a_long_thread_is_read_alone(stack: LocalStack) -> None:
+    store, items_read = thread_of_300(stack)
 
     newest = store.message("HD-7K3M9Q", "m0299")
 
@@ -55,19 +61,7 @@ def test_a_lookup_bounded_to_the_newest_messages_reads_no_further(stack: LocalSt
     # Attack 21, F4: the customer's page looked up any file number's message through the
     # whole thread; bounded, an unknown id costs the bound, and an older message is not
     # found.
-    store = ticket_store(stack)
-    for number in range(300):
-        store.put(message_item(follow_up(number)))
-    items_read: list[int] = []
-    call = store._call
-
-    def counted(operation: str, **kwargs: Any) -> Any:
-        response = call(operation, **kwargs)
-        if operation == "query":
-            items_read.append(int(response.get("ScannedCount", 0)))
-        return response
-
-    store._call = counted  # type: ignore[method-assign]
+    store, items_read = thread_of_300(stack)
 
     assert store.message("HD-7K3M9Q", "no-such", newest=200) is None
     assert sum(items_read) == 200

@@ -44,24 +44,20 @@ def _opened(uow: FakeUnitOfWork, ref: str) -> TicketOpened:
     return event
 
 
+def _form(uow: FakeUnitOfWork, **fields: str) -> str:
+    """Anna's form (with ``fields`` changed) taken in; the reference of its ticket."""
+    anna = {
+        "name": "Anna Schmidt",
+        "email": "anna@example.com",
+        "subject": "Where is my order?",
+        "message": "It has been two weeks.",
+    }
+    submission = validate_form(anna | fields, CONFIG, client="192.0.2.44", now=NOW)
+    return str(take_in_form(submission, uow=uow, config=CONFIG, now=NOW)["ref"])
+
+
 def _form_with_her_browsers_zone(uow: FakeUnitOfWork) -> None:
-    take_in_form(
-        validate_form(
-            {
-                "name": "Anna Schmidt",
-                "email": "anna@example.com",
-                "subject": "Where is my order?",
-                "message": "It has been two weeks.",
-                "timezone": "America/New_York",
-            },
-            CONFIG,
-            client="192.0.2.44",
-            now=NOW,
-        ),
-        uow=uow,
-        config=CONFIG,
-        now=NOW,
-    )
+    _form(uow, timezone="America/New_York")
 
 
 def test_a_mail_tried_again_after_its_commit_failed_counts_once_on_its_contact() -> None:
@@ -183,19 +179,7 @@ def test_without_a_zone_on_the_event_or_her_contact_the_promise_is_in_the_calend
 
 def _form_named(uow: FakeUnitOfWork, name: str) -> str:
     """A form posted in Anna's address under ``name``; the reference of its ticket."""
-    answer = take_in_form(
-        validate_form(
-            {"name": name, "email": "anna@example.com", "subject": "Cannot log in",
-             "message": "Please send me a reset link."},
-            CONFIG,
-            client="192.0.2.44",
-            now=NOW,
-        ),
-        uow=uow,
-        config=CONFIG,
-        now=NOW,
-    )  # fmt: skip
-    return str(answer["ref"])
+    return _form(uow, name=name)
 
 
 @pytest.mark.parametrize(

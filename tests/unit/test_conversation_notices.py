@@ -83,6 +83,18 @@ def photo(name: str = "lid.png", size: int = len(PHOTO), **changes: Any) -> Atta
     return AttachmentMeta(filename=name, content_type="image/png", size=size, **(stored | changes))
 
 
+def relayed_with(file: AttachmentMeta, data: bytes) -> EmailMessage:
+    """The relay to Lena of Anna's reply carrying ``file``, kept with ``data``."""
+    desk = RelayDesk()
+    desk.add(annas_ticket(), annas_reply(file))
+    desk.store.objects[file.key or ""] = data
+
+    desk.on("CustomerReplied", **replied())
+
+    [(mail, _)] = desk.mailer.parsed
+    return mail
+
+
 def attached(mail: EmailMessage) -> list[tuple[str, str, bytes]]:
     return [
         (str(part.get_filename()), part.get_content_type(), decoded(part))
@@ -651,14 +663,8 @@ def test_the_relay_names_the_writer_by_address_never_by_the_name_they_gave() -> 
     ["invoice.pdf.exe", "Report.DOCM", "page.htm", "run.js.", "sheet.xlsm", "setup.msi", "a.lnk"],
 )
 def test_files_that_run_code_when_opened_are_never_attached(filename: str) -> None:
-    desk = RelayDesk()
-    risky = photo(filename)
-    desk.add(annas_ticket(), annas_reply(risky))
-    desk.store.objects[risky.key or ""] = b"MZ"
+    mail = relayed_with(photo(filename), b"MZ")
 
-    desk.on("CustomerReplied", **replied())
-
-    [(mail, _)] = desk.mailer.parsed
     assert attached(mail) == []
     assert "not attached (not safe to open from mail), kept with the ticket" in text(mail)
 
@@ -688,28 +694,18 @@ def test_a_forwarded_mail_is_held_whatever_its_name(content_type: str) -> None:
     # Attack 21, F3: "Invoice 0931" (message/rfc822, named by its subject) held a login page
     # and a .lnk that the list only looks for at the top level; review 21, #5: so may an
     # internationalised one (message/global, RFC 6532).
-    desk = RelayDesk()
     forwarded = replace(photo("Invoice 0931"), content_type=content_type)
-    desk.add(annas_ticket(), annas_reply(forwarded))
-    desk.store.objects[forwarded.key or ""] = b"Subject: Invoice 0931"
 
-    desk.on("CustomerReplied", **replied())
+    mail = relayed_with(forwarded, b"Subject: Invoice 0931")
 
-    [(mail, _)] = desk.mailer.parsed
     assert attached(mail) == []
     assert "Invoice 0931 (208 bytes): not attached (not safe to open from mail)" in text(mail)
 
 
 @pytest.mark.parametrize("extension", NEWLY_BLOCKED)
 def test_every_type_on_outlooks_blocked_list_is_held_from_the_relay(extension: str) -> None:
-    desk = RelayDesk()
-    risky = photo(f"corporate.{extension}")
-    desk.add(annas_ticket(), annas_reply(risky))
-    desk.store.objects[risky.key or ""] = b"[Theme]"
+    mail = relayed_with(photo(f"corporate.{extension}"), b"[Theme]")
 
-    desk.on("CustomerReplied", **replied())
-
-    [(mail, _)] = desk.mailer.parsed
     assert attached(mail) == []
     held = f"corporate.{extension} (208 bytes): not attached (not safe to open from mail)"
     assert held in text(mail)
@@ -720,14 +716,8 @@ def test_everyday_office_files_and_archives_are_still_attached(filename: str) ->
     # Legacy Office files may hold macros, but Office opens mail's files in Protected View
     # with macros off, and customers send them every day: holding them would leave agents
     # without the customer's spreadsheet (docs/SECURITY.md, "Files").
-    desk = RelayDesk()
-    everyday = photo(filename)
-    desk.add(annas_ticket(), annas_reply(everyday))
-    desk.store.objects[everyday.key or ""] = b"\xd0\xcf\x11\xe0"
+    mail = relayed_with(photo(filename), b"\xd0\xcf\x11\xe0")
 
-    desk.on("CustomerReplied", **replied())
-
-    [(mail, _)] = desk.mailer.parsed
     assert [name for name, _, _ in attached(mail)] == [filename]
 
 
