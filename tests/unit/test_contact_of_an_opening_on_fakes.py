@@ -216,6 +216,9 @@ def test_a_typed_name_that_is_a_name_greets_its_contact(name: str) -> None:
         "Anna, see x.com/reset",  # review 21, #9: a one-letter host, a path
         "Anna t.co/k3",
         "Anna ｅｖｉｌ．ｅｘａｍｐｌｅ",  # full width: NFKC reads it as evil.example
+        "Anna. Our reset page moved: secure-login24.com",  # attack 22, F3: digits, hyphens
+        "Anna evil1.example",
+        "Anna evil。example",  # the ideographic full stop, a browser's dot
         "Anna " + "and a long story about where the reset page went" * 2,
     ],
 )

@@ -281,6 +281,19 @@ def test_the_conversation_so_far_is_told_in_the_agents_language(
         assert words in text(mail) and words in html_of(mail)
 
 
+def test_nudges_cannot_push_a_colleagues_note_out_of_the_handover() -> None:
+    # Attack 22, F1: five short follow-ups after Wei's "refund done" note, the customer's
+    # or a forger's, left only themselves in the newest five.
+    note = said("m2", "note", WEI, "Refund done. Do NOT refund again.", 30)
+    nudges = [said(f"m{n}", "in", ANNA, f"Any news? ({n})", 30 + n) for n in range(3, 9)]
+
+    body = text(handed_over(note, *nudges, status="open"))
+
+    assert "Refund done. Do NOT refund again." in body
+    assert "Any news? (8)" in body and "Any news? (4)" in body and "Any news? (3)" not in body
+    assert "(1 more in GET /agent/tickets/HD-AAAAAA)" in body
+
+
 def test_a_stranger_in_the_conversation_so_far_cannot_pass_for_a_colleague() -> None:
     # Review 21, #3: a forged mail named "Wei, internal note" read as Wei's note.
     forged = replace(
@@ -311,7 +324,7 @@ def test_a_long_conversation_shows_its_newest_messages_and_where_the_rest_are() 
 
     body = text(handed_over(*later, status="open"))
 
-    assert "Since then, the newest 5, oldest first (5 more before them in GET /agent/" in body
+    assert "the newest 5 of each side, the desk's and the customer's (5 more in GET /agent/" in body
     assert "Follow-up number 11." in body and "Follow-up number 6." not in body
 
 
@@ -686,6 +699,10 @@ NEWLY_BLOCKED = (
     # Attack 21, F3: server-side-include HTML, Access's compiled macros, OneNote's package,
     # and a mail inside the mail, whose own files the list never sees.
     "shtml", "shtm", "accde", "onepkg", "eml", "msg", "u8msg",
+    # Attack 22, F2: Office add-ins, Access databases, macOS shortcuts and terminal files,
+    # Citrix sessions, search connectors' kin, compressed SVG, device profiles.
+    "vsto", "wll", "ppa", "terminal", "fileloc", "webloc", "inetloc", "ica", "accdb",
+    "accdr", "appcontent-ms", "svgz", "mobileconfig",
 )  # fmt: skip
 
 

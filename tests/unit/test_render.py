@@ -117,6 +117,7 @@ def contexts(language: str) -> dict[str, dict[str, Any]]:
             "assigned_by": "",
             "so_far": [],
             "so_far_older": 0,
+            "so_far_each": 5,
             "due_resolution": PROMISED[language],
             "message_text": "Hello,\nthe printer jams on every page.\n\nLena",
             "unverified": False,

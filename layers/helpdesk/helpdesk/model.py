@@ -355,7 +355,10 @@ def opening_speaks_for_its_contact(proven: bool, flags: Iterable[str]) -> bool:
 # moved to https://evil.example/reset" as the name, and the agent's saved reply greeted her
 # with it, from the desk. Unicode letters are a name's (\w without digits and "_").
 NAME_GREETED_MAX = 64
-_LURE_IN_A_NAME = re.compile(r"://|www\.|@|/|(?:\d\D*){3}|[^\W\d_]+\.[^\W\d_]{2,}", re.IGNORECASE)
+_LURE_IN_A_NAME = re.compile(r"://|www\.|@|/|(?:\d\D*){3}|[\w-]\.[^\W\d_]{2,}", re.IGNORECASE)
+# The full stops browsers read as a host's dots (UTS #46): the ideographic one and its
+# half-width and small forms, which NFKC leaves as they are ("evil。example": attack 22).
+_DOTS = str.maketrans({"\u3002": ".", "\uff61": ".", "\ufe52": "."})
 
 
 def greets_as_typed(name: str) -> bool:
@@ -366,7 +369,7 @@ def greets_as_typed(name: str) -> bool:
 
     return (
         len(name) <= NAME_GREETED_MAX
-        and _LURE_IN_A_NAME.search(unicodedata.normalize("NFKC", name)) is None
+        and _LURE_IN_A_NAME.search(unicodedata.normalize("NFKC", name).translate(_DOTS)) is None
     )
 
 

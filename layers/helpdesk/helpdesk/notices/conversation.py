@@ -81,7 +81,10 @@ FILES_LIMIT = "relay_files_limit"
 # View, and customers send them daily. Attack 21: .shtml/.shtm (HTML), .accde (Access
 # macros), .onepkg (OneNote, as .one), and a mail inside the mail (.eml, .msg,
 # message/rfc822), whose own files the list never sees: held whole, the agent downloads
-# it from the agent API. A blocklist falls behind: docs/SECURITY.md says so.
+# it from the agent API. Attack 22: Office add-ins (.vsto, .wll, .ppa), Access databases
+# (.accdb, .accdr), macOS shortcuts and terminal files (.terminal, .fileloc, .webloc,
+# .inetloc), Citrix .ica, .appcontent-ms, compressed SVG, and .mobileconfig profiles. Not
+# .xml: e-invoices are XML. A blocklist falls behind: docs/SECURITY.md says so.
 RISKY_EXTENSIONS = frozenset(
     {
         "ade", "adp", "app", "appinstaller", "appref-ms", "application", "appx",
@@ -102,6 +105,8 @@ RISKY_EXTENSIONS = frozenset(
         "wsh", "xbap", "xht", "xhtml", "xlam", "xll", "xlsm", "xltm", "xnk",
         "xlsb", "xla", "xlm", "slk", "iqy", "rdp", "dmg", "pkg", "command", "desktop",
         "shtml", "shtm", "accde", "onepkg", "eml", "msg", "u8msg",
+        "vsto", "wll", "ppa", "terminal", "fileloc", "webloc", "inetloc", "ica", "accdb",
+        "accdr", "appcontent-ms", "svgz", "mobileconfig",
     }
 )  # fmt: skip
 RISKY_CONTENT_TYPES = frozenset(

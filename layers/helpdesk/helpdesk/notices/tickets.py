@@ -356,13 +356,13 @@ def assignment(
         messages = notifier.repo.messages(ticket.ref)
         request = next((m for m in messages if m.direction == "in"), None)
         since = [m for m in messages if request is None or m.id != request.id]
-        older = max(0, len(since) - SO_FAR_SHOWN)
     else:
         # Route's assignment of a ticket it knows by its TicketOpened: the opening is all
         # there is (a move, an escalation or a freed slot names no first message, and reads
         # the conversation above).
-        since, older = [], 0
+        since = []
     request = notifier.whole(request) if request is not None else None
+    shown_so_far = _so_far_shown(since)
     # The request's files, as a relay carries a later message's: attached while they fit
     # the relay's limit, held when nobody vouched for the mail or they run code (first-user
     # run 14, #3: the agent read the receipt's name and had no way to open it).
@@ -410,8 +410,9 @@ def assignment(
         # Met already (a ticket handed over after its answer): said so, not as still due.
         "first_response_answered": due("first_response_at") if sla.get("first_response_at") else "",
         "assigned_by": audience.agent_label(by, config) if by else "",
-        "so_far": [_said(m, ticket, config, timezone, language) for m in since[-SO_FAR_SHOWN:]],
-        "so_far_older": older,
+        "so_far": [_said(m, ticket, config, timezone, language) for m in shown_so_far],
+        "so_far_older": len(since) - len(shown_so_far),
+        "so_far_each": SO_FAR_SHOWN,
         "due_resolution": due("resolution_due"),
         "message_text": request.text if request else "",
         # Nothing proves who wrote it: the mail, the form or the chat gave the name and
@@ -457,6 +458,17 @@ def assignment(
 
 
 # ---------------------------------------------------------------------- helpers
+def _so_far_shown(since: list[Message]) -> list[Message]:
+    """What the handover shows of the conversation since the opening, oldest first: the
+    newest SO_FAR_SHOWN of the desk's side (answers, notes) and of the customer's side
+    each. The newest messages alone let five nudges, the customer's or a forger's, push
+    a colleague's "refund done, do not refund again" note out of sight (attack 22, F1)."""
+    desk = [m for m in since if m.direction != "in"][-SO_FAR_SHOWN:]
+    outside = [m for m in since if m.direction == "in"][-SO_FAR_SHOWN:]
+    kept = {m.id for m in desk + outside}
+    return [m for m in since if m.id in kept]
+
+
 def _said(
     message: Message, ticket: Ticket, config: Config, timezone: str, language: str
 ) -> dict[str, Any]:
