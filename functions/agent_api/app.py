@@ -41,6 +41,19 @@ def _body() -> str:
     return request_text(event.body, is_base64_encoded=event.is_base64_encoded)
 
 
+def _query() -> dict[str, str]:
+    return app.current_event.query_string_parameters or {}
+
+
+def _only_parameters(query: dict[str, str], allowed: tuple[str, ...]) -> None:
+    # Every route refuses a query parameter it does not read (422 naming it): ignored,
+    # "?assignee=me" looked like a filter and "?public=false" like a note (first-user runs
+    # 16 and 17).
+    from helpdesk.services.agent_api import only_parameters as refuse_unknown
+
+    refuse_unknown(query, allowed)
+
+
 def _answer(status: int, work: Callable[[], dict[str, Any]]) -> Response[str]:
     from helpdesk.http import json_answer
 
@@ -51,13 +64,11 @@ def _answer(status: int, work: Callable[[], dict[str, Any]]) -> Response[str]:
 def queue() -> Response[str]:
     # A page at a time: ``limit`` tickets (a bad one is a 422 naming it) from ``cursor``,
     # the ``next`` of the page before (a forged one is a 422 naming cursor).
-    query = app.current_event.query_string_parameters or {}
+    query = _query()
 
     def work() -> dict[str, Any]:
-        from helpdesk.services.agent_api import only_parameters
-
         caller = _caller()  # who asks comes first: a stranger learns nothing of the routes
-        only_parameters(query, ("team", "limit", "cursor"))
+        _only_parameters(query, ("team", "limit", "cursor"))
         return root.agent_desk.queue(
             caller, query.get("team"), limit=query.get("limit"), cursor=query.get("cursor")
         )
@@ -67,13 +78,11 @@ def queue() -> Response[str]:
 
 @app.get("/agent/tickets/<ref>")
 def ticket(ref: str) -> Response[str]:
-    query = app.current_event.query_string_parameters or {}
+    query = _query()
 
     def work() -> dict[str, Any]:
-        from helpdesk.services.agent_api import only_parameters
-
         caller = _caller()
-        only_parameters(query, ("before",))
+        _only_parameters(query, ("before",))
         return root.agent_desk.ticket(caller, ref, before=query.get("before"))
 
     return _answer(200, work)
@@ -84,7 +93,12 @@ def ticket_file(ref: str, number: str) -> Response[Any]:
     # A file of the ticket as its ``download`` names it, as a download (docs/AGENT_API.md).
     from helpdesk.http import download_answer
 
-    return download_answer(lambda: root.agent_desk.download(_caller(), ref, number))
+    def work() -> Any:
+        caller = _caller()
+        _only_parameters(_query(), ())
+        return root.agent_desk.download(caller, ref, number)
+
+    return download_answer(work)
 
 
 @app.post("/agent/tickets/<ref>/replies")
@@ -94,14 +108,21 @@ def reply(ref: str) -> Response[str]:
     key = app.current_event.headers.get("idempotency-key")
 
     def work() -> dict[str, Any]:
-        return root.agent_desk.reply(_caller(), ref, _body(), now=clock.now(), idempotency_key=key)
+        caller = _caller()
+        _only_parameters(_query(), ())  # "?public=false" had mailed a note to the customer
+        return root.agent_desk.reply(caller, ref, _body(), now=clock.now(), idempotency_key=key)
 
     return _answer(201, work)
 
 
 @app.patch("/agent/tickets/<ref>")
 def change(ref: str) -> Response[str]:
-    return _answer(200, lambda: root.agent_desk.change(_caller(), ref, _body(), now=clock.now()))
+    def work() -> dict[str, Any]:
+        caller = _caller()
+        _only_parameters(_query(), ())
+        return root.agent_desk.change(caller, ref, _body(), now=clock.now())
+
+    return _answer(200, work)
 
 
 @logger.inject_lambda_context(clear_state=True)

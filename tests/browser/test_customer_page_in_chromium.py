@@ -168,6 +168,17 @@ def test_files_over_the_pages_limit_are_refused_in_the_browser_before_they_are_s
         assert len(ticket_of(server, form["email"])["messages"]) == 2  # nothing was sent
         assert page.problems == []
 
+        # A file just under the limit with a long text is over it, the text counted too
+        # (first-user run 17, #5: the server refused it and the text was lost).
+        near = (3_999_000) * b"\xff"
+        page.get_by_label(customer["reply_label"], exact=True).fill("x" * 2_000)
+        files.set_input_files([{"name": "scan.jpg", "mimeType": "image/jpeg", "buffer": near}])
+        page.get_by_role("button", name=customer["send"], exact=True).click()
+        assert "too large" in alert.inner_text()
+        assert len(ticket_of(server, form["email"])["messages"]) == 2
+        assert page.get_by_label(customer["reply_label"], exact=True).input_value() == "x" * 2_000
+        page.get_by_label(customer["reply_label"], exact=True).fill("Here are the photos.")
+
         # One photo is within the limit: the same form sends it, and the alert goes.
         files.set_input_files([{"name": "box.jpg", "mimeType": "image/jpeg", "buffer": photo}])
         page.get_by_role("button", name=customer["send"], exact=True).click()

@@ -203,3 +203,21 @@ def test_an_agent_downloads_a_customers_file_and_another_team_cannot(stack: Loca
     assert file.headers["x-content-type-options"] == "nosniff"
     assert other_team.status == 403
     assert stack.call_agent_api("GET", f"/agent/tickets/{ref}/files/x-1", agent=LENA).status == 404
+
+
+def test_every_route_refuses_a_query_parameter_it_does_not_read(stack: LocalStack) -> None:
+    # First-user run 17, #1: "?public=false" on a reply was ignored, and the text meant as
+    # a note was mailed to the customer.
+    ref = open_form_ticket(stack)
+    for method, path, body in (
+        ("POST", f"/agent/tickets/{ref}/replies?public=false", {"text": "Batch 12 again."}),
+        ("PATCH", f"/agent/tickets/{ref}?dry_run=1", {"priority": "high"}),
+        ("GET", f"/agent/tickets/{ref}/files/m1-1?inline=1", None),
+    ):
+        status, answer = call(stack, method, path, body)
+        assert status == 422, (path, answer)
+        assert answer["field"] in ("public", "dry_run", "inline"), answer
+    state = build_state(stack)
+    [ticket] = [t for t in state["tickets"] if t["ref"] == ref]
+    assert [m["direction"] for m in ticket["messages"]] == ["in"]  # nothing was written
+    assert ticket["priority"] == "normal"

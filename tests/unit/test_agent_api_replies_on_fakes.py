@@ -157,6 +157,20 @@ def test_a_saved_reply_line_anywhere_in_an_api_reply_is_refused() -> None:
     assert replied(agents) == 0
 
 
+def test_a_mistyped_command_in_an_api_reply_is_refused_with_the_command_meant() -> None:
+    # First-user run 17, #4: "#stauts pending" went to the customer word for word; by mail
+    # it is refused with "did you mean #status?".
+    agents = desk()
+    slip = json.dumps({"text": "#stauts pending\nCould you send a photo?"})
+
+    with pytest.raises(InvalidInput) as refused:
+        agents.reply(LENA, REF, slip, now=MONDAY_MORNING)
+
+    assert refused.value.field == "text"
+    assert "did you mean #status?" in refused.value.reason
+    assert replied(agents) == 0
+
+
 def test_a_hash_that_is_no_command_is_prose() -> None:
     agents = desk()
     text = "#1 priority for us is your order.\n#hashtag"

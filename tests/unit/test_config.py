@@ -110,7 +110,7 @@ BROKEN = {
         "keywords: [in*voice, 发票]",
         "routing[0].when.keywords[0]",
         "in*voice",
-        "a * may only end a keyword, after its letters",
+        "a * may only end a keyword",
     ),
     "a keyword that is a star alone": (
         "keywords: [invoice, 发票]",
@@ -118,6 +118,27 @@ BROKEN = {
         "routing[0].when.keywords[1]",
         "'*'",
         "a * may only end a keyword",
+    ),
+    "a star after a one-letter word": (
+        "keywords: [invoice, 发票]",
+        "keywords: [r*, 发票]",
+        "routing[0].when.keywords[0]",
+        "r*",
+        "after a word of three letters or more",
+    ),
+    "a star after a space": (
+        "keywords: [invoice, 发票]",
+        "keywords: ['refund *', 发票]",
+        "routing[0].when.keywords[0]",
+        "refund *",
+        "after a word of three letters or more",
+    ),
+    "a star on a Chinese keyword": (
+        "keywords: [invoice, 发票]",
+        "keywords: [invoice, 发票*]",
+        "routing[0].when.keywords[1]",
+        "发票*",
+        "match inside words already",
     ),
     "bad duration": (
         "resolution: 4h}",

@@ -319,6 +319,17 @@ def test_a_mail_kept_as_an_excerpt_is_marked_cut_with_where_it_is_whole() -> Non
     assert "A text ending in … is cut here: GET /agent/tickets/HD-AAAAAA has it whole." in body
 
 
+def test_an_excerpt_that_holds_the_whole_text_is_not_marked_cut() -> None:
+    # First-user run 17, #2: every mail read as cut, its item an excerpt of itself.
+    whole = "Thank you, that helps."
+    short_mail = replace(said("m2", "in", ANNA, whole, 30), excerpt=True, text_bytes=len(whole))
+
+    body = text(handed_over(short_mail, status="open"))
+
+    assert f"> {whole}\r\n" in body
+    assert "is cut here" not in body
+
+
 def test_a_long_conversation_shows_its_newest_messages_and_where_the_rest_are() -> None:
     later = [said(f"m{n}", "in", ANNA, f"Follow-up number {n}.", n) for n in range(2, 12)]
 

@@ -188,10 +188,23 @@ def _keyword(value: object) -> object:
 
 
 def _keyword_star(value: str) -> str:
-    # "refund*": the words a keyword begins (helpdesk.triage); the star ends a word only.
-    if "*" in value.rstrip("*") or value.count("*") > 1 or value.strip("* ") == "":
+    # "refund*": the words a keyword begins (helpdesk.triage); the star ends a word only,
+    # of three letters at least ("r*" sent "Really nice shop" to billing: first-user run
+    # 17, #6), and Chinese, Japanese and Korean keywords match inside words already.
+    from helpdesk.triage import _HAS_CJK
+
+    if "*" not in value:
+        return value
+    stem = value[:-1]
+    last_word = stem.split()[-1] if stem.split() else ""
+    if _HAS_CJK.search(stem):
         raise ValueError(
-            f"{value!r}: a * may only end a keyword, after its letters"
+            f"{value!r}: Chinese, Japanese and Korean keywords match inside words already;"
+            " write it without the *"
+        )
+    if "*" in stem or stem != stem.rstrip() or len(last_word) < 3:
+        raise ValueError(
+            f"{value!r}: a * may only end a keyword, after a word of three letters or more"
             " (refund* matches refund, refunds, refunded)"
         )
     return value

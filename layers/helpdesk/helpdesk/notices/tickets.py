@@ -484,7 +484,8 @@ def _said(
         who = name if name == message.author else f"{name} <{message.author}>"
     else:
         who = audience.agent_name(message.author, config)
-    cut = message.excerpt or len(message.text) > SO_FAR_TEXT_MAX
+    # An excerpt that holds all of the text (its HTML made it one) is no cut (newuser 17).
+    cut = (message.excerpt and not message.holds_whole_text) or len(message.text) > SO_FAR_TEXT_MAX
     text = message.text
     if len(text) > SO_FAR_TEXT_MAX:
         head = text[:SO_FAR_TEXT_MAX]

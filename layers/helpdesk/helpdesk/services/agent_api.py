@@ -45,6 +45,7 @@ from helpdesk.services.commands import (
     TicketOutOfScope,
     carry_out,
     split_commands,
+    unknown_command,
     valid_assignee,
     valid_priority,
     valid_status,
@@ -365,12 +366,16 @@ class AgentDesk:
             raise TooLarge("text", f"longer than {REPLY_MAX_CHARS} characters")
         # Read as a mail's first lines are: a command there would be carried out by mail,
         # and was mailed to the customer word for word from here (first-user run 16, #3).
-        commands = [c.line for c in split_commands(text).commands if c.name in MAIL_COMMAND_NAMES]
+        commands = split_commands(text).commands
+        if commands and commands[0].name not in MAIL_COMMAND_NAMES:
+            # A slip ("#stauts pending") is no prose either: mail refuses it, naming the
+            # command meant (first-user run 17, #4).
+            raise InvalidInput("text", str(unknown_command(commands[0])))
         if commands:
             raise InvalidInput(
                 "text",
-                f"begins with the mail command {commands[0]!r}: commands are read in mail"
-                " only; change the ticket with PATCH /agent/tickets/<ref>",
+                f"begins with the mail command {commands[0].line!r}: commands are read in"
+                " mail only; change the ticket with PATCH /agent/tickets/<ref>",
             )
         # Mail puts a saved reply in for "#reply <slug>" on any line of its own; here the
         # line would reach the customer as written (review 21, #6).

@@ -311,7 +311,7 @@ def valid_tag(value: object) -> str:
     return tag
 
 
-def _unknown_command(command: Command) -> Problem:
+def unknown_command(command: Command) -> Problem:
     """An unknown command named with the commands there are, and the one it is a slip of
     (``#stauts``: ``#status``), as the saved replies' error names the slugs near a wrong
     one (first-user run 14, #2)."""
@@ -353,7 +353,7 @@ def edit_from_commands(
         if command.name == "note":
             continue
         if command.name not in COMMAND_NAMES:
-            problems.append(_unknown_command(command))
+            problems.append(unknown_command(command))
             continue
         try:
             if command.name == "tag":
