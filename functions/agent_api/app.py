@@ -41,17 +41,20 @@ def _body() -> str:
     return request_text(event.body, is_base64_encoded=event.is_base64_encoded)
 
 
+def _caller_reading(*parameters: str) -> Caller:
+    """The caller, once the request names no query parameter but ``parameters`` (422
+    naming it): ignored, "?assignee=me" looked like a filter and "?public=false" like a
+    note (first-user runs 16 and 17). Who asks comes first: a stranger learns nothing of
+    the routes."""
+    from helpdesk.services.agent_api import only_parameters
+
+    caller = _caller()
+    only_parameters(_query(), parameters)
+    return caller
+
+
 def _query() -> dict[str, str]:
     return app.current_event.query_string_parameters or {}
-
-
-def _only_parameters(query: dict[str, str], allowed: tuple[str, ...]) -> None:
-    # Every route refuses a query parameter it does not read (422 naming it): ignored,
-    # "?assignee=me" looked like a filter and "?public=false" like a note (first-user runs
-    # 16 and 17).
-    from helpdesk.services.agent_api import only_parameters as refuse_unknown
-
-    refuse_unknown(query, allowed)
 
 
 def _answer(status: int, work: Callable[[], dict[str, Any]]) -> Response[str]:
@@ -67,10 +70,11 @@ def queue() -> Response[str]:
     query = _query()
 
     def work() -> dict[str, Any]:
-        caller = _caller()  # who asks comes first: a stranger learns nothing of the routes
-        _only_parameters(query, ("team", "limit", "cursor"))
         return root.agent_desk.queue(
-            caller, query.get("team"), limit=query.get("limit"), cursor=query.get("cursor")
+            _caller_reading("team", "limit", "cursor"),
+            query.get("team"),
+            limit=query.get("limit"),
+            cursor=query.get("cursor"),
         )
 
     return _answer(200, work)
@@ -81,9 +85,7 @@ def ticket(ref: str) -> Response[str]:
     query = _query()
 
     def work() -> dict[str, Any]:
-        caller = _caller()
-        _only_parameters(query, ("before",))
-        return root.agent_desk.ticket(caller, ref, before=query.get("before"))
+        return root.agent_desk.ticket(_caller_reading("before"), ref, before=query.get("before"))
 
     return _answer(200, work)
 
@@ -93,12 +95,7 @@ def ticket_file(ref: str, number: str) -> Response[Any]:
     # A file of the ticket as its ``download`` names it, as a download (docs/AGENT_API.md).
     from helpdesk.http import download_answer
 
-    def work() -> Any:
-        caller = _caller()
-        _only_parameters(_query(), ())
-        return root.agent_desk.download(caller, ref, number)
-
-    return download_answer(work)
+    return download_answer(lambda: root.agent_desk.download(_caller_reading(), ref, number))
 
 
 @app.post("/agent/tickets/<ref>/replies")
@@ -108,21 +105,18 @@ def reply(ref: str) -> Response[str]:
     key = app.current_event.headers.get("idempotency-key")
 
     def work() -> dict[str, Any]:
-        caller = _caller()
-        _only_parameters(_query(), ())  # "?public=false" had mailed a note to the customer
-        return root.agent_desk.reply(caller, ref, _body(), now=clock.now(), idempotency_key=key)
+        return root.agent_desk.reply(
+            _caller_reading(), ref, _body(), now=clock.now(), idempotency_key=key
+        )
 
     return _answer(201, work)
 
 
 @app.patch("/agent/tickets/<ref>")
 def change(ref: str) -> Response[str]:
-    def work() -> dict[str, Any]:
-        caller = _caller()
-        _only_parameters(_query(), ())
-        return root.agent_desk.change(caller, ref, _body(), now=clock.now())
-
-    return _answer(200, work)
+    return _answer(
+        200, lambda: root.agent_desk.change(_caller_reading(), ref, _body(), now=clock.now())
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,6 +1,7 @@
 """Characters that text a person or a mail sent us may not carry further: one table each,
 shared by the form, the channels, the customer's page, complaints and mail headers, and
-the two cleanings every typed text goes through (:func:`typed_text`, :func:`one_line`)."""
+the two cleanings every typed text goes through (:func:`typed_text`, :func:`one_line`);
+and the one way a text is shortened for a reader (:func:`cut_at_word`)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,13 @@ def one_line(value: str) -> str:
     # Line breaks first: NEL (U+0085) is a C1 control too, which typed_text would drop
     # with nothing in its place.
     return " ".join(typed_text(LINE_BREAKS.sub(" ", value)).split())
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """``text`` when it is at most ``limit`` characters; else its start, cut at the last
+    space within them (or, with none, at ``limit`` - 1), with "…" to say so."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    cut = head.rsplit(" ", 1)[0] if " " in head else ""
+    return (cut or text[: limit - 1]) + "…"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -365,8 +366,6 @@ def greets_as_typed(name: str) -> bool:
     """Whether the desk may greet a contact with ``name`` as an unproven opening gave it
     (the form's, a chat's typed address, unauthenticated mail): short, and holding nothing
     that points anywhere (:data:`_LURE_IN_A_NAME`)."""
-    import unicodedata
-
     return (
         len(name) <= NAME_GREETED_MAX
         and _LURE_IN_A_NAME.search(unicodedata.normalize("NFKC", name).translate(_DOTS)) is None

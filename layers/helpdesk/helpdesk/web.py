@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
+from helpdesk.characters import cut_at_word
 from helpdesk.errors import HelpdeskError, InvalidInput, RateLimited, TooLarge
 
 if TYPE_CHECKING:
@@ -251,10 +252,7 @@ def _summary(markdown: str) -> str:
         wide = paragraph.endswith("：")
         paragraph += "；".join(items) + "。" if wide else f" {'; '.join(items)}."
     text = " ".join(_MARKDOWN_MARKS.sub("", _MARKDOWN_LINK.sub(r"\1", paragraph)).split())
-    if len(text) <= SUMMARY_MAX_CHARS:
-        return text
-    cut = text[:SUMMARY_MAX_CHARS].rsplit(" ", 1)[0] if " " in text[:SUMMARY_MAX_CHARS] else ""
-    return (cut or text[: SUMMARY_MAX_CHARS - 1]) + "…"
+    return cut_at_word(text, SUMMARY_MAX_CHARS)
 
 
 def form_field_errors(config: Config, language: str) -> dict[str, dict[str, str]]:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from helpdesk.characters import cut_at_word
 from helpdesk.clock import hour_window, parse_iso
 from helpdesk.errors import NotFound
 from helpdesk.model import listed_as_the_contacts, reads_unverified
@@ -484,18 +485,16 @@ def _said(
         who = name if name == message.author else f"{name} <{message.author}>"
     else:
         who = audience.agent_name(message.author, config)
+    text = cut_at_word(message.text, SO_FAR_TEXT_MAX)
     # An excerpt that holds all of the text (its HTML made it one) is no cut (newuser 17).
-    cut = (message.excerpt and not message.holds_whole_text) or len(message.text) > SO_FAR_TEXT_MAX
-    text = message.text
-    if len(text) > SO_FAR_TEXT_MAX:
-        head = text[:SO_FAR_TEXT_MAX]
-        text = head.rsplit(" ", 1)[0] if " " in head else head
+    excerpt = message.excerpt and not message.holds_whole_text
+    cut = text != message.text or excerpt
     return {
         "who": who,
         "when": format_local_datetime(message.at, timezone, language),
         "note": message.direction == "note",
         "unverified": message.direction == "in" and reads_unverified(message),
-        "text": text.rstrip() + "…" if cut else text,
+        "text": text.rstrip() + "…" if excerpt and text == message.text else text,
         "cut": cut,
     }
 

@@ -705,7 +705,6 @@ class MessageDesk:
         """What the channel shows its customer: the reference and the promise, as an ISO
         time and as a sentence in the ticket's language and the request's zone (else the
         desk's), and whether the desk also answers them by mail."""
-        from helpdesk.mail.compose import valid_address
         from helpdesk.notices import audience
         from helpdesk.render import format_local_datetime, language_words
 
@@ -732,7 +731,7 @@ class MessageDesk:
             "promised_by": due,
             "promise": promise,
             # A spoofed staff address is never mailed (the desk's own mail domain).
-            "by_email": valid_address(ticket.contact_email) and "spoofed" not in ticket.flags,
+            "by_email": not audience.unreachable_channel(ticket) and "spoofed" not in ticket.flags,
             "articles": self._articles(ticket),
         }
 
